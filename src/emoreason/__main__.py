@@ -1,0 +1,3 @@
+from emoreason.cli import app
+
+app(prog_name="emoreason")

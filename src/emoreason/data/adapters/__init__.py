@@ -1,0 +1,3 @@
+"""Built-in dataset adapters; importing this package registers them."""
+
+from emoreason.data.adapters import generic, images, mmsa, raw, vader  # noqa: F401

@@ -1,0 +1,159 @@
+"""Turning loosely-typed rows (JSONL objects, CSV records) into `Sample`s, with bad-row accounting.
+
+Shared by the generic, raw and image adapters so that every source reports problems the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emoreason.data.errors import BadRow, DataError, LoadReport
+from emoreason.data.schema import MIKELS_VALENCE, SPLITS, NeutralBand, Polarity, Sample, TaskInfo, normalize_label
+from emoreason.data.spec import DatasetSpec
+
+log = logging.getLogger(__name__)
+
+FIELDS = ("id", "text", "score", "label", "audio", "video", "image", "split", "domain")
+MEDIA_FIELDS = ("audio", "video", "image")
+SPLIT_ALIASES = {"train": "train", "training": "train", "valid": "valid", "val": "valid", "validation": "valid",
+                 "dev": "valid", "test": "test", "testing": "test"}
+FIELD_OPTIONS = {name: f"column holding `{name}` (default: {name})" for name in FIELDS}
+TASK_OPTIONS = {
+    "scale": "score scale LOW,HIGH, e.g. scale=-4,4 (default: inferred from the data, with a warning)",
+    "neutral": "half-width W of the neutral band (-W, W) on the score scale (default 0: only 0 is neutral)",
+    "labels": "comma-separated label set; other labels become bad rows (default: the labels found)",
+    "missing_media": "skip (default: a sample whose media file is absent is a bad row) or keep (drop the reference)",
+    "name": "task name used in reports (default: the file name)",
+}
+
+
+def normalize_split(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "test"  # a generic file with no split counts as test data
+    return SPLIT_ALIASES.get(str(value).strip().lower())
+
+
+def parse_score(value: Any) -> float | None:
+    """A finite float from a number or numeric string, else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        score = float(str(value).strip().replace("\u2212", "-")) if not isinstance(value, (int, float)) else float(value)
+    except ValueError:
+        return None
+    return score if math.isfinite(score) else None
+
+
+@dataclass
+class RowReader:
+    """Reads rows of one file into samples, recording bad rows with file and line."""
+
+    spec: DatasetSpec
+    strict: bool
+    report: LoadReport
+    base_dir: Path
+    file: str
+    domain: str = ""
+    labels: tuple[str, ...] | None = None
+    seen_ids: set[str] = field(default_factory=set)
+
+    def column(self, name: str) -> str:
+        return self.spec.option(name, name) or name
+
+    def read(self, row: dict[str, Any], line: int) -> Sample | None:
+        self.report.rows_read += 1
+        get = lambda name: row.get(self.column(name))  # noqa: E731
+        raw_id = get("id")
+        sample_id = str(raw_id).strip() if raw_id not in (None, "") else f"line{line}"
+        if sample_id in self.seen_ids:
+            return self._bad(line, "id", "duplicate id", sample_id)
+        text = get("text")
+        text = "" if text is None else str(text).strip()
+
+        score = None
+        raw_score = get("score")
+        if raw_score not in (None, ""):
+            score = parse_score(raw_score)
+            if score is None:
+                return self._bad(line, self.column("score"), "unparsable score", repr(raw_score))
+
+        label = get("label")
+        label = None if label in (None, "") else str(label).strip()
+        if label is not None and self.labels is not None:
+            if normalize_label(label) not in {normalize_label(x) for x in self.labels}:
+                return self._bad(line, self.column("label"), "unknown label", f"{label!r} not in {list(self.labels)}")
+
+        split = normalize_split(get("split"))
+        if split is None:
+            return self._bad(line, self.column("split"), "unknown split", f"{get('split')!r}; use {', '.join(SPLITS)}")
+
+        media: dict[str, str | None] = {}
+        for name in MEDIA_FIELDS:
+            value = get(name)
+            if value in (None, ""):
+                media[name] = None
+                continue
+            path = Path(str(value))
+            path = path if path.is_absolute() else self.base_dir / path
+            if not path.is_file():
+                self.report.missing_media.append(sample_id)
+                if self.spec.option("missing_media", "skip") == "keep":
+                    media[name] = None
+                    continue
+                return self._bad(line, self.column(name), "missing media", str(path))
+            media[name] = str(path)
+
+        if not text and not any(media.values()):
+            return self._bad(line, self.column("text"), "missing text", "no text and no media")
+        if score is None and label is None:
+            return self._bad(line, self.column("score"), "missing target", "neither score nor label")
+
+        meta = {k: v for k, v in row.items() if k not in {self.column(f) for f in FIELDS} and v not in (None, "")}
+        domain = get("domain")
+        self.seen_ids.add(sample_id)
+        self.report.rows_kept += 1
+        return Sample(
+            id=sample_id, text=text, score=score, label=label, split=split,
+            domain=str(domain) if domain else self.domain, meta=meta, **media,
+        )
+
+    def _bad(self, line: int, field_name: str | None, reason: str, detail: str = "") -> None:
+        self.report.bad(BadRow(self.file, line, field_name, reason, detail), self.strict)
+        return None
+
+
+def label_polarity_map(labels: tuple[str, ...]) -> dict[str, Polarity]:
+    """Known valences: Mikels' categories and the polarity words themselves."""
+    known: dict[str, Polarity] = {**MIKELS_VALENCE, "positive": "positive", "negative": "negative", "neutral": "neutral",
+                                  "happy": "positive", "sad": "negative", "angry": "negative"}
+    return {normalize_label(x): known[normalize_label(x)] for x in labels if normalize_label(x) in known}
+
+
+def build_task(spec: DatasetSpec, samples: list[Sample], report: LoadReport, default_name: str) -> TaskInfo:
+    """The task of a generic source: regression if it has scores, else classification."""
+    name = spec.option("name", default_name) or default_name
+    scores = [s.score for s in samples if s.score is not None]
+    labels_option = spec.list_option("labels")
+    labels = labels_option or tuple(sorted({s.label for s in samples if s.label is not None}))
+    neutral_width = spec.float_option("neutral", 0.0) or 0.0
+    neutral = NeutralBand(-neutral_width, neutral_width) if neutral_width > 0 else NeutralBand(0.0, 0.0, True, True)
+    if scores:
+        scale = spec.range_option("scale")
+        if scale is None:
+            bound = math.ceil(max(abs(x) for x in scores)) or 1.0
+            scale = (-float(bound), float(bound))
+            report.warnings.append(
+                f"no score scale given; inferred {scale[0]:g}..{scale[1]:g} from the data. "
+                f"Pass ?scale=LOW,HIGH in the dataset spec to set it."
+            )
+        outside = [s.id for s in samples if s.score is not None and not scale[0] <= s.score <= scale[1]]
+        if outside:
+            report.warnings.append(f"{len(outside)} scores lie outside the scale {scale}, first ids: {outside[:3]}")
+        return TaskInfo(name, scale=scale, neutral=neutral, labels=labels, label_polarity=label_polarity_map(labels))
+    if not labels:
+        raise DataError(f"{spec}: no scores and no labels found; nothing to learn from")
+    return TaskInfo(name, labels=labels, label_polarity=label_polarity_map(labels), metric_set="classification")

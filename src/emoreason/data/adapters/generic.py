@@ -1,0 +1,91 @@
+"""`jsonl:PATH` and `csv:PATH`: any file with the generic field names (renamable by option)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from emoreason.data.adapters._rows import FIELD_OPTIONS, TASK_OPTIONS, RowReader, build_task
+from emoreason.data.base import Dataset, register
+from emoreason.data.errors import BadRow, DataError, LoadReport
+from emoreason.data.spec import DatasetSpec
+
+
+def _existing_file(spec: DatasetSpec) -> Path:
+    path = Path(spec.target).expanduser()
+    if not path.is_file():
+        raise DataError(f"{spec.kind}: file {str(path)!r} does not exist", file=str(path))
+    return path
+
+
+def _reader(spec: DatasetSpec, strict: bool, path: Path) -> RowReader:
+    labels = spec.list_option("labels")
+    return RowReader(spec=spec, strict=strict, report=LoadReport(source=str(spec)), base_dir=path.parent,
+                     file=str(path), domain=path.stem, labels=labels)
+
+
+@register("jsonl", "jsonl:PATH[?text=COL&scale=LOW,HIGH...]", "one JSON object per line with generic fields",
+          {**FIELD_OPTIONS, **TASK_OPTIONS})
+def load_jsonl(spec: DatasetSpec, strict: bool) -> Dataset:
+    path = _existing_file(spec)
+    reader = _reader(spec, strict, path)
+    samples = []
+    with path.open(encoding="utf-8", errors="strict", newline="") as handle:
+        line_no = 0
+        while True:
+            try:
+                line = handle.readline()
+            except UnicodeDecodeError as err:
+                raise DataError(f"file is not UTF-8 after line {line_no} ({err.reason})", file=str(path)) from None
+            if not line:
+                break
+            line_no += 1
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                reader.report.rows_read += 1
+                reader.report.bad(BadRow(str(path), line_no, None, "invalid JSON", err.msg), strict)
+                continue
+            if not isinstance(row, dict):
+                reader.report.rows_read += 1
+                reader.report.bad(BadRow(str(path), line_no, None, "not a JSON object", type(row).__name__), strict)
+                continue
+            sample = reader.read(row, line_no)
+            if sample is not None:
+                samples.append(sample)
+    task = build_task(spec, samples, reader.report, path.stem)
+    return Dataset(spec=str(spec), task=task, samples=samples, report=reader.report)
+
+
+@register("csv", "csv:PATH[?text=COL&scale=LOW,HIGH...]", "a CSV file with a header row and generic fields",
+          {**FIELD_OPTIONS, **TASK_OPTIONS, "delimiter": "field delimiter (default ,; use tab for TSV)"})
+def load_csv(spec: DatasetSpec, strict: bool) -> Dataset:
+    path = _existing_file(spec)
+    delimiter = spec.option("delimiter", ",") or ","
+    delimiter = "\t" if delimiter == "tab" else delimiter
+    reader = _reader(spec, strict, path)
+    samples = []
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = csv.DictReader(handle, delimiter=delimiter)
+            if rows.fieldnames is None:
+                raise DataError("file is empty (no header row)", file=str(path))
+            wanted = reader.column("text")
+            if wanted not in rows.fieldnames and not any(
+                reader.column(m) in rows.fieldnames for m in ("audio", "video", "image")
+            ):
+                raise DataError(
+                    f"no column {wanted!r} (columns: {', '.join(rows.fieldnames)}); rename with ?text=COLUMN",
+                    file=str(path), line=1,
+                )
+            for row in rows:
+                sample = reader.read(dict(row), rows.line_num)
+                if sample is not None:
+                    samples.append(sample)
+    except UnicodeDecodeError as err:
+        raise DataError(f"file is not UTF-8 ({err.reason} at byte {err.start})", file=str(path)) from None
+    task = build_task(spec, samples, reader.report, path.stem)
+    return Dataset(spec=str(spec), task=task, samples=samples, report=reader.report)

@@ -1,0 +1,86 @@
+"""`raw:DIR`: the MMSA raw layout, `label.csv` plus `Raw/<video_id>/<clip_id>.mp4`.
+
+Columns: video_id, clip_id, text, label, label_T, label_A, label_V, annotation, mode.
+Missing video files are counted and listed by id up front instead of failing mid-training.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from emoreason.data.adapters._rows import parse_score
+from emoreason.data.base import Dataset, register
+from emoreason.data.errors import BadRow, DataError, LoadReport
+from emoreason.data.schema import MMSA_TASKS, Sample
+from emoreason.data.spec import DatasetSpec
+
+REQUIRED = ("video_id", "clip_id", "text", "label")
+MODES = {"train": "train", "valid": "valid", "val": "valid", "test": "test"}
+
+
+@register(
+    "raw",
+    "raw:DIR?dataset=mosi|mosei|sims|simsv2",
+    "MMSA raw layout: DIR/label.csv and DIR/Raw/<video_id>/<clip_id>.mp4",
+    {
+        "dataset": "mosi, mosei, sims or simsv2: sets the scale and metrics (default: sims if every |label| <= 1, else mosi)",
+        "missing_media": "keep (default: the sample stays, without video, and is listed) or skip (a bad row)",
+    },
+)
+def load_raw(spec: DatasetSpec, strict: bool) -> Dataset:
+    root = Path(spec.target).expanduser()
+    label_csv = root / "label.csv"
+    if not label_csv.is_file():
+        raise DataError(f"no label.csv in {root}; the MMSA raw layout is DIR/label.csv + DIR/Raw/<video_id>/<clip_id>.mp4",
+                        file=str(label_csv))
+    report = LoadReport(source=str(spec))
+    keep_missing = (spec.option("missing_media", "keep") or "keep") == "keep"
+    samples: list[Sample] = []
+    with label_csv.open(encoding="utf-8-sig", newline="") as handle:
+        rows = csv.DictReader(handle)
+        missing_columns = [c for c in REQUIRED if c not in (rows.fieldnames or [])]
+        if missing_columns:
+            raise DataError(f"missing column(s) {', '.join(missing_columns)}; found {rows.fieldnames}",
+                            file=str(label_csv), line=1)
+        for row in rows:
+            line = rows.line_num
+            report.rows_read += 1
+            sample_id = f"{row['video_id'].strip()}$_${row['clip_id'].strip()}"
+            text = (row.get("text") or "").strip()
+            if not text:
+                report.bad(BadRow(str(label_csv), line, "text", "missing text"), strict)
+                continue
+            score = parse_score(row.get("label"))
+            if score is None:
+                report.bad(BadRow(str(label_csv), line, "label", "unparsable score", repr(row.get("label"))), strict)
+                continue
+            mode = (row.get("mode") or "test").strip().lower()
+            if mode not in MODES:
+                report.bad(BadRow(str(label_csv), line, "mode", "unknown split", repr(mode)), strict)
+                continue
+            video = root / "Raw" / row["video_id"].strip() / f"{row['clip_id'].strip()}.mp4"
+            video_path: str | None = str(video)
+            if not video.is_file():
+                report.missing_media.append(sample_id)
+                if not keep_missing:
+                    report.bad(BadRow(str(label_csv), line, "video", "missing media", str(video)), strict)
+                    continue
+                video_path = None
+            meta: dict[str, object] = {"video_id": row["video_id"].strip(), "clip_id": row["clip_id"].strip()}
+            for key in ("label_T", "label_A", "label_V"):
+                value = parse_score(row.get(key))
+                if value is not None:
+                    meta[key] = value
+            if row.get("annotation"):
+                meta["annotation"] = row["annotation"].strip()
+            samples.append(Sample(id=sample_id, text=text, score=score, video=video_path, split=MODES[mode],
+                                  domain=root.name, meta=meta))
+            report.rows_kept += 1
+    name = spec.option("dataset")
+    if name is None:
+        name = "sims" if samples and all(abs(s.score or 0) <= 1 for s in samples) else "mosi"
+        report.warnings.append(f"no ?dataset= given; using {name} scale and metrics")
+    if name not in MMSA_TASKS:
+        raise DataError(f"dataset={name!r} in {spec}: use one of {', '.join(MMSA_TASKS)}")
+    return Dataset(spec=str(spec), task=MMSA_TASKS[name], samples=samples, report=report)

@@ -1,0 +1,178 @@
+"""One sample schema and one task description for every data source.
+
+A `Sample` is what every adapter yields; a `TaskInfo` tells the rest of the product how to
+read its labels: the score scale, the label set, and how a score or label maps to polarity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+Polarity = Literal["positive", "neutral", "negative"]
+POLARITIES: tuple[Polarity, ...] = ("negative", "neutral", "positive")
+SPLITS: tuple[str, ...] = ("train", "valid", "test")
+
+# Mikels' eight emotion categories (EmoSet, FI) with their valence and arousal (METHOD.md §2).
+MIKELS_VALENCE: dict[str, Polarity] = {
+    "amusement": "positive",
+    "excitement": "positive",
+    "awe": "positive",
+    "contentment": "positive",
+    "anger": "negative",
+    "disgust": "negative",
+    "fear": "negative",
+    "sadness": "negative",
+}
+MIKELS_AROUSAL: dict[str, Literal["high", "low"]] = {
+    "amusement": "high",
+    "excitement": "high",
+    "awe": "low",
+    "contentment": "low",
+    "anger": "high",
+    "disgust": "high",
+    "fear": "high",
+    "sadness": "low",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One example. `text` may be empty for media-only samples (an image folder)."""
+
+    id: str
+    text: str = ""
+    score: float | None = None
+    label: str | None = None
+    audio: str | None = None
+    video: str | None = None
+    image: str | None = None
+    split: str = "test"
+    domain: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        """The modalities present, in the order the reasoning formats discuss them."""
+        present = []
+        if self.text:
+            present.append("text")
+        if self.audio:
+            present.append("audio")
+        if self.video:
+            present.append("video")
+        if self.image:
+            present.append("image")
+        return tuple(present)
+
+    def with_(self, **changes: Any) -> Sample:
+        return replace(self, **changes)
+
+    def to_record(self) -> dict[str, Any]:
+        """A JSON-ready dict with the generic field names (the `jsonl:` adapter reads it back)."""
+        record: dict[str, Any] = {"id": self.id, "text": self.text}
+        for name in ("score", "label", "audio", "video", "image"):
+            value = getattr(self, name)
+            if value is not None:
+                record[name] = value
+        record["split"] = self.split
+        if self.domain:
+            record["domain"] = self.domain
+        if self.meta:
+            record["meta"] = self.meta
+        return record
+
+
+@dataclass(frozen=True, slots=True)
+class NeutralBand:
+    """Scores strictly inside (or on a closed edge of) [low, high] are neutral.
+
+    MOSI/MOSEI: NeutralBand(0, 0, True, True) (only exactly 0 is neutral);
+    CH-SIMS: NeutralBand(-0.1, 0.1, False, True) i.e. (-0.1, 0.1];
+    VADER (our default): NeutralBand(-0.5, 0.5) i.e. |score| < 0.5.
+    """
+
+    low: float = 0.0
+    high: float = 0.0
+    low_closed: bool = False
+    high_closed: bool = False
+
+    def contains(self, score: float) -> bool:
+        above = score >= self.low if self.low_closed else score > self.low
+        below = score <= self.high if self.high_closed else score < self.high
+        return above and below
+
+    def polarity(self, score: float) -> Polarity:
+        if self.contains(score):
+            return "neutral"
+        # Outside the band: at or above its upper edge is positive (an open edge excludes it
+        # from the band), everything else is below the lower edge.
+        return "positive" if score >= self.high else "negative"
+
+    def describe(self) -> str:
+        left = "[" if self.low_closed else "("
+        right = "]" if self.high_closed else ")"
+        return f"{left}{self.low:g}, {self.high:g}{right}"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskInfo:
+    """How to read a dataset's targets.
+
+    A regression task has a `scale`; a classification task has `labels` and optionally a
+    `label_polarity` map (e.g. Mikels valence). `metric_set` names the metric family used by
+    `emoreason.metrics` ("mosi", "mosei", "sims", "simsv2", "generic", "classification").
+    """
+
+    name: str
+    scale: tuple[float, float] | None = None
+    neutral: NeutralBand = NeutralBand()
+    labels: tuple[str, ...] = ()
+    label_polarity: dict[str, Polarity] = field(default_factory=dict)
+    metric_set: str = "generic"
+
+    @property
+    def is_regression(self) -> bool:
+        return self.scale is not None
+
+    @property
+    def scale_range(self) -> float:
+        if self.scale is None:
+            raise ValueError(f"task {self.name!r} has no score scale")
+        return self.scale[1] - self.scale[0]
+
+    def score_polarity(self, score: float) -> Polarity:
+        return self.neutral.polarity(score)
+
+    def gold_polarity(self, sample: Sample) -> Polarity | None:
+        """The polarity of a sample's gold target, from its score or else its label."""
+        if sample.score is not None:
+            return self.score_polarity(sample.score)
+        if sample.label is not None:
+            return self.label_polarity.get(normalize_label(sample.label))
+        return None
+
+    def in_scale(self, score: float) -> bool:
+        return self.scale is None or self.scale[0] <= score <= self.scale[1]
+
+
+def normalize_label(label: str) -> str:
+    """Labels compare case- and whitespace-insensitively everywhere in the product."""
+    return " ".join(label.strip().lower().split())
+
+
+# Ready-made tasks for the datasets the product knows by name.
+MOSI_TASK = TaskInfo("mosi", scale=(-3.0, 3.0), neutral=NeutralBand(0.0, 0.0, True, True), metric_set="mosi")
+MOSEI_TASK = TaskInfo("mosei", scale=(-3.0, 3.0), neutral=NeutralBand(0.0, 0.0, True, True), metric_set="mosei")
+SIMS_TASK = TaskInfo("sims", scale=(-1.0, 1.0), neutral=NeutralBand(-0.1, 0.1, False, True), metric_set="sims")
+SIMSV2_TASK = TaskInfo("simsv2", scale=(-1.0, 1.0), neutral=NeutralBand(-0.1, 0.1, False, True), metric_set="simsv2")
+MMSA_TASKS: dict[str, TaskInfo] = {t.name: t for t in (MOSI_TASK, MOSEI_TASK, SIMS_TASK, SIMSV2_TASK)}
+
+
+def vader_task(domain: str, neutral: float = 0.5) -> TaskInfo:
+    return TaskInfo(f"vader:{domain}", scale=(-4.0, 4.0), neutral=NeutralBand(-neutral, neutral), metric_set="generic")
+
+
+def mikels_task(name: str = "emoset") -> TaskInfo:
+    labels = tuple(MIKELS_VALENCE)
+    return TaskInfo(name, labels=labels, label_polarity=dict(MIKELS_VALENCE), metric_set="classification")

@@ -1,0 +1,89 @@
+"""Dataset spec strings: `KIND:TARGET?key=value&key=value`.
+
+The same grammar addresses every adapter on the CLI and in configs, e.g.
+`vader:tweets`, `mmsa:/data/mosi.pkl?dataset=mosi`, `jsonl:data.jsonl?scale=-4,4&text=sentence`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
+
+from emoreason.data.errors import DataError
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    kind: str
+    target: str
+    options: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        query = "&".join(f"{k}={v}" for k, v in self.options.items())
+        return f"{self.kind}:{self.target}" + (f"?{query}" if query else "")
+
+    def option(self, name: str, default: str | None = None) -> str | None:
+        return self.options.get(name, default)
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        value = self.options.get(name)
+        if value is None:
+            return default
+        if value.lower() in TRUE_WORDS:
+            return True
+        if value.lower() in FALSE_WORDS:
+            return False
+        raise DataError(f"option {name}={value!r} in dataset spec {self!s} must be true or false")
+
+    def float_option(self, name: str, default: float | None = None) -> float | None:
+        value = self.options.get(name)
+        if value is None:
+            return default
+        try:
+            return float(value)
+        except ValueError:
+            raise DataError(f"option {name}={value!r} in dataset spec {self!s} must be a number") from None
+
+    def range_option(self, name: str) -> tuple[float, float] | None:
+        """`scale=-4,4` -> (-4.0, 4.0)."""
+        value = self.options.get(name)
+        if value is None:
+            return None
+        parts = value.split(",")
+        try:
+            low, high = (float(p) for p in parts)
+        except ValueError:
+            raise DataError(
+                f"option {name}={value!r} in dataset spec {self!s} must be two numbers 'LOW,HIGH', e.g. {name}=-4,4"
+            ) from None
+        if not low < high:
+            raise DataError(f"option {name}={value!r} in dataset spec {self!s}: LOW must be below HIGH")
+        return low, high
+
+    def list_option(self, name: str) -> tuple[str, ...] | None:
+        value = self.options.get(name)
+        if value is None:
+            return None
+        return tuple(p.strip() for p in value.split(",") if p.strip())
+
+
+def parse_spec(spec: str) -> DatasetSpec:
+    """Split a spec string into kind, target and options; errors say what a spec looks like."""
+    if ":" not in spec:
+        raise DataError(
+            f"dataset spec {spec!r} has no kind; write KIND:TARGET, e.g. vader:tweets, jsonl:data.jsonl "
+            "(see `emoreason data list`)"
+        )
+    kind, rest = spec.split(":", 1)
+    target, _, query = rest.partition("?")
+    options: dict[str, str] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=False):
+        if key in options:
+            raise DataError(f"option {key!r} is given twice in dataset spec {spec!r}")
+        options[key] = value
+    if not target:
+        raise DataError(f"dataset spec {spec!r} names no target after '{kind}:'")
+    return DatasetSpec(kind=kind.strip().lower(), target=target, options=options)

@@ -1,0 +1,1 @@
+"""Evaluation: scoring predictions against datasets, and (later) running models on them."""

@@ -1,0 +1,353 @@
+"""Dataset adapters, spec strings, polarity rules and bad-row accounting."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from emoreason.cli import app
+from emoreason.data import (
+    MMSA_TASKS,
+    DataError,
+    NeutralBand,
+    Sample,
+    load_dataset,
+    parse_spec,
+    vader_task,
+)
+from emoreason.data.adapters.vader import split_assignment
+
+runner = CliRunner()
+
+
+# --- polarity rules -------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("score", "expected"),
+    [(-0.1, "negative"), (-0.09, "neutral"), (0.0, "neutral"), (0.1, "neutral"), (0.11, "positive"), (-1.0, "negative")],
+)
+def test_sims_band_is_left_open_right_closed(score: float, expected: str) -> None:
+    assert MMSA_TASKS["sims"].score_polarity(score) == expected
+
+
+@pytest.mark.parametrize(("score", "expected"), [(0.0, "neutral"), (0.2, "positive"), (-0.2, "negative")])
+def test_mosi_neutral_is_exactly_zero(score: float, expected: str) -> None:
+    assert MMSA_TASKS["mosi"].score_polarity(score) == expected
+
+
+@pytest.mark.parametrize(("score", "expected"), [(0.49, "neutral"), (0.5, "positive"), (-0.5, "negative"), (-0.49, "neutral")])
+def test_vader_default_band(score: float, expected: str) -> None:
+    assert vader_task("tweets").score_polarity(score) == expected
+
+
+def test_band_description() -> None:
+    assert NeutralBand(-0.1, 0.1, False, True).describe() == "(-0.1, 0.1]"
+
+
+# --- spec strings ---------------------------------------------------------------------------
+
+def test_parse_spec_options() -> None:
+    spec = parse_spec("jsonl:data/x.jsonl?scale=-4,4&text=sentence")
+    assert (spec.kind, spec.target) == ("jsonl", "data/x.jsonl")
+    assert spec.range_option("scale") == (-4.0, 4.0)
+    assert spec.option("text") == "sentence"
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("tweets", "has no kind"),
+        ("nope:x", "unknown dataset kind 'nope'"),
+        ("vader:tweets?colour=red", "unknown option(s) colour"),
+        ("vader:poems", "unknown VADER domain"),
+        ("vader:tweets?neutral=abc", "must be a number"),
+    ],
+)
+def test_bad_specs_say_what_is_wrong(spec: str, message: str) -> None:
+    with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_dataset(spec)
+
+
+# --- VADER ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("domain", "rows"), [("tweets", 4200), ("movies", 10605), ("products", 3708)])
+def test_vader_domains_load_completely(domain: str, rows: int) -> None:
+    dataset = load_dataset(f"vader:{domain}")
+    assert len(dataset) == rows
+    assert not dataset.report.bad_rows
+    counts = dataset.split_counts()
+    assert counts["train"] == round(0.8 * rows)
+    assert counts["valid"] == round(0.1 * rows)
+    assert all(-4 <= s.score <= 4 for s in dataset)  # type: ignore[operator]
+    assert all("n_raters" in s.meta and "rating_std" in s.meta for s in dataset)
+    assert len({s.id for s in dataset}) == rows
+
+
+def test_vader_split_is_fixed() -> None:
+    # The split is part of the product's contract: results stay comparable across releases.
+    dataset = load_dataset("vader:tweets")
+    test_ids = [s.id for s in dataset.split("test")][:5]
+    assert test_ids == [s.id for s in load_dataset("vader:tweets").split("test")][:5]
+    assert split_assignment(["a", "b", "c"]) == split_assignment(["c", "b", "a"])
+
+
+def test_vader_neutral_option_changes_polarity() -> None:
+    narrow = load_dataset("vader:tweets?neutral=0.05")
+    wide = load_dataset("vader:tweets?neutral=1.0")
+    neutral = lambda d: sum(d.task.gold_polarity(s) == "neutral" for s in d)  # noqa: E731
+    assert neutral(narrow) < neutral(wide)
+
+
+def test_movie_sentences_keep_unicode() -> None:
+    texts = [s.text for s in load_dataset("vader:movies")]
+    assert any(any(ord(ch) > 127 for ch in t) for t in texts)
+
+
+def test_split_all_and_unknown_split() -> None:
+    dataset = load_dataset("vader:products")
+    assert len(dataset.split("all")) == len(dataset)
+    with pytest.raises(DataError, match="unknown split"):
+        dataset.split("dev")
+
+
+def test_shipped_vader_matches_shared_copy(shared_data: Path) -> None:
+    from emoreason.data.adapters.vader import vader_dir
+
+    for path in (shared_data / "vader_icwsm2014").glob("*.txt"):
+        assert (vader_dir() / path.name).read_bytes() == path.read_bytes()
+
+
+# --- generic JSONL / CSV --------------------------------------------------------------------
+
+def write_jsonl(path: Path, rows: list[object]) -> Path:
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_jsonl_renames_fields_and_reports_bad_rows(tmp_path: Path) -> None:
+    (tmp_path / "a.wav").write_bytes(b"RIFF")
+    path = write_jsonl(tmp_path / "d.jsonl", [
+        {"id": "1", "sentence": "great", "rating": 3.0, "split": "train"},
+        {"id": "2", "sentence": "", "rating": 1.0},                    # line 2: missing text
+        {"id": "3", "sentence": "meh", "rating": "lots"},              # line 3: unparsable score
+        "{not json",                                                    # line 4
+        {"id": "5", "sentence": "hm", "rating": 0.0, "audio": "nope.wav"},  # line 5: missing media
+        {"id": "6", "sentence": "fine", "rating": -1, "audio": "a.wav", "split": "validation"},
+        {"id": "7", "sentence": "bad", "rating": -2.5},
+    ])
+    dataset = load_dataset(f"jsonl:{path}?text=sentence&score=rating&scale=-4,4")
+    assert [s.id for s in dataset] == ["1", "6", "7"]
+    assert dataset.task.scale == (-4.0, 4.0)
+    assert dataset.by_id()["7"].split == "test"  # no split field counts as test
+    assert dataset.by_id()["6"].split == "valid"
+    assert dataset.by_id()["6"].audio == str(tmp_path / "a.wav")
+    reasons = {(r.line, r.reason) for r in dataset.report.bad_rows}
+    assert reasons == {(2, "missing text"), (3, "unparsable score"), (4, "invalid JSON"), (5, "missing media")}
+    assert dataset.report.rows_read == 7 and dataset.report.rows_kept == 3
+    assert "d.jsonl:3" in dataset.report.summary()
+
+
+def test_strict_stops_at_first_bad_row_with_file_line_field(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "d.jsonl", [{"id": "1", "text": "ok", "score": 1}, {"id": "2", "text": "x", "score": "?"}])
+    with pytest.raises(DataError) as info:
+        load_dataset(f"jsonl:{path}?strict=true&scale=-3,3")
+    assert f"{path}:2" in str(info.value) and "'score'" in str(info.value) and "unparsable score" in str(info.value)
+
+
+def test_unknown_label_with_declared_label_set(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "l.jsonl", [{"text": "a", "label": "Joy"}, {"text": "b", "label": "anger"}])
+    dataset = load_dataset(f"jsonl:{path}?labels=anger,fear")
+    assert [s.label for s in dataset] == ["anger"]
+    assert dataset.report.bad_rows[0].reason == "unknown label"
+    assert dataset.task.metric_set == "classification"
+    assert dataset.task.label_polarity == {"anger": "negative", "fear": "negative"}
+
+
+def test_inferred_scale_warns(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "s.jsonl", [{"text": "a", "score": 2.5}, {"text": "b", "score": -1}])
+    dataset = load_dataset(f"jsonl:{path}")
+    assert dataset.task.scale == (-3.0, 3.0)
+    assert any("scale=LOW,HIGH" in w for w in dataset.report.warnings)
+
+
+def test_csv_adapter(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("id,text,score,split\n1,good film,2.0,train\n2,awful,-3,test\n3,,1,test\n", encoding="utf-8")
+    dataset = load_dataset(f"csv:{path}?scale=-3,3&neutral=0.5")
+    assert [s.id for s in dataset] == ["1", "2"]
+    assert dataset.report.bad_rows[0].line == 4 and dataset.report.bad_rows[0].reason == "missing text"
+    assert dataset.task.score_polarity(0.4) == "neutral"
+
+
+def test_csv_without_text_column_names_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("id,sentence,score\n1,x,1\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"\?text=COLUMN"):
+        load_dataset(f"csv:{path}")
+
+
+def test_missing_file() -> None:
+    with pytest.raises(DataError, match="does not exist"):
+        load_dataset("jsonl:/no/such/file.jsonl")
+
+
+# --- MMSA pickles ---------------------------------------------------------------------------
+
+def make_mmsa_pickle(path: Path, sims: bool = False) -> Path:
+    rng = np.random.default_rng(0)
+
+    def part(n: int, offset: int) -> dict[str, object]:
+        entry: dict[str, object] = {
+            "raw_text": [f"sentence {offset + i}" for i in range(n)],
+            "id": [f"vid{offset + i}$_${i}" for i in range(n)],
+            "regression_labels": rng.uniform(-1 if sims else -3, 1 if sims else 3, n).astype(np.float32),
+            "audio": np.full((n, 5, 3), -np.inf, dtype=np.float32),
+            "vision": rng.normal(size=(n, 4, 2)).astype(np.float32),
+            "text": rng.normal(size=(n, 6, 8)).astype(np.float32),
+        }
+        if sims:
+            for m in "TAV":
+                entry[f"regression_labels_{m}"] = rng.uniform(-1, 1, n).astype(np.float32)
+        return entry
+
+    data = {"train": part(6, 0), "valid": part(2, 100), "test": part(3, 200)}
+    data["test"]["raw_text"][1] = ""  # one bad row
+    with path.open("wb") as handle:
+        pickle.dump(data, handle)
+    return path
+
+
+def test_mmsa_pickle_loads_text_labels_and_lazy_features(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = make_mmsa_pickle(tmp_path / "aligned_50.pkl", sims=True)
+    dataset = load_dataset(f"mmsa:{path}?dataset=sims")
+    assert dataset.task.name == "sims"
+    assert dataset.split_counts() == {"train": 6, "valid": 2, "test": 2}
+    assert dataset.report.bad_rows[0].reason == "missing text" and "test[1]" in dataset.report.bad_rows[0].detail
+    sample = dataset.split("train")[0]
+    assert {"label_T", "label_A", "label_V", "video_id", "clip_id"} <= set(sample.meta)
+    assert "pickles execute code" in caplog.text
+    features = dataset.extra["features"]
+    audio = features.get(sample.id, "audio")  # type: ignore[attr-defined]
+    assert audio.shape == (5, 3) and float(np.abs(audio).max()) == 0.0  # -inf set to 0
+
+
+def test_mmsa_needs_dataset_name(tmp_path: Path) -> None:
+    path = make_mmsa_pickle(tmp_path / "features.pkl")
+    with pytest.raises(DataError, match=r"\?dataset=mosi"):
+        load_dataset(f"mmsa:{path}")
+    assert load_dataset(f"mmsa:{path}?dataset=mosi").task.scale == (-3.0, 3.0)
+
+
+def test_mmsa_rejects_non_mmsa_pickle(tmp_path: Path) -> None:
+    path = tmp_path / "mosi.pkl"
+    path.write_bytes(pickle.dumps([1, 2, 3]))
+    with pytest.raises(DataError, match="train/valid/test"):
+        load_dataset(f"mmsa:{path}")
+
+
+# --- raw MMSA layout ------------------------------------------------------------------------
+
+def make_raw_tree(root: Path) -> Path:
+    (root / "Raw" / "v1").mkdir(parents=True)
+    (root / "Raw" / "v1" / "1.mp4").write_bytes(b"\x00")
+    (root / "label.csv").write_text(
+        "video_id,clip_id,text,label,label_T,label_A,label_V,annotation,mode\n"
+        "v1,1,I like it,0.8,0.6,1.0,0.8,Positive,train\n"
+        "v1,2,not sure,0.0,0,0,0,Neutral,valid\n"
+        "v2,1,I hate it,-0.6,-0.8,-0.4,-0.6,Negative,test\n"
+        "v2,2,,0.2,0,0,0,Neutral,test\n",
+        encoding="utf-8",
+    )
+    return root
+
+
+def test_raw_layout_reports_missing_videos(tmp_path: Path) -> None:
+    root = make_raw_tree(tmp_path / "SIMS")
+    dataset = load_dataset(f"raw:{root}?dataset=sims")
+    assert len(dataset) == 3
+    assert dataset.report.missing_media == ["v1$_$2", "v2$_$1"]
+    assert dataset.by_id()["v1$_$1"].video is not None and dataset.by_id()["v2$_$1"].video is None
+    assert dataset.report.bad_rows[0].line == 5
+    skipped = load_dataset(f"raw:{root}?dataset=sims&missing_media=skip")
+    assert [s.id for s in skipped] == ["v1$_$1"]
+
+
+def test_raw_needs_label_csv(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="no label.csv"):
+        load_dataset(f"raw:{tmp_path}")
+
+
+# --- image folders --------------------------------------------------------------------------
+
+def make_image_tree(root: Path, with_splits: bool = False) -> Path:
+    from PIL import Image
+
+    for split in ("train", "test") if with_splits else ("",):
+        for label in ("amusement", "sadness"):
+            folder = root / split / label
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(2):
+                Image.new("RGB", (8, 8), (i * 40, 0, 0)).save(folder / f"{i}.png")
+    (root / ("train" if with_splits else "") / "sadness" / "notes.txt").write_text("x")
+    return root
+
+
+def test_image_folder(tmp_path: Path) -> None:
+    dataset = load_dataset(f"images:{make_image_tree(tmp_path / 'emo')}")
+    assert len(dataset) == 4 and dataset.split_counts() == {"test": 4}
+    assert dataset.task.labels == ("amusement", "sadness")
+    assert dataset.task.gold_polarity(dataset.samples[0]) == "positive"
+    assert dataset.report.bad_rows[0].reason == "not an image file"
+
+
+def test_image_folder_with_splits(tmp_path: Path) -> None:
+    dataset = load_dataset(f"images:{make_image_tree(tmp_path / 'emo', with_splits=True)}")
+    assert dataset.split_counts() == {"train": 4, "test": 4}
+
+
+# --- CLI ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["vader", "jsonl", "csv", "mmsa", "raw", "images"])
+def test_cli_inspect_every_adapter(kind: str, tmp_path: Path) -> None:
+    specs = {
+        "vader": "vader:products",
+        "jsonl": f"jsonl:{write_jsonl(tmp_path / 'd.jsonl', [{'text': 'a', 'score': 1}, {'text': 'b', 'score': -2}])}?scale=-3,3",
+        "csv": None,
+        "mmsa": f"mmsa:{make_mmsa_pickle(tmp_path / 'mosei.pkl')}",
+        "raw": f"raw:{make_raw_tree(tmp_path / 'raw')}?dataset=sims",
+        "images": f"images:{make_image_tree(tmp_path / 'img')}",
+    }
+    if kind == "csv":
+        (tmp_path / "d.csv").write_text("text,label\nnice,happy\nugh,sad\n", encoding="utf-8")
+        specs["csv"] = f"csv:{tmp_path / 'd.csv'}"
+    result = runner.invoke(app, ["data", "inspect", specs[kind]])
+    assert result.exit_code == 0, result.output
+    assert "rows per split" in result.output
+    as_json = runner.invoke(app, ["data", "inspect", specs[kind], "--json"])
+    info = json.loads(as_json.stdout)
+    assert info["rows"] > 0 and info["polarity"]
+
+
+def test_cli_convert_round_trips(tmp_path: Path) -> None:
+    out = tmp_path / "products_test.jsonl"
+    result = runner.invoke(app, ["data", "convert", "vader:products", str(out), "--split", "test"])
+    assert result.exit_code == 0, result.output
+    back = load_dataset(f"jsonl:{out}?scale=-4,4")
+    original = load_dataset("vader:products").split("test")
+    assert [(s.id, s.text, s.score, s.split) for s in back] == [(s.id, s.text, s.score, s.split) for s in original]
+
+
+def test_cli_error_is_a_message_not_a_traceback() -> None:
+    result = runner.invoke(app, ["data", "inspect", "jsonl:/missing.jsonl"])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output and "Traceback" not in result.output
+
+
+def test_sample_modalities() -> None:
+    sample = Sample(id="x", text="hi", video="v.mp4", audio="a.wav")
+    assert sample.modalities == ("text", "audio", "video")
