@@ -111,7 +111,9 @@ def load_mmsa(spec: DatasetSpec, strict: bool) -> Dataset:
                 report.bad(BadRow(str(path), None, "raw_text", "missing text", where), strict)
                 continue
             try:
-                score = float(np.asarray(labels[row]).reshape(-1)[0])
+                # float32 labels widen to e.g. 0.10000000149 and would cross SIMS's bin edge at 0.1;
+                # 6 decimals restore the value the annotators gave (MMSA compares in float32).
+                score = round(float(np.asarray(labels[row]).reshape(-1)[0]), 6)
             except (IndexError, TypeError, ValueError):
                 report.bad(BadRow(str(path), None, "regression_labels", "unparsable score", where), strict)
                 continue
@@ -121,7 +123,7 @@ def load_mmsa(spec: DatasetSpec, strict: bool) -> Dataset:
             meta: dict[str, Any] = {"row": row}
             for key, values in unimodal.items():
                 if values is not None:
-                    meta[UNIMODAL[key]] = float(np.asarray(values[row]).reshape(-1)[0])
+                    meta[UNIMODAL[key]] = round(float(np.asarray(values[row]).reshape(-1)[0]), 6)
             if annotations is not None and row < len(annotations):
                 meta["annotation"] = str(annotations[row])
             video_id, _, clip_id = str(sample_id).partition("$_$")

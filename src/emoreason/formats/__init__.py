@@ -1,0 +1,79 @@
+"""Reasoning formats: how to ask a model, what its gold answer looks like, how to read it.
+
+    fmt = get_format("c2f")
+    messages = fmt.messages(sample, task, hint="negative")
+    result = fmt.parse(completion, task)   # never raises; result.ok, result.errors
+
+Built-in formats: `c2f` (polarity, think, score; METHOD.md §1), `emor3` (three steps and a
+boxed label; §2), `r1` (think and answer; §3). A new format is one `ReasoningFormat` subclass
+passed to `register_format`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emoreason.formats._tags import format_number, parse_number, parse_polarity
+from emoreason.formats.base import Message, ParseError, ParseResult, ReasoningFormat
+from emoreason.formats.c2f import C2FFormat
+from emoreason.formats.emor3 import EmoR3Format
+from emoreason.formats.r1 import R1Format
+
+_REGISTRY: dict[str, type[ReasoningFormat]] = {
+    "c2f": C2FFormat,
+    "emor3": EmoR3Format,
+    "r1": R1Format,
+}
+# Spellings people use for the same formats (the papers' names).
+_ALIASES = {
+    "emo-r3": "emor3",
+    "emo_r3": "emor3",
+    "r1-omni": "r1",
+    "r1_omni": "r1",
+    "msa-thinker": "c2f",
+    "c2f-thinker": "c2f",
+}
+
+#: the built-in format names
+FORMATS: tuple[str, ...] = tuple(_REGISTRY)
+
+
+def register_format(name: str, cls: type[ReasoningFormat]) -> None:
+    """Make a format available to `get_format` (and so to configs) under `name`."""
+    key = name.strip().lower()
+    if key in _REGISTRY and _REGISTRY[key] is not cls:
+        raise ValueError(f"a different format is already registered as {key!r}")
+    _REGISTRY[key] = cls
+
+
+def available_formats() -> tuple[str, ...]:
+    """Every registered name, built-in and added."""
+    return tuple(_REGISTRY)
+
+
+def get_format(name: str, **options: Any) -> ReasoningFormat:
+    """A new instance of the named format; `options` go to its constructor
+    (e.g. `get_format("c2f", score_decimals=3)`)."""
+    key = name.strip().lower()
+    key = _ALIASES.get(key, key)
+    if key not in _REGISTRY:
+        raise ValueError(f"unknown reasoning format {name!r}; known formats: {', '.join(_REGISTRY)}")
+    return _REGISTRY[key](**options)
+
+
+__all__ = [
+    "FORMATS",
+    "C2FFormat",
+    "EmoR3Format",
+    "Message",
+    "ParseError",
+    "ParseResult",
+    "R1Format",
+    "ReasoningFormat",
+    "available_formats",
+    "format_number",
+    "get_format",
+    "parse_number",
+    "parse_polarity",
+    "register_format",
+]
