@@ -184,6 +184,193 @@ def evaluate_predictions_cmd(
     console.print(f"metrics written to {target}")
 
 
+MODEL_HELP = "`default` (embedded SmolLM2-135M-Instruct), a local model folder, a .gguf file, or a hub id."
+
+
+def _parse_range(value: str | None, option: str) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    try:
+        low, high = (float(x) for x in value.split(","))
+    except ValueError:
+        fail(f"{option} takes two numbers LOW,HIGH, e.g. {option} -3,3; got {value!r}")
+    return low, high
+
+
+def _engine(model: str, adapter: list[str] | None, family: str, dtype: str, device: str, batch_size: int):
+    from emoreason.generation import TransformersEngine
+    from emoreason.models import MediaError, load_model
+
+    try:
+        loaded = load_model(model, adapter, family=family, dtype=dtype, device=device)
+    except (FileNotFoundError, ValueError, MediaError) as err:
+        fail(str(err))
+    return loaded, TransformersEngine(loaded, batch_size=batch_size)
+
+
+@app.command()
+def analyze(
+    text: Annotated[Optional[list[str]], typer.Argument(help="Text(s) to analyse; `-` or nothing reads one text per line from stdin.")] = None,
+    input_file: Annotated[Optional[Path], typer.Option("--input", "-i", help="JSONL/CSV of samples (generic fields: id, text, audio, video, image).")] = None,
+    audio: Annotated[Optional[Path], typer.Option(help="Audio file for the (single) text.")] = None,
+    video: Annotated[Optional[Path], typer.Option(help="Video file for the (single) text.")] = None,
+    image: Annotated[Optional[Path], typer.Option(help="Image file for the (single) text.")] = None,
+    examples: Annotated[bool, typer.Option("--examples", help="Analyse the built-in example sentences.")] = False,
+    model: Annotated[str, typer.Option(help=MODEL_HELP)] = "default",
+    adapter: Annotated[Optional[list[str]], typer.Option(help="LoRA adapter folder (repeatable).")] = None,
+    format_name: Annotated[str, typer.Option("--format", "-f", help="Reasoning format: c2f, emor3 or r1.")] = "c2f",
+    task: Annotated[str, typer.Option(help="Score scale / label set: vader (-4..4), mosi, mosei (-3..3), sims, simsv2 (-1..1), mikels.")] = "vader",
+    scale: Annotated[Optional[str], typer.Option(help="Custom score scale LOW,HIGH (overrides --task).")] = None,
+    labels: Annotated[Optional[str], typer.Option(help="Custom comma-separated label set (overrides --task).")] = None,
+    max_new_tokens: Annotated[int, typer.Option(help="Longest answer, in tokens.")] = 256,
+    temperature: Annotated[float, typer.Option(help="0 = greedy (reproducible).")] = 0.0,
+    batch_size: Annotated[int, typer.Option(help="Samples per generation batch.")] = 8,
+    family: Annotated[str, typer.Option(help="Model family: auto, causal_lm, qwen2_5_vl, qwen2_5_omni.")] = "auto",
+    dtype: Annotated[str, typer.Option(help="auto (fp32 on CPU, bf16 on GPU), float32, bfloat16, float16.")] = "auto",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...")] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one audit record (JSON) per input instead of the readable view.")] = False,
+) -> None:
+    """Explain the sentiment or emotion of text (and media): polarity, reasoning per modality, score or label."""
+    from emoreason.data import DataError, Sample, load_dataset
+    from emoreason.data.schema import resolve_task
+    from emoreason.formats import get_format
+    from emoreason.generation import SamplingParams
+    from emoreason.inference import EXAMPLE_SENTENCES, analyze as run_analysis
+    from emoreason.models import MediaError
+
+    try:
+        the_task = resolve_task(task, _parse_range(scale, "--scale"), tuple(x.strip() for x in labels.split(",")) if labels else None)
+        fmt = get_format(format_name)
+    except ValueError as err:
+        fail(str(err))
+    samples: list[Sample] = []
+    if input_file is not None:
+        kind = "csv" if input_file.suffix.lower() == ".csv" else "jsonl"
+        try:
+            samples = load_dataset(f"{kind}:{input_file}").split("all")
+        except DataError as err:
+            fail(str(err))
+    elif examples:
+        samples = [Sample(id=f"example{i + 1}", text=t) for i, t in enumerate(EXAMPLE_SENTENCES)]
+    else:
+        texts = [t for t in (text or []) if t != "-"]
+        if not texts:
+            if sys.stdin.isatty():
+                fail("give a text, --input FILE, --examples, or pipe text on stdin (see --help)")
+            texts = [line.strip() for line in sys.stdin if line.strip()]
+        if (audio or video or image) and len(texts) > 1:
+            fail("--audio/--video/--image go with a single text; use --input FILE.jsonl for several")
+        for name, path in (("audio", audio), ("video", video), ("image", image)):
+            if path is not None and not path.is_file():
+                fail(f"{name} file not found: {path}")
+        media = {k: str(v) for k, v in (("audio", audio), ("video", video), ("image", image)) if v is not None}
+        samples = [Sample(id=f"input{i + 1}", text=t, **media) for i, t in enumerate(texts)]
+    if not samples:
+        fail("nothing to analyse")
+    loaded, engine = _engine(model, adapter, family, dtype, device, batch_size)
+    params = SamplingParams(max_new_tokens=max_new_tokens, temperature=temperature, stop_strings=fmt.stop_strings)
+    try:
+        with _progress("analysing", len(samples), quiet=as_json) as advance:
+            records = run_analysis(engine, samples, the_task, fmt.name, loaded.name + (f"+{','.join(loaded.adapters)}" if loaded.adapters else ""),
+                                   params, batch_size, progress=advance)
+    except MediaError as err:
+        fail(str(err))
+    for sample, record in zip(samples, records):
+        if as_json:
+            print(json.dumps(record, ensure_ascii=False))
+        else:
+            show_record(sample, record)
+
+
+def show_record(sample, record: dict) -> None:
+    """The readable view of one audit record."""
+    from rich.panel import Panel
+
+    colours = {"positive": "green", "negative": "red", "neutral": "yellow"}
+    polarity = record["polarity"] or "?"
+    lines = [f"[bold {colours.get(polarity, 'white')}]{polarity.upper()}[/]"
+             + (f"   score [bold]{record['score']:g}[/]" if record["score"] is not None else "")
+             + (f"   label [bold]{record['label']}[/]" if record["label"] else "")]
+    for part, content in record["reasoning"].items():
+        lines.append(f"[cyan]{part}[/]: {content}")
+    status = "[green]parsed[/]" if record["parse_ok"] else "[red]not parsed: " + "; ".join(record["errors"]) + "[/]"
+    lines.append(f"{status}  ·  {record['completion_tokens']} tokens  ·  {record['latency_s']:.2f} s  ·  {record['model']}")
+    if not record["parse_ok"] and not record["reasoning"]:
+        lines.append("[dim]raw: " + record["raw_completion"][:300].replace("[", r"\[") + "[/]")
+    console.print(Panel("\n".join(lines), title=f"{record['id']}: {sample.text[:70]}", title_align="left"))
+
+
+class _progress:
+    """A rich progress bar with ETA; `advance(n)` moves it."""
+
+    def __init__(self, label: str, total: int, done: int = 0, quiet: bool = False):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self.progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                 TextColumn("eta"), TimeRemainingColumn(), console=err_console, disable=quiet)
+        self.total, self.done = total, done
+
+    def __enter__(self):
+        self.progress.start()
+        task = self.progress.add_task("", total=self.total, completed=self.done)
+        return lambda n: self.progress.advance(task, n)
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+
+@app.command()
+def evaluate(
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help=SPEC_HELP)],
+    model: Annotated[str, typer.Option(help=MODEL_HELP)] = "default",
+    adapter: Annotated[Optional[list[str]], typer.Option(help="LoRA adapter folder (repeatable).")] = None,
+    split: Annotated[str, typer.Option(help=SPLIT_HELP)] = "test",
+    limit: Annotated[Optional[int], typer.Option(help="Evaluate only the first N samples of the split.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Output folder (default runs/eval/<dataset>-<split>).")] = None,
+    format_name: Annotated[str, typer.Option("--format", "-f", help="Reasoning format: c2f, emor3 or r1.")] = "c2f",
+    max_new_tokens: Annotated[int, typer.Option(help="Longest answer, in tokens.")] = 256,
+    batch_size: Annotated[int, typer.Option(help="Samples per generation batch (also the most work a Ctrl-C loses).")] = 16,
+    baselines: Annotated[str, typer.Option(help="Comparison rows: vader (text only), majority, mean, none.")] = "vader,mean",
+    family: Annotated[str, typer.Option(help="Model family: auto, causal_lm, qwen2_5_vl, qwen2_5_omni.")] = "auto",
+    dtype: Annotated[str, typer.Option(help="auto (fp32 on CPU, bf16 on GPU), float32, bfloat16, float16.")] = "auto",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, ...")] = "auto",
+) -> None:
+    """Run a model on a dataset split and write predictions.jsonl, metrics.json, report.md and report.html.
+
+    Resumable: a rerun with the same --out skips ids already in predictions.jsonl.
+    """
+    from emoreason.data import DataError
+    from emoreason.eval.runner import evaluate_model
+    from emoreason.formats import get_format
+    from emoreason.generation import SamplingParams
+    from emoreason.models import MediaError
+
+    ds = _load(dataset)
+    try:
+        samples = ds.split(split)
+        fmt = get_format(format_name)
+    except (DataError, ValueError) as err:
+        fail(str(err))
+    if limit is not None:
+        samples = samples[:limit]
+    if not samples:
+        fail(f"{ds.spec} has no samples in split {split!r} (rows per split: {ds.split_counts()})")
+    target = out or Path("runs") / "eval" / f"{ds.spec.replace(':', '-').replace('/', '_').split('?')[0]}-{split}"
+    loaded, engine = _engine(model, adapter, family, dtype, device, batch_size)
+    params = SamplingParams(max_new_tokens=max_new_tokens, stop_strings=fmt.stop_strings)
+    names = [] if baselines == "none" else [b.strip() for b in baselines.split(",") if b.strip()]
+    try:
+        metrics = evaluate_model(engine, ds, samples, target, loaded.name, fmt.name, params, batch_size, names, split,
+                                 progress_factory=lambda total, done: _progress("evaluating", total, done))
+    except KeyboardInterrupt:
+        err_console.print(f"[yellow]interrupted; finished batches are kept in {target / 'predictions.jsonl'}; rerun to resume[/]")
+        raise typer.Exit(130)
+    except (MediaError, DataError, ValueError) as err:
+        fail(str(err))
+    print_metric_rows(metrics["rows"], title=f"{ds.spec} {split}: {metrics['n']} samples")
+    console.print(f"wrote {target}/predictions.jsonl, metrics.json, report.md, report.html")
+
+
 def print_metric_rows(rows: dict[str, dict[str, float]], title: str) -> None:
     """One table row per system, one column per metric."""
     keys: list[str] = []

@@ -176,3 +176,26 @@ def vader_task(domain: str, neutral: float = 0.5) -> TaskInfo:
 def mikels_task(name: str = "emoset") -> TaskInfo:
     labels = tuple(MIKELS_VALENCE)
     return TaskInfo(name, labels=labels, label_polarity=dict(MIKELS_VALENCE), metric_set="classification")
+
+
+def resolve_task(name: str | None = None, scale: tuple[float, float] | None = None,
+                 labels: tuple[str, ...] | None = None, neutral: float | None = None) -> TaskInfo:
+    """A task for free input (`analyze`): a known name, or a scale / label set given directly.
+
+    Known names: vader (-4..4, |score| < 0.5 neutral), mosi, mosei, sims, simsv2, mikels/emoset.
+    """
+    if labels:
+        return TaskInfo("labels", labels=labels, label_polarity={normalize_label(x): MIKELS_VALENCE[normalize_label(x)]
+                        for x in labels if normalize_label(x) in MIKELS_VALENCE}, metric_set="classification")
+    if scale is not None:
+        width = 0.0 if neutral is None else neutral
+        band = NeutralBand(-width, width) if width > 0 else NeutralBand(0.0, 0.0, True, True)
+        return TaskInfo("custom", scale=scale, neutral=band)
+    key = (name or "vader").lower()
+    if key.startswith("vader"):
+        return vader_task(key.partition(":")[2] or "text", 0.5 if neutral is None else neutral)
+    if key in MMSA_TASKS:
+        return MMSA_TASKS[key]
+    if key in ("mikels", "emoset", "fi"):
+        return mikels_task(key)
+    raise ValueError(f"unknown task {name!r}; use vader, mosi, mosei, sims, simsv2, mikels, or --scale / --labels")

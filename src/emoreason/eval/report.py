@@ -1,0 +1,157 @@
+"""Evaluation reports: plots (PNG) and report.md / report.html that embed them."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emoreason.data.schema import POLARITIES, Sample, TaskInfo
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def scatter_plot(pred: list[float | None], gold: list[float], task: TaskInfo, path: Path) -> Path:
+    plt = _plt()
+    assert task.scale is not None
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ok = [(p, g) for p, g in zip(pred, gold) if p is not None]
+    if ok:
+        p_arr, g_arr = np.array(ok).T
+        ax.scatter(g_arr, p_arr, s=10, alpha=0.5)
+    low, high = task.scale
+    ax.plot([low, high], [low, high], color="black", linewidth=1, label="identity")
+    ax.set_xlim(low, high)
+    ax.set_ylim(low - 0.05 * (high - low), high + 0.05 * (high - low))
+    ax.set_xlabel("gold score")
+    ax.set_ylabel("predicted score")
+    ax.set_title(f"predicted vs gold ({len(ok)} parsed of {len(pred)})")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def confusion_plot(matrix: list[list[int]], rows: list[str], columns: list[str], path: Path, title: str) -> Path:
+    plt = _plt()
+    data = np.array(matrix)
+    fig, ax = plt.subplots(figsize=(1.2 + 0.7 * len(columns), 1.0 + 0.6 * len(rows)))
+    ax.imshow(data, cmap="Blues")
+    ax.set_xticks(range(len(columns)), columns, rotation=30, ha="right")
+    ax.set_yticks(range(len(rows)), rows)
+    for i in range(data.shape[0]):
+        for j in range(data.shape[1]):
+            ax.text(j, i, str(data[i, j]), ha="center", va="center",
+                    color="white" if data[i, j] > data.max() / 2 else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def error_by_polarity_plot(pred: list[float | None], samples: list[Sample], task: TaskInfo, path: Path) -> Path:
+    plt = _plt()
+    groups: dict[str, list[float]] = {p: [] for p in POLARITIES}
+    for p, s in zip(pred, samples):
+        if p is not None and s.score is not None:
+            groups[task.score_polarity(s.score)].append(abs(p - s.score))
+    names = [g for g in POLARITIES if groups[g]]
+    fig, ax = plt.subplots(figsize=(4.5, 3.2))
+    ax.bar(names, [float(np.mean(groups[g])) for g in names], color=["#c0392b", "#7f8c8d", "#27ae60"][: len(names)])
+    for i, g in enumerate(names):
+        ax.text(i, float(np.mean(groups[g])), f"n={len(groups[g])}", ha="center", va="bottom", fontsize=8)
+    ax.set_ylabel("mean absolute error")
+    ax.set_title("error by gold polarity (parsed answers)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def polarity_confusion(records: list[dict[str, Any]], samples: list[Sample], task: TaskInfo) -> tuple[list[list[int]], list[str], list[str]]:
+    columns = list(POLARITIES) + ["(none)"]
+    matrix = [[0] * len(columns) for _ in POLARITIES]
+    for record, sample in zip(records, samples):
+        gold = task.gold_polarity(sample)
+        if gold is None:
+            continue
+        predicted = record.get("polarity") or "(none)"
+        matrix[POLARITIES.index(gold)][columns.index(predicted)] += 1
+    return matrix, list(POLARITIES), columns
+
+
+def write_report(out: Path, title: str, metrics: dict[str, Any], records: list[dict[str, Any]], samples: list[Sample],
+                 task: TaskInfo) -> tuple[Path, Path]:
+    """report.md and report.html (plots embedded as files in md, inline in html)."""
+    plots: list[tuple[str, Path]] = []
+    if task.is_regression:
+        pred = [r.get("score") for r in records]
+        plots.append(("Predicted vs gold", scatter_plot(pred, [s.score for s in samples], task, out / "scatter.png")))
+        plots.append(("Error by gold polarity", error_by_polarity_plot(pred, samples, task, out / "error_by_polarity.png")))
+        matrix, rows, columns = polarity_confusion(records, samples, task)
+        plots.append(("Polarity confusion", confusion_plot(matrix, rows, columns, out / "confusion.png", "polarity")))
+    else:
+        main = metrics["rows"].get("model", {})
+        if "confusion_matrix" in main:
+            plots.append(("Label confusion", confusion_plot(main["confusion_matrix"], main["confusion_rows"],
+                                                            main["confusion_columns"], out / "confusion.png", "label")))
+    failures = [r for r in records if not r.get("parse_ok")][:5]
+    rows = metrics["rows"]
+    keys: list[str] = []
+    for values in rows.values():
+        keys += [k for k, v in values.items() if isinstance(v, (int, float)) and k not in keys and not isinstance(v, bool)]
+    header = "| system | " + " | ".join(keys) + " |\n|---|" + "---|" * len(keys) + "\n"
+    body = "".join("| " + name + " | " + " | ".join(_fmt(values.get(k)) for k in keys) + " |\n" for name, values in rows.items())
+    md = [f"# {title}\n", f"{metrics['n']} samples of {metrics['dataset']} ({metrics['split']}), model `{metrics['model']}`, "
+          f"format `{metrics['format']}`.\n", "## Metrics\n", header + body]
+    for name, path in plots:
+        md.append(f"## {name}\n\n![{name}]({path.name})\n")
+    md.append("## Parse failures (first 5)\n")
+    if not failures:
+        md.append("None.\n")
+    for record in failures:
+        md.append(f"- `{record['id']}`: {'; '.join(record['errors']) or 'not parsed'}\n\n  ```\n  "
+                  + record["raw_completion"][:600].replace("\n", "\n  ") + "\n  ```\n")
+    md_path = out / "report.md"
+    md_path.write_text("\n".join(md), encoding="utf-8")
+
+    parts = [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(md[1])}</p>", "<h2>Metrics</h2><table border=1 cellpadding=4>",
+             "<tr><th>system</th>" + "".join(f"<th>{html.escape(k)}</th>" for k in keys) + "</tr>"]
+    for name, values in rows.items():
+        parts.append(f"<tr><td>{html.escape(name)}</td>" + "".join(f"<td>{_fmt(values.get(k))}</td>" for k in keys) + "</tr>")
+    parts.append("</table>")
+    for name, path in plots:
+        encoded = base64.b64encode(path.read_bytes()).decode()
+        parts.append(f"<h2>{html.escape(name)}</h2><img src='data:image/png;base64,{encoded}'>")
+    parts.append("<h2>Parse failures (first 5)</h2>")
+    for record in failures:
+        parts.append(f"<p><code>{html.escape(record['id'])}</code>: {html.escape('; '.join(record['errors']))}</p>"
+                     f"<pre>{html.escape(record['raw_completion'][:600])}</pre>")
+    html_path = out / "report.html"
+    html_path.write_text("<!doctype html><meta charset=utf-8><title>" + html.escape(title) + "</title><body style='font-family:sans-serif'>"
+                         + "\n".join(parts) + "</body>", encoding="utf-8")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
+    return md_path, html_path
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "nan" if value != value else f"{value:.4f}"
+    return str(value)

@@ -1,0 +1,306 @@
+"""Batched generation with left padding, KV cache, shared-prefix reuse and early stopping.
+
+Backends implement `GenerationBackend`. `TransformersEngine` is the CPU/GPU backend that ships;
+a vLLM backend can implement the same `generate` for large GPU runs.
+
+For text models (`causal_lm`) the engine runs its own decoding loop instead of
+`model.generate`, because on small models decoding time is mostly per-step overhead:
+- prompts that share a prefix (the format's system prompt, usually most of the prompt) are
+  run through the model once for that prefix, and its KV cache is copied to every row;
+- only the last position's logits are computed;
+- finished rows leave the batch (their cache rows are dropped), so a long straggler does not
+  keep the whole batch busy;
+- stop strings (a format's closing tag) are checked only when the new token could end one.
+Other families (images, audio) use `model.generate`, which knows their position encoding.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import torch
+
+from emoreason.generation.params import Completion, SamplingParams
+from emoreason.generation.sampling import choose_tokens
+from emoreason.models.families.base import Conversation
+from emoreason.models.families.causal_lm import render_prompts
+from emoreason.models.loading import LoadedModel
+
+MIN_SHARED_PREFIX = 8  # below this, a separate prefix pass costs more than it saves
+
+
+class GenerationBackend(Protocol):
+    def generate(
+        self, conversations: Sequence[Conversation], params: SamplingParams, progress: Callable[[int], None] | None = None
+    ) -> list[list[Completion]]:
+        """`n` completions per conversation, in input order."""
+
+
+def eos_ids(loaded: LoadedModel) -> set[int]:
+    tokenizer = loaded.tokenizer
+    ids = {tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set()
+    configured = getattr(loaded.model.generation_config, "eos_token_id", None)
+    if isinstance(configured, int):
+        ids.add(configured)
+    elif configured:
+        ids.update(configured)
+    return ids
+
+
+def auto_batch_size(loaded: LoadedModel, tokens_per_row: int) -> int:
+    """Rows per forward pass: as many as the KV cache fits in a quarter of free memory, capped
+    (32 on CPU, where larger batches stop paying off; 128 on GPU)."""
+    config = loaded.model.config
+    text_config = getattr(config, "text_config", None) or getattr(config, "get_text_config", lambda: config)()
+    layers = getattr(text_config, "num_hidden_layers", 24)
+    heads = getattr(text_config, "num_key_value_heads", None) or getattr(text_config, "num_attention_heads", 16)
+    head_dim = getattr(text_config, "head_dim", None) or text_config.hidden_size // text_config.num_attention_heads
+    bytes_per_token = 2 * layers * heads * head_dim * torch.finfo(loaded.dtype).bits // 8
+    if loaded.device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(loaded.device)
+        cap = 128
+    else:
+        try:
+            free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            free = 4 << 30
+        cap = 32
+    fits = int(free * 0.25 // max(1, bytes_per_token * tokens_per_row))
+    return max(1, min(cap, fits))
+
+
+class StopChecker:
+    """Finds stop strings at the end of generated text, decoding only when a token could end one."""
+
+    def __init__(self, tokenizer: Any, stop_strings: Sequence[str]):
+        self.tokenizer = tokenizer
+        self.stop_strings = tuple(s for s in stop_strings if s)
+        self.window = max((len(s) for s in self.stop_strings), default=0) + 8
+        last_chars = {s[-1] for s in self.stop_strings}
+        self._could_end: dict[int, bool] = {}
+        self._last_chars = last_chars
+
+    def could_end(self, token_id: int) -> bool:
+        hit = self._could_end.get(token_id)
+        if hit is None:
+            piece = self.tokenizer.decode([token_id])
+            hit = any(ch in piece for ch in self._last_chars)
+            self._could_end[token_id] = hit
+        return hit
+
+    def stopped(self, token_ids: list[int]) -> bool:
+        if not self.stop_strings or not self.could_end(token_ids[-1]):
+            return False
+        # decode a tail long enough to contain any stop string (tokens are >= 1 char)
+        tail = self.tokenizer.decode(token_ids[-self.window :], skip_special_tokens=True)
+        return any(s in tail for s in self.stop_strings)
+
+    def cut(self, text: str) -> str:
+        """Text up to and including the first stop string."""
+        positions = [(text.find(s), s) for s in self.stop_strings if s in text]
+        if not positions:
+            return text
+        index, stop = min(positions)
+        return text[: index + len(stop)]
+
+
+class TransformersEngine:
+    """Batched generation on a loaded transformers model (see module docstring)."""
+
+    def __init__(self, loaded: LoadedModel, batch_size: int | str = "auto", reuse_prefix: bool = True):
+        self.loaded = loaded
+        self.batch_size = batch_size
+        self.reuse_prefix = reuse_prefix
+        self.eos = eos_ids(loaded)
+
+    # -- public ---------------------------------------------------------------------------
+
+    def generate(
+        self,
+        conversations: Sequence[Conversation],
+        params: SamplingParams,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[list[Completion]]:
+        results: list[list[Completion]] = [[] for _ in conversations]
+        if not conversations:
+            return results
+        for conversation in conversations:  # fail before any compute, naming the file
+            self.loaded.family.check_media(conversation)
+        rows = self._rows_per_batch(conversations, params)
+        prompts_per_batch = max(1, rows // params.n)
+        generator = None
+        if params.seed is not None:
+            generator = torch.Generator(device=self.loaded.device).manual_seed(params.seed)
+        for start in range(0, len(conversations), prompts_per_batch):
+            chunk = list(conversations[start : start + prompts_per_batch])
+            if self.loaded.family.name == "causal_lm":
+                outs = self._decode_text(chunk, params, generator)
+            else:
+                outs = self._decode_with_hf(chunk, params, generator)
+            for offset, completions in enumerate(outs):
+                for completion in completions:
+                    completion.prompt_index = start + offset
+                results[start + offset] = completions
+            if progress is not None:
+                progress(len(chunk))
+        return results
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _rows_per_batch(self, conversations: Sequence[Conversation], params: SamplingParams) -> int:
+        if self.batch_size != "auto":
+            return max(1, int(self.batch_size))
+        sample = render_prompts(self.loaded.tokenizer, [conversations[0]]) if self.loaded.family.name == "causal_lm" else None
+        prompt_tokens = len(self.loaded.tokenizer(sample[0])["input_ids"]) if sample else 1024
+        return auto_batch_size(self.loaded, prompt_tokens + params.max_new_tokens)
+
+    def _finish(
+        self, token_ids: list[int], logprobs: list[float], reason: str, stop: StopChecker, prompt_tokens: int
+    ) -> Completion:
+        tokenizer = self.loaded.tokenizer
+        text = tokenizer.decode(token_ids, skip_special_tokens=True)
+        if reason == "stop":
+            text = stop.cut(text)
+        return Completion(text=text, token_ids=token_ids, logprobs=logprobs, finish_reason=reason,
+                          prompt_tokens=prompt_tokens)
+
+    @torch.inference_mode()
+    def _decode_text(
+        self, conversations: list[Conversation], params: SamplingParams, generator: torch.Generator | None
+    ) -> list[list[Completion]]:
+        model, tokenizer, device = self.loaded.model, self.loaded.tokenizer, self.loaded.device
+        texts = render_prompts(tokenizer, conversations)
+        prompt_ids = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
+        prefix_len = shared_prefix_length(prompt_ids) if self.reuse_prefix else 0
+        if prefix_len < MIN_SHARED_PREFIX:
+            prefix_len = 0
+        rows = [ids for ids in prompt_ids for _ in range(params.n)]
+        batch = len(rows)
+        suffixes = [ids[prefix_len:] for ids in rows]
+        width = max(len(s) for s in suffixes)
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        input_ids = torch.full((batch, width), pad, dtype=torch.long)
+        suffix_mask = torch.zeros((batch, width), dtype=torch.long)
+        for i, suffix in enumerate(suffixes):
+            input_ids[i, width - len(suffix) :] = torch.tensor(suffix)
+            suffix_mask[i, width - len(suffix) :] = 1
+        input_ids, suffix_mask = input_ids.to(device), suffix_mask.to(device)
+
+        cache = None
+        if prefix_len:
+            prefix = torch.tensor([rows[0][:prefix_len]], device=device)
+            cache = model(input_ids=prefix, use_cache=True, logits_to_keep=1).past_key_values
+            cache.batch_repeat_interleave(batch)
+        attention = torch.cat([torch.ones((batch, prefix_len), dtype=torch.long, device=device), suffix_mask], dim=1)
+        positions = (prefix_len + suffix_mask.cumsum(dim=1) - 1).clamp(min=0)
+        out = model(input_ids=input_ids, attention_mask=attention, position_ids=positions, past_key_values=cache,
+                    use_cache=True, logits_to_keep=1)
+        cache = out.past_key_values
+        next_position = positions[:, -1:] + 1
+
+        stop = StopChecker(tokenizer, params.stop_strings)
+        generated: list[list[int]] = [[] for _ in range(batch)]
+        logprobs: list[list[float]] = [[] for _ in range(batch)]
+        finished: list[Completion | None] = [None] * batch
+        active = list(range(batch))  # row index in the original batch of each live cache row
+        logits = out.logits[:, -1, :]
+        for step in range(params.max_new_tokens):
+            tokens, token_logprobs = choose_tokens(logits, params.temperature, params.top_k, params.top_p, generator)
+            token_list, logprob_list = tokens.tolist(), token_logprobs.tolist()
+            keep: list[int] = []
+            for slot, row in enumerate(active):
+                generated[row].append(token_list[slot])
+                logprobs[row].append(logprob_list[slot])
+                reason = None
+                if token_list[slot] in self.eos:
+                    reason = "eos"
+                elif stop.stopped(generated[row]):
+                    reason = "stop"
+                elif step == params.max_new_tokens - 1:
+                    reason = "length"
+                if reason is None:
+                    keep.append(slot)
+                else:
+                    finished[row] = self._finish(generated[row], logprobs[row], reason, stop, len(rows[row]))
+            if not keep:
+                break
+            if len(keep) < len(active):
+                index = torch.tensor(keep, device=device)
+                cache.batch_select_indices(index)
+                attention, next_position, tokens = attention[index], next_position[index], tokens[index]
+                active = [active[slot] for slot in keep]
+            attention = torch.cat([attention, torch.ones((len(active), 1), dtype=torch.long, device=device)], dim=1)
+            out = model(input_ids=tokens[:, None], attention_mask=attention, position_ids=next_position,
+                        past_key_values=cache, use_cache=True)
+            cache = out.past_key_values
+            next_position = next_position + 1
+            logits = out.logits[:, -1, :]
+        completions = [c for c in finished if c is not None]
+        assert len(completions) == batch
+        return [completions[i * params.n : (i + 1) * params.n] for i in range(len(conversations))]
+
+    @torch.inference_mode()
+    def _decode_with_hf(
+        self, conversations: list[Conversation], params: SamplingParams, generator: torch.Generator | None
+    ) -> list[list[Completion]]:
+        """Multimodal families: `model.generate`, then the same post-processing."""
+        model, tokenizer = self.loaded.model, self.loaded.tokenizer
+        if params.seed is not None:
+            torch.manual_seed(params.seed)  # generate() samples from the global generator
+        inputs = self.loaded.family.encode(self.loaded.processor, conversations)
+        inputs = {k: v.to(self.loaded.device) if torch.is_tensor(v) else v for k, v in inputs.items()}
+        prompt_width = inputs["input_ids"].shape[1]
+        kwargs: dict[str, Any] = dict(max_new_tokens=params.max_new_tokens, num_return_sequences=params.n,
+                                      return_dict_in_generate=True, output_logits=True,
+                                      pad_token_id=tokenizer.pad_token_id)
+        if params.greedy:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        else:
+            kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=params.top_k or None)
+        if params.stop_strings:
+            kwargs.update(stop_strings=list(params.stop_strings), tokenizer=tokenizer)
+        out = model.generate(**inputs, **kwargs)
+        sequences = out.sequences[:, prompt_width:]
+        step_logits = torch.stack(out.logits, dim=1).float()  # [B, T, V]
+        if not params.greedy:
+            step_logits = step_logits / params.temperature
+        chosen = torch.log_softmax(step_logits, dim=-1).gather(-1, sequences[:, : step_logits.shape[1], None]).squeeze(-1)
+        stop = StopChecker(tokenizer, params.stop_strings)
+        pad = tokenizer.pad_token_id
+        completions = []
+        prompt_lengths = inputs["attention_mask"].sum(dim=1).repeat_interleave(params.n).tolist()
+        for row in range(sequences.shape[0]):
+            ids: list[int] = []
+            reason = "length"
+            for position, token in enumerate(sequences[row].tolist()):
+                ids.append(token)
+                if token in self.eos:
+                    reason = "eos"
+                    break
+                if stop.stopped(ids):
+                    reason = "stop"
+                    break
+            if reason == "length" and pad is not None and pad not in self.eos:
+                while ids and ids[-1] == pad:
+                    ids.pop()
+            lp = chosen[row, : len(ids)].tolist()
+            completions.append(self._finish(ids, lp, reason, stop, int(prompt_lengths[row])))
+        return [completions[i * params.n : (i + 1) * params.n] for i in range(len(conversations))]
+
+
+def shared_prefix_length(sequences: Sequence[Sequence[int]]) -> int:
+    """Tokens all sequences share at the start, leaving at least one token of each to run."""
+    if not sequences:
+        return 0
+    shortest = min(len(s) for s in sequences)
+    first = sequences[0]
+    length = 0
+    while length < shortest - 1 and all(s[length] == first[length] for s in sequences):
+        length += 1
+    return length
+
+
+
+__all__ = ["GenerationBackend", "TransformersEngine", "StopChecker", "shared_prefix_length", "auto_batch_size"]

@@ -1,0 +1,99 @@
+"""Explainable inference: samples in, audit records out.
+
+The audit record (what `emoreason analyze --json` prints and `evaluate` stores per sample) is
+the product's unit of accountability: the parsed polarity, reasoning parts and score or label,
+whether the answer parsed, what failed, the raw completion, and which model and format made it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from emoreason.data.schema import Polarity, Sample, TaskInfo
+from emoreason.formats import get_format
+from emoreason.formats.base import ReasoningFormat
+from emoreason.generation import Completion, GenerationBackend, SamplingParams
+from emoreason.models.families.base import Conversation
+
+
+def build_conversation(
+    sample: Sample, fmt: ReasoningFormat, task: TaskInfo, hint: Polarity | None = None, hint_mode: str = "prompt",
+    cues: str | None = None, options: dict[str, Any] | None = None,
+) -> Conversation:
+    """The prompt for one sample, with its media attached and an optional polarity hint."""
+    prefix = ""
+    prompt_hint = hint
+    if hint is not None and hint_mode == "prefix" and fmt.supports_prefix_hint:
+        prefix, prompt_hint = fmt.hint_prefix(hint), None
+    return Conversation(
+        messages=fmt.messages(sample, task, hint=prompt_hint, cues=cues),
+        image=sample.image, video=sample.video, audio=sample.audio,
+        assistant_prefix=prefix, options=dict(options or {}),
+    )
+
+
+def audit_record(
+    sample: Sample, completion: Completion, fmt: ReasoningFormat, task: TaskInfo, model_name: str, latency_s: float,
+    prefix: str = "",
+) -> dict[str, Any]:
+    parsed = fmt.parse(prefix + completion.text, task)
+    return {
+        "id": sample.id,
+        "polarity": parsed.polarity,
+        "score": parsed.score,
+        "label": parsed.label,
+        "reasoning": dict(parsed.reasoning),
+        "parse_ok": parsed.ok,
+        "errors": [str(e) for e in parsed.errors],
+        "raw_completion": prefix + completion.text,
+        "completion_tokens": completion.num_tokens,
+        "finish_reason": completion.finish_reason,
+        "model": model_name,
+        "format": fmt.name,
+        "latency_s": round(latency_s, 4),
+    }
+
+
+def analyze(
+    engine: GenerationBackend,
+    samples: Sequence[Sample],
+    task: TaskInfo,
+    format_name: str,
+    model_name: str,
+    params: SamplingParams | None = None,
+    batch_size: int = 8,
+    progress: Callable[[int], None] | None = None,
+    on_batch: Callable[[list[dict[str, Any]]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Audit records for `samples`, generated `batch_size` at a time (each batch is handed to
+    `on_batch` as soon as it is done, so callers can persist it before the next one starts).
+
+    `latency_s` is the wall time of the sample's batch divided by the batch size.
+    """
+    fmt = get_format(format_name)
+    params = params or SamplingParams(max_new_tokens=256, stop_strings=fmt.stop_strings)
+    records: list[dict[str, Any]] = []
+    for start in range(0, len(samples), batch_size):
+        chunk = list(samples[start : start + batch_size])
+        conversations = [build_conversation(s, fmt, task) for s in chunk]
+        began = time.perf_counter()
+        outputs = engine.generate(conversations, params)
+        per_sample = (time.perf_counter() - began) / len(chunk)
+        batch = [audit_record(s, out[0], fmt, task, model_name, per_sample) for s, out in zip(chunk, outputs)]
+        records.extend(batch)
+        if on_batch is not None:
+            on_batch(batch)
+        if progress is not None:
+            progress(len(chunk))
+    return records
+
+
+EXAMPLE_SENTENCES = (
+    "I absolutely loved this film, the acting was superb and the ending made me cry happy tears.",
+    "The battery died after two days and customer service never answered my emails.",
+    "It's an okay phone. Does what it says, nothing more.",
+    "Not bad at all, though the sequel felt a little rushed.",
+    "Ugh, stuck at the airport AGAIN. Best. Day. Ever.",
+)

@@ -1,0 +1,77 @@
+"""The interface every model family implements.
+
+A family knows how to load its model and processor, and how to turn conversations (chat
+messages plus media files) into the tensors its forward pass takes. Everything else, generation
+and log-probabilities, is shared code in `emoreason.generation`, which only relies on this
+contract: `encode` returns left-padded `input_ids` and `attention_mask` (prompt ends at the
+right edge, so completions can be appended) plus whatever extra tensors the model needs
+(`pixel_values`, `image_grid_thw`, `input_features`, ...), which are passed unchanged to
+`model(...)` and `model.generate(...)`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """One prompt: plain-text chat messages, the media attached to the (last) user turn, and an
+    optional assistant prefix (hint mode `prefix`) that the completion continues."""
+
+    messages: list[dict[str, str]]
+    image: str | None = None
+    video: str | None = None
+    audio: str | None = None
+    assistant_prefix: str = ""
+    # Family-specific switches (e.g. {"use_audio_in_video": True} for Qwen2.5-Omni).
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def media(self) -> dict[str, str]:
+        return {k: v for k, v in (("image", self.image), ("video", self.video), ("audio", self.audio)) if v}
+
+
+class MediaError(ValueError):
+    """A media file is missing, unreadable, or of a kind the model family cannot take."""
+
+
+class ModelFamily(ABC):
+    #: registry name used by `--family` and in configs
+    name: str
+    #: the media kinds the family accepts besides text
+    modalities: frozenset[str] = frozenset()
+
+    @classmethod
+    @abstractmethod
+    def matches(cls, config: Any) -> bool:
+        """Whether a transformers config belongs to this family (used for auto-detection)."""
+
+    @abstractmethod
+    def load(self, path: str | Path, dtype: torch.dtype, device: torch.device | str) -> tuple[torch.nn.Module, Any]:
+        """Model (in eval mode, on device) and processor/tokenizer from a local directory or hub id."""
+
+    @abstractmethod
+    def tokenizer(self, processor: Any) -> Any:
+        """The text tokenizer inside the processor (the processor itself for text models)."""
+
+    @abstractmethod
+    def encode(self, processor: Any, conversations: list[Conversation]) -> dict[str, torch.Tensor]:
+        """Left-padded model inputs for a batch, with the generation prompt and assistant prefix
+        appended, so that generation continues right after the prefix."""
+
+    def check_media(self, conversation: Conversation) -> None:
+        """Fail early, naming the file, when media are missing or not supported."""
+        for kind, path in conversation.media.items():
+            if kind not in self.modalities:
+                raise MediaError(
+                    f"the {self.name} family takes {', '.join(sorted(self.modalities)) or 'text only'}, "
+                    f"not {kind} ({path}); use a model of another family or describe the media as cue text"
+                )
+            if not Path(path).is_file():
+                raise MediaError(f"{kind} file not found: {path}")

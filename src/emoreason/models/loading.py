@@ -1,0 +1,133 @@
+"""Load a model for inference or training: local folder, hub id, GGUF file or `default`,
+plus optional LoRA adapters."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from emoreason.models.default import DEFAULT_ALIASES, DEFAULT_NAME, convert_gguf, converted_gguf_dir, ensure_default_model
+from emoreason.models.families import ModelFamily, detect_family, get_family
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadedModel:
+    model: torch.nn.Module
+    processor: Any
+    family: ModelFamily
+    name: str
+    path: str
+    device: torch.device
+    dtype: torch.dtype
+    adapters: list[str] = field(default_factory=list)
+
+    @property
+    def tokenizer(self) -> Any:
+        return self.family.tokenizer(self.processor)
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    if device != "auto":
+        return torch.device(device)
+    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+
+
+def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    """fp32 on CPU, bf16 on GPUs that support it (else fp16), unless told otherwise."""
+    if dtype != "auto":
+        names = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
+                 "float16": torch.float16, "fp16": torch.float16}
+        if dtype not in names:
+            raise ValueError(f"unknown dtype {dtype!r}; use auto, {', '.join(names)}")
+        return names[dtype]
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+def resolve_model_path(name_or_path: str) -> str:
+    """`default` -> the converted embedded model; a .gguf file -> its converted copy; a folder or
+    hub id as given."""
+    if name_or_path in DEFAULT_ALIASES:
+        return str(ensure_default_model())
+    path = Path(name_or_path).expanduser()
+    if path.suffix.lower() == ".gguf":
+        if not path.is_file():
+            raise FileNotFoundError(f"GGUF file not found: {path}")
+        return str(convert_gguf(path, converted_gguf_dir(path)))
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(f"{path} has no config.json: not a transformers model folder")
+        return str(path)
+    if name_or_path.count("/") == 1 and not name_or_path.startswith((".", "/")):
+        return name_or_path  # a hub id: transformers resolves it (needs network or a warm HF cache)
+    raise FileNotFoundError(f"model {name_or_path!r} is neither `default`, a model folder, a .gguf file nor a hub id")
+
+
+def load_model(
+    name_or_path: str = "default",
+    adapters: list[str] | str | None = None,
+    *,
+    family: str = "auto",
+    dtype: str = "auto",
+    device: str = "auto",
+    trainable: bool = False,
+) -> LoadedModel:
+    """Load model + processor and apply LoRA adapters.
+
+    With one adapter and `trainable=True` the adapter stays a separate, trainable peft module;
+    otherwise adapters are merged into the weights one after another (fastest for inference).
+    """
+    from transformers import AutoConfig
+
+    path = resolve_model_path(name_or_path)
+    try:
+        config = AutoConfig.from_pretrained(path)
+    except OSError as err:
+        raise FileNotFoundError(
+            f"cannot load the config of {name_or_path!r}: {err}. Offline? Point --model at a local folder."
+        ) from None
+    fam = detect_family(config) if family == "auto" else get_family(family)
+    torch_device = pick_device(device)
+    torch_dtype = pick_dtype(dtype, torch_device)
+    model, processor = fam.load(path, torch_dtype, torch_device)
+    adapter_list = [adapters] if isinstance(adapters, str) else list(adapters or [])
+    if name_or_path in DEFAULT_ALIASES and not adapter_list:
+        shipped = shipped_default_adapter()
+        if shipped is not None:
+            adapter_list = [str(shipped)]
+    model = apply_adapters(model, adapter_list, trainable=trainable)
+    name = DEFAULT_NAME if name_or_path in DEFAULT_ALIASES else name_or_path
+    return LoadedModel(model=model, processor=processor, family=fam, name=name, path=path, device=torch_device,
+                       dtype=torch_dtype, adapters=adapter_list)
+
+
+def apply_adapters(model: torch.nn.Module, adapters: list[str], trainable: bool = False) -> torch.nn.Module:
+    if not adapters:
+        return model
+    from peft import PeftModel
+
+    for adapter in adapters:
+        if not (Path(adapter) / "adapter_config.json").is_file() and Path(adapter).exists():
+            raise FileNotFoundError(f"{adapter} has no adapter_config.json: not a peft LoRA adapter folder")
+    if trainable:
+        if len(adapters) > 1:
+            raise ValueError("training continues one adapter at a time; merge the others first")
+        return PeftModel.from_pretrained(model, adapters[0], is_trainable=True)
+    for adapter in adapters:
+        model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+    return model.eval()
+
+
+def shipped_default_adapter() -> Path | None:
+    """The LoRA adapter shipped inside the package for the default model, if any."""
+    from importlib import resources
+
+    candidate = Path(str(resources.files("emoreason") / "resources" / "default_adapter"))
+    return candidate if (candidate / "adapter_config.json").is_file() else None

@@ -1,0 +1,184 @@
+"""Generation engine, explainable inference (`analyze`) and evaluation (`evaluate`) on a tiny model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from emoreason.cli import app
+from emoreason.generation import SamplingParams, TransformersEngine
+from emoreason.generation.engine import StopChecker, shared_prefix_length
+from emoreason.generation.sampling import filter_logits
+from emoreason.models import Conversation, LoadedModel, load_model
+from emoreason.models.fixtures import make_tiny_causal_lm
+
+runner = CliRunner()
+SYSTEM = "You are a careful sentiment analyst. Answer with a polarity, reasoning and a score."
+
+
+@pytest.fixture(scope="module")
+def tiny_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_causal_lm(tmp_path_factory.mktemp("tiny") / "causal")
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_path: Path) -> LoadedModel:
+    return load_model(str(tiny_path))
+
+
+def conversations(texts: list[str]) -> list[Conversation]:
+    return [Conversation(messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": t}]) for t in texts]
+
+
+TEXTS = ["good", "a much longer sentence about a film that was not good at all", "meh!", "I love it"]
+
+
+@pytest.mark.parametrize("reuse_prefix", [True, False])
+def test_greedy_matches_transformers_generate(tiny: LoadedModel, reuse_prefix: bool) -> None:
+    convs = conversations(TEXTS)
+    ours = TransformersEngine(tiny, batch_size=4, reuse_prefix=reuse_prefix).generate(convs, SamplingParams(max_new_tokens=10))
+    inputs = tiny.family.encode(tiny.processor, convs)
+    with torch.inference_mode():
+        reference = tiny.model.generate(**inputs, max_new_tokens=10, do_sample=False, pad_token_id=tiny.tokenizer.pad_token_id)
+    width = inputs["input_ids"].shape[1]
+    for row, completions in enumerate(ours):
+        expected = reference[row, width:].tolist()
+        assert completions[0].token_ids == expected[: len(completions[0].token_ids)]
+
+
+def test_logprobs_equal_a_fresh_forward_pass(tiny: LoadedModel) -> None:
+    conv = conversations(["this is fine"])
+    completion = TransformersEngine(tiny).generate(conv, SamplingParams(max_new_tokens=6))[0][0]
+    inputs = tiny.family.encode(tiny.processor, conv)
+    ids = torch.cat([inputs["input_ids"], torch.tensor([completion.token_ids])], dim=1)
+    with torch.inference_mode():
+        logits = tiny.model(input_ids=ids).logits[0, inputs["input_ids"].shape[1] - 1 : -1]
+    expected = torch.log_softmax(logits.float(), -1).gather(-1, torch.tensor(completion.token_ids)[:, None]).squeeze(-1)
+    assert torch.allclose(torch.tensor(completion.logprobs), expected, atol=1e-4)
+
+
+def test_batching_does_not_change_greedy_output(tiny: LoadedModel) -> None:
+    convs = conversations(TEXTS)
+    engine = TransformersEngine(tiny, batch_size=4)
+    batched = engine.generate(convs, SamplingParams(max_new_tokens=8))
+    single = [TransformersEngine(tiny, batch_size=1).generate([c], SamplingParams(max_new_tokens=8))[0] for c in convs]
+    assert [b[0].token_ids for b in batched] == [s[0].token_ids for s in single]
+
+
+def test_stop_string_ends_a_completion_early(tiny: LoadedModel) -> None:
+    conv = conversations(["stop test"])
+    engine = TransformersEngine(tiny)
+    free = engine.generate(conv, SamplingParams(max_new_tokens=16))[0][0]
+    assert free.finish_reason == "length" and len(free.text) > 6
+    # a stop string that the unconstrained answer reaches after a few tokens
+    cut_at = len(engine.loaded.tokenizer.decode(free.token_ids[:5], skip_special_tokens=True))
+    stop = free.text[max(0, cut_at - 2) : cut_at]
+    assume_stop = stop.strip() != ""
+    stopped = engine.generate(conv, SamplingParams(max_new_tokens=16, stop_strings=(stop,)))[0][0]
+    if assume_stop:
+        assert stopped.finish_reason == "stop"
+        assert stopped.text.endswith(stop) and stopped.text.count(stop) == 1
+        assert stopped.token_ids == free.token_ids[: len(stopped.token_ids)]
+        assert len(stopped.token_ids) <= 5
+
+
+def test_sampling_n_completions_is_seeded(tiny: LoadedModel) -> None:
+    engine = TransformersEngine(tiny, batch_size=8)
+    params = SamplingParams(n=3, max_new_tokens=8, temperature=1.0, top_p=0.95, seed=7)
+    first = engine.generate(conversations(TEXTS[:2]), params)
+    again = engine.generate(conversations(TEXTS[:2]), params)
+    assert [len(c) for c in first] == [3, 3]
+    assert [[c.token_ids for c in group] for group in first] == [[c.token_ids for c in group] for group in again]
+    assert len({tuple(c.token_ids) for c in first[0]}) > 1  # samples differ from each other
+    assert all(c.prompt_index == i for i, group in enumerate(first) for c in group)
+    other = engine.generate(conversations(TEXTS[:2]), SamplingParams(n=3, max_new_tokens=8, temperature=1.0, seed=8))
+    assert [c.token_ids for c in other[0]] != [c.token_ids for c in first[0]]
+
+
+def test_stop_checker_and_prefix_helpers(tiny: LoadedModel) -> None:
+    tokenizer = tiny.tokenizer
+    checker = StopChecker(tokenizer, ("</score>",))
+    ids = tokenizer("<polarity>positive</polarity><think>x</think><score>1.5</score>", add_special_tokens=False)["input_ids"]
+    assert checker.stopped(ids)
+    assert not checker.stopped(ids[:-1]) or tokenizer.decode(ids[:-1]).endswith("</score>")
+    assert checker.cut("a</score> trailing </score>") == "a</score>"
+    assert shared_prefix_length([[1, 2, 3, 4], [1, 2, 5], [1, 2, 3]]) == 2
+    assert shared_prefix_length([[1, 2], [1, 2]]) == 1  # one token of each row is left to run
+
+
+def test_top_p_and_top_k_filtering() -> None:
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
+    kept = torch.isfinite(filter_logits(logits, top_p=0.8))
+    assert kept.tolist() == [[True, True, False, False]]
+    assert torch.isfinite(filter_logits(logits, top_k=1)).sum() == 1
+
+
+def test_bad_sampling_params() -> None:
+    with pytest.raises(ValueError, match="top_p"):
+        SamplingParams(top_p=0)
+    with pytest.raises(ValueError, match="n must be"):
+        SamplingParams(n=0)
+
+
+# --- analyze / evaluate CLI -----------------------------------------------------------------
+
+def test_analyze_json_audit_record(tiny_path: Path) -> None:
+    result = runner.invoke(app, ["analyze", "What a lovely day", "So boring.", "--model", str(tiny_path), "--json",
+                                 "--max-new-tokens", "8"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [r["id"] for r in records] == ["input1", "input2"]
+    for record in records:
+        assert set(record) >= {"id", "polarity", "score", "label", "reasoning", "parse_ok", "errors", "raw_completion",
+                               "model", "format", "latency_s"}
+        assert record["format"] == "c2f" and record["parse_ok"] in (True, False)
+        assert record["parse_ok"] or record["errors"]  # a failed parse always says why
+
+
+def test_analyze_rejects_media_for_text_model(tiny_path: Path, tmp_path: Path) -> None:
+    image = tmp_path / "x.png"
+    image.write_bytes(b"\x89PNG")
+    result = runner.invoke(app, ["analyze", "hi", "--image", str(image), "--model", str(tiny_path)])
+    assert result.exit_code == 2 and "takes text only" in result.output
+
+
+def test_analyze_input_file_and_missing_model(tiny_path: Path, tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps({"id": "a", "text": "fine", "score": 0}) + "\n")
+    result = runner.invoke(app, ["analyze", "--input", str(path), "--model", str(tiny_path), "--json", "--max-new-tokens", "4"])
+    assert result.exit_code == 0 and json.loads(result.stdout.splitlines()[-1])["id"] == "a"
+    missing = runner.invoke(app, ["analyze", "hi", "--model", str(tmp_path / "nothing")])
+    assert missing.exit_code == 2 and "neither" in missing.output
+
+
+def test_evaluate_writes_files_and_resumes(tiny_path: Path, tmp_path: Path) -> None:
+    data = tmp_path / "d.jsonl"
+    rows = [{"id": f"s{i}", "text": t, "score": s, "split": "train" if i < 4 else "test"}
+            for i, (t, s) in enumerate([("great", 3), ("awful", -3), ("ok", 0), ("nice", 2), ("bad", -2),
+                                        ("superb", 3.5), ("fine", 0.5), ("terrible", -3.5)])]
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "eval"
+    args = ["evaluate", "--model", str(tiny_path), "--dataset", f"jsonl:{data}?scale=-4,4", "--split", "test",
+            "--out", str(out), "--max-new-tokens", "6", "--batch-size", "2"]
+    # simulate a run killed after one batch, mid-write of the next line
+    first = runner.invoke(app, args + ["--limit", "2"])
+    assert first.exit_code == 0, first.output
+    with (out / "predictions.jsonl").open("a") as handle:
+        handle.write('{"id": "s6", "polar')
+    second = runner.invoke(app, args)
+    assert second.exit_code == 0, second.output
+    lines = (out / "predictions.jsonl").read_text().splitlines()
+    ids = [json.loads(line)["id"] for line in lines if line.endswith("}")]
+    assert sorted(ids) == ["s4", "s5", "s6", "s7"]  # nothing generated twice, the torn line replaced
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["rows"]) == {"model", "vader", "mean"}
+    assert metrics["rows"]["model"]["n"] == 4 and "parse_rate" in metrics["rows"]["model"]
+    assert metrics["rows"]["model"]["imputed_predictions"] >= 0
+    for name in ("report.md", "report.html", "scatter.png", "confusion.png", "error_by_polarity.png"):
+        assert (out / name).is_file(), name
+    assert "Parse failures" in (out / "report.md").read_text()
+    assert "<img src='data:image/png;base64," in (out / "report.html").read_text()
