@@ -371,6 +371,31 @@ def evaluate(
     console.print(f"wrote {target}/predictions.jsonl, metrics.json, report.md, report.html")
 
 
+@app.command("baseline")
+def baseline_cmd(
+    name: Annotated[str, typer.Argument(help="vader (text lexicon), majority or mean (fitted on the train split).")],
+    out: Annotated[Path, typer.Argument(help="Output predictions JSONL (id, score or label), scorable with evaluate-predictions.")],
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help=SPEC_HELP)],
+    split: Annotated[str, typer.Option(help=SPLIT_HELP)] = "test",
+) -> None:
+    """Write a non-explaining baseline's predictions for a dataset split."""
+    from emoreason.baselines import get_baseline
+    from emoreason.data import DataError
+
+    ds = _load(dataset)
+    try:
+        samples = ds.split(split)
+        baseline = get_baseline(name).fit(ds.split("train"), ds.task)
+    except (DataError, ValueError) as err:
+        fail(str(err))
+    field = "score" if ds.task.is_regression else "label"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as handle:
+        for sample, prediction in zip(samples, baseline.predict(samples)):
+            handle.write(json.dumps({"id": sample.id, field: prediction}) + "\n")
+    console.print(f"wrote {len(samples)} {name} predictions to {out}")
+
+
 def print_metric_rows(rows: dict[str, dict[str, float]], title: str) -> None:
     """One table row per system, one column per metric."""
     keys: list[str] = []
