@@ -255,7 +255,10 @@ class TransformersEngine:
         kwargs: dict[str, Any] = dict(max_new_tokens=params.max_new_tokens, num_return_sequences=params.n,
                                       return_dict_in_generate=True, output_logits=True,
                                       pad_token_id=tokenizer.pad_token_id)
-        if params.greedy:
+        if params.greedy and params.n > 1:
+            # generate() refuses several greedy sequences; top-1 sampling is the same choice
+            kwargs.update(do_sample=True, temperature=1.0, top_p=None, top_k=1)
+        elif params.greedy:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         else:
             kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=params.top_k or None)

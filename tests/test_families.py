@@ -1,0 +1,469 @@
+"""Model families on tiny offline models: fixture builders, media loading, encode, forward,
+generate and completion log-probabilities (the two ways the shared generation code uses a
+family), for Qwen2.5-VL and the Qwen2.5-Omni thinker.
+
+The log-probability checks are the point: the shared code appends completion ids to the right
+of `encode()`'s `input_ids` and passes the other tensors unchanged, so the prompt's logits must
+not change when tokens are appended, a row's logits must not depend on the other rows of a
+left-padded batch, and a full forward must reproduce the logits `generate` saw step by step
+(the 3D rope positions of the incremental path and the full path agree).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from emoreason.models import fixtures, media  # noqa: E402
+from emoreason.models.families import detect_family  # noqa: E402
+from emoreason.models.families.base import Conversation, MediaError  # noqa: E402
+from emoreason.models.families.qwen2_5_omni import Qwen25OmniFamily  # noqa: E402
+from emoreason.models.families.qwen2_5_vl import PilQwen2VLVideoProcessor, Qwen25VLFamily  # noqa: E402
+
+# transformers' Omni processor feeds a tensor to np.arange (numpy 2 deprecation, not ours)
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
+
+ATOL = 1e-4
+#: keep the tiny models' vision inputs tiny (Qwen2.5-Omni's processor otherwise upsizes frames
+#: to at least 128 tokens' worth)
+SMALL = {"image_max_pixels": fixtures.MAX_PIXELS, "video_min_pixels": fixtures.MIN_PIXELS,
+         "video_max_pixels": fixtures.MAX_PIXELS}
+
+
+# --------------------------------------------------------------------------------------
+# fixtures
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("tiny-models")
+    return {
+        "causal_lm": fixtures.make_tiny_causal_lm(root / "causal_lm"),
+        "qwen2_5_vl": fixtures.make_tiny_qwen2_5_vl(root / "qwen2_5_vl"),
+        "qwen2_5_omni": fixtures.make_tiny_qwen2_5_omni_thinker(root / "qwen2_5_omni"),
+    }
+
+
+def _write_video(path: Path, frames: int = 8, fps: int = 4, width: int = 64, height: int = 48,
+                 audio: bool = False) -> Path:
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        sound = container.add_stream("aac", rate=16000) if audio else None
+        if sound is not None:
+            sound.layout = "mono"
+        for i in range(frames):
+            array = np.zeros((height, width, 3), np.uint8)
+            array[..., 0] = (40 * i) % 256
+            array[height // 4 : height // 2, (6 * i) % (width - 10) : (6 * i) % (width - 10) + 10] = 255
+            for packet in stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+        if sound is not None:
+            total = 16000 * frames // fps
+            signal = (0.2 * np.sin(2 * np.pi * 330 * np.arange(total) / 16000)).astype(np.float32)
+            for start in range(0, total, 1024):
+                frame = av.AudioFrame.from_ndarray(signal[None, start : start + 1024], format="flt", layout="mono")
+                frame.sample_rate, frame.pts = 16000, start
+                for packet in sound.encode(frame):
+                    container.mux(packet)
+            for packet in sound.encode():
+                container.mux(packet)
+    return path
+
+
+@pytest.fixture(scope="session")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    import soundfile as sf
+    from PIL import Image, ImageDraw
+
+    root = tmp_path_factory.mktemp("media")
+    out: dict[str, Path] = {}
+    image = Image.new("RGB", (80, 60), "white")
+    ImageDraw.Draw(image).ellipse((10, 10, 50, 50), fill="red")
+    image.save(out.setdefault("image", root / "face.png"))
+    Image.new("RGB", (120, 90), (20, 60, 200)).save(out.setdefault("image2", root / "blue.png"))
+    t = np.arange(int(16000 * 1.5)) / 16000
+    sf.write(out.setdefault("wav", root / "tone.wav"), (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 16000)
+    t44 = np.arange(44100) / 44100
+    stereo = np.stack([np.sin(2 * np.pi * 220 * t44), np.sin(2 * np.pi * 330 * t44)], axis=1) * 0.2
+    sf.write(out.setdefault("wav44", root / "stereo44k.wav"), stereo.astype(np.float32), 44100)
+    out["video"] = _write_video(root / "clip.mp4")
+    out["video_audio"] = _write_video(root / "talk.mp4", frames=12, audio=True)
+    for name in ("png", "mp4", "wav"):
+        (root / f"broken.{name}").write_bytes(b"definitely not media " * 8)
+        out[f"broken_{name}"] = root / f"broken.{name}"
+    return out
+
+
+@pytest.fixture(scope="session")
+def vl(tiny: dict[str, Path]):
+    family = Qwen25VLFamily()
+    model, processor = family.load(tiny["qwen2_5_vl"], torch.float32, "cpu")
+    return family, model, processor
+
+
+@pytest.fixture(scope="session")
+def omni(tiny: dict[str, Path]):
+    family = Qwen25OmniFamily()
+    model, processor = family.load(tiny["qwen2_5_omni"], torch.float32, "cpu")
+    return family, model, processor
+
+
+def _conv(text: str, prefix: str = "", system: str | None = None, **media_and_options) -> Conversation:
+    options = dict(SMALL)
+    options.update(media_and_options.pop("options", {}))
+    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": text}]
+    return Conversation(messages=messages, assistant_prefix=prefix, options=options,
+                        **{k: str(v) for k, v in media_and_options.items()})
+
+
+# --------------------------------------------------------------------------------------
+# helpers: the shared code's two uses of encode()
+# --------------------------------------------------------------------------------------
+
+
+def _extra(inputs: dict) -> dict:
+    return {k: v for k, v in inputs.items() if k not in ("input_ids", "attention_mask")}
+
+
+@torch.no_grad()
+def _forward_with_completion(model, inputs: dict, completion: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits of prompt + completion, and the completion tokens' log-probs, exactly as the
+    shared code computes them: ids and mask concatenated on the right, the rest unchanged."""
+    ids = torch.cat([inputs["input_ids"], completion], dim=1)
+    mask = torch.cat([inputs["attention_mask"], torch.ones_like(completion)], dim=1)
+    logits = model(input_ids=ids, attention_mask=mask, **_extra(inputs)).logits.float()
+    width = inputs["input_ids"].shape[1]
+    logprobs = logits[:, width - 1 : -1].log_softmax(-1).gather(-1, completion[..., None]).squeeze(-1)
+    return logits, logprobs
+
+
+def _check_family_end_to_end(family, model, processor, conversations: list[Conversation]) -> dict:
+    placeholders = set(model.generation_config.suppress_tokens)
+    assert {model.config.image_token_id, model.config.video_token_id} <= placeholders
+    inputs = family.encode(processor, conversations)
+    ids, mask = inputs["input_ids"], inputs["attention_mask"]
+    assert ids.shape == mask.shape and ids.shape[0] == len(conversations)
+    assert (mask[:, -1] == 1).all(), "prompts must end at the right edge (left padding)"
+    lengths = mask.sum(1)
+    assert lengths.min() < ids.shape[1], "the test batch should need padding"
+    pad = family.tokenizer(processor).pad_token_id
+    assert (ids[mask == 0] == pad).all()
+    for row, conversation in enumerate(conversations):
+        text = family.tokenizer(processor).decode(ids[row, mask[row].bool()])
+        assert text.endswith("<|im_start|>assistant\n" + conversation.assistant_prefix)
+
+    with torch.no_grad():
+        prompt_logits = model(**inputs).logits.float()
+        out = model.generate(**inputs, max_new_tokens=5, do_sample=False, output_logits=True,
+                             return_dict_in_generate=True)
+    width = ids.shape[1]
+    assert torch.isfinite(prompt_logits[mask.bool()]).all()
+    completion = out.sequences[:, width:]
+    assert completion.shape == (len(conversations), 5)
+    assert not placeholders & set(completion.flatten().tolist())
+
+    # log-probs of the generated completion, computed the shared code's way
+    logits, logprobs = _forward_with_completion(model, inputs, completion)
+    assert logprobs.shape == completion.shape and torch.isfinite(logprobs).all() and (logprobs <= 0).all()
+    # appending tokens leaves the prompt's logits unchanged
+    torch.testing.assert_close(logits[:, :width][mask.bool()], prompt_logits[mask.bool()], atol=ATOL, rtol=ATOL)
+    # a full forward sees what generate() saw step by step (same 3D positions)
+    step_logits = torch.stack(out.logits, dim=1).float()
+    torch.testing.assert_close(logits[:, width - 1 : -1], step_logits, atol=ATOL, rtol=ATOL)
+
+    # each row alone gives the same logits as inside the left-padded batch
+    for row, conversation in enumerate(conversations):
+        single = family.encode(processor, [conversation])
+        n = int(lengths[row])
+        assert single["input_ids"].shape[1] == n
+        assert torch.equal(single["input_ids"][0], ids[row, width - n :])
+        single_logits, single_logprobs = _forward_with_completion(model, single, completion[row : row + 1])
+        torch.testing.assert_close(single_logits[0], logits[row, width - n :], atol=ATOL, rtol=ATOL)
+        torch.testing.assert_close(single_logprobs[0], logprobs[row], atol=ATOL, rtol=ATOL)
+
+    # several samples per prompt, as the generation engine asks for them (sampling from the top
+    # token only, so each sample must equal the greedy output)
+    with torch.no_grad():
+        twice = model.generate(**inputs, max_new_tokens=5, do_sample=True, top_k=1, num_return_sequences=2)
+    assert torch.equal(twice[:, width:], completion.repeat_interleave(2, dim=0))
+    return inputs
+
+
+# --------------------------------------------------------------------------------------
+# fixture builders
+# --------------------------------------------------------------------------------------
+
+
+def test_tiny_causal_lm_and_tokenizer_round_trip(tiny: dict[str, Path]) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny["causal_lm"])
+    model = AutoModelForCausalLM.from_pretrained(tiny["causal_lm"]).eval()
+    assert tokenizer.eos_token == "<|im_end|>" and tokenizer.pad_token == "<|endoftext|>"
+    assert tokenizer.pad_token_id != tokenizer.eos_token_id
+    assert model.config.eos_token_id == tokenizer.eos_token_id
+    for text in ["plain ascii", "Héllo wörld — “quotes” 😀 这部电影很好 \t\n  spaces", "<think>x</think>\\boxed{sad}"]:
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        assert tokenizer.decode(ids) == text
+        assert max(ids) < model.config.vocab_size
+    for tag in fixtures.TAG_TOKENS:
+        assert len(tokenizer(tag, add_special_tokens=False)["input_ids"]) == 1, tag
+    # tags are ordinary tokens: they survive skip_special_tokens, the chat markers do not
+    ids = tokenizer("<polarity>positive</polarity><|im_end|>", add_special_tokens=False)["input_ids"]
+    assert tokenizer.decode(ids, skip_special_tokens=True) == "<polarity>positive</polarity>"
+    prompt = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False,
+                                           add_generation_prompt=True)
+    assert prompt == ("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+                      "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n")
+    batch = tokenizer([prompt, prompt + "more words here"], return_tensors="pt", padding=True)
+    assert tokenizer.padding_side == "left" and (batch["attention_mask"][:, -1] == 1).all()
+    with torch.no_grad():
+        out = model.generate(**batch, max_new_tokens=3, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+    assert out.shape[1] == batch["input_ids"].shape[1] + 3
+
+
+def test_fixture_builds_are_deterministic(tiny: dict[str, Path], tmp_path: Path) -> None:
+    again = fixtures.make_tiny_qwen2_5_vl(tmp_path / "again")
+    for name in ("model.safetensors", "tokenizer.json", "config.json", "preprocessor_config.json"):
+        assert (again / name).read_bytes() == (tiny["qwen2_5_vl"] / name).read_bytes(), name
+
+
+def test_detect_family(tiny: dict[str, Path]) -> None:
+    from transformers import AutoConfig
+
+    expected = {"causal_lm": "causal_lm", "qwen2_5_vl": "qwen2_5_vl", "qwen2_5_omni": "qwen2_5_omni"}
+    for key, name in expected.items():
+        assert detect_family(AutoConfig.from_pretrained(tiny[key])).name == name
+    assert not Qwen25VLFamily.matches(AutoConfig.from_pretrained(tiny["qwen2_5_omni"]))
+    assert not Qwen25OmniFamily.matches(AutoConfig.from_pretrained(tiny["causal_lm"]))
+
+
+# --------------------------------------------------------------------------------------
+# media
+# --------------------------------------------------------------------------------------
+
+
+def test_media_loading(files: dict[str, Path]) -> None:
+    image = media.load_image(files["image"])
+    assert image.mode == "RGB" and image.size == (80, 60)
+
+    video = media.load_video_frames(files["video"])  # 8 frames at 4 fps: 2 s
+    assert video.frames.shape == (4, 48, 64, 3) and video.frames.dtype == np.uint8
+    assert video.indices[0] == 0 and video.indices[-1] == 7 and video.total_frames == 8
+    assert video.duration == pytest.approx(2.0) and video.sampled_fps == pytest.approx(2.0)
+    assert media.load_video_frames(files["video"], num_frames=6).frames.shape[0] == 6
+    assert media.load_video_frames(files["video"], num_frames=99).frames.shape[0] == 8  # never more than it has
+
+    audio = media.load_audio(files["wav"])
+    assert audio.dtype == np.float32 and audio.shape == (24000,)
+    resampled = media.load_audio(files["wav44"])  # 1 s of 44.1 kHz stereo -> 16 kHz mono
+    assert resampled.shape == (16000,) and np.abs(resampled).max() < 0.5
+
+    track = media.extract_audio_from_video(files["video_audio"])  # 3 s of AAC
+    assert track is not None and abs(track.size - 48000) < 2048 and np.abs(track).max() > 0.1
+    assert media.extract_audio_from_video(files["video"]) is None
+    assert media.load_audio(files["video_audio"]).size == track.size  # containers go through PyAV
+
+
+@pytest.mark.parametrize("loader,key", [
+    (media.load_image, "broken_png"), (media.load_video_frames, "broken_mp4"), (media.load_audio, "broken_wav"),
+    (media.extract_audio_from_video, "broken_mp4"),
+])
+def test_media_errors_name_the_file(files: dict[str, Path], loader, key: str) -> None:
+    with pytest.raises(MediaError, match="broken"):
+        loader(files[key])
+    missing = files[key].with_name("missing" + files[key].suffix)
+    with pytest.raises(MediaError, match=f"not found: {missing}"):
+        loader(missing)
+
+
+def test_encode_raises_media_error(vl, omni, files: dict[str, Path], tmp_path: Path) -> None:
+    family, _, processor = vl
+    with pytest.raises(MediaError, match="nowhere.png"):
+        family.encode(processor, [_conv("x", image=tmp_path / "nowhere.png")])
+    with pytest.raises(MediaError, match="broken.png"):
+        family.encode(processor, [_conv("x", image=files["image"]), _conv("y", image=files["broken_png"])])
+    with pytest.raises(MediaError, match="audio"):  # Qwen2.5-VL takes no audio
+        family.encode(processor, [_conv("x", audio=files["wav"])])
+    family, _, processor = omni
+    with pytest.raises(MediaError, match="broken.wav"):
+        family.encode(processor, [_conv("x", audio=files["broken_wav"])])
+    with pytest.raises(MediaError, match="broken.mp4"):
+        family.encode(processor, [_conv("x", video=files["broken_mp4"])])
+
+
+def test_pil_video_processor_matches_the_image_processor(vl, files: dict[str, Path]) -> None:
+    """A 'video' of the same frame twice is one temporal patch of that image: the numpy port of
+    the video processor must give the image processor's pixels and grid."""
+    _, _, processor = vl
+    frame = np.asarray(media.load_image(files["image2"]))
+    video = PilQwen2VLVideoProcessor.from_config_dict(processor.image_processor.to_dict())
+    got = video([np.stack([frame, frame])])
+    want = processor.image_processor([frame], return_tensors="pt")
+    assert torch.equal(got["video_grid_thw"], want["image_grid_thw"])
+    torch.testing.assert_close(got["pixel_values_videos"], want["pixel_values"], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("which", ["vl", "omni"])
+def test_saved_processor_and_model_reload(which: str, request: pytest.FixtureRequest, files: dict[str, Path],
+                                          tmp_path: Path) -> None:
+    """Trainers save the processor beside their checkpoints (transformers 5 writes one
+    processor_config.json); loading that folder must give the same inputs and logits."""
+    family, model, processor = request.getfixturevalue(which)
+    processor.save_pretrained(tmp_path)
+    model.save_pretrained(tmp_path)
+    loaded, loaded_processor = family.load(tmp_path, torch.float32, "cpu")
+    conversation = _conv("x", image=files["image"], video=files["video"])
+    if which == "vl":  # the checkpoint's own pixel settings, not the test's
+        conversation = Conversation(messages=conversation.messages, image=conversation.image, video=conversation.video)
+    want, got = family.encode(processor, [conversation]), family.encode(loaded_processor, [conversation])
+    assert want.keys() == got.keys()
+    for key in want:
+        assert torch.equal(want[key], got[key]), key
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(**got).logits, model(**want).logits, atol=0, rtol=0)
+
+
+# --------------------------------------------------------------------------------------
+# Qwen2.5-VL
+# --------------------------------------------------------------------------------------
+
+
+def test_qwen2_5_vl_end_to_end(vl, files: dict[str, Path]) -> None:
+    family, model, processor = vl
+    conversations = [
+        _conv("How does the person feel?", prefix="<think>", system="Answer briefly.", image=files["image"],
+              video=files["video"]),
+        _conv("And in this picture, described in a longer question?", image=files["image2"]),
+    ]
+    inputs = _check_family_end_to_end(family, model, processor, conversations)
+    assert set(inputs) == {"input_ids", "attention_mask", "mm_token_type_ids", "pixel_values", "image_grid_thw",
+                           "pixel_values_videos", "video_grid_thw", "second_per_grid_ts"}
+    assert inputs["image_grid_thw"].shape == (2, 3) and inputs["video_grid_thw"].shape == (1, 3)
+    assert inputs["second_per_grid_ts"].tolist() == pytest.approx([1.0])  # 2 frames per patch at 2 fps
+    assert (inputs["mm_token_type_ids"] == 2).sum() == inputs["video_grid_thw"].prod() // 4
+
+
+def test_qwen2_5_vl_text_only_and_mixed_batch(vl, files: dict[str, Path]) -> None:
+    family, model, processor = vl
+    inputs = family.encode(processor, [_conv("no media at all"), _conv("a clip", video=files["video"])])
+    assert "pixel_values" not in inputs and inputs["video_grid_thw"].shape == (1, 3)
+    with torch.no_grad():
+        assert torch.isfinite(model(**inputs).logits).all()
+
+
+def test_qwen2_5_vl_without_mm_token_type_ids(vl, files: dict[str, Path]) -> None:
+    """Callers that drop `mm_token_type_ids` still get the 3D positions (derived from the ids)."""
+    family, model, processor = vl
+    inputs = family.encode(processor, [_conv("x", image=files["image"], video=files["video"])])
+    with torch.no_grad():
+        want = model(**inputs).logits
+        got = model(**{k: v for k, v in inputs.items() if k != "mm_token_type_ids"}).logits
+    torch.testing.assert_close(got, want, atol=ATOL, rtol=ATOL)
+
+
+# --------------------------------------------------------------------------------------
+# Qwen2.5-Omni thinker
+# --------------------------------------------------------------------------------------
+
+
+def test_qwen2_5_omni_end_to_end(omni, files: dict[str, Path]) -> None:
+    family, model, processor = omni
+    conversations = [
+        _conv("What is the emotion?", prefix="<polarity>", system="Answer briefly.", image=files["image"],
+              video=files["video"], audio=files["wav"]),
+        _conv("And here, in this longer question about the clip?", audio=files["wav44"]),
+    ]
+    inputs = _check_family_end_to_end(family, model, processor, conversations)
+    assert set(inputs) == {"input_ids", "attention_mask", "pixel_values", "image_grid_thw", "pixel_values_videos",
+                           "video_grid_thw", "video_second_per_grid", "input_features", "feature_attention_mask"}
+    assert inputs["input_features"].shape[:2] == (2, 128)
+    assert inputs["feature_attention_mask"].sum(1).tolist() == [150, 100]  # 1.5 s and 1 s at 100 frames/s
+    # clips are padded just past their end, not to the extractor's 30 s window, with the same
+    # features under the mask as the processor's own full-window padding
+    extractor = processor.feature_extractor
+    assert inputs["input_features"].shape[-1] < extractor.nb_max_frames
+    for row, path in enumerate([files["wav"], files["wav44"]]):
+        full = extractor([media.load_audio(path)], sampling_rate=16000, padding="max_length",
+                         return_attention_mask=True, return_tensors="pt")
+        frames = int(full["attention_mask"].sum())
+        assert frames == int(inputs["feature_attention_mask"][row].sum())
+        torch.testing.assert_close(inputs["input_features"][row, :, :frames], full["input_features"][0, :, :frames],
+                                   atol=1e-5, rtol=1e-5)
+
+
+def test_qwen2_5_omni_text_only(omni) -> None:
+    family, model, processor = omni
+    inputs = family.encode(processor, [_conv("just words", prefix="<think>"), _conv("more words, and some more")])
+    assert set(inputs) == {"input_ids", "attention_mask"}
+    with torch.no_grad():
+        out = model.generate(**inputs, max_new_tokens=3, do_sample=False)
+    assert out.shape == (2, inputs["input_ids"].shape[1] + 3)
+
+
+def test_qwen2_5_omni_use_audio_in_video(omni, files: dict[str, Path]) -> None:
+    family, model, processor = omni
+    option = {"use_audio_in_video": True}
+    conversations = [
+        _conv("What do they say?", video=files["video_audio"], options=option),
+        _conv("A silent clip and a sound, asked at greater length?", video=files["video"], audio=files["wav"],
+              options=option),
+    ]
+    inputs = _check_family_end_to_end(family, model, processor, conversations)
+    assert inputs["use_audio_in_video"] is True
+    # the talking clip's 3 s track, the silent clip's 2 s of silence, then the standalone 1.5 s sound
+    assert inputs["input_features"].shape[0] == 3
+    frames = inputs["feature_attention_mask"].sum(1).tolist()
+    assert abs(frames[0] - 300) <= 10 and frames[1:] == [200, 150]
+    tokenizer = family.tokenizer(processor)
+    first = tokenizer.decode(inputs["input_ids"][0][inputs["attention_mask"][0].bool()])
+    assert "<|vision_bos|><|audio_bos|><|VIDEO|>" in first  # audio interleaved into the video
+
+    with pytest.raises(ValueError, match="use_audio_in_video"):
+        family.encode(processor, [conversations[0], _conv("x", video=files["video"])])
+
+
+def test_full_omni_checkpoint_loads_the_thinker(omni, tiny: dict[str, Path], files: dict[str, Path],
+                                                tmp_path: Path) -> None:
+    """A full Qwen2.5-Omni folder (thinker + talker + token2wav, weights named `thinker.*`, the
+    thinker's config nested in config.json) loads as the same thinker."""
+    from safetensors.torch import load_file, save_file
+    from transformers import AutoConfig
+
+    family, model, _ = omni
+    source, full = tiny["qwen2_5_omni"], tmp_path / "full-omni"
+    full.mkdir()
+    weights = {f"thinker.{k}": v for k, v in load_file(source / "model.safetensors").items()}
+    weights["talker.model.embed_tokens.weight"] = torch.zeros(4, 8)
+    weights["token2wav.code2wav_bigvgan_model.conv_pre.weight"] = torch.zeros(2, 2)
+    save_file(weights, full / "model.safetensors", metadata={"format": "pt"})
+    thinker = json.loads((source / "config.json").read_text())
+    thinker.pop("architectures", None)
+    config = {"architectures": ["Qwen2_5OmniForConditionalGeneration"], "model_type": "qwen2_5_omni",
+              "enable_audio_output": True, "thinker_config": thinker}
+    (full / "config.json").write_text(json.dumps(config))
+    for file in source.iterdir():
+        if file.name not in ("config.json", "model.safetensors"):
+            shutil.copy(file, full / file.name)
+
+    assert detect_family(AutoConfig.from_pretrained(full)).name == "qwen2_5_omni"
+    loaded, loaded_processor = family.load(full, torch.float32, "cpu")
+    assert type(loaded).__name__ == "Qwen2_5OmniThinkerForConditionalGeneration"
+    inputs = family.encode(loaded_processor, [_conv("x", image=files["image"], audio=files["wav"])])
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(**inputs).logits, model(**inputs).logits, atol=0, rtol=0)
