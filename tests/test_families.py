@@ -467,3 +467,31 @@ def test_full_omni_checkpoint_loads_the_thinker(omni, tiny: dict[str, Path], fil
     inputs = family.encode(loaded_processor, [_conv("x", image=files["image"], audio=files["wav"])])
     with torch.no_grad():
         torch.testing.assert_close(loaded(**inputs).logits, model(**inputs).logits, atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("which", ["qwen2_5_vl", "qwen2_5_omni"])
+def test_generation_engine_and_analyze_with_media(which: str, tiny: dict[str, Path], files: dict[str, Path]) -> None:
+    """The product path: load_model -> TransformersEngine -> audit records, with an image (and audio)."""
+    from emoreason.data import Sample
+    from emoreason.data.schema import resolve_task
+    from emoreason.generation import SamplingParams, TransformersEngine
+    from emoreason.inference import analyze
+    from emoreason.models import load_model
+
+    loaded = load_model(str(tiny[which]))
+    assert loaded.family.name == which
+    engine = TransformersEngine(loaded, batch_size=4)
+    media = {"image": str(files["image"])}
+    if which == "qwen2_5_omni":
+        media["audio"] = str(files["wav"])
+    samples = [Sample(id="a", text="a sunny beach", **media), Sample(id="b", text="plain text only")]
+    records = analyze(engine, samples, resolve_task("vader"), "c2f", loaded.name,
+                      SamplingParams(max_new_tokens=4, n=1), batch_size=2)
+    assert [r["id"] for r in records] == ["a", "b"]
+    assert all(r["completion_tokens"] >= 1 and r["raw_completion"] is not None for r in records)
+    groups = engine.generate([], SamplingParams())
+    assert groups == []
+    two = engine.generate([Conversation(messages=[{"role": "user", "content": "hi"}], **media)],
+                          SamplingParams(n=2, max_new_tokens=3))
+    assert len(two[0]) == 2 and two[0][0].token_ids == two[0][1].token_ids  # greedy n=2 gives equal copies
+    assert all(lp <= 0 for c in two[0] for lp in c.logprobs)

