@@ -291,3 +291,16 @@ def test_baseline_errors_and_registry() -> None:
     assert isinstance(get_baseline("Mean"), MeanBaseline)
     with pytest.raises(ValueError, match="unknown baseline"):
         get_baseline("oracle")
+
+
+def test_constant_predictions_with_rounding_residue_give_nan_correlation() -> None:
+    from emoreason.data.schema import vader_task
+    from emoreason.metrics.regression import generic_regression_metrics
+
+    value = 0.1 + 0.2  # mean() of many copies of this float is not exactly the float
+    rng = np.random.default_rng(0)
+    gold = rng.uniform(-4, 4, 371)
+    pred = np.full(371, value)
+    metrics = generic_regression_metrics(pred, gold, (-4.0, 4.0), vader_task("x").neutral)
+    assert np.isnan(metrics["pearson_r"]) and np.isnan(metrics["spearman_rho"])
+    assert any("predictions constant" in note for note in metrics["notes"])

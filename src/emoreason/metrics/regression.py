@@ -220,6 +220,11 @@ def regression_metrics(pred: ArrayLike, true: ArrayLike, dataset: str) -> dict[s
 
 def _pearson(x: NDArray[np.float64], y: NDArray[np.float64]) -> float:
     """Pearson r; NaN when either side has zero variance (r is undefined, not 0)."""
+    # Test constancy on the values themselves: x - x.mean() of a constant array can leave
+    # rounding residue (the mean of many equal floats is not always that float), which
+    # would turn an undefined r into a spurious +-0.0.
+    if x.size == 0 or np.ptp(x) == 0.0 or np.ptp(y) == 0.0:
+        return float("nan")
     xc, yc = x - x.mean(), y - y.mean()
     denom = float(np.sqrt(np.dot(xc, xc) * np.dot(yc, yc)))
     if denom == 0.0:
