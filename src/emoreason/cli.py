@@ -301,19 +301,25 @@ def show_record(sample, record: dict) -> None:
 
 
 class _progress:
-    """A rich progress bar with ETA; `advance(n)` moves it."""
+    """A rich progress bar with ETA; `advance(n)` moves it, `advance(n, description=...)` also
+    rewrites the label (the GRPO loop shows its latest step's figures there)."""
 
     def __init__(self, label: str, total: int, done: int = 0, quiet: bool = False):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-        self.progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        self.label = label
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                                  TextColumn("eta"), TimeRemainingColumn(), console=err_console, disable=quiet)
         self.total, self.done = total, done
 
     def __enter__(self):
         self.progress.start()
-        task = self.progress.add_task("", total=self.total, completed=self.done)
-        return lambda n: self.progress.advance(task, n)
+        task = self.progress.add_task(self.label, total=self.total, completed=self.done)
+
+        def advance(n: int, description: str | None = None) -> None:
+            self.progress.update(task, advance=n, **({"description": description} if description else {}))
+
+        return advance
 
     def __exit__(self, *exc) -> None:
         self.progress.stop()
@@ -369,6 +375,59 @@ def evaluate(
         fail(str(err))
     print_metric_rows(metrics["rows"], title=f"{ds.spec} {split}: {metrics['n']} samples")
     console.print(f"wrote {target}/predictions.jsonl, metrics.json, report.md, report.html")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def grpo(
+    ctx: typer.Context,
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML recipe, e.g. configs/c2f_vader_smollm2.yaml.")] = None,
+    show_config: Annotated[bool, typer.Option("--show-config", help="Print the merged, validated config and exit.")] = False,
+) -> None:
+    """Train with GRPO: Hint-GRPO (C2F) and/or reflective rewards (EMO-R3).
+
+    Overrides follow the recipe as KEY=VALUE: a dotted path (algorithm.beta=0.01) or a bare key
+    that one section has (max_steps=3, lr=1e-5). A run resumes from the newest checkpoint in
+    run.output_dir (run.resume=false starts over). Writes checkpoint-N/ (LoRA adapter or full
+    weights + optimizer, scheduler, RNG), metrics.jsonl, TensorBoard logs and config.yaml.
+
+    Several processes: `torchrun --nproc_per_node N -m emoreason grpo ...` or
+    `accelerate launch --config_file configs/accelerate/<setup>.yaml -m emoreason grpo ...`.
+    """
+    from emoreason.rl.config import ConfigError, dump_config, load_config
+
+    try:
+        cfg = load_config(config, list(ctx.args))
+    except ConfigError as err:
+        fail(str(err))
+    if show_config:
+        console.print(dump_config(cfg), end="")
+        return
+    from emoreason.data import DataError
+    from emoreason.models import MediaError
+    from emoreason.rl.trainer import GRPOTrainer
+
+    try:
+        trainer = GRPOTrainer(cfg)
+    except (DataError, FileNotFoundError, ValueError, MediaError) as err:
+        fail(str(err))
+    main_process = trainer.accelerator.is_main_process
+    if main_process and trainer.config.run.resume and trainer.resume():
+        console.print(f"resumed at step {trainer.step_index} from {cfg.run.output_dir}")
+    total, done = cfg.run.max_steps, trainer.step_index
+    with _progress("grpo", total, done, quiet=not main_process) as advance:
+        def report(record: dict) -> None:
+            advance(1, description=(
+                f"grpo step {record['step']}: reward {record.get('reward/mean', 0):.3f} "
+                f"hard {record.get('groups/hard_rate', 0):.2f} kl {record.get('kl', 0):.4f} "
+                f"{record.get('time/step', 0):.1f}s/step"))
+        try:
+            trainer.train(progress=report)
+        except KeyboardInterrupt:
+            err_console.print(f"[yellow]interrupted at step {trainer.step_index}; rerun the same command to resume "
+                              f"from the last checkpoint in {cfg.run.output_dir}[/]")
+            raise typer.Exit(130)
+    if main_process:
+        console.print(f"done: {trainer.step_index} steps; checkpoints, metrics.jsonl and config.yaml in {cfg.run.output_dir}")
 
 
 @app.command("baseline")

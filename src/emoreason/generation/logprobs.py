@@ -1,0 +1,90 @@
+"""Per-token log-probabilities of given continuations, for every model family.
+
+The trainer's forward pass: prompts are encoded by the family (left-padded, media included),
+the continuations are appended right-padded, and logits are computed only for the positions
+that predict continuation tokens (`logits_to_keep`), which on a 49k-token vocabulary is most of
+the memory and time saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from emoreason.models.families.base import Conversation
+from emoreason.models.loading import LoadedModel
+
+
+@dataclass
+class EncodedBatch:
+    """Model inputs of prompt + continuation, and where the continuation tokens sit."""
+
+    inputs: dict[str, Any]
+    targets: torch.Tensor  # [N, W] continuation ids, right-padded
+    mask: torch.Tensor  # [N, W] 1 where a continuation token exists
+
+
+def encode_with_continuations(
+    loaded: LoadedModel, conversations: Sequence[Conversation], continuations: Sequence[Sequence[int]]
+) -> EncodedBatch:
+    """`conversations` must not carry an assistant prefix: a prefix hint belongs at the start
+    of its continuation (so that its tokens are scored and can be masked out of the loss)."""
+    if len(conversations) != len(continuations):
+        raise ValueError(f"{len(conversations)} conversations but {len(continuations)} continuations")
+    if any(c.assistant_prefix for c in conversations):
+        raise ValueError("put assistant prefixes into the continuations, not the conversations")
+    prompt = loaded.family.encode(loaded.processor, list(conversations))
+    pad = loaded.tokenizer.pad_token_id if loaded.tokenizer.pad_token_id is not None else 0
+    width = max(1, max(len(c) for c in continuations))
+    targets = torch.full((len(continuations), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(continuations), width), dtype=torch.long)
+    for row, ids in enumerate(continuations):
+        targets[row, : len(ids)] = torch.tensor(list(ids), dtype=torch.long)
+        mask[row, : len(ids)] = 1
+    inputs = dict(prompt)
+    inputs["input_ids"] = torch.cat([prompt["input_ids"], targets], dim=1)
+    inputs["attention_mask"] = torch.cat([prompt["attention_mask"], mask], dim=1)
+    if loaded.family.name == "causal_lm":
+        # Text models take positions as given (default: 0..L-1 regardless of padding); the
+        # generation engine counts them from the first real token, so must the trainer.
+        inputs["position_ids"] = (inputs["attention_mask"].cumsum(dim=1) - 1).clamp(min=0)
+    device = loaded.device
+    inputs = {k: v.to(device) if torch.is_tensor(v) else v for k, v in inputs.items()}
+    return EncodedBatch(inputs=inputs, targets=targets.to(device), mask=mask.to(device))
+
+
+def continuation_logprobs(
+    model: torch.nn.Module, batch: EncodedBatch, temperature: float = 1.0, with_entropy: bool = False
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """log p(target_t | prompt, target_<t) for every continuation position: [N, W] (float32),
+    differentiable when grad is enabled; padding positions hold garbage, mask them.
+
+    Logits are divided by `temperature` so that the values match the engine's sampling
+    log-probabilities (what the clipped ratio compares against)."""
+    width = batch.targets.shape[1]
+    out = model(**batch.inputs, use_cache=False, logits_to_keep=width + 1)
+    logits = out.logits[:, -width - 1 : -1, :].float()
+    if temperature != 1.0:
+        logits = logits / temperature
+    log_norm = torch.logsumexp(logits, dim=-1)
+    chosen = logits.gather(-1, batch.targets[..., None]).squeeze(-1)
+    logprobs = chosen - log_norm
+    entropy = None
+    if with_entropy:
+        with torch.no_grad():
+            probs = torch.softmax(logits, dim=-1)
+            entropy = log_norm - (probs * logits).sum(-1)
+    return logprobs, entropy
+
+
+def hint_token_ids(loaded: LoadedModel, prefix: str) -> list[int]:
+    """Token ids of an assistant prefix as they appear after the generation prompt."""
+    if not prefix:
+        return []
+    return list(loaded.tokenizer(prefix, add_special_tokens=False)["input_ids"])
+
+
+__all__ = ["EncodedBatch", "continuation_logprobs", "encode_with_continuations", "hint_token_ids"]

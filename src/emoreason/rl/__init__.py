@@ -1,0 +1,1 @@
+"""Reinforcement learning (GRPO) for reasoning formats; `core` holds the pure tensor functions."""

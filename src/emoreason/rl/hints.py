@@ -1,0 +1,172 @@
+"""Hint-GRPO: find the hard groups, decide who gets the hint, and mask the hint out of the loss.
+
+What METHOD.md §1.3 says (C2F-Thinker): GRPO samples G completions per prompt and uses
+group-normalised rewards as advantages. A *hard* prompt is one where every rollout of the
+group gets the polarity wrong; its advantages carry no polarity signal. For those prompts the
+gold polarity is injected as a hint and the group is sampled again, so the prompt becomes a
+useful learning signal (the polarity phase is a verifiable anchor). Turning hints off and
+dropping hard samples entirely are both ablations in the paper.
+
+Our choices (all in `HintConfig`, all configurable):
+
+- hint `mode`: ``"prefix"`` pre-fills the assistant turn with the format's
+  ``hint_prefix(gold)`` (``<polarity>negative</polarity>`` for c2f); those tokens are context,
+  not trained on (`hint_token_mask`). ``"prompt"`` appends a hint sentence to the user turn
+  (`ReasoningFormat.user_prompt(hint=...)`). Formats without a leading polarity part (emor3,
+  r1) fall back from prefix to prompt (`effective_mode`).
+- `fraction`: the share of the regenerated group that is hinted (`hinted_rows`).
+- "wrong" means the polarity on regression tasks, and the label on labelled tasks that have a
+  gold label (EMO-R3's accuracy is label accuracy, so a group of right-valence wrong-label
+  rollouts is just as flat there); see `is_hard_group`.
+- `enabled=False` is the ``hints: off`` ablation; `drop_hard=True` removes hard groups from the
+  batch without regenerating them.
+
+Everything here is a pure function of its arguments; the trainer does the sampling.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
+import torch
+
+from emoreason.data.schema import POLARITIES, Polarity, TaskInfo, normalize_label
+from emoreason.formats.base import ParseResult, ReasoningFormat
+from emoreason.rewards.composite import Gold
+
+HINT_MODES: tuple[str, ...] = ("prefix", "prompt")
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in HINT_MODES:
+        raise ValueError(f"unknown hint mode {mode!r}; choose one of {', '.join(HINT_MODES)}")
+
+
+def _check_fraction(fraction: float) -> None:
+    if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) or not math.isfinite(fraction):
+        raise ValueError(f"hint fraction must be a number in (0, 1], got {fraction!r}")
+    if not 0 < fraction <= 1:
+        raise ValueError(f"hint fraction must be in (0, 1], got {fraction!r}")
+
+
+@dataclass(frozen=True)
+class HintConfig:
+    """How hard groups are handled (METHOD §1.3).
+
+    `enabled`: regenerate hard groups with a hint (False: the ``hints: off`` ablation, hard
+    groups stay as sampled). `mode`: ``"prefix"`` or ``"prompt"`` (see module docstring).
+    `fraction`: share of the regenerated group that is hinted, in (0, 1]. `drop_hard`: the
+    other ablation, hard groups leave the batch and are not regenerated (takes precedence over
+    `enabled`).
+    """
+
+    enabled: bool = True
+    mode: str = "prefix"
+    fraction: float = 1.0
+    drop_hard: bool = False
+
+    def __post_init__(self) -> None:
+        _check_mode(self.mode)
+        _check_fraction(self.fraction)
+        for name in ("enabled", "drop_hard"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"hint {name} must be true or false, got {getattr(self, name)!r}")
+
+    @property
+    def regenerates(self) -> bool:
+        """Whether hard groups are sampled again with a hint."""
+        return self.enabled and not self.drop_hard
+
+
+def is_hard_group(parsed: Sequence[ParseResult], gold: Gold, task: TaskInfo) -> bool:
+    """True when every rollout of the group is wrong, so the group teaches nothing.
+
+    Labelled task with a gold label: wrong = the parsed label differs from the gold label
+    (case/whitespace-insensitive). Otherwise: wrong = the parsed polarity differs from
+    `gold.resolve_polarity(task)`. An unparsed label or polarity (None) counts as wrong. When
+    the gold polarity is unknown the group cannot be judged and is not hard (False); an empty
+    group is not hard either.
+    """
+    if not parsed:
+        return False
+    if task.labels and gold.label:
+        target = normalize_label(gold.label)
+        return all(p.label is None or normalize_label(p.label) != target for p in parsed)
+    gold_polarity = gold.resolve_polarity(task)
+    if gold_polarity is None:
+        return False
+    target = normalize_label(gold_polarity)
+    return all(p.polarity is None or normalize_label(p.polarity) != target for p in parsed)
+
+
+def hard_group_indices(
+    parsed_groups: Sequence[Sequence[ParseResult]], golds: Sequence[Gold], task: TaskInfo
+) -> list[int]:
+    """Indices (into the batch of groups) of the hard groups, in order."""
+    if len(parsed_groups) != len(golds):
+        raise ValueError(f"got {len(parsed_groups)} groups but {len(golds)} gold targets")
+    pairs = zip(parsed_groups, golds, strict=True)
+    return [i for i, (group, gold) in enumerate(pairs) if is_hard_group(group, gold, task)]
+
+
+def hinted_rows(group_size: int, fraction: float) -> list[bool]:
+    """Which rows of a regenerated group of `group_size` get the hint: the first
+    ``round(fraction * group_size)`` (half rounds up, at least 1), the rest sample unhinted.
+
+    Why not all rows by default in every setting: with ``fraction < 1`` the unhinted rows are
+    fresh on-policy samples of the same prompt, so the group-normalised advantage compares
+    hinted against unhinted rollouts inside the group (the hint shows what a right polarity
+    earns; the unhinted rows keep the comparison anchored on what the policy does on its
+    own). Why the *first* rows: GRPO's group statistics do not depend on row order, so a fixed
+    placement costs nothing and keeps the choice deterministic (no RNG to seed or log).
+    """
+    if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size < 1:
+        raise ValueError(f"group size must be a positive integer, got {group_size!r}")
+    _check_fraction(fraction)
+    count = min(group_size, max(1, math.floor(fraction * group_size + 0.5)))
+    return [row < count for row in range(group_size)]
+
+
+def hint_for(gold: Gold, task: TaskInfo) -> Polarity | None:
+    """The polarity to reveal: the gold polarity (explicit, else from the score's neutral band,
+    else from the label's valence), or None when it is unknown."""
+    polarity = gold.resolve_polarity(task)
+    return cast(Polarity, polarity) if polarity in POLARITIES else None
+
+
+def effective_mode(mode: str, fmt: ReasoningFormat) -> str:
+    """The mode actually used with `fmt`: ``"prefix"`` falls back to ``"prompt"`` when the
+    format has no leading polarity part to pre-fill (``supports_prefix_hint`` False: emor3, r1)."""
+    _check_mode(mode)
+    if mode == "prefix" and not fmt.supports_prefix_hint:
+        return "prompt"
+    return mode
+
+
+def hint_token_mask(hint_tokens: Sequence[int], completion_lengths: Sequence[int], width: int) -> torch.Tensor:
+    """Loss mask ``[N, width]`` (float32) for rows laid out as
+    ``[hint tokens][completion tokens][padding]``.
+
+    `hint_tokens[i]` is the number of prefix-hint tokens at the start of row i (0 for an
+    unhinted row), `completion_lengths[i]` the number of sampled tokens after them. The mask
+    is 0 on the hint tokens, 1 on the completion tokens and 0 on the padding: the trainer puts
+    the prefix hint in front of the completion so that the completion's log-probs are computed
+    in the hinted context, but the hint itself, which the policy did not choose, gets no loss
+    weight.
+    """
+    if len(hint_tokens) != len(completion_lengths):
+        raise ValueError(f"got {len(hint_tokens)} hint lengths but {len(completion_lengths)} completion lengths")
+    if width < 0:
+        raise ValueError(f"width must be >= 0, got {width}")
+    mask = torch.zeros((len(hint_tokens), width), dtype=torch.float32)
+    for row, (hint, length) in enumerate(zip(hint_tokens, completion_lengths, strict=True)):
+        if hint < 0 or length < 0:
+            raise ValueError(f"row {row}: token counts must be >= 0, got hint {hint} and completion {length}")
+        if hint + length > width:
+            raise ValueError(f"row {row}: {hint} hint + {length} completion tokens do not fit in width {width}")
+        mask[row, hint : hint + length] = 1.0
+    return mask

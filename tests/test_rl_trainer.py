@@ -1,0 +1,335 @@
+"""The GRPO trainer on tiny models: learning, Hint-GRPO, reflection, KL, resume, every family."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from emoreason.data.schema import Sample, mikels_task, vader_task
+from emoreason.formats.base import ParseResult
+from emoreason.generation import Completion, SamplingParams
+from emoreason.models import load_model
+from emoreason.models.families.base import Conversation
+from emoreason.rewards.composite import CompositeReward, RewardBreakdown
+from emoreason.rl.config import ConfigError, load_config, parse_config
+from emoreason.rl.trainer import GRPOTrainer
+
+pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
+
+VADER = vader_task("movies")
+MIKELS = mikels_task("emoset")
+# gold polarities: positive, negative, positive, negative
+TEXT_SAMPLES = [Sample(id=f"s{i}", text=t, score=s, split="train") for i, (t, s) in enumerate(
+    [("a wonderful, moving film", 3.0), ("dull and far too long", -2.5), ("I loved the cast", 2.2),
+     ("the worst script of the year", -3.1)])]
+
+
+def make_config(tmp_path: Path, model_path: Path, /, **sections: dict[str, Any]) -> Any:
+    data: dict[str, Any] = {
+        "run": {"output_dir": str(tmp_path / "run"), "max_steps": 2, "save_every": 0, "report_to": ["jsonl"],
+                "resume": False},
+        "model": {"name": str(model_path), "device": "cpu", "lora": {"enabled": False}},
+        "data": {"dataset": "vader:movies", "format": "c2f", "shuffle": False},
+        "rollout": {"prompts_per_step": 2, "group_size": 4, "max_new_tokens": 8},
+        "optim": {"lr": 1e-3, "minibatch_size": 8},
+    }
+    for name, values in sections.items():
+        data[name] = {**data.get(name, {}), **values}
+    return parse_config(data)
+
+
+class ScriptedEngine:
+    """A generation backend whose answers are a function of the conversation; records calls."""
+
+    def __init__(self, tokenizer: Any, answer: Callable[[Conversation, int], str]):
+        self.tokenizer, self.answer = tokenizer, answer
+        self.calls: list[tuple[list[Conversation], SamplingParams, bool]] = []
+
+    def generate(self, conversations, params, progress=None):
+        self.calls.append((list(conversations), params, torch.is_grad_enabled()))
+        out = []
+        for index, conversation in enumerate(conversations):
+            completions = []
+            for k in range(params.n):
+                text = self.answer(conversation, k)
+                ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+                completions.append(Completion(text=text, token_ids=ids, logprobs=[0.0] * len(ids),
+                                              finish_reason="stop", prompt_index=index))
+            out.append(completions)
+        return out
+
+
+def user_text(conversation: Conversation) -> str:
+    return conversation.messages[-1]["content"]
+
+
+def always_negative(conversation: Conversation, k: int) -> str:
+    """Says negative for every prompt; after a prefix hint only the rest of the answer."""
+    body = f"<think>cue {k}</think><score>{-1 - k}</score>"
+    return body if conversation.assistant_prefix else "<polarity>negative</polarity>" + body
+
+
+def vowel_reward(text: str, gold: Any, task: Any, reflection: Any) -> RewardBreakdown:
+    """A reward a tiny random model can learn quickly: the share of vowels in what it writes."""
+    value = sum(ch in "aeiou" for ch in text) / max(1, len(text))
+    return RewardBreakdown(total=value, components={"vowels": value}, parsed=ParseResult("c2f", False))
+
+
+@pytest.fixture(scope="module")
+def causal(tiny_models: dict[str, Path]) -> Path:
+    return tiny_models["causal_lm"]
+
+
+def scripted_trainer(tmp_path: Path, model_path: Path, /, answer=always_negative, samples=TEXT_SAMPLES, task=VADER,
+                     **sections: dict[str, Any]) -> tuple[GRPOTrainer, ScriptedEngine]:
+    trainer = GRPOTrainer(make_config(tmp_path, model_path, **sections), samples=samples, task=task,
+                          loaded=load_model(str(model_path)), console=False)
+    engine = ScriptedEngine(trainer.loaded.tokenizer, answer)
+    trainer.engine = engine
+    return trainer, engine
+
+
+# --------------------------------------------------------------------------------------
+# learning
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_mean_reward_rises_on_a_learnable_reward(tmp_path: Path, causal: Path) -> None:
+    config = make_config(tmp_path, causal, run={"max_steps": 24, "report_to": []}, hints={"enabled": False},
+                         rollout={"prompts_per_step": 4, "group_size": 8, "max_new_tokens": 8},
+                         optim={"lr": 1e-2, "minibatch_size": 32})
+    trainer = GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward, console=False)
+    rewards = [r["reward/mean"] for r in trainer.train()]
+    first, last = sum(rewards[:4]) / 4, sum(rewards[-4:]) / 4
+    assert last > first + 0.25, rewards
+
+
+# --------------------------------------------------------------------------------------
+# Hint-GRPO
+# --------------------------------------------------------------------------------------
+
+
+def test_hard_groups_are_resampled_with_a_prefix_hint(tmp_path: Path, causal: Path) -> None:
+    trainer, engine = scripted_trainer(tmp_path, causal)
+    prompts = trainer.prompts_for_step(0)  # s0 (gold positive: every rollout wrong) and s1 (negative: right)
+    groups, stats = trainer.generate_rollouts(prompts, 0)
+    assert stats["groups/hard_rate"] == 0.5 and stats["hints/groups"] == 1
+    hinted_call = engine.calls[1][0]
+    assert [c.assistant_prefix for c in hinted_call] == ["<polarity>positive</polarity>"]
+    assert engine.calls[1][1].n == 4  # fraction 1: the whole group is re-sampled with the hint
+    hard, easy = groups
+    assert all(r.hinted for r in hard) and not any(r.hinted for r in easy)
+    prefix_ids = trainer.loaded.tokenizer("<polarity>positive</polarity>", add_special_tokens=False)["input_ids"]
+    for rollout in hard:
+        assert rollout.hint_ids == prefix_ids
+        assert rollout.conversation.assistant_prefix == ""  # the prefix moved into the continuation
+        assert rollout.text.startswith("<polarity>positive</polarity><think>")
+        assert rollout.parsed.polarity == "positive"
+    # hinted tokens are scored but carry zero loss weight; completion tokens carry weight 1
+    logp, mask, _ = trainer._forward(trainer.policy, hard + easy)
+    for row, rollout in enumerate(hard + easy):
+        hint, body = len(rollout.hint_ids), rollout.completion.num_tokens
+        assert mask[row, :hint].sum() == 0
+        assert mask[row, hint : hint + body].eq(1).all() and mask[row, hint + body :].sum() == 0
+    assert torch.isfinite(logp[mask.bool()]).all()
+    record = trainer.step()  # the whole step runs on these rollouts
+    assert record["hints/groups"] >= 1 and "hints/success_rate" in record
+
+
+def test_hint_fraction_and_prompt_mode(tmp_path: Path, causal: Path) -> None:
+    trainer, engine = scripted_trainer(tmp_path, causal, hints={"fraction": 0.5, "mode": "prompt"})
+    groups, _ = trainer.generate_rollouts(trainer.prompts_for_step(0), 0)
+    hard = groups[0]
+    assert [r.hinted for r in hard] == [True, True, False, False]
+    hinted_conv, plain_conv = engine.calls[1][0][0], engine.calls[2][0][0]
+    assert hinted_conv.assistant_prefix == "" and "positive" in user_text(hinted_conv).split("\n")[-1]
+    assert user_text(plain_conv) == user_text(engine.calls[0][0][0])  # the unhinted rest: the plain prompt
+    assert all(r.hint_ids == [] for r in hard)
+
+
+def test_hints_off_and_drop_hard(tmp_path: Path, causal: Path) -> None:
+    off, engine = scripted_trainer(tmp_path / "off", causal, hints={"enabled": False})
+    groups, stats = off.generate_rollouts(off.prompts_for_step(0), 0)
+    assert len(engine.calls) == 1 and not any(r.hinted for g in groups for r in g) and len(groups) == 2
+    assert stats["groups/hard_rate"] == 0.5
+    drop, engine = scripted_trainer(tmp_path / "drop", causal, hints={"drop_hard": True})
+    groups, stats = drop.generate_rollouts(drop.prompts_for_step(0), 0)
+    assert len(engine.calls) == 1 and stats["groups/dropped"] == 1
+    assert [g[0].sample.id for g in groups] == ["s1"]
+    drop.step()
+
+
+# --------------------------------------------------------------------------------------
+# reflection (EMO-R3)
+# --------------------------------------------------------------------------------------
+
+
+def test_reflection_answers_shape_the_reward(tmp_path: Path, causal: Path) -> None:
+    samples = [Sample(id=f"m{i}", text="children laughing at a clown", label="amusement", split="train")
+               for i in range(2)]
+    answer_text = ("<step1>a clown juggles for children</step1><step2>they would feel delighted</step2>"
+                   "<step3>positive, high arousal</step3>\n\\boxed{anger}")  # wrong label on purpose
+
+    def answer(conversation: Conversation, k: int) -> str:
+        return "amusement" if "Which emotion best describes" in user_text(conversation) else answer_text
+
+    common = dict(samples=samples, task=MIKELS, data={"format": "emor3"}, reward={"preset": "emor3"},
+                  hints={"enabled": False})
+    plain, _ = scripted_trainer(tmp_path / "plain", causal, answer=answer, **common)
+    reflective, engine = scripted_trainer(tmp_path / "refl", causal, answer=answer,
+                                          reflection={"enabled": True}, **common)
+    for trainer in (plain, reflective):
+        groups, _ = trainer.generate_rollouts(trainer.prompts_for_step(0), 0)
+        rollouts = [r for g in groups for r in g]
+        if trainer is reflective:
+            trainer.reflect(rollouts, 0)
+        trainer.score(rollouts)
+        trainer.result = rollouts  # type: ignore[attr-defined]
+    # no image: only the coherence question; the policy named the gold label -> coherence 1
+    for before, after in zip(plain.result, reflective.result):  # type: ignore[attr-defined]
+        assert before.reward.components == {"accuracy": 0.0, "format": 1.0}
+        assert after.reward.components == {"accuracy": 0.0, "format": 1.0, "coherence": 1.0}
+        assert after.reward.total == pytest.approx(before.reward.total + 0.1)
+    questions, params, grad = engine.calls[-1]
+    assert len(questions) == 8 and not grad and params.temperature == 0.6 and params.top_p == 0.95
+    shown = user_text(questions[0]).split("Which emotion")[0]  # the reasoning shown before the question
+    assert "a clown juggles" in shown and "delighted" in shown
+    assert "arousal" not in shown and "anger" not in shown and "boxed" not in shown  # not step3, not the answer
+    assert questions[0].image is None
+
+
+# --------------------------------------------------------------------------------------
+# KL to the reference, LoRA, resume
+# --------------------------------------------------------------------------------------
+
+
+def test_kl_to_the_base_model_with_lora(tmp_path: Path, causal: Path) -> None:
+    config = make_config(tmp_path, causal, run={"max_steps": 3}, hints={"enabled": False},
+                         model={"lora": {"enabled": True, "r": 4, "alpha": 8}},
+                         algorithm={"beta": 0.1}, optim={"lr": 5e-2})
+    trainer = GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward, console=False)
+    assert trainer.reference is None  # LoRA: the reference is the base with the adapter off
+    records = trainer.train()
+    assert records[0]["kl"] == pytest.approx(0.0, abs=1e-7)  # LoRA B starts at zero: policy == base
+    assert records[-1]["kl"] > 0
+
+
+def _trainable(trainer: GRPOTrainer) -> dict[str, torch.Tensor]:
+    return {n: p.detach().clone() for n, p in trainer.policy.named_parameters() if p.requires_grad}
+
+
+@pytest.mark.parametrize("lora", [True, False])
+def test_resume_is_exact(tmp_path: Path, causal: Path, lora: bool) -> None:
+    def trainer(out: Path, **run: Any) -> GRPOTrainer:
+        config = make_config(out, causal, run={"max_steps": 4, "save_every": 2, "resume": True, **run},
+                             hints={"enabled": False}, model={"lora": {"enabled": lora, "r": 4, "alpha": 8}},
+                             algorithm={"beta": 0.05}, optim={"lr": 2e-2, "minibatch_size": 4})
+        return GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward, console=False)
+
+    straight = trainer(tmp_path / "a")
+    straight.train()
+    first = trainer(tmp_path / "b")
+    first.train(max_steps=2)
+    checkpoint = tmp_path / "b" / "run" / "checkpoint-2"
+    assert (checkpoint / ("adapter/adapter_config.json" if lora else "model/config.json")).is_file()
+    assert (checkpoint / "optimizer.pt").is_file() and (checkpoint / "rng_rank0.pt").is_file()
+    # a step logged after the checkpoint, then a crash: the resumed run redoes it
+    with (tmp_path / "b" / "run" / "metrics.jsonl").open("a") as handle:
+        handle.write(json.dumps({"step": 3, "reward/mean": 9.9}) + "\n")
+    resumed = trainer(tmp_path / "b")
+    records = resumed.train()
+    assert [r["step"] for r in records] == [3, 4]
+    a, b = _trainable(straight), _trainable(resumed)
+    assert a.keys() == b.keys()
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], atol=1e-6, rtol=0, msg=name)
+    lines = [json.loads(line) for line in (tmp_path / "b" / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in lines] == [1, 2, 3, 4] and lines[2]["reward/mean"] != 9.9
+
+
+# --------------------------------------------------------------------------------------
+# multimodal families: media reach the log-prob forward pass
+# --------------------------------------------------------------------------------------
+
+def small_media() -> dict[str, int]:
+    """Processor size overrides that keep the tiny models' vision inputs a few patches big."""
+    from emoreason.models import fixtures
+
+    return {"image_max_pixels": fixtures.MAX_PIXELS, "video_min_pixels": fixtures.MIN_PIXELS,
+            "video_max_pixels": fixtures.MAX_PIXELS}
+
+
+@pytest.mark.parametrize("family,media", [("qwen2_5_vl", "image"), ("qwen2_5_omni", "wav")])
+def test_multimodal_families_train(tmp_path: Path, tiny_models: dict[str, Path], media_files: dict[str, Path],
+                                   family: str, media: str) -> None:
+    kind = "image" if media == "image" else "audio"
+    samples = [Sample(id=f"v{i}", text="look at this", label="amusement", split="train",
+                      **{kind: str(media_files[media])}) for i in range(2)]
+    config = make_config(tmp_path, tiny_models[family], run={"max_steps": 1}, data={"format": "emor3"},
+                         reward={"preset": "emor3"}, hints={"enabled": False},
+                         reflection={"enabled": family == "qwen2_5_vl", "max_new_tokens": 4},
+                         rollout={"prompts_per_step": 2, "group_size": 2, "max_new_tokens": 6},
+                         optim={"lr": 1e-2, "minibatch_size": 2})
+    emor3 = CompositeReward.emor3()
+
+    def reward(text: str, gold: Any, task: Any, reflection: Any) -> RewardBreakdown:
+        # EMO-R3's reward (constant on an untrained model) plus one that varies, so the update moves
+        base, vowels = emor3(text, gold, task, reflection), vowel_reward(text, gold, task, reflection)
+        return RewardBreakdown(base.total + vowels.total, {**base.components, **vowels.components}, base.parsed)
+
+    trainer = GRPOTrainer(config, samples=samples, task=MIKELS, reward=reward, console=False)
+    original = trainer.conversation
+
+    def small(sample: Sample, hint: Any = None, mode: str = "prompt") -> Conversation:
+        conversation = original(sample, hint, mode)
+        return Conversation(conversation.messages, conversation.image, conversation.video, conversation.audio,
+                            conversation.assistant_prefix, {**conversation.options, **small_media()})
+
+    trainer.conversation = small  # type: ignore[method-assign]
+    before = _trainable(trainer)
+    seen: list[dict[str, Any]] = []
+    hook = trainer.policy.register_forward_pre_hook(lambda m, a, kw: seen.append(kw) or None, with_kwargs=True)
+    groups, _ = trainer.generate_rollouts(trainer.prompts_for_step(0), 0)
+    rollouts = [r for g in groups for r in g]
+    logp, mask, _ = trainer._forward(trainer.policy, rollouts)
+    media_key = "pixel_values" if kind == "image" else "input_features"
+    assert media_key in seen[-1] and seen[-1][media_key] is not None
+    assert torch.isfinite(logp[mask.bool()]).all()
+    hook.remove()
+    record = trainer.step()
+    after = _trainable(trainer)
+    assert record["grad_norm"] > 0 and any(not torch.equal(before[n], after[n]) for n in before)
+    if kind == "image":
+        assert "reward/consistency/mean" in record  # the image was shown to the reflection question
+
+
+# --------------------------------------------------------------------------------------
+# config
+# --------------------------------------------------------------------------------------
+
+
+def test_config_errors_name_the_key_path(tmp_path: Path) -> None:
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("run:\n  max_step: 3\nalgorithm:\n  beta: lots\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(recipe)
+    message = str(err.value)
+    assert "run.max_step: unknown key" in message and "max_steps" in message
+    assert "algorithm.beta" in message and "lots" in message
+    assert load_config(None, ["max_steps=3", "lr=2e-5"]).run.max_steps == 3
+    with pytest.raises(ConfigError, match="ambiguous"):
+        load_config(None, ["enabled=false"])
+    with pytest.raises(ConfigError, match="reflection.enabled needs"):
+        load_config(None, ["reflection.enabled=true"])
+
+
+@pytest.mark.parametrize("recipe", sorted(Path(__file__).resolve().parents[1].joinpath("configs").glob("*.yaml")))
+def test_shipped_recipes_validate(recipe: Path) -> None:
+    config = load_config(recipe)
+    assert config.run.output_dir.startswith("runs/grpo/")
