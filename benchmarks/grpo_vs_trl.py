@@ -255,7 +255,7 @@ def run_ours(args: argparse.Namespace) -> dict[str, Any]:
             "optim": {"lr": args.lr, "weight_decay": 0.0, "scheduler": "constant", "warmup_steps": 0,
                       "minibatch_size": PROMPTS_PER_STEP * GROUP_SIZE, "max_grad_norm": 1.0},
         })
-        trainer = GRPOTrainer(config, samples=samples, task=task, console=False)
+        trainer = GRPOTrainer(config, samples=samples, task=task)
         if args.no_stop_strings:
             sampling = trainer.sampling
             trainer.sampling = lambda n, seed: dataclasses.replace(sampling(n, seed), stop_strings=())

@@ -31,7 +31,7 @@ def main(model: str, out: str) -> None:
         "hints": {"enabled": False},
         "optim": {"lr": 1e-2, "minibatch_size": 4},
     })
-    trainer = GRPOTrainer(config, samples=samples, task=vader_task("movies"), reward=vowel_reward, console=False)
+    trainer = GRPOTrainer(config, samples=samples, task=vader_task("movies"), reward=vowel_reward)
     rank = trainer.accelerator.process_index
     prompts = [[s.id for s in trainer.prompts_for_step(step)] for step in range(2)]
     records = trainer.train()

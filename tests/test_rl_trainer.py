@@ -88,7 +88,7 @@ def causal(tiny_models: dict[str, Path]) -> Path:
 def scripted_trainer(tmp_path: Path, model_path: Path, /, answer=always_negative, samples=TEXT_SAMPLES, task=VADER,
                      **sections: dict[str, Any]) -> tuple[GRPOTrainer, ScriptedEngine]:
     trainer = GRPOTrainer(make_config(tmp_path, model_path, **sections), samples=samples, task=task,
-                          loaded=load_model(str(model_path)), console=False)
+                          loaded=load_model(str(model_path)))
     engine = ScriptedEngine(trainer.loaded.tokenizer, answer)
     trainer.engine = engine
     return trainer, engine
@@ -104,7 +104,7 @@ def test_mean_reward_rises_on_a_learnable_reward(tmp_path: Path, causal: Path) -
     config = make_config(tmp_path, causal, run={"max_steps": 24, "report_to": []}, hints={"enabled": False},
                          rollout={"prompts_per_step": 4, "group_size": 8, "max_new_tokens": 8},
                          optim={"lr": 1e-2, "minibatch_size": 32})
-    trainer = GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward, console=False)
+    trainer = GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward)
     rewards = [r["reward/mean"] for r in trainer.train()]
     first, last = sum(rewards[:4]) / 4, sum(rewards[-4:]) / 4
     assert last > first + 0.25, rewards
@@ -213,7 +213,7 @@ def test_kl_to_the_base_model_with_lora(tmp_path: Path, causal: Path) -> None:
     config = make_config(tmp_path, causal, run={"max_steps": 3}, hints={"enabled": False},
                          model={"lora": {"enabled": True, "r": 4, "alpha": 8}},
                          algorithm={"beta": 0.1}, optim={"lr": 5e-2})
-    trainer = GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward, console=False)
+    trainer = GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward)
     assert trainer.reference is None  # LoRA: the reference is the base with the adapter off
     records = trainer.train()
     assert records[0]["kl"] == pytest.approx(0.0, abs=1e-7)  # LoRA B starts at zero: policy == base
@@ -230,7 +230,7 @@ def test_resume_is_exact(tmp_path: Path, causal: Path, lora: bool) -> None:
         config = make_config(out, causal, run={"max_steps": 4, "save_every": 2, "resume": True, **run},
                              hints={"enabled": False}, model={"lora": {"enabled": lora, "r": 4, "alpha": 8}},
                              algorithm={"beta": 0.05}, optim={"lr": 2e-2, "minibatch_size": 4})
-        return GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward, console=False)
+        return GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward)
 
     straight = trainer(tmp_path / "a")
     straight.train()
@@ -283,7 +283,7 @@ def test_multimodal_families_train(tmp_path: Path, tiny_models: dict[str, Path],
         base, vowels = emor3(text, gold, task, reflection), vowel_reward(text, gold, task, reflection)
         return RewardBreakdown(base.total + vowels.total, {**base.components, **vowels.components}, base.parsed)
 
-    trainer = GRPOTrainer(config, samples=samples, task=MIKELS, reward=reward, console=False)
+    trainer = GRPOTrainer(config, samples=samples, task=MIKELS, reward=reward)
     original = trainer.conversation
 
     def small(sample: Sample, hint: Any = None, mode: str = "prompt") -> Conversation:
@@ -333,3 +333,62 @@ def test_config_errors_name_the_key_path(tmp_path: Path) -> None:
 def test_shipped_recipes_validate(recipe: Path) -> None:
     config = load_config(recipe)
     assert config.run.output_dir.startswith("runs/grpo/")
+
+
+def test_shared_prefix_forward_matches_the_plain_one(causal: Path) -> None:
+    """Running the common prompt prefix once (KV cache expanded to every row) gives the same
+    log-probs and the same gradients as the full left-padded batch."""
+    from emoreason.generation.logprobs import continuation_logprobs, encode_with_continuations
+
+    loaded = load_model(str(causal))
+    system = {"role": "system", "content": "Rate the sentiment of the sentence, then explain it briefly."}
+    conversations = [Conversation([system, {"role": "user", "content": t}]) for t in
+                     ["good", "a far longer sentence about a film", "good", "meh"]]
+    tok = loaded.tokenizer
+    continuations = [tok(t, add_special_tokens=False)["input_ids"] for t in
+                     ["<polarity>positive</polarity> yes", "no", "<score>2</score>", "fine then, fine"]]
+    results = []
+    for share in (False, True):
+        loaded.model.zero_grad()
+        batch = encode_with_continuations(loaded, conversations, continuations, share_prefix=share)
+        assert (batch.prefix_ids is not None) == share
+        logp, entropy = continuation_logprobs(loaded.model, batch, temperature=0.7, with_entropy=True)
+        (logp * batch.mask).sum().backward()
+        grads = {n: p.grad.clone() for n, p in loaded.model.named_parameters() if p.grad is not None}
+        results.append((logp.detach(), batch.mask, grads))
+    (plain, mask, plain_grads), (shared, shared_mask, shared_grads) = results
+    assert torch.equal(mask, shared_mask)
+    torch.testing.assert_close(shared[mask.bool()], plain[mask.bool()], atol=1e-5, rtol=1e-5)
+    assert plain_grads.keys() == shared_grads.keys() and plain_grads
+    for name in plain_grads:
+        torch.testing.assert_close(shared_grads[name], plain_grads[name], atol=1e-4, rtol=1e-3, msg=name)
+
+
+def test_a_killed_run_loses_at_most_the_step_in_flight(tmp_path: Path, causal: Path) -> None:
+    config = make_config(tmp_path, causal, run={"max_steps": 3, "save_every": 100, "resume": True,
+                                                "report_to": ["jsonl", "tensorboard"]},
+                         hints={"enabled": False})
+    trainer = GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward)
+    trainer.train()
+    run = tmp_path / "run"
+    assert json.loads((run / "checkpoint-latest" / "trainer_state.json").read_text())["step"] == 2
+    assert (run / "checkpoint-3" / "trainer_state.json").is_file()  # the last step is always kept
+    assert list(run.rglob("events.out.tfevents.*")), "no TensorBoard event file"
+    # killed during step 3, before its checkpoint: the rerun starts at step 3 from checkpoint-latest
+    import shutil
+
+    shutil.rmtree(run / "checkpoint-3")
+    again = GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward)
+    assert [r["step"] for r in again.train()] == [3]
+
+
+def test_gradient_checkpointing_trains(tmp_path: Path, causal: Path) -> None:
+    config = make_config(tmp_path, causal, run={"max_steps": 1}, hints={"enabled": False},
+                         model={"gradient_checkpointing": True, "lora": {"enabled": True, "r": 4, "alpha": 8}},
+                         optim={"lr": 5e-2})
+    trainer = GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward)
+    assert not trainer.share_prefix
+    before = _trainable(trainer)
+    record = trainer.train()[0]
+    after = _trainable(trainer)
+    assert record["grad_norm"] > 0 and any(not torch.equal(before[n], after[n]) for n in before)

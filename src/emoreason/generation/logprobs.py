@@ -4,6 +4,11 @@ The trainer's forward pass: prompts are encoded by the family (left-padded, medi
 the continuations are appended right-padded, and logits are computed only for the positions
 that predict continuation tokens (`logits_to_keep`), which on a 49k-token vocabulary is most of
 the memory and time saved.
+
+For text models the rows of a GRPO batch share most of their prompt (the format's system
+prompt, and each prompt G times). That shared prefix is run once and its KV cache expanded to
+every row, with gradients flowing back through the expansion, so a batch of 8 rollouts of
+330-token prompts costs about 250 + 8 x 80 token positions instead of 8 x 330.
 """
 
 from __future__ import annotations
@@ -25,13 +30,19 @@ class EncodedBatch:
     inputs: dict[str, Any]
     targets: torch.Tensor  # [N, W] continuation ids, right-padded
     mask: torch.Tensor  # [N, W] 1 where a continuation token exists
+    prefix_ids: torch.Tensor | None = None  # [1, P] prompt tokens every row starts with, run once
 
 
 def encode_with_continuations(
-    loaded: LoadedModel, conversations: Sequence[Conversation], continuations: Sequence[Sequence[int]]
+    loaded: LoadedModel, conversations: Sequence[Conversation], continuations: Sequence[Sequence[int]],
+    share_prefix: bool = True,
 ) -> EncodedBatch:
     """`conversations` must not carry an assistant prefix: a prefix hint belongs at the start
-    of its continuation (so that its tokens are scored and can be masked out of the loss)."""
+    of its continuation (so that its tokens are scored and can be masked out of the loss).
+
+    `share_prefix` (text models only) splits off the prompt tokens all rows share; the caller
+    must then run `continuation_logprobs` on a model that tolerates two forward calls per
+    backward (not a DDP wrapper)."""
     if len(conversations) != len(continuations):
         raise ValueError(f"{len(conversations)} conversations but {len(continuations)} continuations")
     if any(c.assistant_prefix for c in conversations):
@@ -44,6 +55,10 @@ def encode_with_continuations(
     for row, ids in enumerate(continuations):
         targets[row, : len(ids)] = torch.tensor(list(ids), dtype=torch.long)
         mask[row, : len(ids)] = 1
+    if share_prefix and loaded.family.name == "causal_lm" and len(continuations) > 1:
+        shared = _split_shared_prefix(prompt, targets, mask, pad, loaded.device)
+        if shared is not None:
+            return shared
     inputs = dict(prompt)
     inputs["input_ids"] = torch.cat([prompt["input_ids"], targets], dim=1)
     inputs["attention_mask"] = torch.cat([prompt["attention_mask"], mask], dim=1)
@@ -56,6 +71,33 @@ def encode_with_continuations(
     return EncodedBatch(inputs=inputs, targets=targets.to(device), mask=mask.to(device))
 
 
+def _split_shared_prefix(
+    prompt: dict[str, torch.Tensor], targets: torch.Tensor, mask: torch.Tensor, pad: int, device: torch.device
+) -> EncodedBatch | None:
+    from emoreason.generation.engine import MIN_SHARED_PREFIX, shared_prefix_length
+
+    rows = [ids[m.bool()].tolist() for ids, m in zip(prompt["input_ids"], prompt["attention_mask"])]
+    length = shared_prefix_length(rows)
+    if length < MIN_SHARED_PREFIX:
+        return None
+    suffixes = [row[length:] for row in rows]
+    width = max(len(s) for s in suffixes)
+    suffix_ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    suffix_mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, suffix in enumerate(suffixes):
+        suffix_ids[i, width - len(suffix) :] = torch.tensor(suffix, dtype=torch.long)
+        suffix_mask[i, width - len(suffix) :] = 1
+    tail_mask = torch.cat([suffix_mask, mask], dim=1)
+    inputs = {
+        "input_ids": torch.cat([suffix_ids, targets], dim=1).to(device),
+        # the mask covers the cached prefix too, as the generation engine's does
+        "attention_mask": torch.cat([torch.ones((len(rows), length), dtype=torch.long), tail_mask], dim=1).to(device),
+        "position_ids": (length + tail_mask.cumsum(dim=1) - 1).clamp(min=length).to(device),
+    }
+    return EncodedBatch(inputs=inputs, targets=targets.to(device), mask=mask.to(device),
+                        prefix_ids=torch.tensor([rows[0][:length]], dtype=torch.long, device=device))
+
+
 def continuation_logprobs(
     model: torch.nn.Module, batch: EncodedBatch, temperature: float = 1.0, with_entropy: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -65,7 +107,12 @@ def continuation_logprobs(
     Logits are divided by `temperature` so that the values match the engine's sampling
     log-probabilities (what the clipped ratio compares against)."""
     width = batch.targets.shape[1]
-    out = model(**batch.inputs, use_cache=False, logits_to_keep=width + 1)
+    if batch.prefix_ids is not None:
+        cache = model(input_ids=batch.prefix_ids, use_cache=True, logits_to_keep=1).past_key_values
+        cache.batch_repeat_interleave(batch.targets.shape[0])
+        out = model(**batch.inputs, past_key_values=cache, use_cache=True, logits_to_keep=width + 1)
+    else:
+        out = model(**batch.inputs, use_cache=False, logits_to_keep=width + 1)
     logits = out.logits[:, -width - 1 : -1, :].float()
     if temperature != 1.0:
         logits = logits / temperature

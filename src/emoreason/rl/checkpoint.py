@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 STATE_FILE = "trainer_state.json"
+LATEST = "checkpoint-latest"  # rewritten after every step, so a crash loses at most the step in flight
 _NAME = re.compile(r"^checkpoint-(\d+)$")
 
 
@@ -40,7 +41,13 @@ def list_checkpoints(output_dir: str | Path) -> list[tuple[int, Path]]:
 
 
 def latest_checkpoint(output_dir: str | Path) -> Path | None:
+    """The checkpoint of the highest step: a numbered one or the rolling `checkpoint-latest`."""
     found = list_checkpoints(output_dir)
+    rolling = Path(output_dir) / LATEST / STATE_FILE
+    if rolling.is_file():
+        step = int(json.loads(rolling.read_text())["step"])
+        if not found or step > found[-1][0]:
+            return rolling.parent
     return found[-1][1] if found else None
 
 
@@ -115,10 +122,12 @@ def save_checkpoint(
     world_size: int = 1,
     barrier: Any = None,
     keep: int = 2,
+    rolling: bool = False,
 ) -> Path:
-    """Write checkpoint-<step>. Every rank stores its RNG state; rank 0 stores the rest.
-    `barrier()` (the accelerator's wait_for_everyone) separates the phases."""
-    final = checkpoint_dir(output_dir, step)
+    """Write checkpoint-<step> (or, with `rolling`, replace checkpoint-latest). Every rank
+    stores its RNG state; rank 0 stores the rest. `barrier()` (the accelerator's
+    wait_for_everyone) separates the phases."""
+    final = Path(output_dir) / LATEST if rolling else checkpoint_dir(output_dir, step)
     tmp = final.with_name(final.name + ".tmp")
     if rank == 0:
         shutil.rmtree(tmp, ignore_errors=True)

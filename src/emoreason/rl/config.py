@@ -25,6 +25,8 @@ class RunConfig(Section):
     max_steps: int = Field(100, ge=1, description="Policy-update steps (one step = one batch of prompts).")
     save_every: int = Field(25, ge=0, description="Checkpoint every N steps (0: only at the end).")
     keep_checkpoints: int = Field(2, ge=1, description="Older checkpoints beyond this many are deleted.")
+    save_latest: bool = Field(True, description="Between numbered checkpoints, rewrite checkpoint-latest after "
+                              "every step, so a killed run loses at most the step in flight.")
     seed: int = 0
     report_to: list[Literal["jsonl", "tensorboard"]] = Field(default_factory=lambda: ["jsonl", "tensorboard"])
     resume: bool = Field(True, description="Continue from the newest checkpoint in output_dir if there is one.")

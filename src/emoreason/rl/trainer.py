@@ -28,6 +28,7 @@ import json
 import logging
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,8 +118,10 @@ def prepare_policy(loaded: LoadedModel, config: GRPOConfig) -> torch.nn.Module:
             from peft import LoraConfig, get_peft_model
 
             lora = config.model.lora
-            model = get_peft_model(model, LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                                                     target_modules=lora.target_modules, task_type="CAUSAL_LM"))
+            with warnings.catch_warnings():  # peft reads a transformers attribute deprecated in v5
+                warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+                model = get_peft_model(model, LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                                                         target_modules=lora.target_modules, task_type="CAUSAL_LM"))
     else:
         if ckpt.is_peft(model):
             raise ValueError("model.adapter is a LoRA adapter but model.lora.enabled is false; enable LoRA to "
@@ -143,7 +146,6 @@ class GRPOTrainer:
         loaded: LoadedModel | None = None,
         reward: Reward | None = None,
         accelerator: Any = None,
-        console: bool = True,
     ):
         from transformers import get_scheduler
 
@@ -151,7 +153,6 @@ class GRPOTrainer:
         self.accelerator = accelerator or build_accelerator(config)
         self.rank = self.accelerator.process_index
         self.world = self.accelerator.num_processes
-        self.console = console and self.accelerator.is_main_process
         self.output_dir = Path(config.run.output_dir)
         torch.manual_seed(config.run.seed)
         np.random.seed(config.run.seed)
@@ -189,6 +190,9 @@ class GRPOTrainer:
         self.policy = self.accelerator.unwrap_model(self.model)
         self.loaded = dataclasses.replace(loaded, model=self.policy)
         self.engine = TransformersEngine(self.loaded, batch_size=config.rollout.batch_size)
+        # The shared-prompt-prefix forward calls the model twice per backward, which DDP/FSDP
+        # wrappers do not allow, and it needs the KV cache that gradient checkpointing turns off.
+        self.share_prefix = self.world == 1 and not config.model.gradient_checkpointing
         self.step_index = 0
         self.log_history: list[dict[str, Any]] = []
 
@@ -287,7 +291,7 @@ class GRPOTrainer:
 
     def _forward(self, model: torch.nn.Module, rollouts: list[Rollout], with_entropy: bool = False):
         batch = encode_with_continuations(self.loaded, [r.conversation for r in rollouts],
-                                          [r.continuation for r in rollouts])
+                                          [r.continuation for r in rollouts], share_prefix=self.share_prefix)
         logp, entropy = continuation_logprobs(model, batch, self.config.rollout.temperature, with_entropy)
         mask = hint_token_mask([len(r.hint_ids) for r in rollouts], [r.completion.num_tokens for r in rollouts],
                                batch.targets.shape[1]).to(logp.device)
@@ -434,14 +438,14 @@ class GRPOTrainer:
 
     # -- checkpoints ------------------------------------------------------------------------
 
-    def save(self) -> Path:
+    def save(self, rolling: bool = False) -> Path:
         return ckpt.save_checkpoint(
             self.output_dir, self.step_index, model=self.policy, optimizer=self.optimizer, scheduler=self.scheduler,
             state={"samples_seen": self.step_index * self.world * self.config.rollout.prompts_per_step,
                    "config": self.config.model_dump(mode="json")},
             processor=self.loaded.processor, rank=self.rank, world_size=self.world,
             barrier=self.accelerator.wait_for_everyone if self.world > 1 else None,
-            keep=self.config.run.keep_checkpoints,
+            keep=self.config.run.keep_checkpoints, rolling=rolling,
         )
 
     def resume(self, folder: str | Path | None = None) -> bool:
@@ -499,10 +503,10 @@ class GRPOTrainer:
             records.append(self.log_history[-1])
             if progress is not None:
                 progress(self.log_history[-1])
-            if run.save_every and self.step_index % run.save_every == 0 and self.step_index < max_steps:
+            if self.step_index == max_steps or (run.save_every and self.step_index % run.save_every == 0):
                 self.save()
-        if self.step_index > 0 and not (ckpt.checkpoint_dir(self.output_dir, self.step_index) / ckpt.STATE_FILE).is_file():
-            self.save()
+            elif run.save_latest:
+                self.save(rolling=True)
         if self.accelerator.trackers:
             self.accelerator.end_training()
         return records
