@@ -377,7 +377,8 @@ def evaluate(
     console.print(f"wrote {target}/predictions.jsonl, metrics.json, report.md, report.html")
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+             options_metavar="[OPTIONS] [KEY=VALUE ...]")
 def grpo(
     ctx: typer.Context,
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML recipe, e.g. configs/c2f_vader_smollm2.yaml.")] = None,
@@ -387,8 +388,10 @@ def grpo(
 
     Overrides follow the recipe as KEY=VALUE: a dotted path (algorithm.beta=0.01) or a bare key
     that one section has (max_steps=3, lr=1e-5). A run resumes from the newest checkpoint in
-    run.output_dir (run.resume=false starts over). Writes checkpoint-N/ (LoRA adapter or full
-    weights + optimizer, scheduler, RNG), metrics.jsonl, TensorBoard logs and config.yaml.
+    run.output_dir (run.resume=false starts over); a killed run loses at most the step in flight.
+    Writes checkpoint-N/ every run.save_every steps and checkpoint-latest/ after the others (LoRA
+    adapter or full weights + optimizer, scheduler, RNG), metrics.jsonl, TensorBoard logs and
+    config.yaml.
 
     Several processes: `torchrun --nproc_per_node N -m emoreason grpo ...` or
     `accelerate launch --config_file configs/accelerate/<setup>.yaml -m emoreason grpo ...`.
