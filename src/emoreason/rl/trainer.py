@@ -41,7 +41,12 @@ from emoreason.data.schema import Sample, TaskInfo
 from emoreason.formats import get_format
 from emoreason.formats.base import ParseResult
 from emoreason.generation import Completion, SamplingParams, TransformersEngine
-from emoreason.generation.logprobs import continuation_logprobs, encode_with_continuations, hint_token_ids
+from emoreason.generation.logprobs import (
+    EncodedBatch,
+    continuation_logprobs,
+    encode_with_continuations,
+    hint_token_ids,
+)
 from emoreason.inference import build_conversation
 from emoreason.models.families.base import Conversation
 from emoreason.models.loading import LoadedModel
@@ -289,40 +294,42 @@ class GRPOTrainer:
         accumulation = self.config.optim.gradient_accumulation or minibatches
         return self.config.algorithm.num_iterations * math.ceil(minibatches / accumulation)
 
-    def _forward(self, model: torch.nn.Module, rollouts: list[Rollout], with_entropy: bool = False):
+    def _encode(self, rollouts: list[Rollout]) -> tuple[EncodedBatch, torch.Tensor]:
+        """Model inputs of a minibatch and its loss mask (hint tokens and padding 0). Built once
+        per step and reused by the old-policy, reference and update passes (media load once)."""
         batch = encode_with_continuations(self.loaded, [r.conversation for r in rollouts],
                                           [r.continuation for r in rollouts], share_prefix=self.share_prefix)
-        logp, entropy = continuation_logprobs(model, batch, self.config.rollout.temperature, with_entropy)
         mask = hint_token_mask([len(r.hint_ids) for r in rollouts], [r.completion.num_tokens for r in rollouts],
-                               batch.targets.shape[1]).to(logp.device)
+                               batch.targets.shape[1]).to(batch.targets.device)
+        return batch, mask
+
+    def _forward(self, model: torch.nn.Module, rollouts: list[Rollout], with_entropy: bool = False):
+        batch, mask = self._encode(rollouts)
+        logp, entropy = continuation_logprobs(model, batch, self.config.rollout.temperature, with_entropy)
         return logp, mask, entropy
 
     @torch.no_grad()
-    def _fixed_logprobs(self, minibatches: list[list[Rollout]], reference: bool) -> list[torch.Tensor]:
+    def _fixed_logprobs(self, batches: list[EncodedBatch], reference: bool) -> list[torch.Tensor]:
         """Old-policy (before any update of this step) or reference-policy log-probs."""
-        out = []
-        for rollouts in minibatches:
-            if reference and self.uses_lora:
-                with self.policy.disable_adapter():
-                    logp, _, _ = self._forward(self.policy, rollouts)
-            elif reference:
-                logp, _, _ = self._forward(self.reference, rollouts)
-            else:
-                logp, _, _ = self._forward(self.policy, rollouts)
-            out.append(logp)
-        return out
+        temperature = self.config.rollout.temperature
+        if reference and self.uses_lora:
+            with self.policy.disable_adapter():
+                return [continuation_logprobs(self.policy, b, temperature)[0] for b in batches]
+        model = self.reference if reference else self.policy
+        return [continuation_logprobs(model, b, temperature)[0] for b in batches]
 
     def update(self, rollouts: list[Rollout], advantages: torch.Tensor) -> dict[str, float]:
         cfg, algo = self.config.optim, self.config.algorithm
         order = list(range(len(rollouts)))
         minibatches = [order[i : i + cfg.minibatch_size] for i in range(0, len(order), cfg.minibatch_size)]
-        groups = [[rollouts[i] for i in mb] for mb in minibatches]
+        encoded = [self._encode([rollouts[i] for i in mb]) for mb in minibatches]
+        batches = [batch for batch, _ in encoded]
         accumulation = cfg.gradient_accumulation or len(minibatches)
         # Exact old log-probs are needed once the policy moves within the step; before that,
         # logp.detach() is the same number and costs nothing.
         needs_old = algo.num_iterations > 1 or accumulation < len(minibatches)
-        old = self._fixed_logprobs(groups, reference=False) if needs_old else None
-        ref = self._fixed_logprobs(groups, reference=True) if algo.beta > 0 else None
+        old = self._fixed_logprobs(batches, reference=False) if needs_old else None
+        ref = self._fixed_logprobs(batches, reference=True) if algo.beta > 0 else None
         sums: dict[str, float] = {}
         counts: dict[str, int] = {}
 
@@ -334,16 +341,15 @@ class GRPOTrainer:
         for _ in range(algo.num_iterations):
             for start in range(0, len(minibatches), accumulation):
                 window = list(range(start, min(start + accumulation, len(minibatches))))
-                masks = [hint_token_mask([len(r.hint_ids) for r in groups[m]],
-                                         [r.completion.num_tokens for r in groups[m]],
-                                         max(len(r.continuation) for r in groups[m])) for m in window]
-                num_sequences = sum(len(groups[m]) for m in window)
-                num_tokens = float(sum(m.sum().item() for m in masks))
+                num_sequences = sum(len(minibatches[m]) for m in window)
+                num_tokens = float(sum(encoded[m][1].sum().item() for m in window))
                 for position, m in enumerate(window):
                     sync = position == len(window) - 1
                     context = self.accelerator.no_sync(self.model) if not sync and self.world > 1 else nullcontext()
                     with context:
-                        logp, mask, entropy = self._forward(self.model, groups[m], with_entropy=True)
+                        batch, mask = encoded[m]
+                        logp, entropy = continuation_logprobs(self.model, batch, self.config.rollout.temperature,
+                                                              with_entropy=True)
                         adv = advantages[minibatches[m]].to(logp.device)
                         out = grpo_loss(
                             logp, old[m] if old is not None else logp.detach(), adv, mask,
