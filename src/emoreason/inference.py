@@ -8,7 +8,7 @@ whether the answer parsed, what failed, the raw completion, and which model and 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from emoreason.data.schema import Polarity, Sample, TaskInfo
@@ -66,10 +66,13 @@ def analyze(
     batch_size: int = 8,
     progress: Callable[[int], None] | None = None,
     on_batch: Callable[[list[dict[str, Any]]], None] | None = None,
+    cues: Mapping[str, str | None] | None = None,
 ) -> list[dict[str, Any]]:
     """Audit records for `samples`, generated `batch_size` at a time (each batch is handed to
     `on_batch` as soon as it is done, so callers can persist it before the next one starts).
 
+    `cues` maps sample ids to measured-cue text for the prompt (`emoreason.cues`); without it
+    each sample's own `cues` field is used (None for data without cues). Pass `{}` for none.
     `latency_s` is the wall time of the sample's batch divided by the batch size.
     """
     fmt = get_format(format_name)
@@ -77,7 +80,7 @@ def analyze(
     records: list[dict[str, Any]] = []
     for start in range(0, len(samples), batch_size):
         chunk = list(samples[start : start + batch_size])
-        conversations = [build_conversation(s, fmt, task) for s in chunk]
+        conversations = [build_conversation(s, fmt, task, cues=s.cues if cues is None else cues.get(s.id)) for s in chunk]
         began = time.perf_counter()
         outputs = engine.generate(conversations, params)
         per_sample = (time.perf_counter() - began) / len(chunk)

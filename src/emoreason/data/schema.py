@@ -50,6 +50,8 @@ class Sample:
     split: str = "test"
     domain: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    # Measured cues of the media as text (`emoreason.cues`), for models that cannot take the media.
+    cues: str | None = None
 
     @property
     def modalities(self) -> tuple[str, ...]:
@@ -80,6 +82,8 @@ class Sample:
             record["domain"] = self.domain
         if self.meta:
             record["meta"] = self.meta
+        if self.cues:
+            record["cues"] = self.cues
         return record
 
 
@@ -154,6 +158,20 @@ class TaskInfo:
 
     def in_scale(self, score: float) -> bool:
         return self.scale is None or self.scale[0] <= score <= self.scale[1]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; `TaskInfo.from_dict` reads it back (SFT files carry their task)."""
+        return {"name": self.name, "scale": list(self.scale) if self.scale else None,
+                "neutral": {"low": self.neutral.low, "high": self.neutral.high,
+                            "low_closed": self.neutral.low_closed, "high_closed": self.neutral.high_closed},
+                "labels": list(self.labels), "label_polarity": dict(self.label_polarity), "metric_set": self.metric_set}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TaskInfo:
+        scale = data.get("scale")
+        return cls(name=str(data["name"]), scale=(float(scale[0]), float(scale[1])) if scale else None,
+                   neutral=NeutralBand(**data.get("neutral", {})), labels=tuple(data.get("labels", ())),
+                   label_polarity=dict(data.get("label_polarity", {})), metric_set=data.get("metric_set", "generic"))
 
 
 def normalize_label(label: str) -> str:

@@ -13,11 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from emoreason.recipes import ConfigError, Section, dump_recipe, load_recipe, parse_recipe
+from emoreason.recipes import expand_override as _expand
 
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+__all__ = ["ConfigError", "GRPOConfig", "Section", "dump_config", "expand_override", "load_config", "parse_config"]
 
 
 class RunConfig(Section):
@@ -51,9 +52,10 @@ class ModelConfig(Section):
 
 
 class DataConfig(Section):
-    dataset: str = Field("vader:movies", description="A dataset spec, as in `emoreason data list`.")
+    dataset: str | list[str] = Field("vader:movies", description="A dataset spec, as in `emoreason data list`, "
+                                     "or a list of specs of one task, pooled (e.g. [vader:tweets, vader:products]).")
     split: str = "train"
-    limit: int | None = Field(None, ge=1)
+    limit: int | None = Field(None, ge=1, description="The first N samples of each dataset's split.")
     format: Literal["c2f", "emor3", "r1"] = "c2f"
     shuffle: bool = True
     cues: bool = Field(False, description="Put the sample's cue text (if any) into the prompt.")
@@ -138,90 +140,18 @@ class GRPOConfig(Section):
         return self
 
 
-class ConfigError(ValueError):
-    """A recipe that does not validate; the message names each bad key path."""
-
-
-def _describe(err: ValidationError) -> str:
-    lines = []
-    for problem in err.errors():
-        path = ".".join(str(p) for p in problem["loc"]) or "(top level)"
-        if problem["type"] == "extra_forbidden":
-            section = _section_at(problem["loc"][:-1])
-            valid = ", ".join(section.model_fields) if section else ""
-            lines.append(f"{path}: unknown key" + (f"; valid keys here: {valid}" if valid else ""))
-        else:
-            lines.append(f"{path}: {problem['msg']} (got {problem.get('input')!r})")
-    return "\n".join(lines)
-
-
-def _section_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
-    model: type[BaseModel] = GRPOConfig
-    for key in path:
-        field = model.model_fields.get(str(key))
-        annotation = getattr(field, "annotation", None)
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return None
-        model = annotation
-    return model
-
-
 def parse_config(data: dict[str, Any]) -> GRPOConfig:
-    try:
-        return GRPOConfig.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(_describe(err)) from None
+    return parse_recipe(GRPOConfig, data)
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> GRPOConfig:
     """YAML recipe (optional) merged with dotted `key=value` overrides, validated."""
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
-    base = OmegaConf.create({})
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file not found: {path}")
-        try:
-            base = OmegaConf.load(path)
-        except (OmegaConfBaseException, ValueError) as err:  # yaml errors carry line and column
-            raise ConfigError(f"{path}: not valid YAML: {err}") from None
-    dotlist = [expand_override(item) for item in overrides or []]
-    try:
-        merged = OmegaConf.merge(base, OmegaConf.from_dotlist(dotlist))
-        data = OmegaConf.to_container(merged, resolve=True)
-    except OmegaConfBaseException as err:
-        raise ConfigError(f"cannot apply overrides {overrides}: {err}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of sections")
-    try:
-        return parse_config(data)
-    except ConfigError as err:
-        where = f"{path}: " if path else ""
-        raise ConfigError(f"{where}invalid config\n{err}") from None
+    return load_recipe(GRPOConfig, path, overrides)
 
 
 def expand_override(item: str) -> str:
-    """`key=value` with a full dotted path, or with a bare field name that exactly one section
-    has (`max_steps=3` -> `run.max_steps=3`; `lr=1e-4` -> `optim.lr=1e-4`)."""
-    if "=" not in item:
-        raise ConfigError(f"override {item!r} must look like key=value (e.g. run.max_steps=3)")
-    key, value = item.split("=", 1)
-    key = key.strip()
-    if "." in key or key in GRPOConfig.model_fields:
-        return f"{key}={value}"
-    owners = [name for name, f in GRPOConfig.model_fields.items()
-              if isinstance(f.annotation, type) and key in f.annotation.model_fields]
-    if len(owners) == 1:
-        return f"{owners[0]}.{key}={value}"
-    if owners:
-        raise ConfigError(f"override {key!r} is ambiguous: write one of {', '.join(o + '.' + key for o in owners)}")
-    raise ConfigError(f"override {key!r}: unknown key; sections are {', '.join(GRPOConfig.model_fields)} "
-                      "(write section.key=value)")
+    return _expand(GRPOConfig, item)
 
 
-def dump_config(config: GRPOConfig) -> str:
-    from omegaconf import OmegaConf
-
-    return OmegaConf.to_yaml(OmegaConf.create(config.model_dump(mode="json")))
+def dump_config(config: BaseModel) -> str:
+    return dump_recipe(config)

@@ -52,7 +52,8 @@ from emoreason.models.families.base import Conversation
 from emoreason.models.loading import LoadedModel
 from emoreason.rewards.composite import CompositeReward, Gold, ReflectionAnswers, RewardBreakdown
 from emoreason.rl import checkpoint as ckpt
-from emoreason.rl.config import GRPOConfig, dump_config
+from emoreason.recipes import flat_recipe
+from emoreason.rl.config import GRPOConfig, ModelConfig, dump_config
 from emoreason.rl.core import group_advantages, grpo_loss, masked_mean, zero_std_groups
 from emoreason.rl.hints import HintConfig, effective_mode, hard_group_indices, hint_for, hint_token_mask, hinted_rows
 from emoreason.rl.reflection import ReflectionConfig, reflect
@@ -115,14 +116,14 @@ def make_reward(config: GRPOConfig) -> CompositeReward:
     return preset(section.weights, format=config.data.format)
 
 
-def prepare_policy(loaded: LoadedModel, config: GRPOConfig) -> torch.nn.Module:
-    """LoRA (new adapter, or the one loaded as trainable) or full fine-tuning."""
+def prepare_policy(loaded: LoadedModel, settings: ModelConfig) -> torch.nn.Module:
+    """LoRA (new adapter, or the one loaded as trainable) or full fine-tuning; shared by GRPO and SFT."""
     model = loaded.model
-    if config.model.lora.enabled:
+    if settings.lora.enabled:
         if not ckpt.is_peft(model):
             from peft import LoraConfig, get_peft_model
 
-            lora = config.model.lora
+            lora = settings.lora
             with warnings.catch_warnings():  # peft reads a transformers attribute deprecated in v5
                 warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
                 model = get_peft_model(model, LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
@@ -133,7 +134,7 @@ def prepare_policy(loaded: LoadedModel, config: GRPOConfig) -> torch.nn.Module:
                              "continue training it, or merge it first")
         for param in model.parameters():
             param.requires_grad_(True)
-    if config.model.gradient_checkpointing:
+    if settings.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if hasattr(model, "enable_input_require_grads"):
             model.enable_input_require_grads()
@@ -178,7 +179,7 @@ class GRPOTrainer:
             loaded = load_model(config.model.name, config.model.adapter, family=config.model.family,
                                 dtype=config.model.dtype, device=str(self.accelerator.device)
                                 if config.model.device == "auto" else config.model.device, trainable=True)
-        policy = prepare_policy(loaded, config)
+        policy = prepare_policy(loaded, config.model)
         self.uses_lora = ckpt.is_peft(policy)
         self.reference = None
         if config.algorithm.beta > 0 and not self.uses_lora:
@@ -501,7 +502,7 @@ class GRPOTrainer:
         if self.accelerator.is_main_process:
             (self.output_dir / "config.yaml").write_text(dump_config(self.config))
         if self.accelerator.trackers == [] and self.accelerator.log_with:
-            self.accelerator.init_trackers("grpo", config=_flat(self.config.model_dump(mode="json")))
+            self.accelerator.init_trackers("grpo", config=flat_recipe(self.config.model_dump(mode="json")))
         records = []
         while self.step_index < max_steps:
             stats = self.step()
@@ -518,25 +519,24 @@ class GRPOTrainer:
         return records
 
 
-def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flat(value, name + "."))
-        else:
-            flat[name] = value if isinstance(value, (int, float, str, bool)) else str(value)
-    return flat
-
-
 def load_training_data(config: GRPOConfig) -> tuple[list[Sample], TaskInfo]:
     from emoreason.data import load_dataset
 
-    dataset = load_dataset(config.data.dataset)
-    samples = dataset.split(config.data.split)
-    if config.data.limit:
-        samples = samples[: config.data.limit]
-    return samples, dataset.task
+    specs = [config.data.dataset] if isinstance(config.data.dataset, str) else list(config.data.dataset)
+    if not specs:
+        raise ValueError("data.dataset is an empty list; give at least one dataset spec")
+    samples: list[Sample] = []
+    task: TaskInfo | None = None
+    for spec in specs:
+        dataset = load_dataset(spec)
+        if task is not None and (dataset.task.scale != task.scale or dataset.task.labels != task.labels):
+            raise ValueError(f"data.dataset: {spec} ({dataset.task.name}) and {specs[0]} ({task.name}) are different "
+                             "tasks; pool datasets of one scale or label set only")
+        task = task or dataset.task
+        chosen = dataset.split(config.data.split)
+        samples.extend(chosen[: config.data.limit] if config.data.limit else chosen)
+    assert task is not None
+    return samples, task
 
 
 __all__ = ["GRPOTrainer", "Rollout", "build_accelerator", "load_training_data", "make_reward", "prepare_policy"]

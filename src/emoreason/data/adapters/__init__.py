@@ -1,3 +1,3 @@
 """Built-in dataset adapters; importing this package registers them."""
 
-from emoreason.data.adapters import generic, images, mmsa, raw, vader  # noqa: F401
+from emoreason.data.adapters import generic, images, mmsa, ravdess, raw, vader  # noqa: F401

@@ -17,7 +17,7 @@ from emoreason.data.spec import DatasetSpec
 
 log = logging.getLogger(__name__)
 
-FIELDS = ("id", "text", "score", "label", "audio", "video", "image", "split", "domain")
+FIELDS = ("id", "text", "score", "label", "audio", "video", "image", "split", "domain", "cues")
 MEDIA_FIELDS = ("audio", "video", "image")
 SPLIT_ALIASES = {"train": "train", "training": "train", "valid": "valid", "val": "valid", "validation": "valid",
                  "dev": "valid", "test": "test", "testing": "test"}
@@ -114,11 +114,12 @@ class RowReader:
 
         meta = {k: v for k, v in row.items() if k not in {self.column(f) for f in FIELDS} and v not in (None, "")}
         domain = get("domain")
+        cues = get("cues")
         self.seen_ids.add(sample_id)
         self.report.rows_kept += 1
         return Sample(
             id=sample_id, text=text, score=score, label=label, split=split,
-            domain=str(domain) if domain else self.domain, meta=meta, **media,
+            domain=str(domain) if domain else self.domain, meta=meta, cues=str(cues).strip() if cues else None, **media,
         )
 
     def _bad(self, line: int, field_name: str | None, reason: str, detail: str = "") -> None:

@@ -2,6 +2,9 @@
 
 Columns: video_id, clip_id, text, label, label_T, label_A, label_V, annotation, mode.
 Missing video files are counted and listed by id up front instead of failing mid-training.
+Media are read when cues are asked for: `?cues=true`, or ahead with `emoreason data prepare
+raw:DIR` (sound track at 16 kHz, sampled frames, duration checks, unreadable files listed;
+`emoreason.cues.prepare`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ MODES = {"train": "train", "valid": "valid", "val": "valid", "test": "test"}
     {
         "dataset": "mosi, mosei, sims or simsv2: sets the scale and metrics (default: sims if every |label| <= 1, else mosi)",
         "missing_media": "keep (default: the sample stays, without video, and is listed) or skip (a bad row)",
+        "cues": "true: each clip's voice and face cues (relative to the train split) in `cues`, video kept; only: "
+                "cues and no video (cue-to-text for text models); extracted once, then cached (`data prepare` does it ahead)",
     },
 )
 def load_raw(spec: DatasetSpec, strict: bool) -> Dataset:
@@ -83,4 +88,13 @@ def load_raw(spec: DatasetSpec, strict: bool) -> Dataset:
         report.warnings.append(f"no ?dataset= given; using {name} scale and metrics")
     if name not in MMSA_TASKS:
         raise DataError(f"dataset={name!r} in {spec}: use one of {', '.join(MMSA_TASKS)}")
+    from emoreason.cues.prepare import attach_cues, cue_option
+
+    try:
+        with_cues, keep_media = cue_option(spec.option("cues"))
+    except ValueError as err:
+        raise DataError(f"{err} (in {spec})") from None
+    if with_cues:
+        samples, cue_report = attach_cues(samples, keep_media=keep_media)
+        report.warnings.extend(cue_report.summary().splitlines()[1:])  # unreadable, silent, faceless, durations
     return Dataset(spec=str(spec), task=MMSA_TASKS[name], samples=samples, report=report)

@@ -1,0 +1,119 @@
+"""The consistency filter of METHOD.md §1 step 1: a teacher chain becomes SFT data only if it
+parses, its polarity equals the gold polarity, its score is close to the gold score (or its
+label equals the gold label), its reasoning is neither too short nor too long, and its
+prompt was not kept already. Every drop has one reason, the first check it failed, in the
+order of `REASONS`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from emoreason.data.schema import Sample, TaskInfo
+from emoreason.formats.base import ParseResult
+from emoreason.rewards.composite import Gold
+
+#: drop reasons, in the order they are checked
+REASONS = ("request_failed", "unparsed", "polarity_mismatch", "score_off", "label_mismatch", "too_short",
+           "too_long", "duplicate")
+
+
+@dataclass(frozen=True)
+class FilterConfig:
+    score_tolerance: float | None = None  # absolute, task units; None: 12.5% of the scale range
+    min_words: int = 8  # of the reasoning
+    max_words: int = 400
+    check_polarity: bool = True
+
+    def tolerance(self, task: TaskInfo) -> float:
+        if self.score_tolerance is not None:
+            return self.score_tolerance
+        return 0.125 * task.scale_range
+
+
+def reasoning_words(parsed: ParseResult) -> int:
+    return sum(len(text.split()) for text in parsed.reasoning.values())
+
+
+def drop_reason(parsed: ParseResult | None, sample: Sample, task: TaskInfo, config: FilterConfig
+                ) -> tuple[str, str] | None:
+    """(reason, detail) for a chain that fails the filter, None for one that passes. Duplicates
+    are the caller's business (they depend on what was kept before)."""
+    if parsed is None:
+        return "request_failed", "no answer from the teacher"
+    if not parsed.ok:
+        return "unparsed", "; ".join(str(e) for e in parsed.errors)
+    gold = Gold.from_sample(sample, task)
+    gold_polarity = gold.resolve_polarity(task)
+    if config.check_polarity and gold_polarity is not None and parsed.polarity is not None \
+            and parsed.polarity != gold_polarity:
+        return "polarity_mismatch", f"teacher {parsed.polarity}, gold {gold_polarity}"
+    if task.is_regression and sample.score is not None:
+        if parsed.score is None:
+            return "unparsed", "no score"
+        tolerance = config.tolerance(task)
+        if abs(parsed.score - sample.score) > tolerance + 1e-9:
+            return "score_off", f"teacher {parsed.score:g}, gold {sample.score:g} (tolerance {tolerance:g})"
+    if sample.label is not None and not task.is_regression:
+        if parsed.label is None or parsed.label.strip().lower() != sample.label.strip().lower():
+            return "label_mismatch", f"teacher {parsed.label}, gold {sample.label}"
+    words = reasoning_words(parsed)
+    if words < config.min_words:
+        return "too_short", f"{words} words < {config.min_words}"
+    if words > config.max_words:
+        return "too_long", f"{words} words > {config.max_words}"
+    return None
+
+
+@dataclass
+class FilterStats:
+    """Kept/dropped counts per reason and per gold polarity, and reasoning lengths of the kept."""
+
+    kept: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+    by_polarity: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    kept_lengths: list[int] = field(default_factory=list)
+
+    def add(self, gold_polarity: str | None, reason: str | None, words: int | None = None) -> None:
+        key = gold_polarity or "unknown"
+        if reason is None:
+            self.kept += 1
+            self.by_polarity[key]["kept"] += 1
+            if words is not None:
+                self.kept_lengths.append(words)
+        else:
+            self.dropped[reason] += 1
+            self.by_polarity[key][reason] += 1
+
+    @property
+    def total(self) -> int:
+        return self.kept + sum(self.dropped.values())
+
+    def histogram(self, bins: int = 10) -> list[dict[str, float]]:
+        import numpy as np
+
+        if not self.kept_lengths:
+            return []
+        counts, edges = np.histogram(self.kept_lengths, bins=bins)
+        return [{"low": float(lo), "high": float(hi), "count": int(c)} for lo, hi, c in zip(edges[:-1], edges[1:], counts)]
+
+    def to_dict(self) -> dict[str, Any]:
+        total = self.total
+        return {
+            "total": total,
+            "kept": self.kept,
+            "kept_rate": self.kept / total if total else 0.0,
+            "dropped": {r: self.dropped[r] for r in REASONS if self.dropped[r]},
+            "dropped_rate": {r: self.dropped[r] / total for r in REASONS if self.dropped[r]} if total else {},
+            "by_gold_polarity": {p: dict(c) for p, c in sorted(self.by_polarity.items())},
+            "kept_reasoning_words": {
+                "mean": float(sum(self.kept_lengths) / len(self.kept_lengths)) if self.kept_lengths else 0.0,
+                "min": min(self.kept_lengths, default=0), "max": max(self.kept_lengths, default=0),
+                "histogram": self.histogram(),
+            },
+        }
+
+
+__all__ = ["REASONS", "FilterConfig", "FilterStats", "drop_reason", "reasoning_words"]

@@ -1,0 +1,235 @@
+"""Distillation, end to end: samples -> teacher chains (cached) -> filter -> SFT files.
+
+Output folder:
+
+    sft.jsonl        kept examples, chat-messages form (system/user/assistant) + id, media, gold
+    dropped.jsonl    every dropped example with its reason, detail and the teacher's text
+    stats.json       kept/dropped per reason and per gold polarity, reasoning-length histogram
+    lengths.png      the histogram as a plot
+    cache.jsonl      every teacher reply, keyed by (teacher, model, prompt, params)
+
+The cache is appended to (and flushed) as each reply arrives, so an interrupted run resumes
+by asking only for what is missing; the three output files are rewritten from it at the end.
+The SFT prompt is the one the student sees at inference (`build_conversation`): the
+rationalization sentence, if any, went to the teacher only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from emoreason.data.schema import Sample, TaskInfo
+from emoreason.distill.filter import FilterConfig, FilterStats, drop_reason, reasoning_words
+from emoreason.distill.teachers import Teacher, TeacherReply, TeacherRequest, rationalization_messages
+from emoreason.formats.base import ParseResult, ReasoningFormat
+from emoreason.rewards.composite import Gold
+
+Progress = Callable[[int, int, int], None]  # (newly done, kept so far, dropped so far)
+
+
+def _file_digest(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cache_key(teacher: Teacher, request: TeacherRequest) -> str:
+    """sha256 of (teacher, model, prompt, media contents, params): the same question to the same
+    teacher is never paid for twice, and a changed prompt or setting is a new question."""
+    sample = request.sample
+    media = {k: _file_digest(v) for k, v in (("image", sample.image), ("audio", sample.audio),
+                                             ("video", sample.video)) if v}
+    blob = json.dumps({"teacher": teacher.name, "model": teacher.model, "messages": request.messages,
+                       "media": media, "params": teacher.params()}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class ReplyCache:
+    """Append-only JSONL of successful replies. A line cut short by a crash is skipped on load."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.entries: dict[str, dict[str, Any]] = {}
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    entry = json.loads(line)
+                    self.entries[entry["key"]] = entry
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    continue
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.entries.get(key)
+
+    def put(self, key: str, sample_id: str, reply: TeacherReply) -> None:
+        entry = {"key": key, "id": sample_id, "text": reply.text, "attempts": reply.attempts, "usage": reply.usage}
+        self.entries[key] = entry
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            handle.flush()
+
+
+@dataclass
+class DistillResult:
+    out_dir: Path
+    stats: FilterStats
+    requested: int  # replies asked of the teacher in this run (not found in the cache)
+    cached: int
+    failed: int
+
+
+def normalized_target(fmt: ReasoningFormat, task: TaskInfo, parsed: ParseResult) -> str:
+    """The kept chain re-rendered by the format, so SFT targets have one exact layout whatever
+    the teacher wrapped around its tags."""
+    reasoning: dict[str, str] | str = parsed.reasoning
+    if set(parsed.reasoning) == {"think"}:
+        reasoning = parsed.reasoning["think"]
+    return fmt.render_target(task, reasoning=reasoning, polarity=parsed.polarity, score=parsed.score,
+                             label=parsed.label)
+
+
+def _dedupe_key(messages: list[dict[str, Any]]) -> str:
+    return re.sub(r"\s+", " ", str(messages[-1]["content"])).strip().lower()
+
+
+def distill(
+    samples: Sequence[Sample],
+    task: TaskInfo,
+    fmt: ReasoningFormat,
+    teacher: Teacher,
+    out_dir: str | Path,
+    *,
+    filter_config: FilterConfig | None = None,
+    rationalize: bool = False,
+    cache_path: str | Path | None = None,
+    progress: Progress | None = None,
+) -> DistillResult:
+    from emoreason.inference import build_conversation
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    filter_config = filter_config or FilterConfig()
+    cache = ReplyCache(Path(cache_path) if cache_path else out / "cache.jsonl")
+
+    prompts = [build_conversation(s, fmt, task, cues=s.cues).messages for s in samples]
+    requests = []
+    for sample, messages in zip(samples, prompts):
+        gold = None
+        if rationalize:
+            g = Gold.from_sample(sample, task)
+            gold = {"polarity": g.resolve_polarity(task), "score": g.score, "label": g.label}
+        teacher_messages = rationalization_messages(messages, gold, fmt) if gold else messages
+        requests.append(TeacherRequest(sample=sample, messages=teacher_messages, gold=gold))
+    keys = [cache_key(teacher, r) for r in requests]
+
+    replies: dict[int, TeacherReply] = {}
+    todo = []
+    for index, key in enumerate(keys):
+        entry = cache.get(key)
+        if entry is not None:
+            replies[index] = TeacherReply(entry["text"], attempts=0, usage=entry.get("usage", {}))
+        else:
+            todo.append(index)
+    running = FilterStats()
+
+    def judge(index: int, reply: TeacherReply) -> tuple[ParseResult | None, tuple[str, str] | None]:
+        parsed = fmt.parse(reply.text, task) if reply.ok and reply.text is not None else None
+        reason = drop_reason(parsed, samples[index], task, filter_config)
+        if reason is None and parsed is not None:
+            try:
+                normalized_target(fmt, task, parsed)
+            except ValueError as err:
+                reason = ("unparsed", f"cannot re-render: {err}")
+        if not reply.ok:
+            reason = ("request_failed", reply.error or "no answer")
+        return parsed, reason
+
+    if progress is not None:
+        for index in replies:
+            _, reason = judge(index, replies[index])
+            running.add(None, reason[0] if reason else None)
+        progress(len(replies), running.kept, running.total - running.kept)
+
+    def on_reply(position: int, reply: TeacherReply) -> None:
+        index = todo[position]
+        replies[index] = reply
+        if reply.ok:
+            cache.put(keys[index], samples[index].id, reply)
+        if progress is not None:
+            _, reason = judge(index, reply)
+            running.add(None, reason[0] if reason else None)
+            progress(1, running.kept, running.total - running.kept)
+
+    teacher.run([requests[i] for i in todo], on_reply)
+    missing = [i for i in todo if i not in replies]
+    if missing:
+        raise RuntimeError(f"teacher {teacher.name} returned no reply for {len(missing)} request(s), e.g. "
+                           f"{samples[missing[0]].id}")
+
+    stats = FilterStats()
+    task_record = task.to_dict()
+    seen: set[str] = set()
+    failed = 0
+    with (out / "sft.jsonl").open("w", encoding="utf-8") as kept_file, \
+            (out / "dropped.jsonl").open("w", encoding="utf-8") as dropped_file:
+        for index, sample in enumerate(samples):
+            reply = replies[index]
+            failed += not reply.ok
+            parsed, reason = judge(index, reply)
+            dedupe = _dedupe_key(prompts[index])
+            if reason is None and dedupe in seen:
+                reason = ("duplicate", "the same prompt was kept already")
+            gold = Gold.from_sample(sample, task)
+            gold_polarity = gold.resolve_polarity(task)
+            stats.add(gold_polarity, reason[0] if reason else None, reasoning_words(parsed) if parsed else None)
+            base = {"id": sample.id, "gold": {"polarity": gold_polarity, "score": sample.score, "label": sample.label},
+                    "teacher": {"name": teacher.name, "model": teacher.model, "rationalized": rationalize},
+                    "split": sample.split, "domain": sample.domain}
+            base.update({k: v for k, v in (("image", sample.image), ("audio", sample.audio),
+                                           ("video", sample.video)) if v})
+            if reason is None:
+                assert parsed is not None
+                seen.add(dedupe)
+                messages = prompts[index] + [{"role": "assistant", "content": normalized_target(fmt, task, parsed)}]
+                kept_file.write(json.dumps({"messages": messages, "format": fmt.name, "task": task_record, **base}, ensure_ascii=False) + "\n")
+            else:
+                dropped_file.write(json.dumps({**base, "reason": reason[0], "detail": reason[1],
+                                               "teacher_text": reply.text, "error": reply.error},
+                                              ensure_ascii=False) + "\n")
+    summary = stats.to_dict()
+    summary.update({"teacher": teacher.name, "model": teacher.model, "format": fmt.name, "task": task.name,
+                    "rationalized": rationalize, "filter": filter_config.__dict__ | {"tolerance_used": (
+                        filter_config.tolerance(task) if task.is_regression else None)}})
+    (out / "stats.json").write_text(json.dumps(summary, indent=2) + "\n")
+    _plot_lengths(stats, out / "lengths.png")
+    return DistillResult(out, stats, requested=len(todo), cached=len(keys) - len(todo), failed=failed)
+
+
+def _plot_lengths(stats: FilterStats, path: Path) -> None:
+    if not stats.kept_lengths:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.hist(stats.kept_lengths, bins=20, color="#4a7ab5")
+    ax.set_xlabel("reasoning length (words)")
+    ax.set_ylabel("kept chains")
+    ax.set_title(f"{stats.kept} kept of {stats.total}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+__all__ = ["DistillResult", "ReplyCache", "cache_key", "distill", "normalized_target"]

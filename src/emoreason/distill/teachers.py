@@ -1,0 +1,161 @@
+"""Teachers: whatever writes a reasoning chain for a training sample.
+
+A teacher answers `TeacherRequest`s (the chat messages a student would see, plus the sample's
+media and, in rationalization mode, the gold answer) with `TeacherReply`s. Three kinds:
+
+- `lexicon`: the deterministic VADER-lexicon writer (text, C2F), for demos and tests;
+- `hf`: a local model through the generation engine, batched;
+- `openai`: any OpenAI-compatible chat endpoint (`emoreason.distill.openai_client`).
+
+Teachers report each reply through `on_reply(index, reply)` as soon as it exists, so the
+runner can cache it on disk before the next one: an interrupted run loses nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from emoreason.data.schema import Sample, TaskInfo
+from emoreason.formats.base import Message, ReasoningFormat
+
+OnReply = Callable[[int, "TeacherReply"], None]
+
+
+@dataclass(frozen=True)
+class TeacherRequest:
+    sample: Sample
+    messages: list[Message]  # system + user, plain text; media travel in `sample`
+    gold: dict[str, Any] | None = None  # set in rationalization mode: the answer to explain
+
+
+@dataclass(frozen=True)
+class TeacherReply:
+    text: str | None  # None when the request failed for good
+    error: str | None = None
+    attempts: int = 1
+    usage: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.text is not None
+
+
+def rationalization_messages(messages: list[Message], gold: dict[str, Any], fmt: ReasoningFormat) -> list[Message]:
+    """STaR-style rationalization: the user turn also gives the gold answer and asks for the
+    reasoning that leads to it. The student never sees this sentence (its SFT prompt is the
+    plain one)."""
+    parts = []
+    if gold.get("polarity"):
+        parts.append(f"polarity {gold['polarity']}")
+    if gold.get("score") is not None:
+        parts.append(f"score {gold['score']:g}")
+    if gold.get("label"):
+        parts.append(f"label {gold['label']}")
+    note = (f"\n\nThe correct answer is {', '.join(parts)}. Write the {fmt.name} answer that reaches it, "
+            "reasoning from the cues themselves; do not mention that you were told the answer.")
+    out = copy.deepcopy(messages)
+    out[-1]["content"] = str(out[-1]["content"]) + note
+    return out
+
+
+class Teacher(ABC):
+    #: registry name, recorded in every SFT record and cache key
+    name: str
+    #: the model behind it (or a fixed string for the lexicon teacher)
+    model: str
+
+    def params(self) -> dict[str, Any]:
+        """Everything besides the prompt that changes the answer (part of the cache key)."""
+        return {}
+
+    @abstractmethod
+    def run(self, requests: Sequence[TeacherRequest], on_reply: OnReply) -> None:
+        """Answer every request; call `on_reply(i, reply)` once per request, in any order."""
+
+
+class LexiconTeacher(Teacher):
+    """Writes C2F chains from the VADER lexicon (see `emoreason.distill.lexicon`)."""
+
+    name = "lexicon"
+    model = "vader-lexicon"
+
+    def __init__(self, fmt: ReasoningFormat, task: TaskInfo):
+        if fmt.name != "c2f":
+            raise ValueError(f"the lexicon teacher writes c2f chains only, not {fmt.name}")
+        if task.scale is None:
+            raise ValueError(f"the lexicon teacher needs a score task; {task.name} has labels")
+        self.format, self.task = fmt, task
+
+    def run(self, requests: Sequence[TeacherRequest], on_reply: OnReply) -> None:
+        from emoreason.distill.lexicon import analyse_text, render_chain
+
+        for index, request in enumerate(requests):
+            sample = request.sample
+            if not sample.text.strip():
+                on_reply(index, TeacherReply(None, "the lexicon teacher needs text; this sample has none"))
+                continue
+            analysis = analyse_text(sample.text)
+            if request.gold is not None and request.gold.get("score") is not None:
+                score = float(request.gold["score"])
+                polarity = self.task.score_polarity(score)
+            else:
+                score = analysis.score(self.task)
+                polarity = self.task.score_polarity(score)
+            chain = render_chain(analysis, self.task, polarity, score, rationalized=request.gold is not None)
+            text = self.format.render_target(self.task, reasoning=chain, polarity=polarity, score=score)
+            on_reply(index, TeacherReply(text))
+
+
+class HFTeacher(Teacher):
+    """A local model (any family `load_model` takes) answering through the generation engine."""
+
+    name = "hf"
+
+    def __init__(self, model: str, adapter: list[str] | None = None, *, max_new_tokens: int = 512,
+                 temperature: float = 0.0, top_p: float = 1.0, batch_size: int = 8, stop_strings: tuple[str, ...] = (),
+                 family: str = "auto", dtype: str = "auto", device: str = "auto", seed: int = 0):
+        self.model = model + (f"+{','.join(adapter)}" if adapter else "")
+        self._spec = (model, adapter, family, dtype, device)
+        self.max_new_tokens, self.temperature, self.top_p = max_new_tokens, temperature, top_p
+        self.batch_size, self.stop_strings, self.seed = batch_size, stop_strings, seed
+        self._engine: Any = None
+
+    def params(self) -> dict[str, Any]:
+        return {"max_new_tokens": self.max_new_tokens, "temperature": self.temperature, "top_p": self.top_p,
+                "seed": self.seed}
+
+    def _load(self) -> Any:
+        if self._engine is None:
+            from emoreason.generation import TransformersEngine
+            from emoreason.models import load_model
+
+            model, adapter, family, dtype, device = self._spec
+            self._engine = TransformersEngine(load_model(model, adapter, family=family, dtype=dtype, device=device),
+                                              batch_size=self.batch_size)
+        return self._engine
+
+    def run(self, requests: Sequence[TeacherRequest], on_reply: OnReply) -> None:
+        from emoreason.generation import SamplingParams
+        from emoreason.models.families.base import Conversation
+
+        if not requests:
+            return
+        engine = self._load()
+        params = SamplingParams(max_new_tokens=self.max_new_tokens, temperature=self.temperature, top_p=self.top_p,
+                                stop_strings=self.stop_strings, seed=self.seed)
+        for start in range(0, len(requests), self.batch_size):
+            chunk = list(requests[start : start + self.batch_size])
+            conversations = [Conversation(messages=r.messages, image=r.sample.image, video=r.sample.video,
+                                          audio=r.sample.audio) for r in chunk]
+            outputs = engine.generate(conversations, params)
+            for offset, out in enumerate(outputs):
+                completion = out[0]
+                on_reply(start + offset, TeacherReply(completion.text, usage={"completion_tokens": completion.num_tokens}))
+
+
+__all__ = ["HFTeacher", "LexiconTeacher", "OnReply", "Teacher", "TeacherReply", "TeacherRequest",
+           "rationalization_messages"]

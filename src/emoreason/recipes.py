@@ -1,0 +1,129 @@
+"""Typed recipes: a pydantic schema read from YAML plus `key=value` overrides.
+
+GRPO (`emoreason.rl.config`) and SFT (`emoreason.sft.config`) each declare a schema of
+sections; this module reads, merges and validates them the same way:
+
+    config = load_recipe(GRPOConfig, "configs/c2f_vader_smollm2.yaml", ["max_steps=3"])
+
+Every section forbids unknown keys, so a typo or a wrong type fails before any model is
+loaded, with the dotted key path in the message (`algorithm.loss_typ: unknown key; valid keys
+here: ...`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+Schema = TypeVar("Schema", bound=BaseModel)
+
+
+class ConfigError(ValueError):
+    """A recipe that does not validate; the message names each bad key path."""
+
+
+def _describe(schema: type[BaseModel], err: ValidationError) -> str:
+    lines = []
+    for problem in err.errors():
+        path = ".".join(str(p) for p in problem["loc"]) or "(top level)"
+        if problem["type"] == "extra_forbidden":
+            section = _section_at(schema, problem["loc"][:-1])
+            valid = ", ".join(section.model_fields) if section else ""
+            lines.append(f"{path}: unknown key" + (f"; valid keys here: {valid}" if valid else ""))
+        else:
+            lines.append(f"{path}: {problem['msg']} (got {problem.get('input')!r})")
+    return "\n".join(lines)
+
+
+def _section_at(schema: type[BaseModel], path: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] = schema
+    for key in path:
+        field = model.model_fields.get(str(key))
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
+
+
+def parse_recipe(schema: type[Schema], data: dict[str, Any]) -> Schema:
+    try:
+        return schema.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_describe(schema, err)) from None
+
+
+def load_recipe(schema: type[Schema], path: str | Path | None = None, overrides: list[str] | None = None) -> Schema:
+    """YAML recipe (optional) merged with dotted `key=value` overrides, validated."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    base = OmegaConf.create({})
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            base = OmegaConf.load(path)
+        except (OmegaConfBaseException, ValueError) as err:  # yaml errors carry line and column
+            raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    dotlist = [expand_override(schema, item) for item in overrides or []]
+    try:
+        merged = OmegaConf.merge(base, OmegaConf.from_dotlist(dotlist))
+        data = OmegaConf.to_container(merged, resolve=True)
+    except OmegaConfBaseException as err:
+        raise ConfigError(f"cannot apply overrides {overrides}: {err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    try:
+        return parse_recipe(schema, data)
+    except ConfigError as err:
+        where = f"{path}: " if path else ""
+        raise ConfigError(f"{where}invalid config\n{err}") from None
+
+
+def expand_override(schema: type[BaseModel], item: str) -> str:
+    """`key=value` with a full dotted path, or with a bare field name that exactly one section
+    has (`max_steps=3` -> `run.max_steps=3`; `lr=1e-4` -> `optim.lr=1e-4`)."""
+    if "=" not in item:
+        raise ConfigError(f"override {item!r} must look like key=value (e.g. run.max_steps=3)")
+    key, value = item.split("=", 1)
+    key = key.strip()
+    if "." in key or key in schema.model_fields:
+        return f"{key}={value}"
+    owners = [name for name, f in schema.model_fields.items()
+              if isinstance(f.annotation, type) and key in f.annotation.model_fields]
+    if len(owners) == 1:
+        return f"{owners[0]}.{key}={value}"
+    if owners:
+        raise ConfigError(f"override {key!r} is ambiguous: write one of {', '.join(o + '.' + key for o in owners)}")
+    raise ConfigError(f"override {key!r}: unknown key; sections are {', '.join(schema.model_fields)} "
+                      "(write section.key=value)")
+
+
+def dump_recipe(config: BaseModel) -> str:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_yaml(OmegaConf.create(config.model_dump(mode="json")))
+
+
+def flat_recipe(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """`{"run": {"seed": 0}}` -> `{"run.seed": 0}`, scalars only (TensorBoard's hparams)."""
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flat_recipe(value, name + "."))
+        else:
+            flat[name] = value if isinstance(value, (int, float, str, bool)) else str(value)
+    return flat
+
+
+__all__ = ["ConfigError", "Section", "dump_recipe", "expand_override", "flat_recipe", "load_recipe", "parse_recipe"]

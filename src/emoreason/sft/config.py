@@ -1,0 +1,85 @@
+"""The SFT recipe (cold start, METHOD.md §1 step 2): typed sections, YAML plus overrides.
+
+    config = load_config("configs/sft_c2f_vader_smollm2.yaml", ["max_steps=20"])
+
+The model section is GRPO's (`emoreason.rl.config.ModelConfig`), so an SFT adapter and the
+GRPO run that continues it are described the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from emoreason.recipes import ConfigError, Section, dump_recipe, load_recipe, parse_recipe
+from emoreason.rl.config import ModelConfig
+
+
+class SFTRunConfig(Section):
+    output_dir: str = Field("runs/sft", description="Checkpoints, final/, metrics.jsonl and TensorBoard logs go here.")
+    max_steps: int | None = Field(None, ge=1, description="Optimizer steps; default: epochs over the training file.")
+    epochs: float = Field(1.0, gt=0.0, description="Used when max_steps is not set.")
+    save_every: int = Field(50, ge=0, description="Checkpoint every N steps (0: only at the end).")
+    keep_checkpoints: int = Field(2, ge=1)
+    save_latest: bool = Field(True, description="Rewrite checkpoint-latest after the steps between numbered "
+                              "checkpoints, so a killed run loses at most the step in flight.")
+    seed: int = 0
+    report_to: list[Literal["jsonl", "tensorboard"]] = Field(default_factory=lambda: ["jsonl", "tensorboard"])
+    resume: bool = Field(True, description="Continue from the newest checkpoint in output_dir if there is one.")
+
+
+class SFTDataConfig(Section):
+    train_file: str = Field("runs/distill/sft.jsonl", description="SFT JSONL written by `emoreason distill` "
+                            "(chat messages + id + media + gold + task).")
+    eval_file: str | None = Field(None, description="Held-out SFT JSONL; default: eval_fraction of train_file.")
+    eval_fraction: float = Field(0.05, ge=0.0, lt=1.0, description="(our choice) share of train_file held out "
+                                 "for evaluation when eval_file is not given.")
+    limit: int | None = Field(None, ge=1, description="Use only the first N training examples.")
+    max_target_tokens: int = Field(512, ge=8, description="Longer assistant turns are dropped (counted) instead "
+                                   "of truncated, which would teach unfinished answers.")
+    shuffle: bool = True
+
+
+class SFTTrainConfig(Section):
+    batch_size: int = Field(8, ge=1, description="Examples per forward/backward pass on each process.")
+    gradient_accumulation: int = Field(1, ge=1)
+    lr: float = Field(2e-4, gt=0.0, description="(our choice) a LoRA learning rate; use ~1e-5 for full fine-tuning.")
+    weight_decay: float = Field(0.0, ge=0.0)
+    betas: tuple[float, float] = (0.9, 0.999)
+    scheduler: Literal["constant", "linear", "cosine", "constant_with_warmup"] = "cosine"
+    warmup_steps: int = Field(0, ge=0)
+    max_grad_norm: float | None = Field(1.0, gt=0.0)
+
+
+class SFTEvalConfig(Section):
+    every: int = Field(25, ge=0, description="Evaluate every N steps and at the end (0: only at the end).")
+    loss_examples: int = Field(64, ge=0, description="Held-out examples for the eval loss.")
+    generate_examples: int = Field(16, ge=0, description="Held-out examples answered greedily for parse rate "
+                                   "and polarity accuracy.")
+    max_new_tokens: int = Field(192, ge=1)
+    batch_size: int = Field(8, ge=1)
+
+
+class SFTConfig(Section):
+    run: SFTRunConfig = Field(default_factory=SFTRunConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    data: SFTDataConfig = Field(default_factory=SFTDataConfig)
+    train: SFTTrainConfig = Field(default_factory=SFTTrainConfig)
+    eval: SFTEvalConfig = Field(default_factory=SFTEvalConfig)
+
+
+def parse_config(data: dict[str, Any]) -> SFTConfig:
+    return parse_recipe(SFTConfig, data)
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> SFTConfig:
+    return load_recipe(SFTConfig, path, overrides)
+
+
+def dump_config(config: BaseModel) -> str:
+    return dump_recipe(config)
+
+
+__all__ = ["ConfigError", "SFTConfig", "dump_config", "load_config", "parse_config"]

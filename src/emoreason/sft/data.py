@@ -1,0 +1,99 @@
+"""SFT files: the chat-messages JSONL that `emoreason distill` writes (and anyone can write).
+
+One example a line:
+
+    {"id": "tweets/4", "messages": [{"role": "system", ...}, {"role": "user", ...},
+     {"role": "assistant", "content": "<polarity>positive</polarity>..."}],
+     "format": "c2f", "task": {...TaskInfo.to_dict()...},
+     "gold": {"polarity": "positive", "score": 3.1, "label": null},
+     "image": "...", "audio": "...", "video": "..."}          # media: optional
+
+Only `messages` (ending with the assistant turn) is required; `format`, `task` and `gold` let
+the trainer's generation eval parse answers and score their polarity. A bad line fails with
+the file, line and field, and says how to fix it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emoreason.data.errors import DataError
+from emoreason.data.schema import TaskInfo
+from emoreason.models.families.base import Conversation
+
+
+@dataclass(frozen=True)
+class SFTExample:
+    id: str
+    conversation: Conversation  # system + user turns with media; the student's prompt
+    target: str  # the assistant turn to learn
+    format: str | None = None
+    task: TaskInfo | None = None
+    gold: dict[str, Any] = field(default_factory=dict)
+
+
+def _example(record: Any, file: str, line: int) -> SFTExample:
+    def bad(field_name: str, message: str) -> DataError:
+        return DataError(message, file=file, line=line, field=field_name)
+
+    if not isinstance(record, dict):
+        raise bad("(line)", "each line must be a JSON object with a `messages` list")
+    messages = record.get("messages")
+    if not isinstance(messages, list) or len(messages) < 2:
+        raise bad("messages", "needs a list of at least a user and an assistant message")
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in ("system", "user", "assistant"):
+            raise bad(f"messages[{i}].role", "each message needs role system, user or assistant")
+        if not isinstance(message.get("content"), str):
+            raise bad(f"messages[{i}].content", "content must be a string (media go in the image/audio/video fields)")
+    if messages[-1]["role"] != "assistant" or not messages[-1]["content"].strip():
+        raise bad("messages", "the last message must be a non-empty assistant turn (the target)")
+    media = {}
+    for kind in ("image", "audio", "video"):
+        value = record.get(kind)
+        if value is not None:
+            if not isinstance(value, str):
+                raise bad(kind, "must be a file path")
+            path = Path(value)
+            if not path.is_absolute():
+                path = Path(file).parent / path
+            if not path.is_file():
+                raise bad(kind, f"media file not found: {path}")
+            media[kind] = str(path)
+    task = None
+    if record.get("task") is not None:
+        try:
+            task = TaskInfo.from_dict(record["task"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise bad("task", f"not a task description ({err}); write TaskInfo.to_dict() or leave it out") from None
+    sample_id = str(record.get("id", f"line{line}"))
+    return SFTExample(id=sample_id, conversation=Conversation(messages=[dict(m) for m in messages[:-1]], **media),
+                      target=messages[-1]["content"], format=record.get("format"), task=task,
+                      gold=dict(record.get("gold") or {}))
+
+
+def load_sft_file(path: str | Path) -> list[SFTExample]:
+    file = Path(path)
+    if not file.is_file():
+        raise DataError(f"SFT file not found: {file}; write one with `emoreason distill ... --out DIR` "
+                        "(DIR/sft.jsonl)", file=str(file))
+    examples = []
+    with file.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise DataError(f"not valid JSON: {err.msg} at column {err.colno}", file=str(file), line=number,
+                                field="(line)") from None
+            examples.append(_example(record, str(file), number))
+    if not examples:
+        raise DataError("the SFT file has no examples", file=str(file))
+    return examples
+
+
+__all__ = ["SFTExample", "load_sft_file"]

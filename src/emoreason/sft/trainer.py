@@ -1,0 +1,332 @@
+"""Supervised fine-tuning on teacher chains (cold start), on the GRPO trainer's machinery.
+
+Why not TRL's `SFTTrainer`: the product already has one accelerate loop that loads all three
+model families, encodes their media through the family's processor, trains LoRA or full
+weights, checkpoints and resumes exactly, and runs the rows' shared system prompt once
+(`encode_with_continuations`). SFT is that loop with the loss swapped for the negative
+log-likelihood of the assistant turn, so both stages save, resume and load the same way and
+an SFT adapter is what `grpo model.adapter=...` and `--adapter` take.
+
+Loss: the mean over the assistant tokens of the accumulation window (prompt tokens are
+context only, never targets). The end-of-turn token is a target too, so the model learns to stop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from emoreason.generation import SamplingParams, TransformersEngine
+from emoreason.generation.logprobs import continuation_logprobs, encode_with_continuations
+from emoreason.models.loading import LoadedModel
+from emoreason.recipes import flat_recipe
+from emoreason.rl import checkpoint as ckpt
+from emoreason.rl.trainer import prepare_policy
+from emoreason.sft.config import SFTConfig, dump_config
+from emoreason.sft.data import SFTExample, load_sft_file
+
+log = logging.getLogger(__name__)
+
+
+def split_eval(examples: Sequence[SFTExample], fraction: float, seed: int) -> tuple[list[SFTExample], list[SFTExample]]:
+    """A fixed random share held out for evaluation (the same for a given seed)."""
+    if fraction <= 0 or len(examples) < 2:
+        return list(examples), []
+    n_eval = max(1, int(round(fraction * len(examples))))
+    order = np.random.default_rng([seed, 7]).permutation(len(examples))
+    held = set(int(i) for i in order[:n_eval])
+    return ([e for i, e in enumerate(examples) if i not in held], [e for i, e in enumerate(examples) if i in held])
+
+
+class SFTTrainer:
+    def __init__(self, config: SFTConfig, *, train: Sequence[SFTExample] | None = None,
+                 eval_examples: Sequence[SFTExample] | None = None, loaded: LoadedModel | None = None,
+                 accelerator: Any = None):
+        from accelerate import Accelerator
+        from transformers import get_scheduler
+
+        self.config = config
+        run = config.run
+        if accelerator is None:
+            log_with = ["tensorboard"] if "tensorboard" in run.report_to else None
+            accelerator = Accelerator(cpu=config.model.device == "cpu", log_with=log_with, project_dir=run.output_dir)
+        self.accelerator = accelerator
+        self.rank, self.world = accelerator.process_index, accelerator.num_processes
+        self.output_dir = Path(run.output_dir)
+        torch.manual_seed(run.seed)
+        np.random.seed(run.seed)
+
+        if train is None:
+            examples = load_sft_file(config.data.train_file)
+            if config.data.eval_file:
+                train, eval_examples = examples, load_sft_file(config.data.eval_file)
+            else:
+                train, eval_examples = split_eval(examples, config.data.eval_fraction, run.seed)
+        if config.data.limit:
+            train = list(train)[: config.data.limit]
+        if not train:
+            raise ValueError(f"no training examples in {config.data.train_file}")
+
+        if loaded is None:
+            from emoreason.models.loading import load_model
+
+            loaded = load_model(config.model.name, config.model.adapter, family=config.model.family,
+                                dtype=config.model.dtype, device=str(accelerator.device)
+                                if config.model.device == "auto" else config.model.device, trainable=True)
+        self.tokenizer = loaded.tokenizer
+        self.train_examples, self.dropped_long = self._fit(train)
+        if not self.train_examples:
+            raise ValueError(f"every training example is longer than data.max_target_tokens="
+                             f"{config.data.max_target_tokens}")
+        self.eval_examples, _ = self._fit(list(eval_examples or []))
+
+        policy = prepare_policy(loaded, config.model)
+        self.uses_lora = ckpt.is_peft(policy)
+        params = [p for p in policy.parameters() if p.requires_grad]
+        t = config.train
+        optimizer = torch.optim.AdamW(params, lr=t.lr, betas=t.betas, weight_decay=t.weight_decay)
+        per_step = t.batch_size * t.gradient_accumulation * self.world
+        self.max_steps = run.max_steps or max(1, math.ceil(run.epochs * len(self.train_examples) / per_step))
+        self.scheduler = get_scheduler(t.scheduler, optimizer, num_warmup_steps=t.warmup_steps,
+                                       num_training_steps=self.max_steps)
+        self.model, self.optimizer = accelerator.prepare(policy, optimizer)
+        self.policy = accelerator.unwrap_model(self.model)
+        self.loaded = dataclasses.replace(loaded, model=self.policy)
+        self.share_prefix = self.world == 1 and not config.model.gradient_checkpointing
+        self.step_index = 0
+        self.log_history: list[dict[str, Any]] = []
+
+    # -- data -----------------------------------------------------------------------------
+
+    def _target_ids(self, example: SFTExample) -> list[int]:
+        ids = list(self.tokenizer(example.target, add_special_tokens=False)["input_ids"])
+        if self.tokenizer.eos_token_id is not None:
+            ids.append(int(self.tokenizer.eos_token_id))
+        return ids
+
+    def _fit(self, examples: Sequence[SFTExample]) -> tuple[list[tuple[SFTExample, list[int]]], int]:
+        limit = self.config.data.max_target_tokens
+        kept, dropped = [], 0
+        for example in examples:
+            ids = self._target_ids(example)
+            if len(ids) > limit:
+                dropped += 1
+                continue
+            kept.append((example, ids))
+        if dropped:
+            log.warning("%d example(s) with more than %d target tokens left out (data.max_target_tokens)", dropped, limit)
+        return kept, dropped
+
+    def _example_at(self, index: int) -> tuple[SFTExample, list[int]]:
+        n = len(self.train_examples)
+        epoch, offset = divmod(index, n)
+        if not self.config.data.shuffle:
+            return self.train_examples[offset]
+        order = np.random.default_rng([self.config.run.seed, epoch]).permutation(n)
+        return self.train_examples[int(order[offset])]
+
+    def batches_for_step(self, step: int) -> list[list[tuple[SFTExample, list[int]]]]:
+        """This process's micro-batches for `step`: a function of the step alone, so a resumed
+        run trains on exactly what the uninterrupted one would have."""
+        t = self.config.train
+        out = []
+        for micro in range(t.gradient_accumulation):
+            start = ((step * t.gradient_accumulation + micro) * self.world + self.rank) * t.batch_size
+            out.append([self._example_at(i) for i in range(start, start + t.batch_size)])
+        return out
+
+    # -- loss -----------------------------------------------------------------------------
+
+    def _nll(self, model: torch.nn.Module, batch: list[tuple[SFTExample, list[int]]]) -> tuple[torch.Tensor, int]:
+        """Summed negative log-likelihood of the targets, and their token count."""
+        encoded = encode_with_continuations(self.loaded, [e.conversation for e, _ in batch], [ids for _, ids in batch],
+                                            share_prefix=self.share_prefix)
+        logp, _ = continuation_logprobs(model, encoded)
+        mask = encoded.mask.to(logp.dtype)
+        return -(logp * mask).sum(), int(encoded.mask.sum().item())
+
+    def step(self) -> dict[str, float]:
+        began = time.perf_counter()
+        self.model.train()
+        micro_batches = self.batches_for_step(self.step_index)
+        total_tokens = sum(len(ids) for mb in micro_batches for _, ids in mb)
+        loss_sum = 0.0
+        for position, batch in enumerate(micro_batches):
+            last = position == len(micro_batches) - 1
+            context = self.accelerator.no_sync(self.model) if not last and self.world > 1 else nullcontext()
+            with context:
+                nll, _ = self._nll(self.model, batch)
+                loss = nll / total_tokens
+                self.accelerator.backward(loss)
+            loss_sum += float(loss.item())
+        stats: dict[str, float] = {"loss": loss_sum, "tokens": float(total_tokens)}
+        if self.config.train.max_grad_norm is not None:
+            stats["grad_norm"] = float(self.accelerator.clip_grad_norm_(self.model.parameters(),
+                                                                        self.config.train.max_grad_norm))
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        stats["lr"] = float(self.scheduler.get_last_lr()[0])
+        stats["time/step"] = time.perf_counter() - began
+        self.step_index += 1
+        return self._reduce(stats)
+
+    # -- evaluation -----------------------------------------------------------------------
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        """Held-out loss (token mean) and, on a few held-out prompts answered greedily, the
+        parse rate and polarity accuracy (plus MAE for score tasks)."""
+        cfg = self.config.eval
+        stats: dict[str, float] = {}
+        if not self.eval_examples or not self.accelerator.is_main_process:
+            return stats
+        self.model.eval()
+        loss_set = self.eval_examples[: cfg.loss_examples]
+        if loss_set:
+            nll_total, tokens = 0.0, 0
+            for start in range(0, len(loss_set), cfg.batch_size):
+                nll, n = self._nll(self.policy, loss_set[start : start + cfg.batch_size])
+                nll_total, tokens = nll_total + float(nll), tokens + n
+            stats["eval/loss"] = nll_total / max(tokens, 1)
+        stats.update(generation_eval(self.loaded, [e for e, _ in self.eval_examples[: cfg.generate_examples]],
+                                     cfg.max_new_tokens, cfg.batch_size))
+        self.model.train()
+        return stats
+
+    def _reduce(self, stats: dict[str, float]) -> dict[str, float]:
+        if self.world == 1:
+            return stats
+        from accelerate.utils import gather_object
+
+        every = gather_object([stats])
+        return {k: float(np.mean([s[k] for s in every if k in s])) for k in stats}
+
+    # -- checkpoints and the run ------------------------------------------------------------
+
+    def save(self, rolling: bool = False) -> Path:
+        return ckpt.save_checkpoint(
+            self.output_dir, self.step_index, model=self.policy, optimizer=self.optimizer, scheduler=self.scheduler,
+            state={"examples_seen": self.step_index * self.world * self.config.train.batch_size
+                   * self.config.train.gradient_accumulation, "config": self.config.model_dump(mode="json")},
+            processor=self.loaded.processor, rank=self.rank, world_size=self.world,
+            barrier=self.accelerator.wait_for_everyone if self.world > 1 else None,
+            keep=self.config.run.keep_checkpoints, rolling=rolling)
+
+    def resume(self, folder: str | Path | None = None) -> bool:
+        folder = Path(folder) if folder else ckpt.latest_checkpoint(self.output_dir)
+        if folder is None:
+            return False
+        state = ckpt.load_checkpoint(folder, model=self.policy, optimizer=self.optimizer, scheduler=self.scheduler,
+                                     rank=self.rank)
+        self.step_index = int(state["step"])
+        file = self.output_dir / "metrics.jsonl"
+        if self.accelerator.is_main_process and file.is_file():
+            kept = [ln for ln in file.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= self.step_index]
+            file.write_text("".join(ln + "\n" for ln in kept))
+        return True
+
+    def _log(self, stats: dict[str, float]) -> None:
+        record = {"step": self.step_index, **{k: round(v, 6) for k, v in stats.items()}}
+        self.log_history.append(record)
+        if not self.accelerator.is_main_process:
+            return
+        if "jsonl" in self.config.run.report_to:
+            with (self.output_dir / "metrics.jsonl").open("a") as handle:
+                handle.write(json.dumps(record) + "\n")
+        if self.accelerator.trackers:
+            self.accelerator.log(stats, step=self.step_index)
+
+    def final_dir(self) -> Path:
+        return self.output_dir / "final"
+
+    def train(self, progress: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+        """Run to max_steps (resuming when run.resume), evaluate every eval.every steps and at
+        the end, and write final/ (adapter/ or model/, loadable with --adapter / as a model)."""
+        run, every = self.config.run, self.config.eval.every
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        if run.resume and self.step_index == 0:
+            self.resume()
+        if self.accelerator.is_main_process:
+            (self.output_dir / "config.yaml").write_text(dump_config(self.config))
+        if not self.accelerator.trackers and self.accelerator.log_with:
+            self.accelerator.init_trackers("sft", config=flat_recipe(self.config.model_dump(mode="json")))
+        if self.step_index == 0 and self.eval_examples:
+            self._log(self.evaluate())  # step 0: the starting point, for the before/after comparison
+        records = []
+        while self.step_index < self.max_steps:
+            stats = self.step()
+            done = self.step_index == self.max_steps
+            if done or (every and self.step_index % every == 0):
+                stats.update(self.evaluate())
+            self._log(stats)
+            records.append(self.log_history[-1])
+            if progress is not None:
+                progress(self.log_history[-1])
+            if done or (run.save_every and self.step_index % run.save_every == 0):
+                self.save()
+            elif run.save_latest:
+                self.save(rolling=True)
+        if self.accelerator.is_main_process:
+            final = self.final_dir()
+            tmp = final.with_name("final.tmp")
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+            ckpt.save_weights(self.policy, tmp, self.loaded.processor)
+            (tmp / "provenance.json").write_text(json.dumps({
+                "steps": self.step_index, "train_file": self.config.data.train_file,
+                "train_examples": len(self.train_examples), "dropped_long": self.dropped_long,
+                "last_eval": next((r for r in reversed(self.log_history) if "eval/loss" in r or "eval/parse_rate" in r), None),
+            }, indent=2) + "\n")
+            shutil.rmtree(final, ignore_errors=True)
+            tmp.rename(final)
+        if self.accelerator.trackers:
+            self.accelerator.end_training()
+        return records
+
+
+def generation_eval(loaded: LoadedModel, examples: Sequence[SFTExample], max_new_tokens: int = 192,
+                    batch_size: int = 8) -> dict[str, float]:
+    """Greedy answers to the examples' prompts, parsed by their format: parse rate, polarity
+    accuracy against the gold polarity, and score MAE where there are gold scores."""
+    from emoreason.formats import get_format
+
+    usable = [e for e in examples if e.format]
+    if not usable:
+        return {}
+    engine = TransformersEngine(loaded, batch_size=batch_size)
+    parsed_ok, correct, judged, errors = 0, 0, 0, []
+    for start in range(0, len(usable), batch_size):
+        chunk = usable[start : start + batch_size]
+        fmt = get_format(chunk[0].format or "c2f")
+        params = SamplingParams(max_new_tokens=max_new_tokens, temperature=0.0, stop_strings=fmt.stop_strings)
+        outputs = engine.generate([e.conversation for e in chunk], params)
+        for example, out in zip(chunk, outputs):
+            result = get_format(example.format or "c2f").parse(out[0].text, example.task)
+            parsed_ok += result.ok
+            gold_polarity = example.gold.get("polarity")
+            if gold_polarity:
+                judged += 1
+                correct += result.polarity == gold_polarity
+            if result.score is not None and example.gold.get("score") is not None:
+                errors.append(abs(result.score - float(example.gold["score"])))
+    stats = {"eval/parse_rate": parsed_ok / len(usable)}
+    if judged:
+        stats["eval/polarity_accuracy"] = correct / judged
+    if errors:
+        stats["eval/score_mae_parsed"] = float(np.mean(errors))
+    return stats
+
+
+__all__ = ["SFTTrainer", "generation_eval", "split_eval"]

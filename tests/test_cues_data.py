@@ -1,0 +1,204 @@
+"""Datasets with cues: the RAVDESS adapter (fake and real), raw-video ingestion with
+`emoreason data prepare`, and cue text carried by samples."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+from cue_media import SR, face_clip, syllables
+from typer.testing import CliRunner
+
+from emoreason.cli import app
+from emoreason.data import DataError, Sample, load_dataset
+from emoreason.data.adapters.ravdess import EMOTION_POLARITY, EMOTIONS, parse_name
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("EMOREASON_CUES_CACHE", str(tmp_path / "cue-cache"))
+    return tmp_path / "cue-cache"
+
+
+def fake_ravdess(root: Path, actors=(1, 2, 17, 21), emotions=(1, 3, 5), manifest: bool = True) -> Path:
+    """Short voiced WAVs named like RAVDESS, in Actor_NN folders, with a manifest."""
+    rows = []
+    for actor in actors:
+        folder = root / f"Actor_{actor:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for emotion in emotions:
+            for intensity in (1, 2) if emotion != 1 else (1,):
+                name = f"03-01-{emotion:02d}-{intensity:02d}-01-01-{actor:02d}.wav"
+                pitch = 120.0 + 10 * actor + 30 * emotion * intensity
+                sf.write(folder / name, syllables(3.0 + intensity, 0.8, pitch), SR)
+                rows.append({"path": f"Actor_{actor:02d}/{name}", "actor": actor, "emotion": EMOTIONS[emotion - 1]})
+    if manifest:
+        with (root / "manifest.csv").open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=["path", "actor", "emotion"])
+            writer.writeheader()
+            writer.writerows(rows)
+    return root
+
+
+# --- RAVDESS --------------------------------------------------------------------------------------
+
+def test_ravdess_names_decode() -> None:
+    fields = parse_name("03-01-05-02-01-01-12")
+    assert fields == {"modality": "audio", "channel": "speech", "emotion": "angry", "intensity": "strong",
+                      "statement": "01", "repetition": 1, "actor": 12}
+    assert parse_name("03-01-09-01-01-01-12") is None and parse_name("clip") is None
+
+
+def test_ravdess_adapter_splits_by_actor(tmp_path: Path) -> None:
+    dataset = load_dataset(f"ravdess:{fake_ravdess(tmp_path / 'r')}")
+    assert dataset.split_counts() == {"train": 10, "valid": 5, "test": 5}
+    by_split = {split: {s.meta["actor"] for s in dataset.split(split)} for split in ("train", "valid", "test")}
+    assert by_split == {"train": {1, 2}, "valid": {17}, "test": {21}}
+    sample = dataset.by_id()["03-01-05-02-01-01-21"]
+    assert (sample.label, sample.split, sample.text) == ("angry", "test", "Kids are talking by the door")
+    assert sample.meta["speaker"] == "actor21" and sample.meta["gender"] == "male" and sample.audio
+    task = dataset.task
+    assert task.labels == EMOTIONS and task.metric_set == "classification"
+    assert task.gold_polarity(sample) == "negative"
+    assert [EMOTION_POLARITY[e] for e in ("neutral", "calm", "happy", "surprised")] == ["neutral", "positive", "positive", "positive"]
+    other = load_dataset(f"ravdess:{tmp_path / 'r'}?test=1,2&valid=21")
+    assert {s.meta["actor"] for s in other.split("test")} == {1, 2}
+
+
+def test_ravdess_label_task_works_with_formats_and_rewards(tmp_path: Path) -> None:
+    from emoreason.formats import get_format
+    from emoreason.rewards import Gold
+    from emoreason.rewards.adapters import make_composite
+
+    dataset = load_dataset(f"ravdess:{fake_ravdess(tmp_path / 'r')}")
+    sample, task = dataset.split("test")[0], dataset.task
+    for name in ("r1", "emor3"):
+        fmt = get_format(name)
+        assert "surprised" in fmt.system_prompt(task)
+        reasoning = {"think": "loud, fast, high pitch"} if name == "r1" else {"step1": "a", "step2": "b", "step3": "negative, high arousal"}
+        target = fmt.render_target(task, reasoning=reasoning, label=sample.label)
+        parsed = fmt.parse(target, task)
+        assert parsed.ok and parsed.label == sample.label
+        reward = make_composite(name, task)(target, Gold.from_sample(sample, task), task, None)
+        assert reward.components["accuracy"] == 1.0
+
+
+def test_ravdess_without_manifest_and_bad_rows(tmp_path: Path) -> None:
+    root = fake_ravdess(tmp_path / "r", manifest=False)
+    (root / "Actor_01" / "notes.wav").write_bytes(b"x")
+    dataset = load_dataset(f"ravdess:{root}")
+    assert len(dataset) == 20 and dataset.report.bad_by_reason == {"not a RAVDESS file name": 1}
+    with (root / "manifest.csv").open("w") as handle:
+        handle.write("path,actor,emotion\nActor_01/03-01-05-01-01-01-01.wav,1,happy\nActor_01/03-01-03-01-01-01-01.wav,1,happy\n")
+    dataset = load_dataset(f"ravdess:{root}")
+    assert len(dataset) == 1 and dataset.report.bad_by_reason == {"manifest disagrees with the file name": 1}
+    with pytest.raises(DataError, match="manifest.csv:2"):
+        load_dataset(f"ravdess:{root}?strict=true")
+    with pytest.raises(DataError, match="both valid and test"):
+        load_dataset(f"ravdess:{root}?valid=1&test=1")
+    with pytest.raises(DataError, match="does not exist"):
+        load_dataset(f"ravdess:{tmp_path / 'none'}")
+
+
+def test_ravdess_with_cue_text(tmp_path: Path) -> None:
+    dataset = load_dataset(f"ravdess:{fake_ravdess(tmp_path / 'r')}?cues=true")
+    texts = [s.cues for s in dataset]
+    assert all(t and t.startswith("Voice (relative to this speaker): pitch") for t in texts)
+    assert "sd," in texts[0] and dataset.split("all")[0].audio
+    text_only = load_dataset(f"ravdess:{tmp_path / 'r'}?cues=only")  # cached now; cue-to-text: no audio
+    assert all(s.audio is None and s.cues for s in text_only)
+    assert [s.cues for s in text_only] == texts
+    with pytest.raises(DataError, match="cues='maybe'"):
+        load_dataset(f"ravdess:{tmp_path / 'r'}?cues=maybe")
+
+
+def test_ravdess_real_data(shared_data: Path) -> None:
+    folder = shared_data / "ravdess_speech16k"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is absent")
+    dataset = load_dataset(f"ravdess:{folder}")
+    assert len(dataset) == 360 and not dataset.report.bad_rows
+    assert dataset.split_counts() == {"train": 240, "valid": 60, "test": 60}
+    actors = {split: {s.meta["actor"] for s in dataset.split(split)} for split in ("train", "valid", "test")}
+    assert actors["test"] == {21, 22, 23, 24} and not actors["train"] & (actors["valid"] | actors["test"])
+    counts = {label: sum(s.label == label for s in dataset) for label in EMOTIONS}
+    assert counts == {label: 24 if label == "neutral" else 48 for label in EMOTIONS}
+
+
+# --- raw videos + data prepare ----------------------------------------------------------------------
+
+def fake_raw(root: Path) -> Path:
+    """MMSA raw layout: two talking-face clips, one silent clip, one corrupt file, one missing."""
+    (root / "Raw" / "vid1").mkdir(parents=True)
+    face_clip(root / "Raw" / "vid1" / "1.mp4", seconds=1.5, freq=180.0)
+    face_clip(root / "Raw" / "vid1" / "2.mp4", seconds=1.5, freq=240.0)
+    face_clip(root / "Raw" / "vid1" / "3.mp4", seconds=1.5, audio=False)
+    (root / "Raw" / "vid1" / "4.mp4").write_bytes(b"\x00not a video" * 50)
+    lines = ["video_id,clip_id,text,label,mode"] + [f"vid1,{i},clip {i},0.{i},train" for i in range(1, 6)]
+    (root / "label.csv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def test_data_prepare_on_raw_videos_reports_and_resumes(tmp_path: Path) -> None:
+    root = fake_raw(tmp_path / "raw")
+    out, refs, wavs = tmp_path / "cues.jsonl", tmp_path / "refs.json", tmp_path / "wav"
+    args = ["data", "prepare", f"raw:{root}?dataset=sims", "--out", str(out), "--reference-out", str(refs),
+            "--audio-out", str(wavs)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "4 with media" in text and "read from the cache" in text
+    assert "1 unreadable: vid1$_$4:" in text and "4.mp4" in text
+    assert "1 without a sound track: vid1$_$3" in text
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    by_id = {line["id"]: line for line in lines}
+    assert by_id["vid1$_$1"]["audio"]["pitch_mean_hz"] == pytest.approx(180.0, rel=0.03)
+    assert by_id["vid1$_$1"]["face"]["face_frames"] >= 3
+    assert by_id["vid1$_$3"]["audio"] is None and by_id["vid1$_$3"]["face"] is not None
+    assert by_id["vid1$_$1"]["cues"].startswith("Voice (relative to the dataset)")
+    assert set(json.loads(refs.read_text())) == {"audio", "face"}
+    assert sf.info(str(wavs / "vid1" / "1.wav")).samplerate == 16000
+    again = runner.invoke(app, args)  # resumes: everything readable is cached
+    assert "0 cue records extracted" in " ".join(again.output.split())
+
+
+def test_raw_adapter_attaches_cues(tmp_path: Path) -> None:
+    root = fake_raw(tmp_path / "raw")
+    dataset = load_dataset(f"raw:{root}?dataset=sims&cues=true")
+    by_id = dataset.by_id()
+    assert "Voice (" in by_id["vid1$_$1"].cues and "\nFace (" in by_id["vid1$_$1"].cues
+    assert by_id["vid1$_$4"].cues is None
+    assert any("unreadable" in w for w in dataset.report.warnings)
+    assert "vid1$_$5" in dataset.report.missing_media
+
+
+def test_sample_cues_round_trip_through_jsonl(tmp_path: Path) -> None:
+    path = tmp_path / "data.jsonl"
+    path.write_text(json.dumps(Sample(id="a", text="hi", score=1.0, cues="Voice: pitch high").to_record()) + "\n")
+    sample = load_dataset(f"jsonl:{path}?scale=-3,3").split("all")[0]
+    assert sample.cues == "Voice: pitch high" and "cues" not in sample.meta
+
+
+def test_analyze_cli_turns_audio_into_cue_text_for_a_text_model(tmp_path: Path) -> None:
+    from emoreason.models.fixtures import make_tiny_causal_lm
+
+    model = make_tiny_causal_lm(tmp_path / "tiny")  # random weights: only the prompt matters here
+    wav = tmp_path / "a.wav"
+    sf.write(wav, syllables(4.0, 1.0, 200.0), SR)
+    args = ["analyze", "it is fine", "--audio", str(wav), "--model", str(model), "--json", "--max-new-tokens", "4"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    last = result.output.strip().splitlines()[-1]
+    record = json.loads(last[last.index("{"):])  # stderr (weight loading) shares the captured output
+    assert record["cues"].startswith("Voice (raw values, no reference): pitch 20")
+    result = runner.invoke(app, [*args, "--cues", "off"])
+    assert result.exit_code == 2 and "describe the media as cue text" in result.output
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF but not really" * 4)
+    result = runner.invoke(app, ["analyze", "hi", "--audio", str(broken), "--model", str(model)])
+    assert result.exit_code == 2 and "broken.wav" in result.output and "takes text only" in result.output

@@ -1,0 +1,377 @@
+"""Distillation: the lexicon teacher on real VADER sentences, the consistency filter, the
+runner's outputs and cache, and the openai teacher against a live, misbehaving HTTP server."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emoreason.data import load_dataset
+from emoreason.data.schema import Sample, mikels_task, vader_task
+from emoreason.distill import (
+    REASONS,
+    FilterConfig,
+    FilterStats,
+    LexiconTeacher,
+    OpenAITeacher,
+    RetryPolicy,
+    TeacherReply,
+    distill,
+    drop_reason,
+)
+from emoreason.distill.lexicon import analyse_text, cue_words
+from emoreason.distill.openai_teacher import parse_retry_after, request_messages
+from emoreason.distill.teachers import Teacher, TeacherRequest
+from emoreason.formats import get_format
+
+TASK = vader_task("tweets")
+C2F = get_format("c2f")
+
+
+def answer(polarity: str, score: float, think: str = "the words are warm and the tone is kind, clearly upbeat") -> str:
+    return f"<polarity>{polarity}</polarity><think>{think}</think><score>{score}</score>"
+
+
+# -- the filter ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "gold", "reason"), [
+    (answer("positive", 2.0), 2.4, None),
+    (answer("negative", -2.0), 2.4, "polarity_mismatch"),
+    (answer("positive", 0.6), 2.4, "score_off"),  # 1.8 away, tolerance 1.0
+    (answer("positive", 3.4), 2.4, None),  # exactly on the tolerance
+    ("<polarity>positive</polarity> no think, no score", 2.4, "unparsed"),
+    (answer("positive", 2.0, think="nice"), 2.4, "too_short"),
+    (answer("positive", 2.0, think="good " * 500), 2.4, "too_long"),
+    (answer("positive", 9.0), 2.4, "unparsed"),  # out of the scale: does not parse
+])
+def test_drop_reason_on_constructed_chains(text: str, gold: float, reason: str | None) -> None:
+    sample = Sample(id="x", text="t", score=gold)
+    got = drop_reason(C2F.parse(text, TASK), sample, TASK, FilterConfig())
+    assert (got[0] if got else None) == reason
+    if got:
+        assert got[1]  # every drop says why
+
+
+def test_drop_reason_for_label_tasks_and_failed_requests() -> None:
+    task = mikels_task()
+    emor3 = get_format("emor3")
+    text = "<step1>a dark alley, a figure</step1><step2>tense posture and shadows all around</step2>" \
+           "<step3>negative valence, high arousal</step3>\\boxed{fear}"
+    sample = Sample(id="x", image="i.png", label="anger")
+    assert drop_reason(emor3.parse(text, task), sample, task, FilterConfig(min_words=2))[0] == "label_mismatch"
+    assert drop_reason(emor3.parse(text, task), sample.with_(label="fear"), task, FilterConfig(min_words=2)) is None
+    assert drop_reason(None, sample, task, FilterConfig())[0] == "request_failed"
+
+
+def test_filter_tolerance_defaults_to_an_eighth_of_the_scale() -> None:
+    assert FilterConfig().tolerance(TASK) == pytest.approx(1.0)
+    assert FilterConfig().tolerance(vader_task("x").__class__("sims", scale=(-1.0, 1.0))) == pytest.approx(0.25)
+    assert FilterConfig(score_tolerance=0.3).tolerance(TASK) == 0.3
+
+
+def test_filter_stats_count_per_reason_and_polarity() -> None:
+    stats = FilterStats()
+    stats.add("positive", None, 20)
+    stats.add("positive", "score_off")
+    stats.add("negative", "polarity_mismatch")
+    stats.add("negative", None, 30)
+    summary = stats.to_dict()
+    assert summary["total"] == 4 and summary["kept"] == 2 and summary["kept_rate"] == 0.5
+    assert summary["dropped"] == {"polarity_mismatch": 1, "score_off": 1}
+    assert summary["by_gold_polarity"]["positive"] == {"kept": 1, "score_off": 1}
+    assert summary["kept_reasoning_words"]["mean"] == 25
+    assert sum(b["count"] for b in summary["kept_reasoning_words"]["histogram"]) == 2
+
+
+# -- the lexicon teacher on real VADER sentences --------------------------------------------
+
+
+def test_lexicon_chains_parse_and_cite_only_words_of_the_sentence() -> None:
+    samples = load_dataset("vader:tweets").split("train")[:200]
+    teacher = LexiconTeacher(C2F, TASK)
+    replies: dict[int, TeacherReply] = {}
+    teacher.run([TeacherRequest(s, C2F.messages(s, TASK)) for s in samples], replies.__setitem__)
+    cited_any = 0
+    for index, sample in enumerate(samples):
+        parsed = C2F.parse(replies[index].text or "", TASK)
+        assert parsed.ok, (sample.text, parsed.errors)
+        assert parsed.polarity == TASK.score_polarity(parsed.score)
+        quoted = re.findall(r'"([^"]+)"', parsed.reasoning["think"].split("Combined:")[0])
+        words = [w.lower() for w in re.findall(r"\S+", sample.text)]
+        for word in quoted:
+            assert any(word.lower() in w for w in words), (word, sample.text)
+        cited_any += bool(quoted)
+        assert set(cue_words(analyse_text(sample.text))) <= set(quoted)  # every cue is cited
+    assert cited_any > 120  # most tweets (145 of these 200) carry at least one lexicon word
+
+
+def test_lexicon_handles_negation_intensifier_contrast_and_emphasis() -> None:
+    analysis = analyse_text("The food was not good, but the staff were REALLY friendly!!")
+    by_word = {c.word: c for c in analysis.words}
+    assert by_word["good"].negated_by == "not" and by_word["good"].effective < 0
+    assert analysis.contrast == "but" and by_word["friendly"].after_contrast
+    assert analysis.exclamations == 2
+    text = LexiconTeacher(C2F, TASK)
+    replies: dict[int, TeacherReply] = {}
+    sample = Sample(id="x", text=analysis.text, score=1.0)
+    text.run([TeacherRequest(sample, C2F.messages(sample, TASK))], replies.__setitem__)
+    think = C2F.parse(replies[0].text or "", TASK).reasoning["think"]
+    assert 'negated by "not"' in think and 'contrast word "but"' in think and "exclamation" in think
+
+
+def test_lexicon_rationalization_ends_on_the_gold_answer() -> None:
+    sample = Sample(id="x", text="What a great day to be stuck in traffic for three hours.", score=-2.0)
+    replies: dict[int, TeacherReply] = {}
+    LexiconTeacher(C2F, TASK).run([TeacherRequest(sample, C2F.messages(sample, TASK),
+                                                  gold={"polarity": "negative", "score": -2.0})], replies.__setitem__)
+    parsed = C2F.parse(replies[0].text or "", TASK)
+    assert parsed.ok and parsed.polarity == "negative" and parsed.score == -2.0
+    assert "The lexicon alone leans positive" in parsed.reasoning["think"]
+
+
+def test_lexicon_teacher_refuses_what_it_cannot_do() -> None:
+    with pytest.raises(ValueError, match="c2f"):
+        LexiconTeacher(get_format("emor3"), TASK)
+    with pytest.raises(ValueError, match="score task"):
+        LexiconTeacher(C2F, mikels_task())
+
+
+# -- the runner: outputs, statistics, cache -----------------------------------------------
+
+
+class CountingTeacher(Teacher):
+    """Answers with fixed texts; counts what it is asked."""
+
+    name = "counting"
+    model = "m"
+
+    def __init__(self, texts: dict[str, str | None]):
+        self.texts, self.asked = texts, []
+
+    def run(self, requests, on_reply):
+        for i, request in enumerate(requests):
+            self.asked.append(request.sample.id)
+            text = self.texts[request.sample.id]
+            on_reply(i, TeacherReply(text) if text is not None else TeacherReply(None, "boom", attempts=3))
+
+
+def test_distill_writes_kept_dropped_and_stats_and_resumes_from_cache(tmp_path: Path) -> None:
+    samples = [Sample(id="a", text="lovely", score=2.0, split="train"),
+               Sample(id="b", text="awful", score=-2.0, split="train"),
+               Sample(id="c", text="lovely", score=2.0, split="train"),  # same prompt as a
+               Sample(id="d", text="meh", score=0.0, split="train"),
+               Sample(id="e", text="fine", score=1.0, split="train")]
+    texts = {"a": answer("positive", 2.1), "b": answer("positive", 2.0), "c": answer("positive", 2.0),
+             "d": "nonsense", "e": None}
+    teacher = CountingTeacher(texts)
+    result = distill(samples, TASK, C2F, teacher, tmp_path / "out")
+    kept = [json.loads(x) for x in (tmp_path / "out" / "sft.jsonl").read_text().splitlines()]
+    dropped = {json.loads(x)["id"]: json.loads(x) for x in (tmp_path / "out" / "dropped.jsonl").read_text().splitlines()}
+    assert [k["id"] for k in kept] == ["a"]
+    assert {i: d["reason"] for i, d in dropped.items()} == {"b": "polarity_mismatch", "c": "duplicate",
+                                                            "d": "unparsed", "e": "request_failed"}
+    assert dropped["e"]["error"] == "boom" and dropped["b"]["teacher_text"] == texts["b"]
+    record = kept[0]
+    assert [m["role"] for m in record["messages"]] == ["system", "user", "assistant"]
+    assert record["gold"] == {"polarity": "positive", "score": 2.0, "label": None}
+    assert record["task"]["scale"] == [-4.0, 4.0]
+    assert C2F.parse(record["messages"][-1]["content"], TASK).score == 2.1
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert stats["kept"] == 1 and stats["total"] == 5 and set(stats["dropped"]) <= set(REASONS)
+    assert (tmp_path / "out" / "lengths.png").is_file()
+    assert result.requested == 5 and result.failed == 1
+
+    # a rerun asks only for what failed; everything else comes from the cache
+    again = CountingTeacher(texts)
+    result = distill(samples, TASK, C2F, again, tmp_path / "out")
+    assert again.asked == ["e"] and result.cached == 4
+    assert (tmp_path / "out" / "sft.jsonl").read_text().count("\n") == 1
+
+
+def test_sft_file_loads_with_datasets(tmp_path: Path) -> None:
+    import datasets
+
+    samples = load_dataset("vader:products").split("train")[:30]
+    distill(samples, TASK, C2F, LexiconTeacher(C2F, TASK), tmp_path)
+    loaded = datasets.load_dataset("json", data_files=str(tmp_path / "sft.jsonl"), split="train")
+    assert len(loaded) == json.loads((tmp_path / "stats.json").read_text())["kept"] > 0
+    assert loaded[0]["messages"][2]["role"] == "assistant"
+
+
+def test_rationalization_reaches_the_teacher_but_not_the_student(tmp_path: Path) -> None:
+    sample = Sample(id="a", text="so good", score=2.0, split="train")
+    seen: list[TeacherRequest] = []
+
+    class Spy(CountingTeacher):
+        def run(self, requests, on_reply):
+            seen.extend(requests)
+            super().run(requests, on_reply)
+
+    distill([sample], TASK, C2F, Spy({"a": answer("positive", 2.0)}), tmp_path, rationalize=True)
+    assert "The correct answer is polarity positive, score 2" in seen[0].messages[-1]["content"]
+    record = json.loads((tmp_path / "sft.jsonl").read_text())
+    assert "correct answer" not in record["messages"][1]["content"]
+    assert record["teacher"]["rationalized"] is True
+
+
+def test_cli_distill_lexicon(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from emoreason.cli import app
+
+    result = CliRunner().invoke(app, ["distill", "-d", "vader:tweets", "-d", "vader:products", "--limit", "40",
+                                      "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert stats["total"] == 80 and "kept" in result.output
+    bad = CliRunner().invoke(app, ["distill", "-d", "vader:tweets", "--teacher", "openai", "--out", str(tmp_path)])
+    assert bad.exit_code == 2 and "--model" in bad.output
+
+
+# -- the openai teacher against a live HTTP server ------------------------------------------
+
+
+class Script:
+    """What the server does for each prompt: a list of actions, one per attempt, the last one
+    repeated: "ok", "500", "429", "400", "bad_json", "slow" (longer than the client timeout)."""
+
+    def __init__(self, plan: dict[str, list[str]]):
+        self.plan, self.calls, self.lock = plan, {}, threading.Lock()
+
+    def action(self, key: str) -> str:
+        with self.lock:
+            n = self.calls.get(key, 0)
+            self.calls[key] = n + 1
+        steps = self.plan.get(key, ["ok"])
+        return steps[min(n, len(steps) - 1)]
+
+
+def make_server(script: Script, port: int = 0) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            content = body["messages"][-1]["content"]
+            text = content if isinstance(content, str) else content[-1]["text"]
+            key = re.search(r"Text: (\S+)", text).group(1)  # type: ignore[union-attr]
+            action = script.action(key)
+            if action == "slow":
+                time.sleep(1.0)
+                action = "ok"
+            if action in ("500", "429", "400"):
+                self.send_response(int(action))
+                if action == "429":
+                    self.send_header("Retry-After", "1")
+                self.end_headers()
+                self.wfile.write(b'{"error": {"message": "scripted"}}')
+                return
+            payload = b'{"choices": [{"message": {"content": ' if action == "bad_json" else json.dumps({
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": answer("positive", 2.0)},
+                             "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def teacher_for(server: ThreadingHTTPServer, **kwargs: Any) -> OpenAITeacher:
+    host, port = server.server_address[:2]
+    options = {"concurrency": 4, "timeout": 0.5, "retry": RetryPolicy(max_attempts=4, base_delay=0.05, max_delay=0.2),
+               "seed": 0}
+    options.update(kwargs)
+    return OpenAITeacher("scripted", f"http://{host}:{port}/v1", "sk-test", **options)
+
+
+def test_openai_teacher_retries_what_is_transient_and_records_what_is_not(tmp_path: Path) -> None:
+    script = Script({"ok1": ["ok"], "slow1": ["slow", "ok"], "five": ["500", "500", "ok"], "rate": ["429", "ok"],
+                     "junk": ["bad_json", "ok"], "refused": ["400"], "down": ["500"]})
+    server = make_server(script)
+    try:
+        samples = [Sample(id=k, text=k, score=2.0, split="train") for k in script.plan]
+        began = time.perf_counter()
+        result = distill(samples, TASK, C2F, teacher_for(server), tmp_path)
+        elapsed = time.perf_counter() - began
+    finally:
+        server.shutdown()
+    kept = {json.loads(x)["id"] for x in (tmp_path / "sft.jsonl").read_text().splitlines()}
+    dropped = {json.loads(x)["id"]: json.loads(x) for x in (tmp_path / "dropped.jsonl").read_text().splitlines()}
+    assert kept == {"ok1", "slow1", "five", "rate", "junk"}
+    assert script.calls == {"ok1": 1, "slow1": 2, "five": 3, "rate": 2, "junk": 2, "refused": 1, "down": 4}
+    assert "HTTP 400 (not retried)" in dropped["refused"]["error"]
+    assert "gave up after 4 attempts" in dropped["down"]["error"] and "HTTP 500" in dropped["down"]["error"]
+    assert elapsed >= 1.0  # the 429's Retry-After: 1 was honoured
+    assert result.failed == 2
+
+
+def test_openai_teacher_survives_a_server_restart_and_reruns_from_cache(tmp_path: Path) -> None:
+    script = Script({f"s{i}": ["slow"] if i % 3 == 0 else ["ok"] for i in range(12)})
+    server = make_server(script)
+    port = server.server_address[1]
+    samples = [Sample(id=f"s{i}", text=f"s{i}", score=2.0, split="train") for i in range(12)]
+    teacher = teacher_for(server, timeout=2.0, concurrency=2,
+                          retry=RetryPolicy(max_attempts=8, base_delay=0.2, max_delay=0.5))
+    outcome: dict[str, Any] = {}
+    some_done = threading.Event()
+
+    def progress(n: int, kept: int, dropped: int) -> None:
+        if kept >= 3:
+            some_done.set()
+
+    runner = threading.Thread(target=lambda: outcome.setdefault(
+        "r", distill(samples, TASK, C2F, teacher, tmp_path, progress=progress)))
+    runner.start()
+    assert some_done.wait(timeout=60)  # a few answers are in, others are in flight or queued
+    server.shutdown()
+    server.server_close()
+    time.sleep(0.8)  # the client now meets refused connections and retries
+    restarted = make_server(script, port)
+    try:
+        runner.join(timeout=60)
+        assert not runner.is_alive()
+    finally:
+        restarted.shutdown()
+        restarted.server_close()
+    assert outcome["r"].failed == 0
+    assert len((tmp_path / "sft.jsonl").read_text().splitlines()) == 12
+    cached = [json.loads(line) for line in (tmp_path / "cache.jsonl").read_text().splitlines()]
+    assert len(cached) == 12
+    assert any(entry["attempts"] > 1 for entry in cached)  # some requests met the dead server and were retried
+
+    # nothing is asked again: the rerun is served from the cache (no server is listening)
+    closed = teacher_for(restarted)
+    result = distill(samples, TASK, C2F, closed, tmp_path)
+    assert result.requested == 0 and result.cached == 12
+
+
+def test_openai_request_shape_and_retry_after() -> None:
+    import base64
+
+    sample = Sample(id="a", text="hi", image=__file__)
+    request = TeacherRequest(sample, [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}])
+    messages = request_messages(request)
+    parts = messages[-1]["content"]
+    assert parts[0]["type"] == "image_url" and parts[0]["image_url"]["url"].startswith("data:")
+    assert base64.b64decode(parts[0]["image_url"]["url"].split(",", 1)[1]) == Path(__file__).read_bytes()
+    assert parts[-1] == {"type": "text", "text": "u"}
+    assert parse_retry_after("3") == 3.0 and parse_retry_after("soon") is None and parse_retry_after(None) is None
+    policy = RetryPolicy(base_delay=1.0, max_delay=4.0)
+    assert all(0 <= policy.delay(5) <= 4.0 for _ in range(20))
+    assert policy.delay(1, retry_after=2.5) >= 2.5
+

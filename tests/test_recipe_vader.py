@@ -1,0 +1,37 @@
+"""The VADER recipe script end to end at toy size (a tiny model, a few samples and steps), so
+the one command that reproduces docs/RESULTS.md keeps working."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow
+
+
+def test_reproduce_vader_toy_runs_every_stage_and_resumes(tmp_path: Path, tiny_models) -> None:
+    command = [sys.executable, str(ROOT / "scripts" / "reproduce_vader.py"), "--toy", "--model",
+               str(tiny_models["causal_lm"]), "--out", str(tmp_path)]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert (tmp_path / "distill" / "sft.jsonl").is_file()
+    assert (tmp_path / "sft" / "final" / "adapter" / "adapter_config.json").is_file()
+    for variant in ("hints", "nohints", "drop"):
+        assert (tmp_path / f"grpo_{variant}" / "checkpoint-1" / "adapter").is_dir()
+    for system in ("base", "sft", "grpo_hints", "grpo_nohints", "grpo_drop"):
+        for part in ("tweets-test", "products-test", "movies-test", "movies-valid"):
+            metrics = json.loads((tmp_path / "eval" / system / part / "metrics.json").read_text())
+            assert metrics["n"] == 2
+    best = json.loads((tmp_path / "best.json").read_text())
+    assert best["best"] in ("sft", "grpo_hints", "grpo_nohints", "grpo_drop")
+    stages = json.loads((tmp_path / "stages.json").read_text())["stages"]
+    assert {s["stage"] for s in stages} >= {"distill", "sft", "grpo_hints", "eval_sft_movies_valid"}
+
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and again.stdout.count("skipped") == len(stages)
