@@ -471,41 +471,63 @@ def grpo(
     Several processes: `torchrun --nproc_per_node N -m emoreason grpo ...` or
     `accelerate launch --config_file configs/accelerate/<setup>.yaml -m emoreason grpo ...`.
     """
-    from emoreason.rl.config import ConfigError, dump_config, load_config
+    from emoreason.rl.config import dump_config, load_config
 
-    try:
-        cfg = load_config(config, list(ctx.args))
-    except ConfigError as err:
-        fail(str(err))
-    if show_config:
-        console.print(dump_config(cfg), end="")
+    cfg = _recipe(load_config, dump_config, config, ctx.args, show_config)
+    if cfg is None:
         return
-    from emoreason.data import DataError
-    from emoreason.models import MediaError
     from emoreason.rl.trainer import GRPOTrainer
 
+    trainer = _trainer(GRPOTrainer, cfg)
+
+    def describe(record: dict) -> str:
+        return (f"grpo step {record['step']}: reward {record.get('reward/mean', 0):.3f} "
+                f"hard {record.get('groups/hard_rate', 0):.2f} kl {record.get('kl', 0):.4f} "
+                f"{record.get('time/step', 0):.1f}s/step")
+
+    if _train("grpo", trainer, cfg.run.max_steps, describe):
+        console.print(f"done: {trainer.step_index} steps; checkpoints, metrics.jsonl and config.yaml in {cfg.run.output_dir}")
+
+
+def _recipe(load, dump, path: Path | None, overrides: list[str], show: bool):
+    """The validated recipe, or None after printing it (--show-config); exits on a bad one."""
+    from emoreason.recipes import ConfigError
+
     try:
-        trainer = GRPOTrainer(cfg)
+        cfg = load(path, list(overrides))
+    except ConfigError as err:
+        fail(str(err))
+    if show:
+        console.print(dump(cfg), end="")
+        return None
+    return cfg
+
+
+def _trainer(factory, cfg):
+    from emoreason.data import DataError
+    from emoreason.models import MediaError
+
+    try:
+        return factory(cfg)
     except (DataError, FileNotFoundError, ValueError, MediaError) as err:
         fail(str(err))
+
+
+def _train(label: str, trainer, total: int, describe) -> bool:
+    """Resume, run with a progress line, and turn Ctrl-C into a resumable stop. True on the
+    main process (the one that reports)."""
     main_process = trainer.accelerator.is_main_process
+    output_dir = trainer.config.run.output_dir
     if main_process and trainer.config.run.resume and trainer.resume():
-        console.print(f"resumed at step {trainer.step_index} from {cfg.run.output_dir}")
-    total, done = cfg.run.max_steps, trainer.step_index
-    with _progress("grpo", total, done, quiet=not main_process) as advance:
-        def report(record: dict) -> None:
-            advance(1, description=(
-                f"grpo step {record['step']}: reward {record.get('reward/mean', 0):.3f} "
-                f"hard {record.get('groups/hard_rate', 0):.2f} kl {record.get('kl', 0):.4f} "
-                f"{record.get('time/step', 0):.1f}s/step"))
+        console.print(f"resumed at step {trainer.step_index} from {output_dir}")
+    with _progress(label, total, trainer.step_index, quiet=not main_process) as advance:
         try:
-            trainer.train(progress=report)
+            trainer.train(progress=lambda record: advance(1, description=describe(record)))
         except KeyboardInterrupt:
             err_console.print(f"[yellow]interrupted at step {trainer.step_index}; rerun the same command to resume "
-                              f"from the last checkpoint in {cfg.run.output_dir}[/]")
+                              f"from the last checkpoint in {output_dir}[/]")
             raise typer.Exit(130)
-    if main_process:
-        console.print(f"done: {trainer.step_index} steps; checkpoints, metrics.jsonl and config.yaml in {cfg.run.output_dir}")
+    return main_process
 
 
 @app.command()
@@ -612,44 +634,25 @@ def sft(
     the trained weights end in run.output_dir/final/ (adapter/ for LoRA: pass it to
     `analyze --adapter` or `grpo model.adapter=`).
     """
-    from emoreason.recipes import ConfigError
     from emoreason.sft.config import dump_config, load_config
 
-    try:
-        cfg = load_config(config, list(ctx.args))
-    except ConfigError as err:
-        fail(str(err))
-    if show_config:
-        console.print(dump_config(cfg), end="")
+    cfg = _recipe(load_config, dump_config, config, ctx.args, show_config)
+    if cfg is None:
         return
-    from emoreason.data import DataError
-    from emoreason.models import MediaError
     from emoreason.sft.trainer import SFTTrainer
 
-    try:
-        trainer = SFTTrainer(cfg)
-    except (DataError, FileNotFoundError, ValueError, MediaError) as err:
-        fail(str(err))
-    main_process = trainer.accelerator.is_main_process
-    if main_process:
+    trainer = _trainer(SFTTrainer, cfg)
+    if trainer.accelerator.is_main_process:
         console.print(f"{len(trainer.train_examples)} training examples, {len(trainer.eval_examples)} held out"
                       + (f", {trainer.dropped_long} too long left out" if trainer.dropped_long else "")
                       + f"; {trainer.max_steps} steps")
-    if main_process and cfg.run.resume and trainer.resume():
-        console.print(f"resumed at step {trainer.step_index} from {cfg.run.output_dir}")
-    with _progress("sft", trainer.max_steps, trainer.step_index, quiet=not main_process) as advance:
-        def report(record: dict) -> None:
-            extra = "".join(f" {k.split('/')[1]} {record[k]:.3f}" for k in ("eval/loss", "eval/parse_rate",
-                            "eval/polarity_accuracy") if k in record)
-            advance(1, description=f"sft step {record['step']}: loss {record.get('loss', 0):.3f}{extra} "
-                                   f"{record.get('time/step', 0):.1f}s/step")
-        try:
-            trainer.train(progress=report)
-        except KeyboardInterrupt:
-            err_console.print(f"[yellow]interrupted at step {trainer.step_index}; rerun the same command to resume "
-                              f"from the last checkpoint in {cfg.run.output_dir}[/]")
-            raise typer.Exit(130)
-    if main_process:
+
+    def describe(record: dict) -> str:
+        extra = "".join(f" {k.split('/')[1]} {record[k]:.3f}" for k in ("eval/loss", "eval/parse_rate",
+                        "eval/polarity_accuracy") if k in record)
+        return f"sft step {record['step']}: loss {record.get('loss', 0):.3f}{extra} {record.get('time/step', 0):.1f}s/step"
+
+    if _train("sft", trainer, trainer.max_steps, describe):
         evals = [r for r in trainer.log_history if "eval/parse_rate" in r or "eval/loss" in r]
         if evals:
             rows = {f"step {r['step']}": {k.split("/", 1)[1]: v for k, v in r.items() if k.startswith("eval/")}

@@ -17,20 +17,14 @@ from pydantic import BaseModel, Field, model_validator
 
 from emoreason.recipes import ConfigError, Section, dump_recipe, load_recipe, parse_recipe
 from emoreason.recipes import expand_override as _expand
+from emoreason.rl.run import RunSection
 
 __all__ = ["ConfigError", "GRPOConfig", "Section", "dump_config", "expand_override", "load_config", "parse_config"]
 
 
-class RunConfig(Section):
+class RunConfig(RunSection):
     output_dir: str = Field("runs/grpo", description="Checkpoints, metrics.jsonl and TensorBoard logs go here.")
     max_steps: int = Field(100, ge=1, description="Policy-update steps (one step = one batch of prompts).")
-    save_every: int = Field(25, ge=0, description="Checkpoint every N steps (0: only at the end).")
-    keep_checkpoints: int = Field(2, ge=1, description="Older checkpoints beyond this many are deleted.")
-    save_latest: bool = Field(True, description="Between numbered checkpoints, rewrite checkpoint-latest after "
-                              "every step, so a killed run loses at most the step in flight.")
-    seed: int = 0
-    report_to: list[Literal["jsonl", "tensorboard"]] = Field(default_factory=lambda: ["jsonl", "tensorboard"])
-    resume: bool = Field(True, description="Continue from the newest checkpoint in output_dir if there is one.")
 
 
 class LoraConfig(Section):

@@ -24,7 +24,6 @@ from __future__ import annotations
 import copy
 from contextlib import nullcontext
 import dataclasses
-import json
 import logging
 import math
 import time
@@ -57,6 +56,7 @@ from emoreason.rl.config import GRPOConfig, ModelConfig, dump_config
 from emoreason.rl.core import group_advantages, grpo_loss, masked_mean, zero_std_groups
 from emoreason.rl.hints import HintConfig, effective_mode, hard_group_indices, hint_for, hint_token_mask, hinted_rows
 from emoreason.rl.reflection import ReflectionConfig, reflect
+from emoreason.rl.run import RunLog, epoch_position
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def prepare_policy(loaded: LoadedModel, settings: ModelConfig) -> torch.nn.Modul
     return model
 
 
-class GRPOTrainer:
+class GRPOTrainer(RunLog):
     def __init__(
         self,
         config: GRPOConfig,
@@ -212,12 +212,7 @@ class GRPOTrainer:
         return [self._sample_at(i) for i in range(start, start + per_step)]
 
     def _sample_at(self, index: int) -> Sample:
-        n = len(self.samples)
-        epoch, offset = divmod(index, n)
-        if not self.config.data.shuffle:
-            return self.samples[offset]
-        order = np.random.default_rng([self.config.run.seed, epoch]).permutation(n)
-        return self.samples[int(order[offset])]
+        return self.samples[epoch_position(index, len(self.samples), self.config.run.seed, self.config.data.shuffle)]
 
     def _seed(self, step: int, stream: int) -> int:
         return (self.config.run.seed * 1_000_003 + step * 1009 + stream * 101 + self.rank) % (2**31)
@@ -454,41 +449,6 @@ class GRPOTrainer:
             barrier=self.accelerator.wait_for_everyone if self.world > 1 else None,
             keep=self.config.run.keep_checkpoints, rolling=rolling,
         )
-
-    def resume(self, folder: str | Path | None = None) -> bool:
-        folder = Path(folder) if folder else ckpt.latest_checkpoint(self.output_dir)
-        if folder is None:
-            return False
-        state = ckpt.load_checkpoint(folder, model=self.policy, optimizer=self.optimizer, scheduler=self.scheduler,
-                                     rank=self.rank)
-        if state.get("world_size", 1) != self.world:
-            log.warning("checkpoint was written by %s processes, resuming with %s: the prompt order changes",
-                        state.get("world_size"), self.world)
-        self.step_index = int(state["step"])
-        self._truncate_log(self.step_index)
-        return True
-
-    def _metrics_file(self) -> Path:
-        return self.output_dir / "metrics.jsonl"
-
-    def _truncate_log(self, step: int) -> None:
-        """Steps logged after the checkpoint were lost with the crash; they are redone."""
-        file = self._metrics_file()
-        if not self.accelerator.is_main_process or not file.is_file():
-            return
-        kept = [line for line in file.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
-        file.write_text("".join(line + "\n" for line in kept))
-
-    def _log(self, stats: dict[str, float]) -> None:
-        record = {"step": self.step_index, **{k: round(v, 6) for k, v in stats.items()}}
-        self.log_history.append(record)
-        if not self.accelerator.is_main_process:
-            return
-        if "jsonl" in self.config.run.report_to:
-            with self._metrics_file().open("a") as handle:
-                handle.write(json.dumps(record) + "\n")
-        if self.accelerator.trackers:
-            self.accelerator.log(stats, step=self.step_index)
 
     def train(self, max_steps: int | None = None, progress: Callable[[dict[str, Any]], None] | None = None
               ) -> list[dict[str, Any]]:

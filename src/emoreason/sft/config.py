@@ -15,19 +15,14 @@ from pydantic import BaseModel, Field
 
 from emoreason.recipes import ConfigError, Section, dump_recipe, load_recipe, parse_recipe
 from emoreason.rl.config import ModelConfig
+from emoreason.rl.run import RunSection
 
 
-class SFTRunConfig(Section):
+class SFTRunConfig(RunSection):
     output_dir: str = Field("runs/sft", description="Checkpoints, final/, metrics.jsonl and TensorBoard logs go here.")
     max_steps: int | None = Field(None, ge=1, description="Optimizer steps; default: epochs over the training file.")
     epochs: float = Field(1.0, gt=0.0, description="Used when max_steps is not set.")
     save_every: int = Field(50, ge=0, description="Checkpoint every N steps (0: only at the end).")
-    keep_checkpoints: int = Field(2, ge=1)
-    save_latest: bool = Field(True, description="Rewrite checkpoint-latest after the steps between numbered "
-                              "checkpoints, so a killed run loses at most the step in flight.")
-    seed: int = 0
-    report_to: list[Literal["jsonl", "tensorboard"]] = Field(default_factory=lambda: ["jsonl", "tensorboard"])
-    resume: bool = Field(True, description="Continue from the newest checkpoint in output_dir if there is one.")
 
 
 class SFTDataConfig(Section):

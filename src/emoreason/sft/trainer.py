@@ -31,6 +31,7 @@ from emoreason.generation.logprobs import continuation_logprobs, encode_with_con
 from emoreason.models.loading import LoadedModel
 from emoreason.recipes import flat_recipe
 from emoreason.rl import checkpoint as ckpt
+from emoreason.rl.run import RunLog, epoch_position
 from emoreason.rl.trainer import prepare_policy
 from emoreason.sft.config import SFTConfig, dump_config
 from emoreason.sft.data import SFTExample, load_sft_file
@@ -48,7 +49,7 @@ def split_eval(examples: Sequence[SFTExample], fraction: float, seed: int) -> tu
     return ([e for i, e in enumerate(examples) if i not in held], [e for i, e in enumerate(examples) if i in held])
 
 
-class SFTTrainer:
+class SFTTrainer(RunLog):
     def __init__(self, config: SFTConfig, *, train: Sequence[SFTExample] | None = None,
                  eval_examples: Sequence[SFTExample] | None = None, loaded: LoadedModel | None = None,
                  accelerator: Any = None):
@@ -128,12 +129,8 @@ class SFTTrainer:
         return kept, dropped
 
     def _example_at(self, index: int) -> tuple[SFTExample, list[int]]:
-        n = len(self.train_examples)
-        epoch, offset = divmod(index, n)
-        if not self.config.data.shuffle:
-            return self.train_examples[offset]
-        order = np.random.default_rng([self.config.run.seed, epoch]).permutation(n)
-        return self.train_examples[int(order[offset])]
+        return self.train_examples[epoch_position(index, len(self.train_examples), self.config.run.seed,
+                                                  self.config.data.shuffle)]
 
     def batches_for_step(self, step: int) -> list[list[tuple[SFTExample, list[int]]]]:
         """This process's micro-batches for `step`: a function of the step alone, so a resumed
@@ -222,30 +219,6 @@ class SFTTrainer:
             processor=self.loaded.processor, rank=self.rank, world_size=self.world,
             barrier=self.accelerator.wait_for_everyone if self.world > 1 else None,
             keep=self.config.run.keep_checkpoints, rolling=rolling)
-
-    def resume(self, folder: str | Path | None = None) -> bool:
-        folder = Path(folder) if folder else ckpt.latest_checkpoint(self.output_dir)
-        if folder is None:
-            return False
-        state = ckpt.load_checkpoint(folder, model=self.policy, optimizer=self.optimizer, scheduler=self.scheduler,
-                                     rank=self.rank)
-        self.step_index = int(state["step"])
-        file = self.output_dir / "metrics.jsonl"
-        if self.accelerator.is_main_process and file.is_file():
-            kept = [ln for ln in file.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= self.step_index]
-            file.write_text("".join(ln + "\n" for ln in kept))
-        return True
-
-    def _log(self, stats: dict[str, float]) -> None:
-        record = {"step": self.step_index, **{k: round(v, 6) for k, v in stats.items()}}
-        self.log_history.append(record)
-        if not self.accelerator.is_main_process:
-            return
-        if "jsonl" in self.config.run.report_to:
-            with (self.output_dir / "metrics.jsonl").open("a") as handle:
-                handle.write(json.dumps(record) + "\n")
-        if self.accelerator.trackers:
-            self.accelerator.log(stats, step=self.step_index)
 
     def final_dir(self) -> Path:
         return self.output_dir / "final"
