@@ -1,0 +1,71 @@
+"""Errors in OpenAI's shape: `{"error": {"message", "type", "param", "code"}}`, for every 4xx/5xx
+the server sends, validation errors included, so OpenAI clients raise their usual exceptions."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+#: the `type` OpenAI uses for each status family
+_TYPES = {
+    400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 404: "invalid_request_error",
+    405: "invalid_request_error", 413: "invalid_request_error", 415: "invalid_request_error",
+    429: "rate_limit_error", 503: "overloaded_error", 504: "timeout_error",
+}
+
+
+class APIError(Exception):
+    """Raised anywhere in a request; becomes a JSON error response."""
+
+    def __init__(self, status: int, message: str, *, param: str | None = None, code: str | None = None,
+                 type: str | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.param, self.code = status, message, param, code
+        self.type = type or _TYPES.get(status, "invalid_request_error" if status < 500 else "server_error")
+        self.headers = headers or {}
+
+    def response(self) -> JSONResponse:
+        body = {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+        return JSONResponse(body, status_code=self.status, headers=self.headers)
+
+
+def validation_error(err: ValidationError | RequestValidationError) -> APIError:
+    """The first problem of a pydantic error, named by its field path (`messages.0.role`)."""
+    problems = err.errors()
+    first = problems[0] if problems else {"loc": (), "msg": "invalid request"}
+    loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
+    param = ".".join(loc) or None
+    message = first.get("msg", "invalid request")
+    if first.get("type") == "json_invalid":
+        return APIError(400, "the request body is not valid JSON", code="invalid_json")
+    more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+    return APIError(400, f"{param}: {message}{more}" if param else message + more, param=param, code="invalid_value")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(APIError)
+    async def _api_error(request: Request, err: APIError) -> JSONResponse:
+        return err.response()
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, err: RequestValidationError) -> JSONResponse:
+        return validation_error(err).response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, err: StarletteHTTPException) -> JSONResponse:
+        messages = {404: f"no such endpoint: {request.method} {request.url.path}",
+                    405: f"method {request.method} is not allowed on {request.url.path}"}
+        message = messages.get(err.status_code, str(err.detail))
+        return APIError(err.status_code, message, headers=dict(err.headers or {})).response()
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, err: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return APIError(500, "internal server error; see the server log", code="internal_error").response()

@@ -1,0 +1,489 @@
+"""`emoreason serve`: every endpoint over real HTTP (uvicorn on 127.0.0.1, httpx and the openai
+client), with tiny random models, plus scripted engines where a test needs a known answer or a
+known delay (batching, timeouts, queue limits)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from emoreason.generation import Completion, SamplingParams, TransformersEngine
+from emoreason.models import Conversation, load_model
+from emoreason.serve import ModelInfo, ServerThread, ServeSettings, create_app
+
+C2F_ANSWER = ("<polarity>positive</polarity><think>Text: the words are warm.\n\nCombined: clearly happy.</think>"
+              "<score>2.5</score>")
+
+
+class ScriptedEngine:
+    """Answers every prompt with `answer` after `delay` seconds; records each generate call."""
+
+    def __init__(self, answer: str = C2F_ANSWER, delay: float = 0.0):
+        self.answer, self.delay = answer, delay
+        self.calls: list[tuple[int, SamplingParams]] = []
+        self.media_seen: list[dict[str, bytes]] = []
+        self.lock = threading.Lock()
+
+    def generate(self, conversations: list[Conversation], params: SamplingParams, progress=None):
+        with self.lock:
+            self.calls.append((len(conversations), params))
+            self.media_seen += [{k: Path(v).read_bytes() for k, v in c.media.items()} for c in conversations]
+        time.sleep(self.delay)
+        return [[Completion(text=self.answer, token_ids=list(range(7)), logprobs=[0.0] * 7, finish_reason="eos",
+                            prompt_tokens=11) for _ in range(params.n)] for _ in conversations]
+
+
+def scripted_app(engine: ScriptedEngine, modalities: frozenset[str] = frozenset(), **settings):
+    info = ModelInfo(id="scripted", family="scripted", modalities=modalities)
+    return create_app(engine, info, ServeSettings(**settings))
+
+
+@pytest.fixture(scope="module")
+def tiny_lm(tiny_models):
+    return load_model(str(tiny_models["causal_lm"]))
+
+
+@pytest.fixture(scope="module")
+def server(tiny_lm) -> Iterator[ServerThread]:
+    settings = ServeSettings(max_batch_size=8, max_tokens_limit=64, default_max_tokens=16, max_n=4,
+                             max_upload_bytes=64 * 1024, max_body_bytes=256 * 1024, max_text_chars=30_000)
+    app = create_app(TransformersEngine(tiny_lm, batch_size=8), ModelInfo.from_loaded(tiny_lm, "tiny"), settings)
+    with ServerThread(app) as running:
+        yield running
+
+
+@pytest.fixture
+def client(server: ServerThread) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        yield http
+
+
+def chat(client: httpx.Client, **body) -> httpx.Response:
+    payload = {"model": "tiny", "messages": [{"role": "user", "content": "I loved it"}], "max_tokens": 6,
+               "temperature": 0, **body}
+    return client.post("/v1/chat/completions", json=payload)
+
+
+def error_of(response: httpx.Response) -> dict:
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"message", "type", "param", "code"}, body
+    return body["error"]
+
+
+def uploads_left(server: ServerThread) -> list[Path]:
+    root = server.server.config.app.state.uploads.root
+    return list(root.iterdir())
+
+
+def wait_until_empty(server: ServerThread, timeout: float = 5.0) -> list[Path]:
+    deadline = time.monotonic() + timeout
+    while uploads_left(server) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return uploads_left(server)
+
+
+# --------------------------------------------------------------------------------------
+# endpoints
+# --------------------------------------------------------------------------------------
+
+
+def test_health_models_and_page(client: httpx.Client, tiny_lm) -> None:
+    health = client.get("/health").json()
+    assert health["status"] == "ok" and health["auth_required"] is False and health["queue_depth"] == 0
+    models = client.get("/v1/models").json()
+    assert models["object"] == "list" and [m["id"] for m in models["data"]] == [tiny_lm.name]
+    assert client.get(f"/v1/models/{tiny_lm.name}").json()["id"] == tiny_lm.name
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert 'src="/static/app.js"' in page.text and "http" not in page.text.split("<footer")[0]  # no CDN
+    assert client.get("/static/app.js").status_code == 200 and client.get("/static/style.css").status_code == 200
+
+
+def test_chat_completion_shape_usage_n_and_stop(client: httpx.Client) -> None:
+    body = chat(client, n=2, max_tokens=5).json()
+    assert body["object"] == "chat.completion" and body["id"].startswith("chatcmpl-")
+    assert [c["index"] for c in body["choices"]] == [0, 1]
+    for choice in body["choices"]:
+        assert choice["message"]["role"] == "assistant" and choice["finish_reason"] in ("stop", "length")
+    usage = body["usage"]
+    assert usage["prompt_tokens"] > 0 and 0 < usage["completion_tokens"] <= 10
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    # greedy: a stop sequence taken from the free answer cuts it there, and is left out (as OpenAI does)
+    free = chat(client, max_tokens=12).json()["choices"][0]["message"]["content"]
+    stop = next(ch for ch in free[2:] if ch.isprintable() and not ch.isspace() and ch != "\ufffd")
+    cut = chat(client, max_tokens=12, stop=[stop]).json()["choices"][0]
+    assert cut["finish_reason"] == "stop" and cut["message"]["content"] == free[: free.index(stop)]
+
+
+def test_streaming_sends_openai_chunks_then_done(client: httpx.Client) -> None:
+    whole = chat(client, max_tokens=8).json()["choices"][0]["message"]["content"]
+    with client.stream("POST", "/v1/chat/completions", json={
+        "model": "tiny", "messages": [{"role": "user", "content": "I loved it"}], "max_tokens": 8, "temperature": 0,
+        "stream": True, "stream_options": {"include_usage": True},
+    }) as response:
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+        lines = [line for line in response.iter_lines() if line]
+    assert lines[-1] == "data: [DONE]"
+    chunks = [json.loads(line.removeprefix("data: ")) for line in lines[:-1]]
+    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
+    assert text == whole
+    assert chunks[-2]["choices"][0]["finish_reason"] in ("stop", "length")
+    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] == 8
+
+
+def test_analyze_json_and_multipart_give_the_audit_record(client: httpx.Client, tiny_lm) -> None:
+    record = client.post("/v1/analyze", json={"text": "The ending dragged.", "max_tokens": 6, "id": "r1"}).json()
+    assert set(record) == {"id", "polarity", "score", "label", "reasoning", "parse_ok", "errors", "raw_completion",
+                           "completion_tokens", "finish_reason", "model", "format", "latency_s"}
+    assert record["id"] == "r1" and record["format"] == "c2f" and record["model"] == tiny_lm.name
+    assert record["parse_ok"] is False and record["errors"]  # an untrained model: the parser says what failed
+    form = client.post("/v1/analyze", data={"text": "Great!", "format": "emor3", "task": "mikels", "max_tokens": "5"})
+    assert form.status_code == 200 and form.json()["format"] == "emor3"
+    scaled = client.post("/v1/analyze", json={"text": "ok", "task": "mosi", "scale": "-2,2", "max_tokens": 4})
+    assert scaled.status_code == 200
+    options = client.get("/v1/analyze/options").json()
+    assert options["tasks"]["vader"]["scale"] == [-4.0, 4.0] and "amusement" in options["tasks"]["mikels"]["labels"]
+
+
+def test_analyze_matches_the_cli_record(client: httpx.Client, tiny_models) -> None:
+    from typer.testing import CliRunner
+
+    from emoreason.cli import app
+
+    out = CliRunner().invoke(app, ["analyze", "Not bad at all.", "--json", "--model", str(tiny_models["causal_lm"]),
+                                   "--max-new-tokens", "6"])
+    assert out.exit_code == 0, out.output
+    cli_record = json.loads(out.stdout.strip().splitlines()[-1])
+    served = client.post("/v1/analyze", json={"text": "Not bad at all.", "max_tokens": 6}).json()
+    for key in ("raw_completion", "polarity", "score", "parse_ok", "errors", "completion_tokens", "finish_reason"):
+        assert served[key] == cli_record[key], key
+
+
+def test_metrics_count_requests_by_endpoint_and_status(client: httpx.Client) -> None:
+    chat(client)
+    client.get("/v1/nothing-here")
+    text = client.get("/metrics").text
+    assert 'emoreason_requests_total{endpoint="/v1/chat/completions",status="200"}' in text
+    assert 'emoreason_requests_total{endpoint="other",status="404"}' in text
+    assert 'emoreason_request_duration_seconds_bucket{endpoint="/v1/chat/completions",le="+Inf"}' in text
+    assert "emoreason_queue_depth 0" in text and "emoreason_batch_rows_count" in text
+
+
+# --------------------------------------------------------------------------------------
+# bad input and limits: 4xx in OpenAI's error shape
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("body", "status", "param"), [
+    ({"max_tokens": 65}, 400, "max_tokens"),
+    ({"max_completion_tokens": 500}, 400, "max_completion_tokens"),
+    ({"n": 5}, 400, "n"),
+    ({"temperature": 5}, 400, "temperature"),
+    ({"top_p": 0}, 400, "top_p"),
+    ({"model": "gpt-4o"}, 404, "model"),
+    ({"messages": []}, 400, "messages"),
+    ({"messages": [{"role": "tool", "content": "x"}]}, 400, "messages.0.role"),
+    ({"tools": [{"type": "function"}]}, 400, "tools"),
+    ({"stop": ["a", "b", "c", "d", "e"]}, 400, "stop"),
+    ({"messages": [{"role": "user", "content": [{"type": "file", "file": {}}]}]}, 400, "messages.0.content.0"),
+    ({"messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]}]}, 400, "messages.0.content.0"),
+])
+def test_chat_rejects_bad_requests(client: httpx.Client, body: dict, status: int, param: str) -> None:
+    response = chat(client, **body)
+    assert response.status_code == status, response.text
+    assert error_of(response)["param"] == param
+
+
+def test_malformed_json_long_prompts_and_big_bodies(client: httpx.Client) -> None:
+    bad = client.post("/v1/chat/completions", content=b"{not json", headers={"content-type": "application/json"})
+    assert bad.status_code == 400 and error_of(bad)["code"] == "invalid_json"
+    long = chat(client, messages=[{"role": "user", "content": "word " * 5000}], max_tokens=8)
+    assert long.status_code == 400 and error_of(long)["code"] == "context_length_exceeded"
+    huge = client.post("/v1/analyze", json={"text": "x" * 300_000})
+    assert huge.status_code == 413 and error_of(huge)["code"] == "body_too_large"
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit applies while reading
+        yield b'{"text": "'
+        for _ in range(40):
+            yield b"y" * 8192
+        yield b'"}'
+
+    streamed = client.post("/v1/analyze", content=chunks(), headers={"content-type": "application/json"})
+    assert streamed.status_code == 413
+    assert client.post("/v1/analyze", json={"text": "  "}).status_code == 400
+    wrong_task = client.post("/v1/analyze", json={"text": "hi", "format": "c2f", "task": "mikels"})
+    assert error_of(wrong_task)["param"] == "task"  # c2f needs a score scale
+    assert error_of(client.post("/v1/analyze", json={"text": "hi", "bogus": 1}))["param"] == "bogus"
+    assert client.post("/v1/analyze", content=b"text=hi", headers={"content-type": "text/plain"}).status_code == 415
+    assert client.delete("/v1/analyze").status_code == 405
+
+
+def test_text_only_model_refuses_media_and_paths(client: httpx.Client, server: ServerThread, media_files) -> None:
+    png = media_files["image"].read_bytes()
+    refused = client.post("/v1/analyze", data={"text": "hi"}, files={"image": ("face.png", png, "image/png")})
+    assert refused.status_code == 400 and "text only" in error_of(refused)["message"]
+    path_field = client.post("/v1/analyze", data={"text": "hi", "image": "/etc/passwd"})
+    assert path_field.status_code == 400 and "paths are not accepted" in error_of(path_field)["message"]
+    uri = "data:image/png;base64," + base64.b64encode(png).decode()
+    parts = [{"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": uri}}]
+    response = chat(client, messages=[{"role": "user", "content": parts}])
+    assert response.status_code == 400 and error_of(response)["code"] == "unsupported_content"
+    assert wait_until_empty(server) == []
+
+
+# --------------------------------------------------------------------------------------
+# media uploads on a model that takes them (tiny Qwen2.5-VL)
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def vl_server(tiny_models) -> Iterator[ServerThread]:
+    loaded = load_model(str(tiny_models["qwen2_5_vl"]))
+    settings = ServeSettings(max_batch_size=4, max_tokens_limit=32, default_max_tokens=8, max_upload_bytes=64 * 1024)
+    app = create_app(TransformersEngine(loaded, batch_size=4), ModelInfo.from_loaded(loaded), settings)
+    with ServerThread(app) as running:
+        yield running
+
+
+def test_uploads_are_checked_used_and_deleted(vl_server: ServerThread, media_files) -> None:
+    png = media_files["image"].read_bytes()
+    with httpx.Client(base_url=vl_server.url, timeout=60) as http:
+        record = http.post("/v1/analyze", data={"text": "Look at this", "max_tokens": "4"},
+                           files={"image": ("face.png", png, "image/png")})
+        assert record.status_code == 200, record.text
+        uri = "data:image/png;base64," + base64.b64encode(png).decode()
+        answer = http.post("/v1/chat/completions", json={
+            "model": "default", "max_tokens": 4, "temperature": 0,
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "How does this feel?"},
+                                                      {"type": "image_url", "image_url": {"url": uri}}]}]})
+        assert answer.status_code == 200, answer.text
+        checks = [
+            ({"image": ("face.png", b"just some text, not a picture" * 4, "image/png")}, 415),  # sniffed content
+            ({"image": ("face.exe", png, "image/png")}, 415),  # extension
+            ({"video": ("clip.mp4", png, "video/mp4")}, 415),  # a PNG is no video
+            ({"image": ("big.png", png + b"\0" * 70_000, "image/png")}, 413),  # over the upload limit
+            ({"audio": ("tone.wav", media_files["wav"].read_bytes()[:60_000], "audio/wav")}, 400),  # VL takes no audio
+            ({"document": ("a.png", png, "image/png")}, 400),  # unknown field
+        ]
+        for url in ("file:///etc/passwd", "/etc/passwd", "https://example.com/a.png", "data:image/png,raw"):
+            parts = [{"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": url}}]
+            response = http.post("/v1/chat/completions", json={"model": "default", "max_tokens": 2,
+                                                               "messages": [{"role": "user", "content": parts}]})
+            assert response.status_code == 400 and "data: URI" in error_of(response)["message"], response.text
+        for files, status in checks:
+            response = http.post("/v1/analyze", data={"text": "x", "max_tokens": "2"}, files=files)
+            assert response.status_code == status, (files.keys(), response.text)
+            error_of(response)
+    assert wait_until_empty(vl_server) == []
+    root = vl_server.server.config.app.state.uploads.root
+    assert root.stat().st_mode & 0o777 == 0o700
+
+
+def test_uploads_of_a_timed_out_request_are_deleted_once_generation_ends(media_files) -> None:
+    engine = ScriptedEngine(delay=0.6)
+    app = scripted_app(engine, frozenset({"image"}), request_timeout_s=0.2)
+    with ServerThread(app) as running, httpx.Client(base_url=running.url, timeout=10) as http:
+        png = media_files["image"].read_bytes()
+        response = http.post("/v1/analyze", data={"text": "x"}, files={"image": ("a.png", png, "image/png")})
+        assert response.status_code == 504 and error_of(response)["code"] == "timeout"
+        assert wait_until_empty(running, timeout=3) == []
+        assert engine.media_seen and engine.media_seen[0]["image"] == png  # the engine read the file it was given
+
+
+# --------------------------------------------------------------------------------------
+# auth
+# --------------------------------------------------------------------------------------
+
+
+def test_api_key_is_required_on_the_api_but_not_on_health_or_the_page() -> None:
+    app = scripted_app(ScriptedEngine(), api_key="s3cret-key")
+    with ServerThread(app) as running, httpx.Client(base_url=running.url, timeout=10) as http:
+        assert http.get("/health").json()["auth_required"] is True
+        assert http.get("/").status_code == 200
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic s3cret-key"}):
+            for method, path in (("GET", "/v1/models"), ("POST", "/v1/analyze"), ("GET", "/metrics")):
+                response = http.request(method, path, headers=headers, json={"text": "hi"})
+                assert response.status_code == 401 and response.headers["www-authenticate"] == "Bearer"
+                assert error_of(response)["code"] == "invalid_api_key"
+        good = {"Authorization": "Bearer s3cret-key"}
+        assert http.get("/v1/models", headers=good).status_code == 200
+        assert http.post("/v1/analyze", headers=good, json={"text": "hi"}).json()["polarity"] == "positive"
+
+
+# --------------------------------------------------------------------------------------
+# the openai client, unchanged
+# --------------------------------------------------------------------------------------
+
+
+def test_the_openai_client_works_against_the_server(server: ServerThread, tiny_lm) -> None:
+    import openai
+
+    client = openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0, timeout=30)
+    assert [m.id for m in client.models.list()] == [tiny_lm.name]
+    reply = client.chat.completions.create(model="tiny", messages=[{"role": "user", "content": "What a day!"}],
+                                           max_tokens=6, temperature=0, n=2)
+    assert len(reply.choices) == 2 and reply.usage.completion_tokens <= 12
+    assert reply.choices[0].message.role == "assistant"
+    stream = client.chat.completions.create(model="tiny", messages=[{"role": "user", "content": "What a day!"}],
+                                            max_tokens=6, temperature=0, stream=True)
+    streamed = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+    assert streamed == reply.choices[0].message.content
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(model="tiny", messages=[{"role": "user", "content": "x"}], max_tokens=10_000)
+    assert caught.value.param == "max_tokens" and caught.value.code == "invalid_value"
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}], max_tokens=2)
+
+
+def test_the_openai_client_sends_the_api_key() -> None:
+    import openai
+
+    with ServerThread(scripted_app(ScriptedEngine(), api_key="k-123")) as running:
+        good = openai.OpenAI(base_url=running.url + "/v1", api_key="k-123", max_retries=0, timeout=10)
+        answer = good.chat.completions.create(model="scripted", messages=[{"role": "user", "content": "hi"}])
+        assert answer.choices[0].message.content == C2F_ANSWER
+        bad = openai.OpenAI(base_url=running.url + "/v1", api_key="nope", max_retries=0, timeout=10)
+        with pytest.raises(openai.AuthenticationError):
+            bad.models.list()
+
+
+# --------------------------------------------------------------------------------------
+# batching, queue limits, timeouts
+# --------------------------------------------------------------------------------------
+
+
+def fire(url: str, bodies: list[dict], path: str = "/v1/chat/completions", timeout: float = 20) -> list[httpx.Response]:
+    def one(body: dict) -> httpx.Response:
+        with httpx.Client(base_url=url, timeout=timeout) as http:
+            return http.post(path, json=body)
+
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        return list(pool.map(one, bodies))
+
+
+def test_concurrent_requests_share_generate_calls_grouped_by_params() -> None:
+    engine = ScriptedEngine(delay=0.25)
+    with ServerThread(scripted_app(engine, max_batch_size=8, batch_wait_ms=20)) as running:
+        base = {"model": "scripted", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+        bodies = [{**base, "temperature": 0.0 if i % 2 else 0.7} for i in range(12)]
+        responses = fire(running.url, bodies)
+    assert all(r.status_code == 200 for r in responses)
+    assert sum(n for n, _ in engine.calls) == 12
+    assert len(engine.calls) <= 6 and max(n for n, _ in engine.calls) >= 3  # batched, not one by one
+    assert {p.temperature for _, p in engine.calls} == {0.0, 0.7}  # each call holds one kind of params
+
+
+def test_no_batching_runs_requests_one_by_one() -> None:
+    engine = ScriptedEngine(delay=0.02)
+    with ServerThread(scripted_app(engine, max_batch_size=1)) as running:
+        body = {"model": "scripted", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+        assert all(r.status_code == 200 for r in fire(running.url, [body] * 6))
+    assert [n for n, _ in engine.calls] == [1] * 6
+
+
+def test_full_queue_answers_503_with_retry_after_and_slow_requests_504() -> None:
+    engine = ScriptedEngine(delay=0.5)
+    app = scripted_app(engine, max_batch_size=1, max_queue=1, request_timeout_s=5)
+    with ServerThread(app) as running:
+        body = {"model": "scripted", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+        responses = fire(running.url, [body] * 5)
+        statuses = sorted(r.status_code for r in responses)
+        assert statuses.count(200) >= 2 and 503 in statuses and set(statuses) <= {200, 503}, statuses
+        for response in responses:
+            if response.status_code == 503:
+                assert int(response.headers["retry-after"]) >= 1 and error_of(response)["code"] == "queue_full"
+    app = scripted_app(ScriptedEngine(delay=0.8), max_batch_size=1, request_timeout_s=0.3)
+    with ServerThread(app) as running:
+        responses = fire(running.url, [body] * 3)
+        assert [r.status_code for r in responses] == [504] * 3
+        with httpx.Client(base_url=running.url, timeout=10) as http:
+            assert http.get("/health").json()["status"] == "ok"
+
+
+def test_a_failing_request_does_not_fail_its_batch_neighbours(tiny_models, media_files) -> None:
+    """One corrupt image in a batch: that request gets a 400, the others their answers."""
+    loaded = load_model(str(tiny_models["qwen2_5_vl"]))
+    engine = TransformersEngine(loaded, batch_size=4)
+    batch_sizes: list[int] = []
+    real_generate = engine.generate
+
+    def recording_generate(conversations, params, progress=None):
+        batch_sizes.append(len(conversations))
+        return real_generate(conversations, params, progress)
+
+    engine.generate = recording_generate
+    app = create_app(engine, ModelInfo.from_loaded(loaded),
+                     ServeSettings(max_batch_size=4, batch_wait_ms=300, max_tokens_limit=8))
+    good = media_files["image"].read_bytes()
+    broken = b"\x89PNG\r\n\x1a\n" + b"\0" * 200  # sniffs as PNG, does not decode
+    with ServerThread(app) as running:
+        def one(data: bytes) -> httpx.Response:
+            with httpx.Client(base_url=running.url, timeout=60) as http:
+                return http.post("/v1/analyze", data={"text": "hm", "max_tokens": "3"},
+                                 files={"image": ("x.png", data, "image/png")})
+
+        with ThreadPoolExecutor(3) as pool:
+            responses = list(pool.map(one, [good, broken, good]))
+        assert [r.status_code for r in responses] == [200, 400, 200], [r.text for r in responses]
+        assert batch_sizes[0] == 3 and batch_sizes[1:] == [1, 1, 1]  # the batch failed, then each ran alone
+        message = error_of(responses[1])["message"]
+        assert "the uploaded image" in message and str(running.server.config.app.state.uploads.root) not in message
+        assert wait_until_empty(running) == []
+
+
+def test_the_event_loop_stays_responsive_while_a_batch_generates() -> None:
+    engine = ScriptedEngine(delay=1.5)
+    with ServerThread(scripted_app(engine)) as running, ThreadPoolExecutor(1) as pool:
+        body = {"model": "scripted", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+        pending = pool.submit(fire, running.url, [body])
+        while not engine.calls:
+            time.sleep(0.02)
+        with httpx.Client(base_url=running.url, timeout=10) as http:
+            started = time.perf_counter()
+            assert http.get("/health").status_code == 200
+            assert time.perf_counter() - started < 0.5  # generation runs in the worker thread, not on the loop
+        assert pending.result()[0].status_code == 200
+
+
+def test_the_serve_command_starts_a_server_with_the_key_from_the_environment(tiny_models) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from emoreason.serve.server import free_port
+
+    port = free_port()
+    env = {**os.environ, "EMOREASON_API_KEY": "env-key"}
+    command = [sys.executable, "-m", "emoreason", "serve", "--model", str(tiny_models["causal_lm"]),
+               "--port", str(port), "--log-level", "warning", "--no-batching"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, process.stdout.read()
+            try:
+                health = httpx.get(url + "/health", timeout=2).json()
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "emoreason serve did not start within 60 s"
+                time.sleep(0.2)
+        assert health["auth_required"] is True and health["batching"] is False
+        assert httpx.get(url + "/v1/models", timeout=5).status_code == 401
+        models = httpx.get(url + "/v1/models", headers={"Authorization": "Bearer env-key"}, timeout=5).json()
+        assert models["data"][0]["id"] == str(tiny_models["causal_lm"])
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

@@ -1,0 +1,104 @@
+"""The page at `/` in headless Chromium (Debian's `chromium`, driven by Playwright, which never
+downloads a browser of its own): type a sentence, submit, see the badge, the reasoning parts,
+the gauge and the history. A screenshot is kept in tests/artifacts/ (git-ignored)."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from emoreason.generation import Completion, SamplingParams
+from emoreason.serve import ModelInfo, ServerThread, ServeSettings, create_app
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+def find_chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+class SentimentEngine:
+    """A scripted model that writes well-formed C2F answers (positive when the text says "love").
+    Its reasoning carries markup, which the page must show as text, not run."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def generate(self, conversations, params: SamplingParams, progress=None):
+        time.sleep(0.05)
+        out = []
+        for conversation in conversations:
+            text = conversation.messages[-1]["content"]
+            if "love" in text:
+                answer = ("<polarity>positive</polarity><think>Text: \"loved\" and \"superb\" are strongly positive "
+                          "words.\n\nCombined: one clear, warm signal; nothing pulls the other way.</think>"
+                          "<score>3.2</score>")
+            else:
+                answer = ("<polarity>negative</polarity><think>Text: the battery <b>died</b> and nobody answered."
+                          "\n\nCombined: frustration throughout.</think><score>-2.6</score>")
+            out.append([Completion(text=answer, token_ids=list(range(30)), logprobs=[0.0] * 30, finish_reason="stop",
+                                   prompt_tokens=120)])
+        return out
+
+
+@pytest.fixture(scope="module")
+def browser():
+    path = find_chromium()
+    if path is None:
+        pytest.skip("no Chromium found (make install runs `apt-get install -y chromium` as root)")
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    with playwright_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=path, headless=True,
+                                         args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        yield browser
+        browser.close()
+
+
+def test_the_page_shows_badge_reasoning_gauge_and_history(browser) -> None:
+    app = create_app(SentimentEngine(), ModelInfo(id="scripted-c2f", family="causal_lm"), ServeSettings())
+    with ServerThread(app) as server:
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        console_errors: list[str] = []
+        page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+        page.goto(server.url + "/")
+        page.wait_for_selector("#task option[value=vader]", state="attached")
+        assert "scripted-c2f" in page.inner_text("#model-line")
+        assert page.is_disabled(".file[data-kind=image] input")  # a text-only model
+
+        page.fill("#text", "The battery died after two days and customer service never answered.")
+        page.click("#submit")
+        page.wait_for_selector("#badge.negative")
+        page.fill("#text", "I absolutely loved this film, the acting was superb.")
+        page.click("#submit")
+        page.wait_for_selector("#badge.positive")
+
+        assert page.inner_text("#badge") == "POSITIVE"
+        titles = page.locator(".part h3").all_inner_texts()
+        assert [t.lower() for t in titles] == ["text", "combined"]
+        assert "strongly positive" in page.locator(".part p").first.inner_text()
+        assert page.locator("#gauge-box svg").count() == 1
+        assert "score 3.2" in page.inner_text("#gauge-box")
+        assert page.inner_text("#parse-status") == "parsed"
+        assert "round trip" in page.inner_text("#meta")
+        assert page.locator("#history tr").count() == 2
+
+        page.locator("#history tr").nth(1).click()  # the earlier, negative analysis
+        page.wait_for_selector("#badge.negative")
+        first_part = page.locator(".part p").first
+        assert "<b>died</b>" in first_part.inner_text() and first_part.locator("b").count() == 0  # shown, not run
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / "serve_page.png"
+        page.locator("#history tr").nth(0).click()
+        page.wait_for_selector("#badge.positive")
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot: {shot}")
+        assert shot.stat().st_size > 10_000
+        assert not console_errors, console_errors
+        page.close()
