@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import time
 
 import pytest
 from typer.testing import CliRunner
@@ -22,9 +21,9 @@ def test_default_converts_once_and_is_trainable() -> None:
     from emoreason.models.default import ensure_default_model
 
     path = ensure_default_model(quiet=True)  # converts on the first call on a machine
-    started = time.perf_counter()
+    written = (path / "model.safetensors").stat().st_mtime_ns
     assert ensure_default_model(quiet=True) == path  # second call: just the cached folder
-    assert time.perf_counter() - started < 1.0
+    assert (path / "model.safetensors").stat().st_mtime_ns == written  # not converted again
     assert (path / "model.safetensors").is_file() and (path / "config.json").is_file()
     loaded = load_model("default")
     assert loaded.name == "SmolLM2-135M-Instruct" and loaded.family.name == "causal_lm"
@@ -34,15 +33,13 @@ def test_default_converts_once_and_is_trainable() -> None:
     assert param.requires_grad and not getattr(loaded.model, "is_quantized", False)
 
 
-def test_analyze_json_with_the_default_model_within_a_minute() -> None:
+def test_analyze_json_with_the_default_model() -> None:
+    # No wall-clock assertion: timings belong to benchmarks/, not to a test on a shared CPU.
     from emoreason.models.default import ensure_default_model
 
     ensure_default_model(quiet=True)
-    started = time.perf_counter()
     result = CliRunner().invoke(app, ["analyze", "The plot was thin but the acting was wonderful.", "--json"])
-    elapsed = time.perf_counter() - started
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout.strip().splitlines()[-1])
     assert record["model"].startswith("SmolLM2-135M-Instruct") and record["format"] == "c2f"
     assert record["raw_completion"] and isinstance(record["parse_ok"], bool)
-    assert elapsed < 60, f"analyze took {elapsed:.1f} s"
