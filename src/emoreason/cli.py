@@ -19,9 +19,10 @@ app = typer.Typer(
     help="Train, evaluate and serve language models that explain their emotion and sentiment judgments.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode="markdown",  # docstring paragraphs reflow instead of keeping the source line breaks
     pretty_exceptions_enable=False,
 )
-data_app = typer.Typer(help="Datasets: list the adapters, inspect a dataset, convert it to JSONL.", no_args_is_help=True)
+data_app = typer.Typer(help="Datasets: list the adapters, inspect a dataset, convert it to JSONL, prepare its cues.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
 console = Console()
@@ -554,10 +555,10 @@ def distill(
     batch_size: Annotated[int, typer.Option(help="hf: samples per generation batch.")] = 8,
     cache: Annotated[Optional[Path], typer.Option(help="Reply cache file to use instead of OUT/cache.jsonl (share it between runs).")] = None,
 ) -> None:
-    """Cold start: a teacher writes reasoning chains, the consistency filter keeps those that
-    agree with the gold, and the kept ones are written as SFT data (chat messages).
+    """Cold start: teacher reasoning chains, filtered against the gold, written as SFT data.
 
-    Every reply is cached as it arrives: rerun the same command after an interruption and only
+    A teacher writes a chain per sample; the consistency filter keeps those that parse and agree
+    with the gold polarity and score (or label); the kept ones become chat-messages JSONL. Every reply is cached as it arrives: rerun the same command after an interruption and only
     the missing samples are asked for. Dropped chains go to dropped.jsonl with their reason."""
     from emoreason.distill import FilterConfig, HFTeacher, LexiconTeacher, OpenAITeacher, RetryPolicy
     from emoreason.distill import distill as run_distill

@@ -121,27 +121,25 @@ class UploadSet:
                                 "(data:<type>;base64,...); URLs and file paths are not fetched", param=param,
                            code="invalid_media")
         payload = uri[match.end():]
+        data = self._decode(kind, payload, param)
+        return self.save(kind, data, mime=match.group(1) or None, param=param)
+
+    def _decode(self, kind: str, payload: str, param: str) -> bytes:
+        """Base64 to bytes, refusing an oversized payload before decoding it."""
         if len(payload) * 3 // 4 > self.store.max_bytes + 3:
             raise APIError(413, f"the {kind} data is larger than the {self.store.max_bytes / 2**20:.1f} MiB limit",
                            param=param, code="upload_too_large")
         try:
-            data = base64.b64decode(payload, validate=True)
+            return base64.b64decode(payload, validate=True)
         except (binascii.Error, ValueError):
             raise APIError(400, f"the {kind} data is not valid base64", param=param, code="invalid_media") from None
-        return self.save(kind, data, mime=match.group(1) or None, param=param)
 
     def save_base64(self, kind: str, payload: str, extension: str, param: str) -> str:
         """Base64 content with a named format (OpenAI's `input_audio`: {"data", "format"})."""
         if extension.lower() not in EXTENSIONS[kind]:
             raise APIError(415, f"{kind} format must be one of {_describe(kind)} (got {extension!r})", param=param,
                            code="unsupported_media_type")
-        if len(payload) * 3 // 4 > self.store.max_bytes + 3:
-            raise APIError(413, f"the {kind} data is larger than the {self.store.max_bytes / 2**20:.1f} MiB limit",
-                           param=param, code="upload_too_large")
-        try:
-            data = base64.b64decode(payload, validate=True)
-        except (binascii.Error, ValueError):
-            raise APIError(400, f"the {kind} data is not valid base64", param=param, code="invalid_media") from None
+        data = self._decode(kind, payload, param)
         return self.save(kind, data, filename=f"upload.{extension}", param=param)
 
     def redact(self, message: str) -> str:
