@@ -9,11 +9,11 @@ number imputed is reported, so no system looks better by failing to answer.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from emoreason.data import DataError, Dataset, Sample, TaskInfo
+from emoreason.data.errors import read_jsonl_strict
 from emoreason.data.adapters._rows import parse_score
 from emoreason.formats import get_format
 from emoreason.formats.base import ParseResult
@@ -25,22 +25,15 @@ def read_predictions(path: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
         raise DataError("predictions file does not exist", file=str(path))
     rows: dict[str, dict[str, Any]] = {}
     warnings: list[str] = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(f"invalid JSON ({err.msg})", file=str(path), line=number) from None
-            if not isinstance(row, dict) or "id" not in row:
-                raise DataError("each line needs an object with an `id` field", file=str(path), line=number, field="id")
-            if not any(k in row for k in ("completion", "score", "label")):
-                raise DataError("the row has none of `completion`, `score`, `label`", file=str(path), line=number)
-            key = str(row["id"])
-            if key in rows:
-                warnings.append(f"{path}:{number}: id {key!r} repeated; the last row is used")
-            rows[key] = row
+    for number, row in read_jsonl_strict(path):
+        if not isinstance(row, dict) or "id" not in row:
+            raise DataError("each line needs an object with an `id` field", file=str(path), line=number, field="id")
+        if not any(k in row for k in ("completion", "score", "label")):
+            raise DataError("the row has none of `completion`, `score`, `label`", file=str(path), line=number)
+        key = str(row["id"])
+        if key in rows:
+            warnings.append(f"{path}:{number}: id {key!r} repeated; the last row is used")
+        rows[key] = row
     return rows, warnings
 
 

@@ -15,12 +15,11 @@ the file, line and field, and says how to fix it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emoreason.data.errors import DataError
+from emoreason.data.errors import DataError, read_jsonl_strict
 from emoreason.data.schema import TaskInfo
 from emoreason.models.families.base import Conversation
 
@@ -80,17 +79,7 @@ def load_sft_file(path: str | Path) -> list[SFTExample]:
     if not file.is_file():
         raise DataError(f"SFT file not found: {file}; write one with `emoreason distill ... --out DIR` "
                         "(DIR/sft.jsonl)", file=str(file))
-    examples = []
-    with file.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(f"not valid JSON: {err.msg} at column {err.colno}", file=str(file), line=number,
-                                field="(line)") from None
-            examples.append(_example(record, str(file), number))
+    examples = [_example(record, str(file), number) for number, record in read_jsonl_strict(file)]
     if not examples:
         raise DataError("the SFT file has no examples", file=str(file))
     return examples
