@@ -42,7 +42,7 @@ class Budget:
     """Sizes of one run. `full` is sized for about two hours on a 2-core CPU."""
 
     sft_steps: int = 150
-    grpo_steps: int = 40
+    grpo_steps: int = 30
     eval_limit: int = 150  # first N samples of each test split (the order is the dataset's fixed split)
     valid_limit: int = 150
     distill_limit: int | None = None
@@ -154,8 +154,8 @@ def main(argv: list[str] | None = None) -> int:
                 command = exe + ["evaluate", "-d", f"vader:{domain}", "--split", split, "--limit", str(limit),
                                  "--model", args.model, "--max-new-tokens", str(budget.max_new_tokens),
                                  "--baselines", "vader", "--out", str(out / "eval" / system / f"{domain}-{split}")]
-                if adapter is not None:
-                    command += ["--adapter", str(adapter)]
+                # `none`: the bare model, even once the package ships its default adapter
+                command += ["--adapter", str(adapter) if adapter is not None else "none"]
                 run_stage(f"eval_{system}_{domain}_{split}", command, out, log)
 
     if "select" in wanted:

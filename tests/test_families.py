@@ -442,3 +442,23 @@ def test_generation_engine_and_analyze_with_media(which: str, tiny: dict[str, Pa
                           SamplingParams(n=2, max_new_tokens=3))
     assert len(two[0]) == 2 and two[0][0].token_ids == two[0][1].token_ids  # greedy n=2 gives equal copies
     assert all(lp <= 0 for c in two[0] for lp in c.logprobs)
+
+
+def test_adapter_resolution_shipped_none_and_training(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from emoreason.models import loading
+
+    shipped = tmp_path / "default_adapter"
+    monkeypatch.setattr(loading, "shipped_default_adapter", lambda: shipped)
+    # inference on the default model gets the shipped adapter; a named adapter replaces it
+    assert loading.resolve_adapters("default", None) == [str(shipped)]
+    assert loading.resolve_adapters("default", ["mine"]) == ["mine"]
+    # `none` is the bare base model; training from `default` never starts from the shipped adapter
+    assert loading.resolve_adapters("default", ["none"]) == []
+    assert loading.resolve_adapters("default", "none") == []
+    assert loading.resolve_adapters("default", None, trainable=True) == []
+    # other models never get it
+    assert loading.resolve_adapters("/models/other", None) == []
+    with pytest.raises(ValueError, match="cannot be combined"):
+        loading.resolve_adapters("default", ["none", "mine"])
+    monkeypatch.setattr(loading, "shipped_default_adapter", lambda: None)
+    assert loading.resolve_adapters("default", None) == []

@@ -35,3 +35,19 @@ def test_reproduce_vader_toy_runs_every_stage_and_resumes(tmp_path: Path, tiny_m
 
     again = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and again.stdout.count("skipped") == len(stages)
+
+    # shipping the chosen adapter: fp16 copy, a model card from the run, loadable by peft
+    dest = tmp_path / "shipped"
+    ship = subprocess.run([sys.executable, str(ROOT / "scripts" / "ship_default_adapter.py"), "--run", str(tmp_path),
+                           "--dest", str(dest)], capture_output=True, text=True, timeout=300)
+    assert ship.returncode == 0, ship.stderr[-3000:]
+    from safetensors.torch import load_file
+
+    from emoreason.models import load_model
+
+    tensors = load_file(str(dest / "adapter_model.safetensors"))
+    assert tensors and all(str(t.dtype) == "torch.float16" for t in tensors.values())
+    card = (dest / "README.md").read_text()
+    assert f"system `{best['best']}`" in card and "| vader:movies | 2 |" in card and "emoreason sft" in card
+    loaded = load_model(str(tiny_models["causal_lm"]), [str(dest)])
+    assert loaded.adapters == [str(dest)]

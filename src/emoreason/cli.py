@@ -264,7 +264,7 @@ def analyze(
     image: Annotated[Optional[Path], typer.Option(help="Image file for the (single) text.")] = None,
     examples: Annotated[bool, typer.Option("--examples", help="Analyse the built-in example sentences.")] = False,
     model: Annotated[str, typer.Option(help=MODEL_HELP)] = "default",
-    adapter: Annotated[Optional[list[str]], typer.Option(help="LoRA adapter folder (repeatable).")] = None,
+    adapter: Annotated[Optional[list[str]], typer.Option(help="LoRA adapter folder (repeatable); `none` for the bare base model. Without one, the default model uses the adapter shipped with emoreason.")] = None,
     format_name: Annotated[str, typer.Option("--format", "-f", help="Reasoning format: c2f, emor3 or r1.")] = "c2f",
     task: Annotated[str, typer.Option(help="Score scale / label set: vader (-4..4), mosi, mosei (-3..3), sims, simsv2 (-1..1), mikels.")] = "vader",
     scale: Annotated[Optional[str], typer.Option(help="Custom score scale LOW,HIGH (overrides --task).")] = None,
@@ -321,7 +321,7 @@ def analyze(
     params = SamplingParams(max_new_tokens=max_new_tokens, temperature=temperature, stop_strings=fmt.stop_strings)
     try:
         with _progress("analysing", len(samples), quiet=as_json) as advance:
-            records = run_analysis(engine, samples, the_task, fmt.name, loaded.name + (f"+{','.join(loaded.adapters)}" if loaded.adapters else ""),
+            records = run_analysis(engine, samples, the_task, fmt.name, loaded.model_id,
                                    params, batch_size, progress=advance, cues=cue_text)
     except MediaError as err:
         fail(str(err))
@@ -405,7 +405,7 @@ class _progress:
 def evaluate(
     dataset: Annotated[str, typer.Option("--dataset", "-d", help=SPEC_HELP)],
     model: Annotated[str, typer.Option(help=MODEL_HELP)] = "default",
-    adapter: Annotated[Optional[list[str]], typer.Option(help="LoRA adapter folder (repeatable).")] = None,
+    adapter: Annotated[Optional[list[str]], typer.Option(help="LoRA adapter folder (repeatable); `none` for the bare base model. Without one, the default model uses the adapter shipped with emoreason.")] = None,
     split: Annotated[str, typer.Option(help=SPLIT_HELP)] = "test",
     limit: Annotated[Optional[int], typer.Option(help="Evaluate only the first N samples of the split.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Output folder (default runs/eval/<dataset>-<split>).")] = None,
@@ -442,7 +442,7 @@ def evaluate(
     params = SamplingParams(max_new_tokens=max_new_tokens, stop_strings=fmt.stop_strings)
     names = [] if baselines == "none" else [b.strip() for b in baselines.split(",") if b.strip()]
     try:
-        metrics = evaluate_model(engine, ds, samples, target, loaded.name, fmt.name, params, batch_size, names, split,
+        metrics = evaluate_model(engine, ds, samples, target, loaded.model_id, fmt.name, params, batch_size, names, split,
                                  progress_factory=lambda total, done: _progress("evaluating", total, done))
     except KeyboardInterrupt:
         err_console.print(f"[yellow]interrupted; finished batches are kept in {target / 'predictions.jsonl'}; rerun to resume[/]")
@@ -535,7 +535,7 @@ def _train(label: str, trainer, total: int, describe) -> bool:
 def distill(
     dataset: Annotated[list[str], typer.Option("--dataset", "-d", help=SPEC_HELP + " Repeat to pool several (same task), e.g. -d vader:tweets -d vader:products.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: sft.jsonl, dropped.jsonl, stats.json, lengths.png, cache.jsonl.")],
-    teacher: Annotated[str, typer.Option(help="lexicon (VADER-lexicon chains, text, CPU, no model), hf (a local model) or openai (an OpenAI-compatible endpoint).")] = "lexicon",
+    teacher: Annotated[str, typer.Option(help="lexicon (VADER-lexicon chains, text, CPU, no model), cues (label chains from measured voice/face cues, a cross-fitted cue classifier, no model; needs a dataset loaded with ?cues=only or ?cues=true), hf (a local model) or openai (an OpenAI-compatible endpoint).")] = "lexicon",
     split: Annotated[str, typer.Option(help="Split to distill: train, valid, test or all.")] = "train",
     format_name: Annotated[str, typer.Option("--format", "-f", help="Reasoning format: c2f, emor3 or r1.")] = "c2f",
     limit: Annotated[Optional[int], typer.Option(help="Only the first N samples (per dataset).")] = None,
@@ -584,6 +584,10 @@ def distill(
     try:
         if teacher == "lexicon":
             the_teacher = LexiconTeacher(fmt, task)
+        elif teacher == "cues":
+            from emoreason.distill.cue_teacher import CueTeacher
+
+            the_teacher = CueTeacher(fmt, task)
         elif teacher == "hf":
             the_teacher = HFTeacher(model or "default", adapter, max_new_tokens=max_new_tokens, temperature=temperature,
                                     batch_size=batch_size, stop_strings=fmt.stop_strings)
@@ -594,7 +598,7 @@ def distill(
                                         concurrency=concurrency, timeout=timeout,
                                         retry=RetryPolicy(max_attempts=max_attempts))
         else:
-            fail(f"unknown teacher {teacher!r}; choose lexicon, hf or openai")
+            fail(f"unknown teacher {teacher!r}; choose lexicon, cues, hf or openai")
     except ValueError as err:
         fail(str(err))
     config = FilterConfig(score_tolerance=score_tolerance, min_words=min_words, max_words=max_words)
@@ -736,7 +740,7 @@ def cues_cmd(
 @app.command()
 def serve(
     model: Annotated[str, typer.Option(help=MODEL_HELP)] = "default",
-    adapter: Annotated[Optional[list[str]], typer.Option(help="LoRA adapter folder (repeatable).")] = None,
+    adapter: Annotated[Optional[list[str]], typer.Option(help="LoRA adapter folder (repeatable); `none` for the bare base model. Without one, the default model uses the adapter shipped with emoreason.")] = None,
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default; set --api-key before using any other).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     api_key: Annotated[Optional[str], typer.Option(envvar="EMOREASON_API_KEY", show_envvar=True,

@@ -31,6 +31,13 @@ class LoadedModel:
     def tokenizer(self) -> Any:
         return self.family.tokenizer(self.processor)
 
+    @property
+    def model_id(self) -> str:
+        """What predictions and the server report as the model: base name + adapters applied."""
+        shipped = shipped_default_adapter()
+        names = ["emoreason-default-adapter" if shipped is not None and Path(a) == shipped else a for a in self.adapters]
+        return self.name + (f"+{','.join(names)}" if names else "")
+
 
 def pick_device(device: str = "auto") -> torch.device:
     if device != "auto":
@@ -97,11 +104,7 @@ def load_model(
     torch_device = pick_device(device)
     torch_dtype = pick_dtype(dtype, torch_device)
     model, processor = fam.load(path, torch_dtype, torch_device)
-    adapter_list = [adapters] if isinstance(adapters, str) else list(adapters or [])
-    if name_or_path in DEFAULT_ALIASES and not adapter_list:
-        shipped = shipped_default_adapter()
-        if shipped is not None:
-            adapter_list = [str(shipped)]
+    adapter_list = resolve_adapters(name_or_path, adapters, trainable=trainable)
     model = apply_adapters(model, adapter_list, trainable=trainable)
     name = DEFAULT_NAME if name_or_path in DEFAULT_ALIASES else name_or_path
     return LoadedModel(model=model, processor=processor, family=fam, name=name, path=path, device=torch_device,
@@ -123,6 +126,28 @@ def apply_adapters(model: torch.nn.Module, adapters: list[str], trainable: bool 
     for adapter in adapters:
         model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
     return model.eval()
+
+
+NO_ADAPTER = "none"
+
+
+def resolve_adapters(name_or_path: str, adapters: list[str] | str | None, *, trainable: bool = False) -> list[str]:
+    """The adapter folders to apply.
+
+    `none` asks for the bare base model. With no adapter named, inference on the default model
+    gets the adapter shipped with the package (the model `make run` explains with); training
+    never does, so a recipe run from `default` starts from the pretrained weights.
+    """
+    names = [adapters] if isinstance(adapters, str) else list(adapters or [])
+    if NO_ADAPTER in names:
+        if len(names) > 1:
+            raise ValueError(f"adapter {NO_ADAPTER!r} (the bare base model) cannot be combined with others: {names}")
+        return []
+    if not names and not trainable and name_or_path in DEFAULT_ALIASES:
+        shipped = shipped_default_adapter()
+        if shipped is not None:
+            return [str(shipped)]
+    return names
 
 
 def shipped_default_adapter() -> Path | None:

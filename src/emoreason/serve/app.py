@@ -93,7 +93,7 @@ class ModelInfo:
     @classmethod
     def from_loaded(cls, loaded: Any, requested: str | None = None) -> ModelInfo:
         """From a `LoadedModel`; the id is the one `emoreason analyze` writes in audit records."""
-        model_id = loaded.name + (f"+{','.join(loaded.adapters)}" if loaded.adapters else "")
+        model_id = loaded.model_id
         config = loaded.model.config
         text_config = getattr(config, "text_config", None) or config
         return cls(id=model_id, family=loaded.family.name, modalities=frozenset(loaded.family.modalities),

