@@ -113,8 +113,33 @@ def test_ravdess_with_cue_text(tmp_path: Path) -> None:
     text_only = load_dataset(f"ravdess:{tmp_path / 'r'}?cues=only")  # cached now; cue-to-text: no audio
     assert all(s.audio is None and s.cues for s in text_only)
     assert [s.cues for s in text_only] == texts
+    # the numbers travel with the sample when the audio does not (for the cues teacher)
+    z = text_only.split("all")[0].meta["cue_z"]["audio"]
+    assert set(z) >= {"pitch_mean_hz", "loudness_dbfs"} and all(isinstance(v, float) for v in z.values())
     with pytest.raises(DataError, match="cues='maybe'"):
         load_dataset(f"ravdess:{tmp_path / 'r'}?cues=maybe")
+
+
+def test_distill_with_the_cues_teacher(tmp_path: Path) -> None:
+    root = fake_ravdess(tmp_path / "r", actors=(1, 2, 3, 4, 17, 21))
+    out = tmp_path / "distill"
+    result = runner.invoke(app, ["distill", "--teacher", "cues", "-d", f"ravdess:{root}?cues=only", "--split", "train",
+                                 "--format", "emor3", "--out", str(out), "--min-words", "4"])
+    assert result.exit_code == 0, result.output
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["teacher"] == "cues" and stats["total"] == 20  # 4 train actors x 5 clips
+    kept = [json.loads(line) for line in (out / "sft.jsonl").read_text().splitlines()]
+    assert len(kept) == stats["kept"] and stats["kept"] + sum(stats["dropped"].values()) == 20
+    for record in kept:  # the student prompt carries the cue text the chain cites, never the audio
+        prompt, target = record["messages"][-2]["content"], record["messages"][-1]["content"]
+        assert "Voice (relative to this speaker)" in prompt and "audio" not in record
+        assert "<step1>The voice against this speaker's other clips" in target
+        assert target.endswith("\\boxed{" + record["gold"]["label"] + "}")
+    no_cues = runner.invoke(app, ["distill", "--teacher", "cues", "-d", f"ravdess:{root}", "--split", "train",
+                                  "--format", "emor3", "--out", str(tmp_path / "bad")])
+    assert no_cues.exit_code == 0  # every request fails with the fix named, nothing is kept
+    dropped = [json.loads(line) for line in (tmp_path / "bad" / "dropped.jsonl").read_text().splitlines()]
+    assert dropped and all("?cues=only" in d["error"] for d in dropped)
 
 
 def test_ravdess_real_data(shared_data: Path) -> None:

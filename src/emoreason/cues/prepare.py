@@ -194,9 +194,35 @@ def attach_cues(samples: Sequence[Sample], cache: CueCache | None = None, kinds:
     """`samples` with `cues` set to their description (relative to their speaker or the dataset);
     `keep_media=False` also detaches the media (cue-to-text for text-only models)."""
     clips, report = prepare_cues(samples, cache, kinds, progress=progress)
-    texts = cue_texts(samples, clips, build_references(samples, clips))
+    references = build_references(samples, clips)
+    texts = cue_texts(samples, clips, references)
+    zscores = cue_zscores(samples, clips, references)
     detach = {} if keep_media else {"audio": None, "video": None, "image": None}
-    return [s.with_(cues=texts.get(s.id), **detach) for s in samples], report
+    return [s.with_(cues=texts.get(s.id), meta={**s.meta, CUE_Z_KEY: zscores[s.id]} if s.id in zscores else s.meta,
+                    **detach) for s in samples], report
+
+
+#: `Sample.meta` key of the z-scores `attach_cues` measured: {kind: {measure: z}}. They travel with
+#: the sample when the media do not (`?cues=only`), for teachers and classifiers that need numbers.
+CUE_Z_KEY = "cue_z"
+
+
+def cue_zscores(samples: Sequence[Sample], clips: dict[str, ClipCues],
+                references: dict[str, CueReference]) -> dict[str, dict[str, dict[str, float]]]:
+    """Per sample id: {kind: {measure: z}} against its speaker (or the dataset); measures that
+    could not be taken are left out."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for sample in samples:
+        clip = clips.get(sample.id)
+        kinds = {}
+        for record in clip.records() if clip else []:
+            reference = references.get(record.KIND)
+            if reference is not None:
+                z = reference.zscores(record, speaker_of(sample))
+                kinds[record.KIND] = {k: v for k, v in z.items() if v is not None}
+        if kinds:
+            out[sample.id] = kinds
+    return out
 
 
 def cue_option(value: str | None) -> tuple[bool, bool]:

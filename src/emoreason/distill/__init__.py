@@ -6,7 +6,7 @@ from emoreason.distill.openai_teacher import OpenAITeacher, RetryPolicy
 from emoreason.distill.run import DistillResult, ReplyCache, cache_key, distill
 from emoreason.distill.teachers import HFTeacher, LexiconTeacher, Teacher, TeacherReply, TeacherRequest
 
-TEACHERS = ("lexicon", "hf", "openai")
+TEACHERS = ("lexicon", "cues", "hf", "openai")  # cues: emoreason.distill.cue_teacher (imports the cue extractors)
 
 __all__ = ["REASONS", "TEACHERS", "DistillResult", "FilterConfig", "FilterStats", "HFTeacher", "LexiconTeacher",
            "OpenAITeacher", "ReplyCache", "RetryPolicy", "Teacher", "TeacherReply", "TeacherRequest", "cache_key",

@@ -1,0 +1,193 @@
+"""The `cues` teacher: deterministic, CPU-only chains for label tasks from measured cues.
+
+No language model: a multinomial logistic regression over the per-speaker cue z-scores that a
+dataset loaded with `?cues=true` or `?cues=only` carries (`Sample.meta["cue_z"]`, see
+`emoreason.cues.prepare.attach_cues`). It is cross-fitted by speaker: the label it writes for a
+clip comes from a model that never saw that speaker, so a kept chain (label equal to the gold,
+after the distillation filter) is one whose cues generalise across voices. In rationalization
+mode it explains the gold label with the cues that weigh most towards it.
+
+Every cue a chain cites is a measure of that clip with its z-score, in the same words as the cue
+text in the prompt (`emoreason.cues.describe.degree_word`), so the chain can be checked against
+its input:
+
+    <step1>The voice against this speaker's other clips: loudness very loud (+2.3 sd), ...</step1>
+    <step2>What points to angry most: loudness very loud (+2.3 sd), ... The cue model gives angry 0.61.</step2>
+    <step3>The feeling is negative, with high arousal.</step3>
+    \\boxed{angry}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from emoreason.cues.audio import AudioCues
+from emoreason.cues.base import CueRecord, Measure
+from emoreason.cues.describe import TITLES, degree_word
+from emoreason.cues.face import FaceCues
+from emoreason.cues.prepare import CUE_Z_KEY, speaker_of
+from emoreason.data.schema import TaskInfo, normalize_label
+from emoreason.distill.teachers import OnReply, Teacher, TeacherReply, TeacherRequest
+from emoreason.formats._tags import label_polarity
+from emoreason.formats.base import ReasoningFormat
+
+RECORDS: dict[str, type[CueRecord]] = {"audio": AudioCues, "face": FaceCues}
+SCOPE_WORDS = {"audio": "The voice against this speaker's other clips", "face": "The face against this speaker's other clips"}
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One measured cue of a clip and how much it weighs towards a label (coefficient x z)."""
+
+    kind: str
+    measure: Measure
+    z: float
+    weight: float
+
+    def phrase(self) -> str:
+        return f"{self.measure.label} {degree_word(self.z, self.measure)} ({self.z:+.1f} sd)"
+
+
+def feature_names(zscores: Sequence[dict[str, dict[str, float]]]) -> list[tuple[str, str]]:
+    """(kind, measure) pairs present in any sample, in the records' own measure order."""
+    present = {(kind, name) for z in zscores for kind, values in z.items() for name in values}
+    return [(kind, m.name) for kind, record in RECORDS.items() for m in record.MEASURES if (kind, m.name) in present]
+
+
+def cue_matrix(zscores: Sequence[dict[str, dict[str, float]]], names: Sequence[tuple[str, str]]) -> np.ndarray:
+    """One row per sample; a measure that could not be taken is 0 (the speaker's mean)."""
+    return np.asarray([[z.get(kind, {}).get(name, 0.0) for kind, name in names] for z in zscores], dtype=np.float64)
+
+
+def cross_fit(x: np.ndarray, y: Sequence[str], groups: Sequence[str], labels: Sequence[str], folds: int = 4,
+              c: float = 1.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities (n, len(labels)) and the coefficients (n, len(labels), features) of the
+    model that scored each row, fitted on the other groups' rows (GroupKFold). With a single group
+    there is nothing to hold out and the model is fitted on every row."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+
+    y_arr, n = np.asarray(y), len(y)
+    proba = np.zeros((n, len(labels)))
+    coefs = np.zeros((n, len(labels), x.shape[1]))
+    distinct = len(set(groups))
+    splits = [(np.arange(n), np.arange(n))] if distinct < 2 else \
+        GroupKFold(n_splits=min(folds, distinct)).split(x, y_arr, groups=np.asarray(groups))
+    for train, held in splits:
+        model = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(x[train], y_arr[train])
+        classes = list(model.classes_)
+        full = model.coef_ if len(classes) > 2 else np.vstack([-model.coef_, model.coef_])
+        for j, label in enumerate(labels):
+            if label in classes:
+                k = classes.index(label)
+                proba[held, j] = model.predict_proba(x[held])[:, k]
+                coefs[held, j] = full[k]
+    return proba, coefs
+
+
+def evidence_for(coef: np.ndarray, row: np.ndarray, names: Sequence[tuple[str, str]], top: int = 3) -> list[Evidence]:
+    """The `top` cues that push most towards the label whose coefficients are `coef` (only cues
+    that push towards it, and only those described as more than "typical", |z| >= 0.5)."""
+    weights = coef * row
+    out = []
+    for i in np.argsort(-weights):
+        kind, name = names[i]
+        if weights[i] <= 0 or len(out) == top:
+            break
+        if abs(row[i]) >= 0.5:
+            out.append(Evidence(kind, RECORDS[kind].measure(name), float(row[i]), float(weights[i])))
+    return out
+
+
+def observed(row: np.ndarray, names: Sequence[tuple[str, str]], limit: int = 5) -> dict[str, list[Evidence]]:
+    """Per kind, the described measures that differ from the speaker's usual (|z| >= 0.5), strongest first."""
+    out: dict[str, list[Evidence]] = {}
+    for i in np.argsort(-np.abs(row)):
+        kind, name = names[i]
+        measure = RECORDS[kind].measure(name)
+        if abs(row[i]) >= 0.5 and measure.describe and len(out.setdefault(kind, [])) < limit:
+            out[kind].append(Evidence(kind, measure, float(row[i]), 0.0))
+    return out
+
+
+def render_cue_chain(label: str, task: TaskInfo, seen: dict[str, list[Evidence]], support: list[Evidence],
+                     probability: float | None) -> dict[str, str]:
+    """The three EMO-R3 steps: what the cues show, what points to `label`, valence and arousal."""
+    kinds = sorted(seen) or ["audio"]
+    step1 = " ".join(
+        f"{SCOPE_WORDS.get(kind, TITLES.get(kind, kind))}: {', '.join(e.phrase() for e in seen[kind])}."
+        if seen.get(kind) else f"{TITLES.get(kind, kind)}: close to this speaker's usual, no measure more than "
+                               "half a standard deviation away."
+        for kind in kinds)
+    if support:
+        step2 = f"What points to {label} most: {', '.join(e.phrase() for e in support)}."
+    else:
+        step2 = f"No single cue stands out; the overall pattern is closest to {label}."
+    if probability is not None:
+        step2 += f" The cue model gives {label} {probability:.2f}."
+    from emoreason.formats.emor3 import EmoR3Format
+
+    step3 = EmoR3Format.default_step3(label, task)
+    if step3 is None:
+        polarity = label_polarity(task, normalize_label(label))
+        step3 = f"The feeling is {polarity}." if polarity else f"The feeling is {label}."
+    return {"step1": step1, "step2": step2, "step3": step3}
+
+
+class CueTeacher(Teacher):
+    """Writes label chains (emor3 steps, or one r1 think block) from measured cues; see the module doc."""
+
+    name = "cues"
+    model = "cue-logreg"
+
+    def __init__(self, fmt: ReasoningFormat, task: TaskInfo, *, folds: int = 4, c: float = 1.0, top: int = 3,
+                 seed: int = 0):
+        if fmt.name not in ("emor3", "r1"):
+            raise ValueError(f"the cues teacher writes emor3 or r1 chains, not {fmt.name}")
+        if not task.labels:
+            raise ValueError(f"the cues teacher needs a label task; {task.name} has scores")
+        self.format, self.task = fmt, task
+        self.folds, self.c, self.top, self.seed = folds, c, top, seed
+
+    def params(self) -> dict[str, object]:
+        return {"folds": self.folds, "c": self.c, "top": self.top, "seed": self.seed}
+
+    def run(self, requests: Sequence[TeacherRequest], on_reply: OnReply) -> None:
+        usable = []
+        for index, request in enumerate(requests):
+            sample = request.sample
+            if not sample.meta.get(CUE_Z_KEY):
+                on_reply(index, TeacherReply(None, f"sample {sample.id} has no measured cues; load the dataset with "
+                                                   "?cues=only (or ?cues=true), e.g. ravdess:DIR?cues=only"))
+            elif sample.label is None:
+                on_reply(index, TeacherReply(None, f"sample {sample.id} has no label to fit the cue model on"))
+            else:
+                usable.append(index)
+        if not usable:
+            return
+        labels = list(self.task.labels or ())
+        zscores = [requests[i].sample.meta[CUE_Z_KEY] for i in usable]
+        names = feature_names(zscores)
+        x = cue_matrix(zscores, names)
+        y = [normalize_label(requests[i].sample.label or "") for i in usable]
+        groups = [speaker_of(requests[i].sample) or requests[i].sample.id for i in usable]
+        proba, coefs = cross_fit(x, y, groups, [normalize_label(label) for label in labels], self.folds, self.c, self.seed)
+        for row_index, index in enumerate(usable):
+            gold = requests[index].gold
+            if gold is not None and gold.get("label"):
+                j = [normalize_label(label) for label in labels].index(normalize_label(gold["label"]))
+            else:
+                j = int(np.argmax(proba[row_index]))
+            label = labels[j]
+            support = evidence_for(coefs[row_index, j], x[row_index], names, self.top)
+            steps = render_cue_chain(label, self.task, observed(x[row_index], names), support,
+                                     float(proba[row_index, j]))
+            reasoning: dict[str, str] | str = steps if self.format.name == "emor3" else " ".join(steps.values())
+            on_reply(index, TeacherReply(self.format.render_target(self.task, reasoning=reasoning, label=label)))
+
+
+__all__ = ["CueTeacher", "Evidence", "cross_fit", "cue_matrix", "evidence_for", "feature_names", "observed",
+           "render_cue_chain"]

@@ -1,0 +1,111 @@
+"""The `cues` teacher: cross-fitted cue classifier, grounded evidence, EMO-R3 chains."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emoreason.data.schema import Sample, TaskInfo
+from emoreason.distill.cue_teacher import (
+    CueTeacher,
+    cross_fit,
+    cue_matrix,
+    evidence_for,
+    feature_names,
+    observed,
+    render_cue_chain,
+)
+from emoreason.distill.teachers import TeacherRequest
+from emoreason.formats import get_format
+
+TASK = TaskInfo("toy", labels=("angry", "sad"), label_polarity={"angry": "negative", "sad": "negative"},
+                metric_set="classification")
+
+
+def z(loud: float, pitch: float) -> dict[str, dict[str, float]]:
+    return {"audio": {"loudness_dbfs": loud, "pitch_mean_hz": pitch}}
+
+
+def speakers(n_speakers: int = 4, per_label: int = 3, seed: int = 0) -> list[Sample]:
+    """Angry clips loud and high, sad clips quiet and low, for every speaker, with noise."""
+    rng = np.random.default_rng(seed)
+    samples = []
+    for spk in range(n_speakers):
+        for label, sign in (("angry", 1.0), ("sad", -1.0)):
+            for k in range(per_label):
+                loud, pitch = sign * 1.5 + rng.normal(0, 0.3), sign * 0.8 + rng.normal(0, 0.3)
+                samples.append(Sample(id=f"s{spk}-{label}-{k}", text="Kids are talking by the door", label=label,
+                                      meta={"speaker": f"actor{spk:02d}", "cue_z": z(loud, pitch)}))
+    return samples
+
+
+def test_features_follow_the_record_order_and_missing_is_zero() -> None:
+    names = feature_names([z(1, 2), {"audio": {"hnr_db": 0.7}}])
+    assert names == [("audio", "pitch_mean_hz"), ("audio", "loudness_dbfs"), ("audio", "hnr_db")]
+    x = cue_matrix([z(1, 2), {"audio": {"hnr_db": 0.7}}], names)
+    assert x.tolist() == [[2.0, 1.0, 0.0], [0.0, 0.0, 0.7]]
+
+
+def test_cross_fit_scores_each_speaker_with_a_model_that_never_saw_it() -> None:
+    samples = speakers()
+    names = feature_names([s.meta["cue_z"] for s in samples])
+    x = cue_matrix([s.meta["cue_z"] for s in samples], names)
+    y = [s.label for s in samples]
+    groups = [s.meta["speaker"] for s in samples]
+    proba, coefs = cross_fit(x, y, groups, ["angry", "sad"], folds=4)
+    assert np.allclose(proba.sum(axis=1), 1.0)
+    assert [("angry", "sad")[i] for i in proba.argmax(axis=1)] == y  # separable: every held-out clip right
+    loud = names.index(("audio", "loudness_dbfs"))
+    assert (coefs[:, 0, loud] > 0).all() and (coefs[:, 1, loud] < 0).all()  # loud pushes to angry
+    # an outlier speaker whose angry clips are quiet is predicted from the others, so it is wrong
+    flipped = [[-a, -b] if g == "actor03" else [a, b] for (a, b), g in zip(x.tolist(), groups)]
+    proba2, _ = cross_fit(np.asarray(flipped), y, groups, ["angry", "sad"], folds=4)
+    wrong = [i for i, g in enumerate(groups) if g == "actor03" and ("angry", "sad")[proba2[i].argmax()] != y[i]]
+    assert len(wrong) == 6
+
+
+def test_evidence_cites_only_cues_pushing_towards_the_label_and_not_typical_ones() -> None:
+    names = [("audio", "pitch_mean_hz"), ("audio", "loudness_dbfs"), ("audio", "hnr_db")]
+    coef = np.array([1.0, 2.0, 5.0])
+    row = np.array([1.2, 2.0, 0.3])  # hnr weighs 1.5 but is typical (|z| < 0.5): not cited
+    cited = evidence_for(coef, row, names, top=3)
+    assert [e.measure.name for e in cited] == ["loudness_dbfs", "pitch_mean_hz"]
+    assert cited[0].phrase() == "loudness very loud (+2.0 sd)"
+    assert evidence_for(-coef, row, names) == []  # nothing pushes towards it
+
+
+def test_chain_names_what_was_measured() -> None:
+    names = [("audio", "pitch_mean_hz"), ("audio", "loudness_dbfs")]
+    row = np.array([-0.7, 0.1])
+    steps = render_cue_chain("sad", TASK, observed(row, names), evidence_for(np.array([-1.0, 0.0]), row, names), 0.71)
+    assert steps["step1"] == "The voice against this speaker's other clips: pitch slightly low (-0.7 sd)."
+    assert steps["step2"] == "What points to sad most: pitch slightly low (-0.7 sd). The cue model gives sad 0.71."
+    assert steps["step3"].startswith("The feeling is negative")
+    quiet = render_cue_chain("sad", TASK, observed(np.zeros(2), names), [], None)
+    assert "close to this speaker's usual" in quiet["step1"] and "No single cue stands out" in quiet["step2"]
+
+
+@pytest.mark.parametrize("format_name", ["emor3", "r1"])
+def test_teacher_replies_parse_to_the_predicted_or_gold_label(format_name: str) -> None:
+    fmt = get_format(format_name)
+    samples = speakers()
+    samples[0] = samples[0].with_(meta={"speaker": "actor00"})  # no measured cues
+    requests = [TeacherRequest(sample=s, messages=[{"role": "user", "content": "?"}]) for s in samples]
+    replies = {}
+    CueTeacher(fmt, TASK).run(requests, lambda i, r: replies.__setitem__(i, r))
+    assert len(replies) == len(samples)
+    assert not replies[0].ok and "?cues=only" in replies[0].error
+    labels = [fmt.parse(replies[i].text, TASK).label for i in range(1, len(samples))]
+    assert labels == [s.label for s in samples[1:]]
+    assert "loudness" in replies[1].text
+    # rationalization: told the gold, it explains the gold even where the cues say otherwise
+    told = [TeacherRequest(sample=samples[1], messages=[], gold={"label": "sad"})] + requests[2:]
+    CueTeacher(fmt, TASK).run(told, lambda i, r: replies.__setitem__(i, r))
+    assert fmt.parse(replies[0].text, TASK).label == "sad"
+
+
+def test_teacher_refuses_score_tasks_and_other_formats() -> None:
+    with pytest.raises(ValueError, match="label task"):
+        CueTeacher(get_format("r1"), TaskInfo("s", scale=(-3.0, 3.0)))
+    with pytest.raises(ValueError, match="emor3 or r1"):
+        CueTeacher(get_format("c2f"), TASK)
