@@ -227,3 +227,23 @@ def test_analyze_cli_turns_audio_into_cue_text_for_a_text_model(tmp_path: Path) 
     broken.write_bytes(b"RIFF but not really" * 4)
     result = runner.invoke(app, ["analyze", "hi", "--audio", str(broken), "--model", str(model)])
     assert result.exit_code == 2 and "broken.wav" in result.output and "takes text only" in result.output
+
+
+@pytest.mark.slow
+def test_reproduce_ravdess_toy_runs_every_stage(tmp_path: Path, tiny_models) -> None:
+    import subprocess
+    import sys
+
+    root = fake_ravdess(tmp_path / "r", actors=(1, 2, 3, 4, 17, 21))
+    out = tmp_path / "run"
+    script = Path(__file__).resolve().parents[1] / "scripts" / "reproduce_ravdess.py"
+    command = [sys.executable, str(script), "--data", str(root), "--toy", "--model", str(tiny_models["causal_lm"]),
+               "--out", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert (out / "grpo" / "checkpoint-1" / "adapter" / "adapter_config.json").is_file()
+    for system in ("base", "sft", "grpo"):
+        metrics = json.loads((out / "eval" / system / "metrics.json").read_text())
+        assert metrics["n"] == 5 and "majority" in metrics["rows"]  # actor 21's five clips
+    assert "+" not in json.loads((out / "eval" / "base" / "metrics.json").read_text())["model"]  # --adapter none
+    assert "+" in json.loads((out / "eval" / "grpo" / "metrics.json").read_text())["model"]

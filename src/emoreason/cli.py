@@ -408,7 +408,7 @@ def evaluate(
     adapter: Annotated[Optional[list[str]], typer.Option(help="LoRA adapter folder (repeatable); `none` for the bare base model. Without one, the default model uses the adapter shipped with emoreason.")] = None,
     split: Annotated[str, typer.Option(help=SPLIT_HELP)] = "test",
     limit: Annotated[Optional[int], typer.Option(help="Evaluate only the first N samples of the split.")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Output folder (default runs/eval/<dataset>-<split>).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Output folder (default runs/eval/DATASET-SPLIT).")] = None,
     format_name: Annotated[str, typer.Option("--format", "-f", help="Reasoning format: c2f, emor3 or r1.")] = "c2f",
     max_new_tokens: Annotated[int, typer.Option(help="Longest answer, in tokens.")] = 256,
     batch_size: Annotated[int, typer.Option(help="Samples per generation batch (also the most work a Ctrl-C loses).")] = 16,
