@@ -20,14 +20,13 @@ same machinery as scripts/reproduce_vader.py).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from reproduce_vader import ROOT, run_stage  # noqa: E402  (one stage runner for both recipes)
+from reproduce_vader import ROOT, run_stage, write_stage_log  # noqa: E402  (one stage runner for both recipes)
 
 FULL = {"sft": [], "grpo": [], "grpo_steps": 20, "eval_tokens": "192"}
 TOY = {"sft": ["run.max_steps=2", "eval.generate_examples=1", "eval.loss_examples=2", "eval.max_new_tokens=4",
@@ -67,9 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         run_stage(f"eval_{system}", ["evaluate", "-d", spec, "--split", "test", "--format", "emor3", "--model", args.model,
                                      "--adapter", adapter, "--max-new-tokens", budget["eval_tokens"],
                                      "--baselines", "majority", "--out", str(out / "eval" / system)], out, log)
-    total = time.perf_counter() - began
-    (out / "stages.json").write_text(json.dumps({"stages": log, "seconds_this_run": round(total, 1)}, indent=2) + "\n")
-    print("stage wall times (s): " + ", ".join(f"{r['stage']} {r['seconds']:.0f}" for r in log), flush=True)
+    write_stage_log(out, log, began)
     return 0
 
 

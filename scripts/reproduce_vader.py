@@ -104,6 +104,13 @@ def run_stage(name: str, args: list[str], out: Path, log: list[dict]) -> None:
     print(f"[{name}] {seconds:.0f} s", flush=True)
 
 
+def write_stage_log(out: Path, log: list[dict], began: float) -> None:
+    """OUT/stages.json (each stage's command and wall time) and a one-line summary."""
+    total = time.perf_counter() - began
+    (out / "stages.json").write_text(json.dumps({"stages": log, "seconds_this_run": round(total, 1)}, indent=2) + "\n")
+    print("stage wall times (s): " + ", ".join(f"{r['stage']} {r['seconds']:.0f}" for r in log), flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "vader_recipe", help="Where every stage writes.")
@@ -171,9 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             (out / "best.json").write_text(json.dumps(choice, indent=2) + "\n")
             print(f"[select] best adapter by movies valid r: {best} {scores}", flush=True)
 
-    total = time.perf_counter() - began
-    (out / "stages.json").write_text(json.dumps({"stages": log, "seconds_this_run": round(total, 1)}, indent=2) + "\n")
-    print("stage wall times (s): " + ", ".join(f"{r['stage']} {r['seconds']:.0f}" for r in log), flush=True)
+    write_stage_log(out, log, began)
     return 0
 
 
