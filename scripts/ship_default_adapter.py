@@ -42,13 +42,26 @@ def metrics_table(run: Path, system: str) -> list[str]:
     return rows
 
 
-def model_card(run: Path, system: str, stages: list[dict], size_mb: float) -> str:
-    commands = [s["command"] for s in stages if s["stage"] in ("distill", "sft", system)]
+def commit() -> str:
+    """The emoreason commit the adapter is shipped from (the recipe's code), or "unknown"."""
+    import subprocess
+
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10)
+    except OSError:
+        return "unknown"
+    return done.stdout.strip() or "unknown"
+
+
+def model_card(run: Path, system: str, size_mb: float, configs: list[str]) -> str:
+    markers = [run / f"{stage}.done.json" for stage in dict.fromkeys(("distill", "sft", system))]
+    commands = [json.loads(m.read_text())["command"].replace(f"{ROOT}/", "") for m in markers if m.is_file()]
     lines = [
         "# emoreason default adapter (SmolLM2-135M-Instruct + LoRA)",
         "",
         f"Shipped {date.today().isoformat()} by `scripts/ship_default_adapter.py` from `{run.name}` "
-        f"(system `{system}`, chosen by Pearson r on the vader:movies valid split).",
+        f"(system `{system}`, chosen by Pearson r on the vader:movies valid split) at emoreason commit "
+        f"`{commit()}`. The merged training configs are next to this card: {', '.join(f'`{c}`' for c in configs) or 'none found'}.",
         "",
         "**What it does.** Given a sentence, it writes a C2F explanation: the polarity first, then the "
         "words that carry the sentiment, then a score on the VADER scale -4..+4 "
@@ -78,9 +91,10 @@ def model_card(run: Path, system: str, stages: list[dict], size_mb: float) -> st
         "",
         "Intervals and the other systems are in docs/RESULTS.md.",
         "",
-        "**Limits.** 135M parameters: explanations cite words and are often shallow; it is weaker than the "
-        "VADER lexicon on tweets (the lexicon was tuned on them) and is not calibrated for other scales or "
-        "languages. English only. Use it to try the pipeline and as a baseline, not for decisions about people.",
+        "**Limits.** 135M parameters: explanations cite words and are often shallow; where it trails the VADER "
+        "lexicon is in the table above. Trained on English tweets and product reviews with the -4..+4 scale; "
+        "not calibrated for other scales, domains or languages. Use it to try the pipeline and as a baseline, "
+        "not for decisions about people.",
         "",
         "Load the bare base model instead with `--adapter none`; train your own with `emoreason sft` / "
         "`emoreason grpo` (training from `default` never starts from this adapter).",
@@ -123,9 +137,13 @@ def main() -> int:
     if size_mb > MAX_MB:
         shutil.rmtree(tmp)
         sys.exit(f"the adapter is {size_mb:.1f} MB in fp16, over the {MAX_MB:.0f} MB the package ships; train a smaller rank")
-    stages_file = run / "stages.json"
-    stages = json.loads(stages_file.read_text())["stages"] if stages_file.is_file() else []
-    (tmp / "README.md").write_text(model_card(run, system, stages, size_mb))
+    configs = []
+    for stage in ("sft", system):
+        source = run / stage / "config.yaml"
+        if stage.startswith(("sft", "grpo")) and source.is_file() and f"{stage}_config.yaml" not in configs:
+            shutil.copy(source, tmp / f"{stage}_config.yaml")
+            configs.append(f"{stage}_config.yaml")
+    (tmp / "README.md").write_text(model_card(run, system, size_mb, configs))
     shutil.rmtree(args.dest, ignore_errors=True)
     tmp.rename(args.dest)
     print(f"shipped {adapter} ({system}, {size_mb:.1f} MB fp16) -> {args.dest}")

@@ -49,5 +49,6 @@ def test_reproduce_vader_toy_runs_every_stage_and_resumes(tmp_path: Path, tiny_m
     assert tensors and all(str(t.dtype) == "torch.float16" for t in tensors.values())
     card = (dest / "README.md").read_text()
     assert f"system `{best['best']}`" in card and "| vader:movies | 2 |" in card and "emoreason sft" in card
+    assert "commit `" in card and (dest / "sft_config.yaml").is_file()
     loaded = load_model(str(tiny_models["causal_lm"]), [str(dest)])
     assert loaded.adapters == [str(dest)]
