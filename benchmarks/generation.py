@@ -1,9 +1,10 @@
 """Generation throughput: emoreason's engine vs a plain `transformers` generate loop.
 
 Same model, same prompts (C2F prompts for vader:movies test sentences), same max new tokens,
-greedy decoding, fp32. Prints samples/s and generated tokens/s at each batch size and the ratio.
+greedy decoding, the same dtype for both (fp32 on CPU unless --dtype). Prints samples/s and
+generated tokens/s at each batch size and the ratio.
 
-    python benchmarks/generation.py [--model default] [--batch-sizes 1,8,32] [--max-new-tokens 48]
+    python benchmarks/generation.py [--model default] [--batch-sizes 1,8,32] [--max-new-tokens 48] [--dtype bfloat16]
 """
 
 from __future__ import annotations
@@ -48,9 +49,10 @@ def main() -> None:
     parser.add_argument("--batch-sizes", default="1,8,32")
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--samples", type=int, default=0, help="prompts per setting (default: 2 x batch size, min 4)")
+    parser.add_argument("--dtype", default="auto", help="auto (fp32 on CPU), float32 or bfloat16, for both loops")
     args = parser.parse_args()
     torch.manual_seed(0)
-    loaded = load_model(args.model)
+    loaded = load_model(args.model, dtype=args.dtype)
     fmt = get_format("c2f")
     dataset = load_dataset("vader:movies")
     test = dataset.split("test")
