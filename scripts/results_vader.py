@@ -52,10 +52,15 @@ def _pearson(pred: np.ndarray, gold: np.ndarray) -> float:
 
 
 def with_ci(fn: Any, pred: np.ndarray, gold: np.ndarray) -> dict[str, float]:
-    from emoreason.metrics.bootstrap import bootstrap_ci
+    """The value, its 95% percentile-bootstrap interval, and the share of resamples where the
+    metric exists (a correlation carried by a few parsed answers is undefined in many)."""
+    from emoreason.metrics.bootstrap import bootstrap_distribution
 
-    low, high = bootstrap_ci(fn, pred, gold, n=1000, seed=0)
-    return {"value": float(fn(pred, gold)), "low": low, "high": high}
+    stats = bootstrap_distribution(fn, pred, gold, n=1000, seed=0)
+    defined = stats[~np.isnan(stats)]
+    low, high = np.quantile(defined, [0.025, 0.975]) if defined.size else (float("nan"), float("nan"))
+    return {"value": float(fn(pred, gold)), "low": float(low), "high": float(high),
+            "defined_share": float(defined.size / stats.size)}
 
 
 def score_system(records: dict[str, dict[str, Any]], samples: list[Any]) -> dict[str, Any]:
@@ -101,6 +106,8 @@ def cell(metric: dict[str, Any] | None, digits: int = 3) -> str:
     value, low, high = metric["value"], metric["low"], metric["high"]
     if value != value:
         return "undefined"
+    if metric.get("defined_share", 1.0) < 0.95:  # the interval would describe only some resamples
+        return f"{value:.{digits}f} (undefined in {1 - metric['defined_share']:.0%} of resamples)"
     return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 

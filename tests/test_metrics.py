@@ -13,6 +13,7 @@ from emoreason.formats.base import ParseResult
 from emoreason.metrics import (
     INVALID,
     bootstrap_ci,
+    bootstrap_distribution,
     classification_metrics,
     generic_regression_metrics,
     reasoning_health,
@@ -182,6 +183,23 @@ def test_bootstrap_contains_estimate_and_is_deterministic() -> None:
     assert (low, high) != bootstrap_ci(_mae, pred, true, n=300, seed=6)
     narrow = bootstrap_ci(_mae, pred, true, n=300, seed=5, alpha=0.5)
     assert low <= narrow[0] <= narrow[1] <= high
+
+
+def test_bootstrap_distribution_keeps_undefined_resamples() -> None:
+    # a correlation carried by one varying prediction is undefined wherever that item is not drawn
+    pred = np.zeros(50)
+    pred[0] = 2.0
+    true = np.linspace(-2, 2, 50)
+
+    def corr(p: np.ndarray, t: np.ndarray) -> float:
+        return float("nan") if np.ptp(p) == 0 else float(np.corrcoef(p, t)[0, 1])
+
+    stats = bootstrap_distribution(corr, pred, true, n=400, seed=0)
+    share = float(np.mean(np.isnan(stats)))
+    assert stats.shape == (400,) and 0.25 < share < 0.5  # P(item 0 never drawn) = (49/50)^50 = 0.36
+    low, high = bootstrap_ci(corr, pred, true, n=400, seed=0)  # the interval of the defined ones
+    defined = stats[~np.isnan(stats)]
+    assert (low, high) == tuple(float(q) for q in np.quantile(defined, [0.025, 0.975]))
 
 
 def test_bootstrap_on_labels_and_errors() -> None:

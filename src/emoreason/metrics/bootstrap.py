@@ -20,25 +20,17 @@ def _as_array(values: ArrayLike | Sequence[Any]) -> NDArray[Any]:
     return arr
 
 
-def bootstrap_ci(
+def bootstrap_distribution(
     metric_fn: Callable[[NDArray[Any], NDArray[Any]], float],
     pred: ArrayLike | Sequence[Any],
     true: ArrayLike | Sequence[Any],
     n: int = 1000,
     seed: int = 0,
-    alpha: float = 0.05,
-) -> tuple[float, float]:
-    """(low, high) percentile-bootstrap interval of `metric_fn(pred, true)`.
-
-    Draw `n` resamples of the N item indices with replacement (pred and true stay paired),
-    evaluate the metric on each, and return the alpha/2 and 1 - alpha/2 quantiles (linear
-    interpolation) of those values. The index matrix is drawn at once (chunked for large N)
-    from `np.random.default_rng(seed)`, so the interval is a pure function of the inputs
-    and the seed. `metric_fn` receives numpy arrays (object dtype for labels).
-
-    Resamples where the metric is undefined (NaN, e.g. a correlation on a resample whose
-    gold is constant) are left out; if every resample is NaN the interval is (nan, nan).
-    """
+) -> NDArray[np.float64]:
+    """`metric_fn` on each of `n` paired resamples (with replacement) of the N items, NaN where
+    it is undefined. The index matrix is drawn at once (chunked for large N) from
+    `np.random.default_rng(seed)`, so the result is a pure function of the inputs and the seed.
+    `metric_fn` receives numpy arrays (object dtype for labels)."""
     p, t = _as_array(pred), _as_array(true)
     size = len(p)
     if size == 0:
@@ -47,8 +39,6 @@ def bootstrap_ci(
         raise ValueError(f"pred and true differ in length: {size} != {len(t)}")
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
-    if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
 
     rng = np.random.default_rng(seed)
     rows_per_chunk = max(1, _MAX_INDEX_ENTRIES // size)
@@ -60,7 +50,28 @@ def bootstrap_ci(
         for row in idx:
             stats[done] = float(metric_fn(p[row], t[row]))
             done += 1
+    return stats
 
+
+def bootstrap_ci(
+    metric_fn: Callable[[NDArray[Any], NDArray[Any]], float],
+    pred: ArrayLike | Sequence[Any],
+    true: ArrayLike | Sequence[Any],
+    n: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> tuple[float, float]:
+    """(low, high) percentile-bootstrap interval of `metric_fn(pred, true)`: the alpha/2 and
+    1 - alpha/2 quantiles (linear interpolation) of `bootstrap_distribution`.
+
+    Resamples where the metric is undefined (NaN, e.g. a correlation on a resample whose
+    gold is constant) are left out; if every resample is NaN the interval is (nan, nan). When
+    many are (a correlation carried by a handful of items), the interval describes only the
+    resamples where it exists: check `bootstrap_distribution` for the share.
+    """
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    stats = bootstrap_distribution(metric_fn, pred, true, n=n, seed=seed)
     stats = stats[~np.isnan(stats)]
     if stats.size == 0:
         return float("nan"), float("nan")
