@@ -43,7 +43,7 @@ class Budget:
 
     sft_steps: int = 150
     grpo_steps: int = 30
-    eval_limit: int = 150  # first N samples of each test split (the order is the dataset's fixed split)
+    eval_limit: int = 150  # a seeded random N of each test split (`evaluate --sample`; the movies file is sorted by polarity)
     valid_limit: int = 150
     distill_limit: int | None = None
     max_new_tokens: int = 192
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         for system, adapter in adapters.items():
             for domain, split, limit in [(d, "test", budget.eval_limit) for d in DOMAINS] + [
                     ("movies", "valid", budget.valid_limit)]:
-                command = exe + ["evaluate", "-d", f"vader:{domain}", "--split", split, "--limit", str(limit),
+                command = exe + ["evaluate", "-d", f"vader:{domain}", "--split", split, "--sample", str(limit),
                                  "--model", args.model, "--max-new-tokens", str(budget.max_new_tokens),
                                  "--baselines", "vader", "--out", str(out / "eval" / system / f"{domain}-{split}")]
                 # `none`: the bare model, even once the package ships its default adapter

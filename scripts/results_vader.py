@@ -182,7 +182,8 @@ def main() -> int:
                 continue
             metrics = json.loads((folder / "metrics.json").read_text())
             records = read_jsonl(folder / "predictions.jsonl")
-            samples = dataset.split("test")[: metrics["n"]]
+            # the sentences this evaluation ran on (`--limit`: the first N; `--sample`: a seeded random N)
+            samples = [s for s in dataset.split("test") if s.id in records]
             ids = ids or [s.id for s in samples]
             table[system] = score_system(records, samples)
             target = out / "eval" / system / f"{domain}-test"
@@ -197,6 +198,10 @@ def main() -> int:
         minilm = ROOT / "docs" / "results" / "minilm_ridge" / f"{domain}-test" / "predictions.jsonl"
         if minilm.is_file():
             table["minilm_ridge"] = score_system(read_jsonl(minilm), samples)
+        test_ids = [s.id for s in dataset.split("test")]
+        table["_subset"] = (f"the first {len(ids)}" if ids == test_ids[: len(ids)] else f"a seeded random {len(ids)}")
+        gold = [dataset.task.score_polarity(s.score) for s in samples]
+        table["_polarity"] = {p: gold.count(p) for p in ("positive", "neutral", "negative")}
         summary["domains"][domain] = table
     for name in ("stages.json", "best.json"):
         if (run / name).is_file():
@@ -215,8 +220,8 @@ def main() -> int:
              "`docs/results/vader_recipe/`. 95% bootstrap intervals in brackets. Models are trained on the tweets + "
              "products train splits; movies is out of domain.", ""]
     for domain, table in summary["domains"].items():
-        n = next(iter(table.values()))["n"]
-        lines += [f"### {domain} (test, first {n} sentences)", "",
+        counts = ", ".join(f"{n} {p}" for p, n in table["_polarity"].items())
+        lines += [f"### {domain} (test: {table['_subset']} sentences; gold {counts})", "",
                   "| system | Pearson r | MAE | F1-3 (weighted) | parse rate | polarity/score self-consistency |",
                   "|---|---|---|---|---|---|"]
         for system, label in names.items():

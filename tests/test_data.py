@@ -351,3 +351,20 @@ def test_cli_error_is_a_message_not_a_traceback() -> None:
 def test_sample_modalities() -> None:
     sample = Sample(id="x", text="hi", video="v.mp4", audio="a.wav")
     assert sample.modalities == ("text", "audio", "video")
+
+
+def test_random_subset_is_seeded_ordered_and_representative() -> None:
+    from emoreason.data import random_subset
+
+    movies = load_dataset("vader:movies").split("test")  # the file lists positive snippets first
+    task = load_dataset("vader:movies").task
+    first = [task.score_polarity(s.score) for s in movies[:150]]
+    subset = random_subset(movies, 150, seed=0)
+    drawn = [task.score_polarity(s.score) for s in subset]
+    assert first.count("negative") < 10 < drawn.count("negative")  # the first 150 are not a sample
+    assert subset == random_subset(movies, 150, seed=0) != random_subset(movies, 150, seed=1)
+    order = {s.id: i for i, s in enumerate(movies)}
+    assert [order[s.id] for s in subset] == sorted(order[s.id] for s in subset) and len({s.id for s in subset}) == 150
+    assert random_subset(movies[:3], 10) == movies[:3]
+    with pytest.raises(ValueError, match=">= 1"):
+        random_subset(movies, 0)

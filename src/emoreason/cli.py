@@ -407,7 +407,9 @@ def evaluate(
     model: Annotated[str, typer.Option(help=MODEL_HELP)] = "default",
     adapter: Annotated[Optional[list[str]], typer.Option(help="LoRA adapter folder (repeatable); `none` for the bare base model. Without one, the default model uses the adapter shipped with emoreason.")] = None,
     split: Annotated[str, typer.Option(help=SPLIT_HELP)] = "test",
-    limit: Annotated[Optional[int], typer.Option(help="Evaluate only the first N samples of the split.")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Evaluate only the first N samples of the split (in file order: some files are sorted by label, e.g. vader:movies; prefer --sample).")] = None,
+    sample: Annotated[Optional[int], typer.Option(help="Evaluate a seeded random subset of N samples of the split (--seed), kept in split order.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of --sample.")] = 0,
     out: Annotated[Optional[Path], typer.Option(help="Output folder (default runs/eval/DATASET-SPLIT).")] = None,
     format_name: Annotated[str, typer.Option("--format", "-f", help="Reasoning format: c2f, emor3 or r1.")] = "c2f",
     max_new_tokens: Annotated[int, typer.Option(help="Longest answer, in tokens.")] = 256,
@@ -422,6 +424,7 @@ def evaluate(
     Resumable: a rerun with the same --out skips ids already in predictions.jsonl.
     """
     from emoreason.data import DataError
+    from emoreason.data import random_subset
     from emoreason.eval.runner import evaluate_model
     from emoreason.formats import get_format
     from emoreason.generation import SamplingParams
@@ -433,8 +436,12 @@ def evaluate(
         fmt = get_format(format_name)
     except (DataError, ValueError) as err:
         fail(str(err))
+    if limit is not None and sample is not None:
+        fail("give --limit (the first N) or --sample (a random N), not both")
     if limit is not None:
         samples = samples[:limit]
+    if sample is not None:
+        samples = random_subset(samples, sample, seed)
     if not samples:
         fail(f"{ds.spec} has no samples in split {split!r} (rows per split: {ds.split_counts()})")
     target = out or Path("runs") / "eval" / f"{ds.spec.replace(':', '-').replace('/', '_').split('?')[0]}-{split}"

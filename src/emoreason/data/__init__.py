@@ -1,6 +1,6 @@
 """Datasets: one sample schema, task descriptions and adapters addressed by spec strings."""
 
-from emoreason.data.base import ADAPTERS, Dataset, load_dataset
+from emoreason.data.base import ADAPTERS, Dataset, load_dataset, random_subset
 from emoreason.data.errors import BadRow, DataError, LoadReport
 from emoreason.data.schema import (
     MIKELS_VALENCE,
@@ -20,5 +20,5 @@ from emoreason.data.spec import DatasetSpec, parse_spec
 __all__ = [
     "ADAPTERS", "BadRow", "DataError", "Dataset", "DatasetSpec", "LoadReport", "MIKELS_VALENCE", "MMSA_TASKS",
     "NeutralBand", "POLARITIES", "Polarity", "SPLITS", "Sample", "TaskInfo", "load_dataset", "mikels_task",
-    "normalize_label", "parse_spec", "vader_task",
+    "normalize_label", "parse_spec", "random_subset", "vader_task",
 ]

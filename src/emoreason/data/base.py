@@ -60,6 +60,20 @@ class AdapterInfo:
 ADAPTERS: dict[str, AdapterInfo] = {}
 
 
+def random_subset(samples: list[Sample], n: int, seed: int = 0) -> list[Sample]:
+    """`n` samples drawn without replacement with `seed`, kept in their original order (all of
+    them when there are fewer). For evaluation subsets: the first N of a file sorted by label
+    are not a sample of it."""
+    import numpy as np
+
+    if n < 1:
+        raise ValueError(f"the subset size must be >= 1, got {n}")
+    if n >= len(samples):
+        return list(samples)
+    chosen = np.sort(np.random.default_rng(seed).choice(len(samples), size=n, replace=False))
+    return [samples[i] for i in chosen]
+
+
 def register(kind: str, usage: str, description: str, options: dict[str, str] | None = None):
     """Register an adapter under a spec kind; `options` documents the query parameters it takes."""
 
