@@ -8,7 +8,7 @@ The embedded SmolLM2-135M-Instruct (text only) reads each clip's measured voice 
   2. sft       cold start on the kept chains
   3. grpo      EMO-R3 GRPO from the SFT adapter: accuracy + format + reflective reward (coherence,
                cue-text consistency), Hint-GRPO prompt hints on all-wrong groups
-  4. eval_*    base, sft and grpo on the test actors (WAR, UAR, confusion matrix)
+  4. eval_*    grpo, sft and base on the test actors (WAR, UAR, confusion matrix)
 
 Stages leave OUT/<stage>.done.json and are skipped on a rerun; a stage cut short resumes (the
 same machinery as scripts/reproduce_vader.py).
@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reproduce_vader import ROOT, run_stage, write_stage_log  # noqa: E402  (one stage runner for both recipes)
 
-FULL = {"sft": [], "grpo": [], "grpo_steps": 20, "eval_tokens": "192"}
+FULL = {"sft": [], "grpo": [], "grpo_steps": 10, "eval_tokens": "192"}
 TOY = {"sft": ["run.max_steps=2", "eval.generate_examples=1", "eval.loss_examples=2", "eval.max_new_tokens=4",
                "train.batch_size=2", "model.lora.r=4", "run.report_to=[jsonl]"],
        "grpo": ["rollout.max_new_tokens=6", "rollout.prompts_per_step=1",
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
                        f"model.name={args.model}", f"model.adapter={sft_adapter}", f"run.output_dir={grpo_dir}",
                        f"run.max_steps={budget['grpo_steps']}"] + budget["grpo"], out, log)
     grpo_adapter = grpo_dir / f"checkpoint-{budget['grpo_steps']}" / "adapter"  # the last step is always saved
-    for system, adapter in (("base", "none"), ("sft", str(sft_adapter)), ("grpo", str(grpo_adapter))):
+    for system, adapter in (("grpo", str(grpo_adapter)), ("sft", str(sft_adapter)), ("base", "none")):
         run_stage(f"eval_{system}", ["evaluate", "-d", spec, "--split", "test", "--format", "emor3", "--model", args.model,
                                      "--adapter", adapter, "--max-new-tokens", budget["eval_tokens"],
                                      "--baselines", "majority", "--out", str(out / "eval" / system)], out, log)
