@@ -225,6 +225,24 @@ def cue_zscores(samples: Sequence[Sample], clips: dict[str, ClipCues],
     return out
 
 
+def apply_cue_option(samples: Sequence[Sample], spec: object, option: str | None, warnings: list[str],
+                     kinds: Sequence[str] = CUE_KINDS) -> list[Sample]:
+    """What a dataset adapter does with its `?cues=` option: attach the cues (and detach the
+    media for `only`), adding the extraction problems to `warnings`. A bad value raises
+    DataError naming the spec."""
+    from emoreason.data.errors import DataError
+
+    try:
+        with_cues, keep_media = cue_option(option)
+    except ValueError as err:
+        raise DataError(f"{err} (in {spec})") from None
+    if not with_cues:
+        return list(samples)
+    attached, cue_report = attach_cues(samples, kinds=kinds, keep_media=keep_media)
+    warnings.extend(cue_report.summary().splitlines()[1:])  # problems only: unreadable, silent, faceless
+    return attached
+
+
 def cue_option(value: str | None) -> tuple[bool, bool]:
     """A dataset spec's `cues=` value as (attach cue text, keep the media)."""
     key = (value or "false").strip().lower()

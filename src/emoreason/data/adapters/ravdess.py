@@ -162,13 +162,7 @@ def load_ravdess(spec: DatasetSpec, strict: bool) -> Dataset:
     duplicates = len(samples) - len({s.id for s in samples})
     if duplicates:
         raise DataError(f"{duplicates} file names occur twice below {root}; keep one copy of each clip")
-    from emoreason.cues.prepare import attach_cues, cue_option
+    from emoreason.cues.prepare import apply_cue_option
 
-    try:
-        with_cues, keep_media = cue_option(spec.option("cues"))
-    except ValueError as err:
-        raise DataError(f"{err} (in {spec})") from None
-    if with_cues:
-        samples, cue_report = attach_cues(samples, kinds=("audio",), keep_media=keep_media)
-        report.warnings.extend(cue_report.summary().splitlines()[1:])  # problems only
+    samples = apply_cue_option(samples, spec, spec.option("cues"), report.warnings, kinds=("audio",))
     return Dataset(spec=str(spec), task=ravdess_task(), samples=samples, report=report)

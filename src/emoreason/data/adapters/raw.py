@@ -88,13 +88,7 @@ def load_raw(spec: DatasetSpec, strict: bool) -> Dataset:
         report.warnings.append(f"no ?dataset= given; using {name} scale and metrics")
     if name not in MMSA_TASKS:
         raise DataError(f"dataset={name!r} in {spec}: use one of {', '.join(MMSA_TASKS)}")
-    from emoreason.cues.prepare import attach_cues, cue_option
+    from emoreason.cues.prepare import apply_cue_option
 
-    try:
-        with_cues, keep_media = cue_option(spec.option("cues"))
-    except ValueError as err:
-        raise DataError(f"{err} (in {spec})") from None
-    if with_cues:
-        samples, cue_report = attach_cues(samples, keep_media=keep_media)
-        report.warnings.extend(cue_report.summary().splitlines()[1:])  # unreadable, silent, faceless, durations
+    samples = apply_cue_option(samples, spec, spec.option("cues"), report.warnings)
     return Dataset(spec=str(spec), task=MMSA_TASKS[name], samples=samples, report=report)
