@@ -1,10 +1,16 @@
 """Generation throughput: emoreason's engine vs a plain `transformers` generate loop.
 
 Same model, same prompts (C2F prompts for vader:movies test sentences), same max new tokens,
-greedy decoding, the same dtype for both (fp32 on CPU unless --dtype). Prints samples/s and
-generated tokens/s at each batch size and the ratio.
+greedy decoding. Prints samples/s and generated tokens/s at each batch size and the ratio.
 
-    python benchmarks/generation.py [--model default] [--batch-sizes 1,8,32] [--max-new-tokens 48] [--dtype bfloat16]
+By default both loops run the model in the same dtype (`--dtype`, default float32), so the ratio
+is the engine's alone. `--plain-dtype` sets the plain loop's dtype apart, e.g. to compare
+emoreason's default on a CPU with native bf16 (`--dtype auto`, bf16 for inference there) with
+the fp32 loop a user gets from `from_pretrained` on the fp32 checkpoint. `--ablation` adds, at
+the largest batch, the engine with each of its optimisations turned off in turn.
+
+    python benchmarks/generation.py [--model default] [--batch-sizes 1,8,32] [--max-new-tokens 48]
+        [--dtype float32|bfloat16|auto] [--plain-dtype ...] [--ablation]
 """
 
 from __future__ import annotations
@@ -18,10 +24,13 @@ from emoreason.data import load_dataset
 from emoreason.formats import get_format
 from emoreason.generation import SamplingParams, TransformersEngine
 from emoreason.inference import build_conversation
-from emoreason.models import load_model
+from emoreason.models import LoadedModel, load_model
+
+ABLATIONS = {"no in-place KV cache": {"preallocate_cache": False}, "no length-grouped prompt pass": {"group_prefill": False},
+             "no shared-prefix reuse": {"reuse_prefix": False}}
 
 
-def plain_loop(loaded, conversations, batch_size: int, max_new_tokens: int) -> tuple[float, int]:
+def plain_loop(loaded: LoadedModel, conversations: list, batch_size: int, max_new_tokens: int) -> tuple[float, int]:
     """What a user would write: encode a left-padded batch, call generate, repeat."""
     tokens = 0
     started = time.perf_counter()
@@ -35,8 +44,9 @@ def plain_loop(loaded, conversations, batch_size: int, max_new_tokens: int) -> t
     return time.perf_counter() - started, tokens
 
 
-def ours(loaded, conversations, batch_size: int, max_new_tokens: int) -> tuple[float, int]:
-    engine = TransformersEngine(loaded, batch_size=batch_size)
+def ours(loaded: LoadedModel, conversations: list, batch_size: int, max_new_tokens: int,
+         **engine_options: bool) -> tuple[float, int]:
+    engine = TransformersEngine(loaded, batch_size=batch_size, **engine_options)
     params = SamplingParams(max_new_tokens=max_new_tokens)  # no stop strings: equal work to the plain loop
     started = time.perf_counter()
     results = engine.generate(conversations, params)
@@ -49,26 +59,37 @@ def main() -> None:
     parser.add_argument("--batch-sizes", default="1,8,32")
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--samples", type=int, default=0, help="prompts per setting (default: 2 x batch size, min 4)")
-    parser.add_argument("--dtype", default="auto", help="auto (fp32 on CPU), float32 or bfloat16, for both loops")
+    parser.add_argument("--dtype", default="float32",
+                        help="float32, bfloat16 or auto (emoreason's choice), for the engine (and the plain loop "
+                             "unless --plain-dtype)")
+    parser.add_argument("--plain-dtype", default=None, help="the plain loop's dtype, if not --dtype")
+    parser.add_argument("--ablation", action="store_true", help="also time the engine without each optimisation")
     args = parser.parse_args()
     torch.manual_seed(0)
     loaded = load_model(args.model, dtype=args.dtype)
+    plain_model = loaded if args.plain_dtype in (None, args.dtype) else load_model(args.model, dtype=args.plain_dtype)
     fmt = get_format("c2f")
     dataset = load_dataset("vader:movies")
     test = dataset.split("test")
-    print(f"model {loaded.name} ({loaded.dtype}, {loaded.device}), threads {torch.get_num_threads()}, "
-          f"max_new_tokens {args.max_new_tokens}, greedy")
+    print(f"model {loaded.name} ({loaded.device}), engine {loaded.dtype}, plain loop {plain_model.dtype}, "
+          f"threads {torch.get_num_threads()}, max_new_tokens {args.max_new_tokens}, greedy")
     header = f"{'batch':>5} {'samples':>7} | {'plain s/s':>9} {'plain tok/s':>11} | {'ours s/s':>8} {'ours tok/s':>10} | {'ratio':>5}"
     print(header)
     print("-" * len(header))
-    for batch in [int(b) for b in args.batch_sizes.split(",")]:
+    batches = [int(b) for b in args.batch_sizes.split(",")]
+    for batch in batches:
         count = args.samples or max(4, 2 * batch) if batch < 32 else (args.samples or batch)
         conversations = [build_conversation(s, fmt, dataset.task) for s in test[:count]]
         ours(loaded, conversations[:batch], batch, 4)  # warm-up
-        plain_s, plain_tokens = plain_loop(loaded, conversations, batch, args.max_new_tokens)
+        plain_s, plain_tokens = plain_loop(plain_model, conversations, batch, args.max_new_tokens)
         our_s, our_tokens = ours(loaded, conversations, batch, args.max_new_tokens)
         print(f"{batch:>5} {count:>7} | {count / plain_s:>9.2f} {plain_tokens / plain_s:>11.1f} | "
               f"{count / our_s:>8.2f} {our_tokens / our_s:>10.1f} | {plain_s / our_s:>5.2f}x", flush=True)
+        if args.ablation and batch == max(batches):
+            for name, options in ABLATIONS.items():
+                off_s, _ = ours(loaded, conversations, batch, args.max_new_tokens, **options)
+                print(f"      engine, {name}: {count / off_s:.2f} samples/s ({plain_s / off_s:.2f}x the plain loop)",
+                      flush=True)
 
 
 if __name__ == "__main__":

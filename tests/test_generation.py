@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from transformers.cache_utils import DynamicLayer
 from typer.testing import CliRunner
 
 from emoreason.cli import app
 from emoreason.generation import SamplingParams, TransformersEngine
 from emoreason.generation.engine import StopChecker, shared_prefix_length
+from emoreason.generation.kv_cache import PreallocatedLayer, plan_prefill_groups
 from emoreason.generation.sampling import filter_logits
 from emoreason.models import Conversation, LoadedModel, load_model
 from emoreason.models.fixtures import make_tiny_causal_lm
@@ -48,6 +50,35 @@ def test_greedy_matches_transformers_generate(tiny: LoadedModel, reuse_prefix: b
     for row, completions in enumerate(ours):
         expected = reference[row, width:].tolist()
         assert completions[0].token_ids == expected[: len(completions[0].token_ids)]
+
+
+def test_preallocated_cache_gives_the_same_tokens_and_logprobs(tiny: LoadedModel) -> None:
+    convs = conversations(TEXTS)
+    params = SamplingParams(n=2, max_new_tokens=9, temperature=1.0, seed=3)
+    grown = TransformersEngine(tiny, batch_size=8, preallocate_cache=False).generate(convs, params)
+    written = TransformersEngine(tiny, batch_size=8).generate(convs, params)
+    assert [[c.token_ids for c in g] for g in grown] == [[c.token_ids for c in g] for g in written]
+    assert torch.allclose(torch.tensor([c.logprobs for g in grown for c in g]),
+                          torch.tensor([c.logprobs for g in written for c in g]), atol=1e-5)
+
+
+def test_preallocated_layer_grows_selects_and_repeats() -> None:
+    keys = torch.arange(2 * 1 * 3 * 2, dtype=torch.float32).reshape(2, 1, 3, 2)
+    layer = PreallocatedLayer(keys, -keys, room=1)
+    reference = DynamicLayer()
+    reference.update(keys, -keys)
+    for step in range(3):  # the second and third tokens overflow the room: the buffer doubles
+        new = torch.full((2, 1, 1, 2), float(step))
+        got, expected = layer.update(new, -new), reference.update(new, -new)
+        assert torch.equal(got[0], expected[0]) and torch.equal(got[1], expected[1])
+    assert layer.get_seq_length() == 6
+    layer.batch_select_indices(torch.tensor([1]))
+    reference.batch_select_indices(torch.tensor([1]))
+    layer.batch_repeat_interleave(2)
+    reference.batch_repeat_interleave(2)
+    assert torch.equal(layer.keys, reference.keys) and layer.keys.shape == (2, 1, 6, 2)
+    layer.crop(-2)
+    assert layer.get_seq_length() == 4 and torch.equal(layer.values, reference.values[:, :, :4])
 
 
 def test_logprobs_equal_a_fresh_forward_pass(tiny: LoadedModel) -> None:
@@ -182,3 +213,43 @@ def test_evaluate_writes_files_and_resumes(tiny_path: Path, tmp_path: Path) -> N
         assert (out / name).is_file(), name
     assert "Parse failures" in (out / "report.md").read_text()
     assert "<img src='data:image/png;base64," in (out / "report.html").read_text()
+
+
+def test_prefill_groups_minimise_padding_plus_overhead() -> None:
+    assert plan_prefill_groups([]) == []
+    assert plan_prefill_groups([5, 5, 5]) == [[0, 1, 2]]  # nothing to save
+    # two clusters far apart: two passes beat padding the short rows to 100
+    assert plan_prefill_groups([100, 3, 98, 4], overhead_tokens=32) == [[1, 3], [2, 0]]
+    # a fixed cost larger than the padding saved keeps one pass
+    assert plan_prefill_groups([10, 12], overhead_tokens=32) == [[0, 1]]
+    lengths = [7, 40, 41, 9, 70, 8, 39]
+    groups = plan_prefill_groups(lengths, overhead_tokens=16)
+    assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
+    cost = sum(len(g) * max(lengths[i] for i in g) + 16 for g in groups)
+    assert cost <= len(lengths) * max(lengths) + 16
+
+
+def test_grouped_prompt_pass_gives_the_same_tokens(tiny: LoadedModel) -> None:
+    # prompts of very different lengths: the grouped pass splits them, the single pass pads them
+    convs = conversations(["ok", "a" + " very" * 40 + " long review", "fine", "so" + " much" * 25])
+    params = SamplingParams(max_new_tokens=8)
+    grouped = TransformersEngine(tiny, batch_size=4).generate(convs, params)
+    single = TransformersEngine(tiny, batch_size=4, group_prefill=False).generate(convs, params)
+    assert [g[0].token_ids for g in grouped] == [s[0].token_ids for s in single]
+    assert torch.allclose(torch.tensor([g[0].logprobs for g in grouped]), torch.tensor([s[0].logprobs for s in single]),
+                          atol=1e-4)
+
+
+def test_bf16_engine_matches_transformers_generate_in_bf16(tiny_path: Path) -> None:
+    loaded = load_model(str(tiny_path), dtype="bfloat16")
+    assert loaded.model.dtype == torch.bfloat16
+    convs = conversations(TEXTS)
+    ours = TransformersEngine(loaded, batch_size=4, group_prefill=False).generate(convs, SamplingParams(max_new_tokens=6))
+    inputs = loaded.family.encode(loaded.processor, convs)
+    with torch.inference_mode():
+        reference = loaded.model.generate(**inputs, max_new_tokens=6, do_sample=False,
+                                          pad_token_id=loaded.tokenizer.pad_token_id)
+    width = inputs["input_ids"].shape[1]
+    agree = sum(c[0].token_ids == reference[row, width:].tolist()[: len(c[0].token_ids)] for row, c in enumerate(ours))
+    assert agree >= 3  # bf16 rounding may flip a near-tie in one row; not more
+    assert all(all(lp <= 0 for lp in c[0].logprobs) for c in ours)

@@ -7,7 +7,11 @@ For text models (`causal_lm`) the engine runs its own decoding loop instead of
 `model.generate`, because on small models decoding time is mostly per-step overhead:
 - prompts that share a prefix (the format's system prompt, usually most of the prompt) are
   run through the model once for that prefix, and its KV cache is copied to every row;
+- the rest of the prompts run in groups of similar length, each padded only to its own
+  longest (`kv_cache.plan_prefill_groups`), then are stacked for decoding;
 - only the last position's logits are computed;
+- the KV cache gets room for every token still to come after the prompt pass, and each step
+  writes its token in place (`kv_cache.PreallocatedLayer`) instead of copying the cache;
 - finished rows leave the batch (their cache rows are dropped), so a long straggler does not
   keep the whole batch busy;
 - stop strings (a format's closing tag) are checked only when the new token could end one.
@@ -16,12 +20,15 @@ Other families (images, audio) use `model.generate`, which knows their position 
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import torch
+from transformers.cache_utils import Cache
 
+from emoreason.generation.kv_cache import plain_dynamic, plan_prefill_groups, preallocate, stack_caches
 from emoreason.generation.params import Completion, SamplingParams
 from emoreason.generation.sampling import choose_tokens
 from emoreason.models.families.base import Conversation
@@ -29,6 +36,14 @@ from emoreason.models.families.causal_lm import render_prompts
 from emoreason.models.loading import LoadedModel
 
 MIN_SHARED_PREFIX = 8  # below this, a separate prefix pass costs more than it saves
+
+
+class Prefill(NamedTuple):
+    """The prompt pass of a group of rows: last-position logits, KV cache, attention mask."""
+
+    logits: torch.Tensor
+    cache: Cache
+    mask: torch.Tensor
 
 
 class GenerationBackend(Protocol):
@@ -109,10 +124,13 @@ class StopChecker:
 class TransformersEngine:
     """Batched generation on a loaded transformers model (see module docstring)."""
 
-    def __init__(self, loaded: LoadedModel, batch_size: int | str = "auto", reuse_prefix: bool = True):
+    def __init__(self, loaded: LoadedModel, batch_size: int | str = "auto", reuse_prefix: bool = True,
+                 preallocate_cache: bool = True, group_prefill: bool = True):
         self.loaded = loaded
         self.batch_size = batch_size
         self.reuse_prefix = reuse_prefix
+        self.preallocate_cache = preallocate_cache
+        self.group_prefill = group_prefill
         self.eos = eos_ids(loaded)
 
     # -- public ---------------------------------------------------------------------------
@@ -166,6 +184,29 @@ class TransformersEngine:
         return Completion(text=text, token_ids=token_ids, logprobs=logprobs, finish_reason=reason,
                           prompt_tokens=prompt_tokens)
 
+    def _prefill(self, suffixes: list[list[int]], prefix_cache: Cache | None, prefix_len: int) -> Prefill:
+        """The prompt pass of rows that share the `prefix_cache` of their first `prefix_len`
+        tokens: the suffixes left-padded to the longest."""
+        model, device = self.loaded.model, self.loaded.device
+        tokenizer = self.loaded.tokenizer
+        batch, width = len(suffixes), max(len(s) for s in suffixes)
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        input_ids = torch.full((batch, width), pad, dtype=torch.long)
+        suffix_mask = torch.zeros((batch, width), dtype=torch.long)
+        for i, suffix in enumerate(suffixes):
+            input_ids[i, width - len(suffix) :] = torch.tensor(suffix)
+            suffix_mask[i, width - len(suffix) :] = 1
+        input_ids, suffix_mask = input_ids.to(device), suffix_mask.to(device)
+        cache = None
+        if prefix_cache is not None:
+            cache = copy.deepcopy(prefix_cache)
+            cache.batch_repeat_interleave(batch)
+        mask = torch.cat([torch.ones((batch, prefix_len), dtype=torch.long, device=device), suffix_mask], dim=1)
+        positions = (prefix_len + suffix_mask.cumsum(dim=1) - 1).clamp(min=0)
+        out = model(input_ids=input_ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
+                    use_cache=True, logits_to_keep=1)
+        return Prefill(out.logits[:, -1, :], out.past_key_values, mask)
+
     @torch.inference_mode()
     def _decode_text(
         self, conversations: list[Conversation], params: SamplingParams, generator: torch.Generator | None
@@ -179,33 +220,28 @@ class TransformersEngine:
         rows = [ids for ids in prompt_ids for _ in range(params.n)]
         batch = len(rows)
         suffixes = [ids[prefix_len:] for ids in rows]
-        width = max(len(s) for s in suffixes)
-        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        input_ids = torch.full((batch, width), pad, dtype=torch.long)
-        suffix_mask = torch.zeros((batch, width), dtype=torch.long)
-        for i, suffix in enumerate(suffixes):
-            input_ids[i, width - len(suffix) :] = torch.tensor(suffix)
-            suffix_mask[i, width - len(suffix) :] = 1
-        input_ids, suffix_mask = input_ids.to(device), suffix_mask.to(device)
-
-        cache = None
+        prefix_cache = None
         if prefix_len:
             prefix = torch.tensor([rows[0][:prefix_len]], device=device)
-            cache = model(input_ids=prefix, use_cache=True, logits_to_keep=1).past_key_values
-            cache.batch_repeat_interleave(batch)
-        attention = torch.cat([torch.ones((batch, prefix_len), dtype=torch.long, device=device), suffix_mask], dim=1)
-        positions = (prefix_len + suffix_mask.cumsum(dim=1) - 1).clamp(min=0)
-        out = model(input_ids=input_ids, attention_mask=attention, position_ids=positions, past_key_values=cache,
-                    use_cache=True, logits_to_keep=1)
-        cache = out.past_key_values
-        next_position = positions[:, -1:] + 1
+            prefix_cache = model(input_ids=prefix, use_cache=True, logits_to_keep=1).past_key_values
+        groups = [list(range(batch))]
+        if self.group_prefill and plain_dynamic(prefix_cache):
+            groups = plan_prefill_groups([len(s) for s in suffixes])
+        parts = [self._prefill([suffixes[row] for row in group], prefix_cache, prefix_len) for group in groups]
+        width = max(part.mask.shape[1] for part in parts)
+        cache = parts[0].cache if len(parts) == 1 else stack_caches([part.cache for part in parts])
+        if self.preallocate_cache:
+            preallocate(cache, params.max_new_tokens)
+        # the groups' masks, padded at the end like their caches (see kv_cache.stack_caches)
+        attention = torch.cat([torch.nn.functional.pad(part.mask, (0, width - part.mask.shape[1])) for part in parts])
+        logits = torch.cat([part.logits for part in parts])
+        active = [row for group in groups for row in group]  # row index in the original batch of each live cache row
+        next_position = torch.tensor([[len(rows[row])] for row in active], device=device)
 
         stop = StopChecker(tokenizer, params.stop_strings)
         generated: list[list[int]] = [[] for _ in range(batch)]
         logprobs: list[list[float]] = [[] for _ in range(batch)]
         finished: list[Completion | None] = [None] * batch
-        active = list(range(batch))  # row index in the original batch of each live cache row
-        logits = out.logits[:, -1, :]
         for step in range(params.max_new_tokens):
             tokens, token_logprobs = choose_tokens(logits, params.temperature, params.top_k, params.top_p, generator)
             token_list, logprob_list = tokens.tolist(), token_logprobs.tolist()

@@ -1,0 +1,137 @@
+"""A KV cache layer that decodes by writing in place instead of concatenating.
+
+transformers' `DynamicLayer` grows with `torch.cat` at every decoding step, which reads and
+writes the whole cache once per token: at batch 32 and ~350 tokens SmolLM2-135M holds about
+0.5 GB of fp32 keys and values, so each step moved about 1 GB, more memory traffic than the
+weights themselves. `PreallocatedLayer` keeps keys and values in buffers with room for the
+tokens still to come and writes each new token into its slot; what the attention sees is a view
+of the filled part, so the arithmetic is unchanged (the engine's tests check identical tokens).
+
+Only plain `DynamicLayer`s are replaced: sliding-window and other special layers keep their own
+update rules.
+
+`plan_prefill_groups` and `stack_caches` serve the prompt pass: rows whose prompts differ much in
+length are run in groups of similar length (each padded only to its own longest), and the groups'
+caches are then stacked into one batch for decoding, the shorter ones padded at the end with
+masked slots. Attention is indifferent to where a masked slot sits, and positions are explicit,
+so this changes no result; it saves the padding tokens' compute, which at batch 32 on movie
+reviews was about a third of the prompt pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from transformers.cache_utils import Cache, DynamicCache, DynamicLayer
+
+
+class PreallocatedLayer(DynamicLayer):
+    """A `DynamicLayer` whose keys/values live in buffers with spare room along the sequence."""
+
+    def __init__(self, keys: torch.Tensor, values: torch.Tensor, room: int):
+        super().__init__()
+        self.dtype, self.device = keys.dtype, keys.device
+        self.length = keys.shape[-2]
+        self._keys = self._buffer(keys, self.length + room)
+        self._values = self._buffer(values, self.length + room)
+        self.is_initialized = True
+        self._expose()
+
+    @staticmethod
+    def _buffer(filled: torch.Tensor, capacity: int) -> torch.Tensor:
+        batch, heads, length, dim = filled.shape
+        buffer = filled.new_empty((batch, heads, capacity, dim))
+        buffer[:, :, :length] = filled
+        return buffer
+
+    def _expose(self) -> None:
+        # the attention (and `get_seq_length`) see only the filled part
+        self.keys = self._keys[:, :, : self.length]
+        self.values = self._values[:, :, : self.length]
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
+        new = key_states.shape[-2]
+        if self.length + new > self._keys.shape[-2]:  # out of room: grow by doubling, as a list would
+            capacity = max(2 * self._keys.shape[-2], self.length + new)
+            self._keys, self._values = self._buffer(self.keys, capacity), self._buffer(self.values, capacity)
+        self._keys[:, :, self.length : self.length + new] = key_states
+        self._values[:, :, self.length : self.length + new] = value_states
+        self.length += new
+        self._expose()
+        return self.keys, self.values
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        self._keys, self._values = self._keys[indices], self._values[indices]
+        self._expose()
+
+    def batch_repeat_interleave(self, repeats: int) -> None:
+        self._keys = self._keys.repeat_interleave(repeats, dim=0)
+        self._values = self._values.repeat_interleave(repeats, dim=0)
+        self._expose()
+
+    def crop(self, tokens_to_remove: int) -> None:
+        if tokens_to_remove > 0:
+            raise ValueError(f"crop takes a negative number of tokens to remove, not {tokens_to_remove}")
+        self.length = max(0, self.length + tokens_to_remove)
+        self._expose()
+
+    def reset(self) -> None:
+        self.length = 0
+        self._expose()
+
+
+def preallocate(cache: Cache, room: int) -> Cache:
+    """Replace, in place, each filled plain `DynamicLayer` of `cache` by a `PreallocatedLayer`
+    with room for `room` more tokens; returns the same cache."""
+    for index, layer in enumerate(cache.layers):
+        if type(layer) is DynamicLayer and layer.is_initialized and layer.keys is not None and layer.keys.dim() == 4:
+            cache.layers[index] = PreallocatedLayer(layer.keys, layer.values, room)
+    return cache
+
+
+def plain_dynamic(cache: Cache | None) -> bool:
+    """Whether every layer of `cache` is a plain `DynamicLayer` (what `stack_caches` can stack)."""
+    return cache is None or all(type(layer) is DynamicLayer for layer in cache.layers)
+
+
+def plan_prefill_groups(lengths: Sequence[int], overhead_tokens: int = 32) -> list[list[int]]:
+    """Split rows (by index) into groups of similar prompt length for the prompt pass.
+
+    Minimises the tokens computed, padding included, plus `overhead_tokens` per extra forward pass
+    (its fixed cost, in tokens' worth of compute): an exact dynamic programme over the rows sorted
+    by length, O(n^2). Groups come out shortest first; rows of equal length keep their order.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    n = len(order)
+    if n == 0:
+        return []
+    best = [0.0] + [float("inf")] * n  # best[j]: cost of grouping the j shortest rows
+    cut = [0] * (n + 1)
+    for end in range(1, n + 1):
+        longest = lengths[order[end - 1]]  # sorted: the last row of a group is its longest
+        for start in range(end):
+            cost = best[start] + (end - start) * longest + overhead_tokens
+            if cost < best[end]:
+                best[end], cut[end] = cost, start
+    groups, end = [], n
+    while end > 0:
+        groups.append(order[cut[end] : end])
+        end = cut[end]
+    return groups[::-1]
+
+
+def stack_caches(caches: Sequence[Cache]) -> DynamicCache:
+    """Concatenate caches of plain `DynamicLayer`s along the batch; shorter ones are padded at the
+    end of the sequence with zeros, which the caller's attention mask must mark as padding."""
+    total = max(cache.get_seq_length() for cache in caches)
+
+    def padded(tensor: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.pad(tensor, (0, 0, 0, total - tensor.shape[-2]))
+
+    data = [(torch.cat([padded(layer.keys) for layer in layers]), torch.cat([padded(layer.values) for layer in layers]))
+            for layers in zip(*(cache.layers for cache in caches))]
+    return DynamicCache(ddp_cache_data=data)
+
+
+__all__ = ["PreallocatedLayer", "plain_dynamic", "plan_prefill_groups", "preallocate", "stack_caches"]
