@@ -4,7 +4,9 @@
 The embedded SmolLM2-135M-Instruct (text only) reads each clip's measured voice cues as text
 (`ravdess:DIR?cues=only`; actors 1-16 train, 17-20 valid, 21-24 test):
 
-  1. distill   `cues`-teacher EMO-R3 chains (a cue classifier cross-fitted by speaker), label-filtered
+  1. distill   `cues`-teacher EMO-R3 chains (a cue classifier cross-fitted by speaker), rationalized:
+               each chain explains the gold label with the cues that weigh towards it, so every class
+               is taught (a label filter kept 4 of 16 neutral clips and half of all clips)
   2. sft       cold start on the kept chains
   3. grpo      EMO-R3 GRPO from the SFT adapter: accuracy + format + reflective reward (coherence,
                cue-text consistency), Hint-GRPO prompt hints on all-wrong groups
@@ -28,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reproduce_vader import ROOT, run_stage, write_stage_log  # noqa: E402  (one stage runner for both recipes)
 
-FULL = {"sft": [], "grpo": [], "grpo_steps": 10, "eval_tokens": "192"}
+FULL = {"sft": [], "grpo": [], "grpo_steps": 12, "eval_tokens": "160"}
 TOY = {"sft": ["run.max_steps=2", "eval.generate_examples=1", "eval.loss_examples=2", "eval.max_new_tokens=4",
                "train.batch_size=2", "model.lora.r=4", "run.report_to=[jsonl]"],
        "grpo": ["rollout.max_new_tokens=6", "rollout.prompts_per_step=1",
@@ -51,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     log: list[dict] = []
     began = time.perf_counter()
 
-    run_stage("distill", ["distill", "--teacher", "cues", "-d", spec, "--split", "train", "--format", "emor3",
+    run_stage("distill", ["distill", "--teacher", "cues", "--rationalize", "-d", spec, "--split", "train", "--format", "emor3",
                           "--out", str(out / "distill")], out, log)
     sft_adapter = out / "sft" / "final" / "adapter"
     run_stage("sft", ["sft", "--config", "configs/sft_emor3_ravdess_smollm2.yaml",

@@ -72,6 +72,8 @@ def test_evidence_cites_only_cues_pushing_towards_the_label_and_not_typical_ones
     assert [e.measure.name for e in cited] == ["loudness_dbfs", "pitch_mean_hz"]
     assert cited[0].phrase() == "loudness very loud (+2.0 sd)"
     assert evidence_for(-coef, row, names) == []  # nothing pushes towards it
+    hidden = [("audio", "pitch_slope_st_s"), ("audio", "loudness_dbfs")]  # intonation is not in the cue text
+    assert [e.measure.name for e in evidence_for(np.array([9.0, 1.0]), np.array([2.0, 1.0]), hidden)] == ["loudness_dbfs"]
 
 
 def test_chain_names_what_was_measured() -> None:
@@ -109,3 +111,19 @@ def test_teacher_refuses_score_tasks_and_other_formats() -> None:
         CueTeacher(get_format("r1"), TaskInfo("s", scale=(-3.0, 3.0)))
     with pytest.raises(ValueError, match="emor3 or r1"):
         CueTeacher(get_format("c2f"), TASK)
+
+
+def test_default_chains_are_short_and_cite_only_what_the_prompt_gives() -> None:
+    wide = {"audio": {"pitch_sd_st": 1.9, "loudness_sd_db": 1.2, "speech_rate_syl_s": 0.9, "pause_ratio": -0.8,
+                      "hnr_db": 0.7, "spectral_centroid_hz": 1.1}}
+    samples = [s.with_(meta={**s.meta, "cue_z": {"audio": {**wide["audio"], **s.meta["cue_z"]["audio"]}}})
+               for s in speakers()]
+    requests = [TeacherRequest(sample=s, messages=[]) for s in samples]
+    for teacher, cites_probability in ((CueTeacher(get_format("emor3"), TASK), False),
+                                       (CueTeacher(get_format("emor3"), TASK, seen=5, cite_probability=True), True)):
+        replies = {}
+        teacher.run(requests, lambda i, r: replies.__setitem__(i, r))
+        steps = get_format("emor3").parse(replies[0].text, TASK).reasoning
+        assert ("The cue model gives" in steps["step2"]) is cites_probability
+        assert steps["step1"].count(" sd)") == (5 if cites_probability else 3)
+        assert steps["step2"].count(" sd)") <= 2

@@ -12,9 +12,14 @@ text in the prompt (`emoreason.cues.describe.degree_word`), so the chain can be 
 its input:
 
     <step1>The voice against this speaker's other clips: loudness very loud (+2.3 sd), ...</step1>
-    <step2>What points to angry most: loudness very loud (+2.3 sd), ... The cue model gives angry 0.61.</step2>
+    <step2>What points to angry most: loudness very loud (+2.3 sd), ...</step2>
     <step3>The feeling is negative, with high arousal.</step3>
     \\boxed{angry}
+
+Chains are kept short (the `seen` strongest deviations, the `top` cues for the label) because a
+small student has to learn to write them; the cue model's probability is left out by default
+(`cite_probability`), since the student has no way to compute it from its prompt and a number
+it cannot ground is exactly what the reflective consistency check penalises.
 """
 
 from __future__ import annotations
@@ -89,16 +94,19 @@ def cross_fit(x: np.ndarray, y: Sequence[str], groups: Sequence[str], labels: Se
 
 
 def evidence_for(coef: np.ndarray, row: np.ndarray, names: Sequence[tuple[str, str]], top: int = 3) -> list[Evidence]:
-    """The `top` cues that push most towards the label whose coefficients are `coef` (only cues
-    that push towards it, and only those described as more than "typical", |z| >= 0.5)."""
+    """The `top` cues that push most towards the label whose coefficients are `coef`: only cues
+    that push towards it, only those described as more than "typical" (|z| >= 0.5), and only
+    measures the prompt's cue text shows (`Measure.describe`), so a chain never cites what its
+    student cannot read."""
     weights = coef * row
     out = []
     for i in np.argsort(-weights):
         kind, name = names[i]
         if weights[i] <= 0 or len(out) == top:
             break
-        if abs(row[i]) >= 0.5:
-            out.append(Evidence(kind, RECORDS[kind].measure(name), float(row[i]), float(weights[i])))
+        measure = RECORDS[kind].measure(name)
+        if abs(row[i]) >= 0.5 and measure.describe:
+            out.append(Evidence(kind, measure, float(row[i]), float(weights[i])))
     return out
 
 
@@ -143,17 +151,19 @@ class CueTeacher(Teacher):
     name = "cues"
     model = "cue-logreg"
 
-    def __init__(self, fmt: ReasoningFormat, task: TaskInfo, *, folds: int = 4, c: float = 1.0, top: int = 3,
-                 seed: int = 0):
+    def __init__(self, fmt: ReasoningFormat, task: TaskInfo, *, folds: int = 4, c: float = 1.0, top: int = 2,
+                 seen: int = 3, cite_probability: bool = False, seed: int = 0):
         if fmt.name not in ("emor3", "r1"):
             raise ValueError(f"the cues teacher writes emor3 or r1 chains, not {fmt.name}")
         if not task.labels:
             raise ValueError(f"the cues teacher needs a label task; {task.name} has scores")
         self.format, self.task = fmt, task
-        self.folds, self.c, self.top, self.seed = folds, c, top, seed
+        self.folds, self.c, self.top, self.seen, self.seed = folds, c, top, seen, seed
+        self.cite_probability = cite_probability
 
     def params(self) -> dict[str, object]:
-        return {"folds": self.folds, "c": self.c, "top": self.top, "seed": self.seed}
+        return {"folds": self.folds, "c": self.c, "top": self.top, "seen": self.seen,
+                "cite_probability": self.cite_probability, "seed": self.seed}
 
     def run(self, requests: Sequence[TeacherRequest], on_reply: OnReply) -> None:
         usable = []
@@ -183,8 +193,8 @@ class CueTeacher(Teacher):
                 j = int(np.argmax(proba[row_index]))
             label = labels[j]
             support = evidence_for(coefs[row_index, j], x[row_index], names, self.top)
-            steps = render_cue_chain(label, self.task, observed(x[row_index], names), support,
-                                     float(proba[row_index, j]))
+            steps = render_cue_chain(label, self.task, observed(x[row_index], names, self.seen), support,
+                                     float(proba[row_index, j]) if self.cite_probability else None)
             reasoning: dict[str, str] | str = steps if self.format.name == "emor3" else " ".join(steps.values())
             on_reply(index, TeacherReply(self.format.render_target(self.task, reasoning=reasoning, label=label)))
 
