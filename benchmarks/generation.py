@@ -9,14 +9,22 @@ emoreason's default on a CPU with native bf16 (`--dtype auto`, bf16 for inferenc
 the fp32 loop a user gets from `from_pretrained` on the fp32 checkpoint. `--ablation` adds, at
 the largest batch, the engine with each of its optimisations turned off in turn.
 
+By default neither loop stops early (equal work: every row makes max-new-tokens tokens, unless
+EOS). `--format-stops` gives both loops the C2F format's stop string (`</score>`, what
+`evaluate` stops on; `generate(stop_strings=...)` for the plain loop), the setting of an
+evaluation run, where answers end at different lengths: run it with `--max-new-tokens 192`, the
+recipe's evaluation budget.
+
     python benchmarks/generation.py [--model default] [--batch-sizes 1,8,32] [--max-new-tokens 48]
-        [--dtype float32|bfloat16|auto] [--plain-dtype ...] [--ablation]
+        [--dtype float32|bfloat16|auto] [--plain-dtype ...] [--ablation] [--format-stops]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
+from functools import partial
 
 import torch
 
@@ -30,27 +38,35 @@ ABLATIONS = {"no in-place KV cache": {"preallocate_cache": False}, "no length-gr
              "no shared-prefix reuse": {"reuse_prefix": False}}
 
 
-def plain_loop(loaded: LoadedModel, conversations: list, batch_size: int, max_new_tokens: int) -> tuple[float, int]:
+def plain_loop(loaded: LoadedModel, conversations: list, batch_size: int, max_new_tokens: int,
+               stop_strings: tuple[str, ...] = ()) -> tuple[float, int]:
     """What a user would write: encode a left-padded batch, call generate, repeat."""
+    stops = {"stop_strings": list(stop_strings), "tokenizer": loaded.tokenizer} if stop_strings else {}
     tokens = 0
     started = time.perf_counter()
     for start in range(0, len(conversations), batch_size):
         inputs = loaded.family.encode(loaded.processor, conversations[start : start + batch_size])
         with torch.inference_mode():
             out = loaded.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
-                                        pad_token_id=loaded.tokenizer.pad_token_id)
+                                        pad_token_id=loaded.tokenizer.pad_token_id, **stops)
         new = out[:, inputs["input_ids"].shape[1] :]
         tokens += int((new != loaded.tokenizer.pad_token_id).sum())
     return time.perf_counter() - started, tokens
 
 
 def ours(loaded: LoadedModel, conversations: list, batch_size: int, max_new_tokens: int,
-         **engine_options: bool) -> tuple[float, int]:
+         stop_strings: tuple[str, ...] = (), **engine_options: bool) -> tuple[float, int]:
     engine = TransformersEngine(loaded, batch_size=batch_size, **engine_options)
-    params = SamplingParams(max_new_tokens=max_new_tokens)  # no stop strings: equal work to the plain loop
+    params = SamplingParams(max_new_tokens=max_new_tokens, stop_strings=stop_strings)
     started = time.perf_counter()
     results = engine.generate(conversations, params)
     return time.perf_counter() - started, sum(c[0].num_tokens for c in results)
+
+
+def median_run(run: Callable[[], tuple[float, int]], repeats: int) -> tuple[float, int]:
+    """The run with the median time of `repeats` (this machine's timings vary by 10-15% run to run)."""
+    runs = sorted(run() for _ in range(max(1, repeats)))
+    return runs[len(runs) // 2]
 
 
 def main() -> None:
@@ -63,16 +79,21 @@ def main() -> None:
                         help="float32, bfloat16 or auto (emoreason's choice), for the engine (and the plain loop "
                              "unless --plain-dtype)")
     parser.add_argument("--plain-dtype", default=None, help="the plain loop's dtype, if not --dtype")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per loop and setting; the median is shown")
     parser.add_argument("--ablation", action="store_true", help="also time the engine without each optimisation")
+    parser.add_argument("--format-stops", action="store_true",
+                        help="both loops stop at the C2F closing tag, as evaluate does (default: no early stop)")
     args = parser.parse_args()
     torch.manual_seed(0)
     loaded = load_model(args.model, dtype=args.dtype)
     plain_model = loaded if args.plain_dtype in (None, args.dtype) else load_model(args.model, dtype=args.plain_dtype)
     fmt = get_format("c2f")
+    stops = fmt.stop_strings if args.format_stops else ()
     dataset = load_dataset("vader:movies")
     test = dataset.split("test")
     print(f"model {loaded.name} ({loaded.device}), engine {loaded.dtype}, plain loop {plain_model.dtype}, "
-          f"threads {torch.get_num_threads()}, max_new_tokens {args.max_new_tokens}, greedy")
+          f"threads {torch.get_num_threads()}, max_new_tokens {args.max_new_tokens}, greedy, "
+          f"stop strings {list(stops) or 'none'}")
     header = f"{'batch':>5} {'samples':>7} | {'plain s/s':>9} {'plain tok/s':>11} | {'ours s/s':>8} {'ours tok/s':>10} | {'ratio':>5}"
     print(header)
     print("-" * len(header))
@@ -80,14 +101,20 @@ def main() -> None:
     for batch in batches:
         count = args.samples or max(4, 2 * batch) if batch < 32 else (args.samples or batch)
         conversations = [build_conversation(s, fmt, dataset.task) for s in test[:count]]
-        ours(loaded, conversations[:batch], batch, 4)  # warm-up
-        plain_s, plain_tokens = plain_loop(plain_model, conversations, batch, args.max_new_tokens)
-        our_s, our_tokens = ours(loaded, conversations, batch, args.max_new_tokens)
+        # warm-up, both loops, at the full batch: the first pass over a new shape pays for memory
+        # that later passes reuse (about 8 s for the plain loop at batch 32 here)
+        plain_loop(plain_model, conversations[:batch], batch, 2)
+        ours(loaded, conversations[:batch], batch, 2)
+        plain_s, plain_tokens = median_run(partial(plain_loop, plain_model, conversations, batch, args.max_new_tokens,
+                                                   stops), args.repeats)
+        our_s, our_tokens = median_run(partial(ours, loaded, conversations, batch, args.max_new_tokens, stops),
+                                       args.repeats)
         print(f"{batch:>5} {count:>7} | {count / plain_s:>9.2f} {plain_tokens / plain_s:>11.1f} | "
               f"{count / our_s:>8.2f} {our_tokens / our_s:>10.1f} | {plain_s / our_s:>5.2f}x", flush=True)
         if args.ablation and batch == max(batches):
             for name, options in ABLATIONS.items():
-                off_s, _ = ours(loaded, conversations, batch, args.max_new_tokens, **options)
+                off_s, _ = median_run(partial(ours, loaded, conversations, batch, args.max_new_tokens, stops,
+                                              **options), args.repeats)
                 print(f"      engine, {name}: {count / off_s:.2f} samples/s ({plain_s / off_s:.2f}x the plain loop)",
                       flush=True)
 

@@ -145,7 +145,7 @@ def test_streaming_sends_openai_chunks_then_done(client: httpx.Client) -> None:
 def test_analyze_json_and_multipart_give_the_audit_record(client: httpx.Client, tiny_lm) -> None:
     record = client.post("/v1/analyze", json={"text": "The ending dragged.", "max_tokens": 6, "id": "r1"}).json()
     assert set(record) == {"id", "polarity", "score", "label", "reasoning", "parse_ok", "errors", "raw_completion",
-                           "completion_tokens", "finish_reason", "model", "format", "latency_s"}
+                           "completion_tokens", "finish_reason", "model", "format", "latency_s", "citations"}
     assert record["id"] == "r1" and record["format"] == "c2f" and record["model"] == tiny_lm.name
     assert record["parse_ok"] is False and record["errors"]  # an untrained model: the parser says what failed
     form = client.post("/v1/analyze", data={"text": "Great!", "format": "emor3", "task": "mikels", "max_tokens": "5"})

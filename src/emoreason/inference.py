@@ -15,6 +15,7 @@ from emoreason.data.schema import Polarity, Sample, TaskInfo
 from emoreason.formats import get_format
 from emoreason.formats.base import ReasoningFormat
 from emoreason.generation import Completion, GenerationBackend, SamplingParams
+from emoreason.metrics.grounding import citation_grounding
 from emoreason.models.families.base import Conversation
 
 
@@ -36,9 +37,13 @@ def build_conversation(
 
 def audit_record(
     sample: Sample, completion: Completion, fmt: ReasoningFormat, task: TaskInfo, model_name: str, latency_s: float,
-    prefix: str = "",
+    prefix: str = "", cues: str | None = None,
 ) -> dict[str, Any]:
+    """The audit record of one prediction. `citations` counts the quotes and measured cues the
+    chain cites and how many occur in its input (the sample's text and `cues`, the cue text the
+    prompt carried, by default the sample's own; `metrics.grounding`)."""
     parsed = fmt.parse(prefix + completion.text, task)
+    source = "\n".join(part for part in (sample.text, sample.cues if cues is None else cues) if part)
     return {
         "id": sample.id,
         "polarity": parsed.polarity,
@@ -53,6 +58,7 @@ def audit_record(
         "model": model_name,
         "format": fmt.name,
         "latency_s": round(latency_s, 4),
+        "citations": citation_grounding(prefix + completion.text, source).to_dict(),
     }
 
 
@@ -80,11 +86,13 @@ def analyze(
     records: list[dict[str, Any]] = []
     for start in range(0, len(samples), batch_size):
         chunk = list(samples[start : start + batch_size])
-        conversations = [build_conversation(s, fmt, task, cues=s.cues if cues is None else cues.get(s.id)) for s in chunk]
+        chunk_cues = [s.cues if cues is None else cues.get(s.id) for s in chunk]
+        conversations = [build_conversation(s, fmt, task, cues=c) for s, c in zip(chunk, chunk_cues)]
         began = time.perf_counter()
         outputs = engine.generate(conversations, params)
         per_sample = (time.perf_counter() - began) / len(chunk)
-        batch = [audit_record(s, out[0], fmt, task, model_name, per_sample) for s, out in zip(chunk, outputs)]
+        batch = [audit_record(s, out[0], fmt, task, model_name, per_sample, cues=c or "")
+                 for s, out, c in zip(chunk, outputs, chunk_cues)]
         records.extend(batch)
         if on_batch is not None:
             on_batch(batch)

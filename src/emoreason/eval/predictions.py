@@ -56,11 +56,13 @@ def score_samples(
 ) -> dict[str, Any]:
     """Metrics of one system's predictions on `samples` (missing ids are imputed, see module doc)."""
     from emoreason.metrics import reasoning_health, task_metrics
+    from emoreason.metrics.grounding import citation_grounding, grounding_summary
 
     fmt = get_format(format_name)
     preds: list[float | str | None] = []
     parsed_all: list[ParseResult] = []
     lengths: list[int] = []
+    citations = []
     missing = imputed = 0
     for sample in samples:
         row = predictions.get(sample.id)
@@ -73,6 +75,9 @@ def score_samples(
             parsed = fmt.parse(row["completion"], task)
             parsed_all.append(parsed)
             lengths.append(int(row.get("completion_tokens") or len(row["completion"].split())))
+            # the input the chain can cite: the sample's text and the cue text its prompt carried
+            source = "\n".join(part for part in (sample.text, sample.cues) if part)
+            citations.append(citation_grounding(row["completion"], source))
         preds.append(predicted_value(row, task, parsed))
     if task.is_regression:
         assert task.scale is not None
@@ -92,6 +97,7 @@ def score_samples(
     metrics: dict[str, Any] = dict(task_metrics(values, gold, task))
     if parsed_all:
         metrics.update(reasoning_health(parsed_all, lengths, task))
+        metrics.update(grounding_summary(citations))
     metrics["n"] = len(samples)
     metrics["missing_predictions"] = missing
     metrics["imputed_predictions"] = imputed

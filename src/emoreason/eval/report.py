@@ -127,6 +127,12 @@ def write_report(out: Path, title: str, metrics: dict[str, Any], records: list[d
     for record in failures:
         md.append(f"- `{record['id']}`: {'; '.join(record['errors']) or 'not parsed'}\n\n  ```\n  "
                   + record["raw_completion"][:600].replace("\n", "\n  ") + "\n  ```\n")
+    ungrounded = [r for r in records if (r.get("citations") or {}).get("ungrounded")][:5]
+    md.append("## Citations not found in the input (first 5)\n")
+    if not ungrounded:
+        md.append("None.\n")
+    for record in ungrounded:
+        md.append(f"- `{record['id']}`: " + "; ".join(f"`{c}`" for c in record["citations"]["ungrounded"]) + "\n")
     md_path = out / "report.md"
     md_path.write_text("\n".join(md), encoding="utf-8")
 
@@ -142,6 +148,10 @@ def write_report(out: Path, title: str, metrics: dict[str, Any], records: list[d
     for record in failures:
         parts.append(f"<p><code>{html.escape(record['id'])}</code>: {html.escape('; '.join(record['errors']))}</p>"
                      f"<pre>{html.escape(record['raw_completion'][:600])}</pre>")
+    parts.append("<h2>Citations not found in the input (first 5)</h2>")
+    for record in ungrounded:
+        parts.append(f"<p><code>{html.escape(record['id'])}</code>: "
+                     + "; ".join(f"<code>{html.escape(c)}</code>" for c in record["citations"]["ungrounded"]) + "</p>")
     html_path = out / "report.html"
     html_path.write_text("<!doctype html><meta charset=utf-8><title>" + html.escape(title) + "</title><body style='font-family:sans-serif'>"
                          + "\n".join(parts) + "</body>", encoding="utf-8")

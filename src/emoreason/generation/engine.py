@@ -214,10 +214,11 @@ class TransformersEngine:
         model, tokenizer, device = self.loaded.model, self.loaded.tokenizer, self.loaded.device
         texts = render_prompts(tokenizer, conversations)
         prompt_ids = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
-        prefix_len = shared_prefix_length(prompt_ids) if self.reuse_prefix else 0
+        rows = [ids for ids in prompt_ids for _ in range(params.n)]
+        # a single row has nothing to share its prompt with: one pass is cheaper than two
+        prefix_len = shared_prefix_length(prompt_ids) if self.reuse_prefix and len(rows) > 1 else 0
         if prefix_len < MIN_SHARED_PREFIX:
             prefix_len = 0
-        rows = [ids for ids in prompt_ids for _ in range(params.n)]
         batch = len(rows)
         suffixes = [ids[prefix_len:] for ids in rows]
         prefix_cache = None

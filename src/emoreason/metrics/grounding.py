@@ -1,0 +1,78 @@
+"""Citation grounding: does the evidence a chain cites actually occur in its input?
+
+A chain is auditable only if what it quotes can be checked against what the model was given.
+Two kinds of citation are read from a completion:
+
+- quoted words or phrases, `"..."` (C2F text cues: `"wonderful" (+3.1)`);
+- measured cues with a z-score, `pitch high and very variable (+1.8 sd)` (the cue-to-text
+  prompts of `emoreason.cues`, and the `cues` teacher's chains).
+
+A quote is grounded when it occurs in the input text (case- and whitespace-insensitive); a cue
+citation when the input has the same words followed by the same z-score, `<words> (<z> sd`.
+The input is the sample's text plus the cue text its prompt carried, never the system prompt
+(whose instructions and examples would ground anything).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+QUOTE = re.compile(r"[\"\u201c]([^\"\u201c\u201d\n]{1,80})[\"\u201d]")
+CUE = re.compile(r"\(([+-]?\d+(?:\.\d+)?) sd\)")
+# where the words of a cue citation begin: after a list separator, a colon, a sentence end or a tag
+CUE_START = re.compile(r".*(?:[,;:\n>]|\.\s)", re.S)
+
+
+@dataclass(frozen=True, slots=True)
+class Citations:
+    """How many pieces of evidence a completion cites, how many occur in its input, and which do not."""
+
+    cited: int
+    grounded: int
+    ungrounded: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cited": self.cited, "grounded": self.grounded, "ungrounded": list(self.ungrounded)}
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def cited_evidence(completion: str) -> list[tuple[str, str]]:
+    """(citation as written, the text the input must contain) for every quote and cue citation."""
+    found = [(m.group(0), m.group(1)) for m in QUOTE.finditer(completion) if m.group(1).strip()]
+    for match in CUE.finditer(completion):
+        before = completion[: match.start()]
+        start = CUE_START.match(before)
+        words = before[start.end() if start else 0 :].strip()
+        if words:
+            found.append((f"{words} {match.group(0)}", f"{words} ({match.group(1)} sd"))
+    return found
+
+
+def citation_grounding(completion: str, source: str) -> Citations:
+    """Count the completion's citations that occur in `source` (see the module doc)."""
+    haystack = _norm(source)
+    cited = cited_evidence(completion)
+    missing = tuple(written for written, needle in cited if _norm(needle) not in haystack)
+    return Citations(cited=len(cited), grounded=len(cited) - len(missing), ungrounded=missing)
+
+
+def grounding_summary(citations: Sequence[Citations]) -> dict[str, Any]:
+    """Aggregate over answers: the share of all citations that are grounded, and the share of
+    answers citing anything whose every citation is grounded (NaN when nothing is cited)."""
+    cited = sum(c.cited for c in citations)
+    citing = [c for c in citations if c.cited]
+    return {
+        "citations_grounded_rate": sum(c.grounded for c in citations) / cited if cited else float("nan"),
+        "n_citations": cited,
+        "answers_fully_grounded": sum(c.grounded == c.cited for c in citing) / len(citing) if citing else float("nan"),
+        "n_answers_citing": len(citing),
+    }
+
+
+__all__ = ["Citations", "cited_evidence", "citation_grounding", "grounding_summary"]

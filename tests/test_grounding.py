@@ -1,0 +1,47 @@
+"""Citation grounding: quotes and measured-cue citations checked against the input."""
+
+from __future__ import annotations
+
+import math
+
+from emoreason.data import Sample, TaskInfo
+from emoreason.eval.predictions import score_samples
+from emoreason.metrics.grounding import Citations, cited_evidence, citation_grounding, grounding_summary
+
+CUE_TEXT = ("Voice (relative to this speaker): pitch low (-1.1 sd, 99 Hz), loudness quiet (-1.3 sd, -52 dBFS), "
+            "voice clarity (HNR) slightly clear (+0.6 sd, 10.7 dB).")
+
+
+def test_quotes_and_cue_citations_are_found() -> None:
+    chain = ('<step1>The voice against this speaker\'s other clips: loudness quiet (-1.3 sd), '
+             'voice clarity (HNR) slightly clear (+0.6 sd).</step1>\n<step2>"wonderful" (+3.1) outweighs it</step2>')
+    assert [needle for _, needle in cited_evidence(chain)] == [
+        "wonderful", "loudness quiet (-1.3 sd", "voice clarity (HNR) slightly clear (+0.6 sd"]
+
+
+def test_grounded_and_ungrounded_citations() -> None:
+    source = "The acting was Wonderful but the plot   was thin.\n" + CUE_TEXT
+    good = citation_grounding('"wonderful" and "the plot was thin"; pitch low (-1.1 sd)', source)
+    assert good == Citations(cited=3, grounded=3)
+    # a word not in the sentence, a cue with the wrong z-score, a cue the prompt never gave
+    bad = citation_grounding('"thanks" (+1.9). pitch low (-2.0 sd), speaking rate fast (+1.0 sd)', source)
+    assert (bad.cited, bad.grounded) == (3, 0)
+    assert bad.ungrounded == ('"thanks"', "pitch low (-2.0 sd)", "speaking rate fast (+1.0 sd)")
+    assert citation_grounding("POSITIVE, nothing cited", source) == Citations(0, 0)
+
+
+def test_summary_rates_and_nan_when_nothing_is_cited() -> None:
+    summary = grounding_summary([Citations(2, 2), Citations(3, 1), Citations(0, 0)])
+    assert summary["citations_grounded_rate"] == 3 / 5
+    assert summary["answers_fully_grounded"] == 0.5 and summary["n_answers_citing"] == 2
+    assert math.isnan(grounding_summary([Citations(0, 0)])["citations_grounded_rate"])
+
+
+def test_scored_predictions_report_grounding_against_text_and_cues() -> None:
+    task = TaskInfo("emo", labels=("calm", "angry"), metric_set="classification")
+    samples = [Sample(id="a", text="Kids are talking by the door", label="calm", cues=CUE_TEXT),
+               Sample(id="b", text="Kids are talking by the door", label="angry", cues=CUE_TEXT)]
+    rows = {"a": {"completion": "<step1>loudness quiet (-1.3 sd)</step1><step2>x</step2><step3>y</step3>\\boxed{calm}"},
+            "b": {"completion": "<step1>loudness loud (+2.0 sd)</step1><step2>x</step2><step3>y</step3>\\boxed{calm}"}}
+    metrics = score_samples(samples, rows, task, "emor3")
+    assert metrics["citations_grounded_rate"] == 0.5 and metrics["answers_fully_grounded"] == 0.5
