@@ -91,7 +91,8 @@ def model_card(run: Path, system: str, size_mb: float, configs: list[str]) -> st
         "",
         "Intervals and the other systems are in docs/RESULTS.md.",
         "",
-        "**Limits.** 135M parameters: explanations cite words and are often shallow; where it trails the VADER "
+        "**Limits.** 135M parameters: explanations are often shallow and do not always quote the input "
+        "faithfully: each audit record's `citations` lists the quoted words not found in it. Where it trails the VADER "
         "lexicon is in the table above. Trained on English tweets and product reviews with the -4..+4 scale; "
         "not calibrated for other scales, domains or languages. Use it to try the pipeline and as a baseline, "
         "not for decisions about people.",
