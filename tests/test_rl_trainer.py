@@ -220,6 +220,35 @@ def test_kl_to_the_base_model_with_lora(tmp_path: Path, causal: Path) -> None:
     assert records[-1]["kl"] > 0
 
 
+def test_kl_anchors_to_a_loaded_adapter_not_the_base(tmp_path: Path, causal: Path) -> None:
+    from peft import LoraConfig, get_peft_model
+
+    from emoreason.models import load_model as load
+
+    # a "cold start" adapter whose B matrices are not zero, so it differs from the base model
+    started = get_peft_model(load(str(causal)).model, LoraConfig(r=4, lora_alpha=8, target_modules="all-linear"))
+    with torch.no_grad():
+        for name, param in started.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.5)
+    started.save_pretrained(tmp_path / "sft")
+    config = make_config(tmp_path / "run", causal, run={"max_steps": 3, "save_every": 3}, hints={"enabled": False},
+                         model={"adapter": str(tmp_path / "sft"), "lora": {"enabled": True, "r": 4, "alpha": 8}},
+                         algorithm={"beta": 0.1}, optim={"lr": 5e-2})
+    trainer = GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward)
+    assert trainer.reference_adapter == "reference"
+    frozen = {n: p.detach().clone() for n, p in trainer.policy.named_parameters() if ".reference." in n}
+    assert frozen and not any(p.requires_grad for n, p in trainer.policy.named_parameters() if ".reference." in n)
+    records = trainer.train()
+    assert records[0]["kl"] == pytest.approx(0.0, abs=1e-6)  # policy == the loaded adapter at the start
+    assert records[-1]["kl"] > 0
+    after = dict(trainer.policy.named_parameters())
+    assert all(torch.equal(after[n], value) for n, value in frozen.items())  # the anchor never moves
+    assert any(p.requires_grad for n, p in after.items() if ".default." in n)  # the policy still trains
+    saved = tmp_path / "run" / "run" / "checkpoint-3" / "adapter"
+    assert (saved / "adapter_config.json").is_file() and not (saved / "reference").exists()
+
+
 def _trainable(trainer: GRPOTrainer) -> dict[str, torch.Tensor]:
     return {n: p.detach().clone() for n, p in trainer.policy.named_parameters() if p.requires_grad}
 

@@ -94,7 +94,7 @@ class AlgorithmConfig(Section):
     advantage_scale: Literal["group", "batch", "none"] = "group"
     advantage_eps: float = Field(1e-4, ge=0.0)
     loss_type: Literal["grpo", "dapo", "dr_grpo"] = "grpo"
-    beta: float = Field(0.0, ge=0.0, description="KL (k3) coefficient to the reference policy; EMO-R3 uses 0.01.")
+    beta: float = Field(0.0, ge=0.0, description="KL (k3) coefficient to the reference policy: the starting weights (with LoRA: the adapter loaded from model.adapter, else the base model); EMO-R3 uses 0.01.")
     eps_low: float = Field(0.2, gt=0.0, lt=1.0)
     eps_high: float = Field(0.2, gt=0.0)
     num_iterations: int = Field(1, ge=1, description="Updates on each batch of rollouts (mu).")

@@ -116,6 +116,10 @@ def make_reward(config: GRPOConfig) -> CompositeReward:
     return preset(section.weights, format=config.data.format)
 
 
+POLICY_ADAPTER = "default"  # peft's name for the adapter a model is created or loaded with
+REFERENCE_ADAPTER = "reference"
+
+
 def prepare_policy(loaded: LoadedModel, settings: ModelConfig) -> torch.nn.Module:
     """LoRA (new adapter, or the one loaded as trainable) or full fine-tuning; shared by GRPO and SFT."""
     model = loaded.model
@@ -182,8 +186,16 @@ class GRPOTrainer(RunLog):
         policy = prepare_policy(loaded, config.model)
         self.uses_lora = ckpt.is_peft(policy)
         self.reference = None
+        self.reference_adapter: str | None = None
         if config.algorithm.beta > 0 and not self.uses_lora:
             self.reference = copy.deepcopy(policy).eval().requires_grad_(False)
+        elif config.algorithm.beta > 0 and loaded.adapters:
+            # LoRA that continues a loaded adapter (GRPO after SFT): "adapter off" would be the
+            # base model, which never learned the format; the KL anchors to the adapter as loaded,
+            # a frozen copy of it beside the trainable one (TRL's ref_adapter_name idea).
+            policy.load_adapter(loaded.adapters[0], adapter_name=REFERENCE_ADAPTER, is_trainable=False)
+            policy.set_adapter(POLICY_ADAPTER)
+            self.reference_adapter = REFERENCE_ADAPTER
 
         params = [p for p in policy.parameters() if p.requires_grad]
         optim = config.optim
@@ -308,6 +320,12 @@ class GRPOTrainer(RunLog):
     def _fixed_logprobs(self, batches: list[EncodedBatch], reference: bool) -> list[torch.Tensor]:
         """Old-policy (before any update of this step) or reference-policy log-probs."""
         temperature = self.config.rollout.temperature
+        if reference and self.reference_adapter:
+            self.policy.set_adapter(self.reference_adapter)
+            try:
+                return [continuation_logprobs(self.policy, b, temperature)[0] for b in batches]
+            finally:
+                self.policy.set_adapter(POLICY_ADAPTER)  # peft makes the active adapter the trainable one
         if reference and self.uses_lora:
             with self.policy.disable_adapter():
                 return [continuation_logprobs(self.policy, b, temperature)[0] for b in batches]
