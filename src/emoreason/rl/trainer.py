@@ -11,7 +11,8 @@ One step, read top to bottom in `GRPOTrainer.step`:
 4. rewards: the composite reward per rollout, per component;
 5. group advantages, then `num_iterations` passes of clipped-surrogate updates over
    minibatches (`core.py`), with the k3 KL to the reference policy when `beta > 0` (LoRA: the
-   base model with the adapter switched off, no second copy in memory);
+   base model with the adapter switched off, or, when training continues a loaded adapter, a
+   frozen copy of that adapter; never a second copy of the model);
 6. logging and checkpoints.
 
 The math lives in `core.py`, the hint and reflection policies in their own modules; this file
