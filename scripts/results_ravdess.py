@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-SYSTEMS = {"base": "base model, prompted", "sft": "SFT (cues-teacher chains)", "grpo": "SFT + EMO-R3 GRPO"}
+SYSTEMS = {"base": "base model, prompted", "sft": "SFT (cues-teacher chains)", "grpo": "SFT + EMO-R3 GRPO",
+           "grpo_kl": "SFT + EMO-R3 GRPO, KL 0.04 to the SFT adapter"}  # the last: a separate run, see RESULTS
 
 
 def war(pred: np.ndarray, gold: np.ndarray) -> float:
@@ -81,6 +82,7 @@ def main() -> int:
             if (folder / name).is_file():
                 shutil.copy(folder / name, args.out / f"eval_{system}_{name}")
     for source, target in (("sft/metrics.jsonl", "sft_metrics.jsonl"), ("grpo/metrics.jsonl", "grpo_metrics.jsonl"),
+                           ("grpo_kl/metrics.jsonl", "grpo_kl_metrics.jsonl"),
                            ("distill/stats.json", "distill_stats.json"), ("stages.json", "stages.json")):
         if (args.run / source).is_file():
             shutil.copy(args.run / source, args.out / target)
