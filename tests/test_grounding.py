@@ -45,3 +45,14 @@ def test_scored_predictions_report_grounding_against_text_and_cues() -> None:
             "b": {"completion": "<step1>loudness loud (+2.0 sd)</step1><step2>x</step2><step3>y</step3>\\boxed{calm}"}}
     metrics = score_samples(samples, rows, task, "emor3")
     assert metrics["citations_grounded_rate"] == 0.5 and metrics["answers_fully_grounded"] == 0.5
+
+
+def test_analyze_view_names_ungrounded_citations(capsys) -> None:
+    from emoreason import cli
+
+    sample = Sample(id="x", text="Remarkably accessible and affecting.")
+    record = {"id": "x", "polarity": "positive", "score": 2.5, "label": None, "reasoning": {"think": '"relaxed" (+1.9)'},
+              "parse_ok": True, "errors": [], "raw_completion": '"relaxed" (+1.9)', "completion_tokens": 9,
+              "latency_s": 0.1, "model": "m", "citations": citation_grounding('"relaxed" (+1.9)', sample.text).to_dict()}
+    cli.show_record(sample, record)
+    assert 'cited but not in the input (1 of 1): "relaxed"' in " ".join(capsys.readouterr().out.split())

@@ -371,6 +371,10 @@ def show_record(sample, record: dict) -> None:
         lines.append(f"[cyan]{part}[/]: {content}")
     status = "[green]parsed[/]" if record["parse_ok"] else "[red]not parsed: " + "; ".join(record["errors"]) + "[/]"
     lines.append(f"{status}  ·  {record['completion_tokens']} tokens  ·  {record['latency_s']:.2f} s  ·  {record['model']}")
+    citations = record.get("citations") or {}
+    if citations.get("ungrounded"):
+        lines.append(f"[yellow]cited but not in the input ({len(citations['ungrounded'])} of {citations['cited']}): "
+                     + ", ".join(citations["ungrounded"]).replace("[", r"\[") + "[/]")
     if not record["parse_ok"] and not record["reasoning"]:
         lines.append("[dim]raw: " + record["raw_completion"][:300].replace("[", r"\[") + "[/]")
     console.print(Panel("\n".join(lines), title=f"{record['id']}: {sample.text[:70]}", title_align="left"))
