@@ -29,27 +29,27 @@ SYSTEMS = {"base": "base model, prompted", "sft": "SFT (cues-teacher chains)", "
            "grpo_kl": "SFT + EMO-R3 GRPO, KL 0.04 to the SFT adapter"}  # the last: a separate run, see RESULTS
 
 
-def war(pred: np.ndarray, gold: np.ndarray) -> float:
-    return float(np.mean(pred == gold))
-
-
-def uar(pred: np.ndarray, gold: np.ndarray) -> float:
-    return float(np.mean([np.mean(pred[gold == label] == label) for label in np.unique(gold)]))
-
-
 def summarise(records: list[dict[str, Any]], samples: dict[str, Any], labels: list[str]) -> dict[str, Any]:
     from emoreason.metrics.bootstrap import bootstrap_ci
+    from emoreason.metrics.classification import classification_metrics
     from emoreason.metrics.grounding import citation_grounding, grounding_summary
+
+    def war(p: np.ndarray, g: np.ndarray) -> float:
+        return classification_metrics(list(p), list(g), labels)["war"]
+
+    def uar(p: np.ndarray, g: np.ndarray) -> float:
+        return classification_metrics(list(p), list(g), labels)["uar"]
 
     pred = np.array([r["label"] or "(none)" for r in records], dtype=object)
     gold = np.array([r["gold_label"] for r in records], dtype=object)
+    metrics = classification_metrics(list(pred), list(gold), labels)
     citations = [citation_grounding(r["raw_completion"], "\n".join(
         p for p in (samples[r["id"]].text, samples[r["id"]].cues) if p)) for r in records]
     return {
         "n": len(records),
-        "war": war(pred, gold), "war_ci": bootstrap_ci(war, pred, gold),
-        "uar": uar(pred, gold), "uar_ci": bootstrap_ci(uar, pred, gold),
-        "recall": {label: float(np.mean(pred[gold == label] == label)) for label in labels if (gold == label).any()},
+        "war": metrics["war"], "war_ci": bootstrap_ci(war, pred, gold),
+        "uar": metrics["uar"], "uar_ci": bootstrap_ci(uar, pred, gold),
+        "recall": metrics["per_class_recall"],
         "predicted": dict(Counter(pred.tolist()).most_common()),
         "polarity_accuracy": float(np.mean([r["polarity"] == r["gold_polarity"] for r in records])),
         "parsed": int(sum(bool(r["parse_ok"]) for r in records)),
