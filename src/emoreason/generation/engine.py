@@ -230,9 +230,13 @@ class TransformersEngine:
             groups = plan_prefill_groups([len(s) for s in suffixes])
         parts = [self._prefill([suffixes[row] for row in group], prefix_cache, prefix_len) for group in groups]
         width = max(part.mask.shape[1] for part in parts)
-        cache = parts[0].cache if len(parts) == 1 else stack_caches([part.cache for part in parts])
-        if self.preallocate_cache:
-            preallocate(cache, params.max_new_tokens)
+        room = params.max_new_tokens if self.preallocate_cache else None
+        if len(parts) > 1:
+            cache = stack_caches([part.cache for part in parts], room)
+        else:
+            cache = parts[0].cache
+            if room is not None:
+                preallocate(cache, room)
         # the groups' masks, padded at the end like their caches (see kv_cache.stack_caches)
         attention = torch.cat([torch.nn.functional.pad(part.mask, (0, width - part.mask.shape[1])) for part in parts])
         logits = torch.cat([part.logits for part in parts])

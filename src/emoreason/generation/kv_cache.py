@@ -31,10 +31,20 @@ class PreallocatedLayer(DynamicLayer):
 
     def __init__(self, keys: torch.Tensor, values: torch.Tensor, room: int):
         super().__init__()
+        length = keys.shape[-2]
+        self._adopt(self._buffer(keys, length + room), self._buffer(values, length + room), length)
+
+    @classmethod
+    def wrap(cls, keys: torch.Tensor, values: torch.Tensor, length: int) -> PreallocatedLayer:
+        """A layer over buffers already allocated with room, whose first `length` positions are filled."""
+        layer = cls.__new__(cls)
+        DynamicLayer.__init__(layer)
+        layer._adopt(keys, values, length)
+        return layer
+
+    def _adopt(self, keys: torch.Tensor, values: torch.Tensor, length: int) -> None:
         self.dtype, self.device = keys.dtype, keys.device
-        self.length = keys.shape[-2]
-        self._keys = self._buffer(keys, self.length + room)
-        self._values = self._buffer(values, self.length + room)
+        self._keys, self._values, self.length = keys, values, length
         self.is_initialized = True
         self._expose()
 
@@ -121,17 +131,32 @@ def plan_prefill_groups(lengths: Sequence[int], overhead_tokens: int = 32) -> li
     return groups[::-1]
 
 
-def stack_caches(caches: Sequence[Cache]) -> DynamicCache:
+def stack_caches(caches: Sequence[Cache], room: int | None = None) -> DynamicCache:
     """Concatenate caches of plain `DynamicLayer`s along the batch; shorter ones are padded at the
-    end of the sequence with zeros, which the caller's attention mask must mark as padding."""
+    end of the sequence with zeros, which the caller's attention mask must mark as padding.
+
+    With `room`, the layers are `PreallocatedLayer`s with space for `room` more tokens, filled in
+    one copy (stacking, then `preallocate`, would copy the whole cache twice)."""
     total = max(cache.get_seq_length() for cache in caches)
-
-    def padded(tensor: torch.Tensor) -> torch.Tensor:
-        return torch.nn.functional.pad(tensor, (0, 0, 0, total - tensor.shape[-2]))
-
-    data = [(torch.cat([padded(layer.keys) for layer in layers]), torch.cat([padded(layer.values) for layer in layers]))
-            for layers in zip(*(cache.layers for cache in caches))]
-    return DynamicCache(ddp_cache_data=data)
+    stacked = DynamicCache()
+    stacked.layers = []
+    for layers in zip(*(cache.layers for cache in caches)):
+        first = layers[0].keys
+        shape = (sum(layer.keys.shape[0] for layer in layers), first.shape[1], total + (room or 0), first.shape[3])
+        keys, values = first.new_zeros(shape), first.new_zeros(shape)
+        row = 0
+        for layer in layers:
+            rows, length = layer.keys.shape[0], layer.keys.shape[-2]
+            keys[row : row + rows, :, :length] = layer.keys
+            values[row : row + rows, :, :length] = layer.values
+            row += rows
+        if room is None:
+            layer = DynamicLayer()
+            layer.update(keys, values)
+        else:
+            layer = PreallocatedLayer.wrap(keys, values, total)
+        stacked.layers.append(layer)
+    return stacked
 
 
 __all__ = ["PreallocatedLayer", "plain_dynamic", "plan_prefill_groups", "preallocate", "stack_caches"]
