@@ -7,7 +7,9 @@ By default both loops run the model in the same dtype (`--dtype`, default float3
 is the engine's alone. `--plain-dtype` sets the plain loop's dtype apart, e.g. to compare
 emoreason's default on a CPU with native bf16 (`--dtype auto`, bf16 for inference there) with
 the fp32 loop a user gets from `from_pretrained` on the fp32 checkpoint. `--ablation` adds, at
-the largest batch, the engine with each of its optimisations turned off in turn.
+the largest batch, the engine with each of its optimisations turned off in turn, and the plain
+loop given the engine's oneDNN linear layers (where the engine uses them), which separates what
+the kernels bring from what the decoding loop brings.
 
 By default neither loop stops early (equal work: every row makes max-new-tokens tokens, unless
 EOS). `--format-stops` gives both loops the C2F format's stop string (`</score>`, what
@@ -22,6 +24,7 @@ recipe's evaluation budget.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from collections.abc import Callable
 from functools import partial
@@ -31,26 +34,31 @@ import torch
 from emoreason.data import load_dataset
 from emoreason.formats import get_format
 from emoreason.generation import SamplingParams, TransformersEngine
+from emoreason.generation.matmul import OneDnnLinears, use_onednn_linears
 from emoreason.inference import build_conversation
 from emoreason.models import LoadedModel, load_model
 
 ABLATIONS = {"no in-place KV cache": {"preallocate_cache": False}, "no length-grouped prompt pass": {"group_prefill": False},
+             "no cascade attention (prefix copied to every row)": {"cascade": False},
+             "no oneDNN linear layers": {"onednn_matmul": False},
              "no shared-prefix reuse": {"reuse_prefix": False}}
 
 
 def plain_loop(loaded: LoadedModel, conversations: list, batch_size: int, max_new_tokens: int,
-               stop_strings: tuple[str, ...] = ()) -> tuple[float, int]:
-    """What a user would write: encode a left-padded batch, call generate, repeat."""
+               stop_strings: tuple[str, ...] = (), onednn: bool = False) -> tuple[float, int]:
+    """What a user would write: encode a left-padded batch, call generate, repeat. `onednn`: with
+    the engine's oneDNN linear layers (for the ablation that separates kernel and engine)."""
     stops = {"stop_strings": list(stop_strings), "tokenizer": loaded.tokenizer} if stop_strings else {}
     tokens = 0
     started = time.perf_counter()
-    for start in range(0, len(conversations), batch_size):
-        inputs = loaded.family.encode(loaded.processor, conversations[start : start + batch_size])
-        with torch.inference_mode():
-            out = loaded.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
-                                        pad_token_id=loaded.tokenizer.pad_token_id, **stops)
-        new = out[:, inputs["input_ids"].shape[1] :]
-        tokens += int((new != loaded.tokenizer.pad_token_id).sum())
+    with OneDnnLinears(loaded.model) if onednn else contextlib.nullcontext():
+        for start in range(0, len(conversations), batch_size):
+            inputs = loaded.family.encode(loaded.processor, conversations[start : start + batch_size])
+            with torch.inference_mode():
+                out = loaded.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
+                                            pad_token_id=loaded.tokenizer.pad_token_id, **stops)
+            new = out[:, inputs["input_ids"].shape[1] :]
+            tokens += int((new != loaded.tokenizer.pad_token_id).sum())
     return time.perf_counter() - started, tokens
 
 
@@ -117,6 +125,11 @@ def main() -> None:
                                               **options), args.repeats)
                 print(f"      engine, {name}: {count / off_s:.2f} samples/s ({plain_s / off_s:.2f}x the plain loop)",
                       flush=True)
+            if use_onednn_linears(loaded.model, loaded.device, loaded.dtype, batch):
+                kernel_s, _ = median_run(partial(plain_loop, plain_model, conversations, batch, args.max_new_tokens,
+                                                 stops, onednn=True), args.repeats)
+                print(f"      plain loop with the engine's oneDNN linear layers: {count / kernel_s:.2f} samples/s "
+                      f"(the engine is {kernel_s / our_s:.2f}x that)", flush=True)
 
 
 if __name__ == "__main__":

@@ -253,3 +253,141 @@ def test_bf16_engine_matches_transformers_generate_in_bf16(tiny_path: Path) -> N
     agree = sum(c[0].token_ids == reference[row, width:].tolist()[: len(c[0].token_ids)] for row, c in enumerate(ours))
     assert agree >= 3  # bf16 rounding may flip a near-tie in one row; not more
     assert all(all(lp <= 0 for lp in c[0].logprobs) for c in ours)
+
+
+# -- cascade attention and oneDNN linear layers ------------------------------------------
+
+
+class _Layer(torch.nn.Module):
+    layer_idx = 0
+
+
+def _reference_attention(query, prefix_kv, own_kv, own_keep):
+    """Ordinary attention over [prefix ; own keys], heads repeated for GQA, boolean mask."""
+    (prefix_k, prefix_v), (own_k, own_v) = prefix_kv, own_kv
+    batch, heads = query.shape[:2]
+    group = heads // own_k.shape[1]
+    keys = torch.cat([prefix_k.expand(batch, -1, -1, -1), own_k], 2).repeat_interleave(group, dim=1)
+    values = torch.cat([prefix_v.expand(batch, -1, -1, -1), own_v], 2).repeat_interleave(group, dim=1)
+    keep = torch.cat([torch.ones(*own_keep.shape[:-1], prefix_k.shape[2], dtype=torch.bool), own_keep], -1)
+    return torch.nn.functional.scaled_dot_product_attention(query, keys, values, attn_mask=keep, scale=0.3)
+
+
+@pytest.mark.parametrize("length", [1, 5])
+def test_cascade_attention_equals_attention_over_the_whole_context(length: int) -> None:
+    from emoreason.generation.cascade import cascade_attention, decoding_mask, prompt_pass_mask
+
+    generator = torch.Generator().manual_seed(length)
+    batch, heads, kv_heads, dim, prefix, own = 3, 4, 2, 8, 6, 5
+    query = torch.randn(batch, heads, length, dim, generator=generator)
+    prefix_kv = (torch.randn(1, kv_heads, prefix, dim, generator=generator),
+                 torch.randn(1, kv_heads, prefix, dim, generator=generator))
+    own_kv = (torch.randn(batch, kv_heads, own, dim, generator=generator),
+              torch.randn(batch, kv_heads, own, dim, generator=generator))
+    padding = torch.ones(batch, own, dtype=torch.long)
+    padding[0, :3] = 0  # row 0 is left-padded: its first queries see none of its own keys
+    if length == 1:
+        mask, keep = decoding_mask(padding, torch.float32), padding.bool()[:, None, None, :]
+    else:  # the prompt pass: queries are the rows' own tokens
+        mask = prompt_pass_mask(padding, torch.float32)
+        keep = torch.isfinite(mask)
+    out, _ = cascade_attention(_Layer(), query, *own_kv, mask, scaling=0.3, shared_prefix=[prefix_kv])
+    expected = _reference_attention(query, prefix_kv, own_kv, keep).transpose(1, 2)
+    assert out.shape == (batch, length, heads, dim)
+    assert torch.allclose(out, expected, atol=1e-5)
+
+
+def test_cascade_engine_gives_the_same_tokens_and_restores_attention(tiny: LoadedModel,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from transformers import AttentionInterface
+
+    from emoreason.generation.cascade import ATTENTION, supports_cascade
+
+    assert supports_cascade(tiny.model, torch.device("cpu"))
+    calls = []
+    registered = AttentionInterface._global_mapping[ATTENTION]
+    monkeypatch.setitem(AttentionInterface._global_mapping, ATTENTION,
+                        lambda *args, **kwargs: calls.append(1) or registered(*args, **kwargs))
+    convs = conversations(["ok", "a" + " very" * 30 + " long review", "fine", "so" + " much" * 20])
+    params = SamplingParams(n=2, max_new_tokens=9, temperature=1.0, seed=5)
+    cascaded = TransformersEngine(tiny, batch_size=8).generate(convs, params)
+    assert calls, "the engine did not use cascade attention"
+    assert tiny.model.config._attn_implementation == "sdpa"
+    copied = TransformersEngine(tiny, batch_size=8, cascade=False).generate(convs, params)
+    assert [[c.token_ids for c in g] for g in cascaded] == [[c.token_ids for c in g] for g in copied]
+    assert torch.allclose(torch.tensor([lp for g in cascaded for c in g for lp in c.logprobs]),
+                          torch.tensor([lp for g in copied for c in g for lp in c.logprobs]), atol=1e-4)
+
+
+def test_supports_cascade_only_plain_causal_attention_on_cpu() -> None:
+    from transformers import LlamaConfig, MistralConfig
+
+    from emoreason.generation.cascade import supports_cascade
+
+    cpu = torch.device("cpu")
+    small = dict(hidden_size=16, num_attention_heads=2, num_hidden_layers=1, intermediate_size=32)
+    assert supports_cascade(_with_config(LlamaConfig(**small)), cpu)
+    assert not supports_cascade(_with_config(LlamaConfig(**small)), torch.device("cuda"))
+    assert not supports_cascade(_with_config(MistralConfig(**small, sliding_window=64)), cpu)
+    assert supports_cascade(_with_config(MistralConfig(**small, sliding_window=None)), cpu)
+
+
+def _with_config(config) -> torch.nn.Module:
+    module = torch.nn.Module()
+    module.config = config
+    return module
+
+
+def test_onednn_linears_switch_the_flag_only_inside_linear_layers() -> None:
+    from emoreason.generation.matmul import ONEDNN, OneDnnLinears
+
+    flag = torch.backends.mkldnn.matmul
+    model = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU(), torch.nn.Linear(6, 3))
+    seen = {}
+    before = flag.fp32_precision
+    strided = torch.randn(4, 5)[:, :4]  # not contiguous: handed to the layer as a contiguous copy
+    with OneDnnLinears(model):
+        # registered after the context's own hooks, so they run after them
+        spies = [model[2].register_forward_pre_hook(lambda m, a: seen.setdefault("linear", flag.fp32_precision) and None),
+                 model[1].register_forward_pre_hook(lambda m, a: seen.setdefault("relu", flag.fp32_precision) and None)]
+        out = model(strided)
+    for spy in spies:
+        spy.remove()
+    assert seen["linear"] == ONEDNN and seen["relu"] == before and flag.fp32_precision == before
+    assert torch.allclose(out, model(strided.contiguous()), atol=1e-6)
+    assert all(not m._forward_pre_hooks and not m._forward_hooks for m in model)  # the context's hooks are gone
+
+    def broken(module, args, output):
+        raise RuntimeError("a layer failed")
+
+    model[0].register_forward_hook(broken)
+    with pytest.raises(RuntimeError), OneDnnLinears(model):
+        model(strided)
+    assert flag.fp32_precision == before
+
+
+def test_onednn_engine_gives_the_same_tokens(tiny: LoadedModel) -> None:
+    from emoreason.generation.matmul import model_linear_shape, probe_onednn_linear
+
+    probe = probe_onednn_linear(8, *model_linear_shape(tiny.model))
+    if not probe.accurate:
+        pytest.skip("oneDNN computes fp32 matmuls in bf16 on this CPU (AMX): the engine never uses it here")
+    convs = conversations(TEXTS)
+    params = SamplingParams(max_new_tokens=10)
+    onednn = TransformersEngine(tiny, batch_size=4, onednn_matmul=True).generate(convs, params)
+    mkl = TransformersEngine(tiny, batch_size=4, onednn_matmul=False).generate(convs, params)
+    assert [c[0].token_ids for c in onednn] == [c[0].token_ids for c in mkl]
+    assert torch.allclose(torch.tensor([lp for c in onednn for lp in c[0].logprobs]),
+                          torch.tensor([lp for c in mkl for lp in c[0].logprobs]), atol=1e-4)
+
+
+def test_preallocated_layer_keeps_rows_in_place_or_gathers() -> None:
+    keys = torch.arange(4 * 1 * 3 * 2, dtype=torch.float32).reshape(4, 1, 3, 2)
+    for order in ([0, 2, 3], [3, 1]):  # rows leaving (moved in place), then a reordering (gathered)
+        layer = PreallocatedLayer(keys, -keys, room=2)
+        buffer = layer._keys
+        layer.batch_select_indices(torch.tensor(order))
+        assert torch.equal(layer.keys, keys[order]) and torch.equal(layer.values, -keys[order])
+        assert (layer._keys.data_ptr() == buffer.data_ptr()) == (order == sorted(order))
+        new = torch.full((len(order), 1, 1, 2), 99.0)
+        assert torch.equal(layer.update(new, -new)[0], torch.cat([keys[order], new], dim=2))

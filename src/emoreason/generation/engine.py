@@ -6,7 +6,8 @@ a vLLM backend can implement the same `generate` for large GPU runs.
 For text models (`causal_lm`) the engine runs its own decoding loop instead of
 `model.generate`, because on small models decoding time is mostly per-step overhead:
 - prompts that share a prefix (the format's system prompt, usually most of the prompt) are
-  run through the model once for that prefix, and its KV cache is copied to every row;
+  run through the model once for that prefix; rows then attend to that one copy of its keys and
+  values (`cascade.py`), or, for models cascade attention does not cover, get a copy of it each;
 - the rest of the prompts run in groups of similar length, each padded only to its own
   longest (`kv_cache.plan_prefill_groups`), then are stacked for decoding;
 - only the last position's logits are computed;
@@ -15,20 +16,25 @@ For text models (`causal_lm`) the engine runs its own decoding loop instead of
 - finished rows leave the batch (their cache rows are dropped), so a long straggler does not
   keep the whole batch busy;
 - stop strings (a format's closing tag) are checked only when the new token could end one.
+For every family, fp32 linear layers on CPU run on oneDNN's kernels where this CPU runs them
+faster at fp32 accuracy (`matmul.py`).
 Other families (images, audio) use `model.generate`, which knows their position encoding.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, Protocol
 
 import torch
-from transformers.cache_utils import Cache
+from transformers.cache_utils import Cache, DynamicCache
 
+from emoreason.generation.cascade import cascade_attention_mode, decoding_mask, prompt_pass_mask, supports_cascade
 from emoreason.generation.kv_cache import plain_dynamic, plan_prefill_groups, preallocate, stack_caches
+from emoreason.generation.matmul import OneDnnLinears, use_onednn_linears
 from emoreason.generation.params import Completion, SamplingParams
 from emoreason.generation.sampling import choose_tokens
 from emoreason.models.families.base import Conversation
@@ -125,8 +131,15 @@ class TransformersEngine:
     """Batched generation on a loaded transformers model (see module docstring)."""
 
     def __init__(self, loaded: LoadedModel, batch_size: int | str = "auto", reuse_prefix: bool = True,
-                 preallocate_cache: bool = True, group_prefill: bool = True):
+                 preallocate_cache: bool = True, group_prefill: bool = True, onednn_matmul: bool | None = None,
+                 cascade: bool = True):
+        """`onednn_matmul`: run linear layers on oneDNN (None: where `matmul.use_onednn_linears`
+        measures it pays). `cascade`: one shared copy of the prompts' common prefix in the KV cache
+        where `cascade.supports_cascade`. The other flags turn off an optimisation (for
+        benchmarks and tests)."""
         self.loaded = loaded
+        self.cascade = cascade
+        self.onednn_matmul = onednn_matmul
         self.batch_size = batch_size
         self.reuse_prefix = reuse_prefix
         self.preallocate_cache = preallocate_cache
@@ -151,6 +164,19 @@ class TransformersEngine:
         generator = None
         if params.seed is not None:
             generator = torch.Generator(device=self.loaded.device).manual_seed(params.seed)
+        onednn = self.onednn_matmul
+        if onednn is None:
+            onednn = use_onednn_linears(self.loaded.model, self.loaded.device, self.loaded.dtype,
+                                        min(rows, len(conversations) * params.n))
+        with OneDnnLinears(self.loaded.model) if onednn else contextlib.nullcontext():
+            self._generate_batches(conversations, params, prompts_per_batch, generator, results, progress)
+        return results
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _generate_batches(self, conversations: Sequence[Conversation], params: SamplingParams, prompts_per_batch: int,
+                          generator: torch.Generator | None, results: list[list[Completion]],
+                          progress: Callable[[int], None] | None) -> None:
         for start in range(0, len(conversations), prompts_per_batch):
             chunk = list(conversations[start : start + prompts_per_batch])
             if self.loaded.family.name == "causal_lm":
@@ -163,9 +189,6 @@ class TransformersEngine:
                 results[start + offset] = completions
             if progress is not None:
                 progress(len(chunk))
-        return results
-
-    # -- helpers --------------------------------------------------------------------------
 
     def _rows_per_batch(self, conversations: Sequence[Conversation], params: SamplingParams) -> int:
         if self.batch_size != "auto":
@@ -184,9 +207,12 @@ class TransformersEngine:
         return Completion(text=text, token_ids=token_ids, logprobs=logprobs, finish_reason=reason,
                           prompt_tokens=prompt_tokens)
 
-    def _prefill(self, suffixes: list[list[int]], prefix_cache: Cache | None, prefix_len: int) -> Prefill:
-        """The prompt pass of rows that share the `prefix_cache` of their first `prefix_len`
-        tokens: the suffixes left-padded to the longest."""
+    def _prefill(self, suffixes: list[list[int]], prefix_cache: Cache | None, prefix_len: int,
+                 shared_prefix: list[tuple[torch.Tensor, torch.Tensor]] | None = None) -> Prefill:
+        """The prompt pass of rows whose first `prefix_len` tokens were already run: the suffixes,
+        left-padded to the longest. The prefix's keys/values come either as `prefix_cache`
+        (copied to every row) or as `shared_prefix` (cascade attention; the rows' caches and masks
+        then cover only their own tokens)."""
         model, device = self.loaded.model, self.loaded.device
         tokenizer = self.loaded.tokenizer
         batch, width = len(suffixes), max(len(s) for s in suffixes)
@@ -197,12 +223,17 @@ class TransformersEngine:
             input_ids[i, width - len(suffix) :] = torch.tensor(suffix)
             suffix_mask[i, width - len(suffix) :] = 1
         input_ids, suffix_mask = input_ids.to(device), suffix_mask.to(device)
+        positions = (prefix_len + suffix_mask.cumsum(dim=1) - 1).clamp(min=0)
+        if shared_prefix is not None:
+            out = model(input_ids=input_ids, attention_mask=prompt_pass_mask(suffix_mask, self.loaded.dtype),
+                        position_ids=positions, past_key_values=DynamicCache(), use_cache=True, logits_to_keep=1,
+                        shared_prefix=shared_prefix)
+            return Prefill(out.logits[:, -1, :], out.past_key_values, suffix_mask)
         cache = None
         if prefix_cache is not None:
             cache = copy.deepcopy(prefix_cache)
             cache.batch_repeat_interleave(batch)
         mask = torch.cat([torch.ones((batch, prefix_len), dtype=torch.long, device=device), suffix_mask], dim=1)
-        positions = (prefix_len + suffix_mask.cumsum(dim=1) - 1).clamp(min=0)
         out = model(input_ids=input_ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
                     use_cache=True, logits_to_keep=1)
         return Prefill(out.logits[:, -1, :], out.past_key_values, mask)
@@ -221,14 +252,28 @@ class TransformersEngine:
             prefix_len = 0
         batch = len(rows)
         suffixes = [ids[prefix_len:] for ids in rows]
-        prefix_cache = None
+        prefix_cache, shared_prefix = None, None
         if prefix_len:
             prefix = torch.tensor([rows[0][:prefix_len]], device=device)
             prefix_cache = model(input_ids=prefix, use_cache=True, logits_to_keep=1).past_key_values
+            if self.cascade and plain_dynamic(prefix_cache) and supports_cascade(model, device):
+                shared_prefix = [(layer.keys, layer.values) for layer in prefix_cache.layers]
+                prefix_cache = None
+        with cascade_attention_mode(model) if shared_prefix is not None else contextlib.nullcontext():
+            return self._decode_rows(rows, suffixes, prefix_cache, prefix_len, shared_prefix, params, generator,
+                                     len(conversations))
+
+    def _decode_rows(self, rows: list[list[int]], suffixes: list[list[int]], prefix_cache: Cache | None, prefix_len: int,
+                     shared_prefix: list[tuple[torch.Tensor, torch.Tensor]] | None, params: SamplingParams,
+                     generator: torch.Generator | None, prompts: int) -> list[list[Completion]]:
+        """The prompt pass of the rows' suffixes and the decoding loop (see `_decode_text`)."""
+        model, tokenizer, device = self.loaded.model, self.loaded.tokenizer, self.loaded.device
+        batch = len(rows)
         groups = [list(range(batch))]
         if self.group_prefill and plain_dynamic(prefix_cache):
             groups = plan_prefill_groups([len(s) for s in suffixes])
-        parts = [self._prefill([suffixes[row] for row in group], prefix_cache, prefix_len) for group in groups]
+        parts = [self._prefill([suffixes[row] for row in group], prefix_cache, prefix_len, shared_prefix)
+                 for group in groups]
         width = max(part.mask.shape[1] for part in parts)
         room = params.max_new_tokens if self.preallocate_cache else None
         if len(parts) > 1:
@@ -273,14 +318,19 @@ class TransformersEngine:
                 attention, next_position, tokens = attention[index], next_position[index], tokens[index]
                 active = [active[slot] for slot in keep]
             attention = torch.cat([attention, torch.ones((len(active), 1), dtype=torch.long, device=device)], dim=1)
-            out = model(input_ids=tokens[:, None], attention_mask=attention, position_ids=next_position,
-                        past_key_values=cache, use_cache=True)
+            if shared_prefix is None:
+                out = model(input_ids=tokens[:, None], attention_mask=attention, position_ids=next_position,
+                            past_key_values=cache, use_cache=True)
+            else:
+                out = model(input_ids=tokens[:, None], attention_mask=decoding_mask(attention, self.loaded.dtype),
+                            position_ids=next_position, past_key_values=cache, use_cache=True,
+                            shared_prefix=shared_prefix)
             cache = out.past_key_values
             next_position = next_position + 1
             logits = out.logits[:, -1, :]
         completions = [c for c in finished if c is not None]
         assert len(completions) == batch
-        return [completions[i * params.n : (i + 1) * params.n] for i in range(len(conversations))]
+        return [completions[i * params.n : (i + 1) * params.n] for i in range(prompts)]
 
     @torch.inference_mode()
     def _decode_with_hf(

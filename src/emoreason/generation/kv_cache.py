@@ -72,7 +72,19 @@ class PreallocatedLayer(DynamicLayer):
         return self.keys, self.values
 
     def batch_select_indices(self, indices: torch.Tensor) -> None:
-        self._keys, self._values = self._keys[indices], self._values[indices]
+        order = indices.tolist()
+        if order != sorted(set(order)):  # a reordering or repetition: gather into new buffers
+            self._keys, self._values = self._keys[indices], self._values[indices]
+        else:
+            # the rows that stay, in order (finished rows leaving the batch): move each down into
+            # the first free slot of the same buffers. Gathering into new buffers instead allocated
+            # the whole cache again each time a row finished, and on this machine touching fresh
+            # memory costs about as much as a decoding step.
+            for slot, row in enumerate(order):
+                if slot != row:
+                    self._keys[slot, :, : self.length] = self._keys[row, :, : self.length]
+                    self._values[slot, :, : self.length] = self._values[row, :, : self.length]
+            self._keys, self._values = self._keys[: len(order)], self._values[: len(order)]
         self._expose()
 
     def batch_repeat_interleave(self, repeats: int) -> None:
@@ -143,12 +155,16 @@ def stack_caches(caches: Sequence[Cache], room: int | None = None) -> DynamicCac
     for layers in zip(*(cache.layers for cache in caches)):
         first = layers[0].keys
         shape = (sum(layer.keys.shape[0] for layer in layers), first.shape[1], total + (room or 0), first.shape[3])
-        keys, values = first.new_zeros(shape), first.new_zeros(shape)
+        keys, values = first.new_empty(shape), first.new_empty(shape)
         row = 0
         for layer in layers:
             rows, length = layer.keys.shape[0], layer.keys.shape[-2]
             keys[row : row + rows, :, :length] = layer.keys
             values[row : row + rows, :, :length] = layer.values
+            # masked slots still enter the attention's arithmetic (weight 0 times value): they must
+            # be finite. The room after `total` is written before it is ever read.
+            keys[row : row + rows, :, length:total] = 0
+            values[row : row + rows, :, length:total] = 0
             row += rows
         if room is None:
             layer = DynamicLayer()

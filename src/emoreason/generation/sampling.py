@@ -32,10 +32,10 @@ def choose_tokens(
     logits = logits.float()
     if temperature == 0:
         tokens = logits.argmax(dim=-1)
-        logprobs = torch.log_softmax(logits, dim=-1)
+        scaled = logits
     else:
         scaled = logits / temperature
-        logprobs = torch.log_softmax(scaled, dim=-1)
         probs = torch.softmax(filter_logits(scaled, top_k, top_p), dim=-1)
         tokens = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
-    return tokens, logprobs.gather(-1, tokens[:, None]).squeeze(-1)
+    # log-softmax of the chosen tokens only (a full log_softmax writes a batch x vocab tensor)
+    return tokens, scaled.gather(-1, tokens[:, None]).squeeze(-1) - torch.logsumexp(scaled, dim=-1)

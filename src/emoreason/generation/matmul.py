@@ -1,0 +1,133 @@
+"""Which fp32 matmul kernels a CPU decoding loop uses: MKL's (PyTorch's default) or oneDNN's.
+
+PyTorch runs fp32 `nn.Linear` on CPU through MKL's sgemm. On some CPUs oneDNN's own fp32
+kernels are much faster: on this project's AMD EPYC machine (AVX-512, no AMX), measured at the
+shapes SmolLM2-135M decodes with at batch 32, oneDNN's `brg_matmul:avx512_core` ran the MLP
+matmuls about 1.6x and the 49k-word output layer about 2.5x faster than MKL
+(`benchmarks/generation.py --ablation` shows the effect on a whole run).
+
+PyTorch routes fp32 matmuls to oneDNN only when `torch.backends.mkldnn.matmul.fp32_precision`
+is `"bf16"`, which *allows* oneDNN to compute in bf16. Whether it does depends on the CPU: with
+AMX it does (about 1e-3 relative error), without it oneDNN keeps fp32 and only the kernel
+changes. So the switch is never assumed: `onednn_linear_pays` measures, on the model's own
+shapes, that the oneDNN result is as accurate as MKL's against a float64 reference (within 4x of
+MKL's error; a bf16 result is about 1000x off) and faster; only then does the engine use it.
+
+The flag is process-wide and slows other kernels (PyTorch's CPU flash attention got 3x slower
+under it), so `OneDnnLinears` turns it on only inside each `nn.Linear` call, with forward hooks,
+and restores it after. The pre-hook also hands the layer a contiguous input: the output layer
+gets a strided view of the last position in the prompt pass, which the oneDNN path otherwise
+expands into a batched matmul over copies of the weight (0.7 s instead of 5 ms here).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any, NamedTuple
+
+import torch
+
+ONEDNN = "bf16"  # the fp32_precision value that routes fp32 matmuls to oneDNN (see module docstring)
+ACCURACY_MARGIN = 4.0  # oneDNN's mean error may be at most this multiple of MKL's
+SPEEDUP_NEEDED = 1.15  # and its time at most 1/1.15 of MKL's, or the switch is not worth it
+
+
+def _matmul_error_and_time(precision: str, inputs: torch.Tensor, weight: torch.Tensor, exact: torch.Tensor,
+                           repeats: int) -> tuple[float, float]:
+    flag = torch.backends.mkldnn.matmul
+    before = flag.fp32_precision
+    try:
+        flag.fp32_precision = precision
+        with torch.inference_mode():
+            out = torch.nn.functional.linear(inputs, weight)
+            error = (out.double() - exact).abs().mean().item()
+            times = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                torch.nn.functional.linear(inputs, weight)
+                times.append(time.perf_counter() - started)
+    finally:
+        flag.fp32_precision = before
+    return error, sorted(times)[len(times) // 2]
+
+
+class OneDnnProbe(NamedTuple):
+    """oneDNN's fp32 matmul against MKL's on one shape, on this CPU."""
+
+    accurate: bool  # mean error against float64 within ACCURACY_MARGIN of MKL's
+    speedup: float  # MKL's median time / oneDNN's
+
+
+@functools.cache
+def probe_onednn_linear(rows: int, inner: int, outer: int, repeats: int = 15) -> OneDnnProbe:
+    """Measure a fp32 [rows x inner] @ [inner x outer] matmul both ways (once per shape and
+    process; a few tens of milliseconds)."""
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randn(rows, inner, generator=generator)
+    weight = torch.randn(outer, inner, generator=generator)
+    exact = inputs.double() @ weight.double().T
+    mkl_error, mkl_time = _matmul_error_and_time("ieee", inputs, weight, exact, repeats)
+    onednn_error, onednn_time = _matmul_error_and_time(ONEDNN, inputs, weight, exact, repeats)
+    return OneDnnProbe(onednn_error <= ACCURACY_MARGIN * mkl_error, mkl_time / max(onednn_time, 1e-9))
+
+
+def onednn_linear_pays(rows: int, inner: int, outer: int) -> bool:
+    """Whether oneDNN runs this matmul as accurately as MKL and `SPEEDUP_NEEDED` faster."""
+    if not torch.backends.mkldnn.is_available():
+        return False
+    probe = probe_onednn_linear(rows, inner, outer)
+    return probe.accurate and probe.speedup >= SPEEDUP_NEEDED
+
+
+def model_linear_shape(model: torch.nn.Module) -> tuple[int, int] | None:
+    """(inner, outer) of the model's largest hidden-layer matmul: hidden -> MLP width."""
+    config = getattr(model, "config", None)
+    text = getattr(config, "text_config", None) or config
+    hidden = getattr(text, "hidden_size", None)
+    wide = getattr(text, "intermediate_size", None) or (4 * hidden if hidden else None)
+    return (hidden, wide) if hidden and wide else None
+
+
+def use_onednn_linears(model: torch.nn.Module, device: torch.device, dtype: torch.dtype, rows: int) -> bool:
+    """The engine's automatic choice: fp32 on CPU, and `onednn_linear_pays` on the model's shape."""
+    if device.type != "cpu" or dtype != torch.float32:
+        return False
+    shape = model_linear_shape(model)
+    return shape is not None and onednn_linear_pays(max(1, rows), *shape)
+
+
+class OneDnnLinears:
+    """Context manager: inside it, every `nn.Linear` of `model` runs its fp32 matmul on oneDNN
+    (see module docstring); everything else keeps PyTorch's default kernels."""
+
+    def __init__(self, model: torch.nn.Module):
+        self.model = model
+        self._handles: list[Any] = []
+        self._outside = "ieee"
+
+    def _enter_linear(self, module: torch.nn.Module, args: tuple) -> tuple | None:
+        torch.backends.mkldnn.matmul.fp32_precision = ONEDNN
+        if args and torch.is_tensor(args[0]) and not args[0].is_contiguous():
+            return (args[0].contiguous(), *args[1:])
+        return None
+
+    def _leave_linear(self, module: torch.nn.Module, args: tuple, output: Any) -> None:
+        torch.backends.mkldnn.matmul.fp32_precision = self._outside
+
+    def __enter__(self) -> OneDnnLinears:
+        self._outside = torch.backends.mkldnn.matmul.fp32_precision
+        for module in self.model.modules():
+            if isinstance(module, torch.nn.Linear):
+                self._handles.append(module.register_forward_pre_hook(self._enter_linear))
+                self._handles.append(module.register_forward_hook(self._leave_linear))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+        torch.backends.mkldnn.matmul.fp32_precision = self._outside  # also after an error inside a layer
+
+
+__all__ = ["OneDnnLinears", "OneDnnProbe", "onednn_linear_pays", "probe_onednn_linear", "use_onednn_linears", "model_linear_shape"]
