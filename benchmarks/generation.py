@@ -71,10 +71,15 @@ def ours(loaded: LoadedModel, conversations: list, batch_size: int, max_new_toke
     return time.perf_counter() - started, sum(c[0].num_tokens for c in results)
 
 
-def median_run(run: Callable[[], tuple[float, int]], repeats: int) -> tuple[float, int]:
-    """The run with the median time of `repeats` (this machine's timings vary by 10-15% run to run)."""
-    runs = sorted(run() for _ in range(max(1, repeats)))
-    return runs[len(runs) // 2]
+def round_robin(variants: dict[str, Callable[[], tuple[float, int]]], repeats: int) -> dict[str, tuple[float, int]]:
+    """Each variant's run with the median time of `repeats`, the variants taking turns: this
+    machine's speed drifts by 10-20% over minutes, and interleaving spreads the drift evenly
+    instead of giving it to whichever loop ran last."""
+    runs: dict[str, list[tuple[float, int]]] = {name: [] for name in variants}
+    for _ in range(max(1, repeats)):
+        for name, run in variants.items():
+            runs[name].append(run())
+    return {name: sorted(times)[len(times) // 2] for name, times in runs.items()}
 
 
 def main() -> None:
@@ -87,7 +92,7 @@ def main() -> None:
                         help="float32, bfloat16 or auto (emoreason's choice), for the engine (and the plain loop "
                              "unless --plain-dtype)")
     parser.add_argument("--plain-dtype", default=None, help="the plain loop's dtype, if not --dtype")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per loop and setting; the median is shown")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per loop and setting, taking turns; the median is shown")
     parser.add_argument("--ablation", action="store_true", help="also time the engine without each optimisation")
     parser.add_argument("--format-stops", action="store_true",
                         help="both loops stop at the C2F closing tag, as evaluate does (default: no early stop)")
@@ -113,24 +118,27 @@ def main() -> None:
         # that later passes reuse (about 8 s for the plain loop at batch 32 here)
         plain_loop(plain_model, conversations[:batch], batch, 2)
         ours(loaded, conversations[:batch], batch, 2)
-        plain_s, plain_tokens = median_run(partial(plain_loop, plain_model, conversations, batch, args.max_new_tokens,
-                                                   stops), args.repeats)
-        our_s, our_tokens = median_run(partial(ours, loaded, conversations, batch, args.max_new_tokens, stops),
-                                       args.repeats)
+        variants = {"plain": partial(plain_loop, plain_model, conversations, batch, args.max_new_tokens, stops),
+                    "ours": partial(ours, loaded, conversations, batch, args.max_new_tokens, stops)}
+        ablate = args.ablation and batch == max(batches)
+        if ablate:
+            for name, options in ABLATIONS.items():
+                variants[name] = partial(ours, loaded, conversations, batch, args.max_new_tokens, stops, **options)
+            if use_onednn_linears(loaded.model, loaded.device, loaded.dtype, batch):
+                variants["plain+onednn"] = partial(plain_loop, plain_model, conversations, batch, args.max_new_tokens,
+                                                   stops, onednn=True)
+        timed = round_robin(variants, args.repeats)
+        (plain_s, plain_tokens), (our_s, our_tokens) = timed["plain"], timed["ours"]
         print(f"{batch:>5} {count:>7} | {count / plain_s:>9.2f} {plain_tokens / plain_s:>11.1f} | "
               f"{count / our_s:>8.2f} {our_tokens / our_s:>10.1f} | {plain_s / our_s:>5.2f}x", flush=True)
-        if args.ablation and batch == max(batches):
-            for name, options in ABLATIONS.items():
-                off_s, _ = median_run(partial(ours, loaded, conversations, batch, args.max_new_tokens, stops,
-                                              **options), args.repeats)
-                print(f"      engine, {name}: {count / off_s:.2f} samples/s ({plain_s / off_s:.2f}x the plain loop)",
-                      flush=True)
-            if use_onednn_linears(loaded.model, loaded.device, loaded.dtype, batch):
-                kernel_s, _ = median_run(partial(plain_loop, plain_model, conversations, batch, args.max_new_tokens,
-                                                 stops, onednn=True), args.repeats)
+        if ablate:
+            for name in ABLATIONS:
+                off_s = timed[name][0]
+                print(f"      engine, {name}: {count / off_s:.2f} samples/s ({plain_s / off_s:.2f}x the plain loop)")
+            if "plain+onednn" in timed:
+                kernel_s = timed["plain+onednn"][0]
                 print(f"      plain loop with the engine's oneDNN linear layers: {count / kernel_s:.2f} samples/s "
                       f"(the engine is {kernel_s / our_s:.2f}x that)", flush=True)
-
 
 if __name__ == "__main__":
     main()

@@ -366,6 +366,24 @@ def test_onednn_linears_switch_the_flag_only_inside_linear_layers() -> None:
     assert flag.fp32_precision == before
 
 
+def test_onednn_everywhere_keeps_attention_on_default_kernels(tiny: LoadedModel) -> None:
+    from emoreason.generation.matmul import ONEDNN, OneDnnLinears, default_matmul_kernels
+
+    flag = torch.backends.mkldnn.matmul
+    before = flag.fp32_precision
+    with default_matmul_kernels():  # outside any context: nothing to switch
+        assert flag.fp32_precision == before
+    with OneDnnLinears(tiny.model, everywhere=True):
+        assert flag.fp32_precision == ONEDNN
+        with default_matmul_kernels():
+            assert flag.fp32_precision == before
+        assert flag.fp32_precision == ONEDNN
+        output_layer = tiny.model.get_output_embeddings()
+        hooked = [m for m in tiny.model.modules() if m._forward_pre_hooks]
+        assert hooked == [output_layer]  # only the output layer's contiguous-input hook
+    assert flag.fp32_precision == before and not output_layer._forward_pre_hooks
+
+
 def test_onednn_engine_gives_the_same_tokens(tiny: LoadedModel) -> None:
     from emoreason.generation.matmul import model_linear_shape, probe_onednn_linear
 

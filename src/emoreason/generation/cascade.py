@@ -30,6 +30,8 @@ import torch
 from transformers import AttentionInterface
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
+from emoreason.generation.matmul import default_matmul_kernels
+
 ATTENTION = "emoreason_cascade"
 #: decoder-only families whose attention is plain scaled-dot-product over the full causal context
 CASCADE_MODEL_TYPES = frozenset({"llama", "qwen2", "qwen3", "mistral"})
@@ -41,7 +43,8 @@ def _attention_with_lse(query: torch.Tensor, key: torch.Tensor, value: torch.Ten
                         scale: float | None) -> tuple[torch.Tensor, torch.Tensor]:
     """Attention output [B, H, T, D] and log-sum-exp of the scaled scores [B, H, T] (PyTorch's CPU
     flash-attention kernel, which returns both)."""
-    out, lse = _flash(query, key, value, attn_mask=mask, scale=scale)
+    with default_matmul_kernels():
+        out, lse = _flash(query, key, value, attn_mask=mask, scale=scale)
     return out, lse
 
 

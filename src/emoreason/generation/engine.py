@@ -168,21 +168,21 @@ class TransformersEngine:
         if onednn is None:
             onednn = use_onednn_linears(self.loaded.model, self.loaded.device, self.loaded.dtype,
                                         min(rows, len(conversations) * params.n))
-        with OneDnnLinears(self.loaded.model) if onednn else contextlib.nullcontext():
-            self._generate_batches(conversations, params, prompts_per_batch, generator, results, progress)
+        self._generate_batches(conversations, params, prompts_per_batch, generator, results, progress, onednn)
         return results
 
     # -- helpers --------------------------------------------------------------------------
 
     def _generate_batches(self, conversations: Sequence[Conversation], params: SamplingParams, prompts_per_batch: int,
                           generator: torch.Generator | None, results: list[list[Completion]],
-                          progress: Callable[[int], None] | None) -> None:
+                          progress: Callable[[int], None] | None, onednn: bool) -> None:
         for start in range(0, len(conversations), prompts_per_batch):
             chunk = list(conversations[start : start + prompts_per_batch])
             if self.loaded.family.name == "causal_lm":
-                outs = self._decode_text(chunk, params, generator)
+                outs = self._decode_text(chunk, params, generator, onednn)
             else:
-                outs = self._decode_with_hf(chunk, params, generator)
+                with OneDnnLinears(self.loaded.model) if onednn else contextlib.nullcontext():
+                    outs = self._decode_with_hf(chunk, params, generator)
             for offset, completions in enumerate(outs):
                 for completion in completions:
                     completion.prompt_index = start + offset
@@ -240,7 +240,8 @@ class TransformersEngine:
 
     @torch.inference_mode()
     def _decode_text(
-        self, conversations: list[Conversation], params: SamplingParams, generator: torch.Generator | None
+        self, conversations: list[Conversation], params: SamplingParams, generator: torch.Generator | None,
+        onednn: bool = False,
     ) -> list[list[Completion]]:
         model, tokenizer, device = self.loaded.model, self.loaded.tokenizer, self.loaded.device
         texts = render_prompts(tokenizer, conversations)
@@ -255,11 +256,16 @@ class TransformersEngine:
         prefix_cache, shared_prefix = None, None
         if prefix_len:
             prefix = torch.tensor([rows[0][:prefix_len]], device=device)
-            prefix_cache = model(input_ids=prefix, use_cache=True, logits_to_keep=1).past_key_values
+            with OneDnnLinears(model) if onednn else contextlib.nullcontext():
+                prefix_cache = model(input_ids=prefix, use_cache=True, logits_to_keep=1).past_key_values
             if self.cascade and plain_dynamic(prefix_cache) and supports_cascade(model, device):
                 shared_prefix = [(layer.keys, layer.values) for layer in prefix_cache.layers]
                 prefix_cache = None
-        with cascade_attention_mode(model) if shared_prefix is not None else contextlib.nullcontext():
+        with contextlib.ExitStack() as stack:
+            if shared_prefix is not None:
+                stack.enter_context(cascade_attention_mode(model))
+            if onednn:  # cascade attention runs its kernels on PyTorch's defaults: no per-layer hooks needed
+                stack.enter_context(OneDnnLinears(model, everywhere=shared_prefix is not None))
             return self._decode_rows(rows, suffixes, prefix_cache, prefix_len, shared_prefix, params, generator,
                                      len(conversations))
 

@@ -15,15 +15,18 @@ MKL's error; a bf16 result is about 1000x off) and faster; only then does the en
 
 The flag is process-wide and slows other kernels (PyTorch's CPU flash attention got 3x slower
 under it), so `OneDnnLinears` turns it on only inside each `nn.Linear` call, with forward hooks,
-and restores it after. The pre-hook also hands the layer a contiguous input: the output layer
+and restores it after; or, where the engine owns the attention function (cascade attention),
+keeps it on and lets the attention switch it off around its kernels. The pre-hook also hands the layer a contiguous input: the output layer
 gets a strided view of the last position in the prompt pass, which the oneDNN path otherwise
 expands into a batched matmul over copies of the weight (0.7 s instead of 5 ms here).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import torch
@@ -97,31 +100,51 @@ def use_onednn_linears(model: torch.nn.Module, device: torch.device, dtype: torc
     return shape is not None and onednn_linear_pays(max(1, rows), *shape)
 
 
-class OneDnnLinears:
-    """Context manager: inside it, every `nn.Linear` of `model` runs its fp32 matmul on oneDNN
-    (see module docstring); everything else keeps PyTorch's default kernels."""
+_outside_precision = "none"  # the flag's value outside an `OneDnnLinears(everywhere=True)` context
 
-    def __init__(self, model: torch.nn.Module):
+
+class OneDnnLinears:
+    """Context manager: inside it, the fp32 matmuls of `model`'s `nn.Linear` layers run on oneDNN
+    (see module docstring).
+
+    By default forward hooks switch the flag on around each linear layer only, so everything
+    else keeps PyTorch's default kernels. With `everywhere`, the flag is simply on for the whole
+    context (the 422 hook calls of SmolLM2 added 6.6 ms to a 51 ms one-token forward here); the caller's
+    attention must then run its kernels inside `default_matmul_kernels()`, as
+    `cascade.cascade_attention` does.
+    """
+
+    def __init__(self, model: torch.nn.Module, everywhere: bool = False):
         self.model = model
+        self.everywhere = everywhere
         self._handles: list[Any] = []
-        self._outside = "ieee"
+        self._outside = "none"
 
     def _enter_linear(self, module: torch.nn.Module, args: tuple) -> tuple | None:
         torch.backends.mkldnn.matmul.fp32_precision = ONEDNN
-        if args and torch.is_tensor(args[0]) and not args[0].is_contiguous():
-            return (args[0].contiguous(), *args[1:])
-        return None
+        return _contiguous_input(module, args)
 
     def _leave_linear(self, module: torch.nn.Module, args: tuple, output: Any) -> None:
         torch.backends.mkldnn.matmul.fp32_precision = self._outside
 
     def __enter__(self) -> OneDnnLinears:
+        global _outside_precision
         self._outside = torch.backends.mkldnn.matmul.fp32_precision
-        for module in self.model.modules():
-            if isinstance(module, torch.nn.Linear):
-                self._handles.append(module.register_forward_pre_hook(self._enter_linear))
-                self._handles.append(module.register_forward_hook(self._leave_linear))
+        if self.everywhere:
+            _outside_precision = self._outside
+            torch.backends.mkldnn.matmul.fp32_precision = ONEDNN
+            # the output layer gets a strided view of the last position (see module docstring)
+            output = self.model.get_output_embeddings() if hasattr(self.model, "get_output_embeddings") else None
+            for module in [output] if isinstance(output, torch.nn.Linear) else self._linears():
+                self._handles.append(module.register_forward_pre_hook(_contiguous_input))
+            return self
+        for module in self._linears():
+            self._handles.append(module.register_forward_pre_hook(self._enter_linear))
+            self._handles.append(module.register_forward_hook(self._leave_linear))
         return self
+
+    def _linears(self) -> list[torch.nn.Module]:
+        return [module for module in self.model.modules() if isinstance(module, torch.nn.Linear)]
 
     def __exit__(self, *exc: object) -> None:
         for handle in self._handles:
@@ -130,4 +153,26 @@ class OneDnnLinears:
         torch.backends.mkldnn.matmul.fp32_precision = self._outside  # also after an error inside a layer
 
 
-__all__ = ["OneDnnLinears", "OneDnnProbe", "onednn_linear_pays", "probe_onednn_linear", "use_onednn_linears", "model_linear_shape"]
+def _contiguous_input(module: torch.nn.Module, args: tuple) -> tuple | None:
+    if args and torch.is_tensor(args[0]) and not args[0].is_contiguous():
+        return (args[0].contiguous(), *args[1:])
+    return None
+
+
+@contextlib.contextmanager
+def default_matmul_kernels() -> Iterator[None]:
+    """PyTorch's default matmul kernels for the block (a no-op unless an `everywhere` context is
+    active): attention kernels got 3x slower on the oneDNN route."""
+    flag = torch.backends.mkldnn.matmul
+    inside = flag.fp32_precision
+    if inside != ONEDNN:
+        yield
+        return
+    flag.fp32_precision = _outside_precision
+    try:
+        yield
+    finally:
+        flag.fp32_precision = inside
+
+
+__all__ = ["OneDnnLinears", "default_matmul_kernels", "OneDnnProbe", "onednn_linear_pays", "probe_onednn_linear", "use_onednn_linears", "model_linear_shape"]
