@@ -8,17 +8,19 @@ matmuls about 1.6x and the 49k-word output layer about 2.5x faster than MKL
 
 PyTorch routes fp32 matmuls to oneDNN only when `torch.backends.mkldnn.matmul.fp32_precision`
 is `"bf16"`, which *allows* oneDNN to compute in bf16. Whether it does depends on the CPU: with
-AMX it does (about 1e-3 relative error), without it oneDNN keeps fp32 and only the kernel
-changes. So the switch is never assumed: `onednn_linear_pays` measures, on the model's own
-shapes, that the oneDNN result is as accurate as MKL's against a float64 reference (within 4x of
-MKL's error; a bf16 result is about 1000x off) and faster; only then does the engine use it.
+AMX it does (PyTorch's documentation gives a 2e-3 relative error on Sapphire Rapids); here
+oneDNN kept fp32 and only the kernel changed. So the switch is never assumed:
+`onednn_linear_pays` checks, on the model's own shapes, that the oneDNN result is as accurate
+as MKL's against a float64 reference (mean error within 4x of MKL's; a bf16 product is orders
+of magnitude further off) and faster; only then does the engine use it.
 
 The flag is process-wide and slows other kernels (PyTorch's CPU flash attention got 3x slower
 under it), so `OneDnnLinears` turns it on only inside each `nn.Linear` call, with forward hooks,
 and restores it after; or, where the engine owns the attention function (cascade attention),
-keeps it on and lets the attention switch it off around its kernels. The pre-hook also hands the layer a contiguous input: the output layer
-gets a strided view of the last position in the prompt pass, which the oneDNN path otherwise
-expands into a batched matmul over copies of the weight (0.7 s instead of 5 ms here).
+keeps it on and lets the attention switch it off around its kernels. The pre-hook also hands
+the layer a contiguous input: in the prompt pass the output layer gets a strided view of the
+last position, which the oneDNN path otherwise expands into a batched matmul over copies of
+the weight (0.7 s instead of 5 ms here).
 """
 
 from __future__ import annotations
@@ -175,4 +177,5 @@ def default_matmul_kernels() -> Iterator[None]:
         flag.fp32_precision = inside
 
 
-__all__ = ["OneDnnLinears", "default_matmul_kernels", "OneDnnProbe", "onednn_linear_pays", "probe_onednn_linear", "use_onednn_linears", "model_linear_shape"]
+__all__ = ["OneDnnLinears", "OneDnnProbe", "default_matmul_kernels", "model_linear_shape", "onednn_linear_pays",
+           "probe_onednn_linear", "use_onednn_linears"]
