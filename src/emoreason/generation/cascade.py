@@ -89,13 +89,10 @@ def cascade_attention(
     # query heads h*group .. h*group+group-1 read key/value head h (transformers' repeat_kv order):
     # fold each group into the query axis instead of copying keys/values per query head
     grouped = query.reshape(batch, kv_heads, group * length, dim)
-    mask = None
-    if attention_mask is not None:
-        mask = attention_mask[:, :, None].expand(batch, 1, group, length, attention_mask.shape[-1])
-        mask = mask.reshape(batch, 1, group * length, attention_mask.shape[-1]).to(query.dtype)
+    mask, blind = _grouped_mask(attention_mask, group, query.dtype)
     own_out, own_lse = _attention_with_lse(grouped, key, value, mask, scaling)
-    if mask is not None:  # a left-padding query sees none of the rows' own keys: it weighs nothing
-        own_lse = own_lse.masked_fill(~torch.isfinite(mask).any(dim=-1), float("-inf"))
+    if blind is not None:  # a left-padding query sees none of the rows' own keys: it weighs nothing
+        own_lse = own_lse.masked_fill(blind, float("-inf"))
     # every row's queries against the one prefix copy: [1, Hkv, B * group * T, D]
     stacked = grouped.transpose(0, 1).reshape(1, kv_heads, batch * group * length, dim)
     prefix_out, prefix_lse = _attention_with_lse(stacked, prefix_keys, prefix_values, None, scaling)
@@ -104,6 +101,25 @@ def cascade_attention(
     out = merge_partial_attention([(own_out, own_lse), (prefix_out, prefix_lse)])
     out = out.reshape(batch, heads, length, dim)
     return out.transpose(1, 2).contiguous(), None
+
+
+_last_mask: list = [None, None, None, None]  # (mask, group, grouped mask, blind queries) of the last call
+
+
+def _grouped_mask(attention_mask: torch.Tensor | None, group: int,
+                  dtype: torch.dtype) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """The mask with each query repeated `group` times, and which queries see no key at all.
+    Every layer of a forward pass gets the same mask object: computed once, for the first."""
+    if attention_mask is None:
+        return None, None
+    if _last_mask[0] is attention_mask and _last_mask[1] == group:
+        return _last_mask[2], _last_mask[3]
+    batch, _, length, keys = attention_mask.shape
+    mask = attention_mask[:, :, None].expand(batch, 1, group, length, keys).reshape(batch, 1, group * length, keys)
+    mask = mask.to(dtype)
+    blind = ~torch.isfinite(mask).any(dim=-1)
+    _last_mask[:] = [attention_mask, group, mask, blind if bool(blind.any()) else None]
+    return _last_mask[2], _last_mask[3]
 
 
 AttentionInterface.register(ATTENTION, cascade_attention)
