@@ -28,6 +28,7 @@ from emoreason.distill import (
 )
 from emoreason.distill.lexicon import analyse_text, cue_words
 from emoreason.distill.openai_teacher import parse_retry_after, request_messages
+from emoreason.distill.run import ReplyCache
 from emoreason.distill.teachers import Teacher, TeacherRequest
 from emoreason.formats import get_format
 
@@ -194,6 +195,35 @@ def test_distill_writes_kept_dropped_and_stats_and_resumes_from_cache(tmp_path: 
     result = distill(samples, TASK, C2F, again, tmp_path / "out")
     assert again.asked == ["e"] and result.cached == 4
     assert (tmp_path / "out" / "sft.jsonl").read_text().count("\n") == 1
+
+
+def test_reply_cache_keeps_every_reply_after_a_write_killed_mid_line(tmp_path: Path) -> None:
+    path = tmp_path / "cache.jsonl"
+    first = {"key": "k1", "id": "a", "text": "one", "attempts": 1, "usage": {}}
+    path.write_text(json.dumps(first) + "\n" + '{"key": "k2", "id": "b", "text": "tw', encoding="utf-8")  # killed here
+    cache = ReplyCache(path)
+    assert set(cache.entries) == {"k1"}  # the torn reply is not trusted
+    cache.put("k2", "b", TeacherReply("two, asked again"))
+    cache.put("k3", "c", TeacherReply("three", usage={"total_tokens": 7}))
+    reloaded = ReplyCache(path)
+    assert set(reloaded.entries) == {"k1", "k2", "k3"}
+    assert reloaded.get("k2")["text"] == "two, asked again" and reloaded.get("k3")["usage"] == {"total_tokens": 7}
+    assert reloaded.get("k1") == first
+
+
+def test_distill_after_a_killed_run_never_pays_twice_for_a_reply(tmp_path: Path) -> None:
+    samples = [Sample(id=name, text=text, score=2.0, split="train")
+               for name, text in (("a", "lovely"), ("b", "sunny"), ("c", "kind"), ("d", "warm"))]
+    texts = {s.id: answer("positive", 2.0) for s in samples}
+    distill(samples[:2], TASK, C2F, CountingTeacher(texts), tmp_path / "out")
+    with (tmp_path / "out" / "cache.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write('{"key": "0123", "id": "c", "te')  # the next reply, cut short by a kill
+    resumed = CountingTeacher(texts)
+    distill(samples, TASK, C2F, resumed, tmp_path / "out")
+    assert resumed.asked == ["c", "d"]
+    again = CountingTeacher(texts)
+    result = distill(samples, TASK, C2F, again, tmp_path / "out")
+    assert again.asked == [] and result.cached == 4 and result.requested == 0
 
 
 def test_sft_file_loads_with_datasets(tmp_path: Path) -> None:

@@ -1,15 +1,13 @@
 """Errors and bad-row accounting shared by every dataset adapter.
 
 A bad row is never dropped silently: it is recorded with its file, line and field, counted,
-and (with `strict`) raised as a `DataError` at the first occurrence.
+and (with `strict`) raised as a `DataError` at the first occurrence. Reading JSONL files
+(strictly, tolerantly, appending) lives in `emoreason.data.jsonl`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 from dataclasses import dataclass, field
 
 
@@ -82,18 +80,3 @@ class LoadReport:
                          + ", ".join(self.missing_media[:max_examples]))
         return ". ".join(parts)
 
-
-def read_jsonl_strict(path: str | Path) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed value) for each non-blank line of a JSONL file the user gave us;
-    the first line that is not JSON raises a `DataError` naming the file and line."""
-    import json
-
-    with Path(path).open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(f"not valid JSON (invalid JSON: {err.msg} at column {err.colno})", file=str(path),
-                                line=number, field="(line)") from None

@@ -18,17 +18,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from emoreason.data.jsonl import AppendOnlyJsonl, read_jsonl_keyed, write_jsonl
 from emoreason.data.schema import Sample, TaskInfo
 from emoreason.distill.filter import FilterConfig, FilterStats, drop_reason, reasoning_words
 from emoreason.distill.teachers import Teacher, TeacherReply, TeacherRequest, rationalization_messages
 from emoreason.formats.base import ParseResult, ReasoningFormat
 from emoreason.rewards.composite import Gold
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, int], None]  # (newly done, kept so far, dropped so far)
 
@@ -53,18 +57,20 @@ def cache_key(teacher: Teacher, request: TeacherRequest) -> str:
 
 
 class ReplyCache:
-    """Append-only JSONL of successful replies. A line cut short by a crash is skipped on load."""
+    """Successful replies by cache key, on disk as an append-only JSONL file.
+
+    Each reply is appended and flushed as it arrives. A line torn by a killed run is skipped on
+    load (and that reply asked again); the first new reply then repairs the torn tail before it is
+    appended, so it is never glued onto the broken line and lost on the next load."""
 
     def __init__(self, path: Path):
         self.path = path
-        self.entries: dict[str, dict[str, Any]] = {}
-        if path.is_file():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    entry = json.loads(line)
-                    self.entries[entry["key"]] = entry
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    continue
+        read = read_jsonl_keyed(path, "key")
+        if read.skipped:
+            log.warning("%s: skipped %d unreadable line(s) (%s); those replies will be asked again",
+                        path, read.skipped, ", ".join(map(str, read.skipped_lines[:5])))
+        self.entries: dict[str, dict[str, Any]] = read.records
+        self._log = AppendOnlyJsonl(path)
 
     def get(self, key: str) -> dict[str, Any] | None:
         return self.entries.get(key)
@@ -72,10 +78,7 @@ class ReplyCache:
     def put(self, key: str, sample_id: str, reply: TeacherReply) -> None:
         entry = {"key": key, "id": sample_id, "text": reply.text, "attempts": reply.attempts, "usage": reply.usage}
         self.entries[key] = entry
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
-            handle.flush()
+        self._log.append(entry)
 
 
 @dataclass
@@ -113,7 +116,7 @@ def distill(
     cache_path: str | Path | None = None,
     progress: Progress | None = None,
 ) -> DistillResult:
-    from emoreason.inference import build_conversation
+    from emoreason.formats import build_conversation
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -179,32 +182,34 @@ def distill(
     task_record = task.to_dict()
     seen: set[str] = set()
     failed = 0
-    with (out / "sft.jsonl").open("w", encoding="utf-8") as kept_file, \
-            (out / "dropped.jsonl").open("w", encoding="utf-8") as dropped_file:
-        for index, sample in enumerate(samples):
-            reply = replies[index]
-            failed += not reply.ok
-            parsed, reason = judge(index, reply)
-            dedupe = _dedupe_key(prompts[index])
-            if reason is None and dedupe in seen:
-                reason = ("duplicate", "the same prompt was kept already")
-            gold = Gold.from_sample(sample, task)
-            gold_polarity = gold.resolve_polarity(task)
-            stats.add(gold_polarity, reason[0] if reason else None, reasoning_words(parsed) if parsed else None)
-            base = {"id": sample.id, "gold": {"polarity": gold_polarity, "score": sample.score, "label": sample.label},
-                    "teacher": {"name": teacher.name, "model": teacher.model, "rationalized": rationalize},
-                    "split": sample.split, "domain": sample.domain}
-            base.update({k: v for k, v in (("image", sample.image), ("audio", sample.audio),
-                                           ("video", sample.video)) if v})
-            if reason is None:
-                assert parsed is not None
-                seen.add(dedupe)
-                messages = prompts[index] + [{"role": "assistant", "content": normalized_target(fmt, task, parsed)}]
-                kept_file.write(json.dumps({"messages": messages, "format": fmt.name, "task": task_record, **base}, ensure_ascii=False) + "\n")
-            else:
-                dropped_file.write(json.dumps({**base, "reason": reason[0], "detail": reason[1],
-                                               "teacher_text": reply.text, "error": reply.error},
-                                              ensure_ascii=False) + "\n")
+    kept_records: list[dict[str, Any]] = []
+    dropped_records: list[dict[str, Any]] = []
+    for index, sample in enumerate(samples):
+        reply = replies[index]
+        failed += not reply.ok
+        parsed, reason = judge(index, reply)
+        dedupe = _dedupe_key(prompts[index])
+        if reason is None and dedupe in seen:
+            reason = ("duplicate", "the same prompt was kept already")
+        gold = Gold.from_sample(sample, task)
+        gold_polarity = gold.resolve_polarity(task)
+        stats.add(gold_polarity, reason[0] if reason else None, reasoning_words(parsed) if parsed else None)
+        base = {"id": sample.id, "gold": {"polarity": gold_polarity, "score": sample.score, "label": sample.label},
+                "teacher": {"name": teacher.name, "model": teacher.model, "rationalized": rationalize},
+                "split": sample.split, "domain": sample.domain}
+        base.update({k: v for k, v in (("image", sample.image), ("audio", sample.audio),
+                                       ("video", sample.video)) if v})
+        if reason is None:
+            assert parsed is not None
+            seen.add(dedupe)
+            messages = prompts[index] + [{"role": "assistant", "content": normalized_target(fmt, task, parsed)}]
+            kept_records.append({"messages": messages, "format": fmt.name, "task": task_record, **base})
+        else:
+            dropped_records.append({**base, "reason": reason[0], "detail": reason[1], "teacher_text": reply.text,
+                                    "error": reply.error})
+    # written whole and atomically: an interrupted run never leaves half an SFT file for training
+    write_jsonl(out / "sft.jsonl", kept_records)
+    write_jsonl(out / "dropped.jsonl", dropped_records)
     summary = stats.to_dict()
     summary.update({"teacher": teacher.name, "model": teacher.model, "format": fmt.name, "task": task.name,
                     "rationalized": rationalize, "filter": filter_config.__dict__ | {"tolerance_used": (

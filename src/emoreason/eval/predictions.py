@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from emoreason.data import DataError, Dataset, Sample, TaskInfo
-from emoreason.data.errors import read_jsonl_strict
+from emoreason.data.jsonl import read_jsonl_strict
 from emoreason.data.adapters._rows import parse_score
 from emoreason.formats import get_format
 from emoreason.formats.base import ParseResult
@@ -25,9 +25,7 @@ def read_predictions(path: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
         raise DataError("predictions file does not exist", file=str(path))
     rows: dict[str, dict[str, Any]] = {}
     warnings: list[str] = []
-    for number, row in read_jsonl_strict(path):
-        if not isinstance(row, dict) or "id" not in row:
-            raise DataError("each line needs an object with an `id` field", file=str(path), line=number, field="id")
+    for number, row in read_jsonl_strict(path, required=("id",), hint="each line needs an object with an `id` field"):
         if not any(k in row for k in ("completion", "score", "label")):
             raise DataError("the row has none of `completion`, `score`, `label`", file=str(path), line=number)
         key = str(row["id"])

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emoreason.data.errors import DataError, read_jsonl_strict
+from emoreason.data.errors import DataError
+from emoreason.data.jsonl import read_jsonl_strict
 from emoreason.data.schema import TaskInfo
 from emoreason.models.families.base import Conversation
 
@@ -34,12 +35,10 @@ class SFTExample:
     gold: dict[str, Any] = field(default_factory=dict)
 
 
-def _example(record: Any, file: str, line: int) -> SFTExample:
+def _example(record: dict[str, Any], file: str, line: int) -> SFTExample:
     def bad(field_name: str, message: str) -> DataError:
         return DataError(message, file=file, line=line, field=field_name)
 
-    if not isinstance(record, dict):
-        raise bad("(line)", "each line must be a JSON object with a `messages` list")
     messages = record.get("messages")
     if not isinstance(messages, list) or len(messages) < 2:
         raise bad("messages", "needs a list of at least a user and an assistant message")
@@ -79,7 +78,8 @@ def load_sft_file(path: str | Path) -> list[SFTExample]:
     if not file.is_file():
         raise DataError(f"SFT file not found: {file}; write one with `emoreason distill ... --out DIR` "
                         "(DIR/sft.jsonl)", file=str(file))
-    examples = [_example(record, str(file), number) for number, record in read_jsonl_strict(file)]
+    records = read_jsonl_strict(file, hint="each line must be a JSON object with a `messages` list")
+    examples = [_example(record, str(file), number) for number, record in records]
     if not examples:
         raise DataError("the SFT file has no examples", file=str(file))
     return examples

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 from emoreason.data.adapters._rows import FIELD_OPTIONS, TASK_OPTIONS, RowReader, build_task
 from emoreason.data.base import Dataset, register
 from emoreason.data.errors import BadRow, DataError, LoadReport
+from emoreason.data.jsonl import NOT_UTF8, iter_jsonl_lines
 from emoreason.data.spec import DatasetSpec
 
 
@@ -31,31 +31,16 @@ def load_jsonl(spec: DatasetSpec, strict: bool) -> Dataset:
     path = _existing_file(spec)
     reader = _reader(spec, strict, path)
     samples = []
-    with path.open(encoding="utf-8", errors="strict", newline="") as handle:
-        line_no = 0
-        while True:
-            try:
-                line = handle.readline()
-            except UnicodeDecodeError as err:
-                raise DataError(f"file is not UTF-8 after line {line_no} ({err.reason})", file=str(path)) from None
-            if not line:
-                break
-            line_no += 1
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                reader.report.rows_read += 1
-                reader.report.bad(BadRow(str(path), line_no, None, "invalid JSON", err.msg), strict)
-                continue
-            if not isinstance(row, dict):
-                reader.report.rows_read += 1
-                reader.report.bad(BadRow(str(path), line_no, None, "not a JSON object", type(row).__name__), strict)
-                continue
-            sample = reader.read(row, line_no)
-            if sample is not None:
-                samples.append(sample)
+    for line in iter_jsonl_lines(path):
+        if line.problem == NOT_UTF8:
+            raise DataError(f"file is not UTF-8 ({line.detail})", file=str(path), line=line.number)
+        if line.record is None:
+            reader.report.rows_read += 1
+            reader.report.bad(BadRow(str(path), line.number, None, line.problem, line.detail), strict)
+            continue
+        sample = reader.read(line.record, line.number)
+        if sample is not None:
+            samples.append(sample)
     task = build_task(spec, samples, reader.report, path.stem)
     return Dataset(spec=str(spec), task=task, samples=samples, report=reader.report)
 
