@@ -13,6 +13,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
+# transformers binds its log handler to whatever sys.stderr is when its logging is first set up.
+# Under typer's CliRunner that is a temporary stream, closed after the call, and a later warning
+# then prints a logging traceback into another command's captured output. Set it up here, on
+# the real stderr, as a command-line process always has it.
+from transformers.utils import logging as _transformers_logging  # noqa: E402
+
+_transformers_logging.get_logger("transformers")
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
@@ -33,7 +41,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Folders of a tiny causal LM, Qwen2.5-VL and Qwen2.5-Omni thinker (random weights)."""
-    from emoreason.models import fixtures
+    from emoreason.testing import fixtures
 
     root = tmp_path_factory.mktemp("tiny-models")
     return {

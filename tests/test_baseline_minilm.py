@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emoreason.baselines import MiniLMRidgeBaseline, fit_text_ridge, get_baseline, pool_train_samples
-from emoreason.data import Dataset, LoadReport, Sample, TaskInfo, load_dataset, vader_task
+from emoreason.baselines import MiniLMRidgeBaseline, fit_text_ridge, get_baseline
+from emoreason.data import Sample, load_dataset, vader_task
 from emoreason.embeddings import MINILM_PACKAGE, EmbeddingModelMissing, SentenceEmbedder
 
 HAS_MODEL = importlib.util.find_spec(MINILM_PACKAGE) is not None
@@ -64,22 +64,6 @@ def test_ridge_predictions_are_clipped_to_the_scale() -> None:
     assert predictions.min() == -1.0 and predictions.max() == 1.0  # it did have to clip
     with pytest.raises(ValueError, match="at least 2"):
         fit_text_ridge(texts[:1], scores[:1], (-1.0, 1.0), lambda ts: np.stack([table[t] for t in ts]))
-
-
-def test_pooled_train_samples_are_mapped_onto_the_target_scale() -> None:
-    def dataset(name: str, scale: tuple[float, float], scores: list[float]) -> Dataset:
-        samples = [Sample(id=f"{name}/{i}", text="x", score=s, split="train") for i, s in enumerate(scores)]
-        samples.append(Sample(id=f"{name}/test", text="x", score=scores[0], split="test"))
-        task = TaskInfo(name=name, scale=scale)
-        return Dataset(spec=f"test:{name}", task=task, samples=samples, report=LoadReport(source=name))
-
-    target = vader_task("target")  # scale (-4, 4)
-    pooled = pool_train_samples([dataset("a", (-4.0, 4.0), [-4.0, 2.0]), dataset("b", (0.0, 1.0), [0.0, 0.5, 1.0])],
-                                target)
-    assert [s.score for s in pooled] == [-4.0, 2.0, -4.0, 0.0, 4.0]  # train splits only, b rescaled
-    empty = Dataset(spec="test:empty", task=target, samples=[], report=LoadReport(source="empty"))
-    with pytest.raises(ValueError, match="no train split"):
-        pool_train_samples([empty], target)
 
 
 def test_missing_model_package_names_the_install_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

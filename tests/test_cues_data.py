@@ -73,7 +73,7 @@ def test_ravdess_adapter_splits_by_actor(tmp_path: Path) -> None:
 def test_ravdess_label_task_works_with_formats_and_rewards(tmp_path: Path) -> None:
     from emoreason.formats import get_format
     from emoreason.rewards import Gold
-    from emoreason.rewards.adapters import make_composite
+    from emoreason.rewards import build_reward
 
     dataset = load_dataset(f"ravdess:{fake_ravdess(tmp_path / 'r')}")
     sample, task = dataset.split("test")[0], dataset.task
@@ -84,7 +84,7 @@ def test_ravdess_label_task_works_with_formats_and_rewards(tmp_path: Path) -> No
         target = fmt.render_target(task, reasoning=reasoning, label=sample.label)
         parsed = fmt.parse(target, task)
         assert parsed.ok and parsed.label == sample.label
-        reward = make_composite(name, task)(target, Gold.from_sample(sample, task), task, None)
+        reward = build_reward(name, task)(target, Gold.from_sample(sample, task), task, None)
         assert reward.components["accuracy"] == 1.0
 
 
@@ -211,7 +211,7 @@ def test_sample_cues_round_trip_through_jsonl(tmp_path: Path) -> None:
 
 
 def test_analyze_cli_turns_audio_into_cue_text_for_a_text_model(tmp_path: Path) -> None:
-    from emoreason.models.fixtures import make_tiny_causal_lm
+    from emoreason.testing.fixtures import make_tiny_causal_lm
 
     model = make_tiny_causal_lm(tmp_path / "tiny")  # random weights: only the prompt matters here
     wav = tmp_path / "a.wav"

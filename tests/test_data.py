@@ -14,10 +14,14 @@ from emoreason.cli import app
 from emoreason.data import (
     MMSA_TASKS,
     DataError,
+    Dataset,
+    LoadReport,
     NeutralBand,
     Sample,
+    TaskInfo,
     load_dataset,
     parse_spec,
+    pool_samples,
     vader_task,
 )
 from emoreason.data.adapters.vader import split_assignment
@@ -368,3 +372,21 @@ def test_random_subset_is_seeded_ordered_and_representative() -> None:
     assert random_subset(movies[:3], 10) == movies[:3]
     with pytest.raises(ValueError, match=">= 1"):
         random_subset(movies, 0)
+
+
+# --- pooling --------------------------------------------------------------------------------
+
+def test_pooled_train_samples_are_mapped_onto_the_target_scale() -> None:
+    def dataset(name: str, scale: tuple[float, float], scores: list[float]) -> Dataset:
+        samples = [Sample(id=f"{name}/{i}", text="x", score=s, split="train") for i, s in enumerate(scores)]
+        samples.append(Sample(id=f"{name}/test", text="x", score=scores[0], split="test"))
+        task = TaskInfo(name=name, scale=scale)
+        return Dataset(spec=f"test:{name}", task=task, samples=samples, report=LoadReport(source=name))
+
+    target = vader_task("target")  # scale (-4, 4)
+    pooled, _ = pool_samples([dataset("a", (-4.0, 4.0), [-4.0, 2.0]), dataset("b", (0.0, 1.0), [0.0, 0.5, 1.0])],
+                             "train", task=target)
+    assert [s.score for s in pooled] == [-4.0, 2.0, -4.0, 0.0, 4.0]  # train splits only, b rescaled
+    empty = Dataset(spec="test:empty", task=target, samples=[], report=LoadReport(source="empty"))
+    with pytest.raises(ValueError, match="no train split"):
+        pool_samples([empty], "train", task=target)

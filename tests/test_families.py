@@ -23,11 +23,13 @@ import torch
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from emoreason.models import fixtures, media  # noqa: E402
+from emoreason.models import media  # noqa: E402
 from emoreason.models.families import detect_family  # noqa: E402
 from emoreason.models.families.base import Conversation, MediaError  # noqa: E402
 from emoreason.models.families.qwen2_5_omni import Qwen25OmniFamily  # noqa: E402
-from emoreason.models.families.qwen2_5_vl import PilQwen2VLVideoProcessor, Qwen25VLFamily  # noqa: E402
+from emoreason.models.families.qwen2_5_vl import Qwen25VLFamily  # noqa: E402
+from emoreason.models.families.qwen_processing import PilQwen2VLVideoProcessor  # noqa: E402
+from emoreason.testing import fixtures  # noqa: E402
 
 # transformers' Omni processor feeds a tensor to np.arange (numpy 2 deprecation, not ours)
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")

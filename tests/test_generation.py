@@ -16,7 +16,7 @@ from emoreason.generation.engine import StopChecker, shared_prefix_length
 from emoreason.generation.kv_cache import PreallocatedLayer, plan_prefill_groups
 from emoreason.generation.sampling import filter_logits
 from emoreason.models import Conversation, LoadedModel, load_model
-from emoreason.models.fixtures import make_tiny_causal_lm
+from emoreason.testing.fixtures import make_tiny_causal_lm
 
 runner = CliRunner()
 SYSTEM = "You are a careful sentiment analyst. Answer with a polarity, reasoning and a score."

@@ -22,7 +22,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from emoreason.data.base import Dataset
 from emoreason.data.schema import POLARITIES, Polarity, Sample, TaskInfo, normalize_label
 from emoreason.embeddings import SentenceEmbedder, default_cache_root
 
@@ -290,39 +289,6 @@ class MiniLMRidgeBaseline(Baseline):
         self._fitted_task()
         assert self.predictor is not None
         return [float(v) for v in self.predictor.predict([s.text for s in samples])]
-
-
-def pool_train_samples(datasets: Sequence[Dataset], task: TaskInfo) -> list[Sample]:
-    """The train splits of `datasets` as one list, to fit a baseline for `task` (another dataset).
-
-    For a score task every source needs a scale, and its scores are mapped linearly onto
-    `task.scale` (unchanged when the scales agree). For a label task samples pass as they are.
-    """
-    pooled: list[Sample] = []
-    for ds in datasets:
-        train = ds.split("train")
-        if not train:
-            raise ValueError(f"{ds.spec} has no train split (rows per split: {ds.split_counts()})")
-        if task.scale is None:
-            pooled.extend(train)
-            continue
-        if ds.task.scale is None:
-            raise ValueError(f"{ds.spec} has labels, not scores; it cannot train a baseline for {task.name!r}")
-        (lo, hi), (to_lo, to_hi) = ds.task.scale, task.scale
-        if (lo, hi) == (to_lo, to_hi):
-            pooled.extend(train)
-            continue
-        factor = (to_hi - to_lo) / (hi - lo)
-        pooled.extend(s if s.score is None else dataclasses.replace(s, score=to_lo + (s.score - lo) * factor)
-                      for s in train)
-    return pooled
-
-
-def load_train_samples(specs: Sequence[str], task: TaskInfo) -> list[Sample]:
-    """`pool_train_samples` of the datasets the spec strings name (e.g. vader:tweets, vader:products)."""
-    from emoreason.data import load_dataset
-
-    return pool_train_samples([load_dataset(spec) for spec in specs], task)
 
 
 BASELINES: dict[str, type[Baseline]] = {

@@ -7,7 +7,7 @@
     reference = CueReference.build(many_cues, groups=speakers)
     describe(cues, reference, group="actor07")      # 'Voice (relative to this speaker): pitch high (+1.8 sd, 212 Hz), ...'
 
-The text goes into a prompt through `build_conversation(..., cues=text)` for models that cannot
+The text goes into a prompt through `emoreason.formats.build_conversation(..., cues=text)` for models that cannot
 take the media themselves (cue-to-text), or next to the media for omni / VL models.
 `CueCache` keeps records per media file (content-hashed) so training epochs never recompute
 them; `prepare_cues` / `attach_cues` do whole datasets (`emoreason data prepare SPEC`).

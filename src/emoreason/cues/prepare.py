@@ -24,7 +24,9 @@ from emoreason.cues.cache import CueCache
 from emoreason.cues.describe import describe_all
 from emoreason.cues.face import FaceCues
 from emoreason.cues.reference import CueReference
+from emoreason.data.errors import DataError
 from emoreason.data.schema import Sample
+from emoreason.data.spec_options import register_spec_option
 
 CUE_KINDS = ("audio", "face")
 MIN_DURATION_S = 0.3
@@ -66,7 +68,8 @@ class PrepareReport:
         for name, ids in (("unreadable", self.unreadable), ("without a sound track", self.no_sound),
                           ("without a face", self.no_face), ("too short", self.too_short), ("too long", self.too_long)):
             if ids:
-                lines.append(f"{len(ids)} {name}: " + "; ".join(ids[:examples]) + (" ..." if len(ids) > examples else ""))
+                more = " ..." if len(ids) > examples else ""
+                lines.append(f"{len(ids)} {name}: " + "; ".join(ids[:examples]) + more)
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, object]:
@@ -229,9 +232,8 @@ def apply_cue_option(samples: Sequence[Sample], spec: object, option: str | None
                      kinds: Sequence[str] = CUE_KINDS) -> list[Sample]:
     """What a dataset adapter does with its `?cues=` option: attach the cues (and detach the
     media for `only`), adding the extraction problems to `warnings`. A bad value raises
-    DataError naming the spec."""
-    from emoreason.data.errors import DataError
-
+    DataError naming the spec. Registered below as the handler of `cues=` (the adapters live in
+    `data`, which may not import this layer; see `emoreason.data.spec_options`)."""
     try:
         with_cues, keep_media = cue_option(option)
     except ValueError as err:
@@ -241,6 +243,9 @@ def apply_cue_option(samples: Sequence[Sample], spec: object, option: str | None
     attached, cue_report = attach_cues(samples, kinds=kinds, keep_media=keep_media)
     warnings.extend(cue_report.summary().splitlines()[1:])  # problems only: unreadable, silent, faceless
     return attached
+
+
+register_spec_option("cues", apply_cue_option)
 
 
 def cue_option(value: str | None) -> tuple[bool, bool]:

@@ -15,10 +15,11 @@ from emoreason.data.schema import (
     normalize_label,
     vader_task,
 )
+from emoreason.data.pooling import load_pooled, pool_samples
 from emoreason.data.spec import DatasetSpec, parse_spec
 
 __all__ = [
     "ADAPTERS", "BadRow", "DataError", "Dataset", "DatasetSpec", "LoadReport", "MIKELS_VALENCE", "MMSA_TASKS",
-    "NeutralBand", "POLARITIES", "Polarity", "SPLITS", "Sample", "TaskInfo", "load_dataset", "mikels_task",
-    "normalize_label", "parse_spec", "random_subset", "vader_task",
+    "NeutralBand", "POLARITIES", "Polarity", "SPLITS", "Sample", "TaskInfo", "load_dataset", "load_pooled", "mikels_task",
+    "normalize_label", "parse_spec", "pool_samples", "random_subset", "vader_task",
 ]

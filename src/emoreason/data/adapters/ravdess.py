@@ -36,6 +36,7 @@ from emoreason.data.base import Dataset, register
 from emoreason.data.errors import BadRow, DataError, LoadReport
 from emoreason.data.schema import Polarity, Sample, TaskInfo
 from emoreason.data.spec import DatasetSpec
+from emoreason.data.spec_options import apply_spec_option
 
 EMOTIONS: tuple[str, ...] = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
 EMOTION_POLARITY: dict[str, Polarity] = {
@@ -162,7 +163,5 @@ def load_ravdess(spec: DatasetSpec, strict: bool) -> Dataset:
     duplicates = len(samples) - len({s.id for s in samples})
     if duplicates:
         raise DataError(f"{duplicates} file names occur twice below {root}; keep one copy of each clip")
-    from emoreason.cues.prepare import apply_cue_option
-
-    samples = apply_cue_option(samples, spec, spec.option("cues"), report.warnings, kinds=("audio",))
+    samples = apply_spec_option("cues", samples, spec, report.warnings, kinds=("audio",))
     return Dataset(spec=str(spec), task=ravdess_task(), samples=samples, report=report)

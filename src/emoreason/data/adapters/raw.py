@@ -17,6 +17,7 @@ from emoreason.data.base import Dataset, register
 from emoreason.data.errors import BadRow, DataError, LoadReport
 from emoreason.data.schema import MMSA_TASKS, Sample
 from emoreason.data.spec import DatasetSpec
+from emoreason.data.spec_options import apply_spec_option
 
 REQUIRED = ("video_id", "clip_id", "text", "label")
 MODES = {"train": "train", "valid": "valid", "val": "valid", "test": "test"}
@@ -88,7 +89,5 @@ def load_raw(spec: DatasetSpec, strict: bool) -> Dataset:
         report.warnings.append(f"no ?dataset= given; using {name} scale and metrics")
     if name not in MMSA_TASKS:
         raise DataError(f"dataset={name!r} in {spec}: use one of {', '.join(MMSA_TASKS)}")
-    from emoreason.cues.prepare import apply_cue_option
-
-    samples = apply_cue_option(samples, spec, spec.option("cues"), report.warnings)
+    samples = apply_spec_option("cues", samples, spec, report.warnings)
     return Dataset(spec=str(spec), task=MMSA_TASKS[name], samples=samples, report=report)

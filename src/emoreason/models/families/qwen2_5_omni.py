@@ -6,9 +6,10 @@ thinker-only folder and from a full Qwen2.5-Omni checkpoint: transformers picks 
 `thinker_config` out of the full config.json (by its model_type) and strips the `thinker.`
 prefix from the weight names; the talker and token2wav weights are left unused.
 
-Options (`Conversation.options`): those of the `qwen2_5_vl` family (frame sampling, pixel
-budgets; note Qwen2.5-Omni's processor sets its own video pixel range, 128 to 768 tokens per
-pair of frames, unless `video_min_pixels` / `video_max_pixels` are given), and
+Options (`Conversation.options`): those both Qwen families read (`qwen_processing.OPTIONS`:
+frame sampling, pixel budgets; note Qwen2.5-Omni's processor sets its own video pixel range,
+128 to 768 tokens per pair of frames, unless `video_min_pixels` / `video_max_pixels` are
+given), and
 
 `use_audio_in_video`: feed the video's sound track too. The track is
 decoded with PyAV and its tokens are interleaved with the video's in 2-second chunks, as
@@ -32,7 +33,7 @@ import numpy as np
 import torch
 
 from emoreason.models.families.base import Conversation, ModelFamily
-from emoreason.models.families.qwen2_5_vl import (
+from emoreason.models.families.qwen_processing import (
     finish_loading,
     load_qwen_processor,
     merge_encodings,
