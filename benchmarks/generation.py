@@ -35,7 +35,7 @@ from emoreason.data import load_dataset
 from emoreason.formats import get_format
 from emoreason.generation import SamplingParams, TransformersEngine
 from emoreason.generation.matmul import OneDnnLinears, use_onednn_linears
-from emoreason.inference import build_conversation
+from emoreason.formats import build_conversation
 from emoreason.models import LoadedModel, load_model
 
 ABLATIONS = {"no in-place KV cache": {"preallocate_cache": False}, "no length-grouped prompt pass": {"group_prefill": False},

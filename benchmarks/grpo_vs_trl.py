@@ -248,7 +248,7 @@ def run_ours(args: argparse.Namespace) -> dict[str, Any]:
             "data": {"dataset": "vader:movies", "split": "train", "format": "c2f", "shuffle": False},
             "rollout": {"prompts_per_step": PROMPTS_PER_STEP, "group_size": GROUP_SIZE,
                         "max_new_tokens": args.max_new_tokens, "temperature": TEMPERATURE, "top_p": 1.0, "top_k": 0},
-            "reward": {"preset": "c2f"},
+            "reward": {},
             "hints": {"enabled": False},  # TRL has no hints: equal work
             "algorithm": {"beta": 0.0, "loss_type": "grpo", "advantage_scale": "group", "eps_low": 0.2,
                           "eps_high": 0.2, "num_iterations": 1},

@@ -17,6 +17,8 @@ from emoreason.formats import (
     ParseResult,
     R1Format,
     ReasoningFormat,
+    answer_start,
+    effective_mode,
     format_number,
     get_format,
     parse_number,
@@ -648,3 +650,35 @@ def test_100kb_of_garbage_parses_fast(name: str, fmt_name: str) -> None:
     assert not result.ok
     no_internal_failure(result)
     assert elapsed < 1.0  # measured at a few ms; the bound only catches quadratic blow-ups
+
+
+# --- what the formats tell the hint and reflection policies ----------------------------------
+
+
+def test_effective_mode_falls_back_for_formats_without_a_polarity_prefix() -> None:
+    assert effective_mode("prefix", C2F) == "prefix"
+    assert effective_mode("prompt", C2F) == "prompt"
+    assert effective_mode("prefix", EMOR3) == "prompt"
+    assert effective_mode("prefix", R1) == "prompt"
+    with pytest.raises(ValueError, match="hint mode"):
+        effective_mode("both", C2F)
+
+
+def test_reflection_parts_match_what_the_parsers_produce() -> None:
+    parses = {
+        "emor3": EMOR3.parse("<step1>a grave</step1><step2>grief</step2><step3>negative, low arousal</step3>\\boxed{sadness}", MIKELS),
+        "c2f": C2F.parse("<polarity>negative</polarity><think>flat voice</think><score>-1</score>", MOSI_TASK),
+        "r1": R1.parse("<think>a frown</think><answer>sadness</answer>", MIKELS),
+    }
+    for name, parsed in parses.items():
+        assert parsed.ok, parsed.errors
+        coherence_parts, consistency_part = get_format(name).reflection_parts
+        assert set(coherence_parts) | {consistency_part} <= set(parsed.reasoning)
+
+
+def test_answer_start_finds_any_formats_answer_marker() -> None:
+    assert answer_start("I see a grave and rain. \\boxed{sadness}") == len("I see a grave and rain. ")
+    assert answer_start("flat voice <SCORE>-1</score>") == len("flat voice ")
+    assert answer_start("a frown < answer >sadness") == len("a frown ")
+    assert answer_start("<step1>x</step1><step3>negative</step3>") == len("<step1>x</step1>")
+    assert answer_start("just words") is None

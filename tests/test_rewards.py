@@ -613,3 +613,26 @@ def test_task_for_source():
     assert task_for_source(MOSI) is MOSI
     assert isinstance(task_for_source("csv:x.csv?scale=0,10&neutral=1"), TaskInfo)
     assert gold_from_ground_truth(Gold(label="x")) == Gold(label="x")
+
+
+# --- the one reward factory ----------------------------------------------------------------
+
+
+def test_build_reward_takes_the_formats_weights_replaced_or_extended() -> None:
+    from emoreason.rewards import build_reward, reward_weights
+
+    movies, emoset = vader_task("movies"), mikels_task("emoset")
+    assert build_reward("c2f", movies).weights == {"format": 1.0, "polarity": 1.0, "score": 1.0}
+    assert build_reward("emor3", emoset).weights == {"accuracy": 0.8, "coherence": 0.1, "consistency": 0.1,
+                                                     "format": 0.1}
+    assert build_reward("r1", movies).weights == {"format": 1.0, "score": 1.0}  # r1 on a scored task
+    assert build_reward("r1", emoset).weights == {"accuracy": 1.0, "format": 1.0}
+    assert build_reward(None, emoset).format == "emor3" and build_reward(None, movies).format == "c2f"
+    assert build_reward("c2f", movies, weights={"score": 2.0}).weights == {"score": 2.0}
+    assert reward_weights("emor3", emoset, add={"polarity": 0.5, "format": 0.2}) == {
+        "accuracy": 0.8, "coherence": 0.1, "consistency": 0.1, "format": 0.2, "polarity": 0.5}
+    with pytest.raises(ValueError, match="unknown reward component"):
+        build_reward("c2f", movies, add={"no_such_signal": 1.0})
+    reward = build_reward("c2f", movies, score_kind="threshold", score_params={"tol": 0.5})
+    assert reward("<polarity>positive</polarity><think>x</think><score>2.2</score>",
+                  Gold(score=2.0), movies).components["score"] == 1.0

@@ -14,10 +14,9 @@ from emoreason.formats.base import ParseResult
 from emoreason.generation import Completion, SamplingParams, TransformersEngine
 from emoreason.models.families.base import Conversation
 from emoreason.rewards.composite import CompositeReward, Gold, ReflectionAnswers
+from emoreason.formats import HINT_MODES
 from emoreason.rl.hints import (
-    HINT_MODES,
     HintConfig,
-    effective_mode,
     hard_group_indices,
     hint_for,
     hint_token_mask,
@@ -27,7 +26,6 @@ from emoreason.rl.hints import (
 from emoreason.rl.reflection import (
     COHERENCE_QUESTION,
     CONSISTENCY_QUESTION,
-    REFLECTION_PARTS,
     ReflectionConfig,
     coherence_conversation,
     consistency_conversation,
@@ -138,15 +136,6 @@ def test_hint_for_gives_the_gold_polarity() -> None:
     assert hint_for(Gold(), VADER) is None
 
 
-def test_effective_mode_falls_back_for_formats_without_a_polarity_prefix() -> None:
-    assert effective_mode("prefix", C2F) == "prefix"
-    assert effective_mode("prompt", C2F) == "prompt"
-    assert effective_mode("prefix", EMOR3) == "prompt"
-    assert effective_mode("prefix", R1) == "prompt"
-    with pytest.raises(ValueError, match="hint mode"):
-        effective_mode("both", C2F)
-
-
 def test_hint_token_mask_hand_example() -> None:
     # row 0: 3 hint tokens + 2 completion tokens + 1 pad; row 1: unhinted, 4 tokens + 2 pads;
     # row 2: 2 hint tokens + 4 completion tokens, no padding
@@ -173,18 +162,6 @@ def test_hint_token_mask_hand_example() -> None:
 def only_message(conversation: Conversation) -> str:
     assert len(conversation.messages) == 1 and conversation.messages[0]["role"] == "user"
     return conversation.messages[0]["content"]
-
-
-def test_reflection_parts_match_what_the_parsers_produce() -> None:
-    parses = {
-        "emor3": EMOR3.parse(emor3_text(), EMOSET),
-        "c2f": C2F.parse("<polarity>negative</polarity><think>flat voice</think><score>-1</score>", MOSI),
-        "r1": R1.parse("<think>a frown</think><answer>sadness</answer>", EMOSET),
-    }
-    for name, parsed in parses.items():
-        assert parsed.ok, parsed.errors
-        coherence_parts, consistency_part = REFLECTION_PARTS[name]
-        assert set(coherence_parts) | {consistency_part} <= set(parsed.reasoning)
 
 
 def test_coherence_prompt_shows_step1_and_step2_only() -> None:
@@ -346,7 +323,7 @@ def test_reflection_answers_shape_the_emor3_reward(
 @pytest.fixture(scope="module")
 def tiny_engine(tmp_path_factory: pytest.TempPathFactory) -> TransformersEngine:
     from emoreason.models import load_model
-    from emoreason.models.fixtures import make_tiny_causal_lm
+    from emoreason.testing.fixtures import make_tiny_causal_lm
 
     path: Path = make_tiny_causal_lm(tmp_path_factory.mktemp("tiny") / "causal")
     return TransformersEngine(load_model(str(path)), batch_size=4)

@@ -87,10 +87,10 @@ def causal(tiny_models: dict[str, Path]) -> Path:
 
 def scripted_trainer(tmp_path: Path, model_path: Path, /, answer=always_negative, samples=TEXT_SAMPLES, task=VADER,
                      **sections: dict[str, Any]) -> tuple[GRPOTrainer, ScriptedEngine]:
-    trainer = GRPOTrainer(make_config(tmp_path, model_path, **sections), samples=samples, task=task,
-                          loaded=load_model(str(model_path)))
-    engine = ScriptedEngine(trainer.loaded.tokenizer, answer)
-    trainer.engine = engine
+    loaded = load_model(str(model_path))
+    engine = ScriptedEngine(loaded.tokenizer, answer)
+    trainer = GRPOTrainer(make_config(tmp_path, model_path, **sections), samples=samples, task=task, loaded=loaded,
+                          engine=engine)
     return trainer, engine
 
 
@@ -179,8 +179,7 @@ def test_reflection_answers_shape_the_reward(tmp_path: Path, causal: Path) -> No
     def answer(conversation: Conversation, k: int) -> str:
         return "amusement" if "Which emotion best describes" in user_text(conversation) else answer_text
 
-    common = dict(samples=samples, task=MIKELS, data={"format": "emor3"}, reward={"preset": "emor3"},
-                  hints={"enabled": False})
+    common = dict(samples=samples, task=MIKELS, data={"format": "emor3"}, hints={"enabled": False})
     plain, _ = scripted_trainer(tmp_path / "plain", causal, answer=answer, **common)
     reflective, engine = scripted_trainer(tmp_path / "refl", causal, answer=answer,
                                           reflection={"enabled": True}, **common)
@@ -288,7 +287,7 @@ def test_resume_is_exact(tmp_path: Path, causal: Path, lora: bool) -> None:
 
 def small_media() -> dict[str, int]:
     """Processor size overrides that keep the tiny models' vision inputs a few patches big."""
-    from emoreason.models import fixtures
+    from emoreason.testing import fixtures
 
     return {"image_max_pixels": fixtures.MAX_PIXELS, "video_min_pixels": fixtures.MIN_PIXELS,
             "video_max_pixels": fixtures.MAX_PIXELS}
@@ -301,7 +300,7 @@ def test_multimodal_families_train(tmp_path: Path, tiny_models: dict[str, Path],
     samples = [Sample(id=f"v{i}", text="look at this", label="amusement", split="train",
                       **{kind: str(media_files[media])}) for i in range(2)]
     config = make_config(tmp_path, tiny_models[family], run={"max_steps": 1}, data={"format": "emor3"},
-                         reward={"preset": "emor3"}, hints={"enabled": False},
+                         hints={"enabled": False},
                          reflection={"enabled": family == "qwen2_5_vl", "max_new_tokens": 4},
                          rollout={"prompts_per_step": 2, "group_size": 2, "max_new_tokens": 6},
                          optim={"lr": 1e-2, "minibatch_size": 2})
@@ -359,7 +358,7 @@ def test_config_errors_name_the_key_path(tmp_path: Path) -> None:
 
 
 GRPO_RECIPES = sorted(p for p in Path(__file__).resolve().parents[1].joinpath("configs").glob("*.yaml")
-                      if not p.name.startswith("sft_"))  # SFT recipes: tests/test_sft.py
+                      if not p.name.startswith(("sft_", "distill_")))  # the others: test_sft.py, test_distill_recipe.py
 
 
 @pytest.mark.parametrize("recipe", GRPO_RECIPES, ids=[p.stem for p in GRPO_RECIPES])

@@ -15,7 +15,7 @@ from emoreason.data.schema import Sample, vader_task
 from emoreason.distill import LexiconTeacher, distill
 from emoreason.formats import get_format
 from emoreason.models import load_model
-from emoreason.recipes import ConfigError
+from emoreason.config_loader import ConfigError
 from emoreason.sft.config import load_config, parse_config
 from emoreason.sft.data import load_sft_file
 from emoreason.sft.trainer import SFTTrainer, split_eval
@@ -113,7 +113,7 @@ def test_sft_resumes_exactly(tmp_path: Path, tiny_models, short_file) -> None:
     first = SFTTrainer(make_config(tmp_path / "b", tiny_models["causal_lm"], short_file,
                                    run={"max_steps": 4, "save_every": 2}))
     first.step(), first.step()
-    first.save()
+    first.run.save()
     resumed = SFTTrainer(make_config(tmp_path / "b", tiny_models["causal_lm"], short_file,
                                      run={"max_steps": 4, "resume": True}))
     resumed.train()

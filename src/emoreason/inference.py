@@ -11,28 +11,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from emoreason.data.schema import Polarity, Sample, TaskInfo
+from emoreason.data.schema import Sample, TaskInfo
 from emoreason.formats import get_format
 from emoreason.formats.base import ReasoningFormat
+from emoreason.formats.conversation import build_conversation
 from emoreason.generation import Completion, GenerationBackend, SamplingParams
 from emoreason.metrics.grounding import citation_grounding
-from emoreason.models.families.base import Conversation
-
-
-def build_conversation(
-    sample: Sample, fmt: ReasoningFormat, task: TaskInfo, hint: Polarity | None = None, hint_mode: str = "prompt",
-    cues: str | None = None, options: dict[str, Any] | None = None,
-) -> Conversation:
-    """The prompt for one sample, with its media attached and an optional polarity hint."""
-    prefix = ""
-    prompt_hint = hint
-    if hint is not None and hint_mode == "prefix" and fmt.supports_prefix_hint:
-        prefix, prompt_hint = fmt.hint_prefix(hint), None
-    return Conversation(
-        messages=fmt.messages(sample, task, hint=prompt_hint, cues=cues),
-        image=sample.image, video=sample.video, audio=sample.audio,
-        assistant_prefix=prefix, options=dict(options or {}),
-    )
 
 
 def audit_record(

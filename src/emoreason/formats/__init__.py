@@ -11,11 +11,13 @@ passed to `register_format`.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from emoreason.formats._tags import format_number, parse_number, parse_polarity
 from emoreason.formats.base import Message, ParseError, ParseResult, ReasoningFormat
 from emoreason.formats.c2f import C2FFormat
+from emoreason.formats.conversation import HINT_MODES, build_conversation, effective_mode
 from emoreason.formats.emor3 import EmoR3Format
 from emoreason.formats.r1 import R1Format
 
@@ -61,8 +63,19 @@ def get_format(name: str, **options: Any) -> ReasoningFormat:
     return _REGISTRY[key](**options)
 
 
+def answer_start(text: str) -> int | None:
+    """Where the first answer marker of any registered format occurs in `text` (None: none).
+
+    Every format's markers, not only the one that was asked for: a rollout that drifts into
+    another format's answer tag still must not show its answer to a question that checks it."""
+    pattern = "|".join(m for cls in _REGISTRY.values() for m in cls.answer_markers)
+    match = re.search(pattern, text, re.IGNORECASE) if pattern else None
+    return match.start() if match else None
+
+
 __all__ = [
     "FORMATS",
+    "HINT_MODES",
     "C2FFormat",
     "EmoR3Format",
     "Message",
@@ -70,7 +83,10 @@ __all__ = [
     "ParseResult",
     "R1Format",
     "ReasoningFormat",
+    "answer_start",
     "available_formats",
+    "build_conversation",
+    "effective_mode",
     "format_number",
     "get_format",
     "parse_number",

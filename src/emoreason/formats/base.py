@@ -65,6 +65,13 @@ class ReasoningFormat(ABC):
     #: whether `hint_prefix` gives a real assistant-turn prefix; formats without a leading
     #: polarity part return "" and hint-guided sampling falls back to the prompt hint
     supports_prefix_hint: bool = False
+    #: EMO-R3 reflection (METHOD.md §2): the reasoning parts shown to the coherence question
+    #: ("step1..step2") and the part shown to the consistency question ("step1"); None: the
+    #: parts a parse found are used
+    reflection_parts: tuple[tuple[str, ...], str] | None = None
+    #: regexes of where the answer begins (the final score or label, or a part that already
+    #: gives the judgement away): text shown to a reflection question stops before them
+    answer_markers: tuple[str, ...] = ()
 
     @abstractmethod
     def system_prompt(self, task: TaskInfo) -> str:

@@ -52,6 +52,8 @@ class C2FFormat(ReasoningFormat):
 
     name = "c2f"
     stop_strings = ("</score>",)
+    reflection_parts = (("think",), "think")
+    answer_markers = (r"<\s*score\s*>",)
     supports_prefix_hint = True
     parts: tuple[str, ...] = ("polarity", "think", "score")
 

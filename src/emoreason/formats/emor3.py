@@ -67,6 +67,8 @@ class EmoR3Format(ReasoningFormat):
 
     name = "emor3"
     stop_strings: tuple[str, ...] = ()
+    reflection_parts = (("step1", "step2"), "step1")
+    answer_markers = (r"<\s*step3\s*>", r"\\boxed\s*\{")
     supports_prefix_hint = False
     parts: tuple[str, ...] = ("step1", "step2", "step3")
 

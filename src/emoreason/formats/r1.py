@@ -50,6 +50,8 @@ class R1Format(ReasoningFormat):
 
     name = "r1"
     stop_strings = ("</answer>",)
+    reflection_parts = (("think",), "think")
+    answer_markers = (r"<\s*answer\s*>",)
     supports_prefix_hint = False
     parts: tuple[str, ...] = ("think", "answer")
 

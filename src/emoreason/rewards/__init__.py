@@ -2,7 +2,8 @@
 
 `components` holds one pure function per signal; `composite` sums named components with
 weights (C2F: format + polarity + score; EMO-R3: 0.8 accuracy + 0.1 (coherence + consistency)
-+ 0.1 format) and keeps a registry for new ones; `adapters` exposes the composite as TRL reward
++ 0.1 format) and keeps a registry for new ones; `build_reward` is the one factory (a format's
+default weights, replaced or extended); `adapters` exposes the composite as TRL reward
 functions and as a verl/EasyR1 `compute_score`.
 """
 
@@ -36,8 +37,11 @@ from emoreason.rewards.composite import (
     ReflectionAnswers,
     RewardBreakdown,
     RewardComponent,
+    build_reward,
     component_names,
+    default_format,
     register_component,
+    reward_weights,
 )
 
 __all__ = [
@@ -53,16 +57,19 @@ __all__ = [
     "RewardComponent",
     "TRLRewardFunction",
     "accuracy_reward",
+    "build_reward",
     "coherence_reward",
     "completion_text",
     "component_names",
     "compute_score",
     "consistency_reward",
+    "default_format",
     "extract_label",
     "format_reward",
     "gold_from_ground_truth",
     "polarity_reward",
     "register_component",
+    "reward_weights",
     "score_reward",
     "task_for_source",
     "trl_reward_function",

@@ -30,19 +30,10 @@ from typing import Any
 from emoreason.data.schema import MIKELS_VALENCE, MMSA_TASKS, POLARITIES, NeutralBand, TaskInfo, mikels_task, vader_task
 from emoreason.data.spec import parse_spec
 from emoreason.formats import get_format
-from emoreason.rewards.composite import (
-    C2F_WEIGHTS,
-    COMPONENTS,
-    EMOR3_WEIGHTS,
-    R1_WEIGHTS,
-    CompositeReward,
-    Gold,
-    ReflectionAnswers,
-)
+from emoreason.rewards.composite import COMPONENTS, CompositeReward, Gold, ReflectionAnswers, build_reward
 
 MIKELS_SOURCES = ("emoset", "fi")
 VADER_DOMAINS = ("tweets", "movies", "products")
-DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {"c2f": C2F_WEIGHTS, "emor3": EMOR3_WEIGHTS, "r1": R1_WEIGHTS}
 # Optional columns (TRL) / extra_info keys (verl) carrying the EMO-R3 reflection answers.
 REFLECTION_KEYS = {"coherence": "reflection_coherence", "consistency": "reflection_consistency"}
 
@@ -93,36 +84,6 @@ def task_for_source(data_source: str | TaskInfo) -> TaskInfo:
         if labels:
             return TaskInfo(task_name, labels=labels, label_polarity=label_polarity, metric_set="classification")
     raise ValueError(f"unknown data source {name!r}; known: {known_sources()}")
-
-
-def default_format(task: TaskInfo) -> str:
-    """c2f for a scored task, emor3 for a labelled one."""
-    return "c2f" if task.is_regression else "emor3"
-
-
-def make_composite(
-    format: str | None,
-    task: TaskInfo,
-    weights: Mapping[str, float] | None = None,
-    score_kind: str = "linear",
-    score_params: Mapping[str, float] | None = None,
-) -> CompositeReward:
-    """A composite with the format's default weights unless `weights` is given."""
-    fmt = format or default_format(task)
-    if weights is None:
-        weights = default_weights(get_format(fmt).name, task)
-    return CompositeReward(fmt, dict(weights), score_kind, dict(score_params or {}))
-
-
-def default_weights(format_name: str, task: TaskInfo) -> dict[str, float]:
-    """METHOD weights for c2f and emor3; r1 scores its answer as a label or, on a scored task,
-    as a number (format + accuracy, or format + score)."""
-    if format_name == "r1" and task.is_regression:
-        return {"format": 1.0, "score": 1.0}
-    if format_name not in DEFAULT_WEIGHTS:
-        raise ValueError(f"format {format_name!r} has no default reward weights; pass weights= naming "
-                         f"components among {', '.join(COMPONENTS)}")
-    return dict(DEFAULT_WEIGHTS[format_name])
 
 
 # --- gold values from loose inputs ---------------------------------------------------------
@@ -306,7 +267,7 @@ def trl_reward_function(
     `reflection_consistency`. `format=None` picks c2f for scored tasks, emor3 for labelled ones.
     """
     resolved = task_for_source(task)
-    reward = make_composite(format, resolved, weights, score_kind, score_params)
+    reward = build_reward(format, resolved, weights=weights, score_kind=score_kind, score_params=score_params)
     return TRLRewardFunction(reward, resolved, component, gold_columns)
 
 
@@ -323,7 +284,7 @@ def trl_reward_functions(
     and the matching weights for `GRPOConfig(reward_weights=...)`. TRL's weighted sum of these
     equals `CompositeReward` total (a None reflection component is NaN there and skipped)."""
     resolved = task_for_source(task)
-    reward = make_composite(format, resolved, weights, score_kind, score_params)
+    reward = build_reward(format, resolved, weights=weights, score_kind=score_kind, score_params=score_params)
     funcs = [TRLRewardFunction(reward, resolved, name, gold_columns) for name in reward.weights]
     return funcs, [reward.weights[name] for name in reward.weights]
 
@@ -346,8 +307,8 @@ def compute_score(
     """
     info = dict(extra_info or {})
     task = task_for_source(data_source)
-    reward = make_composite(info.get("format"), task, info.get("weights"), info.get("score_kind", "linear"),
-                            info.get("score_params"))
+    reward = build_reward(info.get("format"), task, weights=info.get("weights"),
+                          score_kind=info.get("score_kind", "linear"), score_params=info.get("score_params"))
     nested = info.get("reflection") or {}
     answers = ReflectionAnswers(
         _as_answer(nested.get("coherence", info.get(REFLECTION_KEYS["coherence"]))),

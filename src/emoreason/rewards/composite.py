@@ -176,6 +176,7 @@ def _consistency(parsed: ParseResult, gold: Gold, task: TaskInfo, reflection: Re
 C2F_WEIGHTS: dict[str, float] = {"format": 1.0, "polarity": 1.0, "score": 1.0}
 EMOR3_WEIGHTS: dict[str, float] = {"accuracy": 0.8, "coherence": 0.1, "consistency": 0.1, "format": 0.1}
 R1_WEIGHTS: dict[str, float] = {"accuracy": 1.0, "format": 1.0}
+DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {"c2f": C2F_WEIGHTS, "emor3": EMOR3_WEIGHTS, "r1": R1_WEIGHTS}
 
 
 @functools.cache
@@ -282,3 +283,38 @@ class CompositeReward:
         self, completion: str, gold: Gold, task: TaskInfo, reflection: ReflectionAnswers | None = None
     ) -> RewardBreakdown:
         return self.score_parsed(self.parse(completion, task), gold, task, reflection)
+
+
+def default_format(task: TaskInfo) -> str:
+    """c2f for a scored task, emor3 for a labelled one."""
+    return "c2f" if task.is_regression else "emor3"
+
+
+def reward_weights(
+    format: str, task: TaskInfo | None = None, weights: Mapping[str, float] | None = None,
+    add: Mapping[str, float] | None = None,
+) -> dict[str, float]:
+    """The component weights of a format's reward: METHOD.md's for c2f and emor3; r1 scores
+    its answer as a label or, on a scored task, as a number (format + accuracy, or format +
+    score). `weights` replaces them; `add` then adds (or re-weights) components."""
+    name = _format_named(format).name
+    if weights is not None:
+        chosen = dict(weights)
+    elif name == "r1" and task is not None and task.is_regression:
+        chosen = {"format": 1.0, "score": 1.0}
+    elif name in DEFAULT_WEIGHTS:
+        chosen = dict(DEFAULT_WEIGHTS[name])
+    else:
+        raise ValueError(f"format {name!r} has no default reward weights; pass weights= naming "
+                         f"components among {', '.join(COMPONENTS)}")
+    return {**chosen, **dict(add or {})}
+
+
+def build_reward(
+    format: str | None, task: TaskInfo, *, weights: Mapping[str, float] | None = None,
+    add: Mapping[str, float] | None = None, score_kind: str = "linear", score_params: Mapping[str, float] | None = None,
+) -> CompositeReward:
+    """The one reward factory: the composite of `format` (default: c2f for a scored task,
+    emor3 for a labelled one) with `reward_weights`, and the score component's shape."""
+    fmt = format or default_format(task)
+    return CompositeReward(fmt, reward_weights(fmt, task, weights, add), score_kind, dict(score_params or {}))

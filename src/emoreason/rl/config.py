@@ -15,9 +15,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from emoreason.recipes import ConfigError, Section, dump_recipe, load_recipe, parse_recipe
-from emoreason.recipes import expand_override as _expand
-from emoreason.rl.run import RunSection
+from emoreason.config_loader import ConfigError, Section, dump_recipe, load_recipe, parse_recipe
+from emoreason.config_loader import expand_override as _expand
+from emoreason.rl.hints import HintConfig
+from emoreason.rl.reflection import ReflectionConfig
+from emoreason.train.config import ModelConfig, OptimSection, RunSection
 
 __all__ = ["ConfigError", "GRPOConfig", "Section", "dump_config", "expand_override", "load_config", "parse_config"]
 
@@ -25,24 +27,6 @@ __all__ = ["ConfigError", "GRPOConfig", "Section", "dump_config", "expand_overri
 class RunConfig(RunSection):
     output_dir: str = Field("runs/grpo", description="Checkpoints, metrics.jsonl and TensorBoard logs go here.")
     max_steps: int = Field(100, ge=1, description="Policy-update steps (one step = one batch of prompts).")
-
-
-class LoraConfig(Section):
-    enabled: bool = True
-    r: int = Field(16, ge=1)
-    alpha: int = Field(32, ge=1)
-    dropout: float = Field(0.0, ge=0.0, lt=1.0)
-    target_modules: str | list[str] = Field("all-linear", description="peft target_modules.")
-
-
-class ModelConfig(Section):
-    name: str = Field("default", description="`default`, a model folder, a .gguf file or a hub id.")
-    adapter: str | None = Field(None, description="Start from this LoRA adapter (e.g. the SFT one); it is trained further.")
-    family: str = "auto"
-    dtype: str = "auto"
-    device: str = "auto"
-    lora: LoraConfig = Field(default_factory=LoraConfig)
-    gradient_checkpointing: bool = False
 
 
 class DataConfig(Section):
@@ -67,27 +51,14 @@ class RolloutConfig(Section):
 
 
 class RewardConfig(Section):
-    preset: Literal["c2f", "emor3", "r1"] = Field("c2f", description="Component weights of METHOD.md for the method.")
-    weights: dict[str, float] | None = Field(None, description="Override the preset's component weights.")
+    """The composite reward of the data format (METHOD.md's weights for c2f and emor3), with
+    its weights replaced (`weights`) or extra components added (`add`)."""
+
+    weights: dict[str, float] | None = Field(None, description="Replace the format's component weights.")
+    add: dict[str, float] = Field(default_factory=dict, description="Components added to the format's weights "
+                                  "(e.g. {polarity: 0.5} with emor3); a name already weighted gets this weight.")
     score_kind: Literal["linear", "squared", "gaussian", "threshold"] = "linear"
     score_params: dict[str, float] = Field(default_factory=dict)
-
-
-class HintsSection(Section):
-    enabled: bool = Field(True, description="Hint-GRPO; false is the paper's no-hint ablation.")
-    mode: Literal["prefix", "prompt"] = Field("prefix", description="(our choice) prefix: the assistant turn starts "
-                                              "with the gold polarity tag; prompt: a hint sentence in the user turn.")
-    fraction: float = Field(1.0, gt=0.0, le=1.0, description="(our choice) share of the re-sampled group that is hinted.")
-    drop_hard: bool = Field(False, description="Ablation: hard groups leave the batch instead.")
-
-
-class ReflectionSection(Section):
-    enabled: bool = Field(False, description="EMO-R3 reflective reward (needs coherence/consistency weights).")
-    coherence: bool = True
-    consistency: bool = True
-    temperature: float = Field(0.6, gt=0.0)
-    top_p: float = Field(0.95, gt=0.0, le=1.0)
-    max_new_tokens: int = Field(16, ge=1)
 
 
 class AlgorithmConfig(Section):
@@ -100,16 +71,10 @@ class AlgorithmConfig(Section):
     num_iterations: int = Field(1, ge=1, description="Updates on each batch of rollouts (mu).")
 
 
-class OptimConfig(Section):
-    lr: float = Field(1e-5, gt=0.0)
-    weight_decay: float = Field(0.0, ge=0.0)
-    betas: tuple[float, float] = (0.9, 0.999)
-    scheduler: Literal["constant", "linear", "cosine", "constant_with_warmup"] = "constant"
-    warmup_steps: int = Field(0, ge=0)
+class OptimConfig(OptimSection):
     minibatch_size: int = Field(8, ge=1, description="Rollouts per forward/backward pass.")
     gradient_accumulation: int | None = Field(None, ge=1, description="Minibatches per optimizer step "
                                               "(default: all of a step's rollouts, one optimizer step per iteration).")
-    max_grad_norm: float | None = Field(1.0, gt=0.0)
 
 
 class GRPOConfig(Section):
@@ -118,19 +83,20 @@ class GRPOConfig(Section):
     data: DataConfig = Field(default_factory=DataConfig)
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
     reward: RewardConfig = Field(default_factory=RewardConfig)
-    hints: HintsSection = Field(default_factory=HintsSection)
-    reflection: ReflectionSection = Field(default_factory=ReflectionSection)
+    hints: HintConfig = Field(default_factory=HintConfig)
+    reflection: ReflectionConfig = Field(default_factory=ReflectionConfig)
     algorithm: AlgorithmConfig = Field(default_factory=AlgorithmConfig)
     optim: OptimConfig = Field(default_factory=OptimConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> GRPOConfig:
         if self.reflection.enabled:
-            weights = self.reward.weights or {}
-            preset_has = self.reward.preset == "emor3"
-            if not preset_has and not {"coherence", "consistency"} & set(weights):
+            from emoreason.rewards import reward_weights
+
+            weights = reward_weights(self.data.format, None, self.reward.weights, self.reward.add)
+            if not {"coherence", "consistency"} & set(weights):
                 raise ValueError("reflection.enabled needs a reward with coherence/consistency weights "
-                                 "(reward.preset=emor3 or reward.weights)")
+                                 "(data.format=emor3, reward.weights or reward.add)")
         return self
 
 

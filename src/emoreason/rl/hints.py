@@ -13,7 +13,7 @@ Our choices (all in `HintConfig`, all configurable):
   ``hint_prefix(gold)`` (``<polarity>negative</polarity>`` for c2f); those tokens are context,
   not trained on (`hint_token_mask`). ``"prompt"`` appends a hint sentence to the user turn
   (`ReasoningFormat.user_prompt(hint=...)`). Formats without a leading polarity part (emor3,
-  r1) fall back from prefix to prompt (`effective_mode`).
+  r1) fall back from prefix to prompt (`emoreason.formats.effective_mode`).
 - `fraction`: the share of the regenerated group that is hinted (`hinted_rows`).
 - "wrong" means the polarity on regression tasks, and the label on labelled tasks that have a
   gold label (EMO-R3's accuracy is label accuracy, so a group of right-valence wrong-label
@@ -29,21 +29,16 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import cast
+from typing import Any, Literal, cast
 
 import torch
+from pydantic import Field, StrictBool, field_validator
 
+from emoreason.config_loader import Section
 from emoreason.data.schema import POLARITIES, Polarity, TaskInfo, normalize_label
-from emoreason.formats.base import ParseResult, ReasoningFormat
+from emoreason.formats.base import ParseResult
+from emoreason.formats.conversation import check_hint_mode
 from emoreason.rewards.composite import Gold
-
-HINT_MODES: tuple[str, ...] = ("prefix", "prompt")
-
-
-def _check_mode(mode: str) -> None:
-    if mode not in HINT_MODES:
-        raise ValueError(f"unknown hint mode {mode!r}; choose one of {', '.join(HINT_MODES)}")
 
 
 def _check_fraction(fraction: float) -> None:
@@ -53,9 +48,8 @@ def _check_fraction(fraction: float) -> None:
         raise ValueError(f"hint fraction must be in (0, 1], got {fraction!r}")
 
 
-@dataclass(frozen=True)
-class HintConfig:
-    """How hard groups are handled (METHOD §1.3).
+class HintConfig(Section):
+    """How hard groups are handled (the `hints` section of a GRPO recipe; METHOD §1.3).
 
     `enabled`: regenerate hard groups with a hint (False: the ``hints: off`` ablation, hard
     groups stay as sampled). `mode`: ``"prefix"`` or ``"prompt"`` (see module docstring).
@@ -64,17 +58,22 @@ class HintConfig:
     `enabled`).
     """
 
-    enabled: bool = True
-    mode: str = "prefix"
-    fraction: float = 1.0
-    drop_hard: bool = False
+    enabled: StrictBool = Field(True, description="Hint-GRPO; false is the paper's no-hint ablation.")
+    mode: Literal["prefix", "prompt"] = Field("prefix", description="(our choice) prefix: the assistant turn starts "
+                                              "with the gold polarity tag; prompt: a hint sentence in the user turn.")
+    fraction: float = Field(1.0, description="(our choice) share of the re-sampled group that is hinted, in (0, 1].")
+    drop_hard: StrictBool = Field(False, description="Ablation: hard groups leave the batch instead.")
 
-    def __post_init__(self) -> None:
-        _check_mode(self.mode)
-        _check_fraction(self.fraction)
-        for name in ("enabled", "drop_hard"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"hint {name} must be true or false, got {getattr(self, name)!r}")
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _known_mode(cls, mode: Any) -> Any:
+        return check_hint_mode(mode)
+
+    @field_validator("fraction", mode="before")
+    @classmethod
+    def _valid_fraction(cls, fraction: Any) -> Any:
+        _check_fraction(fraction)
+        return fraction
 
     @property
     def regenerates(self) -> bool:
@@ -136,15 +135,6 @@ def hint_for(gold: Gold, task: TaskInfo) -> Polarity | None:
     else from the label's valence), or None when it is unknown."""
     polarity = gold.resolve_polarity(task)
     return cast(Polarity, polarity) if polarity in POLARITIES else None
-
-
-def effective_mode(mode: str, fmt: ReasoningFormat) -> str:
-    """The mode actually used with `fmt`: ``"prefix"`` falls back to ``"prompt"`` when the
-    format has no leading polarity part to pre-fill (``supports_prefix_hint`` False: emor3, r1)."""
-    _check_mode(mode)
-    if mode == "prefix" and not fmt.supports_prefix_hint:
-        return "prompt"
-    return mode
 
 
 def hint_token_mask(hint_tokens: Sequence[int], completion_lengths: Sequence[int], width: int) -> torch.Tensor:

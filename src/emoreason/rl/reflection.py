@@ -16,8 +16,9 @@ Our choices:
 
 - the conversation is a single user message, no system prompt: the reasoning text, a blank
   line, then the question;
-- which parts are "step1..step2" and "step1" for other formats (`REFLECTION_PARTS`): c2f and
-  r1 have one reasoning part, ``think``, used for both questions;
+- which parts are "step1..step2" and "step1" for other formats: each format says so
+  (`ReasoningFormat.reflection_parts`); c2f and r1 have one reasoning part, ``think``, used
+  for both questions;
 - a rollout whose reasoning parts did not parse is still asked, on whatever reasoning text
   precedes its answer (`reasoning_text`), so every rollout of a group gets the same reward
   components (see `reasoning_text` for why that matters);
@@ -31,13 +32,14 @@ Our choices:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import torch
+from pydantic import Field
 
+from emoreason.config_loader import Section
 from emoreason.data.schema import Sample, TaskInfo
+from emoreason.formats import answer_start, get_format
 from emoreason.formats.base import ParseResult
 from emoreason.generation.engine import GenerationBackend
 from emoreason.generation.params import SamplingParams
@@ -47,33 +49,16 @@ from emoreason.rewards.composite import ReflectionAnswers
 COHERENCE_QUESTION = "Which emotion best describes the text above? Answer with one category: {labels}."
 CONSISTENCY_QUESTION = "Can the following text describe the image? Answer yes or no."
 
-#: format name -> (parts shown to the coherence question, part shown to the consistency question)
-REFLECTION_PARTS: dict[str, tuple[tuple[str, ...], str]] = {
-    "emor3": (("step1", "step2"), "step1"),
-    "c2f": (("think",), "think"),
-    "r1": (("think",), "think"),
-}
+class ReflectionConfig(Section):
+    """Whether and how the policy reflects (the `reflection` section of a GRPO recipe). Off by
+    default: it costs two extra generation passes per step and only EMO-R3's reward uses it."""
 
-# Where a format's answer (or, for emor3, the valence/arousal step) starts: the fallback text
-# stops before it so the question never sees the answer it is meant to check.
-_ANSWER_START = re.compile(r"\\boxed\s*\{|<\s*score\s*>|<\s*answer\s*>|<\s*step3\s*>", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class ReflectionConfig:
-    """Whether and how the policy reflects (METHOD §2). Off by default: it costs two extra
-    generation passes per step and only EMO-R3's reward uses it."""
-
-    enabled: bool = False
+    enabled: bool = Field(False, description="EMO-R3 reflective reward (needs coherence/consistency weights).")
     coherence: bool = True
-    consistency: bool = True  # only asked when the sample has an image
-    temperature: float = 0.6
-    top_p: float = 0.95
-    max_new_tokens: int = 16
-
-    def __post_init__(self) -> None:
-        # SamplingParams holds the rules for the sampling fields; fail at config time.
-        SamplingParams(n=1, temperature=self.temperature, top_p=self.top_p, max_new_tokens=self.max_new_tokens)
+    consistency: bool = Field(True, description="Only asked when the sample has an image.")
+    temperature: float = Field(0.6, gt=0.0)
+    top_p: float = Field(0.95, gt=0.0, le=1.0)
+    max_new_tokens: int = Field(16, ge=1)
 
     def sampling_params(self, seed: int | None = None) -> SamplingParams:
         return SamplingParams(
@@ -82,15 +67,14 @@ class ReflectionConfig:
 
 
 def reflection_parts(fmt_name: str, parsed: ParseResult | None = None) -> tuple[tuple[str, ...], str]:
-    """(coherence parts, consistency part) for a format. A format not in `REFLECTION_PARTS`
-    uses all the reasoning parts its parse found, and the first of them for consistency."""
-    if fmt_name in REFLECTION_PARTS:
-        return REFLECTION_PARTS[fmt_name]
+    """(coherence parts, consistency part) for a format: the format's `reflection_parts`, or
+    else all the reasoning parts its parse found, and the first of them for consistency."""
+    known = get_format(fmt_name).reflection_parts
+    if known is not None:
+        return known
     found = tuple(parsed.reasoning) if parsed is not None else ()
     if not found:
-        raise ValueError(
-            f"no reflection parts known for format {fmt_name!r}; add it to emoreason.rl.reflection.REFLECTION_PARTS"
-        )
+        raise ValueError(f"format {fmt_name!r} declares no reflection_parts and its parse found no reasoning part")
     return found, found[0]
 
 
@@ -98,8 +82,8 @@ def reasoning_text(parsed: ParseResult, completion: str, parts: Sequence[str]) -
     r"""The reasoning a reflection question is asked about.
 
     The non-empty `parts` that parsed, stripped and joined with newlines. If none of them
-    parsed: the completion up to its answer (the first ``\boxed{``, ``<score>``, ``<answer>``
-    or ``<step3>``), stripped. For a prefix-hinted rollout pass the prefix + completion.
+    parsed: the completion up to its answer (the first of any format's `answer_markers`:
+    ``\boxed{``, ``<score>``, ``<answer>``, ``<step3>``), stripped. For a prefix-hinted rollout pass the prefix + completion.
 
     Why always ask, even on unparsed reasoning (our choice): the composite reward leaves a
     None component out without renormalising, which is fair only if every rollout of a GRPO
@@ -111,8 +95,8 @@ def reasoning_text(parsed: ParseResult, completion: str, parts: Sequence[str]) -
     if texts:
         return "\n".join(texts)
     text = completion if isinstance(completion, str) else ""
-    match = _ANSWER_START.search(text)
-    return (text[: match.start()] if match else text).strip()
+    end = answer_start(text)
+    return (text[:end] if end is not None else text).strip()
 
 
 def _ask(text: str, question: str) -> list[dict[str, str]]:

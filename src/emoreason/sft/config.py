@@ -2,20 +2,19 @@
 
     config = load_config("configs/sft_c2f_vader_smollm2.yaml", ["max_steps=20"])
 
-The model section is GRPO's (`emoreason.rl.config.ModelConfig`), so an SFT adapter and the
-GRPO run that continues it are described the same way.
+The model, run and optimizer sections are the ones both trainers share (`emoreason.train.config`),
+so an SFT adapter and the GRPO run that continues it are described the same way.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from emoreason.recipes import ConfigError, Section, dump_recipe, load_recipe, parse_recipe
-from emoreason.rl.config import ModelConfig
-from emoreason.rl.run import RunSection
+from emoreason.config_loader import ConfigError, Section, dump_recipe, load_recipe, parse_recipe
+from emoreason.train.config import ModelConfig, OptimSection, RunSection, Scheduler
 
 
 class SFTRunConfig(RunSection):
@@ -37,15 +36,13 @@ class SFTDataConfig(Section):
     shuffle: bool = True
 
 
-class SFTTrainConfig(Section):
+class SFTTrainConfig(OptimSection):
+    """The optimizer (shared fields, SFT defaults) and the batches it steps on."""
+
     batch_size: int = Field(8, ge=1, description="Examples per forward/backward pass on each process.")
     gradient_accumulation: int = Field(1, ge=1)
     lr: float = Field(2e-4, gt=0.0, description="(our choice) a LoRA learning rate; use ~1e-5 for full fine-tuning.")
-    weight_decay: float = Field(0.0, ge=0.0)
-    betas: tuple[float, float] = (0.9, 0.999)
-    scheduler: Literal["constant", "linear", "cosine", "constant_with_warmup"] = "cosine"
-    warmup_steps: int = Field(0, ge=0)
-    max_grad_norm: float | None = Field(1.0, gt=0.0)
+    scheduler: Scheduler = "cosine"
 
 
 class SFTEvalConfig(Section):

@@ -1,11 +1,11 @@
 """Supervised fine-tuning on teacher chains (cold start), on the GRPO trainer's machinery.
 
-Why not TRL's `SFTTrainer`: the product already has one accelerate loop that loads all three
-model families, encodes their media through the family's processor, trains LoRA or full
-weights, checkpoints and resumes exactly, and runs the rows' shared system prompt once
-(`encode_with_continuations`). SFT is that loop with the loss swapped for the negative
-log-likelihood of the assistant turn, so both stages save, resume and load the same way and
-an SFT adapter is what `grpo model.adapter=...` and `--adapter` take.
+Why not TRL's `SFTTrainer`: the product already has the machinery (`emoreason.train`) that
+loads all three model families, encodes their media through the family's processor, trains
+LoRA or full weights, checkpoints and resumes exactly, and runs the rows' shared system prompt
+once (`encode_with_continuations`). SFT is that machinery with the loss swapped for the
+negative log-likelihood of the assistant turn, so both stages save, resume and load the same
+way and an SFT adapter is what `grpo model.adapter=...` and `--adapter` take.
 
 Loss: the mean over the assistant tokens of the accumulation window (prompt tokens are
 context only, never targets). The end-of-turn token is a target too, so the model learns to stop.
@@ -17,9 +17,9 @@ import dataclasses
 import json
 import logging
 import math
+import shutil
 import time
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +29,13 @@ import torch
 from emoreason.generation import SamplingParams, TransformersEngine
 from emoreason.generation.logprobs import continuation_logprobs, encode_with_continuations
 from emoreason.models.loading import LoadedModel
-from emoreason.recipes import flat_recipe
-from emoreason.rl import checkpoint as ckpt
-from emoreason.rl.run import RunLog, epoch_position
-from emoreason.rl.trainer import prepare_policy
-from emoreason.sft.config import SFTConfig, dump_config
+from emoreason.sft.config import SFTConfig
 from emoreason.sft.data import SFTExample, load_sft_file
+from emoreason.train import checkpoint as ckpt
+from emoreason.train.config import build_optimizer
+from emoreason.train.loop import TrainingRun, build_accelerator, epoch_position
+from emoreason.train.policy import load_trainable, prepare_policy
+from emoreason.train.update import gradient_sync, optimizer_step
 
 log = logging.getLogger(__name__)
 
@@ -49,21 +50,15 @@ def split_eval(examples: Sequence[SFTExample], fraction: float, seed: int) -> tu
     return ([e for i, e in enumerate(examples) if i not in held], [e for i, e in enumerate(examples) if i in held])
 
 
-class SFTTrainer(RunLog):
+class SFTTrainer:
     def __init__(self, config: SFTConfig, *, train: Sequence[SFTExample] | None = None,
                  eval_examples: Sequence[SFTExample] | None = None, loaded: LoadedModel | None = None,
                  accelerator: Any = None):
-        from accelerate import Accelerator
-        from transformers import get_scheduler
-
+        """`train`/`eval_examples` default to the data section's files, `loaded` to the model section."""
         self.config = config
         run = config.run
-        if accelerator is None:
-            log_with = ["tensorboard"] if "tensorboard" in run.report_to else None
-            accelerator = Accelerator(cpu=config.model.device == "cpu", log_with=log_with, project_dir=run.output_dir)
-        self.accelerator = accelerator
-        self.rank, self.world = accelerator.process_index, accelerator.num_processes
-        self.output_dir = Path(run.output_dir)
+        self.accelerator = accelerator or build_accelerator(config.model, run)
+        self.rank, self.world = self.accelerator.process_index, self.accelerator.num_processes
         torch.manual_seed(run.seed)
         np.random.seed(run.seed)
 
@@ -78,12 +73,7 @@ class SFTTrainer(RunLog):
         if not train:
             raise ValueError(f"no training examples in {config.data.train_file}")
 
-        if loaded is None:
-            from emoreason.models.loading import load_model
-
-            loaded = load_model(config.model.name, config.model.adapter, family=config.model.family,
-                                dtype=config.model.dtype, device=str(accelerator.device)
-                                if config.model.device == "auto" else config.model.device, trainable=True)
+        loaded = loaded or load_trainable(config.model, self.accelerator)
         self.tokenizer = loaded.tokenizer
         self.train_examples, self.dropped_long = self._fit(train)
         if not self.train_examples:
@@ -92,20 +82,25 @@ class SFTTrainer(RunLog):
         self.eval_examples, _ = self._fit(list(eval_examples or []))
 
         policy = prepare_policy(loaded, config.model)
-        self.uses_lora = ckpt.is_peft(policy)
-        params = [p for p in policy.parameters() if p.requires_grad]
         t = config.train
-        optimizer = torch.optim.AdamW(params, lr=t.lr, betas=t.betas, weight_decay=t.weight_decay)
         per_step = t.batch_size * t.gradient_accumulation * self.world
         self.max_steps = run.max_steps or max(1, math.ceil(run.epochs * len(self.train_examples) / per_step))
-        self.scheduler = get_scheduler(t.scheduler, optimizer, num_warmup_steps=t.warmup_steps,
-                                       num_training_steps=self.max_steps)
-        self.model, self.optimizer = accelerator.prepare(policy, optimizer)
-        self.policy = accelerator.unwrap_model(self.model)
+        optimizer, self.scheduler = build_optimizer(policy, t, self.max_steps)
+        self.model, self.optimizer = self.accelerator.prepare(policy, optimizer)
+        self.policy = self.accelerator.unwrap_model(self.model)
         self.loaded = dataclasses.replace(loaded, model=self.policy)
         self.share_prefix = self.world == 1 and not config.model.gradient_checkpointing
-        self.step_index = 0
-        self.log_history: list[dict[str, Any]] = []
+        self.run = TrainingRun("sft", config, run, self.accelerator, self.policy, self.optimizer, self.scheduler,
+                               self.loaded.processor,
+                               checkpoint_state=lambda step: {"examples_seen": step * per_step})
+
+    @property
+    def step_index(self) -> int:
+        return self.run.step
+
+    @property
+    def log_history(self) -> list[dict[str, Any]]:
+        return self.run.history
 
     # -- data -----------------------------------------------------------------------------
 
@@ -159,24 +154,20 @@ class SFTTrainer(RunLog):
         total_tokens = sum(len(ids) for mb in micro_batches for _, ids in mb)
         loss_sum = 0.0
         for position, batch in enumerate(micro_batches):
-            last = position == len(micro_batches) - 1
-            context = self.accelerator.no_sync(self.model) if not last and self.world > 1 else nullcontext()
-            with context:
+            with gradient_sync(self.accelerator, self.model, last=position == len(micro_batches) - 1):
                 nll, _ = self._nll(self.model, batch)
                 loss = nll / total_tokens
                 self.accelerator.backward(loss)
             loss_sum += float(loss.item())
         stats: dict[str, float] = {"loss": loss_sum, "tokens": float(total_tokens)}
-        if self.config.train.max_grad_norm is not None:
-            stats["grad_norm"] = float(self.accelerator.clip_grad_norm_(self.model.parameters(),
-                                                                        self.config.train.max_grad_norm))
-        self.optimizer.step()
-        self.scheduler.step()
-        self.optimizer.zero_grad(set_to_none=True)
+        grad_norm = optimizer_step(self.accelerator, self.model, self.optimizer, self.scheduler,
+                                   self.config.train.max_grad_norm)
+        if grad_norm is not None:
+            stats["grad_norm"] = grad_norm
         stats["lr"] = float(self.scheduler.get_last_lr()[0])
         stats["time/step"] = time.perf_counter() - began
-        self.step_index += 1
-        return self._reduce(stats)
+        self.run.step += 1
+        return self.run.reduce(stats)
 
     # -- evaluation -----------------------------------------------------------------------
 
@@ -201,72 +192,48 @@ class SFTTrainer(RunLog):
         self.model.train()
         return stats
 
-    def _reduce(self, stats: dict[str, float]) -> dict[str, float]:
-        if self.world == 1:
-            return stats
-        from accelerate.utils import gather_object
-
-        every = gather_object([stats])
-        return {k: float(np.mean([s[k] for s in every if k in s])) for k in stats}
-
-    # -- checkpoints and the run ------------------------------------------------------------
-
-    def save(self, rolling: bool = False) -> Path:
-        return ckpt.save_checkpoint(
-            self.output_dir, self.step_index, model=self.policy, optimizer=self.optimizer, scheduler=self.scheduler,
-            state={"examples_seen": self.step_index * self.world * self.config.train.batch_size
-                   * self.config.train.gradient_accumulation, "config": self.config.model_dump(mode="json")},
-            processor=self.loaded.processor, rank=self.rank, world_size=self.world,
-            barrier=self.accelerator.wait_for_everyone if self.world > 1 else None,
-            keep=self.config.run.keep_checkpoints, rolling=rolling)
+    # -- the run --------------------------------------------------------------------------
 
     def final_dir(self) -> Path:
-        return self.output_dir / "final"
+        return self.run.output_dir / "final"
+
+    def start(self) -> int | None:
+        """Resume (when `run.resume` and a checkpoint exists), once; the step resumed at or None."""
+        return self.run.start()
 
     def train(self, progress: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
-        """Run to max_steps (resuming when run.resume), evaluate every eval.every steps and at
-        the end, and write final/ (adapter/ or model/, loadable with --adapter / as a model)."""
-        run, every = self.config.run, self.config.eval.every
-        self.output_dir.mkdir(parents=True, exist_ok=True)
-        if run.resume and self.step_index == 0:
-            self.resume()
-        if self.accelerator.is_main_process:
-            (self.output_dir / "config.yaml").write_text(dump_config(self.config))
-        if not self.accelerator.trackers and self.accelerator.log_with:
-            self.accelerator.init_trackers("sft", config=flat_recipe(self.config.model_dump(mode="json")))
-        if self.step_index == 0 and self.eval_examples:
-            self._log(self.evaluate())  # step 0: the starting point, for the before/after comparison
+        """Run to max_steps (resuming first when run.resume), evaluate every eval.every steps and
+        at the end, and write final/ (adapter/ or model/, loadable with --adapter / as a model)."""
+        every = self.config.eval.every
+        self.start()
+        if self.run.step == 0 and self.eval_examples:
+            self.run.log(self.evaluate())  # step 0: the starting point, for the before/after comparison
         records = []
-        while self.step_index < self.max_steps:
+        while self.run.step < self.max_steps:
             stats = self.step()
-            done = self.step_index == self.max_steps
-            if done or (every and self.step_index % every == 0):
+            if self.run.step == self.max_steps or (every and self.run.step % every == 0):
                 stats.update(self.evaluate())
-            self._log(stats)
-            records.append(self.log_history[-1])
+            records.append(self.run.finish_step(stats, self.max_steps))
             if progress is not None:
-                progress(self.log_history[-1])
-            if done or (run.save_every and self.step_index % run.save_every == 0):
-                self.save()
-            elif run.save_latest:
-                self.save(rolling=True)
-        if self.accelerator.is_main_process:
-            final = self.final_dir()
-            tmp = final.with_name("final.tmp")
-            import shutil
-
-            shutil.rmtree(tmp, ignore_errors=True)
-            ckpt.save_weights(self.policy, tmp, self.loaded.processor)
-            (tmp / "provenance.json").write_text(json.dumps({
-                "steps": self.step_index, "train_file": self.config.data.train_file,
-                "train_examples": len(self.train_examples), "dropped_long": self.dropped_long,
-                "last_eval": next((r for r in reversed(self.log_history) if "eval/loss" in r or "eval/parse_rate" in r), None),
-            }, indent=2) + "\n")
-            shutil.rmtree(final, ignore_errors=True)
-            tmp.rename(final)
-        if self.accelerator.trackers:
-            self.accelerator.end_training()
+                progress(records[-1])
+        if self.run.is_main:
+            self._write_final()
+        self.run.end()
         return records
+
+    def _write_final(self) -> None:
+        """final/: the trained weights and where they came from, renamed into place whole."""
+        final = self.final_dir()
+        tmp = final.with_name("final.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        ckpt.save_weights(self.policy, tmp, self.loaded.processor)
+        last_eval = next((r for r in reversed(self.log_history) if "eval/loss" in r or "eval/parse_rate" in r), None)
+        (tmp / "provenance.json").write_text(json.dumps({
+            "steps": self.run.step, "train_file": self.config.data.train_file,
+            "train_examples": len(self.train_examples), "dropped_long": self.dropped_long, "last_eval": last_eval,
+        }, indent=2) + "\n")
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.rename(final)
 
 
 def generation_eval(loaded: LoadedModel, examples: Sequence[SFTExample], max_new_tokens: int = 192,

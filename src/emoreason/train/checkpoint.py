@@ -72,7 +72,7 @@ def is_peft(model: torch.nn.Module) -> bool:
 
 def save_weights(model: torch.nn.Module, folder: Path, processor: Any = None) -> None:
     if is_peft(model):
-        # only the trained adapter: a frozen reference copy (trainer.REFERENCE_ADAPTER) stays out
+        # only the trained adapter: a frozen reference copy (policy.REFERENCE_ADAPTER) stays out
         model.save_pretrained(folder / "adapter", selected_adapters=["default"])
     else:
         model.save_pretrained(folder / "model", safe_serialization=True)

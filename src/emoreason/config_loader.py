@@ -1,7 +1,8 @@
-"""Typed recipes: a pydantic schema read from YAML plus `key=value` overrides.
+"""The config loader: a pydantic schema read from a YAML recipe plus `key=value` overrides.
 
-GRPO (`emoreason.rl.config`) and SFT (`emoreason.sft.config`) each declare a schema of
-sections; this module reads, merges and validates them the same way:
+GRPO (`emoreason.rl.config`), SFT (`emoreason.sft.config`) and distillation
+(`emoreason.distill.config`) each declare a schema of sections; this module reads, merges and
+validates them the same way:
 
     config = load_recipe(GRPOConfig, "configs/c2f_vader_smollm2.yaml", ["max_steps=3"])
 

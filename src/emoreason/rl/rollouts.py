@@ -1,0 +1,115 @@
+"""Rollouts: one sampled completion with what the update needs, their sampling seeds, and the
+statistics a GRPO step logs about them (pure functions of the rollouts and their rewards)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+import torch
+
+from emoreason.data.schema import Sample
+from emoreason.formats.base import ParseResult
+from emoreason.generation import Completion
+from emoreason.models.families.base import Conversation
+from emoreason.rewards.composite import ReflectionAnswers, RewardBreakdown
+from emoreason.rl.core import zero_std_groups
+
+
+@dataclass
+class Rollout:
+    """One sampled completion and everything the update needs to know about it."""
+
+    sample: Sample
+    group: int  # index of its prompt within the step
+    conversation: Conversation  # the prompt as sampled, without any assistant prefix
+    hint_ids: list[int]  # prefix-hint tokens: scored as context, zero loss weight
+    completion: Completion
+    text: str  # prefix + completion: what is parsed and rewarded
+    parsed: ParseResult
+    hinted: bool = False
+    reflection: ReflectionAnswers | None = None
+    reward: RewardBreakdown | None = None
+
+    @property
+    def continuation(self) -> list[int]:
+        return self.hint_ids + self.completion.token_ids
+
+
+class Stream(IntEnum):
+    """The sampling calls of one step, each seeded on its own so that adding one (e.g. hints
+    switched on) does not change what the others draw."""
+
+    ROLLOUTS = 0
+    HINTED = 1
+    UNHINTED_REST = 2  # the rows of a hard group that are re-sampled without the hint
+    REFLECTION = 3
+
+
+# Seeds are (run seed, step, stream, rank) laid out in disjoint strides: a stride larger than
+# everything below it keeps two different tuples from meeting (up to 101 ranks, 10 streams,
+# about 990 steps before the step stride reaches the run seed's), reduced to the generators'
+# 31-bit seed range.
+RUN_STRIDE, STEP_STRIDE, STREAM_STRIDE, SEED_RANGE = 1_000_003, 1009, 101, 2**31
+
+
+def sampling_seed(run_seed: int, step: int, stream: Stream, rank: int) -> int:
+    return (run_seed * RUN_STRIDE + step * STEP_STRIDE + int(stream) * STREAM_STRIDE + rank) % SEED_RANGE
+
+
+def update_windows(rows: int, minibatch_size: int, accumulation: int | None) -> list[list[list[int]]]:
+    """One pass of updates over `rows` rollouts: a list of optimizer steps, each a window of
+    `accumulation` minibatches (default: all of them, one optimizer step per pass), each a
+    list of at most `minibatch_size` row indices."""
+    minibatches = [list(range(i, min(i + minibatch_size, rows))) for i in range(0, rows, minibatch_size)]
+    size = accumulation or len(minibatches) or 1
+    return [minibatches[i : i + size] for i in range(0, len(minibatches), size)]
+
+
+@dataclass
+class StepTimer:
+    """Wall time of a step's named parts, summed over their occurrences."""
+
+    parts: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def measure(self, name: str) -> Iterator[None]:
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.parts[name] = self.parts.get(name, 0.0) + time.perf_counter() - began
+
+
+def rollout_stats(groups: list[list[Rollout]], rewards: torch.Tensor, group_size: int) -> dict[str, float]:
+    """Reward mean/std (total and per component), zero-variance group share, completion length,
+    truncation and parse rates, and the hint success rate (a hinted group succeeds when its
+    rewards now differ, i.e. it teaches something)."""
+    rollouts = [r for g in groups for r in g]
+    if not rollouts:
+        return {"reward/mean": 0.0, "reward/std": 0.0}
+    stats = {
+        "reward/mean": float(rewards.mean()),
+        "reward/std": float(rewards.std()) if len(rewards) > 1 else 0.0,
+        "groups/zero_std_share": float(zero_std_groups(rewards, group_size).float().mean()),
+        "completion/mean_length": float(np.mean([r.completion.num_tokens for r in rollouts])),
+        "completion/truncated_share": float(np.mean([r.completion.finish_reason == "length" for r in rollouts])),
+        "completion/parse_ok": float(np.mean([r.parsed.ok for r in rollouts])),
+    }
+    names = sorted({name for r in rollouts for name in (r.reward.components if r.reward else {})})
+    for name in names:
+        values = [r.reward.components[name] for r in rollouts if r.reward and name in r.reward.components]
+        stats[f"reward/{name}/mean"] = float(np.mean(values))
+        stats[f"reward/{name}/std"] = float(np.std(values))
+    hinted_groups = [g for g in groups if any(r.hinted for r in g)]
+    if hinted_groups:
+        totals = [[r.reward.total for r in g if r.reward] for g in hinted_groups]
+        stats["hints/success_rate"] = float(np.mean([np.ptp(t) > 1e-6 for t in totals]))
+    return stats
+
+
+__all__ = ["Rollout", "StepTimer", "Stream", "rollout_stats", "sampling_seed", "update_windows"]

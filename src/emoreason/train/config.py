@@ -1,0 +1,78 @@
+"""The config sections both trainers share: the model, the run, and the optimizer.
+
+A GRPO recipe and the SFT recipe whose adapter it continues describe the model the same way
+(`ModelConfig`), keep their outputs and checkpoints the same way (`RunSection`) and build
+their optimizer from the same six fields (`OptimSection`); each recipe subclasses a section
+only to add what is its own (GRPO's minibatches, SFT's batch size) or to change a default.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+from pydantic import Field
+
+from emoreason.config_loader import Section
+
+
+class LoraConfig(Section):
+    enabled: bool = True
+    r: int = Field(16, ge=1)
+    alpha: int = Field(32, ge=1)
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    target_modules: str | list[str] = Field("all-linear", description="peft target_modules.")
+
+
+class ModelConfig(Section):
+    name: str = Field("default", description="`default`, a model folder, a .gguf file or a hub id.")
+    adapter: str | None = Field(None, description="Start from this LoRA adapter (e.g. the SFT one); it is trained "
+                                "further.")
+    family: str = "auto"
+    dtype: str = "auto"
+    device: str = "auto"
+    lora: LoraConfig = Field(default_factory=LoraConfig)
+    gradient_checkpointing: bool = False
+
+
+class RunSection(Section):
+    """Fields of the `run` section common to GRPO and SFT."""
+
+    output_dir: str = Field("runs/train", description="Checkpoints, metrics.jsonl and TensorBoard logs go here.")
+    save_every: int = Field(25, ge=0, description="Checkpoint every N steps (0: only at the end).")
+    keep_checkpoints: int = Field(2, ge=1, description="Older checkpoints beyond this many are deleted.")
+    save_latest: bool = Field(True, description="Between numbered checkpoints, rewrite checkpoint-latest after "
+                              "every step, so a killed run loses at most the step in flight.")
+    seed: int = 0
+    report_to: list[Literal["jsonl", "tensorboard"]] = Field(default_factory=lambda: ["jsonl", "tensorboard"])
+    resume: bool = Field(True, description="Continue from the newest checkpoint in output_dir if there is one.")
+
+
+Scheduler = Literal["constant", "linear", "cosine", "constant_with_warmup"]
+
+
+class OptimSection(Section):
+    """AdamW and its learning-rate schedule."""
+
+    lr: float = Field(1e-5, gt=0.0)
+    weight_decay: float = Field(0.0, ge=0.0)
+    betas: tuple[float, float] = (0.9, 0.999)
+    scheduler: Scheduler = "constant"
+    warmup_steps: int = Field(0, ge=0)
+    max_grad_norm: float | None = Field(1.0, gt=0.0)
+
+
+def build_optimizer(model: torch.nn.Module, optim: OptimSection, total_updates: int) -> tuple[torch.optim.Optimizer, Any]:
+    """AdamW over the trainable parameters and its scheduler, sized for `total_updates`
+    optimizer steps. The scheduler is stepped by the trainer, not by accelerate, whose wrapper
+    would step it once per process."""
+    from transformers import get_scheduler
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=optim.lr, betas=optim.betas, weight_decay=optim.weight_decay)
+    scheduler = get_scheduler(optim.scheduler, optimizer, num_warmup_steps=optim.warmup_steps,
+                              num_training_steps=total_updates)
+    return optimizer, scheduler
+
+
+__all__ = ["LoraConfig", "ModelConfig", "OptimSection", "RunSection", "build_optimizer"]

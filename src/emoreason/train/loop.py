@@ -1,0 +1,178 @@
+"""One training run's state, which both trainers use: the step counter, the metrics log,
+checkpoints, resume (the only place that resumes) and the mean of statistics over processes.
+
+    run = TrainingRun("sft", config, config.run, accelerator, model, optimizer, scheduler, processor)
+    run.start()                                   # resumes when run.resume and a checkpoint exists
+    while run.step < max_steps:
+        stats = trainer.step()                    # the trainer advances run.step
+        run.finish_step(stats, max_steps)         # logs, then checkpoints as the run section says
+    run.end()
+
+Data order is a function of (seed, position) alone (`epoch_position`), so a resumed run draws
+exactly what an uninterrupted one would have.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import BaseModel
+
+from emoreason.config_loader import dump_recipe, flat_recipe
+from emoreason.data.jsonl import AppendOnlyJsonl, rewrite_jsonl
+from emoreason.train import checkpoint as ckpt
+from emoreason.train.config import ModelConfig, RunSection
+
+log = logging.getLogger(__name__)
+
+METRICS_FILE = "metrics.jsonl"
+
+
+def epoch_position(index: int, size: int, seed: int, shuffle: bool = True) -> int:
+    """Which of `size` items sits at global position `index` of an endless stream of epochs,
+    each a fresh permutation drawn from (seed, epoch): a resumed run draws exactly what an
+    uninterrupted one would have."""
+    epoch, offset = divmod(index, size)
+    if not shuffle:
+        return offset
+    return int(np.random.default_rng([seed, epoch]).permutation(size)[offset])
+
+
+def build_accelerator(model: ModelConfig, run: RunSection) -> Any:
+    """An accelerate `Accelerator` on the model's device, logging to TensorBoard when asked
+    and installed."""
+    from accelerate import Accelerator
+
+    log_with = ["tensorboard"] if "tensorboard" in run.report_to and _has_tensorboard() else None
+    return Accelerator(cpu=model.device == "cpu", log_with=log_with, project_dir=run.output_dir)
+
+
+def _has_tensorboard() -> bool:
+    if importlib.util.find_spec("tensorboard") is None and importlib.util.find_spec("tensorboardX") is None:
+        log.warning("report_to has tensorboard but neither tensorboard nor tensorboardX is installed; skipping it")
+        return False
+    return True
+
+
+class TrainingRun:
+    """What a run is, apart from the model math: where it writes, which step it is at, what it
+    logged, and how it checkpoints and resumes.
+
+    `checkpoint_state(step)` adds recipe-specific entries (e.g. samples seen) to each
+    checkpoint's trainer_state.json."""
+
+    def __init__(self, name: str, config: BaseModel, section: RunSection, accelerator: Any, model: torch.nn.Module,
+                 optimizer: torch.optim.Optimizer, scheduler: Any, processor: Any = None,
+                 checkpoint_state: Callable[[int], dict[str, Any]] | None = None):
+        self.name, self.config, self.section, self.accelerator = name, config, section, accelerator
+        self.model, self.optimizer, self.scheduler, self.processor = model, optimizer, scheduler, processor
+        self.checkpoint_state = checkpoint_state or (lambda step: {})
+        self.output_dir = Path(section.output_dir)
+        self.rank, self.world = accelerator.process_index, accelerator.num_processes
+        self.step = 0
+        self.history: list[dict[str, Any]] = []
+        self.resumed_at: int | None = None
+        self._started = False
+
+    @property
+    def is_main(self) -> bool:
+        return bool(self.accelerator.is_main_process)
+
+    # -- start and resume -------------------------------------------------------------------
+
+    def start(self) -> int | None:
+        """Once per run: resume from the newest checkpoint when `run.resume` is set, write
+        config.yaml, open the trackers. Returns the step resumed at, None for a fresh start."""
+        if self._started:
+            return self.resumed_at
+        self._started = True
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        if self.section.resume and self.step == 0:
+            folder = ckpt.latest_checkpoint(self.output_dir)
+            if folder is not None:
+                self.resumed_at = self.resume(folder)
+        if self.is_main:
+            (self.output_dir / "config.yaml").write_text(dump_recipe(self.config))
+        if not self.accelerator.trackers and self.accelerator.log_with:
+            self.accelerator.init_trackers(self.name, config=flat_recipe(self.config.model_dump(mode="json")))
+        return self.resumed_at
+
+    def resume(self, folder: str | Path) -> int:
+        """Load a checkpoint folder; steps logged after it were lost with the crash and are
+        dropped from metrics.jsonl, to be redone. Returns its step."""
+        state = ckpt.load_checkpoint(folder, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler,
+                                     rank=self.rank)
+        if state.get("world_size", 1) != self.world:
+            log.warning("checkpoint was written by %s processes, resuming with %s: the data order changes",
+                        state.get("world_size"), self.world)
+        self.step = int(state["step"])
+        self._truncate_log(self.step)
+        return self.step
+
+    # -- logging ----------------------------------------------------------------------------
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.output_dir / METRICS_FILE
+
+    def _truncate_log(self, step: int) -> None:
+        if self.is_main:
+            rewrite_jsonl(self.metrics_file, lambda record: record.get("step", 0) <= step)
+
+    def log(self, stats: dict[str, float]) -> dict[str, Any]:
+        """Record `stats` under the current step: in the history, metrics.jsonl and the trackers."""
+        record = {"step": self.step, **{k: round(v, 6) for k, v in stats.items()}}
+        self.history.append(record)
+        if self.is_main:
+            if "jsonl" in self.section.report_to:
+                AppendOnlyJsonl(self.metrics_file).append(record)
+            if self.accelerator.trackers:
+                self.accelerator.log(stats, step=self.step)
+        return record
+
+    def reduce(self, stats: dict[str, float]) -> dict[str, float]:
+        """Mean over processes of each statistic, over the processes that reported it (e.g.
+        hint statistics exist only where a group was hinted)."""
+        if self.world == 1:
+            return stats
+        from accelerate.utils import gather_object
+
+        every = gather_object([stats])
+        keys = sorted({k for s in every for k in s})
+        return {k: float(np.mean([s[k] for s in every if k in s])) for k in keys}
+
+    # -- checkpoints and the end ------------------------------------------------------------
+
+    def save(self, rolling: bool = False) -> Path:
+        """checkpoint-<step> (or, rolling, checkpoint-latest) with the trainable weights,
+        optimizer, scheduler and RNG states."""
+        return ckpt.save_checkpoint(
+            self.output_dir, self.step, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler,
+            state={**self.checkpoint_state(self.step), "config": self.config.model_dump(mode="json")},
+            processor=self.processor, rank=self.rank, world_size=self.world,
+            barrier=self.accelerator.wait_for_everyone if self.world > 1 else None,
+            keep=self.section.keep_checkpoints, rolling=rolling,
+        )
+
+    def finish_step(self, stats: dict[str, float], max_steps: int) -> dict[str, Any]:
+        """Log a finished step, then checkpoint: numbered every `save_every` steps and at the
+        last step, else (with `save_latest`) the rolling one. Returns the log record."""
+        record = self.log(stats)
+        if self.step == max_steps or (self.section.save_every and self.step % self.section.save_every == 0):
+            self.save()
+        elif self.section.save_latest:
+            self.save(rolling=True)
+        return record
+
+    def end(self) -> None:
+        if self.accelerator.trackers:
+            self.accelerator.end_training()
+
+
+__all__ = ["METRICS_FILE", "TrainingRun", "build_accelerator", "epoch_position"]

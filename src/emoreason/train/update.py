@@ -1,0 +1,49 @@
+"""What every optimizer update does, in both trainers: gradients accumulated over micro-batches
+(synchronised across processes only on the last one), then clip, step, schedule, zero."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+import torch
+
+
+def gradient_sync(accelerator: Any, model: torch.nn.Module, last: bool) -> AbstractContextManager[Any]:
+    """Where a backward pass runs: under several processes, DDP's all-reduce is skipped for
+    every micro-batch of an accumulation window but the last, which sums them all at once."""
+    if last or accelerator.num_processes == 1:
+        return nullcontext()
+    return accelerator.no_sync(model)
+
+
+def optimizer_step(accelerator: Any, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
+                   max_grad_norm: float | None) -> float | None:
+    """Clip (when `max_grad_norm` is set), step the optimizer and the scheduler, zero the
+    gradients. Returns the gradient norm before clipping, or None without clipping."""
+    grad_norm = None
+    if max_grad_norm is not None:
+        grad_norm = float(accelerator.clip_grad_norm_(model.parameters(), max_grad_norm))
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    return grad_norm
+
+
+class RunningMeans:
+    """Means of named values added one at a time (a statistic may be added more often than
+    another, e.g. per micro-batch vs per optimizer step)."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, name: str, value: float) -> None:
+        self.sums[name] = self.sums.get(name, 0.0) + value
+        self.counts[name] = self.counts.get(name, 0) + 1
+
+    def means(self) -> dict[str, float]:
+        return {name: self.sums[name] / self.counts[name] for name in self.sums}
+
+
+__all__ = ["RunningMeans", "gradient_sync", "optimizer_step"]
