@@ -12,7 +12,8 @@ from typing import Any
 
 import uvicorn
 
-from emoreason.serve.app import ModelInfo, ServeSettings, create_app
+from emoreason.serve.app import create_app
+from emoreason.serve.state import ModelInfo, ServeSettings
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,91 @@
+"""Checks that refuse a request before it reaches the model: the API key, the body size, the
+token budget and the context length. Each raises an `APIError` (or answers 413) on its own."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from fastapi import FastAPI, Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from emoreason.models import Conversation
+from emoreason.serve.errors import APIError
+from emoreason.serve.state import MiB, ModelInfo, ServeSettings, get_state
+
+
+def require_api_key(request: Request) -> None:
+    """A route dependency: 401 unless `Authorization: Bearer <key>` matches the server's key (if it has one)."""
+    api_key = get_state(request).settings.api_key
+    if api_key is None:
+        return
+    header = request.headers.get("authorization", "")
+    scheme, _, given = header.partition(" ")
+    # compare_digest: the time taken must not tell how much of the key was right
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), api_key.encode()):
+        raise APIError(401, "missing or wrong API key: send `Authorization: Bearer <key>`", code="invalid_api_key",
+                       headers={"WWW-Authenticate": "Bearer"})
+
+
+def check_max_tokens(settings: ServeSettings, value: int | None, param: str) -> int:
+    """The request's token budget (the server's default when it names none), within the server's limit."""
+    tokens = value if value is not None else min(settings.default_max_tokens, settings.max_tokens_limit)
+    if tokens > settings.max_tokens_limit:
+        raise APIError(400, f"{param} is {tokens}; this server allows at most {settings.max_tokens_limit}",
+                       param=param, code="invalid_value")
+    return tokens
+
+
+def check_context(model: ModelInfo, conversation: Conversation, max_tokens: int, param: str) -> None:
+    """400 when prompt plus answer cannot fit the model's context (checked only where the prompt can be counted)."""
+    prompt = model.prompt_tokens(conversation)
+    if prompt is not None and model.context_length and prompt + max_tokens > model.context_length:
+        raise APIError(400, f"the prompt has {prompt} tokens and {param} asks for {max_tokens}; the model's "
+                            f"context holds {model.context_length}", param=param, code="context_length_exceeded")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """413 for request bodies over `max_bytes`: at once when Content-Length says so, else as soon
+    as the streamed body passes the limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await too_large(self.max_bytes).response()(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def too_large(limit: int) -> APIError:
+    return APIError(413, f"the request body is larger than the {limit / MiB:.1f} MiB limit", code="body_too_large")
+
+
+def install_body_limit(app: FastAPI, max_bytes: int) -> None:
+    """The middleware, and the handler that answers 413 when a streamed body passes the limit mid-request."""
+
+    async def body_too_large(request: Request, err: BodyTooLarge) -> Any:
+        return too_large(max_bytes).response()
+
+    app.add_exception_handler(BodyTooLarge, body_too_large)
+    app.add_middleware(BodyLimit, max_bytes=max_bytes)

@@ -1,0 +1,171 @@
+"""The product's own endpoints: `POST /v1/analyze` answers with the audit record that
+`emoreason analyze --json` prints, for a text plus optional media (a JSON body, or a multipart
+form carrying the files); `GET /v1/analyze/options` lists the formats, tasks and limits the page offers."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from emoreason.data.schema import Sample, TaskInfo, resolve_task
+from emoreason.formats import available_formats, get_format
+from emoreason.generation import SamplingParams
+from emoreason.formats import build_conversation
+from emoreason.inference import audit_record
+from emoreason.serve.errors import APIError, validation_error
+from emoreason.serve.guards import check_context, check_max_tokens, require_api_key
+from emoreason.serve.state import ModelInfo, ServeState, StateDep
+from emoreason.serve.uploads import MEDIA_KINDS, UploadSet
+
+#: tasks offered by the page and `GET /v1/analyze/options` (any `resolve_task` name works in requests)
+TASKS = ("vader", "mosi", "mosei", "sims", "simsv2", "mikels")
+
+router = APIRouter(dependencies=[Depends(require_api_key)])
+
+
+class AnalyzeRequest(BaseModel):
+    """`POST /v1/analyze` options (a JSON body, or the text fields of a multipart form)."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str = ""
+    id: str | None = Field(None, max_length=128)
+    format: str = "c2f"
+    task: str = "vader"
+    scale: str | list[float] | None = None  # "LOW,HIGH" or [LOW, HIGH]; overrides task
+    labels: str | list[str] | None = None  # "a,b,c" or [...]; overrides task
+    max_tokens: int | None = Field(None, ge=1)  # default: the server's default_max_tokens
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+
+    def resolve(self) -> tuple[TaskInfo, Any]:
+        scale: tuple[float, float] | None = None
+        if self.scale is not None:
+            values = self.scale.split(",") if isinstance(self.scale, str) else self.scale
+            try:
+                low, high = (float(v) for v in values)
+            except (TypeError, ValueError):
+                raise APIError(400, f"scale takes two numbers LOW,HIGH; got {self.scale!r}", param="scale") from None
+            if not low < high:
+                raise APIError(400, "scale needs LOW < HIGH", param="scale")
+            scale = (low, high)
+        labels = self.labels.split(",") if isinstance(self.labels, str) else self.labels
+        labels = tuple(x.strip() for x in labels or () if x.strip()) or None
+        try:
+            task = resolve_task(self.task, scale, labels)
+        except ValueError as err:
+            raise APIError(400, str(err), param="task") from None
+        try:
+            fmt = get_format(self.format)
+        except ValueError as err:
+            raise APIError(400, str(err), param="format") from None
+        return task, fmt
+
+
+@router.get("/v1/analyze/options")
+async def analyze_options(state: StateDep) -> Any:
+    model, settings = state.model, state.settings
+    tasks = {}
+    for name in TASKS:
+        task = resolve_task(name)
+        tasks[name] = ({"scale": list(task.scale), "neutral": [task.neutral.low, task.neutral.high]}
+                       if task.scale else {"labels": list(task.labels)})
+    formats = {name: {"needs": "labels" if name == "emor3" else "scale"} for name in available_formats()}
+    return {"model": model.id, "family": model.family, "modalities": sorted(model.modalities),
+            "formats": formats, "tasks": tasks,
+            "limits": {"max_tokens": settings.max_tokens_limit, "max_upload_bytes": settings.max_upload_bytes,
+                       "max_text_chars": settings.max_text_chars}}
+
+
+@router.post("/v1/analyze")
+async def analyze(request: Request, state: StateDep) -> Any:
+    """The audit record `emoreason analyze --json` prints, for text plus optional media."""
+    model, settings = state.model, state.settings
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    uploads = state.uploads.new_set()
+    try:
+        media: dict[str, str] = {}
+        if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            options, media = await read_form(request, state, uploads)
+        elif content_type in ("application/json", ""):
+            options = await read_json(request)
+        else:
+            raise APIError(415, f"send JSON or a form (multipart/form-data), not {content_type!r}",
+                           code="unsupported_media_type")
+        if len(options.text) > settings.max_text_chars:
+            raise APIError(400, f"text has {len(options.text)} characters; the limit is {settings.max_text_chars}",
+                           param="text", code="context_length_exceeded")
+        if not options.text.strip() and not media:
+            raise APIError(400, "give a text, or media to analyse", param="text")
+        for kind in media:
+            check_modality(model, kind)
+        task, fmt = options.resolve()
+        max_tokens = check_max_tokens(settings, options.max_tokens, "max_tokens")
+        sample = Sample(id=options.id or f"req-{uuid.uuid4().hex[:12]}", text=options.text.strip(), **media)
+        try:
+            conversation = build_conversation(sample, fmt, task)
+        except ValueError as err:
+            raise APIError(400, str(err), param="task") from None
+        check_context(model, conversation, max_tokens, "max_tokens")
+        params = SamplingParams(max_new_tokens=max_tokens, temperature=options.temperature,
+                                stop_strings=fmt.stop_strings)
+    except BaseException:
+        uploads.delete()  # from `state.generate` on, it deletes them; before, this handler must
+        raise
+    result = await state.generate(conversation, params, uploads)
+    return audit_record(sample, result.completions[0][0], fmt, task, model.id, result.seconds / result.batch_rows)
+
+
+def check_modality(model: ModelInfo, kind: str) -> None:
+    if kind not in model.modalities:
+        takes = ", ".join(sorted(model.modalities)) or "text only"
+        raise APIError(400, f"this model ({model.family}) takes {takes}, not {kind}", param=kind,
+                       code="unsupported_content")
+
+
+async def read_json(request: Request) -> AnalyzeRequest:
+    try:
+        data = await request.json()
+    except ValueError:
+        raise APIError(400, "the request body is not valid JSON", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise APIError(400, "the JSON body must be an object with at least `text`", code="invalid_value")
+    try:
+        return AnalyzeRequest.model_validate(data)
+    except ValidationError as err:
+        raise validation_error(err) from None
+
+
+async def read_form(request: Request, state: ServeState, uploads: UploadSet) -> tuple[AnalyzeRequest, dict[str, str]]:
+    """The options from the text fields; each media file saved into `uploads` (its path, by kind)."""
+    settings = state.settings
+    fields: dict[str, str] = {}
+    media: dict[str, str] = {}
+    try:
+        form_cm = request.form(max_files=len(MEDIA_KINDS), max_fields=16,
+                               max_part_size=settings.max_text_chars * 4 + 1024)
+        async with form_cm as form:
+            for key, value in form.multi_items():
+                if isinstance(value, UploadFile):
+                    if key not in MEDIA_KINDS:
+                        raise APIError(400, f"unknown file field {key!r}; use {', '.join(MEDIA_KINDS)}", param=key)
+                    if key in media:
+                        raise APIError(400, f"one {key} file per request", param=key)
+                    # checked before reading: a file the model cannot take is never stored
+                    check_modality(state.model, key)
+                    data = await value.read(settings.max_upload_bytes + 1)
+                    media[key] = uploads.save(key, data, filename=value.filename or None, param=key)
+                elif key in MEDIA_KINDS:
+                    raise APIError(400, f"{key} must be a file upload (paths are not accepted)", param=key)
+                else:
+                    fields[key] = value
+    except StarletteHTTPException as err:  # what starlette makes of a malformed or oversized form
+        raise APIError(400, f"bad multipart form: {err.detail}", code="invalid_form") from None
+    try:
+        return AnalyzeRequest.model_validate(fields), media
+    except ValidationError as err:
+        raise validation_error(err) from None
+

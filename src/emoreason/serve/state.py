@@ -1,0 +1,150 @@
+"""What every endpoint shares: the settings, the model behind the engine, the batcher, the metrics
+and the upload store, held in one `ServeState` that `create_app` puts on `app.state.serve`.
+
+Routes take it as a parameter (`state: StateDep`), so each route file reads as plain functions of
+the request and the state, with no closures over `create_app`'s locals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from emoreason.generation import SamplingParams
+from emoreason.models import Conversation, MediaError
+from emoreason.serve.batcher import BatcherStopped, BatchResult, DynamicBatcher, QueueFull
+from emoreason.serve.errors import APIError
+from emoreason.serve.metrics import Metrics
+from emoreason.serve.openai_api import chunk_events
+from emoreason.serve.uploads import UploadSet, UploadStore
+
+MiB = 2**20
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """Limits and batching switches (the `emoreason serve` options)."""
+
+    max_batch_size: int = 32  # rows per generate call; 1 turns dynamic batching off
+    batch_wait_ms: float = 10.0  # how long the first request of a batch waits for company
+    max_queue: int = 64  # waiting requests; beyond this, 503 + Retry-After
+    request_timeout_s: float = 120.0  # queue + generation, per request; then 504
+    max_tokens_limit: int = 1024
+    default_max_tokens: int = 256
+    max_n: int = 8
+    max_upload_bytes: int = 20 * MiB  # per media file
+    max_body_bytes: int = 64 * MiB  # per request, all parts together
+    max_text_chars: int = 20_000
+    api_key: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_batch_size", "max_queue", "max_tokens_limit", "default_max_tokens", "max_n",
+                     "max_upload_bytes", "max_body_bytes", "max_text_chars"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+        if self.request_timeout_s <= 0 or self.batch_wait_ms < 0:
+            raise ValueError("request_timeout_s must be > 0 and batch_wait_ms >= 0")
+
+
+@dataclass
+class ModelInfo:
+    """What the server needs to know about the model behind the engine."""
+
+    id: str
+    family: str = "causal_lm"
+    modalities: frozenset[str] = frozenset()
+    tokenizer: Any = None  # counts prompt tokens (text models) and splits streamed answers
+    context_length: int | None = None
+    aliases: tuple[str, ...] = ()
+    created: int = field(default_factory=lambda: int(time.time()))
+    # the server's uses of its tokenizer take turns: a fast tokenizer raises "Already borrowed"
+    # when two threads use it at once (`from_loaded` gives the server a copy of the engine's)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def from_loaded(cls, loaded: Any, requested: str | None = None) -> ModelInfo:
+        """From a `LoadedModel`; the id is the one `emoreason analyze` writes in audit records."""
+        model_id = loaded.model_id
+        config = loaded.model.config
+        text_config = getattr(config, "text_config", None) or config
+        return cls(id=model_id, family=loaded.family.name, modalities=frozenset(loaded.family.modalities),
+                   tokenizer=copy.deepcopy(loaded.tokenizer),
+                   context_length=getattr(text_config, "max_position_embeddings", None),
+                   aliases=tuple(a for a in ("default", loaded.name, requested) if a))
+
+    def prompt_tokens(self, conversation: Conversation) -> int | None:
+        """Tokens of a text model's rendered prompt; None when unknown (media models)."""
+        if self.tokenizer is None or self.family != "causal_lm":
+            return None
+        from emoreason.models.families.causal_lm import render_prompts
+
+        with self.lock:
+            try:
+                text = render_prompts(self.tokenizer, [conversation])[0]
+            except Exception as err:  # noqa: BLE001 - a chat template refusing the messages (e.g. role order)
+                raise APIError(400, f"the model's chat template rejects these messages: {err}",
+                               param="messages") from None
+            return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def stream_events(self, completions: list[Any], stops: tuple[str, ...], include_usage: bool) -> list[str]:
+        with self.lock:
+            return chunk_events(self.id, completions, stops, self.tokenizer, include_usage)
+
+
+@dataclass
+class ServeState:
+    """One server's shared parts; `create_app` makes it, the lifespan starts and stops it."""
+
+    settings: ServeSettings
+    model: ModelInfo
+    batcher: DynamicBatcher
+    metrics: Metrics
+    uploads: UploadStore
+
+    async def generate(self, conversation: Conversation, params: SamplingParams, uploads: UploadSet) -> BatchResult:
+        """Queue, wait (bounded), map failures to API errors. The request's uploads are deleted
+        once its generation is over, or at once when it never ran."""
+        timeout_s = self.settings.request_timeout_s
+        future: Future | None = None
+        try:
+            try:
+                future = self.batcher.submit([conversation], params)
+            except QueueFull as err:
+                raise APIError(503, "the server is busy (request queue full); retry later", code="queue_full",
+                               headers={"Retry-After": str(err.retry_after)}) from None
+            except BatcherStopped:
+                raise shutting_down() from None
+            try:
+                return await asyncio.wait_for(asyncio.wrap_future(future), timeout_s)
+            except TimeoutError:
+                raise APIError(504, f"no answer within {timeout_s:g} s (queue + generation)", code="timeout") from None
+            except MediaError as err:
+                raise APIError(400, uploads.redact(str(err)), code="invalid_media") from None
+            except BatcherStopped:
+                raise shutting_down() from None
+            except ValueError as err:
+                raise APIError(400, uploads.redact(str(err)), code="invalid_request") from None
+        finally:
+            if future is None:
+                uploads.delete()
+            else:
+                future.add_done_callback(lambda _: uploads.delete())
+
+
+def shutting_down() -> APIError:
+    return APIError(503, "the server is shutting down", code="shutting_down", headers={"Retry-After": "5"})
+
+
+def get_state(request: Request) -> ServeState:
+    return request.app.state.serve
+
+
+#: a route parameter annotated with this receives the app's `ServeState`
+StateDep = Annotated[ServeState, Depends(get_state)]
