@@ -48,11 +48,11 @@ def test_scored_predictions_report_grounding_against_text_and_cues() -> None:
 
 
 def test_analyze_view_names_ungrounded_citations(capsys) -> None:
-    from emoreason import cli
+    from emoreason.cli.ui import show_record
 
     sample = Sample(id="x", text="Remarkably accessible and affecting.")
     record = {"id": "x", "polarity": "positive", "score": 2.5, "label": None, "reasoning": {"think": '"relaxed" (+1.9)'},
               "parse_ok": True, "errors": [], "raw_completion": '"relaxed" (+1.9)', "completion_tokens": 9,
               "latency_s": 0.1, "model": "m", "citations": citation_grounding('"relaxed" (+1.9)', sample.text).to_dict()}
-    cli.show_record(sample, record)
+    show_record(sample, record)
     assert 'cited but not in the input (1 of 1): "relaxed"' in " ".join(capsys.readouterr().out.split())

@@ -1,11 +1,14 @@
 """Teachers: whatever writes a reasoning chain for a training sample.
 
 A teacher answers `TeacherRequest`s (the chat messages a student would see, plus the sample's
-media and, in rationalization mode, the gold answer) with `TeacherReply`s. Three kinds:
+media and, in rationalization mode, the gold answer) with `TeacherReply`s. Four kinds:
 
 - `lexicon`: the deterministic VADER-lexicon writer (text, C2F), for demos and tests;
 - `hf`: a local model through the generation engine, batched;
-- `openai`: any OpenAI-compatible chat endpoint (`emoreason.distill.openai_client`).
+- `openai`: any OpenAI-compatible chat endpoint (`emoreason.distill.openai_teacher`);
+- `cues`: label chains from measured voice/face cues (`emoreason.distill.cue_teacher`).
+
+`make_teacher(cfg, task)` builds the one a distillation recipe names.
 
 Teachers report each reply through `on_reply(index, reply)` as soon as it exists, so the
 runner can cache it on disk before the next one: an interrupted run loses nothing.
@@ -17,10 +20,13 @@ import copy
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emoreason.data.schema import Sample, TaskInfo
 from emoreason.formats.base import Message, ReasoningFormat
+
+if TYPE_CHECKING:
+    from emoreason.distill.config import DistillConfig
 
 OnReply = Callable[[int, "TeacherReply"], None]
 
@@ -154,8 +160,34 @@ class HFTeacher(Teacher):
             outputs = engine.generate(conversations, params)
             for offset, out in enumerate(outputs):
                 completion = out[0]
-                on_reply(start + offset, TeacherReply(completion.text, usage={"completion_tokens": completion.num_tokens}))
+                usage = {"completion_tokens": completion.num_tokens}
+                on_reply(start + offset, TeacherReply(completion.text, usage=usage))
 
 
-__all__ = ["HFTeacher", "LexiconTeacher", "OnReply", "Teacher", "TeacherReply", "TeacherRequest",
+def make_teacher(cfg: DistillConfig, task: TaskInfo, *, api_key: str | None = None) -> Teacher:
+    """The teacher that `cfg.teacher.name` names, set up from the recipe for `task`. The API key is
+    an argument, not a recipe key, so that no dumped config holds it (None: `$OPENAI_API_KEY`).
+    Raises `ValueError` for a teacher that cannot serve this format or task, or lacks its model."""
+    from emoreason.formats import get_format
+
+    fmt, teacher = get_format(cfg.data.format), cfg.teacher
+    if teacher.name == "lexicon":
+        return LexiconTeacher(fmt, task)
+    if teacher.name == "cues":
+        from emoreason.distill.cue_teacher import CueTeacher  # imports the cue extractors
+
+        return CueTeacher(fmt, task)
+    if teacher.name == "hf":
+        return HFTeacher(teacher.model or "default", teacher.adapters, max_new_tokens=teacher.max_new_tokens,
+                         temperature=teacher.temperature, batch_size=teacher.batch_size, stop_strings=fmt.stop_strings)
+    if not teacher.model:
+        raise ValueError("the openai teacher needs teacher.model (--model: the model name the endpoint serves)")
+    from emoreason.distill.openai_teacher import OpenAITeacher, RetryPolicy
+
+    return OpenAITeacher(teacher.model, teacher.base_url, api_key, max_tokens=teacher.max_new_tokens,
+                         temperature=teacher.temperature, concurrency=teacher.concurrency, timeout=teacher.timeout,
+                         retry=RetryPolicy(max_attempts=teacher.max_attempts))
+
+
+__all__ = ["HFTeacher", "LexiconTeacher", "OnReply", "Teacher", "TeacherReply", "TeacherRequest", "make_teacher",
            "rationalization_messages"]

@@ -1,0 +1,114 @@
+"""`emoreason data ...`: list the dataset adapters, inspect a dataset, convert it, prepare its cues.
+
+A command group of its own (`emoreason.cli` adds it as `data`), with the dataset loading that
+every command shares: `load_or_exit` prints what the loader had to skip and stops on a spec that
+cannot be read.
+"""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from emoreason.cli import options as opt
+from emoreason.data import DataError, Dataset, load_dataset
+from emoreason.cli.ui import console, err_console, fail, interrupted, progress, warn
+
+data_app = typer.Typer(help=opt.DATA, no_args_is_help=True)
+
+
+def load_or_exit(spec: str, strict: bool = False) -> Dataset:
+    """The dataset, its load warnings printed; exits on a spec or file that cannot be read."""
+    try:
+        dataset = load_dataset(spec, strict=strict or None)
+    except DataError as err:
+        fail(str(err))
+    for message in dataset.report.warnings:
+        warn(message)
+    if dataset.report.bad_rows or dataset.report.missing_media:
+        err_console.print(f"[yellow]{dataset.report.summary()}[/]")
+    return dataset
+
+
+def names(value: str) -> list[str]:
+    """`a, b` -> ["a", "b"]; `none` -> []."""
+    return [] if value == "none" else [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _split(split: str) -> str | None:
+    return None if split == "all" else split
+
+
+@data_app.command("list")
+def data_list() -> None:
+    """List the dataset adapters, their spec syntax and options."""
+    from emoreason.data import ADAPTERS, adapters  # noqa: F401  (importing the adapters registers them)
+    from emoreason.cli.ui import show_adapters
+
+    show_adapters(ADAPTERS.values())
+
+
+@data_app.command("inspect")
+def data_inspect(spec: opt.Spec, split: opt.Split = "all", strict: opt.Strict = False,
+                 as_json: opt.StatsJson = False) -> None:
+    """Rows per split, score/label histogram, polarity balance, text lengths, media present/missing."""
+    from emoreason.data.inspect import describe
+    from emoreason.cli.ui import show_dataset_info
+
+    dataset = load_or_exit(spec, strict)
+    try:
+        info = describe(dataset, _split(split))
+    except DataError as err:
+        fail(str(err))
+    if as_json:
+        print(json.dumps(info, indent=2))
+    else:
+        show_dataset_info(info, len(dataset.report.missing_media))
+
+
+@data_app.command("convert")
+def data_convert(spec: opt.Spec, out: opt.ConvertOut, split: opt.Split = "all", strict: opt.Strict = False) -> None:
+    """Write a dataset as JSONL with the generic fields (id, text, score, label, media, split, domain, meta)."""
+    from emoreason.data.jsonl import write_jsonl
+
+    dataset = load_or_exit(spec, strict)
+    try:
+        samples = dataset.split(_split(split))
+    except DataError as err:
+        fail(str(err))
+    write_jsonl(out, (sample.to_record() for sample in samples))  # atomically: never a half-written file
+    console.print(f"wrote {len(samples)} samples to {out}")
+
+
+@data_app.command("prepare", help=opt.PREPARE_HELP)
+def data_prepare(spec: opt.Spec, split: opt.Split = "all", kinds: opt.CueKinds = "audio,face",
+                 cache_dir: opt.PrepareCache = None, out: opt.PrepareOut = None, reference_out: opt.ReferenceOut = None,
+                 audio_out: opt.AudioOut = None, min_duration: opt.MinDuration = 0.3,
+                 max_duration: opt.MaxDuration = 60.0, strict: opt.Strict = False) -> None:
+    from emoreason.cues import CueCache, build_references, cue_texts, prepare_cues, save_references
+    from emoreason.cues.prepare import write_audio_tracks, write_cue_jsonl
+
+    dataset = load_or_exit(spec, strict)
+    try:
+        samples, cache = dataset.split(_split(split)), CueCache(cache_dir)
+        with progress("extracting cues", len(samples)) as advance:
+            clips, report = prepare_cues(samples, cache, names(kinds), min_duration, max_duration, progress=advance)
+    except ValueError as err:  # DataError is one
+        fail(str(err))
+    except KeyboardInterrupt:
+        interrupted("interrupted; finished clips are cached, rerun to resume")
+    references = build_references(samples, clips)
+    if audio_out is not None:
+        console.print(f"{write_audio_tracks(samples, audio_out, report)} sound tracks (16 kHz WAV) in {audio_out}")
+    if out is not None:
+        write_cue_jsonl(out, samples, clips, cue_texts(samples, clips, references))
+        console.print(f"cue records and texts written to {out}")
+    if reference_out is not None:
+        save_references(references, reference_out)
+        console.print(f"references written to {reference_out}")
+    console.print(report.summary(examples=5))
+    console.print(f"cache: {cache.root}")
+
+
+__all__ = ["data_app", "load_or_exit", "names"]

@@ -1,0 +1,242 @@
+"""What the command line shows: consoles, errors, progress bars and the tables of each command.
+
+Kept out of `emoreason.cli` so that a command reads as its options plus the calls it makes, and
+so that a script can print the same tables without building the typer app. Results go to
+stdout (`console`); progress, warnings and errors go to stderr (`err_console`), so a command's
+JSON output can be piped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from emoreason.cues import CueReference
+    from emoreason.data.schema import Sample
+    from emoreason.distill import DistillResult
+
+console = Console()
+err_console = Console(stderr=True)
+
+Advance = Callable[..., None]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print the error and stop with `code` (2: bad input, as click does for bad options)."""
+    err_console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    err_console.print(f"[yellow]warning:[/] {message}")
+
+
+def interrupted(message: str) -> NoReturn:
+    """Ctrl-C: say what was kept and how to go on, and exit 130 as a shell would."""
+    err_console.print(f"[yellow]{message}[/]")
+    raise typer.Exit(130)
+
+
+def _escape(text: str) -> str:
+    """Text that rich prints as it is (model output and file names may contain `[`)."""
+    return text.replace("[", r"\[")
+
+
+class progress:  # noqa: N801 - used like a function: `with progress(...) as advance`
+    """A rich progress bar with ETA; `advance(n)` moves it, `advance(n, description=...)` also
+    rewrites the label (the training loops show their latest step's figures there)."""
+
+    def __init__(self, label: str, total: int, done: int = 0, quiet: bool = False):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.label = label
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=err_console,
+                                 disable=quiet)
+        self.total, self.done = total, done
+
+    def __enter__(self) -> Advance:
+        self.progress.start()
+        task = self.progress.add_task(self.label, total=self.total, completed=self.done)
+
+        def advance(n: int, description: str | None = None) -> None:
+            self.progress.update(task, advance=n, **({"description": description} if description else {}))
+
+        return advance
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+
+def print_metric_rows(rows: Mapping[str, Mapping[str, Any]], title: str) -> None:
+    """One table row per system, one column per metric (non-numeric entries are left out)."""
+    keys: list[str] = []
+    for metrics in rows.values():
+        keys += [k for k, v in metrics.items() if isinstance(v, (int, float)) and k not in keys]
+    table = Table(title=title)
+    table.add_column("system")
+    for key in keys:
+        table.add_column(key, justify="right")
+    for name, metrics in rows.items():
+        cells = []
+        for key in keys:
+            value = metrics.get(key)
+            cells.append("" if value is None else (f"{value:.4f}" if isinstance(value, float) else str(value)))
+        table.add_row(name, *cells)
+    console.print(table)
+
+
+def show_record(sample: Sample, record: dict[str, Any]) -> None:
+    """The readable view of one audit record (`analyze` without --json)."""
+    from rich.panel import Panel
+
+    colours = {"positive": "green", "negative": "red", "neutral": "yellow"}
+    polarity = record["polarity"] or "?"
+    lines = [f"[bold {colours.get(polarity, 'white')}]{polarity.upper()}[/]"
+             + (f"   score [bold]{record['score']:g}[/]" if record["score"] is not None else "")
+             + (f"   label [bold]{record['label']}[/]" if record["label"] else "")]
+    if record.get("cues"):
+        lines.append("[dim]cues given: " + _escape(record["cues"]) + "[/]")
+    for part, content in record["reasoning"].items():
+        lines.append(f"[cyan]{part}[/]: {content}")
+    status = "[green]parsed[/]" if record["parse_ok"] else "[red]not parsed: " + "; ".join(record["errors"]) + "[/]"
+    lines.append(f"{status}  ·  {record['completion_tokens']} tokens  ·  {record['latency_s']:.2f} s  ·  "
+                 f"{record['model']}")
+    citations = record.get("citations") or {}
+    if citations.get("ungrounded"):
+        lines.append(f"[yellow]cited but not in the input ({len(citations['ungrounded'])} of {citations['cited']}): "
+                     + _escape(", ".join(citations["ungrounded"])) + "[/]")
+    if not record["parse_ok"] and not record["reasoning"]:
+        lines.append("[dim]raw: " + _escape(record["raw_completion"][:300]) + "[/]")
+    console.print(Panel("\n".join(lines), title=f"{record['id']}: {sample.text[:70]}", title_align="left"))
+
+
+def _joined(counts: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items())
+
+
+def show_dataset_info(info: dict[str, Any], missing_media: int) -> None:
+    """`data inspect`'s readable view of `emoreason.data.inspect.describe`'s statistics."""
+    console.print(f"[bold]{info['spec']}[/]  task [cyan]{info['task']}[/]  split {info['split']}: {info['rows']} rows")
+    console.print("rows per split: " + _joined(dict(sorted(info["rows_per_split"].items()))))
+    if "scale" in info:
+        console.print(f"scale {info['scale'][0]:g}..{info['scale'][1]:g}, neutral band {info['neutral_band']}")
+    if "score" in info:
+        _show_histogram(info["score"])
+    if "labels" in info:
+        console.print("labels: " + _joined(info["labels"]))
+    console.print("polarity: " + _joined(info["polarity"]))
+    if "text_words" in info:
+        t = info["text_words"]
+        console.print(f"text length (words): mean {t['mean']:.1f}, median {t['median']:g}, p95 {t['p95']:.0f}, "
+                      f"max {t['max']}, empty {t['empty']}")
+    for name, counts in info.get("media", {}).items():
+        if name != "missing_media_ids":
+            console.print(f"{name}: {counts['present']} present, {counts['missing']} missing")
+    if info.get("missing_media_examples"):
+        console.print(f"[yellow]missing media ({missing_media}), first ids: "
+                      + ", ".join(info["missing_media_examples"]) + "[/]")
+    if info["bad_rows"]:
+        console.print(f"[yellow]bad rows skipped: {info['bad_rows']} " + _joined(info["bad_rows_by_reason"]) + "[/]")
+        for example in info["bad_row_examples"]:
+            console.print(f"  [yellow]{example}[/]")
+
+
+def _show_histogram(score: dict[str, Any]) -> None:
+    table = Table(title=f"score: mean {score['mean']:.3f}, std {score['std']:.3f}, min {score['min']:g}, "
+                        f"max {score['max']:g}")
+    table.add_column("bin")
+    table.add_column("count", justify="right")
+    table.add_column("")
+    top = max((b["count"] for b in score["histogram"]), default=1) or 1
+    for b in score["histogram"]:
+        table.add_row(f"{b['from']:+.2f} .. {b['to']:+.2f}", str(b["count"]), "#" * round(30 * b["count"] / top))
+    console.print(table)
+
+
+def show_cue_tables(file_name: str, records: Sequence[Any], references: Mapping[str, CueReference],
+                    speaker: str | None) -> None:
+    """`cues`' readable view: one table per cue record, each measure with its z-score and word
+    when a reference for its kind is given."""
+    from emoreason.cues import cue_rows
+
+    for record in records:
+        table = Table(title=f"{record.KIND} cues of {file_name}")
+        for column in ("measure", "value", "z", "reads as", "compared with"):
+            table.add_column(column, justify="right" if column in ("value", "z") else "left")
+        for row in cue_rows(record, references.get(record.KIND), speaker):
+            table.add_row(row.measure.label, row.measure.show(row.value), "" if row.z is None else f"{row.z:+.2f}",
+                          row.word or "", row.scope if row.z is not None else "")
+        console.print(table)
+
+
+def show_adapters(adapters: Iterable[Any]) -> None:
+    """`data list`: each dataset adapter's spec syntax, what it reads, and its options."""
+    table = Table(title="Dataset adapters", show_lines=True)
+    for column in ("spec", "what", "options"):
+        table.add_column(column)
+    for info in sorted(adapters, key=lambda i: i.kind):
+        table.add_row(info.usage, info.description, "\n".join(f"{k}: {v}" for k, v in info.options.items()))
+    console.print(table)
+
+
+def grpo_step_line(record: Mapping[str, Any]) -> str:
+    """The GRPO progress label: the latest step's reward, hard-group rate, KL and time."""
+    return (f"grpo step {record['step']}: reward {record.get('reward/mean', 0):.3f} "
+            f"hard {record.get('groups/hard_rate', 0):.2f} kl {record.get('kl', 0):.4f} "
+            f"{record.get('time/step', 0):.1f}s/step")
+
+
+SFT_EVALS = ("eval/loss", "eval/parse_rate", "eval/polarity_accuracy")
+
+
+def sft_step_line(record: Mapping[str, Any]) -> str:
+    """The SFT progress label: the latest step's loss, its held-out figures when it evaluated, time."""
+    evals = "".join(f" {k.split('/')[1]} {record[k]:.3f}" for k in SFT_EVALS if k in record)
+    return f"sft step {record['step']}: loss {record.get('loss', 0):.3f}{evals} {record.get('time/step', 0):.1f}s/step"
+
+
+def show_sft_data(trainer: Any) -> None:
+    """What an SFT run trains on: examples kept, held out and too long, and its number of steps."""
+    console.print(f"{len(trainer.train_examples)} training examples, {len(trainer.eval_examples)} held out"
+                  + (f", {trainer.dropped_long} too long left out" if trainer.dropped_long else "")
+                  + f"; {trainer.max_steps} steps")
+
+
+def show_first_and_last_eval(log_history: Sequence[Mapping[str, Any]]) -> None:
+    """The held-out figures of the first and the last evaluation of a training run, if any."""
+    evals = [r for r in log_history if "eval/parse_rate" in r or "eval/loss" in r]
+    if evals:
+        rows = {f"step {r['step']}": {k.split("/", 1)[1]: v for k, v in r.items() if k.startswith("eval/")}
+                for r in (evals[0], evals[-1])}
+        print_metric_rows(rows, "held-out evaluation, first and last")
+
+
+def show_distill_summary(result: DistillResult, out: str) -> None:
+    """`distill`'s closing report: kept and dropped per reason, kept per gold polarity, the files."""
+    summary = result.stats.to_dict()
+    rows = {"kept": {"count": summary["kept"], "share": summary["kept_rate"]}}
+    rows.update({f"dropped: {r}": {"count": n, "share": summary["dropped_rate"][r]}
+                 for r, n in summary["dropped"].items()})
+    print_metric_rows(rows, f"{summary['total']} samples ({result.cached} from cache, {result.requested} asked, "
+                            f"{result.failed} failed)")
+    for polarity, counts in summary["by_gold_polarity"].items():
+        console.print(f"  gold {polarity}: kept {counts.get('kept', 0)}/{sum(counts.values())}")
+    console.print(f"wrote {out}/sft.jsonl ({summary['kept']} examples), dropped.jsonl, stats.json")
+
+
+__all__ = ["console", "err_console", "fail", "grpo_step_line", "interrupted", "print_metric_rows", "progress",
+           "sft_step_line", "show_adapters", "show_cue_tables", "show_dataset_info", "show_distill_summary",
+           "show_first_and_last_eval", "show_record", "show_sft_data", "warn"]
