@@ -34,12 +34,23 @@ def main() -> None:
     print(f"same polarity:         {sum(a[i]['polarity'] == b[i]['polarity'] for i in ids)}")
     if any(a[i].get("label") or b[i].get("label") for i in ids):  # label tasks
         print(f"same label:            {sum(a[i].get('label') == b[i].get('label') for i in ids)}")
-    print(f"parsed:                {sum(bool(a[i]['parse_ok']) for i in ids)} / {sum(bool(b[i]['parse_ok']) for i in ids)}")
-    pairs = np.array([(a[i]["score"], b[i]["score"]) for i in ids
-                      if a[i].get("score") is not None and b[i].get("score") is not None], dtype=float)
+    print(
+        f"parsed:                {sum(bool(a[i]['parse_ok']) for i in ids)} / "
+        f"{sum(bool(b[i]['parse_ok']) for i in ids)}"
+    )
+    pairs = np.array(
+        [
+            (a[i]["score"], b[i]["score"])
+            for i in ids
+            if a[i].get("score") is not None and b[i].get("score") is not None
+        ],
+        dtype=float,
+    )
     if len(pairs) > 1:
-        print(f"scores (both parsed, n={len(pairs)}): mean |a - b| {np.abs(pairs[:, 0] - pairs[:, 1]).mean():.3f}, "
-              f"r(a, b) {np.corrcoef(pairs[:, 0], pairs[:, 1])[0, 1]:.3f}")
+        print(
+            f"scores (both parsed, n={len(pairs)}): mean |a - b| {np.abs(pairs[:, 0] - pairs[:, 1]).mean():.3f}, "
+            f"r(a, b) {np.corrcoef(pairs[:, 0], pairs[:, 1])[0, 1]:.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -32,20 +32,28 @@ from functools import partial
 import torch
 
 from emoreason.data import load_dataset
-from emoreason.formats import get_format
+from emoreason.formats import build_conversation, get_format
 from emoreason.generation import SamplingParams, TransformersEngine
 from emoreason.generation.matmul import OneDnnLinears, use_onednn_linears
-from emoreason.formats import build_conversation
 from emoreason.models import LoadedModel, load_model
 
-ABLATIONS = {"no in-place KV cache": {"preallocate_cache": False}, "no length-grouped prompt pass": {"group_prefill": False},
-             "no cascade attention (prefix copied to every row)": {"cascade": False},
-             "no oneDNN linear layers": {"onednn_matmul": False},
-             "no shared-prefix reuse": {"reuse_prefix": False}}
+ABLATIONS = {
+    "no in-place KV cache": {"preallocate_cache": False},
+    "no length-grouped prompt pass": {"group_prefill": False},
+    "no cascade attention (prefix copied to every row)": {"cascade": False},
+    "no oneDNN linear layers": {"onednn_matmul": False},
+    "no shared-prefix reuse": {"reuse_prefix": False},
+}
 
 
-def plain_loop(loaded: LoadedModel, conversations: list, batch_size: int, max_new_tokens: int,
-               stop_strings: tuple[str, ...] = (), onednn: bool = False) -> tuple[float, int]:
+def plain_loop(
+    loaded: LoadedModel,
+    conversations: list,
+    batch_size: int,
+    max_new_tokens: int,
+    stop_strings: tuple[str, ...] = (),
+    onednn: bool = False,
+) -> tuple[float, int]:
     """What a user would write: encode a left-padded batch, call generate, repeat. `onednn`: with
     the engine's oneDNN linear layers (for the ablation that separates kernel and engine)."""
     stops = {"stop_strings": list(stop_strings), "tokenizer": loaded.tokenizer} if stop_strings else {}
@@ -55,15 +63,26 @@ def plain_loop(loaded: LoadedModel, conversations: list, batch_size: int, max_ne
         for start in range(0, len(conversations), batch_size):
             inputs = loaded.family.encode(loaded.processor, conversations[start : start + batch_size])
             with torch.inference_mode():
-                out = loaded.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
-                                            pad_token_id=loaded.tokenizer.pad_token_id, **stops)
+                out = loaded.model.generate(
+                    **inputs,
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,
+                    pad_token_id=loaded.tokenizer.pad_token_id,
+                    **stops,
+                )
             new = out[:, inputs["input_ids"].shape[1] :]
             tokens += int((new != loaded.tokenizer.pad_token_id).sum())
     return time.perf_counter() - started, tokens
 
 
-def ours(loaded: LoadedModel, conversations: list, batch_size: int, max_new_tokens: int,
-         stop_strings: tuple[str, ...] = (), **engine_options: bool) -> tuple[float, int]:
+def ours(
+    loaded: LoadedModel,
+    conversations: list,
+    batch_size: int,
+    max_new_tokens: int,
+    stop_strings: tuple[str, ...] = (),
+    **engine_options: bool,
+) -> tuple[float, int]:
     engine = TransformersEngine(loaded, batch_size=batch_size, **engine_options)
     params = SamplingParams(max_new_tokens=max_new_tokens, stop_strings=stop_strings)
     started = time.perf_counter()
@@ -88,14 +107,21 @@ def main() -> None:
     parser.add_argument("--batch-sizes", default="1,8,32")
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--samples", type=int, default=0, help="prompts per setting (default: 2 x batch size, min 4)")
-    parser.add_argument("--dtype", default="float32",
-                        help="float32, bfloat16 or auto (emoreason's choice), for the engine (and the plain loop "
-                             "unless --plain-dtype)")
+    parser.add_argument(
+        "--dtype",
+        default="float32",
+        help="float32, bfloat16 or auto (emoreason's choice), for the engine (and the plain loop unless --plain-dtype)",
+    )
     parser.add_argument("--plain-dtype", default=None, help="the plain loop's dtype, if not --dtype")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per loop and setting, taking turns; the median is shown")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed runs per loop and setting, taking turns; the median is shown"
+    )
     parser.add_argument("--ablation", action="store_true", help="also time the engine without each optimisation")
-    parser.add_argument("--format-stops", action="store_true",
-                        help="both loops stop at the C2F closing tag, as evaluate does (default: no early stop)")
+    parser.add_argument(
+        "--format-stops",
+        action="store_true",
+        help="both loops stop at the C2F closing tag, as evaluate does (default: no early stop)",
+    )
     args = parser.parse_args()
     torch.manual_seed(0)
     loaded = load_model(args.model, dtype=args.dtype)
@@ -104,10 +130,15 @@ def main() -> None:
     stops = fmt.stop_strings if args.format_stops else ()
     dataset = load_dataset("vader:movies")
     test = dataset.split("test")
-    print(f"model {loaded.name} ({loaded.device}), engine {loaded.dtype}, plain loop {plain_model.dtype}, "
-          f"threads {torch.get_num_threads()}, max_new_tokens {args.max_new_tokens}, greedy, "
-          f"stop strings {list(stops) or 'none'}")
-    header = f"{'batch':>5} {'samples':>7} | {'plain s/s':>9} {'plain tok/s':>11} | {'ours s/s':>8} {'ours tok/s':>10} | {'ratio':>5}"
+    print(
+        f"model {loaded.name} ({loaded.device}), engine {loaded.dtype}, plain loop {plain_model.dtype}, "
+        f"threads {torch.get_num_threads()}, max_new_tokens {args.max_new_tokens}, greedy, "
+        f"stop strings {list(stops) or 'none'}"
+    )
+    header = (
+        f"{'batch':>5} {'samples':>7} | {'plain s/s':>9} {'plain tok/s':>11} | "
+        f"{'ours s/s':>8} {'ours tok/s':>10} | {'ratio':>5}"
+    )
     print(header)
     print("-" * len(header))
     batches = [int(b) for b in args.batch_sizes.split(",")]
@@ -118,27 +149,37 @@ def main() -> None:
         # that later passes reuse (about 8 s for the plain loop at batch 32 here)
         plain_loop(plain_model, conversations[:batch], batch, 2)
         ours(loaded, conversations[:batch], batch, 2)
-        variants = {"plain": partial(plain_loop, plain_model, conversations, batch, args.max_new_tokens, stops),
-                    "ours": partial(ours, loaded, conversations, batch, args.max_new_tokens, stops)}
+        variants = {
+            "plain": partial(plain_loop, plain_model, conversations, batch, args.max_new_tokens, stops),
+            "ours": partial(ours, loaded, conversations, batch, args.max_new_tokens, stops),
+        }
         ablate = args.ablation and batch == max(batches)
         if ablate:
             for name, options in ABLATIONS.items():
                 variants[name] = partial(ours, loaded, conversations, batch, args.max_new_tokens, stops, **options)
             if use_onednn_linears(loaded.model, loaded.device, loaded.dtype, batch):
-                variants["plain+onednn"] = partial(plain_loop, plain_model, conversations, batch, args.max_new_tokens,
-                                                   stops, onednn=True)
+                variants["plain+onednn"] = partial(
+                    plain_loop, plain_model, conversations, batch, args.max_new_tokens, stops, onednn=True
+                )
         timed = round_robin(variants, args.repeats)
         (plain_s, plain_tokens), (our_s, our_tokens) = timed["plain"], timed["ours"]
-        print(f"{batch:>5} {count:>7} | {count / plain_s:>9.2f} {plain_tokens / plain_s:>11.1f} | "
-              f"{count / our_s:>8.2f} {our_tokens / our_s:>10.1f} | {plain_s / our_s:>5.2f}x", flush=True)
+        print(
+            f"{batch:>5} {count:>7} | {count / plain_s:>9.2f} {plain_tokens / plain_s:>11.1f} | "
+            f"{count / our_s:>8.2f} {our_tokens / our_s:>10.1f} | {plain_s / our_s:>5.2f}x",
+            flush=True,
+        )
         if ablate:
             for name in ABLATIONS:
                 off_s = timed[name][0]
                 print(f"      engine, {name}: {count / off_s:.2f} samples/s ({plain_s / off_s:.2f}x the plain loop)")
             if "plain+onednn" in timed:
                 kernel_s = timed["plain+onednn"][0]
-                print(f"      plain loop with the engine's oneDNN linear layers: {count / kernel_s:.2f} samples/s "
-                      f"(the engine is {kernel_s / our_s:.2f}x that)", flush=True)
+                print(
+                    f"      plain loop with the engine's oneDNN linear layers: {count / kernel_s:.2f} samples/s "
+                    f"(the engine is {kernel_s / our_s:.2f}x that)",
+                    flush=True,
+                )
+
 
 if __name__ == "__main__":
     main()

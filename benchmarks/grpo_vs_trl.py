@@ -116,10 +116,12 @@ def run_trl(args: argparse.Namespace) -> dict[str, Any]:
     total = args.warmup + args.steps
     samples, task, prompts = training_data(PROMPTS_PER_STEP * total)
     # The gold columns the reward functions read (score, polarity); rows repeat per generation in TRL.
-    dataset = Dataset.from_list([
-        {"prompt": messages, "score": s.score, "polarity": task.gold_polarity(s)}
-        for s, messages in zip(samples, prompts)
-    ])
+    dataset = Dataset.from_list(
+        [
+            {"prompt": messages, "score": s.score, "polarity": task.gold_polarity(s)}
+            for s, messages in zip(samples, prompts)
+        ]
+    )
     funcs, weights = trl_reward_functions("c2f", task=task)
 
     began = time.perf_counter()
@@ -157,6 +159,7 @@ def run_trl(args: argparse.Namespace) -> dict[str, Any]:
                     return fn(*a, **kw)
                 finally:
                     self.parts[phase] = self.parts.get(phase, 0.0) + time.perf_counter() - t
+
             return wrapper
 
     timer = StepTimer()
@@ -204,8 +207,13 @@ def run_trl(args: argparse.Namespace) -> dict[str, Any]:
             args=config,
             train_dataset=dataset,
             processing_class=tokenizer,
-            peft_config=LoraConfig(r=LORA["r"], lora_alpha=LORA["alpha"], lora_dropout=LORA["dropout"],
-                                   target_modules=LORA["target_modules"], task_type="CAUSAL_LM"),
+            peft_config=LoraConfig(
+                r=LORA["r"],
+                lora_alpha=LORA["alpha"],
+                lora_dropout=LORA["dropout"],
+                target_modules=LORA["target_modules"],
+                task_type="CAUSAL_LM",
+            ),
             callbacks=[timer],
         )
         trainer._generate = timer.timed("generation", trainer._generate)
@@ -219,10 +227,18 @@ def run_trl(args: argparse.Namespace) -> dict[str, Any]:
         step.setdefault("tokens", float("nan"))
         step.setdefault("reward", float("nan"))
         step["time/update"] = step["time/step"] - step.get("time/generation", 0.0) - step.get("time/reward", 0.0)
-    return summarize("trl", timer.steps, args.warmup, {
-        "setup_s": setup_s, "train_s": train_s, "trainable_params": trainable,
-        "generation_batch_size": config.generation_batch_size, "steps_per_generation": config.steps_per_generation,
-    })
+    return summarize(
+        "trl",
+        timer.steps,
+        args.warmup,
+        {
+            "setup_s": setup_s,
+            "train_s": train_s,
+            "trainable_params": trainable,
+            "generation_batch_size": config.generation_batch_size,
+            "steps_per_generation": config.steps_per_generation,
+        },
+    )
 
 
 # --- ours --------------------------------------------------------------------------------
@@ -239,22 +255,53 @@ def run_ours(args: argparse.Namespace) -> dict[str, Any]:
     samples, task, _ = training_data(PROMPTS_PER_STEP * total)
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="grpo_vs_trl_ours_") as tmp:
-        config = parse_config({
-            "run": {"output_dir": tmp, "max_steps": total, "save_every": 0, "report_to": [], "resume": False,
-                    "seed": SEED},
-            # the base folder, not "default": no shipped adapter, same weights as TRL gets
-            "model": {"name": str(ensure_default_model()), "device": "cpu", "dtype": "float32",
-                      "gradient_checkpointing": False, "lora": {"enabled": True, **LORA}},
-            "data": {"dataset": "vader:movies", "split": "train", "format": "c2f", "shuffle": False},
-            "rollout": {"prompts_per_step": PROMPTS_PER_STEP, "group_size": GROUP_SIZE,
-                        "max_new_tokens": args.max_new_tokens, "temperature": TEMPERATURE, "top_p": 1.0, "top_k": 0},
-            "reward": {},
-            "hints": {"enabled": False},  # TRL has no hints: equal work
-            "algorithm": {"beta": 0.0, "loss_type": "grpo", "advantage_scale": "group", "eps_low": 0.2,
-                          "eps_high": 0.2, "num_iterations": 1},
-            "optim": {"lr": args.lr, "weight_decay": 0.0, "scheduler": "constant", "warmup_steps": 0,
-                      "minibatch_size": PROMPTS_PER_STEP * GROUP_SIZE, "max_grad_norm": 1.0},
-        })
+        config = parse_config(
+            {
+                "run": {
+                    "output_dir": tmp,
+                    "max_steps": total,
+                    "save_every": 0,
+                    "report_to": [],
+                    "resume": False,
+                    "seed": SEED,
+                },
+                # the base folder, not "default": no shipped adapter, same weights as TRL gets
+                "model": {
+                    "name": str(ensure_default_model()),
+                    "device": "cpu",
+                    "dtype": "float32",
+                    "gradient_checkpointing": False,
+                    "lora": {"enabled": True, **LORA},
+                },
+                "data": {"dataset": "vader:movies", "split": "train", "format": "c2f", "shuffle": False},
+                "rollout": {
+                    "prompts_per_step": PROMPTS_PER_STEP,
+                    "group_size": GROUP_SIZE,
+                    "max_new_tokens": args.max_new_tokens,
+                    "temperature": TEMPERATURE,
+                    "top_p": 1.0,
+                    "top_k": 0,
+                },
+                "reward": {},
+                "hints": {"enabled": False},  # TRL has no hints: equal work
+                "algorithm": {
+                    "beta": 0.0,
+                    "loss_type": "grpo",
+                    "advantage_scale": "group",
+                    "eps_low": 0.2,
+                    "eps_high": 0.2,
+                    "num_iterations": 1,
+                },
+                "optim": {
+                    "lr": args.lr,
+                    "weight_decay": 0.0,
+                    "scheduler": "constant",
+                    "warmup_steps": 0,
+                    "minibatch_size": PROMPTS_PER_STEP * GROUP_SIZE,
+                    "max_grad_norm": 1.0,
+                },
+            }
+        )
         trainer = GRPOTrainer(config, samples=samples, task=task)
         if args.no_stop_strings:
             sampling = trainer.sampling
@@ -264,12 +311,21 @@ def run_ours(args: argparse.Namespace) -> dict[str, Any]:
         records = trainer.train()
         train_s = time.perf_counter() - began
     trainable = sum(p.numel() for p in trainer.policy.parameters() if p.requires_grad)
-    steps = [{**r, "tokens": r.get("completion/mean_length", float("nan")),
-              "reward": r.get("reward/mean", float("nan"))} for r in records]
-    return summarize("ours", steps, args.warmup, {
-        "setup_s": setup_s, "train_s": train_s, "trainable_params": trainable,
-        "stop_strings": not args.no_stop_strings,
-    })
+    steps = [
+        {**r, "tokens": r.get("completion/mean_length", float("nan")), "reward": r.get("reward/mean", float("nan"))}
+        for r in records
+    ]
+    return summarize(
+        "ours",
+        steps,
+        args.warmup,
+        {
+            "setup_s": setup_s,
+            "train_s": train_s,
+            "trainable_params": trainable,
+            "stop_strings": not args.no_stop_strings,
+        },
+    )
 
 
 # --- driver ------------------------------------------------------------------------------
@@ -279,9 +335,23 @@ def run_side(side: str, args: argparse.Namespace) -> dict[str, Any]:
     """One side in a fresh subprocess (its own accelerate state, allocator and caches)."""
     with tempfile.TemporaryDirectory(prefix="grpo_vs_trl_") as tmp:
         out = Path(tmp) / f"{side}.json"
-        command = [sys.executable, str(Path(__file__).resolve()), "--only", side, "--steps", str(args.steps),
-                   "--warmup", str(args.warmup), "--max-new-tokens", str(args.max_new_tokens), "--lr", str(args.lr),
-                   "--json", str(out), "--quiet"]
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--only",
+            side,
+            "--steps",
+            str(args.steps),
+            "--warmup",
+            str(args.warmup),
+            "--max-new-tokens",
+            str(args.max_new_tokens),
+            "--lr",
+            str(args.lr),
+            "--json",
+            str(out),
+            "--quiet",
+        ]
         if args.no_stop_strings:
             command.append("--no-stop-strings")
         print(f"running {side} ...", file=sys.stderr, flush=True)
@@ -294,19 +364,25 @@ def run_side(side: str, args: argparse.Namespace) -> dict[str, Any]:
 def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
     import torch
 
-    print(f"\nGRPO step time, SmolLM2-135M-Instruct fp32 CPU ({torch.get_num_threads()} threads), LoRA r=16 all-linear, "
-          f"{PROMPTS_PER_STEP} prompts x G={GROUP_SIZE}, max {args.max_new_tokens} new tokens, "
-          f"{args.warmup} warm-up + {args.steps} timed steps")
-    header = (f"{'trainer':<8} {'median step s':>13} {'gen s':>7} {'reward s':>8} {'update s':>8} {'other s':>7} "
-              f"{'tokens':>6} {'reward':>6} {'setup s':>7}")
+    print(
+        f"\nGRPO step time, SmolLM2-135M-Instruct fp32 CPU ({torch.get_num_threads()} threads), LoRA r=16 all-linear, "
+        f"{PROMPTS_PER_STEP} prompts x G={GROUP_SIZE}, max {args.max_new_tokens} new tokens, "
+        f"{args.warmup} warm-up + {args.steps} timed steps"
+    )
+    header = (
+        f"{'trainer':<8} {'median step s':>13} {'gen s':>7} {'reward s':>8} {'update s':>8} {'other s':>7} "
+        f"{'tokens':>6} {'reward':>6} {'setup s':>7}"
+    )
     print(header)
     print("-" * len(header))
     for side in SIDES:
         if side not in results:
             continue
         r, p = results[side], results[side]["phases_s"]
-        print(f"{side:<8} {r['median_step_s']:>13.3f} {p['generation']:>7.3f} {p['reward']:>8.4f} {p['update']:>8.3f} "
-              f"{p['other']:>7.3f} {r['mean_completion_tokens']:>6.1f} {r['reward_mean']:>6.2f} {r['setup_s']:>7.1f}")
+        print(
+            f"{side:<8} {r['median_step_s']:>13.3f} {p['generation']:>7.3f} {p['reward']:>8.4f} {p['update']:>8.3f} "
+            f"{p['other']:>7.3f} {r['mean_completion_tokens']:>6.1f} {r['reward_mean']:>6.2f} {r['setup_s']:>7.1f}"
+        )
     if "trl" in results and "ours" in results:
         ratio = results["ours"]["median_step_s"] / results["trl"]["median_step_s"]
         results["ratio_ours_over_trl"] = ratio
@@ -314,8 +390,10 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None
     for side in SIDES:
         if side in results:
             print(f"{side} step times (s): {results[side]['step_s']}  warm-up: {results[side]['warmup_step_s']}")
-    print("tokens: mean completion length (tokens) over the timed steps; "
-          "TRL 'update' = step - _generate - _calculate_rewards; 'other' = step - the three phases")
+    print(
+        "tokens: mean completion length (tokens) over the timed steps; "
+        "TRL 'update' = step - _generate - _calculate_rewards; 'other' = step - the three phases"
+    )
     if "ours" in results and results["ours"].get("stop_strings"):
         print("ours stops at </score> (c2f stop string), TRL at EOS only; --no-stop-strings for equal work")
 
@@ -327,8 +405,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1, help="untimed warm-up steps first (default 1)")
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--lr", type=float, default=1e-5)
-    parser.add_argument("--no-stop-strings", action="store_true",
-                        help="ours generates to EOS like TRL, not stopping at </score>")
+    parser.add_argument(
+        "--no-stop-strings", action="store_true", help="ours generates to EOS like TRL, not stopping at </score>"
+    )
     parser.add_argument("--json", metavar="OUT", help="also write the figures to this JSON file")
     parser.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -351,11 +430,24 @@ def main() -> None:
     if not args.quiet:
         report(results, args)
     if args.json:
-        settings = {"model": "SmolLM2-135M-Instruct", "dtype": "float32", "device": "cpu", "lora": LORA,
-                    "prompts_per_step": PROMPTS_PER_STEP, "group_size": GROUP_SIZE, "temperature": TEMPERATURE,
-                    "max_new_tokens": args.max_new_tokens, "lr": args.lr, "beta": 0.0, "loss_type": "grpo",
-                    "steps": args.steps, "warmup": args.warmup, "dataset": "vader:movies", "format": "c2f",
-                    "no_stop_strings": args.no_stop_strings}
+        settings = {
+            "model": "SmolLM2-135M-Instruct",
+            "dtype": "float32",
+            "device": "cpu",
+            "lora": LORA,
+            "prompts_per_step": PROMPTS_PER_STEP,
+            "group_size": GROUP_SIZE,
+            "temperature": TEMPERATURE,
+            "max_new_tokens": args.max_new_tokens,
+            "lr": args.lr,
+            "beta": 0.0,
+            "loss_type": "grpo",
+            "steps": args.steps,
+            "warmup": args.warmup,
+            "dataset": "vader:movies",
+            "format": "c2f",
+            "no_stop_strings": args.no_stop_strings,
+        }
         Path(args.json).write_text(json.dumps({"settings": settings, "results": results}, indent=2) + "\n")
 
 

@@ -116,8 +116,13 @@ def main() -> None:
         metrics = classification_metrics(predictions, gold_labels, labels)
         systems[name] = {"n": len(gold_labels), **extra, **metrics}
 
-    systems["chance (uniform, expected)"] = {"n": len(test), "accuracy": 1 / len(labels), "war": 1 / len(labels),
-                                             "uar": 1 / len(labels), "note": "expected value; no run"}
+    systems["chance (uniform, expected)"] = {
+        "n": len(test),
+        "accuracy": 1 / len(labels),
+        "war": 1 / len(labels),
+        "uar": 1 / len(labels),
+        "note": "expected value; no run",
+    }
     counts = Counter(s.label for s in split["train"])
     majority = max(labels, key=lambda label: (counts[label], -labels.index(label)))
     score("majority (train)", [majority] * len(test), gold, predicted=majority)
@@ -136,16 +141,32 @@ def main() -> None:
 
         model, c, valid_uar = fit_select(logreg, [0.01, 0.1, 1.0, 10.0], x["train"], y["train"], x["valid"], y["valid"])
         name = "logreg, voice cues" + ("" if per_speaker else " (no speaker norm)")
-        score(name, list(model.predict(x["test"])), gold, C=c, valid_uar=round(valid_uar, 4),
-              features=FEATURES, normalisation="per speaker" if per_speaker else "dataset (train actors)")
+        score(
+            name,
+            list(model.predict(x["test"])),
+            gold,
+            C=c,
+            valid_uar=round(valid_uar, 4),
+            features=FEATURES,
+            normalisation="per speaker" if per_speaker else "dataset (train actors)",
+        )
         if per_speaker:
+
             def gboost(depth: int):
-                return GradientBoostingClassifier(max_depth=depth, n_estimators=200, learning_rate=0.05,
-                                                  random_state=args.seed)
+                return GradientBoostingClassifier(
+                    max_depth=depth, n_estimators=200, learning_rate=0.05, random_state=args.seed
+                )
 
             model, depth, valid_uar = fit_select(gboost, [2, 3], x["train"], y["train"], x["valid"], y["valid"])
-            score("gboost, voice cues", list(model.predict(x["test"])), gold, max_depth=depth,
-                  valid_uar=round(valid_uar, 4), features=FEATURES, normalisation="per speaker")
+            score(
+                "gboost, voice cues",
+                list(model.predict(x["test"])),
+                gold,
+                max_depth=depth,
+                valid_uar=round(valid_uar, 4),
+                features=FEATURES,
+                normalisation="per speaker",
+            )
 
     if not args.skip_model:
         chosen = test
@@ -164,15 +185,25 @@ def main() -> None:
             by_id = {s.id: s for s in chosen}
             gold_labels = [by_id[r["id"]].label for r in records]
             # lenient reading: the one label the raw answer names, tags or not (rewards.extract_label)
-            lenient = classification_metrics([extract_label(r["raw_completion"], labels) for r in records],
-                                             gold_labels, labels)
-            score(name, [r["label"] for r in records], gold_labels,
-                  lenient={k: lenient[k] for k in ("war", "uar", "n_invalid", "confusion_matrix")},
-                  parse_rate=round(sum(r["parse_ok"] for r in records) / len(records), 4),
-                  mean_completion_tokens=round(float(np.mean([r["completion_tokens"] for r in records])), 1),
-                  seconds=result["seconds"], model=records[0]["model"], format=args.format,
-                  max_new_tokens=args.max_new_tokens, greedy=True,
-                  subset=f"first {args.limit_per_class} test clips per emotion" if args.limit_per_class else "all test clips")
+            lenient = classification_metrics(
+                [extract_label(r["raw_completion"], labels) for r in records], gold_labels, labels
+            )
+            score(
+                name,
+                [r["label"] for r in records],
+                gold_labels,
+                lenient={k: lenient[k] for k in ("war", "uar", "n_invalid", "confusion_matrix")},
+                parse_rate=round(sum(r["parse_ok"] for r in records) / len(records), 4),
+                mean_completion_tokens=round(float(np.mean([r["completion_tokens"] for r in records])), 1),
+                seconds=result["seconds"],
+                model=records[0]["model"],
+                format=args.format,
+                max_new_tokens=args.max_new_tokens,
+                greedy=True,
+                subset=f"first {args.limit_per_class} test clips per emotion"
+                if args.limit_per_class
+                else "all test clips",
+            )
             slug = name.replace(", ", "_").replace(" ", "_")
             with (out / f"predictions_{slug}.jsonl").open("w", encoding="utf-8") as handle:
                 for record in records:
@@ -198,8 +229,12 @@ def write_confusion(path: Path, systems: dict[str, dict], labels: list[str]) -> 
     for name, metrics in systems.items():
         if "confusion_matrix" not in metrics:
             continue
-        lines += [f"## {name} (n = {metrics['n']})", "", "| gold \\ pred | " + " | ".join([*labels, INVALID]) + " |",
-                  "|---" * (len(labels) + 2) + "|"]
+        lines += [
+            f"## {name} (n = {metrics['n']})",
+            "",
+            "| gold \\ pred | " + " | ".join([*labels, INVALID]) + " |",
+            "|---" * (len(labels) + 2) + "|",
+        ]
         for label, row in zip(labels, metrics["confusion_matrix"]):
             lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
         lines.append("")

@@ -27,9 +27,24 @@ from emoreason.serve.server import free_port
 
 
 def start_server(model: str, port: int, batching: bool, max_batch_size: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "emoreason", "serve", "--model", model, "--port", str(port),
-               "--log-level", "warning", "--max-queue", "4096", "--request-timeout", "3600",
-               "--max-batch-size", str(max_batch_size if batching else 1)]
+    command = [
+        sys.executable,
+        "-m",
+        "emoreason",
+        "serve",
+        "--model",
+        model,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--max-queue",
+        "4096",
+        "--request-timeout",
+        "3600",
+        "--max-batch-size",
+        str(max_batch_size if batching else 1),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -52,6 +67,7 @@ async def run_level(url: str, texts: list[str], clients: int, requests: int, max
     next_index = 0
     limits = httpx.Limits(max_connections=clients)
     async with httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(600.0), limits=limits) as http:
+
         async def client() -> None:
             nonlocal next_index, tokens
             while next_index < requests:
@@ -68,10 +84,15 @@ async def run_level(url: str, texts: list[str], clients: int, requests: int, max
         await asyncio.gather(*(client() for _ in range(clients)))
         wall = time.perf_counter() - started
     latencies.sort()
-    return {"clients": clients, "requests": requests, "seconds": round(wall, 3),
-            "requests_per_s": round(requests / wall, 3), "tokens_per_s": round(tokens / wall, 1),
-            "p50_s": round(statistics.median(latencies), 3),
-            "p95_s": round(latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))], 3)}
+    return {
+        "clients": clients,
+        "requests": requests,
+        "seconds": round(wall, 3),
+        "requests_per_s": round(requests / wall, 3),
+        "tokens_per_s": round(tokens / wall, 1),
+        "p50_s": round(statistics.median(latencies), 3),
+        "p95_s": round(latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))], 3),
+    }
 
 
 def main() -> None:
@@ -97,27 +118,47 @@ def main() -> None:
                 row = asyncio.run(run_level(url, texts, clients, args.requests, args.max_tokens))
                 results[mode].append(row)
                 if not args.json:
-                    print(f"{mode:<12} {clients:>3} clients: {row['requests_per_s']:.2f} req/s", file=sys.stderr,
-                          flush=True)
+                    print(
+                        f"{mode:<12} {clients:>3} clients: {row['requests_per_s']:.2f} req/s",
+                        file=sys.stderr,
+                        flush=True,
+                    )
         finally:
             process.terminate()
             process.wait(timeout=30)
-    ratios = {str(on["clients"]): round(on["requests_per_s"] / off["requests_per_s"], 2)
-              for on, off in zip(results["batching"], results["no batching"], strict=True)}
+    ratios = {
+        str(on["clients"]): round(on["requests_per_s"] / off["requests_per_s"], 2)
+        for on, off in zip(results["batching"], results["no batching"], strict=True)
+    }
     if args.json:
-        print(json.dumps({"model": args.model, "max_tokens": args.max_tokens, "requests_per_level": args.requests,
-                          "cpus": os.cpu_count(), "results": results, "speedup": ratios}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "model": args.model,
+                    "max_tokens": args.max_tokens,
+                    "requests_per_level": args.requests,
+                    "cpus": os.cpu_count(),
+                    "results": results,
+                    "speedup": ratios,
+                },
+                indent=2,
+            )
+        )
         return
-    print(f"model {args.model}, {args.requests} requests per level, max_tokens {args.max_tokens}, greedy, "
-          f"POST /v1/analyze, {os.cpu_count()} CPUs")
+    print(
+        f"model {args.model}, {args.requests} requests per level, max_tokens {args.max_tokens}, greedy, "
+        f"POST /v1/analyze, {os.cpu_count()} CPUs"
+    )
     header = f"{'mode':<12} {'clients':>7} | {'req/s':>7} {'tok/s':>7} | {'p50 s':>7} {'p95 s':>7} | {'speedup':>7}"
     print(header)
     print("-" * len(header))
     for mode, rows in results.items():
         for row in rows:
             speedup = f"{ratios[str(row['clients'])]:.2f}x" if mode == "batching" else ""
-            print(f"{mode:<12} {row['clients']:>7} | {row['requests_per_s']:>7.2f} {row['tokens_per_s']:>7.1f} | "
-                  f"{row['p50_s']:>7.3f} {row['p95_s']:>7.3f} | {speedup:>7}")
+            print(
+                f"{mode:<12} {row['clients']:>7} | {row['requests_per_s']:>7.2f} {row['tokens_per_s']:>7.1f} | "
+                f"{row['p50_s']:>7.3f} {row['p95_s']:>7.3f} | {speedup:>7}"
+            )
 
 
 if __name__ == "__main__":

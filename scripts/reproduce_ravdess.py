@@ -31,11 +31,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reproduce_vader import ROOT, run_stage, write_stage_log  # noqa: E402  (one stage runner for both recipes)
 
 FULL = {"sft": [], "grpo": [], "grpo_steps": 12, "eval_tokens": "160"}
-TOY = {"sft": ["run.max_steps=2", "eval.generate_examples=1", "eval.loss_examples=2", "eval.max_new_tokens=4",
-               "train.batch_size=2", "model.lora.r=4", "run.report_to=[jsonl]"],
-       "grpo": ["rollout.max_new_tokens=6", "rollout.prompts_per_step=1",
-                "rollout.group_size=2", "reflection.max_new_tokens=4", "model.lora.r=4", "run.report_to=[jsonl]"],
-       "grpo_steps": 1, "eval_tokens": "8"}
+TOY = {
+    "sft": [
+        "run.max_steps=2",
+        "eval.generate_examples=1",
+        "eval.loss_examples=2",
+        "eval.max_new_tokens=4",
+        "train.batch_size=2",
+        "model.lora.r=4",
+        "run.report_to=[jsonl]",
+    ],
+    "grpo": [
+        "rollout.max_new_tokens=6",
+        "rollout.prompts_per_step=1",
+        "rollout.group_size=2",
+        "reflection.max_new_tokens=4",
+        "model.lora.r=4",
+        "run.report_to=[jsonl]",
+    ],
+    "grpo_steps": 1,
+    "eval_tokens": "8",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,21 +69,83 @@ def main(argv: list[str] | None = None) -> int:
     log: list[dict] = []
     began = time.perf_counter()
 
-    run_stage("distill", ["distill", "--teacher", "cues", "--rationalize", "-d", spec, "--split", "train", "--format", "emor3",
-                          "--out", str(out / "distill")], out, log)
+    run_stage(
+        "distill",
+        [
+            "distill",
+            "--teacher",
+            "cues",
+            "--rationalize",
+            "-d",
+            spec,
+            "--split",
+            "train",
+            "--format",
+            "emor3",
+            "--out",
+            str(out / "distill"),
+        ],
+        out,
+        log,
+    )
     sft_adapter = out / "sft" / "final" / "adapter"
-    run_stage("sft", ["sft", "--config", "configs/sft_emor3_ravdess_smollm2.yaml",
-                      f"data.train_file={out / 'distill' / 'sft.jsonl'}", f"run.output_dir={out / 'sft'}",
-                      f"model.name={args.model}"] + budget["sft"], out, log)
+    run_stage(
+        "sft",
+        [
+            "sft",
+            "--config",
+            "configs/sft_emor3_ravdess_smollm2.yaml",
+            f"data.train_file={out / 'distill' / 'sft.jsonl'}",
+            f"run.output_dir={out / 'sft'}",
+            f"model.name={args.model}",
+        ]
+        + budget["sft"],
+        out,
+        log,
+    )
     grpo_dir = out / "grpo"
-    run_stage("grpo", ["grpo", "--config", "configs/emor3_ravdess_smollm2.yaml", f"data.dataset={spec}",
-                       f"model.name={args.model}", f"model.adapter={sft_adapter}", f"run.output_dir={grpo_dir}",
-                       f"run.max_steps={budget['grpo_steps']}"] + budget["grpo"], out, log)
+    run_stage(
+        "grpo",
+        [
+            "grpo",
+            "--config",
+            "configs/emor3_ravdess_smollm2.yaml",
+            f"data.dataset={spec}",
+            f"model.name={args.model}",
+            f"model.adapter={sft_adapter}",
+            f"run.output_dir={grpo_dir}",
+            f"run.max_steps={budget['grpo_steps']}",
+        ]
+        + budget["grpo"],
+        out,
+        log,
+    )
     grpo_adapter = grpo_dir / f"checkpoint-{budget['grpo_steps']}" / "adapter"  # the last step is always saved
     for system, adapter in (("grpo", str(grpo_adapter)), ("sft", str(sft_adapter)), ("base", "none")):
-        run_stage(f"eval_{system}", ["evaluate", "-d", spec, "--split", "test", "--format", "emor3", "--model", args.model,
-                                     "--adapter", adapter, "--max-new-tokens", budget["eval_tokens"],
-                                     "--baselines", "majority", "--out", str(out / "eval" / system)], out, log)
+        run_stage(
+            f"eval_{system}",
+            [
+                "evaluate",
+                "-d",
+                spec,
+                "--split",
+                "test",
+                "--format",
+                "emor3",
+                "--model",
+                args.model,
+                "--adapter",
+                adapter,
+                "--max-new-tokens",
+                budget["eval_tokens"],
+                "--baselines",
+                "majority",
+                "--out",
+                str(out / "eval" / system),
+            ],
+            out,
+            log,
+        )
     write_stage_log(out, log, began)
     return 0
 

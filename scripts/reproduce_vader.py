@@ -43,7 +43,9 @@ class Budget:
 
     sft_steps: int = 150
     grpo_steps: int = 30
-    eval_limit: int = 150  # a seeded random N of each test split (`evaluate --sample`; the movies file is sorted by polarity)
+    eval_limit: int = (
+        150  # a seeded random N of each test split (`evaluate --sample`; the movies file is sorted by polarity)
+    )
     valid_limit: int = 150
     distill_limit: int | None = None
     max_new_tokens: int = 192
@@ -53,11 +55,30 @@ class Budget:
 
 BUDGETS = {
     "full": Budget(),
-    "toy": Budget(sft_steps=2, grpo_steps=1, eval_limit=2, valid_limit=2, distill_limit=12, max_new_tokens=8,
-                  extra_sft=["eval.generate_examples=1", "eval.loss_examples=2", "eval.max_new_tokens=4",
-                             "train.batch_size=2", "model.lora.r=4", "run.report_to=[jsonl]"],
-                  extra_grpo=["rollout.max_new_tokens=6", "rollout.prompts_per_step=1", "rollout.group_size=2",
-                              "optim.minibatch_size=2", "model.lora.r=4", "run.report_to=[jsonl]"]),
+    "toy": Budget(
+        sft_steps=2,
+        grpo_steps=1,
+        eval_limit=2,
+        valid_limit=2,
+        distill_limit=12,
+        max_new_tokens=8,
+        extra_sft=[
+            "eval.generate_examples=1",
+            "eval.loss_examples=2",
+            "eval.max_new_tokens=4",
+            "train.batch_size=2",
+            "model.lora.r=4",
+            "run.report_to=[jsonl]",
+        ],
+        extra_grpo=[
+            "rollout.max_new_tokens=6",
+            "rollout.prompts_per_step=1",
+            "rollout.group_size=2",
+            "optim.minibatch_size=2",
+            "model.lora.r=4",
+            "run.report_to=[jsonl]",
+        ],
+    ),
 }
 
 
@@ -96,8 +117,10 @@ def run_stage(name: str, args: list[str], out: Path, log: list[dict]) -> None:
     code = emoreason(args)
     seconds = time.perf_counter() - began
     if code != 0:
-        sys.exit(f"[{name}] failed with exit code {code} after {seconds:.0f} s; fix the cause and "
-                 "rerun the same command to continue from this stage")
+        sys.exit(
+            f"[{name}] failed with exit code {code} after {seconds:.0f} s; fix the cause and "
+            "rerun the same command to continue from this stage"
+        )
     record = {"stage": name, "command": command, "seconds": round(seconds, 1)}
     marker.write_text(json.dumps(record, indent=2) + "\n")
     log.append(record)
@@ -117,8 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", choices=sorted(BUDGETS), default="full")
     parser.add_argument("--toy", action="store_true", help="Shorthand for --budget toy.")
     parser.add_argument("--model", default="default", help="Base model (default: the embedded SmolLM2-135M-Instruct).")
-    parser.add_argument("--stages", default="all",
-                        help="Comma-separated subset: distill,sft,grpo,eval,select (default: all).")
+    parser.add_argument(
+        "--stages", default="all", help="Comma-separated subset: distill,sft,grpo,eval,select (default: all)."
+    )
     args = parser.parse_args(argv)
     budget = BUDGETS["toy" if args.toy else args.budget]
     out: Path = args.out.resolve()
@@ -139,28 +163,69 @@ def main(argv: list[str] | None = None) -> int:
 
     sft_adapter = out / "sft" / "final" / "adapter"
     if "sft" in wanted:
-        run_stage("sft", exe + ["sft", "--config", "configs/sft_c2f_vader_smollm2.yaml",
-                                f"data.train_file={out / 'distill' / 'sft.jsonl'}", f"run.output_dir={out / 'sft'}",
-                                f"run.max_steps={budget.sft_steps}", f"model.name={args.model}"] + budget.extra_sft,
-                  out, log)
+        run_stage(
+            "sft",
+            exe
+            + [
+                "sft",
+                "--config",
+                "configs/sft_c2f_vader_smollm2.yaml",
+                f"data.train_file={out / 'distill' / 'sft.jsonl'}",
+                f"run.output_dir={out / 'sft'}",
+                f"run.max_steps={budget.sft_steps}",
+                f"model.name={args.model}",
+            ]
+            + budget.extra_sft,
+            out,
+            log,
+        )
 
     adapters = {"base": None, "sft": sft_adapter}
     for variant, overrides in VARIANTS.items():
         folder = out / f"grpo_{variant}"
         adapters[f"grpo_{variant}"] = folder / f"checkpoint-{budget.grpo_steps}" / "adapter"
         if "grpo" in wanted:
-            run_stage(f"grpo_{variant}", exe + [
-                "grpo", "--config", "configs/c2f_vader_smollm2.yaml", f"model.name={args.model}",
-                f"model.adapter={sft_adapter}", f"run.output_dir={folder}", f"run.max_steps={budget.grpo_steps}",
-                f"run.save_every={budget.grpo_steps}"] + overrides + budget.extra_grpo, out, log)
+            run_stage(
+                f"grpo_{variant}",
+                exe
+                + [
+                    "grpo",
+                    "--config",
+                    "configs/c2f_vader_smollm2.yaml",
+                    f"model.name={args.model}",
+                    f"model.adapter={sft_adapter}",
+                    f"run.output_dir={folder}",
+                    f"run.max_steps={budget.grpo_steps}",
+                    f"run.save_every={budget.grpo_steps}",
+                ]
+                + overrides
+                + budget.extra_grpo,
+                out,
+                log,
+            )
 
     if "eval" in wanted:
         for system, adapter in adapters.items():
             for domain, split, limit in [(d, "test", budget.eval_limit) for d in DOMAINS] + [
-                    ("movies", "valid", budget.valid_limit)]:
-                command = exe + ["evaluate", "-d", f"vader:{domain}", "--split", split, "--sample", str(limit),
-                                 "--model", args.model, "--max-new-tokens", str(budget.max_new_tokens),
-                                 "--baselines", "vader", "--out", str(out / "eval" / system / f"{domain}-{split}")]
+                ("movies", "valid", budget.valid_limit)
+            ]:
+                command = exe + [
+                    "evaluate",
+                    "-d",
+                    f"vader:{domain}",
+                    "--split",
+                    split,
+                    "--sample",
+                    str(limit),
+                    "--model",
+                    args.model,
+                    "--max-new-tokens",
+                    str(budget.max_new_tokens),
+                    "--baselines",
+                    "vader",
+                    "--out",
+                    str(out / "eval" / system / f"{domain}-{split}"),
+                ]
                 # `none`: the bare model, even once the package ships its default adapter
                 command += ["--adapter", str(adapter) if adapter is not None else "none"]
                 run_stage(f"eval_{system}_{domain}_{split}", command, out, log)

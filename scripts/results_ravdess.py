@@ -25,8 +25,12 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-SYSTEMS = {"base": "base model, prompted", "sft": "SFT (cues-teacher chains)", "grpo": "SFT + EMO-R3 GRPO",
-           "grpo_kl": "SFT + EMO-R3 GRPO, KL 0.04 to the SFT adapter"}  # the last: a separate run, see RESULTS
+SYSTEMS = {
+    "base": "base model, prompted",
+    "sft": "SFT (cues-teacher chains)",
+    "grpo": "SFT + EMO-R3 GRPO",
+    "grpo_kl": "SFT + EMO-R3 GRPO, KL 0.04 to the SFT adapter",
+}  # the last: a separate run, see RESULTS
 
 
 def summarise(records: list[dict[str, Any]], samples: dict[str, Any], labels: list[str]) -> dict[str, Any]:
@@ -43,12 +47,18 @@ def summarise(records: list[dict[str, Any]], samples: dict[str, Any], labels: li
     pred = np.array([r["label"] or "(none)" for r in records], dtype=object)
     gold = np.array([r["gold_label"] for r in records], dtype=object)
     metrics = classification_metrics(list(pred), list(gold), labels)
-    citations = [citation_grounding(r["raw_completion"], "\n".join(
-        p for p in (samples[r["id"]].text, samples[r["id"]].cues) if p)) for r in records]
+    citations = [
+        citation_grounding(
+            r["raw_completion"], "\n".join(p for p in (samples[r["id"]].text, samples[r["id"]].cues) if p)
+        )
+        for r in records
+    ]
     return {
         "n": len(records),
-        "war": metrics["war"], "war_ci": bootstrap_ci(war, pred, gold),
-        "uar": metrics["uar"], "uar_ci": bootstrap_ci(uar, pred, gold),
+        "war": metrics["war"],
+        "war_ci": bootstrap_ci(war, pred, gold),
+        "uar": metrics["uar"],
+        "uar_ci": bootstrap_ci(uar, pred, gold),
         "recall": metrics["per_class_recall"],
         "predicted": dict(Counter(pred.tolist()).most_common()),
         "polarity_accuracy": float(np.mean([r["polarity"] == r["gold_polarity"] for r in records])),
@@ -81,21 +91,28 @@ def main() -> int:
         for name in ("metrics.json", "predictions.jsonl", "report.md"):
             if (folder / name).is_file():
                 shutil.copy(folder / name, args.out / f"eval_{system}_{name}")
-    for source, target in (("sft/metrics.jsonl", "sft_metrics.jsonl"), ("grpo/metrics.jsonl", "grpo_metrics.jsonl"),
-                           ("grpo_kl/metrics.jsonl", "grpo_kl_metrics.jsonl"),
-                           ("distill/stats.json", "distill_stats.json"), ("stages.json", "stages.json")):
+    for source, target in (
+        ("sft/metrics.jsonl", "sft_metrics.jsonl"),
+        ("grpo/metrics.jsonl", "grpo_metrics.jsonl"),
+        ("grpo_kl/metrics.jsonl", "grpo_kl_metrics.jsonl"),
+        ("distill/stats.json", "distill_stats.json"),
+        ("stages.json", "stages.json"),
+    ):
         if (args.run / source).is_file():
             shutil.copy(args.run / source, args.out / target)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
 
-    print("| system | WAR [95% CI] | UAR [95% CI] | polarity acc. | parsed | cue citations grounded | predicted labels |")
+    print(
+        "| system | WAR [95% CI] | UAR [95% CI] | polarity acc. | parsed | cue citations grounded | predicted labels |"
+    )
     print("|---|---|---|---:|---:|---:|---|")
     for system, s in summary.items():
         grounded = "–" if not s["n_citations"] else f"{s['citations_grounded_rate']:.2f} of {s['n_citations']}"
-        print(f"| {SYSTEMS[system]} | {s['war']:.3f} [{s['war_ci'][0]:.3f}, {s['war_ci'][1]:.3f}] | "
-              f"{s['uar']:.3f} [{s['uar_ci'][0]:.3f}, {s['uar_ci'][1]:.3f}] | {s['polarity_accuracy']:.3f} | "
-              f"{s['parsed']}/{s['n']} | {grounded} | "
-              + ", ".join(f"{k} {v}" for k, v in s["predicted"].items()) + " |")
+        print(
+            f"| {SYSTEMS[system]} | {s['war']:.3f} [{s['war_ci'][0]:.3f}, {s['war_ci'][1]:.3f}] | "
+            f"{s['uar']:.3f} [{s['uar_ci'][0]:.3f}, {s['uar_ci'][1]:.3f}] | {s['polarity_accuracy']:.3f} | "
+            f"{s['parsed']}/{s['n']} | {grounded} | " + ", ".join(f"{k} {v}" for k, v in s["predicted"].items()) + " |"
+        )
     for system, s in summary.items():
         print(f"{system} recall: " + ", ".join(f"{k} {v:.2f}" for k, v in s["recall"].items()))
     print(f"wrote {args.out}")

@@ -28,8 +28,10 @@ DOMAINS = ("tweets", "products", "movies")
 
 
 def metrics_table(run: Path, system: str) -> list[str]:
-    rows = ["| test set (first N) | N | Pearson r | MAE | F1 (3 classes) | parse rate | VADER r | VADER MAE |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| test set (first N) | N | Pearson r | MAE | F1 (3 classes) | parse rate | VADER r | VADER MAE |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for domain in DOMAINS:
         path = run / "eval" / system / f"{domain}-test" / "metrics.json"
         if not path.is_file():
@@ -37,8 +39,10 @@ def metrics_table(run: Path, system: str) -> list[str]:
             continue
         data = json.loads(path.read_text())
         m, v = data["rows"]["model"], data["rows"].get("vader", {})
-        rows.append(f"| vader:{domain} | {data['n']} | {m['pearson_r']:.3f} | {m['mae']:.3f} | {m['f1_3_weighted']:.3f} | "
-                    f"{m['parse_rate']:.3f} | {v.get('pearson_r', float('nan')):.3f} | {v.get('mae', float('nan')):.3f} |")
+        rows.append(
+            f"| vader:{domain} | {data['n']} | {m['pearson_r']:.3f} | {m['mae']:.3f} | {m['f1_3_weighted']:.3f} | "
+            f"{m['parse_rate']:.3f} | {v.get('pearson_r', float('nan')):.3f} | {v.get('mae', float('nan')):.3f} |"
+        )
     return rows
 
 
@@ -61,7 +65,8 @@ def model_card(run: Path, system: str, size_mb: float, configs: list[str]) -> st
         "",
         f"Shipped {date.today().isoformat()} by `scripts/ship_default_adapter.py` from `{run.name}` "
         f"(system `{system}`, chosen by Pearson r on the vader:movies valid split) at emoreason commit "
-        f"`{commit()}`. The merged training configs are next to this card: {', '.join(f'`{c}`' for c in configs) or 'none found'}.",
+        f"`{commit()}`. The merged training configs are next to this card: "
+        f"{', '.join(f'`{c}`' for c in configs) or 'none found'}.",
         "",
         "**What it does.** Given a sentence, it writes a C2F explanation: the polarity first, then the "
         "words that carry the sentiment, then a score on the VADER scale -4..+4 "
@@ -126,7 +131,9 @@ def main() -> int:
     import torch
     from safetensors.torch import load_file, save_file
 
-    tensors = {k: v.to(torch.float16).contiguous() for k, v in load_file(str(adapter / "adapter_model.safetensors")).items()}
+    tensors = {
+        k: v.to(torch.float16).contiguous() for k, v in load_file(str(adapter / "adapter_model.safetensors")).items()
+    }
     config = json.loads((adapter / "adapter_config.json").read_text())
     config["base_model_name_or_path"] = "SmolLM2-135M-Instruct (emoreason default)"  # was a local path
     tmp = args.dest.with_name(args.dest.name + ".tmp")
@@ -137,7 +144,9 @@ def main() -> int:
     size_mb = (tmp / "adapter_model.safetensors").stat().st_size / 2**20
     if size_mb > MAX_MB:
         shutil.rmtree(tmp)
-        sys.exit(f"the adapter is {size_mb:.1f} MB in fp16, over the {MAX_MB:.0f} MB the package ships; train a smaller rank")
+        sys.exit(
+            f"the adapter is {size_mb:.1f} MB in fp16, over the {MAX_MB:.0f} MB the package ships; train a smaller rank"
+        )
     configs = []
     for stage in ("sft", system):
         source = run / stage / "config.yaml"

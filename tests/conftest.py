@@ -51,8 +51,9 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
-def _write_video(path: Path, frames: int = 8, fps: int = 4, width: int = 64, height: int = 48,
-                 audio: bool = False) -> Path:
+def _write_video(
+    path: Path, frames: int = 8, fps: int = 4, width: int = 64, height: int = 48, audio: bool = False
+) -> Path:
     import av
 
     with av.open(str(path), "w") as container:

@@ -70,8 +70,9 @@ def write_clip(path: Path, frames: list[np.ndarray], audio: np.ndarray | None = 
             container.mux(packet)
         if sound is not None and audio is not None:
             for start in range(0, len(audio), 1024):
-                chunk = av.AudioFrame.from_ndarray(audio[None, start : start + 1024].astype(np.float32), format="flt",
-                                                   layout="mono")
+                chunk = av.AudioFrame.from_ndarray(
+                    audio[None, start : start + 1024].astype(np.float32), format="flt", layout="mono"
+                )
                 chunk.sample_rate, chunk.pts = SR, start
                 for packet in sound.encode(chunk):
                     container.mux(packet)

@@ -23,22 +23,29 @@ def vowel_reward(text, gold, task, reflection) -> RewardBreakdown:
 
 def main(model: str, out: str) -> None:
     samples = [Sample(id=f"s{i}", text=f"sentence number {i}", score=float(i % 5 - 2), split="train") for i in range(8)]
-    config = parse_config({
-        "run": {"output_dir": out, "max_steps": 2, "save_every": 1, "report_to": ["jsonl"], "resume": False},
-        "model": {"name": model, "device": "cpu", "lora": {"enabled": False}},
-        "data": {"shuffle": True},
-        "rollout": {"prompts_per_step": 2, "group_size": 4, "max_new_tokens": 6},
-        "hints": {"enabled": False},
-        "optim": {"lr": 1e-2, "minibatch_size": 4},
-    })
+    config = parse_config(
+        {
+            "run": {"output_dir": out, "max_steps": 2, "save_every": 1, "report_to": ["jsonl"], "resume": False},
+            "model": {"name": model, "device": "cpu", "lora": {"enabled": False}},
+            "data": {"shuffle": True},
+            "rollout": {"prompts_per_step": 2, "group_size": 4, "max_new_tokens": 6},
+            "hints": {"enabled": False},
+            "optim": {"lr": 1e-2, "minibatch_size": 4},
+        }
+    )
     trainer = GRPOTrainer(config, samples=samples, task=vader_task("movies"), reward=vowel_reward)
     rank = trainer.accelerator.process_index
     prompts = [[s.id for s in trainer.prompts_for_step(step)] for step in range(2)]
     records = trainer.train()
     weights = {n: p.detach().clone() for n, p in trainer.policy.named_parameters()}
     torch.save(weights, Path(out) / f"weights_rank{rank}.pt")
-    info = {"rank": rank, "world": trainer.accelerator.num_processes, "prompts": prompts,
-            "distributed_type": str(trainer.accelerator.distributed_type), "steps": [r["step"] for r in records]}
+    info = {
+        "rank": rank,
+        "world": trainer.accelerator.num_processes,
+        "prompts": prompts,
+        "distributed_type": str(trainer.accelerator.distributed_type),
+        "steps": [r["step"] for r in records],
+    }
     (Path(out) / f"info_rank{rank}.json").write_text(json.dumps(info))
 
 

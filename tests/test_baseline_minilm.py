@@ -96,11 +96,13 @@ def test_minilm_ridge_refuses_label_tasks() -> None:
 @needs_model
 @pytest.mark.slow
 def test_embeddings_are_unit_length_and_semantic(embedder: SentenceEmbedder) -> None:
-    vectors = embedder.encode([
-        "What a wonderful day, I love it.",
-        "Such a lovely day, I really enjoy it.",
-        "The invoice lists three items and their prices.",
-    ])
+    vectors = embedder.encode(
+        [
+            "What a wonderful day, I love it.",
+            "Such a lovely day, I really enjoy it.",
+            "The invoice lists three items and their prices.",
+        ]
+    )
     assert vectors.shape == (3, 384) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     similar, unrelated = float(vectors[0] @ vectors[1]), float(vectors[0] @ vectors[2])
@@ -135,17 +137,33 @@ def test_cli_writes_predictions_that_evaluate_predictions_scores(
 
     train, test = tweets
     source, target = tmp_path / "source.jsonl", tmp_path / "target.jsonl"
-    source.write_text("".join(json.dumps({"id": s.id, "text": s.text, "score": (s.score + 4) / 8, "split": "train"})
-                              + "\n" for s in train))
-    target.write_text("".join(json.dumps({"id": s.id, "text": s.text, "score": s.score, "split": "test"}) + "\n"
-                              for s in test))
+    source.write_text(
+        "".join(
+            json.dumps({"id": s.id, "text": s.text, "score": (s.score + 4) / 8, "split": "train"}) + "\n" for s in train
+        )
+    )
+    target.write_text(
+        "".join(json.dumps({"id": s.id, "text": s.text, "score": s.score, "split": "test"}) + "\n" for s in test)
+    )
     monkeypatch.setenv("EMOREASON_HOME", str(embed_home))  # the CLI reads the fixture's cached vectors
     out = tmp_path / "preds" / "predictions.jsonl"
     shards = sorted((embed_home / "embeddings").glob("*/*.npz"))
     assert shards
     runner = CliRunner()
-    result = runner.invoke(app, ["baseline", "minilm-ridge", str(out), "-d", f"jsonl:{target}?scale=-4,4",
-                                 "--split", "test", "--train-on", f"jsonl:{source}?scale=0,1"])
+    result = runner.invoke(
+        app,
+        [
+            "baseline",
+            "minilm-ridge",
+            str(out),
+            "-d",
+            f"jsonl:{target}?scale=-4,4",
+            "--split",
+            "test",
+            "--train-on",
+            f"jsonl:{source}?scale=0,1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == [s.id for s in test]
@@ -154,8 +172,19 @@ def test_cli_writes_predictions_that_evaluate_predictions_scores(
     assert sorted((embed_home / "embeddings").glob("*/*.npz")) == shards  # all cache hits: no new shard
 
     metrics_path = tmp_path / "metrics.json"
-    result = runner.invoke(app, ["evaluate-predictions", str(out), "-d", f"jsonl:{target}?scale=-4,4",
-                                 "--split", "test", "--out", str(metrics_path)])
+    result = runner.invoke(
+        app,
+        [
+            "evaluate-predictions",
+            str(out),
+            "-d",
+            f"jsonl:{target}?scale=-4,4",
+            "--split",
+            "test",
+            "--out",
+            str(metrics_path),
+        ],
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads(metrics_path.read_text())
     assert metrics["n_scored"] == N_TEST
@@ -163,6 +192,7 @@ def test_cli_writes_predictions_that_evaluate_predictions_scores(
     assert metrics["rows"]["predictions"]["pearson_r"] > MIN_PEARSON
 
     # without --train-on it fits on the target's own train split, which this file lacks
-    result = runner.invoke(app, ["baseline", "minilm-ridge", str(tmp_path / "x.jsonl"), "-d",
-                                 f"jsonl:{target}?scale=-4,4"])
+    result = runner.invoke(
+        app, ["baseline", "minilm-ridge", str(tmp_path / "x.jsonl"), "-d", f"jsonl:{target}?scale=-4,4"]
+    )
     assert result.exit_code == 2 and "empty" in result.output

@@ -18,8 +18,9 @@ from emoreason.distill.cue_teacher import (
 from emoreason.distill.teachers import TeacherRequest
 from emoreason.formats import get_format
 
-TASK = TaskInfo("toy", labels=("angry", "sad"), label_polarity={"angry": "negative", "sad": "negative"},
-                metric_set="classification")
+TASK = TaskInfo(
+    "toy", labels=("angry", "sad"), label_polarity={"angry": "negative", "sad": "negative"}, metric_set="classification"
+)
 
 
 def z(loud: float, pitch: float) -> dict[str, dict[str, float]]:
@@ -34,8 +35,14 @@ def speakers(n_speakers: int = 4, per_label: int = 3, seed: int = 0) -> list[Sam
         for label, sign in (("angry", 1.0), ("sad", -1.0)):
             for k in range(per_label):
                 loud, pitch = sign * 1.5 + rng.normal(0, 0.3), sign * 0.8 + rng.normal(0, 0.3)
-                samples.append(Sample(id=f"s{spk}-{label}-{k}", text="Kids are talking by the door", label=label,
-                                      meta={"speaker": f"actor{spk:02d}", "cue_z": z(loud, pitch)}))
+                samples.append(
+                    Sample(
+                        id=f"s{spk}-{label}-{k}",
+                        text="Kids are talking by the door",
+                        label=label,
+                        meta={"speaker": f"actor{spk:02d}", "cue_z": z(loud, pitch)},
+                    )
+                )
     return samples
 
 
@@ -73,7 +80,9 @@ def test_evidence_cites_only_cues_pushing_towards_the_label_and_not_typical_ones
     assert cited[0].phrase() == "loudness very loud (+2.0 sd)"
     assert evidence_for(-coef, row, names) == []  # nothing pushes towards it
     hidden = [("audio", "pitch_slope_st_s"), ("audio", "loudness_dbfs")]  # intonation is not in the cue text
-    assert [e.measure.name for e in evidence_for(np.array([9.0, 1.0]), np.array([2.0, 1.0]), hidden)] == ["loudness_dbfs"]
+    assert [e.measure.name for e in evidence_for(np.array([9.0, 1.0]), np.array([2.0, 1.0]), hidden)] == [
+        "loudness_dbfs"
+    ]
 
 
 def test_chain_names_what_was_measured() -> None:
@@ -114,13 +123,24 @@ def test_teacher_refuses_score_tasks_and_other_formats() -> None:
 
 
 def test_default_chains_are_short_and_cite_only_what_the_prompt_gives() -> None:
-    wide = {"audio": {"pitch_sd_st": 1.9, "loudness_sd_db": 1.2, "speech_rate_syl_s": 0.9, "pause_ratio": -0.8,
-                      "hnr_db": 0.7, "spectral_centroid_hz": 1.1}}
-    samples = [s.with_(meta={**s.meta, "cue_z": {"audio": {**wide["audio"], **s.meta["cue_z"]["audio"]}}})
-               for s in speakers()]
+    wide = {
+        "audio": {
+            "pitch_sd_st": 1.9,
+            "loudness_sd_db": 1.2,
+            "speech_rate_syl_s": 0.9,
+            "pause_ratio": -0.8,
+            "hnr_db": 0.7,
+            "spectral_centroid_hz": 1.1,
+        }
+    }
+    samples = [
+        s.with_(meta={**s.meta, "cue_z": {"audio": {**wide["audio"], **s.meta["cue_z"]["audio"]}}}) for s in speakers()
+    ]
     requests = [TeacherRequest(sample=s, messages=[]) for s in samples]
-    for teacher, cites_probability in ((CueTeacher(get_format("emor3"), TASK), False),
-                                       (CueTeacher(get_format("emor3"), TASK, seen=5, cite_probability=True), True)):
+    for teacher, cites_probability in (
+        (CueTeacher(get_format("emor3"), TASK), False),
+        (CueTeacher(get_format("emor3"), TASK, seen=5, cite_probability=True), True),
+    ):
         replies = {}
         teacher.run(requests, lambda i, r: replies.__setitem__(i, r))
         steps = get_format("emor3").parse(replies[0].text, TASK).reasoning

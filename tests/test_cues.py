@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from cue_media import SR, chirp, draw_face, face_clip, syllables, tone, write_clip
 from typer.testing import CliRunner
 
+from cue_media import SR, chirp, draw_face, face_clip, syllables, tone, write_clip
 from emoreason.cli import app
 from emoreason.cues import (
     AudioCues,
@@ -43,6 +43,7 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 # --- voice ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("freq", [110.0, 220.0, 440.0])
 def test_tone_pitch_is_estimated_within_two_percent(freq: float) -> None:
@@ -86,7 +87,10 @@ def test_clipped_audio_is_flagged_and_still_measured() -> None:
 
 
 def test_quiet_recordings_are_measured_like_loud_ones() -> None:
-    loud, quiet = audio_cues_from_array(tone(200.0, amplitude=0.5), SR), audio_cues_from_array(tone(200.0, amplitude=0.005), SR)
+    loud, quiet = (
+        audio_cues_from_array(tone(200.0, amplitude=0.5), SR),
+        audio_cues_from_array(tone(200.0, amplitude=0.005), SR),
+    )
     assert quiet.pitch_mean_hz == pytest.approx(loud.pitch_mean_hz, rel=0.01)
     assert loud.loudness_dbfs - quiet.loudness_dbfs == pytest.approx(40.0, abs=0.5)
 
@@ -114,6 +118,7 @@ def test_unreadable_media_name_the_file(media_files: dict[str, Path], tmp_path: 
 
 
 # --- face -------------------------------------------------------------------------------------
+
 
 def test_drawn_face_is_found_and_its_parts_measured() -> None:
     plain = face_cues_from_frames(draw_face()[None])
@@ -159,6 +164,7 @@ def test_face_from_image_file_and_video(tmp_path: Path) -> None:
 
 # --- references and descriptions ----------------------------------------------------------------
 
+
 def _voices() -> tuple[list[AudioCues], list[str]]:
     records, speakers = [], []
     for speaker, base in (("low", 110.0), ("high", 220.0)):
@@ -179,7 +185,9 @@ def test_reference_normalises_per_speaker_and_falls_back_to_dataset(tmp_path: Pa
     assert text.startswith("Voice (relative to this speaker): pitch high (+1.")
     assert "Hz)" in text  # the raw value stays next to the word
     # constant measures have no spread: no z-score, never a division by zero
-    assert reference.zscores(top_low, "low")["pitch_sd_st"] is None or np.isfinite(reference.zscores(top_low, "low")["pitch_sd_st"])
+    assert reference.zscores(top_low, "low")["pitch_sd_st"] is None or np.isfinite(
+        reference.zscores(top_low, "low")["pitch_sd_st"]
+    )
     path = tmp_path / "ref.json"
     save_references({"audio": reference}, path)
     assert load_references(path)["audio"].zscores(top_low, "low") == reference.zscores(top_low, "low")
@@ -201,6 +209,7 @@ def test_reference_of_another_kind_is_refused() -> None:
 
 
 # --- cache ----------------------------------------------------------------------------------------
+
 
 def test_cache_computes_once_and_survives_renames(tmp_path: Path, private_cache: Path) -> None:
     wav = tmp_path / "a.wav"
@@ -231,6 +240,7 @@ def test_file_cues_picks_kinds_by_file_type(tmp_path: Path) -> None:
 
 
 # --- prompting ------------------------------------------------------------------------------------
+
 
 def test_cue_inputs_modes(tmp_path: Path) -> None:
     wav = tmp_path / "a.wav"
@@ -265,8 +275,10 @@ def test_analyze_puts_cue_text_into_the_prompt() -> None:
 
         def generate(self, conversations, params):
             self.prompts += [c.messages[-1]["content"] for c in conversations]
-            return [[Completion(text="<polarity>neutral</polarity>", token_ids=[1], logprobs=[0.0], finish_reason="eos")]
-                    for _ in conversations]
+            return [
+                [Completion(text="<polarity>neutral</polarity>", token_ids=[1], logprobs=[0.0], finish_reason="eos")]
+                for _ in conversations
+            ]
 
     engine = Recorder()
     samples = [Sample(id="a", text="hi"), Sample(id="b", text="yo", cues="Voice: own cues")]
@@ -277,6 +289,7 @@ def test_analyze_puts_cue_text_into_the_prompt() -> None:
 
 
 # --- CLI ------------------------------------------------------------------------------------------
+
 
 def test_cues_command_prints_table_and_json(tmp_path: Path) -> None:
     clip = face_clip(tmp_path / "talk.mp4", seconds=1.5)

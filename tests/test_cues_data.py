@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
-from cue_media import SR, face_clip, syllables
 from typer.testing import CliRunner
 
+from cue_media import SR, face_clip, syllables
 from emoreason.cli import app
 from emoreason.data import DataError, Sample, load_dataset
 from emoreason.data.adapters.ravdess import EMOTION_POLARITY, EMOTIONS, parse_name
@@ -47,10 +47,18 @@ def fake_ravdess(root: Path, actors=(1, 2, 17, 21), emotions=(1, 3, 5), manifest
 
 # --- RAVDESS --------------------------------------------------------------------------------------
 
+
 def test_ravdess_names_decode() -> None:
     fields = parse_name("03-01-05-02-01-01-12")
-    assert fields == {"modality": "audio", "channel": "speech", "emotion": "angry", "intensity": "strong",
-                      "statement": "01", "repetition": 1, "actor": 12}
+    assert fields == {
+        "modality": "audio",
+        "channel": "speech",
+        "emotion": "angry",
+        "intensity": "strong",
+        "statement": "01",
+        "repetition": 1,
+        "actor": 12,
+    }
     assert parse_name("03-01-09-01-01-01-12") is None and parse_name("clip") is None
 
 
@@ -65,22 +73,30 @@ def test_ravdess_adapter_splits_by_actor(tmp_path: Path) -> None:
     task = dataset.task
     assert task.labels == EMOTIONS and task.metric_set == "classification"
     assert task.gold_polarity(sample) == "negative"
-    assert [EMOTION_POLARITY[e] for e in ("neutral", "calm", "happy", "surprised")] == ["neutral", "positive", "positive", "positive"]
+    assert [EMOTION_POLARITY[e] for e in ("neutral", "calm", "happy", "surprised")] == [
+        "neutral",
+        "positive",
+        "positive",
+        "positive",
+    ]
     other = load_dataset(f"ravdess:{tmp_path / 'r'}?test=1,2&valid=21")
     assert {s.meta["actor"] for s in other.split("test")} == {1, 2}
 
 
 def test_ravdess_label_task_works_with_formats_and_rewards(tmp_path: Path) -> None:
     from emoreason.formats import get_format
-    from emoreason.rewards import Gold
-    from emoreason.rewards import build_reward
+    from emoreason.rewards import Gold, build_reward
 
     dataset = load_dataset(f"ravdess:{fake_ravdess(tmp_path / 'r')}")
     sample, task = dataset.split("test")[0], dataset.task
     for name in ("r1", "emor3"):
         fmt = get_format(name)
         assert "surprised" in fmt.system_prompt(task)
-        reasoning = {"think": "loud, fast, high pitch"} if name == "r1" else {"step1": "a", "step2": "b", "step3": "negative, high arousal"}
+        reasoning = (
+            {"think": "loud, fast, high pitch"}
+            if name == "r1"
+            else {"step1": "a", "step2": "b", "step3": "negative, high arousal"}
+        )
         target = fmt.render_target(task, reasoning=reasoning, label=sample.label)
         parsed = fmt.parse(target, task)
         assert parsed.ok and parsed.label == sample.label
@@ -94,7 +110,9 @@ def test_ravdess_without_manifest_and_bad_rows(tmp_path: Path) -> None:
     dataset = load_dataset(f"ravdess:{root}")
     assert len(dataset) == 20 and dataset.report.bad_by_reason == {"not a RAVDESS file name": 1}
     with (root / "manifest.csv").open("w") as handle:
-        handle.write("path,actor,emotion\nActor_01/03-01-05-01-01-01-01.wav,1,happy\nActor_01/03-01-03-01-01-01-01.wav,1,happy\n")
+        handle.write(
+            "path,actor,emotion\nActor_01/03-01-05-01-01-01-01.wav,1,happy\nActor_01/03-01-03-01-01-01-01.wav,1,happy\n"
+        )
     dataset = load_dataset(f"ravdess:{root}")
     assert len(dataset) == 1 and dataset.report.bad_by_reason == {"manifest disagrees with the file name": 1}
     with pytest.raises(DataError, match="manifest.csv:2"):
@@ -123,8 +141,24 @@ def test_ravdess_with_cue_text(tmp_path: Path) -> None:
 def test_distill_with_the_cues_teacher(tmp_path: Path) -> None:
     root = fake_ravdess(tmp_path / "r", actors=(1, 2, 3, 4, 17, 21))
     out = tmp_path / "distill"
-    result = runner.invoke(app, ["distill", "--teacher", "cues", "-d", f"ravdess:{root}?cues=only", "--split", "train",
-                                 "--format", "emor3", "--out", str(out), "--min-words", "4"])
+    result = runner.invoke(
+        app,
+        [
+            "distill",
+            "--teacher",
+            "cues",
+            "-d",
+            f"ravdess:{root}?cues=only",
+            "--split",
+            "train",
+            "--format",
+            "emor3",
+            "--out",
+            str(out),
+            "--min-words",
+            "4",
+        ],
+    )
     assert result.exit_code == 0, result.output
     stats = json.loads((out / "stats.json").read_text())
     assert stats["teacher"] == "cues" and stats["total"] == 20  # 4 train actors x 5 clips
@@ -135,8 +169,22 @@ def test_distill_with_the_cues_teacher(tmp_path: Path) -> None:
         assert "Voice (relative to this speaker)" in prompt and "audio" not in record
         assert "<step1>The voice against this speaker's other clips" in target
         assert target.endswith("\\boxed{" + record["gold"]["label"] + "}")
-    no_cues = runner.invoke(app, ["distill", "--teacher", "cues", "-d", f"ravdess:{root}", "--split", "train",
-                                  "--format", "emor3", "--out", str(tmp_path / "bad")])
+    no_cues = runner.invoke(
+        app,
+        [
+            "distill",
+            "--teacher",
+            "cues",
+            "-d",
+            f"ravdess:{root}",
+            "--split",
+            "train",
+            "--format",
+            "emor3",
+            "--out",
+            str(tmp_path / "bad"),
+        ],
+    )
     assert no_cues.exit_code == 0  # every request fails with the fix named, nothing is kept
     dropped = [json.loads(line) for line in (tmp_path / "bad" / "dropped.jsonl").read_text().splitlines()]
     assert dropped and all("?cues=only" in d["error"] for d in dropped)
@@ -157,6 +205,7 @@ def test_ravdess_real_data(shared_data: Path) -> None:
 
 # --- raw videos + data prepare ----------------------------------------------------------------------
 
+
 def fake_raw(root: Path) -> Path:
     """MMSA raw layout: two talking-face clips, one silent clip, one corrupt file, one missing."""
     (root / "Raw" / "vid1").mkdir(parents=True)
@@ -172,8 +221,17 @@ def fake_raw(root: Path) -> Path:
 def test_data_prepare_on_raw_videos_reports_and_resumes(tmp_path: Path) -> None:
     root = fake_raw(tmp_path / "raw")
     out, refs, wavs = tmp_path / "cues.jsonl", tmp_path / "refs.json", tmp_path / "wav"
-    args = ["data", "prepare", f"raw:{root}?dataset=sims", "--out", str(out), "--reference-out", str(refs),
-            "--audio-out", str(wavs)]
+    args = [
+        "data",
+        "prepare",
+        f"raw:{root}?dataset=sims",
+        "--out",
+        str(out),
+        "--reference-out",
+        str(refs),
+        "--audio-out",
+        str(wavs),
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
@@ -220,7 +278,7 @@ def test_analyze_cli_turns_audio_into_cue_text_for_a_text_model(tmp_path: Path) 
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     last = result.output.strip().splitlines()[-1]
-    record = json.loads(last[last.index("{"):])  # stderr (weight loading) shares the captured output
+    record = json.loads(last[last.index("{") :])  # stderr (weight loading) shares the captured output
     assert record["cues"].startswith("Voice (raw values, no reference): pitch 20")
     result = runner.invoke(app, [*args, "--cues", "off"])
     assert result.exit_code == 2 and "describe the media as cue text" in result.output
@@ -238,8 +296,17 @@ def test_reproduce_ravdess_toy_runs_every_stage(tmp_path: Path, tiny_models) -> 
     root = fake_ravdess(tmp_path / "r", actors=(1, 2, 3, 4, 17, 21))
     out = tmp_path / "run"
     script = Path(__file__).resolve().parents[1] / "scripts" / "reproduce_ravdess.py"
-    command = [sys.executable, str(script), "--data", str(root), "--toy", "--model", str(tiny_models["causal_lm"]),
-               "--out", str(out)]
+    command = [
+        sys.executable,
+        str(script),
+        "--data",
+        str(root),
+        "--toy",
+        "--model",
+        str(tiny_models["causal_lm"]),
+        "--out",
+        str(out),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert (out / "grpo" / "checkpoint-1" / "adapter" / "adapter_config.json").is_file()

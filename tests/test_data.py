@@ -31,9 +31,17 @@ runner = CliRunner()
 
 # --- polarity rules -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("score", "expected"),
-    [(-0.1, "negative"), (-0.09, "neutral"), (0.0, "neutral"), (0.1, "neutral"), (0.11, "positive"), (-1.0, "negative")],
+    [
+        (-0.1, "negative"),
+        (-0.09, "neutral"),
+        (0.0, "neutral"),
+        (0.1, "neutral"),
+        (0.11, "positive"),
+        (-1.0, "negative"),
+    ],
 )
 def test_sims_band_is_left_open_right_closed(score: float, expected: str) -> None:
     assert MMSA_TASKS["sims"].score_polarity(score) == expected
@@ -44,7 +52,9 @@ def test_mosi_neutral_is_exactly_zero(score: float, expected: str) -> None:
     assert MMSA_TASKS["mosi"].score_polarity(score) == expected
 
 
-@pytest.mark.parametrize(("score", "expected"), [(0.49, "neutral"), (0.5, "positive"), (-0.5, "negative"), (-0.49, "neutral")])
+@pytest.mark.parametrize(
+    ("score", "expected"), [(0.49, "neutral"), (0.5, "positive"), (-0.5, "negative"), (-0.49, "neutral")]
+)
 def test_vader_default_band(score: float, expected: str) -> None:
     assert vader_task("tweets").score_polarity(score) == expected
 
@@ -54,6 +64,7 @@ def test_band_description() -> None:
 
 
 # --- spec strings ---------------------------------------------------------------------------
+
 
 def test_parse_spec_options() -> None:
     spec = parse_spec("jsonl:data/x.jsonl?scale=-4,4&text=sentence")
@@ -78,6 +89,7 @@ def test_bad_specs_say_what_is_wrong(spec: str, message: str) -> None:
 
 
 # --- VADER ----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(("domain", "rows"), [("tweets", 4200), ("movies", 10605), ("products", 3708)])
 def test_vader_domains_load_completely(domain: str, rows: int) -> None:
@@ -128,6 +140,7 @@ def test_shipped_vader_matches_shared_copy(shared_data: Path) -> None:
 
 # --- generic JSONL / CSV --------------------------------------------------------------------
 
+
 def write_jsonl(path: Path, rows: list[object]) -> Path:
     path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     return path
@@ -135,15 +148,18 @@ def write_jsonl(path: Path, rows: list[object]) -> Path:
 
 def test_jsonl_renames_fields_and_reports_bad_rows(tmp_path: Path) -> None:
     (tmp_path / "a.wav").write_bytes(b"RIFF")
-    path = write_jsonl(tmp_path / "d.jsonl", [
-        {"id": "1", "sentence": "great", "rating": 3.0, "split": "train"},
-        {"id": "2", "sentence": "", "rating": 1.0},                    # line 2: missing text
-        {"id": "3", "sentence": "meh", "rating": "lots"},              # line 3: unparsable score
-        "{not json",                                                    # line 4
-        {"id": "5", "sentence": "hm", "rating": 0.0, "audio": "nope.wav"},  # line 5: missing media
-        {"id": "6", "sentence": "fine", "rating": -1, "audio": "a.wav", "split": "validation"},
-        {"id": "7", "sentence": "bad", "rating": -2.5},
-    ])
+    path = write_jsonl(
+        tmp_path / "d.jsonl",
+        [
+            {"id": "1", "sentence": "great", "rating": 3.0, "split": "train"},
+            {"id": "2", "sentence": "", "rating": 1.0},  # line 2: missing text
+            {"id": "3", "sentence": "meh", "rating": "lots"},  # line 3: unparsable score
+            "{not json",  # line 4
+            {"id": "5", "sentence": "hm", "rating": 0.0, "audio": "nope.wav"},  # line 5: missing media
+            {"id": "6", "sentence": "fine", "rating": -1, "audio": "a.wav", "split": "validation"},
+            {"id": "7", "sentence": "bad", "rating": -2.5},
+        ],
+    )
     dataset = load_dataset(f"jsonl:{path}?text=sentence&score=rating&scale=-4,4")
     assert [s.id for s in dataset] == ["1", "6", "7"]
     assert dataset.task.scale == (-4.0, 4.0)
@@ -157,7 +173,9 @@ def test_jsonl_renames_fields_and_reports_bad_rows(tmp_path: Path) -> None:
 
 
 def test_strict_stops_at_first_bad_row_with_file_line_field(tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "d.jsonl", [{"id": "1", "text": "ok", "score": 1}, {"id": "2", "text": "x", "score": "?"}])
+    path = write_jsonl(
+        tmp_path / "d.jsonl", [{"id": "1", "text": "ok", "score": 1}, {"id": "2", "text": "x", "score": "?"}]
+    )
     with pytest.raises(DataError) as info:
         load_dataset(f"jsonl:{path}?strict=true&scale=-3,3")
     assert f"{path}:2" in str(info.value) and "'score'" in str(info.value) and "unparsable score" in str(info.value)
@@ -201,6 +219,7 @@ def test_missing_file() -> None:
 
 
 # --- MMSA pickles ---------------------------------------------------------------------------
+
 
 def make_mmsa_pickle(path: Path, sims: bool = False) -> Path:
     rng = np.random.default_rng(0)
@@ -256,6 +275,7 @@ def test_mmsa_rejects_non_mmsa_pickle(tmp_path: Path) -> None:
 
 # --- raw MMSA layout ------------------------------------------------------------------------
 
+
 def make_raw_tree(root: Path) -> Path:
     (root / "Raw" / "v1").mkdir(parents=True)
     (root / "Raw" / "v1" / "1.mp4").write_bytes(b"\x00")
@@ -288,6 +308,7 @@ def test_raw_needs_label_csv(tmp_path: Path) -> None:
 
 # --- image folders --------------------------------------------------------------------------
 
+
 def make_image_tree(root: Path, with_splits: bool = False) -> Path:
     from PIL import Image
 
@@ -316,11 +337,13 @@ def test_image_folder_with_splits(tmp_path: Path) -> None:
 
 # --- CLI ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", ["vader", "jsonl", "csv", "mmsa", "raw", "images"])
 def test_cli_inspect_every_adapter(kind: str, tmp_path: Path) -> None:
     specs = {
         "vader": "vader:products",
-        "jsonl": f"jsonl:{write_jsonl(tmp_path / 'd.jsonl', [{'text': 'a', 'score': 1}, {'text': 'b', 'score': -2}])}?scale=-3,3",
+        "jsonl": f"jsonl:{write_jsonl(tmp_path / 'd.jsonl', [{'text': 'a', 'score': 1}, {'text': 'b', 'score': -2}])}"
+        "?scale=-3,3",
         "csv": None,
         "mmsa": f"mmsa:{make_mmsa_pickle(tmp_path / 'mosei.pkl')}",
         "raw": f"raw:{make_raw_tree(tmp_path / 'raw')}?dataset=sims",
@@ -376,6 +399,7 @@ def test_random_subset_is_seeded_ordered_and_representative() -> None:
 
 # --- pooling --------------------------------------------------------------------------------
 
+
 def test_pooled_train_samples_are_mapped_onto_the_target_scale() -> None:
     def dataset(name: str, scale: tuple[float, float], scores: list[float]) -> Dataset:
         samples = [Sample(id=f"{name}/{i}", text="x", score=s, split="train") for i, s in enumerate(scores)]
@@ -384,8 +408,9 @@ def test_pooled_train_samples_are_mapped_onto_the_target_scale() -> None:
         return Dataset(spec=f"test:{name}", task=task, samples=samples, report=LoadReport(source=name))
 
     target = vader_task("target")  # scale (-4, 4)
-    pooled, _ = pool_samples([dataset("a", (-4.0, 4.0), [-4.0, 2.0]), dataset("b", (0.0, 1.0), [0.0, 0.5, 1.0])],
-                             "train", task=target)
+    pooled, _ = pool_samples(
+        [dataset("a", (-4.0, 4.0), [-4.0, 2.0]), dataset("b", (0.0, 1.0), [0.0, 0.5, 1.0])], "train", task=target
+    )
     assert [s.score for s in pooled] == [-4.0, 2.0, -4.0, 0.0, 4.0]  # train splits only, b rescaled
     empty = Dataset(spec="test:empty", task=target, samples=[], report=LoadReport(source="empty"))
     with pytest.raises(ValueError, match="no train split"):

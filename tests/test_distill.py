@@ -43,16 +43,19 @@ def answer(polarity: str, score: float, think: str = "the words are warm and the
 # -- the filter ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "gold", "reason"), [
-    (answer("positive", 2.0), 2.4, None),
-    (answer("negative", -2.0), 2.4, "polarity_mismatch"),
-    (answer("positive", 0.6), 2.4, "score_off"),  # 1.8 away, tolerance 1.0
-    (answer("positive", 3.4), 2.4, None),  # exactly on the tolerance
-    ("<polarity>positive</polarity> no think, no score", 2.4, "unparsed"),
-    (answer("positive", 2.0, think="nice"), 2.4, "too_short"),
-    (answer("positive", 2.0, think="good " * 500), 2.4, "too_long"),
-    (answer("positive", 9.0), 2.4, "unparsed"),  # out of the scale: does not parse
-])
+@pytest.mark.parametrize(
+    ("text", "gold", "reason"),
+    [
+        (answer("positive", 2.0), 2.4, None),
+        (answer("negative", -2.0), 2.4, "polarity_mismatch"),
+        (answer("positive", 0.6), 2.4, "score_off"),  # 1.8 away, tolerance 1.0
+        (answer("positive", 3.4), 2.4, None),  # exactly on the tolerance
+        ("<polarity>positive</polarity> no think, no score", 2.4, "unparsed"),
+        (answer("positive", 2.0, think="nice"), 2.4, "too_short"),
+        (answer("positive", 2.0, think="good " * 500), 2.4, "too_long"),
+        (answer("positive", 9.0), 2.4, "unparsed"),  # out of the scale: does not parse
+    ],
+)
 def test_drop_reason_on_constructed_chains(text: str, gold: float, reason: str | None) -> None:
     sample = Sample(id="x", text="t", score=gold)
     got = drop_reason(C2F.parse(text, TASK), sample, TASK, FilterConfig())
@@ -64,8 +67,10 @@ def test_drop_reason_on_constructed_chains(text: str, gold: float, reason: str |
 def test_drop_reason_for_label_tasks_and_failed_requests() -> None:
     task = mikels_task()
     emor3 = get_format("emor3")
-    text = "<step1>a dark alley, a figure</step1><step2>tense posture and shadows all around</step2>" \
-           "<step3>negative valence, high arousal</step3>\\boxed{fear}"
+    text = (
+        "<step1>a dark alley, a figure</step1><step2>tense posture and shadows all around</step2>"
+        "<step3>negative valence, high arousal</step3>\\boxed{fear}"
+    )
     sample = Sample(id="x", image="i.png", label="anger")
     assert drop_reason(emor3.parse(text, task), sample, task, FilterConfig(min_words=2))[0] == "label_mismatch"
     assert drop_reason(emor3.parse(text, task), sample.with_(label="fear"), task, FilterConfig(min_words=2)) is None
@@ -131,8 +136,10 @@ def test_lexicon_handles_negation_intensifier_contrast_and_emphasis() -> None:
 def test_lexicon_rationalization_ends_on_the_gold_answer() -> None:
     sample = Sample(id="x", text="What a great day to be stuck in traffic for three hours.", score=-2.0)
     replies: dict[int, TeacherReply] = {}
-    LexiconTeacher(C2F, TASK).run([TeacherRequest(sample, C2F.messages(sample, TASK),
-                                                  gold={"polarity": "negative", "score": -2.0})], replies.__setitem__)
+    LexiconTeacher(C2F, TASK).run(
+        [TeacherRequest(sample, C2F.messages(sample, TASK), gold={"polarity": "negative", "score": -2.0})],
+        replies.__setitem__,
+    )
     parsed = C2F.parse(replies[0].text or "", TASK)
     assert parsed.ok and parsed.polarity == "negative" and parsed.score == -2.0
     assert "The lexicon alone leans positive" in parsed.reasoning["think"]
@@ -165,20 +172,33 @@ class CountingTeacher(Teacher):
 
 
 def test_distill_writes_kept_dropped_and_stats_and_resumes_from_cache(tmp_path: Path) -> None:
-    samples = [Sample(id="a", text="lovely", score=2.0, split="train"),
-               Sample(id="b", text="awful", score=-2.0, split="train"),
-               Sample(id="c", text="lovely", score=2.0, split="train"),  # same prompt as a
-               Sample(id="d", text="meh", score=0.0, split="train"),
-               Sample(id="e", text="fine", score=1.0, split="train")]
-    texts = {"a": answer("positive", 2.1), "b": answer("positive", 2.0), "c": answer("positive", 2.0),
-             "d": "nonsense", "e": None}
+    samples = [
+        Sample(id="a", text="lovely", score=2.0, split="train"),
+        Sample(id="b", text="awful", score=-2.0, split="train"),
+        Sample(id="c", text="lovely", score=2.0, split="train"),  # same prompt as a
+        Sample(id="d", text="meh", score=0.0, split="train"),
+        Sample(id="e", text="fine", score=1.0, split="train"),
+    ]
+    texts = {
+        "a": answer("positive", 2.1),
+        "b": answer("positive", 2.0),
+        "c": answer("positive", 2.0),
+        "d": "nonsense",
+        "e": None,
+    }
     teacher = CountingTeacher(texts)
     result = distill(samples, TASK, C2F, teacher, tmp_path / "out")
     kept = [json.loads(x) for x in (tmp_path / "out" / "sft.jsonl").read_text().splitlines()]
-    dropped = {json.loads(x)["id"]: json.loads(x) for x in (tmp_path / "out" / "dropped.jsonl").read_text().splitlines()}
+    dropped = {
+        json.loads(x)["id"]: json.loads(x) for x in (tmp_path / "out" / "dropped.jsonl").read_text().splitlines()
+    }
     assert [k["id"] for k in kept] == ["a"]
-    assert {i: d["reason"] for i, d in dropped.items()} == {"b": "polarity_mismatch", "c": "duplicate",
-                                                            "d": "unparsed", "e": "request_failed"}
+    assert {i: d["reason"] for i, d in dropped.items()} == {
+        "b": "polarity_mismatch",
+        "c": "duplicate",
+        "d": "unparsed",
+        "e": "request_failed",
+    }
     assert dropped["e"]["error"] == "boom" and dropped["b"]["teacher_text"] == texts["b"]
     record = kept[0]
     assert [m["role"] for m in record["messages"]] == ["system", "user", "assistant"]
@@ -212,8 +232,10 @@ def test_reply_cache_keeps_every_reply_after_a_write_killed_mid_line(tmp_path: P
 
 
 def test_distill_after_a_killed_run_never_pays_twice_for_a_reply(tmp_path: Path) -> None:
-    samples = [Sample(id=name, text=text, score=2.0, split="train")
-               for name, text in (("a", "lovely"), ("b", "sunny"), ("c", "kind"), ("d", "warm"))]
+    samples = [
+        Sample(id=name, text=text, score=2.0, split="train")
+        for name, text in (("a", "lovely"), ("b", "sunny"), ("c", "kind"), ("d", "warm"))
+    ]
     texts = {s.id: answer("positive", 2.0) for s in samples}
     distill(samples[:2], TASK, C2F, CountingTeacher(texts), tmp_path / "out")
     with (tmp_path / "out" / "cache.jsonl").open("a", encoding="utf-8") as handle:
@@ -257,8 +279,9 @@ def test_cli_distill_lexicon(tmp_path: Path) -> None:
 
     from emoreason.cli import app
 
-    result = CliRunner().invoke(app, ["distill", "-d", "vader:tweets", "-d", "vader:products", "--limit", "40",
-                                      "--out", str(tmp_path)])
+    result = CliRunner().invoke(
+        app, ["distill", "-d", "vader:tweets", "-d", "vader:products", "--limit", "40", "--out", str(tmp_path)]
+    )
     assert result.exit_code == 0, result.output
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert stats["total"] == 80 and "kept" in result.output
@@ -305,10 +328,22 @@ def make_server(script: Script, port: int = 0) -> ThreadingHTTPServer:
                 self.end_headers()
                 self.wfile.write(b'{"error": {"message": "scripted"}}')
                 return
-            payload = b'{"choices": [{"message": {"content": ' if action == "bad_json" else json.dumps({
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": answer("positive", 2.0)},
-                             "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}}).encode()
+            payload = (
+                b'{"choices": [{"message": {"content": '
+                if action == "bad_json"
+                else json.dumps(
+                    {
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": answer("positive", 2.0)},
+                                "finish_reason": "stop",
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30},
+                    }
+                ).encode()
+            )
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
@@ -323,15 +358,28 @@ def make_server(script: Script, port: int = 0) -> ThreadingHTTPServer:
 
 def teacher_for(server: ThreadingHTTPServer, **kwargs: Any) -> OpenAITeacher:
     host, port = server.server_address[:2]
-    options = {"concurrency": 4, "timeout": 0.5, "retry": RetryPolicy(max_attempts=4, base_delay=0.05, max_delay=0.2),
-               "seed": 0}
+    options = {
+        "concurrency": 4,
+        "timeout": 0.5,
+        "retry": RetryPolicy(max_attempts=4, base_delay=0.05, max_delay=0.2),
+        "seed": 0,
+    }
     options.update(kwargs)
     return OpenAITeacher("scripted", f"http://{host}:{port}/v1", "sk-test", **options)
 
 
 def test_openai_teacher_retries_what_is_transient_and_records_what_is_not(tmp_path: Path) -> None:
-    script = Script({"ok1": ["ok"], "slow1": ["slow", "ok"], "five": ["500", "500", "ok"], "rate": ["429", "ok"],
-                     "junk": ["bad_json", "ok"], "refused": ["400"], "down": ["500"]})
+    script = Script(
+        {
+            "ok1": ["ok"],
+            "slow1": ["slow", "ok"],
+            "five": ["500", "500", "ok"],
+            "rate": ["429", "ok"],
+            "junk": ["bad_json", "ok"],
+            "refused": ["400"],
+            "down": ["500"],
+        }
+    )
     server = make_server(script)
     try:
         samples = [Sample(id=k, text=k, score=2.0, split="train") for k in script.plan]
@@ -355,8 +403,9 @@ def test_openai_teacher_survives_a_server_restart_and_reruns_from_cache(tmp_path
     server = make_server(script)
     port = server.server_address[1]
     samples = [Sample(id=f"s{i}", text=f"s{i}", score=2.0, split="train") for i in range(12)]
-    teacher = teacher_for(server, timeout=2.0, concurrency=2,
-                          retry=RetryPolicy(max_attempts=8, base_delay=0.2, max_delay=0.5))
+    teacher = teacher_for(
+        server, timeout=2.0, concurrency=2, retry=RetryPolicy(max_attempts=8, base_delay=0.2, max_delay=0.5)
+    )
     outcome: dict[str, Any] = {}
     some_done = threading.Event()
 
@@ -364,8 +413,9 @@ def test_openai_teacher_survives_a_server_restart_and_reruns_from_cache(tmp_path
         if kept >= 3:
             some_done.set()
 
-    runner = threading.Thread(target=lambda: outcome.setdefault(
-        "r", distill(samples, TASK, C2F, teacher, tmp_path, progress=progress)))
+    runner = threading.Thread(
+        target=lambda: outcome.setdefault("r", distill(samples, TASK, C2F, teacher, tmp_path, progress=progress))
+    )
     runner.start()
     assert some_done.wait(timeout=60)  # a few answers are in, others are in flight or queued
     server.shutdown()
@@ -404,4 +454,3 @@ def test_openai_request_shape_and_retry_after() -> None:
     policy = RetryPolicy(base_delay=1.0, max_delay=4.0)
     assert all(0 <= policy.delay(5) <= 4.0 for _ in range(20))
     assert policy.delay(1, retry_after=2.5) >= 2.5
-

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from emoreason.cli.main import DISTILL_KEYS, app
+from emoreason.cli import app
+from emoreason.cli.training import DISTILL_KEYS
 from emoreason.config_loader import ConfigError
 from emoreason.data import vader_task
 from emoreason.data.schema import TaskInfo
@@ -52,7 +53,7 @@ def test_flags_override_the_yaml_and_overrides_override_the_flags(tmp_path: Path
 
 def test_the_command_line_defaults_are_the_recipe_defaults() -> None:
     """An option left at its default does not override the recipe, so both must agree."""
-    from emoreason.cli.main import distill
+    from emoreason.cli.training import distill
 
     cfg = DistillConfig.model_validate({"run": {"output_dir": "o"}, "data": {"dataset": "d"}}).model_dump()
     for name, parameter in inspect.signature(distill).parameters.items():
@@ -83,8 +84,12 @@ def test_make_teacher_builds_the_one_the_recipe_names() -> None:
 
 
 def write_generic(path: Path) -> Path:
-    rows = [("a", "I love this, it is wonderful and great!", 3.0), ("b", "Terrible, awful and sad.", -3.0),
-            ("c", "What a lovely, happy day with good friends.", 2.5), ("d", "Bad, boring and ugly mess.", -2.5)]
+    rows = [
+        ("a", "I love this, it is wonderful and great!", 3.0),
+        ("b", "Terrible, awful and sad.", -3.0),
+        ("c", "What a lovely, happy day with good friends.", 2.5),
+        ("d", "Bad, boring and ugly mess.", -2.5),
+    ]
     path.write_text("".join(json.dumps({"id": i, "text": t, "score": s, "split": "train"}) + "\n" for i, t, s in rows))
     return path
 
@@ -92,8 +97,10 @@ def write_generic(path: Path) -> Path:
 def test_cli_runs_the_lexicon_teacher_from_a_recipe_with_flags(tmp_path: Path) -> None:
     data = write_generic(tmp_path / "data.jsonl")
     recipe = tmp_path / "distill.yaml"
-    recipe.write_text(f"run: {{output_dir: {tmp_path / 'from_yaml'}}}\ndata: {{dataset: 'jsonl:{data}?scale=-4,4'}}\n"
-                      "filter: {min_words: 400}\n")
+    recipe.write_text(
+        f"run: {{output_dir: {tmp_path / 'from_yaml'}}}\ndata: {{dataset: 'jsonl:{data}?scale=-4,4'}}\n"
+        "filter: {min_words: 400}\n"
+    )
     out = tmp_path / "out"
     result = runner.invoke(app, ["distill", "--config", str(recipe), "--out", str(out), "--min-words", "4", "limit=3"])
     assert result.exit_code == 0, result.output
@@ -103,8 +110,23 @@ def test_cli_runs_the_lexicon_teacher_from_a_recipe_with_flags(tmp_path: Path) -
 
 
 def test_cli_show_config_prints_the_merged_recipe_without_the_api_key(tmp_path: Path) -> None:
-    args = ["distill", "-d", "vader:tweets", "-d", "vader:products", "--out", str(tmp_path), "--teacher", "openai",
-            "--model", "m", "--api-key", "sk-secret", "--show-config", "concurrency=2"]
+    args = [
+        "distill",
+        "-d",
+        "vader:tweets",
+        "-d",
+        "vader:products",
+        "--out",
+        str(tmp_path),
+        "--teacher",
+        "openai",
+        "--model",
+        "m",
+        "--api-key",
+        "sk-secret",
+        "--show-config",
+        "concurrency=2",
+    ]
     result = runner.invoke(app, args, env={"OPENAI_API_KEY": "sk-env"})
     assert result.exit_code == 0, result.output
     assert "sk-" not in result.output and "api_key" not in result.output

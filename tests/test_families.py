@@ -28,7 +28,7 @@ from emoreason.models.families import detect_family  # noqa: E402
 from emoreason.models.families.base import Conversation, MediaError  # noqa: E402
 from emoreason.models.families.qwen2_5_omni import Qwen25OmniFamily  # noqa: E402
 from emoreason.models.families.qwen2_5_vl import Qwen25VLFamily  # noqa: E402
-from emoreason.models.families.qwen_processing import PilQwen2VLVideoProcessor  # noqa: E402
+from emoreason.models.families.qwen_video_processor import PilQwen2VLVideoProcessor  # noqa: E402
 from emoreason.testing import fixtures  # noqa: E402
 
 # transformers' Omni processor feeds a tensor to np.arange (numpy 2 deprecation, not ours)
@@ -37,8 +37,11 @@ pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't
 ATOL = 1e-4
 #: keep the tiny models' vision inputs tiny (Qwen2.5-Omni's processor otherwise upsizes frames
 #: to at least 128 tokens' worth)
-SMALL = {"image_max_pixels": fixtures.MAX_PIXELS, "video_min_pixels": fixtures.MIN_PIXELS,
-         "video_max_pixels": fixtures.MAX_PIXELS}
+SMALL = {
+    "image_max_pixels": fixtures.MAX_PIXELS,
+    "video_min_pixels": fixtures.MIN_PIXELS,
+    "video_max_pixels": fixtures.MAX_PIXELS,
+}
 
 
 # --------------------------------------------------------------------------------------
@@ -54,8 +57,6 @@ def tiny(tiny_models: dict[str, Path]) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def files(media_files: dict[str, Path]) -> dict[str, Path]:
     return media_files
-
-
 
 
 @pytest.fixture(scope="session")
@@ -76,8 +77,9 @@ def _conv(text: str, prefix: str = "", system: str | None = None, **media_and_op
     options = dict(SMALL)
     options.update(media_and_options.pop("options", {}))
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": text}]
-    return Conversation(messages=messages, assistant_prefix=prefix, options=options,
-                        **{k: str(v) for k, v in media_and_options.items()})
+    return Conversation(
+        messages=messages, assistant_prefix=prefix, options=options, **{k: str(v) for k, v in media_and_options.items()}
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -118,8 +120,9 @@ def _check_family_end_to_end(family, model, processor, conversations: list[Conve
 
     with torch.no_grad():
         prompt_logits = model(**inputs).logits.float()
-        out = model.generate(**inputs, max_new_tokens=5, do_sample=False, output_logits=True,
-                             return_dict_in_generate=True)
+        out = model.generate(
+            **inputs, max_new_tokens=5, do_sample=False, output_logits=True, return_dict_in_generate=True
+        )
     width = ids.shape[1]
     assert torch.isfinite(prompt_logits[mask.bool()]).all()
     completion = out.sequences[:, width:]
@@ -175,10 +178,13 @@ def test_tiny_causal_lm_and_tokenizer_round_trip(tiny: dict[str, Path]) -> None:
     # tags are ordinary tokens: they survive skip_special_tokens, the chat markers do not
     ids = tokenizer("<polarity>positive</polarity><|im_end|>", add_special_tokens=False)["input_ids"]
     assert tokenizer.decode(ids, skip_special_tokens=True) == "<polarity>positive</polarity>"
-    prompt = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False,
-                                           add_generation_prompt=True)
-    assert prompt == ("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
-                      "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n")
+    prompt = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "hi"}], tokenize=False, add_generation_prompt=True
+    )
+    assert prompt == (
+        "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+        "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
+    )
     batch = tokenizer([prompt, prompt + "more words here"], return_tensors="pt", padding=True)
     assert tokenizer.padding_side == "left" and (batch["attention_mask"][:, -1] == 1).all()
     with torch.no_grad():
@@ -229,10 +235,15 @@ def test_media_loading(files: dict[str, Path]) -> None:
     assert media.load_audio(files["video_audio"]).size == track.size  # containers go through PyAV
 
 
-@pytest.mark.parametrize("loader,key", [
-    (media.load_image, "broken_png"), (media.load_video_frames, "broken_mp4"), (media.load_audio, "broken_wav"),
-    (media.extract_audio_from_video, "broken_mp4"),
-])
+@pytest.mark.parametrize(
+    "loader,key",
+    [
+        (media.load_image, "broken_png"),
+        (media.load_video_frames, "broken_mp4"),
+        (media.load_audio, "broken_wav"),
+        (media.extract_audio_from_video, "broken_mp4"),
+    ],
+)
 def test_media_errors_name_the_file(files: dict[str, Path], loader, key: str) -> None:
     with pytest.raises(MediaError, match="broken"):
         loader(files[key])
@@ -269,8 +280,9 @@ def test_pil_video_processor_matches_the_image_processor(vl, files: dict[str, Pa
 
 
 @pytest.mark.parametrize("which", ["vl", "omni"])
-def test_saved_processor_and_model_reload(which: str, request: pytest.FixtureRequest, files: dict[str, Path],
-                                          tmp_path: Path) -> None:
+def test_saved_processor_and_model_reload(
+    which: str, request: pytest.FixtureRequest, files: dict[str, Path], tmp_path: Path
+) -> None:
     """Trainers save the processor beside their checkpoints (transformers 5 writes one
     processor_config.json); loading that folder must give the same inputs and logits."""
     family, model, processor = request.getfixturevalue(which)
@@ -296,13 +308,26 @@ def test_saved_processor_and_model_reload(which: str, request: pytest.FixtureReq
 def test_qwen2_5_vl_end_to_end(vl, files: dict[str, Path]) -> None:
     family, model, processor = vl
     conversations = [
-        _conv("How does the person feel?", prefix="<think>", system="Answer briefly.", image=files["image"],
-              video=files["video"]),
+        _conv(
+            "How does the person feel?",
+            prefix="<think>",
+            system="Answer briefly.",
+            image=files["image"],
+            video=files["video"],
+        ),
         _conv("And in this picture, described in a longer question?", image=files["image2"]),
     ]
     inputs = _check_family_end_to_end(family, model, processor, conversations)
-    assert set(inputs) == {"input_ids", "attention_mask", "mm_token_type_ids", "pixel_values", "image_grid_thw",
-                           "pixel_values_videos", "video_grid_thw", "second_per_grid_ts"}
+    assert set(inputs) == {
+        "input_ids",
+        "attention_mask",
+        "mm_token_type_ids",
+        "pixel_values",
+        "image_grid_thw",
+        "pixel_values_videos",
+        "video_grid_thw",
+        "second_per_grid_ts",
+    }
     assert inputs["image_grid_thw"].shape == (2, 3) and inputs["video_grid_thw"].shape == (1, 3)
     assert inputs["second_per_grid_ts"].tolist() == pytest.approx([1.0])  # 2 frames per patch at 2 fps
     assert (inputs["mm_token_type_ids"] == 2).sum() == inputs["video_grid_thw"].prod() // 4
@@ -334,13 +359,28 @@ def test_qwen2_5_vl_without_mm_token_type_ids(vl, files: dict[str, Path]) -> Non
 def test_qwen2_5_omni_end_to_end(omni, files: dict[str, Path]) -> None:
     family, model, processor = omni
     conversations = [
-        _conv("What is the emotion?", prefix="<polarity>", system="Answer briefly.", image=files["image"],
-              video=files["video"], audio=files["wav"]),
+        _conv(
+            "What is the emotion?",
+            prefix="<polarity>",
+            system="Answer briefly.",
+            image=files["image"],
+            video=files["video"],
+            audio=files["wav"],
+        ),
         _conv("And here, in this longer question about the clip?", audio=files["wav44"]),
     ]
     inputs = _check_family_end_to_end(family, model, processor, conversations)
-    assert set(inputs) == {"input_ids", "attention_mask", "pixel_values", "image_grid_thw", "pixel_values_videos",
-                           "video_grid_thw", "video_second_per_grid", "input_features", "feature_attention_mask"}
+    assert set(inputs) == {
+        "input_ids",
+        "attention_mask",
+        "pixel_values",
+        "image_grid_thw",
+        "pixel_values_videos",
+        "video_grid_thw",
+        "video_second_per_grid",
+        "input_features",
+        "feature_attention_mask",
+    }
     assert inputs["input_features"].shape[:2] == (2, 128)
     assert inputs["feature_attention_mask"].sum(1).tolist() == [150, 100]  # 1.5 s and 1 s at 100 frames/s
     # clips are padded just past their end, not to the extractor's 30 s window, with the same
@@ -348,12 +388,18 @@ def test_qwen2_5_omni_end_to_end(omni, files: dict[str, Path]) -> None:
     extractor = processor.feature_extractor
     assert inputs["input_features"].shape[-1] < extractor.nb_max_frames
     for row, path in enumerate([files["wav"], files["wav44"]]):
-        full = extractor([media.load_audio(path)], sampling_rate=16000, padding="max_length",
-                         return_attention_mask=True, return_tensors="pt")
+        full = extractor(
+            [media.load_audio(path)],
+            sampling_rate=16000,
+            padding="max_length",
+            return_attention_mask=True,
+            return_tensors="pt",
+        )
         frames = int(full["attention_mask"].sum())
         assert frames == int(inputs["feature_attention_mask"][row].sum())
-        torch.testing.assert_close(inputs["input_features"][row, :, :frames], full["input_features"][0, :, :frames],
-                                   atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            inputs["input_features"][row, :, :frames], full["input_features"][0, :, :frames], atol=1e-5, rtol=1e-5
+        )
 
 
 def test_qwen2_5_omni_text_only(omni) -> None:
@@ -370,8 +416,12 @@ def test_qwen2_5_omni_use_audio_in_video(omni, files: dict[str, Path]) -> None:
     option = {"use_audio_in_video": True}
     conversations = [
         _conv("What do they say?", video=files["video_audio"], options=option),
-        _conv("A silent clip and a sound, asked at greater length?", video=files["video"], audio=files["wav"],
-              options=option),
+        _conv(
+            "A silent clip and a sound, asked at greater length?",
+            video=files["video"],
+            audio=files["wav"],
+            options=option,
+        ),
     ]
     inputs = _check_family_end_to_end(family, model, processor, conversations)
     assert inputs["use_audio_in_video"] is True
@@ -387,8 +437,9 @@ def test_qwen2_5_omni_use_audio_in_video(omni, files: dict[str, Path]) -> None:
         family.encode(processor, [conversations[0], _conv("x", video=files["video"])])
 
 
-def test_full_omni_checkpoint_loads_the_thinker(omni, tiny: dict[str, Path], files: dict[str, Path],
-                                                tmp_path: Path) -> None:
+def test_full_omni_checkpoint_loads_the_thinker(
+    omni, tiny: dict[str, Path], files: dict[str, Path], tmp_path: Path
+) -> None:
     """A full Qwen2.5-Omni folder (thinker + talker + token2wav, weights named `thinker.*`, the
     thinker's config nested in config.json) loads as the same thinker."""
     from safetensors.torch import load_file, save_file
@@ -403,8 +454,12 @@ def test_full_omni_checkpoint_loads_the_thinker(omni, tiny: dict[str, Path], fil
     save_file(weights, full / "model.safetensors", metadata={"format": "pt"})
     thinker = json.loads((source / "config.json").read_text())
     thinker.pop("architectures", None)
-    config = {"architectures": ["Qwen2_5OmniForConditionalGeneration"], "model_type": "qwen2_5_omni",
-              "enable_audio_output": True, "thinker_config": thinker}
+    config = {
+        "architectures": ["Qwen2_5OmniForConditionalGeneration"],
+        "model_type": "qwen2_5_omni",
+        "enable_audio_output": True,
+        "thinker_config": thinker,
+    }
     (full / "config.json").write_text(json.dumps(config))
     for file in source.iterdir():
         if file.name not in ("config.json", "model.safetensors"):
@@ -434,14 +489,16 @@ def test_generation_engine_and_analyze_with_media(which: str, tiny: dict[str, Pa
     if which == "qwen2_5_omni":
         media["audio"] = str(files["wav"])
     samples = [Sample(id="a", text="a sunny beach", **media), Sample(id="b", text="plain text only")]
-    records = analyze(engine, samples, resolve_task("vader"), "c2f", loaded.name,
-                      SamplingParams(max_new_tokens=4, n=1), batch_size=2)
+    records = analyze(
+        engine, samples, resolve_task("vader"), "c2f", loaded.name, SamplingParams(max_new_tokens=4, n=1), batch_size=2
+    )
     assert [r["id"] for r in records] == ["a", "b"]
     assert all(r["completion_tokens"] >= 1 and r["raw_completion"] is not None for r in records)
     groups = engine.generate([], SamplingParams())
     assert groups == []
-    two = engine.generate([Conversation(messages=[{"role": "user", "content": "hi"}], **media)],
-                          SamplingParams(n=2, max_new_tokens=3))
+    two = engine.generate(
+        [Conversation(messages=[{"role": "user", "content": "hi"}], **media)], SamplingParams(n=2, max_new_tokens=3)
+    )
     assert len(two[0]) == 2 and two[0][0].token_ids == two[0][1].token_ids  # greedy n=2 gives equal copies
     assert all(lp <= 0 for c in two[0] for lp in c.logprobs)
 

@@ -82,8 +82,7 @@ def test_parse_number_rejects_everything_else(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "text"),
-    [(-1.4, "-1.4"), (0.25, "0.25"), (2.0, "2"), (-0.001, "0"), (1.333333, "1.33"), (-0.5, "-0.5")],
+    ("value", "text"), [(-1.4, "-1.4"), (0.25, "0.25"), (2.0, "2"), (-0.001, "0"), (1.333333, "1.33"), (-0.5, "-0.5")]
 )
 def test_format_number_is_compact(value: float, text: str) -> None:
     assert format_number(value) == text
@@ -666,7 +665,9 @@ def test_effective_mode_falls_back_for_formats_without_a_polarity_prefix() -> No
 
 def test_reflection_parts_match_what_the_parsers_produce() -> None:
     parses = {
-        "emor3": EMOR3.parse("<step1>a grave</step1><step2>grief</step2><step3>negative, low arousal</step3>\\boxed{sadness}", MIKELS),
+        "emor3": EMOR3.parse(
+            "<step1>a grave</step1><step2>grief</step2><step3>negative, low arousal</step3>\\boxed{sadness}", MIKELS
+        ),
         "c2f": C2F.parse("<polarity>negative</polarity><think>flat voice</think><score>-1</score>", MOSI_TASK),
         "r1": R1.parse("<think>a frown</think><answer>sadness</answer>", MIKELS),
     }

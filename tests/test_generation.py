@@ -12,9 +12,10 @@ from typer.testing import CliRunner
 
 from emoreason.cli import app
 from emoreason.generation import SamplingParams, TransformersEngine
-from emoreason.generation.engine import StopChecker, shared_prefix_length
+from emoreason.generation.engine import shared_prefix_length
 from emoreason.generation.kv_cache import PreallocatedLayer, plan_prefill_groups
 from emoreason.generation.sampling import filter_logits
+from emoreason.generation.stopping import StopChecker
 from emoreason.models import Conversation, LoadedModel, load_model
 from emoreason.testing.fixtures import make_tiny_causal_lm
 
@@ -33,7 +34,9 @@ def tiny(tiny_path: Path) -> LoadedModel:
 
 
 def conversations(texts: list[str]) -> list[Conversation]:
-    return [Conversation(messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": t}]) for t in texts]
+    return [
+        Conversation(messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": t}]) for t in texts
+    ]
 
 
 TEXTS = ["good", "a much longer sentence about a film that was not good at all", "meh!", "I love it"]
@@ -42,10 +45,14 @@ TEXTS = ["good", "a much longer sentence about a film that was not good at all",
 @pytest.mark.parametrize("reuse_prefix", [True, False])
 def test_greedy_matches_transformers_generate(tiny: LoadedModel, reuse_prefix: bool) -> None:
     convs = conversations(TEXTS)
-    ours = TransformersEngine(tiny, batch_size=4, reuse_prefix=reuse_prefix).generate(convs, SamplingParams(max_new_tokens=10))
+    ours = TransformersEngine(tiny, batch_size=4, reuse_prefix=reuse_prefix).generate(
+        convs, SamplingParams(max_new_tokens=10)
+    )
     inputs = tiny.family.encode(tiny.processor, convs)
     with torch.inference_mode():
-        reference = tiny.model.generate(**inputs, max_new_tokens=10, do_sample=False, pad_token_id=tiny.tokenizer.pad_token_id)
+        reference = tiny.model.generate(
+            **inputs, max_new_tokens=10, do_sample=False, pad_token_id=tiny.tokenizer.pad_token_id
+        )
     width = inputs["input_ids"].shape[1]
     for row, completions in enumerate(ours):
         expected = reference[row, width:].tolist()
@@ -58,8 +65,11 @@ def test_preallocated_cache_gives_the_same_tokens_and_logprobs(tiny: LoadedModel
     grown = TransformersEngine(tiny, batch_size=8, preallocate_cache=False).generate(convs, params)
     written = TransformersEngine(tiny, batch_size=8).generate(convs, params)
     assert [[c.token_ids for c in g] for g in grown] == [[c.token_ids for c in g] for g in written]
-    assert torch.allclose(torch.tensor([c.logprobs for g in grown for c in g]),
-                          torch.tensor([c.logprobs for g in written for c in g]), atol=1e-5)
+    assert torch.allclose(
+        torch.tensor([c.logprobs for g in grown for c in g]),
+        torch.tensor([c.logprobs for g in written for c in g]),
+        atol=1e-5,
+    )
 
 
 def test_preallocated_layer_grows_selects_and_repeats() -> None:
@@ -133,7 +143,9 @@ def test_sampling_n_completions_is_seeded(tiny: LoadedModel) -> None:
 def test_stop_checker_and_prefix_helpers(tiny: LoadedModel) -> None:
     tokenizer = tiny.tokenizer
     checker = StopChecker(tokenizer, ("</score>",))
-    ids = tokenizer("<polarity>positive</polarity><think>x</think><score>1.5</score>", add_special_tokens=False)["input_ids"]
+    ids = tokenizer("<polarity>positive</polarity><think>x</think><score>1.5</score>", add_special_tokens=False)[
+        "input_ids"
+    ]
     assert checker.stopped(ids)
     assert not checker.stopped(ids[:-1]) or tokenizer.decode(ids[:-1]).endswith("</score>")
     assert checker.cut("a</score> trailing </score>") == "a</score>"
@@ -157,15 +169,29 @@ def test_bad_sampling_params() -> None:
 
 # --- analyze / evaluate CLI -----------------------------------------------------------------
 
+
 def test_analyze_json_audit_record(tiny_path: Path) -> None:
-    result = runner.invoke(app, ["analyze", "What a lovely day", "So boring.", "--model", str(tiny_path), "--json",
-                                 "--max-new-tokens", "8"])
+    result = runner.invoke(
+        app,
+        ["analyze", "What a lovely day", "So boring.", "--model", str(tiny_path), "--json", "--max-new-tokens", "8"],
+    )
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert [r["id"] for r in records] == ["input1", "input2"]
     for record in records:
-        assert set(record) >= {"id", "polarity", "score", "label", "reasoning", "parse_ok", "errors", "raw_completion",
-                               "model", "format", "latency_s"}
+        assert set(record) >= {
+            "id",
+            "polarity",
+            "score",
+            "label",
+            "reasoning",
+            "parse_ok",
+            "errors",
+            "raw_completion",
+            "model",
+            "format",
+            "latency_s",
+        }
         assert record["format"] == "c2f" and record["parse_ok"] in (True, False)
         assert record["parse_ok"] or record["errors"]  # a failed parse always says why
 
@@ -180,7 +206,9 @@ def test_analyze_rejects_media_for_text_model(tiny_path: Path, tmp_path: Path) -
 def test_analyze_input_file_and_missing_model(tiny_path: Path, tmp_path: Path) -> None:
     path = tmp_path / "in.jsonl"
     path.write_text(json.dumps({"id": "a", "text": "fine", "score": 0}) + "\n")
-    result = runner.invoke(app, ["analyze", "--input", str(path), "--model", str(tiny_path), "--json", "--max-new-tokens", "4"])
+    result = runner.invoke(
+        app, ["analyze", "--input", str(path), "--model", str(tiny_path), "--json", "--max-new-tokens", "4"]
+    )
     assert result.exit_code == 0 and json.loads(result.stdout.splitlines()[-1])["id"] == "a"
     missing = runner.invoke(app, ["analyze", "hi", "--model", str(tmp_path / "nothing")])
     assert missing.exit_code == 2 and "neither" in missing.output
@@ -188,13 +216,38 @@ def test_analyze_input_file_and_missing_model(tiny_path: Path, tmp_path: Path) -
 
 def test_evaluate_writes_files_and_resumes(tiny_path: Path, tmp_path: Path) -> None:
     data = tmp_path / "d.jsonl"
-    rows = [{"id": f"s{i}", "text": t, "score": s, "split": "train" if i < 4 else "test"}
-            for i, (t, s) in enumerate([("great", 3), ("awful", -3), ("ok", 0), ("nice", 2), ("bad", -2),
-                                        ("superb", 3.5), ("fine", 0.5), ("terrible", -3.5)])]
+    rows = [
+        {"id": f"s{i}", "text": t, "score": s, "split": "train" if i < 4 else "test"}
+        for i, (t, s) in enumerate(
+            [
+                ("great", 3),
+                ("awful", -3),
+                ("ok", 0),
+                ("nice", 2),
+                ("bad", -2),
+                ("superb", 3.5),
+                ("fine", 0.5),
+                ("terrible", -3.5),
+            ]
+        )
+    ]
     data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     out = tmp_path / "eval"
-    args = ["evaluate", "--model", str(tiny_path), "--dataset", f"jsonl:{data}?scale=-4,4", "--split", "test",
-            "--out", str(out), "--max-new-tokens", "6", "--batch-size", "2"]
+    args = [
+        "evaluate",
+        "--model",
+        str(tiny_path),
+        "--dataset",
+        f"jsonl:{data}?scale=-4,4",
+        "--split",
+        "test",
+        "--out",
+        str(out),
+        "--max-new-tokens",
+        "6",
+        "--batch-size",
+        "2",
+    ]
     # simulate a run killed after one batch, mid-write of the next line
     first = runner.invoke(app, args + ["--limit", "2"])
     assert first.exit_code == 0, first.output
@@ -236,19 +289,23 @@ def test_grouped_prompt_pass_gives_the_same_tokens(tiny: LoadedModel) -> None:
     grouped = TransformersEngine(tiny, batch_size=4).generate(convs, params)
     single = TransformersEngine(tiny, batch_size=4, group_prefill=False).generate(convs, params)
     assert [g[0].token_ids for g in grouped] == [s[0].token_ids for s in single]
-    assert torch.allclose(torch.tensor([g[0].logprobs for g in grouped]), torch.tensor([s[0].logprobs for s in single]),
-                          atol=1e-4)
+    assert torch.allclose(
+        torch.tensor([g[0].logprobs for g in grouped]), torch.tensor([s[0].logprobs for s in single]), atol=1e-4
+    )
 
 
 def test_bf16_engine_matches_transformers_generate_in_bf16(tiny_path: Path) -> None:
     loaded = load_model(str(tiny_path), dtype="bfloat16")
     assert loaded.model.dtype == torch.bfloat16
     convs = conversations(TEXTS)
-    ours = TransformersEngine(loaded, batch_size=4, group_prefill=False).generate(convs, SamplingParams(max_new_tokens=6))
+    ours = TransformersEngine(loaded, batch_size=4, group_prefill=False).generate(
+        convs, SamplingParams(max_new_tokens=6)
+    )
     inputs = loaded.family.encode(loaded.processor, convs)
     with torch.inference_mode():
-        reference = loaded.model.generate(**inputs, max_new_tokens=6, do_sample=False,
-                                          pad_token_id=loaded.tokenizer.pad_token_id)
+        reference = loaded.model.generate(
+            **inputs, max_new_tokens=6, do_sample=False, pad_token_id=loaded.tokenizer.pad_token_id
+        )
     width = inputs["input_ids"].shape[1]
     agree = sum(c[0].token_ids == reference[row, width:].tolist()[: len(c[0].token_ids)] for row, c in enumerate(ours))
     assert agree >= 3  # bf16 rounding may flip a near-tie in one row; not more
@@ -280,10 +337,14 @@ def test_cascade_attention_equals_attention_over_the_whole_context(length: int) 
     generator = torch.Generator().manual_seed(length)
     batch, heads, kv_heads, dim, prefix, own = 3, 4, 2, 8, 6, 5
     query = torch.randn(batch, heads, length, dim, generator=generator)
-    prefix_kv = (torch.randn(1, kv_heads, prefix, dim, generator=generator),
-                 torch.randn(1, kv_heads, prefix, dim, generator=generator))
-    own_kv = (torch.randn(batch, kv_heads, own, dim, generator=generator),
-              torch.randn(batch, kv_heads, own, dim, generator=generator))
+    prefix_kv = (
+        torch.randn(1, kv_heads, prefix, dim, generator=generator),
+        torch.randn(1, kv_heads, prefix, dim, generator=generator),
+    )
+    own_kv = (
+        torch.randn(batch, kv_heads, own, dim, generator=generator),
+        torch.randn(batch, kv_heads, own, dim, generator=generator),
+    )
     padding = torch.ones(batch, own, dtype=torch.long)
     padding[0, :3] = 0  # row 0 is left-padded: its first queries see none of its own keys
     if length == 1:
@@ -297,8 +358,9 @@ def test_cascade_attention_equals_attention_over_the_whole_context(length: int) 
     assert torch.allclose(out, expected, atol=1e-5)
 
 
-def test_cascade_engine_gives_the_same_tokens_and_restores_attention(tiny: LoadedModel,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cascade_engine_gives_the_same_tokens_and_restores_attention(
+    tiny: LoadedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from transformers import AttentionInterface
 
     from emoreason.generation.cascade import ATTENTION, supports_cascade
@@ -306,8 +368,11 @@ def test_cascade_engine_gives_the_same_tokens_and_restores_attention(tiny: Loade
     assert supports_cascade(tiny.model, torch.device("cpu"))
     calls = []
     registered = AttentionInterface._global_mapping[ATTENTION]
-    monkeypatch.setitem(AttentionInterface._global_mapping, ATTENTION,
-                        lambda *args, **kwargs: calls.append(1) or registered(*args, **kwargs))
+    monkeypatch.setitem(
+        AttentionInterface._global_mapping,
+        ATTENTION,
+        lambda *args, **kwargs: calls.append(1) or registered(*args, **kwargs),
+    )
     convs = conversations(["ok", "a" + " very" * 30 + " long review", "fine", "so" + " much" * 20])
     params = SamplingParams(n=2, max_new_tokens=9, temperature=1.0, seed=5)
     cascaded = TransformersEngine(tiny, batch_size=8).generate(convs, params)
@@ -315,8 +380,11 @@ def test_cascade_engine_gives_the_same_tokens_and_restores_attention(tiny: Loade
     assert tiny.model.config._attn_implementation == "sdpa"
     copied = TransformersEngine(tiny, batch_size=8, cascade=False).generate(convs, params)
     assert [[c.token_ids for c in g] for g in cascaded] == [[c.token_ids for c in g] for g in copied]
-    assert torch.allclose(torch.tensor([lp for g in cascaded for c in g for lp in c.logprobs]),
-                          torch.tensor([lp for g in copied for c in g for lp in c.logprobs]), atol=1e-4)
+    assert torch.allclose(
+        torch.tensor([lp for g in cascaded for c in g for lp in c.logprobs]),
+        torch.tensor([lp for g in copied for c in g for lp in c.logprobs]),
+        atol=1e-4,
+    )
 
 
 def test_supports_cascade_only_plain_causal_attention_on_cpu() -> None:
@@ -348,8 +416,10 @@ def test_onednn_linears_switch_the_flag_only_inside_linear_layers() -> None:
     strided = torch.randn(4, 5)[:, :4]  # not contiguous: handed to the layer as a contiguous copy
     with OneDnnLinears(model):
         # registered after the context's own hooks, so they run after them
-        spies = [model[2].register_forward_pre_hook(lambda m, a: seen.setdefault("linear", flag.fp32_precision) and None),
-                 model[1].register_forward_pre_hook(lambda m, a: seen.setdefault("relu", flag.fp32_precision) and None)]
+        spies = [
+            model[2].register_forward_pre_hook(lambda m, a: seen.setdefault("linear", flag.fp32_precision) and None),
+            model[1].register_forward_pre_hook(lambda m, a: seen.setdefault("relu", flag.fp32_precision) and None),
+        ]
         out = model(strided)
     for spy in spies:
         spy.remove()
@@ -395,8 +465,11 @@ def test_onednn_engine_gives_the_same_tokens(tiny: LoadedModel) -> None:
     onednn = TransformersEngine(tiny, batch_size=4, onednn_matmul=True).generate(convs, params)
     mkl = TransformersEngine(tiny, batch_size=4, onednn_matmul=False).generate(convs, params)
     assert [c[0].token_ids for c in onednn] == [c[0].token_ids for c in mkl]
-    assert torch.allclose(torch.tensor([lp for c in onednn for lp in c[0].logprobs]),
-                          torch.tensor([lp for c in mkl for lp in c[0].logprobs]), atol=1e-4)
+    assert torch.allclose(
+        torch.tensor([lp for c in onednn for lp in c[0].logprobs]),
+        torch.tensor([lp for c in mkl for lp in c[0].logprobs]),
+        atol=1e-4,
+    )
 
 
 def test_preallocated_layer_keeps_rows_in_place_or_gathers() -> None:

@@ -6,17 +6,24 @@ import math
 
 from emoreason.data import Sample, TaskInfo
 from emoreason.eval.predictions import score_samples
-from emoreason.metrics.grounding import Citations, cited_evidence, citation_grounding, grounding_summary
+from emoreason.metrics.grounding import Citations, citation_grounding, cited_evidence, grounding_summary
 
-CUE_TEXT = ("Voice (relative to this speaker): pitch low (-1.1 sd, 99 Hz), loudness quiet (-1.3 sd, -52 dBFS), "
-            "voice clarity (HNR) slightly clear (+0.6 sd, 10.7 dB).")
+CUE_TEXT = (
+    "Voice (relative to this speaker): pitch low (-1.1 sd, 99 Hz), loudness quiet (-1.3 sd, -52 dBFS), "
+    "voice clarity (HNR) slightly clear (+0.6 sd, 10.7 dB)."
+)
 
 
 def test_quotes_and_cue_citations_are_found() -> None:
-    chain = ('<step1>The voice against this speaker\'s other clips: loudness quiet (-1.3 sd), '
-             'voice clarity (HNR) slightly clear (+0.6 sd).</step1>\n<step2>"wonderful" (+3.1) outweighs it</step2>')
+    chain = (
+        "<step1>The voice against this speaker's other clips: loudness quiet (-1.3 sd), "
+        'voice clarity (HNR) slightly clear (+0.6 sd).</step1>\n<step2>"wonderful" (+3.1) outweighs it</step2>'
+    )
     assert [needle for _, needle in cited_evidence(chain)] == [
-        "wonderful", "loudness quiet (-1.3 sd", "voice clarity (HNR) slightly clear (+0.6 sd"]
+        "wonderful",
+        "loudness quiet (-1.3 sd",
+        "voice clarity (HNR) slightly clear (+0.6 sd",
+    ]
 
 
 def test_grounded_and_ungrounded_citations() -> None:
@@ -39,10 +46,14 @@ def test_summary_rates_and_nan_when_nothing_is_cited() -> None:
 
 def test_scored_predictions_report_grounding_against_text_and_cues() -> None:
     task = TaskInfo("emo", labels=("calm", "angry"), metric_set="classification")
-    samples = [Sample(id="a", text="Kids are talking by the door", label="calm", cues=CUE_TEXT),
-               Sample(id="b", text="Kids are talking by the door", label="angry", cues=CUE_TEXT)]
-    rows = {"a": {"completion": "<step1>loudness quiet (-1.3 sd)</step1><step2>x</step2><step3>y</step3>\\boxed{calm}"},
-            "b": {"completion": "<step1>loudness loud (+2.0 sd)</step1><step2>x</step2><step3>y</step3>\\boxed{calm}"}}
+    samples = [
+        Sample(id="a", text="Kids are talking by the door", label="calm", cues=CUE_TEXT),
+        Sample(id="b", text="Kids are talking by the door", label="angry", cues=CUE_TEXT),
+    ]
+    rows = {
+        "a": {"completion": "<step1>loudness quiet (-1.3 sd)</step1><step2>x</step2><step3>y</step3>\\boxed{calm}"},
+        "b": {"completion": "<step1>loudness loud (+2.0 sd)</step1><step2>x</step2><step3>y</step3>\\boxed{calm}"},
+    }
     metrics = score_samples(samples, rows, task, "emor3")
     assert metrics["citations_grounded_rate"] == 0.5 and metrics["answers_fully_grounded"] == 0.5
 
@@ -51,8 +62,19 @@ def test_analyze_view_names_ungrounded_citations(capsys) -> None:
     from emoreason.cli.ui import show_record
 
     sample = Sample(id="x", text="Remarkably accessible and affecting.")
-    record = {"id": "x", "polarity": "positive", "score": 2.5, "label": None, "reasoning": {"think": '"relaxed" (+1.9)'},
-              "parse_ok": True, "errors": [], "raw_completion": '"relaxed" (+1.9)', "completion_tokens": 9,
-              "latency_s": 0.1, "model": "m", "citations": citation_grounding('"relaxed" (+1.9)', sample.text).to_dict()}
+    record = {
+        "id": "x",
+        "polarity": "positive",
+        "score": 2.5,
+        "label": None,
+        "reasoning": {"think": '"relaxed" (+1.9)'},
+        "parse_ok": True,
+        "errors": [],
+        "raw_completion": '"relaxed" (+1.9)',
+        "completion_tokens": 9,
+        "latency_s": 0.1,
+        "model": "m",
+        "citations": citation_grounding('"relaxed" (+1.9)', sample.text).to_dict(),
+    }
     show_record(sample, record)
     assert 'cited but not in the input (1 of 1): "relaxed"' in " ".join(capsys.readouterr().out.split())

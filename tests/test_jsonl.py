@@ -34,11 +34,14 @@ def test_strict_reader_yields_line_numbers_and_skips_blank_lines(tmp_path: Path)
     assert list(read_jsonl_strict(file, required=("id",))) == [(1, {"id": 1}), (4, {"id": 2}), (5, {"id": 3})]
 
 
-@pytest.mark.parametrize(("line", "message", "field"), [
-    ("{not json", "not valid JSON", "(line)"),
-    ('["a", "list"]', "not a JSON object (got list)", "(line)"),
-    ('{"text": "no id"}', "missing required field 'id'", "id"),
-])
+@pytest.mark.parametrize(
+    ("line", "message", "field"),
+    [
+        ("{not json", "not valid JSON", "(line)"),
+        ('["a", "list"]', "not a JSON object (got list)", "(line)"),
+        ('{"text": "no id"}', "missing required field 'id'", "id"),
+    ],
+)
 def test_strict_reader_names_file_line_and_field(tmp_path: Path, line: str, message: str, field: str) -> None:
     file = tmp_path / "bad.jsonl"
     file.write_text('{"id": 1}\n' + line + "\n" + '{"id": 3}\n', encoding="utf-8")
@@ -69,12 +72,14 @@ def test_lines_split_only_on_newline_not_on_unicode_separators(tmp_path: Path) -
 
 def test_keyed_reader_skips_and_counts_unreadable_lines(tmp_path: Path) -> None:
     file = tmp_path / "log.jsonl"
-    file.write_bytes(b'{"id": 1, "v": "a"}\n'
-                     b'{"id": 2, "v"\n'             # line 2: torn mid-record
-                     b'{"v": "no id"}\n'            # line 3: no key
-                     b'{"id": 1, "v": "newer"}\n'   # line 4: the same key again: the newest wins
-                     b'7\n'                         # line 5: not an object
-                     b'{"id": 3, "v": "caf\xc3')    # line 6: torn inside a multi-byte character
+    file.write_bytes(
+        b'{"id": 1, "v": "a"}\n'
+        b'{"id": 2, "v"\n'  # line 2: torn mid-record
+        b'{"v": "no id"}\n'  # line 3: no key
+        b'{"id": 1, "v": "newer"}\n'  # line 4: the same key again: the newest wins
+        b"7\n"  # line 5: not an object
+        b'{"id": 3, "v": "caf\xc3'
+    )  # line 6: torn inside a multi-byte character
     read = read_jsonl_keyed(file, "id")
     assert read.records == {"1": {"id": 1, "v": "newer"}}
     assert read.skipped_lines == (2, 3, 5, 6) and read.skipped == 4
@@ -135,8 +140,10 @@ def test_repair_finds_the_last_line_of_a_file_longer_than_one_read_block(tmp_pat
 
 def test_rewrite_keeps_records_the_predicate_accepts_and_drops_torn_lines(tmp_path: Path) -> None:
     file = tmp_path / "metrics.jsonl"
-    file.write_text('{"step": 1, "loss": 0.50}\n{"step": 2, "loss": 0.4}\n{"step": 3, "loss": 0.3}\n{"step": 4, "lo',
-                    encoding="utf-8")
+    file.write_text(
+        '{"step": 1, "loss": 0.50}\n{"step": 2, "loss": 0.4}\n{"step": 3, "loss": 0.3}\n{"step": 4, "lo',
+        encoding="utf-8",
+    )
     os.chmod(file, 0o640)
     dropped = rewrite_jsonl(file, lambda record: record["step"] <= 2)
     assert dropped == 2  # step 3, and the torn step-4 line

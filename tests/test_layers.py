@@ -36,7 +36,7 @@ def emoreason_imports(file: Path) -> list[tuple[int, str]]:
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            base = package[:len(package) - node.level + 1] if node.level else []
+            base = package[: len(package) - node.level + 1] if node.level else []
             module = ".".join([*base, *([node.module] if node.module else [])])
             # `from emoreason import cues` imports the module named after `import`
             names = [f"{module}.{alias.name}" for alias in node.names] if module == "emoreason" else [module]
@@ -48,9 +48,13 @@ def emoreason_imports(file: Path) -> list[tuple[int, str]]:
 
 def violations(layer: str) -> list[str]:
     files = sorted((PACKAGE / layer).rglob("*.py")) or [PACKAGE / f"{layer}.py"]
-    return [f"{file.relative_to(PACKAGE.parent)}:{line} imports emoreason.{target}"
-            for file in files if file.is_file()
-            for line, target in emoreason_imports(file) if target in CONTRACT[layer]]
+    return [
+        f"{file.relative_to(PACKAGE.parent)}:{line} imports emoreason.{target}"
+        for file in files
+        if file.is_file()
+        for line, target in emoreason_imports(file)
+        if target in CONTRACT[layer]
+    ]
 
 
 @pytest.mark.parametrize("layer", sorted(CONTRACT))

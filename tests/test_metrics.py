@@ -70,8 +70,7 @@ def test_generic_regression_all_neutral_gold() -> None:
 
 
 @pytest.mark.parametrize(
-    ("pred", "true", "message"),
-    [([], [], "empty"), ([1.0], [1.0, 2.0], "length"), ([float("nan")], [1.0], "NaN")],
+    ("pred", "true", "message"), [([], [], "empty"), ([1.0], [1.0, 2.0], "length"), ([float("nan")], [1.0], "NaN")]
 )
 def test_regression_rejects_bad_input(pred: list[float], true: list[float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -83,7 +82,12 @@ def test_regression_rejects_bad_input(pred: list[float], true: list[float], mess
 def test_regression_metrics_keys_and_unknown_dataset() -> None:
     assert list(regression_metrics([0.5, -1], [1, -2], "mosei"))[:2] == ["Has0_acc_2", "Has0_F1_score"]
     assert list(regression_metrics([0.5, -1], [1, -1], "simsv2")) == [
-        "Mult_acc_2", "Mult_acc_3", "Mult_acc_5", "F1_score", "MAE", "Corr"
+        "Mult_acc_2",
+        "Mult_acc_3",
+        "Mult_acc_5",
+        "F1_score",
+        "MAE",
+        "Corr",
     ]
     with pytest.raises(ValueError, match="unknown MMSA dataset"):
         regression_metrics([0.0], [0.0], "iemocap")

@@ -99,7 +99,9 @@ def test_grid_and_half_integers(mmsa: Any, dataset: str, seed: int) -> None:
     _assert_parity(mmsa, dataset, pred, true)
 
 
-EDGES = np.array([-3.0, -2.5, -2.0, -1.5, -1.01, -1.0, -0.7, -0.5, -0.1, 0.0, 0.1, 0.5, 0.7, 1.0, 1.01, 1.5, 2.0, 2.5, 3.0])
+EDGES = np.array(
+    [-3.0, -2.5, -2.0, -1.5, -1.01, -1.0, -0.7, -0.5, -0.1, 0.0, 0.1, 0.5, 0.7, 1.0, 1.01, 1.5, 2.0, 2.5, 3.0]
+)
 
 
 @pytest.mark.parametrize("dataset", ALL)

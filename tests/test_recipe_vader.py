@@ -16,8 +16,15 @@ pytestmark = pytest.mark.slow
 
 
 def test_reproduce_vader_toy_runs_every_stage_and_resumes(tmp_path: Path, tiny_models) -> None:
-    command = [sys.executable, str(ROOT / "scripts" / "reproduce_vader.py"), "--toy", "--model",
-               str(tiny_models["causal_lm"]), "--out", str(tmp_path)]
+    command = [
+        sys.executable,
+        str(ROOT / "scripts" / "reproduce_vader.py"),
+        "--toy",
+        "--model",
+        str(tiny_models["causal_lm"]),
+        "--out",
+        str(tmp_path),
+    ]
     first = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert (tmp_path / "distill" / "sft.jsonl").is_file()
@@ -38,8 +45,19 @@ def test_reproduce_vader_toy_runs_every_stage_and_resumes(tmp_path: Path, tiny_m
 
     # shipping the chosen adapter: fp16 copy, a model card from the run, loadable by peft
     dest = tmp_path / "shipped"
-    ship = subprocess.run([sys.executable, str(ROOT / "scripts" / "ship_default_adapter.py"), "--run", str(tmp_path),
-                           "--dest", str(dest)], capture_output=True, text=True, timeout=300)
+    ship = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "ship_default_adapter.py"),
+            "--run",
+            str(tmp_path),
+            "--dest",
+            str(dest),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert ship.returncode == 0, ship.stderr[-3000:]
     from safetensors.torch import load_file
 

@@ -77,8 +77,14 @@ def test_format_reward():
 
 @pytest.mark.parametrize(
     "pred, gold, expected",
-    [("negative", "negative", 1.0), (" Negative ", "negative", 1.0), ("positive", "negative", 0.0),
-     (None, "negative", 0.0), ("", "neutral", 0.0), ("negative", None, 0.0)],
+    [
+        ("negative", "negative", 1.0),
+        (" Negative ", "negative", 1.0),
+        ("positive", "negative", 0.0),
+        (None, "negative", 0.0),
+        ("", "neutral", 0.0),
+        ("negative", None, 0.0),
+    ],
 )
 def test_polarity_reward(pred, gold, expected):
     assert polarity_reward(pred, gold) == expected
@@ -86,8 +92,14 @@ def test_polarity_reward(pred, gold, expected):
 
 @pytest.mark.parametrize(
     "pred, gold, expected",
-    [("sadness", "sadness", 1.0), ("  SADNESS ", "sadness", 1.0), ("very  happy", "Very happy", 1.0),
-     ("anger", "sadness", 0.0), (None, "sadness", 0.0), ("", "sadness", 0.0)],
+    [
+        ("sadness", "sadness", 1.0),
+        ("  SADNESS ", "sadness", 1.0),
+        ("very  happy", "Very happy", 1.0),
+        ("anger", "sadness", 0.0),
+        (None, "sadness", 0.0),
+        ("", "sadness", 0.0),
+    ],
 )
 def test_accuracy_reward(pred, gold, expected):
     assert accuracy_reward(pred, gold) == expected
@@ -96,17 +108,17 @@ def test_accuracy_reward(pred, gold, expected):
 @pytest.mark.parametrize(
     "pred, gold, scale, kind, params, expected",
     [
-        (1.0, -0.2, (-1.0, 1.0), "linear", {}, 1 - 1.2 / 2),        # 0.4
+        (1.0, -0.2, (-1.0, 1.0), "linear", {}, 1 - 1.2 / 2),  # 0.4
         (-1.4, -1.4, (-3.0, 3.0), "linear", {}, 1.0),
-        (4.0, 0.0, (-3.0, 3.0), "linear", {}, 1 - 4 / 6),            # out of range, scored as written
-        (10.0, -3.0, (-3.0, 3.0), "linear", {}, 0.0),                # clipped at 0
-        (1.0, -0.2, (-1.0, 1.0), "squared", {}, 1 - 0.6**2),         # 0.64
+        (4.0, 0.0, (-3.0, 3.0), "linear", {}, 1 - 4 / 6),  # out of range, scored as written
+        (10.0, -3.0, (-3.0, 3.0), "linear", {}, 0.0),  # clipped at 0
+        (1.0, -0.2, (-1.0, 1.0), "squared", {}, 1 - 0.6**2),  # 0.64
         (10.0, -3.0, (-3.0, 3.0), "squared", {}, 0.0),
         (1.0, 0.0, (-1.0, 1.0), "gaussian", {"sigma": 0.5}, math.exp(-0.5)),  # (1 / (0.5*2))^2 / 2
-        (0.5, 0.0, (-1.0, 1.0), "gaussian", {}, math.exp(-0.5)),     # default sigma 0.25
+        (0.5, 0.0, (-1.0, 1.0), "gaussian", {}, math.exp(-0.5)),  # default sigma 0.25
         (0.2, 0.0, (-1.0, 1.0), "threshold", {"tol": 0.3}, 1.0),
         (0.4, 0.0, (-1.0, 1.0), "threshold", {"tol": 0.3}, 0.0),
-        (1.5, 1.0, (-3.0, 3.0), "threshold", {}, 1.0),               # default tol 0.1 * 6 = 0.6
+        (1.5, 1.0, (-3.0, 3.0), "threshold", {}, 1.0),  # default tol 0.1 * 6 = 0.6
         (1.7, 1.0, (-3.0, 3.0), "threshold", {}, 0.0),
     ],
 )
@@ -149,9 +161,9 @@ def test_score_reward_rejects_bad_configuration():
         (None, 0.5),
         ("   ", 0.5),
         ("I cannot tell.", 0.5),
-        ("anger or sadness", 0.5),    # two different labels: unparseable
-        ("sad", 0.5),                 # inflections are not labels
-        ("sadness, sadness", 1.0),    # one distinct label
+        ("anger or sadness", 0.5),  # two different labels: unparseable
+        ("sad", 0.5),  # inflections are not labels
+        ("sadness, sadness", 1.0),  # one distinct label
         ("#$%&*!", 0.5),
     ],
 )
@@ -172,11 +184,25 @@ def test_extract_label_prefers_longer_labels_and_keeps_spelling():
 @pytest.mark.parametrize(
     "answer, expected",
     [
-        ("yes", 1.0), ("Yes.", 1.0), ("YES", 1.0), ("  yes!  ", 1.0), ("The answer is: yes", 1.0),
-        ("Yes, although there is no dog in the text.", 1.0), ("\\boxed{Yes}", 1.0),
-        ("no", 0.0), ("No.", 0.0), ("no, because the image shows a beach", 0.0), ("NO!", 0.0),
-        ("yes and no", 0.5), ("yes/no", 0.5), ("", 0.5), (None, 0.5), ("maybe", 0.5), ("Yesterday", 0.5),
-        ("nobody knows", 0.5), ("It partly does", 0.5),
+        ("yes", 1.0),
+        ("Yes.", 1.0),
+        ("YES", 1.0),
+        ("  yes!  ", 1.0),
+        ("The answer is: yes", 1.0),
+        ("Yes, although there is no dog in the text.", 1.0),
+        ("\\boxed{Yes}", 1.0),
+        ("no", 0.0),
+        ("No.", 0.0),
+        ("no, because the image shows a beach", 0.0),
+        ("NO!", 0.0),
+        ("yes and no", 0.5),
+        ("yes/no", 0.5),
+        ("", 0.5),
+        (None, 0.5),
+        ("maybe", 0.5),
+        ("Yesterday", 0.5),
+        ("nobody knows", 0.5),
+        ("It partly does", 0.5),
     ],
 )
 def test_consistency_reward_table(answer, expected):
@@ -417,8 +443,10 @@ C2F_ROWS = [  # a MOSI-like dataset: gold columns plus columns the reward ignore
     {"prompt": "Rate: 'It was fine.'", "score": 0.0, "polarity": "neutral", "label": None, "id": "b"},
 ]
 C2F_COMPLETIONS = [  # two generations per prompt, in TRL's repeated order
-    c2f_text("negative", "-2"), c2f_text("positive", "1"),
-    c2f_text("neutral", "0.0"), "I am not sure",
+    c2f_text("negative", "-2"),
+    c2f_text("positive", "1"),
+    c2f_text("neutral", "0.0"),
+    "I am not sure",
 ]
 # hand-computed: (format, polarity, score) on -3..3
 C2F_EXPECTED = [(1.0, 1.0, 1.0), (1.0, 0.0, 0.5), (1.0, 1.0, 1.0), (0.0, 0.0, 0.0)]
@@ -471,12 +499,18 @@ def test_trl_single_component_function():
 def test_trl_emor3_reflection_none_is_skipped_like_trl_does():
     funcs, weights = trl_reward_functions("emor3", task="emoset")
     assert [trl_name(f) for f in funcs] == [
-        "emoreason_accuracy", "emoreason_coherence", "emoreason_consistency", "emoreason_format"]
+        "emoreason_accuracy",
+        "emoreason_coherence",
+        "emoreason_consistency",
+        "emoreason_format",
+    ]
     assert weights == [0.8, 0.1, 0.1, 0.1]
     rows = [{"prompt": [{"role": "user", "content": "Which emotion?"}], "label": "sadness", "image": "x.jpg"}]
     inputs = _repeat(rows, 2)
-    completions = [[{"role": "assistant", "content": emor3_text("sadness")}],
-                   [{"role": "assistant", "content": emor3_text("fear")}]]
+    completions = [
+        [{"role": "assistant", "content": emor3_text("sadness")}],
+        [{"role": "assistant", "content": emor3_text("fear")}],
+    ]
     prompts = [r["prompt"] for r in inputs]
     per_func, totals = trl_call(funcs, weights, inputs, prompts, completions, None, TRLLogs())
     assert per_func[1] == [None, None] or all(math.isnan(x) for x in per_func[1])
@@ -492,7 +526,8 @@ def test_trl_emor3_reflection_none_is_skipped_like_trl_does():
     assert totals[1] == pytest.approx(0.1 + 0.1 * 0.5)
     direct = CompositeReward.emor3()
     assert totals[0] == pytest.approx(
-        direct(emor3_text("sadness"), Gold(label="sadness"), EMOSET, ReflectionAnswers("sadness", "Yes.")).total)
+        direct(emor3_text("sadness"), Gold(label="sadness"), EMOSET, ReflectionAnswers("sadness", "Yes.")).total
+    )
 
 
 def test_trl_adapter_inputs():
@@ -512,8 +547,16 @@ def test_completion_text_forms():
     assert completion_text([{"role": "assistant", "content": "a"}]) == "a"
     parts = [{"type": "text", "text": "b"}, {"type": "image"}]
     assert completion_text([{"role": "assistant", "content": parts}]) == "b"
-    assert completion_text([{"role": "assistant", "content": "x"}, {"role": "tool", "content": "42"},
-                            {"role": "assistant", "content": "y"}]) == "x\ny"
+    assert (
+        completion_text(
+            [
+                {"role": "assistant", "content": "x"},
+                {"role": "tool", "content": "42"},
+                {"role": "assistant", "content": "y"},
+            ]
+        )
+        == "x\ny"
+    )
     assert completion_text([{"role": "assistant", "content": None}]) == ""
     assert completion_text(None) == ""
 
@@ -525,8 +568,16 @@ C2F_RIGHT = c2f_text("negative", "-0.8")
 
 @pytest.mark.parametrize(
     "ground_truth",
-    [-0.8, -0.8 * 1, "-0.8", " -0.8 ", {"score": -0.8}, {"score": "-0.8", "polarity": "Negative"},
-     json.dumps({"score": -0.8}), json.dumps({"score": -0.8, "label": None})],
+    [
+        -0.8,
+        -0.8 * 1,
+        "-0.8",
+        " -0.8 ",
+        {"score": -0.8},
+        {"score": "-0.8", "polarity": "Negative"},
+        json.dumps({"score": -0.8}),
+        json.dumps({"score": -0.8, "label": None}),
+    ],
 )
 def test_compute_score_regression_ground_truth_forms(ground_truth):
     out = compute_score("sims", C2F_RIGHT, ground_truth)
@@ -546,9 +597,7 @@ def test_compute_score_numbers_and_partial_credit():
     assert out["polarity_reward"] == 0.0 and out["score_reward"] == pytest.approx(0.75)
 
 
-@pytest.mark.parametrize(
-    "ground_truth", ["sadness", "Sadness", {"label": "sadness"}, json.dumps({"label": "sadness"})]
-)
+@pytest.mark.parametrize("ground_truth", ["sadness", "Sadness", {"label": "sadness"}, json.dumps({"label": "sadness"})])
 def test_compute_score_label_ground_truth_forms(ground_truth):
     out = compute_score("emoset", emor3_text("sadness"), ground_truth)
     assert out == {"score": pytest.approx(0.9), "accuracy_reward": 1.0, "format_reward": 1.0}
@@ -559,12 +608,21 @@ def test_compute_score_extra_info():
     assert compute_score("emoset", emor3_text("sadness"), "sadness", info)["score"] == pytest.approx(1.1)
     flat = {"reflection_coherence": "anger", "reflection_consistency": "no"}
     out = compute_score("emoset", emor3_text("sadness"), "sadness", flat)
-    assert out == {"score": pytest.approx(0.9), "accuracy_reward": 1.0, "coherence_reward": 0.0,
-                   "consistency_reward": 0.0, "format_reward": 1.0}
+    assert out == {
+        "score": pytest.approx(0.9),
+        "accuracy_reward": 1.0,
+        "coherence_reward": 0.0,
+        "consistency_reward": 0.0,
+        "format_reward": 1.0,
+    }
     out = compute_score("fi", emor3_text("sadness"), "sadness", {"weights": {"accuracy": 1.0}})
     assert out == {"score": 1.0, "accuracy_reward": 1.0}
-    out = compute_score("mosi", c2f_text("negative", "-1"), -2, {"format": "c2f", "score_kind": "threshold",
-                                                                  "score_params": {"tol": 0.5}})
+    out = compute_score(
+        "mosi",
+        c2f_text("negative", "-1"),
+        -2,
+        {"format": "c2f", "score_kind": "threshold", "score_params": {"tol": 0.5}},
+    )
     assert out["score_reward"] == 0.0
     with pytest.raises(ValueError, match="valid components"):
         compute_score("mosi", C2F_RIGHT, -1, {"weights": {"bleu": 1.0}})
@@ -574,7 +632,10 @@ def test_compute_score_format_aliases_and_r1_defaults():
     out = compute_score("emoset", emor3_text("sadness"), "sadness", {"format": "EMO-R3"})
     assert out["score"] == pytest.approx(0.9)
     assert set(compute_score("emoset", "<think>x</think><answer>sadness</answer>", "sadness", {"format": "r1"})) == {
-        "score", "accuracy_reward", "format_reward"}
+        "score",
+        "accuracy_reward",
+        "format_reward",
+    }
     out = compute_score("mosi", "<think>x</think><answer>-2</answer>", -2, {"format": "r1"})
     assert set(out) == {"score", "format_reward", "score_reward"} and out["score_reward"] == 1.0
 
@@ -623,16 +684,29 @@ def test_build_reward_takes_the_formats_weights_replaced_or_extended() -> None:
 
     movies, emoset = vader_task("movies"), mikels_task("emoset")
     assert build_reward("c2f", movies).weights == {"format": 1.0, "polarity": 1.0, "score": 1.0}
-    assert build_reward("emor3", emoset).weights == {"accuracy": 0.8, "coherence": 0.1, "consistency": 0.1,
-                                                     "format": 0.1}
+    assert build_reward("emor3", emoset).weights == {
+        "accuracy": 0.8,
+        "coherence": 0.1,
+        "consistency": 0.1,
+        "format": 0.1,
+    }
     assert build_reward("r1", movies).weights == {"format": 1.0, "score": 1.0}  # r1 on a scored task
     assert build_reward("r1", emoset).weights == {"accuracy": 1.0, "format": 1.0}
     assert build_reward(None, emoset).format == "emor3" and build_reward(None, movies).format == "c2f"
     assert build_reward("c2f", movies, weights={"score": 2.0}).weights == {"score": 2.0}
     assert reward_weights("emor3", emoset, add={"polarity": 0.5, "format": 0.2}) == {
-        "accuracy": 0.8, "coherence": 0.1, "consistency": 0.1, "format": 0.2, "polarity": 0.5}
+        "accuracy": 0.8,
+        "coherence": 0.1,
+        "consistency": 0.1,
+        "format": 0.2,
+        "polarity": 0.5,
+    }
     with pytest.raises(ValueError, match="unknown reward component"):
         build_reward("c2f", movies, add={"no_such_signal": 1.0})
     reward = build_reward("c2f", movies, score_kind="threshold", score_params={"tol": 0.5})
-    assert reward("<polarity>positive</polarity><think>x</think><score>2.2</score>",
-                  Gold(score=2.0), movies).components["score"] == 1.0
+    assert (
+        reward("<polarity>positive</polarity><think>x</think><score>2.2</score>", Gold(score=2.0), movies).components[
+            "score"
+        ]
+        == 1.0
+    )

@@ -195,8 +195,13 @@ def test_grpo_loss_on_policy_value_and_gradient(loss_type, detach_old):
     out.loss.backward()
     close(logp.grad, T(grad))
     assert bool((logp.grad[~LOSS_MASK.bool()] == 0).all())  # exactly zero off the mask
-    assert out.as_floats() == {"loss": pytest.approx(value), "policy_loss": pytest.approx(value),
-                               "kl": 0.0, "clip_ratio_low": 0.0, "clip_ratio_high": 0.0}
+    assert out.as_floats() == {
+        "loss": pytest.approx(value),
+        "policy_loss": pytest.approx(value),
+        "kl": 0.0,
+        "clip_ratio_low": 0.0,
+        "clip_ratio_high": 0.0,
+    }
     assert not out.policy_loss.requires_grad and out.loss.requires_grad
 
 

@@ -32,8 +32,20 @@ def test_two_processes_end_with_identical_weights(tmp_path: Path, tiny_models: d
     out = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     result = subprocess.run(
-        [torchrun, "--nproc_per_node", "2", "--master_port", str(free_port()), str(WORKER), str(tiny_models["causal_lm"]), str(out)],
-        capture_output=True, text=True, env=env, timeout=600,
+        [
+            torchrun,
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            str(free_port()),
+            str(WORKER),
+            str(tiny_models["causal_lm"]),
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     infos = [json.loads((out / f"info_rank{r}.json").read_text()) for r in range(2)]

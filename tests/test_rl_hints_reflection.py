@@ -9,20 +9,12 @@ import pytest
 import torch
 
 from emoreason.data.schema import MMSA_TASKS, Sample, TaskInfo, mikels_task, vader_task
-from emoreason.formats import get_format
+from emoreason.formats import HINT_MODES, get_format
 from emoreason.formats.base import ParseResult
 from emoreason.generation import Completion, SamplingParams, TransformersEngine
 from emoreason.models.families.base import Conversation
 from emoreason.rewards.composite import CompositeReward, Gold, ReflectionAnswers
-from emoreason.formats import HINT_MODES
-from emoreason.rl.hints import (
-    HintConfig,
-    hard_group_indices,
-    hint_for,
-    hint_token_mask,
-    hinted_rows,
-    is_hard_group,
-)
+from emoreason.rl.hints import HintConfig, hard_group_indices, hint_for, hint_token_mask, hinted_rows, is_hard_group
 from emoreason.rl.reflection import (
     COHERENCE_QUESTION,
     CONSISTENCY_QUESTION,
@@ -140,14 +132,7 @@ def test_hint_token_mask_hand_example() -> None:
     # row 0: 3 hint tokens + 2 completion tokens + 1 pad; row 1: unhinted, 4 tokens + 2 pads;
     # row 2: 2 hint tokens + 4 completion tokens, no padding
     mask = hint_token_mask([3, 0, 2], [2, 4, 4], width=6)
-    expected = torch.tensor(
-        [
-            [0, 0, 0, 1, 1, 0],
-            [1, 1, 1, 1, 0, 0],
-            [0, 0, 1, 1, 1, 1],
-        ],
-        dtype=torch.float32,
-    )
+    expected = torch.tensor([[0, 0, 0, 1, 1, 0], [1, 1, 1, 1, 0, 0], [0, 0, 1, 1, 1, 1]], dtype=torch.float32)
     assert mask.dtype == torch.float32 and mask.shape == (3, 6)
     assert torch.equal(mask, expected)
     with pytest.raises(ValueError, match="do not fit"):
@@ -306,8 +291,13 @@ def test_reflection_answers_shape_the_emor3_reward(
     completion = emor3_text("sadness")
     sample = Sample("a", label="sadness", image="a.jpg")
     parsed = EMOR3.parse(completion, EMOSET)
-    [answers] = reflect(FakeEngine(canned(coherence, consistency)), [(parsed, completion, sample)], EMOSET, "emor3",
-                        ReflectionConfig(enabled=True))
+    [answers] = reflect(
+        FakeEngine(canned(coherence, consistency)),
+        [(parsed, completion, sample)],
+        EMOSET,
+        "emor3",
+        ReflectionConfig(enabled=True),
+    )
     reward = CompositeReward.emor3()
     gold = Gold.from_sample(sample, EMOSET)
     without = reward(completion, gold, EMOSET)

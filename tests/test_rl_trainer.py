@@ -24,15 +24,28 @@ pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 VADER = vader_task("movies")
 MIKELS = mikels_task("emoset")
 # gold polarities: positive, negative, positive, negative
-TEXT_SAMPLES = [Sample(id=f"s{i}", text=t, score=s, split="train") for i, (t, s) in enumerate(
-    [("a wonderful, moving film", 3.0), ("dull and far too long", -2.5), ("I loved the cast", 2.2),
-     ("the worst script of the year", -3.1)])]
+TEXT_SAMPLES = [
+    Sample(id=f"s{i}", text=t, score=s, split="train")
+    for i, (t, s) in enumerate(
+        [
+            ("a wonderful, moving film", 3.0),
+            ("dull and far too long", -2.5),
+            ("I loved the cast", 2.2),
+            ("the worst script of the year", -3.1),
+        ]
+    )
+]
 
 
 def make_config(tmp_path: Path, model_path: Path, /, **sections: dict[str, Any]) -> Any:
     data: dict[str, Any] = {
-        "run": {"output_dir": str(tmp_path / "run"), "max_steps": 2, "save_every": 0, "report_to": ["jsonl"],
-                "resume": False},
+        "run": {
+            "output_dir": str(tmp_path / "run"),
+            "max_steps": 2,
+            "save_every": 0,
+            "report_to": ["jsonl"],
+            "resume": False,
+        },
         "model": {"name": str(model_path), "device": "cpu", "lora": {"enabled": False}},
         "data": {"dataset": "vader:movies", "format": "c2f", "shuffle": False},
         "rollout": {"prompts_per_step": 2, "group_size": 4, "max_new_tokens": 8},
@@ -58,8 +71,11 @@ class ScriptedEngine:
             for k in range(params.n):
                 text = self.answer(conversation, k)
                 ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
-                completions.append(Completion(text=text, token_ids=ids, logprobs=[0.0] * len(ids),
-                                              finish_reason="stop", prompt_index=index))
+                completions.append(
+                    Completion(
+                        text=text, token_ids=ids, logprobs=[0.0] * len(ids), finish_reason="stop", prompt_index=index
+                    )
+                )
             out.append(completions)
         return out
 
@@ -85,12 +101,20 @@ def causal(tiny_models: dict[str, Path]) -> Path:
     return tiny_models["causal_lm"]
 
 
-def scripted_trainer(tmp_path: Path, model_path: Path, /, answer=always_negative, samples=TEXT_SAMPLES, task=VADER,
-                     **sections: dict[str, Any]) -> tuple[GRPOTrainer, ScriptedEngine]:
+def scripted_trainer(
+    tmp_path: Path,
+    model_path: Path,
+    /,
+    answer=always_negative,
+    samples=TEXT_SAMPLES,
+    task=VADER,
+    **sections: dict[str, Any],
+) -> tuple[GRPOTrainer, ScriptedEngine]:
     loaded = load_model(str(model_path))
     engine = ScriptedEngine(loaded.tokenizer, answer)
-    trainer = GRPOTrainer(make_config(tmp_path, model_path, **sections), samples=samples, task=task, loaded=loaded,
-                          engine=engine)
+    trainer = GRPOTrainer(
+        make_config(tmp_path, model_path, **sections), samples=samples, task=task, loaded=loaded, engine=engine
+    )
     return trainer, engine
 
 
@@ -101,9 +125,14 @@ def scripted_trainer(tmp_path: Path, model_path: Path, /, answer=always_negative
 
 @pytest.mark.slow
 def test_mean_reward_rises_on_a_learnable_reward(tmp_path: Path, causal: Path) -> None:
-    config = make_config(tmp_path, causal, run={"max_steps": 24, "report_to": []}, hints={"enabled": False},
-                         rollout={"prompts_per_step": 4, "group_size": 8, "max_new_tokens": 8},
-                         optim={"lr": 1e-2, "minibatch_size": 32})
+    config = make_config(
+        tmp_path,
+        causal,
+        run={"max_steps": 24, "report_to": []},
+        hints={"enabled": False},
+        rollout={"prompts_per_step": 4, "group_size": 8, "max_new_tokens": 8},
+        optim={"lr": 1e-2, "minibatch_size": 32},
+    )
     trainer = GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward)
     rewards = [r["reward/mean"] for r in trainer.train()]
     first, last = sum(rewards[:4]) / 4, sum(rewards[-4:]) / 4
@@ -171,18 +200,22 @@ def test_hints_off_and_drop_hard(tmp_path: Path, causal: Path) -> None:
 
 
 def test_reflection_answers_shape_the_reward(tmp_path: Path, causal: Path) -> None:
-    samples = [Sample(id=f"m{i}", text="children laughing at a clown", label="amusement", split="train")
-               for i in range(2)]
-    answer_text = ("<step1>a clown juggles for children</step1><step2>they would feel delighted</step2>"
-                   "<step3>positive, high arousal</step3>\n\\boxed{anger}")  # wrong label on purpose
+    samples = [
+        Sample(id=f"m{i}", text="children laughing at a clown", label="amusement", split="train") for i in range(2)
+    ]
+    answer_text = (
+        "<step1>a clown juggles for children</step1><step2>they would feel delighted</step2>"
+        "<step3>positive, high arousal</step3>\n\\boxed{anger}"
+    )  # wrong label on purpose
 
     def answer(conversation: Conversation, k: int) -> str:
         return "amusement" if "Which emotion best describes" in user_text(conversation) else answer_text
 
     common = dict(samples=samples, task=MIKELS, data={"format": "emor3"}, hints={"enabled": False})
     plain, _ = scripted_trainer(tmp_path / "plain", causal, answer=answer, **common)
-    reflective, engine = scripted_trainer(tmp_path / "refl", causal, answer=answer,
-                                          reflection={"enabled": True}, **common)
+    reflective, engine = scripted_trainer(
+        tmp_path / "refl", causal, answer=answer, reflection={"enabled": True}, **common
+    )
     for trainer in (plain, reflective):
         groups, _ = trainer.generate_rollouts(trainer.prompts_for_step(0), 0)
         rollouts = [r for g in groups for r in g]
@@ -209,9 +242,15 @@ def test_reflection_answers_shape_the_reward(tmp_path: Path, causal: Path) -> No
 
 
 def test_kl_to_the_base_model_with_lora(tmp_path: Path, causal: Path) -> None:
-    config = make_config(tmp_path, causal, run={"max_steps": 3}, hints={"enabled": False},
-                         model={"lora": {"enabled": True, "r": 4, "alpha": 8}},
-                         algorithm={"beta": 0.1}, optim={"lr": 5e-2})
+    config = make_config(
+        tmp_path,
+        causal,
+        run={"max_steps": 3},
+        hints={"enabled": False},
+        model={"lora": {"enabled": True, "r": 4, "alpha": 8}},
+        algorithm={"beta": 0.1},
+        optim={"lr": 5e-2},
+    )
     trainer = GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward)
     assert trainer.reference is None  # LoRA: the reference is the base with the adapter off
     records = trainer.train()
@@ -231,9 +270,15 @@ def test_kl_anchors_to_a_loaded_adapter_not_the_base(tmp_path: Path, causal: Pat
             if "lora_B" in name:
                 param.normal_(0, 0.5)
     started.save_pretrained(tmp_path / "sft")
-    config = make_config(tmp_path / "run", causal, run={"max_steps": 3, "save_every": 3}, hints={"enabled": False},
-                         model={"adapter": str(tmp_path / "sft"), "lora": {"enabled": True, "r": 4, "alpha": 8}},
-                         algorithm={"beta": 0.1}, optim={"lr": 5e-2})
+    config = make_config(
+        tmp_path / "run",
+        causal,
+        run={"max_steps": 3, "save_every": 3},
+        hints={"enabled": False},
+        model={"adapter": str(tmp_path / "sft"), "lora": {"enabled": True, "r": 4, "alpha": 8}},
+        algorithm={"beta": 0.1},
+        optim={"lr": 5e-2},
+    )
     trainer = GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward)
     assert trainer.reference_adapter == "reference"
     frozen = {n: p.detach().clone() for n, p in trainer.policy.named_parameters() if ".reference." in n}
@@ -255,9 +300,15 @@ def _trainable(trainer: GRPOTrainer) -> dict[str, torch.Tensor]:
 @pytest.mark.parametrize("lora", [True, False])
 def test_resume_is_exact(tmp_path: Path, causal: Path, lora: bool) -> None:
     def trainer(out: Path, **run: Any) -> GRPOTrainer:
-        config = make_config(out, causal, run={"max_steps": 4, "save_every": 2, "resume": True, **run},
-                             hints={"enabled": False}, model={"lora": {"enabled": lora, "r": 4, "alpha": 8}},
-                             algorithm={"beta": 0.05}, optim={"lr": 2e-2, "minibatch_size": 4})
+        config = make_config(
+            out,
+            causal,
+            run={"max_steps": 4, "save_every": 2, "resume": True, **run},
+            hints={"enabled": False},
+            model={"lora": {"enabled": lora, "r": 4, "alpha": 8}},
+            algorithm={"beta": 0.05},
+            optim={"lr": 2e-2, "minibatch_size": 4},
+        )
         return GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward)
 
     straight = trainer(tmp_path / "a")
@@ -285,25 +336,37 @@ def test_resume_is_exact(tmp_path: Path, causal: Path, lora: bool) -> None:
 # multimodal families: media reach the log-prob forward pass
 # --------------------------------------------------------------------------------------
 
+
 def small_media() -> dict[str, int]:
     """Processor size overrides that keep the tiny models' vision inputs a few patches big."""
     from emoreason.testing import fixtures
 
-    return {"image_max_pixels": fixtures.MAX_PIXELS, "video_min_pixels": fixtures.MIN_PIXELS,
-            "video_max_pixels": fixtures.MAX_PIXELS}
+    return {
+        "image_max_pixels": fixtures.MAX_PIXELS,
+        "video_min_pixels": fixtures.MIN_PIXELS,
+        "video_max_pixels": fixtures.MAX_PIXELS,
+    }
 
 
 @pytest.mark.parametrize("family,media", [("qwen2_5_vl", "image"), ("qwen2_5_omni", "wav")])
-def test_multimodal_families_train(tmp_path: Path, tiny_models: dict[str, Path], media_files: dict[str, Path],
-                                   family: str, media: str) -> None:
+def test_multimodal_families_train(
+    tmp_path: Path, tiny_models: dict[str, Path], media_files: dict[str, Path], family: str, media: str
+) -> None:
     kind = "image" if media == "image" else "audio"
-    samples = [Sample(id=f"v{i}", text="look at this", label="amusement", split="train",
-                      **{kind: str(media_files[media])}) for i in range(2)]
-    config = make_config(tmp_path, tiny_models[family], run={"max_steps": 1}, data={"format": "emor3"},
-                         hints={"enabled": False},
-                         reflection={"enabled": family == "qwen2_5_vl", "max_new_tokens": 4},
-                         rollout={"prompts_per_step": 2, "group_size": 2, "max_new_tokens": 6},
-                         optim={"lr": 1e-2, "minibatch_size": 2})
+    samples = [
+        Sample(id=f"v{i}", text="look at this", label="amusement", split="train", **{kind: str(media_files[media])})
+        for i in range(2)
+    ]
+    config = make_config(
+        tmp_path,
+        tiny_models[family],
+        run={"max_steps": 1},
+        data={"format": "emor3"},
+        hints={"enabled": False},
+        reflection={"enabled": family == "qwen2_5_vl", "max_new_tokens": 4},
+        rollout={"prompts_per_step": 2, "group_size": 2, "max_new_tokens": 6},
+        optim={"lr": 1e-2, "minibatch_size": 2},
+    )
     emor3 = CompositeReward.emor3()
 
     def reward(text: str, gold: Any, task: Any, reflection: Any) -> RewardBreakdown:
@@ -316,8 +379,14 @@ def test_multimodal_families_train(tmp_path: Path, tiny_models: dict[str, Path],
 
     def small(sample: Sample, hint: Any = None, mode: str = "prompt") -> Conversation:
         conversation = original(sample, hint, mode)
-        return Conversation(conversation.messages, conversation.image, conversation.video, conversation.audio,
-                            conversation.assistant_prefix, {**conversation.options, **small_media()})
+        return Conversation(
+            conversation.messages,
+            conversation.image,
+            conversation.video,
+            conversation.audio,
+            conversation.assistant_prefix,
+            {**conversation.options, **small_media()},
+        )
 
     trainer.conversation = small  # type: ignore[method-assign]
     before = _trainable(trainer)
@@ -357,8 +426,11 @@ def test_config_errors_name_the_key_path(tmp_path: Path) -> None:
         load_config(None, ["reflection.enabled=true"])
 
 
-GRPO_RECIPES = sorted(p for p in Path(__file__).resolve().parents[1].joinpath("configs").glob("*.yaml")
-                      if not p.name.startswith(("sft_", "distill_")))  # the others: test_sft.py, test_distill_recipe.py
+GRPO_RECIPES = sorted(
+    p
+    for p in Path(__file__).resolve().parents[1].joinpath("configs").glob("*.yaml")
+    if not p.name.startswith(("sft_", "distill_"))
+)  # the others: test_sft.py, test_distill_recipe.py
 
 
 @pytest.mark.parametrize("recipe", GRPO_RECIPES, ids=[p.stem for p in GRPO_RECIPES])
@@ -374,11 +446,15 @@ def test_shared_prefix_forward_matches_the_plain_one(causal: Path) -> None:
 
     loaded = load_model(str(causal))
     system = {"role": "system", "content": "Rate the sentiment of the sentence, then explain it briefly."}
-    conversations = [Conversation([system, {"role": "user", "content": t}]) for t in
-                     ["good", "a far longer sentence about a film", "good", "meh"]]
+    conversations = [
+        Conversation([system, {"role": "user", "content": t}])
+        for t in ["good", "a far longer sentence about a film", "good", "meh"]
+    ]
     tok = loaded.tokenizer
-    continuations = [tok(t, add_special_tokens=False)["input_ids"] for t in
-                     ["<polarity>positive</polarity> yes", "no", "<score>2</score>", "fine then, fine"]]
+    continuations = [
+        tok(t, add_special_tokens=False)["input_ids"]
+        for t in ["<polarity>positive</polarity> yes", "no", "<score>2</score>", "fine then, fine"]
+    ]
     results = []
     for share in (False, True):
         loaded.model.zero_grad()
@@ -397,9 +473,12 @@ def test_shared_prefix_forward_matches_the_plain_one(causal: Path) -> None:
 
 
 def test_a_killed_run_loses_at_most_the_step_in_flight(tmp_path: Path, causal: Path) -> None:
-    config = make_config(tmp_path, causal, run={"max_steps": 3, "save_every": 100, "resume": True,
-                                                "report_to": ["jsonl", "tensorboard"]},
-                         hints={"enabled": False})
+    config = make_config(
+        tmp_path,
+        causal,
+        run={"max_steps": 3, "save_every": 100, "resume": True, "report_to": ["jsonl", "tensorboard"]},
+        hints={"enabled": False},
+    )
     trainer = GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward)
     trainer.train()
     run = tmp_path / "run"
@@ -415,9 +494,14 @@ def test_a_killed_run_loses_at_most_the_step_in_flight(tmp_path: Path, causal: P
 
 
 def test_gradient_checkpointing_trains(tmp_path: Path, causal: Path) -> None:
-    config = make_config(tmp_path, causal, run={"max_steps": 1}, hints={"enabled": False},
-                         model={"gradient_checkpointing": True, "lora": {"enabled": True, "r": 4, "alpha": 8}},
-                         optim={"lr": 5e-2})
+    config = make_config(
+        tmp_path,
+        causal,
+        run={"max_steps": 1},
+        hints={"enabled": False},
+        model={"gradient_checkpointing": True, "lora": {"enabled": True, "r": 4, "alpha": 8}},
+        optim={"lr": 5e-2},
+    )
     trainer = GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward)
     assert not trainer.share_prefix
     before = _trainable(trainer)

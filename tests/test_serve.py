@@ -19,8 +19,10 @@ from emoreason.generation import Completion, SamplingParams, TransformersEngine
 from emoreason.models import Conversation, load_model
 from emoreason.serve import ModelInfo, ServerThread, ServeSettings, create_app
 
-C2F_ANSWER = ("<polarity>positive</polarity><think>Text: the words are warm.\n\nCombined: clearly happy.</think>"
-              "<score>2.5</score>")
+C2F_ANSWER = (
+    "<polarity>positive</polarity><think>Text: the words are warm.\n\nCombined: clearly happy.</think>"
+    "<score>2.5</score>"
+)
 
 
 class ScriptedEngine:
@@ -37,8 +39,19 @@ class ScriptedEngine:
             self.calls.append((len(conversations), params))
             self.media_seen += [{k: Path(v).read_bytes() for k, v in c.media.items()} for c in conversations]
         time.sleep(self.delay)
-        return [[Completion(text=self.answer, token_ids=list(range(7)), logprobs=[0.0] * 7, finish_reason="eos",
-                            prompt_tokens=11) for _ in range(params.n)] for _ in conversations]
+        return [
+            [
+                Completion(
+                    text=self.answer,
+                    token_ids=list(range(7)),
+                    logprobs=[0.0] * 7,
+                    finish_reason="eos",
+                    prompt_tokens=11,
+                )
+                for _ in range(params.n)
+            ]
+            for _ in conversations
+        ]
 
 
 def scripted_app(engine: ScriptedEngine, modalities: frozenset[str] = frozenset(), **settings):
@@ -53,8 +66,15 @@ def tiny_lm(tiny_models):
 
 @pytest.fixture(scope="module")
 def server(tiny_lm) -> Iterator[ServerThread]:
-    settings = ServeSettings(max_batch_size=8, max_tokens_limit=64, default_max_tokens=16, max_n=4,
-                             max_upload_bytes=64 * 1024, max_body_bytes=256 * 1024, max_text_chars=30_000)
+    settings = ServeSettings(
+        max_batch_size=8,
+        max_tokens_limit=64,
+        default_max_tokens=16,
+        max_n=4,
+        max_upload_bytes=64 * 1024,
+        max_body_bytes=256 * 1024,
+        max_text_chars=30_000,
+    )
     app = create_app(TransformersEngine(tiny_lm, batch_size=8), ModelInfo.from_loaded(tiny_lm, "tiny"), settings)
     with ServerThread(app) as running:
         yield running
@@ -67,8 +87,13 @@ def client(server: ServerThread) -> Iterator[httpx.Client]:
 
 
 def chat(client: httpx.Client, **body) -> httpx.Response:
-    payload = {"model": "tiny", "messages": [{"role": "user", "content": "I loved it"}], "max_tokens": 6,
-               "temperature": 0, **body}
+    payload = {
+        "model": "tiny",
+        "messages": [{"role": "user", "content": "I loved it"}],
+        "max_tokens": 6,
+        "temperature": 0,
+        **body,
+    }
     return client.post("/v1/chat/completions", json=payload)
 
 
@@ -126,10 +151,18 @@ def test_chat_completion_shape_usage_n_and_stop(client: httpx.Client) -> None:
 
 def test_streaming_sends_openai_chunks_then_done(client: httpx.Client) -> None:
     whole = chat(client, max_tokens=8).json()["choices"][0]["message"]["content"]
-    with client.stream("POST", "/v1/chat/completions", json={
-        "model": "tiny", "messages": [{"role": "user", "content": "I loved it"}], "max_tokens": 8, "temperature": 0,
-        "stream": True, "stream_options": {"include_usage": True},
-    }) as response:
+    with client.stream(
+        "POST",
+        "/v1/chat/completions",
+        json={
+            "model": "tiny",
+            "messages": [{"role": "user", "content": "I loved it"}],
+            "max_tokens": 8,
+            "temperature": 0,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        },
+    ) as response:
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
         lines = [line for line in response.iter_lines() if line]
     assert lines[-1] == "data: [DONE]"
@@ -144,8 +177,22 @@ def test_streaming_sends_openai_chunks_then_done(client: httpx.Client) -> None:
 
 def test_analyze_json_and_multipart_give_the_audit_record(client: httpx.Client, tiny_lm) -> None:
     record = client.post("/v1/analyze", json={"text": "The ending dragged.", "max_tokens": 6, "id": "r1"}).json()
-    assert set(record) == {"id", "polarity", "score", "label", "reasoning", "parse_ok", "errors", "raw_completion",
-                           "completion_tokens", "finish_reason", "model", "format", "latency_s", "citations"}
+    assert set(record) == {
+        "id",
+        "polarity",
+        "score",
+        "label",
+        "reasoning",
+        "parse_ok",
+        "errors",
+        "raw_completion",
+        "completion_tokens",
+        "finish_reason",
+        "model",
+        "format",
+        "latency_s",
+        "citations",
+    }
     assert record["id"] == "r1" and record["format"] == "c2f" and record["model"] == tiny_lm.name
     assert record["parse_ok"] is False and record["errors"]  # an untrained model: the parser says what failed
     form = client.post("/v1/analyze", data={"text": "Great!", "format": "emor3", "task": "mikels", "max_tokens": "5"})
@@ -161,8 +208,9 @@ def test_analyze_matches_the_cli_record(client: httpx.Client, tiny_models) -> No
 
     from emoreason.cli import app
 
-    out = CliRunner().invoke(app, ["analyze", "Not bad at all.", "--json", "--model", str(tiny_models["causal_lm"]),
-                                   "--max-new-tokens", "6"])
+    out = CliRunner().invoke(
+        app, ["analyze", "Not bad at all.", "--json", "--model", str(tiny_models["causal_lm"]), "--max-new-tokens", "6"]
+    )
     assert out.exit_code == 0, out.output
     cli_record = json.loads(out.stdout.strip().splitlines()[-1])
     served = client.post("/v1/analyze", json={"text": "Not bad at all.", "max_tokens": 6}).json()
@@ -185,21 +233,34 @@ def test_metrics_count_requests_by_endpoint_and_status(client: httpx.Client) -> 
 # --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("body", "status", "param"), [
-    ({"max_tokens": 65}, 400, "max_tokens"),
-    ({"max_completion_tokens": 500}, 400, "max_completion_tokens"),
-    ({"n": 5}, 400, "n"),
-    ({"temperature": 5}, 400, "temperature"),
-    ({"top_p": 0}, 400, "top_p"),
-    ({"model": "gpt-4o"}, 404, "model"),
-    ({"messages": []}, 400, "messages"),
-    ({"messages": [{"role": "tool", "content": "x"}]}, 400, "messages.0.role"),
-    ({"tools": [{"type": "function"}]}, 400, "tools"),
-    ({"stop": ["a", "b", "c", "d", "e"]}, 400, "stop"),
-    ({"messages": [{"role": "user", "content": [{"type": "file", "file": {}}]}]}, 400, "messages.0.content.0"),
-    ({"messages": [{"role": "user", "content": [
-        {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]}]}, 400, "messages.0.content.0"),
-])
+@pytest.mark.parametrize(
+    ("body", "status", "param"),
+    [
+        ({"max_tokens": 65}, 400, "max_tokens"),
+        ({"max_completion_tokens": 500}, 400, "max_completion_tokens"),
+        ({"n": 5}, 400, "n"),
+        ({"temperature": 5}, 400, "temperature"),
+        ({"top_p": 0}, 400, "top_p"),
+        ({"model": "gpt-4o"}, 404, "model"),
+        ({"messages": []}, 400, "messages"),
+        ({"messages": [{"role": "tool", "content": "x"}]}, 400, "messages.0.role"),
+        ({"tools": [{"type": "function"}]}, 400, "tools"),
+        ({"stop": ["a", "b", "c", "d", "e"]}, 400, "stop"),
+        ({"messages": [{"role": "user", "content": [{"type": "file", "file": {}}]}]}, 400, "messages.0.content.0"),
+        (
+            {
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}],
+                    }
+                ]
+            },
+            400,
+            "messages.0.content.0",
+        ),
+    ],
+)
 def test_chat_rejects_bad_requests(client: httpx.Client, body: dict, status: int, param: str) -> None:
     response = chat(client, **body)
     assert response.status_code == status, response.text
@@ -260,14 +321,30 @@ def vl_server(tiny_models) -> Iterator[ServerThread]:
 def test_uploads_are_checked_used_and_deleted(vl_server: ServerThread, media_files) -> None:
     png = media_files["image"].read_bytes()
     with httpx.Client(base_url=vl_server.url, timeout=60) as http:
-        record = http.post("/v1/analyze", data={"text": "Look at this", "max_tokens": "4"},
-                           files={"image": ("face.png", png, "image/png")})
+        record = http.post(
+            "/v1/analyze",
+            data={"text": "Look at this", "max_tokens": "4"},
+            files={"image": ("face.png", png, "image/png")},
+        )
         assert record.status_code == 200, record.text
         uri = "data:image/png;base64," + base64.b64encode(png).decode()
-        answer = http.post("/v1/chat/completions", json={
-            "model": "default", "max_tokens": 4, "temperature": 0,
-            "messages": [{"role": "user", "content": [{"type": "text", "text": "How does this feel?"},
-                                                      {"type": "image_url", "image_url": {"url": uri}}]}]})
+        answer = http.post(
+            "/v1/chat/completions",
+            json={
+                "model": "default",
+                "max_tokens": 4,
+                "temperature": 0,
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "text", "text": "How does this feel?"},
+                            {"type": "image_url", "image_url": {"url": uri}},
+                        ],
+                    }
+                ],
+            },
+        )
         assert answer.status_code == 200, answer.text
         checks = [
             ({"image": ("face.png", b"just some text, not a picture" * 4, "image/png")}, 415),  # sniffed content
@@ -279,8 +356,10 @@ def test_uploads_are_checked_used_and_deleted(vl_server: ServerThread, media_fil
         ]
         for url in ("file:///etc/passwd", "/etc/passwd", "https://example.com/a.png", "data:image/png,raw"):
             parts = [{"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": url}}]
-            response = http.post("/v1/chat/completions", json={"model": "default", "max_tokens": 2,
-                                                               "messages": [{"role": "user", "content": parts}]})
+            response = http.post(
+                "/v1/chat/completions",
+                json={"model": "default", "max_tokens": 2, "messages": [{"role": "user", "content": parts}]},
+            )
             assert response.status_code == 400 and "data: URI" in error_of(response)["message"], response.text
         for files, status in checks:
             response = http.post("/v1/analyze", data={"text": "x", "max_tokens": "2"}, files=files)
@@ -332,12 +411,14 @@ def test_the_openai_client_works_against_the_server(server: ServerThread, tiny_l
 
     client = openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0, timeout=30)
     assert [m.id for m in client.models.list()] == [tiny_lm.name]
-    reply = client.chat.completions.create(model="tiny", messages=[{"role": "user", "content": "What a day!"}],
-                                           max_tokens=6, temperature=0, n=2)
+    reply = client.chat.completions.create(
+        model="tiny", messages=[{"role": "user", "content": "What a day!"}], max_tokens=6, temperature=0, n=2
+    )
     assert len(reply.choices) == 2 and reply.usage.completion_tokens <= 12
     assert reply.choices[0].message.role == "assistant"
-    stream = client.chat.completions.create(model="tiny", messages=[{"role": "user", "content": "What a day!"}],
-                                            max_tokens=6, temperature=0, stream=True)
+    stream = client.chat.completions.create(
+        model="tiny", messages=[{"role": "user", "content": "What a day!"}], max_tokens=6, temperature=0, stream=True
+    )
     streamed = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
     assert streamed == reply.choices[0].message.content
     with pytest.raises(openai.BadRequestError) as caught:
@@ -424,15 +505,18 @@ def test_a_failing_request_does_not_fail_its_batch_neighbours(tiny_models, media
         return real_generate(conversations, params, progress)
 
     engine.generate = recording_generate
-    app = create_app(engine, ModelInfo.from_loaded(loaded),
-                     ServeSettings(max_batch_size=4, batch_wait_ms=300, max_tokens_limit=8))
+    app = create_app(
+        engine, ModelInfo.from_loaded(loaded), ServeSettings(max_batch_size=4, batch_wait_ms=300, max_tokens_limit=8)
+    )
     good = media_files["image"].read_bytes()
     broken = b"\x89PNG\r\n\x1a\n" + b"\0" * 200  # sniffs as PNG, does not decode
     with ServerThread(app) as running:
+
         def one(data: bytes) -> httpx.Response:
             with httpx.Client(base_url=running.url, timeout=60) as http:
-                return http.post("/v1/analyze", data={"text": "hm", "max_tokens": "3"},
-                                 files={"image": ("x.png", data, "image/png")})
+                return http.post(
+                    "/v1/analyze", data={"text": "hm", "max_tokens": "3"}, files={"image": ("x.png", data, "image/png")}
+                )
 
         with ThreadPoolExecutor(3) as pool:
             responses = list(pool.map(one, [good, broken, good]))
@@ -466,8 +550,19 @@ def test_the_serve_command_starts_a_server_with_the_key_from_the_environment(tin
 
     port = free_port()
     env = {**os.environ, "EMOREASON_API_KEY": "env-key"}
-    command = [sys.executable, "-m", "emoreason", "serve", "--model", str(tiny_models["causal_lm"]),
-               "--port", str(port), "--log-level", "warning", "--no-batching"]
+    command = [
+        sys.executable,
+        "-m",
+        "emoreason",
+        "serve",
+        "--model",
+        str(tiny_models["causal_lm"]),
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-batching",
+    ]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         url = f"http://127.0.0.1:{port}"

@@ -37,14 +37,27 @@ class SentimentEngine:
         for conversation in conversations:
             text = conversation.messages[-1]["content"]
             if "love" in text:
-                answer = ("<polarity>positive</polarity><think>Text: \"loved\" and \"superb\" are strongly positive "
-                          "words.\n\nCombined: one clear, warm signal; nothing pulls the other way.</think>"
-                          "<score>3.2</score>")
+                answer = (
+                    '<polarity>positive</polarity><think>Text: "loved" and "superb" are strongly positive '
+                    "words.\n\nCombined: one clear, warm signal; nothing pulls the other way.</think>"
+                    "<score>3.2</score>"
+                )
             else:
-                answer = ("<polarity>negative</polarity><think>Text: the battery <b>died</b> and nobody answered."
-                          "\n\nCombined: frustration throughout.</think><score>-2.6</score>")
-            out.append([Completion(text=answer, token_ids=list(range(30)), logprobs=[0.0] * 30, finish_reason="stop",
-                                   prompt_tokens=120)])
+                answer = (
+                    "<polarity>negative</polarity><think>Text: the battery <b>died</b> and nobody answered."
+                    "\n\nCombined: frustration throughout.</think><score>-2.6</score>"
+                )
+            out.append(
+                [
+                    Completion(
+                        text=answer,
+                        token_ids=list(range(30)),
+                        logprobs=[0.0] * 30,
+                        finish_reason="stop",
+                        prompt_tokens=120,
+                    )
+                ]
+            )
         return out
 
 
@@ -55,8 +68,9 @@ def browser():
         pytest.skip("no Chromium found (make install runs `apt-get install -y chromium` as root)")
     playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     with playwright_api.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=path, headless=True,
-                                         args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        browser = driver.chromium.launch(
+            executable_path=path, headless=True, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+        )
         yield browser
         browser.close()
 

@@ -10,22 +10,28 @@ from typing import Any
 import pytest
 import torch
 
+from emoreason.config_loader import ConfigError
 from emoreason.data.errors import DataError
 from emoreason.data.schema import Sample, vader_task
 from emoreason.distill import LexiconTeacher, distill
 from emoreason.formats import get_format
 from emoreason.models import load_model
-from emoreason.config_loader import ConfigError
 from emoreason.sft.config import load_config, parse_config
-from emoreason.sft.data import load_sft_file
-from emoreason.sft.trainer import SFTTrainer, split_eval
+from emoreason.sft.data import load_sft_file, split_eval
+from emoreason.sft.trainer import SFTTrainer
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
 TASK = vader_task("tweets")
 C2F = get_format("c2f")
-SENTENCES = [("I love this, it is wonderful", 3.0), ("this is awful and sad", -2.6), ("great fun, truly great", 2.9),
-             ("terrible, I hate it", -3.0), ("a happy and lovely day", 2.8), ("so bad, so ugly", -2.9)]
+SENTENCES = [
+    ("I love this, it is wonderful", 3.0),
+    ("this is awful and sad", -2.6),
+    ("great fun, truly great", 2.9),
+    ("terrible, I hate it", -3.0),
+    ("a happy and lovely day", 2.8),
+    ("so bad, so ugly", -2.9),
+]
 
 
 @pytest.fixture(scope="module")
@@ -44,19 +50,39 @@ def short_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     lines = []
     for i, (text, score) in enumerate(SENTENCES):
         polarity = "positive" if score > 0 else "negative"
-        lines.append(json.dumps({
-            "id": f"s{i}", "format": "c2f", "task": TASK.to_dict(), "gold": {"polarity": polarity, "score": score},
-            "messages": [{"role": "system", "content": "Judge the sentiment."}, {"role": "user", "content": text},
-                         {"role": "assistant", "content": f"<polarity>{polarity}</polarity><think>{text[:12]}</think>"
-                                                          f"<score>{score:g}</score>"}]}))
+        lines.append(
+            json.dumps(
+                {
+                    "id": f"s{i}",
+                    "format": "c2f",
+                    "task": TASK.to_dict(),
+                    "gold": {"polarity": polarity, "score": score},
+                    "messages": [
+                        {"role": "system", "content": "Judge the sentiment."},
+                        {"role": "user", "content": text},
+                        {
+                            "role": "assistant",
+                            "content": f"<polarity>{polarity}</polarity><think>{text[:12]}</think>"
+                            f"<score>{score:g}</score>",
+                        },
+                    ],
+                }
+            )
+        )
     file.write_text("\n".join(lines) + "\n")
     return file
 
 
 def make_config(tmp_path: Path, model: Path, train_file: Path, /, **sections: dict[str, Any]) -> Any:
     data: dict[str, Any] = {
-        "run": {"output_dir": str(tmp_path / "run"), "max_steps": 2, "save_every": 0, "report_to": ["jsonl"],
-                "resume": False, "save_latest": False},
+        "run": {
+            "output_dir": str(tmp_path / "run"),
+            "max_steps": 2,
+            "save_every": 0,
+            "report_to": ["jsonl"],
+            "resume": False,
+            "save_latest": False,
+        },
         "model": {"name": str(model), "device": "cpu", "lora": {"enabled": True, "r": 4, "alpha": 8}},
         "data": {"train_file": str(train_file), "eval_fraction": 0.0},
         "train": {"batch_size": 3, "lr": 1e-2, "scheduler": "constant"},
@@ -72,8 +98,14 @@ def test_sft_lowers_the_loss_and_the_model_loads_for_inference(tmp_path: Path, t
     from emoreason.inference import analyze
 
     examples = load_sft_file(short_file)
-    config = make_config(tmp_path, tiny_models["causal_lm"], short_file, run={"max_steps": 10},
-                         model={"lora": {"enabled": False}}, train={"lr": 3e-3, "batch_size": 6})
+    config = make_config(
+        tmp_path,
+        tiny_models["causal_lm"],
+        short_file,
+        run={"max_steps": 10},
+        model={"lora": {"enabled": False}},
+        train={"lr": 3e-3, "batch_size": 6},
+    )
     trainer = SFTTrainer(config, train=examples, eval_examples=examples)
     trainer.train()
     evals = [r["eval/loss"] for r in trainer.log_history if "eval/loss" in r]
@@ -83,8 +115,9 @@ def test_sft_lowers_the_loss_and_the_model_loads_for_inference(tmp_path: Path, t
     assert provenance["steps"] == 10 and provenance["train_examples"] == len(SENTENCES)
 
     loaded = load_model(str(tmp_path / "run" / "final" / "model"), device="cpu")
-    records = analyze(TransformersEngine(loaded), [Sample(id="q", text="nice")], TASK, "c2f", "tiny",
-                      SamplingParams(max_new_tokens=4))
+    records = analyze(
+        TransformersEngine(loaded), [Sample(id="q", text="nice")], TASK, "c2f", "tiny", SamplingParams(max_new_tokens=4)
+    )
     assert records[0]["id"] == "q"
     assert_same_loss(trainer, loaded.model)
 
@@ -110,12 +143,14 @@ def test_sft_loss_covers_the_assistant_turn_and_its_end_token_only(tmp_path: Pat
 def test_sft_resumes_exactly(tmp_path: Path, tiny_models, short_file) -> None:
     straight = SFTTrainer(make_config(tmp_path / "a", tiny_models["causal_lm"], short_file, run={"max_steps": 4}))
     straight.train()
-    first = SFTTrainer(make_config(tmp_path / "b", tiny_models["causal_lm"], short_file,
-                                   run={"max_steps": 4, "save_every": 2}))
+    first = SFTTrainer(
+        make_config(tmp_path / "b", tiny_models["causal_lm"], short_file, run={"max_steps": 4, "save_every": 2})
+    )
     first.step(), first.step()
     first.run.save()
-    resumed = SFTTrainer(make_config(tmp_path / "b", tiny_models["causal_lm"], short_file,
-                                     run={"max_steps": 4, "resume": True}))
+    resumed = SFTTrainer(
+        make_config(tmp_path / "b", tiny_models["causal_lm"], short_file, run={"max_steps": 4, "resume": True})
+    )
     resumed.train()
     assert resumed.step_index == 4
     a = {k: v for k, v in straight.policy.state_dict().items() if "lora" in k}
@@ -126,8 +161,14 @@ def test_sft_resumes_exactly(tmp_path: Path, tiny_models, short_file) -> None:
 
 
 def test_sft_full_fine_tuning_and_split(tmp_path: Path, tiny_models, short_file) -> None:
-    config = make_config(tmp_path, tiny_models["causal_lm"], short_file, model={"lora": {"enabled": False}},
-                         data={"eval_fraction": 0.34}, eval={"every": 1})
+    config = make_config(
+        tmp_path,
+        tiny_models["causal_lm"],
+        short_file,
+        model={"lora": {"enabled": False}},
+        data={"eval_fraction": 0.34},
+        eval={"every": 1},
+    )
     trainer = SFTTrainer(config)
     assert len(trainer.train_examples) == 4 and len(trainer.eval_examples) == 2
     trainer.train()
@@ -142,18 +183,34 @@ def test_sft_full_fine_tuning_and_split(tmp_path: Path, tiny_models, short_file)
 @pytest.mark.parametrize(("family", "kind"), [("qwen2_5_vl", "image"), ("qwen2_5_omni", "audio")])
 def test_sft_on_multimodal_families(tmp_path: Path, tiny_models, media_files, family: str, kind: str) -> None:
     task = vader_task("x")
-    record = {"id": "m1", "format": "c2f", "task": task.to_dict(), kind: str(media_files["image" if kind == "image" else "wav"]),
-              "gold": {"polarity": "positive", "score": 2.0},
-              "messages": [{"role": "system", "content": C2F.system_prompt(task)},
-                           {"role": "user", "content": f"Text: what a day\n\nThe {kind} is attached."},
-                           {"role": "assistant", "content": "<polarity>positive</polarity>\n<think>\nText: "
-                            "a bright voice and a smile, clearly upbeat\n</think>\n<score>2</score>"}]}
+    record = {
+        "id": "m1",
+        "format": "c2f",
+        "task": task.to_dict(),
+        kind: str(media_files["image" if kind == "image" else "wav"]),
+        "gold": {"polarity": "positive", "score": 2.0},
+        "messages": [
+            {"role": "system", "content": C2F.system_prompt(task)},
+            {"role": "user", "content": f"Text: what a day\n\nThe {kind} is attached."},
+            {
+                "role": "assistant",
+                "content": "<polarity>positive</polarity>\n<think>\nText: "
+                "a bright voice and a smile, clearly upbeat\n</think>\n<score>2</score>",
+            },
+        ],
+    }
     file = tmp_path / "mm.jsonl"
     file.write_text(json.dumps(record) + "\n" + json.dumps({**record, "id": "m2"}) + "\n")
     examples = load_sft_file(file)
     assert getattr(examples[0].conversation, kind) == record[kind]
-    config = make_config(tmp_path, tiny_models[family], file, train={"batch_size": 2}, run={"max_steps": 1},
-                         eval={"generate_examples": 0})
+    config = make_config(
+        tmp_path,
+        tiny_models[family],
+        file,
+        train={"batch_size": 2},
+        run={"max_steps": 1},
+        eval={"generate_examples": 0},
+    )
     trainer = SFTTrainer(config, train=examples, eval_examples=examples)
     before = {k: v.clone() for k, v in trainer.policy.state_dict().items() if "lora_B" in k}
     trainer.train()
@@ -163,15 +220,24 @@ def test_sft_on_multimodal_families(tmp_path: Path, tiny_models, media_files, fa
     assert any(not torch.equal(before[k], after[k]) for k in before)
 
 
-@pytest.mark.parametrize(("line", "message"), [
-    ("{not json", "not valid JSON"),
-    ('{"messages": [{"role": "user", "content": "hi"}]}', "'messages'"),
-    ('{"messages": [{"role": "user", "content": "hi"}, {"role": "bot", "content": "x"}]}', "messages[1].role"),
-    ('{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "x"}], "image": "nope.png"}',
-     "media file not found"),
-    ('{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "x"}], "task": {"x": 1}}',
-     "'task'"),
-])
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"messages": [{"role": "user", "content": "hi"}]}', "'messages'"),
+        ('{"messages": [{"role": "user", "content": "hi"}, {"role": "bot", "content": "x"}]}', "messages[1].role"),
+        (
+            '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "x"}], '
+            '"image": "nope.png"}',
+            "media file not found",
+        ),
+        (
+            '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "x"}], '
+            '"task": {"x": 1}}',
+            "'task'",
+        ),
+    ],
+)
 def test_bad_sft_lines_name_file_line_and_field(tmp_path: Path, line: str, message: str) -> None:
     good = '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "x"}]}'
     file = tmp_path / "bad.jsonl"
@@ -184,8 +250,9 @@ def test_bad_sft_lines_name_file_line_and_field(tmp_path: Path, line: str, messa
 
 
 def test_sft_config_errors_and_shipped_recipe() -> None:
-    config = load_config(Path(__file__).resolve().parents[1] / "configs" / "sft_c2f_vader_smollm2.yaml",
-                         ["max_steps=3", "lr=1e-4"])
+    config = load_config(
+        Path(__file__).resolve().parents[1] / "configs" / "sft_c2f_vader_smollm2.yaml", ["max_steps=3", "lr=1e-4"]
+    )
     assert config.run.max_steps == 3 and config.train.lr == 1e-4 and config.model.lora.enabled
     with pytest.raises(ConfigError, match="train.batch_sise: unknown key"):
         load_config(None, ["train.batch_sise=3"])
@@ -198,13 +265,26 @@ def test_cli_sft_runs_and_reports(tmp_path: Path, tiny_models, short_file) -> No
 
     from emoreason.cli import app
 
-    args = ["sft", f"model.name={tiny_models['causal_lm']}", "model.device=cpu", f"data.train_file={short_file}",
-            "max_steps=2", f"output_dir={tmp_path / 'cli'}", "report_to=[jsonl]", "model.lora.r=4", "eval_fraction=0.34",
-            "generate_examples=1", "max_new_tokens=4", "train.batch_size=2"]
+    args = [
+        "sft",
+        f"model.name={tiny_models['causal_lm']}",
+        "model.device=cpu",
+        f"data.train_file={short_file}",
+        "max_steps=2",
+        f"output_dir={tmp_path / 'cli'}",
+        "report_to=[jsonl]",
+        "model.lora.r=4",
+        "eval_fraction=0.34",
+        "generate_examples=1",
+        "max_new_tokens=4",
+        "train.batch_size=2",
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "held-out evaluation" in result.output and (tmp_path / "cli" / "final" / "adapter").is_dir()
     again = CliRunner().invoke(app, args)  # already done: resumes at the end and rewrites final/
     assert again.exit_code == 0 and "resumed at step 2" in again.output
-    bad = CliRunner().invoke(app, ["sft", "data.train_file=/nonexistent.jsonl", f"model.name={tiny_models['causal_lm']}"])
+    bad = CliRunner().invoke(
+        app, ["sft", "data.train_file=/nonexistent.jsonl", f"model.name={tiny_models['causal_lm']}"]
+    )
     assert bad.exit_code == 2 and "emoreason distill" in bad.output

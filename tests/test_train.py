@@ -51,13 +51,16 @@ def test_one_optimizer_section_with_recipe_defaults() -> None:
 
 
 def test_grpo_start_resumes_once(tmp_path: Path, tiny_models: dict[str, Path]) -> None:
+    from emoreason.rl.trainer import GRPOTrainer
     from test_rl_trainer import TEXT_SAMPLES, VADER, make_config, vowel_reward
 
-    from emoreason.rl.trainer import GRPOTrainer
-
     def trainer() -> GRPOTrainer:
-        config = make_config(tmp_path, tiny_models["causal_lm"], run={"max_steps": 3, "save_every": 2,
-                                                                      "resume": True}, hints={"enabled": False})
+        config = make_config(
+            tmp_path,
+            tiny_models["causal_lm"],
+            run={"max_steps": 3, "save_every": 2, "resume": True},
+            hints={"enabled": False},
+        )
         return GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward)
 
     first = trainer()

@@ -99,14 +99,18 @@ def expand_override(schema: type[BaseModel], item: str) -> str:
     key = key.strip()
     if "." in key or key in schema.model_fields:
         return f"{key}={value}"
-    owners = [name for name, f in schema.model_fields.items()
-              if isinstance(f.annotation, type) and key in f.annotation.model_fields]
+    owners = [
+        name
+        for name, f in schema.model_fields.items()
+        if isinstance(f.annotation, type) and key in f.annotation.model_fields
+    ]
     if len(owners) == 1:
         return f"{owners[0]}.{key}={value}"
     if owners:
         raise ConfigError(f"override {key!r} is ambiguous: write one of {', '.join(o + '.' + key for o in owners)}")
-    raise ConfigError(f"override {key!r}: unknown key; sections are {', '.join(schema.model_fields)} "
-                      "(write section.key=value)")
+    raise ConfigError(
+        f"override {key!r}: unknown key; sections are {', '.join(schema.model_fields)} (write section.key=value)"
+    )
 
 
 def dump_recipe(config: BaseModel) -> str:

@@ -104,8 +104,9 @@ def mean_pool_normalize(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tenso
 class SentenceEmbedder:
     """Text -> unit-length vector with a mean-pooled sentence-transformers model, on CPU by default."""
 
-    def __init__(self, model_dir: str | Path, cache_dir: str | Path | None = None, batch_size: int = 64,
-                 device: str = "cpu"):
+    def __init__(
+        self, model_dir: str | Path, cache_dir: str | Path | None = None, batch_size: int = 64, device: str = "cpu"
+    ):
         self.model_dir = Path(model_dir)
         self.max_length, self.dim = check_mean_pooling_normalized(self.model_dir)
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else None
@@ -165,8 +166,13 @@ class SentenceEmbedder:
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
-                batch = tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                  max_length=self.max_length, return_tensors="pt").to(self.device)
+                batch = tokenizer(
+                    [texts[i] for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                ).to(self.device)
                 hidden = model(**batch).last_hidden_state
                 out[idx] = mean_pool_normalize(hidden, batch["attention_mask"]).float().cpu().numpy()
         return out

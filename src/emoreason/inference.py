@@ -20,8 +20,14 @@ from emoreason.metrics.grounding import citation_grounding
 
 
 def audit_record(
-    sample: Sample, completion: Completion, fmt: ReasoningFormat, task: TaskInfo, model_name: str, latency_s: float,
-    prefix: str = "", cues: str | None = None,
+    sample: Sample,
+    completion: Completion,
+    fmt: ReasoningFormat,
+    task: TaskInfo,
+    model_name: str,
+    latency_s: float,
+    prefix: str = "",
+    cues: str | None = None,
 ) -> dict[str, Any]:
     """The audit record of one prediction. `citations` counts the quotes and measured cues the
     chain cites and how many occur in its input (the sample's text and `cues`, the cue text the
@@ -75,8 +81,10 @@ def analyze(
         began = time.perf_counter()
         outputs = engine.generate(conversations, params)
         per_sample = (time.perf_counter() - began) / len(chunk)
-        batch = [audit_record(s, out[0], fmt, task, model_name, per_sample, cues=c or "")
-                 for s, out, c in zip(chunk, outputs, chunk_cues)]
+        batch = [
+            audit_record(s, out[0], fmt, task, model_name, per_sample, cues=c or "")
+            for s, out, c in zip(chunk, outputs, chunk_cues)
+        ]
         records.extend(batch)
         if on_batch is not None:
             on_batch(batch)

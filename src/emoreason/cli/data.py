@@ -12,8 +12,8 @@ import json
 import typer
 
 from emoreason.cli import options as opt
-from emoreason.data import DataError, Dataset, load_dataset
 from emoreason.cli.ui import console, err_console, fail, interrupted, progress, warn
+from emoreason.data import DataError, Dataset, load_dataset
 
 data_app = typer.Typer(help=opt.DATA, no_args_is_help=True)
 
@@ -43,18 +43,19 @@ def _split(split: str) -> str | None:
 @data_app.command("list")
 def data_list() -> None:
     """List the dataset adapters, their spec syntax and options."""
-    from emoreason.data import ADAPTERS, adapters  # noqa: F401  (importing the adapters registers them)
     from emoreason.cli.ui import show_adapters
+    from emoreason.data import ADAPTERS, adapters  # noqa: F401  (importing the adapters registers them)
 
     show_adapters(ADAPTERS.values())
 
 
 @data_app.command("inspect")
-def data_inspect(spec: opt.Spec, split: opt.Split = "all", strict: opt.Strict = False,
-                 as_json: opt.StatsJson = False) -> None:
+def data_inspect(
+    spec: opt.Spec, split: opt.Split = "all", strict: opt.Strict = False, as_json: opt.StatsJson = False
+) -> None:
     """Rows per split, score/label histogram, polarity balance, text lengths, media present/missing."""
-    from emoreason.data.inspect import describe
     from emoreason.cli.ui import show_dataset_info
+    from emoreason.data.inspect import describe
 
     dataset = load_or_exit(spec, strict)
     try:
@@ -82,10 +83,18 @@ def data_convert(spec: opt.Spec, out: opt.ConvertOut, split: opt.Split = "all", 
 
 
 @data_app.command("prepare", help=opt.PREPARE_HELP)
-def data_prepare(spec: opt.Spec, split: opt.Split = "all", kinds: opt.CueKinds = "audio,face",
-                 cache_dir: opt.PrepareCache = None, out: opt.PrepareOut = None, reference_out: opt.ReferenceOut = None,
-                 audio_out: opt.AudioOut = None, min_duration: opt.MinDuration = 0.3,
-                 max_duration: opt.MaxDuration = 60.0, strict: opt.Strict = False) -> None:
+def data_prepare(
+    spec: opt.Spec,
+    split: opt.Split = "all",
+    kinds: opt.CueKinds = "audio,face",
+    cache_dir: opt.PrepareCache = None,
+    out: opt.PrepareOut = None,
+    reference_out: opt.ReferenceOut = None,
+    audio_out: opt.AudioOut = None,
+    min_duration: opt.MinDuration = 0.3,
+    max_duration: opt.MaxDuration = 60.0,
+    strict: opt.Strict = False,
+) -> None:
     from emoreason.cues import CueCache, build_references, cue_texts, prepare_cues, save_references
     from emoreason.cues.prepare import write_audio_tracks, write_cue_jsonl
 

@@ -45,8 +45,13 @@ def samples_from_texts(texts: Sequence[str], media: Mapping[str, Path | None]) -
     return [Sample(id=f"input{i + 1}", text=t, **files) for i, t in enumerate(texts)]
 
 
-def given_samples(texts: Sequence[str] | None, input_file: Path | None, examples: bool,
-                  media: Mapping[str, Path | None], stdin: Iterable[str] | None) -> list[Sample]:
+def given_samples(
+    texts: Sequence[str] | None,
+    input_file: Path | None,
+    examples: bool,
+    media: Mapping[str, Path | None],
+    stdin: Iterable[str] | None,
+) -> list[Sample]:
     """What `analyze` was asked about, first match wins: a file, the examples, the texts (`-` stands
     for stdin), else one text per line of `stdin` (None when it is a terminal: nothing to read)."""
     if input_file is not None:
@@ -72,8 +77,13 @@ class ModelInputs:
     warnings: list[str] = field(default_factory=list)  # clips measured without voice cues
 
 
-def inputs_for_family(samples: Sequence[Sample], family: Any, mode: str, reference_file: Path | None = None,
-                      progress: Callable[[int], None] | None = None) -> ModelInputs:
+def inputs_for_family(
+    samples: Sequence[Sample],
+    family: Any,
+    mode: str,
+    reference_file: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ModelInputs:
     """The samples with cue text for `family` (`analyze --cues auto|on|off`), measured against the
     references in `reference_file` when given. Raises `ValueError` for a bad mode or reference
     file, and for unreadable media, naming each file."""
@@ -84,11 +94,20 @@ def inputs_for_family(samples: Sequence[Sample], family: Any, mode: str, referen
     detached, texts, report = cue_inputs(samples, family.modalities, mode, references=references, progress=progress)
     if report is not None and report.unreadable:
         takes = ", ".join(sorted(family.modalities)) or "text only"
-        raise ValueError(f"the {family.name} family takes {takes}, so media are measured and given as cue text "
-                         f"(--cues {mode}); " + "; ".join(report.unreadable))
+        raise ValueError(
+            f"the {family.name} family takes {takes}, so media are measured and given as cue text "
+            f"(--cues {mode}); " + "; ".join(report.unreadable)
+        )
     warnings = [f"no voice cues from {problem}" for problem in (report.no_sound if report else [])]
     return ModelInputs(detached, texts, warnings)
 
 
-__all__ = ["ModelInputs", "example_samples", "given_samples", "has_media", "inputs_for_family",
-           "samples_from_file", "samples_from_texts"]
+__all__ = [
+    "ModelInputs",
+    "example_samples",
+    "given_samples",
+    "has_media",
+    "inputs_for_family",
+    "samples_from_file",
+    "samples_from_texts",
+]

@@ -15,12 +15,16 @@ import typer
 
 APP = "Train, evaluate and serve language models that explain their emotion and sentiment judgments."
 DATA = "Datasets: list the adapters, inspect a dataset, convert it to JSONL, prepare its cues."
-SPEC = ("Dataset spec KIND:TARGET[?key=value&...], e.g. vader:tweets or jsonl:data.jsonl?scale=-4,4 "
-        "(see `emoreason data list`).")
+SPEC = (
+    "Dataset spec KIND:TARGET[?key=value&...], e.g. vader:tweets or jsonl:data.jsonl?scale=-4,4 "
+    "(see `emoreason data list`)."
+)
 SPLIT = "train, valid, test, or all (every row whatever its split)."
 MODEL = "`default` (embedded SmolLM2-135M-Instruct), a local model folder, a .gguf file, or a hub id."
-ADAPTER = ("LoRA adapter folder (repeatable); `none` for the bare base model. Without one, the default model uses "
-           "the adapter shipped with emoreason.")
+ADAPTER = (
+    "LoRA adapter folder (repeatable); `none` for the bare base model. Without one, the default model uses "
+    "the adapter shipped with emoreason."
+)
 CUE_CACHE = "(default $EMOREASON_CUES_CACHE or ~/.cache/emoreason/cues)."
 
 
@@ -56,42 +60,61 @@ MinDuration = Annotated[float, _option("Report clips shorter than this (seconds)
 MaxDuration = Annotated[float, _option("Report clips longer than this (seconds).")]
 
 # evaluate-predictions
-Predictions = Annotated[Path, typer.Argument(help="JSONL of model outputs: `id` plus `completion` (parsed with "
-                                                  "--format) or `score`/`label`.")]
-PredictionsFormat = Annotated[str, _option("Reasoning format used to parse `completion`: c2f, emor3 or r1.",
-                                           "--format", "-f")]
-MetricsOut = Annotated[Optional[Path], _option("Where to write the metrics JSON (default: PREDICTIONS with "
-                                               ".metrics.json).")]
-ExtraBaselines = Annotated[str, _option("Comma-separated baseline rows to add: vader, majority, mean, minilm-ridge "
-                                        "(sentence embeddings + ridge), or none.")]
+Predictions = Annotated[
+    Path,
+    typer.Argument(help="JSONL of model outputs: `id` plus `completion` (parsed with --format) or `score`/`label`."),
+]
+PredictionsFormat = Annotated[
+    str, _option("Reasoning format used to parse `completion`: c2f, emor3 or r1.", "--format", "-f")
+]
+MetricsOut = Annotated[
+    Optional[Path], _option("Where to write the metrics JSON (default: PREDICTIONS with .metrics.json).")
+]
+ExtraBaselines = Annotated[
+    str,
+    _option(
+        "Comma-separated baseline rows to add: vader, majority, mean, minilm-ridge "
+        "(sentence embeddings + ridge), or none."
+    ),
+]
 
 # analyze
-Texts = Annotated[Optional[list[str]], typer.Argument(help="Text(s) to analyse; `-` or nothing reads one text per "
-                                                           "line from stdin.")]
-InputFile = Annotated[Optional[Path], _option("JSONL/CSV of samples (generic fields: id, text, audio, video, image).",
-                                              "--input", "-i")]
+Texts = Annotated[
+    Optional[list[str]], typer.Argument(help="Text(s) to analyse; `-` or nothing reads one text per line from stdin.")
+]
+InputFile = Annotated[
+    Optional[Path], _option("JSONL/CSV of samples (generic fields: id, text, audio, video, image).", "--input", "-i")
+]
 Audio = Annotated[Optional[Path], _option("Audio file for the (single) text.")]
 Video = Annotated[Optional[Path], _option("Video file for the (single) text.")]
 Image = Annotated[Optional[Path], _option("Image file for the (single) text.")]
 Examples = Annotated[bool, _option("Analyse the built-in example sentences.", "--examples")]
-Task = Annotated[str, _option("Score scale / label set: vader (-4..4), mosi, mosei (-3..3), sims, simsv2 (-1..1), "
-                              "mikels.")]
+Task = Annotated[
+    str, _option("Score scale / label set: vader (-4..4), mosi, mosei (-3..3), sims, simsv2 (-1..1), mikels.")
+]
 Scale = Annotated[Optional[str], _option("Custom score scale LOW,HIGH (overrides --task).")]
 Labels = Annotated[Optional[str], _option("Custom comma-separated label set (overrides --task).")]
 Temperature = Annotated[float, _option("0 = greedy (reproducible).")]
 BatchSize = Annotated[int, _option("Samples per generation batch.")]
-RecordJson = Annotated[bool, _option("Print one audit record (JSON) per input instead of the readable view.",
-                                     "--json")]
-Cues = Annotated[str, _option("Measured voice/face cues as text: auto (for media the model cannot take), on "
-                              "(always), off.")]
-CueReference = Annotated[Optional[Path], _option("Cue references from `data prepare --reference-out` (default: the "
-                                                 "inputs, if 5 or more).")]
+RecordJson = Annotated[bool, _option("Print one audit record (JSON) per input instead of the readable view.", "--json")]
+Cues = Annotated[
+    str, _option("Measured voice/face cues as text: auto (for media the model cannot take), on (always), off.")
+]
+CueReference = Annotated[
+    Optional[Path], _option("Cue references from `data prepare --reference-out` (default: the inputs, if 5 or more).")
+]
 
 # evaluate
-Limit = Annotated[Optional[int], _option("Evaluate only the first N samples of the split (in file order: some files "
-                                         "are sorted by label, e.g. vader:movies; prefer --sample).")]
-Sample = Annotated[Optional[int], _option("Evaluate a seeded random subset of N samples of the split (--seed), kept "
-                                          "in split order.")]
+Limit = Annotated[
+    Optional[int],
+    _option(
+        "Evaluate only the first N samples of the split (in file order: some files "
+        "are sorted by label, e.g. vader:movies; prefer --sample)."
+    ),
+]
+Sample = Annotated[
+    Optional[int], _option("Evaluate a seeded random subset of N samples of the split (--seed), kept in split order.")
+]
 Seed = Annotated[int, _option("Seed of --sample.")]
 EvalOut = Annotated[Optional[Path], _option("Output folder (default runs/eval/DATASET-SPLIT).")]
 EvalBatchSize = Annotated[int, _option("Samples per generation batch (also the most work a Ctrl-C loses).")]
@@ -100,57 +123,93 @@ EvalDevice = Annotated[str, _option("auto, cpu, cuda, ...")]
 
 # grpo, sft, distill: recipes
 GrpoConfig = Annotated[Optional[Path], _option("YAML recipe, e.g. configs/c2f_vader_smollm2.yaml.", "--config", "-c")]
-SftConfig = Annotated[Optional[Path], _option("YAML recipe, e.g. configs/sft_c2f_vader_smollm2.yaml.", "--config",
-                                              "-c")]
-DistillConfig = Annotated[Optional[Path], _option("YAML recipe, e.g. configs/distill_c2f_vader_lexicon.yaml; the "
-                                                  "options below override it.", "--config", "-c")]
-DistillDatasets = Annotated[Optional[list[str]], _option(SPEC + " Repeat to pool several (same task), e.g. "
-                                                         "-d vader:tweets -d vader:products.", "--dataset", "-d")]
-DistillOut = Annotated[Optional[Path], _option("Output folder: sft.jsonl, dropped.jsonl, stats.json, lengths.png, "
-                                               "cache.jsonl.", "--out", "-o")]
-Teacher = Annotated[str, _option(
-    "lexicon (VADER-lexicon chains, text, CPU, no model), cues (label chains from measured voice/face cues, a "
-    "cross-fitted cue classifier, no model; needs a dataset loaded with ?cues=only or ?cues=true), hf (a local "
-    "model) or openai (an OpenAI-compatible endpoint).")]
+SftConfig = Annotated[
+    Optional[Path], _option("YAML recipe, e.g. configs/sft_c2f_vader_smollm2.yaml.", "--config", "-c")
+]
+DistillConfig = Annotated[
+    Optional[Path],
+    _option(
+        "YAML recipe, e.g. configs/distill_c2f_vader_lexicon.yaml; the options below override it.", "--config", "-c"
+    ),
+]
+DistillDatasets = Annotated[
+    Optional[list[str]],
+    _option(SPEC + " Repeat to pool several (same task), e.g. -d vader:tweets -d vader:products.", "--dataset", "-d"),
+]
+DistillOut = Annotated[
+    Optional[Path],
+    _option("Output folder: sft.jsonl, dropped.jsonl, stats.json, lengths.png, cache.jsonl.", "--out", "-o"),
+]
+Teacher = Annotated[
+    str,
+    _option(
+        "lexicon (VADER-lexicon chains, text, CPU, no model), cues (label chains from measured voice/face cues, a "
+        "cross-fitted cue classifier, no model; needs a dataset loaded with ?cues=only or ?cues=true), hf (a local "
+        "model) or openai (an OpenAI-compatible endpoint)."
+    ),
+]
 DistillSplit = Annotated[str, _option("Split to distill: train, valid, test or all.")]
 DistillLimit = Annotated[Optional[int], _option("Only the first N samples (per dataset).")]
-Rationalize = Annotated[bool, _option("Tell the teacher the gold answer and ask it to explain it (STaR-style); "
-                                      "chains still pass the filter.")]
-ScoreTolerance = Annotated[Optional[float], _option("Keep a chain only if |teacher score - gold| <= this (task "
-                                                    "units; default 12.5% of the scale range, 1.0 on -4..4).")]
+Rationalize = Annotated[
+    bool,
+    _option("Tell the teacher the gold answer and ask it to explain it (STaR-style); chains still pass the filter."),
+]
+ScoreTolerance = Annotated[
+    Optional[float],
+    _option(
+        "Keep a chain only if |teacher score - gold| <= this (task "
+        "units; default 12.5% of the scale range, 1.0 on -4..4)."
+    ),
+]
 MinWords = Annotated[int, _option("Drop chains whose reasoning is shorter.")]
 MaxWords = Annotated[int, _option("Drop chains whose reasoning is longer.")]
 TeacherModel = Annotated[Optional[str], _option("Teacher model: hf: " + MODEL + " openai: the served model name.")]
 TeacherAdapter = Annotated[Optional[list[str]], _option("hf: LoRA adapter folder (repeatable).")]
-BaseUrl = Annotated[Optional[str], _option("openai: endpoint base URL (default $OPENAI_BASE_URL or "
-                                           "http://127.0.0.1:8000/v1).")]
-TeacherApiKey = Annotated[Optional[str], typer.Option(help="openai: API key (default $OPENAI_API_KEY).",
-                                                      envvar="OPENAI_API_KEY", show_envvar=False)]
+BaseUrl = Annotated[
+    Optional[str], _option("openai: endpoint base URL (default $OPENAI_BASE_URL or http://127.0.0.1:8000/v1).")
+]
+TeacherApiKey = Annotated[
+    Optional[str],
+    typer.Option(help="openai: API key (default $OPENAI_API_KEY).", envvar="OPENAI_API_KEY", show_envvar=False),
+]
 Concurrency = Annotated[int, _option("openai: requests in flight.")]
 Timeout = Annotated[float, _option("openai: seconds per request attempt.")]
-MaxAttempts = Annotated[int, _option("openai: attempts per request (timeouts, 429 and 5xx are retried with "
-                                     "backoff).")]
+MaxAttempts = Annotated[int, _option("openai: attempts per request (timeouts, 429 and 5xx are retried with backoff).")]
 ChainTokens = Annotated[int, _option("hf/openai: longest chain, in tokens.")]
 TeacherTemperature = Annotated[float, _option("hf/openai: sampling temperature (0 = greedy).")]
 TeacherBatchSize = Annotated[int, _option("hf: samples per generation batch.")]
-ReplyCache = Annotated[Optional[Path], _option("Reply cache file to use instead of OUT/cache.jsonl (share it "
-                                               "between runs).")]
+ReplyCache = Annotated[
+    Optional[Path], _option("Reply cache file to use instead of OUT/cache.jsonl (share it between runs).")
+]
 
 # baseline
-BaselineName = Annotated[str, typer.Argument(help="vader (text lexicon), majority or mean (fitted on the train "
-                                                  "split), minilm-ridge (sentence embeddings + ridge regression, "
-                                                  "score tasks).")]
-BaselineOut = Annotated[Path, typer.Argument(help="Output predictions JSONL (id, score or label), scorable with "
-                                                  "evaluate-predictions.")]
-TrainOn = Annotated[Optional[list[str]], _option("Fit on this dataset's train split instead (repeatable; default: "
-                                                 "--dataset's own train split). Scores are mapped linearly onto "
-                                                 "--dataset's scale.", "--train-on")]
+BaselineName = Annotated[
+    str,
+    typer.Argument(
+        help="vader (text lexicon), majority or mean (fitted on the train "
+        "split), minilm-ridge (sentence embeddings + ridge regression, "
+        "score tasks)."
+    ),
+]
+BaselineOut = Annotated[
+    Path, typer.Argument(help="Output predictions JSONL (id, score or label), scorable with evaluate-predictions.")
+]
+TrainOn = Annotated[
+    Optional[list[str]],
+    _option(
+        "Fit on this dataset's train split instead (repeatable; default: "
+        "--dataset's own train split). Scores are mapped linearly onto "
+        "--dataset's scale.",
+        "--train-on",
+    ),
+]
 
 # cues
 MediaFile = Annotated[Path, typer.Argument(help="Audio, video or image file.")]
 CueKind = Annotated[str, _option("auto (from the file type), audio, face, or audio,face.")]
-Reference = Annotated[Optional[Path], _option("Cue references from `data prepare --reference-out`: adds z-scores "
-                                              "and words.")]
+Reference = Annotated[
+    Optional[Path], _option("Cue references from `data prepare --reference-out`: adds z-scores and words.")
+]
 Speaker = Annotated[Optional[str], _option("Compare with this speaker in --reference (e.g. actor07).")]
 CuesCache = Annotated[Optional[Path], _option("Cue cache folder " + CUE_CACHE)]
 NoCache = Annotated[bool, _option("Measure without reading or writing the cache.", "--no-cache")]
@@ -159,8 +218,12 @@ CuesJson = Annotated[bool, _option("Print the records, z-scores and description 
 # serve
 Host = Annotated[str, _option("Address to listen on (loopback by default; set --api-key before using any other).")]
 Port = Annotated[int, _option("TCP port.")]
-ServeApiKey = Annotated[Optional[str], typer.Option(envvar="EMOREASON_API_KEY", show_envvar=True,
-                                                    help="Require `Authorization: Bearer KEY` on /v1/* and /metrics.")]
+ServeApiKey = Annotated[
+    Optional[str],
+    typer.Option(
+        envvar="EMOREASON_API_KEY", show_envvar=True, help="Require `Authorization: Bearer KEY` on /v1/* and /metrics."
+    ),
+]
 MaxBatchSize = Annotated[int, _option("Rows (prompts x n) per generate call.")]
 NoBatching = Annotated[bool, _option("Run every request alone (same as --max-batch-size 1).", "--no-batching")]
 BatchWait = Annotated[float, _option("How long a request waits for others to batch with.")]

@@ -17,8 +17,10 @@ import typer
 from emoreason.cli.ui import console, fail, interrupted, progress
 
 # the command takes KEY=VALUE overrides after its options
-RECIPE_COMMAND = {"context_settings": {"allow_extra_args": True, "ignore_unknown_options": True},
-                  "options_metavar": "[OPTIONS] [KEY=VALUE ...]"}
+RECIPE_COMMAND = {
+    "context_settings": {"allow_extra_args": True, "ignore_unknown_options": True},
+    "options_metavar": "[OPTIONS] [KEY=VALUE ...]",
+}
 
 
 def given_flags(ctx: typer.Context, keys: Mapping[str, str]) -> dict[str, Any]:
@@ -29,8 +31,9 @@ def given_flags(ctx: typer.Context, keys: Mapping[str, str]) -> dict[str, Any]:
     return {key: ctx.params[name] for name, key in keys.items() if getattr(sources[name], "name", None) not in unset}
 
 
-def load_or_show(load: Callable[..., Any], dump: Callable[[Any], str], path: Path | None, overrides: list[str],
-                 show: bool) -> Any:
+def load_or_show(
+    load: Callable[..., Any], dump: Callable[[Any], str], path: Path | None, overrides: list[str], show: bool
+) -> Any:
     """The validated recipe, or None after printing it (--show-config); exits on a bad one."""
     from emoreason.config_loader import ConfigError
 
@@ -66,8 +69,10 @@ def train_with_progress(label: str, trainer: Any, describe: Callable[[dict], str
         with progress(label, trainer.max_steps, trainer.step_index, quiet=not main_process) as advance:
             trainer.train(progress=lambda record: advance(1, description=describe(record)))
     except KeyboardInterrupt:
-        interrupted(f"interrupted at step {trainer.step_index}; rerun the same command to resume from the last "
-                    f"checkpoint in {output_dir}")
+        interrupted(
+            f"interrupted at step {trainer.step_index}; rerun the same command to resume from the last "
+            f"checkpoint in {output_dir}"
+        )
     return main_process
 
 

@@ -62,9 +62,16 @@ class progress:  # noqa: N801 - used like a function: `with progress(...) as adv
         )
 
         self.label = label
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=err_console,
-                                 disable=quiet)
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=err_console,
+            disable=quiet,
+        )
         self.total, self.done = total, done
 
     def __enter__(self) -> Advance:
@@ -104,20 +111,26 @@ def show_record(sample: Sample, record: dict[str, Any]) -> None:
 
     colours = {"positive": "green", "negative": "red", "neutral": "yellow"}
     polarity = record["polarity"] or "?"
-    lines = [f"[bold {colours.get(polarity, 'white')}]{polarity.upper()}[/]"
-             + (f"   score [bold]{record['score']:g}[/]" if record["score"] is not None else "")
-             + (f"   label [bold]{record['label']}[/]" if record["label"] else "")]
+    lines = [
+        f"[bold {colours.get(polarity, 'white')}]{polarity.upper()}[/]"
+        + (f"   score [bold]{record['score']:g}[/]" if record["score"] is not None else "")
+        + (f"   label [bold]{record['label']}[/]" if record["label"] else "")
+    ]
     if record.get("cues"):
         lines.append("[dim]cues given: " + _escape(record["cues"]) + "[/]")
     for part, content in record["reasoning"].items():
         lines.append(f"[cyan]{part}[/]: {content}")
     status = "[green]parsed[/]" if record["parse_ok"] else "[red]not parsed: " + "; ".join(record["errors"]) + "[/]"
-    lines.append(f"{status}  ·  {record['completion_tokens']} tokens  ·  {record['latency_s']:.2f} s  ·  "
-                 f"{record['model']}")
+    lines.append(
+        f"{status}  ·  {record['completion_tokens']} tokens  ·  {record['latency_s']:.2f} s  ·  {record['model']}"
+    )
     citations = record.get("citations") or {}
     if citations.get("ungrounded"):
-        lines.append(f"[yellow]cited but not in the input ({len(citations['ungrounded'])} of {citations['cited']}): "
-                     + _escape(", ".join(citations["ungrounded"])) + "[/]")
+        lines.append(
+            f"[yellow]cited but not in the input ({len(citations['ungrounded'])} of {citations['cited']}): "
+            + _escape(", ".join(citations["ungrounded"]))
+            + "[/]"
+        )
     if not record["parse_ok"] and not record["reasoning"]:
         lines.append("[dim]raw: " + _escape(record["raw_completion"][:300]) + "[/]")
     console.print(Panel("\n".join(lines), title=f"{record['id']}: {sample.text[:70]}", title_align="left"))
@@ -140,14 +153,17 @@ def show_dataset_info(info: dict[str, Any], missing_media: int) -> None:
     console.print("polarity: " + _joined(info["polarity"]))
     if "text_words" in info:
         t = info["text_words"]
-        console.print(f"text length (words): mean {t['mean']:.1f}, median {t['median']:g}, p95 {t['p95']:.0f}, "
-                      f"max {t['max']}, empty {t['empty']}")
+        console.print(
+            f"text length (words): mean {t['mean']:.1f}, median {t['median']:g}, p95 {t['p95']:.0f}, "
+            f"max {t['max']}, empty {t['empty']}"
+        )
     for name, counts in info.get("media", {}).items():
         if name != "missing_media_ids":
             console.print(f"{name}: {counts['present']} present, {counts['missing']} missing")
     if info.get("missing_media_examples"):
-        console.print(f"[yellow]missing media ({missing_media}), first ids: "
-                      + ", ".join(info["missing_media_examples"]) + "[/]")
+        console.print(
+            f"[yellow]missing media ({missing_media}), first ids: " + ", ".join(info["missing_media_examples"]) + "[/]"
+        )
     if info["bad_rows"]:
         console.print(f"[yellow]bad rows skipped: {info['bad_rows']} " + _joined(info["bad_rows_by_reason"]) + "[/]")
         for example in info["bad_row_examples"]:
@@ -155,8 +171,9 @@ def show_dataset_info(info: dict[str, Any], missing_media: int) -> None:
 
 
 def _show_histogram(score: dict[str, Any]) -> None:
-    table = Table(title=f"score: mean {score['mean']:.3f}, std {score['std']:.3f}, min {score['min']:g}, "
-                        f"max {score['max']:g}")
+    table = Table(
+        title=f"score: mean {score['mean']:.3f}, std {score['std']:.3f}, min {score['min']:g}, max {score['max']:g}"
+    )
     table.add_column("bin")
     table.add_column("count", justify="right")
     table.add_column("")
@@ -166,8 +183,9 @@ def _show_histogram(score: dict[str, Any]) -> None:
     console.print(table)
 
 
-def show_cue_tables(file_name: str, records: Sequence[Any], references: Mapping[str, CueReference],
-                    speaker: str | None) -> None:
+def show_cue_tables(
+    file_name: str, records: Sequence[Any], references: Mapping[str, CueReference], speaker: str | None
+) -> None:
     """`cues`' readable view: one table per cue record, each measure with its z-score and word
     when a reference for its kind is given."""
     from emoreason.cues import cue_rows
@@ -177,8 +195,13 @@ def show_cue_tables(file_name: str, records: Sequence[Any], references: Mapping[
         for column in ("measure", "value", "z", "reads as", "compared with"):
             table.add_column(column, justify="right" if column in ("value", "z") else "left")
         for row in cue_rows(record, references.get(record.KIND), speaker):
-            table.add_row(row.measure.label, row.measure.show(row.value), "" if row.z is None else f"{row.z:+.2f}",
-                          row.word or "", row.scope if row.z is not None else "")
+            table.add_row(
+                row.measure.label,
+                row.measure.show(row.value),
+                "" if row.z is None else f"{row.z:+.2f}",
+                row.word or "",
+                row.scope if row.z is not None else "",
+            )
         console.print(table)
 
 
@@ -194,9 +217,11 @@ def show_adapters(adapters: Iterable[Any]) -> None:
 
 def grpo_step_line(record: Mapping[str, Any]) -> str:
     """The GRPO progress label: the latest step's reward, hard-group rate, KL and time."""
-    return (f"grpo step {record['step']}: reward {record.get('reward/mean', 0):.3f} "
-            f"hard {record.get('groups/hard_rate', 0):.2f} kl {record.get('kl', 0):.4f} "
-            f"{record.get('time/step', 0):.1f}s/step")
+    return (
+        f"grpo step {record['step']}: reward {record.get('reward/mean', 0):.3f} "
+        f"hard {record.get('groups/hard_rate', 0):.2f} kl {record.get('kl', 0):.4f} "
+        f"{record.get('time/step', 0):.1f}s/step"
+    )
 
 
 SFT_EVALS = ("eval/loss", "eval/parse_rate", "eval/polarity_accuracy")
@@ -210,17 +235,21 @@ def sft_step_line(record: Mapping[str, Any]) -> str:
 
 def show_sft_data(trainer: Any) -> None:
     """What an SFT run trains on: examples kept, held out and too long, and its number of steps."""
-    console.print(f"{len(trainer.train_examples)} training examples, {len(trainer.eval_examples)} held out"
-                  + (f", {trainer.dropped_long} too long left out" if trainer.dropped_long else "")
-                  + f"; {trainer.max_steps} steps")
+    console.print(
+        f"{len(trainer.train_examples)} training examples, {len(trainer.eval_examples)} held out"
+        + (f", {trainer.dropped_long} too long left out" if trainer.dropped_long else "")
+        + f"; {trainer.max_steps} steps"
+    )
 
 
 def show_first_and_last_eval(log_history: Sequence[Mapping[str, Any]]) -> None:
     """The held-out figures of the first and the last evaluation of a training run, if any."""
     evals = [r for r in log_history if "eval/parse_rate" in r or "eval/loss" in r]
     if evals:
-        rows = {f"step {r['step']}": {k.split("/", 1)[1]: v for k, v in r.items() if k.startswith("eval/")}
-                for r in (evals[0], evals[-1])}
+        rows = {
+            f"step {r['step']}": {k.split("/", 1)[1]: v for k, v in r.items() if k.startswith("eval/")}
+            for r in (evals[0], evals[-1])
+        }
         print_metric_rows(rows, "held-out evaluation, first and last")
 
 
@@ -228,15 +257,33 @@ def show_distill_summary(result: DistillResult, out: str) -> None:
     """`distill`'s closing report: kept and dropped per reason, kept per gold polarity, the files."""
     summary = result.stats.to_dict()
     rows = {"kept": {"count": summary["kept"], "share": summary["kept_rate"]}}
-    rows.update({f"dropped: {r}": {"count": n, "share": summary["dropped_rate"][r]}
-                 for r, n in summary["dropped"].items()})
-    print_metric_rows(rows, f"{summary['total']} samples ({result.cached} from cache, {result.requested} asked, "
-                            f"{result.failed} failed)")
+    rows.update(
+        {f"dropped: {r}": {"count": n, "share": summary["dropped_rate"][r]} for r, n in summary["dropped"].items()}
+    )
+    print_metric_rows(
+        rows,
+        f"{summary['total']} samples ({result.cached} from cache, {result.requested} asked, {result.failed} failed)",
+    )
     for polarity, counts in summary["by_gold_polarity"].items():
         console.print(f"  gold {polarity}: kept {counts.get('kept', 0)}/{sum(counts.values())}")
     console.print(f"wrote {out}/sft.jsonl ({summary['kept']} examples), dropped.jsonl, stats.json")
 
 
-__all__ = ["console", "err_console", "fail", "grpo_step_line", "interrupted", "print_metric_rows", "progress",
-           "sft_step_line", "show_adapters", "show_cue_tables", "show_dataset_info", "show_distill_summary",
-           "show_first_and_last_eval", "show_record", "show_sft_data", "warn"]
+__all__ = [
+    "console",
+    "err_console",
+    "fail",
+    "grpo_step_line",
+    "interrupted",
+    "print_metric_rows",
+    "progress",
+    "sft_step_line",
+    "show_adapters",
+    "show_cue_tables",
+    "show_dataset_info",
+    "show_distill_summary",
+    "show_first_and_last_eval",
+    "show_record",
+    "show_sft_data",
+    "warn",
+]

@@ -5,9 +5,10 @@
     cues = extract_audio_cues("clip.wav")           # AudioCues: pitch, loudness, rate, pauses, voice quality
     face = extract_face_cues("clip.mp4")            # FaceCues: smile, mouth, eyes, brows, head motion
     reference = CueReference.build(many_cues, groups=speakers)
-    describe(cues, reference, group="actor07")      # 'Voice (relative to this speaker): pitch high (+1.8 sd, 212 Hz), ...'
+    describe(cues, reference, group="actor07")  # 'Voice (relative to this speaker): pitch high (+1.8 sd, ...'
 
-The text goes into a prompt through `emoreason.formats.build_conversation(..., cues=text)` for models that cannot
+The text goes into a prompt through `emoreason.formats.build_conversation(..., cues=text)` for models that
+cannot
 take the media themselves (cue-to-text), or next to the media for omni / VL models.
 `CueCache` keeps records per media file (content-hashed) so training epochs never recompute
 them; `prepare_cues` / `attach_cues` do whole datasets (`emoreason data prepare SPEC`).
@@ -31,8 +32,31 @@ from emoreason.cues.prepare import (
 from emoreason.cues.reference import CueReference, load_references, save_references
 
 __all__ = [
-    "AudioCues", "ClipCues", "CueCache", "CueError", "CueRecord", "CueReference", "CueRow", "FaceCues", "Measure",
-    "NoSoundTrack", "PrepareReport", "attach_cues", "audio_cues_from_array", "build_references", "clip_cues",
-    "cue_rows", "cue_texts", "default_cache_dir", "describe", "describe_all", "extract_audio_cues",
-    "extract_face_cues", "face_cues_from_frames", "load_references", "prepare_cues", "save_references", "speaker_of",
+    "AudioCues",
+    "ClipCues",
+    "CueCache",
+    "CueError",
+    "CueRecord",
+    "CueReference",
+    "CueRow",
+    "FaceCues",
+    "Measure",
+    "NoSoundTrack",
+    "PrepareReport",
+    "attach_cues",
+    "audio_cues_from_array",
+    "build_references",
+    "clip_cues",
+    "cue_rows",
+    "cue_texts",
+    "default_cache_dir",
+    "describe",
+    "describe_all",
+    "extract_audio_cues",
+    "extract_face_cues",
+    "face_cues_from_frames",
+    "load_references",
+    "prepare_cues",
+    "save_references",
+    "speaker_of",
 ]

@@ -136,8 +136,12 @@ def audio_cues_from_array(samples: np.ndarray, sr: int, path: str = "<array>") -
     if duration < MIN_DURATION_S:
         raise CueError(f"{path}: {duration:.3f} s of audio is too short for cues (at least {MIN_DURATION_S} s)")
     peak = float(np.max(np.abs(x)))
-    base = dict(path=path, duration_s=round(duration, 4), clipped_ratio=round(clipped_ratio(x), 4),
-                peak_dbfs=finite(20 * np.log10(peak)) if peak > 0 else None)
+    base = dict(
+        path=path,
+        duration_s=round(duration, 4),
+        clipped_ratio=round(clipped_ratio(x), 4),
+        peak_dbfs=finite(20 * np.log10(peak)) if peak > 0 else None,
+    )
     if peak < DIGITAL_SILENCE:
         return AudioCues(**base)  # no voice, all pause
 

@@ -71,7 +71,11 @@ class CueCache:
                 record = kind.from_dict(json.loads(entry.read_text()))
                 self.hits += 1
                 # the same bytes may sit under another name: report the name asked for
-                return record if record.path == str(path) else type(record).from_dict({**record.to_dict(), "path": str(path)})
+                return (
+                    record
+                    if record.path == str(path)
+                    else type(record).from_dict({**record.to_dict(), "path": str(path)})
+                )
             except (ValueError, TypeError, KeyError):
                 entry.unlink(missing_ok=True)  # a damaged entry is recomputed
         record = extract(path)

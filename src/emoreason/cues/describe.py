@@ -79,21 +79,27 @@ def describe(record: CueRecord, reference: CueReference | None = None, group: st
         if not record.face_found:
             what = "image" if record.frames == 1 else f"{record.frames} sampled frames"
             return f"{title}: no face found in the {what}."
-        notes = [f"found in {record.face_frames} of {record.frames} frames"] if record.face_frames < record.frames else []
+        notes = (
+            [f"found in {record.face_frames} of {record.frames} frames"] if record.face_frames < record.frames else []
+        )
     else:
         notes = []
     rows = [r for r in cue_rows(record, reference, group) if r.measure.describe and r.value is not None]
     scope = reference.scope(group) if reference is not None else None
-    basis = {"speaker": "relative to this speaker", "dataset": "relative to the dataset",
-             None: "raw values, no reference"}[scope]
+    basis = {
+        "speaker": "relative to this speaker",
+        "dataset": "relative to the dataset",
+        None: "raw values, no reference",
+    }[scope]
     parts = [r.phrase() for r in rows]
     head = f"{title} ({basis}"
     head += f"; {'; '.join(notes)})" if notes else ")"
     return head + (": " + ", ".join(parts) + "." if parts else ".")
 
 
-def describe_all(records: Iterable[CueRecord], references: Mapping[str, CueReference] | None = None,
-                 group: str | None = None) -> str:
+def describe_all(
+    records: Iterable[CueRecord], references: Mapping[str, CueReference] | None = None, group: str | None = None
+) -> str:
     """One line per record (e.g. a video's voice and face), using the reference of each kind."""
     refs = references or {}
     return "\n".join(describe(r, refs.get(r.KIND), group) for r in records)

@@ -139,8 +139,11 @@ def _cascades() -> dict[str, object]:
     import cv2
 
     if not _CASCADES:
-        files = {"face": "haarcascade_frontalface_default.xml", "eye": "haarcascade_eye.xml",
-                 "smile": "haarcascade_smile.xml"}
+        files = {
+            "face": "haarcascade_frontalface_default.xml",
+            "eye": "haarcascade_eye.xml",
+            "smile": "haarcascade_smile.xml",
+        }
         for name, file in files.items():
             cascade = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / file))
             if cascade.empty():
@@ -153,8 +156,9 @@ def _largest_face(cascade, gray: np.ndarray) -> tuple[int, int, int, int] | None
     import cv2
 
     side = min(gray.shape)
-    faces = cascade.detectMultiScale(cv2.equalizeHist(gray), scaleFactor=1.1, minNeighbors=5,
-                                     minSize=(max(24, side // 10), max(24, side // 10)))
+    faces = cascade.detectMultiScale(
+        cv2.equalizeHist(gray), scaleFactor=1.1, minNeighbors=5, minSize=(max(24, side // 10), max(24, side // 10))
+    )
     if len(faces) == 0:
         return None
     x, y, w, h = max(faces, key=lambda f: f[2] * f[3])
@@ -167,8 +171,12 @@ def _measure_face(gray: np.ndarray, box: tuple[int, int, int, int], cascades: di
     x, y, w, h = box
     face = cv2.resize(gray[y : y + h, x : x + w], (FACE_SIDE, FACE_SIDE), interpolation=cv2.INTER_AREA)
     s = FACE_SIDE
-    cheeks = np.concatenate([face[int(0.55 * s) : int(0.7 * s), int(0.12 * s) : int(0.3 * s)].ravel(),
-                             face[int(0.55 * s) : int(0.7 * s), int(0.7 * s) : int(0.88 * s)].ravel()])
+    cheeks = np.concatenate(
+        [
+            face[int(0.55 * s) : int(0.7 * s), int(0.12 * s) : int(0.3 * s)].ravel(),
+            face[int(0.55 * s) : int(0.7 * s), int(0.7 * s) : int(0.88 * s)].ravel(),
+        ]
+    )
     dark = face < DARK_FRACTION * float(np.median(cheeks))
 
     mouth = _blobs(dark[int(0.62 * s) : int(0.95 * s), int(0.3 * s) : int(0.7 * s)])
@@ -206,8 +214,11 @@ def _blobs(mask: np.ndarray, min_area: int = 6) -> list[tuple[int, int, int, int
     import cv2
 
     count, _, stats, centroids = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    return [(int(stats[i, 0]), int(stats[i, 1]), int(stats[i, 2]), int(stats[i, 3]), float(centroids[i, 1]))
-            for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= min_area]
+    return [
+        (int(stats[i, 0]), int(stats[i, 1]), int(stats[i, 2]), int(stats[i, 3]), float(centroids[i, 1]))
+        for i in range(1, count)
+        if stats[i, cv2.CC_STAT_AREA] >= min_area
+    ]
 
 
 def _head_motion(track: list[tuple[float, tuple[int, int, int, int]]]) -> float | None:

@@ -63,10 +63,17 @@ class PrepareReport:
     seconds: float = 0.0
 
     def summary(self, examples: int = 3) -> str:
-        lines = [f"{self.samples} samples, {self.with_media} with media: {self.extracted} cue records extracted, "
-                 f"{self.cached} read from the cache ({self.seconds:.1f} s)"]
-        for name, ids in (("unreadable", self.unreadable), ("without a sound track", self.no_sound),
-                          ("without a face", self.no_face), ("too short", self.too_short), ("too long", self.too_long)):
+        lines = [
+            f"{self.samples} samples, {self.with_media} with media: {self.extracted} cue records extracted, "
+            f"{self.cached} read from the cache ({self.seconds:.1f} s)"
+        ]
+        for name, ids in (
+            ("unreadable", self.unreadable),
+            ("without a sound track", self.no_sound),
+            ("without a face", self.no_face),
+            ("too short", self.too_short),
+            ("too long", self.too_long),
+        ):
             if ids:
                 more = " ..." if len(ids) > examples else ""
                 lines.append(f"{len(ids)} {name}: " + "; ".join(ids[:examples]) + more)
@@ -97,8 +104,13 @@ def media_duration(path: str | Path) -> float | None:
     return None
 
 
-def clip_cues(sample: Sample, cache: CueCache, kinds: Sequence[str] = CUE_KINDS,
-              min_duration: float = MIN_DURATION_S, max_duration: float = MAX_DURATION_S) -> ClipCues:
+def clip_cues(
+    sample: Sample,
+    cache: CueCache,
+    kinds: Sequence[str] = CUE_KINDS,
+    min_duration: float = MIN_DURATION_S,
+    max_duration: float = MAX_DURATION_S,
+) -> ClipCues:
     """The cues of one sample's media (audio file, else video sound track; video or image frames)."""
     clip = ClipCues(sample.id)
     sound = sample.audio or sample.video
@@ -131,9 +143,14 @@ def clip_cues(sample: Sample, cache: CueCache, kinds: Sequence[str] = CUE_KINDS,
     return clip
 
 
-def prepare_cues(samples: Iterable[Sample], cache: CueCache | None = None, kinds: Sequence[str] = CUE_KINDS,
-                 min_duration: float = MIN_DURATION_S, max_duration: float = MAX_DURATION_S,
-                 progress: Callable[[int], None] | None = None) -> tuple[dict[str, ClipCues], PrepareReport]:
+def prepare_cues(
+    samples: Iterable[Sample],
+    cache: CueCache | None = None,
+    kinds: Sequence[str] = CUE_KINDS,
+    min_duration: float = MIN_DURATION_S,
+    max_duration: float = MAX_DURATION_S,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[dict[str, ClipCues], PrepareReport]:
     """Cues of every sample with media; cached ones are read back, so an interrupted run resumes."""
     unknown = sorted(set(kinds) - set(CUE_KINDS))
     if unknown:
@@ -151,8 +168,12 @@ def prepare_cues(samples: Iterable[Sample], cache: CueCache | None = None, kinds
             clips[sample.id] = clip
             for problem in clip.problems:
                 what, _, message = problem.partition(": ")
-                target = {"unreadable": report.unreadable, "no sound": report.no_sound,
-                          "too short": report.too_short, "too long": report.too_long}[what]
+                target = {
+                    "unreadable": report.unreadable,
+                    "no sound": report.no_sound,
+                    "too short": report.too_short,
+                    "too long": report.too_long,
+                }[what]
                 target.append(f"{sample.id}: {message}")
             if clip.face is not None and not clip.face.face_found:
                 report.no_face.append(sample.id)
@@ -163,8 +184,9 @@ def prepare_cues(samples: Iterable[Sample], cache: CueCache | None = None, kinds
     return clips, report
 
 
-def build_references(samples: Sequence[Sample], clips: dict[str, ClipCues],
-                     overall_split: str | None = "train") -> dict[str, CueReference]:
+def build_references(
+    samples: Sequence[Sample], clips: dict[str, ClipCues], overall_split: str | None = "train"
+) -> dict[str, CueReference]:
     """Per cue kind: statistics per speaker (all of a speaker's clips; no labels are used) and
     dataset-level statistics from `overall_split` (every split when it has no clips)."""
     references: dict[str, CueReference] = {}
@@ -180,8 +202,9 @@ def build_references(samples: Sequence[Sample], clips: dict[str, ClipCues],
     return references
 
 
-def cue_texts(samples: Sequence[Sample], clips: dict[str, ClipCues],
-              references: dict[str, CueReference] | None = None) -> dict[str, str | None]:
+def cue_texts(
+    samples: Sequence[Sample], clips: dict[str, ClipCues], references: dict[str, CueReference] | None = None
+) -> dict[str, str | None]:
     """The cue description of each sample (None when it has no media or none could be read)."""
     texts: dict[str, str | None] = {}
     for sample in samples:
@@ -191,9 +214,13 @@ def cue_texts(samples: Sequence[Sample], clips: dict[str, ClipCues],
     return texts
 
 
-def attach_cues(samples: Sequence[Sample], cache: CueCache | None = None, kinds: Sequence[str] = CUE_KINDS,
-                progress: Callable[[int], None] | None = None,
-                keep_media: bool = True) -> tuple[list[Sample], PrepareReport]:
+def attach_cues(
+    samples: Sequence[Sample],
+    cache: CueCache | None = None,
+    kinds: Sequence[str] = CUE_KINDS,
+    progress: Callable[[int], None] | None = None,
+    keep_media: bool = True,
+) -> tuple[list[Sample], PrepareReport]:
     """`samples` with `cues` set to their description (relative to their speaker or the dataset);
     `keep_media=False` also detaches the media (cue-to-text for text-only models)."""
     clips, report = prepare_cues(samples, cache, kinds, progress=progress)
@@ -201,8 +228,12 @@ def attach_cues(samples: Sequence[Sample], cache: CueCache | None = None, kinds:
     texts = cue_texts(samples, clips, references)
     zscores = cue_zscores(samples, clips, references)
     detach = {} if keep_media else {"audio": None, "video": None, "image": None}
-    return [s.with_(cues=texts.get(s.id), meta={**s.meta, CUE_Z_KEY: zscores[s.id]} if s.id in zscores else s.meta,
-                    **detach) for s in samples], report
+    return [
+        s.with_(
+            cues=texts.get(s.id), meta={**s.meta, CUE_Z_KEY: zscores[s.id]} if s.id in zscores else s.meta, **detach
+        )
+        for s in samples
+    ], report
 
 
 #: `Sample.meta` key of the z-scores `attach_cues` measured: {kind: {measure: z}}. They travel with
@@ -210,8 +241,9 @@ def attach_cues(samples: Sequence[Sample], cache: CueCache | None = None, kinds:
 CUE_Z_KEY = "cue_z"
 
 
-def cue_zscores(samples: Sequence[Sample], clips: dict[str, ClipCues],
-                references: dict[str, CueReference]) -> dict[str, dict[str, dict[str, float]]]:
+def cue_zscores(
+    samples: Sequence[Sample], clips: dict[str, ClipCues], references: dict[str, CueReference]
+) -> dict[str, dict[str, dict[str, float]]]:
     """Per sample id: {kind: {measure: z}} against its speaker (or the dataset); measures that
     could not be taken are left out."""
     out: dict[str, dict[str, dict[str, float]]] = {}
@@ -228,8 +260,9 @@ def cue_zscores(samples: Sequence[Sample], clips: dict[str, ClipCues],
     return out
 
 
-def apply_cue_option(samples: Sequence[Sample], spec: object, option: str | None, warnings: list[str],
-                     kinds: Sequence[str] = CUE_KINDS) -> list[Sample]:
+def apply_cue_option(
+    samples: Sequence[Sample], spec: object, option: str | None, warnings: list[str], kinds: Sequence[str] = CUE_KINDS
+) -> list[Sample]:
     """What a dataset adapter does with its `?cues=` option: attach the cues (and detach the
     media for `only`), adding the extraction problems to `warnings`. A bad value raises
     DataError naming the spec. Registered below as the handler of `cues=` (the adapters live in
@@ -329,8 +362,9 @@ def write_audio_tracks(samples: Iterable[Sample], out_dir: str | Path, report: P
     return written
 
 
-def write_cue_jsonl(out: str | Path, samples: Sequence[Sample], clips: dict[str, ClipCues],
-                    texts: dict[str, str | None]) -> None:
+def write_cue_jsonl(
+    out: str | Path, samples: Sequence[Sample], clips: dict[str, ClipCues], texts: dict[str, str | None]
+) -> None:
     """One JSON line per sample with media: id, split, speaker, cue records, cue text, problems."""
     import json
 
@@ -342,9 +376,15 @@ def write_cue_jsonl(out: str | Path, samples: Sequence[Sample], clips: dict[str,
             clip = clips.get(sample.id)
             if clip is None:
                 continue
-            record = {"id": sample.id, "split": sample.split, "speaker": speaker_of(sample),
-                      "audio": clip.audio.to_dict() if clip.audio else None,
-                      "face": clip.face.to_dict() if clip.face else None,
-                      "duration_s": clip.duration_s, "cues": texts.get(sample.id), "problems": clip.problems}
+            record = {
+                "id": sample.id,
+                "split": sample.split,
+                "speaker": speaker_of(sample),
+                "audio": clip.audio.to_dict() if clip.audio else None,
+                "face": clip.face.to_dict() if clip.face else None,
+                "duration_s": clip.duration_s,
+                "cues": texts.get(sample.id),
+                "problems": clip.problems,
+            }
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     tmp.replace(target)

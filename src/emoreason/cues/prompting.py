@@ -46,8 +46,7 @@ def cue_inputs(
         return list(samples), {}, None
     probes: list[Sample] = []
     for sample in samples:
-        measure = {m: getattr(sample, m) for m in MEDIA
-                   if getattr(sample, m) and (mode == "on" or m not in accepted)}
+        measure = {m: getattr(sample, m) for m in MEDIA if getattr(sample, m) and (mode == "on" or m not in accepted)}
         if measure and not sample.cues:
             probes.append(Sample(id=sample.id, split=sample.split, meta=sample.meta, **measure))
     texts: dict[str, str | None] = {s.id: s.cues for s in samples if s.cues}

@@ -48,8 +48,12 @@ class CueReference:
     min_group_size: int = MIN_GROUP_SIZE
 
     @classmethod
-    def build(cls, records: Iterable[CueRecord], groups: Iterable[str | None] | None = None,
-              min_group_size: int = MIN_GROUP_SIZE) -> CueReference:
+    def build(
+        cls,
+        records: Iterable[CueRecord],
+        groups: Iterable[str | None] | None = None,
+        min_group_size: int = MIN_GROUP_SIZE,
+    ) -> CueReference:
         """Statistics of `records` (all of one kind); `groups` (a speaker per record, or None)
         adds per-group statistics."""
         items = list(records)
@@ -88,7 +92,7 @@ class CueReference:
         return out
 
     def scope(self, group: str | None = None) -> str:
-        """"speaker" when `group` has its own statistics, else "dataset"."""
+        """ "speaker" when `group` has its own statistics, else "dataset"."""
         if group is not None:
             own = self.groups.get(str(group), {})
             if any(s.n >= self.min_group_size for s in own.values()):
@@ -101,16 +105,24 @@ class CueReference:
         def table(stats: dict[str, Stats]) -> dict[str, list[float]]:
             return {k: [s.mean, s.std, s.n] for k, s in stats.items()}
 
-        return {"kind": self.kind, "min_group_size": self.min_group_size, "overall": table(self.overall),
-                "groups": {g: table(s) for g, s in self.groups.items()}}
+        return {
+            "kind": self.kind,
+            "min_group_size": self.min_group_size,
+            "overall": table(self.overall),
+            "groups": {g: table(s) for g, s in self.groups.items()},
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CueReference:
         def table(raw: dict[str, list[float]]) -> dict[str, Stats]:
             return {k: Stats(float(v[0]), float(v[1]), int(v[2])) for k, v in raw.items()}
 
-        return cls(data["kind"], table(data["overall"]), {g: table(s) for g, s in data.get("groups", {}).items()},
-                   int(data.get("min_group_size", MIN_GROUP_SIZE)))
+        return cls(
+            data["kind"],
+            table(data["overall"]),
+            {g: table(s) for g, s in data.get("groups", {}).items()},
+            int(data.get("min_group_size", MIN_GROUP_SIZE)),
+        )
 
 
 def save_references(references: dict[str, CueReference], path: str | Path) -> None:
@@ -124,7 +136,9 @@ def load_references(path: str | Path) -> dict[str, CueReference]:
         data = json.loads(Path(path).read_text())
         return {kind: CueReference.from_dict(value) for kind, value in data.items()}
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as err:
-        raise ValueError(f"{path} is not a cue reference file written by emoreason ({type(err).__name__}: {err})") from None
+        raise ValueError(
+            f"{path} is not a cue reference file written by emoreason ({type(err).__name__}: {err})"
+        ) from None
 
 
 def _stats(records: Sequence[CueRecord]) -> dict[str, Stats]:

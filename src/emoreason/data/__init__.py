@@ -2,6 +2,7 @@
 
 from emoreason.data.base import ADAPTERS, Dataset, load_dataset, random_subset
 from emoreason.data.errors import BadRow, DataError, LoadReport
+from emoreason.data.pooling import load_pooled, pool_samples
 from emoreason.data.schema import (
     MIKELS_VALENCE,
     MMSA_TASKS,
@@ -15,11 +16,29 @@ from emoreason.data.schema import (
     normalize_label,
     vader_task,
 )
-from emoreason.data.pooling import load_pooled, pool_samples
 from emoreason.data.spec import DatasetSpec, parse_spec
 
 __all__ = [
-    "ADAPTERS", "BadRow", "DataError", "Dataset", "DatasetSpec", "LoadReport", "MIKELS_VALENCE", "MMSA_TASKS",
-    "NeutralBand", "POLARITIES", "Polarity", "SPLITS", "Sample", "TaskInfo", "load_dataset", "load_pooled", "mikels_task",
-    "normalize_label", "parse_spec", "pool_samples", "random_subset", "vader_task",
+    "ADAPTERS",
+    "BadRow",
+    "DataError",
+    "Dataset",
+    "DatasetSpec",
+    "LoadReport",
+    "MIKELS_VALENCE",
+    "MMSA_TASKS",
+    "NeutralBand",
+    "POLARITIES",
+    "Polarity",
+    "SPLITS",
+    "Sample",
+    "TaskInfo",
+    "load_dataset",
+    "load_pooled",
+    "mikels_task",
+    "normalize_label",
+    "parse_spec",
+    "pool_samples",
+    "random_subset",
+    "vader_task",
 ]

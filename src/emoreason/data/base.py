@@ -78,7 +78,9 @@ def register(kind: str, usage: str, description: str, options: dict[str, str] | 
     """Register an adapter under a spec kind; `options` documents the query parameters it takes."""
 
     def wrap(fn: Adapter) -> Adapter:
-        ADAPTERS[kind] = AdapterInfo(kind, usage, description, {"strict": "stop at the first bad row", **(options or {})}, fn)
+        ADAPTERS[kind] = AdapterInfo(
+            kind, usage, description, {"strict": "stop at the first bad row", **(options or {})}, fn
+        )
         return fn
 
     return wrap

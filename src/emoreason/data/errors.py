@@ -73,10 +73,13 @@ class LoadReport:
         parts = [f"{self.source}: {self.rows_kept} of {self.rows_read} rows kept"]
         if self.bad_rows:
             reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(self.bad_by_reason.items()))
-            parts.append(f"skipped {len(self.bad_rows)} bad rows ({reasons}); first: "
-                         + "; ".join(str(r) for r in self.bad_rows[:max_examples]))
+            parts.append(
+                f"skipped {len(self.bad_rows)} bad rows ({reasons}); first: "
+                + "; ".join(str(r) for r in self.bad_rows[:max_examples])
+            )
         if self.missing_media:
-            parts.append(f"{len(self.missing_media)} samples with missing media, first ids: "
-                         + ", ".join(self.missing_media[:max_examples]))
+            parts.append(
+                f"{len(self.missing_media)} samples with missing media, first ids: "
+                + ", ".join(self.missing_media[:max_examples])
+            )
         return ". ".join(parts)
-

@@ -35,9 +35,13 @@ def describe(dataset: Dataset, split: str | None = None, bins: int = 8) -> dict[
         low, high = task.scale if task.scale is not None else (float(scores.min()), float(scores.max()))
         counts, edges = np.histogram(np.clip(scores, low, high), bins=bins, range=(low, high))
         info["score"] = {
-            "mean": float(scores.mean()), "std": float(scores.std()), "min": float(scores.min()),
+            "mean": float(scores.mean()),
+            "std": float(scores.std()),
+            "min": float(scores.min()),
             "max": float(scores.max()),
-            "histogram": [{"from": float(a), "to": float(b), "count": int(c)} for a, b, c in zip(edges, edges[1:], counts)],
+            "histogram": [
+                {"from": float(a), "to": float(b), "count": int(c)} for a, b, c in zip(edges, edges[1:], counts)
+            ],
         }
     labels = Counter(s.label for s in samples if s.label is not None)
     if labels:
@@ -49,8 +53,11 @@ def describe(dataset: Dataset, split: str | None = None, bins: int = 8) -> dict[
     lengths = np.array([len(s.text.split()) for s in samples if s.text], dtype=float)
     if lengths.size:
         info["text_words"] = {
-            "mean": float(lengths.mean()), "median": float(np.median(lengths)), "p95": float(np.percentile(lengths, 95)),
-            "max": int(lengths.max()), "empty": int(sum(1 for s in samples if not s.text)),
+            "mean": float(lengths.mean()),
+            "median": float(np.median(lengths)),
+            "p95": float(np.percentile(lengths, 95)),
+            "max": int(lengths.max()),
+            "empty": int(sum(1 for s in samples if not s.text)),
         }
     media: dict[str, dict[str, int]] = {}
     for name in ("audio", "video", "image"):

@@ -111,6 +111,10 @@ class KeyedRecords:
     def skipped(self) -> int:
         return len(self.skipped_lines)
 
+    def skipped_summary(self) -> str:
+        """`skipped 2 unreadable line(s) (7, 9)`, the first five line numbers, for a warning."""
+        return f"skipped {self.skipped} unreadable line(s) ({', '.join(map(str, self.skipped_lines[:5]))})"
+
 
 def _key_function(key: str | KeyFunction) -> KeyFunction:
     if callable(key):
@@ -181,8 +185,9 @@ def repair_torn_tail(path: str | Path) -> int:
             handle.write(b"\n")
             return 0
         handle.truncate(cut)
-    log.warning("%s: dropped a torn last line (%d bytes, %s) left by an interrupted write",
-                file, size - cut, line.problem)
+    log.warning(
+        "%s: dropped a torn last line (%d bytes, %s) left by an interrupted write", file, size - cut, line.problem
+    )
     return size - cut
 
 
@@ -270,6 +275,17 @@ def rewrite_jsonl(path: str | Path, keep: Callable[[Record], bool]) -> int:
 
 
 __all__ = [
-    "INVALID_JSON", "NOT_AN_OBJECT", "NOT_UTF8", "AppendOnlyJsonl", "JsonlLine", "KeyedRecords", "iter_jsonl_lines",
-    "parse_jsonl_line", "read_jsonl_keyed", "read_jsonl_strict", "repair_torn_tail", "rewrite_jsonl", "write_jsonl",
+    "INVALID_JSON",
+    "NOT_AN_OBJECT",
+    "NOT_UTF8",
+    "AppendOnlyJsonl",
+    "JsonlLine",
+    "KeyedRecords",
+    "iter_jsonl_lines",
+    "parse_jsonl_line",
+    "read_jsonl_keyed",
+    "read_jsonl_strict",
+    "repair_torn_tail",
+    "rewrite_jsonl",
+    "write_jsonl",
 ]

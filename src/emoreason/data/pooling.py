@@ -49,8 +49,10 @@ def pool_samples(
     first = datasets[0]
     for dataset in datasets:
         if task is None and not _same_task(dataset.task, first.task):
-            raise DataError(f"{dataset.spec} ({dataset.task.name}) and {first.spec} ({first.task.name}) are different "
-                            "tasks; pool datasets of one scale or label set only")
+            raise DataError(
+                f"{dataset.spec} ({dataset.task.name}) and {first.spec} ({first.task.name}) are different "
+                "tasks; pool datasets of one scale or label set only"
+            )
         chosen = dataset.split(split)
         if not chosen:
             raise DataError(f"{dataset.spec} has no {split} split (rows per split: {dataset.split_counts()})")

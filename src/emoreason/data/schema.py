@@ -161,17 +161,31 @@ class TaskInfo:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; `TaskInfo.from_dict` reads it back (SFT files carry their task)."""
-        return {"name": self.name, "scale": list(self.scale) if self.scale else None,
-                "neutral": {"low": self.neutral.low, "high": self.neutral.high,
-                            "low_closed": self.neutral.low_closed, "high_closed": self.neutral.high_closed},
-                "labels": list(self.labels), "label_polarity": dict(self.label_polarity), "metric_set": self.metric_set}
+        return {
+            "name": self.name,
+            "scale": list(self.scale) if self.scale else None,
+            "neutral": {
+                "low": self.neutral.low,
+                "high": self.neutral.high,
+                "low_closed": self.neutral.low_closed,
+                "high_closed": self.neutral.high_closed,
+            },
+            "labels": list(self.labels),
+            "label_polarity": dict(self.label_polarity),
+            "metric_set": self.metric_set,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TaskInfo:
         scale = data.get("scale")
-        return cls(name=str(data["name"]), scale=(float(scale[0]), float(scale[1])) if scale else None,
-                   neutral=NeutralBand(**data.get("neutral", {})), labels=tuple(data.get("labels", ())),
-                   label_polarity=dict(data.get("label_polarity", {})), metric_set=data.get("metric_set", "generic"))
+        return cls(
+            name=str(data["name"]),
+            scale=(float(scale[0]), float(scale[1])) if scale else None,
+            neutral=NeutralBand(**data.get("neutral", {})),
+            labels=tuple(data.get("labels", ())),
+            label_polarity=dict(data.get("label_polarity", {})),
+            metric_set=data.get("metric_set", "generic"),
+        )
 
 
 def normalize_label(label: str) -> str:
@@ -196,15 +210,27 @@ def mikels_task(name: str = "emoset") -> TaskInfo:
     return TaskInfo(name, labels=labels, label_polarity=dict(MIKELS_VALENCE), metric_set="classification")
 
 
-def resolve_task(name: str | None = None, scale: tuple[float, float] | None = None,
-                 labels: tuple[str, ...] | None = None, neutral: float | None = None) -> TaskInfo:
+def resolve_task(
+    name: str | None = None,
+    scale: tuple[float, float] | None = None,
+    labels: tuple[str, ...] | None = None,
+    neutral: float | None = None,
+) -> TaskInfo:
     """A task for free input (`analyze`): a known name, or a scale / label set given directly.
 
     Known names: vader (-4..4, |score| < 0.5 neutral), mosi, mosei, sims, simsv2, mikels/emoset.
     """
     if labels:
-        return TaskInfo("labels", labels=labels, label_polarity={normalize_label(x): MIKELS_VALENCE[normalize_label(x)]
-                        for x in labels if normalize_label(x) in MIKELS_VALENCE}, metric_set="classification")
+        return TaskInfo(
+            "labels",
+            labels=labels,
+            label_polarity={
+                normalize_label(x): MIKELS_VALENCE[normalize_label(x)]
+                for x in labels
+                if normalize_label(x) in MIKELS_VALENCE
+            },
+            metric_set="classification",
+        )
     if scale is not None:
         width = 0.0 if neutral is None else neutral
         band = NeutralBand(-width, width) if width > 0 else NeutralBand(0.0, 0.0, True, True)

@@ -38,16 +38,19 @@ def register_spec_option(name: str, handler: SpecOptionHandler) -> None:
     SPEC_OPTION_HANDLERS[name] = handler
 
 
-def apply_spec_option(name: str, samples: list[Sample], spec: DatasetSpec, warnings: list[str],
-                      **settings: object) -> list[Sample]:
+def apply_spec_option(
+    name: str, samples: list[Sample], spec: DatasetSpec, warnings: list[str], **settings: object
+) -> list[Sample]:
     """The samples after `?name=` in `spec` (as they are when the spec does not carry it)."""
     value = spec.option(name)
     if value is None:
         return samples
     handler = SPEC_OPTION_HANDLERS.get(name)
     if handler is None:
-        raise DataError(f"option {name}= in {spec} has no handler: the package implementing it registers one when "
-                        f"imported (`import emoreason` does it for the built-in options)")
+        raise DataError(
+            f"option {name}= in {spec} has no handler: the package implementing it registers one when "
+            f"imported (`import emoreason` does it for the built-in options)"
+        )
     return handler(samples, spec, value, warnings, **settings)
 
 

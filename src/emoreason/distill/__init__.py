@@ -11,6 +11,22 @@ from emoreason.distill.teachers import HFTeacher, LexiconTeacher, Teacher, Teach
 
 TEACHERS = ("lexicon", "cues", "hf", "openai")  # cues: emoreason.distill.cue_teacher (imports the cue extractors)
 
-__all__ = ["REASONS", "TEACHERS", "DistillResult", "FilterConfig", "FilterStats", "HFTeacher", "LexiconTeacher",
-           "OpenAITeacher", "ReplyCache", "RetryPolicy", "Teacher", "TeacherReply", "TeacherRequest", "cache_key",
-           "distill", "drop_reason", "make_teacher"]
+__all__ = [
+    "REASONS",
+    "TEACHERS",
+    "DistillResult",
+    "FilterConfig",
+    "FilterStats",
+    "HFTeacher",
+    "LexiconTeacher",
+    "OpenAITeacher",
+    "ReplyCache",
+    "RetryPolicy",
+    "Teacher",
+    "TeacherReply",
+    "TeacherRequest",
+    "cache_key",
+    "distill",
+    "drop_reason",
+    "make_teacher",
+]

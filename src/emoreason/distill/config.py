@@ -31,13 +31,16 @@ def _as_list(value: str | list[str] | None) -> list[str]:
 
 class DistillRunConfig(Section):
     output_dir: str = Field(description="sft.jsonl, dropped.jsonl, stats.json, lengths.png and cache.jsonl go here.")
-    cache: str | None = Field(None, description="Reply cache file to use instead of output_dir/cache.jsonl "
-                              "(share it between runs).")
+    cache: str | None = Field(
+        None, description="Reply cache file to use instead of output_dir/cache.jsonl (share it between runs)."
+    )
 
 
 class DistillDataConfig(Section):
-    dataset: str | list[str] = Field(description="A dataset spec, as in `emoreason data list`, or a list of specs "
-                                     "of one task, pooled (e.g. [vader:tweets, vader:products]).")
+    dataset: str | list[str] = Field(
+        description="A dataset spec, as in `emoreason data list`, or a list of specs "
+        "of one task, pooled (e.g. [vader:tweets, vader:products])."
+    )
     split: str = Field("train", description="Split to distill: train, valid, test or all.")
     format: Literal["c2f", "emor3", "r1"] = Field("c2f", description="Reasoning format the chains are written in.")
     limit: int | None = Field(None, ge=1, description="Only the first N samples of each dataset's split.")
@@ -48,16 +51,26 @@ class DistillDataConfig(Section):
 
 
 class TeacherConfig(Section):
-    name: Literal["lexicon", "cues", "hf", "openai"] = Field("lexicon", description="lexicon (VADER-lexicon chains, "
-                                                              "no model), cues (label chains from measured cues), "
-                                                              "hf (a local model), openai (an endpoint).")
-    rationalize: bool = Field(False, description="Tell the teacher the gold answer and ask it to explain it "
-                              "(STaR-style); chains still pass the filter.")
-    model: str | None = Field(None, description="hf: `default`, a model folder, a .gguf file or a hub id; "
-                              "openai: the served model name (required).")
+    name: Literal["lexicon", "cues", "hf", "openai"] = Field(
+        "lexicon",
+        description="lexicon (VADER-lexicon chains, "
+        "no model), cues (label chains from measured cues), "
+        "hf (a local model), openai (an endpoint).",
+    )
+    rationalize: bool = Field(
+        False,
+        description="Tell the teacher the gold answer and ask it to explain it "
+        "(STaR-style); chains still pass the filter.",
+    )
+    model: str | None = Field(
+        None,
+        description="hf: `default`, a model folder, a .gguf file or a hub id; "
+        "openai: the served model name (required).",
+    )
     adapter: str | list[str] | None = Field(None, description="hf: LoRA adapter folder(s).")
-    base_url: str | None = Field(None, description="openai: endpoint base URL (default $OPENAI_BASE_URL or "
-                                 "http://127.0.0.1:8000/v1).")
+    base_url: str | None = Field(
+        None, description="openai: endpoint base URL (default $OPENAI_BASE_URL or http://127.0.0.1:8000/v1)."
+    )
     concurrency: int = Field(8, ge=1, description="openai: requests in flight.")
     timeout: float = Field(120.0, gt=0.0, description="openai: seconds per request attempt.")
     max_attempts: int = Field(5, ge=1, description="openai: attempts per request (timeouts, 429 and 5xx retried).")
@@ -71,8 +84,12 @@ class TeacherConfig(Section):
 
 
 class DistillFilterConfig(Section):
-    score_tolerance: float | None = Field(None, ge=0.0, description="Keep a chain only if |teacher score - gold| <= "
-                                          "this (task units; default 12.5% of the scale range).")
+    score_tolerance: float | None = Field(
+        None,
+        ge=0.0,
+        description="Keep a chain only if |teacher score - gold| <= "
+        "this (task units; default 12.5% of the scale range).",
+    )
     min_words: int = Field(8, ge=0, description="Drop chains whose reasoning is shorter.")
     max_words: int = Field(400, ge=1, description="Drop chains whose reasoning is longer.")
 
@@ -104,8 +121,9 @@ def parse_config(data: dict[str, Any]) -> DistillConfig:
     return parse_recipe(DistillConfig, data)
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
-                flags: Mapping[str, Any] | None = None) -> DistillConfig:
+def load_config(
+    path: str | Path | None = None, overrides: list[str] | None = None, flags: Mapping[str, Any] | None = None
+) -> DistillConfig:
     """YAML recipe (optional), then the command line's `flags`, then `key=value` overrides."""
     return load_recipe(DistillConfig, path, flag_overrides(flags or {}) + list(overrides or []))
 

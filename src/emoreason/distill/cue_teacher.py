@@ -40,7 +40,10 @@ from emoreason.formats._tags import label_polarity
 from emoreason.formats.base import ReasoningFormat
 
 RECORDS: dict[str, type[CueRecord]] = {"audio": AudioCues, "face": FaceCues}
-SCOPE_WORDS = {"audio": "The voice against this speaker's other clips", "face": "The face against this speaker's other clips"}
+SCOPE_WORDS = {
+    "audio": "The voice against this speaker's other clips",
+    "face": "The face against this speaker's other clips",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +70,15 @@ def cue_matrix(zscores: Sequence[dict[str, dict[str, float]]], names: Sequence[t
     return np.asarray([[z.get(kind, {}).get(name, 0.0) for kind, name in names] for z in zscores], dtype=np.float64)
 
 
-def cross_fit(x: np.ndarray, y: Sequence[str], groups: Sequence[str], labels: Sequence[str], folds: int = 4,
-              c: float = 1.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def cross_fit(
+    x: np.ndarray,
+    y: Sequence[str],
+    groups: Sequence[str],
+    labels: Sequence[str],
+    folds: int = 4,
+    c: float = 1.0,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities (n, len(labels)) and the coefficients (n, len(labels), features) of the
     model that scored each row, fitted on the other groups' rows (GroupKFold). With a single group
     there is nothing to hold out and the model is fitted on every row."""
@@ -79,8 +89,11 @@ def cross_fit(x: np.ndarray, y: Sequence[str], groups: Sequence[str], labels: Se
     proba = np.zeros((n, len(labels)))
     coefs = np.zeros((n, len(labels), x.shape[1]))
     distinct = len(set(groups))
-    splits = [(np.arange(n), np.arange(n))] if distinct < 2 else \
-        GroupKFold(n_splits=min(folds, distinct)).split(x, y_arr, groups=np.asarray(groups))
+    splits = (
+        [(np.arange(n), np.arange(n))]
+        if distinct < 2
+        else GroupKFold(n_splits=min(folds, distinct)).split(x, y_arr, groups=np.asarray(groups))
+    )
     for train, held in splits:
         model = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(x[train], y_arr[train])
         classes = list(model.classes_)
@@ -121,15 +134,18 @@ def observed(row: np.ndarray, names: Sequence[tuple[str, str]], limit: int = 5) 
     return out
 
 
-def render_cue_chain(label: str, task: TaskInfo, seen: dict[str, list[Evidence]], support: list[Evidence],
-                     probability: float | None) -> dict[str, str]:
+def render_cue_chain(
+    label: str, task: TaskInfo, seen: dict[str, list[Evidence]], support: list[Evidence], probability: float | None
+) -> dict[str, str]:
     """The three EMO-R3 steps: what the cues show, what points to `label`, valence and arousal."""
     kinds = sorted(seen) or ["audio"]
     step1 = " ".join(
         f"{SCOPE_WORDS.get(kind, TITLES.get(kind, kind))}: {', '.join(e.phrase() for e in seen[kind])}."
-        if seen.get(kind) else f"{TITLES.get(kind, kind)}: close to this speaker's usual, no measure more than "
-                               "half a standard deviation away."
-        for kind in kinds)
+        if seen.get(kind)
+        else f"{TITLES.get(kind, kind)}: close to this speaker's usual, no measure more than "
+        "half a standard deviation away."
+        for kind in kinds
+    )
     if support:
         step2 = f"What points to {label} most: {', '.join(e.phrase() for e in support)}."
     else:
@@ -151,8 +167,18 @@ class CueTeacher(Teacher):
     name = "cues"
     model = "cue-logreg"
 
-    def __init__(self, fmt: ReasoningFormat, task: TaskInfo, *, folds: int = 4, c: float = 1.0, top: int = 2,
-                 seen: int = 3, cite_probability: bool = False, seed: int = 0):
+    def __init__(
+        self,
+        fmt: ReasoningFormat,
+        task: TaskInfo,
+        *,
+        folds: int = 4,
+        c: float = 1.0,
+        top: int = 2,
+        seen: int = 3,
+        cite_probability: bool = False,
+        seed: int = 0,
+    ):
         if fmt.name not in ("emor3", "r1"):
             raise ValueError(f"the cues teacher writes emor3 or r1 chains, not {fmt.name}")
         if not task.labels:
@@ -162,16 +188,28 @@ class CueTeacher(Teacher):
         self.cite_probability = cite_probability
 
     def params(self) -> dict[str, object]:
-        return {"folds": self.folds, "c": self.c, "top": self.top, "seen": self.seen,
-                "cite_probability": self.cite_probability, "seed": self.seed}
+        return {
+            "folds": self.folds,
+            "c": self.c,
+            "top": self.top,
+            "seen": self.seen,
+            "cite_probability": self.cite_probability,
+            "seed": self.seed,
+        }
 
     def run(self, requests: Sequence[TeacherRequest], on_reply: OnReply) -> None:
         usable = []
         for index, request in enumerate(requests):
             sample = request.sample
             if not sample.meta.get(CUE_Z_KEY):
-                on_reply(index, TeacherReply(None, f"sample {sample.id} has no measured cues; load the dataset with "
-                                                   "?cues=only (or ?cues=true), e.g. ravdess:DIR?cues=only"))
+                on_reply(
+                    index,
+                    TeacherReply(
+                        None,
+                        f"sample {sample.id} has no measured cues; load the dataset with "
+                        "?cues=only (or ?cues=true), e.g. ravdess:DIR?cues=only",
+                    ),
+                )
             elif sample.label is None:
                 on_reply(index, TeacherReply(None, f"sample {sample.id} has no label to fit the cue model on"))
             else:
@@ -184,7 +222,9 @@ class CueTeacher(Teacher):
         x = cue_matrix(zscores, names)
         y = [normalize_label(requests[i].sample.label or "") for i in usable]
         groups = [speaker_of(requests[i].sample) or requests[i].sample.id for i in usable]
-        proba, coefs = cross_fit(x, y, groups, [normalize_label(label) for label in labels], self.folds, self.c, self.seed)
+        proba, coefs = cross_fit(
+            x, y, groups, [normalize_label(label) for label in labels], self.folds, self.c, self.seed
+        )
         for row_index, index in enumerate(usable):
             gold = requests[index].gold
             if gold is not None and gold.get("label"):
@@ -193,11 +233,24 @@ class CueTeacher(Teacher):
                 j = int(np.argmax(proba[row_index]))
             label = labels[j]
             support = evidence_for(coefs[row_index, j], x[row_index], names, self.top)
-            steps = render_cue_chain(label, self.task, observed(x[row_index], names, self.seen), support,
-                                     float(proba[row_index, j]) if self.cite_probability else None)
+            steps = render_cue_chain(
+                label,
+                self.task,
+                observed(x[row_index], names, self.seen),
+                support,
+                float(proba[row_index, j]) if self.cite_probability else None,
+            )
             reasoning: dict[str, str] | str = steps if self.format.name == "emor3" else " ".join(steps.values())
             on_reply(index, TeacherReply(self.format.render_target(self.task, reasoning=reasoning, label=label)))
 
 
-__all__ = ["CueTeacher", "Evidence", "cross_fit", "cue_matrix", "evidence_for", "feature_names", "observed",
-           "render_cue_chain"]
+__all__ = [
+    "CueTeacher",
+    "Evidence",
+    "cross_fit",
+    "cue_matrix",
+    "evidence_for",
+    "feature_names",
+    "observed",
+    "render_cue_chain",
+]

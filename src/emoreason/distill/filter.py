@@ -16,8 +16,16 @@ from emoreason.formats.base import ParseResult
 from emoreason.rewards.composite import Gold
 
 #: drop reasons, in the order they are checked
-REASONS = ("request_failed", "unparsed", "polarity_mismatch", "score_off", "label_mismatch", "too_short",
-           "too_long", "duplicate")
+REASONS = (
+    "request_failed",
+    "unparsed",
+    "polarity_mismatch",
+    "score_off",
+    "label_mismatch",
+    "too_short",
+    "too_long",
+    "duplicate",
+)
 
 
 @dataclass(frozen=True)
@@ -37,8 +45,9 @@ def reasoning_words(parsed: ParseResult) -> int:
     return sum(len(text.split()) for text in parsed.reasoning.values())
 
 
-def drop_reason(parsed: ParseResult | None, sample: Sample, task: TaskInfo, config: FilterConfig
-                ) -> tuple[str, str] | None:
+def drop_reason(
+    parsed: ParseResult | None, sample: Sample, task: TaskInfo, config: FilterConfig
+) -> tuple[str, str] | None:
     """(reason, detail) for a chain that fails the filter, None for one that passes. Duplicates
     are the caller's business (they depend on what was kept before)."""
     if parsed is None:
@@ -47,8 +56,12 @@ def drop_reason(parsed: ParseResult | None, sample: Sample, task: TaskInfo, conf
         return "unparsed", "; ".join(str(e) for e in parsed.errors)
     gold = Gold.from_sample(sample, task)
     gold_polarity = gold.resolve_polarity(task)
-    if config.check_polarity and gold_polarity is not None and parsed.polarity is not None \
-            and parsed.polarity != gold_polarity:
+    if (
+        config.check_polarity
+        and gold_polarity is not None
+        and parsed.polarity is not None
+        and parsed.polarity != gold_polarity
+    ):
         return "polarity_mismatch", f"teacher {parsed.polarity}, gold {gold_polarity}"
     if task.is_regression and sample.score is not None:
         if parsed.score is None:
@@ -97,7 +110,9 @@ class FilterStats:
         if not self.kept_lengths:
             return []
         counts, edges = np.histogram(self.kept_lengths, bins=bins)
-        return [{"low": float(lo), "high": float(hi), "count": int(c)} for lo, hi, c in zip(edges[:-1], edges[1:], counts)]
+        return [
+            {"low": float(lo), "high": float(hi), "count": int(c)} for lo, hi, c in zip(edges[:-1], edges[1:], counts)
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         total = self.total
@@ -110,7 +125,8 @@ class FilterStats:
             "by_gold_polarity": {p: dict(c) for p, c in sorted(self.by_polarity.items())},
             "kept_reasoning_words": {
                 "mean": float(sum(self.kept_lengths) / len(self.kept_lengths)) if self.kept_lengths else 0.0,
-                "min": min(self.kept_lengths, default=0), "max": max(self.kept_lengths, default=0),
+                "min": min(self.kept_lengths, default=0),
+                "max": max(self.kept_lengths, default=0),
                 "histogram": self.histogram(),
             },
         }

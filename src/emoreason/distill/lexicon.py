@@ -92,15 +92,25 @@ def analyse_text(text: str) -> LexiconAnalysis:
         if valence is None or low in BOOSTER_DICT or low in negations:
             continue
         window = lowered[max(0, i - NEGATION_WINDOW) : i]
-        negated = next((words[max(0, i - NEGATION_WINDOW) + j] for j, w in enumerate(window)
-                        if w in negations or w.endswith("n't")), None)
+        negated = next(
+            (
+                words[max(0, i - NEGATION_WINDOW) + j]
+                for j, w in enumerate(window)
+                if w in negations or w.endswith("n't")
+            ),
+            None,
+        )
         booster = words[i - 1] if i > 0 and lowered[i - 1] in BOOSTER_DICT else None
         cues.append(WordCue(word, float(valence), negated, booster, contrast_at is not None and i > contrast_at))
         if word.isupper() and len(word) > 1:
             capitalised.append(word)
     return LexiconAnalysis(
-        text=text, words=tuple(cues), contrast=words[contrast_at] if contrast_at is not None else None,
-        exclamations=text.count("!"), questions=text.count("?"), capitalised=tuple(capitalised),
+        text=text,
+        words=tuple(cues),
+        contrast=words[contrast_at] if contrast_at is not None else None,
+        exclamations=text.count("!"),
+        questions=text.count("?"),
+        capitalised=tuple(capitalised),
         compound=float(analyser.polarity_scores(text)["compound"]),
     )
 
@@ -151,7 +161,9 @@ def render_chain(
     if analysis.contrast:
         after = [c.word for c in analysis.words if c.after_contrast]
         weight = f" ({', '.join(_quote(w) for w in after)})" if after else ""
-        sentences.append(f"The contrast word {_quote(analysis.contrast)} shifts the weight to the clause after it{weight}.")
+        sentences.append(
+            f"The contrast word {_quote(analysis.contrast)} shifts the weight to the clause after it{weight}."
+        )
     emphasis = []
     if analysis.exclamations:
         emphasis.append(f"{analysis.exclamations} exclamation mark{'s' if analysis.exclamations > 1 else ''}")
@@ -166,18 +178,25 @@ def render_chain(
     neg_total = sum(c.effective for c in negative)
     lexicon_polarity = task.score_polarity(analysis.score(task))
     if positive and negative:
-        balance = (f"Positive cues add up to {_signed(pos_total)} and negative ones to {_signed(neg_total)}, "
-                   f"so the {'positive' if pos_total + neg_total > 0 else 'negative'} side weighs more.")
+        balance = (
+            f"Positive cues add up to {_signed(pos_total)} and negative ones to {_signed(neg_total)}, "
+            f"so the {'positive' if pos_total + neg_total > 0 else 'negative'} side weighs more."
+        )
     elif positive or negative:
         balance = f"All sentiment cues point the same way (total {_signed(pos_total + neg_total)})."
     else:
         balance = "Without sentiment cues the sentence reads as neutral."
-    verdict = (f"Overall the sentiment is {_strength(score, task) + ' ' if polarity != 'neutral' else ''}"
-               f"{polarity}, about {score:g} on the {task.scale[0]:g}..{task.scale[1]:g} scale." if task.scale else
-               f"Overall the sentiment is {polarity}.")
+    verdict = (
+        f"Overall the sentiment is {_strength(score, task) + ' ' if polarity != 'neutral' else ''}"
+        f"{polarity}, about {score:g} on the {task.scale[0]:g}..{task.scale[1]:g} scale."
+        if task.scale
+        else f"Overall the sentiment is {polarity}."
+    )
     if rationalized and polarity != lexicon_polarity:
-        balance += (f" The lexicon alone leans {lexicon_polarity}, but read as a whole (context, irony or "
-                    f"cues the lexicon misses) the sentence is {polarity}.")
+        balance += (
+            f" The lexicon alone leans {lexicon_polarity}, but read as a whole (context, irony or "
+            f"cues the lexicon misses) the sentence is {polarity}."
+        )
     return {"text": " ".join(sentences), "combined": f"{balance} {verdict}"}
 
 

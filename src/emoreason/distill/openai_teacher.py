@@ -54,8 +54,8 @@ def parse_retry_after(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         pass
-    from email.utils import parsedate_to_datetime
     from datetime import datetime, timezone
+    from email.utils import parsedate_to_datetime
 
     try:
         when = parsedate_to_datetime(value)
@@ -80,8 +80,12 @@ def media_parts(image: str | None, audio: str | None, video: str | None) -> list
         parts.append({"type": "video_url", "video_url": {"url": _data_uri(video)}})
     if audio:
         fmt = Path(audio).suffix.lstrip(".").lower() or "wav"
-        parts.append({"type": "input_audio",
-                      "input_audio": {"data": base64.b64encode(Path(audio).read_bytes()).decode(), "format": fmt}})
+        parts.append(
+            {
+                "type": "input_audio",
+                "input_audio": {"data": base64.b64encode(Path(audio).read_bytes()).decode(), "format": fmt},
+            }
+        )
     return parts
 
 
@@ -104,9 +108,20 @@ class RetryableError(Exception):
 class OpenAITeacher(Teacher):
     name = "openai"
 
-    def __init__(self, model: str, base_url: str | None = None, api_key: str | None = None, *,
-                 max_tokens: int = 512, temperature: float = 0.0, top_p: float = 1.0, concurrency: int = 8,
-                 timeout: float = 120.0, retry: RetryPolicy | None = None, seed: int | None = None):
+    def __init__(
+        self,
+        model: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        max_tokens: int = 512,
+        temperature: float = 0.0,
+        top_p: float = 1.0,
+        concurrency: int = 8,
+        timeout: float = 120.0,
+        retry: RetryPolicy | None = None,
+        seed: int | None = None,
+    ):
         self.model = model
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or "http://127.0.0.1:8000/v1").rstrip("/")
         self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
@@ -121,8 +136,13 @@ class OpenAITeacher(Teacher):
         return {"max_tokens": self.max_tokens, "temperature": self.temperature, "top_p": self.top_p, "seed": self.seed}
 
     def body(self, request: TeacherRequest) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": self.model, "messages": request_messages(request),
-                                "max_tokens": self.max_tokens, "temperature": self.temperature, "top_p": self.top_p}
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": request_messages(request),
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+        }
         if self.seed is not None:
             body["seed"] = self.seed
         return body
@@ -137,8 +157,10 @@ class OpenAITeacher(Teacher):
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
         semaphore = asyncio.Semaphore(self.concurrency)
-        async with httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=self.timeout,
-                                     limits=limits) as client:
+        async with httpx.AsyncClient(
+            base_url=self.base_url, headers=headers, timeout=self.timeout, limits=limits
+        ) as client:
+
             async def one(index: int, request: TeacherRequest) -> None:
                 async with semaphore:
                     reply = await self._complete(client, request)
@@ -162,8 +184,9 @@ class OpenAITeacher(Teacher):
                     await asyncio.sleep(self.retry.delay(attempt, err.retry_after, self.rng))
             except _FinalError as err:
                 return TeacherReply(None, str(err), attempts=attempt)
-        return TeacherReply(None, f"gave up after {self.retry.max_attempts} attempts: {last_error}",
-                            attempts=self.retry.max_attempts)
+        return TeacherReply(
+            None, f"gave up after {self.retry.max_attempts} attempts: {last_error}", attempts=self.retry.max_attempts
+        )
 
     async def _attempt(self, client: Any, body: dict[str, Any]) -> tuple[str, dict[str, int]]:
         import httpx
@@ -175,8 +198,10 @@ class OpenAITeacher(Teacher):
         except httpx.TransportError as err:  # refused, reset, closed mid-response
             raise RetryableError(f"connection error: {type(err).__name__}: {err}") from None
         if response.status_code in RETRY_STATUS:
-            raise RetryableError(f"HTTP {response.status_code}: {response.text[:200]}",
-                                 parse_retry_after(response.headers.get("retry-after")))
+            raise RetryableError(
+                f"HTTP {response.status_code}: {response.text[:200]}",
+                parse_retry_after(response.headers.get("retry-after")),
+            )
         if response.status_code >= 400:
             raise _FinalError(f"HTTP {response.status_code} (not retried): {response.text[:300]}")
         try:

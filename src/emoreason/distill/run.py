@@ -49,10 +49,20 @@ def cache_key(teacher: Teacher, request: TeacherRequest) -> str:
     """sha256 of (teacher, model, prompt, media contents, params): the same question to the same
     teacher is never paid for twice, and a changed prompt or setting is a new question."""
     sample = request.sample
-    media = {k: _file_digest(v) for k, v in (("image", sample.image), ("audio", sample.audio),
-                                             ("video", sample.video)) if v}
-    blob = json.dumps({"teacher": teacher.name, "model": teacher.model, "messages": request.messages,
-                       "media": media, "params": teacher.params()}, sort_keys=True, ensure_ascii=False)
+    media = {
+        k: _file_digest(v) for k, v in (("image", sample.image), ("audio", sample.audio), ("video", sample.video)) if v
+    }
+    blob = json.dumps(
+        {
+            "teacher": teacher.name,
+            "model": teacher.model,
+            "messages": request.messages,
+            "media": media,
+            "params": teacher.params(),
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -67,8 +77,7 @@ class ReplyCache:
         self.path = path
         read = read_jsonl_keyed(path, "key")
         if read.skipped:
-            log.warning("%s: skipped %d unreadable line(s) (%s); those replies will be asked again",
-                        path, read.skipped, ", ".join(map(str, read.skipped_lines[:5])))
+            log.warning("%s: %s; those replies will be asked again", path, read.skipped_summary())
         self.entries: dict[str, dict[str, Any]] = read.records
         self._log = AppendOnlyJsonl(path)
 
@@ -96,8 +105,9 @@ def normalized_target(fmt: ReasoningFormat, task: TaskInfo, parsed: ParseResult)
     reasoning: dict[str, str] | str = parsed.reasoning
     if set(parsed.reasoning) == {"think"}:
         reasoning = parsed.reasoning["think"]
-    return fmt.render_target(task, reasoning=reasoning, polarity=parsed.polarity, score=parsed.score,
-                             label=parsed.label)
+    return fmt.render_target(
+        task, reasoning=reasoning, polarity=parsed.polarity, score=parsed.score, label=parsed.label
+    )
 
 
 def _dedupe_key(messages: list[dict[str, Any]]) -> str:
@@ -175,8 +185,9 @@ def distill(
     teacher.run([requests[i] for i in todo], on_reply)
     missing = [i for i in todo if i not in replies]
     if missing:
-        raise RuntimeError(f"teacher {teacher.name} returned no reply for {len(missing)} request(s), e.g. "
-                           f"{samples[missing[0]].id}")
+        raise RuntimeError(
+            f"teacher {teacher.name} returned no reply for {len(missing)} request(s), e.g. {samples[missing[0]].id}"
+        )
 
     stats = FilterStats()
     task_record = task.to_dict()
@@ -194,26 +205,38 @@ def distill(
         gold = Gold.from_sample(sample, task)
         gold_polarity = gold.resolve_polarity(task)
         stats.add(gold_polarity, reason[0] if reason else None, reasoning_words(parsed) if parsed else None)
-        base = {"id": sample.id, "gold": {"polarity": gold_polarity, "score": sample.score, "label": sample.label},
-                "teacher": {"name": teacher.name, "model": teacher.model, "rationalized": rationalize},
-                "split": sample.split, "domain": sample.domain}
-        base.update({k: v for k, v in (("image", sample.image), ("audio", sample.audio),
-                                       ("video", sample.video)) if v})
+        base = {
+            "id": sample.id,
+            "gold": {"polarity": gold_polarity, "score": sample.score, "label": sample.label},
+            "teacher": {"name": teacher.name, "model": teacher.model, "rationalized": rationalize},
+            "split": sample.split,
+            "domain": sample.domain,
+        }
+        base.update({k: v for k, v in (("image", sample.image), ("audio", sample.audio), ("video", sample.video)) if v})
         if reason is None:
             assert parsed is not None
             seen.add(dedupe)
             messages = prompts[index] + [{"role": "assistant", "content": normalized_target(fmt, task, parsed)}]
             kept_records.append({"messages": messages, "format": fmt.name, "task": task_record, **base})
         else:
-            dropped_records.append({**base, "reason": reason[0], "detail": reason[1], "teacher_text": reply.text,
-                                    "error": reply.error})
+            dropped_records.append(
+                {**base, "reason": reason[0], "detail": reason[1], "teacher_text": reply.text, "error": reply.error}
+            )
     # written whole and atomically: an interrupted run never leaves half an SFT file for training
     write_jsonl(out / "sft.jsonl", kept_records)
     write_jsonl(out / "dropped.jsonl", dropped_records)
     summary = stats.to_dict()
-    summary.update({"teacher": teacher.name, "model": teacher.model, "format": fmt.name, "task": task.name,
-                    "rationalized": rationalize, "filter": filter_config.__dict__ | {"tolerance_used": (
-                        filter_config.tolerance(task) if task.is_regression else None)}})
+    summary.update(
+        {
+            "teacher": teacher.name,
+            "model": teacher.model,
+            "format": fmt.name,
+            "task": task.name,
+            "rationalized": rationalize,
+            "filter": filter_config.__dict__
+            | {"tolerance_used": (filter_config.tolerance(task) if task.is_regression else None)},
+        }
+    )
     (out / "stats.json").write_text(json.dumps(summary, indent=2) + "\n")
     _plot_lengths(stats, out / "lengths.png")
     return DistillResult(out, stats, requested=len(todo), cached=len(keys) - len(todo), failed=failed)

@@ -61,8 +61,10 @@ def rationalization_messages(messages: list[Message], gold: dict[str, Any], fmt:
         parts.append(f"score {gold['score']:g}")
     if gold.get("label"):
         parts.append(f"label {gold['label']}")
-    note = (f"\n\nThe correct answer is {', '.join(parts)}. Write the {fmt.name} answer that reaches it, "
-            "reasoning from the cues themselves; do not mention that you were told the answer.")
+    note = (
+        f"\n\nThe correct answer is {', '.join(parts)}. Write the {fmt.name} answer that reaches it, "
+        "reasoning from the cues themselves; do not mention that you were told the answer."
+    )
     out = copy.deepcopy(messages)
     out[-1]["content"] = str(out[-1]["content"]) + note
     return out
@@ -121,9 +123,21 @@ class HFTeacher(Teacher):
 
     name = "hf"
 
-    def __init__(self, model: str, adapter: list[str] | None = None, *, max_new_tokens: int = 512,
-                 temperature: float = 0.0, top_p: float = 1.0, batch_size: int = 8, stop_strings: tuple[str, ...] = (),
-                 family: str = "auto", dtype: str = "auto", device: str = "auto", seed: int = 0):
+    def __init__(
+        self,
+        model: str,
+        adapter: list[str] | None = None,
+        *,
+        max_new_tokens: int = 512,
+        temperature: float = 0.0,
+        top_p: float = 1.0,
+        batch_size: int = 8,
+        stop_strings: tuple[str, ...] = (),
+        family: str = "auto",
+        dtype: str = "auto",
+        device: str = "auto",
+        seed: int = 0,
+    ):
         self.model = model + (f"+{','.join(adapter)}" if adapter else "")
         self._spec = (model, adapter, family, dtype, device)
         self.max_new_tokens, self.temperature, self.top_p = max_new_tokens, temperature, top_p
@@ -131,8 +145,12 @@ class HFTeacher(Teacher):
         self._engine: Any = None
 
     def params(self) -> dict[str, Any]:
-        return {"max_new_tokens": self.max_new_tokens, "temperature": self.temperature, "top_p": self.top_p,
-                "seed": self.seed}
+        return {
+            "max_new_tokens": self.max_new_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "seed": self.seed,
+        }
 
     def _load(self) -> Any:
         if self._engine is None:
@@ -140,8 +158,9 @@ class HFTeacher(Teacher):
             from emoreason.models import load_model
 
             model, adapter, family, dtype, device = self._spec
-            self._engine = TransformersEngine(load_model(model, adapter, family=family, dtype=dtype, device=device),
-                                              batch_size=self.batch_size)
+            self._engine = TransformersEngine(
+                load_model(model, adapter, family=family, dtype=dtype, device=device), batch_size=self.batch_size
+            )
         return self._engine
 
     def run(self, requests: Sequence[TeacherRequest], on_reply: OnReply) -> None:
@@ -151,12 +170,19 @@ class HFTeacher(Teacher):
         if not requests:
             return
         engine = self._load()
-        params = SamplingParams(max_new_tokens=self.max_new_tokens, temperature=self.temperature, top_p=self.top_p,
-                                stop_strings=self.stop_strings, seed=self.seed)
+        params = SamplingParams(
+            max_new_tokens=self.max_new_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            stop_strings=self.stop_strings,
+            seed=self.seed,
+        )
         for start in range(0, len(requests), self.batch_size):
             chunk = list(requests[start : start + self.batch_size])
-            conversations = [Conversation(messages=r.messages, image=r.sample.image, video=r.sample.video,
-                                          audio=r.sample.audio) for r in chunk]
+            conversations = [
+                Conversation(messages=r.messages, image=r.sample.image, video=r.sample.video, audio=r.sample.audio)
+                for r in chunk
+            ]
             outputs = engine.generate(conversations, params)
             for offset, out in enumerate(outputs):
                 completion = out[0]
@@ -178,16 +204,37 @@ def make_teacher(cfg: DistillConfig, task: TaskInfo, *, api_key: str | None = No
 
         return CueTeacher(fmt, task)
     if teacher.name == "hf":
-        return HFTeacher(teacher.model or "default", teacher.adapters, max_new_tokens=teacher.max_new_tokens,
-                         temperature=teacher.temperature, batch_size=teacher.batch_size, stop_strings=fmt.stop_strings)
+        return HFTeacher(
+            teacher.model or "default",
+            teacher.adapters,
+            max_new_tokens=teacher.max_new_tokens,
+            temperature=teacher.temperature,
+            batch_size=teacher.batch_size,
+            stop_strings=fmt.stop_strings,
+        )
     if not teacher.model:
         raise ValueError("the openai teacher needs teacher.model (--model: the model name the endpoint serves)")
     from emoreason.distill.openai_teacher import OpenAITeacher, RetryPolicy
 
-    return OpenAITeacher(teacher.model, teacher.base_url, api_key, max_tokens=teacher.max_new_tokens,
-                         temperature=teacher.temperature, concurrency=teacher.concurrency, timeout=teacher.timeout,
-                         retry=RetryPolicy(max_attempts=teacher.max_attempts))
+    return OpenAITeacher(
+        teacher.model,
+        teacher.base_url,
+        api_key,
+        max_tokens=teacher.max_new_tokens,
+        temperature=teacher.temperature,
+        concurrency=teacher.concurrency,
+        timeout=teacher.timeout,
+        retry=RetryPolicy(max_attempts=teacher.max_attempts),
+    )
 
 
-__all__ = ["HFTeacher", "LexiconTeacher", "OnReply", "Teacher", "TeacherReply", "TeacherRequest", "make_teacher",
-           "rationalization_messages"]
+__all__ = [
+    "HFTeacher",
+    "LexiconTeacher",
+    "OnReply",
+    "Teacher",
+    "TeacherReply",
+    "TeacherRequest",
+    "make_teacher",
+    "rationalization_messages",
+]

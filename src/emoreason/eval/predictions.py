@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from emoreason.data import DataError, Dataset, Sample, TaskInfo
-from emoreason.data.jsonl import read_jsonl_strict
 from emoreason.data.adapters._rows import parse_score
+from emoreason.data.jsonl import read_jsonl_strict
 from emoreason.formats import get_format
 from emoreason.formats.base import ParseResult
 
@@ -47,10 +47,7 @@ def predicted_value(row: dict[str, Any], task: TaskInfo, parsed: ParseResult | N
 
 
 def score_samples(
-    samples: list[Sample],
-    predictions: dict[str, dict[str, Any]],
-    task: TaskInfo,
-    format_name: str,
+    samples: list[Sample], predictions: dict[str, dict[str, Any]], task: TaskInfo, format_name: str
 ) -> dict[str, Any]:
     """Metrics of one system's predictions on `samples` (missing ids are imputed, see module doc)."""
     from emoreason.metrics import reasoning_health, task_metrics
@@ -142,6 +139,12 @@ def evaluate_prediction_file(
     rows = {path.stem: score_samples(samples, predictions, dataset.task, format_name)}
     rows.update(baseline_rows(dataset, samples, baselines or []))
     return {
-        "dataset": dataset.spec, "split": split, "task": dataset.task.name, "format": format_name,
-        "n_gold": len(samples), "n_scored": scored, "rows": rows, "warnings": warnings,
+        "dataset": dataset.spec,
+        "split": split,
+        "task": dataset.task.name,
+        "format": format_name,
+        "n_gold": len(samples),
+        "n_scored": scored,
+        "rows": rows,
+        "warnings": warnings,
     }

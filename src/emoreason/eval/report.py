@@ -53,8 +53,14 @@ def confusion_plot(matrix: list[list[int]], rows: list[str], columns: list[str],
     ax.set_yticks(range(len(rows)), rows)
     for i in range(data.shape[0]):
         for j in range(data.shape[1]):
-            ax.text(j, i, str(data[i, j]), ha="center", va="center",
-                    color="white" if data[i, j] > data.max() / 2 else "black")
+            ax.text(
+                j,
+                i,
+                str(data[i, j]),
+                ha="center",
+                va="center",
+                color="white" if data[i, j] > data.max() / 2 else "black",
+            )
     ax.set_xlabel("predicted")
     ax.set_ylabel("gold")
     ax.set_title(title)
@@ -83,7 +89,9 @@ def error_by_polarity_plot(pred: list[float | None], samples: list[Sample], task
     return path
 
 
-def polarity_confusion(records: list[dict[str, Any]], samples: list[Sample], task: TaskInfo) -> tuple[list[list[int]], list[str], list[str]]:
+def polarity_confusion(
+    records: list[dict[str, Any]], samples: list[Sample], task: TaskInfo
+) -> tuple[list[list[int]], list[str], list[str]]:
     columns = list(POLARITIES) + ["(none)"]
     matrix = [[0] * len(columns) for _ in POLARITIES]
     for record, sample in zip(records, samples):
@@ -95,38 +103,63 @@ def polarity_confusion(records: list[dict[str, Any]], samples: list[Sample], tas
     return matrix, list(POLARITIES), columns
 
 
-def write_report(out: Path, title: str, metrics: dict[str, Any], records: list[dict[str, Any]], samples: list[Sample],
-                 task: TaskInfo) -> tuple[Path, Path]:
+def write_report(
+    out: Path, title: str, metrics: dict[str, Any], records: list[dict[str, Any]], samples: list[Sample], task: TaskInfo
+) -> tuple[Path, Path]:
     """report.md and report.html (plots embedded as files in md, inline in html)."""
     plots: list[tuple[str, Path]] = []
     if task.is_regression:
         pred = [r.get("score") for r in records]
         plots.append(("Predicted vs gold", scatter_plot(pred, [s.score for s in samples], task, out / "scatter.png")))
-        plots.append(("Error by gold polarity", error_by_polarity_plot(pred, samples, task, out / "error_by_polarity.png")))
+        plots.append(
+            ("Error by gold polarity", error_by_polarity_plot(pred, samples, task, out / "error_by_polarity.png"))
+        )
         matrix, rows, columns = polarity_confusion(records, samples, task)
         plots.append(("Polarity confusion", confusion_plot(matrix, rows, columns, out / "confusion.png", "polarity")))
     else:
         main = metrics["rows"].get("model", {})
         if "confusion_matrix" in main:
-            plots.append(("Label confusion", confusion_plot(main["confusion_matrix"], main["confusion_rows"],
-                                                            main["confusion_columns"], out / "confusion.png", "label")))
+            plots.append(
+                (
+                    "Label confusion",
+                    confusion_plot(
+                        main["confusion_matrix"],
+                        main["confusion_rows"],
+                        main["confusion_columns"],
+                        out / "confusion.png",
+                        "label",
+                    ),
+                )
+            )
     failures = [r for r in records if not r.get("parse_ok")][:5]
     rows = metrics["rows"]
     keys: list[str] = []
     for values in rows.values():
-        keys += [k for k, v in values.items() if isinstance(v, (int, float)) and k not in keys and not isinstance(v, bool)]
+        keys += [
+            k for k, v in values.items() if isinstance(v, (int, float)) and k not in keys and not isinstance(v, bool)
+        ]
     header = "| system | " + " | ".join(keys) + " |\n|---|" + "---|" * len(keys) + "\n"
-    body = "".join("| " + name + " | " + " | ".join(_fmt(values.get(k)) for k in keys) + " |\n" for name, values in rows.items())
-    md = [f"# {title}\n", f"{metrics['n']} samples of {metrics['dataset']} ({metrics['split']}), model `{metrics['model']}`, "
-          f"format `{metrics['format']}`.\n", "## Metrics\n", header + body]
+    body = "".join(
+        "| " + name + " | " + " | ".join(_fmt(values.get(k)) for k in keys) + " |\n" for name, values in rows.items()
+    )
+    md = [
+        f"# {title}\n",
+        f"{metrics['n']} samples of {metrics['dataset']} ({metrics['split']}), model `{metrics['model']}`, "
+        f"format `{metrics['format']}`.\n",
+        "## Metrics\n",
+        header + body,
+    ]
     for name, path in plots:
         md.append(f"## {name}\n\n![{name}]({path.name})\n")
     md.append("## Parse failures (first 5)\n")
     if not failures:
         md.append("None.\n")
     for record in failures:
-        md.append(f"- `{record['id']}`: {'; '.join(record['errors']) or 'not parsed'}\n\n  ```\n  "
-                  + record["raw_completion"][:600].replace("\n", "\n  ") + "\n  ```\n")
+        md.append(
+            f"- `{record['id']}`: {'; '.join(record['errors']) or 'not parsed'}\n\n  ```\n  "
+            + record["raw_completion"][:600].replace("\n", "\n  ")
+            + "\n  ```\n"
+        )
     ungrounded = [r for r in records if (r.get("citations") or {}).get("ungrounded")][:5]
     md.append("## Citations not found in the input (first 5)\n")
     if not ungrounded:
@@ -136,25 +169,42 @@ def write_report(out: Path, title: str, metrics: dict[str, Any], records: list[d
     md_path = out / "report.md"
     md_path.write_text("\n".join(md), encoding="utf-8")
 
-    parts = [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(md[1])}</p>", "<h2>Metrics</h2><table border=1 cellpadding=4>",
-             "<tr><th>system</th>" + "".join(f"<th>{html.escape(k)}</th>" for k in keys) + "</tr>"]
+    parts = [
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p>{html.escape(md[1])}</p>",
+        "<h2>Metrics</h2><table border=1 cellpadding=4>",
+        "<tr><th>system</th>" + "".join(f"<th>{html.escape(k)}</th>" for k in keys) + "</tr>",
+    ]
     for name, values in rows.items():
-        parts.append(f"<tr><td>{html.escape(name)}</td>" + "".join(f"<td>{_fmt(values.get(k))}</td>" for k in keys) + "</tr>")
+        parts.append(
+            f"<tr><td>{html.escape(name)}</td>" + "".join(f"<td>{_fmt(values.get(k))}</td>" for k in keys) + "</tr>"
+        )
     parts.append("</table>")
     for name, path in plots:
         encoded = base64.b64encode(path.read_bytes()).decode()
         parts.append(f"<h2>{html.escape(name)}</h2><img src='data:image/png;base64,{encoded}'>")
     parts.append("<h2>Parse failures (first 5)</h2>")
     for record in failures:
-        parts.append(f"<p><code>{html.escape(record['id'])}</code>: {html.escape('; '.join(record['errors']))}</p>"
-                     f"<pre>{html.escape(record['raw_completion'][:600])}</pre>")
+        parts.append(
+            f"<p><code>{html.escape(record['id'])}</code>: {html.escape('; '.join(record['errors']))}</p>"
+            f"<pre>{html.escape(record['raw_completion'][:600])}</pre>"
+        )
     parts.append("<h2>Citations not found in the input (first 5)</h2>")
     for record in ungrounded:
-        parts.append(f"<p><code>{html.escape(record['id'])}</code>: "
-                     + "; ".join(f"<code>{html.escape(c)}</code>" for c in record["citations"]["ungrounded"]) + "</p>")
+        parts.append(
+            f"<p><code>{html.escape(record['id'])}</code>: "
+            + "; ".join(f"<code>{html.escape(c)}</code>" for c in record["citations"]["ungrounded"])
+            + "</p>"
+        )
     html_path = out / "report.html"
-    html_path.write_text("<!doctype html><meta charset=utf-8><title>" + html.escape(title) + "</title><body style='font-family:sans-serif'>"
-                         + "\n".join(parts) + "</body>", encoding="utf-8")
+    html_path.write_text(
+        "<!doctype html><meta charset=utf-8><title>"
+        + html.escape(title)
+        + "</title><body style='font-family:sans-serif'>"
+        + "\n".join(parts)
+        + "</body>",
+        encoding="utf-8",
+    )
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
     return md_path, html_path
 

@@ -26,8 +26,7 @@ def finished_predictions(path: Path) -> dict[str, dict[str, Any]]:
     its sample redone): warned about, never fatal, since failing would throw away the whole resume."""
     read = read_jsonl_keyed(path, "id")
     if read.skipped:
-        log.warning("%s: skipped %d unreadable line(s) (%s); their samples are predicted again",
-                    path, read.skipped, ", ".join(map(str, read.skipped_lines[:5])))
+        log.warning("%s: %s; their samples are predicted again", path, read.skipped_summary())
     return read.records
 
 
@@ -49,8 +48,9 @@ def evaluate_model(
     finished = finished_predictions(predictions_path)
     todo = [s for s in samples if s.id not in finished]
     if finished:
-        log.warning("resuming: %d of %d samples already in %s", len(samples) - len(todo), len(samples),
-                    predictions_path)
+        log.warning(
+            "resuming: %d of %d samples already in %s", len(samples) - len(todo), len(samples), predictions_path
+        )
     gold = {s.id: s for s in samples}
 
     predictions_log = AppendOnlyJsonl(predictions_path)  # repairs a torn last line before the first batch
@@ -71,14 +71,24 @@ def evaluate_model(
 
     records = read_jsonl_keyed(predictions_path, "id").records
     ordered = [records[s.id] for s in samples if s.id in records]
-    by_id = {r["id"]: {"completion": r["raw_completion"], "completion_tokens": r.get("completion_tokens")}
-             for r in ordered}
+    by_id = {
+        r["id"]: {"completion": r["raw_completion"], "completion_tokens": r.get("completion_tokens")} for r in ordered
+    }
     rows = {"model": score_samples(samples, by_id, dataset.task, format_name)}
     text_only = all(s.text for s in samples)
     rows.update(baseline_rows(dataset, samples, [b for b in baselines if b != "vader" or text_only]))
-    metrics = {"dataset": dataset.spec, "split": split, "n": len(samples),
-               "model": model_name, "format": format_name,
-               "generation": {"max_new_tokens": params.max_new_tokens, "temperature": params.temperature,
-                              "top_p": params.top_p}, "rows": rows}
+    metrics = {
+        "dataset": dataset.spec,
+        "split": split,
+        "n": len(samples),
+        "model": model_name,
+        "format": format_name,
+        "generation": {
+            "max_new_tokens": params.max_new_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+        },
+        "rows": rows,
+    }
     write_report(out, f"emoreason evaluation: {dataset.spec}", metrics, ordered, samples, dataset.task)
     return metrics

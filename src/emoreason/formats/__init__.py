@@ -21,11 +21,7 @@ from emoreason.formats.conversation import HINT_MODES, build_conversation, effec
 from emoreason.formats.emor3 import EmoR3Format
 from emoreason.formats.r1 import R1Format
 
-_REGISTRY: dict[str, type[ReasoningFormat]] = {
-    "c2f": C2FFormat,
-    "emor3": EmoR3Format,
-    "r1": R1Format,
-}
+_REGISTRY: dict[str, type[ReasoningFormat]] = {"c2f": C2FFormat, "emor3": EmoR3Format, "r1": R1Format}
 # Spellings people use for the same formats (the papers' names).
 _ALIASES = {
     "emo-r3": "emor3",

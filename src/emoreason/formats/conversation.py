@@ -34,8 +34,13 @@ def effective_mode(mode: str, fmt: ReasoningFormat) -> str:
 
 
 def build_conversation(
-    sample: Sample, fmt: ReasoningFormat, task: TaskInfo, hint: Polarity | None = None, hint_mode: str = "prompt",
-    cues: str | None = None, options: dict[str, Any] | None = None,
+    sample: Sample,
+    fmt: ReasoningFormat,
+    task: TaskInfo,
+    hint: Polarity | None = None,
+    hint_mode: str = "prompt",
+    cues: str | None = None,
+    options: dict[str, Any] | None = None,
 ) -> Conversation:
     """The prompt for one sample, with its media attached and an optional polarity hint."""
     prefix = ""
@@ -44,8 +49,11 @@ def build_conversation(
         prefix, prompt_hint = fmt.hint_prefix(hint), None
     return Conversation(
         messages=fmt.messages(sample, task, hint=prompt_hint, cues=cues),
-        image=sample.image, video=sample.video, audio=sample.audio,
-        assistant_prefix=prefix, options=dict(options or {}),
+        image=sample.image,
+        video=sample.video,
+        audio=sample.audio,
+        assistant_prefix=prefix,
+        options=dict(options or {}),
     )
 
 

@@ -198,10 +198,5 @@ class EmoR3Format(ReasoningFormat):
         if order is not None:
             errors.append(order)
         return ParseResult(
-            format=self.name,
-            ok=not errors,
-            polarity=polarity,
-            label=label,
-            reasoning=reasoning,
-            errors=tuple(errors),
+            format=self.name, ok=not errors, polarity=polarity, label=label, reasoning=reasoning, errors=tuple(errors)
         )

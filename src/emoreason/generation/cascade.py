@@ -39,8 +39,9 @@ CASCADE_MODEL_TYPES = frozenset({"llama", "qwen2", "qwen3", "mistral"})
 _flash = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
 
 
-def _attention_with_lse(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: torch.Tensor | None,
-                        scale: float | None) -> tuple[torch.Tensor, torch.Tensor]:
+def _attention_with_lse(
+    query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: torch.Tensor | None, scale: float | None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Attention output [B, H, T, D] and log-sum-exp of the scaled scores [B, H, T] (PyTorch's CPU
     flash-attention kernel, which returns both)."""
     with default_matmul_kernels():
@@ -78,8 +79,9 @@ def cascade_attention(
     prefix, [1, Hkv, P, D], attended by every query. Returns [B, T, Hq, D].
     """
     if shared_prefix is None:
-        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
-                                      **kwargs)
+        return sdpa_attention_forward(
+            module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs
+        )
     if dropout:
         raise ValueError("cascade attention is for inference; it has no dropout")
     prefix_keys, prefix_values = shared_prefix[module.layer_idx]
@@ -106,8 +108,9 @@ def cascade_attention(
 _last_mask: list = [None, None, None, None]  # (mask, group, grouped mask, blind queries) of the last call
 
 
-def _grouped_mask(attention_mask: torch.Tensor | None, group: int,
-                  dtype: torch.dtype) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+def _grouped_mask(
+    attention_mask: torch.Tensor | None, group: int, dtype: torch.dtype
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     """The mask with each query repeated `group` times, and which queries see no key at all.
     Every layer of a forward pass gets the same mask object: computed once, for the first."""
     if attention_mask is None:
@@ -171,5 +174,12 @@ def decoding_mask(attention: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return additive_mask(attention.bool()[:, None, None, :], dtype)
 
 
-__all__ = ["ATTENTION", "cascade_attention", "cascade_attention_mode", "decoding_mask", "merge_partial_attention",
-           "prompt_pass_mask", "supports_cascade"]
+__all__ = [
+    "ATTENTION",
+    "cascade_attention",
+    "cascade_attention_mode",
+    "decoding_mask",
+    "merge_partial_attention",
+    "prompt_pass_mask",
+    "supports_cascade",
+]

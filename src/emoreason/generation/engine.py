@@ -15,7 +15,8 @@ For text models (`causal_lm`) the engine runs its own decoding loop instead of
   writes its token in place (`kv_cache.PreallocatedLayer`) instead of copying the cache;
 - finished rows leave the batch (their cache rows are dropped), so a long straggler does not
   keep the whole batch busy;
-- stop strings (a format's closing tag) are checked only when the new token could end one.
+- stop strings (a format's closing tag) are checked only when the new token could end one
+  (`stopping.StopChecker`).
 For every family, fp32 linear layers on CPU run on oneDNN's kernels where this CPU runs them
 faster at fp32 accuracy (`matmul.py`).
 Other families (images, audio) use `model.generate`, which knows their position encoding.
@@ -37,6 +38,7 @@ from emoreason.generation.kv_cache import plain_dynamic, plan_prefill_groups, pr
 from emoreason.generation.matmul import OneDnnLinears, use_onednn_linears
 from emoreason.generation.params import Completion, SamplingParams
 from emoreason.generation.sampling import choose_tokens
+from emoreason.generation.stopping import StopChecker
 from emoreason.models.families.base import Conversation
 from emoreason.models.families.causal_lm import render_prompts
 from emoreason.models.loading import LoadedModel
@@ -54,7 +56,10 @@ class Prefill(NamedTuple):
 
 class GenerationBackend(Protocol):
     def generate(
-        self, conversations: Sequence[Conversation], params: SamplingParams, progress: Callable[[int], None] | None = None
+        self,
+        conversations: Sequence[Conversation],
+        params: SamplingParams,
+        progress: Callable[[int], None] | None = None,
     ) -> list[list[Completion]]:
         """`n` completions per conversation, in input order."""
 
@@ -92,47 +97,19 @@ def auto_batch_size(loaded: LoadedModel, tokens_per_row: int) -> int:
     return max(1, min(cap, fits))
 
 
-class StopChecker:
-    """Finds stop strings at the end of generated text, decoding only when a token could end one."""
-
-    def __init__(self, tokenizer: Any, stop_strings: Sequence[str]):
-        self.tokenizer = tokenizer
-        self.stop_strings = tuple(s for s in stop_strings if s)
-        self.window = max((len(s) for s in self.stop_strings), default=0) + 8
-        last_chars = {s[-1] for s in self.stop_strings}
-        self._could_end: dict[int, bool] = {}
-        self._last_chars = last_chars
-
-    def could_end(self, token_id: int) -> bool:
-        hit = self._could_end.get(token_id)
-        if hit is None:
-            piece = self.tokenizer.decode([token_id])
-            hit = any(ch in piece for ch in self._last_chars)
-            self._could_end[token_id] = hit
-        return hit
-
-    def stopped(self, token_ids: list[int]) -> bool:
-        if not self.stop_strings or not self.could_end(token_ids[-1]):
-            return False
-        # decode a tail long enough to contain any stop string (tokens are >= 1 char)
-        tail = self.tokenizer.decode(token_ids[-self.window :], skip_special_tokens=True)
-        return any(s in tail for s in self.stop_strings)
-
-    def cut(self, text: str) -> str:
-        """Text up to and including the first stop string."""
-        positions = [(text.find(s), s) for s in self.stop_strings if s in text]
-        if not positions:
-            return text
-        index, stop = min(positions)
-        return text[: index + len(stop)]
-
-
 class TransformersEngine:
     """Batched generation on a loaded transformers model (see module docstring)."""
 
-    def __init__(self, loaded: LoadedModel, batch_size: int | str = "auto", reuse_prefix: bool = True,
-                 preallocate_cache: bool = True, group_prefill: bool = True, onednn_matmul: bool | None = None,
-                 cascade: bool = True):
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        batch_size: int | str = "auto",
+        reuse_prefix: bool = True,
+        preallocate_cache: bool = True,
+        group_prefill: bool = True,
+        onednn_matmul: bool | None = None,
+        cascade: bool = True,
+    ):
         """`onednn_matmul`: run linear layers on oneDNN (None: where `matmul.use_onednn_linears`
         measures it pays). `cascade`: one shared copy of the prompts' common prefix in the KV cache
         where `cascade.supports_cascade`. The other flags turn off an optimisation (for
@@ -166,16 +143,24 @@ class TransformersEngine:
             generator = torch.Generator(device=self.loaded.device).manual_seed(params.seed)
         onednn = self.onednn_matmul
         if onednn is None:
-            onednn = use_onednn_linears(self.loaded.model, self.loaded.device, self.loaded.dtype,
-                                        min(rows, len(conversations) * params.n))
+            onednn = use_onednn_linears(
+                self.loaded.model, self.loaded.device, self.loaded.dtype, min(rows, len(conversations) * params.n)
+            )
         self._generate_batches(conversations, params, prompts_per_batch, generator, results, progress, onednn)
         return results
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _generate_batches(self, conversations: Sequence[Conversation], params: SamplingParams, prompts_per_batch: int,
-                          generator: torch.Generator | None, results: list[list[Completion]],
-                          progress: Callable[[int], None] | None, onednn: bool) -> None:
+    def _generate_batches(
+        self,
+        conversations: Sequence[Conversation],
+        params: SamplingParams,
+        prompts_per_batch: int,
+        generator: torch.Generator | None,
+        results: list[list[Completion]],
+        progress: Callable[[int], None] | None,
+        onednn: bool,
+    ) -> None:
         for start in range(0, len(conversations), prompts_per_batch):
             chunk = list(conversations[start : start + prompts_per_batch])
             if self.loaded.family.name == "causal_lm":
@@ -193,7 +178,11 @@ class TransformersEngine:
     def _rows_per_batch(self, conversations: Sequence[Conversation], params: SamplingParams) -> int:
         if self.batch_size != "auto":
             return max(1, int(self.batch_size))
-        sample = render_prompts(self.loaded.tokenizer, [conversations[0]]) if self.loaded.family.name == "causal_lm" else None
+        sample = (
+            render_prompts(self.loaded.tokenizer, [conversations[0]])
+            if self.loaded.family.name == "causal_lm"
+            else None
+        )
         prompt_tokens = len(self.loaded.tokenizer(sample[0])["input_ids"]) if sample else 1024
         return auto_batch_size(self.loaded, prompt_tokens + params.max_new_tokens)
 
@@ -204,11 +193,17 @@ class TransformersEngine:
         text = tokenizer.decode(token_ids, skip_special_tokens=True)
         if reason == "stop":
             text = stop.cut(text)
-        return Completion(text=text, token_ids=token_ids, logprobs=logprobs, finish_reason=reason,
-                          prompt_tokens=prompt_tokens)
+        return Completion(
+            text=text, token_ids=token_ids, logprobs=logprobs, finish_reason=reason, prompt_tokens=prompt_tokens
+        )
 
-    def _prefill(self, suffixes: list[list[int]], prefix_cache: Cache | None, prefix_len: int,
-                 shared_prefix: list[tuple[torch.Tensor, torch.Tensor]] | None = None) -> Prefill:
+    def _prefill(
+        self,
+        suffixes: list[list[int]],
+        prefix_cache: Cache | None,
+        prefix_len: int,
+        shared_prefix: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
+    ) -> Prefill:
         """The prompt pass of rows whose first `prefix_len` tokens were already run: the suffixes,
         left-padded to the longest. The prefix's keys/values come either as `prefix_cache`
         (copied to every row) or as `shared_prefix` (cascade attention; the rows' caches and masks
@@ -225,22 +220,37 @@ class TransformersEngine:
         input_ids, suffix_mask = input_ids.to(device), suffix_mask.to(device)
         positions = (prefix_len + suffix_mask.cumsum(dim=1) - 1).clamp(min=0)
         if shared_prefix is not None:
-            out = model(input_ids=input_ids, attention_mask=prompt_pass_mask(suffix_mask, self.loaded.dtype),
-                        position_ids=positions, past_key_values=DynamicCache(), use_cache=True, logits_to_keep=1,
-                        shared_prefix=shared_prefix)
+            out = model(
+                input_ids=input_ids,
+                attention_mask=prompt_pass_mask(suffix_mask, self.loaded.dtype),
+                position_ids=positions,
+                past_key_values=DynamicCache(),
+                use_cache=True,
+                logits_to_keep=1,
+                shared_prefix=shared_prefix,
+            )
             return Prefill(out.logits[:, -1, :], out.past_key_values, suffix_mask)
         cache = None
         if prefix_cache is not None:
             cache = copy.deepcopy(prefix_cache)
             cache.batch_repeat_interleave(batch)
         mask = torch.cat([torch.ones((batch, prefix_len), dtype=torch.long, device=device), suffix_mask], dim=1)
-        out = model(input_ids=input_ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
-                    use_cache=True, logits_to_keep=1)
+        out = model(
+            input_ids=input_ids,
+            attention_mask=mask,
+            position_ids=positions,
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
         return Prefill(out.logits[:, -1, :], out.past_key_values, mask)
 
     @torch.inference_mode()
     def _decode_text(
-        self, conversations: list[Conversation], params: SamplingParams, generator: torch.Generator | None,
+        self,
+        conversations: list[Conversation],
+        params: SamplingParams,
+        generator: torch.Generator | None,
         onednn: bool = False,
     ) -> list[list[Completion]]:
         model, tokenizer, device = self.loaded.model, self.loaded.tokenizer, self.loaded.device
@@ -251,7 +261,6 @@ class TransformersEngine:
         prefix_len = shared_prefix_length(prompt_ids) if self.reuse_prefix and len(rows) > 1 else 0
         if prefix_len < MIN_SHARED_PREFIX:
             prefix_len = 0
-        batch = len(rows)
         suffixes = [ids[prefix_len:] for ids in rows]
         prefix_cache, shared_prefix = None, None
         if prefix_len:
@@ -266,20 +275,30 @@ class TransformersEngine:
                 stack.enter_context(cascade_attention_mode(model))
             if onednn:  # cascade attention runs its kernels on PyTorch's defaults: no per-layer hooks needed
                 stack.enter_context(OneDnnLinears(model, everywhere=shared_prefix is not None))
-            return self._decode_rows(rows, suffixes, prefix_cache, prefix_len, shared_prefix, params, generator,
-                                     len(conversations))
+            return self._decode_rows(
+                rows, suffixes, prefix_cache, prefix_len, shared_prefix, params, generator, len(conversations)
+            )
 
-    def _decode_rows(self, rows: list[list[int]], suffixes: list[list[int]], prefix_cache: Cache | None, prefix_len: int,
-                     shared_prefix: list[tuple[torch.Tensor, torch.Tensor]] | None, params: SamplingParams,
-                     generator: torch.Generator | None, prompts: int) -> list[list[Completion]]:
+    def _decode_rows(
+        self,
+        rows: list[list[int]],
+        suffixes: list[list[int]],
+        prefix_cache: Cache | None,
+        prefix_len: int,
+        shared_prefix: list[tuple[torch.Tensor, torch.Tensor]] | None,
+        params: SamplingParams,
+        generator: torch.Generator | None,
+        prompts: int,
+    ) -> list[list[Completion]]:
         """The prompt pass of the rows' suffixes and the decoding loop (see `_decode_text`)."""
         model, tokenizer, device = self.loaded.model, self.loaded.tokenizer, self.loaded.device
         batch = len(rows)
         groups = [list(range(batch))]
         if self.group_prefill and plain_dynamic(prefix_cache):
             groups = plan_prefill_groups([len(s) for s in suffixes])
-        parts = [self._prefill([suffixes[row] for row in group], prefix_cache, prefix_len, shared_prefix)
-                 for group in groups]
+        parts = [
+            self._prefill([suffixes[row] for row in group], prefix_cache, prefix_len, shared_prefix) for group in groups
+        ]
         width = max(part.mask.shape[1] for part in parts)
         room = params.max_new_tokens if self.preallocate_cache else None
         if len(parts) > 1:
@@ -325,12 +344,22 @@ class TransformersEngine:
                 active = [active[slot] for slot in keep]
             attention = torch.cat([attention, torch.ones((len(active), 1), dtype=torch.long, device=device)], dim=1)
             if shared_prefix is None:
-                out = model(input_ids=tokens[:, None], attention_mask=attention, position_ids=next_position,
-                            past_key_values=cache, use_cache=True)
+                out = model(
+                    input_ids=tokens[:, None],
+                    attention_mask=attention,
+                    position_ids=next_position,
+                    past_key_values=cache,
+                    use_cache=True,
+                )
             else:
-                out = model(input_ids=tokens[:, None], attention_mask=decoding_mask(attention, self.loaded.dtype),
-                            position_ids=next_position, past_key_values=cache, use_cache=True,
-                            shared_prefix=shared_prefix)
+                out = model(
+                    input_ids=tokens[:, None],
+                    attention_mask=decoding_mask(attention, self.loaded.dtype),
+                    position_ids=next_position,
+                    past_key_values=cache,
+                    use_cache=True,
+                    shared_prefix=shared_prefix,
+                )
             cache = out.past_key_values
             next_position = next_position + 1
             logits = out.logits[:, -1, :]
@@ -349,16 +378,22 @@ class TransformersEngine:
         inputs = self.loaded.family.encode(self.loaded.processor, conversations)
         inputs = {k: v.to(self.loaded.device) if torch.is_tensor(v) else v for k, v in inputs.items()}
         prompt_width = inputs["input_ids"].shape[1]
-        kwargs: dict[str, Any] = dict(max_new_tokens=params.max_new_tokens, num_return_sequences=params.n,
-                                      return_dict_in_generate=True, output_logits=True,
-                                      pad_token_id=tokenizer.pad_token_id)
+        kwargs: dict[str, Any] = dict(
+            max_new_tokens=params.max_new_tokens,
+            num_return_sequences=params.n,
+            return_dict_in_generate=True,
+            output_logits=True,
+            pad_token_id=tokenizer.pad_token_id,
+        )
         if params.greedy and params.n > 1:
             # generate() refuses several greedy sequences; top-1 sampling is the same choice
             kwargs.update(do_sample=True, temperature=1.0, top_p=None, top_k=1)
         elif params.greedy:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         else:
-            kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=params.top_k or None)
+            kwargs.update(
+                do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=params.top_k or None
+            )
         if params.stop_strings:
             kwargs.update(stop_strings=list(params.stop_strings), tokenizer=tokenizer)
         out = model.generate(**inputs, **kwargs)
@@ -366,7 +401,9 @@ class TransformersEngine:
         step_logits = torch.stack(out.logits, dim=1).float()  # [B, T, V]
         if not params.greedy:
             step_logits = step_logits / params.temperature
-        chosen = torch.log_softmax(step_logits, dim=-1).gather(-1, sequences[:, : step_logits.shape[1], None]).squeeze(-1)
+        chosen = (
+            torch.log_softmax(step_logits, dim=-1).gather(-1, sequences[:, : step_logits.shape[1], None]).squeeze(-1)
+        )
         stop = StopChecker(tokenizer, params.stop_strings)
         pad = tokenizer.pad_token_id
         completions = []
@@ -402,5 +439,4 @@ def shared_prefix_length(sequences: Sequence[Sequence[int]]) -> int:
     return length
 
 
-
-__all__ = ["GenerationBackend", "TransformersEngine", "StopChecker", "shared_prefix_length", "auto_batch_size"]
+__all__ = ["GenerationBackend", "TransformersEngine", "shared_prefix_length", "auto_batch_size"]

@@ -60,7 +60,9 @@ class PreallocatedLayer(DynamicLayer):
         self.keys = self._keys[:, :, : self.length]
         self.values = self._values[:, :, : self.length]
 
-    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
+    def update(
+        self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         new = key_states.shape[-2]
         if self.length + new > self._keys.shape[-2]:  # out of room: grow by doubling, as a list would
             capacity = max(2 * self._keys.shape[-2], self.length + new)

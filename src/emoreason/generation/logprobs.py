@@ -34,7 +34,9 @@ class EncodedBatch:
 
 
 def encode_with_continuations(
-    loaded: LoadedModel, conversations: Sequence[Conversation], continuations: Sequence[Sequence[int]],
+    loaded: LoadedModel,
+    conversations: Sequence[Conversation],
+    continuations: Sequence[Sequence[int]],
     share_prefix: bool = True,
 ) -> EncodedBatch:
     """`conversations` must not carry an assistant prefix: a prefix hint belongs at the start
@@ -94,8 +96,12 @@ def _split_shared_prefix(
         "attention_mask": torch.cat([torch.ones((len(rows), length), dtype=torch.long), tail_mask], dim=1).to(device),
         "position_ids": (length + tail_mask.cumsum(dim=1) - 1).clamp(min=length).to(device),
     }
-    return EncodedBatch(inputs=inputs, targets=targets.to(device), mask=mask.to(device),
-                        prefix_ids=torch.tensor([rows[0][:length]], dtype=torch.long, device=device))
+    return EncodedBatch(
+        inputs=inputs,
+        targets=targets.to(device),
+        mask=mask.to(device),
+        prefix_ids=torch.tensor([rows[0][:length]], dtype=torch.long, device=device),
+    )
 
 
 def continuation_logprobs(

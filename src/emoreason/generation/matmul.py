@@ -38,8 +38,9 @@ ACCURACY_MARGIN = 4.0  # oneDNN's mean error may be at most this multiple of MKL
 SPEEDUP_NEEDED = 1.15  # and its time at most 1/1.15 of MKL's, or the switch is not worth it
 
 
-def _matmul_error_and_time(precision: str, inputs: torch.Tensor, weight: torch.Tensor, exact: torch.Tensor,
-                           repeats: int) -> tuple[float, float]:
+def _matmul_error_and_time(
+    precision: str, inputs: torch.Tensor, weight: torch.Tensor, exact: torch.Tensor, repeats: int
+) -> tuple[float, float]:
     flag = torch.backends.mkldnn.matmul
     before = flag.fp32_precision
     try:
@@ -177,5 +178,12 @@ def default_matmul_kernels() -> Iterator[None]:
         flag.fp32_precision = inside
 
 
-__all__ = ["OneDnnLinears", "OneDnnProbe", "default_matmul_kernels", "model_linear_shape", "onednn_linear_pays",
-           "probe_onednn_linear", "use_onednn_linears"]
+__all__ = [
+    "OneDnnLinears",
+    "OneDnnProbe",
+    "default_matmul_kernels",
+    "model_linear_shape",
+    "onednn_linear_pays",
+    "probe_onednn_linear",
+    "use_onednn_linears",
+]

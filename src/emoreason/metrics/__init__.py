@@ -83,9 +83,7 @@ def task_metrics(
     if metric_set == "classification":
         labels = task.labels or tuple(sorted({str(g) for g in gold_values}))
         return classification_metrics(
-            [p if isinstance(p, str) else None for p in pred_scores_or_labels],
-            [str(g) for g in gold_values],
-            labels,
+            [p if isinstance(p, str) else None for p in pred_scores_or_labels], [str(g) for g in gold_values], labels
         )
 
     if metric_set not in (*MMSA_DATASETS, "generic"):

@@ -18,9 +18,7 @@ INVALID = "<invalid>"
 
 
 def classification_metrics(
-    pred_labels: Sequence[str | None],
-    true_labels: Sequence[str],
-    labels: Sequence[str],
+    pred_labels: Sequence[str | None], true_labels: Sequence[str], labels: Sequence[str]
 ) -> dict[str, Any]:
     """Accuracy (WAR), UAR, weighted and macro F1, and the confusion matrix.
 

@@ -16,9 +16,7 @@ from emoreason.formats.base import ParseResult
 
 
 def reasoning_health(
-    parsed: Sequence[ParseResult],
-    completion_lengths: Sequence[int] | None,
-    task: TaskInfo,
+    parsed: Sequence[ParseResult], completion_lengths: Sequence[int] | None, task: TaskInfo
 ) -> dict[str, Any]:
     """Parse rate, polarity self-consistency and completion length.
 

@@ -238,10 +238,7 @@ def polarities(scores: Sequence[float] | NDArray[np.floating[Any]], neutral: Neu
 
 
 def generic_regression_metrics(
-    pred: ArrayLike,
-    true: ArrayLike,
-    scale: tuple[float, float],
-    neutral: NeutralBand,
+    pred: ArrayLike, true: ArrayLike, scale: tuple[float, float], neutral: NeutralBand
 ) -> dict[str, Any]:
     """Scale-agnostic regression metrics for any scored dataset.
 
@@ -268,9 +265,7 @@ def generic_regression_metrics(
     r = _pearson(p, t)
     rho = _pearson(rankdata(p).astype(np.float64), rankdata(t).astype(np.float64))
     if np.isnan(r):
-        which = " and ".join(
-            side for side, arr in (("predictions", p), ("gold", t)) if np.ptp(arr) == 0.0
-        )
+        which = " and ".join(side for side, arr in (("predictions", p), ("gold", t)) if np.ptp(arr) == 0.0)
         notes.append(f"pearson_r and spearman_rho are undefined (NaN): {which} constant")
 
     pol_p, pol_t = polarities(p, neutral), polarities(t, neutral)

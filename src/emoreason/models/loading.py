@@ -10,7 +10,13 @@ from typing import Any
 
 import torch
 
-from emoreason.models.default import DEFAULT_ALIASES, DEFAULT_NAME, convert_gguf, converted_gguf_dir, ensure_default_model
+from emoreason.models.default import (
+    DEFAULT_ALIASES,
+    DEFAULT_NAME,
+    convert_gguf,
+    converted_gguf_dir,
+    ensure_default_model,
+)
 from emoreason.models.families import ModelFamily, detect_family, get_family
 
 log = logging.getLogger(__name__)
@@ -35,7 +41,9 @@ class LoadedModel:
     def model_id(self) -> str:
         """What predictions and the server report as the model: base name + adapters applied."""
         shipped = shipped_default_adapter()
-        names = ["emoreason-default-adapter" if shipped is not None and Path(a) == shipped else a for a in self.adapters]
+        names = [
+            "emoreason-default-adapter" if shipped is not None and Path(a) == shipped else a for a in self.adapters
+        ]
         return self.name + (f"+{','.join(names)}" if names else "")
 
 
@@ -48,8 +56,14 @@ def pick_device(device: str = "auto") -> torch.device:
 def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
     """fp32 on CPU, bf16 on GPUs that support it (else fp16), unless told otherwise."""
     if dtype != "auto":
-        names = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
-                 "float16": torch.float16, "fp16": torch.float16}
+        names = {
+            "float32": torch.float32,
+            "fp32": torch.float32,
+            "bfloat16": torch.bfloat16,
+            "bf16": torch.bfloat16,
+            "float16": torch.float16,
+            "fp16": torch.float16,
+        }
         if dtype not in names:
             raise ValueError(f"unknown dtype {dtype!r}; use auto, {', '.join(names)}")
         return names[dtype]
@@ -107,8 +121,16 @@ def load_model(
     adapter_list = resolve_adapters(name_or_path, adapters, trainable=trainable)
     model = apply_adapters(model, adapter_list, trainable=trainable)
     name = DEFAULT_NAME if name_or_path in DEFAULT_ALIASES else name_or_path
-    return LoadedModel(model=model, processor=processor, family=fam, name=name, path=path, device=torch_device,
-                       dtype=torch_dtype, adapters=adapter_list)
+    return LoadedModel(
+        model=model,
+        processor=processor,
+        family=fam,
+        name=name,
+        path=path,
+        device=torch_device,
+        dtype=torch_dtype,
+        adapters=adapter_list,
+    )
 
 
 def apply_adapters(model: torch.nn.Module, adapters: list[str], trainable: bool = False) -> torch.nn.Module:

@@ -33,8 +33,10 @@ FRAME_FACTOR = 2
 def _existing_file(path: str | Path, kind: str) -> Path:
     file = Path(path).expanduser()
     if not file.exists():
-        raise MediaError(f"{kind} file not found: {path} (check the path in the data file; relative paths are "
-                         "resolved against the data file's folder)")
+        raise MediaError(
+            f"{kind} file not found: {path} (check the path in the data file; relative paths are "
+            "resolved against the data file's folder)"
+        )
     if not file.is_file():
         raise MediaError(f"{kind} path is not a file: {path}")
     return file
@@ -95,9 +97,15 @@ class VideoFrames:
         }
 
 
-def frame_count(total_frames: int, video_fps: float, fps: float | None = VIDEO_FPS, num_frames: int | None = None,
-                min_frames: int = VIDEO_MIN_FRAMES, max_frames: int = VIDEO_MAX_FRAMES,
-                factor: int = FRAME_FACTOR) -> int:
+def frame_count(
+    total_frames: int,
+    video_fps: float,
+    fps: float | None = VIDEO_FPS,
+    num_frames: int | None = None,
+    min_frames: int = VIDEO_MIN_FRAMES,
+    max_frames: int = VIDEO_MAX_FRAMES,
+    factor: int = FRAME_FACTOR,
+) -> int:
     """How many frames to sample: `num_frames` if given, else `fps` frames per second clamped to
     [min_frames, max_frames]; a multiple of `factor`, never more than the video has (a video
     shorter than `factor` frames gives all it has)."""
@@ -113,8 +121,13 @@ def frame_count(total_frames: int, video_fps: float, fps: float | None = VIDEO_F
     return max(1, min(count, available))
 
 
-def load_video_frames(path: str | Path, fps: float | None = VIDEO_FPS, num_frames: int | None = None,
-                      min_frames: int = VIDEO_MIN_FRAMES, max_frames: int = VIDEO_MAX_FRAMES) -> VideoFrames:
+def load_video_frames(
+    path: str | Path,
+    fps: float | None = VIDEO_FPS,
+    num_frames: int | None = None,
+    min_frames: int = VIDEO_MIN_FRAMES,
+    max_frames: int = VIDEO_MAX_FRAMES,
+) -> VideoFrames:
     """Frames sampled uniformly over the whole video (first and last frame included).
 
     `num_frames` fixes the count; otherwise `fps` frames per second, clamped to
@@ -139,8 +152,14 @@ def load_video_frames(path: str | Path, fps: float | None = VIDEO_FPS, num_frame
         raise MediaError(f"video file {path} has no decodable frames; re-encode it as MP4 (H.264)")
     if duration <= 0:
         duration = total / video_fps if video_fps > 0 else 0.0
-    return VideoFrames(frames=np.stack(frames), indices=indices[: len(frames)], total_frames=total,
-                       fps=video_fps, duration=duration, path=str(path))
+    return VideoFrames(
+        frames=np.stack(frames),
+        indices=indices[: len(frames)],
+        total_frames=total,
+        fps=video_fps,
+        duration=duration,
+        path=str(path),
+    )
 
 
 def _probe_video(file: Path) -> tuple[float, int, float]:
@@ -171,8 +190,9 @@ def _count_frames(file: Path) -> int:
         return sum(1 for _ in container.decode(stream))
 
 
-def _decode_frames(file: Path, total: int, fps: float | None, num_frames: int | None, min_frames: int,
-                   max_frames: int) -> tuple[list[np.ndarray], list[int]]:
+def _decode_frames(
+    file: Path, total: int, fps: float | None, num_frames: int | None, min_frames: int, max_frames: int
+) -> tuple[list[np.ndarray], list[int]]:
     import av
 
     with av.open(str(file)) as container:
@@ -262,6 +282,12 @@ def silence(seconds: float, sr: int = 16000) -> np.ndarray:
 
 
 __all__ = [
-    "VideoFrames", "extract_audio_from_video", "frame_count", "load_audio", "load_image", "load_video_frames",
-    "resample", "silence",
+    "VideoFrames",
+    "extract_audio_from_video",
+    "frame_count",
+    "load_audio",
+    "load_image",
+    "load_video_frames",
+    "resample",
+    "silence",
 ]

@@ -29,7 +29,6 @@ from typing import Any
 
 from emoreason.data.schema import MIKELS_VALENCE, MMSA_TASKS, POLARITIES, NeutralBand, TaskInfo, mikels_task, vader_task
 from emoreason.data.spec import parse_spec
-from emoreason.formats import get_format
 from emoreason.rewards.composite import COMPONENTS, CompositeReward, Gold, ReflectionAnswers, build_reward
 
 MIKELS_SOURCES = ("emoset", "fi")
@@ -215,8 +214,9 @@ class TRLRewardFunction:
         breakdowns = []
         for i, completion in enumerate(completions):
             polarity = _as_text(polarities[i])
-            gold = Gold(score=_as_score(scores[i]), label=_as_text(labels[i]),
-                        polarity=polarity.lower() if polarity else None)  # type: ignore[arg-type]
+            gold = Gold(
+                score=_as_score(scores[i]), label=_as_text(labels[i]), polarity=polarity.lower() if polarity else None
+            )  # type: ignore[arg-type]
             answers = ReflectionAnswers(_as_answer(coherence[i]), _as_answer(consistency[i]))
             reflection = None if answers == ReflectionAnswers() else answers
             parsed = self.reward.parse(completion_text(completion), self.task)
@@ -307,14 +307,20 @@ def compute_score(
     """
     info = dict(extra_info or {})
     task = task_for_source(data_source)
-    reward = build_reward(info.get("format"), task, weights=info.get("weights"),
-                          score_kind=info.get("score_kind", "linear"), score_params=info.get("score_params"))
+    reward = build_reward(
+        info.get("format"),
+        task,
+        weights=info.get("weights"),
+        score_kind=info.get("score_kind", "linear"),
+        score_params=info.get("score_params"),
+    )
     nested = info.get("reflection") or {}
     answers = ReflectionAnswers(
         _as_answer(nested.get("coherence", info.get(REFLECTION_KEYS["coherence"]))),
         _as_answer(nested.get("consistency", info.get(REFLECTION_KEYS["consistency"]))),
     )
     reflection = None if answers == ReflectionAnswers() else answers
-    out = reward(solution_str if isinstance(solution_str, str) else "", gold_from_ground_truth(ground_truth), task,
-                 reflection)
+    out = reward(
+        solution_str if isinstance(solution_str, str) else "", gold_from_ground_truth(ground_truth), task, reflection
+    )
     return {"score": out.total, **{f"{name}_reward": value for name, value in out.components.items()}}

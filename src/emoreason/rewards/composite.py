@@ -291,7 +291,9 @@ def default_format(task: TaskInfo) -> str:
 
 
 def reward_weights(
-    format: str, task: TaskInfo | None = None, weights: Mapping[str, float] | None = None,
+    format: str,
+    task: TaskInfo | None = None,
+    weights: Mapping[str, float] | None = None,
     add: Mapping[str, float] | None = None,
 ) -> dict[str, float]:
     """The component weights of a format's reward: METHOD.md's for c2f and emor3; r1 scores
@@ -305,14 +307,21 @@ def reward_weights(
     elif name in DEFAULT_WEIGHTS:
         chosen = dict(DEFAULT_WEIGHTS[name])
     else:
-        raise ValueError(f"format {name!r} has no default reward weights; pass weights= naming "
-                         f"components among {', '.join(COMPONENTS)}")
+        raise ValueError(
+            f"format {name!r} has no default reward weights; pass weights= naming "
+            f"components among {', '.join(COMPONENTS)}"
+        )
     return {**chosen, **dict(add or {})}
 
 
 def build_reward(
-    format: str | None, task: TaskInfo, *, weights: Mapping[str, float] | None = None,
-    add: Mapping[str, float] | None = None, score_kind: str = "linear", score_params: Mapping[str, float] | None = None,
+    format: str | None,
+    task: TaskInfo,
+    *,
+    weights: Mapping[str, float] | None = None,
+    add: Mapping[str, float] | None = None,
+    score_kind: str = "linear",
+    score_params: Mapping[str, float] | None = None,
 ) -> CompositeReward:
     """The one reward factory: the composite of `format` (default: c2f for a scored task,
     emor3 for a labelled one) with `reward_weights`, and the score component's shape."""

@@ -30,8 +30,11 @@ class RunConfig(RunSection):
 
 
 class DataConfig(Section):
-    dataset: str | list[str] = Field("vader:movies", description="A dataset spec, as in `emoreason data list`, "
-                                     "or a list of specs of one task, pooled (e.g. [vader:tweets, vader:products]).")
+    dataset: str | list[str] = Field(
+        "vader:movies",
+        description="A dataset spec, as in `emoreason data list`, "
+        "or a list of specs of one task, pooled (e.g. [vader:tweets, vader:products]).",
+    )
     split: str = "train"
     limit: int | None = Field(None, ge=1, description="The first N samples of each dataset's split.")
     format: Literal["c2f", "emor3", "r1"] = "c2f"
@@ -55,8 +58,11 @@ class RewardConfig(Section):
     its weights replaced (`weights`) or extra components added (`add`)."""
 
     weights: dict[str, float] | None = Field(None, description="Replace the format's component weights.")
-    add: dict[str, float] = Field(default_factory=dict, description="Components added to the format's weights "
-                                  "(e.g. {polarity: 0.5} with emor3); a name already weighted gets this weight.")
+    add: dict[str, float] = Field(
+        default_factory=dict,
+        description="Components added to the format's weights "
+        "(e.g. {polarity: 0.5} with emor3); a name already weighted gets this weight.",
+    )
     score_kind: Literal["linear", "squared", "gaussian", "threshold"] = "linear"
     score_params: dict[str, float] = Field(default_factory=dict)
 
@@ -65,7 +71,12 @@ class AlgorithmConfig(Section):
     advantage_scale: Literal["group", "batch", "none"] = "group"
     advantage_eps: float = Field(1e-4, ge=0.0)
     loss_type: Literal["grpo", "dapo", "dr_grpo"] = "grpo"
-    beta: float = Field(0.0, ge=0.0, description="KL (k3) coefficient to the reference policy: the starting weights (with LoRA: the adapter loaded from model.adapter, else the base model); EMO-R3 uses 0.01.")
+    beta: float = Field(
+        0.0,
+        ge=0.0,
+        description="KL (k3) coefficient to the reference policy: the starting weights (with LoRA: the adapter "
+        "loaded from model.adapter, else the base model); EMO-R3 uses 0.01.",
+    )
     eps_low: float = Field(0.2, gt=0.0, lt=1.0)
     eps_high: float = Field(0.2, gt=0.0)
     num_iterations: int = Field(1, ge=1, description="Updates on each batch of rollouts (mu).")
@@ -73,8 +84,12 @@ class AlgorithmConfig(Section):
 
 class OptimConfig(OptimSection):
     minibatch_size: int = Field(8, ge=1, description="Rollouts per forward/backward pass.")
-    gradient_accumulation: int | None = Field(None, ge=1, description="Minibatches per optimizer step "
-                                              "(default: all of a step's rollouts, one optimizer step per iteration).")
+    gradient_accumulation: int | None = Field(
+        None,
+        ge=1,
+        description="Minibatches per optimizer step "
+        "(default: all of a step's rollouts, one optimizer step per iteration).",
+    )
 
 
 class GRPOConfig(Section):
@@ -95,8 +110,10 @@ class GRPOConfig(Section):
 
             weights = reward_weights(self.data.format, None, self.reward.weights, self.reward.add)
             if not {"coherence", "consistency"} & set(weights):
-                raise ValueError("reflection.enabled needs a reward with coherence/consistency weights "
-                                 "(data.format=emor3, reward.weights or reward.add)")
+                raise ValueError(
+                    "reflection.enabled needs a reward with coherence/consistency weights "
+                    "(data.format=emor3, reward.weights or reward.add)"
+                )
         return self
 
 

@@ -168,22 +168,25 @@ def _masked_sum(per_token: Tensor, keep: Tensor) -> Tensor:
     return torch.where(keep, per_token, torch.zeros_like(per_token)).sum()
 
 
-def _agg_grpo(per_token: Tensor, keep: Tensor, num_sequences: float | None, num_tokens: float | None,
-              max_len: int | None) -> Tensor:
+def _agg_grpo(
+    per_token: Tensor, keep: Tensor, num_sequences: float | None, num_tokens: float | None, max_len: int | None
+) -> Tensor:
     # Sequence-mean then sum / window size, so each minibatch's share adds up to the full batch.
     per_seq = masked_mean(per_token, keep, dim=1)
     return per_seq.sum() / (num_sequences if num_sequences is not None else per_token.shape[0])
 
 
-def _agg_dapo(per_token: Tensor, keep: Tensor, num_sequences: float | None, num_tokens: float | None,
-              max_len: int | None) -> Tensor:
+def _agg_dapo(
+    per_token: Tensor, keep: Tensor, num_sequences: float | None, num_tokens: float | None, max_len: int | None
+) -> Tensor:
     # Token-level mean over the whole window: long completions weigh in proportion to length.
     denom = float(num_tokens) if num_tokens is not None else float(keep.sum().item())
     return _masked_sum(per_token, keep) / max(denom, 1.0)
 
 
-def _agg_dr_grpo(per_token: Tensor, keep: Tensor, num_sequences: float | None, num_tokens: float | None,
-                 max_len: int | None) -> Tensor:
+def _agg_dr_grpo(
+    per_token: Tensor, keep: Tensor, num_sequences: float | None, num_tokens: float | None, max_len: int | None
+) -> Tensor:
     # Dr. GRPO: a constant denominator removes the length bias of per-sequence means.
     if max_len is None:
         raise ValueError("loss_type 'dr_grpo' needs max_completion_length (a constant across minibatches)")
@@ -287,8 +290,14 @@ def grpo_loss(
         raise ValueError(f"beta must be a finite value >= 0, got {beta}")
 
     def agg(per_token: Tensor) -> Tensor:
-        return aggregate_loss(per_token, mask, loss_type, num_sequences=num_sequences, num_tokens=num_tokens,
-                              max_completion_length=max_completion_length)
+        return aggregate_loss(
+            per_token,
+            mask,
+            loss_type,
+            num_sequences=num_sequences,
+            num_tokens=num_tokens,
+            max_completion_length=max_completion_length,
+        )
 
     pg, low, high = clipped_surrogate(logp, old_logp.detach(), advantages.detach(), eps_low, eps_high)
     policy_loss = agg(pg)

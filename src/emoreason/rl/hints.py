@@ -59,8 +59,11 @@ class HintConfig(Section):
     """
 
     enabled: StrictBool = Field(True, description="Hint-GRPO; false is the paper's no-hint ablation.")
-    mode: Literal["prefix", "prompt"] = Field("prefix", description="(our choice) prefix: the assistant turn starts "
-                                              "with the gold polarity tag; prompt: a hint sentence in the user turn.")
+    mode: Literal["prefix", "prompt"] = Field(
+        "prefix",
+        description="(our choice) prefix: the assistant turn starts "
+        "with the gold polarity tag; prompt: a hint sentence in the user turn.",
+    )
     fraction: float = Field(1.0, description="(our choice) share of the re-sampled group that is hinted, in (0, 1].")
     drop_hard: StrictBool = Field(False, description="Ablation: hard groups leave the batch instead.")
 

@@ -49,6 +49,7 @@ from emoreason.rewards.composite import ReflectionAnswers
 COHERENCE_QUESTION = "Which emotion best describes the text above? Answer with one category: {labels}."
 CONSISTENCY_QUESTION = "Can the following text describe the image? Answer yes or no."
 
+
 class ReflectionConfig(Section):
     """Whether and how the policy reflects (the `reflection` section of a GRPO recipe). Off by
     default: it costs two extra generation passes per step and only EMO-R3's reward uses it."""
@@ -83,7 +84,8 @@ def reasoning_text(parsed: ParseResult, completion: str, parts: Sequence[str]) -
 
     The non-empty `parts` that parsed, stripped and joined with newlines. If none of them
     parsed: the completion up to its answer (the first of any format's `answer_markers`:
-    ``\boxed{``, ``<score>``, ``<answer>``, ``<step3>``), stripped. For a prefix-hinted rollout pass the prefix + completion.
+    ``\boxed{``, ``<score>``, ``<answer>``, ``<step3>``), stripped. For a prefix-hinted rollout
+    pass the prefix + completion.
 
     Why always ask, even on unparsed reasoning (our choice): the composite reward leaves a
     None component out without renormalising, which is fair only if every rollout of a GRPO
@@ -166,9 +168,7 @@ def reflect(
     with torch.no_grad():
         coherence: list[str | None] = [None] * len(items)
         if config.coherence:
-            coherence = _answer_all(
-                engine, [coherence_conversation(p, c, task, fmt_name) for p, c, _ in items], params
-            )
+            coherence = _answer_all(engine, [coherence_conversation(p, c, task, fmt_name) for p, c, _ in items], params)
         consistency: list[str | None] = [None] * len(items)
         if config.consistency:
             consistency = _answer_all(

@@ -3,6 +3,7 @@ statistics a GRPO step logs about them (pure functions of the rollouts and their
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,8 +13,8 @@ from enum import IntEnum
 import numpy as np
 import torch
 
-from emoreason.data.schema import Sample
-from emoreason.formats.base import ParseResult
+from emoreason.data.schema import Sample, TaskInfo
+from emoreason.formats.base import ParseResult, ReasoningFormat
 from emoreason.generation import Completion
 from emoreason.models.families.base import Conversation
 from emoreason.rewards.composite import ReflectionAnswers, RewardBreakdown
@@ -38,6 +39,29 @@ class Rollout:
     @property
     def continuation(self) -> list[int]:
         return self.hint_ids + self.completion.token_ids
+
+
+def make_rollouts(
+    sample: Sample,
+    group: int,
+    conversation: Conversation,
+    completions: list[Completion],
+    hint_ids: list[int],
+    fmt: ReasoningFormat,
+    task: TaskInfo,
+    hinted: bool = False,
+) -> list[Rollout]:
+    """The rollouts of `completions` sampled from `conversation`. A prefix hint (the
+    conversation's assistant prefix, tokenized as `hint_ids`) moves out of the prompt into the
+    front of each continuation: it is parsed and rewarded with the completion, and scored as
+    context in the update, where it carries no loss weight."""
+    prefix = conversation.assistant_prefix
+    prompt = dataclasses.replace(conversation, assistant_prefix="")
+    texts = [prefix + completion.text for completion in completions]
+    return [
+        Rollout(sample, group, prompt, list(hint_ids), completion, text, fmt.parse(text, task), hinted=hinted)
+        for completion, text in zip(completions, texts)
+    ]
 
 
 class Stream(IntEnum):
@@ -112,4 +136,4 @@ def rollout_stats(groups: list[list[Rollout]], rewards: torch.Tensor, group_size
     return stats
 
 
-__all__ = ["Rollout", "StepTimer", "Stream", "rollout_stats", "sampling_seed", "update_windows"]
+__all__ = ["Rollout", "StepTimer", "Stream", "make_rollouts", "rollout_stats", "sampling_seed", "update_windows"]

@@ -1,6 +1,5 @@
-"""The GRPO recipe with Hint-GRPO and EMO-R3 reflection, on accelerate.
-
-One step, read top to bottom in `GRPOTrainer.step`:
+"""The GRPO recipe with Hint-GRPO and EMO-R3 reflection, on accelerate. One step, read top to
+bottom in `GRPOTrainer.step`:
 
 1. rollouts: G completions for each of this process's prompts (sampling log-probs kept);
 2. hard groups (every rollout's polarity, or label, wrong) are re-sampled with the gold
@@ -8,9 +7,8 @@ One step, read top to bottom in `GRPOTrainer.step`:
 3. reflection (optional): the current policy answers EMO-R3's coherence/consistency questions
    about each rollout, without gradient (`reflection.py`);
 4. rewards: the composite reward per rollout, per component (`emoreason.rewards`);
-5. group advantages, then `num_iterations` passes of clipped-surrogate updates over
-   minibatches (`core.py`), with the k3 KL to the reference policy when `beta > 0`
-   (`emoreason.train.policy` says what the reference is);
+5. group advantages, then `num_iterations` passes of clipped-surrogate updates over minibatches
+   (`core.py`), with the k3 KL to the reference (`emoreason.train.policy`) when `beta > 0`;
 6. logging and checkpoints (`emoreason.train.loop`).
 
 The math lives in `core.py`, the hint and reflection policies in their own modules; this file
@@ -20,7 +18,6 @@ generates with the unwrapped model, and DDP averages the gradients.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -42,9 +39,16 @@ from emoreason.rl.config import GRPOConfig
 from emoreason.rl.core import group_advantages, grpo_loss, masked_mean
 from emoreason.rl.hints import hard_group_indices, hint_for, hint_token_mask, hinted_rows
 from emoreason.rl.reflection import reflect
-from emoreason.rl.rollouts import Rollout, StepTimer, Stream, rollout_stats, sampling_seed, update_windows
-from emoreason.train.config import build_optimizer
-from emoreason.train.loop import TrainingRun, build_accelerator, epoch_position
+from emoreason.rl.rollouts import (
+    Rollout,
+    StepTimer,
+    Stream,
+    make_rollouts,
+    rollout_stats,
+    sampling_seed,
+    update_windows,
+)
+from emoreason.train.loop import build_accelerator, epoch_position, prepare_training
 from emoreason.train.policy import load_trainable, prepare_policy, reference_model, setup_reference
 from emoreason.train.update import RunningMeans, gradient_sync, optimizer_step
 
@@ -76,30 +80,32 @@ class GRPOTrainer:
             samples, task = load_pooled(data.dataset, data.split, data.limit)
         if not samples:
             raise ValueError(f"no training samples in {data.dataset} split {data.split}")
-        self.samples, self.task = list(samples), task
-        self.format = get_format(data.format)
-        section = config.reward
-        self.reward: Reward = reward or build_reward(data.format, task, weights=section.weights, add=section.add,
-                                                     score_kind=section.score_kind, score_params=section.score_params)
+        self.samples, self.task, self.format = list(samples), task, get_format(data.format)
+        self.reward: Reward = reward or build_reward(data.format, task, **config.reward.model_dump())
         loaded = loaded or load_trainable(config.model, self.accelerator)
         policy = prepare_policy(loaded, config.model)
-        self.reference, self.reference_adapter = (setup_reference(policy, loaded) if config.algorithm.beta > 0
-                                                  else (None, None))
+        beta = config.algorithm.beta
+        self.reference, self.reference_adapter = setup_reference(policy, loaded) if beta > 0 else (None, None)
         rows, optim = config.rollout.prompts_per_step * config.rollout.group_size, config.optim
-        updates_per_step = config.algorithm.num_iterations * len(update_windows(rows, optim.minibatch_size,
-                                                                                optim.gradient_accumulation))
+        windows = update_windows(rows, optim.minibatch_size, optim.gradient_accumulation)
         self.max_steps = config.run.max_steps
-        optimizer, self.scheduler = build_optimizer(policy, optim, self.max_steps * updates_per_step)
-        self.model, self.optimizer = self.accelerator.prepare(policy, optimizer)
-        self.policy = self.accelerator.unwrap_model(self.model)
-        self.loaded = dataclasses.replace(loaded, model=self.policy)
+        updates = self.max_steps * config.algorithm.num_iterations * len(windows)
+        seen = config.rollout.prompts_per_step * self.world  # prompts per step over all processes
+        ready = prepare_training(
+            "grpo",
+            config,
+            self.accelerator,
+            loaded,
+            policy,
+            optim,
+            updates,
+            checkpoint_state=lambda step: {"samples_seen": step * seen},
+        )
+        self.model, self.policy, self.optimizer, self.scheduler, self.loaded, self.run = ready
         self.engine: GenerationBackend = engine or TransformersEngine(self.loaded, batch_size=config.rollout.batch_size)
         # The shared-prompt-prefix forward calls the model twice per backward, which DDP/FSDP
         # wrappers do not allow, and it needs the KV cache that gradient checkpointing turns off.
         self.share_prefix = self.world == 1 and not config.model.gradient_checkpointing
-        self.run = TrainingRun("grpo", config, config.run, self.accelerator, self.policy, self.optimizer,
-                               self.scheduler, self.loaded.processor, checkpoint_state=lambda step: {
-                                   "samples_seen": step * self.world * config.rollout.prompts_per_step})
 
     @property
     def step_index(self) -> int:
@@ -116,7 +122,9 @@ class GRPOTrainer:
         run sees exactly the prompts the uninterrupted one would have."""
         per_step, seed, shuffle = self.config.rollout.prompts_per_step, self.config.run.seed, self.config.data.shuffle
         start = (step * self.world + self.rank) * per_step
-        return [self.samples[epoch_position(i, len(self.samples), seed, shuffle)] for i in range(start, start + per_step)]
+        return [
+            self.samples[epoch_position(i, len(self.samples), seed, shuffle)] for i in range(start, start + per_step)
+        ]
 
     def _seed(self, step: int, stream: Stream) -> int:
         return sampling_seed(self.config.run.seed, step, stream, self.rank)
@@ -124,22 +132,19 @@ class GRPOTrainer:
     # -- 1 + 2: rollouts with hints ----------------------------------------------------------
 
     def sampling(self, n: int, seed: int) -> SamplingParams:
-        r = self.config.rollout
-        return SamplingParams(n=n, max_new_tokens=r.max_new_tokens, temperature=r.temperature, top_p=r.top_p,
-                              top_k=r.top_k, stop_strings=self.format.stop_strings, seed=seed)
+        chosen = self.config.rollout.model_dump(include={"max_new_tokens", "temperature", "top_p", "top_k"})
+        return SamplingParams(n=n, stop_strings=self.format.stop_strings, seed=seed, **chosen)
 
     def conversation(self, sample: Sample, hint: str | None = None, mode: str = "prompt") -> Conversation:
         options = {"use_audio_in_video": True} if self.config.rollout.use_audio_in_video else None
-        return build_conversation(sample, self.format, self.task, hint=hint, hint_mode=mode,  # type: ignore[arg-type]
-                                  cues=sample.cues if self.config.data.cues else None, options=options)
+        cues = sample.cues if self.config.data.cues else None
+        return build_conversation(sample, self.format, self.task, hint, mode, cues, options)  # type: ignore[arg-type]
 
-    def _rollouts(self, sample: Sample, group: int, conversation: Conversation, outs: list[Completion],
-                  hinted: bool) -> list[Rollout]:
-        prefix = conversation.assistant_prefix
-        plain = dataclasses.replace(conversation, assistant_prefix="")
-        hint_ids = hint_token_ids(self.loaded, prefix)
-        return [Rollout(sample, group, plain, list(hint_ids), completion, prefix + completion.text,
-                        self.format.parse(prefix + completion.text, self.task), hinted=hinted) for completion in outs]
+    def _rollouts(
+        self, sample: Sample, group: int, conversation: Conversation, outs: list[Completion], hinted: bool
+    ) -> list[Rollout]:
+        hint_ids = hint_token_ids(self.loaded, conversation.assistant_prefix)
+        return make_rollouts(sample, group, conversation, outs, hint_ids, self.format, self.task, hinted)
 
     def generate_rollouts(self, prompts: list[Sample], step: int) -> tuple[list[list[Rollout]], dict[str, float]]:
         G = self.config.rollout.group_size
@@ -161,20 +166,21 @@ class GRPOTrainer:
         n_hinted = sum(rows)
         hinted_convs = [self.conversation(prompts[i], hint_for(golds[i], self.task), mode) for i in hard]
         hinted = self.engine.generate(hinted_convs, self.sampling(n_hinted, self._seed(step, Stream.HINTED)))
-        plain = [[] for _ in hard] if n_hinted == G else self.engine.generate(
-            [conversations[i] for i in hard], self.sampling(G - n_hinted, self._seed(step, Stream.UNHINTED_REST)))
+        plain = [[] for _ in hard]  # the unhinted rest of each hard group, when fraction < 1
+        if n_hinted < G:
+            rest = self.sampling(G - n_hinted, self._seed(step, Stream.UNHINTED_REST))
+            plain = self.engine.generate([conversations[i] for i in hard], rest)
         for slot, i in enumerate(hard):
-            groups[i] = (self._rollouts(prompts[i], i, hinted_convs[slot], hinted[slot], True)
-                         + self._rollouts(prompts[i], i, conversations[i], plain[slot], False))
+            with_hint = self._rollouts(prompts[i], i, hinted_convs[slot], hinted[slot], True)
+            groups[i] = with_hint + self._rollouts(prompts[i], i, conversations[i], plain[slot], False)
         stats["hints/groups"] = float(len(hard))
         return groups, stats
 
     # -- 3 + 4: reflection and rewards --------------------------------------------------------
 
     def reflect(self, rollouts: list[Rollout], step: int) -> None:
-        items = [(r.parsed, r.text, r.sample) for r in rollouts]
-        answers = reflect(self.engine, items, self.task, self.format.name, self.config.reflection,
-                          seed=self._seed(step, Stream.REFLECTION))
+        items, seed = [(r.parsed, r.text, r.sample) for r in rollouts], self._seed(step, Stream.REFLECTION)
+        answers = reflect(self.engine, items, self.task, self.format.name, self.config.reflection, seed=seed)
         for rollout, answer in zip(rollouts, answers):
             rollout.reflection = answer
 
@@ -188,11 +194,10 @@ class GRPOTrainer:
     def _encode(self, rollouts: list[Rollout]) -> tuple[EncodedBatch, torch.Tensor]:
         """Model inputs of a minibatch and its loss mask (hint tokens and padding 0). Built once
         per step and reused by the old-policy, reference and update passes (media load once)."""
-        batch = encode_with_continuations(self.loaded, [r.conversation for r in rollouts],
-                                          [r.continuation for r in rollouts], share_prefix=self.share_prefix)
-        mask = hint_token_mask([len(r.hint_ids) for r in rollouts], [r.completion.num_tokens for r in rollouts],
-                               batch.targets.shape[1]).to(batch.targets.device)
-        return batch, mask
+        prompts, continuations = [r.conversation for r in rollouts], [r.continuation for r in rollouts]
+        batch = encode_with_continuations(self.loaded, prompts, continuations, share_prefix=self.share_prefix)
+        hints, completions = [len(r.hint_ids) for r in rollouts], [r.completion.num_tokens for r in rollouts]
+        return batch, hint_token_mask(hints, completions, batch.targets.shape[1]).to(batch.targets.device)
 
     def _forward(self, model: torch.nn.Module, rollouts: list[Rollout], with_entropy: bool = False):
         batch, mask = self._encode(rollouts)
@@ -203,13 +208,16 @@ class GRPOTrainer:
     def _fixed_logprobs(self, batches: list[EncodedBatch], reference: bool) -> list[torch.Tensor]:
         """Old-policy (before any update of this step) or reference-policy log-probs."""
         temperature = self.config.rollout.temperature
-        with reference_model(self.policy, self.reference, self.reference_adapter) if reference else nullcontext(
-                self.policy) as model:
+        with (
+            reference_model(self.policy, self.reference, self.reference_adapter)
+            if reference
+            else nullcontext(self.policy) as model
+        ):
             return [continuation_logprobs(model, b, temperature)[0] for b in batches]
 
     def update(self, rollouts: list[Rollout], advantages: torch.Tensor) -> dict[str, float]:
-        cfg, algo = self.config.optim, self.config.algorithm
-        windows = update_windows(len(rollouts), cfg.minibatch_size, cfg.gradient_accumulation)
+        optim, algo = self.config.optim, self.config.algorithm
+        windows = update_windows(len(rollouts), optim.minibatch_size, optim.gradient_accumulation)
         minibatches = [rows for window in windows for rows in window]
         encoded = [self._encode([rollouts[i] for i in rows]) for rows in minibatches]
         # Exact old log-probs are needed once the policy moves within the step; before that,
@@ -217,32 +225,32 @@ class GRPOTrainer:
         needs_old = algo.num_iterations > 1 or len(windows) > 1
         old = self._fixed_logprobs([b for b, _ in encoded], reference=False) if needs_old else None
         ref = self._fixed_logprobs([b for b, _ in encoded], reference=True) if algo.beta > 0 else None
-        running = RunningMeans()
+        loss_settings = {
+            **algo.model_dump(include={"beta", "eps_low", "eps_high", "loss_type"}),
+            "max_completion_length": self.config.rollout.max_new_tokens,
+        }
+        running, temperature = RunningMeans(), self.config.rollout.temperature
         self.model.train()
         for _ in range(algo.num_iterations):
             first = 0  # index of the window's first minibatch
             for window in windows:
-                num_tokens = float(sum(encoded[m][1].sum().item() for m in range(first, first + len(window))))
+                tokens = float(sum(encoded[m][1].sum().item() for m in range(first, first + len(window))))
+                sizes = {"num_tokens": tokens, "num_sequences": sum(len(rows) for rows in window)}
                 for position, rows in enumerate(window):
                     m = first + position
-                    batch, mask = encoded[m]
+                    (batch, mask), ref_m = encoded[m], ref[m] if ref is not None else None
                     with gradient_sync(self.accelerator, self.model, last=position == len(window) - 1):
-                        logp, entropy = continuation_logprobs(self.model, batch, self.config.rollout.temperature,
-                                                              with_entropy=True)
-                        out = grpo_loss(
-                            logp, old[m] if old is not None else logp.detach(), advantages[rows].to(logp.device),
-                            mask, ref_logp=ref[m] if ref is not None else None, beta=algo.beta,
-                            eps_low=algo.eps_low, eps_high=algo.eps_high, loss_type=algo.loss_type,
-                            num_sequences=sum(len(r) for r in window), num_tokens=num_tokens,
-                            max_completion_length=self.config.rollout.max_new_tokens,
-                        )
+                        logp, entropy = continuation_logprobs(self.model, batch, temperature, with_entropy=True)
+                        old_m, adv = old[m] if old is not None else logp.detach(), advantages[rows].to(logp.device)
+                        out = grpo_loss(logp, old_m, adv, mask, ref_logp=ref_m, **sizes, **loss_settings)
                         self.accelerator.backward(out.loss)
                     for name, value in out.as_floats().items():
                         running.add(name, value)
                     running.add("entropy", float(masked_mean(entropy, mask).item()))
                 first += len(window)
-                grad_norm = optimizer_step(self.accelerator, self.model, self.optimizer, self.scheduler,
-                                           cfg.max_grad_norm)
+                grad_norm = optimizer_step(
+                    self.accelerator, self.model, self.optimizer, self.scheduler, optim.max_grad_norm
+                )
                 if grad_norm is not None:
                     running.add("grad_norm", grad_norm)
         stats = running.means()
@@ -280,17 +288,10 @@ class GRPOTrainer:
         """Resume (when `run.resume` and a checkpoint exists), once; the step resumed at or None."""
         return self.run.start()
 
-    def train(self, max_steps: int | None = None, progress: Callable[[dict[str, Any]], None] | None = None
-              ) -> list[dict[str, Any]]:
+    def train(self, max_steps: int | None = None, progress: Callable[[dict], None] | None = None) -> list[dict]:
         """Run until `max_steps` (default: run.max_steps), resuming first when `run.resume` is
         set. Returns the log records of the steps run here."""
-        max_steps = max_steps or self.max_steps
-        self.start()
-        records = []
-        while self.run.step < max_steps:
-            records.append(self.run.finish_step(self.step(), max_steps))
-            if progress is not None:
-                progress(records[-1])
+        records = self.run.run_steps(self.step, max_steps or self.max_steps, progress)
         self.run.end()
         return records
 

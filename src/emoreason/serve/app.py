@@ -28,17 +28,24 @@ from emoreason.serve.uploads import UploadStore
 __all__ = ["ModelInfo", "ServeSettings", "create_app"]
 
 #: request paths counted under their own name in the metrics; see `endpoint_label`
-ENDPOINTS = frozenset({"/", "/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/analyze",
-                       "/v1/analyze/options"})
+ENDPOINTS = frozenset(
+    {"/", "/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/analyze", "/v1/analyze/options"}
+)
 
 
 def create_app(engine: GenerationBackend, model: ModelInfo, settings: ServeSettings | None = None) -> FastAPI:
     settings = settings or ServeSettings()
     metrics = Metrics()
-    batcher = DynamicBatcher(engine, max_batch_rows=settings.max_batch_size, max_wait_s=settings.batch_wait_ms / 1000,
-                             max_queue=settings.max_queue, on_batch=metrics.observe_batch)
-    state = ServeState(settings=settings, model=model, batcher=batcher, metrics=metrics,
-                       uploads=UploadStore(settings.max_upload_bytes))
+    batcher = DynamicBatcher(
+        engine,
+        max_batch_rows=settings.max_batch_size,
+        max_wait_s=settings.batch_wait_ms / 1000,
+        max_queue=settings.max_queue,
+        on_batch=metrics.observe_batch,
+    )
+    state = ServeState(
+        settings=settings, model=model, batcher=batcher, metrics=metrics, uploads=UploadStore(settings.max_upload_bytes)
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -49,8 +56,9 @@ def create_app(engine: GenerationBackend, model: ModelInfo, settings: ServeSetti
             await asyncio.to_thread(state.batcher.stop)
             state.uploads.close()
 
-    app = FastAPI(title="emoreason", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    app = FastAPI(
+        title="emoreason", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.serve = state  # what the routes receive (`emoreason.serve.state.get_state`)
     # the parts stay reachable by their own names too, as before the routes were split out
     app.state.batcher, app.state.metrics, app.state.uploads = state.batcher, state.metrics, state.uploads

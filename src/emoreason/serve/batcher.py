@@ -67,8 +67,14 @@ class DynamicBatcher:
     `on_batch(rows, requests, seconds, completion_tokens)` is called after every batch.
     """
 
-    def __init__(self, engine: GenerationBackend, max_batch_rows: int = 32, max_wait_s: float = 0.01,
-                 max_queue: int = 64, on_batch: Callable[[int, int, float, int], None] | None = None):
+    def __init__(
+        self,
+        engine: GenerationBackend,
+        max_batch_rows: int = 32,
+        max_wait_s: float = 0.01,
+        max_queue: int = 64,
+        on_batch: Callable[[int, int, float, int], None] | None = None,
+    ):
         if max_batch_rows < 1 or max_queue < 1:
             raise ValueError("max_batch_rows and max_queue must be >= 1")
         self.engine = engine

@@ -15,17 +15,32 @@ log = logging.getLogger(__name__)
 
 #: the `type` OpenAI uses for each status family
 _TYPES = {
-    400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 404: "invalid_request_error",
-    405: "invalid_request_error", 413: "invalid_request_error", 415: "invalid_request_error",
-    429: "rate_limit_error", 503: "overloaded_error", 504: "timeout_error",
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    405: "invalid_request_error",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
+    429: "rate_limit_error",
+    503: "overloaded_error",
+    504: "timeout_error",
 }
 
 
 class APIError(Exception):
     """Raised anywhere in a request; becomes a JSON error response."""
 
-    def __init__(self, status: int, message: str, *, param: str | None = None, code: str | None = None,
-                 type: str | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        type: str | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.status, self.message, self.param, self.code = status, message, param, code
         self.type = type or _TYPES.get(status, "invalid_request_error" if status < 500 else "server_error")
@@ -60,8 +75,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, err: StarletteHTTPException) -> JSONResponse:
-        messages = {404: f"no such endpoint: {request.method} {request.url.path}",
-                    405: f"method {request.method} is not allowed on {request.url.path}"}
+        messages = {
+            404: f"no such endpoint: {request.method} {request.url.path}",
+            405: f"method {request.method} is not allowed on {request.url.path}",
+        }
         message = messages.get(err.status_code, str(err.detail))
         return APIError(err.status_code, message, headers=dict(err.headers or {})).response()
 

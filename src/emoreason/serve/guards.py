@@ -23,16 +23,24 @@ def require_api_key(request: Request) -> None:
     scheme, _, given = header.partition(" ")
     # compare_digest: the time taken must not tell how much of the key was right
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), api_key.encode()):
-        raise APIError(401, "missing or wrong API key: send `Authorization: Bearer <key>`", code="invalid_api_key",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise APIError(
+            401,
+            "missing or wrong API key: send `Authorization: Bearer <key>`",
+            code="invalid_api_key",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
 
 def check_max_tokens(settings: ServeSettings, value: int | None, param: str) -> int:
     """The request's token budget (the server's default when it names none), within the server's limit."""
     tokens = value if value is not None else min(settings.default_max_tokens, settings.max_tokens_limit)
     if tokens > settings.max_tokens_limit:
-        raise APIError(400, f"{param} is {tokens}; this server allows at most {settings.max_tokens_limit}",
-                       param=param, code="invalid_value")
+        raise APIError(
+            400,
+            f"{param} is {tokens}; this server allows at most {settings.max_tokens_limit}",
+            param=param,
+            code="invalid_value",
+        )
     return tokens
 
 
@@ -40,8 +48,13 @@ def check_context(model: ModelInfo, conversation: Conversation, max_tokens: int,
     """400 when prompt plus answer cannot fit the model's context (checked only where the prompt can be counted)."""
     prompt = model.prompt_tokens(conversation)
     if prompt is not None and model.context_length and prompt + max_tokens > model.context_length:
-        raise APIError(400, f"the prompt has {prompt} tokens and {param} asks for {max_tokens}; the model's "
-                            f"context holds {model.context_length}", param=param, code="context_length_exceeded")
+        raise APIError(
+            400,
+            f"the prompt has {prompt} tokens and {param} asks for {max_tokens}; the model's "
+            f"context holds {model.context_length}",
+            param=param,
+            code="context_length_exceeded",
+        )
 
 
 class BodyTooLarge(Exception):

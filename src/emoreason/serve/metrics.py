@@ -64,24 +64,32 @@ class Metrics:
 
     def render(self, gauges: dict[str, tuple[str, float]]) -> str:
         """The exposition text; `gauges` maps a name to (help, value) read at scrape time."""
-        lines = ["# HELP emoreason_requests_total HTTP requests by endpoint and status code.",
-                 "# TYPE emoreason_requests_total counter"]
+        lines = [
+            "# HELP emoreason_requests_total HTTP requests by endpoint and status code.",
+            "# TYPE emoreason_requests_total counter",
+        ]
         with self._lock:
             for (endpoint, status), count in sorted(self.requests.items()):
                 lines.append(f'emoreason_requests_total{{endpoint="{endpoint}",status="{status}"}} {count}')
-            lines += ["# HELP emoreason_request_duration_seconds Time from request to the end of the response.",
-                      "# TYPE emoreason_request_duration_seconds histogram"]
+            lines += [
+                "# HELP emoreason_request_duration_seconds Time from request to the end of the response.",
+                "# TYPE emoreason_request_duration_seconds histogram",
+            ]
             for endpoint, histogram in sorted(self.latency.items()):
                 lines += histogram.lines("emoreason_request_duration_seconds", f'endpoint="{endpoint}"')
-            lines += ["# HELP emoreason_batch_rows Rows (prompts x n) per generate call.",
-                      "# TYPE emoreason_batch_rows histogram"]
+            lines += [
+                "# HELP emoreason_batch_rows Rows (prompts x n) per generate call.",
+                "# TYPE emoreason_batch_rows histogram",
+            ]
             lines += self.batch_rows.lines("emoreason_batch_rows", "")
-            lines += ["# HELP emoreason_generation_seconds_total Time spent in generate calls.",
-                      "# TYPE emoreason_generation_seconds_total counter",
-                      f"emoreason_generation_seconds_total {self.batch_seconds:.6f}",
-                      "# HELP emoreason_generated_tokens_total Completion tokens generated.",
-                      "# TYPE emoreason_generated_tokens_total counter",
-                      f"emoreason_generated_tokens_total {self.generated_tokens}"]
+            lines += [
+                "# HELP emoreason_generation_seconds_total Time spent in generate calls.",
+                "# TYPE emoreason_generation_seconds_total counter",
+                f"emoreason_generation_seconds_total {self.batch_seconds:.6f}",
+                "# HELP emoreason_generated_tokens_total Completion tokens generated.",
+                "# TYPE emoreason_generated_tokens_total counter",
+                f"emoreason_generated_tokens_total {self.generated_tokens}",
+            ]
         for name, (help_text, value) in gauges.items():
             lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {value:g}"]
         return "\n".join(lines) + "\n"

@@ -65,9 +65,13 @@ class ChatRequest(BaseModel):
 
     def check_unsupported(self) -> None:
         refused = {
-            "tools": bool(self.tools), "functions": bool(self.functions), "logprobs": bool(self.logprobs),
-            "top_logprobs": bool(self.top_logprobs), "presence_penalty": bool(self.presence_penalty),
-            "frequency_penalty": bool(self.frequency_penalty), "logit_bias": bool(self.logit_bias),
+            "tools": bool(self.tools),
+            "functions": bool(self.functions),
+            "logprobs": bool(self.logprobs),
+            "top_logprobs": bool(self.top_logprobs),
+            "presence_penalty": bool(self.presence_penalty),
+            "frequency_penalty": bool(self.frequency_penalty),
+            "logit_bias": bool(self.logit_bias),
             "response_format": bool(self.response_format) and self.response_format.get("type") != "text",
         }
         for name, used in refused.items():
@@ -79,8 +83,9 @@ class ChatRequest(BaseModel):
 _URL_PARTS = {"image_url": "image", "video_url": "video"}
 
 
-def to_conversation(request: ChatRequest, uploads: UploadSet, modalities: frozenset[str], family: str,
-                    max_chars: int) -> Conversation:
+def to_conversation(
+    request: ChatRequest, uploads: UploadSet, modalities: frozenset[str], family: str, max_chars: int
+) -> Conversation:
     """Plain-text messages plus the media of the content parts, written as private files."""
     messages: list[dict[str, str]] = []
     media: dict[str, str] = {}
@@ -102,21 +107,31 @@ def to_conversation(request: ChatRequest, uploads: UploadSet, modalities: frozen
                     continue
                 medium = _URL_PARTS.get(kind) or ("audio" if kind == "input_audio" else None)
                 if medium is None:
-                    raise APIError(400, f"{param}: content part type {kind!r} is not supported; use text, image_url, "
-                                        "input_audio or video_url", param=param, code="unsupported_content")
+                    raise APIError(
+                        400,
+                        f"{param}: content part type {kind!r} is not supported; use text, image_url, "
+                        "input_audio or video_url",
+                        param=param,
+                        code="unsupported_content",
+                    )
                 if role != "user":
                     raise APIError(400, f"{param}: media go in user messages", param=param)
                 if medium not in modalities:
                     takes = ", ".join(sorted(modalities)) or "text only"
-                    raise APIError(400, f"{param}: this model ({family}) takes {takes}, not {medium}", param=param,
-                                   code="unsupported_content")
+                    raise APIError(
+                        400,
+                        f"{param}: this model ({family}) takes {takes}, not {medium}",
+                        param=param,
+                        code="unsupported_content",
+                    )
                 if medium in media:
                     raise APIError(400, f"{param}: one {medium} per conversation", param=param)
                 body = part.get(kind)
                 if medium == "audio":
                     if not isinstance(body, dict) or not isinstance(body.get("data"), str):
-                        raise APIError(400, f"{param}: input_audio needs {{'data': base64, 'format': 'wav'}}",
-                                       param=param)
+                        raise APIError(
+                            400, f"{param}: input_audio needs {{'data': base64, 'format': 'wav'}}", param=param
+                        )
                     media[medium] = uploads.save_base64("audio", body["data"], str(body.get("format", "wav")), param)
                 else:
                     url = body.get("url") if isinstance(body, dict) else body
@@ -127,8 +142,12 @@ def to_conversation(request: ChatRequest, uploads: UploadSet, modalities: frozen
         chars += len(text)
         messages.append({"role": role, "content": text})
     if chars > max_chars:
-        raise APIError(400, f"the messages hold {chars} characters; the limit is {max_chars}", param="messages",
-                       code="context_length_exceeded")
+        raise APIError(
+            400,
+            f"the messages hold {chars} characters; the limit is {max_chars}",
+            param="messages",
+            code="context_length_exceeded",
+        )
     return Conversation(messages=messages, **media)
 
 
@@ -158,10 +177,17 @@ def new_id() -> str:
 
 def completion_body(model: str, completions: list[Completion], stops: tuple[str, ...]) -> dict[str, Any]:
     return {
-        "id": new_id(), "object": "chat.completion", "created": int(time.time()), "model": model,
+        "id": new_id(),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
         "choices": [
-            {"index": i, "message": {"role": "assistant", "content": answer_text(c, stops)},
-             "finish_reason": finish_reason(c), "logprobs": None}
+            {
+                "index": i,
+                "message": {"role": "assistant", "content": answer_text(c, stops)},
+                "finish_reason": finish_reason(c),
+                "logprobs": None,
+            }
             for i, c in enumerate(completions)
         ],
         "usage": usage(completions),
@@ -182,32 +208,41 @@ def text_pieces(completion: Completion, final: str, tokenizer: Any) -> list[str]
         if not text.startswith(sent) or not final.startswith(text):
             break  # decoding a prefix differs from the prefix of the decoding; send the rest at once
         if len(text) > len(sent):
-            pieces.append(text[len(sent):])
+            pieces.append(text[len(sent) :])
             sent = text
         if sent == final:
             break
     if sent != final:
-        pieces.append(final[len(sent):])
+        pieces.append(final[len(sent) :])
     return pieces
 
 
-def chunk_events(model: str, completions: list[Completion], stops: tuple[str, ...], tokenizer: Any,
-                 include_usage: bool) -> list[str]:
+def chunk_events(
+    model: str, completions: list[Completion], stops: tuple[str, ...], tokenizer: Any, include_usage: bool
+) -> list[str]:
     """Server-sent events in OpenAI's chunk format, ending with `data: [DONE]`.
 
     The engine returns whole completions, so the chunks are made once generation is done: the
     format is OpenAI's, but the first chunk comes no sooner than a non-streamed answer would.
     """
-    base = {"id": new_id(), "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
-            "system_fingerprint": None}
+    base = {
+        "id": new_id(),
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "system_fingerprint": None,
+    }
 
     def event(choices: list[dict[str, Any]], **extra: Any) -> str:
         return f"data: {json.dumps({**base, 'choices': choices, **extra}, ensure_ascii=False)}\n\n"
 
     events = []
     for i, completion in enumerate(completions):
-        events.append(event([{"index": i, "delta": {"role": "assistant", "content": ""}, "finish_reason": None,
-                              "logprobs": None}]))
+        events.append(
+            event(
+                [{"index": i, "delta": {"role": "assistant", "content": ""}, "finish_reason": None, "logprobs": None}]
+            )
+        )
         for piece in text_pieces(completion, answer_text(completion, stops), tokenizer):
             events.append(event([{"index": i, "delta": {"content": piece}, "finish_reason": None, "logprobs": None}]))
         events.append(event([{"index": i, "delta": {}, "finish_reason": finish_reason(completion), "logprobs": None}]))

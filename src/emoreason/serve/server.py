@@ -27,8 +27,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def build_app(model: str = "default", adapters: list[str] | None = None, settings: ServeSettings | None = None,
-              family: str = "auto", dtype: str = "auto", device: str = "auto") -> Any:
+def build_app(
+    model: str = "default",
+    adapters: list[str] | None = None,
+    settings: ServeSettings | None = None,
+    family: str = "auto",
+    dtype: str = "auto",
+    device: str = "auto",
+) -> Any:
     """Load the model (through `load_model`) and wrap it in the app."""
     from emoreason.generation import TransformersEngine
     from emoreason.models import load_model
@@ -41,8 +47,7 @@ def build_app(model: str = "default", adapters: list[str] | None = None, setting
 
 def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") -> None:
     """Run `app` with uvicorn until interrupted."""
-    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=10,
-                server_header=False)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=10, server_header=False)
 
 
 class ServerThread:
@@ -52,8 +57,11 @@ class ServerThread:
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning"):
         self.host = host
         self.port = port or free_port(host)
-        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=self.port, log_level=log_level,
-                                                    timeout_graceful_shutdown=5, lifespan="on"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                app, host=host, port=self.port, log_level=log_level, timeout_graceful_shutdown=5, lifespan="on"
+            )
+        )
         self.thread = threading.Thread(target=self.server.run, name="emoreason-uvicorn", daemon=True)
 
     @property

@@ -45,8 +45,16 @@ class ServeSettings:
     api_key: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("max_batch_size", "max_queue", "max_tokens_limit", "default_max_tokens", "max_n",
-                     "max_upload_bytes", "max_body_bytes", "max_text_chars"):
+        for name in (
+            "max_batch_size",
+            "max_queue",
+            "max_tokens_limit",
+            "default_max_tokens",
+            "max_n",
+            "max_upload_bytes",
+            "max_body_bytes",
+            "max_text_chars",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
         if self.request_timeout_s <= 0 or self.batch_wait_ms < 0:
@@ -74,10 +82,14 @@ class ModelInfo:
         model_id = loaded.model_id
         config = loaded.model.config
         text_config = getattr(config, "text_config", None) or config
-        return cls(id=model_id, family=loaded.family.name, modalities=frozenset(loaded.family.modalities),
-                   tokenizer=copy.deepcopy(loaded.tokenizer),
-                   context_length=getattr(text_config, "max_position_embeddings", None),
-                   aliases=tuple(a for a in ("default", loaded.name, requested) if a))
+        return cls(
+            id=model_id,
+            family=loaded.family.name,
+            modalities=frozenset(loaded.family.modalities),
+            tokenizer=copy.deepcopy(loaded.tokenizer),
+            context_length=getattr(text_config, "max_position_embeddings", None),
+            aliases=tuple(a for a in ("default", loaded.name, requested) if a),
+        )
 
     def prompt_tokens(self, conversation: Conversation) -> int | None:
         """Tokens of a text model's rendered prompt; None when unknown (media models)."""
@@ -89,8 +101,9 @@ class ModelInfo:
             try:
                 text = render_prompts(self.tokenizer, [conversation])[0]
             except Exception as err:  # noqa: BLE001 - a chat template refusing the messages (e.g. role order)
-                raise APIError(400, f"the model's chat template rejects these messages: {err}",
-                               param="messages") from None
+                raise APIError(
+                    400, f"the model's chat template rejects these messages: {err}", param="messages"
+                ) from None
             return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def stream_events(self, completions: list[Any], stops: tuple[str, ...], include_usage: bool) -> list[str]:
@@ -117,8 +130,12 @@ class ServeState:
             try:
                 future = self.batcher.submit([conversation], params)
             except QueueFull as err:
-                raise APIError(503, "the server is busy (request queue full); retry later", code="queue_full",
-                               headers={"Retry-After": str(err.retry_after)}) from None
+                raise APIError(
+                    503,
+                    "the server is busy (request queue full); retry later",
+                    code="queue_full",
+                    headers={"Retry-After": str(err.retry_after)},
+                ) from None
             except BatcherStopped:
                 raise shutting_down() from None
             try:

@@ -30,10 +30,23 @@ EXTENSIONS: dict[str, frozenset[str]] = {
 
 #: media types accepted in data: URIs, with the kind they must sniff as
 MIME_TYPES: dict[str, str] = {
-    "image/png": "image", "image/jpeg": "image", "image/gif": "image", "image/webp": "image",
-    "audio/wav": "audio", "audio/x-wav": "audio", "audio/wave": "audio", "audio/flac": "audio", "audio/ogg": "audio",
-    "audio/mpeg": "audio", "audio/mp3": "audio", "audio/mp4": "audio", "audio/x-m4a": "audio",
-    "video/mp4": "video", "video/quicktime": "video", "video/webm": "video", "video/x-matroska": "video",
+    "image/png": "image",
+    "image/jpeg": "image",
+    "image/gif": "image",
+    "image/webp": "image",
+    "audio/wav": "audio",
+    "audio/x-wav": "audio",
+    "audio/wave": "audio",
+    "audio/flac": "audio",
+    "audio/ogg": "audio",
+    "audio/mpeg": "audio",
+    "audio/mp3": "audio",
+    "audio/mp4": "audio",
+    "audio/x-m4a": "audio",
+    "video/mp4": "video",
+    "video/quicktime": "video",
+    "video/webm": "video",
+    "video/x-matroska": "video",
     "video/x-msvideo": "video",
 }
 
@@ -80,31 +93,46 @@ class UploadSet:
         self.files: dict[Path, str] = {}  # path -> what it was ("uploaded image")
         self._lock = threading.Lock()
 
-    def save(self, kind: str, data: bytes, *, filename: str | None = None, mime: str | None = None,
-             param: str | None = None) -> str:
+    def save(
+        self, kind: str, data: bytes, *, filename: str | None = None, mime: str | None = None, param: str | None = None
+    ) -> str:
         """Check `data` as an upload of `kind` and write it; returns the private path."""
         param = param or kind
         if kind not in MEDIA_KINDS:
             raise APIError(400, f"unknown media kind {kind!r}; use {', '.join(MEDIA_KINDS)}", param=param)
         if len(data) > self.store.max_bytes:
-            raise APIError(413, f"the {kind} upload is {len(data) / 2**20:.1f} MiB; the limit is "
-                                f"{self.store.max_bytes / 2**20:.1f} MiB", param=param, code="upload_too_large")
+            raise APIError(
+                413,
+                f"the {kind} upload is {len(data) / 2**20:.1f} MiB; the limit is "
+                f"{self.store.max_bytes / 2**20:.1f} MiB",
+                param=param,
+                code="upload_too_large",
+            )
         if not data:
             raise APIError(400, f"the {kind} upload is empty", param=param, code="invalid_media")
         if filename:
             suffix = Path(filename).suffix.lower().lstrip(".")
             if suffix not in EXTENSIONS[kind]:
-                raise APIError(415, f"{kind} files must end in one of: {_describe(kind)} (got {filename!r})",
-                               param=param, code="unsupported_media_type")
+                raise APIError(
+                    415,
+                    f"{kind} files must end in one of: {_describe(kind)} (got {filename!r})",
+                    param=param,
+                    code="unsupported_media_type",
+                )
         if mime is not None and MIME_TYPES.get(mime.lower()) != kind:
             accepted = ", ".join(m for m, k in MIME_TYPES.items() if k == kind)
-            raise APIError(415, f"{kind} data must be one of {accepted} (got {mime!r})", param=param,
-                           code="unsupported_media_type")
+            raise APIError(
+                415, f"{kind} data must be one of {accepted} (got {mime!r})", param=param, code="unsupported_media_type"
+            )
         sniffed = sniff(data[:64])
         if sniffed is None or sniffed[0] != kind:
             seen = f"it looks like {sniffed[0]} ({sniffed[1]})" if sniffed else "its content is no known media format"
-            raise APIError(415, f"the {kind} upload is not a {kind} file we can read ({_describe(kind)}): {seen}",
-                           param=param, code="unsupported_media_type")
+            raise APIError(
+                415,
+                f"the {kind} upload is not a {kind} file we can read ({_describe(kind)}): {seen}",
+                param=param,
+                code="unsupported_media_type",
+            )
         path = self.store.root / f"{secrets.token_hex(12)}.{sniffed[1]}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with self._lock:
@@ -117,18 +145,26 @@ class UploadSet:
         """A `data:<mime>;base64,<payload>` URI; no other URL scheme is fetched or read."""
         match = re.match(r"data:([\w.+-]+/[\w.+-]+)?((?:;[\w-]+=[\w.-]+)*);base64,", uri)
         if match is None:
-            raise APIError(400, f"{kind} must be given as a data: URI with base64 content "
-                                "(data:<type>;base64,...); URLs and file paths are not fetched", param=param,
-                           code="invalid_media")
-        payload = uri[match.end():]
+            raise APIError(
+                400,
+                f"{kind} must be given as a data: URI with base64 content "
+                "(data:<type>;base64,...); URLs and file paths are not fetched",
+                param=param,
+                code="invalid_media",
+            )
+        payload = uri[match.end() :]
         data = self._decode(kind, payload, param)
         return self.save(kind, data, mime=match.group(1) or None, param=param)
 
     def _decode(self, kind: str, payload: str, param: str) -> bytes:
         """Base64 to bytes, refusing an oversized payload before decoding it."""
         if len(payload) * 3 // 4 > self.store.max_bytes + 3:
-            raise APIError(413, f"the {kind} data is larger than the {self.store.max_bytes / 2**20:.1f} MiB limit",
-                           param=param, code="upload_too_large")
+            raise APIError(
+                413,
+                f"the {kind} data is larger than the {self.store.max_bytes / 2**20:.1f} MiB limit",
+                param=param,
+                code="upload_too_large",
+            )
         try:
             return base64.b64decode(payload, validate=True)
         except (binascii.Error, ValueError):
@@ -137,8 +173,12 @@ class UploadSet:
     def save_base64(self, kind: str, payload: str, extension: str, param: str) -> str:
         """Base64 content with a named format (OpenAI's `input_audio`: {"data", "format"})."""
         if extension.lower() not in EXTENSIONS[kind]:
-            raise APIError(415, f"{kind} format must be one of {_describe(kind)} (got {extension!r})", param=param,
-                           code="unsupported_media_type")
+            raise APIError(
+                415,
+                f"{kind} format must be one of {_describe(kind)} (got {extension!r})",
+                param=param,
+                code="unsupported_media_type",
+            )
         data = self._decode(kind, payload, param)
         return self.save(kind, data, filename=f"upload.{extension}", param=param)
 

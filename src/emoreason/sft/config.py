@@ -25,14 +25,24 @@ class SFTRunConfig(RunSection):
 
 
 class SFTDataConfig(Section):
-    train_file: str = Field("runs/distill/sft.jsonl", description="SFT JSONL written by `emoreason distill` "
-                            "(chat messages + id + media + gold + task).")
+    train_file: str = Field(
+        "runs/distill/sft.jsonl",
+        description="SFT JSONL written by `emoreason distill` (chat messages + id + media + gold + task).",
+    )
     eval_file: str | None = Field(None, description="Held-out SFT JSONL; default: eval_fraction of train_file.")
-    eval_fraction: float = Field(0.05, ge=0.0, lt=1.0, description="(our choice) share of train_file held out "
-                                 "for evaluation when eval_file is not given.")
+    eval_fraction: float = Field(
+        0.05,
+        ge=0.0,
+        lt=1.0,
+        description="(our choice) share of train_file held out for evaluation when eval_file is not given.",
+    )
     limit: int | None = Field(None, ge=1, description="Use only the first N training examples.")
-    max_target_tokens: int = Field(512, ge=8, description="Longer assistant turns are dropped (counted) instead "
-                                   "of truncated, which would teach unfinished answers.")
+    max_target_tokens: int = Field(
+        512,
+        ge=8,
+        description="Longer assistant turns are dropped (counted) instead "
+        "of truncated, which would teach unfinished answers.",
+    )
     shuffle: bool = True
 
 
@@ -48,8 +58,9 @@ class SFTTrainConfig(OptimSection):
 class SFTEvalConfig(Section):
     every: int = Field(25, ge=0, description="Evaluate every N steps and at the end (0: only at the end).")
     loss_examples: int = Field(64, ge=0, description="Held-out examples for the eval loss.")
-    generate_examples: int = Field(16, ge=0, description="Held-out examples answered greedily for parse rate "
-                                   "and polarity accuracy.")
+    generate_examples: int = Field(
+        16, ge=0, description="Held-out examples answered greedily for parse rate and polarity accuracy."
+    )
     max_new_tokens: int = Field(192, ge=1)
     batch_size: int = Field(8, ge=1)
 

@@ -15,9 +15,12 @@ the file, line and field, and says how to fix it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from emoreason.data.errors import DataError
 from emoreason.data.jsonl import read_jsonl_strict
@@ -68,16 +71,23 @@ def _example(record: dict[str, Any], file: str, line: int) -> SFTExample:
         except (KeyError, TypeError, ValueError) as err:
             raise bad("task", f"not a task description ({err}); write TaskInfo.to_dict() or leave it out") from None
     sample_id = str(record.get("id", f"line{line}"))
-    return SFTExample(id=sample_id, conversation=Conversation(messages=[dict(m) for m in messages[:-1]], **media),
-                      target=messages[-1]["content"], format=record.get("format"), task=task,
-                      gold=dict(record.get("gold") or {}))
+    return SFTExample(
+        id=sample_id,
+        conversation=Conversation(messages=[dict(m) for m in messages[:-1]], **media),
+        target=messages[-1]["content"],
+        format=record.get("format"),
+        task=task,
+        gold=dict(record.get("gold") or {}),
+    )
 
 
 def load_sft_file(path: str | Path) -> list[SFTExample]:
     file = Path(path)
     if not file.is_file():
-        raise DataError(f"SFT file not found: {file}; write one with `emoreason distill ... --out DIR` "
-                        "(DIR/sft.jsonl)", file=str(file))
+        raise DataError(
+            f"SFT file not found: {file}; write one with `emoreason distill ... --out DIR` (DIR/sft.jsonl)",
+            file=str(file),
+        )
     records = read_jsonl_strict(file, hint="each line must be a JSON object with a `messages` list")
     examples = [_example(record, str(file), number) for number, record in records]
     if not examples:
@@ -85,4 +95,14 @@ def load_sft_file(path: str | Path) -> list[SFTExample]:
     return examples
 
 
-__all__ = ["SFTExample", "load_sft_file"]
+def split_eval(examples: Sequence[SFTExample], fraction: float, seed: int) -> tuple[list[SFTExample], list[SFTExample]]:
+    """A fixed random share held out for evaluation (the same for a given seed)."""
+    if fraction <= 0 or len(examples) < 2:
+        return list(examples), []
+    n_eval = max(1, int(round(fraction * len(examples))))
+    order = np.random.default_rng([seed, 7]).permutation(len(examples))
+    held = set(int(i) for i in order[:n_eval])
+    return ([e for i, e in enumerate(examples) if i not in held], [e for i, e in enumerate(examples) if i in held])
+
+
+__all__ = ["SFTExample", "load_sft_file", "split_eval"]

@@ -13,7 +13,6 @@ context only, never targets). The end-of-turn token is a target too, so the mode
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import math
@@ -30,30 +29,25 @@ from emoreason.generation import SamplingParams, TransformersEngine
 from emoreason.generation.logprobs import continuation_logprobs, encode_with_continuations
 from emoreason.models.loading import LoadedModel
 from emoreason.sft.config import SFTConfig
-from emoreason.sft.data import SFTExample, load_sft_file
+from emoreason.sft.data import SFTExample, load_sft_file, split_eval
 from emoreason.train import checkpoint as ckpt
-from emoreason.train.config import build_optimizer
-from emoreason.train.loop import TrainingRun, build_accelerator, epoch_position
+from emoreason.train.loop import build_accelerator, epoch_position, prepare_training
 from emoreason.train.policy import load_trainable, prepare_policy
 from emoreason.train.update import gradient_sync, optimizer_step
 
 log = logging.getLogger(__name__)
 
 
-def split_eval(examples: Sequence[SFTExample], fraction: float, seed: int) -> tuple[list[SFTExample], list[SFTExample]]:
-    """A fixed random share held out for evaluation (the same for a given seed)."""
-    if fraction <= 0 or len(examples) < 2:
-        return list(examples), []
-    n_eval = max(1, int(round(fraction * len(examples))))
-    order = np.random.default_rng([seed, 7]).permutation(len(examples))
-    held = set(int(i) for i in order[:n_eval])
-    return ([e for i, e in enumerate(examples) if i not in held], [e for i, e in enumerate(examples) if i in held])
-
-
 class SFTTrainer:
-    def __init__(self, config: SFTConfig, *, train: Sequence[SFTExample] | None = None,
-                 eval_examples: Sequence[SFTExample] | None = None, loaded: LoadedModel | None = None,
-                 accelerator: Any = None):
+    def __init__(
+        self,
+        config: SFTConfig,
+        *,
+        train: Sequence[SFTExample] | None = None,
+        eval_examples: Sequence[SFTExample] | None = None,
+        loaded: LoadedModel | None = None,
+        accelerator: Any = None,
+    ):
         """`train`/`eval_examples` default to the data section's files, `loaded` to the model section."""
         self.config = config
         run = config.run
@@ -77,22 +71,27 @@ class SFTTrainer:
         self.tokenizer = loaded.tokenizer
         self.train_examples, self.dropped_long = self._fit(train)
         if not self.train_examples:
-            raise ValueError(f"every training example is longer than data.max_target_tokens="
-                             f"{config.data.max_target_tokens}")
+            raise ValueError(
+                f"every training example is longer than data.max_target_tokens={config.data.max_target_tokens}"
+            )
         self.eval_examples, _ = self._fit(list(eval_examples or []))
 
         policy = prepare_policy(loaded, config.model)
         t = config.train
         per_step = t.batch_size * t.gradient_accumulation * self.world
         self.max_steps = run.max_steps or max(1, math.ceil(run.epochs * len(self.train_examples) / per_step))
-        optimizer, self.scheduler = build_optimizer(policy, t, self.max_steps)
-        self.model, self.optimizer = self.accelerator.prepare(policy, optimizer)
-        self.policy = self.accelerator.unwrap_model(self.model)
-        self.loaded = dataclasses.replace(loaded, model=self.policy)
+        ready = prepare_training(
+            "sft",
+            config,
+            self.accelerator,
+            loaded,
+            policy,
+            t,
+            self.max_steps,
+            checkpoint_state=lambda step: {"examples_seen": step * per_step},
+        )
+        self.model, self.policy, self.optimizer, self.scheduler, self.loaded, self.run = ready
         self.share_prefix = self.world == 1 and not config.model.gradient_checkpointing
-        self.run = TrainingRun("sft", config, run, self.accelerator, self.policy, self.optimizer, self.scheduler,
-                               self.loaded.processor,
-                               checkpoint_state=lambda step: {"examples_seen": step * per_step})
 
     @property
     def step_index(self) -> int:
@@ -120,12 +119,15 @@ class SFTTrainer:
                 continue
             kept.append((example, ids))
         if dropped:
-            log.warning("%d example(s) with more than %d target tokens left out (data.max_target_tokens)", dropped, limit)
+            log.warning(
+                "%d example(s) with more than %d target tokens left out (data.max_target_tokens)", dropped, limit
+            )
         return kept, dropped
 
     def _example_at(self, index: int) -> tuple[SFTExample, list[int]]:
-        return self.train_examples[epoch_position(index, len(self.train_examples), self.config.run.seed,
-                                                  self.config.data.shuffle)]
+        return self.train_examples[
+            epoch_position(index, len(self.train_examples), self.config.run.seed, self.config.data.shuffle)
+        ]
 
     def batches_for_step(self, step: int) -> list[list[tuple[SFTExample, list[int]]]]:
         """This process's micro-batches for `step`: a function of the step alone, so a resumed
@@ -141,8 +143,9 @@ class SFTTrainer:
 
     def _nll(self, model: torch.nn.Module, batch: list[tuple[SFTExample, list[int]]]) -> tuple[torch.Tensor, int]:
         """Summed negative log-likelihood of the targets, and their token count."""
-        encoded = encode_with_continuations(self.loaded, [e.conversation for e, _ in batch], [ids for _, ids in batch],
-                                            share_prefix=self.share_prefix)
+        encoded = encode_with_continuations(
+            self.loaded, [e.conversation for e, _ in batch], [ids for _, ids in batch], share_prefix=self.share_prefix
+        )
         logp, _ = continuation_logprobs(model, encoded)
         mask = encoded.mask.to(logp.dtype)
         return -(logp * mask).sum(), int(encoded.mask.sum().item())
@@ -160,8 +163,9 @@ class SFTTrainer:
                 self.accelerator.backward(loss)
             loss_sum += float(loss.item())
         stats: dict[str, float] = {"loss": loss_sum, "tokens": float(total_tokens)}
-        grad_norm = optimizer_step(self.accelerator, self.model, self.optimizer, self.scheduler,
-                                   self.config.train.max_grad_norm)
+        grad_norm = optimizer_step(
+            self.accelerator, self.model, self.optimizer, self.scheduler, self.config.train.max_grad_norm
+        )
         if grad_norm is not None:
             stats["grad_norm"] = grad_norm
         stats["lr"] = float(self.scheduler.get_last_lr()[0])
@@ -187,8 +191,14 @@ class SFTTrainer:
                 nll, n = self._nll(self.policy, loss_set[start : start + cfg.batch_size])
                 nll_total, tokens = nll_total + float(nll), tokens + n
             stats["eval/loss"] = nll_total / max(tokens, 1)
-        stats.update(generation_eval(self.loaded, [e for e, _ in self.eval_examples[: cfg.generate_examples]],
-                                     cfg.max_new_tokens, cfg.batch_size))
+        stats.update(
+            generation_eval(
+                self.loaded,
+                [e for e, _ in self.eval_examples[: cfg.generate_examples]],
+                cfg.max_new_tokens,
+                cfg.batch_size,
+            )
+        )
         self.model.train()
         return stats
 
@@ -208,14 +218,12 @@ class SFTTrainer:
         self.start()
         if self.run.step == 0 and self.eval_examples:
             self.run.log(self.evaluate())  # step 0: the starting point, for the before/after comparison
-        records = []
-        while self.run.step < self.max_steps:
-            stats = self.step()
+
+        def evaluate_now(stats: dict[str, float]) -> None:
             if self.run.step == self.max_steps or (every and self.run.step % every == 0):
                 stats.update(self.evaluate())
-            records.append(self.run.finish_step(stats, self.max_steps))
-            if progress is not None:
-                progress(records[-1])
+
+        records = self.run.run_steps(self.step, self.max_steps, progress, after_step=evaluate_now)
         if self.run.is_main:
             self._write_final()
         self.run.end()
@@ -228,16 +236,26 @@ class SFTTrainer:
         shutil.rmtree(tmp, ignore_errors=True)
         ckpt.save_weights(self.policy, tmp, self.loaded.processor)
         last_eval = next((r for r in reversed(self.log_history) if "eval/loss" in r or "eval/parse_rate" in r), None)
-        (tmp / "provenance.json").write_text(json.dumps({
-            "steps": self.run.step, "train_file": self.config.data.train_file,
-            "train_examples": len(self.train_examples), "dropped_long": self.dropped_long, "last_eval": last_eval,
-        }, indent=2) + "\n")
+        (tmp / "provenance.json").write_text(
+            json.dumps(
+                {
+                    "steps": self.run.step,
+                    "train_file": self.config.data.train_file,
+                    "train_examples": len(self.train_examples),
+                    "dropped_long": self.dropped_long,
+                    "last_eval": last_eval,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)
 
 
-def generation_eval(loaded: LoadedModel, examples: Sequence[SFTExample], max_new_tokens: int = 192,
-                    batch_size: int = 8) -> dict[str, float]:
+def generation_eval(
+    loaded: LoadedModel, examples: Sequence[SFTExample], max_new_tokens: int = 192, batch_size: int = 8
+) -> dict[str, float]:
     """Greedy answers to the examples' prompts, parsed by their format: parse rate, polarity
     accuracy against the gold polarity, and score MAE where there are gold scores."""
     from emoreason.formats import get_format
@@ -269,4 +287,4 @@ def generation_eval(loaded: LoadedModel, examples: Sequence[SFTExample], max_new
     return stats
 
 
-__all__ = ["SFTTrainer", "generation_eval", "split_eval"]
+__all__ = ["SFTTrainer", "generation_eval"]

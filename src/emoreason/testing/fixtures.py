@@ -27,8 +27,21 @@ IM_END = "<|im_end|>"
 #: Reasoning-format tags, added as whole (non-special) tokens so they survive decoding with
 #: `skip_special_tokens=True`, as tags do in real chat tokenizers.
 TAG_TOKENS = [
-    "<polarity>", "</polarity>", "<think>", "</think>", "<score>", "</score>", "<answer>", "</answer>",
-    "<step1>", "</step1>", "<step2>", "</step2>", "<step3>", "</step3>", "\\boxed{",
+    "<polarity>",
+    "</polarity>",
+    "<think>",
+    "</think>",
+    "<score>",
+    "</score>",
+    "<answer>",
+    "</answer>",
+    "<step1>",
+    "</step1>",
+    "<step2>",
+    "</step2>",
+    "<step3>",
+    "</step3>",
+    "\\boxed{",
 ]
 
 VL_SPECIAL_TOKENS = ["<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
@@ -52,8 +65,10 @@ _CORPUS = [
     "<think>The speaker smiles and the voice is warm, so the feeling is positive.</think>",
     "<polarity>positive</polarity> <polarity>negative</polarity> <polarity>neutral</polarity>",
     "<score>1.5</score> <score>-2.0</score> <score>0</score> <score>-0.25</score>",
-    ("<step1>a person frowns in a dark room</step1><step2>they feel sad</step2>"
-     "<step3>negative, low arousal</step3> \\boxed{sad} \\boxed{happy} \\boxed{angry}"),
+    (
+        "<step1>a person frowns in a dark room</step1><step2>they feel sad</step2>"
+        "<step3>negative, low arousal</step3> \\boxed{sad} \\boxed{happy} \\boxed{angry}"
+    ),
     "<answer>positive</answer> happy sad angry fear disgust surprise neutral contempt",
     "You are a helpful assistant. Explain the sentiment of the text, then give a score.",
     "Ce film était très bien. Das war schlecht. 这部电影很好。 😀 🙁",
@@ -218,8 +233,9 @@ def make_tiny_causal_lm(path: str | Path, seed: int = 0) -> Path:
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     tokenizer = build_tiny_tokenizer()
-    config = LlamaConfig(**_text_kwargs(tokenizer), head_dim=16, rope_parameters={"rope_type": "default",
-                                                                                  "rope_theta": 10000.0})
+    config = LlamaConfig(
+        **_text_kwargs(tokenizer), head_dim=16, rope_parameters={"rope_type": "default", "rope_theta": 10000.0}
+    )
     model = _build(LlamaForCausalLM, config, seed)
     model.generation_config = _generation_config(tokenizer)
     model.save_pretrained(path)
@@ -278,8 +294,13 @@ def _image_processor() -> Any:
     return Qwen2VLImageProcessorPil(**{k: v for k, v in _IMAGE_PROCESSOR_FIELDS.items() if k != "size"})
 
 
-def _write_processor_files(path: Path, processor_class: str, tokenizer: Any, chat_template: str,
-                           extra_preprocessor: dict[str, Any] | None = None) -> None:
+def _write_processor_files(
+    path: Path,
+    processor_class: str,
+    tokenizer: Any,
+    chat_template: str,
+    extra_preprocessor: dict[str, Any] | None = None,
+) -> None:
     """Write the processor the way Qwen checkpoints ship it: preprocessor_config.json (image
     processor, plus the feature extractor for Omni), video_preprocessor_config.json, the
     tokenizer files and chat_template.jinja.
@@ -287,14 +308,24 @@ def _write_processor_files(path: Path, processor_class: str, tokenizer: Any, cha
     Written by hand because `Qwen2VLVideoProcessor` cannot be instantiated without torchvision,
     which has no CPU build here; the files are the same as `processor.save_pretrained` writes.
     """
-    image = {**_IMAGE_PROCESSOR_FIELDS, "image_processor_type": "Qwen2VLImageProcessor",
-             "processor_class": processor_class}
+    image = {
+        **_IMAGE_PROCESSOR_FIELDS,
+        "image_processor_type": "Qwen2VLImageProcessor",
+        "processor_class": processor_class,
+    }
     if extra_preprocessor:
         image.update(extra_preprocessor)
     (path / "preprocessor_config.json").write_text(json.dumps(image, indent=2) + "\n")
     video = {k: v for k, v in _IMAGE_PROCESSOR_FIELDS.items()}
-    video.update({"video_processor_type": "Qwen2VLVideoProcessor", "processor_class": processor_class,
-                  "do_sample_frames": False, "min_frames": 4, "max_frames": 768})
+    video.update(
+        {
+            "video_processor_type": "Qwen2VLVideoProcessor",
+            "processor_class": processor_class,
+            "do_sample_frames": False,
+            "min_frames": 4,
+            "max_frames": 768,
+        }
+    )
     (path / "video_preprocessor_config.json").write_text(json.dumps(video, indent=2) + "\n")
     tokenizer.save_pretrained(path)
     (path / "chat_template.jinja").write_text(chat_template)
@@ -400,12 +431,16 @@ def make_tiny_qwen2_5_omni_thinker(path: str | Path, seed: int = 0) -> Path:
     model = _build(Qwen2_5OmniThinkerForConditionalGeneration, config, seed)
     model.generation_config = _generation_config(tokenizer)
     model.save_pretrained(path)
-    _write_processor_files(path, "Qwen2_5OmniProcessor", tokenizer, QWEN2_5_OMNI_TEMPLATE,
-                           extra_preprocessor=_WHISPER_FIELDS)
+    _write_processor_files(
+        path, "Qwen2_5OmniProcessor", tokenizer, QWEN2_5_OMNI_TEMPLATE, extra_preprocessor=_WHISPER_FIELDS
+    )
     return path
 
 
 __all__ = [
-    "TAG_TOKENS", "build_tiny_tokenizer", "make_tiny_causal_lm", "make_tiny_qwen2_5_omni_thinker",
+    "TAG_TOKENS",
+    "build_tiny_tokenizer",
+    "make_tiny_causal_lm",
+    "make_tiny_qwen2_5_omni_thinker",
     "make_tiny_qwen2_5_vl",
 ]

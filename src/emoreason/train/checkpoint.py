@@ -88,8 +88,10 @@ def load_weights(model: torch.nn.Module, folder: Path) -> None:
 
         file = folder / "adapter" / "adapter_model.safetensors"
         if not file.is_file():
-            raise FileNotFoundError(f"{folder} has no adapter weights ({file}); it was written by a full "
-                                    "fine-tuning run, set model.lora.enabled=false to resume it")
+            raise FileNotFoundError(
+                f"{folder} has no adapter weights ({file}); it was written by a full "
+                "fine-tuning run, set model.lora.enabled=false to resume it"
+            )
         result = set_peft_model_state_dict(model, load_file(str(file)))
         unexpected = getattr(result, "unexpected_keys", [])
         if unexpected:
@@ -98,8 +100,10 @@ def load_weights(model: torch.nn.Module, folder: Path) -> None:
     model_dir = folder / "model"
     files = sorted(model_dir.glob("*.safetensors"))
     if not files:
-        raise FileNotFoundError(f"{folder} has no full model weights in {model_dir}; it was written by a LoRA "
-                                "run, set model.lora.enabled=true to resume it")
+        raise FileNotFoundError(
+            f"{folder} has no full model weights in {model_dir}; it was written by a LoRA "
+            "run, set model.lora.enabled=true to resume it"
+        )
     state: dict[str, torch.Tensor] = {}
     for file in files:
         state.update(load_file(str(file)))

@@ -26,8 +26,9 @@ class LoraConfig(Section):
 
 class ModelConfig(Section):
     name: str = Field("default", description="`default`, a model folder, a .gguf file or a hub id.")
-    adapter: str | None = Field(None, description="Start from this LoRA adapter (e.g. the SFT one); it is trained "
-                                "further.")
+    adapter: str | None = Field(
+        None, description="Start from this LoRA adapter (e.g. the SFT one); it is trained further."
+    )
     family: str = "auto"
     dtype: str = "auto"
     device: str = "auto"
@@ -41,8 +42,11 @@ class RunSection(Section):
     output_dir: str = Field("runs/train", description="Checkpoints, metrics.jsonl and TensorBoard logs go here.")
     save_every: int = Field(25, ge=0, description="Checkpoint every N steps (0: only at the end).")
     keep_checkpoints: int = Field(2, ge=1, description="Older checkpoints beyond this many are deleted.")
-    save_latest: bool = Field(True, description="Between numbered checkpoints, rewrite checkpoint-latest after "
-                              "every step, so a killed run loses at most the step in flight.")
+    save_latest: bool = Field(
+        True,
+        description="Between numbered checkpoints, rewrite checkpoint-latest after "
+        "every step, so a killed run loses at most the step in flight.",
+    )
     seed: int = 0
     report_to: list[Literal["jsonl", "tensorboard"]] = Field(default_factory=lambda: ["jsonl", "tensorboard"])
     resume: bool = Field(True, description="Continue from the newest checkpoint in output_dir if there is one.")
@@ -62,7 +66,9 @@ class OptimSection(Section):
     max_grad_norm: float | None = Field(1.0, gt=0.0)
 
 
-def build_optimizer(model: torch.nn.Module, optim: OptimSection, total_updates: int) -> tuple[torch.optim.Optimizer, Any]:
+def build_optimizer(
+    model: torch.nn.Module, optim: OptimSection, total_updates: int
+) -> tuple[torch.optim.Optimizer, Any]:
     """AdamW over the trainable parameters and its scheduler, sized for `total_updates`
     optimizer steps. The scheduler is stepped by the trainer, not by accelerate, whose wrapper
     would step it once per process."""
@@ -70,8 +76,9 @@ def build_optimizer(model: torch.nn.Module, optim: OptimSection, total_updates: 
 
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=optim.lr, betas=optim.betas, weight_decay=optim.weight_decay)
-    scheduler = get_scheduler(optim.scheduler, optimizer, num_warmup_steps=optim.warmup_steps,
-                              num_training_steps=total_updates)
+    scheduler = get_scheduler(
+        optim.scheduler, optimizer, num_warmup_steps=optim.warmup_steps, num_training_steps=total_updates
+    )
     return optimizer, scheduler
 
 

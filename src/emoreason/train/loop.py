@@ -1,11 +1,9 @@
 """One training run's state, which both trainers use: the step counter, the metrics log,
 checkpoints, resume (the only place that resumes) and the mean of statistics over processes.
 
-    run = TrainingRun("sft", config, config.run, accelerator, model, optimizer, scheduler, processor)
-    run.start()                                   # resumes when run.resume and a checkpoint exists
-    while run.step < max_steps:
-        stats = trainer.step()                    # the trainer advances run.step
-        run.finish_step(stats, max_steps)         # logs, then checkpoints as the run section says
+    model, policy, optimizer, scheduler, loaded, run = prepare_training("sft", config, accelerator, loaded,
+                                                                       policy, config.train, total_updates)
+    records = run.run_steps(trainer.step, max_steps)  # resumes once; the trainer's step advances run.step
     run.end()
 
 Data order is a function of (seed, position) alone (`epoch_position`), so a resumed run draws
@@ -14,11 +12,12 @@ exactly what an uninterrupted one would have.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -26,8 +25,9 @@ from pydantic import BaseModel
 
 from emoreason.config_loader import dump_recipe, flat_recipe
 from emoreason.data.jsonl import AppendOnlyJsonl, rewrite_jsonl
+from emoreason.models.loading import LoadedModel
 from emoreason.train import checkpoint as ckpt
-from emoreason.train.config import ModelConfig, RunSection
+from emoreason.train.config import ModelConfig, OptimSection, RunSection, build_optimizer
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,40 @@ def _has_tensorboard() -> bool:
     return True
 
 
+class Prepared(NamedTuple):
+    """A policy made ready to train under accelerate, and the run that trains it."""
+
+    model: torch.nn.Module  # as accelerate wrapped it (DDP under several processes): forward and backward
+    policy: torch.nn.Module  # the same module unwrapped: generation, adapters, saving
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    loaded: LoadedModel  # the loaded model (tokenizer, processor, family) holding `policy`
+    run: TrainingRun
+
+
+def prepare_training(
+    name: str,
+    config: Any,
+    accelerator: Any,
+    loaded: LoadedModel,
+    policy: torch.nn.Module,
+    optim: OptimSection,
+    total_updates: int,
+    checkpoint_state: Callable[[int], dict[str, Any]] | None = None,
+) -> Prepared:
+    """The steps every trainer takes after choosing what trains (`policy`, from
+    `train.policy.prepare_policy`): its optimizer and schedule for `total_updates` optimizer
+    steps, accelerate's wrapping, and the run state over `config.run`."""
+    optimizer, scheduler = build_optimizer(policy, optim, total_updates)
+    model, optimizer = accelerator.prepare(policy, optimizer)
+    policy = accelerator.unwrap_model(model)
+    loaded = dataclasses.replace(loaded, model=policy)
+    run = TrainingRun(
+        name, config, config.run, accelerator, policy, optimizer, scheduler, loaded.processor, checkpoint_state
+    )
+    return Prepared(model, policy, optimizer, scheduler, loaded, run)
+
+
 class TrainingRun:
     """What a run is, apart from the model math: where it writes, which step it is at, what it
     logged, and how it checkpoints and resumes.
@@ -67,9 +101,18 @@ class TrainingRun:
     `checkpoint_state(step)` adds recipe-specific entries (e.g. samples seen) to each
     checkpoint's trainer_state.json."""
 
-    def __init__(self, name: str, config: BaseModel, section: RunSection, accelerator: Any, model: torch.nn.Module,
-                 optimizer: torch.optim.Optimizer, scheduler: Any, processor: Any = None,
-                 checkpoint_state: Callable[[int], dict[str, Any]] | None = None):
+    def __init__(
+        self,
+        name: str,
+        config: BaseModel,
+        section: RunSection,
+        accelerator: Any,
+        model: torch.nn.Module,
+        optimizer: torch.optim.Optimizer,
+        scheduler: Any,
+        processor: Any = None,
+        checkpoint_state: Callable[[int], dict[str, Any]] | None = None,
+    ):
         self.name, self.config, self.section, self.accelerator = name, config, section, accelerator
         self.model, self.optimizer, self.scheduler, self.processor = model, optimizer, scheduler, processor
         self.checkpoint_state = checkpoint_state or (lambda step: {})
@@ -106,11 +149,15 @@ class TrainingRun:
     def resume(self, folder: str | Path) -> int:
         """Load a checkpoint folder; steps logged after it were lost with the crash and are
         dropped from metrics.jsonl, to be redone. Returns its step."""
-        state = ckpt.load_checkpoint(folder, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler,
-                                     rank=self.rank)
+        state = ckpt.load_checkpoint(
+            folder, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler, rank=self.rank
+        )
         if state.get("world_size", 1) != self.world:
-            log.warning("checkpoint was written by %s processes, resuming with %s: the data order changes",
-                        state.get("world_size"), self.world)
+            log.warning(
+                "checkpoint was written by %s processes, resuming with %s: the data order changes",
+                state.get("world_size"),
+                self.world,
+            )
         self.step = int(state["step"])
         self._truncate_log(self.step)
         return self.step
@@ -153,11 +200,18 @@ class TrainingRun:
         """checkpoint-<step> (or, rolling, checkpoint-latest) with the trainable weights,
         optimizer, scheduler and RNG states."""
         return ckpt.save_checkpoint(
-            self.output_dir, self.step, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler,
+            self.output_dir,
+            self.step,
+            model=self.model,
+            optimizer=self.optimizer,
+            scheduler=self.scheduler,
             state={**self.checkpoint_state(self.step), "config": self.config.model_dump(mode="json")},
-            processor=self.processor, rank=self.rank, world_size=self.world,
+            processor=self.processor,
+            rank=self.rank,
+            world_size=self.world,
             barrier=self.accelerator.wait_for_everyone if self.world > 1 else None,
-            keep=self.section.keep_checkpoints, rolling=rolling,
+            keep=self.section.keep_checkpoints,
+            rolling=rolling,
         )
 
     def finish_step(self, stats: dict[str, float], max_steps: int) -> dict[str, Any]:
@@ -170,9 +224,30 @@ class TrainingRun:
             self.save(rolling=True)
         return record
 
+    def run_steps(
+        self,
+        step: Callable[[], dict[str, float]],
+        max_steps: int,
+        progress: Callable[[dict[str, Any]], None] | None = None,
+        after_step: Callable[[dict[str, float]], None] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Start (resuming once), then call `step` (which advances `self.step`) until
+        `max_steps`; `after_step` may add to a step's statistics (e.g. an evaluation) before
+        they are logged and checkpointed. Returns the log records of the steps run here."""
+        self.start()
+        records = []
+        while self.step < max_steps:
+            stats = step()
+            if after_step is not None:
+                after_step(stats)
+            records.append(self.finish_step(stats, max_steps))
+            if progress is not None:
+                progress(records[-1])
+        return records
+
     def end(self) -> None:
         if self.accelerator.trackers:
             self.accelerator.end_training()
 
 
-__all__ = ["METRICS_FILE", "TrainingRun", "build_accelerator", "epoch_position"]
+__all__ = ["METRICS_FILE", "Prepared", "TrainingRun", "build_accelerator", "epoch_position", "prepare_training"]

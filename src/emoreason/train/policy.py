@@ -35,8 +35,9 @@ def load_trainable(settings: ModelConfig, accelerator: Any) -> LoadedModel:
     from emoreason.models.loading import load_model
 
     device = str(accelerator.device) if settings.device == "auto" else settings.device
-    return load_model(settings.name, settings.adapter, family=settings.family, dtype=settings.dtype, device=device,
-                      trainable=True)
+    return load_model(
+        settings.name, settings.adapter, family=settings.family, dtype=settings.dtype, device=device, trainable=True
+    )
 
 
 def prepare_policy(loaded: LoadedModel, settings: ModelConfig) -> torch.nn.Module:
@@ -49,12 +50,22 @@ def prepare_policy(loaded: LoadedModel, settings: ModelConfig) -> torch.nn.Modul
             lora = settings.lora
             with warnings.catch_warnings():  # peft reads a transformers attribute deprecated in v5
                 warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-                model = get_peft_model(model, LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                                                         target_modules=lora.target_modules, task_type="CAUSAL_LM"))
+                model = get_peft_model(
+                    model,
+                    LoraConfig(
+                        r=lora.r,
+                        lora_alpha=lora.alpha,
+                        lora_dropout=lora.dropout,
+                        target_modules=lora.target_modules,
+                        task_type="CAUSAL_LM",
+                    ),
+                )
     else:
         if is_peft(model):
-            raise ValueError("model.adapter is a LoRA adapter but model.lora.enabled is false; enable LoRA to "
-                             "continue training it, or merge it first")
+            raise ValueError(
+                "model.adapter is a LoRA adapter but model.lora.enabled is false; enable LoRA to "
+                "continue training it, or merge it first"
+            )
         for param in model.parameters():
             param.requires_grad_(True)
     if settings.gradient_checkpointing:
@@ -78,8 +89,9 @@ def setup_reference(policy: torch.nn.Module, loaded: LoadedModel) -> tuple[torch
 
 
 @contextmanager
-def reference_model(policy: torch.nn.Module, frozen: torch.nn.Module | None,
-                    adapter: str | None) -> Iterator[torch.nn.Module]:
+def reference_model(
+    policy: torch.nn.Module, frozen: torch.nn.Module | None, adapter: str | None
+) -> Iterator[torch.nn.Module]:
     """The module that computes reference log-probs, as `setup_reference` set it up."""
     if frozen is not None:
         yield frozen
@@ -94,4 +106,11 @@ def reference_model(policy: torch.nn.Module, frozen: torch.nn.Module | None,
             yield policy
 
 
-__all__ = ["POLICY_ADAPTER", "REFERENCE_ADAPTER", "load_trainable", "prepare_policy", "reference_model", "setup_reference"]
+__all__ = [
+    "POLICY_ADAPTER",
+    "REFERENCE_ADAPTER",
+    "load_trainable",
+    "prepare_policy",
+    "reference_model",
+    "setup_reference",
+]

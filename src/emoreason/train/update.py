@@ -17,8 +17,13 @@ def gradient_sync(accelerator: Any, model: torch.nn.Module, last: bool) -> Abstr
     return accelerator.no_sync(model)
 
 
-def optimizer_step(accelerator: Any, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
-                   max_grad_norm: float | None) -> float | None:
+def optimizer_step(
+    accelerator: Any,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    max_grad_norm: float | None,
+) -> float | None:
     """Clip (when `max_grad_norm` is set), step the optimizer and the scheduler, zero the
     gradients. Returns the gradient norm before clipping, or None without clipping."""
     grad_norm = None

@@ -19,8 +19,16 @@ log = logging.getLogger(__name__)
 
 FIELDS = ("id", "text", "score", "label", "audio", "video", "image", "split", "domain", "cues")
 MEDIA_FIELDS = ("audio", "video", "image")
-SPLIT_ALIASES = {"train": "train", "training": "train", "valid": "valid", "val": "valid", "validation": "valid",
-                 "dev": "valid", "test": "test", "testing": "test"}
+SPLIT_ALIASES = {
+    "train": "train",
+    "training": "train",
+    "valid": "valid",
+    "val": "valid",
+    "validation": "valid",
+    "dev": "valid",
+    "test": "test",
+    "testing": "test",
+}
 FIELD_OPTIONS = {name: f"column holding `{name}` (default: {name})" for name in FIELDS}
 TASK_OPTIONS = {
     "scale": "score scale LOW,HIGH, e.g. scale=-4,4 (default: inferred from the data, with a warning)",
@@ -42,7 +50,9 @@ def parse_score(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     try:
-        score = float(str(value).strip().replace("\u2212", "-")) if not isinstance(value, (int, float)) else float(value)
+        score = (
+            float(str(value).strip().replace("\u2212", "-")) if not isinstance(value, (int, float)) else float(value)
+        )
     except ValueError:
         return None
     return score if math.isfinite(score) else None
@@ -118,8 +128,15 @@ class RowReader:
         self.seen_ids.add(sample_id)
         self.report.rows_kept += 1
         return Sample(
-            id=sample_id, text=text, score=score, label=label, split=split,
-            domain=str(domain) if domain else self.domain, meta=meta, cues=str(cues).strip() if cues else None, **media,
+            id=sample_id,
+            text=text,
+            score=score,
+            label=label,
+            split=split,
+            domain=str(domain) if domain else self.domain,
+            meta=meta,
+            cues=str(cues).strip() if cues else None,
+            **media,
         )
 
     def _bad(self, line: int, field_name: str | None, reason: str, detail: str = "") -> None:
@@ -129,8 +146,15 @@ class RowReader:
 
 def label_polarity_map(labels: tuple[str, ...]) -> dict[str, Polarity]:
     """Known valences: Mikels' categories and the polarity words themselves."""
-    known: dict[str, Polarity] = {**MIKELS_VALENCE, "positive": "positive", "negative": "negative", "neutral": "neutral",
-                                  "happy": "positive", "sad": "negative", "angry": "negative"}
+    known: dict[str, Polarity] = {
+        **MIKELS_VALENCE,
+        "positive": "positive",
+        "negative": "negative",
+        "neutral": "neutral",
+        "happy": "positive",
+        "sad": "negative",
+        "angry": "negative",
+    }
     return {normalize_label(x): known[normalize_label(x)] for x in labels if normalize_label(x) in known}
 
 

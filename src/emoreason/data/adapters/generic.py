@@ -21,12 +21,23 @@ def _existing_file(spec: DatasetSpec) -> Path:
 
 def _reader(spec: DatasetSpec, strict: bool, path: Path) -> RowReader:
     labels = spec.list_option("labels")
-    return RowReader(spec=spec, strict=strict, report=LoadReport(source=str(spec)), base_dir=path.parent,
-                     file=str(path), domain=path.stem, labels=labels)
+    return RowReader(
+        spec=spec,
+        strict=strict,
+        report=LoadReport(source=str(spec)),
+        base_dir=path.parent,
+        file=str(path),
+        domain=path.stem,
+        labels=labels,
+    )
 
 
-@register("jsonl", "jsonl:PATH[?text=COL&scale=LOW,HIGH...]", "one JSON object per line with generic fields",
-          {**FIELD_OPTIONS, **TASK_OPTIONS})
+@register(
+    "jsonl",
+    "jsonl:PATH[?text=COL&scale=LOW,HIGH...]",
+    "one JSON object per line with generic fields",
+    {**FIELD_OPTIONS, **TASK_OPTIONS},
+)
 def load_jsonl(spec: DatasetSpec, strict: bool) -> Dataset:
     path = _existing_file(spec)
     reader = _reader(spec, strict, path)
@@ -45,8 +56,12 @@ def load_jsonl(spec: DatasetSpec, strict: bool) -> Dataset:
     return Dataset(spec=str(spec), task=task, samples=samples, report=reader.report)
 
 
-@register("csv", "csv:PATH[?text=COL&scale=LOW,HIGH...]", "a CSV file with a header row and generic fields",
-          {**FIELD_OPTIONS, **TASK_OPTIONS, "delimiter": "field delimiter (default ,; use tab for TSV)"})
+@register(
+    "csv",
+    "csv:PATH[?text=COL&scale=LOW,HIGH...]",
+    "a CSV file with a header row and generic fields",
+    {**FIELD_OPTIONS, **TASK_OPTIONS, "delimiter": "field delimiter (default ,; use tab for TSV)"},
+)
 def load_csv(spec: DatasetSpec, strict: bool) -> Dataset:
     path = _existing_file(spec)
     delimiter = spec.option("delimiter", ",") or ","
@@ -64,7 +79,8 @@ def load_csv(spec: DatasetSpec, strict: bool) -> Dataset:
             ):
                 raise DataError(
                     f"no column {wanted!r} (columns: {', '.join(rows.fieldnames)}); rename with ?text=COLUMN",
-                    file=str(path), line=1,
+                    file=str(path),
+                    line=1,
                 )
             for row in rows:
                 sample = reader.read(dict(row), rows.line_num)

@@ -17,8 +17,10 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".ti
     "images",
     "images:DIR",
     "image folder DIR/<label>/<image> or DIR/<split>/<label>/<image>; Mikels labels get their valence",
-    {"labels": "comma-separated label set; folders outside it are reported as bad rows",
-     "name": "task name used in reports (default: the folder name)"},
+    {
+        "labels": "comma-separated label set; folders outside it are reported as bad rows",
+        "name": "task name used in reports (default: the folder name)",
+    },
 )
 def load_images(spec: DatasetSpec, strict: bool) -> Dataset:
     root = Path(spec.target).expanduser()
@@ -49,12 +51,17 @@ def load_images(spec: DatasetSpec, strict: bool) -> Dataset:
                     continue
                 found_labels.add(label)
                 rel = file.relative_to(root)
-                samples.append(Sample(id=str(rel.with_suffix("")), image=str(file), label=label, split=split,
-                                      domain=root.name))
+                samples.append(
+                    Sample(id=str(rel.with_suffix("")), image=str(file), label=label, split=split, domain=root.name)
+                )
                 report.rows_kept += 1
     if not samples:
         raise DataError("no images found; expected DIR/<label>/<image> (jpg, png, ...)", file=str(root))
     labels = tuple(allowed) if allowed else tuple(sorted(found_labels))
-    task = TaskInfo(spec.option("name", root.name) or root.name, labels=labels,
-                    label_polarity=label_polarity_map(labels), metric_set="classification")
+    task = TaskInfo(
+        spec.option("name", root.name) or root.name,
+        labels=labels,
+        label_polarity=label_polarity_map(labels),
+        metric_set="classification",
+    )
     return Dataset(spec=str(spec), task=task, samples=samples, report=report)

@@ -71,7 +71,8 @@ class MMSAFeatures:
 @register(
     "mmsa",
     "mmsa:PATH?dataset=mosi|mosei|sims|simsv2",
-    "MMSA feature pickle (raw text, ids, regression labels; features read lazily). Pickles run code: trusted files only",
+    "MMSA feature pickle (raw text, ids, regression labels; features read lazily). "
+    "Pickles run code: trusted files only",
     {"dataset": "mosi, mosei, sims or simsv2 (default: guessed from the file name)"},
 )
 def load_mmsa(spec: DatasetSpec, strict: bool) -> Dataset:
@@ -118,7 +119,9 @@ def load_mmsa(spec: DatasetSpec, strict: bool) -> Dataset:
                 report.bad(BadRow(str(path), None, "regression_labels", "unparsable score", where), strict)
                 continue
             if not np.isfinite(score):
-                report.bad(BadRow(str(path), None, "regression_labels", "unparsable score", f"{where}: {score}"), strict)
+                report.bad(
+                    BadRow(str(path), None, "regression_labels", "unparsable score", f"{where}: {score}"), strict
+                )
                 continue
             meta: dict[str, Any] = {"row": row}
             for key, values in unimodal.items():

@@ -40,11 +40,25 @@ from emoreason.data.spec_options import apply_spec_option
 
 EMOTIONS: tuple[str, ...] = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
 EMOTION_POLARITY: dict[str, Polarity] = {
-    "neutral": "neutral", "calm": "positive", "happy": "positive", "surprised": "positive",
-    "sad": "negative", "angry": "negative", "fearful": "negative", "disgust": "negative",
+    "neutral": "neutral",
+    "calm": "positive",
+    "happy": "positive",
+    "surprised": "positive",
+    "sad": "negative",
+    "angry": "negative",
+    "fearful": "negative",
+    "disgust": "negative",
 }
-EMOTION_AROUSAL = {"neutral": "low", "calm": "low", "sad": "low", "happy": "high", "angry": "high",
-                   "fearful": "high", "disgust": "high", "surprised": "high"}
+EMOTION_AROUSAL = {
+    "neutral": "low",
+    "calm": "low",
+    "sad": "low",
+    "happy": "high",
+    "angry": "high",
+    "fearful": "high",
+    "disgust": "high",
+    "surprised": "high",
+}
 STATEMENTS = {"01": "Kids are talking by the door", "02": "Dogs are sitting by the door"}
 MODALITIES = {"01": "audio-video", "02": "video", "03": "audio"}
 CHANNELS = {"01": "speech", "02": "song"}
@@ -64,11 +78,22 @@ def parse_name(stem: str) -> dict[str, object] | None:
     if not match:
         return None
     modality, channel, emotion, intensity, statement, repetition, actor = match.groups()
-    if modality not in MODALITIES or channel not in CHANNELS or not 1 <= int(emotion) <= 8 or intensity not in ("01", "02"):
+    if (
+        modality not in MODALITIES
+        or channel not in CHANNELS
+        or not 1 <= int(emotion) <= 8
+        or intensity not in ("01", "02")
+    ):
         return None
-    return {"modality": MODALITIES[modality], "channel": CHANNELS[channel], "emotion": EMOTIONS[int(emotion) - 1],
-            "intensity": "normal" if intensity == "01" else "strong", "statement": statement,
-            "repetition": int(repetition), "actor": int(actor)}
+    return {
+        "modality": MODALITIES[modality],
+        "channel": CHANNELS[channel],
+        "emotion": EMOTIONS[int(emotion) - 1],
+        "intensity": "normal" if intensity == "01" else "strong",
+        "statement": statement,
+        "repetition": int(repetition),
+        "actor": int(actor),
+    }
 
 
 def _actor_list(spec: DatasetSpec, name: str, default: tuple[int, ...]) -> tuple[int, ...]:
@@ -78,7 +103,9 @@ def _actor_list(spec: DatasetSpec, name: str, default: tuple[int, ...]) -> tuple
     try:
         return tuple(int(v) for v in values)
     except ValueError:
-        raise DataError(f"option {name}={spec.option(name)!r} in {spec}: give actor numbers, e.g. {name}=21,22,23,24") from None
+        raise DataError(
+            f"option {name}={spec.option(name)!r} in {spec}: give actor numbers, e.g. {name}=21,22,23,24"
+        ) from None
 
 
 def _files(root: Path, report: LoadReport, strict: bool) -> list[tuple[Path, int | None, dict[str, str]]]:
@@ -109,13 +136,15 @@ def _files(root: Path, report: LoadReport, strict: bool) -> list[tuple[Path, int
         "test": f"actors of the test split (default {','.join(map(str, DEFAULT_TEST))}); the rest is train",
         "channel": "speech (default), song or all",
         "cues": "true: each clip's voice cues (relative to its actor) in `cues`, audio kept; only: cues and no audio "
-                "(cue-to-text for text models); extracted once, then cached",
+        "(cue-to-text for text models); extracted once, then cached",
     },
 )
 def load_ravdess(spec: DatasetSpec, strict: bool) -> Dataset:
     root = Path(spec.target).expanduser()
     if not root.is_dir():
-        raise DataError("RAVDESS folder does not exist; give the folder holding manifest.csv or Actor_NN/", file=str(root))
+        raise DataError(
+            "RAVDESS folder does not exist; give the folder holding manifest.csv or Actor_NN/", file=str(root)
+        )
     valid, test = _actor_list(spec, "valid", DEFAULT_VALID), _actor_list(spec, "test", DEFAULT_TEST)
     if set(valid) & set(test):
         raise DataError(f"actors {sorted(set(valid) & set(test))} are in both valid and test in {spec}")
@@ -137,9 +166,19 @@ def load_ravdess(spec: DatasetSpec, strict: bool) -> Dataset:
         if row:
             emotion = (row.get("emotion") or "").strip().lower()
             actor = (row.get("actor") or "").strip()
-            if (emotion and emotion != fields["emotion"]) or (actor and actor.isdigit() and int(actor) != fields["actor"]):
-                report.bad(BadRow(where, line, "emotion", "manifest disagrees with the file name",
-                                  f"{file.name}: manifest {emotion}/{actor}, name {fields['emotion']}/{fields['actor']}"), strict)
+            if (emotion and emotion != fields["emotion"]) or (
+                actor and actor.isdigit() and int(actor) != fields["actor"]
+            ):
+                report.bad(
+                    BadRow(
+                        where,
+                        line,
+                        "emotion",
+                        "manifest disagrees with the file name",
+                        f"{file.name}: manifest {emotion}/{actor}, name {fields['emotion']}/{fields['actor']}",
+                    ),
+                    strict,
+                )
                 continue
         if not file.is_file():
             report.missing_media.append(file.stem)
@@ -149,14 +188,27 @@ def load_ravdess(spec: DatasetSpec, strict: bool) -> Dataset:
         split = "test" if actor_id in test else "valid" if actor_id in valid else "train"
         media = {"video": str(file)} if file.suffix.lower() == ".mp4" else {"audio": str(file)}
         emotion = str(fields["emotion"])
-        meta = {**fields, "speaker": f"actor{actor_id:02d}", "gender": "male" if actor_id % 2 else "female",
-                "arousal": EMOTION_AROUSAL[emotion]}
+        meta = {
+            **fields,
+            "speaker": f"actor{actor_id:02d}",
+            "gender": "male" if actor_id % 2 else "female",
+            "arousal": EMOTION_AROUSAL[emotion],
+        }
         try:
             meta["duration_s"] = float(row["duration_s"])
         except (KeyError, TypeError, ValueError):
             pass  # the manifest's duration is informative only
-        samples.append(Sample(id=file.stem, text=STATEMENTS.get(str(fields["statement"]), ""), label=emotion,
-                              split=split, domain="ravdess", meta=meta, **media))
+        samples.append(
+            Sample(
+                id=file.stem,
+                text=STATEMENTS.get(str(fields["statement"]), ""),
+                label=emotion,
+                split=split,
+                domain="ravdess",
+                meta=meta,
+                **media,
+            )
+        )
         report.rows_kept += 1
     if not samples:
         raise DataError("no RAVDESS files found (names like 03-01-05-01-01-01-12.wav)", file=str(root))

@@ -28,18 +28,21 @@ MODES = {"train": "train", "valid": "valid", "val": "valid", "test": "test"}
     "raw:DIR?dataset=mosi|mosei|sims|simsv2",
     "MMSA raw layout: DIR/label.csv and DIR/Raw/<video_id>/<clip_id>.mp4",
     {
-        "dataset": "mosi, mosei, sims or simsv2: sets the scale and metrics (default: sims if every |label| <= 1, else mosi)",
+        "dataset": "mosi, mosei, sims or simsv2: sets the scale and metrics "
+        "(default: sims if every |label| <= 1, else mosi)",
         "missing_media": "keep (default: the sample stays, without video, and is listed) or skip (a bad row)",
         "cues": "true: each clip's voice and face cues (relative to the train split) in `cues`, video kept; only: "
-                "cues and no video (cue-to-text for text models); extracted once, then cached (`data prepare` does it ahead)",
+        "cues and no video (cue-to-text for text models); extracted once, then cached (`data prepare` does it ahead)",
     },
 )
 def load_raw(spec: DatasetSpec, strict: bool) -> Dataset:
     root = Path(spec.target).expanduser()
     label_csv = root / "label.csv"
     if not label_csv.is_file():
-        raise DataError(f"no label.csv in {root}; the MMSA raw layout is DIR/label.csv + DIR/Raw/<video_id>/<clip_id>.mp4",
-                        file=str(label_csv))
+        raise DataError(
+            f"no label.csv in {root}; the MMSA raw layout is DIR/label.csv + DIR/Raw/<video_id>/<clip_id>.mp4",
+            file=str(label_csv),
+        )
     report = LoadReport(source=str(spec))
     keep_missing = (spec.option("missing_media", "keep") or "keep") == "keep"
     samples: list[Sample] = []
@@ -47,8 +50,9 @@ def load_raw(spec: DatasetSpec, strict: bool) -> Dataset:
         rows = csv.DictReader(handle)
         missing_columns = [c for c in REQUIRED if c not in (rows.fieldnames or [])]
         if missing_columns:
-            raise DataError(f"missing column(s) {', '.join(missing_columns)}; found {rows.fieldnames}",
-                            file=str(label_csv), line=1)
+            raise DataError(
+                f"missing column(s) {', '.join(missing_columns)}; found {rows.fieldnames}", file=str(label_csv), line=1
+            )
         for row in rows:
             line = rows.line_num
             report.rows_read += 1
@@ -80,8 +84,17 @@ def load_raw(spec: DatasetSpec, strict: bool) -> Dataset:
                     meta[key] = value
             if row.get("annotation"):
                 meta["annotation"] = row["annotation"].strip()
-            samples.append(Sample(id=sample_id, text=text, score=score, video=video_path, split=MODES[mode],
-                                  domain=root.name, meta=meta))
+            samples.append(
+                Sample(
+                    id=sample_id,
+                    text=text,
+                    score=score,
+                    video=video_path,
+                    split=MODES[mode],
+                    domain=root.name,
+                    meta=meta,
+                )
+            )
             report.rows_kept += 1
     name = spec.option("dataset")
     if name is None:

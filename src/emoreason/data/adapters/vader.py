@@ -19,11 +19,7 @@ from emoreason.data.errors import BadRow, DataError, LoadReport
 from emoreason.data.schema import Sample, vader_task
 from emoreason.data.spec import DatasetSpec
 
-DOMAIN_FILES = {
-    "tweets": "tweets",
-    "movies": "movieReviewSnippets",
-    "products": "amazonReviewSnippets",
-}
+DOMAIN_FILES = {"tweets": "tweets", "movies": "movieReviewSnippets", "products": "amazonReviewSnippets"}
 SPLIT_SEED = 2014
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
 DEFAULT_NEUTRAL = 0.5
@@ -102,7 +98,9 @@ def load_domain(domain: str, strict: bool, neutral: float, directory: Path | Non
         if sample_id in rater_stats:
             meta["rating_std"], meta["n_raters"] = rater_stats[sample_id]
         samples.append(
-            Sample(id=f"{domain}/{sample_id}", text=text, score=score, split=splits[sample_id], domain=domain, meta=meta)
+            Sample(
+                id=f"{domain}/{sample_id}", text=text, score=score, split=splits[sample_id], domain=domain, meta=meta
+            )
         )
     report.rows_kept = len(samples)
     return Dataset(spec=f"vader:{domain}", task=vader_task(domain, neutral), samples=samples, report=report)

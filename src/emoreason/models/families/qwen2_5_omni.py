@@ -81,20 +81,26 @@ def install_audio_expansion(model: torch.nn.Module) -> None:
     original = model._expand_inputs_for_generation
     audio_start = model.config.audio_start_token_id
 
-    def expand(expand_size: int = 1, is_encoder_decoder: bool = False, input_ids: torch.Tensor | None = None,
-               **model_kwargs: Any) -> tuple[torch.Tensor | None, dict[str, Any]]:
+    def expand(
+        expand_size: int = 1,
+        is_encoder_decoder: bool = False,
+        input_ids: torch.Tensor | None = None,
+        **model_kwargs: Any,
+    ) -> tuple[torch.Tensor | None, dict[str, Any]]:
         features = {k: model_kwargs.get(k) for k in AUDIO_KEYS}
         if expand_size == 1 or input_ids is None or any(v is None for v in features.values()):
-            return original(expand_size=expand_size, is_encoder_decoder=is_encoder_decoder, input_ids=input_ids,
-                            **model_kwargs)
+            return original(
+                expand_size=expand_size, is_encoder_decoder=is_encoder_decoder, input_ids=input_ids, **model_kwargs
+            )
         mask = model_kwargs.get("attention_mask")
         starts = input_ids == audio_start
         if mask is not None:
             starts = starts & mask.bool()
         clips_per_row = starts.sum(dim=1).tolist()
         if sum(clips_per_row) != features["input_features"].shape[0]:  # unexpected layout: leave as is
-            return original(expand_size=expand_size, is_encoder_decoder=is_encoder_decoder, input_ids=input_ids,
-                            **model_kwargs)
+            return original(
+                expand_size=expand_size, is_encoder_decoder=is_encoder_decoder, input_ids=input_ids, **model_kwargs
+            )
         order: list[int] = []
         first = 0
         for count in clips_per_row:
@@ -103,8 +109,9 @@ def install_audio_expansion(model: torch.nn.Module) -> None:
         index = torch.tensor(order, dtype=torch.long, device=features["input_features"].device)
         for key in AUDIO_KEYS:
             model_kwargs.pop(key)
-        input_ids, model_kwargs = original(expand_size=expand_size, is_encoder_decoder=is_encoder_decoder,
-                                           input_ids=input_ids, **model_kwargs)
+        input_ids, model_kwargs = original(
+            expand_size=expand_size, is_encoder_decoder=is_encoder_decoder, input_ids=input_ids, **model_kwargs
+        )
         for key, value in features.items():
             model_kwargs[key] = value.index_select(0, index.to(value.device))
         return input_ids, model_kwargs
@@ -141,8 +148,10 @@ class Qwen25OmniFamily(ModelFamily):
             self.check_media(conversation)
         audio_in_video = {bool(c.options.get("use_audio_in_video", False)) for c in conversations if c.video}
         if len(audio_in_video) > 1:
-            raise ValueError("conversations of one batch disagree on use_audio_in_video; the model takes one "
-                             "setting per batch, so batch them separately")
+            raise ValueError(
+                "conversations of one batch disagree on use_audio_in_video; the model takes one "
+                "setting per batch, so batch them separately"
+            )
         use_audio_in_video = audio_in_video == {True}
         sr = int(getattr(processor.feature_extractor, "sampling_rate", SAMPLING_RATE))
         max_seconds = getattr(processor.feature_extractor, "n_samples", 30 * sr) / sr
@@ -161,8 +170,11 @@ class Qwen25OmniFamily(ModelFamily):
                 frames = video_frames(conversation)
                 kwargs["videos"] = [frames.frames]
                 # the processor spaces temporal positions by `fps`; give it this video's own
-                kwargs["videos_kwargs"] = {"fps": frames.sampled_fps, "do_sample_frames": False,
-                                           **size_override(processor, conversation, "video")}
+                kwargs["videos_kwargs"] = {
+                    "fps": frames.sampled_fps,
+                    "do_sample_frames": False,
+                    **size_override(processor, conversation, "video"),
+                }
                 parts.append({"type": "video"})
                 if use_audio_in_video:
                     track = media.extract_audio_from_video(conversation.video, sr=sr)
@@ -177,8 +189,11 @@ class Qwen25OmniFamily(ModelFamily):
                 parts.append({"type": "audio"})
             for clip in audio:
                 if clip.size / sr > max_seconds:
-                    log.warning("audio longer than %.0f s is cut to its first %.0f s by the feature extractor",
-                                max_seconds, max_seconds)
+                    log.warning(
+                        "audio longer than %.0f s is cut to its first %.0f s by the feature extractor",
+                        max_seconds,
+                        max_seconds,
+                    )
             if audio:
                 kwargs["audio"] = audio
                 kwargs["audio_kwargs"] = {"max_length": audio_padding(processor.feature_extractor, audio)}

@@ -27,7 +27,6 @@ from emoreason.models.families.qwen_processing import (
     video_frames,
 )
 
-
 # --------------------------------------------------------------------------------------
 # mm_token_type_ids for appended completions
 # --------------------------------------------------------------------------------------
@@ -114,8 +113,11 @@ class Qwen25VLFamily(ModelFamily):
             if conversation.video:
                 frames = video_frames(conversation)
                 kwargs["videos"] = [frames.frames]
-                kwargs["videos_kwargs"] = {"video_metadata": [frames.metadata()], "do_sample_frames": False,
-                                           **size_override(processor, conversation, "video")}
+                kwargs["videos_kwargs"] = {
+                    "video_metadata": [frames.metadata()],
+                    "do_sample_frames": False,
+                    **size_override(processor, conversation, "video"),
+                }
                 parts.append({"type": "video"})
             text = render_prompt(processor, conversation, parts)
             batch = processor(text=[text], return_tensors="pt", padding=False, **kwargs)

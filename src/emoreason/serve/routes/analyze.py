@@ -13,9 +13,8 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from emoreason.data.schema import Sample, TaskInfo, resolve_task
-from emoreason.formats import available_formats, get_format
+from emoreason.formats import available_formats, build_conversation, get_format
 from emoreason.generation import SamplingParams
-from emoreason.formats import build_conversation
 from emoreason.inference import audit_record
 from emoreason.serve.errors import APIError, validation_error
 from emoreason.serve.guards import check_context, check_max_tokens, require_api_key
@@ -71,13 +70,24 @@ async def analyze_options(state: StateDep) -> Any:
     tasks = {}
     for name in TASKS:
         task = resolve_task(name)
-        tasks[name] = ({"scale": list(task.scale), "neutral": [task.neutral.low, task.neutral.high]}
-                       if task.scale else {"labels": list(task.labels)})
+        tasks[name] = (
+            {"scale": list(task.scale), "neutral": [task.neutral.low, task.neutral.high]}
+            if task.scale
+            else {"labels": list(task.labels)}
+        )
     formats = {name: {"needs": "labels" if name == "emor3" else "scale"} for name in available_formats()}
-    return {"model": model.id, "family": model.family, "modalities": sorted(model.modalities),
-            "formats": formats, "tasks": tasks,
-            "limits": {"max_tokens": settings.max_tokens_limit, "max_upload_bytes": settings.max_upload_bytes,
-                       "max_text_chars": settings.max_text_chars}}
+    return {
+        "model": model.id,
+        "family": model.family,
+        "modalities": sorted(model.modalities),
+        "formats": formats,
+        "tasks": tasks,
+        "limits": {
+            "max_tokens": settings.max_tokens_limit,
+            "max_upload_bytes": settings.max_upload_bytes,
+            "max_text_chars": settings.max_text_chars,
+        },
+    }
 
 
 @router.post("/v1/analyze")
@@ -93,11 +103,16 @@ async def analyze(request: Request, state: StateDep) -> Any:
         elif content_type in ("application/json", ""):
             options = await read_json(request)
         else:
-            raise APIError(415, f"send JSON or a form (multipart/form-data), not {content_type!r}",
-                           code="unsupported_media_type")
+            raise APIError(
+                415, f"send JSON or a form (multipart/form-data), not {content_type!r}", code="unsupported_media_type"
+            )
         if len(options.text) > settings.max_text_chars:
-            raise APIError(400, f"text has {len(options.text)} characters; the limit is {settings.max_text_chars}",
-                           param="text", code="context_length_exceeded")
+            raise APIError(
+                400,
+                f"text has {len(options.text)} characters; the limit is {settings.max_text_chars}",
+                param="text",
+                code="context_length_exceeded",
+            )
         if not options.text.strip() and not media:
             raise APIError(400, "give a text, or media to analyse", param="text")
         for kind in media:
@@ -110,8 +125,9 @@ async def analyze(request: Request, state: StateDep) -> Any:
         except ValueError as err:
             raise APIError(400, str(err), param="task") from None
         check_context(model, conversation, max_tokens, "max_tokens")
-        params = SamplingParams(max_new_tokens=max_tokens, temperature=options.temperature,
-                                stop_strings=fmt.stop_strings)
+        params = SamplingParams(
+            max_new_tokens=max_tokens, temperature=options.temperature, stop_strings=fmt.stop_strings
+        )
     except BaseException:
         uploads.delete()  # from `state.generate` on, it deletes them; before, this handler must
         raise
@@ -122,8 +138,9 @@ async def analyze(request: Request, state: StateDep) -> Any:
 def check_modality(model: ModelInfo, kind: str) -> None:
     if kind not in model.modalities:
         takes = ", ".join(sorted(model.modalities)) or "text only"
-        raise APIError(400, f"this model ({model.family}) takes {takes}, not {kind}", param=kind,
-                       code="unsupported_content")
+        raise APIError(
+            400, f"this model ({model.family}) takes {takes}, not {kind}", param=kind, code="unsupported_content"
+        )
 
 
 async def read_json(request: Request) -> AnalyzeRequest:
@@ -145,8 +162,9 @@ async def read_form(request: Request, state: ServeState, uploads: UploadSet) -> 
     fields: dict[str, str] = {}
     media: dict[str, str] = {}
     try:
-        form_cm = request.form(max_files=len(MEDIA_KINDS), max_fields=16,
-                               max_part_size=settings.max_text_chars * 4 + 1024)
+        form_cm = request.form(
+            max_files=len(MEDIA_KINDS), max_fields=16, max_part_size=settings.max_text_chars * 4 + 1024
+        )
         async with form_cm as form:
             for key, value in form.multi_items():
                 if isinstance(value, UploadFile):
@@ -168,4 +186,3 @@ async def read_form(request: Request, state: ServeState, uploads: UploadSet) -> 
         return AnalyzeRequest.model_validate(fields), media
     except ValidationError as err:
         raise validation_error(err) from None
-

@@ -23,8 +23,12 @@ router = APIRouter(dependencies=[Depends(require_api_key)])
 def check_model(model: ModelInfo, name: str) -> None:
     """404 unless `name` is the served model's id or one of its aliases."""
     if name != model.id and name not in model.aliases:
-        raise APIError(404, f"model {name!r} is not served here; GET /v1/models lists {model.id!r}",
-                       param="model", code="model_not_found")
+        raise APIError(
+            404,
+            f"model {name!r} is not served here; GET /v1/models lists {model.id!r}",
+            param="model",
+            code="model_not_found",
+        )
 
 
 def model_card(model: ModelInfo) -> dict[str, Any]:
@@ -48,13 +52,20 @@ async def chat_completions(body: ChatRequest, state: StateDep) -> Any:
     check_model(model, body.model)
     body.check_unsupported()
     if body.n > settings.max_n:
-        raise APIError(400, f"n is {body.n}; this server allows at most {settings.max_n}", param="n",
-                       code="invalid_value")
+        raise APIError(
+            400, f"n is {body.n}; this server allows at most {settings.max_n}", param="n", code="invalid_value"
+        )
     param = "max_completion_tokens" if body.max_completion_tokens is not None else "max_tokens"
     max_tokens = check_max_tokens(settings, body.max_completion_tokens or body.max_tokens, param)
     stops = body.stop_strings()
-    params = SamplingParams(n=body.n, max_new_tokens=max_tokens, temperature=body.temperature, top_p=body.top_p,
-                            stop_strings=stops, seed=body.seed)
+    params = SamplingParams(
+        n=body.n,
+        max_new_tokens=max_tokens,
+        temperature=body.temperature,
+        top_p=body.top_p,
+        stop_strings=stops,
+        seed=body.seed,
+    )
     uploads = state.uploads.new_set()
     try:
         conversation = to_conversation(body, uploads, model.modalities, model.family, settings.max_text_chars)
@@ -74,5 +85,6 @@ async def chat_completions(body: ChatRequest, state: StateDep) -> Any:
         for event in events:
             yield event
 
-    return StreamingResponse(send(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        send(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )

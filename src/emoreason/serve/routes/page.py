@@ -13,7 +13,7 @@ STATIC = Path(str(resources.files("emoreason.serve") / "static"))
 # the page loads nothing from elsewhere, so the policy can forbid everything but this server
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
-                               "object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }

@@ -21,17 +21,26 @@ async def health(state: StateDep) -> Any:
     batcher, model, settings = state.batcher, state.model, state.settings
     if not batcher.alive:
         return APIError(503, "the generation worker is not running", code="unavailable").response()
-    return {"status": "ok", "model": model.id, "family": model.family, "modalities": sorted(model.modalities),
-            "queue_depth": batcher.queue_depth, "max_queue": settings.max_queue,
-            "batching": settings.max_batch_size > 1, "auth_required": settings.api_key is not None,
-            "version": __version__}
+    return {
+        "status": "ok",
+        "model": model.id,
+        "family": model.family,
+        "modalities": sorted(model.modalities),
+        "queue_depth": batcher.queue_depth,
+        "max_queue": settings.max_queue,
+        "batching": settings.max_batch_size > 1,
+        "auth_required": settings.api_key is not None,
+        "version": __version__,
+    }
 
 
 @router.get("/metrics", response_class=PlainTextResponse, dependencies=[Depends(require_api_key)])
 async def metrics_text(state: StateDep) -> PlainTextResponse:
     batcher, metrics = state.batcher, state.metrics
     # gauges are read at scrape time; the counters and histograms live in `metrics`
-    gauges = {"emoreason_queue_depth": ("Requests waiting for a batch.", batcher.queue_depth),
-              "emoreason_running_rows": ("Rows in the batch being generated.", batcher.running_rows),
-              "emoreason_uptime_seconds": ("Seconds since the server started.", time.time() - metrics.started)}
+    gauges = {
+        "emoreason_queue_depth": ("Requests waiting for a batch.", batcher.queue_depth),
+        "emoreason_running_rows": ("Rows in the batch being generated.", batcher.running_rows),
+        "emoreason_uptime_seconds": ("Seconds since the server started.", time.time() - metrics.started),
+    }
     return PlainTextResponse(metrics.render(gauges), media_type="text/plain; version=0.0.4")

@@ -1,0 +1,131 @@
+"""`emoreason evaluate`, `evaluate-predictions` and `baseline`: score systems against a dataset split.
+
+`evaluate` runs a model and scores it, `evaluate-predictions` scores a file any system wrote, and
+`baseline` writes a non-explaining baseline's predictions for that command to score.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from pathlib import Path
+
+from emoreason.cli import options as opt
+from emoreason.cli.analysis import load_engine
+from emoreason.cli.data import load_or_exit, names
+from emoreason.cli.ui import console, fail, interrupted, print_metric_rows, progress, warn
+from emoreason.data import pool_samples
+
+
+def evaluate_predictions_cmd(
+    predictions: opt.Predictions,
+    dataset: opt.DatasetOption,
+    split: opt.Split = "test",
+    format_name: opt.PredictionsFormat = "c2f",
+    out: opt.MetricsOut = None,
+    baselines: opt.ExtraBaselines = "none",
+) -> None:
+    """Score a file of predictions from any system against a dataset split; prints a table, writes JSON."""
+    from emoreason.eval.predictions import evaluate_prediction_file
+
+    ds = load_or_exit(dataset)
+    try:
+        result = evaluate_prediction_file(
+            predictions, ds, split=split, format_name=format_name, baselines=names(baselines)
+        )
+    except ValueError as err:  # DataError is one
+        fail(str(err))
+    target = out or predictions.with_suffix(".metrics.json")
+    target.write_text(json.dumps(result, indent=2, default=float))
+    print_metric_rows(result["rows"], title=f"{ds.spec} {split}: {result['n_scored']} of {result['n_gold']} samples")
+    for message in result.get("warnings", []):
+        warn(message)
+    console.print(f"metrics written to {target}")
+
+
+def evaluate(
+    dataset: opt.DatasetOption,
+    model: opt.Model = "default",
+    adapter: opt.Adapter = None,
+    split: opt.Split = "test",
+    limit: opt.Limit = None,
+    sample: opt.Sample = None,
+    seed: opt.Seed = 0,
+    out: opt.EvalOut = None,
+    format_name: opt.Format = "c2f",
+    max_new_tokens: opt.MaxNewTokens = 256,
+    batch_size: opt.EvalBatchSize = 16,
+    baselines: opt.Baselines = "vader,mean",
+    family: opt.Family = "auto",
+    dtype: opt.Dtype = "auto",
+    device: opt.EvalDevice = "auto",
+) -> None:
+    from emoreason.data import random_subset
+    from emoreason.eval.runner import evaluate_model
+    from emoreason.formats import get_format
+    from emoreason.generation import SamplingParams
+    from emoreason.models import MediaError
+
+    ds = load_or_exit(dataset)
+    try:
+        samples, fmt = ds.split(split), get_format(format_name)
+    except ValueError as err:  # DataError is one
+        fail(str(err))
+    if limit is not None and sample is not None:
+        fail("give --limit (the first N) or --sample (a random N), not both")
+    samples = samples[:limit] if sample is None else random_subset(samples, sample, seed)
+    if not samples:
+        fail(f"{ds.spec} has no samples in split {split!r} (rows per split: {ds.split_counts()})")
+    target = out or Path("runs") / "eval" / f"{ds.spec.replace(':', '-').replace('/', '_').split('?')[0]}-{split}"
+    loaded, engine = load_engine(model, adapter, family, dtype, device, batch_size)
+    params = SamplingParams(max_new_tokens=max_new_tokens, stop_strings=fmt.stop_strings)
+    try:
+        metrics = evaluate_model(
+            engine,
+            ds,
+            samples,
+            target,
+            loaded.model_id,
+            fmt.name,
+            params,
+            batch_size,
+            names(baselines),
+            split,
+            progress_factory=partial(progress, "evaluating"),
+        )
+    except KeyboardInterrupt:
+        interrupted(f"interrupted; finished batches are kept in {target / 'predictions.jsonl'}; rerun to resume")
+    except (MediaError, ValueError) as err:  # DataError is a ValueError
+        fail(str(err))
+    print_metric_rows(metrics["rows"], title=f"{ds.spec} {split}: {metrics['n']} samples")
+    console.print(f"wrote {target}/predictions.jsonl, metrics.json, report.md, report.html")
+
+
+def baseline_cmd(
+    name: opt.BaselineName,
+    out: opt.BaselineOut,
+    dataset: opt.DatasetOption,
+    split: opt.Split = "test",
+    train_on: opt.TrainOn = None,
+) -> None:
+    """Write a non-explaining baseline's predictions for a dataset split."""
+    from emoreason.baselines import get_baseline
+    from emoreason.data.jsonl import write_jsonl
+    from emoreason.embeddings import EmbeddingModelMissing
+
+    ds = load_or_exit(dataset)
+    try:
+        samples = ds.split(split)
+        train = ds.split("train")
+        if train_on:  # other datasets' train splits, their scores mapped onto this dataset's scale
+            train, _ = pool_samples([load_or_exit(spec) for spec in train_on], "train", task=ds.task)
+        predictions = get_baseline(name).fit(train, ds.task).predict(samples)
+    except (ValueError, EmbeddingModelMissing) as err:  # DataError is a ValueError
+        fail(str(err))
+    field = "score" if ds.task.is_regression else "label"
+    write_jsonl(out, ({"id": sample.id, field: prediction} for sample, prediction in zip(samples, predictions)))
+    fitted = f" (training data: {len(train)} samples, train split of {', '.join(train_on or [ds.spec])})"
+    console.print(f"wrote {len(samples)} {name} predictions to {out}{fitted}")
+
+
+__all__ = ["baseline_cmd", "evaluate", "evaluate_predictions_cmd"]
