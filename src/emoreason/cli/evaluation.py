@@ -6,15 +6,30 @@
 
 from __future__ import annotations
 
-import json
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
 
 from emoreason.cli import options as opt
 from emoreason.cli.analysis import load_engine
 from emoreason.cli.data import load_or_exit, names
 from emoreason.cli.ui import console, fail, interrupted, print_metric_rows, progress, warn
-from emoreason.data import pool_samples
+from emoreason.data import Dataset, pool_samples
+
+if TYPE_CHECKING:
+    from emoreason.generation import SamplingParams
+
+Fresh = Annotated[
+    bool,
+    typer.Option(
+        "--fresh",
+        help="Start over in --out: delete the predictions.jsonl, run.json, metrics.json, reports and plots of an "
+        "earlier run there (other files are kept). Without it a rerun resumes, and only when its model, adapter "
+        "contents, dtype, format, task, generation settings, dataset and split match the folder's run.json.",
+    ),
+]
 
 
 def evaluate_predictions_cmd(
@@ -26,6 +41,7 @@ def evaluate_predictions_cmd(
     baselines: opt.ExtraBaselines = "none",
 ) -> None:
     """Score a file of predictions from any system against a dataset split; prints a table, writes JSON."""
+    from emoreason.eval.json_report import write_json_report
     from emoreason.eval.predictions import evaluate_prediction_file
 
     ds = load_or_exit(dataset)
@@ -36,7 +52,7 @@ def evaluate_predictions_cmd(
     except ValueError as err:  # DataError is one
         fail(str(err))
     target = out or predictions.with_suffix(".metrics.json")
-    target.write_text(json.dumps(result, indent=2, default=float))
+    write_json_report(target, result)
     print_metric_rows(result["rows"], title=f"{ds.spec} {split}: {result['n_scored']} of {result['n_gold']} samples")
     for message in result.get("warnings", []):
         warn(message)
@@ -59,9 +75,10 @@ def evaluate(
     family: opt.Family = "auto",
     dtype: opt.Dtype = "auto",
     device: opt.EvalDevice = "auto",
+    fresh: Fresh = False,
 ) -> None:
     from emoreason.data import random_subset
-    from emoreason.eval.runner import evaluate_model
+    from emoreason.eval.runner import check_resumable, evaluate_model
     from emoreason.formats import get_format
     from emoreason.generation import SamplingParams
     from emoreason.models import MediaError
@@ -77,8 +94,15 @@ def evaluate(
     if not samples:
         fail(f"{ds.spec} has no samples in split {split!r} (rows per split: {ds.split_counts()})")
     target = out or Path("runs") / "eval" / f"{ds.spec.replace(':', '-').replace('/', '_').split('?')[0]}-{split}"
-    loaded, engine = load_engine(model, adapter, family, dtype, device, batch_size)
     params = SamplingParams(max_new_tokens=max_new_tokens, stop_strings=fmt.stop_strings)
+    try:  # before the model loads: a rerun with other settings stops here, having cost nothing
+        identity, adapters = _run_identity(ds, split, model, adapter, dtype, device, fmt.name, params)
+        if not fresh:
+            check_resumable(target, identity)
+    except ValueError as err:  # RunMismatch is one
+        fail(str(err))
+    selection = {"limit": limit, "sample": sample, "seed": seed if sample is not None else None, "n": len(samples)}
+    loaded, engine = load_engine(model, adapter, family, dtype, device, batch_size)
     try:
         metrics = evaluate_model(
             engine,
@@ -92,6 +116,10 @@ def evaluate(
             names(baselines),
             split,
             progress_factory=partial(progress, "evaluating"),
+            identity=identity,
+            details={"selection": selection, "adapter_paths": adapters},
+            fresh=fresh,
+            notify=warn,
         )
     except KeyboardInterrupt:
         interrupted(f"interrupted; finished batches are kept in {target / 'predictions.jsonl'}; rerun to resume")
@@ -99,6 +127,41 @@ def evaluate(
         fail(str(err))
     print_metric_rows(metrics["rows"], title=f"{ds.spec} {split}: {metrics['n']} samples")
     console.print(f"wrote {target}/predictions.jsonl, metrics.json, report.md, report.html")
+
+
+def _run_identity(
+    ds: Dataset,
+    split: str,
+    model: str,
+    adapter: list[str] | None,
+    dtype: str,
+    device: str,
+    format_name: str,
+    params: SamplingParams,
+) -> tuple[dict[str, Any], list[str]]:
+    """The run.json identity of an `evaluate` run, and its adapter folders, worked out without
+    loading the model: adapters as `load_model` resolves them (the shipped one for `default`), the
+    dtype as it resolves `auto` on this machine. Raises ValueError for bad options."""
+    from emoreason.eval.run_identity import model_identity, run_identity
+    from emoreason.models import pick_device, pick_dtype
+    from emoreason.models.loading import resolve_adapters
+
+    adapters = resolve_adapters(model, adapter)
+    try:
+        run_dtype = str(pick_dtype(dtype, pick_device(device))).removeprefix("torch.")
+    except RuntimeError as err:  # torch's words for a device it does not know
+        raise ValueError(f"--device {device!r}: {err}") from None
+    identity = run_identity(
+        model=model_identity(model),
+        adapters=adapters,
+        dtype=run_dtype,
+        format_name=format_name,
+        task=ds.task,
+        params=params,
+        dataset=ds.spec,
+        split=split,
+    )
+    return identity, adapters
 
 
 def baseline_cmd(

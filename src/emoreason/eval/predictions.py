@@ -1,22 +1,34 @@
 """Score a file of predictions from any system against a dataset split.
 
 Each line of the file is a JSON object with `id` and either `completion` (model text, parsed with
-a reasoning format) or a ready `score` / `label`. Predictions that cannot be read as a number or
-label still count: a regression prediction that is missing or unparsable is imputed with the
-midpoint of the scale, a classification one is wrong. Failures therefore cost the system, and the
-number imputed is reported, so no system looks better by failing to answer.
+a reasoning format) or a ready `score` / `label`. Predictions that give no usable answer still
+count: a regression prediction that is missing, unparsable, not a finite number (`"abc"`, NaN,
+Infinity) or outside the task's scale is scored as the metrics score an unparsed answer, i.e. as
+the midpoint of the scale (`task_metrics(invalid_score=...)`, counted in `n_invalid`); a
+classification label outside the label set is wrong (the metrics' `<invalid>` column). Failures
+therefore cost the system, no system looks better by failing to answer, and one wild value
+(1e9) cannot swamp the error of every other answer. Every rejected value is counted in the row
+and named in a warning (count, first ids, what was done), never replaced silently.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from emoreason.data import DataError, Dataset, Sample, TaskInfo
 from emoreason.data.adapters._rows import parse_score
 from emoreason.data.jsonl import read_jsonl_strict
+from emoreason.data.schema import normalize_label
+from emoreason.eval.comparison import fit_baselines
 from emoreason.formats import get_format
 from emoreason.formats.base import ParseResult
+
+NOT_A_NUMBER = "not_a_number"
+OUT_OF_SCALE = "out_of_scale"
+UNKNOWN_LABEL = "unknown_label"
+SHOWN_IDS = 5  # how many offending ids a warning names
 
 
 def read_predictions(path: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
@@ -35,30 +47,102 @@ def read_predictions(path: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
     return rows, warnings
 
 
-def predicted_value(row: dict[str, Any], task: TaskInfo, parsed: ParseResult | None) -> float | str | None:
-    """The prediction a row gives: an explicit score/label wins over the parsed completion."""
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """What one row predicts: a usable value, or None plus why a given value was rejected."""
+
+    value: float | str | None
+    problem: str = ""  # NOT_A_NUMBER, OUT_OF_SCALE or UNKNOWN_LABEL when a given value was rejected
+    given: Any = None  # the rejected value, quoted in the warning
+
+
+def read_prediction(
+    row: dict[str, Any], task: TaskInfo, parsed: ParseResult | None, labels: frozenset[str] = frozenset()
+) -> Prediction:
+    """The prediction a row gives: an explicit score/label wins over the parsed completion.
+
+    A regression value that is not a finite number, or lies outside the task's scale, is rejected
+    (value None). A label outside `labels` (normalised) is flagged but kept: the classification
+    metrics already count it as wrong, in their `<invalid>` column."""
     if task.is_regression:
-        if "score" in row and row["score"] is not None:
-            return parse_score(row["score"])
-        return parsed.score if parsed is not None else None
-    if row.get("label") is not None:
-        return str(row["label"])
-    return parsed.label if parsed is not None else None
+        given = row["score"] if row.get("score") is not None else (parsed.score if parsed is not None else None)
+        if given is None:
+            return Prediction(None)
+        score = parse_score(given)
+        if score is None:
+            return Prediction(None, NOT_A_NUMBER, given)
+        if not task.in_scale(score):
+            return Prediction(None, OUT_OF_SCALE, given)
+        return Prediction(score)
+    label = row["label"] if row.get("label") is not None else (parsed.label if parsed is not None else None)
+    if label is None:
+        return Prediction(None)
+    if labels and normalize_label(str(label)) not in labels:
+        return Prediction(str(label), UNKNOWN_LABEL, label)
+    return Prediction(str(label))
 
 
-def score_samples(
-    samples: list[Sample], predictions: dict[str, dict[str, Any]], task: TaskInfo, format_name: str
-) -> dict[str, Any]:
-    """Metrics of one system's predictions on `samples` (missing ids are imputed, see module doc)."""
+def predicted_value(row: dict[str, Any], task: TaskInfo, parsed: ParseResult | None) -> float | str | None:
+    """The usable prediction of a row (None when it gives none, see `read_prediction`)."""
+    return read_prediction(row, task, parsed).value
+
+
+def label_set(task: TaskInfo, samples: list[Sample]) -> frozenset[str]:
+    """The labels a classification answer may take, normalised: the task's, else (as the
+    classification metrics do) those its gold labels use."""
+    labels = task.labels or tuple(s.label for s in samples if s.label)
+    return frozenset(normalize_label(label) for label in labels)
+
+
+def _rejection_warning(
+    source: str, problem: str, rejected: list[tuple[str, Any]], task: TaskInfo, labels: frozenset[str]
+) -> str:
+    """One warning for every value rejected for one reason: count, first ids with their value,
+    and what the scoring did with them."""
+    shown = ", ".join(f"{key!r}: {value!r}" for key, value in rejected[:SHOWN_IDS])
+    more = f" and {len(rejected) - SHOWN_IDS} more" if len(rejected) > SHOWN_IDS else ""
+    if problem == UNKNOWN_LABEL:
+        return (
+            f"{source}: {len(rejected)} label(s) are not in the label set {sorted(labels)} ({shown}{more}); "
+            "they count as wrong (the <invalid> confusion column)"
+        )
+    assert task.scale is not None
+    low, high = task.scale
+    what = "are not a finite number" if problem == NOT_A_NUMBER else f"lie outside the scale [{low:g}, {high:g}]"
+    return (
+        f"{source}: {len(rejected)} score(s) {what} ({shown}{more}); they are scored as unparsed answers, "
+        f"i.e. as the scale midpoint {(low + high) / 2:g} (counted in n_invalid and imputed_predictions)"
+    )
+
+
+@dataclass
+class SystemScore:
+    """One system's metrics row, and the warnings about the predictions it was computed from."""
+
+    metrics: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+
+def score_system(
+    samples: list[Sample],
+    predictions: dict[str, dict[str, Any]],
+    task: TaskInfo,
+    format_name: str,
+    source: str = "predictions",
+) -> SystemScore:
+    """Metrics of one system's predictions on `samples` (see the module doc for what a missing or
+    rejected prediction counts as); `source` names the predictions in warnings (e.g. the file)."""
     from emoreason.metrics import reasoning_health, task_metrics
     from emoreason.metrics.grounding import citation_grounding, grounding_summary
 
     fmt = get_format(format_name)
+    labels = label_set(task, samples)
     preds: list[float | str | None] = []
+    rejected: dict[str, list[tuple[str, Any]]] = {NOT_A_NUMBER: [], OUT_OF_SCALE: [], UNKNOWN_LABEL: []}
     parsed_all: list[ParseResult] = []
     lengths: list[int] = []
     citations = []
-    missing = imputed = 0
+    missing = 0
     for sample in samples:
         row = predictions.get(sample.id)
         if row is None:
@@ -71,50 +155,36 @@ def score_samples(
             parsed_all.append(parsed)
             lengths.append(int(row.get("completion_tokens") or len(row["completion"].split())))
             # the input the chain can cite: the sample's text and the cue text its prompt carried
-            source = "\n".join(part for part in (sample.text, sample.cues) if part)
-            citations.append(citation_grounding(row["completion"], source))
-        preds.append(predicted_value(row, task, parsed))
+            source_text = "\n".join(part for part in (sample.text, sample.cues) if part)
+            citations.append(citation_grounding(row["completion"], source_text))
+        prediction = read_prediction(row, task, parsed, labels)
+        if prediction.problem:
+            rejected[prediction.problem].append((sample.id, prediction.given))
+        preds.append(prediction.value)
     if task.is_regression:
         assert task.scale is not None
         midpoint = (task.scale[0] + task.scale[1]) / 2
-        values: list[Any] = []
-        for p in preds:
-            if p is None:
-                imputed += 1
-                values.append(midpoint)
-            else:
-                values.append(float(p))
-        gold: list[Any] = [s.score for s in samples]
+        metrics: dict[str, Any] = dict(task_metrics(preds, [s.score for s in samples], task, invalid_score=midpoint))
     else:
-        values = [p if p is not None else None for p in preds]
-        imputed = sum(1 for p in preds if p is None)
-        gold = [s.label for s in samples]
-    metrics: dict[str, Any] = dict(task_metrics(values, gold, task))
+        metrics = dict(task_metrics(preds, [s.label for s in samples], task))
     if parsed_all:
         metrics.update(reasoning_health(parsed_all, lengths, task))
         metrics.update(grounding_summary(citations))
     metrics["n"] = len(samples)
     metrics["missing_predictions"] = missing
-    metrics["imputed_predictions"] = imputed
-    return metrics
+    metrics["imputed_predictions"] = sum(1 for p in preds if p is None)
+    problems = (NOT_A_NUMBER, OUT_OF_SCALE) if task.is_regression else (UNKNOWN_LABEL,)
+    for problem in problems:
+        metrics[f"{problem}_predictions"] = len(rejected[problem])
+    warnings = [_rejection_warning(source, p, rejected[p], task, labels) for p in problems if rejected[p]]
+    return SystemScore(metrics, warnings)
 
 
-def baseline_rows(dataset: Dataset, samples: list[Sample], names: list[str]) -> dict[str, dict[str, Any]]:
-    """Metrics of the named baselines, fitted on the dataset's train split."""
-    from emoreason.baselines import get_baseline
-    from emoreason.metrics import task_metrics
-
-    train = dataset.split("train")
-    rows = {}
-    for name in names:
-        baseline = get_baseline(name)
-        if not train and name != "vader":
-            raise ValueError(f"baseline {name!r} needs a train split, and {dataset.spec} has none")
-        baseline.fit(train or samples, dataset.task)
-        predictions = baseline.predict(samples)
-        gold = [s.score if dataset.task.is_regression else s.label for s in samples]
-        rows[name] = dict(task_metrics(predictions, gold, dataset.task)) | {"n": len(samples)}
-    return rows
+def score_samples(
+    samples: list[Sample], predictions: dict[str, dict[str, Any]], task: TaskInfo, format_name: str
+) -> dict[str, Any]:
+    """The metrics row of `score_system`, for callers that do not report its warnings."""
+    return score_system(samples, predictions, task, format_name).metrics
 
 
 def evaluate_prediction_file(
@@ -136,8 +206,12 @@ def evaluate_prediction_file(
         )
     if scored < len(samples):
         warnings.append(f"{len(samples) - scored} of {len(samples)} samples have no prediction; they are imputed")
-    rows = {path.stem: score_samples(samples, predictions, dataset.task, format_name)}
-    rows.update(baseline_rows(dataset, samples, baselines or []))
+    comparison = fit_baselines(dataset, samples, baselines or [])
+    system = score_system(samples, predictions, dataset.task, format_name, source=str(path))
+    warnings += system.warnings
+    baseline_rows, _ = comparison.rows(samples, dataset.task)
+    rows = {path.stem: system.metrics} | baseline_rows
+    warnings += comparison.warnings()  # those skipped before scoring and those that failed to score
     return {
         "dataset": dataset.spec,
         "split": split,

@@ -1,16 +1,19 @@
-"""Evaluation reports: plots (PNG) and report.md / report.html that embed them."""
+"""Evaluation reports: plots (PNG) and report.md / report.html that embed them, and metrics.json."""
 
 from __future__ import annotations
 
 import base64
 import html
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from emoreason.data.schema import POLARITIES, Sample, TaskInfo
+from emoreason.eval.json_report import write_json_report
+
+# Every file `write_report` may write into an output folder (what `evaluate --fresh` deletes).
+REPORT_FILES = ("metrics.json", "report.md", "report.html", "scatter.png", "confusion.png", "error_by_polarity.png")
 
 
 def _plt():
@@ -151,6 +154,10 @@ def write_report(
     ]
     for name, path in plots:
         md.append(f"## {name}\n\n![{name}]({path.name})\n")
+    warnings = metrics.get("warnings") or []
+    if warnings:
+        md.append("## Warnings\n")
+        md.append("".join(f"- {message}\n" for message in warnings))
     md.append("## Parse failures (first 5)\n")
     if not failures:
         md.append("None.\n")
@@ -183,6 +190,8 @@ def write_report(
     for name, path in plots:
         encoded = base64.b64encode(path.read_bytes()).decode()
         parts.append(f"<h2>{html.escape(name)}</h2><img src='data:image/png;base64,{encoded}'>")
+    if warnings:
+        parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{html.escape(m)}</li>" for m in warnings) + "</ul>")
     parts.append("<h2>Parse failures (first 5)</h2>")
     for record in failures:
         parts.append(
@@ -205,7 +214,7 @@ def write_report(
         + "</body>",
         encoding="utf-8",
     )
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
+    write_json_report(out / "metrics.json", metrics)  # strict JSON: an undefined metric is null, never NaN
     return md_path, html_path
 
 

@@ -3,22 +3,40 @@
 Predictions are appended to `predictions.jsonl` one batch at a time and flushed, so an
 interrupted run (Ctrl-C, a crash, a killed job) loses at most the batch in flight; a rerun
 skips every id already in the file, after dropping a line the interrupted run left half-written.
+A rerun resumes only its own run: `run.json` records what the predictions depend on, and a rerun
+with other settings stops before generating (`emoreason.eval.run_identity`).
+
+Everything that can stop a run is checked before the first answer is generated: the run's
+identity, and the baselines, which are fitted first and skipped with a warning when they cannot
+run here (`emoreason.eval.comparison`), so that no failure throws away hours of generation.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from emoreason.data import Dataset, Sample
 from emoreason.data.jsonl import AppendOnlyJsonl, read_jsonl_keyed
-from emoreason.eval.predictions import baseline_rows, score_samples
-from emoreason.eval.report import write_report
+from emoreason.eval.comparison import fit_baselines
+from emoreason.eval.predictions import score_system
+from emoreason.eval.report import REPORT_FILES, write_report
+from emoreason.eval.run_identity import (
+    IDENTITY_FILE,
+    PREDICTIONS_FILE,
+    check_legacy_predictions,
+    check_same_run,
+    run_identity,
+    write_identity_file,
+)
 from emoreason.generation import GenerationBackend, SamplingParams
 from emoreason.inference import analyze
 
 log = logging.getLogger(__name__)
+
+Notify = Callable[[str], None]
 
 
 def finished_predictions(path: Path) -> dict[str, dict[str, Any]]:
@@ -28,6 +46,51 @@ def finished_predictions(path: Path) -> dict[str, dict[str, Any]]:
     if read.skipped:
         log.warning("%s: %s; their samples are predicted again", path, read.skipped_summary())
     return read.records
+
+
+def remove_run_files(out: Path) -> list[str]:
+    """Delete what an earlier run wrote in `out` (predictions, run.json, reports and plots), and
+    nothing else; returns the names deleted. This is `--fresh`: a new run in the same folder."""
+    removed = []
+    for name in (PREDICTIONS_FILE, IDENTITY_FILE, *REPORT_FILES):
+        path = out / name
+        if path.is_file():
+            path.unlink()
+            removed.append(name)
+    return removed
+
+
+def check_resumable(out: Path, identity: dict[str, Any]) -> None:
+    """Raise RunMismatch when `out` holds predictions whose run.json names other settings. A folder
+    with no predictions has nothing to mix, whatever its run.json says; one with predictions but no
+    run.json is judged by `prepare_output_folder`, which knows the model id its records name."""
+    if read_jsonl_keyed(out / PREDICTIONS_FILE, "id").records:
+        check_same_run(out, identity)
+
+
+def prepare_output_folder(
+    out: Path,
+    identity: dict[str, Any],
+    details: dict[str, Any],
+    model_name: str,
+    format_name: str,
+    fresh: bool = False,
+    notify: Notify = log.warning,
+) -> None:
+    """Make `out` hold this run only, before anything is generated: with `fresh`, delete the last
+    run's files; refuse (RunMismatch) a folder whose predictions another run wrote; then record
+    this run in run.json, so that even an interrupted first batch is resumable by this run only."""
+    out.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        removed = remove_run_files(out)
+        if removed:
+            notify(f"--fresh: deleted {', '.join(removed)} from {out}")
+    existing = read_jsonl_keyed(out / PREDICTIONS_FILE, "id").records
+    if existing and not check_same_run(out, identity):
+        adopted = check_legacy_predictions(out, existing.values(), model_name, format_name)
+        if adopted:
+            notify(adopted)
+    write_identity_file(out, identity, details)
 
 
 def evaluate_model(
@@ -42,9 +105,40 @@ def evaluate_model(
     baselines: list[str],
     split: str = "test",
     progress_factory: Any = None,
+    *,
+    identity: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+    fresh: bool = False,
+    notify: Notify = log.warning,
 ) -> dict[str, Any]:
-    out.mkdir(parents=True, exist_ok=True)
-    predictions_path = out / "predictions.jsonl"
+    """Generate the missing predictions of `samples` into `out`, then score them and write the reports.
+
+    `identity` is what a resume must match (`run_identity`; by default built from the arguments,
+    without adapter contents or dtype, which only the caller knows); `details` are recorded in
+    run.json and metrics.json but not compared (e.g. the sample selection). `notify` receives each
+    warning as it arises (the command line prints them); they are also kept in metrics.json."""
+    warnings: list[str] = []
+
+    def warn(message: str) -> None:
+        warnings.append(message)
+        notify(message)
+
+    if identity is None:
+        identity = run_identity(
+            model=model_name,
+            format_name=format_name,
+            task=dataset.task,
+            params=params,
+            dataset=dataset.spec,
+            split=split,
+        )
+    details = {"model_id": model_name, "selection": {"n": len(samples)}} | (details or {})
+    comparison = fit_baselines(dataset, samples, baselines)
+    for message in comparison.warnings():
+        warn(message)
+    prepare_output_folder(out, identity, details, model_name, format_name, fresh, warn)
+
+    predictions_path = out / PREDICTIONS_FILE
     finished = finished_predictions(predictions_path)
     todo = [s for s in samples if s.id not in finished]
     if finished:
@@ -74,9 +168,13 @@ def evaluate_model(
     by_id = {
         r["id"]: {"completion": r["raw_completion"], "completion_tokens": r.get("completion_tokens")} for r in ordered
     }
-    rows = {"model": score_samples(samples, by_id, dataset.task, format_name)}
-    text_only = all(s.text for s in samples)
-    rows.update(baseline_rows(dataset, samples, [b for b in baselines if b != "vader" or text_only]))
+    system = score_system(samples, by_id, dataset.task, format_name, source=str(predictions_path))
+    for message in system.warnings:
+        warn(message)
+    baseline_rows, failed = comparison.rows(samples, dataset.task)
+    for message in failed:
+        warn(message)
+    rows = {"model": system.metrics} | baseline_rows
     metrics = {
         "dataset": dataset.spec,
         "split": split,
@@ -87,8 +185,14 @@ def evaluate_model(
             "max_new_tokens": params.max_new_tokens,
             "temperature": params.temperature,
             "top_p": params.top_p,
+            "top_k": params.top_k,
+            "stop_strings": list(params.stop_strings),
         },
+        "run": identity,  # what run.json holds: the settings a resume had to match
+        "selection": details["selection"],
+        "adapter_paths": details.get("adapter_paths", []),
         "rows": rows,
+        "warnings": warnings,
     }
     write_report(out, f"emoreason evaluation: {dataset.spec}", metrics, ordered, samples, dataset.task)
     return metrics

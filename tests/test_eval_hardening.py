@@ -1,0 +1,287 @@
+"""`evaluate` and `evaluate-predictions` on the failures users met: a resume into another run, a
+baseline that cannot run found only after generating, bad prediction values scored silently."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from emoreason.cli import app
+from emoreason.data import Dataset, Sample, TaskInfo
+from emoreason.eval.comparison import fit_baselines
+from emoreason.eval.json_report import json_safe, strict_json
+from emoreason.eval.predictions import score_system
+from emoreason.eval.run_identity import adapter_fingerprint, identity_differences
+
+runner = CliRunner()
+
+
+def strict_load(path: Path) -> Any:
+    """Parse JSON the way non-Python readers do: NaN and Infinity are errors."""
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{path} holds {constant}, which is not JSON")
+
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+def write_rows(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+SCORED = [("great", 3), ("awful", -3), ("ok", 0), ("nice", 2), ("bad", -2), ("superb", 3.5), ("fine", 0.5)]
+
+
+@pytest.fixture
+def scored_data(tmp_path: Path) -> Path:
+    """A generic scored file: 4 train rows and 3 test rows on the scale [-4, 4]."""
+    rows = [
+        {"id": f"s{i}", "text": t, "score": s, "split": "train" if i < 4 else "test"} for i, (t, s) in enumerate(SCORED)
+    ]
+    return write_rows(tmp_path / "d.jsonl", rows)
+
+
+@pytest.fixture(scope="module")
+def tiny_adapter(tiny_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A LoRA adapter folder for the tiny causal LM (what `--adapter` takes)."""
+    from peft import LoraConfig, get_peft_model
+
+    from emoreason.models import load_model
+
+    folder = tmp_path_factory.mktemp("adapter") / "lora"
+    model = get_peft_model(
+        load_model(str(tiny_models["causal_lm"])).model, LoraConfig(r=2, target_modules="all-linear")
+    )
+    model.save_pretrained(folder)
+    return folder
+
+
+def evaluate_args(model: Path, data: Path, out: Path, *extra: str) -> list[str]:
+    spec = f"jsonl:{data}?scale=-4,4"
+    common = ["--max-new-tokens", "4", "--batch-size", "2", "--baselines", "vader,mean"]
+    return ["evaluate", "--model", str(model), "--dataset", spec, "--out", str(out), *common, *extra]
+
+
+# --- 1. a rerun resumes only its own run -----------------------------------------------------
+
+
+def test_rerun_with_another_adapter_stops_before_generating_and_names_the_difference(
+    tiny_models: dict[str, Path], tiny_adapter: Path, scored_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "eval"
+    model = tiny_models["causal_lm"]
+    first = runner.invoke(app, evaluate_args(model, scored_data, out, "--adapter", str(tiny_adapter)))
+    assert first.exit_code == 0, first.output
+    written = (out / "predictions.jsonl").read_bytes()
+    run = strict_load(out / "run.json")
+    assert run["identity"]["adapters"] == [adapter_fingerprint(str(tiny_adapter))]
+    assert run["identity"]["adapters"][0].startswith("sha256:")
+    assert run["identity"]["max_new_tokens"] == 4 and run["identity"]["dtype"] == "float32"
+
+    import emoreason.cli.evaluation as evaluation
+
+    def no_loading(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the model was loaded for a run that cannot resume")
+
+    monkeypatch.setattr(evaluation, "load_engine", no_loading)
+    second = runner.invoke(app, evaluate_args(model, scored_data, out, "--adapter", "none", "--max-new-tokens", "5"))
+    assert second.exit_code == 2
+    message = " ".join(second.output.split())
+    assert f'adapters: ["{run["identity"]["adapters"][0]}"] -> []' in message
+    assert "max_new_tokens: 4 -> 5" in message
+    assert "--fresh" in message and "another --out" in message
+    assert (out / "predictions.jsonl").read_bytes() == written  # nothing appended
+
+
+def test_fresh_starts_over_and_a_grown_limit_still_resumes(
+    tiny_models: dict[str, Path], scored_data: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "eval"
+    model = tiny_models["causal_lm"]
+    assert runner.invoke(app, evaluate_args(model, scored_data, out, "--limit", "1")).exit_code == 0
+    # the selection is recorded but not compared: the answer to s4 does not depend on it
+    grown = runner.invoke(app, evaluate_args(model, scored_data, out))
+    assert grown.exit_code == 0, grown.output
+    assert len((out / "predictions.jsonl").read_text().splitlines()) == 3
+    assert strict_load(out / "run.json")["selection"] == {"limit": None, "sample": None, "seed": None, "n": 3}
+
+    refused = runner.invoke(app, evaluate_args(model, scored_data, out, "--max-new-tokens", "3"))
+    assert refused.exit_code == 2 and "max_new_tokens: 4 -> 3" in " ".join(refused.output.split())
+    fresh = runner.invoke(app, evaluate_args(model, scored_data, out, "--max-new-tokens", "3", "--fresh"))
+    assert fresh.exit_code == 0, fresh.output
+    records = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert len(records) == 3 and all(r["completion_tokens"] <= 3 for r in records)
+    assert strict_load(out / "run.json")["identity"]["max_new_tokens"] == 3
+    assert strict_load(out / "metrics.json")["run"]["max_new_tokens"] == 3
+
+
+def test_folder_from_before_run_json_is_adopted_only_when_its_records_match(
+    tiny_models: dict[str, Path], scored_data: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "eval"
+    model = tiny_models["causal_lm"]
+    assert runner.invoke(app, evaluate_args(model, scored_data, out, "--limit", "2")).exit_code == 0
+    (out / "run.json").unlink()  # as an evaluation written before this change left it
+    adopted = runner.invoke(app, evaluate_args(model, scored_data, out))
+    assert adopted.exit_code == 0, adopted.output
+    assert "written before run.json existed" in " ".join(adopted.output.split())
+    assert (out / "run.json").is_file()
+    assert len((out / "predictions.jsonl").read_text().splitlines()) == 3  # the two old answers were reused
+
+    (out / "run.json").unlink()
+    records = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    records[0]["model"] = "another-model+some-adapter"
+    write_rows(out / "predictions.jsonl", records)
+    refused = runner.invoke(app, evaluate_args(model, scored_data, out))
+    assert refused.exit_code == 2
+    assert "another-model+some-adapter" in refused.output and "--fresh" in refused.output
+
+
+def test_adapter_fingerprint_follows_the_bytes_not_the_path(tiny_adapter: Path, tmp_path: Path) -> None:
+    copy = Path(shutil.copytree(tiny_adapter, tmp_path / "moved"))
+    assert adapter_fingerprint(str(copy)) == adapter_fingerprint(str(tiny_adapter))
+    (copy / "README.md").write_text("notes about the run")  # not what peft loads: same adapter
+    assert adapter_fingerprint(str(copy)) == adapter_fingerprint(str(tiny_adapter))
+    weights = next(copy.glob("adapter_model.*"))
+    data = weights.read_bytes()
+    weights.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))  # retrained in place
+    assert adapter_fingerprint(str(copy)) != adapter_fingerprint(str(tiny_adapter))
+    assert adapter_fingerprint("someone/hub-adapter") == "name:someone/hub-adapter"
+
+
+def test_identity_differences_name_nested_fields() -> None:
+    old = {"model": "m", "task": {"scale": [-3, 3], "name": "t"}, "top_k": 0}
+    new = {"model": "m", "task": {"scale": [-1, 1], "name": "t"}, "seed": 1}
+    assert identity_differences(old, new) == [
+        'seed: "(absent)" -> 1',
+        "task.scale: [-3, 3] -> [-1, 1]",
+        'top_k: 0 -> "(absent)"',
+    ]
+
+
+# --- 2. baselines are checked before generating --------------------------------------------------
+
+
+def test_evaluate_without_train_split_skips_mean_with_a_reason_and_runs_the_rest(
+    tiny_models: dict[str, Path], tmp_path: Path
+) -> None:
+    data = write_rows(
+        tmp_path / "test_only.jsonl", [{"id": f"t{i}", "text": t, "score": s} for i, (t, s) in enumerate(SCORED[:3])]
+    )
+    out = tmp_path / "eval"
+    args = evaluate_args(tiny_models["causal_lm"], data, out)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    message = " ".join(result.output.split())
+    assert "baseline 'mean' skipped: it is fitted on the train split" in message and "has none" in message
+    metrics = strict_load(out / "metrics.json")
+    assert set(metrics["rows"]) == {"model", "vader"}
+    assert any("'mean' skipped" in w for w in metrics["warnings"])
+    assert "'mean' skipped" in (out / "report.md").read_text()
+
+
+def _dataset(samples: list[Sample], task: TaskInfo) -> Dataset:
+    from emoreason.data.base import LoadReport
+
+    return Dataset(spec="test:inline", task=task, samples=samples, report=LoadReport(source="inline"))
+
+
+def test_fit_baselines_says_why_each_skipped_one_cannot_run() -> None:
+    regression = TaskInfo("r", scale=(-1.0, 1.0))
+    test_only = [Sample(id="a", text="good", score=0.5, split="test"), Sample(id="b", text="", score=0.1, split="test")]
+    fitted = fit_baselines(_dataset(test_only, regression), test_only, ["vader", "mean", "majority"])
+    assert set(fitted.fitted) == set()
+    assert "1 of 2 samples have none" in fitted.skipped["vader"]
+    assert "train split" in fitted.skipped["mean"] and "train split" in fitted.skipped["majority"]
+
+    classes = TaskInfo("c", labels=("joy", "anger"), metric_set="classification")
+    labelled = [Sample(id="x", text="yay", label="joy", split="train"), Sample(id="y", text="grr", label="anger")]
+    chosen = fit_baselines(_dataset(labelled, classes), labelled[1:], ["mean", "majority"])
+    assert list(chosen.fitted) == ["majority"] and "does not apply" in chosen.skipped["mean"]
+    with pytest.raises(ValueError, match="unknown baseline 'meen'"):
+        fit_baselines(_dataset(labelled, classes), labelled[1:], ["majority", "meen"])
+
+
+# --- 3. bad prediction values are flagged, and reports are strict JSON ------------------------------
+
+
+def test_bad_prediction_values_are_counted_named_and_scored_as_unparsed(scored_data: Path, tmp_path: Path) -> None:
+    predictions = tmp_path / "preds.jsonl"
+    predictions.write_text(
+        '{"id": "s4", "score": "abc"}\n{"id": "s5", "score": NaN}\n{"id": "s6", "score": Infinity}\n'
+        '{"id": "s0", "score": 1e9}\n{"id": "s1", "score": -2.5}\n'
+    )
+    all_rows = f"jsonl:{scored_data}?scale=-4,4"
+    metrics_path = tmp_path / "m.json"
+    args = [
+        "evaluate-predictions",
+        str(predictions),
+        "--dataset",
+        all_rows,
+        "--split",
+        "all",
+        "--out",
+        str(metrics_path),
+    ]
+    result = runner.invoke(app, [*args, "--baselines", "mean"])
+    assert result.exit_code == 0, result.output
+    message = " ".join(result.output.split())
+    assert "3 score(s) are not a finite number ('s4': 'abc', 's5': nan, 's6': inf)" in message
+    assert "1 score(s) lie outside the scale [-4, 4] ('s0': 1000000000.0)" in message
+    assert "scored as unparsed answers" in message
+    report = strict_load(metrics_path)
+    row = report["rows"]["preds"]
+    assert row["not_a_number_predictions"] == 3 and row["out_of_scale_predictions"] == 1
+    assert row["n_invalid"] == row["imputed_predictions"] == 6  # 4 rejected + 2 ids with no prediction
+    assert row["mae"] < 8  # no longer 50,000,000: the wild value costs what a midpoint guess costs
+    assert report["rows"]["mean"]["pearson_r"] is None  # undefined for a constant: null, not NaN
+
+
+def test_evaluate_predictions_skips_a_baseline_without_train_split(tmp_path: Path) -> None:
+    data = write_rows(
+        tmp_path / "test_only.jsonl",
+        [{"id": "t0", "text": "good", "score": 1}, {"id": "t1", "text": "meh", "score": 0}],
+    )
+    predictions = write_rows(tmp_path / "p.jsonl", [{"id": "t0", "score": 0.5}, {"id": "t1", "score": 0}])
+    out = tmp_path / "m.json"
+    args = ["evaluate-predictions", str(predictions), "-d", f"jsonl:{data}?scale=-4,4", "--out", str(out)]
+    result = runner.invoke(app, [*args, "--baselines", "mean,vader"])
+    assert result.exit_code == 0, result.output
+    message = " ".join(result.output.split())
+    assert "baseline 'mean' skipped: it is fitted on the train split" in message
+    assert set(strict_load(out)["rows"]) == {"p", "vader"}  # the baseline that can run still does
+
+
+def test_labels_outside_the_label_set_are_flagged() -> None:
+    task = TaskInfo("c", labels=("joy", "anger"), metric_set="classification")
+    samples = [Sample(id="a", text="x", label="joy"), Sample(id="b", text="y", label="anger")]
+    scored = score_system(samples, {"a": {"label": "Joy"}, "b": {"label": "happiness"}}, task, "c2f", source="p.jsonl")
+    assert scored.metrics["unknown_label_predictions"] == 1 and scored.metrics["accuracy"] == 0.5
+    assert scored.warnings == [
+        "p.jsonl: 1 label(s) are not in the label set ['anger', 'joy'] ('b': 'happiness'); "
+        "they count as wrong (the <invalid> confusion column)"
+    ]
+
+
+def test_parsed_answers_outside_the_scale_are_rejected_too() -> None:
+    task = TaskInfo("r", scale=(-1.0, 1.0))
+    samples = [Sample(id="a", text="x", score=0.5), Sample(id="b", text="y", score=-0.5)]
+    completion = "<polarity>negative</polarity>\n<think>very bad</think>\n<score>-40</score>"
+    rows = {"a": {"score": 0.5}, "b": {"completion": completion}}
+    scored = score_system(samples, rows, task, "c2f")
+    assert scored.metrics["out_of_scale_predictions"] == 1 and "'b': -40.0" in scored.warnings[0]
+    assert scored.metrics["mae"] == pytest.approx(0.25)  # b counts as the midpoint 0, not -40
+
+
+def test_json_safe_makes_non_finite_values_null() -> None:
+    value = {"a": float("nan"), "b": [np.float32("inf"), np.int64(3)], "c": (1.5, -math.inf), "d": np.array([np.nan])}
+    assert json_safe(value) == {"a": None, "b": [None, 3], "c": [1.5, None], "d": [None]}
+    assert "NaN" not in strict_json(value) and json.loads(strict_json(value))["b"] == [None, 3]
