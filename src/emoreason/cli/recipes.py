@@ -61,6 +61,8 @@ def train_with_progress(label: str, trainer: Any, describe: Callable[[dict], str
     """Start (the trainer resumes from its newest checkpoint when run.resume is set; it does so
     once, here), run with a progress line that `describe`s each step, and turn Ctrl-C into a
     resumable stop. True on the main process (the one that reports)."""
+    from emoreason.train.checkpoint import CheckpointError, OutputDirError
+
     main_process, output_dir = trainer.accelerator.is_main_process, trainer.config.run.output_dir
     try:
         resumed_at = trainer.start()
@@ -68,6 +70,8 @@ def train_with_progress(label: str, trainer: Any, describe: Callable[[dict], str
             console.print(f"resumed at step {resumed_at} from {output_dir}")
         with progress(label, trainer.max_steps, trainer.step_index, quiet=not main_process) as advance:
             trainer.train(progress=lambda record: advance(1, description=describe(record)))
+    except (CheckpointError, OutputDirError) as err:  # from start(): an output folder or a checkpoint it cannot use
+        fail(str(err))
     except KeyboardInterrupt:
         interrupted(
             f"interrupted at step {trainer.step_index}; rerun the same command to resume from the last "

@@ -2,25 +2,75 @@
 step counter, written to a temporary folder and renamed into place, so a run killed at any
 moment leaves either the previous checkpoint or the new one, never half of one.
 
-With LoRA only the adapter is stored (`adapter/`, a regular peft folder that `--adapter`
-loads); with full fine-tuning, `model/` holds the whole model as safetensors.
+This module lists the checkpoints of a run, reads and writes whole ones, and holds the
+optimizer, scheduler and state files; the parts with rules of their own live beside it:
+`weights` (the adapter or full model weights), `rng` (the RNG states), and `checkpoint_errors`
+(`CheckpointError`, which all three raise).
+
+Loading is safe and all or nothing:
+
+- every pickled file (optimizer.pt, scheduler.pt, rng_rank*.pt) is read with
+  `torch.load(weights_only=True)`, so a planted file cannot run code (the rng files with the
+  small allow-list of `rng.numpy_array_globals`, for the runs of earlier versions);
+- `read_checkpoint` reads every file and checks it against the live model and optimizer before
+  `apply_checkpoint` loads anything into them, so a checkpoint that fails leaves the run as it
+  was, and `read_newest_checkpoint` can fall back to an older one: it does so for a damaged
+  checkpoint, and stops at one that does not fit the model or config (it says why);
+- what fails is a `CheckpointError` naming the folder, the file and the reason in one message.
 """
 
 from __future__ import annotations
 
 import json
-import random
+import logging
+import pickle
 import re
 import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
+
+from emoreason.train.checkpoint_errors import (
+    START_FRESH,
+    CheckpointError,
+    damaged_checkpoint,
+    first_line,
+    unfit_checkpoint,
+)
+from emoreason.train.rng import check_rng_state, numpy_array_globals, rng_state, set_rng_state
+from emoreason.train.weights import put_weights, read_weights, save_weights
+
+log = logging.getLogger(__name__)
 
 STATE_FILE = "trainer_state.json"
 LATEST = "checkpoint-latest"  # rewritten after every step, so a crash loses at most the step in flight
 _NAME = re.compile(r"^checkpoint-(\d+)$")
+
+
+class OutputDirError(ValueError):
+    """run.output_dir cannot be created or written."""
+
+
+# -- where checkpoints are ------------------------------------------------------------------
+
+
+def prepare_output_dir(output_dir: str | Path) -> None:
+    """Create the run's folder and prove a file can be written there, so that a folder the run
+    cannot write stops it at once, with its name, rather than at the first checkpoint."""
+    folder = Path(output_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise OutputDirError(
+            f"cannot write to run.output_dir {folder}: {err.strerror or first_line(err)}; "
+            "choose a folder this user can write (run.output_dir=...)"
+        ) from None
 
 
 def checkpoint_dir(output_dir: str | Path, step: int) -> Path:
@@ -40,78 +90,209 @@ def list_checkpoints(output_dir: str | Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
+def _rolling_step(folder: Path) -> int | None:
+    try:
+        return int(json.loads((folder / STATE_FILE).read_text())["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def resume_candidates(output_dir: str | Path) -> list[Path]:
+    """Checkpoints to resume from, newest first: the numbered ones by their step, the rolling
+    `checkpoint-latest` by the step in its state file (after a numbered one of the same step).
+    A rolling one whose state file does not read comes first, so that trying it reports the
+    damage instead of passing over it in silence."""
+    numbered = list(reversed(list_checkpoints(output_dir)))
+    folders = [folder for _, folder in numbered]
+    rolling = Path(output_dir) / LATEST
+    if (rolling / STATE_FILE).is_file():
+        step = _rolling_step(rolling)
+        newer = 0 if step is None else sum(1 for number, _ in numbered if number >= step)
+        folders.insert(newer, rolling)
+    return folders
+
+
 def latest_checkpoint(output_dir: str | Path) -> Path | None:
     """The checkpoint of the highest step: a numbered one or the rolling `checkpoint-latest`."""
-    found = list_checkpoints(output_dir)
-    rolling = Path(output_dir) / LATEST / STATE_FILE
-    if rolling.is_file():
-        step = int(json.loads(rolling.read_text())["step"])
-        if not found or step > found[-1][0]:
-            return rolling.parent
-    return found[-1][1] if found else None
+    candidates = resume_candidates(output_dir)
+    return candidates[0] if candidates else None
 
 
-def rng_state() -> dict[str, Any]:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+# -- reading files --------------------------------------------------------------------------
+
+
+def _torch_load(folder: Path, name: str, allow: Sequence[Any] = (), device: torch.device | str = "cpu") -> Any:
+    """A pickled file of the checkpoint, read with weights_only=True (tensors and plain data
+    only, plus the types in `allow`), its tensors onto `device`."""
+    file = folder / name
+    if not file.is_file():
+        raise damaged_checkpoint(folder, f"{name} is missing")
+    try:
+        with torch.serialization.safe_globals(list(allow)):
+            return torch.load(file, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as err:
+        if "weights only" in str(err).lower():
+            raise damaged_checkpoint(
+                folder,
+                f"{name} holds objects other than tensors and plain data, so it was refused unread "
+                "(loading it could run code); this program never writes such objects",
+            ) from None
+        raise damaged_checkpoint(folder, f"{name} is truncated or garbled ({first_line(err)})") from None
+    except Exception as err:  # a truncated archive: RuntimeError, EOFError, OSError
+        raise damaged_checkpoint(folder, f"{name} is truncated or garbled ({first_line(err)})") from None
+
+
+def _read_state(folder: Path) -> dict[str, Any]:
+    try:
+        state = json.loads((folder / STATE_FILE).read_text())
+    except FileNotFoundError:
+        raise damaged_checkpoint(folder, f"{STATE_FILE} is missing") from None
+    except (OSError, ValueError) as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise damaged_checkpoint(folder, f"{STATE_FILE} is truncated or garbled ({first_line(err)})") from None
+    if not isinstance(state, dict) or not isinstance(state.get("step"), int):
+        raise damaged_checkpoint(folder, f"{STATE_FILE} has no step number")
     return state
 
 
-def set_rng_state(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+# -- optimizer ------------------------------------------------------------------------------
 
 
-def is_peft(model: torch.nn.Module) -> bool:
-    return hasattr(model, "peft_config")
-
-
-def save_weights(model: torch.nn.Module, folder: Path, processor: Any = None) -> None:
-    if is_peft(model):
-        # only the trained adapter: a frozen reference copy (policy.REFERENCE_ADAPTER) stays out
-        model.save_pretrained(folder / "adapter", selected_adapters=["default"])
-    else:
-        model.save_pretrained(folder / "model", safe_serialization=True)
-        if processor is not None:
-            processor.save_pretrained(folder / "model")
-
-
-def load_weights(model: torch.nn.Module, folder: Path) -> None:
-    from safetensors.torch import load_file
-
-    if is_peft(model):
-        from peft import set_peft_model_state_dict
-
-        file = folder / "adapter" / "adapter_model.safetensors"
-        if not file.is_file():
-            raise FileNotFoundError(
-                f"{folder} has no adapter weights ({file}); it was written by a full "
-                "fine-tuning run, set model.lora.enabled=false to resume it"
-            )
-        result = set_peft_model_state_dict(model, load_file(str(file)))
-        unexpected = getattr(result, "unexpected_keys", [])
-        if unexpected:
-            raise ValueError(f"{file} does not fit this model's adapter (unexpected keys such as {unexpected[0]})")
-        return
-    model_dir = folder / "model"
-    files = sorted(model_dir.glob("*.safetensors"))
-    if not files:
-        raise FileNotFoundError(
-            f"{folder} has no full model weights in {model_dir}; it was written by a LoRA "
-            "run, set model.lora.enabled=true to resume it"
+def _check_optimizer_fits(folder: Path, saved: Any, optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    """The saved optimizer state covers the same parameters, in the same groups and shapes, as
+    `optimizer`; torch itself checks only the group sizes, and a wrong shape would fail at the
+    next step instead."""
+    try:
+        saved_groups = [list(group["params"]) for group in saved["param_groups"]]
+        saved_state = dict(saved["state"])
+    except (KeyError, TypeError, ValueError):
+        raise damaged_checkpoint(folder, "optimizer.pt does not hold an optimizer state") from None
+    groups = [list(group["params"]) for group in optimizer.param_groups]
+    if [len(g) for g in saved_groups] != [len(g) for g in groups]:
+        raise unfit_checkpoint(
+            folder,
+            f"optimizer.pt holds {sum(map(len, saved_groups))} trained tensors, this run trains "
+            f"{sum(map(len, groups))}",
+            state,
         )
-    state: dict[str, torch.Tensor] = {}
-    for file in files:
-        state.update(load_file(str(file)))
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    # tied embeddings are saved once; anything else missing means the wrong model
-    missing = [k for k in missing if "lm_head" not in k]
-    if missing or unexpected:
-        raise ValueError(f"{model_dir} does not fit this model: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    parameters = dict(zip([i for g in saved_groups for i in g], [p for g in groups for p in g]))
+    for index, entry in saved_state.items():
+        if index not in parameters or not isinstance(entry, dict):
+            raise damaged_checkpoint(
+                folder, f"optimizer.pt has a state for tensor {index}, which none of its groups holds"
+            )
+        for name, value in entry.items():
+            shape = parameters[index].shape
+            if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape != shape:
+                raise unfit_checkpoint(
+                    folder,
+                    f"optimizer.pt's {name} of tensor {index} has shape {list(value.shape)}, the parameter here "
+                    f"{list(shape)}",
+                    state,
+                )
+
+
+# -- whole checkpoints ----------------------------------------------------------------------
+
+
+@dataclass
+class Checkpoint:
+    """A checkpoint read into memory and checked against the run, not yet loaded into it."""
+
+    folder: Path
+    state: dict[str, Any]  # trainer_state.json
+    weights: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    scheduler: dict[str, Any]
+    rng: dict[str, Any] | None  # None when no state of this process's rank was saved
+
+
+def read_checkpoint(
+    folder: str | Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer, rank: int = 0
+) -> Checkpoint:
+    """Read every file of a checkpoint and check that it fits `model` and `optimizer`, touching
+    neither. CheckpointError names what is wrong; FileNotFoundError when there is no such folder.
+
+    An RNG state of this rank may be absent (a run resumed with more processes than wrote it)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no checkpoint folder {folder}")
+    state = _read_state(folder)
+    weights = read_weights(folder, model, state)
+    # onto the parameters' device, where load_state_dict would move it anyway: no host copy of a full model's moments
+    device = next((p.device for group in optimizer.param_groups for p in group["params"]), torch.device("cpu"))
+    optimizer_state = _torch_load(folder, "optimizer.pt", device=device)
+    _check_optimizer_fits(folder, optimizer_state, optimizer, state)
+    scheduler_state = _torch_load(folder, "scheduler.pt")
+    if not isinstance(scheduler_state, dict):
+        raise damaged_checkpoint(folder, "scheduler.pt does not hold a scheduler state")
+    rng_name, rng = f"rng_rank{rank}.pt", None
+    if (folder / rng_name).is_file():
+        rng = _torch_load(folder, rng_name, allow=numpy_array_globals())
+        check_rng_state(folder, rng_name, rng)
+    return Checkpoint(folder, state, weights, optimizer_state, scheduler_state, rng)
+
+
+def apply_checkpoint(
+    checkpoint: Checkpoint, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any
+) -> dict[str, Any]:
+    """Load a checkpoint that `read_checkpoint` accepted into the run; returns its state."""
+    put_weights(model, checkpoint.weights)
+    optimizer.load_state_dict(checkpoint.optimizer)
+    scheduler.load_state_dict(checkpoint.scheduler)
+    if checkpoint.rng is not None:
+        set_rng_state(checkpoint.rng)
+    return checkpoint.state
+
+
+def load_checkpoint(
+    folder: str | Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, rank: int = 0
+) -> dict[str, Any]:
+    """Read, check and load one checkpoint; on any error nothing was loaded."""
+    checkpoint = read_checkpoint(folder, model=model, optimizer=optimizer, rank=rank)
+    return apply_checkpoint(checkpoint, model=model, optimizer=optimizer, scheduler=scheduler)
+
+
+def read_newest_checkpoint(
+    output_dir: str | Path,
+    *,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    rank: int = 0,
+    agree: Callable[[CheckpointError | None], CheckpointError | None] | None = None,
+) -> Checkpoint | None:
+    """The newest checkpoint in `output_dir` that reads and fits; None when there is none at all.
+
+    A damaged one (a file missing, truncated or refused as unsafe) gives way to the next older
+    one, with a warning naming both: that costs only the steps between them. One that is intact
+    but does not fit this model or config stops the run (CheckpointError): the older ones were
+    written with the same settings, so skipping it would end in a fresh start over the user's
+    run. When every checkpoint is damaged, the error names each and says how to start fresh.
+
+    `agree`, with several processes: given this process's error (or None), the first error any
+    process met, so that all of them resume from the same checkpoint."""
+    damaged: list[CheckpointError] = []
+    for folder in resume_candidates(output_dir):
+        checkpoint, error = None, None
+        try:
+            checkpoint = read_checkpoint(folder, model=model, optimizer=optimizer, rank=rank)
+        except CheckpointError as err:
+            error = err
+        if agree is not None:
+            error = agree(error)
+        if error is not None and not error.damaged:
+            raise error
+        if error is not None:
+            damaged.append(error)
+            continue
+        if damaged:
+            log.warning("%s; resuming from the older %s instead", "; ".join(map(str, damaged)), folder)
+        return checkpoint
+    if damaged:
+        reasons = "; ".join(f"{error.folder.name}: {error.problem}" for error in damaged)
+        raise CheckpointError(
+            f"no checkpoint in {output_dir} can be resumed ({reasons}). To start fresh, {START_FRESH}.", output_dir
+        )
+    return None
 
 
 def save_checkpoint(
@@ -157,18 +338,18 @@ def save_checkpoint(
     return final
 
 
-def load_checkpoint(
-    folder: str | Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, rank: int = 0
-) -> dict[str, Any]:
-    folder = Path(folder)
-    state = json.loads((folder / STATE_FILE).read_text())
-    load_weights(model, folder)
-    optimizer.load_state_dict(torch.load(folder / "optimizer.pt", weights_only=False))
-    scheduler.load_state_dict(torch.load(folder / "scheduler.pt", weights_only=False))
-    rng_file = folder / f"rng_rank{rank}.pt"
-    if rng_file.is_file():
-        set_rng_state(torch.load(rng_file, weights_only=False))
-    return state
-
-
-__all__ = ["checkpoint_dir", "latest_checkpoint", "list_checkpoints", "load_checkpoint", "save_checkpoint"]
+__all__ = [
+    "Checkpoint",
+    "CheckpointError",
+    "OutputDirError",
+    "apply_checkpoint",
+    "checkpoint_dir",
+    "latest_checkpoint",
+    "list_checkpoints",
+    "load_checkpoint",
+    "prepare_output_dir",
+    "read_checkpoint",
+    "read_newest_checkpoint",
+    "resume_candidates",
+    "save_checkpoint",
+]

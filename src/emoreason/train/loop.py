@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -79,17 +79,19 @@ def prepare_training(
     policy: torch.nn.Module,
     optim: OptimSection,
     total_updates: int,
-    checkpoint_state: Callable[[int], dict[str, Any]] | None = None,
+    counted_per_step: Mapping[str, int] | None = None,
 ) -> Prepared:
     """The steps every trainer takes after choosing what trains (`policy`, from
     `train.policy.prepare_policy`): its optimizer and schedule for `total_updates` optimizer
-    steps, accelerate's wrapping, and the run state over `config.run`."""
+    steps, accelerate's wrapping, and the run state over `config.run`. `counted_per_step`:
+    what one step consumes over all processes (e.g. {"samples_seen": 16}), recorded times the
+    step in each checkpoint."""
     optimizer, scheduler = build_optimizer(policy, optim, total_updates)
     model, optimizer = accelerator.prepare(policy, optimizer)
     policy = accelerator.unwrap_model(model)
     loaded = dataclasses.replace(loaded, model=policy)
     run = TrainingRun(
-        name, config, config.run, accelerator, policy, optimizer, scheduler, loaded.processor, checkpoint_state
+        name, config, config.run, accelerator, policy, optimizer, scheduler, loaded.processor, counted_per_step
     )
     return Prepared(model, policy, optimizer, scheduler, loaded, run)
 
@@ -98,7 +100,7 @@ class TrainingRun:
     """What a run is, apart from the model math: where it writes, which step it is at, what it
     logged, and how it checkpoints and resumes.
 
-    `checkpoint_state(step)` adds recipe-specific entries (e.g. samples seen) to each
+    `counted_per_step` ({"samples_seen": 16}) adds those counts, times the step, to each
     checkpoint's trainer_state.json."""
 
     def __init__(
@@ -111,11 +113,11 @@ class TrainingRun:
         optimizer: torch.optim.Optimizer,
         scheduler: Any,
         processor: Any = None,
-        checkpoint_state: Callable[[int], dict[str, Any]] | None = None,
+        counted_per_step: Mapping[str, int] | None = None,
     ):
         self.name, self.config, self.section, self.accelerator = name, config, section, accelerator
         self.model, self.optimizer, self.scheduler, self.processor = model, optimizer, scheduler, processor
-        self.checkpoint_state = checkpoint_state or (lambda step: {})
+        self.counted_per_step = dict(counted_per_step or {})
         self.output_dir = Path(section.output_dir)
         self.rank, self.world = accelerator.process_index, accelerator.num_processes
         self.step = 0
@@ -130,16 +132,23 @@ class TrainingRun:
     # -- start and resume -------------------------------------------------------------------
 
     def start(self) -> int | None:
-        """Once per run: resume from the newest checkpoint when `run.resume` is set, write
-        config.yaml, open the trackers. Returns the step resumed at, None for a fresh start."""
+        """Once per run: check that run.output_dir can be written (before any work that a
+        failing checkpoint would lose), resume from the newest usable checkpoint when
+        `run.resume` is set, write config.yaml, open the trackers. Returns the step resumed at,
+        None for a fresh start. A damaged checkpoint gives way to an older one; one that does
+        not fit, or none usable, raises `ckpt.CheckpointError` (`ckpt.read_newest_checkpoint`
+        says why) with nothing loaded, so start() may be called again."""
         if self._started:
             return self.resumed_at
-        self._started = True
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+        ckpt.prepare_output_dir(self.output_dir)
         if self.section.resume and self.step == 0:
-            folder = ckpt.latest_checkpoint(self.output_dir)
-            if folder is not None:
-                self.resumed_at = self.resume(folder)
+            agree = self._first_error_of_any_process if self.world > 1 else None
+            checkpoint = ckpt.read_newest_checkpoint(
+                self.output_dir, model=self.model, optimizer=self.optimizer, rank=self.rank, agree=agree
+            )
+            if checkpoint is not None:
+                self.resumed_at = self._load(checkpoint)
+        self._started = True
         if self.is_main:
             (self.output_dir / "config.yaml").write_text(dump_recipe(self.config))
         if not self.accelerator.trackers and self.accelerator.log_with:
@@ -147,11 +156,22 @@ class TrainingRun:
         return self.resumed_at
 
     def resume(self, folder: str | Path) -> int:
-        """Load a checkpoint folder; steps logged after it were lost with the crash and are
-        dropped from metrics.jsonl, to be redone. Returns its step."""
-        state = ckpt.load_checkpoint(
-            folder, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler, rank=self.rank
-        )
+        """Load a checkpoint folder (`ckpt.CheckpointError`, with nothing loaded, when it does
+        not read or fit); steps logged after it were lost with the crash and are dropped from
+        metrics.jsonl, to be redone. Returns its step."""
+        return self._load(ckpt.read_checkpoint(folder, model=self.model, optimizer=self.optimizer, rank=self.rank))
+
+    def _first_error_of_any_process(self, error: ckpt.CheckpointError | None) -> ckpt.CheckpointError | None:
+        """Each process reads its own RNG file, so processes may judge a checkpoint apart: all
+        take the first error any of them met, and so resume from the same checkpoint."""
+        from accelerate.utils import gather_object
+
+        mine = None if error is None else (str(error), str(error.folder), error.damaged, error.problem)
+        first = next((report for report in gather_object([mine]) if report is not None), None)
+        return None if first is None else ckpt.CheckpointError(first[0], first[1], damaged=first[2], problem=first[3])
+
+    def _load(self, checkpoint: ckpt.Checkpoint) -> int:
+        state = ckpt.apply_checkpoint(checkpoint, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler)
         if state.get("world_size", 1) != self.world:
             log.warning(
                 "checkpoint was written by %s processes, resuming with %s: the data order changes",
@@ -205,7 +225,10 @@ class TrainingRun:
             model=self.model,
             optimizer=self.optimizer,
             scheduler=self.scheduler,
-            state={**self.checkpoint_state(self.step), "config": self.config.model_dump(mode="json")},
+            state={
+                **{k: n * self.step for k, n in self.counted_per_step.items()},
+                "config": self.config.model_dump(mode="json"),
+            },
             processor=self.processor,
             rank=self.rank,
             world_size=self.world,

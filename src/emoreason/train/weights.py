@@ -1,0 +1,131 @@
+"""The model weights in a checkpoint: with LoRA only the adapter (`adapter/`, a regular peft
+folder that `--adapter` loads), with full fine-tuning the whole model as safetensors
+(`model/`).
+
+`read_weights` reads them and checks their names and shapes against the live model before
+`put_weights` loads anything into it, so weights that do not read (damaged) or do not fit
+(written for another model or config) leave the model as it was; either is a `CheckpointError`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from emoreason.train.checkpoint_errors import damaged_checkpoint, first_line, unfit_checkpoint
+
+ADAPTER_FILE = "adapter_model.safetensors"
+
+
+def is_peft(model: torch.nn.Module) -> bool:
+    return hasattr(model, "peft_config")
+
+
+def save_weights(model: torch.nn.Module, folder: Path, processor: Any = None) -> None:
+    if is_peft(model):
+        # only the trained adapter: a frozen reference copy (policy.REFERENCE_ADAPTER) stays out
+        model.save_pretrained(folder / "adapter", selected_adapters=["default"])
+    else:
+        model.save_pretrained(folder / "model", safe_serialization=True)
+        if processor is not None:
+            processor.save_pretrained(folder / "model")
+
+
+def _read_safetensors(folder: Path, file: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(file))
+    except Exception as err:  # safetensors reports a cut-off file as SafetensorError
+        name = file.relative_to(folder)
+        raise damaged_checkpoint(folder, f"{name} is truncated or garbled ({first_line(err)})") from None
+
+
+def _expected_weights(model: torch.nn.Module) -> dict[str, torch.Size]:
+    """The names and shapes a checkpoint of this model holds (as `save_weights` writes them)."""
+    if is_peft(model):
+        from peft import get_peft_model_state_dict
+
+        return {k: v.shape for k, v in get_peft_model_state_dict(model, adapter_name="default").items()}
+    return {k: v.shape for k, v in model.state_dict().items()}
+
+
+def _weight_mismatch(saved: dict[str, torch.Tensor], expected: dict[str, torch.Size]) -> str | None:
+    """What differs between saved weights and this model's, with an example of each; None when
+    they fit. Tied embeddings are saved once, so a missing lm_head is fine."""
+    resized = [k for k in saved if k in expected and saved[k].shape != expected[k]]
+    unknown = [k for k in saved if k not in expected]
+    missing = [k for k in expected if k not in saved and "lm_head" not in k]
+    problems = []
+    if resized:
+        key = resized[0]
+        problems.append(
+            f"{len(resized)} tensors have other shapes (e.g. {key}: {list(saved[key].shape)} in the checkpoint, "
+            f"{list(expected[key])} here)"
+        )
+    if unknown:
+        problems.append(f"{len(unknown)} tensors are unknown to this model (e.g. {unknown[0]})")
+    if missing:
+        problems.append(f"{len(missing)} of this model's tensors are missing (e.g. {missing[0]})")
+    return "; ".join(problems) or None
+
+
+def _check_shards_present(folder: Path) -> None:
+    """Every shard that model/'s index lists is there: a lost shard is damage, which the
+    name-by-name comparison alone would blame on a model that does not fit."""
+    index = folder / "model" / "model.safetensors.index.json"
+    if not index.is_file():
+        return
+    try:
+        shards = set(json.loads(index.read_text())["weight_map"].values())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        raise damaged_checkpoint(folder, f"model/{index.name} is truncated or garbled ({first_line(err)})") from None
+    lost = sorted(shard for shard in shards if not (index.parent / shard).is_file())
+    if lost:
+        raise damaged_checkpoint(folder, f"model/{lost[0]} is missing ({len(lost)} of {len(shards)} weight shards)")
+
+
+def read_weights(folder: Path, model: torch.nn.Module, state: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The checkpoint's weights, read and checked to fit `model` (names and shapes)."""
+    if is_peft(model):
+        file = folder / "adapter" / ADAPTER_FILE
+        if not file.is_file():
+            if (folder / "model").is_dir():
+                raise unfit_checkpoint(folder, "it holds full model weights, not a LoRA adapter", state)
+            raise damaged_checkpoint(folder, f"adapter/{ADAPTER_FILE} is missing")
+        weights = _read_safetensors(folder, file)
+    else:
+        files = sorted((folder / "model").glob("*.safetensors"))
+        if not files:
+            if (folder / "adapter").is_dir():
+                raise unfit_checkpoint(folder, "it holds a LoRA adapter, not full model weights", state)
+            raise damaged_checkpoint(folder, "model/ holds no safetensors weights")
+        _check_shards_present(folder)
+        weights = {}
+        for file in files:
+            weights.update(_read_safetensors(folder, file))
+    mismatch = _weight_mismatch(weights, _expected_weights(model))
+    if mismatch:
+        raise unfit_checkpoint(folder, mismatch, state)
+    return weights
+
+
+def put_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor]) -> None:
+    if is_peft(model):
+        from peft import set_peft_model_state_dict
+
+        set_peft_model_state_dict(model, weights)
+    else:
+        model.load_state_dict(weights, strict=False)
+
+
+def load_weights(model: torch.nn.Module, folder: Path) -> None:
+    """Load a checkpoint's weights alone into `model` (CheckpointError when they do not read or fit)."""
+    folder = Path(folder)
+    put_weights(model, read_weights(folder, model, {}))
+
+
+__all__ = ["ADAPTER_FILE", "is_peft", "load_weights", "put_weights", "read_weights", "save_weights"]
