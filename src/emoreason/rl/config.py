@@ -51,6 +51,16 @@ class RolloutConfig(Section):
     top_k: int = Field(0, ge=0)
     batch_size: int | Literal["auto"] = "auto"
     use_audio_in_video: bool = False
+    dtype: Literal["float32", "bfloat16"] = Field(
+        "float32",
+        description="Sample from the fp32 policy, or from a bf16 copy refreshed before each step (faster on CPUs "
+        "with bf16 matmuls; some rollouts differ: see RESULTS).",
+    )
+    merge_lora: bool = Field(
+        True,
+        description="Sample with the LoRA deltas merged into the base weights (faster "
+        "decoding; the base weights are restored bit for bit after each step).",
+    )
 
 
 class RewardConfig(Section):

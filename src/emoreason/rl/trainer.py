@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -49,8 +50,8 @@ from emoreason.rl.rollouts import (
     update_windows,
 )
 from emoreason.train.loop import build_accelerator, epoch_position, prepare_training
-from emoreason.train.policy import load_trainable, prepare_policy, reference_model, setup_reference
-from emoreason.train.update import RunningMeans, gradient_sync, optimizer_step
+from emoreason.train.policy import RolloutWeights, load_trainable, prepare_policy, reference_model, setup_reference
+from emoreason.train.update import RunningMeans, gradient_sync, optimizer_step, update_precision
 
 #: A reward is anything called like CompositeReward: (completion text, gold, task, reflection).
 Reward = Callable[[str, Gold, TaskInfo, ReflectionAnswers | None], RewardBreakdown]
@@ -90,19 +91,15 @@ class GRPOTrainer:
         windows = update_windows(rows, optim.minibatch_size, optim.gradient_accumulation)
         self.max_steps = config.run.max_steps
         updates = self.max_steps * config.algorithm.num_iterations * len(windows)
-        seen = config.rollout.prompts_per_step * self.world  # prompts per step over all processes
-        ready = prepare_training(
-            "grpo",
-            config,
-            self.accelerator,
-            loaded,
-            policy,
-            optim,
-            updates,
-            checkpoint_state=lambda step: {"samples_seen": step * seen},
-        )
+        seen = {"samples_seen": config.rollout.prompts_per_step * self.world}
+        ready = prepare_training("grpo", config, self.accelerator, loaded, policy, optim, updates, seen)
         self.model, self.policy, self.optimizer, self.scheduler, self.loaded, self.run = ready
-        self.engine: GenerationBackend = engine or TransformersEngine(self.loaded, batch_size=config.rollout.batch_size)
+        self.rollout_weights = RolloutWeights(self.loaded, config.rollout.merge_lora, config.rollout.dtype)
+        batch_size = config.rollout.batch_size
+        self.engine: GenerationBackend = engine or TransformersEngine(
+            self.rollout_weights.loaded, batch_size=batch_size
+        )
+        self.update_precision = partial(update_precision, optim.precision, self.accelerator.device)
         # The shared-prompt-prefix forward calls the model twice per backward, which DDP/FSDP
         # wrappers do not allow, and it needs the KV cache that gradient checkpointing turns off.
         self.share_prefix = self.world == 1 and not config.model.gradient_checkpointing
@@ -208,11 +205,8 @@ class GRPOTrainer:
     def _fixed_logprobs(self, batches: list[EncodedBatch], reference: bool) -> list[torch.Tensor]:
         """Old-policy (before any update of this step) or reference-policy log-probs."""
         temperature = self.config.rollout.temperature
-        with (
-            reference_model(self.policy, self.reference, self.reference_adapter)
-            if reference
-            else nullcontext(self.policy) as model
-        ):
+        chosen = reference_model(self.policy, self.reference, self.reference_adapter) if reference else None
+        with chosen or nullcontext(self.policy) as model, self.update_precision():
             return [continuation_logprobs(model, b, temperature)[0] for b in batches]
 
     def update(self, rollouts: list[Rollout], advantages: torch.Tensor) -> dict[str, float]:
@@ -239,7 +233,8 @@ class GRPOTrainer:
                 for position, rows in enumerate(window):
                     m = first + position
                     (batch, mask), ref_m = encoded[m], ref[m] if ref is not None else None
-                    with gradient_sync(self.accelerator, self.model, last=position == len(window) - 1):
+                    last = position == len(window) - 1
+                    with gradient_sync(self.accelerator, self.model, last), self.update_precision():
                         logp, entropy = continuation_logprobs(self.model, batch, temperature, with_entropy=True)
                         old_m, adv = old[m] if old is not None else logp.detach(), advantages[rows].to(logp.device)
                         out = grpo_loss(logp, old_m, adv, mask, ref_logp=ref_m, **sizes, **loss_settings)
@@ -265,12 +260,13 @@ class GRPOTrainer:
         timer = StepTimer()
         began = time.perf_counter()
         self.model.eval()
-        with timer.measure("generation"):
-            groups, stats = self.generate_rollouts(self.prompts_for_step(step), step)
-        rollouts = [r for g in groups for r in g]
-        if rollouts and self.config.reflection.enabled:
-            with timer.measure("reflection"):
-                self.reflect(rollouts, step)
+        with self.rollout_weights():
+            with timer.measure("generation"):
+                groups, stats = self.generate_rollouts(self.prompts_for_step(step), step)
+            rollouts = [r for g in groups for r in g]
+            if rollouts and self.config.reflection.enabled:
+                with timer.measure("reflection"):
+                    self.reflect(rollouts, step)
         with timer.measure("reward"):
             rewards = self.score(rollouts) if rollouts else torch.zeros(0)
         with timer.measure("update"):

@@ -30,10 +30,10 @@ from emoreason.generation.logprobs import continuation_logprobs, encode_with_con
 from emoreason.models.loading import LoadedModel
 from emoreason.sft.config import SFTConfig
 from emoreason.sft.data import SFTExample, load_sft_file, split_eval
-from emoreason.train import checkpoint as ckpt
 from emoreason.train.loop import build_accelerator, epoch_position, prepare_training
 from emoreason.train.policy import load_trainable, prepare_policy
-from emoreason.train.update import gradient_sync, optimizer_step
+from emoreason.train.update import gradient_sync, optimizer_step, update_precision
+from emoreason.train.weights import save_weights
 
 log = logging.getLogger(__name__)
 
@@ -80,16 +80,8 @@ class SFTTrainer:
         t = config.train
         per_step = t.batch_size * t.gradient_accumulation * self.world
         self.max_steps = run.max_steps or max(1, math.ceil(run.epochs * len(self.train_examples) / per_step))
-        ready = prepare_training(
-            "sft",
-            config,
-            self.accelerator,
-            loaded,
-            policy,
-            t,
-            self.max_steps,
-            checkpoint_state=lambda step: {"examples_seen": step * per_step},
-        )
+        seen = {"examples_seen": per_step}
+        ready = prepare_training("sft", config, self.accelerator, loaded, policy, t, self.max_steps, seen)
         self.model, self.policy, self.optimizer, self.scheduler, self.loaded, self.run = ready
         self.share_prefix = self.world == 1 and not config.model.gradient_checkpointing
 
@@ -146,7 +138,8 @@ class SFTTrainer:
         encoded = encode_with_continuations(
             self.loaded, [e.conversation for e, _ in batch], [ids for _, ids in batch], share_prefix=self.share_prefix
         )
-        logp, _ = continuation_logprobs(model, encoded)
+        with update_precision(self.config.train.precision, self.accelerator.device):
+            logp, _ = continuation_logprobs(model, encoded)
         mask = encoded.mask.to(logp.dtype)
         return -(logp * mask).sum(), int(encoded.mask.sum().item())
 
@@ -234,7 +227,7 @@ class SFTTrainer:
         final = self.final_dir()
         tmp = final.with_name("final.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        ckpt.save_weights(self.policy, tmp, self.loaded.processor)
+        save_weights(self.policy, tmp, self.loaded.processor)
         last_eval = next((r for r in reversed(self.log_history) if "eval/loss" in r or "eval/parse_rate" in r), None)
         (tmp / "provenance.json").write_text(
             json.dumps(

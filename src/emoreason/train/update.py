@@ -1,5 +1,6 @@
-"""What every optimizer update does, in both trainers: gradients accumulated over micro-batches
-(synchronised across processes only on the last one), then clip, step, schedule, zero."""
+"""What every optimizer update does, in both trainers: forward passes in the update's precision,
+gradients accumulated over micro-batches (synchronised across processes only on the last one),
+then clip, step, schedule, zero."""
 
 from __future__ import annotations
 
@@ -7,6 +8,22 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import torch
+
+
+def update_precision(precision: str, device: torch.device | str) -> AbstractContextManager[Any]:
+    """The context the update's forward passes run in: nothing for fp32; for bf16, PyTorch's
+    autocast, so matmuls run in bf16 while the parameters (the fp32 master weights), their
+    gradients and the optimizer state stay fp32.
+
+    Why not accelerate's `mixed_precision="bf16"`, which does the same with the same autocast:
+    it is process-wide state (a second Accelerator with another precision raises) and it wraps
+    `model.forward` itself, so rollout generation through the same module would run in bf16 too.
+    Here the trainer says which passes are the update's."""
+    if precision == "fp32":
+        return nullcontext()
+    if precision != "bf16":
+        raise ValueError(f"unknown update precision {precision!r}; use fp32 or bf16")
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
 
 
 def gradient_sync(accelerator: Any, model: torch.nn.Module, last: bool) -> AbstractContextManager[Any]:
@@ -51,4 +68,4 @@ class RunningMeans:
         return {name: self.sums[name] / self.counts[name] for name in self.sums}
 
 
-__all__ = ["RunningMeans", "gradient_sync", "optimizer_step"]
+__all__ = ["RunningMeans", "gradient_sync", "optimizer_step", "update_precision"]
