@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from emoreason.data.schema import Sample, TaskInfo
+from emoreason.data.text import check_text, is_blank
 from emoreason.formats import get_format
 from emoreason.formats.base import ReasoningFormat
 from emoreason.formats.conversation import build_conversation
@@ -52,6 +53,19 @@ def audit_record(
     }
 
 
+def check_inputs(samples: Sequence[Sample], cues: Mapping[str, str | None] | None = None) -> None:
+    """Raise `ValueError` naming the first sample a model cannot be asked about: text that is not
+    valid Unicode (`emoreason.data.text.check_text`, the policy of every entry point), or nothing
+    at all to read (no text, no media, no cue text), which a model would answer anyway, with a
+    confident polarity about nothing. `cues` as in `analyze`."""
+    for sample in samples:
+        cue = sample.cues if cues is None else cues.get(sample.id)
+        check_text(sample.text, f"sample {sample.id!r} text")
+        check_text(cue or "", f"sample {sample.id!r} cues")
+        if is_blank(sample.text) and is_blank(cue) and not (sample.audio or sample.video or sample.image):
+            raise ValueError(f"sample {sample.id!r} has no text, no media and no cue text: nothing to analyse")
+
+
 def analyze(
     engine: GenerationBackend,
     samples: Sequence[Sample],
@@ -70,7 +84,9 @@ def analyze(
     `cues` maps sample ids to measured-cue text for the prompt (`emoreason.cues`); without it
     each sample's own `cues` field is used (None for data without cues). Pass `{}` for none.
     `latency_s` is the wall time of the sample's batch divided by the batch size.
+    Raises `ValueError` for unusable input before generating anything (`check_inputs`).
     """
+    check_inputs(samples, cues)
     fmt = get_format(format_name)
     params = params or SamplingParams(max_new_tokens=256, stop_strings=fmt.stop_strings)
     records: list[dict[str, Any]] = []

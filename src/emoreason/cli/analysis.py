@@ -1,17 +1,28 @@
 """`emoreason analyze`: explain the sentiment or emotion of the samples given, one record each.
 
-Also the model loading that `evaluate` shares (`load_engine`). The samples themselves (texts, a
-file, stdin, the examples, media and their cues) are gathered in `emoreason.cli.inputs`.
+Also the model loading that `evaluate` and `serve` share (`load_engine`, `check_adapters`). The
+samples themselves (texts, a file, stdin, the examples, media and their cues) are gathered in
+`emoreason.cli.inputs`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
-from typing import Any
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from emoreason.cli import options as opt
 from emoreason.cli.ui import fail, progress, show_record, warn
+
+if TYPE_CHECKING:
+    from emoreason.data.schema import Sample, TaskInfo
+    from emoreason.formats.base import ReasoningFormat
+
+#: `owner/name`: an adapter that is not a local path may still be a hub repository
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 
 
 def _parse_range(value: str | None, option: str) -> tuple[float, float] | None:
@@ -24,6 +35,30 @@ def _parse_range(value: str | None, option: str) -> tuple[float, float] | None:
     return low, high
 
 
+def check_adapters(model: str, adapter: list[str] | None) -> None:
+    """Exit before the base model loads (which takes a while) when an adapter named is a folder
+    without adapter_config.json, or a path that does not exist and cannot be a hub repository
+    (`owner/name`)."""
+    from emoreason.models.loading import resolve_adapters
+
+    try:
+        adapters = resolve_adapters(model, adapter)
+    except ValueError as err:
+        fail(str(err))
+    for name in adapters:
+        folder = Path(name).expanduser()
+        if (folder / "adapter_config.json").is_file():
+            continue
+        if folder.is_dir():
+            fail(f"adapter {name} has no adapter_config.json: not a LoRA adapter folder (sft writes one in final/)")
+        if folder.exists():
+            fail(f"adapter {name} is a file; --adapter takes a LoRA adapter folder")
+        if not _HUB_ID.fullmatch(name):
+            fail(
+                f"adapter folder {name} does not exist; check the path (sft writes one in run.output_dir/final/adapter)"
+            )
+
+
 def load_engine(
     model: str, adapter: list[str] | None, family: str, dtype: str, device: str, batch_size: int
 ) -> tuple[Any, Any]:
@@ -31,11 +66,42 @@ def load_engine(
     from emoreason.generation import TransformersEngine
     from emoreason.models import MediaError, load_model
 
+    check_adapters(model, adapter)
     try:
         loaded = load_model(model, adapter, family=family, dtype=dtype, device=device)
     except (FileNotFoundError, ValueError, MediaError) as err:
         fail(str(err))
     return loaded, TransformersEngine(loaded, batch_size=batch_size)
+
+
+def check_context_fits(
+    loaded: Any,
+    samples: Sequence[Sample],
+    fmt: ReasoningFormat,
+    task: TaskInfo,
+    cue_text: Mapping[str, str | None],
+    max_new_tokens: int,
+) -> None:
+    """Raise `ValueError` naming the first sample whose prompt plus answer exceeds the model's
+    context (the server's `check_context`, the one such check), before anything is generated.
+
+    Refused, not cut: a cut text is a different text, and the model would explain (and be
+    scored on) words the user did not know were dropped; the message gives both numbers so the
+    user can shorten or split it. Only text models' prompts can be counted before generating."""
+    from emoreason.formats import build_conversation
+    from emoreason.serve.errors import APIError
+    from emoreason.serve.guards import check_context
+    from emoreason.serve.state import ModelInfo
+
+    info = ModelInfo.from_loaded(loaded)
+    for sample in samples:
+        conversation = build_conversation(sample, fmt, task, cues=cue_text.get(sample.id))
+        try:
+            check_context(info, conversation, max_new_tokens, "--max-new-tokens")
+        except APIError as err:
+            raise ValueError(
+                f"{sample.id} ({len(sample.text)} characters): {err.message}; shorten or split the text"
+            ) from None
 
 
 def analyze(
@@ -62,7 +128,7 @@ def analyze(
     cue_reference: opt.CueReference = None,
 ) -> None:
     """Explain the sentiment or emotion of text (and media): polarity, reasoning per modality, score or label."""
-    from emoreason.cli.inputs import given_samples, has_media, inputs_for_family
+    from emoreason.cli.inputs import given_samples, has_media, inputs_for_family, stdin_lines
     from emoreason.data.schema import resolve_task
     from emoreason.formats import get_format
     from emoreason.generation import SamplingParams
@@ -73,11 +139,12 @@ def analyze(
     try:
         the_task, fmt = resolve_task(task, _parse_range(scale, "--scale"), label_set), get_format(format_name)
         media = {"audio": audio, "video": video, "image": image}
-        samples = given_samples(text, input_file, examples, media, None if sys.stdin.isatty() else sys.stdin)
-    except ValueError as err:  # DataError is one
+        stdin = None if sys.stdin.isatty() else stdin_lines(sys.stdin)
+        samples = given_samples(text, input_file, examples, media, stdin, warn=warn)
+    except ValueError as err:  # DataError and InvalidTextError are
         fail(str(err))
     if not samples:
-        fail("nothing to analyse")
+        fail(f"nothing to analyse: {input_file} has no rows" if input_file else "nothing to analyse")
     loaded, engine = load_engine(model, adapter, family, dtype, device, batch_size)
     try:
         quiet = as_json or cues == "off" or not has_media(samples)
@@ -85,6 +152,7 @@ def analyze(
             inputs = inputs_for_family(samples, loaded.family, cues, cue_reference, progress=advance)
         for message in inputs.warnings:
             warn(message)
+        check_context_fits(loaded, inputs.samples, fmt, the_task, inputs.cue_text, max_new_tokens)
         params = SamplingParams(max_new_tokens=max_new_tokens, temperature=temperature, stop_strings=fmt.stop_strings)
         with progress("analysing", len(samples), quiet=as_json) as advance:
             records = run_analysis(
@@ -109,4 +177,4 @@ def analyze(
             show_record(sample, record)
 
 
-__all__ = ["analyze", "load_engine"]
+__all__ = ["analyze", "check_adapters", "check_context_fits", "load_engine"]

@@ -12,10 +12,11 @@ import json
 import typer
 
 from emoreason.cli import options as opt
+from emoreason.cli.help import Command, Group, examples
 from emoreason.cli.ui import console, err_console, fail, interrupted, progress, warn
 from emoreason.data import DataError, Dataset, load_dataset
 
-data_app = typer.Typer(help=opt.DATA, no_args_is_help=True)
+data_app = typer.Typer(cls=Group, help=opt.DATA, no_args_is_help=True)
 
 
 def load_or_exit(spec: str, strict: bool = False) -> Dataset:
@@ -27,7 +28,7 @@ def load_or_exit(spec: str, strict: bool = False) -> Dataset:
     for message in dataset.report.warnings:
         warn(message)
     if dataset.report.bad_rows or dataset.report.missing_media:
-        err_console.print(f"[yellow]{dataset.report.summary()}[/]")
+        err_console.print(dataset.report.summary(), style="yellow")
     return dataset
 
 
@@ -40,7 +41,7 @@ def _split(split: str) -> str | None:
     return None if split == "all" else split
 
 
-@data_app.command("list")
+@data_app.command("list", cls=Command, epilog=examples("data list"))
 def data_list() -> None:
     """List the dataset adapters, their spec syntax and options."""
     from emoreason.cli.ui import show_adapters
@@ -49,7 +50,7 @@ def data_list() -> None:
     show_adapters(ADAPTERS.values())
 
 
-@data_app.command("inspect")
+@data_app.command("inspect", cls=Command, epilog=examples("data inspect"))
 def data_inspect(
     spec: opt.Spec, split: opt.Split = "all", strict: opt.Strict = False, as_json: opt.StatsJson = False
 ) -> None:
@@ -68,7 +69,7 @@ def data_inspect(
         show_dataset_info(info, len(dataset.report.missing_media))
 
 
-@data_app.command("convert")
+@data_app.command("convert", cls=Command, epilog=examples("data convert"))
 def data_convert(spec: opt.Spec, out: opt.ConvertOut, split: opt.Split = "all", strict: opt.Strict = False) -> None:
     """Write a dataset as JSONL with the generic fields (id, text, score, label, media, split, domain, meta)."""
     from emoreason.data.jsonl import write_jsonl
@@ -82,7 +83,7 @@ def data_convert(spec: opt.Spec, out: opt.ConvertOut, split: opt.Split = "all", 
     console.print(f"wrote {len(samples)} samples to {out}")
 
 
-@data_app.command("prepare", help=opt.PREPARE_HELP)
+@data_app.command("prepare", help=opt.PREPARE_HELP, cls=Command, epilog=examples("data prepare"))
 def data_prepare(
     spec: opt.Spec,
     split: opt.Split = "all",

@@ -26,12 +26,15 @@ from emoreason.cli import options as opt
 from emoreason.cli.analysis import analyze
 from emoreason.cli.cues import cues_cmd
 from emoreason.cli.data import data_app
+from emoreason.cli.help import Command, Group, examples
+from emoreason.cli.quiet import quiet_libraries
 from emoreason.cli.recipes import RECIPE_COMMAND
 from emoreason.cli.serving import serve
 from emoreason.cli.ui import console
 
 app = typer.Typer(
     name="emoreason",
+    cls=Group,
     help=opt.APP,
     no_args_is_help=True,
     add_completion=False,
@@ -56,19 +59,22 @@ def main(
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    quiet_libraries(verbose)
 
 
 # The commands, in the order `emoreason --help` lists them (typer keeps the order of registration).
-# A command without `help=` takes its docstring as help.
-app.command("evaluate-predictions")(evaluation.evaluate_predictions_cmd)
-app.command()(analyze)
-app.command(help=opt.EVALUATE_HELP)(evaluation.evaluate)
-app.command(help=opt.GRPO_HELP, **RECIPE_COMMAND)(training.grpo)
-app.command(help=opt.DISTILL_HELP, **RECIPE_COMMAND)(training.distill)
-app.command(help=opt.SFT_HELP, **RECIPE_COMMAND)(training.sft)
-app.command("baseline")(evaluation.baseline_cmd)
-app.command("cues")(cues_cmd)
-app.command()(serve)
+# A command without `help=` takes its docstring as help; each has examples under its options.
+app.command("evaluate-predictions", cls=Command, epilog=examples("evaluate-predictions"))(
+    evaluation.evaluate_predictions_cmd
+)
+app.command(cls=Command, epilog=examples("analyze"))(analyze)
+app.command(help=opt.EVALUATE_HELP, cls=Command, epilog=examples("evaluate"))(evaluation.evaluate)
+app.command(help=opt.GRPO_HELP, cls=Command, epilog=examples("grpo"), **RECIPE_COMMAND)(training.grpo)
+app.command(help=opt.DISTILL_HELP, cls=Command, epilog=examples("distill"), **RECIPE_COMMAND)(training.distill)
+app.command(help=opt.SFT_HELP, cls=Command, epilog=examples("sft"), **RECIPE_COMMAND)(training.sft)
+app.command("baseline", cls=Command, epilog=examples("baseline"))(evaluation.baseline_cmd)
+app.command("cues", cls=Command, epilog=examples("cues"))(cues_cmd)
+app.command(cls=Command, epilog=examples("serve"))(serve)
 app.add_typer(data_app, name="data")  # command groups are listed after the commands
 
 

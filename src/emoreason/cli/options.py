@@ -34,7 +34,7 @@ def _option(text: str, *names: str) -> typer.models.OptionInfo:
 
 
 # shared by several commands
-Spec = Annotated[str, typer.Argument(help=SPEC)]
+Spec = Annotated[str, typer.Argument(help=SPEC, metavar="SPEC")]
 DatasetOption = Annotated[str, _option(SPEC, "--dataset", "-d")]
 Split = Annotated[str, _option(SPLIT)]
 Strict = Annotated[bool, _option("Stop at the first bad row instead of skipping and counting.")]
@@ -46,11 +46,15 @@ Dtype = Annotated[str, _option("auto (fp32 on CPU, bf16 on GPU), float32, bfloat
 Device = Annotated[str, _option("auto, cpu, cuda, cuda:1, ...")]
 MaxNewTokens = Annotated[int, _option("Longest answer, in tokens.")]
 ShowConfig = Annotated[bool, _option("Print the merged, validated config and exit.", "--show-config")]
-Verbose = Annotated[bool, _option("Log debug messages.", "--verbose", "-v")]
+Verbose = Annotated[
+    bool, _option("Log debug messages, and show the model libraries' warnings and progress bars.", "--verbose", "-v")
+]
 
 # data inspect, convert, prepare
 StatsJson = Annotated[bool, _option("Print the statistics as JSON.", "--json")]
-ConvertOut = Annotated[Path, typer.Argument(help="Output JSONL file (generic field names; readable as jsonl:OUT).")]
+ConvertOut = Annotated[
+    Path, typer.Argument(help="Output JSONL file (generic field names; readable as jsonl:OUT).", metavar="OUT")
+]
 CueKinds = Annotated[str, _option("Cue kinds to extract: audio, face or audio,face.")]
 PrepareCache = Annotated[Optional[Path], _option("Cue cache " + CUE_CACHE)]
 PrepareOut = Annotated[Optional[Path], _option("Also write JSONL: id, split, speaker, cue records and their text.")]
@@ -62,7 +66,10 @@ MaxDuration = Annotated[float, _option("Report clips longer than this (seconds).
 # evaluate-predictions
 Predictions = Annotated[
     Path,
-    typer.Argument(help="JSONL of model outputs: `id` plus `completion` (parsed with --format) or `score`/`label`."),
+    typer.Argument(
+        help="JSONL of model outputs: `id` plus `completion` (parsed with --format) or `score`/`label`.",
+        metavar="PREDICTIONS",
+    ),
 ]
 PredictionsFormat = Annotated[
     str, _option("Reasoning format used to parse `completion`: c2f, emor3 or r1.", "--format", "-f")
@@ -80,7 +87,8 @@ ExtraBaselines = Annotated[
 
 # analyze
 Texts = Annotated[
-    Optional[list[str]], typer.Argument(help="Text(s) to analyse; `-` or nothing reads one text per line from stdin.")
+    Optional[list[str]],
+    typer.Argument(help="Text(s) to analyse; `-` or nothing reads one text per line from stdin.", metavar="TEXT"),
 ]
 InputFile = Annotated[
     Optional[Path], _option("JSONL/CSV of samples (generic fields: id, text, audio, video, image).", "--input", "-i")
@@ -188,11 +196,15 @@ BaselineName = Annotated[
     typer.Argument(
         help="vader (text lexicon), majority or mean (fitted on the train "
         "split), minilm-ridge (sentence embeddings + ridge regression, "
-        "score tasks)."
+        "score tasks).",
+        metavar="NAME",
     ),
 ]
 BaselineOut = Annotated[
-    Path, typer.Argument(help="Output predictions JSONL (id, score or label), scorable with evaluate-predictions.")
+    Path,
+    typer.Argument(
+        help="Output predictions JSONL (id, score or label), scorable with evaluate-predictions.", metavar="OUT"
+    ),
 ]
 TrainOn = Annotated[
     Optional[list[str]],
@@ -205,7 +217,7 @@ TrainOn = Annotated[
 ]
 
 # cues
-MediaFile = Annotated[Path, typer.Argument(help="Audio, video or image file.")]
+MediaFile = Annotated[Path, typer.Argument(help="Audio, video or image file.", metavar="FILE")]
 CueKind = Annotated[str, _option("auto (from the file type), audio, face, or audio,face.")]
 Reference = Annotated[
     Optional[Path], _option("Cue references from `data prepare --reference-out`: adds z-scores and words.")

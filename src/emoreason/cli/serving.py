@@ -27,11 +27,13 @@ def serve(
     log_level: opt.LogLevel = "info",
 ) -> None:
     """Serve a model over HTTP: OpenAI-style /v1/chat/completions, /v1/analyze (audit records), a page at /."""
+    from emoreason.cli.analysis import check_adapters
     from emoreason.models import MediaError
     from emoreason.serve import ServeSettings, build_app
     from emoreason.serve.server import is_loopback
     from emoreason.serve.server import serve as run_server
 
+    check_adapters(model, adapter)  # before the base model loads
     try:
         settings = ServeSettings(
             max_batch_size=1 if no_batching else max_batch_size,

@@ -7,15 +7,17 @@ by `DISTILL_KEYS`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from emoreason.cli import options as opt
 from emoreason.cli.data import load_or_exit
 from emoreason.cli.recipes import build_trainer, given_flags, load_or_show, train_with_progress
-from emoreason.cli.ui import console, fail, interrupted, progress
+from emoreason.cli.ui import console, fail, interrupted, progress, warn
 from emoreason.data import pool_samples
 
 
@@ -26,6 +28,7 @@ def grpo(ctx: typer.Context, config: opt.GrpoConfig = None, show_config: opt.Sho
     cfg = load_or_show(load_config, dump_config, config, ctx.args, show_config)
     if cfg is None:
         return
+    say_builtin_recipe("grpo", config, cfg, ("data.dataset", "model.name", "run.output_dir"))
     from emoreason.rl.trainer import GRPOTrainer
 
     trainer = build_trainer(GRPOTrainer, cfg)
@@ -138,6 +141,7 @@ def sft(ctx: typer.Context, config: opt.SftConfig = None, show_config: opt.ShowC
     cfg = load_or_show(load_config, dump_config, config, ctx.args, show_config)
     if cfg is None:
         return
+    say_builtin_recipe("sft", config, cfg, ("data.train_file", "model.name", "run.output_dir"))
     from emoreason.sft.trainer import SFTTrainer
 
     trainer = build_trainer(SFTTrainer, cfg)
@@ -151,4 +155,25 @@ def sft(ctx: typer.Context, config: opt.SftConfig = None, show_config: opt.ShowC
         )
 
 
-__all__ = ["DISTILL_KEYS", "distill", "grpo", "sft"]
+def say_builtin_recipe(command: str, config: Path | None, cfg: Any, keys: Sequence[str]) -> None:
+    """Without --config a training command runs its built-in recipe plus the KEY=VALUE overrides
+    given. That is allowed (`sft data.train_file=mine.jsonl` is a whole recipe), but it must not
+    be silent: the warning names the values that decide what is read and written, and how to
+    see the rest."""
+    if config is not None:
+        return
+    values = ", ".join(f"{key}={_setting(cfg, key)}" for key in keys)
+    warn(
+        f"no --config given: {command} runs its built-in recipe with the overrides given ({values}); "
+        f"`emoreason {command} --show-config` prints all of it, and `emoreason {command} --help` shows the recipes"
+    )
+
+
+def _setting(cfg: Any, key: str) -> Any:
+    value = cfg
+    for part in key.split("."):
+        value = getattr(value, part)
+    return value
+
+
+__all__ = ["DISTILL_KEYS", "distill", "grpo", "say_builtin_recipe", "sft"]

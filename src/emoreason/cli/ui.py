@@ -4,6 +4,12 @@ Kept out of `emoreason.cli` so that a command reads as its options plus the call
 so that a script can print the same tables without building the typer app. Results go to
 stdout (`console`); progress, warnings and errors go to stderr (`err_console`), so a command's
 JSON output can be piped.
+
+Neither console reads rich markup or emoji codes: what we print is mostly the user's (file
+names, texts, model output, error messages quoting them), and `[bold]x[/bold].jsonl` or
+`run[/].jsonl` must print as written, not render or raise a MarkupError. Escaping at every call
+would leave each new print a chance to forget; with markup off nothing can be misread, and the
+few styled words are styled explicitly (`rich.text.Text`, `style=`).
 """
 
 from __future__ import annotations
@@ -14,37 +20,33 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from emoreason.cues import CueReference
     from emoreason.data.schema import Sample
     from emoreason.distill import DistillResult
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(markup=False, emoji=False)
+err_console = Console(stderr=True, markup=False, emoji=False)
 
 Advance = Callable[..., None]
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print the error and stop with `code` (2: bad input, as click does for bad options)."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    err_console.print(Text.assemble(("error:", "bold red"), " ", message))
     raise typer.Exit(code)
 
 
 def warn(message: str) -> None:
-    err_console.print(f"[yellow]warning:[/] {message}")
+    err_console.print(Text.assemble(("warning:", "yellow"), " ", message))
 
 
 def interrupted(message: str) -> NoReturn:
     """Ctrl-C: say what was kept and how to go on, and exit 130 as a shell would."""
-    err_console.print(f"[yellow]{message}[/]")
+    err_console.print(message, style="yellow")
     raise typer.Exit(130)
-
-
-def _escape(text: str) -> str:
-    """Text that rich prints as it is (model output and file names may contain `[`)."""
-    return text.replace("[", r"\[")
 
 
 class progress:  # noqa: N801 - used like a function: `with progress(...) as advance`
@@ -63,7 +65,7 @@ class progress:  # noqa: N801 - used like a function: `with progress(...) as adv
 
         self.label = label
         self.progress = Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
@@ -87,22 +89,55 @@ class progress:  # noqa: N801 - used like a function: `with progress(...) as adv
         self.progress.stop()
 
 
+#: a system column wider than this folds its name over several lines rather than crowd out the others
+SYSTEM_COLUMN_MAX = 24
+
+
 def print_metric_rows(rows: Mapping[str, Mapping[str, Any]], title: str) -> None:
-    """One table row per system, one column per metric (non-numeric entries are left out)."""
-    keys: list[str] = []
-    for metrics in rows.values():
-        keys += [k for k, v in metrics.items() if isinstance(v, (int, float)) and k not in keys]
-    table = Table(title=title)
-    table.add_column("system")
-    for key in keys:
-        table.add_column(key, justify="right")
-    for name, metrics in rows.items():
-        cells = []
-        for key in keys:
-            value = metrics.get(key)
-            cells.append("" if value is None else (f"{value:.4f}" if isinstance(value, float) else str(value)))
-        table.add_row(name, *cells)
-    console.print(table)
+    """One line per metric, one column per system (non-numeric entries are left out).
+
+    Metric sets are long (12 to 23 figures) and systems few (a model and its baselines), so the
+    metrics go down the page. When the systems do not fit the console's width (80 columns in a
+    pipe or a log) they are spread over several tables, each repeating the metric names, so
+    that no figure and no name is ever cut."""
+    metrics: list[str] = []
+    for values in rows.values():
+        metrics += [k for k, v in values.items() if isinstance(v, (int, float)) and k not in metrics]
+    cells = {system: [_metric_cell(values.get(key)) for key in metrics] for system, values in rows.items()}
+    groups = _systems_that_fit(cells, max((len(m) for m in metrics), default=6), console.width)
+    for number, systems in enumerate(groups, start=1):
+        part = f" ({number}/{len(groups)})" if len(groups) > 1 else ""
+        table = Table(title=title + part)
+        table.add_column("metric", no_wrap=True)
+        for system in systems:
+            table.add_column(system, justify="right", overflow="fold", min_width=_column_width(system, cells[system]))
+        for index, key in enumerate(metrics):
+            table.add_row(key, *(cells[system][index] for system in systems))
+        console.print(table)
+
+
+def _metric_cell(value: Any) -> str:
+    return "" if value is None else (f"{value:.4f}" if isinstance(value, float) else str(value))
+
+
+def _column_width(system: str, cells: Sequence[str]) -> int:
+    return min(max([len(system), *map(len, cells)]), SYSTEM_COLUMN_MAX)
+
+
+def _systems_that_fit(cells: Mapping[str, Sequence[str]], metric_width: int, width: int) -> list[list[str]]:
+    """The systems in groups whose columns fit `width` beside the metric column (a rich table
+    spends 3 characters per column on padding and rule, and 1 on its left edge)."""
+    room = width - (metric_width + 4)
+    groups: list[list[str]] = [[]]
+    used = 0
+    for system, column in cells.items():
+        needed = _column_width(system, column) + 3
+        if groups[-1] and used + needed > room:
+            groups.append([])
+            used = 0
+        groups[-1].append(system)
+        used += needed
+    return [group for group in groups if group] or [[]]
 
 
 def show_record(sample: Sample, record: dict[str, Any]) -> None:
@@ -111,29 +146,39 @@ def show_record(sample: Sample, record: dict[str, Any]) -> None:
 
     colours = {"positive": "green", "negative": "red", "neutral": "yellow"}
     polarity = record["polarity"] or "?"
-    lines = [
-        f"[bold {colours.get(polarity, 'white')}]{polarity.upper()}[/]"
-        + (f"   score [bold]{record['score']:g}[/]" if record["score"] is not None else "")
-        + (f"   label [bold]{record['label']}[/]" if record["label"] else "")
-    ]
+    head = Text(polarity.upper(), style=f"bold {colours.get(polarity, 'white')}")
+    if record["score"] is not None:
+        head.append("   score ").append(f"{record['score']:g}", style="bold")
+    if record["label"]:
+        head.append("   label ").append(str(record["label"]), style="bold")
+    lines = [head]
     if record.get("cues"):
-        lines.append("[dim]cues given: " + _escape(record["cues"]) + "[/]")
+        lines.append(Text("cues given: " + record["cues"], style="dim"))
     for part, content in record["reasoning"].items():
-        lines.append(f"[cyan]{part}[/]: {content}")
-    status = "[green]parsed[/]" if record["parse_ok"] else "[red]not parsed: " + "; ".join(record["errors"]) + "[/]"
-    lines.append(
-        f"{status}  ·  {record['completion_tokens']} tokens  ·  {record['latency_s']:.2f} s  ·  {record['model']}"
+        lines.append(Text.assemble((part, "cyan"), ": ", content))
+    status = (
+        Text("parsed", style="green")
+        if record["parse_ok"]
+        else Text("not parsed: " + "; ".join(record["errors"]), style="red")
     )
+    status.append(
+        f"  ·  {record['completion_tokens']} tokens  ·  {record['latency_s']:.2f} s  ·  {record['model']}", style=None
+    )
+    lines.append(status)
     citations = record.get("citations") or {}
     if citations.get("ungrounded"):
         lines.append(
-            f"[yellow]cited but not in the input ({len(citations['ungrounded'])} of {citations['cited']}): "
-            + _escape(", ".join(citations["ungrounded"]))
-            + "[/]"
+            Text(
+                f"cited but not in the input ({len(citations['ungrounded'])} of {citations['cited']}): "
+                + ", ".join(citations["ungrounded"]),
+                style="yellow",
+            )
         )
     if not record["parse_ok"] and not record["reasoning"]:
-        lines.append("[dim]raw: " + _escape(record["raw_completion"][:300]) + "[/]")
-    console.print(Panel("\n".join(lines), title=f"{record['id']}: {sample.text[:70]}", title_align="left"))
+        lines.append(Text("raw: " + record["raw_completion"][:300], style="dim"))
+    shown = sample.text if len(sample.text) <= 60 else sample.text[:60] + "…"
+    title = Text(f"{record['id']}: {shown}")
+    console.print(Panel(Text("\n").join(lines), title=title, title_align="left"))
 
 
 def _joined(counts: Mapping[str, Any]) -> str:
@@ -142,7 +187,11 @@ def _joined(counts: Mapping[str, Any]) -> str:
 
 def show_dataset_info(info: dict[str, Any], missing_media: int) -> None:
     """`data inspect`'s readable view of `emoreason.data.inspect.describe`'s statistics."""
-    console.print(f"[bold]{info['spec']}[/]  task [cyan]{info['task']}[/]  split {info['split']}: {info['rows']} rows")
+    console.print(
+        Text.assemble(
+            (info["spec"], "bold"), "  task ", (info["task"], "cyan"), f"  split {info['split']}: {info['rows']} rows"
+        )
+    )
     console.print("rows per split: " + _joined(dict(sorted(info["rows_per_split"].items()))))
     if "scale" in info:
         console.print(f"scale {info['scale'][0]:g}..{info['scale'][1]:g}, neutral band {info['neutral_band']}")
@@ -162,12 +211,12 @@ def show_dataset_info(info: dict[str, Any], missing_media: int) -> None:
             console.print(f"{name}: {counts['present']} present, {counts['missing']} missing")
     if info.get("missing_media_examples"):
         console.print(
-            f"[yellow]missing media ({missing_media}), first ids: " + ", ".join(info["missing_media_examples"]) + "[/]"
+            f"missing media ({missing_media}), first ids: " + ", ".join(info["missing_media_examples"]), style="yellow"
         )
     if info["bad_rows"]:
-        console.print(f"[yellow]bad rows skipped: {info['bad_rows']} " + _joined(info["bad_rows_by_reason"]) + "[/]")
+        console.print(f"bad rows skipped: {info['bad_rows']} " + _joined(info["bad_rows_by_reason"]), style="yellow")
         for example in info["bad_row_examples"]:
-            console.print(f"  [yellow]{example}[/]")
+            console.print(f"  {example}", style="yellow")
 
 
 def _show_histogram(score: dict[str, Any]) -> None:
@@ -193,7 +242,7 @@ def show_cue_tables(
     for record in records:
         table = Table(title=f"{record.KIND} cues of {file_name}")
         for column in ("measure", "value", "z", "reads as", "compared with"):
-            table.add_column(column, justify="right" if column in ("value", "z") else "left")
+            table.add_column(column, justify="right" if column in ("value", "z") else "left", overflow="fold")
         for row in cue_rows(record, references.get(record.KIND), speaker):
             table.add_row(
                 row.measure.label,
@@ -209,7 +258,7 @@ def show_adapters(adapters: Iterable[Any]) -> None:
     """`data list`: each dataset adapter's spec syntax, what it reads, and its options."""
     table = Table(title="Dataset adapters", show_lines=True)
     for column in ("spec", "what", "options"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # a spec cut short cannot be copied
     for info in sorted(adapters, key=lambda i: i.kind):
         table.add_row(info.usage, info.description, "\n".join(f"{k}: {v}" for k, v in info.options.items()))
     console.print(table)
@@ -256,14 +305,14 @@ def show_first_and_last_eval(log_history: Sequence[Mapping[str, Any]]) -> None:
 def show_distill_summary(result: DistillResult, out: str) -> None:
     """`distill`'s closing report: kept and dropped per reason, kept per gold polarity, the files."""
     summary = result.stats.to_dict()
-    rows = {"kept": {"count": summary["kept"], "share": summary["kept_rate"]}}
-    rows.update(
-        {f"dropped: {r}": {"count": n, "share": summary["dropped_rate"][r]} for r, n in summary["dropped"].items()}
-    )
-    print_metric_rows(
-        rows,
-        f"{summary['total']} samples ({result.cached} from cache, {result.requested} asked, {result.failed} failed)",
-    )
+    asked = f"{result.cached} from cache, {result.requested} asked, {result.failed} failed"
+    table = Table(title=f"{summary['total']} samples ({asked})")
+    for column in ("chains", "count", "share"):
+        table.add_column(column, justify="left" if column == "chains" else "right", overflow="fold")
+    table.add_row("kept", str(summary["kept"]), f"{summary['kept_rate']:.4f}")
+    for reason, count in summary["dropped"].items():
+        table.add_row(f"dropped: {reason}", str(count), f"{summary['dropped_rate'][reason]:.4f}")
+    console.print(table)
     for polarity, counts in summary["by_gold_polarity"].items():
         console.print(f"  gold {polarity}: kept {counts.get('kept', 0)}/{sum(counts.values())}")
     console.print(f"wrote {out}/sft.jsonl ({summary['kept']} examples), dropped.jsonl, stats.json")

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from emoreason.data.errors import DataError
+from emoreason.data.text import InvalidTextError, NotUtf8Error, check_text, decode_utf8
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ KeyFunction = Callable[[Record], str]
 INVALID_JSON = "invalid JSON"
 NOT_AN_OBJECT = "not a JSON object"
 NOT_UTF8 = "not UTF-8"
+INVALID_TEXT = "invalid text"
 
 _TAIL_BLOCK = 1 << 16
 
@@ -51,18 +53,20 @@ class JsonlLine:
 
     number: int
     record: Record | None
-    problem: str = ""  # INVALID_JSON, NOT_AN_OBJECT or NOT_UTF8 when `record` is None
+    problem: str = ""  # INVALID_JSON, NOT_AN_OBJECT, NOT_UTF8 or INVALID_TEXT when `record` is None
     detail: str = ""  # the parser's words, e.g. "Expecting ',' delimiter at column 12"
+    field: str | None = None  # the field at fault, when one is (INVALID_TEXT)
 
 
 def parse_jsonl_line(raw: bytes, number: int) -> JsonlLine | None:
     """The record on one raw line, or the problem with it; None for a blank line.
 
-    A UTF-8 byte-order mark is accepted on line 1, since some editors write one."""
+    Text follows `emoreason.data.text`'s policy: UTF-8 (a byte-order mark accepted on line 1),
+    and no lone surrogate in any string (a JSON `\\ud800` escape decodes to one)."""
     try:
-        text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-    except UnicodeDecodeError as err:
-        return JsonlLine(number, None, NOT_UTF8, f"{err.reason} at byte {err.start}")
+        text = decode_utf8(raw, number)
+    except NotUtf8Error as err:
+        return JsonlLine(number, None, NOT_UTF8, err.detail)
     if not text.strip():
         return None
     try:
@@ -71,6 +75,10 @@ def parse_jsonl_line(raw: bytes, number: int) -> JsonlLine | None:
         return JsonlLine(number, None, INVALID_JSON, f"{err.msg} at column {err.colno}")
     if not isinstance(value, dict):
         return JsonlLine(number, None, NOT_AN_OBJECT, f"got {type(value).__name__}")
+    try:
+        check_text(value)
+    except InvalidTextError as err:
+        return JsonlLine(number, None, INVALID_TEXT, err.reason, err.field)
     return JsonlLine(number, value)
 
 
@@ -93,7 +101,9 @@ def read_jsonl_strict(path: str | Path, required: Sequence[str] = (), hint: str 
     for line in iter_jsonl_lines(path):
         if line.record is None:
             message = "not valid JSON" if line.problem == INVALID_JSON else line.problem
-            raise DataError(f"{message} ({line.detail}){suffix}", file=str(path), line=line.number, field="(line)")
+            raise DataError(
+                f"{message} ({line.detail}){suffix}", file=str(path), line=line.number, field=line.field or "(line)"
+            )
         for key in required:
             if key not in line.record:
                 raise DataError(f"missing required field {key!r}{suffix}", file=str(path), line=line.number, field=key)
@@ -180,7 +190,7 @@ def repair_torn_tail(path: str | Path) -> int:
         cut = _last_line_start(handle, size)
         handle.seek(cut)
         line = parse_jsonl_line(handle.read(size - cut), 1 if cut == 0 else 2)  # a BOM only counts on line 1
-        if line is None or line.record is not None:
+        if line is None or line.record is not None or line.problem == INVALID_TEXT:  # complete, keep it
             handle.seek(size)
             handle.write(b"\n")
             return 0
@@ -276,6 +286,7 @@ def rewrite_jsonl(path: str | Path, keep: Callable[[Record], bool]) -> int:
 
 __all__ = [
     "INVALID_JSON",
+    "INVALID_TEXT",
     "NOT_AN_OBJECT",
     "NOT_UTF8",
     "AppendOnlyJsonl",

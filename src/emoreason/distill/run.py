@@ -27,6 +27,7 @@ from typing import Any
 
 from emoreason.data.jsonl import AppendOnlyJsonl, read_jsonl_keyed, write_jsonl
 from emoreason.data.schema import Sample, TaskInfo
+from emoreason.data.text import check_text
 from emoreason.distill.filter import FilterConfig, FilterStats, drop_reason, reasoning_words
 from emoreason.distill.teachers import Teacher, TeacherReply, TeacherRequest, rationalization_messages
 from emoreason.formats.base import ParseResult, ReasoningFormat
@@ -47,8 +48,12 @@ def _file_digest(path: str) -> str:
 
 def cache_key(teacher: Teacher, request: TeacherRequest) -> str:
     """sha256 of (teacher, model, prompt, media contents, params): the same question to the same
-    teacher is never paid for twice, and a changed prompt or setting is a new question."""
+    teacher is never paid for twice, and a changed prompt or setting is a new question.
+
+    Raises `InvalidTextError` (a ValueError) naming the sample when its prompt is not valid
+    Unicode: `emoreason.data.text`'s policy, for callers that build samples without a loader."""
     sample = request.sample
+    check_text(request.messages, f"sample {sample.id!r} prompt")
     media = {
         k: _file_digest(v) for k, v in (("image", sample.image), ("audio", sample.audio), ("video", sample.video)) if v
     }

@@ -44,6 +44,8 @@ def read_predictions(path: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
         if key in rows:
             warnings.append(f"{path}:{number}: id {key!r} repeated; the last row is used")
         rows[key] = row
+    if not rows:
+        raise DataError("the predictions file is empty: write one JSON object per line, with `id`", file=str(path))
     return rows, warnings
 
 

@@ -58,6 +58,11 @@ def parse_number(text: str) -> float | None:
     -3..3?), exponents, thousands separators, decimal commas, `inf`/`nan` (also a digit string
     too long for a float), and any other text (`-1.4 (slightly negative)`). A score the
     model did not write as a plain number is a format failure, not something to guess at.
+
+    Exponents (`-1e0`) are refused in every format alike, since no format's grammar has them:
+    the targets a model is trained on are written by `format_number`, which never writes one,
+    so `-1e0` in an answer means the model left the format. (Scores in data and prediction
+    files are JSON or CSV numbers, not answers; `-1e0` there is -1.0.)
     """
     if not isinstance(text, str):
         return None

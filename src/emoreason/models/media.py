@@ -147,7 +147,7 @@ def load_video_frames(
     except MediaError:
         raise
     except Exception as err:  # av.error.FFmpegError and friends: corrupt or not a video
-        raise MediaError(f"cannot read video file {path}: {err}; re-encode it as MP4 (H.264)") from None
+        raise MediaError(f"cannot read video file {path}: {_decoder_words(err)}; re-encode it as MP4 (H.264)") from None
     if not frames:
         raise MediaError(f"video file {path} has no decodable frames; re-encode it as MP4 (H.264)")
     if duration <= 0:
@@ -271,10 +271,18 @@ def _decode_audio_av(file: Path, sr: int, kind: str) -> np.ndarray | None:
                 chunks.append(out.to_ndarray().reshape(-1))
     except Exception as err:  # av.error.FFmpegError and friends
         hint = "convert it to 16 kHz WAV" if kind == "audio" else "re-encode it as MP4 (H.264 + AAC)"
-        raise MediaError(f"cannot read {kind} file {file}: {err}; {hint}") from None
+        raise MediaError(f"cannot read {kind} file {file}: {_decoder_words(err)}; {hint}") from None
     if not chunks:
         return np.zeros(0, dtype=np.float32)
     return np.concatenate(chunks).astype(np.float32, copy=False)
+
+
+def _decoder_words(err: Exception) -> str:
+    """What a decoding error says, in words: PyAV's `str()` is `[Errno 1094995529] Invalid data
+    found when processing input: 'x.wav'`, FFmpeg's internal error number (meaningless to a user)
+    and the path again; its `strerror` is the part a user can act on."""
+    words = getattr(err, "strerror", None)
+    return str(words) if words else str(err)
 
 
 def silence(seconds: float, sr: int = 16000) -> np.ndarray:

@@ -59,9 +59,18 @@ def validation_error(err: ValidationError | RequestValidationError) -> APIError:
     param = ".".join(loc) or None
     message = first.get("msg", "invalid request")
     if first.get("type") == "json_invalid":
-        return APIError(400, "the request body is not valid JSON", code="invalid_json")
+        position = first["loc"][-1] if first.get("loc") and isinstance(first["loc"][-1], int) else None
+        return invalid_json((first.get("ctx") or {}).get("error"), position)
     more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
     return APIError(400, f"{param}: {message}{more}" if param else message + more, param=param, code="invalid_value")
+
+
+def invalid_json(reason: str | None, position: int | None) -> APIError:
+    """400 for a body that is not JSON, with the parser's reason and where it stopped, so a client
+    can find the mistake (`Expecting ',' delimiter at character 14`)."""
+    where = f" at character {position}" if position is not None else ""
+    detail = f": {reason}{where}" if reason else where
+    return APIError(400, f"the request body is not valid JSON{detail}", code="invalid_json")
 
 
 def install_error_handlers(app: FastAPI) -> None:

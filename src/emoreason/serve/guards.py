@@ -1,5 +1,6 @@
 """Checks that refuse a request before it reaches the model: the API key, the body size, the
-token budget and the context length. Each raises an `APIError` (or answers 413) on its own."""
+text's validity, the token budget and the context length. Each raises an `APIError` (or answers
+413) on its own."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from emoreason.data.text import InvalidTextError, check_text
 from emoreason.models import Conversation
 from emoreason.serve.errors import APIError
 from emoreason.serve.state import MiB, ModelInfo, ServeSettings, get_state
@@ -29,6 +31,16 @@ def require_api_key(request: Request) -> None:
             code="invalid_api_key",
             headers={"WWW-Authenticate": "Bearer"},
         )
+
+
+def check_text_fields(body: Any) -> None:
+    """400 naming the field (`text`, `messages.0.content`) when a string of the request body is
+    not valid Unicode: `emoreason.data.text.check_text`'s policy, the one every entry point has.
+    A JSON `\\ud800` escape decodes to such a string; it would fail the tokenizer (a 500) if let in."""
+    try:
+        check_text(body)
+    except InvalidTextError as err:
+        raise APIError(400, str(err), param=err.field or None, code="invalid_value") from None
 
 
 def check_max_tokens(settings: ServeSettings, value: int | None, param: str) -> int:

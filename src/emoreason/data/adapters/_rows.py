@@ -14,6 +14,7 @@ from typing import Any
 from emoreason.data.errors import BadRow, DataError, LoadReport
 from emoreason.data.schema import MIKELS_VALENCE, SPLITS, NeutralBand, Polarity, Sample, TaskInfo, normalize_label
 from emoreason.data.spec import DatasetSpec
+from emoreason.data.text import NotUtf8Error, decode_utf8
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,27 @@ TASK_OPTIONS = {
     "labels": "comma-separated label set; other labels become bad rows (default: the labels found)",
     "missing_media": "skip (default: a sample whose media file is absent is a bad row) or keep (drop the reference)",
     "name": "task name used in reports (default: the file name)",
+    "targets": "required (default: a row without score or label is a bad row) or optional (texts to analyse, "
+    "e.g. `analyze --input`; evaluation and training need targets)",
 }
+TARGET_POLICIES = ("required", "optional")
+
+
+def read_text_file(path: Path) -> str:
+    """A whole text file (CSV) decoded by the one policy of `emoreason.data.text.decode_utf8`;
+    a byte that is not UTF-8 raises a `DataError` naming the file and the line."""
+    try:
+        return decode_utf8(path.read_bytes())
+    except NotUtf8Error as err:
+        raise DataError(f"file is not UTF-8 ({err.detail})", file=str(path), line=err.line) from None
+
+
+def targets_optional(spec: DatasetSpec) -> bool:
+    """`?targets=optional`: rows without score or label are kept (to be analysed, not scored)."""
+    policy = (spec.option("targets", "required") or "required").strip().lower()
+    if policy not in TARGET_POLICIES:
+        raise DataError(f"option targets={policy!r} in {spec}: use {' or '.join(TARGET_POLICIES)}")
+    return policy == "optional"
 
 
 def normalize_split(value: Any) -> str | None:
@@ -119,8 +140,10 @@ class RowReader:
 
         if not text and not any(media.values()):
             return self._bad(line, self.column("text"), "missing text", "no text and no media")
-        if score is None and label is None:
-            return self._bad(line, self.column("score"), "missing target", "neither score nor label")
+        if score is None and label is None and not targets_optional(self.spec):
+            return self._bad(
+                line, self.column("score"), "missing target", "neither score nor label (?targets=optional keeps it)"
+            )
 
         meta = {k: v for k, v in row.items() if k not in {self.column(f) for f in FIELDS} and v not in (None, "")}
         domain = get("domain")
@@ -180,5 +203,10 @@ def build_task(spec: DatasetSpec, samples: list[Sample], report: LoadReport, def
             report.warnings.append(f"{len(outside)} scores lie outside the scale {scale}, first ids: {outside[:3]}")
         return TaskInfo(name, scale=scale, neutral=neutral, labels=labels, label_polarity=label_polarity_map(labels))
     if not labels:
-        raise DataError(f"{spec}: no scores and no labels found; nothing to learn from")
+        if targets_optional(spec):  # texts to analyse: the caller brings its own task
+            return TaskInfo(name, metric_set="classification")
+        raise DataError(
+            f"{spec}: no scores and no labels found; nothing to learn from (to only analyse the texts, "
+            "add ?targets=optional)"
+        )
     return TaskInfo(name, labels=labels, label_polarity=label_polarity_map(labels), metric_set="classification")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
-from emoreason.data.adapters._rows import FIELD_OPTIONS, TASK_OPTIONS, RowReader, build_task
+from emoreason.data.adapters._rows import FIELD_OPTIONS, TASK_OPTIONS, RowReader, build_task, read_text_file
 from emoreason.data.base import Dataset, register
 from emoreason.data.errors import BadRow, DataError, LoadReport
 from emoreason.data.jsonl import NOT_UTF8, iter_jsonl_lines
@@ -14,8 +15,10 @@ from emoreason.data.spec import DatasetSpec
 
 def _existing_file(spec: DatasetSpec) -> Path:
     path = Path(spec.target).expanduser()
+    if path.is_dir():
+        raise DataError(f"is a directory, not a {spec.kind} file; name the file inside it", file=str(path))
     if not path.is_file():
-        raise DataError(f"{spec.kind}: file {str(path)!r} does not exist", file=str(path))
+        raise DataError(f"{spec.kind} file does not exist; check the path", file=str(path))
     return path
 
 
@@ -47,7 +50,7 @@ def load_jsonl(spec: DatasetSpec, strict: bool) -> Dataset:
             raise DataError(f"file is not UTF-8 ({line.detail})", file=str(path), line=line.number)
         if line.record is None:
             reader.report.rows_read += 1
-            reader.report.bad(BadRow(str(path), line.number, None, line.problem, line.detail), strict)
+            reader.report.bad(BadRow(str(path), line.number, line.field, line.problem, line.detail), strict)
             continue
         sample = reader.read(line.record, line.number)
         if sample is not None:
@@ -68,25 +71,21 @@ def load_csv(spec: DatasetSpec, strict: bool) -> Dataset:
     delimiter = "\t" if delimiter == "tab" else delimiter
     reader = _reader(spec, strict, path)
     samples = []
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            rows = csv.DictReader(handle, delimiter=delimiter)
-            if rows.fieldnames is None:
-                raise DataError("file is empty (no header row)", file=str(path))
-            wanted = reader.column("text")
-            if wanted not in rows.fieldnames and not any(
-                reader.column(m) in rows.fieldnames for m in ("audio", "video", "image")
-            ):
-                raise DataError(
-                    f"no column {wanted!r} (columns: {', '.join(rows.fieldnames)}); rename with ?text=COLUMN",
-                    file=str(path),
-                    line=1,
-                )
-            for row in rows:
-                sample = reader.read(dict(row), rows.line_num)
-                if sample is not None:
-                    samples.append(sample)
-    except UnicodeDecodeError as err:
-        raise DataError(f"file is not UTF-8 ({err.reason} at byte {err.start})", file=str(path)) from None
+    rows = csv.DictReader(io.StringIO(read_text_file(path), newline=""), delimiter=delimiter)
+    if rows.fieldnames is None:
+        raise DataError("file is empty (no header row)", file=str(path))
+    wanted = reader.column("text")
+    if wanted not in rows.fieldnames and not any(
+        reader.column(m) in rows.fieldnames for m in ("audio", "video", "image")
+    ):
+        raise DataError(
+            f"no column {wanted!r} (columns: {', '.join(rows.fieldnames)}); rename with ?text=COLUMN",
+            file=str(path),
+            line=1,
+        )
+    for row in rows:
+        sample = reader.read(dict(row), rows.line_num)
+        if sample is not None:
+            samples.append(sample)
     task = build_task(spec, samples, reader.report, path.stem)
     return Dataset(spec=str(spec), task=task, samples=samples, report=reader.report)

@@ -29,9 +29,11 @@ train, 17-20 valid, 21-24 test by default (`?valid=` / `?test=` take other actor
 from __future__ import annotations
 
 import csv
+import io
 import re
 from pathlib import Path
 
+from emoreason.data.adapters._rows import read_text_file
 from emoreason.data.base import Dataset, register
 from emoreason.data.errors import BadRow, DataError, LoadReport
 from emoreason.data.schema import Polarity, Sample, TaskInfo
@@ -114,7 +116,7 @@ def _files(root: Path, report: LoadReport, strict: bool) -> list[tuple[Path, int
     if not manifest.is_file():
         return [(p, None, {}) for p in sorted(root.rglob("*")) if p.suffix.lower() in MEDIA_SUFFIXES and p.is_file()]
     out = []
-    with manifest.open(encoding="utf-8-sig", newline="") as handle:
+    with io.StringIO(read_text_file(manifest), newline="") as handle:
         rows = csv.DictReader(handle)
         if "path" not in (rows.fieldnames or []):
             raise DataError(f"manifest has no 'path' column; found {rows.fieldnames}", file=str(manifest), line=1)

@@ -10,9 +10,10 @@ raw:DIR` (sound track at 16 kHz, sampled frames, duration checks, unreadable fil
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
-from emoreason.data.adapters._rows import parse_score
+from emoreason.data.adapters._rows import parse_score, read_text_file
 from emoreason.data.base import Dataset, register
 from emoreason.data.errors import BadRow, DataError, LoadReport
 from emoreason.data.schema import MMSA_TASKS, Sample
@@ -46,7 +47,7 @@ def load_raw(spec: DatasetSpec, strict: bool) -> Dataset:
     report = LoadReport(source=str(spec))
     keep_missing = (spec.option("missing_media", "keep") or "keep") == "keep"
     samples: list[Sample] = []
-    with label_csv.open(encoding="utf-8-sig", newline="") as handle:
+    with io.StringIO(read_text_file(label_csv), newline="") as handle:
         rows = csv.DictReader(handle)
         missing_columns = [c for c in REQUIRED if c not in (rows.fieldnames or [])]
         if missing_columns:

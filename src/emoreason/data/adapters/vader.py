@@ -18,6 +18,7 @@ from emoreason.data.base import Dataset, register
 from emoreason.data.errors import BadRow, DataError, LoadReport
 from emoreason.data.schema import Sample, vader_task
 from emoreason.data.spec import DatasetSpec
+from emoreason.data.text import NotUtf8Error, decode_utf8
 
 DOMAIN_FILES = {"tweets": "tweets", "movies": "movieReviewSnippets", "products": "amazonReviewSnippets"}
 SPLIT_SEED = 2014
@@ -40,9 +41,9 @@ def _read_lines(path: Path, report: LoadReport, strict: bool) -> list[tuple[int,
         if not line.strip():
             continue
         try:
-            out.append((number, line.decode("utf-8")))
-        except UnicodeDecodeError as err:
-            report.bad(BadRow(str(path), number, "text", "undecodable text", f"not UTF-8 at byte {err.start}"), strict)
+            out.append((number, decode_utf8(line, number)))
+        except NotUtf8Error as err:
+            report.bad(BadRow(str(path), number, "text", "undecodable text", f"not UTF-8: {err.detail}"), strict)
     return out
 
 

@@ -4,6 +4,7 @@ form carrying the files); `GET /v1/analyze/options` lists the formats, tasks and
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -13,11 +14,12 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from emoreason.data.schema import Sample, TaskInfo, resolve_task
+from emoreason.data.text import NotUtf8Error, decode_utf8
 from emoreason.formats import available_formats, build_conversation, get_format
 from emoreason.generation import SamplingParams
 from emoreason.inference import audit_record
-from emoreason.serve.errors import APIError, validation_error
-from emoreason.serve.guards import check_context, check_max_tokens, require_api_key
+from emoreason.serve.errors import APIError, invalid_json, validation_error
+from emoreason.serve.guards import check_context, check_max_tokens, check_text_fields, require_api_key
 from emoreason.serve.state import ModelInfo, ServeState, StateDep
 from emoreason.serve.uploads import MEDIA_KINDS, UploadSet
 
@@ -144,12 +146,16 @@ def check_modality(model: ModelInfo, kind: str) -> None:
 
 
 async def read_json(request: Request) -> AnalyzeRequest:
+    """The options of a JSON body, its text held to the one text policy (`emoreason.data.text`)."""
     try:
-        data = await request.json()
-    except ValueError:
-        raise APIError(400, "the request body is not valid JSON", code="invalid_json") from None
+        data = json.loads(decode_utf8(await request.body()))
+    except NotUtf8Error as err:
+        raise APIError(400, f"the request body is not UTF-8 ({err.detail})", code="invalid_json") from None
+    except json.JSONDecodeError as err:
+        raise invalid_json(err.msg, err.pos) from None
     if not isinstance(data, dict):
         raise APIError(400, "the JSON body must be an object with at least `text`", code="invalid_value")
+    check_text_fields(data)
     try:
         return AnalyzeRequest.model_validate(data)
     except ValidationError as err:
@@ -182,6 +188,7 @@ async def read_form(request: Request, state: ServeState, uploads: UploadSet) -> 
                     fields[key] = value
     except StarletteHTTPException as err:  # what starlette makes of a malformed or oversized form
         raise APIError(400, f"bad multipart form: {err.detail}", code="invalid_form") from None
+    check_text_fields(fields)
     try:
         return AnalyzeRequest.model_validate(fields), media
     except ValidationError as err:

@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 
 from emoreason.generation import SamplingParams
 from emoreason.serve.errors import APIError
-from emoreason.serve.guards import check_context, check_max_tokens, require_api_key
+from emoreason.serve.guards import check_context, check_max_tokens, check_text_fields, require_api_key
 from emoreason.serve.openai_api import ChatRequest, completion_body, to_conversation
 from emoreason.serve.state import ModelInfo, StateDep
 
@@ -50,6 +50,7 @@ async def get_model(name: str, state: StateDep) -> Any:
 async def chat_completions(body: ChatRequest, state: StateDep) -> Any:
     model, settings = state.model, state.settings
     check_model(model, body.model)
+    check_text_fields(body.model_dump(exclude_none=True))
     body.check_unsupported()
     if body.n > settings.max_n:
         raise APIError(

@@ -1,0 +1,115 @@
+"""How `emoreason COMMAND --help` reads: a usage line in the usual shape, flags shown as flags,
+and examples under every command.
+
+typer's own help writes a required argument as `{predictions}` and gives every flag a `<bool>`
+type, as if `--examples=false` were accepted (it is not: a flag takes no value). `Command` writes
+the usage line as `[OPTIONS] PREDICTIONS [TEXT]...` (upper case, brackets only for what may be
+left out) and shows no type for flags. Every command is registered with `cls=Command` and
+`epilog=examples(name)`, every command group made with `cls=Group`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from typer.core import TyperCommand, TyperGroup
+
+#: a few command lines per command (at most 76 characters a line: the help fits 80 columns)
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "analyze": (
+        'emoreason analyze "I loved it, but the ending dragged."',
+        "emoreason analyze --examples --json > records.jsonl",
+        "emoreason analyze --input reviews.jsonl   # id and text suffice",
+        "cat texts.txt | emoreason analyze --task mosi",
+        'emoreason analyze "Listen to this" --audio clip.wav --cues on',
+    ),
+    "evaluate": (
+        "emoreason evaluate --dataset vader:movies --sample 200",
+        "emoreason evaluate -d vader:tweets --adapter runs/sft/final/adapter",
+        "emoreason evaluate -d 'jsonl:mine.jsonl?scale=-3,3' --split all",
+    ),
+    "evaluate-predictions": (
+        "emoreason evaluate-predictions predictions.jsonl -d vader:movies",
+        "emoreason evaluate-predictions vader.jsonl -d vader:tweets \\",
+        "    --baselines mean,majority",
+    ),
+    "baseline": (
+        "emoreason baseline vader vader.jsonl --dataset vader:tweets",
+        "emoreason baseline minilm-ridge ridge.jsonl -d vader:movies \\",
+        "    --train-on vader:tweets",
+    ),
+    "distill": (
+        "emoreason distill -c configs/distill_c2f_vader_lexicon.yaml",
+        "emoreason distill -c configs/distill_c2f_vader_lexicon.yaml limit=40",
+        "emoreason distill -d vader:tweets -d vader:products --out runs/distill",
+    ),
+    "sft": (
+        "emoreason sft -c configs/sft_c2f_vader_smollm2.yaml",
+        "emoreason sft -c configs/sft_c2f_vader_smollm2.yaml max_steps=50",
+        "emoreason sft -c configs/sft_c2f_vader_smollm2.yaml --show-config",
+    ),
+    "grpo": (
+        "emoreason grpo -c configs/c2f_vader_smollm2.yaml",
+        "emoreason grpo -c configs/c2f_vader_smollm2.yaml max_steps=3",
+        "torchrun --nproc_per_node 2 -m emoreason grpo -c RECIPE.yaml",
+    ),
+    "cues": ("emoreason cues clip.mp4", "emoreason cues clip.wav --reference refs.json --speaker actor07 --json"),
+    "serve": (
+        "emoreason serve",
+        "emoreason serve --adapter runs/sft/final/adapter --port 8080",
+        "EMOREASON_API_KEY=secret emoreason serve --host 0.0.0.0",
+    ),
+    "data list": ("emoreason data list",),
+    "data inspect": (
+        "emoreason data inspect vader:tweets",
+        "emoreason data inspect 'jsonl:mine.jsonl?scale=-3,3' --json",
+    ),
+    "data convert": (
+        "emoreason data convert vader:tweets tweets.jsonl",
+        "emoreason data convert 'csv:reviews.csv?text=review' out.jsonl",
+    ),
+    "data prepare": (
+        "emoreason data prepare ravdess:data/ravdess --reference-out refs.json",
+        "emoreason data prepare raw:data/sims --kinds audio --out cues.jsonl",
+    ),
+}
+
+
+def examples(command: str) -> str:
+    """The epilog of `command`'s help: its examples as a code block (markdown help keeps its lines)."""
+    return "**Examples**\n\n```\n" + "\n".join(EXAMPLES[command]) + "\n```"
+
+
+class _FlagsWithoutType:
+    """Help that shows no type for a flag: it takes no value, so `<bool>` would mislead."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)  # type: ignore[misc]  # (a mixin) --help is added here: covered too
+        for param in params:
+            if getattr(param, "is_flag", False) and hasattr(param, "display_type_rich"):
+                param.display_type_rich = _no_type
+        return params
+
+
+class Command(_FlagsWithoutType, TyperCommand):
+    """A typer command whose help writes arguments in upper case and flags without a type."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                name = (param.metavar or param.name or "").upper()
+                pieces.append((name if param.required else f"[{name}]") + ("..." if param.nargs != 1 else ""))
+        return pieces
+
+
+class Group(_FlagsWithoutType, TyperGroup):
+    """A typer command group (`emoreason`, `emoreason data`) whose help shows flags without a type."""
+
+
+def _no_type(ctx: Any) -> None:
+    """A flag's type in the help: none, since a flag takes no value."""
+    return None
+
+
+__all__ = ["EXAMPLES", "Command", "Group", "examples"]

@@ -1,0 +1,504 @@
+"""Input hardening: each test reproduces a finding a user saw and checks the fix.
+
+1 lone surrogates, 2 empty and too-long text, 3 unlabelled analyze files, 4 metric tables in 80
+columns, 5 encodings, 6 file names read as markup, 7 library noise, 8 help, 9 small messages.
+The text policy under test is `emoreason.data.text` (reject a lone surrogate where it enters,
+UTF-8 only with a BOM allowed, errors naming file, line and field).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from rich.console import Console
+from typer.testing import CliRunner
+
+from emoreason.cli import app, ui
+from emoreason.data import DataError, load_dataset
+from emoreason.data.schema import Sample, vader_task
+from emoreason.data.text import InvalidTextError, NotUtf8Error, check_text, decode_utf8
+
+runner = CliRunner()
+LONE = "\ud800"  # half of a UTF-16 pair: what a JSON "\ud800" escape decodes to
+RAW_ROW = '{"id": "a", "text": "bad \\ud800 here", "score": 1}'  # the JSON escape, as a file holds it
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def flat(output: str) -> str:
+    """Output as one line: rich wraps long messages (paths) at 80 columns."""
+    return " ".join(output.split())
+
+
+def rows(*records: dict) -> str:
+    return "".join(json.dumps(r) + "\n" for r in records)
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_models: dict[str, Path]) -> str:
+    return str(tiny_models["causal_lm"])
+
+
+@pytest.fixture(autouse=True)
+def library_logging_restored() -> Iterator[None]:
+    """The CLI quiets transformers in this process; give later tests the library's own state back."""
+    from transformers.utils import logging as transformers_logging
+
+    level, bars = transformers_logging.get_verbosity(), transformers_logging.is_progress_bar_enabled()
+    yield
+    transformers_logging.set_verbosity(level)
+    (transformers_logging.enable_progress_bar if bars else transformers_logging.disable_progress_bar)()
+
+
+# --- 1: a lone UTF-16 surrogate ---------------------------------------------------------------
+
+
+def test_check_text_names_the_field_and_passes_valid_unicode() -> None:
+    check_text({"text": "café 😀 naïve", "meta": ["ok", {"k": "ü"}]})
+    with pytest.raises(InvalidTextError) as caught:
+        check_text({"messages": [{"role": "user", "content": f"bad {LONE}"}]})
+    assert caught.value.field == "messages.0.content"
+    assert "character 5" in str(caught.value) and "U+D800" in str(caught.value)
+
+
+def test_a_jsonl_row_with_a_lone_surrogate_is_a_bad_row_with_file_line_and_field(tmp_path: Path) -> None:
+    path = write(tmp_path / "s.jsonl", RAW_ROW + "\n" + rows({"id": "b", "text": "fine", "score": -1}))
+    dataset = load_dataset(f"jsonl:{path}?scale=-4,4")
+    assert [s.id for s in dataset.split("all")] == ["b"]
+    (bad,) = dataset.report.bad_rows
+    assert (bad.line, bad.field, bad.reason) == (1, "text", "invalid text")
+    with pytest.raises(DataError, match=r"s\.jsonl:1 \(field 'text'\): invalid text .*U\+D800"):
+        load_dataset(f"jsonl:{path}?scale=-4,4", strict=True)
+
+
+def test_data_convert_and_distill_skip_the_row_instead_of_crashing(tmp_path: Path) -> None:
+    path = write(tmp_path / "s.jsonl", RAW_ROW + "\n" + rows({"id": "b", "text": "awful, just awful", "score": -3}))
+    out = tmp_path / "out.jsonl"
+    converted = runner.invoke(app, ["data", "convert", f"jsonl:{path}?scale=-4,4", str(out)])
+    assert converted.exit_code == 0, converted.output
+    assert "invalid text" in flat(converted.output) and "s.jsonl:1" in flat(converted.output)
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["b"]
+    distilled = runner.invoke(
+        app, ["distill", "-d", f"jsonl:{path}?scale=-4,4", "--split", "all", "--out", str(tmp_path / "d")]
+    )
+    assert distilled.exit_code == 0, distilled.output
+    assert json.loads((tmp_path / "d" / "stats.json").read_text())["total"] == 1
+
+
+def test_cache_key_refuses_a_sample_built_without_a_loader() -> None:
+    from emoreason.distill import LexiconTeacher
+    from emoreason.distill.run import cache_key
+    from emoreason.distill.teachers import TeacherRequest
+    from emoreason.formats import get_format
+
+    c2f, task = get_format("c2f"), vader_task("tweets")
+    sample = Sample(id="t1", text=f"bad {LONE}", score=1.0)
+    with pytest.raises(InvalidTextError, match="sample 't1' prompt"):
+        cache_key(LexiconTeacher(c2f, task), TeacherRequest(sample, c2f.messages(sample, task)))
+
+
+def test_analyze_refuses_the_text_before_loading_a_model(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["analyze", f"bad {LONE}", "--model", str(tmp_path / "no-model")])
+    assert result.exit_code == 2, result.output
+    assert "the text: character 5" in flat(result.output) and "U+D800" in flat(result.output)
+    assert "Traceback" not in result.output
+
+
+def test_analyze_reads_stdin_as_utf8_and_names_the_bad_line(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["analyze", "--model", str(tmp_path / "no-model")], input=b"fine\ncaf\xe9\n")
+    assert result.exit_code == 2, result.output
+    assert "stdin, line 2: not UTF-8" in flat(result.output) and "0xe9" in flat(result.output)
+
+
+def test_analyze_input_file_skips_the_bad_row_and_answers_the_rest(tiny: str, tmp_path: Path) -> None:
+    path = write(tmp_path / "in.jsonl", RAW_ROW + "\n" + rows({"id": "b", "text": "fine"}))
+    result = runner.invoke(app, ["analyze", "--input", str(path), "--model", tiny, "--json", "--max-new-tokens", "2"])
+    assert result.exit_code == 0, result.output
+    assert "invalid text" in flat(result.output)
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines() if line.startswith("{")] == ["b"]
+
+
+@pytest.fixture(scope="module")
+def client(tiny: str) -> Iterator[TestClient]:
+    from emoreason.generation import TransformersEngine
+    from emoreason.models import load_model
+    from emoreason.serve import ModelInfo, ServeSettings, create_app
+
+    loaded = load_model(tiny)
+    settings = ServeSettings(default_max_tokens=2, max_tokens_limit=64)
+    app_ = create_app(TransformersEngine(loaded, batch_size=4), ModelInfo.from_loaded(loaded, "tiny"), settings)
+    with TestClient(app_, raise_server_exceptions=False) as running:
+        yield running
+
+
+def post_raw(client: TestClient, path: str, body: str) -> dict:
+    response = client.post(path, content=body.encode(), headers={"content-type": "application/json"})
+    return {"status": response.status_code, **response.json().get("error", {})}
+
+
+def test_server_answers_400_naming_the_field_not_500(client: TestClient) -> None:
+    analyzed = post_raw(client, "/v1/analyze", '{"text": "bad \\ud800 here"}')
+    assert (analyzed["status"], analyzed["param"]) == (400, "text") and "U+D800" in analyzed["message"]
+    chat = post_raw(
+        client, "/v1/chat/completions", '{"model": "tiny", "messages": [{"role": "user", "content": "\\ud800"}]}'
+    )
+    assert (chat["status"], chat["param"]) == (400, "messages.0.content")
+    parts = '[{"type": "text", "text": "x\\udc00"}]'
+    chat = post_raw(
+        client, "/v1/chat/completions", f'{{"model": "tiny", "messages": [{{"role": "user", "content": {parts}}}]}}'
+    )
+    assert (chat["status"], chat["param"]) == (400, "messages.0.content.0.text")
+    assert (
+        post_raw(client, "/v1/analyze", '{"text": "caf\\u00e9 \\ud83d\\ude00"}')["status"] == 200
+    )  # a whole pair is fine
+
+
+# --- 2: empty text and text beyond the model's context ------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\t\n"])
+def test_analyze_refuses_empty_and_whitespace_text_before_loading(text: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["analyze", text, "--model", str(tmp_path / "no-model")])
+    assert result.exit_code == 2 and "empty or only whitespace" in flat(result.output), result.output
+
+
+def test_analyze_refuses_blank_stdin(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["analyze", "--model", str(tmp_path / "no-model")], input="\n  \n")
+    assert result.exit_code == 2 and "stdin held no text" in flat(result.output), result.output
+
+
+def test_the_library_refuses_a_sample_with_nothing_to_read() -> None:
+    from emoreason.inference import check_inputs
+
+    check_inputs([Sample(id="media", text="", audio="a.wav"), Sample(id="cues", text="")], {"cues": "pitch high"})
+    with pytest.raises(ValueError, match="'blank' has no text, no media and no cue text"):
+        check_inputs([Sample(id="blank", text="  ")])
+    with pytest.raises(InvalidTextError, match="sample 'x' text"):
+        check_inputs([Sample(id="x", text=LONE)])
+
+
+def test_analyze_refuses_text_beyond_the_context_with_both_numbers(tiny: str) -> None:
+    result = runner.invoke(app, ["analyze", "word " * 20_000, "--model", tiny, "--max-new-tokens", "8"])
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())
+    assert "input1 (100000 characters): the prompt has" in message
+    assert "--max-new-tokens asks for 8; the model's context holds 4096" in message  # the server's own words
+
+
+def test_the_server_refuses_it_with_the_same_check(client: TestClient) -> None:
+    refused = client.post("/v1/analyze", json={"text": "word " * 3_900}).json()["error"]
+    assert refused["code"] == "context_length_exceeded" and "the model's context holds 4096" in refused["message"]
+
+
+# --- 3: analyze --input needs no gold --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content"), [("u.jsonl", rows({"id": "a", "text": "I love it"})), ("u.csv", "id,text\na,I love it\n")]
+)
+def test_analyze_input_works_on_unlabelled_files(name: str, content: str, tiny: str, tmp_path: Path) -> None:
+    path = write(tmp_path / name, content)
+    result = runner.invoke(app, ["analyze", "-i", str(path), "--model", tiny, "--json", "--max-new-tokens", "2"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.splitlines()[-1])["id"] == "a"
+
+
+def test_unlabelled_datasets_say_how_to_load_them(tmp_path: Path) -> None:
+    path = write(tmp_path / "u.jsonl", rows({"id": "a", "text": "hi"}))
+    with pytest.raises(DataError, match=r"\?targets=optional"):
+        load_dataset(f"jsonl:{path}")
+    assert [s.id for s in load_dataset(f"jsonl:{path}?targets=optional").split("all")] == ["a"]
+    with pytest.raises(DataError, match="use required or optional"):
+        load_dataset(f"jsonl:{path}?targets=maybe")
+
+
+# --- 4: metric tables fit 80 columns -------------------------------------------------------------
+
+
+METRICS = [
+    "pearson_r",
+    "spearman_rho",
+    "mae",
+    "mae_normalized",
+    "acc_2_nonzero",
+    "f1_2_nonzero",
+    "acc_2_nonneutral",
+    "acc_3",
+    "f1_3_weighted",
+    "acc_5",
+    "acc_7",
+    "parse_rate",
+    "polarity_consistency",
+    "reasoning_tokens_mean",
+    "citations_grounded_rate",
+    "missing_predictions",
+    "imputed_predictions",
+    "not_a_number_predictions",
+    "out_of_scale_predictions",
+    "n_invalid",
+    "n",
+    "kl_mean",
+    "reward_mean",
+]
+
+
+def printed_metrics(monkeypatch: pytest.MonkeyPatch, systems: list[str]) -> str:
+    out = io.StringIO()
+    monkeypatch.setattr(ui, "console", Console(file=out, width=80, markup=False, emoji=False))
+    table = {system: {m: (-0.123456 if i % 2 else 1234) for i, m in enumerate(METRICS)} for system in systems}
+    ui.print_metric_rows(table, "vader:tweets test: 400 samples")
+    return out.getvalue()
+
+
+def test_23_metrics_print_as_rows_within_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = printed_metrics(monkeypatch, ["predictions", "vader", "mean"])
+    assert max(map(len, text.splitlines())) <= 80 and "…" not in text
+    for metric in METRICS:
+        assert any(line.split("│")[1].strip() == metric for line in text.splitlines() if line.count("│") > 2)
+    assert text.count("-0.1235") == 3 * (len(METRICS) // 2)
+
+
+def test_many_systems_are_spread_over_tables_that_each_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    systems = [f"a-rather-long-system-name-{i}" for i in range(7)]
+    text = printed_metrics(monkeypatch, systems)
+    assert max(map(len, text.splitlines())) <= 80 and "…" not in text
+    assert "(1/" in text and all(name in text for name in systems)
+
+
+def test_evaluate_predictions_prints_readable_rows_when_piped(tmp_path: Path) -> None:
+    data = write(
+        tmp_path / "gold.jsonl", rows({"id": "a", "text": "x", "score": 2}, {"id": "b", "text": "y", "score": -1})
+    )
+    predictions = write(tmp_path / "p.jsonl", rows({"id": "a", "score": 1.5}, {"id": "b", "score": -2}))
+    spec = f"jsonl:{data}?scale=-4,4"
+    result = runner.invoke(app, ["evaluate-predictions", str(predictions), "-d", spec, "--split", "all"])
+    assert result.exit_code == 0, result.output
+    assert max(map(len, result.stdout.splitlines())) <= 80 and "…" not in result.stdout
+    assert "pearson_r" in result.stdout and "spearman_rho" in result.stdout
+
+
+# --- 5: encodings ----------------------------------------------------------------------------------
+
+
+def test_decode_utf8_names_line_and_column_and_drops_a_bom_only_at_the_start() -> None:
+    assert decode_utf8(b"\xef\xbb\xbfab\n") == "ab\n"
+    assert decode_utf8(b"\xef\xbb\xbfab", first_line=2) == "\ufeffab"  # mid-file it is a character
+    with pytest.raises(NotUtf8Error) as caught:
+        decode_utf8(b"\xef\xbb\xbfok\nfine\ncaf\xe9 au lait\n")
+    assert (caught.value.line, caught.value.detail.split(":")[0]) == (3, "byte 0xe9 at column 4")
+
+
+def test_a_bom_keeps_row_one_of_jsonl_and_prediction_files(tmp_path: Path) -> None:
+    bom = b"\xef\xbb\xbf"
+    data = write(
+        tmp_path / "d.jsonl",
+        bom + rows({"id": "a", "text": "x", "score": 1}, {"id": "b", "text": "y", "score": -1}).encode(),
+    )
+    assert [s.id for s in load_dataset(f"jsonl:{data}?scale=-4,4").split("all")] == ["a", "b"]
+    predictions = write(tmp_path / "p.jsonl", bom + rows({"id": "a", "score": 1}, {"id": "b", "score": -1}).encode())
+    result = runner.invoke(
+        app, ["evaluate-predictions", str(predictions), "-d", f"jsonl:{data}?scale=-4,4", "--split", "all"]
+    )
+    assert result.exit_code == 0, result.output
+    csv_file = write(tmp_path / "d.csv", bom + b"id,text,score\na,x,1\n")
+    assert [s.id for s in load_dataset(f"csv:{csv_file}?scale=-4,4").split("all")] == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "where"),
+    [
+        (
+            "l.jsonl",
+            b'{"id": "a", "text": "x", "score": 1}\n\n{"id": "b", "text": "caf\xe9", "score": 1}\n',
+            "l.jsonl:3",
+        ),
+        ("l.csv", b'id,text,score\na,"two\nlines",1\nb,caf\xe9,1\n', "l.csv:4"),
+    ],
+)
+def test_latin1_is_refused_naming_the_line_of_the_byte(name: str, content: bytes, where: str, tmp_path: Path) -> None:
+    path = write(tmp_path / name, content)
+    with pytest.raises(DataError, match=rf"{where}: file is not UTF-8 \(byte 0xe9 at column \d+"):
+        load_dataset(f"{path.suffix[1:]}:{path}?scale=-4,4")
+
+
+# --- 6: user strings are printed as written, never read as markup --------------------------------
+
+
+@pytest.mark.parametrize("name", ["[bold red]x[/bold red].jsonl", "run[/].jsonl"])
+def test_file_names_print_as_written(name: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["data", "inspect", f"jsonl:{tmp_path / name}"])
+    assert result.exit_code == 2 and name in flat(result.output), result.output
+    assert "MarkupError" not in result.output and "Traceback" not in result.output
+
+
+def test_records_and_warnings_with_brackets_print_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.StringIO()
+    monkeypatch.setattr(ui, "console", Console(file=out, width=120, markup=False))
+    monkeypatch.setattr(ui, "err_console", Console(file=out, width=120, markup=False))
+    record = {
+        "id": "[red]id",
+        "polarity": "positive",
+        "score": 1.0,
+        "label": None,
+        "reasoning": {"think": "she said [/] and [bold]"},
+        "parse_ok": False,
+        "errors": ["score: [/i] missing"],
+        "raw_completion": "",
+        "completion_tokens": 3,
+        "latency_s": 0.1,
+        "model": "m[/]",
+    }
+    ui.show_record(Sample(id="[red]id", text="run[/] text"), record)
+    ui.warn("file [/].jsonl")
+    shown = out.getvalue()
+    for written in ("[red]id: run[/] text", "she said [/] and [bold]", "score: [/i] missing", "m[/]", "file [/].jsonl"):
+        assert written in shown
+
+
+# --- 7: the model libraries' noise -----------------------------------------------------------------
+
+
+def test_the_cli_quiets_transformers_unless_verbose() -> None:
+    from transformers.utils import logging as transformers_logging
+
+    from emoreason.cli.quiet import quiet_libraries
+
+    transformers_logging.set_verbosity_warning()
+    transformers_logging.enable_progress_bar()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        quiet_libraries(verbose=True)
+        assert transformers_logging.is_progress_bar_enabled()
+        quiet_libraries(verbose=False)
+        warnings.warn_explicit("`past_key_values` is deprecated", FutureWarning, "module.py", 1, module="torch.nn")
+        warnings.warn_explicit("ours", FutureWarning, "x.py", 1, module="emoreason.x")
+    assert [str(w.message) for w in caught] == ["ours"]  # only the known library notices are hidden
+    assert transformers_logging.get_verbosity() == logging.ERROR
+    assert not transformers_logging.is_progress_bar_enabled()
+
+
+def test_analyze_prints_no_loading_bar_or_future_warning(tiny: str) -> None:
+    result = runner.invoke(app, ["analyze", "fine", "--model", tiny, "--json", "--max-new-tokens", "2"])
+    assert result.exit_code == 0, result.output
+    assert "Loading weights" not in result.output and "FutureWarning" not in result.output
+    assert "deprecated" not in result.output
+
+
+# --- 8: help ----------------------------------------------------------------------------------------
+
+
+COMMANDS = [
+    ["analyze"],
+    ["evaluate"],
+    ["evaluate-predictions"],
+    ["baseline"],
+    ["distill"],
+    ["sft"],
+    ["grpo"],
+    ["cues"],
+    ["serve"],
+    ["data", "list"],
+    ["data", "inspect"],
+    ["data", "convert"],
+    ["data", "prepare"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_examples_plain_usage_and_untyped_flags(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    assert "Examples" in flat(result.output) and f"emoreason {' '.join(command)}" in flat(result.output)
+    assert "<bool>" not in result.output and "{" not in result.output.split("\n\n")[1]
+
+
+def test_usage_names_arguments_in_upper_case() -> None:
+    usage = runner.invoke(app, ["evaluate-predictions", "--help"], env={"COLUMNS": "160"}).output
+    assert "emoreason evaluate-predictions [OPTIONS] PREDICTIONS" in usage and "{predictions}" not in usage
+    assert "emoreason analyze [OPTIONS] [TEXT]..." in runner.invoke(app, ["analyze", "--help"]).output
+    assert "<bool>" not in runner.invoke(app, ["--help"]).output
+
+
+def test_sft_without_config_says_which_recipe_it_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["sft", "max_steps=1"])
+    message = " ".join(result.output.split())
+    assert "no --config given: sft runs its built-in recipe" in message
+    assert "data.train_file=runs/distill/sft.jsonl" in message and "--show-config" in message
+
+
+# --- 9: small messages --------------------------------------------------------------------------------
+
+
+def test_input_directory_is_called_a_directory(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["analyze", "--input", str(tmp_path), "--model", str(tmp_path / "no-model")])
+    assert result.exit_code == 2 and "is a directory" in flat(result.output) and "not exist" not in result.output
+    inspected = runner.invoke(app, ["data", "inspect", f"jsonl:{tmp_path}"])
+    assert inspected.exit_code == 2 and "is a directory" in flat(inspected.output)
+
+
+def test_a_missing_adapter_is_found_before_the_base_model_loads(tmp_path: Path) -> None:
+    no_model = str(tmp_path / "no-model")  # were the model loaded first, its error would come first
+    missing = runner.invoke(app, ["analyze", "hi", "--model", no_model, "--adapter", str(tmp_path / "runs/x/adapter")])
+    assert missing.exit_code == 2 and "adapter folder" in missing.output and "does not exist" in flat(missing.output)
+    (tmp_path / "empty").mkdir()
+    empty = runner.invoke(app, ["analyze", "hi", "--model", no_model, "--adapter", str(tmp_path / "empty")])
+    assert empty.exit_code == 2 and "no adapter_config.json" in flat(empty.output)
+
+
+def test_a_fake_wav_error_is_readable(tmp_path: Path) -> None:
+    from emoreason.models import MediaError
+    from emoreason.models.media import load_audio
+
+    fake = write(tmp_path / "fake.wav", b"RIFF but not really a wave file at all")
+    with pytest.raises(MediaError) as caught:
+        load_audio(fake)
+    assert "Errno" not in str(caught.value) and "Invalid data found when processing input" in str(caught.value)
+    assert str(caught.value).count(str(fake)) == 1
+
+
+def test_an_empty_predictions_file_says_so(tmp_path: Path) -> None:
+    data = write(tmp_path / "gold.jsonl", rows({"id": "a", "text": "x", "score": 2}))
+    empty = write(tmp_path / "p.jsonl", "")
+    result = runner.invoke(
+        app, ["evaluate-predictions", str(empty), "-d", f"jsonl:{data}?scale=-4,4", "--split", "all"]
+    )
+    assert (
+        result.exit_code == 2 and "the predictions file is empty" in flat(result.output) and "None" not in result.output
+    )
+
+
+def test_json_errors_keep_the_parsers_reason_and_position(client: TestClient) -> None:
+    analyzed = post_raw(client, "/v1/analyze", '{"text": "x",}')
+    assert (
+        analyzed["message"]
+        == "the request body is not valid JSON: Expecting property name enclosed in double quotes at character 13"
+    )
+    chat = post_raw(client, "/v1/chat/completions", '{"model": "tiny" "messages": []}')
+    assert chat["status"] == 400 and "Expecting ',' delimiter at character 17" in chat["message"]
+    not_utf8 = client.post("/v1/analyze", content=b'{"text": "caf\xe9"}', headers={"content-type": "application/json"})
+    assert not_utf8.status_code == 400 and "not UTF-8 (byte 0xe9" in not_utf8.json()["error"]["message"]
+
+
+def test_exponents_are_refused_in_answers_and_read_in_data_files() -> None:
+    from emoreason.data.adapters._rows import parse_score
+    from emoreason.formats import format_number, get_format, parse_number
+
+    assert parse_number("-1e0") is None and parse_number("-1.0") == -1.0
+    parsed = get_format("c2f").parse("<polarity>negative</polarity><think>x</think><score>-1e0</score>")
+    assert not parsed.ok and parsed.score is None  # c2f, r1 and emor3 share parse_number
+    assert "e" not in format_number(0.00001) and "e" not in format_number(-1e6)  # targets never teach one
+    assert parse_score("-1e0") == -1.0 and parse_score(-1e0) == -1.0
