@@ -192,7 +192,7 @@ def run_trl(args: argparse.Namespace) -> dict[str, Any]:
             logging_steps=1,
             report_to="none",
             use_cpu=True,
-            bf16=False,  # GRPOConfig default: bf16 unless fp16
+            bf16=args.precision == "bf16",  # GRPOConfig default: bf16 unless fp16; --precision sets both sides
             fp16=False,
             gradient_checkpointing=False,  # GRPOConfig default: True; ours: off
             save_strategy="no",
@@ -281,6 +281,9 @@ def run_ours(args: argparse.Namespace) -> dict[str, Any]:
                     "temperature": TEMPERATURE,
                     "top_p": 1.0,
                     "top_k": 0,
+                    "merge_lora": not args.no_merge,
+                    # TRL's bf16=True autocasts its generation too (accelerate wraps the model's forward)
+                    "dtype": "bfloat16" if args.precision == "bf16" else "float32",
                 },
                 "reward": {},
                 "hints": {"enabled": False},  # TRL has no hints: equal work
@@ -299,6 +302,7 @@ def run_ours(args: argparse.Namespace) -> dict[str, Any]:
                     "warmup_steps": 0,
                     "minibatch_size": PROMPTS_PER_STEP * GROUP_SIZE,
                     "max_grad_norm": 1.0,
+                    "precision": args.precision,
                 },
             }
         )
@@ -352,6 +356,7 @@ def run_side(side: str, args: argparse.Namespace) -> dict[str, Any]:
             str(out),
             "--quiet",
         ]
+        command += ["--precision", args.precision] + (["--no-merge"] if args.no_merge else [])
         if args.no_stop_strings:
             command.append("--no-stop-strings")
         print(f"running {side} ...", file=sys.stderr, flush=True)
@@ -365,7 +370,8 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None
     import torch
 
     print(
-        f"\nGRPO step time, SmolLM2-135M-Instruct fp32 CPU ({torch.get_num_threads()} threads), LoRA r=16 all-linear, "
+        f"\nGRPO step time, SmolLM2-135M-Instruct {args.precision} update, CPU ({torch.get_num_threads()} threads), "
+        f"LoRA r=16 all-linear{', ours unmerged' if args.no_merge else ''}, "
         f"{PROMPTS_PER_STEP} prompts x G={GROUP_SIZE}, max {args.max_new_tokens} new tokens, "
         f"{args.warmup} warm-up + {args.steps} timed steps"
     )
@@ -408,6 +414,11 @@ def main() -> None:
     parser.add_argument(
         "--no-stop-strings", action="store_true", help="ours generates to EOS like TRL, not stopping at </score>"
     )
+    parser.add_argument(
+        "--precision", choices=("fp32", "bf16"), default="fp32",
+        help="precision on both sides: TRL's bf16=True; ours optim.precision=bf16 and rollout.dtype=bfloat16",
+    )  # fmt: skip
+    parser.add_argument("--no-merge", action="store_true", help="ours samples with the LoRA path unmerged")
     parser.add_argument("--json", metavar="OUT", help="also write the figures to this JSON file")
     parser.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -21,6 +21,7 @@ from emoreason.data import load_dataset, random_subset
 from emoreason.formats import build_conversation, get_format
 from emoreason.generation import SamplingParams, TransformersEngine
 from emoreason.models import load_model
+from emoreason.models.loading import shipped_default_adapter
 from emoreason.train.config import ModelConfig
 from emoreason.train.policy import RolloutWeights, prepare_policy
 
@@ -35,7 +36,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
 
-    loaded = load_model("default", trainable=True)
+    loaded = load_model("default", str(shipped_default_adapter()), trainable=True)
     policy = prepare_policy(loaded, ModelConfig())  # the loaded adapter, trainable, as GRPO continues it
     policy.eval()
     dataset = load_dataset(args.dataset)

@@ -236,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
             metrics = out / "eval" / system / "movies-valid" / "metrics.json"
             if system != "base" and metrics.is_file():
                 value = json.loads(metrics.read_text())["rows"]["model"]["pearson_r"]
-                scores[system] = value if value == value else float("-inf")  # NaN ranks last
+                # undefined r (null in metrics.json, e.g. constant answers) ranks last
+                scores[system] = value if isinstance(value, (int, float)) and value == value else float("-inf")
         if scores:
             best = max(scores, key=lambda s: scores[s])
             choice = {"best": best, "adapter": str(adapters[best]), "movies_valid_pearson_r": scores}

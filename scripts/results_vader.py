@@ -111,7 +111,7 @@ def cell(metric: dict[str, Any] | None, digits: int = 3) -> str:
     if not metric:
         return "–"
     value, low, high = metric["value"], metric["low"], metric["high"]
-    if value != value:
+    if value is None or value != value:  # NaN, or null as strict JSON writes it
         return "undefined"
     if metric.get("defined_share", 1.0) < 0.95:  # the interval would describe only some resamples
         return f"{value:.{digits}f} (undefined in {1 - metric['defined_share']:.0%} of resamples)"

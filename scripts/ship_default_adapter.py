@@ -27,6 +27,12 @@ MAX_MB = 20.0
 DOMAINS = ("tweets", "products", "movies")
 
 
+def number(value: float | None) -> str:
+    """A metric as the table shows it; metrics.json writes an undefined one (e.g. r of constant
+    answers) as null."""
+    return "undefined" if value is None or value != value else f"{value:.3f}"
+
+
 def metrics_table(run: Path, system: str) -> list[str]:
     rows = [
         "| test set (first N) | N | Pearson r | MAE | F1 (3 classes) | parse rate | VADER r | VADER MAE |",
@@ -40,8 +46,9 @@ def metrics_table(run: Path, system: str) -> list[str]:
         data = json.loads(path.read_text())
         m, v = data["rows"]["model"], data["rows"].get("vader", {})
         rows.append(
-            f"| vader:{domain} | {data['n']} | {m['pearson_r']:.3f} | {m['mae']:.3f} | {m['f1_3_weighted']:.3f} | "
-            f"{m['parse_rate']:.3f} | {v.get('pearson_r', float('nan')):.3f} | {v.get('mae', float('nan')):.3f} |"
+            f"| vader:{domain} | {data['n']} | {number(m['pearson_r'])} | {number(m['mae'])} | "
+            f"{number(m['f1_3_weighted'])} | {number(m['parse_rate'])} | {number(v.get('pearson_r'))} | "
+            f"{number(v.get('mae'))} |"
         )
     return rows
 

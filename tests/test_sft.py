@@ -288,3 +288,8 @@ def test_cli_sft_runs_and_reports(tmp_path: Path, tiny_models, short_file) -> No
         app, ["sft", "data.train_file=/nonexistent.jsonl", f"model.name={tiny_models['causal_lm']}"]
     )
     assert bad.exit_code == 2 and "emoreason distill" in bad.output
+
+
+def test_a_malformed_override_value_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="cannot apply overrides"):
+        load_config(None, ["eval.every=[1"])

@@ -63,6 +63,7 @@ def parse_recipe(schema: type[Schema], data: dict[str, Any]) -> Schema:
 
 def load_recipe(schema: type[Schema], path: str | Path | None = None, overrides: list[str] | None = None) -> Schema:
     """YAML recipe (optional) merged with dotted `key=value` overrides, validated."""
+    import yaml
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
@@ -79,8 +80,9 @@ def load_recipe(schema: type[Schema], path: str | Path | None = None, overrides:
     try:
         merged = OmegaConf.merge(base, OmegaConf.from_dotlist(dotlist))
         data = OmegaConf.to_container(merged, resolve=True)
-    except OmegaConfBaseException as err:
-        raise ConfigError(f"cannot apply overrides {overrides}: {err}") from None
+    except (OmegaConfBaseException, yaml.YAMLError) as err:  # a value OmegaConf parses as YAML, e.g. `x=[1`
+        reason = " ".join(str(err).split())
+        raise ConfigError(f"cannot apply overrides {overrides}: {reason}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections")
     try:

@@ -133,6 +133,21 @@ def _plain_name(peft_name: str) -> str:
     return peft_name.removeprefix("base_model.model.").replace(".base_layer.", ".")
 
 
+def _without_lora(model: torch.nn.Module) -> torch.nn.Module:
+    """`model` with each LoRA-wrapped layer replaced by the layer it wraps, and without peft's
+    outer wrapper: a plain model, whichever way the adapter was attached (a peft `PeftModel`, or
+    transformers' own adapter loading, which injects the same layers)."""
+    from peft.tuners.lora import LoraLayer
+
+    if hasattr(model, "get_base_model"):
+        model = model.get_base_model()
+    for name, module in list(model.named_modules()):
+        if isinstance(module, LoraLayer):
+            parent_name, _, child = name.rpartition(".")
+            setattr(model.get_submodule(parent_name) if parent_name else model, child, module.get_base_layer())
+    return model
+
+
 class RolloutWeights:
     """The weights rollouts are sampled from: the policy itself with its LoRA deltas merged in
     place (`MergedForGeneration`), or, with `dtype` bfloat16, a bf16 copy of the merged model
@@ -155,9 +170,7 @@ class RolloutWeights:
             return
         if dtype != "bfloat16":
             raise ValueError(f"unknown rollout dtype {dtype!r}; use float32 or bfloat16")
-        plain = copy.deepcopy(policy)
-        plain = plain.merge_and_unload() if is_peft(plain) else plain
-        self.copy = plain.to(torch.bfloat16).eval().requires_grad_(False)
+        self.copy = _without_lora(copy.deepcopy(policy)).to(torch.bfloat16).eval().requires_grad_(False)
         self.loaded = dataclasses.replace(loaded, model=self.copy, dtype=torch.bfloat16)
         self.sources = {_plain_name(name): param for name, param in policy.named_parameters() if "lora_" not in name}
 

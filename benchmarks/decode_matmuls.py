@@ -1,0 +1,95 @@
+"""Where single-request decoding's time goes: the matrix-vector products of one token.
+
+At batch 1 a decoding step multiplies one vector by every weight matrix of the model once:
+for SmolLM2-135M that is 211 products (30 layers x q, k, v, o, gate, up, down, then the
+49k-word output layer) reading 538 MB of fp32 weights. This script times those products alone,
+with random weights of the same shapes, in several ways:
+
+- `linear`: `torch.nn.functional.linear` (what the model runs; MKL's sgemv);
+- `linear, oneDNN flag`: the same under `torch.backends.mkldnn.matmul.fp32_precision = "bf16"`,
+  the route `generation/matmul.py` takes where it is fp32-accurate;
+- `x @ W^T (W^T contiguous)`: the weights stored transposed;
+- `numpy (OpenBLAS)`: numpy's sgemv on the same arrays;
+- `compiled mul-sum`: `(W * x).sum(-1)` through `torch.compile`, a bandwidth-bound reduction;
+- `memory read`: `tensor.sum()` over 538 MB, the floor a decoder cannot beat in fp32.
+
+    python benchmarks/decode_matmuls.py [--repeats 15] [--no-compile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+LAYER = [(576, 576), (192, 576), (192, 576), (576, 576), (1536, 576), (1536, 576), (576, 1536)]
+SHAPES = LAYER * 30 + [(49152, 576)]
+
+
+def median_ms(run: Callable[[], object], repeats: int) -> float:
+    for _ in range(3):
+        run()
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile variant")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    weights = [torch.randn(rows, cols) for rows, cols in SHAPES]
+    transposed = [w.t().contiguous() for w in weights]
+    vectors = {n: torch.randn(1, n) for n in (576, 1536)}
+    megabytes = sum(w.numel() for w in weights) * 4 / 1e6
+
+    def linear() -> None:
+        for w in weights:
+            torch.nn.functional.linear(vectors[w.shape[1]], w)
+
+    def transposed_product() -> None:
+        for w in transposed:
+            vectors[w.shape[0]] @ w
+
+    arrays = [w.numpy() for w in weights]
+    np_vectors = {n: v[0].numpy() for n, v in vectors.items()}
+
+    def numpy_product() -> None:
+        for w in arrays:
+            w @ np_vectors[w.shape[1]]
+
+    results = {"linear": median_ms(linear, args.repeats)}
+    previous = torch.backends.mkldnn.matmul.fp32_precision
+    torch.backends.mkldnn.matmul.fp32_precision = "bf16"
+    try:
+        results["linear, oneDNN flag"] = median_ms(linear, args.repeats)
+    finally:
+        torch.backends.mkldnn.matmul.fp32_precision = previous
+    results["x @ W^T (W^T contiguous)"] = median_ms(transposed_product, args.repeats)
+    results["numpy (OpenBLAS)"] = median_ms(numpy_product, args.repeats)
+    if not args.no_compile:
+        product = torch.compile(lambda w, x: (w * x).sum(-1), dynamic=False)
+
+        def compiled() -> None:
+            for w in weights:
+                product(w, vectors[w.shape[1]])
+
+        results["compiled mul-sum"] = median_ms(compiled, args.repeats)
+    flat = torch.cat([w.flatten() for w in weights])
+    results["memory read (sum of 538 MB)"] = median_ms(flat.sum, args.repeats)
+    print(f"one token's matrix-vector products, {len(SHAPES)} matrices, {megabytes:.0f} MB fp32, "
+          f"{torch.get_num_threads()} threads, median of {args.repeats}")  # fmt: skip
+    for name, ms in results.items():
+        print(f"  {name:<30} {ms:7.1f} ms  {megabytes / ms:5.1f} GB/s")
+
+
+if __name__ == "__main__":
+    main()
