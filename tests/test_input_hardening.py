@@ -502,3 +502,18 @@ def test_exponents_are_refused_in_answers_and_read_in_data_files() -> None:
     assert not parsed.ok and parsed.score is None  # c2f, r1 and emor3 share parse_number
     assert "e" not in format_number(0.00001) and "e" not in format_number(-1e6)  # targets never teach one
     assert parse_score("-1e0") == -1.0 and parse_score(-1e0) == -1.0
+
+
+def test_data_convert_to_a_folder_or_an_unwritable_place_says_so(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"text": "fine", "score": 1}\n')
+    folder = tmp_path / "out"
+    folder.mkdir()
+    result = runner.invoke(app, ["data", "convert", f"jsonl:{source}?scale=-4,4", str(folder)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "is a folder; give a file name" in " ".join(result.output.split())
+    assert list(folder.iterdir()) == [] and not list(tmp_path.glob(".*.tmp"))  # nothing left behind
+    missing = tmp_path / "no" / "such"
+    missing.parent.write_text("a file where a folder should be")
+    result = runner.invoke(app, ["data", "convert", f"jsonl:{source}?scale=-4,4", str(missing / "x.jsonl")])
+    assert result.exit_code == 2 and "cannot write" in result.output and "Traceback" not in result.output

@@ -79,7 +79,10 @@ def data_convert(spec: opt.Spec, out: opt.ConvertOut, split: opt.Split = "all", 
         samples = dataset.split(_split(split))
     except DataError as err:
         fail(str(err))
-    write_jsonl(out, (sample.to_record() for sample in samples))  # atomically: never a half-written file
+    try:
+        write_jsonl(out, (sample.to_record() for sample in samples))  # atomically: never a half-written file
+    except OSError as err:  # a folder, a read-only place, a missing drive: say which and why, no traceback
+        fail(f"cannot write {out}: {err.strerror or err}" if err.strerror and str(out) not in str(err) else str(err))
     console.print(f"wrote {len(samples)} samples to {out}")
 
 

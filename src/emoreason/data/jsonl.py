@@ -234,7 +234,10 @@ class AppendOnlyJsonl:
 def _replace_atomically(path: Path, lines: Iterable[bytes]) -> None:
     """Write `lines` to a temporary file next to `path`, then rename it over `path`: a reader or a
     crash sees the old file or the new one, never a half-written one. An existing file keeps its
-    mode; a new one gets the usual mode under the umask, as `open(path, "w")` would give it."""
+    mode; a new one gets the usual mode under the umask, as `open(path, "w")` would give it.
+    Raises `OSError` with a message that names `path` when it cannot be written."""
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder; give a file name, e.g. {path / 'data.jsonl'}")
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
