@@ -255,7 +255,9 @@ Lists unreadable files, clips without sound or face, and clips outside the durat
 
 EVALUATE_HELP = """Run a model on a dataset split and write predictions.jsonl, metrics.json, report.md and report.html.
 
-Resumable: a rerun with the same --out skips ids already in predictions.jsonl."""
+Resumable: a rerun with the same --out skips ids already in predictions.jsonl, when the run's identity \
+(model, adapter contents, dtype, format, task, generation settings, dataset and split, kept in run.json) \
+matches; otherwise it stops before generating and lists what differs (--fresh starts over)."""
 
 GRPO_HELP = """Train with GRPO: Hint-GRPO (C2F) and/or reflective rewards (EMO-R3).
 
