@@ -1,8 +1,9 @@
 """`emoreason analyze`: explain the sentiment or emotion of the samples given, one record each.
 
-Also the model loading that `evaluate` and `serve` share (`load_engine`, `check_adapters`). The
-samples themselves (texts, a file, stdin, the examples, media and their cues) are gathered in
-`emoreason.cli.inputs`.
+The model part is `emoreason.api.Explainer`, the Python API (the same records, to the byte). Also
+the model loading that `evaluate` and `serve` share (`load_engine`, `check_adapters`). The samples
+themselves (texts, a file, stdin, the examples, media and their cues) are gathered in
+`emoreason.cli.inputs`; `check_context_fits` lives in `emoreason.api` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -10,16 +11,12 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from emoreason.api import check_context_fits
 from emoreason.cli import options as opt
 from emoreason.cli.ui import fail, progress, show_record, warn
-
-if TYPE_CHECKING:
-    from emoreason.data.schema import Sample, TaskInfo
-    from emoreason.formats.base import ReasoningFormat
 
 #: `owner/name`: an adapter that is not a local path may still be a hub repository
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
@@ -62,46 +59,16 @@ def check_adapters(model: str, adapter: list[str] | None) -> None:
 def load_engine(
     model: str, adapter: list[str] | None, family: str, dtype: str, device: str, batch_size: int
 ) -> tuple[Any, Any]:
-    """The loaded model and a generation engine over it; exits on a model that cannot be loaded."""
-    from emoreason.generation import TransformersEngine
-    from emoreason.models import MediaError, load_model
+    """The loaded model and a generation engine over it (`emoreason.api.load_engine`); exits on a
+    model that cannot be loaded."""
+    from emoreason.api import load_engine as load
+    from emoreason.models import MediaError
 
     check_adapters(model, adapter)
     try:
-        loaded = load_model(model, adapter, family=family, dtype=dtype, device=device)
+        return load(model, adapter, family, dtype, device, batch_size)
     except (FileNotFoundError, ValueError, MediaError) as err:
         fail(str(err))
-    return loaded, TransformersEngine(loaded, batch_size=batch_size)
-
-
-def check_context_fits(
-    loaded: Any,
-    samples: Sequence[Sample],
-    fmt: ReasoningFormat,
-    task: TaskInfo,
-    cue_text: Mapping[str, str | None],
-    max_new_tokens: int,
-) -> None:
-    """Raise `ValueError` naming the first sample whose prompt plus answer exceeds the model's
-    context (the server's `check_context`, the one such check), before anything is generated.
-
-    Refused, not cut: a cut text is a different text, and the model would explain (and be
-    scored on) words the user did not know were dropped; the message gives both numbers so the
-    user can shorten or split it. Only text models' prompts can be counted before generating."""
-    from emoreason.formats import build_conversation
-    from emoreason.serve.errors import APIError
-    from emoreason.serve.guards import check_context
-    from emoreason.serve.state import ModelInfo
-
-    info = ModelInfo.from_loaded(loaded)
-    for sample in samples:
-        conversation = build_conversation(sample, fmt, task, cues=cue_text.get(sample.id))
-        try:
-            check_context(info, conversation, max_new_tokens, "--max-new-tokens")
-        except APIError as err:
-            raise ValueError(
-                f"{sample.id} ({len(sample.text)} characters): {err.message}; shorten or split the text"
-            ) from None
 
 
 def analyze(
@@ -128,11 +95,10 @@ def analyze(
     cue_reference: opt.CueReference = None,
 ) -> None:
     """Explain the sentiment or emotion of text (and media): polarity, reasoning per modality, score or label."""
-    from emoreason.cli.inputs import given_samples, has_media, inputs_for_family, stdin_lines
+    from emoreason.api import Explainer, has_media
+    from emoreason.cli.inputs import given_samples, stdin_lines
     from emoreason.data.schema import resolve_task
     from emoreason.formats import get_format
-    from emoreason.generation import SamplingParams
-    from emoreason.inference import analyze as run_analysis
     from emoreason.models import MediaError
 
     label_set = tuple(x.strip() for x in labels.split(",")) if labels else None
@@ -146,26 +112,26 @@ def analyze(
     if not samples:
         fail(f"nothing to analyse: {input_file} has no rows" if input_file else "nothing to analyse")
     loaded, engine = load_engine(model, adapter, family, dtype, device, batch_size)
+    explainer = Explainer(
+        loaded,
+        engine,
+        format=fmt.name,
+        task=the_task,
+        batch_size=batch_size,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        cues=cues,
+        cue_reference=cue_reference,
+    )
+    explainer.option = "--max-new-tokens"
     try:
         quiet = as_json or cues == "off" or not has_media(samples)
         with progress("measuring cues", len(samples), quiet=quiet) as advance:
-            inputs = inputs_for_family(samples, loaded.family, cues, cue_reference, progress=advance)
+            inputs = explainer.prepare(samples, progress=advance)
         for message in inputs.warnings:
             warn(message)
-        check_context_fits(loaded, inputs.samples, fmt, the_task, inputs.cue_text, max_new_tokens)
-        params = SamplingParams(max_new_tokens=max_new_tokens, temperature=temperature, stop_strings=fmt.stop_strings)
         with progress("analysing", len(samples), quiet=as_json) as advance:
-            records = run_analysis(
-                engine,
-                inputs.samples,
-                the_task,
-                fmt.name,
-                loaded.model_id,
-                params,
-                batch_size,
-                progress=advance,
-                cues=inputs.cue_text,
-            )
+            records = explainer.records(inputs, progress=advance)
     except (MediaError, ValueError) as err:
         fail(str(err))
     for sample, record in zip(inputs.samples, records):

@@ -7,8 +7,7 @@
 from __future__ import annotations
 
 from functools import partial
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -16,10 +15,7 @@ from emoreason.cli import options as opt
 from emoreason.cli.analysis import load_engine
 from emoreason.cli.data import load_or_exit, names
 from emoreason.cli.ui import console, fail, interrupted, print_metric_rows, progress, warn
-from emoreason.data import Dataset, pool_samples
-
-if TYPE_CHECKING:
-    from emoreason.generation import SamplingParams
+from emoreason.data import pool_samples
 
 Fresh = Annotated[
     bool,
@@ -77,91 +73,43 @@ def evaluate(
     device: opt.EvalDevice = "auto",
     fresh: Fresh = False,
 ) -> None:
-    from emoreason.data import random_subset
-    from emoreason.eval.runner import check_resumable, evaluate_model
-    from emoreason.formats import get_format
-    from emoreason.generation import SamplingParams
+    # the run itself is the Python API's `emoreason.evaluate`; help text: opt.EVALUATE_HELP
+    from emoreason.api import default_eval_out
+    from emoreason.api import evaluate as run_evaluation
     from emoreason.models import MediaError
 
     ds = load_or_exit(dataset)
-    try:
-        samples, fmt = ds.split(split), get_format(format_name)
-    except ValueError as err:  # DataError is one
-        fail(str(err))
     if limit is not None and sample is not None:
         fail("give --limit (the first N) or --sample (a random N), not both")
-    samples = samples[:limit] if sample is None else random_subset(samples, sample, seed)
-    if not samples:
-        fail(f"{ds.spec} has no samples in split {split!r} (rows per split: {ds.split_counts()})")
-    target = out or Path("runs") / "eval" / f"{ds.spec.replace(':', '-').replace('/', '_').split('?')[0]}-{split}"
-    params = SamplingParams(max_new_tokens=max_new_tokens, stop_strings=fmt.stop_strings)
-    try:  # before the model loads: a rerun with other settings stops here, having cost nothing
-        identity, adapters = _run_identity(ds, split, model, adapter, dtype, device, fmt.name, params)
-        if not fresh:
-            check_resumable(target, identity)
-    except ValueError as err:  # RunMismatch is one
-        fail(str(err))
-    selection = {"limit": limit, "sample": sample, "seed": seed if sample is not None else None, "n": len(samples)}
-    loaded, engine = load_engine(model, adapter, family, dtype, device, batch_size)
-    try:
-        metrics = evaluate_model(
-            engine,
+    target = out or default_eval_out(ds.spec, split)
+    try:  # the API checks the run's identity before the model loads (`load_engine`, which exits on failure)
+        metrics = run_evaluation(
             ds,
-            samples,
-            target,
-            loaded.model_id,
-            fmt.name,
-            params,
-            batch_size,
-            names(baselines),
-            split,
-            progress_factory=partial(progress, "evaluating"),
-            identity=identity,
-            details={"selection": selection, "adapter_paths": adapters},
+            model,
+            adapter=adapter,
+            split=split,
+            limit=limit,
+            sample=sample,
+            seed=seed,
+            out=target,
+            format=format_name,
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size,
+            baselines=names(baselines),
+            family=family,
+            dtype=dtype,
+            device=device,
             fresh=fresh,
             notify=warn,
+            progress_factory=partial(progress, "evaluating"),
+            loader=load_engine,
         )
     except KeyboardInterrupt:
         interrupted(f"interrupted; finished batches are kept in {target / 'predictions.jsonl'}; rerun to resume")
-    except (MediaError, ValueError) as err:  # DataError is a ValueError
+    except (MediaError, ValueError) as err:  # DataError and RunMismatch are ValueErrors
         fail(str(err))
     print_metric_rows(metrics["rows"], title=f"{ds.spec} {split}: {metrics['n']} samples")
     console.print(f"wrote {target}/predictions.jsonl, metrics.json, report.md, report.html")
-
-
-def _run_identity(
-    ds: Dataset,
-    split: str,
-    model: str,
-    adapter: list[str] | None,
-    dtype: str,
-    device: str,
-    format_name: str,
-    params: SamplingParams,
-) -> tuple[dict[str, Any], list[str]]:
-    """The run.json identity of an `evaluate` run, and its adapter folders, worked out without
-    loading the model: adapters as `load_model` resolves them (the shipped one for `default`), the
-    dtype as it resolves `auto` on this machine. Raises ValueError for bad options."""
-    from emoreason.eval.run_identity import model_identity, run_identity
-    from emoreason.models import pick_device, pick_dtype
-    from emoreason.models.loading import resolve_adapters
-
-    adapters = resolve_adapters(model, adapter)
-    try:
-        run_dtype = str(pick_dtype(dtype, pick_device(device))).removeprefix("torch.")
-    except RuntimeError as err:  # torch's words for a device it does not know
-        raise ValueError(f"--device {device!r}: {err}") from None
-    identity = run_identity(
-        model=model_identity(model),
-        adapters=adapters,
-        dtype=run_dtype,
-        format_name=format_name,
-        task=ds.task,
-        params=params,
-        dataset=ds.spec,
-        split=split,
-    )
-    return identity, adapters
 
 
 def baseline_cmd(

@@ -47,8 +47,15 @@ class APIError(Exception):
         self.headers = headers or {}
 
     def response(self) -> JSONResponse:
-        body = {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+        # a message or param may quote a client's string holding a lone surrogate (a JSON `\ud800`
+        # escape, even in a key), which cannot be written as UTF-8: send it escaped, not a 500
+        message, param = _printable(self.message), _printable(self.param)
+        body = {"error": {"message": message, "type": self.type, "param": param, "code": self.code}}
         return JSONResponse(body, status_code=self.status, headers=self.headers)
+
+
+def _printable(text: str | None) -> str | None:
+    return text if text is None or text.isascii() else text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def validation_error(err: ValidationError | RequestValidationError) -> APIError:

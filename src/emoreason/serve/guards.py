@@ -41,6 +41,8 @@ def check_text_fields(body: Any) -> None:
         check_text(body)
     except InvalidTextError as err:
         raise APIError(400, str(err), param=err.field or None, code="invalid_value") from None
+    except RecursionError:  # a JSON body nested deeper than the checker can walk
+        raise APIError(400, "the request body is nested too deeply", code="invalid_value") from None
 
 
 def check_max_tokens(settings: ServeSettings, value: int | None, param: str) -> int:

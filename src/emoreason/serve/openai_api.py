@@ -105,7 +105,9 @@ def to_conversation(
                         raise APIError(400, f"{param}: a text part needs a string `text`", param=param)
                     texts.append(part["text"])
                     continue
-                medium = _URL_PARTS.get(kind) or ("audio" if kind == "input_audio" else None)
+                medium = None
+                if isinstance(kind, str):  # a list or object as `type` is refused below, not looked up
+                    medium = _URL_PARTS.get(kind) or ("audio" if kind == "input_audio" else None)
                 if medium is None:
                     raise APIError(
                         400,

@@ -153,6 +153,8 @@ async def read_json(request: Request) -> AnalyzeRequest:
         raise APIError(400, f"the request body is not UTF-8 ({err.detail})", code="invalid_json") from None
     except json.JSONDecodeError as err:
         raise invalid_json(err.msg, err.pos) from None
+    except RecursionError:
+        raise invalid_json("arrays or objects nested too deeply", None) from None
     if not isinstance(data, dict):
         raise APIError(400, "the JSON body must be an object with at least `text`", code="invalid_value")
     check_text_fields(data)

@@ -1,0 +1,50 @@
+"""The Python API: explain texts and evaluate models from code, as the command line does.
+
+Named `api` because it is the library's front door for Python users, the counterpart of `emoreason.cli`
+for the shell: the CLI commands `analyze` and `evaluate` call it (the CLI may import this package,
+never the reverse), so both give the same answers. `explainer` holds `Explainer` and what a model is
+handed; `evaluation` holds `evaluate`. Both names are importable from the package root::
+
+    from emoreason import Explainer
+
+    ex = Explainer.load("default")  # the embedded model with its shipped adapter, loaded once
+    r = ex("Not bad at all.")  # an Explanation: polarity, score or label, reasoning, citations...
+    print(r.polarity, r.score)
+    print(r.reasoning)
+    records = ex(["Loved it.", "Never again."])  # a list, generated in batches of `batch_size`
+
+    import emoreason
+
+    metrics = emoreason.evaluate("jsonl:data.jsonl?scale=-4,4", "default", out="runs/eval/mine")
+
+What a model is handed is decided here too (the part of `analyze` that is not about the shell):
+samples from texts and media (`samples_from_texts`), cue text for media the model's family cannot
+take (`inputs_for_family`) and the context-length check (`check_context_fits`). Importing this
+package is cheap: torch and transformers load when a model does.
+"""
+
+from emoreason.api.evaluation import default_eval_out, evaluate, run_identity_of
+from emoreason.api.explainer import (
+    Explainer,
+    Explanation,
+    ModelInputs,
+    check_context_fits,
+    has_media,
+    inputs_for_family,
+    load_engine,
+    samples_from_texts,
+)
+
+__all__ = [
+    "Explainer",
+    "Explanation",
+    "ModelInputs",
+    "check_context_fits",
+    "default_eval_out",
+    "evaluate",
+    "has_media",
+    "inputs_for_family",
+    "load_engine",
+    "run_identity_of",
+    "samples_from_texts",
+]

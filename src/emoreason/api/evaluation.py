@@ -1,0 +1,132 @@
+"""`emoreason.evaluate`: the evaluation `emoreason evaluate` runs, from Python (see `emoreason.api`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from emoreason.data import Dataset
+    from emoreason.generation import GenerationBackend, SamplingParams
+
+
+# --- evaluating -------------------------------------------------------------------------------
+
+
+def default_eval_out(spec: str, split: str) -> Path:
+    """Where `evaluate` writes without `out`: runs/eval/<dataset>-<split>."""
+    return Path("runs") / "eval" / f"{spec.replace(':', '-').replace('/', '_').split('?')[0]}-{split}"
+
+
+def run_identity_of(
+    ds: Dataset,
+    split: str,
+    model: str,
+    adapter: list[str] | str | None,
+    dtype: str,
+    device: str,
+    format_name: str,
+    params: SamplingParams,
+) -> tuple[dict[str, Any], list[str]]:
+    """The run.json identity of an `evaluate` run, and its adapter folders, worked out without
+    loading the model: adapters as `load_model` resolves them (the shipped one for `default`), the
+    dtype as it resolves `auto` on this machine. Raises ValueError for bad options."""
+    from emoreason.eval.run_identity import model_identity, run_identity
+    from emoreason.models import pick_device, pick_dtype
+    from emoreason.models.loading import resolve_adapters
+
+    adapters = resolve_adapters(model, adapter)
+    try:
+        run_dtype = str(pick_dtype(dtype, pick_device(device))).removeprefix("torch.")
+    except RuntimeError as err:  # torch's words for a device it does not know
+        raise ValueError(f"--device {device!r}: {err}") from None
+    identity = run_identity(
+        model=model_identity(model),
+        adapters=adapters,
+        dtype=run_dtype,
+        format_name=format_name,
+        task=ds.task,
+        params=params,
+        dataset=ds.spec,
+        split=split,
+    )
+    return identity, adapters
+
+
+def evaluate(
+    dataset: str | Dataset,
+    model: str | Path = "default",
+    *,
+    adapter: list[str] | str | None = None,
+    split: str = "test",
+    limit: int | None = None,
+    sample: int | None = None,
+    seed: int = 0,
+    out: str | Path | None = None,
+    format: str = "c2f",
+    max_new_tokens: int = 256,
+    batch_size: int = 16,
+    baselines: Sequence[str] = ("vader", "mean"),
+    family: str = "auto",
+    dtype: str = "auto",
+    device: str = "auto",
+    fresh: bool = False,
+    notify: Callable[[str], None] | None = None,
+    progress_factory: Any = None,
+    loader: Callable[..., tuple[Any, GenerationBackend]] | None = None,
+) -> dict[str, Any]:
+    """Run `model` on a dataset split and score it, as `emoreason evaluate` does; returns the
+    metrics that it writes to `out`/metrics.json (with predictions.jsonl, run.json and the reports;
+    nothing is written elsewhere). `out` defaults to runs/eval/<dataset>-<split>.
+
+    >>> metrics = emoreason.evaluate("jsonl:data.jsonl?scale=-4,4", "default", out="runs/eval/x")  # doctest: +SKIP
+    >>> metrics["rows"]["model"]  # doctest: +SKIP
+
+    A rerun in the same `out` resumes, and only with the same settings (`fresh=True` starts over);
+    a mismatch raises ValueError before the model loads. `limit` takes the first N samples, `sample`
+    a random N (with `seed`). `notify` hears each warning (all are kept in the metrics too);
+    `progress_factory` and `loader` (how the model is loaded, `load_engine` by default) are hooks for
+    the command line."""
+    from emoreason.api.explainer import load_engine
+    from emoreason.data import load_dataset, random_subset
+    from emoreason.eval.runner import check_resumable, evaluate_model
+    from emoreason.formats import get_format
+    from emoreason.generation import SamplingParams
+
+    ds = load_dataset(dataset) if isinstance(dataset, str) else dataset
+    samples, fmt = ds.split(split), get_format(format)
+    if limit is not None and sample is not None:
+        raise ValueError("give limit (the first N) or sample (a random N), not both")
+    samples = samples[:limit] if sample is None else random_subset(samples, sample, seed)
+    if not samples:
+        raise ValueError(f"{ds.spec} has no samples in split {split!r} (rows per split: {ds.split_counts()})")
+    target = Path(out) if out is not None else default_eval_out(ds.spec, split)
+    params = SamplingParams(max_new_tokens=max_new_tokens, stop_strings=fmt.stop_strings)
+    # before the model loads: a rerun with other settings stops here, having cost nothing
+    identity, adapters = run_identity_of(ds, split, str(model), adapter, dtype, device, fmt.name, params)
+    if not fresh:
+        check_resumable(target, identity)
+    selection = {"limit": limit, "sample": sample, "seed": seed if sample is not None else None, "n": len(samples)}
+    loaded, engine = (loader or load_engine)(str(model), adapter, family, dtype, device, batch_size)
+    extra = {} if notify is None else {"notify": notify}
+    return evaluate_model(
+        engine,
+        ds,
+        samples,
+        target,
+        loaded.model_id,
+        fmt.name,
+        params,
+        batch_size,
+        list(baselines),
+        split,
+        progress_factory=progress_factory,
+        identity=identity,
+        details={"selection": selection, "adapter_paths": adapters},
+        fresh=fresh,
+        **extra,
+    )
+
+
+__all__ = ["default_eval_out", "evaluate", "run_identity_of"]

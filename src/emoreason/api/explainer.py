@@ -1,0 +1,337 @@
+"""Explain texts from Python: `Explainer` and its typed `Explanation` records (see `emoreason.api`)."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, overload
+
+from emoreason.cues.prompting import MEDIA
+from emoreason.data.schema import Sample
+from emoreason.data.text import check_text, is_blank
+
+if TYPE_CHECKING:
+    from emoreason.data.schema import TaskInfo
+    from emoreason.formats.base import ReasoningFormat
+    from emoreason.generation import GenerationBackend
+    from emoreason.models import LoadedModel
+
+MediaPath = str | Path | None
+
+
+# --- the record -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One explained prediction: the fields of the audit record `emoreason analyze --json` prints
+    (`emoreason.inference.audit_record`), typed. `to_dict()` gives that record back exactly.
+
+    >>> r = explainer("Not bad at all.")  # doctest: +SKIP
+    >>> r.polarity, r.score, r.reasoning["conclusion"]  # doctest: +SKIP
+    """
+
+    id: str
+    polarity: str | None
+    score: float | None
+    label: str | None
+    reasoning: dict[str, str]
+    parse_ok: bool
+    errors: tuple[str, ...]
+    raw_completion: str
+    completion_tokens: int
+    finish_reason: str | None
+    model: str
+    format: str
+    latency_s: float
+    citations: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Explanation:
+        """The Explanation of an audit record; keys other than the audit fields (e.g. the gold
+        values `evaluate` adds) are ignored."""
+        values = {f.name: copy.deepcopy(record[f.name]) for f in fields(cls)}
+        values["errors"] = tuple(values["errors"])
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The audit record, as `emoreason analyze --json` prints it (a fresh copy)."""
+        record = {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self)}
+        record["errors"] = list(self.errors)
+        return record
+
+
+# --- what a model is handed -------------------------------------------------------------------
+
+
+def samples_from_texts(
+    texts: Sequence[str],
+    media: Mapping[str, Path | None],
+    *,
+    media_names: str = "--audio/--video/--image",
+    several: str = "use --input FILE.jsonl for several",
+) -> list[Sample]:
+    """One sample per text; `media` ({"audio": path, ...}) attaches files to a single text.
+    Raises `ValueError` for media with several texts, a media file that does not exist, an empty
+    text without media, and text that is not valid Unicode (naming the text by its position).
+    `media_names` and `several` word the messages for the caller (CLI options by default)."""
+    given = {name: path for name, path in media.items() if path is not None}
+    if given and len(texts) > 1:
+        raise ValueError(f"{media_names} go with a single text; {several}")
+    for name, path in given.items():
+        if not path.is_file():
+            raise ValueError(f"{name} file not found: {path}")
+    for number, text in enumerate(texts, start=1):
+        which = "the text" if len(texts) == 1 else f"text {number}"
+        check_text(text, which)
+        if is_blank(text) and not given:
+            raise ValueError(
+                f"{which} is empty or only whitespace: there is nothing to analyse; give the text in quotes, "
+                f"or media with {media_names}"
+            )
+    files = {name: str(path) for name, path in given.items()}
+    return [Sample(id=f"input{i + 1}", text=t, **files) for i, t in enumerate(texts)]
+
+
+def has_media(samples: Sequence[Sample]) -> bool:
+    return any(getattr(s, m) for s in samples for m in MEDIA)
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    samples: list[Sample]  # as the model takes them: media it cannot read detached
+    cue_text: dict[str, str | None]  # by sample id
+    warnings: list[str] = field(default_factory=list)  # clips measured without voice cues
+
+
+def inputs_for_family(
+    samples: Sequence[Sample],
+    family: Any,
+    mode: str,
+    reference_file: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ModelInputs:
+    """The samples with cue text for `family` (`analyze --cues auto|on|off`), measured against the
+    references in `reference_file` when given. Raises `ValueError` for a bad mode or reference
+    file, and for unreadable media, naming each file."""
+    from emoreason.cues import load_references
+    from emoreason.cues.prompting import cue_inputs
+
+    references = load_references(reference_file) if reference_file is not None else None
+    detached, texts, report = cue_inputs(samples, family.modalities, mode, references=references, progress=progress)
+    if report is not None and report.unreadable:
+        takes = ", ".join(sorted(family.modalities)) or "text only"
+        raise ValueError(
+            f"the {family.name} family takes {takes}, so media are measured and given as cue text "
+            f"(--cues {mode}); " + "; ".join(report.unreadable)
+        )
+    warned = [f"no voice cues from {problem}" for problem in (report.no_sound if report else [])]
+    return ModelInputs(detached, texts, warned)
+
+
+def check_context_fits(
+    loaded: Any,
+    samples: Sequence[Sample],
+    fmt: ReasoningFormat,
+    task: TaskInfo,
+    cue_text: Mapping[str, str | None],
+    max_new_tokens: int,
+    option: str = "--max-new-tokens",
+) -> None:
+    """Raise `ValueError` naming the first sample whose prompt plus answer exceeds the model's
+    context (the server's `check_context`, the one such check), before anything is generated.
+
+    Refused, not cut: a cut text is a different text, and the model would explain (and be
+    scored on) words the user did not know were dropped; the message gives both numbers so the
+    user can shorten or split it. Only text models' prompts can be counted before generating.
+    `option` names the setting that asks for `max_new_tokens` in the message."""
+    from emoreason.formats import build_conversation
+    from emoreason.serve.errors import APIError
+    from emoreason.serve.guards import check_context
+    from emoreason.serve.state import ModelInfo
+
+    info = ModelInfo.from_loaded(loaded)
+    for sample in samples:
+        conversation = build_conversation(sample, fmt, task, cues=cue_text.get(sample.id))
+        try:
+            check_context(info, conversation, max_new_tokens, option)
+        except APIError as err:
+            raise ValueError(
+                f"{sample.id} ({len(sample.text)} characters): {err.message}; shorten or split the text"
+            ) from None
+
+
+def load_engine(
+    model: str = "default",
+    adapter: list[str] | str | None = None,
+    family: str = "auto",
+    dtype: str = "auto",
+    device: str = "auto",
+    batch_size: int = 8,
+) -> tuple[LoadedModel, GenerationBackend]:
+    """The loaded model (`emoreason.models.load_model`: `default` gets its shipped adapter) and a
+    `TransformersEngine` over it. Raises FileNotFoundError, ValueError or MediaError."""
+    from emoreason.generation import TransformersEngine
+    from emoreason.models import load_model
+
+    loaded = load_model(model, adapter, family=family, dtype=dtype, device=device)
+    return loaded, TransformersEngine(loaded, batch_size=batch_size)
+
+
+# --- explaining -------------------------------------------------------------------------------
+
+
+class Explainer:
+    """A loaded model that explains texts (and media), one typed `Explanation` each.
+
+    >>> ex = Explainer.load("default")  # doctest: +SKIP
+    >>> r = ex("Not bad at all.")  # doctest: +SKIP
+    >>> print(r.polarity, r.score, r.reasoning)  # doctest: +SKIP
+    >>> ex(["Loved it.", "Never again."])  # a list, batched  # doctest: +SKIP
+    >>> ex("Listen to this.", audio="clip.wav")  # media, where the model's family takes them  # doctest: +SKIP
+
+    `task` is a task name (`vader`, `sst5`, ...) or a `TaskInfo`; `format` a reasoning format
+    (`c2f`, ...); `cues` (`auto`, `on`, `off`) whether media a text-only model cannot read are
+    measured and given as cue text, as `emoreason analyze --cues` does.
+    """
+
+    #: how a context-length refusal names the setting that asks for the answer's length
+    option = "max_new_tokens"
+
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        engine: GenerationBackend,
+        *,
+        format: str = "c2f",
+        task: str | TaskInfo = "vader",
+        batch_size: int = 8,
+        max_new_tokens: int = 256,
+        temperature: float = 0.0,
+        cues: str = "auto",
+        cue_reference: Path | None = None,
+    ) -> None:
+        from emoreason.data.schema import resolve_task
+        from emoreason.formats import get_format
+
+        self.loaded, self.engine = loaded, engine
+        self.task = resolve_task(task) if isinstance(task, str) else task
+        self.format = get_format(format)
+        self.batch_size, self.max_new_tokens, self.temperature = batch_size, max_new_tokens, temperature
+        self.cues, self.cue_reference = cues, cue_reference
+
+    @classmethod
+    def load(
+        cls,
+        model: str | Path = "default",
+        *,
+        adapter: list[str] | str | None = None,
+        format: str = "c2f",
+        task: str | TaskInfo = "vader",
+        dtype: str = "auto",
+        device: str = "auto",
+        batch_size: int = 8,
+        family: str = "auto",
+        max_new_tokens: int = 256,
+        temperature: float = 0.0,
+        cues: str = "auto",
+        cue_reference: Path | None = None,
+    ) -> Explainer:
+        """Load `model` once ("default", a local folder or a hub id) with its adapters (the shipped one
+        for "default" unless `adapter` names others, or "none"), ready to explain."""
+        loaded, engine = load_engine(str(model), adapter, family, dtype, device, batch_size)
+        return cls(
+            loaded,
+            engine,
+            format=format,
+            task=task,
+            batch_size=batch_size,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            cues=cues,
+            cue_reference=cue_reference,
+        )
+
+    @property
+    def model_name(self) -> str:
+        return self.loaded.model_id
+
+    def prepare(self, samples: Sequence[Sample], progress: Callable[[int], None] | None = None) -> ModelInputs:
+        """The samples as this model takes them, with cue text for media its family cannot read,
+        each checked to fit the context. Raises ValueError (or MediaError) before generating."""
+        inputs = inputs_for_family(samples, self.loaded.family, self.cues, self.cue_reference, progress=progress)
+        check_context_fits(
+            self.loaded, inputs.samples, self.format, self.task, inputs.cue_text, self.max_new_tokens, self.option
+        )
+        return inputs
+
+    def records(self, inputs: ModelInputs, progress: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
+        """The audit records of prepared inputs (`emoreason.inference.analyze`), `batch_size` at a time."""
+        from emoreason.generation import SamplingParams
+        from emoreason.inference import analyze
+
+        params = SamplingParams(
+            max_new_tokens=self.max_new_tokens, temperature=self.temperature, stop_strings=self.format.stop_strings
+        )
+        return analyze(
+            self.engine,
+            inputs.samples,
+            self.task,
+            self.format.name,
+            self.model_name,
+            params,
+            self.batch_size,
+            progress=progress,
+            cues=inputs.cue_text,
+        )
+
+    @overload
+    def __call__(
+        self, text: str, *, audio: MediaPath = None, video: MediaPath = None, image: MediaPath = None
+    ) -> Explanation: ...
+
+    @overload
+    def __call__(
+        self, text: Sequence[str], *, audio: MediaPath = None, video: MediaPath = None, image: MediaPath = None
+    ) -> list[Explanation]: ...
+
+    def __call__(
+        self, text: str | Sequence[str], *, audio: MediaPath = None, video: MediaPath = None, image: MediaPath = None
+    ) -> Explanation | list[Explanation]:
+        """Explain one text (an `Explanation`) or a list of texts (a list, in order, batched).
+        Media go with a single text. Raises ValueError for an empty text without media, text that
+        is not valid Unicode, a missing media file, or a prompt longer than the model's context."""
+        single = isinstance(text, str)
+        texts = [text] if single else list(text)
+        if not texts:
+            return []
+        media = {
+            name: None if path is None else Path(path)
+            for name, path in (("audio", audio), ("video", video), ("image", image))
+        }
+        samples = samples_from_texts(
+            texts, media, media_names="audio=/video=/image=", several="explain the texts one call each"
+        )
+        inputs = self.prepare(samples)
+        for message in inputs.warnings:
+            warnings.warn(message, stacklevel=2)
+        explanations = [Explanation.from_record(r) for r in self.records(inputs)]
+        return explanations[0] if single else explanations
+
+    def __repr__(self) -> str:
+        return f"Explainer(model={self.model_name!r}, format={self.format.name!r}, task={self.task.name!r})"
+
+
+__all__ = [
+    "Explainer",
+    "Explanation",
+    "ModelInputs",
+    "check_context_fits",
+    "has_media",
+    "inputs_for_family",
+    "load_engine",
+    "samples_from_texts",
+]

@@ -1,0 +1,190 @@
+"""The Python API (`emoreason.api`): `Explainer` on a tiny model, `Explanation` records and `emoreason.evaluate`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import emoreason
+from emoreason import Explainer, Explanation
+from emoreason.api import evaluate
+from emoreason.cli import app
+from emoreason.data.schema import Sample
+from emoreason.inference import audit_record
+from emoreason.testing.fixtures import make_tiny_causal_lm
+
+TOKENS = 6
+
+
+@pytest.fixture(scope="module")
+def tiny_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_causal_lm(tmp_path_factory.mktemp("tiny") / "causal")
+
+
+@pytest.fixture(scope="module")
+def explainer(tiny_path: Path) -> Explainer:
+    return Explainer.load(tiny_path, device="cpu", max_new_tokens=TOKENS, batch_size=8)
+
+
+class Spy:
+    """Wraps an engine's `generate`, recording each call's conversations and outputs."""
+
+    def __init__(self, engine: Any) -> None:
+        self.generate, self.calls = engine.generate, []
+
+    def __call__(self, conversations: list[Any], params: Any) -> Any:
+        outputs = self.generate(conversations, params)
+        self.calls.append((list(conversations), outputs))
+        return outputs
+
+
+@pytest.fixture
+def spy(explainer: Explainer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Spy]:
+    recorder = Spy(explainer.engine)
+    monkeypatch.setattr(explainer.engine, "generate", recorder)
+    yield recorder
+
+
+def test_the_package_root_exports_the_api_without_loading_torch() -> None:
+    assert emoreason.Explainer is Explainer and emoreason.evaluate is evaluate
+    code = "import sys, emoreason; print('torch' in sys.modules, 'transformers' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == ["False", "False"]
+    with pytest.raises(AttributeError, match="no attribute 'Explainr'"):
+        _ = emoreason.Explainr  # type: ignore[attr-defined]
+
+
+def test_one_text_gives_one_explanation(explainer: Explainer, spy: Spy) -> None:
+    result = explainer("What a lovely day")
+    assert isinstance(result, Explanation)
+    assert (result.id, result.model, result.format) == ("input1", explainer.loaded.model_id, "c2f")
+    assert 0 < result.completion_tokens <= TOKENS
+    assert result.parse_ok or result.errors  # a failed parse always says why
+    assert len(spy.calls) == 1 and len(spy.calls[0][0]) == 1
+    with pytest.raises(AttributeError):  # frozen
+        result.polarity = "positive"  # type: ignore[misc]
+
+
+def test_a_list_is_generated_in_one_batch_when_it_fits(explainer: Explainer, spy: Spy) -> None:
+    texts = ["What a lovely day", "So boring.", "It was fine."]
+    results = explainer(texts)
+    assert isinstance(results, list) and [r.id for r in results] == ["input1", "input2", "input3"]
+    assert len(spy.calls) == 1 and len(spy.calls[0][0]) == 3  # one engine call for the whole list
+    assert [r.raw_completion for r in results] == [out[0].text for out in spy.calls[0][1]]
+
+
+def test_a_list_longer_than_the_batch_takes_several_calls(explainer: Explainer, spy: Spy) -> None:
+    small = Explainer(explainer.loaded, explainer.engine, batch_size=2, max_new_tokens=TOKENS)
+    assert len(small(["a b", "c d", "e f"])) == 3
+    assert [len(conversations) for conversations, _ in spy.calls] == [2, 1]
+
+
+def test_to_dict_is_the_audit_record_of_the_same_completion(explainer: Explainer, spy: Spy) -> None:
+    result = explainer("Not bad at all.")
+    completion = spy.calls[0][1][0][0]
+    sample = Sample(id="input1", text="Not bad at all.")
+    expected = audit_record(
+        sample, completion, explainer.format, explainer.task, explainer.model_name, result.latency_s, cues=""
+    )
+    assert result.to_dict() == expected
+    assert list(result.to_dict()) == list(expected)  # same keys, same order
+    assert Explanation.from_record(expected | {"gold_score": 1.0}).to_dict() == expected
+
+
+def test_the_explainer_answers_what_analyze_json_prints(explainer: Explainer, tiny_path: Path) -> None:
+    args = ["analyze", "So boring.", "--model", str(tiny_path), "--json", "--max-new-tokens", str(TOKENS)]
+    result = CliRunner().invoke(app, [*args, "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("{")))
+    ours = explainer("So boring.").to_dict()
+    assert {k: v for k, v in printed.items() if k != "latency_s"} == {k: v for k, v in ours.items() if k != "latency_s"}
+
+
+@pytest.mark.parametrize(("texts", "which"), [("", "the text"), ("  \t", "the text"), (["fine", " "], "text 2")])
+def test_empty_text_is_refused_before_generating(explainer: Explainer, spy: Spy, texts: Any, which: str) -> None:
+    with pytest.raises(ValueError, match=f"{which} is empty or only whitespace: there is nothing to analyse"):
+        explainer(texts)
+    assert spy.calls == []
+
+
+def test_bad_text_and_media_are_refused(explainer: Explainer, spy: Spy, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="lone surrogate|U\\+D800"):
+        explainer("bad \ud800 here")
+    with pytest.raises(ValueError, match="image file not found"):
+        explainer("look", image=tmp_path / "missing.png")
+    image = tmp_path / "x.png"
+    image.write_bytes(b"not really")
+    with pytest.raises(ValueError, match="audio=/video=/image= go with a single text"):
+        explainer(["a", "b"], image=image)
+    assert spy.calls == []
+
+
+def test_text_beyond_the_context_is_refused_naming_the_setting(explainer: Explainer, spy: Spy) -> None:
+    with pytest.raises(ValueError, match="max_new_tokens asks for 6; the model's context holds 4096"):
+        explainer("word " * 20_000)
+    assert spy.calls == []
+
+
+def test_evaluate_returns_the_metrics_and_writes_only_in_out(
+    tiny_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = ["Loved it.", "Awful.", "Fine.", "Great fun.", "Dull.", "Superb.", "Bad."]
+    rows = [
+        {"id": f"s{i}", "text": t, "score": float(i % 5 - 2), "split": "train" if i < 4 else "test"}
+        for i, t in enumerate(texts)
+    ]
+    data = tmp_path / "data" / "d.jsonl"
+    data.parent.mkdir()
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    before = {p for p in tmp_path.rglob("*")}
+    out = tmp_path / "out"
+    heard: list[str] = []
+
+    metrics = emoreason.evaluate(
+        f"jsonl:{data}?scale=-4,4",
+        tiny_path,
+        out=out,
+        max_new_tokens=4,
+        batch_size=2,
+        baselines=["mean"],
+        device="cpu",
+        notify=heard.append,
+    )
+    assert set(metrics) == {
+        "dataset",
+        "split",
+        "n",
+        "model",
+        "format",
+        "generation",
+        "run",
+        "selection",
+        "adapter_paths",
+        "rows",
+        "warnings",
+    }
+    assert metrics["n"] == 3 and metrics["split"] == "test" and set(metrics["rows"]) == {"model", "mean"}
+    assert metrics["generation"]["max_new_tokens"] == 4 and metrics["warnings"] == heard
+    written = json.loads((out / "metrics.json").read_text())
+    assert (written["n"], written["dataset"], set(written["rows"])) == (3, metrics["dataset"], {"model", "mean"})
+    assert len((out / "predictions.jsonl").read_text().splitlines()) == 3
+    new = {p for p in tmp_path.rglob("*")} - before
+    assert new and all(p == out or out in p.parents for p in new), sorted(map(str, new - {out}))
+
+    def no_loading(*args: Any) -> Any:
+        raise AssertionError("the model was loaded for a run that cannot resume")
+
+    with pytest.raises(ValueError, match="max_new_tokens: 4 -> 5"):
+        emoreason.evaluate(
+            f"jsonl:{data}?scale=-4,4", tiny_path, out=out, max_new_tokens=5, device="cpu", loader=no_loading
+        )
