@@ -269,7 +269,10 @@ class TrainingRun:
         return records
 
     def end(self) -> None:
-        if self.accelerator.trackers:
+        """Close the trackers and, with several processes, tear down the process group: a gloo
+        thread left running when the interpreter exits aborts that process ("terminate called
+        without an active exception", exit -6) after all the work is done and saved."""
+        if self.accelerator.trackers or self.world > 1:
             self.accelerator.end_training()
 
 
