@@ -112,12 +112,6 @@ def resume_candidates(output_dir: str | Path) -> list[Path]:
     return folders
 
 
-def latest_checkpoint(output_dir: str | Path) -> Path | None:
-    """The checkpoint of the highest step: a numbered one or the rolling `checkpoint-latest`."""
-    candidates = resume_candidates(output_dir)
-    return candidates[0] if candidates else None
-
-
 # -- reading files --------------------------------------------------------------------------
 
 
@@ -244,14 +238,6 @@ def apply_checkpoint(
     return checkpoint.state
 
 
-def load_checkpoint(
-    folder: str | Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, rank: int = 0
-) -> dict[str, Any]:
-    """Read, check and load one checkpoint; on any error nothing was loaded."""
-    checkpoint = read_checkpoint(folder, model=model, optimizer=optimizer, rank=rank)
-    return apply_checkpoint(checkpoint, model=model, optimizer=optimizer, scheduler=scheduler)
-
-
 def read_newest_checkpoint(
     output_dir: str | Path,
     *,
@@ -344,9 +330,7 @@ __all__ = [
     "OutputDirError",
     "apply_checkpoint",
     "checkpoint_dir",
-    "latest_checkpoint",
     "list_checkpoints",
-    "load_checkpoint",
     "prepare_output_dir",
     "read_checkpoint",
     "read_newest_checkpoint",

@@ -122,10 +122,4 @@ def put_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor]) -> Non
         model.load_state_dict(weights, strict=False)
 
 
-def load_weights(model: torch.nn.Module, folder: Path) -> None:
-    """Load a checkpoint's weights alone into `model` (CheckpointError when they do not read or fit)."""
-    folder = Path(folder)
-    put_weights(model, read_weights(folder, model, {}))
-
-
-__all__ = ["ADAPTER_FILE", "is_peft", "load_weights", "put_weights", "read_weights", "save_weights"]
+__all__ = ["ADAPTER_FILE", "is_peft", "put_weights", "read_weights", "save_weights"]
