@@ -29,6 +29,21 @@ def polarity_reward(pred_polarity: str | None, gold_polarity: str | None) -> flo
     return 1.0 if normalize_label(pred_polarity) == normalize_label(gold_polarity) else 0.0
 
 
+#: the grounding reward of a chain that cites nothing: halfway between a chain whose every
+#: citation is invented (0) and one whose every citation is in the input (1). A sentence with no
+#: sentiment words is honestly explained without quotes, so citing nothing must not score 0; and
+#: it must score below a grounded chain, or dropping the evidence would be the easy way up.
+GROUNDING_NEUTRAL = 0.5
+
+
+def grounding_reward(cited: int, grounded: int, neutral: float = GROUNDING_NEUTRAL) -> float:
+    """grounded / cited, the share of a chain's citations that occur in its input; `neutral`
+    when it cites nothing."""
+    if cited < 0 or not 0 <= grounded <= cited:
+        raise ValueError(f"grounding_reward needs 0 <= grounded <= cited, got {grounded} of {cited}")
+    return neutral if cited == 0 else grounded / cited
+
+
 def accuracy_reward(pred_label: str | None, gold_label: str | None) -> float:
     """1 if the predicted label equals the gold label (case/whitespace-insensitive), else 0."""
     if not pred_label or not gold_label:

@@ -26,12 +26,14 @@ from typing import Any
 
 from emoreason.data.schema import POLARITIES, Polarity, Sample, TaskInfo, normalize_label
 from emoreason.formats.base import ParseResult, ReasoningFormat
+from emoreason.metrics.grounding import citation_grounding
 from emoreason.rewards.components import (
     accuracy_reward,
     check_score_kind,
     coherence_reward,
     consistency_reward,
     format_reward,
+    grounding_reward,
     polarity_reward,
     score_reward,
 )
@@ -44,10 +46,13 @@ class Gold:
     score: float | None = None
     label: str | None = None
     polarity: Polarity | None = None
+    source: str | None = None  # what the model was shown (text, and cue text): what a citation must quote
 
     @classmethod
-    def from_sample(cls, sample: Sample, task: TaskInfo) -> Gold:
-        return cls(score=sample.score, label=sample.label, polarity=task.gold_polarity(sample))
+    def from_sample(cls, sample: Sample, task: TaskInfo, with_cues: bool = False) -> Gold:
+        """The sample's gold; `source` is its text, plus its cue text when the prompt carried it."""
+        source = "\n".join(part for part in (sample.text, sample.cues if with_cues else None) if part)
+        return cls(score=sample.score, label=sample.label, polarity=task.gold_polarity(sample), source=source)
 
     def resolve_polarity(self, task: TaskInfo) -> str | None:
         """The gold polarity: given explicitly, else from the score (task's neutral band), else
@@ -169,6 +174,13 @@ def _consistency(parsed: ParseResult, gold: Gold, task: TaskInfo, reflection: Re
     if reflection is None or reflection.consistency is None:
         return None
     return consistency_reward(reflection.consistency)
+
+
+@register_component("grounding")
+def _grounding(parsed: ParseResult, gold: Gold, task: TaskInfo, reflection: ReflectionAnswers | None) -> float:
+    chain = "\n".join(parsed.reasoning.values())
+    found = citation_grounding(chain, _need(gold.source, "input text (Gold.source)", "grounding"))
+    return grounding_reward(found.cited, found.grounded)
 
 
 # --- the composite -------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from emoreason.config_loader import expand_override as _expand
 from emoreason.rl.hints import HintConfig
 from emoreason.rl.reflection import ReflectionConfig
 from emoreason.train.config import ModelConfig, OptimSection, RunSection
+from emoreason.train.validation import ValidationConfig
 
 __all__ = ["ConfigError", "GRPOConfig", "Section", "dump_config", "expand_override", "load_config", "parse_config"]
 
@@ -40,6 +41,11 @@ class DataConfig(Section):
     format: Literal["c2f", "emor3", "r1"] = "c2f"
     shuffle: bool = True
     cues: bool = Field(False, description="Put the sample's cue text (if any) into the prompt.")
+    balance: Literal["none", "polarity"] = Field(
+        "none",
+        description="polarity: draw prompts from the gold polarities in turn (each step as balanced as its size "
+        "allows), so the pool's majority polarity does not become the policy's prior.",
+    )
 
 
 class RolloutConfig(Section):
@@ -112,6 +118,7 @@ class GRPOConfig(Section):
     reflection: ReflectionConfig = Field(default_factory=ReflectionConfig)
     algorithm: AlgorithmConfig = Field(default_factory=AlgorithmConfig)
     optim: OptimConfig = Field(default_factory=OptimConfig)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> GRPOConfig:

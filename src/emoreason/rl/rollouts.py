@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -109,6 +109,19 @@ class StepTimer:
             self.parts[name] = self.parts.get(name, 0.0) + time.perf_counter() - began
 
 
+def polarity_strata(samples: Sequence[Sample], task: TaskInfo) -> list[list[int]]:
+    """Sample indices grouped by gold polarity (negative, neutral, positive; samples without one
+    left out), for `train.loop.stratified_position`."""
+    groups: dict[str, list[int]] = {}
+    for i, sample in enumerate(samples):
+        polarity = task.gold_polarity(sample)
+        if polarity is not None:
+            groups.setdefault(polarity, []).append(i)
+    if not groups:
+        raise ValueError("data.balance=polarity needs samples with a gold polarity (a score or a mapped label)")
+    return [groups[name] for name in sorted(groups)]
+
+
 def rollout_stats(groups: list[list[Rollout]], rewards: torch.Tensor, group_size: int) -> dict[str, float]:
     """Reward mean/std (total and per component), zero-variance group share, completion length,
     truncation and parse rates, and the hint success rate (a hinted group succeeds when its
@@ -123,6 +136,11 @@ def rollout_stats(groups: list[list[Rollout]], rewards: torch.Tensor, group_size
         "completion/mean_length": float(np.mean([r.completion.num_tokens for r in rollouts])),
         "completion/truncated_share": float(np.mean([r.completion.finish_reason == "length" for r in rollouts])),
         "completion/parse_ok": float(np.mean([r.parsed.ok for r in rollouts])),
+        # the polarity mix of the answers: a policy drifting to the pool's majority shows here first
+        **{
+            f"rollouts/{name}_share": float(np.mean([(r.parsed.polarity or "none") == name for r in rollouts]))
+            for name in ("positive", "negative", "neutral", "none")
+        },
     }
     names = sorted({name for r in rollouts for name in (r.reward.components if r.reward else {})})
     for name in names:
@@ -136,4 +154,13 @@ def rollout_stats(groups: list[list[Rollout]], rewards: torch.Tensor, group_size
     return stats
 
 
-__all__ = ["Rollout", "StepTimer", "Stream", "make_rollouts", "rollout_stats", "sampling_seed", "update_windows"]
+__all__ = [
+    "Rollout",
+    "StepTimer",
+    "Stream",
+    "make_rollouts",
+    "polarity_strata",
+    "rollout_stats",
+    "sampling_seed",
+    "update_windows",
+]

@@ -19,8 +19,8 @@ generates with the unwrapped model, and DDP averages the gradients.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from functools import partial
 from typing import Any
 
@@ -45,13 +45,15 @@ from emoreason.rl.rollouts import (
     StepTimer,
     Stream,
     make_rollouts,
+    polarity_strata,
     rollout_stats,
     sampling_seed,
     update_windows,
 )
-from emoreason.train.loop import build_accelerator, epoch_position, prepare_training
+from emoreason.train.loop import build_accelerator, epoch_position, prepare_training, stratified_position
 from emoreason.train.policy import RolloutWeights, load_trainable, prepare_policy, reference_model, setup_reference
 from emoreason.train.update import RunningMeans, gradient_sync, optimizer_step, update_precision
+from emoreason.train.validation import Validation, ValidationHook
 
 #: A reward is anything called like CompositeReward: (completion text, gold, task, reflection).
 Reward = Callable[[str, Gold, TaskInfo, ReflectionAnswers | None], RewardBreakdown]
@@ -100,6 +102,12 @@ class GRPOTrainer:
             self.rollout_weights.loaded, batch_size=batch_size
         )
         self.update_precision = partial(update_precision, optim.precision, self.accelerator.device)
+        self.strata = polarity_strata(self.samples, task) if data.balance == "polarity" else None
+        self.validation = None
+        if config.validation.every:
+            where = (data.dataset, config.run.output_dir, config.rollout.max_new_tokens)
+            validation = Validation.build(config.validation, self.format, *where)
+            self.validation = ValidationHook(validation, self.run, self.max_steps, self._engine, self.policy)
         # The shared-prompt-prefix forward calls the model twice per backward, which DDP/FSDP
         # wrappers do not allow, and it needs the KV cache that gradient checkpointing turns off.
         self.share_prefix = self.world == 1 and not config.model.gradient_checkpointing
@@ -119,9 +127,20 @@ class GRPOTrainer:
         run sees exactly the prompts the uninterrupted one would have."""
         per_step, seed, shuffle = self.config.rollout.prompts_per_step, self.config.run.seed, self.config.data.shuffle
         start = (step * self.world + self.rank) * per_step
+        if self.strata:
+            return [
+                self.samples[stratified_position(i, self.strata, seed, shuffle)] for i in range(start, start + per_step)
+            ]
         return [
             self.samples[epoch_position(i, len(self.samples), seed, shuffle)] for i in range(start, start + per_step)
         ]
+
+    @contextmanager
+    def _engine(self) -> Iterator[GenerationBackend]:
+        """The rollout engine on the current weights (merged/bf16 as the rollout section says)."""
+        self.model.eval()
+        with self.rollout_weights():
+            yield self.engine
 
     def _seed(self, step: int, stream: Stream) -> int:
         return sampling_seed(self.config.run.seed, step, stream, self.rank)
@@ -183,7 +202,8 @@ class GRPOTrainer:
 
     def score(self, rollouts: list[Rollout]) -> torch.Tensor:
         for r in rollouts:
-            r.reward = self.reward(r.text, Gold.from_sample(r.sample, self.task), self.task, r.reflection)
+            gold = Gold.from_sample(r.sample, self.task, with_cues=self.config.data.cues)
+            r.reward = self.reward(r.text, gold, self.task, r.reflection)
         return torch.tensor([r.reward.total for r in rollouts], dtype=torch.float32)
 
     # -- 5: the update ----------------------------------------------------------------------
@@ -287,7 +307,10 @@ class GRPOTrainer:
     def train(self, max_steps: int | None = None, progress: Callable[[dict], None] | None = None) -> list[dict]:
         """Run until `max_steps` (default: run.max_steps), resuming first when `run.resume` is
         set. Returns the log records of the steps run here."""
-        records = self.run.run_steps(self.step, max_steps or self.max_steps, progress)
+        self.start()
+        if self.validation:
+            self.validation.at_start()
+        records = self.run.run_steps(self.step, max_steps or self.max_steps, progress, after_step=self.validation)
         self.run.end()
         return records
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -42,6 +42,19 @@ def epoch_position(index: int, size: int, seed: int, shuffle: bool = True) -> in
     if not shuffle:
         return offset
     return int(np.random.default_rng([seed, epoch]).permutation(size)[offset])
+
+
+def stratified_position(index: int, strata: Sequence[Sequence[int]], seed: int, shuffle: bool = True) -> int:
+    """Which item sits at global position `index` of a stream that takes the strata in turn
+    (position i from stratum i mod K), each stratum an endless stream of its own epochs
+    (`epoch_position` with a seed of its own): every K consecutive positions hold one item of
+    each stratum, e.g. one sentence of each gold polarity, however unequal the strata's sizes."""
+    strata = [s for s in strata if len(s)]
+    if not strata:
+        raise ValueError("stratified_position needs at least one non-empty stratum")
+    number, within = index % len(strata), index // len(strata)
+    stratum = strata[number]
+    return int(stratum[epoch_position(within, len(stratum), seed * 1009 + number + 1, shuffle)])
 
 
 def build_accelerator(model: ModelConfig, run: RunSection) -> Any:
@@ -123,6 +136,7 @@ class TrainingRun:
         self.step = 0
         self.history: list[dict[str, Any]] = []
         self.resumed_at: int | None = None
+        self.stopped_early = False
         self._started = False
 
     @property
@@ -252,20 +266,24 @@ class TrainingRun:
         step: Callable[[], dict[str, float]],
         max_steps: int,
         progress: Callable[[dict[str, Any]], None] | None = None,
-        after_step: Callable[[dict[str, float]], None] | None = None,
+        after_step: Callable[[dict[str, float]], bool | None] | None = None,
     ) -> list[dict[str, Any]]:
         """Start (resuming once), then call `step` (which advances `self.step`) until
         `max_steps`; `after_step` may add to a step's statistics (e.g. an evaluation) before
-        they are logged and checkpointed. Returns the log records of the steps run here."""
+        they are logged and checkpointed, and ends the run early by returning True (that step
+        is checkpointed, numbered). Returns the log records of the steps run here."""
         self.start()
         records = []
         while self.step < max_steps:
             stats = step()
-            if after_step is not None:
-                after_step(stats)
-            records.append(self.finish_step(stats, max_steps))
+            stop = bool(after_step(stats)) if after_step is not None else False
+            records.append(self.finish_step(stats, self.step if stop else max_steps))
             if progress is not None:
                 progress(records[-1])
+            if stop:
+                log.warning("the run ends early at step %d, as asked after that step", self.step)
+                self.stopped_early = True
+                break
         return records
 
     def end(self) -> None:
@@ -276,4 +294,12 @@ class TrainingRun:
             self.accelerator.end_training()
 
 
-__all__ = ["METRICS_FILE", "Prepared", "TrainingRun", "build_accelerator", "epoch_position", "prepare_training"]
+__all__ = [
+    "METRICS_FILE",
+    "Prepared",
+    "TrainingRun",
+    "build_accelerator",
+    "epoch_position",
+    "prepare_training",
+    "stratified_position",
+]

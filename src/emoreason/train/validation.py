@@ -1,0 +1,281 @@
+"""Evaluation inside training: greedy answers on a fixed, seeded sample of validation splits
+every N steps, the best step kept as `best/`, and a collapse detector.
+
+    validation = Validation.build(config.validation, format, loaded, output_dir)
+    stats = validation.run(engine)            # {"valid/vader:movies/pearson_r": ..., "valid/collapse": 0.0}
+
+RL on a small policy can raise its training reward while its greedy answers collapse onto one
+polarity (the majority of the training pool) and its scores shrink to one value; the training
+reward does not show it, the validation answers do. `collapse_reasons` names the symptom.
+
+The sample is `data.random_subset(samples, n, seed)`, the same one `emoreason evaluate --sample
+N --seed S` picks, so an in-training figure and a later `evaluate` of the saved adapter agree.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+from collections import Counter
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from pydantic import Field
+
+from emoreason.config_loader import Section
+from emoreason.data import load_dataset, random_subset
+from emoreason.data.schema import Sample, TaskInfo
+from emoreason.formats import build_conversation
+from emoreason.formats.base import ParseResult, ReasoningFormat
+from emoreason.generation import GenerationBackend, SamplingParams
+from emoreason.metrics.grounding import citation_grounding, grounding_summary
+from emoreason.metrics.regression import generic_regression_metrics
+from emoreason.train.loop import TrainingRun
+from emoreason.train.weights import save_weights
+
+log = logging.getLogger(__name__)
+
+BEST_DIR = "best"
+PREFIX = "valid/"
+
+
+class ValidationConfig(Section):
+    """Greedy answers on validation splits during training (off when `every` is 0)."""
+
+    every: int = Field(0, ge=0, description="Validate every N steps, at step 0 and at the last step; 0: never.")
+    datasets: list[str] = Field(
+        default_factory=list,
+        description="Dataset specs to validate on (e.g. [vader:movies, vader:tweets]); empty: the training datasets.",
+    )
+    split: str = "valid"
+    sample: int = Field(100, ge=1, description="A seeded random N of each dataset's split (as evaluate --sample).")
+    seed: int = 0
+    max_new_tokens: int | None = Field(None, ge=1, description="Default: rollout.max_new_tokens.")
+    best_metric: str = Field(
+        "mean/pearson_r",
+        description="The validation figure that picks best/: '<dataset>/<metric>' or 'mean/<metric>' "
+        "(the mean over datasets), e.g. 'vader:movies/pearson_r', 'mean/mae'.",
+    )
+    best_mode: Literal["max", "min"] = "max"
+    collapse_majority_share: float = Field(
+        0.85, gt=0.0, le=1.0, description="Collapse: one polarity in more than this share of a dataset's answers."
+    )
+    collapse_sd_ratio: float = Field(
+        0.3, ge=0.0, description="Collapse: predicted-score sd below this fraction of the gold scores' sd."
+    )
+    stop_on_collapse: bool = Field(False, description="End the run (after checkpointing) when a collapse is seen.")
+
+
+def answer_metrics(
+    parsed: Sequence[ParseResult], completions: Sequence[str], samples: Sequence[Sample], task: TaskInfo
+) -> dict[str, float]:
+    """Figures of one dataset's greedy answers against gold scores.
+
+    - parse_rate: share of answers parsed whole;
+    - pearson_r, mae, f1_3_weighted, acc_3: `generic_regression_metrics`, an answer without a
+      score counting as the scale's midpoint (what a neutral guess costs, as in `evaluate`);
+    - majority_share: share of the answers that say their most frequent polarity (an answer
+      without a polarity counts as its own class, "none");
+    - positive_share / negative_share / neutral_share: the polarity mix of the answers;
+    - sd_ratio: sd of the predicted scores / sd of the gold scores (1 = the spread of the
+      gold; near 0 = one score for everything); NaN when the gold is constant;
+    - citations_grounded_rate, answers_fully_grounded: `metrics.grounding` over the answers.
+    """
+    if not samples or len(parsed) != len(samples) or len(completions) != len(samples):
+        raise ValueError(f"{len(parsed)} answers and {len(completions)} completions for {len(samples)} samples")
+    if task.scale is None:
+        raise ValueError(f"in-training validation needs a scored task; {task.name!r} has no scale")
+    midpoint = sum(task.scale) / 2.0
+    preds = np.array([midpoint if p.score is None else float(p.score) for p in parsed], dtype=np.float64)
+    gold = np.array([float(s.score) for s in samples], dtype=np.float64)  # type: ignore[arg-type]
+    figures = generic_regression_metrics(preds, gold, task.scale, task.neutral)
+    polarities = Counter(p.polarity or "none" for p in parsed)
+    n = len(parsed)
+    gold_sd = float(np.std(gold))
+    grounding = grounding_summary([citation_grounding(c, s.text) for c, s in zip(completions, samples)])
+    return {
+        "parse_rate": sum(p.ok for p in parsed) / n,
+        **{k: figures[k] for k in ("pearson_r", "mae", "f1_3_weighted", "acc_3")},
+        "majority_share": max(polarities.values()) / n,
+        **{f"{name}_share": polarities.get(name, 0) / n for name in ("positive", "negative", "neutral")},
+        "sd_ratio": float(np.std(preds)) / gold_sd if gold_sd > 0 else float("nan"),
+        "citations_grounded_rate": grounding["citations_grounded_rate"],
+        "answers_fully_grounded": grounding["answers_fully_grounded"],
+    }
+
+
+def collapse_reasons(figures: dict[str, dict[str, float]], majority_share: float, sd_ratio: float) -> list[str]:
+    """What looks collapsed, per dataset: one polarity above `majority_share` of the answers,
+    or the predicted scores' sd below `sd_ratio` times the gold's. Empty when nothing does."""
+    reasons = []
+    for name, f in figures.items():
+        if f["majority_share"] > majority_share:
+            reasons.append(f"{name}: {f['majority_share']:.0%} of answers share one polarity (> {majority_share:.0%})")
+        if not math.isnan(f["sd_ratio"]) and f["sd_ratio"] < sd_ratio:
+            reasons.append(f"{name}: predicted-score sd is {f['sd_ratio']:.2f} of gold's (< {sd_ratio})")
+    return reasons
+
+
+def flatten(figures: dict[str, dict[str, float]]) -> dict[str, float]:
+    """`valid/<dataset>/<metric>` for each dataset, and `valid/mean/<metric>` over datasets."""
+    flat = {f"{PREFIX}{name}/{k}": float(v) for name, f in figures.items() for k, v in f.items()}
+    for k in next(iter(figures.values()), {}):
+        values = [float(f[k]) for f in figures.values() if not math.isnan(float(f[k]))]
+        flat[f"{PREFIX}mean/{k}"] = float(np.mean(values)) if values else float("nan")
+    return flat
+
+
+def is_better(value: float, best: float | None, mode: str) -> bool:
+    """Whether `value` beats `best` (None: nothing yet) in direction `mode`; NaN never does."""
+    if math.isnan(value):
+        return False
+    return best is None or (value > best if mode == "max" else value < best)
+
+
+@dataclass
+class Validation:
+    """The fixed validation sample and what the run has seen of it so far (the best value)."""
+
+    config: ValidationConfig
+    format: ReasoningFormat
+    sets: dict[str, tuple[list[Sample], TaskInfo]]
+    output_dir: Path
+    max_new_tokens: int
+    best: float | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def build(
+        cls,
+        config: ValidationConfig,
+        format: ReasoningFormat,
+        train_datasets: str | Sequence[str],
+        output_dir: str | Path,
+        max_new_tokens: int,
+    ) -> Validation:
+        specs = config.datasets or ([train_datasets] if isinstance(train_datasets, str) else list(train_datasets))
+        sets = {}
+        for spec in specs:
+            dataset = load_dataset(spec)
+            samples = [s for s in dataset.split(config.split) if s.score is not None]
+            if not samples:
+                raise ValueError(f"validation: {spec} has no scored samples in split {config.split!r}")
+            sets[spec] = (random_subset(samples, config.sample, config.seed), dataset.task)
+        validation = cls(config, format, sets, Path(output_dir), config.max_new_tokens or max_new_tokens)
+        validation.best = validation._best_so_far()
+        return validation
+
+    def _best_so_far(self) -> float | None:
+        """The best value recorded in best/best.json, so a resumed run keeps its best."""
+        record = self.output_dir / BEST_DIR / "best.json"
+        if not record.is_file():
+            return None
+        return float(json.loads(record.read_text())["value"])
+
+    @property
+    def best_key(self) -> str:
+        return PREFIX + self.config.best_metric
+
+    def due(self, step: int, max_steps: int) -> bool:
+        every = self.config.every
+        return bool(every) and (step == 0 or step == max_steps or step % every == 0)
+
+    @torch.no_grad()
+    def run(self, engine: GenerationBackend) -> dict[str, float]:
+        """Greedy answers on every validation set; their figures, flattened, and `valid/collapse`
+        (1.0 when `collapse_reasons` found something, which is also logged as a warning)."""
+        fmt = self.format
+        params = SamplingParams(max_new_tokens=self.max_new_tokens, temperature=0.0, stop_strings=fmt.stop_strings)
+        figures = {}
+        for name, (samples, task) in self.sets.items():
+            conversations = [build_conversation(s, fmt, task) for s in samples]
+            texts = [out[0].text for out in engine.generate(conversations, params)]
+            figures[name] = answer_metrics([fmt.parse(t, task) for t in texts], texts, samples, task)
+        stats = flatten(figures)
+        reasons = collapse_reasons(figures, self.config.collapse_majority_share, self.config.collapse_sd_ratio)
+        stats[PREFIX + "collapse"] = float(bool(reasons))
+        if reasons:
+            log.warning("validation sees a collapse: %s", "; ".join(reasons))
+        return stats
+
+    def keep_if_best(self, stats: dict[str, float], step: int, model: torch.nn.Module, processor: Any = None) -> bool:
+        """Save the weights as best/ (with best.json: step, metric, value, all figures) when the
+        best metric improved. Returns whether it did."""
+        if self.best_key not in stats:
+            known = ", ".join(sorted(k[len(PREFIX) :] for k in stats if k.startswith(PREFIX)))
+            raise ValueError(f"validation.best_metric {self.config.best_metric!r} is not a figure; known: {known}")
+        value = stats[self.best_key]
+        if not is_better(value, self.best, self.config.best_mode):
+            return False
+        best, tmp = self.output_dir / BEST_DIR, self.output_dir / (BEST_DIR + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        save_weights(model, tmp, processor)
+        figures = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in stats.items()}
+        record = {"step": step, "metric": self.config.best_metric, "value": value, "figures": figures}
+        (tmp / "best.json").write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")
+        shutil.rmtree(best, ignore_errors=True)
+        tmp.rename(best)
+        self.best = value
+        return True
+
+
+class ValidationHook:
+    """Validation wired into a run: `at_start()` validates the starting weights (step 0) of a
+    fresh run; the hook itself is a `TrainingRun.run_steps` after_step that validates when due,
+    keeps best/, and asks to stop on a collapse when `stop_on_collapse`. Only the main process
+    generates; with several processes the stop decision is the main process's.
+    `engine()` is a context manager that yields the generation engine on the current weights."""
+
+    def __init__(
+        self,
+        validation: Validation,
+        run: TrainingRun,
+        max_steps: int,
+        engine: Callable[[], AbstractContextManager[GenerationBackend]],
+        model: torch.nn.Module,
+        processor: Any = None,
+    ):
+        self.validation, self.run, self.max_steps = validation, run, max_steps
+        self.engine, self.model, self.processor = engine, model, processor
+
+    def validate(self) -> dict[str, float]:
+        if not self.run.is_main:
+            return {}
+        with self.engine() as backend:
+            stats = self.validation.run(backend)
+        self.validation.keep_if_best(stats, self.run.step, self.model, self.processor)
+        return stats
+
+    def at_start(self) -> None:
+        if self.run.step == 0 and self.validation.due(0, self.max_steps):
+            self.run.log(self.validate())
+
+    def __call__(self, stats: dict[str, float]) -> bool:
+        if not self.validation.due(self.run.step, self.max_steps):
+            return False
+        stats.update(self.validate())
+        stop = bool(stats.get(PREFIX + "collapse")) and self.validation.config.stop_on_collapse
+        if self.run.world > 1:
+            from accelerate.utils import broadcast_object_list
+
+            stop = bool(broadcast_object_list([stop])[0])
+        return stop
+
+
+__all__ = [
+    "BEST_DIR",
+    "Validation",
+    "ValidationConfig",
+    "answer_metrics",
+    "collapse_reasons",
+    "flatten",
+    "is_better",
+    "ValidationHook",
+]

@@ -1,0 +1,160 @@
+"""Issue 18's training safeguards: in-training validation, best/, the collapse detector,
+polarity-balanced prompts, the rollout polarity mix and the grounding reward."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from emoreason.data.schema import Sample, vader_task
+from emoreason.formats import get_format
+from emoreason.rewards.components import GROUNDING_NEUTRAL, grounding_reward
+from emoreason.rewards.composite import CompositeReward, Gold
+from emoreason.train.loop import stratified_position
+from emoreason.train.validation import answer_metrics, collapse_reasons, flatten, is_better
+
+from test_rl_trainer import TEXT_SAMPLES, causal, scripted_trainer  # noqa: F401 (causal: a fixture)
+
+pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
+
+VADER = vader_task("movies")
+C2F = get_format("c2f")
+
+
+def c2f(polarity: str, score: float, cue: str = "") -> str:
+    return f"<polarity>{polarity}</polarity><think>{cue}</think><score>{score}</score>"
+
+
+# -- the figures --------------------------------------------------------------------------
+
+
+def test_answer_metrics_hand_computed() -> None:
+    samples = [Sample(id=str(i), text=t, score=s) for i, (t, s) in enumerate([("good", 2.0), ("bad", -2.0)] * 2)]
+    texts = [
+        c2f("positive", 2.0, '"good" (+1.9)'),
+        c2f("positive", 1.0, '"awful" (-2.5)'),  # cites a word that is not in "bad"
+        c2f("positive", 3.0, "no sentiment words"),
+        "no answer at all",
+    ]
+    parsed = [C2F.parse(t, VADER) for t in texts]
+    figures = answer_metrics(parsed, texts, samples, VADER)
+    assert figures["parse_rate"] == 0.75
+    # polarities: positive x3, none x1
+    assert figures["majority_share"] == 0.75 and figures["positive_share"] == 0.75 and figures["negative_share"] == 0
+    # predicted scores 2, 1, 3 and the midpoint 0 for the unparsed one: sd = sqrt(1.25); gold sd = 2
+    assert figures["sd_ratio"] == pytest.approx(math.sqrt(1.25) / 2.0)
+    assert figures["mae"] == pytest.approx((0 + 3 + 1 + 2) / 4)
+    # two citations, one grounded; of the two answers citing something one is fully grounded
+    assert figures["citations_grounded_rate"] == 0.5 and figures["answers_fully_grounded"] == 0.5
+
+
+def test_collapse_reasons_name_the_dataset_and_symptom() -> None:
+    healthy = {"majority_share": 0.5, "sd_ratio": 0.9}
+    assert collapse_reasons({"a": healthy}, 0.85, 0.3) == []
+    found = collapse_reasons({"a": healthy, "b": {"majority_share": 0.9, "sd_ratio": 0.1}}, 0.85, 0.3)
+    assert len(found) == 2 and all(reason.startswith("b:") for reason in found)
+    assert "90%" in found[0] and "0.10" in found[1]
+    assert collapse_reasons({"c": {"majority_share": 0.2, "sd_ratio": float("nan")}}, 0.85, 0.3) == []
+
+
+def test_flatten_means_over_datasets_skipping_nan() -> None:
+    flat = flatten({"x": {"r": 0.2, "m": float("nan")}, "y": {"r": 0.4, "m": 1.0}})
+    assert flat["valid/x/r"] == 0.2 and flat["valid/mean/r"] == pytest.approx(0.3) and flat["valid/mean/m"] == 1.0
+
+
+def test_is_better() -> None:
+    assert is_better(0.1, None, "max") and is_better(0.2, 0.1, "max") and not is_better(0.1, 0.1, "max")
+    assert is_better(0.05, 0.1, "min") and not is_better(float("nan"), None, "max")
+
+
+# -- balanced prompts ---------------------------------------------------------------------
+
+
+def test_stratified_position_takes_each_stratum_in_turn() -> None:
+    strata = [[0, 1, 2, 3, 4, 5, 6, 7], [8, 9], [10, 11, 12]]  # 8 : 2 : 3, like an unbalanced pool
+    drawn = [stratified_position(i, strata, seed=3) for i in range(30)]
+    for start in range(0, 30, 3):  # every 3 consecutive positions: one of each stratum
+        assert sorted(next(k for k, s in enumerate(strata) if d in s) for d in drawn[start : start + 3]) == [0, 1, 2]
+    # the small strata repeat, each epoch of a stratum a permutation of it
+    assert Counter(d for d in drawn if d in strata[1]) == {8: 5, 9: 5}
+    assert sorted(drawn[0:24:3]) == strata[0]
+    assert drawn == [stratified_position(i, strata, seed=3) for i in range(30)]  # a function of (seed, position)
+    assert drawn != [stratified_position(i, strata, seed=4) for i in range(30)]
+
+
+# -- the grounding reward ------------------------------------------------------------------
+
+
+def test_grounding_reward_values() -> None:
+    assert grounding_reward(4, 3) == 0.75 and grounding_reward(0, 0) == GROUNDING_NEUTRAL == 0.5
+    with pytest.raises(ValueError, match="grounded <= cited"):
+        grounding_reward(1, 2)
+
+
+def test_grounding_component_checks_quotes_against_the_input() -> None:
+    reward = CompositeReward.c2f(weights={"grounding": 1.0})
+    gold = Gold.from_sample(Sample(id="1", text="The hotel was not bad at all.", score=1.5), VADER)
+    assert reward(c2f("positive", 1.5, '"not bad" (+1.5)'), gold, VADER).total == 1.0
+    assert reward(c2f("positive", 1.5, '"amazing" (+2.8), "bad" (-2.5)'), gold, VADER).total == 0.5
+    assert reward(c2f("positive", 1.5, "no sentiment words"), gold, VADER).total == GROUNDING_NEUTRAL
+    with pytest.raises(ValueError, match="input text"):
+        reward(c2f("positive", 1.5, '"x"'), Gold(score=1.0), VADER)
+
+
+def test_gold_source_carries_cue_text_only_when_the_prompt_did() -> None:
+    sample = Sample(id="1", text="hi", cues="pitch high (+1.2 sd)")
+    assert Gold.from_sample(sample, VADER).source == "hi"
+    assert Gold.from_sample(sample, VADER, with_cues=True).source == "hi\npitch high (+1.2 sd)"
+
+
+# -- in the trainer -------------------------------------------------------------------------
+
+
+def always_positive(conversation, k: int) -> str:
+    return c2f("positive", 2.0 + 0.1 * k, '"wonderful" (+2.0)')
+
+
+def test_balanced_prompts_and_polarity_mix_logged(tmp_path: Path, causal: Path) -> None:
+    samples = [*TEXT_SAMPLES, *(Sample(id=f"p{i}", text=f"great {i}", score=2.0, split="train") for i in range(6))]
+    trainer, _ = scripted_trainer(
+        tmp_path, causal, always_positive, samples, data={"balance": "polarity"}, hints={"enabled": False}
+    )
+    polarities = [VADER.gold_polarity(s) for step in range(4) for s in trainer.prompts_for_step(step)]
+    assert Counter(polarities) == {"positive": 4, "negative": 4}  # 8 positive : 2 negative in the pool
+    record = trainer.step()
+    assert record["rollouts/positive_share"] == 1.0 and record["rollouts/negative_share"] == 0.0
+
+
+def test_validation_logs_keeps_best_and_stops_on_collapse(tmp_path: Path, causal: Path) -> None:
+    validation = {
+        "every": 1,
+        "datasets": ["vader:movies"],
+        "sample": 6,
+        "best_metric": "vader:movies/parse_rate",
+        "stop_on_collapse": True,
+    }
+    trainer, engine = scripted_trainer(tmp_path, causal, always_positive, validation=validation, run={"max_steps": 3})
+    records = trainer.train()
+    # every answer says positive: a collapse, seen after step 1, which ends the run there
+    assert [r["step"] for r in records] == [1] and trainer.run.stopped_early
+    logged = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in logged] == [0, 1]  # step 0: the starting weights
+    assert all(r["valid/vader:movies/majority_share"] == 1.0 and r["valid/collapse"] == 1.0 for r in logged)
+    assert logged[1]["valid/mean/parse_rate"] == 1.0
+    best = json.loads((tmp_path / "run" / "best" / "best.json").read_text())
+    assert best["step"] == 0 and best["value"] == 1.0  # the later equal value does not replace it
+    assert (tmp_path / "run" / "best" / "adapter").is_dir() or (tmp_path / "run" / "best" / "model").is_dir()
+    assert (tmp_path / "run" / "checkpoint-1").is_dir()  # the early stop is checkpointed
+    greedy = [params for _, params, _ in engine.calls if params.temperature == 0.0]
+    assert len(greedy) == 2 and all(not grad for *_, grad in engine.calls[:1])
+
+
+def test_unknown_best_metric_names_the_known_ones(tmp_path: Path, causal: Path) -> None:
+    validation = {"every": 1, "datasets": ["vader:movies"], "sample": 2, "best_metric": "mean/nope"}
+    trainer, _ = scripted_trainer(tmp_path, causal, always_positive, validation=validation)
+    with pytest.raises(ValueError, match="not a figure; known: .*mean/pearson_r"):
+        trainer.train()
