@@ -16,13 +16,17 @@ from emoreason.rewards.components import GROUNDING_NEUTRAL, grounding_reward
 from emoreason.rewards.composite import CompositeReward, Gold
 from emoreason.train.loop import stratified_position
 from emoreason.train.validation import answer_metrics, collapse_reasons, flatten, is_better
-
-from test_rl_trainer import TEXT_SAMPLES, causal, scripted_trainer  # noqa: F401 (causal: a fixture)
+from test_rl_trainer import TEXT_SAMPLES, scripted_trainer
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
 VADER = vader_task("movies")
 C2F = get_format("c2f")
+
+
+@pytest.fixture(scope="module")
+def causal(tiny_models: dict[str, Path]) -> Path:
+    return tiny_models["causal_lm"]
 
 
 def c2f(polarity: str, score: float, cue: str = "") -> str:

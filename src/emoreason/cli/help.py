@@ -33,6 +33,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "emoreason evaluate-predictions vader.jsonl -d vader:tweets \\",
         "    --baselines mean,majority",
     ),
+    "compare": (
+        "emoreason evaluate -d vader:movies --sample 300 --out runs/eval/sft",
+        "emoreason evaluate -d vader:movies --sample 300 --adapter runs/grpo/final/adapter --out runs/eval/rl",
+        "emoreason compare runs/eval/sft runs/eval/rl --out sft_vs_rl.json",
+    ),
     "baseline": (
         "emoreason baseline vader vader.jsonl --dataset vader:tweets",
         "emoreason baseline minilm-ridge ridge.jsonl -d vader:movies \\",

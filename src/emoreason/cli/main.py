@@ -24,6 +24,7 @@ from emoreason import __version__
 from emoreason.cli import evaluation, training
 from emoreason.cli import options as opt
 from emoreason.cli.analysis import analyze
+from emoreason.cli.comparison import compare_cmd
 from emoreason.cli.cues import cues_cmd
 from emoreason.cli.data import data_app
 from emoreason.cli.help import Command, Group, examples
@@ -72,6 +73,7 @@ app.command(help=opt.EVALUATE_HELP, cls=Command, epilog=examples("evaluate"))(ev
 app.command(help=opt.GRPO_HELP, cls=Command, epilog=examples("grpo"), **RECIPE_COMMAND)(training.grpo)
 app.command(help=opt.DISTILL_HELP, cls=Command, epilog=examples("distill"), **RECIPE_COMMAND)(training.distill)
 app.command(help=opt.SFT_HELP, cls=Command, epilog=examples("sft"), **RECIPE_COMMAND)(training.sft)
+app.command("compare", cls=Command, epilog=examples("compare"))(compare_cmd)
 app.command("baseline", cls=Command, epilog=examples("baseline"))(evaluation.baseline_cmd)
 app.command("cues", cls=Command, epilog=examples("cues"))(cues_cmd)
 app.command(cls=Command, epilog=examples("serve"))(serve)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from emoreason.data.schema import Sample, TaskInfo
-from emoreason.metrics.bootstrap import bootstrap_ci, bootstrap_distribution
+from emoreason.metrics.bootstrap import PairedDifference, bootstrap_ci, bootstrap_distribution, paired_difference
 from emoreason.metrics.classification import INVALID, classification_metrics
 from emoreason.metrics.health import reasoning_health
 from emoreason.metrics.regression import (
@@ -31,11 +31,13 @@ from emoreason.metrics.regression import (
 __all__ = [
     "INVALID",
     "MMSA_DATASETS",
+    "PairedDifference",
     "bootstrap_ci",
     "bootstrap_distribution",
     "classification_metrics",
     "generic_regression_metrics",
     "mosi_metrics",
+    "paired_difference",
     "reasoning_health",
     "regression_metrics",
     "sims_metrics",

@@ -1,0 +1,139 @@
+"""Two evaluation runs of the same samples, side by side, with the paired difference.
+
+    result = compare_runs("runs/eval/sft", "runs/eval/grpo")   # folders written by `emoreason evaluate`
+    result["metrics"]["pearson_r"]  # {"a": .., "b": .., "difference": b - a, "low": .., "high": .., ...}
+
+Whether B is better than A is a question about the same sentences: the paired bootstrap
+(`metrics.paired_difference`) resamples the items once and scores both systems on each resample.
+Only ids present in both runs are compared, and their gold values must agree (two runs of
+different data are refused). An answer with no usable score counts as the scale's midpoint, as in
+`evaluate`; a label outside the label set is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from emoreason.data import DataError
+from emoreason.data.jsonl import read_jsonl_strict
+from emoreason.data.schema import TaskInfo, normalize_label
+from emoreason.eval.run_identity import IDENTITY_FILE, PREDICTIONS_FILE
+from emoreason.metrics import paired_difference
+from emoreason.metrics.regression import _pearson, polarities
+
+MetricFn = Callable[[NDArray[Any], NDArray[Any]], float]
+
+#: metrics where lower is better: their "B better" direction is a negative difference
+LOWER_IS_BETTER = frozenset({"mae"})
+
+
+def regression_metric_fns(task: TaskInfo) -> dict[str, MetricFn]:
+    def f1_3(pred: NDArray[Any], true: NDArray[Any]) -> float:
+        from sklearn.metrics import f1_score
+
+        labels = ["negative", "neutral", "positive"]
+        gold, answered = polarities(true, task.neutral), polarities(pred, task.neutral)
+        return float(f1_score(gold, answered, labels=labels, average="weighted", zero_division=0))
+
+    def acc_3(pred: NDArray[Any], true: NDArray[Any]) -> float:
+        return float(np.mean([a == b for a, b in zip(polarities(pred, task.neutral), polarities(true, task.neutral))]))
+
+    return {
+        "pearson_r": lambda p, t: _pearson(p.astype(np.float64), t.astype(np.float64)),
+        "mae": lambda p, t: float(np.mean(np.abs(p.astype(np.float64) - t.astype(np.float64)))),
+        "f1_3_weighted": f1_3,
+        "acc_3": acc_3,
+    }
+
+
+def classification_metric_fns() -> dict[str, MetricFn]:
+    def uar(pred: NDArray[Any], true: NDArray[Any]) -> float:
+        return float(np.mean([np.mean(pred[true == label] == label) for label in np.unique(true)]))
+
+    return {"war": lambda p, t: float(np.mean(p == t)), "uar": uar}
+
+
+def read_run(folder: str | Path) -> tuple[dict[str, dict[str, Any]], TaskInfo]:
+    """An evaluate folder's records by id and its task (from run.json)."""
+    folder = Path(folder)
+    identity, predictions = folder / IDENTITY_FILE, folder / PREDICTIONS_FILE
+    for needed in (identity, predictions):
+        if not needed.is_file():
+            raise DataError(
+                f"{needed.name} is missing: compare reads folders written by `emoreason evaluate`", file=str(folder)
+            )
+    task = TaskInfo.from_dict(json.loads(identity.read_text(encoding="utf-8"))["task"])
+    records = {str(row["id"]): row for _, row in read_jsonl_strict(predictions, required=("id",))}
+    return records, task
+
+
+def _usable_score(record: dict[str, Any], task: TaskInfo) -> float:
+    low, high = task.scale  # type: ignore[misc]
+    score = record.get("score")
+    if isinstance(score, (int, float)) and not isinstance(score, bool) and math.isfinite(score):
+        if low <= score <= high:
+            return float(score)
+    return (low + high) / 2.0
+
+
+def compare_runs(a: str | Path, b: str | Path, n: int = 1000, seed: int = 0, alpha: float = 0.05) -> dict[str, Any]:
+    """Each metric of runs `a` and `b` on their shared ids, and the paired bootstrap difference
+    b - a with its (1 - alpha) interval. Raises `DataError` when the runs share no ids, disagree
+    on a gold value, or are of different tasks."""
+    rows_a, task = read_run(a)
+    rows_b, task_b = read_run(b)
+    if task.to_dict() != task_b.to_dict():
+        raise DataError(f"the runs are of different tasks ({task.name!r} and {task_b.name!r})", file=str(b))
+    shared = sorted(set(rows_a) & set(rows_b))
+    if not shared:
+        raise DataError("the two runs share no sample ids: compare two evaluations of the same samples", file=str(b))
+    field = "gold_score" if task.is_regression else "gold_label"
+    for i in shared:
+        if rows_a[i].get(field) != rows_b[i].get(field):
+            raise DataError(
+                f"sample {i!r} has {field} {rows_a[i].get(field)!r} in one run, {rows_b[i].get(field)!r} "
+                "in the other: these are not the same data",
+                file=str(b),
+            )
+    if task.is_regression:
+        gold = np.array([float(rows_a[i][field]) for i in shared])
+        pred_a = np.array([_usable_score(rows_a[i], task) for i in shared])
+        pred_b = np.array([_usable_score(rows_b[i], task) for i in shared])
+        fns = regression_metric_fns(task)
+    else:
+        gold = np.array([normalize_label(str(rows_a[i][field])) for i in shared], dtype=object)
+        pred_a, pred_b = (
+            np.array([normalize_label(str(rows[i].get("label") or "")) for i in shared], dtype=object)
+            for rows in (rows_a, rows_b)
+        )
+        fns = classification_metric_fns()
+    fns["parse_rate"] = lambda p, t: float(np.mean(p))
+    metrics = {}
+    for name, fn in fns.items():
+        if name == "parse_rate":
+            ok_a = np.array([bool(rows_a[i].get("parse_ok")) for i in shared], dtype=np.float64)
+            ok_b = np.array([bool(rows_b[i].get("parse_ok")) for i in shared], dtype=np.float64)
+            result = paired_difference(fn, ok_a, ok_b, gold, n, seed, alpha)
+        else:
+            result = paired_difference(fn, pred_a, pred_b, gold, n, seed, alpha)
+        metrics[name] = {**result.to_dict(), "lower_is_better": name in LOWER_IS_BETTER}
+    return {
+        "a": str(a),
+        "b": str(b),
+        "task": task.name,
+        "n_shared": len(shared),
+        "only_in_a": len(set(rows_a) - set(rows_b)),
+        "only_in_b": len(set(rows_b) - set(rows_a)),
+        "bootstrap": {"resamples": n, "seed": seed, "confidence": 1 - alpha},
+        "metrics": metrics,
+    }
+
+
+__all__ = ["LOWER_IS_BETTER", "compare_runs", "read_run"]

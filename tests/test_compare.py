@@ -1,0 +1,91 @@
+"""The paired bootstrap and `emoreason compare`: is B better than A on the same samples?"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from emoreason.cli.main import app
+from emoreason.data import DataError
+from emoreason.data.schema import vader_task
+from emoreason.eval.compare import compare_runs
+from emoreason.metrics import bootstrap_ci, paired_difference
+
+
+def mae(pred: np.ndarray, true: np.ndarray) -> float:
+    return float(np.mean(np.abs(pred - true)))
+
+
+def test_a_constant_gap_has_a_zero_width_interval() -> None:
+    true = np.zeros(5)
+    result = paired_difference(mae, np.ones(5), np.zeros(5), true, n=200)
+    assert (result.a, result.b, result.difference) == (1.0, 0.0, -1.0)
+    assert (result.low, result.high, result.share_above_zero, result.n_items) == (-1.0, -1.0, 0.0, 5)
+
+
+def test_pairing_separates_what_two_separate_intervals_cannot() -> None:
+    rng = np.random.default_rng(1)
+    true = rng.normal(size=60)
+    noise = rng.normal(scale=2.0, size=60)
+    a, b = true + noise, true + 0.9 * noise  # B's error is 10% smaller on every sentence
+    paired = paired_difference(mae, a, b, true, n=500)
+    assert paired.high < 0 and paired.share_above_zero == 0.0  # B better on every resample
+    low_a, high_a = bootstrap_ci(mae, a, true, n=500)
+    low_b, high_b = bootstrap_ci(mae, b, true, n=500)
+    assert low_a < high_b  # the intervals of each system alone overlap
+
+
+def test_paired_difference_refuses_unaligned_input() -> None:
+    with pytest.raises(ValueError, match="differ in length"):
+        paired_difference(mae, [1.0, 2.0], [1.0], [0.0, 0.0])
+
+
+def write_run(folder: Path, scores: dict[str, float | None], gold: dict[str, float]) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "run.json").write_text(json.dumps({"task": vader_task("movies").to_dict(), "dataset": "vader:movies"}))
+    rows = [
+        {"id": i, "score": s, "parse_ok": s is not None, "gold_score": gold[i], "polarity": None}
+        for i, s in scores.items()
+    ]
+    (folder / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder
+
+
+GOLD = {"s1": 2.0, "s2": -2.0, "s3": 1.0, "s4": -1.0}
+
+
+def test_compare_runs_on_shared_ids(tmp_path: Path) -> None:
+    a = write_run(tmp_path / "a", {"s1": 1.0, "s2": -1.0, "s3": None, "s4": 0.0, "extra": 1.0}, {**GOLD, "extra": 0})
+    b = write_run(tmp_path / "b", {"s1": 2.0, "s2": -2.0, "s3": 1.0, "s4": -1.0}, GOLD)
+    result = compare_runs(a, b, n=200)
+    assert result["n_shared"] == 4 and result["only_in_a"] == 1 and result["only_in_b"] == 0
+    # A: |1-2| + |-1+2| + |0-1| (unparsed: the midpoint 0) + |0+1| = 4 -> 1.0; B is exact
+    assert result["metrics"]["mae"]["a"] == 1.0 and result["metrics"]["mae"]["b"] == 0.0
+    assert result["metrics"]["mae"]["lower_is_better"] and result["metrics"]["parse_rate"]["a"] == 0.75
+    assert result["metrics"]["pearson_r"]["b"] == pytest.approx(1.0)
+
+
+def test_compare_refuses_different_gold(tmp_path: Path) -> None:
+    a = write_run(tmp_path / "a", {"s1": 1.0}, GOLD)
+    b = write_run(tmp_path / "b", {"s1": 1.0}, {**GOLD, "s1": -3.0})
+    with pytest.raises(DataError, match="not the same data"):
+        compare_runs(a, b)
+    with pytest.raises(DataError, match="run.json is missing"):
+        compare_runs(tmp_path, b)
+
+
+def test_compare_command_reads_the_verdict(tmp_path: Path) -> None:
+    a = write_run(tmp_path / "a", {k: 0.0 for k in GOLD}, GOLD)
+    b = write_run(tmp_path / "b", dict(GOLD), GOLD)
+    out = tmp_path / "c.json"
+    result = CliRunner().invoke(app, ["compare", str(a), str(b), "--out", str(out)], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    mae_line = next(line for line in result.output.splitlines() if " mae " in line)
+    assert "B better" in mae_line and "-1.500" in mae_line
+    assert json.loads(out.read_text())["metrics"]["mae"]["b"] == 0.0
+    missing = CliRunner().invoke(app, ["compare", str(tmp_path / "nope"), str(b)])
+    assert missing.exit_code != 0 and "evaluate" in missing.output
