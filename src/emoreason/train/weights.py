@@ -10,6 +10,7 @@ folder that `--adapter` loads), with full fine-tuning the whole model as safeten
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,11 @@ def is_peft(model: torch.nn.Module) -> bool:
 def save_weights(model: torch.nn.Module, folder: Path, processor: Any = None) -> None:
     if is_peft(model):
         # only the trained adapter: a frozen reference copy (policy.REFERENCE_ADAPTER) stays out
-        model.save_pretrained(folder / "adapter", selected_adapters=["default"])
+        with warnings.catch_warnings():
+            # peft looks for the base model's config to see whether the vocabulary was resized; the
+            # default model's base name is a label, not a folder, and its vocabulary never changes
+            warnings.filterwarnings("ignore", message="Could not find a config file", category=UserWarning)
+            model.save_pretrained(folder / "adapter", selected_adapters=["default"])
     else:
         model.save_pretrained(folder / "model", safe_serialization=True)
         if processor is not None:
