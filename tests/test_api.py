@@ -10,14 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import soundfile as sf
 from typer.testing import CliRunner
 
 import emoreason
+from cue_media import SR, syllables
 from emoreason import Explainer, Explanation
 from emoreason.api import evaluate
 from emoreason.cli import app
 from emoreason.data.schema import Sample
-from emoreason.inference import audit_record
+from emoreason.inference import ContextTooLong, audit_record
 from emoreason.testing.fixtures import make_tiny_causal_lm
 
 TOKENS = 6
@@ -127,9 +129,57 @@ def test_bad_text_and_media_are_refused(explainer: Explainer, spy: Spy, tmp_path
 
 
 def test_text_beyond_the_context_is_refused_naming_the_setting(explainer: Explainer, spy: Spy) -> None:
-    with pytest.raises(ValueError, match="max_new_tokens asks for 6; the model's context holds 4096"):
+    with pytest.raises(ContextTooLong, match="max_new_tokens asks for 6; the model's context holds 4096") as refused:
         explainer("word " * 20_000)
+    assert refused.value.option == "max_new_tokens" and refused.value.context_length == 4096
+    assert str(refused.value).startswith("input1 (100000 characters): the prompt has")
+    assert refused.value.detail.startswith("the prompt has")  # what the server says, naming no sample
     assert spy.calls == []
+
+
+def test_the_steps_give_what_records_gives(explainer: Explainer, spy: Spy) -> None:
+    """prepare -> conversations -> generate with `sampling` -> records_from: the path the server
+    takes around its batcher, and the one `records` takes."""
+    inputs = explainer.prepare([Sample(id="a", text="Loved it."), Sample(id="b", text="Dull.")])
+    params = explainer.sampling
+    assert (params.max_new_tokens, params.temperature) == (TOKENS, 0.0)
+    assert params.stop_strings == explainer.format.stop_strings
+    outputs = explainer.engine.generate(explainer.conversations(inputs), params)
+    stepped = explainer.records_from(inputs, outputs, 0.25)
+    whole = explainer.records(inputs)
+    assert [r["latency_s"] for r in stepped] == [0.25, 0.25]
+    assert [{**r, "latency_s": 0} for r in stepped] == [{**r, "latency_s": 0} for r in whole]
+    assert spy.calls[0][0] == spy.calls[1][0]  # the same prompts
+
+
+def test_using_changes_settings_and_shares_the_model(explainer: Explainer, spy: Spy) -> None:
+    other = explainer.using(format="emor3", task="mikels", max_new_tokens=3, temperature=0.5)
+    assert other.engine is explainer.engine and other.spec is explainer.spec and other.loaded is explainer.loaded
+    assert (other.format.name, other.task.name, other.max_new_tokens, other.temperature) == ("emor3", "mikels", 3, 0.5)
+    assert (explainer.format.name, explainer.task.name, explainer.max_new_tokens) == ("c2f", "vader:text", TOKENS)
+    assert explainer.using().sampling == explainer.sampling
+    result = other("Great!")
+    assert result.format == "emor3" and result.completion_tokens <= 3
+
+
+def test_cue_text_is_carried_as_analyze_json_prints_it(explainer: Explainer, tiny_path: Path, tmp_path: Path) -> None:
+    wav = tmp_path / "a.wav"
+    sf.write(wav, syllables(4.0, 1.0, 200.0), SR)
+    result = explainer("it is fine", audio=wav)
+    assert result.cues is not None and result.cues.startswith("Voice (raw values, no reference): pitch 20")
+    record = result.to_dict()
+    assert list(record)[-1] == "cues" and record["cues"] == result.cues
+    assert Explanation.from_record(record) == result
+    args = ["analyze", "it is fine", "--audio", str(wav), "--model", str(tiny_path), "--json"]
+    printed = CliRunner().invoke(app, [*args, "--max-new-tokens", str(TOKENS), "--device", "cpu"])
+    assert printed.exit_code == 0, printed.output
+    last = printed.stdout.strip().splitlines()[-1]
+    cli_record = json.loads(last[last.index("{") :])
+    assert {k: v for k, v in cli_record.items() if k != "latency_s"} == {
+        k: v for k, v in record.items() if k != "latency_s"
+    }
+    plain = explainer("it is fine")
+    assert plain.cues is None and "cues" not in plain.to_dict()
 
 
 def test_evaluate_returns_the_metrics_and_writes_only_in_out(

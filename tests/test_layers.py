@@ -1,7 +1,11 @@
 """The import contract: layers point down only.
 
-    cli -> recipes (distill, sft, rl, eval, serve) -> train, inference
+    cli -> recipes (distill, sft, rl, eval, serve) and api -> train -> inference
         -> rewards, metrics, generation, cues, formats -> models, data
+
+`api`, the Python API, sits beside the recipes: it runs `eval` (`emoreason.evaluate`), and `serve`
+answers `/v1/analyze` through it (`Explainer`), so among them `serve -> api -> eval`; the API never
+imports `serve` or `cli` (what both share lives below, in `inference`).
 
 Every import statement under src/emoreason counts, including the lazy ones inside functions: a
 deferred import is still a dependency, just one that fails later. A violation names the file,
@@ -17,13 +21,15 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "emoreason"
-RECIPES_AND_CLI = {"rl", "sft", "distill", "eval", "serve", "cli"}
+RECIPES_API_AND_CLI = {"rl", "sft", "distill", "eval", "serve", "api", "cli"}
 SHARED_MACHINERY = {"train", "inference"}
 MIDDLE = {"formats", "rewards", "metrics", "cues", "generation"}
 CONTRACT = {  # layer -> the top-level emoreason modules it must never import
-    **{layer: RECIPES_AND_CLI | SHARED_MACHINERY for layer in MIDDLE},
-    **{layer: RECIPES_AND_CLI | SHARED_MACHINERY | MIDDLE for layer in ("data", "models")},
-    "train": RECIPES_AND_CLI,
+    **{layer: RECIPES_API_AND_CLI | SHARED_MACHINERY for layer in MIDDLE},
+    **{layer: RECIPES_API_AND_CLI | SHARED_MACHINERY | MIDDLE for layer in ("data", "models")},
+    "train": RECIPES_API_AND_CLI,
+    "inference": RECIPES_API_AND_CLI | {"train"},
+    "api": {"serve", "cli"},
 }
 
 

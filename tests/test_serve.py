@@ -218,6 +218,53 @@ def test_analyze_matches_the_cli_record(client: httpx.Client, tiny_models) -> No
         assert served[key] == cli_record[key], key
 
 
+def test_analyze_answers_what_the_explainer_gives(client: httpx.Client, tiny_lm) -> None:
+    """The server's record is the Python API's: same completion, same record, key for key."""
+    from emoreason import Explainer
+
+    explainer = Explainer(tiny_lm, TransformersEngine(tiny_lm, batch_size=8), max_new_tokens=6)
+    ours = explainer("Not bad at all.").to_dict()
+    served = client.post("/v1/analyze", json={"text": "Not bad at all.", "max_tokens": 6, "id": "input1"}).json()
+    assert list(served) == list(ours)
+    assert {k: v for k, v in served.items() if k != "latency_s"} == {k: v for k, v in ours.items() if k != "latency_s"}
+    # the API's context check, in the server's words: the request's field, no sample name
+    long = client.post("/v1/analyze", json={"text": "word " * 5000, "max_tokens": 8})
+    error = error_of(long)
+    assert (long.status_code, error["code"], error["param"]) == (400, "context_length_exceeded", "max_tokens")
+    assert error["message"].startswith("the prompt has ") and "max_tokens asks for 8" in error["message"]
+
+
+def test_analyze_goes_through_the_servers_explainer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The route prepares the sample and makes the record with `Explainer` (the request's options
+    applied); only the generation in between goes through the batcher."""
+    from emoreason.api.explainer import Explainer
+    from emoreason.formats import get_format
+
+    seen: list[tuple] = []
+    prepare, records_from = Explainer.prepare, Explainer.records_from
+
+    def spy_prepare(self, samples, progress=None):
+        seen.append(("prepare", self.format.name, self.task.name, self.max_new_tokens, self.temperature))
+        return prepare(self, samples, progress)
+
+    def spy_records_from(self, inputs, outputs, latency_s):
+        records = records_from(self, inputs, outputs, latency_s)
+        seen.append(("records_from", [r["id"] for r in records]))
+        return [{**r, "made_by": "explainer"} for r in records]
+
+    monkeypatch.setattr(Explainer, "prepare", spy_prepare)
+    monkeypatch.setattr(Explainer, "records_from", spy_records_from)
+    engine = ScriptedEngine()
+    with ServerThread(scripted_app(engine)) as running, httpx.Client(base_url=running.url, timeout=10) as http:
+        body = {"text": "hi", "id": "q1", "task": "mosi", "max_tokens": 7, "temperature": 0.5}
+        record = http.post("/v1/analyze", json=body).json()
+    assert seen == [("prepare", "c2f", "mosi", 7, 0.5), ("records_from", ["q1"])]
+    assert record["made_by"] == "explainer" and (record["polarity"], record["model"]) == ("positive", "scripted")
+    [(rows, params)] = engine.calls
+    assert (rows, params.max_new_tokens, params.temperature) == (1, 7, 0.5)
+    assert params.stop_strings == get_format("c2f").stop_strings
+
+
 def test_metrics_count_requests_by_endpoint_and_status(client: httpx.Client) -> None:
     chat(client)
     client.get("/v1/nothing-here")

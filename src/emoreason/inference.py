@@ -3,13 +3,22 @@
 The audit record (what `emoreason analyze --json` prints and `evaluate` stores per sample) is
 the product's unit of accountability: the parsed polarity, reasoning parts and score or label,
 whether the answer parsed, what failed, the raw completion, and which model and format made it.
+
+`conversations_for` and `records_for` are the two halves of `analyze` (the prompts asked, the
+records of what came back), for callers that generate in between themselves: `emoreason.api.Explainer`
+binds them to its settings (the server calls its steps around its request batcher). `ModelSpec` is
+what they need to know about the model: the id records carry, the media it reads, and whether a
+prompt fits its context (`ContextTooLong` when not).
 """
 
 from __future__ import annotations
 
+import copy
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Self
 
 from emoreason.data.schema import Sample, TaskInfo
 from emoreason.data.text import check_text, is_blank
@@ -17,7 +26,82 @@ from emoreason.formats import get_format
 from emoreason.formats.base import ReasoningFormat
 from emoreason.formats.conversation import build_conversation
 from emoreason.generation import Completion, GenerationBackend, SamplingParams
+from emoreason.metrics.evidence import mark_evidence
 from emoreason.metrics.grounding import citation_grounding
+from emoreason.models import Conversation
+
+
+class ContextTooLong(ValueError):
+    """A prompt and the answer asked for do not fit the model's context.
+
+    Refused, not cut: a cut text is a different text, and the model would explain (and be scored
+    on) words the user did not know were dropped. `detail` gives both numbers and names `option`,
+    the setting that asks for the answer's length (`max_tokens`, `--max-new-tokens`, ...)."""
+
+    def __init__(self, prompt_tokens: int, max_tokens: int, context_length: int, option: str, about: str = ""):
+        self.prompt_tokens, self.max_tokens = prompt_tokens, max_tokens
+        self.context_length, self.option = context_length, option
+        self.detail = (
+            f"the prompt has {prompt_tokens} tokens and {option} asks for {max_tokens}; "
+            f"the model's context holds {context_length}"
+        )
+        super().__init__(f"{about}: {self.detail}; shorten or split the text" if about else self.detail)
+
+    def about(self, what: str) -> ContextTooLong:
+        """The same refusal, naming what was refused (`input1 (9000 characters)`) and what to do."""
+        return ContextTooLong(self.prompt_tokens, self.max_tokens, self.context_length, self.option, what)
+
+
+@dataclass
+class ModelSpec:
+    """What explaining needs to know about the model behind an engine, without asking the engine:
+    the id audit records carry, its family and the media it reads, and the tokenizer and context
+    length that tell whether a prompt fits (`check_fits`). The server's `ModelInfo` is one."""
+
+    id: str
+    family: str = "causal_lm"
+    modalities: frozenset[str] = frozenset()
+    tokenizer: Any = None  # counts prompt tokens (text models)
+    context_length: int | None = None
+    # uses of the tokenizer take turns: a fast tokenizer raises "Already borrowed" when two threads
+    # use it at once (`from_loaded` takes a copy, so the engine's own never waits on this lock)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def from_loaded(cls, loaded: Any, **more: Any) -> Self:
+        """From a `LoadedModel`; the id is the one `emoreason analyze` writes in audit records.
+        `more` sets the fields a subclass adds."""
+        config = loaded.model.config
+        text_config = getattr(config, "text_config", None) or config
+        return cls(
+            id=loaded.model_id,
+            family=loaded.family.name,
+            modalities=frozenset(loaded.family.modalities),
+            tokenizer=copy.deepcopy(loaded.tokenizer),
+            context_length=getattr(text_config, "max_position_embeddings", None),
+            **more,
+        )
+
+    def prompt_tokens(self, conversation: Conversation) -> int | None:
+        """Tokens of a text model's rendered prompt; None when unknown (media models). Raises
+        `ValueError` when the chat template refuses the messages (e.g. their role order)."""
+        if self.tokenizer is None or self.family != "causal_lm":
+            return None
+        from emoreason.models.families.causal_lm import render_prompts
+
+        with self.lock:
+            try:
+                text = render_prompts(self.tokenizer, [conversation])[0]
+            except Exception as err:  # noqa: BLE001 - whatever the template raises, said as one error
+                raise ValueError(f"the model's chat template rejects these messages: {err}") from None
+            return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def check_fits(self, conversation: Conversation, max_tokens: int, option: str = "max_new_tokens") -> None:
+        """Raise `ContextTooLong` when the prompt plus `max_tokens` exceed the model's context; checked
+        only where the prompt can be counted before generating (text models)."""
+        prompt = self.prompt_tokens(conversation)
+        if prompt is not None and self.context_length and prompt + max_tokens > self.context_length:
+            raise ContextTooLong(prompt, max_tokens, self.context_length, option)
 
 
 def audit_record(
@@ -32,9 +116,9 @@ def audit_record(
 ) -> dict[str, Any]:
     """The audit record of one prediction. `citations` counts the quotes and measured cues the
     chain cites and how many occur in its input (the sample's text and `cues`, the cue text the
-    prompt carried, by default the sample's own; `metrics.grounding`)."""
+    prompt carried, by default the sample's own; `metrics.grounding`), and says where: see
+    `citation_record`."""
     parsed = fmt.parse(prefix + completion.text, task)
-    source = "\n".join(part for part in (sample.text, sample.cues if cues is None else cues) if part)
     return {
         "id": sample.id,
         "polarity": parsed.polarity,
@@ -49,8 +133,20 @@ def audit_record(
         "model": model_name,
         "format": fmt.name,
         "latency_s": round(latency_s, 4),
-        "citations": citation_grounding(prefix + completion.text, source).to_dict(),
+        "citations": citation_record(prefix + completion.text, sample.text, sample.cues if cues is None else cues),
     }
+
+
+def citation_record(completion: str, text: str, cues: str | None = None) -> dict[str, Any]:
+    """The `citations` field of an audit record: `cited`, `grounded` and `ungrounded` (the
+    citations of `completion` and whether they occur in `text` + `cues`, `metrics.grounding`),
+    plus `spans`, where each occurs in the input and the direction the chain gives it, and
+    `not_found` (`metrics.evidence.mark_evidence`, what the page and the terminal highlight).
+    A span is {field: "text" or "cues", start, end (code-point offsets in that field), text,
+    citation (as written), direction: "positive", "negative", "neutral" or null}."""
+    source = "\n".join(part for part in (text, cues) if part)
+    evidence = mark_evidence(completion, text or "", cues or "")
+    return citation_grounding(completion, source).to_dict() | evidence.to_dict(text or "", cues or "")
 
 
 def check_inputs(samples: Sequence[Sample], cues: Mapping[str, str | None] | None = None) -> None:
@@ -64,6 +160,35 @@ def check_inputs(samples: Sequence[Sample], cues: Mapping[str, str | None] | Non
         check_text(cue or "", f"sample {sample.id!r} cues")
         if is_blank(sample.text) and is_blank(cue) and not (sample.audio or sample.video or sample.image):
             raise ValueError(f"sample {sample.id!r} has no text, no media and no cue text: nothing to analyse")
+
+
+def _cue_text(sample: Sample, cues: Mapping[str, str | None] | None) -> str | None:
+    return sample.cues if cues is None else cues.get(sample.id)
+
+
+def conversations_for(
+    samples: Sequence[Sample], fmt: ReasoningFormat, task: TaskInfo, cues: Mapping[str, str | None] | None = None
+) -> list[Conversation]:
+    """The prompt each sample is asked with; `cues` as in `analyze`."""
+    return [build_conversation(s, fmt, task, cues=_cue_text(s, cues)) for s in samples]
+
+
+def records_for(
+    samples: Sequence[Sample],
+    outputs: Sequence[Sequence[Completion]],
+    fmt: ReasoningFormat,
+    task: TaskInfo,
+    model_name: str,
+    latency_s: float,
+    cues: Mapping[str, str | None] | None = None,
+) -> list[dict[str, Any]]:
+    """The audit record of each sample's first completion (`outputs` as `GenerationBackend.generate`
+    returns them for `conversations_for(samples, ...)`), its citations checked against the text and
+    the cue text its prompt carried; `cues` as in `analyze`."""
+    return [
+        audit_record(s, out[0], fmt, task, model_name, latency_s, cues=_cue_text(s, cues) or "")
+        for s, out in zip(samples, outputs, strict=True)
+    ]
 
 
 def analyze(
@@ -92,15 +217,10 @@ def analyze(
     records: list[dict[str, Any]] = []
     for start in range(0, len(samples), batch_size):
         chunk = list(samples[start : start + batch_size])
-        chunk_cues = [s.cues if cues is None else cues.get(s.id) for s in chunk]
-        conversations = [build_conversation(s, fmt, task, cues=c) for s, c in zip(chunk, chunk_cues)]
         began = time.perf_counter()
-        outputs = engine.generate(conversations, params)
+        outputs = engine.generate(conversations_for(chunk, fmt, task, cues), params)
         per_sample = (time.perf_counter() - began) / len(chunk)
-        batch = [
-            audit_record(s, out[0], fmt, task, model_name, per_sample, cues=c or "")
-            for s, out, c in zip(chunk, outputs, chunk_cues)
-        ]
+        batch = records_for(chunk, outputs, fmt, task, model_name, per_sample, cues)
         records.extend(batch)
         if on_batch is not None:
             on_batch(batch)

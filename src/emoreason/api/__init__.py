@@ -1,9 +1,10 @@
 """The Python API: explain texts and evaluate models from code, as the command line does.
 
 Named `api` because it is the library's front door for Python users, the counterpart of `emoreason.cli`
-for the shell: the CLI commands `analyze` and `evaluate` call it (the CLI may import this package,
-never the reverse), so both give the same answers. `explainer` holds `Explainer` and what a model is
-handed; `evaluation` holds `evaluate`. Both names are importable from the package root::
+for the shell: the CLI commands `analyze` and `evaluate` call it, and so does the server's
+`/v1/analyze` (the CLI and `serve` may import this package, never the reverse), so all give the
+same answers. `explainer` holds `Explainer` and what a model is handed; `evaluation` holds
+`evaluate`. Both names are importable from the package root::
 
     from emoreason import Explainer
 

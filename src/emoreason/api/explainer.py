@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
@@ -16,8 +16,9 @@ from emoreason.data.text import check_text, is_blank
 if TYPE_CHECKING:
     from emoreason.data.schema import TaskInfo
     from emoreason.formats.base import ReasoningFormat
-    from emoreason.generation import GenerationBackend
-    from emoreason.models import LoadedModel
+    from emoreason.generation import Completion, GenerationBackend, SamplingParams
+    from emoreason.inference import ModelSpec
+    from emoreason.models import Conversation, LoadedModel
 
 MediaPath = str | Path | None
 
@@ -28,7 +29,8 @@ MediaPath = str | Path | None
 @dataclass(frozen=True)
 class Explanation:
     """One explained prediction: the fields of the audit record `emoreason analyze --json` prints
-    (`emoreason.inference.audit_record`), typed. `to_dict()` gives that record back exactly.
+    (`emoreason.inference.audit_record`, and `cues` when the prompt carried cue text), typed.
+    `to_dict()` gives that record back exactly.
 
     >>> r = explainer("Not bad at all.")  # doctest: +SKIP
     >>> r.polarity, r.score, r.reasoning["conclusion"]  # doctest: +SKIP
@@ -48,19 +50,25 @@ class Explanation:
     format: str
     latency_s: float
     citations: dict[str, Any] = field(default_factory=dict)
+    #: the measured cue text the prompt carried (media a text model cannot read, given as words),
+    #: which `citations` are checked against besides the text; None when there was none, and then
+    #: absent from the record, as in `analyze --json`
+    cues: str | None = None
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Explanation:
         """The Explanation of an audit record; keys other than the audit fields (e.g. the gold
         values `evaluate` adds) are ignored."""
-        values = {f.name: copy.deepcopy(record[f.name]) for f in fields(cls)}
+        values = {f.name: copy.deepcopy(record[f.name]) for f in fields(cls) if f.name != "cues"}
         values["errors"] = tuple(values["errors"])
-        return cls(**values)
+        return cls(**values, cues=record.get("cues"))
 
     def to_dict(self) -> dict[str, Any]:
         """The audit record, as `emoreason analyze --json` prints it (a fresh copy)."""
-        record = {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self)}
+        record = {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self) if f.name != "cues"}
         record["errors"] = list(self.errors)
+        if self.cues is not None:
+            record["cues"] = self.cues
         return record
 
 
@@ -117,15 +125,26 @@ def inputs_for_family(
     """The samples with cue text for `family` (`analyze --cues auto|on|off`), measured against the
     references in `reference_file` when given. Raises `ValueError` for a bad mode or reference
     file, and for unreadable media, naming each file."""
+    return _model_inputs(samples, family.name, family.modalities, mode, reference_file, progress)
+
+
+def _model_inputs(
+    samples: Sequence[Sample],
+    family: str,
+    modalities: Collection[str],
+    mode: str,
+    reference_file: Path | None,
+    progress: Callable[[int], None] | None,
+) -> ModelInputs:
     from emoreason.cues import load_references
     from emoreason.cues.prompting import cue_inputs
 
     references = load_references(reference_file) if reference_file is not None else None
-    detached, texts, report = cue_inputs(samples, family.modalities, mode, references=references, progress=progress)
+    detached, texts, report = cue_inputs(samples, modalities, mode, references=references, progress=progress)
     if report is not None and report.unreadable:
-        takes = ", ".join(sorted(family.modalities)) or "text only"
+        takes = ", ".join(sorted(modalities)) or "text only"
         raise ValueError(
-            f"the {family.name} family takes {takes}, so media are measured and given as cue text "
+            f"the {family} family takes {takes}, so media are measured and given as cue text "
             f"(--cues {mode}); " + "; ".join(report.unreadable)
         )
     warned = [f"no voice cues from {problem}" for problem in (report.no_sound if report else [])]
@@ -133,7 +152,7 @@ def inputs_for_family(
 
 
 def check_context_fits(
-    loaded: Any,
+    loaded: LoadedModel | ModelSpec,
     samples: Sequence[Sample],
     fmt: ReasoningFormat,
     task: TaskInfo,
@@ -141,27 +160,19 @@ def check_context_fits(
     max_new_tokens: int,
     option: str = "--max-new-tokens",
 ) -> None:
-    """Raise `ValueError` naming the first sample whose prompt plus answer exceeds the model's
-    context (the server's `check_context`, the one such check), before anything is generated.
+    """Raise `ContextTooLong` (a `ValueError`) naming the first sample whose prompt plus answer
+    exceeds the model's context (`ModelSpec.check_fits`, the one such check, the server's too),
+    before anything is generated; only text models' prompts can be counted before generating.
+    `option` names the setting that asks for `max_new_tokens` in the message. Also raises
+    `ValueError` when the format cannot be asked about the task (c2f with a task without a scale)."""
+    from emoreason.inference import ContextTooLong, ModelSpec, conversations_for
 
-    Refused, not cut: a cut text is a different text, and the model would explain (and be
-    scored on) words the user did not know were dropped; the message gives both numbers so the
-    user can shorten or split it. Only text models' prompts can be counted before generating.
-    `option` names the setting that asks for `max_new_tokens` in the message."""
-    from emoreason.formats import build_conversation
-    from emoreason.serve.errors import APIError
-    from emoreason.serve.guards import check_context
-    from emoreason.serve.state import ModelInfo
-
-    info = ModelInfo.from_loaded(loaded)
-    for sample in samples:
-        conversation = build_conversation(sample, fmt, task, cues=cue_text.get(sample.id))
+    spec = loaded if isinstance(loaded, ModelSpec) else ModelSpec.from_loaded(loaded)
+    for sample, conversation in zip(samples, conversations_for(samples, fmt, task, cue_text), strict=True):
         try:
-            check_context(info, conversation, max_new_tokens, option)
-        except APIError as err:
-            raise ValueError(
-                f"{sample.id} ({len(sample.text)} characters): {err.message}; shorten or split the text"
-            ) from None
+            spec.check_fits(conversation, max_new_tokens, option)
+        except ContextTooLong as err:
+            raise err.about(f"{sample.id} ({len(sample.text)} characters)") from None
 
 
 def load_engine(
@@ -184,6 +195,15 @@ def load_engine(
 # --- explaining -------------------------------------------------------------------------------
 
 
+def _with_cue_text(inputs: ModelInputs, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`records` (of `inputs.samples`, in order), each with the cue text its prompt carried as
+    `cues`, where there was some: the record `analyze --json` prints."""
+    for sample, record in zip(inputs.samples, records, strict=True):
+        if inputs.cue_text.get(sample.id):
+            record["cues"] = inputs.cue_text[sample.id]
+    return records
+
+
 class Explainer:
     """A loaded model that explains texts (and media), one typed `Explanation` each.
 
@@ -193,9 +213,17 @@ class Explainer:
     >>> ex(["Loved it.", "Never again."])  # a list, batched  # doctest: +SKIP
     >>> ex("Listen to this.", audio="clip.wav")  # media, where the model's family takes them  # doctest: +SKIP
 
-    `task` is a task name (`vader`, `sst5`, ...) or a `TaskInfo`; `format` a reasoning format
-    (`c2f`, ...); `cues` (`auto`, `on`, `off`) whether media a text-only model cannot read are
-    measured and given as cue text, as `emoreason analyze --cues` does.
+    `model` is the `LoadedModel` behind `engine`, or a `ModelSpec` that describes it (the server's,
+    whose engine may be scripted). `task` is a task name (`vader`, `sst5`, ...) or a `TaskInfo`;
+    `format` a reasoning format (`c2f`, ...); `cues` (`auto`, `on`, `off`) whether media a
+    text-only model cannot read are measured and given as cue text, as `emoreason analyze --cues` does.
+
+    Calling it runs every step; the steps are methods for callers that generate themselves (the
+    server batches concurrent requests into one engine call):
+
+    >>> inputs = ex.prepare(samples)  # cue text, context check  # doctest: +SKIP
+    >>> outputs = engine.generate(ex.conversations(inputs), ex.sampling)  # doctest: +SKIP
+    >>> records = ex.records_from(inputs, outputs, latency_s)  # what `ex.records(inputs)` gives  # doctest: +SKIP
     """
 
     #: how a context-length refusal names the setting that asks for the answer's length
@@ -203,7 +231,7 @@ class Explainer:
 
     def __init__(
         self,
-        loaded: LoadedModel,
+        model: LoadedModel | ModelSpec,
         engine: GenerationBackend,
         *,
         format: str = "c2f",
@@ -216,8 +244,12 @@ class Explainer:
     ) -> None:
         from emoreason.data.schema import resolve_task
         from emoreason.formats import get_format
+        from emoreason.inference import ModelSpec
 
-        self.loaded, self.engine = loaded, engine
+        #: the model as given: a `LoadedModel`, or None when a `ModelSpec` describes it
+        self.loaded = None if isinstance(model, ModelSpec) else model
+        self.spec = model if isinstance(model, ModelSpec) else ModelSpec.from_loaded(model)
+        self.engine = engine
         self.task = resolve_task(task) if isinstance(task, str) else task
         self.format = get_format(format)
         self.batch_size, self.max_new_tokens, self.temperature = batch_size, max_new_tokens, temperature
@@ -255,38 +287,93 @@ class Explainer:
             cue_reference=cue_reference,
         )
 
+    def using(
+        self,
+        *,
+        format: str | None = None,
+        task: str | TaskInfo | None = None,
+        max_new_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> Explainer:
+        """This explainer with other settings (those not given stay), sharing its model and engine:
+        nothing is loaded again. The server answers each request with the request's own."""
+        from emoreason.data.schema import resolve_task
+        from emoreason.formats import get_format
+
+        other = copy.copy(self)
+        if format is not None:
+            other.format = get_format(format)
+        if task is not None:
+            other.task = resolve_task(task) if isinstance(task, str) else task
+        if max_new_tokens is not None:
+            other.max_new_tokens = max_new_tokens
+        if temperature is not None:
+            other.temperature = temperature
+        return other
+
     @property
     def model_name(self) -> str:
-        return self.loaded.model_id
+        """The model as records name it: base name + adapters (`LoadedModel.model_id`)."""
+        return self.spec.id
+
+    @property
+    def sampling(self) -> SamplingParams:
+        """How each answer is generated: up to `max_new_tokens` at `temperature`, stopped where the
+        format's answer ends."""
+        from emoreason.generation import SamplingParams
+
+        return SamplingParams(
+            max_new_tokens=self.max_new_tokens, temperature=self.temperature, stop_strings=self.format.stop_strings
+        )
 
     def prepare(self, samples: Sequence[Sample], progress: Callable[[int], None] | None = None) -> ModelInputs:
         """The samples as this model takes them, with cue text for media its family cannot read,
-        each checked to fit the context. Raises ValueError (or MediaError) before generating."""
-        inputs = inputs_for_family(samples, self.loaded.family, self.cues, self.cue_reference, progress=progress)
+        each checked to fit the context. Raises ValueError (`ContextTooLong` for a prompt too long
+        for the context; a plain one for a format the task cannot take) or MediaError, before
+        anything is generated."""
+        spec = self.spec
+        inputs = _model_inputs(samples, spec.family, spec.modalities, self.cues, self.cue_reference, progress)
         check_context_fits(
-            self.loaded, inputs.samples, self.format, self.task, inputs.cue_text, self.max_new_tokens, self.option
+            spec, inputs.samples, self.format, self.task, inputs.cue_text, self.max_new_tokens, self.option
         )
         return inputs
 
+    def conversations(self, inputs: ModelInputs) -> list[Conversation]:
+        """The prompt each prepared sample is asked with, in order: generate these with `sampling`."""
+        from emoreason.inference import conversations_for
+
+        return conversations_for(inputs.samples, self.format, self.task, inputs.cue_text)
+
+    def records_from(
+        self, inputs: ModelInputs, outputs: Sequence[Sequence[Completion]], latency_s: float
+    ) -> list[dict[str, Any]]:
+        """The audit records of what was generated for `conversations(inputs)` (`outputs` as
+        `GenerationBackend.generate` returns them), each taking `latency_s` as its latency."""
+        from emoreason.inference import records_for
+
+        records = records_for(
+            inputs.samples, outputs, self.format, self.task, self.model_name, latency_s, inputs.cue_text
+        )
+        return _with_cue_text(inputs, records)
+
     def records(self, inputs: ModelInputs, progress: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
-        """The audit records of prepared inputs (`emoreason.inference.analyze`), `batch_size` at a time."""
-        from emoreason.generation import SamplingParams
+        """The audit records of prepared inputs, generated `batch_size` at a time
+        (`emoreason.inference.analyze`: each batch asked and recorded as `conversations` and
+        `records_from` do, with this explainer's engine in between)."""
         from emoreason.inference import analyze
 
-        params = SamplingParams(
-            max_new_tokens=self.max_new_tokens, temperature=self.temperature, stop_strings=self.format.stop_strings
-        )
-        return analyze(
+        records = analyze(
             self.engine,
             inputs.samples,
             self.task,
             self.format.name,
             self.model_name,
-            params,
+            self.sampling,
             self.batch_size,
             progress=progress,
             cues=inputs.cue_text,
         )
+        return _with_cue_text(inputs, records)
 
     @overload
     def __call__(

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from emoreason import __version__
+from emoreason.api.explainer import Explainer
 from emoreason.generation import GenerationBackend
 from emoreason.serve.batcher import DynamicBatcher
 from emoreason.serve.errors import install_error_handlers
@@ -43,8 +44,16 @@ def create_app(engine: GenerationBackend, model: ModelInfo, settings: ServeSetti
         max_queue=settings.max_queue,
         on_batch=metrics.observe_batch,
     )
+    # the Python API makes the audit records; cues off: media the model cannot read are refused (400), not measured
+    explainer = Explainer(model, engine, max_new_tokens=settings.default_max_tokens, cues="off")
+    explainer.option = "max_tokens"  # a context-length refusal names the request's field
     state = ServeState(
-        settings=settings, model=model, batcher=batcher, metrics=metrics, uploads=UploadStore(settings.max_upload_bytes)
+        settings=settings,
+        model=model,
+        explainer=explainer,
+        batcher=batcher,
+        metrics=metrics,
+        uploads=UploadStore(settings.max_upload_bytes),
     )
 
     @asynccontextmanager

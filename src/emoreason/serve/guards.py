@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emoreason.data.text import InvalidTextError, check_text
+from emoreason.inference import ContextTooLong
 from emoreason.models import Conversation
 from emoreason.serve.errors import APIError
 from emoreason.serve.state import MiB, ModelInfo, ServeSettings, get_state
@@ -59,16 +60,12 @@ def check_max_tokens(settings: ServeSettings, value: int | None, param: str) -> 
 
 
 def check_context(model: ModelInfo, conversation: Conversation, max_tokens: int, param: str) -> None:
-    """400 when prompt plus answer cannot fit the model's context (checked only where the prompt can be counted)."""
-    prompt = model.prompt_tokens(conversation)
-    if prompt is not None and model.context_length and prompt + max_tokens > model.context_length:
-        raise APIError(
-            400,
-            f"the prompt has {prompt} tokens and {param} asks for {max_tokens}; the model's "
-            f"context holds {model.context_length}",
-            param=param,
-            code="context_length_exceeded",
-        )
+    """400 when prompt plus answer cannot fit the model's context (`ModelSpec.check_fits`, the one
+    such check; only where the prompt can be counted)."""
+    try:
+        model.check_fits(conversation, max_tokens, param)
+    except ContextTooLong as err:
+        raise APIError(400, err.detail, param=param, code="context_length_exceeded") from None
 
 
 class BodyTooLarge(Exception):

@@ -1,5 +1,6 @@
-"""What every endpoint shares: the settings, the model behind the engine, the batcher, the metrics
-and the upload store, held in one `ServeState` that `create_app` puts on `app.state.serve`.
+"""What every endpoint shares: the settings, the model behind the engine, the explainer that makes
+its audit records, the batcher, the metrics and the upload store, held in one `ServeState` that
+`create_app` puts on `app.state.serve`.
 
 Routes take it as a parameter (`state: StateDep`), so each route file reads as plain functions of
 the request and the state, with no closures over `create_app`'s locals.
@@ -8,16 +9,16 @@ the request and the state, with no closures over `create_app`'s locals.
 from __future__ import annotations
 
 import asyncio
-import copy
-import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from fastapi import Depends, Request
 
+from emoreason.api.explainer import Explainer
 from emoreason.generation import SamplingParams
+from emoreason.inference import ModelSpec
 from emoreason.models import Conversation, MediaError
 from emoreason.serve.batcher import BatcherStopped, BatchResult, DynamicBatcher, QueueFull
 from emoreason.serve.errors import APIError
@@ -62,49 +63,28 @@ class ServeSettings:
 
 
 @dataclass
-class ModelInfo:
-    """What the server needs to know about the model behind the engine."""
+class ModelInfo(ModelSpec):
+    """What the server needs to know about the model behind the engine: a `ModelSpec` (the id its
+    records carry, family, media, prompt counting) plus the names clients may call it by. Its
+    tokenizer also splits streamed answers into token deltas (`stream_events`)."""
 
-    id: str
-    family: str = "causal_lm"
-    modalities: frozenset[str] = frozenset()
-    tokenizer: Any = None  # counts prompt tokens (text models) and splits streamed answers
-    context_length: int | None = None
     aliases: tuple[str, ...] = ()
     created: int = field(default_factory=lambda: int(time.time()))
-    # the server's uses of its tokenizer take turns: a fast tokenizer raises "Already borrowed"
-    # when two threads use it at once (`from_loaded` gives the server a copy of the engine's)
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def from_loaded(cls, loaded: Any, requested: str | None = None) -> ModelInfo:
-        """From a `LoadedModel`; the id is the one `emoreason analyze` writes in audit records."""
-        model_id = loaded.model_id
-        config = loaded.model.config
-        text_config = getattr(config, "text_config", None) or config
-        return cls(
-            id=model_id,
-            family=loaded.family.name,
-            modalities=frozenset(loaded.family.modalities),
-            tokenizer=copy.deepcopy(loaded.tokenizer),
-            context_length=getattr(text_config, "max_position_embeddings", None),
-            aliases=tuple(a for a in ("default", loaded.name, requested) if a),
-        )
+    def from_loaded(cls, loaded: Any, requested: str | None = None, **more: Any) -> Self:
+        """From a `LoadedModel` (the server gets a copy of the engine's tokenizer), known by its
+        name, `default` and the name it was `requested` by."""
+        aliases = tuple(a for a in ("default", loaded.name, requested) if a)
+        return super().from_loaded(loaded, aliases=aliases, **more)
 
     def prompt_tokens(self, conversation: Conversation) -> int | None:
-        """Tokens of a text model's rendered prompt; None when unknown (media models)."""
-        if self.tokenizer is None or self.family != "causal_lm":
-            return None
-        from emoreason.models.families.causal_lm import render_prompts
-
-        with self.lock:
-            try:
-                text = render_prompts(self.tokenizer, [conversation])[0]
-            except Exception as err:  # noqa: BLE001 - a chat template refusing the messages (e.g. role order)
-                raise APIError(
-                    400, f"the model's chat template rejects these messages: {err}", param="messages"
-                ) from None
-            return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        """Tokens of a text model's rendered prompt; None when unknown (media models); a 400 when
+        the chat template rejects the messages (e.g. their role order)."""
+        try:
+            return super().prompt_tokens(conversation)
+        except ValueError as err:
+            raise APIError(400, str(err), param="messages") from None
 
     def stream_events(self, completions: list[Any], stops: tuple[str, ...], include_usage: bool) -> list[str]:
         with self.lock:
@@ -117,6 +97,9 @@ class ServeState:
 
     settings: ServeSettings
     model: ModelInfo
+    #: turns a request's sample and options into the prompt, and its completion into the audit
+    #: record (`emoreason.api.Explainer`, as `emoreason analyze` does); generation goes through `batcher`
+    explainer: Explainer
     batcher: DynamicBatcher
     metrics: Metrics
     uploads: UploadStore

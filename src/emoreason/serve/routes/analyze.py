@@ -1,6 +1,10 @@
 """The product's own endpoints: `POST /v1/analyze` answers with the audit record that
 `emoreason analyze --json` prints, for a text plus optional media (a JSON body, or a multipart
-form carrying the files); `GET /v1/analyze/options` lists the formats, tasks and limits the page offers."""
+form carrying the files); `GET /v1/analyze/options` lists the formats, tasks and limits the page offers.
+
+The record is the Python API's: the server's `Explainer` (`state.explainer`, with the request's
+format, task and sampling) prepares the sample and makes the record of its completion, as it does
+for `emoreason analyze`; only the generation in between goes through the server's batcher."""
 
 from __future__ import annotations
 
@@ -13,13 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from emoreason.api.explainer import Explainer, ModelInputs
 from emoreason.data.schema import Sample, TaskInfo, resolve_task
 from emoreason.data.text import NotUtf8Error, decode_utf8
-from emoreason.formats import available_formats, build_conversation, get_format
-from emoreason.generation import SamplingParams
-from emoreason.inference import audit_record
+from emoreason.formats import available_formats, get_format
+from emoreason.inference import ContextTooLong
 from emoreason.serve.errors import APIError, invalid_json, validation_error
-from emoreason.serve.guards import check_context, check_max_tokens, check_text_fields, require_api_key
+from emoreason.serve.guards import check_max_tokens, check_text_fields, require_api_key
 from emoreason.serve.state import ModelInfo, ServeState, StateDep
 from emoreason.serve.uploads import MEDIA_KINDS, UploadSet
 
@@ -121,20 +125,27 @@ async def analyze(request: Request, state: StateDep) -> Any:
             check_modality(model, kind)
         task, fmt = options.resolve()
         max_tokens = check_max_tokens(settings, options.max_tokens, "max_tokens")
-        sample = Sample(id=options.id or f"req-{uuid.uuid4().hex[:12]}", text=options.text.strip(), **media)
-        try:
-            conversation = build_conversation(sample, fmt, task)
-        except ValueError as err:
-            raise APIError(400, str(err), param="task") from None
-        check_context(model, conversation, max_tokens, "max_tokens")
-        params = SamplingParams(
-            max_new_tokens=max_tokens, temperature=options.temperature, stop_strings=fmt.stop_strings
+        explainer = state.explainer.using(
+            format=fmt.name, task=task, max_new_tokens=max_tokens, temperature=options.temperature
         )
+        sample = Sample(id=options.id or f"req-{uuid.uuid4().hex[:12]}", text=options.text.strip(), **media)
+        inputs = prepare(explainer, sample)
+        conversation = explainer.conversations(inputs)[0]
     except BaseException:
         uploads.delete()  # from `state.generate` on, it deletes them; before, this handler must
         raise
-    result = await state.generate(conversation, params, uploads)
-    return audit_record(sample, result.completions[0][0], fmt, task, model.id, result.seconds / result.batch_rows)
+    result = await state.generate(conversation, explainer.sampling, uploads)
+    return explainer.records_from(inputs, result.completions, result.seconds / result.batch_rows)[0]
+
+
+def prepare(explainer: Explainer, sample: Sample) -> ModelInputs:
+    """The sample as the model takes it, checked to fit the context (`Explainer.prepare`)."""
+    try:
+        return explainer.prepare([sample])
+    except ContextTooLong as err:
+        raise APIError(400, err.detail, param="max_tokens", code="context_length_exceeded") from None
+    except ValueError as err:  # the format cannot be asked about the task (c2f needs a scale)
+        raise APIError(400, str(err), param="task") from None
 
 
 def check_modality(model: ModelInfo, kind: str) -> None:
