@@ -116,3 +116,51 @@ def test_the_page_shows_badge_reasoning_gauge_and_history(browser) -> None:
         assert shot.stat().st_size > 10_000
         assert not console_errors, console_errors
         page.close()
+
+
+class CitingEngine:
+    """A scripted model in the lexicon teacher's words: a positive and a negative cue from the
+    sentence, a modifier, and a word that is not in it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def generate(self, conversations, params: SamplingParams, progress=None):
+        answer = (
+            '<polarity>positive</polarity><think>Text: Positive cues: "loved" (+2.9), strengthened by "really". '
+            'Negative cues: "slow" (-1.1). Positive cues: "thanks" (+1.9).\n\nCombined: the positive side weighs '
+            "more.</think><score>2.1</score>"
+        )
+        completion = Completion(text=answer, token_ids=[1] * 30, logprobs=[0.0] * 30, finish_reason="stop")
+        return [[completion] for _ in conversations]
+
+
+def test_the_page_marks_the_cited_evidence_in_the_input(browser) -> None:
+    app = create_app(CitingEngine(), ModelInfo(id="scripted-citing", family="causal_lm"), ServeSettings())
+    with ServerThread(app) as server:
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        console_errors: list[str] = []
+        page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+        page.goto(server.url + "/")
+        page.wait_for_selector("#task option[value=vader]", state="attached")
+        page.fill(
+            "#text", "😀 I really LOVED it, though the start was slow."
+        )  # an emoji before: offsets in code points
+        page.click("#submit")
+        page.wait_for_selector("#evidence-text mark")
+
+        marks = page.locator("#evidence-text mark")
+        assert [marks.nth(i).inner_text() for i in range(marks.count())] == ["really", "LOVED", "slow"]
+        assert page.locator("#evidence-text mark.evidence.positive").inner_text() == "LOVED"
+        assert page.locator("#evidence-text mark.evidence.negative").inner_text() == "slow"
+        assert page.locator("#evidence-text mark.evidence.unstated").inner_text() == "really"
+        assert page.inner_text("#evidence-text") == "😀 I really LOVED it, though the start was slow."
+        assert page.locator("#not-found .cited").all_inner_texts() == ['"thanks"']
+        background = page.locator("#evidence-text mark.positive").evaluate(
+            "node => getComputedStyle(node).backgroundColor"
+        )
+        assert background == "rgb(187, 247, 208)"  # coloured, not just tagged
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.locator("#result").screenshot(path=str(ARTIFACTS / "serve_page_evidence.png"))
+        assert not console_errors, console_errors
+        page.close()

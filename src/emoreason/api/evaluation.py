@@ -72,8 +72,10 @@ def evaluate(
     dtype: str = "auto",
     device: str = "auto",
     fresh: bool = False,
+    faithfulness: bool = False,
     notify: Callable[[str], None] | None = None,
     progress_factory: Any = None,
+    probe_progress_factory: Any = None,
     loader: Callable[..., tuple[Any, GenerationBackend]] | None = None,
 ) -> dict[str, Any]:
     """Run `model` on a dataset split and score it, as `emoreason evaluate` does; returns the
@@ -85,9 +87,13 @@ def evaluate(
 
     A rerun in the same `out` resumes, and only with the same settings (`fresh=True` starts over);
     a mismatch raises ValueError before the model loads. `limit` takes the first N samples, `sample`
-    a random N (with `seed`). `notify` hears each warning (all are kept in the metrics too);
-    `progress_factory` and `loader` (how the model is loaded, `load_engine` by default) are hooks for
-    the command line."""
+    a random N (with `seed`). `faithfulness=True` also probes every answer that cites evidence in its
+    input: the model is asked again without it, with it alone, and with as many other words removed
+    (`emoreason.metrics.faithfulness`; `seed` seeds that control); the figures go to
+    metrics["faithfulness"] and the report, the probe answers to `out`/faithfulness.jsonl (kept
+    on a rerun). `notify` hears each warning (all are kept in the metrics too); `progress_factory`,
+    `probe_progress_factory` and `loader` (how the model is loaded, `load_engine` by default) are
+    hooks for the command line."""
     from emoreason.api.explainer import load_engine
     from emoreason.data import load_dataset, random_subset
     from emoreason.eval.runner import check_resumable, evaluate_model
@@ -125,6 +131,9 @@ def evaluate(
         identity=identity,
         details={"selection": selection, "adapter_paths": adapters},
         fresh=fresh,
+        faithfulness=faithfulness,
+        seed=seed,
+        probe_progress_factory=probe_progress_factory,
         **extra,
     )
 

@@ -21,9 +21,22 @@ Fresh = Annotated[
     bool,
     typer.Option(
         "--fresh",
-        help="Start over in --out: delete the predictions.jsonl, run.json, metrics.json, reports and plots of an "
-        "earlier run there (other files are kept). Without it a rerun resumes, and only when its model, adapter "
-        "contents, dtype, format, task, generation settings, dataset and split match the folder's run.json.",
+        help="Start over in --out: delete the predictions.jsonl, faithfulness.jsonl, run.json, metrics.json, "
+        "reports and plots of an earlier run there (other files are kept). Without it a rerun resumes, and only "
+        "when its model, adapter contents, dtype, format, task, generation settings, dataset and split match the "
+        "folder's run.json.",
+    ),
+]
+
+Faithfulness = Annotated[
+    bool,
+    typer.Option(
+        "--faithfulness",
+        help="Also probe every answer that cites evidence found in its input: ask the model again without the "
+        "cited words, with the cited words alone, and with as many uncited words removed at random (seeded by "
+        "--seed). Adds comprehensiveness, sufficiency and the random-removal control to metrics.json and the "
+        "report; the probe answers are kept in faithfulness.jsonl, so a rerun does not ask them again. About "
+        "three more generations per citing answer.",
     ),
 ]
 
@@ -72,6 +85,7 @@ def evaluate(
     dtype: opt.Dtype = "auto",
     device: opt.EvalDevice = "auto",
     fresh: Fresh = False,
+    faithfulness: Faithfulness = False,
 ) -> None:
     # the run itself is the Python API's `emoreason.evaluate`; help text: opt.EVALUATE_HELP
     from emoreason.api import default_eval_out
@@ -100,16 +114,24 @@ def evaluate(
             dtype=dtype,
             device=device,
             fresh=fresh,
+            faithfulness=faithfulness,
             notify=warn,
             progress_factory=partial(progress, "evaluating"),
+            probe_progress_factory=partial(progress, "faithfulness probes"),
             loader=load_engine,
         )
     except KeyboardInterrupt:
-        interrupted(f"interrupted; finished batches are kept in {target / 'predictions.jsonl'}; rerun to resume")
+        interrupted(
+            f"interrupted; finished batches are kept in {target / 'predictions.jsonl'} (and the probes of "
+            "--faithfulness in faithfulness.jsonl); rerun to resume"
+        )
     except (MediaError, ValueError) as err:  # DataError and RunMismatch are ValueErrors
         fail(str(err))
     print_metric_rows(metrics["rows"], title=f"{ds.spec} {split}: {metrics['n']} samples")
-    console.print(f"wrote {target}/predictions.jsonl, metrics.json, report.md, report.html")
+    if "faithfulness" in metrics:
+        print_metric_rows({"model": metrics["faithfulness"]}, title="faithfulness probes")
+    probes = ", faithfulness.jsonl" if "faithfulness" in metrics else ""
+    console.print(f"wrote {target}/predictions.jsonl{probes}, metrics.json, report.md, report.html")
 
 
 def baseline_cmd(

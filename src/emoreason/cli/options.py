@@ -123,7 +123,7 @@ Limit = Annotated[
 Sample = Annotated[
     Optional[int], _option("Evaluate a seeded random subset of N samples of the split (--seed), kept in split order.")
 ]
-Seed = Annotated[int, _option("Seed of --sample.")]
+Seed = Annotated[int, _option("Seed of --sample, and of the random-removal control of --faithfulness.")]
 EvalOut = Annotated[Optional[Path], _option("Output folder (default runs/eval/DATASET-SPLIT).")]
 EvalBatchSize = Annotated[int, _option("Samples per generation batch (also the most work a Ctrl-C loses).")]
 Baselines = Annotated[str, _option("Comparison rows: vader (text only), majority, mean, minilm-ridge, none.")]

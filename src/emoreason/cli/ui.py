@@ -140,9 +140,27 @@ def _systems_that_fit(cells: Mapping[str, Sequence[str]], metric_width: int, wid
     return [group for group in groups if group] or [[]]
 
 
+EVIDENCE_STYLES = {"positive": "bold green", "negative": "bold red", "neutral": "bold yellow", None: "bold underline"}
+
+
+def evidence_text(source: str, spans: Iterable[Any], label: str) -> Text:
+    """`label` then `source` with each span (`metrics.evidence.EvidenceSpan` of that field) styled
+    by the direction the chain gives it: green positive, red negative, yellow neutral, underlined
+    when it states none."""
+    from emoreason.metrics.evidence import direction_name
+
+    line = Text(source)
+    for span in spans:
+        line.stylize(EVIDENCE_STYLES[direction_name(span.direction)], span.start, span.end)
+    return Text.assemble((label, "dim"), line)
+
+
 def show_record(sample: Sample, record: dict[str, Any]) -> None:
-    """The readable view of one audit record (`analyze` without --json)."""
+    """The readable view of one audit record (`analyze` without --json): the input with the
+    evidence the chain cites marked (`metrics.evidence.mark_evidence`), then the answer."""
     from rich.panel import Panel
+
+    from emoreason.metrics.evidence import mark_evidence
 
     colours = {"positive": "green", "negative": "red", "neutral": "yellow"}
     polarity = record["polarity"] or "?"
@@ -152,8 +170,12 @@ def show_record(sample: Sample, record: dict[str, Any]) -> None:
     if record["label"]:
         head.append("   label ").append(str(record["label"]), style="bold")
     lines = [head]
+    cues = record.get("cues") or sample.cues or ""
+    evidence = mark_evidence(record.get("raw_completion") or "", sample.text, cues)
+    if evidence.in_field("text"):
+        lines.append(evidence_text(sample.text, evidence.in_field("text"), "evidence: "))
     if record.get("cues"):
-        lines.append(Text("cues given: " + record["cues"], style="dim"))
+        lines.append(evidence_text(record["cues"], evidence.in_field("cues"), "cues given: "))
     for part, content in record["reasoning"].items():
         lines.append(Text.assemble((part, "cyan"), ": ", content))
     status = (
@@ -321,6 +343,7 @@ def show_distill_summary(result: DistillResult, out: str) -> None:
 __all__ = [
     "console",
     "err_console",
+    "evidence_text",
     "fail",
     "grpo_step_line",
     "interrupted",

@@ -136,6 +136,7 @@ def score_system(
     rejected prediction counts as); `source` names the predictions in warnings (e.g. the file)."""
     from emoreason.metrics import reasoning_health, task_metrics
     from emoreason.metrics.grounding import citation_grounding, grounding_summary
+    from emoreason.metrics.valence import vader_lexicon, valence_check, valence_summary
 
     fmt = get_format(format_name)
     labels = label_set(task, samples)
@@ -144,6 +145,8 @@ def score_system(
     parsed_all: list[ParseResult] = []
     lengths: list[int] = []
     citations = []
+    valences = []
+    lexicon = vader_lexicon()
     missing = 0
     for sample in samples:
         row = predictions.get(sample.id)
@@ -159,6 +162,7 @@ def score_system(
             # the input the chain can cite: the sample's text and the cue text its prompt carried
             source_text = "\n".join(part for part in (sample.text, sample.cues) if part)
             citations.append(citation_grounding(row["completion"], source_text))
+            valences.append(valence_check(row["completion"], parsed.polarity, lexicon))
         prediction = read_prediction(row, task, parsed, labels)
         if prediction.problem:
             rejected[prediction.problem].append((sample.id, prediction.given))
@@ -172,6 +176,7 @@ def score_system(
     if parsed_all:
         metrics.update(reasoning_health(parsed_all, lengths, task))
         metrics.update(grounding_summary(citations))
+        metrics.update(valence_summary(valences))
     metrics["n"] = len(samples)
     metrics["missing_predictions"] = missing
     metrics["imputed_predictions"] = sum(1 for p in preds if p is None)

@@ -1,19 +1,36 @@
-"""Evaluation reports: plots (PNG) and report.md / report.html that embed them, and metrics.json."""
+"""Evaluation reports: plots (PNG) and report.md / report.html that embed them, and metrics.json.
+
+The inputs of the answers that cite evidence are shown with that evidence marked, and with
+`evaluate --faithfulness` the report has a faithfulness section (`emoreason.eval.evidence_report`)."""
 
 from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from emoreason.data.schema import POLARITIES, Sample, TaskInfo
+from emoreason.eval.evidence_report import EVIDENCE_CSS, evidence_sections, faithfulness_sections
+from emoreason.eval.evidence_report import fmt_value as _fmt
 from emoreason.eval.json_report import write_json_report
 
+if TYPE_CHECKING:
+    from emoreason.eval.faithfulness import ProbedAnswer
+
 # Every file `write_report` may write into an output folder (what `evaluate --fresh` deletes).
-REPORT_FILES = ("metrics.json", "report.md", "report.html", "scatter.png", "confusion.png", "error_by_polarity.png")
+REPORT_FILES = (
+    "metrics.json",
+    "report.md",
+    "report.html",
+    "scatter.png",
+    "confusion.png",
+    "error_by_polarity.png",
+    "faithfulness.png",
+)
 
 
 def _plt():
@@ -92,6 +109,30 @@ def error_by_polarity_plot(pred: list[float | None], samples: list[Sample], task
     return path
 
 
+def faithfulness_plot(answers: Sequence[ProbedAnswer], task: TaskInfo, path: Path) -> Path:
+    """Histograms of the per-answer change under each probe (`metrics.faithfulness`)."""
+    plt = _plt()
+    series = {
+        "without the cited words (comprehensiveness)": [a.scores.comprehensiveness for a in answers],
+        "random removal (control)": [a.scores.random_removal for a in answers],
+        "the cited words only (sufficiency)": [a.scores.sufficiency for a in answers],
+    }
+    top = (task.scale[1] - task.scale[0]) if task.scale is not None and task.is_regression else 1.0
+    bins = [top * i / 20 for i in range(21)] if task.is_regression else [-0.25, 0.25, 0.75, 1.25]
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for (name, values), colour in zip(series.items(), ("#c0392b", "#7f8c8d", "#2980b9")):
+        defined = [v for v in values if v is not None]
+        ax.hist(defined, bins=bins, histtype="step", linewidth=1.8, color=colour, label=f"{name} (n={len(defined)})")
+    ax.set_xlabel("change of the prediction" + (" (score, task scale)" if task.is_regression else " (label, 0/1)"))
+    ax.set_ylabel("answers")
+    ax.set_title("how far each probe moves the prediction")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def polarity_confusion(
     records: list[dict[str, Any]], samples: list[Sample], task: TaskInfo
 ) -> tuple[list[list[int]], list[str], list[str]]:
@@ -107,9 +148,16 @@ def polarity_confusion(
 
 
 def write_report(
-    out: Path, title: str, metrics: dict[str, Any], records: list[dict[str, Any]], samples: list[Sample], task: TaskInfo
+    out: Path,
+    title: str,
+    metrics: dict[str, Any],
+    records: list[dict[str, Any]],
+    samples: list[Sample],
+    task: TaskInfo,
+    probed: Sequence[ProbedAnswer] | None = None,
 ) -> tuple[Path, Path]:
-    """report.md and report.html (plots embedded as files in md, inline in html)."""
+    """report.md and report.html (plots embedded as files in md, inline in html); with `probed`
+    (the answers `evaluate --faithfulness` probed) and metrics["faithfulness"], its section too."""
     plots: list[tuple[str, Path]] = []
     if task.is_regression:
         pred = [r.get("score") for r in records]
@@ -173,6 +221,14 @@ def write_report(
         md.append("None.\n")
     for record in ungrounded:
         md.append(f"- `{record['id']}`: " + "; ".join(f"`{c}`" for c in record["citations"]["ungrounded"]) + "\n")
+    evidence_md, evidence_html = evidence_sections(records, samples)
+    md.extend(evidence_md)
+    faithfulness_md: list[str] = []
+    faithfulness_html: list[str] = []
+    if probed is not None and "faithfulness" in metrics:
+        plot = faithfulness_plot(probed, task, out / "faithfulness.png")
+        faithfulness_md, faithfulness_html = faithfulness_sections(metrics["faithfulness"], probed, plot)
+    md.extend(faithfulness_md)
     md_path = out / "report.md"
     md_path.write_text("\n".join(md), encoding="utf-8")
 
@@ -205,22 +261,18 @@ def write_report(
             + "; ".join(f"<code>{html.escape(c)}</code>" for c in record["citations"]["ungrounded"])
             + "</p>"
         )
+    parts.extend(evidence_html)
+    parts.extend(faithfulness_html)
     html_path = out / "report.html"
     html_path.write_text(
         "<!doctype html><meta charset=utf-8><title>"
         + html.escape(title)
-        + "</title><body style='font-family:sans-serif'>"
+        + "</title>"
+        + EVIDENCE_CSS
+        + "<body style='font-family:sans-serif'>"
         + "\n".join(parts)
         + "</body>",
         encoding="utf-8",
     )
     write_json_report(out / "metrics.json", metrics)  # strict JSON: an undefined metric is null, never NaN
     return md_path, html_path
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return "nan" if value != value else f"{value:.4f}"
-    return str(value)

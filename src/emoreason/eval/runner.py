@@ -6,6 +6,9 @@ skips every id already in the file, after dropping a line the interrupted run le
 A rerun resumes only its own run: `run.json` records what the predictions depend on, and a rerun
 with other settings stops before generating (`emoreason.eval.run_identity`).
 
+With `faithfulness`, every answer that cites evidence found in its input is then probed
+(`emoreason.eval.faithfulness`), resumably too: the probe answers are kept in faithfulness.jsonl.
+
 Everything that can stop a run is checked before the first answer is generated: the run's
 identity, and the baselines, which are fitted first and skipped with a warning when they cannot
 run here (`emoreason.eval.comparison`), so that no failure throws away hours of generation.
@@ -21,6 +24,7 @@ from typing import Any
 from emoreason.data import Dataset, Sample
 from emoreason.data.jsonl import AppendOnlyJsonl, read_jsonl_keyed
 from emoreason.eval.comparison import fit_baselines
+from emoreason.eval.faithfulness import FAITHFULNESS_FILE, run_faithfulness
 from emoreason.eval.predictions import score_system
 from emoreason.eval.report import REPORT_FILES, write_report
 from emoreason.eval.run_identity import (
@@ -49,10 +53,10 @@ def finished_predictions(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def remove_run_files(out: Path) -> list[str]:
-    """Delete what an earlier run wrote in `out` (predictions, run.json, reports and plots), and
+    """Delete what an earlier run wrote in `out` (predictions, probes, run.json, reports and plots), and
     nothing else; returns the names deleted. This is `--fresh`: a new run in the same folder."""
     removed = []
-    for name in (PREDICTIONS_FILE, IDENTITY_FILE, *REPORT_FILES):
+    for name in (PREDICTIONS_FILE, IDENTITY_FILE, FAITHFULNESS_FILE, *REPORT_FILES):
         path = out / name
         if path.is_file():
             path.unlink()
@@ -110,8 +114,15 @@ def evaluate_model(
     details: dict[str, Any] | None = None,
     fresh: bool = False,
     notify: Notify = log.warning,
+    faithfulness: bool = False,
+    seed: int = 0,
+    probe_progress_factory: Any = None,
 ) -> dict[str, Any]:
     """Generate the missing predictions of `samples` into `out`, then score them and write the reports.
+
+    With `faithfulness`, also probe the answers that cite evidence (`eval.faithfulness`; `seed`
+    seeds the random-removal control, `probe_progress_factory` shows its progress) and add the
+    figures to metrics.json under "faithfulness".
 
     `identity` is what a resume must match (`run_identity`; by default built from the arguments,
     without adapter contents or dtype, which only the caller knows); `details` are recorded in
@@ -175,6 +186,11 @@ def evaluate_model(
     for message in failed:
         warn(message)
     rows = {"model": system.metrics} | baseline_rows
+    probed = None
+    if faithfulness:
+        probed = run_faithfulness(
+            engine, samples, records, dataset.task, format_name, params, batch_size, out, seed, probe_progress_factory
+        )
     metrics = {
         "dataset": dataset.spec,
         "split": split,
@@ -194,5 +210,8 @@ def evaluate_model(
         "rows": rows,
         "warnings": warnings,
     }
-    write_report(out, f"emoreason evaluation: {dataset.spec}", metrics, ordered, samples, dataset.task)
+    if probed is not None:
+        metrics["faithfulness"] = probed.summary
+    title = f"emoreason evaluation: {dataset.spec}"
+    write_report(out, title, metrics, ordered, samples, dataset.task, probed.answers if probed else None)
     return metrics

@@ -42,16 +42,39 @@ def _norm(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def cited_evidence(completion: str) -> list[tuple[str, str]]:
-    """(citation as written, the text the input must contain) for every quote and cue citation."""
-    found = [(m.group(0), m.group(1)) for m in QUOTE.finditer(completion) if m.group(1).strip()]
+@dataclass(frozen=True, slots=True)
+class Cited:
+    """One citation of a completion: as written, the text the input must contain (`needle`), where
+    the citation lies in the completion (`start`, `end`), and its kind ("quote" or "cue")."""
+
+    written: str
+    needle: str
+    start: int
+    end: int
+    kind: str
+
+
+def citations_in(completion: str) -> list[Cited]:
+    """Every quote, then every measured-cue citation, of `completion`, in the order written."""
+    found = [
+        Cited(m.group(0), m.group(1), m.start(), m.end(), "quote")
+        for m in QUOTE.finditer(completion)
+        if m.group(1).strip()
+    ]
     for match in CUE.finditer(completion):
         before = completion[: match.start()]
         start = CUE_START.match(before)
-        words = before[start.end() if start else 0 :].strip()
+        begin = start.end() if start else 0
+        words = before[begin:].strip()
         if words:
-            found.append((f"{words} {match.group(0)}", f"{words} ({match.group(1)} sd"))
+            begin += len(before[begin:]) - len(before[begin:].lstrip())
+            found.append(Cited(f"{words} {match.group(0)}", f"{words} ({match.group(1)} sd", begin, match.end(), "cue"))
     return found
+
+
+def cited_evidence(completion: str) -> list[tuple[str, str]]:
+    """(citation as written, the text the input must contain) for every quote and cue citation."""
+    return [(cited.written, cited.needle) for cited in citations_in(completion)]
 
 
 def citation_grounding(completion: str, source: str) -> Citations:
@@ -75,4 +98,4 @@ def grounding_summary(citations: Sequence[Citations]) -> dict[str, Any]:
     }
 
 
-__all__ = ["Citations", "cited_evidence", "citation_grounding", "grounding_summary"]
+__all__ = ["Cited", "Citations", "cited_evidence", "citations_in", "citation_grounding", "grounding_summary"]

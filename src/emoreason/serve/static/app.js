@@ -132,6 +132,7 @@ async function analyze(event) {
     const entry = {
       time: new Date().toLocaleTimeString(),
       input: text || media.join(", "),
+      text,
       media,
       task: $("task").value,
       roundTrip: (performance.now() - started) / 1000,
@@ -214,6 +215,40 @@ function gauge(score, task) {
   return root;
 }
 
+// The server marks the evidence (`citations.spans`, from emoreason.metrics.evidence.mark_evidence):
+// offsets count code points, as Python does, so the text is split with Array.from, not indexed
+// by UTF-16 units. A span whose text is not the one here (the server read another text) is skipped.
+function evidenceNodes(text, spans) {
+  const chars = Array.from(text);
+  const nodes = [];
+  let last = 0;
+  for (const span of spans) {
+    if (span.field !== "text" || span.start < last || span.end > chars.length) continue;
+    const piece = chars.slice(span.start, span.end).join("");
+    if (piece !== span.text) continue;
+    nodes.push(document.createTextNode(chars.slice(last, span.start).join("")));
+    const direction = ["positive", "negative", "neutral"].includes(span.direction) ? span.direction : "unstated";
+    nodes.push(el("mark", { class: `evidence ${direction}`, title: `cited as ${span.citation}` }, piece));
+    last = span.end;
+  }
+  nodes.push(document.createTextNode(chars.slice(last).join("")));
+  return nodes;
+}
+
+function renderEvidence(entry) {
+  const citations = entry.record.citations || {};
+  const spans = (citations.spans || []).filter((span) => span.field === "text");
+  const notFound = citations.not_found || [];
+  $("evidence").classList.toggle("hidden", !spans.length && !notFound.length);
+  $("evidence-text").replaceChildren(...evidenceNodes(entry.text || "", spans));
+  const missing = $("not-found");
+  missing.classList.toggle("hidden", !notFound.length);
+  missing.replaceChildren(
+    notFound.length ? "Cited but not in the input: " : "",
+    ...notFound.map((cited) => el("span", { class: "cited" }, cited)),
+  );
+}
+
 function render(entry) {
   const record = entry.record;
   $("placeholder").classList.add("hidden");
@@ -232,6 +267,8 @@ function render(entry) {
   const chip = $("label-chip");
   chip.classList.toggle("hidden", !record.label);
   chip.textContent = record.label ? `label: ${record.label}` : "";
+
+  renderEvidence(entry);
 
   const list = $("parts");
   list.replaceChildren();

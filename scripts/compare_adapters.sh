@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Evaluate adapters on the same seeded test sentences of the three VADER domains and compare each
+# with the first (paired bootstrap, `emoreason compare`). Resumable: rerun to go on.
+#   scripts/compare_adapters.sh OUT SAMPLE NAME=ADAPTER [NAME=ADAPTER ...]
+#   scripts/compare_adapters.sh runs/compare 300 sft=default rl=runs/grpo/stable_a/best/adapter
+# ADAPTER "default" is the shipped default adapter; "none" the base model.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=$1 sample=$2
+shift 2
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+first=""
+for pair in "$@"; do
+  name=${pair%%=*} adapter=${pair#*=}
+  adapter_option=()
+  [ "$adapter" != "default" ] && adapter_option=(--adapter "$adapter")
+  for domain in tweets products movies; do
+    echo "== $name on vader:$domain test (sample $sample)"
+    .venv/bin/emoreason evaluate -d "vader:$domain" --split test --sample "$sample" --seed 0 \
+      "${adapter_option[@]}" --baselines none --out "$out/$name/$domain" >"$out.$name.$domain.log" 2>&1 \
+      || { tail -5 "$out.$name.$domain.log"; exit 1; }
+  done
+  if [ -z "$first" ]; then first=$name; continue; fi
+  for domain in tweets products movies; do
+    echo "== $name - $first on vader:$domain test"
+    .venv/bin/emoreason compare "$out/$first/$domain" "$out/$name/$domain" --out "$out/${name}_vs_${first}_$domain.json"
+  done
+done

@@ -1,0 +1,121 @@
+"""Valence consistency: do the numbers a chain states for its cues agree with its judgment, with
+the lists it puts them in, and (for the lexicon teacher's format) with the lexicon?
+
+A chain in the lexicon teacher's format states a valence per cue, `"bad" (-2.5)`, possibly
+negated, `"bad" (-2.5), negated by "not" so it reads +1.8`, inside a `Positive cues:` or
+`Negative cues:` list, and ends in a polarity (`metrics.evidence.cue_statements` reads them).
+A citation can be grounded (the word is in the input) and still false: the shipped default
+answers "The hotel was not bad at all." with `Positive cues: "bad" (+1.9)`, a valence the
+lexicon gives as -2.5 and no negation to explain it. Three checks, each a rate:
+
+- judgment agreement, per answer: among answers with at least one cue whose effective valence is
+  stated (`CueStatement.effective`: after negation if stated, else as stated) and a positive or
+  negative polarity, the share whose summed effective valences have the polarity's sign (a sum of
+  0 disagrees). Neutral answers are not counted: the chain gives no sign to agree with. The
+  teacher weighs the clause after a contrast word more (VADER's rule), so even its own chains can
+  disagree here when a "but" turns the sentence; such a chain does say one thing and conclude another.
+- list agreement, per cue: among cues that head an item of a Positive/Negative cues list and
+  state a number, the share whose effective valence has the list's sign (0 disagrees).
+- lexicon agreement, per cue: among quoted single words that are lexicon entries (looked up as
+  the teacher does: lower case, else as written) and state a number, the share whose stated
+  number (before negation: the teacher writes the lexicon's value, then the negation) has the
+  lexicon valence's sign (`sign_agreement`), and the share equal to the lexicon valence rounded
+  to one decimal, as the teacher writes it (`exact`).
+
+Each rate is NaN when nothing qualifies; the count it is over is reported beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from emoreason.metrics.evidence import CueStatement, cue_statements
+
+
+def _sign(value: float) -> int:
+    return (value > 0) - (value < 0)
+
+
+POLARITY_SIGN = {"positive": 1, "negative": -1}
+
+
+@dataclass(frozen=True, slots=True)
+class ValenceCheck:
+    """The checks of one answer: None where it has nothing to check, else counts (module doc)."""
+
+    judgment_agrees: bool | None = None
+    listed: int = 0  # cues that head a list item and state a number
+    listed_agree: int = 0
+    in_lexicon: int = 0  # single-word cues in the lexicon that state a number
+    lexicon_sign_agree: int = 0
+    lexicon_exact: int = 0
+
+
+def lexicon_valence(word: str, lexicon: Mapping[str, float]) -> float | None:
+    """The lexicon's valence of a single word, looked up as the teacher does; None for a phrase
+    or a word the lexicon lacks."""
+    word = word.strip()
+    if not word or len(word.split()) != 1:
+        return None
+    value = lexicon.get(word.lower(), lexicon.get(word))
+    return None if value is None else float(value)
+
+
+def check_valences(
+    statements: Sequence[CueStatement], polarity: str | None, lexicon: Mapping[str, float] | None = None
+) -> ValenceCheck:
+    """The valence checks of one answer's cue statements and final `polarity` (module doc)."""
+    effective = [s.effective for s in statements if s.effective is not None]
+    judgment = None
+    if effective and polarity in POLARITY_SIGN:
+        judgment = _sign(sum(effective)) == POLARITY_SIGN[polarity]
+    listed = [s for s in statements if s.listed is not None and s.effective is not None]
+    listed_agree = sum(_sign(s.effective) == s.listed for s in listed if s.effective is not None)
+    in_lexicon = sign_agree = exact = 0
+    for statement in statements:
+        valence = lexicon_valence(statement.quote, lexicon) if lexicon is not None else None
+        if valence is None or statement.stated is None:
+            continue
+        in_lexicon += 1
+        sign_agree += _sign(statement.stated) == _sign(valence)
+        exact += abs(statement.stated - round(valence, 1)) < 1e-9
+    return ValenceCheck(judgment, len(listed), listed_agree, in_lexicon, sign_agree, exact)
+
+
+def valence_check(completion: str, polarity: str | None, lexicon: Mapping[str, float] | None = None) -> ValenceCheck:
+    """`check_valences` of a completion's cue statements (`metrics.evidence.cue_statements`)."""
+    return check_valences(cue_statements(completion), polarity, lexicon)
+
+
+def _rate(part: int, whole: int) -> float:
+    return part / whole if whole else float("nan")
+
+
+def valence_summary(checks: Sequence[ValenceCheck]) -> dict[str, Any]:
+    """The three rates over answers (module doc), each with the count it is over."""
+    judged = [c.judgment_agrees for c in checks if c.judgment_agrees is not None]
+    listed = sum(c.listed for c in checks)
+    in_lexicon = sum(c.in_lexicon for c in checks)
+    return {
+        "valence_judgment_agreement": _rate(sum(judged), len(judged)),
+        "n_valence_judgments": len(judged),
+        "valence_list_agreement": _rate(sum(c.listed_agree for c in checks), listed),
+        "n_valence_listed": listed,
+        "valence_lexicon_sign_agreement": _rate(sum(c.lexicon_sign_agree for c in checks), in_lexicon),
+        "valence_lexicon_exact": _rate(sum(c.lexicon_exact for c in checks), in_lexicon),
+        "n_valence_lexicon": in_lexicon,
+    }
+
+
+@lru_cache(maxsize=1)
+def vader_lexicon() -> Mapping[str, float]:
+    """The VADER lexicon (Hutto & Gilbert 2014, valences -4..+4), the lexicon teacher's."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return {word: float(value) for word, value in SentimentIntensityAnalyzer().lexicon.items()}
+
+
+__all__ = ["ValenceCheck", "check_valences", "lexicon_valence", "valence_check", "valence_summary", "vader_lexicon"]

@@ -1,0 +1,357 @@
+"""Faithfulness probes, evidence marks and valence consistency, on cases whose answer is known.
+
+The predictor is a fake: it reads a text as the sum of a few word values, so which words a
+prediction rests on is known exactly, and a chain citing the decisive word can be told from one
+citing an irrelevant word."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from emoreason.data import TaskInfo
+from emoreason.metrics.evidence import cue_statements, direction_name, mark_evidence
+from emoreason.metrics.faithfulness import (
+    Judgment,
+    ProbeInput,
+    ProbeScores,
+    build_probes,
+    faithfulness_summary,
+    probe_scores,
+)
+from emoreason.metrics.valence import check_valences, valence_check, valence_summary
+
+WORDS = {"good": 2.0, "great": 3.0, "bad": -2.0}
+TEXT = "The food was good, and the room was quiet."
+
+
+def predict(probe: ProbeInput) -> Judgment:
+    """A fake model: the score is the sum of the values of the words it finds."""
+    words = [w.strip(".,!?").lower() for w in probe.text.split()]
+    score = sum(WORDS.get(w, 0.0) for w in words)
+    polarity = "positive" if score > 0 else "negative" if score < 0 else "neutral"
+    return Judgment(score=score, polarity=polarity)
+
+
+def scores_of(completion: str, text: str = TEXT, seed: str = "0:a") -> tuple[ProbeScores, object]:
+    probes = build_probes(mark_evidence(completion, text), text, seed=seed)
+    assert probes is not None
+    original = predict(ProbeInput(text))
+    scores = probe_scores(
+        original, predict(probes.without), predict(probes.only), predict(probes.random), True, probes.cited_tokens
+    )
+    return scores, probes
+
+
+def test_a_chain_citing_the_decisive_word_is_comprehensive_and_sufficient() -> None:
+    scores, probes = scores_of('Positive cues: "good" (+1.9).')
+    # without "good," the fake reads 0 (was 2); "good," alone reads 2; removing one other word keeps 2
+    assert probes.without.text == "The food was and the room was quiet."
+    assert probes.only == ProbeInput("good,", "")
+    assert probes.cited_tokens == 1 and probes.random_removed == 1
+    assert "good," in probes.random.text and len(probes.random.text.split()) == 8
+    assert scores == ProbeScores(2.0, 0.0, 0.0, True, False, False, 1)
+
+
+def test_a_chain_citing_an_irrelevant_word_is_neither() -> None:
+    scores, probes = scores_of('Positive cues: "room" (+1.9).')
+    assert probes.without.text == "The food was good, and the was quiet."
+    assert probes.only.text == "room"
+    assert scores.comprehensiveness == 0.0 and scores.comprehensiveness_flip is False
+    assert scores.sufficiency == 2.0 and scores.sufficiency_flip is True
+    # the control removes one of the other 8 words: it moves the fake only if it drew "good,"
+    assert scores.random_removal == (0.0 if "good," in probes.random.text else 2.0)
+
+
+def test_summary_of_the_two_chains_by_hand() -> None:
+    decisive, _ = scores_of('"good" (+1.9)')
+    irrelevant = ProbeScores(0.0, 2.0, 0.0, False, True, False, 1)  # its control kept "good"
+    summary = faithfulness_summary([decisive, irrelevant])
+    assert summary["n_probed"] == 2 and summary["n_paired"] == 2
+    assert summary["comprehensiveness"] == 1.0 and summary["comprehensiveness_flip_rate"] == 0.5
+    assert summary["sufficiency"] == 1.0 and summary["sufficiency_flip_rate"] == 0.5
+    assert summary["random_removal"] == 0.0 and summary["random_removal_flip_rate"] == 0.0
+    assert summary["comprehensiveness_over_random"] == 1.0  # (2 - 0 + 0 - 0) / 2
+    assert summary["cited_moves_more_rate"] == 0.5
+    assert summary["mean_tokens_cited"] == 1.0
+    assert decisive.rank_key == 2.0 and irrelevant.rank_key == -2.0  # the irrelevant one ranks least faithful
+    assert math.isnan(faithfulness_summary([])["comprehensiveness"])
+
+
+def test_undefined_changes_are_left_out_of_the_means() -> None:
+    unparsed = probe_scores(Judgment(2.0, None, "positive"), Judgment(), Judgment(1.0), Judgment(2.0), True)
+    assert unparsed.comprehensiveness is None and unparsed.comprehensiveness_flip is None
+    assert unparsed.sufficiency == 1.0 and unparsed.sufficiency_flip is None
+    summary = faithfulness_summary([unparsed, ProbeScores(1.0, 0.0, 0.5, True, False, False)])
+    assert summary["comprehensiveness"] == 1.0 and summary["n_paired"] == 1
+    assert summary["comprehensiveness_over_random"] == 0.5
+
+
+def test_classification_change_is_label_change() -> None:
+    a, b = Judgment(label="joy", polarity="positive"), Judgment(label="sad", polarity="negative")
+    scores = probe_scores(a, b, a, Judgment(label="joy", polarity="neutral"), regression=False)
+    assert (scores.comprehensiveness, scores.sufficiency, scores.random_removal) == (1.0, 0.0, 0.0)
+    assert scores.random_flip is True
+
+
+def test_random_control_never_removes_cited_words_and_is_seeded() -> None:
+    text = "a b c d e f g h i j"
+    evidence = mark_evidence('"c" (+1) and "d e" (+2)', text)
+    draws = set()
+    for seed in range(200):
+        probes = build_probes(evidence, text, seed=seed)
+        assert probes is not None and probes.cited_tokens == 3 and probes.random_removed == 3
+        kept = probes.random.text.split()
+        assert {"c", "d", "e"} <= set(kept) and len(kept) == 7
+        draws.add(probes.random.text)
+    assert len(draws) > 20  # it does vary with the seed
+    assert build_probes(evidence, text, seed=5) == build_probes(evidence, text, seed=5)
+    # fewer uncited words than cited ones: all uncited are removed
+    short = build_probes(mark_evidence('"good" and "fine"', "good fine ok"), "good fine ok", seed=1)
+    assert short is not None and short.random_removed == 1 and short.random.text == "good fine"
+
+
+def test_probes_remove_cited_cue_items_from_the_cue_text() -> None:
+    cues = "Voice: pitch low (-1.1 sd, 99 Hz), loudness quiet (-1.3 sd, -52 dBFS), rate fast (+1.0 sd, 5/s)."
+    completion = "<step1>loudness quiet (-1.3 sd) says calm</step1>"
+    evidence = mark_evidence(completion, "He said hi", cues)
+    assert [cues[s.start : s.end] for s in evidence.spans] == ["loudness quiet (-1.3 sd, -52 dBFS)"]
+    probes = build_probes(evidence, "He said hi", cues, seed=0)
+    assert probes is not None and probes.cited_tokens == 6
+    assert probes.without == ProbeInput("He said hi", "Voice: pitch low (-1.1 sd, 99 Hz), rate fast (+1.0 sd, 5/s).")
+    assert probes.only == ProbeInput("", "loudness quiet (-1.3 sd, -52 dBFS),")
+
+
+def test_nothing_to_probe_when_no_citation_is_in_the_input() -> None:
+    evidence = mark_evidence('"thanks" (+1.9)', TEXT)
+    assert evidence.spans == () and evidence.not_found == ('"thanks"',)
+    assert build_probes(evidence, TEXT) is None
+
+
+# --- evidence marks ---------------------------------------------------------------------------
+
+LEXICON_CHAIN = (
+    'Text: Positive cues: "bad" (-2.5), negated by "not" so it reads +1.8; "great" (+3.1), strengthened by '
+    '"really". Negative cues: "dull" (-1.7). The contrast word "but" shifts the weight ("dull").'
+)
+
+
+def test_stated_valences_lists_and_modifiers() -> None:
+    found = {(s.quote, s.stated, s.reads, s.listed, s.direction) for s in cue_statements(LEXICON_CHAIN)}
+    assert found == {
+        ("bad", -2.5, 1.8, 1, 1),
+        ("not", None, None, None, None),
+        ("great", 3.1, None, 1, 1),
+        ("really", None, None, None, None),
+        ("dull", -1.7, None, -1, -1),
+        ("but", None, None, None, None),
+        ("dull", None, None, None, None),
+    }
+    # a list gives direction where no number does; a full stop inside a quote ends nothing
+    listed = cue_statements('Negative cues: "so. bad"; "awful". "meh"')
+    assert [(s.quote, s.direction) for s in listed] == [("so. bad", -1), ("awful", -1), ("meh", None)]
+
+
+def test_mark_evidence_spans_directions_and_missing() -> None:
+    text = "Not bad at all, really GREAT but a little dull; badly lit."
+    evidence = mark_evidence(LEXICON_CHAIN + ' "thanks" (+1.9)', text)
+    marked = [(text[s.start : s.end], direction_name(s.direction)) for s in evidence.spans]
+    assert marked == [
+        ("Not", None),
+        ("bad", "positive"),
+        ("really", None),
+        ("GREAT", "positive"),
+        ("but", None),
+        ("dull", "negative"),
+        ("badly", "positive"),  # "bad" inside "badly" marks the whole word
+    ]
+    assert evidence.not_found == ('"thanks"',)
+    record = evidence.to_dict(text)
+    assert record["spans"][1] == {
+        "field": "text",
+        "start": 4,
+        "end": 7,
+        "text": "bad",
+        "citation": '"bad"',
+        "direction": "positive",
+    }
+
+
+# --- valence consistency ----------------------------------------------------------------------
+
+LEXICON = {"bad": -2.5, "great": 3.1, "dull": -1.7, "loved": 2.9}
+
+
+def test_the_shipped_default_answer_is_grounded_but_contradicts_the_lexicon() -> None:
+    check = valence_check('<think>Text: Positive cues: "bad" (+1.9).</think>', "positive", LEXICON)
+    assert check.judgment_agrees is True and (check.listed, check.listed_agree) == (1, 1)
+    assert (check.in_lexicon, check.lexicon_sign_agree, check.lexicon_exact) == (1, 0, 0)
+
+
+def test_valence_checks_by_hand() -> None:
+    teacher = valence_check(LEXICON_CHAIN, "positive", LEXICON)  # +1.8 + 3.1 - 1.7 = +3.2
+    assert teacher.judgment_agrees is True and (teacher.listed, teacher.listed_agree) == (3, 3)
+    assert (teacher.in_lexicon, teacher.lexicon_sign_agree, teacher.lexicon_exact) == (3, 3, 3)
+    contradicts = valence_check('Negative cues: "loved" (+2.9); "dull" (-1.0).', "negative", LEXICON)
+    assert contradicts.judgment_agrees is False  # +1.9 for a negative judgment
+    assert (contradicts.listed, contradicts.listed_agree) == (2, 1)
+    assert (contradicts.lexicon_sign_agree, contradicts.lexicon_exact) == (2, 1)
+    assert check_valences(cue_statements('"bad" (-2.5)'), "neutral", LEXICON).judgment_agrees is None
+    summary = valence_summary([teacher, contradicts, valence_check("no cues", "positive", LEXICON)])
+    assert summary["valence_judgment_agreement"] == 0.5 and summary["n_valence_judgments"] == 2
+    assert summary["valence_list_agreement"] == 4 / 5 and summary["n_valence_listed"] == 5
+    assert summary["valence_lexicon_sign_agreement"] == 1.0 and summary["n_valence_lexicon"] == 5
+    assert summary["valence_lexicon_exact"] == 4 / 5
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The hotel was not bad at all.",
+        "I really loved it, but the ending was dull and boring!",
+        "Great cast, awful script.",
+    ],
+)
+def test_lexicon_teacher_chains_are_consistent_with_the_lexicon(sentence: str) -> None:
+    from emoreason.distill.lexicon import analyse_text, render_chain
+    from emoreason.metrics.valence import vader_lexicon
+
+    task = TaskInfo("vader", scale=(-4.0, 4.0))
+    analysis = analyse_text(sentence)
+    score = analysis.score(task)
+    polarity = task.score_polarity(score)
+    chain = " ".join(render_chain(analysis, task, polarity, score).values())
+    check = valence_check(chain, polarity, vader_lexicon())
+    assert check.in_lexicon == len(analysis.words) > 0
+    assert check.lexicon_sign_agree == check.lexicon_exact == check.in_lexicon
+    assert check.listed == check.listed_agree == len(analysis.words)
+    assert not mark_evidence(chain, sentence).not_found
+
+
+# --- evaluate --faithfulness ------------------------------------------------------------------
+
+
+class WordSumEngine:
+    """A scripted model that scores a text as `predict` does and cites, by rule: "room" when the
+    text has it (an irrelevant word), "thanks" when the text starts "It was" (a word not in it),
+    else its first sentiment word. Counts the prompts it answers."""
+
+    def __init__(self) -> None:
+        self.prompts = 0
+
+    def generate(self, conversations, params, progress=None):
+        from emoreason.generation import Completion
+
+        out = []
+        for conversation in conversations:
+            self.prompts += 1
+            content = conversation.messages[-1]["content"]
+            text = content.split("Text: ", 1)[1].split("\n\n")[0] if "Text: " in content else ""
+            judged = predict(ProbeInput(text))
+            words = [w.strip(".,!?").lower() for w in text.split()]
+            cited = next((w for w in words if w in WORDS), None)
+            if "room" in words:
+                cited = "room"
+            elif text.startswith("It was"):
+                cited = "thanks"
+            think = f'Text: Positive cues: "{cited}" (+1.0).' if cited else "Text: nothing."
+            answer = f"<polarity>{judged.polarity}</polarity><think>{think}</think><score>{judged.score}</score>"
+            out.append([Completion(text=answer, token_ids=[1], logprobs=[0.0], finish_reason="stop")])
+        return out
+
+
+def test_evaluate_faithfulness_reports_and_resumes(tmp_path) -> None:
+    import json
+
+    from emoreason.data import load_dataset
+    from emoreason.eval.runner import evaluate_model, remove_run_files
+    from emoreason.generation import SamplingParams
+
+    texts = [TEXT, "A great day.", "Nothing here.", "It was good."]
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"id": f"s{i}", "text": t, "score": 1.0}) + "\n" for i, t in enumerate(texts)))
+    dataset = load_dataset(f"jsonl:{data}?scale=-4,4")
+    samples = dataset.split("test")
+    out, engine = tmp_path / "eval", WordSumEngine()
+
+    def run(seed: int = 0) -> dict:
+        params = SamplingParams(max_new_tokens=64, stop_strings=("</score>",))
+        return evaluate_model(engine, dataset, samples, out, "m", "c2f", params, 4, [], faithfulness=True, seed=seed)
+
+    metrics = run()
+    assert engine.prompts == 4 + 2 * 3  # the answers, then three probes of the two probed answers
+    faith = metrics["faithfulness"]
+    assert (faith["n_answers"], faith["n_citing"], faith["n_not_in_input"], faith["n_probed"]) == (4, 3, 1, 2)
+    # s0 cites "room": removing it moves nothing, it alone reads 0 (was 2); s1 cites "great" (3)
+    assert faith["comprehensiveness"] == (0.0 + 3.0) / 2 and faith["sufficiency"] == (2.0 + 0.0) / 2
+    assert faith["change_unit"] == "score, task scale"
+    assert len((out / "faithfulness.jsonl").read_text().splitlines()) == 2
+    report = (out / "report.md").read_text()
+    assert "## Faithfulness" in report and "Least faithful answers" in report and "**room**(+)" in report
+    page = (out / "report.html").read_text()
+    assert "<mark class='positive' title='&quot;great&quot;'>great</mark>" in page
+    assert "<span class='not-found'>&quot;thanks&quot;</span>" in page
+    assert (out / "faithfulness.png").stat().st_size > 5_000
+    assert json.loads((out / "metrics.json").read_text())["faithfulness"]["n_probed"] == 2
+
+    engine.prompts = 0
+    assert run()["faithfulness"] == faith and engine.prompts == 0  # nothing asked again
+    assert run(seed=1)["faithfulness"]["n_probed"] == 2 and engine.prompts == 6  # another control: asked again
+    assert "faithfulness.jsonl" in remove_run_files(out)
+
+
+def test_analyze_view_marks_the_evidence_by_direction(capsys) -> None:
+    from emoreason.cli.ui import evidence_text, show_record
+    from emoreason.data import Sample
+    from emoreason.inference import citation_record
+
+    sample = Sample(id="x", text="The hotel was not bad at all, but the pool was dirty.")
+    chain = '<think>Positive cues: "bad" (+1.9). Negative cues: "dirty" (-1.9); "thanks" (-2.0).</think>'
+    line = evidence_text(sample.text, mark_evidence(chain, sample.text).in_field("text"), "evidence: ")
+    assert {line.plain[s.start : s.end]: str(s.style) for s in line.spans} == {
+        "evidence: ": "dim",
+        "bad": "bold green",
+        "dirty": "bold red",
+    }
+    record = {
+        "id": "x",
+        "polarity": "positive",
+        "score": 1.2,
+        "label": None,
+        "reasoning": {"think": chain},
+        "parse_ok": True,
+        "errors": [],
+        "raw_completion": chain,
+        "completion_tokens": 9,
+        "latency_s": 0.1,
+        "model": "m",
+        "citations": citation_record(chain, sample.text),
+    }
+    assert record["citations"]["not_found"] == ['"thanks"'] and len(record["citations"]["spans"]) == 2
+    show_record(sample, record)
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "evidence: The hotel was not bad at all, but the pool was dirty." in shown
+    assert 'cited but not in the input (1 of 3): "thanks"' in shown
+
+
+def test_evaluate_command_takes_faithfulness(tiny_models, tmp_path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from emoreason.cli import app
+
+    data = tmp_path / "d.jsonl"
+    data.write_text(
+        "".join(json.dumps({"id": f"s{i}", "text": t, "score": 1.0}) + "\n" for i, t in enumerate(["a", "b"]))
+    )
+    out = tmp_path / "eval"
+    args = ["evaluate", "--model", str(tiny_models["causal_lm"]), "--dataset", f"jsonl:{data}?scale=-4,4"]
+    result = CliRunner().invoke(
+        app, [*args, "--out", str(out), "--max-new-tokens", "4", "--baselines", "none", "--faithfulness"]
+    )
+    assert result.exit_code == 0, result.output
+    faith = json.loads((out / "metrics.json").read_text())["faithfulness"]  # strict JSON: NaN is null
+    assert faith["n_probed"] == 0 and faith["comprehensiveness"] is None
+    assert "faithfulness probes" in result.output
