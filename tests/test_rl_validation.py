@@ -153,6 +153,7 @@ def test_validation_logs_keeps_best_and_stops_on_collapse(tmp_path: Path, causal
     assert best["step"] == 0 and best["value"] == 1.0  # the later equal value does not replace it
     assert (tmp_path / "run" / "best" / "adapter").is_dir() or (tmp_path / "run" / "best" / "model").is_dir()
     assert (tmp_path / "run" / "checkpoint-1").is_dir()  # the early stop is checkpointed
+    assert (tmp_path / "run" / "curves.png").is_file()  # drawn at the end, with the validation panels
     greedy = [params for _, params, _ in engine.calls if params.temperature == 0.0]
     assert len(greedy) == 2 and all(not grad for *_, grad in engine.calls[:1])
 
@@ -162,3 +163,26 @@ def test_unknown_best_metric_names_the_known_ones(tmp_path: Path, causal: Path) 
     trainer, _ = scripted_trainer(tmp_path, causal, always_positive, validation=validation)
     with pytest.raises(ValueError, match="not a figure; known: .*mean/pearson_r"):
         trainer.train()
+
+
+# -- the curves ---------------------------------------------------------------------------
+
+
+def test_running_mean_and_series() -> None:
+    from emoreason.train.curves import running_mean, series
+
+    assert running_mean([1.0, 3.0, 5.0, 7.0], 2) == [1.0, 2.0, 4.0, 6.0]
+    rows = [{"step": 0, "a": 1.0}, {"step": 1}, {"step": 2, "a": float("nan")}, {"step": 3, "a": 2}]
+    assert series(rows, "a") == ([0, 3], [1.0, 2.0])
+
+
+def test_training_curves_drawn_from_the_log(tmp_path: Path) -> None:
+    from emoreason.train.curves import plot_training_curves
+
+    log = tmp_path / "metrics.jsonl"
+    rows = [{"step": s, "reward/mean": s / 10, "valid/vader:movies/pearson_r": 0.5} for s in range(5)]
+    log.write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"step": 5, "rew')  # a torn last line
+    assert plot_training_curves(log, tmp_path / "c.png") == tmp_path / "c.png"
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    log.write_text('{"step": 1}\n')
+    assert plot_training_curves(log, tmp_path / "d.png") is None and not (tmp_path / "d.png").exists()

@@ -287,9 +287,17 @@ class TrainingRun:
         return records
 
     def end(self) -> None:
-        """Close the trackers and, with several processes, tear down the process group: a gloo
-        thread left running when the interpreter exits aborts that process ("terminate called
-        without an active exception", exit -6) after all the work is done and saved."""
+        """Draw curves.png from metrics.jsonl (`train.curves`), close the trackers and, with
+        several processes, tear down the process group: a gloo thread left running when the
+        interpreter exits aborts that process ("terminate called without an active exception",
+        exit -6) after all the work is done and saved."""
+        if self.is_main and self.metrics_file.is_file():
+            from emoreason.train.curves import plot_training_curves
+
+            try:
+                plot_training_curves(self.metrics_file, self.output_dir / "curves.png")
+            except Exception as err:  # the run's work is saved; a plot must not turn it into a failure
+                log.warning("could not draw %s: %s", self.output_dir / "curves.png", err)
         if self.accelerator.trackers or self.world > 1:
             self.accelerator.end_training()
 
