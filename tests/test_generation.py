@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 
 from emoreason.cli import app
 from emoreason.generation import SamplingParams, TransformersEngine
-from emoreason.generation.engine import shared_prefix_length
-from emoreason.generation.kv_cache import PreallocatedLayer, plan_prefill_groups
+from emoreason.generation.kv_cache import PreallocatedLayer, plan_prefill_groups, shared_prefix_length
 from emoreason.generation.sampling import filter_logits
 from emoreason.generation.stopping import StopChecker
 from emoreason.models import Conversation, LoadedModel, load_model

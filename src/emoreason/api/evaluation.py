@@ -66,6 +66,7 @@ def evaluate(
     out: str | Path | None = None,
     format: str = "c2f",
     max_new_tokens: int = 256,
+    ground_quotes: bool = True,
     batch_size: int = 16,
     baselines: Sequence[str] = ("vader", "mean"),
     family: str = "auto",
@@ -87,7 +88,8 @@ def evaluate(
 
     A rerun in the same `out` resumes, and only with the same settings (`fresh=True` starts over);
     a mismatch raises ValueError before the model loads. `limit` takes the first N samples, `sample`
-    a random N (with `seed`). `faithfulness=True` also probes every answer that cites evidence in its
+    a random N (with `seed`). `ground_quotes` (on by default) lets quotes cite only the input
+    (`emoreason.generation.quotes`). `faithfulness=True` also probes every answer that cites evidence in its
     input: the model is asked again without it, with it alone, and with as many other words removed
     (`emoreason.metrics.faithfulness`; `seed` seeds that control); the figures go to
     metrics["faithfulness"] and the report, the probe answers to `out`/faithfulness.jsonl (kept
@@ -108,7 +110,7 @@ def evaluate(
     if not samples:
         raise ValueError(f"{ds.spec} has no samples in split {split!r} (rows per split: {ds.split_counts()})")
     target = Path(out) if out is not None else default_eval_out(ds.spec, split)
-    params = SamplingParams(max_new_tokens=max_new_tokens, stop_strings=fmt.stop_strings)
+    params = SamplingParams(max_new_tokens=max_new_tokens, stop_strings=fmt.stop_strings, ground_quotes=ground_quotes)
     # before the model loads: a rerun with other settings stops here, having cost nothing
     identity, adapters = run_identity_of(ds, split, str(model), adapter, dtype, device, fmt.name, params)
     if not fresh:

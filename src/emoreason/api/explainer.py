@@ -241,6 +241,7 @@ class Explainer:
         temperature: float = 0.0,
         cues: str = "auto",
         cue_reference: Path | None = None,
+        ground_quotes: bool = True,
     ) -> None:
         from emoreason.data.schema import resolve_task
         from emoreason.formats import get_format
@@ -254,6 +255,7 @@ class Explainer:
         self.format = get_format(format)
         self.batch_size, self.max_new_tokens, self.temperature = batch_size, max_new_tokens, temperature
         self.cues, self.cue_reference = cues, cue_reference
+        self.ground_quotes = ground_quotes
 
     @classmethod
     def load(
@@ -271,6 +273,7 @@ class Explainer:
         temperature: float = 0.0,
         cues: str = "auto",
         cue_reference: Path | None = None,
+        ground_quotes: bool = True,
     ) -> Explainer:
         """Load `model` once ("default", a local folder or a hub id) with its adapters (the shipped one
         for "default" unless `adapter` names others, or "none"), ready to explain."""
@@ -285,6 +288,7 @@ class Explainer:
             temperature=temperature,
             cues=cues,
             cue_reference=cue_reference,
+            ground_quotes=ground_quotes,
         )
 
     def using(
@@ -319,11 +323,14 @@ class Explainer:
     @property
     def sampling(self) -> SamplingParams:
         """How each answer is generated: up to `max_new_tokens` at `temperature`, stopped where the
-        format's answer ends."""
+        format's answer ends, quoting only the input when `ground_quotes` (`generation.quotes`)."""
         from emoreason.generation import SamplingParams
 
         return SamplingParams(
-            max_new_tokens=self.max_new_tokens, temperature=self.temperature, stop_strings=self.format.stop_strings
+            max_new_tokens=self.max_new_tokens,
+            temperature=self.temperature,
+            stop_strings=self.format.stop_strings,
+            ground_quotes=self.ground_quotes,
         )
 
     def prepare(self, samples: Sequence[Sample], progress: Callable[[int], None] | None = None) -> ModelInputs:

@@ -86,6 +86,7 @@ def analyze(
     labels: opt.Labels = None,
     max_new_tokens: opt.MaxNewTokens = 256,
     temperature: opt.Temperature = 0.0,
+    ground_quotes: opt.GroundQuotes = True,
     batch_size: opt.BatchSize = 8,
     family: opt.Family = "auto",
     dtype: opt.Dtype = "auto",
@@ -122,6 +123,7 @@ def analyze(
         temperature=temperature,
         cues=cues,
         cue_reference=cue_reference,
+        ground_quotes=ground_quotes,
     )
     explainer.option = "--max-new-tokens"
     try:

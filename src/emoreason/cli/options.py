@@ -103,6 +103,15 @@ Task = Annotated[
 Scale = Annotated[Optional[str], _option("Custom score scale LOW,HIGH (overrides --task).")]
 Labels = Annotated[Optional[str], _option("Custom comma-separated label set (overrides --task).")]
 Temperature = Annotated[float, _option("0 = greedy (reproducible).")]
+GroundQuotes = Annotated[
+    bool,
+    _option(
+        "Quotes in the answer may only cite words of the input (and its cue text): while a quote is open, "
+        "tokens that would leave the input are masked (emoreason.generation.quotes). --free-quotes lets the "
+        "model quote anything, as it was trained to.",
+        "--grounded-quotes/--free-quotes",
+    ),
+]
 BatchSize = Annotated[int, _option("Samples per generation batch.")]
 RecordJson = Annotated[bool, _option("Print one audit record (JSON) per input instead of the readable view.", "--json")]
 Cues = Annotated[

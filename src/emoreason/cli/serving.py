@@ -25,6 +25,7 @@ def serve(
     dtype: opt.Dtype = "auto",
     device: opt.Device = "auto",
     log_level: opt.LogLevel = "info",
+    ground_quotes: opt.GroundQuotes = True,
 ) -> None:
     """Serve a model over HTTP: OpenAI-style /v1/chat/completions, /v1/analyze (audit records), a page at /."""
     from emoreason.cli.analysis import check_adapters
@@ -46,6 +47,7 @@ def serve(
             max_upload_bytes=int(max_upload_mb * 2**20),
             max_body_bytes=int(max_body_mb * 2**20),
             api_key=api_key or None,
+            ground_quotes=ground_quotes,
         )
         server_app = build_app(model, adapter, settings, family=family, dtype=dtype, device=device)
     except (FileNotFoundError, ValueError, MediaError) as err:

@@ -104,6 +104,8 @@ def run_identity(
         "dataset": dataset,
         "split": split,
     }
+    if params.ground_quotes:  # recorded only when on, so folders written before the option still match
+        identity["ground_quotes"] = True
     return json.loads(json.dumps(json_safe(identity)))  # tuples become lists, as they read back from run.json
 
 

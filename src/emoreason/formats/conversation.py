@@ -54,6 +54,7 @@ def build_conversation(
         audio=sample.audio,
         assistant_prefix=prefix,
         options=dict(options or {}),
+        evidence="\n".join(part for part in (sample.text, cues) if part) or None,
     )
 
 

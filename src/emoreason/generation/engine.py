@@ -34,16 +34,22 @@ import torch
 from transformers.cache_utils import Cache, DynamicCache
 
 from emoreason.generation.cascade import cascade_attention_mode, decoding_mask, prompt_pass_mask, supports_cascade
-from emoreason.generation.kv_cache import plain_dynamic, plan_prefill_groups, preallocate, stack_caches
+from emoreason.generation.kv_cache import (
+    MIN_SHARED_PREFIX,
+    plain_dynamic,
+    plan_prefill_groups,
+    preallocate,
+    shared_prefix_length,
+    stack_caches,
+)
 from emoreason.generation.matmul import OneDnnLinears, use_onednn_linears
 from emoreason.generation.params import Completion, SamplingParams
+from emoreason.generation.quotes import GroundedQuotes, QuoteLogitsProcessor
 from emoreason.generation.sampling import choose_tokens
 from emoreason.generation.stopping import StopChecker
 from emoreason.models.families.base import Conversation
 from emoreason.models.families.causal_lm import render_prompts
 from emoreason.models.loading import LoadedModel
-
-MIN_SHARED_PREFIX = 8  # below this, a separate prefix pass costs more than it saves
 
 
 class Prefill(NamedTuple):
@@ -275,8 +281,11 @@ class TransformersEngine:
                 stack.enter_context(cascade_attention_mode(model))
             if onednn:  # cascade attention runs its kernels on PyTorch's defaults: no per-layer hooks needed
                 stack.enter_context(OneDnnLinears(model, everywhere=shared_prefix is not None))
+            quotes = None
+            if params.ground_quotes:
+                quotes = GroundedQuotes(tokenizer, [c.evidence for c in conversations for _ in range(params.n)])
             return self._decode_rows(
-                rows, suffixes, prefix_cache, prefix_len, shared_prefix, params, generator, len(conversations)
+                rows, suffixes, prefix_cache, prefix_len, shared_prefix, params, generator, len(conversations), quotes
             )
 
     def _decode_rows(
@@ -289,8 +298,10 @@ class TransformersEngine:
         params: SamplingParams,
         generator: torch.Generator | None,
         prompts: int,
+        quotes: GroundedQuotes | None = None,
     ) -> list[list[Completion]]:
-        """The prompt pass of the rows' suffixes and the decoding loop (see `_decode_text`)."""
+        """The prompt pass of the rows' suffixes and the decoding loop (see `_decode_text`);
+        `quotes` masks what an open quote may continue with (`generation.quotes`)."""
         model, tokenizer, device = self.loaded.model, self.loaded.tokenizer, self.loaded.device
         batch = len(rows)
         groups = [list(range(batch))]
@@ -318,10 +329,14 @@ class TransformersEngine:
         logprobs: list[list[float]] = [[] for _ in range(batch)]
         finished: list[Completion | None] = [None] * batch
         for step in range(params.max_new_tokens):
+            if quotes is not None:
+                logits = quotes.mask(logits, active)
             tokens, token_logprobs = choose_tokens(logits, params.temperature, params.top_k, params.top_p, generator)
             token_list, logprob_list = tokens.tolist(), token_logprobs.tolist()
             keep: list[int] = []
             for slot, row in enumerate(active):
+                if quotes is not None:
+                    quotes.advance(row, token_list[slot])
                 generated[row].append(token_list[slot])
                 logprobs[row].append(logprob_list[slot])
                 reason = None
@@ -396,6 +411,9 @@ class TransformersEngine:
             )
         if params.stop_strings:
             kwargs.update(stop_strings=list(params.stop_strings), tokenizer=tokenizer)
+        if params.ground_quotes:
+            quotes = GroundedQuotes(tokenizer, [c.evidence for c in conversations for _ in range(params.n)])
+            kwargs["logits_processor"] = [QuoteLogitsProcessor(quotes, prompt_width)]
         out = model.generate(**inputs, **kwargs)
         sequences = out.sequences[:, prompt_width:]
         step_logits = torch.stack(out.logits, dim=1).float()  # [B, T, V]
@@ -427,16 +445,4 @@ class TransformersEngine:
         return [completions[i * params.n : (i + 1) * params.n] for i in range(len(conversations))]
 
 
-def shared_prefix_length(sequences: Sequence[Sequence[int]]) -> int:
-    """Tokens all sequences share at the start, leaving at least one token of each to run."""
-    if not sequences:
-        return 0
-    shortest = min(len(s) for s in sequences)
-    first = sequences[0]
-    length = 0
-    while length < shortest - 1 and all(s[length] == first[length] for s in sequences):
-        length += 1
-    return length
-
-
-__all__ = ["GenerationBackend", "TransformersEngine", "shared_prefix_length", "auto_batch_size"]
+__all__ = ["GenerationBackend", "TransformersEngine", "auto_batch_size"]

@@ -177,4 +177,27 @@ def stack_caches(caches: Sequence[Cache], room: int | None = None) -> DynamicCac
     return stacked
 
 
-__all__ = ["PreallocatedLayer", "plain_dynamic", "plan_prefill_groups", "preallocate", "stack_caches"]
+MIN_SHARED_PREFIX = 8  # below this, a separate prefix pass costs more than it saves
+
+
+def shared_prefix_length(sequences: Sequence[Sequence[int]]) -> int:
+    """Tokens all sequences share at the start, leaving at least one token of each to run."""
+    if not sequences:
+        return 0
+    shortest = min(len(s) for s in sequences)
+    first = sequences[0]
+    length = 0
+    while length < shortest - 1 and all(s[length] == first[length] for s in sequences):
+        length += 1
+    return length
+
+
+__all__ = [
+    "MIN_SHARED_PREFIX",
+    "PreallocatedLayer",
+    "plain_dynamic",
+    "plan_prefill_groups",
+    "preallocate",
+    "shared_prefix_length",
+    "stack_caches",
+]

@@ -76,7 +76,7 @@ def encode_with_continuations(
 def _split_shared_prefix(
     prompt: dict[str, torch.Tensor], targets: torch.Tensor, mask: torch.Tensor, pad: int, device: torch.device
 ) -> EncodedBatch | None:
-    from emoreason.generation.engine import MIN_SHARED_PREFIX, shared_prefix_length
+    from emoreason.generation.kv_cache import MIN_SHARED_PREFIX, shared_prefix_length
 
     rows = [ids[m.bool()].tolist() for ids, m in zip(prompt["input_ids"], prompt["attention_mask"])]
     length = shared_prefix_length(rows)

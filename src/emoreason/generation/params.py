@@ -16,6 +16,8 @@ class SamplingParams:
     top_k: int = 0
     stop_strings: tuple[str, ...] = ()
     seed: int | None = None
+    #: quotes may only cite the conversation's `evidence` (`generation.quotes`; text models)
+    ground_quotes: bool = False
 
     def __post_init__(self) -> None:
         if self.n < 1:

@@ -45,7 +45,9 @@ def create_app(engine: GenerationBackend, model: ModelInfo, settings: ServeSetti
         on_batch=metrics.observe_batch,
     )
     # the Python API makes the audit records; cues off: media the model cannot read are refused (400), not measured
-    explainer = Explainer(model, engine, max_new_tokens=settings.default_max_tokens, cues="off")
+    explainer = Explainer(
+        model, engine, max_new_tokens=settings.default_max_tokens, cues="off", ground_quotes=settings.ground_quotes
+    )
     explainer.option = "max_tokens"  # a context-length refusal names the request's field
     state = ServeState(
         settings=settings,

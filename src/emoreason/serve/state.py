@@ -44,6 +44,7 @@ class ServeSettings:
     max_body_bytes: int = 64 * MiB  # per request, all parts together
     max_text_chars: int = 20_000
     api_key: str | None = None
+    ground_quotes: bool = True  # /v1/analyze answers quote only the input (`generation.quotes`)
 
     def __post_init__(self) -> None:
         for name in (

@@ -31,6 +31,9 @@ class Conversation:
     assistant_prefix: str = ""
     # Family-specific switches (e.g. {"use_audio_in_video": True} for Qwen2.5-Omni).
     options: dict[str, Any] = field(default_factory=dict)
+    # What the answer's citations must quote (the sample's text and cue text), for grounded
+    # quoting (`SamplingParams.ground_quotes`); None: nothing to check against.
+    evidence: str | None = None
 
     @property
     def media(self) -> dict[str, str]:

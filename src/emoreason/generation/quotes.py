@@ -1,0 +1,151 @@
+"""Grounded quoting: while a completion is inside double quotes, only tokens that keep the quote
+a piece of the input may follow, and the quote may close only on whole words of the input.
+
+A chain is auditable when what it quotes can be found in what the model was given
+(`metrics.grounding`); a small model often quotes a word that is not there ("amazing" for "I
+absolutely loved this film"). With `SamplingParams(ground_quotes=True)` the engine masks, at every
+step inside a quote, the tokens that would leave the input: the model still chooses what to quote
+and whether to quote at all, from the words that are really there. Outside quotes nothing changes.
+
+The rules, on text lowercased with whitespace runs collapsed (as `metrics.grounding` compares):
+- a quote opens and closes at `"`, `\u201c` or `\u201d` (the quote marks `metrics.grounding` reads);
+- inside, a token without a quote mark may follow when quote + token is a substring of the input
+  and has no line break;
+- a token with a quote mark closes the quote: allowed when quote + the token's text before the
+  mark is non-empty and occurs in the input between word boundaries, and the rest of the token
+  opens no new quote;
+- if no token qualifies (a dead end), any closing token is allowed, so decoding never stalls.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+import torch
+
+QUOTE_MARKS = '"\u201c\u201d'
+_FIRST_MARK = re.compile(f"[{QUOTE_MARKS}]")
+
+
+def normalize(text: str) -> str:
+    """Lowercased, each whitespace run one space, padded with a space at both ends (so a quote
+    may begin or end with a space where the input has a word boundary)."""
+    return " " + " ".join(text.lower().split()) + " "
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text.lower())
+
+
+def occurs_as_words(phrase: str, source: str) -> bool:
+    """`phrase` (any text; compared lowercased, whitespace collapsed, stripped) is non-empty and
+    occurs in `source` (`normalize`d) with no letter or digit right before or after it."""
+    phrase = _squash(phrase).strip()
+    if not phrase:
+        return False
+    return re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", source) is not None
+
+
+def continuation_allowed(quote: str, token: str, source: str) -> bool:
+    """Whether `token` (its text) may follow the open quote `quote` (its text so far) for the
+    `normalize`d input `source` (see the module doc)."""
+    mark = _FIRST_MARK.search(token)
+    if mark is None:
+        return "\n" not in token and _squash(quote + token) in source
+    if _FIRST_MARK.search(token[mark.end() :]):
+        return False
+    return occurs_as_words(quote + token[: mark.start()], source)
+
+
+@lru_cache(maxsize=4)
+def _token_texts(tokenizer: object) -> tuple[str, ...]:
+    """Every token's text decoded alone (once per tokenizer)."""
+    size = len(tokenizer)  # type: ignore[arg-type]
+    return tuple(tokenizer.decode([i]) for i in range(size))  # type: ignore[attr-defined]
+
+
+class GroundedQuotes:
+    """The quote state of each row of a batch and the mask it puts on the next token's logits.
+
+    `sources[row]` is the input text row's citations must quote (None: that row is free)."""
+
+    def __init__(self, tokenizer: object, sources: Sequence[str | None]):
+        self.texts = _token_texts(tokenizer)
+        self.sources = [normalize(s) if s else None for s in sources]
+        self.inside = [False] * len(sources)
+        self.quote = [""] * len(sources)
+        self._candidates: dict[int, list[int]] = {}
+        self.closing = [i for i, t in enumerate(self.texts) if _FIRST_MARK.search(t)]
+
+    def candidates(self, row: int) -> list[int]:
+        """Tokens that can appear in a quote of this row's input at all (a quote mark, or text
+        found in the input): the few hundred the per-step check looks at."""
+        if row not in self._candidates:
+            source = self.sources[row] or ""
+            self._candidates[row] = [
+                i
+                for i, text in enumerate(self.texts)
+                if _FIRST_MARK.search(text) or ("\n" not in text and _squash(text) in source)
+            ]
+        return self._candidates[row]
+
+    def allowed(self, row: int) -> list[int] | None:
+        """The token ids allowed next for `row`; None when it is not constrained now."""
+        source = self.sources[row]
+        if source is None or not self.inside[row]:
+            return None
+        quote = self.quote[row]
+        ok = [i for i in self.candidates(row) if continuation_allowed(quote, self.texts[i], source)]
+        return ok or self.closing
+
+    def mask(self, logits: torch.Tensor, rows: Sequence[int]) -> torch.Tensor:
+        """`logits` [len(rows), vocab] with the disallowed tokens of each constrained row at -inf."""
+        masked = None
+        for slot, row in enumerate(rows):
+            allowed = self.allowed(row)
+            if allowed is None:
+                continue
+            if masked is None:
+                masked = logits.clone()
+            keep = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)
+            keep[torch.tensor([i for i in allowed if i < logits.shape[-1]], dtype=torch.long)] = True
+            masked[slot].masked_fill_(~keep, float("-inf"))
+        return logits if masked is None else masked
+
+    def advance(self, row: int, token: int) -> None:
+        """Follow the quote marks of the token chosen for `row`."""
+        if self.sources[row] is None:
+            return
+        for char in self.texts[token] if token < len(self.texts) else "":
+            if char in QUOTE_MARKS:
+                self.inside[row] = not self.inside[row]
+                self.quote[row] = ""
+            elif self.inside[row]:
+                self.quote[row] += char
+
+
+class QuoteLogitsProcessor:
+    """`GroundedQuotes` as a transformers logits processor, for `model.generate` (the multimodal
+    families): each call first follows the token chosen at the previous step, then masks."""
+
+    def __init__(self, quotes: GroundedQuotes, prompt_width: int):
+        self.quotes, self.prompt_width = quotes, prompt_width
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        rows = range(input_ids.shape[0])
+        if input_ids.shape[1] > self.prompt_width:
+            for row in rows:
+                self.quotes.advance(row, int(input_ids[row, -1]))
+        return self.quotes.mask(scores, rows)
+
+
+__all__ = [
+    "GroundedQuotes",
+    "QuoteLogitsProcessor",
+    "QUOTE_MARKS",
+    "continuation_allowed",
+    "normalize",
+    "occurs_as_words",
+]

@@ -1,0 +1,109 @@
+"""Grounded quoting: inside a quote, only the input's words; outside, nothing changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from emoreason.generation import SamplingParams, TransformersEngine
+from emoreason.generation import engine as engine_module
+from emoreason.generation.quotes import GroundedQuotes, continuation_allowed, normalize, occurs_as_words
+from emoreason.metrics.grounding import QUOTE, citation_grounding
+from emoreason.models import Conversation, LoadedModel, load_model
+from emoreason.testing.fixtures import make_tiny_causal_lm
+
+SOURCE = normalize("The hotel was not bad at all.")
+
+
+def test_normalize_and_word_boundaries() -> None:
+    assert normalize("  Not\tBAD \n at all ") == " not bad at all "
+    assert occurs_as_words("Not  bad", SOURCE) and occurs_as_words("hotel", SOURCE)
+    assert not occurs_as_words("ba", SOURCE) and not occurs_as_words("otel", SOURCE) and not occurs_as_words(" ", SOURCE)
+
+
+@pytest.mark.parametrize(
+    ("quote", "token", "allowed"),
+    [
+        ("", "not", True),  # a piece of the input
+        ("not", " bad", True),
+        ("", "amazing", False),  # a word the input does not have
+        ("not", " good", False),
+        ("not bad", '"', True),  # closes on whole words
+        ("ba", '"', False),  # "ba" is not a word of the input
+        ("bad", '" (', True),  # the token's text after the mark opens nothing
+        ("bad", '" "', False),  # ... a second mark would open a new quote
+        ("", " ", True),
+        ("not", "\n", False),  # quotes never span lines (metrics.grounding does not read them)
+        ("all", ".\u201d", True),  # curly marks close too
+    ],
+)
+def test_continuation_allowed(quote: str, token: str, allowed: bool) -> None:
+    assert continuation_allowed(quote, token, SOURCE) is allowed
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> LoadedModel:
+    return load_model(str(make_tiny_causal_lm(tmp_path_factory.mktemp("tiny") / "causal")))
+
+
+def token_id(loaded: LoadedModel, text: str) -> int:
+    ids = loaded.tokenizer(text, add_special_tokens=False)["input_ids"]
+    assert len(ids) == 1, f"{text!r} is {len(ids)} tokens for this tokenizer"
+    return ids[0]
+
+
+def test_state_follows_the_marks_and_masks_inside_only(tiny: LoadedModel) -> None:
+    quotes = GroundedQuotes(tiny.tokenizer, ["not bad", None])
+    mark = token_id(tiny, '"')
+    assert quotes.allowed(0) is None  # outside a quote: free
+    quotes.advance(0, mark)
+    quotes.advance(1, mark)  # a row without evidence never is constrained
+    allowed = quotes.allowed(0)
+    assert allowed and mark not in allowed  # an empty quote cannot close
+    assert all(continuation_allowed("", quotes.texts[i], normalize("not bad")) for i in allowed)
+    assert quotes.allowed(1) is None
+    logits = torch.zeros(2, len(quotes.texts))
+    masked = quotes.mask(logits, [0, 1])
+    assert torch.isinf(masked[0]).sum() == len(quotes.texts) - len(allowed) and not torch.isinf(masked[1]).any()
+    assert not torch.isinf(logits).any()  # the caller's tensor is left as it was
+
+
+def biased_choice(favoured: list[int], bias: float = 12.0):
+    """choose_tokens with a strong pull towards `favoured` tokens (a quote mark and text the
+    input lacks), so a tiny random model quotes often, and would quote the wrong word."""
+    real = engine_module.choose_tokens
+
+    def choose(logits, *args, **kwargs):
+        logits = logits.clone()
+        logits[:, favoured] += bias  # a masked token stays at -inf
+        return real(logits, *args, **kwargs)
+
+    return choose
+
+
+@pytest.mark.parametrize("ground", [True, False])
+def test_engine_quotes_only_the_evidence(tiny: LoadedModel, monkeypatch: pytest.MonkeyPatch, ground: bool) -> None:
+    evidence = "the food was good"
+    favoured = [token_id(tiny, '"'), token_id(tiny, "er")]  # "er": one token here, not in the evidence
+    monkeypatch.setattr(engine_module, "choose_tokens", biased_choice(favoured))
+    conversation = Conversation(messages=[{"role": "user", "content": evidence}], evidence=evidence)
+    params = SamplingParams(n=6, max_new_tokens=24, temperature=1.0, seed=0, ground_quotes=ground)
+    texts = [c.text for c in TransformersEngine(tiny).generate([conversation], params)[0]]
+    quoted = [m.group(1) for t in texts for m in QUOTE.finditer(t)]
+    assert quoted, texts
+    grounded = [citation_grounding(t, evidence) for t in texts]
+    if ground:
+        assert all(g.grounded == g.cited for g in grounded), texts
+    else:  # the same pull without the mask quotes a word the input lacks: the test can fail
+        assert any("er" in q for q in quoted), texts
+
+
+def test_logits_processor_follows_what_generate_chose(tiny: LoadedModel) -> None:
+    from emoreason.generation.quotes import QuoteLogitsProcessor
+
+    processor = QuoteLogitsProcessor(GroundedQuotes(tiny.tokenizer, ["not bad"]), prompt_width=3)
+    mark, scores = token_id(tiny, '"'), torch.zeros(1, len(tiny.tokenizer))
+    assert not torch.isinf(processor(torch.tensor([[1, 2, 3]]), scores)).any()  # the first step: nothing chosen yet
+    assert torch.isinf(processor(torch.tensor([[1, 2, 3, mark]]), scores)).any()  # a quote opened: masked
