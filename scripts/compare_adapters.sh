@@ -3,7 +3,8 @@
 # with the first (paired bootstrap, `emoreason compare`). Resumable: rerun to go on.
 #   scripts/compare_adapters.sh OUT SAMPLE NAME=ADAPTER [NAME=ADAPTER ...]
 #   scripts/compare_adapters.sh runs/compare 300 sft=default rl=runs/grpo/stable_a/best/adapter
-# ADAPTER "default" is the shipped default adapter; "none" the base model.
+# ADAPTER "default" is the shipped default adapter; "none" the base model. EVAL_OPTIONS adds
+# evaluate options to every run (e.g. EVAL_OPTIONS=--free-quotes to compare the models' own quoting).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$1 sample=$2
@@ -17,7 +18,7 @@ for pair in "$@"; do
   for domain in tweets products movies; do
     echo "== $name on vader:$domain test (sample $sample)"
     .venv/bin/emoreason evaluate -d "vader:$domain" --split test --sample "$sample" --seed 0 \
-      "${adapter_option[@]}" --baselines none --out "$out/$name/$domain" >"$out.$name.$domain.log" 2>&1 \
+      "${adapter_option[@]}" ${EVAL_OPTIONS:-} --baselines none --out "$out/$name/$domain" >"$out.$name.$domain.log" 2>&1 \
       || { tail -5 "$out.$name.$domain.log"; exit 1; }
   done
   if [ -z "$first" ]; then first=$name; continue; fi
