@@ -7,7 +7,8 @@ vader:movies; the embedded SmolLM2-135M-Instruct with LoRA:
   1. distill   lexicon-teacher C2F chains, consistency-filtered
   2. sft       cold start on the kept chains
   3. grpo_*    from the SFT adapter, same budget each: Hint-GRPO (hints), no hints
-               (nohints), hard groups dropped (drop)
+               (nohints), hard groups dropped (drop); each keeps best/, the step its
+               in-training validation (valid splits) chose, which is what is evaluated
   4. eval_*    every system (base, sft, grpo_*) on the test splits of all three domains,
                and on the movies valid split, which picks the best adapter (select)
 
@@ -42,10 +43,8 @@ class Budget:
     """Sizes of one run. `full` is sized for about two hours on a 2-core CPU."""
 
     sft_steps: int = 150
-    grpo_steps: int = 30
-    eval_limit: int = (
-        150  # a seeded random N of each test split (`evaluate --sample`; the movies file is sorted by polarity)
-    )
+    grpo_steps: int = 120
+    eval_limit: int = 300  # a seeded random N of each test split (`evaluate --sample`; the movies file is sorted)
     valid_limit: int = 150
     distill_limit: int | None = None
     max_new_tokens: int = 192
@@ -77,6 +76,10 @@ BUDGETS = {
             "optim.minibatch_size=2",
             "model.lora.r=4",
             "run.report_to=[jsonl]",
+            "validation.sample=2",
+            "validation.datasets=[vader:movies]",
+            "validation.max_new_tokens=6",
+            "validation.best_metric=mean/parse_rate",  # a random tiny model's r is undefined (constant answers)
         ],
     ),
 }
@@ -89,7 +92,10 @@ def emoreason(args: list[str]) -> int:
     from emoreason.cli import app
 
     try:
-        app(args=args, prog_name="emoreason", standalone_mode=False)
+        # without standalone mode click returns a command's exit code (typer.Exit) instead of raising it
+        result = app(args=args, prog_name="emoreason", standalone_mode=False)
+        if isinstance(result, int) and result != 0:
+            return result
     except click.exceptions.Exit as done:
         return int(done.exit_code)
     except click.ClickException as err:
@@ -102,6 +108,13 @@ def emoreason(args: list[str]) -> int:
 
         gc.collect()
     return 0
+
+
+def chosen_adapter(run: Path, steps: int) -> Path:
+    """The adapter a GRPO run's in-training validation chose (best/, picked on the valid splits),
+    else its last checkpoint's."""
+    best = run / "best" / "adapter"
+    return best if best.is_dir() else run / f"checkpoint-{steps}" / "adapter"
 
 
 def run_stage(name: str, args: list[str], out: Path, log: list[dict]) -> None:
@@ -183,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     adapters = {"base": None, "sft": sft_adapter}
     for variant, overrides in VARIANTS.items():
         folder = out / f"grpo_{variant}"
-        adapters[f"grpo_{variant}"] = folder / f"checkpoint-{budget.grpo_steps}" / "adapter"
+        adapters[f"grpo_{variant}"] = folder
         if "grpo" in wanted:
             run_stage(
                 f"grpo_{variant}",
@@ -223,11 +236,13 @@ def main(argv: list[str] | None = None) -> int:
                     str(budget.max_new_tokens),
                     "--baselines",
                     "vader",
+                    "--free-quotes",  # the models' own quoting: grounding is one of the things compared
                     "--out",
                     str(out / "eval" / system / f"{domain}-{split}"),
                 ]
                 # `none`: the bare model, even once the package ships its default adapter
-                command += ["--adapter", str(adapter) if adapter is not None else "none"]
+                weights = chosen_adapter(adapter, budget.grpo_steps) if system.startswith("grpo_") else adapter
+                command += ["--adapter", str(weights) if weights is not None else "none"]
                 run_stage(f"eval_{system}_{domain}_{split}", command, out, log)
 
     if "select" in wanted:

@@ -31,6 +31,9 @@ def test_reproduce_vader_toy_runs_every_stage_and_resumes(tmp_path: Path, tiny_m
     assert (tmp_path / "sft" / "final" / "adapter" / "adapter_config.json").is_file()
     for variant in ("hints", "nohints", "drop"):
         assert (tmp_path / f"grpo_{variant}" / "checkpoint-1" / "adapter").is_dir()
+        # validated inside training: best/ is what the evaluation stage reads, curves.png is drawn
+        assert (tmp_path / f"grpo_{variant}" / "best" / "adapter").is_dir()
+        assert (tmp_path / f"grpo_{variant}" / "curves.png").is_file()
     for system in ("base", "sft", "grpo_hints", "grpo_nohints", "grpo_drop"):
         for part in ("tweets-test", "products-test", "movies-test", "movies-valid"):
             metrics = json.loads((tmp_path / "eval" / system / part / "metrics.json").read_text())
@@ -70,3 +73,14 @@ def test_reproduce_vader_toy_runs_every_stage_and_resumes(tmp_path: Path, tiny_m
     assert "commit `" in card and (dest / "sft_config.yaml").is_file()
     loaded = load_model(str(tiny_models["causal_lm"]), [str(dest)])
     assert loaded.adapters == [str(dest)]
+
+
+def test_a_failing_stage_command_is_not_taken_for_done(tmp_path: Path) -> None:
+    """The stages run the CLI in-process, where click returns (not raises) a command's exit code."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import reproduce_vader
+    finally:
+        sys.path.pop(0)
+    code = reproduce_vader.emoreason(["evaluate", "-d", "vader:movies", "--adapter", str(tmp_path / "missing")])
+    assert code == 2
