@@ -186,3 +186,32 @@ def test_training_curves_drawn_from_the_log(tmp_path: Path) -> None:
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
     log.write_text('{"step": 1}\n')
     assert plot_training_curves(log, tmp_path / "d.png") is None and not (tmp_path / "d.png").exists()
+
+
+def test_grpo_command_prints_validation_and_best(tmp_path: Path, causal: Path) -> None:
+    from typer.testing import CliRunner
+
+    from emoreason.cli.main import app
+
+    overrides = [
+        f"model.name={causal}",
+        "model.device=cpu",
+        "model.lora.enabled=false",
+        "data.dataset=vader:movies",
+        "data.limit=4",
+        "rollout.prompts_per_step=1",
+        "rollout.group_size=2",
+        "rollout.max_new_tokens=4",
+        "run.max_steps=1",
+        f"run.output_dir={tmp_path / 'run'}",
+        "run.report_to=[jsonl]",
+        "validation.every=1",
+        "validation.sample=2",
+        "validation.datasets=[vader:movies]",
+        "validation.max_new_tokens=4",
+        "validation.best_metric=mean/parse_rate",
+    ]
+    result = CliRunner().invoke(app, ["grpo", *overrides], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "validation at step 1: vader:movies r" in result.output
+    assert "best/: step 0 by valid mean/parse_rate" in result.output

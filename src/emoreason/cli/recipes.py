@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from emoreason.cli.ui import console, fail, interrupted, progress
 
@@ -57,10 +58,13 @@ def build_trainer(factory: Callable[[Any], Any], cfg: Any) -> Any:
         fail(str(err))
 
 
-def train_with_progress(label: str, trainer: Any, describe: Callable[[dict], str]) -> bool:
+def train_with_progress(
+    label: str, trainer: Any, describe: Callable[[dict], str], report: Callable[[dict], str | None] | None = None
+) -> bool:
     """Start (the trainer resumes from its newest checkpoint when run.resume is set; it does so
-    once, here), run with a progress line that `describe`s each step, and turn Ctrl-C into a
-    resumable stop. True on the main process (the one that reports)."""
+    once, here), run with a progress line that `describe`s each step (and prints what `report`
+    returns for it, to stay in the log), and turn Ctrl-C into a resumable stop. True on the main
+    process (the one that reports)."""
     from emoreason.train.checkpoint import CheckpointError, OutputDirError
 
     main_process, output_dir = trainer.accelerator.is_main_process, trainer.config.run.output_dir
@@ -69,7 +73,14 @@ def train_with_progress(label: str, trainer: Any, describe: Callable[[dict], str
         if main_process and resumed_at is not None:
             console.print(f"resumed at step {resumed_at} from {output_dir}")
         with progress(label, trainer.max_steps, trainer.step_index, quiet=not main_process) as advance:
-            trainer.train(progress=lambda record: advance(1, description=describe(record)))
+
+            def step_done(record: dict) -> None:
+                advance(1, description=describe(record))
+                line = report(record) if report is not None and main_process else None
+                if line:
+                    console.print(escape(line))
+
+            trainer.train(progress=step_done)
     except (CheckpointError, OutputDirError) as err:  # from start(): an output folder or a checkpoint it cannot use
         fail(str(err))
     except KeyboardInterrupt:

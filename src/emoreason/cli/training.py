@@ -7,6 +7,7 @@ by `DISTILL_KEYS`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -22,7 +23,7 @@ from emoreason.data import pool_samples
 
 
 def grpo(ctx: typer.Context, config: opt.GrpoConfig = None, show_config: opt.ShowConfig = False) -> None:
-    from emoreason.cli.ui import grpo_step_line
+    from emoreason.cli.ui import grpo_step_line, validation_line
     from emoreason.rl.config import dump_config, load_config
 
     cfg = load_or_show(load_config, dump_config, config, ctx.args, show_config)
@@ -32,10 +33,18 @@ def grpo(ctx: typer.Context, config: opt.GrpoConfig = None, show_config: opt.Sho
     from emoreason.rl.trainer import GRPOTrainer
 
     trainer = build_trainer(GRPOTrainer, cfg)
-    if train_with_progress("grpo", trainer, grpo_step_line):
+    if train_with_progress("grpo", trainer, grpo_step_line, validation_line):
         console.print(
-            f"done: {trainer.step_index} steps; checkpoints, metrics.jsonl and config.yaml in {cfg.run.output_dir}"
+            f"done: {trainer.step_index} steps; checkpoints, metrics.jsonl, curves.png and config.yaml in "
+            f"{cfg.run.output_dir}"
         )
+        best = Path(cfg.run.output_dir) / "best" / "best.json"
+        if best.is_file():
+            chosen = json.loads(best.read_text())
+            console.print(
+                f"best/: step {chosen['step']} by valid {chosen['metric']} = {chosen['value']:.3f} "
+                f"(its adapter: {best.parent / 'adapter'})"
+            )
 
 
 # distill's options, by the recipe key each overrides (emoreason.distill.config)

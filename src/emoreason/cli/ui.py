@@ -295,6 +295,22 @@ def grpo_step_line(record: Mapping[str, Any]) -> str:
     )
 
 
+def validation_line(record: Mapping[str, Any]) -> str | None:
+    """A line for the log when a step validated (`validation.every`): each dataset's r, MAE and
+    majority-polarity share, and a collapse warning; None on other steps."""
+    names = sorted({k.split("/")[1] for k in record if k.startswith("valid/") and k.count("/") == 2} - {"mean"})
+    if not names:
+        return None
+    parts = [
+        f"{name} r {record.get(f'valid/{name}/pearson_r', float('nan')):.3f} "
+        f"mae {record.get(f'valid/{name}/mae', float('nan')):.2f} "
+        f"majority {record.get(f'valid/{name}/majority_share', float('nan')):.2f}"
+        for name in names
+    ]
+    collapse = " [collapse]" if record.get("valid/collapse") else ""
+    return f"validation at step {record['step']}: " + "; ".join(parts) + collapse
+
+
 SFT_EVALS = ("eval/loss", "eval/parse_rate", "eval/polarity_accuracy")
 
 
