@@ -13,6 +13,7 @@ from emoreason.cli.main import app
 from emoreason.data import DataError
 from emoreason.data.schema import vader_task
 from emoreason.eval.compare import compare_runs
+from emoreason.eval.run_identity import write_identity_file
 from emoreason.metrics import bootstrap_ci, paired_difference
 
 
@@ -46,7 +47,8 @@ def test_paired_difference_refuses_unaligned_input() -> None:
 
 def write_run(folder: Path, scores: dict[str, float | None], gold: dict[str, float]) -> Path:
     folder.mkdir(parents=True)
-    (folder / "run.json").write_text(json.dumps({"task": vader_task("movies").to_dict(), "dataset": "vader:movies"}))
+    identity = {"task": vader_task("movies").to_dict(), "dataset": "vader:movies"}
+    write_identity_file(folder, identity, {"model_id": "m"})  # run.json as evaluate writes it
     rows = [
         {"id": i, "score": s, "parse_ok": s is not None, "gold_score": gold[i], "polarity": None}
         for i, s in scores.items()

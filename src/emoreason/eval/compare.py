@@ -12,7 +12,6 @@ different data are refused). An answer with no usable score counts as the scale'
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +23,7 @@ from numpy.typing import NDArray
 from emoreason.data import DataError
 from emoreason.data.jsonl import read_jsonl_strict
 from emoreason.data.schema import TaskInfo, normalize_label
-from emoreason.eval.run_identity import IDENTITY_FILE, PREDICTIONS_FILE
+from emoreason.eval.run_identity import IDENTITY_FILE, PREDICTIONS_FILE, RunMismatch, read_identity_file
 from emoreason.metrics import paired_difference
 from emoreason.metrics.regression import _pearson, polarities
 
@@ -69,7 +68,11 @@ def read_run(folder: str | Path) -> tuple[dict[str, dict[str, Any]], TaskInfo]:
             raise DataError(
                 f"{needed.name} is missing: compare reads folders written by `emoreason evaluate`", file=str(folder)
             )
-    task = TaskInfo.from_dict(json.loads(identity.read_text(encoding="utf-8"))["task"])
+    try:
+        stored = read_identity_file(folder)
+    except RunMismatch as err:
+        raise DataError(str(err), file=str(identity)) from None
+    task = TaskInfo.from_dict(stored["identity"]["task"])  # type: ignore[index]
     records = {str(row["id"]): row for _, row in read_jsonl_strict(predictions, required=("id",))}
     return records, task
 
