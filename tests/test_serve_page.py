@@ -75,14 +75,20 @@ def browser():
         browser.close()
 
 
+def open_page(browser, url: str):
+    """The served page, loaded (its options fetched), and the list its console errors go to."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    console_errors: list[str] = []
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+    page.goto(url + "/")
+    page.wait_for_selector("#task option[value=vader]", state="attached")
+    return page, console_errors
+
+
 def test_the_page_shows_badge_reasoning_gauge_and_history(browser) -> None:
     app = create_app(SentimentEngine(), ModelInfo(id="scripted-c2f", family="causal_lm"), ServeSettings())
     with ServerThread(app) as server:
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        console_errors: list[str] = []
-        page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
-        page.goto(server.url + "/")
-        page.wait_for_selector("#task option[value=vader]", state="attached")
+        page, console_errors = open_page(browser, server.url)
         assert "scripted-c2f" in page.inner_text("#model-line")
         assert page.is_disabled(".file[data-kind=image] input")  # a text-only model
 
@@ -138,11 +144,7 @@ class CitingEngine:
 def test_the_page_marks_the_cited_evidence_in_the_input(browser) -> None:
     app = create_app(CitingEngine(), ModelInfo(id="scripted-citing", family="causal_lm"), ServeSettings())
     with ServerThread(app) as server:
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        console_errors: list[str] = []
-        page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
-        page.goto(server.url + "/")
-        page.wait_for_selector("#task option[value=vader]", state="attached")
+        page, console_errors = open_page(browser, server.url)
         page.fill(
             "#text", "😀 I really LOVED it, though the start was slow."
         )  # an emoji before: offsets in code points
