@@ -136,9 +136,7 @@ def analyze(
             records = explainer.records(inputs, progress=advance)
     except (MediaError, ValueError) as err:
         fail(str(err))
-    for sample, record in zip(inputs.samples, records):
-        if inputs.cue_text.get(sample.id):
-            record["cues"] = inputs.cue_text[sample.id]
+    for sample, record in zip(inputs.samples, records):  # records carry their cue text (`Explainer.records`)
         if as_json:
             print(json.dumps(record, ensure_ascii=False))
         else:

@@ -117,16 +117,17 @@ def compare_runs(a: str | Path, b: str | Path, n: int = 1000, seed: int = 0, alp
             for rows in (rows_a, rows_b)
         )
         fns = classification_metric_fns()
-    fns["parse_rate"] = lambda p, t: float(np.mean(p))
-    metrics = {}
-    for name, fn in fns.items():
-        if name == "parse_rate":
-            ok_a = np.array([bool(rows_a[i].get("parse_ok")) for i in shared], dtype=np.float64)
-            ok_b = np.array([bool(rows_b[i].get("parse_ok")) for i in shared], dtype=np.float64)
-            result = paired_difference(fn, ok_a, ok_b, gold, n, seed, alpha)
-        else:
-            result = paired_difference(fn, pred_a, pred_b, gold, n, seed, alpha)
-        metrics[name] = {**result.to_dict(), "lower_is_better": name in LOWER_IS_BETTER}
+    # (metric, its predictions of A and B): the answers for the task's metrics, parse success for parse_rate
+    inputs = {name: (fn, pred_a, pred_b) for name, fn in fns.items()}
+    parsed = [np.array([bool(rows[i].get("parse_ok")) for i in shared], dtype=np.float64) for rows in (rows_a, rows_b)]
+    inputs["parse_rate"] = (lambda p, t: float(np.mean(p)), *parsed)
+    metrics = {
+        name: {
+            **paired_difference(fn, x, y, gold, n, seed, alpha).to_dict(),
+            "lower_is_better": name in LOWER_IS_BETTER,
+        }
+        for name, (fn, x, y) in inputs.items()
+    }
     return {
         "a": str(a),
         "b": str(b),

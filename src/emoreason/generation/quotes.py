@@ -76,20 +76,20 @@ class GroundedQuotes:
         self.sources = [normalize(s) if s else None for s in sources]
         self.inside = [False] * len(sources)
         self.quote = [""] * len(sources)
-        self._candidates: dict[int, list[int]] = {}
+        self._candidates: dict[str, list[int]] = {}  # by source: the n rows of one prompt share theirs
         self.closing = [i for i, t in enumerate(self.texts) if _FIRST_MARK.search(t)]
 
     def candidates(self, row: int) -> list[int]:
         """Tokens that can appear in a quote of this row's input at all (a quote mark, or text
         found in the input): the few hundred the per-step check looks at."""
-        if row not in self._candidates:
-            source = self.sources[row] or ""
-            self._candidates[row] = [
+        source = self.sources[row] or ""
+        if source not in self._candidates:
+            self._candidates[source] = [
                 i
                 for i, text in enumerate(self.texts)
                 if _FIRST_MARK.search(text) or ("\n" not in text and _squash(text) in source)
             ]
-        return self._candidates[row]
+        return self._candidates[source]
 
     def allowed(self, row: int) -> list[int] | None:
         """The token ids allowed next for `row`; None when it is not constrained now."""

@@ -21,7 +21,7 @@ import shutil
 from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -149,7 +149,6 @@ class Validation:
     output_dir: Path
     max_new_tokens: int
     best: float | None = None
-    history: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def build(
