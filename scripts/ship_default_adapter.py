@@ -116,6 +116,30 @@ def model_card(run: Path, system: str, size_mb: float, configs: list[str]) -> st
     return "\n".join(lines)
 
 
+def copy_fp16(adapter: Path, tmp: Path) -> float:
+    """The adapter's weights in float16 and its config (base model named, not a local path) in a
+    fresh folder `tmp`; returns the weights' size in MB. Exits when that is over `MAX_MB`."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    tensors = {
+        k: v.to(torch.float16).contiguous() for k, v in load_file(str(adapter / "adapter_model.safetensors")).items()
+    }
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    config["base_model_name_or_path"] = "SmolLM2-135M-Instruct (emoreason default)"  # was a local path
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_file(tensors, str(tmp / "adapter_model.safetensors"), metadata={"format": "pt"})
+    (tmp / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n")
+    size_mb = (tmp / "adapter_model.safetensors").stat().st_size / 2**20
+    if size_mb > MAX_MB:
+        shutil.rmtree(tmp)
+        sys.exit(
+            f"the adapter is {size_mb:.1f} MB in fp16, over the {MAX_MB:.0f} MB the package ships; train a smaller rank"
+        )
+    return size_mb
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", type=Path, default=ROOT / "runs" / "vader_recipe")
@@ -135,25 +159,8 @@ def main() -> int:
     if not (adapter / "adapter_config.json").is_file():
         sys.exit(f"{adapter} has no adapter_config.json: not a LoRA adapter folder")
 
-    import torch
-    from safetensors.torch import load_file, save_file
-
-    tensors = {
-        k: v.to(torch.float16).contiguous() for k, v in load_file(str(adapter / "adapter_model.safetensors")).items()
-    }
-    config = json.loads((adapter / "adapter_config.json").read_text())
-    config["base_model_name_or_path"] = "SmolLM2-135M-Instruct (emoreason default)"  # was a local path
     tmp = args.dest.with_name(args.dest.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    save_file(tensors, str(tmp / "adapter_model.safetensors"), metadata={"format": "pt"})
-    (tmp / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n")
-    size_mb = (tmp / "adapter_model.safetensors").stat().st_size / 2**20
-    if size_mb > MAX_MB:
-        shutil.rmtree(tmp)
-        sys.exit(
-            f"the adapter is {size_mb:.1f} MB in fp16, over the {MAX_MB:.0f} MB the package ships; train a smaller rank"
-        )
+    size_mb = copy_fp16(adapter, tmp)
     configs = []
     for stage in ("sft", system):
         source = run / stage / "config.yaml"

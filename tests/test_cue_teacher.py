@@ -5,16 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from emoreason.cues.classifier import cross_fit, cue_matrix, feature_names
 from emoreason.data.schema import Sample, TaskInfo
-from emoreason.distill.cue_teacher import (
-    CueTeacher,
-    cross_fit,
-    cue_matrix,
-    evidence_for,
-    feature_names,
-    observed,
-    render_cue_chain,
-)
+from emoreason.distill.cue_teacher import CueTeacher, evidence_for, observed, ranking_phrase, render_cue_chain
 from emoreason.distill.teachers import TeacherRequest
 from emoreason.formats import get_format
 
@@ -147,3 +140,27 @@ def test_default_chains_are_short_and_cite_only_what_the_prompt_gives() -> None:
         assert ("The cue model gives" in steps["step2"]) is cites_probability
         assert steps["step1"].count(" sd)") == (5 if cites_probability else 3)
         assert steps["step2"].count(" sd)") <= 2
+
+
+def test_ranking_phrase_names_the_label_where_the_classifier_put_it() -> None:
+    ranking = [["angry", 0.52], ["sad", 0.31], ["calm", 0.1]]
+    assert ranking_phrase("angry", ranking) == "The cue classifier ranks angry first (0.52)."
+    assert ranking_phrase("sad", ranking) == "The cue classifier ranks angry first (0.52), sad second (0.31)."
+    assert ranking_phrase("happy", ranking) == (
+        "The cue classifier ranks angry first (0.52). It does not rank happy near the top."
+    )
+
+
+def test_teacher_cites_the_prompt_ranking_and_answers_its_first_without_gold() -> None:
+    from emoreason.cues.classifier import CueClassifier, add_ranking
+
+    samples = speakers()
+    classifier = CueClassifier.fit(samples, TASK.labels or ())
+    ranked = add_ranking([s.with_(cues="Voice: loud.") for s in samples], classifier, top=2)
+    replies: dict[int, str] = {}
+    CueTeacher(get_format("emor3"), TASK).run(
+        [TeacherRequest(s, []) for s in ranked], lambda i, r: replies.__setitem__(i, r.text or "")
+    )
+    for index, sample in enumerate(ranked):
+        first = sample.meta["cue_ranking"][0][0]
+        assert f"ranks {first} first" in replies[index] and replies[index].endswith(f"\\boxed{{{first}}}")

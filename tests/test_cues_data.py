@@ -309,9 +309,12 @@ def test_reproduce_ravdess_toy_runs_every_stage(tmp_path: Path, tiny_models) -> 
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert (out / "grpo" / "checkpoint-1" / "adapter" / "adapter_config.json").is_file()
-    for system in ("base", "sft", "grpo"):
-        metrics = json.loads((out / "eval" / system / "metrics.json").read_text())
-        assert metrics["n"] == 5 and "majority" in metrics["rows"]  # actor 21's five clips
-    assert "+" not in json.loads((out / "eval" / "base" / "metrics.json").read_text())["model"]  # --adapter none
-    assert "+" in json.loads((out / "eval" / "grpo" / "metrics.json").read_text())["model"]
+    assert (out / "cue_classifier.json").is_file()
+    chain = json.loads((out / "distill" / "sft.jsonl").read_text().splitlines()[0])
+    assert "Cue classifier (fitted on other speakers): " in chain["messages"][1]["content"]  # the prompt's ranking
+    assert "The cue classifier ranks " in chain["messages"][2]["content"]  # and the chain cites it
+    assert (out / "grpo" / "best" / "adapter" / "adapter_config.json").is_file()  # chosen on the valid actor
+    for system in ("sft", "grpo"):
+        for split in ("valid", "test"):  # actor 17's and actor 21's five clips
+            metrics = json.loads((out / "eval" / f"{system}_{split}" / "metrics.json").read_text())
+            assert metrics["n"] == 5 and "majority" in metrics["rows"] and "+" in metrics["model"]

@@ -65,6 +65,32 @@ def test_collapse_reasons_name_the_dataset_and_symptom() -> None:
     assert collapse_reasons({"c": {"majority_share": 0.2, "sd_ratio": float("nan")}}, 0.85, 0.3) == []
 
 
+def test_label_metrics_hand_computed_with_cue_grounding() -> None:
+    from emoreason.data.adapters.ravdess import ravdess_task
+
+    task, fmt = ravdess_task(), get_format("emor3")
+    cues = "Voice (relative to this speaker): loudness very loud (+2.3 sd, -20 dBFS)."
+    golds = ["angry", "angry", "sad", "calm"]
+    samples = [Sample(id=str(i), text="Kids", label=g, cues=cues) for i, g in enumerate(golds)]
+
+    def emor3(label: str, cite: str = "loudness very loud (+2.3 sd)") -> str:
+        return f"<step1>{cite}</step1><step2>x</step2><step3>y</step3>\\boxed{{{label}}}"
+
+    texts = [emor3("angry"), emor3("angry", "pitch high (+1.5 sd)"), emor3("angry"), "no label"]
+    parsed = [fmt.parse(t, task) for t in texts]
+    figures = answer_metrics(parsed, texts, samples, task)
+    assert figures["war"] == 0.5 and figures["parse_rate"] == 0.75  # the two angry clips are right
+    # recalls: angry 2/2, sad 0, calm 0 (its answer names no label: wrong, not dropped)
+    assert figures["recall_angry"] == 1.0 and figures["recall_sad"] == 0.0 and figures["recall_calm"] == 0.0
+    assert figures["uar"] == pytest.approx(1 / 3)
+    assert figures["majority_share"] == 0.75 and math.isnan(figures["sd_ratio"])
+    # the cue citation is checked against the cue text: 2 of 3 citations are there
+    assert figures["citations_grounded_rate"] == pytest.approx(2 / 3)
+    found = collapse_reasons({"ravdess": figures}, 0.85, 0.3, label_share=0.5)
+    assert found == ["ravdess: 75% of answers name one label (> 50%)"]
+    assert collapse_reasons({"ravdess": {**figures, "majority_share": 0.4}}, 0.85, 0.3, 0.5) == []
+
+
 def test_flatten_means_over_datasets_skipping_nan() -> None:
     flat = flatten({"x": {"r": 0.2, "m": float("nan")}, "y": {"r": 0.4, "m": 1.0}})
     assert flat["valid/x/r"] == 0.2 and flat["valid/mean/r"] == pytest.approx(0.3) and flat["valid/mean/m"] == 1.0
@@ -76,6 +102,19 @@ def test_is_better() -> None:
 
 
 # -- balanced prompts ---------------------------------------------------------------------
+
+
+def test_balance_strata_by_polarity_or_label() -> None:
+    from emoreason.data.adapters.ravdess import ravdess_task
+    from emoreason.rl.rollouts import balance_strata
+
+    task = ravdess_task()
+    golds = ["angry", "sad", "happy", "angry", "calm", None]
+    samples = [Sample(id=str(i), text="Kids", label=g) for i, g in enumerate(golds)]
+    assert balance_strata(samples, task, "label") == [[0, 3], [4], [2], [1]]  # angry, calm, happy, sad
+    assert balance_strata(samples, task, "polarity") == [[0, 1, 3], [2, 4]]  # negative, positive
+    with pytest.raises(ValueError, match="data.balance=label needs samples with a gold label"):
+        balance_strata([Sample(id="x", text="t")], task, "label")
 
 
 def test_stratified_position_takes_each_stratum_in_turn() -> None:

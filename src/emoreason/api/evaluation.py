@@ -64,8 +64,8 @@ def evaluate(
     sample: int | None = None,
     seed: int = 0,
     out: str | Path | None = None,
-    format: str = "c2f",
-    max_new_tokens: int = 256,
+    format: str | None = None,
+    max_new_tokens: int | None = None,
     ground_quotes: bool = True,
     batch_size: int = 16,
     baselines: Sequence[str] = ("vader", "mean"),
@@ -88,22 +88,31 @@ def evaluate(
 
     A rerun in the same `out` resumes, and only with the same settings (`fresh=True` starts over);
     a mismatch raises ValueError before the model loads. `limit` takes the first N samples, `sample`
-    a random N (with `seed`). `ground_quotes` (on by default) lets quotes cite only the input
-    (`emoreason.generation.quotes`). `faithfulness=True` also probes every answer that cites evidence in its
-    input: the model is asked again without it, with it alone, and with as many other words removed
-    (`emoreason.metrics.faithfulness`; `seed` seeds that control); the figures go to
-    metrics["faithfulness"] and the report, the probe answers to `out`/faithfulness.jsonl (kept
-    on a rerun). `notify` hears each warning (all are kept in the metrics too); `progress_factory`,
-    `probe_progress_factory` and `loader` (how the model is loaded, `load_engine` by default) are
-    hooks for the command line."""
+    a random N (with `seed`). `format` and `max_new_tokens` default to the adapter's own settings
+    (`emoreason.models.shipped.AdapterSettings`), else c2f and 256; an adapter with a cue
+    classifier adds its ranking to the samples' cue text. `ground_quotes` (on by default) lets
+    quotes cite only the input (`emoreason.generation.quotes`). `faithfulness=True` also probes
+    every answer that cites evidence in its input: the model is asked again without it, with it
+    alone, and with as many other words removed (`emoreason.metrics.faithfulness`; `seed` seeds
+    that control); the figures go to metrics["faithfulness"] and the report, the probe answers
+    to `out`/faithfulness.jsonl (kept on a rerun). `notify` hears each warning (all are kept in
+    the metrics too); `progress_factory`, `probe_progress_factory` and `loader` (how the model is
+    loaded, `load_engine` by default) are hooks for the command line."""
     from emoreason.api.explainer import load_engine
+    from emoreason.cues import CueClassifier, add_ranking
     from emoreason.data import load_dataset, random_subset
     from emoreason.eval.runner import check_resumable, evaluate_model
     from emoreason.formats import get_format
     from emoreason.generation import SamplingParams
+    from emoreason.models.loading import resolve_adapters
+    from emoreason.models.shipped import AdapterSettings
 
     ds = load_dataset(dataset) if isinstance(dataset, str) else dataset
-    samples, fmt = ds.split(split), get_format(format)
+    own = AdapterSettings.of(resolve_adapters(str(model), adapter))
+    samples, fmt = ds.split(split), get_format(format or own.format or "c2f")
+    max_new_tokens = max_new_tokens or own.max_new_tokens or 256
+    if own.cue_classifier is not None:  # the adapter was trained with the classifier's ranking in its prompts
+        samples = add_ranking(samples, CueClassifier.load(own.cue_classifier))
     if limit is not None and sample is not None:
         raise ValueError("give limit (the first N) or sample (a random N), not both")
     samples = samples[:limit] if sample is None else random_subset(samples, sample, seed)

@@ -121,11 +121,13 @@ def inputs_for_family(
     mode: str,
     reference_file: Path | None = None,
     progress: Callable[[int], None] | None = None,
+    classifier_file: Path | None = None,
 ) -> ModelInputs:
     """The samples with cue text for `family` (`analyze --cues auto|on|off`), measured against the
-    references in `reference_file` when given. Raises `ValueError` for a bad mode or reference
-    file, and for unreadable media, naming each file."""
-    return _model_inputs(samples, family.name, family.modalities, mode, reference_file, progress)
+    references in `reference_file` when given, with the ranking of the cue classifier in
+    `classifier_file` when given (`emoreason.cues.classifier`). Raises `ValueError` for a bad
+    mode, reference or classifier file, and for unreadable media, naming each file."""
+    return _model_inputs(samples, family.name, family.modalities, mode, reference_file, progress, classifier_file)
 
 
 def _model_inputs(
@@ -135,12 +137,17 @@ def _model_inputs(
     mode: str,
     reference_file: Path | None,
     progress: Callable[[int], None] | None,
+    classifier_file: Path | None = None,
 ) -> ModelInputs:
-    from emoreason.cues import load_references
+    from emoreason.cues import CueClassifier, load_references
+    from emoreason.cues.classifier import rank_cue_texts
     from emoreason.cues.prompting import cue_inputs
 
     references = load_references(reference_file) if reference_file is not None else None
+    classifier = CueClassifier.load(classifier_file) if classifier_file is not None else None
     detached, texts, report = cue_inputs(samples, modalities, mode, references=references, progress=progress)
+    if classifier is not None and mode != "off":
+        texts = rank_cue_texts(detached, texts, classifier)
     if report is not None and report.unreadable:
         takes = ", ".join(sorted(modalities)) or "text only"
         raise ValueError(
@@ -214,9 +221,12 @@ class Explainer:
     >>> ex("Listen to this.", audio="clip.wav")  # media, where the model's family takes them  # doctest: +SKIP
 
     `model` is the `LoadedModel` behind `engine`, or a `ModelSpec` that describes it (the server's,
-    whose engine may be scripted). `task` is a task name (`vader`, `sst5`, ...) or a `TaskInfo`;
+    whose engine may be scripted). `task` is a task name (`vader`, `ravdess`, ...) or a `TaskInfo`;
     `format` a reasoning format (`c2f`, ...); `cues` (`auto`, `on`, `off`) whether media a
     text-only model cannot read are measured and given as cue text, as `emoreason analyze --cues` does.
+    What is not given comes from the adapter's own settings (`emoreason.models.shipped.AdapterSettings`:
+    the shipped `speech-emotion` adapter says emor3, ravdess, its cue classifier and reference),
+    else c2f and vader.
 
     Calling it runs every step; the steps are methods for callers that generate themselves (the
     server batches concurrent requests into one engine call):
@@ -234,27 +244,34 @@ class Explainer:
         model: LoadedModel | ModelSpec,
         engine: GenerationBackend,
         *,
-        format: str = "c2f",
-        task: str | TaskInfo = "vader",
+        format: str | None = None,
+        task: str | TaskInfo | None = None,
         batch_size: int = 8,
-        max_new_tokens: int = 256,
+        max_new_tokens: int | None = None,
         temperature: float = 0.0,
         cues: str = "auto",
         cue_reference: Path | None = None,
+        cue_classifier: Path | None = None,
         ground_quotes: bool = True,
     ) -> None:
         from emoreason.data.schema import resolve_task
         from emoreason.formats import get_format
         from emoreason.inference import ModelSpec
+        from emoreason.models.shipped import AdapterSettings
 
         #: the model as given: a `LoadedModel`, or None when a `ModelSpec` describes it
         self.loaded = None if isinstance(model, ModelSpec) else model
         self.spec = model if isinstance(model, ModelSpec) else ModelSpec.from_loaded(model)
         self.engine = engine
+        own = AdapterSettings.of(self.loaded.adapters) if self.loaded is not None else AdapterSettings()
+        task = task or own.task or "vader"
         self.task = resolve_task(task) if isinstance(task, str) else task
-        self.format = get_format(format)
-        self.batch_size, self.max_new_tokens, self.temperature = batch_size, max_new_tokens, temperature
-        self.cues, self.cue_reference = cues, cue_reference
+        self.format = get_format(format or own.format or "c2f")
+        self.batch_size, self.temperature = batch_size, temperature
+        self.max_new_tokens = max_new_tokens or own.max_new_tokens or 256
+        self.cues = cues
+        self.cue_reference = cue_reference or own.cue_reference
+        self.cue_classifier = cue_classifier or own.cue_classifier
         self.ground_quotes = ground_quotes
 
     @classmethod
@@ -263,20 +280,22 @@ class Explainer:
         model: str | Path = "default",
         *,
         adapter: list[str] | str | None = None,
-        format: str = "c2f",
-        task: str | TaskInfo = "vader",
+        format: str | None = None,
+        task: str | TaskInfo | None = None,
         dtype: str = "auto",
         device: str = "auto",
         batch_size: int = 8,
         family: str = "auto",
-        max_new_tokens: int = 256,
+        max_new_tokens: int | None = None,
         temperature: float = 0.0,
         cues: str = "auto",
         cue_reference: Path | None = None,
+        cue_classifier: Path | None = None,
         ground_quotes: bool = True,
     ) -> Explainer:
         """Load `model` once ("default", a local folder or a hub id) with its adapters (the shipped one
-        for "default" unless `adapter` names others, or "none"), ready to explain."""
+        for "default" unless `adapter` names others, a shipped one by name such as "speech-emotion",
+        or "none"), ready to explain."""
         loaded, engine = load_engine(str(model), adapter, family, dtype, device, batch_size)
         return cls(
             loaded,
@@ -288,6 +307,7 @@ class Explainer:
             temperature=temperature,
             cues=cues,
             cue_reference=cue_reference,
+            cue_classifier=cue_classifier,
             ground_quotes=ground_quotes,
         )
 
@@ -339,7 +359,9 @@ class Explainer:
         for the context; a plain one for a format the task cannot take) or MediaError, before
         anything is generated."""
         spec = self.spec
-        inputs = _model_inputs(samples, spec.family, spec.modalities, self.cues, self.cue_reference, progress)
+        inputs = _model_inputs(
+            samples, spec.family, spec.modalities, self.cues, self.cue_reference, progress, self.cue_classifier
+        )
         check_context_fits(
             spec, inputs.samples, self.format, self.task, inputs.cue_text, self.max_new_tokens, self.option
         )

@@ -71,6 +71,19 @@ def load_engine(
         fail(str(err))
 
 
+def speech_adapter_for(model: str, samples: list[Any], task: Any, fmt: Any) -> list[str] | None:
+    """["speech-emotion"] when the default model is asked about clips alone (audio, no text) with
+    no task or format of the user's: the shipped adapter for voice emotion. Else None (the
+    default rules: the shipped sentiment adapter for the default model)."""
+    from emoreason.models.default import DEFAULT_ALIASES
+    from emoreason.models.shipped import shipped_adapter
+
+    clips_alone = all(s.audio and not s.text.strip() for s in samples)
+    if model in DEFAULT_ALIASES and clips_alone and task is None and fmt is None and shipped_adapter("speech-emotion"):
+        return ["speech-emotion"]
+    return None
+
+
 def analyze(
     text: opt.Texts = None,
     input_file: opt.InputFile = None,
@@ -80,11 +93,11 @@ def analyze(
     examples: opt.Examples = False,
     model: opt.Model = "default",
     adapter: opt.Adapter = None,
-    format_name: opt.Format = "c2f",
-    task: opt.Task = "vader",
+    format_name: opt.AnalyzeFormat = None,
+    task: opt.AnalyzeTask = None,
     scale: opt.Scale = None,
     labels: opt.Labels = None,
-    max_new_tokens: opt.MaxNewTokens = 256,
+    max_new_tokens: opt.AnalyzeMaxNewTokens = None,
     temperature: opt.Temperature = 0.0,
     ground_quotes: opt.GroundQuotes = True,
     batch_size: opt.BatchSize = 8,
@@ -104,7 +117,9 @@ def analyze(
 
     label_set = tuple(x.strip() for x in labels.split(",")) if labels else None
     try:
-        the_task, fmt = resolve_task(task, _parse_range(scale, "--scale"), label_set), get_format(format_name)
+        range_ = _parse_range(scale, "--scale")
+        the_task = resolve_task(task, range_, label_set) if task or range_ or label_set else None  # None: the adapter's
+        fmt = get_format(format_name) if format_name else None
         media = {"audio": audio, "video": video, "image": image}
         stdin = None if sys.stdin.isatty() else stdin_lines(sys.stdin)
         samples = given_samples(text, input_file, examples, media, stdin, warn=warn)
@@ -112,11 +127,12 @@ def analyze(
         fail(str(err))
     if not samples:
         fail(f"nothing to analyse: {input_file} has no rows" if input_file else "nothing to analyse")
+    adapter = adapter or speech_adapter_for(model, samples, the_task, fmt)
     loaded, engine = load_engine(model, adapter, family, dtype, device, batch_size)
     explainer = Explainer(
         loaded,
         engine,
-        format=fmt.name,
+        format=fmt.name if fmt else None,
         task=the_task,
         batch_size=batch_size,
         max_new_tokens=max_new_tokens,
@@ -143,4 +159,4 @@ def analyze(
             show_record(sample, record)
 
 
-__all__ = ["analyze", "check_adapters", "check_context_fits", "load_engine"]
+__all__ = ["analyze", "check_adapters", "check_context_fits", "load_engine", "speech_adapter_for"]

@@ -124,4 +124,40 @@ def data_prepare(
     console.print(f"cache: {cache.root}")
 
 
+@data_app.command("fit-classifier", cls=Command, epilog=examples("data fit-classifier"))
+def data_fit_classifier(
+    spec: opt.Spec,
+    out: opt.ClassifierOut,
+    split: opt.Split = "train",
+    c: opt.ClassifierC = 1.0,
+    folds: opt.ClassifierFolds = 4,
+    strict: opt.Strict = False,
+) -> None:
+    """Fit the cue classifier (logistic regression on the voice/face cue z-scores) on a labelled split.
+
+    Its ranking goes into prompts as one more line of cue text: add `classifier=OUT` to a dataset
+    spec. Clips it was fitted on get the ranking of a model that never saw their speaker."""
+    from emoreason.cues import CueClassifier
+    from emoreason.metrics.classification import classification_metrics
+
+    dataset = load_or_exit(spec, strict)
+    labels = dataset.task.labels
+    if not labels:
+        fail(f"{spec} is a scored task; the cue classifier needs labels")
+    try:
+        samples = dataset.split(_split(split))
+        classifier = CueClassifier.fit(samples, labels, c=c, folds=folds)
+    except ValueError as err:
+        fail(str(err))
+    classifier.save(out)
+    fitted = [s for s in samples if s.id in classifier.held_out]
+    guesses = [classifier.ranking({}, s.id, top=1)[0][0] for s in fitted]
+    scores = classification_metrics(guesses, [s.label or "" for s in fitted], classifier.labels)
+    console.print(
+        f"fitted on {len(fitted)} clips of split {split} ({len(classifier.features)} cue measures); "
+        f"cross-fitted by speaker: WAR {scores['war']:.3f}, UAR {scores['uar']:.3f}"
+    )
+    console.print(f"written to {out}; use it with {spec.split('?')[0]}?cues=only&classifier={out}")
+
+
 __all__ = ["data_app", "load_or_exit", "names"]

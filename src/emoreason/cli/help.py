@@ -73,6 +73,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "emoreason data convert vader:tweets tweets.jsonl",
         "emoreason data convert 'csv:reviews.csv?text=review' out.jsonl",
     ),
+    "data fit-classifier": (
+        "emoreason data fit-classifier 'ravdess:data/ravdess?cues=only' --out cue_classifier.json",
+        "emoreason evaluate -d 'ravdess:data/ravdess?cues=only&classifier=cue_classifier.json' --format emor3",
+    ),
     "data prepare": (
         "emoreason data prepare ravdess:data/ravdess --reference-out refs.json",
         "emoreason data prepare raw:data/sims --kinds audio --out cues.jsonl",

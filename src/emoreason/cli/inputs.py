@@ -67,8 +67,8 @@ def given_samples(
     warn: Callable[[str], None] | None = None,
 ) -> list[Sample]:
     """What `analyze` was asked about, first match wins: a file, the examples, the texts (`-` stands
-    for stdin), else one text per non-blank line of `stdin` (None when it is a terminal: nothing
-    to read). `warn` hears of rows of a file that had to be skipped."""
+    for stdin), media alone (one sample without text), else one text per non-blank line of `stdin`
+    (None when it is a terminal: nothing to read). `warn` hears of rows of a file that had to be skipped."""
     if input_file is not None:
         if input_file.is_dir():
             raise ValueError(f"--input {input_file} is a directory; give a JSONL or CSV file")
@@ -76,6 +76,8 @@ def given_samples(
     if examples:
         return example_samples()
     given = [t for t in (texts or []) if t != "-"]
+    if not given and any(media.values()) and "-" not in (texts or []):
+        return samples_from_texts([""], media)  # a clip alone: its words are unknown, its cues are measured
     if not given:
         if stdin is None:
             raise ValueError("give a text, --input FILE, --examples, or pipe text on stdin (see --help)")

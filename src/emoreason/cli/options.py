@@ -22,8 +22,9 @@ SPEC = (
 SPLIT = "train, valid, test, or all (every row whatever its split)."
 MODEL = "`default` (embedded SmolLM2-135M-Instruct), a local model folder, a .gguf file, or a hub id."
 ADAPTER = (
-    "LoRA adapter folder (repeatable); `none` for the bare base model. Without one, the default model uses "
-    "the adapter shipped with emoreason."
+    "LoRA adapter folder (repeatable), or a shipped adapter by name: `sentiment` (text, c2f) or "
+    "`speech-emotion` (voice cues, emor3); `none` for the bare base model. Without one, the default model uses "
+    "the shipped sentiment adapter."
 )
 CUE_CACHE = "(default $EMOREASON_CUES_CACHE or ~/.cache/emoreason/cues)."
 
@@ -58,6 +59,13 @@ ConvertOut = Annotated[
 CueKinds = Annotated[str, _option("Cue kinds to extract: audio, face or audio,face.")]
 PrepareCache = Annotated[Optional[Path], _option("Cue cache " + CUE_CACHE)]
 PrepareOut = Annotated[Optional[Path], _option("Also write JSONL: id, split, speaker, cue records and their text.")]
+ClassifierOut = Annotated[Path, typer.Option("--out", "-o", help="Where to write the classifier (JSON).")]
+ClassifierC = Annotated[
+    float, typer.Option("--c", help="Inverse regularisation strength C of the logistic regression.", min=1e-6)
+]
+ClassifierFolds = Annotated[
+    int, typer.Option(help="Folds (by speaker) for the cross-fitted rankings of the fitted clips.", min=2)
+]
 ReferenceOut = Annotated[Optional[Path], _option("Also write the cue references (per speaker / dataset) as JSON.")]
 AudioOut = Annotated[Optional[Path], _option("Also write each video's sound track as 16 kHz WAV under this folder.")]
 MinDuration = Annotated[float, _option("Report clips shorter than this (seconds).")]
@@ -93,13 +101,30 @@ Texts = Annotated[
 InputFile = Annotated[
     Optional[Path], _option("JSONL/CSV of samples (generic fields: id, text, audio, video, image).", "--input", "-i")
 ]
-Audio = Annotated[Optional[Path], _option("Audio file for the (single) text.")]
+Audio = Annotated[
+    Optional[Path],
+    _option(
+        "Audio file for the (single) text, or alone: with no text and no --adapter, the default model "
+        "then uses the shipped speech-emotion adapter (8 emotions, EMO-R3 steps)."
+    ),
+]
 Video = Annotated[Optional[Path], _option("Video file for the (single) text.")]
 Image = Annotated[Optional[Path], _option("Image file for the (single) text.")]
 Examples = Annotated[bool, _option("Analyse the built-in example sentences.", "--examples")]
 Task = Annotated[
     str, _option("Score scale / label set: vader (-4..4), mosi, mosei (-3..3), sims, simsv2 (-1..1), mikels.")
 ]
+AnalyzeTask = Annotated[
+    Optional[str],
+    _option(
+        "Score scale / label set: vader (-4..4), mosi, mosei (-3..3), sims, simsv2 (-1..1), mikels, ravdess "
+        "(8 speech emotions). Default: what the adapter was trained for, else vader."
+    ),
+]
+AnalyzeFormat = Annotated[
+    Optional[str], _option("Reasoning format: c2f, emor3 or r1. Default: the adapter's, else c2f.", "--format", "-f")
+]
+AnalyzeMaxNewTokens = Annotated[Optional[int], _option("Longest answer, in tokens. Default: the adapter's, else 256.")]
 Scale = Annotated[Optional[str], _option("Custom score scale LOW,HIGH (overrides --task).")]
 Labels = Annotated[Optional[str], _option("Custom comma-separated label set (overrides --task).")]
 Temperature = Annotated[float, _option("0 = greedy (reproducible).")]

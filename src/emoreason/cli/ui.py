@@ -296,15 +296,23 @@ def grpo_step_line(record: Mapping[str, Any]) -> str:
 
 
 def validation_line(record: Mapping[str, Any]) -> str | None:
-    """A line for the log when a step validated (`validation.every`): each dataset's r, MAE and
-    majority-polarity share, and a collapse warning; None on other steps."""
+    """A line for the log when a step validated (`validation.every`): each dataset's r and MAE
+    (WAR and UAR on a label task) and the majority share of its answers, and a collapse warning;
+    None on other steps."""
     names = sorted({k.split("/")[1] for k in record if k.startswith("valid/") and k.count("/") == 2} - {"mean"})
     if not names:
         return None
+
+    def figure(name: str, metric: str) -> float:
+        return float(record.get(f"valid/{name}/{metric}", float("nan")))
+
     parts = [
-        f"{name} r {record.get(f'valid/{name}/pearson_r', float('nan')):.3f} "
-        f"mae {record.get(f'valid/{name}/mae', float('nan')):.2f} "
-        f"majority {record.get(f'valid/{name}/majority_share', float('nan')):.2f}"
+        (
+            f"{name} war {figure(name, 'war'):.3f} uar {figure(name, 'uar'):.3f}"
+            if f"valid/{name}/war" in record
+            else f"{name} r {figure(name, 'pearson_r'):.3f} mae {figure(name, 'mae'):.2f}"
+        )
+        + f" majority {figure(name, 'majority_share'):.2f}"
         for name in names
     ]
     collapse = " [collapse]" if record.get("valid/collapse") else ""

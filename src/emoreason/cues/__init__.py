@@ -17,6 +17,7 @@ them; `prepare_cues` / `attach_cues` do whole datasets (`emoreason data prepare 
 from emoreason.cues.audio import AudioCues, NoSoundTrack, audio_cues_from_array, extract_audio_cues
 from emoreason.cues.base import CueError, CueRecord, Measure
 from emoreason.cues.cache import CueCache, default_cache_dir
+from emoreason.cues.classifier import CueClassifier, add_ranking
 from emoreason.cues.describe import CueRow, cue_rows, describe, describe_all
 from emoreason.cues.face import FaceCues, extract_face_cues, face_cues_from_frames
 from emoreason.cues.prepare import (
@@ -35,6 +36,7 @@ __all__ = [
     "AudioCues",
     "ClipCues",
     "CueCache",
+    "CueClassifier",
     "CueError",
     "CueRecord",
     "CueReference",
@@ -43,6 +45,7 @@ __all__ = [
     "Measure",
     "NoSoundTrack",
     "PrepareReport",
+    "add_ranking",
     "attach_cues",
     "audio_cues_from_array",
     "build_references",

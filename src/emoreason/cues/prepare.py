@@ -21,6 +21,7 @@ from pathlib import Path
 from emoreason.cues.audio import AudioCues, NoSoundTrack
 from emoreason.cues.base import CueError, CueRecord
 from emoreason.cues.cache import CueCache
+from emoreason.cues.classifier import CUE_Z_KEY  # the z-scores travel with the sample when the media do not
 from emoreason.cues.describe import describe_all
 from emoreason.cues.face import FaceCues
 from emoreason.cues.reference import CueReference
@@ -234,11 +235,6 @@ def attach_cues(
         )
         for s in samples
     ], report
-
-
-#: `Sample.meta` key of the z-scores `attach_cues` measured: {kind: {measure: z}}. They travel with
-#: the sample when the media do not (`?cues=only`), for teachers and classifiers that need numbers.
-CUE_Z_KEY = "cue_z"
 
 
 def cue_zscores(

@@ -20,7 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 
 from emoreason.cues.cache import CueCache
-from emoreason.cues.prepare import PrepareReport, build_references, cue_texts, prepare_cues
+from emoreason.cues.classifier import CUE_Z_KEY
+from emoreason.cues.prepare import PrepareReport, build_references, cue_texts, cue_zscores, prepare_cues
 from emoreason.cues.reference import CueReference
 from emoreason.data.schema import Sample
 
@@ -37,9 +38,9 @@ def cue_inputs(
     references: Mapping[str, CueReference] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[list[Sample], dict[str, str | None], PrepareReport | None]:
-    """The samples as the model receives them, the cue text per sample id, and the extraction
-    report (None when nothing was measured). Unreadable media raise nothing here: they are
-    listed in the report and the sample goes without their cues."""
+    """The samples as the model receives them (the measured z-scores in `meta["cue_z"]`), the cue
+    text per sample id, and the extraction report (None when nothing was measured). Unreadable
+    media raise nothing here: they are listed in the report and the sample goes without their cues."""
     if mode not in CUE_MODES:
         raise ValueError(f"unknown cue mode {mode!r}; use {', '.join(CUE_MODES)}")
     if mode == "off":
@@ -50,6 +51,7 @@ def cue_inputs(
         if measure and not sample.cues:
             probes.append(Sample(id=sample.id, split=sample.split, meta=sample.meta, **measure))
     texts: dict[str, str | None] = {s.id: s.cues for s in samples if s.cues}
+    zscores: dict[str, dict[str, dict[str, float]]] = {}
     report = None
     if probes:
         clips, report = prepare_cues(probes, cache, progress=progress)
@@ -58,7 +60,14 @@ def cue_inputs(
             for kind, reference in build_references(probes, clips, overall_split=None).items():
                 refs.setdefault(kind, reference)
         texts.update({k: v for k, v in cue_texts(probes, clips, refs).items() if v})
+        zscores = cue_zscores(probes, clips, refs)
     if progress is not None and len(samples) > len(probes):
         progress(len(samples) - len(probes))  # nothing to measure for the rest
-    detached = [s.with_(**{m: None for m in MEDIA if getattr(s, m) and m not in accepted}) for s in samples]
+    detached = [
+        s.with_(
+            meta={**s.meta, CUE_Z_KEY: zscores[s.id]} if s.id in zscores else s.meta,
+            **{m: None for m in MEDIA if getattr(s, m) and m not in accepted},
+        )
+        for s in samples
+    ]
     return detached, texts, report

@@ -218,7 +218,8 @@ def resolve_task(
 ) -> TaskInfo:
     """A task for free input (`analyze`): a known name, or a scale / label set given directly.
 
-    Known names: vader (-4..4, |score| < 0.5 neutral), mosi, mosei, sims, simsv2, mikels/emoset.
+    Known names: vader (-4..4, |score| < 0.5 neutral), mosi, mosei, sims, simsv2, mikels/emoset,
+    ravdess (the 8 speech emotions).
     """
     if labels:
         return TaskInfo(
@@ -242,4 +243,10 @@ def resolve_task(
         return MMSA_TASKS[key]
     if key in ("mikels", "emoset", "fi"):
         return mikels_task(key)
-    raise ValueError(f"unknown task {name!r}; use vader, mosi, mosei, sims, simsv2, mikels, or --scale / --labels")
+    if key in ("ravdess", "speech-emotion"):
+        from emoreason.data.adapters.ravdess import ravdess_task  # the adapter module imports this one
+
+        return ravdess_task()
+    raise ValueError(
+        f"unknown task {name!r}; use vader, mosi, mosei, sims, simsv2, mikels, ravdess, or --scale / --labels"
+    )

@@ -29,17 +29,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emoreason.cues.audio import AudioCues
-from emoreason.cues.base import CueRecord, Measure
+from emoreason.cues.base import Measure
+from emoreason.cues.classifier import CUE_Z_KEY, RANKING_KEY, RECORDS, cross_fit, cue_matrix, feature_names
 from emoreason.cues.describe import TITLES, degree_word
-from emoreason.cues.face import FaceCues
-from emoreason.cues.prepare import CUE_Z_KEY, speaker_of
+from emoreason.cues.prepare import speaker_of
 from emoreason.data.schema import TaskInfo, normalize_label
 from emoreason.distill.teachers import OnReply, Teacher, TeacherReply, TeacherRequest
 from emoreason.formats._tags import label_polarity
 from emoreason.formats.base import ReasoningFormat
 
-RECORDS: dict[str, type[CueRecord]] = {"audio": AudioCues, "face": FaceCues}
 SCOPE_WORDS = {
     "audio": "The voice against this speaker's other clips",
     "face": "The face against this speaker's other clips",
@@ -57,53 +55,6 @@ class Evidence:
 
     def phrase(self) -> str:
         return f"{self.measure.label} {degree_word(self.z, self.measure)} ({self.z:+.1f} sd)"
-
-
-def feature_names(zscores: Sequence[dict[str, dict[str, float]]]) -> list[tuple[str, str]]:
-    """(kind, measure) pairs present in any sample, in the records' own measure order."""
-    present = {(kind, name) for z in zscores for kind, values in z.items() for name in values}
-    return [(kind, m.name) for kind, record in RECORDS.items() for m in record.MEASURES if (kind, m.name) in present]
-
-
-def cue_matrix(zscores: Sequence[dict[str, dict[str, float]]], names: Sequence[tuple[str, str]]) -> np.ndarray:
-    """One row per sample; a measure that could not be taken is 0 (the speaker's mean)."""
-    return np.asarray([[z.get(kind, {}).get(name, 0.0) for kind, name in names] for z in zscores], dtype=np.float64)
-
-
-def cross_fit(
-    x: np.ndarray,
-    y: Sequence[str],
-    groups: Sequence[str],
-    labels: Sequence[str],
-    folds: int = 4,
-    c: float = 1.0,
-    seed: int = 0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Class probabilities (n, len(labels)) and the coefficients (n, len(labels), features) of the
-    model that scored each row, fitted on the other groups' rows (GroupKFold). With a single group
-    there is nothing to hold out and the model is fitted on every row."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GroupKFold
-
-    y_arr, n = np.asarray(y), len(y)
-    proba = np.zeros((n, len(labels)))
-    coefs = np.zeros((n, len(labels), x.shape[1]))
-    distinct = len(set(groups))
-    splits = (
-        [(np.arange(n), np.arange(n))]
-        if distinct < 2
-        else GroupKFold(n_splits=min(folds, distinct)).split(x, y_arr, groups=np.asarray(groups))
-    )
-    for train, held in splits:
-        model = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(x[train], y_arr[train])
-        classes = list(model.classes_)
-        full = model.coef_ if len(classes) > 2 else np.vstack([-model.coef_, model.coef_])
-        for j, label in enumerate(labels):
-            if label in classes:
-                k = classes.index(label)
-                proba[held, j] = model.predict_proba(x[held])[:, k]
-                coefs[held, j] = full[k]
-    return proba, coefs
 
 
 def evidence_for(coef: np.ndarray, row: np.ndarray, names: Sequence[tuple[str, str]], top: int = 3) -> list[Evidence]:
@@ -134,10 +85,31 @@ def observed(row: np.ndarray, names: Sequence[tuple[str, str]], limit: int = 5) 
     return out
 
 
+def ranking_phrase(label: str, ranking: Sequence[Sequence[object]]) -> str:
+    """What step 2 says of the cue classifier's ranking (the one in the prompt) before the cues:
+    'The cue classifier ranks angry first (0.52).' or, when `label` is not its first,
+    'The cue classifier ranks sad first (0.40), angry second (0.31).'"""
+    ordinals = ("first", "second", "third", "fourth", "fifth")
+    placed = [(str(name), float(p)) for name, p in ranking]  # type: ignore[arg-type]
+    names = [name for name, _ in placed]
+    shown = placed[: names.index(label) + 1] if label in names[: len(ordinals)] else placed[:1]
+    parts = [f"{name} {ordinals[i]} ({p:.2f})" for i, (name, p) in enumerate(shown)]
+    text = f"The cue classifier ranks {', '.join(parts)}."
+    if label not in names[: len(shown)]:
+        text += f" It does not rank {label} near the top."
+    return text
+
+
 def render_cue_chain(
-    label: str, task: TaskInfo, seen: dict[str, list[Evidence]], support: list[Evidence], probability: float | None
+    label: str,
+    task: TaskInfo,
+    seen: dict[str, list[Evidence]],
+    support: list[Evidence],
+    probability: float | None,
+    ranking: Sequence[Sequence[object]] | None = None,
 ) -> dict[str, str]:
-    """The three EMO-R3 steps: what the cues show, what points to `label`, valence and arousal."""
+    """The three EMO-R3 steps: what the cues show, what points to `label` (after the cue
+    classifier's ranking, when the prompt shows one), valence and arousal."""
     kinds = sorted(seen) or ["audio"]
     step1 = " ".join(
         f"{SCOPE_WORDS.get(kind, TITLES.get(kind, kind))}: {', '.join(e.phrase() for e in seen[kind])}."
@@ -152,6 +124,8 @@ def render_cue_chain(
         step2 = f"No single cue stands out; the overall pattern is closest to {label}."
     if probability is not None:
         step2 += f" The cue model gives {label} {probability:.2f}."
+    if ranking:
+        step2 = f"{ranking_phrase(label, ranking)} {step2}"
     from emoreason.formats.emor3 import EmoR3Format
 
     step3 = EmoR3Format.default_step3(label, task)
@@ -227,8 +201,12 @@ class CueTeacher(Teacher):
         )
         for row_index, index in enumerate(usable):
             gold = requests[index].gold
+            ranking = requests[index].sample.meta.get(RANKING_KEY)
+            names_ = [normalize_label(label) for label in labels]
             if gold is not None and gold.get("label"):
-                j = [normalize_label(label) for label in labels].index(normalize_label(gold["label"]))
+                j = names_.index(normalize_label(gold["label"]))
+            elif ranking:  # the prompt shows the cue classifier's ranking: its first is the answer
+                j = names_.index(normalize_label(str(ranking[0][0])))
             else:
                 j = int(np.argmax(proba[row_index]))
             label = labels[j]
@@ -239,6 +217,7 @@ class CueTeacher(Teacher):
                 observed(x[row_index], names, self.seen),
                 support,
                 float(proba[row_index, j]) if self.cite_probability else None,
+                ranking,
             )
             reasoning: dict[str, str] | str = steps if self.format.name == "emor3" else " ".join(steps.values())
             on_reply(index, TeacherReply(self.format.render_target(self.task, reasoning=reasoning, label=label)))
@@ -252,5 +231,6 @@ __all__ = [
     "evidence_for",
     "feature_names",
     "observed",
+    "ranking_phrase",
     "render_cue_chain",
 ]

@@ -18,6 +18,7 @@ from emoreason.models.default import (
     ensure_default_model,
 )
 from emoreason.models.families import ModelFamily, detect_family, get_family
+from emoreason.models.shipped import SHIPPED_ADAPTERS, resolve_shipped, shipped_adapter
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,9 @@ class LoadedModel:
     @property
     def model_id(self) -> str:
         """What predictions and the server report as the model: base name + adapters applied."""
-        shipped = shipped_default_adapter()
-        names = [
-            "emoreason-default-adapter" if shipped is not None and Path(a) == shipped else a for a in self.adapters
-        ]
+        shipped = {shipped_adapter(name): name for name in SHIPPED_ADAPTERS}
+        shipped[shipped_adapter("sentiment")] = "default"  # the name records have always carried
+        names = [f"emoreason-{shipped[Path(a)]}-adapter" if Path(a) in shipped else a for a in self.adapters]
         return self.name + (f"+{','.join(names)}" if names else "")
 
 
@@ -156,11 +156,12 @@ NO_ADAPTER = "none"
 def resolve_adapters(name_or_path: str, adapters: list[str] | str | None, *, trainable: bool = False) -> list[str]:
     """The adapter folders to apply.
 
-    `none` asks for the bare base model. With no adapter named, inference on the default model
+    `none` asks for the bare base model; a shipped adapter's name (`speech-emotion`,
+    `emoreason.models.shipped`) its folder inside the package. With no adapter named, inference on the default model
     gets the adapter shipped with the package (the model `make run` explains with); training
     never does, so a recipe run from `default` starts from the pretrained weights.
     """
-    names = [adapters] if isinstance(adapters, str) else list(adapters or [])
+    names = [resolve_shipped(n) for n in ([adapters] if isinstance(adapters, str) else list(adapters or []))]
     if NO_ADAPTER in names:
         if len(names) > 1:
             raise ValueError(f"adapter {NO_ADAPTER!r} (the bare base model) cannot be combined with others: {names}")
@@ -173,8 +174,5 @@ def resolve_adapters(name_or_path: str, adapters: list[str] | str | None, *, tra
 
 
 def shipped_default_adapter() -> Path | None:
-    """The LoRA adapter shipped inside the package for the default model, if any."""
-    from importlib import resources
-
-    candidate = Path(str(resources.files("emoreason") / "resources" / "default_adapter"))
-    return candidate if (candidate / "adapter_config.json").is_file() else None
+    """The LoRA adapter shipped inside the package for the default model (`sentiment`), if any."""
+    return shipped_adapter("sentiment")

@@ -41,10 +41,11 @@ class DataConfig(Section):
     format: Literal["c2f", "emor3", "r1"] = "c2f"
     shuffle: bool = True
     cues: bool = Field(False, description="Put the sample's cue text (if any) into the prompt.")
-    balance: Literal["none", "polarity"] = Field(
+    balance: Literal["none", "polarity", "label"] = Field(
         "none",
         description="polarity: draw prompts from the gold polarities in turn (each step as balanced as its size "
-        "allows), so the pool's majority polarity does not become the policy's prior.",
+        "allows), so the pool's majority polarity does not become the policy's prior; label: the gold labels "
+        "in turn (label tasks).",
     )
 
 

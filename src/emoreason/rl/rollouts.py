@@ -109,16 +109,17 @@ class StepTimer:
             self.parts[name] = self.parts.get(name, 0.0) + time.perf_counter() - began
 
 
-def polarity_strata(samples: Sequence[Sample], task: TaskInfo) -> list[list[int]]:
-    """Sample indices grouped by gold polarity (negative, neutral, positive; samples without one
-    left out), for `train.loop.stratified_position`."""
+def balance_strata(samples: Sequence[Sample], task: TaskInfo, by: str = "polarity") -> list[list[int]]:
+    """Sample indices grouped by gold polarity (negative, neutral, positive) or, `by="label"`, by
+    gold label (sorted); samples without one are left out. For `train.loop.stratified_position`."""
     groups: dict[str, list[int]] = {}
     for i, sample in enumerate(samples):
-        polarity = task.gold_polarity(sample)
-        if polarity is not None:
-            groups.setdefault(polarity, []).append(i)
+        key = task.gold_polarity(sample) if by == "polarity" else sample.label
+        if key is not None:
+            groups.setdefault(key, []).append(i)
     if not groups:
-        raise ValueError("data.balance=polarity needs samples with a gold polarity (a score or a mapped label)")
+        needs = "a gold polarity (a score or a mapped label)" if by == "polarity" else "a gold label"
+        raise ValueError(f"data.balance={by} needs samples with {needs}")
     return [groups[name] for name in sorted(groups)]
 
 
@@ -159,7 +160,7 @@ __all__ = [
     "StepTimer",
     "Stream",
     "make_rollouts",
-    "polarity_strata",
+    "balance_strata",
     "rollout_stats",
     "sampling_seed",
     "update_windows",

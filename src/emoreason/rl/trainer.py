@@ -44,8 +44,8 @@ from emoreason.rl.rollouts import (
     Rollout,
     StepTimer,
     Stream,
+    balance_strata,
     make_rollouts,
-    polarity_strata,
     rollout_stats,
     sampling_seed,
     update_windows,
@@ -102,7 +102,7 @@ class GRPOTrainer:
             self.rollout_weights.loaded, batch_size=batch_size
         )
         self.update_precision = partial(update_precision, optim.precision, self.accelerator.device)
-        self.strata = polarity_strata(self.samples, task) if data.balance == "polarity" else None
+        self.strata = balance_strata(self.samples, task, data.balance) if data.balance != "none" else None
         self.validation = None
         if config.validation.every:
             where = (data.dataset, config.run.output_dir, config.rollout.max_new_tokens)

@@ -31,10 +31,11 @@ from pydantic import Field
 
 from emoreason.config_loader import Section
 from emoreason.data import load_dataset, random_subset
-from emoreason.data.schema import Sample, TaskInfo
+from emoreason.data.schema import Sample, TaskInfo, normalize_label
 from emoreason.formats import build_conversation
 from emoreason.formats.base import ParseResult, ReasoningFormat
 from emoreason.generation import GenerationBackend, SamplingParams
+from emoreason.metrics.classification import classification_metrics
 from emoreason.metrics.grounding import citation_grounding, grounding_summary
 from emoreason.metrics.regression import generic_regression_metrics
 from emoreason.train.loop import TrainingRun
@@ -70,13 +71,57 @@ class ValidationConfig(Section):
     collapse_sd_ratio: float = Field(
         0.3, ge=0.0, description="Collapse: predicted-score sd below this fraction of the gold scores' sd."
     )
+    collapse_label_share: float = Field(
+        0.5,
+        gt=0.0,
+        le=1.0,
+        description="Collapse on a label task: one label in more than this share of a dataset's answers.",
+    )
     stop_on_collapse: bool = Field(False, description="End the run (after checkpointing) when a collapse is seen.")
 
 
 def answer_metrics(
     parsed: Sequence[ParseResult], completions: Sequence[str], samples: Sequence[Sample], task: TaskInfo
 ) -> dict[str, float]:
-    """Figures of one dataset's greedy answers against gold scores.
+    """Figures of one dataset's greedy answers: `score_metrics` on a scored task, `label_metrics`
+    on a label task. Citations are checked against what the prompt showed (text and cue text)."""
+    if not samples or len(parsed) != len(samples) or len(completions) != len(samples):
+        raise ValueError(f"{len(parsed)} answers and {len(completions)} completions for {len(samples)} samples")
+    sources = ["\n".join(part for part in (s.text, s.cues) if part) for s in samples]
+    grounding = grounding_summary([citation_grounding(c, source) for c, source in zip(completions, sources)])
+    polarities = Counter(p.polarity or "none" for p in parsed)
+    n = len(parsed)
+    common = {
+        "parse_rate": sum(p.ok for p in parsed) / n,
+        **{f"{name}_share": polarities.get(name, 0) / n for name in ("positive", "negative", "neutral")},
+        "citations_grounded_rate": grounding["citations_grounded_rate"],
+        "answers_fully_grounded": grounding["answers_fully_grounded"],
+    }
+    if task.labels:
+        return {**common, **label_metrics(parsed, samples, task)}
+    return {**common, **score_metrics(parsed, samples, task)}
+
+
+def label_metrics(parsed: Sequence[ParseResult], samples: Sequence[Sample], task: TaskInfo) -> dict[str, float]:
+    """Against gold labels: war (accuracy), uar, f1_macro (`classification_metrics`; an answer
+    without a valid label counts as wrong), `recall_<label>` per gold-present label, and
+    majority_share: the share of answers naming their most frequent label (no label is its own
+    class, "none")."""
+    labels = list(task.labels or ())
+    figures = classification_metrics([p.label for p in parsed], [s.label or "" for s in samples], labels)
+    named = Counter(normalize_label(p.label) if p.label else "none" for p in parsed)
+    return {
+        "war": figures["war"],
+        "uar": figures["uar"],
+        "f1_macro": figures["f1_macro"],
+        **{f"recall_{label}": float(r) for label, r in figures["per_class_recall"].items()},
+        "majority_share": max(named.values()) / len(parsed),
+        "sd_ratio": float("nan"),
+    }
+
+
+def score_metrics(parsed: Sequence[ParseResult], samples: Sequence[Sample], task: TaskInfo) -> dict[str, float]:
+    """Against gold scores:
 
     - parse_rate: share of answers parsed whole;
     - pearson_r, mae, f1_3_weighted, acc_3: `generic_regression_metrics`, an answer without a
@@ -85,11 +130,8 @@ def answer_metrics(
       without a polarity counts as its own class, "none");
     - positive_share / negative_share / neutral_share: the polarity mix of the answers;
     - sd_ratio: sd of the predicted scores / sd of the gold scores (1 = the spread of the
-      gold; near 0 = one score for everything); NaN when the gold is constant;
-    - citations_grounded_rate, answers_fully_grounded: `metrics.grounding` over the answers.
+      gold; near 0 = one score for everything); NaN when the gold is constant.
     """
-    if not samples or len(parsed) != len(samples) or len(completions) != len(samples):
-        raise ValueError(f"{len(parsed)} answers and {len(completions)} completions for {len(samples)} samples")
     if task.scale is None:
         raise ValueError(f"in-training validation needs a scored task; {task.name!r} has no scale")
     midpoint = sum(task.scale) / 2.0
@@ -97,25 +139,26 @@ def answer_metrics(
     gold = np.array([float(s.score) for s in samples], dtype=np.float64)  # type: ignore[arg-type]
     figures = generic_regression_metrics(preds, gold, task.scale, task.neutral)
     polarities = Counter(p.polarity or "none" for p in parsed)
-    n = len(parsed)
     gold_sd = float(np.std(gold))
-    grounding = grounding_summary([citation_grounding(c, s.text) for c, s in zip(completions, samples)])
     return {
-        "parse_rate": sum(p.ok for p in parsed) / n,
         **{k: figures[k] for k in ("pearson_r", "mae", "f1_3_weighted", "acc_3")},
-        "majority_share": max(polarities.values()) / n,
-        **{f"{name}_share": polarities.get(name, 0) / n for name in ("positive", "negative", "neutral")},
+        "majority_share": max(polarities.values()) / len(parsed),
         "sd_ratio": float(np.std(preds)) / gold_sd if gold_sd > 0 else float("nan"),
-        "citations_grounded_rate": grounding["citations_grounded_rate"],
-        "answers_fully_grounded": grounding["answers_fully_grounded"],
     }
 
 
-def collapse_reasons(figures: dict[str, dict[str, float]], majority_share: float, sd_ratio: float) -> list[str]:
-    """What looks collapsed, per dataset: one polarity above `majority_share` of the answers,
-    or the predicted scores' sd below `sd_ratio` times the gold's. Empty when nothing does."""
+def collapse_reasons(
+    figures: dict[str, dict[str, float]], majority_share: float, sd_ratio: float, label_share: float = 0.5
+) -> list[str]:
+    """What looks collapsed, per dataset: one polarity above `majority_share` of the answers (one
+    label above `label_share` on a label task, whose figures have `war`), or the predicted scores'
+    sd below `sd_ratio` times the gold's. Empty when nothing does."""
     reasons = []
     for name, f in figures.items():
+        if "war" in f:
+            if f["majority_share"] > label_share:
+                reasons.append(f"{name}: {f['majority_share']:.0%} of answers name one label (> {label_share:.0%})")
+            continue
         if f["majority_share"] > majority_share:
             reasons.append(f"{name}: {f['majority_share']:.0%} of answers share one polarity (> {majority_share:.0%})")
         if not math.isnan(f["sd_ratio"]) and f["sd_ratio"] < sd_ratio:
@@ -126,8 +169,8 @@ def collapse_reasons(figures: dict[str, dict[str, float]], majority_share: float
 def flatten(figures: dict[str, dict[str, float]]) -> dict[str, float]:
     """`valid/<dataset>/<metric>` for each dataset, and `valid/mean/<metric>` over datasets."""
     flat = {f"{PREFIX}{name}/{k}": float(v) for name, f in figures.items() for k, v in f.items()}
-    for k in next(iter(figures.values()), {}):
-        values = [float(f[k]) for f in figures.values() if not math.isnan(float(f[k]))]
+    for k in dict.fromkeys(k for f in figures.values() for k in f):
+        values = [float(f[k]) for f in figures.values() if k in f and not math.isnan(float(f[k]))]
         flat[f"{PREFIX}mean/{k}"] = float(np.mean(values)) if values else float("nan")
     return flat
 
@@ -163,9 +206,10 @@ class Validation:
         sets = {}
         for spec in specs:
             dataset = load_dataset(spec)
-            samples = [s for s in dataset.split(config.split) if s.score is not None]
+            gold = (lambda s: s.label is not None) if dataset.task.labels else (lambda s: s.score is not None)
+            samples = [s for s in dataset.split(config.split) if gold(s)]
             if not samples:
-                raise ValueError(f"validation: {spec} has no scored samples in split {config.split!r}")
+                raise ValueError(f"validation: {spec} has no samples with gold answers in split {config.split!r}")
             sets[spec] = (random_subset(samples, config.sample, config.seed), dataset.task)
         validation = cls(config, format, sets, Path(output_dir), config.max_new_tokens or max_new_tokens)
         validation.best = validation._best_so_far()
@@ -194,11 +238,14 @@ class Validation:
         params = SamplingParams(max_new_tokens=self.max_new_tokens, temperature=0.0, stop_strings=fmt.stop_strings)
         figures = {}
         for name, (samples, task) in self.sets.items():
-            conversations = [build_conversation(s, fmt, task) for s in samples]
+            conversations = [build_conversation(s, fmt, task, cues=s.cues) for s in samples]
             texts = [out[0].text for out in engine.generate(conversations, params)]
             figures[name] = answer_metrics([fmt.parse(t, task) for t in texts], texts, samples, task)
         stats = flatten(figures)
-        reasons = collapse_reasons(figures, self.config.collapse_majority_share, self.config.collapse_sd_ratio)
+        config = self.config
+        reasons = collapse_reasons(
+            figures, config.collapse_majority_share, config.collapse_sd_ratio, config.collapse_label_share
+        )
         stats[PREFIX + "collapse"] = float(bool(reasons))
         if reasons:
             log.warning("validation sees a collapse: %s", "; ".join(reasons))
@@ -276,5 +323,7 @@ __all__ = [
     "collapse_reasons",
     "flatten",
     "is_better",
+    "label_metrics",
+    "score_metrics",
     "ValidationHook",
 ]

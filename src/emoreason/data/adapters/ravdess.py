@@ -139,6 +139,8 @@ def _files(root: Path, report: LoadReport, strict: bool) -> list[tuple[Path, int
         "channel": "speech (default), song or all",
         "cues": "true: each clip's voice cues (relative to its actor) in `cues`, audio kept; only: cues and no audio "
         "(cue-to-text for text models); extracted once, then cached",
+        "classifier": "PATH of a cue classifier (`emoreason data fit-classifier`): its emotion ranking as one more "
+        "line of cue text (needs cues=only or cues=true)",
     },
 )
 def load_ravdess(spec: DatasetSpec, strict: bool) -> Dataset:
@@ -218,4 +220,5 @@ def load_ravdess(spec: DatasetSpec, strict: bool) -> Dataset:
     if duplicates:
         raise DataError(f"{duplicates} file names occur twice below {root}; keep one copy of each clip")
     samples = apply_spec_option("cues", samples, spec, report.warnings, kinds=("audio",))
+    samples = apply_spec_option("classifier", samples, spec, report.warnings)
     return Dataset(spec=str(spec), task=ravdess_task(), samples=samples, report=report)

@@ -1,0 +1,89 @@
+"""The LoRA adapters shipped inside the package, by name, and the settings an adapter folder carries.
+
+    resolve_shipped("speech-emotion")         # -> .../emoreason/resources/speech_emotion_adapter
+    AdapterSettings.of([folder])              # format, task, answer length, cue classifier, reference
+
+An adapter is trained for one format and task, and some need more than weights: the speech
+adapter reads voice cues plus the ranking of the cue classifier it was trained with, and a clip
+analysed alone is compared with the training speakers' statistics (`cue_reference`). Those travel
+in the adapter folder, named by `emoreason.json`, so `analyze --adapter speech-emotion --audio
+clip.wav` needs nothing else. Every key is optional; an adapter without the file has no settings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+#: name -> folder under emoreason/resources
+SHIPPED_ADAPTERS = {"sentiment": "default_adapter", "speech-emotion": "speech_emotion_adapter"}
+SETTINGS_FILE = "emoreason.json"
+
+
+def shipped_adapter(name: str) -> Path | None:
+    """The folder of the shipped adapter `name`, or None when the package has none by that name."""
+    folder = SHIPPED_ADAPTERS.get(name)
+    if folder is None:
+        return None
+    candidate = Path(str(resources.files("emoreason") / "resources" / folder))
+    return candidate if (candidate / "adapter_config.json").is_file() else None
+
+
+def resolve_shipped(name: str) -> str:
+    """`name` itself when it is a path that exists or not a shipped name; else the shipped folder.
+    Raises ValueError for a shipped name whose folder is missing from this installation."""
+    if name not in SHIPPED_ADAPTERS or Path(name).exists():
+        return name
+    folder = shipped_adapter(name)
+    if folder is None:
+        raise ValueError(f"adapter {name!r} is not shipped with this installation of emoreason")
+    return str(folder)
+
+
+@dataclass(frozen=True)
+class AdapterSettings:
+    """What an adapter was trained for (`emoreason.json` in its folder); None: not said."""
+
+    format: str | None = None
+    task: str | None = None
+    max_new_tokens: int | None = None
+    cue_classifier: Path | None = None  # a `emoreason.cues.CueClassifier` file
+    cue_reference: Path | None = None  # a `emoreason.cues.save_references` file
+
+    @classmethod
+    def read(cls, folder: str | Path) -> AdapterSettings:
+        """The settings in `folder`/emoreason.json (empty settings without one). Raises ValueError
+        naming the file when it is not a JSON object of known keys."""
+        path = Path(folder) / SETTINGS_FILE
+        if not path.is_file():
+            return cls()
+        try:
+            data = json.loads(path.read_text())
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            unknown = sorted(set(data) - {"format", "task", "max_new_tokens", "cue_classifier", "cue_reference"})
+            if unknown:
+                raise ValueError(f"unknown keys {unknown}")
+            files = {k: Path(folder) / data[k] if data.get(k) else None for k in ("cue_classifier", "cue_reference")}
+            missing = [str(p) for p in files.values() if p is not None and not p.is_file()]
+            if missing:
+                raise ValueError(f"names files that are not there: {', '.join(missing)}")
+            tokens = data.get("max_new_tokens")
+            return cls(data.get("format"), data.get("task"), int(tokens) if tokens else None, **files)
+        except (OSError, ValueError, TypeError) as err:
+            raise ValueError(f"{path}: {err}") from None
+
+    @classmethod
+    def of(cls, adapters: Sequence[str | Path]) -> AdapterSettings:
+        """The settings of the last adapter that has any (adapters apply in order, the last on top)."""
+        for folder in reversed(list(adapters)):
+            settings = cls.read(folder)
+            if settings != cls():
+                return settings
+        return cls()
+
+
+__all__ = ["SETTINGS_FILE", "SHIPPED_ADAPTERS", "AdapterSettings", "resolve_shipped", "shipped_adapter"]

@@ -1,0 +1,89 @@
+"""The cue classifier: cross-fitted rankings for the clips it was fitted on, the full model for
+others, persistence, the ranking line in the cue text and the `classifier=` spec option."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emoreason.cues.classifier import RANKING_TITLE, CueClassifier, _softmax, add_ranking, apply_classifier_option
+from emoreason.data.errors import DataError
+from emoreason.data.schema import Sample
+from test_cue_teacher import TASK, speakers, z
+
+
+def test_clips_it_was_fitted_on_get_their_cross_fitted_ranking() -> None:
+    samples = speakers()
+    classifier = CueClassifier.fit(samples, TASK.labels or ())
+    assert set(classifier.held_out) == {s.id for s in samples}
+    first = samples[0]
+    held = classifier.probabilities(first.meta["cue_z"], first.id)
+    full = classifier.probabilities(first.meta["cue_z"])  # the same cues under an unseen id
+    assert held.tolist() == classifier.held_out[first.id]
+    assert not np.allclose(held, full)  # in-sample and out-of-speaker models differ
+    assert sum(held) == pytest.approx(1.0, abs=1e-3) and sum(full) == pytest.approx(1.0)
+
+
+def test_full_model_ranks_a_new_loud_clip_angry() -> None:
+    classifier = CueClassifier.fit(speakers(), TASK.labels or ())
+    assert classifier.ranking(z(2.0, 1.0))[0][0] == "angry"
+    assert classifier.ranking(z(-2.0, -1.0), top=1) == [("sad", pytest.approx(classifier.probabilities(z(-2, -1))[1]))]
+    assert classifier.ranking(z(0.0, 0.0), top=5)[-1][0] in ("angry", "sad")  # top is capped at the labels
+
+
+def test_binary_probabilities_equal_sklearn() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    samples = speakers()
+    x = np.asarray([[s.meta["cue_z"]["audio"][k] for k in ("pitch_mean_hz", "loudness_dbfs")] for s in samples])
+    y = [s.label for s in samples]
+    reference = LogisticRegression(C=1.0, max_iter=2000, random_state=0).fit(x, y)
+    ours = CueClassifier.fit(samples, TASK.labels or ())
+    probe = z(0.3, -0.2)
+    expected = reference.predict_proba(np.asarray([[-0.2, 0.3]]))[0]  # classes sorted: angry, sad
+    assert ours.probabilities(probe) == pytest.approx(expected, abs=1e-6)
+
+
+def test_save_load_round_trip_and_a_bad_file(tmp_path: Path) -> None:
+    classifier = CueClassifier.fit(speakers(), TASK.labels or ())
+    classifier.save(tmp_path / "c.json")
+    loaded = CueClassifier.load(tmp_path / "c.json")
+    assert loaded.labels == classifier.labels and loaded.features == classifier.features
+    assert loaded.probabilities(z(1.0, 0.5)) == pytest.approx(classifier.probabilities(z(1.0, 0.5)), abs=1e-5)
+    (tmp_path / "bad.json").write_text('{"labels": ["a"], "features": [], "coef": [[1.0]], "intercept": [0.0]}')
+    with pytest.raises(ValueError, match="bad.json is not a cue classifier file"):
+        CueClassifier.load(tmp_path / "bad.json")
+
+
+def test_fit_needs_measured_cues() -> None:
+    with pytest.raises(ValueError, match=r"\?cues=only"):
+        CueClassifier.fit([Sample(id="a", text="x", label="angry")], ["angry", "sad"])
+
+
+def test_add_ranking_appends_one_line_and_keeps_it_in_meta() -> None:
+    classifier = CueClassifier.fit(speakers(), TASK.labels or ())
+    loud = Sample(id="new", text="Kids", label="angry", cues="Voice: loud.", meta={"cue_z": z(2.0, 1.0)})
+    bare = Sample(id="bare", text="Kids")
+    ranked, untouched = add_ranking([loud, bare], classifier, top=2)
+    first, second = ranked.meta["cue_ranking"]
+    assert first[0] == "angry" and first[1] > second[1]
+    assert ranked.cues == f"Voice: loud.\n{RANKING_TITLE}: angry {first[1]:.2f}, sad {second[1]:.2f}."
+    assert untouched is bare
+
+
+def test_spec_option_needs_cues_and_a_readable_file(tmp_path: Path) -> None:
+    classifier = CueClassifier.fit(speakers(), TASK.labels or ())
+    classifier.save(tmp_path / "c.json")
+    with pytest.raises(DataError, match="add cues=only"):
+        apply_classifier_option([Sample(id="a", text="x")], "ravdess:D?classifier=c.json", str(tmp_path / "c.json"), [])
+    with pytest.raises(DataError, match="missing.json"):
+        apply_classifier_option(speakers(), "ravdess:D", str(tmp_path / "missing.json"), [])
+    with_text = [s.with_(cues="Voice: loud.") for s in speakers()[:1]]
+    out = apply_classifier_option(with_text, "ravdess:D", str(tmp_path / "c.json"), [])
+    assert out[0].meta["cue_ranking"]
+
+
+def test_softmax_is_stable() -> None:
+    assert _softmax(np.array([[1000.0, 1000.0]])).tolist() == [[0.5, 0.5]]
