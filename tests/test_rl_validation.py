@@ -91,6 +91,15 @@ def test_label_metrics_hand_computed_with_cue_grounding() -> None:
     assert collapse_reasons({"ravdess": {**figures, "majority_share": 0.4}}, 0.85, 0.3, 0.5) == []
 
 
+def test_short_names_keep_keys_at_two_slashes() -> None:
+    from emoreason.train.validation import short_name
+
+    assert short_name("vader:movies") == "vader:movies"
+    assert short_name("ravdess:/data/sets/ravdess16k/?cues=only&classifier=/x/c.json") == "ravdess:ravdess16k"
+    assert short_name("jsonl:a/b.jsonl", taken={"jsonl:b.jsonl"}) == "jsonl:b.jsonl#2"
+    assert short_name("jsonl:c/b.jsonl", taken={"jsonl:b.jsonl", "jsonl:b.jsonl#2"}) == "jsonl:b.jsonl#3"
+
+
 def test_flatten_means_over_datasets_skipping_nan() -> None:
     flat = flatten({"x": {"r": 0.2, "m": float("nan")}, "y": {"r": 0.4, "m": 1.0}})
     assert flat["valid/x/r"] == 0.2 and flat["valid/mean/r"] == pytest.approx(0.3) and flat["valid/mean/m"] == 1.0

@@ -50,7 +50,7 @@ from emoreason.rl.rollouts import (
     sampling_seed,
     update_windows,
 )
-from emoreason.train.loop import build_accelerator, epoch_position, prepare_training, stratified_position
+from emoreason.train.loop import build_accelerator, prepare_training, stream_positions
 from emoreason.train.policy import RolloutWeights, load_trainable, prepare_policy, reference_model, setup_reference
 from emoreason.train.update import RunningMeans, gradient_sync, optimizer_step, update_precision
 from emoreason.train.validation import Validation, ValidationHook
@@ -127,13 +127,8 @@ class GRPOTrainer:
         run sees exactly the prompts the uninterrupted one would have."""
         per_step, seed, shuffle = self.config.rollout.prompts_per_step, self.config.run.seed, self.config.data.shuffle
         start = (step * self.world + self.rank) * per_step
-        if self.strata:
-            return [
-                self.samples[stratified_position(i, self.strata, seed, shuffle)] for i in range(start, start + per_step)
-            ]
-        return [
-            self.samples[epoch_position(i, len(self.samples), seed, shuffle)] for i in range(start, start + per_step)
-        ]
+        positions = stream_positions(start, per_step, len(self.samples), seed, shuffle, self.strata)
+        return [self.samples[i] for i in positions]
 
     @contextmanager
     def _engine(self) -> Iterator[GenerationBackend]:

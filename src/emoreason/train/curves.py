@@ -24,8 +24,9 @@ PANELS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("training loss", ("loss",), True),
     ("held-out loss (SFT)", ("eval/loss",), False),
     ("valid: Pearson r", ("valid/*/pearson_r",), False),
+    ("valid: WAR and UAR (label tasks)", ("valid/*/war", "valid/*/uar"), False),
     ("valid: MAE", ("valid/*/mae",), False),
-    ("valid: majority polarity share", ("valid/*/majority_share",), False),
+    ("valid: majority share (polarity; label on label tasks)", ("valid/*/majority_share",), False),
     ("valid: predicted sd / gold sd", ("valid/*/sd_ratio",), False),
     ("valid: citations grounded", ("valid/*/citations_grounded_rate",), False),
 )

@@ -57,6 +57,16 @@ def stratified_position(index: int, strata: Sequence[Sequence[int]], seed: int, 
     return int(stratum[epoch_position(within, len(stratum), seed * 1009 + number + 1, shuffle)])
 
 
+def stream_positions(
+    start: int, count: int, size: int, seed: int, shuffle: bool = True, strata: Sequence[Sequence[int]] | None = None
+) -> list[int]:
+    """The items at positions start..start+count of the data stream: `stratified_position` when
+    `strata` are given, else `epoch_position` over `size` items."""
+    if strata:
+        return [stratified_position(i, strata, seed, shuffle) for i in range(start, start + count)]
+    return [epoch_position(i, size, seed, shuffle) for i in range(start, start + count)]
+
+
 def build_accelerator(model: ModelConfig, run: RunSection) -> Any:
     """An accelerate `Accelerator` on the model's device, logging to TensorBoard when asked
     and installed."""
@@ -310,4 +320,5 @@ __all__ = [
     "epoch_position",
     "prepare_training",
     "stratified_position",
+    "stream_positions",
 ]

@@ -19,7 +19,7 @@ import logging
 import math
 import shutil
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,6 +175,20 @@ def flatten(figures: dict[str, dict[str, float]]) -> dict[str, float]:
     return flat
 
 
+def short_name(spec: str, taken: Collection[str] = ()) -> str:
+    """How a validation dataset is named in the logged keys: `kind:target` without the options and
+    with only the last part of a path (`ravdess:/data/ravdess16k?cues=only` -> `ravdess:ravdess16k`),
+    so the key `valid/<name>/<figure>` has exactly two slashes; `#2`, `#3`, ... when taken."""
+    from emoreason.data.spec import parse_spec
+
+    parsed = parse_spec(spec)
+    target = parsed.target.rstrip("/").replace("\\", "/").rsplit("/", 1)[-1] or parsed.target
+    name, number = f"{parsed.kind}:{target}", 1
+    while (f"{name}#{number}" if number > 1 else name) in taken:
+        number += 1
+    return f"{name}#{number}" if number > 1 else name
+
+
 def is_better(value: float, best: float | None, mode: str) -> bool:
     """Whether `value` beats `best` (None: nothing yet) in direction `mode`; NaN never does."""
     if math.isnan(value):
@@ -205,12 +219,13 @@ class Validation:
         specs = config.datasets or ([train_datasets] if isinstance(train_datasets, str) else list(train_datasets))
         sets = {}
         for spec in specs:
+            name = short_name(spec, taken=sets)
             dataset = load_dataset(spec)
             gold = (lambda s: s.label is not None) if dataset.task.labels else (lambda s: s.score is not None)
             samples = [s for s in dataset.split(config.split) if gold(s)]
             if not samples:
                 raise ValueError(f"validation: {spec} has no samples with gold answers in split {config.split!r}")
-            sets[spec] = (random_subset(samples, config.sample, config.seed), dataset.task)
+            sets[name] = (random_subset(samples, config.sample, config.seed), dataset.task)
         validation = cls(config, format, sets, Path(output_dir), config.max_new_tokens or max_new_tokens)
         validation.best = validation._best_so_far()
         return validation
@@ -325,5 +340,6 @@ __all__ = [
     "is_better",
     "label_metrics",
     "score_metrics",
+    "short_name",
     "ValidationHook",
 ]
