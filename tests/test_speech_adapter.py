@@ -160,3 +160,42 @@ def test_analyze_audio_alone_gives_an_emor3_record(tiny_path: Path, speech_adapt
     record = json.loads(last[last.index("{") :])
     assert record["format"] == "emor3" and "Cue classifier" in record["cues"]
     assert record["completion_tokens"] <= TOKENS
+
+
+def test_evaluate_takes_the_adapters_format_and_adds_its_ranking(
+    tiny_path: Path, speech_adapter: Path, tmp_path: Path
+) -> None:
+    from emoreason.api import evaluate, load_engine
+    from test_cues_data import fake_ravdess
+
+    root = fake_ravdess(tmp_path / "r", actors=(1, 2, 3, 4, 5, 21), emotions=(1, 5))
+    prompts: list[str] = []
+
+    def loader(*args: object) -> tuple[object, object]:
+        loaded, engine = load_engine(*args)  # type: ignore[arg-type]
+        generate = engine.generate
+
+        def spy(conversations: list, params: object) -> object:
+            prompts.extend(c.messages[-1]["content"] for c in conversations)
+            return generate(conversations, params)
+
+        engine.generate = spy  # type: ignore[method-assign]
+        return loaded, engine
+
+    metrics = evaluate(
+        f"ravdess:{root}?cues=only",
+        str(tiny_path),
+        adapter=str(speech_adapter),
+        split="test",
+        out=tmp_path / "eval",
+        baselines=["majority"],
+        device="cpu",
+        loader=loader,
+    )
+    assert metrics["n"] == 3 and len(prompts) == 3  # actor 21: one neutral, two angry clips
+    # three clips are too few for a speaker's own statistics: the dataset's, and the ranking after them
+    assert all(
+        "Voice (relative to the dataset)" in p and "\nCue classifier (fitted on other speakers): " in p for p in prompts
+    )
+    run = json.loads((tmp_path / "eval" / "run.json").read_text())
+    assert run["identity"]["format"] == "emor3"  # from emoreason.json, not the c2f default
