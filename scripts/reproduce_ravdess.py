@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="The RAVDESS folder (manifest.csv or Actor_NN/).")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "ravdess_recipe", help="Where every stage writes.")
     parser.add_argument("--chains", choices=("gold", "top"), default="gold", help="Which cold-start chains (above).")
+    parser.add_argument("--skip-grpo", action="store_true", help="Stop after SFT: evaluate the SFT adapter only.")
     parser.add_argument("--toy", action="store_true", help="A few steps and tokens, for the test suite.")
     parser.add_argument("--model", default="default", help="Base model (default: the embedded SmolLM2-135M-Instruct).")
     args = parser.parse_args(argv)
@@ -97,23 +98,25 @@ def main(argv: list[str] | None = None) -> int:
         log,
     )
     grpo_dir = out / "grpo"
-    run_stage(
-        "grpo",
-        [
+    if not args.skip_grpo:
+        run_stage(
             "grpo",
-            "--config",
-            "configs/emor3_ravdess_smollm2.yaml",
-            f"data.dataset={spec}",
-            f"model.name={args.model}",
-            f"model.adapter={sft_adapter}",
-            f"run.output_dir={grpo_dir}",
-            f"run.max_steps={budget['grpo_steps']}",
-        ]
-        + budget["grpo"],
-        out,
-        log,
-    )
-    for system, adapter in (("grpo", grpo_dir / "best" / "adapter"), ("sft", sft_adapter)):
+            [
+                "grpo",
+                "--config",
+                "configs/emor3_ravdess_smollm2.yaml",
+                f"data.dataset={spec}",
+                f"model.name={args.model}",
+                f"model.adapter={sft_adapter}",
+                f"run.output_dir={grpo_dir}",
+                f"run.max_steps={budget['grpo_steps']}",
+            ]
+            + budget["grpo"],
+            out,
+            log,
+        )
+    systems = [("sft", sft_adapter)] + ([] if args.skip_grpo else [("grpo", grpo_dir / "best" / "adapter")])
+    for system, adapter in systems:
         for split in ("valid", "test"):
             run_stage(
                 f"eval_{system}_{split}",

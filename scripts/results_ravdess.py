@@ -70,6 +70,13 @@ def main() -> int:
     parser.add_argument("--run", type=Path, action="append", required=True, help="A run folder (repeatable).")
     parser.add_argument("--data", type=Path, required=True, help="The RAVDESS folder the runs used (for the cue text).")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results" / "ravdess_ranked")
+    parser.add_argument(
+        "--reference",
+        action="append",
+        default=[],
+        metavar="NAME=PREDICTIONS",
+        help="An earlier system's test predictions.jsonl (repeatable): a row, and each system minus it, paired.",
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from emoreason.cues import CueClassifier, add_ranking
@@ -103,7 +110,13 @@ def main() -> int:
                 for name in ("metrics.json", "predictions.jsonl", "report.md"):
                     if (folder / name).is_file():
                         shutil.copy(folder / name, out / f"eval_{system}_{split}_{name}")
-            pairs = [("classifier", s) for s in SYSTEMS if s in preds] + ([("sft", "grpo")] if "grpo" in preds else [])
+            systems = [s for s in SYSTEMS if s in preds]
+            pairs = [("classifier", s) for s in systems] + ([("sft", "grpo")] if "grpo" in preds else [])
+            for name, path in (item.split("=", 1) for item in args.reference if split == "test"):
+                earlier = {r["id"]: r for r in map(json.loads, Path(path).read_text().splitlines()) if r}
+                preds[name] = [earlier[i]["label"] or "(none)" for i in ids]
+                rows[name] = summarise(preds[name], gold, labels, None, samples)
+                pairs += [(name, s) for s in systems]
             rows["paired"] = {
                 f"{b}-{a}": {
                     name: paired_difference(fn, preds[a], preds[b], gold).to_dict()

@@ -118,8 +118,9 @@ def main() -> int:
     parser.add_argument("--dest", type=Path, default=DEST)
     args = parser.parse_args()
     run = args.run.resolve()
+    # the higher valid UAR; on a tie the simpler system (sft)
     system = args.system or max(
-        SYSTEMS, key=lambda name: uar(run, name, "valid") if figures(run, name, "valid") else -1
+        SYSTEMS, key=lambda name: (uar(run, name, "valid") if figures(run, name, "valid") else -1.0, name == "sft")
     )
     adapter = run.joinpath(*SYSTEMS[system])
     if not (adapter / "adapter_config.json").is_file():

@@ -43,3 +43,25 @@ def test_analyze_json_with_the_default_model() -> None:
     record = json.loads(result.stdout.strip().splitlines()[-1])
     assert record["model"].startswith("SmolLM2-135M-Instruct") and record["format"] == "c2f"
     assert record["raw_completion"] and isinstance(record["parse_ok"], bool)
+
+
+def test_analyze_a_clip_alone_with_the_shipped_speech_adapter(tmp_path) -> None:
+    import soundfile as sf
+
+    from cue_media import SR, syllables
+    from emoreason.data.adapters.ravdess import EMOTIONS
+    from emoreason.models.default import ensure_default_model
+    from emoreason.models.shipped import shipped_adapter
+
+    if shipped_adapter("speech-emotion") is None:
+        pytest.skip("this installation ships no speech-emotion adapter")
+    ensure_default_model(quiet=True)
+    clip = tmp_path / "clip.wav"
+    sf.write(clip, syllables(4.0, 2.0, 190.0), SR)
+    result = CliRunner().invoke(app, ["analyze", "--audio", str(clip), "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout.strip().splitlines()[-1])
+    assert record["model"].endswith("+emoreason-speech-emotion-adapter") and record["format"] == "emor3"
+    assert record["parse_ok"] and record["label"] in EMOTIONS
+    assert "Voice (relative to the dataset)" in record["cues"] and "Cue classifier" in record["cues"]
+    assert record["citations"]["grounded"] >= 1  # it cites measures the cue text gives, with their z-scores
