@@ -22,6 +22,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "emoreason analyze --input reviews.jsonl   # id and text suffice",
         "cat texts.txt | emoreason analyze --task mosi",
         'emoreason analyze "Listen to this" --audio clip.wav --cues on',
+        "emoreason analyze --audio clip.wav   # a speech clip alone: 8 emotions (the speech-emotion adapter)",
     ),
     "evaluate": (
         "emoreason evaluate --dataset vader:movies --sample 200",
