@@ -11,6 +11,10 @@ with random weights of the same shapes, in several ways:
 - `x @ W^T (W^T contiguous)`: the weights stored transposed;
 - `numpy (OpenBLAS)`: numpy's sgemv on the same arrays;
 - `compiled mul-sum`: `(W * x).sum(-1)` through `torch.compile`, a bandwidth-bound reduction;
+- `oneDNN prepacked`: `torch.utils.mkldnn.to_mkldnn` on each `nn.Linear` (weights reordered once);
+- `MKL packed`: `torch.ops.mkl._mkl_linear` on weights packed once by `_mkl_reorder_linear_weight`;
+- `compiled, frozen weights`: all 211 products in one module under `torch.compile` with
+  inductor's `freezing` (constant weights, prepacked by inductor);
 - `memory read`: `tensor.sum()` over 538 MB, the floor a decoder cannot beat in fp32.
 
     python benchmarks/decode_matmuls.py [--repeats 15] [--no-compile]
@@ -38,6 +42,45 @@ def median_ms(run: Callable[[], object], repeats: int) -> float:
         run()
         times.append(time.perf_counter() - began)
     return statistics.median(times) * 1000
+
+
+def prepacked(
+    weights: list[torch.Tensor], vectors: dict[int, torch.Tensor], repeats: int, compile_too: bool
+) -> dict[str, float]:
+    """The library routes that reorder the weights once for repeated products."""
+    from torch.utils import mkldnn
+
+    out = {}
+    layers = []
+    for w in weights:
+        layer = torch.nn.Linear(w.shape[1], w.shape[0], bias=False).eval()
+        layer.weight.data.copy_(w)
+        layers.append(layer)
+    with torch.no_grad():
+        onednn = [(mkldnn.to_mkldnn(layer), vectors[layer.in_features]) for layer in layers]
+        out["oneDNN prepacked"] = median_ms(lambda: [m(x) for m, x in onednn], repeats)
+        packed = [(torch.ops.mkl._mkl_reorder_linear_weight(w, 1), w, vectors[w.shape[1]]) for w in weights]
+        out["MKL packed"] = median_ms(
+            lambda: [torch.ops.mkl._mkl_linear(x, p, w, None, 1) for p, w, x in packed], repeats
+        )
+        if compile_too:
+            import torch._inductor.config as inductor
+
+            class Products(torch.nn.Module):
+                def __init__(self) -> None:
+                    super().__init__()
+                    self.layers = torch.nn.ModuleList(layers)
+
+                def forward(self, short: torch.Tensor, long: torch.Tensor) -> list[torch.Tensor]:
+                    return [layer(short if layer.in_features == 576 else long) for layer in self.layers]
+
+            inductor.freezing = True
+            try:
+                frozen = torch.compile(Products().eval())
+                out["compiled, frozen weights"] = median_ms(lambda: frozen(vectors[576], vectors[1536]), repeats)
+            finally:
+                inductor.freezing = False
+    return out
 
 
 def main() -> None:
@@ -83,6 +126,7 @@ def main() -> None:
                 product(w, vectors[w.shape[1]])
 
         results["compiled mul-sum"] = median_ms(compiled, args.repeats)
+    results.update(prepacked(weights, vectors, args.repeats, compile_too=not args.no_compile))
     flat = torch.cat([w.flatten() for w in weights])
     results["memory read (sum of 538 MB)"] = median_ms(flat.sum, args.repeats)
     print(f"one token's matrix-vector products, {len(SHAPES)} matrices, {megabytes:.0f} MB fp32, "
