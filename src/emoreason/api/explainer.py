@@ -14,6 +14,7 @@ from emoreason.data.schema import Sample
 from emoreason.data.text import check_text, is_blank
 
 if TYPE_CHECKING:
+    from emoreason.cues.classifier import CueClassifier
     from emoreason.data.schema import TaskInfo
     from emoreason.formats.base import ReasoningFormat
     from emoreason.generation import Completion, GenerationBackend, SamplingParams
@@ -127,7 +128,10 @@ def inputs_for_family(
     references in `reference_file` when given, with the ranking of the cue classifier in
     `classifier_file` when given (`emoreason.cues.classifier`). Raises `ValueError` for a bad
     mode, reference or classifier file, and for unreadable media, naming each file."""
-    return _model_inputs(samples, family.name, family.modalities, mode, reference_file, progress, classifier_file)
+    from emoreason.cues import CueClassifier
+
+    classifier = CueClassifier.load(classifier_file) if classifier_file is not None else None
+    return _model_inputs(samples, family.name, family.modalities, mode, reference_file, progress, classifier)
 
 
 def _model_inputs(
@@ -137,14 +141,13 @@ def _model_inputs(
     mode: str,
     reference_file: Path | None,
     progress: Callable[[int], None] | None,
-    classifier_file: Path | None = None,
+    classifier: CueClassifier | None = None,
 ) -> ModelInputs:
-    from emoreason.cues import CueClassifier, load_references
+    from emoreason.cues import load_references
     from emoreason.cues.classifier import rank_cue_texts
     from emoreason.cues.prompting import cue_inputs
 
     references = load_references(reference_file) if reference_file is not None else None
-    classifier = CueClassifier.load(classifier_file) if classifier_file is not None else None
     detached, texts, report = cue_inputs(samples, modalities, mode, references=references, progress=progress)
     if classifier is not None and mode != "off":
         texts = rank_cue_texts(detached, texts, classifier)
@@ -254,6 +257,7 @@ class Explainer:
         cue_classifier: Path | None = None,
         ground_quotes: bool = True,
     ) -> None:
+        from emoreason.cues import CueClassifier
         from emoreason.data.schema import resolve_task
         from emoreason.formats import get_format
         from emoreason.inference import ModelSpec
@@ -272,6 +276,8 @@ class Explainer:
         self.cues = cues
         self.cue_reference = cue_reference or own.cue_reference
         self.cue_classifier = cue_classifier or own.cue_classifier
+        #: read once here (a bad file fails at construction), not on every `prepare`
+        self._classifier = CueClassifier.load(self.cue_classifier) if self.cue_classifier is not None else None
         self.ground_quotes = ground_quotes
 
     @classmethod
@@ -360,7 +366,7 @@ class Explainer:
         anything is generated."""
         spec = self.spec
         inputs = _model_inputs(
-            samples, spec.family, spec.modalities, self.cues, self.cue_reference, progress, self.cue_classifier
+            samples, spec.family, spec.modalities, self.cues, self.cue_reference, progress, self._classifier
         )
         check_context_fits(
             spec, inputs.samples, self.format, self.task, inputs.cue_text, self.max_new_tokens, self.option

@@ -196,17 +196,15 @@ class CueTeacher(Teacher):
         x = cue_matrix(zscores, names)
         y = [normalize_label(requests[i].sample.label or "") for i in usable]
         groups = [speaker_of(requests[i].sample) or requests[i].sample.id for i in usable]
-        proba, coefs = cross_fit(
-            x, y, groups, [normalize_label(label) for label in labels], self.folds, self.c, self.seed
-        )
+        normalized = [normalize_label(label) for label in labels]
+        proba, coefs = cross_fit(x, y, groups, normalized, self.folds, self.c, self.seed)
         for row_index, index in enumerate(usable):
             gold = requests[index].gold
             ranking = requests[index].sample.meta.get(RANKING_KEY)
-            names_ = [normalize_label(label) for label in labels]
             if gold is not None and gold.get("label"):
-                j = names_.index(normalize_label(gold["label"]))
+                j = normalized.index(normalize_label(gold["label"]))
             elif ranking:  # the prompt shows the cue classifier's ranking: its first is the answer
-                j = names_.index(normalize_label(str(ranking[0][0])))
+                j = normalized.index(normalize_label(str(ranking[0][0])))
             else:
                 j = int(np.argmax(proba[row_index]))
             label = labels[j]
@@ -223,14 +221,4 @@ class CueTeacher(Teacher):
             on_reply(index, TeacherReply(self.format.render_target(self.task, reasoning=reasoning, label=label)))
 
 
-__all__ = [
-    "CueTeacher",
-    "Evidence",
-    "cross_fit",
-    "cue_matrix",
-    "evidence_for",
-    "feature_names",
-    "observed",
-    "ranking_phrase",
-    "render_cue_chain",
-]
+__all__ = ["CueTeacher", "Evidence", "evidence_for", "observed", "ranking_phrase", "render_cue_chain"]

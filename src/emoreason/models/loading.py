@@ -41,8 +41,8 @@ class LoadedModel:
     @property
     def model_id(self) -> str:
         """What predictions and the server report as the model: base name + adapters applied."""
-        shipped = {shipped_adapter(name): name for name in SHIPPED_ADAPTERS}
-        shipped[shipped_adapter("sentiment")] = "default"  # the name records have always carried
+        # the sentiment adapter keeps the name records have always carried: emoreason-default-adapter
+        shipped = {shipped_adapter(name): "default" if name == "sentiment" else name for name in SHIPPED_ADAPTERS}
         names = [f"emoreason-{shipped[Path(a)]}-adapter" if Path(a) in shipped else a for a in self.adapters]
         return self.name + (f"+{','.join(names)}" if names else "")
 

@@ -83,8 +83,16 @@ class ValidationConfig(Section):
 def answer_metrics(
     parsed: Sequence[ParseResult], completions: Sequence[str], samples: Sequence[Sample], task: TaskInfo
 ) -> dict[str, float]:
-    """Figures of one dataset's greedy answers: `score_metrics` on a scored task, `label_metrics`
-    on a label task. Citations are checked against what the prompt showed (text and cue text)."""
+    """Figures of one dataset's greedy answers, for every task:
+
+    - parse_rate: share of answers parsed whole;
+    - positive_share / negative_share / neutral_share: the polarity mix of the answers;
+    - citations_grounded_rate, answers_fully_grounded: `metrics.grounding`, each answer checked
+      against what its prompt showed (text and cue text);
+
+    then `label_metrics` on a label task, else `score_metrics` and majority_share: the share of
+    the answers that say their most frequent polarity (an answer without a polarity counts as
+    its own class, "none")."""
     if not samples or len(parsed) != len(samples) or len(completions) != len(samples):
         raise ValueError(f"{len(parsed)} answers and {len(completions)} completions for {len(samples)} samples")
     sources = ["\n".join(part for part in (s.text, s.cues) if part) for s in samples]
@@ -99,7 +107,7 @@ def answer_metrics(
     }
     if task.labels:
         return {**common, **label_metrics(parsed, samples, task)}
-    return {**common, **score_metrics(parsed, samples, task)}
+    return {**common, **score_metrics(parsed, samples, task), "majority_share": max(polarities.values()) / n}
 
 
 def label_metrics(parsed: Sequence[ParseResult], samples: Sequence[Sample], task: TaskInfo) -> dict[str, float]:
@@ -123,12 +131,8 @@ def label_metrics(parsed: Sequence[ParseResult], samples: Sequence[Sample], task
 def score_metrics(parsed: Sequence[ParseResult], samples: Sequence[Sample], task: TaskInfo) -> dict[str, float]:
     """Against gold scores:
 
-    - parse_rate: share of answers parsed whole;
     - pearson_r, mae, f1_3_weighted, acc_3: `generic_regression_metrics`, an answer without a
       score counting as the scale's midpoint (what a neutral guess costs, as in `evaluate`);
-    - majority_share: share of the answers that say their most frequent polarity (an answer
-      without a polarity counts as its own class, "none");
-    - positive_share / negative_share / neutral_share: the polarity mix of the answers;
     - sd_ratio: sd of the predicted scores / sd of the gold scores (1 = the spread of the
       gold; near 0 = one score for everything); NaN when the gold is constant.
     """
@@ -138,11 +142,9 @@ def score_metrics(parsed: Sequence[ParseResult], samples: Sequence[Sample], task
     preds = np.array([midpoint if p.score is None else float(p.score) for p in parsed], dtype=np.float64)
     gold = np.array([float(s.score) for s in samples], dtype=np.float64)  # type: ignore[arg-type]
     figures = generic_regression_metrics(preds, gold, task.scale, task.neutral)
-    polarities = Counter(p.polarity or "none" for p in parsed)
     gold_sd = float(np.std(gold))
     return {
         **{k: figures[k] for k in ("pearson_r", "mae", "f1_3_weighted", "acc_3")},
-        "majority_share": max(polarities.values()) / len(parsed),
         "sd_ratio": float(np.std(preds)) / gold_sd if gold_sd > 0 else float("nan"),
     }
 
