@@ -17,6 +17,8 @@ For text models (`causal_lm`) the engine runs its own decoding loop instead of
   keep the whole batch busy;
 - stop strings (a format's closing tag) are checked only when the new token could end one
   (`stopping.StopChecker`).
+- a lone row (one request) decodes through a compiled step that reads the weights at
+  memory speed (`single_row.py`), where it covers the model.
 For every family, fp32 linear layers on CPU run on oneDNN's kernels where this CPU runs them
 faster at fp32 accuracy (`matmul.py`).
 Other families (images, audio) use `model.generate`, which knows their position encoding.
@@ -46,6 +48,7 @@ from emoreason.generation.matmul import OneDnnLinears, use_onednn_linears
 from emoreason.generation.params import Completion, SamplingParams
 from emoreason.generation.quotes import GroundedQuotes, QuoteLogitsProcessor
 from emoreason.generation.sampling import choose_tokens
+from emoreason.generation.single_row import AUTO_MIN_WEIGHT_BYTES, SingleRowDecoder, linear_weight_bytes
 from emoreason.generation.stopping import StopChecker
 from emoreason.models.families.base import Conversation
 from emoreason.models.families.causal_lm import render_prompts
@@ -115,12 +118,15 @@ class TransformersEngine:
         group_prefill: bool = True,
         onednn_matmul: bool | None = None,
         cascade: bool = True,
+        single_row: bool | None = None,
     ):
         """`onednn_matmul`: run linear layers on oneDNN (None: where `matmul.use_onednn_linears`
         measures it pays). `cascade`: one shared copy of the prompts' common prefix in the KV cache
-        where `cascade.supports_cascade`. The other flags turn off an optimisation (for
-        benchmarks and tests)."""
+        where `cascade.supports_cascade`. `single_row`: decode a lone row with the compiled step of
+        `single_row.py` (None: where it covers the model and the model is large enough to repay the
+        compile). The other flags turn off an optimisation (for benchmarks and tests)."""
         self.loaded = loaded
+        self.single_row = single_row
         self.cascade = cascade
         self.onednn_matmul = onednn_matmul
         self.batch_size = batch_size
@@ -324,6 +330,7 @@ class TransformersEngine:
         active = [row for group in groups for row in group]  # row index in the original batch of each live cache row
         next_position = torch.tensor([[len(rows[row])] for row in active], device=device)
 
+        single = self._single_row_decoder() if batch == 1 and shared_prefix is None else None
         stop = StopChecker(tokenizer, params.stop_strings)
         generated: list[list[int]] = [[] for _ in range(batch)]
         logprobs: list[list[float]] = [[] for _ in range(batch)]
@@ -357,6 +364,10 @@ class TransformersEngine:
                 cache.batch_select_indices(index)
                 attention, next_position, tokens = attention[index], next_position[index], tokens[index]
                 active = [active[slot] for slot in keep]
+            if single is not None:  # one row: the compiled step writes the same cache in place
+                logits = single.step(token_list[0], int(next_position[0, 0]), cache)
+                next_position = next_position + 1
+                continue
             attention = torch.cat([attention, torch.ones((len(active), 1), dtype=torch.long, device=device)], dim=1)
             if shared_prefix is None:
                 out = model(
@@ -381,6 +392,14 @@ class TransformersEngine:
         completions = [c for c in finished if c is not None]
         assert len(completions) == batch
         return [completions[i * params.n : (i + 1) * params.n] for i in range(prompts)]
+
+    def _single_row_decoder(self) -> SingleRowDecoder | None:
+        """The compiled one-row step for this model, or None (see `single_row.py`). Built per call:
+        it only gathers references to the weights, so a model changed in place stays current."""
+        model = self.loaded.model
+        if self.single_row is False or (self.single_row is None and linear_weight_bytes(model) < AUTO_MIN_WEIGHT_BYTES):
+            return None
+        return SingleRowDecoder.build(model)
 
     @torch.inference_mode()
     def _decode_with_hf(
