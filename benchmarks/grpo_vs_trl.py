@@ -27,11 +27,18 @@ One difference is kept on purpose: our trainer stops a completion at the c2f end
 "tokens" column shows it; `--no-stop-strings` makes ours generate to EOS like TRL (equal work).
 Ours also runs without hints (`hints.enabled=false`: TRL has no Hint-GRPO).
 
+`--from-sft` is the realistic mode: both sides start from the shipped SFT adapter (the default
+adapter: LoRA r=16, alpha 32 on all linear layers, the shape above) instead of a fresh one, so the
+completions already write the C2F format, the rewards vary within groups and every step has an
+update to make; it is what a user's GRPO run from `emoreason sft`'s output costs. From a fresh
+adapter the base model rarely writes the format, most rewards are equal and the step is cheap.
+
 Each trainer runs in its own fresh subprocess (with `--only both`), one after the other.
 
     python benchmarks/grpo_vs_trl.py                       # both, --steps 5 --warmup 1
     python benchmarks/grpo_vs_trl.py --only ours --steps 1 --warmup 0 --max-new-tokens 8
     python benchmarks/grpo_vs_trl.py --json grpo_vs_trl.json
+    python benchmarks/grpo_vs_trl.py --from-sft --max-new-tokens 160 --precision bf16
 
 Run it on an otherwise idle machine: both sides use all of torch's CPU threads.
 """
@@ -74,6 +81,16 @@ def training_data(n: int):
         raise SystemExit(f"vader:movies has only {len(samples)} train samples, {n} needed")
     fmt = get_format("c2f")
     return samples, dataset.task, [fmt.messages(s, dataset.task) for s in samples]
+
+
+def sft_adapter() -> Path:
+    """The shipped SFT adapter (`--from-sft`)."""
+    from emoreason.models.shipped import shipped_adapter
+
+    adapter = shipped_adapter("sentiment")
+    if adapter is None:
+        raise SystemExit("--from-sft: the shipped sentiment adapter is missing from this install")
+    return adapter
 
 
 def median(values: list[float]) -> float:
@@ -129,6 +146,18 @@ def run_trl(args: argparse.Namespace) -> dict[str, Any]:
     torch.manual_seed(SEED)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(path, padding_side="left")
+    peft_config = LoraConfig(
+        r=LORA["r"],
+        lora_alpha=LORA["alpha"],
+        lora_dropout=LORA["dropout"],
+        target_modules=LORA["target_modules"],
+        task_type="CAUSAL_LM",
+    )
+    if args.from_sft:  # the SFT adapter itself is trained, as ours does with model.adapter
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(sft_adapter()), is_trainable=True)
+        peft_config = None
 
     class StepTimer(TrainerCallback):
         def __init__(self) -> None:
@@ -207,13 +236,7 @@ def run_trl(args: argparse.Namespace) -> dict[str, Any]:
             args=config,
             train_dataset=dataset,
             processing_class=tokenizer,
-            peft_config=LoraConfig(
-                r=LORA["r"],
-                lora_alpha=LORA["alpha"],
-                lora_dropout=LORA["dropout"],
-                target_modules=LORA["target_modules"],
-                task_type="CAUSAL_LM",
-            ),
+            peft_config=peft_config,
             callbacks=[timer],
         )
         trainer._generate = timer.timed("generation", trainer._generate)
@@ -272,6 +295,7 @@ def run_ours(args: argparse.Namespace) -> dict[str, Any]:
                     "dtype": "float32",
                     "gradient_checkpointing": False,
                     "lora": {"enabled": True, **LORA},
+                    "adapter": str(sft_adapter()) if args.from_sft else None,
                 },
                 "data": {"dataset": "vader:movies", "split": "train", "format": "c2f", "shuffle": False},
                 "rollout": {
@@ -357,6 +381,7 @@ def run_side(side: str, args: argparse.Namespace) -> dict[str, Any]:
             "--quiet",
         ]
         command += ["--precision", args.precision] + (["--no-merge"] if args.no_merge else [])
+        command += ["--from-sft"] if args.from_sft else []
         if args.no_stop_strings:
             command.append("--no-stop-strings")
         print(f"running {side} ...", file=sys.stderr, flush=True)
@@ -371,7 +396,8 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None
 
     print(
         f"\nGRPO step time, SmolLM2-135M-Instruct {args.precision} update, CPU ({torch.get_num_threads()} threads), "
-        f"LoRA r=16 all-linear{', ours unmerged' if args.no_merge else ''}, "
+        f"LoRA r=16 all-linear{', ours unmerged' if args.no_merge else ''}"
+        f"{', from the shipped SFT adapter' if args.from_sft else ', fresh adapter'}, "
         f"{PROMPTS_PER_STEP} prompts x G={GROUP_SIZE}, max {args.max_new_tokens} new tokens, "
         f"{args.warmup} warm-up + {args.steps} timed steps"
     )
@@ -419,6 +445,9 @@ def main() -> None:
         help="precision on both sides: TRL's bf16=True; ours optim.precision=bf16 and rollout.dtype=bfloat16",
     )  # fmt: skip
     parser.add_argument("--no-merge", action="store_true", help="ours samples with the LoRA path unmerged")
+    parser.add_argument(
+        "--from-sft", action="store_true", help="both sides start from the shipped SFT adapter (realistic rewards)"
+    )
     parser.add_argument("--json", metavar="OUT", help="also write the figures to this JSON file")
     parser.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -458,6 +487,7 @@ def main() -> None:
             "dataset": "vader:movies",
             "format": "c2f",
             "no_stop_strings": args.no_stop_strings,
+            "from_sft": args.from_sft,
         }
         Path(args.json).write_text(json.dumps({"settings": settings, "results": results}, indent=2) + "\n")
 
