@@ -137,6 +137,8 @@ def layout_supported(model: nn.Module) -> bool:
     layers = getattr(inner, "layers", None)
     if not layers or not isinstance(getattr(model, "lm_head", None), nn.Linear):
         return False
+    if not all(hasattr(inner, part) for part in ("embed_tokens", "rotary_emb", "norm")):
+        return False
     for layer in layers:
         attention, mlp = getattr(layer, "self_attn", None), getattr(layer, "mlp", None)
         names = [(attention, n) for n in ("q_proj", "k_proj", "v_proj", "o_proj")]
@@ -209,6 +211,7 @@ class SingleRowDecoder:
             return None
         return decoder
 
+    @torch.inference_mode()  # as the engine decodes: a compile in grad mode would not be reused
     def _warm_up(self) -> None:
         """Compile on dummy values of the real shapes (no cache is touched)."""
         first_half, second_half, logits = compiled()
