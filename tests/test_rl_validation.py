@@ -14,7 +14,7 @@ from emoreason.data.schema import Sample, vader_task
 from emoreason.formats import get_format
 from emoreason.rewards.components import GROUNDING_NEUTRAL, grounding_reward
 from emoreason.rewards.composite import CompositeReward, Gold
-from emoreason.train.loop import stratified_position
+from emoreason.train.loop import stratified_position, weighted_cycle
 from emoreason.train.validation import answer_metrics, collapse_reasons, flatten, is_better
 from test_rl_trainer import TEXT_SAMPLES, scripted_trainer
 
@@ -120,8 +120,8 @@ def test_balance_strata_by_polarity_or_label() -> None:
     task = ravdess_task()
     golds = ["angry", "sad", "happy", "angry", "calm", None]
     samples = [Sample(id=str(i), text="Kids", label=g) for i, g in enumerate(golds)]
-    assert balance_strata(samples, task, "label") == [[0, 3], [4], [2], [1]]  # angry, calm, happy, sad
-    assert balance_strata(samples, task, "polarity") == [[0, 1, 3], [2, 4]]  # negative, positive
+    assert balance_strata(samples, task, "label") == {"angry": [0, 3], "calm": [4], "happy": [2], "sad": [1]}
+    assert balance_strata(samples, task, "polarity") == {"negative": [0, 1, 3], "positive": [2, 4]}
     with pytest.raises(ValueError, match="data.balance=label needs samples with a gold label"):
         balance_strata([Sample(id="x", text="t")], task, "label")
 
@@ -136,6 +136,35 @@ def test_stratified_position_takes_each_stratum_in_turn() -> None:
     assert sorted(drawn[0:24:3]) == strata[0]
     assert drawn == [stratified_position(i, strata, seed=3) for i in range(30)]  # a function of (seed, position)
     assert drawn != [stratified_position(i, strata, seed=4) for i in range(30)]
+    assert drawn == [stratified_position(i, strata, seed=3, weights=[1, 1, 1]) for i in range(30)]  # weights 1 = plain
+
+
+def test_weighted_strata_take_their_turns() -> None:
+    assert weighted_cycle([2, 1, 2]) == [0, 1, 2, 0, 2]
+    assert weighted_cycle([1, 1]) == [0, 1]
+    with pytest.raises(ValueError, match="positive integers"):
+        weighted_cycle([1, 0])
+    strata = [[0, 1, 2, 3], [4, 5, 6], [7, 8, 9, 10, 11]]  # negative, neutral, positive
+    drawn = [stratified_position(i, strata, seed=1, weights=[2, 1, 2]) for i in range(50)]
+    which = [next(k for k, s in enumerate(strata) if d in s) for d in drawn]
+    assert which[:5] == [0, 1, 2, 0, 2] and Counter(which) == {0: 20, 1: 10, 2: 20}
+    # each stratum still runs through whole epochs of itself: 20 draws of 4 items = 5 each
+    assert Counter(d for d in drawn if d in strata[0]) == {0: 5, 1: 5, 2: 5, 3: 5}
+    assert Counter(d for d in drawn if d in strata[2]) == {7: 4, 8: 4, 9: 4, 10: 4, 11: 4}
+    with pytest.raises(ValueError, match="2 weights for 3 strata"):
+        stratified_position(0, strata, seed=1, weights=[1, 1])
+
+
+def test_balance_weights_need_balance_and_positive_integers() -> None:
+    from emoreason.rl.config import DataConfig
+
+    assert (
+        DataConfig(balance="polarity", balance_weights={"neutral": 1, "positive": 2}).balance_weights["positive"] == 2
+    )
+    with pytest.raises(ValueError, match="needs data.balance"):
+        DataConfig(balance_weights={"neutral": 1})
+    with pytest.raises(ValueError, match="positive integers"):
+        DataConfig(balance="polarity", balance_weights={"neutral": 0})
 
 
 # -- the grounding reward ------------------------------------------------------------------
@@ -179,6 +208,21 @@ def test_balanced_prompts_and_polarity_mix_logged(tmp_path: Path, causal: Path) 
     assert Counter(polarities) == {"positive": 4, "negative": 4}  # 8 positive : 2 negative in the pool
     record = trainer.step()
     assert record["rollouts/positive_share"] == 1.0 and record["rollouts/negative_share"] == 0.0
+
+
+def test_balance_weights_in_the_trainer(tmp_path: Path, causal: Path) -> None:
+    samples = [*TEXT_SAMPLES, *(Sample(id=f"p{i}", text=f"great {i}", score=2.0, split="train") for i in range(6))]
+    data = {"balance": "polarity", "balance_weights": {"positive": 3}}
+    trainer, _ = scripted_trainer(tmp_path, causal, always_positive, samples, data=data, hints={"enabled": False})
+    polarities = [VADER.gold_polarity(s) for step in range(4) for s in trainer.prompts_for_step(step)]
+    assert Counter(polarities) == {"negative": 2, "positive": 6}  # negative, positive x3, in turn
+    with pytest.raises(
+        ValueError,
+        match=r"names \['neutral'\]; the training data's gold polarity values are \['negative', 'positive'\]",
+    ):
+        scripted_trainer(
+            tmp_path / "b", causal, always_positive, samples, data={**data, "balance_weights": {"neutral": 2}}
+        )
 
 
 def test_validation_logs_keeps_best_and_stops_on_collapse(tmp_path: Path, causal: Path) -> None:

@@ -47,6 +47,20 @@ class DataConfig(Section):
         "allows), so the pool's majority polarity does not become the policy's prior; label: the gold labels "
         "in turn (label tasks).",
     )
+    balance_weights: dict[str, int] = Field(
+        default_factory=dict,
+        description="Turns per cycle of each balanced polarity or label (default 1 each), e.g. "
+        "{negative: 2, positive: 2, neutral: 1} keeps neutral prompts at a fifth instead of a third.",
+    )
+
+    @model_validator(mode="after")
+    def _weights_need_balance(self) -> DataConfig:
+        if self.balance_weights and self.balance == "none":
+            raise ValueError("data.balance_weights needs data.balance: polarity or label")
+        bad = {name: w for name, w in self.balance_weights.items() if not isinstance(w, int) or w < 1}
+        if bad:
+            raise ValueError(f"data.balance_weights must be positive integers, got {bad}")
+        return self
 
 
 class RolloutConfig(Section):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -109,9 +109,10 @@ class StepTimer:
             self.parts[name] = self.parts.get(name, 0.0) + time.perf_counter() - began
 
 
-def balance_strata(samples: Sequence[Sample], task: TaskInfo, by: str = "polarity") -> list[list[int]]:
-    """Sample indices grouped by gold polarity (negative, neutral, positive) or, `by="label"`, by
-    gold label (sorted); samples without one are left out. For `train.loop.stratified_position`."""
+def balance_strata(samples: Sequence[Sample], task: TaskInfo, by: str = "polarity") -> dict[str, list[int]]:
+    """Sample indices by gold polarity (negative, neutral, positive) or, `by="label"`, by gold
+    label, in sorted order of the names; samples without one are left out. For
+    `train.loop.stratified_position`."""
     groups: dict[str, list[int]] = {}
     for i, sample in enumerate(samples):
         key = task.gold_polarity(sample) if by == "polarity" else sample.label
@@ -120,7 +121,23 @@ def balance_strata(samples: Sequence[Sample], task: TaskInfo, by: str = "polarit
     if not groups:
         needs = "a gold polarity (a score or a mapped label)" if by == "polarity" else "a gold label"
         raise ValueError(f"data.balance={by} needs samples with {needs}")
-    return [groups[name] for name in sorted(groups)]
+    return {name: groups[name] for name in sorted(groups)}
+
+
+def weighted_strata(
+    samples: Sequence[Sample], task: TaskInfo, balance: str, weights: Mapping[str, int]
+) -> tuple[list[list[int]] | None, list[int] | None]:
+    """`data.balance` and `data.balance_weights` as the strata and weights `train.loop.stream_positions`
+    takes (None, None for `balance: none`); a weight naming no gold value of the data is an error."""
+    if balance == "none":
+        return None, None
+    strata = balance_strata(samples, task, balance)
+    unknown = sorted(set(weights) - set(strata))
+    if unknown:
+        raise ValueError(
+            f"data.balance_weights names {unknown}; the training data's gold {balance} values are {sorted(strata)}"
+        )
+    return list(strata.values()), [weights.get(name, 1) for name in strata]
 
 
 def rollout_stats(groups: list[list[Rollout]], rewards: torch.Tensor, group_size: int) -> dict[str, float]:
@@ -161,6 +178,7 @@ __all__ = [
     "Stream",
     "make_rollouts",
     "balance_strata",
+    "weighted_strata",
     "rollout_stats",
     "sampling_seed",
     "update_windows",

@@ -44,11 +44,11 @@ from emoreason.rl.rollouts import (
     Rollout,
     StepTimer,
     Stream,
-    balance_strata,
     make_rollouts,
     rollout_stats,
     sampling_seed,
     update_windows,
+    weighted_strata,
 )
 from emoreason.train.loop import build_accelerator, prepare_training, stream_positions
 from emoreason.train.policy import RolloutWeights, load_trainable, prepare_policy, reference_model, setup_reference
@@ -102,7 +102,7 @@ class GRPOTrainer:
             self.rollout_weights.loaded, batch_size=batch_size
         )
         self.update_precision = partial(update_precision, optim.precision, self.accelerator.device)
-        self.strata = balance_strata(self.samples, task, data.balance) if data.balance != "none" else None
+        self.strata, self.strata_weights = weighted_strata(self.samples, task, data.balance, data.balance_weights)
         self.validation = None
         if config.validation.every:
             where = (data.dataset, config.run.output_dir, config.rollout.max_new_tokens)
@@ -127,7 +127,9 @@ class GRPOTrainer:
         run sees exactly the prompts the uninterrupted one would have."""
         per_step, seed, shuffle = self.config.rollout.prompts_per_step, self.config.run.seed, self.config.data.shuffle
         start = (step * self.world + self.rank) * per_step
-        positions = stream_positions(start, per_step, len(self.samples), seed, shuffle, self.strata)
+        positions = stream_positions(
+            start, per_step, len(self.samples), seed, shuffle, self.strata, self.strata_weights
+        )
         return [self.samples[i] for i in positions]
 
     @contextmanager

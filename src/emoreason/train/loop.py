@@ -44,26 +44,55 @@ def epoch_position(index: int, size: int, seed: int, shuffle: bool = True) -> in
     return int(np.random.default_rng([seed, epoch]).permutation(size)[offset])
 
 
-def stratified_position(index: int, strata: Sequence[Sequence[int]], seed: int, shuffle: bool = True) -> int:
+def weighted_cycle(weights: Sequence[int]) -> list[int]:
+    """One cycle of stratum numbers in which stratum k appears `weights[k]` times, interleaved
+    (round robin over the strata with turns left): weights 2, 1, 2 -> 0, 1, 2, 0, 2."""
+    if any(w < 1 for w in weights):
+        raise ValueError(f"stratum weights must be positive integers, got {list(weights)}")
+    cycle, left = [], list(weights)
+    while any(left):
+        for k, remaining in enumerate(left):
+            if remaining:
+                cycle.append(k)
+                left[k] -= 1
+    return cycle
+
+
+def stratified_position(
+    index: int, strata: Sequence[Sequence[int]], seed: int, shuffle: bool = True, weights: Sequence[int] | None = None
+) -> int:
     """Which item sits at global position `index` of a stream that takes the strata in turn
     (position i from stratum i mod K), each stratum an endless stream of its own epochs
     (`epoch_position` with a seed of its own): every K consecutive positions hold one item of
-    each stratum, e.g. one sentence of each gold polarity, however unequal the strata's sizes."""
-    strata = [s for s in strata if len(s)]
-    if not strata:
+    each stratum, e.g. one sentence of each gold polarity, however unequal the strata's sizes.
+    `weights` (one positive integer per stratum, default all 1) lets stratum k take `weights[k]`
+    turns per cycle instead (`weighted_cycle`); all 1 is the plain rotation, item for item."""
+    if weights is not None and len(weights) != len(strata):
+        raise ValueError(f"{len(weights)} weights for {len(strata)} strata")
+    kept = [k for k, s in enumerate(strata) if len(s)]
+    if not kept:
         raise ValueError("stratified_position needs at least one non-empty stratum")
-    number, within = index % len(strata), index // len(strata)
-    stratum = strata[number]
+    cycle = weighted_cycle([weights[k] if weights is not None else 1 for k in kept])
+    turn, slot = divmod(index, len(cycle))
+    number = cycle[slot]
+    within = turn * cycle.count(number) + cycle[:slot].count(number)
+    stratum = strata[kept[number]]
     return int(stratum[epoch_position(within, len(stratum), seed * 1009 + number + 1, shuffle)])
 
 
 def stream_positions(
-    start: int, count: int, size: int, seed: int, shuffle: bool = True, strata: Sequence[Sequence[int]] | None = None
+    start: int,
+    count: int,
+    size: int,
+    seed: int,
+    shuffle: bool = True,
+    strata: Sequence[Sequence[int]] | None = None,
+    weights: Sequence[int] | None = None,
 ) -> list[int]:
     """The items at positions start..start+count of the data stream: `stratified_position` when
-    `strata` are given, else `epoch_position` over `size` items."""
+    `strata` are given (with their `weights`), else `epoch_position` over `size` items."""
     if strata:
-        return [stratified_position(i, strata, seed, shuffle) for i in range(start, start + count)]
+        return [stratified_position(i, strata, seed, shuffle, weights) for i in range(start, start + count)]
     return [epoch_position(i, size, seed, shuffle) for i in range(start, start + count)]
 
 
@@ -321,4 +350,5 @@ __all__ = [
     "prepare_training",
     "stratified_position",
     "stream_positions",
+    "weighted_cycle",
 ]
