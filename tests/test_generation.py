@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from emoreason.cli import app
 from emoreason.generation import SamplingParams, TransformersEngine
 from emoreason.generation.kv_cache import PreallocatedLayer, plan_prefill_groups, shared_prefix_length
-from emoreason.generation.sampling import filter_logits
+from emoreason.generation.sampling import filter_logits, sample_rows
 from emoreason.generation.stopping import StopChecker
 from emoreason.models import Conversation, LoadedModel, load_model
 from emoreason.testing.fixtures import make_tiny_causal_lm
@@ -157,6 +157,20 @@ def test_top_p_and_top_k_filtering() -> None:
     kept = torch.isfinite(filter_logits(logits, top_p=0.8))
     assert kept.tolist() == [[True, True, False, False]]
     assert torch.isfinite(filter_logits(logits, top_k=1)).sum() == 1
+
+
+def test_sample_rows_draws_each_entry_at_its_probability_and_never_a_zero() -> None:
+    # unnormalised rows: 1:2:0:5 and a row whose only mass is on its last entry
+    probs = torch.tensor([[1.0, 2.0, 0.0, 5.0], [0.0, 0.0, 0.0, 3.0]]).repeat(10_000, 1)
+    draws = sample_rows(probs, torch.Generator().manual_seed(0)).reshape(10_000, 2)
+    first = torch.bincount(draws[:, 0], minlength=4) / 10_000
+    assert first[2] == 0  # probability 0: never drawn
+    # expected 0.125 / 0.25 / 0.625; 4 standard deviations of a 10k-draw frequency is at most 0.02
+    assert torch.allclose(first, torch.tensor([0.125, 0.25, 0.0, 0.625]), atol=0.02)
+    assert draws[:, 1].eq(3).all()
+    # seeded: the same generator state gives the same draws
+    again = sample_rows(probs, torch.Generator().manual_seed(0)).reshape(10_000, 2)
+    assert torch.equal(draws, again)
 
 
 def test_bad_sampling_params() -> None:
@@ -454,9 +468,9 @@ def test_onednn_everywhere_keeps_attention_on_default_kernels(tiny: LoadedModel)
 
 
 def test_onednn_engine_gives_the_same_tokens(tiny: LoadedModel) -> None:
-    from emoreason.generation.matmul import model_linear_shape, probe_onednn_linear
+    from emoreason.generation.matmul import model_linear_shapes, probe_onednn_linear
 
-    probe = probe_onednn_linear(8, *model_linear_shape(tiny.model))
+    probe = probe_onednn_linear(8, *max(model_linear_shapes(tiny.model)))
     if not probe.accurate:
         pytest.skip("oneDNN computes fp32 matmuls in bf16 on this CPU (AMX): the engine never uses it here")
     convs = conversations(TEXTS)
@@ -481,3 +495,33 @@ def test_preallocated_layer_keeps_rows_in_place_or_gathers() -> None:
         assert (layer._keys.data_ptr() == buffer.data_ptr()) == (order == sorted(order))
         new = torch.full((len(order), 1, 1, 2), 99.0)
         assert torch.equal(layer.update(new, -new)[0], torch.cat([keys[order], new], dim=2))
+
+
+def test_onednn_decision_weighs_every_linear_shape(monkeypatch: pytest.MonkeyPatch) -> None:
+    from emoreason.generation import matmul
+
+    probes = {  # one shape 2x faster on oneDNN, one 0.8x
+        (4, 8): matmul.OneDnnProbe(True, mkl_seconds=2.0, onednn_seconds=1.0),
+        (8, 4): matmul.OneDnnProbe(True, mkl_seconds=1.0, onednn_seconds=1.25),
+    }
+    monkeypatch.setattr(matmul, "probe_onednn_linear", lambda rows, inner, outer: probes[(inner, outer)])
+    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: True)
+    # one of each: MKL 3.0 s against oneDNN 2.25 s, 1.33x >= 1.15
+    assert matmul.onednn_linears_pay(8, {(4, 8): 1, (8, 4): 1})
+    # one fast against four slow: 6.0 against 6.0
+    assert not matmul.onednn_linears_pay(8, {(4, 8): 1, (8, 4): 4})
+    probes[(4, 8)] = matmul.OneDnnProbe(False, mkl_seconds=2.0, onednn_seconds=0.1)  # fast but inaccurate
+    assert not matmul.onednn_linears_pay(8, {(4, 8): 1, (8, 4): 1})
+
+
+def test_model_linear_shapes_count_layers_but_not_lora_matrices(tiny: LoadedModel, tiny_path: Path) -> None:
+    from peft import LoraConfig, get_peft_model
+
+    from emoreason.generation.matmul import model_linear_shapes
+
+    plain = model_linear_shapes(tiny.model)
+    config = tiny.model.config
+    assert sum(plain.values()) == 7 * config.num_hidden_layers + 1  # q k v o gate up down, and the output layer
+    assert plain[(config.hidden_size, config.vocab_size)] == 1
+    wrapped = get_peft_model(load_model(str(tiny_path)).model, LoraConfig(r=2, target_modules="all-linear"))
+    assert model_linear_shapes(wrapped) == plain
