@@ -525,3 +525,21 @@ def test_model_linear_shapes_count_layers_but_not_lora_matrices(tiny: LoadedMode
     assert plain[(config.hidden_size, config.vocab_size)] == 1
     wrapped = get_peft_model(load_model(str(tiny_path)).model, LoraConfig(r=2, target_modules="all-linear"))
     assert model_linear_shapes(wrapped) == plain
+
+
+def test_a_prompt_sampled_n_times_runs_its_prompt_pass_once(tiny: LoadedModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = TransformersEngine(tiny, batch_size=12)
+    passed: list[int] = []
+    real_prefill = engine._prefill
+    monkeypatch.setattr(
+        engine, "_prefill", lambda suffixes, *a, **k: passed.append(len(suffixes)) or real_prefill(suffixes, *a, **k)
+    )
+    convs = conversations(TEXTS[:3])
+    sampled = engine.generate(convs, SamplingParams(n=4, max_new_tokens=8, temperature=1.0, seed=5))
+    assert sum(passed) == 3  # three prompts through the prompt pass, not twelve rows
+    assert [len(group) for group in sampled] == [4, 4, 4]
+    # each prompt's copies start from its own prompt: top-1 sampling equals greedy on every copy
+    top1 = engine.generate(convs, SamplingParams(n=4, max_new_tokens=8, temperature=1.0, top_k=1, seed=5))
+    greedy = TransformersEngine(tiny, batch_size=1).generate(convs, SamplingParams(max_new_tokens=8))
+    for copies, alone in zip(top1, greedy):
+        assert all(c.token_ids == alone[0].token_ids for c in copies)

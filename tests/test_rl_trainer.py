@@ -439,17 +439,21 @@ def test_shipped_recipes_validate(recipe: Path) -> None:
     assert config.run.output_dir.startswith("runs/grpo/")
 
 
-def test_shared_prefix_forward_matches_the_plain_one(causal: Path) -> None:
-    """Running the common prompt prefix once (KV cache expanded to every row) gives the same
-    log-probs and the same gradients as the full left-padded batch."""
+@pytest.mark.parametrize(
+    "texts",
+    [["good", "a far longer sentence about a film", "good", "meh"], ["good", "a far longer sentence", "bad", "meh"]],
+    ids=["a prompt repeats", "distinct prompts"],
+)
+def test_shared_prefix_forward_matches_the_plain_one(causal: Path, texts: list[str]) -> None:
+    """Running the common prompt prefix once (KV cache expanded to every row), and a repeated
+    prompt once (its cache copied to its rows), gives the same log-probs and the same gradients
+    as the full left-padded batch."""
     from emoreason.generation.logprobs import continuation_logprobs, encode_with_continuations
 
     loaded = load_model(str(causal))
     system = {"role": "system", "content": "Rate the sentiment of the sentence, then explain it briefly."}
-    conversations = [
-        Conversation([system, {"role": "user", "content": t}])
-        for t in ["good", "a far longer sentence about a film", "good", "meh"]
-    ]
+    conversations = [Conversation([system, {"role": "user", "content": t}]) for t in texts]
+    repeated = len(set(texts)) < len(texts)
     tok = loaded.tokenizer
     continuations = [
         tok(t, add_special_tokens=False)["input_ids"]
@@ -460,6 +464,7 @@ def test_shared_prefix_forward_matches_the_plain_one(causal: Path) -> None:
         loaded.model.zero_grad()
         batch = encode_with_continuations(loaded, conversations, continuations, share_prefix=share)
         assert (batch.prefix_ids is not None) == share
+        assert (batch.prompt_inputs is not None) == (share and repeated)
         logp, entropy = continuation_logprobs(loaded.model, batch, temperature=0.7, with_entropy=True)
         (logp * batch.mask).sum().backward()
         grads = {n: p.grad.clone() for n, p in loaded.model.named_parameters() if p.grad is not None}

@@ -9,7 +9,8 @@ For text models (`causal_lm`) the engine runs its own decoding loop instead of
   run through the model once for that prefix; rows then attend to that one copy of its keys and
   values (`cascade.py`), or, for models cascade attention does not cover, get a copy of it each;
 - the rest of the prompts run in groups of similar length, each padded only to its own
-  longest (`kv_cache.plan_prefill_groups`), then are stacked for decoding;
+  longest (`kv_cache.plan_prefill_groups`), then are stacked for decoding; a prompt sampled
+  n times runs once, and its n rows start from copies of its cache;
 - only the last position's logits are computed;
 - the KV cache gets room for every token still to come after the prompt pass, and each step
   writes its token in place (`kv_cache.PreallocatedLayer`) instead of copying the cache;
@@ -309,13 +310,19 @@ class TransformersEngine:
         """The prompt pass of the rows' suffixes and the decoding loop (see `_decode_text`);
         `quotes` masks what an open quote may continue with (`generation.quotes`)."""
         model, tokenizer, device = self.loaded.model, self.loaded.tokenizer, self.loaded.device
-        batch = len(rows)
-        groups = [list(range(batch))]
+        batch, copies = len(rows), params.n
+        # the prompt pass runs once per prompt; its n rows then share its result (a copy each of
+        # its cache, logits and mask): rows i*n .. i*n+n-1 are prompt i's
+        prompt_suffixes = suffixes[::copies]
+        groups = [list(range(len(prompt_suffixes)))]
         if self.group_prefill and plain_dynamic(prefix_cache):
-            groups = plan_prefill_groups([len(s) for s in suffixes])
+            groups = plan_prefill_groups([len(s) for s in prompt_suffixes])
         parts = [
-            self._prefill([suffixes[row] for row in group], prefix_cache, prefix_len, shared_prefix) for group in groups
+            self._prefill([prompt_suffixes[i] for i in group], prefix_cache, prefix_len, shared_prefix)
+            for group in groups
         ]
+        if copies > 1:
+            parts = [_repeat_rows(part, copies) for part in parts]
         width = max(part.mask.shape[1] for part in parts)
         room = params.max_new_tokens if self.preallocate_cache else None
         if len(parts) > 1:
@@ -327,7 +334,8 @@ class TransformersEngine:
         # the groups' masks, padded at the end like their caches (see kv_cache.stack_caches)
         attention = torch.cat([torch.nn.functional.pad(part.mask, (0, width - part.mask.shape[1])) for part in parts])
         logits = torch.cat([part.logits for part in parts])
-        active = [row for group in groups for row in group]  # row index in the original batch of each live cache row
+        # row index in the original batch of each live cache row
+        active = [prompt * copies + copy for group in groups for prompt in group for copy in range(copies)]
         next_position = torch.tensor([[len(rows[row])] for row in active], device=device)
 
         single = self._single_row_decoder() if batch == 1 and shared_prefix is None else None
@@ -462,6 +470,12 @@ class TransformersEngine:
             lp = chosen[row, : len(ids)].tolist()
             completions.append(self._finish(ids, lp, reason, stop, int(prompt_lengths[row])))
         return [completions[i * params.n : (i + 1) * params.n] for i in range(len(conversations))]
+
+
+def _repeat_rows(part: Prefill, copies: int) -> Prefill:
+    """Each row of a prompt pass `copies` times in a row (the n samples of one prompt)."""
+    part.cache.batch_repeat_interleave(copies)
+    return Prefill(part.logits.repeat_interleave(copies, dim=0), part.cache, part.mask.repeat_interleave(copies, dim=0))
 
 
 __all__ = ["GenerationBackend", "TransformersEngine", "auto_batch_size"]
