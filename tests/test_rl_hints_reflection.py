@@ -14,7 +14,15 @@ from emoreason.formats.base import ParseResult
 from emoreason.generation import Completion, SamplingParams, TransformersEngine
 from emoreason.models.families.base import Conversation
 from emoreason.rewards.composite import CompositeReward, Gold, ReflectionAnswers
-from emoreason.rl.hints import HintConfig, hard_group_indices, hint_for, hint_token_mask, hinted_rows, is_hard_group
+from emoreason.rl.hints import (
+    HintConfig,
+    hard_group_indices,
+    hard_groups_by_gold,
+    hint_for,
+    hint_token_mask,
+    hinted_rows,
+    is_hard_group,
+)
 from emoreason.rl.reflection import (
     COHERENCE_QUESTION,
     CONSISTENCY_QUESTION,
@@ -86,6 +94,19 @@ def test_hard_group_indices() -> None:
     assert hard_group_indices(groups, golds, VADER) == [0, 2]
     with pytest.raises(ValueError, match="3 gold"):
         hard_group_indices(groups, golds[:3], VADER)
+
+
+def test_hard_groups_are_counted_by_gold_answer() -> None:
+    golds = [Gold(score=-2.0), Gold(score=0.0), Gold(score=3.0), Gold(score=0.01)]  # neg, neutral, pos, neutral
+    assert hard_groups_by_gold([1, 3, 0], golds, VADER) == {
+        "groups/hard/positive": 0.0,
+        "groups/hard/negative": 1.0,
+        "groups/hard/neutral": 2.0,
+    }
+    assert hard_groups_by_gold([], golds, VADER)["groups/hard/neutral"] == 0.0  # every answer, every step
+    by_label = hard_groups_by_gold([0, 1], [Gold(label="Sadness"), Gold(label="fear")], EMOSET)
+    assert by_label["groups/hard/sadness"] == 1.0 and by_label["groups/hard/fear"] == 1.0
+    assert len(by_label) == len(EMOSET.labels)
 
 
 # --- hints: who is hinted, with what, how ----------------------------------------------------

@@ -115,6 +115,20 @@ def hard_group_indices(
     return [i for i, (group, gold) in enumerate(pairs) if is_hard_group(group, gold, task)]
 
 
+def hard_groups_by_gold(hard: Sequence[int], golds: Sequence[Gold], task: TaskInfo) -> dict[str, float]:
+    """How many of a step's hard groups had each gold answer, as `groups/hard/<answer>` for every
+    answer the task has (its labels, else the three polarities; 0 where none was hard), so the
+    log shows which answers the policy cannot find (and which hints, or dropping, act on)."""
+    names = [normalize_label(label) for label in task.labels] or list(POLARITIES)
+    counts = dict.fromkeys(names, 0.0)
+    for index in hard:
+        gold = golds[index]
+        answer = gold.label if task.labels and gold.label else gold.resolve_polarity(task)
+        if answer is not None and normalize_label(answer) in counts:
+            counts[normalize_label(answer)] += 1
+    return {f"groups/hard/{name}": count for name, count in counts.items()}
+
+
 def hinted_rows(group_size: int, fraction: float) -> list[bool]:
     """Which rows of a regenerated group of `group_size` get the hint: the first
     ``round(fraction * group_size)`` (half rounds up, at least 1), the rest sample unhinted.

@@ -38,7 +38,7 @@ from emoreason.rewards import build_reward
 from emoreason.rewards.composite import Gold, ReflectionAnswers, RewardBreakdown
 from emoreason.rl.config import GRPOConfig
 from emoreason.rl.core import group_advantages, grpo_loss, masked_mean
-from emoreason.rl.hints import hard_group_indices, hint_for, hint_token_mask, hinted_rows
+from emoreason.rl.hints import hard_group_indices, hard_groups_by_gold, hint_for, hint_token_mask, hinted_rows
 from emoreason.rl.reflection import reflect
 from emoreason.rl.rollouts import (
     Rollout,
@@ -167,6 +167,7 @@ class GRPOTrainer:
         golds = [Gold.from_sample(s, self.task) for s in prompts]
         hard = hard_group_indices([[r.parsed for r in g] for g in groups], golds, self.task)
         stats = {"groups/hard_rate": len(hard) / max(1, len(groups)), "hints/groups": 0.0, "groups/dropped": 0.0}
+        stats.update(hard_groups_by_gold(hard, golds, self.task))
         if not hard:
             return groups, stats
         if self.config.hints.drop_hard:
