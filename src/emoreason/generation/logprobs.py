@@ -168,10 +168,16 @@ def continuation_logprobs(
         cache.batch_repeat_interleave(batch.prompt_inputs["input_ids"].shape[0])
         prompts = model(**batch.prompt_inputs, past_key_values=cache, use_cache=True, logits_to_keep=1)
         cache = prompts.past_key_values
-        cache.batch_select_indices(batch.prompt_of_row)  # each row gets a copy of its prompt's (gradients flow back)
+        # each row gets a copy of its prompt's keys and values, and gradients flow back through the
+        # copy: with `index_select`, whose backward sums the copies in a fixed order (indexing with a
+        # tensor, `batch_select_indices`, accumulates them in thread order: not reproducible)
+        for layer in cache.layers:
+            layer.keys = layer.keys.index_select(0, batch.prompt_of_row)
+            layer.values = layer.values.index_select(0, batch.prompt_of_row)
         out = model(**batch.inputs, past_key_values=cache, use_cache=True, logits_to_keep=width)
         # the first target is predicted at the prompt's last position, the rest inside the continuation
-        logits = torch.cat([prompts.logits[batch.prompt_of_row, -1:], out.logits[:, : width - 1]], dim=1).float()
+        first = prompts.logits[:, -1:].index_select(0, batch.prompt_of_row)
+        logits = torch.cat([first, out.logits[:, : width - 1]], dim=1).float()
         return _token_logprobs(logits, batch.targets, temperature, with_entropy)
     if batch.prefix_ids is not None:
         cache = model(input_ids=batch.prefix_ids, use_cache=True, logits_to_keep=1).past_key_values
