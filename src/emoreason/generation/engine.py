@@ -39,6 +39,7 @@ from transformers.cache_utils import Cache, DynamicCache
 from emoreason.generation.cascade import cascade_attention_mode, decoding_mask, prompt_pass_mask, supports_cascade
 from emoreason.generation.kv_cache import (
     MIN_SHARED_PREFIX,
+    left_padded,
     plain_dynamic,
     plan_prefill_groups,
     preallocate,
@@ -223,13 +224,10 @@ class TransformersEngine:
         then cover only their own tokens)."""
         model, device = self.loaded.model, self.loaded.device
         tokenizer = self.loaded.tokenizer
-        batch, width = len(suffixes), max(len(s) for s in suffixes)
-        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        input_ids = torch.full((batch, width), pad, dtype=torch.long)
-        suffix_mask = torch.zeros((batch, width), dtype=torch.long)
-        for i, suffix in enumerate(suffixes):
-            input_ids[i, width - len(suffix) :] = torch.tensor(suffix)
-            suffix_mask[i, width - len(suffix) :] = 1
+        batch = len(suffixes)
+        input_ids, suffix_mask = left_padded(
+            suffixes, tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        )
         input_ids, suffix_mask = input_ids.to(device), suffix_mask.to(device)
         positions = (prefix_len + suffix_mask.cumsum(dim=1) - 1).clamp(min=0)
         if shared_prefix is not None:

@@ -177,6 +177,18 @@ def stack_caches(caches: Sequence[Cache], room: int | None = None) -> DynamicCac
     return stacked
 
 
+def left_padded(sequences: Sequence[Sequence[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token rows right-aligned in a [N, longest] batch: the ids (`pad` in front) and a mask
+    that is 1 on the tokens."""
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad, dtype=torch.long)
+    present = torch.zeros((len(sequences), width), dtype=torch.long)
+    for i, sequence in enumerate(sequences):
+        ids[i, width - len(sequence) :] = torch.tensor(list(sequence), dtype=torch.long)
+        present[i, width - len(sequence) :] = 1
+    return ids, present
+
+
 MIN_SHARED_PREFIX = 8  # below this, a separate prefix pass costs more than it saves
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from emoreason.generation.kv_cache import MIN_SHARED_PREFIX, left_padded, shared_prefix_length
 from emoreason.models.families.base import Conversation
 from emoreason.models.loading import LoadedModel
 
@@ -83,8 +84,6 @@ def encode_with_continuations(
 def _split_shared_prefix(
     prompt: dict[str, torch.Tensor], targets: torch.Tensor, mask: torch.Tensor, pad: int, device: torch.device
 ) -> EncodedBatch | None:
-    from emoreason.generation.kv_cache import MIN_SHARED_PREFIX, shared_prefix_length
-
     rows = [ids[m.bool()].tolist() for ids, m in zip(prompt["input_ids"], prompt["attention_mask"])]
     length = shared_prefix_length(rows)
     if length < MIN_SHARED_PREFIX:
@@ -94,32 +93,28 @@ def _split_shared_prefix(
     prompt_of_row = [distinct.setdefault(tuple(suffix), len(distinct)) for suffix in suffixes]
     prefix_ids = torch.tensor([rows[0][:length]], dtype=torch.long, device=device)
     if len(distinct) < len(rows):
-        prompts = [list(suffix) for suffix in distinct]
-        return _split_repeated_prompts(prefix_ids, prompts, prompt_of_row, targets, mask, pad)
-    suffix_ids, suffix_mask = _left_padded(suffixes, pad)
-    tail_mask = torch.cat([suffix_mask, mask], dim=1)
-    inputs = {
-        "input_ids": torch.cat([suffix_ids, targets], dim=1).to(device),
-        # the mask covers the cached prefix too, as the generation engine's does
-        "attention_mask": torch.cat([torch.ones((len(rows), length), dtype=torch.long), tail_mask], dim=1).to(device),
-        "position_ids": (length + tail_mask.cumsum(dim=1) - 1).clamp(min=length).to(device),
-    }
+        return _split_repeated_prompts(prefix_ids, list(distinct), prompt_of_row, targets, mask, pad)
+    suffix_ids, suffix_mask = left_padded(suffixes, pad)
+    inputs = {"input_ids": torch.cat([suffix_ids, targets], dim=1).to(device)}
+    inputs.update(_after_prefix(length, torch.cat([suffix_mask, mask], dim=1), device))
     return EncodedBatch(inputs=inputs, targets=targets.to(device), mask=mask.to(device), prefix_ids=prefix_ids)
 
 
-def _left_padded(sequences: Sequence[Sequence[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(len(s) for s in sequences)
-    ids = torch.full((len(sequences), width), pad, dtype=torch.long)
-    present = torch.zeros((len(sequences), width), dtype=torch.long)
-    for i, sequence in enumerate(sequences):
-        ids[i, width - len(sequence) :] = torch.tensor(list(sequence), dtype=torch.long)
-        present[i, width - len(sequence) :] = 1
-    return ids, present
+def _after_prefix(length: int, tail_mask: torch.Tensor, device: torch.device, keep: int = 0) -> dict[str, torch.Tensor]:
+    """Attention mask and positions of rows that continue a cached `length`-token prefix with
+    `tail_mask`'s tokens (left-padded), for their last `keep` columns (0: all). The mask covers
+    the cached prefix too, as the generation engine's does."""
+    ones = torch.ones((tail_mask.shape[0], length), dtype=torch.long)
+    positions = (length + tail_mask.cumsum(dim=1) - 1).clamp(min=length)
+    return {
+        "attention_mask": torch.cat([ones, tail_mask], dim=1).to(device),
+        "position_ids": positions[:, -keep:].to(device) if keep else positions.to(device),
+    }
 
 
 def _split_repeated_prompts(
     prefix_ids: torch.Tensor,
-    prompts: list[list[int]],
+    prompts: list[tuple[int, ...]],
     prompt_of_row: list[int],
     targets: torch.Tensor,
     mask: torch.Tensor,
@@ -128,21 +123,11 @@ def _split_repeated_prompts(
     """Three passes: the shared prefix (1 row), the distinct prompts' remaining tokens (one row
     each), the continuations (every row, over a copy of its prompt's cache)."""
     length, device = prefix_ids.shape[1], prefix_ids.device
-    prompt_ids, prompt_mask = _left_padded(prompts, pad)
-    prompt_inputs = {
-        "input_ids": prompt_ids.to(device),
-        "attention_mask": torch.cat([torch.ones((len(prompts), length), dtype=torch.long), prompt_mask], dim=1).to(
-            device
-        ),
-        "position_ids": (length + prompt_mask.cumsum(dim=1) - 1).clamp(min=length).to(device),
-    }
+    prompt_ids, prompt_mask = left_padded(prompts, pad)
+    prompt_inputs = {"input_ids": prompt_ids.to(device), **_after_prefix(length, prompt_mask, device)}
     index = torch.tensor(prompt_of_row, dtype=torch.long)
     tail_mask = torch.cat([prompt_mask[index], mask], dim=1)
-    inputs = {
-        "input_ids": targets.to(device),
-        "attention_mask": torch.cat([torch.ones((len(index), length), dtype=torch.long), tail_mask], dim=1).to(device),
-        "position_ids": (length + tail_mask.cumsum(dim=1) - 1)[:, prompt_mask.shape[1] :].to(device),
-    }
+    inputs = {"input_ids": targets.to(device), **_after_prefix(length, tail_mask, device, keep=targets.shape[1])}
     return EncodedBatch(
         inputs=inputs,
         targets=targets.to(device),
@@ -162,30 +147,27 @@ def continuation_logprobs(
     Logits are divided by `temperature` so that the values match the engine's sampling
     log-probabilities (what the clipped ratio compares against)."""
     width = batch.targets.shape[1]
-    if batch.prompt_inputs is not None and batch.prompt_of_row is not None:
-        assert batch.prefix_ids is not None
-        cache = model(input_ids=batch.prefix_ids, use_cache=True, logits_to_keep=1).past_key_values
-        cache.batch_repeat_interleave(batch.prompt_inputs["input_ids"].shape[0])
-        prompts = model(**batch.prompt_inputs, past_key_values=cache, use_cache=True, logits_to_keep=1)
-        cache = prompts.past_key_values
-        # each row gets a copy of its prompt's keys and values, and gradients flow back through the
-        # copy: with `index_select`, whose backward sums the copies in a fixed order (indexing with a
-        # tensor, `batch_select_indices`, accumulates them in thread order: not reproducible)
-        for layer in cache.layers:
-            layer.keys = layer.keys.index_select(0, batch.prompt_of_row)
-            layer.values = layer.values.index_select(0, batch.prompt_of_row)
-        out = model(**batch.inputs, past_key_values=cache, use_cache=True, logits_to_keep=width)
-        # the first target is predicted at the prompt's last position, the rest inside the continuation
-        first = prompts.logits[:, -1:].index_select(0, batch.prompt_of_row)
-        logits = torch.cat([first, out.logits[:, : width - 1]], dim=1).float()
-        return _token_logprobs(logits, batch.targets, temperature, with_entropy)
-    if batch.prefix_ids is not None:
-        cache = model(input_ids=batch.prefix_ids, use_cache=True, logits_to_keep=1).past_key_values
+    if batch.prefix_ids is None:
+        out = model(**batch.inputs, use_cache=False, logits_to_keep=width + 1)
+        return _token_logprobs(out.logits[:, -width - 1 : -1, :].float(), batch.targets, temperature, with_entropy)
+    cache = model(input_ids=batch.prefix_ids, use_cache=True, logits_to_keep=1).past_key_values
+    if batch.prompt_inputs is None or batch.prompt_of_row is None:
         cache.batch_repeat_interleave(batch.targets.shape[0])
         out = model(**batch.inputs, past_key_values=cache, use_cache=True, logits_to_keep=width + 1)
-    else:
-        out = model(**batch.inputs, use_cache=False, logits_to_keep=width + 1)
-    logits = out.logits[:, -width - 1 : -1, :].float()
+        return _token_logprobs(out.logits[:, -width - 1 : -1, :].float(), batch.targets, temperature, with_entropy)
+    cache.batch_repeat_interleave(batch.prompt_inputs["input_ids"].shape[0])
+    prompts = model(**batch.prompt_inputs, past_key_values=cache, use_cache=True, logits_to_keep=1)
+    cache = prompts.past_key_values
+    # each row gets a copy of its prompt's keys and values, and gradients flow back through the
+    # copy: with `index_select`, whose backward sums the copies in a fixed order (indexing with a
+    # tensor, `batch_select_indices`, accumulates them in thread order: not reproducible)
+    for layer in cache.layers:
+        layer.keys = layer.keys.index_select(0, batch.prompt_of_row)
+        layer.values = layer.values.index_select(0, batch.prompt_of_row)
+    out = model(**batch.inputs, past_key_values=cache, use_cache=True, logits_to_keep=width)
+    # the first target is predicted at the prompt's last position, the rest inside the continuation
+    first = prompts.logits[:, -1:].index_select(0, batch.prompt_of_row)
+    logits = torch.cat([first, out.logits[:, : width - 1]], dim=1).float()
     return _token_logprobs(logits, batch.targets, temperature, with_entropy)
 
 
