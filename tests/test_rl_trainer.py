@@ -13,6 +13,7 @@ import torch
 from emoreason.data.schema import Sample, mikels_task, vader_task
 from emoreason.formats.base import ParseResult
 from emoreason.generation import Completion, SamplingParams
+from emoreason.generation.logprobs import continuation_logprobs, encode_with_continuations, hint_token_ids
 from emoreason.models import load_model
 from emoreason.models.families.base import Conversation
 from emoreason.rewards.composite import CompositeReward, RewardBreakdown
@@ -180,6 +181,41 @@ def test_hint_fraction_and_prompt_mode(tmp_path: Path, causal: Path) -> None:
     assert hinted_conv.assistant_prefix == "" and "positive" in user_text(hinted_conv).split("\n")[-1]
     assert user_text(plain_conv) == user_text(engine.calls[0][0][0])  # the unhinted rest: the plain prompt
     assert all(r.hint_ids == [] for r in hard)
+
+
+def _hint_logprob(trainer: GRPOTrainer, sample: Sample, hint: str) -> float:
+    """log p(hint tokens | the plain prompt of `sample`) under the trainer's policy."""
+    ids = hint_token_ids(trainer.loaded, hint)
+    batch = encode_with_continuations(trainer.loaded, [trainer.conversation(sample)], [ids], share_prefix=False)
+    with torch.no_grad():
+        logp, _ = continuation_logprobs(trainer.policy, batch)
+    return float(logp.sum())
+
+
+def test_train_on_hint_puts_the_hint_into_the_loss_and_teaches_the_gold_polarity(tmp_path: Path, causal: Path) -> None:
+    hints = {"fraction": 0.5}
+    masked, _ = scripted_trainer(tmp_path / "masked", causal, hints=hints, optim={"lr": 1e-2, "minibatch_size": 8})
+    trained, _ = scripted_trainer(
+        tmp_path / "trained", causal, hints={**hints, "train_on_hint": True}, optim={"lr": 1e-2, "minibatch_size": 8}
+    )
+    groups, _ = trained.generate_rollouts(trained.prompts_for_step(0), 0)
+    hard = groups[0]  # s0, gold positive: two hinted rows, two plain (negative) ones
+    assert [r.hinted for r in hard] == [True, True, False, False]
+    _, mask, _ = trained._forward(trained.policy, hard)
+    for row, rollout in enumerate(hard):
+        length = len(rollout.hint_ids) + rollout.completion.num_tokens
+        assert mask[row, :length].eq(1).all() and mask[row, length:].sum() == 0
+    # one step each from the same weights: the hinted rows earn more, and only a trained hint
+    # moves the plain prompt towards the gold polarity by that
+    hint, s0 = "<polarity>positive</polarity>", TEXT_SAMPLES[0]
+    before = _hint_logprob(trained, s0, hint)
+    assert before == pytest.approx(_hint_logprob(masked, s0, hint))
+    masked.step()
+    trained.step()
+    rise_masked, rise_trained = _hint_logprob(masked, s0, hint) - before, _hint_logprob(trained, s0, hint) - before
+    assert rise_trained > 0.5 and rise_trained > rise_masked + 0.5, (rise_masked, rise_trained)
+    with pytest.raises(ConfigError, match="train_on_hint needs hints.mode: prefix"):
+        make_config(tmp_path, causal, hints={"train_on_hint": True, "mode": "prompt"})
 
 
 def test_hints_off_and_drop_hard(tmp_path: Path, causal: Path) -> None:

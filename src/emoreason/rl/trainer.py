@@ -207,11 +207,14 @@ class GRPOTrainer:
     # -- 5: the update ----------------------------------------------------------------------
 
     def _encode(self, rollouts: list[Rollout]) -> tuple[EncodedBatch, torch.Tensor]:
-        """Model inputs of a minibatch and its loss mask (hint tokens and padding 0). Built once
-        per step and reused by the old-policy, reference and update passes (media load once)."""
+        """Model inputs of a minibatch and its loss mask (padding 0, and hint tokens unless
+        `hints.train_on_hint`). Built once per step and reused by the old-policy, reference and
+        update passes (media load once)."""
         prompts, continuations = [r.conversation for r in rollouts], [r.continuation for r in rollouts]
         batch = encode_with_continuations(self.loaded, prompts, continuations, share_prefix=self.share_prefix)
         hints, completions = [len(r.hint_ids) for r in rollouts], [r.completion.num_tokens for r in rollouts]
+        if self.config.hints.train_on_hint:  # the hint tokens are trained on as part of the completion
+            hints, completions = [0] * len(rollouts), [h + n for h, n in zip(hints, completions)]
         return batch, hint_token_mask(hints, completions, batch.targets.shape[1]).to(batch.targets.device)
 
     def _forward(self, model: torch.nn.Module, rollouts: list[Rollout], with_entropy: bool = False):
