@@ -16,7 +16,7 @@ SOURCE = normalize("The hotel was not bad at all.")
 
 
 def test_normalize_and_word_boundaries() -> None:
-    assert normalize("  Not\tBAD \n at all ") == " not bad at all "
+    assert normalize("  Not\tBAD \n at all ") == " Not BAD at all "
     assert occurs_as_words("Not  bad", SOURCE) and occurs_as_words("hotel", SOURCE)
     assert not any(occurs_as_words(piece, SOURCE) for piece in ("ba", "otel", " "))
 
@@ -32,9 +32,18 @@ def test_normalize_and_word_boundaries() -> None:
         ("ba", '"', False),  # "ba" is not a word of the input
         ("bad", '" (', True),  # the token's text after the mark opens nothing
         ("bad", '" "', False),  # ... a second mark would open a new quote
-        ("", " ", True),
         ("not", "\n", False),  # quotes never span lines (metrics.grounding does not read them)
         ("all", ".\u201d", True),  # curly marks close too
+        ("", "The", True),  # as written ...
+        ("", "the", True),  # ... or all lowercase
+        ("", "tHe", False),  # never in another case
+        ("", "HOTEL", False),
+        ("", " ", False),  # a quote starts with a word, not a space
+        ("", "otel", False),  # ... and at a word start (such a quote could never close)
+        ("not", "  bad", False),  # one space at a time
+        ("not ", " bad", False),
+        ("all. ", " ", False),  # after the input's last word, a second space is a dead end
+        ("all. ", '"', True),  # ... and the quote closes
     ],
 )
 def test_continuation_allowed(quote: str, token: str, allowed: bool) -> None:
@@ -66,6 +75,25 @@ def test_state_follows_the_marks_and_masks_inside_only(tiny: LoadedModel) -> Non
     masked = quotes.mask(logits, [0, 1])
     assert torch.isinf(masked[0]).sum() == len(quotes.texts) - len(allowed) and not torch.isinf(masked[1]).any()
     assert not torch.isinf(logits).any()  # the caller's tensor is left as it was
+
+
+def test_a_quote_cannot_outgrow_the_input(tiny: LoadedModel) -> None:
+    """Whatever the model prefers inside a quote (here: whitespace first, the loop that used to
+    run to the token limit), the quote follows the input and is forced to close by its end."""
+    source = "Not bad at all, though the sequel felt a little rushed."
+    quotes = GroundedQuotes(tiny.tokenizer, [source])
+    quotes.advance(0, token_id(tiny, '"'))
+    closing = set(quotes.closing)
+    for _ in range(2 * len(source)):
+        allowed = quotes.allowed(0)
+        assert allowed
+        growing = [i for i in allowed if i not in closing]
+        if not growing:
+            break
+        quotes.advance(0, next((i for i in growing if quotes.texts[i].isspace()), growing[0]))
+    else:
+        pytest.fail(f"the quote never had to close: {quotes.quote[0]!r}")
+    assert len(quotes.quote[0]) <= len(source) + 1 and "  " not in quotes.quote[0]
 
 
 def biased_choice(favoured: list[int], bias: float = 12.0):

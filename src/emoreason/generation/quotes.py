@@ -7,14 +7,21 @@ absolutely loved this film"). With `SamplingParams(ground_quotes=True)` the engi
 step inside a quote, the tokens that would leave the input: the model still chooses what to quote
 and whether to quote at all, from the words that are really there. Outside quotes nothing changes.
 
-The rules, on text lowercased with whitespace runs collapsed (as `metrics.grounding` compares):
+The rules, on the input with its whitespace runs collapsed to one space:
 - a quote opens and closes at `"`, `\u201c` or `\u201d` (the quote marks `metrics.grounding` reads);
-- inside, a token without a quote mark may follow when quote + token is a substring of the input
-  and has no line break;
+- inside, a token without a quote mark may follow when quote + token occurs in the input starting
+  at a word start, either as written or all lowercase (so "Best" and "best" for "Best", never
+  "bEST"), with no leading whitespace, no run of two whitespace characters and no line break;
 - a token with a quote mark closes the quote: allowed when quote + the token's text before the
-  mark is non-empty and occurs in the input between word boundaries, and the rest of the token
-  opens no new quote;
+  mark is non-empty and occurs so, ending at a word end, and the rest of the token opens no new
+  quote;
 - if no token qualifies (a dead end), any closing token is allowed, so decoding never stalls.
+
+Why so strict about case and spaces (`metrics.grounding` compares lowercased, whitespace
+collapsed): a rule as loose as the metric let a model that wanted to quote a word the input
+lacks spell its way through the input in odd-cased pieces with doubled spaces (`"hough  tHe
+sEQUEl  fElT`), starting mid-word so that it could never close, until the token limit. Now a
+quote can only grow along the input, one space at a time, so it ends within the input's length.
 """
 
 from __future__ import annotations
@@ -30,9 +37,9 @@ _FIRST_MARK = re.compile(f"[{QUOTE_MARKS}]")
 
 
 def normalize(text: str) -> str:
-    """Lowercased, each whitespace run one space, padded with a space at both ends (so a quote
-    may begin or end with a space where the input has a word boundary)."""
-    return " " + " ".join(text.lower().split()) + " "
+    """Each whitespace run one space, padded with a space at both ends (so a quote may end with
+    a space where the input has a word boundary); the case is kept."""
+    return " " + " ".join(text.split()) + " "
 
 
 def _squash(text: str) -> str:
@@ -41,11 +48,30 @@ def _squash(text: str) -> str:
 
 def occurs_as_words(phrase: str, source: str) -> bool:
     """`phrase` (any text; compared lowercased, whitespace collapsed, stripped) is non-empty and
-    occurs in `source` (`normalize`d) with no letter or digit right before or after it."""
+    occurs in `source` (`normalize`d) with no letter or digit right before or after it: what
+    `metrics.grounding` accepts."""
     phrase = _squash(phrase).strip()
     if not phrase:
         return False
-    return re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", source) is not None
+    return re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", source.lower()) is not None
+
+
+def _word_char(text: str, index: int) -> bool:
+    return 0 <= index < len(text) and (text[index].isalnum() or text[index] == "_")
+
+
+def _quotable(phrase: str, source: str, closing: bool) -> bool:
+    """`phrase` (raw text) occurs in `source` (`normalize`d) at a word start, as written or all
+    lowercase, with single spaces only; with `closing`, also ending at a word end."""
+    if not phrase or phrase[0].isspace() or re.search(r"\s\s|[^\S ]", phrase):
+        return False
+    text = source if phrase != phrase.lower() else source.lower()
+    start = text.find(phrase)
+    while start != -1:
+        if not _word_char(text, start - 1) and not (closing and _word_char(text, start + len(phrase))):
+            return True
+        start = text.find(phrase, start + 1)
+    return False
 
 
 def continuation_allowed(quote: str, token: str, source: str) -> bool:
@@ -53,10 +79,10 @@ def continuation_allowed(quote: str, token: str, source: str) -> bool:
     `normalize`d input `source` (see the module doc)."""
     mark = _FIRST_MARK.search(token)
     if mark is None:
-        return "\n" not in token and _squash(quote + token) in source
+        return _quotable(quote + token, source, closing=False)
     if _FIRST_MARK.search(token[mark.end() :]):
         return False
-    return occurs_as_words(quote + token[: mark.start()], source)
+    return _quotable((quote + token[: mark.start()]).rstrip(" "), source, closing=True)
 
 
 @lru_cache(maxsize=4)
@@ -84,10 +110,11 @@ class GroundedQuotes:
         found in the input): the few hundred the per-step check looks at."""
         source = self.sources[row] or ""
         if source not in self._candidates:
+            lowered = source.lower()
             self._candidates[source] = [
                 i
                 for i, text in enumerate(self.texts)
-                if _FIRST_MARK.search(text) or ("\n" not in text and _squash(text) in source)
+                if _FIRST_MARK.search(text) or ("\n" not in text and _squash(text) in lowered)
             ]
         return self._candidates[source]
 
