@@ -7,7 +7,7 @@ import torch
 
 from emoreason.generation import SamplingParams, TransformersEngine
 from emoreason.generation import engine as engine_module
-from emoreason.generation.quotes import GroundedQuotes, continuation_allowed, normalize, occurs_as_words
+from emoreason.generation.quotes import GroundedQuotes, continuation_allowed, normalize
 from emoreason.metrics.grounding import QUOTE, citation_grounding
 from emoreason.models import Conversation, LoadedModel, load_model
 from emoreason.testing.fixtures import make_tiny_causal_lm
@@ -17,8 +17,10 @@ SOURCE = normalize("The hotel was not bad at all.")
 
 def test_normalize_and_word_boundaries() -> None:
     assert normalize("  Not\tBAD \n at all ") == " Not BAD at all "
-    assert occurs_as_words("Not  bad", SOURCE) and occurs_as_words("hotel", SOURCE)
-    assert not any(occurs_as_words(piece, SOURCE) for piece in ("ba", "otel", " "))
+    # a quote closes only on whole words of the input, wherever its whitespace runs were
+    assert continuation_allowed("not bad", '"', normalize("The hotel was not \n  bad at all.")) is True
+    assert continuation_allowed("hotel", '"', SOURCE) is True
+    assert not any(continuation_allowed(piece, '"', SOURCE) for piece in ("ba", "otel", " "))
 
 
 @pytest.mark.parametrize(

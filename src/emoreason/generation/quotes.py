@@ -46,14 +46,10 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", " ", text.lower())
 
 
-def occurs_as_words(phrase: str, source: str) -> bool:
-    """`phrase` (any text; compared lowercased, whitespace collapsed, stripped) is non-empty and
-    occurs in `source` (`normalize`d) with no letter or digit right before or after it: what
-    `metrics.grounding` accepts."""
-    phrase = _squash(phrase).strip()
-    if not phrase:
-        return False
-    return re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", source.lower()) is not None
+@lru_cache(maxsize=64)
+def _lowered(source: str) -> str:
+    """`source` lowercased, once per input: the per-step check asks for it hundreds of times."""
+    return source.lower()
 
 
 def _word_char(text: str, index: int) -> bool:
@@ -65,7 +61,7 @@ def _quotable(phrase: str, source: str, closing: bool) -> bool:
     lowercase, with single spaces only; with `closing`, also ending at a word end."""
     if not phrase or phrase[0].isspace() or re.search(r"\s\s|[^\S ]", phrase):
         return False
-    text = source if phrase != phrase.lower() else source.lower()
+    text = source if phrase != phrase.lower() else _lowered(source)
     start = text.find(phrase)
     while start != -1:
         if not _word_char(text, start - 1) and not (closing and _word_char(text, start + len(phrase))):
@@ -110,7 +106,7 @@ class GroundedQuotes:
         found in the input): the few hundred the per-step check looks at."""
         source = self.sources[row] or ""
         if source not in self._candidates:
-            lowered = source.lower()
+            lowered = _lowered(source)
             self._candidates[source] = [
                 i
                 for i, text in enumerate(self.texts)
@@ -168,11 +164,4 @@ class QuoteLogitsProcessor:
         return self.quotes.mask(scores, rows)
 
 
-__all__ = [
-    "GroundedQuotes",
-    "QuoteLogitsProcessor",
-    "QUOTE_MARKS",
-    "continuation_allowed",
-    "normalize",
-    "occurs_as_words",
-]
+__all__ = ["GroundedQuotes", "QuoteLogitsProcessor", "QUOTE_MARKS", "continuation_allowed", "normalize"]
