@@ -17,7 +17,10 @@ with random weights of the same shapes, in several ways:
   inductor's `freezing` (constant weights, prepacked by inductor);
 - `memory read`: `tensor.sum()` over 538 MB, the floor a decoder cannot beat in fp32.
 
-    python benchmarks/decode_matmuls.py [--repeats 15] [--no-compile]
+`--rows N` multiplies N rows at once instead of one vector: a decoding step of N sequences (a GRPO
+rollout batch of 2 prompts x G=4 decodes 8 rows; an evaluation batch 16-32).
+
+    python benchmarks/decode_matmuls.py [--repeats 15] [--no-compile] [--rows 8]
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def median_ms(run: Callable[[], object], repeats: int) -> float:
 
 
 def prepacked(
-    weights: list[torch.Tensor], vectors: dict[int, torch.Tensor], repeats: int, compile_too: bool
+    weights: list[torch.Tensor], vectors: dict[int, torch.Tensor], repeats: int, compile_too: bool, rows: int
 ) -> dict[str, float]:
     """The library routes that reorder the weights once for repeated products."""
     from torch.utils import mkldnn
@@ -59,9 +62,9 @@ def prepacked(
     with torch.no_grad():
         onednn = [(mkldnn.to_mkldnn(layer), vectors[layer.in_features]) for layer in layers]
         out["oneDNN prepacked"] = median_ms(lambda: [m(x) for m, x in onednn], repeats)
-        packed = [(torch.ops.mkl._mkl_reorder_linear_weight(w, 1), w, vectors[w.shape[1]]) for w in weights]
+        packed = [(torch.ops.mkl._mkl_reorder_linear_weight(w, rows), w, vectors[w.shape[1]]) for w in weights]
         out["MKL packed"] = median_ms(
-            lambda: [torch.ops.mkl._mkl_linear(x, p, w, None, 1) for p, w, x in packed], repeats
+            lambda: [torch.ops.mkl._mkl_linear(x, p, w, None, rows) for p, w, x in packed], repeats
         )
         if compile_too:
             import torch._inductor.config as inductor
@@ -87,11 +90,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile variant")
+    parser.add_argument("--rows", type=int, default=1, help="rows multiplied at once (decoding N sequences)")
     args = parser.parse_args()
     torch.manual_seed(0)
     weights = [torch.randn(rows, cols) for rows, cols in SHAPES]
     transposed = [w.t().contiguous() for w in weights]
-    vectors = {n: torch.randn(1, n) for n in (576, 1536)}
+    vectors = {n: torch.randn(args.rows, n) for n in (576, 1536)}
     megabytes = sum(w.numel() for w in weights) * 4 / 1e6
 
     def linear() -> None:
@@ -103,11 +107,11 @@ def main() -> None:
             vectors[w.shape[0]] @ w
 
     arrays = [w.numpy() for w in weights]
-    np_vectors = {n: v[0].numpy() for n, v in vectors.items()}
+    np_vectors = {n: v.numpy() for n, v in vectors.items()}
 
     def numpy_product() -> None:
         for w in arrays:
-            w @ np_vectors[w.shape[1]]
+            np_vectors[w.shape[1]] @ w.T
 
     results = {"linear": median_ms(linear, args.repeats)}
     previous = torch.backends.mkldnn.matmul.fp32_precision
@@ -119,17 +123,17 @@ def main() -> None:
     results["x @ W^T (W^T contiguous)"] = median_ms(transposed_product, args.repeats)
     results["numpy (OpenBLAS)"] = median_ms(numpy_product, args.repeats)
     if not args.no_compile:
-        product = torch.compile(lambda w, x: (w * x).sum(-1), dynamic=False)
+        product = torch.compile(lambda w, x: (w[None] * x[:, None]).sum(-1), dynamic=False)
 
         def compiled() -> None:
             for w in weights:
                 product(w, vectors[w.shape[1]])
 
         results["compiled mul-sum"] = median_ms(compiled, args.repeats)
-    results.update(prepacked(weights, vectors, args.repeats, compile_too=not args.no_compile))
+    results.update(prepacked(weights, vectors, args.repeats, compile_too=not args.no_compile, rows=args.rows))
     flat = torch.cat([w.flatten() for w in weights])
     results["memory read (sum of 538 MB)"] = median_ms(flat.sum, args.repeats)
-    print(f"one token's matrix-vector products, {len(SHAPES)} matrices, {megabytes:.0f} MB fp32, "
+    print(f"one decoding step's products, {args.rows} row(s), {len(SHAPES)} matrices, {megabytes:.0f} MB fp32, "
           f"{torch.get_num_threads()} threads, median of {args.repeats}")  # fmt: skip
     for name, ms in results.items():
         print(f"  {name:<30} {ms:7.1f} ms  {megabytes / ms:5.1f} GB/s")
