@@ -39,6 +39,13 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "emoreason evaluate -d vader:movies --sample 300 --adapter runs/grpo/final/adapter --out runs/eval/rl",
         "emoreason compare runs/eval/sft runs/eval/rl --out sft_vs_rl.json",
     ),
+    "average": (
+        "emoreason average runs/grpo/c2f/checkpoint-{10,20,30}/adapter \\",
+        "    --out runs/soup/c2f",
+        "emoreason average sft/adapter rl/adapter --weights 1,1 --out runs/soup/half",
+        "emoreason evaluate -d vader:movies --sample 200 --split valid \\",
+        "    --adapter runs/soup/c2f --out runs/valid/soup",
+    ),
     "baseline": (
         "emoreason baseline vader vader.jsonl --dataset vader:tweets",
         "emoreason baseline minilm-ridge ridge.jsonl -d vader:movies \\",

@@ -24,6 +24,7 @@ from emoreason import __version__
 from emoreason.cli import evaluation, training
 from emoreason.cli import options as opt
 from emoreason.cli.analysis import analyze
+from emoreason.cli.averaging import average_cmd
 from emoreason.cli.comparison import compare_cmd
 from emoreason.cli.cues import cues_cmd
 from emoreason.cli.data import data_app
@@ -74,6 +75,7 @@ app.command(help=opt.GRPO_HELP, cls=Command, epilog=examples("grpo"), **RECIPE_C
 app.command(help=opt.DISTILL_HELP, cls=Command, epilog=examples("distill"), **RECIPE_COMMAND)(training.distill)
 app.command(help=opt.SFT_HELP, cls=Command, epilog=examples("sft"), **RECIPE_COMMAND)(training.sft)
 app.command("compare", cls=Command, epilog=examples("compare"))(compare_cmd)
+app.command("average", cls=Command, epilog=examples("average"))(average_cmd)
 app.command("baseline", cls=Command, epilog=examples("baseline"))(evaluation.baseline_cmd)
 app.command("cues", cls=Command, epilog=examples("cues"))(cues_cmd)
 app.command(cls=Command, epilog=examples("serve"))(serve)

@@ -1,0 +1,112 @@
+"""Adapter soups: several LoRA adapters of one base model averaged into one adapter.
+
+The checkpoints of one run (e.g. a GRPO run's `checkpoint-N/adapter` folders) sit close to each
+other in weight space, and their average is often better than any one of them: the noise of
+the individual steps cancels while what they share stays. What is averaged is each adapter's
+weight change, `scaling * B @ A`, not its `A` and `B` factors separately (the mean of products is
+not the product of means). With k adapters of rank r the exact average is itself a LoRA adapter
+of rank k * r: `A` stacked, `B` side by side with each block times its weight and scaling. That
+is peft's `add_weighted_adapter(combination_type="cat")`; with `rank` set, peft's `svd`
+combination instead keeps the best rank-`rank` approximation of the averaged change (smaller
+file, not exact).
+
+Inference merges the adapter into the weights (`load_model`), so a soup of rank k * r decodes as
+fast as one adapter of rank r.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from emoreason.models.loading import load_model
+
+SOUP_RECORD = "soup.json"  # beside the adapter: which adapters were averaged, with which weights
+
+
+def _adapter_config(folder: Path) -> dict:
+    config = folder / "adapter_config.json"
+    if not config.is_file():
+        raise FileNotFoundError(f"{folder} has no adapter_config.json: not a peft LoRA adapter folder")
+    return json.loads(config.read_text())
+
+
+def check_soup_inputs(adapters: Sequence[Path], weights: Sequence[float] | None) -> list[float]:
+    """The weights to average with (equal by default, normalised to sum to 1); raises ValueError
+    or FileNotFoundError naming the adapter or weight that cannot be averaged."""
+    if len(adapters) < 2:
+        raise ValueError(f"averaging needs at least two adapters, got {len(adapters)}")
+    configs = [_adapter_config(folder) for folder in adapters]
+    first = configs[0]
+    for folder, config in zip(adapters[1:], configs[1:]):
+        for key in ("peft_type", "target_modules"):
+            mine, theirs = first.get(key), config.get(key)
+            if isinstance(mine, list) and isinstance(theirs, list):
+                mine, theirs = sorted(mine), sorted(theirs)
+            if mine != theirs:
+                raise ValueError(
+                    f"{folder} has {key} {theirs!r} but {adapters[0]} has {mine!r}: "
+                    "only adapters of the same kind on the same modules can be averaged"
+                )
+    chosen = [1.0] * len(adapters) if weights is None else [float(w) for w in weights]
+    if len(chosen) != len(adapters):
+        raise ValueError(f"{len(chosen)} weights for {len(adapters)} adapters: give one weight per adapter")
+    if any(w < 0 for w in chosen) or sum(chosen) <= 0:
+        raise ValueError(f"weights must be >= 0 and not all 0, got {chosen}")
+    total = sum(chosen)
+    return [w / total for w in chosen]
+
+
+def average_adapters(
+    adapters: Sequence[str | Path],
+    out: str | Path,
+    *,
+    weights: Sequence[float] | None = None,
+    rank: int | None = None,
+    model: str = "default",
+) -> Path:
+    """Write the weighted average of `adapters` (LoRA folders of `model`) to the folder `out`, a
+    regular adapter folder (`--adapter out`), with `soup.json` recording what went in.
+
+    `weights` default to equal and are normalised to sum to 1. `rank` None: the exact average (rank
+    = the sum of the adapters' ranks); an int: its best approximation of that rank."""
+    folders = [Path(a) for a in adapters]
+    normalised = check_soup_inputs(folders, weights)
+    if rank is not None and rank < 1:
+        raise ValueError(f"rank must be >= 1, got {rank}")
+    from peft import PeftModel
+
+    base = load_model(model, adapters="none", dtype="float32", device="cpu").model
+    names = [f"part{i}" for i in range(len(folders))]
+    peft_model = PeftModel.from_pretrained(base, str(folders[0]), adapter_name=names[0])
+    for name, folder in zip(names[1:], folders[1:]):
+        peft_model.load_adapter(str(folder), adapter_name=name)
+    combination = {"combination_type": "cat"} if rank is None else {"combination_type": "svd", "svd_rank": rank}
+    peft_model.add_weighted_adapter(names, normalised, "soup", **combination)
+    target = Path(out)
+    target.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as scratch, warnings.catch_warnings():
+        # peft looks for the base model's config to see whether the vocabulary was resized; the
+        # default model's base name is a label, not a folder, and a soup never resizes it
+        warnings.filterwarnings("ignore", message="Could not find a config file", category=UserWarning)
+        peft_model.save_pretrained(scratch, selected_adapters=["soup"])
+        for file in (Path(scratch) / "soup").iterdir():
+            file.replace(target / file.name)
+    config = json.loads((target / "adapter_config.json").read_text())
+    config["base_model_name_or_path"] = _adapter_config(folders[0]).get("base_model_name_or_path")
+    (target / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n")
+    record = {
+        "adapters": [str(f) for f in folders],
+        "weights": normalised,
+        "combination": "exact (peft cat)" if rank is None else f"svd, rank {rank}",
+        "rank": config.get("r"),
+        "model": model,
+    }
+    (target / SOUP_RECORD).write_text(json.dumps(record, indent=2) + "\n")
+    return target
+
+
+__all__ = ["SOUP_RECORD", "average_adapters", "check_soup_inputs"]

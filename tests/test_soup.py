@@ -1,0 +1,105 @@
+"""Adapter soups (`emoreason.models.soup`, `emoreason average`): the average of LoRA adapters is
+the average of their weight changes, checked against merging each adapter on its own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from emoreason.models import load_model
+from emoreason.models.soup import SOUP_RECORD, average_adapters, check_soup_inputs
+
+
+def _random_adapter(model_dir: Path, folder: Path, seed: int, targets: list[str] | None = None) -> Path:
+    """A LoRA adapter whose A and B are both random (peft's default starts B at 0: no change)."""
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(seed)
+    config = LoraConfig(r=2, lora_alpha=4, target_modules=targets or "all-linear", init_lora_weights=False)
+    model = get_peft_model(load_model(str(model_dir), adapters="none").model, config)
+    model.save_pretrained(folder)
+    return folder
+
+
+def _linear_weights(model_dir: Path, adapters: list[Path] | str) -> dict[str, torch.Tensor]:
+    model = load_model(str(model_dir), adapters=[str(a) for a in adapters] if isinstance(adapters, list) else adapters)
+    return {
+        name: module.weight.detach().clone()
+        for name, module in model.model.named_modules()
+        if isinstance(module, torch.nn.Linear)
+    }
+
+
+@pytest.fixture(scope="module")
+def two_adapters(tiny_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("soup")
+    lm = tiny_models["causal_lm"]
+    return _random_adapter(lm, root / "a", seed=1), _random_adapter(lm, root / "b", seed=2)
+
+
+def test_the_soup_merges_to_the_weighted_mean_of_the_adapters_weight_changes(
+    tiny_models: dict[str, Path], two_adapters: tuple[Path, Path], tmp_path: Path
+) -> None:
+    lm, (a, b) = tiny_models["causal_lm"], two_adapters
+    base, with_a, with_b = _linear_weights(lm, "none"), _linear_weights(lm, [a]), _linear_weights(lm, [b])
+    out = average_adapters([a, b], tmp_path / "soup", weights=[3, 1], model=str(lm))
+    soup = _linear_weights(lm, [out])
+    changed = 0
+    for name, weight in base.items():
+        expected = weight + 0.75 * (with_a[name] - weight) + 0.25 * (with_b[name] - weight)
+        assert torch.allclose(soup[name], expected, atol=1e-6), name
+        changed += int(not torch.allclose(with_a[name], weight))
+    assert changed > 0  # the adapters do change the weights, so the check above is not vacuous
+    record = json.loads((out / SOUP_RECORD).read_text())
+    assert record["weights"] == [0.75, 0.25] and record["rank"] == 4  # two rank-2 adapters, stacked
+
+
+def test_a_low_rank_soup_of_one_adapter_twice_is_that_adapter(
+    tiny_models: dict[str, Path], two_adapters: tuple[Path, Path], tmp_path: Path
+) -> None:
+    lm, (a, _) = tiny_models["causal_lm"], two_adapters
+    out = average_adapters([a, a], tmp_path / "svd", rank=2, model=str(lm))
+    assert json.loads((out / "adapter_config.json").read_text())["r"] == 2
+    soup, alone = _linear_weights(lm, [out]), _linear_weights(lm, [a])
+    for name, weight in alone.items():
+        assert torch.allclose(soup[name], weight, atol=1e-5), name
+
+
+def test_what_cannot_be_averaged_is_refused_with_the_reason(
+    tiny_models: dict[str, Path], two_adapters: tuple[Path, Path], tmp_path: Path
+) -> None:
+    a, b = two_adapters
+    with pytest.raises(ValueError, match="at least two adapters"):
+        check_soup_inputs([a], None)
+    with pytest.raises(ValueError, match="3 weights for 2 adapters"):
+        check_soup_inputs([a, b], [1, 1, 1])
+    with pytest.raises(ValueError, match="weights must be >= 0"):
+        check_soup_inputs([a, b], [1, -1])
+    with pytest.raises(FileNotFoundError, match="no adapter_config.json"):
+        check_soup_inputs([a, tmp_path], None)
+    only_q = _random_adapter(tiny_models["causal_lm"], tmp_path / "q", seed=3, targets=["q_proj"])
+    with pytest.raises(ValueError, match="target_modules"):
+        check_soup_inputs([a, only_q], None)
+    assert check_soup_inputs([a, b], None) == [0.5, 0.5]
+
+
+def test_the_average_command_writes_a_loadable_adapter_and_names_bad_weights(
+    tiny_models: dict[str, Path], two_adapters: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from emoreason.cli.main import app
+
+    lm, (a, b) = str(tiny_models["causal_lm"]), two_adapters
+    out = tmp_path / "soup"
+    result = CliRunner().invoke(app, ["average", str(a), str(b), "--out", str(out), "--model", lm])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / SOUP_RECORD).read_text())["adapters"] == [str(a), str(b)]
+    assert load_model(lm, adapters=[str(out)]).adapters == [str(out)]
+    result = CliRunner().invoke(app, ["average", str(a), str(b), "--out", str(out), "--weights", "1,x", "--model", lm])
+    assert result.exit_code == 2 and "--weights '1,x'" in result.output
+    result = CliRunner().invoke(app, ["average", str(a), "--out", str(out), "--model", lm])
+    assert result.exit_code == 2 and "at least two adapters" in result.output
