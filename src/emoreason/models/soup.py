@@ -95,14 +95,12 @@ def average_adapters(
         peft_model.save_pretrained(scratch, selected_adapters=["soup"])
         for file in (Path(scratch) / "soup").iterdir():
             file.replace(target / file.name)
-    config = json.loads((target / "adapter_config.json").read_text())
-    config["base_model_name_or_path"] = _adapter_config(folders[0]).get("base_model_name_or_path")
-    (target / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n")
+    # peft writes the soup's config as a copy of the first part's (base model name included)
     record = {
         "adapters": [str(f) for f in folders],
         "weights": normalised,
         "combination": "exact (peft cat)" if rank is None else f"svd, rank {rank}",
-        "rank": config.get("r"),
+        "rank": peft_model.peft_config["soup"].r,
         "model": model,
     }
     (target / SOUP_RECORD).write_text(json.dumps(record, indent=2) + "\n")
