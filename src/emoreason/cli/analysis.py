@@ -37,6 +37,7 @@ def check_adapters(model: str, adapter: list[str] | None) -> None:
     without adapter_config.json, or a path that does not exist and cannot be a hub repository
     (`owner/name`)."""
     from emoreason.models.loading import resolve_adapters
+    from emoreason.models.shipped import is_adapter_folder
 
     try:
         adapters = resolve_adapters(model, adapter)
@@ -44,7 +45,7 @@ def check_adapters(model: str, adapter: list[str] | None) -> None:
         fail(str(err))
     for name in adapters:
         folder = Path(name).expanduser()
-        if (folder / "adapter_config.json").is_file():
+        if is_adapter_folder(folder):
             continue
         if folder.is_dir():
             fail(f"adapter {name} has no adapter_config.json: not a LoRA adapter folder (sft writes one in final/)")

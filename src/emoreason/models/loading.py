@@ -18,7 +18,13 @@ from emoreason.models.default import (
     ensure_default_model,
 )
 from emoreason.models.families import ModelFamily, detect_family, get_family
-from emoreason.models.shipped import SHIPPED_ADAPTERS, resolve_shipped, shipped_adapter
+from emoreason.models.shipped import (
+    ADAPTER_CONFIG,
+    SHIPPED_ADAPTERS,
+    is_adapter_folder,
+    resolve_shipped,
+    shipped_adapter,
+)
 
 log = logging.getLogger(__name__)
 
@@ -133,14 +139,21 @@ def load_model(
     )
 
 
+def check_adapter_folder(folder: str | Path) -> Path:
+    """`folder` as a Path; raises FileNotFoundError when it is not a peft LoRA adapter folder."""
+    if not is_adapter_folder(folder):
+        raise FileNotFoundError(f"{folder} has no {ADAPTER_CONFIG}: not a peft LoRA adapter folder")
+    return Path(folder)
+
+
 def apply_adapters(model: torch.nn.Module, adapters: list[str], trainable: bool = False) -> torch.nn.Module:
     if not adapters:
         return model
     from peft import PeftModel
 
     for adapter in adapters:
-        if not (Path(adapter) / "adapter_config.json").is_file() and Path(adapter).exists():
-            raise FileNotFoundError(f"{adapter} has no adapter_config.json: not a peft LoRA adapter folder")
+        if Path(adapter).exists():  # a path that does not exist may be a hub id
+            check_adapter_folder(adapter)
     if trainable:
         if len(adapters) > 1:
             raise ValueError("training continues one adapter at a time; merge the others first")

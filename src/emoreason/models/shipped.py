@@ -21,6 +21,11 @@ from pathlib import Path
 #: name -> folder under emoreason/resources
 SHIPPED_ADAPTERS = {"sentiment": "default_adapter", "speech-emotion": "speech_emotion_adapter"}
 SETTINGS_FILE = "emoreason.json"
+ADAPTER_CONFIG = "adapter_config.json"  # what makes a folder a peft LoRA adapter
+
+
+def is_adapter_folder(path: str | Path) -> bool:
+    return (Path(path) / ADAPTER_CONFIG).is_file()
 
 
 def shipped_adapter(name: str) -> Path | None:
@@ -29,7 +34,7 @@ def shipped_adapter(name: str) -> Path | None:
     if folder is None:
         return None
     candidate = Path(str(resources.files("emoreason") / "resources" / folder))
-    return candidate if (candidate / "adapter_config.json").is_file() else None
+    return candidate if is_adapter_folder(candidate) else None
 
 
 def resolve_shipped(name: str) -> str:

@@ -22,16 +22,14 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from emoreason.models.loading import load_model
+from emoreason.models.loading import check_adapter_folder, load_model
+from emoreason.models.shipped import ADAPTER_CONFIG
 
 SOUP_RECORD = "soup.json"  # beside the adapter: which adapters were averaged, with which weights
 
 
 def _adapter_config(folder: Path) -> dict:
-    config = folder / "adapter_config.json"
-    if not config.is_file():
-        raise FileNotFoundError(f"{folder} has no adapter_config.json: not a peft LoRA adapter folder")
-    return json.loads(config.read_text())
+    return json.loads((check_adapter_folder(folder) / ADAPTER_CONFIG).read_text())
 
 
 def check_soup_inputs(adapters: Sequence[Path], weights: Sequence[float] | None) -> list[float]:
