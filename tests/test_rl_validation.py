@@ -12,7 +12,7 @@ import pytest
 
 from emoreason.data.schema import Sample, vader_task
 from emoreason.formats import get_format
-from emoreason.rewards.components import GROUNDING_NEUTRAL, grounding_reward
+from emoreason.rewards.components import GROUNDING_NEUTRAL, VALENCE_NEUTRAL, grounding_reward, valence_reward
 from emoreason.rewards.composite import CompositeReward, Gold
 from emoreason.train.loop import stratified_position, weighted_cycle
 from emoreason.train.validation import answer_metrics, collapse_reasons, flatten, is_better
@@ -184,6 +184,31 @@ def test_grounding_component_checks_quotes_against_the_input() -> None:
     assert reward(c2f("positive", 1.5, "no sentiment words"), gold, VADER).total == GROUNDING_NEUTRAL
     with pytest.raises(ValueError, match="input text"):
         reward(c2f("positive", 1.5, '"x"'), Gold(score=1.0), VADER)
+
+
+def test_valence_reward_values() -> None:
+    assert valence_reward(2, 3) == pytest.approx(2 / 3) and valence_reward(0, 0) == VALENCE_NEUTRAL == 0.5
+    with pytest.raises(ValueError, match="agreeing <= checked"):
+        valence_reward(3, 2)
+
+
+def test_valence_component_scores_a_rationalized_chain_below_a_faithful_one() -> None:
+    # VADER lexicon: fun +2.3, bad -2.5, hell -3.6
+    reward = CompositeReward.c2f(weights={"valence": 1.0})
+    gold = Gold.from_sample(Sample(id="1", text="The fun of making a video", score=1.2), VADER)
+    # "fun" called negative to fit a negative answer: the lexicon check fails, the judgment holds
+    assert reward(c2f("negative", -1.9, 'Negative cues: "fun" (-1.9).'), gold, VADER).total == 0.5
+    # the lexicon's sign, and a judgment that follows it: both checks hold
+    assert reward(c2f("positive", 2.3, 'Positive cues: "fun" (+2.3).'), gold, VADER).total == 1.0
+    # right lexicon sign, judgment against it: one of two
+    assert reward(c2f("negative", -1.0, 'Positive cues: "fun" (+2.3).'), gold, VADER).total == 0.5
+    # one word both ways sums to 0 (no sign: the judgment fails); "hell" -3.6 said +1.9 fails too
+    both = 'Positive cues: "hell" (+1.9). Negative cues: "hell" (-1.9).'
+    assert reward(c2f("positive", 0.5, both), gold, VADER).total == pytest.approx(1 / 3)
+    # negation is judged on the stated lexicon value, then the effective one on the judgment
+    negated = '"bad" (-2.5), negated by "not" so it reads +1.8'
+    assert reward(c2f("positive", 1.8, negated), gold, VADER).total == 1.0
+    assert reward(c2f("neutral", 0.0, "no sentiment words"), gold, VADER).total == VALENCE_NEUTRAL
 
 
 def test_gold_source_carries_cue_text_only_when_the_prompt_did() -> None:

@@ -25,6 +25,7 @@ from emoreason.rewards.components import (
     format_reward,
     polarity_reward,
     score_reward,
+    valence_reward,
     yes_no,
 )
 from emoreason.rewards.composite import (
@@ -71,6 +72,7 @@ __all__ = [
     "register_component",
     "reward_weights",
     "score_reward",
+    "valence_reward",
     "task_for_source",
     "trl_reward_function",
     "trl_reward_functions",

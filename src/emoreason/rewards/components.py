@@ -44,6 +44,21 @@ def grounding_reward(cited: int, grounded: int, neutral: float = GROUNDING_NEUTR
     return neutral if cited == 0 else grounded / cited
 
 
+#: the valence reward of a chain that states no checkable valence (a neutral answer that cites
+#: nothing, say): halfway, for the reason of GROUNDING_NEUTRAL. Saying nothing must beat stating a
+#: false valence (0), and must not beat a chain whose stated valences all hold (1).
+VALENCE_NEUTRAL = 0.5
+
+
+def valence_reward(agreeing: int, checked: int, neutral: float = VALENCE_NEUTRAL) -> float:
+    """agreeing / checked, the share of a chain's valence checks that hold (`metrics.valence`: each
+    lexicon word's stated sign, and the judgment's sign against the summed cues); `neutral` when
+    nothing was checked."""
+    if checked < 0 or not 0 <= agreeing <= checked:
+        raise ValueError(f"valence_reward needs 0 <= agreeing <= checked, got {agreeing} of {checked}")
+    return neutral if checked == 0 else agreeing / checked
+
+
 def accuracy_reward(pred_label: str | None, gold_label: str | None) -> float:
     """1 if the predicted label equals the gold label (case/whitespace-insensitive), else 0."""
     if not pred_label or not gold_label:

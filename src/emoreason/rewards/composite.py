@@ -27,6 +27,7 @@ from typing import Any
 from emoreason.data.schema import POLARITIES, Polarity, Sample, TaskInfo, normalize_label
 from emoreason.formats.base import ParseResult, ReasoningFormat
 from emoreason.metrics.grounding import citation_grounding
+from emoreason.metrics.valence import vader_lexicon, valence_check
 from emoreason.rewards.components import (
     accuracy_reward,
     check_score_kind,
@@ -36,6 +37,7 @@ from emoreason.rewards.components import (
     grounding_reward,
     polarity_reward,
     score_reward,
+    valence_reward,
 )
 
 
@@ -181,6 +183,17 @@ def _grounding(parsed: ParseResult, gold: Gold, task: TaskInfo, reflection: Refl
     chain = "\n".join(parsed.reasoning.values())
     found = citation_grounding(chain, _need(gold.source, "input text (Gold.source)", "grounding"))
     return grounding_reward(found.cited, found.grounded)
+
+
+@register_component("valence")
+def _valence(parsed: ParseResult, gold: Gold, task: TaskInfo, reflection: ReflectionAnswers | None) -> float:
+    """Do the chain's stated valences hold? One check per quoted VADER-lexicon word (its stated sign
+    against the lexicon's) and one for the answer (the summed cues' sign against a positive or
+    negative polarity). For chains in the lexicon teacher's format: a policy that answers a polarity
+    first, then calls "fun" -1.9 to fit it, scores 0 here where grounding alone gives it 1."""
+    check = valence_check("\n".join(parsed.reasoning.values()), parsed.polarity, vader_lexicon())
+    judged = check.judgment_agrees is not None
+    return valence_reward(check.lexicon_sign_agree + bool(check.judgment_agrees), check.in_lexicon + judged)
 
 
 # --- the composite -------------------------------------------------------------------------
