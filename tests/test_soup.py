@@ -103,3 +103,6 @@ def test_the_average_command_writes_a_loadable_adapter_and_names_bad_weights(
     assert result.exit_code == 2 and "--weights '1,x'" in result.output
     result = CliRunner().invoke(app, ["average", str(a), "--out", str(out), "--model", lm])
     assert result.exit_code == 2 and "at least two adapters" in result.output
+    unexpanded = f"{a.parent}/checkpoint-{{10,20}}/adapter"  # what /bin/sh passes on for a brace list
+    result = CliRunner().invoke(app, ["average", unexpanded, "--out", str(out), "--model", lm])
+    assert result.exit_code == 2 and "checkpoint-{10,20}/adapter has no" in result.output

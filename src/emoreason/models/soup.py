@@ -35,9 +35,11 @@ def _adapter_config(folder: Path) -> dict:
 def check_soup_inputs(adapters: Sequence[Path], weights: Sequence[float] | None) -> list[float]:
     """The weights to average with (equal by default, normalised to sum to 1); raises ValueError
     or FileNotFoundError naming the adapter or weight that cannot be averaged."""
+    # folders first: a brace list that /bin/sh did not expand arrives as one folder that does not
+    # exist, and the error should name it rather than count it
+    configs = [_adapter_config(folder) for folder in adapters]
     if len(adapters) < 2:
         raise ValueError(f"averaging needs at least two adapters, got {len(adapters)}")
-    configs = [_adapter_config(folder) for folder in adapters]
     first = configs[0]
     for folder, config in zip(adapters[1:], configs[1:]):
         for key in ("peft_type", "target_modules"):
