@@ -29,6 +29,14 @@ def polarity_reward(pred_polarity: str | None, gold_polarity: str | None) -> flo
     return 1.0 if normalize_label(pred_polarity) == normalize_label(gold_polarity) else 0.0
 
 
+def _share_or_neutral(part: int, whole: int, neutral: float, rule: str) -> float:
+    """part / whole, or `neutral` when there is nothing to take a share of; ValueError(rule) unless
+    0 <= part <= whole."""
+    if whole < 0 or not 0 <= part <= whole:
+        raise ValueError(f"{rule}, got {part} of {whole}")
+    return neutral if whole == 0 else part / whole
+
+
 #: the grounding reward of a chain that cites nothing: halfway between a chain whose every
 #: citation is invented (0) and one whose every citation is in the input (1). A sentence with no
 #: sentiment words is honestly explained without quotes, so citing nothing must not score 0; and
@@ -39,9 +47,7 @@ GROUNDING_NEUTRAL = 0.5
 def grounding_reward(cited: int, grounded: int, neutral: float = GROUNDING_NEUTRAL) -> float:
     """grounded / cited, the share of a chain's citations that occur in its input; `neutral`
     when it cites nothing."""
-    if cited < 0 or not 0 <= grounded <= cited:
-        raise ValueError(f"grounding_reward needs 0 <= grounded <= cited, got {grounded} of {cited}")
-    return neutral if cited == 0 else grounded / cited
+    return _share_or_neutral(grounded, cited, neutral, "grounding_reward needs 0 <= grounded <= cited")
 
 
 #: the valence reward of a chain that states no checkable valence (a neutral answer that cites
@@ -54,9 +60,7 @@ def valence_reward(agreeing: int, checked: int, neutral: float = VALENCE_NEUTRAL
     """agreeing / checked, the share of a chain's valence checks that hold (`metrics.valence`: each
     lexicon word's stated sign, and the judgment's sign against the summed cues); `neutral` when
     nothing was checked."""
-    if checked < 0 or not 0 <= agreeing <= checked:
-        raise ValueError(f"valence_reward needs 0 <= agreeing <= checked, got {agreeing} of {checked}")
-    return neutral if checked == 0 else agreeing / checked
+    return _share_or_neutral(agreeing, checked, neutral, "valence_reward needs 0 <= agreeing <= checked")
 
 
 def accuracy_reward(pred_label: str | None, gold_label: str | None) -> float:
