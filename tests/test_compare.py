@@ -91,3 +91,30 @@ def test_compare_command_reads_the_verdict(tmp_path: Path) -> None:
     assert json.loads(out.read_text())["metrics"]["mae"]["b"] == 0.0
     missing = CliRunner().invoke(app, ["compare", str(tmp_path / "nope"), str(b)])
     assert missing.exit_code != 0 and "evaluate" in missing.output
+
+
+def test_polarity_recalls_tell_a_shift_from_a_better_separation(tmp_path: Path) -> None:
+    # gold: 4 positive, 2 negative, 2 neutral (VADER's band: |score| < 0.5 is neutral)
+    gold = {"p1": 2.0, "p2": 2.0, "p3": 1.0, "p4": 1.0, "n1": -2.0, "n2": -1.0, "z1": 0.0, "z2": 0.2}
+    # A: every positive right, one negative answered positive, neutrals answered positive
+    a = write_run(tmp_path / "a", {**gold, "n2": 1.0, "z1": 1.0, "z2": 1.0}, gold)
+    # B moved two positives to negative and found the negative and one neutral: acc-3 falls, UAR rises
+    b = write_run(tmp_path / "b", {**gold, "p1": -1.0, "p2": -1.0, "z2": 1.0}, gold)
+    metrics = compare_runs(a, b, n=50)["metrics"]
+    assert metrics["acc_3"]["a"] == 5 / 8 and metrics["acc_3"]["b"] == 5 / 8
+    assert metrics["recall_positive"]["a"] == 1.0 and metrics["recall_positive"]["b"] == 0.5
+    assert metrics["recall_negative"]["a"] == 0.5 and metrics["recall_negative"]["b"] == 1.0
+    assert metrics["recall_neutral"]["a"] == 0.0 and metrics["recall_neutral"]["b"] == 0.5
+    assert metrics["uar_3"]["a"] == pytest.approx(0.5) and metrics["uar_3"]["b"] == pytest.approx(2 / 3)
+
+
+def test_polarity_array_follows_the_band_edges() -> None:
+    from emoreason.data.schema import NeutralBand
+    from emoreason.metrics.regression import polarity_array, uar_3
+
+    sims = NeutralBand(-0.1, 0.1, False, True)  # (-0.1, 0.1]
+    scores = [-0.1, -0.05, 0.1, 0.2, 0.0]
+    assert polarity_array(scores, sims).tolist() == ["negative", "neutral", "neutral", "positive", "neutral"]
+    assert polarity_array(scores, sims).tolist() == [sims.polarity(s) for s in scores]
+    # a polarity the gold lacks is left out of the mean, not counted as 0
+    assert uar_3(np.array(["positive", "negative"]), np.array(["positive", "positive"])) == 0.5

@@ -155,6 +155,27 @@ def test_weighted_strata_take_their_turns() -> None:
         stratified_position(0, strata, seed=1, weights=[1, 1])
 
 
+def test_domain_polarity_strata_and_their_weights() -> None:
+    from emoreason.rl.rollouts import balance_strata, weighted_strata
+
+    rows = [("tweets", 2.0), ("tweets", -2.0), ("products", -2.0), ("tweets", 1.5), ("products", 0.1), ("products", 2)]
+    samples = [Sample(id=str(i), text="t", score=s, domain=d) for i, (d, s) in enumerate(rows)]
+    assert balance_strata(samples, VADER, "domain_polarity") == {
+        "products/negative": [2],
+        "products/neutral": [4],
+        "products/positive": [5],
+        "tweets/negative": [1],
+        "tweets/positive": [0, 3],
+    }
+    # a stratum's own weight wins over its polarity's; an unnamed stratum takes 1
+    strata, weights = weighted_strata(samples, VADER, "domain_polarity", {"positive": 3, "tweets/positive": 5})
+    assert strata == [[2], [4], [5], [1], [0, 3]] and weights == [1, 1, 3, 1, 5]
+    with pytest.raises(ValueError, match=r"names \['movies/negative'\]"):
+        weighted_strata(samples, VADER, "domain_polarity", {"movies/negative": 2})
+    # plain polarity balance pools the domains
+    assert weighted_strata(samples, VADER, "polarity", {"negative": 2})[1] == [2, 1, 1]
+
+
 def test_balance_weights_need_balance_and_positive_integers() -> None:
     from emoreason.rl.config import DataConfig
 

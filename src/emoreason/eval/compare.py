@@ -22,10 +22,10 @@ from numpy.typing import NDArray
 
 from emoreason.data import DataError
 from emoreason.data.jsonl import read_jsonl_strict
-from emoreason.data.schema import TaskInfo, normalize_label
+from emoreason.data.schema import POLARITIES, TaskInfo, normalize_label
 from emoreason.eval.run_identity import IDENTITY_FILE, PREDICTIONS_FILE, RunMismatch, read_identity_file
 from emoreason.metrics import paired_difference
-from emoreason.metrics.regression import _pearson, polarities
+from emoreason.metrics.regression import _pearson, polarity_array, polarity_recall, uar_3
 
 MetricFn = Callable[[NDArray[Any], NDArray[Any]], float]
 
@@ -34,21 +34,28 @@ LOWER_IS_BETTER = frozenset({"mae"})
 
 
 def regression_metric_fns(task: TaskInfo) -> dict[str, MetricFn]:
+    """r, MAE, F1-3 and acc-3, then where acc-3 moves: each gold polarity's recall and their
+    unweighted mean (`uar_3`), which tell a model that separates the polarities better from one
+    that moved its answers toward one polarity."""
+
+    def on_polarities(fn: Callable[[NDArray[Any], NDArray[Any]], float]) -> MetricFn:
+        return lambda pred, true: fn(polarity_array(pred, task.neutral), polarity_array(true, task.neutral))
+
     def f1_3(pred: NDArray[Any], true: NDArray[Any]) -> float:
         from sklearn.metrics import f1_score
 
-        labels = ["negative", "neutral", "positive"]
-        gold, answered = polarities(true, task.neutral), polarities(pred, task.neutral)
-        return float(f1_score(gold, answered, labels=labels, average="weighted", zero_division=0))
-
-    def acc_3(pred: NDArray[Any], true: NDArray[Any]) -> float:
-        return float(np.mean([a == b for a, b in zip(polarities(pred, task.neutral), polarities(true, task.neutral))]))
+        return float(f1_score(true, pred, labels=list(POLARITIES), average="weighted", zero_division=0))
 
     return {
         "pearson_r": lambda p, t: _pearson(p.astype(np.float64), t.astype(np.float64)),
         "mae": lambda p, t: float(np.mean(np.abs(p.astype(np.float64) - t.astype(np.float64)))),
-        "f1_3_weighted": f1_3,
-        "acc_3": acc_3,
+        "f1_3_weighted": on_polarities(f1_3),
+        "acc_3": on_polarities(lambda p, t: float(np.mean(p == t))),
+        "uar_3": on_polarities(uar_3),
+        **{
+            f"recall_{name}": on_polarities(lambda p, t, name=name: polarity_recall(p, t, name))  # type: ignore[misc]
+            for name in POLARITIES
+        },
     }
 
 

@@ -41,22 +41,24 @@ class DataConfig(Section):
     format: Literal["c2f", "emor3", "r1"] = "c2f"
     shuffle: bool = True
     cues: bool = Field(False, description="Put the sample's cue text (if any) into the prompt.")
-    balance: Literal["none", "polarity", "label"] = Field(
+    balance: Literal["none", "polarity", "label", "domain_polarity"] = Field(
         "none",
         description="polarity: draw prompts from the gold polarities in turn (each step as balanced as its size "
         "allows), so the pool's majority polarity does not become the policy's prior; label: the gold labels "
-        "in turn (label tasks).",
+        "in turn (label tasks); domain_polarity: each pooled domain's gold polarities in turn (strata like "
+        "tweets/negative), so each domain can keep a polarity mix of its own.",
     )
     balance_weights: dict[str, int] = Field(
         default_factory=dict,
         description="Turns per cycle of each balanced polarity or label (default 1 each), e.g. "
-        "{negative: 2, positive: 2, neutral: 1} keeps neutral prompts at a fifth instead of a third.",
+        "{negative: 2, positive: 2, neutral: 1} keeps neutral prompts at a fifth instead of a third. Under "
+        "domain_polarity a key names a polarity (every domain's) or one stratum, e.g. tweets/positive: 4.",
     )
 
     @model_validator(mode="after")
     def _weights_need_balance(self) -> DataConfig:
         if self.balance_weights and self.balance == "none":
-            raise ValueError("data.balance_weights needs data.balance: polarity or label")
+            raise ValueError("data.balance_weights needs data.balance: polarity, label or domain_polarity")
         bad = {name: w for name, w in self.balance_weights.items() if not isinstance(w, int) or w < 1}
         if bad:
             raise ValueError(f"data.balance_weights must be positive integers, got {bad}")

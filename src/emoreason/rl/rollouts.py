@@ -110,16 +110,19 @@ class StepTimer:
 
 
 def balance_strata(samples: Sequence[Sample], task: TaskInfo, by: str = "polarity") -> dict[str, list[int]]:
-    """Sample indices by gold polarity (negative, neutral, positive) or, `by="label"`, by gold
-    label, in sorted order of the names; samples without one are left out. For
+    """Sample indices by gold polarity (negative, neutral, positive), by gold label (`by="label"`),
+    or by domain and gold polarity (`by="domain_polarity"`, names like "tweets/negative"), in
+    sorted order of the names; samples without one are left out. For
     `train.loop.stratified_position`."""
     groups: dict[str, list[int]] = {}
     for i, sample in enumerate(samples):
-        key = task.gold_polarity(sample) if by == "polarity" else sample.label
+        key = sample.label if by == "label" else task.gold_polarity(sample)
+        if key is not None and by == "domain_polarity":
+            key = f"{sample.domain or 'data'}/{key}"
         if key is not None:
             groups.setdefault(key, []).append(i)
     if not groups:
-        needs = "a gold polarity (a score or a mapped label)" if by == "polarity" else "a gold label"
+        needs = "a gold label" if by == "label" else "a gold polarity (a score or a mapped label)"
         raise ValueError(f"data.balance={by} needs samples with {needs}")
     return {name: groups[name] for name in sorted(groups)}
 
@@ -128,16 +131,20 @@ def weighted_strata(
     samples: Sequence[Sample], task: TaskInfo, balance: str, weights: Mapping[str, int]
 ) -> tuple[list[list[int]] | None, list[int] | None]:
     """`data.balance` and `data.balance_weights` as the strata and weights `train.loop.stream_positions`
-    takes (None, None for `balance: none`); a weight naming no gold value of the data is an error."""
+    takes (None, None for `balance: none`); a weight naming no gold value of the data is an error.
+    Under `domain_polarity` a weight may name a stratum ("tweets/negative") or a polarity
+    ("negative", every domain's); the stratum's own weight wins."""
     if balance == "none":
         return None, None
     strata = balance_strata(samples, task, balance)
-    unknown = sorted(set(weights) - set(strata))
+    known = set(strata) | {name.rsplit("/", 1)[-1] for name in strata}
+    unknown = sorted(set(weights) - known)
     if unknown:
         raise ValueError(
             f"data.balance_weights names {unknown}; the training data's gold {balance} values are {sorted(strata)}"
         )
-    return list(strata.values()), [weights.get(name, 1) for name in strata]
+    resolved = [weights.get(name, weights.get(name.rsplit("/", 1)[-1], 1)) for name in strata]
+    return list(strata.values()), resolved
 
 
 def rollout_stats(groups: list[list[Rollout]], rewards: torch.Tensor, group_size: int) -> dict[str, float]:
