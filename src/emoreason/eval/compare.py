@@ -52,10 +52,7 @@ def regression_metric_fns(task: TaskInfo) -> dict[str, MetricFn]:
         "f1_3_weighted": on_polarities(f1_3),
         "acc_3": on_polarities(lambda p, t: float(np.mean(p == t))),
         "uar_3": on_polarities(uar_3),
-        **{
-            f"recall_{name}": on_polarities(lambda p, t, name=name: polarity_recall(p, t, name))  # type: ignore[misc]
-            for name in POLARITIES
-        },
+        **{f"recall_{name}": on_polarities(lambda p, t, name=name: polarity_recall(p, t, name)) for name in POLARITIES},
     }
 
 
@@ -85,7 +82,7 @@ def read_run(folder: str | Path) -> tuple[dict[str, dict[str, Any]], TaskInfo]:
 
 
 def _usable_score(record: dict[str, Any], task: TaskInfo) -> float:
-    low, high = task.scale  # type: ignore[misc]
+    low, high = task.scale
     score = record.get("score")
     if isinstance(score, (int, float)) and not isinstance(score, bool) and math.isfinite(score):
         if low <= score <= high:

@@ -137,14 +137,13 @@ def weighted_strata(
     if balance == "none":
         return None, None
     strata = balance_strata(samples, task, balance)
-    known = set(strata) | {name.rsplit("/", 1)[-1] for name in strata}
-    unknown = sorted(set(weights) - known)
+    value_of = {name: name.rsplit("/", 1)[-1] for name in strata}  # "tweets/negative" -> "negative"
+    unknown = sorted(set(weights) - set(strata) - set(value_of.values()))
     if unknown:
         raise ValueError(
             f"data.balance_weights names {unknown}; the training data's gold {balance} values are {sorted(strata)}"
         )
-    resolved = [weights.get(name, weights.get(name.rsplit("/", 1)[-1], 1)) for name in strata]
-    return list(strata.values()), resolved
+    return list(strata.values()), [weights.get(name, weights.get(value_of[name], 1)) for name in strata]
 
 
 def rollout_stats(groups: list[list[Rollout]], rewards: torch.Tensor, group_size: int) -> dict[str, float]:
