@@ -238,3 +238,39 @@ def test_evaluate_returns_the_metrics_and_writes_only_in_out(
         emoreason.evaluate(
             f"jsonl:{data}?scale=-4,4", tiny_path, out=out, max_new_tokens=5, device="cpu", loader=no_loading
         )
+
+
+def test_votes_sample_several_answers_and_keep_the_one_that_speaks_for_them(
+    explainer: Explainer, spy: Spy, tiny_path: Path
+) -> None:
+    voting = Explainer(explainer.loaded, explainer.engine, votes=3, max_new_tokens=TOKENS)
+    assert (voting.sampling.n, voting.sampling.temperature) == (3, 0.7)
+    record = voting("So boring.").to_dict()
+    outputs = spy.calls[0][1]
+    assert len(outputs) == 1 and len(outputs[0]) == 3
+    votes = record["votes"]
+    assert votes["k"] == 3 and len(votes["answers"]) == 3
+    assert record["raw_completion"] == outputs[0][votes["chosen"]].text
+    with pytest.raises(ValueError, match="temperature above 0"):
+        Explainer(explainer.loaded, explainer.engine, votes=3, temperature=0.0)
+    args = ["analyze", "So boring.", "--model", str(tiny_path), "--votes", "2", "--temperature", "0", "--device", "cpu"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code != 0 and "--votes 2" in result.output and "temperature above 0" in result.output
+
+
+def test_evaluate_with_votes_records_them_and_resumes_only_with_the_same_votes(tiny_path: Path, tmp_path: Path) -> None:
+    rows = [
+        {"id": f"s{i}", "text": t, "score": float(i - 1), "split": "test"}
+        for i, t in enumerate(["Bad.", "Ok.", "Good."])
+    ]
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out, spec = tmp_path / "out", f"jsonl:{data}?scale=-4,4"
+    metrics = emoreason.evaluate(spec, tiny_path, out=out, max_new_tokens=4, votes=2, baselines=[], device="cpu")
+    assert (metrics["run"]["n"], metrics["run"]["temperature"], metrics["run"]["seed"]) == (2, 0.7, 0)
+    records = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert len(records) == 3 and all(r["votes"]["k"] == 2 and len(r["votes"]["answers"]) == 2 for r in records)
+    with pytest.raises(ValueError, match="n: 2 -> 1"):
+        emoreason.evaluate(spec, tiny_path, out=out, max_new_tokens=4, baselines=[], device="cpu")
+    with pytest.raises(ValueError, match="votes=1"):
+        emoreason.evaluate(spec, tiny_path, out=tmp_path / "f", votes=2, faithfulness=True, device="cpu")

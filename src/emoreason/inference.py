@@ -23,7 +23,8 @@ from typing import Any, Self
 from emoreason.data.schema import Sample, TaskInfo
 from emoreason.data.text import check_text, is_blank
 from emoreason.formats import get_format
-from emoreason.formats.base import ReasoningFormat
+from emoreason.formats.base import ParseResult, ReasoningFormat
+from emoreason.formats.consensus import choose_consensus
 from emoreason.formats.conversation import build_conversation
 from emoreason.generation import Completion, GenerationBackend, SamplingParams
 from emoreason.metrics.evidence import mark_evidence
@@ -118,7 +119,47 @@ def audit_record(
     chain cites and how many occur in its input (the sample's text and `cues`, the cue text the
     prompt carried, by default the sample's own; `metrics.grounding`), and says where: see
     `citation_record`."""
-    parsed = fmt.parse(prefix + completion.text, task)
+    return _record(
+        sample, completion, fmt.parse(prefix + completion.text, task), fmt, model_name, latency_s, prefix, cues
+    )
+
+
+def voted_record(
+    sample: Sample,
+    completions: Sequence[Completion],
+    fmt: ReasoningFormat,
+    task: TaskInfo,
+    model_name: str,
+    latency_s: float,
+    cues: str | None = None,
+) -> dict[str, Any]:
+    """The audit record of the answer that speaks for several sampled ones (`formats.consensus`),
+    as `audit_record` writes it, plus `votes`: how many answers there were (`k`), how many parsed,
+    how many agree with the chosen verdict, which one was chosen, and every answer's polarity,
+    label and score, so that a reader sees how settled the model was."""
+    parsed = [fmt.parse(c.text, task) for c in completions]
+    chosen = choose_consensus(parsed)
+    record = _record(sample, completions[chosen.index], parsed[chosen.index], fmt, model_name, latency_s, "", cues)
+    record["votes"] = {
+        "k": len(completions),
+        "parsed": chosen.parsed,
+        "agree": chosen.votes,
+        "chosen": chosen.index,
+        "answers": [{"polarity": p.polarity, "label": p.label, "score": p.score} for p in parsed],
+    }
+    return record
+
+
+def _record(
+    sample: Sample,
+    completion: Completion,
+    parsed: ParseResult,
+    fmt: ReasoningFormat,
+    model_name: str,
+    latency_s: float,
+    prefix: str,
+    cues: str | None,
+) -> dict[str, Any]:
     return {
         "id": sample.id,
         "polarity": parsed.polarity,
@@ -182,11 +223,14 @@ def records_for(
     latency_s: float,
     cues: Mapping[str, str | None] | None = None,
 ) -> list[dict[str, Any]]:
-    """The audit record of each sample's first completion (`outputs` as `GenerationBackend.generate`
-    returns them for `conversations_for(samples, ...)`), its citations checked against the text and
-    the cue text its prompt carried; `cues` as in `analyze`."""
+    """The audit record of each sample's answer (`outputs` as `GenerationBackend.generate` returns
+    them for `conversations_for(samples, ...)`), its citations checked against the text and the cue
+    text its prompt carried; `cues` as in `analyze`. A sample given several completions (votes,
+    `SamplingParams.n` > 1) gets the one that speaks for them all (`voted_record`)."""
     return [
-        audit_record(s, out[0], fmt, task, model_name, latency_s, cues=_cue_text(s, cues) or "")
+        voted_record(s, out, fmt, task, model_name, latency_s, _cue_text(s, cues) or "")
+        if len(out) > 1
+        else audit_record(s, out[0], fmt, task, model_name, latency_s, cues=_cue_text(s, cues) or "")
         for s, out in zip(samples, outputs, strict=True)
     ]
 

@@ -67,6 +67,8 @@ def evaluate(
     format: str | None = None,
     max_new_tokens: int | None = None,
     ground_quotes: bool = True,
+    votes: int = 1,
+    temperature: float | None = None,
     batch_size: int = 16,
     baselines: Sequence[str] = ("vader", "mean"),
     family: str = "auto",
@@ -95,7 +97,10 @@ def evaluate(
     every answer that cites evidence in its input: the model is asked again without it, with it
     alone, and with as many other words removed (`emoreason.metrics.faithfulness`; `seed` seeds
     that control); the figures go to metrics["faithfulness"] and the report, the probe answers
-    to `out`/faithfulness.jsonl (kept on a rerun). `notify` hears each warning (all are kept in
+    to `out`/faithfulness.jsonl (kept on a rerun). `votes` > 1 samples that many answers per
+    sample at `temperature` (default `formats.consensus.VOTE_TEMPERATURE`; seeded with `seed`) and
+    keeps the one that speaks for them all, with the votes in its record (`inference.voted_record`).
+    `notify` hears each warning (all are kept in
     the metrics too); `progress_factory`, `probe_progress_factory` and `loader` (how the model is
     loaded, `load_engine` by default) are hooks for the command line."""
     from emoreason.api.explainer import load_engine
@@ -103,6 +108,7 @@ def evaluate(
     from emoreason.data import load_dataset, random_subset
     from emoreason.eval.runner import check_resumable, evaluate_model
     from emoreason.formats import get_format
+    from emoreason.formats.consensus import vote_temperature
     from emoreason.generation import SamplingParams
     from emoreason.models.loading import resolve_adapters
     from emoreason.models.shipped import AdapterSettings
@@ -119,13 +125,23 @@ def evaluate(
     if not samples:
         raise ValueError(f"{ds.spec} has no samples in split {split!r} (rows per split: {ds.split_counts()})")
     target = Path(out) if out is not None else default_eval_out(ds.spec, split)
-    params = SamplingParams(max_new_tokens=max_new_tokens, stop_strings=fmt.stop_strings, ground_quotes=ground_quotes)
+    if faithfulness and votes > 1:
+        raise ValueError("faithfulness probes ask again for one answer per sample; use it with votes=1")
+    params = SamplingParams(
+        n=votes,
+        temperature=vote_temperature(votes, temperature),
+        seed=seed if votes > 1 else None,
+        max_new_tokens=max_new_tokens,
+        stop_strings=fmt.stop_strings,
+        ground_quotes=ground_quotes,
+    )
     # before the model loads: a rerun with other settings stops here, having cost nothing
     identity, adapters = run_identity_of(ds, split, str(model), adapter, dtype, device, fmt.name, params)
     if not fresh:
         check_resumable(target, identity)
     selection = {"limit": limit, "sample": sample, "seed": seed if sample is not None else None, "n": len(samples)}
-    loaded, engine = (loader or load_engine)(str(model), adapter, family, dtype, device, batch_size)
+    # the engine's batch counts rows: each sample's votes go in one batch with it
+    loaded, engine = (loader or load_engine)(str(model), adapter, family, dtype, device, batch_size * votes)
     extra = {} if notify is None else {"notify": notify}
     return evaluate_model(
         engine,

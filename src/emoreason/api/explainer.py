@@ -55,22 +55,31 @@ class Explanation:
     #: which `citations` are checked against besides the text; None when there was none, and then
     #: absent from the record, as in `analyze --json`
     cues: str | None = None
+    #: with several answers sampled (`votes` > 1): how many, how many agree with this one, and each
+    #: one's verdict (`emoreason.inference.voted_record`); None for one answer, and then absent
+    votes: dict[str, Any] | None = None
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Explanation:
         """The Explanation of an audit record; keys other than the audit fields (e.g. the gold
         values `evaluate` adds) are ignored."""
-        values = {f.name: copy.deepcopy(record[f.name]) for f in fields(cls) if f.name != "cues"}
+        values = {f.name: copy.deepcopy(record[f.name]) for f in fields(cls) if f.name not in _OPTIONAL}
         values["errors"] = tuple(values["errors"])
-        return cls(**values, cues=record.get("cues"))
+        return cls(**values, cues=record.get("cues"), votes=copy.deepcopy(record.get("votes")))
 
     def to_dict(self) -> dict[str, Any]:
         """The audit record, as `emoreason analyze --json` prints it (a fresh copy)."""
-        record = {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self) if f.name != "cues"}
+        record = {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self) if f.name not in _OPTIONAL}
         record["errors"] = list(self.errors)
+        if self.votes is not None:
+            record["votes"] = copy.deepcopy(self.votes)
         if self.cues is not None:
             record["cues"] = self.cues
         return record
+
+
+#: Explanation fields that an audit record has only sometimes
+_OPTIONAL = ("cues", "votes")
 
 
 # --- what a model is handed -------------------------------------------------------------------
@@ -251,7 +260,8 @@ class Explainer:
         task: str | TaskInfo | None = None,
         batch_size: int = 8,
         max_new_tokens: int | None = None,
-        temperature: float = 0.0,
+        temperature: float | None = None,
+        votes: int = 1,
         cues: str = "auto",
         cue_reference: Path | None = None,
         cue_classifier: Path | None = None,
@@ -260,6 +270,7 @@ class Explainer:
         from emoreason.cues import CueClassifier
         from emoreason.data.schema import resolve_task
         from emoreason.formats import get_format
+        from emoreason.formats.consensus import vote_temperature
         from emoreason.inference import ModelSpec
         from emoreason.models.shipped import AdapterSettings
 
@@ -271,7 +282,8 @@ class Explainer:
         task = task or own.task or "vader"
         self.task = resolve_task(task) if isinstance(task, str) else task
         self.format = get_format(format or own.format or "c2f")
-        self.batch_size, self.temperature = batch_size, temperature
+        self.batch_size, self.votes = batch_size, votes
+        self.temperature = vote_temperature(votes, temperature)  # a bad pair fails here, not at the first call
         self.max_new_tokens = max_new_tokens or own.max_new_tokens or 256
         self.cues = cues
         self.cue_reference = cue_reference or own.cue_reference
@@ -293,7 +305,8 @@ class Explainer:
         batch_size: int = 8,
         family: str = "auto",
         max_new_tokens: int | None = None,
-        temperature: float = 0.0,
+        temperature: float | None = None,
+        votes: int = 1,
         cues: str = "auto",
         cue_reference: Path | None = None,
         cue_classifier: Path | None = None,
@@ -311,6 +324,7 @@ class Explainer:
             batch_size=batch_size,
             max_new_tokens=max_new_tokens,
             temperature=temperature,
+            votes=votes,
             cues=cues,
             cue_reference=cue_reference,
             cue_classifier=cue_classifier,
@@ -338,7 +352,9 @@ class Explainer:
         if max_new_tokens is not None:
             other.max_new_tokens = max_new_tokens
         if temperature is not None:
-            other.temperature = temperature
+            from emoreason.formats.consensus import vote_temperature
+
+            other.temperature = vote_temperature(other.votes, temperature)
         return other
 
     @property
@@ -348,11 +364,13 @@ class Explainer:
 
     @property
     def sampling(self) -> SamplingParams:
-        """How each answer is generated: up to `max_new_tokens` at `temperature`, stopped where the
-        format's answer ends, quoting only the input when `ground_quotes` (`generation.quotes`)."""
+        """How each answer is generated: `votes` answers (the one that speaks for them all is kept,
+        `formats.consensus`) of up to `max_new_tokens` at `temperature`, stopped where the format's
+        answer ends, quoting only the input when `ground_quotes` (`generation.quotes`)."""
         from emoreason.generation import SamplingParams
 
         return SamplingParams(
+            n=self.votes,
             max_new_tokens=self.max_new_tokens,
             temperature=self.temperature,
             stop_strings=self.format.stop_strings,

@@ -99,7 +99,8 @@ def analyze(
     scale: opt.Scale = None,
     labels: opt.Labels = None,
     max_new_tokens: opt.AnalyzeMaxNewTokens = None,
-    temperature: opt.Temperature = 0.0,
+    temperature: opt.Temperature = None,
+    votes: opt.Votes = 1,
     ground_quotes: opt.GroundQuotes = True,
     batch_size: opt.BatchSize = 8,
     family: opt.Family = "auto",
@@ -114,6 +115,7 @@ def analyze(
     from emoreason.cli.inputs import given_samples, stdin_lines
     from emoreason.data.schema import resolve_task
     from emoreason.formats import get_format
+    from emoreason.formats.consensus import vote_temperature
     from emoreason.models import MediaError
 
     label_set = tuple(x.strip() for x in labels.split(",")) if labels else None
@@ -128,8 +130,12 @@ def analyze(
         fail(str(err))
     if not samples:
         fail(f"nothing to analyse: {input_file} has no rows" if input_file else "nothing to analyse")
+    try:
+        vote_temperature(votes, temperature)
+    except ValueError as err:
+        fail(f"--votes {votes}: {err}")
     adapter = adapter or speech_adapter_for(model, samples, the_task, fmt)
-    loaded, engine = load_engine(model, adapter, family, dtype, device, batch_size)
+    loaded, engine = load_engine(model, adapter, family, dtype, device, batch_size * votes)
     explainer = Explainer(
         loaded,
         engine,
@@ -138,6 +144,7 @@ def analyze(
         batch_size=batch_size,
         max_new_tokens=max_new_tokens,
         temperature=temperature,
+        votes=votes,
         cues=cues,
         cue_reference=cue_reference,
         ground_quotes=ground_quotes,

@@ -127,7 +127,18 @@ AnalyzeFormat = Annotated[
 AnalyzeMaxNewTokens = Annotated[Optional[int], _option("Longest answer, in tokens. Default: the adapter's, else 256.")]
 Scale = Annotated[Optional[str], _option("Custom score scale LOW,HIGH (overrides --task).")]
 Labels = Annotated[Optional[str], _option("Custom comma-separated label set (overrides --task).")]
-Temperature = Annotated[float, _option("0 = greedy (reproducible).")]
+Temperature = Annotated[
+    Optional[float],
+    _option("Sampling temperature; 0 = greedy (reproducible). Default: 0, or 0.7 with --votes above 1."),
+]
+Votes = Annotated[
+    int,
+    _option(
+        "Answers sampled per input (at --temperature); the one that speaks for them all is shown: the most "
+        "common polarity (or label), and of those the answer whose score is nearest their median. The record "
+        "keeps every answer's verdict under `votes`. K times the generation (emoreason.formats.consensus)."
+    ),
+]
 GroundQuotes = Annotated[
     bool,
     _option(

@@ -169,6 +169,9 @@ def show_record(sample: Sample, record: dict[str, Any]) -> None:
         head.append("   score ").append(f"{record['score']:g}", style="bold")
     if record["label"]:
         head.append("   label ").append(str(record["label"]), style="bold")
+    votes = record.get("votes")
+    if votes:  # several answers were sampled (--votes): how settled the model was
+        head.append(f"   {votes['agree']} of {votes['k']} answers agree", style="dim")
     lines = [head]
     cues = record.get("cues") or sample.cues or ""
     evidence = mark_evidence(record.get("raw_completion") or "", sample.text, cues)
