@@ -315,7 +315,8 @@ class Explainer:
         """Load `model` once ("default", a local folder or a hub id) with its adapters (the shipped one
         for "default" unless `adapter` names others, a shipped one by name such as "speech-emotion",
         or "none"), ready to explain."""
-        loaded, engine = load_engine(str(model), adapter, family, dtype, device, batch_size)
+        # the engine's batch counts rows: each sample's votes go in one batch with it (as `analyze` and `evaluate`)
+        loaded, engine = load_engine(str(model), adapter, family, dtype, device, batch_size * votes)
         return cls(
             loaded,
             engine,
