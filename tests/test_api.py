@@ -19,6 +19,7 @@ from emoreason import Explainer, Explanation
 from emoreason.api import evaluate
 from emoreason.cli import app
 from emoreason.data.schema import Sample
+from emoreason.formats.consensus import VOTE_TEMPERATURE
 from emoreason.inference import ContextTooLong, audit_record
 from emoreason.testing.fixtures import make_tiny_causal_lm
 
@@ -160,6 +161,12 @@ def test_using_changes_settings_and_shares_the_model(explainer: Explainer, spy: 
     assert explainer.using().sampling == explainer.sampling
     result = other("Great!")
     assert result.format == "emor3" and result.completion_tokens <= 3
+    # votes without a temperature take that count's default; with temperature 0 they are refused
+    voting = explainer.using(votes=3)
+    assert (voting.votes, voting.temperature, voting.sampling.n) == (3, VOTE_TEMPERATURE, 3)
+    assert (explainer.votes, voting.using(temperature=0.9).temperature) == (1, 0.9)
+    with pytest.raises(ValueError, match="temperature above 0"):
+        explainer.using(votes=2, temperature=0)
 
 
 def test_cue_text_is_carried_as_analyze_json_prints_it(explainer: Explainer, tiny_path: Path, tmp_path: Path) -> None:

@@ -265,6 +265,28 @@ def test_analyze_goes_through_the_servers_explainer(monkeypatch: pytest.MonkeyPa
     assert params.stop_strings == get_format("c2f").stop_strings
 
 
+def test_analyze_votes_samples_k_answers_and_records_their_agreement() -> None:
+    """`votes` asks the batcher for K answers of one prompt (a K-row job, sampled at the vote
+    temperature unless the request gives one) and answers with the voted record."""
+    from emoreason.formats.consensus import VOTE_TEMPERATURE
+
+    engine = ScriptedEngine()
+    with ServerThread(scripted_app(engine, max_n=4)) as running, httpx.Client(base_url=running.url, timeout=10) as http:
+        record = http.post("/v1/analyze", json={"text": "hi", "votes": 3}).json()
+        chosen = http.post("/v1/analyze", json={"text": "hi", "votes": 2, "temperature": 1.1})
+        greedy_votes = http.post("/v1/analyze", json={"text": "hi", "votes": 2, "temperature": 0})
+        too_many = http.post("/v1/analyze", json={"text": "hi", "votes": 5})
+        options = http.get("/v1/analyze/options").json()
+    assert (record["votes"]["k"], record["votes"]["agree"], record["votes"]["parsed"]) == (3, 3, 3)
+    assert record["polarity"] == "positive"
+    assert [(rows, p.n, p.temperature) for rows, p in engine.calls] == [(1, 3, VOTE_TEMPERATURE), (1, 2, 1.1)]
+    assert chosen.status_code == 200 and chosen.json()["votes"]["k"] == 2
+    assert (greedy_votes.status_code, error_of(greedy_votes)["param"]) == (400, "temperature")
+    assert "temperature above 0" in error_of(greedy_votes)["message"]
+    assert (too_many.status_code, error_of(too_many)["param"]) == (400, "votes")
+    assert "at most 4" in error_of(too_many)["message"] and options["limits"]["max_votes"] == 4
+
+
 def test_metrics_count_requests_by_endpoint_and_status(client: httpx.Client) -> None:
     chat(client)
     client.get("/v1/nothing-here")

@@ -339,11 +339,14 @@ class Explainer:
         task: str | TaskInfo | None = None,
         max_new_tokens: int | None = None,
         temperature: float | None = None,
+        votes: int | None = None,
     ) -> Explainer:
         """This explainer with other settings (those not given stay), sharing its model and engine:
-        nothing is loaded again. The server answers each request with the request's own."""
+        nothing is loaded again. The server answers each request with the request's own. `votes`
+        without a temperature takes that count's default (`formats.consensus.vote_temperature`)."""
         from emoreason.data.schema import resolve_task
         from emoreason.formats import get_format
+        from emoreason.formats.consensus import vote_temperature
 
         other = copy.copy(self)
         if format is not None:
@@ -352,9 +355,10 @@ class Explainer:
             other.task = resolve_task(task) if isinstance(task, str) else task
         if max_new_tokens is not None:
             other.max_new_tokens = max_new_tokens
-        if temperature is not None:
-            from emoreason.formats.consensus import vote_temperature
-
+        if votes is not None:
+            other.votes = votes
+            other.temperature = vote_temperature(votes, temperature)
+        elif temperature is not None:
             other.temperature = vote_temperature(other.votes, temperature)
         return other
 

@@ -44,7 +44,9 @@ class AnalyzeRequest(BaseModel):
     scale: str | list[float] | None = None  # "LOW,HIGH" or [LOW, HIGH]; overrides task
     labels: str | list[str] | None = None  # "a,b,c" or [...]; overrides task
     max_tokens: int | None = Field(None, ge=1)  # default: the server's default_max_tokens
-    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    # default: 0 (greedy) for one answer, `formats.consensus.VOTE_TEMPERATURE` for several
+    temperature: float | None = Field(None, ge=0.0, le=2.0)
+    votes: int = Field(1, ge=1)  # answers sampled (at most the server's max_n); the one that speaks for them is kept
 
     def resolve(self) -> tuple[TaskInfo, Any]:
         scale: tuple[float, float] | None = None
@@ -90,6 +92,7 @@ async def analyze_options(state: StateDep) -> Any:
         "tasks": tasks,
         "limits": {
             "max_tokens": settings.max_tokens_limit,
+            "max_votes": settings.max_n,
             "max_upload_bytes": settings.max_upload_bytes,
             "max_text_chars": settings.max_text_chars,
         },
@@ -125,9 +128,16 @@ async def analyze(request: Request, state: StateDep) -> Any:
             check_modality(model, kind)
         task, fmt = options.resolve()
         max_tokens = check_max_tokens(settings, options.max_tokens, "max_tokens")
-        explainer = state.explainer.using(
-            format=fmt.name, task=task, max_new_tokens=max_tokens, temperature=options.temperature
-        )
+        if options.votes > settings.max_n:
+            message = f"votes is {options.votes}; this server allows at most {settings.max_n} (emoreason serve --max-n)"
+            raise APIError(400, message, param="votes", code="invalid_value")
+        try:
+            explainer = state.explainer.using(
+                format=fmt.name, task=task, max_new_tokens=max_tokens, temperature=options.temperature,
+                votes=options.votes,
+            )  # fmt: skip
+        except ValueError as err:  # several votes at temperature 0
+            raise APIError(400, str(err), param="temperature") from None
         sample = Sample(id=options.id or f"req-{uuid.uuid4().hex[:12]}", text=options.text.strip(), **media)
         inputs = prepare(explainer, sample)
         conversation = explainer.conversations(inputs)[0]
@@ -135,7 +145,9 @@ async def analyze(request: Request, state: StateDep) -> Any:
         uploads.delete()  # from `state.generate` on, it deletes them; before, this handler must
         raise
     result = await state.generate(conversation, explainer.sampling, uploads)
-    return explainer.records_from(inputs, result.completions, result.seconds / result.batch_rows)[0]
+    # this request's share of its batch's time: its rows (one per vote) of the batch's rows
+    latency = result.seconds * explainer.votes / result.batch_rows
+    return explainer.records_from(inputs, result.completions, latency)[0]
 
 
 def prepare(explainer: Explainer, sample: Sample) -> ModelInputs:

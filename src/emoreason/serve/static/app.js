@@ -74,6 +74,7 @@ function fillTasks() {
     select.append(el("option", { value: name }, `${name} (${what})`));
   }
   $("max-tokens").max = options.limits.max_tokens;
+  $("votes").max = options.limits.max_votes;
   matchTaskToFormat();
 }
 
@@ -110,7 +111,8 @@ async function analyze(event) {
   form.append("format", $("format").value);
   form.append("task", $("task").value);
   form.append("max_tokens", $("max-tokens").value || "256");
-  form.append("temperature", $("temperature").value || "0");
+  if ($("temperature").value !== "") form.append("temperature", $("temperature").value);
+  form.append("votes", $("votes").value || "1");
   const media = [];
   for (const input of document.querySelectorAll(".file input")) {
     if (!input.disabled && input.files.length) {
@@ -284,7 +286,8 @@ function render(entry) {
   status.className = `status ${record.parse_ok ? "ok" : "bad"}`;
   status.textContent = record.parse_ok ? "parsed" : "not parsed";
   $("meta").textContent = `server ${record.latency_s.toFixed(2)} s · round trip ${entry.roundTrip.toFixed(2)} s · `
-    + `${record.completion_tokens} tokens (${record.finish_reason}) · ${record.format} · ${record.model}`;
+    + `${record.completion_tokens} tokens (${record.finish_reason}) · ${record.format} · ${record.model}`
+    + (record.votes ? ` · ${record.votes.agree} of ${record.votes.k} answers agree` : "");
   const errors = $("parse-errors");
   errors.replaceChildren(...(record.errors || []).map((e) => el("li", {}, e)));
   $("raw").textContent = record.raw_completion;
