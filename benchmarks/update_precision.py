@@ -6,12 +6,14 @@ Two measurements on the embedded default model with a fresh LoRA adapter (the SF
    error (||g_bf16 - g_fp32|| / ||g_fp32||, over all trainable parameters) and their cosine, and
    the forward+backward time of each (median of `--repeats`, the two taking turns);
 2. with `--steps N`: N SFT steps each way from the same seed and data, then the held-out loss
-   of each (the SFT trainer's `eval/loss`) and the mean step time.
+   of each (the SFT trainer's `eval/loss`) and the mean step time; `--seeds 0,1,2` repeats the
+   pair for each seed (LoRA initialisation, data order and held-out split change with it), so
+   the bf16 - fp32 difference can be told from seed-to-seed noise.
 
 The training chains come from the lexicon teacher on VADER tweets (`emoreason distill`, run
 here into a temporary folder, no model needed).
 
-    python benchmarks/update_precision.py [--batch-size 8] [--repeats 5] [--steps 50]
+    python benchmarks/update_precision.py [--batch-size 8] [--repeats 5] [--steps 50] [--seeds 0,1]
 """
 
 from __future__ import annotations
@@ -32,11 +34,11 @@ from emoreason.sft.config import parse_config
 from emoreason.sft.trainer import SFTTrainer
 
 
-def sft_config(train_file: Path, out: Path, precision: str, args: argparse.Namespace) -> Any:
+def sft_config(train_file: Path, out: Path, precision: str, args: argparse.Namespace, seed: int = 0) -> Any:
     return parse_config(
         {
             "run": {"output_dir": str(out), "max_steps": max(args.steps, 1), "save_every": 0, "save_latest": False,
-                    "report_to": ["jsonl"], "resume": False, "seed": 0},
+                    "report_to": ["jsonl"], "resume": False, "seed": seed},
             "model": {"name": "default", "adapter": None, "device": "cpu", "dtype": "float32",
                       "lora": {"enabled": True, "r": 16, "alpha": 32}},
             "data": {"train_file": str(train_file), "eval_fraction": 0.1},
@@ -75,9 +77,11 @@ def fixed_batch(trainers: dict[str, SFTTrainer], repeats: int) -> None:
         print(f"  forward+backward {precision}: median {statistics.median(times):.2f} s (min {min(times):.2f})")
 
 
-def train_each_way(train_file: Path, root: Path, args: argparse.Namespace) -> None:
+def train_each_way(train_file: Path, root: Path, args: argparse.Namespace, seed: int) -> dict[str, float]:
+    """The held-out loss after the run, per precision."""
+    final = {}
     for precision in ("fp32", "bf16"):
-        trainer = SFTTrainer(sft_config(train_file, root / f"run_{precision}", precision, args))
+        trainer = SFTTrainer(sft_config(train_file, root / f"run_{precision}_{seed}", precision, args, seed))
         began = time.perf_counter()
         trainer.train()
         seconds = time.perf_counter() - began
@@ -87,6 +91,8 @@ def train_each_way(train_file: Path, root: Path, args: argparse.Namespace) -> No
             f"  {precision}: held-out loss {evals[0]['eval/loss']:.4f} -> {evals[-1]['eval/loss']:.4f} after "
             f"{trainer.step_index} steps; mean step {statistics.mean(steps):.2f} s; {seconds:.0f} s in all"
         )
+        final[precision] = evals[-1]["eval/loss"]
+    return final
 
 
 def main() -> None:
@@ -95,18 +101,26 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--steps", type=int, default=0, help="SFT steps each way (0: the fixed batch only)")
     parser.add_argument("--examples", type=int, default=600, help="training chains to distill")
+    parser.add_argument("--seeds", default="0", help="comma-separated run seeds for --steps (default 0)")
+    parser.add_argument("--skip-fixed", action="store_true", help="skip the fixed-batch comparison")
     args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     with tempfile.TemporaryDirectory(prefix="update_precision_") as tmp:
         root = Path(tmp)
         samples, task = load_pooled(["vader:tweets"], "train", args.examples)
         distill(samples, task, get_format("c2f"), LexiconTeacher(get_format("c2f"), task), root / "distill")
         train_file = root / "distill" / "sft.jsonl"
-        trainers = {p: SFTTrainer(sft_config(train_file, root / f"fixed_{p}", p, args)) for p in ("fp32", "bf16")}
-        fixed_batch(trainers, args.repeats)
-        del trainers
+        if not args.skip_fixed:
+            trainers = {p: SFTTrainer(sft_config(train_file, root / f"fixed_{p}", p, args)) for p in ("fp32", "bf16")}
+            fixed_batch(trainers, args.repeats)
+            del trainers
         if args.steps:
-            print(f"{args.steps} SFT steps each way, batch {args.batch_size}, same seed and data")
-            train_each_way(train_file, root, args)
+            gaps = []
+            for seed in seeds:
+                print(f"{args.steps} SFT steps each way, batch {args.batch_size}, seed {seed}, same data")
+                final = train_each_way(train_file, root, args, seed)
+                gaps.append(final["bf16"] - final["fp32"])
+            print("held-out loss bf16 - fp32 per seed: " + ", ".join(f"{g:+.4f}" for g in gaps))
     print(f"threads {torch.get_num_threads()}")
 
 

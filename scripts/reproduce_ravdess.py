@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reproduce_vader import ROOT, run_stage, write_stage_log  # noqa: E402  (one stage runner for both recipes)
 
-FULL = {"sft": ["train.precision=bf16"], "grpo": [], "grpo_steps": 20, "eval_tokens": "192"}
+FULL = {"sft": ["train.precision=auto"], "grpo": [], "grpo_steps": 20, "eval_tokens": "192"}
 TOY = {
     "sft": [
         "run.max_steps=2",

@@ -275,6 +275,7 @@ def test_evaluate_with_votes_records_them_and_resumes_only_with_the_same_votes(t
     out, spec = tmp_path / "out", f"jsonl:{data}?scale=-4,4"
     metrics = emoreason.evaluate(spec, tiny_path, out=out, max_new_tokens=4, votes=2, baselines=[], device="cpu")
     assert (metrics["run"]["n"], metrics["run"]["temperature"], metrics["run"]["seed"]) == (2, 0.7, 0)
+    assert (metrics["generation"]["votes"], metrics["generation"]["temperature"]) == (2, 0.7)
     records = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
     assert len(records) == 3 and all(r["votes"]["k"] == 2 and len(r["votes"]["answers"]) == 2 for r in records)
     with pytest.raises(ValueError, match="n: 2 -> 1"):

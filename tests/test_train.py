@@ -169,3 +169,51 @@ def test_bf16_rollout_copy_follows_the_trained_policy(tmp_path: Path, tiny_model
         got = weights.copy(input_ids=ids).logits.float()
     error, without = float((got - expected).abs().max()), float((got - base).abs().max())
     assert error < 0.1 * without, (error, without)  # the copy holds the adapter's deltas (to bf16 rounding)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_takes_bf16_only_where_the_device_multiplies_it_natively(
+    native: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from emoreason.models import loading
+    from emoreason.train.update import resolve_precision
+
+    monkeypatch.setattr(loading, "native_bf16", lambda device: native)
+    assert resolve_precision("auto", "cpu") == ("bf16" if native else "fp32")
+    assert resolve_precision("fp32", "cpu") == "fp32"
+    names = {"bf16": "bfloat16", "fp32": "float32", "name": "rollout.dtype"}
+    assert loading.bf16_where_native("auto", "cpu", **names) == ("bfloat16" if native else "float32")
+    if native:
+        assert resolve_precision("bf16", "cpu") == "bf16"
+    else:  # asked for explicitly, bf16 is kept but the user is told it is emulated
+        with pytest.warns(UserWarning, match="without native bf16 matmuls runs many times slower"):
+            assert resolve_precision("bf16", "cpu") == "bf16"
+    with pytest.raises(ValueError, match="unknown precision 'fp16'; use fp32, bf16 or auto"):
+        resolve_precision("fp16", "cpu")
+
+
+def test_native_bf16_reads_the_cpu_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    from emoreason.models.loading import native_bf16
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    assert native_bf16("cpu") is False
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
+    assert native_bf16("cpu") is True
+    assert native_bf16("meta") is False
+
+
+def test_auto_precision_in_the_trainers_resolves_for_this_machine(tmp_path: Path, tiny_models: dict[str, Path]) -> None:
+    from emoreason.models.loading import native_bf16
+    from emoreason.rl.trainer import GRPOTrainer
+    from test_rl_trainer import TEXT_SAMPLES, VADER, make_config, vowel_reward
+
+    config = make_config(
+        tmp_path, tiny_models["causal_lm"], run={"max_steps": 1}, hints={"enabled": False},
+        model={"lora": {"enabled": True, "r": 4, "alpha": 8}}, rollout={"dtype": "auto"}, optim={"precision": "auto"},
+    )  # fmt: skip
+    trainer = GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward)
+    native = native_bf16("cpu")
+    assert trainer.precision == ("bf16" if native else "fp32")
+    assert trainer.rollout_weights.dtype == ("bfloat16" if native else "float32")
+    assert (trainer.rollout_weights.copy is not None) == native

@@ -198,6 +198,7 @@ def evaluate_model(
         "model": model_name,
         "format": format_name,
         "generation": {
+            "votes": params.n,  # answers sampled per sample (`formats.consensus`); 1 = one answer each
             "max_new_tokens": params.max_new_tokens,
             "temperature": params.temperature,
             "top_p": params.top_p,

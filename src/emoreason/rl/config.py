@@ -74,10 +74,11 @@ class RolloutConfig(Section):
     top_k: int = Field(0, ge=0)
     batch_size: int | Literal["auto"] = "auto"
     use_audio_in_video: bool = False
-    dtype: Literal["float32", "bfloat16"] = Field(
+    dtype: Literal["float32", "bfloat16", "auto"] = Field(
         "float32",
         description="Sample from the fp32 policy, or from a bf16 copy refreshed before each step (faster on CPUs "
-        "with bf16 matmuls; some rollouts differ: see RESULTS).",
+        "with bf16 matmuls; some rollouts differ: see RESULTS), or auto: bfloat16 where the device has native "
+        "bf16 matmuls, else float32.",
     )
     merge_lora: bool = Field(
         True,

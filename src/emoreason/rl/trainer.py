@@ -18,6 +18,7 @@ generates with the unwrapped model, and DDP averages the gradients.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -52,8 +53,10 @@ from emoreason.rl.rollouts import (
 )
 from emoreason.train.loop import build_accelerator, prepare_training, stream_positions
 from emoreason.train.policy import RolloutWeights, load_trainable, prepare_policy, reference_model, setup_reference
-from emoreason.train.update import RunningMeans, gradient_sync, optimizer_step, update_precision
+from emoreason.train.update import RunningMeans, gradient_sync, optimizer_step, resolve_precision, update_precision
 from emoreason.train.validation import Validation, ValidationHook
+
+log = logging.getLogger(__name__)
 
 #: A reward is anything called like CompositeReward: (completion text, gold, task, reflection).
 Reward = Callable[[str, Gold, TaskInfo, ReflectionAnswers | None], RewardBreakdown]
@@ -101,7 +104,10 @@ class GRPOTrainer:
         self.engine: GenerationBackend = engine or TransformersEngine(
             self.rollout_weights.loaded, batch_size=batch_size
         )
-        self.update_precision = partial(update_precision, optim.precision, self.accelerator.device)
+        #: the update's precision, "auto" resolved for this device (`train.update.resolve_precision`)
+        self.precision = resolve_precision(optim.precision, self.accelerator.device)
+        self.update_precision = partial(update_precision, self.precision, self.accelerator.device)
+        log.info("update precision %s, rollouts in %s", self.precision, self.rollout_weights.dtype)
         self.strata, self.strata_weights = weighted_strata(self.samples, task, data.balance, data.balance_weights)
         self.validation = None
         if config.validation.every:

@@ -32,7 +32,7 @@ from emoreason.sft.config import SFTConfig
 from emoreason.sft.data import SFTExample, load_sft_file, split_eval
 from emoreason.train.loop import build_accelerator, epoch_position, prepare_training
 from emoreason.train.policy import load_trainable, prepare_policy
-from emoreason.train.update import gradient_sync, optimizer_step, update_precision
+from emoreason.train.update import gradient_sync, optimizer_step, resolve_precision, update_precision
 from emoreason.train.weights import save_weights
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,9 @@ class SFTTrainer:
         ready = prepare_training("sft", config, self.accelerator, loaded, policy, t, self.max_steps, seen)
         self.model, self.policy, self.optimizer, self.scheduler, self.loaded, self.run = ready
         self.share_prefix = self.world == 1 and not config.model.gradient_checkpointing
+        #: the update's precision, "auto" resolved for this device (`train.update.resolve_precision`)
+        self.precision = resolve_precision(t.precision, self.accelerator.device)
+        log.info("update precision: %s (configured: %s)", self.precision, t.precision)
 
     @property
     def step_index(self) -> int:
@@ -138,7 +141,7 @@ class SFTTrainer:
         encoded = encode_with_continuations(
             self.loaded, [e.conversation for e, _ in batch], [ids for _, ids in batch], share_prefix=self.share_prefix
         )
-        with update_precision(self.config.train.precision, self.accelerator.device):
+        with update_precision(self.precision, self.accelerator.device):
             logp, _ = continuation_logprobs(model, encoded)
         mask = encoded.mask.to(logp.dtype)
         return -(logp * mask).sum(), int(encoded.mask.sum().item())

@@ -64,10 +64,11 @@ class OptimSection(Section):
     scheduler: Scheduler = "constant"
     warmup_steps: int = Field(0, ge=0)
     max_grad_norm: float | None = Field(1.0, gt=0.0)
-    precision: Literal["fp32", "bf16"] = Field(
+    precision: Literal["fp32", "bf16", "auto"] = Field(
         "fp32",
-        description="Forward and backward of the update: fp32, or bf16 autocast (matmuls in bf16; trainable "
-        "weights, gradients and optimizer state stay fp32). Generation is not affected.",
+        description="Forward and backward of the update: fp32, bf16 autocast (matmuls in bf16; trainable "
+        "weights, gradients and optimizer state stay fp32), or auto: bf16 where the device has native bf16 "
+        "matmuls (AVX512-BF16/AMX CPUs, bf16 GPUs), else fp32. Generation is not affected.",
     )
 
 

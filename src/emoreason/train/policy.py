@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from emoreason.models.loading import LoadedModel
+from emoreason.models.loading import LoadedModel, bf16_where_native
 from emoreason.train.config import ModelConfig
 from emoreason.train.weights import is_peft
 
@@ -163,13 +163,13 @@ class RolloutWeights:
 
     def __init__(self, loaded: LoadedModel, merge: bool = True, dtype: str = "float32"):
         policy = loaded.model
-        self.merged = MergedForGeneration(policy) if merge or dtype != "float32" else None
+        #: "float32" or "bfloat16", "auto" resolved for this device (`bf16_where_native`)
+        self.dtype = bf16_where_native(dtype, loaded.device, bf16="bfloat16", fp32="float32", name="rollout.dtype")
+        self.merged = MergedForGeneration(policy) if merge or self.dtype != "float32" else None
         self.copy: torch.nn.Module | None = None
         self.loaded = loaded
-        if dtype == "float32":
+        if self.dtype == "float32":
             return
-        if dtype != "bfloat16":
-            raise ValueError(f"unknown rollout dtype {dtype!r}; use float32 or bfloat16")
         self.copy = _without_lora(copy.deepcopy(policy)).to(torch.bfloat16).eval().requires_grad_(False)
         self.loaded = dataclasses.replace(loaded, model=self.copy, dtype=torch.bfloat16)
         self.sources = {_plain_name(name): param for name, param in policy.named_parameters() if "lora_" not in name}

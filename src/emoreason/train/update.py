@@ -9,11 +9,19 @@ from typing import Any
 
 import torch
 
+from emoreason.models.loading import bf16_where_native
+
+
+def resolve_precision(precision: str, device: torch.device | str) -> str:
+    """ "fp32" or "bf16" for a configured update precision ("auto": bf16 where `device` has native
+    bf16 matmuls, else fp32; `models.loading.bf16_where_native`)."""
+    return bf16_where_native(precision, device, bf16="bf16", fp32="fp32", name="precision")
+
 
 def update_precision(precision: str, device: torch.device | str) -> AbstractContextManager[Any]:
     """The context the update's forward passes run in: nothing for fp32; for bf16, PyTorch's
     autocast, so matmuls run in bf16 while the parameters (the fp32 master weights), their
-    gradients and the optimizer state stay fp32.
+    gradients and the optimizer state stay fp32. Takes a resolved precision (`resolve_precision`).
 
     Why not accelerate's `mixed_precision="bf16"`, which does the same with the same autocast:
     it is process-wide state (a second Accelerator with another precision raises) and it wraps
@@ -68,4 +76,4 @@ class RunningMeans:
         return {name: self.sums[name] / self.counts[name] for name in self.sums}
 
 
-__all__ = ["RunningMeans", "gradient_sync", "optimizer_step", "update_precision"]
+__all__ = ["RunningMeans", "gradient_sync", "optimizer_step", "resolve_precision", "update_precision"]
