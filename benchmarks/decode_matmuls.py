@@ -15,12 +15,14 @@ with random weights of the same shapes, in several ways:
 - `MKL packed`: `torch.ops.mkl._mkl_linear` on weights packed once by `_mkl_reorder_linear_weight`;
 - `compiled, frozen weights`: all 211 products in one module under `torch.compile` with
   inductor's `freezing` (constant weights, prepacked by inductor);
+- `compiled, max-autotune (CPP GEMM)` (with `--max-autotune`): the same module with inductor's
+  `max_autotune` choosing, per shape, between its own C++ GEMM template and ATen;
 - `memory read`: `tensor.sum()` over 538 MB, the floor a decoder cannot beat in fp32.
 
 `--rows N` multiplies N rows at once instead of one vector: a decoding step of N sequences (a GRPO
 rollout batch of 2 prompts x G=4 decodes 8 rows; an evaluation batch 16-32).
 
-    python benchmarks/decode_matmuls.py [--repeats 15] [--no-compile] [--rows 8]
+    python benchmarks/decode_matmuls.py [--repeats 15] [--no-compile] [--rows 8] [--max-autotune]
 """
 
 from __future__ import annotations
@@ -48,7 +50,12 @@ def median_ms(run: Callable[[], object], repeats: int) -> float:
 
 
 def prepacked(
-    weights: list[torch.Tensor], vectors: dict[int, torch.Tensor], repeats: int, compile_too: bool, rows: int
+    weights: list[torch.Tensor],
+    vectors: dict[int, torch.Tensor],
+    repeats: int,
+    compile_too: bool,
+    rows: int,
+    autotune: bool = False,
 ) -> dict[str, float]:
     """The library routes that reorder the weights once for repeated products."""
     from torch.utils import mkldnn
@@ -81,8 +88,15 @@ def prepacked(
             try:
                 frozen = torch.compile(Products().eval())
                 out["compiled, frozen weights"] = median_ms(lambda: frozen(vectors[576], vectors[1536]), repeats)
+                if autotune:  # inductor's own C++ GEMM kernels, timed against ATen's per shape
+                    torch._dynamo.reset()
+                    inductor.max_autotune, inductor.max_autotune_gemm_backends = True, "CPP,ATEN"
+                    tuned = torch.compile(Products().eval())
+                    out["compiled, max-autotune (CPP GEMM)"] = median_ms(
+                        lambda: tuned(vectors[576], vectors[1536]), repeats
+                    )
             finally:
-                inductor.freezing = False
+                inductor.freezing, inductor.max_autotune = False, False
     return out
 
 
@@ -91,6 +105,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile variant")
     parser.add_argument("--rows", type=int, default=1, help="rows multiplied at once (decoding N sequences)")
+    parser.add_argument(
+        "--max-autotune", action="store_true", help="also inductor's max-autotune C++ GEMM kernels (compiles ~2 min)"
+    )
     args = parser.parse_args()
     torch.manual_seed(0)
     weights = [torch.randn(rows, cols) for rows, cols in SHAPES]
@@ -130,7 +147,8 @@ def main() -> None:
                 product(w, vectors[w.shape[1]])
 
         results["compiled mul-sum"] = median_ms(compiled, args.repeats)
-    results.update(prepacked(weights, vectors, args.repeats, compile_too=not args.no_compile, rows=args.rows))
+    compile_too = not args.no_compile
+    results.update(prepacked(weights, vectors, args.repeats, compile_too, args.rows, args.max_autotune))
     flat = torch.cat([w.flatten() for w in weights])
     results["memory read (sum of 538 MB)"] = median_ms(flat.sum, args.repeats)
     print(f"one decoding step's products, {args.rows} row(s), {len(SHAPES)} matrices, {megabytes:.0f} MB fp32, "
