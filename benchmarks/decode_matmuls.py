@@ -16,7 +16,8 @@ with random weights of the same shapes, in several ways:
 - `compiled, frozen weights`: all 211 products in one module under `torch.compile` with
   inductor's `freezing` (constant weights, prepacked by inductor);
 - `compiled, max-autotune (CPP GEMM)` (with `--max-autotune`): the same module with inductor's
-  `max_autotune` choosing, per shape, between its own C++ GEMM template and ATen;
+  `max_autotune` choosing, per shape, between its own C++ GEMM template and ATen; then the same
+  mode on `F.linear` with the weights as inputs instead of constants;
 - `memory read`: `tensor.sum()` over 538 MB, the floor a decoder cannot beat in fp32.
 
 `--rows N` multiplies N rows at once instead of one vector: a decoding step of N sequences (a GRPO
@@ -94,6 +95,12 @@ def prepacked(
                     tuned = torch.compile(Products().eval())
                     out["compiled, max-autotune (CPP GEMM)"] = median_ms(
                         lambda: tuned(vectors[576], vectors[1536]), repeats
+                    )
+                    # the same mode with the weights as inputs (not frozen): what a policy whose
+                    # weights change between steps could compile once
+                    product = torch.compile(torch.nn.functional.linear, dynamic=False)
+                    out["max-autotune, weights as inputs"] = median_ms(
+                        lambda: [product(vectors[w.shape[1]], w) for w in weights], repeats
                     )
             finally:
                 inductor.freezing, inductor.max_autotune = False, False
