@@ -265,6 +265,13 @@ def test_votes_sample_several_answers_and_keep_the_one_that_speaks_for_them(
     assert result.exit_code != 0 and "--votes 2" in result.output and "temperature above 0" in result.output
 
 
+def test_the_engine_batches_every_vote_of_a_batch_of_samples(tiny_path: Path) -> None:
+    from emoreason.api.explainer import load_engine
+
+    assert load_engine(str(tiny_path), None, "auto", "auto", "cpu", 2, 3)[1].batch_size == 6
+    assert Explainer.load(tiny_path, batch_size=4, votes=5, device="cpu").engine.batch_size == 20
+
+
 def test_evaluate_with_votes_records_them_and_resumes_only_with_the_same_votes(tiny_path: Path, tmp_path: Path) -> None:
     rows = [
         {"id": f"s{i}", "text": t, "score": float(i - 1), "split": "test"}

@@ -140,8 +140,7 @@ def evaluate(
     if not fresh:
         check_resumable(target, identity)
     selection = {"limit": limit, "sample": sample, "seed": seed if sample is not None else None, "n": len(samples)}
-    # the engine's batch counts rows: each sample's votes go in one batch with it
-    loaded, engine = (loader or load_engine)(str(model), adapter, family, dtype, device, batch_size * votes)
+    loaded, engine = (loader or load_engine)(str(model), adapter, family, dtype, device, batch_size, votes)
     extra = {} if notify is None else {"notify": notify}
     return evaluate_model(
         engine,

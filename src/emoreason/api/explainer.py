@@ -201,14 +201,17 @@ def load_engine(
     dtype: str = "auto",
     device: str = "auto",
     batch_size: int = 8,
+    votes: int = 1,
 ) -> tuple[LoadedModel, GenerationBackend]:
     """The loaded model (`emoreason.models.load_model`: `default` gets its shipped adapter) and a
-    `TransformersEngine` over it. Raises FileNotFoundError, ValueError or MediaError."""
+    `TransformersEngine` over it, for `batch_size` samples at a time with `votes` answers each
+    (the engine's batch counts rows, so one sample's votes share a batch). Raises
+    FileNotFoundError, ValueError or MediaError."""
     from emoreason.generation import TransformersEngine
     from emoreason.models import load_model
 
     loaded = load_model(model, adapter, family=family, dtype=dtype, device=device)
-    return loaded, TransformersEngine(loaded, batch_size=batch_size)
+    return loaded, TransformersEngine(loaded, batch_size=batch_size * votes)
 
 
 # --- explaining -------------------------------------------------------------------------------
@@ -315,8 +318,7 @@ class Explainer:
         """Load `model` once ("default", a local folder or a hub id) with its adapters (the shipped one
         for "default" unless `adapter` names others, a shipped one by name such as "speech-emotion",
         or "none"), ready to explain."""
-        # the engine's batch counts rows: each sample's votes go in one batch with it (as `analyze` and `evaluate`)
-        loaded, engine = load_engine(str(model), adapter, family, dtype, device, batch_size * votes)
+        loaded, engine = load_engine(str(model), adapter, family, dtype, device, batch_size, votes)
         return cls(
             loaded,
             engine,

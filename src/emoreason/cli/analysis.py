@@ -58,16 +58,16 @@ def check_adapters(model: str, adapter: list[str] | None) -> None:
 
 
 def load_engine(
-    model: str, adapter: list[str] | None, family: str, dtype: str, device: str, batch_size: int
+    model: str, adapter: list[str] | None, family: str, dtype: str, device: str, batch_size: int, votes: int = 1
 ) -> tuple[Any, Any]:
-    """The loaded model and a generation engine over it (`emoreason.api.load_engine`); exits on a
-    model that cannot be loaded."""
+    """The loaded model and a generation engine over it (`emoreason.api.load_engine`: batches of
+    `batch_size` samples with `votes` answers each); exits on a model that cannot be loaded."""
     from emoreason.api import load_engine as load
     from emoreason.models import MediaError
 
     check_adapters(model, adapter)
     try:
-        return load(model, adapter, family, dtype, device, batch_size)
+        return load(model, adapter, family, dtype, device, batch_size, votes)
     except (FileNotFoundError, ValueError, MediaError) as err:
         fail(str(err))
 
@@ -135,7 +135,7 @@ def analyze(
     except ValueError as err:
         fail(f"--votes {votes}: {err}")
     adapter = adapter or speech_adapter_for(model, samples, the_task, fmt)
-    loaded, engine = load_engine(model, adapter, family, dtype, device, batch_size * votes)
+    loaded, engine = load_engine(model, adapter, family, dtype, device, batch_size, votes)
     explainer = Explainer(
         loaded,
         engine,
