@@ -13,26 +13,14 @@ update's bf16 precision runs).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
+from decode_matmuls import median_ms  # this folder is on the path when a script here runs
 
 from emoreason.models.loading import native_bf16
 
 IN, OUT = 576, 1536
-
-
-def median_ms(run, repeats: int) -> float:
-    for _ in range(3):
-        run()
-    times = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - began)
-    return statistics.median(times) * 1000
 
 
 def main() -> None:
