@@ -82,7 +82,7 @@ def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
 def native_bf16(device: torch.device | str) -> bool:
     """Whether `device` multiplies bf16 matrices in hardware: a CUDA GPU that supports bf16, or a
     CPU with AVX512-BF16 or AMX. Elsewhere PyTorch converts and runs bf16 products several times
-    slower than fp32 (on an AVX2-only EPYC: 17 against 122 GFLOP/s, and a bf16-autocast SFT step
+    slower than fp32 (on an AVX2-only EPYC: 17 against 82-143 GFLOP/s, and a bf16-autocast SFT step
     took 192 s against 9 s in fp32), so "auto" settings choose fp32 there."""
     device = torch.device(device)
     if device.type == "cuda":
