@@ -12,6 +12,7 @@ import pytest
 
 from emoreason.data.schema import Sample, vader_task
 from emoreason.formats import get_format
+from emoreason.models.loading import native_bf16
 from emoreason.rewards.components import GROUNDING_NEUTRAL, VALENCE_NEUTRAL, grounding_reward, valence_reward
 from emoreason.rewards.composite import CompositeReward, Gold
 from emoreason.train.loop import stratified_position, weighted_cycle
@@ -348,8 +349,12 @@ def test_grpo_command_prints_validation_and_best(tmp_path: Path, causal: Path) -
         "validation.datasets=[vader:movies]",
         "validation.max_new_tokens=4",
         "validation.best_metric=mean/parse_rate",
+        "optim.precision=auto",
     ]
     result = CliRunner().invoke(app, ["grpo", *overrides], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
+    # what `auto` chose is said (rollout.dtype was left at float32, so it is not)
+    chosen = "bf16 (this cpu has native" if native_bf16("cpu") else "fp32 (this cpu has no native"
+    assert f"auto precision: optim.precision={chosen} bf16)" in result.output
     assert "validation at step 1: vader:movies r" in result.output
     assert "best/: step 0 by valid mean/parse_rate" in result.output

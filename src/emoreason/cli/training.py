@@ -33,6 +33,10 @@ def grpo(ctx: typer.Context, config: opt.GrpoConfig = None, show_config: opt.Sho
     from emoreason.rl.trainer import GRPOTrainer
 
     trainer = build_trainer(GRPOTrainer, cfg)
+    say_auto_precision(
+        trainer, [("optim.precision", cfg.optim.precision, trainer.precision),
+                  ("rollout.dtype", cfg.rollout.dtype, trainer.rollout_weights.dtype)],
+    )  # fmt: skip
     if train_with_progress("grpo", trainer, grpo_step_line, validation_line):
         console.print(
             f"done: {trainer.step_index} steps; checkpoints, metrics.jsonl, curves.png and config.yaml in "
@@ -154,6 +158,7 @@ def sft(ctx: typer.Context, config: opt.SftConfig = None, show_config: opt.ShowC
     from emoreason.sft.trainer import SFTTrainer
 
     trainer = build_trainer(SFTTrainer, cfg)
+    say_auto_precision(trainer, [("train.precision", cfg.train.precision, trainer.precision)])
     if trainer.accelerator.is_main_process:
         show_sft_data(trainer)
     if train_with_progress("sft", trainer, sft_step_line):
@@ -162,6 +167,18 @@ def sft(ctx: typer.Context, config: opt.SftConfig = None, show_config: opt.ShowC
             f"done: {trainer.step_index} steps; weights in {trainer.final_dir()}, metrics.jsonl and "
             f"checkpoints in {cfg.run.output_dir}"
         )
+
+
+def say_auto_precision(trainer: Any, settings: Sequence[tuple[str, str, str]]) -> None:
+    """What each setting left at `auto` became on this machine ((name, configured, resolved)): bf16
+    only where the device multiplies bf16 natively (`models.loading.native_bf16`), since an
+    emulated bf16 step runs many times slower than fp32."""
+    chosen = [f"{name}={resolved}" for name, configured, resolved in settings if configured == "auto"]
+    if chosen and trainer.accelerator.is_main_process:
+        from emoreason.models.loading import native_bf16
+
+        why = "has" if native_bf16(trainer.accelerator.device) else "has no"
+        console.print(f"auto precision: {', '.join(chosen)} (this {trainer.accelerator.device.type} {why} native bf16)")
 
 
 def say_builtin_recipe(command: str, config: Path | None, cfg: Any, keys: Sequence[str]) -> None:
