@@ -549,3 +549,22 @@ def test_gradient_checkpointing_trains(tmp_path: Path, causal: Path) -> None:
     record = trainer.train()[0]
     after = _trainable(trainer)
     assert record["grad_norm"] > 0 and any(not torch.equal(before[n], after[n]) for n in before)
+
+
+def test_token_logprobs_and_entropy_against_a_float64_reference() -> None:
+    from emoreason.generation.logprobs import _kept, _token_logprobs
+
+    torch.manual_seed(0)
+    logits, targets = torch.randn(2, 3, 11) * 3, torch.tensor([[0, 5, 10], [3, 3, 7]])
+    logp, entropy = _token_logprobs(logits, targets, temperature=0.7, with_entropy=True)
+    z = logits.double() / 0.7
+    reference = z.gather(-1, targets[..., None]).squeeze(-1) - torch.logsumexp(z, dim=-1)
+    p = torch.softmax(z, dim=-1)
+    torch.testing.assert_close(logp.double(), reference, atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(entropy.double(), -(p * p.log()).sum(-1), atol=1e-5, rtol=1e-5)
+    assert _token_logprobs(logits, targets, 1.0, with_entropy=False)[1] is None
+    # a model that ignored `logits_to_keep` positions returned all of them: the kept ones are picked
+    keep = torch.tensor([1, 2])
+    assert torch.equal(_kept(logits, keep, length=3), logits[:, 1:3]) and _kept(logits[:, :2], keep, 3).shape[1] == 2
+    with pytest.raises(ValueError, match="logits for 3 positions; expected 2 or 5"):
+        _kept(logits, keep, length=5)

@@ -150,11 +150,15 @@ def continuation_logprobs(
     if batch.prefix_ids is None:
         out = model(**batch.inputs, use_cache=False, logits_to_keep=width + 1)
         return _token_logprobs(out.logits[:, -width - 1 : -1, :].float(), batch.targets, temperature, with_entropy)
+    # text models from here on (`encode_with_continuations` shares prefixes for them only): logits
+    # only where a target is predicted, the `width` positions before the last
+    length = batch.inputs["input_ids"].shape[1]
     cache = model(input_ids=batch.prefix_ids, use_cache=True, logits_to_keep=1).past_key_values
     if batch.prompt_inputs is None or batch.prompt_of_row is None:
         cache.batch_repeat_interleave(batch.targets.shape[0])
-        out = model(**batch.inputs, past_key_values=cache, use_cache=True, logits_to_keep=width + 1)
-        return _token_logprobs(out.logits[:, -width - 1 : -1, :].float(), batch.targets, temperature, with_entropy)
+        keep = torch.arange(length - width - 1, length - 1, device=batch.targets.device)
+        out = model(**batch.inputs, past_key_values=cache, use_cache=True, logits_to_keep=keep)
+        return _token_logprobs(_kept(out.logits, keep, length), batch.targets, temperature, with_entropy)
     cache.batch_repeat_interleave(batch.prompt_inputs["input_ids"].shape[0])
     prompts = model(**batch.prompt_inputs, past_key_values=cache, use_cache=True, logits_to_keep=1)
     cache = prompts.past_key_values
@@ -164,28 +168,45 @@ def continuation_logprobs(
     for layer in cache.layers:
         layer.keys = layer.keys.index_select(0, batch.prompt_of_row)
         layer.values = layer.values.index_select(0, batch.prompt_of_row)
-    out = model(**batch.inputs, past_key_values=cache, use_cache=True, logits_to_keep=width)
     # the first target is predicted at the prompt's last position, the rest inside the continuation
-    first = prompts.logits[:, -1:].index_select(0, batch.prompt_of_row)
-    logits = torch.cat([first, out.logits[:, : width - 1]], dim=1).float()
-    return _token_logprobs(logits, batch.targets, temperature, with_entropy)
+    # (its first width - 1 positions: the last one would predict past the continuation, so its
+    # logits are not computed); each part is scored apart, so no [N, W, V] copy joins them
+    first = prompts.logits[:, -1:].index_select(0, batch.prompt_of_row).float()
+    parts = [_token_logprobs(first, batch.targets[:, :1], temperature, with_entropy)]
+    if width > 1:
+        keep = torch.arange(width - 1, device=batch.targets.device)
+        out = model(**batch.inputs, past_key_values=cache, use_cache=True, logits_to_keep=keep)
+        parts.append(_token_logprobs(_kept(out.logits, keep, length), batch.targets[:, 1:], temperature, with_entropy))
+    logprobs = torch.cat([lp for lp, _ in parts], dim=1)
+    return logprobs, torch.cat([e for _, e in parts], dim=1) if with_entropy else None  # type: ignore[misc]
+
+
+def _kept(logits: torch.Tensor, keep: torch.Tensor, length: int) -> torch.Tensor:
+    """The logits [N, len(keep), V] of positions `keep`, as float32: a model that takes
+    `logits_to_keep` as a tensor of positions (transformers' `slice_logits_to_keep`) returned
+    just those; one that does not returned every position, and they are picked here."""
+    if logits.shape[1] == keep.numel():
+        return logits.float()
+    if logits.shape[1] == length:
+        return logits[:, keep].float()
+    raise ValueError(f"the model returned logits for {logits.shape[1]} positions; expected {keep.numel()} or {length}")
 
 
 def _token_logprobs(
     logits: torch.Tensor, targets: torch.Tensor, temperature: float, with_entropy: bool
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Log-probabilities [N, W] of `targets` under `logits` [N, W, V] / temperature, and the
-    entropies if asked."""
+    entropies if asked. One fused `log_softmax` over the vocabulary (forward and backward), and
+    the entropy from its output: on 8 x 46 positions of a 49k-word vocabulary this took 0.32 s
+    against 0.45 s for `logsumexp` and a separate softmax (RESULTS)."""
     if temperature != 1.0:
         logits = logits / temperature
-    log_norm = torch.logsumexp(logits, dim=-1)
-    chosen = logits.gather(-1, targets[..., None]).squeeze(-1)
-    logprobs = chosen - log_norm
+    log_probs = torch.log_softmax(logits, dim=-1)
+    logprobs = log_probs.gather(-1, targets[..., None]).squeeze(-1)
     entropy = None
     if with_entropy:
         with torch.no_grad():
-            probs = torch.softmax(logits, dim=-1)
-            entropy = log_norm - (probs * logits).sum(-1)
+            entropy = -(log_probs.exp() * log_probs).sum(-1)
     return logprobs, entropy
 
 
