@@ -173,12 +173,12 @@ def say_auto_precision(trainer: Any, settings: Sequence[tuple[str, str, str]]) -
     """What each setting left at `auto` became on this machine ((name, configured, resolved)): bf16
     only where the device multiplies bf16 natively (`models.loading.native_bf16`), since an
     emulated bf16 step runs many times slower than fp32."""
-    chosen = [f"{name}={resolved}" for name, configured, resolved in settings if configured == "auto"]
+    chosen = [(name, resolved) for name, configured, resolved in settings if configured == "auto"]
     if chosen and trainer.accelerator.is_main_process:
-        from emoreason.models.loading import native_bf16
-
-        why = "has" if native_bf16(trainer.accelerator.device) else "has no"
-        console.print(f"auto precision: {', '.join(chosen)} (this {trainer.accelerator.device.type} {why} native bf16)")
+        # every `auto` resolves the same way on one device: bf16 (in either spelling) means native
+        why = "has" if chosen[0][1] in ("bf16", "bfloat16") else "has no"
+        listed = ", ".join(f"{name}={resolved}" for name, resolved in chosen)
+        console.print(f"auto precision: {listed} (this {trainer.accelerator.device.type} {why} native bf16)")
 
 
 def say_builtin_recipe(command: str, config: Path | None, cfg: Any, keys: Sequence[str]) -> None:
