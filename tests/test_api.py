@@ -94,7 +94,14 @@ def test_to_dict_is_the_audit_record_of_the_same_completion(explainer: Explainer
     completion = spy.calls[0][1][0][0]
     sample = Sample(id="input1", text="Not bad at all.")
     expected = audit_record(
-        sample, completion, explainer.format, explainer.task, explainer.model_name, result.latency_s, cues=""
+        sample,
+        completion,
+        explainer.format,
+        explainer.task,
+        explainer.model_name,
+        result.latency_s,
+        cues="",
+        choice=explainer.choice,
     )
     assert result.to_dict() == expected
     assert list(result.to_dict()) == list(expected)  # same keys, same order

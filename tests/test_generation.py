@@ -543,3 +543,31 @@ def test_a_prompt_sampled_n_times_runs_its_prompt_pass_once(tiny: LoadedModel, m
     greedy = TransformersEngine(tiny, batch_size=1).generate(convs, SamplingParams(max_new_tokens=8))
     for copies, alone in zip(top1, greedy):
         assert all(c.token_ids == alone[0].token_ids for c in copies)
+
+
+def test_choice_probabilities_are_the_step_softmax_over_the_choice(tiny: LoadedModel) -> None:
+    """`choice_tokens`: at the first step that picks one of them, the row keeps their probabilities,
+    the softmax of those logits alone (the full softmax renormalised over the choice); a choice no
+    step picks leaves None. Checked against a fresh forward pass, batched and unbatched."""
+    convs = conversations(["this is fine", "meh!"])
+    plain = TransformersEngine(tiny).generate(convs, SamplingParams(max_new_tokens=6))
+    inputs = tiny.family.encode(tiny.processor, convs[:1])
+    ids = torch.cat([inputs["input_ids"], torch.tensor([plain[0][0].token_ids])], dim=1)
+    with torch.inference_mode():
+        logits = tiny.model(input_ids=ids).logits[0, inputs["input_ids"].shape[1] - 1 : -1].float()
+    at = 2  # the third generated token is the one the choice holds
+    picked = plain[0][0].token_ids[at]
+    others = [t for t in range(5, 400) if t not in plain[0][0].token_ids[: at + 1]][:2]
+    choice = (others[0], picked, others[1])
+    params = SamplingParams(max_new_tokens=6, choice_tokens=choice)
+    for batch_size in (1, 2):
+        chosen = TransformersEngine(tiny, batch_size=batch_size).generate(convs, params)
+        assert chosen[0][0].token_ids == plain[0][0].token_ids  # keeping the probabilities changes nothing
+        expected = torch.softmax(logits[at, list(choice)], dim=-1)
+        got = chosen[0][0].choice_probs
+        assert got is not None and list(got) == list(choice)
+        assert torch.allclose(torch.tensor(list(got.values())), expected, atol=1e-5)
+        assert abs(sum(got.values()) - 1.0) < 1e-6
+    unseen = tuple(t for t in range(5, 400) if t not in plain[0][0].token_ids)[:3]
+    none = TransformersEngine(tiny).generate(convs[:1], SamplingParams(max_new_tokens=6, choice_tokens=unseen))
+    assert none[0][0].choice_probs is None

@@ -192,7 +192,8 @@ def test_analyze_json_and_multipart_give_the_audit_record(client: httpx.Client, 
         "format",
         "latency_s",
         "citations",
-    }
+        "score_readout",
+    } | ({"polarity_probs", "written_score"} & set(record))  # kept when the untrained model wrote a polarity word
     assert record["id"] == "r1" and record["format"] == "c2f" and record["model"] == tiny_lm.name
     assert record["parse_ok"] is False and record["errors"]  # an untrained model: the parser says what failed
     form = client.post("/v1/analyze", data={"text": "Great!", "format": "emor3", "task": "mikels", "max_tokens": "5"})

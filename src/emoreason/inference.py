@@ -3,6 +3,9 @@
 The audit record (what `emoreason analyze --json` prints and `evaluate` stores per sample) is
 the product's unit of accountability: the parsed polarity, reasoning parts and score or label,
 whether the answer parsed, what failed, the raw completion, and which model and format made it.
+A scored C2F answer's `score` is by default its written number weighted by the probability the
+model gave its polarity (`score_readout: confidence`, `formats.readout`); `written_score` keeps
+the number the chain wrote and `polarity_probs` the probabilities.
 
 `conversations_for` and `records_for` are the two halves of `analyze` (the prompts asked, the
 records of what came back), for callers that generate in between themselves: `emoreason.api.Explainer`
@@ -14,18 +17,20 @@ prompt fits its context (`ContextTooLong` when not).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from emoreason.data.schema import Sample, TaskInfo
+from emoreason.data.schema import Polarity, Sample, TaskInfo
 from emoreason.data.text import check_text, is_blank
 from emoreason.formats import get_format
 from emoreason.formats.base import ParseResult, ReasoningFormat
 from emoreason.formats.consensus import choose_consensus
 from emoreason.formats.conversation import build_conversation
+from emoreason.formats.readout import confidence_weighted_score, effective_readout, polarity_choice, polarity_probs
 from emoreason.generation import Completion, GenerationBackend, SamplingParams
 from emoreason.metrics.evidence import mark_evidence
 from emoreason.metrics.grounding import citation_grounding
@@ -114,14 +119,15 @@ def audit_record(
     latency_s: float,
     prefix: str = "",
     cues: str | None = None,
+    choice: Mapping[Polarity, int] | None = None,
 ) -> dict[str, Any]:
     """The audit record of one prediction. `citations` counts the quotes and measured cues the
     chain cites and how many occur in its input (the sample's text and `cues`, the cue text the
     prompt carried, by default the sample's own; `metrics.grounding`), and says where: see
-    `citation_record`."""
-    return _record(
-        sample, completion, fmt.parse(prefix + completion.text, task), fmt, model_name, latency_s, prefix, cues
-    )
+    `citation_record`. With `choice` (`readout_choice`) and a completion that kept its polarity
+    probabilities, `score` is the confidence-weighted one (`formats.readout`): see `_record`."""
+    parsed = fmt.parse(prefix + completion.text, task)
+    return _record(sample, completion, parsed, fmt, model_name, latency_s, prefix, cues, task, choice)
 
 
 def voted_record(
@@ -132,6 +138,7 @@ def voted_record(
     model_name: str,
     latency_s: float,
     cues: str | None = None,
+    choice: Mapping[Polarity, int] | None = None,
 ) -> dict[str, Any]:
     """The audit record of the answer that speaks for several sampled ones (`formats.consensus`),
     as `audit_record` writes it, plus `votes`: how many answers there were (`k`), how many parsed,
@@ -139,7 +146,9 @@ def voted_record(
     label and score, so that a reader sees how settled the model was."""
     parsed = [fmt.parse(c.text, task) for c in completions]
     chosen = choose_consensus(parsed)
-    record = _record(sample, completions[chosen.index], parsed[chosen.index], fmt, model_name, latency_s, "", cues)
+    record = _record(
+        sample, completions[chosen.index], parsed[chosen.index], fmt, model_name, latency_s, "", cues, task, choice
+    )
     record["votes"] = {
         "k": len(completions),
         "parsed": chosen.parsed,
@@ -159,11 +168,21 @@ def _record(
     latency_s: float,
     prefix: str,
     cues: str | None,
+    task: TaskInfo | None = None,
+    choice: Mapping[Polarity, int] | None = None,
 ) -> dict[str, Any]:
-    return {
+    """The record; with `choice`, also `polarity_probs` (the model's probability of each polarity
+    word where it wrote one) and, for a scored task, `score` read with the `confidence` readout
+    and `written_score`, the number the chain wrote. `score_readout` says which `score` is."""
+    probs = polarity_probs(completion.choice_probs, choice)
+    score, readout = parsed.score, "written"
+    if probs is not None and task is not None and task.is_regression and score is not None:
+        # three decimals: the probabilities are float32, and a score is written with one or two
+        score, readout = round(confidence_weighted_score(score, parsed.polarity, probs, task), 3), "confidence"
+    record = {
         "id": sample.id,
         "polarity": parsed.polarity,
-        "score": parsed.score,
+        "score": score,
         "label": parsed.label,
         "reasoning": dict(parsed.reasoning),
         "parse_ok": parsed.ok,
@@ -175,7 +194,13 @@ def _record(
         "format": fmt.name,
         "latency_s": round(latency_s, 4),
         "citations": citation_record(prefix + completion.text, sample.text, sample.cues if cues is None else cues),
+        "score_readout": readout,
     }
+    if probs is not None:
+        record["polarity_probs"] = {p: round(v, 4) for p, v in probs.items()}
+    if readout == "confidence":
+        record["written_score"] = parsed.score
+    return record
 
 
 def citation_record(completion: str, text: str, cues: str | None = None) -> dict[str, Any]:
@@ -222,17 +247,35 @@ def records_for(
     model_name: str,
     latency_s: float,
     cues: Mapping[str, str | None] | None = None,
+    choice: Mapping[Polarity, int] | None = None,
 ) -> list[dict[str, Any]]:
     """The audit record of each sample's answer (`outputs` as `GenerationBackend.generate` returns
     them for `conversations_for(samples, ...)`), its citations checked against the text and the cue
     text its prompt carried; `cues` as in `analyze`. A sample given several completions (votes,
-    `SamplingParams.n` > 1) gets the one that speaks for them all (`voted_record`)."""
+    `SamplingParams.n` > 1) gets the one that speaks for them all (`voted_record`). `choice` as in
+    `audit_record`."""
     return [
-        voted_record(s, out, fmt, task, model_name, latency_s, _cue_text(s, cues) or "")
+        voted_record(s, out, fmt, task, model_name, latency_s, _cue_text(s, cues) or "", choice)
         if len(out) > 1
-        else audit_record(s, out[0], fmt, task, model_name, latency_s, cues=_cue_text(s, cues) or "")
+        else audit_record(s, out[0], fmt, task, model_name, latency_s, cues=_cue_text(s, cues) or "", choice=choice)
         for s, out in zip(samples, outputs, strict=True)
     ]
+
+
+def readout_choice(engine: Any, fmt: ReasoningFormat, task: TaskInfo, score_readout: str) -> dict[Polarity, int] | None:
+    """The polarity tokens to keep probabilities of (`SamplingParams.choice_tokens`) for the
+    `confidence` score readout, or None where it does not apply: readout `written`, a task
+    without a score, a format without a leading polarity, or an engine whose tokenizer cannot be
+    read (then scores are read as written)."""
+    tokenizer = getattr(getattr(engine, "loaded", None), "tokenizer", None)
+    if effective_readout(score_readout, fmt, task) != "confidence" or tokenizer is None:
+        return None
+    return polarity_choice(tokenizer, fmt)
+
+
+def with_choice(params: SamplingParams, choice: Mapping[Polarity, int] | None) -> SamplingParams:
+    """`params` that keep the probabilities of `choice`'s tokens (unchanged without one)."""
+    return params if not choice else dataclasses.replace(params, choice_tokens=tuple(choice.values()))
 
 
 def analyze(
@@ -246,6 +289,7 @@ def analyze(
     progress: Callable[[int], None] | None = None,
     on_batch: Callable[[list[dict[str, Any]]], None] | None = None,
     cues: Mapping[str, str | None] | None = None,
+    score_readout: str = "confidence",
 ) -> list[dict[str, Any]]:
     """Audit records for `samples`, generated `batch_size` at a time (each batch is handed to
     `on_batch` as soon as it is done, so callers can persist it before the next one starts).
@@ -253,18 +297,21 @@ def analyze(
     `cues` maps sample ids to measured-cue text for the prompt (`emoreason.cues`); without it
     each sample's own `cues` field is used (None for data without cues). Pass `{}` for none.
     `latency_s` is the wall time of the sample's batch divided by the batch size.
+    `score_readout`: `confidence` (a scored C2F answer's number weighted by the probability of its
+    polarity, `formats.readout`) or `written`.
     Raises `ValueError` for unusable input before generating anything (`check_inputs`).
     """
     check_inputs(samples, cues)
     fmt = get_format(format_name)
-    params = params or SamplingParams(max_new_tokens=256, stop_strings=fmt.stop_strings)
+    choice = readout_choice(engine, fmt, task, score_readout)
+    params = with_choice(params or SamplingParams(max_new_tokens=256, stop_strings=fmt.stop_strings), choice)
     records: list[dict[str, Any]] = []
     for start in range(0, len(samples), batch_size):
         chunk = list(samples[start : start + batch_size])
         began = time.perf_counter()
         outputs = engine.generate(conversations_for(chunk, fmt, task, cues), params)
         per_sample = (time.perf_counter() - began) / len(chunk)
-        batch = records_for(chunk, outputs, fmt, task, model_name, per_sample, cues)
+        batch = records_for(chunk, outputs, fmt, task, model_name, per_sample, cues, choice)
         records.extend(batch)
         if on_batch is not None:
             on_batch(batch)

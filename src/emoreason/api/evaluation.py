@@ -28,6 +28,7 @@ def run_identity_of(
     device: str,
     format_name: str,
     params: SamplingParams,
+    score_readout: str = "written",
 ) -> tuple[dict[str, Any], list[str]]:
     """The run.json identity of an `evaluate` run, and its adapter folders, worked out without
     loading the model: adapters as `load_model` resolves them (the shipped one for `default`), the
@@ -50,6 +51,7 @@ def run_identity_of(
         params=params,
         dataset=ds.spec,
         split=split,
+        score_readout=score_readout,
     )
     return identity, adapters
 
@@ -69,6 +71,7 @@ def evaluate(
     ground_quotes: bool = True,
     votes: int = 1,
     temperature: float | None = None,
+    score_readout: str = "confidence",
     batch_size: int = 16,
     baselines: Sequence[str] = ("vader", "mean"),
     family: str = "auto",
@@ -100,6 +103,9 @@ def evaluate(
     to `out`/faithfulness.jsonl (kept on a rerun). `votes` > 1 samples that many answers per
     sample at `temperature` (default `formats.consensus.VOTE_TEMPERATURE`; seeded with `seed`) and
     keeps the one that speaks for them all, with the votes in its record (`inference.voted_record`).
+    `score_readout` `confidence` (default) weighs a scored C2F answer's number by the probability of
+    its polarity (`formats.readout`; `written_score` keeps the chain's number); `written` takes it as
+    written.
     `notify` hears each warning (all are kept in
     the metrics too); `progress_factory`, `probe_progress_factory` and `loader` (how the model is
     loaded, `load_engine` by default) are hooks for the command line."""
@@ -109,6 +115,7 @@ def evaluate(
     from emoreason.eval.runner import check_resumable, evaluate_model
     from emoreason.formats import get_format
     from emoreason.formats.consensus import vote_temperature
+    from emoreason.formats.readout import effective_readout
     from emoreason.generation import SamplingParams
     from emoreason.models.loading import resolve_adapters
     from emoreason.models.shipped import AdapterSettings
@@ -136,7 +143,8 @@ def evaluate(
         ground_quotes=ground_quotes,
     )
     # before the model loads: a rerun with other settings stops here, having cost nothing
-    identity, adapters = run_identity_of(ds, split, str(model), adapter, dtype, device, fmt.name, params)
+    readout = effective_readout(score_readout, fmt, ds.task)
+    identity, adapters = run_identity_of(ds, split, str(model), adapter, dtype, device, fmt.name, params, readout)
     if not fresh:
         check_resumable(target, identity)
     selection = {"limit": limit, "sample": sample, "seed": seed if sample is not None else None, "n": len(samples)}
@@ -160,6 +168,7 @@ def evaluate(
         faithfulness=faithfulness,
         seed=seed,
         probe_progress_factory=probe_progress_factory,
+        score_readout=readout,
         **extra,
     )
 

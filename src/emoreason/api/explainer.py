@@ -58,6 +58,13 @@ class Explanation:
     #: with several answers sampled (`votes` > 1): how many, how many agree with this one, and each
     #: one's verdict (`emoreason.inference.voted_record`); None for one answer, and then absent
     votes: dict[str, Any] | None = None
+    #: how `score` was read (`formats.readout`): "confidence" (the written number weighted by the
+    #: probability of the polarity) or "written"; None in records made before the readout existed
+    score_readout: str | None = None
+    #: with the confidence readout: the number the chain wrote
+    written_score: float | None = None
+    #: the model's probability of each polarity word where it wrote one, when it was kept
+    polarity_probs: dict[str, float] | None = None
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Explanation:
@@ -65,21 +72,20 @@ class Explanation:
         values `evaluate` adds) are ignored."""
         values = {f.name: copy.deepcopy(record[f.name]) for f in fields(cls) if f.name not in _OPTIONAL}
         values["errors"] = tuple(values["errors"])
-        return cls(**values, cues=record.get("cues"), votes=copy.deepcopy(record.get("votes")))
+        return cls(**values, **{name: copy.deepcopy(record.get(name)) for name in _OPTIONAL})
 
     def to_dict(self) -> dict[str, Any]:
         """The audit record, as `emoreason analyze --json` prints it (a fresh copy)."""
         record = {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self) if f.name not in _OPTIONAL}
         record["errors"] = list(self.errors)
-        if self.votes is not None:
-            record["votes"] = copy.deepcopy(self.votes)
-        if self.cues is not None:
-            record["cues"] = self.cues
+        for name in _OPTIONAL:
+            if getattr(self, name) is not None:
+                record[name] = copy.deepcopy(getattr(self, name))
         return record
 
 
 #: Explanation fields that an audit record has only sometimes
-_OPTIONAL = ("cues", "votes")
+_OPTIONAL = ("score_readout", "polarity_probs", "written_score", "cues", "votes")
 
 
 # --- what a model is handed -------------------------------------------------------------------
@@ -269,11 +275,13 @@ class Explainer:
         cue_reference: Path | None = None,
         cue_classifier: Path | None = None,
         ground_quotes: bool = True,
+        score_readout: str = "confidence",
     ) -> None:
         from emoreason.cues import CueClassifier
         from emoreason.data.schema import resolve_task
         from emoreason.formats import get_format
         from emoreason.formats.consensus import vote_temperature
+        from emoreason.formats.readout import effective_readout
         from emoreason.inference import ModelSpec
         from emoreason.models.shipped import AdapterSettings
 
@@ -294,6 +302,17 @@ class Explainer:
         #: read once here (a bad file fails at construction), not on every `prepare`
         self._classifier = CueClassifier.load(self.cue_classifier) if self.cue_classifier is not None else None
         self.ground_quotes = ground_quotes
+        #: `confidence` or `written` (`formats.readout`); where it cannot apply, scores are as written
+        effective_readout(score_readout, self.format, self.task)  # an unknown name fails here, not at the first call
+        self.score_readout = score_readout
+
+    @property
+    def choice(self) -> dict[str, int] | None:
+        """The polarity tokens whose probabilities the confidence readout needs
+        (`inference.readout_choice`), or None where scores are read as written."""
+        from emoreason.inference import readout_choice
+
+        return readout_choice(self.engine, self.format, self.task, self.score_readout)
 
     @classmethod
     def load(
@@ -314,6 +333,7 @@ class Explainer:
         cue_reference: Path | None = None,
         cue_classifier: Path | None = None,
         ground_quotes: bool = True,
+        score_readout: str = "confidence",
     ) -> Explainer:
         """Load `model` once ("default", a local folder or a hub id) with its adapters (the shipped one
         for "default" unless `adapter` names others, a shipped one by name such as "speech-emotion",
@@ -332,6 +352,7 @@ class Explainer:
             cue_reference=cue_reference,
             cue_classifier=cue_classifier,
             ground_quotes=ground_quotes,
+            score_readout=score_readout,
         )
 
     def using(
@@ -342,6 +363,7 @@ class Explainer:
         max_new_tokens: int | None = None,
         temperature: float | None = None,
         votes: int | None = None,
+        score_readout: str | None = None,
     ) -> Explainer:
         """This explainer with other settings (those not given stay), sharing its model and engine:
         nothing is loaded again. The server answers each request with the request's own. `votes`
@@ -349,6 +371,7 @@ class Explainer:
         from emoreason.data.schema import resolve_task
         from emoreason.formats import get_format
         from emoreason.formats.consensus import vote_temperature
+        from emoreason.formats.readout import effective_readout
 
         other = copy.copy(self)
         if format is not None:
@@ -362,6 +385,9 @@ class Explainer:
             other.temperature = vote_temperature(votes, temperature)
         elif temperature is not None:
             other.temperature = vote_temperature(other.votes, temperature)
+        if score_readout is not None:
+            effective_readout(score_readout, other.format, other.task)  # an unknown name fails here
+            other.score_readout = score_readout
         return other
 
     @property
@@ -373,16 +399,19 @@ class Explainer:
     def sampling(self) -> SamplingParams:
         """How each answer is generated: `votes` answers (the one that speaks for them all is kept,
         `formats.consensus`) of up to `max_new_tokens` at `temperature`, stopped where the format's
-        answer ends, quoting only the input when `ground_quotes` (`generation.quotes`)."""
+        answer ends, quoting only the input when `ground_quotes` (`generation.quotes`), keeping the
+        polarity's probabilities for the confidence readout (`choice`)."""
         from emoreason.generation import SamplingParams
+        from emoreason.inference import with_choice
 
-        return SamplingParams(
+        params = SamplingParams(
             n=self.votes,
             max_new_tokens=self.max_new_tokens,
             temperature=self.temperature,
             stop_strings=self.format.stop_strings,
             ground_quotes=self.ground_quotes,
         )
+        return with_choice(params, self.choice)
 
     def prepare(self, samples: Sequence[Sample], progress: Callable[[int], None] | None = None) -> ModelInputs:
         """The samples as this model takes them, with cue text for media its family cannot read,
@@ -412,7 +441,7 @@ class Explainer:
         from emoreason.inference import records_for
 
         records = records_for(
-            inputs.samples, outputs, self.format, self.task, self.model_name, latency_s, inputs.cue_text
+            inputs.samples, outputs, self.format, self.task, self.model_name, latency_s, inputs.cue_text, self.choice
         )
         return _with_cue_text(inputs, records)
 
@@ -432,6 +461,7 @@ class Explainer:
             self.batch_size,
             progress=progress,
             cues=inputs.cue_text,
+            score_readout=self.score_readout,
         )
         return _with_cue_text(inputs, records)
 

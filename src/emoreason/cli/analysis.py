@@ -102,6 +102,7 @@ def analyze(
     temperature: opt.Temperature = None,
     votes: opt.Votes = 1,
     ground_quotes: opt.GroundQuotes = True,
+    score_readout: opt.ScoreReadout = "confidence",
     batch_size: opt.BatchSize = 8,
     family: opt.Family = "auto",
     dtype: opt.Dtype = "auto",
@@ -116,6 +117,7 @@ def analyze(
     from emoreason.data.schema import resolve_task
     from emoreason.formats import get_format
     from emoreason.formats.consensus import vote_temperature
+    from emoreason.formats.readout import SCORE_READOUTS
     from emoreason.models import MediaError
 
     label_set = tuple(x.strip() for x in labels.split(",")) if labels else None
@@ -134,6 +136,8 @@ def analyze(
         vote_temperature(votes, temperature)
     except ValueError as err:
         fail(f"--votes {votes}: {err}")
+    if score_readout not in SCORE_READOUTS:
+        fail(f"--score-readout {score_readout!r}: choose one of {', '.join(SCORE_READOUTS)}")
     adapter = adapter or speech_adapter_for(model, samples, the_task, fmt)
     loaded, engine = load_engine(model, adapter, family, dtype, device, batch_size, votes)
     explainer = Explainer(
@@ -148,6 +152,7 @@ def analyze(
         cues=cues,
         cue_reference=cue_reference,
         ground_quotes=ground_quotes,
+        score_readout=score_readout,
     )
     explainer.option = "--max-new-tokens"
     try:

@@ -148,6 +148,16 @@ GroundQuotes = Annotated[
         "--grounded-quotes/--free-quotes",
     ),
 ]
+ScoreReadout = Annotated[
+    str,
+    _option(
+        "How a scored C2F answer's score is read: confidence (the number the chain wrote times the probability the "
+        "model gave the polarity it wrote, kept on that polarity's side of the neutral band: a hesitant answer "
+        "scores nearer 0; the record keeps `written_score` and `polarity_probs`) or written (the chain's number "
+        "as is). The polarity never changes (emoreason.formats.readout).",
+        "--score-readout",
+    ),
+]
 BatchSize = Annotated[int, _option("Samples per generation batch.")]
 RecordJson = Annotated[bool, _option("Print one audit record (JSON) per input instead of the readable view.", "--json")]
 Cues = Annotated[

@@ -26,6 +26,7 @@ def serve(
     device: opt.Device = "auto",
     log_level: opt.LogLevel = "info",
     ground_quotes: opt.GroundQuotes = True,
+    score_readout: opt.ScoreReadout = "confidence",
 ) -> None:
     """Serve a model over HTTP: OpenAI-style /v1/chat/completions, /v1/analyze (audit records), a page at /."""
     from emoreason.cli.analysis import check_adapters
@@ -48,6 +49,7 @@ def serve(
             max_body_bytes=int(max_body_mb * 2**20),
             api_key=api_key or None,
             ground_quotes=ground_quotes,
+            score_readout=score_readout,
         )
         server_app = build_app(model, adapter, settings, family=family, dtype=dtype, device=device)
     except (FileNotFoundError, ValueError, MediaError) as err:

@@ -166,7 +166,14 @@ def show_record(sample: Sample, record: dict[str, Any]) -> None:
     polarity = record["polarity"] or "?"
     head = Text(polarity.upper(), style=f"bold {colours.get(polarity, 'white')}")
     if record["score"] is not None:
-        head.append("   score ").append(f"{record['score']:g}", style="bold")
+        head.append("   score ").append(f"{round(record['score'], 2):g}", style="bold")
+    probs = record.get("polarity_probs") or {}
+    if record.get("score_readout") == "confidence" and record["polarity"] in probs:
+        # the confidence readout (`formats.readout`): say where the number came from
+        head.append(
+            f"   (written {record['written_score']:g} x P({record['polarity']}) {probs[record['polarity']]:.2f})",
+            style="dim",
+        )
     if record["label"]:
         head.append("   label ").append(str(record["label"]), style="bold")
     votes = record.get("votes")

@@ -86,6 +86,7 @@ def run_identity(
     split: str,
     adapters: Iterable[str] = (),
     dtype: str | None = None,
+    score_readout: str = "written",
 ) -> dict[str, Any]:
     """Every setting an answer depends on, as plain JSON values (see the module doc)."""
     identity = {
@@ -106,6 +107,8 @@ def run_identity(
     }
     if params.ground_quotes:  # recorded only when on, so folders written before the option still match
         identity["ground_quotes"] = True
+    if score_readout != "written":  # likewise: folders written before the readout existed hold written scores
+        identity["score_readout"] = score_readout
     return json.loads(json.dumps(json_safe(identity)))  # tuples become lists, as they read back from run.json
 
 

@@ -117,6 +117,7 @@ def evaluate_model(
     faithfulness: bool = False,
     seed: int = 0,
     probe_progress_factory: Any = None,
+    score_readout: str = "written",
 ) -> dict[str, Any]:
     """Generate the missing predictions of `samples` into `out`, then score them and write the reports.
 
@@ -167,17 +168,24 @@ def evaluate_model(
             record["gold_polarity"] = dataset.task.gold_polarity(sample)
         predictions_log.extend(batch)
 
+    asked = (engine, todo, dataset.task, format_name, model_name, params, batch_size)
     if todo:
         if progress_factory is not None:
             with progress_factory(len(samples), len(samples) - len(todo)) as advance:
-                analyze(engine, todo, dataset.task, format_name, model_name, params, batch_size, advance, persist)
+                analyze(*asked, advance, persist, score_readout=score_readout)
         else:
-            analyze(engine, todo, dataset.task, format_name, model_name, params, batch_size, None, persist)
+            analyze(*asked, None, persist, score_readout=score_readout)
 
     records = read_jsonl_keyed(predictions_path, "id").records
     ordered = [records[s.id] for s in samples if s.id in records]
     by_id = {
-        r["id"]: {"completion": r["raw_completion"], "completion_tokens": r.get("completion_tokens")} for r in ordered
+        # the record's score: the readout's, which the completion alone does not give (`formats.readout`)
+        r["id"]: {
+            "completion": r["raw_completion"],
+            "completion_tokens": r.get("completion_tokens"),
+            "score": r.get("score"),
+        }
+        for r in ordered
     }
     system = score_system(samples, by_id, dataset.task, format_name, source=str(predictions_path))
     for message in system.warnings:
@@ -199,6 +207,7 @@ def evaluate_model(
         "format": format_name,
         "generation": {
             "votes": params.n,  # answers sampled per sample (`formats.consensus`); 1 = one answer each
+            "score_readout": score_readout,  # `formats.readout`: how each answer's score was read
             "max_new_tokens": params.max_new_tokens,
             "temperature": params.temperature,
             "top_p": params.top_p,

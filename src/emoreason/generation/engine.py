@@ -49,7 +49,7 @@ from emoreason.generation.kv_cache import (
 from emoreason.generation.matmul import OneDnnLinears, use_onednn_linears
 from emoreason.generation.params import Completion, SamplingParams
 from emoreason.generation.quotes import GroundedQuotes, QuoteLogitsProcessor
-from emoreason.generation.sampling import choose_tokens
+from emoreason.generation.sampling import choice_probabilities, choose_tokens
 from emoreason.generation.single_row import AUTO_MIN_WEIGHT_BYTES, SingleRowDecoder, linear_weight_bytes
 from emoreason.generation.stopping import StopChecker
 from emoreason.models.families.base import Conversation
@@ -201,14 +201,25 @@ class TransformersEngine:
         return auto_batch_size(self.loaded, prompt_tokens + params.max_new_tokens)
 
     def _finish(
-        self, token_ids: list[int], logprobs: list[float], reason: str, stop: StopChecker, prompt_tokens: int
+        self,
+        token_ids: list[int],
+        logprobs: list[float],
+        reason: str,
+        stop: StopChecker,
+        prompt_tokens: int,
+        choice_probs: dict[int, float] | None = None,
     ) -> Completion:
         tokenizer = self.loaded.tokenizer
         text = tokenizer.decode(token_ids, skip_special_tokens=True)
         if reason == "stop":
             text = stop.cut(text)
         return Completion(
-            text=text, token_ids=token_ids, logprobs=logprobs, finish_reason=reason, prompt_tokens=prompt_tokens
+            text=text,
+            token_ids=token_ids,
+            logprobs=logprobs,
+            finish_reason=reason,
+            prompt_tokens=prompt_tokens,
+            choice_probs=choice_probs,
         )
 
     def _prefill(
@@ -341,11 +352,19 @@ class TransformersEngine:
         generated: list[list[int]] = [[] for _ in range(batch)]
         logprobs: list[list[float]] = [[] for _ in range(batch)]
         finished: list[Completion | None] = [None] * batch
+        choices = set(params.choice_tokens)
+        chose: list[dict[int, float] | None] = [None] * batch
         for step in range(params.max_new_tokens):
             if quotes is not None:
                 logits = quotes.mask(logits, active)
             tokens, token_logprobs = choose_tokens(logits, params.temperature, params.top_k, params.top_p, generator)
             token_list, logprob_list = tokens.tolist(), token_logprobs.tolist()
+            if choices:
+                slots = [i for i, row in enumerate(active) if chose[row] is None and token_list[i] in choices]
+                if slots:
+                    rows_probs = choice_probabilities(logits[slots], params.choice_tokens)
+                    for slot, probs in zip(slots, rows_probs, strict=True):
+                        chose[active[slot]] = probs
             keep: list[int] = []
             for slot, row in enumerate(active):
                 if quotes is not None:
@@ -362,7 +381,9 @@ class TransformersEngine:
                 if reason is None:
                     keep.append(slot)
                 else:
-                    finished[row] = self._finish(generated[row], logprobs[row], reason, stop, len(rows[row]))
+                    finished[row] = self._finish(
+                        generated[row], logprobs[row], reason, stop, len(rows[row]), chose[row]
+                    )
             if not keep:
                 break
             if len(keep) < len(active):
@@ -449,6 +470,7 @@ class TransformersEngine:
         )
         stop = StopChecker(tokenizer, params.stop_strings)
         pad = tokenizer.pad_token_id
+        choices = set(params.choice_tokens)
         completions = []
         prompt_lengths = inputs["attention_mask"].sum(dim=1).repeat_interleave(params.n).tolist()
         for row in range(sequences.shape[0]):
@@ -466,7 +488,9 @@ class TransformersEngine:
                 while ids and ids[-1] == pad:
                     ids.pop()
             lp = chosen[row, : len(ids)].tolist()
-            completions.append(self._finish(ids, lp, reason, stop, int(prompt_lengths[row])))
+            at = next((i for i, token in enumerate(ids) if token in choices and i < len(out.logits)), None)
+            probs = None if at is None else choice_probabilities(out.logits[at][row : row + 1], params.choice_tokens)[0]
+            completions.append(self._finish(ids, lp, reason, stop, int(prompt_lengths[row]), probs))
         return [completions[i * params.n : (i + 1) * params.n] for i in range(len(conversations))]
 
 

@@ -18,6 +18,10 @@ class SamplingParams:
     seed: int | None = None
     #: quotes may only cite the conversation's `evidence` (`generation.quotes`; text models)
     ground_quotes: bool = False
+    #: token ids of a closed choice the answer makes once (a C2F answer's polarity word,
+    #: `formats.readout.polarity_choice`): at the first step where a row picks one of them, the
+    #: row keeps the probabilities of all of them (`Completion.choice_probs`)
+    choice_tokens: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.n < 1:
@@ -50,6 +54,10 @@ class Completion:
     prompt_index: int = 0
     prompt_tokens: int = 0
     extra: dict[str, object] = field(default_factory=dict)
+    #: with `SamplingParams.choice_tokens`: at the first step that picked one of them, each one's
+    #: probability under the untempered next-token distribution, renormalised over the choice
+    #: (so they sum to 1); None when no step picked one
+    choice_probs: dict[int, float] | None = None
 
     @property
     def num_tokens(self) -> int:

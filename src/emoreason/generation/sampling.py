@@ -53,3 +53,12 @@ def choose_tokens(
         tokens = sample_rows(probs, generator)
     # log-softmax of the chosen tokens only (a full log_softmax writes a batch x vocab tensor)
     return tokens, scaled.gather(-1, tokens[:, None]).squeeze(-1) - torch.logsumexp(scaled, dim=-1)
+
+
+def choice_probabilities(logits: torch.Tensor, choices: tuple[int, ...]) -> list[dict[int, float]]:
+    """Per row of `logits` [B, V], the probabilities of the token ids `choices` under the
+    untempered distribution, renormalised over `choices`: softmax of their logits alone, which
+    is the full softmax restricted to them and divided by their total mass."""
+    index = torch.tensor(choices, device=logits.device)
+    probs = torch.softmax(logits.float().index_select(-1, index), dim=-1).tolist()
+    return [dict(zip(choices, row, strict=True)) for row in probs]

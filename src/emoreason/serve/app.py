@@ -46,7 +46,12 @@ def create_app(engine: GenerationBackend, model: ModelInfo, settings: ServeSetti
     )
     # the Python API makes the audit records; cues off: media the model cannot read are refused (400), not measured
     explainer = Explainer(
-        model, engine, max_new_tokens=settings.default_max_tokens, cues="off", ground_quotes=settings.ground_quotes
+        model,
+        engine,
+        max_new_tokens=settings.default_max_tokens,
+        cues="off",
+        ground_quotes=settings.ground_quotes,
+        score_readout=settings.score_readout,
     )
     explainer.option = "max_tokens"  # a context-length refusal names the request's field
     state = ServeState(

@@ -211,7 +211,7 @@ function gauge(score, task) {
   const [nx, ny] = point(score, r - 18);
   root.append(svg("line", { x1: cx, y1: cy, x2: nx, y2: ny, stroke: "#1d2330", "stroke-width": 3, "stroke-linecap": "round" }));
   root.append(svg("circle", { cx, cy, r: 5, fill: "#1d2330" }));
-  root.append(svg("text", { x: cx, y: cy + 24, "text-anchor": "middle", class: "gauge-value" }, `score ${score}`));
+  root.append(svg("text", { x: cx, y: cy + 24, "text-anchor": "middle", class: "gauge-value" }, `score ${Number(score.toFixed(2))}`));
   root.append(svg("text", { x: cx - r, y: cy + 16, "text-anchor": "middle", class: "gauge-tick" }, String(low)));
   root.append(svg("text", { x: cx + r, y: cy + 16, "text-anchor": "middle", class: "gauge-tick" }, String(high)));
   return root;
@@ -266,6 +266,12 @@ function render(entry) {
   gaugeBox.replaceChildren();
   if (record.score !== null && record.score !== undefined && task && task.scale) gaugeBox.append(gauge(record.score, task));
   else if (record.score !== null && record.score !== undefined) gaugeBox.append(el("span", { class: "label-chip" }, `score ${record.score}`));
+  const probs = record.polarity_probs || {};
+  if (record.score_readout === "confidence" && record.polarity in probs) {
+    // the confidence readout (emoreason.formats.readout): where the number comes from
+    gaugeBox.append(el("p", { class: "readout", title: "the written score times the probability the model gave its polarity" },
+      `written ${record.written_score} × P(${record.polarity}) ${probs[record.polarity].toFixed(2)}`));
+  }
   const chip = $("label-chip");
   chip.classList.toggle("hidden", !record.label);
   chip.textContent = record.label ? `label: ${record.label}` : "";
