@@ -139,3 +139,32 @@ def test_evaluate_scores_the_records_readout(tmp_path) -> None:
         assert metrics["rows"]["model"]["mae"] == pytest.approx(mae)
         assert metrics["generation"]["score_readout"] == readout
     assert asked == [tuple(choice.values()), ()]  # the written readout asks for no probabilities
+
+
+def test_the_terminal_view_says_where_a_confidence_score_came_from(capsys) -> None:
+    from emoreason.cli.ui import show_record
+
+    sample = Sample(id="x", text="Not bad at all.")
+    record = {
+        "id": "x",
+        "polarity": "negative",
+        "score": -1.05,
+        "label": None,
+        "reasoning": {"think": '"bad" (-2.1)'},
+        "parse_ok": True,
+        "errors": [],
+        "raw_completion": '"bad" (-2.1)',
+        "completion_tokens": 9,
+        "latency_s": 0.1,
+        "model": "m",
+        "citations": {},
+        "score_readout": "confidence",
+        "written_score": -2.1,
+        "polarity_probs": {"positive": 0.45, "negative": 0.5, "neutral": 0.05},
+    }
+    show_record(sample, record)
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "score -1.05 (written -2.1 x P(negative) 0.50)" in shown
+    show_record(sample, record | {"score_readout": "written", "score": -2.1})
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "score -2.1" in shown and "written" not in shown
