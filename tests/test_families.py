@@ -501,6 +501,17 @@ def test_generation_engine_and_analyze_with_media(which: str, tiny: dict[str, Pa
     )
     assert len(two[0]) == 2 and two[0][0].token_ids == two[0][1].token_ids  # greedy n=2 gives equal copies
     assert all(lp <= 0 for c in two[0] for lp in c.logprobs)
+    # the polarity-probability readout's choice on this path (`generate`'s logits): the greedy
+    # token is the most probable of the choice, and the probabilities sum to 1
+    first = two[0][0].token_ids[0]
+    choice = (first, first + 1, first + 2)
+    kept = engine.generate(
+        [Conversation(messages=[{"role": "user", "content": "hi"}], **media)],
+        SamplingParams(max_new_tokens=3, choice_tokens=choice),
+    )[0][0]
+    assert kept.token_ids == two[0][0].token_ids and kept.choice_probs is not None
+    assert max(kept.choice_probs, key=kept.choice_probs.get) == first
+    assert abs(sum(kept.choice_probs.values()) - 1.0) < 1e-6
 
 
 def test_adapter_resolution_shipped_none_and_training(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
