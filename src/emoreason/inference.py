@@ -175,10 +175,12 @@ def _record(
     word where it wrote one) and, for a scored task, `score` read with the `confidence` readout
     and `written_score`, the number the chain wrote. `score_readout` says which `score` is."""
     probs = polarity_probs(completion.choice_probs, choice)
-    score, readout = parsed.score, "written"
-    if probs is not None and task is not None and task.is_regression and score is not None:
-        # three decimals: the probabilities are float32, and a score is written with one or two
-        score, readout = round(confidence_weighted_score(score, parsed.polarity, probs, task), 3), "confidence"
+    score = read_score(parsed, completion, task, choice)
+    readout = (
+        "confidence"
+        if probs is not None and task is not None and task.is_regression and score is not None
+        else "written"
+    )
     record = {
         "id": sample.id,
         "polarity": parsed.polarity,
@@ -201,6 +203,19 @@ def _record(
     if readout == "confidence":
         record["written_score"] = parsed.score
     return record
+
+
+def read_score(
+    parsed: ParseResult, completion: Completion, task: TaskInfo | None, choice: Mapping[Polarity, int] | None
+) -> float | None:
+    """The answer's score as records report it: with `choice` (`readout_choice`) and the
+    polarity probabilities kept, the confidence readout (`formats.readout`), rounded to three
+    decimals (the probabilities are float32; scores are written with one or two); else as
+    written (None for no score or a task without one)."""
+    probs = polarity_probs(completion.choice_probs, choice)
+    if probs is None or task is None or not task.is_regression or parsed.score is None:
+        return parsed.score
+    return round(confidence_weighted_score(parsed.score, parsed.polarity, probs, task), 3)
 
 
 def citation_record(completion: str, text: str, cues: str | None = None) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from emoreason.data.schema import Sample, TaskInfo, normalize_label
 from emoreason.formats import build_conversation
 from emoreason.formats.base import ParseResult, ReasoningFormat
 from emoreason.generation import GenerationBackend, SamplingParams
+from emoreason.inference import read_score, readout_choice, with_choice
 from emoreason.metrics.classification import classification_metrics
 from emoreason.metrics.grounding import citation_grounding, grounding_summary
 from emoreason.metrics.regression import generic_regression_metrics
@@ -65,6 +66,11 @@ class ValidationConfig(Section):
         "(the mean over datasets), e.g. 'vader:movies/pearson_r', 'mean/mae'.",
     )
     best_mode: Literal["max", "min"] = "max"
+    score_readout: Literal["confidence", "written"] = Field(
+        "confidence",
+        description="How answers' scores are read for r, MAE and the 3-class figures, as evaluate reads them "
+        "(emoreason.formats.readout); sd_ratio always measures the written scores.",
+    )
     collapse_majority_share: float = Field(
         0.85, gt=0.0, le=1.0, description="Collapse: one polarity in more than this share of a dataset's answers."
     )
@@ -81,7 +87,11 @@ class ValidationConfig(Section):
 
 
 def answer_metrics(
-    parsed: Sequence[ParseResult], completions: Sequence[str], samples: Sequence[Sample], task: TaskInfo
+    parsed: Sequence[ParseResult],
+    completions: Sequence[str],
+    samples: Sequence[Sample],
+    task: TaskInfo,
+    scores: Sequence[float | None] | None = None,
 ) -> dict[str, float]:
     """Figures of one dataset's greedy answers, for every task:
 
@@ -90,9 +100,9 @@ def answer_metrics(
     - citations_grounded_rate, answers_fully_grounded: `metrics.grounding`, each answer checked
       against what its prompt showed (text and cue text);
 
-    then `label_metrics` on a label task, else `score_metrics` and majority_share: the share of
-    the answers that say their most frequent polarity (an answer without a polarity counts as
-    its own class, "none")."""
+    then `label_metrics` on a label task, else `score_metrics` (of `scores`, the answers' scores
+    as read, by default the parsed ones) and majority_share: the share of the answers that say
+    their most frequent polarity (an answer without a polarity counts as its own class, "none")."""
     if not samples or len(parsed) != len(samples) or len(completions) != len(samples):
         raise ValueError(f"{len(parsed)} answers and {len(completions)} completions for {len(samples)} samples")
     sources = ["\n".join(part for part in (s.text, s.cues) if part) for s in samples]
@@ -107,7 +117,8 @@ def answer_metrics(
     }
     if task.labels:
         return {**common, **label_metrics(parsed, samples, task)}
-    return {**common, **score_metrics(parsed, samples, task), "majority_share": max(polarities.values()) / n}
+    figures = score_metrics(parsed, samples, task, scores)
+    return {**common, **figures, "majority_share": max(polarities.values()) / n}
 
 
 def label_metrics(parsed: Sequence[ParseResult], samples: Sequence[Sample], task: TaskInfo) -> dict[str, float]:
@@ -128,24 +139,36 @@ def label_metrics(parsed: Sequence[ParseResult], samples: Sequence[Sample], task
     }
 
 
-def score_metrics(parsed: Sequence[ParseResult], samples: Sequence[Sample], task: TaskInfo) -> dict[str, float]:
+def score_metrics(
+    parsed: Sequence[ParseResult],
+    samples: Sequence[Sample],
+    task: TaskInfo,
+    scores: Sequence[float | None] | None = None,
+) -> dict[str, float]:
     """Against gold scores:
 
-    - pearson_r, mae, f1_3_weighted, acc_3: `generic_regression_metrics`, an answer without a
-      score counting as the scale's midpoint (what a neutral guess costs, as in `evaluate`);
-    - sd_ratio: sd of the predicted scores / sd of the gold scores (1 = the spread of the
-      gold; near 0 = one score for everything); NaN when the gold is constant.
+    - pearson_r, mae, f1_3_weighted, acc_3: `generic_regression_metrics` of `scores` (the
+      answers' scores as read, `formats.readout`; by default the parsed ones), an answer without
+      a score counting as the scale's midpoint (what a neutral guess costs, as in `evaluate`);
+    - sd_ratio: sd of the written scores / sd of the gold scores (1 = the spread of the gold;
+      near 0 = one score for everything); NaN when the gold is constant. Written, because the
+      collapse it detects is the chain's, and the confidence readout shrinks the spread by design.
     """
     if task.scale is None:
         raise ValueError(f"in-training validation needs a scored task; {task.name!r} has no scale")
     midpoint = sum(task.scale) / 2.0
-    preds = np.array([midpoint if p.score is None else float(p.score) for p in parsed], dtype=np.float64)
+
+    def as_array(values: Sequence[float | None]) -> np.ndarray:
+        return np.array([midpoint if v is None else float(v) for v in values], dtype=np.float64)
+
+    written = as_array([p.score for p in parsed])
+    preds = written if scores is None else as_array(scores)
     gold = np.array([float(s.score) for s in samples], dtype=np.float64)  # type: ignore[arg-type]
     figures = generic_regression_metrics(preds, gold, task.scale, task.neutral)
     gold_sd = float(np.std(gold))
     return {
         **{k: figures[k] for k in ("pearson_r", "mae", "f1_3_weighted", "acc_3")},
-        "sd_ratio": float(np.std(preds)) / gold_sd if gold_sd > 0 else float("nan"),
+        "sd_ratio": float(np.std(written)) / gold_sd if gold_sd > 0 else float("nan"),
     }
 
 
@@ -256,8 +279,12 @@ class Validation:
         figures = {}
         for name, (samples, task) in self.sets.items():
             conversations = [build_conversation(s, fmt, task, cues=s.cues) for s in samples]
-            texts = [out[0].text for out in engine.generate(conversations, params)]
-            figures[name] = answer_metrics([fmt.parse(t, task) for t in texts], texts, samples, task)
+            choice = readout_choice(engine, fmt, task, self.config.score_readout)
+            completions = [out[0] for out in engine.generate(conversations, with_choice(params, choice))]
+            texts = [c.text for c in completions]
+            parsed = [fmt.parse(t, task) for t in texts]
+            scores = [read_score(p, c, task, choice) for p, c in zip(parsed, completions, strict=True)]
+            figures[name] = answer_metrics(parsed, texts, samples, task, scores)
         stats = flatten(figures)
         config = self.config
         reasons = collapse_reasons(
