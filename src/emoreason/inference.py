@@ -175,12 +175,7 @@ def _record(
     word where it wrote one) and, for a scored task, `score` read with the `confidence` readout
     and `written_score`, the number the chain wrote. `score_readout` says which `score` is."""
     probs = polarity_probs(completion.choice_probs, choice)
-    score = read_score(parsed, completion, task, choice)
-    readout = (
-        "confidence"
-        if probs is not None and task is not None and task.is_regression and score is not None
-        else "written"
-    )
+    score, readout = read_score(parsed, probs, task)
     record = {
         "id": sample.id,
         "polarity": parsed.polarity,
@@ -206,16 +201,16 @@ def _record(
 
 
 def read_score(
-    parsed: ParseResult, completion: Completion, task: TaskInfo | None, choice: Mapping[Polarity, int] | None
-) -> float | None:
-    """The answer's score as records report it: with `choice` (`readout_choice`) and the
-    polarity probabilities kept, the confidence readout (`formats.readout`), rounded to three
-    decimals (the probabilities are float32; scores are written with one or two); else as
-    written (None for no score or a task without one)."""
-    probs = polarity_probs(completion.choice_probs, choice)
+    parsed: ParseResult, probs: Mapping[Polarity, float] | None, task: TaskInfo | None
+) -> tuple[float | None, str]:
+    """The answer's score as records report it, and which readout gave it: with the polarity
+    probabilities (`formats.readout.polarity_probs`) on a scored task, the confidence readout
+    (`formats.readout`), rounded to three decimals (the probabilities are float32; scores are
+    written with one or two), and "confidence"; else the written score (None for no score or a
+    task without one) and "written"."""
     if probs is None or task is None or not task.is_regression or parsed.score is None:
-        return parsed.score
-    return round(confidence_weighted_score(parsed.score, parsed.polarity, probs, task), 3)
+        return parsed.score, "written"
+    return round(confidence_weighted_score(parsed.score, parsed.polarity, probs, task), 3), "confidence"
 
 
 def citation_record(completion: str, text: str, cues: str | None = None) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from emoreason.data import load_dataset, random_subset
 from emoreason.data.schema import Sample, TaskInfo, normalize_label
 from emoreason.formats import build_conversation
 from emoreason.formats.base import ParseResult, ReasoningFormat
+from emoreason.formats.readout import polarity_probs
 from emoreason.generation import GenerationBackend, SamplingParams
 from emoreason.inference import read_score, readout_choice, with_choice
 from emoreason.metrics.classification import classification_metrics
@@ -283,7 +284,8 @@ class Validation:
             completions = [out[0] for out in engine.generate(conversations, with_choice(params, choice))]
             texts = [c.text for c in completions]
             parsed = [fmt.parse(t, task) for t in texts]
-            scores = [read_score(p, c, task, choice) for p, c in zip(parsed, completions, strict=True)]
+            probs = [polarity_probs(c.choice_probs, choice) for c in completions]
+            scores = [read_score(p, q, task)[0] for p, q in zip(parsed, probs, strict=True)]
             figures[name] = answer_metrics(parsed, texts, samples, task, scores)
         stats = flatten(figures)
         config = self.config
