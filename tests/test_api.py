@@ -176,6 +176,15 @@ def test_using_changes_settings_and_shares_the_model(explainer: Explainer, spy: 
         explainer.using(votes=2, temperature=0)
 
 
+def test_the_readout_choice_is_tokenized_once_and_follows_using(explainer: Explainer) -> None:
+    choice = explainer.choice
+    assert choice is not None and set(choice) == {"positive", "negative", "neutral"}
+    assert explainer.choice is choice  # cached, not tokenized again on every request
+    assert explainer.using(score_readout="written").choice is None  # `using` drops the cached value
+    assert explainer.using(format="emor3", task="mikels").choice is None  # no polarity written first
+    assert explainer.using(max_new_tokens=3).choice == choice
+
+
 def test_cue_text_is_carried_as_analyze_json_prints_it(explainer: Explainer, tiny_path: Path, tmp_path: Path) -> None:
     wav = tmp_path / "a.wav"
     sf.write(wav, syllables(4.0, 1.0, 200.0), SR)

@@ -131,6 +131,23 @@ def test_analyze_input_file_skips_the_bad_row_and_answers_the_rest(tiny: str, tm
     assert [json.loads(line)["id"] for line in result.stdout.splitlines() if line.startswith("{")] == ["b"]
 
 
+@pytest.mark.parametrize("command", [["analyze", "Fine."], ["serve"]], ids=" ".join)
+def test_an_unknown_score_readout_fails_before_the_model_loads(
+    command: list[str], tiny: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import emoreason.cli.analysis
+    import emoreason.serve
+
+    def no_load(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(emoreason.serve, "build_app", no_load)
+    monkeypatch.setattr(emoreason.cli.analysis, "load_engine", no_load)
+    result = runner.invoke(app, [*command, "--model", tiny, "--score-readout", "weighted"])
+    assert result.exit_code != 0 and "the model was loaded" not in flat(result.output)
+    assert "confidence, written" in flat(result.output) and "weighted" in flat(result.output)
+
+
 @pytest.fixture(scope="module")
 def client(tiny: str) -> Iterator[TestClient]:
     from emoreason.generation import TransformersEngine

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import warnings
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -306,10 +307,11 @@ class Explainer:
         effective_readout(score_readout, self.format, self.task)  # an unknown name fails here, not at the first call
         self.score_readout = score_readout
 
-    @property
+    @functools.cached_property
     def choice(self) -> dict[str, int] | None:
         """The polarity tokens whose probabilities the confidence readout needs
-        (`inference.readout_choice`), or None where scores are read as written."""
+        (`inference.readout_choice`), or None where scores are read as written. Tokenized once
+        per explainer; `using` drops the cached value, since format, task and readout decide it."""
         from emoreason.inference import readout_choice
 
         return readout_choice(self.engine, self.format, self.task, self.score_readout)
@@ -374,6 +376,7 @@ class Explainer:
         from emoreason.formats.readout import effective_readout
 
         other = copy.copy(self)
+        other.__dict__.pop("choice", None)  # `choice` depends on what may change below
         if format is not None:
             other.format = get_format(format)
         if task is not None:

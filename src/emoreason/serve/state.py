@@ -17,6 +17,7 @@ from typing import Annotated, Any, Self
 from fastapi import Depends, Request
 
 from emoreason.api.explainer import Explainer
+from emoreason.formats.readout import SCORE_READOUTS
 from emoreason.generation import SamplingParams
 from emoreason.inference import ModelSpec
 from emoreason.models import Conversation, MediaError
@@ -62,6 +63,8 @@ class ServeSettings:
                 raise ValueError(f"{name} must be >= 1")
         if self.request_timeout_s <= 0 or self.batch_wait_ms < 0:
             raise ValueError("request_timeout_s must be > 0 and batch_wait_ms >= 0")
+        if self.score_readout not in SCORE_READOUTS:  # here, so `serve` says so before the model loads
+            raise ValueError(f"score_readout must be one of {', '.join(SCORE_READOUTS)}, got {self.score_readout!r}")
 
 
 @dataclass
