@@ -25,7 +25,11 @@ The setting, the same on both sides:
 One difference is kept on purpose: our trainer stops a completion at the c2f end tag
 `</score>` (the format's stop string), TRL only at EOS, so ours may generate fewer tokens. The
 "tokens" column shows it; `--no-stop-strings` makes ours generate to EOS like TRL (equal work).
-Ours also runs without hints (`hints.enabled=false`: TRL has no Hint-GRPO).
+Ours also runs without hints (`hints.enabled=false`: TRL has no Hint-GRPO). And ours skips the
+forward/backward of rollouts whose advantage is exactly 0 (`algorithm.skip_zero_advantage`, on by
+default: every rollout of a group whose rewards are all equal), which add exactly nothing to the
+gradient; TRL computes them. From a fresh adapter that is most groups, since the base model rarely
+writes the format; from the SFT adapter few. `--no-skip` makes ours compute them too: equal work.
 
 `--from-sft` is the realistic mode: both sides start from the shipped SFT adapter (the default
 adapter: LoRA r=16, alpha 32 on all linear layers, the shape above) instead of a fresh one, so the
@@ -318,6 +322,7 @@ def run_ours(args: argparse.Namespace) -> dict[str, Any]:
                     "eps_low": 0.2,
                     "eps_high": 0.2,
                     "num_iterations": 1,
+                    "skip_zero_advantage": not args.no_skip,
                 },
                 "optim": {
                     "lr": args.lr,
@@ -352,6 +357,7 @@ def run_ours(args: argparse.Namespace) -> dict[str, Any]:
             "train_s": train_s,
             "trainable_params": trainable,
             "stop_strings": not args.no_stop_strings,
+            "skipped_share": statistics.fmean(r.get("update/skipped_share", 0.0) for r in records[args.warmup :]),
         },
     )
 
@@ -382,6 +388,7 @@ def run_side(side: str, args: argparse.Namespace) -> dict[str, Any]:
         ]
         command += ["--precision", args.precision] + (["--no-merge"] if args.no_merge else [])
         command += ["--from-sft"] if args.from_sft else []
+        command += ["--no-skip"] if args.no_skip else []
         if args.no_stop_strings:
             command.append("--no-stop-strings")
         print(f"running {side} ...", file=sys.stderr, flush=True)
@@ -426,6 +433,12 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None
         "tokens: mean completion length (tokens) over the timed steps; "
         "TRL 'update' = step - _generate - _calculate_rewards; 'other' = step - the three phases"
     )
+    if "ours" in results and "skipped_share" in results["ours"]:
+        print(
+            f"ours skipped the forward/backward of {results['ours']['skipped_share']:.0%} of the timed rollouts: "
+            "their advantage was exactly 0 (a group whose rewards were all equal), so they add nothing to the "
+            "gradient; TRL computes them (--no-skip: ours does too)"
+        )
     if "ours" in results and results["ours"].get("stop_strings"):
         print("ours stops at </score> (c2f stop string), TRL at EOS only; --no-stop-strings for equal work")
 
@@ -445,6 +458,11 @@ def main() -> None:
         help="precision on both sides: TRL's bf16=True; ours optim.precision=bf16 and rollout.dtype=bfloat16",
     )  # fmt: skip
     parser.add_argument("--no-merge", action="store_true", help="ours samples with the LoRA path unmerged")
+    parser.add_argument(
+        "--no-skip",
+        action="store_true",
+        help="ours also runs the forward/backward of zero-advantage rollouts (algorithm.skip_zero_advantage=false)",
+    )
     parser.add_argument(
         "--from-sft", action="store_true", help="both sides start from the shipped SFT adapter (realistic rewards)"
     )

@@ -57,6 +57,15 @@ def test_group_advantages_default_eps_and_size_one():
     assert group_advantages(T([1, 0, 1, 1]), 2).dtype.is_floating_point  # int rewards accepted
 
 
+def test_a_flat_group_gets_exact_zeros_even_when_its_mean_rounds():
+    rewards = T([2.9, 2.9, 2.9, 1.0, 2.0, 3.0])  # the float32 mean of three 2.9 is not 2.9
+    assert (rewards[:3] - rewards[:3].mean()).abs().max() > 0
+    for scale in ("group", "batch", "none"):
+        adv = group_advantages(rewards, 3, scale=scale)
+        assert adv[:3].tolist() == [0.0, 0.0, 0.0]
+    close(group_advantages(rewards, 3)[3:], T([-1, 0, 1]) / (1 + 1e-4))
+
+
 def test_group_advantages_errors():
     with pytest.raises(ValueError, match=r"7.*3|3.*7"):
         group_advantages(torch.zeros(7), 3)

@@ -368,6 +368,45 @@ def test_resume_is_exact(tmp_path: Path, causal: Path, lora: bool) -> None:
     assert [r["step"] for r in lines] == [1, 2, 3, 4] and lines[2]["reward/mean"] != 9.9
 
 
+def flat_now_and_then() -> Callable[..., RewardBreakdown]:
+    """The vowel reward, but flat (every rollout 0.3) for negative golds, and for every prompt on
+    even steps (a step scores 2 prompts x G=4 rollouts): some steps skip half their rows, some all."""
+    calls = [0]
+
+    def reward(text: str, gold: Any, task: Any, reflection: Any) -> RewardBreakdown:
+        step, calls[0] = calls[0] // 8, calls[0] + 1
+        if step % 2 == 1 or gold.score < 0:
+            return RewardBreakdown(total=0.3, components={"flat": 0.3}, parsed=ParseResult("c2f", False))
+        return vowel_reward(text, gold, task, reflection)
+
+    return reward
+
+
+@pytest.mark.parametrize("loss_type", ["grpo", "dapo"])
+def test_skipping_zero_advantage_rows_trains_the_same_weights(tmp_path: Path, causal: Path, loss_type: str) -> None:
+    def run(skip: bool) -> tuple[dict[str, torch.Tensor], list[dict]]:
+        config = make_config(
+            tmp_path / str(skip),
+            causal,
+            run={"max_steps": 4, "report_to": []},
+            hints={"enabled": False},
+            model={"lora": {"enabled": True, "r": 4, "alpha": 8}},
+            algorithm={"skip_zero_advantage": skip, "loss_type": loss_type},
+            optim={"lr": 2e-2, "minibatch_size": 4},
+        )
+        trainer = GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=flat_now_and_then())
+        return _trainable(trainer), trainer.train()
+
+    (skipped, logs), (computed, full_logs) = run(True), run(False)
+    # half the rows (the negative gold's group) on steps 1 and 3; every row on steps 2 and 4
+    assert [r["update/skipped_share"] for r in logs] == [0.5, 1.0, 0.5, 1.0]
+    assert [r["update/skipped_share"] for r in full_logs] == [0.0] * 4
+    assert [r["loss"] for r in logs] == pytest.approx([r["loss"] for r in full_logs], abs=1e-6)
+    for name in computed:  # steps 2 and 4 still move the weights, by AdamW's momentum
+        torch.testing.assert_close(skipped[name], computed[name], atol=1e-6, rtol=0, msg=name)
+    assert any(not torch.equal(computed[name], 0 * computed[name]) for name in computed)
+
+
 # --------------------------------------------------------------------------------------
 # multimodal families: media reach the log-prob forward pass
 # --------------------------------------------------------------------------------------

@@ -114,6 +114,13 @@ class AlgorithmConfig(Section):
     eps_low: float = Field(0.2, gt=0.0, lt=1.0)
     eps_high: float = Field(0.2, gt=0.0)
     num_iterations: int = Field(1, ge=1, description="Updates on each batch of rollouts (mu).")
+    skip_zero_advantage: bool = Field(
+        True,
+        description="Without a KL term (beta 0) and on one process, skip the forward and backward pass of "
+        "rollouts whose advantage is exactly 0 (every group whose rewards are all equal): they add exactly 0 "
+        "to the loss and its gradient, and the loss is still normalised over all rollouts. Entropy and clip "
+        "ratios are then logged over the rollouts that ran.",
+    )
 
 
 class OptimConfig(OptimSection):

@@ -53,7 +53,14 @@ from emoreason.rl.rollouts import (
 )
 from emoreason.train.loop import build_accelerator, prepare_training, stream_positions
 from emoreason.train.policy import RolloutWeights, load_trainable, prepare_policy, reference_model, setup_reference
-from emoreason.train.update import RunningMeans, gradient_sync, optimizer_step, resolve_precision, update_precision
+from emoreason.train.update import (
+    RunningMeans,
+    gradient_sync,
+    optimizer_step,
+    resolve_precision,
+    update_precision,
+    zero_missing_grads,
+)
 from emoreason.train.validation import Validation, ValidationHook
 
 log = logging.getLogger(__name__)
@@ -212,16 +219,31 @@ class GRPOTrainer:
 
     # -- 5: the update ----------------------------------------------------------------------
 
+    def _mask_layout(self, rollouts: list[Rollout]) -> tuple[list[int], list[int]]:
+        """Each row's untrained hint tokens and the trained tokens after them (`hint_token_mask`):
+        the hint is trained on as part of the completion under `hints.train_on_hint`."""
+        hints, completions = [len(r.hint_ids) for r in rollouts], [r.completion.num_tokens for r in rollouts]
+        if self.config.hints.train_on_hint:
+            return [0] * len(rollouts), [h + n for h, n in zip(hints, completions)]
+        return hints, completions
+
     def _encode(self, rollouts: list[Rollout]) -> tuple[EncodedBatch, torch.Tensor]:
         """Model inputs of a minibatch and its loss mask (padding 0, and hint tokens unless
         `hints.train_on_hint`). Built once per step and reused by the old-policy, reference and
         update passes (media load once)."""
         prompts, continuations = [r.conversation for r in rollouts], [r.continuation for r in rollouts]
         batch = encode_with_continuations(self.loaded, prompts, continuations, share_prefix=self.share_prefix)
-        hints, completions = [len(r.hint_ids) for r in rollouts], [r.completion.num_tokens for r in rollouts]
-        if self.config.hints.train_on_hint:  # the hint tokens are trained on as part of the completion
-            hints, completions = [0] * len(rollouts), [h + n for h, n in zip(hints, completions)]
-        return batch, hint_token_mask(hints, completions, batch.targets.shape[1]).to(batch.targets.device)
+        hints, trained = self._mask_layout(rollouts)
+        return batch, hint_token_mask(hints, trained, batch.targets.shape[1]).to(batch.targets.device)
+
+    def _rows_that_run(self, advantages: torch.Tensor) -> list[bool]:
+        """Which rows the update runs. Without a KL term a row whose advantage is exactly 0 adds
+        exactly 0 to the loss and to every gradient (`core.grpo_loss`), so its forward and backward
+        are skipped (`algorithm.skip_zero_advantage`); under DDP every process must run its backward."""
+        algo = self.config.algorithm
+        if not algo.skip_zero_advantage or algo.beta > 0 or self.world > 1:
+            return [True] * len(advantages)
+        return [bool(a != 0) for a in advantages.tolist()]
 
     def _forward(self, model: torch.nn.Module, rollouts: list[Rollout], with_entropy: bool = False):
         batch, mask = self._encode(rollouts)
@@ -239,37 +261,62 @@ class GRPOTrainer:
     def update(self, rollouts: list[Rollout], advantages: torch.Tensor) -> dict[str, float]:
         optim, algo = self.config.optim, self.config.algorithm
         windows = update_windows(len(rollouts), optim.minibatch_size, optim.gradient_accumulation)
-        minibatches = [rows for window in windows for rows in window]
-        encoded = [self._encode([rollouts[i] for i in rows]) for rows in minibatches]
+        runs = self._rows_that_run(advantages)
+        # The loss is normalised over every row of a window, those skipped included (`grpo_loss`'s
+        # window totals), so the rows that run give the gradient of the whole batch.
+        trained = self._mask_layout(rollouts)[1]
+        totals = [
+            {
+                "num_tokens": float(sum(trained[i] for rows in window for i in rows)),
+                "num_sequences": sum(map(len, window)),
+            }
+            for window in windows
+        ]
+        minibatches = [[i for i in rows if runs[i]] for window in windows for rows in window]
+        encoded = [self._encode([rollouts[i] for i in rows]) if rows else None for rows in minibatches]
+        batches = [e[0] for e in encoded if e is not None]
         # Exact old log-probs are needed once the policy moves within the step; before that,
         # logp.detach() is the same number and costs nothing.
         needs_old = algo.num_iterations > 1 or len(windows) > 1
-        old = self._fixed_logprobs([b for b, _ in encoded], reference=False) if needs_old else None
-        ref = self._fixed_logprobs([b for b, _ in encoded], reference=True) if algo.beta > 0 else None
+        old = iter(self._fixed_logprobs(batches, reference=False)) if needs_old else None
+        ref = iter(self._fixed_logprobs(batches, reference=True)) if algo.beta > 0 else None
+        fixed = [(next(old) if old else None, next(ref) if ref else None) if e else (None, None) for e in encoded]
         loss_settings = {
             **algo.model_dump(include={"beta", "eps_low", "eps_high", "loss_type"}),
             "max_completion_length": self.config.rollout.max_new_tokens,
         }
         running, temperature = RunningMeans(), self.config.rollout.temperature
+        running.add("update/skipped_share", 1.0 - sum(runs) / max(1, len(runs)))
         self.model.train()
         for _ in range(algo.num_iterations):
             first = 0  # index of the window's first minibatch
-            for window in windows:
-                tokens = float(sum(encoded[m][1].sum().item() for m in range(first, first + len(window))))
-                sizes = {"num_tokens": tokens, "num_sequences": sum(len(rows) for rows in window)}
-                for position, rows in enumerate(window):
-                    m = first + position
-                    (batch, mask), ref_m = encoded[m], ref[m] if ref is not None else None
-                    last = position == len(window) - 1
+            for window, sizes in zip(windows, totals):
+                for position in range(len(window)):
+                    m, last = first + position, position == len(window) - 1
+                    if encoded[m] is None:  # every row skipped: its share of the loss is exactly 0
+                        for name in ("loss", "policy_loss", "kl"):
+                            running.add(name, 0.0)
+                        continue
+                    (batch, mask), (old_m, ref_m) = encoded[m], fixed[m]
                     with gradient_sync(self.accelerator, self.model, last), self.update_precision():
                         logp, entropy = continuation_logprobs(self.model, batch, temperature, with_entropy=True)
-                        old_m, adv = old[m] if old is not None else logp.detach(), advantages[rows].to(logp.device)
-                        out = grpo_loss(logp, old_m, adv, mask, ref_logp=ref_m, **sizes, **loss_settings)
+                        adv = advantages[minibatches[m]].to(logp.device)
+                        out = grpo_loss(
+                            logp,
+                            logp.detach() if old_m is None else old_m,
+                            adv,
+                            mask,
+                            ref_logp=ref_m,
+                            **sizes,
+                            **loss_settings,
+                        )
                         self.accelerator.backward(out.loss)
                     for name, value in out.as_floats().items():
                         running.add(name, value)
                     running.add("entropy", float(masked_mean(entropy, mask).item()))
                 first += len(window)
+                if not any(encoded[first - len(window) : first]):  # the window ran nothing: step on its zero gradient
+                    zero_missing_grads(self.model, self.optimizer)
                 grad_norm = optimizer_step(
                     self.accelerator, self.model, self.optimizer, self.scheduler, optim.max_grad_norm
                 )

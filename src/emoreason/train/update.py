@@ -42,6 +42,17 @@ def gradient_sync(accelerator: Any, model: torch.nn.Module, last: bool) -> Abstr
     return accelerator.no_sync(model)
 
 
+def zero_missing_grads(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
+    """Give a zero gradient to each trainable parameter the optimizer has stepped before (all of
+    them before the first step) that has none now. An update whose rows were all skipped (they add
+    exactly 0) must step as it would have on the zero gradient it computed: AdamW moves a parameter
+    with a zero gradient by its momentum, and skips one whose gradient is None."""
+    stepped = optimizer.state
+    for parameter in model.parameters():
+        if parameter.requires_grad and parameter.grad is None and (not stepped or parameter in stepped):
+            parameter.grad = torch.zeros_like(parameter)
+
+
 def optimizer_step(
     accelerator: Any,
     model: torch.nn.Module,
@@ -76,4 +87,11 @@ class RunningMeans:
         return {name: self.sums[name] / self.counts[name] for name in self.sums}
 
 
-__all__ = ["RunningMeans", "gradient_sync", "optimizer_step", "resolve_precision", "update_precision"]
+__all__ = [
+    "RunningMeans",
+    "gradient_sync",
+    "optimizer_step",
+    "resolve_precision",
+    "update_precision",
+    "zero_missing_grads",
+]
