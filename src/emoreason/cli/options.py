@@ -13,6 +13,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from emoreason.formats.consensus import VOTE_TEMPERATURE
+
 APP = "Train, evaluate and serve language models that explain their emotion and sentiment judgments."
 DATA = "Datasets: list the adapters, inspect a dataset, convert it to JSONL, prepare its cues."
 SPEC = (
@@ -129,7 +131,9 @@ Scale = Annotated[Optional[str], _option("Custom score scale LOW,HIGH (overrides
 Labels = Annotated[Optional[str], _option("Custom comma-separated label set (overrides --task).")]
 Temperature = Annotated[
     Optional[float],
-    _option("Sampling temperature; 0 = greedy (reproducible). Default: 0, or 0.7 with --votes above 1."),
+    _option(
+        f"Sampling temperature; 0 = greedy (reproducible). Default: 0, or {VOTE_TEMPERATURE} with --votes above 1."
+    ),
 ]
 Votes = Annotated[
     int,
