@@ -90,7 +90,7 @@ def group_advantages(rewards: Tensor, group_size: int, scale: str = "group", eps
     centered = grouped - grouped.mean(dim=1, keepdim=True)
     scaled = ADVANTAGE_SCALERS[scale](grouped, centered, eps)
     # A flat group is 0/0 when eps == 0, and its mean may round away from its value (three equal
-    # rewards of 0.1): its advantages are exactly 0 whatever the scale, so the update can skip it.
+    # rewards of 2.9): its advantages are exactly 0 whatever the scale, so the update can skip it.
     flat = grouped.amax(dim=1, keepdim=True) == grouped.amin(dim=1, keepdim=True)
     return torch.where((centered == 0) | flat, torch.zeros_like(scaled), scaled).reshape(-1)
 

@@ -274,13 +274,13 @@ class GRPOTrainer:
         ]
         minibatches = [[i for i in rows if runs[i]] for window in windows for rows in window]
         encoded = [self._encode([rollouts[i] for i in rows]) if rows else None for rows in minibatches]
-        batches = [e[0] for e in encoded if e is not None]
+        ran = [m for m, e in enumerate(encoded) if e is not None]  # minibatches with a row that runs
+        batches = [encoded[m][0] for m in ran]
         # Exact old log-probs are needed once the policy moves within the step; before that,
         # logp.detach() is the same number and costs nothing.
         needs_old = algo.num_iterations > 1 or len(windows) > 1
-        old = iter(self._fixed_logprobs(batches, reference=False)) if needs_old else None
-        ref = iter(self._fixed_logprobs(batches, reference=True)) if algo.beta > 0 else None
-        fixed = [(next(old) if old else None, next(ref) if ref else None) if e else (None, None) for e in encoded]
+        old = dict(zip(ran, self._fixed_logprobs(batches, reference=False))) if needs_old else {}
+        ref = dict(zip(ran, self._fixed_logprobs(batches, reference=True))) if algo.beta > 0 else {}
         loss_settings = {
             **algo.model_dump(include={"beta", "eps_low", "eps_high", "loss_type"}),
             "max_completion_length": self.config.rollout.max_new_tokens,
@@ -297,7 +297,7 @@ class GRPOTrainer:
                         for name in ("loss", "policy_loss", "kl"):
                             running.add(name, 0.0)
                         continue
-                    (batch, mask), (old_m, ref_m) = encoded[m], fixed[m]
+                    (batch, mask), old_m, ref_m = encoded[m], old.get(m), ref.get(m)
                     with gradient_sync(self.accelerator, self.model, last), self.update_precision():
                         logp, entropy = continuation_logprobs(self.model, batch, temperature, with_entropy=True)
                         adv = advantages[minibatches[m]].to(logp.device)
