@@ -335,6 +335,8 @@ def test_grpo_command_prints_validation_and_best(tmp_path: Path, causal: Path) -
     from typer.testing import CliRunner
 
     from emoreason.cli.main import app
+    from emoreason.config_loader import load_recipe
+    from emoreason.rl.config import GRPOConfig
 
     overrides = [
         f"model.name={causal}",
@@ -360,5 +362,11 @@ def test_grpo_command_prints_validation_and_best(tmp_path: Path, causal: Path) -
     # what `auto` chose is said (rollout.dtype was left at float32, so it is not)
     chosen = "bf16 (this cpu has native" if native_bf16("cpu") else "fp32 (this cpu has no native"
     assert f"auto precision: optim.precision={chosen} bf16)" in result.output
+    # config.yaml keeps `auto` (a resume elsewhere resolves again) and says what it became here
+    saved = (tmp_path / "run" / "config.yaml").read_text()
+    assert "precision: auto" in saved
+    resolved = "bf16" if native_bf16("cpu") else "fp32"
+    assert saved.endswith(f"# auto resolved on this machine: optim.precision={resolved}\n")
+    assert load_recipe(GRPOConfig, tmp_path / "run" / "config.yaml").optim.precision == "auto"
     assert "validation at step 1: vader:movies r" in result.output
     assert "best/: step 0 by valid mean/parse_rate" in result.output

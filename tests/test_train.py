@@ -217,3 +217,8 @@ def test_auto_precision_in_the_trainers_resolves_for_this_machine(tmp_path: Path
     assert trainer.precision == ("bf16" if native else "fp32")
     assert trainer.rollout_weights.dtype == ("bfloat16" if native else "float32")
     assert (trainer.rollout_weights.copy is not None) == native
+    # what `auto` became is kept with the run (config.yaml's last line), in the order of the settings
+    assert trainer.run.resolved == {
+        "optim.precision": "bf16" if native else "fp32",
+        "rollout.dtype": "bfloat16" if native else "float32",
+    }

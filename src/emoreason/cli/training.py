@@ -33,10 +33,7 @@ def grpo(ctx: typer.Context, config: opt.GrpoConfig = None, show_config: opt.Sho
     from emoreason.rl.trainer import GRPOTrainer
 
     trainer = build_trainer(GRPOTrainer, cfg)
-    say_auto_precision(
-        trainer, [("optim.precision", cfg.optim.precision, trainer.precision),
-                  ("rollout.dtype", cfg.rollout.dtype, trainer.rollout_weights.dtype)],
-    )  # fmt: skip
+    say_auto_precision(trainer)
     if train_with_progress("grpo", trainer, grpo_step_line, validation_line):
         console.print(
             f"done: {trainer.step_index} steps; checkpoints, metrics.jsonl, curves.png and config.yaml in "
@@ -158,7 +155,7 @@ def sft(ctx: typer.Context, config: opt.SftConfig = None, show_config: opt.ShowC
     from emoreason.sft.trainer import SFTTrainer
 
     trainer = build_trainer(SFTTrainer, cfg)
-    say_auto_precision(trainer, [("train.precision", cfg.train.precision, trainer.precision)])
+    say_auto_precision(trainer)
     if trainer.accelerator.is_main_process:
         show_sft_data(trainer)
     if train_with_progress("sft", trainer, sft_step_line):
@@ -169,15 +166,15 @@ def sft(ctx: typer.Context, config: opt.SftConfig = None, show_config: opt.ShowC
         )
 
 
-def say_auto_precision(trainer: Any, settings: Sequence[tuple[str, str, str]]) -> None:
-    """What each setting left at `auto` became on this machine ((name, configured, resolved)): bf16
-    only where the device multiplies bf16 natively (`models.loading.native_bf16`), since an
-    emulated bf16 step runs many times slower than fp32."""
-    chosen = [(name, resolved) for name, configured, resolved in settings if configured == "auto"]
+def say_auto_precision(trainer: Any) -> None:
+    """What each setting left at `auto` became on this machine (`TrainingRun.resolved`, also in
+    config.yaml): bf16 only where the device multiplies bf16 natively
+    (`models.loading.native_bf16`), since an emulated bf16 step runs many times slower than fp32."""
+    chosen = trainer.run.resolved
     if chosen and trainer.accelerator.is_main_process:
         # every `auto` resolves the same way on one device: bf16 (in either spelling) means native
-        why = "has" if chosen[0][1] in ("bf16", "bfloat16") else "has no"
-        listed = ", ".join(f"{name}={resolved}" for name, resolved in chosen)
+        why = "has" if next(iter(chosen.values())) in ("bf16", "bfloat16") else "has no"
+        listed = ", ".join(f"{name}={resolved}" for name, resolved in chosen.items())
         console.print(f"auto precision: {listed} (this {trainer.accelerator.device.type} {why} native bf16)")
 
 

@@ -153,7 +153,9 @@ class TrainingRun:
     logged, and how it checkpoints and resumes.
 
     `counted_per_step` ({"samples_seen": 16}) adds those counts, times the step, to each
-    checkpoint's trainer_state.json."""
+    checkpoint's trainer_state.json. `resolved` ({"optim.precision": "bf16"}) names the settings
+    left at `auto` and what they became on this machine; config.yaml keeps `auto` (a resume on
+    another machine resolves again) and lists them in a comment at its end."""
 
     def __init__(
         self,
@@ -176,6 +178,7 @@ class TrainingRun:
         self.history: list[dict[str, Any]] = []
         self.resumed_at: int | None = None
         self.stopped_early = False
+        self.resolved: dict[str, str] = {}
         self._started = False
 
     @property
@@ -203,10 +206,16 @@ class TrainingRun:
                 self.resumed_at = self._load(checkpoint)
         self._started = True
         if self.is_main:
-            (self.output_dir / "config.yaml").write_text(dump_recipe(self.config))
+            (self.output_dir / "config.yaml").write_text(dump_recipe(self.config) + self._resolved_comment())
         if not self.accelerator.trackers and self.accelerator.log_with:
             self.accelerator.init_trackers(self.name, config=flat_recipe(self.config.model_dump(mode="json")))
         return self.resumed_at
+
+    def _resolved_comment(self) -> str:
+        if not self.resolved:
+            return ""
+        listed = ", ".join(f"{name}={value}" for name, value in self.resolved.items())
+        return f"# auto resolved on this machine: {listed}\n"
 
     def resume(self, folder: str | Path) -> int:
         """Load a checkpoint folder (`ckpt.CheckpointError`, with nothing loaded, when it does
