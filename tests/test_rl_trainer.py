@@ -18,7 +18,7 @@ from emoreason.models import load_model
 from emoreason.models.families.base import Conversation
 from emoreason.rewards.composite import CompositeReward, RewardBreakdown
 from emoreason.rl.config import ConfigError, load_config, parse_config
-from emoreason.rl.trainer import GRPOTrainer
+from emoreason.rl.trainer import GRPOTrainer, Rollout
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
@@ -162,7 +162,7 @@ def test_hard_groups_are_resampled_with_a_prefix_hint(tmp_path: Path, causal: Pa
         assert rollout.text.startswith("<polarity>positive</polarity><think>")
         assert rollout.parsed.polarity == "positive"
     # hinted tokens are scored but carry zero loss weight; completion tokens carry weight 1
-    logp, mask, _ = trainer._forward(trainer.policy, hard + easy)
+    logp, mask = policy_logprobs(trainer, hard + easy)
     for row, rollout in enumerate(hard + easy):
         hint, body = len(rollout.hint_ids), rollout.completion.num_tokens
         assert mask[row, :hint].sum() == 0
@@ -183,6 +183,15 @@ def test_hint_fraction_and_prompt_mode(tmp_path: Path, causal: Path) -> None:
     assert all(r.hint_ids == [] for r in hard)
 
 
+def policy_logprobs(trainer: GRPOTrainer, rollouts: list[Rollout]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The policy's log-probs of the rollouts' continuations and the update's loss mask, from the
+    inputs the update builds (`GRPOTrainer._encode`)."""
+    batch, mask = trainer._encode(rollouts)
+    with torch.no_grad():
+        logp, _ = continuation_logprobs(trainer.policy, batch)
+    return logp, mask
+
+
 def _hint_logprob(trainer: GRPOTrainer, sample: Sample, hint: str) -> float:
     """log p(hint tokens | the plain prompt of `sample`) under the trainer's policy."""
     ids = hint_token_ids(trainer.loaded, hint)
@@ -201,7 +210,7 @@ def test_train_on_hint_puts_the_hint_into_the_loss_and_teaches_the_gold_polarity
     groups, _ = trained.generate_rollouts(trained.prompts_for_step(0), 0)
     hard = groups[0]  # s0, gold positive: two hinted rows, two plain (negative) ones
     assert [r.hinted for r in hard] == [True, True, False, False]
-    _, mask, _ = trained._forward(trained.policy, hard)
+    _, mask = policy_logprobs(trained, hard)
     for row, rollout in enumerate(hard):
         length = len(rollout.hint_ids) + rollout.completion.num_tokens
         assert mask[row, :length].eq(1).all() and mask[row, length:].sum() == 0
@@ -469,7 +478,7 @@ def test_multimodal_families_train(
     hook = trainer.policy.register_forward_pre_hook(lambda m, a, kw: seen.append(kw) or None, with_kwargs=True)
     groups, _ = trainer.generate_rollouts(trainer.prompts_for_step(0), 0)
     rollouts = [r for g in groups for r in g]
-    logp, mask, _ = trainer._forward(trainer.policy, rollouts)
+    logp, mask = policy_logprobs(trainer, rollouts)
     media_key = "pixel_values" if kind == "image" else "input_features"
     assert media_key in seen[-1] and seen[-1][media_key] is not None
     assert torch.isfinite(logp[mask.bool()]).all()

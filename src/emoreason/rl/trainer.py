@@ -248,11 +248,6 @@ class GRPOTrainer:
             return [True] * len(advantages)
         return [bool(a != 0) for a in advantages.tolist()]
 
-    def _forward(self, model: torch.nn.Module, rollouts: list[Rollout], with_entropy: bool = False):
-        batch, mask = self._encode(rollouts)
-        logp, entropy = continuation_logprobs(model, batch, self.config.rollout.temperature, with_entropy)
-        return logp, mask, entropy
-
     @torch.no_grad()
     def _fixed_logprobs(self, batches: list[EncodedBatch], reference: bool) -> list[torch.Tensor]:
         """Old-policy (before any update of this step) or reference-policy log-probs."""
