@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,6 @@ class Completion:
     finish_reason: str  # "stop" (stop string), "eos", or "length"
     prompt_index: int = 0
     prompt_tokens: int = 0
-    extra: dict[str, object] = field(default_factory=dict)
     #: with `SamplingParams.choice_tokens`: at the first step that picked one of them, each one's
     #: probability under the untempered next-token distribution, renormalised over the choice
     #: (so they sum to 1); None when no step picked one
