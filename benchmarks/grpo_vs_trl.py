@@ -116,7 +116,8 @@ def summarize(side: str, steps: list[dict[str, float]], warmup: int, extra: dict
         "reward_mean": statistics.fmean(s["reward"] for s in timed),
         "warmup_step_s": [round(s["time/step"], 4) for s in steps[:warmup]],
     }
-    out["phases_s"]["other"] = out["median_step_s"] - sum(out["phases_s"].values())
+    # each step's own remainder, then its median (a difference of medians can even be negative)
+    out["phases_s"]["other"] = median([s["time/step"] - sum(s.get(f"time/{p}", 0.0) for p in PHASES) for s in timed])
     out.update(extra)
     return out
 
@@ -431,7 +432,8 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None
             print(f"{side} step times (s): {results[side]['step_s']}  warm-up: {results[side]['warmup_step_s']}")
     print(
         "tokens: mean completion length (tokens) over the timed steps; "
-        "TRL 'update' = step - _generate - _calculate_rewards; 'other' = step - the three phases"
+        "TRL 'update' = step - _generate - _calculate_rewards; 'other' = each step minus its three phases; "
+        "every column is a median over the timed steps"
     )
     if "ours" in results and "skipped_share" in results["ours"]:
         print(
