@@ -346,6 +346,11 @@ class TrainingRun:
                 plot_training_curves(self.metrics_file, self.output_dir / "curves.png")
             except Exception as err:  # the run's work is saved; a plot must not turn it into a failure
                 log.warning("could not draw %s: %s", self.output_dir / "curves.png", err)
+        if self.world > 1:
+            # every process reaches the teardown together: once, rank 1 tore down while rank 0
+            # (which holds the rendezvous store) was still drawing the curves, and rank 1 then
+            # waited forever at exit after all work was saved (tests/test_rl_distributed.py)
+            self.accelerator.wait_for_everyone()
         if self.accelerator.trackers or self.world > 1:
             self.accelerator.end_training()
 
