@@ -115,9 +115,8 @@ class GRPOTrainer:
         self.precision = resolve_precision(optim.precision, self.accelerator.device)
         self.update_precision = partial(update_precision, self.precision, self.accelerator.device)
         log.info("update precision %s, rollouts in %s", self.precision, self.rollout_weights.dtype)
-        chosen = {"optim.precision": (optim.precision, self.precision)}
-        chosen["rollout.dtype"] = (config.rollout.dtype, self.rollout_weights.dtype)
-        self.run.resolved.update({name: now for name, (asked, now) in chosen.items() if asked == "auto"})
+        self.run.note_resolved("optim.precision", optim.precision, self.precision)
+        self.run.note_resolved("rollout.dtype", config.rollout.dtype, self.rollout_weights.dtype)
         self.strata, self.strata_weights = weighted_strata(self.samples, task, data.balance, data.balance_weights)
         self.validation = None
         if config.validation.every:

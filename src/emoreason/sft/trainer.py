@@ -87,8 +87,7 @@ class SFTTrainer:
         #: the update's precision, "auto" resolved for this device (`train.update.resolve_precision`)
         self.precision = resolve_precision(t.precision, self.accelerator.device)
         log.info("update precision: %s (configured: %s)", self.precision, t.precision)
-        if t.precision == "auto":
-            self.run.resolved["train.precision"] = self.precision
+        self.run.note_resolved("train.precision", t.precision, self.precision)
 
     @property
     def step_index(self) -> int:

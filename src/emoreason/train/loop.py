@@ -211,6 +211,11 @@ class TrainingRun:
             self.accelerator.init_trackers(self.name, config=flat_recipe(self.config.model_dump(mode="json")))
         return self.resumed_at
 
+    def note_resolved(self, name: str, configured: str, resolved: str) -> None:
+        """Record what setting `name` became on this machine when it was configured as `auto`."""
+        if configured == "auto":
+            self.resolved[name] = resolved
+
     def _resolved_comment(self) -> str:
         if not self.resolved:
             return ""
@@ -347,9 +352,9 @@ class TrainingRun:
             except Exception as err:  # the run's work is saved; a plot must not turn it into a failure
                 log.warning("could not draw %s: %s", self.output_dir / "curves.png", err)
         if self.world > 1:
-            # every process reaches the teardown together: once, rank 1 tore down while rank 0
-            # (which holds the rendezvous store) was still drawing the curves, and rank 1 then
-            # waited forever at exit after all work was saved (tests/test_rl_distributed.py)
+            # every process reaches the teardown together, not while rank 0 (which holds the
+            # rendezvous store) still draws the curves: once, in tests/test_rl_distributed.py,
+            # rank 1 waited forever at exit after rank 0 had exited and all work was saved
             self.accelerator.wait_for_everyone()
         if self.accelerator.trackers or self.world > 1:
             self.accelerator.end_training()
