@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import torch
 
 from emoreason.data.schema import Sample, vader_task
 from emoreason.formats import get_format
@@ -299,6 +300,55 @@ def test_validation_logs_keeps_best_and_stops_on_collapse(tmp_path: Path, causal
     assert (tmp_path / "run" / "curves.png").is_file()  # drawn at the end, with the validation panels
     greedy = [params for _, params, _ in engine.calls if params.temperature == 0.0]
     assert len(greedy) == 2 and all(not grad for *_, grad in engine.calls[:1])
+
+
+def test_validation_in_fp32_decodes_as_evaluate(tmp_path: Path, causal: Path, monkeypatch) -> None:
+    """validation.dtype float32 under bf16 rollouts: the fp32 policy with its LoRA merged, restored
+    bit for bit after; ground_quotes reaches the sampling parameters."""
+    from emoreason.generation import TransformersEngine
+    from emoreason.rl.trainer import GRPOTrainer
+    from emoreason.train.validation import Validation
+    from test_rl_trainer import make_config
+
+    config = make_config(
+        tmp_path,
+        causal,
+        model={"lora": {"enabled": True, "r": 4, "alpha": 8, "target_modules": ["q_proj", "v_proj"]}},
+        rollout={"dtype": "bfloat16", "max_new_tokens": 4},
+        validation={
+            "every": 1,
+            "datasets": ["vader:movies"],
+            "sample": 2,
+            "max_new_tokens": 4,
+            "dtype": "float32",
+            "ground_quotes": True,
+        },
+        run={"max_steps": 1},
+    )
+    trainer = GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER)
+    lora_b = next(p for n, p in trainer.policy.named_parameters() if "lora_B" in n)
+    base = next(m for m in trainer.policy.modules() if hasattr(m, "lora_B") and lora_b in m.lora_B.parameters())
+    with torch.no_grad():
+        lora_b.fill_(0.5)  # a non-zero delta, so a merge changes the base weight
+    before = base.get_base_layer().weight.detach().clone()
+    seen, real_run, real_generate = [], Validation.run, TransformersEngine.generate
+
+    def spy_run(self, engine):
+        weight = base.get_base_layer().weight
+        seen.append((next(engine.loaded.model.parameters()).dtype, not torch.equal(weight, before)))
+        return real_run(self, engine)
+
+    def spy_generate(self, conversations, params, progress=None):
+        if params.temperature == 0.0:
+            seen.append(params.ground_quotes)
+        return real_generate(self, conversations, params, progress)
+
+    monkeypatch.setattr(Validation, "run", spy_run)
+    monkeypatch.setattr(TransformersEngine, "generate", spy_generate)
+    trainer.validation.validate()
+    assert seen == [(torch.float32, True), True]  # fp32 weights, merged; grounded quoting asked for
+    assert torch.equal(base.get_base_layer().weight, before)
+    assert trainer.rollout_weights.dtype == "bfloat16"  # the rollouts still sample from the bf16 copy
 
 
 def test_unknown_best_metric_names_the_known_ones(tmp_path: Path, causal: Path) -> None:

@@ -293,3 +293,14 @@ def test_cli_sft_runs_and_reports(tmp_path: Path, tiny_models, short_file) -> No
 def test_a_malformed_override_value_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="cannot apply overrides"):
         load_config(None, ["eval.every=[1"])
+
+
+def test_an_empty_mapping_override_empties_the_files_mapping() -> None:
+    from emoreason.config_loader import load_recipe
+    from emoreason.rl.config import GRPOConfig
+
+    recipe = Path(__file__).parents[1] / "configs" / "c2f_vader_smollm2.yaml"
+    config = load_recipe(GRPOConfig, recipe, ["data.balance=none", "data.balance_weights={}"])
+    assert config.data.balance_weights == {}
+    kept = load_recipe(GRPOConfig, recipe, ["reward.add={grounding: 0.25}"])  # a non-empty mapping merges
+    assert kept.reward.add == {"grounding": 0.25}

@@ -62,7 +62,8 @@ def parse_recipe(schema: type[Schema], data: dict[str, Any]) -> Schema:
 
 
 def load_recipe(schema: type[Schema], path: str | Path | None = None, overrides: list[str] | None = None) -> Schema:
-    """YAML recipe (optional) merged with dotted `key=value` overrides, validated."""
+    """YAML recipe (optional) merged with dotted `key=value` overrides, validated. A mapping value
+    merges into the file's (`reward.add={grounding: 0.5}` keeps its other keys); `key={}` empties it."""
     import yaml
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
@@ -79,6 +80,9 @@ def load_recipe(schema: type[Schema], path: str | Path | None = None, overrides:
     dotlist = [expand_override(schema, item) for item in overrides or []]
     try:
         merged = OmegaConf.merge(base, OmegaConf.from_dotlist(dotlist))
+        for key, value in (item.split("=", 1) for item in dotlist):
+            if value.strip() == "{}":  # merging an empty mapping changes nothing; `key={}` means empty it
+                OmegaConf.update(merged, key.strip(), {}, merge=False)
         data = OmegaConf.to_container(merged, resolve=True)
     except (OmegaConfBaseException, yaml.YAMLError) as err:  # a value OmegaConf parses as YAML, e.g. `x=[1`
         reason = " ".join(str(err).split())

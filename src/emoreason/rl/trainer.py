@@ -118,11 +118,13 @@ class GRPOTrainer:
         self.run.note_resolved("optim.precision", optim.precision, self.precision)
         self.run.note_resolved("rollout.dtype", config.rollout.dtype, self.rollout_weights.dtype)
         self.strata, self.strata_weights = weighted_strata(self.samples, task, data.balance, data.balance_weights)
-        self.validation = None
+        self.validation: ValidationHook | None = None
+        self.fp32_engine: GenerationBackend | None = None  # built on first use (`_fp32_engine`)
         if config.validation.every:
             where = (data.dataset, config.run.output_dir, config.rollout.max_new_tokens)
             validation = Validation.build(config.validation, self.format, *where)
-            self.validation = ValidationHook(validation, self.run, self.max_steps, self._engine, self.policy)
+            engine = self._engine if config.validation.dtype == "rollout" else self._fp32_engine
+            self.validation = ValidationHook(validation, self.run, self.max_steps, engine, self.policy)
         # The shared-prompt-prefix forward calls the model twice per backward, which DDP/FSDP
         # wrappers do not allow, and it needs the KV cache that gradient checkpointing turns off.
         self.share_prefix = self.world == 1 and not config.model.gradient_checkpointing
@@ -153,6 +155,20 @@ class GRPOTrainer:
         self.model.eval()
         with self.rollout_weights():
             yield self.engine
+
+    @contextmanager
+    def _fp32_engine(self) -> Iterator[GenerationBackend]:
+        """An engine on the fp32 policy with its LoRA deltas merged (restored bit for bit after),
+        as `evaluate` decodes the saved adapter; the rollout engine itself when rollouts are fp32."""
+        if self.rollout_weights.dtype == "float32":
+            with self._engine() as engine:
+                yield engine
+            return
+        self.model.eval()
+        if self.fp32_engine is None:
+            self.fp32_engine = TransformersEngine(self.loaded, batch_size=self.config.rollout.batch_size)
+        with self.rollout_weights.merged() if self.rollout_weights.merged else nullcontext():
+            yield self.fp32_engine
 
     def _seed(self, step: int, stream: Stream) -> int:
         return sampling_seed(self.config.run.seed, step, stream, self.rank)

@@ -61,6 +61,17 @@ class ValidationConfig(Section):
     sample: int = Field(100, ge=1, description="A seeded random N of each dataset's split (as evaluate --sample).")
     seed: int = 0
     max_new_tokens: int | None = Field(None, ge=1, description="Default: rollout.max_new_tokens.")
+    dtype: Literal["rollout", "float32"] = Field(
+        "rollout",
+        description="rollout: decode with the rollout weights (a bf16 copy when rollout.dtype says so; faster); "
+        "float32: with the fp32 policy, LoRA merged, as `emoreason evaluate` decodes, so best/ is chosen on the "
+        "figures a later evaluate of it gives (some bf16 answers differ from fp32's: RESULTS).",
+    )
+    ground_quotes: bool = Field(
+        False,
+        description="Quote only the input's words while decoding, as evaluate does by default "
+        "(`generation.quotes`); off: the grounding figures measure the policy's own quoting.",
+    )
     best_metric: str = Field(
         "mean/pearson_r",
         description="The validation figure that picks best/: '<dataset>/<metric>' or 'mean/<metric>' "
@@ -276,7 +287,12 @@ class Validation:
         """Greedy answers on every validation set; their figures, flattened, and `valid/collapse`
         (1.0 when `collapse_reasons` found something, which is also logged as a warning)."""
         fmt = self.format
-        params = SamplingParams(max_new_tokens=self.max_new_tokens, temperature=0.0, stop_strings=fmt.stop_strings)
+        params = SamplingParams(
+            max_new_tokens=self.max_new_tokens,
+            temperature=0.0,
+            stop_strings=fmt.stop_strings,
+            ground_quotes=self.config.ground_quotes,
+        )
         figures = {}
         for name, (samples, task) in self.sets.items():
             conversations = [build_conversation(s, fmt, task, cues=s.cues) for s in samples]
