@@ -7,10 +7,20 @@ from pathlib import Path
 import pytest
 import torch
 
-from emoreason.rl.rollouts import Stream, sampling_seed, update_windows
+from emoreason.rl.rollouts import Stream, rows_to_run, sampling_seed, update_windows, window_totals
 from emoreason.sft.config import load_config as load_sft_config
 from emoreason.train.config import OptimSection, build_optimizer
 from emoreason.train.update import RunningMeans
+
+
+def test_window_totals_and_rows_to_run_by_hand() -> None:
+    windows = update_windows(5, 2, 2)  # [[[0, 1], [2, 3]], [[4]]]
+    # the loss of a window is normalised over all its rows, skipped ones included
+    assert window_totals(windows, [3, 1, 4, 1, 5]) == [
+        {"num_tokens": 9.0, "num_sequences": 4},
+        {"num_tokens": 5.0, "num_sequences": 1},
+    ]
+    assert rows_to_run(windows, [True, False, False, False, True]) == [[0], [], [4]]
 
 
 def test_update_windows_by_hand() -> None:

@@ -94,6 +94,24 @@ def update_windows(rows: int, minibatch_size: int, accumulation: int | None) -> 
     return [minibatches[i : i + size] for i in range(0, len(minibatches), size)]
 
 
+def window_totals(windows: list[list[list[int]]], trained_tokens: Sequence[int]) -> list[dict[str, float]]:
+    """What each window's loss is normalised by (`core.grpo_loss`): its trained tokens and its rows,
+    rows skipped by the update included, so the rows that run give the gradient of the whole window."""
+    return [
+        {
+            "num_tokens": float(sum(trained_tokens[i] for rows in window for i in rows)),
+            "num_sequences": sum(map(len, window)),
+        }
+        for window in windows
+    ]
+
+
+def rows_to_run(windows: list[list[list[int]]], runs: Sequence[bool]) -> list[list[int]]:
+    """Every minibatch of every window, in update order, with only the rows that run (`runs[i]`);
+    a minibatch whose rows are all skipped is an empty list."""
+    return [[i for i in rows if runs[i]] for window in windows for rows in window]
+
+
 @dataclass
 class StepTimer:
     """Wall time of a step's named parts, summed over their occurrences."""
@@ -188,4 +206,6 @@ __all__ = [
     "rollout_stats",
     "sampling_seed",
     "update_windows",
+    "rows_to_run",
+    "window_totals",
 ]

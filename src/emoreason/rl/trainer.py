@@ -47,9 +47,11 @@ from emoreason.rl.rollouts import (
     Stream,
     make_rollouts,
     rollout_stats,
+    rows_to_run,
     sampling_seed,
     update_windows,
     weighted_strata,
+    window_totals,
 )
 from emoreason.train.loop import build_accelerator, prepare_training, stream_positions
 from emoreason.train.policy import RolloutWeights, load_trainable, prepare_policy, reference_model, setup_reference
@@ -275,17 +277,8 @@ class GRPOTrainer:
         optim, algo = self.config.optim, self.config.algorithm
         windows = update_windows(len(rollouts), optim.minibatch_size, optim.gradient_accumulation)
         runs = self._rows_that_run(advantages)
-        # The loss is normalised over every row of a window, those skipped included (`grpo_loss`'s
-        # window totals), so the rows that run give the gradient of the whole batch.
-        trained = self._mask_layout(rollouts)[1]
-        totals = [
-            {
-                "num_tokens": float(sum(trained[i] for rows in window for i in rows)),
-                "num_sequences": sum(map(len, window)),
-            }
-            for window in windows
-        ]
-        minibatches = [[i for i in rows if runs[i]] for window in windows for rows in window]
+        totals = window_totals(windows, self._mask_layout(rollouts)[1])
+        minibatches = rows_to_run(windows, runs)
         encoded = [self._encode([rollouts[i] for i in rows]) if rows else None for rows in minibatches]
         ran = [m for m, e in enumerate(encoded) if e is not None]  # minibatches with a row that runs
         batches = [encoded[m][0] for m in ran]
