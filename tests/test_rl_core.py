@@ -10,7 +10,9 @@ import torch
 from emoreason.rl.core import (
     ADVANTAGE_SCALES,
     LOSS_TYPES,
+    advantage_shares,
     aggregate_loss,
+    balance_advantages,
     clipped_surrogate,
     entropy_from_logits,
     group_advantages,
@@ -34,6 +36,39 @@ def test_registries_names():
 # Group 1 [1,0,0,0]: mean 0.25, centered [0.75,-0.25,-0.25,-0.25],
 # unbiased var (0.5625 + 3*0.0625)/3 = 0.25, std 0.5. Group 2 is flat: centered all 0.
 # Batch (all 8): mean 0.625, sum sq dev 5*0.375^2 + 3*0.625^2 = 1.875, var 1.875/7, std 0.51754917.
+
+
+# balance_advantages: two groups of gold negative (|A| total 1 + 1 + 0.5 + 0.5 = 3), one of gold
+# positive (0.1 + 0.1 = 0.2), one flat neutral group (0: left alone). Mean over the active classes
+# S = (3 + 0.2) / 2 = 1.6: negative rows x 1.6 / 3, positive rows x 1.6 / 0.2 = 8, clamped to 3.
+BALANCE_ADV = T([1.0, -1.0, 0.5, -0.5, 0.1, -0.1, 0.0, 0.0])
+BALANCE_GOLD = ["negative"] * 4 + ["positive"] * 2 + ["neutral"] * 2
+
+
+def test_balance_advantages_hand_values():
+    w = 1.6 / 3
+    close(balance_advantages(BALANCE_ADV, BALANCE_GOLD), T([w, -w, 0.5 * w, -0.5 * w, 0.3, -0.3, 0.0, 0.0]))
+    # unclamped, each class carries the same total |A|: 3 * 1.6 / 3 = 0.2 * 8 = 1.6
+    out = balance_advantages(BALANCE_ADV, BALANCE_GOLD, max_weight=10.0)
+    close(out[4:6], T([0.8, -0.8]))
+    close(out[:4].abs().sum(), out[4:].abs().sum())
+    # one class only, or no spread at all: nothing to balance
+    close(balance_advantages(BALANCE_ADV[:4], BALANCE_GOLD[:4]), BALANCE_ADV[:4])
+    close(balance_advantages(torch.zeros(4), ["a", "b", "a", "b"]), torch.zeros(4))
+
+
+def test_advantage_shares_hand_values():
+    # |A| totals 3, 0.2, 0 of 3.2
+    shares = advantage_shares(BALANCE_ADV, BALANCE_GOLD)
+    assert shares == pytest.approx({"negative": 3 / 3.2, "positive": 0.2 / 3.2, "neutral": 0.0})
+    assert advantage_shares(torch.zeros(2), ["a", "b"]) == {"a": 0.0, "b": 0.0}
+
+
+def test_balance_advantages_rejects_bad_input():
+    with pytest.raises(ValueError, match="3 classes for 8 advantages"):
+        balance_advantages(BALANCE_ADV, ["a"] * 3)
+    with pytest.raises(ValueError, match="max_weight"):
+        balance_advantages(BALANCE_ADV, BALANCE_GOLD, max_weight=0.5)
 
 
 @pytest.mark.parametrize(

@@ -616,3 +616,41 @@ def test_token_logprobs_and_entropy_against_a_float64_reference() -> None:
     assert torch.equal(_kept(logits, keep, length=3), logits[:, 1:3]) and _kept(logits[:, :2], keep, 3).shape[1] == 2
     with pytest.raises(ValueError, match="logits for 3 positions; expected 2 or 5"):
         _kept(logits, keep, length=5)
+
+
+def test_advantage_balance_gives_each_gold_polarity_the_same_pull(tmp_path: Path, causal: Path) -> None:
+    """The negative-gold groups disagree on polarity, the positive-gold ones only on the score: the
+    former carry most of the |advantage| (logged as advantages/share/*) until `advantage_balance: gold`
+    rescales both to the same total."""
+
+    def answer(conversation: Conversation, k: int) -> str:
+        negative = any(word in user_text(conversation) for word in ("dull", "worst"))
+        polarity, score = ("negative", -2.0) if negative and k == 0 else ("positive", 2.0 + 0.2 * k)
+        return f"<polarity>{polarity}</polarity><think>cue</think><score>{score}</score>"
+
+    def advantages_seen(**algorithm: Any) -> tuple[torch.Tensor, dict[str, float]]:
+        trainer, _ = scripted_trainer(
+            tmp_path / str(len(algorithm)),
+            causal,
+            answer=answer,
+            run={"max_steps": 1, "report_to": []},
+            rollout={"prompts_per_step": 4, "group_size": 4, "max_new_tokens": 8},
+            hints={"enabled": False},
+            algorithm={"advantage_scale": "none", **algorithm},  # Dr. GRPO, as the recipe
+        )
+        seen: list[torch.Tensor] = []
+        trainer.update = lambda rollouts, advantages: seen.append(advantages) or {}  # type: ignore[method-assign]
+        stats = trainer.step()
+        return seen[0], stats
+
+    # rows: prompts positive, negative, positive, negative (4 rows each)
+    negative_rows = torch.tensor([0, 1, 0, 1]).repeat_interleave(4).bool()
+    plain, stats = advantages_seen()
+    share = float(plain[negative_rows].abs().sum() / plain.abs().sum())
+    assert share > 0.8
+    assert stats["advantages/share/negative"] == pytest.approx(share)
+    assert stats["advantages/share/negative"] + stats["advantages/share/positive"] == pytest.approx(1.0)
+    balanced, _ = advantages_seen(advantage_balance="gold", advantage_balance_max_weight=1000.0)
+    assert float(balanced[negative_rows].abs().sum()) == pytest.approx(float(balanced[~negative_rows].abs().sum()))
+    # within a group the advantages keep their signs and ratios
+    torch.testing.assert_close(balanced[:4] / balanced[:4].abs().sum(), plain[:4] / plain[:4].abs().sum())

@@ -104,6 +104,19 @@ class RewardConfig(Section):
 class AlgorithmConfig(Section):
     advantage_scale: Literal["group", "batch", "none"] = "group"
     advantage_eps: float = Field(1e-4, ge=0.0)
+    advantage_balance: Literal["none", "gold"] = Field(
+        "none",
+        description="gold: rescale each step's advantages so the groups of every gold answer (polarity, or "
+        "label for label tasks) carry the same total |advantage| (`rl.core.balance_advantages`). The gold "
+        "answer the policy misses most otherwise carries most of the pull, and the update moves the answers' "
+        "base rate towards it. The shares before rescaling are logged as advantages/share/<answer> either way.",
+    )
+    advantage_balance_max_weight: float = Field(
+        3.0,
+        ge=1.0,
+        description="With advantage_balance: gold, the largest factor (and 1/this the smallest) a class's "
+        "advantages are scaled by, so a class whose only spread is score noise is not blown up.",
+    )
     loss_type: Literal["grpo", "dapo", "dr_grpo"] = "grpo"
     beta: float = Field(
         0.0,

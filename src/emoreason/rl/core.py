@@ -13,7 +13,7 @@ Nothing here keeps state; every function maps tensors to tensors.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -25,7 +25,9 @@ __all__ = [
     "LOSS_AGGREGATORS",
     "LOSS_TYPES",
     "LossOutput",
+    "advantage_shares",
     "aggregate_loss",
+    "balance_advantages",
     "clipped_surrogate",
     "entropy_from_logits",
     "group_advantages",
@@ -93,6 +95,48 @@ def group_advantages(rewards: Tensor, group_size: int, scale: str = "group", eps
     # rewards of 2.9): its advantages are exactly 0 whatever the scale, so the update can skip it.
     flat = grouped.amax(dim=1, keepdim=True) == grouped.amin(dim=1, keepdim=True)
     return torch.where((centered == 0) | flat, torch.zeros_like(scaled), scaled).reshape(-1)
+
+
+def advantage_shares(advantages: Tensor, classes: Sequence[str]) -> dict[str, float]:
+    """Each class's share of the total |advantage| (0 for every class when all are 0): which gold
+    answers a step's update pulls for."""
+    if len(classes) != advantages.numel():
+        raise ValueError(f"got {len(classes)} classes for {advantages.numel()} advantages")
+    total = float(advantages.abs().sum())
+    return {
+        name: (float(sum(abs(a) for a, c in zip(advantages.tolist(), classes, strict=True) if c == name)) / total)
+        if total > 0
+        else 0.0
+        for name in sorted(set(classes))
+    }
+
+
+def balance_advantages(advantages: Tensor, classes: Sequence[str], max_weight: float = 3.0) -> Tensor:
+    """Rescale advantages so the rows of each class carry the same total |advantage|.
+
+    Why: with a polarity reward, the groups whose gold is the answer the policy misses most often
+    disagree most, so they carry most of a step's |advantage| and the update shifts the answers'
+    base rate towards that answer (and away from the others) rather than teaching the policy to
+    tell them apart. Giving each gold answer the same total pull cancels that shift across classes.
+
+    advantages: [N]; classes: N keys (one per row, e.g. its prompt's gold polarity). With S_c the
+    sum of |A| over the rows of class c and S the mean of S_c over the classes with S_c > 0, a row
+    of class c gets A * clamp(S / S_c, 1 / max_weight, max_weight): the clamp keeps a class whose
+    only spread is score noise (a tiny S_c) from being blown up. Classes with S_c = 0 are left at 0.
+    """
+    if len(classes) != advantages.numel():
+        raise ValueError(f"got {len(classes)} classes for {advantages.numel()} advantages")
+    if max_weight < 1.0:
+        raise ValueError(f"max_weight must be >= 1, got {max_weight}")
+    names = sorted(set(classes))
+    index = torch.tensor([names.index(c) for c in classes], dtype=torch.long)
+    totals = torch.zeros(len(names), dtype=advantages.dtype).index_add_(0, index, advantages.abs())
+    active = totals > 0
+    if not bool(active.any()):
+        return advantages.clone()
+    target = totals[active].mean()
+    weights = torch.where(active, target / totals.where(active, torch.ones_like(totals)), torch.ones_like(totals))
+    return advantages * weights.clamp(1.0 / max_weight, max_weight)[index]
 
 
 def zero_std_groups(rewards: Tensor, group_size: int, tol: float = 1e-6) -> Tensor:

@@ -137,6 +137,13 @@ def hard_group_indices(
     return [i for i, (group, gold) in enumerate(pairs) if is_hard_group(group, gold, task)]
 
 
+def gold_answer(gold: Gold, task: TaskInfo) -> str | None:
+    """The answer a group is judged on: its gold label for a label task, else its gold polarity
+    (normalised; None when the gold has neither)."""
+    answer = gold.label if task.labels and gold.label else gold.resolve_polarity(task)
+    return normalize_label(answer) if answer is not None else None
+
+
 def hard_groups_by_gold(hard: Sequence[int], golds: Sequence[Gold], task: TaskInfo) -> dict[str, float]:
     """How many of a step's hard groups had each gold answer, as `groups/hard/<answer>` for every
     answer the task has (its labels, else the three polarities; 0 where none was hard), so the
@@ -144,10 +151,9 @@ def hard_groups_by_gold(hard: Sequence[int], golds: Sequence[Gold], task: TaskIn
     names = [normalize_label(label) for label in task.labels] or list(POLARITIES)
     counts = dict.fromkeys(names, 0.0)
     for index in hard:
-        gold = golds[index]
-        answer = gold.label if task.labels and gold.label else gold.resolve_polarity(task)
-        if answer is not None and normalize_label(answer) in counts:
-            counts[normalize_label(answer)] += 1
+        answer = gold_answer(golds[index], task)
+        if answer in counts:
+            counts[answer] += 1
     return {f"groups/hard/{name}": count for name, count in counts.items()}
 
 

@@ -38,8 +38,15 @@ from emoreason.models.loading import LoadedModel
 from emoreason.rewards import build_reward
 from emoreason.rewards.composite import Gold, ReflectionAnswers, RewardBreakdown
 from emoreason.rl.config import GRPOConfig
-from emoreason.rl.core import group_advantages, grpo_loss, masked_mean
-from emoreason.rl.hints import hard_group_indices, hard_groups_by_gold, hint_for, hint_token_mask, hinted_rows
+from emoreason.rl.core import advantage_shares, balance_advantages, group_advantages, grpo_loss, masked_mean
+from emoreason.rl.hints import (
+    gold_answer,
+    hard_group_indices,
+    hard_groups_by_gold,
+    hint_for,
+    hint_token_mask,
+    hinted_rows,
+)
 from emoreason.rl.reflection import reflect
 from emoreason.rl.rollouts import (
     Rollout,
@@ -352,6 +359,10 @@ class GRPOTrainer:
         with timer.measure("update"):
             if rollouts:
                 advantages = group_advantages(rewards, G, algo.advantage_scale, algo.advantage_eps)
+                answers = [gold_answer(Gold.from_sample(r.sample, self.task), self.task) or "none" for r in rollouts]
+                stats.update({f"advantages/share/{k}": v for k, v in advantage_shares(advantages, answers).items()})
+                if algo.advantage_balance == "gold":
+                    advantages = balance_advantages(advantages, answers, algo.advantage_balance_max_weight)
                 stats.update(self.update(rollouts, advantages))
         stats.update(rollout_stats(groups, rewards, G))
         stats.update({f"time/{k}": v for k, v in timer.parts.items()})
