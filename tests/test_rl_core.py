@@ -62,6 +62,7 @@ def test_advantage_shares_hand_values():
     shares = advantage_shares(BALANCE_ADV, BALANCE_GOLD)
     assert shares == pytest.approx({"negative": 3 / 3.2, "positive": 0.2 / 3.2, "neutral": 0.0})
     assert advantage_shares(torch.zeros(2), ["a", "b"]) == {"a": 0.0, "b": 0.0}
+    assert advantage_shares(T([1.0, -1.0]), ["a", "a"], names=["a", "b"]) == {"a": 1.0, "b": 0.0}
 
 
 def test_balance_advantages_rejects_bad_input():

@@ -650,6 +650,7 @@ def test_advantage_balance_gives_each_gold_polarity_the_same_pull(tmp_path: Path
     assert share > 0.8
     assert stats["advantages/share/negative"] == pytest.approx(share)
     assert stats["advantages/share/negative"] + stats["advantages/share/positive"] == pytest.approx(1.0)
+    assert stats["advantages/share/neutral"] == 0.0  # no neutral prompt this step: logged all the same
     balanced, _ = advantages_seen(advantage_balance="gold", advantage_balance_max_weight=1000.0)
     assert float(balanced[negative_rows].abs().sum()) == pytest.approx(float(balanced[~negative_rows].abs().sum()))
     # within a group the advantages keep their signs and ratios

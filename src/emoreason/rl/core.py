@@ -97,9 +97,10 @@ def group_advantages(rewards: Tensor, group_size: int, scale: str = "group", eps
     return torch.where((centered == 0) | flat, torch.zeros_like(scaled), scaled).reshape(-1)
 
 
-def advantage_shares(advantages: Tensor, classes: Sequence[str]) -> dict[str, float]:
+def advantage_shares(advantages: Tensor, classes: Sequence[str], names: Sequence[str] = ()) -> dict[str, float]:
     """Each class's share of the total |advantage| (0 for every class when all are 0): which gold
-    answers a step's update pulls for."""
+    answers a step's update pulls for. `names` are reported too (0 when absent), so every step
+    logs the same keys."""
     if len(classes) != advantages.numel():
         raise ValueError(f"got {len(classes)} classes for {advantages.numel()} advantages")
     total = float(advantages.abs().sum())
@@ -107,7 +108,7 @@ def advantage_shares(advantages: Tensor, classes: Sequence[str]) -> dict[str, fl
         name: (float(sum(abs(a) for a, c in zip(advantages.tolist(), classes, strict=True) if c == name)) / total)
         if total > 0
         else 0.0
-        for name in sorted(set(classes))
+        for name in sorted(set(classes) | set(names))
     }
 
 

@@ -137,6 +137,11 @@ def hard_group_indices(
     return [i for i, (group, gold) in enumerate(pairs) if is_hard_group(group, gold, task)]
 
 
+def answer_names(task: TaskInfo) -> list[str]:
+    """The answers a group can be judged on: the task's labels (normalised), else the three polarities."""
+    return [normalize_label(label) for label in task.labels] or list(POLARITIES)
+
+
 def gold_answer(gold: Gold, task: TaskInfo) -> str | None:
     """The answer a group is judged on: its gold label for a label task, else its gold polarity
     (normalised; None when the gold has neither)."""
@@ -148,8 +153,7 @@ def hard_groups_by_gold(hard: Sequence[int], golds: Sequence[Gold], task: TaskIn
     """How many of a step's hard groups had each gold answer, as `groups/hard/<answer>` for every
     answer the task has (its labels, else the three polarities; 0 where none was hard), so the
     log shows which answers the policy cannot find (and which hints, or dropping, act on)."""
-    names = [normalize_label(label) for label in task.labels] or list(POLARITIES)
-    counts = dict.fromkeys(names, 0.0)
+    counts = dict.fromkeys(answer_names(task), 0.0)
     for index in hard:
         answer = gold_answer(golds[index], task)
         if answer in counts:

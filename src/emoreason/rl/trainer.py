@@ -40,6 +40,7 @@ from emoreason.rewards.composite import Gold, ReflectionAnswers, RewardBreakdown
 from emoreason.rl.config import GRPOConfig
 from emoreason.rl.core import advantage_shares, balance_advantages, group_advantages, grpo_loss, masked_mean
 from emoreason.rl.hints import (
+    answer_names,
     gold_answer,
     hard_group_indices,
     hard_groups_by_gold,
@@ -360,7 +361,12 @@ class GRPOTrainer:
             if rollouts:
                 advantages = group_advantages(rewards, G, algo.advantage_scale, algo.advantage_eps)
                 answers = [gold_answer(Gold.from_sample(r.sample, self.task), self.task) or "none" for r in rollouts]
-                stats.update({f"advantages/share/{k}": v for k, v in advantage_shares(advantages, answers).items()})
+                stats.update(
+                    {
+                        f"advantages/share/{k}": v
+                        for k, v in advantage_shares(advantages, answers, answer_names(self.task)).items()
+                    }
+                )
                 if algo.advantage_balance == "gold":
                     advantages = balance_advantages(advantages, answers, algo.advantage_balance_max_weight)
                 stats.update(self.update(rollouts, advantages))

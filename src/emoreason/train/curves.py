@@ -20,6 +20,7 @@ from pathlib import Path
 PANELS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("reward (mean over rollouts)", ("reward/mean", "reward/*/mean"), True),
     ("rollouts' polarity mix", ("rollouts/*_share",), True),
+    ("update's pull: share of |advantage| per gold answer", ("advantages/share/*",), True),
     ("KL to the reference, entropy", ("kl", "entropy"), True),
     ("training loss", ("loss",), True),
     ("held-out loss (SFT)", ("eval/loss",), False),
