@@ -97,41 +97,44 @@ def group_advantages(rewards: Tensor, group_size: int, scale: str = "group", eps
     return torch.where((centered == 0) | flat, torch.zeros_like(scaled), scaled).reshape(-1)
 
 
+def _class_totals(advantages: Tensor, classes: Sequence[str]) -> tuple[list[str], Tensor, Tensor]:
+    """(the class names sorted, each row's class index [N], each class's total |advantage| [K])."""
+    if len(classes) != advantages.numel():
+        raise ValueError(f"got {len(classes)} classes for {advantages.numel()} advantages")
+    names = sorted(set(classes))
+    position = {name: k for k, name in enumerate(names)}
+    index = torch.tensor([position[c] for c in classes], dtype=torch.long)
+    totals = torch.zeros(len(names), dtype=advantages.dtype).index_add_(0, index, advantages.abs())
+    return names, index, totals
+
+
 def advantage_shares(advantages: Tensor, classes: Sequence[str], names: Sequence[str] = ()) -> dict[str, float]:
     """Each class's share of the total |advantage| (0 for every class when all are 0): which gold
     answers a step's update pulls for. `names` are reported too (0 when absent), so every step
     logs the same keys."""
-    if len(classes) != advantages.numel():
-        raise ValueError(f"got {len(classes)} classes for {advantages.numel()} advantages")
-    total = float(advantages.abs().sum())
-    return {
-        name: (float(sum(abs(a) for a, c in zip(advantages.tolist(), classes, strict=True) if c == name)) / total)
-        if total > 0
-        else 0.0
-        for name in sorted(set(classes) | set(names))
-    }
+    present, _, totals = _class_totals(advantages, classes)
+    total = float(totals.sum())
+    shares = dict.fromkeys(names, 0.0)
+    shares.update({name: float(t) / total if total > 0 else 0.0 for name, t in zip(present, totals, strict=True)})
+    return dict(sorted(shares.items()))
 
 
 def balance_advantages(advantages: Tensor, classes: Sequence[str], max_weight: float = 3.0) -> Tensor:
     """Rescale advantages so the rows of each class carry the same total |advantage|.
 
-    Why: with a polarity reward, the groups whose gold is the answer the policy misses most often
-    disagree most, so they carry most of a step's |advantage| and the update shifts the answers'
-    base rate towards that answer (and away from the others) rather than teaching the policy to
-    tell them apart. Giving each gold answer the same total pull cancels that shift across classes.
+    Meant for classes = each row's gold polarity: the update then pulls equally for every gold
+    answer, whatever the stream's mix and however often the policy misses each answer. (On the VADER
+    recipe it did not stop the answers' move to "negative": RESULTS, "Advantages balanced per gold
+    polarity".)
 
-    advantages: [N]; classes: N keys (one per row, e.g. its prompt's gold polarity). With S_c the
-    sum of |A| over the rows of class c and S the mean of S_c over the classes with S_c > 0, a row
-    of class c gets A * clamp(S / S_c, 1 / max_weight, max_weight): the clamp keeps a class whose
-    only spread is score noise (a tiny S_c) from being blown up. Classes with S_c = 0 are left at 0.
+    advantages: [N]; classes: N keys (one per row). With S_c the sum of |A| over the rows of class c
+    and S the mean of S_c over the classes with S_c > 0, a row of class c gets
+    A * clamp(S / S_c, 1 / max_weight, max_weight): the clamp keeps a class whose only spread is
+    score noise (a tiny S_c) from being blown up. Classes with S_c = 0 are left at 0.
     """
-    if len(classes) != advantages.numel():
-        raise ValueError(f"got {len(classes)} classes for {advantages.numel()} advantages")
     if max_weight < 1.0:
         raise ValueError(f"max_weight must be >= 1, got {max_weight}")
-    names = sorted(set(classes))
-    index = torch.tensor([names.index(c) for c in classes], dtype=torch.long)
-    totals = torch.zeros(len(names), dtype=advantages.dtype).index_add_(0, index, advantages.abs())
+    _, index, totals = _class_totals(advantages, classes)
     active = totals > 0
     if not bool(active.any()):
         return advantages.clone()
