@@ -63,3 +63,10 @@ def test_two_processes_end_with_identical_weights(tmp_path: Path, tiny_models: d
     assert changed > 0, "the weights did not move"
     assert (out / "checkpoint-2" / "trainer_state.json").is_file()
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 2  # rank 0 logs, once per step
+    # rank 0 writes every process's rollouts: 2 prompts x G=4 each, its own prompts under its rank
+    rollouts = [json.loads(line) for line in (out / "rollouts.jsonl").read_text().splitlines()]
+    assert len(rollouts) == 2 * 2 * 2 * 4
+    for rank in range(2):
+        for step in (1, 2):
+            ids = [r["id"] for r in rollouts if r["rank"] == rank and r["step"] == step]
+            assert ids == [i for i in infos[rank]["prompts"][step - 1] for _ in range(4)]

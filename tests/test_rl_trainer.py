@@ -366,6 +366,8 @@ def test_resume_is_exact(tmp_path: Path, causal: Path, lora: bool) -> None:
     # a step logged after the checkpoint, then a crash: the resumed run redoes it
     with (tmp_path / "b" / "run" / "metrics.jsonl").open("a") as handle:
         handle.write(json.dumps({"step": 3, "reward/mean": 9.9}) + "\n")
+    with (tmp_path / "b" / "run" / "rollouts.jsonl").open("a") as handle:
+        handle.write(json.dumps({"step": 3, "id": "lost with the crash"}) + "\n")
     resumed = trainer(tmp_path / "b")
     records = resumed.train()
     assert [r["step"] for r in records] == [3, 4]
@@ -375,6 +377,41 @@ def test_resume_is_exact(tmp_path: Path, causal: Path, lora: bool) -> None:
         torch.testing.assert_close(a[name], b[name], atol=1e-6, rtol=0, msg=name)
     lines = [json.loads(line) for line in (tmp_path / "b" / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in lines] == [1, 2, 3, 4] and lines[2]["reward/mean"] != 9.9
+    # the rollouts of the redone steps replace the lost ones, and are the uninterrupted run's
+    rollouts = {run: read_rollouts(tmp_path / run / "run") for run in ("a", "b")}
+    assert [r["step"] for r in rollouts["b"]] == [step for step in (1, 2, 3, 4) for _ in range(8)]
+    assert [(r["id"], r["text"]) for r in rollouts["b"]] == [(r["id"], r["text"]) for r in rollouts["a"]]
+
+
+def read_rollouts(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "rollouts.jsonl").read_text().splitlines()]
+
+
+def test_rollouts_jsonl_records_each_rollout_with_the_advantage_the_update_used(tmp_path: Path, causal: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("metrics.jsonl", "rollouts.jsonl"):  # left by an earlier run in the same folder
+        (run / name).write_text(json.dumps({"step": 7, "id": "stale"}) + "\n")
+    trainer, _ = scripted_trainer(tmp_path, causal)  # 2 steps of 2 prompts x G=4, hints on
+    seen: list[torch.Tensor] = []
+    update = trainer.update
+    trainer.update = lambda rollouts, advantages: seen.append(advantages) or update(rollouts, advantages)  # type: ignore[method-assign]
+    trainer.train()
+    lines = read_rollouts(run)
+    assert [r["step"] for r in lines] == [1] * 8 + [2] * 8
+    assert [r["id"] for r in lines] == [f"s{i}" for i in range(4) for _ in range(4)]
+    # always_negative: the positive-gold groups (s0, s2) were hard and re-sampled with the gold as a hint
+    assert [r["hinted"] for r in lines] == ([True] * 4 + [False] * 4) * 2
+    assert all(r["answer"]["polarity"] == r["gold"]["polarity"] == "positive" for r in lines[:4])
+    assert all(r["answer"]["polarity"] == "negative" == r["gold"]["polarity"] for r in lines[4:8])
+    assert all(r["components"]["polarity"] == 1.0 and r["answer"]["ok"] for r in lines)
+    logged = torch.tensor([r["advantage"] for r in lines])
+    torch.testing.assert_close(logged, torch.cat(seen), atol=1e-6, rtol=0)
+    assert logged.abs().sum() > 0  # the scores differ within each group
+    assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [1, 2]
+    off, _ = scripted_trainer(tmp_path / "off", causal, rollout={"log": False})
+    off.train()
+    assert not (tmp_path / "off" / "run" / "rollouts.jsonl").exists()
 
 
 def flat_now_and_then() -> Callable[..., RewardBreakdown]:

@@ -7,7 +7,23 @@ from pathlib import Path
 import pytest
 import torch
 
-from emoreason.rl.rollouts import Stream, rows_to_run, sampling_seed, update_windows, window_totals
+from emoreason.data.schema import Sample, vader_task
+from emoreason.formats.base import ParseResult
+from emoreason.generation import Completion
+from emoreason.models.families.base import Conversation
+from emoreason.rewards.composite import RewardBreakdown
+from emoreason.rl.rollouts import (
+    Pull,
+    Rollout,
+    Stream,
+    advantage_pull,
+    pull_by_answer,
+    rollout_records,
+    rows_to_run,
+    sampling_seed,
+    update_windows,
+    window_totals,
+)
 from emoreason.sft.config import load_config as load_sft_config
 from emoreason.train.config import OptimSection, build_optimizer
 from emoreason.train.update import RunningMeans
@@ -30,6 +46,66 @@ def test_update_windows_by_hand() -> None:
     assert update_windows(10, 4, None) == [[[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]]
     assert update_windows(3, 8, None) == [[[0, 1, 2]]]
     assert update_windows(0, 8, None) == []
+
+
+def _record(gold: str, answer: str | None, advantage: float, hinted: bool = False) -> dict:
+    return {
+        "step": 1,
+        "gold": {"polarity": gold},
+        "answer": {"polarity": answer},
+        "advantage": advantage,
+        "hinted": hinted,
+    }
+
+
+def test_advantage_pull_sums_by_gold_and_answer_by_hand() -> None:
+    records = [
+        _record("negative", "negative", 0.5),
+        _record("negative", "negative", 0.25, hinted=True),
+        _record("negative", "positive", -0.75),
+        _record("positive", "negative", -0.5),
+        _record("positive", "positive", 0.75),
+        _record("positive", None, -0.25),  # did not parse
+    ]
+    pulls = advantage_pull(records)
+    assert pulls == [
+        Pull("negative", "negative", 2, 1, 0.75, 0.25),
+        Pull("negative", "positive", 1, 0, -0.75, 0.0),
+        Pull("positive", "negative", 1, 0, -0.5, 0.0),
+        Pull("positive", "none", 1, 0, -0.25, 0.0),
+        Pull("positive", "positive", 1, 0, 0.75, 0.0),
+    ]
+    assert pull_by_answer(pulls) == {"negative": 0.25, "none": -0.25, "positive": 0.0}
+    labelled = [{**_record("positive", "positive", 1.0), "gold": {"label": "joy"}, "answer": {"label": "fear"}}]
+    assert advantage_pull(labelled, by="label") == [Pull("joy", "fear", 1, 0, 1.0, 0.0)]
+    with pytest.raises(ValueError, match="polarity' or 'label"):
+        advantage_pull(records, by="emotion")
+
+
+def test_rollout_records_carry_gold_answer_reward_and_advantage() -> None:
+    task = vader_task("movies")
+    sample = Sample(id="movies/7", text="dull", score=-2.5, split="train")
+    text = "<polarity>positive</polarity><think>x</think><score>1</score>"
+    parsed = ParseResult("c2f", True, polarity="positive", score=1.0)
+    completion = Completion(text=text, token_ids=[1, 2, 3], logprobs=[0.0] * 3, finish_reason="stop", prompt_index=0)
+    reward = RewardBreakdown(total=1.25, components={"format": 1.0, "polarity": 0.0, "score": 0.25}, parsed=parsed)
+    rollout = Rollout(sample, 3, Conversation(messages=[]), [], completion, text, parsed, hinted=True, reward=reward)
+    (record,) = rollout_records([rollout], [-0.5], task)
+    assert record == {
+        "id": "movies/7",
+        "group": 3,
+        "hinted": True,
+        "gold": {"polarity": "negative", "score": -2.5, "label": None},
+        "answer": {"polarity": "positive", "score": 1.0, "label": None, "ok": True},
+        "reward": 1.25,
+        "components": {"format": 1.0, "polarity": 0.0, "score": 0.25},
+        "advantage": -0.5,
+        "tokens": 3,
+        "finish_reason": "stop",
+        "text": text,
+    }
+    with pytest.raises(ValueError, match="1 rollouts but 2 advantages"):
+        rollout_records([rollout], [0.0, 1.0], task)
 
 
 def test_sampling_seeds_by_hand_and_distinct() -> None:

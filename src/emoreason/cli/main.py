@@ -31,6 +31,7 @@ from emoreason.cli.data import data_app
 from emoreason.cli.help import Command, Group, examples
 from emoreason.cli.quiet import quiet_libraries
 from emoreason.cli.recipes import RECIPE_COMMAND
+from emoreason.cli.rollouts import rollouts_cmd
 from emoreason.cli.serving import serve
 from emoreason.cli.ui import console
 
@@ -76,6 +77,7 @@ app.command(help=opt.DISTILL_HELP, cls=Command, epilog=examples("distill"), **RE
 app.command(help=opt.SFT_HELP, cls=Command, epilog=examples("sft"), **RECIPE_COMMAND)(training.sft)
 app.command("compare", cls=Command, epilog=examples("compare"))(compare_cmd)
 app.command("average", cls=Command, epilog=examples("average"))(average_cmd)
+app.command("rollouts", cls=Command, epilog=examples("rollouts"))(rollouts_cmd)
 app.command("baseline", cls=Command, epilog=examples("baseline"))(evaluation.baseline_cmd)
 app.command("cues", cls=Command, epilog=examples("cues"))(cues_cmd)
 app.command(cls=Command, epilog=examples("serve"))(serve)

@@ -85,6 +85,13 @@ class RolloutConfig(Section):
         description="Sample with the LoRA deltas merged into the base weights (faster "
         "decoding; the base weights are restored bit for bit after each step).",
     )
+    log: bool = Field(
+        True,
+        description="Write every rollout to rollouts.jsonl in run.output_dir, one line each: step, sample id, "
+        "hinted, gold, the parsed answer, the reward and its components, the advantage the update used, and the "
+        "text (about 10 KB a step at 24 rollouts). A resume drops the steps after its checkpoint, as in "
+        "metrics.jsonl. `emoreason rollouts RUN_DIR` sums the advantages by gold and answer.",
+    )
 
 
 class RewardConfig(Section):

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
 import torch
@@ -164,6 +165,76 @@ def weighted_strata(
     return list(strata.values()), [weights.get(name, weights.get(value_of[name], 1)) for name in strata]
 
 
+def rollout_records(rollouts: Sequence[Rollout], advantages: Sequence[float], task: TaskInfo) -> list[dict]:
+    """One JSON-ready record per rollout, for `rollouts.jsonl`: the prompt (sample id, its index in
+    the step, whether it was hinted), the gold, the answer as parsed, the reward (total and each
+    component unweighted), the advantage the update used, and the text. Enough to ask afterwards
+    which prompts and answers pulled the policy where (sum the advantages by gold and answer)."""
+    if len(rollouts) != len(advantages):
+        raise ValueError(f"{len(rollouts)} rollouts but {len(advantages)} advantages")
+    records = []
+    for rollout, advantage in zip(rollouts, advantages):
+        sample, parsed, reward = rollout.sample, rollout.parsed, rollout.reward
+        records.append(
+            {
+                "id": sample.id,
+                "group": rollout.group,
+                "hinted": rollout.hinted,
+                "gold": {"polarity": task.gold_polarity(sample), "score": sample.score, "label": sample.label},
+                "answer": {"polarity": parsed.polarity, "score": parsed.score, "label": parsed.label, "ok": parsed.ok},
+                "reward": None if reward is None else round(reward.total, 6),
+                "components": {} if reward is None else {k: round(v, 6) for k, v in reward.components.items()},
+                "advantage": round(float(advantage), 6),
+                "tokens": rollout.completion.num_tokens,
+                "finish_reason": rollout.completion.finish_reason,
+                "text": rollout.text,
+            }
+        )
+    return records
+
+
+@dataclass(frozen=True, slots=True)
+class Pull:
+    """The rollouts with one gold and one answer (polarities, or labels) and the advantage they
+    carried. A group's advantages sum to 0, so where its answers part (same context), the gradient
+    of sum_i A_i log p(answer_i) with respect to the logits is sum_i A_i (onehot_i - p) =
+    sum_i A_i onehot_i: each answer's advantage sum. A positive sum raises that answer on prompts
+    of that gold; a negative one lowers it."""
+
+    gold: str
+    answer: str
+    rollouts: int
+    hinted: int
+    advantage: float  # summed over the rollouts
+    hinted_advantage: float  # the hinted rollouts' part of `advantage`
+
+
+def advantage_pull(records: Iterable[Mapping[str, Any]], by: str = "polarity") -> list[Pull]:
+    """Rollout records (`rollout_records`, or the lines of rollouts.jsonl) summed by gold and
+    answer `by` ("polarity" or "label"), sorted by gold then answer; a missing gold or answer
+    counts as "none" (an answer that did not parse)."""
+    if by not in ("polarity", "label"):
+        raise ValueError(f"by must be 'polarity' or 'label', got {by!r}")
+    sums: dict[tuple[str, str], list[float]] = {}
+    for record in records:
+        key = (record["gold"].get(by) or "none", record["answer"].get(by) or "none")
+        entry = sums.setdefault(key, [0, 0, 0.0, 0.0])
+        hinted, advantage = bool(record.get("hinted")), float(record["advantage"])
+        entry[0] += 1
+        entry[1] += hinted
+        entry[2] += advantage
+        entry[3] += advantage if hinted else 0.0
+    return [Pull(gold, answer, int(n), int(h), a, ha) for (gold, answer), (n, h, a, ha) in sorted(sums.items())]
+
+
+def pull_by_answer(pulls: Iterable[Pull]) -> dict[str, float]:
+    """The advantage each answer carried, over every gold: where the update pushes the answers."""
+    totals: dict[str, float] = {}
+    for pull in pulls:
+        totals[pull.answer] = totals.get(pull.answer, 0.0) + pull.advantage
+    return dict(sorted(totals.items()))
+
+
 def rollout_stats(groups: list[list[Rollout]], rewards: torch.Tensor, group_size: int) -> dict[str, float]:
     """Reward mean/std (total and per component), zero-variance group share, completion length,
     truncation and parse rates, and the hint success rate (a hinted group succeeds when its
@@ -201,6 +272,10 @@ __all__ = [
     "StepTimer",
     "Stream",
     "make_rollouts",
+    "Pull",
+    "advantage_pull",
+    "pull_by_answer",
+    "rollout_records",
     "balance_strata",
     "weighted_strata",
     "rollout_stats",

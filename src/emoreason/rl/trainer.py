@@ -54,6 +54,7 @@ from emoreason.rl.rollouts import (
     StepTimer,
     Stream,
     make_rollouts,
+    rollout_records,
     rollout_stats,
     rows_to_run,
     sampling_seed,
@@ -74,6 +75,8 @@ from emoreason.train.update import (
 from emoreason.train.validation import Validation, ValidationHook
 
 log = logging.getLogger(__name__)
+
+ROLLOUTS_FILE = "rollouts.jsonl"
 
 #: A reward is anything called like CompositeReward: (completion text, gold, task, reflection).
 Reward = Callable[[str, Gold, TaskInfo, ReflectionAnswers | None], RewardBreakdown]
@@ -127,6 +130,7 @@ class GRPOTrainer:
         log.info("update precision %s, rollouts in %s", self.precision, self.rollout_weights.dtype)
         self.run.note_resolved("optim.precision", optim.precision, self.precision)
         self.run.note_resolved("rollout.dtype", config.rollout.dtype, self.rollout_weights.dtype)
+        self.rollout_log = self.run.step_log(ROLLOUTS_FILE) if config.rollout.log else None
         self.strata, self.strata_weights = weighted_strata(self.samples, task, data.balance, data.balance_weights)
         self.validation: ValidationHook | None = None
         self.fp32_engine: GenerationBackend | None = None  # built on first use (`_fp32_engine`)
@@ -370,12 +374,23 @@ class GRPOTrainer:
                 if algo.advantage_balance == "gold":
                     advantages = balance_advantages(advantages, answers, algo.advantage_balance_max_weight)
                 stats.update(self.update(rollouts, advantages))
+        records = rollout_records(rollouts, advantages.tolist(), self.task) if rollouts and self.rollout_log else []
         stats.update(rollout_stats(groups, rewards, G))
         stats.update({f"time/{k}": v for k, v in timer.parts.items()})
         stats["time/step"] = time.perf_counter() - began
         stats["lr"] = float(self.scheduler.get_last_lr()[0])
         self.run.step += 1
+        if self.rollout_log is not None:
+            self._log_rollouts(records)
         return self.run.reduce(stats)
+
+    def _log_rollouts(self, records: list[dict]) -> None:
+        """Every process's rollout records into rollouts.jsonl, under the step just taken."""
+        if self.world > 1:
+            from accelerate.utils import gather_object
+
+            records = gather_object([{**record, "rank": self.rank} for record in records])
+        self.run.log_records(self.rollout_log, records)
 
     def start(self) -> int | None:
         """Resume (when `run.resume` and a checkpoint exists), once; the step resumed at or None."""
@@ -392,4 +407,4 @@ class GRPOTrainer:
         return records
 
 
-__all__ = ["GRPOTrainer", "Reward", "Rollout"]
+__all__ = ["ROLLOUTS_FILE", "GRPOTrainer", "Reward", "Rollout"]

@@ -179,6 +179,7 @@ class TrainingRun:
         self.resumed_at: int | None = None
         self.stopped_early = False
         self.resolved: dict[str, str] = {}
+        self.step_logs: list[Path] = [self.metrics_file]  # per-step JSONL files a resume truncates
         self._started = False
 
     @property
@@ -204,6 +205,8 @@ class TrainingRun:
             )
             if checkpoint is not None:
                 self.resumed_at = self._load(checkpoint)
+        if self.resumed_at is None:  # a fresh start: records an earlier run left here are not this run's
+            self._truncate_log(0)
         self._started = True
         if self.is_main:
             (self.output_dir / "config.yaml").write_text(dump_recipe(self.config) + self._resolved_comment())
@@ -255,9 +258,25 @@ class TrainingRun:
     def metrics_file(self) -> Path:
         return self.output_dir / METRICS_FILE
 
+    def step_log(self, name: str) -> Path:
+        """Register a JSONL file of per-step records beside metrics.jsonl (written with
+        `log_records`); like metrics.jsonl, a resume drops its records of the steps after the
+        checkpoint, and a fresh start empties it. Returns its path."""
+        path = self.output_dir / name
+        if path not in self.step_logs:
+            self.step_logs.append(path)
+        return path
+
     def _truncate_log(self, step: int) -> None:
         if self.is_main:
-            rewrite_jsonl(self.metrics_file, lambda record: record.get("step", 0) <= step)
+            for path in self.step_logs:
+                rewrite_jsonl(path, lambda record: record.get("step", 0) <= step)
+
+    def log_records(self, path: Path, records: Sequence[Mapping[str, Any]]) -> None:
+        """Append `records` to the step log `path` (`step_log`), each under the current step, on the
+        main process (gather other processes' records first)."""
+        if self.is_main:
+            AppendOnlyJsonl(path).extend({"step": self.step, **record} for record in records)
 
     def log(self, stats: dict[str, float]) -> dict[str, Any]:
         """Record `stats` under the current step: in the history, metrics.jsonl and the trackers."""

@@ -1,0 +1,57 @@
+"""`emoreason rollouts`: a GRPO run's advantages summed by gold and answer, from rollouts.jsonl."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from emoreason.cli.main import app
+
+
+def line(step: int, gold: str, answer: str, advantage: float, hinted: bool = False) -> str:
+    record = {"step": step, "gold": {"polarity": gold}, "answer": {"polarity": answer}}
+    return json.dumps({**record, "advantage": advantage, "hinted": hinted}) + "\n"
+
+
+def test_rollouts_prints_the_sums_by_gold_answer_and_window(tmp_path: Path) -> None:
+    (tmp_path / "rollouts.jsonl").write_text(
+        line(1, "negative", "negative", 0.5)
+        + line(1, "negative", "positive", -0.5)
+        + line(2, "positive", "negative", 0.25, hinted=True)
+        + line(2, "positive", "positive", -0.25)
+        + line(3, "positive", "negative", 1.0)
+        + line(3, "positive", "positive", -1.0)
+    )
+    out = tmp_path / "pull.json"
+    result = CliRunner().invoke(
+        app, ["rollouts", str(tmp_path), "--every", "2", "--out", str(out)], env={"COLUMNS": "120"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "steps 1-3 (6 rollouts, 1 hinted)" in result.output
+    assert "by answer: negative +1.750, positive -1.750" in result.output
+    report = json.loads(out.read_text())
+    assert report["by_answer"] == {"negative": 1.75, "positive": -1.75}
+    assert report["windows"] == {
+        "1-2": {"negative": 0.75, "positive": -0.75},
+        "3-3": {"negative": 1.0, "positive": -1.0},
+    }
+    positive_negative = next(p for p in report["pulls"] if (p["gold"], p["answer"]) == ("positive", "negative"))
+    assert positive_negative == {
+        "gold": "positive",
+        "answer": "negative",
+        "rollouts": 2,
+        "hinted": 1,
+        "advantage": 1.25,
+        "hinted_advantage": 0.25,
+    }
+
+
+def test_rollouts_names_the_file_line_and_field_of_a_bad_record(tmp_path: Path) -> None:
+    (tmp_path / "rollouts.jsonl").write_text(line(1, "negative", "negative", 0.5) + '{"step": 2, "gold": {}}\n')
+    result = CliRunner().invoke(app, ["rollouts", str(tmp_path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert "rollouts.jsonl:2 (field 'answer')" in result.output
+    missing = CliRunner().invoke(app, ["rollouts", str(tmp_path / "nowhere")], env={"COLUMNS": "200"})
+    assert missing.exit_code == 2 and "rollout.log" in missing.output
