@@ -1,7 +1,7 @@
 """Paired bootstrap of the AUC change (p(negative) - p(positive) telling negative from positive
 sentences) of each earlier run's best/ against the start, on the probe_best.sh outputs:
 1 balanced stream, 2 unbalanced stream, 3 no hints, 4 advantages balanced by gold.
-Usage: python auc.py runs/rollout_pull/probe_best"""
+Usage: python auc.py runs/rollout_pull/probe_best [DOMAIN ...]"""
 
 import json
 import sys
@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 root = Path(sys.argv[1])
+domains = sys.argv[2:] or ["movies", "tweets", "products"]
 
 
 def load(folder: Path) -> dict[str, tuple[bool, float]]:
@@ -24,7 +25,7 @@ def load(folder: Path) -> dict[str, tuple[bool, float]]:
 
 
 print("domain run | AUC start -> run | change [95% paired bootstrap, 1,000 resamples]")
-for domain in ("movies", "tweets", "products"):
+for domain in domains:
     start = load(root / f"0-{domain}")
     ids = sorted(start)
     gold = np.array([start[i][0] for i in ids])
