@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 from emoreason.cli.main import app
 
 
-def line(step: int, gold: str, answer: str, advantage: float, hinted: bool = False) -> str:
-    record = {"step": step, "gold": {"polarity": gold}, "answer": {"polarity": answer}}
+def line(step: int, gold: str, answer: str, advantage: float, hinted: bool = False, domain: str = "tweets") -> str:
+    record = {"step": step, "domain": domain, "gold": {"polarity": gold}, "answer": {"polarity": answer}}
     return json.dumps({**record, "advantage": advantage, "hinted": hinted}) + "\n"
 
 
@@ -21,8 +21,8 @@ def test_rollouts_prints_the_sums_by_gold_answer_and_window(tmp_path: Path) -> N
         + line(1, "negative", "positive", -0.5)
         + line(2, "positive", "negative", 0.25, hinted=True)
         + line(2, "positive", "positive", -0.25)
-        + line(3, "positive", "negative", 1.0)
-        + line(3, "positive", "positive", -1.0)
+        + line(3, "positive", "negative", 1.0, domain="products")
+        + line(3, "positive", "positive", -1.0, domain="products")
     )
     out = tmp_path / "pull.json"
     result = CliRunner().invoke(
@@ -37,6 +37,19 @@ def test_rollouts_prints_the_sums_by_gold_answer_and_window(tmp_path: Path) -> N
         "1-2": {"negative": 0.75, "positive": -0.75},
         "3-3": {"negative": 1.0, "positive": -1.0},
     }
+    products = CliRunner().invoke(app, ["rollouts", str(tmp_path), "--domain", "products"], env={"COLUMNS": "120"})
+    assert products.exit_code == 0, products.output
+    assert "products, steps 3-3 (2 rollouts, 0 hinted)" in products.output
+    assert "by answer: negative +1.000, positive -1.000" in products.output
+    nowhere = CliRunner().invoke(app, ["rollouts", str(tmp_path), "--domain", "movies"], env={"COLUMNS": "200"})
+    assert nowhere.exit_code == 2 and "its domains: products, tweets" in nowhere.output
+    # a line without a domain (written before it was recorded) falls back on a pooled id's prefix
+    with (tmp_path / "rollouts.jsonl").open("a") as handle:
+        handle.write(
+            json.dumps({**json.loads(line(4, "negative", "negative", 0.5)), "domain": None, "id": "movies/3"}) + "\n"
+        )
+    movies = CliRunner().invoke(app, ["rollouts", str(tmp_path), "--domain", "movies"], env={"COLUMNS": "120"})
+    assert movies.exit_code == 0 and "movies, steps 4-4 (1 rollouts, 0 hinted)" in movies.output
     positive_negative = next(p for p in report["pulls"] if (p["gold"], p["answer"]) == ("positive", "negative"))
     assert positive_negative == {
         "gold": "positive",

@@ -84,7 +84,7 @@ def test_advantage_pull_sums_by_gold_and_answer_by_hand() -> None:
 
 def test_rollout_records_carry_gold_answer_reward_and_advantage() -> None:
     task = vader_task("movies")
-    sample = Sample(id="movies/7", text="dull", score=-2.5, split="train")
+    sample = Sample(id="movies/7", text="dull", score=-2.5, split="train", domain="movies")
     text = "<polarity>positive</polarity><think>x</think><score>1</score>"
     parsed = ParseResult("c2f", True, polarity="positive", score=1.0)
     completion = Completion(text=text, token_ids=[1, 2, 3], logprobs=[0.0] * 3, finish_reason="stop", prompt_index=0)
@@ -93,6 +93,7 @@ def test_rollout_records_carry_gold_answer_reward_and_advantage() -> None:
     (record,) = rollout_records([rollout], [-0.5], task)
     assert record == {
         "id": "movies/7",
+        "domain": "movies",
         "group": 3,
         "hinted": True,
         "gold": {"polarity": "negative", "score": -2.5, "label": None},

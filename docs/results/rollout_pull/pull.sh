@@ -7,7 +7,5 @@ RUN=runs/grpo/unbalanced_rollouts
 OUT=docs/results/rollout_pull
 .venv/bin/emoreason rollouts $RUN --every 10 --out $OUT/pull.json > $OUT/pull.txt
 for domain in tweets products; do
-  grep "\"id\": \"$domain/" $RUN/rollouts.jsonl > /tmp/rollouts_$domain.jsonl
-  echo "== $domain ==" >> $OUT/pull.txt
-  .venv/bin/emoreason rollouts /tmp/rollouts_$domain.jsonl --every 20 >> $OUT/pull.txt
+  .venv/bin/emoreason rollouts $RUN --domain $domain --every 20 >> $OUT/pull.txt
 done

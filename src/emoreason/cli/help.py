@@ -39,7 +39,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "emoreason evaluate -d vader:movies --sample 300 --adapter runs/grpo/final/adapter --out runs/eval/rl",
         "emoreason compare runs/eval/sft runs/eval/rl --out sft_vs_rl.json",
     ),
-    "rollouts": ("emoreason rollouts runs/grpo", "emoreason rollouts runs/grpo --every 10 --out runs/grpo/pull.json"),
+    "rollouts": (
+        "emoreason rollouts runs/grpo",
+        "emoreason rollouts runs/grpo --every 10 --out runs/grpo/pull.json",
+        "emoreason rollouts runs/grpo --domain products",
+    ),
     "average": (
         "emoreason average runs/grpo/c2f/checkpoint-{10,20,30}/adapter \\",
         "    --out runs/soup/c2f",

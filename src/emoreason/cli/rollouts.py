@@ -24,6 +24,10 @@ By = Annotated[
     str,
     typer.Option("--by", help="Group by polarity, or by label (label tasks such as EmoSet).", metavar="polarity|label"),
 ]
+Domain = Annotated[
+    Optional[str],
+    typer.Option("--domain", help="Only the prompts of this source domain (e.g. products, in a pooled run)."),
+]
 JsonOut = Annotated[Optional[Path], typer.Option("--out", help="Also write the sums as JSON here.")]
 REQUIRED = ("step", "gold", "answer", "advantage")
 
@@ -46,6 +50,13 @@ def _read(run: Path) -> list[dict]:
         fail(str(err))
 
 
+def _domain(record: dict) -> str | None:
+    """The record's domain; for lines without one (written before it was recorded), the prefix of a
+    pooled sample id ("products/285_32")."""
+    sample_id = str(record.get("id", ""))
+    return record.get("domain") or (sample_id.split("/", 1)[0] if "/" in sample_id else None)
+
+
 def _sums_table(title: str, pulls: list) -> Table:
     table = Table(title=title)
     for column in ("gold", "answer", "rollouts", "hinted", "sum of advantage", "of it hinted"):
@@ -57,7 +68,9 @@ def _sums_table(title: str, pulls: list) -> Table:
     return table
 
 
-def rollouts_cmd(run: RunDir, every: Every = 0, by: By = "polarity", out: JsonOut = None) -> None:
+def rollouts_cmd(
+    run: RunDir, every: Every = 0, by: By = "polarity", domain: Domain = None, out: JsonOut = None
+) -> None:
     """Sum a GRPO run's advantages by gold and answer (from its rollouts.jsonl): which answers the
     updates pushed up (positive sum) or down, on prompts of which gold, and how much of it came
     from hinted rollouts."""
@@ -68,10 +81,18 @@ def rollouts_cmd(run: RunDir, every: Every = 0, by: By = "polarity", out: JsonOu
     records = _read(run)
     if not records:
         fail(f"{run} holds no rollouts yet: the run has not finished a step")
+    if domain is not None:
+        domains = sorted({str(_domain(r)) for r in records})
+        records = [r for r in records if _domain(r) == domain]
+        if not records:
+            fail(f"no rollouts of domain {domain!r} in {run}; its domains: {', '.join(domains)}")
     steps = sorted({int(r["step"]) for r in records})
     pulls = advantage_pull(records, by)
     hinted = sum(p.hinted for p in pulls)
-    title = f"Advantage by gold and answer, steps {steps[0]}-{steps[-1]} ({len(records)} rollouts, {hinted} hinted)"
+    where = f"{domain}, " if domain else ""
+    title = (
+        f"Advantage by gold and answer, {where}steps {steps[0]}-{steps[-1]} ({len(records)} rollouts, {hinted} hinted)"
+    )
     console.print(_sums_table(title, pulls))
     totals = pull_by_answer(pulls)
     console.print("by answer: " + ", ".join(f"{answer} {value:+.3f}" for answer, value in totals.items()))
@@ -95,7 +116,13 @@ def rollouts_cmd(run: RunDir, every: Every = 0, by: By = "polarity", out: JsonOu
 
         from emoreason.eval.json_report import write_json_report
 
-        report = {"steps": [steps[0], steps[-1]], "by": by, "pulls": [asdict(p) for p in pulls], "by_answer": totals}
+        report = {
+            "steps": [steps[0], steps[-1]],
+            "by": by,
+            "domain": domain,
+            "pulls": [asdict(p) for p in pulls],
+            "by_answer": totals,
+        }
         write_json_report(out, {**report, "windows": windows} if every else report)
         console.print(f"wrote {out}")
 

@@ -166,8 +166,8 @@ def weighted_strata(
 
 
 def rollout_records(rollouts: Sequence[Rollout], advantages: Sequence[float], task: TaskInfo) -> list[dict]:
-    """One JSON-ready record per rollout, for `rollouts.jsonl`: the prompt (sample id, its index in
-    the step, whether it was hinted), the gold, the answer as parsed, the reward (total and each
+    """One JSON-ready record per rollout, for `rollouts.jsonl`: the prompt (sample id and domain, its
+    index in the step, whether it was hinted), the gold, the answer as parsed, the reward (total and each
     component unweighted), the advantage the update used, and the text. Enough to ask afterwards
     which prompts and answers pulled the policy where (sum the advantages by gold and answer)."""
     if len(rollouts) != len(advantages):
@@ -178,6 +178,7 @@ def rollout_records(rollouts: Sequence[Rollout], advantages: Sequence[float], ta
         records.append(
             {
                 "id": sample.id,
+                "domain": sample.domain,
                 "group": rollout.group,
                 "hinted": rollout.hinted,
                 "gold": {"polarity": task.gold_polarity(sample), "score": sample.score, "label": sample.label},
