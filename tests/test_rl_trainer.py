@@ -391,7 +391,7 @@ def test_rollouts_jsonl_records_each_rollout_with_the_advantage_the_update_used(
     run = tmp_path / "run"
     run.mkdir()
     for name in ("metrics.jsonl", "rollouts.jsonl"):  # left by an earlier run in the same folder
-        (run / name).write_text(json.dumps({"step": 7, "id": "stale"}) + "\n")
+        (run / name).write_text(json.dumps({"step": 0, "id": "stale"}) + "\n")
     trainer, _ = scripted_trainer(tmp_path, causal)  # 2 steps of 2 prompts x G=4, hints on
     seen: list[torch.Tensor] = []
     update = trainer.update

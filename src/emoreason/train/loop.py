@@ -206,7 +206,7 @@ class TrainingRun:
             if checkpoint is not None:
                 self.resumed_at = self._load(checkpoint)
         if self.resumed_at is None:  # a fresh start: records an earlier run left here are not this run's
-            self._truncate_log(0)
+            self._truncate_log(-1)  # every step logged is >= 0 (validation logs the start as step 0)
         self._started = True
         if self.is_main:
             (self.output_dir / "config.yaml").write_text(dump_recipe(self.config) + self._resolved_comment())
