@@ -35,7 +35,7 @@ REQUIRED = ("step", "gold", "answer", "advantage")
 def _read(run: Path) -> list[dict]:
     from emoreason.data import DataError
     from emoreason.data.jsonl import read_jsonl_strict
-    from emoreason.rl.trainer import ROLLOUTS_FILE
+    from emoreason.rl.rollouts import ROLLOUTS_FILE
 
     path = run / ROLLOUTS_FILE if run.is_dir() else run
     if not path.is_file():
@@ -103,12 +103,13 @@ def rollouts_cmd(
         table.add_column("steps", no_wrap=True)
         for answer in answers:
             table.add_column(answer, justify="right")
-        for start in range(steps[0], steps[-1] + 1, every):
-            chosen = [r for r in records if start <= int(r["step"]) < start + every]
-            if not chosen:
-                continue
+        by_window: dict[int, list[dict]] = {}  # window start -> its records, in one pass
+        for record in records:
+            start = steps[0] + (int(record["step"]) - steps[0]) // every * every
+            by_window.setdefault(start, []).append(record)
+        for start in sorted(by_window):
             name = f"{start}-{min(start + every - 1, steps[-1])}"
-            windows[name] = pull_by_answer(advantage_pull(chosen, by))
+            windows[name] = pull_by_answer(advantage_pull(by_window[start], by))
             table.add_row(name, *(f"{windows[name].get(a, 0.0):+.3f}" for a in answers))
         console.print(table)
     if out is not None:

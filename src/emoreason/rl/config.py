@@ -89,7 +89,7 @@ class RolloutConfig(Section):
         True,
         description="Write every rollout to rollouts.jsonl in run.output_dir, one line each: step, sample id, "
         "hinted, gold, the parsed answer, the reward and its components, the advantage the update used, and the "
-        "text (about 10 KB a step at 24 rollouts). A resume drops the steps after its checkpoint, as in "
+        "text (about 16 KB a step at 24 rollouts). A resume drops the steps after its checkpoint, as in "
         "metrics.jsonl. `emoreason rollouts RUN_DIR` sums the advantages by gold and answer.",
     )
 

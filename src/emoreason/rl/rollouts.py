@@ -165,6 +165,10 @@ def weighted_strata(
     return list(strata.values()), [weights.get(name, weights.get(value_of[name], 1)) for name in strata]
 
 
+#: the file in run.output_dir that `rollout.log` writes `rollout_records` to, a line per rollout
+ROLLOUTS_FILE = "rollouts.jsonl"
+
+
 def rollout_records(rollouts: Sequence[Rollout], advantages: Sequence[float], task: TaskInfo) -> list[dict]:
     """One JSON-ready record per rollout, for `rollouts.jsonl`: the prompt (sample id and domain, its
     index in the step, whether it was hinted), the gold, the answer as parsed, the reward (total and each
@@ -273,6 +277,7 @@ __all__ = [
     "StepTimer",
     "Stream",
     "make_rollouts",
+    "ROLLOUTS_FILE",
     "Pull",
     "advantage_pull",
     "pull_by_answer",

@@ -50,6 +50,7 @@ from emoreason.rl.hints import (
 )
 from emoreason.rl.reflection import reflect
 from emoreason.rl.rollouts import (
+    ROLLOUTS_FILE,
     Rollout,
     StepTimer,
     Stream,
@@ -75,8 +76,6 @@ from emoreason.train.update import (
 from emoreason.train.validation import Validation, ValidationHook
 
 log = logging.getLogger(__name__)
-
-ROLLOUTS_FILE = "rollouts.jsonl"
 
 #: A reward is anything called like CompositeReward: (completion text, gold, task, reflection).
 Reward = Callable[[str, Gold, TaskInfo, ReflectionAnswers | None], RewardBreakdown]
@@ -407,4 +406,4 @@ class GRPOTrainer:
         return records
 
 
-__all__ = ["ROLLOUTS_FILE", "GRPOTrainer", "Reward", "Rollout"]
+__all__ = ["GRPOTrainer", "Reward", "Rollout"]
