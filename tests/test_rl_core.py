@@ -11,8 +11,10 @@ from emoreason.rl.core import (
     ADVANTAGE_SCALES,
     LOSS_TYPES,
     advantage_shares,
+    advantage_sums,
     aggregate_loss,
     balance_advantages,
+    center_advantages,
     clipped_surrogate,
     entropy_from_logits,
     group_advantages,
@@ -63,6 +65,34 @@ def test_advantage_shares_hand_values():
     assert shares == pytest.approx({"negative": 3 / 3.2, "positive": 0.2 / 3.2, "neutral": 0.0})
     assert advantage_shares(torch.zeros(2), ["a", "b"]) == {"a": 0.0, "b": 0.0}
     assert advantage_shares(T([1.0, -1.0]), ["a", "a"], names=["a", "b"]) == {"a": 1.0, "b": 0.0}
+
+
+# center_advantages, classes = each rollout's own answer: two groups [1, -1], [0.5, -0.5] whose
+# right answer is negative, a third [0.3, -0.3] with a neutral and an unparsed answer. Answer
+# sums: negative 1 + 0.5 = 1.5, positive -1.5, neutral 0.3, none -0.3. Means: negative 0.75,
+# positive -0.75, neutral 0.3 (one row); "none" is kept, so its row stays -0.3.
+CENTER_ADV = T([1.0, -1.0, 0.5, -0.5, 0.3, -0.3])
+CENTER_ANSWERS = ["negative", "positive", "negative", "positive", "neutral", "none"]
+
+
+def test_advantage_sums_hand_values():
+    sums = advantage_sums(CENTER_ADV, CENTER_ANSWERS, names=["negative", "neutral", "positive", "mixed"])
+    assert sums == pytest.approx({"mixed": 0.0, "negative": 1.5, "neutral": 0.3, "none": -0.3, "positive": -1.5})
+
+
+def test_center_advantages_hand_values():
+    out = center_advantages(CENTER_ADV, CENTER_ANSWERS, keep=("none",))
+    close(out, T([0.25, -0.25, -0.25, 0.25, 0.0, -0.3]))
+    # every centred answer now sums to 0; the kept one is untouched
+    assert advantage_sums(out, CENTER_ANSWERS) == pytest.approx(
+        {"negative": 0.0, "positive": 0.0, "neutral": 0.0, "none": -0.3}
+    )
+    # nothing kept: the unparsed row is centred too (a lone row goes to 0)
+    close(center_advantages(CENTER_ADV, CENTER_ANSWERS)[5], T(0.0))
+    # already centred: unchanged
+    close(center_advantages(out[:4], CENTER_ANSWERS[:4]), out[:4])
+    with pytest.raises(ValueError, match="2 classes for 6 advantages"):
+        center_advantages(CENTER_ADV, ["a", "b"])
 
 
 def test_balance_advantages_rejects_bad_input():

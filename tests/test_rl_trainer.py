@@ -414,6 +414,50 @@ def test_rollouts_jsonl_records_each_rollout_with_the_advantage_the_update_used(
     assert not (tmp_path / "off" / "run" / "rollouts.jsonl").exists()
 
 
+def uneven_answers(conversation: Conversation, k: int) -> str:
+    """Three positives and a negative on the positive sentences, two of each on the negative ones:
+    in a step the answers' advantage sums differ from 0 (the shared push `center` removes)."""
+    positive = any(word in user_text(conversation) for word in ("wonderful", "loved"))
+    polarity = "positive" if (k < 3 if positive else k >= 2) else "negative"
+    score = (1 + k) if polarity == "positive" else -(1 + k)
+    return f"<polarity>{polarity}</polarity><think>cue {k}</think><score>{score}</score>"
+
+
+def test_advantage_center_answer_zeroes_each_answers_push(tmp_path: Path, causal: Path) -> None:
+    def run(center: str) -> tuple[list[dict], list[dict]]:
+        trainer, _ = scripted_trainer(
+            tmp_path / center,
+            causal,
+            answer=uneven_answers,
+            hints={"enabled": False},
+            algorithm={"advantage_center": center, "advantage_scale": "none"},
+        )
+        return trainer.train(), read_rollouts(tmp_path / center / "run")
+
+    def sums(lines: list[dict]) -> dict[tuple[int, str], float]:
+        out: dict[tuple[int, str], float] = {}
+        for r in lines:
+            key = (r["step"], r["answer"]["polarity"])
+            out[key] = out.get(key, 0.0) + r["advantage"]
+        return out
+
+    (plain_logs, plain), (centred_logs, centred) = run("none"), run("answer")
+    assert [r["text"] for r in plain] == [r["text"] for r in centred]  # the same rollouts
+    pushed = sums(plain)
+    assert max(abs(v) for v in pushed.values()) > 0.05  # the uneven answers push one way
+    assert all(abs(v) < 1e-5 for v in sums(centred).values())  # records keep 6 decimals
+    for logs in (plain_logs, centred_logs):  # logged before centring, either way
+        for record in logs:
+            for answer in ("positive", "negative"):
+                assert record[f"advantages/pull/{answer}"] == pytest.approx(pushed[(record["step"], answer)], abs=1e-5)
+            assert record["advantages/pull/neutral"] == record["advantages/pull/none"] == 0.0
+    # within a prompt the ordering of its answers survives: the right answers still beat the wrong
+    for lines in (plain, centred):
+        for r in lines:
+            right = r["answer"]["polarity"] == r["gold"]["polarity"]
+            assert (r["advantage"] > 0) == right or r["advantage"] == pytest.approx(0.0, abs=1e-6)
+
+
 def flat_now_and_then() -> Callable[..., RewardBreakdown]:
     """The vowel reward, but flat (every rollout 0.3) for negative golds, and for every prompt on
     even steps (a step scores 2 prompts x G=4 rollouts): some steps skip half their rows, some all."""

@@ -118,6 +118,14 @@ class AlgorithmConfig(Section):
         "stream's mix and however often each answer is missed (on the VADER recipe it did not help: RESULTS). "
         "The shares before rescaling are logged as advantages/share/<answer> either way.",
     )
+    advantage_center: Literal["none", "answer"] = Field(
+        "none",
+        description="answer: subtract from each rollout's advantage the step's mean advantage of the rollouts "
+        "that gave the same answer (polarity, or label; answers that did not parse are left alone), after "
+        "advantage_balance (`rl.core.center_advantages`). Each answer's advantage sum, the push shared by all "
+        "prompts on the answer's first token, is then 0, so an uneven error profile no longer moves every "
+        "prompt's answer the same way; logged before centring as advantages/pull/<answer> either way.",
+    )
     advantage_balance_max_weight: float = Field(
         3.0,
         ge=1.0,

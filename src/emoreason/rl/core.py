@@ -26,8 +26,10 @@ __all__ = [
     "LOSS_TYPES",
     "LossOutput",
     "advantage_shares",
+    "advantage_sums",
     "aggregate_loss",
     "balance_advantages",
+    "center_advantages",
     "clipped_surrogate",
     "entropy_from_logits",
     "group_advantages",
@@ -141,6 +143,39 @@ def balance_advantages(advantages: Tensor, classes: Sequence[str], max_weight: f
     target = totals[active].mean()
     weights = torch.where(active, target / totals.where(active, torch.ones_like(totals)), torch.ones_like(totals))
     return advantages * weights.clamp(1.0 / max_weight, max_weight)[index]
+
+
+def advantage_sums(advantages: Tensor, classes: Sequence[str], names: Sequence[str] = ()) -> dict[str, float]:
+    """Each class's advantage sum (signed). With classes = the rollouts' own answers this is the
+    step's push on each answer shared by all prompts (see `center_advantages`); `names` are
+    reported too (0 when absent), so every step logs the same keys."""
+    present, index, _ = _class_totals(advantages, classes)
+    sums = torch.zeros(len(present), dtype=advantages.dtype).index_add_(0, index, advantages)
+    out = dict.fromkeys(names, 0.0)
+    out.update({name: float(total) for name, total in zip(present, sums, strict=True)})
+    return dict(sorted(out.items()))
+
+
+def center_advantages(advantages: Tensor, classes: Sequence[str], keep: Sequence[str] = ()) -> Tensor:
+    """Subtract from each row the mean advantage of the rows with its class.
+
+    Meant for classes = each rollout's own answer (its parsed polarity, or label). In a group the
+    advantages sum to 0, so a step's push on the first answer token's logits, shared by all
+    prompts, is each answer's advantage sum (`rl.rollouts.advantage_pull`); when the policy's
+    errors are uneven across answers, that sum moves every prompt's answer the same way (RESULTS,
+    "Where the move to "negative" comes from"). After centring every answer's sum is 0, and what
+    is left pulls an answer up on the prompts where it scored above its batch mean and down where
+    it scored below: the difference between prompts, not a shared prior.
+
+    advantages: [N]; classes: N keys. Rows whose class is in `keep` (e.g. "none" for answers that
+    did not parse, which the format reward must still push down) are left as they are.
+    """
+    names, index, _ = _class_totals(advantages, classes)
+    sums = torch.zeros(len(names), dtype=advantages.dtype).index_add_(0, index, advantages)
+    counts = torch.zeros(len(names), dtype=advantages.dtype).index_add_(0, index, torch.ones_like(advantages))
+    means = sums / counts
+    means[[k for k, name in enumerate(names) if name in set(keep)]] = 0.0
+    return advantages - means[index]
 
 
 def zero_std_groups(rewards: Tensor, group_size: int, tol: float = 1e-6) -> Tensor:

@@ -149,6 +149,13 @@ def gold_answer(gold: Gold, task: TaskInfo) -> str | None:
     return normalize_label(answer) if answer is not None else None
 
 
+def parsed_answer(parsed: ParseResult, task: TaskInfo) -> str | None:
+    """A completion's own answer, on the scale `gold_answer` judges: its label for a label task,
+    else its polarity (normalised; None when it gave none)."""
+    answer = parsed.label if task.labels else parsed.polarity
+    return normalize_label(answer) if answer is not None else None
+
+
 def hard_groups_by_gold(hard: Sequence[int], golds: Sequence[Gold], task: TaskInfo) -> dict[str, float]:
     """How many of a step's hard groups had each gold answer, as `groups/hard/<answer>` for every
     answer the task has (its labels, else the three polarities; 0 where none was hard), so the

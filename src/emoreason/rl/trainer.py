@@ -38,7 +38,15 @@ from emoreason.models.loading import LoadedModel
 from emoreason.rewards import build_reward
 from emoreason.rewards.composite import Gold, ReflectionAnswers, RewardBreakdown
 from emoreason.rl.config import GRPOConfig
-from emoreason.rl.core import advantage_shares, balance_advantages, group_advantages, grpo_loss, masked_mean
+from emoreason.rl.core import (
+    advantage_shares,
+    advantage_sums,
+    balance_advantages,
+    center_advantages,
+    group_advantages,
+    grpo_loss,
+    masked_mean,
+)
 from emoreason.rl.hints import (
     answer_names,
     gold_answer,
@@ -47,6 +55,7 @@ from emoreason.rl.hints import (
     hint_for,
     hint_token_mask,
     hinted_rows,
+    parsed_answer,
 )
 from emoreason.rl.reflection import reflect
 from emoreason.rl.rollouts import (
@@ -372,6 +381,11 @@ class GRPOTrainer:
                 )
                 if algo.advantage_balance == "gold":
                     advantages = balance_advantages(advantages, answers, algo.advantage_balance_max_weight)
+                given = [parsed_answer(r.parsed, self.task) or "none" for r in rollouts]
+                pulls = advantage_sums(advantages, given, [*answer_names(self.task), "none"])
+                stats.update({f"advantages/pull/{k}": v for k, v in pulls.items()})
+                if algo.advantage_center == "answer":
+                    advantages = center_advantages(advantages, given, keep=("none",))
                 stats.update(self.update(rollouts, advantages))
         records = rollout_records(rollouts, advantages.tolist(), self.task) if rollouts and self.rollout_log else []
         stats.update(rollout_stats(groups, rewards, G))
