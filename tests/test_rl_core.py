@@ -15,6 +15,7 @@ from emoreason.rl.core import (
     aggregate_loss,
     balance_advantages,
     center_advantages,
+    center_advantages_in_groups,
     clipped_surrogate,
     entropy_from_logits,
     group_advantages,
@@ -93,6 +94,52 @@ def test_center_advantages_hand_values():
     close(center_advantages(out[:4], CENTER_ANSWERS[:4]), out[:4])
     with pytest.raises(ValueError, match="2 classes for 6 advantages"):
         center_advantages(CENTER_ADV, ["a", "b"])
+
+
+# center_advantages_in_groups. Two groups, each [negative, positive], with advantages [1, -1] and
+# [0.5, -0.5]: the fit is answer terms +-0.75 and group terms 0, so the residual is the
+# interaction [+0.25, -0.25, -0.25, +0.25] (each group and each answer sums to 0).
+def test_center_advantages_in_groups_hand_values():
+    out = center_advantages_in_groups(T([1.0, -1.0, 0.5, -0.5]), ["negative", "positive"] * 2, [0, 0, 1, 1])
+    close(out, T([0.25, -0.25, -0.25, 0.25]))
+    # one informative group beside a unanimous one: pushing "negative" up on group 0's prompt is,
+    # to first order, the shared push itself (answer sum and group sums 0 force every row to 0)
+    out = center_advantages_in_groups(
+        T([1.0, -1.0, 0.0, 0.0]), ["negative", "positive", "negative", "negative"], [0, 0, 1, 1]
+    )
+    close(out, torch.zeros(4), atol=1e-6, rtol=0)
+    # an unparsed row kept out of the answer terms: group 1 = [negative, none] at [0.5, -0.5];
+    # fitting answer "negative" and two group terms on rows 0, 1, 2 (negative) and 3 (none)
+    # leaves group sums and the negative sum at 0, and the none row below its group-mate
+    out = center_advantages_in_groups(
+        T([1.0, -1.0, 0.5, -0.5]), ["negative", "positive", "negative", "none"], [0, 0, 1, 1], keep=("none",)
+    )
+    assert float(out[0] + out[1]) == pytest.approx(0.0, abs=1e-6)
+    assert float(out[2] + out[3]) == pytest.approx(0.0, abs=1e-6)
+    assert float(out[0] + out[2]) == pytest.approx(0.0, abs=1e-6)
+    assert float(out[3]) < 0.0
+    with pytest.raises(ValueError, match="3 group ids for 4 advantages"):
+        center_advantages_in_groups(T([1.0, -1.0, 0.5, -0.5]), ["a"] * 4, [0, 0, 1])
+
+
+def test_center_advantages_in_groups_properties():
+    # random batch of 6 groups x 4: every answer's and every group's sum is 0 afterwards, the
+    # exact shared push sum_i A_i (1[a_i = b] - p_b(group_i)) is 0 for any p, and a second pass
+    # changes nothing
+    gen = torch.Generator().manual_seed(0)
+    adv = torch.randn(24, generator=gen, dtype=torch.float64)
+    answers = [("negative", "neutral", "positive")[int(i)] for i in torch.randint(0, 3, (24,), generator=gen)]
+    groups = [i // 4 for i in range(24)]
+    out = center_advantages_in_groups(adv, answers, groups)
+    for name in set(answers):
+        assert float(sum(a for a, c in zip(out, answers) if c == name)) == pytest.approx(0.0, abs=1e-9)
+    for g in range(6):
+        assert float(out[4 * g : 4 * g + 4].sum()) == pytest.approx(0.0, abs=1e-9)
+    p = torch.rand(6, 3, generator=gen, dtype=torch.float64)
+    for b, name in enumerate(("negative", "neutral", "positive")):
+        push = sum(float(a) * ((c == name) - float(p[g, b])) for a, c, g in zip(out, answers, groups))
+        assert push == pytest.approx(0.0, abs=1e-9)
+    close(center_advantages_in_groups(out, answers, groups), out)
 
 
 def test_balance_advantages_rejects_bad_input():

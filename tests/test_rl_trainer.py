@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -442,10 +443,19 @@ def test_advantage_center_answer_zeroes_each_answers_push(tmp_path: Path, causal
         return out
 
     (plain_logs, plain), (centred_logs, centred) = run("none"), run("answer")
+    _, both = run("answer_and_group")
     assert [r["text"] for r in plain] == [r["text"] for r in centred]  # the same rollouts
     pushed = sums(plain)
     assert max(abs(v) for v in pushed.values()) > 0.05  # the uneven answers push one way
     assert all(abs(v) < 1e-5 for v in sums(centred).values())  # records keep 6 decimals
+    group_sums = Counter()
+    for r in centred:
+        group_sums[r["step"], r["group"]] += r["advantage"]
+    assert max(abs(v) for v in group_sums.values()) > 0.05  # centring per answer breaks the groups' sums
+    group_sums = Counter()
+    for r in both:
+        group_sums[r["step"], r["group"]] += r["advantage"]
+    assert all(abs(v) < 1e-5 for v in [*sums(both).values(), *group_sums.values()])  # both kinds of sum 0
     for logs in (plain_logs, centred_logs):  # logged before centring, either way
         for record in logs:
             for answer in ("positive", "negative"):

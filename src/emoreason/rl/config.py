@@ -118,13 +118,16 @@ class AlgorithmConfig(Section):
         "stream's mix and however often each answer is missed (on the VADER recipe it did not help: RESULTS). "
         "The shares before rescaling are logged as advantages/share/<answer> either way.",
     )
-    advantage_center: Literal["none", "answer"] = Field(
+    advantage_center: Literal["none", "answer", "answer_and_group"] = Field(
         "none",
-        description="answer: subtract from each rollout's advantage the step's mean advantage of the rollouts "
-        "that gave the same answer (polarity, or label; answers that did not parse are left alone), after "
-        "advantage_balance (`rl.core.center_advantages`). Each answer's advantage sum, the push shared by all "
-        "prompts on the answer's first token, is then 0, so an uneven error profile no longer moves every "
-        "prompt's answer the same way; logged before centring as advantages/pull/<answer> either way.",
+        description="Remove the push a step gives each answer (polarity, or label) on every prompt at once, "
+        "after advantage_balance; answers that did not parse are left out. answer: subtract the step's mean "
+        "advantage of the rollouts that gave the same answer (`rl.core.center_advantages`); it zeroes each "
+        "answer's sum but breaks the groups' sums, and on the VADER recipe the shared shift stayed (RESULTS, "
+        '"Advantages centred per answer"). answer_and_group: subtract the least-squares fit by an answer term '
+        "plus a group term (`rl.core.center_advantages_in_groups`), so answers and groups all sum to 0 and the "
+        "shared first-order push is 0 (not yet measured on a run). The sums before centring are logged as "
+        "advantages/pull/<answer> either way.",
     )
     advantage_balance_max_weight: float = Field(
         3.0,

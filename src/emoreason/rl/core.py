@@ -30,6 +30,7 @@ __all__ = [
     "aggregate_loss",
     "balance_advantages",
     "center_advantages",
+    "center_advantages_in_groups",
     "clipped_surrogate",
     "entropy_from_logits",
     "group_advantages",
@@ -176,6 +177,42 @@ def center_advantages(advantages: Tensor, classes: Sequence[str], keep: Sequence
     means = sums / counts
     means[[k for k, name in enumerate(names) if name in set(keep)]] = 0.0
     return advantages - means[index]
+
+
+def center_advantages_in_groups(
+    advantages: Tensor, classes: Sequence[str], groups: Sequence[int], keep: Sequence[str] = ()
+) -> Tensor:
+    """The advantages less their best fit by one term per answer plus one term per group (least
+    squares): every answer's sum and every group's sum are then 0.
+
+    Why both: the first-order push of a step on an answer b's first-token logit, shared by all
+    prompts, is sum_i A_i (1[a_i = b] - p_b(x_i)), with p_b(x) the policy's probability of b on
+    prompt x (the same for a group's rows). While every group sums to 0 the second term vanishes
+    and the push is the answer's advantage sum; `center_advantages` zeroes that sum but breaks the
+    group sums, which moves the push into the second term (RESULTS, "Advantages centred per
+    answer"). With both sums 0 the push is 0 whatever p_b is. What is left is the interaction:
+    an answer raised on the prompts where it did better than its groups and its batch would
+    predict. A unanimous group with flat rewards stays at 0.
+
+    advantages: [N]; classes: N answer keys; groups: N group ids. Rows whose class is in `keep`
+    get no answer term (only their group's), so e.g. unparsed answers keep their push down
+    relative to their group.
+    """
+    if len(groups) != advantages.numel():
+        raise ValueError(f"got {len(groups)} group ids for {advantages.numel()} advantages")
+    names, index, _ = _class_totals(advantages, classes)
+    fitted = [k for k, name in enumerate(names) if name not in set(keep)]
+    group_ids = sorted(set(groups))
+    design = torch.zeros(advantages.numel(), len(fitted) + len(group_ids), dtype=torch.float64)
+    for column, k in enumerate(fitted):
+        design[:, column] = (index == k).double()
+    position = {g: len(fitted) + j for j, g in enumerate(group_ids)}
+    design[torch.arange(advantages.numel()), [position[g] for g in groups]] = 1.0
+    target = advantages.double().unsqueeze(1)
+    # the two blocks share the all-ones direction (rank-deficient): the pseudo-inverse's fit is the
+    # orthogonal projection onto their span either way
+    fit = design @ (torch.linalg.pinv(design) @ target)
+    return (target - fit).squeeze(1).to(advantages.dtype)
 
 
 def zero_std_groups(rewards: Tensor, group_size: int, tol: float = 1e-6) -> Tensor:

@@ -43,6 +43,7 @@ from emoreason.rl.core import (
     advantage_sums,
     balance_advantages,
     center_advantages,
+    center_advantages_in_groups,
     group_advantages,
     grpo_loss,
     masked_mean,
@@ -386,6 +387,9 @@ class GRPOTrainer:
                 stats.update({f"advantages/pull/{k}": v for k, v in pulls.items()})
                 if algo.advantage_center == "answer":
                     advantages = center_advantages(advantages, given, keep=("none",))
+                elif algo.advantage_center == "answer_and_group":
+                    groups_of = [r.group for r in rollouts]
+                    advantages = center_advantages_in_groups(advantages, given, groups_of, keep=("none",))
                 stats.update(self.update(rollouts, advantages))
         records = rollout_records(rollouts, advantages.tolist(), self.task) if rollouts and self.rollout_log else []
         stats.update(rollout_stats(groups, rewards, G))
