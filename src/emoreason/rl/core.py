@@ -164,9 +164,10 @@ def center_advantages(advantages: Tensor, classes: Sequence[str], keep: Sequence
     advantages sum to 0, so a step's push on the first answer token's logits, shared by all
     prompts, is each answer's advantage sum (`rl.rollouts.advantage_pull`); when the policy's
     errors are uneven across answers, that sum moves every prompt's answer the same way (RESULTS,
-    "Where the move to "negative" comes from"). After centring every answer's sum is 0, and what
-    is left pulls an answer up on the prompts where it scored above its batch mean and down where
-    it scored below: the difference between prompts, not a shared prior.
+    "Where the move to "negative" comes from"). After centring every answer's sum is 0, but the
+    groups' sums no longer are, and the shared push reappears through them (a unanimous group now
+    gets minus its answer's mean): on the VADER recipe it was as large as without centring
+    (RESULTS, "Advantages centred per answer"). `center_advantages_in_groups` removes both.
 
     advantages: [N]; classes: N keys. Rows whose class is in `keep` (e.g. "none" for answers that
     did not parse, which the format reward must still push down) are left as they are.
