@@ -100,22 +100,26 @@ def group_advantages(rewards: Tensor, group_size: int, scale: str = "group", eps
     return torch.where((centered == 0) | flat, torch.zeros_like(scaled), scaled).reshape(-1)
 
 
-def _class_totals(advantages: Tensor, classes: Sequence[str]) -> tuple[list[str], Tensor, Tensor]:
-    """(the class names sorted, each row's class index [N], each class's total |advantage| [K])."""
+def _class_index(advantages: Tensor, classes: Sequence[str]) -> tuple[list[str], Tensor]:
+    """(the class names sorted, each row's class index [N])."""
     if len(classes) != advantages.numel():
         raise ValueError(f"got {len(classes)} classes for {advantages.numel()} advantages")
     names = sorted(set(classes))
     position = {name: k for k, name in enumerate(names)}
-    index = torch.tensor([position[c] for c in classes], dtype=torch.long)
-    totals = torch.zeros(len(names), dtype=advantages.dtype).index_add_(0, index, advantages.abs())
-    return names, index, totals
+    return names, torch.tensor([position[c] for c in classes], dtype=torch.long)
+
+
+def _sum_by_class(values: Tensor, index: Tensor, count: int) -> Tensor:
+    """Each class's sum of `values` [count], rows assigned by `index`."""
+    return torch.zeros(count, dtype=values.dtype).index_add_(0, index, values)
 
 
 def advantage_shares(advantages: Tensor, classes: Sequence[str], names: Sequence[str] = ()) -> dict[str, float]:
     """Each class's share of the total |advantage| (0 for every class when all are 0): which gold
     answers a step's update pulls for. `names` are reported too (0 when absent), so every step
     logs the same keys."""
-    present, _, totals = _class_totals(advantages, classes)
+    present, index = _class_index(advantages, classes)
+    totals = _sum_by_class(advantages.abs(), index, len(present))
     total = float(totals.sum())
     shares = dict.fromkeys(names, 0.0)
     shares.update({name: float(t) / total if total > 0 else 0.0 for name, t in zip(present, totals, strict=True)})
@@ -137,7 +141,8 @@ def balance_advantages(advantages: Tensor, classes: Sequence[str], max_weight: f
     """
     if max_weight < 1.0:
         raise ValueError(f"max_weight must be >= 1, got {max_weight}")
-    _, index, totals = _class_totals(advantages, classes)
+    names, index = _class_index(advantages, classes)
+    totals = _sum_by_class(advantages.abs(), index, len(names))
     active = totals > 0
     if not bool(active.any()):
         return advantages.clone()
@@ -150,8 +155,8 @@ def advantage_sums(advantages: Tensor, classes: Sequence[str], names: Sequence[s
     """Each class's advantage sum (signed). With classes = the rollouts' own answers this is the
     step's push on each answer shared by all prompts (see `center_advantages`); `names` are
     reported too (0 when absent), so every step logs the same keys."""
-    present, index, _ = _class_totals(advantages, classes)
-    sums = torch.zeros(len(present), dtype=advantages.dtype).index_add_(0, index, advantages)
+    present, index = _class_index(advantages, classes)
+    sums = _sum_by_class(advantages, index, len(present))
     out = dict.fromkeys(names, 0.0)
     out.update({name: float(total) for name, total in zip(present, sums, strict=True)})
     return dict(sorted(out.items()))
@@ -172,10 +177,8 @@ def center_advantages(advantages: Tensor, classes: Sequence[str], keep: Sequence
     advantages: [N]; classes: N keys. Rows whose class is in `keep` (e.g. "none" for answers that
     did not parse, which the format reward must still push down) are left as they are.
     """
-    names, index, _ = _class_totals(advantages, classes)
-    sums = torch.zeros(len(names), dtype=advantages.dtype).index_add_(0, index, advantages)
-    counts = torch.zeros(len(names), dtype=advantages.dtype).index_add_(0, index, torch.ones_like(advantages))
-    means = sums / counts
+    names, index = _class_index(advantages, classes)
+    means = _sum_by_class(advantages, index, len(names)) / _sum_by_class(torch.ones_like(advantages), index, len(names))
     means[[k for k, name in enumerate(names) if name in set(keep)]] = 0.0
     return advantages - means[index]
 
@@ -201,7 +204,7 @@ def center_advantages_in_groups(
     """
     if len(groups) != advantages.numel():
         raise ValueError(f"got {len(groups)} group ids for {advantages.numel()} advantages")
-    names, index, _ = _class_totals(advantages, classes)
+    names, index = _class_index(advantages, classes)
     fitted = [k for k, name in enumerate(names) if name not in set(keep)]
     group_ids = sorted(set(groups))
     design = torch.zeros(advantages.numel(), len(fitted) + len(group_ids), dtype=torch.float64)
