@@ -280,6 +280,10 @@ def test_reflection_answers_shape_the_reward(tmp_path: Path, causal: Path) -> No
     assert "a clown juggles" in shown and "delighted" in shown
     assert "arousal" not in shown and "anger" not in shown and "boxed" not in shown  # not step3, not the answer
     assert questions[0].image is None
+    # a label task logs the mix of labels given: every rollout said "anger"
+    record = plain.step()
+    assert record["rollouts/anger_share"] == 1.0 and record["rollouts/amusement_share"] == 0.0
+    assert "rollouts/positive_share" not in record and record["rollouts/other_share"] == 0.0
 
 
 # --------------------------------------------------------------------------------------

@@ -262,6 +262,37 @@ def test_balanced_prompts_and_polarity_mix_logged(tmp_path: Path, causal: Path) 
     assert record["rollouts/positive_share"] == 1.0 and record["rollouts/negative_share"] == 0.0
 
 
+def test_rollout_mix_counts_the_given_answers_and_other_labels() -> None:
+    from types import SimpleNamespace
+
+    from emoreason.rl.rollouts import rollout_stats
+
+    def rollout(polarity: str | None) -> SimpleNamespace:
+        completion = SimpleNamespace(num_tokens=10, finish_reason="stop")
+        return SimpleNamespace(
+            completion=completion, parsed=SimpleNamespace(ok=True, polarity=polarity), reward=None, hinted=False
+        )
+
+    group = [rollout("positive"), rollout("positive"), rollout(None), rollout("negative")]
+    by_polarity = rollout_stats([group], torch.zeros(4), 4)
+    assert [by_polarity[f"rollouts/{n}_share"] for n in ("positive", "negative", "neutral", "none")] == [
+        0.5,
+        0.25,
+        0.0,
+        0.25,
+    ]
+    # a label task: the answers given, with a label outside the task under "other"
+    labels = rollout_stats([group], torch.zeros(4), 4, ["joy", "joy", "none", "awe"], ["joy", "fear", "none", "other"])
+    assert {k: v for k, v in labels.items() if k.startswith("rollouts/")} == {
+        "rollouts/joy_share": 0.5,
+        "rollouts/fear_share": 0.0,
+        "rollouts/none_share": 0.25,
+        "rollouts/other_share": 0.25,
+    }
+    with pytest.raises(ValueError, match="3 answers for 4 rollouts"):
+        rollout_stats([group], torch.zeros(4), 4, ["joy", "joy", "none"], ["joy"])
+
+
 def test_balance_weights_in_the_trainer(tmp_path: Path, causal: Path) -> None:
     samples = [*TEXT_SAMPLES, *(Sample(id=f"p{i}", text=f"great {i}", score=2.0, split="train") for i in range(6))]
     data = {"balance": "polarity", "balance_weights": {"positive": 3}}

@@ -240,10 +240,21 @@ def pull_by_answer(pulls: Iterable[Pull]) -> dict[str, float]:
     return dict(sorted(totals.items()))
 
 
-def rollout_stats(groups: list[list[Rollout]], rewards: torch.Tensor, group_size: int) -> dict[str, float]:
+def rollout_stats(
+    groups: list[list[Rollout]],
+    rewards: torch.Tensor,
+    group_size: int,
+    answers: Sequence[str] = (),
+    names: Sequence[str] = ("positive", "negative", "neutral", "none"),
+) -> dict[str, float]:
     """Reward mean/std (total and per component), zero-variance group share, completion length,
-    truncation and parse rates, and the hint success rate (a hinted group succeeds when its
-    rewards now differ, i.e. it teaches something)."""
+    truncation and parse rates, the answers' mix and the hint success rate (a hinted group
+    succeeds when its rewards now differ, i.e. it teaches something).
+
+    answers: each rollout's own answer on the task's scale (`rl.hints.parsed_answer`, "none" when
+    it gave none), in the groups' order; by default each rollout's polarity. The mix is logged as
+    `rollouts/<name>_share` for every one of `names` (0 when absent, so every step has the same
+    keys); answers outside `names` count under "other" when "other" is one of them."""
     rollouts = [r for g in groups for r in g]
     if not rollouts:
         return {"reward/mean": 0.0, "reward/std": 0.0}
@@ -254,12 +265,14 @@ def rollout_stats(groups: list[list[Rollout]], rewards: torch.Tensor, group_size
         "completion/mean_length": float(np.mean([r.completion.num_tokens for r in rollouts])),
         "completion/truncated_share": float(np.mean([r.completion.finish_reason == "length" for r in rollouts])),
         "completion/parse_ok": float(np.mean([r.parsed.ok for r in rollouts])),
-        # the polarity mix of the answers: a policy drifting to the pool's majority shows here first
-        **{
-            f"rollouts/{name}_share": float(np.mean([(r.parsed.polarity or "none") == name for r in rollouts]))
-            for name in ("positive", "negative", "neutral", "none")
-        },
     }
+    # the answers' mix: a policy drifting to the pool's majority (or to one or two labels) shows here first
+    given = list(answers) if answers else [r.parsed.polarity or "none" for r in rollouts]
+    if len(given) != len(rollouts):
+        raise ValueError(f"got {len(given)} answers for {len(rollouts)} rollouts")
+    known = set(names)
+    given = [a if a in known or "other" not in known else "other" for a in given]
+    stats.update({f"rollouts/{name}_share": given.count(name) / len(given) for name in names})
     names = sorted({name for r in rollouts for name in (r.reward.components if r.reward else {})})
     for name in names:
         values = [r.reward.components[name] for r in rollouts if r.reward and name in r.reward.components]

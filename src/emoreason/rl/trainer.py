@@ -370,6 +370,7 @@ class GRPOTrainer:
                     self.reflect(rollouts, step)
         with timer.measure("reward"):
             rewards = self.score(rollouts) if rollouts else torch.zeros(0)
+        given = [parsed_answer(r.parsed, self.task) or "none" for r in rollouts]
         with timer.measure("update"):
             if rollouts:
                 advantages = group_advantages(rewards, G, algo.advantage_scale, algo.advantage_eps)
@@ -382,7 +383,6 @@ class GRPOTrainer:
                 )
                 if algo.advantage_balance == "gold":
                     advantages = balance_advantages(advantages, answers, algo.advantage_balance_max_weight)
-                given = [parsed_answer(r.parsed, self.task) or "none" for r in rollouts]
                 pulls = advantage_sums(advantages, given, [*answer_names(self.task), "none"])
                 stats.update({f"advantages/pull/{k}": v for k, v in pulls.items()})
                 if algo.advantage_center == "answer":
@@ -392,7 +392,8 @@ class GRPOTrainer:
                     advantages = center_advantages_in_groups(advantages, given, groups_of, keep=("none",))
                 stats.update(self.update(rollouts, advantages))
         records = rollout_records(rollouts, advantages.tolist(), self.task) if rollouts and self.rollout_log else []
-        stats.update(rollout_stats(groups, rewards, G))
+        mix = [*answer_names(self.task), "none", *(["other"] if self.task.labels else [])]
+        stats.update(rollout_stats(groups, rewards, G, given, mix))
         stats.update({f"time/{k}": v for k, v in timer.parts.items()})
         stats["time/step"] = time.perf_counter() - began
         stats["lr"] = float(self.scheduler.get_last_lr()[0])

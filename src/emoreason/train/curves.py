@@ -3,7 +3,7 @@
     plot_training_curves("runs/grpo/x/metrics.jsonl", "runs/grpo/x/curves.png")
 
 Each panel shows the logged figures that match its patterns (a panel with none is left out):
-the reward and its components, the rollouts' polarity mix, the KL, and, when the run validated
+the reward and its components, the rollouts' answer mix, the KL, and, when the run validated
 (`validation.every`), the validation figures per dataset. Per-step training figures are noisy
 at a few prompts per step, so they are drawn with a running mean over a tenth of the run; the
 validation points, taken every N steps on a fixed sample, are drawn as they are.
@@ -19,7 +19,7 @@ from pathlib import Path
 #: (title, patterns of metric keys, smoothed?)
 PANELS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("reward (mean over rollouts)", ("reward/mean", "reward/*/mean"), True),
-    ("rollouts' polarity mix", ("rollouts/*_share",), True),
+    ("rollouts' answer mix (polarity; label on label tasks)", ("rollouts/*_share",), True),
     ("update's pull: share of |advantage| per gold answer", ("advantages/share/*",), True),
     ("KL to the reference, entropy", ("kl", "entropy"), True),
     ("training loss", ("loss",), True),
