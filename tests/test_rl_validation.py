@@ -333,6 +333,22 @@ def test_validation_logs_keeps_best_and_stops_on_collapse(tmp_path: Path, causal
     assert len(greedy) == 2 and all(not grad for *_, grad in engine.calls[:1])
 
 
+def test_validation_at_start_off_skips_step_zero(tmp_path: Path, causal: Path) -> None:
+    validation = {
+        "every": 2,
+        "datasets": ["vader:movies"],
+        "sample": 4,
+        "at_start": False,
+        "best_metric": "vader:movies/parse_rate",
+    }
+    trainer, engine = scripted_trainer(tmp_path, causal, always_positive, validation=validation, run={"max_steps": 2})
+    trainer.train()
+    logged = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in logged if "valid/mean/parse_rate" in r] == [2]  # not step 0
+    assert json.loads((tmp_path / "run" / "best" / "best.json").read_text())["step"] == 2
+    assert len([params for _, params, _ in engine.calls if params.temperature == 0.0]) == 1
+
+
 def test_validation_in_fp32_decodes_as_evaluate(tmp_path: Path, causal: Path, monkeypatch) -> None:
     """validation.dtype float32 under bf16 rollouts: the fp32 policy with its LoRA merged, restored
     bit for bit after; ground_quotes reaches the sampling parameters."""

@@ -72,6 +72,11 @@ class ValidationConfig(Section):
         description="Quote only the input's words while decoding, as evaluate does by default "
         "(`generation.quotes`); off: the grounding figures measure the policy's own quoting.",
     )
+    at_start: bool = Field(
+        True,
+        description="Validate the starting weights (step 0) of a fresh run, which best/ can then keep; off when "
+        "the start's figures are known (same weights, sample and settings in an earlier run).",
+    )
     best_metric: str = Field(
         "mean/pearson_r",
         description="The validation figure that picks best/: '<dataset>/<metric>' or 'mean/<metric>' "
@@ -336,9 +341,10 @@ class Validation:
 
 class ValidationHook:
     """Validation wired into a run: `at_start()` validates the starting weights (step 0) of a
-    fresh run; the hook itself is a `TrainingRun.run_steps` after_step that validates when due,
-    keeps best/, and asks to stop on a collapse when `stop_on_collapse`. Only the main process
-    generates; with several processes the stop decision is the main process's.
+    fresh run (unless `at_start` is off); the hook itself is a `TrainingRun.run_steps`
+    after_step that validates when due, keeps best/, and asks to stop on a collapse when
+    `stop_on_collapse`. Only the main process generates; with several processes the stop
+    decision is the main process's.
     `engine()` is a context manager that yields the generation engine on the current weights."""
 
     def __init__(
@@ -362,7 +368,7 @@ class ValidationHook:
         return stats
 
     def at_start(self) -> None:
-        if self.run.step == 0 and self.validation.due(0, self.max_steps):
+        if self.run.step == 0 and self.validation.config.at_start and self.validation.due(0, self.max_steps):
             self.run.log(self.validate())
 
     def __call__(self, stats: dict[str, float]) -> bool:
