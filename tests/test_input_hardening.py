@@ -11,6 +11,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import subprocess
+import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -447,6 +449,18 @@ def test_usage_names_arguments_in_upper_case() -> None:
     assert "emoreason evaluate-predictions [OPTIONS] PREDICTIONS" in usage and "{predictions}" not in usage
     assert "emoreason analyze [OPTIONS] [TEXT]..." in runner.invoke(app, ["analyze", "--help"]).output
     assert "<bool>" not in runner.invoke(app, ["--help"]).output
+
+
+@pytest.mark.parametrize("command", [[], ["grpo"], ["analyze"]], ids=lambda c: " ".join(c) or "top")
+def test_help_does_not_load_torch(command: list[str]) -> None:
+    """`--help` answers in a fraction of a second: torch and transformers load only to run a command."""
+    code = (
+        "import sys; from typer.testing import CliRunner; from emoreason.cli import app; "
+        f"result = CliRunner().invoke(app, {[*command, '--help']!r}); "
+        "print(result.exit_code, 'torch' in sys.modules, 'transformers' in sys.modules)"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == ["0", "False", "False"]
 
 
 def test_sft_without_config_says_which_recipe_it_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

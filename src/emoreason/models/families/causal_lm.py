@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:  # annotations only: importing the data formats must not load torch
+    import torch
 
 from emoreason.models.families.base import Conversation, ModelFamily
 
