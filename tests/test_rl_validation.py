@@ -274,13 +274,9 @@ def test_rollout_mix_counts_the_given_answers_and_other_labels() -> None:
         )
 
     group = [rollout("positive"), rollout("positive"), rollout(None), rollout("negative")]
-    by_polarity = rollout_stats([group], torch.zeros(4), 4)
-    assert [by_polarity[f"rollouts/{n}_share"] for n in ("positive", "negative", "neutral", "none")] == [
-        0.5,
-        0.25,
-        0.0,
-        0.25,
-    ]
+    polarities = ("positive", "negative", "neutral", "none")
+    by_polarity = rollout_stats([group], torch.zeros(4), 4, ["positive", "positive", "none", "negative"], polarities)
+    assert [by_polarity[f"rollouts/{n}_share"] for n in polarities] == [0.5, 0.25, 0.0, 0.25]
     # a label task: the answers given, with a label outside the task under "other"
     labels = rollout_stats([group], torch.zeros(4), 4, ["joy", "joy", "none", "awe"], ["joy", "fear", "none", "other"])
     assert {k: v for k, v in labels.items() if k.startswith("rollouts/")} == {

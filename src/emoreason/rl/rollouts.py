@@ -241,18 +241,14 @@ def pull_by_answer(pulls: Iterable[Pull]) -> dict[str, float]:
 
 
 def rollout_stats(
-    groups: list[list[Rollout]],
-    rewards: torch.Tensor,
-    group_size: int,
-    answers: Sequence[str] = (),
-    names: Sequence[str] = ("positive", "negative", "neutral", "none"),
+    groups: list[list[Rollout]], rewards: torch.Tensor, group_size: int, answers: Sequence[str], names: Sequence[str]
 ) -> dict[str, float]:
     """Reward mean/std (total and per component), zero-variance group share, completion length,
     truncation and parse rates, the answers' mix and the hint success rate (a hinted group
     succeeds when its rewards now differ, i.e. it teaches something).
 
     answers: each rollout's own answer on the task's scale (`rl.hints.parsed_answer`, "none" when
-    it gave none), in the groups' order; by default each rollout's polarity. The mix is logged as
+    it gave none), in the groups' order. The mix is logged as
     `rollouts/<name>_share` for every one of `names` (0 when absent, so every step has the same
     keys); answers outside `names` count under "other" when "other" is one of them."""
     rollouts = [r for g in groups for r in g]
@@ -267,14 +263,13 @@ def rollout_stats(
         "completion/parse_ok": float(np.mean([r.parsed.ok for r in rollouts])),
     }
     # the answers' mix: a policy drifting to the pool's majority (or to one or two labels) shows here first
-    given = list(answers) if answers else [r.parsed.polarity or "none" for r in rollouts]
-    if len(given) != len(rollouts):
-        raise ValueError(f"got {len(given)} answers for {len(rollouts)} rollouts")
+    if len(answers) != len(rollouts):
+        raise ValueError(f"got {len(answers)} answers for {len(rollouts)} rollouts")
     known = set(names)
-    given = [a if a in known or "other" not in known else "other" for a in given]
+    given = [a if a in known or "other" not in known else "other" for a in answers]
     stats.update({f"rollouts/{name}_share": given.count(name) / len(given) for name in names})
-    names = sorted({name for r in rollouts for name in (r.reward.components if r.reward else {})})
-    for name in names:
+    components = sorted({name for r in rollouts for name in (r.reward.components if r.reward else {})})
+    for name in components:
         values = [r.reward.components[name] for r in rollouts if r.reward and name in r.reward.components]
         stats[f"reward/{name}/mean"] = float(np.mean(values))
         stats[f"reward/{name}/std"] = float(np.std(values))
