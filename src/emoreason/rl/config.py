@@ -126,8 +126,9 @@ class AlgorithmConfig(Section):
         "answer's sum but breaks the groups' sums, and on the VADER recipe the shared shift stayed (RESULTS, "
         '"Advantages centred per answer"). answer_and_group: subtract the least-squares fit by an answer term '
         "plus a group term (`rl.core.center_advantages_in_groups`), so answers and groups all sum to 0 and the "
-        "shared first-order push is 0 (not yet measured on a run). The sums before centring are logged as "
-        "advantages/pull/<answer> either way.",
+        "shared first-order push is 0 (on the VADER recipe the answers' mix and r stayed the SFT start's: RESULTS, "
+        '"Centred by answer and by group"). With several processes each centres its own rollouts, so the '
+        "step's sums are 0 as well. The sums before centring are logged as advantages/pull/<answer> either way.",
     )
     advantage_balance_max_weight: float = Field(
         3.0,
