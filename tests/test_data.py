@@ -397,6 +397,18 @@ def test_random_subset_is_seeded_ordered_and_representative() -> None:
         random_subset(movies, 0)
 
 
+def test_outside_a_random_subset_is_the_rest_of_the_split_in_order() -> None:
+    from emoreason.data import random_subset
+
+    rows = [Sample(id=str(i), text=f"t{i}", score=0.0) for i in range(10)]
+    drawn = random_subset(rows, 4, seed=3)
+    rest = random_subset(rows, 4, seed=3, outside=True)
+    assert len(rest) == 6 and not {s.id for s in drawn} & {s.id for s in rest}
+    assert sorted(drawn + rest, key=lambda s: int(s.id)) == rows and rest == sorted(rest, key=lambda s: int(s.id))
+    assert random_subset(rows, 4, seed=4, outside=True) != rest  # the seed's sample, not any 4
+    assert random_subset(rows, 10, outside=True) == [] == random_subset(rows, 12, outside=True)
+
+
 # --- pooling --------------------------------------------------------------------------------
 
 

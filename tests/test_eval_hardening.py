@@ -101,6 +101,24 @@ def test_rerun_with_another_adapter_stops_before_generating_and_names_the_differ
     assert (out / "predictions.jsonl").read_bytes() == written  # nothing appended
 
 
+def test_outside_sample_evaluates_the_rest_of_the_split_and_says_so(
+    tiny_models: dict[str, Path], scored_data: Path, tmp_path: Path
+) -> None:
+    model, seen, unseen = tiny_models["causal_lm"], tmp_path / "seen", tmp_path / "unseen"
+    assert runner.invoke(app, evaluate_args(model, scored_data, seen, "--sample", "1")).exit_code == 0
+    result = runner.invoke(app, evaluate_args(model, scored_data, unseen, "--sample", "1", "--outside-sample"))
+    assert result.exit_code == 0, result.output
+    ids = [
+        {json.loads(line)["id"] for line in (out / "predictions.jsonl").read_text().splitlines()}
+        for out in (seen, unseen)
+    ]
+    assert len(ids[0]) == 1 and len(ids[1]) == 2 and ids[0] | ids[1] == {"s4", "s5", "s6"}  # the 3 test rows
+    selection = strict_load(unseen / "run.json")["selection"]
+    assert selection == {"limit": None, "sample": 1, "seed": 0, "n": 2, "outside_sample": True}
+    alone = runner.invoke(app, evaluate_args(model, scored_data, tmp_path / "x", "--outside-sample"))
+    assert alone.exit_code == 2 and "give --sample N too" in " ".join(alone.output.split())
+
+
 def test_fresh_starts_over_and_a_grown_limit_still_resumes(
     tiny_models: dict[str, Path], scored_data: Path, tmp_path: Path
 ) -> None:

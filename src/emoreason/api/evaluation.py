@@ -65,6 +65,7 @@ def evaluate(
     limit: int | None = None,
     sample: int | None = None,
     seed: int = 0,
+    outside_sample: bool = False,
     out: str | Path | None = None,
     format: str | None = None,
     max_new_tokens: int | None = None,
@@ -93,8 +94,10 @@ def evaluate(
 
     A rerun in the same `out` resumes, and only with the same settings (`fresh=True` starts over);
     a mismatch raises ValueError before the model loads. `limit` takes the first N samples, `sample`
-    a random N (with `seed`). `format` and `max_new_tokens` default to the adapter's own settings
-    (`emoreason.models.shipped.AdapterSettings`), else c2f and 256; an adapter with a cue
+    a random N (with `seed`), and with `outside_sample=True` the samples outside that random N (a
+    fresh look at a split whose seeded sample was already used). `format` and `max_new_tokens`
+    default to the adapter's own settings (`emoreason.models.shipped.AdapterSettings`), else c2f
+    and 256; an adapter with a cue
     classifier adds its ranking to the samples' cue text. `ground_quotes` (on by default) lets
     quotes cite only the input (`emoreason.generation.quotes`). `faithfulness=True` also probes
     every answer that cites evidence in its input: the model is asked again without it, with it
@@ -128,7 +131,9 @@ def evaluate(
         samples = add_ranking(samples, CueClassifier.load(own.cue_classifier))
     if limit is not None and sample is not None:
         raise ValueError("give limit (the first N) or sample (a random N), not both")
-    samples = samples[:limit] if sample is None else random_subset(samples, sample, seed)
+    if outside_sample and sample is None:
+        raise ValueError("outside_sample takes the samples outside a seeded random N: give sample too")
+    samples = samples[:limit] if sample is None else random_subset(samples, sample, seed, outside=outside_sample)
     if not samples:
         raise ValueError(f"{ds.spec} has no samples in split {split!r} (rows per split: {ds.split_counts()})")
     target = Path(out) if out is not None else default_eval_out(ds.spec, split)
@@ -148,6 +153,8 @@ def evaluate(
     if not fresh:
         check_resumable(target, identity)
     selection = {"limit": limit, "sample": sample, "seed": seed if sample is not None else None, "n": len(samples)}
+    if outside_sample:
+        selection["outside_sample"] = True
     loaded, engine = (loader or load_engine)(str(model), adapter, family, dtype, device, batch_size, votes)
     extra = {} if notify is None else {"notify": notify}
     return evaluate_model(

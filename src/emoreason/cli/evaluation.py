@@ -76,6 +76,7 @@ def evaluate(
     limit: opt.Limit = None,
     sample: opt.Sample = None,
     seed: opt.Seed = 0,
+    outside_sample: opt.OutsideSample = False,
     out: opt.EvalOut = None,
     format_name: opt.AnalyzeFormat = None,
     max_new_tokens: opt.AnalyzeMaxNewTokens = None,
@@ -99,6 +100,8 @@ def evaluate(
     ds = load_or_exit(dataset)
     if limit is not None and sample is not None:
         fail("give --limit (the first N) or --sample (a random N), not both")
+    if outside_sample and sample is None:
+        fail("--outside-sample evaluates the samples outside a seeded --sample N: give --sample N too")
     target = out or default_eval_out(ds.spec, split)
     try:  # the API checks the run's identity before the model loads (`load_engine`, which exits on failure)
         metrics = run_evaluation(
@@ -109,6 +112,7 @@ def evaluate(
             limit=limit,
             sample=sample,
             seed=seed,
+            outside_sample=outside_sample,
             out=target,
             format=format_name,
             max_new_tokens=max_new_tokens,

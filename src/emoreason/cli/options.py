@@ -183,6 +183,13 @@ Sample = Annotated[
     Optional[int], _option("Evaluate a seeded random subset of N samples of the split (--seed), kept in split order.")
 ]
 Seed = Annotated[int, _option("Seed of --sample, and of the random-removal control of --faithfulness.")]
+OutsideSample = Annotated[
+    bool,
+    _option(
+        "With --sample N: evaluate the rest of the split instead, every sample NOT in the seeded N (a fresh "
+        "look at a split whose seeded sample has already been used to choose something)."
+    ),
+]
 EvalOut = Annotated[Optional[Path], _option("Output folder (default runs/eval/DATASET-SPLIT).")]
 EvalBatchSize = Annotated[int, _option("Samples per generation batch (also the most work a Ctrl-C loses).")]
 Baselines = Annotated[str, _option("Comparison rows: vader (text only), majority, mean, minilm-ridge, none.")]

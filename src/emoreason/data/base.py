@@ -60,18 +60,19 @@ class AdapterInfo:
 ADAPTERS: dict[str, AdapterInfo] = {}
 
 
-def random_subset(samples: list[Sample], n: int, seed: int = 0) -> list[Sample]:
+def random_subset(samples: list[Sample], n: int, seed: int = 0, outside: bool = False) -> list[Sample]:
     """`n` samples drawn without replacement with `seed`, kept in their original order (all of
     them when there are fewer). For evaluation subsets: the first N of a file sorted by label
-    are not a sample of it."""
+    are not a sample of it. `outside=True` returns the other samples instead, in order: the part of
+    a split that a seeded sample already looked at has not seen (none when `n` covers them all)."""
     import numpy as np
 
     if n < 1:
         raise ValueError(f"the subset size must be >= 1, got {n}")
     if n >= len(samples):
-        return list(samples)
-    chosen = np.sort(np.random.default_rng(seed).choice(len(samples), size=n, replace=False))
-    return [samples[i] for i in chosen]
+        return [] if outside else list(samples)
+    chosen = set(np.random.default_rng(seed).choice(len(samples), size=n, replace=False).tolist())
+    return [sample for i, sample in enumerate(samples) if (i in chosen) != outside]
 
 
 def register(kind: str, usage: str, description: str, options: dict[str, str] | None = None):
