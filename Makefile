@@ -36,8 +36,8 @@ run: $(STAMP)
 	$(VENV)/bin/emoreason analyze --examples
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks scripts
-	$(VENV)/bin/ruff format --check src tests benchmarks scripts
+	$(VENV)/bin/ruff check src tests benchmarks scripts docs/results
+	$(VENV)/bin/ruff format --check src tests benchmarks scripts docs/results
 
 test: lint
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest

@@ -1,12 +1,28 @@
 """Exploratory: rollout generation with the LoRA merged vs unmerged, TRL's setting (2 prompts x
 G=4, 48 new tokens, fresh LoRA r=16), the same prompts and seed, alternating, on this CPU."""
-import os, sys, time, argparse, statistics
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, "benchmarks")
 import grpo_vs_trl as b
+
 import emoreason.rl.trainer as T
 
-args = argparse.Namespace(warmup=1, steps=1, max_new_tokens=48, from_sft=False, no_merge=False, precision="fp32", lr=1e-5, no_stop_strings=False)
+args = argparse.Namespace(
+    warmup=1,
+    steps=1,
+    max_new_tokens=48,
+    from_sft=False,
+    no_merge=False,
+    precision="fp32",
+    lr=1e-5,
+    no_stop_strings=False,
+)
 holder = {}
 T.GRPOTrainer.train = lambda self, *a, **k: holder.setdefault("t", self) and []
 try:

@@ -1,6 +1,10 @@
 """Polarity accuracy of saved greedy answers on sentences with and without a negation word."""
-import json, re, sys
+
+import json
+import re
+import sys
 from pathlib import Path
+
 from emoreason.data import load_dataset
 
 NEG = re.compile(r"\b(not|no|never|nothing|nobody|none|neither|nor|without|hardly|barely)\b|n't\b", re.I)

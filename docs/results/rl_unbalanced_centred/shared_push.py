@@ -9,11 +9,12 @@ import json
 import sys
 
 for path in sys.argv[1:]:
-    rows = [json.loads(l) for l in open(path)]
+    rows = [json.loads(line) for line in open(path)]
     groups = collections.defaultdict(list)
     for r in rows:
         groups[(r["step"], r.get("rank", 0), r["group"])].append(r)
-    plain = collections.Counter(); exact = collections.Counter()
+    plain = collections.Counter()
+    exact = collections.Counter()
     for g in groups.values():
         answers = [r["answer"]["polarity"] or "none" for r in g]
         freq = collections.Counter(answers)
@@ -21,5 +22,10 @@ for path in sys.argv[1:]:
             plain[a] += r["advantage"]
             for b in ("negative", "neutral", "positive"):
                 exact[b] += r["advantage"] * ((a == b) - freq[b] / len(g))
-    print(path, "sum of A by answer:", {k: round(v, 2) for k, v in sorted(plain.items())},
-          "| sum A (1[a=b] - f_b(group)):", {k: round(v, 2) for k, v in sorted(exact.items())})
+    print(
+        path,
+        "sum of A by answer:",
+        {k: round(v, 2) for k, v in sorted(plain.items())},
+        "| sum A (1[a=b] - f_b(group)):",
+        {k: round(v, 2) for k, v in sorted(exact.items())},
+    )

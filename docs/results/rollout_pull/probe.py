@@ -21,10 +21,13 @@ for domain in ("movies", "tweets", "products"):
             if not n:
                 continue
             mean = {p: sum(r["polarity_probs"][p] for r in rows) / n for p in ("negative", "neutral", "positive")}
-            odds = sum(
-                math.log(max(r["polarity_probs"]["negative"], 1e-6) / max(r["polarity_probs"]["positive"], 1e-6))
-                for r in rows
-            ) / n
+            odds = (
+                sum(
+                    math.log(max(r["polarity_probs"]["negative"], 1e-6) / max(r["polarity_probs"]["positive"], 1e-6))
+                    for r in rows
+                )
+                / n
+            )
             answers = [sum(r["polarity"] == p for r in rows) for p in ("negative", "neutral", "positive")]
             print(
                 f"{step:4d} {domain:8s} {gold:8s} {n:3d} | {mean['negative']:.3f} {mean['neutral']:.3f} "

@@ -1,6 +1,7 @@
 """The shipped default's whole-test answers (runs/readout/test_all/shipped-<domain>): gold against
 the written score and against the confidence readout, one panel pair per domain. Run from the
 project root after runs/readout/test_all.sh; writes docs/results/score_readout/readout_scatter.png."""
+
 import json
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import numpy as np
 
 fig, axes = plt.subplots(2, 3, figsize=(12, 7.5), sharex=True, sharey=True)
 for col, dom in enumerate(("tweets", "products", "movies")):
-    recs = [json.loads(l) for l in Path(f"runs/readout/test_all/shipped-{dom}/predictions.jsonl").open()]
+    recs = [json.loads(line) for line in Path(f"runs/readout/test_all/shipped-{dom}/predictions.jsonl").open()]
     gold = np.array([r["gold_score"] for r in recs])
     for row, (key, name) in enumerate((("written_score", "written"), ("score", "confidence readout"))):
         pred = np.array([0.0 if r.get(key, r["score"]) is None else r.get(key, r["score"]) for r in recs])

@@ -2,9 +2,14 @@
 greedy answers saved in runs/consensus/shipped (seeded 200 per split). Writes
 runs/readout/<domain>.<split>.jsonl with, per sentence: gold, greedy score, polarity probs at
 the polarity token, and the digit distributions at `about <n>` and `<score><n>`."""
-import json, sys, time
+
+import json
+import sys
+import time
 from pathlib import Path
+
 import torch
+
 from emoreason.api.explainer import load_engine
 from emoreason.data import load_dataset
 from emoreason.formats import get_format
@@ -15,13 +20,20 @@ torch.set_grad_enabled(False)
 loaded, _ = load_engine("default", None, batch_size=4)
 model, tok = loaded.model, loaded.tokenizer
 fmt = get_format("c2f")
-V = lambda s: tok(s, add_special_tokens=False)["input_ids"]
+
+
+def V(s):
+    return tok(s, add_special_tokens=False)["input_ids"]
+
+
 POL = {p: V(p)[0] for p in ("positive", "negative", "neutral")}
 DIG = [V(str(d))[0] for d in range(10)]
 MINUS_SP, SP, MINUS = V(" -")[0], V(" ")[0], V("-")[0]
 
+
 def digits_at(logp, pos):
     return logp[pos, DIG].softmax(-1).tolist()
+
 
 for split in sys.argv[1].split(","):
     for domain in ("tweets", "products", "movies"):
@@ -30,7 +42,7 @@ for split in sys.argv[1].split(","):
             continue
         ds = load_dataset(f"vader:{domain}")
         byid = {s.id: s for s in ds.split(split)}
-        rows = [json.loads(l) for l in open(f"runs/consensus/shipped/{domain}.{split}.greedy.jsonl")]
+        rows = [json.loads(line) for line in open(f"runs/consensus/shipped/{domain}.{split}.greedy.jsonl")]
         began = time.time()
         recs = []
         for r in rows:
@@ -44,7 +56,12 @@ for split in sys.argv[1].split(","):
             ids = torch.tensor([p_ids + c_ids])
             logp = model(ids).logits[0].float().log_softmax(-1)
             n = len(p_ids)
-            rec = {"id": r["id"], "gold": r["gold"], "score": r["answers"][0]["score"], "polarity": r["answers"][0]["polarity"]}
+            rec = {
+                "id": r["id"],
+                "gold": r["gold"],
+                "score": r["answers"][0]["score"],
+                "polarity": r["answers"][0]["polarity"],
+            }
             # polarity token: first completion token that is a polarity word
             for j, t in enumerate(c_ids):
                 if t in POL.values():
@@ -65,10 +82,15 @@ for split in sys.argv[1].split(","):
                         if k + 2 < len(c_ids):
                             rec[name] = {
                                 "neg": neg,
-                                "p_minus": (logp[n + k - 2, MINUS_SP if anchor == "about" else MINUS].exp().item() if anchor else None),
+                                "p_minus": (
+                                    logp[n + k - 2, MINUS_SP if anchor == "about" else MINUS].exp().item()
+                                    if anchor
+                                    else None
+                                ),
                                 "int": digits_at(logp, n + k - 1),
                                 "tenth": digits_at(logp, n + k + 1),
-                                "greedy_int": toks[k], "greedy_tenth": toks[k + 2],
+                                "greedy_int": toks[k],
+                                "greedy_tenth": toks[k + 2],
                             }
                         break
             recs.append(rec)

@@ -1,7 +1,11 @@
 """Probe: greedy vs k sampled chains per sentence, on a seeded 200 of each VADER valid split.
 Writes runs/consensus/<name>/<domain>.{greedy,sampled}.jsonl (resumable per file)."""
-import json, sys, time
+
+import json
+import sys
+import time
 from pathlib import Path
+
 from emoreason.api.explainer import load_engine
 from emoreason.data import load_dataset, random_subset
 from emoreason.formats import get_format
@@ -17,21 +21,37 @@ n_sample = int(sys.argv[6]) if len(sys.argv) > 6 else 200
 own = AdapterSettings.of(resolve_adapters("default", adapter))
 fmt = get_format("c2f")
 loaded, engine = load_engine("default", adapter, batch_size=40)
-out = Path(f"runs/consensus/{name}"); out.mkdir(parents=True, exist_ok=True)
+out = Path(f"runs/consensus/{name}")
+out.mkdir(parents=True, exist_ok=True)
 for domain in ("tweets", "products", "movies"):
     ds = load_dataset(f"vader:{domain}")
     samples = random_subset(ds.split(split), n_sample, 0)
     for kind, params, chunk in (
-        ("greedy", SamplingParams(max_new_tokens=own.max_new_tokens or 192, stop_strings=fmt.stop_strings, ground_quotes=True), 16),
-        ("sampled", SamplingParams(n=k, temperature=temperature, seed=0, max_new_tokens=own.max_new_tokens or 192, stop_strings=fmt.stop_strings, ground_quotes=True), 8),
+        (
+            "greedy",
+            SamplingParams(max_new_tokens=own.max_new_tokens or 192, stop_strings=fmt.stop_strings, ground_quotes=True),
+            16,
+        ),
+        (
+            "sampled",
+            SamplingParams(
+                n=k,
+                temperature=temperature,
+                seed=0,
+                max_new_tokens=own.max_new_tokens or 192,
+                stop_strings=fmt.stop_strings,
+                ground_quotes=True,
+            ),
+            8,
+        ),
     ):
         path = out / f"{domain}.{split}.{kind}.jsonl"
-        done = {json.loads(l)["id"] for l in path.open()} if path.exists() else set()
+        done = {json.loads(line)["id"] for line in path.open()} if path.exists() else set()
         todo = [s for s in samples if s.id not in done]
         began = time.time()
         with path.open("a") as f:
             for i in range(0, len(todo), chunk):
-                part = todo[i:i + chunk]
+                part = todo[i : i + chunk]
                 outs = engine.generate(conversations_for(part, fmt, ds.task), params)
                 for s, comps in zip(part, outs):
                     answers = []
