@@ -1,4 +1,4 @@
-"""The comparisons out_of_sample.sh wrote, one line per pair: each metric A -> B, B - A and its 95%
+"""The comparisons out_of_sample.sh and movies_train.sh wrote, one line per pair: each metric A -> B, B - A and its 95%
 paired-bootstrap interval (A = SFT 600, B = step 30), and the answers' polarity mix.
 
     cd docs/results/rl_centred_lr3e5 && ../../../.venv/bin/python out_of_sample_table.py > out_of_sample.txt
@@ -13,6 +13,7 @@ PAIRS = {
     "movies test, outside the seeded 300": ("test", "movies-outside300"),
     "tweets valid, all": ("valid", "tweets-all"),
     "products valid, all": ("valid", "products-all"),
+    "movies train, seeded 600 (movies_train.sh)": ("train", "movies-train600"),
 }
 METRICS = ("pearson_r", "mae", "acc_3", "f1_3_weighted", "recall_negative", "recall_neutral", "recall_positive")
 
