@@ -249,6 +249,38 @@ def test_c2f_unparsed_answer_keeps_the_parts_it_has():
     assert out.total == 1.0
 
 
+@pytest.mark.parametrize(
+    ("polarity", "score", "expected"),
+    [
+        ("neutral", -1.2, 0.0),  # the RL failure: a neutral tag, a score in the negative band
+        ("neutral", 0.3, 1.0),
+        ("positive", 0.5, 1.0),  # VADER's band (-0.5, 0.5) is open: 0.5 is positive
+        ("negative", 0.5, 0.0),
+        ("Negative ", -2.0, 1.0),
+        ("neutral", None, 0.0),
+        ("neutral", float("nan"), 0.0),
+        (None, 1.0, 0.0),
+    ],
+)
+def test_agreement_component_checks_the_tag_against_the_own_score_band(polarity, score, expected):
+    reward = CompositeReward.c2f({"agreement": 1.0}, format=StubFormat(parsed(True, polarity, score)))
+    # the gold plays no part: a wrong answer that agrees with itself still earns 1
+    assert reward("x", Gold(score=3.0), vader_task("tweets")).components == {"agreement": expected}
+
+
+def test_agreement_in_the_c2f_composite_costs_a_self_contradicting_answer():
+    # gold 0.1 (neutral on -4..4). "neutral, -1.2": format 1, polarity 1, score 1 - 1.3/8, agreement 0;
+    # "neutral, -0.3": score 1 - 0.4/8, agreement 1. Without agreement the two differ by 0.1125 only.
+    weights = {"format": 1.0, "polarity": 1.0, "score": 1.0, "agreement": 1.0}
+    task = vader_task("tweets")
+    far = CompositeReward.c2f(weights, format=StubFormat(parsed(True, "neutral", -1.2)))("x", Gold(score=0.1), task)
+    near = CompositeReward.c2f(weights, format=StubFormat(parsed(True, "neutral", -0.3)))("x", Gold(score=0.1), task)
+    assert far.total == pytest.approx(2.8375)
+    assert near.total == pytest.approx(3.95)
+    with pytest.raises(ValueError, match="agreement.*score scale"):
+        CompositeReward.c2f({"agreement": 1.0}, format=StubFormat(parsed(True, "neutral", 0.0)))("x", Gold(label="joy"), EMOSET)
+
+
 def test_emor3_method_weights():
     right = StubFormat(parsed(True, label="sadness", fmt="emor3"))
     reward = CompositeReward.emor3(format=right)

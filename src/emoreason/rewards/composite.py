@@ -157,6 +157,20 @@ def _score(
 register_component("score", _score)
 
 
+@register_component("agreement")
+def _agreement(parsed: ParseResult, gold: Gold, task: TaskInfo, reflection: ReflectionAnswers | None) -> float:
+    """Does the answer's polarity tag agree with its own score's band (METHOD.md §4's reasoning-health
+    check, as a reward)? Needs no gold. A policy trained on format + polarity + score learned to write
+    "neutral, about -1.2": the polarity earns on a neutral gold and the score costs little, but the
+    answer's score, which every score metric reads, says negative (RESULTS, "A neutral tag with a
+    polar score")."""
+    if task.scale is None:
+        raise ValueError(f"reward component 'agreement' needs a task with a score scale; {task.name!r} has none")
+    if parsed.score is None or not math.isfinite(parsed.score):
+        return 0.0
+    return polarity_reward(parsed.polarity, task.score_polarity(parsed.score))
+
+
 @register_component("accuracy")
 def _accuracy(parsed: ParseResult, gold: Gold, task: TaskInfo, reflection: ReflectionAnswers | None) -> float:
     return accuracy_reward(parsed.label, _need(gold.label, "label", "accuracy"))
