@@ -1,7 +1,7 @@
-"""run.sh's and test.sh's comparisons (A = SFT 600, B = step 30 of the agreement run), one block per
-pair: each metric A -> B, B - A and its 95% paired-bootstrap interval; and rule (v3), the mean r over
-the seeded 200 of each valid split (`evaluate --sample 200 --seed 0`'s sentences), read from the
-whole-split answers.
+"""run.sh's, run60.sh's and test.sh's comparisons (A = SFT 600, B = step 30 or 60 of the agreement
+run), one block per pair: each metric A -> B, B - A and its 95% paired-bootstrap interval; and rule
+(v3), the mean r over the seeded 200 of each valid split (`evaluate --sample 200 --seed 0`'s
+sentences), read from the whole-split answers.
 
     cd docs/results/rl_agreement && ../../../.venv/bin/python table.py > table.txt
 """
@@ -15,6 +15,7 @@ from emoreason.eval.predictions import read_predictions, score_samples
 ROOT = Path(__file__).resolve().parents[3] / "runs" / "rl_agreement"
 PAIRS = [("valid", "tweets-all"), ("valid", "products-all"), ("valid", "movies-all")]
 PAIRS += [("test", "movies-outside300"), ("test", "tweets-all"), ("test", "products-all")]
+CANDIDATES = ("step30", "step60")
 METRICS = ("pearson_r", "mae", "acc_3", "recall_negative", "recall_neutral", "recall_positive")
 #: the shipped default's mean r on the seeded 200 of each valid split (RESULTS, "16 prompts a step")
 SHIPPED_MEAN_R = 0.7946
@@ -35,18 +36,18 @@ def seeded_200_mean_r(who: str) -> str:
 
 
 def main() -> None:
-    for split, name in PAIRS:
-        path = ROOT / split / f"step30-{name}-vs-sft600.json"
+    for (split, name), step in ((pair, step) for step in CANDIDATES for pair in PAIRS):
+        path = ROOT / split / f"{step}-{name}-vs-sft600.json"
         if not path.is_file():
-            print(f"{split} {name}: not run")
+            print(f"{step}, {split} {name}: not run")
             continue
         result = json.loads(path.read_text())
-        print(f"{split} {name}: n={result['n_shared']}")
+        print(f"{step}, {split} {name}: n={result['n_shared']}")
         for metric in METRICS:
             m = result["metrics"][metric]
             interval = f"[{m['low']:+.3f}, {m['high']:+.3f}]"
             print(f"  {metric:16s} {m['a']:.3f} -> {m['b']:.3f}  {m['difference']:+.3f} {interval}")
-    for who in ("sft600", "step30"):
+    for who in ("sft600", *CANDIDATES):
         print(f"(v3) {who}: mean r on the seeded 200 of each valid split {seeded_200_mean_r(who)}")
     print(f"(v3) the shipped default: {SHIPPED_MEAN_R}")
 

@@ -1,6 +1,7 @@
 #!/bin/bash
-# The test stage of run.sh's rule, run only once run.sh's valid checks (v1)-(v3) hold. Step 30 of the
-# agreement run replaces the shipped default iff
+# The test stage of run.sh's rule, run only for a candidate whose valid checks (v1)-(v3) hold:
+#   docs/results/rl_agreement/test.sh step30   (run.sh's candidate)   or   ... test.sh step60   (run60.sh's)
+# The candidate replaces the shipped default iff
 #   (t1) on the 761 movies test sentences outside the seeded 300 (never used to choose anything) its
 #        r minus SFT 600's has a paired 95% interval above 0, and
 #   (t2) on the whole tweets and products test splits neither its r nor its acc-3 difference to
@@ -9,7 +10,8 @@
 cd "$(dirname "$0")/../../.."
 export HF_HUB_OFFLINE=1
 E=.venv/bin/emoreason
-step30=runs/grpo/agreement_lr3e5/checkpoint-30/adapter
+who=${1:?give the candidate: step30 or step60}
+candidate=runs/grpo/agreement_lr3e5/checkpoint-${who#step}/adapter
 sft600=runs/sft600/final/adapter
 mkdir -p runs/rl_agreement/test
 evaluate() {  # who adapter out args...
@@ -20,15 +22,13 @@ evaluate() {  # who adapter out args...
 # SFT 600's answers on these 761 are the lr 3e-5 run's out-of-sample check (same adapter and settings)
 [ -f runs/rl_agreement/test/sft600-movies-outside300/metrics.json ] ||
   cp -r runs/rl_centred_lr3e5/test/sft600-movies-outside300 runs/rl_agreement/test/
-evaluate step30 $step30 runs/rl_agreement/test/step30-movies-outside300 -d vader:movies --split test \
+evaluate $who $candidate runs/rl_agreement/test/$who-movies-outside300 -d vader:movies --split test \
   --sample 300 --seed 0 --outside-sample
-$E compare runs/rl_agreement/test/{sft600,step30}-movies-outside300 \
-  --out runs/rl_agreement/test/step30-movies-outside300-vs-sft600.json
+$E compare runs/rl_agreement/test/{sft600,$who}-movies-outside300 \
+  --out runs/rl_agreement/test/$who-movies-outside300-vs-sft600.json
 for d in tweets products; do
-  for who in step30 sft600; do
-    adapter=$sft600; [ $who = step30 ] && adapter=$step30
-    evaluate $who $adapter runs/rl_agreement/test/$who-$d-all -d vader:$d --split test
-  done
-  $E compare runs/rl_agreement/test/{sft600,step30}-$d-all --out runs/rl_agreement/test/step30-$d-all-vs-sft600.json
+  evaluate $who $candidate runs/rl_agreement/test/$who-$d-all -d vader:$d --split test
+  evaluate sft600 $sft600 runs/rl_agreement/test/sft600-$d-all -d vader:$d --split test
+  $E compare runs/rl_agreement/test/{sft600,$who}-$d-all --out runs/rl_agreement/test/$who-$d-all-vs-sft600.json
 done
 echo "all done $(date +%T)"
