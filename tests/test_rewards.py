@@ -278,7 +278,8 @@ def test_agreement_in_the_c2f_composite_costs_a_self_contradicting_answer():
     assert far.total == pytest.approx(2.8375)
     assert near.total == pytest.approx(3.95)
     with pytest.raises(ValueError, match="agreement.*score scale"):
-        CompositeReward.c2f({"agreement": 1.0}, format=StubFormat(parsed(True, "neutral", 0.0)))("x", Gold(label="joy"), EMOSET)
+        unscaled = CompositeReward.c2f({"agreement": 1.0}, format=StubFormat(parsed(True, "neutral", 0.0)))
+        unscaled("x", Gold(label="joy"), EMOSET)
 
 
 def test_emor3_method_weights():
