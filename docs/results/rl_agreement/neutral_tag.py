@@ -1,6 +1,7 @@
-"""Where the lr 3e-5 run's in-domain acc-3 went: its answers' polarity tags against the band of their
-own scores, SFT 600 and step 30 (rebuilt), on the whole tweets and products valid splits. acc-3 and
-every score metric read the score, so a "neutral" tag over a score of -1.2 counts as negative.
+"""Where the lr 3e-5 run's in-domain acc-3 went: answers' polarity tags against the band of their own
+scores, on the whole tweets and products valid splits (SFT 600 and the lr 3e-5 run's step 30, both
+rebuilt; the agreement run's steps 30 and 60; the shipped default). acc-3 and every score metric
+read the score, so a "neutral" tag over a score of -1.2 counts as negative.
 
     cd docs/results/rl_agreement && ../../../.venv/bin/python neutral_tag.py > neutral_tag.txt
 """
@@ -12,7 +13,14 @@ from pathlib import Path
 from emoreason.data import load_dataset
 
 ROOT = Path(__file__).resolve().parents[3] / "runs"
-RUNS = {"sft600": "rl_centred_lr3e5", "step30 (lr 3e-5)": "rl_centred_lr3e5", "step30 (agreement)": "rl_agreement"}
+#: who -> the folder of its answers on a domain's whole valid split
+RUNS = {
+    "sft600": "rl_centred_lr3e5/valid/sft600-{domain}-all",
+    "step30 (lr 3e-5)": "rl_centred_lr3e5/valid/step30-{domain}-all",
+    "step30 (agreement)": "rl_agreement/valid/step30-{domain}-all",
+    "step60 (agreement)": "rl_agreement/valid/step60-{domain}-all",
+    "the shipped default (lr 1e-5, step 60)": "default_valid/{domain}-all",
+}
 SHORT = {"positive": "pos", "negative": "neg", "neutral": "neu", None: "none"}
 
 
@@ -21,8 +29,8 @@ def main() -> None:
         dataset = load_dataset(f"vader:{domain}")
         task = dataset.task
         gold = {s.id: task.score_polarity(s.score) for s in dataset.split("valid")}
-        for who, run in RUNS.items():
-            path = ROOT / run / "valid" / f"{who.split()[0]}-{domain}-all" / "predictions.jsonl"
+        for who, folder in RUNS.items():
+            path = ROOT / folder.format(domain=domain) / "predictions.jsonl"
             if not path.is_file():
                 print(f"{domain} {who}: {path} missing")
                 continue
