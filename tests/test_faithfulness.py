@@ -20,7 +20,7 @@ from emoreason.metrics.faithfulness import (
     faithfulness_summary,
     probe_scores,
 )
-from emoreason.metrics.valence import check_valences, valence_check, valence_summary
+from emoreason.metrics.valence import check_valences, negation_supported, vader_words, valence_check, valence_summary
 
 WORDS = {"good": 2.0, "great": 3.0, "bad": -2.0}
 TEXT = "The food was good, and the room was quiet."
@@ -205,6 +205,43 @@ def test_valence_checks_by_hand() -> None:
     assert summary["valence_lexicon_exact"] == 4 / 5
 
 
+def test_the_named_negation_is_read_with_its_cue() -> None:
+    named = [(s.quote, s.negated_by) for s in cue_statements(LEXICON_CHAIN) if s.stated is not None]
+    assert named == [("bad", "not"), ("great", None), ("dull", None)]
+
+
+NEGATED_DIED = 'Negative cues: "died" (-1.4), negated by "never" so it reads +1.0.'
+NEGATED_BAD = 'Positive cues: "bad" (-2.5), negated by "Not" so it reads +1.8.'
+
+
+@pytest.mark.parametrize(
+    ("chain", "source", "supported"),
+    [
+        (NEGATED_BAD, "Not bad at all, though the sequel felt a little rushed.", 1),
+        # the quoted negation is in the input, but after the cue: it negates "answered"
+        (NEGATED_DIED, "The battery died after two days and customer service never answered my emails.", 0),
+        (NEGATED_BAD, "The hotel was bad.", 0),  # no "not" at all
+        (NEGATED_BAD, "Not the hotel, the staff: bad.", 0),  # four words back: outside VADER's window
+        (NEGATED_BAD, "Not the hotel's bad.", 1),  # three words back: inside
+        (NEGATED_BAD, "not so bad, not bad!", 1),  # some occurrence of the cue is negated
+    ],
+)
+def test_a_named_negation_must_stand_just_before_its_cue(chain: str, source: str, supported: int) -> None:
+    check = valence_check(chain, "positive", LEXICON, source)
+    assert (check.negations, check.negations_supported) == (1, supported)
+
+
+def test_negation_support_needs_the_input_and_single_words() -> None:
+    assert valence_check(NEGATED_BAD, "positive", LEXICON).negations == 0  # no input given: not checked
+    words = vader_words("we did not really like it".lower())
+    assert negation_supported("like", "not", words) and not negation_supported("like", "did", words[:1])
+    assert not negation_supported("really like", "not", words)  # a phrase cue: the teacher has none
+    checks = [valence_check(NEGATED_BAD, "positive", LEXICON, text) for text in ("not bad", "bad", "bad, not")]
+    summary = valence_summary([*checks, valence_check("no cues", "positive", LEXICON, "text")])
+    assert summary["valence_negation_support"] == 1 / 3 and summary["n_valence_negations"] == 3
+    assert math.isnan(valence_summary([checks[0].__class__()])["valence_negation_support"])
+
+
 @pytest.mark.parametrize(
     "sentence",
     [
@@ -222,8 +259,9 @@ def test_lexicon_teacher_chains_are_consistent_with_the_lexicon(sentence: str) -
     score = analysis.score(task)
     polarity = task.score_polarity(score)
     chain = " ".join(render_chain(analysis, task, polarity, score).values())
-    check = valence_check(chain, polarity, vader_lexicon())
+    check = valence_check(chain, polarity, vader_lexicon(), sentence)
     assert check.in_lexicon == len(analysis.words) > 0
+    assert check.negations == check.negations_supported == sum(bool(w.negated_by) for w in analysis.words)
     assert check.lexicon_sign_agree == check.lexicon_exact == check.in_lexicon
     assert check.listed == check.listed_agree == len(analysis.words)
     assert not mark_evidence(chain, sentence).not_found

@@ -20,9 +20,9 @@ from functools import lru_cache
 from typing import Any
 
 from emoreason.data.schema import Polarity, TaskInfo
+from emoreason.metrics.valence import NEGATION_WINDOW, vader_words
 
 CONTRAST_WORDS = ("but", "however", "though", "although", "yet", "nevertheless", "except")
-NEGATION_WINDOW = 3  # VADER looks this many words back for a negation
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,23 +66,13 @@ def _vader() -> Any:
     return SentimentIntensityAnalyzer()
 
 
-def _words(text: str) -> list[str]:
-    """Whitespace tokens with surrounding punctuation stripped (emoticons kept whole), as VADER
-    reads them."""
-    tokens = []
-    for raw in text.split():
-        stripped = raw.strip(".,!?;:\"'()[]{}*")
-        tokens.append(stripped if len(stripped) > 1 or stripped.isalnum() else raw)
-    return [t for t in tokens if t]
-
-
 def analyse_text(text: str) -> LexiconAnalysis:
     from vaderSentiment.vaderSentiment import BOOSTER_DICT, NEGATE
 
     analyser = _vader()
     lexicon: dict[str, float] = analyser.lexicon
     negations = {w.lower() for w in NEGATE}
-    words = _words(text)
+    words = vader_words(text)
     lowered = [w.lower() for w in words]
     contrast_at = next((i for i, w in enumerate(lowered) if w in CONTRAST_WORDS), None)
     cues: list[WordCue] = []

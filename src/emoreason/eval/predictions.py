@@ -162,7 +162,7 @@ def score_system(
             # the input the chain can cite: the sample's text and the cue text its prompt carried
             source_text = "\n".join(part for part in (sample.text, sample.cues) if part)
             citations.append(citation_grounding(row["completion"], source_text))
-            valences.append(valence_check(row["completion"], parsed.polarity, lexicon))
+            valences.append(valence_check(row["completion"], parsed.polarity, lexicon, source_text))
         prediction = read_prediction(row, task, parsed, labels)
         if prediction.problem:
             rejected[prediction.problem].append((sample.id, prediction.given))

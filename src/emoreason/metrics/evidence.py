@@ -9,8 +9,8 @@ Two readings of a completion, both pure:
       Negative cues: "bad" (-2.5), negated by "not" so it reads +1.8.
 
   so a quote may carry a stated number (`(+2.9)`), a number after negation (`so it reads +1.8`)
-  and the list it heads (`Positive cues:` / `Negative cues:`). Modifier quotes (`"really"`,
-  `"not"`, a contrast word) carry none of these.
+  with the negation it names (`"not"`), and the list it heads (`Positive cues:` / `Negative
+  cues:`). Modifier quotes (`"really"`, `"not"`, a contrast word) carry none of these.
 - `mark_evidence`: the one place that decides what to highlight in an input and how (the terminal
   view of `analyze`, the web page and report.html all draw from it): every occurrence of every
   citation in the sample's text and cue text, with the direction the chain gives it, and the
@@ -35,6 +35,7 @@ NUMBER = r"[+-]?\d+(?:\.\d+)?"
 HEADING = re.compile(r"\b(positive|negative)\s+(?:cues?|words?|signals?)\s*:", re.I)
 STATED = re.compile(rf"\s*\(\s*({NUMBER})\s*\)")
 READS = re.compile(rf"so it reads\s*({NUMBER})")
+NEGATED_BY = re.compile(r'negated by\s*"([^"\n]+)"')  # the quote that names the negation
 CLAUSE_END = re.compile(r"[;\n]|[.!?](?=\s|$)")  # the end of one cue's phrase
 SENTENCE_END = re.compile(r"\n|[.!?](?=\s|$)")  # the end of a cue list
 CUE_ITEM_END = 60  # how far past a cue citation's z-score its item may run to its ")"
@@ -63,6 +64,7 @@ class CueStatement:
     stated: float | None = None  # `"bad" (-2.5)`
     reads: float | None = None  # `negated by "not" so it reads +1.8`
     listed: int | None = None  # +1 / -1 when it heads an item of a Positive / Negative cues list
+    negated_by: str | None = None  # `negated by "not"`: the negation the chain names for it
 
     @property
     def effective(self) -> float | None:
@@ -103,17 +105,19 @@ def cue_statements(completion: str) -> list[CueStatement]:
     for cited in citations_in(completion):
         if cited.kind != "quote":
             continue
-        stated = reads = None
+        stated = reads = negator = None
         number = STATED.match(completion, cited.end)
         if number is not None:
             stated = float(number.group(1))
             end = CLAUSE_END.search(masked, number.end())
-            clause = masked[number.end() : end.start() if end else len(masked)]
-            negated = READS.search(clause)
+            clause_end = end.start() if end else len(masked)
+            negated = READS.search(masked[number.end() : clause_end])
             reads = float(negated.group(1)) if negated else None
-        statements.append(
-            CueStatement(cited.needle, cited.start, cited.end, stated, reads, _listed(masked, cited.start, headings))
-        )
+            # quotes are blanked in `masked`, so the negation's own quote is read from the completion
+            named = NEGATED_BY.search(completion, number.end(), clause_end)
+            negator = named.group(1) if named else None
+        listed = _listed(masked, cited.start, headings)
+        statements.append(CueStatement(cited.needle, cited.start, cited.end, stated, reads, listed, negator))
     return statements
 
 

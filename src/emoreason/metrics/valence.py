@@ -1,12 +1,13 @@
 """Valence consistency: do the numbers a chain states for its cues agree with its judgment, with
-the lists it puts them in, and (for the lexicon teacher's format) with the lexicon?
+the lists it puts them in, (for the lexicon teacher's format) with the lexicon, and are the
+negations it names really there?
 
 A chain in the lexicon teacher's format states a valence per cue, `"bad" (-2.5)`, possibly
 negated, `"bad" (-2.5), negated by "not" so it reads +1.8`, inside a `Positive cues:` or
 `Negative cues:` list, and ends in a polarity (`metrics.evidence.cue_statements` reads them).
 A citation can be grounded (the word is in the input) and still false: the shipped default
 answers "The hotel was not bad at all." with `Positive cues: "bad" (+1.9)`, a valence the
-lexicon gives as -2.5 and no negation to explain it. Three checks, each a rate:
+lexicon gives as -2.5 and no negation to explain it. Four checks, each a rate:
 
 - judgment agreement, per answer: among answers with at least one cue whose effective valence is
   stated (`CueStatement.effective`: after negation if stated, else as stated) and a positive or
@@ -21,6 +22,11 @@ lexicon gives as -2.5 and no negation to explain it. Three checks, each a rate:
   number (before negation: the teacher writes the lexicon's value, then the negation) has the
   lexicon valence's sign (`sign_agreement`), and the share equal to the lexicon valence rounded
   to one decimal, as the teacher writes it (`exact`).
+- negation support, per named negation: among cues the chain says are `negated by "X"`, the share
+  where X stands in the input at most `NEGATION_WINDOW` words before the cue (VADER's rule, which
+  the teacher follows). Quoting alone cannot catch a false one: `"died" (-1.4), negated by
+  "never"` for "The battery died ... and customer service never answered" quotes two words of the
+  input, but "never" negates "answered", not "died". Needs the input; without it, nothing counts.
 
 Each rate is NaN when nothing qualifies; the count it is over is reported beside it.
 """
@@ -40,6 +46,7 @@ def _sign(value: float) -> int:
 
 
 POLARITY_SIGN = {"positive": 1, "negative": -1}
+NEGATION_WINDOW = 3  # VADER reads a negation up to this many words before the word it negates
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +59,8 @@ class ValenceCheck:
     in_lexicon: int = 0  # single-word cues in the lexicon that state a number
     lexicon_sign_agree: int = 0
     lexicon_exact: int = 0
+    negations: int = 0  # cues named as negated, counted only when the input is given
+    negations_supported: int = 0
 
 
 def lexicon_valence(word: str, lexicon: Mapping[str, float]) -> float | None:
@@ -64,10 +73,36 @@ def lexicon_valence(word: str, lexicon: Mapping[str, float]) -> float | None:
     return None if value is None else float(value)
 
 
+def vader_words(text: str) -> list[str]:
+    """Whitespace tokens with surrounding punctuation stripped (emoticons kept whole), as VADER
+    reads them: the words its negation window counts."""
+    tokens = []
+    for raw in text.split():
+        stripped = raw.strip(".,!?;:\"'()[]{}*")
+        tokens.append(stripped if len(stripped) > 1 or stripped.isalnum() else raw)
+    return [t for t in tokens if t]
+
+
+def negation_supported(cue: str, negator: str, words: Sequence[str], window: int = NEGATION_WINDOW) -> bool:
+    """Whether `negator` stands among the `window` words before some occurrence of the one-word
+    `cue` in `words` (`vader_words` of the input, lower case). A phrase cue or negator is never
+    supported: the teacher negates single words by single words."""
+    cue_words, negator_words = vader_words(cue.lower()), vader_words(negator.lower())
+    if len(cue_words) != 1 or len(negator_words) != 1:
+        return False
+    return any(
+        word == cue_words[0] and negator_words[0] in words[max(0, i - window) : i] for i, word in enumerate(words)
+    )
+
+
 def check_valences(
-    statements: Sequence[CueStatement], polarity: str | None, lexicon: Mapping[str, float] | None = None
+    statements: Sequence[CueStatement],
+    polarity: str | None,
+    lexicon: Mapping[str, float] | None = None,
+    source: str | None = None,
 ) -> ValenceCheck:
-    """The valence checks of one answer's cue statements and final `polarity` (module doc)."""
+    """The valence checks of one answer's cue statements and final `polarity`; the negation check
+    only when `source` (the input the chain read) is given (module doc)."""
     effective = [s.effective for s in statements if s.effective is not None]
     judgment = None
     if effective and polarity in POLARITY_SIGN:
@@ -82,12 +117,17 @@ def check_valences(
         in_lexicon += 1
         sign_agree += _sign(statement.stated) == _sign(valence)
         exact += abs(statement.stated - round(valence, 1)) < 1e-9
-    return ValenceCheck(judgment, len(listed), listed_agree, in_lexicon, sign_agree, exact)
+    negated = [s for s in statements if s.negated_by is not None] if source is not None else []
+    words = vader_words(source.lower()) if negated and source is not None else []
+    supported = sum(negation_supported(s.quote, s.negated_by, words) for s in negated if s.negated_by is not None)
+    return ValenceCheck(judgment, len(listed), listed_agree, in_lexicon, sign_agree, exact, len(negated), supported)
 
 
-def valence_check(completion: str, polarity: str | None, lexicon: Mapping[str, float] | None = None) -> ValenceCheck:
+def valence_check(
+    completion: str, polarity: str | None, lexicon: Mapping[str, float] | None = None, source: str | None = None
+) -> ValenceCheck:
     """`check_valences` of a completion's cue statements (`metrics.evidence.cue_statements`)."""
-    return check_valences(cue_statements(completion), polarity, lexicon)
+    return check_valences(cue_statements(completion), polarity, lexicon, source)
 
 
 def _rate(part: int, whole: int) -> float:
@@ -95,10 +135,11 @@ def _rate(part: int, whole: int) -> float:
 
 
 def valence_summary(checks: Sequence[ValenceCheck]) -> dict[str, Any]:
-    """The three rates over answers (module doc), each with the count it is over."""
+    """The four rates over answers (module doc), each with the count it is over."""
     judged = [c.judgment_agrees for c in checks if c.judgment_agrees is not None]
     listed = sum(c.listed for c in checks)
     in_lexicon = sum(c.in_lexicon for c in checks)
+    negations = sum(c.negations for c in checks)
     return {
         "valence_judgment_agreement": _rate(sum(judged), len(judged)),
         "n_valence_judgments": len(judged),
@@ -107,6 +148,8 @@ def valence_summary(checks: Sequence[ValenceCheck]) -> dict[str, Any]:
         "valence_lexicon_sign_agreement": _rate(sum(c.lexicon_sign_agree for c in checks), in_lexicon),
         "valence_lexicon_exact": _rate(sum(c.lexicon_exact for c in checks), in_lexicon),
         "n_valence_lexicon": in_lexicon,
+        "valence_negation_support": _rate(sum(c.negations_supported for c in checks), negations),
+        "n_valence_negations": negations,
     }
 
 
@@ -118,4 +161,14 @@ def vader_lexicon() -> Mapping[str, float]:
     return {word: float(value) for word, value in SentimentIntensityAnalyzer().lexicon.items()}
 
 
-__all__ = ["ValenceCheck", "check_valences", "lexicon_valence", "valence_check", "valence_summary", "vader_lexicon"]
+__all__ = [
+    "NEGATION_WINDOW",
+    "ValenceCheck",
+    "check_valences",
+    "lexicon_valence",
+    "negation_supported",
+    "valence_check",
+    "valence_summary",
+    "vader_lexicon",
+    "vader_words",
+]
