@@ -743,3 +743,32 @@ def test_build_reward_takes_the_formats_weights_replaced_or_extended() -> None:
         ]
         == 1.0
     )
+
+
+NOT_BAD = "The hotel was not bad at all."
+
+
+def c2f_answer(think: str) -> str:
+    return f"<polarity>positive</polarity>\n<think>\nText: {think}\n</think>\n<score>1.7</score>"
+
+
+@pytest.mark.parametrize(
+    ("think", "expected"),
+    [
+        ('Positive cues: "bad" (-2.5), negated by "not" so it reads +1.9.', 1.0),
+        ('Positive cues: "bad" (+1.9).', 0.5),  # names no negation: halfway
+        ('Negative cues: "hotel" (+1.0), negated by "not" so it reads -0.7.', 0.0),  # "not" comes after it
+        # one of two holds: "hotel" stands four words before "all", outside VADER's window
+        ('Positive cues: "bad" (-2.5), negated by "not" so it reads +1.9; "all" (+1.0), negated by "hotel".', 0.5),
+    ],
+)
+def test_negation_component_checks_each_named_negation_against_the_input(think, expected):
+    reward = CompositeReward.c2f({"negation": 1.0})
+    result = reward(c2f_answer(think), Gold(score=1.5, source=NOT_BAD), vader_task("tweets"))
+    assert result.components == {"negation": expected}
+
+
+def test_negation_component_needs_the_input():
+    reward = CompositeReward.c2f({"negation": 1.0})
+    with pytest.raises(ValueError, match="negation"):
+        reward(c2f_answer('"bad" (-2.5), negated by "not"'), Gold(score=1.5), vader_task("tweets"))

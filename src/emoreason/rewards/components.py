@@ -63,6 +63,18 @@ def valence_reward(agreeing: int, checked: int, neutral: float = VALENCE_NEUTRAL
     return _share_or_neutral(agreeing, checked, neutral, "valence_reward needs 0 <= agreeing <= checked")
 
 
+#: the negation reward of a chain that names no negation: halfway, so that naming a negation that
+#: stands just before its cue (1) beats naming none, and naming one that does not (0) loses to it.
+NEGATION_NEUTRAL = 0.5
+
+
+def negation_reward(supported: int, named: int, neutral: float = NEGATION_NEUTRAL) -> float:
+    """supported / named, the share of the negations a chain names (`negated by "not"`) that stand
+    in its input just before the cue they negate (`metrics.valence.negation_supported`); `neutral`
+    when it names none."""
+    return _share_or_neutral(supported, named, neutral, "negation_reward needs 0 <= supported <= named")
+
+
 def accuracy_reward(pred_label: str | None, gold_label: str | None) -> float:
     """1 if the predicted label equals the gold label (case/whitespace-insensitive), else 0."""
     if not pred_label or not gold_label:

@@ -35,6 +35,7 @@ from emoreason.rewards.components import (
     consistency_reward,
     format_reward,
     grounding_reward,
+    negation_reward,
     polarity_reward,
     score_reward,
     valence_reward,
@@ -169,6 +170,17 @@ def _agreement(parsed: ParseResult, gold: Gold, task: TaskInfo, reflection: Refl
     if parsed.score is None or not math.isfinite(parsed.score):
         return 0.0
     return polarity_reward(parsed.polarity, task.score_polarity(parsed.score))
+
+
+@register_component("negation")
+def _negation(parsed: ParseResult, gold: Gold, task: TaskInfo, reflection: ReflectionAnswers | None) -> float:
+    """Do the negations the chain names stand just before their cues in the input? A student trained
+    on the lexicon teacher's chains with the negation chains weighted up wrote `negated by "never"`
+    for a "never" that negates another word; 2 in 3 of the negations it named were of that kind
+    (RESULTS, "Weighting the negation chains"). Grounding cannot see it: both words are quoted."""
+    chain = "\n".join(parsed.reasoning.values())
+    check = valence_check(chain, parsed.polarity, None, _need(gold.source, "input text (Gold.source)", "negation"))
+    return negation_reward(check.negations_supported, check.negations)
 
 
 @register_component("accuracy")
