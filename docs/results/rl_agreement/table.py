@@ -1,7 +1,8 @@
 """run.sh's, run60.sh's and test.sh's comparisons (A = SFT 600, B = step 30 or 60 of the agreement
 run), one block per pair: each metric A -> B, B - A and its 95% paired-bootstrap interval; and rule
 (v3), the mean r over the seeded 200 of each valid split (`evaluate --sample 200 --seed 0`'s
-sentences), read from the whole-split answers.
+sentences), read from the whole-split answers. Its two functions also print other experiments'
+tables (`negation_sft/table.py`).
 
     cd docs/results/rl_agreement && ../../../.venv/bin/python table.py > table.txt
 """
@@ -21,10 +22,10 @@ METRICS = ("pearson_r", "mae", "acc_3", "recall_negative", "recall_neutral", "re
 SHIPPED_MEAN_R = 0.7946
 
 
-def seeded_200_mean_r(who: str) -> str:
+def seeded_200_mean_r(root: Path, who: str) -> str:
     values = []
     for domain in ("tweets", "products", "movies"):
-        path = ROOT / "valid" / f"{who}-{domain}-all" / "predictions.jsonl"
+        path = root / "valid" / f"{who}-{domain}-all" / "predictions.jsonl"
         if not path.is_file():
             return "not run"
         dataset = load_dataset(f"vader:{domain}")
@@ -35,9 +36,10 @@ def seeded_200_mean_r(who: str) -> str:
     return f"{sum(values) / len(values):.4f} ({shown}; tweets / products / movies)"
 
 
-def main() -> None:
-    for (split, name), step in ((pair, step) for step in CANDIDATES for pair in PAIRS):
-        path = ROOT / split / f"{step}-{name}-vs-sft600.json"
+def print_pairs(root: Path, pairs: list[tuple[str, str]], candidates: tuple[str, ...], baseline: str) -> None:
+    """Each `{root}/{split}/{candidate}-{name}-vs-{baseline}.json` of `emoreason compare`, in turn."""
+    for (split, name), step in ((pair, step) for step in candidates for pair in pairs):
+        path = root / split / f"{step}-{name}-vs-{baseline}.json"
         if not path.is_file():
             print(f"{step}, {split} {name}: not run")
             continue
@@ -47,8 +49,12 @@ def main() -> None:
             m = result["metrics"][metric]
             interval = f"[{m['low']:+.3f}, {m['high']:+.3f}]"
             print(f"  {metric:16s} {m['a']:.3f} -> {m['b']:.3f}  {m['difference']:+.3f} {interval}")
+
+
+def main() -> None:
+    print_pairs(ROOT, PAIRS, CANDIDATES, "sft600")
     for who in ("sft600", *CANDIDATES):
-        print(f"(v3) {who}: mean r on the seeded 200 of each valid split {seeded_200_mean_r(who)}")
+        print(f"(v3) {who}: mean r on the seeded 200 of each valid split {seeded_200_mean_r(ROOT, who)}")
     print(f"(v3) the shipped default: {SHIPPED_MEAN_R}")
 
 

@@ -1,0 +1,27 @@
+"""How often a negation an answer names stands just before its cue in the input
+(`valence_negation_support`, `emoreason.metrics.valence`), read from saved answers: the shipped
+default's and the continuation's whole valid splits (run.sh's answers were written before the
+check existed; `evaluate` computes it since).
+
+    cd docs/results/negation_sft && ../../../.venv/bin/python support.py > support.txt
+"""
+
+from pathlib import Path
+
+from emoreason.data import load_dataset
+from emoreason.eval.predictions import read_predictions, score_samples
+
+ROOT = Path(__file__).resolve().parents[3] / "runs" / "negation_sft"
+
+for who in ("shipped", "neg120"):
+    for domain in ("tweets", "products", "movies"):
+        dataset = load_dataset(f"vader:{domain}")
+        predictions, _ = read_predictions(ROOT / "valid" / f"{who}-{domain}-all" / "predictions.jsonl")
+        for row in predictions.values():  # `evaluate` keeps the answer as raw_completion
+            row["completion"] = row["raw_completion"]
+        metrics = score_samples(dataset.split("valid"), predictions, dataset.task, "c2f")
+        print(
+            f"{who:8s} {domain:8s} negations named {metrics['n_valence_negations']:4d}, standing just before "
+            f"their cue {metrics['valence_negation_support']:.3f}; list agreement "
+            f"{metrics['valence_list_agreement']:.3f}, judgment agreement {metrics['valence_judgment_agreement']:.3f}"
+        )
