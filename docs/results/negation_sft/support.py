@@ -1,7 +1,7 @@
 """How often a negation an answer names stands just before its cue in the input
 (`valence_negation_support`, `emoreason.metrics.valence`), read from saved answers: the shipped
-default's and the continuation's whole valid splits (run.sh's answers were written before the
-check existed; `evaluate` computes it since).
+default's, the continuation's and the `negation`-reward run's whole valid splits (run.sh's
+answers were written before the check existed; `evaluate` computes it since).
 
     cd docs/results/negation_sft && ../../../.venv/bin/python support.py > support.txt
 """
@@ -13,7 +13,8 @@ from emoreason.eval.predictions import read_predictions, score_samples
 
 ROOT = Path(__file__).resolve().parents[3] / "runs" / "negation_sft"
 
-for who in ("shipped", "neg120"):
+for who in ("shipped", "neg120", "rl40"):
+    named = supported = 0
     for domain in ("tweets", "products", "movies"):
         dataset = load_dataset(f"vader:{domain}")
         predictions, _ = read_predictions(ROOT / "valid" / f"{who}-{domain}-all" / "predictions.jsonl")
@@ -25,3 +26,6 @@ for who in ("shipped", "neg120"):
             f"their cue {metrics['valence_negation_support']:.3f}; list agreement "
             f"{metrics['valence_list_agreement']:.3f}, judgment agreement {metrics['valence_judgment_agreement']:.3f}"
         )
+        named += metrics["n_valence_negations"]
+        supported += round(metrics["valence_negation_support"] * metrics["n_valence_negations"])
+    print(f"{who:8s} all three: {named} named, {supported} standing just before their cue ({supported / named:.3f})")

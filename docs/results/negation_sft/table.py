@@ -1,6 +1,7 @@
-"""run.sh's and test.sh's comparisons (A = the shipped default, B = the negation continuation's
-step 120): each metric A -> B with B - A's 95% paired-bootstrap interval, and rule (v3), the mean r
-over the seeded 200 of each valid split, read from the whole-split answers.
+"""run.sh's, rl.sh's and test.sh's comparisons (A = the shipped default, B = the negation
+continuation's step 120, neg120, or step 40 of the `negation`-reward run from it, rl40; then rl40
+against neg120): each metric A -> B with B - A's 95% paired-bootstrap interval, and rule (v3),
+the mean r over the seeded 200 of each valid split, read from the whole-split answers.
 
     cd docs/results/negation_sft && ../../../.venv/bin/python table.py > table.txt
 """
@@ -16,7 +17,8 @@ PAIRS = [("valid", f"{d}-all") for d in ("tweets", "products", "movies")]
 PAIRS += [("test", f"{d}-all") for d in ("tweets", "products", "movies")]
 
 if __name__ == "__main__":
-    print_pairs(ROOT, PAIRS, ("neg120",), "shipped")
-    for who in ("shipped", "neg120"):
+    print_pairs(ROOT, PAIRS, ("neg120", "rl40"), "shipped")
+    print_pairs(ROOT, PAIRS[:3], ("rl40",), "neg120")
+    for who in ("shipped", "neg120", "rl40"):
         print(f"(v3) {who}: mean r on the seeded 200 of each valid split {seeded_200_mean_r(ROOT, who)}")
     print(f"(v3) the shipped default, as recorded: {SHIPPED_MEAN_R}")
