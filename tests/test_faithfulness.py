@@ -20,7 +20,15 @@ from emoreason.metrics.faithfulness import (
     faithfulness_summary,
     probe_scores,
 )
-from emoreason.metrics.valence import check_valences, negation_supported, vader_words, valence_check, valence_summary
+from emoreason.metrics.valence import (
+    check_valences,
+    negated_words,
+    negation_before,
+    negation_supported,
+    vader_words,
+    valence_check,
+    valence_summary,
+)
 
 WORDS = {"good": 2.0, "great": 3.0, "bad": -2.0}
 TEXT = "The food was good, and the room was quiet."
@@ -224,6 +232,7 @@ NEGATED_BAD = 'Positive cues: "bad" (-2.5), negated by "Not" so it reads +1.8.'
         (NEGATED_BAD, "Not the hotel, the staff: bad.", 0),  # four words back: outside VADER's window
         (NEGATED_BAD, "Not the hotel's bad.", 1),  # three words back: inside
         (NEGATED_BAD, "not so bad, not bad!", 1),  # some occurrence of the cue is negated
+        (NEGATED_BAD.replace('"Not"', '"was"'), "The hotel was bad.", 0),  # "was" negates nothing
     ],
 )
 def test_a_named_negation_must_stand_just_before_its_cue(chain: str, source: str, supported: int) -> None:
@@ -240,6 +249,32 @@ def test_negation_support_needs_the_input_and_single_words() -> None:
     summary = valence_summary([*checks, valence_check("no cues", "positive", LEXICON, "text")])
     assert summary["valence_negation_support"] == 1 / 3 and summary["n_valence_negations"] == 3
     assert math.isnan(valence_summary([checks[0].__class__()])["valence_negation_support"])
+
+
+@pytest.mark.parametrize(
+    ("chain", "source", "negatable", "named"),
+    [
+        # the shipped default's answer: right polarity, the negation left unsaid
+        ('Positive cues: "bad" (-2.5).', "The hotel was not bad at all.", 1, 0),
+        (NEGATED_BAD, "The hotel was not bad at all.", 1, 1),
+        ('Negative cues: "bad" (-2.5).', "The hotel was bad.", 0, 0),  # nothing negated
+        ('Positive cues: "good" (+1.9).', "It isn't really that good.", 1, 0),  # n't, three words back
+        ('Positive cues: "good" (+1.9).', "Not the food or the view: good.", 0, 0),  # "Not" is six words back
+        ('Positive cues: "bad" (-2.5), "good" (+1.9).', "not bad, the view is good", 1, 0),  # "good" is not negated
+    ],
+)
+def test_negation_recall_counts_the_negations_a_chain_leaves_unsaid(chain, source, negatable, named) -> None:
+    check = valence_check(chain, "positive", LEXICON, source)
+    assert (check.negatable, check.negatable_named) == (negatable, named)
+
+
+def test_negation_before_is_the_teachers_rule() -> None:
+    lowered = vader_words("i don't think it was good at all".lower())
+    assert negation_before(lowered, lowered.index("good")) is None  # "don't" is four words back
+    assert negation_before(lowered, lowered.index("it")) == 1
+    assert negated_words("We were never bored, never.") == {"bored"}
+    summary = valence_summary([valence_check('"bad" (-2.5).', "positive", LEXICON, "not bad") for _ in range(2)])
+    assert summary["valence_negation_recall"] == 0.0 and summary["n_valence_negatable"] == 2
 
 
 @pytest.mark.parametrize(
@@ -262,6 +297,7 @@ def test_lexicon_teacher_chains_are_consistent_with_the_lexicon(sentence: str) -
     check = valence_check(chain, polarity, vader_lexicon(), sentence)
     assert check.in_lexicon == len(analysis.words) > 0
     assert check.negations == check.negations_supported == sum(bool(w.negated_by) for w in analysis.words)
+    assert check.negatable == check.negatable_named == check.negations
     assert check.lexicon_sign_agree == check.lexicon_exact == check.in_lexicon
     assert check.listed == check.listed_agree == len(analysis.words)
     assert not mark_evidence(chain, sentence).not_found

@@ -1,5 +1,6 @@
 """How often a negation an answer names stands just before its cue in the input
-(`valence_negation_support`, `emoreason.metrics.valence`), read from saved answers: the shipped
+(`valence_negation_support`, `emoreason.metrics.valence`), and how many of the stated cues that
+stand just after a negation have it named (`valence_negation_recall`), read from saved answers: the shipped
 default's, the continuation's and the `negation`-reward run's whole valid splits (run.sh's
 answers were written before the check existed; `evaluate` computes it since).
 
@@ -14,7 +15,7 @@ from emoreason.eval.predictions import read_predictions, score_samples
 ROOT = Path(__file__).resolve().parents[3] / "runs" / "negation_sft"
 
 for who in ("shipped", "neg120", "rl40"):
-    named = supported = 0
+    named = supported = negatable = recalled = 0
     for domain in ("tweets", "products", "movies"):
         dataset = load_dataset(f"vader:{domain}")
         predictions, _ = read_predictions(ROOT / "valid" / f"{who}-{domain}-all" / "predictions.jsonl")
@@ -28,4 +29,7 @@ for who in ("shipped", "neg120", "rl40"):
         )
         named += metrics["n_valence_negations"]
         supported += round(metrics["valence_negation_support"] * metrics["n_valence_negations"])
-    print(f"{who:8s} all three: {named} named, {supported} standing just before their cue ({supported / named:.3f})")
+        negatable += metrics["n_valence_negatable"]
+        recalled += round(metrics["valence_negation_recall"] * metrics["n_valence_negatable"])
+    print(f"{who:8s} all three: {named} named, {supported} standing just before their cue ({supported / named:.3f});")
+    print(f"{'':8s} of the {negatable} stated cues that stand just after a negation, {recalled} named as negated")

@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from emoreason.data.schema import Polarity, TaskInfo
-from emoreason.metrics.valence import NEGATION_WINDOW, vader_words
+from emoreason.metrics.valence import negation_before, vader_negations, vader_words
 
 CONTRAST_WORDS = ("but", "however", "though", "although", "yet", "nevertheless", "except")
 
@@ -67,11 +67,11 @@ def _vader() -> Any:
 
 
 def analyse_text(text: str) -> LexiconAnalysis:
-    from vaderSentiment.vaderSentiment import BOOSTER_DICT, NEGATE
+    from vaderSentiment.vaderSentiment import BOOSTER_DICT
 
     analyser = _vader()
     lexicon: dict[str, float] = analyser.lexicon
-    negations = {w.lower() for w in NEGATE}
+    negations = vader_negations()
     words = vader_words(text)
     lowered = [w.lower() for w in words]
     contrast_at = next((i for i, w in enumerate(lowered) if w in CONTRAST_WORDS), None)
@@ -81,15 +81,8 @@ def analyse_text(text: str) -> LexiconAnalysis:
         valence = lexicon.get(low, lexicon.get(word))
         if valence is None or low in BOOSTER_DICT or low in negations:
             continue
-        window = lowered[max(0, i - NEGATION_WINDOW) : i]
-        negated = next(
-            (
-                words[max(0, i - NEGATION_WINDOW) + j]
-                for j, w in enumerate(window)
-                if w in negations or w.endswith("n't")
-            ),
-            None,
-        )
+        at = negation_before(lowered, i)
+        negated = words[at] if at is not None else None
         booster = words[i - 1] if i > 0 and lowered[i - 1] in BOOSTER_DICT else None
         cues.append(WordCue(word, float(valence), negated, booster, contrast_at is not None and i > contrast_at))
         if word.isupper() and len(word) > 1:

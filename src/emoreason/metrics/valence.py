@@ -7,7 +7,7 @@ negated, `"bad" (-2.5), negated by "not" so it reads +1.8`, inside a `Positive c
 `Negative cues:` list, and ends in a polarity (`metrics.evidence.cue_statements` reads them).
 A citation can be grounded (the word is in the input) and still false: the shipped default
 answers "The hotel was not bad at all." with `Positive cues: "bad" (+1.9)`, a valence the
-lexicon gives as -2.5 and no negation to explain it. Four checks, each a rate:
+lexicon gives as -2.5 and no negation to explain it. Five checks, each a rate:
 
 - judgment agreement, per answer: among answers with at least one cue whose effective valence is
   stated (`CueStatement.effective`: after negation if stated, else as stated) and a positive or
@@ -23,10 +23,14 @@ lexicon gives as -2.5 and no negation to explain it. Four checks, each a rate:
   lexicon valence's sign (`sign_agreement`), and the share equal to the lexicon valence rounded
   to one decimal, as the teacher writes it (`exact`).
 - negation support, per named negation: among cues the chain says are `negated by "X"`, the share
-  where X stands in the input at most `NEGATION_WINDOW` words before the cue (VADER's rule, which
-  the teacher follows). Quoting alone cannot catch a false one: `"died" (-1.4), negated by
-  "never"` for "The battery died ... and customer service never answered" quotes two words of the
-  input, but "never" negates "answered", not "died". Needs the input; without it, nothing counts.
+  where X is a negation (VADER's list, or a word ending in n't) standing in the input at most
+  `NEGATION_WINDOW` words before the cue (VADER's rule, which the teacher follows). Quoting
+  alone cannot catch a false one: `"died" (-1.4), negated by "never"` for "The battery died ...
+  and customer service never answered" quotes two words of the input, but "never" negates
+  "answered", not "died". Needs the input; without it, nothing counts.
+- negation recall, per negatable cue: among cues with a stated number that stand just after a
+  negation in the input (by the same rule), the share whose negation the chain names. A chain that
+  never names one scores 0 here however often the support above holds.
 
 Each rate is NaN when nothing qualifies; the count it is over is reported beside it.
 """
@@ -61,6 +65,8 @@ class ValenceCheck:
     lexicon_exact: int = 0
     negations: int = 0  # cues named as negated, counted only when the input is given
     negations_supported: int = 0
+    negatable: int = 0  # cues with a stated number that stand just after a negation in the input
+    negatable_named: int = 0  # ... whose negation the chain names
 
 
 def lexicon_valence(word: str, lexicon: Mapping[str, float]) -> float | None:
@@ -83,13 +89,41 @@ def vader_words(text: str) -> list[str]:
     return [t for t in tokens if t]
 
 
+@lru_cache(maxsize=1)
+def vader_negations() -> frozenset[str]:
+    """VADER's negation words (its NEGATE list), lower case."""
+    from vaderSentiment.vaderSentiment import NEGATE
+
+    return frozenset(w.lower() for w in NEGATE)
+
+
+def negation_before(lowered: Sequence[str], i: int, window: int = NEGATION_WINDOW) -> int | None:
+    """The index of the first of the `window` words before `lowered[i]` that VADER reads as a
+    negation (its NEGATE list, or any word ending in n't), or None. `lowered`: `vader_words`, lower
+    case. The lexicon teacher negates a cue by this rule."""
+    negations = vader_negations()
+    start = max(0, i - window)
+    return next((start + j for j, w in enumerate(lowered[start:i]) if w in negations or w.endswith("n't")), None)
+
+
+def negated_words(source: str) -> frozenset[str]:
+    """The words of `source` (lower case) that stand, somewhere in it, just after a negation; the
+    negations themselves left out, as the teacher never takes one for a cue."""
+    lowered = vader_words(source.lower())
+    negations = vader_negations()
+    return frozenset(w for i, w in enumerate(lowered) if w not in negations and negation_before(lowered, i) is not None)
+
+
 def negation_supported(cue: str, negator: str, words: Sequence[str], window: int = NEGATION_WINDOW) -> bool:
-    """Whether `negator` stands among the `window` words before some occurrence of the one-word
-    `cue` in `words` (`vader_words` of the input, lower case). A phrase cue or negator is never
+    """Whether `negator` is a negation (`negation_before`'s rule) and stands among the `window`
+    words before some occurrence of the one-word `cue` in `words` (`vader_words` of the input,
+    lower case). A phrase cue or negator is never
     supported: the teacher negates single words by single words."""
     cue_words, negator_words = vader_words(cue.lower()), vader_words(negator.lower())
     if len(cue_words) != 1 or len(negator_words) != 1:
         return False
+    if negator_words[0] not in vader_negations() and not negator_words[0].endswith("n't"):
+        return False  # `negated by "was"`: a word that negates nothing
     return any(
         word == cue_words[0] and negator_words[0] in words[max(0, i - window) : i] for i, word in enumerate(words)
     )
@@ -120,7 +154,11 @@ def check_valences(
     negated = [s for s in statements if s.negated_by is not None] if source is not None else []
     words = vader_words(source.lower()) if negated and source is not None else []
     supported = sum(negation_supported(s.quote, s.negated_by, words) for s in negated if s.negated_by is not None)
-    return ValenceCheck(judgment, len(listed), listed_agree, in_lexicon, sign_agree, exact, len(negated), supported)
+    in_input = negated_words(source) if source is not None else frozenset()
+    negatable = [s for s in statements if s.stated is not None and s.quote.lower() in in_input]
+    named = sum(s.negated_by is not None for s in negatable)
+    counts = (len(listed), listed_agree, in_lexicon, sign_agree, exact, len(negated), supported, len(negatable), named)
+    return ValenceCheck(judgment, *counts)
 
 
 def valence_check(
@@ -135,11 +173,12 @@ def _rate(part: int, whole: int) -> float:
 
 
 def valence_summary(checks: Sequence[ValenceCheck]) -> dict[str, Any]:
-    """The four rates over answers (module doc), each with the count it is over."""
+    """The five rates over answers (module doc), each with the count it is over."""
     judged = [c.judgment_agrees for c in checks if c.judgment_agrees is not None]
     listed = sum(c.listed for c in checks)
     in_lexicon = sum(c.in_lexicon for c in checks)
     negations = sum(c.negations for c in checks)
+    negatable = sum(c.negatable for c in checks)
     return {
         "valence_judgment_agreement": _rate(sum(judged), len(judged)),
         "n_valence_judgments": len(judged),
@@ -150,6 +189,8 @@ def valence_summary(checks: Sequence[ValenceCheck]) -> dict[str, Any]:
         "n_valence_lexicon": in_lexicon,
         "valence_negation_support": _rate(sum(c.negations_supported for c in checks), negations),
         "n_valence_negations": negations,
+        "valence_negation_recall": _rate(sum(c.negatable_named for c in checks), negatable),
+        "n_valence_negatable": negatable,
     }
 
 
@@ -166,9 +207,12 @@ __all__ = [
     "ValenceCheck",
     "check_valences",
     "lexicon_valence",
+    "negated_words",
+    "negation_before",
     "negation_supported",
     "valence_check",
     "valence_summary",
     "vader_lexicon",
+    "vader_negations",
     "vader_words",
 ]

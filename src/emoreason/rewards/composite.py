@@ -176,8 +176,9 @@ def _agreement(parsed: ParseResult, gold: Gold, task: TaskInfo, reflection: Refl
 def _negation(parsed: ParseResult, gold: Gold, task: TaskInfo, reflection: ReflectionAnswers | None) -> float:
     """Do the negations the chain names stand just before their cues in the input? A student trained
     on the lexicon teacher's chains with the negation chains weighted up wrote `negated by "never"`
-    for a "never" that negates another word; 2 in 3 of the negations it named were of that kind
-    (RESULTS, "Weighting the negation chains"). Grounding cannot see it: both words are quoted."""
+    for a "never" that negates another word; 342 of the 378 negations it named on the valid splits
+    were false (RESULTS, "Weighting the negation chains"). Grounding cannot see it: both words are
+    quoted. On its own it taught a policy to name fewer negations, not truer ones."""
     chain = "\n".join(parsed.reasoning.values())
     check = valence_check(chain, parsed.polarity, None, _need(gold.source, "input text (Gold.source)", "negation"))
     return negation_reward(check.negations_supported, check.negations)
