@@ -97,32 +97,38 @@ def vader_negations() -> frozenset[str]:
     return frozenset(w.lower() for w in NEGATE)
 
 
+def is_negation(word: str) -> bool:
+    """Whether VADER reads the lower-case `word` as a negation: its NEGATE list, or any n't word."""
+    return word in vader_negations() or word.endswith("n't")
+
+
 def negation_before(lowered: Sequence[str], i: int, window: int = NEGATION_WINDOW) -> int | None:
-    """The index of the first of the `window` words before `lowered[i]` that VADER reads as a
-    negation (its NEGATE list, or any word ending in n't), or None. `lowered`: `vader_words`, lower
-    case. The lexicon teacher negates a cue by this rule."""
-    negations = vader_negations()
+    """The index of the first of the `window` words before `lowered[i]` that is a negation
+    (`is_negation`), or None. `lowered`: `vader_words`, lower case. The lexicon teacher negates a
+    cue by this rule."""
     start = max(0, i - window)
-    return next((start + j for j, w in enumerate(lowered[start:i]) if w in negations or w.endswith("n't")), None)
+    return next((start + j for j, w in enumerate(lowered[start:i]) if is_negation(w)), None)
+
+
+def _negated(lowered: Sequence[str]) -> frozenset[str]:
+    negations = vader_negations()
+    return frozenset(w for i, w in enumerate(lowered) if w not in negations and negation_before(lowered, i) is not None)
 
 
 def negated_words(source: str) -> frozenset[str]:
     """The words of `source` (lower case) that stand, somewhere in it, just after a negation; the
     negations themselves left out, as the teacher never takes one for a cue."""
-    lowered = vader_words(source.lower())
-    negations = vader_negations()
-    return frozenset(w for i, w in enumerate(lowered) if w not in negations and negation_before(lowered, i) is not None)
+    return _negated(vader_words(source.lower()))
 
 
 def negation_supported(cue: str, negator: str, words: Sequence[str], window: int = NEGATION_WINDOW) -> bool:
-    """Whether `negator` is a negation (`negation_before`'s rule) and stands among the `window`
-    words before some occurrence of the one-word `cue` in `words` (`vader_words` of the input,
-    lower case). A phrase cue or negator is never
-    supported: the teacher negates single words by single words."""
+    """Whether `negator` is a negation (`is_negation`) and stands among the `window` words before
+    some occurrence of the one-word `cue` in `words` (`vader_words` of the input, lower case). A
+    phrase cue or negator is never supported: the teacher negates single words by single words."""
     cue_words, negator_words = vader_words(cue.lower()), vader_words(negator.lower())
     if len(cue_words) != 1 or len(negator_words) != 1:
         return False
-    if negator_words[0] not in vader_negations() and not negator_words[0].endswith("n't"):
+    if not is_negation(negator_words[0]):
         return False  # `negated by "was"`: a word that negates nothing
     return any(
         word == cue_words[0] and negator_words[0] in words[max(0, i - window) : i] for i, word in enumerate(words)
@@ -151,11 +157,15 @@ def check_valences(
         in_lexicon += 1
         sign_agree += _sign(statement.stated) == _sign(valence)
         exact += abs(statement.stated - round(valence, 1)) < 1e-9
-    negated = [s for s in statements if s.negated_by is not None] if source is not None else []
-    words = vader_words(source.lower()) if negated and source is not None else []
-    supported = sum(negation_supported(s.quote, s.negated_by, words) for s in negated if s.negated_by is not None)
-    in_input = negated_words(source) if source is not None else frozenset()
-    negatable = [s for s in statements if s.stated is not None and s.quote.lower() in in_input]
+    negated: list[CueStatement] = []
+    negatable: list[CueStatement] = []
+    supported = 0
+    if source is not None:  # the input is read once, for both negation checks
+        words = vader_words(source.lower())
+        negated = [s for s in statements if s.negated_by is not None]
+        supported = sum(negation_supported(s.quote, s.negated_by or "", words) for s in negated)
+        in_input = _negated(words)
+        negatable = [s for s in statements if s.stated is not None and s.quote.lower() in in_input]
     named = sum(s.negated_by is not None for s in negatable)
     counts = (len(listed), listed_agree, in_lexicon, sign_agree, exact, len(negated), supported, len(negatable), named)
     return ValenceCheck(judgment, *counts)
@@ -206,6 +216,7 @@ __all__ = [
     "NEGATION_WINDOW",
     "ValenceCheck",
     "check_valences",
+    "is_negation",
     "lexicon_valence",
     "negated_words",
     "negation_before",
