@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emoreason.data import load_dataset
+from emoreason.data import TaskInfo, load_dataset
 from emoreason.distill.lexicon import analyse_text
 from emoreason.metrics.bootstrap import paired_difference
 
@@ -30,7 +30,8 @@ def accuracy(pred: np.ndarray, gold: np.ndarray) -> float:
 
 
 def main(split: str, a_name: str, b_name: str, name: str = "all") -> None:
-    rows = {True: [], False: []}  # negated cue in the sentence -> (domain, gold, answer A, answer B)
+    # negated cue in the sentence -> (domain, gold, answer A, answer B, A's polarity, B's polarity)
+    rows = {True: [], False: []}
     for domain in DOMAINS:
         dataset = load_dataset(f"vader:{domain}")
         a, b = answers(split, a_name, domain, name), answers(split, b_name, domain, name)
@@ -38,7 +39,10 @@ def main(split: str, a_name: str, b_name: str, name: str = "all") -> None:
             if sample.id not in a or sample.id not in b:
                 continue
             negated = any(cue.negated_by for cue in analyse_text(sample.text).words)
-            rows[negated].append((domain, dataset.task.score_polarity(sample.score), a[sample.id], b[sample.id]))
+            answer_a, answer_b = a[sample.id], b[sample.id]
+            gold = dataset.task.score_polarity(sample.score)
+            polarities = (_polarity(answer_a, dataset.task), _polarity(answer_b, dataset.task))
+            rows[negated].append((domain, gold, answer_a, answer_b, *polarities))
     for negated, part in rows.items():
         says = [sum("negated by" in r[k]["raw_completion"] for r in part) for k in (2, 3)]
         print(
@@ -50,8 +54,7 @@ def main(split: str, a_name: str, b_name: str, name: str = "all") -> None:
         for domain in (*DOMAINS, "all"):
             sub = [r for r in part if domain in ("all", r[0])]
             gold = np.array([r[1] for r in sub])
-            pred_a = np.array([_polarity(r[2], r[0]) for r in sub])
-            pred_b = np.array([_polarity(r[3], r[0]) for r in sub])
+            pred_a, pred_b = np.array([r[4] for r in sub]), np.array([r[5] for r in sub])
             d = paired_difference(accuracy, pred_a, pred_b, gold)
             print(
                 f"  {domain:8s} n={len(sub):4d} acc-3 {d.a:.3f} -> {d.b:.3f}  {d.difference:+.3f} "
@@ -59,12 +62,8 @@ def main(split: str, a_name: str, b_name: str, name: str = "all") -> None:
             )
 
 
-_TASKS = {}
-
-
-def _polarity(answer: dict, domain: str) -> str:
+def _polarity(answer: dict, task: TaskInfo) -> str:
     """acc-3 reads the reported score's band (as `evaluate` does); no score: no polarity."""
-    task = _TASKS.setdefault(domain, load_dataset(f"vader:{domain}").task)
     return "" if answer["score"] is None else task.score_polarity(answer["score"])
 
 
