@@ -6,7 +6,9 @@ src/emoreason/resources/default_adapter/, stored in float16 (half the size; the 
 small LoRA factors, well inside fp16's range), and writes a README.md model card from the
 run's own files: the commands that made it, the data, and its test metrics next to VADER's.
 From then on `emoreason analyze` / `serve` / `evaluate` on the default model load it unless
-given `--adapter none` (training never starts from it).
+given `--adapter none` (training never starts from it). The score readout's line is not copied:
+fit it for the new adapter with `emoreason fit-score` on its valid-split evaluate runs, `--out`
+the shipped folder.
 
     .venv/bin/python scripts/ship_default_adapter.py --run runs/vader_recipe
     .venv/bin/python scripts/ship_default_adapter.py --adapter DIR --run runs/vader_recipe   # another choice

@@ -8,9 +8,17 @@ import pytest
 
 from emoreason.data.schema import NeutralBand, Sample, TaskInfo, resolve_task
 from emoreason.formats import get_format
-from emoreason.formats.readout import confidence_weighted_score, effective_readout, polarity_choice, polarity_probs
+from emoreason.formats.readout import (
+    ScoreFit,
+    confidence_weighted_score,
+    effective_readout,
+    fit_score,
+    fitted_score,
+    polarity_choice,
+    polarity_probs,
+)
 from emoreason.generation import Completion
-from emoreason.inference import audit_record, readout_choice, with_choice
+from emoreason.inference import audit_record, readout_choice, record_fit_features, with_choice, with_fitted_score
 
 VADER = resolve_task("vader")  # scale -4..4, neutral band (-0.5, 0.5), open
 C2F = get_format("c2f")
@@ -168,3 +176,192 @@ def test_the_terminal_view_says_where_a_confidence_score_came_from(capsys) -> No
     show_record(sample, record | {"score_readout": "written", "score": -2.1})
     shown = " ".join(capsys.readouterr().out.split())
     assert "score -2.1" in shown and "written" not in shown
+
+
+# --- the fitted readout -------------------------------------------------------------------------
+
+LINE = ScoreFit(weights=(0.5, 1.0, 0.1), intercept=0.0, fitted_on=("by hand",), n=5)
+
+
+def test_fit_score_recovers_a_line_by_hand() -> None:
+    rows = [(1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0), (1.0, 1.0, 1.0), (2.0, 0.0, 1.0)]
+    gold = [0.5 * a + 1.0 * b + 0.1 * c - 0.2 for a, b, c in rows]  # 0.3, 0.8, -0.1, 1.4, 0.9
+    fit = fit_score(rows, gold, ["toy:valid"])
+    assert fit.weights == pytest.approx((0.5, 1.0, 0.1)) and fit.intercept == pytest.approx(-0.2)
+    assert fit.n == 5 and fit.fitted_on == ("toy:valid",)
+    with pytest.raises(ValueError, match="more than 4 answers"):
+        fit_score(rows[:4], gold[:4])
+    with pytest.raises(ValueError, match="do not vary enough"):
+        fit_score([(1.0, 0.5, 2.0)] * 6, [1.0, 2.0, 0.0, 1.0, 2.0, 0.0])
+
+
+@pytest.mark.parametrize(
+    ("features", "written", "polarity", "expected"),
+    [
+        ((2.0, 0.6, 3.0), 2.5, "positive", 1.9),  # 1.0 + 0.6 + 0.3
+        ((0.6, 0.1, -1.0), 0.9, "positive", 0.5),  # 0.3 falls in the band: the open band's edge
+        ((-1.0, -0.2, 2.0), -1.5, "negative", -0.5),  # -0.5 + -0.2 + 0.2: the open edge is negative already
+        ((0.0, 0.9, 2.0), 0.0, "neutral", 0.492),  # 1.1: a neutral answer stays inside the band
+        ((-1.0, 0.9, 2.0), -1.0, "positive", -1.0),  # the written number contradicts the polarity: as written
+        ((8.0, 1.0, 10.0), 4.0, "positive", 4.0),  # 6.0, kept on the scale
+        ((2.0, 0.6, 3.0), 2.5, None, 2.5),  # no polarity: as written
+    ],
+)
+def test_fitted_score_by_hand(features, written: float, polarity, expected: float) -> None:
+    got = fitted_score(LINE, features, written, polarity, VADER)
+    assert got == pytest.approx(expected)
+    if polarity is not None and VADER.score_polarity(written) == polarity:
+        assert VADER.score_polarity(got) == polarity  # the class never changes
+
+
+def test_a_score_fit_file_round_trips_and_a_bad_one_names_itself(tmp_path) -> None:
+    path = tmp_path / "score_fit.json"
+    LINE.save(path)
+    assert ScoreFit.load(path) == LINE
+    data = json.loads(path.read_text())
+    for broken in (data | {"features": ["confidence"]}, data | {"weights": [1.0, "nan", 0.0]}, [1, 2]):
+        path.write_text(json.dumps(broken))
+        with pytest.raises(ValueError, match=r"score_fit\.json: not a score fit .*emoreason fit-score"):
+            ScoreFit.load(path)
+
+
+def test_the_fitted_readout_needs_a_line() -> None:
+    assert effective_readout("fitted", C2F, VADER) == "confidence"
+    assert effective_readout("fitted", C2F, VADER, LINE) == "fitted"
+    assert effective_readout("confidence", C2F, VADER, LINE) == "confidence"
+    assert effective_readout("fitted", get_format("emor3"), VADER, LINE) == "written"
+    assert effective_readout("fitted", C2F, resolve_task("ravdess"), LINE) == "written"
+
+
+def test_a_confidence_record_is_read_off_the_line() -> None:
+    chain = '"good" (+1.9); "bad" (-2.5), negated by "not" so it reads +1.8'
+    record = {
+        "polarity": "positive",
+        "score": 1.5,
+        "written_score": 2.5,
+        "score_readout": "confidence",
+        "polarity_probs": {"positive": 0.6, "negative": 0.3, "neutral": 0.1},
+        "raw_completion": f"<polarity>positive</polarity>\n<think>{chain}</think>\n<score>2.5</score>",
+    }
+    assert record_fit_features(record) == pytest.approx((1.5, 0.3, 3.7))  # valences 1.9 and 1.8 (negated)
+    fitted = with_fitted_score(record, LINE, VADER)
+    assert fitted["score"] == pytest.approx(0.75 + 0.3 + 0.37)
+    assert fitted["score_readout"] == "fitted" and fitted["confidence_score"] == 1.5
+    assert record["score"] == 1.5  # the record given is not changed
+    assert record_fit_features(fitted) == pytest.approx((1.5, 0.3, 3.7))  # a fitted record still gives its features
+    written = record | {"score_readout": "written", "score": 2.5}
+    assert with_fitted_score(written, LINE, VADER) is written and record_fit_features(written) is None
+
+
+class Varied(Engine):
+    """Answers whose polarity probability follows the sample's gold score, so that a line can be fitted."""
+
+    def generate(self, conversations, params, progress=None):
+        choice = readout_choice(Engine(), C2F, VADER, "confidence")
+        outputs = []
+        for i, _ in enumerate(conversations):
+            p = 0.5 + 0.1 * (i % 5)
+            written = 1.0 + 0.5 * (i % 4)  # written score, polarity probability and cues vary apart
+            chain = f'Text: "fine" (+{1 + i % 3}.0).'
+            text = f"<polarity>positive</polarity>\n<think>{chain}</think>\n<score>{written}</score>"
+            probs = {choice["positive"]: p, choice["negative"]: (1 - p) * 0.75, choice["neutral"]: (1 - p) * 0.25}
+            outputs.append([Completion(text, [1], [0.0], "stop", choice_probs=probs if params.choice_tokens else None)])
+        return outputs
+
+
+def _evaluated(tmp_path, name: str, split: str, readout: str, fit=None):
+    from emoreason.data import load_dataset
+    from emoreason.eval.runner import evaluate_model
+    from emoreason.generation import SamplingParams
+
+    data = tmp_path / "d.jsonl"
+    rows = [{"id": f"s{i}", "text": "fine", "score": 0.5 + 0.3 * i} for i in range(10)]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    dataset = load_dataset(f"jsonl:{data}?scale=-4,4")
+    params = SamplingParams(max_new_tokens=32, stop_strings=C2F.stop_strings)
+    out = tmp_path / name
+    metrics = evaluate_model(
+        Varied(),
+        dataset,
+        dataset.split("test"),
+        out,
+        "m",
+        "c2f",
+        params,
+        16,
+        [],
+        split,
+        score_readout=readout,
+        score_fit=fit,
+    )
+    return out, metrics
+
+
+def test_fit_score_runs_fits_valid_answers_and_refuses_test_ones(tmp_path) -> None:
+    from emoreason.data import DataError
+    from emoreason.eval.score_fit import fit_score_runs
+
+    valid, _ = _evaluated(tmp_path, "valid", "valid", "confidence")
+    fit = fit_score_runs([valid])
+    assert fit.n == 10 and "valid" in fit.fitted_on[0]
+    test, _ = _evaluated(tmp_path, "test", "test", "confidence")
+    with pytest.raises(DataError, match="test split.*--allow-test"):
+        fit_score_runs([valid, test])
+    assert fit_score_runs([test], allow_test=True).n == 10
+    written, _ = _evaluated(tmp_path, "written", "valid", "written")
+    with pytest.raises(DataError, match="no answer here carries"):
+        fit_score_runs([written])
+    # the line is read where evaluate is told to use it, and the record keeps the confidence score
+    out, metrics = _evaluated(tmp_path, "fitted", "valid", "fitted", fit)
+    assert metrics["generation"]["score_readout"] == "fitted"
+    records = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert {r["score_readout"] for r in records} == {"fitted"}
+    first = records[0]
+    expected = fitted_score(fit, record_fit_features(first), first["written_score"], "positive", VADER)
+    assert first["score"] == pytest.approx(expected, abs=1e-3) and "confidence_score" in first
+
+
+def test_fit_score_command_attaches_the_line_to_an_adapter(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from emoreason.cli.main import app
+    from emoreason.models.shipped import SETTINGS_FILE, AdapterSettings
+
+    valid, _ = _evaluated(tmp_path, "valid", "valid", "confidence")
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / SETTINGS_FILE).write_text(json.dumps({"format": "c2f"}))
+    result = CliRunner().invoke(app, ["fit-score", str(valid), "--out", str(adapter)])
+    assert result.exit_code == 0, result.output
+    settings = AdapterSettings.read(adapter)
+    assert settings.format == "c2f" and settings.score_fit == adapter / "score_fit.json"  # other settings kept
+    assert ScoreFit.load(settings.score_fit).n == 10
+    test, _ = _evaluated(tmp_path, "test", "test", "confidence")
+    refused = CliRunner().invoke(app, ["fit-score", str(test), "--out", str(tmp_path / "x.json")])
+    assert refused.exit_code != 0 and "--allow-test" in refused.output
+
+
+def test_the_terminal_view_says_a_score_was_fitted(capsys) -> None:
+    from emoreason.cli.ui import show_record
+
+    record = {
+        "id": "x",
+        "polarity": "positive",
+        "score": 1.42,
+        "label": None,
+        "reasoning": {"think": '"good" (+1.9)'},
+        "parse_ok": True,
+        "errors": [],
+        "raw_completion": '"good" (+1.9)',
+        "completion_tokens": 9,
+        "latency_s": 0.1,
+        "model": "m",
+        "citations": {},
+        "score_readout": "fitted",
+        "confidence_score": 1.5,
+        "written_score": 2.5,
+        "polarity_probs": {"positive": 0.6, "negative": 0.3, "neutral": 0.1},
+    }
+    show_record(Sample(id="x", text="good"), record)
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "score 1.42 (fitted line; written 2.5 x P(positive) 0.60)" in shown

@@ -5,7 +5,9 @@ the product's unit of accountability: the parsed polarity, reasoning parts and s
 whether the answer parsed, what failed, the raw completion, and which model and format made it.
 A scored C2F answer's `score` is by default its written number weighted by the probability the
 model gave its polarity (`score_readout: confidence`, `formats.readout`); `written_score` keeps
-the number the chain wrote and `polarity_probs` the probabilities.
+the number the chain wrote and `polarity_probs` the probabilities. A model that carries a
+`ScoreFit` reads it off a fitted line instead (`score_readout: fitted`, `confidence_score` keeps
+the confidence one).
 
 `conversations_for` and `records_for` are the two halves of `analyze` (the prompts asked, the
 records of what came back), for callers that generate in between themselves: `emoreason.api.Explainer`
@@ -30,9 +32,17 @@ from emoreason.formats import get_format
 from emoreason.formats.base import ParseResult, ReasoningFormat
 from emoreason.formats.consensus import choose_consensus
 from emoreason.formats.conversation import build_conversation
-from emoreason.formats.readout import confidence_weighted_score, effective_readout, polarity_choice, polarity_probs
+from emoreason.formats.readout import (
+    ScoreFit,
+    confidence_weighted_score,
+    effective_readout,
+    fit_features,
+    fitted_score,
+    polarity_choice,
+    polarity_probs,
+)
 from emoreason.generation import Completion, GenerationBackend, SamplingParams
-from emoreason.metrics.evidence import mark_evidence
+from emoreason.metrics.evidence import cue_statements, mark_evidence
 from emoreason.metrics.grounding import citation_grounding
 from emoreason.models import Conversation
 
@@ -258,27 +268,52 @@ def records_for(
     latency_s: float,
     cues: Mapping[str, str | None] | None = None,
     choice: Mapping[Polarity, int] | None = None,
+    fit: ScoreFit | None = None,
 ) -> list[dict[str, Any]]:
     """The audit record of each sample's answer (`outputs` as `GenerationBackend.generate` returns
     them for `conversations_for(samples, ...)`), its citations checked against the text and the cue
     text its prompt carried; `cues` as in `analyze`. A sample given several completions (votes,
     `SamplingParams.n` > 1) gets the one that speaks for them all (`voted_record`). `choice` as in
-    `audit_record`."""
-    return [
+    `audit_record`; with `fit`, confidence-read scores are read off it (`with_fitted_score`)."""
+    records = [
         voted_record(s, out, fmt, task, model_name, latency_s, _cue_text(s, cues) or "", choice)
         if len(out) > 1
         else audit_record(s, out[0], fmt, task, model_name, latency_s, cues=_cue_text(s, cues) or "", choice=choice)
         for s, out in zip(samples, outputs, strict=True)
     ]
+    return [with_fitted_score(r, fit, task) for r in records] if fit is not None else records
+
+
+def with_fitted_score(record: dict[str, Any], fit: ScoreFit, task: TaskInfo) -> dict[str, Any]:
+    """`record` with its score read off `fit` (`formats.readout.fitted_score`) when it was read with
+    the confidence readout: `score_readout` becomes "fitted" and `confidence_score` keeps the
+    confidence one. Other records (written scores, no score) are returned as they are."""
+    features = record_fit_features(record)
+    if features is None or record.get("score_readout") != "confidence":
+        return record
+    score = fitted_score(fit, features, record["written_score"], record["polarity"], task)
+    return record | {"score": round(score, 3), "score_readout": "fitted", "confidence_score": record["score"]}
+
+
+def record_fit_features(record: Mapping[str, Any]) -> tuple[float, float, float] | None:
+    """A record's `formats.readout.FIT_FEATURES` (its confidence score, P(positive) - P(negative),
+    the valences its chain states for its cues), or None for a record read without the polarity's
+    probabilities (`score_readout` written) or with no score."""
+    readout = record.get("score_readout")
+    confidence = record.get("confidence_score") if readout == "fitted" else record.get("score")
+    if readout not in ("confidence", "fitted") or confidence is None or not record.get("polarity_probs"):
+        return None
+    valences = [s.effective for s in cue_statements(record.get("raw_completion") or "") if s.effective is not None]
+    return fit_features(float(confidence), record["polarity_probs"], valences)
 
 
 def readout_choice(engine: Any, fmt: ReasoningFormat, task: TaskInfo, score_readout: str) -> dict[Polarity, int] | None:
     """The polarity tokens to keep probabilities of (`SamplingParams.choice_tokens`) for the
-    `confidence` score readout, or None where it does not apply: readout `written`, a task
+    `confidence` and `fitted` score readouts, or None where they do not apply: readout `written`, a task
     without a score, a format without a leading polarity, or an engine whose tokenizer cannot be
     read (then scores are read as written)."""
     tokenizer = getattr(getattr(engine, "loaded", None), "tokenizer", None)
-    if effective_readout(score_readout, fmt, task) != "confidence" or tokenizer is None:
+    if effective_readout(score_readout, fmt, task) == "written" or tokenizer is None:
         return None
     return polarity_choice(tokenizer, fmt)
 
@@ -299,7 +334,8 @@ def analyze(
     progress: Callable[[int], None] | None = None,
     on_batch: Callable[[list[dict[str, Any]]], None] | None = None,
     cues: Mapping[str, str | None] | None = None,
-    score_readout: str = "confidence",
+    score_readout: str = "fitted",
+    fit: ScoreFit | None = None,
 ) -> list[dict[str, Any]]:
     """Audit records for `samples`, generated `batch_size` at a time (each batch is handed to
     `on_batch` as soon as it is done, so callers can persist it before the next one starts).
@@ -308,12 +344,14 @@ def analyze(
     each sample's own `cues` field is used (None for data without cues). Pass `{}` for none.
     `latency_s` is the wall time of the sample's batch divided by the batch size.
     `score_readout`: `confidence` (a scored C2F answer's number weighted by the probability of its
-    polarity, `formats.readout`) or `written`.
+    polarity, `formats.readout`), `fitted` (read off `fit`, the model's `ScoreFit`; `confidence`
+    without one) or `written`.
     Raises `ValueError` for unusable input before generating anything (`check_inputs`).
     """
     check_inputs(samples, cues)
     fmt = get_format(format_name)
     choice = readout_choice(engine, fmt, task, score_readout)
+    reading_fit = fit if effective_readout(score_readout, fmt, task, fit) == "fitted" else None
     params = with_choice(params or SamplingParams(max_new_tokens=256, stop_strings=fmt.stop_strings), choice)
     records: list[dict[str, Any]] = []
     for start in range(0, len(samples), batch_size):
@@ -321,7 +359,7 @@ def analyze(
         began = time.perf_counter()
         outputs = engine.generate(conversations_for(chunk, fmt, task, cues), params)
         per_sample = (time.perf_counter() - began) / len(chunk)
-        batch = records_for(chunk, outputs, fmt, task, model_name, per_sample, cues, choice)
+        batch = records_for(chunk, outputs, fmt, task, model_name, per_sample, cues, choice, fit=reading_fit)
         records.extend(batch)
         if on_batch is not None:
             on_batch(batch)

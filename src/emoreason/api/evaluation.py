@@ -72,7 +72,7 @@ def evaluate(
     ground_quotes: bool = True,
     votes: int = 1,
     temperature: float | None = None,
-    score_readout: str = "confidence",
+    score_readout: str = "fitted",
     batch_size: int = 16,
     baselines: Sequence[str] = ("vader", "mean"),
     family: str = "auto",
@@ -106,9 +106,10 @@ def evaluate(
     to `out`/faithfulness.jsonl (kept on a rerun). `votes` > 1 samples that many answers per
     sample at `temperature` (default `formats.consensus.VOTE_TEMPERATURE`; seeded with `seed`) and
     keeps the one that speaks for them all, with the votes in its record (`inference.voted_record`).
-    `score_readout` `confidence` (default) weighs a scored C2F answer's number by the probability of
-    its polarity (`formats.readout`; `written_score` keeps the chain's number); `written` takes it as
-    written.
+    `score_readout` `confidence` weighs a scored C2F answer's number by the probability of its
+    polarity (`formats.readout`; `written_score` keeps the chain's number); `fitted` (default) reads
+    it off the line the adapter carries (`score_fit` in its emoreason.json), else as `confidence`;
+    `written` takes it as written.
     `notify` hears each warning (all are kept in
     the metrics too); `progress_factory`, `probe_progress_factory` and `loader` (how the model is
     loaded, `load_engine` by default) are hooks for the command line."""
@@ -118,7 +119,7 @@ def evaluate(
     from emoreason.eval.runner import check_resumable, evaluate_model
     from emoreason.formats import get_format
     from emoreason.formats.consensus import vote_temperature
-    from emoreason.formats.readout import effective_readout
+    from emoreason.formats.readout import ScoreFit, effective_readout
     from emoreason.generation import SamplingParams
     from emoreason.models.loading import resolve_adapters
     from emoreason.models.shipped import AdapterSettings
@@ -148,7 +149,8 @@ def evaluate(
         ground_quotes=ground_quotes,
     )
     # before the model loads: a rerun with other settings stops here, having cost nothing
-    readout = effective_readout(score_readout, fmt, ds.task)
+    fit = ScoreFit.load(own.score_fit) if own.score_fit is not None else None
+    readout = effective_readout(score_readout, fmt, ds.task, fit)
     identity, adapters = run_identity_of(ds, split, str(model), adapter, dtype, device, fmt.name, params, readout)
     if not fresh:
         check_resumable(target, identity)
@@ -170,12 +172,14 @@ def evaluate(
         split,
         progress_factory=progress_factory,
         identity=identity,
-        details={"selection": selection, "adapter_paths": adapters},
+        details={"selection": selection, "adapter_paths": adapters}
+        | ({"score_fit": fit.to_dict()} if readout == "fitted" and fit is not None else {}),
         fresh=fresh,
         faithfulness=faithfulness,
         seed=seed,
         probe_progress_factory=probe_progress_factory,
         score_readout=readout,
+        score_fit=fit,
         **extra,
     )
 

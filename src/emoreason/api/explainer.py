@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, overload
 from emoreason.cues.prompting import MEDIA
 from emoreason.data.schema import Sample
 from emoreason.data.text import check_text, is_blank
+from emoreason.formats.readout import ScoreFit, effective_readout
 
 if TYPE_CHECKING:
     from emoreason.cues.classifier import CueClassifier
@@ -59,11 +60,14 @@ class Explanation:
     #: with several answers sampled (`votes` > 1): how many, how many agree with this one, and each
     #: one's verdict (`emoreason.inference.voted_record`); None for one answer, and then absent
     votes: dict[str, Any] | None = None
-    #: how `score` was read (`formats.readout`): "confidence" (the written number weighted by the
-    #: probability of the polarity) or "written"; None in records made before the readout existed
+    #: how `score` was read (`formats.readout`): "fitted" (off the model's fitted line), "confidence"
+    #: (the written number weighted by the probability of the polarity) or "written"; None in
+    #: records made before the readout existed
     score_readout: str | None = None
-    #: with the confidence readout: the number the chain wrote
+    #: with the confidence or fitted readout: the number the chain wrote
     written_score: float | None = None
+    #: with the fitted readout: the confidence score, one of the line's inputs
+    confidence_score: float | None = None
     #: the model's probability of each polarity word where it wrote one, when it was kept
     polarity_probs: dict[str, float] | None = None
 
@@ -86,7 +90,7 @@ class Explanation:
 
 
 #: Explanation fields that an audit record has only sometimes
-_OPTIONAL = ("score_readout", "polarity_probs", "written_score", "cues", "votes")
+_OPTIONAL = ("score_readout", "polarity_probs", "written_score", "confidence_score", "cues", "votes")
 
 
 # --- what a model is handed -------------------------------------------------------------------
@@ -276,13 +280,12 @@ class Explainer:
         cue_reference: Path | None = None,
         cue_classifier: Path | None = None,
         ground_quotes: bool = True,
-        score_readout: str = "confidence",
+        score_readout: str = "fitted",
     ) -> None:
         from emoreason.cues import CueClassifier
         from emoreason.data.schema import resolve_task
         from emoreason.formats import get_format
         from emoreason.formats.consensus import vote_temperature
-        from emoreason.formats.readout import effective_readout
         from emoreason.inference import ModelSpec
         from emoreason.models.shipped import AdapterSettings
 
@@ -303,9 +306,17 @@ class Explainer:
         #: read once here (a bad file fails at construction), not on every `prepare`
         self._classifier = CueClassifier.load(self.cue_classifier) if self.cue_classifier is not None else None
         self.ground_quotes = ground_quotes
-        #: `confidence` or `written` (`formats.readout`); where it cannot apply, scores are as written
+        #: the line the adapter carries to read scores off (`formats.readout.ScoreFit`), or None
+        self.score_fit = ScoreFit.load(own.score_fit) if own.score_fit is not None else None
+        #: `fitted`, `confidence` or `written` (`formats.readout`); where one cannot apply, the next is used
         effective_readout(score_readout, self.format, self.task)  # an unknown name fails here, not at the first call
         self.score_readout = score_readout
+
+    @property
+    def reading_fit(self) -> ScoreFit | None:
+        """`score_fit` where this explainer's readout uses it, else None."""
+        fitted = effective_readout(self.score_readout, self.format, self.task, self.score_fit) == "fitted"
+        return self.score_fit if fitted else None
 
     @functools.cached_property
     def choice(self) -> dict[str, int] | None:
@@ -335,7 +346,7 @@ class Explainer:
         cue_reference: Path | None = None,
         cue_classifier: Path | None = None,
         ground_quotes: bool = True,
-        score_readout: str = "confidence",
+        score_readout: str = "fitted",
     ) -> Explainer:
         """Load `model` once ("default", a local folder or a hub id) with its adapters (the shipped one
         for "default" unless `adapter` names others, a shipped one by name such as "speech-emotion",
@@ -373,7 +384,6 @@ class Explainer:
         from emoreason.data.schema import resolve_task
         from emoreason.formats import get_format
         from emoreason.formats.consensus import vote_temperature
-        from emoreason.formats.readout import effective_readout
 
         other = copy.copy(self)
         other.__dict__.pop("choice", None)  # `choice` depends on what may change below
@@ -444,7 +454,15 @@ class Explainer:
         from emoreason.inference import records_for
 
         records = records_for(
-            inputs.samples, outputs, self.format, self.task, self.model_name, latency_s, inputs.cue_text, self.choice
+            inputs.samples,
+            outputs,
+            self.format,
+            self.task,
+            self.model_name,
+            latency_s,
+            inputs.cue_text,
+            self.choice,
+            fit=self.reading_fit,
         )
         return _with_cue_text(inputs, records)
 
@@ -465,6 +483,7 @@ class Explainer:
             progress=progress,
             cues=inputs.cue_text,
             score_readout=self.score_readout,
+            fit=self.score_fit,
         )
         return _with_cue_text(inputs, records)
 

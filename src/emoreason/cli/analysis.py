@@ -102,7 +102,7 @@ def analyze(
     temperature: opt.Temperature = None,
     votes: opt.Votes = 1,
     ground_quotes: opt.GroundQuotes = True,
-    score_readout: opt.ScoreReadout = "confidence",
+    score_readout: opt.ScoreReadout = "fitted",
     batch_size: opt.BatchSize = 8,
     family: opt.Family = "auto",
     dtype: opt.Dtype = "auto",

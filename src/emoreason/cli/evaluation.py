@@ -1,12 +1,15 @@
-"""`emoreason evaluate`, `evaluate-predictions` and `baseline`: score systems against a dataset split.
+"""`emoreason evaluate`, `evaluate-predictions`, `baseline` and `fit-score`: score systems against a
+dataset split.
 
-`evaluate` runs a model and scores it, `evaluate-predictions` scores a file any system wrote, and
-`baseline` writes a non-explaining baseline's predictions for that command to score.
+`evaluate` runs a model and scores it, `evaluate-predictions` scores a file any system wrote,
+`baseline` writes a non-explaining baseline's predictions for that command to score, and
+`fit-score` fits the line the `fitted` score readout reads scores off, from evaluate runs on valid.
 """
 
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -83,7 +86,7 @@ def evaluate(
     ground_quotes: opt.GroundQuotes = True,
     votes: opt.Votes = 1,
     temperature: opt.Temperature = None,
-    score_readout: opt.ScoreReadout = "confidence",
+    score_readout: opt.ScoreReadout = "fitted",
     batch_size: opt.EvalBatchSize = 16,
     baselines: opt.Baselines = "vader,mean",
     family: opt.Family = "auto",
@@ -173,4 +176,46 @@ def baseline_cmd(
     console.print(f"wrote {len(samples)} {name} predictions to {out}{fitted}")
 
 
-__all__ = ["baseline_cmd", "evaluate", "evaluate_predictions_cmd"]
+FitRuns = Annotated[
+    list[Path],
+    typer.Argument(
+        help="Folders written by `emoreason evaluate` on valid splits (read with the confidence or fitted readout).",
+        metavar="RUN...",
+    ),
+]
+FitOut = Annotated[
+    Path,
+    typer.Option(
+        "--out",
+        help="Where the line goes: an adapter folder (it gets score_fit.json, named in its emoreason.json, so that "
+        "evaluate, analyze and serve read scores off it) or a .json file.",
+    ),
+]
+AllowTest = Annotated[
+    bool, typer.Option("--allow-test", help="Fit on test-split runs too (then do not report those runs' scores).")
+]
+
+
+def fit_score_cmd(runs: FitRuns, out: FitOut, allow_test: AllowTest = False) -> None:
+    """Fit the `fitted` score readout: least squares of the gold scores on each answer's confidence score,
+    P(positive) - P(negative) and the valences its chain states for its cues (emoreason.formats.readout).
+    The answer's polarity never changes; the score stays on its side of the neutral band."""
+    from emoreason.data import DataError
+    from emoreason.eval.score_fit import fit_score_runs
+    from emoreason.models.shipped import AdapterSettings
+
+    try:
+        fit = fit_score_runs(runs, allow_test=allow_test)
+    except DataError as err:
+        fail(str(err))
+    target = out / "score_fit.json" if out.is_dir() else out
+    fit.save(target)
+    if out.is_dir():
+        AdapterSettings.set_file(out, "score_fit", target.name)
+    weights = ", ".join(f"{w:+.3f}" for w in fit.weights)
+    on = "; ".join(fit.fitted_on)
+    console.print(f"fitted on {fit.n} answers ({on}): weights {weights}, intercept {fit.intercept:+.3f}")
+    console.print(f"wrote {target}" + (f" and named it in {out}/emoreason.json" if out.is_dir() else ""))
+
+
+__all__ = ["baseline_cmd", "evaluate", "evaluate_predictions_cmd", "fit_score_cmd"]

@@ -51,6 +51,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "emoreason evaluate -d vader:movies --sample 200 --split valid \\",
         "    --adapter runs/soup/c2f --out runs/valid/soup",
     ),
+    "fit-score": (
+        "emoreason evaluate -d vader:tweets --split valid --adapter runs/sft/final/adapter --out runs/valid/tweets",
+        "emoreason evaluate -d vader:products --split valid --adapter runs/sft/final/adapter --out runs/valid/products",
+        "emoreason fit-score runs/valid/tweets runs/valid/products --out runs/sft/final/adapter",
+    ),
     "baseline": (
         "emoreason baseline vader vader.jsonl --dataset vader:tweets",
         "emoreason baseline minilm-ridge ridge.jsonl -d vader:movies \\",

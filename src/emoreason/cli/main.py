@@ -79,6 +79,7 @@ app.command("compare", cls=Command, epilog=examples("compare"))(compare_cmd)
 app.command("average", cls=Command, epilog=examples("average"))(average_cmd)
 app.command("rollouts", cls=Command, epilog=examples("rollouts"))(rollouts_cmd)
 app.command("baseline", cls=Command, epilog=examples("baseline"))(evaluation.baseline_cmd)
+app.command("fit-score", cls=Command, epilog=examples("fit-score"))(evaluation.fit_score_cmd)
 app.command("cues", cls=Command, epilog=examples("cues"))(cues_cmd)
 app.command(cls=Command, epilog=examples("serve"))(serve)
 app.add_typer(data_app, name="data")  # command groups are listed after the commands

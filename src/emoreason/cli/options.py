@@ -155,10 +155,12 @@ GroundQuotes = Annotated[
 ScoreReadout = Annotated[
     str,
     _option(
-        "How a scored C2F answer's score is read: confidence (the number the chain wrote times the probability the "
-        "model gave the polarity it wrote, kept on that polarity's side of the neutral band: a hesitant answer "
-        "scores nearer 0; the record keeps `written_score` and `polarity_probs`) or written (the chain's number "
-        "as is). The polarity never changes (emoreason.formats.readout).",
+        "How a scored C2F answer's score is read: fitted (the default: off the line the adapter carries, fitted on "
+        "valid answers with `emoreason fit-score`; the record keeps `confidence_score`; without a line, as "
+        "confidence), confidence (the number the chain wrote times the probability the model gave the polarity it "
+        "wrote, kept on that polarity's side of the neutral band: a hesitant answer scores nearer 0; the record keeps "
+        "`written_score` and `polarity_probs`) or written (the chain's number as is). The polarity never changes "
+        "(emoreason.formats.readout).",
         "--score-readout",
     ),
 ]

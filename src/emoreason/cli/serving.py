@@ -26,7 +26,7 @@ def serve(
     device: opt.Device = "auto",
     log_level: opt.LogLevel = "info",
     ground_quotes: opt.GroundQuotes = True,
-    score_readout: opt.ScoreReadout = "confidence",
+    score_readout: opt.ScoreReadout = "fitted",
 ) -> None:
     """Serve a model over HTTP: OpenAI-style /v1/chat/completions, /v1/analyze (audit records), a page at /."""
     from emoreason.cli.analysis import check_adapters

@@ -168,11 +168,12 @@ def show_record(sample: Sample, record: dict[str, Any]) -> None:
     if record["score"] is not None:
         head.append("   score ").append(f"{round(record['score'], 2):g}", style="bold")
     probs = record.get("polarity_probs") or {}
-    if record.get("score_readout") == "confidence" and record["polarity"] in probs:
-        # the confidence readout (`formats.readout`): say where the number came from
+    if record.get("score_readout") in ("confidence", "fitted") and record["polarity"] in probs:
+        # the confidence and fitted readouts (`formats.readout`): say where the number came from
+        fitted = "fitted line; " if record["score_readout"] == "fitted" else ""
+        polarity = record["polarity"]
         head.append(
-            f"   (written {record['written_score']:g} x P({record['polarity']}) {probs[record['polarity']]:.2f})",
-            style="dim",
+            f"   ({fitted}written {record['written_score']:g} x P({polarity}) {probs[polarity]:.2f})", style="dim"
         )
     if record["label"]:
         head.append("   label ").append(str(record["label"]), style="bold")

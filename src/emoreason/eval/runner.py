@@ -35,6 +35,7 @@ from emoreason.eval.run_identity import (
     run_identity,
     write_identity_file,
 )
+from emoreason.formats.readout import ScoreFit
 from emoreason.generation import GenerationBackend, SamplingParams
 from emoreason.inference import analyze
 
@@ -118,8 +119,10 @@ def evaluate_model(
     seed: int = 0,
     probe_progress_factory: Any = None,
     score_readout: str = "written",
+    score_fit: ScoreFit | None = None,
 ) -> dict[str, Any]:
     """Generate the missing predictions of `samples` into `out`, then score them and write the reports.
+    `score_readout` (and `score_fit`, the model's fitted line) as `inference.analyze` takes them.
 
     With `faithfulness`, also probe the answers that cite evidence (`eval.faithfulness`; `seed`
     seeds the random-removal control, `probe_progress_factory` shows its progress) and add the
@@ -172,9 +175,9 @@ def evaluate_model(
     if todo:
         if progress_factory is not None:
             with progress_factory(len(samples), len(samples) - len(todo)) as advance:
-                analyze(*asked, advance, persist, score_readout=score_readout)
+                analyze(*asked, advance, persist, score_readout=score_readout, fit=score_fit)
         else:
-            analyze(*asked, None, persist, score_readout=score_readout)
+            analyze(*asked, None, persist, score_readout=score_readout, fit=score_fit)
 
     records = read_jsonl_keyed(predictions_path, "id").records
     ordered = [records[s.id] for s in samples if s.id in records]

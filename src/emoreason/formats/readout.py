@@ -1,5 +1,5 @@
-"""Reading a score off an answer: the number it wrote, or that number weighted by how sure the
-model was of the polarity it wrote first.
+"""Reading a score off an answer: the number it wrote, that number weighted by how sure the
+model was of the polarity it wrote first, or a line fitted to held-out gold scores.
 
 Why: on the shipped VADER model, the written magnitude carries almost nothing beyond the
 polarity (Pearson r of the written scores 0.674 on tweets valid; of -1/0/+1 by polarity alone
@@ -13,29 +13,131 @@ when the model hesitated (RESULTS, "Reading the score off the polarity's probabi
     params = SamplingParams(..., choice_tokens=tuple(choice.values()))
     probs = polarity_probs(completion.choice_probs, choice)
     score = confidence_weighted_score(parsed.score, parsed.polarity, probs, task)
+
+`fitted` goes one step further where a model carries a `ScoreFit` (fitted with
+`emoreason fit-score` on a valid split's answers): least squares of the gold score on the
+confidence score, P(positive) - P(negative) and the sum of the valences the chain states for its
+cues, again kept on the written polarity's side. On the shipped VADER model, fitted on the tweets
+and products valid splits, it raised movies valid r from 0.682 to 0.692 (+0.010 [+0.006, +0.014])
+and cost MAE there (+0.057): least squares shrinks toward the mean, and movie reviews are more
+extreme than the data it was fitted on (RESULTS, "A score fitted to what the answer carries").
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from emoreason.data.schema import POLARITIES, Polarity, TaskInfo
 from emoreason.formats.base import ReasoningFormat
 
-#: how a score is read off an answer: `confidence` (default) or `written`
-SCORE_READOUTS: tuple[str, ...] = ("confidence", "written")
+#: how a score is read off an answer: `fitted` (default: the model's `ScoreFit` where it has one,
+#: else `confidence`), `confidence` or `written`
+SCORE_READOUTS: tuple[str, ...] = ("fitted", "confidence", "written")
+#: what a `ScoreFit` weighs, in order: the confidence score, P(positive) - P(negative), the sum of
+#: the valences the chain states for its quoted cues (after a negation it states)
+FIT_FEATURES: tuple[str, ...] = ("confidence", "margin", "cues")
 
 
-def effective_readout(score_readout: str, fmt: ReasoningFormat, task: TaskInfo) -> str:
+def effective_readout(score_readout: str, fmt: ReasoningFormat, task: TaskInfo, fit: ScoreFit | None = None) -> str:
     """The readout `score_readout` amounts to for this format and task: `confidence` needs a
-    scored task and a format that writes its polarity first; anything else is read as written.
-    Raises ValueError for an unknown name."""
+    scored task and a format that writes its polarity first, `fitted` that and a `fit`
+    (without one it is `confidence`); anything else is read as written. Raises ValueError for an
+    unknown name."""
     if score_readout not in SCORE_READOUTS:
         raise ValueError(f"score readout must be one of {', '.join(SCORE_READOUTS)}, got {score_readout!r}")
-    if score_readout == "confidence" and task.is_regression and fmt.supports_prefix_hint:
-        return "confidence"
-    return "written"
+    if score_readout == "written" or not (task.is_regression and fmt.supports_prefix_hint):
+        return "written"
+    return "fitted" if score_readout == "fitted" and fit is not None else "confidence"
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreFit:
+    """score = weights . (confidence score, margin, cue sum) + intercept (`FIT_FEATURES`), fitted
+    by least squares on answers with gold scores (`fit_score`). `fitted_on` names the data and `n`
+    counts the answers, so that a reader knows what the line was fitted to."""
+
+    weights: tuple[float, float, float]
+    intercept: float
+    fitted_on: tuple[str, ...] = ()
+    n: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "features": list(FIT_FEATURES),
+            "weights": [round(w, 6) for w in self.weights],
+            "intercept": round(self.intercept, 6),
+            "fitted_on": list(self.fitted_on),
+            "n": self.n,
+        }
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> ScoreFit:
+        """Read a file `save` wrote. Raises ValueError naming the file and what is wrong with it."""
+        try:
+            data = json.loads(Path(path).read_text())
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            if data.get("features") != list(FIT_FEATURES):
+                raise ValueError(f"`features` must be {list(FIT_FEATURES)}, got {data.get('features')!r}")
+            weights = tuple(float(w) for w in data["weights"])
+            intercept = float(data["intercept"])
+            if len(weights) != len(FIT_FEATURES) or not all(map(math.isfinite, (*weights, intercept))):
+                raise ValueError(f"`weights` must be {len(FIT_FEATURES)} finite numbers and `intercept` one")
+            return cls(weights, intercept, tuple(str(d) for d in data.get("fitted_on", ())), int(data.get("n", 0)))  # type: ignore[arg-type]
+        except (OSError, ValueError, TypeError, KeyError) as err:
+            raise ValueError(f"{path}: not a score fit ({err}); write one with `emoreason fit-score`") from None
+
+
+def fit_features(
+    confidence_score: float, probs: Mapping[Polarity, float], cue_valences: Sequence[float]
+) -> tuple[float, float, float]:
+    """One answer's `FIT_FEATURES`: its confidence score, P(positive) - P(negative), and the sum of
+    the valences its chain states for its cues (`metrics.evidence.CueStatement.effective`)."""
+    margin = probs.get("positive", 0.0) - probs.get("negative", 0.0)
+    return float(confidence_score), float(margin), float(sum(cue_valences))
+
+
+def fit_score(features: Sequence[Sequence[float]], gold: Sequence[float], fitted_on: Sequence[str] = ()) -> ScoreFit:
+    """Least squares of `gold` on `features` (rows of `fit_features`) and a constant. Raises
+    ValueError with fewer answers than the line has terms + 1, or features that do not vary
+    enough to tell the terms apart."""
+    x = np.asarray(features, dtype=float)
+    y = np.asarray(gold, dtype=float)
+    if x.ndim != 2 or x.shape[1] != len(FIT_FEATURES) or len(x) != len(y):
+        raise ValueError(f"features must be rows of {len(FIT_FEATURES)} numbers, one per gold score")
+    if len(x) <= len(FIT_FEATURES) + 1:
+        needed = len(FIT_FEATURES) + 1
+        raise ValueError(f"fitting a score needs more than {needed} answers with gold scores, got {len(x)}")
+    design = np.column_stack([x, np.ones(len(x))])
+    coef, _, rank, _ = np.linalg.lstsq(design, y, rcond=None)
+    if rank < design.shape[1]:
+        raise ValueError("the answers' features do not vary enough to fit a score (e.g. every answer the same)")
+    return ScoreFit(tuple(float(c) for c in coef[:-1]), float(coef[-1]), tuple(fitted_on), len(y))  # type: ignore[arg-type]
+
+
+def fitted_score(
+    fit: ScoreFit, features: Sequence[float], written: float, polarity: Polarity | None, task: TaskInfo
+) -> float:
+    """`fit`'s line at `features`, kept on the written `polarity`'s side of the task's neutral band
+    (its edge when the line falls outside it; a neutral answer is clipped into the band). The
+    written score `written` comes back unchanged when the answer has no polarity or its written
+    number lies on another side than its polarity (as `confidence_weighted_score` does)."""
+    if polarity is None or task.score_polarity(written) != polarity:
+        return written
+    value = float(np.dot(fit.weights, features) + fit.intercept)
+    if task.scale is not None:
+        value = min(max(value, task.scale[0]), task.scale[1])
+    return _kept_on_side(value, polarity, task, fallback=written)
 
 
 def polarity_choice(tokenizer: Any, fmt: ReasoningFormat) -> dict[Polarity, int] | None:
@@ -73,17 +175,38 @@ def confidence_weighted_score(
     polarity (an inconsistent answer is reported as written, not repaired)."""
     if probs is None or polarity not in probs or task.score_polarity(score) != polarity:
         return score
-    weighted = score * probs[polarity]
-    if task.score_polarity(weighted) == polarity:
-        return weighted
-    if polarity == "neutral":  # a band that does not hold 0 (never seen): leave the answer alone
-        return score
+    if polarity == "neutral" and task.score_polarity(score * probs[polarity]) != "neutral":
+        return score  # a band that does not hold 0 (never seen): leave the answer alone
+    return _kept_on_side(score * probs[polarity], polarity, task, fallback=score)
+
+
+def _kept_on_side(value: float, polarity: Polarity, task: TaskInfo, fallback: float) -> float:
+    """`value` if it lies on `polarity`'s side of the neutral band, else the nearest value that does
+    (within a thousandth of the scale where an edge is open): the band's edge for a polar answer,
+    its nearer end for a neutral one (`fallback` for a band too narrow to hold one)."""
+    if task.score_polarity(value) == polarity:
+        return value
     band = task.neutral
-    # the nearest value on the polarity's side: the edge itself when the band leaves it open
     step = task.scale_range / 1000 if task.scale is not None else 1e-3
+    if polarity == "neutral":
+        low = band.low if band.low_closed else band.low + step
+        high = band.high if band.high_closed else band.high - step
+        return min(max(value, low), high) if low <= high else fallback
+    # the nearest value on the polarity's side: the edge itself when the band leaves it open
     if polarity == "positive":
         return band.high + (step if band.high_closed else 0.0)
     return band.low - (step if band.low_closed else 0.0)
 
 
-__all__ = ["SCORE_READOUTS", "confidence_weighted_score", "effective_readout", "polarity_choice", "polarity_probs"]
+__all__ = [
+    "FIT_FEATURES",
+    "SCORE_READOUTS",
+    "ScoreFit",
+    "confidence_weighted_score",
+    "effective_readout",
+    "fit_features",
+    "fit_score",
+    "fitted_score",
+    "polarity_choice",
+    "polarity_probs",
+]

@@ -48,6 +48,10 @@ def resolve_shipped(name: str) -> str:
     return str(folder)
 
 
+#: the settings that name a file in the adapter's folder
+FILE_KEYS = ("cue_classifier", "cue_reference", "score_fit")
+
+
 @dataclass(frozen=True)
 class AdapterSettings:
     """What an adapter was trained for (`emoreason.json` in its folder); None: not said."""
@@ -57,6 +61,7 @@ class AdapterSettings:
     max_new_tokens: int | None = None
     cue_classifier: Path | None = None  # a `emoreason.cues.CueClassifier` file
     cue_reference: Path | None = None  # a `emoreason.cues.save_references` file
+    score_fit: Path | None = None  # a `emoreason.formats.readout.ScoreFit` file (`emoreason fit-score`)
 
     @classmethod
     def read(cls, folder: str | Path) -> AdapterSettings:
@@ -69,10 +74,10 @@ class AdapterSettings:
             data = json.loads(path.read_text())
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
-            unknown = sorted(set(data) - {"format", "task", "max_new_tokens", "cue_classifier", "cue_reference"})
+            unknown = sorted(set(data) - {"format", "task", "max_new_tokens", *FILE_KEYS})
             if unknown:
                 raise ValueError(f"unknown keys {unknown}")
-            files = {k: Path(folder) / data[k] if data.get(k) else None for k in ("cue_classifier", "cue_reference")}
+            files = {k: Path(folder) / data[k] if data.get(k) else None for k in FILE_KEYS}
             missing = [str(p) for p in files.values() if p is not None and not p.is_file()]
             if missing:
                 raise ValueError(f"names files that are not there: {', '.join(missing)}")
@@ -80,6 +85,19 @@ class AdapterSettings:
             return cls(data.get("format"), data.get("task"), int(tokens) if tokens else None, **files)
         except (OSError, ValueError, TypeError) as err:
             raise ValueError(f"{path}: {err}") from None
+
+    @staticmethod
+    def set_file(folder: str | Path, key: str, name: str) -> Path:
+        """Record in `folder`/emoreason.json that the file `name` (in `folder`) is the adapter's `key`
+        (one of `FILE_KEYS`), keeping every other setting; returns the settings file's path."""
+        if key not in FILE_KEYS:
+            raise ValueError(f"{key!r} is not a file setting; one of {', '.join(FILE_KEYS)}")
+        path = Path(folder) / SETTINGS_FILE
+        data = json.loads(path.read_text()) if path.is_file() else {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: not a JSON object")
+        path.write_text(json.dumps(data | {key: name}, indent=2) + "\n")
+        return path
 
     @classmethod
     def of(cls, adapters: Sequence[str | Path]) -> AdapterSettings:
@@ -91,4 +109,4 @@ class AdapterSettings:
         return cls()
 
 
-__all__ = ["SETTINGS_FILE", "SHIPPED_ADAPTERS", "AdapterSettings", "resolve_shipped", "shipped_adapter"]
+__all__ = ["FILE_KEYS", "SETTINGS_FILE", "SHIPPED_ADAPTERS", "AdapterSettings", "resolve_shipped", "shipped_adapter"]

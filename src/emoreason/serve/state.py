@@ -46,7 +46,7 @@ class ServeSettings:
     max_text_chars: int = 20_000
     api_key: str | None = None
     ground_quotes: bool = True  # /v1/analyze answers quote only the input (`generation.quotes`)
-    score_readout: str = "confidence"  # how /v1/analyze reads a scored answer's score (`formats.readout`)
+    score_readout: str = "fitted"  # how /v1/analyze reads a scored answer's score (`formats.readout`)
 
     def __post_init__(self) -> None:
         for name in (

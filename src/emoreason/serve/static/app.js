@@ -267,10 +267,14 @@ function render(entry) {
   if (record.score !== null && record.score !== undefined && task && task.scale) gaugeBox.append(gauge(record.score, task));
   else if (record.score !== null && record.score !== undefined) gaugeBox.append(el("span", { class: "label-chip" }, `score ${record.score}`));
   const probs = record.polarity_probs || {};
-  if (record.score_readout === "confidence" && record.polarity in probs) {
-    // the confidence readout (emoreason.formats.readout): where the number comes from
-    gaugeBox.append(el("p", { class: "readout", title: "the written score times the probability the model gave its polarity" },
-      `written ${record.written_score} × P(${record.polarity}) ${probs[record.polarity].toFixed(2)}`));
+  if ((record.score_readout === "confidence" || record.score_readout === "fitted") && record.polarity in probs) {
+    // the confidence and fitted readouts (emoreason.formats.readout): where the number comes from
+    const fitted = record.score_readout === "fitted";
+    const title = fitted
+      ? "read off the model's fitted line, from the written score times the probability of its polarity, the polarity margin and the cues' valences"
+      : "the written score times the probability the model gave its polarity";
+    const text = `written ${record.written_score} × P(${record.polarity}) ${probs[record.polarity].toFixed(2)}`;
+    gaugeBox.append(el("p", { class: "readout", title }, fitted ? `fitted line; ${text}` : text));
   }
   const chip = $("label-chip");
   chip.classList.toggle("hidden", !record.label);

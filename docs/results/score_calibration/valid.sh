@@ -1,0 +1,9 @@
+#!/bin/bash
+# shipped default's greedy answers on every sentence of the three valid splits
+cd "$(dirname "$0")/../../.."
+export HF_HUB_OFFLINE=1
+for d in tweets products movies; do
+  out=runs/calib/valid/shipped-$d-all
+  [ -f $out/metrics.json ] || .venv/bin/emoreason evaluate --max-new-tokens 192 --out $out -d vader:$d --split valid > $out.log 2>&1
+  echo "$d done $(date +%T)"
+done

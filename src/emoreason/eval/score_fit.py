@@ -1,0 +1,69 @@
+"""Fitting a model's score readout to gold scores (`emoreason fit-score`).
+
+The answers of `emoreason evaluate` runs on valid splits (read with the confidence readout, which
+keeps the polarity's probabilities) give one row of `formats.readout.FIT_FEATURES` each; least
+squares of their gold scores on those rows is the line the `fitted` readout reads scores off.
+Fit on valid answers only: a line fitted on a test split would be scored on the answers it was
+fitted to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from emoreason.data import DataError
+from emoreason.eval.compare import read_run
+from emoreason.eval.run_identity import read_identity_file
+from emoreason.formats.readout import ScoreFit, fit_score
+from emoreason.inference import record_fit_features
+
+#: the splits a line may not be fitted on
+HELD_OUT_SPLITS = ("test",)
+
+
+def fit_score_runs(folders: Sequence[str | Path], allow_test: bool = False) -> ScoreFit:
+    """The line fitted to every usable answer of the `evaluate` runs in `folders` (answers with a
+    gold score, read with the polarity's probabilities). Raises DataError naming the folder for a
+    run on a test split (unless `allow_test`), a run on a task without a score scale, or a run
+    with no usable answer (evaluated with `--score-readout written`, say)."""
+    if not folders:
+        raise DataError("give at least one folder written by `emoreason evaluate`")
+    features: list[tuple[float, float, float]] = []
+    gold: list[float] = []
+    fitted_on: list[str] = []
+    for folder in folders:
+        records, task = read_run(folder)
+        stored = read_identity_file(Path(folder)) or {}
+        identity = stored.get("identity") or {}
+        split = str(identity.get("split", "?"))
+        if split in HELD_OUT_SPLITS and not allow_test:
+            raise DataError(
+                f"this run answered the {split} split; fit the readout on valid answers and keep test for "
+                "reporting (--allow-test overrides)",
+                file=str(folder),
+            )
+        if not task.is_regression:
+            raise DataError(f"task {task.name!r} has no score scale: there is no score to fit", file=str(folder))
+        usable = 0
+        for record in records.values():
+            row = record_fit_features(record)
+            if row is None or record.get("gold_score") is None:
+                continue
+            features.append(row)
+            gold.append(float(record["gold_score"]))
+            usable += 1
+        if not usable:
+            raise DataError(
+                "no answer here carries a score and the polarity's probabilities; evaluate with "
+                "--score-readout confidence (or fitted)",
+                file=str(folder),
+            )
+        fitted_on.append(f"{identity.get('dataset', Path(folder).name)}:{split} ({usable})")
+    try:
+        return fit_score(features, gold, fitted_on)
+    except ValueError as err:
+        raise DataError(str(err)) from None
+
+
+__all__ = ["HELD_OUT_SPLITS", "fit_score_runs"]
