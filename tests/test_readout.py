@@ -365,3 +365,12 @@ def test_the_terminal_view_says_a_score_was_fitted(capsys) -> None:
     show_record(Sample(id="x", text="good"), record)
     shown = " ".join(capsys.readouterr().out.split())
     assert "score 1.42 (fitted line; written 2.5 x P(positive) 0.60)" in shown
+
+
+def test_the_python_api_fits_a_line_into_a_file(tmp_path) -> None:
+    import emoreason
+
+    valid, _ = _evaluated(tmp_path, "valid", "valid", "confidence")
+    fit = emoreason.fit_score([valid], tmp_path / "line.json")
+    assert ScoreFit.load(tmp_path / "line.json") == fit and fit.n == 10
+    assert emoreason.fit_score([valid]) == fit  # without `out` nothing is written, the line is returned

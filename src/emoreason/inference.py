@@ -3,11 +3,11 @@
 The audit record (what `emoreason analyze --json` prints and `evaluate` stores per sample) is
 the product's unit of accountability: the parsed polarity, reasoning parts and score or label,
 whether the answer parsed, what failed, the raw completion, and which model and format made it.
-A scored C2F answer's `score` is by default its written number weighted by the probability the
-model gave its polarity (`score_readout: confidence`, `formats.readout`); `written_score` keeps
-the number the chain wrote and `polarity_probs` the probabilities. A model that carries a
-`ScoreFit` reads it off a fitted line instead (`score_readout: fitted`, `confidence_score` keeps
-the confidence one).
+A scored C2F answer's `score` is its written number weighted by the probability the model gave
+its polarity (`score_readout: confidence`, `formats.readout`); `written_score` keeps the number
+the chain wrote and `polarity_probs` the probabilities. By default a model that carries a
+`ScoreFit` reads it off that fitted line instead (`score_readout: fitted`; `confidence_score`
+keeps the confidence one).
 
 `conversations_for` and `records_for` are the two halves of `analyze` (the prompts asked, the
 records of what came back), for callers that generate in between themselves: `emoreason.api.Explainer`

@@ -24,7 +24,7 @@ take (`inputs_for_family`) and the context-length check (`check_context_fits`). 
 package is cheap: torch and transformers load when a model does.
 """
 
-from emoreason.api.evaluation import default_eval_out, evaluate, run_identity_of
+from emoreason.api.evaluation import default_eval_out, evaluate, fit_score, run_identity_of
 from emoreason.api.explainer import (
     Explainer,
     Explanation,
@@ -43,6 +43,7 @@ __all__ = [
     "check_context_fits",
     "default_eval_out",
     "evaluate",
+    "fit_score",
     "has_media",
     "inputs_for_family",
     "load_engine",

@@ -8,10 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from emoreason.data import Dataset
+    from emoreason.formats.readout import ScoreFit
     from emoreason.generation import GenerationBackend, SamplingParams
 
 
 # --- evaluating -------------------------------------------------------------------------------
+
+#: the name of the line `fit_score` saves into an adapter folder
+SCORE_FIT_FILE = "score_fit.json"
 
 
 def default_eval_out(spec: str, split: str) -> Path:
@@ -184,4 +188,25 @@ def evaluate(
     )
 
 
-__all__ = ["default_eval_out", "evaluate", "run_identity_of"]
+def fit_score(runs: Sequence[str | Path], out: str | Path | None = None, *, allow_test: bool = False) -> ScoreFit:
+    """Fit the `fitted` score readout on `evaluate` runs of valid splits, as `emoreason fit-score`
+    does (`eval.score_fit.fit_score_runs`; a test-split run raises DataError unless `allow_test`).
+    With `out` an adapter folder, the line is saved there as score_fit.json and named in its
+    emoreason.json, so that evaluate, analyze, serve and `Explainer` read scores off it; with `out`
+    a file path, it is saved there.
+
+    >>> emoreason.fit_score(["runs/valid/tweets", "runs/valid/products"], out="runs/sft/adapter")  # doctest: +SKIP
+    """
+    from emoreason.eval.score_fit import fit_score_runs
+    from emoreason.models.shipped import AdapterSettings
+
+    fit = fit_score_runs(runs, allow_test=allow_test)
+    if out is not None:
+        target = Path(out) / SCORE_FIT_FILE if Path(out).is_dir() else Path(out)
+        fit.save(target)
+        if Path(out).is_dir():
+            AdapterSettings.set_file(out, "score_fit", SCORE_FIT_FILE)
+    return fit
+
+
+__all__ = ["SCORE_FIT_FILE", "default_eval_out", "evaluate", "fit_score", "run_identity_of"]

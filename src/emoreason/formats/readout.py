@@ -71,8 +71,8 @@ class ScoreFit:
     def to_dict(self) -> dict[str, Any]:
         return {
             "features": list(FIT_FEATURES),
-            "weights": [round(w, 6) for w in self.weights],
-            "intercept": round(self.intercept, 6),
+            "weights": list(self.weights),
+            "intercept": self.intercept,
             "fitted_on": list(self.fitted_on),
             "n": self.n,
         }
