@@ -219,7 +219,13 @@ def test_a_score_fit_file_round_trips_and_a_bad_one_names_itself(tmp_path) -> No
     LINE.save(path)
     assert ScoreFit.load(path) == LINE
     data = json.loads(path.read_text())
-    for broken in (data | {"features": ["confidence"]}, data | {"weights": [1.0, "nan", 0.0]}, [1, 2]):
+    broken_files = (
+        data | {"features": ["confidence"]},
+        data | {"weights": [1.0, "nan", 0.0]},
+        data | {"scale": [4.0, -4.0]},
+        [1, 2],
+    )
+    for broken in broken_files:
         path.write_text(json.dumps(broken))
         with pytest.raises(ValueError, match=r"score_fit\.json: not a score fit .*emoreason fit-score"):
             ScoreFit.load(path)
@@ -374,3 +380,23 @@ def test_the_python_api_fits_a_line_into_a_file(tmp_path) -> None:
     fit = emoreason.fit_score([valid], tmp_path / "line.json")
     assert ScoreFit.load(tmp_path / "line.json") == fit and fit.n == 10
     assert emoreason.fit_score([valid]) == fit  # without `out` nothing is written, the line is returned
+
+
+def test_a_line_is_read_only_on_the_scale_it_was_fitted_on(tmp_path) -> None:
+    from emoreason.data import DataError
+    from emoreason.eval.score_fit import fit_score_runs
+
+    on_vader = ScoreFit((0.5, 1.0, 0.1), 0.0, scale=(-4.0, 4.0))
+    assert effective_readout("fitted", C2F, VADER, on_vader) == "fitted"
+    assert effective_readout("fitted", C2F, resolve_task("sims"), on_vader) == "confidence"  # -1..1
+    assert effective_readout("fitted", C2F, resolve_task("sims"), LINE) == "fitted"  # no scale recorded: any
+    valid, _ = _evaluated(tmp_path, "valid", "valid", "confidence")
+    assert fit_score_runs([valid]).scale == (-4.0, 4.0)
+    other = tmp_path / "other"
+    other.mkdir()
+    identity = json.loads((valid / "run.json").read_text())
+    identity["identity"]["task"]["scale"] = [-3.0, 3.0]
+    (other / "run.json").write_text(json.dumps(identity))
+    (other / "predictions.jsonl").write_text((valid / "predictions.jsonl").read_text())
+    with pytest.raises(DataError, match="different scales"):
+        fit_score_runs([valid, other])

@@ -24,14 +24,16 @@ HELD_OUT_SPLITS = ("test",)
 
 def fit_score_runs(folders: Sequence[str | Path], allow_test: bool = False) -> ScoreFit:
     """The line fitted to every usable answer of the `evaluate` runs in `folders` (answers with a
-    gold score, read with the polarity's probabilities). Raises DataError naming the folder for a
-    run on a test split (unless `allow_test`), a run on a task without a score scale, or a run
-    with no usable answer (evaluated with `--score-readout written`, say)."""
+    gold score, read with the polarity's probabilities), on their task's scale. Raises DataError
+    naming the folder for a run on a test split (unless `allow_test`), a run on a task without a
+    score scale or on another scale than the runs before it, or a run with no usable answer
+    (evaluated with `--score-readout written`, say)."""
     if not folders:
         raise DataError("give at least one folder written by `emoreason evaluate`")
     features: list[tuple[float, float, float]] = []
     gold: list[float] = []
     fitted_on: list[str] = []
+    scales: set[tuple[float, float]] = set()
     for folder in folders:
         records, task = read_run(folder)
         stored = read_identity_file(Path(folder)) or {}
@@ -45,6 +47,12 @@ def fit_score_runs(folders: Sequence[str | Path], allow_test: bool = False) -> S
             )
         if not task.is_regression:
             raise DataError(f"task {task.name!r} has no score scale: there is no score to fit", file=str(folder))
+        assert task.scale is not None
+        scales.add((float(task.scale[0]), float(task.scale[1])))
+        if len(scales) > 1:
+            raise DataError(
+                f"these runs score on different scales ({sorted(scales)}); fit one line per scale", file=str(folder)
+            )
         usable = 0
         for record in records.values():
             row = record_fit_features(record)
@@ -61,7 +69,7 @@ def fit_score_runs(folders: Sequence[str | Path], allow_test: bool = False) -> S
             )
         fitted_on.append(f"{identity.get('dataset', Path(folder).name)}:{split} ({usable})")
     try:
-        return fit_score(features, gold, fitted_on)
+        return fit_score(features, gold, fitted_on, scales.pop())
     except ValueError as err:
         raise DataError(str(err)) from None
 

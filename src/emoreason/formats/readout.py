@@ -47,32 +47,37 @@ FIT_FEATURES: tuple[str, ...] = ("confidence", "margin", "cues")
 
 def effective_readout(score_readout: str, fmt: ReasoningFormat, task: TaskInfo, fit: ScoreFit | None = None) -> str:
     """The readout `score_readout` amounts to for this format and task: `confidence` needs a
-    scored task and a format that writes its polarity first, `fitted` that and a `fit`
-    (without one it is `confidence`); anything else is read as written. Raises ValueError for an
-    unknown name."""
+    scored task and a format that writes its polarity first, `fitted` that and a `fit` made on
+    the task's scale (without one, or on another scale, it is `confidence`: a line fitted to
+    -4..4 scores says nothing about -1..1 ones); anything else is read as written. Raises
+    ValueError for an unknown name."""
     if score_readout not in SCORE_READOUTS:
         raise ValueError(f"score readout must be one of {', '.join(SCORE_READOUTS)}, got {score_readout!r}")
     if score_readout == "written" or not (task.is_regression and fmt.supports_prefix_hint):
         return "written"
-    return "fitted" if score_readout == "fitted" and fit is not None else "confidence"
+    fits = fit is not None and (fit.scale is None or tuple(fit.scale) == tuple(task.scale or ()))
+    return "fitted" if score_readout == "fitted" and fits else "confidence"
 
 
 @dataclass(frozen=True, slots=True)
 class ScoreFit:
     """score = weights . (confidence score, margin, cue sum) + intercept (`FIT_FEATURES`), fitted
     by least squares on answers with gold scores (`fit_score`). `fitted_on` names the data and `n`
-    counts the answers, so that a reader knows what the line was fitted to."""
+    counts the answers, so that a reader knows what the line was fitted to; `scale` is the score
+    scale of those answers, the only one the line is read on (None: any)."""
 
     weights: tuple[float, float, float]
     intercept: float
     fitted_on: tuple[str, ...] = ()
     n: int = 0
+    scale: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "features": list(FIT_FEATURES),
             "weights": list(self.weights),
             "intercept": self.intercept,
+            "scale": list(self.scale) if self.scale is not None else None,
             "fitted_on": list(self.fitted_on),
             "n": self.n,
         }
@@ -93,7 +98,16 @@ class ScoreFit:
             intercept = float(data["intercept"])
             if len(weights) != len(FIT_FEATURES) or not all(map(math.isfinite, (*weights, intercept))):
                 raise ValueError(f"`weights` must be {len(FIT_FEATURES)} finite numbers and `intercept` one")
-            return cls(weights, intercept, tuple(str(d) for d in data.get("fitted_on", ())), int(data.get("n", 0)))  # type: ignore[arg-type]
+            scale = data.get("scale")
+            if scale is not None and (len(scale) != 2 or not float(scale[0]) < float(scale[1])):
+                raise ValueError(f"`scale` must be [low, high] with low < high, got {scale!r}")
+            return cls(
+                weights,  # type: ignore[arg-type]
+                intercept,
+                tuple(str(d) for d in data.get("fitted_on", ())),
+                int(data.get("n", 0)),
+                (float(scale[0]), float(scale[1])) if scale is not None else None,
+            )
         except (OSError, ValueError, TypeError, KeyError) as err:
             raise ValueError(f"{path}: not a score fit ({err}); write one with `emoreason fit-score`") from None
 
@@ -107,8 +121,14 @@ def fit_features(
     return float(confidence_score), float(margin), float(sum(cue_valences))
 
 
-def fit_score(features: Sequence[Sequence[float]], gold: Sequence[float], fitted_on: Sequence[str] = ()) -> ScoreFit:
-    """Least squares of `gold` on `features` (rows of `fit_features`) and a constant. Raises
+def fit_score(
+    features: Sequence[Sequence[float]],
+    gold: Sequence[float],
+    fitted_on: Sequence[str] = (),
+    scale: tuple[float, float] | None = None,
+) -> ScoreFit:
+    """Least squares of `gold` on `features` (rows of `fit_features`) and a constant; `scale` is
+    the gold scores' scale, recorded so the line is read on that scale only. Raises
     ValueError with fewer answers than the line has terms + 1, or features that do not vary
     enough to tell the terms apart."""
     x = np.asarray(features, dtype=float)
@@ -122,7 +142,8 @@ def fit_score(features: Sequence[Sequence[float]], gold: Sequence[float], fitted
     coef, _, rank, _ = np.linalg.lstsq(design, y, rcond=None)
     if rank < design.shape[1]:
         raise ValueError("the answers' features do not vary enough to fit a score (e.g. every answer the same)")
-    return ScoreFit(tuple(float(c) for c in coef[:-1]), float(coef[-1]), tuple(fitted_on), len(y))  # type: ignore[arg-type]
+    weights = tuple(float(c) for c in coef[:-1])
+    return ScoreFit(weights, float(coef[-1]), tuple(fitted_on), len(y), scale)  # type: ignore[arg-type]
 
 
 def fitted_score(
