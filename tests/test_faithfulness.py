@@ -429,3 +429,49 @@ def test_evaluate_command_takes_faithfulness(tiny_models, tmp_path) -> None:
     faith = json.loads((out / "metrics.json").read_text())["faithfulness"]  # strict JSON: NaN is null
     assert faith["n_probed"] == 0 and faith["comprehensiveness"] is None
     assert "faithfulness probes" in result.output
+
+
+def test_negation_notes_say_per_answer_which_negations_stand_in_the_input() -> None:
+    from emoreason.metrics.valence import NegationNote, negation_notes
+
+    source = "The battery died after two days and customer service never answered. Not bad otherwise."
+    chain = (
+        'Negative cues: "died" (-1.4), negated by "never" so it reads +1.0. '
+        'Positive cues: "bad" (-2.5), negated by "not" so it reads +1.8.'
+    )
+    assert negation_notes(chain, source) == [
+        NegationNote("died", "never", named=True, in_input=False),  # "never" negates "answered"
+        NegationNote("bad", "not", named=True, in_input=True),
+    ]
+    # the shipped default's answer to "The hotel was not bad at all.": the input's "not" left out
+    unnamed = negation_notes('Positive cues: "bad" (+1.9).', "The hotel was not bad at all.")
+    assert unnamed == [NegationNote("bad", "not", named=False, in_input=True)]
+    assert unnamed[0].to_dict() == {"cue": "bad", "negator": "not", "named": False, "in_input": True}
+    assert negation_notes('Positive cues: "great" (+3.1).', "A great film.") == []
+
+
+def test_the_record_and_the_terminal_view_carry_the_negation_notes(capsys) -> None:
+    from emoreason.cli.ui import show_record
+    from emoreason.data.schema import Sample, resolve_task
+    from emoreason.formats import get_format
+    from emoreason.generation import Completion
+    from emoreason.inference import audit_record
+
+    sample = Sample(id="h", text="The hotel was not bad at all.")
+    text = '<polarity>positive</polarity>\n<think>Text: Positive cues: "bad" (+1.9).</think>\n<score>1.9</score>'
+    record = audit_record(
+        sample, Completion(text, [1], [0.0], "stop"), get_format("c2f"), resolve_task("vader"), "m", 0.1
+    )
+    assert record["negations"] == [{"cue": "bad", "negator": "not", "named": False, "in_input": True}]
+    show_record(sample, record)
+    shown = " ".join(capsys.readouterr().out.split())
+    assert 'negation: the input has "not" just before "bad"; the chain does not say so' in shown
+    plain = audit_record(
+        Sample(id="g", text="A great film."),
+        Completion(text.replace('"bad" (+1.9)', '"great" (+3.1)'), [1], [0.0], "stop"),
+        get_format("c2f"),
+        resolve_task("vader"),
+        "m",
+        0.1,
+    )
+    assert "negations" not in plain  # nothing to account for: the field is absent

@@ -44,6 +44,7 @@ from emoreason.formats.readout import (
 from emoreason.generation import Completion, GenerationBackend, SamplingParams
 from emoreason.metrics.evidence import cue_statements, mark_evidence
 from emoreason.metrics.grounding import citation_grounding
+from emoreason.metrics.valence import negation_notes
 from emoreason.models import Conversation
 
 
@@ -181,7 +182,9 @@ def _record(
     task: TaskInfo | None = None,
     choice: Mapping[Polarity, int] | None = None,
 ) -> dict[str, Any]:
-    """The record; with `choice`, also `polarity_probs` (the model's probability of each polarity
+    """The record; `negations` where the chain names a negation or the input negates a cue the
+    chain states (`metrics.valence.negation_notes`, each with whether it stands in the input);
+    with `choice`, also `polarity_probs` (the model's probability of each polarity
     word where it wrote one) and, for a scored task, `score` read with the `confidence` readout
     and `written_score`, the number the chain wrote. `score_readout` says which `score` is."""
     probs = polarity_probs(completion.choice_probs, choice)
@@ -203,6 +206,11 @@ def _record(
         "citations": citation_record(prefix + completion.text, sample.text, sample.cues if cues is None else cues),
         "score_readout": readout,
     }
+    # the negations the chain names, and those the input has before a cue the chain states unnamed
+    source = "\n".join(part for part in (sample.text, sample.cues if cues is None else cues) if part)
+    notes = negation_notes(prefix + completion.text, source)
+    if notes:
+        record["negations"] = [note.to_dict() for note in notes]
     if probs is not None:
         record["polarity_probs"] = {p: round(v, 4) for p, v in probs.items()}
     if readout == "confidence":

@@ -70,6 +70,10 @@ class Explanation:
     confidence_score: float | None = None
     #: the model's probability of each polarity word where it wrote one, when it was kept
     polarity_probs: dict[str, float] | None = None
+    #: the negations the chain names, and those the input has before a cue the chain states
+    #: without naming them, each {cue, negator, named, in_input} (`metrics.valence.negation_notes`);
+    #: None when there are none, and then absent
+    negations: list[dict[str, Any]] | None = None
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Explanation:
@@ -90,7 +94,7 @@ class Explanation:
 
 
 #: Explanation fields that an audit record has only sometimes
-_OPTIONAL = ("score_readout", "polarity_probs", "written_score", "confidence_score", "cues", "votes")
+_OPTIONAL = ("score_readout", "polarity_probs", "written_score", "confidence_score", "cues", "votes", "negations")
 
 
 # --- what a model is handed -------------------------------------------------------------------

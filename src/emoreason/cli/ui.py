@@ -207,11 +207,32 @@ def show_record(sample: Sample, record: dict[str, Any]) -> None:
                 style="yellow",
             )
         )
+    lines.extend(negation_lines(record.get("negations") or []))
     if not record["parse_ok"] and not record["reasoning"]:
         lines.append(Text("raw: " + record["raw_completion"][:300], style="dim"))
     shown = sample.text if len(sample.text) <= 60 else sample.text[:60] + "…"
     title = Text(f"{record['id']}: {shown}")
     console.print(Panel(Text("\n").join(lines), title=title, title_align="left"))
+
+
+def negation_lines(notes: list[dict[str, Any]]) -> list[Text]:
+    """One line per negation an answer has to account for (the record's `negations`,
+    `metrics.valence.negation_notes`): a named one that stands in the input (dim), a named one that
+    does not, and one the input has that the chain leaves out (both in yellow)."""
+    lines = []
+    for note in notes:
+        cue, negator = f'"{note["cue"]}"', f'"{note["negator"]}"'
+        if note["named"] and note["in_input"]:
+            lines.append(Text(f"negation: {cue} negated by {negator}, which stands just before it in the input", "dim"))
+        elif note["named"]:
+            lines.append(
+                Text(f"negation: the chain says {negator} negates {cue}; the input has no such negation", "yellow")
+            )
+        else:
+            lines.append(
+                Text(f"negation: the input has {negator} just before {cue}; the chain does not say so", "yellow")
+            )
+    return lines
 
 
 def _joined(counts: Mapping[str, Any]) -> str:

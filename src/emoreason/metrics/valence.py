@@ -171,6 +171,41 @@ def check_valences(
     return ValenceCheck(judgment, *counts)
 
 
+@dataclass(frozen=True, slots=True)
+class NegationNote:
+    """One negation an answer has to account for, for a reader of that answer: one its chain names
+    (`"bad" (-2.5), negated by "not"`), or one the input has just before a cue the chain states
+    without naming it. The per-answer view of the negation support and recall above."""
+
+    cue: str
+    negator: str  # the negation the chain names; else the one standing before the cue in the input
+    named: bool  # the chain names this negation
+    in_input: bool  # `negator` is a negation standing just before `cue` in the input
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cue": self.cue, "negator": self.negator, "named": self.named, "in_input": self.in_input}
+
+
+def negation_notes(completion: str, source: str) -> list[NegationNote]:
+    """The negations of one answer (`NegationNote`), in the chain's order: every named one, checked
+    against `source` (`negation_supported`), and every stated cue the input negates (by VADER's
+    rule) whose negation the chain does not name."""
+    words = vader_words(source.lower())
+    in_input = _negated(words)
+    notes = []
+    for statement in cue_statements(completion):
+        if statement.negated_by is not None:
+            supported = negation_supported(statement.quote, statement.negated_by, words)
+            notes.append(NegationNote(statement.quote, statement.negated_by, True, supported))
+        elif statement.stated is not None and statement.quote.lower() in in_input:
+            cue = statement.quote.lower()
+            negator = next(
+                words[j] for i, w in enumerate(words) if w == cue and (j := negation_before(words, i)) is not None
+            )
+            notes.append(NegationNote(statement.quote, negator, False, True))
+    return notes
+
+
 def valence_check(
     completion: str, polarity: str | None, lexicon: Mapping[str, float] | None = None, source: str | None = None
 ) -> ValenceCheck:
@@ -214,12 +249,14 @@ def vader_lexicon() -> Mapping[str, float]:
 
 __all__ = [
     "NEGATION_WINDOW",
+    "NegationNote",
     "ValenceCheck",
     "check_valences",
     "is_negation",
     "lexicon_valence",
     "negated_words",
     "negation_before",
+    "negation_notes",
     "negation_supported",
     "valence_check",
     "valence_summary",

@@ -249,6 +249,18 @@ function renderEvidence(entry) {
     notFound.length ? "Cited but not in the input: " : "",
     ...notFound.map((cited) => el("span", { class: "cited" }, cited)),
   );
+  // the negations the answer has to account for (emoreason.metrics.valence.negation_notes)
+  const notes = entry.record.negations || [];
+  const list = $("negations");
+  list.classList.toggle("hidden", !notes.length);
+  list.replaceChildren(...notes.map(negationItem));
+}
+
+function negationItem(note) {
+  const cue = `"${note.cue}"`, negator = `"${note.negator}"`;
+  if (note.named && note.in_input) return el("li", {}, `${cue} negated by ${negator}, which stands just before it in the input`);
+  if (note.named) return el("li", { class: "doubt" }, `The chain says ${negator} negates ${cue}; the input has no such negation`);
+  return el("li", { class: "doubt" }, `The input has ${negator} just before ${cue}; the chain does not say so`);
 }
 
 function render(entry) {
