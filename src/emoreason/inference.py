@@ -40,6 +40,7 @@ from emoreason.formats.readout import (
     fitted_score,
     polarity_choice,
     polarity_probs,
+    reading_fit,
 )
 from emoreason.generation import Completion, GenerationBackend, SamplingParams
 from emoreason.metrics.evidence import cue_statements, mark_evidence
@@ -359,7 +360,7 @@ def analyze(
     check_inputs(samples, cues)
     fmt = get_format(format_name)
     choice = readout_choice(engine, fmt, task, score_readout)
-    reading_fit = fit if effective_readout(score_readout, fmt, task, fit) == "fitted" else None
+    used_fit = reading_fit(score_readout, fmt, task, fit)
     params = with_choice(params or SamplingParams(max_new_tokens=256, stop_strings=fmt.stop_strings), choice)
     records: list[dict[str, Any]] = []
     for start in range(0, len(samples), batch_size):
@@ -367,7 +368,7 @@ def analyze(
         began = time.perf_counter()
         outputs = engine.generate(conversations_for(chunk, fmt, task, cues), params)
         per_sample = (time.perf_counter() - began) / len(chunk)
-        batch = records_for(chunk, outputs, fmt, task, model_name, per_sample, cues, choice, fit=reading_fit)
+        batch = records_for(chunk, outputs, fmt, task, model_name, per_sample, cues, choice, fit=used_fit)
         records.extend(batch)
         if on_batch is not None:
             on_batch(batch)

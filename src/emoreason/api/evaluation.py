@@ -202,11 +202,15 @@ def fit_score(runs: Sequence[str | Path], out: str | Path | None = None, *, allo
 
     fit = fit_score_runs(runs, allow_test=allow_test)
     if out is not None:
-        target = Path(out) / SCORE_FIT_FILE if Path(out).is_dir() else Path(out)
-        fit.save(target)
+        fit.save(score_fit_path(out))
         if Path(out).is_dir():
             AdapterSettings.set_file(out, "score_fit", SCORE_FIT_FILE)
     return fit
 
 
-__all__ = ["SCORE_FIT_FILE", "default_eval_out", "evaluate", "fit_score", "run_identity_of"]
+def score_fit_path(out: str | Path) -> Path:
+    """Where `fit_score` saves a line given `out`: score_fit.json in an adapter folder, else `out`."""
+    return Path(out) / SCORE_FIT_FILE if Path(out).is_dir() else Path(out)
+
+
+__all__ = ["SCORE_FIT_FILE", "default_eval_out", "evaluate", "fit_score", "run_identity_of", "score_fit_path"]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, overload
 from emoreason.cues.prompting import MEDIA
 from emoreason.data.schema import Sample
 from emoreason.data.text import check_text, is_blank
-from emoreason.formats.readout import ScoreFit, effective_readout
+from emoreason.formats.readout import ScoreFit, effective_readout, reading_fit
 
 if TYPE_CHECKING:
     from emoreason.cues.classifier import CueClassifier
@@ -319,8 +319,7 @@ class Explainer:
     @property
     def reading_fit(self) -> ScoreFit | None:
         """`score_fit` where this explainer's readout uses it, else None."""
-        fitted = effective_readout(self.score_readout, self.format, self.task, self.score_fit) == "fitted"
-        return self.score_fit if fitted else None
+        return reading_fit(self.score_readout, self.format, self.task, self.score_fit)
 
     @functools.cached_property
     def choice(self) -> dict[str, int] | None:
@@ -487,7 +486,7 @@ class Explainer:
             progress=progress,
             cues=inputs.cue_text,
             score_readout=self.score_readout,
-            fit=self.score_fit,
+            fit=self.reading_fit,
         )
         return _with_cue_text(inputs, records)
 

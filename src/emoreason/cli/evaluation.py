@@ -200,14 +200,14 @@ def fit_score_cmd(runs: FitRuns, out: FitOut, allow_test: AllowTest = False) -> 
     """Fit the `fitted` score readout: least squares of the gold scores on each answer's confidence score,
     P(positive) - P(negative) and the valences its chain states for its cues (emoreason.formats.readout).
     The answer's polarity never changes; the score stays on its side of the neutral band."""
-    from emoreason.api.evaluation import SCORE_FIT_FILE, fit_score
+    from emoreason.api.evaluation import fit_score, score_fit_path
     from emoreason.data import DataError
 
     try:
         fit = fit_score(runs, out, allow_test=allow_test)
     except DataError as err:
         fail(str(err))
-    target = out / SCORE_FIT_FILE if out.is_dir() else out
+    target = score_fit_path(out)
     weights = ", ".join(f"{w:+.3f}" for w in fit.weights)
     on = "; ".join(fit.fitted_on)
     console.print(f"fitted on {fit.n} answers ({on}): weights {weights}, intercept {fit.intercept:+.3f}")

@@ -59,6 +59,12 @@ def effective_readout(score_readout: str, fmt: ReasoningFormat, task: TaskInfo, 
     return "fitted" if score_readout == "fitted" and fits else "confidence"
 
 
+def reading_fit(score_readout: str, fmt: ReasoningFormat, task: TaskInfo, fit: ScoreFit | None) -> ScoreFit | None:
+    """`fit` where `score_readout` reads scores off it for this format and task (`effective_readout`
+    is `fitted`), else None."""
+    return fit if effective_readout(score_readout, fmt, task, fit) == "fitted" else None
+
+
 @dataclass(frozen=True, slots=True)
 class ScoreFit:
     """score = weights . (confidence score, margin, cue sum) + intercept (`FIT_FEATURES`), fitted
@@ -196,9 +202,10 @@ def confidence_weighted_score(
     polarity (an inconsistent answer is reported as written, not repaired)."""
     if probs is None or polarity not in probs or task.score_polarity(score) != polarity:
         return score
-    if polarity == "neutral" and task.score_polarity(score * probs[polarity]) != "neutral":
+    weighted = score * probs[polarity]
+    if polarity == "neutral" and task.score_polarity(weighted) != "neutral":
         return score  # a band that does not hold 0 (never seen): leave the answer alone
-    return _kept_on_side(score * probs[polarity], polarity, task, fallback=score)
+    return _kept_on_side(weighted, polarity, task, fallback=score)
 
 
 def _kept_on_side(value: float, polarity: Polarity, task: TaskInfo, fallback: float) -> float:
@@ -230,4 +237,5 @@ __all__ = [
     "fitted_score",
     "polarity_choice",
     "polarity_probs",
+    "reading_fit",
 ]

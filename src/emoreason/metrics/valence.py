@@ -165,7 +165,7 @@ def check_valences(
         negated = [s for s in statements if s.negated_by is not None]
         supported = sum(negation_supported(s.quote, s.negated_by or "", words) for s in negated)
         in_input = _negated(words)
-        negatable = [s for s in statements if s.stated is not None and s.quote.lower() in in_input]
+        negatable = [s for s in statements if _negatable(s, in_input)]
     named = sum(s.negated_by is not None for s in negatable)
     counts = (len(listed), listed_agree, in_lexicon, sign_agree, exact, len(negated), supported, len(negatable), named)
     return ValenceCheck(judgment, *counts)
@@ -186,6 +186,11 @@ class NegationNote:
         return {"cue": self.cue, "negator": self.negator, "named": self.named, "in_input": self.in_input}
 
 
+def _negatable(statement: CueStatement, negated_in_input: frozenset[str]) -> bool:
+    """A cue the chain states a number for, which the input negates (`_negated` of its words)."""
+    return statement.stated is not None and statement.quote.lower() in negated_in_input
+
+
 def negation_notes(completion: str, source: str) -> list[NegationNote]:
     """The negations of one answer (`NegationNote`), in the chain's order: every named one, checked
     against `source` (`negation_supported`), and every stated cue the input negates (by VADER's
@@ -197,7 +202,7 @@ def negation_notes(completion: str, source: str) -> list[NegationNote]:
         if statement.negated_by is not None:
             supported = negation_supported(statement.quote, statement.negated_by, words)
             notes.append(NegationNote(statement.quote, statement.negated_by, True, supported))
-        elif statement.stated is not None and statement.quote.lower() in in_input:
+        elif _negatable(statement, in_input):
             cue = statement.quote.lower()
             negator = next(
                 words[j] for i, w in enumerate(words) if w == cue and (j := negation_before(words, i)) is not None
