@@ -24,6 +24,7 @@ from emoreason.metrics.valence import (
     check_valences,
     negated_words,
     negation_before,
+    negation_coverage,
     negation_supported,
     vader_words,
     valence_check,
@@ -475,3 +476,27 @@ def test_the_record_and_the_terminal_view_carry_the_negation_notes(capsys) -> No
         0.1,
     )
     assert "negations" not in plain  # nothing to account for: the field is absent
+
+
+@pytest.mark.parametrize(
+    ("chain", "source", "counts"),
+    [
+        # the shipped default's answer: "bad" is negated in the input, the chain leaves it unsaid
+        ('Positive cues: "bad" (-2.5).', "The hotel was not bad at all.", (1, 0, 0)),
+        (NEGATED_BAD, "The hotel was not bad at all.", (1, 1, 0)),
+        # the same true negation named twice is one word covered; a false one counts each time
+        (NEGATED_BAD + ' "bad" (-2.5), negated by "not".', "The hotel was not bad at all.", (1, 1, 0)),
+        (NEGATED_BAD + ' "hotel" (+1.0), negated by "was".', "The hotel was not bad at all.", (1, 1, 1)),
+        # the cue need not be stated to be due: the input negates "dull"
+        ('Positive cues: "great" (+3.1).', "A great film, never dull.", (1, 0, 0)),
+        # "hotel" is negated by VADER's rule but not in the lexicon: nothing is due
+        ("Neutral.", "It was not the hotel.", (0, 0, 0)),
+        # a true negation of a word the lexicon lacks still counts as covered
+        ('"hotel" (-0.5), negated by "not".', "It was not the hotel.", (1, 1, 0)),
+        # a named negation of a word nothing negates is false
+        ('Negative cues: "bad" (-2.5), negated by "hotel".', "The hotel was bad.", (0, 0, 1)),
+    ],
+)
+def test_negation_coverage_judges_the_named_negations_against_the_input(chain, source, counts) -> None:
+    coverage = negation_coverage(cue_statements(chain), source, LEXICON)
+    assert (coverage.expected, coverage.named_true, coverage.named_false) == counts

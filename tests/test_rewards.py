@@ -25,6 +25,7 @@ from emoreason.rewards import (
     extract_label,
     format_reward,
     gold_from_ground_truth,
+    negation_coverage_reward,
     polarity_reward,
     register_component,
     score_reward,
@@ -771,4 +772,47 @@ def test_negation_component_checks_each_named_negation_against_the_input(think, 
 def test_negation_component_needs_the_input():
     reward = CompositeReward.c2f({"negation": 1.0})
     with pytest.raises(ValueError, match="negation"):
+        reward(c2f_answer('"bad" (-2.5), negated by "not"'), Gold(score=1.5), vader_task("tweets"))
+
+
+@pytest.mark.parametrize(
+    ("named_true", "expected", "named_false", "reward"),
+    [(0, 0, 0, 1.0), (0, 1, 0, 0.0), (1, 1, 0, 1.0), (1, 1, 1, 0.5), (1, 2, 0, 0.5), (0, 0, 2, 0.0), (2, 3, 1, 0.5)],
+)
+def test_negation_coverage_reward_by_hand(named_true, expected, named_false, reward):
+    assert negation_coverage_reward(named_true, expected, named_false) == reward
+
+
+@pytest.mark.parametrize("counts", [(-1, 0, 0), (2, 1, 0), (0, 1, -1)])
+def test_negation_coverage_reward_refuses_impossible_counts(counts):
+    with pytest.raises(ValueError, match="negation_coverage_reward"):
+        negation_coverage_reward(*counts)
+
+
+@pytest.mark.parametrize(
+    ("think", "source", "expected"),
+    [
+        ('Positive cues: "bad" (-2.5), negated by "not" so it reads +1.9.', NOT_BAD, 1.0),
+        # silence where the input negates "bad" earns nothing (the `negation` component paid 0.5)
+        ('Positive cues: "bad" (+1.9).', NOT_BAD, 0.0),
+        # true and false: 1 / (1 due + 1 false)
+        (
+            'Positive cues: "bad" (-2.5), negated by "not" so it reads +1.9; "all" (+1.0), negated by "hotel".',
+            NOT_BAD,
+            0.5,
+        ),
+        # nothing negated, nothing named: full marks; a false one named: nothing
+        ('Positive cues: "great" (+3.1).', "A great hotel.", 1.0),
+        ('Positive cues: "great" (+3.1), negated by "hotel".', "A great hotel.", 0.0),
+    ],
+)
+def test_negation_coverage_component_reads_the_input(think, source, expected):
+    reward = CompositeReward.c2f({"negation_coverage": 1.0})
+    result = reward(c2f_answer(think), Gold(score=1.5, source=source), vader_task("tweets"))
+    assert result.components == {"negation_coverage": expected}
+
+
+def test_negation_coverage_component_needs_the_input():
+    reward = CompositeReward.c2f({"negation_coverage": 1.0})
+    with pytest.raises(ValueError, match="negation_coverage"):
         reward(c2f_answer('"bad" (-2.5), negated by "not"'), Gold(score=1.5), vader_task("tweets"))

@@ -33,6 +33,11 @@ lexicon gives as -2.5 and no negation to explain it. Five checks, each a rate:
   never names one scores 0 here however often the support above holds.
 
 Each rate is NaN when nothing qualifies; the count it is over is reported beside it.
+
+For a reward, `negation_coverage` judges the named negations against the input itself: the words
+of the input that VADER's rule negates and its lexicon rates are what a chain has to account for,
+whether it states them as cues or not (negation recall above only sees the cues a chain states, so
+a chain can raise it by stating fewer).
 """
 
 from __future__ import annotations
@@ -211,6 +216,39 @@ def negation_notes(completion: str, source: str) -> list[NegationNote]:
     return notes
 
 
+@dataclass(frozen=True, slots=True)
+class NegationCoverage:
+    """What one chain does with the negations its input applies to sentiment words (the counts of
+    `negation_coverage`): a chain is judged against the input, not only against what it chose to
+    say, so leaving a negation out is not the same as getting it right."""
+
+    expected: int  # distinct words the chain has to account for: lexicon words the input negates, plus
+    #                any other word the chain truly names as negated
+    named_true: int  # distinct words of `expected` whose negation the chain names (`negation_supported`)
+    named_false: int  # negations the chain names that the input does not have, each time it names one
+
+
+def negation_coverage(
+    statements: Sequence[CueStatement], source: str, lexicon: Mapping[str, float]
+) -> NegationCoverage:
+    """The chain's named negations (`CueStatement.negated_by`) against the words of `source` that
+    VADER's rule negates (`negated_words`) and `lexicon` rates: the words a lexicon reader has to
+    read as negated. A chain that names none of them leaves them all uncovered; one it names that
+    does not stand just before its cue counts against it."""
+    words = vader_words(source.lower())
+    expected = {w for w in _negated(words) if lexicon_valence(w, lexicon) is not None}
+    named_true: set[str] = set()
+    named_false = 0
+    for statement in statements:
+        if statement.negated_by is None:
+            continue
+        if negation_supported(statement.quote, statement.negated_by, words):
+            named_true.add(statement.quote.lower())
+        else:
+            named_false += 1
+    return NegationCoverage(len(expected | named_true), len(named_true), named_false)
+
+
 def valence_check(
     completion: str, polarity: str | None, lexicon: Mapping[str, float] | None = None, source: str | None = None
 ) -> ValenceCheck:
@@ -254,6 +292,7 @@ def vader_lexicon() -> Mapping[str, float]:
 
 __all__ = [
     "NEGATION_WINDOW",
+    "NegationCoverage",
     "NegationNote",
     "ValenceCheck",
     "check_valences",
@@ -261,6 +300,7 @@ __all__ = [
     "lexicon_valence",
     "negated_words",
     "negation_before",
+    "negation_coverage",
     "negation_notes",
     "negation_supported",
     "valence_check",

@@ -75,6 +75,22 @@ def negation_reward(supported: int, named: int, neutral: float = NEGATION_NEUTRA
     return _share_or_neutral(supported, named, neutral, "negation_reward needs 0 <= supported <= named")
 
 
+def negation_coverage_reward(named_true: int, expected: int, named_false: int) -> float:
+    """named_true / (expected + named_false): the share of the negations a chain has to account for
+    (`metrics.valence.negation_coverage`) that it names, each false one it names added to what it
+    got wrong. 1 when there is nothing to account for and nothing false is named. Unlike
+    `negation_reward` there is no halfway value: where the input negates a sentiment word, naming
+    nothing earns 0, so silence cannot be the way up (it was, RESULTS "Weighting the negation
+    chains")."""
+    if min(named_true, expected, named_false) < 0 or named_true > expected:
+        raise ValueError(
+            f"negation_coverage_reward needs 0 <= named_true <= expected and named_false >= 0, "
+            f"got {named_true}, {expected}, {named_false}"
+        )
+    wrong_or_due = expected + named_false
+    return 1.0 if wrong_or_due == 0 else named_true / wrong_or_due
+
+
 def accuracy_reward(pred_label: str | None, gold_label: str | None) -> float:
     """1 if the predicted label equals the gold label (case/whitespace-insensitive), else 0."""
     if not pred_label or not gold_label:

@@ -26,8 +26,9 @@ from typing import Any
 
 from emoreason.data.schema import POLARITIES, Polarity, Sample, TaskInfo, normalize_label
 from emoreason.formats.base import ParseResult, ReasoningFormat
+from emoreason.metrics.evidence import cue_statements
 from emoreason.metrics.grounding import citation_grounding
-from emoreason.metrics.valence import vader_lexicon, valence_check
+from emoreason.metrics.valence import negation_coverage, vader_lexicon, valence_check
 from emoreason.rewards.components import (
     accuracy_reward,
     check_score_kind,
@@ -35,6 +36,7 @@ from emoreason.rewards.components import (
     consistency_reward,
     format_reward,
     grounding_reward,
+    negation_coverage_reward,
     negation_reward,
     polarity_reward,
     score_reward,
@@ -182,6 +184,19 @@ def _negation(parsed: ParseResult, gold: Gold, task: TaskInfo, reflection: Refle
     chain = "\n".join(parsed.reasoning.values())
     check = valence_check(chain, parsed.polarity, None, _need(gold.source, "input text (Gold.source)", "negation"))
     return negation_reward(check.negations_supported, check.negations)
+
+
+@register_component("negation_coverage")
+def _negation_coverage(parsed: ParseResult, gold: Gold, task: TaskInfo, reflection: ReflectionAnswers | None) -> float:
+    """Does the chain name every negation its input applies to a word VADER's lexicon rates, and
+    no other (`metrics.valence.negation_coverage`)? The `negation` component, which paid half for
+    naming none, taught a policy to stop naming negations; here an input such as "not bad at all"
+    pays only a chain that says "bad" is negated by "not". An input in another language has no
+    lexicon words, so only false negations count there."""
+    source = _need(gold.source, "input text (Gold.source)", "negation_coverage")
+    chain = "\n".join(parsed.reasoning.values())
+    coverage = negation_coverage(cue_statements(chain), source, vader_lexicon())
+    return negation_coverage_reward(coverage.named_true, coverage.expected, coverage.named_false)
 
 
 @register_component("accuracy")
