@@ -17,6 +17,8 @@
 # it would be shipped iff movies test r - shipped has a paired interval above 0 and no in-domain r
 # or acc-3 interval is entirely below 0.
 # Resumable. Log: runs/negcov/run.log.
+# Stopped by hand after cov40's tweets answers (evaluate ran at half the earlier speed on this CPU):
+# the valid comparison that fitted the session is valid_short.sh, with its own note on what it leaves out.
 cd "$(dirname "$0")/../../.."
 export HF_HUB_OFFLINE=1
 E=.venv/bin/emoreason
