@@ -135,3 +135,23 @@ def test_logits_processor_follows_what_generate_chose(tiny: LoadedModel) -> None
     mark, scores = token_id(tiny, '"'), torch.zeros(1, len(tiny.tokenizer))
     assert not torch.isinf(processor(torch.tensor([[1, 2, 3]]), scores)).any()  # the first step: nothing chosen yet
     assert torch.isinf(processor(torch.tensor([[1, 2, 3, mark]]), scores)).any()  # a quote opened: masked
+
+
+def test_candidates_are_the_quote_marks_and_the_pieces_of_the_input(tiny: LoadedModel) -> None:
+    """The per-input candidate list, read off the vocabulary squashed once per tokenizer, is the
+    rule written out token by token: a quote mark anywhere, or one line whose lowercased,
+    whitespace-squashed text occurs in the lowercased input."""
+    import re
+
+    sources = ["Not bad at all, though the sequel felt a little rushed.", "I LOVED it"]
+    quotes = GroundedQuotes(tiny.tokenizer, sources)
+    for row, source in enumerate(sources):
+        lowered = normalize(source).lower()
+        expected = [
+            i
+            for i, text in enumerate(quotes.texts)
+            if re.search('["\u201c\u201d]', text) or ("\n" not in text and re.sub(r"\s+", " ", text.lower()) in lowered)
+        ]
+        assert quotes.candidates(row) == expected
+        assert len(expected) < len(quotes.texts) // 2  # the rule leaves most of the vocabulary out
+    assert quotes.closing == [i for i, text in enumerate(quotes.texts) if re.search('["\u201c\u201d]', text)]
