@@ -34,14 +34,14 @@ import torch
 from emoreason.data import load_dataset
 from emoreason.formats import build_conversation, get_format
 from emoreason.generation import SamplingParams, TransformersEngine
-from emoreason.generation.matmul import OneDnnLinears, use_onednn_linears
+from emoreason.generation.matmul import OneDnnLinears, choose_linear_kernel
 from emoreason.models import LoadedModel, load_model
 
 ABLATIONS = {
     "no in-place KV cache": {"preallocate_cache": False},
     "no length-grouped prompt pass": {"group_prefill": False},
     "no cascade attention (prefix copied to every row)": {"cascade": False},
-    "no oneDNN linear layers": {"onednn_matmul": False},
+    "no faster linear kernel (MKL's F.linear)": {"linear_kernel": "mkl"},
     "no shared-prefix reuse": {"reuse_prefix": False},
 }
 
@@ -157,7 +157,7 @@ def main() -> None:
         if ablate:
             for name, options in ABLATIONS.items():
                 variants[name] = partial(ours, loaded, conversations, batch, args.max_new_tokens, stops, **options)
-            if use_onednn_linears(loaded.model, loaded.device, loaded.dtype, batch):
+            if choose_linear_kernel(loaded.model, loaded.device, loaded.dtype, batch) == "onednn":
                 variants["plain+onednn"] = partial(
                     plain_loop, plain_model, conversations, batch, args.max_new_tokens, stops, onednn=True
                 )

@@ -468,21 +468,84 @@ def test_onednn_everywhere_keeps_attention_on_default_kernels(tiny: LoadedModel)
 
 
 def test_onednn_engine_gives_the_same_tokens(tiny: LoadedModel) -> None:
-    from emoreason.generation.matmul import model_linear_shapes, probe_onednn_linear
+    from emoreason.generation.matmul import model_linear_shapes, probe_linear_kernels
 
-    probe = probe_onednn_linear(8, *max(model_linear_shapes(tiny.model)))
-    if not probe.accurate:
+    probe = probe_linear_kernels(8, *max(model_linear_shapes(tiny.model)))
+    if not probe.accurate.get("onednn"):
         pytest.skip("oneDNN computes fp32 matmuls in bf16 on this CPU (AMX): the engine never uses it here")
     convs = conversations(TEXTS)
     params = SamplingParams(max_new_tokens=10)
-    onednn = TransformersEngine(tiny, batch_size=4, onednn_matmul=True).generate(convs, params)
-    mkl = TransformersEngine(tiny, batch_size=4, onednn_matmul=False).generate(convs, params)
+    onednn = TransformersEngine(tiny, batch_size=4, linear_kernel="onednn").generate(convs, params)
+    mkl = TransformersEngine(tiny, batch_size=4, linear_kernel="mkl").generate(convs, params)
     assert [c[0].token_ids for c in onednn] == [c[0].token_ids for c in mkl]
     assert torch.allclose(
         torch.tensor([lp for c in onednn for lp in c[0].logprobs]),
         torch.tensor([lp for c in mkl for lp in c[0].logprobs]),
         atol=1e-4,
     )
+
+
+needs_mkl_packing = pytest.mark.skipif(
+    not __import__("emoreason.generation.matmul", fromlist=["x"]).mkl_packing_available(),
+    reason="this PyTorch build has no MKL packed sgemm (torch.ops.mkl._mkl_linear)",
+)
+
+
+@needs_mkl_packing
+def test_packed_linears_pad_fewer_rows_and_follow_the_batch() -> None:
+    from emoreason.generation.matmul import PACKED_MIN_ROWS, PackedLinears
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(16, 24), torch.nn.Linear(24, 8, bias=False))
+    full = torch.randn(8, 1, 16)
+    with torch.inference_mode():
+        plain = model(full)
+        with PackedLinears(model, 8) as packed:
+            assert all("forward" in vars(layer) for layer in model)
+            at_8 = model(full)
+            at_3 = model(full[:3])  # 3 rows padded to the 8 packed: each row's result unchanged
+            many = model(torch.randn(40, 16))  # a prompt pass: more rows than packed, F.linear
+            packed.follow(3)  # above a quarter of 8: keep the packs
+            assert packed.rows == 8
+            packed.follow(2)  # a quarter (and below PACKED_MIN_ROWS): plain F.linear from now on
+            assert packed.rows == 0
+            at_2 = model(full[:2])
+    assert PACKED_MIN_ROWS <= 3
+    assert all("forward" not in vars(layer) for layer in model)  # the class's forward again
+    assert at_8.shape == plain.shape and many.shape == (40, 8)
+    assert torch.allclose(at_8, plain, atol=1e-5)
+    assert torch.equal(at_3, at_8[:3])
+    assert torch.equal(at_2, plain[:2])
+
+
+@needs_mkl_packing
+def test_packed_linears_leave_gradients_to_f_linear() -> None:
+    from emoreason.generation.matmul import PackedLinears
+
+    layer = torch.nn.Linear(6, 4)
+    inputs = torch.randn(4, 6)
+    with PackedLinears(layer, 4):
+        layer(inputs).sum().backward()  # the packed op has no backward: this would raise on it
+    assert layer.weight.grad is not None
+    assert torch.allclose(layer.weight.grad, inputs.sum(0).expand(4, 6))
+
+
+@needs_mkl_packing
+def test_packed_engine_gives_the_same_tokens(tiny: LoadedModel) -> None:
+    convs = conversations(TEXTS)
+    # a common stop string ends rows at different steps: the batch shrinks from 8 to 4 (padded rows)
+    params = SamplingParams(max_new_tokens=12, n=2, temperature=0.9, seed=3, stop_strings=("e",))
+    packed = TransformersEngine(tiny, batch_size=8, linear_kernel="mkl_packed").generate(convs, params)
+    mkl = TransformersEngine(tiny, batch_size=8, linear_kernel="mkl").generate(convs, params)
+    assert sum(len(c.token_ids) < params.max_new_tokens for cs in mkl for c in cs) >= 4  # rows left early
+    assert [[c.token_ids for c in cs] for cs in packed] == [[c.token_ids for c in cs] for cs in mkl]
+    assert torch.allclose(
+        torch.tensor([lp for cs in packed for c in cs for lp in c.logprobs]),
+        torch.tensor([lp for cs in mkl for c in cs for lp in c.logprobs]),
+        atol=1e-4,
+    )
+    with pytest.raises(ValueError, match="unknown linear_kernel"):
+        TransformersEngine(tiny, linear_kernel="fast")
 
 
 def test_preallocated_layer_keeps_rows_in_place_or_gathers() -> None:
@@ -497,21 +560,28 @@ def test_preallocated_layer_keeps_rows_in_place_or_gathers() -> None:
         assert torch.equal(layer.update(new, -new)[0], torch.cat([keys[order], new], dim=2))
 
 
-def test_onednn_decision_weighs_every_linear_shape(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kernel_decision_weighs_every_linear_shape(monkeypatch: pytest.MonkeyPatch) -> None:
     from emoreason.generation import matmul
 
-    probes = {  # one shape 2x faster on oneDNN, one 0.8x
-        (4, 8): matmul.OneDnnProbe(True, mkl_seconds=2.0, onednn_seconds=1.0),
-        (8, 4): matmul.OneDnnProbe(True, mkl_seconds=1.0, onednn_seconds=1.25),
+    def probe(mkl: float, onednn: float, packed: float, onednn_accurate: bool = True) -> matmul.KernelProbe:
+        seconds = {"mkl": mkl, "onednn": onednn, "mkl_packed": packed}
+        return matmul.KernelProbe(seconds, {"mkl": True, "onednn": onednn_accurate, "mkl_packed": True})
+
+    probes = {  # one shape 2x faster on oneDNN, one 0.8x; packing 1.1x on both
+        (4, 8): probe(2.0, 1.0, 2.0 / 1.1),
+        (8, 4): probe(1.0, 1.25, 1.0 / 1.1),
     }
-    monkeypatch.setattr(matmul, "probe_onednn_linear", lambda rows, inner, outer: probes[(inner, outer)])
-    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: True)
-    # one of each: MKL 3.0 s against oneDNN 2.25 s, 1.33x >= 1.15
-    assert matmul.onednn_linears_pay(8, {(4, 8): 1, (8, 4): 1})
-    # one fast against four slow: 6.0 against 6.0
-    assert not matmul.onednn_linears_pay(8, {(4, 8): 1, (8, 4): 4})
-    probes[(4, 8)] = matmul.OneDnnProbe(False, mkl_seconds=2.0, onednn_seconds=0.1)  # fast but inaccurate
-    assert not matmul.onednn_linears_pay(8, {(4, 8): 1, (8, 4): 1})
+    monkeypatch.setattr(matmul, "probe_linear_kernels", lambda rows, inner, outer: probes[(inner, outer)])
+    # one of each: MKL 3.0 s, oneDNN 2.25 s (1.33x >= 1.15), packed 2.73 s
+    assert matmul.fastest_linear_kernel(8, {(4, 8): 1, (8, 4): 1}) == "onednn"
+    # one fast against four slow: MKL 6.0, oneDNN 6.0, packed 5.45 (1.1x < 1.15): MKL
+    assert matmul.fastest_linear_kernel(8, {(4, 8): 1, (8, 4): 4}) == "mkl"
+    # oneDNN fast but inaccurate (bf16 on AMX), packing 1.5x: packed
+    probes[(4, 8)] = probe(2.0, 0.1, 4.0 / 3.0, onednn_accurate=False)
+    probes[(8, 4)] = probe(1.0, 0.1, 2.0 / 3.0, onednn_accurate=False)
+    assert matmul.fastest_linear_kernel(8, {(4, 8): 1, (8, 4): 1}) == "mkl_packed"
+    assert matmul.fastest_linear_kernel(8, {(4, 8): 1, (8, 4): 1}, kernels=("mkl", "onednn")) == "mkl"
+    assert matmul.fastest_linear_kernel(8, {}) == "mkl"
 
 
 def test_model_linear_shapes_count_layers_but_not_lora_matrices(tiny: LoadedModel, tiny_path: Path) -> None:

@@ -20,8 +20,9 @@ For text models (`causal_lm`) the engine runs its own decoding loop instead of
   (`stopping.StopChecker`).
 - a lone row (one request) decodes through a compiled step that reads the weights at
   memory speed (`single_row.py`), where it covers the model.
-For every family, fp32 linear layers on CPU run on oneDNN's kernels where this CPU runs them
-faster at fp32 accuracy (`matmul.py`).
+For every family, fp32 linear layers on CPU run on the kernel this CPU runs fastest at fp32
+accuracy (`matmul.py`): MKL's, oneDNN's, or, in the text decoding loop, MKL's on weights packed
+for the batch's row count.
 Other families (images, audio) use `model.generate`, which knows their position encoding.
 """
 
@@ -46,7 +47,15 @@ from emoreason.generation.kv_cache import (
     shared_prefix_length,
     stack_caches,
 )
-from emoreason.generation.matmul import OneDnnLinears, use_onednn_linears
+from emoreason.generation.matmul import (
+    LINEAR_KERNELS,
+    MKL,
+    MKL_PACKED,
+    ONEDNN_KERNEL,
+    OneDnnLinears,
+    PackedLinears,
+    choose_linear_kernel,
+)
 from emoreason.generation.params import Completion, SamplingParams
 from emoreason.generation.quotes import GroundedQuotes, QuoteLogitsProcessor
 from emoreason.generation.sampling import choice_probabilities, choose_tokens
@@ -118,19 +127,23 @@ class TransformersEngine:
         reuse_prefix: bool = True,
         preallocate_cache: bool = True,
         group_prefill: bool = True,
-        onednn_matmul: bool | None = None,
+        linear_kernel: str | None = None,
         cascade: bool = True,
         single_row: bool | None = None,
     ):
-        """`onednn_matmul`: run linear layers on oneDNN (None: where `matmul.use_onednn_linears`
-        measures it pays). `cascade`: one shared copy of the prompts' common prefix in the KV cache
-        where `cascade.supports_cascade`. `single_row`: decode a lone row with the compiled step of
-        `single_row.py` (None: where it covers the model and the model is large enough to repay the
-        compile). The other flags turn off an optimisation (for benchmarks and tests)."""
+        """`linear_kernel`: "mkl", "onednn" or "mkl_packed" for the linear layers (`matmul.py`;
+        None: `matmul.choose_linear_kernel` measures which pays on this CPU; "mkl_packed" applies
+        to the text decoding loop, other families get MKL's). `cascade`: one shared copy of the
+        prompts' common prefix in the KV cache where `cascade.supports_cascade`. `single_row`:
+        decode a lone row with the compiled step of `single_row.py` (None: where it covers the
+        model and the model is large enough to repay the compile). The other flags turn off an
+        optimisation (for benchmarks and tests)."""
         self.loaded = loaded
         self.single_row = single_row
         self.cascade = cascade
-        self.onednn_matmul = onednn_matmul
+        if linear_kernel is not None and linear_kernel not in LINEAR_KERNELS:
+            raise ValueError(f"unknown linear_kernel {linear_kernel!r}; use one of {', '.join(LINEAR_KERNELS)}")
+        self.linear_kernel = linear_kernel
         self.batch_size = batch_size
         self.reuse_prefix = reuse_prefix
         self.preallocate_cache = preallocate_cache
@@ -155,12 +168,13 @@ class TransformersEngine:
         generator = None
         if params.seed is not None:
             generator = torch.Generator(device=self.loaded.device).manual_seed(params.seed)
-        onednn = self.onednn_matmul
-        if onednn is None:
-            onednn = use_onednn_linears(
-                self.loaded.model, self.loaded.device, self.loaded.dtype, min(rows, len(conversations) * params.n)
-            )
-        self._generate_batches(conversations, params, prompts_per_batch, generator, results, progress, onednn)
+        kernel = self.linear_kernel
+        if kernel is None:
+            # the packed route exists only in the text decoding loop
+            kernels = LINEAR_KERNELS if self.loaded.family.name == "causal_lm" else (MKL, ONEDNN_KERNEL)
+            live = min(rows, len(conversations) * params.n)
+            kernel = choose_linear_kernel(self.loaded.model, self.loaded.device, self.loaded.dtype, live, kernels)
+        self._generate_batches(conversations, params, prompts_per_batch, generator, results, progress, kernel)
         return results
 
     # -- helpers --------------------------------------------------------------------------
@@ -173,14 +187,14 @@ class TransformersEngine:
         generator: torch.Generator | None,
         results: list[list[Completion]],
         progress: Callable[[int], None] | None,
-        onednn: bool,
+        kernel: str,
     ) -> None:
         for start in range(0, len(conversations), prompts_per_batch):
             chunk = list(conversations[start : start + prompts_per_batch])
             if self.loaded.family.name == "causal_lm":
-                outs = self._decode_text(chunk, params, generator, onednn)
+                outs = self._decode_text(chunk, params, generator, kernel)
             else:
-                with OneDnnLinears(self.loaded.model) if onednn else contextlib.nullcontext():
+                with OneDnnLinears(self.loaded.model) if kernel == ONEDNN_KERNEL else contextlib.nullcontext():
                     outs = self._decode_with_hf(chunk, params, generator)
             for offset, completions in enumerate(outs):
                 for completion in completions:
@@ -273,9 +287,10 @@ class TransformersEngine:
         conversations: list[Conversation],
         params: SamplingParams,
         generator: torch.Generator | None,
-        onednn: bool = False,
+        kernel: str = MKL,
     ) -> list[list[Completion]]:
         model, tokenizer, device = self.loaded.model, self.loaded.tokenizer, self.loaded.device
+        onednn = kernel == ONEDNN_KERNEL
         texts = render_prompts(tokenizer, conversations)
         prompt_ids = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
         rows = [ids for ids in prompt_ids for _ in range(params.n)]
@@ -297,11 +312,21 @@ class TransformersEngine:
                 stack.enter_context(cascade_attention_mode(model))
             if onednn:  # cascade attention runs its kernels on PyTorch's defaults: no per-layer hooks needed
                 stack.enter_context(OneDnnLinears(model, everywhere=shared_prefix is not None))
+            packed = stack.enter_context(PackedLinears(model, len(rows))) if kernel == MKL_PACKED else None
             quotes = None
             if params.ground_quotes:
                 quotes = GroundedQuotes(tokenizer, [c.evidence for c in conversations for _ in range(params.n)])
             return self._decode_rows(
-                rows, suffixes, prefix_cache, prefix_len, shared_prefix, params, generator, len(conversations), quotes
+                rows,
+                suffixes,
+                prefix_cache,
+                prefix_len,
+                shared_prefix,
+                params,
+                generator,
+                len(conversations),
+                quotes,
+                packed,
             )
 
     def _decode_rows(
@@ -315,9 +340,11 @@ class TransformersEngine:
         generator: torch.Generator | None,
         prompts: int,
         quotes: GroundedQuotes | None = None,
+        packed: PackedLinears | None = None,
     ) -> list[list[Completion]]:
         """The prompt pass of the rows' suffixes and the decoding loop (see `_decode_text`);
-        `quotes` masks what an open quote may continue with (`generation.quotes`)."""
+        `quotes` masks what an open quote may continue with (`generation.quotes`); `packed` is
+        told when rows leave the batch."""
         model, tokenizer, device = self.loaded.model, self.loaded.tokenizer, self.loaded.device
         batch, copies = len(rows), params.n
         # the prompt pass runs once per prompt; its n rows then share its result (a copy each of
@@ -391,6 +418,8 @@ class TransformersEngine:
                 cache.batch_select_indices(index)
                 attention, next_position, tokens = attention[index], next_position[index], tokens[index]
                 active = [active[slot] for slot in keep]
+                if packed is not None:
+                    packed.follow(len(active))
             if single is not None:  # one row: the compiled step writes the same cache in place
                 logits = single.step(token_list[0], int(next_position[0, 0]), cache)
                 next_position = next_position + 1

@@ -1,26 +1,37 @@
-"""Which fp32 matmul kernels a CPU decoding loop uses: MKL's (PyTorch's default) or oneDNN's.
+"""Which fp32 matmul kernels a CPU decoding loop uses: MKL's (PyTorch's default), oneDNN's, or
+MKL's on weights packed once for the batch's row count.
 
-PyTorch runs fp32 `nn.Linear` on CPU through MKL's sgemm. On some CPUs oneDNN's own fp32
-kernels are much faster: on this project's AMD EPYC machine (AVX-512, no AMX), measured at the
-shapes SmolLM2-135M decodes with at batch 32, oneDNN's `brg_matmul:avx512_core` ran the MLP
-matmuls about 1.6x and the 49k-word output layer about 2.5x faster than MKL
-(`benchmarks/generation.py --ablation` shows the effect on a whole run).
+PyTorch runs fp32 `nn.Linear` on CPU through MKL's sgemm. Which kernel is fastest at the row
+counts a decoding step multiplies (one row per sequence) depends on the CPU, so the engine
+measures, on the model's own shapes, and picks (`choose_linear_kernel`):
 
-PyTorch routes fp32 matmuls to oneDNN only when `torch.backends.mkldnn.matmul.fp32_precision`
-is `"bf16"`, which *allows* oneDNN to compute in bf16. Whether it does depends on the CPU: with
-AMX it does (PyTorch's documentation gives a 2e-3 relative error on Sapphire Rapids); here
-oneDNN kept fp32 and only the kernel changed. So the switch is never assumed:
-`onednn_linears_pay` checks, on the model's own shapes, that the oneDNN result is as accurate
-as MKL's against a float64 reference (mean error within 4x of MKL's; a bf16 product is orders
-of magnitude further off) and faster; only then does the engine use it.
+- On this project's AMD EPYC machine (AVX-512 and AVX512-BF16, no AMX), at the shapes
+  SmolLM2-135M decodes with at batch 32, oneDNN's `brg_matmul:avx512_core` ran the MLP matmuls
+  about 1.6x and the 49k-word output layer about 2.5x faster than MKL
+  (`benchmarks/generation.py --ablation` shows the effect on a whole run). PyTorch routes fp32
+  matmuls to oneDNN only when `torch.backends.mkldnn.matmul.fp32_precision` is `"bf16"`, which
+  *allows* oneDNN to compute in bf16. Whether it does depends on the CPU: with AMX it does
+  (PyTorch's documentation gives a 2e-3 relative error on Sapphire Rapids); on the EPYC oneDNN
+  kept fp32 and only the kernel changed.
+- On the AMX Xeon, where the oneDNN route is bf16 and so refused, MKL's packed sgemm
+  (`torch.ops.mkl._mkl_linear` on a weight packed by `_mkl_reorder_linear_weight` for a given
+  row count) took 39-63 ms for one decoding step's 211 products where `F.linear` took 67-99 ms
+  (8 and 32 rows; a read of the weights is about 29 ms). On the EPYC it was the slowest.
 
-The flag is process-wide and slows other kernels (PyTorch's CPU flash attention got 3x slower
-under it), so `OneDnnLinears` turns it on only inside each `nn.Linear` call, with forward hooks,
-and restores it after; or, where the engine owns the attention function (cascade attention),
-keeps it on and lets the attention switch it off around its kernels. The pre-hook also hands
-the layer a contiguous input: in the prompt pass the output layer gets a strided view of the
-last position, which the oneDNN path otherwise expands into a batched matmul over copies of
-the weight (0.7 s instead of 5 ms here).
+So no kernel is assumed: `probe_linear_kernels` checks each one's mean error against a float64
+reference (within 4x of MKL's; a bf16 product is orders of magnitude further off) and its time,
+and `fastest_linear_kernel` takes the fastest accurate one over the whole model, if it beats MKL
+by `SPEEDUP_NEEDED`. Neither route is bit-identical to `F.linear` (the packed one differed by up
+to 5e-5 on the 49k-word products), so greedy answers can differ between machines in rare near-ties.
+
+The oneDNN flag is process-wide and slows other kernels (PyTorch's CPU flash attention got 3x
+slower under it), so `OneDnnLinears` turns it on only inside each `nn.Linear` call, with forward
+hooks, and restores it after; or, where the engine owns the attention function (cascade
+attention), keeps it on and lets the attention switch it off around its kernels. The pre-hook
+also hands the layer a contiguous input: in the prompt pass the output layer gets a strided view
+of the last position, which the oneDNN path otherwise expands into a batched matmul over copies
+of the weight (0.7 s instead of 5 ms here). `PackedLinears` replaces the layers' forward for the
+decoding loop only.
 """
 
 from __future__ import annotations
@@ -29,92 +40,204 @@ import contextlib
 import functools
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import torch
 
 ONEDNN = "bf16"  # the fp32_precision value that routes fp32 matmuls to oneDNN (see module docstring)
-ACCURACY_MARGIN = 4.0  # oneDNN's mean error may be at most this multiple of MKL's
+ACCURACY_MARGIN = 4.0  # a kernel's mean error may be at most this multiple of MKL's
 SPEEDUP_NEEDED = 1.15  # and its time at most 1/1.15 of MKL's, or the switch is not worth it
 
+# The kernels a CPU decoding loop can run its fp32 linear layers on (see module docstring).
+MKL = "mkl"  # PyTorch's default: `F.linear`, MKL's sgemm
+ONEDNN_KERNEL = "onednn"  # `F.linear` under the oneDNN flag
+MKL_PACKED = "mkl_packed"  # MKL's sgemm on weights packed once for a row count (`PackedLinears`)
+LINEAR_KERNELS = (MKL, ONEDNN_KERNEL, MKL_PACKED)
+PACKED_MIN_ROWS = 3  # below this many rows the packed product was no faster than F.linear here
 
-def _matmul_error_and_time(
-    precision: str, inputs: torch.Tensor, weight: torch.Tensor, exact: torch.Tensor, repeats: int
-) -> tuple[float, float]:
-    flag = torch.backends.mkldnn.matmul
-    before = flag.fp32_precision
-    try:
+
+def mkl_packing_available() -> bool:
+    ops = getattr(torch.ops, "mkl", None)
+    return bool(
+        torch.backends.mkl.is_available()
+        and ops is not None
+        and hasattr(ops, "_mkl_linear")
+        and hasattr(ops, "_mkl_reorder_linear_weight")
+    )
+
+
+def _median_seconds(run: Any, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return sorted(times)[len(times) // 2]
+
+
+def _linear_under(precision: str, inputs: torch.Tensor, weight: torch.Tensor) -> Any:
+    def run() -> torch.Tensor:
+        flag = torch.backends.mkldnn.matmul
+        before = flag.fp32_precision
         flag.fp32_precision = precision
-        with torch.inference_mode():
-            out = torch.nn.functional.linear(inputs, weight)
-            error = (out.double() - exact).abs().mean().item()
-            times = []
-            for _ in range(repeats):
-                started = time.perf_counter()
-                torch.nn.functional.linear(inputs, weight)
-                times.append(time.perf_counter() - started)
-    finally:
-        flag.fp32_precision = before
-    return error, sorted(times)[len(times) // 2]
+        try:
+            return torch.nn.functional.linear(inputs, weight)
+        finally:
+            flag.fp32_precision = before
+
+    return run
 
 
-class OneDnnProbe(NamedTuple):
-    """oneDNN's fp32 matmul against MKL's on one shape, on this CPU."""
+class KernelProbe(NamedTuple):
+    """The fp32 kernels on one product shape, on this CPU: each one's median time, and whether
+    its mean error against float64 is within `ACCURACY_MARGIN` of MKL's."""
 
-    accurate: bool  # mean error against float64 within ACCURACY_MARGIN of MKL's
-    mkl_seconds: float  # median time of one product
-    onednn_seconds: float
+    seconds: dict[str, float]
+    accurate: dict[str, bool]
 
-    @property
-    def speedup(self) -> float:
-        return self.mkl_seconds / max(self.onednn_seconds, 1e-9)
+    def speedup(self, kernel: str) -> float:
+        return self.seconds[MKL] / max(self.seconds[kernel], 1e-9)
 
 
 @functools.cache
-def probe_onednn_linear(rows: int, inner: int, outer: int, repeats: int = 15) -> OneDnnProbe:
-    """Measure a fp32 [rows x inner] @ [inner x outer] matmul both ways (once per shape and
-    process; a few tens of milliseconds)."""
+def probe_linear_kernels(rows: int, inner: int, outer: int, repeats: int = 15) -> KernelProbe:
+    """Time a fp32 [rows x inner] @ [inner x outer] product on every kernel this build has
+    (once per shape and process; a few tens of milliseconds)."""
     generator = torch.Generator().manual_seed(0)
     inputs = torch.randn(rows, inner, generator=generator)
     weight = torch.randn(outer, inner, generator=generator)
     exact = inputs.double() @ weight.double().T
-    mkl_error, mkl_time = _matmul_error_and_time("ieee", inputs, weight, exact, repeats)
-    onednn_error, onednn_time = _matmul_error_and_time(ONEDNN, inputs, weight, exact, repeats)
-    return OneDnnProbe(onednn_error <= ACCURACY_MARGIN * mkl_error, mkl_time, onednn_time)
+    runs = {MKL: _linear_under("ieee", inputs, weight)}
+    if torch.backends.mkldnn.is_available():
+        runs[ONEDNN_KERNEL] = _linear_under(ONEDNN, inputs, weight)
+    if mkl_packing_available():
+        packed = torch.ops.mkl._mkl_reorder_linear_weight(weight, rows)
+        runs[MKL_PACKED] = functools.partial(torch.ops.mkl._mkl_linear, inputs, packed, weight, None, rows)
+    seconds, errors = {}, {}
+    with torch.inference_mode():
+        for kernel, run in runs.items():
+            errors[kernel] = (run().double() - exact).abs().mean().item()
+            run()  # warm
+            seconds[kernel] = _median_seconds(run, repeats)
+    accurate = {kernel: error <= ACCURACY_MARGIN * errors[MKL] for kernel, error in errors.items()}
+    return KernelProbe(seconds, accurate)
 
 
-def onednn_linears_pay(rows: int, shapes: Mapping[tuple[int, int], int]) -> bool:
-    """Whether oneDNN runs every (inner, outer) matmul of `shapes` as accurately as MKL, and the
-    whole set (each shape times its count) `SPEEDUP_NEEDED` faster. Summed over the model rather
-    than judged on one shape: the gain is uneven (at 8 rows here, about 2.3x on SmolLM2's 49k-word
-    output layer, 1.25x on its MLP, 0.65x on its 192-wide key/value projections), and one shape's
-    probe is noisy on a busy CPU."""
-    if not shapes or not torch.backends.mkldnn.is_available():
-        return False
-    probes = {shape: probe_onednn_linear(rows, *shape) for shape in shapes}
-    if not all(probe.accurate for probe in probes.values()):
-        return False
-    mkl = sum(count * probes[shape].mkl_seconds for shape, count in shapes.items())
-    onednn = sum(count * probes[shape].onednn_seconds for shape, count in shapes.items())
-    return mkl >= SPEEDUP_NEEDED * onednn
+def fastest_linear_kernel(
+    rows: int, shapes: Mapping[tuple[int, int], int], kernels: Sequence[str] = LINEAR_KERNELS
+) -> str:
+    """The kernel among `kernels` that runs every (inner, outer) product of `shapes` as
+    accurately as MKL and the whole set (each shape times its count) fastest, if that is
+    `SPEEDUP_NEEDED` faster than MKL; else MKL. Summed over the model rather than judged on one
+    shape: the gain is uneven (oneDNN at 8 rows on the AVX512-BF16 EPYC: about 2.3x on SmolLM2's
+    49k-word output layer, 1.25x on its MLP, 0.65x on its 192-wide key/value projections), and
+    one shape's probe is noisy on a busy CPU."""
+    if not shapes:
+        return MKL
+    probes = {shape: probe_linear_kernels(rows, *shape) for shape in shapes}
+    totals = {
+        kernel: sum(count * probes[shape].seconds[kernel] for shape, count in shapes.items())
+        for kernel in kernels
+        if all(kernel in probe.seconds and probe.accurate[kernel] for probe in probes.values())
+    }
+    best = min(totals, key=lambda kernel: totals[kernel])
+    return best if totals[MKL] >= SPEEDUP_NEEDED * totals[best] else MKL
 
 
 def model_linear_shapes(model: torch.nn.Module) -> Counter[tuple[int, int]]:
     """(inner, outer) of the model's linear layers, with how many layers have each; a peft
     adapter's own small matrices (`lora_A`, `lora_B`) are left out."""
-    return Counter(
-        (module.in_features, module.out_features)
-        for name, module in model.named_modules()
-        if isinstance(module, torch.nn.Linear) and ".lora_" not in name
-    )
+    return Counter((module.in_features, module.out_features) for module in _base_linears(model))
 
 
-def use_onednn_linears(model: torch.nn.Module, device: torch.device, dtype: torch.dtype, rows: int) -> bool:
-    """The engine's automatic choice: fp32 on CPU, and `onednn_linears_pay` on the model's shapes."""
+def _base_linears(model: torch.nn.Module) -> list[torch.nn.Linear]:
+    return [
+        module for name, module in model.named_modules() if isinstance(module, torch.nn.Linear) and ".lora_" not in name
+    ]
+
+
+def choose_linear_kernel(
+    model: torch.nn.Module, device: torch.device, dtype: torch.dtype, rows: int, kernels: Sequence[str] = LINEAR_KERNELS
+) -> str:
+    """The engine's automatic choice: fp32 on CPU, and `fastest_linear_kernel` on the model's
+    shapes; PyTorch's default (MKL) elsewhere."""
     if device.type != "cpu" or dtype != torch.float32:
-        return False
-    return onednn_linears_pay(max(1, rows), model_linear_shapes(model))
+        return MKL
+    return fastest_linear_kernel(max(1, rows), model_linear_shapes(model), kernels)
+
+
+class PackedLinears:
+    """Context manager: inside it, the fp32 products of `model`'s linear layers (not a peft
+    adapter's own matrices) run on MKL's sgemm with weights packed once for `rows` rows
+    (`torch.ops.mkl._mkl_linear`), where that took 0.5-0.65x of `F.linear`'s time on the AMX
+    Xeon (module docstring).
+
+    A packed weight serves exactly its row count; a layer called with fewer rows (a decoding
+    batch after some rows finished, a small prompt group's last position) pads its input up to
+    it, which costs about the same, as the product reads the weights either way; a row's result
+    does not depend on the padding. Padding 16 rows up to 32 still beat `F.linear` on the 16, and
+    4 padded to 16 tied it, while repacking the model took about 0.2 s (as long as five decoding
+    steps), so the packs are never retaken: below a quarter of the packed rows, or
+    `PACKED_MIN_ROWS`, the layers run `F.linear` (`follow` then frees the packs). Anything else
+    (the prompt pass's many positions, gradients) runs `F.linear` on the layer's own weight. The
+    packs are taken on entry, so weights changed in place before (a merged LoRA) are the ones
+    used; they must not change inside the context. The packs take about the weights' size in
+    memory.
+    """
+
+    def __init__(self, model: torch.nn.Module, rows: int):
+        self.model = model
+        self.rows = rows
+        self._layers: list[torch.nn.Linear] = []
+        self._packs: dict[int, torch.Tensor] = {}
+
+    def __enter__(self) -> PackedLinears:
+        self._layers = _base_linears(self.model)
+        self._pack(self.rows)
+        for layer in self._layers:
+            layer.forward = functools.partial(self._forward, layer)  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for layer in self._layers:
+            if "forward" in vars(layer):
+                del layer.forward  # back to the class's own
+        self._layers, self._packs = [], {}
+
+    def follow(self, rows: int) -> None:
+        """The decoding batch now has `rows` rows: free the packs once the layers would no
+        longer use them (see the class docstring)."""
+        if not self._serves(rows):
+            self._packs, self.rows = {}, 0
+
+    def _serves(self, rows: int) -> bool:
+        return bool(self._packs) and rows >= PACKED_MIN_ROWS and self.rows // 4 < rows <= self.rows
+
+    def _pack(self, rows: int) -> None:
+        self.rows = rows
+        if rows >= PACKED_MIN_ROWS:
+            self._packs = {
+                id(layer): torch.ops.mkl._mkl_reorder_linear_weight(layer.weight.detach(), rows)
+                for layer in self._layers
+            }
+
+    def _forward(self, layer: torch.nn.Linear, inputs: torch.Tensor) -> torch.Tensor:
+        packed = self._packs.get(id(layer))
+        rows = inputs.numel() // max(1, inputs.shape[-1])
+        if (
+            packed is None
+            or not self._serves(rows)
+            or inputs.dtype != torch.float32
+            or (torch.is_grad_enabled() and (inputs.requires_grad or layer.weight.requires_grad))
+        ):
+            return torch.nn.functional.linear(inputs, layer.weight, layer.bias)
+        if rows == self.rows:
+            return torch.ops.mkl._mkl_linear(inputs.contiguous(), packed, layer.weight, layer.bias, self.rows)
+        flat = inputs.reshape(rows, inputs.shape[-1])
+        padded = torch.nn.functional.pad(flat, (0, 0, 0, self.rows - rows))
+        out = torch.ops.mkl._mkl_linear(padded, packed, layer.weight, layer.bias, self.rows)
+        return out[:rows].reshape(*inputs.shape[:-1], out.shape[-1])
 
 
 _outside_precision = "none"  # the flag's value outside an `OneDnnLinears(everywhere=True)` context
@@ -193,11 +316,17 @@ def default_matmul_kernels() -> Iterator[None]:
 
 
 __all__ = [
+    "LINEAR_KERNELS",
+    "MKL",
+    "MKL_PACKED",
+    "ONEDNN_KERNEL",
+    "KernelProbe",
     "OneDnnLinears",
-    "OneDnnProbe",
+    "PackedLinears",
+    "choose_linear_kernel",
     "default_matmul_kernels",
+    "fastest_linear_kernel",
+    "mkl_packing_available",
     "model_linear_shapes",
-    "onednn_linears_pay",
-    "probe_onednn_linear",
-    "use_onednn_linears",
+    "probe_linear_kernels",
 ]
