@@ -37,12 +37,19 @@ completions already write the C2F format, the rewards vary within groups and eve
 update to make; it is what a user's GRPO run from `emoreason sft`'s output costs. From a fresh
 adapter the base model rarely writes the format, most rewards are equal and the step is cheap.
 
-Each trainer runs in its own fresh subprocess (with `--only both`), one after the other.
+Each trainer runs in its own fresh subprocess (with `--only both`), one after the other. With
+`--rounds N` the two take turns N times (TRL, ours, TRL, ours, ...), each turn a fresh subprocess
+with its warm-up and timed steps: the machines here have drifted by up to 1.7x in speed within an
+hour, so a ratio of two runs minutes apart can move by more than a change being measured. Each
+round's ratio is then printed (two runs next to each other in time), and the figures of the table
+are the medians over all rounds' timed steps (per-phase columns: the median of the rounds'
+medians); the headline ratio is the median of the rounds' ratios.
 
     python benchmarks/grpo_vs_trl.py                       # both, --steps 5 --warmup 1
     python benchmarks/grpo_vs_trl.py --only ours --steps 1 --warmup 0 --max-new-tokens 8
     python benchmarks/grpo_vs_trl.py --json grpo_vs_trl.json
     python benchmarks/grpo_vs_trl.py --from-sft --max-new-tokens 160 --precision bf16
+    python benchmarks/grpo_vs_trl.py --rounds 3 --steps 3          # the sides take turns 3 times
 
 Run it on an otherwise idle machine: both sides use all of torch's CPU threads.
 """
@@ -366,6 +373,28 @@ def run_ours(args: argparse.Namespace) -> dict[str, Any]:
 # --- driver ------------------------------------------------------------------------------
 
 
+def pooled(rounds: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """One figure set per side from several rounds: step times pooled (their median), each
+    phase the median of the rounds' medians, and each round's own ratio ours/TRL."""
+    if len(rounds) == 1:
+        return dict(rounds[0])
+    out: dict[str, Any] = {}
+    for side in SIDES:
+        runs = [r[side] for r in rounds]
+        merged = dict(runs[0])
+        merged["step_s"] = [t for run in runs for t in run["step_s"]]
+        merged["warmup_step_s"] = [t for run in runs for t in run["warmup_step_s"]]
+        merged["timed_steps"] = len(merged["step_s"])
+        merged["median_step_s"] = median(merged["step_s"])
+        merged["phases_s"] = {p: median([run["phases_s"][p] for run in runs]) for p in runs[0]["phases_s"]}
+        merged["mean_completion_tokens"] = statistics.fmean(run["mean_completion_tokens"] for run in runs)
+        merged["reward_mean"] = statistics.fmean(run["reward_mean"] for run in runs)
+        merged["setup_s"] = median([run["setup_s"] for run in runs])
+        out[side] = merged
+    out["round_ratios"] = [r["ours"]["median_step_s"] / r["trl"]["median_step_s"] for r in rounds]
+    return out
+
+
 def run_side(side: str, args: argparse.Namespace) -> dict[str, Any]:
     """One side in a fresh subprocess (its own accelerate state, allocator and caches)."""
     with tempfile.TemporaryDirectory(prefix="grpo_vs_trl_") as tmp:
@@ -424,9 +453,15 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None
             f"{p['other']:>7.3f} {r['mean_completion_tokens']:>6.1f} {r['reward_mean']:>6.2f} {r['setup_s']:>7.1f}"
         )
     if "trl" in results and "ours" in results:
-        ratio = results["ours"]["median_step_s"] / results["trl"]["median_step_s"]
+        round_ratios = results.get("round_ratios")
+        if round_ratios and len(round_ratios) > 1:
+            ratio = median(round_ratios)
+            each = ", ".join(f"{r:.2f}" for r in round_ratios)
+            print(f"\nratio ours/TRL, median of {len(round_ratios)} rounds: {ratio:.2f}  (each round: {each})")
+        else:
+            ratio = results["ours"]["median_step_s"] / results["trl"]["median_step_s"]
+            print(f"\nratio ours/TRL (median step time): {ratio:.2f}  ({'ours faster' if ratio < 1 else 'TRL faster'})")
         results["ratio_ours_over_trl"] = ratio
-        print(f"\nratio ours/TRL (median step time): {ratio:.2f}  ({'ours faster' if ratio < 1 else 'TRL faster'})")
     for side in SIDES:
         if side in results:
             print(f"{side} step times (s): {results[side]['step_s']}  warm-up: {results[side]['warmup_step_s']}")
@@ -468,11 +503,14 @@ def main() -> None:
     parser.add_argument(
         "--from-sft", action="store_true", help="both sides start from the shipped SFT adapter (realistic rewards)"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="with both sides: let them take turns this many times (default 1)"
+    )
     parser.add_argument("--json", metavar="OUT", help="also write the figures to this JSON file")
     parser.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.steps < 1 or args.warmup < 0:
-        parser.error("--steps must be >= 1 and --warmup >= 0")
+    if args.steps < 1 or args.warmup < 0 or args.rounds < 1:
+        parser.error("--steps and --rounds must be >= 1 and --warmup >= 0")
 
     if args.quiet:
         warnings.filterwarnings("ignore")
@@ -483,8 +521,10 @@ def main() -> None:
 
     results: dict[str, Any] = {}
     if args.only == "both":
-        for side in SIDES:
-            results[side] = run_side(side, args)
+        rounds: list[dict[str, Any]] = []
+        for _ in range(args.rounds):
+            rounds.append({side: run_side(side, args) for side in SIDES})
+        results.update(pooled(rounds))
     else:
         results[args.only] = run_trl(args) if args.only == "trl" else run_ours(args)
     if not args.quiet:
@@ -504,6 +544,7 @@ def main() -> None:
             "loss_type": "grpo",
             "steps": args.steps,
             "warmup": args.warmup,
+            "rounds": args.rounds,
             "dataset": "vader:movies",
             "format": "c2f",
             "no_stop_strings": args.no_stop_strings,

@@ -519,6 +519,23 @@ def test_packed_linears_pad_fewer_rows_and_follow_the_batch() -> None:
 
 
 @needs_mkl_packing
+def test_packed_linears_give_back_a_forward_set_on_the_instance() -> None:
+    from emoreason.generation.matmul import PackedLinears
+
+    layer = torch.nn.Linear(6, 4)
+    calls = []
+
+    def wrapped(x: torch.Tensor) -> torch.Tensor:  # as accelerate's hooks replace an instance's forward
+        calls.append(x.shape)
+        return torch.nn.Linear.forward(layer, x)
+
+    layer.forward = wrapped
+    with torch.inference_mode(), PackedLinears(layer, 4):
+        layer(torch.randn(4, 6))
+    assert layer.forward is wrapped and calls == [(4, 6)]
+
+
+@needs_mkl_packing
 def test_packed_linears_leave_gradients_to_f_linear() -> None:
     from emoreason.generation.matmul import PackedLinears
 
@@ -582,6 +599,22 @@ def test_kernel_decision_weighs_every_linear_shape(monkeypatch: pytest.MonkeyPat
     assert matmul.fastest_linear_kernel(8, {(4, 8): 1, (8, 4): 1}) == "mkl_packed"
     assert matmul.fastest_linear_kernel(8, {(4, 8): 1, (8, 4): 1}, kernels=("mkl", "onednn")) == "mkl"
     assert matmul.fastest_linear_kernel(8, {}) == "mkl"
+
+
+def test_packed_kernel_needs_room_for_its_packs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from emoreason.generation import matmul
+
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.Linear(64, 64))  # 32 KiB of weights
+    offered = []
+    monkeypatch.setattr(matmul, "fastest_linear_kernel", lambda rows, shapes, kernels: offered.append(kernels))
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(matmul, "free_memory_bytes", lambda: 4 * 32768)  # exactly four times the weights
+    matmul.choose_linear_kernel(model, cpu, torch.float32, 8)
+    monkeypatch.setattr(matmul, "free_memory_bytes", lambda: 4 * 32768 - 1)
+    matmul.choose_linear_kernel(model, cpu, torch.float32, 8)
+    assert "mkl_packed" in offered[0] and offered[1] == ["mkl", "onednn"]
+    assert matmul.choose_linear_kernel(model, cpu, torch.bfloat16, 8) == "mkl"  # fp32 only
+    assert len(offered) == 2
 
 
 def test_model_linear_shapes_count_layers_but_not_lora_matrices(tiny: LoadedModel, tiny_path: Path) -> None:

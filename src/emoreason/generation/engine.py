@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import os
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, Protocol
 
@@ -55,6 +54,7 @@ from emoreason.generation.matmul import (
     OneDnnLinears,
     PackedLinears,
     choose_linear_kernel,
+    free_memory_bytes,
 )
 from emoreason.generation.params import Completion, SamplingParams
 from emoreason.generation.quotes import GroundedQuotes, QuoteLogitsProcessor
@@ -108,10 +108,7 @@ def auto_batch_size(loaded: LoadedModel, tokens_per_row: int) -> int:
         free, _ = torch.cuda.mem_get_info(loaded.device)
         cap = 128
     else:
-        try:
-            free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (ValueError, OSError, AttributeError):
-            free = 4 << 30
+        free = free_memory_bytes()
         cap = 32
     fits = int(free * 0.25 // max(1, bytes_per_token * tokens_per_row))
     return max(1, min(cap, fits))

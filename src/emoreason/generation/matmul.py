@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -161,10 +162,26 @@ def choose_linear_kernel(
     model: torch.nn.Module, device: torch.device, dtype: torch.dtype, rows: int, kernels: Sequence[str] = LINEAR_KERNELS
 ) -> str:
     """The engine's automatic choice: fp32 on CPU, and `fastest_linear_kernel` on the model's
-    shapes; PyTorch's default (MKL) elsewhere."""
+    shapes; PyTorch's default (MKL) elsewhere. The packed kernel is left out where its packs (about
+    the size of the linear weights) would take more than a quarter of the free memory."""
     if device.type != "cpu" or dtype != torch.float32:
         return MKL
+    if MKL_PACKED in kernels and 4 * _linear_bytes(model) > free_memory_bytes():
+        kernels = [kernel for kernel in kernels if kernel != MKL_PACKED]
     return fastest_linear_kernel(max(1, rows), model_linear_shapes(model), kernels)
+
+
+def _linear_bytes(model: torch.nn.Module) -> int:
+    return sum(layer.weight.numel() * layer.weight.element_size() for layer in _base_linears(model))
+
+
+def free_memory_bytes() -> int:
+    """Free memory now (`SC_AVPHYS_PAGES`: it leaves the page cache out, so it errs low); 4 GiB
+    where the system does not say."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 4 << 30
 
 
 class PackedLinears:
@@ -191,19 +208,24 @@ class PackedLinears:
         self.rows = rows
         self._layers: list[torch.nn.Linear] = []
         self._packs: dict[int, torch.Tensor] = {}
+        self._own_forward: dict[int, Any] = {}  # a forward set on the instance before (accelerate's hooks)
 
     def __enter__(self) -> PackedLinears:
         self._layers = _base_linears(self.model)
         self._pack(self.rows)
         for layer in self._layers:
+            self._own_forward[id(layer)] = vars(layer).get("forward")
             layer.forward = functools.partial(self._forward, layer)  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc: object) -> None:
         for layer in self._layers:
-            if "forward" in vars(layer):
+            own = self._own_forward.get(id(layer))
+            if own is not None:
+                layer.forward = own  # type: ignore[method-assign]
+            elif "forward" in vars(layer):
                 del layer.forward  # back to the class's own
-        self._layers, self._packs = [], {}
+        self._layers, self._packs, self._own_forward = [], {}, {}
 
     def follow(self, rows: int) -> None:
         """The decoding batch now has `rows` rows: free the packs once the layers would no
@@ -225,6 +247,9 @@ class PackedLinears:
     def _forward(self, layer: torch.nn.Linear, inputs: torch.Tensor) -> torch.Tensor:
         packed = self._packs.get(id(layer))
         rows = inputs.numel() // max(1, inputs.shape[-1])
+        own = self._own_forward.get(id(layer))
+        if own is not None:  # a wrapped layer keeps its wrapper, on F.linear
+            return own(inputs)
         if (
             packed is None
             or not self._serves(rows)
@@ -326,6 +351,7 @@ __all__ = [
     "choose_linear_kernel",
     "default_matmul_kernels",
     "fastest_linear_kernel",
+    "free_memory_bytes",
     "mkl_packing_available",
     "model_linear_shapes",
     "probe_linear_kernels",
