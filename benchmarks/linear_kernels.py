@@ -30,7 +30,7 @@ import torch
 
 import emoreason
 from emoreason.generation import TransformersEngine
-from emoreason.generation.matmul import LINEAR_KERNELS, choose_linear_kernel, model_linear_shapes, probe_linear_kernels
+from emoreason.generation.matmul import LINEAR_KERNELS, choose_linear_kernel, kernel_totals, model_linear_shapes
 from emoreason.models import load_model
 
 
@@ -52,17 +52,12 @@ def main() -> None:
     loaded = load_model("default")
     shapes = model_linear_shapes(loaded.model)
     chosen = choose_linear_kernel(loaded.model, loaded.device, loaded.dtype, args.batch_size)
-    totals = {}
-    for kernel in LINEAR_KERNELS:
-        probes = [(probe_linear_kernels(args.batch_size, *shape), count) for shape, count in shapes.items()]
-        if all(kernel in p.seconds for p, _ in probes):
-            accurate = all(p.accurate[kernel] for p, _ in probes)
-            totals[kernel] = (sum(count * p.seconds[kernel] for p, count in probes) * 1000, accurate)
+    totals = kernel_totals(args.batch_size, shapes)
     print(
         f"model {loaded.name}, {loaded.dtype}, threads {torch.get_num_threads()}, {args.dataset} {args.split}, "
         f"seeded {args.samples}, batch {args.batch_size}"
     )
-    probe_line = ", ".join(f"{k} {ms:.1f} ms{'' if ok else ' (inaccurate)'}" for k, (ms, ok) in totals.items())
+    probe_line = ", ".join(f"{k} {1000 * t:.1f} ms{'' if ok else ' (inaccurate)'}" for k, (t, ok) in totals.items())
     print(f"probe, one step's products at {args.batch_size} rows: {probe_line}; the engine chooses {chosen}")
 
     times: dict[str, list[float]] = {kernel: [] for kernel in kernels}

@@ -46,6 +46,8 @@ from typing import Any, NamedTuple
 
 import torch
 
+from emoreason.generation.single_row import linear_weight_bytes
+
 ONEDNN = "bf16"  # the fp32_precision value that routes fp32 matmuls to oneDNN (see module docstring)
 ACCURACY_MARGIN = 4.0  # a kernel's mean error may be at most this multiple of MKL's
 SPEEDUP_NEEDED = 1.15  # and its time at most 1/1.15 of MKL's, or the switch is not worth it
@@ -97,9 +99,6 @@ class KernelProbe(NamedTuple):
     seconds: dict[str, float]
     accurate: dict[str, bool]
 
-    def speedup(self, kernel: str) -> float:
-        return self.seconds[MKL] / max(self.seconds[kernel], 1e-9)
-
 
 @functools.cache
 def probe_linear_kernels(rows: int, inner: int, outer: int, repeats: int = 15) -> KernelProbe:
@@ -136,14 +135,27 @@ def fastest_linear_kernel(
     one shape's probe is noisy on a busy CPU."""
     if not shapes:
         return MKL
-    probes = {shape: probe_linear_kernels(rows, *shape) for shape in shapes}
     totals = {
-        kernel: sum(count * probes[shape].seconds[kernel] for shape, count in shapes.items())
-        for kernel in kernels
-        if all(kernel in probe.seconds and probe.accurate[kernel] for probe in probes.values())
+        kernel: seconds
+        for kernel, (seconds, accurate) in kernel_totals(rows, shapes).items()
+        if kernel in kernels and accurate
     }
     best = min(totals, key=lambda kernel: totals[kernel])
     return best if totals[MKL] >= SPEEDUP_NEEDED * totals[best] else MKL
+
+
+def kernel_totals(rows: int, shapes: Mapping[tuple[int, int], int]) -> dict[str, tuple[float, bool]]:
+    """Each kernel this build has: its probe seconds summed over `shapes` (each shape times its
+    count), and whether it was accurate on every shape."""
+    probes = [(probe_linear_kernels(rows, *shape), count) for shape, count in shapes.items()]
+    return {
+        kernel: (
+            sum(count * probe.seconds[kernel] for probe, count in probes),
+            all(probe.accurate[kernel] for probe, _ in probes),
+        )
+        for kernel in LINEAR_KERNELS
+        if all(kernel in probe.seconds for probe, _ in probes)
+    }
 
 
 def model_linear_shapes(model: torch.nn.Module) -> Counter[tuple[int, int]]:
@@ -166,13 +178,9 @@ def choose_linear_kernel(
     the size of the linear weights) would take more than a quarter of the free memory."""
     if device.type != "cpu" or dtype != torch.float32:
         return MKL
-    if MKL_PACKED in kernels and 4 * _linear_bytes(model) > free_memory_bytes():
+    if MKL_PACKED in kernels and 4 * linear_weight_bytes(model) > free_memory_bytes():
         kernels = [kernel for kernel in kernels if kernel != MKL_PACKED]
     return fastest_linear_kernel(max(1, rows), model_linear_shapes(model), kernels)
-
-
-def _linear_bytes(model: torch.nn.Module) -> int:
-    return sum(layer.weight.numel() * layer.weight.element_size() for layer in _base_linears(model))
 
 
 def free_memory_bytes() -> int:
@@ -208,24 +216,19 @@ class PackedLinears:
         self.rows = rows
         self._layers: list[torch.nn.Linear] = []
         self._packs: dict[int, torch.Tensor] = {}
-        self._own_forward: dict[int, Any] = {}  # a forward set on the instance before (accelerate's hooks)
 
     def __enter__(self) -> PackedLinears:
-        self._layers = _base_linears(self.model)
+        # a layer whose forward is already set on the instance (accelerate's hooks) keeps it, unpacked
+        self._layers = [layer for layer in _base_linears(self.model) if "forward" not in vars(layer)]
         self._pack(self.rows)
         for layer in self._layers:
-            self._own_forward[id(layer)] = vars(layer).get("forward")
             layer.forward = functools.partial(self._forward, layer)  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc: object) -> None:
         for layer in self._layers:
-            own = self._own_forward.get(id(layer))
-            if own is not None:
-                layer.forward = own  # type: ignore[method-assign]
-            elif "forward" in vars(layer):
-                del layer.forward  # back to the class's own
-        self._layers, self._packs, self._own_forward = [], {}, {}
+            del layer.forward  # back to the class's own
+        self._layers, self._packs = [], {}
 
     def follow(self, rows: int) -> None:
         """The decoding batch now has `rows` rows: free the packs once the layers would no
@@ -247,9 +250,6 @@ class PackedLinears:
     def _forward(self, layer: torch.nn.Linear, inputs: torch.Tensor) -> torch.Tensor:
         packed = self._packs.get(id(layer))
         rows = inputs.numel() // max(1, inputs.shape[-1])
-        own = self._own_forward.get(id(layer))
-        if own is not None:  # a wrapped layer keeps its wrapper, on F.linear
-            return own(inputs)
         if (
             packed is None
             or not self._serves(rows)
@@ -351,6 +351,7 @@ __all__ = [
     "choose_linear_kernel",
     "default_matmul_kernels",
     "fastest_linear_kernel",
+    "kernel_totals",
     "free_memory_bytes",
     "mkl_packing_available",
     "model_linear_shapes",
