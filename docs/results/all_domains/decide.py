@@ -1,0 +1,46 @@
+"""sft.yaml's rule applied to valid.sh's comparisons (A = the shipped default, C = the run):
+(v1) the mean of C's three valid r above A's; (v2) on tweets and products, neither r nor acc-3 of C
+falls with its paired interval entirely below 0. Prints the table and the verdict.
+
+    .venv/bin/python docs/results/all_domains/decide.py runs/alldomains/valid > docs/results/all_domains/valid.txt
+    .venv/bin/python docs/results/all_domains/decide.py runs/alldomains/valid C_sft_matched > .../valid_matched.txt
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+DOMAINS = ("tweets", "products", "movies")
+SHOWN = ("pearson_r", "mae", "acc_3", "recall_negative", "recall_neutral", "recall_positive", "parse_rate")
+
+
+def main(folder: Path, name: str = "C") -> None:
+    runs = {d: json.loads((folder / f"A-vs-{name}-{d}.json").read_text()) for d in DOMAINS}
+    print("| valid, every sentence | n | " + " | ".join(SHOWN) + " |")
+    print("|---|---|" + "---|" * len(SHOWN))
+    for d, run in runs.items():
+        cells = []
+        for name in SHOWN:
+            m = run["metrics"][name]
+            cells.append(f"{m['a']:.3f} -> {m['b']:.3f}, {m['difference']:+.3f} [{m['low']:+.3f}, {m['high']:+.3f}]")
+        print(f"| {d} | {run['n_shared']} | " + " | ".join(cells) + " |")
+    mean_a = sum(r["metrics"]["pearson_r"]["a"] for r in runs.values()) / len(runs)
+    mean_b = sum(r["metrics"]["pearson_r"]["b"] for r in runs.values()) / len(runs)
+    v1 = mean_b > mean_a
+    falls = [
+        f"{d} {name}"
+        for d in ("tweets", "products")
+        for name in ("pearson_r", "acc_3")
+        if runs[d]["metrics"][name]["high"] < 0
+    ]
+    v2 = not falls
+    print(f"\n(v1) mean valid r: A {mean_a:.4f}, C {mean_b:.4f}: {'holds' if v1 else 'fails'}")
+    below = ", ".join(falls) or "none"
+    print(f"(v2) in-domain r and acc-3 intervals entirely below 0: {below}: {'holds' if v2 else 'fails'}")
+    print(f"verdict: {'C replaces the shipped default' if v1 and v2 else 'the shipped default stays'}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), *sys.argv[2:3])
