@@ -97,6 +97,34 @@ def test_filter_stats_count_per_reason_and_polarity() -> None:
     assert sum(b["count"] for b in summary["kept_reasoning_words"]["histogram"]) == 2
 
 
+def test_filter_stats_report_each_domains_polarity_mix_and_the_shifts() -> None:
+    stats = FilterStats()
+    # movies: 3 positive (2 kept), 3 negative (1 kept): half of the samples, two thirds of the kept
+    for reason in (None, None, "score_off"):
+        stats.add("positive", reason, 10, domain="movies")
+    for reason in (None, "polarity_mismatch", "polarity_mismatch"):
+        stats.add("negative", reason, 10, domain="movies")
+    # tweets: 1 of 2 kept for each polarity, so the mix stays; products: nothing kept
+    for polarity in ("positive", "negative"):
+        stats.add(polarity, None, 10, domain="tweets")
+        stats.add(polarity, "score_off", domain="tweets")
+    stats.add("neutral", "polarity_mismatch", domain="products")
+    mix = stats.to_dict()["polarity_mix"]
+    positive = {"samples": 3, "kept": 2, "samples_share": 0.5, "kept_share": pytest.approx(2 / 3)}
+    assert mix["movies"]["positive"] == positive
+    assert mix["movies"]["negative"]["kept_share"] == pytest.approx(1 / 3)
+    assert mix["products"]["neutral"] == {"samples": 1, "kept": 0, "samples_share": 1.0, "kept_share": 0.0}
+    shifts = stats.mix_shifts()
+    assert [(s.domain, s.polarity) for s in shifts] == [("movies", "negative"), ("movies", "positive")]
+    assert shifts[1].samples_share == 0.5 and shifts[1].kept_share == pytest.approx(2 / 3)
+    # a shift of 1/6 is reported at 0.05 and 0.15, not at 0.2
+    assert len(stats.mix_shifts(threshold=0.15)) == 2 and stats.mix_shifts(threshold=0.2) == []
+    # samples without a domain are one mix, "all"
+    single = FilterStats()
+    single.add("positive", None, 10)
+    assert list(single.polarity_mix()) == ["all"]
+
+
 # -- the lexicon teacher on real VADER sentences --------------------------------------------
 
 
@@ -274,17 +302,29 @@ def test_rationalization_reaches_the_teacher_but_not_the_student(tmp_path: Path)
     assert record["teacher"]["rationalized"] is True
 
 
-def test_cli_distill_lexicon(tmp_path: Path) -> None:
+def test_cli_distill_lexicon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
     from typer.testing import CliRunner
 
-    from emoreason.cli import app
+    from emoreason.cli import app, ui
 
+    warnings = io.StringIO()
+    monkeypatch.setattr(ui, "err_console", Console(file=warnings, width=200, markup=False))
     result = CliRunner().invoke(
         app, ["distill", "-d", "vader:tweets", "-d", "vader:products", "--limit", "40", "--out", str(tmp_path)]
     )
     assert result.exit_code == 0, result.output
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert stats["total"] == 80 and "kept" in result.output
+    mix = stats["polarity_mix"]
+    assert sorted(mix) == ["products", "tweets"]
+    assert [sum(p["samples"] for p in mix[d].values()) for d in ("products", "tweets")] == [40, 40]
+    assert sum(p["kept"] for d in mix.values() for p in d.values()) == stats["kept"]
+    moved = any(abs(p["kept_share"] - p["samples_share"]) > 0.05 for d in mix.values() for p in d.values())
+    assert ("an SFT on sft.jsonl learns that prior" in warnings.getvalue()) == moved
+    monkeypatch.undo()  # errors below go to the real stderr, which the runner shows
     bad = CliRunner().invoke(app, ["distill", "-d", "vader:tweets", "--teacher", "openai", "--out", str(tmp_path)])
     assert bad.exit_code == 2 and "--model" in bad.output
 

@@ -393,6 +393,17 @@ def show_distill_summary(result: DistillResult, out: str) -> None:
     console.print(table)
     for polarity, counts in summary["by_gold_polarity"].items():
         console.print(f"  gold {polarity}: kept {counts.get('kept', 0)}/{sum(counts.values())}")
+    by_domain: dict[str, list[str]] = {}
+    for shift in result.stats.mix_shifts():
+        by_domain.setdefault(shift.domain, []).append(
+            f"{shift.polarity} {shift.samples_share:.0%} -> {shift.kept_share:.0%}"
+        )
+    for domain, moved in by_domain.items():
+        where = "the samples" if domain == "all" else f"the {domain} samples"
+        warn(
+            f"the filter changed the gold polarity mix of {where} (share of the samples -> of the kept "
+            f"chains): {', '.join(moved)}; an SFT on sft.jsonl learns that prior (counts: stats.json's polarity_mix)"
+        )
     console.print(f"wrote {out}/sft.jsonl ({summary['kept']} examples), dropped.jsonl, stats.json")
 
 

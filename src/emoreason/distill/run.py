@@ -209,7 +209,9 @@ def distill(
             reason = ("duplicate", "the same prompt was kept already")
         gold = Gold.from_sample(sample, task)
         gold_polarity = gold.resolve_polarity(task)
-        stats.add(gold_polarity, reason[0] if reason else None, reasoning_words(parsed) if parsed else None)
+        stats.add(
+            gold_polarity, reason[0] if reason else None, reasoning_words(parsed) if parsed else None, sample.domain
+        )
         base = {
             "id": sample.id,
             "gold": {"polarity": gold_polarity, "score": sample.score, "label": sample.label},
