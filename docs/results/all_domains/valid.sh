@@ -15,7 +15,7 @@ if [ ! -f $C/emoreason.json ]; then
   cp src/emoreason/resources/default_adapter/score_fit.json $C/
   echo '{"score_fit": "score_fit.json"}' > $C/emoreason.json
 fi
-for d in tweets products movies; do
+for d in ${DOMAINS:-tweets products movies}; do  # DOMAINS="movies tweets products" changes the order
   mkdir -p runs/alldomains/valid
   out=runs/alldomains/valid/$NAME-$d-all
   [ -f $out/metrics.json ] || .venv/bin/emoreason evaluate -d vader:$d --split valid --max-new-tokens 192 \
