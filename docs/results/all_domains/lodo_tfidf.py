@@ -1,7 +1,7 @@
 """A cheap proxy for the question behind sft.yaml: does a third training domain help a domain that
 no model saw? With a bag-of-words model (TF-IDF of words and word pairs + ridge, scikit-learn), for
 each VADER domain held out: trained on one other domain's train split, and on both others'; Pearson r
-on the held-out domain's test split, and the paired-bootstrap difference (1,000 resamples, same
+on the held-out domain's valid split, and the paired-bootstrap difference (1,000 resamples, same
 sentences). More domains also means more sentences, so a third column trains on both others subsampled
 (seeded) to the single domain's size: variety at equal size. Seconds of CPU; not the explaining model,
 only whether more variety helps a simple one.
@@ -42,14 +42,14 @@ def paired_r_difference(gold: np.ndarray, a: np.ndarray, b: np.ndarray, resample
 
 
 def main() -> None:
-    data = {d: {name: split(d, name) for name in ("train", "test")} for d in DOMAINS}
+    data = {d: {name: split(d, name) for name in ("train", "valid")} for d in DOMAINS}
     print(
         "held-out domain | trained on | r | trained on both others | r | difference [95% paired] | "
         "both others at the one's size: r, difference [95% paired]"
     )
     for held in DOMAINS:
         others = [d for d in DOMAINS if d != held]
-        texts, gold = data[held]["test"]
+        texts, gold = data[held]["valid"]
         pooled_texts = data[others[0]]["train"][0] + data[others[1]]["train"][0]
         pooled_gold = np.concatenate([data[others[0]]["train"][1], data[others[1]]["train"][1]])
         both = fit_predict(pooled_texts, pooled_gold, texts)
