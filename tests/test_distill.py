@@ -25,6 +25,7 @@ from emoreason.distill import (
     TeacherReply,
     distill,
     drop_reason,
+    mix_matching_drops,
 )
 from emoreason.distill.lexicon import analyse_text, cue_words
 from emoreason.distill.openai_teacher import parse_retry_after, request_messages
@@ -123,6 +124,26 @@ def test_filter_stats_report_each_domains_polarity_mix_and_the_shifts() -> None:
     single = FilterStats()
     single.add("positive", None, 10)
     assert list(single.polarity_mix()) == ["all"]
+
+
+def test_mix_matching_keeps_every_polarity_at_the_domains_lowest_keep_rate() -> None:
+    groups = (
+        [("movies", "positive")] * 10  # 0-9: 6 kept, a keep rate of 0.6
+        + [("movies", "negative")] * 10  # 10-19: 3 kept, 0.3, the lowest: movies keeps 3 positive
+        + [("movies", "neutral")] * 2  # 20-21: none kept, so it cannot set the rate
+        + [("tweets", "positive")] * 4  # 22-25: 2 kept
+        + [("tweets", "negative")] * 2  # 26-27: 1 kept, the same rate: nothing to drop
+        + [(None, None)]  # 28: no gold polarity, never dropped
+    )
+    kept = [i < 6 or 10 <= i < 13 or i in (22, 23, 26, 28) for i in range(len(groups))]
+    drops = mix_matching_drops(groups, kept, seed=0)
+    assert len(drops) == 3 and set(drops) <= set(range(6)) and set(drops.values()) == {0.3}
+    assert mix_matching_drops(groups, kept, seed=0) == drops  # seeded
+    assert set(mix_matching_drops(groups, kept, seed=1)) <= set(range(6))
+    # 7 positive of 10 against 3 negative of 9: round(10 x 1/3) = 3 positive stay
+    uneven = [("m", "positive")] * 10 + [("m", "negative")] * 9
+    assert len(mix_matching_drops(uneven, [i < 7 or 10 <= i < 13 for i in range(19)])) == 4
+    assert mix_matching_drops(groups, [False] * len(groups)) == {}
 
 
 # -- the lexicon teacher on real VADER sentences --------------------------------------------
@@ -245,6 +266,30 @@ def test_distill_writes_kept_dropped_and_stats_and_resumes_from_cache(tmp_path: 
     assert (tmp_path / "out" / "sft.jsonl").read_text().count("\n") == 1
 
 
+def test_distill_match_mix_drops_chains_of_the_polarity_the_teacher_reads_best(tmp_path: Path) -> None:
+    # 4 positive sentences, all read right; 4 negative, half of them read as positive
+    samples = [Sample(id=f"p{i}", text=f"good {i}", score=2.0, split="train", domain="movies") for i in range(4)]
+    samples += [Sample(id=f"n{i}", text=f"bad {i}", score=-2.0, split="train", domain="movies") for i in range(4)]
+    texts = {s.id: answer("positive", 2.0) for s in samples[:6]} | {s.id: answer("negative", -2.0) for s in samples[6:]}
+    plain = distill(samples, TASK, C2F, CountingTeacher(texts), tmp_path / "plain")
+    assert plain.stats.kept == 6 and len(plain.stats.mix_shifts()) == 2
+    matched = distill(
+        samples, TASK, C2F, CountingTeacher(texts), tmp_path / "matched", filter_config=FilterConfig(match_mix=True)
+    )
+    kept = [json.loads(x)["id"] for x in (tmp_path / "matched" / "sft.jsonl").read_text().splitlines()]
+    assert sorted(k[0] for k in kept) == ["n", "n", "p", "p"] and matched.stats.mix_shifts() == []
+    dropped = [json.loads(x) for x in (tmp_path / "matched" / "dropped.jsonl").read_text().splitlines()]
+    assert sorted(d["reason"] for d in dropped) == [
+        "mix_matched",
+        "mix_matched",
+        "polarity_mismatch",
+        "polarity_mismatch",
+    ]
+    assert "movies positive chains kept at 50.0%" in next(d["detail"] for d in dropped if d["reason"] == "mix_matched")
+    stats = json.loads((tmp_path / "matched" / "stats.json").read_text())
+    assert stats["dropped"]["mix_matched"] == 2 and stats["filter"]["match_mix"] is True
+
+
 def test_reply_cache_keeps_every_reply_after_a_write_killed_mid_line(tmp_path: Path) -> None:
     path = tmp_path / "cache.jsonl"
     first = {"key": "k1", "id": "a", "text": "one", "attempts": 1, "usage": {}}
@@ -324,6 +369,16 @@ def test_cli_distill_lexicon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert sum(p["kept"] for d in mix.values() for p in d.values()) == stats["kept"]
     moved = any(abs(p["kept_share"] - p["samples_share"]) > 0.05 for d in mix.values() for p in d.values())
     assert ("an SFT on sft.jsonl learns that prior" in warnings.getvalue()) == moved
+    warnings.truncate(0)
+    matched = CliRunner().invoke(
+        app,
+        ["distill", "-d", "vader:tweets", "-d", "vader:products", "--limit", "40", "--match-mix"]
+        + ["--out", str(tmp_path / "matched")],
+    )
+    assert matched.exit_code == 0, matched.output
+    stats = json.loads((tmp_path / "matched" / "stats.json").read_text())
+    assert stats["filter"]["match_mix"] is True and "mix_matched" in stats["dropped"]
+    assert "learns that prior" not in warnings.getvalue()
     monkeypatch.undo()  # errors below go to the real stderr, which the runner shows
     bad = CliRunner().invoke(app, ["distill", "-d", "vader:tweets", "--teacher", "openai", "--out", str(tmp_path)])
     assert bad.exit_code == 2 and "--model" in bad.output

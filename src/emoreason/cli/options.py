@@ -239,6 +239,13 @@ ScoreTolerance = Annotated[
 ]
 MinWords = Annotated[int, _option("Drop chains whose reasoning is shorter.")]
 MaxWords = Annotated[int, _option("Drop chains whose reasoning is longer.")]
+MatchMix = Annotated[
+    bool,
+    _option(
+        "Then drop kept chains (seeded) until each domain's kept chains have its samples' gold polarity mix, every "
+        "polarity at the domain's lowest keep rate. Use it when distill warns that the filter changed the mix."
+    ),
+]
 TeacherModel = Annotated[Optional[str], _option("Teacher model: hf: " + MODEL + " openai: the served model name.")]
 TeacherAdapter = Annotated[Optional[list[str]], _option("hf: LoRA adapter folder (repeatable).")]
 BaseUrl = Annotated[
@@ -358,6 +365,6 @@ missing samples are asked for. Dropped chains go to dropped.jsonl with their rea
 A run is a recipe, like sft and grpo: `--config configs/distill_c2f_vader_lexicon.yaml` plus
 KEY=VALUE overrides (`limit=40`, `teacher.name=hf`). An option given overrides its key: --dataset
 `data.dataset`, --out `run.output_dir`, --teacher `teacher.name`, --format `data.format`, --cache
-`run.cache`, --split and --limit `data.*`, --score-tolerance, --min-words and --max-words
-`filter.*`, the teacher's other options `teacher.*` (the same names with underscores). The API key
+`run.cache`, --split and --limit `data.*`, --score-tolerance, --min-words, --max-words and
+--match-mix `filter.*`, the teacher's other options `teacher.*` (the same names with underscores). The API key
 (--api-key or $OPENAI_API_KEY) is never part of a recipe."""

@@ -72,7 +72,7 @@ DISTILL_KEYS = {
             "batch_size",
         )
     },
-    **{name: f"filter.{name}" for name in ("score_tolerance", "min_words", "max_words")},
+    **{name: f"filter.{name}" for name in ("score_tolerance", "min_words", "max_words", "match_mix")},
 }
 
 
@@ -90,6 +90,7 @@ def distill(
     score_tolerance: opt.ScoreTolerance = None,
     min_words: opt.MinWords = 8,
     max_words: opt.MaxWords = 400,
+    match_mix: opt.MatchMix = False,
     model: opt.TeacherModel = None,
     adapter: opt.TeacherAdapter = None,
     base_url: opt.BaseUrl = None,

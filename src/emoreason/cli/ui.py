@@ -402,7 +402,8 @@ def show_distill_summary(result: DistillResult, out: str) -> None:
         where = "the samples" if domain == "all" else f"the {domain} samples"
         warn(
             f"the filter changed the gold polarity mix of {where} (share of the samples -> of the kept "
-            f"chains): {', '.join(moved)}; an SFT on sft.jsonl learns that prior (counts: stats.json's polarity_mix)"
+            f"chains): {', '.join(moved)}; an SFT on sft.jsonl learns that prior (counts: stats.json's polarity_mix; "
+            "--match-mix evens it)"
         )
     console.print(f"wrote {out}/sft.jsonl ({summary['kept']} examples), dropped.jsonl, stats.json")
 

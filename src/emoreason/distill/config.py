@@ -92,9 +92,22 @@ class DistillFilterConfig(Section):
     )
     min_words: int = Field(8, ge=0, description="Drop chains whose reasoning is shorter.")
     max_words: int = Field(400, ge=1, description="Drop chains whose reasoning is longer.")
+    match_mix: bool = Field(
+        False,
+        description="Then drop kept chains (seeded) until each domain's kept chains have its samples' "
+        "gold polarity mix, every polarity at the domain's lowest keep rate (the filter keeps the polarities "
+        "the teacher reads best more often, and an SFT learns that prior).",
+    )
+    match_mix_seed: int = Field(0, description="Which chains match_mix drops.")
 
     def build(self) -> FilterConfig:
-        return FilterConfig(score_tolerance=self.score_tolerance, min_words=self.min_words, max_words=self.max_words)
+        return FilterConfig(
+            score_tolerance=self.score_tolerance,
+            min_words=self.min_words,
+            max_words=self.max_words,
+            match_mix=self.match_mix,
+            match_mix_seed=self.match_mix_seed,
+        )
 
 
 class DistillConfig(Section):

@@ -10,11 +10,15 @@ prior. With the lexicon teacher on movie-review sentences it kept 27% of the gol
 were 60% positive where the split is 47%, and a student trained on them answered "positive" more
 often (RESULTS, "The shipped default trained further on all three domains"). `FilterStats` reports
 each domain's mix before and after the filter, and `mix_shifts` names the polarities it moved.
+With `match_mix`, `mix_matching_drops` then drops kept chains (seeded) until each domain's kept
+chains have its samples' mix: every polarity is kept at the domain's lowest keep rate.
 """
 
 from __future__ import annotations
 
+import random
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +36,7 @@ REASONS = (
     "too_short",
     "too_long",
     "duplicate",
+    "mix_matched",  # passed, then dropped by `match_mix` to even the domain's polarity mix
 )
 
 
@@ -41,6 +46,8 @@ class FilterConfig:
     min_words: int = 8  # of the reasoning
     max_words: int = 400
     check_polarity: bool = True
+    match_mix: bool = False  # drop kept chains until each domain keeps its samples' polarity mix
+    match_mix_seed: int = 0  # which chains `match_mix` drops
 
     def tolerance(self, task: TaskInfo) -> float:
         if self.score_tolerance is not None:
@@ -100,6 +107,40 @@ class MixShift:
     polarity: str
     samples_share: float  # of the domain's samples
     kept_share: float  # of the domain's kept chains
+
+
+def mix_matching_drops(
+    groups: Sequence[tuple[str | None, str | None]], kept: Sequence[bool], seed: int = 0
+) -> dict[int, float]:
+    """Which kept chains to drop so that every domain's kept chains have the gold polarity mix of its
+    samples: index -> the keep rate its (domain, polarity) was brought down to.
+
+    `groups[i]` is sample i's (domain, gold polarity), `kept[i]` whether its chain passed the filter.
+    In each domain every polarity keeps round(samples x r) of its chains, r being the lowest keep rate
+    among the domain's polarities; which ones is drawn with `seed`. So the matched data is as large
+    as it can be with the samples' mix, and the polarity the teacher gets right least often loses
+    nothing. A polarity with no kept chain cannot be matched and does not set r (it would empty the
+    domain); samples without a gold polarity are never dropped."""
+    members: dict[tuple[str | None, str], list[int]] = defaultdict(list)
+    samples: Counter[tuple[str | None, str]] = Counter()
+    for index, (domain, polarity) in enumerate(groups):
+        if polarity is None:
+            continue
+        samples[domain, polarity] += 1
+        if kept[index]:
+            members[domain, polarity].append(index)
+    rates: dict[str | None, float] = {}
+    for (domain, polarity), indices in members.items():
+        rate = len(indices) / samples[domain, polarity]
+        rates[domain] = min(rate, rates.get(domain, rate))
+    rng = random.Random(seed)
+    drops: dict[int, float] = {}
+    for (domain, polarity), indices in sorted(members.items(), key=lambda item: (str(item[0][0]), item[0][1])):
+        rate = rates[domain]
+        keep = round(samples[domain, polarity] * rate)  # <= len(indices), since rate <= this keep rate
+        for index in rng.sample(indices, len(indices) - keep):
+            drops[index] = rate
+    return drops
 
 
 @dataclass
@@ -193,4 +234,13 @@ class FilterStats:
         }
 
 
-__all__ = ["MIX_SHIFT", "REASONS", "FilterConfig", "FilterStats", "MixShift", "drop_reason", "reasoning_words"]
+__all__ = [
+    "MIX_SHIFT",
+    "REASONS",
+    "FilterConfig",
+    "FilterStats",
+    "MixShift",
+    "drop_reason",
+    "mix_matching_drops",
+    "reasoning_words",
+]

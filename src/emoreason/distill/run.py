@@ -28,7 +28,7 @@ from typing import Any
 from emoreason.data.jsonl import AppendOnlyJsonl, read_jsonl_keyed, write_jsonl
 from emoreason.data.schema import Sample, TaskInfo
 from emoreason.data.text import check_text
-from emoreason.distill.filter import FilterConfig, FilterStats, drop_reason, reasoning_words
+from emoreason.distill.filter import FilterConfig, FilterStats, drop_reason, mix_matching_drops, reasoning_words
 from emoreason.distill.teachers import Teacher, TeacherReply, TeacherRequest, rationalization_messages
 from emoreason.formats.base import ParseResult, ReasoningFormat
 from emoreason.rewards.composite import Gold
@@ -194,21 +194,38 @@ def distill(
             f"teacher {teacher.name} returned no reply for {len(missing)} request(s), e.g. {samples[missing[0]].id}"
         )
 
+    # every sample's verdict first: matching the mix needs to know all the kept chains
+    verdicts: list[tuple[ParseResult | None, tuple[str, str] | None]] = []
+    seen: set[str] = set()
+    for index in range(len(samples)):
+        parsed, reason = judge(index, replies[index])
+        dedupe = _dedupe_key(prompts[index])
+        if reason is None and dedupe in seen:
+            reason = ("duplicate", "the same prompt was kept already")
+        if reason is None:
+            seen.add(dedupe)
+        verdicts.append((parsed, reason))
+    polarities = [Gold.from_sample(sample, task).resolve_polarity(task) for sample in samples]
+    if filter_config.match_mix:
+        groups = [(sample.domain, polarity) for sample, polarity in zip(samples, polarities)]
+        kept_flags = [reason is None for _, reason in verdicts]
+        for index, rate in mix_matching_drops(groups, kept_flags, filter_config.match_mix_seed).items():
+            where = f"{samples[index].domain} " if samples[index].domain else ""
+            detail = (
+                f"{where}{polarities[index]} chains kept at {rate:.1%} of the samples, the domain's lowest keep rate"
+            )
+            verdicts[index] = (verdicts[index][0], ("mix_matched", detail))
+
     stats = FilterStats()
     task_record = task.to_dict()
-    seen: set[str] = set()
     failed = 0
     kept_records: list[dict[str, Any]] = []
     dropped_records: list[dict[str, Any]] = []
     for index, sample in enumerate(samples):
         reply = replies[index]
         failed += not reply.ok
-        parsed, reason = judge(index, reply)
-        dedupe = _dedupe_key(prompts[index])
-        if reason is None and dedupe in seen:
-            reason = ("duplicate", "the same prompt was kept already")
-        gold = Gold.from_sample(sample, task)
-        gold_polarity = gold.resolve_polarity(task)
+        parsed, reason = verdicts[index]
+        gold_polarity = polarities[index]
         stats.add(
             gold_polarity, reason[0] if reason else None, reasoning_words(parsed) if parsed else None, sample.domain
         )
@@ -222,7 +239,6 @@ def distill(
         base.update({k: v for k, v in (("image", sample.image), ("audio", sample.audio), ("video", sample.video)) if v})
         if reason is None:
             assert parsed is not None
-            seen.add(dedupe)
             messages = prompts[index] + [{"role": "assistant", "content": normalized_target(fmt, task, parsed)}]
             kept_records.append({"messages": messages, "format": fmt.name, "task": task_record, **base})
         else:
