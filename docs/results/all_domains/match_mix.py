@@ -4,6 +4,10 @@ The consistency filter kept 27% of the gold-negative movie sentences, 44% of the
 the neutral (the lexicon misses more of the reviews' negativity), so the kept chains were 60% positive
 where the split is 47%. Tweet and product chains are left as they are.
 
+`emoreason distill --match-mix` (`distill.filter.mix_matching_drops`) now does this for every domain
+of a distill run, with the same counts on movies; this script stays as the record of sft_matched.yaml's
+data, whose tweet and product chains were not matched.
+
     .venv/bin/python docs/results/all_domains/match_mix.py \
         runs/alldomains/distill/sft.jsonl runs/alldomains/matched.jsonl
 """

@@ -4,6 +4,8 @@ polarity against the gold, and the verdict.
 
     .venv/bin/python docs/results/mix_matched_cold_start/decide.py runs/mixcold/valid \
         > docs/results/mix_matched_cold_start/valid.txt
+    .venv/bin/python docs/results/mix_matched_cold_start/decide.py runs/mixcold/test \
+        > docs/results/mix_matched_cold_start/test.txt
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ def answers(folder: Path) -> Counter[str]:
 
 
 def gold(domain: str, folder: Path) -> Counter[str]:
-    """The gold polarities of the sentences an `evaluate` folder answered."""
+    """The gold polarities of the sentences an `evaluate` folder (under runs/mixcold/<split>/) answered."""
     dataset = load_dataset(f"vader:{domain}")
     ids = {json.loads(line)["id"] for line in (folder / "predictions.jsonl").open()}
-    return Counter(dataset.task.score_polarity(s.score) for s in dataset.split("valid") if s.id in ids)
+    return Counter(dataset.task.score_polarity(s.score) for s in dataset.split(folder.parent.name) if s.id in ids)
 
 
 def main(folder: Path) -> None:
@@ -52,6 +54,8 @@ def main(folder: Path) -> None:
     print(f"uar_3 higher with the matched chains in {higher} of 3 domains; an interval above 0: {clear}")
     print(f"pearson_r intervals wholly below 0: {', '.join(r_below) or 'none'}")
     verdict = higher >= 2 and clear and not r_below
+    if folder.name != "valid":
+        return  # the rule is applied on valid only
     print("verdict: " + ("filter.match_mix becomes the cold-start recipe's setting" if verdict else "the recipe stays"))
 
 
