@@ -36,7 +36,7 @@ def gold(domain: str, folder: Path) -> Counter[str]:
 
 def main(folder: Path) -> None:
     runs = {d: json.loads((folder / f"plain-vs-matched-{d}.json").read_text()) for d in DOMAINS}
-    print("| valid | n | " + " | ".join(SHOWN) + " | answers pos/neg/neu: plain, matched (gold) |")
+    print(f"| {folder.name} | n | " + " | ".join(SHOWN) + " | answers pos/neg/neu: plain, matched (gold) |")
     print("|---|---|" + "---|" * (len(SHOWN) + 1))
     for d, run in runs.items():
         cells = []
