@@ -1,9 +1,11 @@
 """sft.yaml's rule applied to valid.sh's comparisons (A = the shipped default, C = the run):
 (v1) the mean of C's three valid r above A's; (v2) on tweets and products, neither r nor acc-3 of C
-falls with its paired interval entirely below 0. Prints the table and the verdict.
+falls with its paired interval entirely below 0. Prints the table and the verdict. With `--uar`
+(mix_matched_cold_start/grpo600.sh's rule) the mean uar-3 of C must also be above A's.
 
     .venv/bin/python docs/results/all_domains/decide.py runs/alldomains/valid > docs/results/all_domains/valid.txt
     .venv/bin/python docs/results/all_domains/decide.py runs/alldomains/valid C_sft_matched > .../valid_matched.txt
+    .venv/bin/python docs/results/all_domains/decide.py runs/mixcold/valid600 C600 --uar > ...
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ DOMAINS = ("tweets", "products", "movies")
 SHOWN = ("pearson_r", "mae", "acc_3", "recall_negative", "recall_neutral", "recall_positive", "parse_rate")
 
 
-def main(folder: Path, name: str = "C") -> None:
+def main(folder: Path, name: str = "C", uar: bool = False) -> None:
     runs = {d: json.loads((folder / f"A-vs-{name}-{d}.json").read_text()) for d in DOMAINS}
-    print("| valid, every sentence | n | " + " | ".join(SHOWN) + " |")
-    print("|---|---|" + "---|" * len(SHOWN))
+    shown = SHOWN[:3] + ("uar_3",) + SHOWN[3:] if uar else SHOWN
+    print("| valid, every sentence | n | " + " | ".join(shown) + " |")
+    print("|---|---|" + "---|" * len(shown))
     for d, run in runs.items():
         cells = []
-        for name in SHOWN:
+        for name in shown:
             m = run["metrics"][name]
             cells.append(f"{m['a']:.3f} -> {m['b']:.3f}, {m['difference']:+.3f} [{m['low']:+.3f}, {m['high']:+.3f}]")
         print(f"| {d} | {run['n_shared']} | " + " | ".join(cells) + " |")
@@ -39,8 +42,14 @@ def main(folder: Path, name: str = "C") -> None:
     print(f"\n(v1) mean valid r: A {mean_a:.4f}, C {mean_b:.4f}: {'holds' if v1 else 'fails'}")
     below = ", ".join(falls) or "none"
     print(f"(v2) in-domain r and acc-3 intervals entirely below 0: {below}: {'holds' if v2 else 'fails'}")
-    print(f"verdict: {'C replaces the shipped default' if v1 and v2 else 'the shipped default stays'}")
+    v3 = True
+    if uar:
+        uar_a, uar_b = (sum(r["metrics"]["uar_3"][side] for r in runs.values()) / len(runs) for side in "ab")
+        v3 = uar_b > uar_a
+        print(f"(v3) mean valid uar-3: A {uar_a:.4f}, C {uar_b:.4f}: {'holds' if v3 else 'fails'}")
+    print(f"verdict: {'C replaces the shipped default' if v1 and v2 and v3 else 'the shipped default stays'}")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), *sys.argv[2:3])
+    args = [a for a in sys.argv[1:] if a != "--uar"]
+    main(Path(args[0]), *args[1:2], uar="--uar" in sys.argv[1:])
