@@ -32,3 +32,12 @@ for d in ${DOMAINS:-tweets products movies}; do
   $E compare runs/calib/valid/shipped-$d-all $out --out $R/valid600/A-vs-C600-$d.json > $R/valid600/A-vs-C600-$d.txt
   echo "$d done $(date +%T)"
 done
+# Does RL beat its own start here? The cold start (S600) on a seeded 300 of each valid split, paired
+# with C600's answers to the same sentences (reported, not part of the ship rule).
+for d in tweets products movies; do
+  out=$R/valid600/S600-$d-300
+  [ -f $out/metrics.json ] || $E evaluate -d vader:$d --split valid --sample 300 --seed 0 --max-new-tokens 192 \
+    --score-readout confidence --adapter $R/sft600_matched/final/adapter --out $out > $out.log 2>&1
+  $E compare $out $R/valid600/C600-$d-all --out $R/valid600/S600-vs-C600-$d.json > $R/valid600/S600-vs-C600-$d.txt
+  echo "S600 $d done $(date +%T)"
+done
