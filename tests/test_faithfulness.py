@@ -22,6 +22,7 @@ from emoreason.metrics.faithfulness import (
 )
 from emoreason.metrics.valence import (
     check_valences,
+    lexicon_words,
     negated_words,
     negation_before,
     negation_coverage,
@@ -212,6 +213,45 @@ def test_valence_checks_by_hand() -> None:
     assert summary["valence_list_agreement"] == 4 / 5 and summary["n_valence_listed"] == 5
     assert summary["valence_lexicon_sign_agreement"] == 1.0 and summary["n_valence_lexicon"] == 5
     assert summary["valence_lexicon_exact"] == 4 / 5
+
+
+def test_cue_recall_counts_the_input_words_the_lexicon_rates() -> None:
+    source = "Not bad, really great, but DULL... and the bad ending."  # bad twice, DULL as written
+    assert lexicon_words(source, LEXICON) == {"bad", "great", "dull"}
+    # LEXICON_CHAIN states numbers for all three; "really" and "but" are quoted without one
+    teacher = valence_check(LEXICON_CHAIN, "positive", LEXICON, source)
+    assert (teacher.cue_words, teacher.cue_words_named) == (3, 3)
+    one = valence_check('Positive cues: "great" (+3.1).', "positive", LEXICON, source)
+    assert (one.cue_words, one.cue_words_named) == (3, 1)
+    # a quoted word that is not in this input, and a quote with no number, name nothing
+    off = valence_check('Positive cues: "loved" (+2.9). The word "bad" is there.', "positive", LEXICON, source)
+    assert (off.cue_words, off.cue_words_named) == (3, 0)
+    assert valence_check(LEXICON_CHAIN, "positive", LEXICON).cue_words == 0  # no input: not checked
+    assert valence_check(LEXICON_CHAIN, "positive", None, source).cue_words == 0  # no lexicon: not checked
+    nothing = valence_check("no cues", "neutral", LEXICON, "An ordinary hotel.")
+    summary = valence_summary([teacher, one, off, nothing])
+    assert summary["valence_cue_recall"] == 4 / 9 and summary["n_valence_cue_words"] == 9
+    assert math.isnan(valence_summary([nothing])["valence_cue_recall"])
+
+
+def test_the_lexicon_teachers_chains_account_for_every_rated_word() -> None:
+    """The reference the metric measures against is the teacher's own: on real sentences its chain
+    states a number for every word of the input the VADER lexicon rates."""
+    from emoreason.data.schema import vader_task
+    from emoreason.distill.lexicon import analyse_text, render_chain
+    from emoreason.metrics.valence import vader_lexicon
+
+    task = vader_task("movies")
+    for text, rated in (
+        ("It's super  violent, super serious and super stupid.", 4),
+        ("Not bad at all, though the sequel felt a little rushed.", 1),
+        ("I absolutely loved this film, the acting was superb :)", 3),
+    ):
+        analysis = analyse_text(text)
+        score = analysis.score(task)
+        chain = "\n".join(render_chain(analysis, task, task.score_polarity(score), score).values())
+        check = valence_check(chain, None, vader_lexicon(), text)
+        assert (check.cue_words, check.cue_words_named) == (rated, rated), (text, chain)
 
 
 def test_the_named_negation_is_read_with_its_cue() -> None:

@@ -22,6 +22,7 @@ from emoreason.rewards import (
     completion_text,
     compute_score,
     consistency_reward,
+    cue_coverage_reward,
     extract_label,
     format_reward,
     gold_from_ground_truth,
@@ -816,3 +817,38 @@ def test_negation_coverage_component_needs_the_input():
     reward = CompositeReward.c2f({"negation_coverage": 1.0})
     with pytest.raises(ValueError, match="negation_coverage"):
         reward(c2f_answer('"bad" (-2.5), negated by "not"'), Gold(score=1.5), vader_task("tweets"))
+
+
+@pytest.mark.parametrize(("named", "expected", "reward"), [(0, 0, 1.0), (0, 3, 0.0), (1, 3, 1 / 3), (2, 2, 1.0)])
+def test_cue_coverage_reward_by_hand(named, expected, reward):
+    assert cue_coverage_reward(named, expected) == reward
+
+
+@pytest.mark.parametrize("counts", [(-1, 0), (2, 1)])
+def test_cue_coverage_reward_refuses_impossible_counts(counts):
+    with pytest.raises(ValueError, match="cue_coverage_reward"):
+        cue_coverage_reward(*counts)
+
+
+SUPER = "It's super  violent, super serious and super stupid."
+
+
+@pytest.mark.parametrize(
+    ("think", "expected"),
+    [
+        # the shipped default's answer on this movie review: one cue of four
+        ('Positive cues: "super" (+2.9).', 1 / 4),
+        ('Positive cues: "super" (+2.9). Negative cues: "violent" (-2.9); "serious" (-0.3); "stupid" (-2.4).', 1.0),
+        # quoted without a number, or not in the input: not accounted for
+        ('The words "violent" and "stupid" decide it. Negative cues: "awful" (-2.5).', 0.0),
+    ],
+)
+def test_cue_coverage_component_reads_the_input(think, expected):
+    reward = CompositeReward.c2f({"cue_coverage": 1.0})
+    result = reward(c2f_answer(think), Gold(score=-2.5, source=SUPER), vader_task("movies"))
+    assert result.components == {"cue_coverage": expected}
+
+
+def test_cue_coverage_component_needs_the_input():
+    with pytest.raises(ValueError, match="cue_coverage"):
+        CompositeReward.c2f({"cue_coverage": 1.0})(c2f_answer('"bad" (-2.5)'), Gold(score=1.5), vader_task("tweets"))

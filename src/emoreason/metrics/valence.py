@@ -7,7 +7,7 @@ negated, `"bad" (-2.5), negated by "not" so it reads +1.8`, inside a `Positive c
 `Negative cues:` list, and ends in a polarity (`metrics.evidence.cue_statements` reads them).
 A citation can be grounded (the word is in the input) and still false: the shipped default
 answers "The hotel was not bad at all." with `Positive cues: "bad" (+1.9)`, a valence the
-lexicon gives as -2.5 and no negation to explain it. Five checks, each a rate:
+lexicon gives as -2.5 and no negation to explain it. Six checks, each a rate:
 
 - judgment agreement, per answer: among answers with at least one cue whose effective valence is
   stated (`CueStatement.effective`: after negation if stated, else as stated) and a positive or
@@ -31,6 +31,12 @@ lexicon gives as -2.5 and no negation to explain it. Five checks, each a rate:
 - negation recall, per negatable cue: among cues with a stated number that stand just after a
   negation in the input (by the same rule), the share whose negation the chain names. A chain that
   never names one scores 0 here however often the support above holds.
+- cue recall, per input word: among the distinct words of the input the lexicon rates (looked up
+  as the teacher does, over `vader_words`; exactly the words the teacher's chain states a number
+  for), the share the chain states a number for. Needs the input and the lexicon. Grounding asks
+  whether what a chain quotes is there; this asks how much of what is there it accounts for. The
+  shipped default names one cue in most answers, where the teacher names them all (RESULTS,
+  "How much of the input a chain accounts for").
 
 Each rate is NaN when nothing qualifies; the count it is over is reported beside it.
 
@@ -72,6 +78,8 @@ class ValenceCheck:
     negations_supported: int = 0
     negatable: int = 0  # cues with a stated number that stand just after a negation in the input
     negatable_named: int = 0  # ... whose negation the chain names
+    cue_words: int = 0  # distinct words of the input the lexicon rates (input and lexicon given)
+    cue_words_named: int = 0  # ... that the chain states a number for
 
 
 def lexicon_valence(word: str, lexicon: Mapping[str, float]) -> float | None:
@@ -172,8 +180,18 @@ def check_valences(
         in_input = _negated(words)
         negatable = [s for s in statements if _negatable(s, in_input)]
     named = sum(s.negated_by is not None for s in negatable)
+    expected: set[str] = set()
+    if source is not None and lexicon is not None:
+        expected = lexicon_words(source, lexicon)
+    stated = {s.quote.strip().lower() for s in statements if s.stated is not None}
     counts = (len(listed), listed_agree, in_lexicon, sign_agree, exact, len(negated), supported, len(negatable), named)
-    return ValenceCheck(judgment, *counts)
+    return ValenceCheck(judgment, *counts, len(expected), len(expected & stated))
+
+
+def lexicon_words(source: str, lexicon: Mapping[str, float]) -> set[str]:
+    """The distinct words of `source` (lower case) that `lexicon` rates, looked up as the teacher
+    does (`lexicon_valence` over `vader_words`): the cues a lexicon reader has to account for."""
+    return {word.lower() for word in vader_words(source) if lexicon_valence(word, lexicon) is not None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,8 +279,9 @@ def _rate(part: int, whole: int) -> float:
 
 
 def valence_summary(checks: Sequence[ValenceCheck]) -> dict[str, Any]:
-    """The five rates over answers (module doc), each with the count it is over."""
+    """The six rates over answers (module doc), each with the count it is over."""
     judged = [c.judgment_agrees for c in checks if c.judgment_agrees is not None]
+    cue_words = sum(c.cue_words for c in checks)
     listed = sum(c.listed for c in checks)
     in_lexicon = sum(c.in_lexicon for c in checks)
     negations = sum(c.negations for c in checks)
@@ -279,6 +298,8 @@ def valence_summary(checks: Sequence[ValenceCheck]) -> dict[str, Any]:
         "n_valence_negations": negations,
         "valence_negation_recall": _rate(sum(c.negatable_named for c in checks), negatable),
         "n_valence_negatable": negatable,
+        "valence_cue_recall": _rate(sum(c.cue_words_named for c in checks), cue_words),
+        "n_valence_cue_words": cue_words,
     }
 
 
@@ -298,6 +319,7 @@ __all__ = [
     "check_valences",
     "is_negation",
     "lexicon_valence",
+    "lexicon_words",
     "negated_words",
     "negation_before",
     "negation_coverage",

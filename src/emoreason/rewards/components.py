@@ -91,6 +91,16 @@ def negation_coverage_reward(named_true: int, expected: int, named_false: int) -
     return 1.0 if wrong_or_due == 0 else named_true / wrong_or_due
 
 
+def cue_coverage_reward(named: int, expected: int) -> float:
+    """named / expected: the share of the input's lexicon-rated words (`metrics.valence.lexicon_words`)
+    that a chain states a number for. 1 when the input has none: nothing was left out. A chain that
+    quotes one word of three earns 1/3 however right that word is; the shipped default does that on
+    most movie reviews (RESULTS, "How much of the input a chain accounts for")."""
+    if min(named, expected) < 0 or named > expected:
+        raise ValueError(f"cue_coverage_reward needs 0 <= named <= expected, got {named}, {expected}")
+    return 1.0 if expected == 0 else named / expected
+
+
 def accuracy_reward(pred_label: str | None, gold_label: str | None) -> float:
     """1 if the predicted label equals the gold label (case/whitespace-insensitive), else 0."""
     if not pred_label or not gold_label:

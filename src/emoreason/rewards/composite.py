@@ -34,6 +34,7 @@ from emoreason.rewards.components import (
     check_score_kind,
     coherence_reward,
     consistency_reward,
+    cue_coverage_reward,
     format_reward,
     grounding_reward,
     negation_coverage_reward,
@@ -197,6 +198,17 @@ def _negation_coverage(parsed: ParseResult, gold: Gold, task: TaskInfo, reflecti
     chain = "\n".join(parsed.reasoning.values())
     coverage = negation_coverage(cue_statements(chain), source, vader_lexicon())
     return negation_coverage_reward(coverage.named_true, coverage.expected, coverage.named_false)
+
+
+@register_component("cue_coverage")
+def _cue_coverage(parsed: ParseResult, gold: Gold, task: TaskInfo, reflection: ReflectionAnswers | None) -> float:
+    """Does the chain account for every word of its input that VADER's lexicon rates, stating a number
+    for each, as the lexicon teacher's chains do? Grounding rewards quoting only what is there; this
+    rewards leaving nothing out. The shipped default names one cue where the teacher names two or
+    three ("It's super violent, super serious and super stupid." -> only "super" (+2.7))."""
+    source = _need(gold.source, "input text (Gold.source)", "cue_coverage")
+    check = valence_check("\n".join(parsed.reasoning.values()), parsed.polarity, vader_lexicon(), source)
+    return cue_coverage_reward(check.cue_words_named, check.cue_words)
 
 
 @register_component("accuracy")
