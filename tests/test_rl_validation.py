@@ -56,6 +56,8 @@ def test_answer_metrics_hand_computed() -> None:
     assert figures["mae"] == pytest.approx((0 + 3 + 1 + 2) / 4)
     # two citations, one grounded; of the two answers citing something one is fully grounded
     assert figures["citations_grounded_rate"] == 0.5 and figures["answers_fully_grounded"] == 0.5
+    # each input has one lexicon word; only the first answer states a number for its own
+    assert figures["cue_recall"] == 0.25
     # scores as read (the confidence readout): MAE from them, sd_ratio still from the written ones
     read = answer_metrics(parsed, texts, samples, VADER, scores=[1.0, 0.5, 1.5, None])
     assert read["mae"] == pytest.approx((1 + 2.5 + 0.5 + 2) / 4)

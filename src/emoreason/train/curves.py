@@ -29,7 +29,7 @@ PANELS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("valid: MAE", ("valid/*/mae",), False),
     ("valid: majority share (polarity; label on label tasks)", ("valid/*/majority_share",), False),
     ("valid: predicted sd / gold sd", ("valid/*/sd_ratio",), False),
-    ("valid: citations grounded", ("valid/*/citations_grounded_rate",), False),
+    ("valid: quotes grounded, lexicon words named", ("valid/*/citations_grounded_rate", "valid/*/cue_recall"), False),
 )
 
 

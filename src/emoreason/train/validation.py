@@ -40,6 +40,7 @@ from emoreason.inference import read_score, readout_choice, with_choice
 from emoreason.metrics.classification import classification_metrics
 from emoreason.metrics.grounding import citation_grounding, grounding_summary
 from emoreason.metrics.regression import generic_regression_metrics
+from emoreason.metrics.valence import vader_lexicon, valence_check, valence_summary
 from emoreason.train.loop import TrainingRun
 from emoreason.train.weights import save_weights
 
@@ -116,6 +117,8 @@ def answer_metrics(
     - positive_share / negative_share / neutral_share: the polarity mix of the answers;
     - citations_grounded_rate, answers_fully_grounded: `metrics.grounding`, each answer checked
       against what its prompt showed (text and cue text);
+    - cue_recall: of the words of those inputs that VADER's lexicon rates, the share the answers
+      state a number for (`metrics.valence`; NaN where the inputs have none);
 
     then `label_metrics` on a label task, else `score_metrics` (of `scores`, the answers' scores
     as read, by default the parsed ones) and majority_share: the share of the answers that say
@@ -124,6 +127,8 @@ def answer_metrics(
         raise ValueError(f"{len(parsed)} answers and {len(completions)} completions for {len(samples)} samples")
     sources = ["\n".join(part for part in (s.text, s.cues) if part) for s in samples]
     grounding = grounding_summary([citation_grounding(c, source) for c, source in zip(completions, sources)])
+    lexicon = vader_lexicon()
+    valences = [valence_check(c, p.polarity, lexicon, src) for p, c, src in zip(parsed, completions, sources)]
     polarities = Counter(p.polarity or "none" for p in parsed)
     n = len(parsed)
     common = {
@@ -131,6 +136,7 @@ def answer_metrics(
         **{f"{name}_share": polarities.get(name, 0) / n for name in ("positive", "negative", "neutral")},
         "citations_grounded_rate": grounding["citations_grounded_rate"],
         "answers_fully_grounded": grounding["answers_fully_grounded"],
+        "cue_recall": valence_summary(valences)["valence_cue_recall"],
     }
     if task.labels:
         return {**common, **label_metrics(parsed, samples, task)}
