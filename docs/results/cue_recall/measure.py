@@ -57,8 +57,8 @@ def report(folder: Path) -> None:
     print(f"  cue recall {recall:.3f} [{low:.3f}, {high:.3f}]: {named.sum()} of {expected.sum()} words")
     print(f"  lexicon words per input {expected.mean():.2f}, stated per answer {named.mean():.2f}")
     several = expected >= 2
-    all_named = np.mean(named[several] == expected[several])
-    print(f"  inputs with 2+ lexicon words: {several.sum()}; answers naming all of them {all_named:.3f}")
+    all_named = int(np.sum(named[several] == expected[several]))
+    print(f"  inputs with 2+ lexicon words: {several.sum()}; answers naming all of them {all_named}")
     for name, keep in (("names all", (named == expected) & (expected > 0)), ("leaves some out", named < expected)):
         err = [abs(r[2] - r[3]) for r, k in zip(rows, keep) if k and r[2] is not None]
         print(f"  {name}: {len(err)} answers, MAE {np.mean(err):.3f}" if err else f"  {name}: none")
