@@ -27,6 +27,7 @@ from emoreason.metrics.valence import (
     negation_before,
     negation_coverage,
     negation_supported,
+    unnamed_cues,
     vader_words,
     valence_check,
     valence_summary,
@@ -217,7 +218,7 @@ def test_valence_checks_by_hand() -> None:
 
 def test_cue_recall_counts_the_input_words_the_lexicon_rates() -> None:
     source = "Not bad, really great, but DULL... and the bad ending."  # bad twice, DULL as written
-    assert lexicon_words(source, LEXICON) == {"bad", "great", "dull"}
+    assert lexicon_words(source, LEXICON) == ["bad", "great", "dull"]
     # LEXICON_CHAIN states numbers for all three; "really" and "but" are quoted without one
     teacher = valence_check(LEXICON_CHAIN, "positive", LEXICON, source)
     assert (teacher.cue_words, teacher.cue_words_named) == (3, 3)
@@ -232,6 +233,22 @@ def test_cue_recall_counts_the_input_words_the_lexicon_rates() -> None:
     summary = valence_summary([teacher, one, off, nothing])
     assert summary["valence_cue_recall"] == 4 / 9 and summary["n_valence_cue_words"] == 9
     assert math.isnan(valence_summary([nothing])["valence_cue_recall"])
+
+
+def test_unnamed_cues_are_the_rated_words_the_chain_gives_no_valence() -> None:
+    source = "Not bad, really great, but DULL... and the bad ending."
+    assert unnamed_cues('Positive cues: "great" (+3.1).', source, LEXICON) == [
+        {"word": "bad", "valence": -2.5},
+        {"word": "dull", "valence": -1.7},
+    ]
+    # quoted without a number: still not weighed; a chain that weighs no word at all gets no list
+    words = [c["word"] for c in unnamed_cues('Cues: "bad" (-2.5). "dull" decides it.', source, LEXICON)]
+    assert words == ["great", "dull"]
+    assert unnamed_cues('The word "dull" decides it.', source, LEXICON) == []
+    assert unnamed_cues(LEXICON_CHAIN, source, LEXICON) == []
+    # VADER's own lexicon by default: the shipped default's answer to a movie review
+    left = unnamed_cues('Positive cues: "super" (+2.7).', "It's super  violent, super serious and super stupid.")
+    assert [c["word"] for c in left] == ["violent", "serious", "stupid"] and left[0]["valence"] < 0
 
 
 def test_the_lexicon_teachers_chains_account_for_every_rated_word() -> None:
@@ -492,6 +509,7 @@ def test_negation_notes_say_per_answer_which_negations_stand_in_the_input() -> N
 
 
 def test_the_record_and_the_terminal_view_carry_the_negation_notes(capsys) -> None:
+    from emoreason.api.explainer import Explanation
     from emoreason.cli.ui import show_record
     from emoreason.data.schema import Sample, resolve_task
     from emoreason.formats import get_format
@@ -504,9 +522,20 @@ def test_the_record_and_the_terminal_view_carry_the_negation_notes(capsys) -> No
         sample, Completion(text, [1], [0.0], "stop"), get_format("c2f"), resolve_task("vader"), "m", 0.1
     )
     assert record["negations"] == [{"cue": "bad", "negator": "not", "named": False, "in_input": True}]
+    assert "unnamed_cues" not in record  # "bad" is the input's one lexicon word, and the chain weighs it
     show_record(sample, record)
     shown = " ".join(capsys.readouterr().out.split())
     assert 'negation: the input has "not" just before "bad"; the chain does not say so' in shown
+    review = Sample(id="r", text="It's super violent and super stupid.")
+    one_cue = text.replace('"bad" (+1.9)', '"super" (+2.9)')
+    record = audit_record(
+        review, Completion(one_cue, [1], [0.0], "stop"), get_format("c2f"), resolve_task("vader"), "m", 0.1
+    )
+    assert [c["word"] for c in record["unnamed_cues"]] == ["violent", "stupid"]
+    assert Explanation.from_record(record).to_dict()["unnamed_cues"] == record["unnamed_cues"]
+    show_record(review, record)
+    shown = " ".join(capsys.readouterr().out.replace("│", " ").split())  # the panel may wrap the line
+    assert 'not weighed by the chain: "violent" (-2.9), "stupid" (-2.4)' in shown
     plain = audit_record(
         Sample(id="g", text="A great film."),
         Completion(text.replace('"bad" (+1.9)', '"great" (+3.1)'), [1], [0.0], "stop"),

@@ -45,7 +45,7 @@ from emoreason.formats.readout import (
 from emoreason.generation import Completion, GenerationBackend, SamplingParams
 from emoreason.metrics.evidence import cue_statements, mark_evidence
 from emoreason.metrics.grounding import citation_grounding
-from emoreason.metrics.valence import negation_notes
+from emoreason.metrics.valence import negation_notes, unnamed_cues
 from emoreason.models import Conversation
 
 
@@ -185,6 +185,8 @@ def _record(
 ) -> dict[str, Any]:
     """The record; `negations` where the chain names a negation or the input negates a cue the
     chain states (`metrics.valence.negation_notes`, each with whether it stands in the input);
+    `unnamed_cues` where the input has words VADER's lexicon rates that the chain gives no valence
+    (`metrics.valence.unnamed_cues`);
     with `choice`, also `polarity_probs` (the model's probability of each polarity
     word where it wrote one) and, for a scored task, `score` read with the `confidence` readout
     and `written_score`, the number the chain wrote. `score_readout` says which `score` is."""
@@ -212,6 +214,10 @@ def _record(
     notes = negation_notes(prefix + completion.text, source)
     if notes:
         record["negations"] = [note.to_dict() for note in notes]
+    # the words of the input VADER's lexicon rates that the chain gives no valence
+    left_out = unnamed_cues(prefix + completion.text, source)
+    if left_out:
+        record["unnamed_cues"] = left_out
     if probs is not None:
         record["polarity_probs"] = {p: round(v, 4) for p, v in probs.items()}
     if readout == "confidence":

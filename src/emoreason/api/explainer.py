@@ -74,6 +74,9 @@ class Explanation:
     #: without naming them, each {cue, negator, named, in_input} (`metrics.valence.negation_notes`);
     #: None when there are none, and then absent
     negations: list[dict[str, Any]] | None = None
+    #: the words of the input VADER's lexicon rates that the chain gives no valence, each {word,
+    #: valence} (`metrics.valence.unnamed_cues`); None when there are none, and then absent
+    unnamed_cues: list[dict[str, Any]] | None = None
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Explanation:
@@ -94,7 +97,16 @@ class Explanation:
 
 
 #: Explanation fields that an audit record has only sometimes
-_OPTIONAL = ("score_readout", "polarity_probs", "written_score", "confidence_score", "cues", "votes", "negations")
+_OPTIONAL = (
+    "score_readout",
+    "polarity_probs",
+    "written_score",
+    "confidence_score",
+    "votes",
+    "negations",
+    "unnamed_cues",
+    "cues",
+)
 
 
 # --- what a model is handed -------------------------------------------------------------------

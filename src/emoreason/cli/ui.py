@@ -208,6 +208,9 @@ def show_record(sample: Sample, record: dict[str, Any]) -> None:
             )
         )
     lines.extend(negation_lines(record.get("negations") or []))
+    if record.get("unnamed_cues"):
+        left_out = ", ".join(f'"{c["word"]}" ({c["valence"]:+.1f})' for c in record["unnamed_cues"])
+        lines.append(Text(f"in the input, rated by the VADER lexicon, not weighed by the chain: {left_out}", "yellow"))
     if not record["parse_ok"] and not record["reasoning"]:
         lines.append(Text("raw: " + record["raw_completion"][:300], style="dim"))
     shown = sample.text if len(sample.text) <= 60 else sample.text[:60] + "…"

@@ -182,16 +182,40 @@ def check_valences(
     named = sum(s.negated_by is not None for s in negatable)
     expected: set[str] = set()
     if source is not None and lexicon is not None:
-        expected = lexicon_words(source, lexicon)
-    stated = {s.quote.strip().lower() for s in statements if s.stated is not None}
+        expected = set(lexicon_words(source, lexicon))
     counts = (len(listed), listed_agree, in_lexicon, sign_agree, exact, len(negated), supported, len(negatable), named)
-    return ValenceCheck(judgment, *counts, len(expected), len(expected & stated))
+    return ValenceCheck(judgment, *counts, len(expected), len(expected & _stated(statements)))
 
 
-def lexicon_words(source: str, lexicon: Mapping[str, float]) -> set[str]:
-    """The distinct words of `source` (lower case) that `lexicon` rates, looked up as the teacher
-    does (`lexicon_valence` over `vader_words`): the cues a lexicon reader has to account for."""
-    return {word.lower() for word in vader_words(source) if lexicon_valence(word, lexicon) is not None}
+def _stated(statements: Sequence[CueStatement]) -> set[str]:
+    """The quotes (lower case) a chain states a number for."""
+    return {s.quote.strip().lower() for s in statements if s.stated is not None}
+
+
+def lexicon_words(source: str, lexicon: Mapping[str, float]) -> list[str]:
+    """The distinct words of `source` (lower case, in input order) that `lexicon` rates, looked up
+    as the teacher does (`lexicon_valence` over `vader_words`): the cues a lexicon reader has to
+    account for."""
+    rated = (word.lower() for word in vader_words(source) if lexicon_valence(word, lexicon) is not None)
+    return list(dict.fromkeys(rated))
+
+
+def unnamed_cues(completion: str, source: str, lexicon: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
+    """For a reader of one answer: the words of `source` the lexicon rates (`lexicon_words`; by
+    default VADER's) that the chain states no number for, in input order, each with the lexicon's
+    valence as the teacher writes it (one decimal). The per-answer view of cue recall: the shipped
+    default answers "It's super violent, super serious and super stupid." with `"super" (+2.7)`
+    alone, and leaves "violent", "serious" and "stupid" here. Empty for a chain that states no
+    number at all: it does not weigh words one by one, so there is nothing to set these beside."""
+    lexicon = vader_lexicon() if lexicon is None else lexicon
+    stated = _stated(cue_statements(completion))
+    if not stated:
+        return []
+    return [
+        {"word": word, "valence": round(lexicon_valence(word, lexicon) or 0.0, 1)}
+        for word in lexicon_words(source, lexicon)
+        if word not in stated
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +349,7 @@ __all__ = [
     "negation_coverage",
     "negation_notes",
     "negation_supported",
+    "unnamed_cues",
     "valence_check",
     "valence_summary",
     "vader_lexicon",

@@ -249,11 +249,19 @@ function renderEvidence(entry) {
     notFound.length ? "Cited but not in the input: " : "",
     ...notFound.map((cited) => el("span", { class: "cited" }, cited)),
   );
-  // the negations the answer has to account for (emoreason.metrics.valence.negation_notes)
-  const notes = entry.record.negations || [];
+  // the negations the answer has to account for (emoreason.metrics.valence.negation_notes), and the
+  // lexicon-rated words of the input it gives no valence (emoreason.metrics.valence.unnamed_cues)
+  const items = (entry.record.negations || []).map(negationItem);
+  const leftOut = entry.record.unnamed_cues || [];
+  if (leftOut.length) items.push(unnamedItem(leftOut));
   const list = $("negations");
-  list.classList.toggle("hidden", !notes.length);
-  list.replaceChildren(...notes.map(negationItem));
+  list.classList.toggle("hidden", !items.length);
+  list.replaceChildren(...items);
+}
+
+function unnamedItem(cues) {
+  const words = cues.map((c) => `"${c.word}" (${c.valence > 0 ? "+" : ""}${c.valence.toFixed(1)})`);
+  return el("li", { class: "doubt" }, `In the input, rated by the VADER lexicon, not weighed by the chain: ${words.join(", ")}`);
 }
 
 function negationItem(note) {
