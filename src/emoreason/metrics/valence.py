@@ -180,16 +180,18 @@ def check_valences(
         in_input = _negated(words)
         negatable = [s for s in statements if _negatable(s, in_input)]
     named = sum(s.negated_by is not None for s in negatable)
-    expected: set[str] = set()
-    if source is not None and lexicon is not None:
-        expected = set(lexicon_words(source, lexicon))
+    cues = cue_words_named(statements, source, lexicon) if source is not None and lexicon is not None else []
     counts = (len(listed), listed_agree, in_lexicon, sign_agree, exact, len(negated), supported, len(negatable), named)
-    return ValenceCheck(judgment, *counts, len(expected), len(expected & _stated(statements)))
+    return ValenceCheck(judgment, *counts, len(cues), sum(named for _, named in cues))
 
 
-def _stated(statements: Sequence[CueStatement]) -> set[str]:
-    """The quotes (lower case) a chain states a number for."""
-    return {s.quote.strip().lower() for s in statements if s.stated is not None}
+def cue_words_named(
+    statements: Sequence[CueStatement], source: str, lexicon: Mapping[str, float]
+) -> list[tuple[str, bool]]:
+    """Each word of `source` the lexicon rates (`lexicon_words`, input order), and whether the chain
+    states a number for it: what cue recall, the `cue_coverage` reward and `unnamed_cues` all read."""
+    stated = {s.quote.strip().lower() for s in statements if s.stated is not None}
+    return [(word, word in stated) for word in lexicon_words(source, lexicon)]
 
 
 def lexicon_words(source: str, lexicon: Mapping[str, float]) -> list[str]:
@@ -208,13 +210,13 @@ def unnamed_cues(completion: str, source: str, lexicon: Mapping[str, float] | No
     alone, and leaves "violent", "serious" and "stupid" here. Empty for a chain that states no
     number at all: it does not weigh words one by one, so there is nothing to set these beside."""
     lexicon = vader_lexicon() if lexicon is None else lexicon
-    stated = _stated(cue_statements(completion))
-    if not stated:
+    statements = cue_statements(completion)
+    if not any(s.stated is not None for s in statements):
         return []
     return [
         {"word": word, "valence": round(lexicon_valence(word, lexicon) or 0.0, 1)}
-        for word in lexicon_words(source, lexicon)
-        if word not in stated
+        for word, named in cue_words_named(statements, source, lexicon)
+        if not named
     ]
 
 
@@ -341,6 +343,7 @@ __all__ = [
     "NegationNote",
     "ValenceCheck",
     "check_valences",
+    "cue_words_named",
     "is_negation",
     "lexicon_valence",
     "lexicon_words",

@@ -28,7 +28,7 @@ from emoreason.data.schema import POLARITIES, Polarity, Sample, TaskInfo, normal
 from emoreason.formats.base import ParseResult, ReasoningFormat
 from emoreason.metrics.evidence import cue_statements
 from emoreason.metrics.grounding import citation_grounding
-from emoreason.metrics.valence import negation_coverage, vader_lexicon, valence_check
+from emoreason.metrics.valence import cue_words_named, negation_coverage, vader_lexicon, valence_check
 from emoreason.rewards.components import (
     accuracy_reward,
     check_score_kind,
@@ -207,8 +207,8 @@ def _cue_coverage(parsed: ParseResult, gold: Gold, task: TaskInfo, reflection: R
     rewards leaving nothing out. The shipped default names one cue where the teacher names two or
     three ("It's super violent, super serious and super stupid." -> only "super" (+2.7))."""
     source = _need(gold.source, "input text (Gold.source)", "cue_coverage")
-    check = valence_check("\n".join(parsed.reasoning.values()), parsed.polarity, vader_lexicon(), source)
-    return cue_coverage_reward(check.cue_words_named, check.cue_words)
+    cues = cue_words_named(cue_statements("\n".join(parsed.reasoning.values())), source, vader_lexicon())
+    return cue_coverage_reward(sum(named for _, named in cues), len(cues))
 
 
 @register_component("accuracy")
