@@ -22,6 +22,7 @@ from emoreason.metrics.faithfulness import (
 )
 from emoreason.metrics.valence import (
     check_valences,
+    cue_omissions,
     lexicon_words,
     negated_words,
     negation_before,
@@ -251,6 +252,23 @@ def test_unnamed_cues_are_the_rated_words_the_chain_gives_no_valence() -> None:
     assert [c["word"] for c in left] == ["violent", "serious", "stupid"] and left[0]["valence"] < 0
 
 
+def test_cue_omissions_count_the_rated_words_chains_leave_out_over_answers() -> None:
+    sources = ["Not bad, really great.", "A great, dull film.", "Dull and bad.", "Great."]
+    completions = [
+        'Positive cues: "great" (+3.1).',  # leaves out "bad"
+        'Positive cues: "great" (+3.1). Negative cues: "dull" (-1.7).',  # leaves out nothing
+        'Negative cues: "bad" (-2.5).',  # leaves out "dull"
+        "It is positive.",  # weighs no word: not counted, though "great" stands in its input
+    ]
+    rows = cue_omissions(completions, sources, LEXICON)
+    # "bad": in 2 counted inputs, left out once; "dull": in 2, left out once; "great" is never left out
+    assert [(r.word, r.valence, r.left_out, r.seen) for r in rows] == [("bad", -2.5, 1, 2), ("dull", -1.7, 1, 2)]
+    assert rows[0].share == 0.5
+    # most often left out first
+    rows = cue_omissions(completions + ['Positive cues: "great" (+3.1).'], sources + ["Dull, great."], LEXICON)
+    assert rows[0].word == "dull" and (rows[0].left_out, rows[0].seen) == (2, 3)
+
+
 def test_the_lexicon_teachers_chains_account_for_every_rated_word() -> None:
     """The reference the metric measures against is the teacher's own: on real sentences its chain
     states a number for every word of the input the VADER lexicon rates."""
@@ -421,6 +439,8 @@ def test_evaluate_faithfulness_reports_and_resumes(tmp_path) -> None:
     assert len((out / "faithfulness.jsonl").read_text().splitlines()) == 2
     report = (out / "report.md").read_text()
     assert "## Faithfulness" in report and "Least faithful answers" in report and "**room**(+)" in report
+    # "good" stands in s0 and s3, whose chains weigh "room" and "thanks" but not it; s2 weighs no word
+    assert "| good | +1.9 | 2 | 2 | 1.00 |" in report and "| great | +3.1 |" not in report
     page = (out / "report.html").read_text()
     assert "<mark class='positive' title='&quot;great&quot;'>great</mark>" in page
     assert "<span class='not-found'>&quot;thanks&quot;</span>" in page

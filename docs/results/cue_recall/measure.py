@@ -25,23 +25,28 @@ import numpy as np
 
 from emoreason.data.base import load_dataset
 from emoreason.metrics.bootstrap import bootstrap_ci, paired_difference
-from emoreason.metrics.valence import vader_lexicon, valence_check
+from emoreason.metrics.valence import cue_omissions, vader_lexicon, valence_check
 
 
 def pooled(named: np.ndarray, expected: np.ndarray) -> float:
     return float(named.sum() / expected.sum()) if expected.sum() else float("nan")
 
 
-def counts(folder: Path) -> dict[str, tuple[int, int, float | None, float]]:
-    """Per answered sentence id: (lexicon words in the input, those the answer states a number for,
-    the answer's score, the gold score)."""
+def answers(folder: Path) -> tuple[dict[str, str], list[dict]]:
+    """The input text of each sentence of the folder's split, and the folder's answer records."""
     identity = json.loads((folder / "run.json").read_text())["identity"]
     dataset = load_dataset(identity["dataset"])
     text = {s.id: s.text for s in dataset.split(identity["split"])}
+    return text, [json.loads(line) for line in (folder / "predictions.jsonl").open()]
+
+
+def counts(folder: Path) -> dict[str, tuple[int, int, float | None, float]]:
+    """Per answered sentence id: (lexicon words in the input, those the answer states a number for,
+    the answer's score, the gold score)."""
+    text, rows = answers(folder)
     lexicon = vader_lexicon()
     out = {}
-    for line in (folder / "predictions.jsonl").open():
-        row = json.loads(line)
+    for row in rows:
         check = valence_check(row.get("raw_completion") or "", row.get("polarity"), lexicon, text[row["id"]])
         out[row["id"]] = (check.cue_words, check.cue_words_named, row.get("score"), row["gold_score"])
     return out
@@ -62,6 +67,12 @@ def report(folder: Path) -> None:
     for name, keep in (("names all", (named == expected) & (expected > 0)), ("leaves some out", named < expected)):
         err = [abs(r[2] - r[3]) for r, k in zip(rows, keep) if k and r[2] is not None]
         print(f"  {name}: {len(err)} answers, MAE {np.mean(err):.3f}" if err else f"  {name}: none")
+    text, records = answers(folder)
+    left = cue_omissions([r.get("raw_completion") or "" for r in records], [text[r["id"]] for r in records])
+    print(
+        "  left out most often (word, valence, left out / in inputs): "
+        + ", ".join(f"{o.word} ({o.valence:+.1f}) {o.left_out}/{o.seen}" for o in left[:10])
+    )
 
 
 def paired(a: Path, b: Path) -> None:

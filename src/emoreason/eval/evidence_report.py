@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from emoreason.data.schema import Sample
 from emoreason.metrics.evidence import Evidence, EvidenceSpan, direction_name, mark_evidence
+from emoreason.metrics.valence import cue_omissions
 
 if TYPE_CHECKING:
     from emoreason.eval.faithfulness import ProbedAnswer
 
 SHOWN = 5
+OMISSIONS_SHOWN = 10
 PROBE_TITLES = {"without": "without the cited words", "only": "the cited words only", "random": "random removal"}
 MD_MARKS = {"positive": "(+)", "negative": "(-)", "neutral": "(0)", None: ""}
 EVIDENCE_CSS = (
@@ -106,6 +108,34 @@ def evidence_sections(records: Sequence[dict[str, Any]], samples: Sequence[Sampl
         )
     if not shown:
         parts.append("<p>No answer cites anything.</p>")
+    return md, parts
+
+
+def omission_sections(records: Sequence[dict[str, Any]], samples: Sequence[Sample]) -> tuple[list[str], list[str]]:
+    """Markdown and HTML for "Rated words the chains leave out": the words of the inputs VADER's
+    lexicon rates that the chains most often give no valence (`metrics.valence.cue_omissions`),
+    counted over the answers that weigh words one by one. Empty where no answer does."""
+    by_id = {s.id: s for s in samples}
+    pairs = [(r.get("raw_completion") or "", by_id[r["id"]]) for r in records if r.get("id") in by_id]
+    sources = ["\n".join(part for part in (s.text, s.cues) if part) for _, s in pairs]
+    rows = cue_omissions([completion for completion, _ in pairs], sources)[:OMISSIONS_SHOWN]
+    if not rows:
+        return [], []
+    title = f"Rated words the chains leave out (most often first, at most {OMISSIONS_SHOWN})"
+    legend = (
+        "Words of the inputs that VADER's lexicon rates, and how often a chain that weighs words one by one "
+        "gives them no valence: cues the model habitually overlooks."
+    )
+    header = ("word", "VADER valence", "left out", "in inputs", "share")
+    cells = [(r.word, f"{r.valence:+.1f}", str(r.left_out), str(r.seen), f"{r.share:.2f}") for r in rows]
+    md = [f"## {title}\n", legend + "\n", "| " + " | ".join(header) + " |\n|" + "---|" * len(header) + "\n"]
+    md[-1] += "".join("| " + " | ".join(row) + " |\n" for row in cells)
+    parts = [
+        f"<h2>{html.escape(title)}</h2><p>{html.escape(legend)}</p><table border=1 cellpadding=4>",
+        "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>",
+        *("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in cells),
+        "</table>",
+    ]
     return md, parts
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from emoreason.data.schema import POLARITIES, Sample, TaskInfo
-from emoreason.eval.evidence_report import EVIDENCE_CSS, evidence_sections, faithfulness_sections
+from emoreason.eval.evidence_report import EVIDENCE_CSS, evidence_sections, faithfulness_sections, omission_sections
 from emoreason.eval.evidence_report import fmt_value as _fmt
 from emoreason.eval.json_report import write_json_report
 
@@ -223,6 +223,8 @@ def write_report(
         md.append(f"- `{record['id']}`: " + "; ".join(f"`{c}`" for c in record["citations"]["ungrounded"]) + "\n")
     evidence_md, evidence_html = evidence_sections(records, samples)
     md.extend(evidence_md)
+    omission_md, omission_html = omission_sections(records, samples)
+    md.extend(omission_md)
     faithfulness_md: list[str] = []
     faithfulness_html: list[str] = []
     if probed is not None and "faithfulness" in metrics:
@@ -262,6 +264,7 @@ def write_report(
             + "</p>"
         )
     parts.extend(evidence_html)
+    parts.extend(omission_html)
     parts.extend(faithfulness_html)
     html_path = out / "report.html"
     html_path.write_text(

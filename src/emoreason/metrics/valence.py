@@ -221,6 +221,46 @@ def unnamed_cues(completion: str, source: str, lexicon: Mapping[str, float] | No
 
 
 @dataclass(frozen=True, slots=True)
+class CueOmission:
+    """One lexicon-rated word over a set of answers: in how many inputs it stood (of the answers
+    that state a number for some word) and how many of those chains gave it none."""
+
+    word: str
+    valence: float  # the lexicon's, one decimal, as the teacher writes it
+    left_out: int
+    seen: int
+
+    @property
+    def share(self) -> float:
+        return self.left_out / self.seen
+
+
+def cue_omissions(
+    completions: Sequence[str], sources: Sequence[str], lexicon: Mapping[str, float] | None = None
+) -> list[CueOmission]:
+    """Over many answers, the rated words their chains leave out (`unnamed_cues`, counted), most
+    often left out first (ties: the larger share, then the word). Only answers that state a number
+    for some word count, as in `unnamed_cues`; words never left out are not listed. For a report:
+    which cues a model habitually overlooks."""
+    lexicon = vader_lexicon() if lexicon is None else lexicon
+    seen: dict[str, int] = {}
+    left_out: dict[str, int] = {}
+    for completion, source in zip(completions, sources, strict=True):
+        statements = cue_statements(completion)
+        if not any(s.stated is not None for s in statements):
+            continue
+        for word, named in cue_words_named(statements, source, lexicon):
+            seen[word] = seen.get(word, 0) + 1
+            if not named:
+                left_out[word] = left_out.get(word, 0) + 1
+    rows = [
+        CueOmission(word, round(lexicon_valence(word, lexicon) or 0.0, 1), count, seen[word])
+        for word, count in left_out.items()
+    ]
+    return sorted(rows, key=lambda row: (-row.left_out, -row.share, row.word))
+
+
+@dataclass(frozen=True, slots=True)
 class NegationNote:
     """One negation an answer has to account for, for a reader of that answer: one its chain names
     (`"bad" (-2.5), negated by "not"`), or one the input has just before a cue the chain states
@@ -339,10 +379,12 @@ def vader_lexicon() -> Mapping[str, float]:
 
 __all__ = [
     "NEGATION_WINDOW",
+    "CueOmission",
     "NegationCoverage",
     "NegationNote",
     "ValenceCheck",
     "check_valences",
+    "cue_omissions",
     "cue_words_named",
     "is_negation",
     "lexicon_valence",
