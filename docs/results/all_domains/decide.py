@@ -10,8 +10,8 @@ falls with its paired interval entirely below 0. Prints the table and the verdic
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 DOMAINS = ("tweets", "products", "movies")
@@ -25,18 +25,18 @@ def main(folder: Path, name: str = "C", uar: bool = False) -> None:
     print("|---|---|" + "---|" * len(shown))
     for d, run in runs.items():
         cells = []
-        for name in shown:
-            m = run["metrics"][name]
+        for metric in shown:
+            m = run["metrics"][metric]
             cells.append(f"{m['a']:.3f} -> {m['b']:.3f}, {m['difference']:+.3f} [{m['low']:+.3f}, {m['high']:+.3f}]")
         print(f"| {d} | {run['n_shared']} | " + " | ".join(cells) + " |")
     mean_a = sum(r["metrics"]["pearson_r"]["a"] for r in runs.values()) / len(runs)
     mean_b = sum(r["metrics"]["pearson_r"]["b"] for r in runs.values()) / len(runs)
     v1 = mean_b > mean_a
     falls = [
-        f"{d} {name}"
+        f"{d} {metric}"
         for d in ("tweets", "products")
-        for name in ("pearson_r", "acc_3")
-        if runs[d]["metrics"][name]["high"] < 0
+        for metric in ("pearson_r", "acc_3")
+        if runs[d]["metrics"][metric]["high"] < 0
     ]
     v2 = not falls
     print(f"\n(v1) mean valid r: A {mean_a:.4f}, C {mean_b:.4f}: {'holds' if v1 else 'fails'}")
@@ -51,5 +51,9 @@ def main(folder: Path, name: str = "C", uar: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--uar"]
-    main(Path(args[0]), *args[1:2], uar="--uar" in sys.argv[1:])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", type=Path, help="the folder of the A-vs-NAME-DOMAIN.json comparisons")
+    parser.add_argument("name", nargs="?", default="C", help="the compared run's name in those files")
+    parser.add_argument("--uar", action="store_true", help="also require the mean uar-3 above A's")
+    args = parser.parse_args()
+    main(args.folder, args.name, uar=args.uar)
