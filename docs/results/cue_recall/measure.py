@@ -40,10 +40,9 @@ def answers(folder: Path) -> tuple[dict[str, str], list[dict]]:
     return text, [json.loads(line) for line in (folder / "predictions.jsonl").open()]
 
 
-def counts(folder: Path) -> dict[str, tuple[int, int, float | None, float]]:
-    """Per answered sentence id: (lexicon words in the input, those the answer states a number for,
-    the answer's score, the gold score)."""
-    text, rows = answers(folder)
+def counts(text: dict[str, str], rows: list[dict]) -> dict[str, tuple[int, int, float | None, float]]:
+    """Per answered sentence id (`answers`): (lexicon words in the input, those the answer states a
+    number for, the answer's score, the gold score)."""
     lexicon = vader_lexicon()
     out = {}
     for row in rows:
@@ -53,7 +52,8 @@ def counts(folder: Path) -> dict[str, tuple[int, int, float | None, float]]:
 
 
 def report(folder: Path) -> None:
-    rows = list(counts(folder).values())
+    text, records = answers(folder)
+    rows = list(counts(text, records).values())
     expected = np.array([r[0] for r in rows])
     named = np.array([r[1] for r in rows])
     low, high = bootstrap_ci(pooled, named, expected)
@@ -67,7 +67,6 @@ def report(folder: Path) -> None:
     for name, keep in (("names all", (named == expected) & (expected > 0)), ("leaves some out", named < expected)):
         err = [abs(r[2] - r[3]) for r, k in zip(rows, keep) if k and r[2] is not None]
         print(f"  {name}: {len(err)} answers, MAE {np.mean(err):.3f}" if err else f"  {name}: none")
-    text, records = answers(folder)
     left = cue_omissions([r.get("raw_completion") or "" for r in records], [text[r["id"]] for r in records])
     print(
         "  left out most often (word, valence, left out / in inputs): "
@@ -76,7 +75,7 @@ def report(folder: Path) -> None:
 
 
 def paired(a: Path, b: Path) -> None:
-    ca, cb = counts(a), counts(b)
+    ca, cb = counts(*answers(a)), counts(*answers(b))
     shared = sorted(set(ca) & set(cb))
     expected = np.array([ca[i][0] for i in shared])
     diff = paired_difference(

@@ -48,6 +48,7 @@ a chain can raise it by stating fewer).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -185,6 +186,11 @@ def check_valences(
     return ValenceCheck(judgment, *counts, len(cues), sum(named for _, named in cues))
 
 
+def _weighs_words(statements: Sequence[CueStatement]) -> bool:
+    """The chain states a number for some word: only such a chain can be said to leave one out."""
+    return any(s.stated is not None for s in statements)
+
+
 def cue_words_named(
     statements: Sequence[CueStatement], source: str, lexicon: Mapping[str, float]
 ) -> list[tuple[str, bool]]:
@@ -211,7 +217,7 @@ def unnamed_cues(completion: str, source: str, lexicon: Mapping[str, float] | No
     number at all: it does not weigh words one by one, so there is nothing to set these beside."""
     lexicon = vader_lexicon() if lexicon is None else lexicon
     statements = cue_statements(completion)
-    if not any(s.stated is not None for s in statements):
+    if not _weighs_words(statements):
         return []
     return [
         {"word": word, "valence": round(lexicon_valence(word, lexicon) or 0.0, 1)}
@@ -243,19 +249,19 @@ def cue_omissions(
     for some word count, as in `unnamed_cues`; words never left out are not listed. For a report:
     which cues a model habitually overlooks."""
     lexicon = vader_lexicon() if lexicon is None else lexicon
-    seen: dict[str, int] = {}
-    left_out: dict[str, int] = {}
+    seen: Counter[str] = Counter()
+    left_out: Counter[str] = Counter()
     for completion, source in zip(completions, sources, strict=True):
         statements = cue_statements(completion)
-        if not any(s.stated is not None for s in statements):
+        if not _weighs_words(statements):
             continue
         for word, named in cue_words_named(statements, source, lexicon):
-            seen[word] = seen.get(word, 0) + 1
-            if not named:
-                left_out[word] = left_out.get(word, 0) + 1
+            seen[word] += 1
+            left_out[word] += not named
     rows = [
         CueOmission(word, round(lexicon_valence(word, lexicon) or 0.0, 1), count, seen[word])
         for word, count in left_out.items()
+        if count
     ]
     return sorted(rows, key=lambda row: (-row.left_out, -row.share, row.word))
 
