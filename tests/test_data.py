@@ -22,6 +22,7 @@ from emoreason.data import (
     load_dataset,
     parse_spec,
     pool_samples,
+    quotable_source,
     vader_task,
 )
 from emoreason.data.adapters.vader import split_assignment
@@ -378,6 +379,14 @@ def test_cli_error_is_a_message_not_a_traceback() -> None:
 def test_sample_modalities() -> None:
     sample = Sample(id="x", text="hi", video="v.mp4", audio="a.wav")
     assert sample.modalities == ("text", "audio", "video")
+
+
+def test_quotable_source_is_text_then_cues_and_skips_what_is_absent() -> None:
+    assert quotable_source("so good", "voice: loud") == "so good\nvoice: loud"
+    assert quotable_source("", "voice: loud") == "voice: loud"  # a media-only sample: the cues alone
+    assert quotable_source("so good", None) == "so good"
+    assert Sample(id="x", text="hi", cues="face: smiling").source == "hi\nface: smiling"
+    assert Sample(id="y").source == ""
 
 
 def test_random_subset_is_seeded_ordered_and_representative() -> None:

@@ -329,6 +329,19 @@ def test_validation_logs_keeps_best_and_stops_on_collapse(tmp_path: Path, causal
     assert (tmp_path / "run" / "curves.png").is_file()  # drawn at the end, with the validation panels
     greedy = [params for _, params, _ in engine.calls if params.temperature == 0.0]
     assert len(greedy) == 2 and all(not grad for *_, grad in engine.calls[:1])
+    # each validation's answers, kept as an evaluate folder that compare pairs with another step's
+    from emoreason.eval.compare import compare_runs
+
+    steps = tmp_path / "run" / "validation"
+    assert sorted(p.name for p in steps.iterdir()) == ["step-0", "step-1"]
+    first = [json.loads(line) for line in (steps / "step-0" / "vader-movies" / "predictions.jsonl").open()]
+    assert len(first) == 6 and all(r["polarity"] == "positive" and r["gold_score"] is not None for r in first)
+    assert first[0]["model"] == "run step 0"
+    stored = json.loads((steps / "step-1" / "vader-movies" / "run.json").read_text())
+    assert stored["step"] == 1 and stored["identity"]["dataset"] == "vader:movies"
+    assert stored["identity"]["temperature"] == 0.0 and stored["written_by"] == "in-training validation"
+    paired = compare_runs(steps / "step-0" / "vader-movies", steps / "step-1" / "vader-movies")
+    assert paired["n_shared"] == 6 and paired["metrics"]["acc_3"]["difference"] == 0.0
 
 
 def test_validation_at_start_off_skips_step_zero(tmp_path: Path, causal: Path) -> None:
@@ -338,9 +351,11 @@ def test_validation_at_start_off_skips_step_zero(tmp_path: Path, causal: Path) -
         "sample": 4,
         "at_start": False,
         "best_metric": "vader:movies/parse_rate",
+        "keep_answers": False,
     }
     trainer, engine = scripted_trainer(tmp_path, causal, always_positive, validation=validation, run={"max_steps": 2})
     trainer.train()
+    assert not (tmp_path / "run" / "validation").exists()
     logged = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in logged if "valid/mean/parse_rate" in r] == [2]  # not step 0
     assert json.loads((tmp_path / "run" / "best" / "best.json").read_text())["step"] == 2
@@ -376,19 +391,19 @@ def test_validation_in_fp32_decodes_as_evaluate(tmp_path: Path, causal: Path, mo
     with torch.no_grad():
         lora_b.fill_(0.5)  # a non-zero delta, so a merge changes the base weight
     before = base.get_base_layer().weight.detach().clone()
-    seen, real_run, real_generate = [], Validation.run, TransformersEngine.generate
+    seen, real_answer, real_generate = [], Validation.answer, TransformersEngine.generate
 
-    def spy_run(self, engine):
+    def spy_answer(self, engine, model_name="policy"):
         weight = base.get_base_layer().weight
         seen.append((next(engine.loaded.model.parameters()).dtype, not torch.equal(weight, before)))
-        return real_run(self, engine)
+        return real_answer(self, engine, model_name)
 
     def spy_generate(self, conversations, params, progress=None):
         if params.temperature == 0.0:
             seen.append(params.ground_quotes)
         return real_generate(self, conversations, params, progress)
 
-    monkeypatch.setattr(Validation, "run", spy_run)
+    monkeypatch.setattr(Validation, "answer", spy_answer)
     monkeypatch.setattr(TransformersEngine, "generate", spy_generate)
     trainer.validation.validate()
     assert seen == [(torch.float32, True), True]  # fp32 weights, merged; grounded quoting asked for

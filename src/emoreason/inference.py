@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from emoreason.data.schema import Polarity, Sample, TaskInfo
+from emoreason.data.schema import Polarity, Sample, TaskInfo, quotable_source
 from emoreason.data.text import check_text, is_blank
 from emoreason.formats import get_format
 from emoreason.formats.base import ParseResult, ReasoningFormat
@@ -210,7 +210,7 @@ def _record(
         "score_readout": readout,
     }
     # the negations the chain names, and those the input has before a cue the chain states unnamed
-    source = "\n".join(part for part in (sample.text, sample.cues if cues is None else cues) if part)
+    source = quotable_source(sample.text, sample.cues if cues is None else cues)
     notes = negation_notes(prefix + completion.text, source)
     if notes:
         record["negations"] = [note.to_dict() for note in notes]
@@ -245,7 +245,7 @@ def citation_record(completion: str, text: str, cues: str | None = None) -> dict
     `not_found` (`metrics.evidence.mark_evidence`, what the page and the terminal highlight).
     A span is {field: "text" or "cues", start, end (code-point offsets in that field), text,
     citation (as written), direction: "positive", "negative", "neutral" or null}."""
-    source = "\n".join(part for part in (text, cues) if part)
+    source = quotable_source(text, cues)
     evidence = mark_evidence(completion, text or "", cues or "")
     return citation_grounding(completion, source).to_dict() | evidence.to_dict(text or "", cues or "")
 

@@ -14,6 +14,7 @@ from emoreason.data.schema import (
     TaskInfo,
     mikels_task,
     normalize_label,
+    quotable_source,
     vader_task,
 )
 from emoreason.data.spec import DatasetSpec, parse_spec
@@ -38,6 +39,7 @@ __all__ = [
     "mikels_task",
     "normalize_label",
     "parse_spec",
+    "quotable_source",
     "pool_samples",
     "random_subset",
     "vader_task",

@@ -36,6 +36,13 @@ MIKELS_AROUSAL: dict[str, Literal["high", "low"]] = {
 }
 
 
+def quotable_source(text: str | None, cues: str | None = None) -> str:
+    """What a chain may quote from: the input text, then the cue text its prompt carried on the next
+    line (either may be absent). Grounding, the evidence marks, cue recall and the rewards all
+    check a chain against this one string, so they agree on what was in the input."""
+    return "\n".join(part for part in (text, cues) if part)
+
+
 @dataclass(frozen=True, slots=True)
 class Sample:
     """One example. `text` may be empty for media-only samples (an image folder)."""
@@ -66,6 +73,11 @@ class Sample:
         if self.image:
             present.append("image")
         return tuple(present)
+
+    @property
+    def source(self) -> str:
+        """`quotable_source` of the sample's text and its own cue text."""
+        return quotable_source(self.text, self.cues)
 
     def with_(self, **changes: Any) -> Sample:
         return replace(self, **changes)

@@ -104,6 +104,10 @@ class DistillResult:
     failed: int
 
 
+#: a teacher reply judged: its parse, the SFT target re-rendered from it when kept, and (reason, detail) when dropped
+Verdict = tuple[ParseResult | None, str | None, tuple[str, str] | None]
+
+
 def normalized_target(fmt: ReasoningFormat, task: TaskInfo, parsed: ParseResult) -> str:
     """The kept chain re-rendered by the format, so SFT targets have one exact layout whatever
     the teacher wrapped around its tags."""
@@ -159,21 +163,29 @@ def distill(
             todo.append(index)
     running = FilterStats()
 
-    def judge(index: int, reply: TeacherReply) -> tuple[ParseResult | None, tuple[str, str] | None]:
+    # each reply's verdict, once: the kept chain re-rendered as its SFT target, or why it is dropped
+    verdicts: dict[int, Verdict] = {}
+
+    def judge(index: int) -> Verdict:
+        if index in verdicts:
+            return verdicts[index]
+        reply = replies[index]
         parsed = fmt.parse(reply.text, task) if reply.ok and reply.text is not None else None
         reason = drop_reason(parsed, samples[index], task, filter_config)
+        target = None
         if reason is None and parsed is not None:
             try:
-                normalized_target(fmt, task, parsed)
+                target = normalized_target(fmt, task, parsed)
             except ValueError as err:
                 reason = ("unparsed", f"cannot re-render: {err}")
         if not reply.ok:
             reason = ("request_failed", reply.error or "no answer")
-        return parsed, reason
+        verdicts[index] = (parsed, target, reason)
+        return verdicts[index]
 
     if progress is not None:
         for index in replies:
-            _, reason = judge(index, replies[index])
+            reason = judge(index)[2]
             running.add(None, reason[0] if reason else None)
         progress(len(replies), running.kept, running.total - running.kept)
 
@@ -183,7 +195,7 @@ def distill(
         if reply.ok:
             cache.put(keys[index], samples[index].id, reply)
         if progress is not None:
-            _, reason = judge(index, reply)
+            reason = judge(index)[2]
             running.add(None, reason[0] if reason else None)
             progress(1, running.kept, running.total - running.kept)
 
@@ -195,26 +207,26 @@ def distill(
         )
 
     # every sample's verdict first: matching the mix needs to know all the kept chains
-    verdicts: list[tuple[ParseResult | None, tuple[str, str] | None]] = []
+    decided: list[Verdict] = []
     seen: set[str] = set()
     for index in range(len(samples)):
-        parsed, reason = judge(index, replies[index])
+        parsed, target, reason = judge(index)
         dedupe = _dedupe_key(prompts[index])
         if reason is None and dedupe in seen:
             reason = ("duplicate", "the same prompt was kept already")
         if reason is None:
             seen.add(dedupe)
-        verdicts.append((parsed, reason))
+        decided.append((parsed, target, reason))
     polarities = [Gold.from_sample(sample, task).resolve_polarity(task) for sample in samples]
     if filter_config.match_mix:
         groups = [(sample.domain, polarity) for sample, polarity in zip(samples, polarities)]
-        kept_flags = [reason is None for _, reason in verdicts]
+        kept_flags = [reason is None for _, _, reason in decided]
         for index, rate in mix_matching_drops(groups, kept_flags, filter_config.match_mix_seed).items():
             where = f"{samples[index].domain} " if samples[index].domain else ""
             detail = (
                 f"{where}{polarities[index]} chains kept at {rate:.1%} of the samples, the domain's lowest keep rate"
             )
-            verdicts[index] = (verdicts[index][0], ("mix_matched", detail))
+            decided[index] = (decided[index][0], decided[index][1], ("mix_matched", detail))
 
     stats = FilterStats()
     task_record = task.to_dict()
@@ -224,7 +236,7 @@ def distill(
     for index, sample in enumerate(samples):
         reply = replies[index]
         failed += not reply.ok
-        parsed, reason = verdicts[index]
+        parsed, target, reason = decided[index]
         gold_polarity = polarities[index]
         stats.add(
             gold_polarity, reason[0] if reason else None, reasoning_words(parsed) if parsed else None, sample.domain
@@ -238,8 +250,8 @@ def distill(
         }
         base.update({k: v for k, v in (("image", sample.image), ("audio", sample.audio), ("video", sample.video)) if v})
         if reason is None:
-            assert parsed is not None
-            messages = prompts[index] + [{"role": "assistant", "content": normalized_target(fmt, task, parsed)}]
+            assert target is not None
+            messages = prompts[index] + [{"role": "assistant", "content": target}]
             kept_records.append({"messages": messages, "format": fmt.name, "task": task_record, **base})
         else:
             dropped_records.append(

@@ -117,7 +117,7 @@ def omission_sections(records: Sequence[dict[str, Any]], samples: Sequence[Sampl
     counted over the answers that weigh words one by one. Empty where no answer does."""
     by_id = {s.id: s for s in samples}
     pairs = [(r.get("raw_completion") or "", by_id[r["id"]]) for r in records if r.get("id") in by_id]
-    sources = ["\n".join(part for part in (s.text, s.cues) if part) for _, s in pairs]
+    sources = [s.source for _, s in pairs]
     rows = cue_omissions([completion for completion, _ in pairs], sources)[:OMISSIONS_SHOWN]
     if not rows:
         return [], []

@@ -160,7 +160,7 @@ def score_system(
             parsed_all.append(parsed)
             lengths.append(int(row.get("completion_tokens") or len(row["completion"].split())))
             # the input the chain can cite: the sample's text and the cue text its prompt carried
-            source_text = "\n".join(part for part in (sample.text, sample.cues) if part)
+            source_text = sample.source
             citations.append(citation_grounding(row["completion"], source_text))
             valences.append(valence_check(row["completion"], parsed.polarity, lexicon, source_text))
         prediction = read_prediction(row, task, parsed, labels)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from emoreason.data import Dataset, Sample
-from emoreason.data.jsonl import AppendOnlyJsonl, read_jsonl_keyed
+from emoreason.data.jsonl import AppendOnlyJsonl, read_jsonl_keyed, write_jsonl
 from emoreason.eval.comparison import fit_baselines
 from emoreason.eval.faithfulness import FAITHFULNESS_FILE, run_faithfulness
 from emoreason.eval.predictions import score_system
@@ -63,6 +63,16 @@ def remove_run_files(out: Path) -> list[str]:
             path.unlink()
             removed.append(name)
     return removed
+
+
+def write_answers(out: Path, records: list[dict[str, Any]], identity: dict[str, Any], details: dict[str, Any]) -> Path:
+    """An evaluate folder, run.json and predictions.jsonl (each written whole), for answers generated
+    elsewhere: the in-training validation's, so that `compare` pairs two steps of a run, or a step
+    with an evaluate run of the same sentences."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_identity_file(out, identity, details)
+    write_jsonl(out / PREDICTIONS_FILE, records)
+    return out
 
 
 def check_resumable(out: Path, identity: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from emoreason.data.schema import Polarity, Sample, TaskInfo
+from emoreason.data.schema import Polarity, Sample, TaskInfo, quotable_source
 from emoreason.formats.base import ReasoningFormat
 from emoreason.models.families.base import Conversation
 
@@ -54,7 +54,7 @@ def build_conversation(
         audio=sample.audio,
         assistant_prefix=prefix,
         options=dict(options or {}),
-        evidence="\n".join(part for part in (sample.text, cues) if part) or None,
+        evidence=quotable_source(sample.text, cues) or None,
     )
 
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from emoreason.data.schema import POLARITIES, Polarity, Sample, TaskInfo, normalize_label
+from emoreason.data.schema import POLARITIES, Polarity, Sample, TaskInfo, normalize_label, quotable_source
 from emoreason.formats.base import ParseResult, ReasoningFormat
 from emoreason.metrics.evidence import cue_statements
 from emoreason.metrics.grounding import citation_grounding
@@ -57,7 +57,7 @@ class Gold:
     @classmethod
     def from_sample(cls, sample: Sample, task: TaskInfo, with_cues: bool = False) -> Gold:
         """The sample's gold; `source` is its text, plus its cue text when the prompt carried it."""
-        source = "\n".join(part for part in (sample.text, sample.cues if with_cues else None) if part)
+        source = quotable_source(sample.text, sample.cues if with_cues else None)
         return cls(score=sample.score, label=sample.label, polarity=task.gold_polarity(sample), source=source)
 
     def resolve_polarity(self, task: TaskInfo) -> str | None:

@@ -147,10 +147,43 @@ class GRPOTrainer:
             where = (data.dataset, config.run.output_dir, config.rollout.max_new_tokens)
             validation = Validation.build(config.validation, self.format, *where)
             engine = self._engine if config.validation.dtype == "rollout" else self._fp32_engine
-            self.validation = ValidationHook(validation, self.run, self.max_steps, engine, self.policy)
+            self.validation = ValidationHook(
+                validation, self.run, self.max_steps, engine, self.policy, keep_answers=self._keep_validation_answers
+            )
         # The shared-prompt-prefix forward calls the model twice per backward, which DDP/FSDP
         # wrappers do not allow, and it needs the KV cache that gradient checkpointing turns off.
         self.share_prefix = self.world == 1 and not config.model.gradient_checkpointing
+
+    def _keep_validation_answers(self, step: int, answers: dict[str, list[dict[str, Any]]]) -> None:
+        """OUTPUT_DIR/validation/step-N/<dataset>: each validation's answers as an evaluate folder, whose
+        run.json names the run, the step and the start adapter (the weights themselves are checkpoint-N's
+        when a checkpoint falls on the step)."""
+        from emoreason.eval.run_identity import model_identity, run_identity
+        from emoreason.eval.runner import write_answers
+
+        assert self.validation is not None
+        validation, config = self.validation.validation, self.config
+        dtype = self.rollout_weights.dtype if validation.config.dtype == "rollout" else "float32"
+        for name, records in answers.items():
+            identity = run_identity(
+                model=model_identity(config.model.name),
+                format_name=self.format.name,
+                task=validation.sets[name][1],
+                params=validation.params,
+                dataset=validation.specs[name],
+                split=validation.config.split,
+                dtype=dtype,
+                score_readout=validation.config.score_readout,
+            )
+            details = {
+                "written_by": "in-training validation",
+                "run": str(config.run.output_dir),
+                "step": step,
+                "start_adapter": config.model.adapter,
+                "selection": {"sample": validation.config.sample, "seed": validation.config.seed},
+            }
+            folder = validation.output_dir / "validation" / f"step-{step}" / name.replace(":", "-")
+            write_answers(folder, records, identity, details)
 
     @property
     def step_index(self) -> int:

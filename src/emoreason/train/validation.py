@@ -1,15 +1,18 @@
 """Evaluation inside training: greedy answers on a fixed, seeded sample of validation splits
 every N steps, the best step kept as `best/`, and a collapse detector.
 
-    validation = Validation.build(config.validation, format, loaded, output_dir)
-    stats = validation.run(engine)            # {"valid/vader:movies/pearson_r": ..., "valid/collapse": 0.0}
+    validation = Validation.build(config.validation, format, train_datasets, output_dir, max_new_tokens)
+    answers = validation.answer(engine)       # {"vader:movies": [evaluate's records], ...}
+    stats = validation.figures(answers)       # {"valid/vader:movies/pearson_r": ..., "valid/collapse": 0.0}
 
 RL on a small policy can raise its training reward while its greedy answers collapse onto one
 polarity (the majority of the training pool) and its scores shrink to one value; the training
 reward does not show it, the validation answers do. `collapse_reasons` names the symptom.
 
 The sample is `data.random_subset(samples, n, seed)`, the same one `emoreason evaluate --sample
-N --seed S` picks, so an in-training figure and a later `evaluate` of the saved adapter agree.
+N --seed S` picks, so an in-training figure and a later `evaluate` of the saved adapter agree; the
+answers are evaluate's records, which the RL recipe keeps as evaluate folders (`keep_answers`), so
+`emoreason compare` pairs two steps of a run on the same sentences.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ import json
 import logging
 import math
 import shutil
+import time
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,9 +38,8 @@ from emoreason.data import load_dataset, random_subset
 from emoreason.data.schema import Sample, TaskInfo, normalize_label
 from emoreason.formats import build_conversation
 from emoreason.formats.base import ParseResult, ReasoningFormat
-from emoreason.formats.readout import polarity_probs
 from emoreason.generation import GenerationBackend, SamplingParams
-from emoreason.inference import read_score, readout_choice, with_choice
+from emoreason.inference import audit_record, readout_choice, with_choice
 from emoreason.metrics.classification import classification_metrics
 from emoreason.metrics.grounding import citation_grounding, grounding_summary
 from emoreason.metrics.regression import generic_regression_metrics
@@ -102,6 +105,12 @@ class ValidationConfig(Section):
         description="Collapse on a label task: one label in more than this share of a dataset's answers.",
     )
     stop_on_collapse: bool = Field(False, description="End the run (after checkpointing) when a collapse is seen.")
+    keep_answers: bool = Field(
+        True,
+        description="Keep each validation's answers as an evaluate folder, OUTPUT_DIR/validation/step-N/<dataset> "
+        "(predictions.jsonl and run.json), to read what the policy said at each step and to pair any two steps "
+        "with `emoreason compare` (same sentences, paired bootstrap) without generating again.",
+    )
 
 
 def answer_metrics(
@@ -125,7 +134,7 @@ def answer_metrics(
     their most frequent polarity (an answer without a polarity counts as its own class, "none")."""
     if not samples or len(parsed) != len(samples) or len(completions) != len(samples):
         raise ValueError(f"{len(parsed)} answers and {len(completions)} completions for {len(samples)} samples")
-    sources = ["\n".join(part for part in (s.text, s.cues) if part) for s in samples]
+    sources = [s.source for s in samples]
     grounding = grounding_summary([citation_grounding(c, source) for c, source in zip(completions, sources)])
     lexicon = vader_lexicon()
     valences = [valence_check(c, p.polarity, lexicon, src) for p, c, src in zip(parsed, completions, sources)]
@@ -254,6 +263,7 @@ class Validation:
     output_dir: Path
     max_new_tokens: int
     best: float | None = None
+    specs: dict[str, str] = field(default_factory=dict)  # dataset name -> its spec, as given
 
     @classmethod
     def build(
@@ -265,7 +275,7 @@ class Validation:
         max_new_tokens: int,
     ) -> Validation:
         specs = config.datasets or ([train_datasets] if isinstance(train_datasets, str) else list(train_datasets))
-        sets = {}
+        sets, given = {}, {}
         for spec in specs:
             name = short_name(spec, taken=sets)
             dataset = load_dataset(spec)
@@ -274,7 +284,9 @@ class Validation:
             if not samples:
                 raise ValueError(f"validation: {spec} has no samples with gold answers in split {config.split!r}")
             sets[name] = (random_subset(samples, config.sample, config.seed), dataset.task)
-        validation = cls(config, format, sets, Path(output_dir), config.max_new_tokens or max_new_tokens)
+            given[name] = spec
+        max_new_tokens = config.max_new_tokens or max_new_tokens
+        validation = cls(config, format, sets, Path(output_dir), max_new_tokens, specs=given)
         validation.best = validation._best_so_far()
         return validation
 
@@ -293,27 +305,43 @@ class Validation:
         every = self.config.every
         return bool(every) and (step == 0 or step == max_steps or step % every == 0)
 
-    @torch.no_grad()
-    def run(self, engine: GenerationBackend) -> dict[str, float]:
-        """Greedy answers on every validation set; their figures, flattened, and `valid/collapse`
-        (1.0 when `collapse_reasons` found something, which is also logged as a warning)."""
-        fmt = self.format
-        params = SamplingParams(
+    @property
+    def params(self) -> SamplingParams:
+        """How the validation decodes: greedy, as evaluate does."""
+        return SamplingParams(
             max_new_tokens=self.max_new_tokens,
             temperature=0.0,
-            stop_strings=fmt.stop_strings,
+            stop_strings=self.format.stop_strings,
             ground_quotes=self.config.ground_quotes,
         )
-        figures = {}
+
+    @torch.no_grad()
+    def answer(self, engine: GenerationBackend, model_name: str = "policy") -> dict[str, list[dict[str, Any]]]:
+        """Greedy answers on every validation set, as evaluate's records (`inference.audit_record`,
+        the score read with `config.score_readout`, plus `gold_score` and `gold_label`), by dataset."""
+        fmt, answers = self.format, {}
         for name, (samples, task) in self.sets.items():
             conversations = [build_conversation(s, fmt, task, cues=s.cues) for s in samples]
             choice = readout_choice(engine, fmt, task, self.config.score_readout)
-            completions = [out[0] for out in engine.generate(conversations, with_choice(params, choice))]
-            texts = [c.text for c in completions]
-            parsed = [fmt.parse(t, task) for t in texts]
-            probs = [polarity_probs(c.choice_probs, choice) for c in completions]
-            scores = [read_score(p, q, task)[0] for p, q in zip(parsed, probs, strict=True)]
-            figures[name] = answer_metrics(parsed, texts, samples, task, scores)
+            started = time.perf_counter()
+            completions = [out[0] for out in engine.generate(conversations, with_choice(self.params, choice))]
+            latency = (time.perf_counter() - started) / len(samples)
+            answers[name] = [
+                audit_record(s, c, fmt, task, model_name, latency, choice=choice)
+                | {"gold_score": s.score, "gold_label": s.label}
+                for s, c in zip(samples, completions, strict=True)
+            ]
+        return answers
+
+    def figures(self, answers: dict[str, list[dict[str, Any]]]) -> dict[str, float]:
+        """The answers' figures (`answer_metrics`), flattened, and `valid/collapse` (1.0 when
+        `collapse_reasons` found something, which is also logged as a warning)."""
+        figures = {}
+        for name, records in answers.items():
+            samples, task = self.sets[name]
+            texts = [r["raw_completion"] for r in records]
+            parsed = [self.format.parse(t, task) for t in texts]
+            figures[name] = answer_metrics(parsed, texts, samples, task, [r["score"] for r in records])
         stats = flatten(figures)
         config = self.config
         reasons = collapse_reasons(
@@ -351,7 +379,9 @@ class ValidationHook:
     after_step that validates when due, keeps best/, and asks to stop on a collapse when
     `stop_on_collapse`. Only the main process generates; with several processes the stop
     decision is the main process's.
-    `engine()` is a context manager that yields the generation engine on the current weights."""
+    `engine()` is a context manager that yields the generation engine on the current weights;
+    `keep_answers(step, answers)`, when given and `keep_answers` is on, receives each
+    validation's answers by dataset (`Validation.answer`)."""
 
     def __init__(
         self,
@@ -361,15 +391,20 @@ class ValidationHook:
         engine: Callable[[], AbstractContextManager[GenerationBackend]],
         model: torch.nn.Module,
         processor: Any = None,
+        keep_answers: Callable[[int, dict[str, list[dict[str, Any]]]], None] | None = None,
     ):
         self.validation, self.run, self.max_steps = validation, run, max_steps
         self.engine, self.model, self.processor = engine, model, processor
+        self.keep_answers = keep_answers if validation.config.keep_answers else None
 
     def validate(self) -> dict[str, float]:
         if not self.run.is_main:
             return {}
         with self.engine() as backend:
-            stats = self.validation.run(backend)
+            answers = self.validation.answer(backend, f"{self.validation.output_dir.name} step {self.run.step}")
+        if self.keep_answers is not None:
+            self.keep_answers(self.run.step, answers)
+        stats = self.validation.figures(answers)
         self.validation.keep_if_best(stats, self.run.step, self.model, self.processor)
         return stats
 
