@@ -24,6 +24,7 @@ from emoreason.metrics.valence import (
     check_valences,
     cue_omissions,
     lexicon_words,
+    misrated_cues,
     negated_words,
     negation_before,
     negation_coverage,
@@ -250,6 +251,26 @@ def test_unnamed_cues_are_the_rated_words_the_chain_gives_no_valence() -> None:
     # VADER's own lexicon by default: the shipped default's answer to a movie review
     left = unnamed_cues('Positive cues: "super" (+2.7).', "It's super  violent, super serious and super stupid.")
     assert [c["word"] for c in left] == ["violent", "serious", "stupid"] and left[0]["valence"] < 0
+
+
+def test_misrated_cues_are_numbers_outside_the_raters_spread() -> None:
+    spread = {"bad": 0.67, "great": 0.5, "dull": 0.3}
+    chain = (
+        'Positive cues: "great" (+2.7); "bad" (+1.9). Negative cues: "dull" (-1.3); "bad" (-2.5), '
+        'negated by "not" so it reads +1.9; "loved" (+1.0); "so dull" (-3.0).'
+    )
+    # great: 0.4 from 3.1, inside 0.5; bad: 4.4 from -2.5, listed once (its first statement); dull:
+    # exactly 0.4 from -1.7, outside 0.3; loved has no spread: held to one decimal; a phrase is no word
+    assert misrated_cues(chain, LEXICON, spread) == [
+        {"word": "bad", "stated": 1.9, "valence": -2.5, "spread": 0.67},
+        {"word": "dull", "stated": -1.3, "valence": -1.7, "spread": 0.3},
+        {"word": "loved", "stated": 1.0, "valence": 2.9, "spread": 0.05},
+    ]
+    assert misrated_cues('"great" (+3.6), "dull" (-1.4)', LEXICON, spread) == []  # on the edges: inside
+    assert misrated_cues('"dull" decides it.', LEXICON, spread) == []  # no number stated
+    # VADER's lexicon and its raters by default: the shipped default's "okay" (+1.9) and "died" (-1.2)
+    shipped = misrated_cues('Positive cues: "okay" (+1.9); "loved" (+2.7). Negative cues: "died" (-1.2).')
+    assert [(c["word"], c["valence"], c["spread"]) for c in shipped] == [("okay", 0.9, 0.54), ("died", -2.6, 1.28)]
 
 
 def test_cue_omissions_count_the_rated_words_chains_leave_out_over_answers() -> None:
@@ -544,8 +565,11 @@ def test_the_record_and_the_terminal_view_carry_the_negation_notes(capsys) -> No
     assert record["negations"] == [{"cue": "bad", "negator": "not", "named": False, "in_input": True}]
     assert "unnamed_cues" not in record  # "bad" is the input's one lexicon word, and the chain weighs it
     show_record(sample, record)
-    shown = " ".join(capsys.readouterr().out.split())
+    shown = " ".join(capsys.readouterr().out.replace("│", " ").split())  # the panel may wrap the line
     assert 'negation: the input has "not" just before "bad"; the chain does not say so' in shown
+    assert record["misrated_cues"] == [{"word": "bad", "stated": 1.9, "valence": -2.5, "spread": 0.67}]
+    assert Explanation.from_record(record).to_dict()["misrated_cues"] == record["misrated_cues"]
+    assert "rated by the chain outside its VADER raters' spread: \"bad\" +1.9 (VADER -2.5, raters' sd 0.67)" in shown
     review = Sample(id="r", text="It's super violent and super stupid.")
     one_cue = text.replace('"bad" (+1.9)', '"super" (+2.9)')
     record = audit_record(
@@ -564,7 +588,7 @@ def test_the_record_and_the_terminal_view_carry_the_negation_notes(capsys) -> No
         "m",
         0.1,
     )
-    assert "negations" not in plain  # nothing to account for: the field is absent
+    assert "negations" not in plain and "misrated_cues" not in plain  # nothing to account for: absent
 
 
 @pytest.mark.parametrize(

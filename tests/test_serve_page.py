@@ -126,14 +126,15 @@ def test_the_page_shows_badge_reasoning_gauge_and_history(browser) -> None:
 
 class CitingEngine:
     """A scripted model in the lexicon teacher's words: a positive and a negative cue from the
-    sentence, a modifier, and a word that is not in it."""
+    sentence, a modifier, and a word that is not in it; its number for "loved" is a point below
+    VADER's (+2.9, raters' sd 0.70)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
 
     def generate(self, conversations, params: SamplingParams, progress=None):
         answer = (
-            '<polarity>positive</polarity><think>Text: Positive cues: "loved" (+2.9), strengthened by "really". '
+            '<polarity>positive</polarity><think>Text: Positive cues: "loved" (+1.9), strengthened by "really". '
             'Negative cues: "slow" (-1.1). Positive cues: "thanks" (+1.9).\n\nCombined: the positive side weighs '
             "more.</think><score>2.1</score>"
         )
@@ -158,6 +159,9 @@ def test_the_page_marks_the_cited_evidence_in_the_input(browser) -> None:
         assert page.locator("#evidence-text mark.evidence.unstated").inner_text() == "really"
         assert page.inner_text("#evidence-text") == "😀 I really LOVED it, though the start was slow."
         assert page.locator("#not-found .cited").all_inner_texts() == ['"thanks"']
+        assert page.locator("#negations li.doubt").all_inner_texts() == [
+            "Rated by the chain outside its VADER raters' spread: \"loved\" +1.9 (VADER +2.9, raters' sd 0.70)"
+        ]
         background = page.locator("#evidence-text mark.positive").evaluate(
             "node => getComputedStyle(node).backgroundColor"
         )

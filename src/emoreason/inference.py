@@ -45,7 +45,7 @@ from emoreason.formats.readout import (
 from emoreason.generation import Completion, GenerationBackend, SamplingParams
 from emoreason.metrics.evidence import cue_statements, mark_evidence
 from emoreason.metrics.grounding import citation_grounding
-from emoreason.metrics.valence import negation_notes, unnamed_cues
+from emoreason.metrics.valence import misrated_cues, negation_notes, unnamed_cues
 from emoreason.models import Conversation
 
 
@@ -186,7 +186,8 @@ def _record(
     """The record; `negations` where the chain names a negation or the input negates a cue the
     chain states (`metrics.valence.negation_notes`, each with whether it stands in the input);
     `unnamed_cues` where the input has words VADER's lexicon rates that the chain gives no valence
-    (`metrics.valence.unnamed_cues`);
+    (`metrics.valence.unnamed_cues`); `misrated_cues` where the chain states a number for a word further
+    from the lexicon's valence than the word's raters spread (`metrics.valence.misrated_cues`);
     with `choice`, also `polarity_probs` (the model's probability of each polarity
     word where it wrote one) and, for a scored task, `score` read with the `confidence` readout
     and `written_score`, the number the chain wrote. `score_readout` says which `score` is."""
@@ -218,6 +219,10 @@ def _record(
     left_out = unnamed_cues(prefix + completion.text, source)
     if left_out:
         record["unnamed_cues"] = left_out
+    # the words the chain gives a number the lexicon's raters would not
+    misrated = misrated_cues(prefix + completion.text)
+    if misrated:
+        record["misrated_cues"] = misrated
     if probs is not None:
         record["polarity_probs"] = {p: round(v, 4) for p, v in probs.items()}
     if readout == "confidence":

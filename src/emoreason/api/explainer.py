@@ -77,6 +77,10 @@ class Explanation:
     #: the words of the input VADER's lexicon rates that the chain gives no valence, each {word,
     #: valence} (`metrics.valence.unnamed_cues`); None when there are none, and then absent
     unnamed_cues: list[dict[str, Any]] | None = None
+    #: the words the chain states a number for that lies further from VADER's valence than the word's
+    #: raters spread, each {word, stated, valence, spread} (`metrics.valence.misrated_cues`); None
+    #: when there are none, and then absent
+    misrated_cues: list[dict[str, Any]] | None = None
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Explanation:
@@ -105,6 +109,7 @@ _OPTIONAL = (
     "votes",
     "negations",
     "unnamed_cues",
+    "misrated_cues",
     "cues",
 )
 

@@ -211,6 +211,12 @@ def show_record(sample: Sample, record: dict[str, Any]) -> None:
     if record.get("unnamed_cues"):
         left_out = ", ".join(f'"{c["word"]}" ({c["valence"]:+.1f})' for c in record["unnamed_cues"])
         lines.append(Text(f"in the input, rated by the VADER lexicon, not weighed by the chain: {left_out}", "yellow"))
+    if record.get("misrated_cues"):
+        misrated = ", ".join(
+            f'"{c["word"]}" {c["stated"]:+.1f} (VADER {c["valence"]:+.1f}, raters\' sd {c["spread"]:.2f})'
+            for c in record["misrated_cues"]
+        )
+        lines.append(Text(f"rated by the chain outside its VADER raters' spread: {misrated}", "yellow"))
     if not record["parse_ok"] and not record["reasoning"]:
         lines.append(Text("raw: " + record["raw_completion"][:300], style="dim"))
     shown = sample.text if len(sample.text) <= 60 else sample.text[:60] + "…"

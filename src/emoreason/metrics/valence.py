@@ -226,6 +226,33 @@ def unnamed_cues(completion: str, source: str, lexicon: Mapping[str, float] | No
     ]
 
 
+def misrated_cues(
+    completion: str, lexicon: Mapping[str, float] | None = None, spread: Mapping[str, float] | None = None
+) -> list[dict[str, Any]]:
+    """For a reader of one answer: the words the chain states a number for that lies further from
+    the lexicon's valence (by default VADER's) than the word's raters disagree among themselves
+    (`spread`, the standard deviation of its ten human ratings, `vader_rater_spread`), in the
+    chain's order, once each: {"word", "stated", "valence" (one decimal), "spread"}. The lexicon
+    teacher states each word's valence as the lexicon has it, so a chain's number reads as the
+    lexicon's; the shipped default writes `"okay" (+1.9)` where VADER has +0.9 (raters' sd 0.54),
+    and `"died" (-1.2)` for -2.6 (sd 1.28). A stated number is the one before any negation the
+    chain applies (`"bad" (-2.5), negated by "not" so it reads +1.9`). A word the lexicon rates
+    without a spread (none in VADER's) is held to one decimal."""
+    lexicon = vader_lexicon() if lexicon is None else lexicon
+    spread = vader_rater_spread() if spread is None else spread
+    found: dict[str, dict[str, Any]] = {}
+    for statement in cue_statements(completion):
+        valence = lexicon_valence(statement.quote, lexicon)
+        word = statement.quote.strip().lower()
+        if valence is None or statement.stated is None or word in found:
+            continue
+        allowed = spread.get(word, 0.05)
+        if abs(statement.stated - valence) > allowed + 1e-9:
+            rated = {"valence": round(valence, 1), "spread": round(allowed, 2)}
+            found[word] = {"word": word, "stated": statement.stated, **rated}
+    return list(found.values())
+
+
 @dataclass(frozen=True, slots=True)
 class CueOmission:
     """One lexicon-rated word over a set of answers: in how many inputs it stood (of the answers
@@ -376,6 +403,18 @@ def valence_summary(checks: Sequence[ValenceCheck]) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
+def vader_rater_spread() -> Mapping[str, float]:
+    """Each VADER lexicon word's standard deviation over its ten raters (the lexicon file's third
+    column; the valence is their mean): how far a number can be from the valence and still be
+    one a rater gave."""
+    from importlib import resources
+
+    text = resources.files("vaderSentiment").joinpath("vader_lexicon.txt").read_text(encoding="utf-8")
+    rows = (line.split("\t") for line in text.splitlines() if line.strip())
+    return {row[0]: float(row[2]) for row in rows if len(row) >= 3}
+
+
+@lru_cache(maxsize=1)
 def vader_lexicon() -> Mapping[str, float]:
     """The VADER lexicon (Hutto & Gilbert 2014, valences -4..+4), the lexicon teacher's."""
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
@@ -395,6 +434,7 @@ __all__ = [
     "is_negation",
     "lexicon_valence",
     "lexicon_words",
+    "misrated_cues",
     "negated_words",
     "negation_before",
     "negation_coverage",
@@ -405,5 +445,6 @@ __all__ = [
     "valence_summary",
     "vader_lexicon",
     "vader_negations",
+    "vader_rater_spread",
     "vader_words",
 ]

@@ -250,10 +250,13 @@ function renderEvidence(entry) {
     ...notFound.map((cited) => el("span", { class: "cited" }, cited)),
   );
   // the negations the answer has to account for (emoreason.metrics.valence.negation_notes), and the
-  // lexicon-rated words of the input it gives no valence (emoreason.metrics.valence.unnamed_cues)
+  // lexicon-rated words of the input it gives no valence (emoreason.metrics.valence.unnamed_cues), and
+  // the numbers it gives words outside their raters' spread (emoreason.metrics.valence.misrated_cues)
   const items = (entry.record.negations || []).map(negationItem);
   const leftOut = entry.record.unnamed_cues || [];
   if (leftOut.length) items.push(unnamedItem(leftOut));
+  const misrated = entry.record.misrated_cues || [];
+  if (misrated.length) items.push(misratedItem(misrated));
   const list = $("negations");
   list.classList.toggle("hidden", !items.length);
   list.replaceChildren(...items);
@@ -262,6 +265,12 @@ function renderEvidence(entry) {
 function unnamedItem(cues) {
   const words = cues.map((c) => `"${c.word}" (${c.valence > 0 ? "+" : ""}${c.valence.toFixed(1)})`);
   return el("li", { class: "doubt" }, `In the input, rated by the VADER lexicon, not weighed by the chain: ${words.join(", ")}`);
+}
+
+function misratedItem(cues) {
+  const signed = (v) => `${v > 0 ? "+" : ""}${v.toFixed(1)}`;
+  const words = cues.map((c) => `"${c.word}" ${signed(c.stated)} (VADER ${signed(c.valence)}, raters' sd ${c.spread.toFixed(2)})`);
+  return el("li", { class: "doubt" }, `Rated by the chain outside its VADER raters' spread: ${words.join(", ")}`);
 }
 
 function negationItem(note) {
