@@ -216,6 +216,14 @@ def test_valence_checks_by_hand() -> None:
     assert summary["valence_list_agreement"] == 4 / 5 and summary["n_valence_listed"] == 5
     assert summary["valence_lexicon_sign_agreement"] == 1.0 and summary["n_valence_lexicon"] == 5
     assert summary["valence_lexicon_exact"] == 4 / 5
+    assert math.isnan(summary["valence_lexicon_within_spread"])  # no rater spreads given: not checked
+    # within the raters' spread: "loved" +2.9 exactly; "dull" -1.0 is 0.7 from -1.7, outside 0.3 and inside 0.7
+    spread = {"loved": 0.7, "dull": 0.3}
+    tight = valence_check('Negative cues: "loved" (+2.9); "dull" (-1.0).', "negative", LEXICON, spread=spread)
+    loose = valence_check('"dull" (-1.0); "bad" (-2.6); "great" (+2.0)', "negative", LEXICON, spread={"dull": 0.7})
+    assert (tight.in_lexicon, tight.lexicon_within_spread) == (2, 1)
+    assert (loose.in_lexicon, loose.lexicon_within_spread) == (3, 1)  # bad and great: no spread, one decimal
+    assert valence_summary([tight, loose, teacher])["valence_lexicon_within_spread"] == 2 / 5  # teacher unchecked
 
 
 def test_cue_recall_counts_the_input_words_the_lexicon_rates() -> None:

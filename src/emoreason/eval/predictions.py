@@ -136,7 +136,7 @@ def score_system(
     rejected prediction counts as); `source` names the predictions in warnings (e.g. the file)."""
     from emoreason.metrics import reasoning_health, task_metrics
     from emoreason.metrics.grounding import citation_grounding, grounding_summary
-    from emoreason.metrics.valence import vader_lexicon, valence_check, valence_summary
+    from emoreason.metrics.valence import vader_lexicon, vader_rater_spread, valence_check, valence_summary
 
     fmt = get_format(format_name)
     labels = label_set(task, samples)
@@ -146,7 +146,7 @@ def score_system(
     lengths: list[int] = []
     citations = []
     valences = []
-    lexicon = vader_lexicon()
+    lexicon, spread = vader_lexicon(), vader_rater_spread()
     missing = 0
     for sample in samples:
         row = predictions.get(sample.id)
@@ -162,7 +162,7 @@ def score_system(
             # the input the chain can cite: the sample's text and the cue text its prompt carried
             source_text = sample.source
             citations.append(citation_grounding(row["completion"], source_text))
-            valences.append(valence_check(row["completion"], parsed.polarity, lexicon, source_text))
+            valences.append(valence_check(row["completion"], parsed.polarity, lexicon, source_text, spread))
         prediction = read_prediction(row, task, parsed, labels)
         if prediction.problem:
             rejected[prediction.problem].append((sample.id, prediction.given))

@@ -20,8 +20,10 @@ lexicon gives as -2.5 and no negation to explain it. Six checks, each a rate:
 - lexicon agreement, per cue: among quoted single words that are lexicon entries (looked up as
   the teacher does: lower case, else as written) and state a number, the share whose stated
   number (before negation: the teacher writes the lexicon's value, then the negation) has the
-  lexicon valence's sign (`sign_agreement`), and the share equal to the lexicon valence rounded
-  to one decimal, as the teacher writes it (`exact`).
+  lexicon valence's sign (`sign_agreement`), the share equal to the lexicon valence rounded
+  to one decimal, as the teacher writes it (`exact`), and, given the lexicon's rater spreads
+  (`vader_rater_spread`), the share within the word's raters' standard deviation of it
+  (`within_spread`, `outside_spread`): a slip a rater might have made, not a different rating.
 - negation support, per named negation: among cues the chain says are `negated by "X"`, the share
   where X is a negation (VADER's list, or a word ending in n't) standing in the input at most
   `NEGATION_WINDOW` words before the cue (VADER's rule, which the teacher follows). Quoting
@@ -81,6 +83,8 @@ class ValenceCheck:
     negatable_named: int = 0  # ... whose negation the chain names
     cue_words: int = 0  # distinct words of the input the lexicon rates (input and lexicon given)
     cue_words_named: int = 0  # ... that the chain states a number for
+    lexicon_within_spread: int | None = None  # of in_lexicon, numbers within the word's raters' spread
+    #                                           (None: no spreads given, not checked)
 
 
 def lexicon_valence(word: str, lexicon: Mapping[str, float]) -> float | None:
@@ -154,16 +158,18 @@ def check_valences(
     polarity: str | None,
     lexicon: Mapping[str, float] | None = None,
     source: str | None = None,
+    spread: Mapping[str, float] | None = None,
 ) -> ValenceCheck:
     """The valence checks of one answer's cue statements and final `polarity`; the negation check
-    only when `source` (the input the chain read) is given (module doc)."""
+    only when `source` (the input the chain read) is given, the spread check (`outside_spread`)
+    only when the lexicon's rater `spread` is (module doc)."""
     effective = [s.effective for s in statements if s.effective is not None]
     judgment = None
     if effective and polarity in POLARITY_SIGN:
         judgment = _sign(sum(effective)) == POLARITY_SIGN[polarity]
     listed = [s for s in statements if s.listed is not None and s.effective is not None]
     listed_agree = sum(_sign(s.effective) == s.listed for s in listed if s.effective is not None)
-    in_lexicon = sign_agree = exact = 0
+    in_lexicon = sign_agree = exact = within = 0
     for statement in statements:
         valence = lexicon_valence(statement.quote, lexicon) if lexicon is not None else None
         if valence is None or statement.stated is None:
@@ -171,6 +177,8 @@ def check_valences(
         in_lexicon += 1
         sign_agree += _sign(statement.stated) == _sign(valence)
         exact += abs(statement.stated - round(valence, 1)) < 1e-9
+        if spread is not None:
+            within += not outside_spread(statement.stated, valence, spread.get(statement.quote.strip().lower()))
     negated: list[CueStatement] = []
     negatable: list[CueStatement] = []
     supported = 0
@@ -183,7 +191,8 @@ def check_valences(
     named = sum(s.negated_by is not None for s in negatable)
     cues = cue_words_named(statements, source, lexicon) if source is not None and lexicon is not None else []
     counts = (len(listed), listed_agree, in_lexicon, sign_agree, exact, len(negated), supported, len(negatable), named)
-    return ValenceCheck(judgment, *counts, len(cues), sum(named for _, named in cues))
+    named_cues = sum(named for _, named in cues)
+    return ValenceCheck(judgment, *counts, len(cues), named_cues, within if spread is not None else None)
 
 
 def _weighs_words(statements: Sequence[CueStatement]) -> bool:
@@ -226,6 +235,16 @@ def unnamed_cues(completion: str, source: str, lexicon: Mapping[str, float] | No
     ]
 
 
+#: the tolerance for a word the lexicon rates without a spread: one decimal, as valences are written
+NO_SPREAD = 0.05
+
+
+def outside_spread(stated: float, valence: float, spread: float | None) -> bool:
+    """Whether a chain's number for a word lies further from the lexicon's valence than the word's
+    raters spread (`NO_SPREAD` for a word without one); a number on the edge is inside."""
+    return abs(stated - valence) > (NO_SPREAD if spread is None else spread) + 1e-9
+
+
 def misrated_cues(
     completion: str, lexicon: Mapping[str, float] | None = None, spread: Mapping[str, float] | None = None
 ) -> list[dict[str, Any]]:
@@ -246,8 +265,8 @@ def misrated_cues(
         word = statement.quote.strip().lower()
         if valence is None or statement.stated is None or word in found:
             continue
-        allowed = spread.get(word, 0.05)
-        if abs(statement.stated - valence) > allowed + 1e-9:
+        allowed = spread.get(word, NO_SPREAD)
+        if outside_spread(statement.stated, valence, allowed):
             rated = {"valence": round(valence, 1), "spread": round(allowed, 2)}
             found[word] = {"word": word, "stated": statement.stated, **rated}
     return list(found.values())
@@ -367,10 +386,14 @@ def negation_coverage(
 
 
 def valence_check(
-    completion: str, polarity: str | None, lexicon: Mapping[str, float] | None = None, source: str | None = None
+    completion: str,
+    polarity: str | None,
+    lexicon: Mapping[str, float] | None = None,
+    source: str | None = None,
+    spread: Mapping[str, float] | None = None,
 ) -> ValenceCheck:
     """`check_valences` of a completion's cue statements (`metrics.evidence.cue_statements`)."""
-    return check_valences(cue_statements(completion), polarity, lexicon, source)
+    return check_valences(cue_statements(completion), polarity, lexicon, source, spread)
 
 
 def _rate(part: int, whole: int) -> float:
@@ -378,13 +401,14 @@ def _rate(part: int, whole: int) -> float:
 
 
 def valence_summary(checks: Sequence[ValenceCheck]) -> dict[str, Any]:
-    """The six rates over answers (module doc), each with the count it is over."""
+    """The rates over answers (module doc), each with the count it is over."""
     judged = [c.judgment_agrees for c in checks if c.judgment_agrees is not None]
     cue_words = sum(c.cue_words for c in checks)
     listed = sum(c.listed for c in checks)
     in_lexicon = sum(c.in_lexicon for c in checks)
     negations = sum(c.negations for c in checks)
     negatable = sum(c.negatable for c in checks)
+    spread_checked = [c for c in checks if c.lexicon_within_spread is not None]
     return {
         "valence_judgment_agreement": _rate(sum(judged), len(judged)),
         "n_valence_judgments": len(judged),
@@ -393,6 +417,9 @@ def valence_summary(checks: Sequence[ValenceCheck]) -> dict[str, Any]:
         "valence_lexicon_sign_agreement": _rate(sum(c.lexicon_sign_agree for c in checks), in_lexicon),
         "valence_lexicon_exact": _rate(sum(c.lexicon_exact for c in checks), in_lexicon),
         "n_valence_lexicon": in_lexicon,
+        "valence_lexicon_within_spread": _rate(
+            sum(c.lexicon_within_spread for c in spread_checked), sum(c.in_lexicon for c in spread_checked)
+        ),
         "valence_negation_support": _rate(sum(c.negations_supported for c in checks), negations),
         "n_valence_negations": negations,
         "valence_negation_recall": _rate(sum(c.negatable_named for c in checks), negatable),
@@ -440,6 +467,7 @@ __all__ = [
     "negation_coverage",
     "negation_notes",
     "negation_supported",
+    "outside_spread",
     "unnamed_cues",
     "valence_check",
     "valence_summary",
