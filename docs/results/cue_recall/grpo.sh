@@ -1,4 +1,6 @@
 #!/bin/bash
+# Not run: its start (runs/mixcold/sft600_matched) was lost with runs/; continue.sh asks the same of the
+# shipped default (RESULTS, "The `cue_coverage` reward as a continuation of the shipped default").
 # Does a reward for naming the input's lexicon words (`cue_coverage`) make the chains complete
 # without costing the score? Run after mix_matched_cold_start/grpo600.sh (A: its GRPO run, C600).
 # B: the same run (configs/c2f_vader_smollm2.yaml from runs/mixcold/sft600_matched, same seed and
