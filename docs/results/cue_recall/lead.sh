@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE=1
 R=runs/cuecont
 E=.venv/bin/emoreason
 SHIPPED=$(.venv/bin/python -c "from emoreason.models.shipped import resolve_shipped; print(resolve_shipped('sentiment'))")
-for d in movies tweets products; do
+for d in movies tweets products; do  # stopped after movies in its one run (RESULTS)
   for v in A D30; do
     adapter=$([ $v = A ] && echo $SHIPPED || echo $R/grpo/checkpoint-30/adapter)
     out=$R/valid/$v-$d-300s1
