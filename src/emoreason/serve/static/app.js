@@ -262,13 +262,17 @@ function renderEvidence(entry) {
   list.replaceChildren(...items);
 }
 
+// a valence as the chains and the terminal write it: one decimal, with its sign
+function signed(value) {
+  return `${value > 0 ? "+" : ""}${value.toFixed(1)}`;
+}
+
 function unnamedItem(cues) {
-  const words = cues.map((c) => `"${c.word}" (${c.valence > 0 ? "+" : ""}${c.valence.toFixed(1)})`);
+  const words = cues.map((c) => `"${c.word}" (${signed(c.valence)})`);
   return el("li", { class: "doubt" }, `In the input, rated by the VADER lexicon, not weighed by the chain: ${words.join(", ")}`);
 }
 
 function misratedItem(cues) {
-  const signed = (v) => `${v > 0 ? "+" : ""}${v.toFixed(1)}`;
   const words = cues.map((c) => `"${c.word}" ${signed(c.stated)} (VADER ${signed(c.valence)}, raters' sd ${c.spread.toFixed(2)})`);
   return el("li", { class: "doubt" }, `Rated by the chain outside its VADER raters' spread: ${words.join(", ")}`);
 }
