@@ -247,17 +247,18 @@ def test_cue_recall_counts_the_input_words_the_lexicon_rates() -> None:
 
 def test_unnamed_cues_are_the_rated_words_the_chain_gives_no_valence() -> None:
     source = "Not bad, really great, but DULL... and the bad ending."
-    assert unnamed_cues('Positive cues: "great" (+3.1).', source, LEXICON) == [
+    assert unnamed_cues(cue_statements('Positive cues: "great" (+3.1).'), source, LEXICON) == [
         {"word": "bad", "valence": -2.5},
         {"word": "dull", "valence": -1.7},
     ]
     # quoted without a number: still not weighed; a chain that weighs no word at all gets no list
-    words = [c["word"] for c in unnamed_cues('Cues: "bad" (-2.5). "dull" decides it.', source, LEXICON)]
+    words = [c["word"] for c in unnamed_cues(cue_statements('Cues: "bad" (-2.5). "dull" decides it.'), source, LEXICON)]
     assert words == ["great", "dull"]
-    assert unnamed_cues('The word "dull" decides it.', source, LEXICON) == []
-    assert unnamed_cues(LEXICON_CHAIN, source, LEXICON) == []
+    assert unnamed_cues(cue_statements('The word "dull" decides it.'), source, LEXICON) == []
+    assert unnamed_cues(cue_statements(LEXICON_CHAIN), source, LEXICON) == []
     # VADER's own lexicon by default: the shipped default's answer to a movie review
-    left = unnamed_cues('Positive cues: "super" (+2.7).', "It's super  violent, super serious and super stupid.")
+    review = "It's super  violent, super serious and super stupid."
+    left = unnamed_cues(cue_statements('Positive cues: "super" (+2.7).'), review)
     assert [c["word"] for c in left] == ["violent", "serious", "stupid"] and left[0]["valence"] < 0
 
 
@@ -269,15 +270,16 @@ def test_misrated_cues_are_numbers_outside_the_raters_spread() -> None:
     )
     # great: 0.4 from 3.1, inside 0.5; bad: 4.4 from -2.5, listed once (its first statement); dull:
     # exactly 0.4 from -1.7, outside 0.3; loved has no spread: held to one decimal; a phrase is no word
-    assert misrated_cues(chain, LEXICON, spread) == [
+    assert misrated_cues(cue_statements(chain), LEXICON, spread) == [
         {"word": "bad", "stated": 1.9, "valence": -2.5, "spread": 0.67},
         {"word": "dull", "stated": -1.3, "valence": -1.7, "spread": 0.3},
         {"word": "loved", "stated": 1.0, "valence": 2.9, "spread": 0.05},
     ]
-    assert misrated_cues('"great" (+3.6), "dull" (-1.4)', LEXICON, spread) == []  # on the edges: inside
-    assert misrated_cues('"dull" decides it.', LEXICON, spread) == []  # no number stated
+    assert misrated_cues(cue_statements('"great" (+3.6), "dull" (-1.4)'), LEXICON, spread) == []  # on the edges: inside
+    assert misrated_cues(cue_statements('"dull" decides it.'), LEXICON, spread) == []  # no number stated
     # VADER's lexicon and its raters by default: the shipped default's "okay" (+1.9) and "died" (-1.2)
-    shipped = misrated_cues('Positive cues: "okay" (+1.9); "loved" (+2.7). Negative cues: "died" (-1.2).')
+    chain = 'Positive cues: "okay" (+1.9); "loved" (+2.7). Negative cues: "died" (-1.2).'
+    shipped = misrated_cues(cue_statements(chain))
     assert [(c["word"], c["valence"], c["spread"]) for c in shipped] == [("okay", 0.9, 0.54), ("died", -2.6, 1.28)]
 
 
@@ -546,15 +548,15 @@ def test_negation_notes_say_per_answer_which_negations_stand_in_the_input() -> N
         'Negative cues: "died" (-1.4), negated by "never" so it reads +1.0. '
         'Positive cues: "bad" (-2.5), negated by "not" so it reads +1.8.'
     )
-    assert negation_notes(chain, source) == [
+    assert negation_notes(cue_statements(chain), source) == [
         NegationNote("died", "never", named=True, in_input=False),  # "never" negates "answered"
         NegationNote("bad", "not", named=True, in_input=True),
     ]
     # the shipped default's answer to "The hotel was not bad at all.": the input's "not" left out
-    unnamed = negation_notes('Positive cues: "bad" (+1.9).', "The hotel was not bad at all.")
+    unnamed = negation_notes(cue_statements('Positive cues: "bad" (+1.9).'), "The hotel was not bad at all.")
     assert unnamed == [NegationNote("bad", "not", named=False, in_input=True)]
     assert unnamed[0].to_dict() == {"cue": "bad", "negator": "not", "named": False, "in_input": True}
-    assert negation_notes('Positive cues: "great" (+3.1).', "A great film.") == []
+    assert negation_notes(cue_statements('Positive cues: "great" (+3.1).'), "A great film.") == []
 
 
 def test_the_record_and_the_terminal_view_carry_the_negation_notes(capsys) -> None:

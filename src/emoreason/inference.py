@@ -212,15 +212,16 @@ def _record(
     }
     # the negations the chain names, and those the input has before a cue the chain states unnamed
     source = quotable_source(sample.text, sample.cues if cues is None else cues)
-    notes = negation_notes(prefix + completion.text, source)
+    statements = cue_statements(prefix + completion.text)  # parsed once for the three notes below
+    notes = negation_notes(statements, source)
     if notes:
         record["negations"] = [note.to_dict() for note in notes]
     # the words of the input VADER's lexicon rates that the chain gives no valence
-    left_out = unnamed_cues(prefix + completion.text, source)
+    left_out = unnamed_cues(statements, source)
     if left_out:
         record["unnamed_cues"] = left_out
     # the words the chain gives a number the lexicon's raters would not
-    misrated = misrated_cues(prefix + completion.text)
+    misrated = misrated_cues(statements)
     if misrated:
         record["misrated_cues"] = misrated
     if probs is not None:

@@ -217,15 +217,16 @@ def lexicon_words(source: str, lexicon: Mapping[str, float]) -> list[str]:
     return list(dict.fromkeys(rated))
 
 
-def unnamed_cues(completion: str, source: str, lexicon: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
+def unnamed_cues(
+    statements: Sequence[CueStatement], source: str, lexicon: Mapping[str, float] | None = None
+) -> list[dict[str, Any]]:
     """For a reader of one answer: the words of `source` the lexicon rates (`lexicon_words`; by
-    default VADER's) that the chain states no number for, in input order, each with the lexicon's
+    default VADER's) that the chain (its `cue_statements`) states no number for, in input order, each with the lexicon's
     valence as the teacher writes it (one decimal). The per-answer view of cue recall: the shipped
     default answers "It's super violent, super serious and super stupid." with `"super" (+2.7)`
     alone, and leaves "violent", "serious" and "stupid" here. Empty for a chain that states no
     number at all: it does not weigh words one by one, so there is nothing to set these beside."""
     lexicon = vader_lexicon() if lexicon is None else lexicon
-    statements = cue_statements(completion)
     if not _weighs_words(statements):
         return []
     return [
@@ -246,9 +247,11 @@ def outside_spread(stated: float, valence: float, spread: float | None) -> bool:
 
 
 def misrated_cues(
-    completion: str, lexicon: Mapping[str, float] | None = None, spread: Mapping[str, float] | None = None
+    statements: Sequence[CueStatement],
+    lexicon: Mapping[str, float] | None = None,
+    spread: Mapping[str, float] | None = None,
 ) -> list[dict[str, Any]]:
-    """For a reader of one answer: the words the chain states a number for that lies further from
+    """For a reader of one answer: the words the chain (its `cue_statements`) states a number for that lies further from
     the lexicon's valence (by default VADER's) than the word's raters disagree among themselves
     (`spread`, the standard deviation of its ten human ratings, `vader_rater_spread`), in the
     chain's order, once each: {"word", "stated", "valence" (one decimal), "spread"}. The lexicon
@@ -260,7 +263,7 @@ def misrated_cues(
     lexicon = vader_lexicon() if lexicon is None else lexicon
     spread = vader_rater_spread() if spread is None else spread
     found: dict[str, dict[str, Any]] = {}
-    for statement in cue_statements(completion):
+    for statement in statements:
         valence = lexicon_valence(statement.quote, lexicon)
         word = statement.quote.strip().lower()
         if valence is None or statement.stated is None or word in found:
@@ -332,14 +335,14 @@ def _negatable(statement: CueStatement, negated_in_input: frozenset[str]) -> boo
     return statement.stated is not None and statement.quote.lower() in negated_in_input
 
 
-def negation_notes(completion: str, source: str) -> list[NegationNote]:
-    """The negations of one answer (`NegationNote`), in the chain's order: every named one, checked
-    against `source` (`negation_supported`), and every stated cue the input negates (by VADER's
-    rule) whose negation the chain does not name."""
+def negation_notes(statements: Sequence[CueStatement], source: str) -> list[NegationNote]:
+    """The negations of one answer's chain (its `cue_statements`) as `NegationNote`s, in its order:
+    every named one, checked against `source` (`negation_supported`), and every stated cue the input
+    negates (by VADER's rule) whose negation the chain does not name."""
     words = vader_words(source.lower())
     in_input = _negated(words)
     notes = []
-    for statement in cue_statements(completion):
+    for statement in statements:
         if statement.negated_by is not None:
             supported = negation_supported(statement.quote, statement.negated_by, words)
             notes.append(NegationNote(statement.quote, statement.negated_by, True, supported))
