@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import subprocess
 import sys
 import warnings
@@ -449,6 +450,19 @@ def test_usage_names_arguments_in_upper_case() -> None:
     assert "emoreason evaluate-predictions [OPTIONS] PREDICTIONS" in usage and "{predictions}" not in usage
     assert "emoreason analyze [OPTIONS] [TEXT]..." in runner.invoke(app, ["analyze", "--help"]).output
     assert "<bool>" not in runner.invoke(app, ["--help"]).output
+
+
+def test_help_lists_the_commands_in_the_readmes_order() -> None:
+    """`emoreason --help` lists what a new user does first (explain, measure) before training and
+    serving, in the order the README's command list gives them."""
+    listed = re.findall(r"^\S (\S+) ", runner.invoke(app, ["--help"], env={"COLUMNS": "160"}).output, re.M)
+    commands = [name for name in listed if not name.startswith("-")]
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    in_readme = list(dict.fromkeys(re.findall(r"^emoreason ([a-z-]+)", readme, re.M)))
+    assert commands[:2] == ["analyze", "evaluate"] and commands[-1] == "data"
+    assert sorted(commands) == sorted(in_readme)  # every command in the README, and nothing else
+    # the `data` group is listed after every command (typer lists groups last)
+    assert [c for c in commands if c != "data"] == [c for c in in_readme if c != "data"]
 
 
 @pytest.mark.parametrize("command", [[], ["grpo"], ["analyze"]], ids=lambda c: " ".join(c) or "top")

@@ -65,22 +65,23 @@ def main(
     quiet_libraries(verbose)
 
 
-# The commands, in the order `emoreason --help` lists them (typer keeps the order of registration).
+# The commands, in the order `emoreason --help` lists them (typer keeps the order of registration): the
+# README's order, from explaining and measuring to training and serving.
 # A command without `help=` takes its docstring as help; each has examples under its options.
+app.command(cls=Command, epilog=examples("analyze"))(analyze)
+app.command(help=opt.EVALUATE_HELP, cls=Command, epilog=examples("evaluate"))(evaluation.evaluate)
 app.command("evaluate-predictions", cls=Command, epilog=examples("evaluate-predictions"))(
     evaluation.evaluate_predictions_cmd
 )
-app.command(cls=Command, epilog=examples("analyze"))(analyze)
-app.command(help=opt.EVALUATE_HELP, cls=Command, epilog=examples("evaluate"))(evaluation.evaluate)
-app.command(help=opt.GRPO_HELP, cls=Command, epilog=examples("grpo"), **RECIPE_COMMAND)(training.grpo)
+app.command("compare", cls=Command, epilog=examples("compare"))(compare_cmd)
+app.command("fit-score", cls=Command, epilog=examples("fit-score"))(evaluation.fit_score_cmd)
+app.command("rollouts", cls=Command, epilog=examples("rollouts"))(rollouts_cmd)
+app.command("average", cls=Command, epilog=examples("average"))(average_cmd)
+app.command("baseline", cls=Command, epilog=examples("baseline"))(evaluation.baseline_cmd)
+app.command("cues", cls=Command, epilog=examples("cues"))(cues_cmd)
 app.command(help=opt.DISTILL_HELP, cls=Command, epilog=examples("distill"), **RECIPE_COMMAND)(training.distill)
 app.command(help=opt.SFT_HELP, cls=Command, epilog=examples("sft"), **RECIPE_COMMAND)(training.sft)
-app.command("compare", cls=Command, epilog=examples("compare"))(compare_cmd)
-app.command("average", cls=Command, epilog=examples("average"))(average_cmd)
-app.command("rollouts", cls=Command, epilog=examples("rollouts"))(rollouts_cmd)
-app.command("baseline", cls=Command, epilog=examples("baseline"))(evaluation.baseline_cmd)
-app.command("fit-score", cls=Command, epilog=examples("fit-score"))(evaluation.fit_score_cmd)
-app.command("cues", cls=Command, epilog=examples("cues"))(cues_cmd)
+app.command(help=opt.GRPO_HELP, cls=Command, epilog=examples("grpo"), **RECIPE_COMMAND)(training.grpo)
 app.command(cls=Command, epilog=examples("serve"))(serve)
 app.add_typer(data_app, name="data")  # command groups are listed after the commands
 
