@@ -40,6 +40,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from emoreason.data import load_dataset
 from emoreason.eval.compare import regression_metric_fns
+from emoreason.formats.readout import ScoreFit, fitted_score
 from emoreason.inference import record_fit_features
 from emoreason.metrics.bootstrap import paired_difference
 
@@ -52,15 +53,15 @@ VADER = SentimentIntensityAnalyzer()
 def load(dom):
     texts = {s.id: s.text for s in load_dataset(f"vader:{dom}").split("valid")}
     rows = [json.loads(line) for line in (ROOT / f"shipped-{dom}-all" / "predictions.jsonl").open()]
-    feats, gold, polarity = [], [], []
+    feats, gold, answers = [], [], []
     for r in rows:
         base = record_fit_features(r)
         lexicon = VADER.polarity_scores(texts[r["id"]])["compound"]
-        parsed = base is not None
-        feats.append((*(base if parsed else (0.0, 0.0, 0.0)), lexicon))
+        feats.append((*(base or (0.0, 0.0, 0.0)), lexicon))
         gold.append(float(r["gold_score"]))
-        polarity.append(r["polarity"] if parsed else None)
-    return np.array(feats), np.array(gold), polarity
+        # what the product's line reads beside the features: the written score and polarity (None: unparsed)
+        answers.append((r.get("written_score"), r["polarity"]) if base is not None else None)
+    return np.array(feats), np.array(gold), answers
 
 
 def fit(x, y, cols):
@@ -69,22 +70,16 @@ def fit(x, y, cols):
     return coef
 
 
-def predict(coef, x, cols, polarity, task):
-    raw = np.column_stack([x[:, cols], np.ones(len(x))]) @ coef
-    out = []
-    band = task.neutral
-    for value, pol in zip(raw, polarity):
-        if pol is None:
-            out.append(0.0)  # unparsed: the scale's midpoint, as the metrics score it
-        elif task.score_polarity(float(value)) == pol:
-            out.append(float(value))
-        elif pol == "positive":
-            out.append(band.high + 0.004)
-        elif pol == "negative":
-            out.append(band.low - 0.004)
-        else:
-            out.append(float(np.clip(value, band.low + 0.001, band.high - 0.001)))
-    return np.array(out)
+def predict(coef, x, cols, answers, task):
+    """The product's fitted readout (`formats.readout.fitted_score`) of the line `coef` over `cols`;
+    an unparsed answer scores the scale's midpoint, as the metrics score it."""
+    line = ScoreFit(tuple(coef[:-1]), float(coef[-1]))
+    return np.array(
+        [
+            0.0 if answer is None else fitted_score(line, row[cols], answer[0], answer[1], task)
+            for row, answer in zip(x, answers)
+        ]
+    )
 
 
 def line(fns, a, b, g):
