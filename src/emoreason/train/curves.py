@@ -97,7 +97,8 @@ def plot_training_curves(metrics_file: str | Path, out: str | Path) -> Path | No
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("step", fontsize=8)
         ax.tick_params(labelsize=7)
-        ax.legend(fontsize=6)
+        if ax.get_legend_handles_labels()[0]:  # a panel whose keys this run never logged stays bare
+            ax.legend(fontsize=6)
     for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
     fig.tight_layout()
