@@ -1,6 +1,6 @@
 """How each seed's GRPO run went, from its metrics.jsonl: the rollouts' mean reward, agreement and
 polarity mix over steps 1-10 and 51-60, and the KL to SFT 600 at step 60. Seed 0 is the nineteenth
-session's run (docs/results/rl_agreement/metrics.jsonl); seeds 1 and 2 are run.sh's (copied here).
+session's run (docs/results/rl_agreement/metrics.jsonl); seeds 1 and 2 are run.sh's, seed 3 seed3.sh's (copied here).
 
     .venv/bin/python docs/results/rl_seeds/training.py
 """
@@ -14,6 +14,7 @@ RUNS = {
     "seed 0": HERE.parent / "rl_agreement" / "metrics.jsonl",
     "seed 1": HERE / "metrics_s1.jsonl",
     "seed 2": HERE / "metrics_s2.jsonl",
+    "seed 3": HERE / "metrics_s3.jsonl",
 }
 KEYS = {  # column: metrics.jsonl key
     "reward": "reward/mean",
