@@ -13,8 +13,6 @@ echo "grpo seed 3 done $(date +%T)"
 [ -f $out/metrics.json ] || $E evaluate --max-new-tokens 192 --adapter runs/grpo/agreement_s3/checkpoint-60/adapter \
   --out $out -d vader:movies --split test --sample 300 --outside-sample > $out.log 2>&1
 for a in sft600 s1 s2; do
-  $E compare runs/rl_seeds/test/$a-movies-outside300 $out --out runs/rl_seeds/test/s3-vs-$a.json > /dev/null
-  .venv/bin/python -c "import json,sys; r=json.load(open(sys.argv[1]))['metrics']['pearson_r']
-print(f\"s3 - {sys.argv[2]}: r {r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]\")" runs/rl_seeds/test/s3-vs-$a.json $a
+  $E compare runs/rl_seeds/test/$a-movies-outside300 $out --out runs/rl_seeds/test/s3-vs-$a.json  # prints B - A
 done
 echo "seed 3 done $(date +%T)"
