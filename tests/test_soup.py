@@ -57,6 +57,19 @@ def test_the_soup_merges_to_the_weighted_mean_of_the_adapters_weight_changes(
     assert record["weights"] == [0.75, 0.25] and record["rank"] == 4  # two rank-2 adapters, stacked
 
 
+def test_a_negative_weight_extrapolates_the_second_adapters_move_from_the_first(
+    tiny_models: dict[str, Path], two_adapters: tuple[Path, Path], tmp_path: Path
+) -> None:
+    lm, (start, run) = tiny_models["causal_lm"], two_adapters
+    with_start, with_run = _linear_weights(lm, [start]), _linear_weights(lm, [run])
+    out = average_adapters([start, run], tmp_path / "twice", weights=[-1, 2], model=str(lm))
+    twice = _linear_weights(lm, [out])
+    for name, weight in with_run.items():
+        # run + (run - start): the base weight cancels out of the difference
+        assert torch.allclose(twice[name], weight + (weight - with_start[name]), atol=1e-5), name
+    assert json.loads((out / SOUP_RECORD).read_text())["weights"] == [-1.0, 2.0]
+
+
 def test_a_low_rank_soup_of_one_adapter_twice_is_that_adapter(
     tiny_models: dict[str, Path], two_adapters: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -76,7 +89,7 @@ def test_what_cannot_be_averaged_is_refused_with_the_reason(
         check_soup_inputs([a], None)
     with pytest.raises(ValueError, match="3 weights for 2 adapters"):
         check_soup_inputs([a, b], [1, 1, 1])
-    with pytest.raises(ValueError, match="weights must be >= 0"):
+    with pytest.raises(ValueError, match="weights must sum to more than 0"):
         check_soup_inputs([a, b], [1, -1])
     with pytest.raises(FileNotFoundError, match="no adapter_config.json"):
         check_soup_inputs([a, tmp_path], None)
@@ -99,6 +112,9 @@ def test_the_average_command_writes_a_loadable_adapter_and_names_bad_weights(
     assert result.exit_code == 0, result.output
     assert json.loads((out / SOUP_RECORD).read_text())["adapters"] == [str(a), str(b)]
     assert load_model(lm, adapters=[str(out)]).adapters == [str(out)]
+    result = CliRunner().invoke(app, ["average", str(a), str(b), "--out", str(out), "--weights", "-1,2", "--model", lm])
+    assert result.exit_code == 0, result.output  # a value that starts with "-" is still --weights' value
+    assert json.loads((out / SOUP_RECORD).read_text())["weights"] == [-1.0, 2.0]
     result = CliRunner().invoke(app, ["average", str(a), str(b), "--out", str(out), "--weights", "1,x", "--model", lm])
     assert result.exit_code == 2 and "--weights '1,x'" in result.output
     result = CliRunner().invoke(app, ["average", str(a), "--out", str(out), "--model", lm])

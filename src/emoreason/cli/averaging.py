@@ -20,7 +20,11 @@ Adapters = Annotated[
 Out = Annotated[Path, typer.Option("--out", "-o", help="Folder to write the averaged adapter to.")]
 Weights = Annotated[
     Optional[str],
-    typer.Option("--weights", help="Comma-separated weight per adapter (normalised to sum to 1); default: equal."),
+    typer.Option(
+        "--weights",
+        help="Comma-separated weight per adapter (normalised to sum to 1); default: equal. A negative "
+        "weight extrapolates: --weights=-1,2 on START RUN gives RUN + (RUN - START).",
+    ),
 ]
 Rank = Annotated[
     Optional[int],

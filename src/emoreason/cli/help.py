@@ -48,6 +48,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "emoreason average runs/grpo/c2f/checkpoint-{10,20,30}/adapter \\",
         "    --out runs/soup/c2f",
         "emoreason average sft/adapter rl/adapter --weights 1,1 --out runs/soup/half",
+        "emoreason average sft/adapter rl/adapter --weights=-1,2 --out runs/soup/rl_twice",
         "emoreason evaluate -d vader:movies --sample 200 --split valid \\",
         "    --adapter runs/soup/c2f --out runs/valid/soup",
     ),

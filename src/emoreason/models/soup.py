@@ -12,6 +12,11 @@ file, not exact).
 
 Inference merges the adapter into the weights (`load_model`), so a soup of rank k * r decodes as
 fast as one adapter of rank r.
+
+A weight may be negative as long as the weights sum to more than 0: the result is then an
+extrapolation, not an average. With weights -1, 2 on (a fine-tuning start, a run from it) the
+change is `run + (run - start)`: the run's move from its start taken twice (model extrapolation,
+as for an RL run over its SFT start).
 """
 
 from __future__ import annotations
@@ -33,8 +38,9 @@ def _adapter_config(folder: Path) -> dict:
 
 
 def check_soup_inputs(adapters: Sequence[Path], weights: Sequence[float] | None) -> list[float]:
-    """The weights to average with (equal by default, normalised to sum to 1); raises ValueError
-    or FileNotFoundError naming the adapter or weight that cannot be averaged."""
+    """The weights to average with (equal by default, normalised to sum to 1; a negative weight
+    extrapolates away from its adapter); raises ValueError or FileNotFoundError naming the adapter
+    or weight that cannot be combined."""
     # folders first: a brace list that /bin/sh did not expand arrives as one folder that does not
     # exist, and the error should name it rather than count it
     configs = [_adapter_config(folder) for folder in adapters]
@@ -54,8 +60,9 @@ def check_soup_inputs(adapters: Sequence[Path], weights: Sequence[float] | None)
     chosen = [1.0] * len(adapters) if weights is None else [float(w) for w in weights]
     if len(chosen) != len(adapters):
         raise ValueError(f"{len(chosen)} weights for {len(adapters)} adapters: give one weight per adapter")
-    if any(w < 0 for w in chosen) or sum(chosen) <= 0:
-        raise ValueError(f"weights must be >= 0 and not all 0, got {chosen}")
+    if sum(chosen) <= 0:
+        # normalising by a sum of 0 or below would flip or blow up every change
+        raise ValueError(f"weights must sum to more than 0, got {chosen} (sum {sum(chosen):g})")
     total = sum(chosen)
     return [w / total for w in chosen]
 
@@ -71,7 +78,8 @@ def average_adapters(
     """Write the weighted average of `adapters` (LoRA folders of `model`) to the folder `out`, a
     regular adapter folder (`--adapter out`), with `soup.json` recording what went in.
 
-    `weights` default to equal and are normalised to sum to 1. `rank` None: the exact average (rank
+    `weights` default to equal and are normalised to sum to 1; a negative one extrapolates (module
+    docstring). `rank` None: the exact average (rank
     = the sum of the adapters' ranks); an int: its best approximation of that rank."""
     folders = [Path(a) for a in adapters]
     normalised = check_soup_inputs(folders, weights)
