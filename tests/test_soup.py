@@ -91,6 +91,8 @@ def test_what_cannot_be_averaged_is_refused_with_the_reason(
         check_soup_inputs([a, b], [1, 1, 1])
     with pytest.raises(ValueError, match="weights must sum to more than 0"):
         check_soup_inputs([a, b], [1, -1])
+    with pytest.raises(ValueError, match="finite"):
+        check_soup_inputs([a, b], [1, float("nan")])
     with pytest.raises(FileNotFoundError, match="no adapter_config.json"):
         check_soup_inputs([a, tmp_path], None)
     only_q = _random_adapter(tiny_models["causal_lm"], tmp_path / "q", seed=3, targets=["q_proj"])

@@ -22,6 +22,7 @@ as for an RL run over its SFT start).
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 import warnings
 from collections.abc import Sequence
@@ -60,6 +61,8 @@ def check_soup_inputs(adapters: Sequence[Path], weights: Sequence[float] | None)
     chosen = [1.0] * len(adapters) if weights is None else [float(w) for w in weights]
     if len(chosen) != len(adapters):
         raise ValueError(f"{len(chosen)} weights for {len(adapters)} adapters: give one weight per adapter")
+    if not all(math.isfinite(w) for w in chosen):
+        raise ValueError(f"weights must be finite numbers, got {chosen}")
     if sum(chosen) <= 0:
         # normalising by a sum of 0 or below would flip or blow up every change
         raise ValueError(f"weights must sum to more than 0, got {chosen} (sum {sum(chosen):g})")
