@@ -1,0 +1,34 @@
+"""The new default against MiniLM + ridge on every test sentence, paired (described, not a rule).
+
+MiniLM + ridge's answers are docs/results/minilm_ridge/<domain>-test/predictions.jsonl (sentence
+embeddings and a ridge regression trained on the tweets and products train splits); the new
+default's are runs/rl_extrapolate/test/x2ship-<domain>-all (ship.sh, its own score line).
+
+    python docs/results/rl_extrapolate/vs_minilm.py
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from emoreason.eval.compare import read_run, regression_metric_fns
+from emoreason.metrics.bootstrap import paired_difference
+
+for domain in ("tweets", "products", "movies"):
+    ours, task = read_run(Path(f"runs/rl_extrapolate/test/x2ship-{domain}-all"))
+    path = Path(f"docs/results/minilm_ridge/{domain}-test/predictions.jsonl")
+    ridge = {r["id"]: float(r["score"]) for r in map(json.loads, path.open())}
+    ids = sorted(ours)
+    if sorted(ridge) != ids:
+        raise SystemExit(f"{domain}: the two answered different sentences")
+    middle = 0.0 if task.scale is None else sum(task.scale) / 2
+    a = np.array([ridge[i] for i in ids])
+    b = np.array([middle if ours[i].get("score") is None else float(ours[i]["score"]) for i in ids])
+    gold = np.array([float(ours[i]["gold_score"]) for i in ids])
+    fns = regression_metric_fns(task)
+    parts = []
+    for metric in ("pearson_r", "mae", "acc_3"):
+        d = paired_difference(fns[metric], a, b, gold, n=1000, seed=0)
+        parts.append(f"{metric} {d.a:.3f} -> {d.b:.3f}, {d.difference:+.3f} [{d.low:+.3f}, {d.high:+.3f}]")
+    print(f"{domain} ({len(ids)}), MiniLM + ridge -> new default: " + "; ".join(parts))
