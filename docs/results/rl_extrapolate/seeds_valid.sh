@@ -17,18 +17,7 @@ done
 .venv/bin/python - <<'PY'
 import numpy as np
 
-from emoreason.eval.compare import read_run, regression_metric_fns
-from emoreason.metrics.bootstrap import paired_difference
-
-
-def difference(a_dir, b_dir):
-    a, task = read_run(a_dir)
-    b, _ = read_run(b_dir)
-    ids = sorted(a)
-    score = lambda run: np.array([0.0 if run[i].get("score") is None else float(run[i]["score"]) for i in ids])
-    gold = np.array([float(a[i]["gold_score"]) for i in ids])
-    return paired_difference(regression_metric_fns(task)["pearson_r"], score(a), score(b), gold, n=1000, seed=0)
-
+from emoreason.eval.compare import compare_runs
 
 V, T = "runs/rl_extrapolate/valid", "runs/rl_extrapolate/test"
 S_valid, S_test = f"{V}/sft600-movies-all", "runs/rl_seeds/test/sft600-movies-outside300"
@@ -36,10 +25,11 @@ who = {f"R{s}": (f"{V}/s{s}-movies-all", f"runs/rl_seeds/test/s{s}-movies-outsid
 who |= {f"X_{a}": (f"{V}/x{a}-movies-all", f"{T}/x{a}-movies-outside300") for a in (1, 2)}
 rows = []
 for name, (valid, test) in who.items():
-    dv, dt = difference(S_valid, valid), difference(S_test, test)
-    rows.append((dv.difference, dt.difference))
-    print(f"{name} - S: movies valid r {dv.difference:+.3f} [{dv.low:+.3f}, {dv.high:+.3f}]; "
-          f"movies test r {dt.difference:+.3f} [{dt.low:+.3f}, {dt.high:+.3f}]")
+    # the r difference `emoreason compare` prints (1,000 paired resamples, seed 0)
+    dv, dt = (compare_runs(*pair)["metrics"]["pearson_r"] for pair in ((S_valid, valid), (S_test, test)))
+    rows.append((dv["difference"], dt["difference"]))
+    print(f"{name} - S: movies valid r {dv['difference']:+.3f} [{dv['low']:+.3f}, {dv['high']:+.3f}]; "
+          f"movies test r {dt['difference']:+.3f} [{dt['low']:+.3f}, {dt['high']:+.3f}]")
 v, t = np.array(rows).T
 print(f"across the {len(rows)} adapters: Pearson r of the valid and test differences {np.corrcoef(v, t)[0, 1]:+.2f}")
 PY

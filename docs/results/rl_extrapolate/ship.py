@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emoreason.eval.compare import read_run, regression_metric_fns
+from emoreason.eval.compare import read_run, regression_metric_fns, usable_score
 from emoreason.eval.score_fit import fit_score_runs
 from emoreason.inference import with_fitted_score
 from emoreason.metrics.bootstrap import paired_difference
@@ -28,10 +28,8 @@ DOMAINS = ("tweets", "products", "movies")
 
 
 def scores(records, task, ids):
-    """The reported score of each answer in `ids`' order; an answer with none scores the scale's
-    midpoint, as the metrics score it."""
-    middle = 0.0 if task.scale is None else sum(task.scale) / 2
-    return np.array([middle if records[i].get("score") is None else float(records[i]["score"]) for i in ids])
+    """The score each answer in `ids`' order counts with, as `emoreason compare` counts it."""
+    return np.array([usable_score(records[i], task) for i in ids])
 
 
 def main() -> None:

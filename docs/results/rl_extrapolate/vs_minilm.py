@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emoreason.eval.compare import read_run, regression_metric_fns
+from emoreason.eval.compare import read_run, regression_metric_fns, usable_score
 from emoreason.metrics.bootstrap import paired_difference
 
 for domain in ("tweets", "products", "movies"):
@@ -22,9 +22,8 @@ for domain in ("tweets", "products", "movies"):
     ids = sorted(ours)
     if sorted(ridge) != ids:
         raise SystemExit(f"{domain}: the two answered different sentences")
-    middle = 0.0 if task.scale is None else sum(task.scale) / 2
     a = np.array([ridge[i] for i in ids])
-    b = np.array([middle if ours[i].get("score") is None else float(ours[i]["score"]) for i in ids])
+    b = np.array([usable_score(ours[i], task) for i in ids])
     gold = np.array([float(ours[i]["gold_score"]) for i in ids])
     fns = regression_metric_fns(task)
     parts = []

@@ -81,7 +81,9 @@ def read_run(folder: str | Path) -> tuple[dict[str, dict[str, Any]], TaskInfo]:
     return records, task
 
 
-def _usable_score(record: dict[str, Any], task: TaskInfo) -> float:
+def usable_score(record: dict[str, Any], task: TaskInfo) -> float:
+    """The score an evaluate record counts with: its `score` when a finite number on the task's
+    scale, else the scale's midpoint (an unparsed or out-of-range answer)."""
     low, high = task.scale
     score = record.get("score")
     if isinstance(score, (int, float)) and not isinstance(score, bool) and math.isfinite(score):
@@ -111,8 +113,8 @@ def compare_runs(a: str | Path, b: str | Path, n: int = 1000, seed: int = 0, alp
             )
     if task.is_regression:
         gold = np.array([float(rows_a[i][field]) for i in shared])
-        pred_a = np.array([_usable_score(rows_a[i], task) for i in shared])
-        pred_b = np.array([_usable_score(rows_b[i], task) for i in shared])
+        pred_a = np.array([usable_score(rows_a[i], task) for i in shared])
+        pred_b = np.array([usable_score(rows_b[i], task) for i in shared])
         fns = regression_metric_fns(task)
     else:
         gold = np.array([normalize_label(str(rows_a[i][field])) for i in shared], dtype=object)
@@ -144,4 +146,4 @@ def compare_runs(a: str | Path, b: str | Path, n: int = 1000, seed: int = 0, alp
     }
 
 
-__all__ = ["LOWER_IS_BETTER", "compare_runs", "read_run"]
+__all__ = ["LOWER_IS_BETTER", "compare_runs", "read_run", "usable_score"]

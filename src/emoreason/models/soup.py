@@ -63,10 +63,10 @@ def check_soup_inputs(adapters: Sequence[Path], weights: Sequence[float] | None)
         raise ValueError(f"{len(chosen)} weights for {len(adapters)} adapters: give one weight per adapter")
     if not all(math.isfinite(w) for w in chosen):
         raise ValueError(f"weights must be finite numbers, got {chosen}")
-    if sum(chosen) <= 0:
-        # normalising by a sum of 0 or below would flip or blow up every change
-        raise ValueError(f"weights must sum to more than 0, got {chosen} (sum {sum(chosen):g})")
     total = sum(chosen)
+    if total <= 0:
+        # normalising by a sum of 0 or below would flip or blow up every change
+        raise ValueError(f"weights must sum to more than 0, got {chosen} (sum {total:g})")
     return [w / total for w in chosen]
 
 
