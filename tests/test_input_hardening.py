@@ -364,6 +364,23 @@ def test_file_names_print_as_written(name: str, tmp_path: Path) -> None:
     assert "MarkupError" not in result.output and "Traceback" not in result.output
 
 
+def test_an_error_keeps_a_long_file_name_whole(tmp_path: Path) -> None:
+    """rich breaks a line at the console's width (80 where stderr is no terminal, as in a log):
+    the error must not break the file name it quotes, or it cannot be copied."""
+    path = tmp_path / ("a_long_folder_name_" * 6) / "data.jsonl"
+    result = runner.invoke(app, ["data", "inspect", f"jsonl:{path}"])
+    assert result.exit_code == 2 and f"error: {path}" in result.output, result.output
+
+
+def test_show_config_prints_yaml_that_reads_back_with_a_long_value(tmp_path: Path) -> None:
+    from omegaconf import OmegaConf
+
+    out = tmp_path / ("a_long_folder_name_" * 8)
+    result = runner.invoke(app, ["sft", "--show-config", f"run.output_dir={out}"])
+    assert result.exit_code == 0, result.output
+    assert OmegaConf.create(result.stdout).run.output_dir == str(out)
+
+
 def test_records_and_warnings_with_brackets_print_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
     out = io.StringIO()
     monkeypatch.setattr(ui, "console", Console(file=out, width=120, markup=False))

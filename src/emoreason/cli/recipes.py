@@ -43,7 +43,7 @@ def load_or_show(
     except ConfigError as err:
         fail(str(err))
     if show:
-        console.print(dump(cfg), end="")
+        console.print(dump(cfg), end="", soft_wrap=True)  # unwrapped: a long value broken at the width is not YAML
         return None
     return cfg
 
