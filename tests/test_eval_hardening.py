@@ -84,7 +84,10 @@ def test_rerun_with_another_adapter_stops_before_generating_and_names_the_differ
     run = strict_load(out / "run.json")
     assert run["identity"]["adapters"] == [adapter_fingerprint(str(tiny_adapter))]
     assert run["identity"]["adapters"][0].startswith("sha256:")
-    assert run["identity"]["max_new_tokens"] == 4 and run["identity"]["dtype"] == "float32"
+    from emoreason.models.loading import pick_device, pick_dtype
+
+    auto = str(pick_dtype("auto", pick_device("auto"))).removeprefix("torch.")  # float32 on a CPU
+    assert run["identity"]["max_new_tokens"] == 4 and run["identity"]["dtype"] == auto
 
     import emoreason.cli.evaluation as evaluation
 

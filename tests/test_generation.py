@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -29,7 +30,10 @@ def tiny_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny(tiny_path: Path) -> LoadedModel:
-    return load_model(str(tiny_path))
+    # on the CPU in fp32 wherever the machine has a GPU: these tests compare the engine's tokens and
+    # log-probabilities with a plain forward pass and exercise its CPU kernels (tests/test_cuda.py
+    # runs it on a GPU)
+    return load_model(str(tiny_path), device="cpu")
 
 
 def conversations(texts: list[str]) -> list[Conversation]:
@@ -308,7 +312,7 @@ def test_grouped_prompt_pass_gives_the_same_tokens(tiny: LoadedModel) -> None:
 
 
 def test_bf16_engine_matches_transformers_generate_in_bf16(tiny_path: Path) -> None:
-    loaded = load_model(str(tiny_path), dtype="bfloat16")
+    loaded = load_model(str(tiny_path), dtype="bfloat16", device="cpu")
     assert loaded.model.dtype == torch.bfloat16
     convs = conversations(TEXTS)
     ours = TransformersEngine(loaded, batch_size=4, group_prefill=False).generate(
@@ -549,6 +553,14 @@ def test_packed_linears_leave_gradients_to_f_linear() -> None:
 
 
 @needs_mkl_packing
+@pytest.mark.parametrize("kernel", ["mkl_packed", "onednn"])
+def test_a_cpu_kernel_for_a_model_elsewhere_is_refused_by_name(tiny: LoadedModel, kernel: str) -> None:
+    elsewhere = dataclasses.replace(tiny, device=torch.device("meta"))
+    with pytest.raises(ValueError, match=rf"linear_kernel '{kernel}' is a CPU kernel and the model is on meta"):
+        TransformersEngine(elsewhere, linear_kernel=kernel)
+    TransformersEngine(elsewhere, linear_kernel="mkl")  # PyTorch's default product runs anywhere
+
+
 def test_packed_engine_gives_the_same_tokens(tiny: LoadedModel) -> None:
     convs = conversations(TEXTS)
     # a common stop string ends rows at different steps: the batch shrinks from 8 to 4 (padded rows)
@@ -627,7 +639,9 @@ def test_model_linear_shapes_count_layers_but_not_lora_matrices(tiny: LoadedMode
     config = tiny.model.config
     assert sum(plain.values()) == 7 * config.num_hidden_layers + 1  # q k v o gate up down, and the output layer
     assert plain[(config.hidden_size, config.vocab_size)] == 1
-    wrapped = get_peft_model(load_model(str(tiny_path)).model, LoraConfig(r=2, target_modules="all-linear"))
+    wrapped = get_peft_model(
+        load_model(str(tiny_path), device="cpu").model, LoraConfig(r=2, target_modules="all-linear")
+    )
     assert model_linear_shapes(wrapped) == plain
 
 

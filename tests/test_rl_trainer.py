@@ -112,7 +112,7 @@ def scripted_trainer(
     task=VADER,
     **sections: dict[str, Any],
 ) -> tuple[GRPOTrainer, ScriptedEngine]:
-    loaded = load_model(str(model_path))
+    loaded = load_model(str(model_path), device="cpu")  # where make_config puts the policy
     engine = ScriptedEngine(loaded.tokenizer, answer)
     trainer = GRPOTrainer(
         make_config(tmp_path, model_path, **sections), samples=samples, task=task, loaded=loaded, engine=engine
@@ -629,7 +629,7 @@ def test_shared_prefix_forward_matches_the_plain_one(causal: Path, texts: list[s
     as the full left-padded batch."""
     from emoreason.generation.logprobs import continuation_logprobs, encode_with_continuations
 
-    loaded = load_model(str(causal))
+    loaded = load_model(str(causal), device="cpu")  # fp32: the two forwards are compared to 1e-5
     system = {"role": "system", "content": "Rate the sentiment of the sentence, then explain it briefly."}
     conversations = [Conversation([system, {"role": "user", "content": t}]) for t in texts]
     repeated = len(set(texts)) < len(texts)

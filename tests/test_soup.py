@@ -25,7 +25,11 @@ def _random_adapter(model_dir: Path, folder: Path, seed: int, targets: list[str]
 
 
 def _linear_weights(model_dir: Path, adapters: list[Path] | str) -> dict[str, torch.Tensor]:
-    model = load_model(str(model_dir), adapters=[str(a) for a in adapters] if isinstance(adapters, list) else adapters)
+    model = load_model(
+        str(model_dir),
+        adapters=[str(a) for a in adapters] if isinstance(adapters, list) else adapters,
+        device="cpu",  # fp32, as the soup is computed: a GPU's bf16 would round the merged weights
+    )
     return {
         name: module.weight.detach().clone()
         for name, module in model.model.named_modules()

@@ -167,7 +167,7 @@ def test_merged_generation_restores_the_base_weights_bit_for_bit(tiny_models: di
     from emoreason.train.policy import MergedForGeneration
 
     policy = get_peft_model(
-        load_model(str(tiny_models["causal_lm"])).model, LoraConfig(r=4, target_modules="all-linear")
+        load_model(str(tiny_models["causal_lm"]), device="cpu").model, LoraConfig(r=4, target_modules="all-linear")
     )
     with torch.no_grad():
         for name, param in policy.named_parameters():
@@ -310,3 +310,25 @@ def test_auto_precision_in_the_trainers_resolves_for_this_machine(tmp_path: Path
         "optim.precision": "bf16" if native else "fp32",
         "rollout.dtype": "bfloat16" if native else "float32",
     }
+
+
+def test_a_run_on_another_device_drops_the_process_wide_accelerate_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    """accelerate keeps one state per process; a second run there on another device kind must not
+    inherit the first run's device (or be refused): its single-process state is dropped."""
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState, PartialState
+
+    from emoreason.train.loop import _forget_another_devices_state
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    try:
+        Accelerator(cpu=True)
+        _forget_another_devices_state(cpu=True)  # same device kind: the state stays
+        assert PartialState._shared_state and PartialState().device.type == "cpu"
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # as on a GPU machine
+        _forget_another_devices_state(cpu=True)
+        assert PartialState._shared_state
+        _forget_another_devices_state(cpu=False)  # a GPU run after a CPU run: dropped
+        assert not PartialState._shared_state and not AcceleratorState._shared_state
+    finally:
+        AcceleratorState._reset_state(reset_partial_state=True)

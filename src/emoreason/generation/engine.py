@@ -140,6 +140,11 @@ class TransformersEngine:
         self.cascade = cascade
         if linear_kernel is not None and linear_kernel not in LINEAR_KERNELS:
             raise ValueError(f"unknown linear_kernel {linear_kernel!r}; use one of {', '.join(LINEAR_KERNELS)}")
+        if linear_kernel in (ONEDNN_KERNEL, MKL_PACKED) and loaded.device.type != "cpu":
+            raise ValueError(
+                f"linear_kernel {linear_kernel!r} is a CPU kernel and the model is on {loaded.device}; "
+                "leave it unset (PyTorch's own products run there)"
+            )
         self.linear_kernel = linear_kernel
         self.batch_size = batch_size
         self.reuse_prefix = reuse_prefix

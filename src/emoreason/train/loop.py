@@ -101,8 +101,26 @@ def build_accelerator(model: ModelConfig, run: RunSection) -> Any:
     and installed."""
     from accelerate import Accelerator
 
+    cpu = model.device == "cpu"
+    _forget_another_devices_state(cpu)
     log_with = ["tensorboard"] if "tensorboard" in run.report_to and _has_tensorboard() else None
-    return Accelerator(cpu=model.device == "cpu", log_with=log_with, project_dir=run.output_dir)
+    return Accelerator(cpu=cpu, log_with=log_with, project_dir=run.output_dir)
+
+
+def _forget_another_devices_state(cpu: bool) -> None:
+    """accelerate keeps one state per process, set by the first `Accelerator`. A later run in the
+    same process (the Python API, a notebook, the tests) on another device would otherwise refuse to
+    start (asking for the CPU after a GPU run) or silently keep the first run's device (asking for
+    the GPU after a CPU run, with the model already on the GPU). A single process's state is
+    dropped when its device kind differs; a distributed launch's is never touched."""
+    from accelerate.state import AcceleratorState, PartialState
+
+    if not PartialState._shared_state:
+        return
+    state = PartialState()
+    wanted = "cpu" if cpu or not torch.cuda.is_available() else "cuda"
+    if state.num_processes == 1 and state.device.type != wanted:
+        AcceleratorState._reset_state(reset_partial_state=True)
 
 
 def _has_tensorboard() -> bool:

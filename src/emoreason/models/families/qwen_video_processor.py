@@ -15,9 +15,18 @@ import torch
 
 
 def _video_processor_base() -> type:
-    from transformers.video_processing_utils import VideoProcessorMixin
+    """transformers' torchvision-free base of video processors. Releases without it (5.17 has
+    only the torchvision-backed `BaseVideoProcessor`) get the image processors' base, so that this
+    module, and with it every Qwen family, still imports: there the port is only used where
+    torchvision is missing, and with torchvision the checkpoint's own processor is loaded."""
+    from transformers import video_processing_utils
 
-    return VideoProcessorMixin
+    mixin = getattr(video_processing_utils, "VideoProcessorMixin", None)
+    if mixin is None:
+        from transformers.image_processing_utils import BaseImageProcessor
+
+        return BaseImageProcessor
+    return mixin
 
 
 def _smart_resize(height: int, width: int, factor: int, min_pixels: int, max_pixels: int) -> tuple[int, int]:
