@@ -9,6 +9,7 @@ and their mean. With fewer than three no-hints seeds answered it prints the pair
     .venv/bin/python docs/results/rl_nohints_seeds/analyze.py
 """
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,41 @@ def shown(found) -> str:
     return f"{d.difference:+.3f} [{d.low:+.3f}, {d.high:+.3f}] (n={n})"
 
 
+def answer_mix(folder: Path) -> str:
+    """The answers' polarity tags on the sentences: positive / negative / neutral / none."""
+    records, _ = read_run(folder)
+    tags = [r.get("polarity") for r in records.values()]
+    return " / ".join(str(sum(t == p for t in tags)) for p in ("positive", "negative", "neutral", None))
+
+
+def training(metrics: Path) -> str:
+    """Reward (steps 1-10 -> 51-60), rollouts' negative / neutral share (51-60), hinted groups, KL at the end."""
+    rows = [r for r in map(json.loads, metrics.read_text().splitlines()) if "loss" in r]
+
+    def mean(key: str, first: int, last: int) -> float:
+        return float(np.mean([r[key] for r in rows if first <= r["step"] <= last]))
+
+    return (
+        f"reward {mean('reward/mean', 1, 10):.3f} -> {mean('reward/mean', 51, 60):.3f}, "
+        f"rollouts negative / neutral {mean('rollouts/negative_share', 51, 60):.3f} / "
+        f"{mean('rollouts/neutral_share', 51, 60):.3f}, hinted groups {sum(r['hints/groups'] for r in rows):.0f}, "
+        f"KL at step {rows[-1]['step']} {rows[-1]['kl']:.3f}"
+    )
+
+
+def describe(done: list[int]) -> None:
+    print("description: answers positive / negative / neutral / unparsed on the sentences (gold 356 / 363 / 42)")
+    print(f"  SFT 600: {answer_mix(HINTS / f'sft600-{NAME}')}")
+    for s in done:
+        print(
+            f"  seed {s}: hints {answer_mix(HINTS / f's{s}-{NAME}')}; no hints {answer_mix(NO_HINTS / f'n{s}-{NAME}')}"
+        )
+    print("description: training")
+    for s in done:
+        print(f"  seed {s} hints:    {training(Path(f'docs/results/rl_seeds/metrics_s{s}.jsonl'))}")
+        print(f"  seed {s} no hints: {training(Path(f'docs/results/rl_nohints_seeds/metrics_n{s}.jsonl'))}")
+
+
 def main() -> None:
     done = [s for s in SEEDS if (NO_HINTS / f"n{s}-{NAME}" / "predictions.jsonl").is_file()]
     print(f"no-hints seeds answered: {done}")
@@ -70,6 +106,7 @@ def main() -> None:
     print(f"mean of h over seeds {done}: {shown(h)}")
     start = [HINTS / f"sft600-{NAME}"] * len(done)
     print(f"mean of (no hints - SFT 600) over seeds {done}: {shown(mean_of_seeds(start, plain))}")
+    describe(done)
     if len(done) < len(SEEDS):
         print("fewer than three seeds: no verdict (run.sh)")
         return
