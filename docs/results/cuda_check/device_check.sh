@@ -6,6 +6,12 @@
 # Not carried: av and praat-parselmouth (video and voice cues), openai and playwright (serve's client
 # and page tests): the tests that need them fail there for that reason alone.
 #   device run: bash docs/results/cuda_check/device_check.sh   (carry .whl, src/emoreason.egg-info)
+# The wheels (5 MB; .whl/ is in .git/info/exclude), made here once with .venv's pip:
+#   pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#     --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 --platform any -d .whl \
+#     pydantic==2.14.4 pydantic_core==2.50.5 annotated-types typing-inspection typing_extensions==4.16.0 \
+#     omegaconf==2.4.0 gguf==0.19.0 vaderSentiment==3.3.2 fastapi==0.165.0 starlette==1.10.0 \
+#     uvicorn==0.55.0 python-multipart==0.0.34 opentelemetry-api==1.45.2 soundfile==0.14.0 cffi==2.1.1 pycparser==3.12
 set -o pipefail
 OUT=${OUT:-/tmp/cuda_check}; mkdir -p "$OUT"
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
