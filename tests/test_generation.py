@@ -552,7 +552,6 @@ def test_packed_linears_leave_gradients_to_f_linear() -> None:
     assert torch.allclose(layer.weight.grad, inputs.sum(0).expand(4, 6))
 
 
-@needs_mkl_packing
 @pytest.mark.parametrize("kernel", ["mkl_packed", "onednn"])
 def test_a_cpu_kernel_for_a_model_elsewhere_is_refused_by_name(tiny: LoadedModel, kernel: str) -> None:
     elsewhere = dataclasses.replace(tiny, device=torch.device("meta"))
@@ -561,6 +560,7 @@ def test_a_cpu_kernel_for_a_model_elsewhere_is_refused_by_name(tiny: LoadedModel
     TransformersEngine(elsewhere, linear_kernel="mkl")  # PyTorch's default product runs anywhere
 
 
+@needs_mkl_packing
 def test_packed_engine_gives_the_same_tokens(tiny: LoadedModel) -> None:
     convs = conversations(TEXTS)
     # a common stop string ends rows at different steps: the batch shrinks from 8 to 4 (padded rows)
