@@ -28,29 +28,28 @@ if TYPE_CHECKING:
     from emoreason.distill import DistillResult
 
 console = Console(markup=False, emoji=False)
-err_console = Console(stderr=True, markup=False, emoji=False)
+# stderr carries progress bars and one-line messages (errors, warnings, reports naming files): each
+# message is printed as one line (`soft_wrap`), since rich would otherwise break it at the console's
+# width, inside the file names it quotes (`rollouts.` / `jsonl:2` in a log, where the width is 80), and
+# a path must stay whole to be copied; a terminal wraps the line itself
+err_console = Console(stderr=True, markup=False, emoji=False, soft_wrap=True)
 
 Advance = Callable[..., None]
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    """Print the error and stop with `code` (2: bad input, as click does for bad options).
-
-    Errors and warnings are printed as one line each (`soft_wrap`): rich would otherwise break them
-    at the console's width, inside the file names they quote (`rollouts.` / `jsonl:2` in a log,
-    where the width is 80), and a path must stay whole to be copied; a terminal wraps the line
-    itself."""
-    err_console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
+    """Print the error and stop with `code` (2: bad input, as click does for bad options)."""
+    err_console.print(Text.assemble(("error:", "bold red"), " ", message))
     raise typer.Exit(code)
 
 
 def warn(message: str) -> None:
-    err_console.print(Text.assemble(("warning:", "yellow"), " ", message), soft_wrap=True)
+    err_console.print(Text.assemble(("warning:", "yellow"), " ", message))
 
 
 def interrupted(message: str) -> NoReturn:
     """Ctrl-C: say what was kept and how to go on, and exit 130 as a shell would."""
-    err_console.print(message, style="yellow", soft_wrap=True)
+    err_console.print(message, style="yellow")
     raise typer.Exit(130)
 
 
