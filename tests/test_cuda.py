@@ -22,6 +22,7 @@ from emoreason.data.schema import vader_task
 from emoreason.generation import SamplingParams, TransformersEngine
 from emoreason.models import load_model
 from emoreason.models.families.base import Conversation
+from emoreason.train.curves import read_metrics
 
 pytestmark = [
     pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine"),
@@ -69,8 +70,7 @@ def _sft_file(folder: Path) -> Path:
 def _training_steps(run: Path) -> list[dict]:
     """The run's step records, their update figures finite (the `valid/` ones may be NaN: r of a
     tiny model's unparsed answers)."""
-    lines = (run / "metrics.jsonl").read_text().splitlines()
-    records = [r for r in map(json.loads, lines) if "loss" in r]
+    records = [r for r in read_metrics(run / "metrics.jsonl") if "loss" in r]
     assert records
     for record in records:
         update = {k: v for k, v in record.items() if isinstance(v, float) and not k.startswith("valid/")}

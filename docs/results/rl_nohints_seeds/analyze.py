@@ -9,13 +9,13 @@ and their mean. With fewer than three no-hints seeds answered it prints the pair
     .venv/bin/python docs/results/rl_nohints_seeds/analyze.py
 """
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from emoreason.eval.compare import compare_runs, read_run, regression_metric_fns, usable_score
 from emoreason.metrics.bootstrap import paired_difference
+from emoreason.train.curves import read_metrics
 
 HINTS = Path("runs/rl_seeds/test")  # sft600-, s1-, s2-, s3-movies-outside300 (docs/results/rl_seeds)
 NO_HINTS = Path("runs/rl_nohints_seeds/test")  # n1-, n2-, n3-movies-outside300
@@ -63,7 +63,7 @@ def answer_mix(folder: Path) -> str:
 
 def training(metrics: Path) -> str:
     """Reward (steps 1-10 -> 51-60), rollouts' negative / neutral share (51-60), hinted groups, KL at the end."""
-    rows = [r for r in map(json.loads, metrics.read_text().splitlines()) if "loss" in r]
+    rows = [r for r in read_metrics(metrics) if "loss" in r]
 
     def mean(key: str, first: int, last: int) -> float:
         return float(np.mean([r[key] for r in rows if first <= r["step"] <= last]))
