@@ -365,12 +365,15 @@ def validation_line(record: Mapping[str, Any]) -> str | None:
 
 
 SFT_EVALS = ("eval/loss", "eval/parse_rate", "eval/polarity_accuracy")
+#: the training losses an SFT step logs: the chains' token mean, and the polarity objective's when it is on
+SFT_LOSSES = (("loss", "loss"), ("polarity/loss", "polarity loss"))
 
 
 def sft_step_line(record: Mapping[str, Any]) -> str:
     """The SFT progress label: the latest step's loss, its held-out figures when it evaluated, time."""
     evals = "".join(f" {k.split('/')[1]} {record[k]:.3f}" for k in SFT_EVALS if k in record)
-    return f"sft step {record['step']}: loss {record.get('loss', 0):.3f}{evals} {record.get('time/step', 0):.1f}s/step"
+    losses = "".join(f" {name} {record[key]:.3f}" for key, name in SFT_LOSSES if key in record)
+    return f"sft step {record['step']}:{losses}{evals} {record.get('time/step', 0):.1f}s/step"
 
 
 def show_sft_data(trainer: Any) -> None:

@@ -167,10 +167,11 @@ def fitted_score(
     return _kept_on_side(value, polarity, task, fallback=written)
 
 
-def polarity_choice(tokenizer: Any, fmt: ReasoningFormat) -> dict[Polarity, int] | None:
-    """The token id that starts each polarity word where the format writes it, or None when the
-    format writes no leading polarity (`supports_prefix_hint`) or the tokenizer does not tell the
-    three words apart at one token after the same prefix."""
+def polarity_position(tokenizer: Any, fmt: ReasoningFormat) -> tuple[list[int], dict[Polarity, int]] | None:
+    """Where the format writes its polarity word: the token ids the answer starts with before the
+    word (the same for all three), and the token id that starts each word; None when the format
+    writes no leading polarity (`supports_prefix_hint`) or the tokenizer does not tell the three
+    words apart at one token after the same prefix."""
     if not fmt.supports_prefix_hint:
         return None
     encoded = {p: tokenizer(fmt.hint_prefix(p), add_special_tokens=False)["input_ids"] for p in POLARITIES}
@@ -179,7 +180,16 @@ def polarity_choice(tokenizer: Any, fmt: ReasoningFormat) -> dict[Polarity, int]
     if at is None or any(ids[:at] != encoded[POLARITIES[0]][:at] for ids in encoded.values()):
         return None
     starts = {p: ids[at] for p, ids in encoded.items()}
-    return starts if len(set(starts.values())) == len(POLARITIES) else None
+    if len(set(starts.values())) != len(POLARITIES):
+        return None
+    return list(encoded[POLARITIES[0]][:at]), starts
+
+
+def polarity_choice(tokenizer: Any, fmt: ReasoningFormat) -> dict[Polarity, int] | None:
+    """The token id that starts each polarity word where the format writes it (`polarity_position`),
+    or None."""
+    position = polarity_position(tokenizer, fmt)
+    return position[1] if position else None
 
 
 def polarity_probs(
@@ -236,6 +246,7 @@ __all__ = [
     "fit_score",
     "fitted_score",
     "polarity_choice",
+    "polarity_position",
     "polarity_probs",
     "reading_fit",
 ]

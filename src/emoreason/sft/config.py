@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from emoreason.config_loader import ConfigError, Section, dump_recipe, load_recipe, parse_recipe
 from emoreason.train.config import ModelConfig, OptimSection, RunSection, Scheduler
@@ -25,9 +25,10 @@ class SFTRunConfig(RunSection):
 
 
 class SFTDataConfig(Section):
-    train_file: str = Field(
+    train_file: str | None = Field(
         "runs/distill/sft.jsonl",
-        description="SFT JSONL written by `emoreason distill` (chat messages + id + media + gold + task).",
+        description="SFT JSONL written by `emoreason distill` (chat messages + id + media + gold + task); null "
+        "trains the polarity objective alone (polarity.weight > 0 and run.max_steps needed).",
     )
     eval_file: str | None = Field(None, description="Held-out SFT JSONL; default: eval_fraction of train_file.")
     eval_fraction: float = Field(
@@ -65,12 +66,64 @@ class SFTEvalConfig(Section):
     batch_size: int = Field(8, ge=1)
 
 
+class SFTPolarityConfig(Section):
+    """(our choice, off by default) A second loss on the polarity word's distribution where the
+    answer starts, against a target read off each sentence's gold score (`emoreason.sft.polarity`),
+    on every scored sentence of `dataset`: the shipped readout reads the score mostly off that
+    distribution, and chain SFT teaches it only one hard word per kept chain."""
+
+    weight: float = Field(
+        0.0,
+        ge=0.0,
+        description="Weight of the polarity loss beside the chains' token-mean loss (0: off). At 1 the "
+        "distribution at the polarity position counts as much as a whole chain.",
+    )
+    dataset: str | list[str] = Field(
+        default_factory=list,
+        description="Dataset spec(s) whose scored sentences the polarity loss reads (as in `emoreason data "
+        "list`), e.g. [vader:tweets, vader:products]; needed when weight > 0.",
+    )
+    split: str = Field("train", description="The split of `dataset` to read.")
+    format: str = Field("c2f", description="The format whose answer starts with the polarity (c2f).")
+    batch_size: int = Field(16, ge=1, description="Sentences per optimizer step on each process.")
+    rater_sd: float = Field(
+        1.0,
+        gt=0.0,
+        description="(our choice) Spread of one rater's reading around the gold score, in scale units: the "
+        "target's polarity shares are that normal's mass below, inside and above the neutral band.",
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return self.weight > 0
+
+    @property
+    def datasets(self) -> list[str]:
+        return [self.dataset] if isinstance(self.dataset, str) else list(self.dataset)
+
+    @model_validator(mode="after")
+    def _data_when_on(self) -> SFTPolarityConfig:
+        if self.enabled and not self.datasets:
+            raise ValueError("polarity.weight > 0 needs polarity.dataset (the scored sentences to read)")
+        return self
+
+
 class SFTConfig(Section):
     run: SFTRunConfig = Field(default_factory=SFTRunConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     data: SFTDataConfig = Field(default_factory=SFTDataConfig)
     train: SFTTrainConfig = Field(default_factory=SFTTrainConfig)
     eval: SFTEvalConfig = Field(default_factory=SFTEvalConfig)
+    polarity: SFTPolarityConfig = Field(default_factory=SFTPolarityConfig)
+
+    @model_validator(mode="after")
+    def _something_to_train(self) -> SFTConfig:
+        if self.data.train_file is None and not (self.polarity.enabled and self.run.max_steps):
+            raise ValueError(
+                "data.train_file: null leaves no chains to train on; it needs the polarity objective "
+                "(polarity.weight > 0, polarity.dataset) and run.max_steps"
+            )
+        return self
 
 
 def parse_config(data: dict[str, Any]) -> SFTConfig:

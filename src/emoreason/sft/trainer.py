@@ -9,6 +9,9 @@ way and an SFT adapter is what `grpo model.adapter=...` and `--adapter` take.
 
 Loss: the mean over the assistant tokens of the accumulation window (prompt tokens are
 context only, never targets). The end-of-turn token is a target too, so the model learns to stop.
+With `polarity.weight` > 0 a second term is added: the cross-entropy of the polarity word's
+distribution where the answer starts against a target read off each sentence's gold score, on a
+batch of scored sentences a step (`emoreason.sft.polarity`).
 """
 
 from __future__ import annotations
@@ -25,11 +28,18 @@ from typing import Any
 import numpy as np
 import torch
 
+from emoreason.data import load_pooled
+from emoreason.data.schema import POLARITIES, Sample, TaskInfo
+from emoreason.formats import get_format
+from emoreason.formats.conversation import build_conversation
+from emoreason.formats.readout import polarity_position
 from emoreason.generation import SamplingParams, TransformersEngine
 from emoreason.generation.logprobs import continuation_logprobs, encode_with_continuations
+from emoreason.models.families.base import Conversation
 from emoreason.models.loading import LoadedModel
-from emoreason.sft.config import SFTConfig
+from emoreason.sft.config import SFTConfig, SFTPolarityConfig
 from emoreason.sft.data import SFTExample, load_sft_file, split_eval
+from emoreason.sft.polarity import polarity_targets, soft_polarity_loss, target_matrix
 from emoreason.train.loop import build_accelerator, epoch_position, prepare_training
 from emoreason.train.policy import load_trainable, prepare_policy
 from emoreason.train.update import gradient_sync, optimizer_step, resolve_precision, update_precision
@@ -56,7 +66,9 @@ class SFTTrainer:
         torch.manual_seed(run.seed)
         np.random.seed(run.seed)
 
-        if train is None:
+        if train is None and config.data.train_file is None:
+            train, eval_examples = [], []  # the polarity objective alone (the config checks it is on)
+        elif train is None:
             examples = load_sft_file(config.data.train_file)
             if config.data.eval_file:
                 train, eval_examples = examples, load_sft_file(config.data.eval_file)
@@ -64,13 +76,14 @@ class SFTTrainer:
                 train, eval_examples = split_eval(examples, config.data.eval_fraction, run.seed)
         if config.data.limit:
             train = list(train)[: config.data.limit]
-        if not train:
+        if not train and config.data.train_file is not None:
             raise ValueError(f"no training examples in {config.data.train_file}")
 
         loaded = loaded or load_trainable(config.model, self.accelerator)
         self.tokenizer = loaded.tokenizer
+        self.polarity = PolaritySentences.load(config.polarity, self.tokenizer) if config.polarity.enabled else None
         self.train_examples, self.dropped_long = self._fit(train)
-        if not self.train_examples:
+        if train and not self.train_examples:
             raise ValueError(
                 f"every training example is longer than data.max_target_tokens={config.data.max_target_tokens}"
             )
@@ -79,6 +92,7 @@ class SFTTrainer:
         policy = prepare_policy(loaded, config.model)
         t = config.train
         per_step = t.batch_size * t.gradient_accumulation * self.world
+        # without chains the config asked for run.max_steps
         self.max_steps = run.max_steps or max(1, math.ceil(run.epochs * len(self.train_examples) / per_step))
         seen = {"examples_seen": per_step}
         ready = prepare_training("sft", config, self.accelerator, loaded, policy, t, self.max_steps, seen)
@@ -129,7 +143,9 @@ class SFTTrainer:
         """This process's micro-batches for `step`: a function of the step alone, so a resumed
         run trains on exactly what the uninterrupted one would have."""
         t = self.config.train
-        out = []
+        out: list[list[tuple[SFTExample, list[int]]]] = []
+        if not self.train_examples:
+            return out  # the polarity objective alone
         for micro in range(t.gradient_accumulation):
             start = ((step * t.gradient_accumulation + micro) * self.world + self.rank) * t.batch_size
             out.append([self._example_at(i) for i in range(start, start + t.batch_size)])
@@ -147,19 +163,46 @@ class SFTTrainer:
         mask = encoded.mask.to(logp.dtype)
         return -(logp * mask).sum(), int(encoded.mask.sum().item())
 
+    def polarity_logprobs(self, model: torch.nn.Module, sentences: Sequence[Sample]) -> torch.Tensor:
+        """[N, 3]: each polarity word's log-probability (over the whole vocabulary) where the answer
+        to each sentence writes it, columns in `POLARITIES` order; differentiable."""
+        assert self.polarity is not None
+        conversations, continuations = self.polarity.rows(sentences)
+        encoded = encode_with_continuations(self.loaded, conversations, continuations, share_prefix=self.share_prefix)
+        with update_precision(self.precision, self.accelerator.device):
+            logp, _ = continuation_logprobs(model, encoded)
+        # every continuation is the shared prefix plus one word's first token: the last column
+        return logp[:, len(continuations[0]) - 1].reshape(len(sentences), len(POLARITIES))
+
+    def polarity_loss(self, model: torch.nn.Module, sentences: Sequence[Sample]) -> torch.Tensor:
+        """The polarity objective's mean cross-entropy on `sentences` (`emoreason.sft.polarity`)."""
+        assert self.polarity is not None
+        choice = self.polarity_logprobs(model, sentences)
+        return soft_polarity_loss(choice, self.polarity.targets(sentences).to(choice.device))
+
     def step(self) -> dict[str, float]:
         began = time.perf_counter()
         self.model.train()
         micro_batches = self.batches_for_step(self.step_index)
         total_tokens = sum(len(ids) for mb in micro_batches for _, ids in mb)
         loss_sum = 0.0
+        polarity_stats: dict[str, float] = {}
+        if self.polarity is not None:
+            # before the chains, so that the last micro-batch's backward is the one that syncs
+            with gradient_sync(self.accelerator, self.model, last=not micro_batches):
+                sentences = self.polarity.batch(self.step_index, self.rank, self.world, self.config.run.seed)
+                polarity = self.polarity_loss(self.model, sentences)
+                self.accelerator.backward(self.config.polarity.weight * polarity)
+            polarity_stats["polarity/loss"] = float(polarity.item())
         for position, batch in enumerate(micro_batches):
             with gradient_sync(self.accelerator, self.model, last=position == len(micro_batches) - 1):
                 nll, _ = self._nll(self.model, batch)
                 loss = nll / total_tokens
                 self.accelerator.backward(loss)
             loss_sum += float(loss.item())
-        stats: dict[str, float] = {"loss": loss_sum, "tokens": float(total_tokens)}
+        stats: dict[str, float] = {"tokens": float(total_tokens), **polarity_stats}
+        if micro_batches:
+            stats["loss"] = loss_sum
         grad_norm = optimizer_step(
             self.accelerator, self.model, self.optimizer, self.scheduler, self.config.train.max_grad_norm
         )
@@ -250,13 +293,65 @@ class SFTTrainer:
         tmp.rename(final)
 
 
+class PolaritySentences:
+    """The scored sentences the polarity objective reads, their prompts and targets."""
+
+    def __init__(
+        self,
+        config: SFTPolarityConfig,
+        samples: Sequence[Sample],
+        task: TaskInfo,
+        prefix: list[int],
+        starts: dict[str, int],
+    ):
+        self.config, self.task, self.prefix, self.starts = config, task, prefix, starts
+        self.samples = [s for s in samples if s.score is not None]
+        if not self.samples:
+            raise ValueError(f"polarity.dataset {config.datasets} has no scored sentence in its {config.split} split")
+        self.format = get_format(config.format)
+
+    @classmethod
+    def load(cls, config: SFTPolarityConfig, tokenizer: Any) -> PolaritySentences:
+        """Read `config.dataset` and find where `config.format` writes its polarity word."""
+        samples, task = load_pooled(config.datasets, config.split)
+        if task.scale is None:
+            raise ValueError(f"polarity.dataset {config.datasets} has labels, not scores: there is no score to teach")
+        position = polarity_position(tokenizer, get_format(config.format))
+        if position is None:
+            raise ValueError(
+                f"format {config.format!r} does not start its answer with a polarity word that this tokenizer "
+                "tells apart at one token; use polarity.format: c2f"
+            )
+        return cls(config, samples, task, *position)
+
+    def batch(self, step: int, rank: int, world: int, seed: int) -> list[Sample]:
+        """This process's sentences for `step`: a function of the step alone (an exact resume)."""
+        size = self.config.batch_size
+        start = (step * world + rank) * size
+        return [self.samples[epoch_position(i, len(self.samples), seed, True)] for i in range(start, start + size)]
+
+    def rows(self, sentences: Sequence[Sample]) -> tuple[list[Conversation], list[list[int]]]:
+        """Three rows a sentence, its prompt with the shared prefix and one polarity word's first
+        token, in `POLARITIES` order."""
+        conversations, continuations = [], []
+        for sample in sentences:
+            conversation = build_conversation(sample, self.format, self.task)
+            for polarity in POLARITIES:
+                conversations.append(conversation)
+                continuations.append([*self.prefix, self.starts[polarity]])
+        return conversations, continuations
+
+    def targets(self, sentences: Sequence[Sample]) -> torch.Tensor:
+        """[N, 3] target shares, columns in `POLARITIES` order."""
+        rater_sd = self.config.rater_sd
+        return target_matrix([polarity_targets(float(s.score), self.task, rater_sd) for s in sentences])  # type: ignore[arg-type]
+
+
 def generation_eval(
     loaded: LoadedModel, examples: Sequence[SFTExample], max_new_tokens: int = 192, batch_size: int = 8
 ) -> dict[str, float]:
     """Greedy answers to the examples' prompts, parsed by their format: parse rate, polarity
     accuracy against the gold polarity, and score MAE where there are gold scores."""
-    from emoreason.formats import get_format
-
     usable = [e for e in examples if e.format]
     if not usable:
         return {}

@@ -1,0 +1,69 @@
+"""The rule of run.sh: does P1 (the polarity objective from the shipped default) replace it?
+
+.venv/bin/python docs/results/polarity_sft/ship.py > docs/results/polarity_sft/ship.txt
+"""
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from emoreason.eval.compare import read_run, regression_metric_fns, usable_score
+from emoreason.eval.score_fit import fit_score_runs
+from emoreason.formats.readout import ScoreFit
+from emoreason.inference import with_fitted_score
+from emoreason.metrics.bootstrap import paired_difference
+
+P1 = Path("runs/polarity_sft/valid")
+SHIPPED = Path("runs/line_domains/valid")
+SHIPPED_LINE = Path("src/emoreason/resources/default_adapter/score_fit.json")
+DOMAINS = ("tweets", "products", "movies")
+
+
+def parse_rate(records) -> float:
+    return float(np.mean([bool(r.get("parse_ok")) for r in records]))
+
+
+def main() -> None:
+    mine = fit_score_runs([P1 / "p1-tweets-all", P1 / "p1-products-all"])
+    shipped_line = ScoreFit.load(SHIPPED_LINE)
+    weights = ", ".join(f"{w:.3f}" for w in mine.weights)
+    print(f"P1's line: {weights} (confidence, margin, cues), intercept {mine.intercept:+.3f}, n {mine.n}")
+    r_mean = {"shipped": [], "P1": []}
+    parse_ok = True
+    for domain in DOMAINS:
+        a_records, task = read_run(SHIPPED / f"shipped-{domain}-all")
+        b_records, _ = read_run(P1 / f"p1-{domain}-all")
+        ids = sorted(a_records)
+        if sorted(b_records) != ids:
+            raise SystemExit(f"{domain}: the two runs answered different sentences")
+        a = [with_fitted_score(a_records[i], shipped_line, task) for i in ids]
+        b = [with_fitted_score(b_records[i], mine, task) for i in ids]
+        gold = np.array([float(r["gold_score"]) for r in a])
+        sa = np.array([usable_score(r, task) for r in a])
+        sb = np.array([usable_score(r, task) for r in b])
+        fns = regression_metric_fns(task)
+        parts = []
+        for metric in ("pearson_r", "mae", "acc_3"):
+            d = paired_difference(fns[metric], sa, sb, gold, n=1000, seed=0)
+            parts.append(f"{metric} {d.a:.3f} -> {d.b:.3f}, {d.difference:+.3f} [{d.low:+.3f}, {d.high:+.3f}]")
+        r_mean["shipped"].append(fns["pearson_r"](sa, gold))
+        r_mean["P1"].append(fns["pearson_r"](sb, gold))
+        pa, pb = parse_rate(a), parse_rate(b)
+        parse_ok &= pb >= pa - 0.01
+        mix = {who: Counter(r.get("polarity") or "none" for r in recs) for who, recs in (("shipped", a), ("P1", b))}
+        gold_mix = Counter(task.score_polarity(g) for g in gold)
+        mixes = ", ".join(f"{who} {m['positive']}/{m['negative']}/{m['neutral']}" for who, m in mix.items())
+        print(f"{domain} ({len(ids)}), shipped -> P1: " + "; ".join(parts))
+        print(
+            f"  parse rate {pa:.3f} -> {pb:.3f}; answers pos/neg/neu {mixes} (gold "
+            f"{gold_mix['positive']}/{gold_mix['negative']}/{gold_mix['neutral']})"
+        )
+    s1 = np.mean(r_mean["P1"]) > np.mean(r_mean["shipped"])
+    print(f"(s1) mean valid r: shipped {np.mean(r_mean['shipped']):.4f}, P1 {np.mean(r_mean['P1']):.4f}: {s1}")
+    print(f"(s2) no parse rate falls by more than 0.01: {parse_ok}")
+    print("verdict: P1 " + ("replaces the shipped default; read test" if s1 and parse_ok else "does not ship"))
+
+
+if __name__ == "__main__":
+    main()

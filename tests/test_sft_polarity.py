@@ -1,0 +1,181 @@
+"""The SFT polarity objective: targets read off a gold score, the soft cross-entropy, and the
+trainer's term (what it computes is what the readout reads, it falls as it trains, its batches
+are a function of the step, and a bad setting is refused by name)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from emoreason.config_loader import ConfigError
+from emoreason.data.schema import TaskInfo, vader_task
+from emoreason.sft.polarity import polarity_targets, soft_polarity_loss, target_matrix
+from emoreason.sft.trainer import SFTTrainer
+
+pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
+
+VADER = vader_task("tweets")  # neutral band (-0.5, 0.5)
+
+
+@pytest.mark.parametrize(
+    ("score", "sd", "expected"),
+    [
+        # Phi(-0.5) = 0.30854 on each side, the rest neutral
+        (0.0, 1.0, {"positive": 0.30854, "negative": 0.30854, "neutral": 0.38292}),
+        # P(pos) = 1 - Phi(0.5 - 2) = Phi(1.5) = 0.93319; P(neg) = Phi(-0.5 - 2) = Phi(-2.5) = 0.00621
+        (2.0, 1.0, {"positive": 0.93319, "negative": 0.00621, "neutral": 0.06060}),
+        # sd 0.5: P(neg) = Phi((-0.5 + 1) / 0.5) = Phi(1) = 0.84134; P(pos) = 1 - Phi(3) = 0.00135
+        (-1.0, 0.5, {"positive": 0.00135, "negative": 0.84134, "neutral": 0.15731}),
+    ],
+)
+def test_polarity_targets_are_a_raters_normal_cut_at_the_neutral_band(score, sd, expected) -> None:
+    got = polarity_targets(score, VADER, sd)
+    assert got == pytest.approx(expected, abs=1e-5)
+    assert sum(got.values()) == pytest.approx(1.0)
+
+
+def test_polarity_targets_refuse_what_has_no_target() -> None:
+    with pytest.raises(ValueError, match="no score scale"):
+        polarity_targets(1.0, TaskInfo("emotions", labels=("joy", "anger")), 1.0)
+    with pytest.raises(ValueError, match="finite"):
+        polarity_targets(math.nan, VADER, 1.0)
+    with pytest.raises(ValueError, match="rater_sd"):
+        polarity_targets(1.0, VADER, 0.0)
+
+
+def test_soft_polarity_loss_renormalises_over_the_three_words() -> None:
+    # p = 0.5 / 0.25 / 0.25 after renormalising 0.2 / 0.1 / 0.1; target all on the third: -log 0.25 = 1.38629
+    choice = torch.log(torch.tensor([[0.2, 0.1, 0.1]]))
+    assert float(soft_polarity_loss(choice, torch.tensor([[0.0, 0.0, 1.0]]))) == pytest.approx(1.38629, abs=1e-5)
+    # two rows, mean: row 2 with target 0.5 / 0.5 / 0 on p = 0.5 / 0.25 / 0.25: -(0.5 log 0.5 + 0.5 log 0.25) = 1.03972
+    two = torch.log(torch.tensor([[0.5, 0.25, 0.25], [0.5, 0.25, 0.25]]))
+    targets = torch.tensor([[0.0, 0.0, 1.0], [0.5, 0.5, 0.0]])
+    assert float(soft_polarity_loss(two, targets)) == pytest.approx((1.38629 + 1.03972) / 2, abs=1e-5)
+    with pytest.raises(ValueError, match=r"\[N, 3\]"):
+        soft_polarity_loss(torch.zeros(2, 2), torch.zeros(2, 2))
+    columns = target_matrix([{"negative": 0.1, "neutral": 0.2, "positive": 0.7}])
+    assert columns.tolist() == [[pytest.approx(0.1), pytest.approx(0.2), pytest.approx(0.7)]]  # POLARITIES order
+
+
+SENTENCES = [
+    ("I love this, it is wonderful", 3.0),
+    ("this is awful and sad", -2.6),
+    ("it is a phone", 0.1),
+    ("terrible, I hate it", -3.0),
+    ("a happy and lovely day", 2.8),
+    ("nothing much to say", -0.2),
+]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("polarity")
+    # the same strong gold everywhere: a target a few steps can reach whatever the prompt (a tiny random
+    # model does not learn to tell six sentences apart under c2f's long instructions in 12 steps)
+    positive = root / "positive.jsonl"
+    rows = [{"id": f"p{i}", "text": t, "score": 3.2, "split": "train"} for i, (t, _) in enumerate(SENTENCES)]
+    positive.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    data = root / "scored.jsonl"
+    data.write_text(
+        "".join(
+            json.dumps({"id": f"s{i}", "text": t, "score": s, "split": "train"}) + "\n"
+            for i, (t, s) in enumerate(SENTENCES)
+        )
+    )
+    chains = root / "sft.jsonl"
+    lines = []
+    for i, (text, score) in enumerate(SENTENCES[:2]):
+        polarity = "positive" if score > 0 else "negative"
+        messages = [
+            {"role": "user", "content": text},
+            {
+                "role": "assistant",
+                "content": f"<polarity>{polarity}</polarity><think>x</think><score>{score:g}</score>",
+            },
+        ]
+        lines.append(json.dumps({"id": f"c{i}", "messages": messages}))
+    chains.write_text("\n".join(lines) + "\n")
+    return {"data": data, "positive": positive, "chains": chains}
+
+
+def make_trainer(
+    tmp_path: Path, model: Path, files: dict[str, Path], data: str = "data", chains: bool = True, **polarity: Any
+) -> SFTTrainer:
+    from emoreason.sft.config import parse_config
+
+    config = parse_config(
+        {
+            "run": {"output_dir": str(tmp_path / "run"), "max_steps": 12, "save_every": 0, "report_to": ["jsonl"]},
+            "model": {"name": str(model), "device": "cpu", "lora": {"enabled": True, "r": 4, "alpha": 8}},
+            "data": {"train_file": str(files["chains"]) if chains else None, "eval_fraction": 0.0},
+            "train": {"batch_size": 2, "lr": 1e-2, "scheduler": "constant"},
+            "eval": {"every": 0, "loss_examples": 0, "generate_examples": 0},
+            "polarity": {"dataset": f"jsonl:{files[data]}?scale=-4,4&neutral=0.5", "batch_size": 6, **polarity},
+        }
+    )
+    return SFTTrainer(config)
+
+
+def test_the_polarity_term_reads_what_the_readout_reads_and_falls_as_it_trains(tmp_path, tiny_models, files) -> None:
+    trainer = make_trainer(tmp_path, tiny_models["causal_lm"], files, "positive", weight=1.0)
+    assert trainer.polarity is not None
+    sentences = trainer.polarity.samples
+    # the term's distribution is the model's at the polarity word, after the prompt and "<polarity>"
+    # (what `evaluate` keeps as `polarity_probs`): checked against a fresh forward pass
+    with torch.no_grad():
+        got = torch.softmax(trainer.polarity_logprobs(trainer.model, sentences[:2]), dim=-1)
+        loaded = trainer.loaded
+        for row, sample in enumerate(sentences[:2]):
+            conversation = trainer.polarity.rows([sample])[0][0]
+            inputs = loaded.family.encode(loaded.processor, [conversation])
+            prefix = torch.tensor([trainer.polarity.prefix])
+            logits = trainer.model(input_ids=torch.cat([inputs["input_ids"], prefix], dim=1)).logits[0, -1].float()
+            words = [trainer.polarity.starts[p] for p in ("negative", "neutral", "positive")]
+            assert torch.allclose(got[row], torch.softmax(logits[words], dim=-1), atol=1e-5)
+    # the cross-entropy's floor is the targets' own entropy: what can fall is the KL divergence above it
+    targets = trainer.polarity.targets(sentences)
+    floor = float(-(targets * targets.log()).sum(-1).mean())
+    before = float(trainer.polarity_loss(trainer.model, sentences).detach()) - floor
+    records = trainer.train()
+    after = float(trainer.polarity_loss(trainer.model, sentences).detach()) - floor
+    assert all("polarity/loss" in r for r in records) and after < 0.5 * before, (before, after)
+
+
+def test_the_polarity_batches_are_a_function_of_the_step(tmp_path, tiny_models, files) -> None:
+    trainer = make_trainer(tmp_path, tiny_models["causal_lm"], files, weight=0.5, batch_size=4)
+    assert trainer.polarity is not None
+    first = trainer.polarity.batch(3, rank=0, world=2, seed=0)
+    assert [s.id for s in first] == [s.id for s in trainer.polarity.batch(3, rank=0, world=2, seed=0)]
+    other = trainer.polarity.batch(3, rank=1, world=2, seed=0)
+    assert len(first) == len(other) == 4 and [s.id for s in first] != [s.id for s in other]
+
+
+def test_the_polarity_term_is_off_by_default_and_refuses_bad_settings(tmp_path, tiny_models, files) -> None:
+    from emoreason.sft.config import parse_config
+
+    off = make_trainer(tmp_path / "off", tiny_models["causal_lm"], files)
+    assert off.polarity is None and "polarity/loss" not in off.step()
+    with pytest.raises(ConfigError, match="polarity.dataset"):
+        parse_config({"polarity": {"weight": 1.0}})
+    with pytest.raises(ConfigError, match="rater_sd"):
+        parse_config({"polarity": {"weight": 1.0, "dataset": "vader:tweets", "rater_sd": 0}})
+    with pytest.raises(ValueError, match="polarity.format: c2f"):
+        make_trainer(tmp_path / "emor3", tiny_models["causal_lm"], files, weight=1.0, format="emor3")
+
+
+def test_the_polarity_term_alone_trains_without_chains(tmp_path, tiny_models, files) -> None:
+    from emoreason.sft.config import parse_config
+
+    trainer = make_trainer(tmp_path, tiny_models["causal_lm"], files, "positive", chains=False, weight=1.0)
+    assert trainer.train_examples == [] and trainer.max_steps == 12
+    first, second = trainer.step(), trainer.step()
+    assert "loss" not in first and second["polarity/loss"] < first["polarity/loss"]
+    with pytest.raises(ConfigError, match="no chains"):
+        parse_config({"data": {"train_file": None}})
+    with pytest.raises(ConfigError, match="run.max_steps"):
+        parse_config({"data": {"train_file": None}, "polarity": {"weight": 1.0, "dataset": "vader:tweets"}})
