@@ -179,3 +179,31 @@ def test_the_polarity_term_alone_trains_without_chains(tmp_path, tiny_models, fi
         parse_config({"data": {"train_file": None}})
     with pytest.raises(ConfigError, match="run.max_steps"):
         parse_config({"data": {"train_file": None}, "polarity": {"weight": 1.0, "dataset": "vader:tweets"}})
+
+
+def test_the_sft_command_trains_the_polarity_objective_alone(tmp_path, tiny_models, files) -> None:
+    from typer.testing import CliRunner
+
+    from emoreason.cli import app
+
+    args = [
+        "sft",
+        f"model.name={tiny_models['causal_lm']}",
+        "model.device=cpu",
+        "data.train_file=null",
+        "polarity.weight=1.0",
+        f"polarity.dataset=jsonl:{files['positive']}?scale=-4,4&neutral=0.5",
+        "polarity.batch_size=4",
+        "max_steps=2",
+        f"output_dir={tmp_path / 'cli'}",
+        "report_to=[jsonl]",
+        "model.lora.r=4",
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "no chains: the polarity objective on 6 scored sentences alone; 2 steps" in said
+    assert "polarity loss" in said
+    assert (tmp_path / "cli" / "final" / "adapter").is_dir()
+    logged = [json.loads(line) for line in (tmp_path / "cli" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in logged if "polarity/loss" in r] == [1, 2]

@@ -351,7 +351,9 @@ SFT_HELP = """Supervised fine-tuning (cold start) on the chat-messages JSONL tha
 Loss on the assistant turn only; LoRA or full weights; text, Qwen2.5-VL and Qwen2.5-Omni
 inputs. Overrides follow the recipe as KEY=VALUE (data.train_file=runs/distill/sft.jsonl,
 max_steps=50, lr=1e-4). Evaluates every eval.every steps: held-out loss, and parse rate and
-polarity accuracy of greedy answers. Resumes from the newest checkpoint in run.output_dir;
+polarity accuracy of greedy answers. polarity.weight > 0 adds a loss on the polarity word's
+probabilities against shares read off each gold score, on every sentence of polarity.dataset
+(data.train_file=null: that loss alone). Resumes from the newest checkpoint in run.output_dir;
 the trained weights end in run.output_dir/final/ (adapter/ for LoRA: pass it to
 `analyze --adapter` or `grpo model.adapter=`)."""
 

@@ -378,9 +378,15 @@ def sft_step_line(record: Mapping[str, Any]) -> str:
 
 def show_sft_data(trainer: Any) -> None:
     """What an SFT run trains on: examples kept, held out and too long, and its number of steps."""
+    polarity = getattr(trainer, "polarity", None)
+    objective = f"the polarity objective on {len(polarity.samples)} scored sentences" if polarity else ""
+    if polarity and not trainer.train_examples:
+        console.print(f"no chains: {objective} alone; {trainer.max_steps} steps")
+        return
     console.print(
         f"{len(trainer.train_examples)} training examples, {len(trainer.eval_examples)} held out"
         + (f", {trainer.dropped_long} too long left out" if trainer.dropped_long else "")
+        + (f"; {objective}" if objective else "")
         + f"; {trainer.max_steps} steps"
     )
 
