@@ -1,8 +1,13 @@
 """The rule of run.sh: does P1 (the polarity objective from the shipped default) replace it?
 
-.venv/bin/python docs/results/polarity_sft/ship.py > docs/results/polarity_sft/ship.txt
+    .venv/bin/python docs/results/polarity_sft/ship.py > docs/results/polarity_sft/ship.txt
+    .venv/bin/python docs/results/polarity_sft/ship.py test > docs/results/polarity_sft/test.txt
+
+With `test`: the same figures on every test sentence (test.sh's answers), each adapter read off the
+same line as on valid (P1's fitted on its valid answers); no verdict, test decides nothing.
 """
 
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -14,8 +19,10 @@ from emoreason.formats.readout import ScoreFit
 from emoreason.inference import with_fitted_score
 from emoreason.metrics.bootstrap import paired_difference
 
-P1 = Path("runs/polarity_sft/valid")
-SHIPPED = Path("runs/line_domains/valid")
+SPLIT = sys.argv[1] if len(sys.argv) > 1 else "valid"
+P1_VALID = Path("runs/polarity_sft/valid")
+P1 = Path(f"runs/polarity_sft/{SPLIT}")
+SHIPPED = Path("runs/line_domains/valid") if SPLIT == "valid" else Path(f"runs/polarity_sft/{SPLIT}")
 SHIPPED_LINE = Path("src/emoreason/resources/default_adapter/score_fit.json")
 DOMAINS = ("tweets", "products", "movies")
 
@@ -25,7 +32,7 @@ def parse_rate(records) -> float:
 
 
 def main() -> None:
-    mine = fit_score_runs([P1 / "p1-tweets-all", P1 / "p1-products-all"])
+    mine = fit_score_runs([P1_VALID / "p1-tweets-all", P1_VALID / "p1-products-all"])
     shipped_line = ScoreFit.load(SHIPPED_LINE)
     weights = ", ".join(f"{w:.3f}" for w in mine.weights)
     print(f"P1's line: {weights} (confidence, margin, cues), intercept {mine.intercept:+.3f}, n {mine.n}")
@@ -59,6 +66,9 @@ def main() -> None:
             f"  parse rate {pa:.3f} -> {pb:.3f}; answers pos/neg/neu {mixes} (gold "
             f"{gold_mix['positive']}/{gold_mix['negative']}/{gold_mix['neutral']})"
         )
+    if SPLIT != "valid":
+        print(f"mean {SPLIT} r: shipped {np.mean(r_mean['shipped']):.4f}, P1 {np.mean(r_mean['P1']):.4f}")
+        return
     s1 = np.mean(r_mean["P1"]) > np.mean(r_mean["shipped"])
     print(f"(s1) mean valid r: shipped {np.mean(r_mean['shipped']):.4f}, P1 {np.mean(r_mean['P1']):.4f}: {s1}")
     print(f"(s2) no parse rate falls by more than 0.01: {parse_ok}")
