@@ -5,9 +5,10 @@
 # words where its answer starts: its line weighs P(positive) - P(negative) 0.93 and the written number
 # (through its confidence) 0.26. Nothing so far trained that distribution on what it is read for. Chain
 # SFT gives it one hard word per kept chain, and the filter keeps only the sentences the lexicon reads
-# right (3,053 of about 5,500); GRPO's score term rewards the written number, and since a group shares
-# one distribution at that position, no group advantage can move it towards the gold score (which may
-# be part of why every RL recipe here left r where it was). The `polarity` objective of `emoreason sft`
+# right (3,053 of about 5,500); GRPO's score term rewards the written number, and its polarity term moves
+# the distribution towards the gold polarity, whose optimum is certainty, not towards the raters' own
+# uncertainty (which may be part of why every RL recipe here left r where it was; corrected after the
+# run: the first wording said no advantage could move it). The `polarity` objective of `emoreason sft`
 # (emoreason.sft.polarity) trains it directly, on every scored train sentence: sft.yaml, the objective
 # alone, 200 steps from the shipped default. Candidate P1 = its final adapter; nothing else is chosen.
 #
