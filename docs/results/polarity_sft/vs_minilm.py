@@ -1,0 +1,36 @@
+"""P1 against MiniLM + ridge on every test sentence, paired (described, not a rule).
+
+MiniLM + ridge's answers are docs/results/minilm_ridge/<domain>-test/predictions.jsonl (sentence
+embeddings and a ridge regression trained on the tweets and products train splits); P1's are
+runs/polarity_sft/test/p1-<domain>-all (test.sh), read off P1's line as ship.py reads them.
+
+    .venv/bin/python docs/results/polarity_sft/vs_minilm.py > docs/results/polarity_sft/vs_minilm.txt
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from emoreason.eval.compare import read_run, regression_metric_fns, usable_score
+from emoreason.eval.score_fit import fit_score_runs
+from emoreason.inference import with_fitted_score
+from emoreason.metrics.bootstrap import paired_difference
+
+line = fit_score_runs([Path("runs/polarity_sft/valid/p1-tweets-all"), Path("runs/polarity_sft/valid/p1-products-all")])
+for domain in ("tweets", "products", "movies"):
+    ours, task = read_run(Path(f"runs/polarity_sft/test/p1-{domain}-all"))
+    path = Path(f"docs/results/minilm_ridge/{domain}-test/predictions.jsonl")
+    ridge = {r["id"]: float(r["score"]) for r in map(json.loads, path.open())}
+    ids = sorted(ours)
+    if sorted(ridge) != ids:
+        raise SystemExit(f"{domain}: the two answered different sentences")
+    a = np.array([ridge[i] for i in ids])
+    b = np.array([usable_score(with_fitted_score(ours[i], line, task), task) for i in ids])
+    gold = np.array([float(ours[i]["gold_score"]) for i in ids])
+    fns = regression_metric_fns(task)
+    parts = []
+    for metric in ("pearson_r", "mae", "acc_3"):
+        d = paired_difference(fns[metric], a, b, gold, n=1000, seed=0)
+        parts.append(f"{metric} {d.a:.3f} -> {d.b:.3f}, {d.difference:+.3f} [{d.low:+.3f}, {d.high:+.3f}]")
+    print(f"{domain} ({len(ids)}), MiniLM + ridge -> P1: " + "; ".join(parts))
