@@ -5,7 +5,7 @@
 # words where its answer starts: its line weighs P(positive) - P(negative) 0.93 and the written number
 # (through its confidence) 0.26. Nothing so far trained that distribution on what it is read for. Chain
 # SFT gives it one hard word per kept chain, and the filter keeps only the sentences the lexicon reads
-# right (3,053 of about 5,500); GRPO's score term rewards the written number, and its polarity term moves
+# right (3,053 of 6,326); GRPO's score term rewards the written number, and its polarity term moves
 # the distribution towards the gold polarity, whose optimum is certainty, not towards the raters' own
 # uncertainty (which may be part of why every RL recipe here left r where it was; corrected after the
 # run: the first wording said no advantage could move it). The `polarity` objective of `emoreason sft`
