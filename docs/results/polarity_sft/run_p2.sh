@@ -1,0 +1,25 @@
+#!/bin/bash
+# P2: P1's recipe with polarity.rater_sd 0.5 instead of 1.0, from the same start (the default shipped
+# before P1), nothing else changed (sft_p2.yaml). Why: P1 answers "neutral" much less than its start
+# (products test neutral recall 0.446 -> 0.203), because with rater_sd 1.0 the target makes "neutral"
+# the likeliest word only for gold scores within about 0.2 of 0, where the band is 0.5; at 0.5 the
+# crossing is near 0.4. The price may be a coarser margin (targets saturate sooner).
+#
+# The rule, written before P2 existed: its greedy answers to every valid sentence (192 tokens,
+# confidence readout), read off its own line fitted on its tweets + products valid answers, against
+# P1's (runs/polarity_sft/valid). P2 replaces P1 as the shipped default iff its mean valid r over the
+# three splits is above P1's and no parse rate falls by more than 0.01; then test is read once (both,
+# every sentence) before it is copied. Described beside it: each split's neutral recall and answers'
+# mix. `ship_p2.py` prints both.
+cd "$(dirname "$0")/../../.."
+export HF_HUB_OFFLINE=1
+E=.venv/bin/emoreason
+R=runs/polarity_sft
+[ -f $R/p2/final/adapter/adapter_config.json ] || $E sft --config docs/results/polarity_sft/sft_p2.yaml > $R/p2.log 2>&1
+echo "p2 trained $(date +%T)"
+for d in ${DOMAINS:-products tweets movies}; do
+  out=$R/valid/p2-$d-all
+  [ -f $out/metrics.json ] || $E evaluate --max-new-tokens 192 --score-readout confidence \
+    --adapter $R/p2/final/adapter --out $out -d vader:$d --split valid > $out.log 2>&1
+  echo "$d done $(date +%T)"
+done

@@ -1,0 +1,64 @@
+"""The rule of run_p2.sh: does P2 (rater_sd 0.5) replace P1 (rater_sd 1.0)? Each is read off its own
+line, fitted on its tweets + products valid answers.
+
+    .venv/bin/python docs/results/polarity_sft/ship_p2.py > docs/results/polarity_sft/ship_p2.txt
+"""
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from emoreason.eval.compare import read_run, regression_metric_fns, usable_score
+from emoreason.eval.score_fit import fit_score_runs
+from emoreason.inference import with_fitted_score
+from emoreason.metrics.bootstrap import paired_difference
+
+VALID = Path("runs/polarity_sft/valid")
+DOMAINS = ("tweets", "products", "movies")
+
+
+def recall(scores, gold, task, polarity: str) -> float:
+    mask = np.array([task.score_polarity(g) == polarity for g in gold])
+    return float(np.mean([task.score_polarity(s) == polarity for s in scores[mask]]))
+
+
+def main() -> None:
+    lines = {who: fit_score_runs([VALID / f"{who}-tweets-all", VALID / f"{who}-products-all"]) for who in ("p1", "p2")}
+    for who, line in lines.items():
+        print(f"{who}'s line: {', '.join(f'{w:.3f}' for w in line.weights)}, intercept {line.intercept:+.3f}")
+    r = {"p1": [], "p2": []}
+    parse_ok = True
+    for domain in DOMAINS:
+        runs = {who: read_run(VALID / f"{who}-{domain}-all") for who in ("p1", "p2")}
+        task = runs["p1"][1]
+        ids = sorted(runs["p1"][0])
+        if sorted(runs["p2"][0]) != ids:
+            raise SystemExit(f"{domain}: the two runs answered different sentences")
+        records = {who: [with_fitted_score(runs[who][0][i], lines[who], task) for i in ids] for who in runs}
+        gold = np.array([float(x["gold_score"]) for x in records["p1"]])
+        scores = {who: np.array([usable_score(x, task) for x in recs]) for who, recs in records.items()}
+        fns = regression_metric_fns(task)
+        parts = []
+        for metric in ("pearson_r", "mae", "acc_3"):
+            d = paired_difference(fns[metric], scores["p1"], scores["p2"], gold, n=1000, seed=0)
+            parts.append(f"{metric} {d.a:.3f} -> {d.b:.3f}, {d.difference:+.3f} [{d.low:+.3f}, {d.high:+.3f}]")
+        for who in r:
+            r[who].append(fns["pearson_r"](scores[who], gold))
+        rates = {who: float(np.mean([bool(x.get("parse_ok")) for x in recs])) for who, recs in records.items()}
+        parse_ok &= rates["p2"] >= rates["p1"] - 0.01
+        mix = {who: Counter(x.get("polarity") or "none" for x in recs) for who, recs in records.items()}
+        neutral = {who: recall(scores[who], gold, task, "neutral") for who in scores}
+        print(f"{domain} ({len(ids)}), P1 -> P2: " + "; ".join(parts))
+        print(
+            f"  neutral recall {neutral['p1']:.3f} -> {neutral['p2']:.3f}; answers pos/neg/neu "
+            + ", ".join(f"{who} {m['positive']}/{m['negative']}/{m['neutral']}" for who, m in mix.items())
+            + f"; parse rate {rates['p1']:.3f} -> {rates['p2']:.3f}"
+        )
+    wins = np.mean(r["p2"]) > np.mean(r["p1"])
+    print(f"mean valid r: P1 {np.mean(r['p1']):.4f}, P2 {np.mean(r['p2']):.4f}; parse rates kept: {parse_ok}")
+    print("verdict: P2 " + ("replaces P1; read test before shipping" if wins and parse_ok else "does not replace P1"))
+
+
+if __name__ == "__main__":
+    main()
