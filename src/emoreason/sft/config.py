@@ -97,13 +97,9 @@ class SFTPolarityConfig(Section):
     def enabled(self) -> bool:
         return self.weight > 0
 
-    @property
-    def datasets(self) -> list[str]:
-        return [self.dataset] if isinstance(self.dataset, str) else list(self.dataset)
-
     @model_validator(mode="after")
     def _data_when_on(self) -> SFTPolarityConfig:
-        if self.enabled and not self.datasets:
+        if self.enabled and not self.dataset:  # "" or []
             raise ValueError("polarity.weight > 0 needs polarity.dataset (the scored sentences to read)")
         return self
 

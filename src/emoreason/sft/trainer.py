@@ -31,6 +31,7 @@ import torch
 from emoreason.data import load_pooled
 from emoreason.data.schema import POLARITIES, Sample, TaskInfo
 from emoreason.formats import get_format
+from emoreason.formats.base import ReasoningFormat
 from emoreason.formats.conversation import build_conversation
 from emoreason.formats.readout import polarity_position
 from emoreason.generation import SamplingParams, TransformersEngine
@@ -301,28 +302,29 @@ class PolaritySentences:
         config: SFTPolarityConfig,
         samples: Sequence[Sample],
         task: TaskInfo,
+        fmt: ReasoningFormat,
         prefix: list[int],
         starts: dict[str, int],
     ):
-        self.config, self.task, self.prefix, self.starts = config, task, prefix, starts
+        self.config, self.task, self.format, self.prefix, self.starts = config, task, fmt, prefix, starts
         self.samples = [s for s in samples if s.score is not None]
         if not self.samples:
-            raise ValueError(f"polarity.dataset {config.datasets} has no scored sentence in its {config.split} split")
-        self.format = get_format(config.format)
+            raise ValueError(f"polarity.dataset {config.dataset} has no scored sentence in its {config.split} split")
 
     @classmethod
     def load(cls, config: SFTPolarityConfig, tokenizer: Any) -> PolaritySentences:
         """Read `config.dataset` and find where `config.format` writes its polarity word."""
-        samples, task = load_pooled(config.datasets, config.split)
+        samples, task = load_pooled(config.dataset, config.split)
         if task.scale is None:
-            raise ValueError(f"polarity.dataset {config.datasets} has labels, not scores: there is no score to teach")
-        position = polarity_position(tokenizer, get_format(config.format))
+            raise ValueError(f"polarity.dataset {config.dataset} has labels, not scores: there is no score to teach")
+        fmt = get_format(config.format)
+        position = polarity_position(tokenizer, fmt)
         if position is None:
             raise ValueError(
                 f"format {config.format!r} does not start its answer with a polarity word that this tokenizer "
                 "tells apart at one token; use polarity.format: c2f"
             )
-        return cls(config, samples, task, *position)
+        return cls(config, samples, task, fmt, *position)
 
     def batch(self, step: int, rank: int, world: int, seed: int) -> list[Sample]:
         """This process's sentences for `step`: a function of the step alone (an exact resume)."""
