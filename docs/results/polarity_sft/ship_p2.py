@@ -2,8 +2,14 @@
 line, fitted on its tweets + products valid answers.
 
     .venv/bin/python docs/results/polarity_sft/ship_p2.py > docs/results/polarity_sft/ship_p2.txt
+    .venv/bin/python docs/results/polarity_sft/ship_p2.py test > docs/results/polarity_sft/test_p2.txt
+
+With `test` (written before any test answer of P2 existed): the same figures on every test sentence,
+P1's answers from test.sh and P2's from test_p2.sh, each adapter read off its line fitted on its valid
+answers as above; no verdict, test decides nothing.
 """
 
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -15,6 +21,8 @@ from emoreason.inference import with_fitted_score
 from emoreason.metrics.bootstrap import paired_difference
 
 VALID = Path("runs/polarity_sft/valid")
+SPLIT = sys.argv[1] if len(sys.argv) > 1 else "valid"
+ANSWERS = Path(f"runs/polarity_sft/{SPLIT}")
 DOMAINS = ("tweets", "products", "movies")
 
 
@@ -30,7 +38,7 @@ def main() -> None:
     r = {"p1": [], "p2": []}
     parse_ok = True
     for domain in DOMAINS:
-        runs = {who: read_run(VALID / f"{who}-{domain}-all") for who in ("p1", "p2")}
+        runs = {who: read_run(ANSWERS / f"{who}-{domain}-all") for who in ("p1", "p2")}
         task = runs["p1"][1]
         ids = sorted(runs["p1"][0])
         if sorted(runs["p2"][0]) != ids:
@@ -55,6 +63,9 @@ def main() -> None:
             + ", ".join(f"{who} {m['positive']}/{m['negative']}/{m['neutral']}" for who, m in mix.items())
             + f"; parse rate {rates['p1']:.3f} -> {rates['p2']:.3f}"
         )
+    if SPLIT != "valid":
+        print(f"mean {SPLIT} r: P1 {np.mean(r['p1']):.4f}, P2 {np.mean(r['p2']):.4f}; parse rates kept: {parse_ok}")
+        return
     wins = np.mean(r["p2"]) > np.mean(r["p1"])
     print(f"mean valid r: P1 {np.mean(r['p1']):.4f}, P2 {np.mean(r['p2']):.4f}; parse rates kept: {parse_ok}")
     print("verdict: P2 " + ("replaces P1; read test before shipping" if wins and parse_ok else "does not replace P1"))
