@@ -11,15 +11,17 @@
 # three splits is above P1's and no parse rate falls by more than 0.01; then test is read once (both,
 # every sentence) before it is copied. Described beside it: each split's neutral recall and answers'
 # mix. `ship_p2.py` prints both.
+# With WHO=p3 (run_p3.sh) the same steps train and answer for sft_p3.yaml.
 cd "$(dirname "$0")/../../.."
+WHO=${WHO:-p2}
 export HF_HUB_OFFLINE=1
 E=.venv/bin/emoreason
 R=runs/polarity_sft
-[ -f $R/p2/final/adapter/adapter_config.json ] || $E sft --config docs/results/polarity_sft/sft_p2.yaml > $R/p2.log 2>&1
-echo "p2 trained $(date +%T)"
+[ -f $R/$WHO/final/adapter/adapter_config.json ] || $E sft --config docs/results/polarity_sft/sft_$WHO.yaml > $R/$WHO.log 2>&1
+echo "$WHO trained $(date +%T)"
 for d in ${DOMAINS:-products tweets movies}; do
-  out=$R/valid/p2-$d-all
+  out=$R/valid/$WHO-$d-all
   [ -f $out/metrics.json ] || $E evaluate --max-new-tokens 192 --score-readout confidence \
-    --adapter $R/p2/final/adapter --out $out -d vader:$d --split valid > $out.log 2>&1
+    --adapter $R/$WHO/final/adapter --out $out -d vader:$d --split valid > $out.log 2>&1
   echo "$d done $(date +%T)"
 done

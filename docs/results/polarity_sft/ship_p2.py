@@ -7,6 +7,9 @@ line, fitted on its tweets + products valid answers.
 With `test` (written before any test answer of P2 existed): the same figures on every test sentence,
 P1's answers from test.sh and P2's from test_p2.sh, each adapter read off its line fitted on its valid
 answers as above; no verdict, test decides nothing.
+
+Two more arguments name another pair (first the incumbent): `ship_p2.py valid p2 p3` is run_p3.sh's rule
+(-> ship_p3.txt), `ship_p2.py test p2 p3` its test figures (-> test_p3.txt).
 """
 
 import sys
@@ -23,6 +26,7 @@ from emoreason.metrics.bootstrap import paired_difference
 VALID = Path("runs/polarity_sft/valid")
 SPLIT = sys.argv[1] if len(sys.argv) > 1 else "valid"
 ANSWERS = Path(f"runs/polarity_sft/{SPLIT}")
+A, B = sys.argv[2:4] if len(sys.argv) > 3 else ("p1", "p2")
 DOMAINS = ("tweets", "products", "movies")
 
 
@@ -32,43 +36,44 @@ def recall(scores, gold, task, polarity: str) -> float:
 
 
 def main() -> None:
-    lines = {who: fit_score_runs([VALID / f"{who}-tweets-all", VALID / f"{who}-products-all"]) for who in ("p1", "p2")}
+    lines = {who: fit_score_runs([VALID / f"{who}-tweets-all", VALID / f"{who}-products-all"]) for who in (A, B)}
     for who, line in lines.items():
         print(f"{who}'s line: {', '.join(f'{w:.3f}' for w in line.weights)}, intercept {line.intercept:+.3f}")
-    r = {"p1": [], "p2": []}
+    r = {A: [], B: []}
     parse_ok = True
     for domain in DOMAINS:
-        runs = {who: read_run(ANSWERS / f"{who}-{domain}-all") for who in ("p1", "p2")}
-        task = runs["p1"][1]
-        ids = sorted(runs["p1"][0])
-        if sorted(runs["p2"][0]) != ids:
+        runs = {who: read_run(ANSWERS / f"{who}-{domain}-all") for who in (A, B)}
+        task = runs[A][1]
+        ids = sorted(runs[A][0])
+        if sorted(runs[B][0]) != ids:
             raise SystemExit(f"{domain}: the two runs answered different sentences")
         records = {who: [with_fitted_score(runs[who][0][i], lines[who], task) for i in ids] for who in runs}
-        gold = np.array([float(x["gold_score"]) for x in records["p1"]])
+        gold = np.array([float(x["gold_score"]) for x in records[A]])
         scores = {who: np.array([usable_score(x, task) for x in recs]) for who, recs in records.items()}
         fns = regression_metric_fns(task)
         parts = []
         for metric in ("pearson_r", "mae", "acc_3"):
-            d = paired_difference(fns[metric], scores["p1"], scores["p2"], gold, n=1000, seed=0)
+            d = paired_difference(fns[metric], scores[A], scores[B], gold, n=1000, seed=0)
             parts.append(f"{metric} {d.a:.3f} -> {d.b:.3f}, {d.difference:+.3f} [{d.low:+.3f}, {d.high:+.3f}]")
         for who in r:
             r[who].append(fns["pearson_r"](scores[who], gold))
         rates = {who: float(np.mean([bool(x.get("parse_ok")) for x in recs])) for who, recs in records.items()}
-        parse_ok &= rates["p2"] >= rates["p1"] - 0.01
+        parse_ok &= rates[B] >= rates[A] - 0.01
         mix = {who: Counter(x.get("polarity") or "none" for x in recs) for who, recs in records.items()}
         neutral = {who: recall(scores[who], gold, task, "neutral") for who in scores}
-        print(f"{domain} ({len(ids)}), P1 -> P2: " + "; ".join(parts))
+        print(f"{domain} ({len(ids)}), {A.upper()} -> {B.upper()}: " + "; ".join(parts))
         print(
-            f"  neutral recall {neutral['p1']:.3f} -> {neutral['p2']:.3f}; answers pos/neg/neu "
+            f"  neutral recall {neutral[A]:.3f} -> {neutral[B]:.3f}; answers pos/neg/neu "
             + ", ".join(f"{who} {m['positive']}/{m['negative']}/{m['neutral']}" for who, m in mix.items())
-            + f"; parse rate {rates['p1']:.3f} -> {rates['p2']:.3f}"
+            + f"; parse rate {rates[A]:.3f} -> {rates[B]:.3f}"
         )
     if SPLIT != "valid":
-        print(f"mean {SPLIT} r: P1 {np.mean(r['p1']):.4f}, P2 {np.mean(r['p2']):.4f}; parse rates kept: {parse_ok}")
+        print(f"mean {SPLIT} r: {A.upper()} {np.mean(r[A]):.4f}, {B.upper()} {np.mean(r[B]):.4f}; parse rates kept: {parse_ok}")
         return
-    wins = np.mean(r["p2"]) > np.mean(r["p1"])
-    print(f"mean valid r: P1 {np.mean(r['p1']):.4f}, P2 {np.mean(r['p2']):.4f}; parse rates kept: {parse_ok}")
-    print("verdict: P2 " + ("replaces P1; read test before shipping" if wins and parse_ok else "does not replace P1"))
+    wins = np.mean(r[B]) > np.mean(r[A])
+    print(f"mean valid r: {A.upper()} {np.mean(r[A]):.4f}, {B.upper()} {np.mean(r[B]):.4f}; parse rates kept: {parse_ok}")
+    verdict = f"replaces {A.upper()}; read test before shipping" if wins and parse_ok else f"does not replace {A.upper()}"
+    print(f"verdict: {B.upper()} {verdict}")
 
 
 if __name__ == "__main__":
