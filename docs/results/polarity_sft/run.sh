@@ -25,6 +25,7 @@
 cd "$(dirname "$0")/../../.."
 export HF_HUB_OFFLINE=1
 E=.venv/bin/emoreason
+bash docs/results/polarity_sft/start.sh
 R=runs/polarity_sft
 mkdir -p $R/valid
 [ -f $R/p1/final/adapter/adapter_config.json ] || $E sft --config docs/results/polarity_sft/sft.yaml > $R/p1.log 2>&1

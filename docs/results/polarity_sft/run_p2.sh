@@ -16,6 +16,7 @@ cd "$(dirname "$0")/../../.."
 WHO=${WHO:-p2}
 export HF_HUB_OFFLINE=1
 E=.venv/bin/emoreason
+bash docs/results/polarity_sft/start.sh
 R=runs/polarity_sft
 [ -f $R/$WHO/final/adapter/adapter_config.json ] || $E sft --config docs/results/polarity_sft/sft_$WHO.yaml > $R/$WHO.log 2>&1
 echo "$WHO trained $(date +%T)"

@@ -5,6 +5,8 @@
 
 With `test`: the same figures on every test sentence (test.sh's answers), each adapter read off the
 same line as on valid (P1's fitted on its valid answers); no verdict, test decides nothing.
+A second argument names another candidate against the same shipped default (described only):
+`ship.py test p2 > test_p2_vs_start.txt`.
 """
 
 import sys
@@ -20,10 +22,12 @@ from emoreason.inference import with_fitted_score
 from emoreason.metrics.bootstrap import paired_difference
 
 SPLIT = sys.argv[1] if len(sys.argv) > 1 else "valid"
+WHO = sys.argv[2] if len(sys.argv) > 2 else "p1"
 P1_VALID = Path("runs/polarity_sft/valid")
 P1 = Path(f"runs/polarity_sft/{SPLIT}")
 SHIPPED = Path("runs/line_domains/valid") if SPLIT == "valid" else Path(f"runs/polarity_sft/{SPLIT}")
-SHIPPED_LINE = Path("src/emoreason/resources/default_adapter/score_fit.json")
+# The line the shipped default had before P1 (e44f22f); the package carries a later one since.
+SHIPPED_LINE = Path("docs/results/polarity_sft/start_score_fit.json")
 DOMAINS = ("tweets", "products", "movies")
 
 
@@ -32,15 +36,15 @@ def parse_rate(records) -> float:
 
 
 def main() -> None:
-    mine = fit_score_runs([P1_VALID / "p1-tweets-all", P1_VALID / "p1-products-all"])
+    mine = fit_score_runs([P1_VALID / f"{WHO}-tweets-all", P1_VALID / f"{WHO}-products-all"])
     shipped_line = ScoreFit.load(SHIPPED_LINE)
     weights = ", ".join(f"{w:.3f}" for w in mine.weights)
-    print(f"P1's line: {weights} (confidence, margin, cues), intercept {mine.intercept:+.3f}, n {mine.n}")
+    print(f"{WHO.upper()}'s line: {weights} (confidence, margin, cues), intercept {mine.intercept:+.3f}, n {mine.n}")
     r_mean = {"shipped": [], "P1": []}
     parse_ok = True
     for domain in DOMAINS:
         a_records, task = read_run(SHIPPED / f"shipped-{domain}-all")
-        b_records, _ = read_run(P1 / f"p1-{domain}-all")
+        b_records, _ = read_run(P1 / f"{WHO}-{domain}-all")
         ids = sorted(a_records)
         if sorted(b_records) != ids:
             raise SystemExit(f"{domain}: the two runs answered different sentences")
@@ -58,16 +62,17 @@ def main() -> None:
         r_mean["P1"].append(fns["pearson_r"](sb, gold))
         pa, pb = parse_rate(a), parse_rate(b)
         parse_ok &= pb >= pa - 0.01
-        mix = {who: Counter(r.get("polarity") or "none" for r in recs) for who, recs in (("shipped", a), ("P1", b))}
+        pairs = (("shipped", a), (WHO.upper(), b))
+        mix = {who: Counter(r.get("polarity") or "none" for r in recs) for who, recs in pairs}
         gold_mix = Counter(task.score_polarity(g) for g in gold)
         mixes = ", ".join(f"{who} {m['positive']}/{m['negative']}/{m['neutral']}" for who, m in mix.items())
-        print(f"{domain} ({len(ids)}), shipped -> P1: " + "; ".join(parts))
+        print(f"{domain} ({len(ids)}), shipped -> {WHO.upper()}: " + "; ".join(parts))
         print(
             f"  parse rate {pa:.3f} -> {pb:.3f}; answers pos/neg/neu {mixes} (gold "
             f"{gold_mix['positive']}/{gold_mix['negative']}/{gold_mix['neutral']})"
         )
     if SPLIT != "valid":
-        print(f"mean {SPLIT} r: shipped {np.mean(r_mean['shipped']):.4f}, P1 {np.mean(r_mean['P1']):.4f}")
+        print(f"mean {SPLIT} r: shipped {np.mean(r_mean['shipped']):.4f}, {WHO.upper()} {np.mean(r_mean['P1']):.4f}")
         return
     s1 = np.mean(r_mean["P1"]) > np.mean(r_mean["shipped"])
     print(f"(s1) mean valid r: shipped {np.mean(r_mean['shipped']):.4f}, P1 {np.mean(r_mean['P1']):.4f}: {s1}")

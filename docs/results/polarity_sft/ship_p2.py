@@ -67,13 +67,13 @@ def main() -> None:
             + ", ".join(f"{who} {m['positive']}/{m['negative']}/{m['neutral']}" for who, m in mix.items())
             + f"; parse rate {rates[A]:.3f} -> {rates[B]:.3f}"
         )
+    means = f"{A.upper()} {np.mean(r[A]):.4f}, {B.upper()} {np.mean(r[B]):.4f}"
+    print(f"mean {SPLIT} r: {means}; parse rates kept: {parse_ok}")
     if SPLIT != "valid":
-        print(f"mean {SPLIT} r: {A.upper()} {np.mean(r[A]):.4f}, {B.upper()} {np.mean(r[B]):.4f}; parse rates kept: {parse_ok}")
         return
     wins = np.mean(r[B]) > np.mean(r[A])
-    print(f"mean valid r: {A.upper()} {np.mean(r[A]):.4f}, {B.upper()} {np.mean(r[B]):.4f}; parse rates kept: {parse_ok}")
-    verdict = f"replaces {A.upper()}; read test before shipping" if wins and parse_ok else f"does not replace {A.upper()}"
-    print(f"verdict: {B.upper()} {verdict}")
+    verdict = "replaces" if wins and parse_ok else "does not replace"
+    print(f"verdict: {B.upper()} {verdict} {A.upper()}" + ("; read test before shipping" if wins and parse_ok else ""))
 
 
 if __name__ == "__main__":

@@ -1,13 +1,16 @@
-"""P1 against MiniLM + ridge on every test sentence, paired (described, not a rule).
+"""P1 (or the adapter the argument names) against MiniLM + ridge on every test sentence, paired
+(described, not a rule).
 
 MiniLM + ridge's answers are docs/results/minilm_ridge/<domain>-test/predictions.jsonl (sentence
 embeddings and a ridge regression trained on the tweets and products train splits); P1's are
 runs/polarity_sft/test/p1-<domain>-all (test.sh), read off P1's line as ship.py reads them.
 
     .venv/bin/python docs/results/polarity_sft/vs_minilm.py > docs/results/polarity_sft/vs_minilm.txt
+    .venv/bin/python docs/results/polarity_sft/vs_minilm.py p2 > docs/results/polarity_sft/vs_minilm_p2.txt
 """
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +20,10 @@ from emoreason.eval.score_fit import fit_score_runs
 from emoreason.inference import with_fitted_score
 from emoreason.metrics.bootstrap import paired_difference
 
-line = fit_score_runs([Path("runs/polarity_sft/valid/p1-tweets-all"), Path("runs/polarity_sft/valid/p1-products-all")])
+WHO = sys.argv[1] if len(sys.argv) > 1 else "p1"
+line = fit_score_runs([Path(f"runs/polarity_sft/valid/{WHO}-{d}-all") for d in ("tweets", "products")])
 for domain in ("tweets", "products", "movies"):
-    ours, task = read_run(Path(f"runs/polarity_sft/test/p1-{domain}-all"))
+    ours, task = read_run(Path(f"runs/polarity_sft/test/{WHO}-{domain}-all"))
     path = Path(f"docs/results/minilm_ridge/{domain}-test/predictions.jsonl")
     ridge = {r["id"]: float(r["score"]) for r in map(json.loads, path.open())}
     ids = sorted(ours)
@@ -33,4 +37,4 @@ for domain in ("tweets", "products", "movies"):
     for metric in ("pearson_r", "mae", "acc_3"):
         d = paired_difference(fns[metric], a, b, gold, n=1000, seed=0)
         parts.append(f"{metric} {d.a:.3f} -> {d.b:.3f}, {d.difference:+.3f} [{d.low:+.3f}, {d.high:+.3f}]")
-    print(f"{domain} ({len(ids)}), MiniLM + ridge -> P1: " + "; ".join(parts))
+    print(f"{domain} ({len(ids)}), MiniLM + ridge -> {WHO.upper()}: " + "; ".join(parts))
