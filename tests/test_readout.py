@@ -15,7 +15,9 @@ from emoreason.formats.readout import (
     fit_score,
     fitted_score,
     polarity_choice,
+    polarity_position,
     polarity_probs,
+    polarity_word_index,
 )
 from emoreason.generation import Completion
 from emoreason.inference import audit_record, readout_choice, record_fit_features, with_choice, with_fitted_score
@@ -78,6 +80,21 @@ def test_polarity_choice_needs_one_distinct_token_per_polarity_word() -> None:
         "neutral": 0.1,
     }
     assert polarity_probs(None, words) is None and polarity_probs({1: 1.0}, None) is None
+
+
+def test_polarity_word_index_finds_the_word_after_the_prefix_only() -> None:
+    tokenizer = CharTokenizer(words=True)
+    position = polarity_position(tokenizer, C2F)
+    assert position is not None
+    prefix, starts = position
+    assert prefix == [ord(c) for c in "<polarity>"]
+    word = starts["negative"]
+    # a word id before the prefix, or a prefix followed by something else, does not count
+    ids = [word, 7, *prefix, 8, *prefix, word, 9]
+    assert polarity_word_index(ids, position) == 1 + 1 + len(prefix) + 1 + len(prefix)
+    assert polarity_word_index([*prefix, word], position) == len(prefix)
+    assert polarity_word_index([word, *prefix], position) is None
+    assert polarity_word_index([], position) is None
 
 
 def test_effective_readout_applies_to_scored_polarity_first_answers_only() -> None:

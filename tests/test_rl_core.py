@@ -350,6 +350,25 @@ def test_grpo_loss_kl_term():
     close(no_kl.loss, T(1 / 3))
 
 
+def test_grpo_loss_policy_mask_keeps_a_token_out_of_the_surrogate_not_out_of_kl_or_counts():
+    logp = LOGP.clone().requires_grad_(True)
+    ref = logp.detach() + math.log(0.5)  # k3 = 0.1931471805599454 everywhere, d k3 / d logp = 0.5
+    policy = LOSS_MASK.clone()
+    policy[1, 0] = 0.0  # row 1's first token: no advantage term
+    out = grpo_loss(logp, logp.detach(), ADV, LOSS_MASK, ref_logp=ref, beta=0.1, policy_mask=policy)
+    k3 = 0.1931471805599454
+    # grpo: rows normalised by their LOSS_MASK counts (2, 3) and N = 3; row 1 loses one of its
+    # three -A = 2 terms: policy loss (-1 + 2 * 2/3) / 3 = 1/9
+    close(out.policy_loss, T(1 / 9))
+    close(out.loss, T(1 / 9 + 0.1 * k3 * 2 / 3))
+    out.loss.backward()
+    close(logp.grad, T([[-1 / 6 + 0.05 / 6] * 2 + [0.0], [0.05 / 9] + [2 / 9 + 0.05 / 9] * 2, [0.0] * 3]))
+    with pytest.raises(ValueError, match="within mask"):
+        grpo_loss(LOGP, LOGP, ADV, LOSS_MASK, policy_mask=torch.ones_like(LOSS_MASK))
+    with pytest.raises(ValueError, match="shapes must match"):
+        grpo_loss(LOGP, LOGP, ADV, LOSS_MASK, policy_mask=LOSS_MASK[:, :2])
+
+
 def test_grpo_loss_clip_ratios_and_errors():
     mask = T([[1.0], [1.0], [1.0], [0.0]])
     out = grpo_loss(SURR_RATIOS.log(), torch.zeros(4, 1), SURR_ADV, mask)

@@ -19,6 +19,7 @@ from emoreason.models import load_model
 from emoreason.models.families.base import Conversation
 from emoreason.rewards.composite import CompositeReward, RewardBreakdown
 from emoreason.rl.config import ConfigError, load_config, parse_config
+from emoreason.rl.core import grpo_loss
 from emoreason.rl.trainer import GRPOTrainer, Rollout
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
@@ -187,7 +188,7 @@ def test_hint_fraction_and_prompt_mode(tmp_path: Path, causal: Path) -> None:
 def policy_logprobs(trainer: GRPOTrainer, rollouts: list[Rollout]) -> tuple[torch.Tensor, torch.Tensor]:
     """The policy's log-probs of the rollouts' continuations and the update's loss mask, from the
     inputs the update builds (`GRPOTrainer._encode`)."""
-    batch, mask = trainer._encode(rollouts)
+    batch, mask, _ = trainer._encode(rollouts)
     with torch.no_grad():
         logp, _ = continuation_logprobs(trainer.policy, batch)
     return logp, mask
@@ -226,6 +227,34 @@ def test_train_on_hint_puts_the_hint_into_the_loss_and_teaches_the_gold_polarity
     assert rise_trained > 0.5 and rise_trained > rise_masked + 0.5, (rise_masked, rise_trained)
     with pytest.raises(ConfigError, match="train_on_hint needs hints.mode: prefix"):
         make_config(tmp_path, causal, hints={"train_on_hint": True, "mode": "prompt"})
+
+
+def test_polarity_word_kept_out_of_the_policy_term(tmp_path: Path, causal: Path) -> None:
+    sections = {"hints": {"fraction": 0.5, "train_on_hint": True}, "algorithm": {"train_polarity_word": False}}
+    trainer, _ = scripted_trainer(tmp_path, causal, **sections)
+    groups, _ = trainer.generate_rollouts(trainer.prompts_for_step(0), 0)
+    rollouts = [r for group in groups for r in group]
+    assert any(r.hinted for r in rollouts) and not all(r.hinted for r in rollouts)
+    batch, mask, policy_mask = trainer._encode(rollouts)
+    prefix, starts = trainer.polarity_word
+    for row, rollout in enumerate(rollouts):
+        # the token the word is chosen at: in the trained hint or in the sampled answer alike
+        polarity = rollout.parsed.polarity
+        at = len(trainer.loaded.tokenizer("<polarity>", add_special_tokens=False)["input_ids"])
+        assert rollout.continuation[at] == starts[polarity] and rollout.continuation[:at] == prefix
+        assert (mask[row] - policy_mask[row]).nonzero().flatten().tolist() == [at]
+    # the loss the update builds gives the held token no gradient, every other trained token one
+    logp, _ = continuation_logprobs(trainer.policy, batch)
+    logp = logp.detach().requires_grad_(True)
+    advantages = torch.linspace(-1.0, 1.0, len(rollouts))
+    grpo_loss(logp, logp.detach(), advantages, mask, policy_mask=policy_mask).loss.backward()
+    assert logp.grad[policy_mask.bool()].ne(0).all() and logp.grad[(mask - policy_mask).bool()].eq(0).all()
+    record = trainer.step()
+    assert record["update/polarity_word_held_share"] == 1.0
+    plain, _ = scripted_trainer(tmp_path / "plain", causal, hints=sections["hints"])
+    assert plain.polarity_word is None and plain._encode(rollouts)[2] is None
+    with pytest.raises(ValueError, match="train_polarity_word=false needs a format that writes its polarity"):
+        scripted_trainer(tmp_path / "emor3", causal, data={"format": "emor3"}, algorithm={"train_polarity_word": False})
 
 
 def test_hints_off_and_drop_hard(tmp_path: Path, causal: Path) -> None:

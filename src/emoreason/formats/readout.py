@@ -185,6 +185,18 @@ def polarity_position(tokenizer: Any, fmt: ReasoningFormat) -> tuple[list[int], 
     return list(encoded[POLARITIES[0]][:at]), starts
 
 
+def polarity_word_index(ids: Sequence[int], position: tuple[list[int], dict[Polarity, int]]) -> int | None:
+    """Where in a continuation's token `ids` the polarity word is chosen: the index of the first
+    token that starts one of the three words right after the format's prefix (`polarity_position`),
+    or None when the continuation never writes one there."""
+    prefix, starts = position
+    words, width = set(starts.values()), len(prefix)
+    for i in range(width, len(ids)):
+        if ids[i] in words and list(ids[i - width : i]) == prefix:
+            return i
+    return None
+
+
 def polarity_choice(tokenizer: Any, fmt: ReasoningFormat) -> dict[Polarity, int] | None:
     """The token id that starts each polarity word where the format writes it (`polarity_position`),
     or None."""

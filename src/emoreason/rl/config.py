@@ -136,6 +136,15 @@ class AlgorithmConfig(Section):
         description="With advantage_balance: gold, the largest factor (and 1/this the smallest) a class's "
         "advantages are scaled by, so a class whose only spread is score noise is not blown up.",
     )
+    train_polarity_word: bool = Field(
+        True,
+        description="false: the token where the answer chooses its polarity word gets no policy-gradient term "
+        "(`formats.readout.polarity_word_index`; hinted or sampled); its KL term, with beta > 0, still anchors it "
+        "to the reference. The fitted score is read mostly off that token's probabilities, which a polarity "
+        "reward pushes towards certainty; with this off the rewards shape the chain and the written score only "
+        "(the shared weights still move, so the probabilities drift). Needs a format that writes its polarity "
+        "first (c2f).",
+    )
     loss_type: Literal["grpo", "dapo", "dr_grpo"] = "grpo"
     beta: float = Field(
         0.0,

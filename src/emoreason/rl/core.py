@@ -403,15 +403,22 @@ def grpo_loss(
     num_sequences: float | None = None,
     num_tokens: float | None = None,
     max_completion_length: int | None = None,
+    policy_mask: Tensor | None = None,
 ) -> LossOutput:
     """GRPO objective: aggregate(clipped_surrogate(logp, old_logp, A) + beta * kl_k3(logp, ref_logp)).
 
     logp, old_logp, ref_logp, mask: [N, T]; advantages: [N]. Only `logp` receives gradient:
     old_logp, ref_logp and advantages are detached. The KL term is added only when beta > 0.
-    See `aggregate_loss` for loss_type and the window totals.
+    See `aggregate_loss` for loss_type and the window totals. `policy_mask` ([N, T], within `mask`)
+    says which tokens the surrogate term counts on (default: all of `mask`); a token in `mask` but
+    not in it keeps its KL term and its share of the normalisation, and no advantage moves it.
     """
     _check_choice("loss_type", loss_type, LOSS_TYPES)
     _check_same_shape(logp=logp, old_logp=old_logp, mask=mask)
+    if policy_mask is not None:
+        _check_same_shape(logp=logp, policy_mask=policy_mask)
+        if bool((policy_mask > mask).any()):
+            raise ValueError("policy_mask must lie within mask")
     if beta < 0 or not math.isfinite(beta):
         raise ValueError(f"beta must be a finite value >= 0, got {beta}")
 
@@ -426,6 +433,8 @@ def grpo_loss(
         )
 
     pg, low, high = clipped_surrogate(logp, old_logp.detach(), advantages.detach(), eps_low, eps_high)
+    if policy_mask is not None:
+        pg = pg * policy_mask
     policy_loss = agg(pg)
     loss, kl = policy_loss, logp.new_zeros(())
     if beta > 0:

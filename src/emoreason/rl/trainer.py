@@ -31,6 +31,7 @@ import torch
 from emoreason.data import load_pooled
 from emoreason.data.schema import Sample, TaskInfo
 from emoreason.formats import build_conversation, effective_mode, get_format
+from emoreason.formats.readout import polarity_position, polarity_word_index
 from emoreason.generation import Completion, GenerationBackend, SamplingParams, TransformersEngine
 from emoreason.generation.logprobs import EncodedBatch, continuation_logprobs, encode_with_continuations, hint_token_ids
 from emoreason.models.families.base import Conversation
@@ -153,6 +154,16 @@ class GRPOTrainer:
         # The shared-prompt-prefix forward calls the model twice per backward, which DDP/FSDP
         # wrappers do not allow, and it needs the KV cache that gradient checkpointing turns off.
         self.share_prefix = self.world == 1 and not config.model.gradient_checkpointing
+        #: where the answer chooses its polarity word, when that token is kept out of the policy term
+        self.polarity_word = None
+        if not config.algorithm.train_polarity_word:
+            self.polarity_word = polarity_position(self.loaded.tokenizer, self.format)
+            if self.polarity_word is None:
+                raise ValueError(
+                    f"algorithm.train_polarity_word=false needs a format that writes its polarity word first and a "
+                    f"tokenizer that tells the three words apart at one token; {data.format!r} with this model does "
+                    "not (use data.format=c2f, or leave train_polarity_word on)"
+                )
 
     def _keep_validation_answers(self, step: int, answers: dict[str, list[dict[str, Any]]]) -> None:
         """OUTPUT_DIR/validation/step-N/<dataset>: each validation's answers as an evaluate folder, whose
@@ -301,14 +312,23 @@ class GRPOTrainer:
             return [0] * len(rollouts), [h + n for h, n in zip(hints, completions)]
         return hints, completions
 
-    def _encode(self, rollouts: list[Rollout]) -> tuple[EncodedBatch, torch.Tensor]:
-        """Model inputs of a minibatch and its loss mask (padding 0, and hint tokens unless
-        `hints.train_on_hint`). Built once per step and reused by the old-policy, reference and
-        update passes (media load once)."""
+    def _encode(self, rollouts: list[Rollout]) -> tuple[EncodedBatch, torch.Tensor, torch.Tensor | None]:
+        """Model inputs of a minibatch, its loss mask (padding 0, and hint tokens unless
+        `hints.train_on_hint`) and, without `algorithm.train_polarity_word`, the policy term's mask
+        (the loss mask less each row's polarity-word token). Built once per step and reused by the
+        old-policy, reference and update passes (media load once)."""
         prompts, continuations = [r.conversation for r in rollouts], [r.continuation for r in rollouts]
         batch = encode_with_continuations(self.loaded, prompts, continuations, share_prefix=self.share_prefix)
         hints, trained = self._mask_layout(rollouts)
-        return batch, hint_token_mask(hints, trained, batch.targets.shape[1]).to(batch.targets.device)
+        mask = hint_token_mask(hints, trained, batch.targets.shape[1]).to(batch.targets.device)
+        if self.polarity_word is None:
+            return batch, mask, None
+        policy_mask = mask.clone()
+        for row, ids in enumerate(continuations):
+            at = polarity_word_index(ids, self.polarity_word)
+            if at is not None:
+                policy_mask[row, at] = 0.0
+        return batch, mask, policy_mask
 
     def _rows_that_run(self, advantages: torch.Tensor) -> list[bool]:
         """Which rows the update runs. Without a KL term a row whose advantage is exactly 0 adds
@@ -347,6 +367,10 @@ class GRPOTrainer:
         }
         running, temperature = RunningMeans(), self.config.rollout.temperature
         running.add("update/skipped_share", 1.0 - sum(runs) / max(1, len(runs)))
+        if self.polarity_word is not None:  # how many rows had their polarity word kept out of the policy term
+            ran_rows = sum(len(rows) for rows in minibatches)
+            held = sum(float((e[1] - e[2]).sum()) for e in encoded if e is not None)
+            running.add("update/polarity_word_held_share", held / max(1, ran_rows))
         self.model.train()
         for _ in range(algo.num_iterations):
             first = 0  # index of the window's first minibatch
@@ -357,7 +381,7 @@ class GRPOTrainer:
                         for name in ("loss", "policy_loss", "kl"):
                             running.add(name, 0.0)
                         continue
-                    (batch, mask), old_m, ref_m = encoded[m], old.get(m), ref.get(m)
+                    (batch, mask, policy_mask), old_m, ref_m = encoded[m], old.get(m), ref.get(m)
                     with gradient_sync(self.accelerator, self.model, last), self.update_precision():
                         logp, entropy = continuation_logprobs(self.model, batch, temperature, with_entropy=True)
                         adv = advantages[minibatches[m]].to(logp.device)
@@ -367,6 +391,7 @@ class GRPOTrainer:
                             adv,
                             mask,
                             ref_logp=ref_m,
+                            policy_mask=policy_mask,
                             **sizes,
                             **loss_settings,
                         )
