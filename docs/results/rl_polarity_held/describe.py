@@ -1,0 +1,57 @@
+"""What the held-out-polarity GRPO run (G1) changed against its start (P2), on every valid sentence
+(described, not a rule; written before G1's answers existed). Per split, paired over the same
+sentences (1,000 resamples): the r with gold of the written score alone (what the rewards could
+shape), of the polarity margin P(positive) - P(negative) alone (what the held token's probabilities
+give), the mean absolute change of that margin, and how many answers changed their written polarity.
+
+    .venv/bin/python docs/results/rl_polarity_held/describe.py > docs/results/rl_polarity_held/describe.txt
+"""
+
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import pearsonr
+
+from emoreason.eval.compare import read_run
+from emoreason.metrics.bootstrap import paired_difference
+
+VALID = Path("runs/polarity_sft/valid")
+
+
+def r(pred: np.ndarray, gold: np.ndarray) -> float:
+    return float(pearsonr(pred, gold)[0])
+
+
+def main() -> None:
+    for domain in ("tweets", "products", "movies"):
+        (a, _), (b, _) = read_run(VALID / f"p2-{domain}-all"), read_run(VALID / f"g1-{domain}-all")
+        ids = [
+            i
+            for i in sorted(a)
+            if i in b and a[i].get("written_score") is not None and b[i].get("written_score") is not None
+        ]
+        gold = np.array([float(a[i]["gold_score"]) for i in ids])
+        parts = []
+        for name, value in (
+            ("written score", lambda x: float(x["written_score"])),
+            ("margin", lambda x: x["polarity_probs"]["positive"] - x["polarity_probs"]["negative"]),
+        ):
+            sa, sb = np.array([value(a[i]) for i in ids]), np.array([value(b[i]) for i in ids])
+            d = paired_difference(r, sa, sb, gold, n=1000, seed=0)
+            parts.append(f"{name} r {d.a:.3f} -> {d.b:.3f}, {d.difference:+.3f} [{d.low:+.3f}, {d.high:+.3f}]")
+        shift = np.mean(
+            [
+                abs(
+                    (b[i]["polarity_probs"]["positive"] - b[i]["polarity_probs"]["negative"])
+                    - (a[i]["polarity_probs"]["positive"] - a[i]["polarity_probs"]["negative"])
+                )
+                for i in ids
+            ]
+        )
+        flips = sum(a[i]["polarity"] != b[i]["polarity"] for i in ids)
+        print(f"{domain} ({len(ids)} with a written score in both): " + "; ".join(parts))
+        print(f"  mean |margin change| {shift:.3f}; written polarity changed on {flips}")
+
+
+if __name__ == "__main__":
+    main()
