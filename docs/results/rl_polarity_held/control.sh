@@ -11,21 +11,4 @@
 # T1 is held to run.sh's rule against P2 like G1 (`ship_p2.py valid p2 t1` -> control_valid.txt): it
 # replaces P2 only by that rule, and then only if G1 does not; if both pass, the one with the higher
 # mean valid r. `ship_p2.py valid t1 g1` -> g1_vs_t1_valid.txt describes what holding the word out did.
-cd "$(dirname "$0")/../../.."
-export HF_HUB_OFFLINE=1
-E=.venv/bin/emoreason
-R=runs/polarity_sft
-G=runs/grpo/trained_p2
-[ -f $G/checkpoint-60/adapter/adapter_config.json ] ||
-  $E grpo --config docs/results/rl_agreement/grpo.yaml validation.every=0 run.max_steps=60 run.seed=0 \
-    run.output_dir=$G model.adapter=$R/p2/final/adapter >> $G.log 2>&1
-echo "grpo done $(date +%T)"
-for d in ${DOMAINS:-movies tweets products}; do
-  out=$R/valid/t1-$d-all
-  [ -f $out/metrics.json ] || $E evaluate --max-new-tokens 192 --score-readout confidence \
-    --adapter $G/checkpoint-60/adapter --out $out -d vader:$d --split valid > $out.log 2>&1
-  echo "$d valid done $(date +%T)"
-done
-.venv/bin/python docs/results/polarity_sft/ship_p2.py valid p2 t1 > docs/results/rl_polarity_held/control_valid.txt
-.venv/bin/python docs/results/polarity_sft/ship_p2.py valid t1 g1 > docs/results/rl_polarity_held/g1_vs_t1_valid.txt
-cat docs/results/rl_polarity_held/control_valid.txt docs/results/rl_polarity_held/g1_vs_t1_valid.txt
+WHO=t1 exec bash "$(dirname "$0")/run.sh"

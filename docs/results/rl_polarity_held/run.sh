@@ -26,20 +26,29 @@
 # neither in-domain test r difference has an interval below 0. Otherwise test is not read. One seed:
 # the seeds of the agreement recipe differed from each other by up to 0.023 movies test r, so a single
 # run can fail the goal by chance and can pass it by chance; a pass would need seeds before a claim.
+# WHO=t1 (control.sh) runs the same steps with the polarity word trained.
 cd "$(dirname "$0")/../../.."
 export HF_HUB_OFFLINE=1
 E=.venv/bin/emoreason
 R=runs/polarity_sft
-G=runs/grpo/held_p2
+D=docs/results/rl_polarity_held
+WHO=${WHO:-g1}
+if [ $WHO = g1 ]; then G=runs/grpo/held_p2 HOLD=algorithm.train_polarity_word=false; else G=runs/grpo/trained_p2 HOLD=; fi
 [ -f $G/checkpoint-60/adapter/adapter_config.json ] ||
   $E grpo --config docs/results/rl_agreement/grpo.yaml validation.every=0 run.max_steps=60 run.seed=0 \
-    run.output_dir=$G model.adapter=$R/p2/final/adapter algorithm.train_polarity_word=false >> $G.log 2>&1
+    run.output_dir=$G model.adapter=$R/p2/final/adapter $HOLD >> $G.log 2>&1
 echo "grpo done $(date +%T)"
 for d in ${DOMAINS:-movies tweets products}; do
-  out=$R/valid/g1-$d-all
+  out=$R/valid/$WHO-$d-all
   [ -f $out/metrics.json ] || $E evaluate --max-new-tokens 192 --score-readout confidence \
     --adapter $G/checkpoint-60/adapter --out $out -d vader:$d --split valid > $out.log 2>&1
   echo "$d valid done $(date +%T)"
 done
-.venv/bin/python docs/results/polarity_sft/ship_p2.py valid p2 g1 > docs/results/rl_polarity_held/valid.txt
-cat docs/results/rl_polarity_held/valid.txt
+if [ $WHO = g1 ]; then
+  .venv/bin/python docs/results/polarity_sft/ship_p2.py valid p2 g1 > $D/valid.txt
+  cat $D/valid.txt
+else
+  .venv/bin/python docs/results/polarity_sft/ship_p2.py valid p2 t1 > $D/control_valid.txt
+  .venv/bin/python docs/results/polarity_sft/ship_p2.py valid t1 g1 > $D/g1_vs_t1_valid.txt
+  cat $D/control_valid.txt $D/g1_vs_t1_valid.txt
+fi
