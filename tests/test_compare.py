@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from emoreason.cli.main import app
 from emoreason.data import DataError
 from emoreason.data.schema import vader_task
-from emoreason.eval.compare import compare_runs
+from emoreason.eval.compare import compare_runs, paired_metrics
 from emoreason.eval.run_identity import write_identity_file
 from emoreason.metrics import bootstrap_ci, paired_difference
 
@@ -38,6 +38,25 @@ def test_pairing_separates_what_two_separate_intervals_cannot() -> None:
     low_a, high_a = bootstrap_ci(mae, a, true, n=500)
     low_b, high_b = bootstrap_ci(mae, b, true, n=500)
     assert low_a < high_b  # the intervals of each system alone overlap
+
+
+def test_paired_difference_prints_as_the_reports_write_it() -> None:
+    result = paired_difference(mae, np.ones(5), np.zeros(5), np.zeros(5), n=200)
+    assert str(result) == "1.000 -> 0.000, -1.000 [-1.000, -1.000]"
+
+
+def test_paired_metrics_are_the_tasks_metrics_on_one_resample() -> None:
+    task = vader_task("movies")
+    rng = np.random.default_rng(0)
+    gold = rng.uniform(-3, 3, 40)
+    a, b = gold + rng.normal(0, 1.5, 40), gold + rng.normal(0, 0.5, 40)
+    got = paired_metrics(task, a, b, gold, names=("pearson_r", "mae"), n=300, seed=1)
+    assert list(got) == ["pearson_r", "mae"]
+    assert got["mae"] == paired_difference(mae, a, b, gold, n=300, seed=1)
+    assert got["pearson_r"].difference > 0 and got["mae"].difference < 0
+    assert "acc_3" in paired_metrics(task, a, b, gold, n=50)  # every metric of the task by default
+    with pytest.raises(ValueError, match="unknown metric"):
+        paired_metrics(task, a, b, gold, names=("accuracy",))
 
 
 def test_paired_difference_refuses_unaligned_input() -> None:

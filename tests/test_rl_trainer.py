@@ -237,11 +237,10 @@ def test_polarity_word_kept_out_of_the_policy_term(tmp_path: Path, causal: Path)
     assert any(r.hinted for r in rollouts) and not all(r.hinted for r in rollouts)
     batch, mask, policy_mask = trainer._encode(rollouts)
     prefix, starts = trainer.polarity_word
+    at = len(trainer.loaded.tokenizer("<polarity>", add_special_tokens=False)["input_ids"])
     for row, rollout in enumerate(rollouts):
         # the token the word is chosen at: in the trained hint or in the sampled answer alike
-        polarity = rollout.parsed.polarity
-        at = len(trainer.loaded.tokenizer("<polarity>", add_special_tokens=False)["input_ids"])
-        assert rollout.continuation[at] == starts[polarity] and rollout.continuation[:at] == prefix
+        assert rollout.continuation[at] == starts[rollout.parsed.polarity] and rollout.continuation[:at] == prefix
         assert (mask[row] - policy_mask[row]).nonzero().flatten().tolist() == [at]
     # the loss the update builds gives the held token no gradient, every other trained token one
     logp, _ = continuation_logprobs(trainer.policy, batch)

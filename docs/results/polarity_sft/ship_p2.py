@@ -18,16 +18,16 @@ from pathlib import Path
 
 import numpy as np
 
-from emoreason.eval.compare import read_run, regression_metric_fns, usable_score
+from emoreason.eval.compare import paired_metrics, read_run, usable_score
 from emoreason.eval.score_fit import fit_score_runs
 from emoreason.inference import with_fitted_score
-from emoreason.metrics.bootstrap import paired_difference
 
 VALID = Path("runs/polarity_sft/valid")
 SPLIT = sys.argv[1] if len(sys.argv) > 1 else "valid"
 ANSWERS = Path(f"runs/polarity_sft/{SPLIT}")
 A, B = sys.argv[2:4] if len(sys.argv) > 3 else ("p1", "p2")
 DOMAINS = ("tweets", "products", "movies")
+METRICS = ("pearson_r", "mae", "acc_3")
 
 
 def recall(scores, gold, task, polarity: str) -> float:
@@ -50,13 +50,10 @@ def main() -> None:
         records = {who: [with_fitted_score(runs[who][0][i], lines[who], task) for i in ids] for who in runs}
         gold = np.array([float(x["gold_score"]) for x in records[A]])
         scores = {who: np.array([usable_score(x, task) for x in recs]) for who, recs in records.items()}
-        fns = regression_metric_fns(task)
-        parts = []
-        for metric in ("pearson_r", "mae", "acc_3"):
-            d = paired_difference(fns[metric], scores[A], scores[B], gold, n=1000, seed=0)
-            parts.append(f"{metric} {d.a:.3f} -> {d.b:.3f}, {d.difference:+.3f} [{d.low:+.3f}, {d.high:+.3f}]")
-        for who in r:
-            r[who].append(fns["pearson_r"](scores[who], gold))
+        differences = paired_metrics(task, scores[A], scores[B], gold, names=METRICS)
+        parts = [f"{metric} {d}" for metric, d in differences.items()]
+        r[A].append(differences["pearson_r"].a)
+        r[B].append(differences["pearson_r"].b)
         rates = {who: float(np.mean([bool(x.get("parse_ok")) for x in recs])) for who, recs in records.items()}
         parse_ok &= rates[B] >= rates[A] - 0.01
         mix = {who: Counter(x.get("polarity") or "none" for x in recs) for who, recs in records.items()}

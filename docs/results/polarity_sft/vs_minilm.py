@@ -15,10 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from emoreason.eval.compare import read_run, regression_metric_fns, usable_score
+from emoreason.eval.compare import paired_metrics, read_run, usable_score
 from emoreason.eval.score_fit import fit_score_runs
 from emoreason.inference import with_fitted_score
-from emoreason.metrics.bootstrap import paired_difference
 
 WHO = sys.argv[1] if len(sys.argv) > 1 else "p1"
 line = fit_score_runs([Path(f"runs/polarity_sft/valid/{WHO}-{d}-all") for d in ("tweets", "products")])
@@ -32,9 +31,6 @@ for domain in ("tweets", "products", "movies"):
     a = np.array([ridge[i] for i in ids])
     b = np.array([usable_score(with_fitted_score(ours[i], line, task), task) for i in ids])
     gold = np.array([float(ours[i]["gold_score"]) for i in ids])
-    fns = regression_metric_fns(task)
-    parts = []
-    for metric in ("pearson_r", "mae", "acc_3"):
-        d = paired_difference(fns[metric], a, b, gold, n=1000, seed=0)
-        parts.append(f"{metric} {d.a:.3f} -> {d.b:.3f}, {d.difference:+.3f} [{d.low:+.3f}, {d.high:+.3f}]")
+    differences = paired_metrics(task, a, b, gold, names=("pearson_r", "mae", "acc_3"))
+    parts = [f"{metric} {d}" for metric, d in differences.items()]
     print(f"{domain} ({len(ids)}), MiniLM + ridge -> {WHO.upper()}: " + "; ".join(parts))

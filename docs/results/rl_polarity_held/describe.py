@@ -38,7 +38,7 @@ def main() -> None:
         ):
             sa, sb = np.array([value(a[i]) for i in ids]), np.array([value(b[i]) for i in ids])
             d = paired_difference(r, sa, sb, gold, n=1000, seed=0)
-            parts.append(f"{name} r {d.a:.3f} -> {d.b:.3f}, {d.difference:+.3f} [{d.low:+.3f}, {d.high:+.3f}]")
+            parts.append(f"{name} r {d}")
         shift = np.mean(
             [
                 abs(

@@ -24,7 +24,7 @@ from emoreason.data import DataError
 from emoreason.data.jsonl import read_jsonl_strict
 from emoreason.data.schema import POLARITIES, TaskInfo, normalize_label
 from emoreason.eval.run_identity import IDENTITY_FILE, PREDICTIONS_FILE, RunMismatch, read_identity_file
-from emoreason.metrics import paired_difference
+from emoreason.metrics import PairedDifference, paired_difference
 from emoreason.metrics.regression import _pearson, polarity_array, polarity_recall, uar_3
 
 MetricFn = Callable[[NDArray[Any], NDArray[Any]], float]
@@ -92,6 +92,26 @@ def usable_score(record: dict[str, Any], task: TaskInfo) -> float:
     return (low + high) / 2.0
 
 
+def paired_metrics(
+    task: TaskInfo,
+    pred_a: NDArray[Any],
+    pred_b: NDArray[Any],
+    gold: NDArray[Any],
+    names: tuple[str, ...] | None = None,
+    n: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> dict[str, PairedDifference]:
+    """The task's metrics (`regression_metric_fns` or `classification_metric_fns`; only `names`
+    when given) of predictions A and B on the same items, each with the paired bootstrap
+    difference B - A. All metrics share one seed, so they are read off the same resamples."""
+    fns = regression_metric_fns(task) if task.is_regression else classification_metric_fns()
+    unknown = set(names or ()) - set(fns)
+    if unknown:
+        raise ValueError(f"unknown metric(s) {sorted(unknown)}; valid: {', '.join(fns)}")
+    return {name: paired_difference(fns[name], pred_a, pred_b, gold, n, seed, alpha) for name in names or tuple(fns)}
+
+
 def compare_runs(a: str | Path, b: str | Path, n: int = 1000, seed: int = 0, alpha: float = 0.05) -> dict[str, Any]:
     """Each metric of runs `a` and `b` on their shared ids, and the paired bootstrap difference
     b - a with its (1 - alpha) interval. Raises `DataError` when the runs share no ids, disagree
@@ -115,25 +135,16 @@ def compare_runs(a: str | Path, b: str | Path, n: int = 1000, seed: int = 0, alp
         gold = np.array([float(rows_a[i][field]) for i in shared])
         pred_a = np.array([usable_score(rows_a[i], task) for i in shared])
         pred_b = np.array([usable_score(rows_b[i], task) for i in shared])
-        fns = regression_metric_fns(task)
     else:
         gold = np.array([normalize_label(str(rows_a[i][field])) for i in shared], dtype=object)
         pred_a, pred_b = (
             np.array([normalize_label(str(rows[i].get("label") or "")) for i in shared], dtype=object)
             for rows in (rows_a, rows_b)
         )
-        fns = classification_metric_fns()
-    # (metric, its predictions of A and B): the answers for the task's metrics, parse success for parse_rate
-    inputs = {name: (fn, pred_a, pred_b) for name, fn in fns.items()}
+    differences = paired_metrics(task, pred_a, pred_b, gold, n=n, seed=seed, alpha=alpha)
     parsed = [np.array([bool(rows[i].get("parse_ok")) for i in shared], dtype=np.float64) for rows in (rows_a, rows_b)]
-    inputs["parse_rate"] = (lambda p, t: float(np.mean(p)), *parsed)
-    metrics = {
-        name: {
-            **paired_difference(fn, x, y, gold, n, seed, alpha).to_dict(),
-            "lower_is_better": name in LOWER_IS_BETTER,
-        }
-        for name, (fn, x, y) in inputs.items()
-    }
+    differences["parse_rate"] = paired_difference(lambda p, t: float(np.mean(p)), *parsed, gold, n, seed, alpha)
+    metrics = {name: {**d.to_dict(), "lower_is_better": name in LOWER_IS_BETTER} for name, d in differences.items()}
     return {
         "a": str(a),
         "b": str(b),
@@ -146,4 +157,4 @@ def compare_runs(a: str | Path, b: str | Path, n: int = 1000, seed: int = 0, alp
     }
 
 
-__all__ = ["LOWER_IS_BETTER", "compare_runs", "read_run", "usable_score"]
+__all__ = ["LOWER_IS_BETTER", "compare_runs", "paired_metrics", "read_run", "usable_score"]

@@ -94,6 +94,10 @@ class PairedDifference:
     share_above_zero: float
     n_items: int
 
+    def __str__(self) -> str:
+        """`a -> b, difference [low, high]` to three decimals, as the reports print it."""
+        return f"{self.a:.3f} -> {self.b:.3f}, {self.difference:+.3f} [{self.low:+.3f}, {self.high:+.3f}]"
+
     def to_dict(self) -> dict[str, float | int]:
         return {
             "a": self.a,
