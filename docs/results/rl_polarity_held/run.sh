@@ -27,13 +27,27 @@
 # the seeds of the agreement recipe differed from each other by up to 0.023 movies test r, so a single
 # run can fail the goal by chance and can pass it by chance; a pass would need seeds before a claim.
 # WHO=t1 (control.sh) runs the same steps with the polarity word trained.
+#
+# WHO=g2 (thirty-sixth session; written before its run): G1 with optim.lr=1.5e-4 (5x). Why: G1 ended
+# at KL 0.002 to P2 and moved neither the written score nor the margin (describe.txt), so at lr 3e-5
+# the recipe with the word held barely moves the model; the question left is whether a larger step on
+# the chain and the written score, still without the policy term on the polarity word, changes what
+# the metrics see. Output runs/grpo/held_p2_lr15e5, candidate G2 = its step 60. The rule is G1's,
+# against P2 (`ship_p2.py valid p2 g2` -> valid_g2.txt): G2 replaces P2 iff its mean valid r over the
+# three splits is above P2's (0.8120) and no parse rate falls by more than 0.01; then test is read
+# once and the goal is judged as above. Otherwise test is not read.
 cd "$(dirname "$0")/../../.."
 export HF_HUB_OFFLINE=1
 E=.venv/bin/emoreason
 R=runs/polarity_sft
 D=docs/results/rl_polarity_held
 WHO=${WHO:-g1}
-if [ $WHO = g1 ]; then G=runs/grpo/held_p2 HOLD=algorithm.train_polarity_word=false; else G=runs/grpo/trained_p2 HOLD=; fi
+case $WHO in
+  g1) G=runs/grpo/held_p2 HOLD=algorithm.train_polarity_word=false ;;
+  g2) G=runs/grpo/held_p2_lr15e5 HOLD="algorithm.train_polarity_word=false optim.lr=1.5e-4" ;;
+  t1) G=runs/grpo/trained_p2 HOLD= ;;
+  *) echo "WHO must be g1, g2 or t1" >&2; exit 2 ;;
+esac
 [ -f $G/checkpoint-60/adapter/adapter_config.json ] ||
   $E grpo --config docs/results/rl_agreement/grpo.yaml validation.every=0 run.max_steps=60 run.seed=0 \
     run.output_dir=$G model.adapter=$R/p2/final/adapter $HOLD >> $G.log 2>&1
@@ -47,6 +61,9 @@ done
 if [ $WHO = g1 ]; then
   .venv/bin/python docs/results/polarity_sft/ship_p2.py valid p2 g1 > $D/valid.txt
   cat $D/valid.txt
+elif [ $WHO = g2 ]; then
+  .venv/bin/python docs/results/polarity_sft/ship_p2.py valid p2 g2 > $D/valid_g2.txt
+  cat $D/valid_g2.txt
 else
   .venv/bin/python docs/results/polarity_sft/ship_p2.py valid p2 t1 > $D/control_valid.txt
   .venv/bin/python docs/results/polarity_sft/ship_p2.py valid t1 g1 > $D/g1_vs_t1_valid.txt
