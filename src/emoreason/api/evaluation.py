@@ -74,6 +74,7 @@ def evaluate(
     format: str | None = None,
     max_new_tokens: int | None = None,
     ground_quotes: bool = True,
+    name_negations: bool = False,
     votes: int = 1,
     temperature: float | None = None,
     score_readout: str = "fitted",
@@ -103,7 +104,9 @@ def evaluate(
     default to the adapter's own settings (`emoreason.models.shipped.AdapterSettings`), else c2f
     and 256; an adapter with a cue
     classifier adds its ranking to the samples' cue text. `ground_quotes` (on by default) lets
-    quotes cite only the input (`emoreason.generation.quotes`). `faithfulness=True` also probes
+    quotes cite only the input (`emoreason.generation.quotes`); with it, `name_negations` completes a
+    cue the chain lists against its own number's sign, where the input negates it, with the negation
+    (`emoreason.generation.negations`). `faithfulness=True` also probes
     every answer that cites evidence in its input: the model is asked again without it, with it
     alone, and with as many other words removed (`emoreason.metrics.faithfulness`; `seed` seeds
     that control); the figures go to metrics["faithfulness"] and the report, the probe answers
@@ -151,6 +154,7 @@ def evaluate(
         max_new_tokens=max_new_tokens,
         stop_strings=fmt.stop_strings,
         ground_quotes=ground_quotes,
+        name_negations=name_negations,
     )
     # before the model loads: a rerun with other settings stops here, having cost nothing
     fit = ScoreFit.load(own.score_fit) if own.score_fit is not None else None

@@ -301,6 +301,7 @@ class Explainer:
         cue_reference: Path | None = None,
         cue_classifier: Path | None = None,
         ground_quotes: bool = True,
+        name_negations: bool = False,
         score_readout: str = "fitted",
     ) -> None:
         from emoreason.cues import CueClassifier
@@ -327,6 +328,8 @@ class Explainer:
         #: read once here (a bad file fails at construction), not on every `prepare`
         self._classifier = CueClassifier.load(self.cue_classifier) if self.cue_classifier is not None else None
         self.ground_quotes = ground_quotes
+        #: with `ground_quotes`: name the negation of a cue listed against its number (`generation.negations`)
+        self.name_negations = name_negations
         #: the line the adapter carries to read scores off (`formats.readout.ScoreFit`), or None
         self.score_fit = ScoreFit.load(own.score_fit) if own.score_fit is not None else None
         #: `fitted`, `confidence` or `written` (`formats.readout`); where one cannot apply, the next is used
@@ -366,6 +369,7 @@ class Explainer:
         cue_reference: Path | None = None,
         cue_classifier: Path | None = None,
         ground_quotes: bool = True,
+        name_negations: bool = False,
         score_readout: str = "fitted",
     ) -> Explainer:
         """Load `model` once ("default", a local folder or a hub id) with its adapters (the shipped one
@@ -385,6 +389,7 @@ class Explainer:
             cue_reference=cue_reference,
             cue_classifier=cue_classifier,
             ground_quotes=ground_quotes,
+            name_negations=name_negations,
             score_readout=score_readout,
         )
 
@@ -432,7 +437,8 @@ class Explainer:
     def sampling(self) -> SamplingParams:
         """How each answer is generated: `votes` answers (the one that speaks for them all is kept,
         `formats.consensus`) of up to `max_new_tokens` at `temperature`, stopped where the format's
-        answer ends, quoting only the input when `ground_quotes` (`generation.quotes`), keeping the
+        answer ends, quoting only the input when `ground_quotes` (`generation.quotes`) and naming the
+        negations `name_negations` asks for (`generation.negations`), keeping the
         polarity's probabilities for the confidence readout (`choice`)."""
         from emoreason.generation import SamplingParams
         from emoreason.inference import with_choice
@@ -443,6 +449,7 @@ class Explainer:
             temperature=self.temperature,
             stop_strings=self.format.stop_strings,
             ground_quotes=self.ground_quotes,
+            name_negations=self.name_negations,
         )
         return with_choice(params, self.choice)
 

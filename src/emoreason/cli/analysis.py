@@ -102,6 +102,7 @@ def analyze(
     temperature: opt.Temperature = None,
     votes: opt.Votes = 1,
     ground_quotes: opt.GroundQuotes = True,
+    name_negations: opt.NameNegations = False,
     score_readout: opt.ScoreReadout = "fitted",
     batch_size: opt.BatchSize = 8,
     family: opt.Family = "auto",
@@ -152,6 +153,7 @@ def analyze(
         cues=cues,
         cue_reference=cue_reference,
         ground_quotes=ground_quotes,
+        name_negations=name_negations,
         score_readout=score_readout,
     )
     explainer.option = "--max-new-tokens"

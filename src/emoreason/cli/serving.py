@@ -26,6 +26,7 @@ def serve(
     device: opt.Device = "auto",
     log_level: opt.LogLevel = "info",
     ground_quotes: opt.GroundQuotes = True,
+    name_negations: opt.NameNegations = False,
     score_readout: opt.ScoreReadout = "fitted",
 ) -> None:
     """Serve a model over HTTP: OpenAI-style /v1/chat/completions, /v1/analyze (audit records), a page at /."""
@@ -49,6 +50,7 @@ def serve(
             max_body_bytes=int(max_body_mb * 2**20),
             api_key=api_key or None,
             ground_quotes=ground_quotes,
+            name_negations=name_negations,
             score_readout=score_readout,
         )
         server_app = build_app(model, adapter, settings, family=family, dtype=dtype, device=device)

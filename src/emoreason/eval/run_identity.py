@@ -107,6 +107,8 @@ def run_identity(
     }
     if params.ground_quotes:  # recorded only when on, so folders written before the option still match
         identity["ground_quotes"] = True
+        if params.name_negations:  # likewise, and it acts only inside grounded quoting
+            identity["name_negations"] = True
     if score_readout != "written":  # likewise: folders written before the readout existed hold written scores
         identity["score_readout"] = score_readout
     return json.loads(json.dumps(json_safe(identity)))  # tuples become lists, as they read back from run.json

@@ -56,6 +56,7 @@ from emoreason.generation.matmul import (
     choose_linear_kernel,
     free_memory_bytes,
 )
+from emoreason.generation.negations import quote_constraint
 from emoreason.generation.params import Completion, SamplingParams
 from emoreason.generation.quotes import GroundedQuotes, QuoteLogitsProcessor
 from emoreason.generation.sampling import choice_probabilities, choose_tokens
@@ -317,7 +318,8 @@ class TransformersEngine:
             packed = stack.enter_context(PackedLinears(model, len(rows))) if kernel == MKL_PACKED else None
             quotes = None
             if params.ground_quotes:
-                quotes = GroundedQuotes(tokenizer, [c.evidence for c in conversations for _ in range(params.n)])
+                sources = [c.evidence for c in conversations for _ in range(params.n)]
+                quotes = quote_constraint(tokenizer, sources, params.name_negations)
             return self._decode_rows(
                 rows,
                 suffixes,
@@ -489,7 +491,8 @@ class TransformersEngine:
         if params.stop_strings:
             kwargs.update(stop_strings=list(params.stop_strings), tokenizer=tokenizer)
         if params.ground_quotes:
-            quotes = GroundedQuotes(tokenizer, [c.evidence for c in conversations for _ in range(params.n)])
+            sources = [c.evidence for c in conversations for _ in range(params.n)]
+            quotes = quote_constraint(tokenizer, sources, params.name_negations)
             kwargs["logits_processor"] = [QuoteLogitsProcessor(quotes, prompt_width)]
         out = model.generate(**inputs, **kwargs)
         sequences = out.sequences[:, prompt_width:]

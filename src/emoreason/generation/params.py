@@ -18,6 +18,9 @@ class SamplingParams:
     seed: int | None = None
     #: quotes may only cite the conversation's `evidence` (`generation.quotes`; text models)
     ground_quotes: bool = False
+    #: with `ground_quotes` (alone it does nothing): a cue listed against its stated number's sign,
+    #: which the input negates, gets its negation named (`generation.negations`; text models)
+    name_negations: bool = False
     #: token ids of a closed choice the answer makes once (a C2F answer's polarity word,
     #: `formats.readout.polarity_choice`): at the first step where a row picks one of them, the
     #: row keeps the probabilities of all of them (`Completion.choice_probs`)

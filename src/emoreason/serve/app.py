@@ -51,6 +51,7 @@ def create_app(engine: GenerationBackend, model: ModelInfo, settings: ServeSetti
         max_new_tokens=settings.default_max_tokens,
         cues="off",
         ground_quotes=settings.ground_quotes,
+        name_negations=settings.name_negations,
         score_readout=settings.score_readout,
     )
     explainer.option = "max_tokens"  # a context-length refusal names the request's field
