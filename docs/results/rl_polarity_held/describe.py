@@ -5,7 +5,12 @@ shape), of the polarity margin P(positive) - P(negative) alone (what the held to
 give), the mean absolute change of that margin, and how many answers changed their written polarity.
 
     .venv/bin/python docs/results/rl_polarity_held/describe.py > docs/results/rl_polarity_held/describe.txt
+    .venv/bin/python docs/results/rl_polarity_held/describe.py g2 > docs/results/rl_polarity_held/describe_g2.txt
+
+An argument names another run against P2 (G2: G1 at lr 1.5e-4).
 """
+
+import sys
 
 from pathlib import Path
 
@@ -16,6 +21,7 @@ from emoreason.eval.compare import read_run
 from emoreason.metrics.bootstrap import paired_difference
 
 VALID = Path("runs/polarity_sft/valid")
+WHO = sys.argv[1] if len(sys.argv) > 1 else "g1"
 
 
 def r(pred: np.ndarray, gold: np.ndarray) -> float:
@@ -24,7 +30,7 @@ def r(pred: np.ndarray, gold: np.ndarray) -> float:
 
 def main() -> None:
     for domain in ("tweets", "products", "movies"):
-        (a, _), (b, _) = read_run(VALID / f"p2-{domain}-all"), read_run(VALID / f"g1-{domain}-all")
+        (a, _), (b, _) = read_run(VALID / f"p2-{domain}-all"), read_run(VALID / f"{WHO}-{domain}-all")
         ids = [
             i
             for i in sorted(a)
