@@ -18,7 +18,9 @@ export HF_HUB_OFFLINE=1
 E=.venv/bin/emoreason
 bash docs/results/polarity_sft/start.sh
 R=runs/polarity_sft
-[ -f $R/$WHO/final/adapter/adapter_config.json ] || $E sft --config docs/results/polarity_sft/sft_$WHO.yaml > $R/$WHO.log 2>&1
+# CONFIG and OVERRIDES (run_p4.sh): another candidate as a recipe plus KEY=VALUE overrides
+CONFIG=${CONFIG:-docs/results/polarity_sft/sft_$WHO.yaml}
+[ -f $R/$WHO/final/adapter/adapter_config.json ] || $E sft --config $CONFIG $OVERRIDES >> $R/$WHO.log 2>&1
 echo "$WHO trained $(date +%T)"
 for d in ${DOMAINS:-products tweets movies}; do
   out=$R/valid/$WHO-$d-all
