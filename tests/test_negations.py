@@ -144,3 +144,19 @@ def test_engine_names_the_negation(tiny: LoadedModel, monkeypatch: pytest.Monkey
         assert completion.text.startswith('Positive cues: "bad" (-2.5), negated by "Not" so it reads +1.8).')
     else:  # the same script without the option: the chain as the model wrote it
         assert completion.text.startswith('Positive cues: "bad" (-2.51.8).')
+
+
+@pytest.mark.parametrize(
+    ("ground", "name", "recorded"), [(True, False, False), (True, True, True), (False, True, False)]
+)
+def test_run_identity_records_the_option_where_it_acts(ground: bool, name: bool, recorded: bool) -> None:
+    """A resumed evaluation must not mix answers made with and without it; alone (no grounded
+    quotes) it changes nothing, so it is not recorded then."""
+    from emoreason.data.schema import resolve_task
+    from emoreason.eval.run_identity import run_identity
+
+    params = SamplingParams(ground_quotes=ground, name_negations=name)
+    identity = run_identity(
+        model="m", format_name="c2f", task=resolve_task("vader"), params=params, dataset="d", split="valid"
+    )
+    assert ("name_negations" in identity) is recorded
