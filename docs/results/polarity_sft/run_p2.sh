@@ -22,9 +22,11 @@ R=runs/polarity_sft
 CONFIG=${CONFIG:-docs/results/polarity_sft/sft_$WHO.yaml}
 [ -f $R/$WHO/final/adapter/adapter_config.json ] || $E sft --config $CONFIG $OVERRIDES >> $R/$WHO.log 2>&1
 echo "$WHO trained $(date +%T)"
+# --no-name-negations: the answers compared here were all made before that option became the default
+# (docs/results/negation_naming); it changes no polarity and r by less than 0.001 there.
 for d in ${DOMAINS:-products tweets movies}; do
   out=$R/valid/$WHO-$d-all
-  [ -f $out/metrics.json ] || $E evaluate --max-new-tokens 192 --score-readout confidence \
+  [ -f $out/metrics.json ] || $E evaluate --max-new-tokens 192 --score-readout confidence --no-name-negations \
     --adapter $R/$WHO/final/adapter --out $out -d vader:$d --split valid > $out.log 2>&1
   echo "$d done $(date +%T)"
 done
