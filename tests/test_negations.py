@@ -160,3 +160,16 @@ def test_run_identity_records_the_option_where_it_acts(ground: bool, name: bool,
         model="m", format_name="c2f", task=resolve_task("vader"), params=params, dataset="d", split="valid"
     )
     assert ("name_negations" in identity) is recorded
+
+
+def test_the_product_names_negations_by_default() -> None:
+    """Chosen by docs/results/negation_naming's rule: on wherever grounded quoting is."""
+    import inspect
+
+    from emoreason.api import Explainer, evaluate
+    from emoreason.serve import ServeSettings
+
+    assert inspect.signature(evaluate).parameters["name_negations"].default is True
+    assert inspect.signature(Explainer).parameters["name_negations"].default is True
+    assert inspect.signature(Explainer.load).parameters["name_negations"].default is True
+    assert ServeSettings().name_negations is True

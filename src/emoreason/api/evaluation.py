@@ -74,7 +74,7 @@ def evaluate(
     format: str | None = None,
     max_new_tokens: int | None = None,
     ground_quotes: bool = True,
-    name_negations: bool = False,
+    name_negations: bool = True,
     votes: int = 1,
     temperature: float | None = None,
     score_readout: str = "fitted",
@@ -104,7 +104,7 @@ def evaluate(
     default to the adapter's own settings (`emoreason.models.shipped.AdapterSettings`), else c2f
     and 256; an adapter with a cue
     classifier adds its ranking to the samples' cue text. `ground_quotes` (on by default) lets
-    quotes cite only the input (`emoreason.generation.quotes`); with it, `name_negations` completes a
+    quotes cite only the input (`emoreason.generation.quotes`); with it, `name_negations` (on by default) completes a
     cue the chain lists against its own number's sign, where the input negates it, with the negation
     (`emoreason.generation.negations`). `faithfulness=True` also probes
     every answer that cites evidence in its input: the model is asked again without it, with it

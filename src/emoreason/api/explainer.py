@@ -301,7 +301,7 @@ class Explainer:
         cue_reference: Path | None = None,
         cue_classifier: Path | None = None,
         ground_quotes: bool = True,
-        name_negations: bool = False,
+        name_negations: bool = True,
         score_readout: str = "fitted",
     ) -> None:
         from emoreason.cues import CueClassifier
@@ -369,7 +369,7 @@ class Explainer:
         cue_reference: Path | None = None,
         cue_classifier: Path | None = None,
         ground_quotes: bool = True,
-        name_negations: bool = False,
+        name_negations: bool = True,
         score_readout: str = "fitted",
     ) -> Explainer:
         """Load `model` once ("default", a local folder or a hub id) with its adapters (the shipped one

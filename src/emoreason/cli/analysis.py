@@ -102,7 +102,7 @@ def analyze(
     temperature: opt.Temperature = None,
     votes: opt.Votes = 1,
     ground_quotes: opt.GroundQuotes = True,
-    name_negations: opt.NameNegations = False,
+    name_negations: opt.NameNegations = True,
     score_readout: opt.ScoreReadout = "fitted",
     batch_size: opt.BatchSize = 8,
     family: opt.Family = "auto",

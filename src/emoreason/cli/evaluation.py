@@ -84,7 +84,7 @@ def evaluate(
     format_name: opt.AnalyzeFormat = None,
     max_new_tokens: opt.AnalyzeMaxNewTokens = None,
     ground_quotes: opt.GroundQuotes = True,
-    name_negations: opt.NameNegations = False,
+    name_negations: opt.NameNegations = True,
     votes: opt.Votes = 1,
     temperature: opt.Temperature = None,
     score_readout: opt.ScoreReadout = "fitted",

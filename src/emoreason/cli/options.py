@@ -158,7 +158,8 @@ NameNegations = Annotated[
         "With grounded quotes: when the chain lists a cue against the sign of the number it gives it "
         '("bad" (-2.5) under Positive cues) and the input negates that word by VADER\'s rule ("Not bad"), '
         "the chain is made to say so: ', negated by \"Not\" so it reads +', the digits left to the model "
-        "(emoreason.generation.negations). The polarity and its probabilities are never changed.",
+        "(emoreason.generation.negations). The polarity and its probabilities are never changed. On by default; "
+        "--no-name-negations leaves the chain as the model writes it.",
         "--name-negations/--no-name-negations",
     ),
 ]

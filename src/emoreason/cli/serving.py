@@ -26,7 +26,7 @@ def serve(
     device: opt.Device = "auto",
     log_level: opt.LogLevel = "info",
     ground_quotes: opt.GroundQuotes = True,
-    name_negations: opt.NameNegations = False,
+    name_negations: opt.NameNegations = True,
     score_readout: opt.ScoreReadout = "fitted",
 ) -> None:
     """Serve a model over HTTP: OpenAI-style /v1/chat/completions, /v1/analyze (audit records), a page at /."""

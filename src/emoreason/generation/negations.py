@@ -7,10 +7,11 @@ the 68 negated cues it stated on the three VADER valid splits). A third of those
 the list that the negation implies, so the chain reads `Positive cues: "bad" (-2.5).`: the list is
 right, and the reason it gives is false (a negative word counted as a positive cue).
 
-With `SamplingParams(name_negations=True)` the engine completes such a statement the way the
-teacher's chains do. At the moment the chain has written a quoted cue and a one-decimal number
-(`"bad" (-2.5`, the teacher's `{:+.1f}`), the next tokens are forced to
-`), negated by "<negator>" so it reads <sign>` when all of these hold:
+With `SamplingParams(name_negations=True)` (on by default in `analyze`, `evaluate`, `serve` and the
+Python API, with grounded quoting; RESULTS, "Naming the negation a cue's list applies") the engine
+completes such a statement the way the teacher's chains do. At the moment the chain has written a
+quoted cue and a one-decimal number (`"bad" (-2.5`, the teacher's `{:+.1f}`), the next tokens are
+forced to `), negated by "<negator>" so it reads <sign>` when all of these hold:
 - the input negates the quoted word by VADER's rule (a negation among the 3 words before it,
   `metrics.valence.negation_before`), and `<negator>` is that negation as the input writes it;
 - the cue heads an item of a `Positive cues:` / `Negative cues:` list whose sign is opposite to

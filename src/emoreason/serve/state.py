@@ -46,7 +46,7 @@ class ServeSettings:
     max_text_chars: int = 20_000
     api_key: str | None = None
     ground_quotes: bool = True  # /v1/analyze answers quote only the input (`generation.quotes`)
-    name_negations: bool = False  # and name a negation a cue's list already applies (`generation.negations`)
+    name_negations: bool = True  # and name a negation a cue's list already applies (`generation.negations`)
     score_readout: str = "fitted"  # how /v1/analyze reads a scored answer's score (`formats.readout`)
 
     def __post_init__(self) -> None:
