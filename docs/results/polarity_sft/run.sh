@@ -32,7 +32,7 @@ mkdir -p $R/valid
 echo "p1 trained $(date +%T)"
 for d in ${DOMAINS:-tweets products movies}; do
   out=$R/valid/p1-$d-all
-  [ -f $out/metrics.json ] || $E evaluate --max-new-tokens 192 --score-readout confidence \
+  [ -f $out/metrics.json ] || $E evaluate --max-new-tokens 192 --score-readout confidence --no-name-negations \
     --adapter $R/p1/final/adapter --out $out -d vader:$d --split valid > $out.log 2>&1
   echo "$d done $(date +%T)"
 done

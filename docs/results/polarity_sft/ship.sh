@@ -19,7 +19,7 @@ import sys; from pathlib import Path; sys.path.insert(0, 'scripts')
 from ship_default_adapter import copy_fp16
 print(copy_fp16(Path('$R/$WHO/final/adapter'), Path('$F')), 'MB')"
 out=$R/valid/${WHO}fp16-movies-300
-[ -f $out/metrics.json ] || $E evaluate --max-new-tokens 192 --score-readout confidence --adapter $F --out $out \
+[ -f $out/metrics.json ] || $E evaluate --max-new-tokens 192 --score-readout confidence --no-name-negations --adapter $F --out $out \
   -d vader:movies --split valid --sample 300 > $out.log 2>&1
 WHO=$WHO .venv/bin/python - <<'PY'
 import json, os

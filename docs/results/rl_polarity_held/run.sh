@@ -54,7 +54,7 @@ esac
 echo "grpo done $(date +%T)"
 for d in ${DOMAINS:-movies tweets products}; do
   out=$R/valid/$WHO-$d-all
-  [ -f $out/metrics.json ] || $E evaluate --max-new-tokens 192 --score-readout confidence \
+  [ -f $out/metrics.json ] || $E evaluate --max-new-tokens 192 --score-readout confidence --no-name-negations \
     --adapter $G/checkpoint-60/adapter --out $out -d vader:$d --split valid > $out.log 2>&1
   echo "$d valid done $(date +%T)"
 done
