@@ -11,7 +11,6 @@ An argument names another run against P2 (G2: G1 at lr 1.5e-4).
 """
 
 import sys
-
 from pathlib import Path
 
 import numpy as np
