@@ -19,9 +19,12 @@
 # its training, also neither tweets nor products valid r falls with a 95% paired interval below 0;
 # then test is read once (`test.sh` with WHOS=pa, `ship_p2.py test p2 pa`) before it is copied.
 # `ship_p2.py valid p2 pa` -> ship_pa.txt prints the figures.
+# WHO and STEPS name another run of this recipe (run_pb.sh: WHO=pb STEPS=400).
 cd "$(dirname "$0")/../../.."
-WHO=pa CONFIG=docs/results/polarity_sft/sft_p2.yaml \
-  OVERRIDES="run.output_dir=runs/polarity_sft/pa polarity.dataset=[vader:tweets,vader:products,vader:movies]" \
+WHO=${WHO:-pa}
+STEPS=${STEPS:-200}
+WHO=$WHO CONFIG=docs/results/polarity_sft/sft_p2.yaml \
+  OVERRIDES="run.output_dir=runs/polarity_sft/$WHO run.max_steps=$STEPS polarity.dataset=[vader:tweets,vader:products,vader:movies]" \
   bash docs/results/polarity_sft/run_p2.sh
-.venv/bin/python docs/results/polarity_sft/ship_p2.py valid p2 pa > docs/results/polarity_sft/ship_pa.txt
-cat docs/results/polarity_sft/ship_pa.txt
+.venv/bin/python docs/results/polarity_sft/ship_p2.py valid p2 $WHO > docs/results/polarity_sft/ship_$WHO.txt
+cat docs/results/polarity_sft/ship_$WHO.txt

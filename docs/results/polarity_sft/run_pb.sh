@@ -11,9 +11,4 @@
 # r falls with a 95% paired interval below 0; then test is read once before it is copied (not in this
 # session: the session ends first, so a pass leaves test and shipping to the next). `ship_p2.py valid
 # p2 pb` -> ship_pb.txt.
-cd "$(dirname "$0")/../../.."
-WHO=pb CONFIG=docs/results/polarity_sft/sft_p2.yaml \
-  OVERRIDES="run.output_dir=runs/polarity_sft/pb run.max_steps=400 polarity.dataset=[vader:tweets,vader:products,vader:movies]" \
-  bash docs/results/polarity_sft/run_p2.sh
-.venv/bin/python docs/results/polarity_sft/ship_p2.py valid p2 pb > docs/results/polarity_sft/ship_pb.txt
-cat docs/results/polarity_sft/ship_pb.txt
+WHO=pb STEPS=400 exec bash "$(dirname "$0")/run_pa.sh"
