@@ -56,10 +56,8 @@ def input_negations(source: str) -> dict[str, str]:
     return found
 
 
-def negation_to_name(chain: str, negations: Mapping[str, str]) -> str | None:
-    """The text to force next after `chain` (the completion so far), or None (see the module doc).
-
-    `negations`: `input_negations` of the input."""
+def _pending_clause(chain: str, negations: Mapping[str, str]) -> tuple[str, str] | None:
+    """(the cue, lower case; the clause to force) for `negation_to_name`, or None."""
     if not _JUST_STATED.search(chain):
         return None
     statement = cue_statements(chain + ")")[-1]
@@ -69,7 +67,15 @@ def negation_to_name(chain: str, negations: Mapping[str, str]) -> str | None:
         return None
     if stated == 0 or (stated > 0) == (listed > 0):
         return None
-    return f'), negated by "{negator}" so it reads {"+" if listed > 0 else "-"}'
+    return statement.quote.lower(), f'), negated by "{negator}" so it reads {"+" if listed > 0 else "-"}'
+
+
+def negation_to_name(chain: str, negations: Mapping[str, str]) -> str | None:
+    """The text to force next after `chain` (the completion so far), or None (see the module doc).
+
+    `negations`: `input_negations` of the input."""
+    pending = _pending_clause(chain, negations)
+    return None if pending is None else pending[1]
 
 
 class NegationNaming(GroundedQuotes):
@@ -105,10 +111,10 @@ class NegationNaming(GroundedQuotes):
         self.chain[row] += self.texts[token] if token < len(self.texts) else ""
         if self.forced[row] or not self.negations[row]:
             return
-        clause = negation_to_name(self.chain[row], self.negations[row])
-        if clause is None:
+        pending = _pending_clause(self.chain[row], self.negations[row])
+        if pending is None:
             return
-        cue = cue_statements(self.chain[row] + ")")[-1].quote.lower()
+        cue, clause = pending
         if cue in self.named[row]:
             return
         self.named[row].add(cue)
