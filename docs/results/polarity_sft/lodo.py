@@ -1,9 +1,13 @@
-"""P2 (polarity objective on tweets + products) against Q1 (tweets alone) on movies valid, a domain
+"""One train domain more in the polarity objective, read on a domain that neither run's polarity
+objective trained on. Default: Q1 (tweets alone) against P2 (tweets + products) on movies valid, which
 neither they nor their start trained on (run_q1.sh has the why and the reading, written before Q1).
+Three arguments name another pair and its unseen domain: `lodo.py q1 q2 products` is run_q2.sh's.
 
     .venv/bin/python docs/results/polarity_sft/lodo.py > docs/results/polarity_sft/lodo_q1.txt
+    .venv/bin/python docs/results/polarity_sft/lodo.py q1 q2 products > docs/results/polarity_sft/lodo_q2.txt
 """
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +17,10 @@ from emoreason.eval.score_fit import fit_score_runs
 from emoreason.inference import with_fitted_score
 
 VALID = Path("runs/polarity_sft/valid")
-TRAIN_DOMAINS = {"q1": ("tweets",), "p2": ("tweets", "products")}
-UNSEEN = "movies"
+# the valid splits each run's score line is fitted on: its chains' domains it was trained on, never
+# the unseen one (for Q2, as for PB, not the domain it adds either)
+LINE_DOMAINS = {"q1": ("tweets",), "p2": ("tweets", "products"), "q2": ("tweets",)}
+A, B, UNSEEN = sys.argv[1:4] if len(sys.argv) > 3 else ("q1", "p2", "movies")
 
 
 def margin(record: dict) -> float:
@@ -23,29 +29,29 @@ def margin(record: dict) -> float:
 
 
 def main() -> None:
-    runs = {who: read_run(VALID / f"{who}-{UNSEEN}-all") for who in TRAIN_DOMAINS}
-    task = runs["q1"][1]
-    ids = sorted(runs["q1"][0])
-    if sorted(runs["p2"][0]) != ids:
+    runs = {who: read_run(VALID / f"{who}-{UNSEEN}-all") for who in (A, B)}
+    task = runs[A][1]
+    ids = sorted(runs[A][0])
+    if sorted(runs[B][0]) != ids:
         raise SystemExit(f"{UNSEEN}: the two runs answered different sentences")
-    gold = np.array([float(runs["q1"][0][i]["gold_score"]) for i in ids])
+    gold = np.array([float(runs[A][0][i]["gold_score"]) for i in ids])
     verdicts = []
-    for who, domains in TRAIN_DOMAINS.items():
+    for who in (A, B):
+        domains = LINE_DOMAINS[who]
         line = fit_score_runs([VALID / f"{who}-{d}-all" for d in domains])
         weights = ", ".join(f"{w:.3f}" for w in line.weights)
         print(f"{who}'s line (fitted on {' + '.join(domains)} valid): {weights}, intercept {line.intercept:+.3f}")
         records = [with_fitted_score(runs[who][0][i], line, task) for i in ids]
         runs[who] = (records, task)
     on_line = {who: np.array([usable_score(x, task) for x in recs]) for who, (recs, _) in runs.items()}
-    differences = paired_metrics(task, on_line["q1"], on_line["p2"], gold, names=("pearson_r", "mae", "acc_3"))
-    print(
-        f"(a) {UNSEEN} valid ({len(ids)}), Q1 -> P2, each off its own line: "
-        + "; ".join(f"{m} {d}" for m, d in differences.items())
-    )
+    differences = paired_metrics(task, on_line[A], on_line[B], gold, names=("pearson_r", "mae", "acc_3"))
+    pair = f"{A.upper()} -> {B.upper()}"
+    parts = "; ".join(f"{metric} {d}" for metric, d in differences.items())
+    print(f"(a) {UNSEEN} valid ({len(ids)}), {pair}, each off its own line: {parts}")
     verdicts.append(differences["pearson_r"])
     margins = {who: np.array([margin(x) for x in recs]) for who, (recs, _) in runs.items()}
-    bare = paired_metrics(task, margins["q1"], margins["p2"], gold, names=("pearson_r",))["pearson_r"]
-    print(f"(b) {UNSEEN} valid, Q1 -> P2, r of the margin P(positive) - P(negative): {bare}")
+    bare = paired_metrics(task, margins[A], margins[B], gold, names=("pearson_r",))["pearson_r"]
+    print(f"(b) {UNSEEN} valid, {pair}, r of the margin P(positive) - P(negative): {bare}")
     verdicts.append(bare)
     if all(d.low > 0 for d in verdicts):
         reading = "adding a domain helped the unseen one"
