@@ -8,6 +8,7 @@
 #   answers, `emoreason fit-score`). Otherwise P1 ships in fp32 (within the package's 20 MB).
 # WHO=p2 makes the same check for P2 (rater_sd 0.5), which replaced P1 by run_p2.sh's rule (ship_p2.txt),
 # with the same two conditions against P2's own answers.
+# WHO=pb (ship_check_pb.txt): the same for PB, which replaced P2 by run_pa.sh's rule (ship_pb.txt).
 cd "$(dirname "$0")/../../.."
 export HF_HUB_OFFLINE=1
 E=.venv/bin/emoreason
