@@ -36,9 +36,10 @@ def main() -> None:
         raise SystemExit(f"{UNSEEN}: the two runs answered different sentences")
     gold = np.array([float(runs[A][0][i]["gold_score"]) for i in ids])
     verdicts = []
+    lines = {}
     for who in (A, B):
         domains = LINE_DOMAINS[who]
-        line = fit_score_runs([VALID / f"{who}-{d}-all" for d in domains])
+        line = lines[who] = fit_score_runs([VALID / f"{who}-{d}-all" for d in domains])
         weights = ", ".join(f"{w:.3f}" for w in line.weights)
         print(f"{who}'s line (fitted on {' + '.join(domains)} valid): {weights}, intercept {line.intercept:+.3f}")
         records = [with_fitted_score(runs[who][0][i], line, task) for i in ids]
@@ -60,6 +61,19 @@ def main() -> None:
     else:
         reading = "no difference this pair can show"
     print(f"reading: {reading}")
+    shared = sorted(set(LINE_DOMAINS[A]) & set(LINE_DOMAINS[B]))
+    for domain in shared:  # described beside the reading, not part of it: what the pair does in domain
+        runs = {who: read_run(VALID / f"{who}-{domain}-all") for who in (A, B)}
+        task = runs[A][1]
+        ids = sorted(runs[A][0])
+        gold = np.array([float(runs[A][0][i]["gold_score"]) for i in ids])
+        scores = {
+            who: np.array([usable_score(with_fitted_score(runs[who][0][i], lines[who], task), task) for i in ids])
+            for who in (A, B)
+        }
+        differences = paired_metrics(task, scores[A], scores[B], gold, names=("pearson_r", "mae"))
+        parts = "; ".join(f"{metric} {d}" for metric, d in differences.items())
+        print(f"(in domain for both, described) {domain} valid ({len(ids)}), {pair}: {parts}")
 
 
 if __name__ == "__main__":
