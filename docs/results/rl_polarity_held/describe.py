@@ -7,7 +7,10 @@ give), the mean absolute change of that margin, and how many answers changed the
     .venv/bin/python docs/results/rl_polarity_held/describe.py > docs/results/rl_polarity_held/describe.txt
     .venv/bin/python docs/results/rl_polarity_held/describe.py g2 > docs/results/rl_polarity_held/describe_g2.txt
 
-An argument names another run against P2 (G2: G1 at lr 1.5e-4).
+An argument names another run against P2 (G2: G1 at lr 1.5e-4); a second names its start instead of
+P2 (G3, from PB):
+
+    .venv/bin/python docs/results/rl_polarity_held/describe.py g3 pb > docs/results/rl_polarity_held/describe_g3.txt
 """
 
 import sys
@@ -21,6 +24,7 @@ from emoreason.metrics.bootstrap import paired_difference
 
 VALID = Path("runs/polarity_sft/valid")
 WHO = sys.argv[1] if len(sys.argv) > 1 else "g1"
+START = sys.argv[2] if len(sys.argv) > 2 else "p2"
 
 
 def r(pred: np.ndarray, gold: np.ndarray) -> float:
@@ -29,7 +33,7 @@ def r(pred: np.ndarray, gold: np.ndarray) -> float:
 
 def main() -> None:
     for domain in ("tweets", "products", "movies"):
-        (a, _), (b, _) = read_run(VALID / f"p2-{domain}-all"), read_run(VALID / f"{WHO}-{domain}-all")
+        (a, _), (b, _) = read_run(VALID / f"{START}-{domain}-all"), read_run(VALID / f"{WHO}-{domain}-all")
         ids = [
             i
             for i in sorted(a)
