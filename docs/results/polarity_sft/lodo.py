@@ -28,32 +28,36 @@ def margin(record: dict) -> float:
     return float(probs["positive"] - probs["negative"])
 
 
-def main() -> None:
-    runs = {who: read_run(VALID / f"{who}-{UNSEEN}-all") for who in (A, B)}
+def paired_split(domain: str, lines: dict) -> tuple:
+    """The task, gold scores and, per run, its records read off its line, over the sentences of `domain`
+    valid that both runs answered (they must be the same)."""
+    runs = {who: read_run(VALID / f"{who}-{domain}-all") for who in (A, B)}
     task = runs[A][1]
     ids = sorted(runs[A][0])
     if sorted(runs[B][0]) != ids:
-        raise SystemExit(f"{UNSEEN}: the two runs answered different sentences")
+        raise SystemExit(f"{domain}: the two runs answered different sentences")
     gold = np.array([float(runs[A][0][i]["gold_score"]) for i in ids])
-    verdicts = []
+    records = {who: [with_fitted_score(runs[who][0][i], lines[who], task) for i in ids] for who in (A, B)}
+    return task, gold, records
+
+
+def main() -> None:
     lines = {}
     for who in (A, B):
         domains = LINE_DOMAINS[who]
         line = lines[who] = fit_score_runs([VALID / f"{who}-{d}-all" for d in domains])
         weights = ", ".join(f"{w:.3f}" for w in line.weights)
         print(f"{who}'s line (fitted on {' + '.join(domains)} valid): {weights}, intercept {line.intercept:+.3f}")
-        records = [with_fitted_score(runs[who][0][i], line, task) for i in ids]
-        runs[who] = (records, task)
-    on_line = {who: np.array([usable_score(x, task) for x in recs]) for who, (recs, _) in runs.items()}
+    task, gold, records = paired_split(UNSEEN, lines)
+    on_line = {who: np.array([usable_score(x, task) for x in recs]) for who, recs in records.items()}
     differences = paired_metrics(task, on_line[A], on_line[B], gold, names=("pearson_r", "mae", "acc_3"))
     pair = f"{A.upper()} -> {B.upper()}"
     parts = "; ".join(f"{metric} {d}" for metric, d in differences.items())
-    print(f"(a) {UNSEEN} valid ({len(ids)}), {pair}, each off its own line: {parts}")
-    verdicts.append(differences["pearson_r"])
-    margins = {who: np.array([margin(x) for x in recs]) for who, (recs, _) in runs.items()}
+    print(f"(a) {UNSEEN} valid ({len(gold)}), {pair}, each off its own line: {parts}")
+    margins = {who: np.array([margin(x) for x in recs]) for who, recs in records.items()}
     bare = paired_metrics(task, margins[A], margins[B], gold, names=("pearson_r",))["pearson_r"]
     print(f"(b) {UNSEEN} valid, {pair}, r of the margin P(positive) - P(negative): {bare}")
-    verdicts.append(bare)
+    verdicts = (differences["pearson_r"], bare)
     if all(d.low > 0 for d in verdicts):
         reading = "adding a domain helped the unseen one"
     elif all(d.high < 0 for d in verdicts):
@@ -61,19 +65,13 @@ def main() -> None:
     else:
         reading = "no difference this pair can show"
     print(f"reading: {reading}")
-    shared = sorted(set(LINE_DOMAINS[A]) & set(LINE_DOMAINS[B]))
-    for domain in shared:  # described beside the reading, not part of it: what the pair does in domain
-        runs = {who: read_run(VALID / f"{who}-{domain}-all") for who in (A, B)}
-        task = runs[A][1]
-        ids = sorted(runs[A][0])
-        gold = np.array([float(runs[A][0][i]["gold_score"]) for i in ids])
-        scores = {
-            who: np.array([usable_score(with_fitted_score(runs[who][0][i], lines[who], task), task) for i in ids])
-            for who in (A, B)
-        }
+    for domain in sorted(set(LINE_DOMAINS[A]) & set(LINE_DOMAINS[B])):
+        # described beside the reading, not part of it: what the pair does in a domain both trained on
+        task, gold, records = paired_split(domain, lines)
+        scores = {who: np.array([usable_score(x, task) for x in recs]) for who, recs in records.items()}
         differences = paired_metrics(task, scores[A], scores[B], gold, names=("pearson_r", "mae"))
         parts = "; ".join(f"{metric} {d}" for metric, d in differences.items())
-        print(f"(in domain for both, described) {domain} valid ({len(ids)}), {pair}: {parts}")
+        print(f"(in domain for both, described) {domain} valid ({len(gold)}), {pair}: {parts}")
 
 
 if __name__ == "__main__":
