@@ -100,7 +100,12 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ]
         lines.append(json.dumps({"id": f"c{i}", "messages": messages}))
     chains.write_text("\n".join(lines) + "\n")
-    return {"data": data, "positive": positive, "chains": chains}
+    # two domains of unequal size (six sentences and two) for `polarity.balance: domain`
+    domains = root / "domains.jsonl"
+    rows = [{"id": f"big{i}", "text": t, "score": s, "split": "train", "domain": "big"} for i, (t, s) in enumerate(SENTENCES)]
+    rows += [{"id": f"small{i}", "text": t, "score": s, "split": "train", "domain": "small"} for i, (t, s) in enumerate(SENTENCES[:2])]
+    domains.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return {"data": data, "positive": positive, "chains": chains, "domains": domains}
 
 
 def make_trainer(
@@ -153,6 +158,29 @@ def test_the_polarity_batches_are_a_function_of_the_step(tmp_path, tiny_models, 
     assert [s.id for s in first] == [s.id for s in trainer.polarity.batch(3, rank=0, world=2, seed=0)]
     other = trainer.polarity.batch(3, rank=1, world=2, seed=0)
     assert len(first) == len(other) == 4 and [s.id for s in first] != [s.id for s in other]
+
+
+def test_balance_domain_gives_each_domain_an_equal_share_of_every_step(tmp_path, tiny_models, files) -> None:
+    pooled = make_trainer(tmp_path / "none", tiny_models["causal_lm"], files, "domains", weight=1.0, batch_size=4)
+    balanced = make_trainer(
+        tmp_path / "domain", tiny_models["causal_lm"], files, "domains", weight=1.0, batch_size=4, balance="domain"
+    )
+    assert pooled.polarity is not None and balanced.polarity is not None
+
+    def drawn(trainer: SFTTrainer) -> list[list[str]]:
+        assert trainer.polarity is not None
+        return [[s.domain for s in trainer.polarity.batch(step, 0, 1, 0)] for step in range(6)]
+
+    # the small domain (2 of 8 sentences) gets 2 of every 4 draws, so it is gone through 6 times in 6 steps
+    assert all(sorted(step) == ["big", "big", "small", "small"] for step in drawn(balanced))
+    small = [s.id for step in range(6) for s in balanced.polarity.batch(step, 0, 1, 0) if s.domain == "small"]
+    assert sorted(small) == ["small0"] * 6 + ["small1"] * 6
+    # by pool share it gets a quarter of the draws: each epoch of 8 holds it twice
+    assert sum(step.count("small") for step in drawn(pooled)) == 6
+    first = [s.id for s in balanced.polarity.batch(4, 0, 1, 0)]
+    assert first == [s.id for s in balanced.polarity.batch(4, 0, 1, 0)]  # a function of the step (resume)
+    with pytest.raises(ValueError, match="two or more domains"):
+        make_trainer(tmp_path / "one", tiny_models["causal_lm"], files, "data", weight=1.0, balance="domain")
 
 
 def test_the_polarity_term_is_off_by_default_and_refuses_bad_settings(tmp_path, tiny_models, files) -> None:

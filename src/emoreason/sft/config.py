@@ -9,7 +9,7 @@ so an SFT adapter and the GRPO run that continues it are described the same way.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -91,6 +91,13 @@ class SFTPolarityConfig(Section):
         gt=0.0,
         description="(our choice) Spread of one rater's reading around the gold score, in scale units: the "
         "target's polarity shares are that normal's mass below, inside and above the neutral band.",
+    )
+
+    balance: Literal["none", "domain"] = Field(
+        "none",
+        description="How each step's sentences are drawn from a pool of several datasets. none: by pool share "
+        "(a domain with twice the sentences gets twice the draws); domain: the domains take turns, so each "
+        "gets an equal share of every step whatever its size (needs two or more domains in `dataset`).",
     )
 
     @property

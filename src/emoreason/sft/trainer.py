@@ -41,7 +41,7 @@ from emoreason.models.loading import LoadedModel
 from emoreason.sft.config import SFTConfig, SFTPolarityConfig
 from emoreason.sft.data import SFTExample, load_sft_file, split_eval
 from emoreason.sft.polarity import polarity_targets, soft_polarity_loss, target_matrix
-from emoreason.train.loop import build_accelerator, epoch_position, prepare_training
+from emoreason.train.loop import build_accelerator, epoch_position, prepare_training, stream_positions
 from emoreason.train.policy import load_trainable, prepare_policy
 from emoreason.train.update import gradient_sync, optimizer_step, resolve_precision, update_precision
 from emoreason.train.weights import save_weights
@@ -310,6 +310,17 @@ class PolaritySentences:
         self.samples = [s for s in samples if s.score is not None]
         if not self.samples:
             raise ValueError(f"polarity.dataset {config.dataset} has no scored sentence in its {config.split} split")
+        self.strata: list[list[int]] | None = None  # balance: domain -> each domain's sample indices
+        if config.balance == "domain":
+            by_domain: dict[str, list[int]] = {}
+            for i, sample in enumerate(self.samples):
+                by_domain.setdefault(sample.domain or "data", []).append(i)
+            if len(by_domain) < 2:
+                raise ValueError(
+                    f"polarity.balance: domain needs two or more domains in polarity.dataset; {config.dataset} "
+                    f"has one ({', '.join(by_domain)}): list several datasets or use polarity.balance: none"
+                )
+            self.strata = [by_domain[name] for name in sorted(by_domain)]
 
     @classmethod
     def load(cls, config: SFTPolarityConfig, tokenizer: Any) -> PolaritySentences:
@@ -327,10 +338,11 @@ class PolaritySentences:
         return cls(config, samples, task, fmt, *position)
 
     def batch(self, step: int, rank: int, world: int, seed: int) -> list[Sample]:
-        """This process's sentences for `step`: a function of the step alone (an exact resume)."""
+        """This process's sentences for `step`: a function of the step alone (an exact resume). Under
+        `balance: domain` the domains take turns position by position (`train.loop.stratified_position`)."""
         size = self.config.batch_size
         start = (step * world + rank) * size
-        return [self.samples[epoch_position(i, len(self.samples), seed, True)] for i in range(start, start + size)]
+        return [self.samples[i] for i in stream_positions(start, size, len(self.samples), seed, True, self.strata)]
 
     def rows(self, sentences: Sequence[Sample]) -> tuple[list[Conversation], list[list[int]]]:
         """Three rows a sentence, its prompt with the shared prefix and one polarity word's first
