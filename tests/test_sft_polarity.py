@@ -102,8 +102,14 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     chains.write_text("\n".join(lines) + "\n")
     # two domains of unequal size (six sentences and two) for `polarity.balance: domain`
     domains = root / "domains.jsonl"
-    rows = [{"id": f"big{i}", "text": t, "score": s, "split": "train", "domain": "big"} for i, (t, s) in enumerate(SENTENCES)]
-    rows += [{"id": f"small{i}", "text": t, "score": s, "split": "train", "domain": "small"} for i, (t, s) in enumerate(SENTENCES[:2])]
+    rows = [
+        {"id": f"big{i}", "text": t, "score": s, "split": "train", "domain": "big"}
+        for i, (t, s) in enumerate(SENTENCES)
+    ]
+    rows += [
+        {"id": f"small{i}", "text": t, "score": s, "split": "train", "domain": "small"}
+        for i, (t, s) in enumerate(SENTENCES[:2])
+    ]
     domains.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return {"data": data, "positive": positive, "chains": chains, "domains": domains}
 
