@@ -185,6 +185,11 @@ def test_balance_domain_gives_each_domain_an_equal_share_of_every_step(tmp_path,
     assert sum(step.count("small") for step in drawn(pooled)) == 6
     first = [s.id for s in balanced.polarity.batch(4, 0, 1, 0)]
     assert first == [s.id for s in balanced.polarity.batch(4, 0, 1, 0)]  # a function of the step (resume)
+    from emoreason.cli.ui import console, show_sft_data
+
+    with console.capture() as shown:
+        show_sft_data(balanced)
+    assert "the domains take turns: big 6, small 2" in " ".join(shown.get().split())
     with pytest.raises(ValueError, match="two or more domains"):
         make_trainer(tmp_path / "one", tiny_models["causal_lm"], files, "data", weight=1.0, balance="domain")
 

@@ -380,6 +380,9 @@ def show_sft_data(trainer: Any) -> None:
     """What an SFT run trains on: examples kept, held out and too long, and its number of steps."""
     polarity = getattr(trainer, "polarity", None)
     objective = f"the polarity objective on {len(polarity.samples)} scored sentences" if polarity else ""
+    if polarity and polarity.strata:
+        shares = ", ".join(f"{name} {len(indices)}" for name, indices in polarity.strata.items())
+        objective += f" (the domains take turns: {shares})"
     if polarity and not trainer.train_examples:
         console.print(f"no chains: {objective} alone; {trainer.max_steps} steps")
         return

@@ -310,7 +310,7 @@ class PolaritySentences:
         self.samples = [s for s in samples if s.score is not None]
         if not self.samples:
             raise ValueError(f"polarity.dataset {config.dataset} has no scored sentence in its {config.split} split")
-        self.strata: list[list[int]] | None = None  # balance: domain -> each domain's sample indices
+        self.strata: dict[str, list[int]] = {}  # balance: domain -> each domain's sample indices, by name
         if config.balance == "domain":
             by_domain: dict[str, list[int]] = {}
             for i, sample in enumerate(self.samples):
@@ -320,7 +320,7 @@ class PolaritySentences:
                     f"polarity.balance: domain needs two or more domains in polarity.dataset; {config.dataset} "
                     f"has one ({', '.join(by_domain)}): list several datasets or use polarity.balance: none"
                 )
-            self.strata = [by_domain[name] for name in sorted(by_domain)]
+            self.strata = {name: by_domain[name] for name in sorted(by_domain)}
 
     @classmethod
     def load(cls, config: SFTPolarityConfig, tokenizer: Any) -> PolaritySentences:
@@ -342,7 +342,10 @@ class PolaritySentences:
         `balance: domain` the domains take turns position by position (`train.loop.stratified_position`)."""
         size = self.config.batch_size
         start = (step * world + rank) * size
-        return [self.samples[i] for i in stream_positions(start, size, len(self.samples), seed, True, self.strata)]
+        return [
+            self.samples[i]
+            for i in stream_positions(start, size, len(self.samples), seed, True, list(self.strata.values()))
+        ]
 
     def rows(self, sentences: Sequence[Sample]) -> tuple[list[Conversation], list[list[int]]]:
         """Three rows a sentence, its prompt with the shared prefix and one polarity word's first
