@@ -54,11 +54,13 @@ E=.venv/bin/emoreason
 R=runs/polarity_sft
 D=docs/results/rl_polarity_held
 WHO=${WHO:-g1}
+# CMP: the comparisons each run prints, "incumbent candidate file" (ship_p2.py valid A B > $D/file.txt)
 case $WHO in
-  g1) G=runs/grpo/held_p2 HOLD=algorithm.train_polarity_word=false ;;
-  g2) G=runs/grpo/held_p2_lr15e5 HOLD="algorithm.train_polarity_word=false optim.lr=1.5e-4" ;;
-  g3) G=runs/grpo/held_pb_lr15e5 HOLD="algorithm.train_polarity_word=false optim.lr=1.5e-4" START=pb ;;
-  t1) G=runs/grpo/trained_p2 HOLD= ;;
+  g1) G=runs/grpo/held_p2 HOLD=algorithm.train_polarity_word=false CMP=("p2 g1 valid") ;;
+  g2) G=runs/grpo/held_p2_lr15e5 HOLD="algorithm.train_polarity_word=false optim.lr=1.5e-4" CMP=("p2 g2 valid_g2") ;;
+  g3) G=runs/grpo/held_pb_lr15e5 HOLD="algorithm.train_polarity_word=false optim.lr=1.5e-4" START=pb
+      CMP=("pb g3 valid_g3") ;;
+  t1) G=runs/grpo/trained_p2 HOLD= CMP=("p2 t1 control_valid" "t1 g1 g1_vs_t1_valid") ;;
   *) echo "WHO must be g1, g2, g3 or t1" >&2; exit 2 ;;
 esac
 [ -f $G/checkpoint-60/adapter/adapter_config.json ] ||
@@ -71,17 +73,8 @@ for d in ${DOMAINS:-movies tweets products}; do
     --adapter $G/checkpoint-60/adapter --out $out -d vader:$d --split valid > $out.log 2>&1
   echo "$d valid done $(date +%T)"
 done
-if [ $WHO = g1 ]; then
-  .venv/bin/python docs/results/polarity_sft/ship_p2.py valid p2 g1 > $D/valid.txt
-  cat $D/valid.txt
-elif [ $WHO = g3 ]; then
-  .venv/bin/python docs/results/polarity_sft/ship_p2.py valid pb g3 > $D/valid_g3.txt
-  cat $D/valid_g3.txt
-elif [ $WHO = g2 ]; then
-  .venv/bin/python docs/results/polarity_sft/ship_p2.py valid p2 g2 > $D/valid_g2.txt
-  cat $D/valid_g2.txt
-else
-  .venv/bin/python docs/results/polarity_sft/ship_p2.py valid p2 t1 > $D/control_valid.txt
-  .venv/bin/python docs/results/polarity_sft/ship_p2.py valid t1 g1 > $D/g1_vs_t1_valid.txt
-  cat $D/control_valid.txt $D/g1_vs_t1_valid.txt
-fi
+for comparison in "${CMP[@]}"; do
+  read -r a b file <<< "$comparison"
+  .venv/bin/python docs/results/polarity_sft/ship_p2.py valid $a $b > $D/$file.txt
+  cat $D/$file.txt
+done
