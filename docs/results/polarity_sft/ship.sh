@@ -9,6 +9,7 @@
 # WHO=p2 makes the same check for P2 (rater_sd 0.5), which replaced P1 by run_p2.sh's rule (ship_p2.txt),
 # with the same two conditions against P2's own answers.
 # WHO=pb (ship_check_pb.txt): the same for PB, which replaced P2 by run_pa.sh's rule (ship_pb.txt).
+# WHO=pc (ship_check_pc.txt): the same for PC, which replaced PB by run_pc.sh's rule (ship_pc.txt).
 cd "$(dirname "$0")/../../.."
 export HF_HUB_OFFLINE=1
 E=.venv/bin/emoreason

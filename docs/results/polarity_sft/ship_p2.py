@@ -10,7 +10,8 @@ answers as above; no verdict, test decides nothing.
 
 Two more arguments name another pair (first the incumbent): `ship_p2.py valid p2 p3` is run_p3.sh's rule
 (-> ship_p3.txt), `ship_p2.py test p2 p3` its test figures (-> test_p3.txt); likewise `valid p2 pa`,
-`valid p2 pb` and `test p2 pb` (-> ship_pa.txt, ship_pb.txt, test_pb.txt).
+`valid p2 pb` and `test p2 pb` (-> ship_pa.txt, ship_pb.txt, test_pb.txt), `valid pb pc` and `test pb pc`
+(run_pc.sh's rule -> ship_pc.txt, test_pc.txt).
 """
 
 import sys

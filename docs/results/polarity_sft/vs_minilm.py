@@ -8,6 +8,7 @@ runs/polarity_sft/test/p1-<domain>-all (test.sh), read off P1's line as ship.py 
     .venv/bin/python docs/results/polarity_sft/vs_minilm.py > docs/results/polarity_sft/vs_minilm.txt
     .venv/bin/python docs/results/polarity_sft/vs_minilm.py p2 > docs/results/polarity_sft/vs_minilm_p2.txt
     .venv/bin/python docs/results/polarity_sft/vs_minilm.py pb > docs/results/polarity_sft/vs_minilm_pb.txt
+    .venv/bin/python docs/results/polarity_sft/vs_minilm.py pc > docs/results/polarity_sft/vs_minilm_pc.txt
 """
 
 import json
