@@ -78,3 +78,13 @@ def test_analyze_view_names_ungrounded_citations(capsys) -> None:
     }
     show_record(sample, record)
     assert 'cited but not in the input (1 of 1): "relaxed"' in " ".join(capsys.readouterr().out.split())
+
+
+def test_exclamation_counts_are_checked_against_the_input() -> None:
+    # the shipped default's answer to "Ugh, stuck at the airport AGAIN. Best. Day. Ever." (no "!")
+    chain = 'Text: Positive cues: "best" (+3.1). Emphasis: 1 exclamation mark raise the intensity.'
+    made_up = citation_grounding(chain, "Ugh, stuck at the airport AGAIN. Best. Day. Ever.")
+    assert made_up == Citations(cited=2, grounded=1, ungrounded=("1 exclamation mark",))
+    assert citation_grounding('"best" (+3.1). Emphasis: 2 exclamation marks', "Best day ever!!") == Citations(2, 2)
+    miscounted = citation_grounding("Emphasis: 1 exclamation mark.", "Insanely hilarious! I laughed so hard!")
+    assert (miscounted.cited, miscounted.grounded) == (1, 0)

@@ -5,10 +5,14 @@ Two kinds of citation are read from a completion:
 
 - quoted words or phrases, `"..."` (C2F text cues: `"wonderful" (+3.1)`);
 - measured cues with a z-score, `pitch high and very variable (+1.8 sd)` (the cue-to-text
-  prompts of `emoreason.cues`, and the `cues` teacher's chains).
+  prompts of `emoreason.cues`, and the `cues` teacher's chains);
+- counted emphasis, `2 exclamation marks` (the lexicon teacher's "Emphasis:" sentence, which
+  counts the input's "!"): a model trained on those chains writes the sentence where the input
+  has no "!" as well, a false claim no quote check sees.
 
 A quote is grounded when it occurs in the input text (case- and whitespace-insensitive); a cue
-citation when the input has the same words followed by the same z-score, `<words> (<z> sd`.
+citation when the input has the same words followed by the same z-score, `<words> (<z> sd`; a
+count when the input has exactly that many "!".
 The input is the sample's text plus the cue text its prompt carried, never the system prompt
 (whose instructions and examples would ground anything).
 """
@@ -22,6 +26,7 @@ from typing import Any
 
 QUOTE = re.compile(r"[\"\u201c]([^\"\u201c\u201d\n]{1,80})[\"\u201d]")
 CUE = re.compile(r"\(([+-]?\d+(?:\.\d+)?) sd\)")
+EXCLAMATIONS = re.compile(r"\b(\d+) exclamation marks?\b")
 # where the words of a cue citation begin: after a list separator, a colon, a sentence end or a tag
 CUE_START = re.compile(r".*(?:[,;:\n>]|\.\s)", re.S)
 
@@ -77,12 +82,21 @@ def cited_evidence(completion: str) -> list[tuple[str, str]]:
     return [(cited.written, cited.needle) for cited in citations_in(completion)]
 
 
+def counted_claims(completion: str) -> list[tuple[str, int]]:
+    """(claim as written, the count it states) for every "N exclamation mark(s)" of `completion`."""
+    return [(m.group(0), int(m.group(1))) for m in EXCLAMATIONS.finditer(completion)]
+
+
 def citation_grounding(completion: str, source: str) -> Citations:
-    """Count the completion's citations that occur in `source` (see the module doc)."""
+    """Count the completion's citations that occur in `source`: quotes and cue citations, then
+    exclamation-mark counts (see the module doc)."""
     haystack = _norm(source)
     cited = cited_evidence(completion)
-    missing = tuple(written for written, needle in cited if _norm(needle) not in haystack)
-    return Citations(cited=len(cited), grounded=len(cited) - len(missing), ungrounded=missing)
+    counts = counted_claims(completion)
+    missing = [written for written, needle in cited if _norm(needle) not in haystack]
+    missing += [written for written, count in counts if count != source.count("!")]
+    total = len(cited) + len(counts)
+    return Citations(cited=total, grounded=total - len(missing), ungrounded=tuple(missing))
 
 
 def grounding_summary(citations: Sequence[Citations]) -> dict[str, Any]:
@@ -98,4 +112,12 @@ def grounding_summary(citations: Sequence[Citations]) -> dict[str, Any]:
     }
 
 
-__all__ = ["Cited", "Citations", "cited_evidence", "citations_in", "citation_grounding", "grounding_summary"]
+__all__ = [
+    "Cited",
+    "Citations",
+    "cited_evidence",
+    "citations_in",
+    "citation_grounding",
+    "counted_claims",
+    "grounding_summary",
+]
