@@ -7,7 +7,7 @@ import torch
 
 from emoreason.generation import SamplingParams, TransformersEngine
 from emoreason.generation import engine as engine_module
-from emoreason.generation.quotes import GroundedQuotes, continuation_allowed, normalize
+from emoreason.generation.quotes import GroundedQuotes, continuation_allowed, count_allowed, has_emphasis, normalize
 from emoreason.metrics.grounding import QUOTE, citation_grounding
 from emoreason.models import Conversation, LoadedModel, load_model
 from emoreason.testing.fixtures import make_tiny_causal_lm
@@ -155,3 +155,63 @@ def test_candidates_are_the_quote_marks_and_the_pieces_of_the_input(tiny: Loaded
         assert quotes.candidates(row) == expected
         assert len(expected) < len(quotes.texts) // 2  # the rule leaves most of the vocabulary out
     assert quotes.closing == [i for i, text in enumerate(quotes.texts) if re.search('["\u201c\u201d]', text)]
+
+
+@pytest.mark.parametrize(
+    ("bangs", "written", "token", "allowed"),
+    [
+        (0, "", " 1", False),  # "Emphasis: 1 exclamation mark" for an input without "!"
+        (0, " ", "capitals", True),  # no count at all is always allowed
+        (0, "", " ", True),
+        (2, " ", "2", True),
+        (2, " ", "1", False),
+        (2, " 2", " exclamation", True),
+        (12, " 1", "2", True),  # a count grows digit by digit
+        (12, " 1", " exclamation", False),  # ... and may not stop short of the input's
+        (1, " 1", "0", False),
+    ],
+)
+def test_count_allowed(bangs: int, written: str, token: str, allowed: bool) -> None:
+    assert count_allowed(bangs, written, token) is allowed
+
+
+def test_an_exclamation_count_follows_the_input(tiny: LoadedModel) -> None:
+    """After "Emphasis:" only the input's "!" count may be written; elsewhere nothing changes."""
+    quotes = GroundedQuotes(tiny.tokenizer, ["Best. Day. Ever.", "Wow!! Great"])
+    for row in (0, 1):
+        for token in tiny.tokenizer("Text: fine. Emphasis:", add_special_tokens=False)["input_ids"]:
+            assert quotes.allowed(row) is None
+            quotes.advance(row, token)
+    digits = {str(d): [i for i, t in enumerate(quotes.texts) if t.strip() == str(d)] for d in range(10)}
+    no_bang, two_bangs = set(quotes.allowed(0) or []), set(quotes.allowed(1) or [])
+    assert no_bang and not any(i in no_bang for ids in digits.values() for i in ids)
+    assert set(digits["2"]) <= two_bangs and not set(digits["1"]) & two_bangs
+    quotes.advance(1, digits["2"][0])
+    quotes.advance(1, tiny.tokenizer(" exclamation", add_special_tokens=False)["input_ids"][0])
+    assert quotes.allowed(1) is None  # the count is written: free again
+
+
+class WordTokenizer:
+    """A tokenizer of a few whole-word tokens, SmolLM2's way of starting "Emphasis" among them."""
+
+    vocabulary = ['"', " Emphasis", "Em", "phas", "is", ":", " ", "1", "2", " exclamation", " mark", "."]
+
+    def __len__(self) -> int:
+        return len(self.vocabulary)
+
+    def decode(self, ids: list[int]) -> str:
+        return "".join(self.vocabulary[i] for i in ids)
+
+
+def test_nothing_to_emphasise_bans_the_emphasis_sentence() -> None:
+    assert has_emphasis("Wow!! Great") and has_emphasis("It was GREAT fun.")
+    assert not has_emphasis("Ugh, stuck at the airport AGAIN. Best. Day. Ever.")  # "AGAIN" is no sentiment word
+    quotes = GroundedQuotes(WordTokenizer(), ["Best. Day. Ever.", "Wow!! Great", None])
+    assert quotes.banned(0) == [1, 2] and quotes.banned(1) == [] and quotes.banned(2) == []
+    masked = quotes.mask(torch.zeros(3, len(quotes.texts)), [0, 1, 2])
+    assert torch.isinf(masked[0]).tolist() == [i in (1, 2) for i in range(len(quotes.texts))]
+    assert not torch.isinf(masked[1:]).any()
+    for token in (1, 5, 6):  # " Emphasis: " written anyway (an input with "!"): only its count may follow
+        quotes.advance(1, token)
+    allowed = quotes.allowed(1)
+    assert allowed is not None and 8 in allowed and 7 not in allowed

@@ -17,6 +17,13 @@ The rules, on the input with its whitespace runs collapsed to one space:
   quote;
 - if no token qualifies (a dead end), any closing token is allowed, so decoding never stalls.
 
+The other citation `metrics.grounding` checks in a text chain is a count: the lexicon teacher's
+`Emphasis: 2 exclamation marks ...`, which the students write for inputs without any "!" as well.
+Right after `Emphasis:` (and its spaces), the digits that may follow are those of the input's "!"
+count, and none when it has no "!": the model may still write no count (`capitals on ...`). An input
+with nothing to emphasise (no "!" and no sentiment word in capitals) cannot start an `Emphasis` sentence at
+all: banning only the digits there made the model fill the sentence with another false claim.
+
 Why so strict about case and spaces (`metrics.grounding` compares lowercased, whitespace
 collapsed): a rule as loose as the metric let a model that wanted to quote a word the input
 lacks spell its way through the input in odd-cased pieces with doubled spaces (`"hough  tHe
@@ -34,6 +41,21 @@ import torch
 
 QUOTE_MARKS = '"\u201c\u201d'
 _FIRST_MARK = re.compile(f"[{QUOTE_MARKS}]")
+# the chain is where an exclamation-mark count would go: after "Emphasis:", spaces and digits so far
+_COUNT_AT = re.compile(r"Emphasis:([ \t]*\d*)$")
+_SPACES_DIGITS_REST = re.compile(r"([ \t]*)(\d*)(.*)", re.S)
+_EMPHASIS_STARTS = ("Em", "Emph", "Emphas", "Emphasis")  # how SmolLM2's tokens begin the word
+
+
+def has_emphasis(source: str) -> bool:
+    """Whether the input has what the lexicon teacher's `Emphasis` sentence counts
+    (`distill.lexicon`): a "!", or a sentiment word of the VADER lexicon in capitals."""
+    if "!" in source:
+        return True
+    from emoreason.metrics.valence import vader_lexicon, vader_words  # vaderSentiment, only when asked
+
+    lexicon = vader_lexicon()
+    return any(len(w) > 1 and w.isupper() and (w.lower() in lexicon or w in lexicon) for w in vader_words(source))
 
 
 def normalize(text: str) -> str:
@@ -81,6 +103,31 @@ def continuation_allowed(quote: str, token: str, source: str) -> bool:
     return _quotable((quote + token[: mark.start()]).rstrip(" "), source, closing=True)
 
 
+def count_allowed(bangs: int, written: str, token: str) -> bool:
+    """Whether `token` may follow `Emphasis:` + `written` (spaces and digits so far) for an input
+    with `bangs` exclamation marks: the digits must be those of `bangs` (none when it is 0)."""
+    match = _SPACES_DIGITS_REST.fullmatch(written + token)
+    assert match is not None  # the pattern matches any text
+    digits, rest = match.group(2), match.group(3)
+    if not digits:
+        return "\n" not in rest  # the sentence goes on: no empty "Emphasis:" heading
+    if bangs == 0:
+        return False
+    return digits == str(bangs) or (not rest and str(bangs).startswith(digits))
+
+
+@lru_cache(maxsize=256)
+def count_tokens(texts: tuple[str, ...], bangs: int, written: str) -> list[int]:
+    """The token ids `count_allowed` lets follow `Emphasis:` + `written` (once per state)."""
+    return [i for i, text in enumerate(texts) if count_allowed(bangs, written, text)]
+
+
+@lru_cache(maxsize=4)
+def _emphasis_start_tokens(texts: tuple[str, ...]) -> list[int]:
+    """The tokens that begin the word "Emphasis" (with or without a leading space)."""
+    return [i for i, text in enumerate(texts) if text.strip() in _EMPHASIS_STARTS]
+
+
 @lru_cache(maxsize=4)
 def _token_texts(tokenizer: object) -> tuple[str, ...]:
     """Every token's text decoded alone (once per tokenizer)."""
@@ -115,6 +162,10 @@ class GroundedQuotes:
         self._candidates: dict[str, list[int]] = {}  # by source: the n rows of one prompt share theirs
         self._marks, self._plain = _quote_vocabulary(tokenizer)
         self.closing = list(self._marks)
+        self.bangs = [s.count("!") if s else 0 for s in sources]
+        self.emphatic = [bool(s) and has_emphasis(s) for s in sources]
+        self._emphasis_starts = _emphasis_start_tokens(self.texts)
+        self.tail = [""] * len(sources)  # the last characters written, to see a count coming
 
     def candidates(self, row: int) -> list[int]:
         """Tokens that can appear in a quote of this row's input at all (a quote mark, or text
@@ -129,11 +180,21 @@ class GroundedQuotes:
     def allowed(self, row: int) -> list[int] | None:
         """The token ids allowed next for `row`; None when it is not constrained now."""
         source = self.sources[row]
-        if source is None or not self.inside[row]:
+        if source is None:
             return None
+        if not self.inside[row]:
+            at = _COUNT_AT.search(self.tail[row])
+            return None if at is None else count_tokens(self.texts, self.bangs[row], at.group(1))
         quote = self.quote[row]
         ok = [i for i in self.candidates(row) if continuation_allowed(quote, self.texts[i], source)]
         return ok or self.closing
+
+    def banned(self, row: int) -> list[int]:
+        """Tokens banned for `row` where `allowed` leaves it free: the start of an `Emphasis`
+        sentence, for an input with nothing to emphasise."""
+        if self.sources[row] is None or self.inside[row] or self.emphatic[row]:
+            return []
+        return self._emphasis_starts
 
     def mask(self, logits: torch.Tensor, rows: Sequence[int]) -> torch.Tensor:
         """`logits` [len(rows), vocab] with the disallowed tokens of each constrained row at -inf."""
@@ -141,6 +202,10 @@ class GroundedQuotes:
         for slot, row in enumerate(rows):
             allowed = self.allowed(row)
             if allowed is None:
+                banned = [i for i in self.banned(row) if i < logits.shape[-1]]
+                if banned:
+                    masked = logits.clone() if masked is None else masked
+                    masked[slot, banned] = float("-inf")
                 continue
             if masked is None:
                 masked = logits.clone()
@@ -153,7 +218,9 @@ class GroundedQuotes:
         """Follow the quote marks of the token chosen for `row`."""
         if self.sources[row] is None:
             return
-        for char in self.texts[token] if token < len(self.texts) else "":
+        text = self.texts[token] if token < len(self.texts) else ""
+        self.tail[row] = (self.tail[row] + text)[-40:]
+        for char in text:
             if char in QUOTE_MARKS:
                 self.inside[row] = not self.inside[row]
                 self.quote[row] = ""
@@ -176,4 +243,13 @@ class QuoteLogitsProcessor:
         return self.quotes.mask(scores, rows)
 
 
-__all__ = ["GroundedQuotes", "QuoteLogitsProcessor", "QUOTE_MARKS", "continuation_allowed", "normalize"]
+__all__ = [
+    "GroundedQuotes",
+    "QuoteLogitsProcessor",
+    "QUOTE_MARKS",
+    "continuation_allowed",
+    "count_allowed",
+    "count_tokens",
+    "has_emphasis",
+    "normalize",
+]
