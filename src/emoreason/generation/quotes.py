@@ -39,6 +39,8 @@ from functools import lru_cache
 
 import torch
 
+from emoreason.metrics.valence import vader_lexicon, vader_words
+
 QUOTE_MARKS = '"\u201c\u201d'
 _FIRST_MARK = re.compile(f"[{QUOTE_MARKS}]")
 # the chain is where an exclamation-mark count would go: after "Emphasis:", spaces and digits so far
@@ -52,8 +54,6 @@ def has_emphasis(source: str) -> bool:
     (`distill.lexicon`): a "!", or a sentiment word of the VADER lexicon in capitals."""
     if "!" in source:
         return True
-    from emoreason.metrics.valence import vader_lexicon, vader_words  # vaderSentiment, only when asked
-
     lexicon = vader_lexicon()
     return any(len(w) > 1 and w.isupper() and (w.lower() in lexicon or w in lexicon) for w in vader_words(source))
 
