@@ -46,7 +46,10 @@ _FIRST_MARK = re.compile(f"[{QUOTE_MARKS}]")
 # the chain is where an exclamation-mark count would go: after "Emphasis:", spaces and digits so far
 _COUNT_AT = re.compile(r"Emphasis:([ \t]*\d*)$")
 _SPACES_DIGITS_REST = re.compile(r"([ \t]*)(\d*)(.*)", re.S)
-_EMPHASIS_STARTS = ("Em", "Emph", "Emphas", "Emphasis")  # how SmolLM2's tokens begin the word
+# how SmolLM2's tokens begin the word: " Emphasis", " Emphas", or "Em" + "phas" at a line start ("Em"
+# alone also begins "Emotion", so it is banned only as the start of "phas")
+_EMPHASIS_STARTS = ("Emphas", "Emphasis")
+_JUST_EM = re.compile(r"(?<![A-Za-z])Em$")
 
 
 def has_emphasis(source: str) -> bool:
@@ -123,9 +126,11 @@ def count_tokens(texts: tuple[str, ...], bangs: int, written: str) -> list[int]:
 
 
 @lru_cache(maxsize=4)
-def _emphasis_start_tokens(texts: tuple[str, ...]) -> list[int]:
-    """The tokens that begin the word "Emphasis" (with or without a leading space)."""
-    return [i for i, text in enumerate(texts) if text.strip() in _EMPHASIS_STARTS]
+def _emphasis_start_tokens(texts: tuple[str, ...]) -> tuple[list[int], list[int]]:
+    """The tokens that begin the word "Emphasis" (with or without a leading space), and those that
+    go on from "Em" to it (starting "phas")."""
+    starts = [i for i, text in enumerate(texts) if text.strip() in _EMPHASIS_STARTS]
+    return starts, [i for i, text in enumerate(texts) if text.startswith("phas")]
 
 
 @lru_cache(maxsize=4)
@@ -164,7 +169,7 @@ class GroundedQuotes:
         self.closing = list(self._marks)
         self.bangs = [s.count("!") if s else 0 for s in sources]
         self.emphatic = [bool(s) and has_emphasis(s) for s in sources]
-        self._emphasis_starts = _emphasis_start_tokens(self.texts)
+        self._emphasis_starts, self._after_em = _emphasis_start_tokens(self.texts)
         self.tail = [""] * len(sources)  # the last characters written, to see a count coming
 
     def candidates(self, row: int) -> list[int]:
@@ -194,7 +199,7 @@ class GroundedQuotes:
         sentence, for an input with nothing to emphasise."""
         if self.sources[row] is None or self.inside[row] or self.emphatic[row]:
             return []
-        return self._emphasis_starts
+        return self._after_em if _JUST_EM.search(self.tail[row]) else self._emphasis_starts
 
     def mask(self, logits: torch.Tensor, rows: Sequence[int]) -> torch.Tensor:
         """`logits` [len(rows), vocab] with the disallowed tokens of each constrained row at -inf."""
