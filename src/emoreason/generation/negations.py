@@ -87,7 +87,6 @@ class NegationNaming(GroundedQuotes):
         super().__init__(tokenizer, sources)
         self.tokenizer = tokenizer
         self.negations = [input_negations(s) if s else {} for s in sources]
-        self.chain = [""] * len(sources)
         self.forced: list[list[int]] = [[] for _ in sources]
         self.named: list[set[str]] = [set() for _ in sources]
 
@@ -108,7 +107,6 @@ class NegationNaming(GroundedQuotes):
             return
         if self.forced[row]:
             self.forced[row].pop(0)
-        self.chain[row] += self.texts[token] if token < len(self.texts) else ""
         if self.forced[row] or not self.negations[row]:
             return
         pending = _pending_clause(self.chain[row], self.negations[row])

@@ -170,7 +170,7 @@ class GroundedQuotes:
         self.bangs = [s.count("!") if s else 0 for s in sources]
         self.emphatic = [bool(s) and has_emphasis(s) for s in sources]
         self._emphasis_starts, self._after_em = _emphasis_start_tokens(self.texts)
-        self.tail = [""] * len(sources)  # the last characters written, to see a count coming
+        self.chain = [""] * len(sources)  # each row's completion so far (constrained rows only)
 
     def candidates(self, row: int) -> list[int]:
         """Tokens that can appear in a quote of this row's input at all (a quote mark, or text
@@ -188,7 +188,7 @@ class GroundedQuotes:
         if source is None:
             return None
         if not self.inside[row]:
-            at = _COUNT_AT.search(self.tail[row])
+            at = _COUNT_AT.search(self.chain[row])
             return None if at is None else count_tokens(self.texts, self.bangs[row], at.group(1))
         quote = self.quote[row]
         ok = [i for i in self.candidates(row) if continuation_allowed(quote, self.texts[i], source)]
@@ -199,7 +199,7 @@ class GroundedQuotes:
         sentence, for an input with nothing to emphasise."""
         if self.sources[row] is None or self.inside[row] or self.emphatic[row]:
             return []
-        return self._after_em if _JUST_EM.search(self.tail[row]) else self._emphasis_starts
+        return self._after_em if _JUST_EM.search(self.chain[row]) else self._emphasis_starts
 
     def mask(self, logits: torch.Tensor, rows: Sequence[int]) -> torch.Tensor:
         """`logits` [len(rows), vocab] with the disallowed tokens of each constrained row at -inf."""
@@ -220,11 +220,11 @@ class GroundedQuotes:
         return logits if masked is None else masked
 
     def advance(self, row: int, token: int) -> None:
-        """Follow the quote marks of the token chosen for `row`."""
+        """Follow the chain and its quote marks with the token chosen for `row`."""
         if self.sources[row] is None:
             return
         text = self.texts[token] if token < len(self.texts) else ""
-        self.tail[row] = (self.tail[row] + text)[-40:]
+        self.chain[row] += text
         for char in text:
             if char in QUOTE_MARKS:
                 self.inside[row] = not self.inside[row]

@@ -93,8 +93,9 @@ def citation_grounding(completion: str, source: str) -> Citations:
     haystack = _norm(source)
     cited = cited_evidence(completion)
     counts = counted_claims(completion)
+    bangs = source.count("!")
     missing = [written for written, needle in cited if _norm(needle) not in haystack]
-    missing += [written for written, count in counts if count != source.count("!")]
+    missing += [written for written, count in counts if count != bangs]
     total = len(cited) + len(counts)
     return Citations(cited=total, grounded=total - len(missing), ungrounded=tuple(missing))
 
