@@ -1,6 +1,7 @@
 """The SFT polarity objective: targets read off a gold score, the soft cross-entropy, and the
 trainer's term (what it computes is what the readout reads, it falls as it trains, its batches
-are a function of the step, and a bad setting is refused by name)."""
+are a function of the step, and a bad setting is refused by name), and the chains' loss that
+leaves the polarity word's token to it (`data.train_polarity_word: false`)."""
 
 from __future__ import annotations
 
@@ -115,7 +116,13 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def make_trainer(
-    tmp_path: Path, model: Path, files: dict[str, Path], data: str = "data", chains: bool = True, **polarity: Any
+    tmp_path: Path,
+    model: Path,
+    files: dict[str, Path],
+    data: str = "data",
+    chains: bool = True,
+    data_overrides: dict[str, Any] | None = None,
+    **polarity: Any,
 ) -> SFTTrainer:
     from emoreason.sft.config import parse_config
 
@@ -123,7 +130,11 @@ def make_trainer(
         {
             "run": {"output_dir": str(tmp_path / "run"), "max_steps": 12, "save_every": 0, "report_to": ["jsonl"]},
             "model": {"name": str(model), "device": "cpu", "lora": {"enabled": True, "r": 4, "alpha": 8}},
-            "data": {"train_file": str(files["chains"]) if chains else None, "eval_fraction": 0.0},
+            "data": {
+                "train_file": str(files["chains"]) if chains else None,
+                "eval_fraction": 0.0,
+                **(data_overrides or {}),
+            },
             "train": {"batch_size": 2, "lr": 1e-2, "scheduler": "constant"},
             "eval": {"every": 0, "loss_examples": 0, "generate_examples": 0},
             "polarity": {"dataset": f"jsonl:{files[data]}?scale=-4,4&neutral=0.5", "batch_size": 6, **polarity},
@@ -246,3 +257,61 @@ def test_the_sft_command_trains_the_polarity_objective_alone(tmp_path, tiny_mode
     assert (tmp_path / "cli" / "final" / "adapter").is_dir()
     logged = [json.loads(line) for line in (tmp_path / "cli" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in logged if "polarity/loss" in r] == [1, 2]
+
+
+def _chains(path: Path, answers: list[str], fmt: str | None = "c2f") -> Path:
+    rows = []
+    for i, (answer, (text, _)) in enumerate(zip(answers, SENTENCES)):
+        row: dict[str, Any] = {"id": f"c{i}", "messages": [{"role": "user", "content": text}]}
+        row["messages"].append({"role": "assistant", "content": answer})
+        if fmt is not None:
+            row["format"] = fmt
+        rows.append(json.dumps(row))
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_the_chains_loss_can_leave_the_polarity_word_to_the_polarity_objective(tmp_path, tiny_models, files) -> None:
+    from emoreason.generation.logprobs import continuation_logprobs, encode_with_continuations
+
+    answers = [
+        "<polarity>positive</polarity><think>x</think><score>2</score>",
+        "<polarity>negative</polarity><think>y z</think><score>-1.5</score>",
+    ]
+    c2f = {**files, "chains": _chains(tmp_path / "c2f.jsonl", answers)}
+    full = make_trainer(tmp_path / "full", tiny_models["causal_lm"], c2f)
+    held = make_trainer(tmp_path / "held", tiny_models["causal_lm"], c2f, data_overrides={"train_polarity_word": False})
+    assert full.polarity_word is None and held.polarity_word is not None
+    batch = held.train_examples
+    prefix, starts = held.polarity_word
+    # by hand: the held token is the one right after the format's prefix, the first of the polarity word
+    at = [next(i for i in range(len(prefix), len(ids)) if ids[i] in starts.values()) for _, ids in batch]
+    assert all(list(ids[a - len(prefix) : a]) == prefix for a, (_, ids) in zip(at, batch))
+    with torch.no_grad():
+        full_nll, full_count = full._nll(held.model, batch)
+        held_nll, held_count = held._nll(held.model, batch)
+        encoded = encode_with_continuations(held.loaded, [e.conversation for e, _ in batch], [i for _, i in batch])
+        logp, _ = continuation_logprobs(held.model, encoded)
+    # the sum loses exactly those tokens' log-likelihood; the normaliser (the token count) keeps them
+    word = sum(float(logp[row, a]) for row, a in enumerate(at))
+    assert float(full_nll - held_nll) == pytest.approx(-word, rel=1e-4, abs=1e-4) and word < 0
+    assert held_count == full_count == sum(len(ids) for _, ids in batch)
+    from emoreason.cli.ui import console, show_sft_data
+
+    with console.capture() as shown:
+        show_sft_data(held)
+    assert "2 training examples, 0 held out (their polarity word left out of their loss)" in shown.get()
+    # refused by name: chains without a format, a format without a leading polarity word, a chain without one
+    bad = [
+        (_chains(tmp_path / "none.jsonl", answers, fmt=None), "one format with a `format` field"),
+        (_chains(tmp_path / "emor3.jsonl", answers, fmt="emor3"), "writes its polarity word first"),
+        (_chains(tmp_path / "late.jsonl", [answers[0], "<think>x</think><score>1</score>"]), "1 chain"),
+    ]
+    for n, (chains, message) in enumerate(bad):
+        with pytest.raises(ValueError, match=message):
+            make_trainer(
+                tmp_path / f"bad{n}",
+                tiny_models["causal_lm"],
+                {**files, "chains": chains},
+                data_overrides={"train_polarity_word": False},
+            )

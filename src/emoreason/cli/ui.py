@@ -389,6 +389,7 @@ def show_sft_data(trainer: Any) -> None:
     console.print(
         f"{len(trainer.train_examples)} training examples, {len(trainer.eval_examples)} held out"
         + (f", {trainer.dropped_long} too long left out" if trainer.dropped_long else "")
+        + (" (their polarity word left out of their loss)" if getattr(trainer, "polarity_word", None) else "")
         + (f"; {objective}" if objective else "")
         + f"; {trainer.max_steps} steps"
     )

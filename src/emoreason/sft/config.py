@@ -45,6 +45,13 @@ class SFTDataConfig(Section):
         "of truncated, which would teach unfinished answers.",
     )
     shuffle: bool = True
+    train_polarity_word: bool = Field(
+        True,
+        description="false: the token where each chain writes its polarity word is left out of the chains' loss "
+        "(`formats.readout.polarity_word_index`), so chains teach the cues and the score that follow a polarity "
+        "and the polarity objective alone shapes that token's distribution, which the fitted score reads. Needs "
+        "chains in a format that writes its polarity first (c2f).",
+    )
 
 
 class SFTTrainConfig(OptimSection):

@@ -29,11 +29,11 @@ import numpy as np
 import torch
 
 from emoreason.data import load_pooled
-from emoreason.data.schema import POLARITIES, Sample, TaskInfo
+from emoreason.data.schema import POLARITIES, Polarity, Sample, TaskInfo
 from emoreason.formats import get_format
 from emoreason.formats.base import ReasoningFormat
 from emoreason.formats.conversation import build_conversation
-from emoreason.formats.readout import polarity_position
+from emoreason.formats.readout import polarity_position, polarity_word_index
 from emoreason.generation import SamplingParams, TransformersEngine
 from emoreason.generation.logprobs import continuation_logprobs, encode_with_continuations
 from emoreason.models.families.base import Conversation
@@ -89,6 +89,9 @@ class SFTTrainer:
                 f"every training example is longer than data.max_target_tokens={config.data.max_target_tokens}"
             )
         self.eval_examples, _ = self._fit(list(eval_examples or []))
+        #: without data.train_polarity_word: where the chains' format writes its polarity word, whose
+        #: token the chains' loss then leaves to the polarity objective
+        self.polarity_word = None if config.data.train_polarity_word else self._polarity_word_position()
 
         policy = prepare_policy(loaded, config.model)
         t = config.train
@@ -135,6 +138,31 @@ class SFTTrainer:
             )
         return kept, dropped
 
+    def _polarity_word_position(self) -> tuple[list[int], dict[Polarity, int]]:
+        """(prefix ids, each polarity word's first token) of the chains' one format; an error that
+        names the fix when the format has no leading one-token polarity word or a chain lacks it."""
+        where = self.config.data.train_file or "the training chains"
+        examples = self.train_examples + self.eval_examples
+        formats = sorted({e.format or "(none)" for e, _ in examples})
+        if len(formats) != 1 or formats[0] == "(none)":
+            raise ValueError(
+                f"data.train_polarity_word: false needs chains of one format with a `format` field; {where} has "
+                f"{', '.join(formats) or 'no chains'}: write them with `emoreason distill` or set it to true"
+            )
+        position = polarity_position(self.tokenizer, get_format(formats[0]))
+        if position is None:
+            raise ValueError(
+                f"data.train_polarity_word: false needs a format that writes its polarity word first, as one token "
+                f"after the same prefix (c2f); {formats[0]} with this tokenizer does not: set it to true"
+            )
+        missing = [e.id for e, ids in examples if polarity_word_index(ids, position) is None]
+        if missing:
+            raise ValueError(
+                f"data.train_polarity_word: false: {len(missing)} chain(s) of {where} do not start with a polarity "
+                f"word after the format's prefix (first: {missing[0]}); mend them or set it to true"
+            )
+        return position
+
     def _example_at(self, index: int) -> tuple[SFTExample, list[int]]:
         return self.train_examples[
             epoch_position(index, len(self.train_examples), self.config.run.seed, self.config.data.shuffle)
@@ -161,7 +189,11 @@ class SFTTrainer:
         )
         with update_precision(self.precision, self.accelerator.device):
             logp, _ = continuation_logprobs(model, encoded)
-        mask = encoded.mask.to(logp.dtype)
+        mask = encoded.mask.to(logp.dtype, copy=True)
+        if self.polarity_word is not None:
+            # the polarity word's token leaves the sum; the count (the loss's normaliser) keeps it
+            for row, (_, ids) in enumerate(batch):
+                mask[row, polarity_word_index(ids, self.polarity_word)] = 0.0
         return -(logp * mask).sum(), int(encoded.mask.sum().item())
 
     def polarity_logprobs(self, model: torch.nn.Module, sentences: Sequence[Sample]) -> torch.Tensor:
