@@ -21,8 +21,10 @@ from emoreason.metrics.faithfulness import (
     probe_scores,
 )
 from emoreason.metrics.valence import (
+    capitalised_cues,
     check_valences,
     cue_omissions,
+    cue_valence,
     lexicon_words,
     misrated_cues,
     negated_words,
@@ -243,6 +245,17 @@ def test_cue_recall_counts_the_input_words_the_lexicon_rates() -> None:
     summary = valence_summary([teacher, one, off, nothing])
     assert summary["valence_cue_recall"] == 4 / 9 and summary["n_valence_cue_words"] == 9
     assert math.isnan(valence_summary([nothing])["valence_cue_recall"])
+
+
+def test_a_cue_is_a_rated_word_that_is_no_booster_or_negation() -> None:
+    # VADER's own lexicon rates none of its boosters or negations; a lexicon that did must not make
+    # them cues: they modify the word after them (the teacher's rule, `distill.lexicon`)
+    lexicon = {**LEXICON, "very": 1.0, "not": -1.0}
+    assert cue_valence("GREAT", lexicon) == 3.1 and cue_valence("Dull", lexicon) == -1.7
+    assert cue_valence("very", lexicon) is None and cue_valence("NOT", lexicon) is None
+    assert cue_valence("table", lexicon) is None and cue_valence("really great", lexicon) is None
+    words = vader_words("VERY GREAT, NOT DULL!! I loved it A lot :)")
+    assert capitalised_cues(words, lexicon) == ["GREAT", "DULL"]  # not VERY, NOT or the one-letter "I", "A"
 
 
 def test_unnamed_cues_are_the_rated_words_the_chain_gives_no_valence() -> None:

@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from emoreason.data.schema import Polarity, TaskInfo
-from emoreason.metrics.valence import negation_before, vader_negations, vader_words
+from emoreason.metrics.valence import capitalised_cues, cue_valence, negation_before, vader_boosters, vader_words
 
 CONTRAST_WORDS = ("but", "however", "though", "although", "yet", "nevertheless", "except")
 
@@ -67,26 +67,22 @@ def _vader() -> Any:
 
 
 def analyse_text(text: str) -> LexiconAnalysis:
-    from vaderSentiment.vaderSentiment import BOOSTER_DICT
-
     analyser = _vader()
     lexicon: dict[str, float] = analyser.lexicon
-    negations = vader_negations()
+    boosters = vader_boosters()
     words = vader_words(text)
     lowered = [w.lower() for w in words]
     contrast_at = next((i for i, w in enumerate(lowered) if w in CONTRAST_WORDS), None)
     cues: list[WordCue] = []
-    capitalised: list[str] = []
-    for i, (word, low) in enumerate(zip(words, lowered)):
-        valence = lexicon.get(low, lexicon.get(word))
-        if valence is None or low in BOOSTER_DICT or low in negations:
+    for i, word in enumerate(words):
+        valence = cue_valence(word, lexicon)
+        if valence is None:
             continue
         at = negation_before(lowered, i)
         negated = words[at] if at is not None else None
-        booster = words[i - 1] if i > 0 and lowered[i - 1] in BOOSTER_DICT else None
-        cues.append(WordCue(word, float(valence), negated, booster, contrast_at is not None and i > contrast_at))
-        if word.isupper() and len(word) > 1:
-            capitalised.append(word)
+        booster = words[i - 1] if i > 0 and lowered[i - 1] in boosters else None
+        cues.append(WordCue(word, valence, negated, booster, contrast_at is not None and i > contrast_at))
+    capitalised = capitalised_cues(words, lexicon)
     return LexiconAnalysis(
         text=text,
         words=tuple(cues),

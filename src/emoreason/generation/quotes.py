@@ -39,7 +39,7 @@ from functools import lru_cache
 
 import torch
 
-from emoreason.metrics.valence import vader_lexicon, vader_words
+from emoreason.metrics.valence import capitalised_cues, vader_lexicon, vader_words
 
 QUOTE_MARKS = '"\u201c\u201d'
 _FIRST_MARK = re.compile(f"[{QUOTE_MARKS}]")
@@ -54,11 +54,8 @@ _JUST_EM = re.compile(r"(?<![A-Za-z])Em$")
 
 def has_emphasis(source: str) -> bool:
     """Whether the input has what the lexicon teacher's `Emphasis` sentence counts
-    (`distill.lexicon`): a "!", or a sentiment word of the VADER lexicon in capitals."""
-    if "!" in source:
-        return True
-    lexicon = vader_lexicon()
-    return any(len(w) > 1 and w.isupper() and (w.lower() in lexicon or w in lexicon) for w in vader_words(source))
+    (`distill.lexicon`): a "!", or a cue in capitals (`metrics.valence.capitalised_cues`)."""
+    return "!" in source or bool(capitalised_cues(vader_words(source), vader_lexicon()))
 
 
 def normalize(text: str) -> str:

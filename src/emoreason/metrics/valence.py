@@ -115,6 +115,30 @@ def vader_negations() -> frozenset[str]:
     return frozenset(w.lower() for w in NEGATE)
 
 
+@lru_cache(maxsize=1)
+def vader_boosters() -> frozenset[str]:
+    """VADER's boosters and dampeners (its BOOSTER_DICT: "very", "barely", ...), lower case."""
+    from vaderSentiment.vaderSentiment import BOOSTER_DICT
+
+    return frozenset(w.lower() for w in BOOSTER_DICT)
+
+
+def cue_valence(word: str, lexicon: Mapping[str, float]) -> float | None:
+    """The valence the lexicon teacher (`distill.lexicon`) gives `word` as a cue of its own: the
+    lexicon's (`lexicon_valence`); None for a word it lacks and for VADER's boosters and negations,
+    which only modify the word after them."""
+    low = word.strip().lower()
+    if low in vader_boosters() or low in vader_negations():
+        return None
+    return lexicon_valence(word, lexicon)
+
+
+def capitalised_cues(words: Sequence[str], lexicon: Mapping[str, float]) -> list[str]:
+    """The cues among `words` (`vader_words`) written in capitals, in order: what the teacher's
+    `Emphasis` sentence names after an input's "!" count (VADER's capitals rule)."""
+    return [w for w in words if len(w) > 1 and w.isupper() and cue_valence(w, lexicon) is not None]
+
+
 def is_negation(word: str) -> bool:
     """Whether VADER reads the lower-case `word` as a negation: its NEGATE list, or any n't word."""
     return word in vader_negations() or word.endswith("n't")
@@ -458,8 +482,10 @@ __all__ = [
     "NegationCoverage",
     "NegationNote",
     "ValenceCheck",
+    "capitalised_cues",
     "check_valences",
     "cue_omissions",
+    "cue_valence",
     "cue_words_named",
     "is_negation",
     "lexicon_valence",
