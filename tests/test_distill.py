@@ -192,6 +192,14 @@ def test_lexicon_rationalization_ends_on_the_gold_answer() -> None:
     parsed = C2F.parse(replies[0].text or "", TASK)
     assert parsed.ok and parsed.polarity == "negative" and parsed.score == -2.0
     assert "The lexicon alone leans positive" in parsed.reasoning["think"]
+    # a rater mean with many decimals is written as the <score> tag writes it, in the chain too
+    sample = Sample(id="y", text="I'm not about meeting. I'm about doings.", score=0.557895)
+    LexiconTeacher(C2F, TASK).run(
+        [TeacherRequest(sample, C2F.messages(sample, TASK), gold={"polarity": "positive", "score": 0.557895})],
+        replies.__setitem__,
+    )
+    parsed = C2F.parse(replies[0].text or "", TASK)
+    assert parsed.score == 0.56 and "about 0.56 on the" in parsed.reasoning["think"], parsed.reasoning["think"]
 
 
 def test_lexicon_teacher_refuses_what_it_cannot_do() -> None:

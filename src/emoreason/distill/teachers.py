@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from emoreason.data.schema import Sample, TaskInfo
+from emoreason.formats import format_number
 from emoreason.formats.base import Message, ReasoningFormat
 
 if TYPE_CHECKING:
@@ -108,7 +109,9 @@ class LexiconTeacher(Teacher):
                 continue
             analysis = analyse_text(sample.text)
             if request.gold is not None and request.gold.get("score") is not None:
-                score = float(request.gold["score"])
+                # the gold as the answer's <score> writes it, so the chain's "about N" and the
+                # polarity read off it agree with that tag (a rater mean has many decimals)
+                score = float(format_number(float(request.gold["score"]), self.format.score_decimals))
                 polarity = self.task.score_polarity(score)
             else:
                 score = analysis.score(self.task)
