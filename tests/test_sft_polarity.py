@@ -300,7 +300,7 @@ def test_the_chains_loss_can_leave_the_polarity_word_to_the_polarity_objective(t
 
     with console.capture() as shown:
         show_sft_data(held)
-    assert "2 training examples, 0 held out (their polarity word left out of their loss)" in shown.get()
+    assert "2 training examples (their polarity word left out of their loss), 0 held out" in shown.get()
     # refused by name: chains without a format, a format without a leading polarity word, a chain without one
     bad = [
         (_chains(tmp_path / "none.jsonl", answers, fmt=None), "one format with a `format` field"),

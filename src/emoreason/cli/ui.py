@@ -387,9 +387,10 @@ def show_sft_data(trainer: Any) -> None:
         console.print(f"no chains: {objective} alone; {trainer.max_steps} steps")
         return
     console.print(
-        f"{len(trainer.train_examples)} training examples, {len(trainer.eval_examples)} held out"
-        + (f", {trainer.dropped_long} too long left out" if trainer.dropped_long else "")
+        f"{len(trainer.train_examples)} training examples"
         + (" (their polarity word left out of their loss)" if getattr(trainer, "polarity_word", None) else "")
+        + f", {len(trainer.eval_examples)} held out"
+        + (f", {trainer.dropped_long} too long left out" if trainer.dropped_long else "")
         + (f"; {objective}" if objective else "")
         + f"; {trainer.max_steps} steps"
     )
