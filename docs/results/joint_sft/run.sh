@@ -21,7 +21,7 @@
 #   (2) no split's judgment agreement falls with its interval below 0;
 #   (3) no split's r falls with its interval below 0, and its mean valid r is at most 0.005 below PC's;
 #   (4) no parse rate falls by more than 0.01.
-# Then test is read once (`WHO=pd test.sh`: PC's test answers with the constraint, and PD's;
+# Then test is read once (PC's test answers with the constraint, and PD's;
 # `decide.py test pce pd`, `ship_p2.py test pce pd`) and PD ships whatever test says, if its fp16 form
 # passes ship.sh's two checks. Otherwise PC stays and test is not read.
 cd "$(dirname "$0")/../../.."

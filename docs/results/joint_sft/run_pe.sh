@@ -24,7 +24,7 @@
 #   (3) no split's r falls with its interval below 0, and its mean valid r is at most 0.005 below PC's;
 #   (4) no parse rate falls by more than 0.01;
 #   (5) on every split at most 2% of its answers quote a cue more often than the input has the word.
-# Then test is read once (test.sh with WHO=pe) and PE ships whatever test says, if its fp16 form
+# Then test is read once (as run.sh says for PD) and PE ships whatever test says, if its fp16 form
 # passes ship.sh's two checks. Otherwise PC stays and test is not read.
 cd "$(dirname "$0")/../../.."
 export HF_HUB_OFFLINE=1
