@@ -25,22 +25,28 @@
 # `decide.py test pce pd`, `ship_p2.py test pce pd`) and PD ships whatever test says, if its fp16 form
 # passes ship.sh's two checks. Otherwise PC stays and test is not read.
 cd "$(dirname "$0")/../../.."
+# run_pe.sh runs the same steps for PE: WHO, CONFIG, CHAINS (the distill folder), TEACHER (distill
+# overrides) and OUT (the suffix of the result files) default to PD's
+WHO=${WHO:-pd}
+CONFIG=${CONFIG:-docs/results/joint_sft/sft.yaml}
+CHAINS=${CHAINS:-runs/joint/distill}
+OUT=${OUT-}
 export HF_HUB_OFFLINE=1
 E=.venv/bin/emoreason
-[ -f runs/joint/distill/sft.jsonl ] || $E distill --config configs/distill_c2f_vader_lexicon.yaml \
-  -d vader:tweets -d vader:products -d vader:movies --out runs/joint/distill
+[ -f $CHAINS/sft.jsonl ] || $E distill --config configs/distill_c2f_vader_lexicon.yaml \
+  -d vader:tweets -d vader:products -d vader:movies --out $CHAINS $TEACHER
 mkdir -p runs/joint
-[ -f runs/joint/pd/final/adapter/adapter_config.json ] || \
-  $E sft --config docs/results/joint_sft/sft.yaml >> runs/joint/pd.log 2>&1
-echo "pd trained $(date +%T)"
+[ -f runs/joint/$WHO/final/adapter/adapter_config.json ] || \
+  $E sft --config $CONFIG >> runs/joint/$WHO.log 2>&1
+echo "$WHO trained $(date +%T)"
 R=runs/polarity_sft/valid
 for d in products tweets movies; do
-  out=$R/pd-$d-all
+  out=$R/$WHO-$d-all
   [ -f $out/metrics.json ] || $E evaluate --max-new-tokens 192 --score-readout confidence --no-name-negations \
-    --adapter runs/joint/pd/final/adapter --out $out -d vader:$d --split valid > $out.log 2>&1
+    --adapter runs/joint/$WHO/final/adapter --out $out -d vader:$d --split valid > $out.log 2>&1
   echo "$d done $(date +%T)"
 done
 D=docs/results/joint_sft
-.venv/bin/python docs/results/polarity_sft/ship_p2.py valid pce pd > $D/valid_r.txt
-.venv/bin/python $D/decide.py valid pce pd $D/valid_r.txt --rule pd > $D/decide.txt
-cat $D/valid_r.txt $D/decide.txt
+.venv/bin/python docs/results/polarity_sft/ship_p2.py valid pce $WHO > $D/valid_r$OUT.txt
+.venv/bin/python $D/decide.py valid pce $WHO $D/valid_r$OUT.txt --rule $WHO > $D/decide$OUT.txt
+cat $D/valid_r$OUT.txt $D/decide$OUT.txt

@@ -27,22 +27,5 @@
 # Then test is read once (as run.sh says for PD) and PE ships whatever test says, if its fp16 form
 # passes ship.sh's two checks. Otherwise PC stays and test is not read.
 cd "$(dirname "$0")/../../.."
-export HF_HUB_OFFLINE=1
-E=.venv/bin/emoreason
-[ -f runs/joint/distill_rationalized/sft.jsonl ] || $E distill --config configs/distill_c2f_vader_lexicon.yaml \
-  -d vader:tweets -d vader:products -d vader:movies --out runs/joint/distill_rationalized teacher.rationalize=true
-mkdir -p runs/joint
-[ -f runs/joint/pe/final/adapter/adapter_config.json ] || \
-  $E sft --config docs/results/joint_sft/sft_pe.yaml >> runs/joint/pe.log 2>&1
-echo "pe trained $(date +%T)"
-R=runs/polarity_sft/valid
-for d in products tweets movies; do
-  out=$R/pe-$d-all
-  [ -f $out/metrics.json ] || $E evaluate --max-new-tokens 192 --score-readout confidence --no-name-negations \
-    --adapter runs/joint/pe/final/adapter --out $out -d vader:$d --split valid > $out.log 2>&1
-  echo "$d done $(date +%T)"
-done
-D=docs/results/joint_sft
-.venv/bin/python docs/results/polarity_sft/ship_p2.py valid pce pe > $D/valid_r_pe.txt
-.venv/bin/python $D/decide.py valid pce pe $D/valid_r_pe.txt --rule pe > $D/decide_pe.txt
-cat $D/valid_r_pe.txt $D/decide_pe.txt
+WHO=pe CONFIG=docs/results/joint_sft/sft_pe.yaml CHAINS=runs/joint/distill_rationalized \
+  TEACHER=teacher.rationalize=true OUT=_pe bash docs/results/joint_sft/run.sh
