@@ -189,11 +189,15 @@ class SFTTrainer:
         )
         with update_precision(self.precision, self.accelerator.device):
             logp, _ = continuation_logprobs(model, encoded)
-        mask = encoded.mask.to(logp.dtype, copy=True)
+        mask = encoded.mask.to(logp.dtype)  # a new float tensor: the integer mask stays whole for the count
         if self.polarity_word is not None:
-            # the polarity word's token leaves the sum; the count (the loss's normaliser) keeps it
+            # the polarity word's token leaves the sum; the count (the loss's normaliser) keeps it.
+            # Every chain has one (checked when the trainer was built); an index of None would
+            # zero the whole row, so it is tested, not assumed
             for row, (_, ids) in enumerate(batch):
-                mask[row, polarity_word_index(ids, self.polarity_word)] = 0.0
+                at = polarity_word_index(ids, self.polarity_word)
+                if at is not None:
+                    mask[row, at] = 0.0
         return -(logp * mask).sum(), int(encoded.mask.sum().item())
 
     def polarity_logprobs(self, model: torch.nn.Module, sentences: Sequence[Sample]) -> torch.Tensor:
