@@ -31,7 +31,7 @@ import torch
 from emoreason.data import load_pooled
 from emoreason.data.schema import Sample, TaskInfo
 from emoreason.formats import build_conversation, effective_mode, get_format
-from emoreason.formats.readout import polarity_position, polarity_word_index
+from emoreason.formats.readout import polarity_position
 from emoreason.generation import Completion, GenerationBackend, SamplingParams, TransformersEngine
 from emoreason.generation.logprobs import EncodedBatch, continuation_logprobs, encode_with_continuations, hint_token_ids
 from emoreason.models.families.base import Conversation
@@ -82,6 +82,7 @@ from emoreason.train.update import (
     optimizer_step,
     resolve_precision,
     update_precision,
+    without_polarity_word,
     zero_missing_grads,
 )
 from emoreason.train.validation import Validation, ValidationHook
@@ -323,12 +324,7 @@ class GRPOTrainer:
         mask = hint_token_mask(hints, trained, batch.targets.shape[1]).to(batch.targets.device)
         if self.polarity_word is None:
             return batch, mask, None
-        policy_mask = mask.clone()
-        for row, ids in enumerate(continuations):
-            at = polarity_word_index(ids, self.polarity_word)
-            if at is not None:
-                policy_mask[row, at] = 0.0
-        return batch, mask, policy_mask
+        return batch, mask, without_polarity_word(mask, continuations, self.polarity_word)
 
     def _rows_that_run(self, advantages: torch.Tensor) -> list[bool]:
         """Which rows the update runs. Without a KL term a row whose advantage is exactly 0 adds

@@ -43,7 +43,13 @@ from emoreason.sft.data import SFTExample, load_sft_file, split_eval
 from emoreason.sft.polarity import polarity_targets, soft_polarity_loss, target_matrix
 from emoreason.train.loop import build_accelerator, epoch_position, prepare_training, stream_positions
 from emoreason.train.policy import load_trainable, prepare_policy
-from emoreason.train.update import gradient_sync, optimizer_step, resolve_precision, update_precision
+from emoreason.train.update import (
+    gradient_sync,
+    optimizer_step,
+    resolve_precision,
+    update_precision,
+    without_polarity_word,
+)
 from emoreason.train.weights import save_weights
 
 log = logging.getLogger(__name__)
@@ -189,15 +195,10 @@ class SFTTrainer:
         )
         with update_precision(self.precision, self.accelerator.device):
             logp, _ = continuation_logprobs(model, encoded)
-        mask = encoded.mask.to(logp.dtype)  # a new float tensor: the integer mask stays whole for the count
+        mask = encoded.mask.to(logp.dtype)
         if self.polarity_word is not None:
-            # the polarity word's token leaves the sum; the count (the loss's normaliser) keeps it.
-            # Every chain has one (checked when the trainer was built); an index of None would
-            # zero the whole row, so it is tested, not assumed
-            for row, (_, ids) in enumerate(batch):
-                at = polarity_word_index(ids, self.polarity_word)
-                if at is not None:
-                    mask[row, at] = 0.0
+            # the polarity word's token leaves the sum; the count (the loss's normaliser) keeps it
+            mask = without_polarity_word(mask, [ids for _, ids in batch], self.polarity_word)
         return -(logp * mask).sum(), int(encoded.mask.sum().item())
 
     def polarity_logprobs(self, model: torch.nn.Module, sentences: Sequence[Sample]) -> torch.Tensor:

@@ -4,11 +4,14 @@ then clip, step, schedule, zero."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import torch
 
+from emoreason.data.schema import Polarity
+from emoreason.formats.readout import polarity_word_index
 from emoreason.models.loading import bf16_where_native
 
 
@@ -87,11 +90,27 @@ class RunningMeans:
         return {name: self.sums[name] / self.counts[name] for name in self.sums}
 
 
+def without_polarity_word(
+    mask: torch.Tensor, continuations: Sequence[Sequence[int]], position: tuple[list[int], dict[Polarity, int]]
+) -> torch.Tensor:
+    """A copy of the token mask `mask` [rows, width] (continuation-aligned, as `EncodedBatch.mask`)
+    with each row's polarity-word token (`formats.readout.polarity_word_index` at `position`) at 0:
+    what SFT's `data.train_polarity_word` and GRPO's `algorithm.train_polarity_word` leave out of a
+    loss term. A row that writes no polarity word there is kept whole."""
+    held = mask.clone()
+    for row, ids in enumerate(continuations):
+        at = polarity_word_index(ids, position)
+        if at is not None:
+            held[row, at] = 0
+    return held
+
+
 __all__ = [
     "RunningMeans",
     "gradient_sync",
     "optimizer_step",
     "resolve_precision",
     "update_precision",
+    "without_polarity_word",
     "zero_missing_grads",
 ]
