@@ -7,7 +7,16 @@ import torch
 
 from emoreason.generation import SamplingParams, TransformersEngine
 from emoreason.generation import engine as engine_module
-from emoreason.generation.quotes import GroundedQuotes, continuation_allowed, count_allowed, has_emphasis, normalize
+from emoreason.generation.quotes import (
+    GroundedQuotes,
+    can_close_fresh,
+    continuation_allowed,
+    count_allowed,
+    cue_key,
+    has_emphasis,
+    normalize,
+    occurrences,
+)
 from emoreason.metrics.grounding import QUOTE, citation_grounding
 from emoreason.models import Conversation, LoadedModel, load_model
 from emoreason.testing.fixtures import make_tiny_causal_lm
@@ -217,3 +226,36 @@ def test_nothing_to_emphasise_bans_the_emphasis_sentence() -> None:
         quotes.advance(1, token)
     allowed = quotes.allowed(1)
     assert allowed is not None and 8 in allowed and 7 not in allowed
+
+
+def test_a_cue_is_spent_when_the_list_has_headed_it_as_often_as_the_input_has_it() -> None:
+    assert cue_key("Best.") == cue_key(" best ") == "best" and cue_key(":-)") == ":-)"
+    assert occurrences("best", normalize("Best. Day. Ever. BEST!")) == 2
+    assert occurrences("best", normalize("The bestest day")) == 0  # whole words only
+    source = normalize("Best. Day. Ever.")
+    spent = frozenset({"best"})
+    assert not can_close_fresh("be", source, spent)  # every way to close it is "best"
+    assert not can_close_fresh("Best.", source, spent)
+    assert can_close_fresh("Da", source, spent) and can_close_fresh("be", source, frozenset())
+    assert can_close_fresh("be", normalize("Best. Day. Ever. best friend"), frozenset({"best friend"}))
+
+
+class CueTokenizer(WordTokenizer):
+    """Whole-word tokens for a lexicon-teacher cue list."""
+
+    vocabulary = ['"', "Positive cues: ", "best", "Best.", "be", "Day", "Ever", " (+3.1); ", ". Capitals on "]
+
+
+def test_a_cue_list_heads_an_item_no_more_often_than_the_input_has_the_word() -> None:
+    ids = {text: i for i, text in enumerate(CueTokenizer.vocabulary)}
+    quotes = GroundedQuotes(CueTokenizer(), ["Best. Day. Ever.", "Best. Day. Ever. BEST", "best"])
+    for row in (0, 1, 2):
+        for text in ("Positive cues: ", '"', "best", '"', " (+3.1); ", '"'):
+            quotes.advance(row, ids[text])
+    best_like = {ids["best"], ids["Best."], ids["be"]}
+    assert not best_like & set(quotes.allowed(0) or []) and {ids["Day"], ids["Ever"]} <= set(quotes.allowed(0) or [])
+    assert best_like <= set(quotes.allowed(1) or [])  # the input has a second "best"
+    assert quotes.allowed(2) == quotes.closing  # nothing fresh is left: the dead end closes, as before
+    for text in ("Day", '"', ". Capitals on ", '"'):  # a quote that heads no list item is free to repeat
+        quotes.advance(0, ids[text])
+    assert best_like <= set(quotes.allowed(0) or [])

@@ -24,6 +24,16 @@ count, and none when it has no "!": the model may still write no count (`capital
 with nothing to emphasise (no "!" and no sentiment word in capitals) cannot start an `Emphasis` sentence at
 all: banning only the digits there made the model fill the sentence with another false claim.
 
+A cue list counts too. A quote that heads an item of a `Positive cues:` / `Negative cues:` list (it
+opens right after `cues:` or `;`) may not close on a word the list has already headed as often as
+the input has it (compared without case or the punctuation around it: "Best." is "best"), and it
+may not grow into such a word (a quote is not pushed on into a longer phrase instead). The lexicon
+teacher's chains never head an item with a word more often than their input has it (none of the
+18,445 it wrote for the three VADER train splits, 3,746 filtered and 14,699 rationalized); students
+trained longer on them loop through their list (`"best" (+3.1); "day" (+1.9); "best" (+3.1)` for
+"Best. Day. Ever."). Quotes elsewhere (`negated by "not"`, `capitals on "WELL"`, the contrast
+sentence's clause) repeat list words by design and are left alone.
+
 Why so strict about case and spaces (`metrics.grounding` compares lowercased, whitespace
 collapsed): a rule as loose as the metric let a model that wanted to quote a word the input
 lacks spell its way through the input in odd-cased pieces with doubled spaces (`"hough  tHe
@@ -34,6 +44,7 @@ quote can only grow along the input, one space at a time, so it ends within the 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -50,6 +61,9 @@ _SPACES_DIGITS_REST = re.compile(r"([ \t]*)(\d*)(.*)", re.S)
 # alone also begins "Emotion", so it is banned only as the start of "phas")
 _EMPHASIS_STARTS = ("Emphas", "Emphasis")
 _JUST_EM = re.compile(r"(?<![A-Za-z])Em$")
+# a quote mark that opens here heads an item of a cue list (`Positive cues: "`, `...; "`)
+_ITEM_AT = re.compile(r"(?:cues:|;)[ \t]*$")
+_EDGE_PUNCTUATION = re.compile(r"^\W+|\W+$")
 
 
 def has_emphasis(source: str) -> bool:
@@ -101,6 +115,39 @@ def continuation_allowed(quote: str, token: str, source: str) -> bool:
     if _FIRST_MARK.search(token[mark.end() :]):
         return False
     return _quotable((quote + token[: mark.start()]).rstrip(" "), source, closing=True)
+
+
+def cue_key(phrase: str) -> str:
+    """How a list item's quote is counted: lowercased, whitespace-squashed, without the
+    punctuation around it ("Best." and "best" are one cue; an emoticon is kept whole)."""
+    squashed = _squash(phrase).strip()
+    return _EDGE_PUNCTUATION.sub("", squashed) or squashed
+
+
+@lru_cache(maxsize=4096)
+def occurrences(key: str, source: str) -> int:
+    """How often `key` (a `cue_key`) occurs in the `normalize`d `source` as whole words, any case."""
+    if not key:
+        return 0
+    return len(re.findall(rf"(?<!\w){re.escape(key)}(?!\w)", _lowered(source)))
+
+
+def can_close_fresh(phrase: str, source: str, spent: frozenset[str]) -> bool:
+    """Whether the open quote `phrase` (its text so far, a piece of the `normalize`d `source`) can
+    close on a cue not in `spent` at the end of the word it is in: at some occurrence of it at a
+    word start in the input, the words up to the first word end from there do not make a spent
+    cue (a quote is not pushed on into a longer phrase to get round the rule)."""
+    text, lowered = _lowered(source), phrase.lower()
+    start = text.find(lowered)
+    while start != -1:
+        if not _word_char(text, start - 1):
+            end = start + len(lowered)
+            while _word_char(text, end):
+                end += 1
+            if cue_key(text[start:end]) not in spent:
+                return True
+        start = text.find(lowered, start + 1)
+    return False
 
 
 def count_allowed(bangs: int, written: str, token: str) -> bool:
@@ -168,6 +215,13 @@ class GroundedQuotes:
         self.emphatic = [bool(s) and has_emphasis(s) for s in sources]
         self._emphasis_starts, self._after_em = _emphasis_start_tokens(self.texts)
         self.chain = [""] * len(sources)  # each row's completion so far (constrained rows only)
+        self.heads_item = [False] * len(sources)  # the open quote heads an item of a cue list
+        self.headed: list[Counter[str]] = [Counter() for _ in sources]  # each row's list items, by cue_key
+
+    def spent(self, row: int) -> frozenset[str]:
+        """The cues this row's lists have headed as often as its input has them."""
+        source = self.sources[row] or ""
+        return frozenset(key for key, n in self.headed[row].items() if n >= occurrences(key, source))
 
     def candidates(self, row: int) -> list[int]:
         """Tokens that can appear in a quote of this row's input at all (a quote mark, or text
@@ -189,7 +243,18 @@ class GroundedQuotes:
             return None if at is None else count_tokens(self.texts, self.bangs[row], at.group(1))
         quote = self.quote[row]
         ok = [i for i in self.candidates(row) if continuation_allowed(quote, self.texts[i], source)]
+        spent = self.spent(row) if self.heads_item[row] else frozenset()
+        if spent:
+            ok = [i for i in ok if self._fresh(quote, self.texts[i], source, spent)]
         return ok or self.closing
+
+    @staticmethod
+    def _fresh(quote: str, token: str, source: str, spent: frozenset[str]) -> bool:
+        """Whether an allowed `token` keeps a list item's quote off the `spent` cues."""
+        mark = _FIRST_MARK.search(token)
+        if mark is None:
+            return can_close_fresh(quote + token, source, spent)
+        return cue_key(quote + token[: mark.start()]) not in spent
 
     def banned(self, row: int) -> list[int]:
         """Tokens banned for `row` where `allowed` leaves it free: the start of an `Emphasis`
@@ -221,13 +286,16 @@ class GroundedQuotes:
         if self.sources[row] is None:
             return
         text = self.texts[token] if token < len(self.texts) else ""
-        self.chain[row] += text
         for char in text:
             if char in QUOTE_MARKS:
+                if self.inside[row] and self.heads_item[row]:
+                    self.headed[row][cue_key(self.quote[row])] += 1
+                self.heads_item[row] = not self.inside[row] and bool(_ITEM_AT.search(self.chain[row]))
                 self.inside[row] = not self.inside[row]
                 self.quote[row] = ""
             elif self.inside[row]:
                 self.quote[row] += char
+            self.chain[row] += char
 
 
 class QuoteLogitsProcessor:
@@ -249,9 +317,12 @@ __all__ = [
     "GroundedQuotes",
     "QuoteLogitsProcessor",
     "QUOTE_MARKS",
+    "can_close_fresh",
     "continuation_allowed",
+    "cue_key",
     "count_allowed",
     "count_tokens",
     "has_emphasis",
     "normalize",
+    "occurrences",
 ]
