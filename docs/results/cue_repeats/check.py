@@ -11,7 +11,9 @@ more often than the input has it) keep answers whole? Read by run.sh; the rule i
 """
 
 import json
+import re
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +22,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "joint_sft"))
 from decide import read  # noqa: E402  (the repeats / judgment checks of joint_sft's rule)
 
 from emoreason.data import load_dataset  # noqa: E402
+from emoreason.generation.quotes import cue_key, normalize, occurrences  # noqa: E402
 from emoreason.metrics.bootstrap import paired_difference  # noqa: E402
 
 DOMAINS = ("tweets", "products", "movies")
 VALID = Path("runs/polarity_sft/valid")
 OUT = Path("runs/cue_repeats")
 CONTROLS = 20
+
+
+LIST_HEAD = re.compile(r'(?:cues:|;)[ \t]*"([^"\n]+)"')
+
+
+def heads_a_cue_too_often(completion: str, source: str) -> bool:
+    """What the rule says it stops: a list item heading a word more often than the input has it
+    (decide.py's `repeats` also counts quotes with a number outside any list)."""
+    heads = Counter(cue_key(q) for q in LIST_HEAD.findall(completion))
+    return any(n > occurrences(key, normalize(source)) for key, n in heads.items())
 
 
 def saved(who: str, domain: str) -> dict[str, dict]:
@@ -65,6 +78,11 @@ def compare(who: str) -> None:
         before = read(VALID / f"{who}-{domain}-all", "valid", domain)
         after = read(merged_dir, "valid", domain)
         ids = list(old)
+        text = {s.id: s.source for s in load_dataset(f"vader:{domain}").split("valid")}
+        heads = [
+            sum(heads_a_cue_too_often(rows[i]["raw_completion"], text[i]) for i in ids)
+            for rows in (old, {**old, **{i: new[i] for i in changed}})
+        ]
         parse = [np.mean([r["parse_ok"] for r in rows]) for rows in (old.values(), [new.get(i, old[i]) for i in ids])]
         gold = np.array([old[i]["gold_score"] for i in ids])
 
@@ -84,7 +102,8 @@ def compare(who: str) -> None:
             f"re-answered {len(changed)}, their polarity kept {polarity_same}, parse ok "
             f"{sum(old[i]['parse_ok'] for i in changed)} -> {sum(new[i]['parse_ok'] for i in changed)}, "
             f"finish 'length' {sum(old[i]['finish_reason'] == 'length' for i in changed)} -> "
-            f"{sum(new[i]['finish_reason'] == 'length' for i in changed)}"
+            f"{sum(new[i]['finish_reason'] == 'length' for i in changed)}; answers heading a list item with a word "
+            f"more often than the input has it {heads[0]} -> {heads[1]}"
         )
         print(
             f"  whole split: parse rate {parse[0]:.3f} -> {parse[1]:.3f}; r {r_diff.a:.4f} -> {r_diff.b:.4f}, "
