@@ -238,6 +238,9 @@ def test_a_cue_is_spent_when_the_list_has_headed_it_as_often_as_the_input_has_it
     assert not can_close_fresh("Best.", source, spent)
     assert can_close_fresh("Da", source, spent) and can_close_fresh("be", source, frozenset())
     assert can_close_fresh("be", normalize("Best. Day. Ever. best friend"), frozenset({"best friend"}))
+    # as written or all lowercase, as a quote grows: capital "J" can only become the spent "Jon"
+    judge = normalize("Why is Lil Jon a judge")
+    assert not can_close_fresh("J", judge, frozenset({"jon"})) and can_close_fresh("j", judge, frozenset({"jon"}))
 
 
 class CueTokenizer(WordTokenizer):

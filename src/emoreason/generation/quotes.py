@@ -136,17 +136,19 @@ def can_close_fresh(phrase: str, source: str, spent: frozenset[str]) -> bool:
     """Whether the open quote `phrase` (its text so far, a piece of the `normalize`d `source`) can
     close on a cue not in `spent` at the end of the word it is in: at some occurrence of it at a
     word start in the input, the words up to the first word end from there do not make a spent
-    cue (a quote is not pushed on into a longer phrase to get round the rule)."""
-    text, lowered = _lowered(source), phrase.lower()
-    start = text.find(lowered)
+    cue (a quote is not pushed on into a longer phrase to get round the rule). Occurrences are found
+    as `continuation_allowed` finds them: as written, or all lowercase for a lowercase phrase ("J"
+    may go on only to the input's capital-J words)."""
+    text = source if phrase != phrase.lower() else _lowered(source)
+    start = text.find(phrase)
     while start != -1:
         if not _word_char(text, start - 1):
-            end = start + len(lowered)
+            end = start + len(phrase)
             while _word_char(text, end):
                 end += 1
             if cue_key(text[start:end]) not in spent:
                 return True
-        start = text.find(lowered, start + 1)
+        start = text.find(phrase, start + 1)
     return False
 
 
