@@ -49,10 +49,22 @@ def select(who: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for domain in DOMAINS:
         checks = read(VALID / f"{who}-{domain}-all", "valid", domain)
-        repeating = sorted(i for i, a in checks.items() if a.repeats)
-        others = sorted(i for i, a in checks.items() if not a.repeats)
-        controls = sorted(np.random.default_rng(0).choice(others, CONTROLS, replace=False).tolist())
         samples = {s.id: s for s in load_dataset(f"vader:{domain}").split("valid")}
+        answers = saved(who, domain)
+        # decide.py's repeats, and (added after PD's first answers: one movies answer headed "pleasure"
+        # twice with a malformed number that decide.py's pattern misses) what the rule itself names
+        repeating = sorted(
+            i
+            for i, a in checks.items()
+            if a.repeats or heads_a_cue_too_often(answers[i]["raw_completion"], samples[i].source)
+        )
+        others = sorted(i for i, a in checks.items() if not a.repeats)
+        kept = OUT / f"{who}-{domain}.controls"  # drawn once, before any answer with the rule
+        controls = (
+            kept.read_text().split()
+            if kept.exists()
+            else sorted(np.random.default_rng(0).choice(others, CONTROLS, replace=False).tolist())
+        )
         with (OUT / f"{who}-{domain}.jsonl").open("w") as f:
             for sample_id in repeating + controls:
                 s = samples[sample_id]
