@@ -10,6 +10,7 @@
 # with the same two conditions against P2's own answers.
 # WHO=pb (ship_check_pb.txt): the same for PB, which replaced P2 by run_pa.sh's rule (ship_pb.txt).
 # WHO=pc (ship_check_pc.txt): the same for PC, which replaced PB by run_pc.sh's rule (ship_pc.txt).
+# WHO=pf (ship_check_pf.txt): the same for PF, which replaced PC by run_pf.sh's rule (ship_pf.txt).
 cd "$(dirname "$0")/../../.."
 export HF_HUB_OFFLINE=1
 E=.venv/bin/emoreason
