@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
 import torch
@@ -97,13 +97,18 @@ def _quotable(phrase: str, source: str, closing: bool) -> bool:
     lowercase, with single spaces only; with `closing`, also ending at a word end."""
     if not phrase or phrase[0].isspace() or re.search(r"\s\s|[^\S ]", phrase):
         return False
+    return any(not (closing and _word_char(text, start + len(phrase))) for text, start in _word_starts(phrase, source))
+
+
+def _word_starts(phrase: str, source: str) -> Iterator[tuple[str, int]]:
+    """(the text searched, the index) of each occurrence of `phrase` at a word start of the
+    `normalize`d `source`: as written, or in the lowercased input for an all-lowercase phrase."""
     text = source if phrase != phrase.lower() else _lowered(source)
     start = text.find(phrase)
     while start != -1:
-        if not _word_char(text, start - 1) and not (closing and _word_char(text, start + len(phrase))):
-            return True
+        if not _word_char(text, start - 1):
+            yield text, start
         start = text.find(phrase, start + 1)
-    return False
 
 
 def continuation_allowed(quote: str, token: str, source: str) -> bool:
@@ -139,16 +144,12 @@ def can_close_fresh(phrase: str, source: str, spent: frozenset[str]) -> bool:
     cue (a quote is not pushed on into a longer phrase to get round the rule). Occurrences are found
     as `continuation_allowed` finds them: as written, or all lowercase for a lowercase phrase ("J"
     may go on only to the input's capital-J words)."""
-    text = source if phrase != phrase.lower() else _lowered(source)
-    start = text.find(phrase)
-    while start != -1:
-        if not _word_char(text, start - 1):
-            end = start + len(phrase)
-            while _word_char(text, end):
-                end += 1
-            if cue_key(text[start:end]) not in spent:
-                return True
-        start = text.find(phrase, start + 1)
+    for text, start in _word_starts(phrase, source):
+        end = start + len(phrase)
+        while _word_char(text, end):
+            end += 1
+        if cue_key(text[start:end]) not in spent:
+            return True
     return False
 
 
