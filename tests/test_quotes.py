@@ -14,6 +14,7 @@ from emoreason.generation.quotes import (
     count_allowed,
     cue_key,
     has_emphasis,
+    has_rated_word,
     normalize,
     occurrences,
 )
@@ -204,6 +205,7 @@ class WordTokenizer:
     """A tokenizer of a few whole-word tokens, SmolLM2's way of starting "Emphasis" among them."""
 
     vocabulary = ['"', " Emphasis", "Em", "phas", "is", ":", " ", "1", "2", " exclamation", " mark", "."]
+    vocabulary += ["Text", " No", "No", " Not", " word", " Positive"]  # 12-17
 
     def __len__(self) -> int:
         return len(self.vocabulary)
@@ -226,6 +228,27 @@ def test_nothing_to_emphasise_bans_the_emphasis_sentence() -> None:
         quotes.advance(1, token)
     allowed = quotes.allowed(1)
     assert allowed is not None and 8 in allowed and 7 not in allowed
+
+
+def test_an_input_with_a_rated_word_cannot_open_its_text_part_with_no() -> None:
+    """The teacher writes `No word in the sentence carries sentiment ...` only where the lexicon rates
+    no word of the input; the shipped default wrote `No word "bad" ...` for "Not bad at all"."""
+    assert has_rated_word("Not bad at all.") and not has_rated_word("The meeting is at noon.")
+    quotes = GroundedQuotes(WordTokenizer(), ["Not bad at all!", "The meeting is at noon!", None])
+    for row in (0, 1, 2):
+        assert quotes.banned(row) == []  # nothing written yet; both inputs have a "!" to emphasise
+        for token in (12, 5):  # "Text:"
+            quotes.advance(row, token)
+    assert quotes.banned(0) == [13, 14, 15]  # " No", "No", " Not": not for an input with "bad"
+    assert quotes.banned(1) == [] and quotes.banned(2) == []  # no rated word; a free row
+    masked = quotes.mask(torch.zeros(2, len(quotes.texts)), [0, 1])
+    assert torch.isinf(masked[0]).tolist() == [i in (13, 14, 15) for i in range(len(quotes.texts))]
+    assert not torch.isinf(masked[1]).any()
+    quotes.advance(0, 17)  # " Positive": the text part has opened; "No" is free again
+    assert quotes.banned(0) == []
+    quotes.advance(1, 13)
+    quotes.advance(1, 16)  # the no-cue sentence, for an input the lexicon has no word of
+    assert quotes.chain[1] == "Text: No word"
 
 
 def test_a_cue_is_spent_when_the_list_has_headed_it_as_often_as_the_input_has_it() -> None:

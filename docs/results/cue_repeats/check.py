@@ -14,6 +14,7 @@ import json
 import re
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -45,44 +46,55 @@ def saved(who: str, domain: str) -> dict[str, dict]:
     return {r["id"]: r for r in map(json.loads, (VALID / f"{who}-{domain}-all" / "predictions.jsonl").open())}
 
 
-def select(who: str) -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
+def select(who: str, out: Path = OUT, violates: Callable[[str, str], bool] | None = None) -> None:
+    """`violates(completion, source)`: what another decode rule stops (no_cue_claim/check.py reads
+    this with its own); by default this rule's repeats."""
+    out.mkdir(parents=True, exist_ok=True)
     for domain in DOMAINS:
         checks = read(VALID / f"{who}-{domain}-all", "valid", domain)
         samples = {s.id: s for s in load_dataset(f"vader:{domain}").split("valid")}
         answers = saved(who, domain)
         # decide.py's repeats, and (added after PD's first answers: one movies answer headed "pleasure"
         # twice with a malformed number that decide.py's pattern misses) what the rule itself names
-        repeating = sorted(
-            i
-            for i, a in checks.items()
-            if a.repeats or heads_a_cue_too_often(answers[i]["raw_completion"], samples[i].source)
-        )
-        others = sorted(i for i, a in checks.items() if not a.repeats)
-        kept = OUT / f"{who}-{domain}.controls"  # drawn once, before any answer with the rule
+        if violates is None:
+            repeating = sorted(
+                i
+                for i, a in checks.items()
+                if a.repeats or heads_a_cue_too_often(answers[i]["raw_completion"], samples[i].source)
+            )
+            others = sorted(i for i, a in checks.items() if not a.repeats)
+        else:
+            repeating = sorted(i for i in checks if violates(answers[i]["raw_completion"], samples[i].source))
+            others = sorted(i for i in checks if i not in repeating)
+        kept = out / f"{who}-{domain}.controls"  # drawn once, before any answer with the rule
         controls = (
             kept.read_text().split()
             if kept.exists()
             else sorted(np.random.default_rng(0).choice(others, CONTROLS, replace=False).tolist())
         )
-        with (OUT / f"{who}-{domain}.jsonl").open("w") as f:
+        with (out / f"{who}-{domain}.jsonl").open("w") as f:
             for sample_id in repeating + controls:
                 s = samples[sample_id]
                 f.write(json.dumps({"id": s.id, "text": s.source, "score": s.score}) + "\n")
-        (OUT / f"{who}-{domain}.controls").write_text("\n".join(controls) + "\n")
-        print(f"{who} {domain}: {len(repeating)} repeating answers of {len(checks)}, {CONTROLS} controls")
+        (out / f"{who}-{domain}.controls").write_text("\n".join(controls) + "\n")
+        print(f"{who} {domain}: {len(repeating)} answers the rule names of {len(checks)}, {CONTROLS} controls")
 
 
-def compare(who: str) -> None:
+def compare(
+    who: str,
+    out: Path = OUT,
+    violates: Callable[[str, str], bool] = heads_a_cue_too_often,
+    what: str = "answers heading a list item with a word more often than the input has it",
+) -> None:
     for domain in DOMAINS:
         old = saved(who, domain)
-        new = {r["id"]: r for r in map(json.loads, (OUT / f"{who}-{domain}" / "predictions.jsonl").open())}
-        controls = (OUT / f"{who}-{domain}.controls").read_text().split()
+        new = {r["id"]: r for r in map(json.loads, (out / f"{who}-{domain}" / "predictions.jsonl").open())}
+        controls = (out / f"{who}-{domain}.controls").read_text().split()
         same = sum(
             (new[i]["raw_completion"], new[i]["score"]) == (old[i]["raw_completion"], old[i]["score"]) for i in controls
         )
         changed = [i for i in new if i not in controls]
-        merged_dir = OUT / f"{who}-{domain}-merged"
+        merged_dir = out / f"{who}-{domain}-merged"
         merged_dir.mkdir(exist_ok=True)
         with (merged_dir / "predictions.jsonl").open("w") as f:
             for i, row in old.items():
@@ -92,7 +104,7 @@ def compare(who: str) -> None:
         ids = list(old)
         text = {s.id: s.source for s in load_dataset(f"vader:{domain}").split("valid")}
         heads = [
-            sum(heads_a_cue_too_often(rows[i]["raw_completion"], text[i]) for i in ids)
+            sum(violates(rows[i]["raw_completion"], text[i]) for i in ids)
             for rows in (old, {**old, **{i: new[i] for i in changed}})
         ]
         parse = [np.mean([r["parse_ok"] for r in rows]) for rows in (old.values(), [new.get(i, old[i]) for i in ids])]
@@ -114,8 +126,7 @@ def compare(who: str) -> None:
             f"re-answered {len(changed)}, their polarity kept {polarity_same}, parse ok "
             f"{sum(old[i]['parse_ok'] for i in changed)} -> {sum(new[i]['parse_ok'] for i in changed)}, "
             f"finish 'length' {sum(old[i]['finish_reason'] == 'length' for i in changed)} -> "
-            f"{sum(new[i]['finish_reason'] == 'length' for i in changed)}; answers heading a list item with a word "
-            f"more often than the input has it {heads[0]} -> {heads[1]}"
+            f"{sum(new[i]['finish_reason'] == 'length' for i in changed)}; {what} {heads[0]} -> {heads[1]}"
         )
         print(
             f"  whole split: parse rate {parse[0]:.3f} -> {parse[1]:.3f}; r {r_diff.a:.4f} -> {r_diff.b:.4f}, "
