@@ -205,7 +205,7 @@ class WordTokenizer:
     """A tokenizer of a few whole-word tokens, SmolLM2's way of starting "Emphasis" among them."""
 
     vocabulary = ['"', " Emphasis", "Em", "phas", "is", ":", " ", "1", "2", " exclamation", " mark", "."]
-    vocabulary += ["Text", " No", "No", " Not", " word", " Positive"]  # 12-17
+    vocabulary += ["Text", " No", "No", " Not", " word", " Positive", "Negative", " Pos"]  # 12-19
 
     def __len__(self) -> int:
         return len(self.vocabulary)
@@ -230,22 +230,22 @@ def test_nothing_to_emphasise_bans_the_emphasis_sentence() -> None:
     assert allowed is not None and 8 in allowed and 7 not in allowed
 
 
-def test_an_input_with_a_rated_word_cannot_open_its_text_part_with_no() -> None:
+def test_an_input_with_a_rated_word_opens_its_text_part_with_a_cue_list() -> None:
     """The teacher writes `No word in the sentence carries sentiment ...` only where the lexicon rates
     no word of the input; the shipped default wrote `No word "bad" ...` for "Not bad at all"."""
     assert has_rated_word("Not bad at all.") and not has_rated_word("The meeting is at noon.")
     quotes = GroundedQuotes(WordTokenizer(), ["Not bad at all!", "The meeting is at noon!", None])
     for row in (0, 1, 2):
-        assert quotes.banned(row) == []  # nothing written yet; both inputs have a "!" to emphasise
+        assert quotes.allowed(row) is None  # nothing written yet
         for token in (12, 5):  # "Text:"
             quotes.advance(row, token)
-    assert quotes.banned(0) == [13, 14, 15]  # " No", "No", " Not": not for an input with "bad"
-    assert quotes.banned(1) == [] and quotes.banned(2) == []  # no rated word; a free row
+    assert quotes.allowed(0) == [17, 18]  # " Positive", "Negative": an input with "bad" names its cues
+    assert quotes.allowed(1) is None and quotes.allowed(2) is None  # no rated word; a free row
     masked = quotes.mask(torch.zeros(2, len(quotes.texts)), [0, 1])
-    assert torch.isinf(masked[0]).tolist() == [i in (13, 14, 15) for i in range(len(quotes.texts))]
+    assert (~torch.isinf(masked[0])).nonzero().flatten().tolist() == [17, 18]
     assert not torch.isinf(masked[1]).any()
-    quotes.advance(0, 17)  # " Positive": the text part has opened; "No" is free again
-    assert quotes.banned(0) == []
+    quotes.advance(0, 17)  # the list has opened: free again
+    assert quotes.allowed(0) is None
     quotes.advance(1, 13)
     quotes.advance(1, 16)  # the no-cue sentence, for an input the lexicon has no word of
     assert quotes.chain[1] == "Text: No word"

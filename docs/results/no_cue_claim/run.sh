@@ -1,19 +1,20 @@
 #!/bin/bash
-# Grounded quoting's no-cue rule (generation.quotes, forty-first session): for an input with a word the
-# lexicon rates, the chain's text part may not open with "No", so it cannot claim `No word in the
-# sentence carries sentiment in the lexicon` (the teacher writes that sentence only for inputs without a
-# rated word: none of its 2,433 such chains has one). PF, the shipped default, made the claim in 57 of its
-# 1,851 valid answers for inputs with a rated word ("Not bad at all" among make run's examples).
+# Grounded quoting's text-opening rule (generation.quotes, forty-first session): for an input with a word
+# the lexicon rates, the chain's text part opens with a cue list (`Positive cues:` / `Negative cues:`), as
+# the teacher's always does, so it cannot claim `No word in the sentence carries sentiment in the lexicon`
+# (the teacher writes that sentence only for inputs without a rated word). PF, the shipped default, made
+# the claim in 57 of its 1,851 valid answers for inputs with a rated word ("Not bad at all" among make
+# run's examples); with "No" merely banned there it wrote `Without a word the sentiment is neutral`.
 #
-# What runs: for PF, every valid sentence whose saved answer (runs/polarity_sft/valid/pf-*-all, the
-# shipped decoding code before this rule) makes that claim, plus 20 seeded controls per domain that do
-# not, answered again with the rule (192 tokens, confidence readout, --no-name-negations as the saved
+# What runs: for PF, every valid sentence with a rated word whose saved answer (runs/polarity_sft/valid/
+# pf-*-all, the shipped decoding code before this rule) opens its text part otherwise, plus 20 seeded
+# controls per domain, answered again with the rule (192 tokens, confidence readout, --no-name-negations as the saved
 # answers); cue_repeats/check.py's compare puts the new answers into the whole split.
 #
-# The rule, written before any answer with it existed: the no-cue rule stays on in grounded quoting iff,
-# for every split, the controls come back word for word, no answer makes the claim for an input with a
-# rated word, no parse rate falls by more than 0.01 and no r paired interval lies below 0. Otherwise it
-# becomes an option, off by default.
+# The rule, written before any answer with it existed (beyond make run's one example): the text-opening
+# rule stays on in grounded quoting iff, for every split, the controls come back word for word, no answer
+# with a rated word opens its text part without a cue list, no parse rate falls by more than 0.01 and no
+# r paired interval lies below 0. Otherwise it becomes an option, off by default.
 cd "$(dirname "$0")/../../.."
 export HF_HUB_OFFLINE=1
 E=.venv/bin/emoreason

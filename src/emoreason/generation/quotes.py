@@ -24,13 +24,17 @@ count, and none when it has no "!": the model may still write no count (`capital
 with nothing to emphasise (no "!" and no sentiment word in capitals) cannot start an `Emphasis` sentence at
 all: banning only the digits there made the model fill the sentence with another false claim.
 
-The teacher's no-cue sentence is a claim too: `No word in the sentence carries sentiment in the
-lexicon` opens the text part (right after `Text:`) only for an input with no word the lexicon rates
-(`metrics.valence.lexicon_words`; none of the 2,433 such chains in the teacher's 18,445 for the
-three VADER train splits has one). For an input that has one, a token beginning "No" may not open
-the text part, and the model has to name the words instead. The shipped default wrote the sentence
-in 106 of its answers to the three VADER valid splits, 57 of them for inputs with a rated word,
-sometimes quoting it (`No word "bad" in the sentence carries sentiment` for "Not bad at all").
+The text part's first sentence is a claim too. The teacher opens it with a cue list (`Positive
+cues:` / `Negative cues:`) for every input with a word the lexicon rates
+(`metrics.valence.lexicon_words`), and with `No word in the sentence carries sentiment in the
+lexicon` only for inputs without one (all 18,445 chains it wrote for the three VADER train splits).
+For an input with a rated word, the token right after `Text:` (and its spaces) must begin
+"Positive" or "Negative": the shipped default opened 57 of its 1,851 answers to the VADER valid
+splits with the no-cue sentence where the input had a rated word (`No word "bad" in the sentence
+carries sentiment` for "Not bad at all"); with only "No" banned there, it answered that example
+`Without a word the sentiment is neutral`. Like the `Emphasis` and cue-list rules, this one reads
+the lexicon teacher's sentences; a model trained on other chains decodes with grounded quoting off
+(`SamplingParams(ground_quotes=False)`, `--free-quotes`).
 
 A cue list counts too. A quote that heads an item of a `Positive cues:` / `Negative cues:` list (it
 opens right after `cues:` or `;`) may not close on a word the list has already headed as often as
@@ -71,7 +75,7 @@ _EMPHASIS_STARTS = ("Emphas", "Emphasis")
 _JUST_EM = re.compile(r"(?<![A-Za-z])Em$")
 # a quote mark that opens here heads an item of a cue list (`Positive cues: "`, `...; "`)
 _ITEM_AT = re.compile(r"(?:cues:|;)[ \t]*$")
-# where the text part opens, and so where the no-cue sentence ("No word in the sentence ...") would
+# where the text part opens: a cue list, or the no-cue sentence ("No word in the sentence ...")
 _TEXT_AT = re.compile(r"(?<![A-Za-z])Text:[ \t]*$")
 _EDGE_PUNCTUATION = re.compile(r"^\W+|\W+$")
 
@@ -83,8 +87,8 @@ def has_emphasis(source: str) -> bool:
 
 
 def has_rated_word(source: str) -> bool:
-    """Whether the input has a word the lexicon rates: the teacher then names its cues, and never
-    writes its no-cue sentence (`distill.lexicon.render_chain`)."""
+    """Whether the input has a word the lexicon rates: the teacher then opens its text part with a
+    cue list, never with its no-cue sentence (`distill.lexicon.render_chain`)."""
     return bool(lexicon_words(source, vader_lexicon()))
 
 
@@ -197,9 +201,10 @@ def _emphasis_start_tokens(texts: tuple[str, ...]) -> tuple[list[int], list[int]
 
 
 @lru_cache(maxsize=4)
-def _no_start_tokens(texts: tuple[str, ...]) -> list[int]:
-    """The tokens that begin "No" (with or without leading whitespace): "No word", and its likes."""
-    return [i for i, text in enumerate(texts) if text.strip().startswith("No")]
+def _cue_list_opener_tokens(texts: tuple[str, ...]) -> list[int]:
+    """The tokens that begin "Positive" or "Negative" (with or without leading whitespace): the
+    openings of the teacher's cue lists."""
+    return [i for i, text in enumerate(texts) if text.strip().startswith(("Positive", "Negative"))]
 
 
 @lru_cache(maxsize=4)
@@ -239,7 +244,7 @@ class GroundedQuotes:
         self.bangs = [s.count("!") if s else 0 for s in sources]
         self.emphatic = [bool(s) and has_emphasis(s) for s in sources]
         self.rated = [bool(s) and has_rated_word(s) for s in sources]
-        self._no_starts = _no_start_tokens(self.texts)
+        self._list_openers = _cue_list_opener_tokens(self.texts)
         self._emphasis_starts, self._after_em = _emphasis_start_tokens(self.texts)
         self.chain = [""] * len(sources)  # each row's completion so far (constrained rows only)
         self.heads_item = [False] * len(sources)  # the open quote heads an item of a cue list
@@ -267,7 +272,11 @@ class GroundedQuotes:
             return None
         if not self.inside[row]:
             at = _COUNT_AT.search(self.chain[row])
-            return None if at is None else count_tokens(self.texts, self.bangs[row], at.group(1))
+            if at is not None:
+                return count_tokens(self.texts, self.bangs[row], at.group(1))
+            if self.rated[row] and _TEXT_AT.search(self.chain[row]):
+                return self._list_openers
+            return None
         quote = self.quote[row]
         ok = [i for i in self.candidates(row) if continuation_allowed(quote, self.texts[i], source)]
         spent = self.spent(row) if self.heads_item[row] else frozenset()
@@ -285,17 +294,10 @@ class GroundedQuotes:
 
     def banned(self, row: int) -> list[int]:
         """Tokens banned for `row` where `allowed` leaves it free: the start of an `Emphasis`
-        sentence, for an input with nothing to emphasise; a text part opening with "No", for an
-        input with a word the lexicon rates."""
-        if self.sources[row] is None or self.inside[row]:
+        sentence, for an input with nothing to emphasise."""
+        if self.sources[row] is None or self.inside[row] or self.emphatic[row]:
             return []
-        chain = self.chain[row]
-        banned = []
-        if not self.emphatic[row]:
-            banned = self._after_em if _JUST_EM.search(chain) else self._emphasis_starts
-        if self.rated[row] and _TEXT_AT.search(chain):
-            banned = [*banned, *self._no_starts]
-        return banned
+        return self._after_em if _JUST_EM.search(self.chain[row]) else self._emphasis_starts
 
     def mask(self, logits: torch.Tensor, rows: Sequence[int]) -> torch.Tensor:
         """`logits` [len(rows), vocab] with the disallowed tokens of each constrained row at -inf."""
