@@ -235,17 +235,25 @@ def test_an_input_with_a_rated_word_opens_its_text_part_with_a_cue_list() -> Non
     no word of the input; the shipped default wrote `No word "bad" ...` for "Not bad at all"."""
     assert has_rated_word("Not bad at all.") and not has_rated_word("The meeting is at noon.")
     quotes = GroundedQuotes(WordTokenizer(), ["Not bad at all!", "The meeting is at noon!", None])
+    size = len(quotes.texts)  # 20 tokens: logits 0 but one at `lean` give that one p = e^lean / (19 + e^lean)
+    leaning_no, leaning_list, leaning_elsewhere, unsure = (torch.zeros(size) for _ in range(4))
+    leaning_no[13] = leaning_list[17] = leaning_elsewhere[16] = 4.0  # " No" (p 0.74), " Positive", " word"
+    unsure[13] = 2.0  # " No", p 7.4 / 26.4 = 0.28; with "No", " Not", " Positive", "Negative": 0.43
+    assert not quotes.opens_with_cues(0, leaning_no)  # nothing written yet
     for row in (0, 1, 2):
-        assert quotes.allowed(row) is None  # nothing written yet
         for token in (12, 5):  # "Text:"
             quotes.advance(row, token)
-    assert quotes.allowed(0) == [17, 18]  # " Positive", "Negative": an input with "bad" names its cues
-    assert quotes.allowed(1) is None and quotes.allowed(2) is None  # no rated word; a free row
-    masked = quotes.mask(torch.zeros(2, len(quotes.texts)), [0, 1])
-    assert (~torch.isinf(masked[0])).nonzero().flatten().tolist() == [17, 18]
-    assert not torch.isinf(masked[1]).any()
+    assert quotes.allowed(0) is None  # the rule reads the model's leaning, so it lives in `mask`
+    assert quotes.opens_with_cues(0, leaning_no) and quotes.opens_with_cues(0, leaning_list)
+    assert not quotes.opens_with_cues(0, leaning_elsewhere)  # a model that opens otherwise: left alone
+    assert not quotes.opens_with_cues(0, unsure)  # the teacher's openings hold under half
+    assert not quotes.opens_with_cues(1, leaning_no)  # no rated word: the no-cue sentence is true
+    assert not quotes.opens_with_cues(2, leaning_no)  # a free row
+    masked = quotes.mask(torch.stack([leaning_no, leaning_elsewhere, leaning_no]), [0, 0, 1])
+    assert (~torch.isinf(masked[0])).nonzero().flatten().tolist() == [17, 18]  # " Positive", "Negative"
+    assert not torch.isinf(masked[1:]).any()
     quotes.advance(0, 17)  # the list has opened: free again
-    assert quotes.allowed(0) is None
+    assert not quotes.opens_with_cues(0, leaning_no)
     quotes.advance(1, 13)
     quotes.advance(1, 16)  # the no-cue sentence, for an input the lexicon has no word of
     assert quotes.chain[1] == "Text: No word"

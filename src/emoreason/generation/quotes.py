@@ -28,13 +28,15 @@ The text part's first sentence is a claim too. The teacher opens it with a cue l
 cues:` / `Negative cues:`) for every input with a word the lexicon rates
 (`metrics.valence.lexicon_words`), and with `No word in the sentence carries sentiment in the
 lexicon` only for inputs without one (all 18,445 chains it wrote for the three VADER train splits).
-For an input with a rated word, the token right after `Text:` (and its spaces) must begin
-"Positive" or "Negative": the shipped default opened 57 of its 1,851 answers to the VADER valid
-splits with the no-cue sentence where the input had a rated word (`No word "bad" in the sentence
-carries sentiment` for "Not bad at all"); with only "No" banned there, it answered that example
-`Without a word the sentiment is neutral`. Like the `Emphasis` and cue-list rules, this one reads
-the lexicon teacher's sentences; a model trained on other chains decodes with grounded quoting off
-(`SamplingParams(ground_quotes=False)`, `--free-quotes`).
+For an input with a rated word, where the model speaks the teacher's chain at that point (more
+than half its next-token probability right after `Text:` and its spaces is on tokens beginning
+"Positive", "Negative" or "No", the teacher's three openings), the token must begin "Positive" or
+"Negative": the shipped default opened 57 of its 1,851 answers to the VADER valid splits with the
+no-cue sentence where the input had a rated word (`No word "bad" in the sentence carries sentiment`
+for "Not bad at all"); with only "No" banned there, it answered that example `Without a word the
+sentiment is neutral`, so the rule names what may open the part. A model trained on other chains,
+whose text part opens otherwise ("Text: The speaker ..."), puts little probability there and is left
+alone. Like the `Emphasis` and cue-list rules, it reads the lexicon teacher's sentences.
 
 A cue list counts too. A quote that heads an item of a `Positive cues:` / `Negative cues:` list (it
 opens right after `cues:` or `;`) may not close on a word the list has already headed as often as
@@ -208,6 +210,12 @@ def _cue_list_opener_tokens(texts: tuple[str, ...]) -> list[int]:
 
 
 @lru_cache(maxsize=4)
+def _text_opener_tokens(texts: tuple[str, ...]) -> list[int]:
+    """The tokens that open the teacher's text part: a cue list's, or "No" (the no-cue sentence)."""
+    return [i for i, text in enumerate(texts) if text.strip().startswith(("Positive", "Negative", "No"))]
+
+
+@lru_cache(maxsize=4)
 def _token_texts(tokenizer: object) -> tuple[str, ...]:
     """Every token's text decoded alone (once per tokenizer)."""
     size = len(tokenizer)  # type: ignore[arg-type]
@@ -245,6 +253,7 @@ class GroundedQuotes:
         self.emphatic = [bool(s) and has_emphasis(s) for s in sources]
         self.rated = [bool(s) and has_rated_word(s) for s in sources]
         self._list_openers = _cue_list_opener_tokens(self.texts)
+        self._text_openers = torch.tensor(_text_opener_tokens(self.texts), dtype=torch.long)
         self._emphasis_starts, self._after_em = _emphasis_start_tokens(self.texts)
         self.chain = [""] * len(sources)  # each row's completion so far (constrained rows only)
         self.heads_item = [False] * len(sources)  # the open quote heads an item of a cue list
@@ -274,8 +283,6 @@ class GroundedQuotes:
             at = _COUNT_AT.search(self.chain[row])
             if at is not None:
                 return count_tokens(self.texts, self.bangs[row], at.group(1))
-            if self.rated[row] and _TEXT_AT.search(self.chain[row]):
-                return self._list_openers
             return None
         quote = self.quote[row]
         ok = [i for i in self.candidates(row) if continuation_allowed(quote, self.texts[i], source)]
@@ -292,6 +299,15 @@ class GroundedQuotes:
             return can_close_fresh(quote + token, source, spent)
         return cue_key(quote + token[: mark.start()]) not in spent
 
+    def opens_with_cues(self, row: int, logits: torch.Tensor) -> bool:
+        """Whether `row`'s text part must open with a cue list here: its input has a rated word, the
+        part opens now, and the model (`logits`: this row's next-token scores) puts more than half
+        its probability on the teacher's three openings."""
+        if not (self.rated[row] and not self.inside[row] and _TEXT_AT.search(self.chain[row])):
+            return False
+        openers = self._text_openers[self._text_openers < logits.shape[-1]].to(logits.device)
+        return float(torch.softmax(logits.float(), dim=-1)[openers].sum()) > 0.5
+
     def banned(self, row: int) -> list[int]:
         """Tokens banned for `row` where `allowed` leaves it free: the start of an `Emphasis`
         sentence, for an input with nothing to emphasise."""
@@ -304,6 +320,8 @@ class GroundedQuotes:
         masked = None
         for slot, row in enumerate(rows):
             allowed = self.allowed(row)
+            if allowed is None and self.opens_with_cues(row, logits[slot]):
+                allowed = self._list_openers
             if allowed is None:
                 banned = [i for i in self.banned(row) if i < logits.shape[-1]]
                 if banned:
