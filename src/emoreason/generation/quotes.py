@@ -281,9 +281,7 @@ class GroundedQuotes:
             return None
         if not self.inside[row]:
             at = _COUNT_AT.search(self.chain[row])
-            if at is not None:
-                return count_tokens(self.texts, self.bangs[row], at.group(1))
-            return None
+            return None if at is None else count_tokens(self.texts, self.bangs[row], at.group(1))
         quote = self.quote[row]
         ok = [i for i in self.candidates(row) if continuation_allowed(quote, self.texts[i], source)]
         spent = self.spent(row) if self.heads_item[row] else frozenset()
