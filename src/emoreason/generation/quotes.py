@@ -61,6 +61,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
+from typing import NamedTuple
 
 import torch
 
@@ -194,25 +195,28 @@ def count_tokens(texts: tuple[str, ...], bangs: int, written: str) -> list[int]:
     return [i for i, text in enumerate(texts) if count_allowed(bangs, written, text)]
 
 
-@lru_cache(maxsize=4)
-def _emphasis_start_tokens(texts: tuple[str, ...]) -> tuple[list[int], list[int]]:
-    """The tokens that begin the word "Emphasis" (with or without a leading space), and those that
-    go on from "Em" to it (starting "phas")."""
-    starts = [i for i, text in enumerate(texts) if text.strip() in _EMPHASIS_STARTS]
-    return starts, [i for i, text in enumerate(texts) if text.startswith("phas")]
+class _ChainTokens(NamedTuple):
+    """The tokens the chain rules name, found once per tokenizer."""
+
+    emphasis_starts: list[int]  # begin the word "Emphasis" (with or without a leading space)
+    after_em: list[int]  # go on from "Em" to it (starting "phas")
+    list_openers: list[int]  # begin "Positive" or "Negative": the openings of the teacher's cue lists
+    text_openers: torch.Tensor  # those and the ones beginning "No": the teacher's three text openings
 
 
 @lru_cache(maxsize=4)
-def _cue_list_opener_tokens(texts: tuple[str, ...]) -> list[int]:
-    """The tokens that begin "Positive" or "Negative" (with or without leading whitespace): the
-    openings of the teacher's cue lists."""
-    return [i for i, text in enumerate(texts) if text.strip().startswith(("Positive", "Negative"))]
-
-
-@lru_cache(maxsize=4)
-def _text_opener_tokens(texts: tuple[str, ...]) -> list[int]:
-    """The tokens that open the teacher's text part: a cue list's, or "No" (the no-cue sentence)."""
-    return [i for i, text in enumerate(texts) if text.strip().startswith(("Positive", "Negative", "No"))]
+def _chain_tokens(tokenizer: object) -> _ChainTokens:
+    """`_ChainTokens` of `tokenizer` (once per tokenizer: each is a pass over the whole vocabulary)."""
+    texts = _token_texts(tokenizer)
+    stripped = [text.strip() for text in texts]
+    lists = [i for i, word in enumerate(stripped) if word.startswith(("Positive", "Negative"))]
+    no = [i for i, word in enumerate(stripped) if word.startswith("No")]
+    return _ChainTokens(
+        emphasis_starts=[i for i, word in enumerate(stripped) if word in _EMPHASIS_STARTS],
+        after_em=[i for i, text in enumerate(texts) if text.startswith("phas")],
+        list_openers=lists,
+        text_openers=torch.tensor(sorted(lists + no), dtype=torch.long),
+    )
 
 
 @lru_cache(maxsize=4)
@@ -252,9 +256,7 @@ class GroundedQuotes:
         self.bangs = [s.count("!") if s else 0 for s in sources]
         self.emphatic = [bool(s) and has_emphasis(s) for s in sources]
         self.rated = [bool(s) and has_rated_word(s) for s in sources]
-        self._list_openers = _cue_list_opener_tokens(self.texts)
-        self._text_openers = torch.tensor(_text_opener_tokens(self.texts), dtype=torch.long)
-        self._emphasis_starts, self._after_em = _emphasis_start_tokens(self.texts)
+        self._tokens = _chain_tokens(tokenizer)
         self.chain = [""] * len(sources)  # each row's completion so far (constrained rows only)
         self.heads_item = [False] * len(sources)  # the open quote heads an item of a cue list
         self.headed: list[Counter[str]] = [Counter() for _ in sources]  # each row's list items, by cue_key
@@ -303,7 +305,8 @@ class GroundedQuotes:
         its probability on the teacher's three openings."""
         if not (self.rated[row] and not self.inside[row] and _TEXT_AT.search(self.chain[row])):
             return False
-        openers = self._text_openers[self._text_openers < logits.shape[-1]].to(logits.device)
+        openers = self._tokens.text_openers
+        openers = openers[openers < logits.shape[-1]].to(logits.device)
         return float(torch.softmax(logits.float(), dim=-1)[openers].sum()) > 0.5
 
     def banned(self, row: int) -> list[int]:
@@ -311,7 +314,7 @@ class GroundedQuotes:
         sentence, for an input with nothing to emphasise."""
         if self.sources[row] is None or self.inside[row] or self.emphatic[row]:
             return []
-        return self._after_em if _JUST_EM.search(self.chain[row]) else self._emphasis_starts
+        return self._tokens.after_em if _JUST_EM.search(self.chain[row]) else self._tokens.emphasis_starts
 
     def mask(self, logits: torch.Tensor, rows: Sequence[int]) -> torch.Tensor:
         """`logits` [len(rows), vocab] with the disallowed tokens of each constrained row at -inf."""
@@ -319,7 +322,7 @@ class GroundedQuotes:
         for slot, row in enumerate(rows):
             allowed = self.allowed(row)
             if allowed is None and self.opens_with_cues(row, logits[slot]):
-                allowed = self._list_openers
+                allowed = self._tokens.list_openers
             if allowed is None:
                 banned = [i for i in self.banned(row) if i < logits.shape[-1]]
                 if banned:
