@@ -212,6 +212,24 @@ def test_fit_score_recovers_a_line_by_hand() -> None:
         fit_score([(1.0, 0.5, 2.0)] * 6, [1.0, 2.0, 0.0, 1.0, 2.0, 0.0])
 
 
+def test_a_line_on_some_terms_gives_the_others_weight_zero() -> None:
+    # gold = 2 x confidence - 1 x margin + 0.5 exactly; the cue column is noise the line must not use
+    rows = [(1.0, 0.0, 3.0), (0.0, 1.0, -2.0), (2.0, 1.0, 0.0), (1.0, 2.0, 5.0), (3.0, 0.0, -1.0)]
+    gold = [2.0 * a - 1.0 * b + 0.5 for a, b, _ in rows]  # 2.5, -0.5, 3.5, 0.5, 6.5
+    fit = fit_score(rows, gold, terms=("confidence", "margin"))
+    assert fit.weights == pytest.approx((2.0, -1.0, 0.0)) and fit.intercept == pytest.approx(0.5)
+    assert fit.weights[2] == 0.0
+    # one term: the slope of gold on margin alone, by hand: margins 0,1,1,2,0 (mean 0.8), gold mean 2.5;
+    # covariance sum -6.0 over variance sum 2.8 -> -15/7, intercept 2.5 + 15/7 x 0.8 = 59/14
+    alone = fit_score(rows, gold, terms=["margin"])
+    assert alone.weights == pytest.approx((0.0, -15 / 7, 0.0)) and alone.intercept == pytest.approx(59 / 14)
+    with pytest.raises(ValueError, match="more than 2 answers"):
+        fit_score(rows[:2], gold[:2], terms=["margin"])
+    for bad in (["valence"], [], ["margin", "margin"]):
+        with pytest.raises(ValueError, match="terms must be distinct names among confidence, margin, cues"):
+            fit_score(rows, gold, terms=bad)
+
+
 @pytest.mark.parametrize(
     ("features", "written", "polarity", "expected"),
     [
@@ -359,6 +377,13 @@ def test_fit_score_command_attaches_the_line_to_an_adapter(tmp_path) -> None:
     settings = AdapterSettings.read(adapter)
     assert settings.format == "c2f" and settings.score_fit == adapter / "score_fit.json"  # other settings kept
     assert ScoreFit.load(settings.score_fit).n == 10
+    two = CliRunner().invoke(
+        app, ["fit-score", str(valid), "--out", str(tmp_path / "two.json"), "--terms", "confidence, margin"]
+    )
+    assert two.exit_code == 0, two.output
+    assert ScoreFit.load(tmp_path / "two.json").weights[2] == 0.0
+    unknown = CliRunner().invoke(app, ["fit-score", str(valid), "--out", str(tmp_path / "x.json"), "--terms", "cue"])
+    assert unknown.exit_code != 0 and "confidence, margin, cues" in unknown.output
     test, _ = _evaluated(tmp_path, "test", "test", "confidence")
     refused = CliRunner().invoke(app, ["fit-score", str(test), "--out", str(tmp_path / "x.json")])
     assert refused.exit_code != 0 and "--allow-test" in refused.output

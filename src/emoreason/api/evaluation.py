@@ -192,9 +192,16 @@ def evaluate(
     )
 
 
-def fit_score(runs: Sequence[str | Path], out: str | Path | None = None, *, allow_test: bool = False) -> ScoreFit:
+def fit_score(
+    runs: Sequence[str | Path],
+    out: str | Path | None = None,
+    *,
+    allow_test: bool = False,
+    terms: Sequence[str] | None = None,
+) -> ScoreFit:
     """Fit the `fitted` score readout on `evaluate` runs of valid splits, as `emoreason fit-score`
-    does (`eval.score_fit.fit_score_runs`; a test-split run raises DataError unless `allow_test`).
+    does (`eval.score_fit.fit_score_runs`; a test-split run raises DataError unless `allow_test`),
+    on the `formats.readout.FIT_FEATURES` named in `terms` (the others weigh 0; None: all of them).
     With `out` an adapter folder, the line is saved there as score_fit.json and named in its
     emoreason.json, so that evaluate, analyze, serve and `Explainer` read scores off it; with `out`
     a file path, it is saved there.
@@ -204,7 +211,7 @@ def fit_score(runs: Sequence[str | Path], out: str | Path | None = None, *, allo
     from emoreason.eval.score_fit import fit_score_runs
     from emoreason.models.shipped import AdapterSettings
 
-    fit = fit_score_runs(runs, allow_test=allow_test)
+    fit = fit_score_runs(runs, allow_test=allow_test, terms=terms)
     if out is not None:
         fit.save(score_fit_path(out))
         if Path(out).is_dir():

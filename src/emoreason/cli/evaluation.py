@@ -196,9 +196,19 @@ FitOut = Annotated[
 AllowTest = Annotated[
     bool, typer.Option("--allow-test", help="Fit on test-split runs too (then do not report those runs' scores).")
 ]
+FitTerms = Annotated[
+    str,
+    typer.Option(
+        "--terms",
+        help="Comma-separated terms the line may use, among confidence, margin, cues; the others weigh 0. "
+        "'confidence,margin' gives a score that does not read the valences the chain states.",
+    ),
+]
 
 
-def fit_score_cmd(runs: FitRuns, out: FitOut, allow_test: AllowTest = False) -> None:
+def fit_score_cmd(
+    runs: FitRuns, out: FitOut, allow_test: AllowTest = False, terms: FitTerms = "confidence,margin,cues"
+) -> None:
     """Fit the `fitted` score readout: least squares of the gold scores on each answer's confidence score,
     P(positive) - P(negative) and the valences its chain states for its cues (emoreason.formats.readout).
     The answer's polarity never changes; the score stays on its side of the neutral band."""
@@ -206,7 +216,7 @@ def fit_score_cmd(runs: FitRuns, out: FitOut, allow_test: AllowTest = False) -> 
     from emoreason.data import DataError
 
     try:
-        fit = fit_score(runs, out, allow_test=allow_test)
+        fit = fit_score(runs, out, allow_test=allow_test, terms=[t.strip() for t in terms.split(",") if t.strip()])
     except DataError as err:
         fail(str(err))
     target = score_fit_path(out)

@@ -22,9 +22,12 @@ from emoreason.inference import record_fit_features
 HELD_OUT_SPLITS = ("test",)
 
 
-def fit_score_runs(folders: Sequence[str | Path], allow_test: bool = False) -> ScoreFit:
+def fit_score_runs(
+    folders: Sequence[str | Path], allow_test: bool = False, terms: Sequence[str] | None = None
+) -> ScoreFit:
     """The line fitted to every usable answer of the `evaluate` runs in `folders` (answers with a
-    gold score, read with the polarity's probabilities), on their task's scale. Raises DataError
+    gold score, read with the polarity's probabilities), on their task's scale, on the `FIT_FEATURES`
+    named in `terms` (the rest weigh 0; None: all of them). Raises DataError
     naming the folder for a run on a test split (unless `allow_test`), a run on a task without a
     score scale or on another scale than the runs before it, or a run with no usable answer
     (evaluated with `--score-readout written`, say)."""
@@ -69,7 +72,7 @@ def fit_score_runs(folders: Sequence[str | Path], allow_test: bool = False) -> S
             )
         fitted_on.append(f"{identity.get('dataset', Path(folder).name)}:{split} ({usable})")
     try:
-        return fit_score(features, gold, fitted_on, scales.pop())
+        return fit_score(features, gold, fitted_on, scales.pop(), terms)
     except ValueError as err:
         raise DataError(str(err)) from None
 

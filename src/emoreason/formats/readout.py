@@ -132,24 +132,34 @@ def fit_score(
     gold: Sequence[float],
     fitted_on: Sequence[str] = (),
     scale: tuple[float, float] | None = None,
+    terms: Sequence[str] | None = None,
 ) -> ScoreFit:
     """Least squares of `gold` on `features` (rows of `fit_features`) and a constant; `scale` is
-    the gold scores' scale, recorded so the line is read on that scale only. Raises
-    ValueError with fewer answers than the line has terms + 1, or features that do not vary
-    enough to tell the terms apart."""
+    the gold scores' scale, recorded so the line is read on that scale only. `terms` names the
+    `FIT_FEATURES` the line may use (None: all); the others get weight 0 (e.g. ("confidence",
+    "margin") for a score that ignores the numbers the chain states). Raises ValueError for an unknown or repeated
+    term, with fewer answers than the line has terms + 1, or features that do not vary enough to
+    tell the terms apart."""
+    terms = FIT_FEATURES if terms is None else tuple(terms)
+    unknown = [t for t in terms if t not in FIT_FEATURES]
+    if unknown or not terms or len(set(terms)) != len(terms):
+        raise ValueError(f"terms must be distinct names among {', '.join(FIT_FEATURES)}, got {list(terms)!r}")
     x = np.asarray(features, dtype=float)
     y = np.asarray(gold, dtype=float)
     if x.ndim != 2 or x.shape[1] != len(FIT_FEATURES) or len(x) != len(y):
         raise ValueError(f"features must be rows of {len(FIT_FEATURES)} numbers, one per gold score")
-    if len(x) <= len(FIT_FEATURES) + 1:
-        needed = len(FIT_FEATURES) + 1
+    if len(x) <= len(terms) + 1:
+        needed = len(terms) + 1
         raise ValueError(f"fitting a score needs more than {needed} answers with gold scores, got {len(x)}")
-    design = np.column_stack([x, np.ones(len(x))])
+    columns = [FIT_FEATURES.index(t) for t in terms]
+    design = np.column_stack([x[:, columns], np.ones(len(x))])
     coef, _, rank, _ = np.linalg.lstsq(design, y, rcond=None)
     if rank < design.shape[1]:
         raise ValueError("the answers' features do not vary enough to fit a score (e.g. every answer the same)")
-    weights = tuple(float(c) for c in coef[:-1])
-    return ScoreFit(weights, float(coef[-1]), tuple(fitted_on), len(y), scale)  # type: ignore[arg-type]
+    weights = [0.0] * len(FIT_FEATURES)
+    for column, c in zip(columns, coef[:-1]):
+        weights[column] = float(c)
+    return ScoreFit(tuple(weights), float(coef[-1]), tuple(fitted_on), len(y), scale)  # type: ignore[arg-type]
 
 
 def fitted_score(
