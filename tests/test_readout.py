@@ -9,6 +9,7 @@ import pytest
 from emoreason.data.schema import NeutralBand, Sample, TaskInfo, resolve_task
 from emoreason.formats import get_format
 from emoreason.formats.readout import (
+    PROBIT_FLOOR,
     ScoreFit,
     confidence_weighted_score,
     effective_readout,
@@ -18,6 +19,7 @@ from emoreason.formats.readout import (
     polarity_position,
     polarity_probs,
     polarity_word_index,
+    probit_margin,
 )
 from emoreason.generation import Completion
 from emoreason.inference import audit_record, readout_choice, record_fit_features, with_choice, with_fitted_score
@@ -197,49 +199,79 @@ def test_the_terminal_view_says_where_a_confidence_score_came_from(capsys) -> No
 
 # --- the fitted readout -------------------------------------------------------------------------
 
-LINE = ScoreFit(weights=(0.5, 1.0, 0.1), intercept=0.0, fitted_on=("by hand",), n=5)
+LINE = ScoreFit(weights=(0.5, 1.0, 0.1, 0.0), intercept=0.0, fitted_on=("by hand",), n=5)
 
 
 def test_fit_score_recovers_a_line_by_hand() -> None:
-    rows = [(1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0), (1.0, 1.0, 1.0), (2.0, 0.0, 1.0)]
-    gold = [0.5 * a + 1.0 * b + 0.1 * c - 0.2 for a, b, c in rows]  # 0.3, 0.8, -0.1, 1.4, 0.9
+    rows = [
+        (1.0, 0.0, 0.0, 0.0),
+        (0.0, 1.0, 0.0, 0.0),
+        (0.0, 0.0, 1.0, 0.0),
+        (0.0, 0.0, 0.0, 1.0),
+        (1.0, 1.0, 1.0, 1.0),
+        (2.0, 0.0, 1.0, 3.0),
+    ]
+    gold = [0.5 * a + 1.0 * b + 0.1 * c + 0.3 * d - 0.2 for a, b, c, d in rows]  # 0.3, 0.8, -0.1, 0.1, 1.7, 1.8
     fit = fit_score(rows, gold, ["toy:valid"])
-    assert fit.weights == pytest.approx((0.5, 1.0, 0.1)) and fit.intercept == pytest.approx(-0.2)
-    assert fit.n == 5 and fit.fitted_on == ("toy:valid",)
-    with pytest.raises(ValueError, match="more than 4 answers"):
-        fit_score(rows[:4], gold[:4])
+    assert fit.weights == pytest.approx((0.5, 1.0, 0.1, 0.3)) and fit.intercept == pytest.approx(-0.2)
+    assert fit.n == 6 and fit.fitted_on == ("toy:valid",)
+    with pytest.raises(ValueError, match="more than 5 answers"):
+        fit_score(rows[:5], gold[:5])
     with pytest.raises(ValueError, match="do not vary enough"):
-        fit_score([(1.0, 0.5, 2.0)] * 6, [1.0, 2.0, 0.0, 1.0, 2.0, 0.0])
+        fit_score([(1.0, 0.5, 2.0, 1.0)] * 7, [1.0, 2.0, 0.0, 1.0, 2.0, 0.0, 1.0])
+
+
+def test_the_probit_margin_by_hand() -> None:
+    # Phi^-1(0.841345) = 1.0, Phi^-1(0.022750) = -2.0
+    assert probit_margin({"positive": 0.841345, "negative": 0.022750, "neutral": 0.135905}) == pytest.approx(
+        3.0, abs=1e-4
+    )
+    # 0 and 1 are clipped to 0.001 and 0.999: Phi^-1(0.999) = 3.090232
+    assert probit_margin({"positive": 1.0, "negative": 0.0}) == pytest.approx(2 * 3.090232, abs=1e-5)
+    assert probit_margin({"positive": 0.0, "negative": 1.0}) == pytest.approx(-2 * 3.090232, abs=1e-5)
+    assert probit_margin({"positive": 0.3, "negative": 0.3, "neutral": 0.4}) == 0.0
+
+
+@pytest.mark.parametrize(("gold", "rater_sd"), [(-1.0, 0.5), (-0.3, 0.5), (0.2, 0.5), (0.9, 0.5), (2.4, 1.0)])
+def test_the_probit_margin_reads_the_polarity_objectives_targets_linearly(gold: float, rater_sd: float) -> None:
+    from emoreason.sft.polarity import polarity_targets
+
+    # the objective's targets: P(positive) = Phi((g - 0.5) / sd), P(negative) = Phi((-0.5 - g) / sd), so
+    # their probits differ by 2g / sd wherever neither is clipped
+    targets = polarity_targets(gold, VADER, rater_sd)
+    assert min(targets["positive"], targets["negative"]) > PROBIT_FLOOR
+    assert probit_margin(targets) == pytest.approx(2 * gold / rater_sd, abs=1e-6)
 
 
 def test_a_line_on_some_terms_gives_the_others_weight_zero() -> None:
-    # gold = 2 x confidence - 1 x margin + 0.5 exactly; the cue column is noise the line must not use
-    rows = [(1.0, 0.0, 3.0), (0.0, 1.0, -2.0), (2.0, 1.0, 0.0), (1.0, 2.0, 5.0), (3.0, 0.0, -1.0)]
-    gold = [2.0 * a - 1.0 * b + 0.5 for a, b, _ in rows]  # 2.5, -0.5, 3.5, 0.5, 6.5
+    # gold = 2 x confidence - 1 x margin + 0.5 exactly; the last two columns are noise the line must not use
+    rows = [(1.0, 0.0, 3.0, 1.0), (0.0, 1.0, -2.0, 0.5), (2.0, 1.0, 0.0, -1.0), (1.0, 2.0, 5.0, 2.0)]
+    rows.append((3.0, 0.0, -1.0, 0.0))
+    gold = [2.0 * a - 1.0 * b + 0.5 for a, b, *_ in rows]  # 2.5, -0.5, 3.5, 0.5, 6.5
     fit = fit_score(rows, gold, terms=("confidence", "margin"))
-    assert fit.weights == pytest.approx((2.0, -1.0, 0.0)) and fit.intercept == pytest.approx(0.5)
-    assert fit.weights[2] == 0.0
+    assert fit.weights == pytest.approx((2.0, -1.0, 0.0, 0.0)) and fit.intercept == pytest.approx(0.5)
+    assert fit.weights[2:] == (0.0, 0.0)
     # one term: the slope of gold on margin alone, by hand: margins 0,1,1,2,0 (mean 0.8), gold mean 2.5;
     # covariance sum -6.0 over variance sum 2.8 -> -15/7, intercept 2.5 + 15/7 x 0.8 = 59/14
     alone = fit_score(rows, gold, terms=["margin"])
-    assert alone.weights == pytest.approx((0.0, -15 / 7, 0.0)) and alone.intercept == pytest.approx(59 / 14)
+    assert alone.weights == pytest.approx((0.0, -15 / 7, 0.0, 0.0)) and alone.intercept == pytest.approx(59 / 14)
     with pytest.raises(ValueError, match="more than 2 answers"):
         fit_score(rows[:2], gold[:2], terms=["margin"])
     for bad in (["valence"], [], ["margin", "margin"]):
-        with pytest.raises(ValueError, match="terms must be distinct names among confidence, margin, cues"):
+        with pytest.raises(ValueError, match="distinct names among confidence, margin, cues, probit_margin"):
             fit_score(rows, gold, terms=bad)
 
 
 @pytest.mark.parametrize(
     ("features", "written", "polarity", "expected"),
     [
-        ((2.0, 0.6, 3.0), 2.5, "positive", 1.9),  # 1.0 + 0.6 + 0.3
-        ((0.6, 0.1, -1.0), 0.9, "positive", 0.5),  # 0.3 falls in the band: the open band's edge
-        ((-1.0, -0.2, 2.0), -1.5, "negative", -0.5),  # -0.5 + -0.2 + 0.2: the open edge is negative already
-        ((0.0, 0.9, 2.0), 0.0, "neutral", 0.492),  # 1.1: a neutral answer stays inside the band
-        ((-1.0, 0.9, 2.0), -1.0, "positive", -1.0),  # the written number contradicts the polarity: as written
-        ((8.0, 1.0, 10.0), 4.0, "positive", 4.0),  # 6.0, kept on the scale
-        ((2.0, 0.6, 3.0), 2.5, None, 2.5),  # no polarity: as written
+        ((2.0, 0.6, 3.0, 5.0), 2.5, "positive", 1.9),  # 1.0 + 0.6 + 0.3 (the probit margin weighs 0)
+        ((0.6, 0.1, -1.0, 0.0), 0.9, "positive", 0.5),  # 0.3 falls in the band: the open band's edge
+        ((-1.0, -0.2, 2.0, 0.0), -1.5, "negative", -0.5),  # -0.5 + -0.2 + 0.2: the open edge is negative already
+        ((0.0, 0.9, 2.0, 0.0), 0.0, "neutral", 0.492),  # 1.1: a neutral answer stays inside the band
+        ((-1.0, 0.9, 2.0, 0.0), -1.0, "positive", -1.0),  # the written number contradicts the polarity: as written
+        ((8.0, 1.0, 10.0, 0.0), 4.0, "positive", 4.0),  # 6.0, kept on the scale
+        ((2.0, 0.6, 3.0, 0.0), 2.5, None, 2.5),  # no polarity: as written
     ],
 )
 def test_fitted_score_by_hand(features, written: float, polarity, expected: float) -> None:
@@ -256,7 +288,9 @@ def test_a_score_fit_file_round_trips_and_a_bad_one_names_itself(tmp_path) -> No
     data = json.loads(path.read_text())
     broken_files = (
         data | {"features": ["confidence"]},
-        data | {"weights": [1.0, "nan", 0.0]},
+        data | {"weights": [1.0, "nan", 0.0, 0.0]},
+        data | {"features": ["confidence", "valence", "cues", "probit_margin"]},
+        data | {"weights": [1.0, 0.0, 0.0]},
         data | {"scale": [4.0, -4.0]},
         [1, 2],
     )
@@ -264,6 +298,11 @@ def test_a_score_fit_file_round_trips_and_a_bad_one_names_itself(tmp_path) -> No
         path.write_text(json.dumps(broken))
         with pytest.raises(ValueError, match=r"score_fit\.json: not a score fit .*emoreason fit-score"):
             ScoreFit.load(path)
+    # a line written before the probit margin existed names three features: the fourth weighs 0
+    path.write_text(json.dumps(data | {"features": ["confidence", "margin", "cues"], "weights": [0.5, 1.0, 0.1]}))
+    assert ScoreFit.load(path) == LINE
+    path.write_text(json.dumps(data | {"features": ["probit_margin", "margin"], "weights": [0.25, 1.0]}))
+    assert ScoreFit.load(path).weights == (0.0, 1.0, 0.0, 0.25)
 
 
 def test_the_fitted_readout_needs_a_line() -> None:
@@ -284,12 +323,15 @@ def test_a_confidence_record_is_read_off_the_line() -> None:
         "polarity_probs": {"positive": 0.6, "negative": 0.3, "neutral": 0.1},
         "raw_completion": f"<polarity>positive</polarity>\n<think>{chain}</think>\n<score>2.5</score>",
     }
-    assert record_fit_features(record) == pytest.approx((1.5, 0.3, 3.7))  # valences 1.9 and 1.8 (negated)
+    # valences 1.9 and 1.8 (negated); probit margin Phi^-1(0.6) - Phi^-1(0.3) = 0.253347 + 0.524401
+    assert record_fit_features(record) == pytest.approx((1.5, 0.3, 3.7, 0.777748), abs=1e-6)
     fitted = with_fitted_score(record, LINE, VADER)
     assert fitted["score"] == pytest.approx(0.75 + 0.3 + 0.37)
     assert fitted["score_readout"] == "fitted" and fitted["confidence_score"] == 1.5
     assert record["score"] == 1.5  # the record given is not changed
-    assert record_fit_features(fitted) == pytest.approx((1.5, 0.3, 3.7))  # a fitted record still gives its features
+    assert record_fit_features(fitted) == pytest.approx((1.5, 0.3, 3.7, 0.777748), abs=1e-6)  # still its features
+    probit_line = ScoreFit(weights=(0.0, 0.0, 0.0, 1.0), intercept=0.5)
+    assert with_fitted_score(record, probit_line, VADER)["score"] == 1.278  # 0.5 + 0.777748, stored to 3 decimals
     written = record | {"score_readout": "written", "score": 2.5}
     assert with_fitted_score(written, LINE, VADER) is written and record_fit_features(written) is None
 
@@ -428,7 +470,7 @@ def test_a_line_is_read_only_on_the_scale_it_was_fitted_on(tmp_path) -> None:
     from emoreason.data import DataError
     from emoreason.eval.score_fit import fit_score_runs
 
-    on_vader = ScoreFit((0.5, 1.0, 0.1), 0.0, scale=(-4.0, 4.0))
+    on_vader = ScoreFit((0.5, 1.0, 0.1, 0.0), 0.0, scale=(-4.0, 4.0))
     assert effective_readout("fitted", C2F, VADER, on_vader) == "fitted"
     assert effective_readout("fitted", C2F, resolve_task("sims"), on_vader) == "confidence"  # -1..1
     assert effective_readout("fitted", C2F, resolve_task("sims"), LINE) == "fitted"  # no scale recorded: any

@@ -316,9 +316,9 @@ def with_fitted_score(record: dict[str, Any], fit: ScoreFit, task: TaskInfo) -> 
     return record | {"score": round(score, 3), "score_readout": "fitted", "confidence_score": record["score"]}
 
 
-def record_fit_features(record: Mapping[str, Any]) -> tuple[float, float, float] | None:
+def record_fit_features(record: Mapping[str, Any]) -> tuple[float, float, float, float] | None:
     """A record's `formats.readout.FIT_FEATURES` (its confidence score, P(positive) - P(negative),
-    the valences its chain states for its cues), or None for a record read without the polarity's
+    the valences its chain states for its cues, the probit margin), or None for a record read without the polarity's
     probabilities (`score_readout` written) or with no score."""
     readout = record.get("score_readout")
     confidence = record.get("confidence_score") if readout == "fitted" else record.get("score")

@@ -13,6 +13,9 @@ from emoreason.eval.score_fit import fit_score_runs
 from emoreason.inference import with_fitted_score
 from emoreason.metrics.bootstrap import paired_difference
 
+# the line of its day: confidence, margin, cue sum (the probit margin came later, score_line/)
+THREE_TERMS = ("confidence", "margin", "cues")
+
 VALID = Path("runs/line_domains/valid")
 DOMAINS = ("tweets", "products", "movies")
 
@@ -40,7 +43,7 @@ def scores(records, fit, task) -> np.ndarray:
 
 def main() -> None:
     subsets = [tuple(sorted(ds)) for k in (1, 2, 3) for ds in combinations(DOMAINS, k)]
-    fits = {ds: fit_score_runs([run(d) for d in ds]) for ds in subsets}
+    fits = {ds: fit_score_runs([run(d) for d in ds], terms=THREE_TERMS) for ds in subsets}
     for ds, fit in fits.items():
         print(f"line fitted on {' + '.join(ds)}: {line_text(fit)}")
     print()

@@ -16,6 +16,9 @@ from emoreason.eval.compare import paired_metrics, read_run, usable_score
 from emoreason.eval.score_fit import fit_score_runs
 from emoreason.inference import with_fitted_score
 
+# the line of its day: confidence, margin, cue sum (the probit margin came later, score_line/)
+THREE_TERMS = ("confidence", "margin", "cues")
+
 VALID = Path("runs/polarity_sft/valid")
 # the valid splits each run's score line is fitted on: its chains' domains it was trained on, never
 # the unseen one (for Q2, as for PB, not the domain it adds either)
@@ -45,7 +48,7 @@ def main() -> None:
     lines = {}
     for who in (A, B):
         domains = LINE_DOMAINS[who]
-        line = lines[who] = fit_score_runs([VALID / f"{who}-{d}-all" for d in domains])
+        line = lines[who] = fit_score_runs([VALID / f"{who}-{d}-all" for d in domains], terms=THREE_TERMS)
         weights = ", ".join(f"{w:.3f}" for w in line.weights)
         print(f"{who}'s line (fitted on {' + '.join(domains)} valid): {weights}, intercept {line.intercept:+.3f}")
     task, gold, records = paired_split(UNSEEN, lines)

@@ -20,6 +20,9 @@ from emoreason.eval.score_fit import fit_score_runs
 from emoreason.formats.readout import ScoreFit
 from emoreason.inference import with_fitted_score
 
+# the line of its day: confidence, margin, cue sum (the probit margin came later, score_line/)
+THREE_TERMS = ("confidence", "margin", "cues")
+
 SPLIT = sys.argv[1] if len(sys.argv) > 1 else "valid"
 WHO = sys.argv[2] if len(sys.argv) > 2 else "p1"
 P1_VALID = Path("runs/polarity_sft/valid")
@@ -36,7 +39,7 @@ def parse_rate(records) -> float:
 
 
 def main() -> None:
-    mine = fit_score_runs([P1_VALID / f"{WHO}-tweets-all", P1_VALID / f"{WHO}-products-all"])
+    mine = fit_score_runs([P1_VALID / f"{WHO}-tweets-all", P1_VALID / f"{WHO}-products-all"], terms=THREE_TERMS)
     shipped_line = ScoreFit.load(SHIPPED_LINE)
     weights = ", ".join(f"{w:.3f}" for w in mine.weights)
     print(f"{WHO.upper()}'s line: {weights} (confidence, margin, cues), intercept {mine.intercept:+.3f}, n {mine.n}")

@@ -24,6 +24,9 @@ from emoreason.eval.compare import paired_metrics, read_run, usable_score
 from emoreason.eval.score_fit import fit_score_runs
 from emoreason.inference import with_fitted_score
 
+# the line of its day: confidence, margin, cue sum (the probit margin came later, score_line/)
+THREE_TERMS = ("confidence", "margin", "cues")
+
 VALID = Path("runs/polarity_sft/valid")
 SPLIT = sys.argv[1] if len(sys.argv) > 1 else "valid"
 ANSWERS = Path(f"runs/polarity_sft/{SPLIT}")
@@ -38,7 +41,10 @@ def recall(scores, gold, task, polarity: str) -> float:
 
 
 def main() -> None:
-    lines = {who: fit_score_runs([VALID / f"{who}-tweets-all", VALID / f"{who}-products-all"]) for who in (A, B)}
+    lines = {
+        who: fit_score_runs([VALID / f"{who}-tweets-all", VALID / f"{who}-products-all"], terms=THREE_TERMS)
+        for who in (A, B)
+    }
     for who, line in lines.items():
         print(f"{who}'s line: {', '.join(f'{w:.3f}' for w in line.weights)}, intercept {line.intercept:+.3f}")
     r = {A: [], B: []}

@@ -21,8 +21,13 @@ from emoreason.eval.compare import paired_metrics, read_run, usable_score
 from emoreason.eval.score_fit import fit_score_runs
 from emoreason.inference import with_fitted_score
 
+# the line of its day: confidence, margin, cue sum (the probit margin came later, score_line/)
+THREE_TERMS = ("confidence", "margin", "cues")
+
 WHO = sys.argv[1] if len(sys.argv) > 1 else "p1"
-line = fit_score_runs([Path(f"runs/polarity_sft/valid/{WHO}-{d}-all") for d in ("tweets", "products")])
+line = fit_score_runs(
+    [Path(f"runs/polarity_sft/valid/{WHO}-{d}-all") for d in ("tweets", "products")], terms=THREE_TERMS
+)
 for domain in ("tweets", "products", "movies"):
     ours, task = read_run(Path(f"runs/polarity_sft/test/{WHO}-{domain}-all"))
     path = Path(f"docs/results/minilm_ridge/{domain}-test/predictions.jsonl")

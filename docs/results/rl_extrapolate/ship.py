@@ -21,6 +21,9 @@ from emoreason.eval.score_fit import fit_score_runs
 from emoreason.inference import with_fitted_score
 from emoreason.metrics.bootstrap import paired_difference
 
+# the line of its day: confidence, margin, cue sum (the probit margin came later, score_line/)
+THREE_TERMS = ("confidence", "margin", "cues")
+
 WHO = sys.argv[1]
 VALID = Path("runs/rl_extrapolate/valid")
 SHIPPED = Path("runs/blend/valid")
@@ -33,7 +36,7 @@ def scores(records, task, ids):
 
 
 def main() -> None:
-    fit = fit_score_runs([VALID / f"{WHO}-tweets-all", VALID / f"{WHO}-products-all"])
+    fit = fit_score_runs([VALID / f"{WHO}-tweets-all", VALID / f"{WHO}-products-all"], terms=THREE_TERMS)
     print(f"{WHO}'s line: weights {[round(w, 3) for w in fit.weights]}, intercept {fit.intercept:+.3f}, n {fit.n}")
     mean = {"shipped": [], WHO: []}
     for domain in DOMAINS:

@@ -22,7 +22,7 @@ EPS = 1e-3  # the probabilities are stored to 4 decimals; log-odds are clipped w
 def columns(record: dict) -> dict[str, float]:
     from emoreason.inference import record_fit_features
 
-    confidence, margin, cues = record_fit_features(record)
+    confidence, margin, cues, _ = record_fit_features(record)
     p = record["polarity_probs"]
     return {
         "confidence": confidence,

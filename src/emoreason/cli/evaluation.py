@@ -200,17 +200,19 @@ FitTerms = Annotated[
     str,
     typer.Option(
         "--terms",
-        help="Comma-separated terms the line may use, among confidence, margin, cues; the others weigh 0. "
-        "'confidence,margin' gives a score that does not read the valences the chain states.",
+        help="Comma-separated terms the line may use, among confidence, margin, cues, probit_margin; the others "
+        "weigh 0. 'confidence,margin,probit_margin' (the shipped default's line) gives a score that does not read "
+        "the valences the chain states.",
     ),
 ]
 
 
 def fit_score_cmd(
-    runs: FitRuns, out: FitOut, allow_test: AllowTest = False, terms: FitTerms = "confidence,margin,cues"
+    runs: FitRuns, out: FitOut, allow_test: AllowTest = False, terms: FitTerms = "confidence,margin,cues,probit_margin"
 ) -> None:
     """Fit the `fitted` score readout: least squares of the gold scores on each answer's confidence score,
-    P(positive) - P(negative) and the valences its chain states for its cues (emoreason.formats.readout).
+    P(positive) - P(negative), the valences its chain states for its cues and the probit margin
+    Phi^-1(P(positive)) - Phi^-1(P(negative)) (emoreason.formats.readout; --terms picks among them).
     The answer's polarity never changes; the score stays on its side of the neutral band."""
     from emoreason.api.evaluation import fit_score, score_fit_path
     from emoreason.data import DataError

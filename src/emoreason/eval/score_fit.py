@@ -33,7 +33,7 @@ def fit_score_runs(
     (evaluated with `--score-readout written`, say)."""
     if not folders:
         raise DataError("give at least one folder written by `emoreason evaluate`")
-    features: list[tuple[float, float, float]] = []
+    features: list[tuple[float, ...]] = []
     gold: list[float] = []
     fitted_on: list[str] = []
     scales: set[tuple[float, float]] = set()
