@@ -423,7 +423,8 @@ def test_fit_score_command_attaches_the_line_to_an_adapter(tmp_path) -> None:
         app, ["fit-score", str(valid), "--out", str(tmp_path / "two.json"), "--terms", "confidence, margin"]
     )
     assert two.exit_code == 0, two.output
-    assert ScoreFit.load(tmp_path / "two.json").weights[2] == 0.0
+    assert ScoreFit.load(tmp_path / "two.json").weights[2:] == (0.0, 0.0)
+    assert "cues +0.000" in " ".join(two.output.split())  # each weight printed with its term's name
     unknown = CliRunner().invoke(app, ["fit-score", str(valid), "--out", str(tmp_path / "x.json"), "--terms", "cue"])
     assert unknown.exit_code != 0 and "confidence, margin, cues" in unknown.output
     test, _ = _evaluated(tmp_path, "test", "test", "confidence")

@@ -16,9 +16,12 @@ eleven forms on valid, so valid's figures for L4 carry that choice; test is the 
     .venv/bin/python docs/results/score_line/lines.py > docs/results/score_line/valid.txt
     .venv/bin/python docs/results/score_line/lines.py test > docs/results/score_line/test.txt
 
-With `test`: the same lines (fitted on valid) on every test answer, read once; it decides nothing.
+With `test`: the same lines (fitted on valid) on every test answer, read once; it decides nothing. It
+also sets L4 against MiniLM + ridge (docs/results/minilm_ridge/<domain>-test, trained on the tweets and
+products train splits), paired on every test sentence.
 """
 
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -67,6 +70,14 @@ def main() -> None:
             r[(a, b)][b].append(differences["pearson_r"].b)
             intervals[(a, b)][domain] = differences["pearson_r"]
             print(f"  {a} -> {b}: " + "; ".join(f"{m} {d}" for m, d in differences.items()))
+        if SPLIT == "test":
+            path = Path(f"docs/results/minilm_ridge/{domain}-test/predictions.jsonl")
+            ridge = {r["id"]: float(r["score"]) for r in map(json.loads, path.open())}
+            if sorted(ridge) != ids:
+                raise SystemExit(f"{domain}: MiniLM + ridge answered other sentences")
+            ridge_scores = np.array([ridge[i] for i in ids])
+            versus = paired_metrics(task, ridge_scores, scores["L4"], gold, names=METRICS)
+            print("  MiniLM + ridge -> L4: " + "; ".join(f"{m} {d}" for m, d in versus.items()))
     for (a, b), rs in r.items():
         print(f"mean {SPLIT} r: {a} {np.mean(rs[a]):.4f}, {b} {np.mean(rs[b]):.4f}")
     if SPLIT != "valid":

@@ -222,7 +222,9 @@ def fit_score_cmd(
     except DataError as err:
         fail(str(err))
     target = score_fit_path(out)
-    weights = ", ".join(f"{w:+.3f}" for w in fit.weights)
+    from emoreason.formats.readout import FIT_FEATURES
+
+    weights = ", ".join(f"{name} {w:+.3f}" for name, w in zip(FIT_FEATURES, fit.weights))
     on = "; ".join(fit.fitted_on)
     console.print(f"fitted on {fit.n} answers ({on}): weights {weights}, intercept {fit.intercept:+.3f}")
     console.print(f"wrote {target}" + (f" and named it in {out}/emoreason.json" if out.is_dir() else ""))
