@@ -9,6 +9,7 @@ import pytest
 from emoreason.data.schema import NeutralBand, Sample, TaskInfo, resolve_task
 from emoreason.formats import get_format
 from emoreason.formats.readout import (
+    FIT_FEATURES,
     PROBIT_FLOOR,
     ScoreFit,
     confidence_weighted_score,
@@ -212,13 +213,15 @@ def test_fit_score_recovers_a_line_by_hand() -> None:
         (2.0, 0.0, 1.0, 3.0),
     ]
     gold = [0.5 * a + 1.0 * b + 0.1 * c + 0.3 * d - 0.2 for a, b, c, d in rows]  # 0.3, 0.8, -0.1, 0.1, 1.7, 1.8
-    fit = fit_score(rows, gold, ["toy:valid"])
+    fit = fit_score(rows, gold, ["toy:valid"], terms=FIT_FEATURES)
     assert fit.weights == pytest.approx((0.5, 1.0, 0.1, 0.3)) and fit.intercept == pytest.approx(-0.2)
     assert fit.n == 6 and fit.fitted_on == ("toy:valid",)
     with pytest.raises(ValueError, match="more than 5 answers"):
-        fit_score(rows[:5], gold[:5])
+        fit_score(rows[:5], gold[:5], terms=FIT_FEATURES)
+    # by default the cue sum is left out (DEFAULT_FIT_TERMS): its weight is 0 whatever the data
+    assert fit_score(rows, gold).weights[2] == 0.0
     with pytest.raises(ValueError, match="do not vary enough"):
-        fit_score([(1.0, 0.5, 2.0, 1.0)] * 7, [1.0, 2.0, 0.0, 1.0, 2.0, 0.0, 1.0])
+        fit_score([(1.0, 0.5, 2.0, 1.0)] * 7, [1.0, 2.0, 0.0, 1.0, 2.0, 0.0, 1.0], terms=FIT_FEATURES)
 
 
 def test_the_probit_margin_by_hand() -> None:

@@ -201,7 +201,8 @@ def fit_score(
 ) -> ScoreFit:
     """Fit the `fitted` score readout on `evaluate` runs of valid splits, as `emoreason fit-score`
     does (`eval.score_fit.fit_score_runs`; a test-split run raises DataError unless `allow_test`),
-    on the `formats.readout.FIT_FEATURES` named in `terms` (the others weigh 0; None: all of them).
+    on the `formats.readout.FIT_FEATURES` named in `terms` (the others weigh 0; None: confidence, margin
+    and probit margin, `DEFAULT_FIT_TERMS`).
     With `out` an adapter folder, the line is saved there as score_fit.json and named in its
     emoreason.json, so that evaluate, analyze, serve and `Explainer` read scores off it; with `out`
     a file path, it is saved there.

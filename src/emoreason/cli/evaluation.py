@@ -201,14 +201,14 @@ FitTerms = Annotated[
     typer.Option(
         "--terms",
         help="Comma-separated terms the line may use, among confidence, margin, cues, probit_margin; the others "
-        "weigh 0. 'confidence,margin,probit_margin' (the shipped default's line) gives a score that does not read "
-        "the valences the chain states.",
+        "weigh 0. The default, the shipped adapter's terms, leaves out cues (the valences the chain states), "
+        "which added nothing there.",
     ),
 ]
 
 
 def fit_score_cmd(
-    runs: FitRuns, out: FitOut, allow_test: AllowTest = False, terms: FitTerms = "confidence,margin,cues,probit_margin"
+    runs: FitRuns, out: FitOut, allow_test: AllowTest = False, terms: FitTerms = "confidence,margin,probit_margin"
 ) -> None:
     """Fit the `fitted` score readout: least squares of the gold scores on each answer's confidence score,
     P(positive) - P(negative), the valences its chain states for its cues and the probit margin

@@ -27,7 +27,7 @@ def fit_score_runs(
 ) -> ScoreFit:
     """The line fitted to every usable answer of the `evaluate` runs in `folders` (answers with a
     gold score, read with the polarity's probabilities), on their task's scale, on the `FIT_FEATURES`
-    named in `terms` (the rest weigh 0; None: all of them). Raises DataError
+    named in `terms` (the rest weigh 0; None: `formats.readout.DEFAULT_FIT_TERMS`). Raises DataError
     naming the folder for a run on a test split (unless `allow_test`), a run on a task without a
     score scale or on another scale than the runs before it, or a run with no usable answer
     (evaluated with `--score-readout written`, say)."""

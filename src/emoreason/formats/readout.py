@@ -56,6 +56,11 @@ FIT_FEATURES: tuple[str, ...] = ("confidence", "margin", "cues", "probit_margin"
 #: small model's polarity probabilities rarely go below 1e-3 (its tails are not the normal's), records
 #: store them to 4 decimals, and an unclipped 0 or 1 would be an infinite probit
 PROBIT_FLOOR = 1e-3
+#: the terms a line is fitted on unless told otherwise: the cue sum is left out because on the shipped
+#: default it added nothing to r on any valid split and its least-squares weight came out negative, a
+#: score leaning against the numbers the chain states (RESULTS, "Reading the score off the probit of
+#: the polarity's probabilities")
+DEFAULT_FIT_TERMS: tuple[str, ...] = ("confidence", "margin", "probit_margin")
 _NORMAL = NormalDist()
 
 
@@ -172,11 +177,10 @@ def fit_score(
 ) -> ScoreFit:
     """Least squares of `gold` on `features` (rows of `fit_features`) and a constant; `scale` is
     the gold scores' scale, recorded so the line is read on that scale only. `terms` names the
-    `FIT_FEATURES` the line may use (None: all); the others get weight 0 (e.g. ("confidence",
-    "margin") for a score that ignores the numbers the chain states). Raises ValueError for an unknown or repeated
-    term, with fewer answers than the line has terms + 1, or features that do not vary enough to
-    tell the terms apart."""
-    terms = FIT_FEATURES if terms is None else tuple(terms)
+    `FIT_FEATURES` the line may use (None: `DEFAULT_FIT_TERMS`); the others get weight 0. Raises
+    ValueError for an unknown or repeated term, with fewer answers than the line has terms + 1, or
+    features that do not vary enough to tell the terms apart."""
+    terms = DEFAULT_FIT_TERMS if terms is None else tuple(terms)
     unknown = [t for t in terms if t not in FIT_FEATURES]
     if unknown or not terms or len(set(terms)) != len(terms):
         raise ValueError(f"terms must be distinct names among {', '.join(FIT_FEATURES)}, got {list(terms)!r}")
@@ -295,6 +299,7 @@ def _kept_on_side(value: float, polarity: Polarity, task: TaskInfo, fallback: fl
 
 
 __all__ = [
+    "DEFAULT_FIT_TERMS",
     "FIT_FEATURES",
     "PROBIT_FLOOR",
     "SCORE_READOUTS",
