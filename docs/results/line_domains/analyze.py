@@ -1,8 +1,16 @@
 """The rule of run.sh: does a score line fitted on more domains read an unseen one better?
 
 .venv/bin/python docs/results/line_domains/analyze.py > docs/results/line_domains/analyze.txt
+
+The same question for another line and other answers (described, the rule's verdict line decides
+nothing there): RUNS, a folder pattern with {domain}, and TERMS, the line's terms, e.g. the probit line
+on the score_line answers:
+
+RUNS='runs/score_line/valid-{domain}' TERMS=confidence,margin,probit_margin \
+  .venv/bin/python docs/results/line_domains/analyze.py > docs/results/score_line/line_domains.txt
 """
 
+import os
 from itertools import combinations
 from pathlib import Path
 
@@ -10,23 +18,23 @@ import numpy as np
 
 from emoreason.eval.compare import read_run, regression_metric_fns, usable_score
 from emoreason.eval.score_fit import fit_score_runs
+from emoreason.formats.readout import FIT_FEATURES
 from emoreason.inference import with_fitted_score
 from emoreason.metrics.bootstrap import paired_difference
 
 # the line of its day: confidence, margin, cue sum (the probit margin came later, score_line/)
-THREE_TERMS = ("confidence", "margin", "cues")
-
-VALID = Path("runs/line_domains/valid")
+TERMS = tuple(os.environ.get("TERMS", "confidence,margin,cues").split(","))
+RUNS = os.environ.get("RUNS", "runs/line_domains/valid/shipped-{domain}-all")
 DOMAINS = ("tweets", "products", "movies")
 
 
 def run(domain: str) -> Path:
-    return VALID / f"shipped-{domain}-all"
+    return Path(RUNS.format(domain=domain))
 
 
 def line_text(fit) -> str:
-    weights = ", ".join(f"{w:.3f}" for w in fit.weights)
-    return f"weights {weights} (confidence, margin, cues), intercept {fit.intercept:+.3f}, n {fit.n}"
+    weights = ", ".join(f"{fit.weights[FIT_FEATURES.index(t)]:.3f}" for t in TERMS)
+    return f"weights {weights} ({', '.join(TERMS)}), intercept {fit.intercept:+.3f}, n {fit.n}"
 
 
 def read(domain: str):
@@ -43,7 +51,7 @@ def scores(records, fit, task) -> np.ndarray:
 
 def main() -> None:
     subsets = [tuple(sorted(ds)) for k in (1, 2, 3) for ds in combinations(DOMAINS, k)]
-    fits = {ds: fit_score_runs([run(d) for d in ds], terms=THREE_TERMS) for ds in subsets}
+    fits = {ds: fit_score_runs([run(d) for d in ds], terms=TERMS) for ds in subsets}
     for ds, fit in fits.items():
         print(f"line fitted on {' + '.join(ds)}: {line_text(fit)}")
     print()
