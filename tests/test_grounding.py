@@ -35,6 +35,9 @@ def test_grounded_and_ungrounded_citations() -> None:
     assert (bad.cited, bad.grounded) == (3, 0)
     assert bad.ungrounded == ('"thanks"', "pitch low (-2.0 sd)", "speaking rate fast (+1.0 sd)")
     assert citation_grounding("POSITIVE, nothing cited", source) == Citations(0, 0)
+    # empty quotes cite nothing, and their marks pair with each other, not across the text between them
+    assert citation_grounding('Positive cues: "", "", "".', source) == Citations(0, 0)
+    assert citation_grounding('cues: "", "wonderful"', source) == Citations(cited=1, grounded=1)
 
 
 def test_summary_rates_and_nan_when_nothing_is_cited() -> None:

@@ -164,7 +164,15 @@ def test_candidates_are_the_quote_marks_and_the_pieces_of_the_input(tiny: Loaded
         ]
         assert quotes.candidates(row) == expected
         assert len(expected) < len(quotes.texts) // 2  # the rule leaves most of the vocabulary out
-    assert quotes.closing == [i for i, text in enumerate(quotes.texts) if re.search('["\u201c\u201d]', text)]
+    # a dead end may close only on a bare closer: a quote mark first and no second one
+    assert quotes.closing == [
+        i
+        for i, text in enumerate(quotes.texts)
+        if re.match('["\u201c\u201d]', text) and not re.search('["\u201c\u201d]', text[1:])
+    ]
+    assert quotes.closing and not {i for i, text in enumerate(quotes.texts) if re.match('[^"]+"', text)} & set(
+        quotes.closing
+    )
 
 
 @pytest.mark.parametrize(
@@ -293,3 +301,22 @@ def test_a_cue_list_heads_an_item_no_more_often_than_the_input_has_the_word() ->
     for text in ("Day", '"', ". Capitals on ", '"'):  # a quote that heads no list item is free to repeat
         quotes.advance(0, ids[text])
     assert best_like <= set(quotes.allowed(0) or [])
+
+
+class ByteTokenizer(WordTokenizer):
+    """A vocabulary that spells an emoji in byte pieces, each decoding alone to U+FFFD, as SmolLM2's
+    does ("😡" is three tokens), beside closers with and without text before their quote mark."""
+
+    vocabulary = ['"', '+"', '".', "\ufffd", "Positive cues: ", "angry", '"+"']
+
+
+def test_a_dead_end_closes_the_quote_as_it_stands() -> None:
+    """Nothing of an emoji-only input can be quoted token by token: the dead end may close only on a
+    bare closer, never on a token that carries text into the quote ('+"') or opens another."""
+    ids = {text: i for i, text in enumerate(ByteTokenizer.vocabulary)}
+    quotes = GroundedQuotes(ByteTokenizer(), ["\U0001f621\U0001f621\U0001f621"])
+    for text in ("Positive cues: ", '"'):
+        quotes.advance(0, ids[text])
+    assert sorted(quotes.allowed(0) or []) == [ids['"'], ids['".']]
+    quotes.advance(0, ids['"'])
+    assert citation_grounding(quotes.chain[0], quotes.sources[0] or "").cited == 0  # an empty quote cites nothing

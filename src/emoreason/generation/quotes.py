@@ -15,7 +15,10 @@ The rules, on the input with its whitespace runs collapsed to one space:
 - a token with a quote mark closes the quote: allowed when quote + the token's text before the
   mark is non-empty and occurs so, ending at a word end, and the rest of the token opens no new
   quote;
-- if no token qualifies (a dead end), any closing token is allowed, so decoding never stalls.
+- if no token qualifies (a dead end), a bare closing token is allowed (a quote mark first, no second
+  one), so decoding never stalls and the quote ends as it stands: an input whose next characters the
+  tokenizer spells in byte pieces (an emoji, a CJK character) is such a dead end, and letting any
+  token with a quote mark close it there (`+"`) put a quote of "+" into the chain.
 
 The other citation `metrics.grounding` checks in a text chain is a count: the lexicon teacher's
 `Emphasis: 2 exclamation marks ...`, which the students write for inputs without any "!" as well.
@@ -227,17 +230,20 @@ def _token_texts(tokenizer: object) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=4)
-def _quote_vocabulary(tokenizer: object) -> tuple[tuple[int, ...], tuple[tuple[int, str], ...]]:
-    """The tokens with a quote mark, and every other token without a line break with its text
+def _quote_vocabulary(tokenizer: object) -> tuple[tuple[int, ...], tuple[tuple[int, str], ...], tuple[int, ...]]:
+    """The tokens with a quote mark, every other token without a line break with its text
     lowercased and whitespace-squashed (once per tokenizer: squashing the 49k texts of SmolLM2's
-    vocabulary took 0.3 s, and was done once per input before)."""
+    vocabulary took 0.3 s, and was done once per input before), and the bare closers: the tokens
+    that start with a quote mark and have no second one (all the marks where none does)."""
+    texts = _token_texts(tokenizer)
     marks, plain = [], []
-    for i, text in enumerate(_token_texts(tokenizer)):
+    for i, text in enumerate(texts):
         if _FIRST_MARK.search(text):
             marks.append(i)
         elif "\n" not in text:
             plain.append((i, _squash(text)))
-    return tuple(marks), tuple(plain)
+    bare = [i for i in marks if _FIRST_MARK.match(texts[i]) and not _FIRST_MARK.search(texts[i][1:])]
+    return tuple(marks), tuple(plain), tuple(bare or marks)
 
 
 class GroundedQuotes:
@@ -251,8 +257,8 @@ class GroundedQuotes:
         self.inside = [False] * len(sources)
         self.quote = [""] * len(sources)
         self._candidates: dict[str, list[int]] = {}  # by source: the n rows of one prompt share theirs
-        self._marks, self._plain = _quote_vocabulary(tokenizer)
-        self.closing = list(self._marks)
+        self._marks, self._plain, bare = _quote_vocabulary(tokenizer)
+        self.closing = list(bare)  # what a dead end may choose (module doc)
         self.bangs = [s.count("!") if s else 0 for s in sources]
         self.emphatic = [bool(s) and has_emphasis(s) for s in sources]
         self.rated = [bool(s) and has_rated_word(s) for s in sources]

@@ -24,7 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-QUOTE = re.compile(r"[\"\u201c]([^\"\u201c\u201d\n]{1,80})[\"\u201d]")
+# an empty quote ("") is one: it pairs its two marks, as grounded quoting's decoder does, and cites
+# nothing (`citations_in` skips it); with {1,80} the marks of `"", ""` paired across the comma
+QUOTE = re.compile(r"[\"\u201c]([^\"\u201c\u201d\n]{0,80})[\"\u201d]")
 CUE = re.compile(r"\(([+-]?\d+(?:\.\d+)?) sd\)")
 EXCLAMATIONS = re.compile(r"\b(\d+) exclamation marks?\b")
 # where the words of a cue citation begin: after a list separator, a colon, a sentence end or a tag
