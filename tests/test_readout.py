@@ -306,6 +306,8 @@ def test_a_score_fit_file_round_trips_and_a_bad_one_names_itself(tmp_path) -> No
     assert ScoreFit.load(path) == LINE
     path.write_text(json.dumps(data | {"features": ["probit_margin", "margin"], "weights": [0.25, 1.0]}))
     assert ScoreFit.load(path).weights == (0.0, 1.0, 0.0, 0.25)
+    with pytest.raises(ValueError, match="one weight per term of confidence, margin, cues, probit_margin; got 3"):
+        ScoreFit(weights=(0.5, 1.0, 0.1), intercept=0.0)
 
 
 def test_the_fitted_readout_needs_a_line() -> None:

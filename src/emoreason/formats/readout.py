@@ -53,7 +53,8 @@ SCORE_READOUTS: tuple[str, ...] = ("fitted", "confidence", "written")
 #: Phi^-1(P(positive)) - Phi^-1(P(negative)) (`probit_margin`)
 FIT_FEATURES: tuple[str, ...] = ("confidence", "margin", "cues", "probit_margin")
 #: the probabilities the probit margin reads are clipped to [PROBIT_FLOOR, 1 - PROBIT_FLOOR]: the
-#: small model's polarity probabilities rarely go below 1e-3 (its tails are not the normal's), records
+#: small model's polarity probabilities rarely go below 1e-3 (1.8% of the shipped default's P(positive)
+#: and P(negative) on the VADER valid splits, none below 2e-4: its tails are not the normal's), records
 #: store them to 4 decimals, and an unclipped 0 or 1 would be an infinite probit
 PROBIT_FLOOR = 1e-3
 #: the terms a line is fitted on unless told otherwise: the cue sum is left out because on the shipped
@@ -97,6 +98,12 @@ class ScoreFit:
     fitted_on: tuple[str, ...] = ()
     n: int = 0
     scale: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.weights) != len(FIT_FEATURES):
+            raise ValueError(
+                f"a score fit has one weight per term of {', '.join(FIT_FEATURES)}; got {len(self.weights)} weights"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return {
