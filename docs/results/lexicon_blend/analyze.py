@@ -34,13 +34,14 @@ and the MAE and acc-3 of each.
 import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from emoreason.data import load_dataset
 from emoreason.eval.compare import regression_metric_fns
-from emoreason.formats.readout import ScoreFit, fitted_score
+from emoreason.formats.readout import fitted_score
 from emoreason.inference import record_fit_features
 from emoreason.metrics.bootstrap import paired_difference
 
@@ -74,7 +75,8 @@ def fit(x, y, cols):
 def predict(coef, x, cols, answers, task):
     """The product's fitted readout (`formats.readout.fitted_score`) of the line `coef` over `cols`;
     an unparsed answer scores the scale's midpoint, as the metrics score it."""
-    line = ScoreFit(tuple(coef[:-1]), float(coef[-1]))
+    # any number of terms (ScoreFit holds exactly the product's four): fitted_score reads only these two
+    line = SimpleNamespace(weights=tuple(coef[:-1]), intercept=float(coef[-1]))
     return np.array(
         [
             0.0 if answer is None else fitted_score(line, row[cols], answer[0], answer[1], task)
