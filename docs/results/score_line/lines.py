@@ -1,7 +1,7 @@
 """Which numbers should the shipped score line read? Two rules, each written before the answers it
 decides on were read.
 
-(1) Written before any answer of answers.sh existed: PG's line weighs the chain's cue sum slightly
+(1) Written (and committed) before any answer of answers.sh was finished or read: PG's line weighs the chain's cue sum slightly
 negatively (-0.051), so the reported score leans against the numbers the chain states. Fit L3
 (confidence, margin, cue sum: the shipped form) and L2 (confidence, margin) on the shipped default's
 tweets + products valid answers and read every valid answer of the three domains off each. L2 replaces
