@@ -1,12 +1,12 @@
 """Which numbers should the shipped score line read? Two rules, each written before the answers it
 decides on were read.
 
-(1) Written (and committed) before any answer of answers.sh was finished or read: PG's line weighs the chain's cue sum slightly
-negatively (-0.051), so the reported score leans against the numbers the chain states. Fit L3
-(confidence, margin, cue sum: the shipped form) and L2 (confidence, margin) on the shipped default's
-tweets + products valid answers and read every valid answer of the three domains off each. L2 replaces
-L3 iff its mean valid r over the three domains is at least L3's - 0.001 and on no domain is the paired
-interval of L2 - L3 in r wholly below 0: the simpler line wins unless it costs.
+(1) Written (and committed) before any answer of answers.sh was finished or read: PG's line weighs the
+chain's cue sum slightly negatively (-0.051), so the reported score leans against the numbers the chain
+states. Fit L3 (confidence, margin, cue sum: the shipped form) and L2 (confidence, margin) on the
+shipped default's tweets + products valid answers and read every valid answer of the three domains off
+each. L2 replaces L3 iff its mean valid r over the three domains is at least L3's - 0.001 and on no
+domain is the paired interval of L2 - L3 in r wholly below 0: the simpler line wins unless it costs.
 
 (2) Written after forms.py (exploratory, valid only) and before any test answer was read: L4 (confidence,
 margin, probit margin) replaces L2 iff its mean valid r over the three domains is higher and on movies,
