@@ -9,6 +9,7 @@ from emoreason.generation import SamplingParams, TransformersEngine
 from emoreason.generation import engine as engine_module
 from emoreason.generation.quotes import (
     GroundedQuotes,
+    byte_spellings,
     can_close_fresh,
     continuation_allowed,
     count_allowed,
@@ -305,18 +306,43 @@ def test_a_cue_list_heads_an_item_no_more_often_than_the_input_has_the_word() ->
 
 class ByteTokenizer(WordTokenizer):
     """A vocabulary that spells an emoji in byte pieces, each decoding alone to U+FFFD, as SmolLM2's
-    does ("😡" is three tokens), beside closers with and without text before their quote mark."""
+    does ("\U0001f621" is three tokens), beside closers with and without text before their quote mark.
+    It spells "\U0001f621" alone; any other character it cannot spell."""
 
-    vocabulary = ['"', '+"', '".', "\ufffd", "Positive cues: ", "angry", '"+"']
+    vocabulary = ['"', '+"', '".', "\ufffd", "Positive cues: ", "angry", '"+"', "\ufffd", "\ufffd", " "]
+
+    def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
+        return [3, 7, 8] if text == "\U0001f621" else []
 
 
 def test_a_dead_end_closes_the_quote_as_it_stands() -> None:
-    """Nothing of an emoji-only input can be quoted token by token: the dead end may close only on a
+    """Nothing of an input the tokenizer cannot spell can be quoted: the dead end may close only on a
     bare closer, never on a token that carries text into the quote ('+"') or opens another."""
     ids = {text: i for i, text in enumerate(ByteTokenizer.vocabulary)}
-    quotes = GroundedQuotes(ByteTokenizer(), ["\U0001f621\U0001f621\U0001f621"])
+    quotes = GroundedQuotes(ByteTokenizer(), ["\U0001f60d\U0001f60d\U0001f60d"])
     for text in ("Positive cues: ", '"'):
         quotes.advance(0, ids[text])
     assert sorted(quotes.allowed(0) or []) == [ids['"'], ids['".']]
     quotes.advance(0, ids['"'])
     assert citation_grounding(quotes.chain[0], quotes.sources[0] or "").cited == 0  # an empty quote cites nothing
+
+
+def test_a_character_spelled_in_byte_pieces_is_quoted_piece_by_piece() -> None:
+    angry = "\U0001f621"
+    assert byte_spellings(ByteTokenizer(), f"so {angry}{angry} today") == {angry: (3, 7, 8)}
+    assert byte_spellings(ByteTokenizer(), "all ascii") == {}
+    quotes = GroundedQuotes(ByteTokenizer(), [f"so {angry}{angry} today"])
+    for token in (4, 0):  # `Positive cues: "`
+        quotes.advance(0, token)
+    assert 3 in (quotes.allowed(0) or []) and not {7, 8} & set(quotes.allowed(0) or [])
+    quotes.advance(0, 3)
+    assert quotes.allowed(0) == [7]  # inside the character only its next piece, no closer
+    quotes.advance(0, 7)
+    assert quotes.allowed(0) == [8] and quotes.quote[0] == ""
+    quotes.advance(0, 8)
+    assert quotes.quote[0] == angry
+    assert {0, 3} <= set(quotes.allowed(0) or [])  # close, or a second one (the input has two)
+    quotes.advance(0, 0)
+    assert quotes.chain[0] == f'Positive cues: "{angry}"'
+    assert citation_grounding(quotes.chain[0], f"so {angry}{angry} today") == citation_grounding(f'"{angry}"', angry)
+    assert citation_grounding(quotes.chain[0], f"so {angry}{angry} today").grounded == 1

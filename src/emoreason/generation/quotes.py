@@ -15,10 +15,14 @@ The rules, on the input with its whitespace runs collapsed to one space:
 - a token with a quote mark closes the quote: allowed when quote + the token's text before the
   mark is non-empty and occurs so, ending at a word end, and the rest of the token opens no new
   quote;
+- a character the tokenizer spells only in byte pieces, each decoding alone to U+FFFD (SmolLM2
+  writes an emoji as three), is quoted piece by piece: the pieces that spell it alone
+  (`byte_spellings`) may follow where the character may, and once one has begun only its next
+  piece may; its text joins the quote when the last piece is written;
 - if no token qualifies (a dead end), a bare closing token is allowed (a quote mark first, no second
-  one), so decoding never stalls and the quote ends as it stands: an input whose next characters the
-  tokenizer spells in byte pieces (an emoji, a CJK character) is such a dead end, and letting any
-  token with a quote mark close it there (`+"`) put a quote of "+" into the chain.
+  one), so decoding never stalls and the quote ends as it stands. Letting any token with a quote
+  mark close a dead end (as before byte spellings, at every emoji) let `+"` put a quote of "+" into
+  the chain.
 
 The other citation `metrics.grounding` checks in a text chain is a count: the lexicon teacher's
 `Emphasis: 2 exclamation marks ...`, which the students write for inputs without any "!" as well.
@@ -246,6 +250,26 @@ def _quote_vocabulary(tokenizer: object) -> tuple[tuple[int, ...], tuple[tuple[i
     return tuple(marks), tuple(plain), tuple(bare or marks)
 
 
+@lru_cache(maxsize=4)
+def _byte_pieces(tokenizer: object) -> frozenset[int]:
+    """The tokens that decode alone to U+FFFD: pieces of a character spelled in bytes (once per tokenizer)."""
+    return frozenset(i for i, text in enumerate(_token_texts(tokenizer)) if "\ufffd" in text)
+
+
+def byte_spellings(tokenizer: object, source: str) -> dict[str, tuple[int, ...]]:
+    """Each character of `source` that `tokenizer` spells only in byte pieces (`_byte_pieces`), with
+    the token ids that spell it alone: what a quote of it must write. Empty for an ASCII input."""
+    if source.isascii():
+        return {}
+    pieces = _byte_pieces(tokenizer)
+    spelled = {}
+    for char in sorted({c for c in source if not c.isascii()}):
+        ids = tuple(tokenizer.encode(char, add_special_tokens=False))  # type: ignore[attr-defined]
+        if ids and all(i in pieces for i in ids):
+            spelled[char] = ids
+    return spelled
+
+
 class GroundedQuotes:
     """The quote state of each row of a batch and the mask it puts on the next token's logits.
 
@@ -259,6 +283,11 @@ class GroundedQuotes:
         self._candidates: dict[str, list[int]] = {}  # by source: the n rows of one prompt share theirs
         self._marks, self._plain, bare = _quote_vocabulary(tokenizer)
         self.closing = list(bare)  # what a dead end may choose (module doc)
+        # characters spelled in byte pieces, per row (empty for an ASCII input: nothing below runs),
+        # and the pieces of one written so far inside the open quote
+        self.spellings = [byte_spellings(tokenizer, s) if s else {} for s in self.sources]
+        self.pending: list[tuple[int, ...]] = [() for _ in sources]
+        self._pieces = _byte_pieces(tokenizer) if any(self.spellings) else frozenset()
         self.bangs = [s.count("!") if s else 0 for s in sources]
         self.emphatic = [bool(s) and has_emphasis(s) for s in sources]
         self.rated = [bool(s) and has_rated_word(s) for s in sources]
@@ -291,11 +320,29 @@ class GroundedQuotes:
             at = _COUNT_AT.search(self.chain[row])
             return None if at is None else count_tokens(self.texts, self.bangs[row], at.group(1))
         quote = self.quote[row]
-        ok = [i for i in self.candidates(row) if continuation_allowed(quote, self.texts[i], source)]
         spent = self.spent(row) if self.heads_item[row] else frozenset()
+        spelled = self._next_pieces(row, spent) if self.spellings[row] else []
+        if self.pending[row]:
+            return spelled or self.closing  # inside a character: only its next piece
+        ok = [i for i in self.candidates(row) if continuation_allowed(quote, self.texts[i], source)]
         if spent:
             ok = [i for i in ok if self._fresh(quote, self.texts[i], source, spent)]
-        return ok or self.closing
+        return ok + spelled or self.closing
+
+    def _next_pieces(self, row: int, spent: frozenset[str]) -> list[int]:
+        """The byte pieces that go on spelling a character the open quote may take next."""
+        quote, source, pending = self.quote[row], self.sources[row] or "", self.pending[row]
+        at = len(pending)
+        return sorted(
+            {
+                ids[at]
+                for char, ids in self.spellings[row].items()
+                if len(ids) > at
+                and ids[:at] == pending
+                and continuation_allowed(quote, char, source)
+                and (not spent or self._fresh(quote, char, source, spent))
+            }
+        )
 
     @staticmethod
     def _fresh(quote: str, token: str, source: str, spent: frozenset[str]) -> bool:
@@ -346,6 +393,14 @@ class GroundedQuotes:
         """Follow the chain and its quote marks with the token chosen for `row`."""
         if self.sources[row] is None:
             return
+        if self.inside[row] and self.spellings[row] and token in self._pieces:
+            self.pending[row] += (token,)
+            done = next((c for c, ids in self.spellings[row].items() if ids == self.pending[row]), None)
+            if done is not None:  # the character is written: its text joins the quote
+                self.quote[row] += done
+                self.chain[row] += done
+                self.pending[row] = ()
+            return
         text = self.texts[token] if token < len(self.texts) else ""
         for char in text:
             if char in QUOTE_MARKS:
@@ -354,6 +409,7 @@ class GroundedQuotes:
                 self.heads_item[row] = not self.inside[row] and bool(_ITEM_AT.search(self.chain[row]))
                 self.inside[row] = not self.inside[row]
                 self.quote[row] = ""
+                self.pending[row] = ()
             elif self.inside[row]:
                 self.quote[row] += char
             self.chain[row] += char
@@ -382,6 +438,7 @@ __all__ = [
     "continuation_allowed",
     "cue_key",
     "count_allowed",
+    "byte_spellings",
     "count_tokens",
     "has_emphasis",
     "has_rated_word",
