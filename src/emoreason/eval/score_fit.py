@@ -15,7 +15,7 @@ from pathlib import Path
 from emoreason.data import DataError
 from emoreason.eval.compare import read_run
 from emoreason.eval.run_identity import read_identity_file
-from emoreason.formats.readout import ScoreFit, fit_score
+from emoreason.formats.readout import ScoreFit, fit_score, fit_terms
 from emoreason.inference import record_fit_features
 
 #: the splits a line may not be fitted on
@@ -33,6 +33,10 @@ def fit_score_runs(
     (evaluated with `--score-readout written`, say)."""
     if not folders:
         raise DataError("give at least one folder written by `emoreason evaluate`")
+    try:
+        terms = fit_terms(terms)  # before any run is read
+    except ValueError as err:
+        raise DataError(str(err)) from None
     features: list[tuple[float, ...]] = []
     gold: list[float] = []
     fitted_on: list[str] = []

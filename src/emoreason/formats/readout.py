@@ -175,6 +175,15 @@ def fit_features(
     return float(confidence_score), float(margin), float(sum(cue_valences)), probit_margin(probs)
 
 
+def fit_terms(terms: Sequence[str] | None) -> tuple[str, ...]:
+    """`terms` checked (distinct names among `FIT_FEATURES`; None: `DEFAULT_FIT_TERMS`). Raises
+    ValueError naming the allowed ones."""
+    chosen = DEFAULT_FIT_TERMS if terms is None else tuple(terms)
+    if not chosen or len(set(chosen)) != len(chosen) or not set(chosen) <= set(FIT_FEATURES):
+        raise ValueError(f"terms must be distinct names among {', '.join(FIT_FEATURES)}, got {list(chosen)!r}")
+    return chosen
+
+
 def fit_score(
     features: Sequence[Sequence[float]],
     gold: Sequence[float],
@@ -187,10 +196,7 @@ def fit_score(
     `FIT_FEATURES` the line may use (None: `DEFAULT_FIT_TERMS`); the others get weight 0. Raises
     ValueError for an unknown or repeated term, with fewer answers than the line has terms + 1, or
     features that do not vary enough to tell the terms apart."""
-    terms = DEFAULT_FIT_TERMS if terms is None else tuple(terms)
-    unknown = [t for t in terms if t not in FIT_FEATURES]
-    if unknown or not terms or len(set(terms)) != len(terms):
-        raise ValueError(f"terms must be distinct names among {', '.join(FIT_FEATURES)}, got {list(terms)!r}")
+    terms = fit_terms(terms)
     x = np.asarray(features, dtype=float)
     y = np.asarray(gold, dtype=float)
     if x.ndim != 2 or x.shape[1] != len(FIT_FEATURES) or len(x) != len(y):
@@ -316,6 +322,7 @@ __all__ = [
     "fit_features",
     "probit_margin",
     "fit_score",
+    "fit_terms",
     "fitted_score",
     "polarity_choice",
     "polarity_position",

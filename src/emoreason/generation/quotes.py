@@ -256,9 +256,11 @@ def _byte_pieces(tokenizer: object) -> frozenset[int]:
     return frozenset(i for i, text in enumerate(_token_texts(tokenizer)) if "\ufffd" in text)
 
 
+@lru_cache(maxsize=256)
 def byte_spellings(tokenizer: object, source: str) -> dict[str, tuple[int, ...]]:
     """Each character of `source` that `tokenizer` spells only in byte pieces (`_byte_pieces`), with
-    the token ids that spell it alone: what a quote of it must write. Empty for an ASCII input."""
+    the token ids that spell it alone: what a quote of it must write. Empty for an ASCII input.
+    Cached: the G rollouts of one prompt share their input (do not change the dict returned)."""
     if source.isascii():
         return {}
     pieces = _byte_pieces(tokenizer)
@@ -287,7 +289,6 @@ class GroundedQuotes:
         # and the pieces of one written so far inside the open quote
         self.spellings = [byte_spellings(tokenizer, s) if s else {} for s in self.sources]
         self.pending: list[tuple[int, ...]] = [() for _ in sources]
-        self._pieces = _byte_pieces(tokenizer) if any(self.spellings) else frozenset()
         self.bangs = [s.count("!") if s else 0 for s in sources]
         self.emphatic = [bool(s) and has_emphasis(s) for s in sources]
         self.rated = [bool(s) and has_rated_word(s) for s in sources]
@@ -393,9 +394,10 @@ class GroundedQuotes:
         """Follow the chain and its quote marks with the token chosen for `row`."""
         if self.sources[row] is None:
             return
-        if self.inside[row] and self.spellings[row] and token in self._pieces:
-            self.pending[row] += (token,)
-            done = next((c for c, ids in self.spellings[row].items() if ids == self.pending[row]), None)
+        spelling = self.pending[row] + (token,) if self.inside[row] and self.spellings[row] else ()
+        if spelling and any(ids[: len(spelling)] == spelling for ids in self.spellings[row].values()):
+            self.pending[row] = spelling
+            done = next((c for c, ids in self.spellings[row].items() if ids == spelling), None)
             if done is not None:  # the character is written: its text joins the quote
                 self.quote[row] += done
                 self.chain[row] += done
