@@ -12,8 +12,12 @@ Two more arguments name another pair (first the incumbent): `ship_p2.py valid p2
 (-> ship_p3.txt), `ship_p2.py test p2 p3` its test figures (-> test_p3.txt); likewise `valid p2 pa`,
 `valid p2 pb` and `test p2 pb` (-> ship_pa.txt, ship_pb.txt, test_pb.txt), `valid pb pc` and `test pb pc`
 (run_pc.sh's rule -> ship_pc.txt, test_pc.txt).
+
+TERMS (comma-separated, environment) fits each line on other terms than the three of the day; run_ph.sh
+uses the shipped line's: TERMS=confidence,margin,probit_margin.
 """
 
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -22,10 +26,12 @@ import numpy as np
 
 from emoreason.eval.compare import paired_metrics, read_run, usable_score
 from emoreason.eval.score_fit import fit_score_runs
+from emoreason.formats.readout import FIT_FEATURES
 from emoreason.inference import with_fitted_score
 
 # the line of its day: confidence, margin, cue sum (the probit margin came later, score_line/)
 THREE_TERMS = ("confidence", "margin", "cues")
+TERMS = tuple(os.environ["TERMS"].split(",")) if os.environ.get("TERMS") else THREE_TERMS
 
 VALID = Path("runs/polarity_sft/valid")
 SPLIT = sys.argv[1] if len(sys.argv) > 1 else "valid"
@@ -42,11 +48,12 @@ def recall(scores, gold, task, polarity: str) -> float:
 
 def main() -> None:
     lines = {
-        who: fit_score_runs([VALID / f"{who}-tweets-all", VALID / f"{who}-products-all"], terms=THREE_TERMS)
-        for who in (A, B)
+        who: fit_score_runs([VALID / f"{who}-tweets-all", VALID / f"{who}-products-all"], terms=TERMS) for who in (A, B)
     }
     for who, line in lines.items():
-        print(f"{who}'s line: {', '.join(f'{w:.3f}' for w in line.weights)}, intercept {line.intercept:+.3f}")
+        weights = dict(zip(FIT_FEATURES, line.weights, strict=True))
+        named = ", ".join(f"{weights[t]:.3f} x {t}" for t in TERMS)
+        print(f"{who}'s line: {named}, intercept {line.intercept:+.3f}")
     r = {A: [], B: []}
     parse_ok = True
     for domain in DOMAINS:
