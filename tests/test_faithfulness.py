@@ -26,6 +26,7 @@ from emoreason.metrics.valence import (
     cue_omissions,
     cue_valence,
     lexicon_words,
+    listed_cues,
     misrated_cues,
     negated_words,
     negation_before,
@@ -256,6 +257,27 @@ def test_a_cue_is_a_rated_word_that_is_no_booster_or_negation() -> None:
     assert cue_valence("table", lexicon) is None and cue_valence("really great", lexicon) is None
     words = vader_words("VERY GREAT, NOT DULL!! I loved it A lot :)")
     assert capitalised_cues(words, lexicon) == ["GREAT", "DULL"]  # not VERY, NOT or the one-letter "I", "A"
+
+
+def test_listed_cues_are_the_teachers_lists_by_sign_after_negation() -> None:
+    source = "Not bad, really great, but DULL... and the bad ending."
+    # "Not" negates the three words after it: the first "bad" (-0.74 x -2.5 > 0) and "great" (-0.74 x 3.1),
+    # not the second "bad"; "really" is a booster, no cue
+    assert listed_cues(source, LEXICON) == {"positive": {"bad": 1}, "negative": {"great": 1, "dull": 1, "bad": 1}}
+    assert listed_cues("Not very good at all", {"good": 1.9}) == {"positive": {}, "negative": {"good": 1}}
+    assert listed_cues("An ordinary hotel.", LEXICON) == {"positive": {}, "negative": {}}
+    # the teacher's own lists, on real sentences, are these words by these signs
+    from emoreason.distill.lexicon import analyse_text
+    from emoreason.metrics.valence import vader_lexicon
+
+    text = "It's not good, though the acting was superb :)"
+    by_sign = {"positive": [], "negative": []}
+    for cue in analyse_text(text).words:
+        by_sign["positive" if cue.effective > 0 else "negative"].append(cue.word.lower())
+    assert {k: sorted(v.elements()) for k, v in listed_cues(text, vader_lexicon()).items()} == {
+        k: sorted(v) for k, v in by_sign.items()
+    }
+    assert by_sign == {"positive": ["superb", ":)"], "negative": ["good"]}
 
 
 def test_unnamed_cues_are_the_rated_words_the_chain_gives_no_valence() -> None:

@@ -152,6 +152,28 @@ def negation_before(lowered: Sequence[str], i: int, window: int = NEGATION_WINDO
     return next((start + j for j, w in enumerate(lowered[start:i]) if is_negation(w)), None)
 
 
+#: VADER scales a negated word's valence by this (its N_SCALAR); the teacher's `negated by` reading
+NEGATION_SCALAR = -0.74
+
+
+def listed_cues(source: str, lexicon: Mapping[str, float]) -> dict[str, Counter[str]]:
+    """The words of `source` the lexicon teacher (`distill.lexicon.render_chain`) lists as cues, by the
+    list it puts each in: "positive" / "negative" by the sign of its valence after negation (a word
+    `negation_before` negates counts as NEGATION_SCALAR x its valence), each counted once per
+    occurrence, lower case. "Not bad at all, a little rushed" -> positive {bad: 1}, negative {rushed: 1}."""
+    words = vader_words(source)
+    lowered = [w.lower() for w in words]
+    lists: dict[str, Counter[str]] = {"positive": Counter(), "negative": Counter()}
+    for i, word in enumerate(words):
+        valence = cue_valence(word, lexicon)
+        if not valence:
+            continue
+        if negation_before(lowered, i) is not None:
+            valence *= NEGATION_SCALAR
+        lists["positive" if valence > 0 else "negative"][lowered[i]] += 1
+    return lists
+
+
 def _negated(lowered: Sequence[str]) -> frozenset[str]:
     negations = vader_negations()
     return frozenset(w for i, w in enumerate(lowered) if w not in negations and negation_before(lowered, i) is not None)
@@ -477,6 +499,7 @@ def vader_lexicon() -> Mapping[str, float]:
 
 
 __all__ = [
+    "NEGATION_SCALAR",
     "NEGATION_WINDOW",
     "CueOmission",
     "NegationCoverage",
@@ -490,6 +513,7 @@ __all__ = [
     "is_negation",
     "lexicon_valence",
     "lexicon_words",
+    "listed_cues",
     "misrated_cues",
     "negated_words",
     "negation_before",
