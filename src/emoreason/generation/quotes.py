@@ -61,8 +61,8 @@ would list under the list's heading (`metrics.valence.listed_cues`: a word the l
 yet headed as often as the input has it, an item's quote may close only on such a word. The teacher
 heads no other word; the shipped default headed a word the lexicon does not rate in a quarter to a half
 of its list items on the VADER valid splits (`Negative cues: "how" (-1.7)` for "It is hard to overstate
-how badly the administration has mishandled this crisis."), in 386 of 1,851 answers while a rated word
-of that list's sign went unnamed. Once those words are named the list is free again (the model may add
+how badly the administration has mishandled this crisis."), and in 463 of its 1,851 answers an item
+named another word while a rated word of that list's sign was unnamed (docs/results/rated_cues). Once those words are named the list is free again (the model may add
 a word of its own, "witty", or end the list), and a list whose sign the input has no rated word of is
 free throughout: nothing is forced into a list that would contradict its heading.
 
