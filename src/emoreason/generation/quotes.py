@@ -62,9 +62,10 @@ yet headed as often as the input has it, an item's quote may close only on such 
 heads no other word; the shipped default headed a word the lexicon does not rate in a quarter to a half
 of its list items on the VADER valid splits (`Negative cues: "how" (-1.7)` for "It is hard to overstate
 how badly the administration has mishandled this crisis."), and in 463 of its 1,851 answers an item
-named another word while a rated word of that list's sign was unnamed (docs/results/rated_cues). Once those words are named the list is free again (the model may add
-a word of its own, "witty", or end the list), and a list whose sign the input has no rated word of is
-free throughout: nothing is forced into a list that would contradict its heading.
+named another word while a rated word of that list's sign was unnamed (docs/results/rated_cues). Once
+those words are named the list is free again (the model may add a word of its own, "witty", or end the
+list), and a list whose sign the input has no rated word of is free throughout: nothing is forced into
+a list that would contradict its heading.
 
 Why so strict about case and spaces (`metrics.grounding` compares lowercased, whitespace
 collapsed): a rule as loose as the metric let a model that wanted to quote a word the input
