@@ -342,6 +342,25 @@ def test_a_cue_list_names_the_inputs_rated_words_before_any_other() -> None:
     assert quotes.owed(2) == frozenset() and ids["how"] in (quotes.allowed(2) or [])
 
 
+class EmoticonTokenizer(WordTokenizer):
+    """An emoticon in two tokens, neither a word character: a quote of it has no word end to close at."""
+
+    vocabulary = ['"', "Positive cues: ", "great", " (+3.1); ", ":", ')"', "trip", '"']
+
+
+def test_an_owed_emoticon_can_be_quoted() -> None:
+    ids = {text: i for i, text in enumerate(EmoticonTokenizer.vocabulary)}
+    quotes = GroundedQuotes(EmoticonTokenizer(), ["Great trip :)"])
+    for text in ("Positive cues: ", '"', "great", '"', " (+3.1); ", '"'):
+        quotes.advance(0, ids[text])
+    assert quotes.owed(0) == {":)"}
+    assert quotes.allowed(0) == [ids[":"]]  # not "trip", not an empty quote
+    quotes.advance(0, ids[":"])
+    assert quotes.allowed(0) == [ids[')"']]
+    quotes.advance(0, ids[')"'])
+    assert quotes.chain[0].endswith('; ":)"') and quotes.owed(0) == frozenset()
+
+
 class ByteTokenizer(WordTokenizer):
     """A vocabulary that spells an emoji in byte pieces, each decoding alone to U+FFFD, as SmolLM2's
     does ("\U0001f621" is three tokens), beside closers with and without text before their quote mark.

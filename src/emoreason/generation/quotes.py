@@ -188,16 +188,13 @@ def can_close_fresh(phrase: str, source: str, spent: frozenset[str]) -> bool:
     cue (a quote is not pushed on into a longer phrase to get round the rule). Occurrences are found
     as `continuation_allowed` finds them: as written, or all lowercase for a lowercase phrase ("J"
     may go on only to the input's capital-J words)."""
-    return any(key not in spent for key in _closing_keys(phrase, source))
-
-
-def _closing_keys(phrase: str, source: str) -> Iterator[str]:
-    """The `cue_key` of each word the open quote `phrase` can close on (`can_close_fresh`)."""
     for text, start in _word_starts(phrase, source):
         end = start + len(phrase)
         while _word_char(text, end):
             end += 1
-        yield cue_key(text[start:end])
+        if cue_key(text[start:end]) not in spent:
+            return True
+    return False
 
 
 def count_allowed(bangs: int, written: str, token: str) -> bool:
@@ -379,14 +376,16 @@ class GroundedQuotes:
 
     @staticmethod
     def _item_ok(quote: str, token: str, source: str, spent: frozenset[str], owed: frozenset[str]) -> bool:
-        """Whether an allowed `token` keeps a list item's quote off the `spent` cues and, while some
-        are `owed`, on the way to one of them."""
+        """Whether an allowed `token` keeps a list item's quote on the way to one of the `owed` cues
+        while there are any (they are never spent), else off the `spent` ones."""
         mark = _FIRST_MARK.search(token)
-        if mark is None:
-            keys = set(_closing_keys(quote + token, source))
-            return any(k not in spent and (not owed or k in owed) for k in keys)
+        if mark is None:  # the quote goes on: toward an owed word (an emoticon too), else off the spent ones
+            phrase = quote + token
+            if owed:  # a prefix of one ("gre", ":"), or one with punctuation after it ("Best.")
+                return any(key.startswith(phrase.lower()) or key == cue_key(phrase) for key in owed)
+            return can_close_fresh(phrase, source, spent)
         key = cue_key(quote + token[: mark.start()])
-        return key not in spent and (not owed or key in owed)
+        return key in owed if owed else key not in spent
 
     def opens_with_cues(self, row: int, logits: torch.Tensor) -> bool:
         """Whether `row`'s text part must open with a cue list here: its input has a rated word, the
