@@ -26,12 +26,14 @@ from emoreason.metrics.valence import (
     cue_omissions,
     cue_valence,
     lexicon_words,
+    listed_cues,
     misrated_cues,
     negated_words,
     negation_before,
     negation_coverage,
     negation_supported,
     unnamed_cues,
+    unrated_cues,
     vader_words,
     valence_check,
     valence_summary,
@@ -226,6 +228,11 @@ def test_valence_checks_by_hand() -> None:
     assert (tight.in_lexicon, tight.lexicon_within_spread) == (2, 1)
     assert (loose.in_lexicon, loose.lexicon_within_spread) == (3, 1)  # bad and great: no spread, one decimal
     assert valence_summary([tight, loose, teacher])["valence_lexicon_within_spread"] == 2 / 5  # teacher unchecked
+    # list items the lexicon rates: the teacher's three; "how" and the phrase "so dull" are the model's own
+    own = valence_check('Negative cues: "how" (-1.7); "dull" (-1.7); "so dull" (-2.0).', "negative", LEXICON)
+    assert (teacher.listed_rated, own.listed, own.listed_rated) == (3, 3, 1)
+    assert valence_summary([teacher, own])["valence_listed_rated"] == 4 / 6
+    assert valence_check(LEXICON_CHAIN, "positive", None).listed_rated == 0  # no lexicon: not checked
 
 
 def test_cue_recall_counts_the_input_words_the_lexicon_rates() -> None:
@@ -256,6 +263,27 @@ def test_a_cue_is_a_rated_word_that_is_no_booster_or_negation() -> None:
     assert cue_valence("table", lexicon) is None and cue_valence("really great", lexicon) is None
     words = vader_words("VERY GREAT, NOT DULL!! I loved it A lot :)")
     assert capitalised_cues(words, lexicon) == ["GREAT", "DULL"]  # not VERY, NOT or the one-letter "I", "A"
+
+
+def test_listed_cues_are_the_teachers_lists_by_sign_after_negation() -> None:
+    source = "Not bad, really great, but DULL... and the bad ending."
+    # "Not" negates the three words after it: the first "bad" (-0.74 x -2.5 > 0) and "great" (-0.74 x 3.1),
+    # not the second "bad"; "really" is a booster, no cue
+    assert listed_cues(source, LEXICON) == {"positive": {"bad": 1}, "negative": {"great": 1, "dull": 1, "bad": 1}}
+    assert listed_cues("Not very good at all", {"good": 1.9}) == {"positive": {}, "negative": {"good": 1}}
+    assert listed_cues("An ordinary hotel.", LEXICON) == {"positive": {}, "negative": {}}
+    # the teacher's own lists, on real sentences, are these words by these signs
+    from emoreason.distill.lexicon import analyse_text
+    from emoreason.metrics.valence import vader_lexicon
+
+    text = "It's not good, though the acting was superb :)"
+    by_sign = {"positive": [], "negative": []}
+    for cue in analyse_text(text).words:
+        by_sign["positive" if cue.effective > 0 else "negative"].append(cue.word.lower())
+    assert {k: sorted(v.elements()) for k, v in listed_cues(text, vader_lexicon()).items()} == {
+        k: sorted(v) for k, v in by_sign.items()
+    }
+    assert by_sign == {"positive": ["superb", ":)"], "negative": ["good"]}
 
 
 def test_unnamed_cues_are_the_rated_words_the_chain_gives_no_valence() -> None:
@@ -294,6 +322,23 @@ def test_misrated_cues_are_numbers_outside_the_raters_spread() -> None:
     chain = 'Positive cues: "okay" (+1.9); "loved" (+2.7). Negative cues: "died" (-1.2).'
     shipped = misrated_cues(cue_statements(chain))
     assert [(c["word"], c["valence"], c["spread"]) for c in shipped] == [("okay", 0.9, 0.54), ("died", -2.6, 1.28)]
+
+
+def test_unrated_cues_are_the_numbers_for_words_the_lexicon_does_not_rate() -> None:
+    chain = (
+        'Negative cues: "how" (-1.7); "dull" (-1.3); "HOW" (-1.0); "so  dull" (-2.0), negated by "not" '
+        'so it reads +1.5. The word "plot" decides it.'
+    )
+    # once each, in the chain's order, lower case; "dull" is rated; "plot" states no number
+    assert unrated_cues(cue_statements(chain), LEXICON) == [
+        {"word": "how", "stated": -1.7},
+        {"word": "so dull", "stated": -2.0},
+    ]
+    assert unrated_cues(cue_statements('Positive cues: "great" (+3.1).'), LEXICON) == []
+    # VADER's by default: make run's fourth example names the negation "not" as a cue
+    assert unrated_cues(cue_statements('Negative cues: "not" (-1.2); "bad" (-2.5).')) == [
+        {"word": "not", "stated": -1.2}
+    ]
 
 
 def test_cue_omissions_count_the_rated_words_chains_leave_out_over_answers() -> None:
@@ -603,6 +648,20 @@ def test_the_record_and_the_terminal_view_carry_the_negation_notes(capsys) -> No
     show_record(review, record)
     shown = " ".join(capsys.readouterr().out.replace("│", " ").split())  # the panel may wrap the line
     assert 'not weighed by the chain: "violent" (-2.9), "stupid" (-2.4)' in shown
+    assert "unrated_cues" not in record  # "super" is VADER's
+    own = audit_record(
+        review,
+        Completion(text.replace('"bad" (+1.9)', '"super" (+2.9); "how" (-1.7)'), [1], [0.0], "stop"),
+        get_format("c2f"),
+        resolve_task("vader"),
+        "m",
+        0.1,
+    )
+    assert own["unrated_cues"] == [{"word": "how", "stated": -1.7}]
+    assert Explanation.from_record(own).to_dict()["unrated_cues"] == own["unrated_cues"]
+    show_record(review, own)
+    shown = " ".join(capsys.readouterr().out.replace("│", " ").split())
+    assert 'given a number by the chain, not rated by the VADER lexicon: "how" -1.7' in shown
     plain = audit_record(
         Sample(id="g", text="A great film."),
         Completion(text.replace('"bad" (+1.9)', '"great" (+3.1)'), [1], [0.0], "stop"),
@@ -611,7 +670,7 @@ def test_the_record_and_the_terminal_view_carry_the_negation_notes(capsys) -> No
         "m",
         0.1,
     )
-    assert "negations" not in plain and "misrated_cues" not in plain  # nothing to account for: absent
+    assert not {"negations", "misrated_cues", "unrated_cues"} & set(plain)  # nothing to account for: absent
 
 
 @pytest.mark.parametrize(

@@ -304,6 +304,63 @@ def test_a_cue_list_heads_an_item_no_more_often_than_the_input_has_the_word() ->
     assert best_like <= set(quotes.allowed(0) or [])
 
 
+class ListTokenizer(WordTokenizer):
+    """Whole-word tokens for the lexicon teacher's two cue lists."""
+
+    vocabulary = ['"', "Positive cues: ", "Negative cues: ", "how", "badly", "crisis", "bad", "ly", " (-2.1); "]
+    vocabulary += ['badly"', '"badly"', " (-1.7). ", "hard", "so"]
+
+
+def test_a_cue_list_names_the_inputs_rated_words_before_any_other() -> None:
+    """`Negative cues: "how" (-1.7)` for a sentence whose rated words are "hard", "badly" and "crisis":
+    while the list's sign has rated words left to name, an item may only grow toward one of them."""
+    ids = {text: i for i, text in enumerate(ListTokenizer.vocabulary)}
+    source = "It is hard to overstate how badly they mishandled this crisis."
+    free = "It is not so bad, how"  # "bad" is negated: the teacher lists it as positive
+    quotes = GroundedQuotes(ListTokenizer(), [source, free, source])
+    for row in (0, 1):
+        for text in ("Negative cues: ", '"'):
+            quotes.advance(row, ids[text])
+    assert quotes.owed(0) == {"hard", "badly", "crisis"} and quotes.owed(1) == frozenset()
+    allowed = set(quotes.allowed(0) or [])
+    assert {ids["badly"], ids["crisis"], ids["bad"], ids["hard"], ids['badly"']} <= allowed  # "bad" -> "badly"
+    assert ids["how"] not in allowed  # in the input, not rated
+    assert {ids["how"], ids["bad"], ids["so"]} <= set(quotes.allowed(1) or [])  # nothing owed: free as before
+    quotes.advance(0, ids["bad"])
+    assert ids["ly"] in (quotes.allowed(0) or []) and ids['"'] not in (quotes.allowed(0) or [])  # "bad" is no cue here
+    for text in ("ly", '"', " (-2.1); ", '"'):
+        quotes.advance(0, ids[text])
+    assert quotes.owed(0) == {"hard", "crisis"}
+    assert ids["badly"] not in (quotes.allowed(0) or []) and ids["crisis"] in (quotes.allowed(0) or [])
+    for text in ("crisis", '"', " (-2.1); ", '"', "hard", '"', " (-1.7). "):
+        quotes.advance(0, ids[text])
+    assert quotes.owed(0) == frozenset() and quotes.chain[0].endswith('"hard" (-1.7). ')
+    quotes.advance(0, ids['"'])  # a quote outside any list (`negated by "..."`) is free
+    assert ids["how"] in (quotes.allowed(0) or [])
+    for text in ("Positive cues: ", '"'):  # a list whose sign the input has no rated word of: free
+        quotes.advance(2, ids[text])
+    assert quotes.owed(2) == frozenset() and ids["how"] in (quotes.allowed(2) or [])
+
+
+class EmoticonTokenizer(WordTokenizer):
+    """An emoticon in two tokens, neither a word character: a quote of it has no word end to close at."""
+
+    vocabulary = ['"', "Positive cues: ", "great", " (+3.1); ", ":", ')"', "trip", '"']
+
+
+def test_an_owed_emoticon_can_be_quoted() -> None:
+    ids = {text: i for i, text in enumerate(EmoticonTokenizer.vocabulary)}
+    quotes = GroundedQuotes(EmoticonTokenizer(), ["Great trip :)"])
+    for text in ("Positive cues: ", '"', "great", '"', " (+3.1); ", '"'):
+        quotes.advance(0, ids[text])
+    assert quotes.owed(0) == {":)"}
+    assert quotes.allowed(0) == [ids[":"]]  # not "trip", not an empty quote
+    quotes.advance(0, ids[":"])
+    assert quotes.allowed(0) == [ids[')"']]
+    quotes.advance(0, ids[')"'])
+    assert quotes.chain[0].endswith('; ":)"') and quotes.owed(0) == frozenset()
+
+
 class ByteTokenizer(WordTokenizer):
     """A vocabulary that spells an emoji in byte pieces, each decoding alone to U+FFFD, as SmolLM2's
     does ("\U0001f621" is three tokens), beside closers with and without text before their quote mark.

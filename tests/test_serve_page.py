@@ -127,7 +127,7 @@ def test_the_page_shows_badge_reasoning_gauge_and_history(browser) -> None:
 class CitingEngine:
     """A scripted model in the lexicon teacher's words: a positive and a negative cue from the
     sentence, a modifier, and a word that is not in it; its number for "loved" is a point below
-    VADER's (+2.9, raters' sd 0.70)."""
+    VADER's (+2.9, raters' sd 0.70), and it gives one to "slow", which VADER does not rate."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -160,7 +160,8 @@ def test_the_page_marks_the_cited_evidence_in_the_input(browser) -> None:
         assert page.inner_text("#evidence-text") == "😀 I really LOVED it, though the start was slow."
         assert page.locator("#not-found .cited").all_inner_texts() == ['"thanks"']
         assert page.locator("#negations li.doubt").all_inner_texts() == [
-            "Rated by the chain outside its VADER raters' spread: \"loved\" +1.9 (VADER +2.9, raters' sd 0.70)"
+            "Rated by the chain outside its VADER raters' spread: \"loved\" +1.9 (VADER +2.9, raters' sd 0.70)",
+            'Given a number by the chain, not rated by the VADER lexicon: "slow" -1.1',  # VADER lacks "slow"
         ]
         background = page.locator("#evidence-text mark.positive").evaluate(
             "node => getComputedStyle(node).backgroundColor"

@@ -45,7 +45,7 @@ from emoreason.formats.readout import (
 from emoreason.generation import Completion, GenerationBackend, SamplingParams
 from emoreason.metrics.evidence import cue_statements, mark_evidence
 from emoreason.metrics.grounding import citation_grounding
-from emoreason.metrics.valence import misrated_cues, negation_notes, unnamed_cues
+from emoreason.metrics.valence import misrated_cues, negation_notes, unnamed_cues, unrated_cues
 from emoreason.models import Conversation
 
 
@@ -188,6 +188,8 @@ def _record(
     `unnamed_cues` where the input has words VADER's lexicon rates that the chain gives no valence
     (`metrics.valence.unnamed_cues`); `misrated_cues` where the chain states a number for a word further
     from the lexicon's valence than the word's raters spread (`metrics.valence.misrated_cues`);
+    `unrated_cues` where it states a number for a word the lexicon does not rate
+    (`metrics.valence.unrated_cues`);
     with `choice`, also `polarity_probs` (the model's probability of each polarity
     word where it wrote one) and, for a scored task, `score` read with the `confidence` readout
     and `written_score`, the number the chain wrote. `score_readout` says which `score` is."""
@@ -212,7 +214,7 @@ def _record(
     }
     # the negations the chain names, and those the input has before a cue the chain states unnamed
     source = quotable_source(sample.text, sample.cues if cues is None else cues)
-    statements = cue_statements(prefix + completion.text)  # parsed once for the three notes below
+    statements = cue_statements(prefix + completion.text)  # parsed once for the four notes below
     notes = negation_notes(statements, source)
     if notes:
         record["negations"] = [note.to_dict() for note in notes]
@@ -224,6 +226,10 @@ def _record(
     misrated = misrated_cues(statements)
     if misrated:
         record["misrated_cues"] = misrated
+    # ... and those it gives a number the lexicon has none for: the model's own reading
+    unrated = unrated_cues(statements)
+    if unrated:
+        record["unrated_cues"] = unrated
     if probs is not None:
         record["polarity_probs"] = {p: round(v, 4) for p, v in probs.items()}
     if readout == "confidence":

@@ -81,6 +81,9 @@ class Explanation:
     #: raters spread, each {word, stated, valence, spread} (`metrics.valence.misrated_cues`); None
     #: when there are none, and then absent
     misrated_cues: list[dict[str, Any]] | None = None
+    #: the words the chain states a number for that VADER's lexicon does not rate, each {word, stated}
+    #: (`metrics.valence.unrated_cues`): the model's own reading; None when there are none, and then absent
+    unrated_cues: list[dict[str, Any]] | None = None
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Explanation:
@@ -110,6 +113,7 @@ _OPTIONAL = (
     "negations",
     "unnamed_cues",
     "misrated_cues",
+    "unrated_cues",
     "cues",
 )
 

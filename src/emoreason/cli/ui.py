@@ -221,6 +221,9 @@ def show_record(sample: Sample, record: dict[str, Any]) -> None:
             for c in record["misrated_cues"]
         )
         lines.append(Text(f"rated by the chain outside its VADER raters' spread: {misrated}", "yellow"))
+    if record.get("unrated_cues"):
+        unrated = ", ".join(f'"{c["word"]}" {c["stated"]:+.1f}' for c in record["unrated_cues"])
+        lines.append(Text(f"given a number by the chain, not rated by the VADER lexicon: {unrated}", "yellow"))
     if not record["parse_ok"] and not record["reasoning"]:
         lines.append(Text("raw: " + record["raw_completion"][:300], style="dim"))
     shown = sample.text if len(sample.text) <= 60 else sample.text[:60] + "…"

@@ -20,7 +20,14 @@ from functools import lru_cache
 from typing import Any
 
 from emoreason.data.schema import Polarity, TaskInfo
-from emoreason.metrics.valence import capitalised_cues, cue_valence, negation_before, vader_boosters, vader_words
+from emoreason.metrics.valence import (
+    NEGATION_SCALAR,
+    capitalised_cues,
+    cue_valence,
+    negation_before,
+    vader_boosters,
+    vader_words,
+)
 
 CONTRAST_WORDS = ("but", "however", "though", "although", "yet", "nevertheless", "except")
 
@@ -36,7 +43,7 @@ class WordCue:
     @property
     def effective(self) -> float:
         """The word's direction after negation (VADER scales a negated valence by -0.74)."""
-        return -0.74 * self.valence if self.negated_by else self.valence
+        return NEGATION_SCALAR * self.valence if self.negated_by else self.valence
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,18 @@ trained longer on them loop through their list (`"best" (+3.1); "day" (+1.9); "b
 "Best. Day. Ever."). Quotes elsewhere (`negated by "not"`, `capitals on "WELL"`, the contrast
 sentence's clause) repeat list words by design and are left alone.
 
+And a cue list names the input's rated words first. While the input has a word the lexicon teacher
+would list under the list's heading (`metrics.valence.listed_cues`: a word the lexicon rates, in the
+`Positive` or `Negative` list by the sign of its valence after negation) that the row's lists have not
+yet headed as often as the input has it, an item's quote may close only on such a word. The teacher
+heads no other word; the shipped default headed a word the lexicon does not rate in a quarter to a half
+of its list items on the VADER valid splits (`Negative cues: "how" (-1.7)` for "It is hard to overstate
+how badly the administration has mishandled this crisis."), and in 463 of its 1,851 answers an item
+named another word while a rated word of that list's sign was unnamed (docs/results/rated_cues). Once
+those words are named the list is free again (the model may add a word of its own, "witty", or end the
+list), and a list whose sign the input has no rated word of is free throughout: nothing is forced into
+a list that would contradict its heading.
+
 Why so strict about case and spaces (`metrics.grounding` compares lowercased, whitespace
 collapsed): a rule as loose as the metric let a model that wanted to quote a word the input
 lacks spell its way through the input in odd-cased pieces with doubled spaces (`"hough  tHe
@@ -72,7 +84,7 @@ from typing import NamedTuple
 
 import torch
 
-from emoreason.metrics.valence import capitalised_cues, lexicon_words, vader_lexicon, vader_words
+from emoreason.metrics.valence import capitalised_cues, lexicon_words, listed_cues, vader_lexicon, vader_words
 
 QUOTE_MARKS = '"\u201c\u201d'
 _FIRST_MARK = re.compile(f"[{QUOTE_MARKS}]")
@@ -85,6 +97,8 @@ _EMPHASIS_STARTS = ("Emphas", "Emphasis")
 _JUST_EM = re.compile(r"(?<![A-Za-z])Em$")
 # a quote mark that opens here heads an item of a cue list (`Positive cues: "`, `...; "`)
 _ITEM_AT = re.compile(r"(?:cues:|;)[ \t]*$")
+# the list an item belongs to: the last heading written before it
+_LIST_HEADINGS = re.compile(r"(?<![A-Za-z])(Positive|Negative) cues:")
 # where the text part opens: a cue list, or the no-cue sentence ("No word in the sentence ...")
 _TEXT_AT = re.compile(r"(?<![A-Za-z])Text:[ \t]*$")
 _EDGE_PUNCTUATION = re.compile(r"^\W+|\W+$")
@@ -272,6 +286,13 @@ def byte_spellings(tokenizer: object, source: str) -> dict[str, tuple[int, ...]]
     return spelled
 
 
+@lru_cache(maxsize=256)
+def _listed_cues(source: str) -> dict[str, Counter[str]]:
+    """`metrics.valence.listed_cues` of a `normalize`d input with VADER's lexicon, once per input (the G
+    rollouts of one prompt share it; do not change what it returns)."""
+    return listed_cues(source, vader_lexicon())
+
+
 class GroundedQuotes:
     """The quote state of each row of a batch and the mask it puts on the next token's logits.
 
@@ -295,12 +316,20 @@ class GroundedQuotes:
         self._tokens = _chain_tokens(tokenizer)
         self.chain = [""] * len(sources)  # each row's completion so far (constrained rows only)
         self.heads_item = [False] * len(sources)  # the open quote heads an item of a cue list
+        self.item_list: list[str | None] = [None] * len(sources)  # ... of that list ("positive"/"negative")
+        self.listed = [_listed_cues(s) if s else {} for s in self.sources]
         self.headed: list[Counter[str]] = [Counter() for _ in sources]  # each row's list items, by cue_key
 
     def spent(self, row: int) -> frozenset[str]:
         """The cues this row's lists have headed as often as its input has them."""
         source = self.sources[row] or ""
         return frozenset(key for key, n in self.headed[row].items() if n >= occurrences(key, source))
+
+    def owed(self, row: int) -> frozenset[str]:
+        """The rated words the open item's list must name before any other: those the teacher lists
+        under its heading that this row's lists have headed fewer times than the input has them."""
+        listed = self.listed[row].get(self.item_list[row] or "", {})
+        return frozenset(key for key, n in listed.items() if self.headed[row][key] < n)
 
     def candidates(self, row: int) -> list[int]:
         """Tokens that can appear in a quote of this row's input at all (a quote mark, or text
@@ -321,16 +350,16 @@ class GroundedQuotes:
             at = _COUNT_AT.search(self.chain[row])
             return None if at is None else count_tokens(self.texts, self.bangs[row], at.group(1))
         quote = self.quote[row]
-        spent = self.spent(row) if self.heads_item[row] else frozenset()
-        spelled = self._next_pieces(row, spent) if self.spellings[row] else []
+        spent, owed = (self.spent(row), self.owed(row)) if self.heads_item[row] else (frozenset(), frozenset())
+        spelled = self._next_pieces(row, spent, owed) if self.spellings[row] else []
         if self.pending[row]:
             return spelled or self.closing  # inside a character: only its next piece
         ok = [i for i in self.candidates(row) if continuation_allowed(quote, self.texts[i], source)]
-        if spent:
-            ok = [i for i in ok if self._fresh(quote, self.texts[i], source, spent)]
+        if spent or owed:
+            ok = [i for i in ok if self._item_ok(quote, self.texts[i], source, spent, owed)]
         return ok + spelled or self.closing
 
-    def _next_pieces(self, row: int, spent: frozenset[str]) -> list[int]:
+    def _next_pieces(self, row: int, spent: frozenset[str], owed: frozenset[str]) -> list[int]:
         """The byte pieces that go on spelling a character the open quote may take next."""
         quote, source, pending = self.quote[row], self.sources[row] or "", self.pending[row]
         at = len(pending)
@@ -341,17 +370,22 @@ class GroundedQuotes:
                 if len(ids) > at
                 and ids[:at] == pending
                 and continuation_allowed(quote, char, source)
-                and (not spent or self._fresh(quote, char, source, spent))
+                and (not (spent or owed) or self._item_ok(quote, char, source, spent, owed))
             }
         )
 
     @staticmethod
-    def _fresh(quote: str, token: str, source: str, spent: frozenset[str]) -> bool:
-        """Whether an allowed `token` keeps a list item's quote off the `spent` cues."""
+    def _item_ok(quote: str, token: str, source: str, spent: frozenset[str], owed: frozenset[str]) -> bool:
+        """Whether an allowed `token` keeps a list item's quote on the way to one of the `owed` cues
+        while there are any (they are never spent), else off the `spent` ones."""
         mark = _FIRST_MARK.search(token)
-        if mark is None:
-            return can_close_fresh(quote + token, source, spent)
-        return cue_key(quote + token[: mark.start()]) not in spent
+        if mark is None:  # the quote goes on: toward an owed word (an emoticon too), else off the spent ones
+            phrase = quote + token
+            if owed:  # a prefix of one ("gre", ":"), or one with punctuation after it ("Best.")
+                return any(key.startswith(phrase.lower()) or key == cue_key(phrase) for key in owed)
+            return can_close_fresh(phrase, source, spent)
+        key = cue_key(quote + token[: mark.start()])
+        return key in owed if owed else key not in spent
 
     def opens_with_cues(self, row: int, logits: torch.Tensor) -> bool:
         """Whether `row`'s text part must open with a cue list here: its input has a rated word, the
@@ -409,6 +443,8 @@ class GroundedQuotes:
                 if self.inside[row] and self.heads_item[row]:
                     self.headed[row][cue_key(self.quote[row])] += 1
                 self.heads_item[row] = not self.inside[row] and bool(_ITEM_AT.search(self.chain[row]))
+                heading = _LIST_HEADINGS.findall(self.chain[row]) if self.heads_item[row] else []
+                self.item_list[row] = heading[-1].lower() if heading else None
                 self.inside[row] = not self.inside[row]
                 self.quote[row] = ""
                 self.pending[row] = ()

@@ -17,6 +17,9 @@ lexicon gives as -2.5 and no negation to explain it. Six checks, each a rate:
   disagree here when a "but" turns the sentence; such a chain does say one thing and conclude another.
 - list agreement, per cue: among cues that head an item of a Positive/Negative cues list and
   state a number, the share whose effective valence has the list's sign (0 disagrees).
+  Beside it, `listed_rated`: the share of those cues the lexicon rates as cues (`cue_valence`).
+  The teacher heads only such words; a word it does not rate with a number is the model's own
+  reading (`unrated_cues` lists them per answer).
 - lexicon agreement, per cue: among quoted single words that are lexicon entries (looked up as
   the teacher does: lower case, else as written) and state a number, the share whose stated
   number (before negation: the teacher writes the lexicon's value, then the negation) has the
@@ -85,6 +88,7 @@ class ValenceCheck:
     cue_words_named: int = 0  # ... that the chain states a number for
     lexicon_within_spread: int | None = None  # of in_lexicon, numbers within the word's raters' spread
     #                                           (None: no spreads given, not checked)
+    listed_rated: int = 0  # of listed, the cues the lexicon rates (`cue_valence`; 0 without a lexicon)
 
 
 def lexicon_valence(word: str, lexicon: Mapping[str, float]) -> float | None:
@@ -152,6 +156,28 @@ def negation_before(lowered: Sequence[str], i: int, window: int = NEGATION_WINDO
     return next((start + j for j, w in enumerate(lowered[start:i]) if is_negation(w)), None)
 
 
+#: VADER scales a negated word's valence by this (its N_SCALAR); the teacher's `negated by` reading
+NEGATION_SCALAR = -0.74
+
+
+def listed_cues(source: str, lexicon: Mapping[str, float]) -> dict[str, Counter[str]]:
+    """The words of `source` the lexicon teacher (`distill.lexicon.render_chain`) lists as cues, by the
+    list it puts each in: "positive" / "negative" by the sign of its valence after negation (a word
+    `negation_before` negates counts as NEGATION_SCALAR x its valence), each counted once per
+    occurrence, lower case. "Not bad at all, a little rushed" -> positive {bad: 1}, negative {rushed: 1}."""
+    words = vader_words(source)
+    lowered = [w.lower() for w in words]
+    lists: dict[str, Counter[str]] = {"positive": Counter(), "negative": Counter()}
+    for i, word in enumerate(words):
+        valence = cue_valence(word, lexicon)
+        if not valence:
+            continue
+        if negation_before(lowered, i) is not None:
+            valence *= NEGATION_SCALAR
+        lists["positive" if valence > 0 else "negative"][lowered[i]] += 1
+    return lists
+
+
 def _negated(lowered: Sequence[str]) -> frozenset[str]:
     negations = vader_negations()
     return frozenset(w for i, w in enumerate(lowered) if w not in negations and negation_before(lowered, i) is not None)
@@ -216,7 +242,10 @@ def check_valences(
     cues = cue_words_named(statements, source, lexicon) if source is not None and lexicon is not None else []
     counts = (len(listed), listed_agree, in_lexicon, sign_agree, exact, len(negated), supported, len(negatable), named)
     named_cues = sum(named for _, named in cues)
-    return ValenceCheck(judgment, *counts, len(cues), named_cues, within if spread is not None else None)
+    rated = sum(cue_valence(s.quote, lexicon) is not None for s in listed) if lexicon is not None else 0
+    return ValenceCheck(
+        judgment, *counts, len(cues), named_cues, within if spread is not None else None, listed_rated=rated
+    )
 
 
 def _weighs_words(statements: Sequence[CueStatement]) -> bool:
@@ -296,6 +325,25 @@ def misrated_cues(
         if outside_spread(statement.stated, valence, allowed):
             rated = {"valence": round(valence, 1), "spread": round(allowed, 2)}
             found[word] = {"word": word, "stated": statement.stated, **rated}
+    return list(found.values())
+
+
+def unrated_cues(
+    statements: Sequence[CueStatement], lexicon: Mapping[str, float] | None = None
+) -> list[dict[str, Any]]:
+    """For a reader of one answer: the quotes the chain (its `cue_statements`) states a number for that
+    the lexicon (by default VADER's) does not rate, in the chain's order, once each: {"word",
+    "stated"}. The lexicon teacher states numbers only for the words the lexicon rates, so a number in
+    a chain reads as the lexicon's; for these it is the model's own (`Negative cues: "how" (-1.7)`, or
+    `"witty" (+1.7)` for a word VADER lacks). A phrase is no rated word; a negation or booster is none
+    either (`"not" (-1.2)`: VADER reads "not" as a negation, `cue_valence`)."""
+    lexicon = vader_lexicon() if lexicon is None else lexicon
+    found: dict[str, dict[str, Any]] = {}
+    for statement in statements:
+        word = " ".join(statement.quote.split()).lower()
+        if statement.stated is None or not word or word in found or cue_valence(word, lexicon) is not None:
+            continue
+        found[word] = {"word": word, "stated": statement.stated}
     return list(found.values())
 
 
@@ -441,6 +489,7 @@ def valence_summary(checks: Sequence[ValenceCheck]) -> dict[str, Any]:
         "n_valence_judgments": len(judged),
         "valence_list_agreement": _rate(sum(c.listed_agree for c in checks), listed),
         "n_valence_listed": listed,
+        "valence_listed_rated": _rate(sum(c.listed_rated for c in checks), listed),
         "valence_lexicon_sign_agreement": _rate(sum(c.lexicon_sign_agree for c in checks), in_lexicon),
         "valence_lexicon_exact": _rate(sum(c.lexicon_exact for c in checks), in_lexicon),
         "n_valence_lexicon": in_lexicon,
@@ -477,6 +526,7 @@ def vader_lexicon() -> Mapping[str, float]:
 
 
 __all__ = [
+    "NEGATION_SCALAR",
     "NEGATION_WINDOW",
     "CueOmission",
     "NegationCoverage",
@@ -490,6 +540,7 @@ __all__ = [
     "is_negation",
     "lexicon_valence",
     "lexicon_words",
+    "listed_cues",
     "misrated_cues",
     "negated_words",
     "negation_before",
@@ -498,6 +549,7 @@ __all__ = [
     "negation_supported",
     "outside_spread",
     "unnamed_cues",
+    "unrated_cues",
     "valence_check",
     "valence_summary",
     "vader_lexicon",

@@ -251,12 +251,15 @@ function renderEvidence(entry) {
   );
   // the negations the answer has to account for (emoreason.metrics.valence.negation_notes), and the
   // lexicon-rated words of the input it gives no valence (emoreason.metrics.valence.unnamed_cues), and
-  // the numbers it gives words outside their raters' spread (emoreason.metrics.valence.misrated_cues)
+  // the numbers it gives words outside their raters' spread (emoreason.metrics.valence.misrated_cues),
+  // and those it gives words the lexicon does not rate (emoreason.metrics.valence.unrated_cues)
   const items = (entry.record.negations || []).map(negationItem);
   const leftOut = entry.record.unnamed_cues || [];
   if (leftOut.length) items.push(unnamedItem(leftOut));
   const misrated = entry.record.misrated_cues || [];
   if (misrated.length) items.push(misratedItem(misrated));
+  const unrated = entry.record.unrated_cues || [];
+  if (unrated.length) items.push(unratedItem(unrated));
   const list = $("negations");
   list.classList.toggle("hidden", !items.length);
   list.replaceChildren(...items);
@@ -275,6 +278,11 @@ function unnamedItem(cues) {
 function misratedItem(cues) {
   const words = cues.map((c) => `"${c.word}" ${signed(c.stated)} (VADER ${signed(c.valence)}, raters' sd ${c.spread.toFixed(2)})`);
   return el("li", { class: "doubt" }, `Rated by the chain outside its VADER raters' spread: ${words.join(", ")}`);
+}
+
+function unratedItem(cues) {
+  const words = cues.map((c) => `"${c.word}" ${signed(c.stated)}`);
+  return el("li", { class: "doubt" }, `Given a number by the chain, not rated by the VADER lexicon: ${words.join(", ")}`);
 }
 
 function negationItem(note) {
