@@ -345,7 +345,7 @@ def test_a_cue_list_names_the_inputs_rated_words_before_any_other() -> None:
 class EmoticonTokenizer(WordTokenizer):
     """An emoticon in two tokens, neither a word character: a quote of it has no word end to close at."""
 
-    vocabulary = ['"', "Positive cues: ", "great", " (+3.1); ", ":", ')"', "trip", '"']
+    vocabulary = ['"', "Positive cues: ", "great", " (+3.1); ", ":", ')"', "trip", '"', "=", 'P"']
 
 
 def test_an_owed_emoticon_can_be_quoted() -> None:
@@ -359,6 +359,13 @@ def test_an_owed_emoticon_can_be_quoted() -> None:
     assert quotes.allowed(0) == [ids[')"']]
     quotes.advance(0, ids[')"'])
     assert quotes.chain[0].endswith('; ":)"') and quotes.owed(0) == frozenset()
+    # "=P": VADER rates "=p", a list item is counted as "p" (`cue_key` drops the edge "="); both name it
+    quotes = GroundedQuotes(EmoticonTokenizer(), ["great trip =P"])
+    for text in ("Positive cues: ", '"', "great", '"', " (+3.1); ", '"', "="):
+        quotes.advance(0, ids[text])
+    assert quotes.allowed(0) == [ids['P"']]
+    quotes.advance(0, ids['P"'])
+    assert quotes.owed(0) == frozenset() and quotes.headed[0]["p"] == 1
 
 
 class ByteTokenizer(WordTokenizer):

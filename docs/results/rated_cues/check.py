@@ -55,7 +55,7 @@ def skips_a_rated_word(completion: str, source: str) -> bool:
     of the list's sign the chain has headed fewer times than the input has them), while it owes some."""
     listed, headed = listed_cues(source, vader_lexicon()), Counter()
     for sign, head in list_items(completion):
-        owed = {key for key, n in listed[sign].items() if headed[key] < n}
+        owed = {cue_key(key) for key, n in listed[sign].items() if headed[cue_key(key)] < n}
         if owed and head not in owed:
             return True
         headed[head] += 1

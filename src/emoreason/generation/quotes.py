@@ -327,9 +327,10 @@ class GroundedQuotes:
 
     def owed(self, row: int) -> frozenset[str]:
         """The rated words the open item's list must name before any other: those the teacher lists
-        under its heading that this row's lists have headed fewer times than the input has them."""
+        under its heading (lower case, as VADER reads them: "=p") that this row's lists have headed
+        (counted by `cue_key`: "p") fewer times than the input has them."""
         listed = self.listed[row].get(self.item_list[row] or "", {})
-        return frozenset(key for key, n in listed.items() if self.headed[row][key] < n)
+        return frozenset(key for key, n in listed.items() if self.headed[row][cue_key(key)] < n)
 
     def candidates(self, row: int) -> list[int]:
         """Tokens that can appear in a quote of this row's input at all (a quote mark, or text
@@ -381,11 +382,11 @@ class GroundedQuotes:
         mark = _FIRST_MARK.search(token)
         if mark is None:  # the quote goes on: toward an owed word (an emoticon too), else off the spent ones
             phrase = quote + token
-            if owed:  # a prefix of one ("gre", ":"), or one with punctuation after it ("Best.")
-                return any(key.startswith(phrase.lower()) or key == cue_key(phrase) for key in owed)
+            if owed:  # a prefix of one ("gre", ":", "="), or one with punctuation after it ("Best.")
+                return any(key.startswith(phrase.lower()) or cue_key(key) == cue_key(phrase) for key in owed)
             return can_close_fresh(phrase, source, spent)
         key = cue_key(quote + token[: mark.start()])
-        return key in owed if owed else key not in spent
+        return key in {cue_key(k) for k in owed} if owed else key not in spent
 
     def opens_with_cues(self, row: int, logits: torch.Tensor) -> bool:
         """Whether `row`'s text part must open with a cue list here: its input has a rated word, the
