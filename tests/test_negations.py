@@ -118,12 +118,14 @@ def test_quote_constraint_picks_the_class(tiny: LoadedModel) -> None:
 
 def scripted_choice(script: list[int]):
     """choose_tokens that writes `script` token by token, except where the mask leaves one token
-    (a forced clause): then it takes that one and holds its place in the script."""
+    other than the script's next (a forced clause): then it takes that one and holds its place in the
+    script. (A quote may leave one token that is the script's own: "b" of "bad", the only piece of the
+    tiny vocabulary that goes toward the rated word a cue list owes.)"""
     position = [0]
 
     def choose(logits: torch.Tensor, *args, **kwargs):
         finite = torch.isfinite(logits[0]).nonzero().flatten().tolist()
-        if len(finite) == 1:
+        if len(finite) == 1 and finite[0] != script[min(position[0], len(script) - 1)]:
             token = finite[0]
         else:
             token = script[min(position[0], len(script) - 1)]
