@@ -164,7 +164,7 @@ def listed_cues(source: str, lexicon: Mapping[str, float]) -> dict[str, Counter[
     """The words of `source` the lexicon teacher (`distill.lexicon.render_chain`) lists as cues, by the
     list it puts each in: "positive" / "negative" by the sign of its valence after negation (a word
     `negation_before` negates counts as NEGATION_SCALAR x its valence), each counted once per
-    occurrence, lower case. "Not bad at all, a little rushed" -> positive {bad: 1}, negative {rushed: 1}."""
+    occurrence, lower case. "Not bad at all, but a sad ending" -> positive {bad: 1}, negative {sad: 1}."""
     words = vader_words(source)
     lowered = [w.lower() for w in words]
     lists: dict[str, Counter[str]] = {"positive": Counter(), "negative": Counter()}
