@@ -308,7 +308,7 @@ class ListTokenizer(WordTokenizer):
     """Whole-word tokens for the lexicon teacher's two cue lists."""
 
     vocabulary = ['"', "Positive cues: ", "Negative cues: ", "how", "badly", "crisis", "bad", "ly", " (-2.1); "]
-    vocabulary += ['badly"', '"badly"', " (-1.7). ", "hard", "so"]
+    vocabulary += ['badly"', '"badly"', " (-1.7). ", "hard", "so", "G", "g"]
 
 
 def test_a_cue_list_names_the_inputs_rated_words_before_any_other() -> None:
@@ -366,6 +366,13 @@ def test_an_owed_emoticon_can_be_quoted() -> None:
     assert quotes.allowed(0) == [ids['P"']]
     quotes.advance(0, ids['P"'])
     assert quotes.owed(0) == frozenset() and quotes.headed[0]["p"] == 1
+    # a quote that cannot reach an owed word as the input writes it may not start: "G" of "GAYZ" for "giving"
+    quotes = GroundedQuotes(ListTokenizer(), ["TEH GAYZ without giving hits"])
+    for text in ("Negative cues: ", '"'):
+        quotes.advance(0, ListTokenizer.vocabulary.index(text))
+    assert quotes.owed(0) == {"giving"}
+    allowed = {ListTokenizer.vocabulary[i] for i in quotes.allowed(0) or []}
+    assert "g" in allowed and "G" not in allowed
 
 
 class ByteTokenizer(WordTokenizer):

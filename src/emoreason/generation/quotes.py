@@ -382,8 +382,16 @@ class GroundedQuotes:
         mark = _FIRST_MARK.search(token)
         if mark is None:  # the quote goes on: toward an owed word (an emoticon too), else off the spent ones
             phrase = quote + token
-            if owed:  # a prefix of one ("gre", ":", "="), or one with punctuation after it ("Best.")
-                return any(key.startswith(phrase.lower()) or cue_key(key) == cue_key(phrase) for key in owed)
+            if owed:  # one with punctuation after it ("Best."), or where the input has the quote as written,
+                # the start of one there ("gre", ":" of ":)", "=" of "=P"; not "G" of "GAYZ" for "giving")
+                if any(cue_key(key) == cue_key(phrase) for key in owed):
+                    return True
+                return any(
+                    text[start : start + len(key)].lower() == key
+                    for text, start in _word_starts(phrase, source)
+                    for key in owed
+                    if len(key) >= len(phrase)
+                )
             return can_close_fresh(phrase, source, spent)
         key = cue_key(quote + token[: mark.start()])
         return key in {cue_key(k) for k in owed} if owed else key not in spent
