@@ -66,6 +66,17 @@ def select() -> None:
     select_repeats(WHO, OUT, skips_a_rated_word)
 
 
+def shipped_line_differences(old: dict, new: dict, task, line: ScoreFit) -> tuple:
+    """r and MAE of the score the product shows (the shipped line) over the same answers, old -> new,
+    each a paired difference with its 95% interval (1,000 resamples)."""
+    ids = sorted(old)
+    gold = np.array([float(old[i]["gold_score"]) for i in ids])
+    shown = [np.array([usable_score(with_fitted_score(rows[i], line, task), task) for i in ids]) for rows in (old, new)]
+    r = paired_difference(lambda p, g: float(np.corrcoef(p, g)[0, 1]), *shown, gold)
+    mae = paired_difference(lambda p, g: float(np.mean(np.abs(p - g))), *shown, gold)
+    return r, mae
+
+
 def compare() -> None:
     compare_repeats(WHO, OUT, skips_a_rated_word, "answers skipping a rated word of a list's sign")
     line, lexicon = ScoreFit.load(LINE), vader_lexicon()
@@ -73,13 +84,7 @@ def compare() -> None:
         old, task = read_run(Path("runs/polarity_sft/valid") / f"{WHO}-{domain}-all")
         merged = {r["id"]: r for r in map(json.loads, (OUT / f"{WHO}-{domain}-merged" / "predictions.jsonl").open())}
         ids = sorted(old)
-        gold = np.array([float(old[i]["gold_score"]) for i in ids])
-        shown = [
-            np.array([usable_score(with_fitted_score(rows[i], line, task), task) for i in ids])
-            for rows in (old, merged)
-        ]
-        r = paired_difference(lambda p, g: float(np.corrcoef(p, g)[0, 1]), *shown, gold)
-        mae = paired_difference(lambda p, g: float(np.mean(np.abs(p - g))), *shown, gold)
+        r, mae = shipped_line_differences(old, merged, task, line)
         unrated, misrated = [], []
         for rows in (old, merged):
             heads = [h for i in ids for _, h in list_items(rows[i]["raw_completion"])]

@@ -15,10 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from emoreason.data import load_dataset
-from emoreason.eval.compare import read_run, usable_score
+from emoreason.eval.compare import read_run
 from emoreason.formats.readout import ScoreFit
-from emoreason.inference import with_fitted_score
-from emoreason.metrics.bootstrap import paired_difference
 from emoreason.metrics.valence import vader_lexicon, valence_check
 
 HERE = Path(__file__).resolve().parent
@@ -50,13 +48,7 @@ def compare() -> None:
         new, _ = read_run(OUT / domain)
         merged = {i: new.get(i, row) for i, row in old.items()}
         ids = sorted(old)
-        gold = np.array([float(old[i]["gold_score"]) for i in ids])
-        shown = [
-            np.array([usable_score(with_fitted_score(rows[i], line, task), task) for i in ids])
-            for rows in (old, merged)
-        ]
-        r = paired_difference(lambda p, g: float(np.corrcoef(p, g)[0, 1]), *shown, gold)
-        mae = paired_difference(lambda p, g: float(np.mean(np.abs(p - g))), *shown, gold)
+        r, mae = check.shipped_line_differences(old, merged, task, line)
         recall, skips, parse = [], [], []
         for rows in (old, merged):
             checks = [valence_check(rows[i]["raw_completion"], rows[i]["polarity"], lexicon, text[i]) for i in ids]
