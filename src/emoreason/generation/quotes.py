@@ -166,9 +166,11 @@ def continuation_allowed(quote: str, token: str, source: str) -> bool:
     return _quotable((quote + token[: mark.start()]).rstrip(" "), source, closing=True)
 
 
+@lru_cache(maxsize=4096)
 def cue_key(phrase: str) -> str:
     """How a list item's quote is counted: lowercased, whitespace-squashed, without the
-    punctuation around it ("Best." and "best" are one cue; an emoticon is kept whole)."""
+    punctuation around it ("Best." and "best" are one cue; an emoticon is kept whole). Cached: the
+    rated-first rule asks it of each candidate token's phrase and each owed word at every step."""
     squashed = _squash(phrase).strip()
     return _EDGE_PUNCTUATION.sub("", squashed) or squashed
 
@@ -384,7 +386,7 @@ class GroundedQuotes:
             phrase = quote + token
             if owed:  # one with punctuation after it ("Best."), or where the input has the quote as written,
                 # the start of one there ("gre", ":" of ":)", "=" of "=P"; not "G" of "GAYZ" for "giving")
-                if any(cue_key(key) == cue_key(phrase) for key in owed):
+                if cue_key(phrase) in {cue_key(key) for key in owed}:
                     return True
                 return any(
                     text[start : start + len(key)].lower() == key
