@@ -7,6 +7,7 @@ import torch
 
 from emoreason.generation import SamplingParams, TransformersEngine
 from emoreason.generation import engine as engine_module
+from emoreason.generation import quotes as quotes_module
 from emoreason.generation.quotes import (
     GroundedQuotes,
     byte_spellings,
@@ -16,6 +17,8 @@ from emoreason.generation.quotes import (
     cue_key,
     has_emphasis,
     has_rated_word,
+    heading_allowed,
+    list_end,
     normalize,
     occurrences,
 )
@@ -259,7 +262,11 @@ def test_an_input_with_a_rated_word_opens_its_text_part_with_a_cue_list() -> Non
     assert not quotes.opens_with_cues(1, leaning_no)  # no rated word: the no-cue sentence is true
     assert not quotes.opens_with_cues(2, leaning_no)  # a free row
     masked = quotes.mask(torch.stack([leaning_no, leaning_elsewhere, leaning_no]), [0, 0, 1])
-    assert (~torch.isinf(masked[0])).nonzero().flatten().tolist() == [17, 18]  # " Positive", "Negative"
+    # "bad" is negated: the teacher lists it as positive and opens with that list
+    assert (~torch.isinf(masked[0])).nonzero().flatten().tolist() == [17]  # " Positive"
+    assert GroundedQuotes(WordTokenizer(), ["Bad!"]).first_list(0) == "negative"
+    assert GroundedQuotes(WordTokenizer(), ["Not good!"]).first_list(0) == "negative"
+    assert GroundedQuotes(WordTokenizer(), ["Bad, but good!"]).first_list(0) == "positive"
     assert not torch.isinf(masked[1:]).any()
     quotes.advance(0, 17)  # the list has opened: free again
     assert not quotes.opens_with_cues(0, leaning_no)
@@ -417,3 +424,119 @@ def test_a_character_spelled_in_byte_pieces_is_quoted_piece_by_piece() -> None:
     assert quotes.chain[0] == f'Positive cues: "{angry}"'
     assert citation_grounding(quotes.chain[0], f"so {angry}{angry} today") == citation_grounding(f'"{angry}"', angry)
     assert citation_grounding(quotes.chain[0], f"so {angry}{angry} today").grounded == 1
+
+
+@pytest.mark.parametrize(
+    ("written", "token", "inside", "rest"),
+    [
+        ('"bad" (-2', ".", False, None),  # a decimal point
+        ('"bad" (-2.5)', ".", False, ""),
+        ('"bad" (-2.5)', ". Negative", False, " Negative"),
+        ('"bad" (-2.5)', ").\n", False, "\n"),
+        ('"bad" (-2.5)', ";", False, None),
+        ("so it reads +1.9", ".", False, ""),  # after the fraction: the sentence ends
+        ("(", "-1.5).", False, ""),  # a decimal point, then the end, in one token
+        ('negated by "not', '".', True, ""),  # the quote closes, then the sentence ends
+        ('"Best', '."', True, None),  # a full stop inside a quote
+        ('"good" (+1.9)', "\n\nCombined", False, "\n\nCombined"),
+    ],
+)
+def test_list_end(written: str, token: str, inside: bool, rest: str | None) -> None:
+    assert list_end(written, token, inside) == rest
+
+
+def test_heading_allowed() -> None:
+    heading = "Negative cues:"
+    assert heading_allowed("", " Negative", heading) and heading_allowed("", "Neg", heading)
+    assert heading_allowed(" Negative", " cues:", heading) and heading_allowed("", " Negative cues: ", heading)
+    assert not heading_allowed("", " The", heading) and not heading_allowed("", "  Negative", heading)
+    assert not heading_allowed("", " Positive", heading) and not heading_allowed("", ".\nNegative", heading)
+    assert heading_allowed("", " ", heading) and not heading_allowed(" ", " ", heading)
+
+
+class FullListTokenizer(WordTokenizer):
+    """Whole-word tokens for two cue lists, their ends, and what may follow them."""
+
+    vocabulary = ['"', "Negative cues:", " ", "hard", "badly", "crisis", "good", "how", " (-2", ".", "5)", ";"]
+    vocabulary += [". Capitals on ", ".\n", " Positive", " cues", ":", " The", ' "', "cast", '".', "h", ", "]
+
+
+FULL = "It is hard to overstate how badly they mishandled this crisis, but the cast is good."
+
+
+def _write(quotes: GroundedQuotes, row: int, *texts: str) -> None:
+    for text in texts:
+        quotes.advance(row, FullListTokenizer.vocabulary.index(text))
+
+
+def _allowed(quotes: GroundedQuotes, row: int) -> set[str] | None:
+    allowed = quotes.allowed(row)
+    return None if allowed is None else {FullListTokenizer.vocabulary[i] for i in allowed}
+
+
+def _banned(quotes: GroundedQuotes, row: int) -> set[str]:
+    return {FullListTokenizer.vocabulary[i] for i in quotes.banned(row)}
+
+
+def test_a_cue_list_goes_on_while_it_owes_and_the_other_list_follows() -> None:
+    """`Negative cues: "hard" (-2.5).` for a sentence with "badly" and "crisis" too, and a positive
+    "good": the list may not end before it names them, and the positive list must follow it."""
+    quotes = GroundedQuotes(FullListTokenizer(), [FULL])
+    _write(quotes, 0, "Negative cues:")
+    assert quotes.open_list[0] == "negative" and quotes.keeps_open(0)
+    assert _allowed(quotes, 0) == {'"', ' "', " "}  # an item opens with a quote
+    _write(quotes, 0, " ")
+    assert _allowed(quotes, 0) == {'"', ' "'}  # one space at most
+    _write(quotes, 0, '"', "hard", '"', " (-2")
+    assert "." not in _banned(quotes, 0)  # a decimal point
+    _write(quotes, 0, ".", "5)")
+    assert {".", ". Capitals on ", ".\n"} <= _banned(quotes, 0) and ";" not in _banned(quotes, 0)
+    _write(quotes, 0, ";")
+    assert _allowed(quotes, 0) == {'"', ' "', " "}
+    _write(quotes, 0, ' "', "badly")
+    assert '".' not in (_allowed(quotes, 0) or set())  # a closer that would end the list too
+    _write(quotes, 0, '"', " (-2", ".", "5)", ";", ' "', "crisis", '"', " (-2", ".", "5)")
+    assert not quotes.keeps_open(0) and quotes.other_due(0)
+    assert _banned(quotes, 0) >= {". Capitals on ", ".\n"} and "." not in _banned(quotes, 0)  # a plain end
+    _write(quotes, 0, ".")
+    assert quotes.open_list[0] is None and quotes.heading_due[0] == "positive"
+    assert _allowed(quotes, 0) == {" ", " Positive"}
+    _write(quotes, 0, " Positive")
+    assert _allowed(quotes, 0) == {" cues", " "}  # the space inside the heading
+    _write(quotes, 0, " cues", ":")
+    assert quotes.open_list[0] == "positive" and quotes.heading_due[0] is None and quotes.owed_in(0, "positive")
+    _write(quotes, 0, ' "', "good", '"', " (-2", ".", "5)")
+    assert quotes.banned(0) == [] and _allowed(quotes, 0) is None  # nothing owed: free
+    _write(quotes, 0, ".\n")
+    assert quotes.open_list[0] is None and quotes.heading_due[0] is None
+    negative = 'Negative cues: "hard" (-2.5); "badly" (-2.5); "crisis" (-2.5).'
+    assert quotes.chain[0].startswith(negative + ' Positive cues: "good"')
+
+
+def test_a_list_that_owes_nothing_or_was_given_up_may_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    quotes = GroundedQuotes(FullListTokenizer(), [FULL, "It is hard.", FULL])
+    _write(quotes, 1, "Negative cues:", ' "', "hard", '"', " (-2", ".", "5)")
+    assert not quotes.keeps_open(1) and not quotes.other_due(1) and quotes.banned(1) == []
+    _write(quotes, 1, ". Capitals on ")
+    assert quotes.heading_due[1] is None and quotes.allowed(1) is None
+    # a dead end: the item closes on no owed word ("h" is no word of the input) and the list is released
+    _write(quotes, 0, "Negative cues:", ' "', "h", '"')
+    assert quotes.released[0] == {"negative"} and not quotes.keeps_open(0) and quotes.owed(0) == frozenset()
+    # at most MAX_FORCED_ITEMS items are forced into a list
+    monkeypatch.setattr(quotes_module, "MAX_FORCED_ITEMS", 1)
+    _write(quotes, 2, "Negative cues:", ' "', "hard", '"', " (-2", ".", "5)")
+    assert quotes.owed_in(2, "negative") == {"badly", "crisis"} and not quotes.keeps_open(2)
+
+
+def test_an_item_after_a_comma_in_a_list_is_an_item() -> None:
+    """`Negative cues: "tears" (-1.9), "happy" (+1.9), "happy" ...` to the token limit: a student that
+    separates items with commas escaped the count and rated-first rules, which read `;` only."""
+    quotes = GroundedQuotes(FullListTokenizer(), [FULL])
+    _write(quotes, 0, "Negative cues:", ' "', "hard", '"', " (-2", ".", "5)", ", ", '"')
+    assert quotes.heads_item[0] and quotes.item_list[0] == "negative"
+    allowed = _allowed(quotes, 0) or set()
+    assert {"badly", "crisis"} <= allowed and not {"how", "hard", "h"} & allowed
+    _write(quotes, 0, "badly", '"', " (-2", ".", "5)", ";", ' "', "crisis", '"', " (-2", ".", "5)", ".", " Positive")
+    _write(quotes, 0, " cues", ":", ' "', "good", '"', " (-2", ".", "5)", ". Capitals on ", '"', "cast", '"', ", ", '"')
+    assert quotes.open_list[0] is None and not quotes.heads_item[0]  # a comma outside any list: free
+    assert "hard" in (_allowed(quotes, 0) or set())
