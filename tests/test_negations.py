@@ -137,15 +137,16 @@ def scripted_choice(script: list[int]):
 
 @pytest.mark.parametrize("name", [True, False])
 def test_engine_names_the_negation(tiny: LoadedModel, monkeypatch: pytest.MonkeyPatch, name: bool) -> None:
-    script = ids(tiny, 'Positive cues: "bad" (-2.5') + ids(tiny, "1.8).") + [tiny.tokenizer.eos_token_id]
+    script = ids(tiny, 'Positive cues: "bad" (-2.5') + ids(tiny, "1.9).") + [tiny.tokenizer.eos_token_id]
     monkeypatch.setattr(engine_module, "choose_tokens", scripted_choice(script))
     conversation = Conversation(messages=[{"role": "user", "content": EXAMPLE}], evidence=EXAMPLE)
     params = SamplingParams(max_new_tokens=160, ground_quotes=True, name_negations=name)
     (completion,) = TransformersEngine(tiny).generate([conversation], params)[0]
     if name:
-        assert completion.text.startswith('Positive cues: "bad" (-2.5), negated by "Not" so it reads +1.8).')
-    else:  # the same script without the option: the chain as the model wrote it
-        assert completion.text.startswith('Positive cues: "bad" (-2.51.8).')
+        assert completion.text.startswith('Positive cues: "bad" (-2.5), negated by "Not" so it reads +1.9).')
+    else:  # the same script without the option: the chain as the model wrote it, but for the item's
+        # number, which grounded quoting closes as the lexicon's (-2.5)
+        assert completion.text.startswith('Positive cues: "bad" (-2.5)1.9).')
 
 
 @pytest.mark.parametrize(

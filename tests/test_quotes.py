@@ -10,15 +10,19 @@ from emoreason.generation import engine as engine_module
 from emoreason.generation import quotes as quotes_module
 from emoreason.generation.quotes import (
     GroundedQuotes,
+    along,
     byte_spellings,
     can_close_fresh,
+    chain_balance,
     continuation_allowed,
     count_allowed,
     cue_key,
     has_emphasis,
     has_rated_word,
     heading_allowed,
+    item_number,
     list_end,
+    negated_number,
     normalize,
     occurrences,
 )
@@ -526,6 +530,15 @@ def test_a_list_that_owes_nothing_or_was_given_up_may_end(monkeypatch: pytest.Mo
     monkeypatch.setattr(quotes_module, "MAX_FORCED_ITEMS", 1)
     _write(quotes, 2, "Negative cues:", ' "', "hard", '"', " (-2", ".", "5)")
     assert quotes.owed_in(2, "negative") == {"badly", "crisis"} and not quotes.keeps_open(2)
+    # nor past MAX_ITEM_RUN characters after the last item's quote
+    monkeypatch.setattr(quotes_module, "MAX_FORCED_ITEMS", 8)
+    quotes = GroundedQuotes(FullListTokenizer(), [FULL])
+    _write(quotes, 0, "Negative cues:", ' "', "hard", '"', " (-2", ".", "5)")
+    for _ in range(18):  # " (-2.5)" and 72 characters more: 79 after the quote
+        _write(quotes, 0, " The")
+    assert quotes.keeps_open(0)
+    _write(quotes, 0, " The")
+    assert not quotes.keeps_open(0) and "." not in _banned(quotes, 0)  # it may end (for the positive list)
 
 
 def test_an_item_after_a_comma_in_a_list_is_an_item() -> None:
@@ -540,3 +553,89 @@ def test_an_item_after_a_comma_in_a_list_is_an_item() -> None:
     _write(quotes, 0, " cues", ":", ' "', "good", '"', " (-2", ".", "5)", ". Capitals on ", '"', "cast", '"', ", ", '"')
     assert quotes.open_list[0] is None and not quotes.heads_item[0]  # a comma outside any list: free
     assert "hard" in (_allowed(quotes, 0) or set())
+
+
+def test_along() -> None:
+    assert along("", " (", " (+1.9)") and along(" (+1", ".", " (+1.9)") and along(" (+1.", "9);", " (+1.9)")
+    assert not along(" (+1.", "8", " (+1.9)") and not along(" (+1", ".95", " (+1.9)")
+    assert along(" -1.", "4.", " -1.4") and not along(" -1.", "45", " -1.4") and not along("", "", " -1.4")
+
+
+def test_the_numbers_a_chain_states_are_the_lexicons() -> None:
+    """The teacher writes each rated word's lexicon valence, the negated one scaled as VADER scales it,
+    and sums them in its balance sentence; a student wrote `"thanks" (+1.9); ":)" (+1.9)` after
+    `"good" (+1.9)` and `Positive cues add up to +4.9` over +2.7, +2.3 and +1.4."""
+    assert item_number("good") == " (+1.9)" and item_number("KILL") == item_number("kill") == " (-3.7)"
+    assert item_number("plays") == " (+1.0)" and item_number("run") is None  # not rated: the model's own
+    assert negated_number("bad") == " +1.9" and negated_number("run") is None  # -0.74 x -2.5, rounded
+    text = 'Text: Positive cues: "loved" (+2.7); "bad" (-2.5), negated by "Not" so it reads +1.8. '
+    text += 'Negative cues: "cry" (-2.1).'  # the chain's own numbers are summed
+    balance = "Positive cues add up to +4.5 and negative ones to -2.1, so the positive side weighs more."
+    assert chain_balance(text) == balance
+    assert chain_balance('Text: Negative cues: "cry" (-2.1); "sad" (-2.1).') == (
+        "All sentiment cues point the same way (total -4.2)."
+    )
+    assert chain_balance("Text: No word in the sentence carries sentiment in the lexicon.") == (
+        "Without sentiment cues the sentence reads as neutral."
+    )
+
+
+class NumberTokenizer(WordTokenizer):
+    """Whole-word tokens for list items with their numbers, and a combined part."""
+
+    vocabulary = ['"', "Positive cues:", " ", ' "', "good", "run", " (+", " (-", "1", "2", "5", "8", "9", ".", ")"]
+    vocabulary += [");", ").", ", negated by", "not", " so it reads", " +", " -", "\n\nCombined:", " All"]
+    vocabulary += [" Positive", " sentiment", " cues", " point", " the", " same", " way", " (total", "x", "4"]
+
+
+def test_an_items_number_and_the_balance_are_scripted() -> None:
+    ids = {text: i for i, text in enumerate(NumberTokenizer.vocabulary)}
+    quotes = GroundedQuotes(NumberTokenizer(), ["not good, run", "good run"])
+
+    def write(row: int, *texts: str) -> None:
+        for text in texts:
+            quotes.advance(row, ids[text])
+
+    def allowed(row: int) -> set[str]:
+        return {NumberTokenizer.vocabulary[i] for i in quotes.allowed(row) or []}
+
+    write(1, "Positive cues:", ' "', "good", '"')
+    assert allowed(1) == {" ", " (+"}  # " (+1.9)" for "good", piece by piece
+    write(1, " (+", "1", ".")
+    assert allowed(1) == {"9"}
+    write(1, "9")
+    assert allowed(1) == {")", ");", ")."}
+    write(1, ");", ' "', "run", '"')
+    assert quotes.allowed(1) is None  # "run" is not rated: its number is the model's
+    # a negated item: the lexicon's number, then the negated one
+    write(0, "Positive cues:", ' "', "good", '"', " (+", "1", ".", "9", ")", ", negated by", ' "', "not", '"')
+    assert quotes.allowed(0) is None
+    write(0, " so it reads")
+    assert allowed(0) == {" ", " -"}
+    write(0, " -", "1", ".")
+    assert allowed(0) == {"4"}  # -0.74 x 1.9
+    write(0, "4")
+    assert quotes.allowed(0) is None and {ids[d] for d in "12589"} <= set(quotes.banned(0))  # not "-1.45"
+    write(0, ".")
+    assert not {ids[d] for d in "12589"} & set(quotes.banned(0))
+    # the balance sentence, scripted from the chain's own items when the model opens it the teacher's way
+    quotes = GroundedQuotes(NumberTokenizer(), ["good run"])
+    write(0, "Positive cues:", ' "', "good", '"', " (+", "1", ".", "9", ")", ".", "\n\nCombined:")
+    leaning = torch.zeros(len(NumberTokenizer.vocabulary))
+    leaning[ids[" All"]] = 5.0
+    masked = quotes.mask(leaning.unsqueeze(0), [0])
+    assert (~torch.isinf(masked[0])).nonzero().flatten().tolist() == [ids[" "], ids[" All"]]
+    total = " All sentiment cues point the same way (total +1.9)."
+    assert quotes.script[0] is not None and quotes.script[0][1] == total
+    write(0, " All", " sentiment", " cues", " point", " the", " same", " way", " (total", " +", "1", ".", "9")
+    assert allowed(0) == {")", ")."}
+    write(0, ").")
+    assert quotes.allowed(0) is None and quotes.banned(0) == []  # written; it ends in ".", so digits may follow
+    write(0, "x")
+    assert quotes.allowed(0) is None and quotes.script[0] is None
+    other = GroundedQuotes(NumberTokenizer(), ["good run"])  # a model that opens the part otherwise
+    for text in ("Positive cues:", ' "', "good", '"', " (+", "1", ".", "9", ")", ".", "\n\nCombined:"):
+        other.advance(0, ids[text])
+    leaning = torch.zeros(len(NumberTokenizer.vocabulary))
+    leaning[ids["x"]] = 5.0
+    assert not torch.isinf(other.mask(leaning.unsqueeze(0), [0])).any() and other.script[0] is None

@@ -6,6 +6,12 @@ after a comma in a list is an item) keep the product's answers whole, and what d
     check.py compare SPLIT -> the current product's answers (the shipped default with the rated-first
                               rule: runs/rated_cues, whole splits) against every sentence of SPLIT answered
                               again with the rules (runs/full_lists/SPLIT-<domain>)
+    check.py compare SPLIT OLD NEW -> the answers in OLD/SPLIT-<domain> against NEW/SPLIT-<domain> (read by
+                              chain_numbers/run.sh: runs/full_lists against runs/chain_numbers)
+
+Beside the lists' figures, the chain's arithmetic: the share of list items quoting a word the lexicon rates
+whose number is the lexicon's as the teacher writes it (and, negated, its negated reading), and the share
+of answers whose combined part opens with the balance sentence their own list items make.
 """
 
 import importlib.util
@@ -20,8 +26,9 @@ import numpy as np
 from emoreason.data import load_dataset
 from emoreason.eval.compare import read_run
 from emoreason.formats.readout import ScoreFit
-from emoreason.generation.quotes import cue_key
-from emoreason.metrics.valence import listed_cues, vader_lexicon, valence_check
+from emoreason.generation.quotes import chain_balance, cue_key, item_number, negated_number
+from emoreason.metrics.evidence import cue_statements
+from emoreason.metrics.valence import listed_cues, signed, vader_lexicon, valence_check
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "cue_repeats"))  # rated_cues/check.py imports cue_repeats/check.py
@@ -57,6 +64,24 @@ def unnamed(completion: str, source: str) -> tuple[int, int]:
     return missing[True], missing[False]
 
 
+def arithmetic(completion: str) -> tuple[int, int, bool | None]:
+    """(list items quoting a rated word, those whose numbers are the lexicon's, whether the combined part
+    opens with the balance sentence of the chain's own items; None without a combined part)."""
+    text_part, _, combined = completion.partition("Combined:")
+    rated = exact = 0
+    for statement in cue_statements(text_part):
+        number = item_number(statement.quote) if statement.listed is not None else None
+        if number is None or statement.stated is None:
+            continue
+        rated += 1
+        right = number == f" ({signed(statement.stated)})"
+        if statement.reads is not None:
+            right = right and negated_number(statement.quote) == f" {signed(statement.reads)}"
+        exact += right
+    balanced = combined.strip().startswith(chain_balance(text_part)) if combined else None
+    return rated, exact, balanced
+
+
 def touched(completion: str, source: str) -> bool:
     """What the rules act on, read off the text: a rated word left out, a text part opening with the
     list the teacher writes second, or an item after a comma inside a list."""
@@ -66,12 +91,12 @@ def touched(completion: str, source: str) -> bool:
     return any(unnamed(completion, source)) or wrong_first or bool(_COMMA_ITEM.search(completion))
 
 
-def compare(split: str) -> None:
+def compare(split: str, old_runs: str | None = None, new_runs: str = str(OUT)) -> None:
     line, lexicon = ScoreFit.load(rated.LINE), vader_lexicon()
     for domain in DOMAINS:
         text = {s.id: s.source for s in load_dataset(f"vader:{domain}").split(split)}
-        old = current(split, domain)
-        new, task = read_run(OUT / f"{split}-{domain}")
+        old = current(split, domain) if old_runs is None else read_run(Path(old_runs) / f"{split}-{domain}")[0]
+        new, task = read_run(Path(new_runs) / f"{split}-{domain}")
         ids = sorted(old)
         assert sorted(new) == ids, f"{domain}: the new run does not answer the same sentences"
         r, mae = rated.shipped_line_differences(old, new, task, line)
@@ -84,6 +109,8 @@ def compare(split: str) -> None:
             heads = [h for i in ids for _, h in rated.list_items(rows[i]["raw_completion"])]
             judged = [c.judgment_agrees for c in checks if c.judgment_agrees is not None]
             cited = [rows[i].get("citations") or {} for i in ids]
+            sums = [arithmetic(rows[i]["raw_completion"]) for i in ids]
+            balanced = [b for _, _, b in sums if b is not None]
             figures.append(
                 {
                     "recall": sum(c.cue_words_named for c in checks) / max(1, sum(c.cue_words for c in checks)),
@@ -97,6 +124,8 @@ def compare(split: str) -> None:
                     "length": sum(rows[i]["finish_reason"] == "length" for i in ids),
                     "tokens": float(np.mean([rows[i]["completion_tokens"] for i in ids])),
                     "grounded": float(np.mean([c.get("grounded", 0) == c.get("cited", 0) for c in cited])),
+                    "exact": sum(e for _, e, _ in sums) / max(1, sum(r for r, _, _ in sums)),
+                    "balanced": float(np.mean(balanced)),
                 }
             )
         a, b = figures
@@ -122,9 +151,13 @@ def compare(split: str) -> None:
             f"mean tokens {pair('tokens', '.1f')}; "
             f"answers whose every citation is grounded {pair('grounded')}"
         )
+        print(
+            f"  list items on a rated word whose numbers are the lexicon's {pair('exact')}; combined parts "
+            f"opening with the balance sentence of the chain's own items {pair('balanced')}"
+        )
         if untouched_changed:
             print(f"  changed though the text check finds nothing to act on: {', '.join(untouched_changed[:10])}")
 
 
 if __name__ == "__main__":
-    compare(sys.argv[1])
+    compare(*sys.argv[2:]) if sys.argv[1] == "compare" else sys.exit(__doc__)

@@ -22,9 +22,11 @@ from typing import Any
 from emoreason.data.schema import Polarity, TaskInfo
 from emoreason.metrics.valence import (
     NEGATION_SCALAR,
+    balance_sentence,
     capitalised_cues,
     cue_valence,
     negation_before,
+    signed,
     vader_boosters,
     vader_words,
 )
@@ -101,21 +103,17 @@ def analyse_text(text: str) -> LexiconAnalysis:
     )
 
 
-def _signed(value: float) -> str:
-    return f"{value:+.1f}"
-
-
 def _quote(word: str) -> str:
     """Cited words go in double quotes: words of the sentence may hold apostrophes (don't)."""
     return f'"{word}"'
 
 
 def _cue_phrase(cue: WordCue) -> str:
-    phrase = f"{_quote(cue.word)} ({_signed(cue.valence)})"
+    phrase = f"{_quote(cue.word)} ({signed(cue.valence)})"
     if cue.intensified_by:
         phrase += f", strengthened by {_quote(cue.intensified_by)}"
     if cue.negated_by:
-        phrase += f", negated by {_quote(cue.negated_by)} so it reads {_signed(cue.effective)}"
+        phrase += f", negated by {_quote(cue.negated_by)} so it reads {signed(cue.effective)}"
     return phrase
 
 
@@ -160,18 +158,8 @@ def render_chain(
     if analysis.questions:
         sentences.append("A question mark makes part of it a question rather than a statement.")
 
-    pos_total = sum(c.effective for c in positive)
-    neg_total = sum(c.effective for c in negative)
     lexicon_polarity = task.score_polarity(analysis.score(task))
-    if positive and negative:
-        balance = (
-            f"Positive cues add up to {_signed(pos_total)} and negative ones to {_signed(neg_total)}, "
-            f"so the {'positive' if pos_total + neg_total > 0 else 'negative'} side weighs more."
-        )
-    elif positive or negative:
-        balance = f"All sentiment cues point the same way (total {_signed(pos_total + neg_total)})."
-    else:
-        balance = "Without sentiment cues the sentence reads as neutral."
+    balance = balance_sentence([c.effective for c in positive], [c.effective for c in negative])
     verdict = (
         f"Overall the sentiment is {_strength(score, task) + ' ' if polarity != 'neutral' else ''}"
         f"{polarity}, about {score:g} on the {task.scale[0]:g}..{task.scale[1]:g} scale."

@@ -83,6 +83,21 @@ other sign's list out: with the rated-first rule, its answers to the VADER valid
 (tweets / products / movies; docs/results/full_lists). A list whose item closed on another word (the
 dead end below) owes nothing more, and the rule forces at most `MAX_FORCED_ITEMS` items into a list, so
 that an answer to a long input keeps within the default token budget; beyond them the model may go on.
+Nor does it hold a list open more than `MAX_ITEM_RUN` characters past its last item's quote: kept from
+ending, the shipped default once wrote on about "the -4.0 scale" to the token limit.
+
+And a chain's numbers are the lexicon's. A list item that quotes a word the lexicon rates
+(`metrics.valence.cue_valence`) goes on with its valence as the teacher writes it, ` (+1.9)` for "good";
+after `so it reads` in such an item's negation clause comes the valence negated as VADER negates it
+(` -1.4`); and where the model opens its combined part with the teacher's balance sentence (more than half
+its next-token probability right after `Combined:` on tokens beginning "Positive", "All" or "Without"),
+the whole sentence is the one the chain's own list items make (`metrics.valence.balance_sentence` over
+their numbers, after negation). A scripted number may not run on into a digit ("+1.98"). With the lists
+complete, the shipped default gave every item of a list its first item's number (`"good" (+1.9);
+"thanks" (+1.9); ":)" (+1.9)`), summed them wrongly (`Positive cues add up to +4.9` over +2.7, +2.3 and
++1.4) and wrote `All sentiment cues point the same way` over two lists of opposite signs
+(docs/results/chain_numbers). A word the lexicon does not rate keeps the model's own number (the audit
+names it: `unrated_cues`).
 
 Why so strict about case and spaces (`metrics.grounding` compares lowercased, whitespace
 collapsed): a rule as loose as the metric let a model that wanted to quote a word the input
@@ -101,7 +116,18 @@ from typing import NamedTuple
 
 import torch
 
-from emoreason.metrics.valence import capitalised_cues, lexicon_words, listed_cues, vader_lexicon, vader_words
+from emoreason.metrics.evidence import cue_statements
+from emoreason.metrics.valence import (
+    NEGATION_SCALAR,
+    balance_sentence,
+    capitalised_cues,
+    cue_valence,
+    lexicon_words,
+    listed_cues,
+    signed,
+    vader_lexicon,
+    vader_words,
+)
 
 QUOTE_MARKS = '"\u201c\u201d'
 _FIRST_MARK = re.compile(f"[{QUOTE_MARKS}]")
@@ -130,8 +156,15 @@ OTHER_LIST = {"positive": "negative", "negative": "positive"}
 # anywhere else outside quotes it ends the sentence, and with it a cue list
 _DECIMAL_AT = re.compile(r"(?<![\d.])\d+$")
 _FRACTION_AT = re.compile(r"\.\d+$")
-# how far the "goes on" rule forces a list (module doc): 8 items of about 9 tokens each
+# how far the "goes on" rule forces a list (module doc): 8 items of about 9 tokens each, and no further than
+# this many characters past the last item's quote (the teacher's longest, `"x" (-2.5), strengthened by
+# "very", negated by "not" so it reads +1.9; `, is about 60)
 MAX_FORCED_ITEMS = 8
+MAX_ITEM_RUN = 80
+# where a negated item's number goes (`negated by "not" so it reads +1.8`), and the combined part's start
+_READS_AT = re.compile(r"(?<![A-Za-z])so it reads$")
+_COMBINED_AT = re.compile(r"(?<![A-Za-z])Combined:[ \t]*$")
+_BALANCE_OPENINGS = ("Positive", "All", "Without")  # how the teacher's balance sentence begins
 
 
 def has_emphasis(source: str) -> bool:
@@ -283,6 +316,37 @@ def heading_allowed(written: str, token: str, heading: str) -> bool:
     return heading.startswith(body) or body.startswith(heading)
 
 
+def along(written: str, token: str, target: str) -> bool:
+    """Whether `token`, written after `written` (the chain since a scripted text began), keeps the chain
+    on `target`: still a prefix of it, or past its end with no digit right after it (a number "+1.9" may
+    be followed by ")" or ".", not by "5")."""
+    text = written + token
+    if not token or len(text) <= len(target):
+        return bool(token) and target.startswith(text)
+    return text.startswith(target) and not text[len(target)].isdigit()
+
+
+def item_number(quote: str) -> str | None:
+    """What follows a list item that quotes a word the lexicon rates, as the teacher writes it: its
+    valence, ` (+1.9)`; None for a word the lexicon does not rate (the model's own reading)."""
+    valence = cue_valence(quote, vader_lexicon())
+    return None if valence is None else f" ({signed(valence)})"
+
+
+def negated_number(quote: str) -> str | None:
+    """What follows `so it reads` in the clause of an item quoting a word the lexicon rates: its valence
+    negated as VADER negates it (`metrics.valence.NEGATION_SCALAR`), ` -1.4` for "good"."""
+    valence = cue_valence(quote, vader_lexicon())
+    return None if valence is None else f" {signed(NEGATION_SCALAR * valence)}"
+
+
+def chain_balance(text_part: str) -> str:
+    """The teacher's balance sentence (`metrics.valence.balance_sentence`) over the numbers a chain's
+    text part gives its list items (after negation where it states one)."""
+    values = [s.effective for s in cue_statements(text_part) if s.listed is not None and s.effective]
+    return balance_sentence([v for v in values if v > 0], [v for v in values if v < 0])
+
+
 class _ChainTokens(NamedTuple):
     """The tokens the chain rules name, found once per tokenizer."""
 
@@ -296,6 +360,10 @@ class _ChainTokens(NamedTuple):
     # by (`_tail_class`, inside a quote): the tokens that end a list there (`list_end`), and those of them
     # that leave more than spaces after the end
     list_enders: dict[tuple[str, bool], tuple[frozenset[int], frozenset[int]]]
+    by_text: dict[str, list[int]]  # every token by its text: the pieces of a scripted text
+    endings: list[int]  # short tokens without letters (");", "4."): a scripted text's last piece and more
+    digit_starts: list[int]  # begin with a digit: what may not follow a scripted number
+    balance_openers: torch.Tensor  # begin "Positive", "All" or "Without": the teacher's balance sentences
 
 
 def _heading_piece(text: str) -> bool:
@@ -319,6 +387,9 @@ def _chain_tokens(tokenizer: object) -> _ChainTokens:
     lists = [i for i, word in enumerate(stripped) if word.startswith(("Positive", "Negative"))]
     no = [i for i, word in enumerate(stripped) if word.startswith("No")]
     stops = [i for i, text in enumerate(texts) if "." in text or "\n" in text]
+    by_text: dict[str, list[int]] = {}
+    for i, text in enumerate(texts):
+        by_text.setdefault(text, []).append(i)
     enders = {}
     for tail in ("1", ".1", "x"):
         for inside in (False, True):
@@ -333,6 +404,12 @@ def _chain_tokens(tokenizer: object) -> _ChainTokens:
         space=[i for i, text in enumerate(texts) if text == " "],
         heading_pieces=[i for i, text in enumerate(texts) if _heading_piece(text)],
         list_enders=enders,
+        by_text=by_text,
+        digit_starts=[i for i, text in enumerate(texts) if text[:1].isdigit()],
+        endings=[i for i, text in enumerate(texts) if 1 < len(text) <= 4 and not re.search("[A-Za-z\n]", text)],
+        balance_openers=torch.tensor(
+            [i for i, word in enumerate(stripped) if word and word.startswith(_BALANCE_OPENINGS)], dtype=torch.long
+        ),
     )
 
 
@@ -423,8 +500,14 @@ class GroundedQuotes:
         self.items: list[Counter[str]] = [Counter() for _ in sources]
         self.released: list[set[str]] = [set() for _ in sources]
         self.list_quotes = [0] * len(sources)  # quotes closed in the list being written, items or not
+        self.item_end = [0] * len(sources)  # where in the chain the list's last item quote (or heading) ended
         self.heading_due: list[str | None] = [None] * len(sources)
         self.due_from = [0] * len(sources)
+        # text the chain must write next and where in the chain it began (an item's number, a negated
+        # item's, the balance sentence); the last list item's quote; whether the balance is written
+        self.script: list[tuple[int, str] | None] = [None] * len(sources)
+        self.last_item = [""] * len(sources)
+        self.balanced = [False] * len(sources)
 
     def spent(self, row: int) -> frozenset[str]:
         """The cues this row's lists have headed as often as its input has them."""
@@ -455,6 +538,8 @@ class GroundedQuotes:
         sign = self.open_list[row]
         if sign is None or self.items[row][sign] >= MAX_FORCED_ITEMS or self.list_quotes[row] >= 2 * MAX_FORCED_ITEMS:
             return False  # (quotes: a list that loops through clauses other than items is let go too)
+        if len(self.chain[row]) - self.item_end[row] > MAX_ITEM_RUN:
+            return False  # an item that runs on without ending ("which adds a negative factor of about ...")
         return bool(self.owed_in(row, sign))
 
     def other_due(self, row: int) -> bool:
@@ -490,6 +575,10 @@ class GroundedQuotes:
         if source is None:
             return None
         if not self.inside[row]:
+            scripted = self.scripted(row)
+            if scripted:
+                bans = self.list_bans(row)
+                return [i for i in scripted if i not in bans] or scripted
             at = _COUNT_AT.search(self.chain[row])
             if at is not None:
                 return count_tokens(self.texts, self.bangs[row], at.group(1))
@@ -551,6 +640,41 @@ class GroundedQuotes:
         key = cue_key(quote + token[: mark.start()])
         return key in {cue_key(k) for k in owed} if owed else key not in spent
 
+    def scripted(self, row: int) -> list[int]:
+        """The tokens that go on writing `row`'s scripted text (`along`); none once it is written, or
+        where the chain has left it (then it is dropped)."""
+        script = self.script[row]
+        if script is None:
+            return []
+        start, target = script
+        written = self.chain[row][start:]
+        if len(written) >= len(target) or not target.startswith(written):
+            if written != target:  # kept while just written: a digit may not follow it (`banned`)
+                self.script[row] = None
+            return []
+        rest = target[len(written) :]
+        pieces = [i for end in range(1, len(rest) + 1) for i in self._tokens.by_text.get(rest[:end], ())]
+        if len(rest) < 4:  # a token going past the end (");" after "+1.9"): the endings are 2 to 4 long
+            endings = self._tokens.endings
+            pieces += [i for i in endings if len(self.texts[i]) > len(rest) and along(written, self.texts[i], target)]
+        return pieces
+
+    def opens_balance(self, row: int, logits: torch.Tensor) -> bool:
+        """Whether `row`'s combined part opens here with the teacher's balance sentence: the part opens
+        now and the model puts more than half its probability on the sentence's three openings. Then
+        the sentence is scripted from the chain's own list items (`chain_balance`)."""
+        chain = self.chain[row]
+        if self.inside[row] or self.balanced[row] or self.script[row] or not _COMBINED_AT.search(chain):
+            return False
+        openers = self._tokens.balance_openers
+        openers = openers[openers < logits.shape[-1]].to(logits.device)
+        if float(torch.softmax(logits.float(), dim=-1)[openers].sum()) <= 0.5:
+            return False
+        self.balanced[row] = True
+        text_part = chain[: _COMBINED_AT.search(chain).start()]  # type: ignore[union-attr]
+        self.script[row] = (len(chain), ("" if chain.endswith((" ", "\t")) else " ") + chain_balance(text_part))
+        return True
+
     def opens_with_cues(self, row: int, logits: torch.Tensor) -> bool:
         """Whether `row`'s text part must open with a cue list here: its input has a rated word, the
         part opens now, and the model (`logits`: this row's next-token scores) puts more than half
@@ -567,6 +691,9 @@ class GroundedQuotes:
         if self.sources[row] is None or self.inside[row]:
             return []
         banned = sorted(self.list_bans(row))
+        script = self.script[row]
+        if script is not None and script[1][-1].isdigit() and self.chain[row][script[0] :] == script[1]:
+            banned += self._tokens.digit_starts  # "+1.9" scripted: not "+1.98"
         if self.emphatic[row]:
             return banned
         return banned + (self._tokens.after_em if _JUST_EM.search(self.chain[row]) else self._tokens.emphasis_starts)
@@ -578,6 +705,8 @@ class GroundedQuotes:
             allowed = self.allowed(row)
             if allowed is None and self.opens_with_cues(row, logits[slot]):
                 allowed = self._tokens.list_openers[self.first_list(row)]
+            if allowed is None and self.opens_balance(row, logits[slot]):
+                allowed = self.scripted(row) or None
             if allowed is None:
                 banned = [i for i in self.banned(row) if i < logits.shape[-1]]
                 if banned:
@@ -627,11 +756,17 @@ class GroundedQuotes:
             elif char == "\n":
                 self.heading_due[row] = None
             self.chain[row] += char
-            if not self.inside[row] and char == ":":
+            if self.inside[row] or self.sources[row] is None:
+                continue
+            if char == "s" and self.open_list[row] is not None and _READS_AT.search(self.chain[row]):
+                number = negated_number(self.last_item[row])
+                self.script[row] = None if number is None else (len(self.chain[row]), number)
+            if char == ":":
                 opened = _HEADING_END.search(self.chain[row])
                 if opened is not None:
                     self.open_list[row] = opened.group(1).lower()
                     self.list_quotes[row] = 0
+                    self.item_end[row] = len(self.chain[row])
                     self.opened[row].add(self.open_list[row])
                     self.heading_due[row] = None
 
@@ -640,6 +775,10 @@ class GroundedQuotes:
         (a dead end) is released from the "goes on" rules."""
         sign, key = self.item_list[row], cue_key(self.quote[row])
         owed = self.owed_in(row, sign)
+        self.last_item[row] = self.quote[row]
+        self.item_end[row] = len(self.chain[row]) + 1
+        number = item_number(self.quote[row])  # it begins after the closing mark, not yet in the chain
+        self.script[row] = None if number is None else (len(self.chain[row]) + 1, number)
         if sign is not None:
             self.items[row][sign] += 1
             if owed and key not in {cue_key(word) for word in owed}:

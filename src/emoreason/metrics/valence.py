@@ -160,6 +160,27 @@ def negation_before(lowered: Sequence[str], i: int, window: int = NEGATION_WINDO
 NEGATION_SCALAR = -0.74
 
 
+def signed(value: float) -> str:
+    """A valence as the lexicon teacher writes it: signed, one decimal ("+1.9", "-0.7")."""
+    return f"{value:+.1f}"
+
+
+def balance_sentence(positive: Sequence[float], negative: Sequence[float]) -> str:
+    """The lexicon teacher's sentence weighing its cues (`distill.lexicon.render_chain`): the effective
+    valences of its positive and of its negative cues, summed. Grounded quoting writes it from a chain's
+    own list items (`generation.quotes`)."""
+    pos_total, neg_total = sum(positive), sum(negative)
+    if positive and negative:
+        side = "positive" if pos_total + neg_total > 0 else "negative"
+        return (
+            f"Positive cues add up to {signed(pos_total)} and negative ones to {signed(neg_total)}, "
+            f"so the {side} side weighs more."
+        )
+    if positive or negative:
+        return f"All sentiment cues point the same way (total {signed(pos_total + neg_total)})."
+    return "Without sentiment cues the sentence reads as neutral."
+
+
 def listed_cues(source: str, lexicon: Mapping[str, float]) -> dict[str, Counter[str]]:
     """The words of `source` the lexicon teacher (`distill.lexicon.render_chain`) lists as cues, by the
     list it puts each in: "positive" / "negative" by the sign of its valence after negation (a word

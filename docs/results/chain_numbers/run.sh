@@ -1,0 +1,34 @@
+#!/bin/bash
+# Grounded quoting's number rules (generation.quotes, this session): a list item quoting a word the lexicon
+# rates goes on with the lexicon's valence as the teacher writes it (` (+1.9)`), a negated one's `so it
+# reads` with that valence negated as VADER negates it, and a combined part the model opens the teacher's
+# way is the balance sentence of the chain's own list items (metrics.valence.balance_sentence). With the
+# "goes on" rules (docs/results/full_lists), the shipped default lists every rated word but gives them
+# numbers of its own (`"good" (+1.9); "lovelies" (+1.9); "luck" (+1.9); "thanks" (+1.9); ":)" (+1.9)`),
+# sums them wrongly and writes `All sentiment cues point the same way (total -1.2)` over two lists.
+#
+# What runs: every sentence of the three valid splits answered again by the shipped default with the
+# product's flags (192 tokens, confidence readout, --no-name-negations), against the answers of
+# full_lists/run.sh (the "goes on" rules without these). ../full_lists/check.py prints the figures. Then,
+# after valid has decided, the test splits (SPLIT=test); test decides nothing.
+#
+# The rule, written before any answer with these rules existed (beyond make run's five and the tests): the
+# number rules stay on iff, for every valid split, every answer keeps its polarity, the parse rate falls by
+# no more than 0.01, answers ending at the token limit rise by no more than 0.01 of the split, the share of
+# answers whose every citation is grounded falls by no more than 0.01, the r of the score the product
+# shows (the shipped line; the number written at the end of the chain is one of its terms) has no paired
+# interval wholly below 0, and the shares of rated list items with the lexicon's numbers and of combined
+# parts opening with their items' balance sentence rise. Otherwise they are taken out again.
+HERE="$(cd "$(dirname "$0")" && pwd)"
+cd "${ROOT:-$HERE/../../..}"
+export HF_HUB_OFFLINE=1
+E=.venv/bin/emoreason
+split=${SPLIT:-valid}
+mkdir -p runs/chain_numbers
+for d in tweets products movies; do
+  out=runs/chain_numbers/$split-$d
+  [ -f $out/metrics.json ] || $E evaluate --max-new-tokens 192 --score-readout confidence --no-name-negations \
+    --adapter src/emoreason/resources/default_adapter --out $out -d vader:$d --split $split > $out.log 2>&1
+  echo "$split $d done $(date +%T)"
+done
+.venv/bin/python $HERE/../full_lists/check.py compare $split runs/full_lists runs/chain_numbers | tee $HERE/$split.txt
