@@ -6,8 +6,9 @@ after a comma in a list is an item) keep the product's answers whole, and what d
     check.py compare SPLIT -> the current product's answers (the shipped default with the rated-first
                               rule: runs/rated_cues, whole splits) against every sentence of SPLIT answered
                               again with the rules (runs/full_lists/SPLIT-<domain>)
-    check.py compare SPLIT OLD NEW -> the answers in OLD/SPLIT-<domain> against NEW/SPLIT-<domain> (read by
-                              chain_numbers/run.sh: runs/full_lists against runs/chain_numbers)
+    check.py compare SPLIT OLD NEW -> the answers in OLD/SPLIT-<domain> ("current": the product's, as above)
+                              against NEW/SPLIT-<domain> (chain_numbers/run.sh: current against
+                              runs/chain_numbers)
 
 Beside the lists' figures, the chain's arithmetic: the share of list items quoting a word the lexicon rates
 whose number is the lexicon's as the teacher writes it (and, negated, its negated reading), and the share
@@ -95,7 +96,8 @@ def compare(split: str, old_runs: str | None = None, new_runs: str = str(OUT)) -
     line, lexicon = ScoreFit.load(rated.LINE), vader_lexicon()
     for domain in DOMAINS:
         text = {s.id: s.source for s in load_dataset(f"vader:{domain}").split(split)}
-        old = current(split, domain) if old_runs is None else read_run(Path(old_runs) / f"{split}-{domain}")[0]
+        own = old_runs in (None, "current")
+        old = current(split, domain) if own else read_run(Path(str(old_runs)) / f"{split}-{domain}")[0]
         new, task = read_run(Path(new_runs) / f"{split}-{domain}")
         ids = sorted(old)
         assert sorted(new) == ids, f"{domain}: the new run does not answer the same sentences"
