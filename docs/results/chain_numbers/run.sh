@@ -28,15 +28,4 @@
 # items with the lexicon's numbers and the share of combined parts opening with their items' balance
 # sentence all rise. Otherwise both are taken out again.
 HERE="$(cd "$(dirname "$0")" && pwd)"
-cd "${ROOT:-$HERE/../../..}"
-export HF_HUB_OFFLINE=1
-E=.venv/bin/emoreason
-split=${SPLIT:-valid}
-mkdir -p runs/chain_numbers
-for d in tweets products movies; do
-  out=runs/chain_numbers/$split-$d
-  [ -f $out/metrics.json ] || $E evaluate --max-new-tokens 192 --score-readout confidence --no-name-negations \
-    --adapter src/emoreason/resources/default_adapter --out $out -d vader:$d --split $split > $out.log 2>&1
-  echo "$split $d done $(date +%T)"
-done
-.venv/bin/python $HERE/../full_lists/check.py compare $split current runs/chain_numbers | tee $HERE/$split.txt
+RUNS=chain_numbers exec bash "$HERE/../full_lists/run.sh"  # the same answers and figures, to runs/chain_numbers

@@ -31,16 +31,19 @@
 # 0.975, 0.552 -> 0.981, 0.375 -> 0.979; shipped-line r -0.0102 [-0.0271, +0.0017], -0.0063 [-0.0156,
 # +0.0021], -0.0045 [-0.0104, +0.0010]. Not shipped as they are: chain_numbers/run.sh tries them with a
 # bound on how far a forced list may run and with the number rules.
+# RUNS names another check of the same shape (chain_numbers/run.sh sets it): its answers go to runs/$RUNS,
+# its figures to docs/results/$RUNS, against the product's answers.
 HERE="$(cd "$(dirname "$0")" && pwd)"
 cd "${ROOT:-$HERE/../../..}"
 export HF_HUB_OFFLINE=1
 E=.venv/bin/emoreason
 split=${SPLIT:-valid}
-mkdir -p runs/full_lists
+runs=${RUNS:-full_lists}
+mkdir -p runs/$runs
 for d in tweets products movies; do
-  out=runs/full_lists/$split-$d
+  out=runs/$runs/$split-$d
   [ -f $out/metrics.json ] || $E evaluate --max-new-tokens 192 --score-readout confidence --no-name-negations \
     --adapter src/emoreason/resources/default_adapter --out $out -d vader:$d --split $split > $out.log 2>&1
   echo "$split $d done $(date +%T)"
 done
-.venv/bin/python $HERE/check.py compare $split | tee $HERE/$split.txt
+.venv/bin/python $HERE/check.py compare $split current runs/$runs | tee $HERE/../$runs/$split.txt
