@@ -95,9 +95,11 @@ the whole sentence is the one the chain's own list items make (`metrics.valence.
 their numbers, after negation). A scripted number may not run on into a digit ("+1.98"). With the lists
 complete, the shipped default gave every item of a list its first item's number (`"good" (+1.9);
 "thanks" (+1.9); ":)" (+1.9)`), summed them wrongly (`Positive cues add up to +4.9` over +2.7, +2.3 and
-+1.4) and wrote `All sentiment cues point the same way` over two lists of opposite signs
-(docs/results/chain_numbers). A word the lexicon does not rate keeps the model's own number (the audit
-names it: `unrated_cues`).
++1.4) and wrote `All sentiment cues point the same way` over two lists of opposite signs: on the VADER
+valid splits 0.51 / 0.68 / 0.42 of its combined parts opened with the sentence its own items make, and
+19% / 24% / 15% of its rated items had the lexicon's number; with these rules 0.99 / 0.99 / 1.00 and all
+(docs/results/full_lists, chain_numbers). A word the lexicon does not rate keeps the model's own number
+(the audit names it: `unrated_cues`).
 
 Why so strict about case and spaces (`metrics.grounding` compares lowercased, whitespace
 collapsed): a rule as loose as the metric let a model that wanted to quote a word the input
