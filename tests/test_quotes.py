@@ -572,6 +572,8 @@ def test_the_numbers_a_chain_states_are_the_lexicons() -> None:
     text += 'Negative cues: "cry" (-2.1).'  # the chain's own numbers are summed
     balance = "Positive cues add up to +4.5 and negative ones to -2.1, so the positive side weighs more."
     assert chain_balance(text) == balance
+    commas = 'Text: Positive cues: "loved" (+2.9). Negative cues: "tears" (-0.9), "cry" (-2.1).'
+    assert chain_balance(commas).startswith("Positive cues add up to +2.9 and negative ones to -3.0")
     assert chain_balance('Text: Negative cues: "cry" (-2.1); "sad" (-2.1).') == (
         "All sentiment cues point the same way (total -4.2)."
     )

@@ -344,8 +344,10 @@ def negated_number(quote: str) -> str | None:
 
 def chain_balance(text_part: str) -> str:
     """The teacher's balance sentence (`metrics.valence.balance_sentence`) over the numbers a chain's
-    text part gives its list items (after negation where it states one)."""
-    values = [s.effective for s in cue_statements(text_part) if s.listed is not None and s.effective]
+    text part gives its cues (after negation where it states one). Every quote with a number counts, not
+    only those `metrics.evidence` reads as list items (after `cues:` or `;`): a student's item after a
+    comma (`"tears" (-0.9), "cry" (-2.1)`) is one too, as grounded quoting treats it."""
+    values = [s.effective for s in cue_statements(text_part) if s.effective]
     return balance_sentence([v for v in values if v > 0], [v for v in values if v < 0])
 
 
@@ -535,8 +537,9 @@ class GroundedQuotes:
         return "positive" if self.listed[row].get("positive") else "negative"
 
     def keeps_open(self, row: int) -> bool:
-        """Whether the list being written must go on: it owes a word and has had fewer than
-        `MAX_FORCED_ITEMS` items."""
+        """Whether the list being written must go on: it owes a word, has had fewer than
+        `MAX_FORCED_ITEMS` items (and fewer than twice as many quotes) and has not run on more than
+        `MAX_ITEM_RUN` characters past its last item's quote."""
         sign = self.open_list[row]
         if sign is None or self.items[row][sign] >= MAX_FORCED_ITEMS or self.list_quotes[row] >= 2 * MAX_FORCED_ITEMS:
             return False  # (quotes: a list that loops through clauses other than items is let go too)
