@@ -145,8 +145,6 @@ _ITEM_AT = re.compile(r"(?:cues:|;)[ \t]*$")
 # ... or right after a comma, inside a list being written: the teacher never quotes there (its commas go
 # before `negated by` / `strengthened by`), a student that separates items with commas does
 _COMMA_ITEM_AT = re.compile(r",[ \t]*$")
-# the list an item belongs to: the last heading written before it
-_LIST_HEADINGS = re.compile(r"(?<![A-Za-z])(Positive|Negative) cues:")
 # where the text part opens: a cue list, or the no-cue sentence ("No word in the sentence ...")
 _TEXT_AT = re.compile(r"(?<![A-Za-z])Text:[ \t]*$")
 _EDGE_PUNCTUATION = re.compile(r"^\W+|\W+$")
@@ -749,8 +747,7 @@ class GroundedQuotes:
                     bool(_ITEM_AT.search(self.chain[row]))
                     or (self.open_list[row] is not None and bool(_COMMA_ITEM_AT.search(self.chain[row])))
                 )
-                heading = _LIST_HEADINGS.findall(self.chain[row]) if self.heads_item[row] else []
-                self.item_list[row] = heading[-1].lower() if heading else None
+                self.item_list[row] = self.open_list[row] if self.heads_item[row] else None
                 self.inside[row] = not self.inside[row]
                 self.quote[row] = ""
                 self.pending[row] = ()
