@@ -32,7 +32,8 @@
 # +0.0021], -0.0045 [-0.0104, +0.0010]. Not shipped as they are: chain_numbers/run.sh tries them with a
 # bound on how far a forced list may run and with the number rules.
 # RUNS names another check of the same shape (chain_numbers/run.sh sets it): its answers go to runs/$RUNS,
-# its figures to docs/results/$RUNS, against the product's answers.
+# its figures to docs/results/$RUNS, against the product's answers (OLD: another run's folder, when the
+# product's answers have moved on since: rationale/run.sh).
 HERE="$(cd "$(dirname "$0")" && pwd)"
 cd "${ROOT:-$HERE/../../..}"
 export HF_HUB_OFFLINE=1
@@ -46,4 +47,4 @@ for d in tweets products movies; do
     --adapter src/emoreason/resources/default_adapter --out $out -d vader:$d --split $split > $out.log 2>&1
   echo "$split $d done $(date +%T)"
 done
-.venv/bin/python $HERE/check.py compare $split current runs/$runs | tee $HERE/../$runs/$split.txt
+.venv/bin/python $HERE/check.py compare $split ${OLD:-current} runs/$runs | tee $HERE/../$runs/$split.txt

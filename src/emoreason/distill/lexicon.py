@@ -26,6 +26,7 @@ from emoreason.metrics.valence import (
     capitalised_cues,
     cue_valence,
     negation_before,
+    rationale_sentence,
     signed,
     vader_boosters,
     vader_words,
@@ -167,10 +168,7 @@ def render_chain(
         else f"Overall the sentiment is {polarity}."
     )
     if rationalized and polarity != lexicon_polarity:
-        balance += (
-            f" The lexicon alone leans {lexicon_polarity}, but read as a whole (context, irony or "
-            f"cues the lexicon misses) the sentence is {polarity}."
-        )
+        balance += " " + rationale_sentence(lexicon_polarity, polarity)
     return {"text": " ".join(sentences), "combined": f"{balance} {verdict}"}
 
 

@@ -121,11 +121,13 @@ import torch
 from emoreason.metrics.evidence import cue_statements
 from emoreason.metrics.valence import (
     NEGATION_SCALAR,
+    balance_lean,
     balance_sentence,
     capitalised_cues,
     cue_valence,
     lexicon_words,
     listed_cues,
+    rationale_sentence,
     signed,
     vader_lexicon,
     vader_words,
@@ -164,6 +166,9 @@ MAX_ITEM_RUN = 80
 # where a negated item's number goes (`negated by "not" so it reads +1.8`), and the combined part's start
 _READS_AT = re.compile(r"(?<![A-Za-z])so it reads$")
 _COMBINED_AT = re.compile(r"(?<![A-Za-z])Combined:[ \t]*$")
+# the polarity a C2F chain opens with (the tag as the polarity readout writes it; absent where it is a hint
+# in the prompt, as in Hint-GRPO's re-sampled groups)
+_STATED_POLARITY = re.compile(r"^\s*<polarity>(positive|negative|neutral)</polarity>")
 _BALANCE_OPENINGS = ("Positive", "All", "Without")  # how the teacher's balance sentence begins
 
 
@@ -340,13 +345,20 @@ def negated_number(quote: str) -> str | None:
     return None if valence is None else f" {signed(NEGATION_SCALAR * valence)}"
 
 
-def chain_balance(text_part: str) -> str:
+def chain_balance(text_part: str, polarity: str | None = None) -> str:
     """The teacher's balance sentence (`metrics.valence.balance_sentence`) over the numbers a chain's
     text part gives its cues (after negation where it states one). Every quote with a number counts, not
     only those `metrics.evidence` reads as list items (after `cues:` or `;`): a student's item after a
-    comma (`"tears" (-0.9), "cry" (-2.1)`) is one too, as grounded quoting treats it."""
+    comma (`"tears" (-0.9), "cry" (-2.1)`) is one too, as grounded quoting treats it. Given the chain's
+    `polarity`, where the side they weigh to (`metrics.valence.balance_lean`) is another, the rationalized
+    teacher's sentence saying so follows (`rationale_sentence`)."""
     values = [s.effective for s in cue_statements(text_part) if s.effective]
-    return balance_sentence([v for v in values if v > 0], [v for v in values if v < 0])
+    positive, negative = [v for v in values if v > 0], [v for v in values if v < 0]
+    balance = balance_sentence(positive, negative)
+    lean = balance_lean(positive, negative)
+    if polarity is None or lean == polarity:
+        return balance
+    return f"{balance} {rationale_sentence(lean, polarity)}"
 
 
 class _ChainTokens(NamedTuple):
@@ -665,7 +677,8 @@ class GroundedQuotes:
     def opens_balance(self, row: int, logits: torch.Tensor) -> bool:
         """Whether `row`'s combined part opens here with the teacher's balance sentence: the part opens
         now and the model puts more than half its probability on the sentence's three openings. Then
-        the sentence is scripted from the chain's own list items (`chain_balance`)."""
+        the sentence is scripted from the chain's own list items (`chain_balance`), with the sentence
+        saying so where their sum leans against the polarity the chain opened with."""
         chain = self.chain[row]
         if self.inside[row] or self.balanced[row] or self.script[row] or not _COMBINED_AT.search(chain):
             return False
@@ -675,7 +688,9 @@ class GroundedQuotes:
             return False
         self.balanced[row] = True
         text_part = chain[: _COMBINED_AT.search(chain).start()]  # type: ignore[union-attr]
-        self.script[row] = (len(chain), ("" if chain.endswith((" ", "\t")) else " ") + chain_balance(text_part))
+        stated = _STATED_POLARITY.search(chain)
+        balance = chain_balance(text_part, stated.group(1) if stated else None)
+        self.script[row] = (len(chain), ("" if chain.endswith((" ", "\t")) else " ") + balance)
         return True
 
     def opens_with_cues(self, row: int, logits: torch.Tensor) -> bool:

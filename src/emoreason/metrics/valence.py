@@ -59,6 +59,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from emoreason.data.schema import Polarity
 from emoreason.metrics.evidence import CueStatement, cue_statements
 
 
@@ -165,20 +166,39 @@ def signed(value: float) -> str:
     return f"{value:+.1f}"
 
 
+def balance_lean(positive: Sequence[float], negative: Sequence[float]) -> Polarity:
+    """The side the balance sentence (`balance_sentence`) finds weighing more: that of the sum of the
+    positive and negative cues' effective valences, to the one decimal the sentence writes (negative for a
+    sum of 0 over both lists, as the sentence has it), neutral without cues."""
+    if not positive and not negative:
+        return "neutral"
+    return "positive" if round(sum(positive) + sum(negative), 1) > 0 else "negative"
+
+
 def balance_sentence(positive: Sequence[float], negative: Sequence[float]) -> str:
     """The lexicon teacher's sentence weighing its cues (`distill.lexicon.render_chain`): the effective
     valences of its positive and of its negative cues, summed. Grounded quoting writes it from a chain's
     own list items (`generation.quotes`)."""
     pos_total, neg_total = sum(positive), sum(negative)
     if positive and negative:
-        side = "positive" if pos_total + neg_total > 0 else "negative"
         return (
             f"Positive cues add up to {signed(pos_total)} and negative ones to {signed(neg_total)}, "
-            f"so the {side} side weighs more."
+            f"so the {balance_lean(positive, negative)} side weighs more."
         )
     if positive or negative:
         return f"All sentiment cues point the same way (total {signed(pos_total + neg_total)})."
     return "Without sentiment cues the sentence reads as neutral."
+
+
+def rationale_sentence(lean: str, polarity: str) -> str:
+    """The lexicon teacher's sentence for a chain that concludes against its lexicon reading
+    (`distill.lexicon.render_chain` with `rationalized`): `lean` what the lexicon says, `polarity` the
+    conclusion. Grounded quoting writes it where the side a chain's own numbers weigh to (`balance_lean`)
+    is not its polarity."""
+    return (
+        f"The lexicon alone leans {lean}, but read as a whole (context, irony or cues the lexicon misses) "
+        f"the sentence is {polarity}."
+    )
 
 
 def listed_cues(source: str, lexicon: Mapping[str, float]) -> dict[str, Counter[str]]:
