@@ -27,6 +27,7 @@ from emoreason.generation.quotes import (
     occurrences,
 )
 from emoreason.metrics.grounding import QUOTE, citation_grounding
+from emoreason.metrics.valence import balance_lean, rationale_sentence
 from emoreason.models import Conversation, LoadedModel, load_model
 from emoreason.testing.fixtures import make_tiny_causal_lm
 
@@ -582,12 +583,34 @@ def test_the_numbers_a_chain_states_are_the_lexicons() -> None:
     )
 
 
+def test_a_chain_that_concludes_against_its_own_numbers_says_why() -> None:
+    """The lexicon teacher, rationalizing a gold polarity its lexicon disagrees with, says so after its
+    balance sentence; the shipped default wrote `so the positive side weighs more. Overall the sentiment
+    is clearly negative` for "Not bad at all, though the sequel felt a little rushed." and stopped there."""
+    assert balance_lean([1.9], [-1.7]) == "positive" and balance_lean([1.7], [-1.9]) == "negative"
+    assert balance_lean([0.1, 0.2], [-0.3]) == "negative"  # +0.0 as written: the sentence's "negative side"
+    assert balance_lean([], [-0.2]) == "negative" and balance_lean([0.2], []) == "positive"
+    assert balance_lean([], []) == "neutral"
+    text = 'Text: Positive cues: "bad" (-2.5), negated by "Not" so it reads +1.9. Negative cues: "rushed" (-1.7).'
+    balance = "Positive cues add up to +1.9 and negative ones to -1.7, so the positive side weighs more."
+    assert chain_balance(text) == chain_balance(text, "positive") == balance
+    assert chain_balance(text, "negative") == (
+        f"{balance} The lexicon alone leans positive, but read as a whole (context, irony or cues the lexicon "
+        "misses) the sentence is negative."
+    )
+    assert chain_balance(text, "neutral").endswith("the sentence is neutral.")
+    none = "Text: No word in the sentence carries sentiment in the lexicon."
+    assert chain_balance(none, "neutral") == "Without sentiment cues the sentence reads as neutral."
+    assert chain_balance(none, "positive").endswith(rationale_sentence("neutral", "positive"))
+
+
 class NumberTokenizer(WordTokenizer):
     """Whole-word tokens for list items with their numbers, and a combined part."""
 
     vocabulary = ['"', "Positive cues:", " ", ' "', "good", "run", " (+", " (-", "1", "2", "5", "8", "9", ".", ")"]
     vocabulary += [");", ").", ", negated by", "not", " so it reads", " +", " -", "\n\nCombined:", " All"]
     vocabulary += [" Positive", " sentiment", " cues", " point", " the", " same", " way", " (total", "x", "4"]
+    vocabulary += ["<polarity>negative</polarity>"]
 
 
 def test_an_items_number_and_the_balance_are_scripted() -> None:
@@ -635,6 +658,19 @@ def test_an_items_number_and_the_balance_are_scripted() -> None:
     assert quotes.allowed(0) is None and quotes.banned(0) == []  # written; it ends in ".", so digits may follow
     write(0, "x")
     assert quotes.allowed(0) is None and quotes.script[0] is None
+    # a chain that opened with another polarity than its numbers weigh to: the script says why
+    said = GroundedQuotes(NumberTokenizer(), ["good run"])
+    for text in ("<polarity>negative</polarity>", "Positive cues:", ' "', "good", '"', " (+", "1", ".", "9", ")"):
+        said.advance(0, ids[text])
+    said.advance(0, ids["."])
+    said.advance(0, ids["\n\nCombined:"])
+    said.mask(leaning.unsqueeze(0), [0])
+    assert said.script[0] is not None and said.script[0][1] == f"{total} {rationale_sentence('positive', 'negative')}"
+    hinted = GroundedQuotes(NumberTokenizer(), ["good run"])  # the polarity a hint in the prompt: not in the chain
+    for text in ("Positive cues:", ' "', "good", '"', " (+", "1", ".", "9", ")", ".", "\n\nCombined:"):
+        hinted.advance(0, ids[text])
+    hinted.mask(leaning.unsqueeze(0), [0])
+    assert hinted.script[0] is not None and hinted.script[0][1] == total
     other = GroundedQuotes(NumberTokenizer(), ["good run"])  # a model that opens the part otherwise
     for text in ("Positive cues:", ' "', "good", '"', " (+", "1", ".", "9", ")", ".", "\n\nCombined:"):
         other.advance(0, ids[text])
