@@ -575,6 +575,8 @@ def test_the_numbers_a_chain_states_are_the_lexicons() -> None:
     assert chain_balance(text) == balance
     commas = 'Text: Positive cues: "loved" (+2.9). Negative cues: "tears" (-0.9), "cry" (-2.1).'
     assert chain_balance(commas).startswith("Positive cues add up to +2.9 and negative ones to -3.0")
+    modified = 'Text: Positive cues: "love" (+3.2). Negative cues: "shame" (-1.9), strengthened by "complete" (+1.9).'
+    assert chain_balance(modified).startswith("Positive cues add up to +3.2 and negative ones to -1.9")
     assert chain_balance('Text: Negative cues: "cry" (-2.1); "sad" (-2.1).') == (
         "All sentiment cues point the same way (total -4.2)."
     )

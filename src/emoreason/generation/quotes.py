@@ -166,6 +166,8 @@ MAX_ITEM_RUN = 80
 # where a negated item's number goes (`negated by "not" so it reads +1.8`), and the combined part's start
 _READS_AT = re.compile(r"(?<![A-Za-z])so it reads$")
 _COMBINED_AT = re.compile(r"(?<![A-Za-z])Combined:[ \t]*$")
+# a quote that names a cue's modifier (`strengthened by "very"`, `negated by "not"`, a student's `boosted by`)
+_MODIFIER_AT = re.compile(r"(?<![A-Za-z])[A-Za-z]+ by[ \t]*$")
 # the polarity a C2F chain opens with (the tag as the polarity readout writes it; absent where it is a hint
 # in the prompt, as in Hint-GRPO's re-sampled groups)
 _STATED_POLARITY = re.compile(r"^\s*<polarity>(positive|negative|neutral)</polarity>")
@@ -349,10 +351,14 @@ def chain_balance(text_part: str, polarity: str | None = None) -> str:
     """The teacher's balance sentence (`metrics.valence.balance_sentence`) over the numbers a chain's
     text part gives its cues (after negation where it states one). Every quote with a number counts, not
     only those `metrics.evidence` reads as list items (after `cues:` or `;`): a student's item after a
-    comma (`"tears" (-0.9), "cry" (-2.1)`) is one too, as grounded quoting treats it. Given the chain's
-    `polarity`, where the side they weigh to (`metrics.valence.balance_lean`) is another, the rationalized
-    teacher's sentence saying so follows (`rationale_sentence`)."""
-    values = [s.effective for s in cue_statements(text_part) if s.effective]
+    comma (`"tears" (-0.9), "cry" (-2.1)`) is one too, as grounded quoting treats it. A modifier's quote
+    is not a cue: the number a student gives it (`"embarrassment" (-1.9), strengthened by "complete"
+    (+1.9)`) is left out. Given the chain's `polarity`, where the side they weigh to
+    (`metrics.valence.balance_lean`) is another, the rationalized teacher's sentence saying so follows
+    (`rationale_sentence`)."""
+    values = [
+        s.effective for s in cue_statements(text_part) if s.effective and not _MODIFIER_AT.search(text_part, 0, s.start)
+    ]
     positive, negative = [v for v in values if v > 0], [v for v in values if v < 0]
     balance = balance_sentence(positive, negative)
     lean = balance_lean(positive, negative)
