@@ -7,12 +7,12 @@ run.sh, after full_lists/check.py has printed the list and number figures of the
 The figures, each old -> new:
 - answers whose own numbers weigh against their polarity: the side the text part's stated numbers weigh to
   (`metrics.valence.balance_lean`, over the numbers `generation.quotes.chain_balance` sums) is not the
-  polarity the answer opened with; and of them, the share whose combined part says so (holds
-  `rationale_sentence(side, polarity)`);
+  polarity the answer opened with; and of them, the share whose combined part says so (holds the
+  `rationale_sentence` that `chain_balance` adds for that polarity);
 - answers holding the sentence where their numbers do not weigh against their polarity, or holding it more
   than once (neither should happen);
 - verdict agreement: among combined parts with an "Overall the sentiment is ... X" verdict, the share whose
-  X is the answer's polarity;
+  X is the answer's polarity; and the share of combined parts with such a verdict;
 - among the answers that say so: the written number's sign against the polarity (a number of the other
   sign or 0 on a positive or negative answer), the mean written number's move, the mean tokens;
 - the shipped line's absolute error on the answers that say so, old -> new, paired, with its interval.
@@ -26,10 +26,9 @@ import numpy as np
 
 from emoreason.eval.compare import read_run, usable_score
 from emoreason.formats.readout import ScoreFit
+from emoreason.generation.quotes import chain_balance
 from emoreason.inference import with_fitted_score
 from emoreason.metrics.bootstrap import paired_difference
-from emoreason.metrics.evidence import cue_statements
-from emoreason.metrics.valence import balance_lean, rationale_sentence
 
 DOMAINS = ("tweets", "products", "movies")
 LINE = Path("src/emoreason/resources/default_adapter/score_fit.json")
@@ -37,28 +36,30 @@ _VERDICT = re.compile(r"Overall the sentiment is (?:\w+ )?(positive|negative|neu
 _RATIONALE_START = "The lexicon alone leans"
 
 
-def side(completion: str) -> str | None:
-    """The side the chain's text part's numbers weigh to; None without a combined part."""
+def rationale(completion: str, polarity: str | None) -> str | None:
+    """The sentence grounded quoting writes after this chain's balance (`chain_balance` with the
+    chain's polarity: its numbers, modifiers left out, weigh to another side); None where it writes none
+    or the chain has no combined part."""
     text_part, found, _ = completion.partition("Combined:")
-    if not found:
+    if not found or polarity is None:
         return None
-    values = [s.effective for s in cue_statements(text_part) if s.effective]
-    return balance_lean([v for v in values if v > 0], [v for v in values if v < 0])
+    plain, said = chain_balance(text_part), chain_balance(text_part, polarity)
+    return None if said == plain else said[len(plain) :].strip()
 
 
 def reading(row: dict) -> dict:
     """One answer's combined-part facts."""
     completion, polarity = row["raw_completion"], row["polarity"]
     combined = completion.partition("Combined:")[2]
-    weighs = side(completion)
-    against = weighs is not None and polarity is not None and weighs != polarity
+    owed = rationale(completion, polarity)
     verdict = _VERDICT.search(combined)
     written = row.get("written_score")
     return {
-        "against": against,
-        "says": against and rationale_sentence(str(weighs), str(polarity)) in combined,
-        "stray": combined.count(_RATIONALE_START) > int(against),
+        "against": owed is not None,
+        "says": owed is not None and owed in combined,
+        "stray": combined.count(_RATIONALE_START) > int(owed is not None),
         "verdict": None if verdict is None else verdict.group(1) == polarity,
+        "has_verdict": None if "Combined:" not in completion else verdict is not None,
         "written": written,
         "sign_off": written is not None
         and polarity in ("positive", "negative")
@@ -87,7 +88,8 @@ def compare(old_runs: str, new_runs: str, split: str) -> None:
             f"{len(against[1])}, saying so {share(a, 'says', against[0])} -> {share(b, 'says', against[1])}; "
             f"the sentence where it does not belong or twice {sum(a[i]['stray'] for i in ids)} -> "
             f"{sum(b[i]['stray'] for i in ids)}; verdict agreement {share(a, 'verdict', ids)} -> "
-            f"{share(b, 'verdict', ids)}"
+            f"{share(b, 'verdict', ids)}; combined parts with a verdict {share(a, 'has_verdict', ids)} -> "
+            f"{share(b, 'has_verdict', ids)}"
         )
         if not saying:
             continue
