@@ -23,6 +23,7 @@ from emoreason.metrics.faithfulness import (
 from emoreason.metrics.valence import (
     capitalised_cues,
     check_valences,
+    cue_boosters,
     cue_omissions,
     cue_valence,
     lexicon_words,
@@ -284,6 +285,17 @@ def test_listed_cues_are_the_teachers_lists_by_sign_after_negation() -> None:
         k: sorted(v) for k, v in by_sign.items()
     }
     assert by_sign == {"positive": ["superb", ":)"], "negative": ["good"]}
+
+
+def test_cue_boosters_are_the_teachers_strengthened_by() -> None:
+    from emoreason.distill.lexicon import analyse_text
+
+    assert cue_boosters("A very good day, really very good") == {"good": {"very"}, "very": {"really"}}
+    assert cue_boosters("A good day.") == {} and cue_boosters("good, very") == {}  # the booster comes before
+    text = "It was extremely bad but so incredibly funny, barely sad."
+    named = {c.word.lower(): c.intensified_by.lower() for c in analyse_text(text).words if c.intensified_by}
+    assert named == {"bad": "extremely", "funny": "incredibly", "sad": "barely"}
+    assert {w: b for w, b in cue_boosters(text).items() if w in named} == {w: {b} for w, b in named.items()}
 
 
 def test_unnamed_cues_are_the_rated_words_the_chain_gives_no_valence() -> None:

@@ -679,3 +679,43 @@ def test_an_items_number_and_the_balance_are_scripted() -> None:
     leaning = torch.zeros(len(NumberTokenizer.vocabulary))
     leaning[ids["x"]] = 5.0
     assert not torch.isinf(other.mask(leaning.unsqueeze(0), [0])).any() and other.script[0] is None
+
+
+class BoosterTokenizer(WordTokenizer):
+    """Whole-word tokens for a list item and a `strengthened by` clause."""
+
+    vocabulary = ['"', "Positive cues:", " ", ' "', "good", "very", "day", " (+", "1", ".", "9", "),", ")."]
+    vocabulary += [" strengthened", " streng", " by", " (", "2", ");", " negated", ";"]
+
+
+def test_a_modifier_is_the_booster_before_the_items_word_and_has_no_number() -> None:
+    """The teacher writes `strengthened by "very"` only where a VADER booster stands right before the
+    word, and no number for it; the shipped default wrote `"embarrassment" (-1.9), strengthened by
+    "complete" (+1.9)`, 372 such clauses in its valid answers, 24 of them naming a VADER booster."""
+    vocab = BoosterTokenizer.vocabulary
+    ids = {text: i for i, text in enumerate(vocab)}
+    quotes = GroundedQuotes(BoosterTokenizer(), ["a very good day", "a good day"])
+
+    def write(row: int, *texts: str) -> None:
+        for text in texts:
+            quotes.advance(row, ids[text])
+
+    item = ("Positive cues:", ' "', "good", '"', " (+", "1", ".", "9", "),")
+    write(0, *item)
+    write(1, *item)
+    strengthen = {ids[" strengthened"], ids[" streng"]}
+    assert not strengthen & set(quotes.banned(0))  # "very" stands before "good"
+    assert strengthen <= set(quotes.banned(1))  # nothing does
+    assert ids[" negated"] not in quotes.banned(1)
+    write(0, " strengthened", " by", ' "')
+    allowed = {vocab[i] for i in quotes.allowed(0) or []}
+    assert "very" in allowed and "good" not in allowed and "day" not in allowed  # the booster, no other word
+    write(0, "very", '"')
+    assert {ids[" ("], ids[" (+"]} <= set(quotes.banned(0))  # no number for the modifier
+    write(0, ";")
+    assert ids[" ("] not in quotes.banned(0)
+    # an item of a list that is no item's number and comma: nothing banned
+    other = GroundedQuotes(BoosterTokenizer(), ["a good day"])
+    for text in ("Positive cues:", ' "', "good", '"', " (+", "1", ".", "9", ");", " "):
+        other.advance(0, ids[text])
+    assert not strengthen & set(other.banned(0))

@@ -101,6 +101,23 @@ valid splits 0.51 / 0.68 / 0.42 of its combined parts opened with the sentence i
 (docs/results/full_lists, chain_numbers). A word the lexicon does not rate keeps the model's own number
 (the audit names it: `unrated_cues`).
 
+And a chain says why it concludes against its own numbers. Where the balance sentence is scripted and the
+side it weighs to (`metrics.valence.balance_lean`) is not the polarity the chain opened with, the script
+goes on with the sentence the rationalized lexicon teacher writes for a polarity its lexicon disagrees with
+(`metrics.valence.rationale_sentence`): `The lexicon alone leans positive, but read as a whole (context,
+irony or cues the lexicon misses) the sentence is negative.` With the list and number rules the chain is
+the lexicon's reading of the whole input, and 67 / 67 / 283 of the shipped default's valid answers then
+concluded against it without a word on why (docs/results/rationale). A modifier's quote is no cue: a
+number a student gives it is left out of the balance. Where the polarity is not in the chain (a hint in
+the prompt) nothing is added.
+
+And a modifier is the teacher's. Right after a list item's number and a comma, `strengthened by` may begin
+only where the input has a VADER booster right before the item's word (`metrics.valence.cue_boosters`,
+the teacher's rule); the quote after it then leads to that booster, and a modifier's closing quote is
+not followed by a number. Of the 378 modifier clauses in the shipped default's valid answers, 5 named the
+booster the teacher would and 194 gave the modifier a number of the model's own (`"embarrassment" (-1.9),
+strengthened by "complete" (+1.9)`: grounded, and false; docs/results/boosters).
+
 Why so strict about case and spaces (`metrics.grounding` compares lowercased, whitespace
 collapsed): a rule as loose as the metric let a model that wanted to quote a word the input
 lacks spell its way through the input in odd-cased pieces with doubled spaces (`"hough  tHe
@@ -124,6 +141,7 @@ from emoreason.metrics.valence import (
     balance_lean,
     balance_sentence,
     capitalised_cues,
+    cue_boosters,
     cue_valence,
     lexicon_words,
     listed_cues,
@@ -168,6 +186,13 @@ _READS_AT = re.compile(r"(?<![A-Za-z])so it reads$")
 _COMBINED_AT = re.compile(r"(?<![A-Za-z])Combined:[ \t]*$")
 # a quote that names a cue's modifier (`strengthened by "very"`, `negated by "not"`, a student's `boosted by`)
 _MODIFIER_AT = re.compile(r"(?<![A-Za-z])[A-Za-z]+ by[ \t]*$")
+# a quote opening here names the modifier of the list item before it, the teacher's way (`"good" (+1.9),
+# strengthened by "very"`); a modifier's quote just closed; the chain right after an item's number and a comma
+_STRENGTHENED_AT = re.compile(r"(?<![A-Za-z])strengthened by[ \t]*$")
+_MODIFIER_CLOSED = re.compile(
+    f"(?<![A-Za-z])strengthened by[ \\t]*[{QUOTE_MARKS}][^{QUOTE_MARKS}\\n]*[{QUOTE_MARKS}][ \\t]*$"
+)
+_AFTER_ITEM_NUMBER = re.compile(r"[ \t]*\([+-]?\d+(?:\.\d+)?\),[ \t]*")
 # the polarity a C2F chain opens with (the tag as the polarity readout writes it; absent where it is a hint
 # in the prompt, as in Hint-GRPO's re-sampled groups)
 _STATED_POLARITY = re.compile(r"^\s*<polarity>(positive|negative|neutral)</polarity>")
@@ -384,6 +409,8 @@ class _ChainTokens(NamedTuple):
     endings: list[int]  # short tokens without letters (");", "4."): a scripted text's last piece and more
     digit_starts: list[int]  # begin with a digit: what may not follow a scripted number
     balance_openers: torch.Tensor  # begin "Positive", "All" or "Without": the teacher's balance sentences
+    strengthen_starts: list[int]  # begin the word "strengthened" (3 letters or more of it)
+    paren_starts: list[int]  # begin with "(", a space before it or not: a number's opening
 
 
 def _heading_piece(text: str) -> bool:
@@ -430,6 +457,8 @@ def _chain_tokens(tokenizer: object) -> _ChainTokens:
         balance_openers=torch.tensor(
             [i for i, word in enumerate(stripped) if word and word.startswith(_BALANCE_OPENINGS)], dtype=torch.long
         ),
+        strengthen_starts=[i for i, word in enumerate(stripped) if len(word) >= 3 and "strengthened".startswith(word)],
+        paren_starts=[i for i, text in enumerate(texts) if text.lstrip(" ").startswith("(")],
     )
 
 
@@ -528,6 +557,10 @@ class GroundedQuotes:
         self.script: list[tuple[int, str] | None] = [None] * len(sources)
         self.last_item = [""] * len(sources)
         self.balanced = [False] * len(sources)
+        # the boosters before each word of the input (the teacher's `strengthened by`), and whether the open
+        # quote names the last list item's modifier
+        self.boosters = [cue_boosters(s) if s else {} for s in self.sources]
+        self.modifies = [False] * len(sources)
 
     def spent(self, row: int) -> frozenset[str]:
         """The cues this row's lists have headed as often as its input has them."""
@@ -546,6 +579,11 @@ class GroundedQuotes:
             return frozenset()
         listed = self.listed[row].get(sign, {})
         return frozenset(key for key, n in listed.items() if self.headed[row][cue_key(key)] < n)
+
+    def item_boosters(self, row: int) -> frozenset[str]:
+        """The boosters the input has right before the last list item's word (lower case): what its
+        `strengthened by` may name."""
+        return self.boosters[row].get(cue_key(self.last_item[row]), frozenset())
 
     def first_list(self, row: int) -> str:
         """The list a text part opens with: the positive one where the input has a word the teacher
@@ -614,6 +652,8 @@ class GroundedQuotes:
             return None
         quote = self.quote[row]
         spent, owed = (self.spent(row), self.owed(row)) if self.heads_item[row] else (frozenset(), frozenset())
+        if self.modifies[row]:  # the item's booster, where the input has one (else the clause is free)
+            owed = self.item_boosters(row)
         spelled = self._next_pieces(row, spent, owed) if self.spellings[row] else []
         if self.pending[row]:
             return spelled or self.closing  # inside a character: only its next piece
@@ -715,9 +755,15 @@ class GroundedQuotes:
         if self.sources[row] is None or self.inside[row]:
             return []
         banned = sorted(self.list_bans(row))
+        chain = self.chain[row]
         script = self.script[row]
-        if script is not None and script[1][-1].isdigit() and self.chain[row][script[0] :] == script[1]:
+        if script is not None and script[1][-1].isdigit() and chain[script[0] :] == script[1]:
             banned += self._tokens.digit_starts  # "+1.9" scripted: not "+1.98"
+        if self.last_item[row] and _AFTER_ITEM_NUMBER.fullmatch(chain, self.item_end[row]):
+            if not self.item_boosters(row):  # no booster stands before the item's word: no `strengthened by`
+                banned += self._tokens.strengthen_starts
+        elif _MODIFIER_CLOSED.search(chain):
+            banned += self._tokens.paren_starts  # the teacher gives a modifier no number
         if self.emphatic[row]:
             return banned
         return banned + (self._tokens.after_em if _JUST_EM.search(self.chain[row]) else self._tokens.emphasis_starts)
@@ -769,6 +815,7 @@ class GroundedQuotes:
                     or (self.open_list[row] is not None and bool(_COMMA_ITEM_AT.search(self.chain[row])))
                 )
                 self.item_list[row] = self.open_list[row] if self.heads_item[row] else None
+                self.modifies[row] = not self.inside[row] and bool(_STRENGTHENED_AT.search(self.chain[row]))
                 self.inside[row] = not self.inside[row]
                 self.quote[row] = ""
                 self.pending[row] = ()

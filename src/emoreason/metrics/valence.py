@@ -219,6 +219,19 @@ def listed_cues(source: str, lexicon: Mapping[str, float]) -> dict[str, Counter[
     return lists
 
 
+def cue_boosters(source: str) -> dict[str, frozenset[str]]:
+    """The modifiers the lexicon teacher names for the words of `source` (`strengthened by "very"`): a
+    booster or dampener of VADER's (`vader_boosters`) standing right before a word, by the word, both
+    lower case. "A very good day, really very good" -> {"good": {"very"}, "very": {"really"}}."""
+    lowered = [w.lower() for w in vader_words(source)]
+    boosters = vader_boosters()
+    found: dict[str, set[str]] = {}
+    for before, word in zip(lowered, lowered[1:]):
+        if before in boosters:
+            found.setdefault(word, set()).add(before)
+    return {word: frozenset(named) for word, named in found.items()}
+
+
 def _negated(lowered: Sequence[str]) -> frozenset[str]:
     negations = vader_negations()
     return frozenset(w for i, w in enumerate(lowered) if w not in negations and negation_before(lowered, i) is not None)
