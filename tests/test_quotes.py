@@ -719,3 +719,35 @@ def test_a_modifier_is_the_booster_before_the_items_word_and_has_no_number() -> 
     for text in ("Positive cues:", ' "', "good", '"', " (+", "1", ".", "9", ");", " "):
         other.advance(0, ids[text])
     assert not strengthen & set(other.banned(0))
+
+
+class EncodingTokenizer(NumberTokenizer):
+    """`NumberTokenizer` with short pieces beside its words, and an `encode` that takes the longest token
+    at each point (as a BPE tokenizer writes these words)."""
+
+    vocabulary = NumberTokenizer.vocabulary + [" A", "l", "ll", " s", "ent"]
+
+    def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
+        ids = []
+        while text:
+            piece = max((t for t in self.vocabulary if text.startswith(t)), key=len)
+            ids.append(self.vocabulary.index(piece))
+            text = text[len(piece) :]
+        return ids
+
+
+def test_a_scripted_text_is_written_as_the_tokenizer_writes_it() -> None:
+    """Any token along a script would keep the chain on it; SmolLM2, made to write a sentence it was
+    never trained on, chose pieces of one to three letters (176 tokens for an answer of 130)."""
+    vocab = EncodingTokenizer.vocabulary
+    ids = {text: i for i, text in enumerate(vocab)}
+    for tokenizer, expected in ((EncodingTokenizer(), {" All"}), (NumberTokenizer(), {" ", " All"})):
+        quotes = GroundedQuotes(tokenizer, ["good run"])
+        for text in ("Positive cues:", ' "', "good", '"', " (+", "1", ".", "9", ")", ".", "\n\nCombined:"):
+            quotes.advance(0, ids[text])
+        leaning = torch.zeros(len(tokenizer.vocabulary))
+        leaning[ids[" All"]] = 5.0
+        masked = quotes.mask(leaning.unsqueeze(0), [0])
+        assert {vocab[i] for i in (~torch.isinf(masked[0])).nonzero().flatten().tolist()} == expected
+    quotes.advance(0, ids[" All"])  # NumberTokenizer (no encode): any piece along the script
+    assert {vocab[i] for i in quotes.scripted(0)} == {" ", " sentiment"}

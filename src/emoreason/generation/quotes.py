@@ -99,7 +99,10 @@ complete, the shipped default gave every item of a list its first item's number 
 valid splits 0.51 / 0.68 / 0.42 of its combined parts opened with the sentence its own items make, and
 19% / 24% / 15% of its rated items had the lexicon's number; with these rules 0.99 / 0.99 / 1.00 and all
 (docs/results/full_lists, chain_numbers). A word the lexicon does not rate keeps the model's own number
-(the audit names it: `unrated_cues`).
+(the audit names it: `unrated_cues`). A scripted text is written as the tokenizer writes it: of the tokens
+along it, only the first of the tokenizer's own encoding of what is left (a tokenizer without `encode`
+may take any). Made to write a sentence it was never trained on, the shipped default chose pieces of one to
+three letters, 46 tokens more an answer, and went on less like itself after them.
 
 And a chain says why it concludes against its own numbers. Where the balance sentence is scripted and the
 side it weighs to (`metrics.valence.balance_lean`) is not the polarity the chain opened with, the script
@@ -116,7 +119,7 @@ only where the input has a VADER booster right before the item's word (`metrics.
 the teacher's rule); the quote after it then leads to that booster, and a modifier's closing quote is
 not followed by a number. Of the 378 modifier clauses in the shipped default's valid answers, 5 named the
 booster the teacher would and 194 gave the modifier a number of the model's own (`"embarrassment" (-1.9),
-strengthened by "complete" (+1.9)`: grounded, and false; docs/results/boosters).
+strengthened by "complete" (+1.9)`: grounded, and false; docs/results/clauses).
 
 Why so strict about case and spaces (`metrics.grounding` compares lowercased, whitespace
 collapsed): a rule as loose as the metric let a model that wanted to quote a word the input
@@ -515,6 +518,12 @@ def _listed_cues(source: str) -> dict[str, Counter[str]]:
     return listed_cues(source, vader_lexicon())
 
 
+@lru_cache(maxsize=4096)
+def _encode_cached(encode: object, text: str) -> tuple[int, ...]:
+    """`encode(text)` without special tokens, once per text (a script is asked for its rest every step)."""
+    return tuple(encode(text, add_special_tokens=False))  # type: ignore[operator]
+
+
 class GroundedQuotes:
     """The quote state of each row of a batch and the mask it puts on the next token's logits.
 
@@ -522,6 +531,7 @@ class GroundedQuotes:
 
     def __init__(self, tokenizer: object, sources: Sequence[str | None]):
         self.texts = _token_texts(tokenizer)
+        self._encode = getattr(tokenizer, "encode", None)  # how the tokenizer writes a scripted text
         self.sources = [normalize(s) if s else None for s in sources]
         self.inside = [False] * len(sources)
         self.quote = [""] * len(sources)
@@ -714,11 +724,25 @@ class GroundedQuotes:
                 self.script[row] = None
             return []
         rest = target[len(written) :]
-        pieces = [i for end in range(1, len(rest) + 1) for i in self._tokens.by_text.get(rest[:end], ())]
+        first = self._first_token(rest)
+        if first is not None:  # as the tokenizer writes it (the model's own sentences, not letter by letter)
+            pieces = [first]
+        else:
+            pieces = [i for end in range(1, len(rest) + 1) for i in self._tokens.by_text.get(rest[:end], ())]
         if len(rest) < 4:  # a token going past the end (");" after "+1.9"): the endings are 2 to 4 long
             endings = self._tokens.endings
             pieces += [i for i in endings if len(self.texts[i]) > len(rest) and along(written, self.texts[i], target)]
         return pieces
+
+    def _first_token(self, text: str) -> int | None:
+        """The first token of the tokenizer's own encoding of `text`, where its text begins `text`; None
+        for a tokenizer without `encode`. Any token along the text would do for the mask; SmolLM2, made to
+        write a sentence it was never trained on (`rationale_sentence`), chose pieces of one to three
+        letters, 176 tokens for an answer the tokenizer writes in 130."""
+        if self._encode is None:
+            return None
+        ids = _encode_cached(self._encode, text)
+        return ids[0] if ids and ids[0] < len(self.texts) and text.startswith(self.texts[ids[0]] or "\0") else None
 
     def opens_balance(self, row: int, logits: torch.Tensor) -> bool:
         """Whether `row`'s combined part opens here with the teacher's balance sentence: the part opens
