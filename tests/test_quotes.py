@@ -14,6 +14,7 @@ from emoreason.generation.quotes import (
     byte_spellings,
     can_close_fresh,
     chain_balance,
+    chain_rationale,
     continuation_allowed,
     count_allowed,
     cue_key,
@@ -595,15 +596,16 @@ def test_a_chain_that_concludes_against_its_own_numbers_says_why() -> None:
     assert balance_lean([], []) == "neutral"
     text = 'Text: Positive cues: "bad" (-2.5), negated by "Not" so it reads +1.9. Negative cues: "rushed" (-1.7).'
     balance = "Positive cues add up to +1.9 and negative ones to -1.7, so the positive side weighs more."
-    assert chain_balance(text) == chain_balance(text, "positive") == balance
-    assert chain_balance(text, "negative") == (
-        f"{balance} The lexicon alone leans positive, but read as a whole (context, irony or cues the lexicon "
-        "misses) the sentence is negative."
+    assert chain_balance(text) == balance and chain_rationale(text, "positive") is None
+    assert chain_rationale(text, "negative") == (
+        "The lexicon alone leans positive, but read as a whole (context, irony or cues the lexicon misses) the "
+        "sentence is negative."
     )
-    assert chain_balance(text, "neutral").endswith("the sentence is neutral.")
+    assert chain_rationale(text, "neutral") == rationale_sentence("positive", "neutral")
     none = "Text: No word in the sentence carries sentiment in the lexicon."
-    assert chain_balance(none, "neutral") == "Without sentiment cues the sentence reads as neutral."
-    assert chain_balance(none, "positive").endswith(rationale_sentence("neutral", "positive"))
+    assert chain_balance(none) == "Without sentiment cues the sentence reads as neutral."
+    assert chain_rationale(none, "neutral") is None
+    assert chain_rationale(none, "positive") == rationale_sentence("neutral", "positive")
 
 
 class NumberTokenizer(WordTokenizer):
@@ -612,7 +614,10 @@ class NumberTokenizer(WordTokenizer):
     vocabulary = ['"', "Positive cues:", " ", ' "', "good", "run", " (+", " (-", "1", "2", "5", "8", "9", ".", ")"]
     vocabulary += [");", ").", ", negated by", "not", " so it reads", " +", " -", "\n\nCombined:", " All"]
     vocabulary += [" Positive", " sentiment", " cues", " point", " the", " same", " way", " (total", "x", "4"]
-    vocabulary += ["<polarity>negative</polarity>"]
+    vocabulary += [
+        "<polarity>negative</polarity>",
+        " Overall the sentiment is clearly negative, about -1.9 on the -4..4 scale.",
+    ]
 
 
 def test_an_items_number_and_the_balance_are_scripted() -> None:
@@ -667,7 +672,15 @@ def test_an_items_number_and_the_balance_are_scripted() -> None:
     said.advance(0, ids["."])
     said.advance(0, ids["\n\nCombined:"])
     said.mask(leaning.unsqueeze(0), [0])
-    assert said.script[0] is not None and said.script[0][1] == f"{total} {rationale_sentence('positive', 'negative')}"
+    assert said.script[0] is not None and said.script[0][1] == total  # the verdict comes first, as the model writes it
+    for text in (" All", " sentiment", " cues", " point", " the", " same", " way", " (total", " +", "1", ".", "9"):
+        said.advance(0, ids[text])
+    said.advance(0, ids[")."])
+    assert said.allowed(0) is None  # the model's own verdict
+    said.advance(0, ids[" Overall the sentiment is clearly negative, about -1.9 on the -4..4 scale."])
+    free = torch.zeros(len(NumberTokenizer.vocabulary))
+    said.mask(free.unsqueeze(0), [0])
+    assert said.script[0] is not None and said.script[0][1] == " " + rationale_sentence("positive", "negative")
     hinted = GroundedQuotes(NumberTokenizer(), ["good run"])  # the polarity a hint in the prompt: not in the chain
     for text in ("Positive cues:", ' "', "good", '"', " (+", "1", ".", "9", ")", ".", "\n\nCombined:"):
         hinted.advance(0, ids[text])

@@ -8,7 +8,7 @@ The figures, each old -> new:
 - answers whose own numbers weigh against their polarity: the side the text part's stated numbers weigh to
   (`metrics.valence.balance_lean`, over the numbers `generation.quotes.chain_balance` sums) is not the
   polarity the answer opened with; and of them, the share whose combined part says so (holds the
-  `rationale_sentence` that `chain_balance` adds for that polarity);
+  sentence `chain_rationale` gives for that polarity);
 - answers holding the sentence where their numbers do not weigh against their polarity, or holding it more
   than once (neither should happen);
 - verdict agreement: among combined parts with an "Overall the sentiment is ... X" verdict, the share whose
@@ -26,7 +26,7 @@ import numpy as np
 
 from emoreason.eval.compare import read_run, usable_score
 from emoreason.formats.readout import ScoreFit
-from emoreason.generation.quotes import chain_balance
+from emoreason.generation.quotes import chain_rationale
 from emoreason.inference import with_fitted_score
 from emoreason.metrics.bootstrap import paired_difference
 
@@ -37,14 +37,13 @@ _RATIONALE_START = "The lexicon alone leans"
 
 
 def rationale(completion: str, polarity: str | None) -> str | None:
-    """The sentence grounded quoting writes after this chain's balance (`chain_balance` with the
-    chain's polarity: its numbers, modifiers left out, weigh to another side); None where it writes none
-    or the chain has no combined part."""
+    """The sentence grounded quoting writes in this chain's combined part (`chain_rationale`: its numbers,
+    modifiers left out, weigh to another side than its polarity); None where it writes none or the chain
+    has no combined part."""
     text_part, found, _ = completion.partition("Combined:")
     if not found or polarity is None:
         return None
-    plain, said = chain_balance(text_part), chain_balance(text_part, polarity)
-    return None if said == plain else said[len(plain) :].strip()
+    return chain_rationale(text_part, polarity)
 
 
 def reading(row: dict) -> dict:

@@ -199,6 +199,11 @@ _AFTER_ITEM_NUMBER = re.compile(r"[ \t]*\([+-]?\d+(?:\.\d+)?\),[ \t]*")
 # the polarity a C2F chain opens with (the tag as the polarity readout writes it; absent where it is a hint
 # in the prompt, as in Hint-GRPO's re-sampled groups)
 _STATED_POLARITY = re.compile(r"^\s*<polarity>(positive|negative|neutral)</polarity>")
+# the combined part's verdict just ended (`Overall the sentiment is clearly negative, about -1.9 on the -4..4
+# scale.`; without a scale, `... is neutral.`), a space or a line break after it or not
+_VERDICT_END = re.compile(
+    r"(?<![A-Za-z])Overall the sentiment is [^\n]*?(?:scale|positive|negative|neutral)\.[ \t\n]*$"
+)
 _BALANCE_OPENINGS = ("Positive", "All", "Without")  # how the teacher's balance sentence begins
 
 
@@ -375,24 +380,30 @@ def negated_number(quote: str) -> str | None:
     return None if valence is None else f" {signed(NEGATION_SCALAR * valence)}"
 
 
-def chain_balance(text_part: str, polarity: str | None = None) -> str:
-    """The teacher's balance sentence (`metrics.valence.balance_sentence`) over the numbers a chain's
-    text part gives its cues (after negation where it states one). Every quote with a number counts, not
-    only those `metrics.evidence` reads as list items (after `cues:` or `;`): a student's item after a
-    comma (`"tears" (-0.9), "cry" (-2.1)`) is one too, as grounded quoting treats it. A modifier's quote
-    is not a cue: the number a student gives it (`"embarrassment" (-1.9), strengthened by "complete"
-    (+1.9)`) is left out. Given the chain's `polarity`, where the side they weigh to
-    (`metrics.valence.balance_lean`) is another, the rationalized teacher's sentence saying so follows
-    (`rationale_sentence`)."""
+def _chain_values(text_part: str) -> tuple[list[float], list[float]]:
+    """The positive and the negative numbers a chain's text part gives its cues (after negation where it
+    states one). Every quote with a number counts, not only those `metrics.evidence` reads as list items
+    (after `cues:` or `;`): a student's item after a comma (`"tears" (-0.9), "cry" (-2.1)`) is one too, as
+    grounded quoting treats it. A modifier's quote is not a cue: the number a student gives it
+    (`"embarrassment" (-1.9), strengthened by "complete" (+1.9)`) is left out."""
     values = [
         s.effective for s in cue_statements(text_part) if s.effective and not _MODIFIER_AT.search(text_part, 0, s.start)
     ]
-    positive, negative = [v for v in values if v > 0], [v for v in values if v < 0]
-    balance = balance_sentence(positive, negative)
-    lean = balance_lean(positive, negative)
-    if polarity is None or lean == polarity:
-        return balance
-    return f"{balance} {rationale_sentence(lean, polarity)}"
+    return [v for v in values if v > 0], [v for v in values if v < 0]
+
+
+def chain_balance(text_part: str) -> str:
+    """The teacher's balance sentence (`metrics.valence.balance_sentence`) over the numbers a chain's text
+    part gives its cues (`_chain_values`)."""
+    return balance_sentence(*_chain_values(text_part))
+
+
+def chain_rationale(text_part: str, polarity: str) -> str | None:
+    """The rationalized teacher's sentence (`metrics.valence.rationale_sentence`) for a chain whose numbers
+    (`_chain_values`) weigh to another side (`metrics.valence.balance_lean`) than its `polarity`; None
+    where they weigh to it."""
+    lean = balance_lean(*_chain_values(text_part))
+    return None if lean == polarity else rationale_sentence(lean, polarity)
 
 
 class _ChainTokens(NamedTuple):
@@ -567,6 +578,7 @@ class GroundedQuotes:
         self.script: list[tuple[int, str] | None] = [None] * len(sources)
         self.last_item = [""] * len(sources)
         self.balanced = [False] * len(sources)
+        self.rationale: list[str | None] = [None] * len(sources)  # the sentence due after the verdict
         # the boosters before each word of the input (the teacher's `strengthened by`), and whether the open
         # quote names the last list item's modifier
         self.boosters = [cue_boosters(s) if s else {} for s in self.sources]
@@ -758,9 +770,22 @@ class GroundedQuotes:
             return False
         self.balanced[row] = True
         text_part = chain[: _COMBINED_AT.search(chain).start()]  # type: ignore[union-attr]
+        self.script[row] = (len(chain), ("" if chain.endswith((" ", "\t")) else " ") + chain_balance(text_part))
         stated = _STATED_POLARITY.search(chain)
-        balance = chain_balance(text_part, stated.group(1) if stated else None)
-        self.script[row] = (len(chain), ("" if chain.endswith((" ", "\t")) else " ") + balance)
+        self.rationale[row] = chain_rationale(text_part, stated.group(1)) if stated else None
+        return True
+
+    def opens_rationale(self, row: int) -> bool:
+        """Whether `row`'s verdict (`Overall the sentiment is ... scale.`) has just ended on a chain whose
+        numbers weigh against its polarity (`opens_balance` found it so): then the rationalized teacher's
+        sentence is scripted. The teacher writes it before the verdict; written after it, the verdict and
+        the number in it are the model's as they were (written before it, they moved: valid r fell by
+        0.014 / 0.003 / 0.015, docs/results/rationale)."""
+        chain = self.chain[row]
+        if self.inside[row] or self.rationale[row] is None or self.script[row] or not _VERDICT_END.search(chain):
+            return False
+        self.script[row] = (len(chain), ("" if chain.endswith((" ", "\t", "\n")) else " ") + self.rationale[row])
+        self.rationale[row] = None
         return True
 
     def opens_with_cues(self, row: int, logits: torch.Tensor) -> bool:
@@ -800,6 +825,8 @@ class GroundedQuotes:
             if allowed is None and self.opens_with_cues(row, logits[slot]):
                 allowed = self._tokens.list_openers[self.first_list(row)]
             if allowed is None and self.opens_balance(row, logits[slot]):
+                allowed = self.scripted(row) or None
+            if allowed is None and self.opens_rationale(row):
                 allowed = self.scripted(row) or None
             if allowed is None:
                 banned = [i for i in self.banned(row) if i < logits.shape[-1]]
