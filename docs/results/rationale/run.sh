@@ -32,6 +32,16 @@
 # paired interval wholly below 0, the share of combined parts whose verdict ("Overall the sentiment is
 # ... X") is the polarity the chain opened with falls by no more than 0.01, and of the answers whose
 # own numbers weigh against their polarity at least 0.9 say so. Otherwise it is taken out again.
+#
+# Verdict (valid.txt): the sentence fails its rule. Answers at the token limit 1 -> 4, 1 -> 4, 4 -> 67
+# (movies: 10.6 allowed), parse rate 0.998 -> 0.990, 0.997 -> 0.989, 0.995 -> 0.944; shipped-line r -0.0136
+# [-0.0281, -0.0027] (tweets) and -0.0154 [-0.0225, -0.0084] (movies), wholly below 0. Every polarity kept,
+# 0.970 / 1.000 / 0.951 of the answers owing the sentence say it, verdict agreement 1.000 / 1.000 / 0.996.
+# Two causes, read off the answers: the model wrote the sentence, which it was never trained on, in pieces
+# of one to three letters (answers saying it +62 tokens, about 46 more than the tokenizer writes them in),
+# and the verdict after it moved ("the sentence is neutral. Overall the sentiment is neutral, about 1.4",
+# where it wrote "about 0" before): on the answers saying it the shipped line's MAE rose +0.14 [+0.03, +0.27]
+# (tweets), +0.12 [+0.07, +0.18] (movies). Taken out; clauses/run.sh tries a second form.
 HERE="$(cd "$(dirname "$0")" && pwd)"
 split=${SPLIT:-valid}
 RUNS=rationale OLD=runs/chain_numbers bash "$HERE/../full_lists/run.sh"
