@@ -105,14 +105,17 @@ may take any). Made to write a sentence it was never trained on, the shipped def
 three letters, 46 tokens more an answer, and went on less like itself after them.
 
 And a chain says why it concludes against its own numbers. Where the balance sentence is scripted and the
-side it weighs to (`metrics.valence.balance_lean`) is not the polarity the chain opened with, the script
-goes on with the sentence the rationalized lexicon teacher writes for a polarity its lexicon disagrees with
-(`metrics.valence.rationale_sentence`): `The lexicon alone leans positive, but read as a whole (context,
+side its numbers weigh to (`metrics.valence.balance_lean`) is not the polarity the chain opened with, the
+sentence the rationalized lexicon teacher writes for a polarity its lexicon disagrees with
+(`chain_rationale`, `metrics.valence.rationale_sentence`) is scripted right after the model's verdict
+(`Overall the sentiment is ... scale.`): `The lexicon alone leans positive, but read as a whole (context,
 irony or cues the lexicon misses) the sentence is negative.` With the list and number rules the chain is
 the lexicon's reading of the whole input, and 67 / 67 / 283 of the shipped default's valid answers then
-concluded against it without a word on why (docs/results/rationale). A modifier's quote is no cue: a
-number a student gives it is left out of the balance. Where the polarity is not in the chain (a hint in
-the prompt) nothing is added.
+concluded against it without a word on why. The teacher writes the sentence before its verdict; scripted
+there, it moved the model's verdicts and their numbers (valid r -0.014 / -0.003 / -0.015, 67 movie answers
+of 1,060 at the token limit: docs/results/rationale), so it follows the verdict. A modifier's quote is no
+cue: a number a student gives it is left out of the balance. Where the polarity is not in the chain (a
+hint in the prompt) nothing is added.
 
 And a modifier is the teacher's. Right after a list item's number and a comma, `strengthened by` may begin
 only where the input has a VADER booster right before the item's word (`metrics.valence.cue_boosters`,
@@ -759,8 +762,8 @@ class GroundedQuotes:
     def opens_balance(self, row: int, logits: torch.Tensor) -> bool:
         """Whether `row`'s combined part opens here with the teacher's balance sentence: the part opens
         now and the model puts more than half its probability on the sentence's three openings. Then
-        the sentence is scripted from the chain's own list items (`chain_balance`), with the sentence
-        saying so where their sum leans against the polarity the chain opened with."""
+        the sentence is scripted from the chain's own list items (`chain_balance`), and the rationalized
+        sentence falls due where they weigh against the polarity the chain opened with (`opens_rationale`)."""
         chain = self.chain[row]
         if self.inside[row] or self.balanced[row] or self.script[row] or not _COMBINED_AT.search(chain):
             return False
