@@ -698,7 +698,7 @@ class BoosterTokenizer(WordTokenizer):
     """Whole-word tokens for a list item and a `strengthened by` clause."""
 
     vocabulary = ['"', "Positive cues:", " ", ' "', "good", "very", "day", " (+", "1", ".", "9", "),", ")."]
-    vocabulary += [" strengthened", " streng", " by", " (", "2", ");", " negated", ";"]
+    vocabulary += [" strengthened", " streng", " by", " (", "2", ");", " negated", ";", " boosted", " super"]
 
 
 def test_a_modifier_is_the_booster_before_the_items_word_and_has_no_number() -> None:
@@ -716,10 +716,10 @@ def test_a_modifier_is_the_booster_before_the_items_word_and_has_no_number() -> 
     item = ("Positive cues:", ' "', "good", '"', " (+", "1", ".", "9", "),")
     write(0, *item)
     write(1, *item)
-    strengthen = {ids[" strengthened"], ids[" streng"]}
+    strengthen = {ids[" strengthened"], ids[" streng"], ids[" boosted"]}  # a student's verb too
     assert not strengthen & set(quotes.banned(0))  # "very" stands before "good"
     assert strengthen <= set(quotes.banned(1))  # nothing does
-    assert ids[" negated"] not in quotes.banned(1)
+    assert ids[" negated"] not in quotes.banned(1) and ids[" super"] not in quotes.banned(1)
     write(0, " strengthened", " by", ' "')
     allowed = {vocab[i] for i in quotes.allowed(0) or []}
     assert "very" in allowed and "good" not in allowed and "day" not in allowed  # the booster, no other word
@@ -727,6 +727,12 @@ def test_a_modifier_is_the_booster_before_the_items_word_and_has_no_number() -> 
     assert {ids[" ("], ids[" (+"]} <= set(quotes.banned(0))  # no number for the modifier
     write(0, ";")
     assert ids[" ("] not in quotes.banned(0)
+    write(0, ' "', "good", '"', " (+", "1", ".", "9", "),", " boosted", " by", ' "')  # a student's verb
+    assert {vocab[i] for i in quotes.allowed(0) or []} >= {"very"} and "day" not in {
+        vocab[i] for i in quotes.allowed(0) or []
+    }
+    write(0, "very", '"')
+    assert ids[" (+"] in quotes.banned(0)
     # an item of a list that is no item's number and comma: nothing banned
     other = GroundedQuotes(BoosterTokenizer(), ["a good day"])
     for text in ("Positive cues:", ' "', "good", '"', " (+", "1", ".", "9", ");", " "):

@@ -18,6 +18,12 @@
 #    clauses in 258 answers (`"embarrassment" (-1.9), strengthened by "complete" (+1.9)`, `"good" (+1.9),
 #    strengthened by "too busy" (2.1)`); 5 name the booster the teacher would, 194 give the modifier a
 #    number of the model's own (check.py). Grounded quotes, false claims.
+#    Amended after the first run's tweets answers (read, then discarded, the run begun again): the rule
+#    acted on `strengthened by` alone, and the model wrote `boosted by "good" (+1.9)` and `intensified by
+#    "often"` instead (tweets: modifier clauses 34 -> 6, 4 of them with another verb, 3 with a number, where
+#    a tenth of 15 was allowed). Now any `<word> by` clause but `negated by` is a modifier: its quote leads
+#    to the item's booster and takes no number, and the verbs students began one with ("strengthened",
+#    "boosted", "intensified" and a few like them) may not begin where the item has no booster.
 #
 # What runs: every sentence of the three valid splits answered again by the shipped default with the
 # product's flags (192 tokens, confidence readout, --no-name-negations), against the product's answers

@@ -117,12 +117,14 @@ of 1,060 at the token limit: docs/results/rationale), so it follows the verdict.
 cue: a number a student gives it is left out of the balance. Where the polarity is not in the chain (a
 hint in the prompt) nothing is added.
 
-And a modifier is the teacher's. Right after a list item's number and a comma, `strengthened by` may begin
-only where the input has a VADER booster right before the item's word (`metrics.valence.cue_boosters`,
-the teacher's rule); the quote after it then leads to that booster, and a modifier's closing quote is
-not followed by a number. Of the 378 modifier clauses in the shipped default's valid answers, 5 named the
-booster the teacher would and 194 gave the modifier a number of the model's own (`"embarrassment" (-1.9),
-strengthened by "complete" (+1.9)`: grounded, and false; docs/results/clauses).
+And a modifier is the teacher's. Right after a list item's number and a comma, a modifier clause may begin
+only where the input has a VADER booster right before the item's word (`metrics.valence.cue_boosters`, the
+teacher's rule for `strengthened by`: the verbs students began one with, "strengthened", "boosted",
+"intensified" and a few like them, are banned there otherwise); the quote after `<word> by` (any but
+`negated by`) then leads to that booster, and a modifier's closing quote is not followed by a number. Of
+the 378 modifier clauses in the shipped default's valid answers, 5 named the booster the teacher would and
+194 gave the modifier a number of the model's own (`"embarrassment" (-1.9), strengthened by "complete"
+(+1.9)`: grounded, and false; docs/results/clauses).
 
 Why so strict about case and spaces (`metrics.grounding` compares lowercased, whitespace
 collapsed): a rule as loose as the metric let a model that wanted to quote a word the input
@@ -193,11 +195,14 @@ _COMBINED_AT = re.compile(r"(?<![A-Za-z])Combined:[ \t]*$")
 # a quote that names a cue's modifier (`strengthened by "very"`, `negated by "not"`, a student's `boosted by`)
 _MODIFIER_AT = re.compile(r"(?<![A-Za-z])[A-Za-z]+ by[ \t]*$")
 # a quote opening here names the modifier of the list item before it, the teacher's way (`"good" (+1.9),
-# strengthened by "very"`); a modifier's quote just closed; the chain right after an item's number and a comma
-_STRENGTHENED_AT = re.compile(r"(?<![A-Za-z])strengthened by[ \t]*$")
-_MODIFIER_CLOSED = re.compile(
-    f"(?<![A-Za-z])strengthened by[ \\t]*[{QUOTE_MARKS}][^{QUOTE_MARKS}\\n]*[{QUOTE_MARKS}][ \\t]*$"
-)
+# strengthened by "very"`) or a student's (`boosted by "too"`; `negated by` is the negation rules'); a
+# modifier's quote just closed; the chain right after an item's number and a comma; the verbs a student's
+# modifier clause began with in the shipped default's answers, and a few like them
+_MODIFIER_BY = r"(?<![A-Za-z])(?!negated\b)[A-Za-z]+ by[ \t]*"
+_MODIFIER_QUOTE_AT = re.compile(_MODIFIER_BY + "$")
+_MODIFIER_CLOSED = re.compile(f"{_MODIFIER_BY}[{QUOTE_MARKS}][^{QUOTE_MARKS}\\n]*[{QUOTE_MARKS}][ \\t]*$")
+_MODIFIER_VERBS = ("strengthened", "boosted", "intensified", "amplified", "heightened", "enhanced", "reinforced")
+_MODIFIER_VERBS += ("supported", "softened", "weakened", "tempered", "dampened")
 _AFTER_ITEM_NUMBER = re.compile(r"[ \t]*\([+-]?\d+(?:\.\d+)?\),[ \t]*")
 # the polarity a C2F chain opens with (the tag as the polarity readout writes it; absent where it is a hint
 # in the prompt, as in Hint-GRPO's re-sampled groups)
@@ -426,7 +431,7 @@ class _ChainTokens(NamedTuple):
     endings: list[int]  # short tokens without letters (");", "4."): a scripted text's last piece and more
     digit_starts: list[int]  # begin with a digit: what may not follow a scripted number
     balance_openers: torch.Tensor  # begin "Positive", "All" or "Without": the teacher's balance sentences
-    strengthen_starts: list[int]  # begin the word "strengthened" (3 letters or more of it)
+    modifier_starts: list[int]  # begin a modifier clause's verb ("strengthened", "boosted": 3 letters or more)
     paren_starts: list[int]  # begin with "(", a space before it or not: a number's opening
 
 
@@ -474,7 +479,9 @@ def _chain_tokens(tokenizer: object) -> _ChainTokens:
         balance_openers=torch.tensor(
             [i for i, word in enumerate(stripped) if word and word.startswith(_BALANCE_OPENINGS)], dtype=torch.long
         ),
-        strengthen_starts=[i for i, word in enumerate(stripped) if len(word) >= 3 and "strengthened".startswith(word)],
+        modifier_starts=[
+            i for i, word in enumerate(stripped) if len(word) >= 3 and any(v.startswith(word) for v in _MODIFIER_VERBS)
+        ],
         paren_starts=[i for i, text in enumerate(texts) if text.lstrip(" ").startswith("(")],
     )
 
@@ -813,7 +820,7 @@ class GroundedQuotes:
             banned += self._tokens.digit_starts  # "+1.9" scripted: not "+1.98"
         if self.last_item[row] and _AFTER_ITEM_NUMBER.fullmatch(chain, self.item_end[row]):
             if not self.item_boosters(row):  # no booster stands before the item's word: no `strengthened by`
-                banned += self._tokens.strengthen_starts
+                banned += self._tokens.modifier_starts
         elif _MODIFIER_CLOSED.search(chain):
             banned += self._tokens.paren_starts  # the teacher gives a modifier no number
         if self.emphatic[row]:
@@ -869,7 +876,7 @@ class GroundedQuotes:
                     or (self.open_list[row] is not None and bool(_COMMA_ITEM_AT.search(self.chain[row])))
                 )
                 self.item_list[row] = self.open_list[row] if self.heads_item[row] else None
-                self.modifies[row] = not self.inside[row] and bool(_STRENGTHENED_AT.search(self.chain[row]))
+                self.modifies[row] = not self.inside[row] and bool(_MODIFIER_QUOTE_AT.search(self.chain[row]))
                 self.inside[row] = not self.inside[row]
                 self.quote[row] = ""
                 self.pending[row] = ()
