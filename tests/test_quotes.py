@@ -617,6 +617,8 @@ class NumberTokenizer(WordTokenizer):
     vocabulary += [
         "<polarity>negative</polarity>",
         " Overall the sentiment is clearly negative, about -1.9 on the -4..4 scale.",
+        "\n</think>\n<score>",
+        "-",
     ]
 
 
@@ -681,6 +683,12 @@ def test_an_items_number_and_the_balance_are_scripted() -> None:
     free = torch.zeros(len(NumberTokenizer.vocabulary))
     said.mask(free.unsqueeze(0), [0])
     assert said.script[0] is not None and said.script[0][1] == " " + rationale_sentence("positive", "negative")
+    for text in rationale_sentence("positive", "negative").split(" "):  # (whole words: the test vocabulary's own)
+        said.chain[0] += " " + text
+    said.script[0] = None
+    said.advance(0, ids["\n</think>\n<score>"])
+    assert said.script[0] is not None and said.script[0][1] == "-1.9"  # the verdict's number, not the total
+    assert {NumberTokenizer.vocabulary[i] for i in said.allowed(0) or []} == {"-"}
     hinted = GroundedQuotes(NumberTokenizer(), ["good run"])  # the polarity a hint in the prompt: not in the chain
     for text in ("Positive cues:", ' "', "good", '"', " (+", "1", ".", "9", ")", ".", "\n\nCombined:"):
         hinted.advance(0, ids[text])
