@@ -39,9 +39,25 @@
 # the sentence say it, verdict agreement falls by no more than 0.01, the modifier clauses not naming the
 # teacher's booster fall by at least half, and those with a number fall to at most a tenth of what they
 # were. Otherwise all three are taken out again.
+#
+# Verdict (valid.txt): the three fail their rule on tweets, shipped-line r -0.0083 [-0.0152, -0.0027]
+# (products -0.0022 [-0.0054, +0.0002], movies +0.0001 [-0.0059, +0.0053]); every other criterion holds:
+# every polarity kept, parse rate 0.998 -> 0.995, 0.997 -> 0.997, 0.995 -> 0.996, at the token limit 1 -> 2,
+# 1 -> 1, 4 -> 5, grounding within 0.003, the sentence said by 0.985 / 1.000 / 1.000 of the answers owing
+# it, verdict agreement 1.000 / 1.000 / 0.999, modifier clauses 34 -> 2, 35 -> 4, 309 -> 16 (the teacher's
+# booster 2, 3, 13 of them), with a number 15 / 19 / 160 -> 0, and the answers saying the sentence 27 tokens
+# longer than before it, not 62. The cause, read off the answers: after the sentence, neutral answers
+# copied the lexicon's total into the score tag (`Overall the sentiment is neutral, about 0 on the -4..4
+# scale. The lexicon alone leans negative, ... the sentence is neutral.` then `<score>-1.9</score>`):
+# tweets answers saying the sentence, the shipped line's MAE +0.097 [+0.032, +0.175]. Taken out;
+# score_tag/run.sh tries them with the score tag held to the verdict's number.
+#
+# RUNS names another check of the same shape (score_tag/run.sh sets it).
 HERE="$(cd "$(dirname "$0")" && pwd)"
 split=${SPLIT:-valid}
-RUNS=clauses OLD=runs/chain_numbers bash "$HERE/../full_lists/run.sh"
+runs=${RUNS:-clauses}
+RUNS=$runs OLD=runs/chain_numbers bash "$HERE/../full_lists/run.sh"
 cd "${ROOT:-$HERE/../../..}"
-.venv/bin/python "$HERE/check.py" runs/chain_numbers runs/clauses "$split" | tee -a "$HERE/$split.txt"
-.venv/bin/python "$HERE/../rationale/check.py" runs/chain_numbers runs/clauses "$split" | tee -a "$HERE/$split.txt"
+out=docs/results/$runs/$split.txt
+.venv/bin/python "$HERE/check.py" runs/chain_numbers runs/$runs "$split" | tee -a $out
+.venv/bin/python "$HERE/../rationale/check.py" runs/chain_numbers runs/$runs "$split" | tee -a $out
