@@ -619,6 +619,8 @@ class NumberTokenizer(WordTokenizer):
         " Overall the sentiment is clearly negative, about -1.9 on the -4..4 scale.",
         "\n</think>\n<score>",
         "-",
+        " Overall the sentiment is strongly negative, about",
+        " Overall the sentiment is clearly positive, about",
     ]
 
 
@@ -689,6 +691,12 @@ def test_an_items_number_and_the_balance_are_scripted() -> None:
     said.advance(0, ids["\n</think>\n<score>"])
     assert said.script[0] is not None and said.script[0][1] == "-1.9"  # the verdict's number, not the total
     assert {NumberTokenizer.vocabulary[i] for i in said.allowed(0) or []} == {"-"}
+    # a verdict's number has its polarity's sign: the model wrote "strongly negative, about 2.5"
+    verdicts = GroundedQuotes(NumberTokenizer(), ["good run", "good run"])
+    verdicts.advance(0, ids[" Overall the sentiment is strongly negative, about"])
+    assert {NumberTokenizer.vocabulary[i] for i in verdicts.allowed(0) or []} == {" -"}
+    verdicts.advance(1, ids[" Overall the sentiment is clearly positive, about"])
+    assert verdicts.allowed(1) is None and {ids[" -"], ids["-"]} <= set(verdicts.banned(1))
     hinted = GroundedQuotes(NumberTokenizer(), ["good run"])  # the polarity a hint in the prompt: not in the chain
     for text in ("Positive cues:", ' "', "good", '"', " (+", "1", ".", "9", ")", ".", "\n\nCombined:"):
         hinted.advance(0, ids[text])

@@ -99,11 +99,13 @@ complete, the shipped default gave every item of a list its first item's number 
 valid splits 0.51 / 0.68 / 0.42 of its combined parts opened with the sentence its own items make, and
 19% / 24% / 15% of its rated items had the lexicon's number; with these rules 0.99 / 0.99 / 1.00 and all
 (docs/results/full_lists, chain_numbers). A word the lexicon does not rate keeps the model's own number
-(the audit names it: `unrated_cues`). The score tag holds the number the verdict states (`Overall the
-sentiment is clearly negative, about -1.9 on the -4..4 scale.` then `<score>-1.9</score>`), as the teacher's
-always does: the shipped default's differed in 24 / 4 / 29 of its valid answers, and after the rationalized
-sentence (below) it copied the lexicon's total there instead (`about 0 ...` then `<score>-1.9</score>`,
-docs/results/clauses). A scripted text is written as the tokenizer writes it: of the tokens
+(the audit names it: `unrated_cues`). A verdict's number has its polarity's sign, and the score tag
+holds it (`Overall the sentiment is clearly negative, about -1.9 on the -4..4 scale.` then
+`<score>-1.9</score>`), as the teacher's always do: the shipped default wrote `strongly negative, about 2.5`
+in 24 / 4 / 29 of its valid answers (its score tag then held -2.5, in every one), and after the
+rationalized sentence (below) it copied the lexicon's total into the score tag (`about 0 ...` then
+`<score>-1.9</score>`, docs/results/clauses; held to the verdict as written, the tag took the sign-dropped
+number: docs/results/score_tag). A scripted text is written as the tokenizer writes it: of the tokens
 along it, only the first of the tokenizer's own encoding of what is left (a tokenizer without `encode`
 may take any). Made to write a sentence it was never trained on, the shipped default chose pieces of one to
 three letters, 46 tokens more an answer, and went on less like itself after them.
@@ -219,6 +221,8 @@ _VERDICT_END = re.compile(
 # the number a verdict states (`... clearly negative, about -1.9 on the -4..4 scale.`), and the score tag just opened
 _VERDICT_NUMBER = re.compile(r"(?<![A-Za-z])Overall the sentiment is [^\n]*?about ([+-]?\d+(?:\.\d+)?) on the")
 _SCORE_AT = re.compile(r"<score>[ \t]*$")
+# where a verdict's number begins (`Overall the sentiment is strongly negative, about`)
+_VERDICT_NUMBER_AT = re.compile(r"(?<![A-Za-z])Overall the sentiment is (?:\w+ )?(positive|negative), about$")
 _BALANCE_OPENINGS = ("Positive", "All", "Without")  # how the teacher's balance sentence begins
 
 
@@ -440,6 +444,7 @@ class _ChainTokens(NamedTuple):
     balance_openers: torch.Tensor  # begin "Positive", "All" or "Without": the teacher's balance sentences
     modifier_starts: list[int]  # begin a modifier clause's verb ("strengthened", "boosted": 3 letters or more)
     paren_starts: list[int]  # begin with "(", a space before it or not: a number's opening
+    minus_starts: list[int]  # begin with "-", a space before it or not: a negative number's opening
 
 
 def _heading_piece(text: str) -> bool:
@@ -490,6 +495,7 @@ def _chain_tokens(tokenizer: object) -> _ChainTokens:
             i for i, word in enumerate(stripped) if len(word) >= 3 and any(v.startswith(word) for v in _MODIFIER_VERBS)
         ],
         paren_starts=[i for i, text in enumerate(texts) if text.lstrip(" ").startswith("(")],
+        minus_starts=[i for i, text in enumerate(texts) if text.lstrip(" ").startswith("-")],
     )
 
 
@@ -677,6 +683,9 @@ class GroundedQuotes:
             if scripted:
                 bans = self.list_bans(row)
                 return [i for i in scripted if i not in bans] or scripted
+            verdict = _VERDICT_NUMBER_AT.search(self.chain[row])
+            if verdict is not None and verdict.group(1) == "negative":  # the model wrote "strongly negative, about 2.5"
+                return self._tokens.by_text.get(" -") or None
             at = _COUNT_AT.search(self.chain[row])
             if at is not None:
                 return count_tokens(self.texts, self.bangs[row], at.group(1))
@@ -830,6 +839,9 @@ class GroundedQuotes:
                 banned += self._tokens.modifier_starts
         elif _MODIFIER_CLOSED.search(chain):
             banned += self._tokens.paren_starts  # the teacher gives a modifier no number
+        verdict = _VERDICT_NUMBER_AT.search(chain)
+        if verdict is not None and verdict.group(1) == "positive":
+            banned += self._tokens.minus_starts  # a positive verdict's number is not negative
         if self.emphatic[row]:
             return banned
         return banned + (self._tokens.after_em if _JUST_EM.search(self.chain[row]) else self._tokens.emphasis_starts)
