@@ -223,6 +223,7 @@ _VERDICT_NUMBER = re.compile(r"(?<![A-Za-z])Overall the sentiment is [^\n]*?abou
 _SCORE_AT = re.compile(r"<score>[ \t]*$")
 # where a verdict's number begins (`Overall the sentiment is strongly negative, about`)
 _VERDICT_NUMBER_AT = re.compile(r"(?<![A-Za-z])Overall the sentiment is (?:\w+ )?(positive|negative), about$")
+_MARK_ENDS = tuple(QUOTE_MARKS)
 _BALANCE_OPENINGS = ("Positive", "All", "Without")  # how the teacher's balance sentence begins
 
 
@@ -409,6 +410,15 @@ def _chain_values(text_part: str) -> tuple[list[float], list[float]]:
         s.effective for s in cue_statements(text_part) if s.effective and not _MODIFIER_AT.search(text_part, 0, s.start)
     ]
     return [v for v in values if v > 0], [v for v in values if v < 0]
+
+
+def verdict_sign(chain: str) -> str | None:
+    """ "positive" / "negative" where `chain` ends where its verdict's number begins (`Overall the sentiment
+    is strongly negative, about`), else None. Asked at every step: the regex runs only after "about"."""
+    if not chain.endswith("about"):
+        return None
+    verdict = _VERDICT_NUMBER_AT.search(chain)
+    return None if verdict is None else verdict.group(1)
 
 
 def chain_balance(text_part: str) -> str:
@@ -683,8 +693,7 @@ class GroundedQuotes:
             if scripted:
                 bans = self.list_bans(row)
                 return [i for i in scripted if i not in bans] or scripted
-            verdict = _VERDICT_NUMBER_AT.search(self.chain[row])
-            if verdict is not None and verdict.group(1) == "negative":  # the model wrote "strongly negative, about 2.5"
+            if verdict_sign(self.chain[row]) == "negative":  # the model wrote "strongly negative, about 2.5"
                 return self._tokens.by_text.get(" -") or None
             at = _COUNT_AT.search(self.chain[row])
             if at is not None:
@@ -826,7 +835,9 @@ class GroundedQuotes:
 
     def banned(self, row: int) -> list[int]:
         """Tokens banned for `row` where `allowed` leaves it free: the start of an `Emphasis`
-        sentence, for an input with nothing to emphasise, and the ends of a list that must go on."""
+        sentence, for an input with nothing to emphasise; the ends of a list that must go on; a digit after
+        a scripted number; a modifier clause's verb after an item without a booster, and a number after a
+        modifier's quote; a minus at a positive verdict's number."""
         if self.sources[row] is None or self.inside[row]:
             return []
         banned = sorted(self.list_bans(row))
@@ -837,10 +848,9 @@ class GroundedQuotes:
         if self.last_item[row] and _AFTER_ITEM_NUMBER.fullmatch(chain, self.item_end[row]):
             if not self.item_boosters(row):  # no booster stands before the item's word: no `strengthened by`
                 banned += self._tokens.modifier_starts
-        elif _MODIFIER_CLOSED.search(chain):
+        elif chain.rstrip(" \t").endswith(_MARK_ENDS) and _MODIFIER_CLOSED.search(chain):
             banned += self._tokens.paren_starts  # the teacher gives a modifier no number
-        verdict = _VERDICT_NUMBER_AT.search(chain)
-        if verdict is not None and verdict.group(1) == "positive":
+        if verdict_sign(chain) == "positive":
             banned += self._tokens.minus_starts  # a positive verdict's number is not negative
         if self.emphatic[row]:
             return banned
