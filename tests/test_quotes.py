@@ -8,10 +8,8 @@ import torch
 from emoreason.generation import SamplingParams, TransformersEngine
 from emoreason.generation import engine as engine_module
 from emoreason.generation import quotes as quotes_module
-from emoreason.generation.quotes import (
-    GroundedQuotes,
+from emoreason.generation.chain_text import (
     along,
-    byte_spellings,
     can_close_fresh,
     chain_balance,
     chain_rationale,
@@ -27,6 +25,8 @@ from emoreason.generation.quotes import (
     normalize,
     occurrences,
 )
+from emoreason.generation.chain_vocab import byte_spellings
+from emoreason.generation.quotes import GroundedQuotes
 from emoreason.metrics.grounding import QUOTE, citation_grounding
 from emoreason.metrics.valence import balance_lean, rationale_sentence
 from emoreason.models import Conversation, LoadedModel, load_model

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from emoreason.data import load_dataset
 from emoreason.eval.compare import read_run
-from emoreason.generation.quotes import cue_key
+from emoreason.generation.chain_text import cue_key
 from emoreason.metrics.valence import cue_boosters
 
 DOMAINS = ("tweets", "products", "movies")

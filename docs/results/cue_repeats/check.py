@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "joint_sft"))
 from decide import read  # noqa: E402  (the repeats / judgment checks of joint_sft's rule)
 
 from emoreason.data import load_dataset  # noqa: E402
-from emoreason.generation.quotes import cue_key, normalize, occurrences  # noqa: E402
+from emoreason.generation.chain_text import cue_key, normalize, occurrences  # noqa: E402
 from emoreason.metrics.bootstrap import paired_difference  # noqa: E402
 
 DOMAINS = ("tweets", "products", "movies")

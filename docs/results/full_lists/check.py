@@ -27,7 +27,7 @@ import numpy as np
 from emoreason.data import load_dataset
 from emoreason.eval.compare import read_run
 from emoreason.formats.readout import ScoreFit
-from emoreason.generation.quotes import chain_balance, cue_key, item_number, negated_number
+from emoreason.generation.chain_text import chain_balance, cue_key, item_number, negated_number
 from emoreason.metrics.evidence import cue_statements
 from emoreason.metrics.valence import listed_cues, signed, vader_lexicon, valence_check
 

@@ -13,7 +13,8 @@ import time
 
 import emoreason
 from emoreason.api.explainer import load_engine
-from emoreason.generation.quotes import _FIRST_MARK, GroundedQuotes, _lowered, _squash
+from emoreason.generation.chain_text import FIRST_MARK, lowered, squash
+from emoreason.generation.quotes import GroundedQuotes
 
 loaded, engine = load_engine("default", batch_size=16)
 new = GroundedQuotes.candidates
@@ -22,11 +23,11 @@ new = GroundedQuotes.candidates
 def old(self: GroundedQuotes, row: int) -> list[int]:
     source = self.sources[row] or ""
     if source not in self._candidates:
-        lowered = _lowered(source)
+        lowered_source = lowered(source)
         self._candidates[source] = [
             i
             for i, text in enumerate(self.texts)
-            if _FIRST_MARK.search(text) or ("\n" not in text and _squash(text) in lowered)
+            if FIRST_MARK.search(text) or ("\n" not in text and squash(text) in lowered_source)
         ]
     return self._candidates[source]
 

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cue_repeats"))
 from check import compare, select  # noqa: E402
 
-from emoreason.generation.quotes import has_rated_word  # noqa: E402
+from emoreason.generation.chain_text import has_rated_word  # noqa: E402
 
 OUT = Path("runs/no_cue_claim")
 CUE_LIST = re.compile(r"Text:[ \t]*(?:Positive|Negative) cues:")

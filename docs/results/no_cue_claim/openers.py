@@ -22,7 +22,8 @@ import torch
 from emoreason.data import load_dataset
 from emoreason.formats import get_format
 from emoreason.formats.conversation import build_conversation
-from emoreason.generation.quotes import GroundedQuotes, has_rated_word
+from emoreason.generation.chain_text import has_rated_word
+from emoreason.generation.quotes import GroundedQuotes
 from emoreason.models import load_model
 from emoreason.models.families.causal_lm import render_prompts
 

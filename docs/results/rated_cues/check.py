@@ -28,7 +28,7 @@ from check import select as select_repeats  # noqa: E402
 
 from emoreason.eval.compare import read_run, usable_score  # noqa: E402
 from emoreason.formats.readout import ScoreFit  # noqa: E402
-from emoreason.generation.quotes import cue_key  # noqa: E402
+from emoreason.generation.chain_text import cue_key  # noqa: E402
 from emoreason.inference import with_fitted_score  # noqa: E402
 from emoreason.metrics.bootstrap import paired_difference  # noqa: E402
 from emoreason.metrics.valence import listed_cues, vader_lexicon  # noqa: E402

@@ -26,7 +26,7 @@ import numpy as np
 
 from emoreason.eval.compare import read_run, usable_score
 from emoreason.formats.readout import ScoreFit
-from emoreason.generation.quotes import chain_rationale
+from emoreason.generation.chain_text import chain_rationale
 from emoreason.inference import with_fitted_score
 from emoreason.metrics.bootstrap import paired_difference
 

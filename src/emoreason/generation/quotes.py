@@ -141,431 +141,61 @@ quote can only grow along the input, one space at a time, so it ends within the 
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from functools import lru_cache
-from typing import NamedTuple
+from collections.abc import Sequence
 
 import torch
 
-from emoreason.metrics.evidence import cue_statements
-from emoreason.metrics.valence import (
-    NEGATION_SCALAR,
-    balance_lean,
-    balance_sentence,
-    capitalised_cues,
-    cue_boosters,
-    cue_valence,
-    lexicon_words,
-    listed_cues,
-    rationale_sentence,
-    signed,
-    vader_lexicon,
-    vader_words,
+from emoreason.generation.chain_text import (
+    AFTER_ITEM_NUMBER,
+    COMBINED_AT,
+    COMMA_ITEM_AT,
+    COUNT_AT,
+    FIRST_MARK,
+    HEADING_END,
+    HEADINGS,
+    ITEM_AT,
+    JUST_EM,
+    MARK_ENDS,
+    MODIFIER_CLOSED,
+    MODIFIER_QUOTE_AT,
+    OTHER_LIST,
+    QUOTE_MARKS,
+    READS_AT,
+    SCORE_AT,
+    STATED_POLARITY,
+    TEXT_AT,
+    VERDICT_END,
+    VERDICT_NUMBER,
+    along,
+    can_close_fresh,
+    chain_balance,
+    chain_rationale,
+    continuation_allowed,
+    count_tokens,
+    cue_key,
+    has_emphasis,
+    has_rated_word,
+    heading_allowed,
+    item_number,
+    list_end,
+    lowered,
+    negated_number,
+    normalize,
+    occurrences,
+    tail_class,
+    vader_listed_cues,
+    verdict_sign,
+    word_starts,
 )
+from emoreason.generation.chain_vocab import byte_spellings, chain_tokens, encode_cached, quote_vocabulary, token_texts
+from emoreason.metrics.valence import cue_boosters
 
-QUOTE_MARKS = '"\u201c\u201d'
-_FIRST_MARK = re.compile(f"[{QUOTE_MARKS}]")
-# the chain is where an exclamation-mark count would go: after "Emphasis:", spaces and digits so far
-_COUNT_AT = re.compile(r"Emphasis:([ \t]*\d*)$")
-_SPACES_DIGITS_REST = re.compile(r"([ \t]*)(\d*)(.*)", re.S)
-# how SmolLM2's tokens begin the word: " Emphasis", " Emphas", or "Em" + "phas" at a line start ("Em"
-# alone also begins "Emotion", so it is banned only as the start of "phas")
-_EMPHASIS_STARTS = ("Emphas", "Emphasis")
-_JUST_EM = re.compile(r"(?<![A-Za-z])Em$")
-# a quote mark that opens here heads an item of a cue list (`Positive cues: "`, `...; "`)
-_ITEM_AT = re.compile(r"(?:cues:|;)[ \t]*$")
-# ... or right after a comma, inside a list being written: the teacher never quotes there (its commas go
-# before `negated by` / `strengthened by`), a student that separates items with commas does
-_COMMA_ITEM_AT = re.compile(r",[ \t]*$")
-# where the text part opens: a cue list, or the no-cue sentence ("No word in the sentence ...")
-_TEXT_AT = re.compile(r"(?<![A-Za-z])Text:[ \t]*$")
-_EDGE_PUNCTUATION = re.compile(r"^\W+|\W+$")
-# a list's heading just written, outside quotes: the list opens here
-_HEADING_END = re.compile(r"(?<![A-Za-z])(Positive|Negative) cues:$")
-HEADINGS = {"positive": "Positive cues:", "negative": "Negative cues:"}
-OTHER_LIST = {"positive": "negative", "negative": "positive"}
-# a full stop right after a run of digits without a decimal point is one (the teacher writes "+1.7");
-# anywhere else outside quotes it ends the sentence, and with it a cue list
-_DECIMAL_AT = re.compile(r"(?<![\d.])\d+$")
-_FRACTION_AT = re.compile(r"\.\d+$")
 # how far the "goes on" rule forces a list (module doc): 8 items of about 9 tokens each, and no further than
 # this many characters past the last item's quote (the teacher's longest, `"x" (-2.5), strengthened by
 # "very", negated by "not" so it reads +1.9; `, is about 60)
 MAX_FORCED_ITEMS = 8
 MAX_ITEM_RUN = 80
-# where a negated item's number goes (`negated by "not" so it reads +1.8`), and the combined part's start
-_READS_AT = re.compile(r"(?<![A-Za-z])so it reads$")
-_COMBINED_AT = re.compile(r"(?<![A-Za-z])Combined:[ \t]*$")
-# a quote that names a cue's modifier (`strengthened by "very"`, `negated by "not"`, a student's `boosted by`)
-_MODIFIER_AT = re.compile(r"(?<![A-Za-z])[A-Za-z]+ by[ \t]*$")
-# a quote opening here names the modifier of the list item before it, the teacher's way (`"good" (+1.9),
-# strengthened by "very"`) or a student's (`boosted by "too"`; `negated by` is the negation rules'); a
-# modifier's quote just closed; the chain right after an item's number and a comma; the verbs a student's
-# modifier clause began with in the shipped default's answers, and a few like them
-_MODIFIER_BY = r"(?<![A-Za-z])(?!negated\b)[A-Za-z]+ by[ \t]*"
-_MODIFIER_QUOTE_AT = re.compile(_MODIFIER_BY + "$")
-_MODIFIER_CLOSED = re.compile(f"{_MODIFIER_BY}[{QUOTE_MARKS}][^{QUOTE_MARKS}\\n]*[{QUOTE_MARKS}][ \\t]*$")
-_MODIFIER_VERBS = ("strengthened", "boosted", "intensified", "amplified", "heightened", "enhanced", "reinforced")
-_MODIFIER_VERBS += ("supported", "softened", "weakened", "tempered", "dampened")
-_AFTER_ITEM_NUMBER = re.compile(r"[ \t]*\([+-]?\d+(?:\.\d+)?\),[ \t]*")
-# the polarity a C2F chain opens with (the tag as the polarity readout writes it; absent where it is a hint
-# in the prompt, as in Hint-GRPO's re-sampled groups)
-_STATED_POLARITY = re.compile(r"^\s*<polarity>(positive|negative|neutral)</polarity>")
-# the combined part's verdict just ended (`Overall the sentiment is clearly negative, about -1.9 on the -4..4
-# scale.`; without a scale, `... is neutral.`), a space or a line break after it or not
-_VERDICT_END = re.compile(
-    r"(?<![A-Za-z])Overall the sentiment is [^\n]*?(?:scale|positive|negative|neutral)\.[ \t\n]*$"
-)
-# the number a verdict states (`... clearly negative, about -1.9 on the -4..4 scale.`), and the score tag just opened
-_VERDICT_NUMBER = re.compile(r"(?<![A-Za-z])Overall the sentiment is [^\n]*?about ([+-]?\d+(?:\.\d+)?) on the")
-_SCORE_AT = re.compile(r"<score>[ \t]*$")
-# where a verdict's number begins (`Overall the sentiment is strongly negative, about`)
-_VERDICT_NUMBER_AT = re.compile(r"(?<![A-Za-z])Overall the sentiment is (?:\w+ )?(positive|negative), about$")
-_MARK_ENDS = tuple(QUOTE_MARKS)
-_BALANCE_OPENINGS = ("Positive", "All", "Without")  # how the teacher's balance sentence begins
-
-
-def has_emphasis(source: str) -> bool:
-    """Whether the input has what the lexicon teacher's `Emphasis` sentence counts
-    (`distill.lexicon`): a "!", or a cue in capitals (`metrics.valence.capitalised_cues`)."""
-    return "!" in source or bool(capitalised_cues(vader_words(source), vader_lexicon()))
-
-
-def has_rated_word(source: str) -> bool:
-    """Whether the input has a word the lexicon rates: the teacher then opens its text part with a
-    cue list, never with its no-cue sentence (`distill.lexicon.render_chain`)."""
-    return bool(lexicon_words(source, vader_lexicon()))
-
-
-def normalize(text: str) -> str:
-    """Each whitespace run one space, padded with a space at both ends (so a quote may end with
-    a space where the input has a word boundary); the case is kept."""
-    return " " + " ".join(text.split()) + " "
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text.lower())
-
-
-@lru_cache(maxsize=64)
-def _lowered(source: str) -> str:
-    """`source` lowercased, once per input: the per-step check asks for it hundreds of times."""
-    return source.lower()
-
-
-def _word_char(text: str, index: int) -> bool:
-    return 0 <= index < len(text) and (text[index].isalnum() or text[index] == "_")
-
-
-def _quotable(phrase: str, source: str, closing: bool) -> bool:
-    """`phrase` (raw text) occurs in `source` (`normalize`d) at a word start, as written or all
-    lowercase, with single spaces only; with `closing`, also ending at a word end."""
-    if not phrase or phrase[0].isspace() or re.search(r"\s\s|[^\S ]", phrase):
-        return False
-    return any(not (closing and _word_char(text, start + len(phrase))) for text, start in _word_starts(phrase, source))
-
-
-def _word_starts(phrase: str, source: str) -> Iterator[tuple[str, int]]:
-    """(the text searched, the index) of each occurrence of `phrase` at a word start of the
-    `normalize`d `source`: as written, or in the lowercased input for an all-lowercase phrase."""
-    text = source if phrase != phrase.lower() else _lowered(source)
-    start = text.find(phrase)
-    while start != -1:
-        if not _word_char(text, start - 1):
-            yield text, start
-        start = text.find(phrase, start + 1)
-
-
-def continuation_allowed(quote: str, token: str, source: str) -> bool:
-    """Whether `token` (its text) may follow the open quote `quote` (its text so far) for the
-    `normalize`d input `source` (see the module doc)."""
-    mark = _FIRST_MARK.search(token)
-    if mark is None:
-        return _quotable(quote + token, source, closing=False)
-    if _FIRST_MARK.search(token[mark.end() :]):
-        return False
-    return _quotable((quote + token[: mark.start()]).rstrip(" "), source, closing=True)
-
-
-@lru_cache(maxsize=4096)
-def cue_key(phrase: str) -> str:
-    """How a list item's quote is counted: lowercased, whitespace-squashed, without the
-    punctuation around it ("Best." and "best" are one cue; an emoticon is kept whole). Cached: the
-    rated-first rule asks it of each candidate token's phrase and each owed word at every step."""
-    squashed = _squash(phrase).strip()
-    return _EDGE_PUNCTUATION.sub("", squashed) or squashed
-
-
-@lru_cache(maxsize=4096)
-def occurrences(key: str, source: str) -> int:
-    """How often `key` (a `cue_key`) occurs in the `normalize`d `source` as whole words, any case."""
-    if not key:
-        return 0
-    return len(re.findall(rf"(?<!\w){re.escape(key)}(?!\w)", _lowered(source)))
-
-
-def can_close_fresh(phrase: str, source: str, spent: frozenset[str]) -> bool:
-    """Whether the open quote `phrase` (its text so far, a piece of the `normalize`d `source`) can
-    close on a cue not in `spent` at the end of the word it is in: at some occurrence of it at a
-    word start in the input, the words up to the first word end from there do not make a spent
-    cue (a quote is not pushed on into a longer phrase to get round the rule). Occurrences are found
-    as `continuation_allowed` finds them: as written, or all lowercase for a lowercase phrase ("J"
-    may go on only to the input's capital-J words)."""
-    for text, start in _word_starts(phrase, source):
-        end = start + len(phrase)
-        while _word_char(text, end):
-            end += 1
-        if cue_key(text[start:end]) not in spent:
-            return True
-    return False
-
-
-def count_allowed(bangs: int, written: str, token: str) -> bool:
-    """Whether `token` may follow `Emphasis:` + `written` (spaces and digits so far) for an input
-    with `bangs` exclamation marks: the digits must be those of `bangs` (none when it is 0)."""
-    match = _SPACES_DIGITS_REST.fullmatch(written + token)
-    assert match is not None  # the pattern matches any text
-    digits, rest = match.group(2), match.group(3)
-    if not digits:
-        return "\n" not in rest  # the sentence goes on: no empty "Emphasis:" heading
-    if bangs == 0:
-        return False
-    return digits == str(bangs) or (not rest and str(bangs).startswith(digits))
-
-
-@lru_cache(maxsize=256)
-def count_tokens(texts: tuple[str, ...], bangs: int, written: str) -> list[int]:
-    """The token ids `count_allowed` lets follow `Emphasis:` + `written` (once per state)."""
-    return [i for i, text in enumerate(texts) if count_allowed(bangs, written, text)]
-
-
-def list_end(written: str, token: str, inside: bool) -> str | None:
-    """Where `token`, written after `written` (the chain so far; `inside`: within an open quote), ends
-    the sentence a cue list is in: the token's text after a full stop outside quotes that is no decimal
-    point, or from a line break on (so a line break leaves more than spaces). None: it does not."""
-    text = written[-8:]
-    for at, char in enumerate(token):
-        if char in QUOTE_MARKS:
-            inside = not inside
-        elif not inside and char == "\n":
-            return token[at:]
-        elif not inside and char == "." and not _DECIMAL_AT.search(text):
-            return token[at + 1 :]
-        text += char
-    return None
-
-
-def _tail_class(written: str) -> str:
-    """A stand-in for the end of `written` that `list_end` reads alike: digits awaiting a decimal point
-    ("1"), digits after one (".1"), anything else ("x")."""
-    if _DECIMAL_AT.search(written):
-        return "1"
-    return ".1" if _FRACTION_AT.search(written) else "x"
-
-
-def heading_allowed(written: str, token: str, heading: str) -> bool:
-    """Whether `token` may follow `written` (the chain since the list before it ended) on the way to
-    `heading` ("Negative cues:"): one space at most, then the heading's text; the token may go on past
-    the heading's end, not over a line break."""
-    text = written + token
-    body = text.lstrip(" ")
-    if not token or "\n" in text or len(text) - len(body) > 1:
-        return False
-    return heading.startswith(body) or body.startswith(heading)
-
-
-def along(written: str, token: str, target: str) -> bool:
-    """Whether `token`, written after `written` (the chain since a scripted text began), keeps the chain
-    on `target`: still a prefix of it, or past its end with no digit right after it (a number "+1.9" may
-    be followed by ")" or ".", not by "5")."""
-    text = written + token
-    if not token or len(text) <= len(target):
-        return bool(token) and target.startswith(text)
-    return text.startswith(target) and not text[len(target)].isdigit()
-
-
-def item_number(quote: str) -> str | None:
-    """What follows a list item that quotes a word the lexicon rates, as the teacher writes it: its
-    valence, ` (+1.9)`; None for a word the lexicon does not rate (the model's own reading)."""
-    valence = cue_valence(quote, vader_lexicon())
-    return None if valence is None else f" ({signed(valence)})"
-
-
-def negated_number(quote: str) -> str | None:
-    """What follows `so it reads` in the clause of an item quoting a word the lexicon rates: its valence
-    negated as VADER negates it (`metrics.valence.NEGATION_SCALAR`), ` -1.4` for "good"."""
-    valence = cue_valence(quote, vader_lexicon())
-    return None if valence is None else f" {signed(NEGATION_SCALAR * valence)}"
-
-
-def _chain_values(text_part: str) -> tuple[list[float], list[float]]:
-    """The positive and the negative numbers a chain's text part gives its cues (after negation where it
-    states one). Every quote with a number counts, not only those `metrics.evidence` reads as list items
-    (after `cues:` or `;`): a student's item after a comma (`"tears" (-0.9), "cry" (-2.1)`) is one too, as
-    grounded quoting treats it. A modifier's quote is not a cue: the number a student gives it
-    (`"embarrassment" (-1.9), strengthened by "complete" (+1.9)`) is left out."""
-    values = [
-        s.effective for s in cue_statements(text_part) if s.effective and not _MODIFIER_AT.search(text_part, 0, s.start)
-    ]
-    return [v for v in values if v > 0], [v for v in values if v < 0]
-
-
-def verdict_sign(chain: str) -> str | None:
-    """ "positive" / "negative" where `chain` ends where its verdict's number begins (`Overall the sentiment
-    is strongly negative, about`), else None. Asked at every step: the regex runs only after "about"."""
-    if not chain.endswith("about"):
-        return None
-    verdict = _VERDICT_NUMBER_AT.search(chain)
-    return None if verdict is None else verdict.group(1)
-
-
-def chain_balance(text_part: str) -> str:
-    """The teacher's balance sentence (`metrics.valence.balance_sentence`) over the numbers a chain's text
-    part gives its cues (`_chain_values`)."""
-    return balance_sentence(*_chain_values(text_part))
-
-
-def chain_rationale(text_part: str, polarity: str) -> str | None:
-    """The rationalized teacher's sentence (`metrics.valence.rationale_sentence`) for a chain whose numbers
-    (`_chain_values`) weigh to another side (`metrics.valence.balance_lean`) than its `polarity`; None
-    where they weigh to it."""
-    lean = balance_lean(*_chain_values(text_part))
-    return None if lean == polarity else rationale_sentence(lean, polarity)
-
-
-class _ChainTokens(NamedTuple):
-    """The tokens the chain rules name, found once per tokenizer."""
-
-    emphasis_starts: list[int]  # begin the word "Emphasis" (with or without a leading space)
-    after_em: list[int]  # go on from "Em" to it (starting "phas")
-    list_openers: dict[str, list[int]]  # begin "Positive" / "Negative": the openings of the teacher's cue lists
-    text_openers: torch.Tensor  # those and the ones beginning "No": the teacher's three text openings
-    quote_openers: list[int]  # a quote mark that opens a list item, a space before it or not
-    space: list[int]  # a lone space (before a quote mark of a tokenizer that writes it apart)
-    heading_pieces: list[int]  # may be part of a list heading: a space, or text along "Positive cues:" / ...
-    # by (`_tail_class`, inside a quote): the tokens that end a list there (`list_end`), and those of them
-    # that leave more than spaces after the end
-    list_enders: dict[tuple[str, bool], tuple[frozenset[int], frozenset[int]]]
-    by_text: dict[str, list[int]]  # every token by its text: the pieces of a scripted text
-    endings: list[int]  # short tokens without letters (");", "4."): a scripted text's last piece and more
-    digit_starts: list[int]  # begin with a digit: what may not follow a scripted number
-    balance_openers: torch.Tensor  # begin "Positive", "All" or "Without": the teacher's balance sentences
-    modifier_starts: list[int]  # begin a modifier clause's verb ("strengthened", "boosted": 3 letters or more)
-    paren_starts: list[int]  # begin with "(", a space before it or not: a number's opening
-    minus_starts: list[int]  # begin with "-", a space before it or not: a negative number's opening
-
-
-def _heading_piece(text: str) -> bool:
-    """Whether `text` can be written at some point on the way to a list heading (`heading_allowed`)."""
-    body = text.lstrip(" ")
-    if not body:
-        return text == " "
-    return any(
-        heading_allowed(heading[:at], text, heading)
-        for heading in HEADINGS.values()
-        for at in range(len(heading))
-        if (text if at else body)[0] == heading[at]
-    )
-
-
-@lru_cache(maxsize=4)
-def _chain_tokens(tokenizer: object) -> _ChainTokens:
-    """`_ChainTokens` of `tokenizer` (once per tokenizer: each is a pass over the whole vocabulary)."""
-    texts = _token_texts(tokenizer)
-    stripped = [text.strip() for text in texts]
-    lists = [i for i, word in enumerate(stripped) if word.startswith(("Positive", "Negative"))]
-    no = [i for i, word in enumerate(stripped) if word.startswith("No")]
-    stops = [i for i, text in enumerate(texts) if "." in text or "\n" in text]
-    by_text: dict[str, list[int]] = {}
-    for i, text in enumerate(texts):
-        by_text.setdefault(text, []).append(i)
-    enders = {}
-    for tail in ("1", ".1", "x"):
-        for inside in (False, True):
-            ends = {i: rest for i in stops if (rest := list_end(tail, texts[i], inside)) is not None}
-            enders[tail, inside] = (frozenset(ends), frozenset(i for i, rest in ends.items() if rest.strip(" ")))
-    return _ChainTokens(
-        emphasis_starts=[i for i, word in enumerate(stripped) if word in _EMPHASIS_STARTS],
-        after_em=[i for i, text in enumerate(texts) if text.startswith("phas")],
-        list_openers={sign: [i for i in lists if stripped[i].startswith(h[:8])] for sign, h in HEADINGS.items()},
-        text_openers=torch.tensor(sorted(lists + no), dtype=torch.long),
-        quote_openers=[i for i, text in enumerate(texts) if re.fullmatch(f" ?[{QUOTE_MARKS}]", text)],
-        space=[i for i, text in enumerate(texts) if text == " "],
-        heading_pieces=[i for i, text in enumerate(texts) if _heading_piece(text)],
-        list_enders=enders,
-        by_text=by_text,
-        digit_starts=[i for i, text in enumerate(texts) if text[:1].isdigit()],
-        endings=[i for i, text in enumerate(texts) if 1 < len(text) <= 4 and not re.search("[A-Za-z\n]", text)],
-        balance_openers=torch.tensor(
-            [i for i, word in enumerate(stripped) if word and word.startswith(_BALANCE_OPENINGS)], dtype=torch.long
-        ),
-        modifier_starts=[
-            i for i, word in enumerate(stripped) if len(word) >= 3 and any(v.startswith(word) for v in _MODIFIER_VERBS)
-        ],
-        paren_starts=[i for i, text in enumerate(texts) if text.lstrip(" ").startswith("(")],
-        minus_starts=[i for i, text in enumerate(texts) if text.lstrip(" ").startswith("-")],
-    )
-
-
-@lru_cache(maxsize=4)
-def _token_texts(tokenizer: object) -> tuple[str, ...]:
-    """Every token's text decoded alone (once per tokenizer)."""
-    size = len(tokenizer)  # type: ignore[arg-type]
-    return tuple(tokenizer.decode([i]) for i in range(size))  # type: ignore[attr-defined]
-
-
-@lru_cache(maxsize=4)
-def _quote_vocabulary(tokenizer: object) -> tuple[tuple[int, ...], tuple[tuple[int, str], ...], tuple[int, ...]]:
-    """The tokens with a quote mark, every other token without a line break with its text
-    lowercased and whitespace-squashed (once per tokenizer: squashing the 49k texts of SmolLM2's
-    vocabulary took 0.3 s, and was done once per input before), and the bare closers: the tokens
-    that start with a quote mark and have no second one (all the marks where none does)."""
-    texts = _token_texts(tokenizer)
-    marks, plain = [], []
-    for i, text in enumerate(texts):
-        if _FIRST_MARK.search(text):
-            marks.append(i)
-        elif "\n" not in text:
-            plain.append((i, _squash(text)))
-    bare = [i for i in marks if _FIRST_MARK.match(texts[i]) and not _FIRST_MARK.search(texts[i][1:])]
-    return tuple(marks), tuple(plain), tuple(bare or marks)
-
-
-@lru_cache(maxsize=4)
-def _byte_pieces(tokenizer: object) -> frozenset[int]:
-    """The tokens that decode alone to U+FFFD: pieces of a character spelled in bytes (once per tokenizer)."""
-    return frozenset(i for i, text in enumerate(_token_texts(tokenizer)) if "\ufffd" in text)
-
-
-@lru_cache(maxsize=256)
-def byte_spellings(tokenizer: object, source: str) -> dict[str, tuple[int, ...]]:
-    """Each character of `source` that `tokenizer` spells only in byte pieces (`_byte_pieces`), with
-    the token ids that spell it alone: what a quote of it must write. Empty for an ASCII input.
-    Cached: the G rollouts of one prompt share their input (do not change the dict returned)."""
-    if source.isascii():
-        return {}
-    pieces = _byte_pieces(tokenizer)
-    spelled = {}
-    for char in sorted({c for c in source if not c.isascii()}):
-        ids = tuple(tokenizer.encode(char, add_special_tokens=False))  # type: ignore[attr-defined]
-        if ids and all(i in pieces for i in ids):
-            spelled[char] = ids
-    return spelled
-
-
-@lru_cache(maxsize=256)
-def _listed_cues(source: str) -> dict[str, Counter[str]]:
-    """`metrics.valence.listed_cues` of a `normalize`d input with VADER's lexicon, once per input (the G
-    rollouts of one prompt share it; do not change what it returns)."""
-    return listed_cues(source, vader_lexicon())
-
-
-@lru_cache(maxsize=4096)
-def _encode_cached(encode: object, text: str) -> tuple[int, ...]:
-    """`encode(text)` without special tokens, once per text (a script is asked for its rest every step)."""
-    return tuple(encode(text, add_special_tokens=False))  # type: ignore[operator]
 
 
 class GroundedQuotes:
@@ -574,13 +204,13 @@ class GroundedQuotes:
     `sources[row]` is the input text row's citations must quote (None: that row is free)."""
 
     def __init__(self, tokenizer: object, sources: Sequence[str | None]):
-        self.texts = _token_texts(tokenizer)
+        self.texts = token_texts(tokenizer)
         self._encode = getattr(tokenizer, "encode", None)  # how the tokenizer writes a scripted text
         self.sources = [normalize(s) if s else None for s in sources]
         self.inside = [False] * len(sources)
         self.quote = [""] * len(sources)
         self._candidates: dict[str, list[int]] = {}  # by source: the n rows of one prompt share theirs
-        self._marks, self._plain, bare = _quote_vocabulary(tokenizer)
+        self._marks, self._plain, bare = quote_vocabulary(tokenizer)
         self.closing = list(bare)  # what a dead end may choose (module doc)
         # characters spelled in byte pieces, per row (empty for an ASCII input: nothing below runs),
         # and the pieces of one written so far inside the open quote
@@ -589,11 +219,11 @@ class GroundedQuotes:
         self.bangs = [s.count("!") if s else 0 for s in sources]
         self.emphatic = [bool(s) and has_emphasis(s) for s in sources]
         self.rated = [bool(s) and has_rated_word(s) for s in sources]
-        self._tokens = _chain_tokens(tokenizer)
+        self._tokens = chain_tokens(tokenizer)
         self.chain = [""] * len(sources)  # each row's completion so far (constrained rows only)
         self.heads_item = [False] * len(sources)  # the open quote heads an item of a cue list
         self.item_list: list[str | None] = [None] * len(sources)  # ... of that list ("positive"/"negative")
-        self.listed = [_listed_cues(s) if s else {} for s in self.sources]
+        self.listed = [vader_listed_cues(s) if s else {} for s in self.sources]
         self.headed: list[Counter[str]] = [Counter() for _ in sources]  # each row's list items, by cue_key
         # the cue list being written (its sign; None outside any), the lists opened, each list's items,
         # the lists that stopped owing (an item closed on another word), the heading the next sentence
@@ -668,7 +298,7 @@ class GroundedQuotes:
         those leaving more than spaces after the full stop while the other list must follow."""
         if self.open_list[row] is None:
             return frozenset()
-        every, wordy = self._tokens.list_enders[_tail_class(self.chain[row]), self.inside[row]]
+        every, wordy = self._tokens.list_enders[tail_class(self.chain[row]), self.inside[row]]
         if self.keeps_open(row):
             return every
         return wordy if self.other_due(row) else frozenset()
@@ -678,8 +308,8 @@ class GroundedQuotes:
         found in the input): the few hundred the per-step check looks at."""
         source = self.sources[row] or ""
         if source not in self._candidates:
-            lowered = _lowered(source)
-            found = [i for i, squashed in self._plain if squashed in lowered]
+            text = lowered(source)
+            found = [i for i, squashed in self._plain if squashed in text]
             self._candidates[source] = sorted([*self._marks, *found])
         return self._candidates[source]
 
@@ -695,7 +325,7 @@ class GroundedQuotes:
                 return [i for i in scripted if i not in bans] or scripted
             if verdict_sign(self.chain[row]) == "negative":  # the model wrote "strongly negative, about 2.5"
                 return self._tokens.by_text.get(" -") or None
-            at = _COUNT_AT.search(self.chain[row])
+            at = COUNT_AT.search(self.chain[row])
             if at is not None:
                 return count_tokens(self.texts, self.bangs[row], at.group(1))
             due = self.heading_due[row]
@@ -703,7 +333,7 @@ class GroundedQuotes:
                 written = self.chain[row][self.due_from[row] :]
                 pieces = self._tokens.heading_pieces
                 return [i for i in pieces if heading_allowed(written, self.texts[i], HEADINGS[due])] or None
-            if self.keeps_open(row) and _ITEM_AT.search(self.chain[row]):  # an item of a list that owes
+            if self.keeps_open(row) and ITEM_AT.search(self.chain[row]):  # an item of a list that owes
                 space = [] if self.chain[row].endswith(" ") else self._tokens.space
                 return self._tokens.quote_openers + space if self._tokens.quote_openers else None
             return None
@@ -741,7 +371,7 @@ class GroundedQuotes:
     def _item_ok(quote: str, token: str, source: str, spent: frozenset[str], owed: frozenset[str]) -> bool:
         """Whether an allowed `token` keeps a list item's quote on the way to one of the `owed` cues
         while there are any (they are never spent), else off the `spent` ones."""
-        mark = _FIRST_MARK.search(token)
+        mark = FIRST_MARK.search(token)
         if mark is None:  # the quote goes on: toward an owed word (an emoticon too), else off the spent ones
             phrase = quote + token
             if owed:  # one with punctuation after it ("Best."), or where the input has the quote as written,
@@ -750,7 +380,7 @@ class GroundedQuotes:
                     return True
                 return any(
                     text[start : start + len(key)].lower() == key
-                    for text, start in _word_starts(phrase, source)
+                    for text, start in word_starts(phrase, source)
                     for key in owed
                     if len(key) >= len(phrase)
                 )
@@ -788,7 +418,7 @@ class GroundedQuotes:
         letters, 176 tokens for an answer the tokenizer writes in 130."""
         if self._encode is None:
             return None
-        ids = _encode_cached(self._encode, text)
+        ids = encode_cached(self._encode, text)
         return ids[0] if ids and ids[0] < len(self.texts) and text.startswith(self.texts[ids[0]] or "\0") else None
 
     def opens_balance(self, row: int, logits: torch.Tensor) -> bool:
@@ -797,16 +427,16 @@ class GroundedQuotes:
         the sentence is scripted from the chain's own list items (`chain_balance`), and the rationalized
         sentence falls due where they weigh against the polarity the chain opened with (`opens_rationale`)."""
         chain = self.chain[row]
-        if self.inside[row] or self.balanced[row] or self.script[row] or not _COMBINED_AT.search(chain):
+        if self.inside[row] or self.balanced[row] or self.script[row] or not COMBINED_AT.search(chain):
             return False
         openers = self._tokens.balance_openers
         openers = openers[openers < logits.shape[-1]].to(logits.device)
         if float(torch.softmax(logits.float(), dim=-1)[openers].sum()) <= 0.5:
             return False
         self.balanced[row] = True
-        text_part = chain[: _COMBINED_AT.search(chain).start()]  # type: ignore[union-attr]
+        text_part = chain[: COMBINED_AT.search(chain).start()]  # type: ignore[union-attr]
         self.script[row] = (len(chain), ("" if chain.endswith((" ", "\t")) else " ") + chain_balance(text_part))
-        stated = _STATED_POLARITY.search(chain)
+        stated = STATED_POLARITY.search(chain)
         self.rationale[row] = chain_rationale(text_part, stated.group(1)) if stated else None
         return True
 
@@ -817,7 +447,7 @@ class GroundedQuotes:
         the number in it are the model's as they were (written before it, they moved: valid r fell by
         0.014 / 0.003 / 0.015, docs/results/rationale)."""
         chain = self.chain[row]
-        if self.inside[row] or self.rationale[row] is None or self.script[row] or not _VERDICT_END.search(chain):
+        if self.inside[row] or self.rationale[row] is None or self.script[row] or not VERDICT_END.search(chain):
             return False
         self.script[row] = (len(chain), ("" if chain.endswith((" ", "\t", "\n")) else " ") + self.rationale[row])
         self.rationale[row] = None
@@ -827,7 +457,7 @@ class GroundedQuotes:
         """Whether `row`'s text part must open with a cue list here: its input has a rated word, the
         part opens now, and the model (`logits`: this row's next-token scores) puts more than half
         its probability on the teacher's three openings."""
-        if not (self.rated[row] and not self.inside[row] and _TEXT_AT.search(self.chain[row])):
+        if not (self.rated[row] and not self.inside[row] and TEXT_AT.search(self.chain[row])):
             return False
         openers = self._tokens.text_openers
         openers = openers[openers < logits.shape[-1]].to(logits.device)
@@ -845,16 +475,16 @@ class GroundedQuotes:
         script = self.script[row]
         if script is not None and script[1][-1].isdigit() and chain[script[0] :] == script[1]:
             banned += self._tokens.digit_starts  # "+1.9" scripted: not "+1.98"
-        if self.last_item[row] and _AFTER_ITEM_NUMBER.fullmatch(chain, self.item_end[row]):
+        if self.last_item[row] and AFTER_ITEM_NUMBER.fullmatch(chain, self.item_end[row]):
             if not self.item_boosters(row):  # no booster stands before the item's word: no `strengthened by`
                 banned += self._tokens.modifier_starts
-        elif chain.rstrip(" \t").endswith(_MARK_ENDS) and _MODIFIER_CLOSED.search(chain):
+        elif chain.rstrip(" \t").endswith(MARK_ENDS) and MODIFIER_CLOSED.search(chain):
             banned += self._tokens.paren_starts  # the teacher gives a modifier no number
         if verdict_sign(chain) == "positive":
             banned += self._tokens.minus_starts  # a positive verdict's number is not negative
         if self.emphatic[row]:
             return banned
-        return banned + (self._tokens.after_em if _JUST_EM.search(self.chain[row]) else self._tokens.emphasis_starts)
+        return banned + (self._tokens.after_em if JUST_EM.search(self.chain[row]) else self._tokens.emphasis_starts)
 
     def mask(self, logits: torch.Tensor, rows: Sequence[int]) -> torch.Tensor:
         """`logits` [len(rows), vocab] with the disallowed tokens of each constrained row at -inf."""
@@ -901,11 +531,11 @@ class GroundedQuotes:
                 if self.inside[row] and self.open_list[row] is not None:
                     self.list_quotes[row] += 1
                 self.heads_item[row] = not self.inside[row] and (
-                    bool(_ITEM_AT.search(self.chain[row]))
-                    or (self.open_list[row] is not None and bool(_COMMA_ITEM_AT.search(self.chain[row])))
+                    bool(ITEM_AT.search(self.chain[row]))
+                    or (self.open_list[row] is not None and bool(COMMA_ITEM_AT.search(self.chain[row])))
                 )
                 self.item_list[row] = self.open_list[row] if self.heads_item[row] else None
-                self.modifies[row] = not self.inside[row] and bool(_MODIFIER_QUOTE_AT.search(self.chain[row]))
+                self.modifies[row] = not self.inside[row] and bool(MODIFIER_QUOTE_AT.search(self.chain[row]))
                 self.inside[row] = not self.inside[row]
                 self.quote[row] = ""
                 self.pending[row] = ()
@@ -918,14 +548,14 @@ class GroundedQuotes:
             self.chain[row] += char
             if self.inside[row] or self.sources[row] is None:
                 continue
-            if char == ">" and _SCORE_AT.search(self.chain[row]):  # the score is the verdict's number
-                stated = _VERDICT_NUMBER.findall(self.chain[row])
+            if char == ">" and SCORE_AT.search(self.chain[row]):  # the score is the verdict's number
+                stated = VERDICT_NUMBER.findall(self.chain[row])
                 self.script[row] = (len(self.chain[row]), stated[-1]) if stated else None
-            if char == "s" and self.open_list[row] is not None and _READS_AT.search(self.chain[row]):
+            if char == "s" and self.open_list[row] is not None and READS_AT.search(self.chain[row]):
                 number = negated_number(self.last_item[row])
                 self.script[row] = None if number is None else (len(self.chain[row]), number)
             if char == ":":
-                opened = _HEADING_END.search(self.chain[row])
+                opened = HEADING_END.search(self.chain[row])
                 if opened is not None:
                     self.open_list[row] = opened.group(1).lower()
                     self.list_quotes[row] = 0
@@ -971,18 +601,4 @@ class QuoteLogitsProcessor:
         return self.quotes.mask(scores, rows)
 
 
-__all__ = [
-    "GroundedQuotes",
-    "QuoteLogitsProcessor",
-    "QUOTE_MARKS",
-    "can_close_fresh",
-    "continuation_allowed",
-    "cue_key",
-    "count_allowed",
-    "byte_spellings",
-    "count_tokens",
-    "has_emphasis",
-    "has_rated_word",
-    "normalize",
-    "occurrences",
-]
+__all__ = ["GroundedQuotes", "QuoteLogitsProcessor", "MAX_FORCED_ITEMS", "MAX_ITEM_RUN"]
