@@ -15,6 +15,7 @@ import torch
 
 from emoreason.config_loader import ConfigError
 from emoreason.data.schema import TaskInfo, vader_task
+from emoreason.formats.conversation import build_conversation
 from emoreason.sft.polarity import polarity_targets, soft_polarity_loss, target_matrix
 from emoreason.sft.trainer import SFTTrainer
 
@@ -153,7 +154,7 @@ def test_the_polarity_term_reads_what_the_readout_reads_and_falls_as_it_trains(t
         got = torch.softmax(trainer.polarity_logprobs(trainer.model, sentences[:2]), dim=-1)
         loaded = trainer.loaded
         for row, sample in enumerate(sentences[:2]):
-            conversation = trainer.polarity.rows([sample])[0][0]
+            conversation = build_conversation(sample, trainer.polarity.format, trainer.polarity.task)
             inputs = loaded.family.encode(loaded.processor, [conversation])
             prefix = torch.tensor([trainer.polarity.prefix])
             logits = trainer.model(input_ids=torch.cat([inputs["input_ids"], prefix], dim=1)).logits[0, -1].float()

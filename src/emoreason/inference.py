@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from emoreason.data.schema import Polarity, Sample, TaskInfo, quotable_source
+from emoreason.data.schema import POLARITIES, Polarity, Sample, TaskInfo, quotable_source
 from emoreason.data.text import check_text, is_blank
 from emoreason.formats import get_format
 from emoreason.formats.base import ParseResult, ReasoningFormat
@@ -39,14 +39,17 @@ from emoreason.formats.readout import (
     fit_features,
     fitted_score,
     polarity_choice,
+    polarity_position,
     polarity_probs,
     reading_fit,
 )
 from emoreason.generation import Completion, GenerationBackend, SamplingParams
+from emoreason.generation.logprobs import choice_logprobs
+from emoreason.metrics.attribution import WordShift, occlusions, word_shifts
 from emoreason.metrics.evidence import cue_statements, mark_evidence
 from emoreason.metrics.grounding import citation_grounding
 from emoreason.metrics.valence import misrated_cues, negation_notes, unnamed_cues, unrated_cues
-from emoreason.models import Conversation
+from emoreason.models import Conversation, LoadedModel
 
 
 class ContextTooLong(ValueError):
@@ -393,6 +396,47 @@ def analyze(
         if progress is not None:
             progress(len(chunk))
     return records
+
+
+def attribute_words(
+    loaded: LoadedModel,
+    samples: Sequence[Sample],
+    fmt: ReasoningFormat,
+    task: TaskInfo,
+    cues: Mapping[str, str | None] | None = None,
+    batch_size: int = 32,
+    progress: Callable[[int], None] | None = None,
+) -> list[list[WordShift]]:
+    """The tokens of each sample's text ranked by how far each moves the polarity probabilities where
+    the answer states its polarity (`metrics.attribution`): the prompt of the text and of the text
+    without each token in turn (the cue text its prompt carries, `cues` as in `analyze`, kept), scored
+    up to the polarity word `batch_size` prompts at a time, nothing generated. Raises `ValueError` for
+    a format that does not write its polarity word first, as one token this tokenizer tells apart
+    (`formats.readout.polarity_position`)."""
+    import torch
+
+    position = polarity_position(loaded.tokenizer, fmt)
+    if position is None:
+        raise ValueError(
+            f"word attribution reads the polarity word where the answer states it first; format {fmt.name!r} "
+            "does not write one there with this tokenizer (use the c2f format)"
+        )
+    prefix, starts = position
+    words = [starts[p] for p in POLARITIES]
+    ranked = []
+    for sample in samples:
+        variants = [sample] + [dataclasses.replace(sample, text=text) for _, _, text in occlusions(sample.text)]
+        conversations = conversations_for(variants, fmt, task, cues)
+        probs: list[dict[str, float]] = []
+        with torch.no_grad():
+            for start in range(0, len(conversations), batch_size):
+                chunk = conversations[start : start + batch_size]
+                logp = choice_logprobs(loaded.model, loaded, chunk, prefix, words)
+                probs.extend(dict(zip(POLARITIES, row, strict=True)) for row in torch.softmax(logp, dim=-1).tolist())
+        ranked.append(word_shifts(sample.text, probs[0], probs[1:]))
+        if progress is not None:
+            progress(1)
+    return ranked
 
 
 EXAMPLE_SENTENCES = (

@@ -13,6 +13,8 @@ same answers. `explainer` holds `Explainer` and what a model is handed; `evaluat
     print(r.polarity, r.score)
     print(r.reasoning)
     records = ex(["Loved it.", "Never again."])  # a list, generated in batches of `batch_size`
+    r = Explainer.load("default", attribute=True)("Not bad at all.")
+    print(r.attribution[:3])  # the words the judgment rests on most (`emoreason.metrics.attribution`)
 
     import emoreason
 

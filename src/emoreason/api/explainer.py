@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, overload
 from emoreason.cues.prompting import MEDIA
 from emoreason.data.schema import Sample
 from emoreason.data.text import check_text, is_blank
-from emoreason.formats.readout import ScoreFit, effective_readout, reading_fit
+from emoreason.formats.readout import ScoreFit, effective_readout, polarity_position, reading_fit
 
 if TYPE_CHECKING:
     from emoreason.cues.classifier import CueClassifier
@@ -84,6 +84,10 @@ class Explanation:
     #: the words the chain states a number for that VADER's lexicon does not rate, each {word, stated}
     #: (`metrics.valence.unrated_cues`): the model's own reading; None when there are none, and then absent
     unrated_cues: list[dict[str, Any]] | None = None
+    #: with `attribute`: every whitespace token of the text, ranked by how far taking it out moves the
+    #: polarity probabilities, each {word, start, end, shift, without} (`metrics.attribution`); None
+    #: when not asked, and then absent
+    attribution: list[dict[str, Any]] | None = None
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Explanation:
@@ -114,6 +118,7 @@ _OPTIONAL = (
     "unnamed_cues",
     "misrated_cues",
     "unrated_cues",
+    "attribution",
     "cues",
 )
 
@@ -307,6 +312,7 @@ class Explainer:
         ground_quotes: bool = True,
         name_negations: bool = True,
         score_readout: str = "fitted",
+        attribute: bool = False,
     ) -> None:
         from emoreason.cues import CueClassifier
         from emoreason.data.schema import resolve_task
@@ -339,6 +345,15 @@ class Explainer:
         #: `fitted`, `confidence` or `written` (`formats.readout`); where one cannot apply, the next is used
         effective_readout(score_readout, self.format, self.task)  # an unknown name fails here, not at the first call
         self.score_readout = score_readout
+        #: add each record's `attribution` (`metrics.attribution`): the model's own weights are read for it
+        if attribute and self.loaded is None:
+            raise ValueError("attribute=True reads the model's weights: give a LoadedModel, not a ModelSpec")
+        if attribute and polarity_position(self.loaded.tokenizer, self.format) is None:
+            raise ValueError(
+                f"attribute=True reads the polarity word where the answer states it first; format "
+                f"{self.format.name!r} does not write one there with this tokenizer (use c2f)"
+            )
+        self.attribute = attribute
 
     @property
     def reading_fit(self) -> ScoreFit | None:
@@ -375,6 +390,7 @@ class Explainer:
         ground_quotes: bool = True,
         name_negations: bool = True,
         score_readout: str = "fitted",
+        attribute: bool = False,
     ) -> Explainer:
         """Load `model` once ("default", a local folder or a hub id) with its adapters (the shipped one
         for "default" unless `adapter` names others, a shipped one by name such as "speech-emotion",
@@ -395,6 +411,7 @@ class Explainer:
             ground_quotes=ground_quotes,
             name_negations=name_negations,
             score_readout=score_readout,
+            attribute=attribute,
         )
 
     def using(
@@ -500,7 +517,9 @@ class Explainer:
     def records(self, inputs: ModelInputs, progress: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
         """The audit records of prepared inputs, generated `batch_size` at a time
         (`emoreason.inference.analyze`: each batch asked and recorded as `conversations` and
-        `records_from` do, with this explainer's engine in between)."""
+        `records_from` do, with this explainer's engine in between), each with its `attribution`
+        where this explainer `attribute`s (`add_attribution`; `progress` then counts each sample
+        twice: answered, then attributed)."""
         from emoreason.inference import analyze
 
         records = analyze(
@@ -516,7 +535,24 @@ class Explainer:
             score_readout=self.score_readout,
             fit=self.reading_fit,
         )
+        if self.attribute:
+            self.add_attribution(inputs, records, progress)
         return _with_cue_text(inputs, records)
+
+    def add_attribution(
+        self, inputs: ModelInputs, records: list[dict[str, Any]], progress: Callable[[int], None] | None = None
+    ) -> None:
+        """Give each record (of `inputs.samples`, in order) its `attribution`: the tokens of its text
+        ranked by how far taking each out moves the polarity probabilities (`inference.attribute_words`;
+        one prompt pass per token, nothing generated). Raises `ValueError` for a format without a
+        leading polarity word."""
+        from emoreason.inference import attribute_words
+
+        if self.loaded is None:
+            raise ValueError("attribution reads the model's weights: this explainer has only a ModelSpec")
+        ranked = attribute_words(self.loaded, inputs.samples, self.format, self.task, inputs.cue_text, 32, progress)
+        for record, shifts in zip(records, ranked, strict=True):
+            record["attribution"] = [shift.to_dict() for shift in shifts]
 
     @overload
     def __call__(

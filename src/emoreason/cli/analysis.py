@@ -104,6 +104,7 @@ def analyze(
     ground_quotes: opt.GroundQuotes = True,
     name_negations: opt.NameNegations = True,
     score_readout: opt.ScoreReadout = "fitted",
+    attribute: opt.Attribute = False,
     batch_size: opt.BatchSize = 8,
     family: opt.Family = "auto",
     dtype: opt.Dtype = "auto",
@@ -141,21 +142,25 @@ def analyze(
         fail(f"--score-readout {score_readout!r}: choose one of {', '.join(SCORE_READOUTS)}")
     adapter = adapter or speech_adapter_for(model, samples, the_task, fmt)
     loaded, engine = load_engine(model, adapter, family, dtype, device, batch_size, votes)
-    explainer = Explainer(
-        loaded,
-        engine,
-        format=fmt.name if fmt else None,
-        task=the_task,
-        batch_size=batch_size,
-        max_new_tokens=max_new_tokens,
-        temperature=temperature,
-        votes=votes,
-        cues=cues,
-        cue_reference=cue_reference,
-        ground_quotes=ground_quotes,
-        name_negations=name_negations,
-        score_readout=score_readout,
-    )
+    try:
+        explainer = Explainer(
+            loaded,
+            engine,
+            format=fmt.name if fmt else None,
+            task=the_task,
+            batch_size=batch_size,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            votes=votes,
+            cues=cues,
+            cue_reference=cue_reference,
+            ground_quotes=ground_quotes,
+            name_negations=name_negations,
+            score_readout=score_readout,
+            attribute=attribute,
+        )
+    except ValueError as err:
+        fail(f"--attribute: {err}" if attribute else str(err))
     explainer.option = "--max-new-tokens"
     try:
         quiet = as_json or cues == "off" or not has_media(samples)
@@ -163,7 +168,7 @@ def analyze(
             inputs = explainer.prepare(samples, progress=advance)
         for message in inputs.warnings:
             warn(message)
-        with progress("analysing", len(samples), quiet=as_json) as advance:
+        with progress("analysing", len(samples) * (2 if attribute else 1), quiet=as_json) as advance:
             records = explainer.records(inputs, progress=advance)
     except (MediaError, ValueError) as err:
         fail(str(err))

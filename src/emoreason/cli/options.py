@@ -152,6 +152,17 @@ GroundQuotes = Annotated[
         "--grounded-quotes/--free-quotes",
     ),
 ]
+Attribute = Annotated[
+    bool,
+    _option(
+        "Also measure which words the judgment rests on: each word of the text is taken out in turn and the "
+        "polarity probabilities read again where the answer states its polarity (nothing is generated for it); "
+        "the words are ranked by how far each moves P(positive) - P(negative) (emoreason.metrics.attribution). "
+        "The record gets `attribution`; the readable view shows the words that move it most. About one prompt "
+        "pass per word: a 20-word sentence costs a few seconds more on a CPU.",
+        "--attribute",
+    ),
+]
 NameNegations = Annotated[
     bool,
     _option(

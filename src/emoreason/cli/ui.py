@@ -224,11 +224,33 @@ def show_record(sample: Sample, record: dict[str, Any]) -> None:
     if record.get("unrated_cues"):
         unrated = ", ".join(f'"{c["word"]}" {c["stated"]:+.1f}' for c in record["unrated_cues"])
         lines.append(Text(f"given a number by the chain, not rated by the VADER lexicon: {unrated}", "yellow"))
+    attribution = attribution_line(record)
+    if attribution is not None:
+        lines.append(attribution)
     if not record["parse_ok"] and not record["reasoning"]:
         lines.append(Text("raw: " + record["raw_completion"][:300], style="dim"))
     shown = sample.text if len(sample.text) <= 60 else sample.text[:60] + "…"
     title = Text(f"{record['id']}: {shown}")
     console.print(Panel(Text("\n").join(lines), title=title, title_align="left"))
+
+
+def attribution_line(record: dict[str, Any], top: int = 4, min_shift: float = 0.05) -> Text | None:
+    """The words the judgment rests on most (the record's `attribution`, `metrics.attribution`): up to
+    `top` tokens that add `min_shift` or more to P(positive) - P(negative), or take as much from it, each
+    with that shift and whether the chain cites it; None without attribution."""
+    if record.get("attribution") is None:
+        return None
+    spans = [s for s in (record.get("citations") or {}).get("spans", []) if s.get("field") == "text"]
+    leading = [a for a in record["attribution"][:top] if abs(a["shift"]) >= min_shift]
+    line = Text("rests on (what each word adds to P(positive) - P(negative), found by taking it out): ", style="dim")
+    if not leading:
+        return line.append(f"no word moves it by {min_shift} or more")
+    for i, item in enumerate(leading):
+        cited = any(s["start"] < item["end"] and item["start"] < s["end"] for s in spans)
+        line.append(", " if i else "")
+        line.append(f'"{item["word"]}" {item["shift"]:+.2f}', style="green" if item["shift"] > 0 else "red")
+        line.append("" if cited else " (not cited)", style="dim")
+    return line
 
 
 def negation_lines(notes: list[dict[str, Any]]) -> list[Text]:

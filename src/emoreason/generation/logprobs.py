@@ -210,6 +210,26 @@ def _token_logprobs(
     return logprobs, entropy
 
 
+def choice_logprobs(
+    model: torch.nn.Module,
+    loaded: LoadedModel,
+    conversations: Sequence[Conversation],
+    prefix: Sequence[int],
+    choices: Sequence[int],
+    share_prefix: bool = True,
+) -> torch.Tensor:
+    """[N, K]: the log-probability (over the whole vocabulary) of each of the K `choices` (token ids)
+    right after `prefix` (token ids) in the answer to each of the N `conversations`: a C2F answer's
+    three polarity words after `<polarity>` (`formats.readout.polarity_position`). One row per
+    conversation and choice, scored as `continuation_logprobs` scores them (each prompt run once);
+    differentiable when grad is enabled."""
+    rows = [conversation for conversation in conversations for _ in choices]
+    continuations = [[*prefix, token] for _ in conversations for token in choices]
+    encoded = encode_with_continuations(loaded, rows, continuations, share_prefix=share_prefix)
+    logp, _ = continuation_logprobs(model, encoded)
+    return logp[:, len(prefix)].reshape(len(conversations), len(choices))
+
+
 def hint_token_ids(loaded: LoadedModel, prefix: str) -> list[int]:
     """Token ids of an assistant prefix as they appear after the generation prompt."""
     if not prefix:
@@ -217,4 +237,4 @@ def hint_token_ids(loaded: LoadedModel, prefix: str) -> list[int]:
     return list(loaded.tokenizer(prefix, add_special_tokens=False)["input_ids"])
 
 
-__all__ = ["EncodedBatch", "continuation_logprobs", "encode_with_continuations", "hint_token_ids"]
+__all__ = ["EncodedBatch", "choice_logprobs", "continuation_logprobs", "encode_with_continuations", "hint_token_ids"]

@@ -90,7 +90,7 @@ class Probes:
         }
 
 
-def _delete(source: str, tokens: list[tuple[int, int]], drop: set[int]) -> str:
+def delete_tokens(source: str, tokens: list[tuple[int, int]], drop: set[int]) -> str:
     """`source` without the tokens numbered in `drop`; spaces collapsed, empty lines dropped. A
     field that loses nothing is returned as it is."""
     if not drop:
@@ -128,9 +128,9 @@ def build_probes(evidence: Evidence, text: str, cues: str = "", seed: int | str 
         return " ".join(sources[field][s:e] for i, (s, e) in enumerate(tokens[field]) if i in cited[field])
 
     return Probes(
-        without=ProbeInput(*(_delete(sources[f], tokens[f], cited[f]) for f in FIELDS)),
+        without=ProbeInput(*(delete_tokens(sources[f], tokens[f], cited[f]) for f in FIELDS)),
         only=ProbeInput(*(kept(f) for f in FIELDS)),
-        random=ProbeInput(*(_delete(sources[f], tokens[f], chosen[f]) for f in FIELDS)),
+        random=ProbeInput(*(delete_tokens(sources[f], tokens[f], chosen[f]) for f in FIELDS)),
         cited_tokens=count,
         random_removed=len(drawn),
     )

@@ -35,8 +35,7 @@ from emoreason.formats.base import ReasoningFormat
 from emoreason.formats.conversation import build_conversation
 from emoreason.formats.readout import polarity_position, polarity_word_index
 from emoreason.generation import SamplingParams, TransformersEngine
-from emoreason.generation.logprobs import continuation_logprobs, encode_with_continuations
-from emoreason.models.families.base import Conversation
+from emoreason.generation.logprobs import choice_logprobs, continuation_logprobs, encode_with_continuations
 from emoreason.models.loading import LoadedModel
 from emoreason.sft.config import SFTConfig, SFTPolarityConfig
 from emoreason.sft.data import SFTExample, load_sft_file, split_eval
@@ -205,12 +204,11 @@ class SFTTrainer:
         """[N, 3]: each polarity word's log-probability (over the whole vocabulary) where the answer
         to each sentence writes it, columns in `POLARITIES` order; differentiable."""
         assert self.polarity is not None
-        conversations, continuations = self.polarity.rows(sentences)
-        encoded = encode_with_continuations(self.loaded, conversations, continuations, share_prefix=self.share_prefix)
+        polarity = self.polarity
+        conversations = [build_conversation(sample, polarity.format, polarity.task) for sample in sentences]
+        words = [polarity.starts[p] for p in POLARITIES]
         with update_precision(self.precision, self.accelerator.device):
-            logp, _ = continuation_logprobs(model, encoded)
-        # every continuation is the shared prefix plus one word's first token: the last column
-        return logp[:, len(continuations[0]) - 1].reshape(len(sentences), len(POLARITIES))
+            return choice_logprobs(model, self.loaded, conversations, polarity.prefix, words, self.share_prefix)
 
     def polarity_loss(self, model: torch.nn.Module, sentences: Sequence[Sample]) -> torch.Tensor:
         """The polarity objective's mean cross-entropy on `sentences` (`emoreason.sft.polarity`)."""
@@ -383,17 +381,6 @@ class PolaritySentences:
             self.samples[i]
             for i in stream_positions(start, size, len(self.samples), seed, True, list(self.strata.values()))
         ]
-
-    def rows(self, sentences: Sequence[Sample]) -> tuple[list[Conversation], list[list[int]]]:
-        """Three rows a sentence, its prompt with the shared prefix and one polarity word's first
-        token, in `POLARITIES` order."""
-        conversations, continuations = [], []
-        for sample in sentences:
-            conversation = build_conversation(sample, self.format, self.task)
-            for polarity in POLARITIES:
-                conversations.append(conversation)
-                continuations.append([*self.prefix, self.starts[polarity]])
-        return conversations, continuations
 
     def targets(self, sentences: Sequence[Sample]) -> torch.Tensor:
         """[N, 3] target shares, columns in `POLARITIES` order."""

@@ -1,0 +1,135 @@
+"""Which words a judgment rests on (`metrics.attribution`, `inference.attribute_words`, `analyze --attribute`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from emoreason import Explainer
+from emoreason.cli import app
+from emoreason.cli.ui import attribution_line
+from emoreason.data.schema import Sample
+from emoreason.formats import get_format
+from emoreason.formats.readout import polarity_position
+from emoreason.generation.logprobs import choice_logprobs
+from emoreason.inference import attribute_words, conversations_for
+from emoreason.metrics.attribution import leading_word_cited, occlusions, reading, word_shifts
+from emoreason.testing.fixtures import make_tiny_causal_lm
+
+
+def probs(positive: float, negative: float) -> dict[str, float]:
+    return {"negative": negative, "neutral": round(1 - positive - negative, 6), "positive": positive}
+
+
+def test_each_token_is_taken_out_in_turn_with_the_spaces_collapsed() -> None:
+    assert occlusions("Not  bad at\tall.") == [
+        (0, 3, "bad at all."),
+        (5, 8, "Not at all."),
+        (9, 11, "Not bad all."),
+        (12, 16, "Not bad at"),
+    ]
+    assert occlusions("Great") == [(0, 5, "")] and occlusions("  ") == []
+
+
+def test_shifts_are_the_reading_with_the_token_less_the_reading_without_it_ranked_by_size() -> None:
+    text = "not bad at all"
+    base = probs(0.6, 0.1)  # reading 0.5
+    without = [probs(0.2, 0.5), probs(0.6, 0.1), probs(0.7, 0.05), probs(0.3, 0.2)]  # -0.3, 0.5, 0.65, 0.1
+    shifts = word_shifts(text, base, without)
+    # by hand: not 0.5 - (-0.3) = 0.8; bad 0; at 0.5 - 0.65 = -0.15; all 0.5 - 0.1 = 0.4
+    assert [(s.word, round(s.shift, 6)) for s in shifts] == [("not", 0.8), ("all", 0.4), ("at", -0.15), ("bad", 0.0)]
+    assert (shifts[0].start, shifts[0].end, shifts[0].without) == (0, 3, probs(0.2, 0.5))
+    assert reading(base) == pytest.approx(0.5)
+    tied = word_shifts("a b", base, [probs(0.4, 0.1), probs(0.8, 0.1)])  # +0.2 and -0.2: input order
+    assert [s.word for s in tied] == ["a", "b"]
+    with pytest.raises(ValueError, match="2 tokens in the text but 1 probabilities"):
+        word_shifts("a b", base, [base])
+    assert shifts[2].to_dict() == {
+        "word": "at",
+        "start": 8,
+        "end": 10,
+        "shift": -0.15,
+        "without": {"negative": 0.05, "neutral": 0.25, "positive": 0.7},
+    }
+
+
+def test_the_leading_word_is_cited_when_a_text_span_touches_it() -> None:
+    ranked = [{"word": "rushed.", "start": 40, "end": 47, "shift": -0.3}, {"word": "bad", "start": 4, "end": 7}]
+    assert leading_word_cited(ranked, [{"field": "text", "start": 40, "end": 46}]) is True
+    assert leading_word_cited(ranked, [{"field": "text", "start": 4, "end": 7}]) is False
+    assert leading_word_cited(ranked, [{"field": "cues", "start": 40, "end": 46}]) is False
+    assert leading_word_cited(ranked, [], min_shift=0.5) is None  # nothing moves the reading that far
+    assert leading_word_cited([], []) is None
+
+
+@pytest.fixture(scope="module")
+def tiny_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_causal_lm(tmp_path_factory.mktemp("tiny") / "causal")
+
+
+@pytest.fixture(scope="module")
+def explainer(tiny_path: Path) -> Explainer:
+    return Explainer.load(tiny_path, device="cpu", max_new_tokens=4, attribute=True)
+
+
+def test_attribution_reads_the_polarity_words_of_the_text_and_of_each_text_less_a_token(explainer: Explainer) -> None:
+    loaded, fmt, task = explainer.loaded, get_format("c2f"), explainer.task
+    assert loaded is not None
+    sample = Sample(id="s", text="not bad at all")
+    (shifts,) = attribute_words(loaded, [sample], fmt, task, batch_size=2)  # several chunks of prompts
+    assert sorted(s.word for s in shifts) == ["all", "at", "bad", "not"]
+    # each shift checked against the three words' probabilities computed apart, one prompt at a time
+    prefix, starts = polarity_position(loaded.tokenizer, fmt)  # type: ignore[misc]
+    words = [starts[p] for p in ("negative", "neutral", "positive")]
+
+    def alone(text: str) -> dict[str, float]:
+        conversation = conversations_for([Sample(id="s", text=text)], fmt, task)
+        with torch.no_grad():
+            row = torch.softmax(choice_logprobs(loaded.model, loaded, conversation, prefix, words), dim=-1)[0]
+        return dict(zip(("negative", "neutral", "positive"), row.tolist(), strict=True))
+
+    base = reading(alone("not bad at all"))
+    for shift in shifts:
+        without = alone(occlusions("not bad at all")[["not", "bad", "at", "all"].index(shift.word)][2])
+        assert shift.shift == pytest.approx(base - reading(without), abs=1e-4)
+        assert shift.without == pytest.approx(without, abs=1e-4)
+    assert any(abs(s.shift) > 1e-4 for s in shifts)  # a random model still moves with its input
+
+
+def test_the_explainer_adds_the_attribution_to_each_record(explainer: Explainer) -> None:
+    result = explainer(["So boring.", "What a lovely day"])
+    assert [len(r.attribution or []) for r in result] == [2, 4]
+    first = result[0].to_dict()["attribution"]
+    assert {a["word"] for a in first} == {"So", "boring."}
+    assert abs(first[0]["shift"]) >= abs(first[1]["shift"])
+    line = attribution_line(result[0].to_dict(), min_shift=0.0)
+    assert line is not None and f'"{first[0]["word"]}"' in line.plain
+    plain = explainer.using(votes=1)
+    assert plain.attribute  # kept by `using`
+    off = Explainer(explainer.loaded, explainer.engine, max_new_tokens=4)  # type: ignore[arg-type]
+    assert off("So boring.").attribution is None and "attribution" not in off("So boring.").to_dict()
+    assert attribution_line(off("So boring.").to_dict()) is None
+
+
+def test_attribution_needs_a_format_with_a_leading_polarity_word(explainer: Explainer) -> None:
+    with pytest.raises(ValueError, match="format 'emor3' does not write one there"):
+        Explainer(explainer.loaded, explainer.engine, format="emor3", task="ravdess", attribute=True)  # type: ignore[arg-type]
+
+
+def test_analyze_attribute_prints_the_attribution(explainer: Explainer, tiny_path: Path) -> None:
+    args = ["analyze", "So boring.", "--model", str(tiny_path), "--max-new-tokens", "4", "--device", "cpu"]
+    args.append("--attribute")
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("{")))
+    assert [a["word"] for a in printed["attribution"]] == [
+        a["word"] for a in explainer("So boring.").to_dict()["attribution"]
+    ]
+    shown = CliRunner().invoke(app, args)
+    assert shown.exit_code == 0 and "rests on" in shown.stdout, shown.output
+    refused = CliRunner().invoke(app, [*args, "--format", "emor3", "--task", "ravdess"])
+    assert refused.exit_code != 0 and "--attribute" in refused.output
