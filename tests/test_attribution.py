@@ -98,6 +98,10 @@ def test_attribution_reads_the_polarity_words_of_the_text_and_of_each_text_less_
         assert shift.shift == pytest.approx(base - reading(without), abs=1e-4)
         assert shift.without == pytest.approx(without, abs=1e-4)
     assert any(abs(s.shift) > 1e-4 for s in shifts)  # a random model still moves with its input
+    # a text whose variants repeat ("so" taken out either time) reads each repeated prompt alike
+    (repeated,) = attribute_words(loaded, [Sample(id="r", text="so so good")], fmt, task)
+    first, second = sorted((s for s in repeated if s.word == "so"), key=lambda s: s.start)
+    assert first.shift == pytest.approx(second.shift, abs=1e-5) and first.start < second.start
 
 
 def test_the_explainer_adds_the_attribution_to_each_record(explainer: Explainer) -> None:

@@ -16,6 +16,7 @@ instead of 8 x 346 (or 247 + 8 x 101 with the prefix alone).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +33,9 @@ class EncodedBatch:
     """Model inputs of prompt + continuation, and where the continuation tokens sit."""
 
     inputs: dict[str, Any]
-    targets: torch.Tensor  # [N, W] continuation ids, right-padded
+    # [N, W] continuation ids, right-padded; or [N, W, K]: the K ids whose log-probabilities are read at
+    # each position (`choice_logprobs`), the model still reading the continuation `inputs` holds
+    targets: torch.Tensor
     mask: torch.Tensor  # [N, W] 1 where a continuation token exists
     prefix_ids: torch.Tensor | None = None  # [1, P] prompt tokens every row starts with, run once
     # where prompts repeat: the distinct prompts' tokens after the prefix (run once each, after the
@@ -202,7 +205,10 @@ def _token_logprobs(
     if temperature != 1.0:
         logits = logits / temperature
     log_probs = torch.log_softmax(logits, dim=-1)
-    logprobs = log_probs.gather(-1, targets[..., None]).squeeze(-1)
+    if targets.dim() == logits.dim():  # K ids a position (`choice_logprobs`): [N, W, K]
+        logprobs = log_probs.gather(-1, targets)
+    else:
+        logprobs = log_probs.gather(-1, targets[..., None]).squeeze(-1)
     entropy = None
     if with_entropy:
         with torch.no_grad():
@@ -220,14 +226,16 @@ def choice_logprobs(
 ) -> torch.Tensor:
     """[N, K]: the log-probability (over the whole vocabulary) of each of the K `choices` (token ids)
     right after `prefix` (token ids) in the answer to each of the N `conversations`: a C2F answer's
-    three polarity words after `<polarity>` (`formats.readout.polarity_position`). One row per
-    conversation and choice, scored as `continuation_logprobs` scores them (each prompt run once);
-    differentiable when grad is enabled."""
-    rows = [conversation for conversation in conversations for _ in choices]
-    continuations = [[*prefix, token] for _ in conversations for token in choices]
-    encoded = encode_with_continuations(loaded, rows, continuations, share_prefix=share_prefix)
-    logp, _ = continuation_logprobs(model, encoded)
-    return logp[:, len(prefix)].reshape(len(conversations), len(choices))
+    three polarity words after `<polarity>` (`formats.readout.polarity_position`). One row a
+    conversation, continued by `prefix` and the first choice and scored as `continuation_logprobs`
+    scores it, the K choices read off the one distribution at the word (three rows a conversation, one
+    a word, cost three times the prompt passes and cache copies); differentiable when grad is enabled."""
+    continuations = [[*prefix, choices[0]] for _ in conversations]
+    encoded = encode_with_continuations(loaded, conversations, continuations, share_prefix=share_prefix)
+    read = encoded.targets[..., None].repeat(1, 1, len(choices))  # [N, W, K]: the token itself, K times ...
+    read[:, len(prefix)] = torch.tensor(list(choices), dtype=read.dtype, device=read.device)  # ... the K words
+    logp, _ = continuation_logprobs(model, dataclasses.replace(encoded, targets=read))
+    return logp[:, len(prefix)]
 
 
 def hint_token_ids(loaded: LoadedModel, prefix: str) -> list[int]:
