@@ -2,7 +2,7 @@
 
     openers.py ADAPTER ANSWERS...   (ANSWERS: evaluate folders answered by ADAPTER)
 
-For every answer in the folders whose input has a rated word (`generation.quotes.has_rated_word`), the
+For every answer in the folders whose input has a rated word (`generation.chain_text.has_rated_word`), the
 prompt plus the answer up to `Text:` is run through the model once: its likeliest next token, counted by
 what it begins with, and whether the shipped text-opening rule steps in (`opens_with_cues`: more than
 half the probability on tokens beginning "Positive", "Negative" or "No"). PG's answers were made with an

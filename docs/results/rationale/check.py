@@ -6,7 +6,7 @@ run.sh, after full_lists/check.py has printed the list and number figures of the
 
 The figures, each old -> new:
 - answers whose own numbers weigh against their polarity: the side the text part's stated numbers weigh to
-  (`metrics.valence.balance_lean`, over the numbers `generation.quotes.chain_balance` sums) is not the
+  (`metrics.valence.balance_lean`, over the numbers `generation.chain_text.chain_balance` sums) is not the
   polarity the answer opened with; and of them, the share whose combined part says so (holds the
   sentence `chain_rationale` gives for that polarity);
 - answers holding the sentence where their numbers do not weigh against their polarity, or holding it more
