@@ -27,6 +27,10 @@
 # 1.000, 1.000 -> 0.999; shipped-line r -0.0028 [-0.0080, +0.0005], -0.0000 [-0.0008, +0.0007], -0.0008
 # [-0.0068, +0.0038]; the sentence said by 0.985 / 1.000 / 1.000 of the answers owing it (65 of 66, 66, 268);
 # verdict agreement 1.000 / 1.000 / 0.999; modifier clauses 34 -> 2, 35 -> 4, 309 -> 16, of them not the
-# teacher's booster 33 -> 0, 34 -> 1, 306 -> 3, with a number 15 / 19 / 160 -> 0. Test not read yet.
+# teacher's booster 33 -> 0, 34 -> 1, 306 -> 3, with a number 15 / 19 / 160 -> 0.
+# Test (test.txt, read once afterwards): every polarity kept; shipped-line r +0.0030 [+0.0001, +0.0075], +0.0042
+# [-0.0001, +0.0105], -0.0015 [-0.0050, +0.0017]; the sentence in 71 of 73, 80 of 82, 248 of 248 answers owing it;
+# modifier clauses not naming the booster 41 / 31 / 270 -> 0 / 1 / 0, none with a number; at the token limit
+# 1 -> 1, 1 -> 0, 3 -> 10 (movies: the sentence's 27 tokens cut 7 long answers inside their score tag at 192).
 HERE="$(cd "$(dirname "$0")" && pwd)"
 RUNS=signed_verdict exec bash "$HERE/../clauses/run.sh"
