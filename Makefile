@@ -33,7 +33,7 @@ $(STAMP): pyproject.toml Makefile
 install: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/emoreason analyze --examples
+	$(VENV)/bin/emoreason analyze --examples --attribute
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks scripts docs/results

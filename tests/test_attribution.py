@@ -66,6 +66,25 @@ def test_the_leading_word_is_cited_when_a_text_span_touches_it() -> None:
     assert leading_word_cited([], []) is None
 
 
+def test_the_readable_view_lists_each_side_and_says_what_the_chain_does_not_cite() -> None:
+    record = {
+        "citations": {"spans": [{"field": "text", "start": 4, "end": 7}]},
+        "attribution": [
+            {"word": "Not", "start": 0, "end": 3, "shift": 0.68},
+            {"word": "bad", "start": 4, "end": 7, "shift": 0.54},
+            {"word": "rushed.", "start": 48, "end": 55, "shift": -0.27},
+            {"word": "the", "start": 30, "end": 33, "shift": 0.01},
+        ],
+    }
+    line = attribution_line(record)
+    assert line is not None
+    assert line.plain.endswith(
+        'toward positive "Not" +0.68 (not cited), "bad" +0.54; toward negative "rushed." -0.27 (not cited)'
+    )
+    quiet = attribution_line({"attribution": [{"word": "a", "start": 0, "end": 1, "shift": 0.01}]})
+    assert quiet is not None and "no single word moves it by 0.05" in quiet.plain
+
+
 @pytest.fixture(scope="module")
 def tiny_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_causal_lm(tmp_path_factory.mktemp("tiny") / "causal")
@@ -134,6 +153,6 @@ def test_analyze_attribute_prints_the_attribution(explainer: Explainer, tiny_pat
         a["word"] for a in explainer("So boring.").to_dict()["attribution"]
     ]
     shown = CliRunner().invoke(app, args)
-    assert shown.exit_code == 0 and "rests on" in shown.stdout, shown.output
+    assert shown.exit_code == 0 and "what moves it" in shown.stdout, shown.output
     refused = CliRunner().invoke(app, [*args, "--format", "emor3", "--task", "ravdess"])
     assert refused.exit_code != 0 and "--attribute" in refused.output

@@ -234,22 +234,27 @@ def show_record(sample: Sample, record: dict[str, Any]) -> None:
     console.print(Panel(Text("\n").join(lines), title=title, title_align="left"))
 
 
-def attribution_line(record: dict[str, Any], top: int = 4, min_shift: float = 0.05) -> Text | None:
-    """The words the judgment rests on most (the record's `attribution`, `metrics.attribution`): up to
-    `top` tokens that add `min_shift` or more to P(positive) - P(negative), or take as much from it, each
+def attribution_line(record: dict[str, Any], top: int = 3, min_shift: float = 0.05) -> Text | None:
+    """What moves the judgment (the record's `attribution`, `metrics.attribution`): up to `top` tokens
+    each way that add `min_shift` or more to P(positive) - P(negative), or take as much from it, each
     with that shift and whether the chain cites it; None without attribution."""
     if record.get("attribution") is None:
         return None
     spans = [s for s in (record.get("citations") or {}).get("spans", []) if s.get("field") == "text"]
-    leading = [a for a in record["attribution"][:top] if abs(a["shift"]) >= min_shift]
-    line = Text("rests on (what each word adds to P(positive) - P(negative), found by taking it out): ", style="dim")
-    if not leading:
-        return line.append(f"no word moves it by {min_shift} or more")
-    for i, item in enumerate(leading):
-        cited = any(s["start"] < item["end"] and item["start"] < s["end"] for s in spans)
-        line.append(", " if i else "")
-        line.append(f'"{item["word"]}" {item["shift"]:+.2f}', style="green" if item["shift"] > 0 else "red")
-        line.append("" if cited else " (not cited)", style="dim")
+    line = Text("what moves it (each word taken out in turn, P(positive) - P(negative)): ", style="dim")
+    sides = [
+        (name, [a for a in record["attribution"] if sign * a["shift"] >= min_shift][:top])
+        for name, sign in (("toward positive", 1), ("toward negative", -1))
+    ]
+    if not any(words for _, words in sides):
+        return line.append(f"no single word moves it by {min_shift} or more (several words carry it, or none)")
+    for name, words in (side for side in sides if side[1]):
+        line.append(f"{name} " if line.plain.endswith(": ") else f"; {name} ")
+        for i, item in enumerate(words):
+            cited = any(s["start"] < item["end"] and item["start"] < s["end"] for s in spans)
+            line.append(", " if i else "")
+            line.append(f'"{item["word"]}" {item["shift"]:+.2f}', style="green" if item["shift"] > 0 else "red")
+            line.append("" if cited else " (not cited)", style="dim")
     return line
 
 
