@@ -17,7 +17,7 @@ from emoreason.formats import get_format
 from emoreason.formats.readout import polarity_position
 from emoreason.generation.logprobs import choice_logprobs
 from emoreason.inference import attribute_words, conversations_for
-from emoreason.metrics.attribution import leading_word_cited, occlusions, reading, word_shifts
+from emoreason.metrics.attribution import attribution_summary, leading_word_cited, occlusions, reading, word_shifts
 from emoreason.testing.fixtures import make_tiny_causal_lm
 
 
@@ -156,3 +156,53 @@ def test_analyze_attribute_prints_the_attribution(explainer: Explainer, tiny_pat
     assert shown.exit_code == 0 and "what moves it" in shown.stdout, shown.output
     refused = CliRunner().invoke(app, [*args, "--format", "emor3", "--task", "ravdess"])
     assert refused.exit_code != 0 and "--attribute" in refused.output
+
+
+def test_the_summary_counts_leading_words_chance_and_shifts_by_hand() -> None:
+    first = (  # leads with "bad" (0.5), cited; 1 of 2 tokens cited
+        [{"word": "bad", "start": 4, "end": 7, "shift": 0.5}, {"word": "Not", "start": 0, "end": 3, "shift": -0.1}],
+        [{"field": "text", "start": 4, "end": 7}],
+    )
+    second = (  # leads with "meh" (-0.3), not cited; nothing of it cited
+        [{"word": "meh", "start": 0, "end": 3, "shift": -0.3}, {"word": "ok", "start": 4, "end": 6, "shift": 0.05}],
+        [],
+    )
+    third = ([{"word": "so", "start": 0, "end": 2, "shift": 0.02}], [])  # nothing moves it 0.1: no leading word
+    summary = attribution_summary([first, second, third])
+    assert summary == {
+        "n_answers": 3,
+        "n_leading": 2,
+        "min_shift": 0.1,
+        "leading_word_cited": 0.5,
+        "chance": (0.5 + 0.0) / 2,
+        "mean_shift_cited": 0.5,  # only the first has cited and uncited tokens
+        "mean_shift_uncited": 0.1,
+    }
+    assert attribution_summary([])["leading_word_cited"] is None
+
+
+def test_evaluate_attribute_writes_the_figures_and_resumes(tiny_path: Path, tmp_path: Path, monkeypatch) -> None:
+    import emoreason.eval.attribution as attribution_module
+    from emoreason.api import evaluate
+    from emoreason.eval.runner import remove_run_files
+
+    data = tmp_path / "d.jsonl"
+    rows = [{"id": f"s{i}", "text": t, "score": 1.0} for i, t in enumerate(["So boring.", "What a lovely day"])]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "eval"
+    args = ["evaluate", "--model", str(tiny_path), "--dataset", f"jsonl:{data}?scale=-4,4", "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--max-new-tokens", "4", "--baselines", "none", "--attribute"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads((out / "metrics.json").read_text())["attribution"]
+    assert figures["n_answers"] == 2 and set(figures) >= {"leading_word_cited", "chance", "mean_shift_cited"}
+    lines = [json.loads(line) for line in (out / "attribution.jsonl").read_text().splitlines()]
+    assert [(line["id"], len(line["attribution"])) for line in lines] == [("s0", 2), ("s1", 4)]
+    assert "n_leading" in result.output and "attribution.jsonl" in result.output
+    calls = []
+    real = attribution_module.attribute_words
+    monkeypatch.setattr(attribution_module, "attribute_words", lambda *a, **k: calls.append(a) or real(*a, **k))
+    again = evaluate(f"jsonl:{data}?scale=-4,4", tiny_path, out=out, max_new_tokens=4, baselines=(), attribute=True)
+    assert again["attribution"] == figures and calls == []  # every answer's words read from attribution.jsonl
+    assert "attribution.jsonl" in remove_run_files(out)
+    with pytest.raises(ValueError, match="format 'emor3' does not write one first"):
+        evaluate(f"jsonl:{data}?scale=-4,4", tiny_path, out=tmp_path / "e2", format="emor3", attribute=True)

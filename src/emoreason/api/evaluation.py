@@ -85,9 +85,11 @@ def evaluate(
     device: str = "auto",
     fresh: bool = False,
     faithfulness: bool = False,
+    attribute: bool = False,
     notify: Callable[[str], None] | None = None,
     progress_factory: Any = None,
     probe_progress_factory: Any = None,
+    attribution_progress_factory: Any = None,
     loader: Callable[..., tuple[Any, GenerationBackend]] | None = None,
 ) -> dict[str, Any]:
     """Run `model` on a dataset split and score it, as `emoreason evaluate` does; returns the
@@ -110,7 +112,11 @@ def evaluate(
     every answer that cites evidence in its input: the model is asked again without it, with it
     alone, and with as many other words removed (`emoreason.metrics.faithfulness`; `seed` seeds
     that control); the figures go to metrics["faithfulness"] and the report, the probe answers
-    to `out`/faithfulness.jsonl (kept on a rerun). `votes` > 1 samples that many answers per
+    to `out`/faithfulness.jsonl (kept on a rerun). `attribute=True` also finds which words each
+    answer's judgment moves with (each taken out in turn, the polarity probabilities read again:
+    `emoreason.metrics.attribution`) and how often the chain cites the one it moves with most; the
+    figures go to metrics["attribution"], each answer's words to `out`/attribution.jsonl (kept on a
+    rerun). `votes` > 1 samples that many answers per
     sample at `temperature` (default `formats.consensus.VOTE_TEMPERATURE`; seeded with `seed`) and
     keeps the one that speaks for them all, with the votes in its record (`inference.voted_record`).
     `score_readout` `confidence` weighs a scored C2F answer's number by the probability of its
@@ -118,8 +124,8 @@ def evaluate(
     it off the line the adapter carries (`score_fit` in its emoreason.json), else as `confidence`;
     `written` takes it as written.
     `notify` hears each warning (all are kept in
-    the metrics too); `progress_factory`, `probe_progress_factory` and `loader` (how the model is
-    loaded, `load_engine` by default) are hooks for the command line."""
+    the metrics too); `progress_factory`, `probe_progress_factory`, `attribution_progress_factory` and
+    `loader` (how the model is loaded, `load_engine` by default) are hooks for the command line."""
     from emoreason.api.explainer import load_engine
     from emoreason.cues import CueClassifier, add_ranking
     from emoreason.data import load_dataset, random_subset
@@ -147,6 +153,11 @@ def evaluate(
     target = Path(out) if out is not None else default_eval_out(ds.spec, split)
     if faithfulness and votes > 1:
         raise ValueError("faithfulness probes ask again for one answer per sample; use it with votes=1")
+    if attribute and not fmt.supports_prefix_hint:
+        raise ValueError(
+            f"attribute reads the polarity word where the answer states it first; format {fmt.name!r} does "
+            "not write one first (use c2f)"
+        )
     params = SamplingParams(
         n=votes,
         temperature=vote_temperature(votes, temperature),
@@ -188,6 +199,8 @@ def evaluate(
         probe_progress_factory=probe_progress_factory,
         score_readout=readout,
         score_fit=fit,
+        attribute_with=loaded if attribute else None,
+        attribution_progress_factory=attribution_progress_factory,
         **extra,
     )
 

@@ -155,11 +155,12 @@ GroundQuotes = Annotated[
 Attribute = Annotated[
     bool,
     _option(
-        "Also measure which words the judgment rests on: each word of the text is taken out in turn and the "
+        "Also measure which words the judgment moves with: each word of the text is taken out in turn and the "
         "polarity probabilities read again where the answer states its polarity (nothing is generated for it); "
         "the words are ranked by how far each moves P(positive) - P(negative) (emoreason.metrics.attribution). "
-        "The record gets `attribution`; the readable view shows the words that move it most. About one prompt "
-        "pass per word: a 20-word sentence costs a few seconds more on a CPU.",
+        "The record gets `attribution`; the readable view shows the largest moves each way and which of those "
+        "words the chain does not cite. About 0.14 s a word on a 2-core CPU. Needs a format that states its "
+        "polarity first (c2f).",
         "--attribute",
     ),
 ]

@@ -7,7 +7,9 @@ A rerun resumes only its own run: `run.json` records what the predictions depend
 with other settings stops before generating (`emoreason.eval.run_identity`).
 
 With `faithfulness`, every answer that cites evidence found in its input is then probed
-(`emoreason.eval.faithfulness`), resumably too: the probe answers are kept in faithfulness.jsonl.
+(`emoreason.eval.faithfulness`), resumably too: the probe answers are kept in faithfulness.jsonl. With
+`attribute_with`, each answer's words are ranked by how far each moves its judgment (`emoreason.eval.attribution`),
+kept in attribution.jsonl.
 
 Everything that can stop a run is checked before the first answer is generated: the run's
 identity, and the baselines, which are fitted first and skipped with a warning when they cannot
@@ -23,6 +25,7 @@ from typing import Any
 
 from emoreason.data import Dataset, Sample
 from emoreason.data.jsonl import AppendOnlyJsonl, read_jsonl_keyed, write_jsonl
+from emoreason.eval.attribution import ATTRIBUTION_FILE, run_attribution
 from emoreason.eval.comparison import fit_baselines
 from emoreason.eval.faithfulness import FAITHFULNESS_FILE, run_faithfulness
 from emoreason.eval.predictions import score_system
@@ -38,6 +41,7 @@ from emoreason.eval.run_identity import (
 from emoreason.formats.readout import ScoreFit
 from emoreason.generation import GenerationBackend, SamplingParams
 from emoreason.inference import analyze
+from emoreason.models import LoadedModel
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +61,7 @@ def remove_run_files(out: Path) -> list[str]:
     """Delete what an earlier run wrote in `out` (predictions, probes, run.json, reports and plots), and
     nothing else; returns the names deleted. This is `--fresh`: a new run in the same folder."""
     removed = []
-    for name in (PREDICTIONS_FILE, IDENTITY_FILE, FAITHFULNESS_FILE, *REPORT_FILES):
+    for name in (PREDICTIONS_FILE, IDENTITY_FILE, FAITHFULNESS_FILE, ATTRIBUTION_FILE, *REPORT_FILES):
         path = out / name
         if path.is_file():
             path.unlink()
@@ -130,13 +134,17 @@ def evaluate_model(
     probe_progress_factory: Any = None,
     score_readout: str = "written",
     score_fit: ScoreFit | None = None,
+    attribute_with: LoadedModel | None = None,
+    attribution_progress_factory: Any = None,
 ) -> dict[str, Any]:
     """Generate the missing predictions of `samples` into `out`, then score them and write the reports.
     `score_readout` (and `score_fit`, the model's fitted line) as `inference.analyze` takes them.
 
     With `faithfulness`, also probe the answers that cite evidence (`eval.faithfulness`; `seed`
     seeds the random-removal control, `probe_progress_factory` shows its progress) and add the
-    figures to metrics.json under "faithfulness".
+    figures to metrics.json under "faithfulness". With `attribute_with` (the model behind `engine`),
+    also find which words each answer's judgment moves with (`eval.attribution`; progress shown by
+    `attribution_progress_factory`), the figures under "attribution".
 
     `identity` is what a resume must match (`run_identity`; by default built from the arguments,
     without adapter contents or dtype, which only the caller knows); `details` are recorded in
@@ -212,6 +220,11 @@ def evaluate_model(
         probed = run_faithfulness(
             engine, samples, records, dataset.task, format_name, params, batch_size, out, seed, probe_progress_factory
         )
+    attribution = None
+    if attribute_with is not None:
+        attribution = run_attribution(
+            attribute_with, samples, records, dataset.task, format_name, out, attribution_progress_factory
+        )
     metrics = {
         "dataset": dataset.spec,
         "split": split,
@@ -235,6 +248,8 @@ def evaluate_model(
     }
     if probed is not None:
         metrics["faithfulness"] = probed.summary
+    if attribution is not None:
+        metrics["attribution"] = attribution
     title = f"emoreason evaluation: {dataset.spec}"
     write_report(out, title, metrics, ordered, samples, dataset.task, probed.answers if probed else None)
     return metrics

@@ -90,4 +90,40 @@ def leading_word_cited(
     )
 
 
-__all__ = ["WordShift", "leading_word_cited", "occlusions", "reading", "word_shifts"]
+def attribution_summary(
+    answers: Sequence[tuple[Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]]]], min_shift: float = 0.1
+) -> dict[str, Any]:
+    """Figures over answers, each (its ranked `attribution`, its `citations.spans`): `n_answers`;
+    `n_leading`, the answers with a leading word (`leading_word_cited` defined); over those,
+    `leading_word_cited` (the share whose chain cites it) and `chance` (the mean share of their tokens the
+    chain cites: what a leading word drawn at random would give); over the answers whose chain cites some
+    of their tokens and not all, `mean_shift_cited` and `mean_shift_uncited`, the mean over answers of each
+    group's mean |shift|. A share or mean over no answers is None."""
+    cited, chance, shift_cited, shift_uncited = [], [], [], []
+    for ranked, spans in answers:
+        in_text = [s for s in spans if s.get("field", "text") == "text"]
+        touched = [any(s["start"] < a["end"] and a["start"] < s["end"] for s in in_text) for a in ranked]
+        lead = leading_word_cited(ranked, in_text, min_shift)
+        if lead is not None:
+            cited.append(lead)
+            chance.append(sum(touched) / len(touched))
+        if any(touched) and not all(touched):
+            sizes = [abs(a["shift"]) for a in ranked]
+            shift_cited.append(_mean([x for x, t in zip(sizes, touched, strict=True) if t]))
+            shift_uncited.append(_mean([x for x, t in zip(sizes, touched, strict=True) if not t]))
+    return {
+        "n_answers": len(answers),
+        "n_leading": len(cited),
+        "min_shift": min_shift,
+        "leading_word_cited": _mean([float(c) for c in cited]),
+        "chance": _mean(chance),
+        "mean_shift_cited": _mean(shift_cited),
+        "mean_shift_uncited": _mean(shift_uncited),
+    }
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+__all__ = ["WordShift", "attribution_summary", "leading_word_cited", "occlusions", "reading", "word_shifts"]
