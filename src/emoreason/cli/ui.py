@@ -240,7 +240,9 @@ def attribution_line(record: dict[str, Any], top: int = 3, min_shift: float = 0.
     with that shift and whether the chain cites it; None without attribution."""
     if record.get("attribution") is None:
         return None
-    spans = [s for s in (record.get("citations") or {}).get("spans", []) if s.get("field") == "text"]
+    from emoreason.metrics.attribution import is_cited
+
+    spans = (record.get("citations") or {}).get("spans", [])
     line = Text("what moves it (each word taken out in turn, P(positive) - P(negative)): ", style="dim")
     sides = [
         (name, [a for a in record["attribution"] if sign * a["shift"] >= min_shift][:top])
@@ -251,7 +253,7 @@ def attribution_line(record: dict[str, Any], top: int = 3, min_shift: float = 0.
     for name, words in (side for side in sides if side[1]):
         line.append(f"{name} " if line.plain.endswith(": ") else f"; {name} ")
         for i, item in enumerate(words):
-            cited = any(s["start"] < item["end"] and item["start"] < s["end"] for s in spans)
+            cited = is_cited(item, spans)
             line.append(", " if i else "")
             line.append(f'"{item["word"]}" {item["shift"]:+.2f}', style="green" if item["shift"] > 0 else "red")
             line.append("" if cited else " (not cited)", style="dim")

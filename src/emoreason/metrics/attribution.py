@@ -76,6 +76,13 @@ def word_shifts(text: str, probs: Mapping[str, float], without: Sequence[Mapping
     return sorted(shifts, key=lambda s: (-round(abs(s.shift), 9), s.start))  # rounded: float noise is no rank
 
 
+def is_cited(token: Mapping[str, Any], spans: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether one of `spans` (an audit record's `citations.spans`) in the text overlaps `token` (an item of
+    its `attribution`): the chain cites that word, or a phrase with it."""
+    in_text = (s for s in spans if s.get("field", "text") == "text")
+    return any(s["start"] < token["end"] and token["start"] < s["end"] for s in in_text)
+
+
 def leading_word_cited(
     shifts: Sequence[Mapping[str, Any]], spans: Sequence[Mapping[str, Any]], min_shift: float = 0.1
 ) -> bool | None:
@@ -84,10 +91,7 @@ def leading_word_cited(
     None when no token moves the reading by `min_shift` or more: nothing leads."""
     if not shifts or abs(shifts[0]["shift"]) < min_shift:
         return None
-    lead = shifts[0]
-    return any(
-        s.get("field", "text") == "text" and s["start"] < lead["end"] and lead["start"] < s["end"] for s in spans
-    )
+    return is_cited(shifts[0], spans)
 
 
 def attribution_summary(
@@ -101,9 +105,8 @@ def attribution_summary(
     group's mean |shift|. A share or mean over no answers is None."""
     cited, chance, shift_cited, shift_uncited = [], [], [], []
     for ranked, spans in answers:
-        in_text = [s for s in spans if s.get("field", "text") == "text"]
-        touched = [any(s["start"] < a["end"] and a["start"] < s["end"] for s in in_text) for a in ranked]
-        lead = leading_word_cited(ranked, in_text, min_shift)
+        touched = [is_cited(token, spans) for token in ranked]
+        lead = leading_word_cited(ranked, spans, min_shift)
         if lead is not None:
             cited.append(lead)
             chance.append(sum(touched) / len(touched))
@@ -126,4 +129,4 @@ def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-__all__ = ["WordShift", "attribution_summary", "leading_word_cited", "occlusions", "reading", "word_shifts"]
+__all__ = ["WordShift", "attribution_summary", "is_cited", "leading_word_cited", "occlusions", "reading", "word_shifts"]
