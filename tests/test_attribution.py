@@ -198,6 +198,8 @@ def test_evaluate_attribute_writes_the_figures_and_resumes(tiny_path: Path, tmp_
     lines = [json.loads(line) for line in (out / "attribution.jsonl").read_text().splitlines()]
     assert [(line["id"], len(line["attribution"])) for line in lines] == [("s0", 2), ("s1", 4)]
     assert "n_leading" in result.output and "attribution.jsonl" in result.output
+    assert "## Which words the judgment moves with" in (out / "report.md").read_text()
+    assert "<h2>Which words the judgment moves with</h2>" in (out / "report.html").read_text()
     calls = []
     real = attribution_module.attribute_words
     monkeypatch.setattr(attribution_module, "attribute_words", lambda *a, **k: calls.append(a) or real(*a, **k))

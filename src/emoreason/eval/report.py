@@ -1,7 +1,8 @@
 """Evaluation reports: plots (PNG) and report.md / report.html that embed them, and metrics.json.
 
 The inputs of the answers that cite evidence are shown with that evidence marked, and with
-`evaluate --faithfulness` the report has a faithfulness section (`emoreason.eval.evidence_report`)."""
+`evaluate --faithfulness` the report has a faithfulness section (`emoreason.eval.evidence_report`), with
+`evaluate --attribute` one on which words the judgment moves with (`attribution_sections`)."""
 
 from __future__ import annotations
 
@@ -147,6 +148,27 @@ def polarity_confusion(
     return matrix, list(POLARITIES), columns
 
 
+def attribution_sections(figures: dict[str, Any] | None) -> tuple[list[str], list[str]]:
+    """The report's section on `evaluate --attribute` (metrics["attribution"], `metrics.attribution`), in
+    markdown and html; none without it."""
+    if figures is None:
+        return [], []
+    heading = "Which words the judgment moves with"
+    lead = (
+        f"Each word of each answered text taken out in turn, the polarity probabilities read again: in "
+        f"{figures['n_leading']} of {figures['n_answers']} answers one word moves P(positive) - P(negative) by "
+        f"{figures['min_shift']} or more. How often the chain cites that word, against chance (the share of "
+        "the words it cites), and how far cited and uncited words move the judgment (mean |shift|):"
+    )
+    names = ("leading_word_cited", "chance", "mean_shift_cited", "mean_shift_uncited")
+    md = [f"## {heading}\n", lead + "\n", "| " + " | ".join(names) + " |\n|" + "---|" * len(names) + "\n"]
+    md[-1] += "| " + " | ".join(_fmt(figures.get(n)) for n in names) + " |\n"
+    cells = "".join(f"<th>{n}</th>" for n in names), "".join(f"<td>{_fmt(figures.get(n))}</td>" for n in names)
+    page = [f"<h2>{heading}</h2><p>{html.escape(lead)}</p><table border=1 cellpadding=4>"]
+    page.append(f"<tr>{cells[0]}</tr><tr>{cells[1]}</tr></table>")
+    return md, page
+
+
 def write_report(
     out: Path,
     title: str,
@@ -231,6 +253,8 @@ def write_report(
         plot = faithfulness_plot(probed, task, out / "faithfulness.png")
         faithfulness_md, faithfulness_html = faithfulness_sections(metrics["faithfulness"], probed, plot)
     md.extend(faithfulness_md)
+    attribution_md, attribution_html = attribution_sections(metrics.get("attribution"))
+    md.extend(attribution_md)
     md_path = out / "report.md"
     md_path.write_text("\n".join(md), encoding="utf-8")
 
@@ -266,6 +290,7 @@ def write_report(
     parts.extend(evidence_html)
     parts.extend(omission_html)
     parts.extend(faithfulness_html)
+    parts.extend(attribution_html)
     html_path = out / "report.html"
     html_path.write_text(
         "<!doctype html><meta charset=utf-8><title>"
