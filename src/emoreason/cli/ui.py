@@ -250,8 +250,8 @@ def attribution_line(record: dict[str, Any], top: int = 3, min_shift: float = 0.
     ]
     if not any(words for _, words in sides):
         return line.append(f"no single word moves it by {min_shift} or more (several words carry it, or none)")
-    for name, words in (side for side in sides if side[1]):
-        line.append(f"{name} " if line.plain.endswith(": ") else f"; {name} ")
+    for n, (name, words) in enumerate(side for side in sides if side[1]):
+        line.append(f"{'; ' if n else ''}{name} ")
         for i, item in enumerate(words):
             cited = is_cited(item, spans)
             line.append(", " if i else "")

@@ -59,11 +59,12 @@ _FRACTION_AT = re.compile(r"\.\d+$")
 READS_AT = re.compile(r"(?<![A-Za-z])so it reads$")
 COMBINED_AT = re.compile(r"(?<![A-Za-z])Combined:[ \t]*$")
 # a quote that names a cue's modifier (`strengthened by "very"`, `negated by "not"`, a student's `boosted by`)
-_MODIFIER_AT = re.compile(r"(?<![A-Za-z])[A-Za-z]+ by[ \t]*$")
+_ANY_BY = r"[A-Za-z]+ by[ \t]*"
+_MODIFIER_AT = re.compile(r"(?<![A-Za-z])" + _ANY_BY + "$")
 # a quote opening here names the modifier of the list item before it, the teacher's way (`"good" (+1.9),
 # strengthened by "very"`) or a student's (`boosted by "too"`; `negated by` is the negation rules'); a
 # modifier's quote just closed; the chain right after an item's number and a comma
-_MODIFIER_BY = r"(?<![A-Za-z])(?!negated\b)[A-Za-z]+ by[ \t]*"
+_MODIFIER_BY = r"(?<![A-Za-z])(?!negated\b)" + _ANY_BY
 MODIFIER_QUOTE_AT = re.compile(_MODIFIER_BY + "$")
 MODIFIER_CLOSED = re.compile(f"{_MODIFIER_BY}[{QUOTE_MARKS}][^{QUOTE_MARKS}\\n]*[{QUOTE_MARKS}][ \\t]*$")
 AFTER_ITEM_NUMBER = re.compile(r"[ \t]*\([+-]?\d+(?:\.\d+)?\),[ \t]*")
