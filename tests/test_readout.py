@@ -237,7 +237,7 @@ def test_the_probit_margin_by_hand() -> None:
 
 @pytest.mark.parametrize(("gold", "rater_sd"), [(-1.0, 0.5), (-0.3, 0.5), (0.2, 0.5), (0.9, 0.5), (2.4, 1.0)])
 def test_the_probit_margin_reads_the_polarity_objectives_targets_linearly(gold: float, rater_sd: float) -> None:
-    from emoreason.sft.polarity import polarity_targets
+    from emoreason.train.polarity import polarity_targets
 
     # the objective's targets: P(positive) = Phi((g - 0.5) / sd), P(negative) = Phi((-0.5 - g) / sd), so
     # their probits differ by 2g / sd wherever neither is clipped

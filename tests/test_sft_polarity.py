@@ -16,8 +16,8 @@ import torch
 from emoreason.config_loader import ConfigError
 from emoreason.data.schema import TaskInfo, vader_task
 from emoreason.formats.conversation import build_conversation
-from emoreason.sft.polarity import polarity_targets, soft_polarity_loss, target_matrix
 from emoreason.sft.trainer import SFTTrainer
+from emoreason.train.polarity import polarity_targets, soft_polarity_loss, target_matrix
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
@@ -151,7 +151,9 @@ def test_the_polarity_term_reads_what_the_readout_reads_and_falls_as_it_trains(t
     # the term's distribution is the model's at the polarity word, after the prompt and "<polarity>"
     # (what `evaluate` keeps as `polarity_probs`): checked against a fresh forward pass
     with torch.no_grad():
-        got = torch.softmax(trainer.polarity_logprobs(trainer.model, sentences[:2]), dim=-1)
+        got = torch.softmax(
+            trainer.polarity.choice_logprobs(trainer.model, trainer.loaded, sentences[:2], trainer.share_prefix), dim=-1
+        )
         loaded = trainer.loaded
         for row, sample in enumerate(sentences[:2]):
             conversation = build_conversation(sample, trainer.polarity.format, trainer.polarity.task)

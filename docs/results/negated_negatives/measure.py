@@ -18,8 +18,8 @@ from emoreason.data.schema import POLARITIES
 from emoreason.generation.logprobs import continuation_logprobs, encode_with_continuations
 from emoreason.metrics.valence import negated_words, vader_lexicon
 from emoreason.models.loading import load_model
-from emoreason.sft.config import SFTPolarityConfig
-from emoreason.sft.trainer import PolaritySentences
+from emoreason.train.config import PolarityObjectiveConfig
+from emoreason.train.polarity import PolaritySentences
 
 ADAPTER = sys.argv[1] if len(sys.argv) > 1 else "default"
 SPLIT = sys.argv[2] if len(sys.argv) > 2 else "valid"
@@ -41,7 +41,7 @@ def kind(text: str) -> str:
 @torch.no_grad()
 def probabilities(loaded, sentences, batch: int = 16) -> np.ndarray:
     """[N, 3] P(polarity) renormalised over the three words, columns in POLARITIES order."""
-    config = SFTPolarityConfig(weight=1.0, dataset=[f"vader:{d}" for d in DOMAINS], split=SPLIT)
+    config = PolarityObjectiveConfig(weight=1.0, dataset=[f"vader:{d}" for d in DOMAINS], split=SPLIT)
     reader = PolaritySentences.load(config, loaded.processor)
     out = []
     for start in range(0, len(sentences), batch):

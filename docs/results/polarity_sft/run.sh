@@ -9,7 +9,7 @@
 # the distribution towards the gold polarity, whose optimum is certainty, not towards the raters' own
 # uncertainty (which may be part of why every RL recipe here left r where it was; corrected after the
 # run: the first wording said no advantage could move it). The `polarity` objective of `emoreason sft`
-# (emoreason.sft.polarity) trains it directly, on every scored train sentence: sft.yaml, the objective
+# (emoreason.train.polarity) trains it directly, on every scored train sentence: sft.yaml, the objective
 # alone, 200 steps from the shipped default. Candidate P1 = its final adapter; nothing else is chosen.
 #
 # The rule, written before P1 existed (ship.py reads it off):

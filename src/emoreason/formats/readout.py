@@ -23,7 +23,7 @@ fitted on the tweets and products valid splits, it raised movies valid r from 0.
 are more extreme than the data it was fitted on (RESULTS, "A score fitted to what the answer carries").
 
 The probit margin, Phi^-1(P(positive)) - Phi^-1(P(negative)), undoes the squashing the SFT polarity
-objective trains (`emoreason.sft.polarity`): its targets are a rater's normal reading around the gold
+objective trains (`emoreason.train.polarity`): its targets are a rater's normal reading around the gold
 score g, so P(positive) = Phi((g - b) / sd) and P(negative) = Phi((-b - g) / sd) for a neutral band
 (-b, b), and their probits differ by 2g / sd, linear in g where the margin saturates at +-1 for every
 clear sentence. On the default shipped 2026-12-05 it raised r by 0.013-0.018 on each valid domain the

@@ -9,12 +9,12 @@ so an SFT adapter and the GRPO run that continues it are described the same way.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
 from emoreason.config_loader import ConfigError, Section, dump_recipe, load_recipe, parse_recipe
-from emoreason.train.config import ModelConfig, OptimSection, RunSection, Scheduler
+from emoreason.train.config import ModelConfig, OptimSection, PolarityObjectiveConfig, RunSection, Scheduler
 
 
 class SFTRunConfig(RunSection):
@@ -73,58 +73,13 @@ class SFTEvalConfig(Section):
     batch_size: int = Field(8, ge=1)
 
 
-class SFTPolarityConfig(Section):
-    """(our choice, off by default) A second loss on the polarity word's distribution where the
-    answer starts, against a target read off each sentence's gold score (`emoreason.sft.polarity`),
-    on every scored sentence of `dataset`: the shipped readout reads the score mostly off that
-    distribution, and chain SFT teaches it only one hard word per kept chain."""
-
-    weight: float = Field(
-        0.0,
-        ge=0.0,
-        description="Weight of the polarity loss beside the chains' token-mean loss (0: off). At 1 the "
-        "distribution at the polarity position counts as much as a whole chain.",
-    )
-    dataset: str | list[str] = Field(
-        default_factory=list,
-        description="Dataset spec(s) whose scored sentences the polarity loss reads (as in `emoreason data "
-        "list`), e.g. [vader:tweets, vader:products]; needed when weight > 0.",
-    )
-    split: str = Field("train", description="The split of `dataset` to read.")
-    format: str = Field("c2f", description="The format whose answer starts with the polarity (c2f).")
-    batch_size: int = Field(16, ge=1, description="Sentences per optimizer step on each process.")
-    rater_sd: float = Field(
-        1.0,
-        gt=0.0,
-        description="(our choice) Spread of one rater's reading around the gold score, in scale units: the "
-        "target's polarity shares are that normal's mass below, inside and above the neutral band.",
-    )
-
-    balance: Literal["none", "domain"] = Field(
-        "none",
-        description="How each step's sentences are drawn from a pool of several datasets. none: by pool share "
-        "(a domain with twice the sentences gets twice the draws); domain: the domains take turns, so each "
-        "gets an equal share of every step whatever its size (needs two or more domains in `dataset`).",
-    )
-
-    @property
-    def enabled(self) -> bool:
-        return self.weight > 0
-
-    @model_validator(mode="after")
-    def _data_when_on(self) -> SFTPolarityConfig:
-        if self.enabled and not self.dataset:  # "" or []
-            raise ValueError("polarity.weight > 0 needs polarity.dataset (the scored sentences to read)")
-        return self
-
-
 class SFTConfig(Section):
     run: SFTRunConfig = Field(default_factory=SFTRunConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     data: SFTDataConfig = Field(default_factory=SFTDataConfig)
     train: SFTTrainConfig = Field(default_factory=SFTTrainConfig)
     eval: SFTEvalConfig = Field(default_factory=SFTEvalConfig)
-    polarity: SFTPolarityConfig = Field(default_factory=SFTPolarityConfig)
+    polarity: PolarityObjectiveConfig = Field(default_factory=PolarityObjectiveConfig)
 
     @model_validator(mode="after")
     def _something_to_train(self) -> SFTConfig:

@@ -11,7 +11,7 @@ Loss: the mean over the assistant tokens of the accumulation window (prompt toke
 context only, never targets). The end-of-turn token is a target too, so the model learns to stop.
 With `polarity.weight` > 0 a second term is added: the cross-entropy of the polarity word's
 distribution where the answer starts against a target read off each sentence's gold score, on a
-batch of scored sentences a step (`emoreason.sft.polarity`).
+batch of scored sentences a step (`emoreason.train.polarity`).
 """
 
 from __future__ import annotations
@@ -28,19 +28,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from emoreason.data import load_pooled
-from emoreason.data.schema import POLARITIES, Polarity, Sample, TaskInfo
+from emoreason.data.schema import Polarity, Sample
 from emoreason.formats import get_format
-from emoreason.formats.base import ReasoningFormat
-from emoreason.formats.conversation import build_conversation
 from emoreason.formats.readout import polarity_position, polarity_word_index
 from emoreason.generation import SamplingParams, TransformersEngine
-from emoreason.generation.logprobs import choice_logprobs, continuation_logprobs, encode_with_continuations
+from emoreason.generation.logprobs import continuation_logprobs, encode_with_continuations
 from emoreason.models.loading import LoadedModel
-from emoreason.sft.config import SFTConfig, SFTPolarityConfig
+from emoreason.sft.config import SFTConfig
 from emoreason.sft.data import SFTExample, load_sft_file, split_eval
-from emoreason.sft.polarity import polarity_targets, soft_polarity_loss, target_matrix
-from emoreason.train.loop import build_accelerator, epoch_position, prepare_training, stream_positions
+from emoreason.train.loop import build_accelerator, epoch_position, prepare_training
+from emoreason.train.polarity import PolaritySentences
 from emoreason.train.policy import load_trainable, prepare_policy
 from emoreason.train.update import (
     gradient_sync,
@@ -200,21 +197,11 @@ class SFTTrainer:
             mask = without_polarity_word(mask, [ids for _, ids in batch], self.polarity_word)
         return -(logp * mask).sum(), int(encoded.mask.sum().item())
 
-    def polarity_logprobs(self, model: torch.nn.Module, sentences: Sequence[Sample]) -> torch.Tensor:
-        """[N, 3]: each polarity word's log-probability (over the whole vocabulary) where the answer
-        to each sentence writes it, columns in `POLARITIES` order; differentiable."""
-        assert self.polarity is not None
-        polarity = self.polarity
-        conversations = [build_conversation(sample, polarity.format, polarity.task) for sample in sentences]
-        words = [polarity.starts[p] for p in POLARITIES]
-        with update_precision(self.precision, self.accelerator.device):
-            return choice_logprobs(model, self.loaded, conversations, polarity.prefix, words, self.share_prefix)
-
     def polarity_loss(self, model: torch.nn.Module, sentences: Sequence[Sample]) -> torch.Tensor:
-        """The polarity objective's mean cross-entropy on `sentences` (`emoreason.sft.polarity`)."""
+        """The polarity objective's mean cross-entropy on `sentences` (`emoreason.train.polarity`)."""
         assert self.polarity is not None
-        choice = self.polarity_logprobs(model, sentences)
-        return soft_polarity_loss(choice, self.polarity.targets(sentences).to(choice.device))
+        with update_precision(self.precision, self.accelerator.device):
+            return self.polarity.loss(model, self.loaded, sentences, self.share_prefix)
 
     def step(self) -> dict[str, float]:
         began = time.perf_counter()
@@ -327,65 +314,6 @@ class SFTTrainer:
         )
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)
-
-
-class PolaritySentences:
-    """The scored sentences the polarity objective reads, their prompts and targets."""
-
-    def __init__(
-        self,
-        config: SFTPolarityConfig,
-        samples: Sequence[Sample],
-        task: TaskInfo,
-        fmt: ReasoningFormat,
-        prefix: list[int],
-        starts: dict[str, int],
-    ):
-        self.config, self.task, self.format, self.prefix, self.starts = config, task, fmt, prefix, starts
-        self.samples = [s for s in samples if s.score is not None]
-        if not self.samples:
-            raise ValueError(f"polarity.dataset {config.dataset} has no scored sentence in its {config.split} split")
-        self.strata: dict[str, list[int]] = {}  # balance: domain -> each domain's sample indices, by name
-        if config.balance == "domain":
-            by_domain: dict[str, list[int]] = {}
-            for i, sample in enumerate(self.samples):
-                by_domain.setdefault(sample.domain or "data", []).append(i)
-            if len(by_domain) < 2:
-                raise ValueError(
-                    f"polarity.balance: domain needs two or more domains in polarity.dataset; {config.dataset} "
-                    f"has one ({', '.join(by_domain)}): list several datasets or use polarity.balance: none"
-                )
-            self.strata = {name: by_domain[name] for name in sorted(by_domain)}
-
-    @classmethod
-    def load(cls, config: SFTPolarityConfig, tokenizer: Any) -> PolaritySentences:
-        """Read `config.dataset` and find where `config.format` writes its polarity word."""
-        samples, task = load_pooled(config.dataset, config.split)
-        if task.scale is None:
-            raise ValueError(f"polarity.dataset {config.dataset} has labels, not scores: there is no score to teach")
-        fmt = get_format(config.format)
-        position = polarity_position(tokenizer, fmt)
-        if position is None:
-            raise ValueError(
-                f"format {config.format!r} does not start its answer with a polarity word that this tokenizer "
-                "tells apart at one token; use polarity.format: c2f"
-            )
-        return cls(config, samples, task, fmt, *position)
-
-    def batch(self, step: int, rank: int, world: int, seed: int) -> list[Sample]:
-        """This process's sentences for `step`: a function of the step alone (an exact resume). Under
-        `balance: domain` the domains take turns position by position (`train.loop.stratified_position`)."""
-        size = self.config.batch_size
-        start = (step * world + rank) * size
-        return [
-            self.samples[i]
-            for i in stream_positions(start, size, len(self.samples), seed, True, list(self.strata.values()))
-        ]
-
-    def targets(self, sentences: Sequence[Sample]) -> torch.Tensor:
-        """[N, 3] target shares, columns in `POLARITIES` order."""
-        rater_sd = self.config.rater_sd
-        return target_matrix([polarity_targets(float(s.score), self.task, rater_sd) for s in sentences])  # type: ignore[arg-type]
 
 
 def generation_eval(

@@ -1,4 +1,4 @@
-"""The config sections both trainers share: the model, the run, and the optimizer.
+"""The config sections both trainers share: the model, the run, the optimizer and the polarity objective.
 
 A GRPO recipe and the SFT recipe whose adapter it continues describe the model the same way
 (`ModelConfig`), keep their outputs and checkpoints the same way (`RunSection`) and build
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from emoreason.config_loader import Section
 
@@ -72,6 +72,53 @@ class OptimSection(Section):
     )
 
 
+class PolarityObjectiveConfig(Section):
+    """(our choice, off by default) A loss on the polarity word's distribution where the answer
+    starts, against a target read off each sentence's gold score (`emoreason.train.polarity`), on a
+    batch of `dataset`'s scored sentences each optimizer step: the shipped readout reads the score
+    mostly off that distribution. SFT adds it beside the chains' loss (chain SFT teaches that
+    position one hard word per kept chain); GRPO beside the policy loss, as an anchor that keeps the
+    distribution calibrated while the rewards shape the answer."""
+
+    weight: float = Field(
+        0.0,
+        ge=0.0,
+        description="Weight of the polarity loss beside the trainer's own loss (0: off). In SFT, at 1 the "
+        "distribution at the polarity position counts as much as a whole chain's token-mean loss.",
+    )
+    dataset: str | list[str] = Field(
+        default_factory=list,
+        description="Dataset spec(s) whose scored sentences the polarity loss reads (as in `emoreason data "
+        "list`), e.g. [vader:tweets, vader:products]; needed when weight > 0.",
+    )
+    split: str = Field("train", description="The split of `dataset` to read.")
+    format: str = Field("c2f", description="The format whose answer starts with the polarity (c2f).")
+    batch_size: int = Field(16, ge=1, description="Sentences per optimizer step on each process.")
+    rater_sd: float = Field(
+        1.0,
+        gt=0.0,
+        description="(our choice) Spread of one rater's reading around the gold score, in scale units: the "
+        "target's polarity shares are that normal's mass below, inside and above the neutral band.",
+    )
+
+    balance: Literal["none", "domain"] = Field(
+        "none",
+        description="How each step's sentences are drawn from a pool of several datasets. none: by pool share "
+        "(a domain with twice the sentences gets twice the draws); domain: the domains take turns, so each "
+        "gets an equal share of every step whatever its size (needs two or more domains in `dataset`).",
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return self.weight > 0
+
+    @model_validator(mode="after")
+    def _data_when_on(self) -> PolarityObjectiveConfig:
+        if self.enabled and not self.dataset:  # "" or []
+            raise ValueError("polarity.weight > 0 needs polarity.dataset (the scored sentences to read)")
+        return self
+
+
 def build_optimizer(
     model: torch.nn.Module, optim: OptimSection, total_updates: int
 ) -> tuple[torch.optim.Optimizer, Any]:
@@ -88,4 +135,4 @@ def build_optimizer(
     return optimizer, scheduler
 
 
-__all__ = ["LoraConfig", "ModelConfig", "OptimSection", "RunSection", "build_optimizer"]
+__all__ = ["LoraConfig", "ModelConfig", "OptimSection", "PolarityObjectiveConfig", "RunSection", "build_optimizer"]
