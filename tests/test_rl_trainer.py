@@ -778,3 +778,58 @@ def test_advantage_balance_gives_each_gold_polarity_the_same_pull(tmp_path: Path
     assert float(balanced[negative_rows].abs().sum()) == pytest.approx(float(balanced[~negative_rows].abs().sum()))
     # within a group the advantages keep their signs and ratios
     torch.testing.assert_close(balanced[:4] / balanced[:4].abs().sum(), plain[:4] / plain[:4].abs().sum())
+
+
+def same_answer(conversation: Conversation, k: int) -> str:
+    """One answer for every rollout: each group's rewards are equal, so every advantage is 0."""
+    body = "<think>cue</think><score>-1</score>"
+    return body if conversation.assistant_prefix else "<polarity>negative</polarity>" + body
+
+
+def test_the_polarity_objective_anchors_every_optimizer_step(tmp_path: Path, causal: Path) -> None:
+    scored = tmp_path / "scored.jsonl"
+    # golds far apart, so that two batches' targets (and so their losses) differ even where a tiny
+    # random model reads every sentence alike
+    texts = {"a lovely day": 3.2, "fine, I guess": 1.0, "rather dull": -1.0, "I hated it": -3.2}
+    rows = [{"id": f"p{i}", "text": t, "score": s, "split": "train"} for i, (t, s) in enumerate(texts.items())]
+    scored.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    polarity = {"weight": 1.0, "dataset": f"jsonl:{scored}?scale=-4,4&neutral=0.5", "batch_size": 2}
+    sections: dict[str, Any] = {"optim": {"lr": 1e-2, "minibatch_size": 8}, "hints": {"enabled": False}}
+    # no advantage anywhere (and no KL): without the anchor a step leaves the weights as they were
+    plain, _ = scripted_trainer(tmp_path / "plain", causal, answer=same_answer, **sections)
+    before = [p.detach().clone() for p in plain.policy.parameters()]
+    record = plain.step()
+    assert "polarity/loss" not in record and plain.polarity is None
+    assert all(torch.equal(a, p) for a, p in zip(before, plain.policy.parameters()))
+    # with it, every step moves the weights, and what it logs is the objective on that step's own
+    # batch of sentences before the update
+    anchored, _ = scripted_trainer(tmp_path / "anchored", causal, answer=same_answer, polarity=polarity, **sections)
+    assert anchored.polarity is not None
+    loss = partial_loss(anchored)
+    batches = [anchored.polarity.batch(step, 0, 1, 0) for step in range(2)]
+    assert abs(loss(batches[0]) - loss(batches[1])) > 1e-3  # the check below tells them apart
+    everything = anchored.polarity.samples
+    start = loss(everything)
+    for step, batch in enumerate(batches):
+        expected, weights = loss(batch), [p.detach().clone() for p in anchored.policy.parameters()]
+        record = anchored.step()
+        assert record["polarity/loss"] == pytest.approx(expected, abs=1e-5), step
+        assert any(not torch.equal(a, p) for a, p in zip(weights, anchored.policy.parameters()))
+    # and it trains the distribution towards the targets
+    for _ in range(4):
+        anchored.step()
+    assert loss(everything) < start - 1e-3  # (a tiny random model reads every sentence alike: little to gain)
+    with pytest.raises(ConfigError, match="polarity.weight > 0 needs polarity.dataset"):
+        make_config(tmp_path, causal, polarity={"weight": 1.0})
+
+
+def partial_loss(trainer: GRPOTrainer) -> Callable[[list[Sample]], float]:
+    """The polarity objective on the trainer's current policy, as a float."""
+    assert trainer.polarity is not None
+    polarity = trainer.polarity
+
+    def value(sentences: list[Sample]) -> float:
+        with torch.no_grad():
+            return float(polarity.loss(trainer.policy, trainer.loaded, sentences, trainer.share_prefix))
+
+    return value

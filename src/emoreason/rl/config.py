@@ -19,7 +19,7 @@ from emoreason.config_loader import ConfigError, Section, dump_recipe, load_reci
 from emoreason.config_loader import expand_override as _expand
 from emoreason.rl.hints import HintConfig
 from emoreason.rl.reflection import ReflectionConfig
-from emoreason.train.config import ModelConfig, OptimSection, RunSection
+from emoreason.train.config import ModelConfig, OptimSection, PolarityObjectiveConfig, RunSection
 from emoreason.train.validation import ValidationConfig
 
 __all__ = ["ConfigError", "GRPOConfig", "Section", "dump_config", "expand_override", "load_config", "parse_config"]
@@ -185,6 +185,13 @@ class GRPOConfig(Section):
     algorithm: AlgorithmConfig = Field(default_factory=AlgorithmConfig)
     optim: OptimConfig = Field(default_factory=OptimConfig)
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    polarity: PolarityObjectiveConfig = Field(
+        default_factory=PolarityObjectiveConfig,
+        description="(our choice, off by default) The SFT polarity objective added to every optimizer step "
+        "(`emoreason.train.polarity`): the fitted score is read mostly off the polarity word's "
+        "probabilities, which GRPO's rewards push towards certainty; this term keeps them on the gold "
+        "score's calibrated targets while the rewards shape the answer.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> GRPOConfig:

@@ -11,6 +11,10 @@ bottom in `GRPOTrainer.step`:
    (`core.py`), with the k3 KL to the reference (`emoreason.train.policy`) when `beta > 0`;
 6. logging and checkpoints (`emoreason.train.loop`).
 
+With `polarity.weight` > 0 every optimizer step also carries the SFT polarity objective on a batch
+of scored sentences (`emoreason.train.polarity`), an anchor for the distribution the fitted score
+reads.
+
 The math lives in `core.py`, the hint and reflection policies in their own modules; this file
 only orchestrates. Under `accelerate launch`/`torchrun` each process draws its own prompts,
 generates with the unwrapped model, and DDP averages the gradients.
@@ -75,6 +79,7 @@ from emoreason.rl.rollouts import (
     window_totals,
 )
 from emoreason.train.loop import build_accelerator, prepare_training, stream_positions
+from emoreason.train.polarity import PolaritySentences
 from emoreason.train.policy import RolloutWeights, load_trainable, prepare_policy, reference_model, setup_reference
 from emoreason.train.update import (
     RunningMeans,
@@ -152,6 +157,10 @@ class GRPOTrainer:
             self.validation = ValidationHook(
                 validation, self.run, self.max_steps, engine, self.policy, keep_answers=self._keep_validation_answers
             )
+        #: the polarity objective beside the policy loss (`polarity` section), or None
+        self.polarity = (
+            PolaritySentences.load(config.polarity, self.loaded.tokenizer) if config.polarity.enabled else None
+        )
         # The shared-prompt-prefix forward calls the model twice per backward, which DDP/FSDP
         # wrappers do not allow, and it needs the KV cache that gradient checkpointing turns off.
         self.share_prefix = self.world == 1 and not config.model.gradient_checkpointing
@@ -368,9 +377,17 @@ class GRPOTrainer:
             held = sum(float((e[1] - e[2]).sum()) for e in encoded if e is not None)
             running.add("update/polarity_word_held_share", held / max(1, ran_rows))
         self.model.train()
-        for _ in range(algo.num_iterations):
+        optimizer_steps = algo.num_iterations * len(windows)
+        for iteration in range(algo.num_iterations):
             first = 0  # index of the window's first minibatch
-            for window, sizes in zip(windows, totals):
+            for w, (window, sizes) in enumerate(zip(windows, totals)):
+                if self.polarity is not None:
+                    # first in the window, so that the window's last minibatch backward is the one that
+                    # syncs (or this one, when the window runs nothing); its sentences are a function of
+                    # the step and the optimizer step within it, so a resumed run draws the same ones
+                    runs_any = any(encoded[first : first + len(window)])
+                    index = self.run.step * optimizer_steps + iteration * len(windows) + w
+                    running.add("polarity/loss", self._polarity_backward(index, last=not runs_any))
                 for position in range(len(window)):
                     m, last = first + position, position == len(window) - 1
                     if encoded[m] is None:  # every row skipped: its share of the loss is exactly 0
@@ -407,6 +424,16 @@ class GRPOTrainer:
         if "loss" in stats:  # the per-minibatch losses are parts of one window's loss: report the window total
             stats["loss"] = running.sums["loss"] / (algo.num_iterations * len(windows))
         return stats
+
+    def _polarity_backward(self, index: int, last: bool) -> float:
+        """Backward of `polarity.weight` x the polarity objective on the `index`-th batch of its
+        sentences; the objective's value."""
+        assert self.polarity is not None
+        sentences = self.polarity.batch(index, self.rank, self.world, self.config.run.seed)
+        with gradient_sync(self.accelerator, self.model, last), self.update_precision():
+            loss = self.polarity.loss(self.model, self.loaded, sentences, self.share_prefix)
+            self.accelerator.backward(self.config.polarity.weight * loss)
+        return float(loss.item())
 
     # -- one step, and the run ------------------------------------------------------------
 
