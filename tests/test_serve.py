@@ -652,3 +652,44 @@ def test_the_serve_command_starts_a_server_with_the_key_from_the_environment(tin
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def served_adapter(tiny_models, folder: Path, settings: dict, fit=None) -> Path:
+    """A LoRA adapter for the tiny LM with its own settings file (and score line)."""
+    from peft import LoraConfig, get_peft_model
+
+    get_peft_model(
+        load_model(str(tiny_models["causal_lm"])).model, LoraConfig(r=2, target_modules="all-linear")
+    ).save_pretrained(folder)
+    if fit is not None:
+        fit.save(folder / "score_fit.json")
+    (folder / "emoreason.json").write_text(json.dumps(settings))
+    return folder
+
+
+def test_the_server_reads_the_served_adapters_own_settings(tiny_models, tmp_path: Path) -> None:
+    """What the adapter was trained for (format, task, its score line) is the server's default, as it is
+    `emoreason analyze`'s: a server that ignored it read the shipped default's scores off another readout."""
+    from emoreason import Explainer
+    from emoreason.formats.readout import ScoreFit
+
+    line = ScoreFit(weights=(0.0, 2.0, 0.0, 0.0), intercept=0.25, fitted_on=("by hand",), n=3, scale=(-4.0, 4.0))
+    scored = served_adapter(
+        tiny_models, tmp_path / "scored", {"format": "c2f", "task": "vader", "score_fit": "score_fit.json"}, line
+    )
+    loaded = load_model(str(tiny_models["causal_lm"]), [str(scored)])
+    engine = TransformersEngine(loaded, batch_size=2)
+    app = create_app(engine, ModelInfo.from_loaded(loaded, "tiny"), ServeSettings(default_max_tokens=8))
+    served = app.state.serve.explainer
+    assert served.score_fit == line and served.reading_fit == line
+    assert served.reading_fit == Explainer(loaded, engine).reading_fit
+    labelled = served_adapter(tiny_models, tmp_path / "labelled", {"format": "emor3", "task": "mikels"})
+    loaded = load_model(str(tiny_models["causal_lm"]), [str(labelled)])
+    app = create_app(TransformersEngine(loaded, batch_size=2), ModelInfo.from_loaded(loaded, "tiny"), ServeSettings())
+    with ServerThread(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+        assert http.get("/v1/analyze/options").json()["defaults"] == {"format": "emor3", "task": "mikels"}
+        record = http.post("/v1/analyze", json={"text": "what a day", "max_tokens": 4}).json()
+        assert record["format"] == "emor3", record
+        # a request that names them still gets its own
+        asked = http.post("/v1/analyze", json={"text": "what a day", "max_tokens": 4, "format": "c2f", "task": "vader"})
+        assert asked.json()["format"] == "c2f"

@@ -84,6 +84,9 @@ class ModelSpec:
     modalities: frozenset[str] = frozenset()
     tokenizer: Any = None  # counts prompt tokens (text models)
     context_length: int | None = None
+    #: the adapter folders applied, in order: their own settings (`models.shipped.AdapterSettings`:
+    #: format, task, the score line) are the explainer's defaults, with or without the weights at hand
+    adapters: tuple[str, ...] = ()
     # uses of the tokenizer take turns: a fast tokenizer raises "Already borrowed" when two threads
     # use it at once (`from_loaded` takes a copy, so the engine's own never waits on this lock)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -100,6 +103,7 @@ class ModelSpec:
             modalities=frozenset(loaded.family.modalities),
             tokenizer=copy.deepcopy(loaded.tokenizer),
             context_length=getattr(text_config, "max_position_embeddings", None),
+            adapters=tuple(str(a) for a in loaded.adapters),
             **more,
         )
 

@@ -325,7 +325,7 @@ class Explainer:
         self.loaded = None if isinstance(model, ModelSpec) else model
         self.spec = model if isinstance(model, ModelSpec) else ModelSpec.from_loaded(model)
         self.engine = engine
-        own = AdapterSettings.of(self.loaded.adapters) if self.loaded is not None else AdapterSettings()
+        own = AdapterSettings.of(self.spec.adapters)
         task = task or own.task or "vader"
         self.task = resolve_task(task) if isinstance(task, str) else task
         self.format = get_format(format or own.format or "c2f")

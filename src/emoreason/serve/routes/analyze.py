@@ -28,7 +28,7 @@ from emoreason.serve.state import ModelInfo, ServeState, StateDep
 from emoreason.serve.uploads import MEDIA_KINDS, UploadSet
 
 #: tasks offered by the page and `GET /v1/analyze/options` (any `resolve_task` name works in requests)
-TASKS = ("vader", "mosi", "mosei", "sims", "simsv2", "mikels")
+TASKS = ("vader", "mosi", "mosei", "sims", "simsv2", "mikels", "ravdess")
 
 router = APIRouter(dependencies=[Depends(require_api_key)])
 
@@ -39,8 +39,9 @@ class AnalyzeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = ""
     id: str | None = Field(None, max_length=128)
-    format: str = "c2f"
-    task: str = "vader"
+    # default (None): what the served adapter was trained for (`models.shipped.AdapterSettings`), else c2f / vader
+    format: str | None = None
+    task: str | None = None
     scale: str | list[float] | None = None  # "LOW,HIGH" or [LOW, HIGH]; overrides task
     labels: str | list[str] | None = None  # "a,b,c" or [...]; overrides task
     max_tokens: int | None = Field(None, ge=1)  # default: the server's default_max_tokens
@@ -48,7 +49,8 @@ class AnalyzeRequest(BaseModel):
     temperature: float | None = Field(None, ge=0.0, le=2.0)
     votes: int = Field(1, ge=1)  # answers sampled (at most the server's max_n); the one that speaks for them is kept
 
-    def resolve(self) -> tuple[TaskInfo, Any]:
+    def resolve(self) -> tuple[TaskInfo | None, Any]:
+        """(task, format) as the request gives them; None where it leaves them to the server's explainer."""
         scale: tuple[float, float] | None = None
         if self.scale is not None:
             values = self.scale.split(",") if isinstance(self.scale, str) else self.scale
@@ -61,12 +63,14 @@ class AnalyzeRequest(BaseModel):
             scale = (low, high)
         labels = self.labels.split(",") if isinstance(self.labels, str) else self.labels
         labels = tuple(x.strip() for x in labels or () if x.strip()) or None
+        task = None
+        if self.task is not None or scale is not None or labels is not None:
+            try:
+                task = resolve_task(self.task, scale, labels)
+            except ValueError as err:
+                raise APIError(400, str(err), param="task") from None
         try:
-            task = resolve_task(self.task, scale, labels)
-        except ValueError as err:
-            raise APIError(400, str(err), param="task") from None
-        try:
-            fmt = get_format(self.format)
+            fmt = get_format(self.format) if self.format is not None else None
         except ValueError as err:
             raise APIError(400, str(err), param="format") from None
         return task, fmt
@@ -84,12 +88,15 @@ async def analyze_options(state: StateDep) -> Any:
             else {"labels": list(task.labels)}
         )
     formats = {name: {"needs": "labels" if name == "emor3" else "scale"} for name in available_formats()}
+    own = state.explainer
     return {
         "model": model.id,
         "family": model.family,
         "modalities": sorted(model.modalities),
         "formats": formats,
         "tasks": tasks,
+        # what a request that names neither gets: the served adapter's own, else c2f / vader
+        "defaults": {"format": own.format.name, "task": own.task.name},
         "limits": {
             "max_tokens": settings.max_tokens_limit,
             "max_votes": settings.max_n,
@@ -133,7 +140,7 @@ async def analyze(request: Request, state: StateDep) -> Any:
             raise APIError(400, message, param="votes", code="invalid_value")
         try:
             explainer = state.explainer.using(
-                format=fmt.name, task=task, max_new_tokens=max_tokens, temperature=options.temperature,
+                format=fmt.name if fmt else None, task=task, max_new_tokens=max_tokens, temperature=options.temperature,
                 votes=options.votes,
             )  # fmt: skip
         except ValueError as err:  # several votes at temperature 0

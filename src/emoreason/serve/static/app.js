@@ -75,6 +75,10 @@ function fillTasks() {
   }
   $("max-tokens").max = options.limits.max_tokens;
   $("votes").max = options.limits.max_votes;
+  // start from what the served adapter was trained for
+  const defaults = options.defaults || {};
+  if ([...$("format").options].some((o) => o.value === defaults.format)) $("format").value = defaults.format;
+  if (options.tasks[defaults.task]) select.value = defaults.task;
   matchTaskToFormat();
 }
 
