@@ -693,3 +693,28 @@ def test_the_server_reads_the_served_adapters_own_settings(tiny_models, tmp_path
         # a request that names them still gets its own
         asked = http.post("/v1/analyze", json={"text": "what a day", "max_tokens": 4, "format": "c2f", "task": "vader"})
         assert asked.json()["format"] == "c2f"
+
+
+def test_analyze_attributes_the_words_on_request(client: httpx.Client, tiny_lm) -> None:
+    """`attribute: true` adds the record's `attribution`, the Python API's on the same weights; a request
+    the server cannot attribute is refused by name."""
+    from emoreason import Explainer
+
+    explainer = Explainer(tiny_lm, TransformersEngine(tiny_lm, batch_size=8), max_new_tokens=6, attribute=True)
+    ours = explainer("Not bad at all.").attribution
+    served = client.post("/v1/analyze", json={"text": "Not bad at all.", "max_tokens": 6, "attribute": True}).json()
+    assert ours is not None and [w["word"] for w in served["attribution"]] == [w["word"] for w in ours]
+    assert [w["shift"] for w in served["attribution"]] == pytest.approx([w["shift"] for w in ours], abs=1e-5)
+    assert "attribution" not in client.post("/v1/analyze", json={"text": "Not bad.", "max_tokens": 4}).json()
+    form = client.post(
+        "/v1/analyze", data={"text": "Not bad.", "max_tokens": "4", "attribute": "true"}
+    ).json()  # the page's form field
+    assert sorted(w["word"] for w in form["attribution"]) == ["Not", "bad."]
+    emor3 = client.post(
+        "/v1/analyze", json={"text": "Not bad.", "format": "emor3", "task": "mikels", "attribute": True}
+    )
+    assert emor3.status_code == 400 and error_of(emor3)["param"] == "attribute"
+    assert "polarity word" in error_of(emor3)["message"]
+    with ServerThread(scripted_app(ScriptedEngine())) as scripted, httpx.Client(base_url=scripted.url) as http:
+        refused = http.post("/v1/analyze", json={"text": "Not bad.", "attribute": True})
+    assert refused.status_code == 400 and error_of(refused)["param"] == "attribute"

@@ -171,3 +171,38 @@ def test_the_page_marks_the_cited_evidence_in_the_input(browser) -> None:
         page.locator("#result").screenshot(path=str(ARTIFACTS / "serve_page_evidence.png"))
         assert not console_errors, console_errors
         page.close()
+
+
+def test_the_page_shows_what_moves_the_judgment_when_asked(browser, tiny_models, monkeypatch) -> None:
+    """The "What moves it" box asks for the record's attribution; the page lists the largest shifts each
+    way, as `analyze --attribute` does, marking the words the chain does not cite."""
+    import emoreason.inference
+    from emoreason.metrics.attribution import WordShift
+    from emoreason.models import load_model
+
+    class WeightedCitingEngine(CitingEngine):  # the scripted answer, with weights to attribute on
+        loaded = load_model(str(tiny_models["causal_lm"]))
+
+    def shifts(loaded, samples, fmt, task, cue_text, batch_size, progress=None):
+        text = samples[0].text  # "I really LOVED it, though the start was slow."
+        at = {word: text.index(word) for word in ("LOVED", "though", "slow.", "it,")}
+        made = [("LOVED", 0.61), ("though", 0.12), ("slow.", -0.2), ("it,", 0.01)]
+        return [[WordShift(w, at[w], at[w] + len(w), shift, {}) for w, shift in made]]
+
+    monkeypatch.setattr(emoreason.inference, "attribute_words", shifts)
+    app = create_app(WeightedCitingEngine(), ModelInfo(id="scripted-citing", family="causal_lm"), ServeSettings())
+    with ServerThread(app) as server:
+        page, console_errors = open_page(browser, server.url)
+        page.fill("#text", "I really LOVED it, though the start was slow.")
+        page.click("#submit")
+        page.wait_for_selector("#evidence-text mark")
+        assert "What moves it" not in page.inner_text("#negations")  # not asked
+        page.check("#attribute")
+        page.click("#submit")
+        page.wait_for_selector("#negations li:has-text('What moves it')")
+        line = page.locator("#negations li", has_text="What moves it").inner_text()
+        assert line.endswith(
+            'toward positive "LOVED" +0.61, "though" +0.12 (not cited); toward negative "slow." -0.20'
+        ), line
+        assert not console_errors, console_errors
+        page.close()

@@ -277,7 +277,8 @@ class Explainer:
     >>> ex("Listen to this.", audio="clip.wav")  # media, where the model's family takes them  # doctest: +SKIP
 
     `model` is the `LoadedModel` behind `engine`, or a `ModelSpec` that describes it (the server's,
-    whose engine may be scripted). `task` is a task name (`vader`, `ravdess`, ...) or a `TaskInfo`;
+    whose engine may be scripted; `weights` then gives the `LoadedModel` where there is one, which
+    `attribute` reads). `task` is a task name (`vader`, `ravdess`, ...) or a `TaskInfo`;
     `format` a reasoning format (`c2f`, ...); `cues` (`auto`, `on`, `off`) whether media a
     text-only model cannot read are measured and given as cue text, as `emoreason analyze --cues` does.
     What is not given comes from the adapter's own settings (`emoreason.models.shipped.AdapterSettings`:
@@ -313,6 +314,7 @@ class Explainer:
         name_negations: bool = True,
         score_readout: str = "fitted",
         attribute: bool = False,
+        weights: LoadedModel | None = None,
     ) -> None:
         from emoreason.cues import CueClassifier
         from emoreason.data.schema import resolve_task
@@ -321,8 +323,9 @@ class Explainer:
         from emoreason.inference import ModelSpec
         from emoreason.models.shipped import AdapterSettings
 
-        #: the model as given: a `LoadedModel`, or None when a `ModelSpec` describes it
-        self.loaded = None if isinstance(model, ModelSpec) else model
+        #: the model's weights: the `LoadedModel` given, or with a `ModelSpec` the `weights` behind it
+        #: (None where the engine's model is not at hand); `attribute` reads them
+        self.loaded = weights if isinstance(model, ModelSpec) else model
         self.spec = model if isinstance(model, ModelSpec) else ModelSpec.from_loaded(model)
         self.engine = engine
         own = AdapterSettings.of(self.spec.adapters)
@@ -346,14 +349,20 @@ class Explainer:
         effective_readout(score_readout, self.format, self.task)  # an unknown name fails here, not at the first call
         self.score_readout = score_readout
         #: add each record's `attribution` (`metrics.attribution`): the model's own weights are read for it
-        if attribute and self.loaded is None:
-            raise ValueError("attribute=True reads the model's weights: give a LoadedModel, not a ModelSpec")
-        if attribute and polarity_position(self.loaded.tokenizer, self.format) is None:
+        self.attribute = attribute
+        self._check_attribute()
+
+    def _check_attribute(self) -> None:
+        """A `ValueError` that says why, where `attribute` is asked and cannot be done."""
+        if self.attribute and self.loaded is None:
+            raise ValueError(
+                "attribute=True reads the model's weights: give a LoadedModel (or a ModelSpec with its weights)"
+            )
+        if self.attribute and polarity_position(self.loaded.tokenizer, self.format) is None:
             raise ValueError(
                 f"attribute=True reads the polarity word where the answer states it first; format "
                 f"{self.format.name!r} does not write one there with this tokenizer (use c2f)"
             )
-        self.attribute = attribute
 
     @property
     def reading_fit(self) -> ScoreFit | None:
@@ -423,10 +432,12 @@ class Explainer:
         temperature: float | None = None,
         votes: int | None = None,
         score_readout: str | None = None,
+        attribute: bool | None = None,
     ) -> Explainer:
         """This explainer with other settings (those not given stay), sharing its model and engine:
         nothing is loaded again. The server answers each request with the request's own. `votes`
-        without a temperature takes that count's default (`formats.consensus.vote_temperature`)."""
+        without a temperature takes that count's default (`formats.consensus.vote_temperature`).
+        Raises `ValueError` for a setting this explainer cannot take (e.g. `attribute` without weights)."""
         from emoreason.data.schema import resolve_task
         from emoreason.formats import get_format
         from emoreason.formats.consensus import vote_temperature
@@ -447,6 +458,9 @@ class Explainer:
         if score_readout is not None:
             effective_readout(score_readout, other.format, other.task)  # an unknown name fails here
             other.score_readout = score_readout
+        if attribute is not None:
+            other.attribute = attribute
+        other._check_attribute()  # the format may have changed under it
         return other
 
     @property

@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from emoreason import __version__
 from emoreason.api.explainer import Explainer
 from emoreason.generation import GenerationBackend
+from emoreason.models.loading import LoadedModel
 from emoreason.serve.batcher import DynamicBatcher
 from emoreason.serve.errors import install_error_handlers
 from emoreason.serve.guards import install_body_limit
@@ -44,10 +45,13 @@ def create_app(engine: GenerationBackend, model: ModelInfo, settings: ServeSetti
         max_queue=settings.max_queue,
         on_batch=metrics.observe_batch,
     )
-    # the Python API makes the audit records; cues off: media the model cannot read are refused (400), not measured
+    # the Python API makes the audit records; cues off: media the model cannot read are refused (400), not measured.
+    # A real engine's weights let a request ask for its words' attribution (a scripted one has none).
+    weights = getattr(engine, "loaded", None)
     explainer = Explainer(
         model,
         engine,
+        weights=weights if isinstance(weights, LoadedModel) else None,
         max_new_tokens=settings.default_max_tokens,
         cues="off",
         ground_quotes=settings.ground_quotes,

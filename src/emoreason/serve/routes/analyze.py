@@ -8,6 +8,7 @@ for `emoreason analyze`; only the generation in between goes through the server'
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -48,6 +49,9 @@ class AnalyzeRequest(BaseModel):
     # default: 0 (greedy) for one answer, `formats.consensus.VOTE_TEMPERATURE` for several
     temperature: float | None = Field(None, ge=0.0, le=2.0)
     votes: int = Field(1, ge=1)  # answers sampled (at most the server's max_n); the one that speaks for them is kept
+    # add the record's `attribution`: each word of the text taken out in turn, ranked by how far that moves
+    # the polarity probabilities (`metrics.attribution`; one prompt pass per word, about a second a sentence)
+    attribute: bool = False
 
     def resolve(self) -> tuple[TaskInfo | None, Any]:
         """(task, format) as the request gives them; None where it leaves them to the server's explainer."""
@@ -145,6 +149,14 @@ async def analyze(request: Request, state: StateDep) -> Any:
             )  # fmt: skip
         except ValueError as err:  # several votes at temperature 0
             raise APIError(400, str(err), param="temperature") from None
+        if options.attribute:
+            if media:
+                raise APIError(400, "attribute reads the words of the text alone: send the text without media files",
+                               param="attribute")  # fmt: skip
+            try:
+                explainer = explainer.using(attribute=True)
+            except ValueError as err:  # no weights at hand (a scripted engine), or a format without a leading polarity
+                raise APIError(400, str(err), param="attribute") from None
         sample = Sample(id=options.id or f"req-{uuid.uuid4().hex[:12]}", text=options.text.strip(), **media)
         inputs = prepare(explainer, sample)
         conversation = explainer.conversations(inputs)[0]
@@ -154,7 +166,10 @@ async def analyze(request: Request, state: StateDep) -> Any:
     result = await state.generate(conversation, explainer.sampling, uploads)
     # this request's share of its batch's time: its rows (one per vote) of the batch's rows
     latency = result.seconds * explainer.votes / result.batch_rows
-    return explainer.records_from(inputs, result.completions, latency)[0]
+    records = explainer.records_from(inputs, result.completions, latency)
+    if explainer.attribute:  # prompt passes on the served weights, off the event loop
+        await asyncio.to_thread(explainer.add_attribution, inputs, records)
+    return records[0]
 
 
 def prepare(explainer: Explainer, sample: Sample) -> ModelInputs:

@@ -117,6 +117,7 @@ async function analyze(event) {
   form.append("max_tokens", $("max-tokens").value || "256");
   if ($("temperature").value !== "") form.append("temperature", $("temperature").value);
   form.append("votes", $("votes").value || "1");
+  if ($("attribute").checked) form.append("attribute", "true");
   const media = [];
   for (const input of document.querySelectorAll(".file input")) {
     if (!input.disabled && input.files.length) {
@@ -264,6 +265,7 @@ function renderEvidence(entry) {
   if (misrated.length) items.push(misratedItem(misrated));
   const unrated = entry.record.unrated_cues || [];
   if (unrated.length) items.push(unratedItem(unrated));
+  if (entry.record.attribution) items.push(attributionItem(entry.record.attribution, spans));
   const list = $("negations");
   list.classList.toggle("hidden", !items.length);
   list.replaceChildren(...items);
@@ -287,6 +289,21 @@ function misratedItem(cues) {
 function unratedItem(cues) {
   const words = cues.map((c) => `"${c.word}" ${signed(c.stated)}`);
   return el("li", { class: "doubt" }, `Given a number by the chain, not rated by the VADER lexicon: ${words.join(", ")}`);
+}
+
+// which words the judgment moves with (emoreason.metrics.attribution, as `analyze --attribute` shows them):
+// up to three each way that add 0.05 or more to P(positive) - P(negative), or take as much, and whether
+// the chain cites them (a citation span overlaps the word: metrics.attribution.is_cited)
+function attributionItem(shifts, spans) {
+  const cited = (w) => spans.some((s) => s.start < w.end && w.start < s.end);
+  const sides = [["toward positive", 1], ["toward negative", -1]]
+    .map(([name, sign]) => [name, shifts.filter((w) => sign * w.shift >= 0.05).slice(0, 3)])
+    .filter(([, words]) => words.length)
+    .map(([name, words]) => `${name} ` + words
+      .map((w) => `"${w.word}" ${w.shift > 0 ? "+" : ""}${w.shift.toFixed(2)}${cited(w) ? "" : " (not cited)"}`)
+      .join(", "));
+  const text = sides.length ? sides.join("; ") : "no single word moves it by 0.05 or more (several words carry it, or none)";
+  return el("li", {}, `What moves it (each word taken out in turn, P(positive) − P(negative)): ${text}`);
 }
 
 function negationItem(note) {
