@@ -1,4 +1,4 @@
-"""Teaching the polarity word's distribution the gold score (`polarity` section of an SFT recipe).
+"""Teaching the polarity word's distribution the gold score (`polarity` section of an SFT or GRPO recipe).
 
 Why: the shipped model's score is read mostly off the probabilities it gives the three polarity
 words where its answer starts (`formats.readout`: the fitted line weighs P(positive) -
