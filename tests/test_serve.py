@@ -683,6 +683,8 @@ def test_the_server_reads_the_served_adapters_own_settings(tiny_models, tmp_path
     served = app.state.serve.explainer
     assert served.score_fit == line and served.reading_fit == line
     assert served.reading_fit == Explainer(loaded, engine).reading_fit
+    with ServerThread(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+        assert http.get("/v1/analyze/options").json()["defaults"] == {"format": "c2f", "task": "vader"}
     labelled = served_adapter(tiny_models, tmp_path / "labelled", {"format": "emor3", "task": "mikels"})
     loaded = load_model(str(tiny_models["causal_lm"]), [str(labelled)])
     app = create_app(TransformersEngine(loaded, batch_size=2), ModelInfo.from_loaded(loaded, "tiny"), ServeSettings())

@@ -93,6 +93,8 @@ async def analyze_options(state: StateDep) -> Any:
         )
     formats = {name: {"needs": "labels" if name == "emor3" else "scale"} for name in available_formats()}
     own = state.explainer
+    # the default task by the name the list above gives it ("vader", whose TaskInfo is named "vader:text")
+    own_task = next((name for name in TASKS if resolve_task(name) == own.task), own.task.name)
     return {
         "model": model.id,
         "family": model.family,
@@ -100,7 +102,7 @@ async def analyze_options(state: StateDep) -> Any:
         "formats": formats,
         "tasks": tasks,
         # what a request that names neither gets: the served adapter's own, else c2f / vader
-        "defaults": {"format": own.format.name, "task": own.task.name},
+        "defaults": {"format": own.format.name, "task": own_task},
         "limits": {
             "max_tokens": settings.max_tokens_limit,
             "max_votes": settings.max_n,
