@@ -22,3 +22,12 @@ echo "c0 done $(date +%T)"
 .venv/bin/python docs/results/rl_anchor/margins.py sv=src/emoreason/resources/default_adapter \
   a1=runs/grpo/anchor_pg_lr15e5/checkpoint-60/adapter c0=$C/final/adapter > docs/results/rl_anchor/margins.txt
 cat docs/results/rl_anchor/margins.txt
+# Added after margins.txt (A1's and C0's margins moved alike): C0's answers to movies valid, with the product's
+# check flags, and A1 - C0 there, both read with the confidence readout (neither checkpoint carries a line): what
+# the RL term did beside the anchor, on the split where A1 lost most.
+V=runs/polarity_sft/valid
+[ -f $V/c0-movies-all/metrics.json ] || .venv/bin/emoreason evaluate --max-new-tokens 192 --score-readout confidence \
+  --no-name-negations --adapter $C/final/adapter --out $V/c0-movies-all -d vader:movies --split valid \
+  > $V/c0-movies-all.log 2>&1
+.venv/bin/emoreason compare $V/c0-movies-all $V/a1-movies-all > docs/results/rl_anchor/a1_vs_c0_movies.txt
+cat docs/results/rl_anchor/a1_vs_c0_movies.txt
