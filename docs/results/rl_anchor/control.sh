@@ -19,8 +19,9 @@ mkdir -p runs/rl_anchor
     train.scheduler=constant train.warmup_steps=0 "polarity.dataset=[vader:tweets,vader:products,vader:movies]" \
     polarity.balance=domain > $C.log 2>&1
 echo "c0 done $(date +%T)"
-.venv/bin/python docs/results/rl_anchor/margins.py sv=src/emoreason/resources/default_adapter \
-  a1=runs/grpo/anchor_pg_lr15e5/checkpoint-60/adapter c0=$C/final/adapter > docs/results/rl_anchor/margins.txt
+[ -s docs/results/rl_anchor/margins.txt ] || .venv/bin/python docs/results/rl_anchor/margins.py \
+  sv=src/emoreason/resources/default_adapter a1=runs/grpo/anchor_pg_lr15e5/checkpoint-60/adapter c0=$C/final/adapter \
+  > docs/results/rl_anchor/margins.txt
 cat docs/results/rl_anchor/margins.txt
 # Added after margins.txt (A1's and C0's margins moved alike): C0's answers to movies valid, with the product's
 # check flags, and A1 - C0 there, both read with the confidence readout (neither checkpoint carries a line): what
