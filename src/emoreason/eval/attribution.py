@@ -16,6 +16,7 @@ from typing import Any
 
 from emoreason.data import Sample, TaskInfo
 from emoreason.data.jsonl import AppendOnlyJsonl, read_jsonl_keyed
+from emoreason.eval.progress import run_counted
 from emoreason.formats import get_format
 from emoreason.inference import attribute_words
 from emoreason.metrics.attribution import attribution_summary
@@ -60,11 +61,7 @@ def run_attribution(
                 advance(1)
 
     if todo:
-        if progress_factory is not None:
-            with progress_factory(len(answered), len(answered) - len(todo)) as advance:
-                read(advance)
-        else:
-            read(None)
+        run_counted(progress_factory, len(answered), len(answered) - len(todo), read)
     answers = [(lines[s.id]["attribution"], records[s.id].get("citations", {}).get("spans", [])) for s in answered]
     return attribution_summary(answers)
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from emoreason.data import Sample, TaskInfo
 from emoreason.data.jsonl import AppendOnlyJsonl, read_jsonl_keyed
+from emoreason.eval.progress import run_counted
 from emoreason.formats import get_format
 from emoreason.formats.base import ReasoningFormat
 from emoreason.formats.conversation import build_conversation
@@ -178,11 +179,7 @@ def run_faithfulness(
                 advance(len(chunk))
 
     if todo:
-        if progress_factory is not None:
-            with progress_factory(len(planned), len(planned) - len(todo)) as advance:
-                ask(advance)
-        else:
-            ask(None)
+        run_counted(progress_factory, len(planned), len(planned) - len(todo), ask)
 
     answers = [done[sample.id] for sample, *_ in planned]
     unparsed = sum(not usable(a.answers[name], task) for a in answers for name in PROBES)

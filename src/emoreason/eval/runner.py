@@ -29,6 +29,7 @@ from emoreason.eval.attribution import ATTRIBUTION_FILE, run_attribution
 from emoreason.eval.comparison import fit_baselines
 from emoreason.eval.faithfulness import FAITHFULNESS_FILE, run_faithfulness
 from emoreason.eval.predictions import score_system
+from emoreason.eval.progress import run_counted
 from emoreason.eval.report import REPORT_FILES, write_report
 from emoreason.eval.run_identity import (
     IDENTITY_FILE,
@@ -191,11 +192,11 @@ def evaluate_model(
 
     asked = (engine, todo, dataset.task, format_name, model_name, params, batch_size)
     if todo:
-        if progress_factory is not None:
-            with progress_factory(len(samples), len(samples) - len(todo)) as advance:
-                analyze(*asked, advance, persist, score_readout=score_readout, fit=score_fit)
-        else:
-            analyze(*asked, None, persist, score_readout=score_readout, fit=score_fit)
+
+        def answer(advance: Any) -> None:
+            analyze(*asked, advance, persist, score_readout=score_readout, fit=score_fit)
+
+        run_counted(progress_factory, len(samples), len(samples) - len(todo), answer)
 
     records = read_jsonl_keyed(predictions_path, "id").records
     ordered = [records[s.id] for s in samples if s.id in records]
