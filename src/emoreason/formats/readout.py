@@ -55,7 +55,8 @@ FIT_FEATURES: tuple[str, ...] = ("confidence", "margin", "cues", "probit_margin"
 #: the probabilities the probit margin reads are clipped to [PROBIT_FLOOR, 1 - PROBIT_FLOOR]: the
 #: small model's polarity probabilities rarely go below 1e-3 (1.8% of the shipped default's P(positive)
 #: and P(negative) on the VADER valid splits, none below 2e-4: its tails are not the normal's), records
-#: store them to 4 decimals, and an unclipped 0 or 1 would be an infinite probit
+#: store them to 4 decimals, and an unclipped 0 or 1 would be an infinite probit; any floor from 1e-4 to
+#: 1e-3 reads the held-out domain alike (within 0.0001 of r), higher ones cost r (RESULTS, "The probit's floor")
 PROBIT_FLOOR = 1e-3
 #: the terms a line is fitted on unless told otherwise: the cue sum is left out because on the shipped
 #: default it added nothing to r on any valid split and its least-squares weight came out negative, a
