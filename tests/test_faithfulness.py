@@ -182,8 +182,7 @@ def test_mark_evidence_spans_directions_and_missing() -> None:
         ("GREAT", "positive"),
         ("but", None),
         ("dull", "negative"),
-        ("badly", "positive"),  # "bad" inside "badly" marks the whole word
-    ]
+    ]  # "bad" marks no part of "badly": a quote marks whole words only, where grounding finds it
     assert evidence.not_found == ('"thanks"',)
     record = evidence.to_dict(text)
     assert record["spans"][1] == {
@@ -194,6 +193,14 @@ def test_mark_evidence_spans_directions_and_missing() -> None:
         "citation": '"bad"',
         "direction": "positive",
     }
+
+
+def test_a_quote_marks_whole_words_only() -> None:
+    """ "no" marks the input's "no", never "know", "nothing" or "anonymous" inside other words."""
+    text = "I know nothing about anonymous people, no way. I hate whatever."
+    evidence = mark_evidence('Negative cues: "no" (-1.2); "hate" (-2.7).', text)
+    assert [text[s.start : s.end] for s in evidence.spans] == ["no", "hate"]
+    assert [s.start for s in evidence.spans] == [text.index(" no ") + 1, text.index("hate")]
 
 
 # --- valence consistency ----------------------------------------------------------------------

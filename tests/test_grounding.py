@@ -6,7 +6,14 @@ import math
 
 from emoreason.data import Sample, TaskInfo
 from emoreason.eval.predictions import score_samples
-from emoreason.metrics.grounding import Citations, citation_grounding, cited_evidence, grounding_summary
+from emoreason.metrics.grounding import (
+    Citations,
+    citation_grounding,
+    cited_evidence,
+    find_cited,
+    grounding_summary,
+    joins_words,
+)
 
 CUE_TEXT = (
     "Voice (relative to this speaker): pitch low (-1.1 sd, 99 Hz), loudness quiet (-1.3 sd, -52 dBFS), "
@@ -38,6 +45,27 @@ def test_grounded_and_ungrounded_citations() -> None:
     # empty quotes cite nothing, and their marks pair with each other, not across the text between them
     assert citation_grounding('Positive cues: "", "", "".', source) == Citations(0, 0)
     assert citation_grounding('cues: "", "wonderful"', source) == Citations(cited=1, grounded=1)
+
+
+def test_a_quote_is_grounded_only_as_whole_words() -> None:
+    """ "no" is in neither "anonymous" nor "nothing", "sad" not in "unsaddled", "bad" not in "badly":
+    a piece of a word is not a word of the input (the rule grounded quoting decodes by)."""
+    source = "Anonymous says nothing, I am unsaddled and badly no-show."
+    found = citation_grounding('"no" (-1.2); "hate" (-2.7); "sad" (-2.1); "bad" (-2.5)', source)
+    assert (found.cited, found.grounded) == (4, 1)  # "no" of "no-show" only: a hyphen ends a word
+    assert found.ungrounded == ('"hate"', '"sad"', '"bad"')
+    assert citation_grounding('"no" (-1.2)', "I know nothing about anonymous people.") == Citations(1, 0, ('"no"',))
+    # case, whitespace runs and punctuation around the words do not matter; the words' own edges do
+    assert citation_grounding('"BEST day" and "ever"', "Best.   Day?  no: best day, ever!") == Citations(2, 2)
+    assert list(find_cited("best day", "the best   Day, bestday")) == [(4, 14)]
+
+
+def test_scripts_without_spaces_ground_any_piece() -> None:
+    """Chinese has no spaces between words, so its characters never join a quote to a neighbour."""
+    assert citation_grounding('"好吃" (+2.0)', "这家店很好吃。") == Citations(1, 1)
+    assert citation_grounding('"难吃" (-2.0)', "这家店很好吃。") == Citations(1, 0, ('"难吃"',))
+    assert joins_words("a") and joins_words("7") and joins_words("é") and not joins_words("好")
+    assert not joins_words("-") and not joins_words(" ")
 
 
 def test_summary_rates_and_nan_when_nothing_is_cited() -> None:

@@ -43,6 +43,15 @@ def test_normalize_and_word_boundaries() -> None:
     assert not any(continuation_allowed(piece, '"', SOURCE) for piece in ("ba", "otel", " "))
 
 
+def test_a_script_without_spaces_may_be_quoted_from_any_character() -> None:
+    """Chinese writes no spaces between words: any piece of the input opens and closes a quote there,
+    as grounding counts it (`metrics.grounding.joins_words`); before, no quote could open inside "很好吃"."""
+    chinese = normalize("这家店很好吃。")
+    assert continuation_allowed("", "好", chinese) and continuation_allowed("好", '吃"', chinese)
+    assert not continuation_allowed("", "难", chinese)
+    assert not continuation_allowed("", "now", normalize("I know"))  # a Latin word is still whole
+
+
 @pytest.mark.parametrize(
     ("quote", "token", "allowed"),
     [

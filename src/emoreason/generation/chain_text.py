@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from emoreason.metrics.evidence import cue_statements
+from emoreason.metrics.grounding import joins_words
 from emoreason.metrics.valence import (
     NEGATION_SCALAR,
     balance_lean,
@@ -112,7 +113,9 @@ def lowered(source: str) -> str:
 
 
 def _word_char(text: str, index: int) -> bool:
-    return 0 <= index < len(text) and (text[index].isalnum() or text[index] == "_")
+    """Whether `text[index]` continues a word (`metrics.grounding.joins_words`: the rule grounding
+    checks a quote by, so a decoded quote is always a grounded one)."""
+    return 0 <= index < len(text) and joins_words(text[index])
 
 
 def _quotable(phrase: str, source: str, closing: bool) -> bool:

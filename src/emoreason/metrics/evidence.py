@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from emoreason.metrics.grounding import QUOTE, Cited, citations_in
+from emoreason.metrics.grounding import QUOTE, Cited, citations_in, find_cited
 
 NUMBER = r"[+-]?\d+(?:\.\d+)?"
 HEADING = re.compile(r"\b(positive|negative)\s+(?:cues?|words?|signals?)\s*:", re.I)
@@ -165,25 +165,15 @@ class Evidence:
         return {"spans": [span.to_dict(sources[span.field]) for span in self.spans], "not_found": list(self.not_found)}
 
 
-def _is_word(char: str) -> bool:
-    return char.isalnum() or char == "_"
-
-
 def _occurrences(cited: Cited, source: str) -> Iterable[tuple[int, int]]:
-    """Where `cited` occurs in `source` (case- and whitespace-insensitive, as grounding reads it).
-    A quote's occurrence widens to whole words ("bad" in "badly" marks "badly"); a cue citation's
-    to the end of its item, `loudness quiet (-1.3 sd, -52 dBFS)`."""
-    pattern = re.compile(r"\s+".join(re.escape(part) for part in cited.needle.split()), re.I)
-    for match in pattern.finditer(source):
-        start, end = match.span()
+    """Where `cited` occurs in `source`: as whole words, case- and whitespace-insensitive, exactly where
+    grounding finds it (`metrics.grounding.find_cited`: "no" marks "no", never "anonymous" or "nothing").
+    A cue citation's occurrence extends to the end of its item, `loudness quiet (-1.3 sd, -52 dBFS)`."""
+    for start, end in find_cited(cited.needle, source):
         if cited.kind == "cue":
             close = source.find(")", end, end + CUE_ITEM_END)
             yield start, (close + 1 if close >= 0 else end)
             continue
-        while start > 0 and _is_word(source[start]) and _is_word(source[start - 1]):
-            start -= 1
-        while end < len(source) and _is_word(source[end - 1]) and _is_word(source[end]):
-            end += 1
         yield start, end
 
 

@@ -10,9 +10,12 @@ Two kinds of citation are read from a completion:
   counts the input's "!"): a model trained on those chains writes the sentence where the input
   has no "!" as well, a false claim no quote check sees.
 
-A quote is grounded when it occurs in the input text (case- and whitespace-insensitive); a cue
-citation when the input has the same words followed by the same z-score, `<words> (<z> sd`; a
-count when the input has exactly that many "!".
+A quote is grounded when it occurs in the input text as whole words (case- and
+whitespace-insensitive; `find_cited`): "no" is not in "anonymous" or "nothing", as grounded quoting's
+decoder would not let it be (`generation.chain_text`); a cue citation when the input has the same
+words followed by the same z-score, `<words> (<z> sd`; a count when the input has exactly that many
+"!". In scripts written without spaces between words (Chinese, Japanese, Thai) every character is a
+word boundary, so any piece of the input counts.
 The input is the sample's text plus the cue text its prompt carried, never the system prompt
 (whose instructions and examples would ground anything).
 """
@@ -20,7 +23,7 @@ The input is the sample's text plus the cue text its prompt carried, never the s
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,8 +48,37 @@ class Citations:
         return {"cited": self.cited, "grounded": self.grounded, "ungrounded": list(self.ungrounded)}
 
 
-def _norm(text: str) -> str:
-    return " ".join(text.lower().split())
+#: scripts written without spaces between words: their characters never join a quote to its neighbours
+#: (CJK ideographs and their extensions, kana, Thai, Lao, Myanmar, Khmer)
+_SPACELESS = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x3040, 0x30FF), (0x3400, 0x4DBF))
+_SPACELESS += ((0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3FFFF))
+
+
+def joins_words(char: str) -> bool:
+    """Whether `char` continues a word, so a quote may not begin right after it or end right before it:
+    a letter, digit or "_", except in scripts written without spaces (`_SPACELESS`)."""
+    if not (char.isalnum() or char == "_"):
+        return False
+    code = ord(char)
+    return not any(low <= code <= high for low, high in _SPACELESS)
+
+
+def find_cited(needle: str, source: str) -> Iterator[tuple[int, int]]:
+    """(start, end) in `source` of each occurrence of `needle` as whole words: case-insensitive, any
+    whitespace run matching any other, and no word character (`joins_words`) right before or right after
+    it, the rule grounded quoting decodes by. Occurrences may overlap."""
+    parts = needle.split()
+    if not parts:
+        return
+    pattern = re.compile(r"\s+".join(re.escape(part) for part in parts), re.I)
+    match = pattern.search(source)
+    while match is not None:
+        start, end = match.span()
+        before = source[start - 1] if start else " "
+        after = source[end] if end < len(source) else " "
+        if not joins_words(before) and not joins_words(after):
+            yield start, end
+        match = pattern.search(source, start + 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +124,10 @@ def counted_claims(completion: str) -> list[tuple[str, int]]:
 def citation_grounding(completion: str, source: str) -> Citations:
     """Count the completion's citations that occur in `source`: quotes and cue citations, then
     exclamation-mark counts (see the module doc)."""
-    haystack = _norm(source)
     cited = cited_evidence(completion)
     counts = counted_claims(completion)
     bangs = source.count("!")
-    missing = [written for written, needle in cited if _norm(needle) not in haystack]
+    missing = [written for written, needle in cited if next(find_cited(needle, source), None) is None]
     missing += [written for written, count in counts if count != bangs]
     total = len(cited) + len(counts)
     return Citations(cited=total, grounded=total - len(missing), ungrounded=tuple(missing))
@@ -117,6 +148,8 @@ def grounding_summary(citations: Sequence[Citations]) -> dict[str, Any]:
 
 __all__ = [
     "Cited",
+    "find_cited",
+    "joins_words",
     "Citations",
     "cited_evidence",
     "citations_in",
