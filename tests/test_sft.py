@@ -19,6 +19,7 @@ from emoreason.models import load_model
 from emoreason.sft.config import load_config, parse_config
 from emoreason.sft.data import load_sft_file, split_eval
 from emoreason.sft.trainer import SFTTrainer
+from emoreason.train.checkpoint_errors import CheckpointError
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
@@ -158,6 +159,26 @@ def test_sft_resumes_exactly(tmp_path: Path, tiny_models, short_file) -> None:
     assert a and all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
     adapter = tmp_path / "b" / "run" / "final" / "adapter"
     assert_same_loss(resumed, load_model(str(tiny_models["causal_lm"]), [str(adapter)], device="cpu").model)
+
+
+def test_a_resume_with_other_training_settings_stops_unless_told(tmp_path: Path, tiny_models, short_file) -> None:
+    """A rerun into a run's folder with another lr or batch size used to resume silently and rewrite
+    config.yaml, so the record named settings the first steps were not trained with."""
+    model = tiny_models["causal_lm"]
+    SFTTrainer(make_config(tmp_path, model, short_file, run={"max_steps": 2, "save_every": 2})).train()
+    changed = {"lr": 1e-3, "batch_size": 2}
+    again = SFTTrainer(make_config(tmp_path, model, short_file, run={"max_steps": 4, "resume": True}, train=changed))
+    with pytest.raises(CheckpointError, match="other settings") as refused:
+        again.train()
+    assert "train.batch_size: 3 -> 2" in str(refused.value) and "train.lr: 0.01 -> 0.001" in str(refused.value)
+    assert "run.max_steps" not in str(refused.value)  # running longer is not a change of recipe
+    assert again.step_index == 0 and "lr: 0.01" in (tmp_path / "run" / "config.yaml").read_text()
+    told = {"max_steps": 4, "resume": True, "resume_with_changes": True}
+    resumed = SFTTrainer(make_config(tmp_path, model, short_file, run=told, train=changed))
+    resumed.train()
+    assert resumed.step_index == 4
+    assert "lr: 0.001" in (tmp_path / "run" / "config.yaml").read_text()
+    assert "lr: 0.01" in (tmp_path / "run" / "config.until-step-2.yaml").read_text()
 
 
 def test_sft_full_fine_tuning_and_split(tmp_path: Path, tiny_models, short_file) -> None:

@@ -50,6 +50,12 @@ class RunSection(Section):
     seed: int = 0
     report_to: list[Literal["jsonl", "tensorboard"]] = Field(default_factory=lambda: ["jsonl", "tensorboard"])
     resume: bool = Field(True, description="Continue from the newest checkpoint in output_dir if there is one.")
+    resume_with_changes: bool = Field(
+        False,
+        description="Resume a checkpoint written with other settings (lr, data, batch size...) and go on with the "
+        "new ones; without it such a resume stops and names each difference. config.yaml then holds the new "
+        "settings and the old file is kept as config.until-step-N.yaml.",
+    )
 
 
 Scheduler = Literal["constant", "linear", "cosine", "constant_with_warmup"]

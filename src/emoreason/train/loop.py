@@ -31,6 +31,21 @@ from emoreason.train.config import ModelConfig, OptimSection, RunSection, build_
 
 log = logging.getLogger(__name__)
 
+#: settings a resumed run may change without `run.resume_with_changes` (dotted prefixes): how long it runs,
+#: how it saves and reports, and the held-out evaluation, none of which changes what a step trains
+RESUMABLE_CHANGES = (
+    "run.max_steps",
+    "run.epochs",
+    "run.save_every",
+    "run.keep_checkpoints",
+    "run.save_latest",
+    "run.report_to",
+    "run.resume",
+    "run.output_dir",
+    "eval.",
+    "validation.",
+)
+
 METRICS_FILE = "metrics.jsonl"
 
 
@@ -222,7 +237,11 @@ class TrainingRun:
                 self.output_dir, model=self.model, optimizer=self.optimizer, rank=self.rank, agree=agree
             )
             if checkpoint is not None:
+                changes = self._check_same_recipe(checkpoint)
                 self.resumed_at = self._load(checkpoint)
+                if changes and self.is_main and (self.output_dir / "config.yaml").is_file():
+                    kept = self.output_dir / f"config.until-step-{self.resumed_at}.yaml"
+                    (self.output_dir / "config.yaml").replace(kept)
         if self.resumed_at is None:  # a fresh start: records an earlier run left here are not this run's
             self._truncate_log(-1)  # every step logged is >= 0 (validation logs the start as step 0)
         self._started = True
@@ -257,6 +276,33 @@ class TrainingRun:
         mine = None if error is None else (str(error), str(error.folder), error.damaged, error.problem)
         first = next((report for report in gather_object([mine]) if report is not None), None)
         return None if first is None else ckpt.CheckpointError(first[0], first[1], damaged=first[2], problem=first[3])
+
+    def _check_same_recipe(self, checkpoint: ckpt.Checkpoint) -> list[str]:
+        """`setting: old -> new` for each setting that trains differently from the one `checkpoint` was
+        written with (`RESUMABLE_CHANGES` aside). Raises `ckpt.CheckpointError`, nothing loaded, when there
+        are any and `run.resume_with_changes` is off: going on silently would train one run with two
+        recipes and record only the second. A checkpoint that stored no config is not checked."""
+        saved = checkpoint.state.get("config")
+        if not isinstance(saved, dict):
+            return []
+        before, after = flat_recipe(saved), flat_recipe(self.config.model_dump(mode="json"))
+        changes = [
+            f"{name}: {before.get(name, '(absent)')} -> {after.get(name, '(absent)')}"
+            for name in sorted(before.keys() | after.keys())
+            if before.get(name) != after.get(name) and not name.startswith(RESUMABLE_CHANGES)
+        ]
+        if changes and not self.section.resume_with_changes:
+            listed = "\n  ".join(changes)
+            raise ckpt.CheckpointError(
+                f"checkpoint {checkpoint.folder} was written with other settings (old -> new):\n  {listed}\n"
+                "Resume it with the settings it was written with; to go on with the new ones, rerun with "
+                f"run.resume_with_changes=true; to start fresh, {ckpt.START_FRESH}.",
+                checkpoint.folder,
+                damaged=False,
+            )
+        if changes:
+            log.warning("resuming with changed settings (old -> new): %s", "; ".join(changes))
+        return changes
 
     def _load(self, checkpoint: ckpt.Checkpoint) -> int:
         state = ckpt.apply_checkpoint(checkpoint, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler)
