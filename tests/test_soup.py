@@ -128,3 +128,54 @@ def test_the_average_command_writes_a_loadable_adapter_and_names_bad_weights(
     unexpanded = f"{a.parent}/checkpoint-{{10,20}}/adapter"  # what /bin/sh passes on for a brace list
     result = CliRunner().invoke(app, ["average", unexpanded, "--out", str(out), "--model", lm])
     assert result.exit_code == 2 and "checkpoint-{10,20}/adapter has no" in result.output
+
+
+def test_the_soup_takes_the_settings_its_parts_share_but_never_their_score_lines(
+    tiny_models: dict[str, Path], two_adapters: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A soup of two adapters with fitted lines used to lose every setting silently, and `analyze` then
+    read its scores off another readout than its parts'."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from emoreason.cli.main import app
+    from emoreason.models.shipped import AdapterSettings
+
+    lm = str(tiny_models["causal_lm"])
+    parts = []
+    for name, folder in zip("ab", two_adapters):
+        part = shutil.copytree(folder, tmp_path / name)
+        (part / "line.json").write_text("{}")
+        (part / "cues.json").write_text('{"same": true}')
+        settings = {"format": "c2f", "task": "vader", "score_fit": "line.json", "cue_reference": "cues.json"}
+        (part / "emoreason.json").write_text(json.dumps(settings))
+        parts.append(part)
+    out = tmp_path / "soup"
+    result = CliRunner().invoke(app, ["average", *map(str, parts), "--out", str(out), "--model", lm])
+    assert result.exit_code == 0, result.output
+    assert "fitted score lines and the soup does not" in " ".join(result.output.split())
+    settings = AdapterSettings.read(out)
+    assert (settings.format, settings.task, settings.score_fit) == ("c2f", "vader", None)
+    assert settings.cue_reference == out / "cues.json" and settings.cue_reference.read_text() == '{"same": true}'
+    # parts trained for different tasks: the soup takes no settings, and says so
+    (parts[1] / "emoreason.json").write_text(json.dumps({"format": "c2f", "task": "mikels"}))
+    other = tmp_path / "other"
+    average_adapters(parts, other, model=lm)
+    assert AdapterSettings.read(other) == AdapterSettings()
+    assert any("different settings" in note for note in json.loads((other / SOUP_RECORD).read_text())["notes"])
+
+
+def test_a_shipped_adapter_is_averaged_by_its_name(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`average sentiment sentiment` said "sentiment has no adapter_config.json"; `--adapter` takes the name."""
+    import emoreason.models.soup as soup
+
+    class Reached(Exception):
+        pass
+
+    def stop(*args: object, **kwargs: object) -> None:
+        raise Reached  # the names resolved and passed the checks: the base model would load next
+
+    monkeypatch.setattr(soup, "load_model", stop)
+    with pytest.raises(Reached):
+        average_adapters(["sentiment", "sentiment"], tmp_path / "soup")

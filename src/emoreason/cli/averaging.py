@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -14,7 +15,9 @@ from emoreason.cli.ui import console, fail
 Adapters = Annotated[
     list[Path],
     typer.Argument(
-        help="Adapter folders to average, e.g. a GRPO run's checkpoint-N/adapter folders.", metavar="ADAPTERS"
+        help="Adapter folders to average, e.g. a GRPO run's checkpoint-N/adapter folders, or a shipped "
+        "adapter's name (sentiment).",
+        metavar="ADAPTERS",
     ),
 ]
 Out = Annotated[Path, typer.Option("--out", "-o", help="Folder to write the averaged adapter to.")]
@@ -44,7 +47,7 @@ def average_cmd(
     of their weight changes, exact by default. Averaging the checkpoints of one run often beats
     each of them; choose between the soup and its parts on a valid split (`evaluate`, `compare`).
     The folder loads like any adapter (`--adapter`) and records its parts in soup.json."""
-    from emoreason.models.soup import average_adapters
+    from emoreason.models.soup import SOUP_RECORD, average_adapters
 
     parsed = None
     if weights is not None:
@@ -57,6 +60,8 @@ def average_cmd(
     except (ValueError, FileNotFoundError) as err:
         fail(str(err))
     console.print(f"wrote the average of {len(adapters)} adapters to {escape(str(folder))}")
+    for note in json.loads((folder / SOUP_RECORD).read_text()).get("notes", []):
+        console.print(f"note: {escape(note)}")
 
 
 __all__ = ["average_cmd"]

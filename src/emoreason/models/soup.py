@@ -21,17 +21,47 @@ as for an RL run over its SFT start).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import shutil
 import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 from emoreason.models.loading import check_adapter_folder, load_model
-from emoreason.models.shipped import ADAPTER_CONFIG
+from emoreason.models.shipped import ADAPTER_CONFIG, FILE_KEYS, SETTINGS_FILE, AdapterSettings, resolve_shipped
 
 SOUP_RECORD = "soup.json"  # beside the adapter: which adapters were averaged, with which weights
+
+
+def soup_settings(folders: Sequence[Path]) -> tuple[dict[str, object], list[str]]:
+    """The `emoreason.json` settings a soup of `folders` takes over, and notes on what it does not.
+
+    What the parts were trained for (format, task, answer length, cue classifier and reference) carries
+    over when every part says the same; a fitted score line never does: it was fitted to each part's own
+    answers, and a soup answers otherwise, so its scores are read with the confidence readout until a
+    line is fitted to its own valid answers (`emoreason fit-score`)."""
+    parts = [AdapterSettings.read(folder) for folder in folders]
+    notes: list[str] = []
+    if any(part.score_fit is not None for part in parts):
+        notes.append(
+            "the parts carry fitted score lines and the soup does not: its scores are read with the confidence "
+            "readout until you fit one to its own answers (`emoreason evaluate --adapter SOUP --split valid "
+            "--score-readout confidence ...`, then `emoreason fit-score RUN... --out SOUP`)"
+        )
+
+    def compared(part: AdapterSettings) -> dict[str, object]:
+        """A part's settings with each file setting by its contents (the parts lie in other folders)."""
+        values = dataclasses.asdict(dataclasses.replace(part, score_fit=None))
+        return {k: v.read_bytes() if isinstance(v, Path) else v for k, v in values.items()}
+
+    if any(compared(part) != compared(parts[0]) for part in parts[1:]):
+        notes.append("the parts were trained for different settings (emoreason.json), so the soup takes none of them")
+        return {}, notes
+    first = dataclasses.asdict(dataclasses.replace(parts[0], score_fit=None))
+    return {k: v for k, v in first.items() if v is not None}, notes
 
 
 def _adapter_config(folder: Path) -> dict:
@@ -79,12 +109,14 @@ def average_adapters(
     model: str = "default",
 ) -> Path:
     """Write the weighted average of `adapters` (LoRA folders of `model`) to the folder `out`, a
-    regular adapter folder (`--adapter out`), with `soup.json` recording what went in.
+    regular adapter folder (`--adapter out`), with `soup.json` recording what went in and `emoreason.json`
+    the settings the parts share (`soup_settings`: never their fitted score lines). A shipped adapter's
+    name ("sentiment") stands for its folder.
 
     `weights` default to equal and are normalised to sum to 1; a negative one extrapolates (module
     docstring). `rank` None: the exact average (rank
     = the sum of the adapters' ranks); an int: its best approximation of that rank."""
-    folders = [Path(a) for a in adapters]
+    folders = [Path(resolve_shipped(str(a))) for a in adapters]
     normalised = check_soup_inputs(folders, weights)
     if rank is not None and rank < 1:
         raise ValueError(f"rank must be >= 1, got {rank}")
@@ -114,8 +146,16 @@ def average_adapters(
         "rank": peft_model.peft_config["soup"].r,
         "model": model,
     }
+    settings, notes = soup_settings(folders)
+    if settings:
+        for key in FILE_KEYS:  # the files a setting names travel with it, under their own names
+            if isinstance(settings.get(key), Path):
+                shutil.copyfile(settings[key], target / settings[key].name)
+                settings[key] = settings[key].name
+        (target / SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n")
+    record["notes"] = notes
     (target / SOUP_RECORD).write_text(json.dumps(record, indent=2) + "\n")
     return target
 
 
-__all__ = ["SOUP_RECORD", "average_adapters", "check_soup_inputs"]
+__all__ = ["SOUP_RECORD", "average_adapters", "check_soup_inputs", "soup_settings"]
