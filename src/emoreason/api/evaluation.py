@@ -218,13 +218,21 @@ def fit_score(
     and probit margin, `DEFAULT_FIT_TERMS`).
     With `out` an adapter folder, the line is saved there as score_fit.json and named in its
     emoreason.json, so that evaluate, analyze, serve and `Explainer` read scores off it; with `out`
-    a file path, it is saved there.
+    a file path ending in .json, it is saved there; any other `out` raises DataError before fitting.
 
     >>> emoreason.fit_score(["runs/valid/tweets", "runs/valid/products"], out="runs/sft/adapter")  # doctest: +SKIP
     """
+    from emoreason.data import DataError
     from emoreason.eval.score_fit import fit_score_runs
     from emoreason.models.shipped import AdapterSettings
 
+    if out is not None and not Path(out).is_dir() and Path(out).suffix.lower() != ".json":
+        # neither reading fits: a folder that is not there, or a file without its .json; writing a file
+        # named like the adapter folder the user meant would leave the adapter without its line
+        raise DataError(
+            f"--out {out}: give an adapter folder that exists (the line goes into it as {SCORE_FIT_FILE}) or a "
+            "file path ending in .json"
+        )
     fit = fit_score_runs(runs, allow_test=allow_test, terms=terms)
     if out is not None:
         fit.save(score_fit_path(out))
