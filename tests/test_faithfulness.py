@@ -558,6 +558,10 @@ def test_evaluate_faithfulness_reports_and_resumes(tmp_path) -> None:
     engine.prompts = 0
     assert run()["faithfulness"] == faith and engine.prompts == 0  # nothing asked again
     assert run(seed=1)["faithfulness"]["n_probed"] == 2 and engine.prompts == 6  # another control: asked again
+    # a rerun without the probes drops their section, and their plot with it (it sat beside the report before)
+    same = SamplingParams(max_new_tokens=64, stop_strings=("</score>",))
+    evaluate_model(engine, dataset, samples, out, "m", "c2f", same, 4, [])
+    assert "## Faithfulness" not in (out / "report.md").read_text() and not (out / "faithfulness.png").exists()
     assert "faithfulness.jsonl" in remove_run_files(out)
 
 

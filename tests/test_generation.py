@@ -213,6 +213,19 @@ def test_analyze_json_audit_record(tiny_path: Path) -> None:
         assert record["parse_ok"] or record["errors"]  # a failed parse always says why
 
 
+def test_an_answer_cut_off_at_the_token_limit_says_so(tiny: LoadedModel) -> None:
+    """It said only `score: missing`: the parts the limit cut off read like parts the model left out."""
+    from emoreason.data import Sample, vader_task
+    from emoreason.inference import analyze
+
+    engine = TransformersEngine(tiny)
+    sample = [Sample(id="x", text="a fine day")]
+    short = analyze(engine, sample, vader_task("t"), "c2f", "tiny", SamplingParams(max_new_tokens=3))[0]
+    assert short["finish_reason"] == "length" and not short["parse_ok"]
+    assert short["errors"][-1] == "cut off at the token limit after 3 tokens: allow more new tokens"
+    assert short["errors"][:-1]  # the parser's own errors stay first
+
+
 def test_analyze_rejects_media_for_text_model(tiny_path: Path, tmp_path: Path) -> None:
     image = tmp_path / "x.png"
     image.write_bytes(b"\x89PNG")

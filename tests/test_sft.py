@@ -325,3 +325,11 @@ def test_an_empty_mapping_override_empties_the_files_mapping() -> None:
     assert config.data.balance_weights == {}
     kept = load_recipe(GRPOConfig, recipe, ["reward.add={grounding: 0.25}"])  # a non-empty mapping merges
     assert kept.reward.add == {"grounding": 0.25}
+
+
+def test_the_step_line_tells_the_training_loss_from_the_held_out_one() -> None:
+    """It printed `loss 2.748 loss 2.925`: the train and the held-out loss under one name."""
+    from emoreason.cli.ui import sft_step_line
+
+    line = sft_step_line({"step": 3, "loss": 2.748, "eval/loss": 2.925, "eval/parse_rate": 1.0, "time/step": 0.5})
+    assert line == "sft step 3: loss 2.748 held-out loss 2.925 held-out parse_rate 1.000 0.5s/step"

@@ -178,6 +178,14 @@ def voted_record(
     return record
 
 
+def _cut_off(parsed_ok: bool, completion: Any) -> list[str]:
+    """The error an unparsed answer gets when it stopped at the token limit, not at its end: its
+    missing parts were never written, and more tokens would let them be."""
+    if parsed_ok or completion.finish_reason != "length":
+        return []
+    return [f"cut off at the token limit after {completion.num_tokens} tokens: allow more new tokens"]
+
+
 def _record(
     sample: Sample,
     completion: Completion,
@@ -209,7 +217,7 @@ def _record(
         "label": parsed.label,
         "reasoning": dict(parsed.reasoning),
         "parse_ok": parsed.ok,
-        "errors": [str(e) for e in parsed.errors],
+        "errors": [str(e) for e in parsed.errors] + _cut_off(parsed.ok, completion),
         "raw_completion": prefix + completion.text,
         "completion_tokens": completion.num_tokens,
         "finish_reason": completion.finish_reason,

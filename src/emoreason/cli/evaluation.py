@@ -155,10 +155,11 @@ def evaluate(
             loader=load_engine,
         )
     except KeyboardInterrupt:
-        interrupted(
-            f"interrupted; finished batches are kept in {target / 'predictions.jsonl'} (and the probes of "
-            "--faithfulness in faithfulness.jsonl, the words of --attribute in attribution.jsonl); rerun to resume"
-        )
+        also = [
+            f"{name}.jsonl" for name, asked in (("faithfulness", faithfulness), ("attribution", attribute)) if asked
+        ]
+        kept = f" (and those of {' and '.join(also)})" if also else ""
+        interrupted(f"interrupted; finished batches are kept in {target / 'predictions.jsonl'}{kept}; rerun to resume")
     except (MediaError, ValueError) as err:  # DataError and RunMismatch are ValueErrors
         fail(str(err))
     print_metric_rows(metrics["rows"], title=f"{ds.spec} {split}: {metrics['n']} samples")

@@ -403,7 +403,7 @@ SFT_LOSSES = (("loss", "loss"), ("polarity/loss", "polarity loss"))
 
 def sft_step_line(record: Mapping[str, Any]) -> str:
     """The SFT progress label: the latest step's loss, its held-out figures when it evaluated, time."""
-    evals = "".join(f" {k.split('/')[1]} {record[k]:.3f}" for k in SFT_EVALS if k in record)
+    evals = "".join(f" held-out {k.split('/')[1]} {record[k]:.3f}" for k in SFT_EVALS if k in record)
     losses = "".join(f" {name} {record[key]:.3f}" for key, name in SFT_LOSSES if key in record)
     return f"sft step {record['step']}:{losses}{evals} {record.get('time/step', 0):.1f}s/step"
 

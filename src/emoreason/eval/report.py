@@ -252,6 +252,8 @@ def write_report(
     if probed is not None and "faithfulness" in metrics:
         plot = faithfulness_plot(probed, task, out / "faithfulness.png")
         faithfulness_md, faithfulness_html = faithfulness_sections(metrics["faithfulness"], probed, plot)
+    else:  # an earlier run's plot would sit beside a report that no longer has its section
+        (out / "faithfulness.png").unlink(missing_ok=True)
     md.extend(faithfulness_md)
     attribution_md, attribution_html = attribution_sections(metrics.get("attribution"))
     md.extend(attribution_md)
