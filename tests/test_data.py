@@ -159,6 +159,7 @@ def test_jsonl_renames_fields_and_reports_bad_rows(tmp_path: Path) -> None:
             {"id": "5", "sentence": "hm", "rating": 0.0, "audio": "nope.wav"},  # line 5: missing media
             {"id": "6", "sentence": "fine", "rating": -1, "audio": "a.wav", "split": "validation"},
             {"id": "7", "sentence": "bad", "rating": -2.5},
+            {"id": "8", "sentence": 42, "rating": 1.0},  # line 8: a number is not a text (it was read as "42")
         ],
     )
     dataset = load_dataset(f"jsonl:{path}?text=sentence&score=rating&scale=-4,4")
@@ -168,8 +169,16 @@ def test_jsonl_renames_fields_and_reports_bad_rows(tmp_path: Path) -> None:
     assert dataset.by_id()["6"].split == "valid"
     assert dataset.by_id()["6"].audio == str(tmp_path / "a.wav")
     reasons = {(r.line, r.reason) for r in dataset.report.bad_rows}
-    assert reasons == {(2, "missing text"), (3, "unparsable score"), (4, "invalid JSON"), (5, "missing media")}
-    assert dataset.report.rows_read == 7 and dataset.report.rows_kept == 3
+    assert reasons == {
+        (2, "missing text"),
+        (3, "unparsable score"),
+        (4, "invalid JSON"),
+        (5, "missing media"),
+        (8, "text is not a string"),
+    }
+    assert dataset.report.rows_read == 8 and dataset.report.rows_kept == 3
+    assert "1 text is not a string" in dataset.report.summary()
+    assert str(dataset.report.bad_rows[-1]).endswith("d.jsonl:8: field 'sentence' text is not a string (int 42)")
     assert "d.jsonl:3" in dataset.report.summary()
 
 

@@ -133,7 +133,7 @@ def analyze(
     except ValueError as err:  # DataError and InvalidTextError are
         fail(str(err))
     if not samples:
-        fail(f"nothing to analyse: {input_file} has no rows" if input_file else "nothing to analyse")
+        fail(f"nothing to analyse: {input_file} has no row that can be read" if input_file else "nothing to analyse")
     try:
         vote_temperature(votes, temperature)
     except ValueError as err:

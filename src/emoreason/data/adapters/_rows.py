@@ -103,7 +103,9 @@ class RowReader:
         if sample_id in self.seen_ids:
             return self._bad(line, "id", "duplicate id", sample_id)
         text = get("text")
-        text = "" if text is None else str(text).strip()
+        if text is not None and not isinstance(text, str):  # JSON 42 or ["a"]: str() would make up a text
+            return self._bad(line, self.column("text"), "text is not a string", f"{type(text).__name__} {text!r:.60}")
+        text = "" if text is None else text.strip()
 
         score = None
         raw_score = get("score")
