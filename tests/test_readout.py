@@ -435,6 +435,8 @@ def test_fit_score_command_attaches_the_line_to_an_adapter(tmp_path) -> None:
     test, _ = _evaluated(tmp_path, "test", "test", "confidence")
     refused = CliRunner().invoke(app, ["fit-score", str(test), "--out", str(tmp_path / "x.json")])
     assert refused.exit_code != 0 and "--allow-test" in refused.output
+    twice = CliRunner().invoke(app, ["fit-score", str(valid), str(valid), "--out", str(tmp_path / "x.json")])
+    assert twice.exit_code != 0 and "given twice" in twice.output
     # a folder that is not there is not taken for a file name: the line would miss the adapter it was meant for
     missing = CliRunner().invoke(app, ["fit-score", str(valid), "--out", str(tmp_path / "no-such-adapter")])
     assert missing.exit_code != 0 and "ending in .json" in " ".join(missing.output.split())

@@ -33,6 +33,11 @@ def fit_score_runs(
     (evaluated with `--score-readout written`, say)."""
     if not folders:
         raise DataError("give at least one folder written by `emoreason evaluate`")
+    seen: set[Path] = set()
+    for folder in folders:  # the same answers twice would weigh as two runs' worth of evidence
+        if Path(folder).resolve() in seen:
+            raise DataError("this run is given twice; give each run once", file=str(folder))
+        seen.add(Path(folder).resolve())
     try:
         terms = fit_terms(terms)  # before any run is read
     except ValueError as err:
