@@ -168,7 +168,9 @@ def analyze(
             inputs = explainer.prepare(samples, progress=advance)
         for message in inputs.warnings:
             warn(message)
-        with progress("analysing", len(samples) * (2 if attribute else 1), quiet=as_json) as advance:
+        # with --attribute each input is answered, then read again with each word taken out: two steps apiece
+        label = "answering, then attributing" if attribute else "analysing"
+        with progress(label, len(samples) * (2 if attribute else 1), quiet=as_json) as advance:
             records = explainer.records(inputs, progress=advance)
     except (MediaError, ValueError) as err:
         fail(str(err))
