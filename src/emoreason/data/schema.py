@@ -260,5 +260,6 @@ def resolve_task(
 
         return ravdess_task()
     raise ValueError(
-        f"unknown task {name!r}; use vader, mosi, mosei, sims, simsv2, mikels, ravdess, or --scale / --labels"
+        f"unknown task {name!r}; use vader, mosi, mosei, sims, simsv2, mikels, ravdess, or give a scale or labels "
+        "instead (--scale / --labels on the command line, `scale` / `labels` in a request or the Python API)"
     )
