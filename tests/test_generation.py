@@ -244,6 +244,20 @@ def test_analyze_input_file_and_missing_model(tiny_path: Path, tmp_path: Path) -
     assert missing.exit_code == 2 and "neither" in missing.output
 
 
+def test_analyze_input_takes_a_dataset_spec_for_other_field_names(tmp_path: Path) -> None:
+    """`--input 'jsonl:FILE?text=sentence'` said the file does not exist; a file with its own field
+    names had to be rewritten first."""
+    from emoreason.cli.inputs import samples_from_file
+
+    path = tmp_path / "mine.jsonl"
+    path.write_text(json.dumps({"id": "a", "sentence": "fine"}) + "\n" + json.dumps({"id": "b", "sentence": 3}) + "\n")
+    heard: list[str] = []
+    samples = samples_from_file(Path(f"jsonl:{path}?text=sentence"), heard.append)
+    assert [(s.id, s.text) for s in samples] == [("a", "fine")]  # no score needed, as for a plain file
+    assert "text is not a string" in heard[0]
+    assert len(samples_from_file(Path("vader:tweets"))) == 4200  # any dataset, every split
+
+
 def test_evaluate_writes_files_and_resumes(tiny_path: Path, tmp_path: Path) -> None:
     data = tmp_path / "d.jsonl"
     rows = [

@@ -26,13 +26,22 @@ from emoreason.data.text import NotUtf8Error, decode_utf8
 def samples_from_file(path: Path, warn: Callable[[str], None] | None = None) -> list[Sample]:
     """Every row of a JSONL or CSV file with the generic fields (id, text, audio, video, image);
     score and label are optional (`?targets=optional`): analyze needs no gold. Rows that cannot
-    be read are skipped and reported through `warn` (file, line and why), as `data inspect` does."""
-    from emoreason.data import load_dataset
-    from emoreason.data.spec import DatasetSpec
+    be read are skipped and reported through `warn` (file, line and why), as `data inspect` does.
+
+    A `path` that is no file but a dataset spec (`jsonl:FILE?text=sentence`, `vader:tweets`) is read
+    as one, so a file whose fields have other names needs no rewriting (scores stay optional)."""
+    from emoreason.data import ADAPTERS, load_dataset
+    from emoreason.data import adapters as _registered  # noqa: F401  (fills ADAPTERS)
+    from emoreason.data.spec import DatasetSpec, parse_spec
 
     kind = "csv" if path.suffix.lower() == ".csv" else "jsonl"
     # a DatasetSpec, not a spec string: a file name may hold `?` or `&`
-    dataset = load_dataset(DatasetSpec(kind, str(path), {"targets": "optional"}))
+    spec = DatasetSpec(kind, str(path), {"targets": "optional"})
+    if not path.exists() and ":" in str(path) and str(path).split(":", 1)[0] in ADAPTERS:
+        given = parse_spec(str(path))
+        optional = {"targets": "optional"} if "targets" in ADAPTERS[given.kind].options else {}
+        spec = DatasetSpec(given.kind, given.target, optional | given.options)
+    dataset = load_dataset(spec)
     if warn is not None and dataset.report.bad_rows:
         warn(dataset.report.summary())
     return dataset.split("all")

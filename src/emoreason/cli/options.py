@@ -101,7 +101,13 @@ Texts = Annotated[
     typer.Argument(help="Text(s) to analyse; `-` or nothing reads one text per line from stdin.", metavar="TEXT"),
 ]
 InputFile = Annotated[
-    Optional[Path], _option("JSONL/CSV of samples (generic fields: id, text, audio, video, image).", "--input", "-i")
+    Optional[Path],
+    _option(
+        "JSONL/CSV of samples (generic fields: id, text, audio, video, image), or a dataset spec "
+        "(jsonl:FILE?text=sentence for other field names, vader:tweets).",
+        "--input",
+        "-i",
+    ),
 ]
 Audio = Annotated[
     Optional[Path],
