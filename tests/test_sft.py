@@ -181,6 +181,26 @@ def test_a_resume_with_other_training_settings_stops_unless_told(tmp_path: Path,
     assert "lr: 0.01" in (tmp_path / "run" / "config.until-step-2.yaml").read_text()
 
 
+def test_a_checkpoint_from_before_a_setting_existed_resumes(tmp_path: Path, tiny_models, short_file) -> None:
+    """A setting added since a checkpoint was written counts at its default, not as a change; one since
+    removed leaves the settings uncompared (a warning), never a run that cannot be resumed."""
+    model = tiny_models["causal_lm"]
+    SFTTrainer(make_config(tmp_path, model, short_file, run={"max_steps": 2, "save_every": 2})).train()
+    state_file = tmp_path / "run" / "checkpoint-2" / "trainer_state.json"
+    state = json.loads(state_file.read_text())
+    del state["config"]["polarity"]  # as written by a version without the polarity objective
+    state_file.write_text(json.dumps(state))
+    resumed = SFTTrainer(make_config(tmp_path, model, short_file, run={"max_steps": 3, "resume": True}))
+    resumed.train()
+    assert resumed.step_index == 3
+    state = json.loads((tmp_path / "run" / "checkpoint-3" / "trainer_state.json").read_text())
+    state["config"]["train"]["a_setting_since_removed"] = 1
+    (tmp_path / "run" / "checkpoint-3" / "trainer_state.json").write_text(json.dumps(state))
+    again = SFTTrainer(make_config(tmp_path, model, short_file, run={"max_steps": 4, "resume": True}))
+    again.train()
+    assert again.step_index == 4
+
+
 def test_sft_full_fine_tuning_and_split(tmp_path: Path, tiny_models, short_file) -> None:
     config = make_config(
         tmp_path,

@@ -285,6 +285,13 @@ class TrainingRun:
         saved = checkpoint.state.get("config")
         if not isinstance(saved, dict):
             return []
+        try:  # through the schema, so a setting added since the checkpoint was written counts at its default
+            saved = type(self.config).model_validate(saved).model_dump(mode="json")
+        except ValueError as err:  # a setting since renamed or removed: nothing to compare it with
+            log.warning(
+                "the settings checkpoint %s was written with no longer read (%s); not compared", checkpoint.folder, err
+            )
+            return []
         before, after = flat_recipe(saved), flat_recipe(self.config.model_dump(mode="json"))
         changes = [
             f"{name}: {before.get(name, '(absent)')} -> {after.get(name, '(absent)')}"
