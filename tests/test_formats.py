@@ -169,6 +169,25 @@ def test_c2f_accepts_a_truncated_final_tag(ending: str) -> None:
     assert result.score == -1.4
 
 
+def test_a_final_tag_the_token_limit_stopped_inside_is_cut_not_finished() -> None:
+    """`<score>1.` at the token limit was read as 1.0 where the chain said 1.9: with `cut` (the generation
+    stopped at its limit) a part left open at the end is missing, and says why."""
+    cut_short = "<polarity>positive</polarity><think>about 1.9</think><score>1."
+    assert C2F.parse(cut_short, MOSI_TASK).score == 1.0  # the model ended there itself: accepted
+    result = C2F.parse(cut_short, MOSI_TASK, cut=True)
+    assert not result.ok and result.score is None and result.polarity == "positive"
+    assert "score: cut off at the token limit" in messages(result)
+    # the limit reached after the last part closed, or inside its closing tag, or after a space, cuts nothing
+    assert C2F.parse(cut_short + "9</score> and more", MOSI_TASK, cut=True).score == 1.9
+    assert C2F.parse(cut_short + "9</score", MOSI_TASK, cut=True).score == 1.9
+    assert C2F.parse(cut_short + "9\n", MOSI_TASK, cut=True).score == 1.9
+    boxed = EMOR3.parse(STEPS + "\\boxed{fea", MIKELS, cut=True)
+    assert boxed.label is None and "boxed: cut off at the token limit" in messages(boxed)
+    assert EMOR3.parse(STEPS + "\\boxed{fear} and then", MIKELS, cut=True).label == "fear"
+    answer = R1.parse("<think>x</think><answer>-2.", TWEETS, cut=True)
+    assert answer.score is None and "answer: cut off at the token limit" in messages(answer)
+
+
 def test_c2f_missing_closing_tag_in_the_middle_is_an_error() -> None:
     result = C2F.parse("<polarity>negative<think>bitter</think><score>-1</score>", MOSI_TASK)
     assert not result.ok

@@ -226,6 +226,22 @@ def test_an_answer_cut_off_at_the_token_limit_says_so(tiny: LoadedModel) -> None
     assert short["errors"][:-1]  # the parser's own errors stay first
 
 
+def test_a_record_cut_inside_its_score_is_not_scored() -> None:
+    """The token limit stopped `<score>1.` (the chain said 1.9): the record said parse_ok and 1.0."""
+    from emoreason.data import Sample, vader_task
+    from emoreason.formats import get_format
+    from emoreason.generation.params import Completion
+    from emoreason.inference import audit_record
+
+    text = "<polarity>positive</polarity>\n<think>\nabout 1.9\n</think>\n<score>1."
+    sample, task, fmt = Sample(id="m18", text="fine"), vader_task("t"), get_format("c2f")
+    cut = audit_record(sample, Completion(text, [1] * 30, [0.0] * 30, "length"), fmt, task, "m", 0.1)
+    assert not cut["parse_ok"] and cut["score"] is None
+    assert cut["errors"] == ["score: cut off at the token limit", "score: missing"]
+    ended = audit_record(sample, Completion(text, [1] * 30, [0.0] * 30, "eos"), fmt, task, "m", 0.1)
+    assert ended["parse_ok"] and ended["score"] == 1.0  # the model ended there itself: its number stands
+
+
 def test_analyze_rejects_media_for_text_model(tiny_path: Path, tmp_path: Path) -> None:
     image = tmp_path / "x.png"
     image.write_bytes(b"\x89PNG")

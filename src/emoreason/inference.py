@@ -29,7 +29,7 @@ from typing import Any, Self
 from emoreason.data.schema import POLARITIES, Polarity, Sample, TaskInfo, quotable_source
 from emoreason.data.text import check_text, is_blank
 from emoreason.formats import get_format
-from emoreason.formats.base import ParseResult, ReasoningFormat
+from emoreason.formats.base import CUT_OFF, ParseResult, ReasoningFormat
 from emoreason.formats.consensus import choose_consensus
 from emoreason.formats.conversation import build_conversation
 from emoreason.formats.readout import (
@@ -145,7 +145,7 @@ def audit_record(
     prompt carried, by default the sample's own; `metrics.grounding`), and says where: see
     `citation_record`. With `choice` (`readout_choice`) and a completion that kept its polarity
     probabilities, `score` is the confidence-weighted one (`formats.readout`): see `_record`."""
-    parsed = fmt.parse(prefix + completion.text, task)
+    parsed = fmt.parse(prefix + completion.text, task, cut=completion.finish_reason == "length")
     return _record(sample, completion, parsed, fmt, model_name, latency_s, prefix, cues, task, choice)
 
 
@@ -163,7 +163,7 @@ def voted_record(
     as `audit_record` writes it, plus `votes`: how many answers there were (`k`), how many parsed,
     how many agree with the chosen verdict, which one was chosen, and every answer's polarity,
     label and score, so that a reader sees how settled the model was."""
-    parsed = [fmt.parse(c.text, task) for c in completions]
+    parsed = [fmt.parse(c.text, task, cut=c.finish_reason == "length") for c in completions]
     chosen = choose_consensus(parsed)
     record = _record(
         sample, completions[chosen.index], parsed[chosen.index], fmt, model_name, latency_s, "", cues, task, choice
@@ -178,10 +178,11 @@ def voted_record(
     return record
 
 
-def _cut_off(parsed_ok: bool, completion: Any) -> list[str]:
-    """The error an unparsed answer gets when it stopped at the token limit, not at its end: its
-    missing parts were never written, and more tokens would let them be."""
-    if parsed_ok or completion.finish_reason != "length":
+def _cut_off(parsed: ParseResult, completion: Any) -> list[str]:
+    """The error an unparsed answer gets when it stopped at the token limit, not at its end, and no
+    part says so already (`formats._tags.CUT_OFF`, a part the limit stopped inside): its missing parts
+    were never written, and more tokens would let them be."""
+    if parsed.ok or completion.finish_reason != "length" or any(e.message == CUT_OFF for e in parsed.errors):
         return []
     return [f"cut off at the token limit after {completion.num_tokens} tokens: allow more new tokens"]
 
@@ -217,7 +218,7 @@ def _record(
         "label": parsed.label,
         "reasoning": dict(parsed.reasoning),
         "parse_ok": parsed.ok,
-        "errors": [str(e) for e in parsed.errors] + _cut_off(parsed.ok, completion),
+        "errors": [str(e) for e in parsed.errors] + _cut_off(parsed, completion),
         "raw_completion": prefix + completion.text,
         "completion_tokens": completion.num_tokens,
         "finish_reason": completion.finish_reason,

@@ -166,10 +166,11 @@ def run_faithfulness(
             outputs = iter(engine.generate(conversations, params))
             lines = []
             for sample, original, evidence, probes in chunk:
-                completions = {name: next(outputs)[0].text for name in PROBES}
+                outs = {name: next(outputs)[0] for name in PROBES}
+                completions = {name: out.text for name, out in outs.items()}
                 answers = {}
                 for name, text in completions.items():
-                    parsed = fmt.parse(text, task)
+                    parsed = fmt.parse(text, task, cut=outs[name].finish_reason == "length")
                     answers[name] = judgment_of(parsed.score, parsed.label, parsed.polarity, task)
                 item = _probed(sample, original, evidence, probes, answers, completions, task)
                 done[sample.id] = item

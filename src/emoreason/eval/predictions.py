@@ -156,7 +156,7 @@ def score_system(
             continue
         parsed = None
         if isinstance(row.get("completion"), str):
-            parsed = fmt.parse(row["completion"], task)
+            parsed = fmt.parse(row["completion"], task, cut=row.get("finish_reason") == "length")
             parsed_all.append(parsed)
             lengths.append(int(row.get("completion_tokens") or len(row["completion"].split())))
             # the input the chain can cite: the sample's text and the cue text its prompt carried

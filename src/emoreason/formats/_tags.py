@@ -19,9 +19,12 @@ Tag rules (all formats, documented once here):
   the first occurrence is used. Repeats fail `ok`: a completion that says two polarities
   has not followed the format, even though the first one is still reported for metrics.
 * An element that is never closed is accepted without error only when it is the last tag
-  in the text (output truncated at the end); a partially written closing tag at the very
-  end (`</sco`) is dropped from its content. An unclosed element followed by another tag
-  ends at that tag and is recorded as "missing </name>".
+  in the text (the model ended without closing it); a partially written closing tag at the very
+  end (`</sco`) is dropped from its content. With `cut` (the generation stopped at its token
+  limit, not at its end) such an element is not accepted: its content may be cut mid-way
+  (`<score>1.` for 1.9), so it counts as missing, with the error "cut off at the token limit"; content
+  followed by whitespace or by a partly written closing tag (`<score>-1.4</score`) ended, and stands.
+  An unclosed element followed by another tag ends at that tag and is recorded as "missing </name>".
 * Stray closing tags and text outside the elements are ignored.
 """
 
@@ -36,7 +39,7 @@ from itertools import pairwise
 from typing import Any, TypeVar
 
 from emoreason.data.schema import POLARITIES, Polarity, Sample, TaskInfo, normalize_label
-from emoreason.formats.base import ParseError, ParseResult
+from emoreason.formats.base import CUT_OFF, ParseError, ParseResult
 
 # --------------------------------------------------------------------------------------
 # Numbers
@@ -225,8 +228,9 @@ def _next_after(indices: list[int], i: int) -> int | None:
     return indices[pos] if pos < len(indices) else None
 
 
-def scan_tags(text: str, names: tuple[str, ...]) -> Scan:
-    """Find the elements named `names` in `text` following the module's tag rules."""
+def scan_tags(text: str, names: tuple[str, ...], cut: bool = False) -> Scan:
+    """Find the elements named `names` in `text` following the module's tag rules; `cut`: the text
+    stopped at the token limit, so an element left open at its end is cut, not accepted."""
     tokens = [(m.start(), m.end(), m.group(1) is not None, m.group(2).lower()) for m in tag_regex(names).finditer(text)]
     opens_all: list[int] = []
     opens: dict[str, list[int]] = {n: [] for n in names}
@@ -260,8 +264,15 @@ def scan_tags(text: str, names: tuple[str, ...]) -> Scan:
             raw, end, closed, next_i = text[tag_end : tokens[close][0]], tokens[close][1], True, close + 1
         else:
             following = _next_after(opens_all, i)
-            if following is None:  # truncated at the end: accepted as is
-                raw, end, closed, next_i = _strip_partial_close(text[tag_end:], name), len(text), False, len(tokens)
+            rest = text[tag_end:] if following is None else ""
+            if following is None and cut and _strip_partial_close(rest, name) == rest == rest.rstrip():
+                # the token limit stopped inside the content itself (no space, no `</sco` after it): it may be
+                # cut short, `<score>1.` for 1.9
+                report(name, CUT_OFF)
+                i = len(tokens)
+                continue
+            if following is None:  # the model ended without closing it, or began to: accepted as is
+                raw, end, closed, next_i = _strip_partial_close(rest, name), len(text), False, len(tokens)
             else:
                 report(name, f"missing </{name}>")
                 raw, end, closed = text[tag_end : tokens[following][0]], tokens[following][0], False
@@ -401,11 +412,11 @@ def never_raises(format_name: str) -> Callable[[F], F]:
 
     def wrap(parse: F) -> F:
         @functools.wraps(parse)
-        def safe(self: Any, text: Any, task: TaskInfo | None = None) -> ParseResult:
+        def safe(self: Any, text: Any, task: TaskInfo | None = None, cut: bool = False) -> ParseResult:
             if not isinstance(text, str):
                 return ParseResult(format_name, False, errors=(ParseError("structure", "input is not a string"),))
             try:
-                return parse(self, text, task)
+                return parse(self, text, task, cut)
             except Exception as exc:  # the contract is "never raises"
                 message = f"parser failure: {type(exc).__name__}: {exc}"
                 return ParseResult(format_name, False, errors=(ParseError("structure", message),))

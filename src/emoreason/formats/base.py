@@ -15,6 +15,10 @@ from emoreason.data.schema import Polarity, Sample, TaskInfo
 Message = dict[str, Any]
 
 
+#: the error of a part the generation's token limit stopped inside (`ReasoningFormat.parse(cut=True)`)
+CUT_OFF = "cut off at the token limit"
+
+
 @dataclass(frozen=True, slots=True)
 class ParseError:
     part: str  # e.g. "polarity", "think", "score", "step2", "boxed", "structure"
@@ -108,5 +112,6 @@ class ReasoningFormat(ABC):
         """The assistant-turn prefix used by hint mode `prefix` (e.g. `<polarity>negative</polarity>`)."""
 
     @abstractmethod
-    def parse(self, text: str, task: TaskInfo | None = None) -> ParseResult:
-        """Read a completion; never raises."""
+    def parse(self, text: str, task: TaskInfo | None = None, cut: bool = False) -> ParseResult:
+        """Read a completion; never raises. `cut`: the generation stopped at its token limit, so a part
+        left open at the end is cut off, not finished (`_tags.scan_tags`)."""

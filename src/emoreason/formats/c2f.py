@@ -132,14 +132,14 @@ class C2FFormat(ReasoningFormat):
     # -- parsing -------------------------------------------------------------------------
 
     @never_raises("c2f")
-    def parse(self, text: str, task: TaskInfo | None = None) -> ParseResult:
+    def parse(self, text: str, task: TaskInfo | None = None, cut: bool = False) -> ParseResult:
         """Read a completion; see `emoreason.formats._tags` for the tag rules.
 
         `ok` needs a known polarity word, a non-empty think block, a plain-number score in the
         task's scale, and the three parts in order. A polarity that disagrees with the score
         is not an error (that is a reasoning-health metric).
         """
-        scan = scan_tags(text, self.parts)
+        scan = scan_tags(text, self.parts, cut)
         errors: list[ParseError] = list(scan.errors)
         found = scan.elements
 

@@ -32,7 +32,7 @@ from emoreason.formats._tags import (
     snippet,
     text_block,
 )
-from emoreason.formats.base import ParseError, ParseResult, ReasoningFormat
+from emoreason.formats.base import CUT_OFF, ParseError, ParseResult, ReasoningFormat
 
 _BOXED_RE = re.compile(r"\\boxed\s*+\{")
 
@@ -148,14 +148,14 @@ class EmoR3Format(ReasoningFormat):
     # -- parsing -------------------------------------------------------------------------
 
     @never_raises("emor3")
-    def parse(self, text: str, task: TaskInfo | None = None) -> ParseResult:
+    def parse(self, text: str, task: TaskInfo | None = None, cut: bool = False) -> ParseResult:
         r"""Read a completion; see `emoreason.formats._tags` for the tag rules.
 
         The label comes from the last `\boxed{}` (one LaTeX text wrapper and end punctuation
         dropped, then `normalize_label`); it must lie after `</step3>`. A label outside the
         task's label set is kept and recorded as "label not in label set".
         """
-        scan = scan_tags(text, self.parts)
+        scan = scan_tags(text, self.parts, cut)
         errors: list[ParseError] = list(scan.errors)
         found = scan.elements
 
@@ -171,6 +171,9 @@ class EmoR3Format(ReasoningFormat):
 
         label: str | None = None
         boxed = _last_boxed(text)
+        if boxed is not None and cut and not boxed[2]:  # the token limit stopped inside the label
+            errors.append(ParseError("boxed", CUT_OFF))
+            boxed = None
         if boxed is None:
             errors.append(ParseError("boxed", "missing"))
         else:

@@ -119,9 +119,9 @@ class R1Format(ReasoningFormat):
     # -- parsing -------------------------------------------------------------------------
 
     @never_raises("r1")
-    def parse(self, text: str, task: TaskInfo | None = None) -> ParseResult:
+    def parse(self, text: str, task: TaskInfo | None = None, cut: bool = False) -> ParseResult:
         """Read a completion; see `emoreason.formats._tags` for the tag rules."""
-        scan = scan_tags(text, self.parts)
+        scan = scan_tags(text, self.parts, cut)
         errors: list[ParseError] = list(scan.errors)
         found = scan.elements
 

@@ -60,7 +60,18 @@ def make_rollouts(
     prompt = dataclasses.replace(conversation, assistant_prefix="")
     texts = [prefix + completion.text for completion in completions]
     return [
-        Rollout(sample, group, prompt, list(hint_ids), completion, text, fmt.parse(text, task), hinted=hinted)
+        Rollout(
+            sample,
+            group,
+            prompt,
+            list(hint_ids),
+            completion,
+            text,
+            fmt.parse(
+                text, task, cut=completion.finish_reason == "length"
+            ),  # a rollout cut short earns no part it lost
+            hinted=hinted,
+        )
         for completion, text in zip(completions, texts)
     ]
 

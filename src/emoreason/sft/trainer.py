@@ -332,7 +332,8 @@ def generation_eval(
         params = SamplingParams(max_new_tokens=max_new_tokens, temperature=0.0, stop_strings=fmt.stop_strings)
         outputs = engine.generate([e.conversation for e in chunk], params)
         for example, out in zip(chunk, outputs):
-            result = get_format(example.format or "c2f").parse(out[0].text, example.task)
+            cut = out[0].finish_reason == "length"
+            result = get_format(example.format or "c2f").parse(out[0].text, example.task, cut=cut)
             parsed_ok += result.ok
             gold_polarity = example.gold.get("polarity")
             if gold_polarity:

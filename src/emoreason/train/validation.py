@@ -340,7 +340,9 @@ class Validation:
         for name, records in answers.items():
             samples, task = self.sets[name]
             texts = [r["raw_completion"] for r in records]
-            parsed = [self.format.parse(t, task) for t in texts]
+            parsed = [
+                self.format.parse(r["raw_completion"], task, cut=r.get("finish_reason") == "length") for r in records
+            ]
             figures[name] = answer_metrics(parsed, texts, samples, task, [r["score"] for r in records])
         stats = flatten(figures)
         config = self.config
