@@ -200,6 +200,17 @@ def test_unknown_label_with_declared_label_set(tmp_path: Path) -> None:
     assert dataset.task.label_polarity == {"anger": "negative", "fear": "negative"}
 
 
+def test_labels_that_differ_only_in_case_are_one_label(tmp_path: Path) -> None:
+    """"Amusement" and "amusement" made two labels, and evaluate stopped at the metrics after answering."""
+    rows = [{"text": "a", "label": "Amusement"}, {"text": "b", "label": "amusement"}, {"text": "c", "label": "fear"}]
+    dataset = load_dataset(f"jsonl:{write_jsonl(tmp_path / 'l.jsonl', rows)}")
+    assert dataset.task.labels == ("Amusement", "fear") and len(list(dataset)) == 3
+    with pytest.raises(DataError, match="'joy' and 'Joy' are the same label"):
+        load_dataset(f"jsonl:{tmp_path / 'l.jsonl'}?labels=joy,Joy,amusement,fear")
+    with pytest.raises(ValueError, match="give each label once"):
+        TaskInfo("x", labels=("sad ness", "Sad  ness"))
+
+
 def test_inferred_scale_warns(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "s.jsonl", [{"text": "a", "score": 2.5}, {"text": "b", "score": -1}])
     dataset = load_dataset(f"jsonl:{path}")

@@ -147,6 +147,18 @@ class TaskInfo:
     label_polarity: dict[str, Polarity] = field(default_factory=dict)
     metric_set: str = "generic"
 
+    def __post_init__(self) -> None:
+        # labels compare without case or spacing everywhere (`normalize_label`): two that differ only so are
+        # one label, and a set holding both fails only after every answer was generated, at the metrics
+        seen: dict[str, str] = {}
+        for label in self.labels:
+            first = seen.setdefault(normalize_label(label), label)
+            if first != label:
+                raise ValueError(
+                    f"labels {first!r} and {label!r} are the same label (labels compare without case or spacing); "
+                    "give each label once"
+                )
+
     @property
     def is_regression(self) -> bool:
         return self.scale is not None

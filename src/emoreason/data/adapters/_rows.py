@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -183,12 +184,26 @@ def label_polarity_map(labels: tuple[str, ...]) -> dict[str, Polarity]:
     return {normalize_label(x): known[normalize_label(x)] for x in labels if normalize_label(x) in known}
 
 
+def distinct_labels(labels: Iterable[str]) -> tuple[str, ...]:
+    """The labels the rows use, each once as `normalize_label` compares them ("Amusement" and "amusement" are
+    one), spelled as first written, sorted."""
+    first: dict[str, str] = {}
+    for label in labels:
+        first.setdefault(normalize_label(label), label)
+    return tuple(sorted(first.values(), key=normalize_label))
+
+
 def build_task(spec: DatasetSpec, samples: list[Sample], report: LoadReport, default_name: str) -> TaskInfo:
     """The task of a generic source: regression if it has scores, else classification."""
     name = spec.option("name", default_name) or default_name
     scores = [s.score for s in samples if s.score is not None]
     labels_option = spec.list_option("labels")
-    labels = labels_option or tuple(sorted({s.label for s in samples if s.label is not None}))
+    if labels_option and len(distinct_labels(labels_option)) != len(labels_option):
+        try:
+            TaskInfo(name, labels=labels_option)  # says which two are one
+        except ValueError as err:
+            raise DataError(f"?labels= in {spec}: {err}") from None
+    labels = labels_option or distinct_labels(s.label for s in samples if s.label is not None)
     neutral_width = spec.float_option("neutral", 0.0) or 0.0
     neutral = NeutralBand(-neutral_width, neutral_width) if neutral_width > 0 else NeutralBand(0.0, 0.0, True, True)
     if scores:
