@@ -201,7 +201,7 @@ def test_unknown_label_with_declared_label_set(tmp_path: Path) -> None:
 
 
 def test_labels_that_differ_only_in_case_are_one_label(tmp_path: Path) -> None:
-    """"Amusement" and "amusement" made two labels, and evaluate stopped at the metrics after answering."""
+    """ "Amusement" and "amusement" made two labels, and evaluate stopped at the metrics after answering."""
     rows = [{"text": "a", "label": "Amusement"}, {"text": "b", "label": "amusement"}, {"text": "c", "label": "fear"}]
     dataset = load_dataset(f"jsonl:{write_jsonl(tmp_path / 'l.jsonl', rows)}")
     assert dataset.task.labels == ("Amusement", "fear") and len(list(dataset)) == 3
@@ -209,6 +209,12 @@ def test_labels_that_differ_only_in_case_are_one_label(tmp_path: Path) -> None:
         load_dataset(f"jsonl:{tmp_path / 'l.jsonl'}?labels=joy,Joy,amusement,fear")
     with pytest.raises(ValueError, match="give each label once"):
         TaskInfo("x", labels=("sad ness", "Sad  ness"))
+
+
+def test_a_file_on_a_likert_scale_is_neutral_at_its_midpoint(tmp_path: Path) -> None:
+    rows = [{"text": t, "score": x} for t, x in (("a", 1), ("b", 4), ("c", 7), ("d", 5.5))]
+    dataset = load_dataset(f"jsonl:{write_jsonl(tmp_path / 'likert.jsonl', rows)}?scale=1,7")
+    assert [dataset.task.gold_polarity(s) for s in dataset] == ["negative", "neutral", "positive", "positive"]
 
 
 def test_inferred_scale_warns(tmp_path: Path) -> None:

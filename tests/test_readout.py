@@ -57,6 +57,17 @@ def test_a_closed_band_edge_is_stepped_over_and_missing_probabilities_change_not
     assert confidence_weighted_score(2.0, "positive", {"negative": 1.0}, VADER) == 2.0
 
 
+def test_a_scale_not_centred_on_0_is_neutral_at_its_midpoint_and_shrinks_toward_it() -> None:
+    """On a 1..7 scale every score was positive (the band sat at 0), and the readout shrank a 6 toward 0."""
+    likert = resolve_task(scale=(1.0, 7.0))
+    assert likert.neutral.describe() == "[4, 4]"
+    assert [likert.score_polarity(x) for x in (3.5, 4.0, 4.5)] == ["negative", "neutral", "positive"]
+    assert resolve_task(scale=(1.0, 7.0), neutral=0.5).neutral.describe() == "(3.5, 4.5)"
+    # 4 + (6 - 4) x 0.5, not 6 x 0.5 = 3 (a negative number on this scale)
+    assert confidence_weighted_score(6.0, "positive", {"positive": 0.5}, likert) == pytest.approx(5.0)
+    assert confidence_weighted_score(2.0, "negative", {"negative": 0.5}, likert) == pytest.approx(3.0)
+
+
 class CharTokenizer:
     """One token per character (ids = code points), or whole words when `words`."""
 

@@ -113,6 +113,18 @@ class NeutralBand:
     low_closed: bool = False
     high_closed: bool = False
 
+    @classmethod
+    def around(cls, scale: tuple[float, float], width: float = 0.0) -> NeutralBand:
+        """The band of a custom scale: `width` either side of the scale's midpoint, open at both edges
+        (|score - mid| < width), or only the midpoint itself when `width` is 0. On a scale not centred
+        on 0 (a 1..7 Likert scale) the midpoint, 4, is what "neutral" means, not 0."""
+        mid = (float(scale[0]) + float(scale[1])) / 2
+        return cls(mid - width, mid + width) if width > 0 else cls(mid, mid, True, True)
+
+    @property
+    def centre(self) -> float:
+        return (self.low + self.high) / 2
+
     def contains(self, score: float) -> bool:
         above = score >= self.low if self.low_closed else score > self.low
         below = score <= self.high if self.high_closed else score < self.high
@@ -257,9 +269,7 @@ def resolve_task(
             metric_set="classification",
         )
     if scale is not None:
-        width = 0.0 if neutral is None else neutral
-        band = NeutralBand(-width, width) if width > 0 else NeutralBand(0.0, 0.0, True, True)
-        return TaskInfo("custom", scale=scale, neutral=band)
+        return TaskInfo("custom", scale=scale, neutral=NeutralBand.around(scale, neutral or 0.0))
     key = (name or "vader").lower()
     if key.startswith("vader"):
         return vader_task(key.partition(":")[2] or "text", 0.5 if neutral is None else neutral)

@@ -280,15 +280,17 @@ def polarity_probs(
 def confidence_weighted_score(
     score: float, polarity: Polarity | None, probs: Mapping[Polarity, float] | None, task: TaskInfo
 ) -> float:
-    """`score` times the probability of the written `polarity`, kept on that polarity's side of
-    the task's neutral band (at the band's edge when the product would fall inside it).
+    """`score` times the probability of the written `polarity` (its distance from the neutral band's
+    centre, on a scale not centred on 0), kept on that polarity's side of the task's neutral band (at
+    the band's edge when the product would fall inside it).
 
     The written score comes back unchanged when there is nothing to weigh it by: no
     probabilities, no polarity, or a score whose side of the band disagrees with the written
     polarity (an inconsistent answer is reported as written, not repaired)."""
     if probs is None or polarity not in probs or task.score_polarity(score) != polarity:
         return score
-    weighted = score * probs[polarity]
+    centre = task.neutral.centre  # 0 on a scale centred there; 4 on a 1..7 one
+    weighted = centre + (score - centre) * probs[polarity]
     if polarity == "neutral" and task.score_polarity(weighted) != "neutral":
         return score  # a band that does not hold 0 (never seen): leave the answer alone
     return _kept_on_side(weighted, polarity, task, fallback=score)

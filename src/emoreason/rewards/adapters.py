@@ -77,8 +77,7 @@ def task_for_source(data_source: str | TaskInfo) -> TaskInfo:
         polarity_of = {**MIKELS_VALENCE, **{p: p for p in POLARITIES}}
         label_polarity = {n: polarity_of[n] for n in (label.lower() for label in labels) if n in polarity_of}
         if scale is not None:
-            width = spec.float_option("neutral", 0.0) or 0.0
-            neutral = NeutralBand(-width, width) if width > 0 else NeutralBand(0.0, 0.0, True, True)
+            neutral = NeutralBand.around(scale, spec.float_option("neutral", 0.0) or 0.0)
             return TaskInfo(task_name, scale=scale, neutral=neutral, labels=labels, label_polarity=label_polarity)
         if labels:
             return TaskInfo(task_name, labels=labels, label_polarity=label_polarity, metric_set="classification")

@@ -34,7 +34,8 @@ SPLIT_ALIASES = {
 FIELD_OPTIONS = {name: f"column holding `{name}` (default: {name})" for name in FIELDS}
 TASK_OPTIONS = {
     "scale": "score scale LOW,HIGH, e.g. scale=-4,4 (default: inferred from the data, with a warning)",
-    "neutral": "half-width W of the neutral band (-W, W) on the score scale (default 0: only 0 is neutral)",
+    "neutral": "half-width W of the neutral band around the scale's midpoint, (mid - W, mid + W) (default 0: only the "
+    "midpoint is neutral; 0 on a scale centred there, 4 on 1..7)",
     "labels": "comma-separated label set; other labels become bad rows (default: the labels found)",
     "missing_media": "skip (default: a sample whose media file is absent is a bad row) or keep (drop the reference)",
     "name": "task name used in reports (default: the file name)",
@@ -205,7 +206,6 @@ def build_task(spec: DatasetSpec, samples: list[Sample], report: LoadReport, def
             raise DataError(f"?labels= in {spec}: {err}") from None
     labels = labels_option or distinct_labels(s.label for s in samples if s.label is not None)
     neutral_width = spec.float_option("neutral", 0.0) or 0.0
-    neutral = NeutralBand(-neutral_width, neutral_width) if neutral_width > 0 else NeutralBand(0.0, 0.0, True, True)
     if scores:
         scale = spec.range_option("scale")
         if scale is None:
@@ -218,6 +218,7 @@ def build_task(spec: DatasetSpec, samples: list[Sample], report: LoadReport, def
         outside = [s.id for s in samples if s.score is not None and not scale[0] <= s.score <= scale[1]]
         if outside:
             report.warnings.append(f"{len(outside)} scores lie outside the scale {scale}, first ids: {outside[:3]}")
+        neutral = NeutralBand.around(scale, neutral_width)
         return TaskInfo(name, scale=scale, neutral=neutral, labels=labels, label_polarity=label_polarity_map(labels))
     if not labels:
         if targets_optional(spec):  # texts to analyse: the caller brings its own task
