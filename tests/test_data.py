@@ -217,6 +217,14 @@ def test_a_file_on_a_likert_scale_is_neutral_at_its_midpoint(tmp_path: Path) -> 
     assert [dataset.task.gold_polarity(s) for s in dataset] == ["negative", "neutral", "positive", "positive"]
 
 
+def test_a_misnamed_text_field_is_named_as_the_cause(tmp_path: Path) -> None:
+    """With ?text=utter (the field is "utterance") the error said the file had no scores."""
+    path = write_jsonl(tmp_path / "m.jsonl", [{"utterance": "fine", "sentiment": 1.0}] * 3)
+    with pytest.raises(DataError, match="no row could be read") as info:
+        load_dataset(f"jsonl:{path}?text=utter&score=sentiment&scale=-3,3")
+    assert "3 missing text" in str(info.value) and "field 'utter'" in str(info.value)
+
+
 def test_inferred_scale_warns(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "s.jsonl", [{"text": "a", "score": 2.5}, {"text": "b", "score": -1}])
     dataset = load_dataset(f"jsonl:{path}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -446,6 +447,12 @@ def test_fit_score_command_attaches_the_line_to_an_adapter(tmp_path) -> None:
     test, _ = _evaluated(tmp_path, "test", "test", "confidence")
     refused = CliRunner().invoke(app, ["fit-score", str(test), "--out", str(tmp_path / "x.json")])
     assert refused.exit_code != 0 and "--allow-test" in refused.output
+    unparsed = tmp_path / "unparsed"  # the same run as if no answer had parsed: the fix is not another readout
+    shutil.copytree(valid, unparsed)
+    lines = [json.loads(x) | {"parse_ok": False, "score": None} for x in (valid / "predictions.jsonl").open()]
+    (unparsed / "predictions.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    none = CliRunner().invoke(app, ["fit-score", str(unparsed), "--out", str(tmp_path / "x.json")])
+    assert none.exit_code != 0 and "(0 of 10 parsed)" in " ".join(none.output.split())
     twice = CliRunner().invoke(app, ["fit-score", str(valid), str(valid), "--out", str(tmp_path / "x.json")])
     assert twice.exit_code != 0 and "given twice" in twice.output
     # a folder that is not there is not taken for a file name: the line would miss the adapter it was meant for

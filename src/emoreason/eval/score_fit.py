@@ -74,6 +74,14 @@ def fit_score_runs(
             gold.append(float(record["gold_score"]))
             usable += 1
         if not usable:
+            read_with = {str(r.get("score_readout")) for r in records.values()}
+            if read_with & {"confidence", "fitted"}:  # read the right way, and still nothing to fit
+                parsed = sum(bool(r.get("parse_ok")) for r in records.values())
+                raise DataError(
+                    f"no answer here has both a score and the polarity's probabilities ({parsed} of {len(records)} "
+                    "parsed): a line needs answers that parse; train the model further, or allow more tokens",
+                    file=str(folder),
+                )
             raise DataError(
                 "no answer here carries a score and the polarity's probabilities; evaluate with "
                 "--score-readout confidence (or fitted)",

@@ -223,6 +223,8 @@ def build_task(spec: DatasetSpec, samples: list[Sample], report: LoadReport, def
     if not labels:
         if targets_optional(spec):  # texts to analyse: the caller brings its own task
             return TaskInfo(name, metric_set="classification")
+        if not samples and report.bad_rows:  # the targets may be there: no row got far enough to show them
+            raise DataError(f"no row could be read. {report.summary()}")
         raise DataError(
             f"{spec}: no scores and no labels found; nothing to learn from (to only analyse the texts, "
             "add ?targets=optional)"
