@@ -71,6 +71,15 @@ def test_collapse_reasons_name_the_dataset_and_symptom() -> None:
     assert len(found) == 2 and all(reason.startswith("b:") for reason in found)
     assert "90%" in found[0] and "0.10" in found[1]
     assert collapse_reasons({"c": {"majority_share": 0.2, "sd_ratio": float("nan")}}, 0.85, 0.3) == []
+    # every answer unparsed is a collapse too, but not onto "one polarity" (it said so)
+    shares = {"positive_share": 0.0, "negative_share": 0.0, "neutral_share": 0.0}
+    unparsed = collapse_reasons({"d": {"majority_share": 1.0, "sd_ratio": float("nan"), **shares}}, 0.85, 0.3)
+    assert unparsed == ["d: 100% of answers say no polarity (did not parse) (> 85%)"]
+    positive = {**shares, "positive_share": 0.9}
+    assert (
+        "share one polarity"
+        in collapse_reasons({"e": {"majority_share": 0.9, "sd_ratio": 1.0, **positive}}, 0.85, 0.3)[0]
+    )
 
 
 def test_label_metrics_hand_computed_with_cue_grounding() -> None:

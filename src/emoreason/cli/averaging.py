@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
 
 from emoreason.cli import options as opt
 from emoreason.cli.ui import console, fail
@@ -59,9 +58,9 @@ def average_cmd(
         folder = average_adapters(adapters, out, weights=parsed, rank=rank, model=model)
     except (ValueError, FileNotFoundError) as err:
         fail(str(err))
-    console.print(f"wrote the average of {len(adapters)} adapters to {escape(str(folder))}")
+    console.print(f"wrote the average of {len(adapters)} adapters to {folder}")
     for note in json.loads((folder / SOUP_RECORD).read_text()).get("notes", []):
-        console.print(f"note: {escape(note)}")
+        console.print(f"note: {note}")
 
 
 __all__ = ["average_cmd"]

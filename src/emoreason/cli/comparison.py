@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from emoreason.cli.ui import console, fail
@@ -49,7 +48,7 @@ def compare_cmd(a: RunA, b: RunB, resamples: Resamples = 1000, seed: Seed = 0, o
     for name, m in comparison["metrics"].items():
         interval = f"[{m['low']:+.3f}, {m['high']:+.3f}]"
         table.add_row(name, f"{m['a']:.3f}", f"{m['b']:.3f}", f"{m['difference']:+.3f}", interval, verdict(m))
-    console.print(f"A: {escape(str(a))}\nB: {escape(str(b))}")
+    console.print(f"A: {a}\nB: {b}")
     console.print(table)
     if comparison["only_in_a"] or comparison["only_in_b"]:
         console.print(
@@ -60,7 +59,7 @@ def compare_cmd(a: RunA, b: RunB, resamples: Resamples = 1000, seed: Seed = 0, o
         from emoreason.eval.json_report import write_json_report
 
         write_json_report(out, comparison)
-        console.print(f"wrote {escape(str(out))}")
+        console.print(f"wrote {out}")
 
 
 __all__ = ["compare_cmd", "verdict"]

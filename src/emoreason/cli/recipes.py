@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
 
 from emoreason.cli.ui import console, fail, interrupted, progress
 
@@ -78,7 +77,7 @@ def train_with_progress(
                 advance(1, description=describe(record))
                 line = report(record) if report is not None and main_process else None
                 if line:
-                    console.print(escape(line))
+                    console.print(line)
 
             trainer.train(progress=step_done)
     except (CheckpointError, OutputDirError) as err:  # from start(): an output folder or a checkpoint it cannot use

@@ -217,7 +217,11 @@ def collapse_reasons(
                 reasons.append(f"{name}: {f['majority_share']:.0%} of answers name one label (> {label_share:.0%})")
             continue
         if f["majority_share"] > majority_share:
-            reasons.append(f"{name}: {f['majority_share']:.0%} of answers share one polarity (> {majority_share:.0%})")
+            said = [f[key] for key in ("positive_share", "negative_share", "neutral_share") if key in f]
+            # the biggest class may be the answers that say no polarity at all (unparsed): say that, not "one polarity"
+            unparsed = bool(said) and max(said) < f["majority_share"]
+            what = "say no polarity (did not parse)" if unparsed else "share one polarity"
+            reasons.append(f"{name}: {f['majority_share']:.0%} of answers {what} (> {majority_share:.0%})")
         if not math.isnan(f["sd_ratio"]) and f["sd_ratio"] < sd_ratio:
             reasons.append(f"{name}: predicted-score sd is {f['sd_ratio']:.2f} of gold's (< {sd_ratio})")
     return reasons
