@@ -353,3 +353,20 @@ def test_the_step_line_tells_the_training_loss_from_the_held_out_one() -> None:
 
     line = sft_step_line({"step": 3, "loss": 2.748, "eval/loss": 2.925, "eval/parse_rate": 1.0, "time/step": 0.5})
     assert line == "sft step 3: loss 2.748 held-out loss 2.925 held-out parse_rate 1.000 0.5s/step"
+
+
+def test_the_trained_adapter_says_what_it_answers(tmp_path: Path, tiny_models, short_file) -> None:
+    """final/adapter had no emoreason.json: analyze and serve then fell back to c2f / vader whatever the
+    chains were. Now it names the chains' format, and their task where a name reads back as it."""
+    from emoreason.data.schema import resolve_task
+    from emoreason.models.shipped import AdapterSettings
+    from emoreason.train.weights import trained_for
+
+    assert trained_for("c2f", resolve_task("vader:movies")) == {"format": "c2f", "task": "vader:movies"}
+    assert trained_for("emor3", resolve_task("ravdess")) == {"format": "emor3", "task": "ravdess"}
+    assert trained_for("c2f", resolve_task(scale=(1.0, 7.0))) == {"format": "c2f"}  # "custom" names no scale
+    SFTTrainer(make_config(tmp_path, tiny_models["causal_lm"], short_file, run={"max_steps": 1})).train()
+    settings = AdapterSettings.read(tmp_path / "run" / "final" / "adapter")
+    examples = load_sft_file(short_file)
+    assert settings.format == examples[0].format == "c2f"
+    assert settings.task == "vader:tweets"  # the chains' task, by the name analyze reads it back with

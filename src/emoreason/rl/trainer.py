@@ -91,6 +91,7 @@ from emoreason.train.update import (
     zero_missing_grads,
 )
 from emoreason.train.validation import Validation, ValidationHook
+from emoreason.train.weights import trained_for
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,7 @@ class GRPOTrainer:
         seen = {"samples_seen": config.rollout.prompts_per_step * self.world}
         ready = prepare_training("grpo", config, self.accelerator, loaded, policy, optim, updates, seen)
         self.model, self.policy, self.optimizer, self.scheduler, self.loaded, self.run = ready
+        self.run.adapter_settings = trained_for(self.format.name, self.task)
         self.rollout_weights = RolloutWeights(self.loaded, config.rollout.merge_lora, config.rollout.dtype)
         batch_size = config.rollout.batch_size
         self.engine: GenerationBackend = engine or TransformersEngine(

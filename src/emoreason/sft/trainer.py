@@ -46,7 +46,7 @@ from emoreason.train.update import (
     update_precision,
     without_polarity_word,
 )
-from emoreason.train.weights import save_weights
+from emoreason.train.weights import save_weights, trained_for
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,10 @@ class SFTTrainer:
         self.precision = resolve_precision(t.precision, self.accelerator.device)
         log.info("update precision: %s (configured: %s)", self.precision, t.precision)
         self.run.note_resolved("train.precision", t.precision, self.precision)
+        formats = {example.format for example, _ in self.train_examples}
+        tasks = {example.task.name: example.task for example, _ in self.train_examples if example.task is not None}
+        if len(formats) == 1 and len(tasks) <= 1:  # chains of one format and task: the adapter answers those
+            self.run.adapter_settings = trained_for(formats.pop(), next(iter(tasks.values()), None))
 
     @property
     def step_index(self) -> int:
@@ -297,7 +301,7 @@ class SFTTrainer:
         final = self.final_dir()
         tmp = final.with_name("final.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        save_weights(self.policy, tmp, self.loaded.processor)
+        save_weights(self.policy, tmp, self.loaded.processor, self.run.adapter_settings)
         last_eval = next((r for r in reversed(self.log_history) if "eval/loss" in r or "eval/parse_rate" in r), None)
         (tmp / "provenance.json").write_text(
             json.dumps(

@@ -27,7 +27,7 @@ import pickle
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -295,6 +295,7 @@ def save_checkpoint(
     barrier: Any = None,
     keep: int = 2,
     rolling: bool = False,
+    settings: Mapping[str, str] | None = None,
 ) -> Path:
     """Write checkpoint-<step> (or, with `rolling`, replace checkpoint-latest). Every rank
     stores its RNG state; rank 0 stores the rest. `barrier()` (the accelerator's
@@ -308,7 +309,7 @@ def save_checkpoint(
         barrier()
     torch.save(rng_state(), tmp / f"rng_rank{rank}.pt")
     if rank == 0:
-        save_weights(model, tmp, processor)
+        save_weights(model, tmp, processor, settings)
         torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
     if barrier:

@@ -213,6 +213,8 @@ class TrainingRun:
         self.stopped_early = False
         self.resolved: dict[str, str] = {}
         self.step_logs: list[Path] = [self.metrics_file]  # per-step JSONL files a resume truncates
+        #: what the trained adapter answers (`weights.trained_for`), written beside it as its emoreason.json
+        self.adapter_settings: dict[str, str] = {}
         self._started = False
 
     @property
@@ -392,6 +394,7 @@ class TrainingRun:
             barrier=self.accelerator.wait_for_everyone if self.world > 1 else None,
             keep=self.section.keep_checkpoints,
             rolling=rolling,
+            settings=self.adapter_settings,
         )
 
     def finish_step(self, stats: dict[str, float], max_steps: int) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import math
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -358,7 +358,14 @@ class Validation:
             log.warning("validation sees a collapse: %s", "; ".join(reasons))
         return stats
 
-    def keep_if_best(self, stats: dict[str, float], step: int, model: torch.nn.Module, processor: Any = None) -> bool:
+    def keep_if_best(
+        self,
+        stats: dict[str, float],
+        step: int,
+        model: torch.nn.Module,
+        processor: Any = None,
+        settings: Mapping[str, str] | None = None,
+    ) -> bool:
         """Save the weights as best/ (with best.json: step, metric, value, all figures) when the
         best metric improved. Returns whether it did."""
         if self.best_key not in stats:
@@ -369,7 +376,7 @@ class Validation:
             return False
         best, tmp = self.output_dir / BEST_DIR, self.output_dir / (BEST_DIR + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        save_weights(model, tmp, processor)
+        save_weights(model, tmp, processor, settings)
         figures = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in stats.items()}
         record = {"step": step, "metric": self.config.best_metric, "value": value, "figures": figures}
         (tmp / "best.json").write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")
@@ -411,7 +418,7 @@ class ValidationHook:
         if self.keep_answers is not None:
             self.keep_answers(self.run.step, answers)
         stats = self.validation.figures(answers)
-        self.validation.keep_if_best(stats, self.run.step, self.model, self.processor)
+        self.validation.keep_if_best(stats, self.run.step, self.model, self.processor, self.run.adapter_settings)
         return stats
 
     def at_start(self) -> None:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from emoreason.data.schema import TaskInfo, resolve_task
+from emoreason.models.shipped import SETTINGS_FILE
 from emoreason.train.checkpoint_errors import damaged_checkpoint, first_line, unfit_checkpoint
 
 ADAPTER_FILE = "adapter_model.safetensors"
@@ -25,7 +28,26 @@ def is_peft(model: torch.nn.Module) -> bool:
     return hasattr(model, "peft_config")
 
 
-def save_weights(model: torch.nn.Module, folder: Path, processor: Any = None) -> None:
+def trained_for(format_name: str | None, task: TaskInfo | None) -> dict[str, str]:
+    """What an adapter trained on `format_name` answers for `task`, as its `emoreason.json` says it
+    (`models.shipped.AdapterSettings`), so that analyze, evaluate and serve default to them: the format,
+    and the task where its name reads back as the same task (vader:tweets, mosi, ravdess...; a file's own
+    scale has no name to say it by)."""
+    settings = {"format": format_name} if format_name else {}
+    if task is not None:
+        try:
+            if resolve_task(task.name) == task:
+                settings["task"] = task.name
+        except ValueError:  # a name no task is known by
+            pass
+    return settings
+
+
+def save_weights(
+    model: torch.nn.Module, folder: Path, processor: Any = None, settings: Mapping[str, str] | None = None
+) -> None:
+    """The trainable weights under `folder`: adapter/ (a peft folder, with `settings` as its
+    `emoreason.json` when given: `trained_for`) or model/ (full weights, and the processor)."""
     if is_peft(model):
         # only the trained adapter: a frozen reference copy (policy.REFERENCE_ADAPTER) stays out
         with warnings.catch_warnings():
@@ -33,6 +55,8 @@ def save_weights(model: torch.nn.Module, folder: Path, processor: Any = None) ->
             # default model's base name is a label, not a folder, and its vocabulary never changes
             warnings.filterwarnings("ignore", message="Could not find a config file", category=UserWarning)
             model.save_pretrained(folder / "adapter", selected_adapters=["default"])
+        if settings:
+            (folder / "adapter" / SETTINGS_FILE).write_text(json.dumps(dict(settings), indent=2) + "\n")
     else:
         model.save_pretrained(folder / "model", safe_serialization=True)
         if processor is not None:
@@ -127,4 +151,4 @@ def put_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor]) -> Non
         model.load_state_dict(weights, strict=False)
 
 
-__all__ = ["ADAPTER_FILE", "is_peft", "put_weights", "read_weights", "save_weights"]
+__all__ = ["ADAPTER_FILE", "is_peft", "put_weights", "read_weights", "save_weights", "trained_for"]
