@@ -242,6 +242,13 @@ def test_a_record_cut_inside_its_score_is_not_scored() -> None:
     assert ended["parse_ok"] and ended["score"] == 1.0  # the model ended there itself: its number stands
 
 
+def test_a_label_set_in_a_score_format_is_refused_before_the_model_loads(tmp_path: Path) -> None:
+    """`analyze --labels a,b` with the default c2f format failed only after loading the model."""
+    result = runner.invoke(app, ["analyze", "so happy", "--labels", "joy,anger", "--model", str(tmp_path / "none")])
+    assert result.exit_code == 2 and "add -f emor3" in " ".join(result.output.split())
+    assert "neither" not in result.output  # the model (which does not exist) was never looked for
+
+
 def test_analyze_rejects_media_for_text_model(tiny_path: Path, tmp_path: Path) -> None:
     image = tmp_path / "x.png"
     image.write_bytes(b"\x89PNG")

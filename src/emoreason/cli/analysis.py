@@ -85,6 +85,24 @@ def speech_adapter_for(model: str, samples: list[Any], task: Any, fmt: Any) -> l
     return None
 
 
+def _check_label_format(task: Any, fmt: Any, model: str, adapter: Any) -> None:
+    """Fail before loading the model when `task` (labels, no scale) meets a format that answers with a
+    score: `fmt`, else the adapter's own format (its emoreason.json), else c2f."""
+    from emoreason.formats import get_format
+    from emoreason.models.loading import resolve_adapters
+    from emoreason.models.shipped import AdapterSettings
+
+    try:
+        own = AdapterSettings.of(resolve_adapters(model, adapter)).format
+    except (ValueError, OSError):  # the model or adapter is checked, and named, where it loads
+        own = None
+    chosen = fmt or get_format(own or "c2f")
+    try:
+        chosen.system_prompt(task)
+    except ValueError as err:
+        fail(f"{err}; a label set needs a format that answers with a label: add -f emor3 (or -f r1)")
+
+
 def analyze(
     text: opt.Texts = None,
     input_file: opt.InputFile = None,
@@ -134,6 +152,8 @@ def analyze(
         fail(str(err))
     if not samples:
         fail(f"nothing to analyse: {input_file} has no row that can be read" if input_file else "nothing to analyse")
+    if the_task is not None and not the_task.is_regression:  # before the model loads: a label task needs a label format
+        _check_label_format(the_task, fmt, model, adapter)
     try:
         vote_temperature(votes, temperature)
     except ValueError as err:

@@ -134,7 +134,10 @@ AnalyzeFormat = Annotated[
 ]
 AnalyzeMaxNewTokens = Annotated[Optional[int], _option("Longest answer, in tokens. Default: the adapter's, else 256.")]
 Scale = Annotated[Optional[str], _option("Custom score scale LOW,HIGH (overrides --task).")]
-Labels = Annotated[Optional[str], _option("Custom comma-separated label set (overrides --task).")]
+Labels = Annotated[
+    Optional[str],
+    _option("Custom comma-separated label set (overrides --task); answered in a label format (-f emor3 or -f r1)."),
+]
 Temperature = Annotated[
     Optional[float],
     _option(
