@@ -402,6 +402,16 @@ def test_cli_convert_round_trips(tmp_path: Path) -> None:
     back = load_dataset(f"jsonl:{out}?scale=-4,4")
     original = load_dataset("vader:products").split("test")
     assert [(s.id, s.text, s.score, s.split) for s in back] == [(s.id, s.text, s.score, s.split) for s in original]
+    # converting a file onto itself would replace the user's original: refused, the file untouched
+    before = out.read_bytes()
+    onto = runner.invoke(app, ["data", "convert", f"jsonl:{out}?scale=-4,4", str(out)])
+    assert onto.exit_code == 2 and "is the file being converted" in onto.output and out.read_bytes() == before
+
+
+def test_a_control_character_in_json_is_reported_once_at_its_column(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "c.jsonl", ['{"text": "a\u0001b", "score": 1}', {"text": "fine", "score": 1}])
+    detail = load_dataset(f"jsonl:{path}?scale=-4,4").report.bad_rows[0].detail
+    assert detail.startswith("Invalid control character at column ") and "at at" not in detail
 
 
 def test_cli_error_is_a_message_not_a_traceback() -> None:

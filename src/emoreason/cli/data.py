@@ -8,6 +8,7 @@ cannot be read.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 
@@ -73,7 +74,11 @@ def data_inspect(
 def data_convert(spec: opt.Spec, out: opt.ConvertOut, split: opt.Split = "all", strict: opt.Strict = False) -> None:
     """Write a dataset as JSONL with the generic fields (id, text, score, label, media, split, domain, meta)."""
     from emoreason.data.jsonl import write_jsonl
+    from emoreason.data.spec import parse_spec
 
+    source = Path(parse_spec(spec).target) if ":" in spec else None
+    if source is not None and source.exists() and source.resolve() == Path(out).resolve():
+        fail(f"--out {out} is the file being converted; write the converted copy to another path")
     dataset = load_or_exit(spec, strict)
     try:
         samples = dataset.split(_split(split))

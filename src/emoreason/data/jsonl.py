@@ -72,7 +72,8 @@ def parse_jsonl_line(raw: bytes, number: int) -> JsonlLine | None:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:
-        return JsonlLine(number, None, INVALID_JSON, f"{err.msg} at column {err.colno}")
+        # json's own words may end in "at" ("Invalid control character at"): one "at" before the column
+        return JsonlLine(number, None, INVALID_JSON, f"{err.msg.removesuffix(' at')} at column {err.colno}")
     if not isinstance(value, dict):
         return JsonlLine(number, None, NOT_AN_OBJECT, f"got {type(value).__name__}")
     try:
