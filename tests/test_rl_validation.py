@@ -334,6 +334,8 @@ def test_validation_logs_keeps_best_and_stops_on_collapse(tmp_path: Path, causal
     best = json.loads((tmp_path / "run" / "best" / "best.json").read_text())
     assert best["step"] == 0 and best["value"] == 1.0  # the later equal value does not replace it
     assert (tmp_path / "run" / "best" / "adapter").is_dir() or (tmp_path / "run" / "best" / "model").is_dir()
+    if (tmp_path / "run" / "best" / "adapter").is_dir():  # it says what it answers, as every saved adapter does
+        assert json.loads((tmp_path / "run" / "best" / "adapter" / "emoreason.json").read_text())["format"] == "c2f"
     assert (tmp_path / "run" / "checkpoint-1").is_dir()  # the early stop is checkpointed
     assert (tmp_path / "run" / "curves.png").is_file()  # drawn at the end, with the validation panels
     greedy = [params for _, params, _ in engine.calls if params.temperature == 0.0]
@@ -351,6 +353,18 @@ def test_validation_logs_keeps_best_and_stops_on_collapse(tmp_path: Path, causal
     assert stored["identity"]["temperature"] == 0.0 and stored["written_by"] == "in-training validation"
     paired = compare_runs(steps / "step-0" / "vader-movies", steps / "step-1" / "vader-movies")
     assert paired["n_shared"] == 6 and paired["metrics"]["acc_3"]["difference"] == 0.0
+
+
+def test_a_best_metric_that_is_nan_says_why_there_is_no_best(
+    tmp_path: Path, causal: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every answer gives one score, so r is NaN: the run ended without best/ and said nothing."""
+    validation = {"every": 1, "datasets": ["vader:movies"], "sample": 4, "best_metric": "vader:movies/pearson_r"}
+    trainer, _ = scripted_trainer(tmp_path, causal, always_positive, validation=validation, run={"max_steps": 1})
+    with caplog.at_level("WARNING", logger="emoreason.train.validation"):
+        trainer.train()
+    assert not (tmp_path / "run" / "best").exists()
+    assert "validation.best_metric vader:movies/pearson_r is NaN at step 0" in caplog.text
 
 
 def test_validation_at_start_off_skips_step_zero(tmp_path: Path, causal: Path) -> None:

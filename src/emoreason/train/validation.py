@@ -372,6 +372,13 @@ class Validation:
             known = ", ".join(sorted(k[len(PREFIX) :] for k in stats if k.startswith(PREFIX)))
             raise ValueError(f"validation.best_metric {self.config.best_metric!r} is not a figure; known: {known}")
         value = stats[self.best_key]
+        if math.isnan(value) and self.best is None:  # else the run ends with no best/ and nothing says why
+            log.warning(
+                "validation.best_metric %s is NaN at step %d (e.g. no answer parsed): best/ is not written until "
+                "it is a number",
+                self.config.best_metric,
+                step,
+            )
         if not is_better(value, self.best, self.config.best_mode):
             return False
         best, tmp = self.output_dir / BEST_DIR, self.output_dir / (BEST_DIR + ".tmp")
