@@ -180,7 +180,7 @@ def voted_record(
 
 def _cut_off(parsed: ParseResult, completion: Any) -> list[str]:
     """The error an unparsed answer gets when it stopped at the token limit, not at its end, and no
-    part says so already (`formats._tags.CUT_OFF`, a part the limit stopped inside): its missing parts
+    part says so already (`formats.base.CUT_OFF`, a part the limit stopped inside): its missing parts
     were never written, and more tokens would let them be."""
     if parsed.ok or completion.finish_reason != "length" or any(e.message == CUT_OFF for e in parsed.errors):
         return []
