@@ -833,3 +833,35 @@ def partial_loss(trainer: GRPOTrainer) -> Callable[[list[Sample]], float]:
             return float(polarity.loss(trainer.policy, trainer.loaded, sentences, trainer.share_prefix))
 
     return value
+
+
+def test_centring_that_leaves_no_advantage_says_so_once(
+    tmp_path: Path, causal: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two prompts of one gold polarity, each answered once positive and once negative: each answer's push
+    is the same in both groups, so centring by answer and by group zeroes every advantage, and the run
+    learned nothing without a word."""
+    samples = [Sample(id=f"p{i}", text=f"great film {i}", score=2.0, split="train") for i in range(2)]
+
+    def split(conversation: Conversation, k: int) -> str:
+        polarity, score = ("positive", 2) if k == 0 else ("negative", -2)
+        return f"<polarity>{polarity}</polarity><think>cue</think><score>{score}</score>"
+
+    def run(center: str) -> str:
+        caplog.clear()
+        trainer, _ = scripted_trainer(
+            tmp_path / center,
+            causal,
+            answer=split,
+            samples=samples,
+            hints={"enabled": False},
+            rollout={"prompts_per_step": 2, "group_size": 2, "max_new_tokens": 8},
+            algorithm={"advantage_center": center},
+        )
+        with caplog.at_level("WARNING", logger="emoreason.rl.trainer"):
+            trainer.train()
+        return caplog.text
+
+    said = run("answer_and_group")
+    assert said.count("left every advantage at 0") == 1 and "step 1:" in said  # two steps, one warning
+    assert "left every advantage" not in run("none")

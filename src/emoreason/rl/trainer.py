@@ -137,6 +137,7 @@ class GRPOTrainer:
         ready = prepare_training("grpo", config, self.accelerator, loaded, policy, optim, updates, seen)
         self.model, self.policy, self.optimizer, self.scheduler, self.loaded, self.run = ready
         self.run.adapter_settings = trained_for(self.format.name, self.task)
+        self._warned_centring = False  # said once a run: centring left a whole step without a signal
         self.rollout_weights = RolloutWeights(self.loaded, config.rollout.merge_lora, config.rollout.dtype)
         batch_size = config.rollout.batch_size
         self.engine: GenerationBackend = engine or TransformersEngine(
@@ -472,7 +473,19 @@ class GRPOTrainer:
                     advantages = center_advantages(advantages, given, keep=("none",))
                 elif algo.advantage_center == "answer_and_group":
                     groups_of = [r.group for r in rollouts]
-                    advantages = center_advantages_in_groups(advantages, given, groups_of, keep=("none",))
+                    centred = center_advantages_in_groups(advantages, given, groups_of, keep=("none",))
+                    # what is left is a least-squares residual (~1e-17 where nothing is), so "0" means below 1e-6;
+                    # e.g. groups of 2 whose answers differ, alike in every group, are centred to nothing
+                    left = float(centred.abs().max()) if centred.numel() else 0.0
+                    if bool(advantages.any()) and left < 1e-6 and not self._warned_centring:
+                        log.warning(
+                            "step %d: centring by answer and by group (algorithm.advantage_center) left every "
+                            "advantage at 0, so the update learns nothing from the rewards; use larger groups "
+                            "(rollout.group_size) or advantage_center: none",
+                            step + 1,
+                        )
+                        self._warned_centring = True
+                    advantages = centred
                 stats.update(self.update(rollouts, advantages))
         records = rollout_records(rollouts, advantages.tolist(), self.task) if rollouts and self.rollout_log else []
         mix = [*answer_names(self.task), "none", *(["other"] if self.task.labels else [])]
