@@ -795,3 +795,29 @@ def test_a_scripted_text_is_written_as_the_tokenizer_writes_it() -> None:
         assert {vocab[i] for i in (~torch.isinf(masked[0])).nonzero().flatten().tolist()} == expected
     quotes.advance(0, ids[" All"])  # NumberTokenizer (no encode): any piece along the script
     assert {vocab[i] for i in quotes.scripted(0)} == {" ", " sentiment"}
+
+
+def test_the_lexicon_rules_read_the_input_text_not_its_cue_text() -> None:
+    """With audio, the cue text's labels ("raw values, no reference", "voice clarity") were read as rated
+    words of the input: the chain listed `Positive cues: "values" (+1.7), "clarity" (+1.7)` for "Kids are
+    talking by the door". They may still be quoted (grounding reads both), but no list owes them."""
+    text = "Kids are talking by the door."
+    cues = "Voice (raw values, no reference): voice clarity clear (+1.0 sd); loudness loud!"
+    source = f"{text}\n{cues}"
+    assert has_rated_word(source) and not has_rated_word(text)
+    read = GroundedQuotes(WordTokenizer(), [source, source], texts=[text, None])
+    assert read.rated == [False, True] and not any(read.listed[0].values()) and any(read.listed[1].values())
+    assert read.bangs == [0, 1] and read.emphatic == [False, True]  # the "!" of the cue text is no emphasis
+    assert read.sources[0] == read.sources[1]  # what may be quoted is the same
+    with pytest.raises(ValueError, match="1 input texts for 2 sources"):
+        GroundedQuotes(WordTokenizer(), [source, source], texts=[text])
+    from emoreason.data import Sample, vader_task
+    from emoreason.formats import get_format
+    from emoreason.formats.conversation import build_conversation
+    from emoreason.rewards.composite import Gold
+
+    sample = Sample(id="k", text=text, cues=cues, score=0.0)
+    conversation = build_conversation(sample, get_format("c2f"), vader_task("t"), cues=cues)
+    assert conversation.input_text == text and conversation.evidence == source
+    gold = Gold.from_sample(sample, vader_task("t"), with_cues=True)
+    assert (gold.source, gold.words) == (source, text)  # the cue_coverage and negation rewards read `words`

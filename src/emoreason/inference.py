@@ -228,8 +228,9 @@ def _record(
         "citations": citation_record(prefix + completion.text, sample.text, sample.cues if cues is None else cues),
         "score_readout": readout,
     }
-    # the negations the chain names, and those the input has before a cue the chain states unnamed
-    source = quotable_source(sample.text, sample.cues if cues is None else cues)
+    # the negations the chain names, and those the input has before a cue the chain states unnamed: in the
+    # input's own words (the cue text's labels, "voice clarity", are no sentiment words)
+    source = sample.text or ""
     statements = cue_statements(prefix + completion.text)  # parsed once for the four notes below
     notes = negation_notes(statements, source)
     if notes:

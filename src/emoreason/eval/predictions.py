@@ -162,7 +162,8 @@ def score_system(
             # the input the chain can cite: the sample's text and the cue text its prompt carried
             source_text = sample.source
             citations.append(citation_grounding(row["completion"], source_text))
-            valences.append(valence_check(row["completion"], parsed.polarity, lexicon, source_text, spread))
+            # the lexicon's checks read the input's own words, not its cue text's labels ("voice clarity")
+            valences.append(valence_check(row["completion"], parsed.polarity, lexicon, sample.text or "", spread))
         prediction = read_prediction(row, task, parsed, labels)
         if prediction.problem:
             rejected[prediction.problem].append((sample.id, prediction.given))

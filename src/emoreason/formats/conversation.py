@@ -55,6 +55,7 @@ def build_conversation(
         assistant_prefix=prefix,
         options=dict(options or {}),
         evidence=quotable_source(sample.text, cues) or None,
+        input_text=sample.text or "",
     )
 
 

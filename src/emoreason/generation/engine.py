@@ -319,7 +319,8 @@ class TransformersEngine:
             quotes = None
             if params.ground_quotes:
                 sources = [c.evidence for c in conversations for _ in range(params.n)]
-                quotes = quote_constraint(tokenizer, sources, params.name_negations)
+                texts = [c.input_text for c in conversations for _ in range(params.n)]
+                quotes = quote_constraint(tokenizer, sources, params.name_negations, texts)
             return self._decode_rows(
                 rows,
                 suffixes,
@@ -492,7 +493,8 @@ class TransformersEngine:
             kwargs.update(stop_strings=list(params.stop_strings), tokenizer=tokenizer)
         if params.ground_quotes:
             sources = [c.evidence for c in conversations for _ in range(params.n)]
-            quotes = quote_constraint(tokenizer, sources, params.name_negations)
+            texts = [c.input_text for c in conversations for _ in range(params.n)]
+            quotes = quote_constraint(tokenizer, sources, params.name_negations, texts)
             kwargs["logits_processor"] = [QuoteLogitsProcessor(quotes, prompt_width)]
         out = model.generate(**inputs, **kwargs)
         sequences = out.sequences[:, prompt_width:]

@@ -83,10 +83,13 @@ class NegationNaming(GroundedQuotes):
     chain calls for one, its tokens are the only ones allowed, one per step, and then the model
     goes on. Each cue is completed at most once per row."""
 
-    def __init__(self, tokenizer: object, sources: Sequence[str | None]):
-        super().__init__(tokenizer, sources)
+    def __init__(self, tokenizer: object, sources: Sequence[str | None], texts: Sequence[str | None] | None = None):
+        super().__init__(tokenizer, sources, texts)
         self.tokenizer = tokenizer
-        self.negations = [input_negations(s) if s else {} for s in sources]
+        given = texts if texts is not None else [None] * len(sources)
+        # the input's own negations, not the cue text's (a row whose text is not known apart: its source)
+        words = [source if text is None else text for text, source in zip(given, sources)]
+        self.negations = [input_negations(w) if w else {} for w in words]
         self.forced: list[list[int]] = [[] for _ in sources]
         self.named: list[set[str]] = [set() for _ in sources]
 
@@ -119,9 +122,16 @@ class NegationNaming(GroundedQuotes):
         self.forced[row] = list(self.tokenizer(clause, add_special_tokens=False)["input_ids"])  # type: ignore[operator]
 
 
-def quote_constraint(tokenizer: object, sources: Sequence[str | None], name_negations: bool = False) -> GroundedQuotes:
-    """The decoding constraint of grounded quoting, naming negations too when asked."""
-    return NegationNaming(tokenizer, sources) if name_negations else GroundedQuotes(tokenizer, sources)
+def quote_constraint(
+    tokenizer: object,
+    sources: Sequence[str | None],
+    name_negations: bool = False,
+    texts: Sequence[str | None] | None = None,
+) -> GroundedQuotes:
+    """The decoding constraint of grounded quoting, naming negations too when asked; `texts`: each row's
+    own words for the lexicon rules (`GroundedQuotes`)."""
+    kind = NegationNaming if name_negations else GroundedQuotes
+    return kind(tokenizer, sources, texts)
 
 
 __all__ = ["NegationNaming", "input_negations", "negation_to_name", "quote_constraint"]

@@ -201,12 +201,20 @@ MAX_ITEM_RUN = 80
 class GroundedQuotes:
     """The quote state of each row of a batch and the mask it puts on the next token's logits.
 
-    `sources[row]` is the input text row's citations must quote (None: that row is free)."""
+    `sources[row]` is the input text row's citations must quote (None: that row is free); `texts[row]`
+    its own words without the cue text (`Conversation.input_text`; None: all of `sources`), which the
+    lexicon teacher's rules read: the rated words a list owes, the "!" count, emphasis, boosters."""
 
-    def __init__(self, tokenizer: object, sources: Sequence[str | None]):
+    def __init__(self, tokenizer: object, sources: Sequence[str | None], texts: Sequence[str | None] | None = None):
         self.texts = token_texts(tokenizer)
         self._encode = getattr(tokenizer, "encode", None)  # how the tokenizer writes a scripted text
         self.sources = [normalize(s) if s else None for s in sources]
+        if texts is not None and len(texts) != len(sources):
+            raise ValueError(f"{len(texts)} input texts for {len(sources)} sources")
+        #: each row's own words, as `normalize` writes them: the lexicon rules' input ("" for a row whose
+        #: text is "", an audio clip alone; its whole source where its text is None, not known apart)
+        given = texts if texts is not None else [None] * len(sources)
+        self.words = [(normalize(t) if t else "") if t is not None else (s or "") for t, s in zip(given, self.sources)]
         self.inside = [False] * len(sources)
         self.quote = [""] * len(sources)
         self._candidates: dict[str, list[int]] = {}  # by source: the n rows of one prompt share theirs
@@ -216,14 +224,14 @@ class GroundedQuotes:
         # and the pieces of one written so far inside the open quote
         self.spellings = [byte_spellings(tokenizer, s) if s else {} for s in self.sources]
         self.pending: list[tuple[int, ...]] = [() for _ in sources]
-        self.bangs = [s.count("!") if s else 0 for s in sources]
-        self.emphatic = [bool(s) and has_emphasis(s) for s in sources]
-        self.rated = [bool(s) and has_rated_word(s) for s in sources]
+        self.bangs = [w.count("!") for w in self.words]
+        self.emphatic = [bool(w.strip()) and has_emphasis(w) for w in self.words]
+        self.rated = [bool(w.strip()) and has_rated_word(w) for w in self.words]
         self._tokens = chain_tokens(tokenizer)
         self.chain = [""] * len(sources)  # each row's completion so far (constrained rows only)
         self.heads_item = [False] * len(sources)  # the open quote heads an item of a cue list
         self.item_list: list[str | None] = [None] * len(sources)  # ... of that list ("positive"/"negative")
-        self.listed = [vader_listed_cues(s) if s else {} for s in self.sources]
+        self.listed = [vader_listed_cues(w) if w.strip() else {} for w in self.words]
         self.headed: list[Counter[str]] = [Counter() for _ in sources]  # each row's list items, by cue_key
         # the cue list being written (its sign; None outside any), the lists opened, each list's items,
         # the lists that stopped owing (an item closed on another word), the heading the next sentence
@@ -244,13 +252,13 @@ class GroundedQuotes:
         self.rationale: list[str | None] = [None] * len(sources)  # the sentence due after the verdict
         # the boosters before each word of the input (the teacher's `strengthened by`), and whether the open
         # quote names the last list item's modifier
-        self.boosters = [cue_boosters(s) if s else {} for s in self.sources]
+        self.boosters = [cue_boosters(w) if w.strip() else {} for w in self.words]
         self.modifies = [False] * len(sources)
 
     def spent(self, row: int) -> frozenset[str]:
         """The cues this row's lists have headed as often as its input has them."""
-        source = self.sources[row] or ""
-        return frozenset(key for key, n in self.headed[row].items() if n >= occurrences(key, source))
+        words = self.words[row]
+        return frozenset(key for key, n in self.headed[row].items() if n >= occurrences(key, words))
 
     def owed(self, row: int) -> frozenset[str]:
         """The rated words the open item's list must name before any other: those the teacher lists

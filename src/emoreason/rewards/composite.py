@@ -53,12 +53,21 @@ class Gold:
     label: str | None = None
     polarity: Polarity | None = None
     source: str | None = None  # what the model was shown (text, and cue text): what a citation must quote
+    # the sample's own words without the cue text: what the lexicon's components read (the words VADER rates,
+    # the negations); None: `source`. The cue text's labels ("voice clarity") are no sentiment words
+    text: str | None = None
 
     @classmethod
     def from_sample(cls, sample: Sample, task: TaskInfo, with_cues: bool = False) -> Gold:
         """The sample's gold; `source` is its text, plus its cue text when the prompt carried it."""
         source = quotable_source(sample.text, sample.cues if with_cues else None)
-        return cls(score=sample.score, label=sample.label, polarity=task.gold_polarity(sample), source=source)
+        gold = task.gold_polarity(sample)
+        return cls(score=sample.score, label=sample.label, polarity=gold, source=source, text=sample.text or "")
+
+    @property
+    def words(self) -> str | None:
+        """The input's own words for the lexicon's components: `text`, else (a Gold built by hand) `source`."""
+        return self.text if self.text is not None else self.source
 
     def resolve_polarity(self, task: TaskInfo) -> str | None:
         """The gold polarity: given explicitly, else from the score (task's neutral band), else
@@ -183,7 +192,7 @@ def _negation(parsed: ParseResult, gold: Gold, task: TaskInfo, reflection: Refle
     were false (RESULTS, "Weighting the negation chains"). Grounding cannot see it: both words are
     quoted. On its own it taught a policy to name fewer negations, not truer ones."""
     chain = "\n".join(parsed.reasoning.values())
-    check = valence_check(chain, parsed.polarity, None, _need(gold.source, "input text (Gold.source)", "negation"))
+    check = valence_check(chain, parsed.polarity, None, _need(gold.words, "input text (Gold.text)", "negation"))
     return negation_reward(check.negations_supported, check.negations)
 
 
@@ -194,7 +203,7 @@ def _negation_coverage(parsed: ParseResult, gold: Gold, task: TaskInfo, reflecti
     naming none, taught a policy to stop naming negations; here an input such as "not bad at all"
     pays only a chain that says "bad" is negated by "not". An input in another language has no
     lexicon words, so only false negations count there."""
-    source = _need(gold.source, "input text (Gold.source)", "negation_coverage")
+    source = _need(gold.words, "input text (Gold.text)", "negation_coverage")
     chain = "\n".join(parsed.reasoning.values())
     coverage = negation_coverage(cue_statements(chain), source, vader_lexicon())
     return negation_coverage_reward(coverage.named_true, coverage.expected, coverage.named_false)
@@ -206,7 +215,7 @@ def _cue_coverage(parsed: ParseResult, gold: Gold, task: TaskInfo, reflection: R
     for each, as the lexicon teacher's chains do? Grounding rewards quoting only what is there; this
     rewards leaving nothing out. The shipped default names one cue where the teacher names two or
     three ("It's super violent, super serious and super stupid." -> only "super" (+2.7))."""
-    source = _need(gold.source, "input text (Gold.source)", "cue_coverage")
+    source = _need(gold.words, "input text (Gold.text)", "cue_coverage")
     cues = cue_words_named(cue_statements("\n".join(parsed.reasoning.values())), source, vader_lexicon())
     return cue_coverage_reward(sum(named for _, named in cues), len(cues))
 

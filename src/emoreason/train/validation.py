@@ -137,7 +137,8 @@ def answer_metrics(
     sources = [s.source for s in samples]
     grounding = grounding_summary([citation_grounding(c, source) for c, source in zip(completions, sources)])
     lexicon = vader_lexicon()
-    valences = [valence_check(c, p.polarity, lexicon, src) for p, c, src in zip(parsed, completions, sources)]
+    words = [s.text or "" for s in samples]  # the lexicon reads the input's own words, not its cue text
+    valences = [valence_check(c, p.polarity, lexicon, w) for p, c, w in zip(parsed, completions, words)]
     polarities = Counter(p.polarity or "none" for p in parsed)
     n = len(parsed)
     common = {

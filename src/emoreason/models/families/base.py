@@ -35,6 +35,10 @@ class Conversation:
     # What the answer's citations must quote (the sample's text and cue text), for grounded
     # quoting (`SamplingParams.ground_quotes`); None: nothing to check against.
     evidence: str | None = None
+    # The sample's own words, without the cue text: what grounded quoting's lexicon rules read (which words
+    # a cue list owes, the input's "!", its negations). The cue text's labels ("voice clarity", "no
+    # reference") are measurements' names, not sentiment words of the input. None: the same as `evidence`.
+    input_text: str | None = None
 
     @property
     def media(self) -> dict[str, str]:
