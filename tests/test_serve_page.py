@@ -85,12 +85,22 @@ def open_page(browser, url: str):
     return page, console_errors
 
 
-def test_the_page_shows_badge_reasoning_gauge_and_history(browser) -> None:
+def test_the_page_offers_media_a_text_model_is_told_about_as_cue_text(browser) -> None:
     app = create_app(SentimentEngine(), ModelInfo(id="scripted-c2f", family="causal_lm"), ServeSettings())
     with ServerThread(app) as server:
         page, console_errors = open_page(browser, server.url)
+        assert not page.is_disabled(".file[data-kind=audio] input")
+        assert "audio, image, video measured and given as cue text" in page.inner_text("#media-hint")
+        assert console_errors == []
+
+
+def test_the_page_shows_badge_reasoning_gauge_and_history(browser) -> None:
+    app = create_app(SentimentEngine(), ModelInfo(id="scripted-c2f", family="causal_lm"), ServeSettings(cues="off"))
+    with ServerThread(app) as server:
+        page, console_errors = open_page(browser, server.url)
         assert "scripted-c2f" in page.inner_text("#model-line")
-        assert page.is_disabled(".file[data-kind=image] input")  # a text-only model
+        assert page.is_disabled(".file[data-kind=image] input")  # a text-only model that measures no media
+        assert "takes text only" in page.inner_text("#media-hint")
 
         page.fill("#text", "The battery died after two days and customer service never answered.")
         page.click("#submit")

@@ -201,6 +201,13 @@ RecordJson = Annotated[bool, _option("Print one audit record (JSON) per input in
 Cues = Annotated[
     str, _option("Measured voice/face cues as text: auto (for media the model cannot take), on (always), off.")
 ]
+ServeCues = Annotated[
+    str,
+    _option(
+        "Media the model cannot read (audio, video or images for a text model): auto measures them and gives them "
+        "as cue text, as analyze does (the speech-emotion adapter takes clips so); off refuses them."
+    ),
+]
 CueReference = Annotated[
     Optional[Path], _option("Cue references from `data prepare --reference-out` (default: the inputs, if 5 or more).")
 ]

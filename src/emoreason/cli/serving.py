@@ -28,6 +28,7 @@ def serve(
     ground_quotes: opt.GroundQuotes = True,
     name_negations: opt.NameNegations = True,
     score_readout: opt.ScoreReadout = "fitted",
+    cues: opt.ServeCues = "auto",
 ) -> None:
     """Serve a model over HTTP: OpenAI-style /v1/chat/completions, /v1/analyze (audit records), a page at /."""
     from emoreason.cli.analysis import check_adapters
@@ -52,6 +53,7 @@ def serve(
             ground_quotes=ground_quotes,
             name_negations=name_negations,
             score_readout=score_readout,
+            cues=cues,
         )
         server_app = build_app(model, adapter, settings, family=family, dtype=dtype, device=device)
     except (FileNotFoundError, ValueError, MediaError) as err:

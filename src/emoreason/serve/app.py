@@ -45,7 +45,8 @@ def create_app(engine: GenerationBackend, model: ModelInfo, settings: ServeSetti
         max_queue=settings.max_queue,
         on_batch=metrics.observe_batch,
     )
-    # the Python API makes the audit records; cues off: media the model cannot read are refused (400), not measured.
+    # the Python API makes the audit records; with cues "auto" media the model cannot read are measured into cue
+    # text (off: refused with 400).
     # A real engine's weights let a request ask for its words' attribution (a scripted one has none).
     weights = getattr(engine, "loaded", None)
     explainer = Explainer(
@@ -53,7 +54,7 @@ def create_app(engine: GenerationBackend, model: ModelInfo, settings: ServeSetti
         engine,
         weights=weights if isinstance(weights, LoadedModel) else None,
         max_new_tokens=settings.default_max_tokens,
-        cues="off",
+        cues=settings.cues,
         ground_quotes=settings.ground_quotes,
         name_negations=settings.name_negations,
         score_readout=settings.score_readout,

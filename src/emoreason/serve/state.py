@@ -48,6 +48,9 @@ class ServeSettings:
     ground_quotes: bool = True  # /v1/analyze answers quote only the input (`generation.quotes`)
     name_negations: bool = True  # and name a negation a cue's list already applies (`generation.negations`)
     score_readout: str = "fitted"  # how /v1/analyze reads a scored answer's score (`formats.readout`)
+    # media the model cannot read: "auto" measures them and gives them as cue text (`emoreason.cues`), as `analyze`
+    # does, so a text model (the shipped speech-emotion adapter) takes a clip; "off" refuses them (400)
+    cues: str = "auto"
 
     def __post_init__(self) -> None:
         for name in (
@@ -64,6 +67,8 @@ class ServeSettings:
                 raise ValueError(f"{name} must be >= 1")
         if self.request_timeout_s <= 0 or self.batch_wait_ms < 0:
             raise ValueError("request_timeout_s must be > 0 and batch_wait_ms >= 0")
+        if self.cues not in ("auto", "off"):
+            raise ValueError(f"cues must be auto or off, got {self.cues!r}")
         if self.score_readout not in SCORE_READOUTS:  # here, so `serve` says so before the model loads
             raise ValueError(f"score_readout must be one of {', '.join(SCORE_READOUTS)}, got {self.score_readout!r}")
 

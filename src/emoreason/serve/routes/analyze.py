@@ -99,6 +99,8 @@ async def analyze_options(state: StateDep) -> Any:
         "model": model.id,
         "family": model.family,
         "modalities": sorted(model.modalities),
+        # media the model does not read but is told about as measured cue text (serve --cues auto)
+        "cue_media": sorted(set(MEDIA_KINDS) - set(model.modalities)) if settings.cues != "off" else [],
         "formats": formats,
         "tasks": tasks,
         # what a request that names neither gets: the served adapter's own, else c2f / vader
@@ -138,7 +140,7 @@ async def analyze(request: Request, state: StateDep) -> Any:
         if not options.text.strip() and not media:
             raise APIError(400, "give a text, or media to analyse", param="text")
         for kind in media:
-            check_modality(model, kind)
+            check_modality(model, kind, settings.cues)
         task, fmt = options.resolve()
         max_tokens = check_max_tokens(settings, options.max_tokens, "max_tokens")
         if options.votes > settings.max_n:
@@ -160,7 +162,8 @@ async def analyze(request: Request, state: StateDep) -> Any:
             except ValueError as err:  # no weights at hand (a scripted engine), or a format without a leading polarity
                 raise APIError(400, str(err), param="attribute") from None
         sample = Sample(id=options.id or f"req-{uuid.uuid4().hex[:12]}", text=options.text.strip(), **media)
-        inputs = prepare(explainer, sample)
+        # measuring media into cue text reads the files (about a second a clip): off the event loop
+        inputs = await asyncio.to_thread(prepare, explainer, sample) if media else prepare(explainer, sample)
         conversation = explainer.conversations(inputs)[0]
     except BaseException:
         uploads.delete()  # from `state.generate` on, it deletes them; before, this handler must
@@ -184,11 +187,16 @@ def prepare(explainer: Explainer, sample: Sample) -> ModelInputs:
         raise APIError(400, str(err), param="task") from None
 
 
-def check_modality(model: ModelInfo, kind: str) -> None:
-    if kind not in model.modalities:
+def check_modality(model: ModelInfo, kind: str, cues: str = "off") -> None:
+    """Refuse a medium the model neither reads nor, with `cues` "auto", is told about as measured cue text."""
+    if kind not in model.modalities and cues == "off":
         takes = ", ".join(sorted(model.modalities)) or "text only"
         raise APIError(
-            400, f"this model ({model.family}) takes {takes}, not {kind}", param=kind, code="unsupported_content"
+            400,
+            f"this model ({model.family}) takes {takes}, not {kind} (this server does not measure media into cue "
+            "text: emoreason serve --cues auto)",
+            param=kind,
+            code="unsupported_content",
         )
 
 
@@ -228,7 +236,7 @@ async def read_form(request: Request, state: ServeState, uploads: UploadSet) -> 
                     if key in media:
                         raise APIError(400, f"one {key} file per request", param=key)
                     # checked before reading: a file the model cannot take is never stored
-                    check_modality(state.model, key)
+                    check_modality(state.model, key, state.settings.cues)
                     data = await value.read(settings.max_upload_bytes + 1)
                     media[key] = uploads.save(key, data, filename=value.filename or None, param=key)
                 elif key in MEDIA_KINDS:

@@ -91,16 +91,20 @@ function matchTaskToFormat() {
 }
 
 function markModalities() {
-  const taken = new Set(options.modalities);
+  // media the model reads, and those the server measures into cue text for it (serve --cues auto)
+  const taken = new Set([...options.modalities, ...(options.cue_media || [])]);
   for (const box of document.querySelectorAll(".file")) {
     const ok = taken.has(box.dataset.kind);
     box.classList.toggle("disabled", !ok);
     box.querySelector("input").disabled = !ok;
     box.title = ok ? "" : `this model (${options.family}) does not take ${box.dataset.kind}`;
   }
-  $("media-hint").textContent = taken.size
-    ? `This model also takes: ${[...taken].join(", ")}.`
-    : `This model (${options.family}) takes text only; load a Qwen2.5-VL or Omni model for media.`;
+  const measured = options.cue_media || [];
+  $("media-hint").textContent = !taken.size
+    ? `This model (${options.family}) takes text only; load a Qwen2.5-VL or Omni model for media.`
+    : measured.length
+      ? `This model also takes: ${[...taken].join(", ")} (${measured.join(", ")} measured and given as cue text).`
+      : `This model also takes: ${[...taken].join(", ")}.`;
 }
 
 // ---------------------------------------------------------------------------------------
