@@ -196,6 +196,20 @@ def test_reference_normalises_per_speaker_and_falls_back_to_dataset(tmp_path: Pa
         load_references(tmp_path / "bad.json")
 
 
+def test_a_silent_clip_gets_no_zscores_so_no_classifier_ranks_it() -> None:
+    """A silent clip was described as "no voice found" and then ranked "surprised 0.53" by the cue
+    classifier, from the z-scores of measures that describe no voice."""
+    from emoreason.cues.prepare import ClipCues, cue_zscores
+
+    records, speakers = _voices()
+    reference = {"audio": CueReference.build(records, speakers)}
+    silent = audio_cues_from_array(np.zeros(SR), SR, path="silent.wav")
+    samples = [Sample(id="voiced", text=""), Sample(id="silent", text="")]
+    clips = {"voiced": ClipCues("voiced", audio=records[0]), "silent": ClipCues("silent", audio=silent)}
+    zscores = cue_zscores(samples, clips, reference)
+    assert set(zscores) == {"voiced"} and zscores["voiced"]["audio"]
+
+
 def test_describe_without_reference_gives_raw_values_only() -> None:
     text = describe(audio_cues_from_array(tone(200.0), SR))
     assert text.startswith("Voice (raw values, no reference): pitch 200 Hz")

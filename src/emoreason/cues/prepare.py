@@ -241,12 +241,16 @@ def cue_zscores(
     samples: Sequence[Sample], clips: dict[str, ClipCues], references: dict[str, CueReference]
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Per sample id: {kind: {measure: z}} against its speaker (or the dataset); measures that
-    could not be taken are left out."""
+    could not be taken are left out, and so is a record with nothing to measure (a silent recording, a
+    face never found): its numbers describe no voice or face, and a cue classifier ranked them anyway
+    (a silent clip came out "surprised 0.53")."""
     out: dict[str, dict[str, dict[str, float]]] = {}
     for sample in samples:
         clip = clips.get(sample.id)
         kinds = {}
         for record in clip.records() if clip else []:
+            if getattr(record, "silent", False) or getattr(record, "face_found", True) is False:
+                continue
             reference = references.get(record.KIND)
             if reference is not None:
                 z = reference.zscores(record, speaker_of(sample))
