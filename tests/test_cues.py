@@ -331,3 +331,13 @@ def test_cues_command_on_a_real_ravdess_clip(shared_data: Path) -> None:
     assert 150 < record["pitch_mean_hz"] < 450 and 0.2 < record["voiced_ratio"] < 0.8
     assert 1.0 < record["speech_rate_syl_s"] < 4.0  # seven syllables in about four seconds
     assert 0.1 < record["pause_ratio"] < 0.8
+
+
+def test_a_clip_too_short_to_measure_well_is_warned_about(tmp_path: Path, private_cache: Path) -> None:
+    """`analyze --audio` on a 0.1 s clip gave "HNR very clear (+36.8 sd)" and a label, with no word of warning."""
+    from emoreason.api.explainer import _model_inputs
+
+    clip = tmp_path / "short.wav"
+    sf.write(clip, tone(200.0, 0.1), SR)
+    inputs = _model_inputs([Sample(id="x", text="", audio=str(clip))], "causal_lm", frozenset(), "auto", None, None)
+    assert inputs.cue_text["x"] and inputs.warnings == ["x: 0.10 s < 0.3 s: its cues describe very little"]

@@ -208,6 +208,8 @@ def _model_inputs(
             f"(--cues {mode}); " + "; ".join(report.unreadable)
         )
     warned = [f"no voice cues from {problem}" for problem in (report.no_sound if report else [])]
+    # a clip shorter than `data prepare` accepts (0.3 s) is still measured, but its numbers say little
+    warned += [f"{problem}: its cues describe very little" for problem in (report.too_short if report else [])]
     return ModelInputs(detached, texts, warned)
 
 
