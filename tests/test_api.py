@@ -193,6 +193,8 @@ def test_cue_text_is_carried_as_analyze_json_prints_it(explainer: Explainer, tin
     record = result.to_dict()
     assert list(record)[-1] == "cues" and record["cues"] == result.cues
     assert Explanation.from_record(record) == result
+    alone = explainer(audio=wav)  # a clip without text: `ex(audio=...)` raised a TypeError for the missing text
+    assert alone.cues == result.cues
     args = ["analyze", "it is fine", "--audio", str(wav), "--model", str(tiny_path), "--json"]
     printed = CliRunner().invoke(app, [*args, "--max-new-tokens", str(TOKENS), "--device", "cpu"])
     assert printed.exit_code == 0, printed.output

@@ -139,7 +139,7 @@ def test_the_explainer_adds_the_attribution_to_each_record(explainer: Explainer)
 
 
 def test_attribution_needs_a_format_with_a_leading_polarity_word(explainer: Explainer) -> None:
-    with pytest.raises(ValueError, match="format 'emor3' does not write one there"):
+    with pytest.raises(ValueError, match="the 'emor3' format states none there"):
         Explainer(explainer.loaded, explainer.engine, format="emor3", task="ravdess", attribute=True)  # type: ignore[arg-type]
 
 

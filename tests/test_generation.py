@@ -249,6 +249,22 @@ def test_a_label_set_in_a_score_format_is_refused_before_the_model_loads(tmp_pat
     assert "neither" not in result.output  # the model (which does not exist) was never looked for
 
 
+def test_every_record_carries_the_cue_text_its_prompt_carried() -> None:
+    """`evaluate`'s records on speech lacked the `cues` that `analyze --json` shows, so a cue citation the
+    chain made could not be checked from the run folder."""
+    from emoreason.data import Sample, mikels_task
+    from emoreason.formats import get_format
+    from emoreason.generation.params import Completion
+    from emoreason.inference import audit_record
+
+    cues = "Voice (relative to this speaker): loudness loud (+1.2 sd, -20 dBFS)."
+    sample, fmt = Sample(id="c", text="Kids are talking by the door", cues=cues), get_format("emor3")
+    done = Completion("<step1>x</step1><step2>y</step2><step3>z</step3>\\boxed{angry}", [1], [0.0], "eos")
+    assert audit_record(sample, done, fmt, mikels_task(), "m", 0.1)["cues"] == cues  # its own, as evaluate passes it
+    assert audit_record(sample, done, fmt, mikels_task(), "m", 0.1, cues="other")["cues"] == "other"
+    assert "cues" not in audit_record(sample.with_(cues=None), done, fmt, mikels_task(), "m", 0.1)
+
+
 def test_analyze_rejects_media_for_text_model(tiny_path: Path, tmp_path: Path) -> None:
     image = tmp_path / "x.png"
     image.write_bytes(b"\x89PNG")

@@ -251,6 +251,9 @@ def _record(
         record["polarity_probs"] = {p: round(v, 4) for p, v in probs.items()}
     if readout == "confidence":
         record["written_score"] = parsed.score
+    cue_text = sample.cues if cues is None else cues
+    if cue_text:  # the measured cues the prompt carried, so a cue citation can be checked from the record alone
+        record["cues"] = cue_text
     return record
 
 

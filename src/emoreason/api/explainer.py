@@ -260,15 +260,6 @@ def load_engine(
 # --- explaining -------------------------------------------------------------------------------
 
 
-def _with_cue_text(inputs: ModelInputs, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`records` (of `inputs.samples`, in order), each with the cue text its prompt carried as
-    `cues`, where there was some: the record `analyze --json` prints."""
-    for sample, record in zip(inputs.samples, records, strict=True):
-        if inputs.cue_text.get(sample.id):
-            record["cues"] = inputs.cue_text[sample.id]
-    return records
-
-
 class Explainer:
     """A loaded model that explains texts (and media), one typed `Explanation` each.
 
@@ -362,8 +353,8 @@ class Explainer:
             )
         if self.attribute and polarity_position(self.loaded.tokenizer, self.format) is None:
             raise ValueError(
-                f"attribute=True reads the polarity word where the answer states it first; format "
-                f"{self.format.name!r} does not write one there with this tokenizer (use c2f)"
+                f"attribution reads the polarity word an answer states first; the {self.format.name!r} format "
+                "states none there with this tokenizer (c2f does)"
             )
 
     @property
@@ -528,7 +519,7 @@ class Explainer:
             self.choice,
             fit=self.reading_fit,
         )
-        return _with_cue_text(inputs, records)
+        return records
 
     def records(self, inputs: ModelInputs, progress: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
         """The audit records of prepared inputs, generated `batch_size` at a time
@@ -553,7 +544,7 @@ class Explainer:
         )
         if self.attribute:
             self.add_attribution(inputs, records, progress)
-        return _with_cue_text(inputs, records)
+        return records
 
     def add_attribution(
         self, inputs: ModelInputs, records: list[dict[str, Any]], progress: Callable[[int], None] | None = None
@@ -572,7 +563,7 @@ class Explainer:
 
     @overload
     def __call__(
-        self, text: str, *, audio: MediaPath = None, video: MediaPath = None, image: MediaPath = None
+        self, text: str = "", *, audio: MediaPath = None, video: MediaPath = None, image: MediaPath = None
     ) -> Explanation: ...
 
     @overload
@@ -581,11 +572,17 @@ class Explainer:
     ) -> list[Explanation]: ...
 
     def __call__(
-        self, text: str | Sequence[str], *, audio: MediaPath = None, video: MediaPath = None, image: MediaPath = None
+        self,
+        text: str | Sequence[str] = "",
+        *,
+        audio: MediaPath = None,
+        video: MediaPath = None,
+        image: MediaPath = None,
     ) -> Explanation | list[Explanation]:
         """Explain one text (an `Explanation`) or a list of texts (a list, in order, batched).
-        Media go with a single text. Raises ValueError for an empty text without media, text that
-        is not valid Unicode, a missing media file, or a prompt longer than the model's context."""
+        Media go with a single text, or alone (`ex(audio="clip.wav")`: no text). Raises ValueError
+        for an empty text without media, text that is not valid Unicode, a missing media file, or a
+        prompt longer than the model's context."""
         single = isinstance(text, str)
         texts = [text] if single else list(text)
         if not texts:

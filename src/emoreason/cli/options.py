@@ -209,7 +209,11 @@ ServeCues = Annotated[
     ),
 ]
 CueReference = Annotated[
-    Optional[Path], _option("Cue references from `data prepare --reference-out` (default: the inputs, if 5 or more).")
+    Optional[Path],
+    _option(
+        "Cue references from `data prepare --reference-out` (default: the adapter's own where it carries one, "
+        "as the speech-emotion adapter does; else the inputs, if 5 or more)."
+    ),
 ]
 
 # evaluate
