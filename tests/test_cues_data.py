@@ -282,6 +282,7 @@ def test_analyze_cli_turns_audio_into_cue_text_for_a_text_model(tmp_path: Path) 
     assert record["cues"].startswith("Voice (raw values, no reference): pitch 20")
     result = runner.invoke(app, [*args, "--cues", "off"])
     assert result.exit_code == 2 and "describe the media as cue text" in result.output
+    assert "?cues=only" in " ".join(result.output.split())  # the way a dataset does it, named
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF but not really" * 4)
     result = runner.invoke(app, ["analyze", "hi", "--audio", str(broken), "--model", str(model)])

@@ -79,7 +79,8 @@ class ModelFamily(ABC):
             if kind not in self.modalities:
                 raise MediaError(
                     f"the {self.name} family takes {', '.join(sorted(self.modalities)) or 'text only'}, "
-                    f"not {kind} ({path}); use a model of another family or describe the media as cue text"
+                    f"not {kind} ({path}); use a model of another family or describe the media as cue text "
+                    "(a dataset spec's ?cues=only, e.g. ravdess:DIR?cues=only; analyze and serve do it themselves)"
                 )
             if not Path(path).is_file():
                 raise MediaError(f"{kind} file not found: {path}")
