@@ -96,6 +96,14 @@ def eos_ids(loaded: LoadedModel) -> set[int]:
     return ids
 
 
+def _quote_rows(tokenizer: Any, conversations: Sequence[Conversation], params: SamplingParams) -> GroundedQuotes:
+    """Grounded quoting for every row of a batch (`params.n` per conversation): each row quotes its
+    conversation's `evidence`, and the lexicon's rules read its `input_text`."""
+    sources = [c.evidence for c in conversations for _ in range(params.n)]
+    texts = [c.input_text for c in conversations for _ in range(params.n)]
+    return quote_constraint(tokenizer, sources, params.name_negations, texts)
+
+
 def auto_batch_size(loaded: LoadedModel, tokens_per_row: int) -> int:
     """Rows per forward pass: as many as the KV cache fits in a quarter of free memory, capped
     (32 on CPU, where larger batches stop paying off; 128 on GPU)."""
@@ -318,9 +326,7 @@ class TransformersEngine:
             packed = stack.enter_context(PackedLinears(model, len(rows))) if kernel == MKL_PACKED else None
             quotes = None
             if params.ground_quotes:
-                sources = [c.evidence for c in conversations for _ in range(params.n)]
-                texts = [c.input_text for c in conversations for _ in range(params.n)]
-                quotes = quote_constraint(tokenizer, sources, params.name_negations, texts)
+                quotes = _quote_rows(tokenizer, conversations, params)
             return self._decode_rows(
                 rows,
                 suffixes,
@@ -492,9 +498,7 @@ class TransformersEngine:
         if params.stop_strings:
             kwargs.update(stop_strings=list(params.stop_strings), tokenizer=tokenizer)
         if params.ground_quotes:
-            sources = [c.evidence for c in conversations for _ in range(params.n)]
-            texts = [c.input_text for c in conversations for _ in range(params.n)]
-            quotes = quote_constraint(tokenizer, sources, params.name_negations, texts)
+            quotes = _quote_rows(tokenizer, conversations, params)
             kwargs["logits_processor"] = [QuoteLogitsProcessor(quotes, prompt_width)]
         out = model.generate(**inputs, **kwargs)
         sequences = out.sequences[:, prompt_width:]

@@ -86,10 +86,9 @@ class NegationNaming(GroundedQuotes):
     def __init__(self, tokenizer: object, sources: Sequence[str | None], texts: Sequence[str | None] | None = None):
         super().__init__(tokenizer, sources, texts)
         self.tokenizer = tokenizer
-        given = texts if texts is not None else [None] * len(sources)
-        # the input's own negations, not the cue text's (a row whose text is not known apart: its source)
-        words = [source if text is None else text for text, source in zip(given, sources)]
-        self.negations = [input_negations(w) if w else {} for w in words]
+        # the input's own negations, not the cue text's: `words` (a row's text, or its source where the text is
+        # not known apart), as `GroundedQuotes` keeps them for its other lexicon rules
+        self.negations = [input_negations(w) if w.strip() else {} for w in self.words]
         self.forced: list[list[int]] = [[] for _ in sources]
         self.named: list[set[str]] = [set() for _ in sources]
 

@@ -59,20 +59,11 @@ def make_rollouts(
     prefix = conversation.assistant_prefix
     prompt = dataclasses.replace(conversation, assistant_prefix="")
     texts = [prefix + completion.text for completion in completions]
+    # a rollout the token limit cut short earns nothing for the part it lost (`ReasoningFormat.parse`'s `cut`)
+    parsed = [fmt.parse(text, task, cut=c.finish_reason == "length") for c, text in zip(completions, texts)]
     return [
-        Rollout(
-            sample,
-            group,
-            prompt,
-            list(hint_ids),
-            completion,
-            text,
-            fmt.parse(
-                text, task, cut=completion.finish_reason == "length"
-            ),  # a rollout cut short earns no part it lost
-            hinted=hinted,
-        )
-        for completion, text in zip(completions, texts)
+        Rollout(sample, group, prompt, list(hint_ids), completion, text, answer, hinted=hinted)
+        for completion, text, answer in zip(completions, texts, parsed)
     ]
 
 
