@@ -265,6 +265,21 @@ def test_evaluate_returns_the_metrics_and_writes_only_in_out(
         )
 
 
+def test_evaluate_refuses_media_a_text_model_cannot_read_before_loading_it(tiny_path: Path, tmp_path: Path) -> None:
+    from emoreason.models import MediaError
+
+    clip = tmp_path / "clip.wav"
+    clip.write_bytes(b"RIFF")
+    data = tmp_path / "clips.jsonl"
+    data.write_text(json.dumps({"id": "a", "audio": str(clip), "label": "happy", "split": "test"}) + "\n")
+
+    def no_loading(*args: Any) -> Any:
+        raise AssertionError("the model was loaded for media it cannot read")
+
+    with pytest.raises(MediaError, match=r"takes text only, not audio \(.*clip.wav\).*\?cues=only"):
+        emoreason.evaluate(f"jsonl:{data}?labels=happy,sad", tiny_path, out=tmp_path / "run", loader=no_loading)
+
+
 def test_votes_sample_several_answers_and_keep_the_one_that_speaks_for_them(
     explainer: Explainer, spy: Spy, tiny_path: Path
 ) -> None:

@@ -190,14 +190,16 @@ def test_analyze_json_and_multipart_give_the_audit_record(client: httpx.Client, 
         "finish_reason",
         "model",
         "format",
+        "task",
         "latency_s",
         "citations",
         "score_readout",
     } | ({"polarity_probs", "written_score"} & set(record))  # kept when the untrained model wrote a polarity word
     assert record["id"] == "r1" and record["format"] == "c2f" and record["model"] == tiny_lm.name
+    assert record["task"] == "vader:text"  # the vader scale, asked of text the request gave
     assert record["parse_ok"] is False and record["errors"]  # an untrained model: the parser says what failed
     form = client.post("/v1/analyze", data={"text": "Great!", "format": "emor3", "task": "mikels", "max_tokens": "5"})
-    assert form.status_code == 200 and form.json()["format"] == "emor3"
+    assert form.status_code == 200 and (form.json()["format"], form.json()["task"]) == ("emor3", "mikels")
     scaled = client.post("/v1/analyze", json={"text": "ok", "task": "mosi", "scale": "-2,2", "max_tokens": 4})
     assert scaled.status_code == 200
     options = client.get("/v1/analyze/options").json()

@@ -226,6 +226,7 @@ def _record(
         "format": fmt.name,
         "latency_s": round(latency_s, 4),
         "citations": citation_record(prefix + completion.text, sample.text, sample.cues if cues is None else cues),
+        "task": task.name if task is not None else None,  # what the answer was asked as, e.g. on a server's log
         "score_readout": readout,
     }
     # the negations the chain names, and those the input has before a cue the chain states unnamed: in the

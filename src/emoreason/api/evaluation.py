@@ -134,7 +134,7 @@ def evaluate(
     from emoreason.formats.consensus import vote_temperature
     from emoreason.formats.readout import ScoreFit, effective_readout
     from emoreason.generation import SamplingParams
-    from emoreason.models.loading import resolve_adapters
+    from emoreason.models.loading import model_family, resolve_adapters
     from emoreason.models.shipped import AdapterSettings
 
     ds = load_dataset(dataset) if isinstance(dataset, str) else dataset
@@ -176,6 +176,13 @@ def evaluate(
     selection = {"limit": limit, "sample": sample, "seed": seed if sample is not None else None, "n": len(samples)}
     if outside_sample:
         selection["outside_sample"] = True
+    media: dict[str, str] = {}  # each kind of medium, named by the first sample that has it
+    for s in samples:
+        for kind in s.modalities:
+            if kind != "text":
+                media.setdefault(kind, getattr(s, kind))
+    if media:  # what the model's family cannot read fails here, from its config, not after the weights load
+        model_family(str(model), family).refuse_unsupported(media)
     loaded, engine = (loader or load_engine)(str(model), adapter, family, dtype, device, batch_size, votes)
     extra = {} if notify is None else {"notify": notify}
     return evaluate_model(

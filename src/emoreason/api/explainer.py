@@ -53,6 +53,9 @@ class Explanation:
     format: str
     latency_s: float
     citations: dict[str, Any] = field(default_factory=dict)
+    #: the task the answer was asked as (`vader`, `ravdess`, ...); None in records made before
+    #: records kept it
+    task: str | None = None
     #: the measured cue text the prompt carried (media a text model cannot read, given as words),
     #: which `citations` are checked against besides the text; None when there was none, and then
     #: absent from the record, as in `analyze --json`
@@ -109,6 +112,7 @@ class Explanation:
 
 #: Explanation fields that an audit record has only sometimes
 _OPTIONAL = (
+    "task",
     "score_readout",
     "polarity_probs",
     "written_score",

@@ -133,6 +133,24 @@ def resolve_model_path(name_or_path: str) -> str:
     raise FileNotFoundError(f"model {name_or_path!r} is neither `default`, a model folder, a .gguf file nor a hub id")
 
 
+def model_family(name_or_path: str = "default", family: str = "auto", *, path: str | None = None) -> ModelFamily:
+    """The family `load_model` would load `name_or_path` as, from its config alone (no weights):
+    what a command checks its inputs against before it spends the load. `path` is the resolved
+    model path where the caller has it."""
+    from transformers import AutoConfig
+
+    if family != "auto":
+        return get_family(family)
+    path = path or resolve_model_path(name_or_path)
+    try:
+        config = AutoConfig.from_pretrained(path)
+    except OSError as err:
+        raise FileNotFoundError(
+            f"cannot load the config of {name_or_path!r}: {err}. Offline? Point --model at a local folder."
+        ) from None
+    return detect_family(config)
+
+
 def load_model(
     name_or_path: str = "default",
     adapters: list[str] | str | None = None,
@@ -147,16 +165,8 @@ def load_model(
     With one adapter and `trainable=True` the adapter stays a separate, trainable peft module;
     otherwise adapters are merged into the weights one after another (fastest for inference).
     """
-    from transformers import AutoConfig
-
     path = resolve_model_path(name_or_path)
-    try:
-        config = AutoConfig.from_pretrained(path)
-    except OSError as err:
-        raise FileNotFoundError(
-            f"cannot load the config of {name_or_path!r}: {err}. Offline? Point --model at a local folder."
-        ) from None
-    fam = detect_family(config) if family == "auto" else get_family(family)
+    fam = model_family(name_or_path, family, path=path)
     torch_device = pick_device(device)
     torch_dtype = pick_dtype(dtype, torch_device)
     model, processor = fam.load(path, torch_dtype, torch_device)

@@ -73,14 +73,20 @@ class ModelFamily(ABC):
         """Left-padded model inputs for a batch, with the generation prompt and assistant prefix
         appended, so that generation continues right after the prefix."""
 
-    def check_media(self, conversation: Conversation) -> None:
-        """Fail early, naming the file, when media are missing or not supported."""
-        for kind, path in conversation.media.items():
+    def refuse_unsupported(self, media: dict[str, str]) -> None:
+        """Raise MediaError, naming the file and the way out, for the first medium this family
+        cannot read; `media` maps a kind (`audio`, ...) to its path."""
+        for kind, path in media.items():
             if kind not in self.modalities:
                 raise MediaError(
                     f"the {self.name} family takes {', '.join(sorted(self.modalities)) or 'text only'}, "
                     f"not {kind} ({path}); use a model of another family or describe the media as cue text "
                     "(a dataset spec's ?cues=only, e.g. ravdess:DIR?cues=only; analyze and serve do it themselves)"
                 )
+
+    def check_media(self, conversation: Conversation) -> None:
+        """Fail early, naming the file, when media are missing or not supported."""
+        self.refuse_unsupported(conversation.media)
+        for kind, path in conversation.media.items():
             if not Path(path).is_file():
                 raise MediaError(f"{kind} file not found: {path}")
