@@ -107,6 +107,12 @@ def test_unreadable_media_name_the_file(media_files: dict[str, Path], tmp_path: 
     for name in ("broken_wav", "broken_mp4"):
         with pytest.raises(CueError, match=str(media_files[name].name)):
             extract_audio_cues(media_files[name])
+    with pytest.raises(CueError, match="cannot read video file .*broken.mp4.*re-encode it as MP4"):
+        extract_audio_cues(media_files["broken_mp4"])
+    notes = tmp_path / "notes.md"  # a text file given as audio is neither audio nor video
+    notes.write_text("# notes\n")
+    with pytest.raises(CueError, match="cannot read media file .*notes.md.*give audio as WAV or video as MP4"):
+        extract_audio_cues(notes)
     with pytest.raises(CueError, match="broken.png"):
         extract_face_cues(media_files["broken_png"])
     with pytest.raises(CueError, match="not found"):

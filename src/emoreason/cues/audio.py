@@ -46,6 +46,7 @@ MIN_DIP_DB = 2.0  # a syllable nucleus stands out by at least this much from its
 DIGITAL_SILENCE = 1e-4  # peak amplitude below which a recording counts as silent (-80 dBFS)
 MIN_DURATION_S = 0.1
 AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".aif", ".aiff"}
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".flv", ".wmv", ".3gp", ".ts"}
 # Praat intensity is in dB re 2e-5 (an amplitude-1 signal reads 93.98 dB); dBFS subtracts that.
 PRAAT_FULL_SCALE_DB = 20 * np.log10(1 / 2e-5)
 
@@ -117,7 +118,8 @@ def extract_audio_cues(path: str | Path, sr: int = SAMPLE_RATE) -> AudioCues:
         if file.suffix.lower() in AUDIO_SUFFIXES:
             samples = load_audio(file, sr)
         else:  # a video (or any container): its sound track
-            samples = extract_audio_from_video(file, sr)
+            kind = "video" if file.suffix.lower() in VIDEO_SUFFIXES else "media"  # a README.md is no video
+            samples = extract_audio_from_video(file, sr, kind=kind)
             if samples is None:
                 raise NoSoundTrack(f"{file} has no sound track; audio cues need one")
     except MediaError as err:

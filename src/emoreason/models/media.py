@@ -248,10 +248,11 @@ def load_audio(path: str | Path, sr: int = 16000) -> np.ndarray:
     return audio
 
 
-def extract_audio_from_video(path: str | Path, sr: int = 16000) -> np.ndarray | None:
-    """The video's sound track as mono float32 at `sr` Hz, or None when it has none."""
-    file = _existing_file(path, "video")
-    return _decode_audio_av(file, sr, kind="video")
+def extract_audio_from_video(path: str | Path, sr: int = 16000, kind: str = "video") -> np.ndarray | None:
+    """The video's sound track as mono float32 at `sr` Hz, or None when it has none. `kind` names
+    the file in errors ("media" for a file whose name says neither audio nor video)."""
+    file = _existing_file(path, kind)
+    return _decode_audio_av(file, sr, kind=kind)
 
 
 def _decode_audio_av(file: Path, sr: int, kind: str) -> np.ndarray | None:
@@ -270,7 +271,9 @@ def _decode_audio_av(file: Path, sr: int, kind: str) -> np.ndarray | None:
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray().reshape(-1))
     except Exception as err:  # av.error.FFmpegError and friends
-        hint = "convert it to 16 kHz WAV" if kind == "audio" else "re-encode it as MP4 (H.264 + AAC)"
+        hint = {"audio": "convert it to 16 kHz WAV", "video": "re-encode it as MP4 (H.264 + AAC)"}.get(
+            kind, "give audio as WAV or video as MP4 (H.264 + AAC)"
+        )
         raise MediaError(f"cannot read {kind} file {file}: {_decoder_words(err)}; {hint}") from None
     if not chunks:
         return np.zeros(0, dtype=np.float32)
