@@ -136,6 +136,45 @@ def test_bad_text_and_media_are_refused(explainer: Explainer, spy: Spy, tmp_path
     assert spy.calls == []
 
 
+def test_a_text_that_is_not_a_str_is_a_type_error_naming_it(explainer: Explainer, spy: Spy) -> None:
+    """None, 42 and bytes went on to `list(text)`: "'int' object is not iterable", or bytes read as ints."""
+    for given, kind in ((None, "NoneType"), (42, "int"), (b"hello", "bytes")):
+        with pytest.raises(TypeError, match=f"text must be a str or a list of str, not {kind}"):
+            explainer(given)  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="text 2 is int, not str"):
+        explainer(["ok", 3])  # type: ignore[list-item]
+    assert spy.calls == []
+
+
+def test_settings_are_checked_before_the_model_loads(
+    explainer: Explainer, tiny_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import emoreason.api.explainer as module
+
+    def no_loading(*args: Any) -> Any:
+        raise AssertionError("the model was loaded for settings that cannot run")
+
+    monkeypatch.setattr(module, "load_engine", no_loading)
+    refusals = {
+        "unknown task 'vaderbogus'": {"task": "vaderbogus"},  # any name starting "vader" was vader:text
+        "unknown reasoning format .xyz.": {"format": "xyz"},
+        "unknown cue mode 'maybe'": {"cues": "maybe"},  # it failed only at the first call
+        "score_readout|readout": {"score_readout": "bogus"},
+        "votes": {"votes": 0},
+        "needs a task with a score scale.*format=.emor3.": {"labels": ["joy", "anger"]},  # c2f answers with a score
+        "not both": {"task": "vader", "scale": (-3.0, 3.0)},
+    }
+    for message, settings in refusals.items():
+        with pytest.raises(ValueError, match=message):
+            Explainer.load(tiny_path, device="cpu", **settings)
+    with pytest.raises(ValueError, match="unknown cue mode"):
+        Explainer(explainer.loaded, explainer.engine, cues="maybe")
+    own_scale = Explainer(explainer.loaded, explainer.engine, scale=(1.0, 7.0))
+    assert own_scale.task.scale == (1.0, 7.0) and own_scale.task.neutral.low == own_scale.task.neutral.high == 4.0
+    labelled = Explainer(explainer.loaded, explainer.engine, labels=["joy", "anger"], format="emor3")
+    assert labelled.task.labels == ("joy", "anger")
+
+
 def test_text_beyond_the_context_is_refused_naming_the_setting(explainer: Explainer, spy: Spy) -> None:
     with pytest.raises(ContextTooLong, match="max_new_tokens asks for 6; the model's context holds 4096") as refused:
         explainer("word " * 20_000)

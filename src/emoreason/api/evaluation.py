@@ -237,8 +237,8 @@ def fit_score(
         # neither reading fits: a folder that is not there, or a file without its .json; writing a file
         # named like the adapter folder the user meant would leave the adapter without its line
         raise DataError(
-            f"--out {out}: give an adapter folder that exists (the line goes into it as {SCORE_FIT_FILE}) or a "
-            "file path ending in .json"
+            f"{out} is neither an adapter folder that exists (the line goes into it as {SCORE_FIT_FILE}) nor a "
+            "file path ending in .json: give one of them"
         )
     fit = fit_score_runs(runs, allow_test=allow_test, terms=terms)
     if out is not None:

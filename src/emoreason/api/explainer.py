@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from emoreason.generation import Completion, GenerationBackend, SamplingParams
     from emoreason.inference import ModelSpec
     from emoreason.models import Conversation, LoadedModel
+    from emoreason.models.shipped import AdapterSettings
 
 MediaPath = str | Path | None
 
@@ -264,6 +265,43 @@ def load_engine(
 # --- explaining -------------------------------------------------------------------------------
 
 
+def checked_settings(
+    own: AdapterSettings,
+    format: str | None,
+    task: str | TaskInfo | None,
+    scale: tuple[float, float] | None,
+    labels: Sequence[str] | None,
+    votes: int,
+    temperature: float | None,
+    cues: str,
+    score_readout: str,
+) -> tuple[ReasoningFormat, TaskInfo, float]:
+    """The format, task and sampling temperature an explainer answers with, what is not given taken
+    from the adapter's own settings (`own`), else c2f and vader; a `ValueError` saying why for any
+    setting it cannot take. Reads no weights, so `Explainer.load` checks before it loads them."""
+    from emoreason.cues.prompting import CUE_MODES
+    from emoreason.data.schema import TaskInfo, resolve_task
+    from emoreason.formats import get_format
+    from emoreason.formats.consensus import vote_temperature
+
+    if scale is not None or labels:
+        if task is not None:
+            raise ValueError("give a task, or a scale or labels of your own, not both")
+        task = resolve_task(scale=tuple(scale) if scale else None, labels=tuple(labels) if labels else None)
+    task = task or own.task or "vader"
+    task_info = task if isinstance(task, TaskInfo) else resolve_task(task)
+    fmt = get_format(format or own.format or "c2f")
+    try:
+        fmt.system_prompt(task_info)  # a label task with a format that answers with a score fails here
+    except ValueError as err:
+        raise ValueError(f"{err}; a label set needs a format that answers with a label: format='emor3' (or 'r1')")
+    chosen = vote_temperature(votes, temperature)
+    if cues not in CUE_MODES:
+        raise ValueError(f"unknown cue mode {cues!r}; use {', '.join(CUE_MODES)}")
+    effective_readout(score_readout, fmt, task_info)  # an unknown readout name fails here
+    return fmt, task_info, chosen
+
+
 class Explainer:
     """A loaded model that explains texts (and media), one typed `Explanation` each.
 
@@ -300,6 +338,8 @@ class Explainer:
         *,
         format: str | None = None,
         task: str | TaskInfo | None = None,
+        scale: tuple[float, float] | None = None,
+        labels: Sequence[str] | None = None,
         batch_size: int = 8,
         max_new_tokens: int | None = None,
         temperature: float | None = None,
@@ -314,9 +354,6 @@ class Explainer:
         weights: LoadedModel | None = None,
     ) -> None:
         from emoreason.cues import CueClassifier
-        from emoreason.data.schema import resolve_task
-        from emoreason.formats import get_format
-        from emoreason.formats.consensus import vote_temperature
         from emoreason.inference import ModelSpec
         from emoreason.models.shipped import AdapterSettings
 
@@ -326,11 +363,11 @@ class Explainer:
         self.spec = model if isinstance(model, ModelSpec) else ModelSpec.from_loaded(model)
         self.engine = engine
         own = AdapterSettings.of(self.spec.adapters)
-        task = task or own.task or "vader"
-        self.task = resolve_task(task) if isinstance(task, str) else task
-        self.format = get_format(format or own.format or "c2f")
+        # a bad setting fails here, not at the first call
+        self.format, self.task, self.temperature = checked_settings(
+            own, format, task, scale, labels, votes, temperature, cues, score_readout
+        )
         self.batch_size, self.votes = batch_size, votes
-        self.temperature = vote_temperature(votes, temperature)  # a bad pair fails here, not at the first call
         self.max_new_tokens = max_new_tokens or own.max_new_tokens or 256
         self.cues = cues
         self.cue_reference = cue_reference or own.cue_reference
@@ -343,7 +380,6 @@ class Explainer:
         #: the line the adapter carries to read scores off (`formats.readout.ScoreFit`), or None
         self.score_fit = ScoreFit.load(own.score_fit) if own.score_fit is not None else None
         #: `fitted`, `confidence` or `written` (`formats.readout`); where one cannot apply, the next is used
-        effective_readout(score_readout, self.format, self.task)  # an unknown name fails here, not at the first call
         self.score_readout = score_readout
         #: add each record's `attribution` (`metrics.attribution`): the model's own weights are read for it
         self.attribute = attribute
@@ -383,6 +419,8 @@ class Explainer:
         adapter: list[str] | str | None = None,
         format: str | None = None,
         task: str | TaskInfo | None = None,
+        scale: tuple[float, float] | None = None,
+        labels: Sequence[str] | None = None,
         dtype: str = "auto",
         device: str = "auto",
         batch_size: int = 8,
@@ -400,13 +438,21 @@ class Explainer:
     ) -> Explainer:
         """Load `model` once ("default", a local folder or a hub id) with its adapters (the shipped one
         for "default" unless `adapter` names others, a shipped one by name such as "speech-emotion",
-        or "none"), ready to explain."""
+        or "none"), ready to explain. `scale` (low, high) or `labels` ask a task of one's own, as
+        `analyze --scale` / `--labels` do. Every setting is checked before the model loads."""
+        from emoreason.models.loading import resolve_adapters
+        from emoreason.models.shipped import AdapterSettings
+
+        own = AdapterSettings.of(resolve_adapters(str(model), adapter))
+        checked_settings(own, format, task, scale, labels, votes, temperature, cues, score_readout)
         loaded, engine = load_engine(str(model), adapter, family, dtype, device, batch_size, votes)
         return cls(
             loaded,
             engine,
             format=format,
             task=task,
+            scale=scale,
+            labels=labels,
             batch_size=batch_size,
             max_new_tokens=max_new_tokens,
             temperature=temperature,
@@ -584,11 +630,16 @@ class Explainer:
         image: MediaPath = None,
     ) -> Explanation | list[Explanation]:
         """Explain one text (an `Explanation`) or a list of texts (a list, in order, batched).
-        Media go with a single text, or alone (`ex(audio="clip.wav")`: no text). Raises ValueError
-        for an empty text without media, text that is not valid Unicode, a missing media file, or a
-        prompt longer than the model's context."""
+        Media go with a single text, or alone (`ex(audio="clip.wav")`: no text). Raises TypeError for
+        a text that is not a str; ValueError for an empty text without media, text that is not valid
+        Unicode, a missing media file, or a prompt longer than the model's context."""
         single = isinstance(text, str)
+        if not single and (isinstance(text, (bytes, bytearray)) or not isinstance(text, Sequence)):
+            raise TypeError(f"text must be a str or a list of str, not {type(text).__name__}")
         texts = [text] if single else list(text)
+        for number, item in enumerate(texts, 1):
+            if not isinstance(item, str):
+                raise TypeError(f"text {number} is {type(item).__name__}, not str")
         if not texts:
             return []
         media = {

@@ -271,7 +271,7 @@ def resolve_task(
     if scale is not None:
         return TaskInfo("custom", scale=scale, neutral=NeutralBand.around(scale, neutral or 0.0))
     key = (name or "vader").lower()
-    if key.startswith("vader"):
+    if key == "vader" or key.startswith("vader:"):  # vader:<domain>; "vaderx" is no task
         return vader_task(key.partition(":")[2] or "text", 0.5 if neutral is None else neutral)
     if key in MMSA_TASKS:
         return MMSA_TASKS[key]
@@ -283,5 +283,5 @@ def resolve_task(
         return ravdess_task()
     raise ValueError(
         f"unknown task {name!r}; use vader, mosi, mosei, sims, simsv2, mikels, ravdess, or give a scale or labels "
-        "instead (--scale / --labels on the command line, `scale` / `labels` in a request or the Python API)"
+        "instead (--scale / --labels on the command line, `scale` / `labels` in a request or to `Explainer.load`)"
     )
