@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -318,6 +319,8 @@ def test_metrics_count_requests_by_endpoint_and_status(client: httpx.Client) -> 
         ({"messages": [{"role": "tool", "content": "x"}]}, 400, "messages.0.role"),
         ({"tools": [{"type": "function"}]}, 400, "tools"),
         ({"stop": ["a", "b", "c", "d", "e"]}, 400, "stop"),
+        ({"stop": 5}, 400, "stop"),  # fits no member of str | list[str]: named as the field, not "stop.str"
+        ({"messages": [{"role": "user", "content": 5}]}, 400, "messages.0.content"),
         ({"messages": [{"role": "user", "content": [{"type": "file", "file": {}}]}]}, 400, "messages.0.content.0"),
         (
             {
@@ -337,6 +340,8 @@ def test_chat_rejects_bad_requests(client: httpx.Client, body: dict, status: int
     response = chat(client, **body)
     assert response.status_code == status, response.text
     assert error_of(response)["param"] == param
+    if body.get("stop") == 5:
+        assert error_of(response)["message"] == "stop: Input should be a valid string or a valid list"
 
 
 def test_malformed_json_long_prompts_and_big_bodies(client: httpx.Client) -> None:
@@ -443,6 +448,7 @@ def test_uploads_are_checked_used_and_deleted(vl_server: ServerThread, media_fil
             ({"image": ("face.exe", png, "image/png")}, 415),  # extension
             ({"video": ("clip.mp4", png, "video/mp4")}, 415),  # a PNG is no video
             ({"image": ("big.png", png + b"\0" * 70_000, "image/png")}, 413),  # over the upload limit
+            ({"audio": ("tone.wav", png, "audio/wav")}, 415),  # a PNG is no audio
             # VL reads no audio: a clip is measured and given as cue text (serve --cues auto), as analyze does
             ({"audio": ("tone.wav", media_files["wav"].read_bytes()[:60_000], "audio/wav")}, 200),
             ({"document": ("a.png", png, "image/png")}, 400),  # unknown field
@@ -458,7 +464,12 @@ def test_uploads_are_checked_used_and_deleted(vl_server: ServerThread, media_fil
             response = http.post("/v1/analyze", data={"text": "x", "max_tokens": "2"}, files=files)
             assert response.status_code == status, (files.keys(), response.text)
             if status != 200:
-                error_of(response)
+                message = error_of(response)["message"]
+                if status == 413:  # in bytes: "20.0 MiB; the limit is 20.0 MiB" said nothing
+                    size, limit = re.search(r"is ([\d,]+) bytes .*the limit is ([\d,]+) bytes", message).groups()
+                    assert int(size.replace(",", "")) > int(limit.replace(",", ""))
+                if "audio" in files:
+                    assert "is not an audio file we can read" in message
     assert wait_until_empty(vl_server) == []
     root = vl_server.server.config.app.state.uploads.root
     assert root.stat().st_mode & 0o777 == 0o700

@@ -4,6 +4,7 @@ the server sends, validation errors included, so OpenAI clients raise their usua
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -58,16 +59,31 @@ def _printable(text: str | None) -> str | None:
     return text if text is None or text.isascii() else text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+#: how pydantic names the member of a union a value failed (`str`, `list[str]`), as the last part of a path
+_UNION_MEMBER = re.compile(r"^(str|int|float|bool|list|dict|none|literal)(\[.*\])?$")
+_SHOULD = "Input should be "
+
+
 def validation_error(err: ValidationError | RequestValidationError) -> APIError:
-    """The first problem of a pydantic error, named by its field path (`messages.0.role`)."""
-    problems = err.errors()
+    """The first problem of a pydantic error, named by its field path (`messages.0.role`). A value
+    that fits no member of a union (`content`: a string or a list of parts) fails once per member,
+    each under a path ending in the member's type (`messages.0.content.str`); those count as one
+    problem, named by the field's own path: "Input should be a valid string or a valid list"."""
+    problems = [dict(p) for p in err.errors()]
     first = problems[0] if problems else {"loc": (), "msg": "invalid request"}
-    loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
-    param = ".".join(loc) or None
-    message = first.get("msg", "invalid request")
     if first.get("type") == "json_invalid":
         position = first["loc"][-1] if first.get("loc") and isinstance(first["loc"][-1], int) else None
         return invalid_json((first.get("ctx") or {}).get("error"), position)
+    loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
+    message = first.get("msg", "invalid request")
+    if loc and _UNION_MEMBER.match(loc[-1]):
+        members = [p for p in problems if tuple(p.get("loc", ()))[:-1] == tuple(first["loc"])[:-1]]
+        members = [p for p in members if isinstance(p["loc"][-1], str) and _UNION_MEMBER.match(p["loc"][-1])]
+        if all(p.get("msg", "").startswith(_SHOULD) for p in members):
+            message = _SHOULD + " or ".join(p["msg"][len(_SHOULD) :] for p in members)
+            problems = [first] + [p for p in problems if all(p is not m for m in members)]
+        loc = loc[:-1]
+    param = ".".join(loc) or None
     more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
     return APIError(400, f"{param}: {message}{more}" if param else message + more, param=param, code="invalid_value")
 

@@ -103,8 +103,9 @@ class UploadSet:
         if len(data) > self.store.max_bytes:
             raise APIError(
                 413,
-                f"the {kind} upload is {len(data) / 2**20:.1f} MiB; the limit is "
-                f"{self.store.max_bytes / 2**20:.1f} MiB",
+                # in bytes: one decimal of MiB would print 20.0 over a limit of 20.0 for a file just above it
+                f"the {kind} upload is {len(data):,} bytes ({len(data) / 2**20:.2f} MiB); the limit is "
+                f"{self.store.max_bytes:,} bytes ({self.store.max_bytes / 2**20:g} MiB, --max-upload-mb)",
                 param=param,
                 code="upload_too_large",
             )
@@ -129,7 +130,8 @@ class UploadSet:
             seen = f"it looks like {sniffed[0]} ({sniffed[1]})" if sniffed else "its content is no known media format"
             raise APIError(
                 415,
-                f"the {kind} upload is not a {kind} file we can read ({_describe(kind)}): {seen}",
+                f"the {kind} upload is not {'an' if kind[0] in 'aeiou' else 'a'} {kind} file we can read "
+                f"({_describe(kind)}): {seen}",
                 param=param,
                 code="unsupported_media_type",
             )
