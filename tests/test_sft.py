@@ -336,6 +336,28 @@ def test_a_malformed_override_value_is_a_config_error() -> None:
         load_config(None, ["eval.every=[1"])
 
 
+def test_a_bad_override_is_named_as_the_override_not_the_file(tmp_path: Path) -> None:
+    from emoreason.config_loader import load_recipe
+    from emoreason.rl.config import GRPOConfig
+
+    recipe = Path(__file__).parents[1] / "configs" / "c2f_vader_smollm2.yaml"
+    with pytest.raises(
+        ConfigError, match=r"^invalid override\nrun.max_steps: .*\[from the override run.max_steps=abc\]$"
+    ):
+        load_recipe(GRPOConfig, recipe, ["max_steps=abc"])
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("run:\n  max_steps: many\n")
+    with pytest.raises(
+        ConfigError,
+        match=r"broken.yaml: invalid config\nrun.max_steps: .*got 'many'\)\noptim.lr: .*\[from the override ",
+    ):
+        load_recipe(GRPOConfig, broken, ["optim.lr=abc"])  # one problem is the file's: the file is named
+    twice = tmp_path / "twice.yaml"  # a key given twice was a yaml traceback
+    twice.write_text("run:\n  max_steps: 3\nrun:\n  seed: 1\n")
+    with pytest.raises(ConfigError, match=r"twice.yaml: not valid YAML: (?s:.*)duplicate key run(?s:.*)line 3"):
+        load_recipe(GRPOConfig, twice)
+
+
 def test_an_empty_mapping_override_empties_the_files_mapping() -> None:
     from emoreason.config_loader import load_recipe
     from emoreason.rl.config import GRPOConfig

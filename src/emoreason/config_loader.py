@@ -30,17 +30,30 @@ class ConfigError(ValueError):
     """A recipe that does not validate; the message names each bad key path."""
 
 
-def _describe(schema: type[BaseModel], err: ValidationError) -> str:
+def _describe(schema: type[BaseModel], err: ValidationError, overrides: dict[str, str] | None = None) -> str:
+    """One line per problem, named by its dotted key path; with `overrides` (dotted key -> the
+    `key=value` given), a problem at or under an overridden key says so, so that a bad override
+    is not looked for in the file."""
     lines = []
     for problem in err.errors():
         path = ".".join(str(p) for p in problem["loc"]) or "(top level)"
         if problem["type"] == "extra_forbidden":
             section = _section_at(schema, problem["loc"][:-1])
             valid = ", ".join(section.model_fields) if section else ""
-            lines.append(f"{path}: unknown key" + (f"; valid keys here: {valid}" if valid else ""))
+            line = f"{path}: unknown key" + (f"; valid keys here: {valid}" if valid else "")
         else:
-            lines.append(f"{path}: {problem['msg']} (got {problem.get('input')!r})")
+            line = f"{path}: {problem['msg']} (got {problem.get('input')!r})"
+        given = _override_of(path, overrides or {})
+        lines.append(line + (f" [from the override {given}]" if given else ""))
     return "\n".join(lines)
+
+
+def _override_of(path: str, overrides: dict[str, str]) -> str | None:
+    """The override that set `path` or a mapping above it, if any."""
+    for key, item in overrides.items():
+        if path == key or path.startswith(key + "."):
+            return item
+    return None
 
 
 def _section_at(schema: type[BaseModel], path: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -75,7 +88,7 @@ def load_recipe(schema: type[Schema], path: str | Path | None = None, overrides:
             raise ConfigError(f"config file not found: {path}")
         try:
             base = OmegaConf.load(path)
-        except (OmegaConfBaseException, ValueError) as err:  # yaml errors carry line and column
+        except (OmegaConfBaseException, ValueError, yaml.YAMLError) as err:  # yaml errors carry line and column
             raise ConfigError(f"{path}: not valid YAML: {err}") from None
     dotlist = [expand_override(schema, item) for item in overrides or []]
     try:
@@ -89,11 +102,15 @@ def load_recipe(schema: type[Schema], path: str | Path | None = None, overrides:
         raise ConfigError(f"cannot apply overrides {overrides}: {reason}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    given = {item.split("=", 1)[0].strip(): item for item in dotlist}
     try:
-        return parse_recipe(schema, data)
-    except ConfigError as err:
+        return schema.model_validate(data)
+    except ValidationError as err:
+        described = _describe(schema, err, given)
+        if all(_override_of(".".join(map(str, p["loc"])), given) for p in err.errors()):
+            raise ConfigError(f"invalid override\n{described}") from None  # the file is not at fault
         where = f"{path}: " if path else ""
-        raise ConfigError(f"{where}invalid config\n{err}") from None
+        raise ConfigError(f"{where}invalid config\n{described}") from None
 
 
 def expand_override(schema: type[BaseModel], item: str) -> str:
