@@ -291,6 +291,17 @@ def test_23_metrics_print_as_rows_within_80_columns(monkeypatch: pytest.MonkeyPa
     assert text.count("-0.1235") == 3 * (len(METRICS) // 2)
 
 
+def test_a_metric_no_system_has_is_not_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.StringIO()
+    monkeypatch.setattr(ui, "console", Console(file=out, width=80, markup=False, emoji=False))
+    nan = float("nan")
+    rows = {"model": {"pearson_r": 0.5, "label_consistency": nan, "f1": nan}, "mean": {"pearson_r": 0.0, "f1": 0.25}}
+    ui.print_metric_rows(rows, "a score task")
+    text = out.getvalue()
+    assert "pearson_r" in text and "label_consistency" not in text  # NaN for every system
+    assert "f1" in text and "nan" in text  # a figure one system has is printed, the other's NaN beside it
+
+
 def test_many_systems_are_spread_over_tables_that_each_fit(monkeypatch: pytest.MonkeyPatch) -> None:
     systems = [f"a-rather-long-system-name-{i}" for i in range(7)]
     text = printed_metrics(monkeypatch, systems)

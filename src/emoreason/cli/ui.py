@@ -14,6 +14,7 @@ few styled words are styled explicitly (`rich.text.Text`, `style=`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -107,6 +108,9 @@ def print_metric_rows(rows: Mapping[str, Mapping[str, Any]], title: str) -> None
     metrics: list[str] = []
     for values in rows.values():
         metrics += [k for k, v in values.items() if isinstance(v, (int, float)) and k not in metrics]
+    # a figure no system has (NaN everywhere: label_consistency on a score task) says nothing here;
+    # metrics.json keeps it
+    metrics = [k for k in metrics if any(_is_figure(values.get(k)) for values in rows.values())]
     cells = {system: [_metric_cell(values.get(key)) for key in metrics] for system, values in rows.items()}
     groups = _systems_that_fit(cells, max((len(m) for m in metrics), default=6), console.width)
     for number, systems in enumerate(groups, start=1):
@@ -118,6 +122,10 @@ def print_metric_rows(rows: Mapping[str, Mapping[str, Any]], title: str) -> None
         for index, key in enumerate(metrics):
             table.add_row(key, *(cells[system][index] for system in systems))
         console.print(table)
+
+
+def _is_figure(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not (isinstance(value, float) and math.isnan(value))
 
 
 def _metric_cell(value: Any) -> str:
