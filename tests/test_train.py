@@ -137,6 +137,15 @@ def test_one_optimizer_section_with_recipe_defaults() -> None:
     assert scheduler.get_last_lr() == [0.0]  # warm-up starts at 0
 
 
+def test_a_warm_up_as_long_as_the_run_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    model = torch.nn.Linear(3, 2)
+    with caplog.at_level("WARNING", logger="emoreason.train.config"):
+        build_optimizer(model, OptimSection(lr=0.1, warmup_steps=5, scheduler="cosine"), 6)
+        assert caplog.records == []
+        build_optimizer(model, OptimSection(lr=0.1, warmup_steps=5, scheduler="cosine"), 1)
+    assert "warmup_steps 5 covers all 1 optimizer steps" in caplog.text and "optim.warmup_steps=0" in caplog.text
+
+
 def test_grpo_start_resumes_once(tmp_path: Path, tiny_models: dict[str, Path]) -> None:
     from emoreason.rl.trainer import GRPOTrainer
     from test_rl_trainer import TEXT_SAMPLES, VADER, make_config, vowel_reward

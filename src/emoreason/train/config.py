@@ -8,12 +8,15 @@ only to add what is its own (GRPO's minibatches, SFT's batch size) or to change 
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Literal
 
 import torch
 from pydantic import Field, model_validator
 
 from emoreason.config_loader import Section
+
+log = logging.getLogger(__name__)
 
 
 class LoraConfig(Section):
@@ -133,6 +136,15 @@ def build_optimizer(
     would step it once per process."""
     from transformers import get_scheduler
 
+    if optim.scheduler != "constant" and 0 < total_updates <= optim.warmup_steps:
+        # the warm-up starts from 0: a short try (max_steps=1) would train at lr 0 and look broken
+        log.warning(
+            "optim.warmup_steps %d covers all %d optimizer steps of this run: the learning rate rises from 0 "
+            "and never reaches optim.lr %g (the first step trains nothing); for a short try add optim.warmup_steps=0",
+            optim.warmup_steps,
+            total_updates,
+            optim.lr,
+        )
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=optim.lr, betas=optim.betas, weight_decay=optim.weight_decay)
     scheduler = get_scheduler(
