@@ -163,6 +163,7 @@ def test_settings_are_checked_before_the_model_loads(
         "votes": {"votes": 0},
         "needs a task with a score scale.*format=.emor3.": {"labels": ["joy", "anger"]},  # c2f answers with a score
         "not both": {"task": "vader", "scale": (-3.0, 3.0)},
+        "max_new_tokens must be at least 1, got 0": {"max_new_tokens": 0},  # 0 was taken for "the default"
     }
     for message, settings in refusals.items():
         with pytest.raises(ValueError, match=message):
@@ -317,6 +318,27 @@ def test_evaluate_refuses_media_a_text_model_cannot_read_before_loading_it(tiny_
 
     with pytest.raises(MediaError, match=r"takes text only, not audio \(.*clip.wav\).*\?cues=only"):
         emoreason.evaluate(f"jsonl:{data}?labels=happy,sad", tiny_path, out=tmp_path / "run", loader=no_loading)
+
+
+def test_evaluate_refuses_counts_below_one_before_loading(tiny_path: Path, tmp_path: Path) -> None:
+    """limit=-3 took all but three samples (samples[:-3]); max_new_tokens=0 became 256."""
+    data = tmp_path / "s.jsonl"
+    data.write_text("".join(json.dumps({"id": str(i), "text": "fine", "score": 1.0}) + "\n" for i in range(4)))
+
+    def no_loading(*args: Any) -> Any:
+        raise AssertionError("the model was loaded for settings that cannot run")
+
+    for settings, message in (
+        ({"limit": -3}, "limit must be at least 1, got -3"),
+        ({"sample": 0}, "sample must be at least 1, got 0"),
+        ({"max_new_tokens": 0}, "max_new_tokens must be >= 1, got 0"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            emoreason.evaluate(
+                f"jsonl:{data}?scale=-4,4", tiny_path, out=tmp_path / "run", loader=no_loading, **settings
+            )
+    refused = CliRunner().invoke(app, ["evaluate", "-d", f"jsonl:{data}?scale=-4,4", "--limit", "-3"])
+    assert refused.exit_code == 2 and "--limit" in refused.output and "greater than or equal to 1" in refused.output
 
 
 def test_votes_sample_several_answers_and_keep_the_one_that_speaks_for_them(

@@ -140,11 +140,15 @@ def evaluate(
     ds = load_dataset(dataset) if isinstance(dataset, str) else dataset
     own = AdapterSettings.of(resolve_adapters(str(model), adapter))
     samples, fmt = ds.split(split), get_format(format or own.format or "c2f")
-    max_new_tokens = max_new_tokens or own.max_new_tokens or 256
+    if max_new_tokens is None:  # 0 is no default: SamplingParams refuses it below
+        max_new_tokens = own.max_new_tokens or 256
     if own.cue_classifier is not None:  # the adapter was trained with the classifier's ranking in its prompts
         samples = add_ranking(samples, CueClassifier.load(own.cue_classifier))
     if limit is not None and sample is not None:
         raise ValueError("give limit (the first N) or sample (a random N), not both")
+    for name, count in (("limit", limit), ("sample", sample)):
+        if count is not None and count < 1:  # samples[:-3] would take all but three
+            raise ValueError(f"{name} must be at least 1, got {count}")
     if outside_sample and sample is None:
         raise ValueError("outside_sample takes the samples outside a seeded random N: give sample too")
     samples = samples[:limit] if sample is None else random_subset(samples, sample, seed, outside=outside_sample)

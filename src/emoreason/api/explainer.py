@@ -275,6 +275,7 @@ def checked_settings(
     temperature: float | None,
     cues: str,
     score_readout: str,
+    max_new_tokens: int | None = None,
 ) -> tuple[ReasoningFormat, TaskInfo, float]:
     """The format, task and sampling temperature an explainer answers with, what is not given taken
     from the adapter's own settings (`own`), else c2f and vader; a `ValueError` saying why for any
@@ -299,6 +300,8 @@ def checked_settings(
     if cues not in CUE_MODES:
         raise ValueError(f"unknown cue mode {cues!r}; use {', '.join(CUE_MODES)}")
     effective_readout(score_readout, fmt, task_info)  # an unknown readout name fails here
+    if max_new_tokens is not None and max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
     return fmt, task_info, chosen
 
 
@@ -365,10 +368,11 @@ class Explainer:
         own = AdapterSettings.of(self.spec.adapters)
         # a bad setting fails here, not at the first call
         self.format, self.task, self.temperature = checked_settings(
-            own, format, task, scale, labels, votes, temperature, cues, score_readout
+            own, format, task, scale, labels, votes, temperature, cues, score_readout, max_new_tokens
         )
         self.batch_size, self.votes = batch_size, votes
-        self.max_new_tokens = max_new_tokens or own.max_new_tokens or 256
+        # None is the default; 0 is refused where the sampling settings are made
+        self.max_new_tokens = max_new_tokens if max_new_tokens is not None else own.max_new_tokens or 256
         self.cues = cues
         self.cue_reference = cue_reference or own.cue_reference
         self.cue_classifier = cue_classifier or own.cue_classifier
@@ -444,7 +448,7 @@ class Explainer:
         from emoreason.models.shipped import AdapterSettings
 
         own = AdapterSettings.of(resolve_adapters(str(model), adapter))
-        checked_settings(own, format, task, scale, labels, votes, temperature, cues, score_readout)
+        checked_settings(own, format, task, scale, labels, votes, temperature, cues, score_readout, max_new_tokens)
         loaded, engine = load_engine(str(model), adapter, family, dtype, device, batch_size, votes)
         return cls(
             loaded,

@@ -31,9 +31,10 @@ ADAPTER = (
 CUE_CACHE = "(default $EMOREASON_CUES_CACHE or ~/.cache/emoreason/cues)."
 
 
-def _option(text: str, *names: str) -> typer.models.OptionInfo:
-    """An option with its help `text`, named by `names` (default: the parameter's own name)."""
-    return typer.Option(*names, help=text)
+def _option(text: str, *names: str, **checks: float) -> typer.models.OptionInfo:
+    """An option with its help `text`, named by `names` (default: the parameter's own name);
+    `checks` (min=, max=) are bounds click enforces before the command runs."""
+    return typer.Option(*names, help=text, **checks)
 
 
 # shared by several commands
@@ -132,7 +133,9 @@ AnalyzeTask = Annotated[
 AnalyzeFormat = Annotated[
     Optional[str], _option("Reasoning format: c2f, emor3 or r1. Default: the adapter's, else c2f.", "--format", "-f")
 ]
-AnalyzeMaxNewTokens = Annotated[Optional[int], _option("Longest answer, in tokens. Default: the adapter's, else 256.")]
+AnalyzeMaxNewTokens = Annotated[
+    Optional[int], _option("Longest answer, in tokens. Default: the adapter's, else 256.", min=1)
+]
 Scale = Annotated[Optional[str], _option("Custom score scale LOW,HIGH (overrides --task).")]
 Labels = Annotated[
     Optional[str],
@@ -221,11 +224,13 @@ Limit = Annotated[
     Optional[int],
     _option(
         "Evaluate only the first N samples of the split (in file order: some files "
-        "are sorted by label, e.g. vader:movies; prefer --sample)."
+        "are sorted by label, e.g. vader:movies; prefer --sample).",
+        min=1,
     ),
 ]
 Sample = Annotated[
-    Optional[int], _option("Evaluate a seeded random subset of N samples of the split (--seed), kept in split order.")
+    Optional[int],
+    _option("Evaluate a seeded random subset of N samples of the split (--seed), kept in split order.", min=1),
 ]
 Seed = Annotated[int, _option("Seed of --sample, and of the random-removal control of --faithfulness.")]
 OutsideSample = Annotated[
