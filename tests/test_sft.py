@@ -352,6 +352,16 @@ def test_a_bad_override_is_named_as_the_override_not_the_file(tmp_path: Path) ->
         match=r"broken.yaml: invalid config\nrun.max_steps: .*got 'many'\)\noptim.lr: .*\[from the override ",
     ):
         load_recipe(GRPOConfig, broken, ["optim.lr=abc"])  # one problem is the file's: the file is named
+    unclosed = tmp_path / "unclosed.yaml"  # a parser error was a yaml traceback
+    unclosed.write_text("run:\n  max_steps: [3\n")
+    with pytest.raises(ConfigError, match=r"unclosed.yaml: not valid YAML: (?s:.*)line 2, column 14"):
+        load_recipe(GRPOConfig, unclosed)
+    listed = tmp_path / "listed.yaml"  # a list at the top: "Cannot merge incompatible container types"
+    listed.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match="listed.yaml: the top level must be a mapping of sections"):
+        load_recipe(GRPOConfig, listed, ["run.seed=1"])
+    with pytest.raises(ConfigError, match="is a folder; give a YAML config file"):
+        load_recipe(GRPOConfig, tmp_path)
     twice = tmp_path / "twice.yaml"  # a key given twice was a yaml traceback
     twice.write_text("run:\n  max_steps: 3\nrun:\n  seed: 1\n")
     with pytest.raises(ConfigError, match=r"twice.yaml: not valid YAML: (?s:.*)duplicate key run(?s:.*)line 3"):

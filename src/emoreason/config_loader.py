@@ -84,12 +84,16 @@ def load_recipe(schema: type[Schema], path: str | Path | None = None, overrides:
     base = OmegaConf.create({})
     if path is not None:
         path = Path(path)
+        if path.is_dir():
+            raise ConfigError(f"{path} is a folder; give a YAML config file (e.g. configs/c2f_vader_smollm2.yaml)")
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
         try:
             base = OmegaConf.load(path)
         except (OmegaConfBaseException, ValueError, yaml.YAMLError) as err:  # yaml errors carry line and column
             raise ConfigError(f"{path}: not valid YAML: {err}") from None
+        if not OmegaConf.is_dict(base):  # a list (or nothing) at the top merges with no override
+            raise ConfigError(f"{path}: the top level must be a mapping of sections (run:, model:, ...)")
     dotlist = [expand_override(schema, item) for item in overrides or []]
     try:
         merged = OmegaConf.merge(base, OmegaConf.from_dotlist(dotlist))
