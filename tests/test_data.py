@@ -26,6 +26,7 @@ from emoreason.data import (
     vader_task,
 )
 from emoreason.data.adapters.vader import split_assignment
+from emoreason.data.jsonl import read_jsonl_strict
 
 runner = CliRunner()
 
@@ -412,6 +413,27 @@ def test_a_control_character_in_json_is_reported_once_at_its_column(tmp_path: Pa
     path = write_jsonl(tmp_path / "c.jsonl", ['{"text": "a\u0001b", "score": 1}', {"text": "fine", "score": 1}])
     detail = load_dataset(f"jsonl:{path}?scale=-4,4").report.bad_rows[0].detail
     assert detail.startswith("Invalid control character at column ") and "at at" not in detail
+
+
+def test_an_unclosed_object_is_reported_at_its_own_column(tmp_path: Path) -> None:
+    """The line's newline was parsed with it: every unclosed object failed "at column 1"."""
+    path = tmp_path / "u.jsonl"
+    path.write_text('{"id": "a", "text": "x", "score": 1}\n{"id": "b", "text": "bad", "score": -2\n')
+    bad = load_dataset(f"jsonl:{path}?scale=-4,4").report.bad_rows[0]
+    assert (bad.line, bad.detail) == (2, "Expecting ',' delimiter at column 39")
+    with pytest.raises(DataError, match=r"u.jsonl:2: not valid JSON \(Expecting ',' delimiter at column 39\)"):
+        list(read_jsonl_strict(path))  # no "(field '(line)')": the whole line is at fault
+
+
+def test_a_csv_row_with_more_fields_than_its_header_is_a_bad_row(tmp_path: Path) -> None:
+    """An unquoted comma in a text cut it, and the rest went into meta under "null"."""
+    path = tmp_path / "x.csv"
+    path.write_text("id,text,score\na,I love it, really,2.5\nb,ok,1\n")
+    dataset = load_dataset(f"csv:{path}?scale=-4,4")
+    assert [s.id for s in dataset] == ["b"]
+    bad = dataset.report.bad_rows[0]
+    assert (bad.line, bad.reason) == (2, "too many fields")
+    assert bad.detail.startswith("1 beyond the header's 3 columns: ['2.5']") and "quote a text" in bad.detail
 
 
 def test_cli_error_is_a_message_not_a_traceback() -> None:

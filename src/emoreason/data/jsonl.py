@@ -70,7 +70,7 @@ def parse_jsonl_line(raw: bytes, number: int) -> JsonlLine | None:
     if not text.strip():
         return None
     try:
-        value = json.loads(text)
+        value = json.loads(text.rstrip("\r\n"))  # with its newline, an unclosed object fails at "line 2 column 1"
     except json.JSONDecodeError as err:
         # json's own words may end in "at" ("Invalid control character at"): one "at" before the column
         return JsonlLine(number, None, INVALID_JSON, f"{err.msg.removesuffix(' at')} at column {err.colno}")
@@ -102,9 +102,7 @@ def read_jsonl_strict(path: str | Path, required: Sequence[str] = (), hint: str 
     for line in iter_jsonl_lines(path):
         if line.record is None:
             message = "not valid JSON" if line.problem == INVALID_JSON else line.problem
-            raise DataError(
-                f"{message} ({line.detail}){suffix}", file=str(path), line=line.number, field=line.field or "(line)"
-            )
+            raise DataError(f"{message} ({line.detail}){suffix}", file=str(path), line=line.number, field=line.field)
         for key in required:
             if key not in line.record:
                 raise DataError(f"missing required field {key!r}{suffix}", file=str(path), line=line.number, field=key)

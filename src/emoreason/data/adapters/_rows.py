@@ -99,6 +99,15 @@ class RowReader:
 
     def read(self, row: dict[str, Any], line: int) -> Sample | None:
         self.report.rows_read += 1
+        extra = row.get(None)  # type: ignore[call-overload]  # csv.DictReader's fields beyond the header
+        if extra:
+            return self._bad(
+                line,
+                None,
+                "too many fields",
+                f"{len(extra)} beyond the header's {len(row) - 1} columns: {extra!r:.60}; quote a text that holds "
+                "the delimiter",
+            )
         get = lambda name: row.get(self.column(name))  # noqa: E731
         raw_id = get("id")
         sample_id = str(raw_id).strip() if raw_id not in (None, "") else f"line{line}"
