@@ -178,6 +178,37 @@ def test_adapter_fingerprint_follows_the_bytes_not_the_path(tiny_adapter: Path, 
     assert adapter_fingerprint("someone/hub-adapter") == "name:someone/hub-adapter"
 
 
+def test_ctrl_c_says_whether_any_answer_was_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before the first batch it said "finished batches are kept in predictions.jsonl" of a file never written."""
+    import emoreason.api
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(emoreason.api, "evaluate", interrupted)
+    out = tmp_path / "run"
+    args = ["evaluate", "-d", "vader:tweets", "--out", str(out)]
+    early = runner.invoke(app, args)
+    assert early.exit_code == 130 and "before the first batch finished" in " ".join(early.output.split())
+    out.mkdir()
+    (out / "predictions.jsonl").write_text('{"id": "1"}\n')
+    later = runner.invoke(app, args)
+    assert later.exit_code == 130 and "finished batches are kept in" in " ".join(later.output.split())
+
+
+def test_out_naming_a_file_is_refused_before_loading(tmp_path: Path) -> None:
+    import emoreason
+
+    afile = tmp_path / "afile"
+    afile.write_text("")
+
+    def no_loading(*args: Any) -> Any:
+        raise AssertionError("the model was loaded for a run with nowhere to go")
+
+    with pytest.raises(ValueError, match="afile is a file; give a folder for the run"):
+        emoreason.evaluate("vader:tweets", "default", out=afile, loader=no_loading)
+
+
 def test_identity_differences_name_nested_fields() -> None:
     old = {"model": "m", "task": {"scale": [-3, 3], "name": "t"}, "top_k": 0}
     new = {"model": "m", "task": {"scale": [-1, 1], "name": "t"}, "seed": 1}

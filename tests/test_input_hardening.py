@@ -532,6 +532,17 @@ def test_a_missing_adapter_is_found_before_the_base_model_loads(tmp_path: Path) 
     assert empty.exit_code == 2 and "no adapter_config.json" in flat(empty.output)
 
 
+def test_a_training_run_names_a_missing_start_adapter_before_loading(tmp_path: Path) -> None:
+    """grpo model.adapter=/tmp/nonexist said only peft's "Can't find 'adapter_config.json'", after the base loaded."""
+    from emoreason.models.loading import load_model
+
+    no_model = str(tmp_path / "no-model")  # were the model loaded first, its error would come first
+    with pytest.raises(FileNotFoundError, match=r"adapter folder .*nonexist does not exist; check the path"):
+        load_model(no_model, str(tmp_path / "nonexist"), trainable=True)
+    result = runner.invoke(app, ["grpo", f"model.name={no_model}", f"model.adapter={tmp_path / 'nonexist'}"])
+    assert result.exit_code != 0 and "does not exist; check the path" in flat(result.output)
+
+
 def test_a_fake_wav_error_is_readable(tmp_path: Path) -> None:
     from emoreason.models import MediaError
     from emoreason.models.media import load_audio

@@ -155,6 +155,8 @@ def evaluate(
     if not samples:
         raise ValueError(f"{ds.spec} has no samples in split {split!r} (rows per split: {ds.split_counts()})")
     target = Path(out) if out is not None else default_eval_out(ds.spec, split)
+    if target.exists() and not target.is_dir():
+        raise ValueError(f"{target} is a file; give a folder for the run (its predictions, metrics and reports)")
     if faithfulness and votes > 1:
         raise ValueError("faithfulness probes ask again for one answer per sample; use it with votes=1")
     if attribute and not fmt.supports_prefix_hint:

@@ -159,7 +159,10 @@ def evaluate(
             f"{name}.jsonl" for name, asked in (("faithfulness", faithfulness), ("attribution", attribute)) if asked
         ]
         kept = f" (and those of {' and '.join(also)})" if also else ""
-        interrupted(f"interrupted; finished batches are kept in {target / 'predictions.jsonl'}{kept}; rerun to resume")
+        predictions = target / "predictions.jsonl"
+        if not predictions.is_file() or predictions.stat().st_size == 0:
+            interrupted(f"interrupted before the first batch finished: no answer was kept in {target}; rerun to start")
+        interrupted(f"interrupted; finished batches are kept in {predictions}{kept}; rerun to resume")
     except (MediaError, ValueError) as err:  # DataError and RunMismatch are ValueErrors
         fail(str(err))
     print_metric_rows(metrics["rows"], title=f"{ds.spec} {split}: {metrics['n']} samples")

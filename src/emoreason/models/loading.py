@@ -114,6 +114,11 @@ def bf16_where_native(setting: str, device: torch.device | str, *, bf16: str, fp
     return setting
 
 
+def _may_be_hub_id(name: str) -> bool:
+    """Whether `name` could be a hub id (`owner/name`) rather than a local path."""
+    return name.count("/") == 1 and not name.startswith((".", "/", "~"))
+
+
 def resolve_model_path(name_or_path: str) -> str:
     """`default` -> the converted embedded model; a .gguf file -> its converted copy; a folder or
     hub id as given."""
@@ -128,7 +133,7 @@ def resolve_model_path(name_or_path: str) -> str:
         if not (path / "config.json").is_file():
             raise FileNotFoundError(f"{path} has no config.json: not a transformers model folder")
         return str(path)
-    if name_or_path.count("/") == 1 and not name_or_path.startswith((".", "/")):
+    if _may_be_hub_id(name_or_path):
         return name_or_path  # a hub id: transformers resolves it (needs network or a warm HF cache)
     raise FileNotFoundError(f"model {name_or_path!r} is neither `default`, a model folder, a .gguf file nor a hub id")
 
@@ -165,12 +170,13 @@ def load_model(
     With one adapter and `trainable=True` the adapter stays a separate, trainable peft module;
     otherwise adapters are merged into the weights one after another (fastest for inference).
     """
+    adapter_list = resolve_adapters(name_or_path, adapters, trainable=trainable)
+    check_adapters(adapter_list)  # before the base model's weights load
     path = resolve_model_path(name_or_path)
     fam = model_family(name_or_path, family, path=path)
     torch_device = pick_device(device)
     torch_dtype = pick_dtype(dtype, torch_device)
     model, processor = fam.load(path, torch_dtype, torch_device)
-    adapter_list = resolve_adapters(name_or_path, adapters, trainable=trainable)
     model = apply_adapters(model, adapter_list, trainable=trainable)
     name = DEFAULT_NAME if name_or_path in DEFAULT_ALIASES else name_or_path
     return LoadedModel(
@@ -192,14 +198,26 @@ def check_adapter_folder(folder: str | Path) -> Path:
     return Path(folder)
 
 
+def check_adapters(adapters: list[str]) -> None:
+    """Raise FileNotFoundError, saying which and why, for an adapter that is no LoRA adapter folder:
+    a folder without its config, or a path that does not exist (a name that may be a hub id is
+    left to peft)."""
+    for adapter in adapters:
+        if Path(adapter).expanduser().exists():
+            check_adapter_folder(adapter)
+        elif not _may_be_hub_id(adapter):  # "/tmp/x" or "runs/a/b" is a path: peft's "Can't find" hides that
+            raise FileNotFoundError(
+                f"adapter folder {adapter} does not exist; check the path (sft writes one in "
+                "run.output_dir/final/adapter)"
+            )
+
+
 def apply_adapters(model: torch.nn.Module, adapters: list[str], trainable: bool = False) -> torch.nn.Module:
     if not adapters:
         return model
     from peft import PeftModel
 
-    for adapter in adapters:
-        if Path(adapter).exists():  # a path that does not exist may be a hub id
-            check_adapter_folder(adapter)
+    check_adapters(adapters)
     if trainable:
         if len(adapters) > 1:
             raise ValueError("training continues one adapter at a time; merge the others first")
