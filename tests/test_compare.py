@@ -95,8 +95,10 @@ def test_compare_refuses_different_gold(tmp_path: Path) -> None:
     b = write_run(tmp_path / "b", {"s1": 1.0}, {**GOLD, "s1": -3.0})
     with pytest.raises(DataError, match="not the same data"):
         compare_runs(a, b)
-    with pytest.raises(DataError, match="run.json is missing"):
+    with pytest.raises(DataError, match="run.json is missing: give a run folder written by `emoreason evaluate`"):
         compare_runs(tmp_path, b)
+    with pytest.raises(DataError, match="nowhere: does not exist: give a run folder"):  # not "run.json is missing"
+        compare_runs(tmp_path / "nowhere", b)
 
 
 def test_compare_command_reads_the_verdict(tmp_path: Path) -> None:

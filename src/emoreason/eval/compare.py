@@ -67,10 +67,14 @@ def read_run(folder: str | Path) -> tuple[dict[str, dict[str, Any]], TaskInfo]:
     """An evaluate folder's records by id and its task (from run.json)."""
     folder = Path(folder)
     identity, predictions = folder / IDENTITY_FILE, folder / PREDICTIONS_FILE
+    if not folder.is_dir():
+        what = "is a file" if folder.exists() else "does not exist"
+        raise DataError(f"{what}: give a run folder written by `emoreason evaluate` (its --out)", file=str(folder))
     for needed in (identity, predictions):
         if not needed.is_file():
             raise DataError(
-                f"{needed.name} is missing: compare reads folders written by `emoreason evaluate`", file=str(folder)
+                f"{needed.name} is missing: give a run folder written by `emoreason evaluate` (its --out)",
+                file=str(folder),
             )
     try:
         stored = read_identity_file(folder)
