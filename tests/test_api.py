@@ -337,6 +337,17 @@ def test_evaluate_refuses_counts_below_one_before_loading(tiny_path: Path, tmp_p
             emoreason.evaluate(
                 f"jsonl:{data}?scale=-4,4", tiny_path, out=tmp_path / "run", loader=no_loading, **settings
             )
+    heard: list[str] = []
+    with pytest.raises(AssertionError, match="loaded for settings"):  # a warning, then the run goes on
+        emoreason.evaluate(
+            f"jsonl:{data}?scale=-4,4",
+            tiny_path,
+            out=tmp_path / "r2",
+            sample=10,
+            notify=heard.append,
+            loader=no_loading,
+        )
+    assert heard == ["sample 10 is not fewer than the split's 4 samples: all of them are evaluated"]
     refused = CliRunner().invoke(app, ["evaluate", "-d", f"jsonl:{data}?scale=-4,4", "--limit", "-3"])
     assert refused.exit_code == 2 and "--limit" in refused.output and "greater than or equal to 1" in refused.output
 

@@ -425,6 +425,15 @@ def test_an_unclosed_object_is_reported_at_its_own_column(tmp_path: Path) -> Non
         list(read_jsonl_strict(path))  # no "(field '(line)')": the whole line is at fault
 
 
+def test_an_empty_file_is_called_empty(tmp_path: Path) -> None:
+    """It said "no scores and no labels found ... add ?targets=optional", which would not help."""
+    (tmp_path / "e.jsonl").write_text("")
+    (tmp_path / "h.csv").write_text("id,text,score\n")
+    for spec in (f"jsonl:{tmp_path / 'e.jsonl'}", f"csv:{tmp_path / 'h.csv'}"):
+        with pytest.raises(DataError, match="the file has no rows: nothing to read"):
+            load_dataset(spec)
+
+
 def test_a_csv_row_with_more_fields_than_its_header_is_a_bad_row(tmp_path: Path) -> None:
     """An unquoted comma in a text cut it, and the rest went into meta under "null"."""
     path = tmp_path / "x.csv"

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from emoreason.cli import app
-from emoreason.data import Dataset, Sample, TaskInfo
+from emoreason.data import DataError, Dataset, Sample, TaskInfo
 from emoreason.eval.comparison import fit_baselines
 from emoreason.eval.json_report import json_safe, strict_json
 from emoreason.eval.predictions import score_system
@@ -194,6 +194,13 @@ def test_ctrl_c_says_whether_any_answer_was_kept(tmp_path: Path, monkeypatch: py
     (out / "predictions.jsonl").write_text('{"id": "1"}\n')
     later = runner.invoke(app, args)
     assert later.exit_code == 130 and "finished batches are kept in" in " ".join(later.output.split())
+
+
+def test_a_folder_given_as_the_predictions_file_is_called_a_folder(tmp_path: Path) -> None:
+    from emoreason.eval.predictions import read_predictions
+
+    with pytest.raises(DataError, match="is a folder; give the predictions JSONL file"):
+        read_predictions(tmp_path)
 
 
 def test_out_naming_a_file_is_refused_before_loading(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -151,6 +152,9 @@ def evaluate(
             raise ValueError(f"{name} must be at least 1, got {count}")
     if outside_sample and sample is None:
         raise ValueError("outside_sample takes the samples outside a seeded random N: give sample too")
+    if sample is not None and sample >= len(samples) and samples:  # a quick check would silently become a full run
+        said = f"sample {sample} is not fewer than the split's {len(samples)} samples: all of them are evaluated"
+        (notify or logging.getLogger(__name__).warning)(said)
     samples = samples[:limit] if sample is None else random_subset(samples, sample, seed, outside=outside_sample)
     if not samples:
         raise ValueError(f"{ds.spec} has no samples in split {split!r} (rows per split: {ds.split_counts()})")

@@ -33,6 +33,10 @@ SHOWN_IDS = 5  # how many offending ids a warning names
 
 def read_predictions(path: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """Rows keyed by id; malformed lines raise `DataError` naming the line."""
+    if path.is_dir():
+        raise DataError(
+            "is a folder; give the predictions JSONL file (one object with an `id` per line)", file=str(path)
+        )
     if not path.is_file():
         raise DataError("predictions file does not exist", file=str(path))
     rows: dict[str, dict[str, Any]] = {}

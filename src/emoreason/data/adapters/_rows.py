@@ -234,6 +234,8 @@ def build_task(spec: DatasetSpec, samples: list[Sample], report: LoadReport, def
             return TaskInfo(name, metric_set="classification")
         if not samples and report.bad_rows:  # the targets may be there: no row got far enough to show them
             raise DataError(f"no row could be read. {report.summary()}")
+        if report.rows_read == 0:
+            raise DataError(f"{spec}: the file has no rows: nothing to read")
         raise DataError(
             f"{spec}: no scores and no labels found; nothing to learn from (to only analyse the texts, "
             "add ?targets=optional)"
