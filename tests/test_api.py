@@ -161,7 +161,8 @@ def test_settings_are_checked_before_the_model_loads(
         "unknown cue mode 'maybe'": {"cues": "maybe"},  # it failed only at the first call
         "score_readout|readout": {"score_readout": "bogus"},
         "votes": {"votes": 0},
-        "needs a task with a score scale.*format=.emor3.": {"labels": ["joy", "anger"]},  # c2f answers with a score
+        "needs a task with a score scale.*answers with a label: format=.emor3.": {"labels": ["joy", "anger"]},
+        "needs a task with labels.*answers with a score: format=.c2f.": {"format": "emor3"},  # vader by default
         "not both": {"task": "vader", "scale": (-3.0, 3.0)},
         "max_new_tokens must be at least 1, got 0": {"max_new_tokens": 0},  # 0 was taken for "the default"
     }

@@ -295,7 +295,8 @@ def checked_settings(
     try:
         fmt.system_prompt(task_info)  # a label task with a format that answers with a score fails here
     except ValueError as err:
-        raise ValueError(f"{err}; a label set needs a format that answers with a label: format='emor3' (or 'r1')")
+        fits = "a label: format='emor3'" if not task_info.is_regression else "a score: format='c2f'"
+        raise ValueError(f"{err}; this task needs a format that answers with {fits} (or 'r1')") from None
     chosen = vote_temperature(votes, temperature)
     if cues not in CUE_MODES:
         raise ValueError(f"unknown cue mode {cues!r}; use {', '.join(CUE_MODES)}")
