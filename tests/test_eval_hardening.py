@@ -276,7 +276,7 @@ def test_bad_prediction_values_are_counted_named_and_scored_as_unparsed(scored_d
     predictions = tmp_path / "preds.jsonl"
     predictions.write_text(
         '{"id": "s4", "score": "abc"}\n{"id": "s5", "score": NaN}\n{"id": "s6", "score": Infinity}\n'
-        '{"id": "s0", "score": 1e9}\n{"id": "s1", "score": -2.5}\n'
+        '{"id": "s0", "score": 1e9}\n{"id": "s1", "score": -2.5}\n{"id": "s2", "score": null}\n'
     )
     all_rows = f"jsonl:{scored_data}?scale=-4,4"
     metrics_path = tmp_path / "m.json"
@@ -296,10 +296,13 @@ def test_bad_prediction_values_are_counted_named_and_scored_as_unparsed(scored_d
     assert "3 score(s) are not a finite number ('s4': 'abc', 's5': nan, 's6': inf)" in message
     assert "1 score(s) lie outside the scale [-4, 4] ('s0': 1000000000.0)" in message
     assert "scored as unparsed answers" in message
+    # imputed rows are named too: the one without an answer and the one without a row
+    assert "1 row(s) give no score (an answer that did not parse, or none given; first ids ['s2'])" in message
+    assert "1 of 7 samples have no prediction (first ids ['s3'])" in message
     report = strict_load(metrics_path)
     row = report["rows"]["preds"]
     assert row["not_a_number_predictions"] == 3 and row["out_of_scale_predictions"] == 1
-    assert row["n_invalid"] == row["imputed_predictions"] == 6  # 4 rejected + 2 ids with no prediction
+    assert row["n_invalid"] == row["imputed_predictions"] == 6  # 4 rejected, a null score, an id with no row
     assert row["mae"] < 8  # no longer 50,000,000: the wild value costs what a midpoint guess costs
     assert report["rows"]["mean"]["pearson_r"] is None  # undefined for a constant: null, not NaN
 

@@ -152,6 +152,7 @@ def score_system(
     valences = []
     lexicon, spread = vader_lexicon(), vader_rater_spread()
     missing = 0
+    unanswered: list[str] = []  # a row without a usable answer: a completion that did not parse, a null score
     for sample in samples:
         row = predictions.get(sample.id)
         if row is None:
@@ -171,6 +172,8 @@ def score_system(
         prediction = read_prediction(row, task, parsed, labels)
         if prediction.problem:
             rejected[prediction.problem].append((sample.id, prediction.given))
+        elif prediction.value is None:
+            unanswered.append(sample.id)
         preds.append(prediction.value)
     if task.is_regression:
         assert task.scale is not None
@@ -189,6 +192,12 @@ def score_system(
     for problem in problems:
         metrics[f"{problem}_predictions"] = len(rejected[problem])
     warnings = [_rejection_warning(source, p, rejected[p], task, labels) for p in problems if rejected[p]]
+    if unanswered:
+        what = "score" if task.is_regression else "label"
+        warnings.append(
+            f"{source}: {len(unanswered)} row(s) give no {what} (an answer that did not parse, or none given; "
+            f"first ids {unanswered[:SHOWN_IDS]}); they count as unparsed answers (imputed_predictions)"
+        )
     return SystemScore(metrics, warnings)
 
 
@@ -217,7 +226,11 @@ def evaluate_prediction_file(
             f"ids look like {samples[0].id!r}, the file has {next(iter(predictions), None)!r}"
         )
     if scored < len(samples):
-        warnings.append(f"{len(samples) - scored} of {len(samples)} samples have no prediction; they are imputed")
+        absent = [s.id for s in samples if s.id not in predictions][:SHOWN_IDS]
+        warnings.append(
+            f"{len(samples) - scored} of {len(samples)} samples have no prediction (first ids {absent}); "
+            "they are imputed"
+        )
     comparison = fit_baselines(dataset, samples, baselines or [])
     system = score_system(samples, predictions, dataset.task, format_name, source=str(path))
     warnings += system.warnings
