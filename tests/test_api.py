@@ -285,6 +285,7 @@ def test_evaluate_returns_the_metrics_and_writes_only_in_out(
         "generation",
         "run",
         "selection",
+        "versions",
         "adapter_paths",
         "rows",
         "warnings",

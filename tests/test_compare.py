@@ -90,6 +90,17 @@ def test_compare_runs_on_shared_ids(tmp_path: Path) -> None:
     assert result["metrics"]["pearson_r"]["b"] == pytest.approx(1.0)
 
 
+def test_a_folder_reused_with_another_sample_is_read_as_its_current_selection(tmp_path: Path) -> None:
+    """A folder that answered 4 sentences and then --sample 2 of them holds 4 answers; compare took all 4."""
+    a = write_run(tmp_path / "a", {"s1": 1.0, "s2": -1.0, "s3": 0.5, "s4": 0.0}, GOLD)
+    stored = json.loads((a / "run.json").read_text())
+    write_identity_file(a, stored["identity"], {"model_id": "m", "selection": {"sample": 2, "ids": ["s1", "s2"]}})
+    b = write_run(tmp_path / "b", {"s1": 2.0, "s2": -2.0, "s3": 1.0, "s4": -1.0}, GOLD)
+    result = compare_runs(a, b, n=50)
+    assert result["n_shared"] == 2 and result["only_in_b"] == 2
+    assert result["metrics"]["mae"]["a"] == 1.0  # |1-2| and |-1+2|: s3 and s4 are another run's
+
+
 def test_compare_refuses_different_gold(tmp_path: Path) -> None:
     a = write_run(tmp_path / "a", {"s1": 1.0}, GOLD)
     b = write_run(tmp_path / "b", {"s1": 1.0}, {**GOLD, "s1": -3.0})

@@ -117,7 +117,7 @@ def test_outside_sample_evaluates_the_rest_of_the_split_and_says_so(
     ]
     assert len(ids[0]) == 1 and len(ids[1]) == 2 and ids[0] | ids[1] == {"s4", "s5", "s6"}  # the 3 test rows
     selection = strict_load(unseen / "run.json")["selection"]
-    assert selection == {"limit": None, "sample": 1, "seed": 0, "n": 2, "outside_sample": True}
+    assert selection == {"limit": None, "sample": 1, "seed": 0, "n": 2, "outside_sample": True, "ids": sorted(ids[1])}
     alone = runner.invoke(app, evaluate_args(model, scored_data, tmp_path / "x", "--outside-sample"))
     assert alone.exit_code == 2 and "give --sample N too" in " ".join(alone.output.split())
 
@@ -132,7 +132,10 @@ def test_fresh_starts_over_and_a_grown_limit_still_resumes(
     grown = runner.invoke(app, evaluate_args(model, scored_data, out))
     assert grown.exit_code == 0, grown.output
     assert len((out / "predictions.jsonl").read_text().splitlines()) == 3
-    assert strict_load(out / "run.json")["selection"] == {"limit": None, "sample": None, "seed": None, "n": 3}
+    selection = {"limit": None, "sample": None, "seed": None, "n": 3}
+    assert strict_load(out / "run.json")["selection"] == selection | {"ids": ["s4", "s5", "s6"]}
+    assert strict_load(out / "metrics.json")["selection"] == selection  # the ids stay in run.json
+    assert set(strict_load(out / "metrics.json")["versions"]) >= {"emoreason", "torch", "transformers", "peft"}
 
     refused = runner.invoke(app, evaluate_args(model, scored_data, out, "--max-new-tokens", "3"))
     assert refused.exit_code == 2 and "max_new_tokens: 4 -> 3" in " ".join(refused.output.split())
@@ -224,6 +227,25 @@ def test_identity_differences_name_nested_fields() -> None:
         "task.scale: [-3, 3] -> [-1, 1]",
         'top_k: 0 -> "(absent)"',
     ]
+
+
+def test_the_fitted_line_and_a_voting_batch_are_part_of_the_run() -> None:
+    """A line refitted into the adapter resumed a folder whose records kept the old line's scores;
+    with votes, another batch size draws other answers."""
+    from emoreason.data import vader_task
+    from emoreason.eval.run_identity import run_identity
+    from emoreason.generation import SamplingParams
+
+    common = {"model": "m", "format_name": "c2f", "task": vader_task("movies"), "dataset": "d", "split": "valid"}
+    greedy, voting = SamplingParams(max_new_tokens=8), SamplingParams(max_new_tokens=8, n=3, temperature=0.7, seed=1)
+    old = run_identity(**common, params=greedy, score_readout="fitted", score_fit={"weights": [1.0, 0.0]})
+    new = run_identity(**common, params=greedy, score_readout="fitted", score_fit={"weights": [0.5, 0.0]})
+    assert identity_differences(old, new) == ["score_fit.weights: [1.0, 0.0] -> [0.5, 0.0]"]
+    confidence = run_identity(**common, params=greedy, score_readout="confidence", score_fit={"weights": [1.0]})
+    assert "score_fit" not in confidence  # the line reads nothing under another readout
+    assert "batch_size" not in run_identity(**common, params=greedy, batch_size=16)  # greedy: speed, not answers
+    sixteen, two = (run_identity(**common, params=voting, batch_size=size) for size in (16, 2))
+    assert identity_differences(sixteen, two) == ["batch_size: 16 -> 2"]
 
 
 # --- 2. baselines are checked before generating --------------------------------------------------

@@ -408,6 +408,23 @@ def test_fit_score_runs_fits_valid_answers_and_refuses_test_ones(tmp_path) -> No
     with pytest.raises(DataError, match="test split.*--allow-test"):
         fit_score_runs([valid, test])
     assert fit_score_runs([test], allow_test=True).n == 10
+    every = tmp_path / "every"  # a run of split `all` holds the test sentences too: refused as well
+    shutil.copytree(valid, every)
+    stored = json.loads((every / "run.json").read_text())
+    stored["identity"]["split"] = "all"
+    (every / "run.json").write_text(json.dumps(stored))
+    with pytest.raises(DataError, match="every split, test included.*--allow-test"):
+        fit_score_runs([every])
+    again = tmp_path / "again"  # the same sentences in another folder would weigh twice: refused
+    shutil.copytree(valid, again)
+    with pytest.raises(DataError, match="again: every usable answer here answers a sentence an earlier run"):
+        fit_score_runs([valid, again])
+    half = tmp_path / "half"  # five sentences of its own and five the first run has: those count once
+    shutil.copytree(valid, half)
+    lines = [json.loads(x) for x in (valid / "predictions.jsonl").open()]
+    renamed = [x | {"id": f"new{i}"} if i < 5 else x for i, x in enumerate(lines)]
+    (half / "predictions.jsonl").write_text("".join(json.dumps(x) + "\n" for x in renamed))
+    assert fit_score_runs([valid, half]).n == 15
     written, _ = _evaluated(tmp_path, "written", "valid", "written")
     with pytest.raises(DataError, match="no answer here carries"):
         fit_score_runs([written])
@@ -449,7 +466,9 @@ def test_fit_score_command_attaches_the_line_to_an_adapter(tmp_path) -> None:
     assert refused.exit_code != 0 and "--allow-test" in refused.output
     unparsed = tmp_path / "unparsed"  # the same run as if no answer had parsed: the fix is not another readout
     shutil.copytree(valid, unparsed)
-    lines = [json.loads(x) | {"parse_ok": False, "score": None} for x in (valid / "predictions.jsonl").open()]
+    # an answer that did not parse is recorded as read "written": the run's own readout decides the message
+    unread = {"parse_ok": False, "score": None, "score_readout": "written"}
+    lines = [json.loads(x) | unread for x in (valid / "predictions.jsonl").open()]
     (unparsed / "predictions.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     none = CliRunner().invoke(app, ["fit-score", str(unparsed), "--out", str(tmp_path / "x.json")])
     assert none.exit_code != 0 and "(0 of 10 parsed)" in " ".join(none.output.split())

@@ -3,6 +3,7 @@ media reach the model, and bad SFT files fail with file, line and field."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,8 @@ def test_sft_lowers_the_loss_and_the_model_loads_for_inference(tmp_path: Path, t
     assert trainer.log_history[0]["step"] == 0 and "eval/parse_rate" in trainer.log_history[-1]
     provenance = json.loads((tmp_path / "run" / "final" / "provenance.json").read_text())
     assert provenance["steps"] == 10 and provenance["train_examples"] == len(SENTENCES)
+    assert provenance["train_file_sha256"] == hashlib.sha256(short_file.read_bytes()).hexdigest()
+    assert provenance["versions"]["emoreason"] and provenance["versions"]["torch"]  # what made it
 
     loaded = load_model(str(tmp_path / "run" / "final" / "model"), device="cpu")
     records = analyze(

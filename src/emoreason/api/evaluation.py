@@ -34,6 +34,8 @@ def run_identity_of(
     format_name: str,
     params: SamplingParams,
     score_readout: str = "written",
+    score_fit: dict[str, Any] | None = None,
+    batch_size: int | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The run.json identity of an `evaluate` run, and its adapter folders, worked out without
     loading the model: adapters as `load_model` resolves them (the shipped one for `default`), the
@@ -57,6 +59,8 @@ def run_identity_of(
         dataset=ds.spec,
         split=split,
         score_readout=score_readout,
+        score_fit=score_fit,
+        batch_size=batch_size,
     )
     return identity, adapters
 
@@ -180,12 +184,25 @@ def evaluate(
     # before the model loads: a rerun with other settings stops here, having cost nothing
     fit = ScoreFit.load(own.score_fit) if own.score_fit is not None else None
     readout = effective_readout(score_readout, fmt, ds.task, fit)
-    identity, adapters = run_identity_of(ds, split, str(model), adapter, dtype, device, fmt.name, params, readout)
+    identity, adapters = run_identity_of(
+        ds,
+        split,
+        str(model),
+        adapter,
+        dtype,
+        device,
+        fmt.name,
+        params,
+        readout,
+        fit.to_dict() if fit is not None else None,
+        batch_size,
+    )
     if not fresh:
         check_resumable(target, identity)
     selection = {"limit": limit, "sample": sample, "seed": seed if sample is not None else None, "n": len(samples)}
     if outside_sample:
         selection["outside_sample"] = True
+    selection["ids"] = [s.id for s in samples]  # what compare and fit-score read of a folder grown over runs
     media: dict[str, str] = {}  # each kind of medium, named by the first sample that has it
     for s in samples:
         for kind in s.modalities:

@@ -217,7 +217,11 @@ FitOut = Annotated[
     ),
 ]
 AllowTest = Annotated[
-    bool, typer.Option("--allow-test", help="Fit on test-split runs too (then do not report those runs' scores).")
+    bool,
+    typer.Option(
+        "--allow-test",
+        help="Fit on runs of the test split (or of all, which holds it) too; then do not report those runs' scores.",
+    ),
 ]
 FitTerms = Annotated[
     str,

@@ -12,7 +12,6 @@ Failures are not cached: an unreadable file is retried next time.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from typing import TypeVar
 from emoreason.cues.audio import AudioCues, extract_audio_cues
 from emoreason.cues.base import CueError, CueRecord
 from emoreason.cues.face import FaceCues, extract_face_cues
+from emoreason.provenance import file_sha256
 
 R = TypeVar("R", bound=CueRecord)
 
@@ -34,14 +34,10 @@ def default_cache_dir() -> Path:
 
 
 def file_digest(path: str | Path) -> str:
-    digest = hashlib.sha256()
     try:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        return file_sha256(path)
     except OSError as err:
         raise CueError(f"cannot read {path}: {err.strerror or err}") from None
-    return digest.hexdigest()
 
 
 class CueCache:

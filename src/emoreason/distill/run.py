@@ -31,19 +31,12 @@ from emoreason.data.text import check_text
 from emoreason.distill.filter import FilterConfig, FilterStats, drop_reason, mix_matching_drops, reasoning_words
 from emoreason.distill.teachers import Teacher, TeacherReply, TeacherRequest, rationalization_messages
 from emoreason.formats.base import ParseResult, ReasoningFormat
+from emoreason.provenance import file_sha256
 from emoreason.rewards.composite import Gold
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, int], None]  # (newly done, kept so far, dropped so far)
-
-
-def _file_digest(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def cache_key(teacher: Teacher, request: TeacherRequest) -> str:
@@ -55,7 +48,7 @@ def cache_key(teacher: Teacher, request: TeacherRequest) -> str:
     sample = request.sample
     check_text(request.messages, f"sample {sample.id!r} prompt")
     media = {
-        k: _file_digest(v) for k, v in (("image", sample.image), ("audio", sample.audio), ("video", sample.video)) if v
+        k: file_sha256(v) for k, v in (("image", sample.image), ("audio", sample.audio), ("video", sample.video)) if v
     }
     blob = json.dumps(
         {

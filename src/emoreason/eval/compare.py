@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from emoreason.data import DataError
 from emoreason.data.jsonl import read_jsonl_strict
 from emoreason.data.schema import POLARITIES, TaskInfo, normalize_label
-from emoreason.eval.run_identity import IDENTITY_FILE, PREDICTIONS_FILE, RunMismatch, read_identity_file
+from emoreason.eval.run_identity import IDENTITY_FILE, PREDICTIONS_FILE, RunMismatch, read_identity_file, selected_ids
 from emoreason.metrics import PairedDifference, paired_difference
 from emoreason.metrics.regression import _pearson, polarity_array, polarity_recall, uar_3
 
@@ -64,7 +64,8 @@ def classification_metric_fns() -> dict[str, MetricFn]:
 
 
 def read_run(folder: str | Path) -> tuple[dict[str, dict[str, Any]], TaskInfo]:
-    """An evaluate folder's records by id and its task (from run.json)."""
+    """An evaluate folder's records by id, those of its current selection only (`selected_ids`),
+    and its task (from run.json)."""
     folder = Path(folder)
     identity, predictions = folder / IDENTITY_FILE, folder / PREDICTIONS_FILE
     if not folder.is_dir():
@@ -82,6 +83,9 @@ def read_run(folder: str | Path) -> tuple[dict[str, dict[str, Any]], TaskInfo]:
         raise DataError(str(err), file=str(identity)) from None
     task = TaskInfo.from_dict(stored["identity"]["task"])  # type: ignore[index]
     records = {str(row["id"]): row for _, row in read_jsonl_strict(predictions, required=("id",))}
+    chosen = selected_ids(stored)  # type: ignore[arg-type]
+    if chosen is not None:  # a folder reused with another --sample keeps the old answers too: not this run's
+        records = {key: row for key, row in records.items() if key in chosen}
     return records, task
 
 

@@ -13,10 +13,16 @@ Compared (the identity):
 - the dtype the weights run in (resolved, so `auto` on a GPU and on a CPU differ), the reasoning
   format, the task (scale, labels, neutral band), the generation settings, the dataset spec, split.
 
-Recorded, not compared: which samples are selected (--limit, --sample, --seed). An answer depends
-on its sample and the settings above, not on which other samples share the run, and the metrics
-always cover the current selection only; so growing a `--limit 20` trial into the whole split
-reuses the 20 answers. Batch size and device are not recorded: they change speed, not answers.
+- the score line a `fitted` readout reads the scores off (its records keep those scores);
+- with several sampled answers per sample (`--votes`), the batch size: the sampler's random stream
+  runs over a batch, so the batch decides which answers a sample gets.
+
+Recorded, not compared: which samples are selected (--limit, --sample, --seed, and their ids). An
+answer depends on its sample and the settings above, not on which other samples share the run, and
+the metrics always cover the current selection only; so growing a `--limit 20` trial into the whole
+split reuses the 20 answers. Readers of the folder (`compare`, `fit-score`) take the records of the
+current selection only (`selected_ids`). Device and, for greedy answers, batch size are not
+recorded: they change speed, not answers.
 
 A folder written before run.json existed (predictions.jsonl alone) is adopted only when every one
 of its records names this run's model and format (the fields each record carries), with a warning
@@ -87,8 +93,14 @@ def run_identity(
     adapters: Iterable[str] = (),
     dtype: str | None = None,
     score_readout: str = "written",
+    score_fit: dict[str, Any] | None = None,
+    batch_size: int | None = None,
 ) -> dict[str, Any]:
-    """Every setting an answer depends on, as plain JSON values (see the module doc)."""
+    """Every setting an answer depends on, as plain JSON values (see the module doc). `score_fit`
+    is the line a `fitted` readout reads scores off (`ScoreFit.to_dict`): the records keep the
+    scores it gave, so another line is another run. `batch_size` counts only with several sampled
+    answers (`params.n` > 1): the sampler's random stream runs over a batch, so the batch decides
+    which answers each sample gets."""
     identity = {
         "model": model,
         "adapters": [adapter_fingerprint(adapter) for adapter in adapters],
@@ -111,6 +123,10 @@ def run_identity(
             identity["name_negations"] = True
     if score_readout != "written":  # likewise: folders written before the readout existed hold written scores
         identity["score_readout"] = score_readout
+    if score_readout == "fitted" and score_fit is not None:  # likewise; a line refitted into the adapter
+        identity["score_fit"] = score_fit
+    if params.n > 1 and batch_size is not None:  # likewise
+        identity["batch_size"] = batch_size
     return json.loads(json.dumps(json_safe(identity)))  # tuples become lists, as they read back from run.json
 
 
@@ -209,6 +225,13 @@ def check_legacy_predictions(
     )
 
 
+def selected_ids(stored: dict[str, Any]) -> set[str] | None:
+    """The ids of the samples the run's current selection holds (run.json's `selection.ids`), or
+    None for a folder written before run.json kept them."""
+    ids = (stored.get("selection") or {}).get("ids")
+    return {str(i) for i in ids} if isinstance(ids, list) else None
+
+
 def write_identity_file(out: Path, identity: dict[str, Any], details: dict[str, Any]) -> Path:
     """Write run.json: the `identity` compared on resume, and `details` (selection, adapter paths,
     model id) that are recorded for the reader only."""
@@ -226,5 +249,6 @@ __all__ = [
     "model_identity",
     "read_identity_file",
     "run_identity",
+    "selected_ids",
     "write_identity_file",
 ]

@@ -43,6 +43,7 @@ from emoreason.formats.readout import ScoreFit
 from emoreason.generation import GenerationBackend, SamplingParams
 from emoreason.inference import analyze
 from emoreason.models import LoadedModel
+from emoreason.provenance import software_versions
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +166,12 @@ def evaluate_model(
             params=params,
             dataset=dataset.spec,
             split=split,
+            score_readout=score_readout,
+            score_fit=score_fit.to_dict() if score_fit is not None else None,
         )
-    details = {"model_id": model_name, "selection": {"n": len(samples)}} | (details or {})
+    details = (
+        {"model_id": model_name, "selection": {"n": len(samples)}} | (details or {}) | {"versions": software_versions()}
+    )
     comparison = fit_baselines(dataset, samples, baselines)
     for message in comparison.warnings():
         warn(message)
@@ -242,7 +247,8 @@ def evaluate_model(
             "stop_strings": list(params.stop_strings),
         },
         "run": identity,  # what run.json holds: the settings a resume had to match
-        "selection": details["selection"],
+        "selection": {k: v for k, v in details["selection"].items() if k != "ids"},  # run.json keeps the ids
+        "versions": details["versions"],
         "adapter_paths": details.get("adapter_paths", []),
         "rows": rows,
         "warnings": warnings,

@@ -9,6 +9,7 @@ fitted to.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,8 +19,10 @@ from emoreason.eval.run_identity import read_identity_file
 from emoreason.formats.readout import ScoreFit, fit_score, fit_terms
 from emoreason.inference import record_fit_features
 
-#: the splits a line may not be fitted on
-HELD_OUT_SPLITS = ("test",)
+log = logging.getLogger(__name__)
+
+#: the splits a line may not be fitted on: test, and `all`, which holds the test sentences too
+HELD_OUT_SPLITS = ("test", "all")
 
 
 def fit_score_runs(
@@ -46,14 +49,17 @@ def fit_score_runs(
     gold: list[float] = []
     fitted_on: list[str] = []
     scales: set[tuple[float, float]] = set()
+    answered: set[tuple[str, str]] = set()  # (dataset, id) of every answer taken so far
+    twice: list[str] = []
     for folder in folders:
         records, task = read_run(folder)
         stored = read_identity_file(Path(folder)) or {}
         identity = stored.get("identity") or {}
         split = str(identity.get("split", "?"))
         if split in HELD_OUT_SPLITS and not allow_test:
+            holds = "the test split" if split == "test" else "every split, test included"
             raise DataError(
-                f"this run answered the {split} split; fit the readout on valid answers and keep test for "
+                f"this run answered {holds}; fit the readout on valid answers and keep test for "
                 "reporting (--allow-test overrides)",
                 file=str(folder),
             )
@@ -66,15 +72,27 @@ def fit_score_runs(
                 f"these runs score on different scales ({sorted(scales)}); fit one line per scale", file=str(folder)
             )
         usable = 0
-        for record in records.values():
+        dataset = str(identity.get("dataset", folder))
+        for key, record in records.items():
             row = record_fit_features(record)
             if row is None or record.get("gold_score") is None:
                 continue
+            if (dataset, key) in answered:  # one sentence in two runs would weigh twice
+                twice.append(key)
+                continue
+            answered.add((dataset, key))
             features.append(row)
             gold.append(float(record["gold_score"]))
             usable += 1
+        if not usable and twice:
+            raise DataError(
+                f"every usable answer here answers a sentence an earlier run answered ({twice[:3]}, ...); "
+                "give runs of different sentences",
+                file=str(folder),
+            )
         if not usable:
-            read_with = {str(r.get("score_readout")) for r in records.values()}
+            # the run's own readout: an unparsed answer's record says "written" whatever the run asked
+            read_with = {str(identity.get("score_readout", "written"))}
             if read_with & {"confidence", "fitted"}:  # read the right way, and still nothing to fit
                 parsed = sum(bool(r.get("parse_ok")) for r in records.values())
                 raise DataError(
@@ -88,6 +106,12 @@ def fit_score_runs(
                 file=str(folder),
             )
         fitted_on.append(f"{identity.get('dataset', Path(folder).name)}:{split} ({usable})")
+    if twice:
+        log.warning(
+            "%d answers are of sentences an earlier run already gave (first ids %s): each sentence counts once",
+            len(twice),
+            twice[:3],
+        )
     try:
         return fit_score(features, gold, fitted_on, scales.pop(), terms)
     except ValueError as err:

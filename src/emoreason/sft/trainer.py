@@ -34,6 +34,7 @@ from emoreason.formats.readout import polarity_position, polarity_word_index
 from emoreason.generation import SamplingParams, TransformersEngine
 from emoreason.generation.logprobs import continuation_logprobs, encode_with_continuations
 from emoreason.models.loading import LoadedModel
+from emoreason.provenance import file_sha256, software_versions
 from emoreason.sft.config import SFTConfig
 from emoreason.sft.data import SFTExample, load_sft_file, split_eval
 from emoreason.train.loop import build_accelerator, epoch_position, prepare_training
@@ -303,11 +304,15 @@ class SFTTrainer:
         shutil.rmtree(tmp, ignore_errors=True)
         save_weights(self.policy, tmp, self.loaded.processor, self.run.adapter_settings)
         last_eval = next((r for r in reversed(self.log_history) if "eval/loss" in r or "eval/parse_rate" in r), None)
+        train_file = self.config.data.train_file
         (tmp / "provenance.json").write_text(
             json.dumps(
                 {
                     "steps": self.run.step,
-                    "train_file": self.config.data.train_file,
+                    "train_file": train_file,
+                    # the bytes trained on, where the examples came from a file (a caller may pass them in)
+                    "train_file_sha256": file_sha256(train_file) if Path(train_file or "").is_file() else None,
+                    "versions": software_versions(),
                     "train_examples": len(self.train_examples),
                     "dropped_long": self.dropped_long,
                     "last_eval": last_eval,

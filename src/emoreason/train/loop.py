@@ -259,10 +259,15 @@ class TrainingRun:
             self.resolved[name] = resolved
 
     def _resolved_comment(self) -> str:
+        """Comments closing config.yaml: the software it ran with and what `auto` became here."""
+        from emoreason.provenance import software_versions
+
+        made = ", ".join(f"{name} {number}" for name, number in software_versions().items() if number)
+        comment = f"# made with {made}\n"
         if not self.resolved:
-            return ""
+            return comment
         listed = ", ".join(f"{name}={value}" for name, value in self.resolved.items())
-        return f"# auto resolved on this machine: {listed}\n"
+        return comment + f"# auto resolved on this machine: {listed}\n"
 
     def resume(self, folder: str | Path) -> int:
         """Load a checkpoint folder (`ckpt.CheckpointError`, with nothing loaded, when it does
