@@ -441,6 +441,18 @@ def test_unknown_best_metric_names_the_known_ones(tmp_path: Path, causal: Path) 
         trainer.train()
 
 
+def test_validation_on_test_is_refused_unless_allowed() -> None:
+    """validation.split=test chose best/ on test without a word."""
+    from emoreason.config_loader import ConfigError, load_recipe
+    from emoreason.rl.config import GRPOConfig
+
+    for split in ("test", "all"):
+        with pytest.raises(ConfigError, match=f"validation.split={split} would choose best/.*allow_test=true"):
+            load_recipe(GRPOConfig, None, [f"validation.split={split}"])
+    watched = load_recipe(GRPOConfig, None, ["validation.split=test", "validation.allow_test=true"])
+    assert watched.validation.split == "test"
+
+
 # -- the curves ---------------------------------------------------------------------------
 
 

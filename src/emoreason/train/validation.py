@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from emoreason.config_loader import Section
 from emoreason.data import load_dataset, random_subset
@@ -61,7 +61,14 @@ class ValidationConfig(Section):
         default_factory=list,
         description="Dataset specs to validate on (e.g. [vader:movies, vader:tweets]); empty: the training datasets.",
     )
-    split: str = "valid"
+    split: str = Field(
+        "valid", description="The split answered: best/ and any early stop are chosen on it, so never test."
+    )
+    allow_test: bool = Field(
+        False,
+        description="Let `split` be test (or all, which holds it): only to watch a run on a dataset that has no "
+        "other split; what best/ then keeps was chosen on test, and its test figures are no report.",
+    )
     sample: int = Field(100, ge=1, description="A seeded random N of each dataset's split (as evaluate --sample).")
     seed: int = 0
     max_new_tokens: int | None = Field(None, ge=1, description="Default: rollout.max_new_tokens.")
@@ -111,6 +118,15 @@ class ValidationConfig(Section):
         "(predictions.jsonl and run.json), to read what the policy said at each step and to pair any two steps "
         "with `emoreason compare` (same sentences, paired bootstrap) without generating again.",
     )
+
+    @model_validator(mode="after")
+    def _not_on_test(self) -> ValidationConfig:
+        if self.split in ("test", "all") and not self.allow_test:
+            raise ValueError(
+                f"validation.split={self.split} would choose best/ (and an early stop) on the test sentences; "
+                "validate on valid, or set validation.allow_test=true to watch a dataset that has no valid split"
+            )
+        return self
 
 
 def answer_metrics(
