@@ -511,3 +511,18 @@ def test_pooled_train_samples_are_mapped_onto_the_target_scale() -> None:
     empty = Dataset(spec="test:empty", task=target, samples=[], report=LoadReport(source="empty"))
     with pytest.raises(ValueError, match="no train split"):
         pool_samples([empty], "train", task=target)
+
+
+def test_a_pool_of_one_task_under_several_names_is_named_for_all_of_them() -> None:
+    """It took the first one's name, and adapters trained on tweets + products said they answer vader:tweets."""
+    from emoreason.train.weights import trained_for
+
+    def dataset(task: TaskInfo) -> Dataset:
+        samples = [Sample(id=f"{task.name}/1", text="x", score=1.0, split="train")]
+        return Dataset(spec=task.name, task=task, samples=samples, report=LoadReport(source=task.name))
+
+    _, one = pool_samples([dataset(vader_task("tweets"))], "train")
+    assert one.name == "vader:tweets" and trained_for("c2f", one) == {"format": "c2f", "task": "vader:tweets"}
+    _, both = pool_samples([dataset(vader_task("tweets")), dataset(vader_task("products"))], "train")
+    assert both.name == "vader" and both.scale == (-4.0, 4.0)
+    assert trained_for("c2f", both) == {"format": "c2f"}  # no one domain's name

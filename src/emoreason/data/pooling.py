@@ -5,8 +5,9 @@
 
 Two ways to pool, by whether the caller names the task:
 
-- without `task`, the datasets must be of one task (same scale, same labels) and the task of
-  the first is returned: training and distilling on several domains of one benchmark;
+- without `task`, the datasets must be of one task (same scale, same labels) and that task is
+  returned, named for all of them (`vader` for vader:tweets + vader:products): training and
+  distilling on several domains of one benchmark;
 - with `task` (fitting a baseline for another dataset), scores are mapped linearly from each
   source's scale onto `task.scale`, and label tasks pass as they are.
 """
@@ -58,7 +59,15 @@ def pool_samples(
             raise DataError(f"{dataset.spec} has no {split} split (rows per split: {dataset.split_counts()})")
         chosen = chosen[:limit] if limit else chosen
         pooled.extend(chosen if task is None else _rescaled(chosen, dataset, task))
-    return pooled, task or first.task
+    if task is not None:
+        return pooled, task
+    names = sorted({dataset.task.name for dataset in datasets})
+    if len(names) == 1:
+        return pooled, first.task
+    # one task under several names (vader:tweets, vader:products): named for all of them, not for the
+    # first, which adapters trained on the pool would otherwise record as what they answer
+    families = {name.partition(":")[0] for name in names}
+    return pooled, dataclasses.replace(first.task, name=families.pop() if len(families) == 1 else "+".join(names))
 
 
 def load_pooled(
