@@ -180,9 +180,17 @@ def evaluate_model(
     predictions_path = out / PREDICTIONS_FILE
     finished = finished_predictions(predictions_path)
     todo = [s for s in samples if s.id not in finished]
-    if finished:
+    if len(todo) < len(samples):
         log.warning(
             "resuming: %d of %d samples already in %s", len(samples) - len(todo), len(samples), predictions_path
+        )
+    others = len(finished) - (len(samples) - len(todo))
+    if others:  # a folder reused with another selection: those answers stay, and nothing here reads them
+        log.warning(
+            "%s also holds %d answers to samples outside this selection; kept, not counted (run.json names "
+            "the samples this run's figures are of)",
+            predictions_path,
+            others,
         )
     gold = {s.id: s for s in samples}
 
