@@ -515,3 +515,6 @@ def test_grpo_command_prints_validation_and_best(tmp_path: Path, causal: Path) -
     assert load_recipe(GRPOConfig, tmp_path / "run" / "config.yaml").optim.precision == "auto"
     assert "validation at step 1: vader:movies r" in result.output
     assert "best/: step 0 by valid mean/parse_rate" in result.output
+    # the start's figures, which best/ kept here, are printed too, before step 1's
+    assert "validation at step 0: vader:movies r" in result.output.split("validation at step 1")[0]
+    assert "# made with emoreason " in saved and " torch " in saved  # the software config.yaml ran with

@@ -74,7 +74,8 @@ def train_with_progress(
         with progress(label, trainer.max_steps, trainer.step_index, quiet=not main_process) as advance:
 
             def step_done(record: dict) -> None:
-                advance(1, description=describe(record))
+                if record["step"] > 0:  # step 0 is the start's validation: reported, no step done
+                    advance(1, description=describe(record))
                 line = report(record) if report is not None and main_process else None
                 if line:
                     console.print(line)

@@ -123,7 +123,8 @@ def distill(
     with progress(label, len(samples)) as advance:
 
         def report(n: int, kept: int, dropped: int) -> None:
-            advance(n, description=f"{label}: kept {kept} dropped {dropped}")
+            # before --match-mix evens the polarity mix: the closing table counts what is kept after it
+            advance(n, description=f"{label}: passed {kept} dropped {dropped}")
 
         try:
             result = run_distill(

@@ -512,10 +512,12 @@ class GRPOTrainer:
 
     def train(self, max_steps: int | None = None, progress: Callable[[dict], None] | None = None) -> list[dict]:
         """Run until `max_steps` (default: run.max_steps), resuming first when `run.resume` is
-        set. Returns the log records of the steps run here."""
+        set. Returns the log records of the steps run here; `progress` hears each, and first the
+        step-0 validation's record where there is one (best/ may keep that step)."""
         self.start()
-        if self.validation:
-            self.validation.at_start()
+        started = self.validation.at_start() if self.validation else None
+        if started is not None and progress is not None:
+            progress(started)
         records = self.run.run_steps(self.step, max_steps or self.max_steps, progress, after_step=self.validation)
         self.run.end()
         return records

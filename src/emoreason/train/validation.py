@@ -445,9 +445,11 @@ class ValidationHook:
         self.validation.keep_if_best(stats, self.run.step, self.model, self.processor, self.run.adapter_settings)
         return stats
 
-    def at_start(self) -> None:
+    def at_start(self) -> dict[str, Any] | None:
+        """Validate the starting weights of a fresh run (`at_start`); the step-0 log record, or None."""
         if self.run.step == 0 and self.validation.config.at_start and self.validation.due(0, self.max_steps):
-            self.run.log(self.validate())
+            return self.run.log(self.validate())
+        return None
 
     def __call__(self, stats: dict[str, float]) -> bool:
         if not self.validation.due(self.run.step, self.max_steps):
