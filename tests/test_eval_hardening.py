@@ -118,6 +118,9 @@ def test_outside_sample_evaluates_the_rest_of_the_split_and_says_so(
     assert len(ids[0]) == 1 and len(ids[1]) == 2 and ids[0] | ids[1] == {"s4", "s5", "s6"}  # the 3 test rows
     selection = strict_load(unseen / "run.json")["selection"]
     assert selection == {"limit": None, "sample": 1, "seed": 0, "n": 2, "outside_sample": True, "ids": sorted(ids[1])}
+    first = (unseen / "report.md").read_text().splitlines()[2]  # what the figures depend on, said at the top
+    assert "(test, the rest of the split outside, a seeded random 1 (seed 0))" in first
+    assert "scores read `" in first and "at most 4 new tokens" in first
     alone = runner.invoke(app, evaluate_args(model, scored_data, tmp_path / "x", "--outside-sample"))
     assert alone.exit_code == 2 and "give --sample N too" in " ".join(alone.output.split())
 

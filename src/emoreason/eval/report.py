@@ -169,6 +169,33 @@ def attribution_sections(figures: dict[str, Any] | None) -> tuple[list[str], lis
     return md, page
 
 
+def _selection_words(metrics: dict[str, Any]) -> str:
+    """How the samples were chosen, as the report's first line says it: ", a seeded random 200 (seed 0)"."""
+    chosen = metrics.get("selection") or {}
+    if chosen.get("sample") is not None:
+        rest = ", the rest of the split outside" if chosen.get("outside_sample") else ""
+        return f"{rest}, a seeded random {chosen['sample']} (seed {chosen.get('seed')})"
+    if chosen.get("limit") is not None:
+        return f", the first {chosen['limit']}"
+    return ""
+
+
+def _reading_words(metrics: dict[str, Any]) -> str:
+    """What else the figures depend on: the score readout, the token limit, votes, the adapters."""
+    generation = metrics.get("generation") or {}
+    words = []
+    if generation.get("score_readout"):
+        words.append(f"scores read `{generation['score_readout']}`")
+    if generation.get("max_new_tokens"):
+        words.append(f"at most {generation['max_new_tokens']} new tokens")
+    if (generation.get("votes") or 1) > 1:
+        words.append(f"{generation['votes']} votes at temperature {generation.get('temperature')}")
+    adapters = metrics.get("adapter_paths") or []
+    if adapters:
+        words.append("adapters " + ", ".join(f"`{a}`" for a in adapters))
+    return "".join(f", {w}" for w in words)
+
+
 def write_report(
     out: Path,
     title: str,
@@ -217,8 +244,8 @@ def write_report(
     )
     md = [
         f"# {title}\n",
-        f"{metrics['n']} samples of {metrics['dataset']} ({metrics['split']}), model `{metrics['model']}`, "
-        f"format `{metrics['format']}`.\n",
+        f"{metrics['n']} samples of {metrics['dataset']} ({metrics['split']}{_selection_words(metrics)}), model "
+        f"`{metrics['model']}`, format `{metrics['format']}`{_reading_words(metrics)}.\n",
         "## Metrics\n",
         header + body,
     ]
