@@ -476,6 +476,25 @@ def test_training_curves_drawn_from_the_log(tmp_path: Path) -> None:
     assert plot_training_curves(log, tmp_path / "d.png") is None and not (tmp_path / "d.png").exists()
 
 
+def test_an_sft_run_gets_its_held_out_answers_panel_and_a_nan_series_is_drawn_with_a_note(tmp_path: Path) -> None:
+    """SFT's parse rate and polarity accuracy were logged but never drawn (a blank third panel)."""
+    from emoreason.train.curves import panels_of, plot_training_curves
+
+    rows = [
+        {"step": 0, "eval/loss": 3.0, "eval/parse_rate": 0.0, "eval/polarity_accuracy": float("nan")},
+        {"step": 1, "loss": 2.0, "polarity/loss": 0.5},
+        {"step": 2, "loss": 1.5, "polarity/loss": 0.4, "eval/loss": 1.0, "eval/parse_rate": 0.5},
+    ]
+    assert [(title.split(" (")[0], keys) for title, keys, _ in panels_of(rows)] == [
+        ("training loss", ["loss", "polarity/loss"]),
+        ("held-out loss", ["eval/loss"]),
+        ("held-out greedy answers", ["eval/parse_rate", "eval/polarity_accuracy"]),
+    ]
+    log = tmp_path / "metrics.jsonl"  # polarity accuracy is NaN at every step: the panel says so
+    log.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert plot_training_curves(log, tmp_path / "c.png") == tmp_path / "c.png"
+
+
 def test_grpo_command_prints_validation_and_best(tmp_path: Path, causal: Path) -> None:
     from typer.testing import CliRunner
 

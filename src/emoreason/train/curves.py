@@ -22,8 +22,13 @@ PANELS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("rollouts' answer mix (polarity; label on label tasks)", ("rollouts/*_share",), True),
     ("update's pull: share of |advantage| per gold answer", ("advantages/share/*",), True),
     ("KL to the reference, entropy", ("kl", "entropy"), True),
-    ("training loss", ("loss",), True),
+    ("training loss", ("loss", "polarity/loss"), True),
     ("held-out loss (SFT)", ("eval/loss",), False),
+    (
+        "held-out greedy answers (SFT): parse rate, polarity accuracy",
+        ("eval/parse_rate", "eval/polarity_accuracy"),
+        False,
+    ),
     ("valid: Pearson r", ("valid/*/pearson_r",), False),
     ("valid: WAR and UAR (label tasks)", ("valid/*/war", "valid/*/uar"), False),
     ("valid: MAE", ("valid/*/mae",), False),
@@ -65,9 +70,8 @@ def running_mean(values: list[float], window: int) -> list[float]:
     return out
 
 
-def plot_training_curves(metrics_file: str | Path, out: str | Path) -> Path | None:
-    """Draw the panels that have data; returns the PNG's path, or None when nothing was logged."""
-    rows = read_metrics(metrics_file)
+def panels_of(rows: list[dict]) -> list[tuple[str, list[str], bool]]:
+    """The `PANELS` that `rows` logged something for: (title, the keys it draws, smoothed?)."""
     keys = sorted({k for r in rows for k in r if k != "step"})
     panels = []
     for title, patterns, smooth in PANELS:
@@ -75,6 +79,13 @@ def plot_training_curves(metrics_file: str | Path, out: str | Path) -> Path | No
         matched = [k for k in matched if "/mean/" not in k or len(matched) == 1]  # datasets, not their mean
         if matched:
             panels.append((title, matched, smooth))
+    return panels
+
+
+def plot_training_curves(metrics_file: str | Path, out: str | Path) -> Path | None:
+    """Draw the panels that have data; returns the PNG's path, or None when nothing was logged."""
+    rows = read_metrics(metrics_file)
+    panels = panels_of(rows)
     if not panels:
         return None
     import matplotlib
@@ -87,9 +98,11 @@ def plot_training_curves(metrics_file: str | Path, out: str | Path) -> Path | No
     fig, axes = plt.subplots(lines, columns, figsize=(4.2 * columns, 3.0 * lines), squeeze=False)
     window = max(1, len({r["step"] for r in rows}) // 10)
     for ax, (title, matched, smooth) in zip(axes.flat, panels):
+        never = []  # keys logged only as NaN (r of answers that never parse): said, not left out silently
         for key in matched:
             steps, values = series(rows, key)
             if not steps:
+                never.append(key.removeprefix("valid/").removesuffix("/mean"))
                 continue
             shown = running_mean(values, window) if smooth else values
             label = key.removeprefix("valid/").removesuffix("/mean")
@@ -97,8 +110,12 @@ def plot_training_curves(metrics_file: str | Path, out: str | Path) -> Path | No
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("step", fontsize=8)
         ax.tick_params(labelsize=7)
-        if ax.get_legend_handles_labels()[0]:  # a panel whose keys this run never logged stays bare
+        if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=6)
+        if never:
+            where = (0.5, 0.5) if len(never) == len(matched) else (0.5, 0.05)
+            note = "no finite value (NaN at every step):\n" + "\n".join(never[:4]) + ("\n..." if len(never) > 4 else "")
+            ax.text(*where, note, transform=ax.transAxes, ha="center", va="center", fontsize=6, color="0.4")
     for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
     fig.tight_layout()
@@ -108,4 +125,4 @@ def plot_training_curves(metrics_file: str | Path, out: str | Path) -> Path | No
     return out
 
 
-__all__ = ["PANELS", "plot_training_curves", "read_metrics", "running_mean", "series"]
+__all__ = ["PANELS", "panels_of", "plot_training_curves", "read_metrics", "running_mean", "series"]
