@@ -449,6 +449,12 @@ def test_validation_on_test_is_refused_unless_allowed() -> None:
     for split in ("test", "all"):
         with pytest.raises(ConfigError, match=f"validation.split={split} would choose best/.*allow_test=true"):
             load_recipe(GRPOConfig, None, [f"validation.split={split}"])
+    with pytest.raises(
+        ConfigError,
+        match=r"^invalid override\nvalidation: validation.split=test would .*valid split "
+        r"\[from the override validation.split=test\]$",
+    ):  # no section dump, no "Value error,"
+        load_recipe(GRPOConfig, None, ["validation.split=test"])
     watched = load_recipe(GRPOConfig, None, ["validation.split=test", "validation.allow_test=true"])
     assert watched.validation.split == "test"
 

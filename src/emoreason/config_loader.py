@@ -42,16 +42,20 @@ def _describe(schema: type[BaseModel], err: ValidationError, overrides: dict[str
             valid = ", ".join(section.model_fields) if section else ""
             line = f"{path}: unknown key" + (f"; valid keys here: {valid}" if valid else "")
         else:
-            line = f"{path}: {problem['msg']} (got {problem.get('input')!r})"
-        given = _override_of(path, overrides or {})
-        lines.append(line + (f" [from the override {given}]" if given else ""))
+            # a section's own check names what is wrong itself: its whole mapping quoted back says nothing
+            given = problem.get("input")
+            got = "" if isinstance(given, dict) else f" (got {given!r})"
+            line = f"{path}: {problem['msg'].removeprefix('Value error, ')}{got}"
+        override = _override_of(path, overrides or {})
+        lines.append(line + (f" [from the override {override}]" if override else ""))
     return "\n".join(lines)
 
 
 def _override_of(path: str, overrides: dict[str, str]) -> str | None:
-    """The override that set `path` or a mapping above it, if any."""
+    """The override that set `path`, a mapping above it, or a key inside it (a section's own check,
+    `validation` for `validation.split=test`), if any."""
     for key, item in overrides.items():
-        if path == key or path.startswith(key + "."):
+        if path == key or path.startswith(key + ".") or key.startswith(path + "."):
             return item
     return None
 

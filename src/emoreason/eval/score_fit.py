@@ -71,7 +71,7 @@ def fit_score_runs(
             raise DataError(
                 f"these runs score on different scales ({sorted(scales)}); fit one line per scale", file=str(folder)
             )
-        usable = 0
+        usable, repeated = 0, 0
         dataset = str(identity.get("dataset", folder))
         for key, record in records.items():
             row = record_fit_features(record)
@@ -79,20 +79,21 @@ def fit_score_runs(
                 continue
             if (dataset, key) in answered:  # one sentence in two runs would weigh twice
                 twice.append(key)
+                repeated += 1
                 continue
             answered.add((dataset, key))
             features.append(row)
             gold.append(float(record["gold_score"]))
             usable += 1
-        if not usable and twice:
+        if not usable and repeated:
             raise DataError(
                 f"every usable answer here answers a sentence an earlier run answered ({twice[:3]}, ...); "
                 "give runs of different sentences",
                 file=str(folder),
             )
         if not usable:
-            # the run's own readout: an unparsed answer's record says "written" whatever the run asked
-            read_with = {str(identity.get("score_readout", "written"))}
+            # the run's own readout too: an unparsed answer's record says "written" whatever the run asked
+            read_with = {str(identity.get("score_readout"))} | {str(r.get("score_readout")) for r in records.values()}
             if read_with & {"confidence", "fitted"}:  # read the right way, and still nothing to fit
                 parsed = sum(bool(r.get("parse_ok")) for r in records.values())
                 raise DataError(
