@@ -175,6 +175,8 @@ def test_settings_are_checked_before_the_model_loads(
     assert own_scale.task.scale == (1.0, 7.0) and own_scale.task.neutral.low == own_scale.task.neutral.high == 4.0
     labelled = Explainer(explainer.loaded, explainer.engine, labels=["joy", "anger"], format="emor3")
     assert labelled.task.labels == ("joy", "anger")
+    spelled = Explainer(explainer.loaded, explainer.engine, labels="joy, anger", format="emor3")  # type: ignore[arg-type]
+    assert spelled.task.labels == ("joy", "anger")
 
 
 def test_text_beyond_the_context_is_refused_naming_the_setting(explainer: Explainer, spy: Spy) -> None:

@@ -285,6 +285,8 @@ def checked_settings(
     from emoreason.formats import get_format
     from emoreason.formats.consensus import vote_temperature
 
+    if isinstance(labels, str):  # "joy,anger", as --labels takes them, not the letters of one string
+        labels = [label.strip() for label in labels.split(",") if label.strip()]
     if scale is not None or labels:
         if task is not None:
             raise ValueError("give a task, or a scale or labels of your own, not both")
