@@ -473,6 +473,19 @@ def test_every_command_has_examples_plain_usage_and_untyped_flags(command: list[
     assert "<bool>" not in result.output and "{" not in result.output.split("\n\n")[1]
 
 
+@pytest.mark.parametrize("command", [["evaluate"], ["analyze"], ["serve"], ["data", "prepare"]], ids=" ".join)
+def test_help_on_an_80_column_terminal_cuts_no_word(command: list[str]) -> None:
+    """Rich's option table left its help column ~20 wide there: `--max-new-toke…`, `SmolLM2-135M-In…`."""
+    narrow = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "80"})
+    assert narrow.exit_code == 0 and "…" not in narrow.output and "╭" not in narrow.output  # plain click help
+    options, examples = narrow.output.split("Examples:\n")
+    assert max(map(len, options.splitlines())) <= 80  # the examples are command lines, kept whole
+    assert all(line.startswith("  ") for line in examples.splitlines())
+    assert f"  emoreason {' '.join(command)}" in examples  # one example a line, as written
+    wide = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "160"})
+    assert "╭" in wide.output  # rich's panels where they fit
+
+
 def test_usage_names_arguments_in_upper_case() -> None:
     usage = runner.invoke(app, ["evaluate-predictions", "--help"], env={"COLUMNS": "160"}).output
     assert "emoreason evaluate-predictions [OPTIONS] PREDICTIONS" in usage and "{predictions}" not in usage

@@ -10,6 +10,7 @@ left out) and shows no type for flags. Every command is registered with `cls=Com
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 from typer.core import TyperCommand, TyperGroup
@@ -119,7 +120,43 @@ class _FlagsWithoutType:
         return params
 
 
-class Command(_FlagsWithoutType, TyperCommand):
+class _NarrowHelp:
+    """Plain click help on a terminal too narrow for rich's option table (`help_markup_mode`, the
+    width read when the help is asked for: COLUMNS counts, a pipe counts as 80), with the examples
+    epilog one line each as written (click would rewrap the markdown code block into one paragraph)."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        wanted = help_markup_mode(shutil.get_terminal_size((80, 24)).columns)
+        if wanted is not None:
+            super().format_help(ctx, formatter)  # type: ignore[misc]  # (a mixin)
+            return
+        rich, self.rich_markup_mode = self.rich_markup_mode, None  # type: ignore[attr-defined]
+        try:
+            super().format_help(ctx, formatter)  # type: ignore[misc]
+        finally:
+            self.rich_markup_mode = rich
+
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:
+        epilog = getattr(self, "epilog", None) or ""
+        if not epilog.startswith("**Examples**"):
+            super().format_epilog(ctx, formatter)  # type: ignore[misc]  # (a mixin)
+            return
+        lines = [line for line in epilog.split("\n")[1:] if line.strip() and not line.startswith("```")]
+        formatter.write_paragraph()
+        formatter.write_text("Examples:")
+        with formatter.indentation():
+            for line in lines:
+                formatter.write(f"{' ' * formatter.current_indent}{line}\n")
+
+
+def help_markup_mode(columns: int) -> str | None:
+    """The help's look on a terminal `columns` wide: rich's tables from 100 columns, plain click
+    help below, where the option table leaves its help column about 20 characters wide and cuts
+    option names and words (`--max-new-toke…`); plain help wraps the text under each option."""
+    return "markdown" if columns >= 100 else None
+
+
+class Command(_NarrowHelp, _FlagsWithoutType, TyperCommand):
     """A typer command whose help writes arguments in upper case and flags without a type."""
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
@@ -131,7 +168,7 @@ class Command(_FlagsWithoutType, TyperCommand):
         return pieces
 
 
-class Group(_FlagsWithoutType, TyperGroup):
+class Group(_NarrowHelp, _FlagsWithoutType, TyperGroup):
     """A typer command group (`emoreason`, `emoreason data`) whose help shows flags without a type."""
 
 
@@ -140,4 +177,4 @@ def _no_type(ctx: Any) -> None:
     return None
 
 
-__all__ = ["EXAMPLES", "Command", "Group", "examples"]
+__all__ = ["EXAMPLES", "Command", "Group", "examples", "help_markup_mode"]

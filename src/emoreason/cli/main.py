@@ -41,7 +41,9 @@ app = typer.Typer(
     help=opt.APP,
     no_args_is_help=True,
     add_completion=False,
-    rich_markup_mode="markdown",  # docstring paragraphs reflow instead of keeping the source line breaks
+    # docstring paragraphs reflow instead of keeping the source line breaks (plain help on a narrow
+    # terminal: `help.help_markup_mode`)
+    rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
 )
 
