@@ -138,6 +138,9 @@ def test_polarity_recalls_tell_a_shift_from_a_better_separation(tmp_path: Path) 
     assert metrics["recall_negative"]["a"] == 0.5 and metrics["recall_negative"]["b"] == 1.0
     assert metrics["recall_neutral"]["a"] == 0.0 and metrics["recall_neutral"]["b"] == 0.5
     assert metrics["uar_3"]["a"] == pytest.approx(0.5) and metrics["uar_3"]["b"] == pytest.approx(2 / 3)
+    # each recall rests on its own class's gold items, which n_items (all 8) does not say
+    assert [metrics[f"recall_{p}"]["n_gold"] for p in ("positive", "negative", "neutral")] == [4, 2, 2]
+    assert "n_gold" not in metrics["acc_3"]
 
 
 def test_polarity_array_follows_the_band_edges() -> None:

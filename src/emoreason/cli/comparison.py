@@ -47,7 +47,8 @@ def compare_cmd(a: RunA, b: RunB, resamples: Resamples = 1000, seed: Seed = 0, o
         table.add_column(column, justify="left" if column in ("metric", "reading") else "right", no_wrap=True)
     for name, m in comparison["metrics"].items():
         interval = f"[{m['low']:+.3f}, {m['high']:+.3f}]"
-        table.add_row(name, f"{m['a']:.3f}", f"{m['b']:.3f}", f"{m['difference']:+.3f}", interval, verdict(m))
+        shown = f"{name} ({m['n_gold']} gold)" if "n_gold" in m else name  # a recall rests on its class alone
+        table.add_row(shown, f"{m['a']:.3f}", f"{m['b']:.3f}", f"{m['difference']:+.3f}", interval, verdict(m))
     console.print(f"A: {a}\nB: {b}")
     console.print(table)
     if comparison["only_in_a"] or comparison["only_in_b"]:

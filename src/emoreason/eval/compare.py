@@ -13,6 +13,7 @@ different data are refused). An answer with no usable score counts as the scale'
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,11 @@ def compare_runs(a: str | Path, b: str | Path, n: int = 1000, seed: int = 0, alp
     parsed = [np.array([bool(rows[i].get("parse_ok")) for i in shared], dtype=np.float64) for rows in (rows_a, rows_b)]
     differences["parse_rate"] = paired_difference(lambda p, t: float(np.mean(p)), *parsed, gold, n, seed, alpha)
     metrics = {name: {**d.to_dict(), "lower_is_better": name in LOWER_IS_BETTER} for name, d in differences.items()}
+    # a class's recall rests on that class's gold items only (2 neutral sentences of 12, say): say how many
+    golds = Counter([task.score_polarity(float(g)) for g in gold] if task.is_regression else [str(g) for g in gold])
+    for name, row in metrics.items():
+        if name.startswith("recall_"):
+            row["n_gold"] = golds.get(name.removeprefix("recall_"), 0)
     return {
         "a": str(a),
         "b": str(b),
