@@ -26,7 +26,13 @@ def main(model: str, out: str) -> None:
     config = parse_config(
         {
             "run": {"output_dir": out, "max_steps": 2, "save_every": 1, "report_to": ["jsonl"], "resume": False},
-            "model": {"name": model, "device": "cpu", "lora": {"enabled": False}},
+            # the default `auto` where there is no CUDA (it ran each rank alone, into one folder); on a GPU
+            # machine `cpu`, since two processes here are a CPU (gloo) run
+            "model": {
+                "name": model,
+                "device": "cpu" if torch.cuda.is_available() else "auto",
+                "lora": {"enabled": False},
+            },
             "data": {"shuffle": True},
             "rollout": {"prompts_per_step": 2, "group_size": 4, "max_new_tokens": 6},
             "hints": {"enabled": False},

@@ -137,6 +137,13 @@ def test_one_optimizer_section_with_recipe_defaults() -> None:
     assert scheduler.get_last_lr() == [0.0]  # warm-up starts at 0
 
 
+def test_auto_is_a_cpu_run_where_there_is_no_cuda() -> None:
+    from emoreason.train.loop import runs_on_cpu
+
+    assert runs_on_cpu("auto", cuda=False) and runs_on_cpu("cpu", cuda=True)
+    assert not runs_on_cpu("auto", cuda=True) and not runs_on_cpu("cuda", cuda=False)
+
+
 def test_a_warm_up_as_long_as_the_run_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
     model = torch.nn.Linear(3, 2)
     with caplog.at_level("WARNING", logger="emoreason.train.config"):

@@ -111,12 +111,22 @@ def stream_positions(
     return [epoch_position(i, size, seed, shuffle) for i in range(start, start + count)]
 
 
+def runs_on_cpu(device: str, cuda: bool | None = None) -> bool:
+    """Whether a run on `device` is a CPU run for accelerate: `cpu`, or `auto` where there is no CUDA
+    (`cuda`, default: whether torch sees it). `Accelerator(cpu=False)` on a machine without CUDA sees
+    one process under torchrun, so each rank trained alone into the same folder."""
+    import torch
+
+    has_cuda = torch.cuda.is_available() if cuda is None else cuda
+    return device == "cpu" or (device == "auto" and not has_cuda)
+
+
 def build_accelerator(model: ModelConfig, run: RunSection) -> Any:
     """An accelerate `Accelerator` on the model's device, logging to TensorBoard when asked
     and installed."""
     from accelerate import Accelerator
 
-    cpu = model.device == "cpu"
+    cpu = runs_on_cpu(model.device)
     _forget_another_devices_state(cpu)
     log_with = ["tensorboard"] if "tensorboard" in run.report_to and _has_tensorboard() else None
     return Accelerator(cpu=cpu, log_with=log_with, project_dir=run.output_dir)
@@ -463,6 +473,7 @@ __all__ = [
     "Prepared",
     "TrainingRun",
     "build_accelerator",
+    "runs_on_cpu",
     "epoch_position",
     "prepare_training",
     "stratified_position",
