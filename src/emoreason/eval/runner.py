@@ -34,6 +34,7 @@ from emoreason.eval.report import REPORT_FILES, write_report
 from emoreason.eval.run_identity import (
     IDENTITY_FILE,
     PREDICTIONS_FILE,
+    RunMismatch,
     check_legacy_predictions,
     check_same_run,
     run_identity,
@@ -42,6 +43,7 @@ from emoreason.eval.run_identity import (
 from emoreason.formats.readout import ScoreFit
 from emoreason.generation import GenerationBackend, SamplingParams
 from emoreason.inference import analyze
+from emoreason.locking import FolderBusy, FolderLock
 from emoreason.models import LoadedModel
 from emoreason.provenance import software_versions
 
@@ -172,99 +174,113 @@ def evaluate_model(
     details = (
         {"model_id": model_name, "selection": {"n": len(samples)}} | (details or {}) | {"versions": software_versions()}
     )
-    comparison = fit_baselines(dataset, samples, baselines)
-    for message in comparison.warnings():
-        warn(message)
-    prepare_output_folder(out, identity, details, model_name, format_name, fresh, warn)
+    try:  # two evaluations in one folder would interleave their answers: one at a time
+        lock = FolderLock(out, "evaluate").acquire()
+    except FolderBusy as err:
+        raise RunMismatch(str(err)) from None
+    with lock:
+        comparison = fit_baselines(dataset, samples, baselines)
+        for message in comparison.warnings():
+            warn(message)
+        prepare_output_folder(out, identity, details, model_name, format_name, fresh, warn)
 
-    predictions_path = out / PREDICTIONS_FILE
-    finished = finished_predictions(predictions_path)
-    todo = [s for s in samples if s.id not in finished]
-    if len(todo) < len(samples):
-        log.warning(
-            "resuming: %d of %d samples already in %s", len(samples) - len(todo), len(samples), predictions_path
-        )
-    others = len(finished) - (len(samples) - len(todo))
-    if others:  # a folder reused with another selection: those answers stay, and nothing here reads them
-        log.warning(
-            "%s also holds %d answers to samples outside this selection; kept, not counted (run.json names "
-            "the samples this run's figures are of)",
-            predictions_path,
-            others,
-        )
-    gold = {s.id: s for s in samples}
+        predictions_path = out / PREDICTIONS_FILE
+        finished = finished_predictions(predictions_path)
+        todo = [s for s in samples if s.id not in finished]
+        if len(todo) < len(samples):
+            log.warning(
+                "resuming: %d of %d samples already in %s", len(samples) - len(todo), len(samples), predictions_path
+            )
+        others = len(finished) - (len(samples) - len(todo))
+        if others:  # a folder reused with another selection: those answers stay, and nothing here reads them
+            log.warning(
+                "%s also holds %d answers to samples outside this selection; kept, not counted (run.json names "
+                "the samples this run's figures are of)",
+                predictions_path,
+                others,
+            )
+        gold = {s.id: s for s in samples}
 
-    predictions_log = AppendOnlyJsonl(predictions_path)  # repairs a torn last line before the first batch
+        predictions_log = AppendOnlyJsonl(predictions_path)  # repairs a torn last line before the first batch
 
-    def persist(batch: list[dict[str, Any]]) -> None:
-        for record in batch:
-            sample = gold[record["id"]]
-            record["gold_score"], record["gold_label"] = sample.score, sample.label
-            record["gold_polarity"] = dataset.task.gold_polarity(sample)
-        predictions_log.extend(batch)
+        def persist(batch: list[dict[str, Any]]) -> None:
+            for record in batch:
+                sample = gold[record["id"]]
+                record["gold_score"], record["gold_label"] = sample.score, sample.label
+                record["gold_polarity"] = dataset.task.gold_polarity(sample)
+            predictions_log.extend(batch)
 
-    asked = (engine, todo, dataset.task, format_name, model_name, params, batch_size)
-    if todo:
+        asked = (engine, todo, dataset.task, format_name, model_name, params, batch_size)
+        if todo:
 
-        def answer(advance: Any) -> None:
-            analyze(*asked, advance, persist, score_readout=score_readout, fit=score_fit)
+            def answer(advance: Any) -> None:
+                analyze(*asked, advance, persist, score_readout=score_readout, fit=score_fit)
 
-        run_counted(progress_factory, len(samples), len(samples) - len(todo), answer)
+            run_counted(progress_factory, len(samples), len(samples) - len(todo), answer)
 
-    records = read_jsonl_keyed(predictions_path, "id").records
-    ordered = [records[s.id] for s in samples if s.id in records]
-    by_id = {
-        # the record's score: the readout's, which the completion alone does not give (`formats.readout`)
-        r["id"]: {
-            "completion": r["raw_completion"],
-            "completion_tokens": r.get("completion_tokens"),
-            "score": r.get("score"),
+        records = read_jsonl_keyed(predictions_path, "id").records
+        ordered = [records[s.id] for s in samples if s.id in records]
+        by_id = {
+            # the record's score: the readout's, which the completion alone does not give (`formats.readout`)
+            r["id"]: {
+                "completion": r["raw_completion"],
+                "completion_tokens": r.get("completion_tokens"),
+                "score": r.get("score"),
+            }
+            for r in ordered
         }
-        for r in ordered
-    }
-    system = score_system(samples, by_id, dataset.task, format_name, source=str(predictions_path))
-    for message in system.warnings:
-        warn(message)
-    baseline_rows, failed = comparison.rows(samples, dataset.task)
-    for message in failed:
-        warn(message)
-    rows = {"model": system.metrics} | baseline_rows
-    probed = None
-    if faithfulness:
-        probed = run_faithfulness(
-            engine, samples, records, dataset.task, format_name, params, batch_size, out, seed, probe_progress_factory
-        )
-    attribution = None
-    if attribute_with is not None:
-        attribution = run_attribution(
-            attribute_with, samples, records, dataset.task, format_name, out, attribution_progress_factory
-        )
-    metrics = {
-        "dataset": dataset.spec,
-        "split": split,
-        "n": len(samples),
-        "model": model_name,
-        "format": format_name,
-        "generation": {
-            "votes": params.n,  # answers sampled per sample (`formats.consensus`); 1 = one answer each
-            "score_readout": score_readout,  # `formats.readout`: how each answer's score was read
-            "max_new_tokens": params.max_new_tokens,
-            "temperature": params.temperature,
-            "top_p": params.top_p,
-            "top_k": params.top_k,
-            "stop_strings": list(params.stop_strings),
-        },
-        "run": identity,  # what run.json holds: the settings a resume had to match
-        "selection": {k: v for k, v in details["selection"].items() if k != "ids"},  # run.json keeps the ids
-        "versions": details["versions"],
-        "adapter_paths": details.get("adapter_paths", []),
-        "rows": rows,
-        "warnings": warnings,
-    }
-    if probed is not None:
-        metrics["faithfulness"] = probed.summary
-    if attribution is not None:
-        metrics["attribution"] = attribution
-    title = f"emoreason evaluation: {dataset.spec}"
-    write_report(out, title, metrics, ordered, samples, dataset.task, probed.answers if probed else None)
-    return metrics
+        system = score_system(samples, by_id, dataset.task, format_name, source=str(predictions_path))
+        for message in system.warnings:
+            warn(message)
+        baseline_rows, failed = comparison.rows(samples, dataset.task)
+        for message in failed:
+            warn(message)
+        rows = {"model": system.metrics} | baseline_rows
+        probed = None
+        if faithfulness:
+            probed = run_faithfulness(
+                engine,
+                samples,
+                records,
+                dataset.task,
+                format_name,
+                params,
+                batch_size,
+                out,
+                seed,
+                probe_progress_factory,
+            )
+        attribution = None
+        if attribute_with is not None:
+            attribution = run_attribution(
+                attribute_with, samples, records, dataset.task, format_name, out, attribution_progress_factory
+            )
+        metrics = {
+            "dataset": dataset.spec,
+            "split": split,
+            "n": len(samples),
+            "model": model_name,
+            "format": format_name,
+            "generation": {
+                "votes": params.n,  # answers sampled per sample (`formats.consensus`); 1 = one answer each
+                "score_readout": score_readout,  # `formats.readout`: how each answer's score was read
+                "max_new_tokens": params.max_new_tokens,
+                "temperature": params.temperature,
+                "top_p": params.top_p,
+                "top_k": params.top_k,
+                "stop_strings": list(params.stop_strings),
+            },
+            "run": identity,  # what run.json holds: the settings a resume had to match
+            "selection": {k: v for k, v in details["selection"].items() if k != "ids"},  # run.json keeps the ids
+            "versions": details["versions"],
+            "adapter_paths": details.get("adapter_paths", []),
+            "rows": rows,
+            "warnings": warnings,
+        }
+        if probed is not None:
+            metrics["faithfulness"] = probed.summary
+        if attribution is not None:
+            metrics["attribution"] = attribution
+        title = f"emoreason evaluation: {dataset.spec}"
+        write_report(out, title, metrics, ordered, samples, dataset.task, probed.answers if probed else None)
+        return metrics

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from emoreason.config_loader import dump_recipe, flat_recipe
 from emoreason.data.jsonl import AppendOnlyJsonl, rewrite_jsonl
+from emoreason.locking import FolderBusy, FolderLock
 from emoreason.models.loading import LoadedModel
 from emoreason.train import checkpoint as ckpt
 from emoreason.train.config import ModelConfig, OptimSection, RunSection, build_optimizer
@@ -226,6 +227,8 @@ class TrainingRun:
         #: what the trained adapter answers (`weights.trained_for`), written beside it as its emoreason.json
         self.adapter_settings: dict[str, str] = {}
         self._started = False
+        #: this process's hold on run.output_dir (`locking.FolderLock`), from start() to end()
+        self._lock: FolderLock | None = None
 
     @property
     def is_main(self) -> bool:
@@ -243,24 +246,33 @@ class TrainingRun:
         if self._started:
             return self.resumed_at
         ckpt.prepare_output_dir(self.output_dir)
-        if self.section.resume and self.step == 0:
-            agree = self._first_error_of_any_process if self.world > 1 else None
-            checkpoint = ckpt.read_newest_checkpoint(
-                self.output_dir, model=self.model, optimizer=self.optimizer, rank=self.rank, agree=agree
-            )
-            if checkpoint is not None:
-                changes = self._check_same_recipe(checkpoint)
-                self.resumed_at = self._load(checkpoint)
-                if changes and self.is_main and (self.output_dir / "config.yaml").is_file():
-                    kept = self.output_dir / f"config.until-step-{self.resumed_at}.yaml"
-                    (self.output_dir / "config.yaml").replace(kept)
-        if self.resumed_at is None:  # a fresh start: records an earlier run left here are not this run's
-            self._truncate_log(-1)  # every step logged is >= 0 (validation logs the start as step 0)
-        self._started = True
-        if self.is_main:
-            (self.output_dir / "config.yaml").write_text(dump_recipe(self.config) + self._resolved_comment())
-        if not self.accelerator.trackers and self.accelerator.log_with:
-            self.accelerator.init_trackers(self.name, config=flat_recipe(self.config.model_dump(mode="json")))
+        if self.world == 1 and self._lock is None:  # two runs in one folder would interleave their records
+            try:
+                self._lock = FolderLock(self.output_dir, f"{self.name} run").acquire()
+            except FolderBusy as err:
+                raise ckpt.OutputDirError(f"{err} (run.output_dir)") from None
+        try:
+            if self.section.resume and self.step == 0:
+                agree = self._first_error_of_any_process if self.world > 1 else None
+                checkpoint = ckpt.read_newest_checkpoint(
+                    self.output_dir, model=self.model, optimizer=self.optimizer, rank=self.rank, agree=agree
+                )
+                if checkpoint is not None:
+                    changes = self._check_same_recipe(checkpoint)
+                    self.resumed_at = self._load(checkpoint)
+                    if changes and self.is_main and (self.output_dir / "config.yaml").is_file():
+                        kept = self.output_dir / f"config.until-step-{self.resumed_at}.yaml"
+                        (self.output_dir / "config.yaml").replace(kept)
+            if self.resumed_at is None:  # a fresh start: records an earlier run left here are not this run's
+                self._truncate_log(-1)  # every step logged is >= 0 (validation logs the start as step 0)
+            self._started = True
+            if self.is_main:
+                (self.output_dir / "config.yaml").write_text(dump_recipe(self.config) + self._resolved_comment())
+            if not self.accelerator.trackers and self.accelerator.log_with:
+                self.accelerator.init_trackers(self.name, config=flat_recipe(self.config.model_dump(mode="json")))
+        except BaseException:  # a checkpoint refused or unreadable: the folder is free for the rerun
+            self.release()
+            raise
         return self.resumed_at
 
     def note_resolved(self, name: str, configured: str, resolved: str) -> None:
@@ -435,16 +447,20 @@ class TrainingRun:
         is checkpointed, numbered). Returns the log records of the steps run here."""
         self.start()
         records = []
-        while self.step < max_steps:
-            stats = step()
-            stop = bool(after_step(stats)) if after_step is not None else False
-            records.append(self.finish_step(stats, self.step if stop else max_steps))
-            if progress is not None:
-                progress(records[-1])
-            if stop:
-                log.warning("the run ends early at step %d, as asked after that step", self.step)
-                self.stopped_early = True
-                break
+        try:
+            while self.step < max_steps:
+                stats = step()
+                stop = bool(after_step(stats)) if after_step is not None else False
+                records.append(self.finish_step(stats, self.step if stop else max_steps))
+                if progress is not None:
+                    progress(records[-1])
+                if stop:
+                    log.warning("the run ends early at step %d, as asked after that step", self.step)
+                    self.stopped_early = True
+                    break
+        except BaseException:  # Ctrl-C or a failure: the folder is free for the rerun that resumes it
+            self.release()
+            raise
         return records
 
     def end(self) -> None:
@@ -466,6 +482,14 @@ class TrainingRun:
             self.accelerator.wait_for_everyone()
         if self.accelerator.trackers or self.world > 1:
             self.accelerator.end_training()
+        self.release()
+
+    def release(self) -> None:
+        """Let another run use run.output_dir (end() does; a run that fails midway, in a process
+        that goes on, should too)."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
 
 __all__ = [
