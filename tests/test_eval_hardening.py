@@ -226,6 +226,8 @@ def test_out_naming_a_file_is_refused_before_loading(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="afile is a file; give a folder for the run"):
         emoreason.evaluate("vader:tweets", "default", out=afile, loader=no_loading)
+    with pytest.raises(ValueError, match="cannot write to .*afile/sub: Not a directory"):  # was a traceback
+        emoreason.evaluate("vader:tweets", "default", out=afile / "sub", loader=no_loading)
 
 
 def test_identity_differences_name_nested_fields() -> None:

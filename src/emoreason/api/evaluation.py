@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -165,6 +166,12 @@ def evaluate(
     target = Path(out) if out is not None else default_eval_out(ds.spec, split)
     if target.exists() and not target.is_dir():
         raise ValueError(f"{target} is a file; give a folder for the run (its predictions, metrics and reports)")
+    try:  # a folder this run cannot write stops it here, not after the model loaded (a traceback)
+        target.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=target):
+            pass
+    except OSError as err:
+        raise ValueError(f"cannot write to {target}: {err.strerror or err}; give a folder you can write") from None
     if faithfulness and votes > 1:
         raise ValueError("faithfulness probes ask again for one answer per sample; use it with votes=1")
     if attribute and not fmt.supports_prefix_hint:
