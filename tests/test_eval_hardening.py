@@ -23,6 +23,10 @@ from emoreason.eval.run_identity import adapter_fingerprint, identity_difference
 runner = CliRunner()
 
 
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
 def strict_load(path: Path) -> Any:
     """Parse JSON the way non-Python readers do: NaN and Infinity are errors."""
 
@@ -193,6 +197,7 @@ def test_adapter_fingerprint_follows_the_bytes_not_the_path(tiny_adapter: Path, 
 def test_ctrl_c_says_whether_any_answer_was_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Before the first batch it said "finished batches are kept in predictions.jsonl" of a file never written."""
     import emoreason.api
+    from emoreason.cli.ui import Terminated
 
     def interrupted(*args: Any, **kwargs: Any) -> Any:
         raise KeyboardInterrupt
@@ -206,6 +211,13 @@ def test_ctrl_c_says_whether_any_answer_was_kept(tmp_path: Path, monkeypatch: py
     (out / "predictions.jsonl").write_text('{"id": "1"}\n')
     later = runner.invoke(app, args)
     assert later.exit_code == 130 and "finished batches are kept in" in " ".join(later.output.split())
+
+    def terminated(*args: Any, **kwargs: Any) -> Any:  # what the SIGTERM handler raises
+        raise Terminated
+
+    monkeypatch.setattr(emoreason.api, "evaluate", terminated)
+    killed = runner.invoke(app, args)  # a scheduler's SIGTERM: the same message, said as such, and 128 + 15
+    assert killed.exit_code == 143 and "terminated (SIGTERM): interrupted; finished batches" in flat(killed.output)
 
 
 def test_a_folder_given_as_the_predictions_file_is_called_a_folder(tmp_path: Path) -> None:

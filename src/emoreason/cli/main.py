@@ -15,7 +15,9 @@ Heavy imports sit inside the commands so that `emoreason --help` stays fast.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 from typing import Annotated, Optional
 
 import typer
@@ -33,7 +35,7 @@ from emoreason.cli.quiet import quiet_libraries
 from emoreason.cli.recipes import RECIPE_COMMAND
 from emoreason.cli.rollouts import rollouts_cmd
 from emoreason.cli.serving import serve
-from emoreason.cli.ui import console
+from emoreason.cli.ui import console, on_sigterm
 
 app = typer.Typer(
     name="emoreason",
@@ -65,6 +67,10 @@ def main(
         level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     quiet_libraries(verbose)
+    # SIGTERM ends a command as Ctrl-C does: what is finished is kept and the command says so (it was
+    # silent: the log stopped mid-bar); `serve` puts uvicorn's own graceful shutdown in its place
+    if threading.current_thread() is threading.main_thread():  # (a handler can only be set there)
+        signal.signal(signal.SIGTERM, on_sigterm)
 
 
 # The commands, in the order `emoreason --help` lists them (typer keeps the order of registration): the

@@ -15,6 +15,7 @@ few styled words are styled explicitly (`rich.text.Text`, `style=`).
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -48,10 +49,22 @@ def warn(message: str) -> None:
     err_console.print(Text.assemble(("warning:", "yellow"), " ", message))
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what a scheduler or `kill` sends), taken as Ctrl-C is, so that every command's
+    Ctrl-C path (keep what is finished, say how to resume) runs for it too (`on_sigterm`)."""
+
+
+def on_sigterm(signum: int, frame: Any) -> NoReturn:
+    """The SIGTERM handler the command line installs: raise `Terminated` where the command is."""
+    raise Terminated
+
+
 def interrupted(message: str) -> NoReturn:
-    """Ctrl-C: say what was kept and how to go on, and exit 130 as a shell would."""
-    err_console.print(message, style="yellow")
-    raise typer.Exit(130)
+    """Ctrl-C or SIGTERM: say what was kept and how to go on, and exit as a shell would: 130 after
+    Ctrl-C, 143 after SIGTERM (read from the exception being handled)."""
+    terminated = isinstance(sys.exc_info()[1], Terminated)
+    err_console.print(("terminated (SIGTERM): " if terminated else "") + message, style="yellow")
+    raise typer.Exit(143 if terminated else 130)
 
 
 class progress:  # noqa: N801 - used like a function: `with progress(...) as advance`
