@@ -344,7 +344,9 @@ class TrainingRun:
         state = ckpt.apply_checkpoint(checkpoint, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler)
         if state.get("world_size", 1) != self.world:
             log.warning(
-                "checkpoint was written by %s processes, resuming with %s: the data order changes",
+                "checkpoint was written by %s processes, resuming with %s: each process takes its place in the "
+                "data stream by step and process count, so some examples already trained come again and some "
+                "are skipped; resume with the process count it was written with to go on exactly",
                 state.get("world_size"),
                 self.world,
             )
