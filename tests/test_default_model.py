@@ -65,3 +65,32 @@ def test_analyze_a_clip_alone_with_the_shipped_speech_adapter(tmp_path) -> None:
     assert record["parse_ok"] and record["label"] in EMOTIONS
     assert "Voice (relative to the dataset)" in record["cues"] and "Cue classifier" in record["cues"]
     assert record["citations"]["grounded"] >= 1  # it cites measures the cue text gives, with their z-scores
+
+
+def test_a_conversion_without_room_says_so_and_leaves_no_half_copy(tmp_path, monkeypatch) -> None:
+    """A full disk was a SafetensorError traceback, and every try left its own `.NAME.<pid>.tmp` behind."""
+    import os
+    import subprocess
+
+    import transformers
+
+    from emoreason.models.default import convert_gguf, default_gguf_path, remove_stale_conversions
+
+    target = tmp_path / "models" / "m"
+    target.parent.mkdir(parents=True)
+    ended = subprocess.Popen(["true"])  # a pid whose process has ended
+    ended.wait()
+    stale, live = target.parent / f".m.{ended.pid}.tmp", target.parent / f".m.{os.getpid()}.tmp"
+    stale.mkdir()
+    live.mkdir()
+    assert remove_stale_conversions(target) == [stale] and live.is_dir()  # a running process's copy stays
+
+    def no_room(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", no_room)
+    with pytest.raises(
+        OSError, match=r"cannot convert .*: No space left on device; free space there, or set EMOREASON_HOME"
+    ):
+        convert_gguf(default_gguf_path(), target, quiet=True)
+    assert not live.exists() and not target.exists()  # this process's half copy is gone too

@@ -68,7 +68,7 @@ def load_engine(
     check_adapters(model, adapter)
     try:
         return load(model, adapter, family, dtype, device, batch_size, votes)
-    except (FileNotFoundError, ValueError, MediaError) as err:
+    except (OSError, ValueError, MediaError) as err:  # OSError: a model folder missing, or no room to convert it
         fail(str(err))
 
 

@@ -63,31 +63,64 @@ def converted_gguf_dir(gguf: Path) -> Path:
     return emoreason_home() / "models" / f"{gguf.stem}-{stat.st_size:x}-{int(stat.st_mtime):x}"
 
 
+def remove_stale_conversions(target: Path) -> list[Path]:
+    """Delete the half-written copies of `target` that conversions killed or failed before this one
+    left (`.NAME.<pid>.tmp` of a process no longer running; each one is a model's size); returns them."""
+    removed = []
+    for stale in target.parent.glob(f".{target.name}.*.tmp"):
+        pid = stale.name.removesuffix(".tmp").rsplit(".", 1)[-1]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+            removed.append(stale)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: running
+        return True
+    return True
+
+
 def convert_gguf(gguf: Path, target: Path, quiet: bool = False) -> Path:
     """Dequantize a GGUF causal LM into a trainable safetensors folder `target` (once)."""
     if (target / "config.json").is_file() and any(target.glob("*.safetensors")):
         return target
     import torch
     from rich.console import Console
+    from safetensors import SafetensorError
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     console = Console(stderr=True, quiet=quiet)
     started = time.perf_counter()
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_conversions(target)
     tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
-    with console.status(f"first use: converting {gguf.name} from GGUF to safetensors into {target} (once)"):
-        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        quantized = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-        config = quantized.config
-        if hasattr(config, "quantization_config"):
-            del config.quantization_config  # the weights below are plain dequantized tensors
-        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-        model.load_state_dict(quantized.state_dict(), strict=True)
-        model.generation_config = quantized.generation_config
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        (tmp / "SOURCE.txt").write_text(f"dequantized from {gguf} by emoreason\n")
+    need = ""
+    try:
+        with console.status(f"first use: converting {gguf.name} from GGUF to safetensors into {target} (once)"):
+            tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+            quantized = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+            config = quantized.config
+            if hasattr(config, "quantization_config"):
+                del config.quantization_config  # the weights below are plain dequantized tensors
+            model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+            model.load_state_dict(quantized.state_dict(), strict=True)
+            model.generation_config = quantized.generation_config
+            need = f" (the converted weights take {sum(p.numel() for p in model.parameters()) * 4 / 1e6:.0f} MB)"
+            model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+            (tmp / "SOURCE.txt").write_text(f"dequantized from {gguf} by emoreason\n")
+    except (OSError, SafetensorError) as err:  # a full disk, a folder it cannot write: no half-written copy left
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise OSError(
+            f"cannot convert {gguf.name} into {target.parent}: {getattr(err, 'strerror', None) or err}{need}; "
+            "free space there, or set EMOREASON_HOME to a folder with room"
+        ) from None
     try:
         tmp.rename(target)
     except OSError:
