@@ -93,4 +93,4 @@ def test_a_conversion_without_room_says_so_and_leaves_no_half_copy(tmp_path, mon
         OSError, match=r"cannot convert .*: No space left on device; free space there, or set EMOREASON_HOME"
     ):
         convert_gguf(default_gguf_path(), target, quiet=True)
-    assert not live.exists() and not target.exists()  # this process's half copy is gone too
+    assert not live.exists() and not target.exists()  # no copy, whole or half
