@@ -227,6 +227,14 @@ def test_a_folder_given_as_the_predictions_file_is_called_a_folder(tmp_path: Pat
         read_predictions(tmp_path)
 
 
+def test_a_baseline_it_cannot_write_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("")
+    result = runner.invoke(app, ["baseline", "mean", str(tmp_path / "afile" / "x.jsonl"), "-d", "vader:tweets"])
+    assert (
+        result.exit_code == 2 and "cannot write" in flat(result.output) and "afile: File exists" in flat(result.output)
+    )
+
+
 def test_out_naming_a_file_is_refused_before_loading(tmp_path: Path) -> None:
     import emoreason
 

@@ -196,7 +196,11 @@ def baseline_cmd(
     except (ValueError, EmbeddingModelMissing) as err:  # DataError is a ValueError
         fail(str(err))
     field = "score" if ds.task.is_regression else "label"
-    write_jsonl(out, ({"id": sample.id, field: prediction} for sample, prediction in zip(samples, predictions)))
+    try:
+        write_jsonl(out, ({"id": sample.id, field: prediction} for sample, prediction in zip(samples, predictions)))
+    except OSError as err:  # a read-only folder, a file on the path: one line, not a traceback
+        where = f" ({err.filename}: {err.strerror})" if err.filename and str(err.filename) != str(out) else ""
+        fail(f"cannot write {out}{where or ': ' + str(err.strerror or err)}; give a path you can write")
     fitted = f" (training data: {len(train)} samples, train split of {', '.join(train_on or [ds.spec])})"
     console.print(f"wrote {len(samples)} {name} predictions to {out}{fitted}")
 

@@ -143,6 +143,8 @@ def distill(
                 f"interrupted; replies so far are cached in {cfg.run.cache or Path(out_dir) / 'cache.jsonl'}:"
                 " rerun the same command to go on"
             )
+        except OSError as err:  # an output folder it cannot write (read-only, a file on the path, a full disk)
+            fail(f"cannot write {err.filename or out_dir}: {err.strerror or err}; choose a folder you can write")
     show_distill_summary(result, out_dir)
 
 
