@@ -9,17 +9,12 @@ themselves (texts, a file, stdin, the examples, media and their cues) are gather
 from __future__ import annotations
 
 import json
-import re
 import sys
-from pathlib import Path
 from typing import Any
 
 from emoreason.api import check_context_fits
 from emoreason.cli import options as opt
 from emoreason.cli.ui import fail, progress, show_record, warn
-
-#: `owner/name`: an adapter that is not a local path may still be a hub repository
-_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 
 
 def _parse_range(value: str | None, option: str) -> tuple[float, float] | None:
@@ -36,25 +31,13 @@ def check_adapters(model: str, adapter: list[str] | None) -> None:
     """Exit before the base model loads (which takes a while) when an adapter named is a folder
     without adapter_config.json, or a path that does not exist and cannot be a hub repository
     (`owner/name`)."""
+    from emoreason.models.loading import check_adapters as check
     from emoreason.models.loading import resolve_adapters
-    from emoreason.models.shipped import is_adapter_folder
 
     try:
-        adapters = resolve_adapters(model, adapter)
-    except ValueError as err:
+        check(resolve_adapters(model, adapter))
+    except (ValueError, FileNotFoundError) as err:
         fail(str(err))
-    for name in adapters:
-        folder = Path(name).expanduser()
-        if is_adapter_folder(folder):
-            continue
-        if folder.is_dir():
-            fail(f"adapter {name} has no adapter_config.json: not a LoRA adapter folder (sft writes one in final/)")
-        if folder.exists():
-            fail(f"adapter {name} is a file; --adapter takes a LoRA adapter folder")
-        if not _HUB_ID.fullmatch(name):
-            fail(
-                f"adapter folder {name} does not exist; check the path (sft writes one in run.output_dir/final/adapter)"
-            )
 
 
 def load_engine(

@@ -4,6 +4,7 @@ plus optional LoRA adapters."""
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,11 +115,6 @@ def bf16_where_native(setting: str, device: torch.device | str, *, bf16: str, fp
     return setting
 
 
-def _may_be_hub_id(name: str) -> bool:
-    """Whether `name` could be a hub id (`owner/name`) rather than a local path."""
-    return name.count("/") == 1 and not name.startswith((".", "/", "~"))
-
-
 def resolve_model_path(name_or_path: str) -> str:
     """`default` -> the converted embedded model; a .gguf file -> its converted copy; a folder or
     hub id as given."""
@@ -133,7 +129,7 @@ def resolve_model_path(name_or_path: str) -> str:
         if not (path / "config.json").is_file():
             raise FileNotFoundError(f"{path} has no config.json: not a transformers model folder")
         return str(path)
-    if _may_be_hub_id(name_or_path):
+    if name_or_path.count("/") == 1 and not name_or_path.startswith((".", "/", "~")):
         return name_or_path  # a hub id: transformers resolves it (needs network or a warm HF cache)
     raise FileNotFoundError(f"model {name_or_path!r} is neither `default`, a model folder, a .gguf file nor a hub id")
 
@@ -198,17 +194,28 @@ def check_adapter_folder(folder: str | Path) -> Path:
     return Path(folder)
 
 
+#: `owner/name`: an adapter (or model) that is not a local path may still be a hub repository
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+
+
 def check_adapters(adapters: list[str]) -> None:
     """Raise FileNotFoundError, saying which and why, for an adapter that is no LoRA adapter folder:
-    a folder without its config, or a path that does not exist (a name that may be a hub id is
-    left to peft)."""
-    for adapter in adapters:
-        if Path(adapter).expanduser().exists():
-            check_adapter_folder(adapter)
-        elif not _may_be_hub_id(adapter):  # "/tmp/x" or "runs/a/b" is a path: peft's "Can't find" hides that
+    a folder without its config, a file, or a path that does not exist and cannot be a hub repository
+    (`HUB_ID`; those are left to peft). Checked before the base model loads (`load_model`), and by the
+    command line before anything else does."""
+    for name in adapters:
+        folder = Path(name).expanduser()
+        if is_adapter_folder(folder):
+            continue
+        if folder.is_dir():
             raise FileNotFoundError(
-                f"adapter folder {adapter} does not exist; check the path (sft writes one in "
-                "run.output_dir/final/adapter)"
+                f"adapter {name} has no {ADAPTER_CONFIG}: not a LoRA adapter folder (sft writes one in final/)"
+            )
+        if folder.exists():
+            raise FileNotFoundError(f"adapter {name} is a file, not a LoRA adapter folder")
+        if not HUB_ID.fullmatch(name):  # "/tmp/x" or "runs/a/b" is a path: peft's "Can't find" hides that
+            raise FileNotFoundError(
+                f"adapter folder {name} does not exist; check the path (sft writes one in run.output_dir/final/adapter)"
             )
 
 
