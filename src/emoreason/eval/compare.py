@@ -155,7 +155,7 @@ def compare_runs(a: str | Path, b: str | Path, n: int = 1000, seed: int = 0, alp
     differences["parse_rate"] = paired_difference(lambda p, t: float(np.mean(p)), *parsed, gold, n, seed, alpha)
     metrics = {name: {**d.to_dict(), "lower_is_better": name in LOWER_IS_BETTER} for name, d in differences.items()}
     # a class's recall rests on that class's gold items only (2 neutral sentences of 12, say): say how many
-    golds = Counter([task.score_polarity(float(g)) for g in gold] if task.is_regression else [str(g) for g in gold])
+    golds = Counter((polarity_array(gold, task.neutral) if task.is_regression else gold).tolist())
     for name, row in metrics.items():
         if name.startswith("recall_"):
             row["n_gold"] = golds.get(name.removeprefix("recall_"), 0)
