@@ -356,6 +356,26 @@ def test_evaluate_refuses_counts_below_one_before_loading(tiny_path: Path, tmp_p
     assert refused.exit_code == 2 and "--limit" in refused.output and "greater than or equal to 1" in refused.output
 
 
+def test_evaluate_refuses_a_busy_folder_before_loading_and_frees_it_when_the_load_fails(
+    tiny_path: Path, tmp_path: Path
+) -> None:
+    """The lock was taken after the model loaded: a second evaluate into a busy folder loaded, then stopped."""
+    from emoreason.locking import FolderLock
+
+    data = tmp_path / "s.jsonl"
+    data.write_text(json.dumps({"id": "a", "text": "fine", "score": 1.0}) + "\n")
+    out = tmp_path / "run"
+
+    def no_loading(*args: Any) -> Any:
+        raise AssertionError("the model was loaded")
+
+    with FolderLock(out, "evaluate"), pytest.raises(ValueError, match=r"run is in use by another run \(evaluate"):
+        emoreason.evaluate(f"jsonl:{data}?scale=-4,4", tiny_path, out=out, loader=no_loading)
+    with pytest.raises(AssertionError, match="the model was loaded"):  # free: this one gets as far as the load
+        emoreason.evaluate(f"jsonl:{data}?scale=-4,4", tiny_path, out=out, loader=no_loading)
+    FolderLock(out, "sft run").acquire().release()  # and the failed load let go of it
+
+
 def test_votes_sample_several_answers_and_keep_the_one_that_speaks_for_them(
     explainer: Explainer, spy: Spy, tiny_path: Path
 ) -> None:

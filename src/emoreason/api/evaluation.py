@@ -135,7 +135,7 @@ def evaluate(
     from emoreason.api.explainer import load_engine
     from emoreason.cues import CueClassifier, add_ranking
     from emoreason.data import load_dataset, random_subset
-    from emoreason.eval.runner import check_resumable, evaluate_model
+    from emoreason.eval.runner import check_resumable, evaluate_model, hold_output_folder
     from emoreason.formats import get_format
     from emoreason.formats.consensus import vote_temperature
     from emoreason.formats.readout import ScoreFit, effective_readout
@@ -217,7 +217,12 @@ def evaluate(
                 media.setdefault(kind, getattr(s, kind))
     if media:  # what the model's family cannot read fails here, from its config, not after the weights load
         model_family(str(model), family).refuse_unsupported(media)
-    loaded, engine = (loader or load_engine)(str(model), adapter, family, dtype, device, batch_size, votes)
+    lock = hold_output_folder(target)  # a folder another evaluation is writing stops this one before the load
+    try:
+        loaded, engine = (loader or load_engine)(str(model), adapter, family, dtype, device, batch_size, votes)
+    except BaseException:
+        lock.release()
+        raise
     extra = {} if notify is None else {"notify": notify}
     return evaluate_model(
         engine,
@@ -242,6 +247,7 @@ def evaluate(
         score_fit=fit,
         attribute_with=loaded if attribute else None,
         attribution_progress_factory=attribution_progress_factory,
+        lock=lock,
         **extra,
     )
 

@@ -116,6 +116,14 @@ def prepare_output_folder(
     write_identity_file(out, identity, details)
 
 
+def hold_output_folder(out: Path) -> FolderLock:
+    """This process's lock on an evaluation folder; RunMismatch names the run that holds it."""
+    try:
+        return FolderLock(out, "evaluate").acquire()
+    except FolderBusy as err:
+        raise RunMismatch(str(err)) from None
+
+
 def evaluate_model(
     engine: GenerationBackend,
     dataset: Dataset,
@@ -140,6 +148,7 @@ def evaluate_model(
     score_fit: ScoreFit | None = None,
     attribute_with: LoadedModel | None = None,
     attribution_progress_factory: Any = None,
+    lock: FolderLock | None = None,
 ) -> dict[str, Any]:
     """Generate the missing predictions of `samples` into `out`, then score them and write the reports.
     `score_readout` (and `score_fit`, the model's fitted line) as `inference.analyze` takes them.
@@ -153,7 +162,9 @@ def evaluate_model(
     `identity` is what a resume must match (`run_identity`; by default built from the arguments,
     without adapter contents or dtype, which only the caller knows); `details` are recorded in
     run.json and metrics.json but not compared (e.g. the sample selection). `notify` receives each
-    warning as it arises (the command line prints them); they are also kept in metrics.json."""
+    warning as it arises (the command line prints them); they are also kept in metrics.json.
+    `lock` is the caller's hold on `out` (`locking.FolderLock`, taken before the model loaded, as
+    `api.evaluate` does); without one the folder is locked here, and a busy one raises RunMismatch."""
     warnings: list[str] = []
 
     def warn(message: str) -> None:
@@ -174,10 +185,8 @@ def evaluate_model(
     details = (
         {"model_id": model_name, "selection": {"n": len(samples)}} | (details or {}) | {"versions": software_versions()}
     )
-    try:  # two evaluations in one folder would interleave their answers: one at a time
-        lock = FolderLock(out, "evaluate").acquire()
-    except FolderBusy as err:
-        raise RunMismatch(str(err)) from None
+    if lock is None:  # two evaluations in one folder would interleave their answers: one at a time
+        lock = hold_output_folder(out)
     with lock:
         comparison = fit_baselines(dataset, samples, baselines)
         for message in comparison.warnings():
