@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -410,6 +411,9 @@ def test_resume_is_exact(tmp_path: Path, causal: Path, lora: bool) -> None:
         torch.testing.assert_close(a[name], b[name], atol=1e-6, rtol=0, msg=name)
     lines = [json.loads(line) for line in (tmp_path / "b" / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in lines] == [1, 2, 3, 4] and lines[2]["reward/mean"] != 9.9
+    # each line says when it was written (a run's pace, read from its file), never into the history
+    assert all(datetime.fromisoformat(r["time"]).tzinfo is not None for r in lines[2:])
+    assert all("time" not in r for r in records)
     # the rollouts of the redone steps replace the lost ones, and are the uninterrupted run's
     rollouts = {run: read_rollouts(tmp_path / run / "run") for run in ("a", "b")}
     assert [r["step"] for r in rollouts["b"]] == [step for step in (1, 2, 3, 4) for _ in range(8)]

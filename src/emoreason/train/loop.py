@@ -16,6 +16,7 @@ import dataclasses
 import importlib.util
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -385,8 +386,9 @@ class TrainingRun:
         record = {"step": self.step, **{k: round(v, 6) for k, v in stats.items()}}
         self.history.append(record)
         if self.is_main:
-            if "jsonl" in self.section.report_to:
-                AppendOnlyJsonl(self.metrics_file).append(record)
+            if "jsonl" in self.section.report_to:  # with the wall-clock time, to read a run's pace from its file
+                now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+                AppendOnlyJsonl(self.metrics_file).append(record | {"time": now})
             if self.accelerator.trackers:
                 self.accelerator.log(stats, step=self.step)
         return record
