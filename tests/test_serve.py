@@ -301,6 +301,38 @@ def test_metrics_count_requests_by_endpoint_and_status(client: httpx.Client) -> 
     assert "emoreason_queue_depth 0" in text and "emoreason_batch_rows_count" in text
 
 
+def test_each_request_is_logged_with_its_time_and_an_id_the_response_carries(
+    client: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """uvicorn's access line had neither the time a request took nor an id to find it by."""
+    import logging
+
+    from emoreason.serve.server import logging_config
+
+    with caplog.at_level(logging.INFO, logger="emoreason.serve.requests"):
+        own = client.get("/health", headers={"X-Request-ID": "client-42"})
+        new = client.get("/v1/nothing-here", headers={"X-Request-ID": "no spaces or\ttabs please"})
+        for _ in range(100):  # the line is written once the last byte went out, a moment after the client has it
+            lines = [r.getMessage() for r in caplog.records if r.name == "emoreason.serve.requests"]
+            if len(lines) == 2:
+                break
+            time.sleep(0.02)
+    assert own.headers["x-request-id"] == "client-42"  # the caller's id, echoed
+    assert re.fullmatch(r"[0-9a-f]{16}", new.headers["x-request-id"])  # an unsafe one is replaced
+    assert re.fullmatch(r'127\.0\.0\.1:\d+ "GET /health" 200 \d+\.\d{3} s request client-42', lines[0])
+    assert re.fullmatch(
+        rf'\S+ "GET /v1/nothing-here" 404 \d+\.\d{{3}} s request {new.headers["x-request-id"]}', lines[1]
+    )
+    # `serve` prints these lines in uvicorn's place (its access line is off), on stdout as that line was
+    config = logging_config("warning")
+    assert config["loggers"]["emoreason.serve.requests"] == {
+        "handlers": ["requests"],
+        "level": "WARNING",
+        "propagate": False,
+    }
+    assert config["handlers"]["requests"]["stream"] == "ext://sys.stdout" and "uvicorn.access" in config["loggers"]
+
+
 # --------------------------------------------------------------------------------------
 # bad input and limits: 4xx in OpenAI's error shape
 # --------------------------------------------------------------------------------------

@@ -7,8 +7,11 @@ and a process-global registry for what is thirty lines here.
 from __future__ import annotations
 
 import bisect
+import logging
+import re
 import threading
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -95,9 +98,26 @@ class Metrics:
         return "\n".join(lines) + "\n"
 
 
+#: One line a request (client, method, path, status, seconds to the last byte, request id): what
+#: uvicorn's access line lacks to trace a slow or failed answer; `serve` prints it instead of that line.
+request_log = logging.getLogger("emoreason.serve.requests")
+
+REQUEST_ID_HEADER = b"x-request-id"
+_CLIENT_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")  # a caller's own id is echoed only if it is this tame
+
+
+def request_id_of(headers: list[tuple[bytes, bytes]]) -> str:
+    """The caller's X-Request-ID when it sent a plain one, else a new random one."""
+    for name, value in headers:
+        if name.lower() == REQUEST_ID_HEADER and _CLIENT_ID.fullmatch(value):
+            return value.decode("ascii")
+    return uuid.uuid4().hex[:16]
+
+
 class MetricsMiddleware:
     """Counts every HTTP request by endpoint (`endpoint_of(path)`, so the label set stays small)
-    and status, and times it until the last byte of the response is sent."""
+    and status, and times it until the last byte of the response is sent. Each response carries
+    an X-Request-ID (the caller's, or a new one) and each request is logged with it."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics, endpoint_of: Callable[[str], str]):
         self.app, self.metrics, self.endpoint_of = app, metrics, endpoint_of
@@ -108,14 +128,30 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        request_id = request_id_of(scope.get("headers", []))
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), (REQUEST_ID_HEADER, request_id.encode())],
+                }
             await send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            self.metrics.observe_request(self.endpoint_of(scope["path"]), status, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self.metrics.observe_request(self.endpoint_of(scope["path"]), status, seconds)
+            client = scope.get("client")
+            request_log.info(
+                '%s "%s %s" %d %.3f s request %s',
+                f"{client[0]}:{client[1]}" if client else "-",
+                scope.get("method", "-"),
+                scope["path"],
+                status,
+                seconds,
+                request_id,
+            )
