@@ -11,6 +11,7 @@ import torch
 
 from emoreason.models import load_model
 from emoreason.models.soup import SOUP_RECORD, average_adapters, check_soup_inputs
+from emoreason.provenance import file_sha256
 
 
 def _random_adapter(model_dir: Path, folder: Path, seed: int, targets: list[str] | None = None) -> Path:
@@ -59,6 +60,9 @@ def test_the_soup_merges_to_the_weighted_mean_of_the_adapters_weight_changes(
     assert changed > 0  # the adapters do change the weights, so the check above is not vacuous
     record = json.loads((out / SOUP_RECORD).read_text())
     assert record["weights"] == [0.75, 0.25] and record["rank"] == 4  # two rank-2 adapters, stacked
+    # each part named by its weights' digest too, which holds wherever the folders are moved to
+    assert record["adapter_sha256"] == [file_sha256(f / "adapter_model.safetensors") for f in (a, b)]
+    assert record["adapter_sha256"][0] != record["adapter_sha256"][1]
 
 
 def test_a_negative_weight_extrapolates_the_second_adapters_move_from_the_first(

@@ -32,7 +32,9 @@ from pathlib import Path
 
 from emoreason.models.loading import check_adapter_folder, load_model
 from emoreason.models.shipped import ADAPTER_CONFIG, FILE_KEYS, SETTINGS_FILE, AdapterSettings, resolve_shipped
+from emoreason.provenance import file_sha256
 
+WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin")  # what peft writes, newest form first
 SOUP_RECORD = "soup.json"  # beside the adapter: which adapters were averaged, with which weights
 
 
@@ -140,7 +142,8 @@ def average_adapters(
             file.replace(target / file.name)
     # peft writes the soup's config as a copy of the first part's (base model name included)
     record = {
-        "adapters": [str(f) for f in folders],
+        "adapters": [str(f) for f in folders],  # as given; the digests name the parts wherever they move
+        "adapter_sha256": [part_digest(f) for f in folders],
         "weights": normalised,
         "combination": "exact (peft cat)" if rank is None else f"svd, rank {rank}",
         "rank": peft_model.peft_config["soup"].r,
@@ -156,6 +159,14 @@ def average_adapters(
     record["notes"] = notes
     (target / SOUP_RECORD).write_text(json.dumps(record, indent=2) + "\n")
     return target
+
+
+def part_digest(folder: Path) -> str | None:
+    """The SHA-256 of an adapter folder's weights file (None when it has none we know)."""
+    for name in WEIGHT_FILES:
+        if (folder / name).is_file():
+            return file_sha256(folder / name)
+    return None
 
 
 __all__ = ["SOUP_RECORD", "average_adapters", "check_soup_inputs", "soup_settings"]
