@@ -438,6 +438,20 @@ def test_the_cli_quiets_transformers_unless_verbose() -> None:
     assert not transformers_logging.is_progress_bar_enabled()
 
 
+def test_only_the_first_process_of_a_torchrun_run_prints_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every rank printed every warning: a two-process run said each one twice."""
+    root = logging.getLogger()
+    before = root.level
+    try:
+        for rank, level in (("1", logging.ERROR), ("0", before)):
+            root.setLevel(before)
+            monkeypatch.setenv("RANK", rank)
+            assert runner.invoke(app, ["data", "list"]).exit_code == 0
+            assert root.level == level, rank
+    finally:
+        root.setLevel(before)
+
+
 def test_analyze_prints_no_loading_bar_or_future_warning(tiny: str) -> None:
     result = runner.invoke(app, ["analyze", "fine", "--model", tiny, "--json", "--max-new-tokens", "2"])
     assert result.exit_code == 0, result.output

@@ -15,6 +15,7 @@ Heavy imports sit inside the commands so that `emoreason --help` stays fast.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -67,6 +68,8 @@ def main(
         level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     quiet_libraries(verbose)
+    if int(os.environ.get("RANK", "0") or 0) > 0:  # torchrun's other processes: rank 0 says each warning once
+        logging.getLogger().setLevel(logging.ERROR)
     # SIGTERM ends a command as Ctrl-C does: what is finished is kept and the command says so (it was
     # silent: the log stopped mid-bar); `serve` puts uvicorn's own graceful shutdown in its place
     if threading.current_thread() is threading.main_thread():  # (a handler can only be set there)
