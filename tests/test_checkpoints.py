@@ -340,3 +340,27 @@ def test_an_unwritable_output_dir_stops_with_its_name(read_only_dir: Path, causa
     result = CliRunner().invoke(app, [*args, f"output_dir={read_only_dir}", "report_to=[jsonl]", "eval_fraction=0"])
     assert result.exit_code == 2 and "Traceback" not in result.output, result.output
     assert "cannot write to run.output_dir" in result.output and "read-only" in result.output
+
+
+@pytest.mark.parametrize("family", ["qwen2_5_vl", "qwen2_5_omni"])
+def test_full_weights_of_a_multimodal_model_read_back_into_it(
+    tiny_models: dict[str, Path], tmp_path: Path, family: str
+) -> None:
+    """Full-weight Qwen2.5-VL and Omni checkpoints never resumed: saved in the older layout of names
+    (`model.embed_tokens`, `visual.*`), they were taken for another model's weights."""
+    from emoreason.models import load_model
+    from emoreason.train.weights import put_weights, read_weights, save_weights
+
+    loaded = load_model(str(tiny_models[family]), "none", dtype="float32", device="cpu")
+    with torch.no_grad():
+        for parameter in loaded.model.parameters():
+            parameter.add_(0.5)
+    trained = {name: value.clone() for name, value in loaded.model.state_dict().items()}
+    save_weights(loaded.model, tmp_path, loaded.processor)
+    fresh = load_model(str(tiny_models[family]), "none", dtype="float32", device="cpu").model
+    put_weights(fresh, read_weights(tmp_path, fresh, {}))
+    for name, value in fresh.state_dict().items():
+        torch.testing.assert_close(value, trained[name], atol=0, rtol=0, msg=name)
+    # and the folder is still a model from_pretrained reads, as `--model checkpoint-N/model` uses it
+    reloaded = load_model(str(tmp_path / "model"), "none", dtype="float32", device="cpu").model.state_dict()
+    assert all(torch.equal(reloaded[name], value) for name, value in trained.items())

@@ -58,7 +58,10 @@ def save_weights(
         if settings:
             (folder / "adapter" / SETTINGS_FILE).write_text(json.dumps(dict(settings), indent=2) + "\n")
     else:
-        model.save_pretrained(folder / "model", safe_serialization=True)
+        # the names the live model has: by default transformers writes a checkpoint-era layout (Qwen2.5-VL's
+        # `model.embed_tokens` for `model.language_model.embed_tokens`), which from_pretrained maps back but a
+        # resume, comparing names with the live model's, would take for another model's weights
+        model.save_pretrained(folder / "model", safe_serialization=True, save_original_format=False)
         if processor is not None:
             processor.save_pretrained(folder / "model")
 
