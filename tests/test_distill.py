@@ -274,6 +274,24 @@ def test_distill_writes_kept_dropped_and_stats_and_resumes_from_cache(tmp_path: 
     assert (tmp_path / "out" / "sft.jsonl").read_text().count("\n") == 1
 
 
+def test_samples_with_one_text_and_other_media_are_not_duplicates(tmp_path: Path) -> None:
+    """Every image of an image folder shares the prompt's text: one chain was kept of the whole folder."""
+    images = []
+    for name in ("a", "b"):
+        images.append(tmp_path / f"{name}.png")
+        images[-1].write_bytes(b"\x89PNG")
+    samples = [
+        Sample(id="a", text="a caption", image=str(images[0]), score=2.0, split="train"),
+        Sample(id="b", text="a caption", image=str(images[1]), score=2.0, split="train"),
+        Sample(id="c", text="a caption", image=str(images[0]), score=2.0, split="train"),  # a's image again
+    ]
+    texts = {i: answer("positive", 2.0) for i in "abc"}
+    distill(samples, TASK, C2F, CountingTeacher(texts), tmp_path / "out")
+    kept = [json.loads(x)["id"] for x in (tmp_path / "out" / "sft.jsonl").read_text().splitlines()]
+    dropped = [json.loads(x) for x in (tmp_path / "out" / "dropped.jsonl").read_text().splitlines()]
+    assert kept == ["a", "b"] and [(d["id"], d["reason"]) for d in dropped] == [("c", "duplicate")]
+
+
 def test_distill_match_mix_drops_chains_of_the_polarity_the_teacher_reads_best(tmp_path: Path) -> None:
     # 4 positive sentences, all read right; 4 negative, half of them read as positive
     samples = [Sample(id=f"p{i}", text=f"good {i}", score=2.0, split="train", domain="movies") for i in range(4)]

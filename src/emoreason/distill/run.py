@@ -112,8 +112,12 @@ def normalized_target(fmt: ReasoningFormat, task: TaskInfo, parsed: ParseResult)
     )
 
 
-def _dedupe_key(messages: list[dict[str, Any]]) -> str:
-    return re.sub(r"\s+", " ", str(messages[-1]["content"])).strip().lower()
+def _dedupe_key(messages: list[dict[str, Any]], sample: Sample) -> str:
+    """Two samples are the same prompt when their text and their media are: every image of an
+    image-only dataset shares one text, and clips may share a transcript."""
+    text = re.sub(r"\s+", " ", str(messages[-1]["content"])).strip().lower()
+    media = [f"{kind}={getattr(sample, kind)}" for kind in sample.modalities if kind != "text"]
+    return "\n".join([text, *media])
 
 
 def distill(
@@ -204,7 +208,7 @@ def distill(
     seen: set[str] = set()
     for index in range(len(samples)):
         parsed, target, reason = judge(index)
-        dedupe = _dedupe_key(prompts[index])
+        dedupe = _dedupe_key(prompts[index], samples[index])
         if reason is None and dedupe in seen:
             reason = ("duplicate", "the same prompt was kept already")
         if reason is None:
