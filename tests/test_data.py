@@ -409,6 +409,20 @@ def test_cli_convert_round_trips(tmp_path: Path) -> None:
     assert onto.exit_code == 2 and "is the file being converted" in onto.output and out.read_bytes() == before
 
 
+def test_a_converted_file_finds_its_media_from_its_own_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Media paths were written relative to the working directory, where readers look from the file's
+    folder: a dataset given by a relative path converted into another folder lost every image."""
+    monkeypatch.chdir(tmp_path)
+    make_image_tree(tmp_path / "emo")
+    result = runner.invoke(app, ["data", "convert", "images:emo", "conv/img.jsonl"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "conv" / "img.jsonl").read_text().splitlines()[0])["image"].startswith("../emo/")
+    back = load_dataset("jsonl:conv/img.jsonl?labels=amusement,sadness")
+    original = load_dataset("images:emo")
+    assert not back.report.bad_rows and len(back) == len(original) == 4
+    assert [Path(s.image).resolve() for s in back] == [Path(s.image).resolve() for s in original]
+
+
 def test_a_control_character_in_json_is_reported_once_at_its_column(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "c.jsonl", ['{"text": "a\u0001b", "score": 1}', {"text": "fine", "score": 1}])
     detail = load_dataset(f"jsonl:{path}?scale=-4,4").report.bad_rows[0].detail

@@ -32,6 +32,7 @@ from emoreason.distill.openai_teacher import parse_retry_after, request_messages
 from emoreason.distill.run import ReplyCache
 from emoreason.distill.teachers import Teacher, TeacherRequest
 from emoreason.formats import get_format
+from emoreason.sft.data import load_sft_file
 
 TASK = vader_task("tweets")
 C2F = get_format("c2f")
@@ -290,6 +291,14 @@ def test_samples_with_one_text_and_other_media_are_not_duplicates(tmp_path: Path
     kept = [json.loads(x)["id"] for x in (tmp_path / "out" / "sft.jsonl").read_text().splitlines()]
     dropped = [json.loads(x) for x in (tmp_path / "out" / "dropped.jsonl").read_text().splitlines()]
     assert kept == ["a", "b"] and [(d["id"], d["reason"]) for d in dropped] == [("c", "duplicate")]
+    # media named from sft.jsonl's own folder, as the SFT reader resolves them (they were named from the
+    # working directory, and a dataset given by a relative path could not be trained on)
+    assert [json.loads(x)["image"] for x in (tmp_path / "out" / "sft.jsonl").read_text().splitlines()] == [
+        "../a.png",
+        "../b.png",
+    ]
+    examples = load_sft_file(tmp_path / "out" / "sft.jsonl")
+    assert [Path(e.conversation.image).resolve() for e in examples] == [p.resolve() for p in images]
 
 
 def test_distill_match_mix_drops_chains_of_the_polarity_the_teacher_reads_best(tmp_path: Path) -> None:

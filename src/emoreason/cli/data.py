@@ -85,7 +85,8 @@ def data_convert(spec: opt.Spec, out: opt.ConvertOut, split: opt.Split = "all", 
     except DataError as err:
         fail(str(err))
     try:
-        write_jsonl(out, (sample.to_record() for sample in samples))  # atomically: never a half-written file
+        # atomically: never a half-written file; media paths relative to its folder, where readers look
+        write_jsonl(out, (sample.to_record(media_from=Path(out).parent) for sample in samples))
     except OSError as err:  # a folder, a read-only place, a missing drive: say which and why, no traceback
         fail(f"cannot write {out}: {err.strerror or err}" if err.strerror and str(out) not in str(err) else str(err))
     console.print(f"wrote {len(samples)} samples to {out}")

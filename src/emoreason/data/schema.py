@@ -6,7 +6,9 @@ read its labels: the score scale, the label set, and how a score or label maps t
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Literal
 
 Polarity = Literal["positive", "neutral", "negative"]
@@ -79,16 +81,28 @@ class Sample:
         """`quotable_source` of the sample's text and its own cue text."""
         return quotable_source(self.text, self.cues)
 
+    def media_record(self, media_from: str | Path | None = None) -> dict[str, str]:
+        """{"audio"/"video"/"image": path} of the media present, relative to `media_from` when given."""
+        paths = {name: getattr(self, name) for name in ("audio", "video", "image") if getattr(self, name)}
+        if media_from is None:
+            return paths
+        return {
+            name: os.path.relpath(Path(path).absolute(), Path(media_from).absolute()) for name, path in paths.items()
+        }
+
     def with_(self, **changes: Any) -> Sample:
         return replace(self, **changes)
 
-    def to_record(self) -> dict[str, Any]:
-        """A JSON-ready dict with the generic field names (the `jsonl:` adapter reads it back)."""
+    def to_record(self, media_from: str | Path | None = None) -> dict[str, Any]:
+        """A JSON-ready dict with the generic field names (the `jsonl:` adapter reads it back). With
+        `media_from` (the folder of the file the record goes into) media paths are written relative to
+        it, as readers resolve them; without it they are written as held (relative to the working directory)."""
         record: dict[str, Any] = {"id": self.id, "text": self.text}
-        for name in ("score", "label", "audio", "video", "image"):
+        for name in ("score", "label"):
             value = getattr(self, name)
             if value is not None:
                 record[name] = value
+        record |= self.media_record(media_from)
         record["split"] = self.split
         if self.domain:
             record["domain"] = self.domain

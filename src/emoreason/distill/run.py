@@ -245,7 +245,7 @@ def distill(
             "split": sample.split,
             "domain": sample.domain,
         }
-        base.update({k: v for k, v in (("image", sample.image), ("audio", sample.audio), ("video", sample.video)) if v})
+        base.update(sample.media_record(media_from=out))  # as the SFT reader resolves them: from sft.jsonl's folder
         if reason is None:
             assert target is not None
             messages = prompts[index] + [{"role": "assistant", "content": target}]
