@@ -210,6 +210,9 @@ def test_labels_that_differ_only_in_case_are_one_label(tmp_path: Path) -> None:
         load_dataset(f"jsonl:{tmp_path / 'l.jsonl'}?labels=joy,Joy,amusement,fear")
     with pytest.raises(ValueError, match="give each label once"):
         TaskInfo("x", labels=("sad ness", "Sad  ness"))
+    # the same label written twice alike passed, and the metrics refused it after every answer
+    with pytest.raises(DataError, match="label 'angry' is given 2 times; give each label once"):
+        load_dataset(f"jsonl:{tmp_path / 'l.jsonl'}?labels=angry,angry,amusement,fear")
 
 
 def test_a_file_on_a_likert_scale_is_neutral_at_its_midpoint(tmp_path: Path) -> None:

@@ -179,6 +179,8 @@ class TaskInfo:
         seen: dict[str, str] = {}
         for label in self.labels:
             first = seen.setdefault(normalize_label(label), label)
+            if first == label and self.labels.count(label) > 1:
+                raise ValueError(f"label {label!r} is given {self.labels.count(label)} times; give each label once")
             if first != label:
                 raise ValueError(
                     f"labels {first!r} and {label!r} are the same label (labels compare without case or spacing); "
