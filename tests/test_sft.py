@@ -126,6 +126,24 @@ def test_sft_lowers_the_loss_and_the_model_loads_for_inference(tmp_path: Path, t
     assert_same_loss(trainer, loaded.model)
 
 
+def test_each_step_logs_the_rate_it_trained_at(
+    tmp_path: Path, tiny_models, short_file, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The logged lr was the next step's: a warm-up's first step trained at 0 and logged 5e-3. The
+    warning that the warm-up covers the run named `optim.warmup_steps`, a key SFT refuses."""
+    examples = load_sft_file(short_file)
+    config = make_config(
+        tmp_path, tiny_models["causal_lm"], short_file, train={"scheduler": "linear", "warmup_steps": 2, "lr": 1e-2}
+    )
+    with caplog.at_level("WARNING", logger="emoreason.train.config"):
+        trainer = SFTTrainer(config, train=examples, eval_examples=[])
+    assert (
+        "train.warmup_steps 2 covers all 2 optimizer steps" in caplog.text and "add train.warmup_steps=0" in caplog.text
+    )
+    trainer.train()
+    assert [r["lr"] for r in trainer.log_history if "lr" in r] == [0.0, 5e-3]
+
+
 def assert_same_loss(trainer: SFTTrainer, model: torch.nn.Module) -> None:
     """The reloaded weights are the trained ones: the same loss on a batch as the trainer's policy."""
     batch = trainer.train_examples[:2]

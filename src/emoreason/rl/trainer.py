@@ -444,6 +444,9 @@ class GRPOTrainer:
         step, G, algo = self.run.step, self.config.rollout.group_size, self.config.algorithm
         timer = StepTimer()
         began = time.perf_counter()
+        lr = float(
+            self.scheduler.get_last_lr()[0]
+        )  # the rate this step trains at (the first update's): read before the scheduler moves on
         self.model.eval()
         with self.rollout_weights():
             with timer.measure("generation"):
@@ -492,7 +495,7 @@ class GRPOTrainer:
         stats.update(rollout_stats(groups, rewards, G, given, mix))
         stats.update({f"time/{k}": v for k, v in timer.parts.items()})
         stats["time/step"] = time.perf_counter() - began
-        stats["lr"] = float(self.scheduler.get_last_lr()[0])
+        stats["lr"] = lr
         self.run.step += 1
         if self.rollout_log is not None:
             self._log_rollouts(records)

@@ -102,7 +102,7 @@ class SFTTrainer:
         # without chains the config asked for run.max_steps
         self.max_steps = run.max_steps or max(1, math.ceil(run.epochs * len(self.train_examples) / per_step))
         seen = {"examples_seen": per_step}
-        ready = prepare_training("sft", config, self.accelerator, loaded, policy, t, self.max_steps, seen)
+        ready = prepare_training("sft", config, self.accelerator, loaded, policy, t, self.max_steps, seen, "train")
         self.model, self.policy, self.optimizer, self.scheduler, self.loaded, self.run = ready
         self.share_prefix = self.world == 1 and not config.model.gradient_checkpointing
         #: the update's precision, "auto" resolved for this device (`train.update.resolve_precision`)
@@ -210,6 +210,9 @@ class SFTTrainer:
 
     def step(self) -> dict[str, float]:
         began = time.perf_counter()
+        lr = float(
+            self.scheduler.get_last_lr()[0]
+        )  # the rate this step trains at (its): read before the scheduler moves on
         self.model.train()
         micro_batches = self.batches_for_step(self.step_index)
         total_tokens = sum(len(ids) for mb in micro_batches for _, ids in mb)
@@ -236,7 +239,7 @@ class SFTTrainer:
         )
         if grad_norm is not None:
             stats["grad_norm"] = grad_norm
-        stats["lr"] = float(self.scheduler.get_last_lr()[0])
+        stats["lr"] = lr
         stats["time/step"] = time.perf_counter() - began
         self.run.step += 1
         return self.run.reduce(stats)

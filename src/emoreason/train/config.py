@@ -129,21 +129,24 @@ class PolarityObjectiveConfig(Section):
 
 
 def build_optimizer(
-    model: torch.nn.Module, optim: OptimSection, total_updates: int
+    model: torch.nn.Module, optim: OptimSection, total_updates: int, key: str = "optim"
 ) -> tuple[torch.optim.Optimizer, Any]:
     """AdamW over the trainable parameters and its scheduler, sized for `total_updates`
     optimizer steps. The scheduler is stepped by the trainer, not by accelerate, whose wrapper
-    would step it once per process."""
+    would step it once per process. `key`: the recipe's name for the `optim` section (SFT's is `train`)."""
     from transformers import get_scheduler
 
     if optim.scheduler != "constant" and 0 < total_updates <= optim.warmup_steps:
         # the warm-up starts from 0: a short try (max_steps=1) would train at lr 0 and look broken
         log.warning(
-            "optim.warmup_steps %d covers all %d optimizer steps of this run: the learning rate rises from 0 "
-            "and never reaches optim.lr %g (the first step trains nothing); for a short try add optim.warmup_steps=0",
+            "%s.warmup_steps %d covers all %d optimizer steps of this run: the learning rate rises from 0 "
+            "and never reaches %s.lr %g (the first step trains nothing); for a short try add %s.warmup_steps=0",
+            key,
             optim.warmup_steps,
             total_updates,
+            key,
             optim.lr,
+            key,
         )
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=optim.lr, betas=optim.betas, weight_decay=optim.weight_decay)

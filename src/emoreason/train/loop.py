@@ -177,13 +177,14 @@ def prepare_training(
     optim: OptimSection,
     total_updates: int,
     counted_per_step: Mapping[str, int] | None = None,
+    optim_key: str = "optim",
 ) -> Prepared:
     """The steps every trainer takes after choosing what trains (`policy`, from
     `train.policy.prepare_policy`): its optimizer and schedule for `total_updates` optimizer
     steps, accelerate's wrapping, and the run state over `config.run`. `counted_per_step`:
     what one step consumes over all processes (e.g. {"samples_seen": 16}), recorded times the
-    step in each checkpoint."""
-    optimizer, scheduler = build_optimizer(policy, optim, total_updates)
+    step in each checkpoint. `optim_key`: the recipe's name for `optim` (in messages)."""
+    optimizer, scheduler = build_optimizer(policy, optim, total_updates, optim_key)
     model, optimizer = accelerator.prepare(policy, optimizer)
     policy = accelerator.unwrap_model(model)
     loaded = dataclasses.replace(loaded, model=policy)
