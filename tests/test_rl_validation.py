@@ -106,6 +106,12 @@ def test_label_metrics_hand_computed_with_cue_grounding() -> None:
     found = collapse_reasons({"ravdess": figures}, 0.85, 0.3, label_share=0.5)
     assert found == ["ravdess: 75% of answers name one label (> 50%)"]
     assert collapse_reasons({"ravdess": {**figures, "majority_share": 0.4}}, 0.85, 0.3, 0.5) == []
+    # no answer parsed: the biggest "label" is none at all, which was reported as one label named by all
+    unparsed = answer_metrics([fmt.parse("no label", task)] * 4, ["no label"] * 4, samples, task)
+    assert unparsed["none_share"] == unparsed["majority_share"] == 1.0 and figures["none_share"] == 0.25
+    assert collapse_reasons({"ravdess": unparsed}, 0.85, 0.3, 0.5) == [
+        "ravdess: 100% of answers name no label (did not parse) (> 50%)"
+    ]
 
 
 def test_short_names_keep_keys_at_two_slashes() -> None:

@@ -174,7 +174,7 @@ def label_metrics(parsed: Sequence[ParseResult], samples: Sequence[Sample], task
     """Against gold labels: war (accuracy), uar, f1_macro (`classification_metrics`; an answer
     without a valid label counts as wrong), `recall_<label>` per gold-present label, and
     majority_share: the share of answers naming their most frequent label (no label is its own
-    class, "none")."""
+    class, "none", whose share is none_share)."""
     labels = list(task.labels or ())
     figures = classification_metrics([p.label for p in parsed], [s.label or "" for s in samples], labels)
     named = Counter(normalize_label(p.label) if p.label else "none" for p in parsed)
@@ -184,6 +184,7 @@ def label_metrics(parsed: Sequence[ParseResult], samples: Sequence[Sample], task
         "f1_macro": figures["f1_macro"],
         **{f"recall_{label}": float(r) for label, r in figures["per_class_recall"].items()},
         "majority_share": max(named.values()) / len(parsed),
+        "none_share": named["none"] / len(parsed),
         "sd_ratio": float("nan"),
     }
 
@@ -231,7 +232,10 @@ def collapse_reasons(
     for name, f in figures.items():
         if "war" in f:
             if f["majority_share"] > label_share:
-                reasons.append(f"{name}: {f['majority_share']:.0%} of answers name one label (> {label_share:.0%})")
+                # the biggest class may be the answers that name no label (unparsed): say that, not "one label"
+                unparsed = f.get("none_share", 0.0) >= f["majority_share"]
+                what = "name no label (did not parse)" if unparsed else "name one label"
+                reasons.append(f"{name}: {f['majority_share']:.0%} of answers {what} (> {label_share:.0%})")
             continue
         if f["majority_share"] > majority_share:
             said = [f[key] for key in ("positive_share", "negative_share", "neutral_share") if key in f]
