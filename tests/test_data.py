@@ -201,6 +201,24 @@ def test_unknown_label_with_declared_label_set(tmp_path: Path) -> None:
     assert dataset.task.label_polarity == {"anger": "negative", "fear": "negative"}
 
 
+def test_label_polarities_cover_ravdess_words_and_can_be_given(tmp_path: Path) -> None:
+    """A RAVDESS copy in a generic file lost the polarity of calm, fearful and surprised, and a label set of
+    one's own had no way to say its labels' polarity."""
+    rows = [{"text": str(i), "label": label} for i, label in enumerate(("calm", "fearful", "surprised", "boredom"))]
+    path = write_jsonl(tmp_path / "l.jsonl", rows)
+    assert load_dataset(f"jsonl:{path}").task.label_polarity == {
+        "calm": "positive",
+        "fearful": "negative",
+        "surprised": "positive",
+    }
+    given = load_dataset(f"jsonl:{path}?polarity=boredom:negative,surprised:neutral").task.label_polarity
+    assert given["boredom"] == "negative" and given["surprised"] == "neutral" and given["calm"] == "positive"
+    with pytest.raises(DataError, match="'boredom:bad' should be LABEL:POLARITY"):
+        load_dataset(f"jsonl:{path}?polarity=boredom:bad")
+    with pytest.raises(DataError, match="'joy' is not one of the labels"):
+        load_dataset(f"jsonl:{path}?polarity=joy:positive")
+
+
 def test_labels_that_differ_only_in_case_are_one_label(tmp_path: Path) -> None:
     """ "Amusement" and "amusement" made two labels, and evaluate stopped at the metrics after answering."""
     rows = [{"text": "a", "label": "Amusement"}, {"text": "b", "label": "amusement"}, {"text": "c", "label": "fear"}]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import torch
 
-from emoreason.data.schema import Sample, mikels_task, vader_task
+from emoreason.data.schema import Sample, TaskInfo, mikels_task, vader_task
 from emoreason.formats.base import ParseResult
 from emoreason.generation import Completion, SamplingParams
 from emoreason.generation.logprobs import continuation_logprobs, encode_with_continuations, hint_token_ids
@@ -146,6 +146,36 @@ def test_mean_reward_rises_on_a_learnable_reward(tmp_path: Path, causal: Path) -
 # --------------------------------------------------------------------------------------
 # Hint-GRPO
 # --------------------------------------------------------------------------------------
+
+
+def test_a_hard_group_whose_gold_has_no_polarity_is_not_counted_as_hinted(
+    tmp_path: Path, causal: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Such groups were logged as hinted (hints/groups) and sampled again with no hint at all."""
+    task = TaskInfo("own", labels=("boredom", "joy"), label_polarity={"joy": "positive"})
+    samples = [Sample(id=f"b{i}", text=f"clip {i}", label="boredom", split="train") for i in range(2)]
+    samples += [Sample(id=f"j{i}", text=f"clip {i}", label="joy", split="train") for i in range(2)]
+
+    def wrong(conversation: Conversation, k: int) -> str:  # no answer names a label: every group is hard
+        return "<step1>a</step1><step2>b</step2><step3>c</step3>\\boxed{nothing}"
+
+    trainer, engine = scripted_trainer(
+        tmp_path,
+        causal,
+        answer=wrong,
+        samples=samples,
+        task=task,
+        data={"format": "emor3"},
+        rollout={"prompts_per_step": 4},
+        optim={"minibatch_size": 16},
+    )
+    with caplog.at_level("WARNING", logger="emoreason.rl.trainer"):
+        groups, stats = trainer.generate_rollouts(trainer.prompts_for_step(0), 0)
+    golds = [g[0].sample.label for g in groups]
+    assert stats["groups/hard_rate"] == 1.0 and stats["hints/groups"] == golds.count("joy") == 2
+    assert [all(r.hinted for r in g) for g in groups] == [gold == "joy" for gold in golds]
+    assert "hard groups of gold boredom get no hint: their polarity is unknown" in caplog.text
+    assert len(engine.calls[1][0]) == 2  # only the two hintable groups were asked again
 
 
 def test_hard_groups_are_resampled_with_a_prefix_hint(tmp_path: Path, causal: Path) -> None:

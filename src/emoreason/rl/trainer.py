@@ -138,6 +138,7 @@ class GRPOTrainer:
         self.model, self.policy, self.optimizer, self.scheduler, self.loaded, self.run = ready
         self.run.adapter_settings = trained_for(self.format.name, self.task)
         self._warned_centring = False  # said once a run: centring left a whole step without a signal
+        self._warned_unhintable = False  # said once a run: hard groups whose gold has no polarity to hint
         self.rollout_weights = RolloutWeights(self.loaded, config.rollout.merge_lora, config.rollout.dtype)
         batch_size = config.rollout.batch_size
         self.engine: GenerationBackend = engine or TransformersEngine(
@@ -286,10 +287,23 @@ class GRPOTrainer:
             return [g for i, g in enumerate(groups) if i not in set(hard)], stats
         if not self.config.hints.enabled:
             return groups, stats
+        # a gold whose polarity is unknown (a label with no valence) has no hint to give: its group stays as sampled
+        hints = {i: hint_for(golds[i], self.task) for i in hard}
+        unhintable = sorted({gold_answer(golds[i], self.task) or "?" for i in hard if hints[i] is None})
+        if unhintable and not self._warned_unhintable:
+            log.warning(
+                "hard groups of gold %s get no hint: their polarity is unknown (a label task's labels need a "
+                "polarity to hint it; ?polarity=... gives them one); they stay as sampled",
+                ", ".join(unhintable),
+            )
+            self._warned_unhintable = True
+        hard = [i for i in hard if hints[i] is not None]
+        if not hard:
+            return groups, stats
         mode = effective_mode(self.config.hints.mode, self.format)
         rows = hinted_rows(G, self.config.hints.fraction)
         n_hinted = sum(rows)
-        hinted_convs = [self.conversation(prompts[i], hint_for(golds[i], self.task), mode) for i in hard]
+        hinted_convs = [self.conversation(prompts[i], hints[i], mode) for i in hard]
         hinted = self.engine.generate(hinted_convs, self.sampling(n_hinted, self._seed(step, Stream.HINTED)))
         plain = [[] for _ in hard]  # the unhinted rest of each hard group, when fraction < 1
         if n_hinted < G:

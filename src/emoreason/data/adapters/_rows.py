@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from emoreason.data.errors import BadRow, DataError, LoadReport
 from emoreason.data.schema import MIKELS_VALENCE, SPLITS, NeutralBand, Polarity, Sample, TaskInfo, normalize_label
@@ -37,6 +37,8 @@ TASK_OPTIONS = {
     "neutral": "half-width W of the neutral band around the scale's midpoint, (mid - W, mid + W) (default 0: only the "
     "midpoint is neutral; 0 on a scale centred there, 4 on 1..7)",
     "labels": "comma-separated label set; other labels become bad rows (default: the labels found)",
+    "polarity": "each label's polarity, LABEL:POLARITY pairs, e.g. polarity=awe:positive,boredom:negative (default: "
+    "Mikels' and RAVDESS's emotion words and the polarity words; a label without one has no polarity figures or hint)",
     "missing_media": "skip (default: a sample whose media file is absent is a bad row) or keep (drop the reference)",
     "name": "task name used in reports (default: the file name)",
     "targets": "required (default: a row without score or label is a bad row) or optional (texts to analyse, "
@@ -180,17 +182,36 @@ class RowReader:
         return None
 
 
-def label_polarity_map(labels: tuple[str, ...]) -> dict[str, Polarity]:
-    """Known valences: Mikels' categories and the polarity words themselves."""
+def label_polarity_map(labels: tuple[str, ...], given: str | None = None, spec: str = "") -> dict[str, Polarity]:
+    """Known valences: Mikels' categories, RAVDESS's emotions (as the `ravdess:` adapter reads them, so that a
+    converted copy keeps them) and the polarity words themselves; `given` (`?polarity=` in `spec`:
+    "label:polarity,...") adds to them or overrides them."""
     known: dict[str, Polarity] = {
         **MIKELS_VALENCE,
         "positive": "positive",
         "negative": "negative",
         "neutral": "neutral",
         "happy": "positive",
+        "calm": "positive",
+        "surprised": "positive",
         "sad": "negative",
         "angry": "negative",
+        "fearful": "negative",
     }
+    names = {normalize_label(x) for x in labels}
+    for pair in (given or "").split(","):
+        if not pair.strip():
+            continue
+        label, _, polarity = pair.partition(":")
+        label, polarity = normalize_label(label), polarity.strip().lower()
+        if polarity not in ("positive", "negative", "neutral"):
+            raise DataError(
+                f"?polarity= in {spec}: {pair.strip()!r} should be LABEL:POLARITY, the polarity one of "
+                "positive, negative, neutral"
+            )
+        if label not in names:
+            raise DataError(f"?polarity= in {spec}: {label!r} is not one of the labels ({', '.join(sorted(names))})")
+        known[label] = cast(Polarity, polarity)
     return {normalize_label(x): known[normalize_label(x)] for x in labels if normalize_label(x) in known}
 
 
@@ -228,7 +249,13 @@ def build_task(spec: DatasetSpec, samples: list[Sample], report: LoadReport, def
         if outside:
             report.warnings.append(f"{len(outside)} scores lie outside the scale {scale}, first ids: {outside[:3]}")
         neutral = NeutralBand.around(scale, neutral_width)
-        return TaskInfo(name, scale=scale, neutral=neutral, labels=labels, label_polarity=label_polarity_map(labels))
+        return TaskInfo(
+            name,
+            scale=scale,
+            neutral=neutral,
+            labels=labels,
+            label_polarity=label_polarity_map(labels, spec.option("polarity"), str(spec)),
+        )
     if not labels:
         if targets_optional(spec):  # texts to analyse: the caller brings its own task
             return TaskInfo(name, metric_set="classification")
@@ -240,4 +267,5 @@ def build_task(spec: DatasetSpec, samples: list[Sample], report: LoadReport, def
             f"{spec}: no scores and no labels found; nothing to learn from (to only analyse the texts, "
             "add ?targets=optional)"
         )
-    return TaskInfo(name, labels=labels, label_polarity=label_polarity_map(labels), metric_set="classification")
+    polarity = label_polarity_map(labels, spec.option("polarity"), str(spec))
+    return TaskInfo(name, labels=labels, label_polarity=polarity, metric_set="classification")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emoreason.data.adapters._rows import label_polarity_map
+from emoreason.data.adapters._rows import TASK_OPTIONS, label_polarity_map
 from emoreason.data.base import Dataset, register
 from emoreason.data.errors import BadRow, DataError, LoadReport
 from emoreason.data.schema import SPLITS, Sample, TaskInfo, normalize_label
@@ -19,6 +19,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".ti
     "image folder DIR/<label>/<image> or DIR/<split>/<label>/<image>; Mikels labels get their valence",
     {
         "labels": "comma-separated label set; folders outside it are reported as bad rows",
+        "polarity": TASK_OPTIONS["polarity"],
         "name": "task name used in reports (default: the folder name)",
     },
 )
@@ -61,7 +62,7 @@ def load_images(spec: DatasetSpec, strict: bool) -> Dataset:
     task = TaskInfo(
         spec.option("name", root.name) or root.name,
         labels=labels,
-        label_polarity=label_polarity_map(labels),
+        label_polarity=label_polarity_map(labels, spec.option("polarity"), str(spec)),
         metric_set="classification",
     )
     return Dataset(spec=str(spec), task=task, samples=samples, report=report)
