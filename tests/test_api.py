@@ -324,6 +324,22 @@ def test_evaluate_refuses_media_a_text_model_cannot_read_before_loading_it(tiny_
         emoreason.evaluate(f"jsonl:{data}?labels=happy,sad", tiny_path, out=tmp_path / "run", loader=no_loading)
 
 
+def test_evaluate_answers_a_label_task_in_a_label_format_unless_told_otherwise(tiny_path: Path, tmp_path: Path) -> None:
+    """c2f was the default whatever the task: a label task failed at the first batch, after the load."""
+    data = tmp_path / "l.jsonl"
+    data.write_text(json.dumps({"id": "a", "text": "x", "label": "happy", "split": "test"}) + "\n")
+
+    def no_loading(*args: Any) -> Any:
+        raise AssertionError("loaded")
+
+    with pytest.raises(ValueError, match=r"answers with a label: format='emor3' \(or format='r1'\)"):
+        emoreason.evaluate(
+            f"jsonl:{data}?labels=happy,sad", tiny_path, format="c2f", out=tmp_path / "a", loader=no_loading
+        )
+    with pytest.raises(AssertionError, match="loaded"):  # emor3 by default: the settings pass, the model loads
+        emoreason.evaluate(f"jsonl:{data}?labels=happy,sad", tiny_path, out=tmp_path / "b", loader=no_loading)
+
+
 def test_evaluate_refuses_counts_below_one_before_loading(tiny_path: Path, tmp_path: Path) -> None:
     """limit=-3 took all but three samples (samples[:-3]); max_new_tokens=0 became 256."""
     data = tmp_path / "s.jsonl"

@@ -375,6 +375,26 @@ def test_evaluate_predictions_skips_a_baseline_without_train_split(tmp_path: Pat
     assert set(strict_load(out)["rows"]) == {"p", "vader"}  # the baseline that can run still does
 
 
+def test_evaluate_predictions_reads_a_label_tasks_completions_as_its_format(tmp_path: Path) -> None:
+    """With c2f by default every emor3 completion was unparsed, reported as accuracy 0 with no error."""
+    data = write_rows(
+        tmp_path / "gold.jsonl", [{"id": "a", "text": "x", "label": "angry"}, {"id": "b", "text": "y", "label": "sad"}]
+    )
+    emor3 = "<step1>t</step1><step2>f</step2><step3>v</step3>\\boxed{{{}}}"
+    predictions = write_rows(
+        tmp_path / "p.jsonl",
+        [{"id": "a", "completion": emor3.format("angry")}, {"id": "b", "completion": emor3.format("joy")}],
+    )
+    args = ["evaluate-predictions", str(predictions), "-d", f"jsonl:{data}?labels=angry,sad,joy"]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "m.json")])
+    assert result.exit_code == 0, result.output
+    row = strict_load(tmp_path / "m.json")["rows"]["p"]
+    assert row["accuracy"] == 0.5 and row["parse_rate"] == 1.0
+    refused = runner.invoke(app, [*args, "-f", "c2f"])
+    said = " ".join(refused.output.split())
+    assert refused.exit_code == 2 and "answers with a label: --format emor3 (or --format r1)" in said
+
+
 def test_labels_outside_the_label_set_are_flagged() -> None:
     task = TaskInfo("c", labels=("joy", "anger"), metric_set="classification")
     samples = [Sample(id="a", text="x", label="joy"), Sample(id="b", text="y", label="anger")]

@@ -19,6 +19,7 @@ from emoreason.formats import (
     ReasoningFormat,
     answer_start,
     effective_mode,
+    format_for,
     format_number,
     get_format,
     parse_number,
@@ -123,6 +124,21 @@ def test_registry_knows_the_three_formats() -> None:
         .render_target(SIMS_TASK, reasoning="x", score=0.1234)
         .endswith("<score>0.123</score>")
     )
+
+
+def test_format_for_takes_the_tasks_kind_and_says_what_fits() -> None:
+    """Without a format every command took c2f, which cannot answer a label task: evaluate failed after the
+    model loaded, evaluate-predictions scored every completion as unparsed (accuracy 0)."""
+    labels = mikels_task("emoset")
+    assert format_for(labels).name == "emor3" and format_for(SIMS_TASK).name == "c2f"
+    assert format_for(labels, "r1").name == "r1" and format_for(labels, None, "r1").name == "r1"
+    with pytest.raises(ValueError, match=r"answers with a label: -f 'emor3' \(or -f 'r1'\)"):
+        format_for(labels, "c2f", say="-f {!r}")
+    # the adapter's own format meets a task it was not trained for: its task is the fix, not "use c2f"
+    with pytest.raises(
+        ValueError, match=r"the adapter answers in emor3 .* for a task with a label set: give that task"
+    ):
+        format_for(vader_task("tweets"), None, "emor3")
 
 
 def test_unknown_format_lists_known_names() -> None:

@@ -136,7 +136,7 @@ def evaluate(
     from emoreason.cues import CueClassifier, add_ranking
     from emoreason.data import load_dataset, random_subset
     from emoreason.eval.runner import check_resumable, evaluate_model, hold_output_folder
-    from emoreason.formats import get_format
+    from emoreason.formats import format_for
     from emoreason.formats.consensus import vote_temperature
     from emoreason.formats.readout import ScoreFit, effective_readout
     from emoreason.generation import SamplingParams
@@ -145,7 +145,7 @@ def evaluate(
 
     ds = load_dataset(dataset) if isinstance(dataset, str) else dataset
     own = AdapterSettings.of(resolve_adapters(str(model), adapter))
-    samples, fmt = ds.split(split), get_format(format or own.format or "c2f")
+    samples, fmt = ds.split(split), format_for(ds.task, format, own.format)  # before the model loads
     if max_new_tokens is None:  # 0 is no default: SamplingParams refuses it below
         max_new_tokens = own.max_new_tokens or 256
     if own.cue_classifier is not None:  # the adapter was trained with the classifier's ranking in its prompts

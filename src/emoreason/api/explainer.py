@@ -278,11 +278,12 @@ def checked_settings(
     max_new_tokens: int | None = None,
 ) -> tuple[ReasoningFormat, TaskInfo, float]:
     """The format, task and sampling temperature an explainer answers with, what is not given taken
-    from the adapter's own settings (`own`), else c2f and vader; a `ValueError` saying why for any
-    setting it cannot take. Reads no weights, so `Explainer.load` checks before it loads them."""
+    from the adapter's own settings (`own`), else vader and the format the task takes
+    (`formats.format_for`); a `ValueError` saying why for any setting it cannot take. Reads no
+    weights, so `Explainer.load` checks before it loads them."""
     from emoreason.cues.prompting import CUE_MODES
     from emoreason.data.schema import TaskInfo, resolve_task
-    from emoreason.formats import get_format
+    from emoreason.formats import format_for
     from emoreason.formats.consensus import vote_temperature
 
     if isinstance(labels, str):  # "joy,anger", as --labels takes them, not the letters of one string
@@ -293,12 +294,7 @@ def checked_settings(
         task = resolve_task(scale=tuple(scale) if scale else None, labels=tuple(labels) if labels else None)
     task = task or own.task or "vader"
     task_info = task if isinstance(task, TaskInfo) else resolve_task(task)
-    fmt = get_format(format or own.format or "c2f")
-    try:
-        fmt.system_prompt(task_info)  # a label task with a format that answers with a score fails here
-    except ValueError as err:
-        fits = "a label: format='emor3'" if not task_info.is_regression else "a score: format='c2f'"
-        raise ValueError(f"{err}; this task needs a format that answers with {fits} (or 'r1')") from None
+    fmt = format_for(task_info, format, own.format)
     chosen = vote_temperature(votes, temperature)
     if cues not in CUE_MODES:
         raise ValueError(f"unknown cue mode {cues!r}; use {', '.join(CUE_MODES)}")

@@ -68,22 +68,30 @@ def speech_adapter_for(model: str, samples: list[Any], task: Any, fmt: Any) -> l
     return None
 
 
-def _check_label_format(task: Any, fmt: Any, model: str, adapter: Any) -> None:
-    """Fail before loading the model when `task` (labels, no scale) meets a format that answers with a
-    score: `fmt`, else the adapter's own format (its emoreason.json), else c2f."""
-    from emoreason.formats import get_format
+def _check_format(task: Any, fmt: Any, model: str, adapter: Any) -> None:
+    """Fail before loading the model when the task (`task`, else the adapter's, else vader) meets a
+    format that cannot answer it: `fmt`, else the adapter's own (its emoreason.json), else the one the
+    task takes."""
+    from emoreason.data.schema import resolve_task
+    from emoreason.formats import format_for
     from emoreason.models.loading import resolve_adapters
     from emoreason.models.shipped import AdapterSettings
 
     try:
-        own = AdapterSettings.of(resolve_adapters(model, adapter)).format
+        own = AdapterSettings.of(resolve_adapters(model, adapter))
     except (ValueError, OSError):  # the model or adapter is checked, and named, where it loads
-        own = None
-    chosen = fmt or get_format(own or "c2f")
+        own = AdapterSettings()
     try:
-        chosen.system_prompt(task)
+        format_for(task or resolve_task(own.task or "vader"), fmt.name if fmt else None, own.format, say="-f {}")
     except ValueError as err:
-        fail(f"{err}; a label set needs a format that answers with a label: add -f emor3 (or -f r1)")
+        said = str(err)
+        flags = "--scale or --task" if "a score scale: give that task" in said else "--labels or --task"
+        fail(said.replace("give that task", f"give one ({flags})"))
+    if fmt is not None and own.format and fmt.name != own.format:  # the answers will rarely parse
+        warn(
+            f"the adapter answers in {own.format} (its emoreason.json), not -f {fmt.name}: few answers will parse; "
+            f"give an adapter trained for {fmt.name} (--adapter)"
+        )
 
 
 def analyze(
@@ -135,8 +143,7 @@ def analyze(
         fail(str(err))
     if not samples:
         fail(f"nothing to analyse: {input_file} has no row that can be read" if input_file else "nothing to analyse")
-    if the_task is not None and not the_task.is_regression:  # before the model loads: a label task needs a label format
-        _check_label_format(the_task, fmt, model, adapter)
+    _check_format(the_task, fmt, model, adapter)  # before the model loads: a label task needs a label format
     try:
         vote_temperature(votes, temperature)
     except ValueError as err:

@@ -62,7 +62,7 @@ def evaluate_predictions_cmd(
     predictions: opt.Predictions,
     dataset: opt.DatasetOption,
     split: opt.Split = "test",
-    format_name: opt.PredictionsFormat = "c2f",
+    format_name: opt.PredictionsFormat = None,
     out: opt.MetricsOut = None,
     baselines: opt.ExtraBaselines = "none",
 ) -> None:

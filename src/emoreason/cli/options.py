@@ -83,7 +83,13 @@ Predictions = Annotated[
     ),
 ]
 PredictionsFormat = Annotated[
-    str, _option("Reasoning format used to parse `completion`: c2f, emor3 or r1.", "--format", "-f")
+    Optional[str],
+    _option(
+        "Reasoning format used to parse `completion`: c2f, emor3 or r1 (default: the one the task takes, c2f for "
+        "a score scale, emor3 for a label set).",
+        "--format",
+        "-f",
+    ),
 ]
 MetricsOut = Annotated[
     Optional[Path], _option("Where to write the metrics JSON (default: PREDICTIONS with .metrics.json).")

@@ -22,7 +22,7 @@ from emoreason.data.adapters._rows import parse_score
 from emoreason.data.jsonl import read_jsonl_strict
 from emoreason.data.schema import normalize_label
 from emoreason.eval.comparison import fit_baselines
-from emoreason.formats import get_format
+from emoreason.formats import format_for, get_format
 from emoreason.formats.base import ParseResult
 
 NOT_A_NUMBER = "not_a_number"
@@ -209,8 +209,15 @@ def score_samples(
 
 
 def evaluate_prediction_file(
-    path: Path, dataset: Dataset, split: str = "test", format_name: str = "c2f", baselines: list[str] | None = None
+    path: Path,
+    dataset: Dataset,
+    split: str = "test",
+    format_name: str | None = None,
+    baselines: list[str] | None = None,
 ) -> dict[str, Any]:
+    """Score the predictions in `path` on `dataset`'s `split`; `format_name` reads their completions
+    (None: the one the task takes, `formats.format_for`; one that cannot answer the task is refused)."""
+    format_name = format_for(dataset.task, format_name, say="--format {}").name
     predictions, warnings = read_predictions(path)
     samples = dataset.split(split)
     if not samples:

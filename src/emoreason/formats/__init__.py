@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from emoreason.data.schema import TaskInfo
 from emoreason.formats._tags import format_number, parse_number, parse_polarity
 from emoreason.formats.base import Message, ParseError, ParseResult, ReasoningFormat
 from emoreason.formats.c2f import C2FFormat
@@ -59,6 +60,29 @@ def get_format(name: str, **options: Any) -> ReasoningFormat:
     return _REGISTRY[key](**options)
 
 
+def format_for(
+    task: TaskInfo, name: str | None = None, adapter_format: str | None = None, say: str = "format={!r}"
+) -> ReasoningFormat:
+    """The format that answers `task`: `name` when given, else the adapter's own (`adapter_format`, its
+    emoreason.json), else the one the task's kind takes (c2f for a score scale, emor3 for a label set).
+    A `ValueError` saying what fits when the chosen format cannot answer the task; `say` spells a format
+    in that message the way the caller gives one (`"-f {}"` on the command line)."""
+    fmt = get_format(name or adapter_format or ("c2f" if task.is_regression else "emor3"))
+    try:
+        fmt.system_prompt(task)  # a format that cannot answer the task fails here
+    except ValueError as err:
+        fits = say.format("c2f" if task.is_regression else "emor3")
+        if name is None and adapter_format:  # the adapter's format: its task is the one to give
+            wants = "a score scale" if fmt.name == "c2f" else "a label set"
+            fix = f"the adapter answers in {fmt.name} (its emoreason.json), for a task with {wants}: give that task"
+            raise ValueError(f"{err}; {fix}, or ask for {fits}") from None
+        kind = "a score" if task.is_regression else "a label"
+        raise ValueError(
+            f"{err}; this task needs a format that answers with {kind}: {fits} (or {say.format('r1')})"
+        ) from None
+    return fmt
+
+
 def answer_start(text: str) -> int | None:
     """Where the first answer marker of any registered format occurs in `text` (None: none).
 
@@ -78,6 +102,7 @@ __all__ = [
     "ParseError",
     "ParseResult",
     "R1Format",
+    "format_for",
     "ReasoningFormat",
     "answer_start",
     "available_formats",
