@@ -161,7 +161,7 @@ def test_settings_are_checked_before_the_model_loads(
         "unknown cue mode 'maybe'": {"cues": "maybe"},  # it failed only at the first call
         "score_readout|readout": {"score_readout": "bogus"},
         "votes": {"votes": 0},
-        "needs a task with a score scale.*answers with a label: format=.emor3.": {"labels": ["joy", "anger"]},
+        "needs a task with a score scale.*answers with a label: format=.emor3.": {"labels": ["joy"], "format": "c2f"},
         "needs a task with labels.*answers with a score: format=.c2f.": {"format": "emor3"},  # vader by default
         "not both": {"task": "vader", "scale": (-3.0, 3.0)},
         "max_new_tokens must be at least 1, got 0": {"max_new_tokens": 0},  # 0 was taken for "the default"
@@ -175,6 +175,7 @@ def test_settings_are_checked_before_the_model_loads(
     assert own_scale.task.scale == (1.0, 7.0) and own_scale.task.neutral.low == own_scale.task.neutral.high == 4.0
     labelled = Explainer(explainer.loaded, explainer.engine, labels=["joy", "anger"], format="emor3")
     assert labelled.task.labels == ("joy", "anger")
+    assert Explainer(explainer.loaded, explainer.engine, labels=["joy", "anger"]).format.name == "emor3"  # by kind
     spelled = Explainer(explainer.loaded, explainer.engine, labels="joy, anger", format="emor3")  # type: ignore[arg-type]
     assert spelled.task.labels == ("joy", "anger")
 

@@ -416,6 +416,64 @@ def test_parsed_answers_outside_the_scale_are_rejected_too() -> None:
     assert scored.metrics["mae"] == pytest.approx(0.25)  # b counts as the midpoint 0, not -40
 
 
+def test_an_mmsa_task_keeps_a_score_outside_the_scale_as_mmsa_does() -> None:
+    """MMSA's metricsTop.py clips such a prediction; scoring it as the midpoint 0 gave Non0_acc_2 0.50,
+    Mult_acc_7 0.20, MAE 1.52 where MMSA gives 0.75, 0.40, 1.10 (by hand below)."""
+    from emoreason.data.schema import MOSI_TASK
+
+    golds, preds = [2.4, -2.2, 0.0, 1.2, 2.8], [1.0, -0.5, 0.3, -0.2, 3.5]
+    samples = [Sample(id=str(i), text="x", score=g) for i, g in enumerate(golds)]
+    scored = score_system(samples, {str(i): {"score": p} for i, p in enumerate(preds)}, MOSI_TASK, "c2f", "p.jsonl")
+    m = scored.metrics
+    # signs of the four nonzero golds: 3 of 4 agree; [-3, 3]-clipped and rounded, 0 and 3 match: 2 of 5
+    assert m["Non0_acc_2"] == 0.75 and m["Mult_acc_7"] == 0.4
+    assert m["MAE"] == pytest.approx((1.4 + 1.7 + 0.3 + 1.4 + 0.7) / 5)  # unclipped, as MMSA's
+    assert m["Corr"] == pytest.approx(float(np.corrcoef(preds, golds)[0, 1]), abs=5e-5)  # MMSA rounds to 4 places
+    assert m["out_of_scale_predictions"] == 1 and m["imputed_predictions"] == 0
+    assert scored.warnings == [
+        "p.jsonl: 1 score(s) lie outside the scale [-3, 3] ('4': 3.5); kept, and clipped where MMSA's metrics clip"
+    ]
+
+
+class UnreadableImageEngine:
+    """Answers every prompt, except that a batch holding an image named "broken" fails as a processor does."""
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def generate(self, conversations, params, progress=None):
+        from emoreason.generation import Completion
+        from emoreason.models import MediaError
+
+        self.batches.append(len(conversations))
+        for conversation in conversations:
+            if conversation.image and "broken" in conversation.image:
+                raise MediaError(f"cannot read image file {conversation.image}: Truncated File Read")
+        answer = "<polarity>positive</polarity><think>fine</think><score>1.0</score>"
+        return [[Completion(answer, [1], [0.0], "stop")] for _ in conversations]
+
+
+def test_an_unreadable_image_leaves_out_its_sample_and_keeps_the_others(tmp_path: Path) -> None:
+    """One unreadable image stopped the whole evaluation and lost its batch's answers."""
+    from emoreason.data import load_dataset
+    from emoreason.eval.runner import evaluate_model
+    from emoreason.generation import SamplingParams
+
+    rows = []
+    for name in ("a", "broken", "c"):
+        (tmp_path / f"{name}.png").write_bytes(b"not checked here")
+        rows.append({"id": name, "text": "x", "image": f"{name}.png", "score": 1.0})
+    dataset = load_dataset(f"jsonl:{write_rows(tmp_path / 'd.jsonl', rows)}?scale=-4,4")
+    samples, engine, heard = dataset.split("test"), UnreadableImageEngine(), []
+    params = SamplingParams(max_new_tokens=8)
+    metrics = evaluate_model(engine, dataset, samples, tmp_path / "run", "m", "c2f", params, 8, [], notify=heard.append)
+    answered = [json.loads(x)["id"] for x in (tmp_path / "run" / "predictions.jsonl").read_text().splitlines()]
+    assert answered == ["a", "c"] and engine.batches == [3, 1, 1, 1]  # the batch, then each of its samples
+    said = " ".join(heard)
+    assert "1 sample(s) have media that could not be read and were left out" in said
+    assert "first 'broken': cannot read image file" in said and metrics["rows"]["model"]["imputed_predictions"] == 1
+
+
 def test_json_safe_makes_non_finite_values_null() -> None:
     value = {"a": float("nan"), "b": [np.float32("inf"), np.int64(3)], "c": (1.5, -math.inf), "d": np.array([np.nan])}
     assert json_safe(value) == {"a": None, "b": [None, 3], "c": [1.5, None], "d": [None]}

@@ -49,7 +49,7 @@ from emoreason.metrics.attribution import WordShift, occlusions, word_shifts
 from emoreason.metrics.evidence import cue_statements, mark_evidence
 from emoreason.metrics.grounding import citation_grounding
 from emoreason.metrics.valence import misrated_cues, negation_notes, unnamed_cues, unrated_cues
-from emoreason.models import Conversation, LoadedModel
+from emoreason.models import Conversation, LoadedModel, MediaError
 
 
 class ContextTooLong(ValueError):
@@ -384,9 +384,13 @@ def analyze(
     cues: Mapping[str, str | None] | None = None,
     score_readout: str = "fitted",
     fit: ScoreFit | None = None,
+    on_unreadable: Callable[[Sample, MediaError], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Audit records for `samples`, generated `batch_size` at a time (each batch is handed to
     `on_batch` as soon as it is done, so callers can persist it before the next one starts).
+    A media file that cannot be read raises `MediaError`; with `on_unreadable`, its batch is asked
+    again a sample at a time, each such sample is handed to it and left without a record, and the
+    run goes on (a dataset run keeps what it can answer).
 
     `cues` maps sample ids to measured-cue text for the prompt (`emoreason.cues`); without it
     each sample's own `cues` field is used (None for data without cues). Pass `{}` for none.
@@ -405,15 +409,43 @@ def analyze(
     for start in range(0, len(samples), batch_size):
         chunk = list(samples[start : start + batch_size])
         began = time.perf_counter()
-        outputs = engine.generate(conversations_for(chunk, fmt, task, cues), params)
-        per_sample = (time.perf_counter() - began) / len(chunk)
+        try:
+            outputs = list(engine.generate(conversations_for(chunk, fmt, task, cues), params))
+        except MediaError:
+            if on_unreadable is None:
+                raise
+            chunk, outputs = answer_readable(engine, chunk, fmt, task, cues, params, on_unreadable)
+        per_sample = (time.perf_counter() - began) / max(1, len(chunk))
         batch = records_for(chunk, outputs, fmt, task, model_name, per_sample, cues, choice, fit=used_fit)
         records.extend(batch)
         if on_batch is not None:
             on_batch(batch)
         if progress is not None:
-            progress(len(chunk))
+            progress(min(batch_size, len(samples) - start))
     return records
+
+
+def answer_readable(
+    engine: GenerationBackend,
+    chunk: list[Sample],
+    fmt: ReasoningFormat,
+    task: TaskInfo,
+    cues: Mapping[str, str | None] | None,
+    params: SamplingParams,
+    on_unreadable: Callable[[Sample, MediaError], None],
+) -> tuple[list[Sample], list[Sequence[Completion]]]:
+    """The samples of a batch whose media read, each asked alone, with their answers; the others go to
+    `on_unreadable` with the error."""
+    kept: list[Sample] = []
+    outputs: list[Sequence[Completion]] = []
+    for sample in chunk:
+        try:
+            outputs.append(engine.generate(conversations_for([sample], fmt, task, cues), params)[0])
+        except MediaError as err:
+            on_unreadable(sample, err)
+            continue
+        kept.append(sample)
+    return kept, outputs
 
 
 def attribute_words(

@@ -29,6 +29,9 @@ NOT_A_NUMBER = "not_a_number"
 OUT_OF_SCALE = "out_of_scale"
 UNKNOWN_LABEL = "unknown_label"
 SHOWN_IDS = 5  # how many offending ids a warning names
+#: tasks scored as MMSA's metricsTop.py scores them, which clips what lies outside the scale (MOSI's
+#: Mult_acc_7 at [-3, 3], CH-SIMS's every figure at [-1, 1]) rather than refusing it
+MMSA_METRIC_SETS = frozenset({"mosi", "mosei", "sims", "simsv2"})
 
 
 def read_predictions(path: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
@@ -68,8 +71,10 @@ def read_prediction(
     """The prediction a row gives: an explicit score/label wins over the parsed completion.
 
     A regression value that is not a finite number, or lies outside the task's scale, is rejected
-    (value None). A label outside `labels` (normalised) is flagged but kept: the classification
-    metrics already count it as wrong, in their `<invalid>` column."""
+    (value None), except on an MMSA task (`MMSA_METRIC_SETS`), where one outside the scale is flagged
+    but kept: MMSA's metrics take raw predictions and clip them themselves. A label outside `labels`
+    (normalised) is flagged but kept: the classification metrics already count it as wrong, in their
+    `<invalid>` column."""
     if task.is_regression:
         given = row["score"] if row.get("score") is not None else (parsed.score if parsed is not None else None)
         if given is None:
@@ -78,7 +83,7 @@ def read_prediction(
         if score is None:
             return Prediction(None, NOT_A_NUMBER, given)
         if not task.in_scale(score):
-            return Prediction(None, OUT_OF_SCALE, given)
+            return Prediction(score if task.metric_set in MMSA_METRIC_SETS else None, OUT_OF_SCALE, given)
         return Prediction(score)
     label = row["label"] if row.get("label") is not None else (parsed.label if parsed is not None else None)
     if label is None:
@@ -115,6 +120,8 @@ def _rejection_warning(
     assert task.scale is not None
     low, high = task.scale
     what = "are not a finite number" if problem == NOT_A_NUMBER else f"lie outside the scale [{low:g}, {high:g}]"
+    if problem == OUT_OF_SCALE and task.metric_set in MMSA_METRIC_SETS:
+        return f"{source}: {len(rejected)} score(s) {what} ({shown}{more}); kept, and clipped where MMSA's metrics clip"
     return (
         f"{source}: {len(rejected)} score(s) {what} ({shown}{more}); they are scored as unparsed answers, "
         f"i.e. as the scale midpoint {(low + high) / 2:g} (counted in n_invalid and imputed_predictions)"

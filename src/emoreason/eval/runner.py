@@ -28,7 +28,7 @@ from emoreason.data.jsonl import AppendOnlyJsonl, read_jsonl_keyed, write_jsonl
 from emoreason.eval.attribution import ATTRIBUTION_FILE, run_attribution
 from emoreason.eval.comparison import fit_baselines
 from emoreason.eval.faithfulness import FAITHFULNESS_FILE, run_faithfulness
-from emoreason.eval.predictions import score_system
+from emoreason.eval.predictions import SHOWN_IDS, score_system
 from emoreason.eval.progress import run_counted
 from emoreason.eval.report import REPORT_FILES, write_report
 from emoreason.eval.run_identity import (
@@ -220,12 +220,24 @@ def evaluate_model(
             predictions_log.extend(batch)
 
         asked = (engine, todo, dataset.task, format_name, model_name, params, batch_size)
+        unreadable: list[tuple[str, str]] = []  # (id, why): samples whose media could not be read, left out
+
+        def skip(sample: Sample, err: Exception) -> None:
+            unreadable.append((sample.id, str(err)))
+
         if todo:
 
             def answer(advance: Any) -> None:
-                analyze(*asked, advance, persist, score_readout=score_readout, fit=score_fit)
+                analyze(*asked, advance, persist, score_readout=score_readout, fit=score_fit, on_unreadable=skip)
 
             run_counted(progress_factory, len(samples), len(samples) - len(todo), answer)
+        if unreadable:  # the others were answered; these count as unanswered (imputed), and a rerun asks again
+            first_id, first_why = unreadable[0]
+            warn(
+                f"{len(unreadable)} sample(s) have media that could not be read and were left out (imputed as "
+                f"unanswered; a rerun asks them again): first {first_id!r}: {first_why}; ids "
+                f"{[i for i, _ in unreadable[:SHOWN_IDS]]}"
+            )
 
         records = read_jsonl_keyed(predictions_path, "id").records
         ordered = [records[s.id] for s in samples if s.id in records]
