@@ -444,6 +444,26 @@ def test_a_converted_file_finds_its_media_from_its_own_folder(tmp_path: Path, mo
     assert [Path(s.image).resolve() for s in back] == [Path(s.image).resolve() for s in original]
 
 
+def test_inspect_counts_labels_as_compared_missing_media_and_unspaced_words(tmp_path: Path) -> None:
+    """inspect listed "Angry" and "angry" as two labels, said "0 missing" beside the missing media it had
+    just reported, and counted a Chinese sentence as one word."""
+    from emoreason.data.inspect import describe
+
+    (tmp_path / "a.wav").write_bytes(b"RIFF")
+    rows = [
+        {"id": "1", "text": "so angry", "label": "Angry", "audio": "a.wav"},
+        {"id": "2", "text": "angry too", "label": "angry", "audio": "gone.wav"},
+        {"id": "3", "text": "这家店很好吃。", "label": "happy"},
+    ]
+    data = write_jsonl(tmp_path / "l.jsonl", rows)
+    info = describe(load_dataset(f"jsonl:{data}?missing_media=keep"))
+    assert info["labels"] == {"Angry": 2, "happy": 1}
+    assert info["media"]["audio"] == {"present": 1, "missing": 1}
+    assert info["text_words"]["max"] == 6  # 这 家 店 很 好 吃, the full stop no word
+    skipped = describe(load_dataset(f"jsonl:{data}"))  # the row without its file is a bad row: still missing
+    assert skipped["media"]["audio"] == {"present": 1, "missing": 1}
+
+
 def test_a_control_character_in_json_is_reported_once_at_its_column(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "c.jsonl", ['{"text": "a\u0001b", "score": 1}', {"text": "fine", "score": 1}])
     detail = load_dataset(f"jsonl:{path}?scale=-4,4").report.bad_rows[0].detail

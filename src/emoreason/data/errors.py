@@ -52,6 +52,7 @@ class LoadReport:
     rows_kept: int = 0
     bad_rows: list[BadRow] = field(default_factory=list)
     missing_media: list[str] = field(default_factory=list)  # ids whose media file is absent
+    missing_media_kinds: Counter[str] = field(default_factory=Counter)  # how many of them per kind (audio, ...)
     warnings: list[str] = field(default_factory=list)
 
     def bad(self, row: BadRow, strict: bool) -> None:

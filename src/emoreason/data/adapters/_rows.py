@@ -147,6 +147,7 @@ class RowReader:
             path = path if path.is_absolute() else self.base_dir / path
             if not path.is_file():
                 self.report.missing_media.append(sample_id)
+                self.report.missing_media_kinds[name] += 1
                 if self.spec.option("missing_media", "skip") == "keep":
                     media[name] = None
                     continue

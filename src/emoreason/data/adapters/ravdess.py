@@ -186,6 +186,7 @@ def load_ravdess(spec: DatasetSpec, strict: bool) -> Dataset:
                 continue
         if not file.is_file():
             report.missing_media.append(file.stem)
+            report.missing_media_kinds["audio"] += 1
             report.bad(BadRow(where, line, "path", "missing media", str(file)), strict)
             continue
         actor_id = int(fields["actor"])  # type: ignore[call-overload]

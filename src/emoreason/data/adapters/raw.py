@@ -74,6 +74,7 @@ def load_raw(spec: DatasetSpec, strict: bool) -> Dataset:
             video_path: str | None = str(video)
             if not video.is_file():
                 report.missing_media.append(sample_id)
+                report.missing_media_kinds["video"] += 1
                 if not keep_missing:
                     report.bad(BadRow(str(label_csv), line, "video", "missing media", str(video)), strict)
                     continue
