@@ -358,6 +358,23 @@ def test_raw_layout_reports_missing_videos(tmp_path: Path) -> None:
     assert [s.id for s in skipped] == ["v1$_$1"]
 
 
+def test_raw_names_labels_off_the_scale_a_comma_in_a_text_and_takes_dev(tmp_path: Path) -> None:
+    """A label of 1.8 on CH-SIMS (-1..1) passed without a word and, without ?dataset=, made the whole set
+    MOSI; an unquoted comma blamed the label column; mode=dev was an unknown split."""
+    root = make_raw_tree(tmp_path / "SIMS")
+    with (root / "label.csv").open("a", encoding="utf-8") as handle:
+        handle.write("v3,1,too high,1.8,0,0,0,Positive,dev\nv3,2,well, it was great,0.5,0,0,0,Positive,test\n")
+    named = load_dataset(f"raw:{root}?dataset=sims")
+    assert any(
+        "1 label(s) lie outside the sims scale [-1, 1], first ids: ['v3$_$1']" in w for w in named.report.warnings
+    )
+    assert named.by_id()["v3$_$1"].split == "valid"
+    comma = named.report.bad_rows[-1]
+    assert (comma.line, comma.reason) == (7, "too many fields") and "quote a text that holds a comma" in comma.detail
+    guessed = load_dataset(f"raw:{root}")
+    assert any("using mosi scale and metrics (a |label| of 1.8 is above 1)" in w for w in guessed.report.warnings)
+
+
 def test_raw_needs_label_csv(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no label.csv"):
         load_dataset(f"raw:{tmp_path}")

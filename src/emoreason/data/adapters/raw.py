@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from pathlib import Path
 
 from emoreason.data.adapters._rows import parse_score, read_text_file
@@ -21,7 +22,7 @@ from emoreason.data.spec import DatasetSpec
 from emoreason.data.spec_options import apply_spec_option
 
 REQUIRED = ("video_id", "clip_id", "text", "label")
-MODES = {"train": "train", "valid": "valid", "val": "valid", "test": "test"}
+MODES = {"train": "train", "valid": "valid", "val": "valid", "dev": "valid", "test": "test"}
 
 
 @register(
@@ -57,6 +58,15 @@ def load_raw(spec: DatasetSpec, strict: bool) -> Dataset:
         for row in rows:
             line = rows.line_num
             report.rows_read += 1
+            if row.get(None):  # csv puts what lies past the header's columns here: an unquoted comma in a text
+                detail = (
+                    f"{len(rows.fieldnames or []) + len(row[None])} fields, the header has {len(rows.fieldnames or [])}"
+                )
+                report.bad(
+                    BadRow(str(label_csv), line, None, "too many fields", f"{detail}; quote a text that holds a comma"),
+                    strict,
+                )
+                continue
             sample_id = f"{row['video_id'].strip()}$_${row['clip_id'].strip()}"
             text = (row.get("text") or "").strip()
             if not text:
@@ -68,7 +78,8 @@ def load_raw(spec: DatasetSpec, strict: bool) -> Dataset:
                 continue
             mode = (row.get("mode") or "test").strip().lower()
             if mode not in MODES:
-                report.bad(BadRow(str(label_csv), line, "mode", "unknown split", repr(mode)), strict)
+                accepted = ", ".join(MODES)
+                report.bad(BadRow(str(label_csv), line, "mode", "unknown split", f"{mode!r}; use {accepted}"), strict)
                 continue
             video = root / "Raw" / row["video_id"].strip() / f"{row['clip_id'].strip()}.mp4"
             video_path: str | None = str(video)
@@ -100,9 +111,20 @@ def load_raw(spec: DatasetSpec, strict: bool) -> Dataset:
             report.rows_kept += 1
     name = spec.option("dataset")
     if name is None:
-        name = "sims" if samples and all(abs(s.score or 0) <= 1 for s in samples) else "mosi"
-        report.warnings.append(f"no ?dataset= given; using {name} scale and metrics")
+        largest = max((abs(s.score or 0) for s in samples), default=0.0)
+        name = "sims" if largest <= 1 else "mosi"
+        why = "every |label| <= 1" if name == "sims" else f"a |label| of {largest:g} is above 1"
+        report.warnings.append(
+            f"no ?dataset= given; using {name} scale and metrics ({why}); name it with ?dataset=mosi|mosei|sims|simsv2"
+        )
     if name not in MMSA_TASKS:
         raise DataError(f"dataset={name!r} in {spec}: use one of {', '.join(MMSA_TASKS)}")
+    low, high = MMSA_TASKS[name].scale or (-math.inf, math.inf)
+    outside = [s.id for s in samples if s.score is not None and not low <= s.score <= high]
+    if outside:  # a typo in label.csv, or the wrong ?dataset=: MMSA's metrics would clip it without a word
+        report.warnings.append(
+            f"{len(outside)} label(s) lie outside the {name} scale [{low:g}, {high:g}], first ids: {outside[:3]} "
+            f"({label_csv})"
+        )
     samples = apply_spec_option("cues", samples, spec, report.warnings)
     return Dataset(spec=str(spec), task=MMSA_TASKS[name], samples=samples, report=report)
