@@ -472,6 +472,11 @@ def test_an_unreadable_image_leaves_out_its_sample_and_keeps_the_others(tmp_path
     said = " ".join(heard)
     assert "1 sample(s) have media that could not be read and were left out" in said
     assert "first 'broken': cannot read image file" in said and metrics["rows"]["model"]["imputed_predictions"] == 1
+    # a sample kept without its (missing) image is answered from its text: said, not silent
+    rows.append({"id": "d", "text": "y", "image": "gone.png", "score": 1.0})
+    kept = load_dataset(f"jsonl:{write_rows(tmp_path / 'd.jsonl', rows)}?scale=-4,4&missing_media=keep")
+    metrics = evaluate_model(engine, kept, kept.split("test"), tmp_path / "run2", "m", "c2f", params, 8, [])
+    assert any("1 of 4 samples lack a media file and are answered without it" in w for w in metrics["warnings"])
 
 
 def test_json_safe_makes_non_finite_values_null() -> None:

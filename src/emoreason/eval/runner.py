@@ -188,6 +188,13 @@ def evaluate_model(
     if lock is None:  # two evaluations in one folder would interleave their answers: one at a time
         lock = hold_output_folder(out)
     with lock:
+        selected = {s.id for s in samples}
+        without = [i for i in dataset.report.missing_media if i in selected]
+        if without:  # kept without their media (missing_media=keep): answered from what they still have
+            warn(
+                f"{len(without)} of {len(samples)} samples lack a media file and are answered without it "
+                f"(missing_media=keep), first ids {without[:SHOWN_IDS]}; ?missing_media=skip leaves them out"
+            )
         comparison = fit_baselines(dataset, samples, baselines)
         for message in comparison.warnings():
             warn(message)
