@@ -178,6 +178,24 @@ def test_a_hard_group_whose_gold_has_no_polarity_is_not_counted_as_hinted(
     assert len(engine.calls[1][0]) == 2  # only the two hintable groups were asked again
 
 
+def test_media_a_text_model_cannot_read_are_refused_before_it_loads(
+    tmp_path: Path, causal: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GRPO with a text model on clips loaded the model, then failed with a traceback at step 1."""
+    import emoreason.models.loading as loading
+    from emoreason.models import MediaError
+
+    def no_loading(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("loaded")
+
+    monkeypatch.setattr(loading, "load_model", no_loading)
+    clip = tmp_path / "clip.wav"
+    clip.write_bytes(b"RIFF")
+    samples = [Sample(id="a", text="", audio=str(clip), label="angry", split="train")]
+    with pytest.raises(MediaError, match=r"takes text only, not audio \(.*clip.wav\).*\?cues=only"):
+        GRPOTrainer(make_config(tmp_path, causal, data={"format": "emor3"}), samples=samples, task=MIKELS)
+
+
 def test_hard_groups_are_resampled_with_a_prefix_hint(tmp_path: Path, causal: Path) -> None:
     trainer, engine = scripted_trainer(tmp_path, causal)
     prompts = trainer.prompts_for_step(0)  # s0 (gold positive: every rollout wrong) and s1 (negative: right)

@@ -125,7 +125,8 @@ class GRPOTrainer:
             raise ValueError(f"no training samples in {data.dataset} split {data.split}")
         self.samples, self.task, self.format = list(samples), task, get_format(data.format)
         self.reward: Reward = reward or build_reward(data.format, task, **config.reward.model_dump())
-        loaded = loaded or load_trainable(config.model, self.accelerator)
+        media = {k: getattr(s, k) for s in self.samples for k in s.modalities if k != "text"}  # one file per kind
+        loaded = loaded or load_trainable(config.model, self.accelerator, media)
         policy = prepare_policy(loaded, config.model)
         beta = config.algorithm.beta
         self.reference, self.reference_adapter = setup_reference(policy, loaded) if beta > 0 else (None, None)

@@ -83,7 +83,8 @@ class SFTTrainer:
         if not train and config.data.train_file is not None:
             raise ValueError(f"no training examples in {config.data.train_file}")
 
-        loaded = loaded or load_trainable(config.model, self.accelerator)
+        media = {kind: path for example in train for kind, path in example.conversation.media.items()}
+        loaded = loaded or load_trainable(config.model, self.accelerator, media)
         self.tokenizer = loaded.tokenizer
         self.polarity = PolaritySentences.load(config.polarity, self.tokenizer) if config.polarity.enabled else None
         self.train_examples, self.dropped_long = self._fit(train)

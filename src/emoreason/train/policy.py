@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -30,11 +30,14 @@ POLICY_ADAPTER = "default"  # peft's name for the adapter a model is created or 
 REFERENCE_ADAPTER = "reference"
 
 
-def load_trainable(settings: ModelConfig, accelerator: Any) -> LoadedModel:
+def load_trainable(settings: ModelConfig, accelerator: Any, media: Mapping[str, str] | None = None) -> LoadedModel:
     """The model a recipe's `model` section names, on the accelerator's device unless the
-    section names one, loaded for training."""
-    from emoreason.models.loading import load_model
+    section names one, loaded for training. `media` (a kind of medium the data holds -> a file of it):
+    what the model's family cannot read is refused from its config, before the weights load."""
+    from emoreason.models.loading import load_model, model_family
 
+    if media:
+        model_family(settings.name, settings.family).refuse_unsupported(dict(media))
     device = str(accelerator.device) if settings.device == "auto" else settings.device
     return load_model(
         settings.name, settings.adapter, family=settings.family, dtype=settings.dtype, device=device, trainable=True
