@@ -33,6 +33,16 @@ def test_full_model_ranks_a_new_loud_clip_angry() -> None:
     assert classifier.ranking(z(0.0, 0.0), top=5)[-1][0] in ("angry", "sad")  # top is capped at the labels
 
 
+def test_a_fold_of_one_class_says_that_class_instead_of_failing() -> None:
+    """The first 16 RAVDESS clips are one speaker's and one of another's, the other's a single class:
+    sklearn refused to fit that fold and distill stopped with its traceback."""
+    samples = speakers(n_speakers=2)
+    samples = [s for s in samples if s.meta["speaker"] == "actor00" or s.label == "sad"]  # actor01: sad only
+    classifier = CueClassifier.fit(samples, TASK.labels or ())
+    held = classifier.held_out[next(s.id for s in samples if s.meta["speaker"] == "actor00")]
+    assert held == pytest.approx([0.0, 1.0], abs=1e-9)  # fitted on actor01's clips: sad, all of them
+
+
 def test_binary_probabilities_equal_sklearn() -> None:
     from sklearn.linear_model import LogisticRegression
 

@@ -108,6 +108,16 @@ def test_teacher_replies_parse_to_the_predicted_or_gold_label(format_name: str) 
     assert fmt.parse(replies[0].text, TASK).label == "sad"
 
 
+def test_distill_with_the_cues_teacher_stops_when_no_sample_has_measured_cues(tmp_path) -> None:
+    """It asked for every sample, each failed alone, and it wrote 0 examples with exit status 0."""
+    from emoreason.distill import distill
+
+    samples = [s.with_(meta={"speaker": s.meta["speaker"]}) for s in speakers()]
+    with pytest.raises(ValueError, match=r"none of the 24 samples has them: load the dataset with \?cues=only"):
+        distill(samples, TASK, get_format("emor3"), CueTeacher(get_format("emor3"), TASK), tmp_path / "out")
+    CueTeacher(get_format("emor3"), TASK).check_samples(speakers())  # measured: nothing to say
+
+
 def test_teacher_refuses_score_tasks_and_other_formats() -> None:
     with pytest.raises(ValueError, match="label task"):
         CueTeacher(get_format("r1"), TaskInfo("s", scale=(-3.0, 3.0)))

@@ -145,6 +145,8 @@ def distill(
             )
         except OSError as err:  # an output folder it cannot write (read-only, a file on the path, a full disk)
             fail(f"cannot write {err.filename or out_dir}: {err.strerror or err}; choose a folder you can write")
+        except ValueError as err:  # samples the teacher cannot answer at all (`Teacher.check_samples`)
+            fail(str(err))
     show_distill_summary(result, out_dir)
 
 

@@ -92,9 +92,15 @@ def cross_fit(
 
 def _fit(x: np.ndarray, y: np.ndarray, labels: Sequence[str], c: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Multinomial logistic regression as (coef (L, F), intercept (L,)) in `labels` order; a label
-    absent from `y` gets a very negative intercept (probability ~0)."""
+    absent from `y` gets a very negative intercept (probability ~0), so a `y` of one class gives it
+    probability ~1 everywhere (sklearn refuses to fit one class)."""
     from sklearn.linear_model import LogisticRegression
 
+    seen = sorted(set(y.tolist()))
+    coef, intercept = np.zeros((len(labels), x.shape[1])), np.full(len(labels), -30.0)
+    if len(seen) == 1:  # a fold of one class (few speakers): it can only say that class, as a regression would
+        intercept[list(labels).index(seen[0])] = 0.0
+        return coef, intercept
     model = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(x, y)
     classes = list(model.classes_)
     if len(classes) > 2:
@@ -102,7 +108,6 @@ def _fit(x: np.ndarray, y: np.ndarray, labels: Sequence[str], c: float, seed: in
     else:  # one logit d for the second class: softmax([-d/2, d/2]) is its sigmoid, and signs stay symmetric
         full = np.vstack([-model.coef_, model.coef_]) / 2
         bias = np.array([-model.intercept_[0], model.intercept_[0]]) / 2
-    coef, intercept = np.zeros((len(labels), x.shape[1])), np.full(len(labels), -30.0)
     for j, label in enumerate(labels):
         if label in classes:
             k = classes.index(label)

@@ -33,7 +33,7 @@ from emoreason.cues.base import Measure
 from emoreason.cues.classifier import CUE_Z_KEY, RANKING_KEY, RECORDS, cross_fit, cue_matrix, feature_names
 from emoreason.cues.describe import TITLES, degree_word
 from emoreason.cues.prepare import speaker_of
-from emoreason.data.schema import TaskInfo, normalize_label
+from emoreason.data.schema import Sample, TaskInfo, normalize_label
 from emoreason.distill.teachers import OnReply, Teacher, TeacherReply, TeacherRequest
 from emoreason.formats._tags import label_polarity
 from emoreason.formats.base import ReasoningFormat
@@ -170,6 +170,14 @@ class CueTeacher(Teacher):
             "cite_probability": self.cite_probability,
             "seed": self.seed,
         }
+
+    def check_samples(self, samples: Sequence[Sample]) -> None:
+        if samples and not any(s.meta.get(CUE_Z_KEY) for s in samples):
+            raise ValueError(
+                f"the cues teacher fits a model on measured cues, and none of the {len(samples)} samples has them: "
+                "load the dataset with ?cues=only (or ?cues=true), e.g. ravdess:DIR?cues=only or raw:DIR?cues=only "
+                "(a text column of cue descriptions is not measured)"
+            )
 
     def run(self, requests: Sequence[TeacherRequest], on_reply: OnReply) -> None:
         usable = []

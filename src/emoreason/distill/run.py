@@ -196,6 +196,7 @@ def distill(
             running.add(None, reason[0] if reason else None)
             progress(1, running.kept, running.total - running.kept)
 
+    teacher.check_samples([requests[i].sample for i in todo])
     teacher.run([requests[i] for i in todo], on_reply)
     missing = [i for i in todo if i not in replies]
     if missing:

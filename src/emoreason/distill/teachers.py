@@ -81,6 +81,9 @@ class Teacher(ABC):
         """Everything besides the prompt that changes the answer (part of the cache key)."""
         return {}
 
+    def check_samples(self, samples: Sequence[Sample]) -> None:
+        """Raise ValueError, before anything is asked, when the teacher cannot answer these samples at all."""
+
     @abstractmethod
     def run(self, requests: Sequence[TeacherRequest], on_reply: OnReply) -> None:
         """Answer every request; call `on_reply(i, reply)` once per request, in any order."""
