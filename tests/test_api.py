@@ -161,10 +161,15 @@ def test_settings_are_checked_before_the_model_loads(
         "unknown cue mode 'maybe'": {"cues": "maybe"},  # it failed only at the first call
         "score_readout|readout": {"score_readout": "bogus"},
         "votes": {"votes": 0},
-        "needs a task with a score scale.*answers with a label: format=.emor3.": {"labels": ["joy"], "format": "c2f"},
+        "needs a task with a score scale.*answers with a label: format=.emor3.": {
+            "labels": ["joy", "anger"],
+            "format": "c2f",
+        },
         "needs a task with labels.*answers with a score: format=.c2f.": {"format": "emor3"},  # vader by default
         "not both": {"task": "vader", "scale": (-3.0, 3.0)},
         "max_new_tokens must be at least 1, got 0": {"max_new_tokens": 0},  # 0 was taken for "the default"
+        "a label set needs at least two labels, got 1": {"labels": ["joy"], "format": "emor3"},
+        "temperature must be 0 .greedy. or above, got -1": {"temperature": -1.0},
     }
     for message, settings in refusals.items():
         with pytest.raises(ValueError, match=message):

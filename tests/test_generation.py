@@ -242,6 +242,25 @@ def test_a_record_cut_inside_its_score_is_not_scored() -> None:
     assert ended["parse_ok"] and ended["score"] == 1.0  # the model ended there itself: its number stands
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--labels", "angry,sad", "--scale", "1,7", "-f", "emor3"], "give a scale or labels, not both"),
+        (["--labels", "", "-f", "emor3"], "a label set needs at least two labels, got 0"),
+        (["--labels", "angry", "-f", "emor3"], "a label set needs at least two labels, got 1 (angry)"),
+        (["--temperature", "-1"], "--temperature -1.0: give 0 (greedy) or above"),
+    ],
+)
+def test_analyze_settings_that_cannot_run_stop_before_the_model_loads(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    """Both a scale and labels ran (the labels won), an empty label set became vader, one label ran, and a
+    negative temperature was refused only after the model loaded."""
+    result = runner.invoke(app, ["analyze", "so happy", *args, "--model", str(tmp_path / "none")])
+    assert result.exit_code == 2 and message in " ".join(result.output.split()), result.output
+    assert "neither" not in result.output  # the model (which does not exist) was never looked for
+
+
 def test_a_label_set_in_a_score_format_is_refused_before_the_model_loads(tmp_path: Path) -> None:
     """`analyze --labels a,b` with the default c2f format failed only after loading the model."""
     result = runner.invoke(app, ["analyze", "so happy", "--labels", "joy,anger"])

@@ -131,10 +131,11 @@ def analyze(
     from emoreason.formats.readout import SCORE_READOUTS
     from emoreason.models import MediaError
 
-    label_set = tuple(x.strip() for x in labels.split(",")) if labels else None
+    label_set = tuple(x.strip() for x in labels.split(",")) if labels is not None else None
     try:
         range_ = _parse_range(scale, "--scale")
-        the_task = resolve_task(task, range_, label_set) if task or range_ or label_set else None  # None: the adapter's
+        given = task or range_ or label_set is not None
+        the_task = resolve_task(task, range_, label_set) if given else None  # None: the adapter's
         fmt = get_format(format_name) if format_name else None
         media = {"audio": audio, "video": video, "image": image}
         stdin = None if sys.stdin.isatty() else stdin_lines(sys.stdin)
@@ -144,6 +145,8 @@ def analyze(
     if not samples:
         fail(f"nothing to analyse: {input_file} has no row that can be read" if input_file else "nothing to analyse")
     _check_format(the_task, fmt, model, adapter)  # before the model loads: a label task needs a label format
+    if temperature is not None and not temperature >= 0:
+        fail(f"--temperature {temperature}: give 0 (greedy) or above")
     try:
         vote_temperature(votes, temperature)
     except ValueError as err:

@@ -273,7 +273,12 @@ def resolve_task(
     Known names: vader (-4..4, |score| < 0.5 neutral), mosi, mosei, sims, simsv2, mikels/emoset,
     ravdess (the 8 speech emotions).
     """
-    if labels:
+    if labels is not None and scale is not None:
+        raise ValueError("give a scale or labels, not both")
+    if labels is not None:
+        named = tuple(label for label in labels if label.strip())
+        if len(named) < 2:
+            raise ValueError(f"a label set needs at least two labels, got {len(named)} ({', '.join(named) or 'none'})")
         return TaskInfo(
             "labels",
             labels=labels,

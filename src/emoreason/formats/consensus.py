@@ -33,9 +33,11 @@ VOTE_TEMPERATURE = 0.7
 def vote_temperature(votes: int, temperature: float | None = None) -> float:
     """The temperature to sample `votes` answers per question at: `temperature` when given, else
     0 (greedy) for one vote and `VOTE_TEMPERATURE` for several. Raises ValueError for fewer than one
-    vote, and for several at temperature 0, whose answers would all be the same."""
+    vote, a temperature below 0, and several votes at temperature 0, whose answers would all be the same."""
     if votes < 1:
         raise ValueError(f"votes must be at least 1, got {votes}")
+    if temperature is not None and not temperature >= 0:  # NaN too
+        raise ValueError(f"temperature must be 0 (greedy) or above, got {temperature}")
     if temperature is None:
         return VOTE_TEMPERATURE if votes > 1 else 0.0
     if votes > 1 and temperature == 0:
