@@ -326,6 +326,19 @@ def test_cues_command_prints_table_and_json(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "broken.mp4" in result.output
 
 
+def test_cues_speaker_is_refused_without_a_reference_that_has_it(tmp_path: Path) -> None:
+    """--speaker was silently ignored: raw values without --reference, the dataset's for a speaker it lacks."""
+    records, speakers = _voices()
+    save_references({"audio": CueReference.build(records, speakers)}, tmp_path / "ref.json")
+    clip = tmp_path / "tone.wav"
+    sf.write(clip, tone(220.0, 1.0), SR)
+    alone = runner.invoke(app, ["cues", str(clip), "--speaker", "actor01", "--no-cache"])
+    assert alone.exit_code == 2 and "is read against a --reference file's speakers" in " ".join(alone.output.split())
+    unknown = runner.invoke(app, ["cues", str(clip), "--reference", str(tmp_path / "ref.json"), "--speaker", "nobody"])
+    said = " ".join(unknown.output.split())
+    assert unknown.exit_code == 2 and "--speaker nobody is not in" in said and sorted(set(speakers))[0] in said
+
+
 def test_cues_command_on_a_real_ravdess_clip(shared_data: Path) -> None:
     folder = shared_data / "ravdess_speech16k"
     if not folder.is_dir():

@@ -34,6 +34,15 @@ def cues_cmd(
         )
     except (CueError, ValueError) as err:
         fail(str(err))
+    if speaker is not None:  # it is read only against a reference's own speakers: never silently ignored
+        if not references:
+            fail(
+                f"--speaker {speaker} is read against a --reference file's speakers; give one (data prepare writes it)"
+            )
+        known = sorted({group for ref in references.values() for group in ref.groups})
+        if speaker not in known:
+            shown = ", ".join(known[:12]) + (f" and {len(known) - 12} more" if len(known) > 12 else "")
+            fail(f"--speaker {speaker} is not in {reference}; its speakers: {shown or 'none'}")
     description = describe_all(records, references, speaker)
     if as_json:
         zscores = {r.KIND: references[r.KIND].zscores(r, speaker) for r in records if r.KIND in references}
