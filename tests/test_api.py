@@ -143,6 +143,12 @@ def test_a_text_that_is_not_a_str_is_a_type_error_naming_it(explainer: Explainer
             explainer(given)  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="text 2 is int, not str"):
         explainer(["ok", 3])  # type: ignore[list-item]
+    # a PIL image or a file's bytes for a path: "expected str, bytes or os.PathLike object, not PngImageFile"
+    from PIL import Image
+
+    for given, kind in ((Image.new("RGB", (4, 4)), "Image"), (b"\x89PNG", "bytes")):
+        with pytest.raises(TypeError, match=rf"image= takes the path of a media file \(str or Path\), not {kind}"):
+            explainer("a photo", image=given)  # type: ignore[arg-type]
     assert spy.calls == []
 
 

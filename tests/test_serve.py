@@ -205,6 +205,12 @@ def test_analyze_json_and_multipart_give_the_audit_record(client: httpx.Client, 
     assert scaled.status_code == 200
     options = client.get("/v1/analyze/options").json()
     assert options["tasks"]["vader"]["scale"] == [-4.0, 4.0] and "amusement" in options["tasks"]["mikels"]["labels"]
+    # what each format answers, read off the format (r1 answers both; the list said "scale")
+    assert {name: f["needs"] for name, f in options["formats"].items()} == {
+        "c2f": "scale",
+        "emor3": "labels",
+        "r1": "scale or labels",
+    }
 
 
 def test_analyze_matches_the_cli_record(client: httpx.Client, tiny_models) -> None:

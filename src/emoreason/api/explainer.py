@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
 import warnings
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -635,7 +636,8 @@ class Explainer:
         """Explain one text (an `Explanation`) or a list of texts (a list, in order, batched).
         Media go with a single text, or alone (`ex(audio="clip.wav")`: no text). Raises TypeError for
         a text that is not a str; ValueError for an empty text without media, text that is not valid
-        Unicode, a missing media file, or a prompt longer than the model's context."""
+        Unicode, a missing media file, or a prompt longer than the model's context; TypeError for media
+        that are not a path."""
         single = isinstance(text, str)
         if not single and (isinstance(text, (bytes, bytearray)) or not isinstance(text, Sequence)):
             raise TypeError(f"text must be a str or a list of str, not {type(text).__name__}")
@@ -645,10 +647,14 @@ class Explainer:
                 raise TypeError(f"text {number} is {type(item).__name__}, not str")
         if not texts:
             return []
-        media = {
-            name: None if path is None else Path(path)
-            for name, path in (("audio", audio), ("video", video), ("image", image))
-        }
+        given = (("audio", audio), ("video", video), ("image", image))
+        for name, path in given:  # a PIL image or the file's bytes failed deep inside Path()
+            if path is not None and not isinstance(path, (str, os.PathLike)):
+                raise TypeError(
+                    f"{name}= takes the path of a media file (str or Path), not {type(path).__name__}; "
+                    "save it to a file first"
+                )
+        media = {name: None if path is None else Path(path) for name, path in given}
         samples = samples_from_texts(
             texts, media, media_names="audio=/video=/image=", several="explain the texts one call each"
         )

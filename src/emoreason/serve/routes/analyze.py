@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from emoreason.api.explainer import Explainer, ModelInputs
 from emoreason.data.schema import Sample, TaskInfo, resolve_task
 from emoreason.data.text import NotUtf8Error, decode_utf8
-from emoreason.formats import available_formats, get_format
+from emoreason.formats import ReasoningFormat, available_formats, get_format
 from emoreason.inference import ContextTooLong
 from emoreason.serve.errors import APIError, invalid_json, validation_error
 from emoreason.serve.guards import check_max_tokens, check_text_fields, require_api_key
@@ -80,6 +80,18 @@ class AnalyzeRequest(BaseModel):
         return task, fmt
 
 
+def answerable(fmt: ReasoningFormat) -> str:
+    """What task a format answers, read off the format itself: "scale", "labels" or "scale or labels" (r1)."""
+    kinds = []
+    for kind, task in (("scale", resolve_task("vader")), ("labels", resolve_task("mikels"))):
+        try:
+            fmt.system_prompt(task)
+        except ValueError:
+            continue
+        kinds.append(kind)
+    return " or ".join(kinds)
+
+
 @router.get("/v1/analyze/options")
 async def analyze_options(state: StateDep) -> Any:
     model, settings = state.model, state.settings
@@ -91,7 +103,7 @@ async def analyze_options(state: StateDep) -> Any:
             if task.scale
             else {"labels": list(task.labels)}
         )
-    formats = {name: {"needs": "labels" if name == "emor3" else "scale"} for name in available_formats()}
+    formats = {name: {"needs": answerable(get_format(name))} for name in available_formats()}
     own = state.explainer
     # the default task by the name the list above gives it ("vader", whose TaskInfo is named "vader:text")
     own_task = next((name for name in TASKS if resolve_task(name) == own.task), own.task.name)
