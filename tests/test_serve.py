@@ -508,6 +508,16 @@ def test_uploads_are_checked_used_and_deleted(vl_server: ServerThread, media_fil
                     assert int(size.replace(",", "")) > int(limit.replace(",", ""))
                 if "audio" in files:
                     assert "is not an audio file we can read" in message
+        # a PNG whose header passes but whose data is cut: the processor's error names the form field
+        truncated = http.post(
+            "/v1/analyze", data={"text": "x", "max_tokens": "2"}, files={"image": ("cut.png", png[:80], "image/png")}
+        )
+        assert truncated.status_code == 400 and error_of(truncated)["param"] == "image", truncated.text
+        assert "the uploaded image" in error_of(truncated)["message"]
+        # JSON cannot carry a file: say how to send one, not "Extra inputs are not permitted"
+        in_json = http.post("/v1/analyze", json={"text": "x", "image": "face.png"})
+        assert in_json.status_code == 400 and error_of(in_json)["param"] == "image"
+        assert "multipart form (-F image=@FILE)" in error_of(in_json)["message"]
     assert wait_until_empty(vl_server) == []
     root = vl_server.server.config.app.state.uploads.root
     assert root.stat().st_mode & 0o777 == 0o700

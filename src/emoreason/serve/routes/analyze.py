@@ -225,6 +225,11 @@ async def read_json(request: Request) -> AnalyzeRequest:
     if not isinstance(data, dict):
         raise APIError(400, "the JSON body must be an object with at least `text`", code="invalid_value")
     check_text_fields(data)
+    for kind in MEDIA_KINDS:  # a JSON body cannot carry a file: pydantic said only "Extra inputs are not permitted"
+        if kind in data:
+            raise APIError(
+                400, f"{kind}: send media as a file in a multipart form (-F {kind}=@FILE), not in JSON", param=kind
+            )
     try:
         return AnalyzeRequest.model_validate(data)
     except ValidationError as err:
