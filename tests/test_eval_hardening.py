@@ -392,7 +392,7 @@ def test_evaluate_predictions_reads_a_label_tasks_completions_as_its_format(tmp_
     assert row["accuracy"] == 0.5 and row["parse_rate"] == 1.0
     refused = runner.invoke(app, [*args, "-f", "c2f"])
     said = " ".join(refused.output.split())
-    assert refused.exit_code == 2 and "answers with a label: --format emor3 (or --format r1)" in said
+    assert refused.exit_code == 2 and "answers with a label: -f emor3 (or -f r1)" in said
 
 
 def test_labels_outside_the_label_set_are_flagged() -> None:

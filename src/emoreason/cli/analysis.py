@@ -82,11 +82,9 @@ def _check_format(task: Any, fmt: Any, model: str, adapter: Any) -> None:
     except (ValueError, OSError):  # the model or adapter is checked, and named, where it loads
         own = AdapterSettings()
     try:
-        format_for(task or resolve_task(own.task or "vader"), fmt.name if fmt else None, own.format, say="-f {}")
+        format_for(task or resolve_task(own.task or "vader"), fmt.name if fmt else None, own.format, cli=True)
     except ValueError as err:
-        said = str(err)
-        flags = "--scale or --task" if "a score scale: give that task" in said else "--labels or --task"
-        fail(said.replace("give that task", f"give one ({flags})"))
+        fail(str(err))
     if fmt is not None and own.format and fmt.name != own.format:  # the answers will rarely parse
         warn(
             f"the adapter answers in {own.format} (its emoreason.json), not -f {fmt.name}: few answers will parse; "

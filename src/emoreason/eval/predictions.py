@@ -224,7 +224,7 @@ def evaluate_prediction_file(
 ) -> dict[str, Any]:
     """Score the predictions in `path` on `dataset`'s `split`; `format_name` reads their completions
     (None: the one the task takes, `formats.format_for`; one that cannot answer the task is refused)."""
-    format_name = format_for(dataset.task, format_name, say="--format {}").name
+    format_name = format_for(dataset.task, format_name, cli=True).name
     predictions, warnings = read_predictions(path)
     samples = dataset.split(split)
     if not samples:

@@ -61,20 +61,22 @@ def get_format(name: str, **options: Any) -> ReasoningFormat:
 
 
 def format_for(
-    task: TaskInfo, name: str | None = None, adapter_format: str | None = None, say: str = "format={!r}"
+    task: TaskInfo, name: str | None = None, adapter_format: str | None = None, *, cli: bool = False
 ) -> ReasoningFormat:
     """The format that answers `task`: `name` when given, else the adapter's own (`adapter_format`, its
     emoreason.json), else the one the task's kind takes (c2f for a score scale, emor3 for a label set).
-    A `ValueError` saying what fits when the chosen format cannot answer the task; `say` spells a format
-    in that message the way the caller gives one (`"-f {}"` on the command line)."""
+    A `ValueError` saying what fits when the chosen format cannot answer the task, in the words of the
+    command line (`-f emor3`, `--labels`) with `cli`, else of the Python API (`format='emor3'`, `labels=`)."""
     fmt = get_format(name or adapter_format or ("c2f" if task.is_regression else "emor3"))
     try:
         fmt.system_prompt(task)  # a format that cannot answer the task fails here
     except ValueError as err:
+        say = "-f {}" if cli else "format={!r}"
         fits = say.format("c2f" if task.is_regression else "emor3")
         if name is None and adapter_format:  # the adapter's format: its task is the one to give
-            wants = "a score scale" if fmt.name == "c2f" else "a label set"
-            fix = f"the adapter answers in {fmt.name} (its emoreason.json), for a task with {wants}: give that task"
+            wants, given = ("a score scale", "scale") if fmt.name == "c2f" else ("a label set", "labels")
+            how = f"--{given} or --task" if cli else f"{given}= or task="
+            fix = f"the adapter answers in {fmt.name} (its emoreason.json), for a task with {wants}: give one ({how})"
             raise ValueError(f"{err}; {fix}, or ask for {fits}") from None
         kind = "a score" if task.is_regression else "a label"
         raise ValueError(
