@@ -109,8 +109,8 @@ def evaluate(
     a mismatch raises ValueError before the model loads. `limit` takes the first N samples, `sample`
     a random N (with `seed`), and with `outside_sample=True` the samples outside that random N (a
     fresh look at a split whose seeded sample was already used). `format` and `max_new_tokens`
-    default to the adapter's own settings (`emoreason.models.shipped.AdapterSettings`), else c2f
-    and 256; an adapter with a cue
+    default to the adapter's own settings (`emoreason.models.shipped.AdapterSettings`), else the
+    format the task's kind takes (`formats.format_for`: emor3 for labels) and 256; an adapter with a cue
     classifier adds its ranking to the samples' cue text. `ground_quotes` (on by default) lets
     quotes cite only the input (`emoreason.generation.quotes`); with it, `name_negations` (on by default) completes a
     cue the chain lists against its own number's sign, where the input negates it, with the negation

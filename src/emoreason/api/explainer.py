@@ -321,7 +321,7 @@ class Explainer:
     text-only model cannot read are measured and given as cue text, as `emoreason analyze --cues` does.
     What is not given comes from the adapter's own settings (`emoreason.models.shipped.AdapterSettings`:
     the shipped `speech-emotion` adapter says emor3, ravdess, its cue classifier and reference),
-    else c2f and vader.
+    else vader and the format the task's kind takes (c2f for a score scale, emor3 for labels).
 
     Calling it runs every step; the steps are methods for callers that generate themselves (the
     server batches concurrent requests into one engine call):

@@ -137,7 +137,13 @@ AnalyzeTask = Annotated[
     ),
 ]
 AnalyzeFormat = Annotated[
-    Optional[str], _option("Reasoning format: c2f, emor3 or r1. Default: the adapter's, else c2f.", "--format", "-f")
+    Optional[str],
+    _option(
+        "Reasoning format: c2f, emor3 or r1. Default: the adapter's, else the task's kind (c2f for a score scale, "
+        "emor3 for labels).",
+        "--format",
+        "-f",
+    ),
 ]
 AnalyzeMaxNewTokens = Annotated[
     Optional[int], _option("Longest answer, in tokens. Default: the adapter's, else 256.", min=1)
