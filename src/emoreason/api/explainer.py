@@ -486,15 +486,15 @@ class Explainer:
         without a temperature takes that count's default (`formats.consensus.vote_temperature`).
         Raises `ValueError` for a setting this explainer cannot take (e.g. `attribute` without weights)."""
         from emoreason.data.schema import resolve_task
-        from emoreason.formats import get_format
+        from emoreason.formats import format_for
         from emoreason.formats.consensus import vote_temperature
 
         other = copy.copy(self)
         other.__dict__.pop("choice", None)  # `choice` depends on what may change below
-        if format is not None:
-            other.format = get_format(format)
         if task is not None:
             other.task = resolve_task(task) if isinstance(task, str) else task
+        if format is not None or task is not None:  # the format given, else this one, must answer the task
+            other.format = format_for(other.task, format, self.format.name)
         if max_new_tokens is not None:
             other.max_new_tokens = max_new_tokens
         if votes is not None:
