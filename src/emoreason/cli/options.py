@@ -28,7 +28,7 @@ ADAPTER = (
     "`speech-emotion` (voice cues, emor3); `none` for the bare base model. Without one, the default model uses "
     "the shipped sentiment adapter."
 )
-CUE_CACHE = "(default $EMOREASON_CUES_CACHE or ~/.cache/emoreason/cues)."
+CUE_CACHE = "(default $EMOREASON_CUES_CACHE, else $EMOREASON_HOME/cues, else ~/.cache/emoreason/cues)."
 
 
 def _option(text: str, *names: str, **checks: float) -> typer.models.OptionInfo:

@@ -110,7 +110,7 @@ def load_domain(domain: str, strict: bool, neutral: float, directory: Path | Non
 @register(
     "vader",
     "vader:tweets|movies|products",
-    "VADER ICWSM-2014 human-rated sentences (-4..+4, 20 raters), shipped; seeded 80/10/10 split",
+    "VADER ICWSM-2014 human-rated sentences (-4..+4, 20 or more raters each), shipped; seeded 80/10/10 split",
     {"neutral": f"half-width of the neutral band on -4..4 (default {DEFAULT_NEUTRAL}: |score| < 0.5 is neutral)"},
 )
 def load_vader(spec: DatasetSpec, strict: bool) -> Dataset:
