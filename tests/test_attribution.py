@@ -206,5 +206,5 @@ def test_evaluate_attribute_writes_the_figures_and_resumes(tiny_path: Path, tmp_
     again = evaluate(f"jsonl:{data}?scale=-4,4", tiny_path, out=out, max_new_tokens=4, baselines=(), attribute=True)
     assert again["attribution"] == figures and calls == []  # every answer's words read from attribution.jsonl
     assert "attribution.jsonl" in remove_run_files(out)
-    with pytest.raises(ValueError, match="format 'emor3' does not write one first"):
-        evaluate(f"jsonl:{data}?scale=-4,4", tiny_path, out=tmp_path / "e2", format="emor3", attribute=True)
+    with pytest.raises(ValueError, match="format 'r1' does not write one first"):  # (emor3 answers no score task)
+        evaluate(f"jsonl:{data}?scale=-4,4", tiny_path, out=tmp_path / "e2", format="r1", attribute=True)
