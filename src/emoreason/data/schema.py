@@ -26,6 +26,18 @@ MIKELS_VALENCE: dict[str, Polarity] = {
     "fear": "negative",
     "sadness": "negative",
 }
+# RAVDESS's eight speech emotions with the polarity the `ravdess:` adapter gives them (calm and surprised
+# positive), which a generic file using these words gets too (`adapters._rows.label_polarity_map`).
+RAVDESS_POLARITY: dict[str, Polarity] = {
+    "neutral": "neutral",
+    "calm": "positive",
+    "happy": "positive",
+    "surprised": "positive",
+    "sad": "negative",
+    "angry": "negative",
+    "fearful": "negative",
+    "disgust": "negative",
+}
 MIKELS_AROUSAL: dict[str, Literal["high", "low"]] = {
     "amusement": "high",
     "excitement": "high",

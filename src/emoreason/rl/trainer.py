@@ -459,9 +459,8 @@ class GRPOTrainer:
         step, G, algo = self.run.step, self.config.rollout.group_size, self.config.algorithm
         timer = StepTimer()
         began = time.perf_counter()
-        lr = float(
-            self.scheduler.get_last_lr()[0]
-        )  # the rate this step trains at (the first update's): read before the scheduler moves on
+        # the rate this step trains at (its first update's), read before an optimizer step moves the scheduler on
+        lr = float(self.scheduler.get_last_lr()[0])
         self.model.eval()
         with self.rollout_weights():
             with timer.measure("generation"):

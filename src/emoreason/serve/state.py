@@ -9,7 +9,6 @@ the request and the state, with no closures over `create_app`'s locals.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -138,9 +137,8 @@ class ServeState:
             except TimeoutError:
                 raise APIError(504, f"no answer within {timeout_s:g} s (queue + generation)", code="timeout") from None
             except MediaError as err:
-                said = uploads.redact(str(err))
-                kind = re.search(r"the uploaded (audio|video|image)", said)  # the form field it came in
-                raise APIError(400, said, param=kind.group(1) if kind else None, code="invalid_media") from None
+                said, field = uploads.redact(str(err)), uploads.field_named_in(str(err))
+                raise APIError(400, said, param=field, code="invalid_media") from None
             except BatcherStopped:
                 raise shutting_down() from None
             except ValueError as err:

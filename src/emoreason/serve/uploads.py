@@ -91,6 +91,7 @@ class UploadSet:
     def __init__(self, store: UploadStore):
         self.store = store
         self.files: dict[Path, str] = {}  # path -> what it was ("uploaded image")
+        self.fields: dict[Path, str] = {}  # path -> the request field it came in (an error about it names it)
         self._lock = threading.Lock()
 
     def save(
@@ -139,6 +140,7 @@ class UploadSet:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with self._lock:
             self.files[path] = f"the uploaded {kind}"
+            self.fields[path] = param or kind
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         return str(path)
@@ -189,6 +191,10 @@ class UploadSet:
         for path, what in self.files.items():
             message = message.replace(str(path), what)
         return message.replace(str(self.store.root), "<uploads>")
+
+    def field_named_in(self, message: str) -> str | None:
+        """The request field of the upload whose private path `message` names (None: none of them)."""
+        return next((field for path, field in self.fields.items() if str(path) in message), None)
 
     def delete(self) -> None:
         with self._lock:

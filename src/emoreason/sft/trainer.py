@@ -211,9 +211,8 @@ class SFTTrainer:
 
     def step(self) -> dict[str, float]:
         began = time.perf_counter()
-        lr = float(
-            self.scheduler.get_last_lr()[0]
-        )  # the rate this step trains at (its): read before the scheduler moves on
+        # the rate this step trains at, read before its optimizer step moves the scheduler on
+        lr = float(self.scheduler.get_last_lr()[0])
         self.model.train()
         micro_batches = self.batches_for_step(self.step_index)
         total_tokens = sum(len(ids) for mb in micro_batches for _, ids in mb)

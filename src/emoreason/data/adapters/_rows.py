@@ -13,7 +13,16 @@ from pathlib import Path
 from typing import Any, cast
 
 from emoreason.data.errors import BadRow, DataError, LoadReport
-from emoreason.data.schema import MIKELS_VALENCE, SPLITS, NeutralBand, Polarity, Sample, TaskInfo, normalize_label
+from emoreason.data.schema import (
+    MIKELS_VALENCE,
+    RAVDESS_POLARITY,
+    SPLITS,
+    NeutralBand,
+    Polarity,
+    Sample,
+    TaskInfo,
+    normalize_label,
+)
 from emoreason.data.spec import DatasetSpec
 from emoreason.data.text import NotUtf8Error, decode_utf8
 
@@ -187,18 +196,7 @@ def label_polarity_map(labels: tuple[str, ...], given: str | None = None, spec: 
     """Known valences: Mikels' categories, RAVDESS's emotions (as the `ravdess:` adapter reads them, so that a
     converted copy keeps them) and the polarity words themselves; `given` (`?polarity=` in `spec`:
     "label:polarity,...") adds to them or overrides them."""
-    known: dict[str, Polarity] = {
-        **MIKELS_VALENCE,
-        "positive": "positive",
-        "negative": "negative",
-        "neutral": "neutral",
-        "happy": "positive",
-        "calm": "positive",
-        "surprised": "positive",
-        "sad": "negative",
-        "angry": "negative",
-        "fearful": "negative",
-    }
+    known: dict[str, Polarity] = {**MIKELS_VALENCE, **RAVDESS_POLARITY, "positive": "positive", "negative": "negative"}
     names = {normalize_label(x) for x in labels}
     for pair in (given or "").split(","):
         if not pair.strip():

@@ -36,21 +36,12 @@ from pathlib import Path
 from emoreason.data.adapters._rows import read_text_file
 from emoreason.data.base import Dataset, register
 from emoreason.data.errors import BadRow, DataError, LoadReport
-from emoreason.data.schema import Polarity, Sample, TaskInfo
+from emoreason.data.schema import RAVDESS_POLARITY, Polarity, Sample, TaskInfo
 from emoreason.data.spec import DatasetSpec
 from emoreason.data.spec_options import apply_spec_option
 
 EMOTIONS: tuple[str, ...] = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
-EMOTION_POLARITY: dict[str, Polarity] = {
-    "neutral": "neutral",
-    "calm": "positive",
-    "happy": "positive",
-    "surprised": "positive",
-    "sad": "negative",
-    "angry": "negative",
-    "fearful": "negative",
-    "disgust": "negative",
-}
+EMOTION_POLARITY: dict[str, Polarity] = RAVDESS_POLARITY
 EMOTION_AROUSAL = {
     "neutral": "low",
     "calm": "low",
