@@ -317,6 +317,22 @@ def test_analyze_input_takes_a_dataset_spec_for_other_field_names(tmp_path: Path
     assert len(samples_from_file(Path("vader:tweets"))) == 4200  # any dataset, every split
 
 
+def test_analyze_input_keeps_a_row_whose_score_cannot_be_read(tmp_path: Path) -> None:
+    """Scores are optional to analyze, yet a row with an unparsable one was dropped, and the warning named
+    the file with a `?targets=optional` the user never wrote."""
+    from emoreason.cli.inputs import samples_from_file
+
+    path = tmp_path / "mine.jsonl"
+    path.write_text(
+        json.dumps({"id": "a", "text": "fine", "score": "lots"}) + "\n" + json.dumps({"id": "b", "text": "ok"})
+    )
+    heard: list[str] = []
+    samples = samples_from_file(path, heard.append)
+    assert [(s.id, s.score) for s in samples] == [("a", None), ("b", None)]
+    assert len(heard) == 1 and f"{path}:1" in heard[0] and "'lots'" in heard[0] and "kept" in heard[0]
+    assert "targets=optional" not in heard[0] and heard[0].startswith(f"{path}: 2 of 2 rows kept")
+
+
 def test_evaluate_writes_files_and_resumes(tiny_path: Path, tmp_path: Path) -> None:
     data = tmp_path / "d.jsonl"
     rows = [

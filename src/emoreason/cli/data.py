@@ -28,7 +28,7 @@ def load_or_exit(spec: str, strict: bool = False) -> Dataset:
         fail(str(err))
     for message in dataset.report.warnings:
         warn(message)
-    if dataset.report.bad_rows or dataset.report.missing_media:
+    if dataset.report.bad_rows or dataset.report.missing_media or dataset.report.values_dropped:
         err_console.print(dataset.report.summary(), style="yellow")
     return dataset
 

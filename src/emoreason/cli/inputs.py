@@ -42,7 +42,9 @@ def samples_from_file(path: Path, warn: Callable[[str], None] | None = None) -> 
         optional = {"targets": "optional"} if "targets" in ADAPTERS[given.kind].options else {}
         spec = DatasetSpec(given.kind, given.target, optional | given.options)
     dataset = load_dataset(spec)
-    if warn is not None and dataset.report.bad_rows:
+    # named as given: the `?targets=optional` added above is this command's, not the user's
+    dataset.report.source = str(path)
+    if warn is not None and (dataset.report.bad_rows or dataset.report.values_dropped):
         warn(dataset.report.summary())
     return dataset.split("all")
 

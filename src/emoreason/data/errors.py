@@ -54,6 +54,8 @@ class LoadReport:
     missing_media: list[str] = field(default_factory=list)  # ids whose media file is absent
     missing_media_kinds: Counter[str] = field(default_factory=Counter)  # how many of them per kind (audio, ...)
     warnings: list[str] = field(default_factory=list)
+    # rows kept without a value that could not be read (an unparsable score where targets are optional)
+    values_dropped: list[BadRow] = field(default_factory=list)
 
     def bad(self, row: BadRow, strict: bool) -> None:
         if strict:
@@ -77,6 +79,11 @@ class LoadReport:
             parts.append(
                 f"skipped {len(self.bad_rows)} bad rows ({reasons}); first: "
                 + "; ".join(str(r) for r in self.bad_rows[:max_examples])
+            )
+        if self.values_dropped:
+            parts.append(
+                f"kept {len(self.values_dropped)} rows without a value that could not be read; first: "
+                + "; ".join(str(r) for r in self.values_dropped[:max_examples])
             )
         if self.missing_media:
             parts.append(
