@@ -406,6 +406,31 @@ def test_labels_outside_the_label_set_are_flagged() -> None:
     ]
 
 
+def test_an_explicit_value_that_overrides_its_completion_is_said() -> None:
+    """A row with both a `score` and a completion was scored by the score without a word, so a file whose
+    two disagree (a post-processed score beside the model's text) was read one way silently."""
+    task = TaskInfo("r", scale=(-3.0, 3.0))
+    samples = [Sample(id=k, text="x", score=1.0) for k in "abc"]
+    said = "<polarity>positive</polarity>\n<think>good</think>\n<score>2</score>"
+    rows = {
+        "a": {"score": -1, "completion": said},
+        "b": {"score": "2.0", "completion": said},
+        "c": {"completion": said},
+    }
+    scored = score_system(samples, rows, task, "c2f", source="p.jsonl")
+    assert scored.metrics["mae"] == pytest.approx((2 + 1 + 1) / 3)  # a's given -1 is what is scored
+    assert scored.warnings == [
+        "p.jsonl: 1 row(s) give a `score` that differs from their completion's answer (first ids ['a']); "
+        "the given `score` is scored (leave it out to score the completion)"
+    ]
+    labels = TaskInfo("c", labels=("joy", "anger"), metric_set="classification")
+    boxed = "<step1>a</step1><step2>b</step2><step3>c</step3>\\boxed{anger}"
+    rows = {"a": {"label": "Joy", "completion": boxed}, "b": {"label": "anger", "completion": boxed}}
+    gold = [Sample(id=k, text="x", label="joy") for k in "ab"]
+    scored = score_system(gold, rows, labels, "emor3", source="p.jsonl")
+    assert len(scored.warnings) == 1 and "give a `label`" in scored.warnings[0] and "['a']" in scored.warnings[0]
+
+
 def test_parsed_answers_outside_the_scale_are_rejected_too() -> None:
     task = TaskInfo("r", scale=(-1.0, 1.0))
     samples = [Sample(id="a", text="x", score=0.5), Sample(id="b", text="y", score=-0.5)]

@@ -78,7 +78,8 @@ MaxDuration = Annotated[float, _option("Report clips longer than this (seconds).
 Predictions = Annotated[
     Path,
     typer.Argument(
-        help="JSONL of model outputs: `id` plus `completion` (parsed with --format) or `score`/`label`.",
+        help="JSONL of model outputs: `id` plus `completion` (parsed with --format) or `score`/`label` "
+        "(a row with both scores its `score`/`label`, and a warning counts those that differ).",
         metavar="PREDICTIONS",
     ),
 ]

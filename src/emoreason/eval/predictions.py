@@ -160,6 +160,7 @@ def score_system(
     lexicon, spread = vader_lexicon(), vader_rater_spread()
     missing = 0
     unanswered: list[str] = []  # a row without a usable answer: a completion that did not parse, a null score
+    overriding: list[str] = []  # a row whose explicit score/label differs from its completion's answer
     for sample in samples:
         row = predictions.get(sample.id)
         if row is None:
@@ -177,6 +178,8 @@ def score_system(
             # the lexicon's checks read the input's own words, not its cue text's labels ("voice clarity")
             valences.append(valence_check(row["completion"], parsed.polarity, lexicon, sample.text or "", spread))
         prediction = read_prediction(row, task, parsed, labels)
+        if parsed is not None and _overrides_completion(row, task, parsed):
+            overriding.append(sample.id)
         if prediction.problem:
             rejected[prediction.problem].append((sample.id, prediction.given))
         elif prediction.value is None:
@@ -205,7 +208,25 @@ def score_system(
             f"{source}: {len(unanswered)} row(s) give no {what} (an answer that did not parse, or none given; "
             f"first ids {unanswered[:SHOWN_IDS]}); they count as unparsed answers (imputed_predictions)"
         )
+    if overriding:
+        what = "score" if task.is_regression else "label"
+        warnings.append(
+            f"{source}: {len(overriding)} row(s) give a `{what}` that differs from their completion's answer "
+            f"(first ids {overriding[:SHOWN_IDS]}); the given `{what}` is scored (leave it out to score the completion)"
+        )
     return SystemScore(metrics, warnings)
+
+
+def _overrides_completion(row: dict[str, Any], task: TaskInfo, parsed: ParseResult) -> bool:
+    """Whether a row's explicit score/label, which `read_prediction` scores, differs from the answer its
+    completion gives (a completion that gives none is not overridden: there is nothing to lose)."""
+    if task.is_regression:
+        given, answer = parse_score(row.get("score")), parsed.score
+        return given is not None and answer is not None and abs(given - answer) > 1e-9
+    given_label, answer_label = row.get("label"), parsed.label
+    if given_label is None or answer_label is None:
+        return False
+    return normalize_label(str(given_label)) != normalize_label(answer_label)
 
 
 def score_samples(
