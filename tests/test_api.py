@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -62,6 +63,23 @@ def test_the_package_root_exports_the_api_without_loading_torch() -> None:
     assert loaded == ["False", "False"]
     with pytest.raises(AttributeError, match="no attribute 'Explainr'"):
         _ = emoreason.Explainr  # type: ignore[attr-defined]
+
+
+def test_the_api_prints_no_notice_about_its_own_library_calls(tiny_path: Path) -> None:
+    """A first answer printed transformers' and peft's deprecation notices about emoreason's own calls
+    (`past_key_values`, `is_gradient_checkpointing`), which the CLI hid and an API user can do nothing
+    about; a fresh process, since transformers prints its log line once per process."""
+    script = (
+        "import warnings; warnings.simplefilter('default');"
+        "from emoreason import Explainer;"
+        f"e = Explainer.load({str(tiny_path)!r}, device='cpu', max_new_tokens=3);"
+        "print(e('fine').id); warnings.warn('`x` is deprecated: a notice not about us', FutureWarning)"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "past_key_values" not in done.stderr and "is_gradient_checkpointing" not in done.stderr
+    assert "a notice not about us" in done.stderr  # only our own calls' notices are dropped
 
 
 def test_one_text_gives_one_explanation(explainer: Explainer, spy: Spy) -> None:

@@ -1,9 +1,9 @@
 """What the libraries under the commands may print: their warnings and progress bars, or not.
 
 A command's output is its answers and what the user must act on. transformers, torch and
-huggingface_hub also print deprecation notices meant for the developers who call them (us:
-"`past_key_values` is deprecated", "`is_gradient_checkpointing` is deprecated") and a progress
-bar for every weight file they load; in a log these bury the results. The CLI hides them unless
+huggingface_hub also print deprecation notices meant for the developers who call them (those
+about emoreason's own calls are dropped wherever it is used, `emoreason.models.notices`), info
+logs, and a progress bar for every weight file they load; in a log these bury the results. The CLI hides them unless
 `--verbose` asks for everything. Only the CLI does: the library leaves Python's warnings and
 the libraries' own logging to whoever imports it.
 """

@@ -20,6 +20,7 @@ from emoreason.models.default import (
     ensure_default_model,
 )
 from emoreason.models.families import ModelFamily, detect_family, get_family
+from emoreason.models.notices import hide_notices_about_our_calls
 from emoreason.models.shipped import (
     ADAPTER_CONFIG,
     SHIPPED_ADAPTERS,
@@ -166,6 +167,7 @@ def load_model(
     With one adapter and `trainable=True` the adapter stays a separate, trainable peft module;
     otherwise adapters are merged into the weights one after another (fastest for inference).
     """
+    hide_notices_about_our_calls()
     adapter_list = resolve_adapters(name_or_path, adapters, trainable=trainable)
     check_adapters(adapter_list)  # before the base model's weights load
     path = resolve_model_path(name_or_path)

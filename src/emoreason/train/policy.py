@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -52,18 +51,17 @@ def prepare_policy(loaded: LoadedModel, settings: ModelConfig) -> torch.nn.Modul
             from peft import LoraConfig, get_peft_model
 
             lora = settings.lora
-            with warnings.catch_warnings():  # peft reads a transformers attribute deprecated in v5
-                warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-                model = get_peft_model(
-                    model,
-                    LoraConfig(
-                        r=lora.r,
-                        lora_alpha=lora.alpha,
-                        lora_dropout=lora.dropout,
-                        target_modules=lora.target_modules,
-                        task_type="CAUSAL_LM",
-                    ),
-                )
+            # peft's notice about a transformers attribute is hidden by load_model (models.notices)
+            model = get_peft_model(
+                model,
+                LoraConfig(
+                    r=lora.r,
+                    lora_alpha=lora.alpha,
+                    lora_dropout=lora.dropout,
+                    target_modules=lora.target_modules,
+                    task_type="CAUSAL_LM",
+                ),
+            )
     else:
         if is_peft(model):
             raise ValueError(
