@@ -267,6 +267,20 @@ def test_encode_raises_media_error(vl, omni, files: dict[str, Path], tmp_path: P
         family.encode(processor, [_conv("x", video=files["broken_mp4"])])
 
 
+def test_an_image_too_thin_for_the_processor_is_a_media_error_naming_it(vl, omni, tmp_path: Path) -> None:
+    """A 1x300 image failed with the processor's "absolute aspect ratio must be smaller than 200", which
+    names neither the file nor what to do; evaluate leaves out a sample whose media raise MediaError."""
+    from PIL import Image
+
+    thin, fine = tmp_path / "strip.png", tmp_path / "wide.png"
+    Image.new("RGB", (300, 1)).save(thin)
+    Image.new("RGB", (200, 1)).save(fine)  # at the limit: the processor takes it
+    for family, _, processor in (vl, omni):
+        with pytest.raises(MediaError, match=r"strip\.png is 300x1 pixels, 300 times .* crop it or pad it"):
+            family.encode(processor, [_conv("x", image=thin)])
+        assert family.encode(processor, [_conv("x", image=fine)])["input_ids"].shape[0] == 1
+
+
 def test_pil_video_processor_matches_the_image_processor(vl, files: dict[str, Path]) -> None:
     """A 'video' of the same frame twice is one temporal patch of that image: the numpy port of
     the video processor must give the image processor's pixels and grid."""

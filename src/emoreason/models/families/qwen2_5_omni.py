@@ -35,6 +35,7 @@ import torch
 from emoreason.models.families.base import Conversation, ModelFamily
 from emoreason.models.families.qwen_processing import (
     finish_loading,
+    image_input,
     load_qwen_processor,
     merge_encodings,
     render_prompt,
@@ -163,7 +164,7 @@ class Qwen25OmniFamily(ModelFamily):
             audio: list[Any] = []
             audio_sources: list[int | None] = []  # per audio slot: the video it comes from, or None
             if conversation.image:
-                kwargs["images"] = [media.load_image(conversation.image)]
+                kwargs["images"] = [image_input(conversation)]
                 kwargs["images_kwargs"] = size_override(processor, conversation, "image")
                 parts.append({"type": "image"})
             if conversation.video:

@@ -19,6 +19,7 @@ import torch
 from emoreason.models.families.base import Conversation, ModelFamily
 from emoreason.models.families.qwen_processing import (
     finish_loading,
+    image_input,
     load_qwen_processor,
     merge_encodings,
     render_prompt,
@@ -98,7 +99,6 @@ class Qwen25VLFamily(ModelFamily):
         return processor.tokenizer
 
     def encode(self, processor: Any, conversations: list[Conversation]) -> dict[str, torch.Tensor]:
-        from emoreason.models import media
 
         for conversation in conversations:
             self.check_media(conversation)
@@ -107,7 +107,7 @@ class Qwen25VLFamily(ModelFamily):
             parts: list[dict[str, Any]] = []
             kwargs: dict[str, Any] = {}
             if conversation.image:
-                kwargs["images"] = [media.load_image(conversation.image)]
+                kwargs["images"] = [image_input(conversation)]
                 kwargs["images_kwargs"] = size_override(processor, conversation, "image")
                 parts.append({"type": "image"})
             if conversation.video:

@@ -221,6 +221,33 @@ def render_prompt(processor: Any, conversation: Conversation, parts: list[dict[s
     return text + conversation.assistant_prefix
 
 
+#: Qwen2-VL's image and video processors refuse a picture whose long side is more than this many times its
+#: short side (their `smart_resize`), in words that name neither the file nor a way out
+MAX_ASPECT_RATIO = 200
+
+
+def check_aspect(path: str | Path, kind: str, width: int, height: int) -> None:
+    """Raise `MediaError` naming the file when the processor would refuse its shape."""
+    from emoreason.models.media import MediaError
+
+    ratio = max(width, height) / max(1, min(width, height))
+    if ratio > MAX_ASPECT_RATIO:
+        raise MediaError(
+            f"{kind} file {path} is {width}x{height} pixels, {ratio:.0f} times as long as it is wide; Qwen2.5-VL "
+            f"and Qwen2.5-Omni read at most {MAX_ASPECT_RATIO} times: crop it or pad it"
+        )
+
+
+def image_input(conversation: Conversation) -> Any:
+    """The conversation's image, read upright as RGB, in a shape the processor takes."""
+    from emoreason.models import media
+
+    assert conversation.image is not None
+    image = media.load_image(conversation.image)
+    check_aspect(conversation.image, "image", *image.size)
+    return image
+
+
 def video_frames(conversation: Conversation) -> Any:
     from emoreason.models import media
 
@@ -234,7 +261,10 @@ def video_frames(conversation: Conversation) -> Any:
         kwargs["min_frames"] = int(options["video_min_frames"])
     if options.get("video_max_frames") is not None:
         kwargs["max_frames"] = int(options["video_max_frames"])
-    return media.load_video_frames(conversation.video, **kwargs)  # type: ignore[arg-type]
+    frames = media.load_video_frames(conversation.video, **kwargs)  # type: ignore[arg-type]
+    height, width = frames.frames[0].shape[:2]
+    check_aspect(conversation.video, "video", width, height)  # type: ignore[arg-type]
+    return frames
 
 
 def _edge(size: Any, key: str) -> Any:
