@@ -219,6 +219,14 @@ def test_label_polarities_cover_ravdess_words_and_can_be_given(tmp_path: Path) -
         load_dataset(f"jsonl:{path}?polarity=joy:positive")
 
 
+def test_a_label_set_given_on_the_command_line_gets_the_known_polarities() -> None:
+    """`--labels happy,sad,calm` got polarities for Mikels' words only, so a speech label set had none."""
+    from emoreason.data.schema import resolve_task
+
+    task = resolve_task(labels=("Happy", "sad", "calm", "boredom"))
+    assert task.label_polarity == {"happy": "positive", "sad": "negative", "calm": "positive"}
+
+
 def test_labels_that_differ_only_in_case_are_one_label(tmp_path: Path) -> None:
     """ "Amusement" and "amusement" made two labels, and evaluate stopped at the metrics after answering."""
     rows = [{"text": "a", "label": "Amusement"}, {"text": "b", "label": "amusement"}, {"text": "c", "label": "fear"}]

@@ -706,6 +706,9 @@ def test_task_for_source():
     task = task_for_source("jsonl:x.jsonl?labels=anger,joy,neutral")
     assert task.labels == ("anger", "joy", "neutral")
     assert task.label_polarity == {"anger": "negative", "neutral": "neutral"}
+    # the same polarities as the file's own task: RAVDESS's words and `?polarity=` too (they were dropped)
+    own = task_for_source("jsonl:x.jsonl?labels=calm,boredom&polarity=boredom:negative")
+    assert own.label_polarity == {"calm": "positive", "boredom": "negative"}
     assert task_for_source(MOSI) is MOSI
     assert isinstance(task_for_source("csv:x.csv?scale=0,10&neutral=1"), TaskInfo)
     assert gold_from_ground_truth(Gold(label="x")) == Gold(label="x")

@@ -7,9 +7,12 @@ read its labels: the score scale, the label set, and how a score or label maps t
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
+
+from emoreason.data.errors import DataError
 
 Polarity = Literal["positive", "neutral", "negative"]
 POLARITIES: tuple[Polarity, ...] = ("negative", "neutral", "positive")
@@ -27,7 +30,7 @@ MIKELS_VALENCE: dict[str, Polarity] = {
     "sadness": "negative",
 }
 # RAVDESS's eight speech emotions with the polarity the `ravdess:` adapter gives them (calm and surprised
-# positive), which a generic file using these words gets too (`adapters._rows.label_polarity_map`).
+# positive), which a generic file using these words gets too (`label_polarity_map`).
 RAVDESS_POLARITY: dict[str, Polarity] = {
     "neutral": "neutral",
     "calm": "positive",
@@ -257,6 +260,31 @@ def normalize_label(label: str) -> str:
     return " ".join(label.strip().lower().split())
 
 
+def label_polarity_map(labels: Sequence[str], given: str | None = None, spec: str = "") -> dict[str, Polarity]:
+    """The polarity of each label whose valence is known, keyed by `normalize_label`: Mikels' eight
+    categories, RAVDESS's emotions (as the `ravdess:` adapter reads them, so that a converted copy keeps
+    them) and the polarity words themselves. `given` ("label:polarity,...", `?polarity=` in `spec`)
+    adds to them or overrides them. Every free label set (a generic file, `--labels`, a reward's data
+    source) gets its polarities here."""
+    known_words: dict[str, Polarity] = {**MIKELS_VALENCE, **RAVDESS_POLARITY, **{p: p for p in POLARITIES}}
+    names = {normalize_label(x) for x in labels}
+    known = {normalize_label(x): known_words[normalize_label(x)] for x in labels if normalize_label(x) in known_words}
+    for pair in (given or "").split(","):
+        if not pair.strip():
+            continue
+        label, _, polarity = pair.partition(":")
+        label, polarity = normalize_label(label), polarity.strip().lower()
+        if polarity not in POLARITIES:
+            raise DataError(
+                f"?polarity= in {spec}: {pair.strip()!r} should be LABEL:POLARITY, the polarity one of "
+                "positive, negative, neutral"
+            )
+        if label not in names:
+            raise DataError(f"?polarity= in {spec}: {label!r} is not one of the labels ({', '.join(sorted(names))})")
+        known[label] = cast(Polarity, polarity)
+    return known
+
+
 # Ready-made tasks for the datasets the product knows by name.
 MOSI_TASK = TaskInfo("mosi", scale=(-3.0, 3.0), neutral=NeutralBand(0.0, 0.0, True, True), metric_set="mosi")
 MOSEI_TASK = TaskInfo("mosei", scale=(-3.0, 3.0), neutral=NeutralBand(0.0, 0.0, True, True), metric_set="mosei")
@@ -291,16 +319,7 @@ def resolve_task(
         named = tuple(label for label in labels if label.strip())
         if len(named) < 2:
             raise ValueError(f"a label set needs at least two labels, got {len(named)} ({', '.join(named) or 'none'})")
-        return TaskInfo(
-            "labels",
-            labels=labels,
-            label_polarity={
-                normalize_label(x): MIKELS_VALENCE[normalize_label(x)]
-                for x in labels
-                if normalize_label(x) in MIKELS_VALENCE
-            },
-            metric_set="classification",
-        )
+        return TaskInfo("labels", labels=labels, label_polarity=label_polarity_map(labels), metric_set="classification")
     if scale is not None:
         return TaskInfo("custom", scale=scale, neutral=NeutralBand.around(scale, neutral or 0.0))
     key = (name or "vader").lower()

@@ -27,7 +27,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from emoreason.data.schema import MIKELS_VALENCE, MMSA_TASKS, POLARITIES, NeutralBand, TaskInfo, mikels_task, vader_task
+from emoreason.data.schema import MMSA_TASKS, NeutralBand, TaskInfo, label_polarity_map, mikels_task, vader_task
 from emoreason.data.spec import parse_spec
 from emoreason.rewards.composite import COMPONENTS, CompositeReward, Gold, ReflectionAnswers, build_reward
 
@@ -74,8 +74,7 @@ def task_for_source(data_source: str | TaskInfo) -> TaskInfo:
         task_name = spec.option("name") or name
         scale = spec.range_option("scale")
         labels = spec.list_option("labels") or ()
-        polarity_of = {**MIKELS_VALENCE, **{p: p for p in POLARITIES}}
-        label_polarity = {n: polarity_of[n] for n in (label.lower() for label in labels) if n in polarity_of}
+        label_polarity = label_polarity_map(labels, spec.option("polarity"), name)
         if scale is not None:
             neutral = NeutralBand.around(scale, spec.float_option("neutral", 0.0) or 0.0)
             return TaskInfo(task_name, scale=scale, neutral=neutral, labels=labels, label_polarity=label_polarity)

@@ -10,19 +10,10 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from emoreason.data.errors import BadRow, DataError, LoadReport
-from emoreason.data.schema import (
-    MIKELS_VALENCE,
-    RAVDESS_POLARITY,
-    SPLITS,
-    NeutralBand,
-    Polarity,
-    Sample,
-    TaskInfo,
-    normalize_label,
-)
+from emoreason.data.schema import SPLITS, NeutralBand, Sample, TaskInfo, label_polarity_map, normalize_label
 from emoreason.data.spec import DatasetSpec
 from emoreason.data.text import NotUtf8Error, decode_utf8
 
@@ -195,28 +186,6 @@ class RowReader:
     def _bad(self, line: int, field_name: str | None, reason: str, detail: str = "") -> None:
         self.report.bad(BadRow(self.file, line, field_name, reason, detail), self.strict)
         return None
-
-
-def label_polarity_map(labels: tuple[str, ...], given: str | None = None, spec: str = "") -> dict[str, Polarity]:
-    """Known valences: Mikels' categories, RAVDESS's emotions (as the `ravdess:` adapter reads them, so that a
-    converted copy keeps them) and the polarity words themselves; `given` (`?polarity=` in `spec`:
-    "label:polarity,...") adds to them or overrides them."""
-    known: dict[str, Polarity] = {**MIKELS_VALENCE, **RAVDESS_POLARITY, "positive": "positive", "negative": "negative"}
-    names = {normalize_label(x) for x in labels}
-    for pair in (given or "").split(","):
-        if not pair.strip():
-            continue
-        label, _, polarity = pair.partition(":")
-        label, polarity = normalize_label(label), polarity.strip().lower()
-        if polarity not in ("positive", "negative", "neutral"):
-            raise DataError(
-                f"?polarity= in {spec}: {pair.strip()!r} should be LABEL:POLARITY, the polarity one of "
-                "positive, negative, neutral"
-            )
-        if label not in names:
-            raise DataError(f"?polarity= in {spec}: {label!r} is not one of the labels ({', '.join(sorted(names))})")
-        known[label] = cast(Polarity, polarity)
-    return {normalize_label(x): known[normalize_label(x)] for x in labels if normalize_label(x) in known}
 
 
 def distinct_labels(labels: Iterable[str]) -> tuple[str, ...]:

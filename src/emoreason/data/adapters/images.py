@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emoreason.data.adapters._rows import TASK_OPTIONS, label_polarity_map
+from emoreason.data.adapters._rows import TASK_OPTIONS
 from emoreason.data.base import Dataset, register
 from emoreason.data.errors import BadRow, DataError, LoadReport
-from emoreason.data.schema import SPLITS, Sample, TaskInfo, normalize_label
+from emoreason.data.schema import SPLITS, Sample, TaskInfo, label_polarity_map, normalize_label
 from emoreason.data.spec import DatasetSpec
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
