@@ -134,6 +134,21 @@ def test_analyze_input_file_skips_the_bad_row_and_answers_the_rest(tiny: str, tm
     assert [json.loads(line)["id"] for line in result.stdout.splitlines() if line.startswith("{")] == ["b"]
 
 
+@pytest.mark.parametrize("command", [["evaluate", "-d", "vader:movies"], ["data", "inspect", "vader:movies"]])
+def test_a_misspelt_split_is_refused_as_the_arguments_are_read(command: list[str]) -> None:
+    """`--split tset` was said after the dataset (and evaluate's imports) had loaded, seconds later; the
+    choices are the dataset's own splits."""
+    from typing import get_args
+
+    from emoreason.cli import options
+    from emoreason.data.schema import SPLITS
+
+    assert get_args(get_args(options.Split)[0]) == (*SPLITS, "all")
+    result = runner.invoke(app, [*command, "--split", "tset"])
+    said = flat(result.output)
+    assert result.exit_code == 2 and "Invalid value for '--split'" in said and "'tset' is not one of 'train'," in said
+
+
 @pytest.mark.parametrize("command", [["analyze", "Fine."], ["serve"]], ids=" ".join)
 def test_an_unknown_score_readout_fails_before_the_model_loads(
     command: list[str], tiny: str, monkeypatch: pytest.MonkeyPatch

@@ -9,7 +9,7 @@ same everywhere.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 
@@ -40,7 +40,8 @@ def _option(text: str, *names: str, **checks: float) -> typer.models.OptionInfo:
 # shared by several commands
 Spec = Annotated[str, typer.Argument(help=SPEC, metavar="SPEC")]
 DatasetOption = Annotated[str, _option(SPEC, "--dataset", "-d")]
-Split = Annotated[str, _option(SPLIT)]
+# checked by click as it parses (a typo was said only after the dataset had loaded)
+Split = Annotated[Literal["train", "valid", "test", "all"], _option(SPLIT)]
 Strict = Annotated[bool, _option("Stop at the first bad row instead of skipping and counting.")]
 Model = Annotated[str, _option(MODEL)]
 Adapter = Annotated[Optional[list[str]], _option(ADAPTER)]
