@@ -585,6 +585,17 @@ def test_a_training_run_names_a_missing_start_adapter_before_loading(tmp_path: P
     assert result.exit_code != 0 and "does not exist; check the path" in flat(result.output)
 
 
+def test_models_and_adapters_take_one_hub_id_rule(tmp_path: Path) -> None:
+    """A model and an adapter were told apart from a hub id by two rules; "a b/c" passed as a model's."""
+    from emoreason.models.loading import HUB_ID, resolve_model_path
+
+    assert resolve_model_path("HuggingFaceTB/SmolLM2-135M-Instruct") == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    for not_an_id in ("my model/x", "-x/y", str(tmp_path / "gone"), "runs/a/b"):
+        assert not HUB_ID.fullmatch(not_an_id)
+        with pytest.raises(FileNotFoundError, match="neither `default`, a model folder"):
+            resolve_model_path(not_an_id)
+
+
 def test_a_fake_wav_error_is_readable(tmp_path: Path) -> None:
     from emoreason.models import MediaError
     from emoreason.models.media import load_audio

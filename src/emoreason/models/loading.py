@@ -116,6 +116,10 @@ def bf16_where_native(setting: str, device: torch.device | str, *, bf16: str, fp
     return setting
 
 
+#: `owner/name`: an adapter (or model) that is not a local path may still be a hub repository
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+
+
 def resolve_model_path(name_or_path: str) -> str:
     """`default` -> the converted embedded model; a .gguf file -> its converted copy; a folder or
     hub id as given."""
@@ -130,7 +134,7 @@ def resolve_model_path(name_or_path: str) -> str:
         if not (path / "config.json").is_file():
             raise FileNotFoundError(f"{path} has no config.json: not a transformers model folder")
         return str(path)
-    if name_or_path.count("/") == 1 and not name_or_path.startswith((".", "/", "~")):
+    if HUB_ID.fullmatch(name_or_path):
         return name_or_path  # a hub id: transformers resolves it (needs network or a warm HF cache)
     raise FileNotFoundError(f"model {name_or_path!r} is neither `default`, a model folder, a .gguf file nor a hub id")
 
@@ -194,10 +198,6 @@ def check_adapter_folder(folder: str | Path) -> Path:
     if not is_adapter_folder(folder):
         raise FileNotFoundError(f"{folder} has no {ADAPTER_CONFIG}: not a peft LoRA adapter folder")
     return Path(folder)
-
-
-#: `owner/name`: an adapter (or model) that is not a local path may still be a hub repository
-HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 
 
 def check_adapters(adapters: list[str]) -> None:
