@@ -184,6 +184,15 @@ def post_raw(client: TestClient, path: str, body: str) -> dict:
     return {"status": response.status_code, **response.json().get("error", {})}
 
 
+def test_a_json_body_is_held_to_its_types_a_form_is_not(client: TestClient) -> None:
+    """`"votes": "3"` and `"attribute": "yes"` passed in a JSON body (pydantic's lax mode, which forms need)."""
+    for body, field in (('{"text": "x", "votes": "3"}', "votes"), ('{"text": "x", "attribute": "yes"}', "attribute")):
+        refused = post_raw(client, "/v1/analyze", body)
+        assert (refused["status"], refused["param"]) == (400, field)
+    form = client.post("/v1/analyze", data={"text": "x", "votes": "1", "attribute": "false", "max_tokens": "2"})
+    assert form.status_code == 200 and "attribution" not in form.json()
+
+
 def test_server_answers_400_naming_the_field_not_500(client: TestClient) -> None:
     analyzed = post_raw(client, "/v1/analyze", '{"text": "bad \\ud800 here"}')
     assert (analyzed["status"], analyzed["param"]) == (400, "text") and "U+D800" in analyzed["message"]

@@ -234,8 +234,8 @@ async def read_json(request: Request) -> AnalyzeRequest:
             raise APIError(
                 400, f"{kind}: send media as a file in a multipart form (-F {kind}=@FILE), not in JSON", param=kind
             )
-    try:
-        return AnalyzeRequest.model_validate(data)
+    try:  # strict: JSON has types, so "votes": "3" or "attribute": "yes" is a client's mistake (a form's are text)
+        return AnalyzeRequest.model_validate(data, strict=True)
     except ValidationError as err:
         raise validation_error(err) from None
 
