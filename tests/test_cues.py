@@ -360,3 +360,19 @@ def test_a_clip_too_short_to_measure_well_is_warned_about(tmp_path: Path, privat
     sf.write(clip, tone(200.0, 0.1), SR)
     inputs = _model_inputs([Sample(id="x", text="", audio=str(clip))], "causal_lm", frozenset(), "auto", None, None)
     assert inputs.cue_text["x"] and inputs.warnings == ["x: 0.10 s < 0.3 s: its cues describe very little"]
+
+
+def test_a_silent_clip_is_warned_about(tmp_path: Path, private_cache: Path) -> None:
+    """A silent clip's cue text said "no voice found", and the model gave it a confident label without a word
+    to the user; `data prepare` did not count silent clips either."""
+    from emoreason.api.explainer import _model_inputs
+    from emoreason.cues.prepare import prepare_cues
+
+    clip = tmp_path / "quiet.wav"
+    sf.write(clip, np.zeros(SR), SR)
+    sample = Sample(id="x", text="", audio=str(clip))
+    inputs = _model_inputs([sample], "causal_lm", frozenset(), "auto", None, None)
+    assert "no voice found" in inputs.cue_text["x"]
+    assert inputs.warnings == ["x: a silent recording, no voice found: no voice cues back its answer"]
+    _, report = prepare_cues([sample])
+    assert report.silent == ["x"] and "1 silent (no voice found): x" in report.summary()

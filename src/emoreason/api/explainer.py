@@ -213,9 +213,14 @@ def _model_inputs(
             f"the {family} family takes {takes}, so media are measured and given as cue text "
             f"(--cues {mode}); " + "; ".join(report.unreadable)
         )
-    warned = [f"no voice cues from {problem}" for problem in (report.no_sound if report else [])]
+    if report is None:  # no media measured
+        return ModelInputs(detached, texts, [])
+    warned = [f"no voice cues from {problem}" for problem in report.no_sound]
     # a clip shorter than `data prepare` accepts (0.3 s) is still measured, but its numbers say little
-    warned += [f"{problem}: its cues describe very little" for problem in (report.too_short if report else [])]
+    warned += [f"{problem}: its cues describe very little" for problem in report.too_short]
+    # the model still answers, and confidently (a silent clip came out "surprised"): the user should know
+    warned += [f"{key}: a silent recording, no voice found: no voice cues back its answer" for key in report.silent]
+    warned += [f"{key}: no face found: no face cues back its answer" for key in report.no_face]
     return ModelInputs(detached, texts, warned)
 
 

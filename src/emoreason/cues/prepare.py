@@ -59,6 +59,7 @@ class PrepareReport:
     unreadable: list[str] = field(default_factory=list)  # "id: message naming the file"
     no_sound: list[str] = field(default_factory=list)
     no_face: list[str] = field(default_factory=list)
+    silent: list[str] = field(default_factory=list)  # ids whose sound track holds no voice (digital silence)
     too_short: list[str] = field(default_factory=list)
     too_long: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -72,6 +73,7 @@ class PrepareReport:
             ("unreadable", self.unreadable),
             ("without a sound track", self.no_sound),
             ("without a face", self.no_face),
+            ("silent (no voice found)", self.silent),
             ("too short", self.too_short),
             ("too long", self.too_long),
         ):
@@ -178,6 +180,8 @@ def prepare_cues(
                 target.append(f"{sample.id}: {message}")
             if clip.face is not None and not clip.face.face_found:
                 report.no_face.append(sample.id)
+            if clip.audio is not None and clip.audio.silent:
+                report.silent.append(sample.id)
         if progress is not None:
             progress(1)
     report.cached, report.extracted = cache.hits - hits, cache.misses - misses
