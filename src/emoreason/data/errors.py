@@ -82,7 +82,7 @@ class LoadReport:
             )
         if self.values_dropped:
             parts.append(
-                f"kept {len(self.values_dropped)} rows without a value that could not be read; first: "
+                f"{len(self.values_dropped)} rows kept without a value that could not be read; first: "
                 + "; ".join(str(r) for r in self.values_dropped[:max_examples])
             )
         if self.missing_media:

@@ -125,9 +125,7 @@ class RowReader:
         if raw_score not in (None, ""):
             score = parse_score(raw_score)
             if score is None and targets_optional(self.spec):  # texts to analyse: a gold score is not needed
-                dropped = BadRow(
-                    self.file, line, self.column("score"), "unparsable score", f"{raw_score!r}, kept without"
-                )
+                dropped = BadRow(self.file, line, self.column("score"), "unparsable score", repr(raw_score))
                 self.report.values_dropped.append(dropped)
             elif score is None:
                 return self._bad(line, self.column("score"), "unparsable score", repr(raw_score))
