@@ -244,7 +244,11 @@ Limit = Annotated[
 ]
 Sample = Annotated[
     Optional[int],
-    _option("Evaluate a seeded random subset of N samples of the split (--seed), kept in split order.", min=1),
+    _option(
+        "Evaluate a seeded random subset of N samples of the split (--seed), kept in split order; another N "
+        "draws afresh (--sample 150 is no part of --sample 300 with the same seed).",
+        min=1,
+    ),
 ]
 Seed = Annotated[int, _option("Seed of --sample, and of the random-removal control of --faithfulness.")]
 OutsideSample = Annotated[
