@@ -246,7 +246,7 @@ Sample = Annotated[
     Optional[int],
     _option(
         "Evaluate a seeded random subset of N samples of the split (--seed), kept in split order; another N "
-        "draws afresh (--sample 150 is no part of --sample 300 with the same seed).",
+        "draws afresh (with one seed, --sample 150 is not a subset of --sample 300).",
         min=1,
     ),
 ]
