@@ -504,6 +504,44 @@ def test_an_unreadable_image_leaves_out_its_sample_and_keeps_the_others(tmp_path
     assert any("1 of 4 samples lack a media file and are answered without it" in w for w in metrics["warnings"])
 
 
+class CutAnswerEngine:
+    """Every answer stops at the token limit inside its score: `<score>1.` (the next token would be 5)."""
+
+    def generate(self, conversations, params, progress=None):
+        from emoreason.generation import Completion
+
+        answer = "<polarity>positive</polarity><think>fine</think><score>1."
+        return [[Completion(answer, [1], [0.0], "length")] for _ in conversations]
+
+
+def test_evaluate_scores_an_answer_cut_in_its_score_as_unparsed(tmp_path: Path) -> None:
+    """evaluate scored the completions again without their finish_reason, so `<score>1.` cut at the limit,
+    refused when generated, counted as a parsed 1.0 in the metrics (validation already held it to its tag)."""
+    from emoreason.data import load_dataset
+    from emoreason.eval.runner import evaluate_model
+    from emoreason.generation import SamplingParams
+
+    rows = [{"id": k, "text": "x", "score": 2.0} for k in "ab"]
+    dataset = load_dataset(f"jsonl:{write_rows(tmp_path / 'd.jsonl', rows)}?scale=-4,4")
+    params = SamplingParams(max_new_tokens=8)
+    metrics = evaluate_model(
+        CutAnswerEngine(), dataset, dataset.split("test"), tmp_path / "run", "m", "c2f", params, 8, []
+    )
+    model = metrics["rows"]["model"]
+    assert model["parse_rate"] == 0.0 and model["imputed_predictions"] == 2
+    assert model["mae"] == pytest.approx(2.0)  # the midpoint 0 against gold 2, not 1.0 against 2
+
+
+def test_compare_counts_an_out_of_scale_mmsa_answer_as_evaluate_does() -> None:
+    """compare took an MOSI answer of 3.4 as the midpoint where evaluate keeps it (MMSA's metrics clip it)."""
+    from emoreason.data.schema import MOSI_TASK
+    from emoreason.eval.compare import usable_score
+
+    assert usable_score({"score": 3.4}, MOSI_TASK) == 3.4
+    assert usable_score({"score": 9.0}, TaskInfo("r", scale=(-4.0, 4.0))) == 0.0  # elsewhere: the midpoint
+    assert usable_score({"score": None}, MOSI_TASK) == 0.0 and usable_score({"score": True}, MOSI_TASK) == 0.0
+
+
 def test_json_safe_makes_non_finite_values_null() -> None:
     value = {"a": float("nan"), "b": [np.float32("inf"), np.int64(3)], "c": (1.5, -math.inf), "d": np.array([np.nan])}
     assert json_safe(value) == {"a": None, "b": [None, 3], "c": [1.5, None], "d": [None]}

@@ -7,12 +7,11 @@ Whether B is better than A is a question about the same sentences: the paired bo
 (`metrics.paired_difference`) resamples the items once and scores both systems on each resample.
 Only ids present in both runs are compared, and their gold values must agree (two runs of
 different data are refused). An answer with no usable score counts as the scale's midpoint, as in
-`evaluate`; a label outside the label set is wrong.
+`evaluate` (whose rule `usable_score` applies); a label outside the label set is wrong.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +23,7 @@ from numpy.typing import NDArray
 from emoreason.data import DataError
 from emoreason.data.jsonl import read_jsonl_strict
 from emoreason.data.schema import POLARITIES, TaskInfo, normalize_label
+from emoreason.eval.predictions import read_prediction
 from emoreason.eval.run_identity import IDENTITY_FILE, PREDICTIONS_FILE, RunMismatch, read_identity_file, selected_ids
 from emoreason.metrics import PairedDifference, paired_difference
 from emoreason.metrics.regression import _pearson, polarity_array, polarity_recall, uar_3
@@ -91,14 +91,12 @@ def read_run(folder: str | Path) -> tuple[dict[str, dict[str, Any]], TaskInfo]:
 
 
 def usable_score(record: dict[str, Any], task: TaskInfo) -> float:
-    """The score an evaluate record counts with: its `score` when a finite number on the task's
-    scale, else the scale's midpoint (an unparsed or out-of-range answer)."""
+    """The score an evaluate record counts with, by evaluate's own rule (`predictions.read_prediction`):
+    its `score` when a finite number on the task's scale (on an MMSA task, outside it too: MMSA's
+    metrics clip it), else the scale's midpoint (an unparsed or out-of-range answer)."""
     low, high = task.scale
-    score = record.get("score")
-    if isinstance(score, (int, float)) and not isinstance(score, bool) and math.isfinite(score):
-        if low <= score <= high:
-            return float(score)
-    return (low + high) / 2.0
+    value = read_prediction({"score": record.get("score")}, task, None).value
+    return float(value) if isinstance(value, (int, float)) else (low + high) / 2.0
 
 
 def paired_metrics(

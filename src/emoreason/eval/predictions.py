@@ -7,7 +7,9 @@ Infinity) or outside the task's scale is scored as the metrics score an unparsed
 the midpoint of the scale (`task_metrics(invalid_score=...)`, counted in `n_invalid`); a
 classification label outside the label set is wrong (the metrics' `<invalid>` column). Failures
 therefore cost the system, no system looks better by failing to answer, and one wild value
-(1e9) cannot swamp the error of every other answer. Every rejected value is counted in the row
+(1e9) cannot swamp the error of every other answer. The exception is an MMSA task
+(`MMSA_METRIC_SETS`): a score outside its scale is kept, as MMSA's metricsTop.py keeps it (its
+accuracies clip it, its MAE and Corr read it as given). Every rejected value is counted in the row
 and named in a warning (count, first ids, what was done), never replaced silently.
 """
 

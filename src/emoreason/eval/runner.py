@@ -254,6 +254,8 @@ def evaluate_model(
                 "completion": r["raw_completion"],
                 "completion_tokens": r.get("completion_tokens"),
                 "score": r.get("score"),
+                # a cut answer's parse is held to its closing tag (`cut=`), as it was when generated
+                "finish_reason": r.get("finish_reason"),
             }
             for r in ordered
         }

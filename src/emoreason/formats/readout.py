@@ -195,7 +195,7 @@ def fit_score(
     """Least squares of `gold` on `features` (rows of `fit_features`) and a constant; `scale` is
     the gold scores' scale, recorded so the line is read on that scale only. `terms` names the
     `FIT_FEATURES` the line may use (None: `DEFAULT_FIT_TERMS`); the others get weight 0. Raises
-    ValueError for an unknown or repeated term, with fewer answers than the line has terms + 1, or
+    ValueError for an unknown or repeated term, with no more answers than the line has terms + 1, or
     features that do not vary enough to tell the terms apart."""
     terms = fit_terms(terms)
     x = np.asarray(features, dtype=float)

@@ -5,8 +5,9 @@
 - "generic": `generic_regression_metrics` on the task's scale and neutral band.
 - "classification": `classification_metrics` on the task's label set.
 
-Reasoning health (`reasoning_health`) and bootstrap intervals (`bootstrap_ci`) are
-computed alongside by the evaluation code.
+Reasoning health (`reasoning_health`) is computed alongside by the evaluation code; bootstrap
+intervals (`bootstrap_ci`, and `paired_difference` for two systems on the same items, which
+`emoreason compare` reports) are for the reports that set figures side by side.
 """
 
 from __future__ import annotations
