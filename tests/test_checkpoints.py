@@ -364,3 +364,120 @@ def test_full_weights_of_a_multimodal_model_read_back_into_it(
     # and the folder is still a model from_pretrained reads, as `--model checkpoint-N/model` uses it
     reloaded = load_model(str(tmp_path / "model"), "none", dtype="float32", device="cpu").model.state_dict()
     assert all(torch.equal(reloaded[name], value) for name, value in trained.items())
+
+
+# --------------------------------------------------------------------------------------
+# a fresh start, a swap cut short, a resume with changes, an early stop
+# --------------------------------------------------------------------------------------
+
+
+def test_a_fresh_start_moves_the_earlier_run_aside_instead_of_pruning_its_own(
+    run_copy: Path, tmp_path: Path, causal: Path
+) -> None:
+    """run.resume=false in a folder holding checkpoint-1 and -2 kept them: the new run's checkpoint-1 was pruned
+    as soon as written (they ranked higher), and a later resume took the earlier run's checkpoint-2."""
+    config = make_config(
+        tmp_path,
+        causal,
+        run={"max_steps": 1, "save_every": 1, "save_latest": False, "resume": False},
+        hints={"enabled": False},
+        model={"lora": {"enabled": True, "r": 4, "alpha": 8}},
+    )
+    GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward).train()
+    assert [folder.name for folder in resume_candidates(run_copy)] == ["checkpoint-1"]
+    (earlier,) = (run_copy / "earlier-runs").iterdir()
+    assert {"checkpoint-1", "checkpoint-2", "metrics.jsonl", "config.yaml"} <= {p.name for p in earlier.iterdir()}
+    steps = [json.loads(line)["step"] for line in (run_copy / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1]
+
+
+def test_a_rolling_checkpoint_cut_short_while_being_replaced_is_put_back(
+    run_copy: Path, tmp_path: Path, causal: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """checkpoint-latest was deleted before its replacement was renamed in: a kill between the two left no
+    checkpoint-latest, and the complete new one (.tmp) was passed over and then deleted by the next save."""
+    from emoreason.train.checkpoint import recover_folder, replace_folder
+
+    final, new = tmp_path / "box", tmp_path / "box.tmp"
+    for folder, text in ((final, "old"), (new, "new")):
+        folder.mkdir()
+        (folder / "done").write_text(text)
+    real_rename = Path.rename
+
+    def killed_at_the_second(self: Path, target: Any) -> Any:
+        if self == new:
+            raise KeyboardInterrupt  # SIGTERM, as the command line raises it
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", killed_at_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        replace_folder(new, final)
+    monkeypatch.undo()
+    assert not final.exists() and (tmp_path / "box.old" / "done").is_file()
+    assert recover_folder(final, "done") and (final / "done").read_text() == "new"  # the newer whole copy
+    # in a run: only checkpoint-latest.tmp is left, and the run resumes from it
+    for numbered in ("checkpoint-1", "checkpoint-2"):
+        shutil.move(run_copy / numbered, run_copy / ("checkpoint-latest.tmp" if numbered.endswith("2") else "gone"))
+    assert grpo(tmp_path, causal).start() == 2 and (run_copy / "checkpoint-latest").is_dir()
+
+
+def test_resuming_with_a_new_lr_trains_at_it(run_copy: Path, tmp_path: Path, causal: Path) -> None:
+    """With run.resume_with_changes, the optimizer and scheduler states brought back the checkpoint's lr (and
+    weight decay): the warning said 1e-3 -> 5e-4 and the run went on at 1e-3."""
+    config = make_config(
+        tmp_path,
+        causal,
+        run={"max_steps": 3, "save_every": 1, "save_latest": False, "resume": True, "resume_with_changes": True},
+        hints={"enabled": False},
+        model={"lora": {"enabled": True, "r": 4, "alpha": 8}},
+        optim={"lr": 5e-4, "weight_decay": 0.05},
+    )
+    trainer = GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward)
+    assert trainer.start() == 2
+    group = trainer.optimizer.param_groups[0]
+    assert (group["lr"], group["weight_decay"], trainer.scheduler.get_last_lr()) == (5e-4, 0.05, [5e-4])
+
+
+def test_a_longer_run_is_a_change_under_a_schedule_sized_by_its_length(tmp_path: Path, causal: Path) -> None:
+    """run.max_steps resumed as a free change, but a cosine schedule is sized by it: every lr to come moved."""
+    from types import SimpleNamespace
+
+    def recipe(scheduler: str, max_steps: int) -> Any:
+        sections = {"run": {"max_steps": max_steps}, "optim": {"scheduler": scheduler}, "hints": {"enabled": False}}
+        return make_config(tmp_path, causal, **sections)
+
+    trainer = GRPOTrainer(recipe("cosine", 4), samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward)
+    written = SimpleNamespace(state={"config": recipe("cosine", 2).model_dump(mode="json")}, folder=tmp_path / "c")
+    with pytest.raises(CheckpointError, match=r"run.max_steps: 2 -> 4 \(the cosine lr schedule is sized by it\)"):
+        trainer.run._check_same_recipe(written)
+    trainer.run.config = recipe("constant", 4)
+    written.state["config"] = recipe("constant", 2).model_dump(mode="json")
+    assert trainer.run._check_same_recipe(written) == []  # a constant lr does not care how long the run is
+
+
+class StopAtOnce:
+    """An after_step hook that ends the run after its first step, as a collapse does."""
+
+    def __init__(self, holds: bool) -> None:
+        self.holds = holds
+
+    def __call__(self, stats: dict[str, float]) -> bool:
+        return True
+
+    def still_stops(self) -> bool:
+        return self.holds
+
+
+def test_a_run_ended_early_stays_ended_when_rerun_while_the_stop_holds(tmp_path: Path, causal: Path) -> None:
+    """The early stop (on a collapse) was not saved: rerunning the command resumed and trained past it."""
+
+    def rerun(after_step: Any) -> tuple[int, int]:
+        trainer = grpo(tmp_path, causal)
+        steps = len(trainer.run.run_steps(trainer.step, 2, after_step=after_step))
+        trainer.run.release()
+        return steps, trainer.run.step
+
+    assert rerun(StopAtOnce(holds=True)) == (1, 1)
+    assert rerun(StopAtOnce(holds=True)) == (0, 1)  # still asked for: not trained further
+    assert rerun(lambda stats: False) == (0, 1)  # a hook that cannot say whether it still holds: it does
+    assert rerun(StopAtOnce(holds=False)) == (1, 2)  # released (stop_on_collapse=false): goes on

@@ -542,6 +542,25 @@ def test_compare_counts_an_out_of_scale_mmsa_answer_as_evaluate_does() -> None:
     assert usable_score({"score": None}, MOSI_TASK) == 0.0 and usable_score({"score": True}, MOSI_TASK) == 0.0
 
 
+def test_a_report_cut_short_leaves_the_file_it_replaces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """run.json was written in place: a kill mid-write left half a file, the rerun refused the folder, and the
+    way out it named (--fresh) deleted the answers."""
+    import os
+
+    from emoreason.eval.json_report import write_json_report
+
+    target = write_json_report(tmp_path / "run.json", {"identity": {"split": "valid"}})
+
+    def killed(descriptor: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", killed)
+    with pytest.raises(KeyboardInterrupt):
+        write_json_report(target, {"identity": {"split": "test"}, "more": list(range(1000))})
+    assert json.loads(target.read_text()) == {"identity": {"split": "valid"}}
+    assert [p.name for p in tmp_path.iterdir()] == ["run.json"]  # no temporary file left
+
+
 def test_json_safe_makes_non_finite_values_null() -> None:
     value = {"a": float("nan"), "b": [np.float32("inf"), np.int64(3)], "c": (1.5, -math.inf), "d": np.array([np.nan])}
     assert json_safe(value) == {"a": None, "b": [None, 3], "c": [1.5, None], "d": [None]}

@@ -361,6 +361,29 @@ def test_validation_logs_keeps_best_and_stops_on_collapse(tmp_path: Path, causal
     assert paired["n_shared"] == 6 and paired["metrics"]["acc_3"]["difference"] == 0.0
 
 
+def test_a_best_kept_under_other_validation_settings_is_set_aside_not_compared(tmp_path: Path, causal: Path) -> None:
+    """best/best.json was read without asking what it measured: resumed with another sample (or metric), the
+    new figures were compared with the old ones; and a rerun after the early stop trained past it."""
+    validation = {"every": 1, "datasets": ["vader:movies"], "sample": 6, "best_metric": "vader:movies/parse_rate"}
+    first = {"max_steps": 1, "save_every": 1, "resume": True}
+    trainer, _ = scripted_trainer(tmp_path, causal, always_positive, validation=validation, run=first)
+    trainer.train()
+    assert json.loads((tmp_path / "run" / "best" / "best.json").read_text())["chosen_by"]["sample"] == 6
+    resumed = {**validation, "sample": 4}
+    trainer, _ = scripted_trainer(tmp_path, causal, always_positive, validation=resumed, run={**first, "max_steps": 2})
+    trainer.train()
+    best = json.loads((tmp_path / "run" / "best" / "best.json").read_text())
+    assert best["step"] == 2 and best["chosen_by"]["sample"] == 4  # not "no better than step 0's 1.0"
+    aside = json.loads((tmp_path / "run" / "best.step-0-other-settings" / "best.json").read_text())
+    assert aside["chosen_by"]["sample"] == 6
+    # the early stop on a collapse holds for a rerun while stop_on_collapse is on
+    stopping = {**resumed, "stop_on_collapse": True}
+    trainer, _ = scripted_trainer(tmp_path, causal, always_positive, validation=stopping, run={**first, "max_steps": 4})
+    assert [r["step"] for r in trainer.train()] == [3] and trainer.run.stopped_early
+    trainer, _ = scripted_trainer(tmp_path, causal, always_positive, validation=stopping, run={**first, "max_steps": 4})
+    assert trainer.train() == [] and trainer.run.step == 3
+
+
 def test_a_best_metric_that_is_nan_says_why_there_is_no_best(
     tmp_path: Path, causal: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -253,6 +253,11 @@ def _replace_atomically(path: Path, lines: Iterable[bytes]) -> None:
         raise
 
 
+def write_text_atomically(path: str | Path, text: str) -> None:
+    """Write `text` (UTF-8) as the whole of `path`, atomically: a crash leaves the old file or the new one."""
+    _replace_atomically(Path(path), [text.encode("utf-8")])
+
+
 def write_jsonl(path: str | Path, records: Iterable[Mapping[str, Any]]) -> int:
     """Write `records` as a whole new JSONL file, atomically; returns how many were written."""
     lines = [_dumps(record).encode("utf-8") for record in records]
@@ -301,4 +306,5 @@ __all__ = [
     "repair_torn_tail",
     "rewrite_jsonl",
     "write_jsonl",
+    "write_text_atomically",
 ]

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from emoreason.data.jsonl import write_text_atomically
+
 
 def json_safe(value: Any) -> Any:
     """`value` with every non-finite float replaced by None and numpy values made plain."""
@@ -40,8 +42,9 @@ def strict_json(value: Any) -> str:
 
 
 def write_json_report(path: Path, value: Any) -> Path:
-    """Write `value` to `path` as strict JSON; returns `path`."""
-    path.write_text(strict_json(value), encoding="utf-8")
+    """Write `value` to `path` as strict JSON, atomically (a run.json cut short by a kill made the
+    rerun refuse the folder, and its way out, --fresh, deleted the answers); returns `path`."""
+    write_text_atomically(path, strict_json(value))
     return path
 
 

@@ -37,6 +37,7 @@ from emoreason.models.loading import LoadedModel
 from emoreason.provenance import file_sha256, software_versions
 from emoreason.sft.config import SFTConfig
 from emoreason.sft.data import SFTExample, load_sft_file, split_eval
+from emoreason.train.checkpoint import replace_folder
 from emoreason.train.loop import build_accelerator, epoch_position, prepare_training
 from emoreason.train.polarity import PolaritySentences
 from emoreason.train.policy import load_trainable, prepare_policy
@@ -324,8 +325,7 @@ class SFTTrainer:
             )
             + "\n"
         )
-        shutil.rmtree(final, ignore_errors=True)
-        tmp.rename(final)
+        replace_folder(tmp, final)
 
 
 def generation_eval(

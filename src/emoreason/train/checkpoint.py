@@ -73,6 +73,69 @@ def prepare_output_dir(output_dir: str | Path) -> None:
         ) from None
 
 
+# -- replacing a folder, and what a run cut short leaves ------------------------------------
+
+#: what a run writes into run.output_dir (glob patterns; the tracker's folder, named after the run, aside)
+RUN_ARTIFACTS = (
+    "checkpoint-*",
+    "best",
+    "best.*",
+    "final",
+    "final.*",
+    "validation",
+    "metrics.jsonl",
+    "rollouts.jsonl",
+    "config.yaml",
+    "config.until-step-*.yaml",
+    "curves.png",
+)
+EARLIER_RUNS = "earlier-runs"  # where a fresh start moves the run found in its folder
+
+
+def replace_folder(tmp: Path, final: Path) -> None:
+    """Put the complete folder `tmp` in `final`'s place such that a kill at any moment leaves a whole
+    copy under a name `recover_folder` reads: the old one is renamed to `final.old` first and deleted
+    last (deleting it before the rename left no copy at all for that moment)."""
+    old = final.with_name(final.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def recover_folder(final: Path, complete: str) -> bool:
+    """After a `replace_folder` cut short, put a whole copy back under `final`: the new one (`final.tmp`,
+    complete once it holds the file `complete`, written last), else the old one (`final.old`). True when
+    one was put back."""
+    if final.exists():
+        return False
+    for leftover in (final.with_name(final.name + ".tmp"), final.with_name(final.name + ".old")):
+        if (leftover / complete).is_file():
+            leftover.rename(final)
+            log.warning("%s was being replaced when the run stopped; %s is put back in its place", final, leftover)
+            return True
+    return False
+
+
+def set_aside_earlier_run(output_dir: str | Path, tracker: str) -> Path | None:
+    """Move what an earlier run left in `output_dir` (`RUN_ARTIFACTS` and the `tracker` folder) into
+    `earlier-runs/<UTC time>/`, so that a fresh start neither mixes its checkpoints with the earlier
+    run's (whose higher steps made it prune its own and resume theirs) nor deletes them. Returns the
+    folder they went to, None when there was nothing."""
+    import time
+
+    root = Path(output_dir)
+    found = sorted({path for pattern in (*RUN_ARTIFACTS, tracker) for path in root.glob(pattern)})
+    if not found:
+        return None
+    target = root / EARLIER_RUNS / time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    target.mkdir(parents=True, exist_ok=True)
+    for path in found:
+        path.rename(target / path.name)
+    return target
+
+
 def checkpoint_dir(output_dir: str | Path, step: int) -> Path:
     return Path(output_dir) / f"checkpoint-{step}"
 
@@ -229,10 +292,23 @@ def read_checkpoint(
 def apply_checkpoint(
     checkpoint: Checkpoint, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any
 ) -> dict[str, Any]:
-    """Load a checkpoint that `read_checkpoint` accepted into the run; returns its state."""
+    """Load a checkpoint that `read_checkpoint` accepted into the run; returns its state.
+
+    The optimizer's hyperparameters (lr, weight decay, betas, eps) stay the recipe's: the optimizer
+    and scheduler states bring back the ones the checkpoint was trained with, which differ only when
+    the run resumes with changes (`run.resume_with_changes`), and then the change is what was asked
+    (an lr of 5e-6 in the recipe trained on at the checkpoint's 1e-5, which the log called 5e-6)."""
     put_weights(model, checkpoint.weights)
+    configured = [{k: v for k, v in group.items() if k not in ("params", "lr")} for group in optimizer.param_groups]
     optimizer.load_state_dict(checkpoint.optimizer)
     scheduler.load_state_dict(checkpoint.scheduler)
+    for group, own in zip(optimizer.param_groups, configured, strict=True):
+        group.update(own)
+    if isinstance(scheduler, torch.optim.lr_scheduler.LambdaLR):  # every schedule build_optimizer makes
+        scheduler.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        for group, base, factor in zip(optimizer.param_groups, scheduler.base_lrs, scheduler.lr_lambdas, strict=True):
+            group["lr"] = base * factor(scheduler.last_epoch)
+        scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]  # what get_last_lr() reports
     if checkpoint.rng is not None:
         set_rng_state(checkpoint.rng)
     return checkpoint.state
@@ -316,8 +392,7 @@ def save_checkpoint(
         barrier()
     if rank == 0:
         (tmp / STATE_FILE).write_text(json.dumps({**state, "step": step, "world_size": world_size}, indent=2))
-        shutil.rmtree(final, ignore_errors=True)
-        tmp.rename(final)
+        replace_folder(tmp, final)
         for _, old in list_checkpoints(output_dir)[:-keep]:
             shutil.rmtree(old, ignore_errors=True)
     if barrier:
@@ -335,6 +410,9 @@ __all__ = [
     "prepare_output_dir",
     "read_checkpoint",
     "read_newest_checkpoint",
+    "recover_folder",
+    "replace_folder",
     "resume_candidates",
     "save_checkpoint",
+    "set_aside_earlier_run",
 ]

@@ -13,7 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-START_FRESH = "rerun with run.resume=false (new checkpoints then replace these) or with a new run.output_dir"
+START_FRESH = (
+    "rerun with run.resume=false (the run found there is then moved to its earlier-runs/ folder) or with a new "
+    "run.output_dir"
+)
 
 
 class CheckpointError(ValueError):

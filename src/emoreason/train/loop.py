@@ -48,6 +48,10 @@ RESUMABLE_CHANGES = (
     "validation.",
 )
 
+#: how long a run is: a change is resumable only under an lr schedule that does not depend on it
+RUN_LENGTH = ("run.max_steps", "run.epochs")
+SCHEDULES_OF_ANY_LENGTH = ("constant", "constant_with_warmup")
+
 METRICS_FILE = "metrics.jsonl"
 
 
@@ -254,6 +258,10 @@ class TrainingRun:
             except FolderBusy as err:
                 raise ckpt.OutputDirError(f"{err} (run.output_dir)") from None
         try:
+            if self.is_main:  # a checkpoint-latest being replaced when the run was killed: put a whole copy back
+                ckpt.recover_folder(self.output_dir / ckpt.LATEST, ckpt.STATE_FILE)
+            if self.world > 1:
+                self.accelerator.wait_for_everyone()
             if self.section.resume and self.step == 0:
                 agree = self._first_error_of_any_process if self.world > 1 else None
                 checkpoint = ckpt.read_newest_checkpoint(
@@ -263,9 +271,14 @@ class TrainingRun:
                     changes = self._check_same_recipe(checkpoint)
                     self.resumed_at = self._load(checkpoint)
                     if changes and self.is_main and (self.output_dir / "config.yaml").is_file():
-                        kept = self.output_dir / f"config.until-step-{self.resumed_at}.yaml"
-                        (self.output_dir / "config.yaml").replace(kept)
-            if self.resumed_at is None:  # a fresh start: records an earlier run left here are not this run's
+                        (self.output_dir / "config.yaml").replace(
+                            self._free_name(f"config.until-step-{self.resumed_at}")
+                        )
+            if self.resumed_at is None and self.is_main:  # a fresh start: what an earlier run left is not this run's
+                moved = ckpt.set_aside_earlier_run(self.output_dir, tracker=self.name)
+                if moved is not None:
+                    log.warning("run.output_dir held an earlier run; this fresh start moved it to %s", moved)
+            if self.resumed_at is None:
                 self._truncate_log(-1)  # every step logged is >= 0 (validation logs the start as step 0)
             self._started = True
             if self.is_main:
@@ -276,6 +289,15 @@ class TrainingRun:
             self.release()
             raise
         return self.resumed_at
+
+    def _free_name(self, stem: str) -> Path:
+        """`stem.yaml` in the run's folder, or `stem.2.yaml`, ... when taken: resuming the same checkpoint twice
+        with changes kept the second recipe over the first, the one the checkpoint was trained with."""
+        path, number = self.output_dir / f"{stem}.yaml", 1
+        while path.exists():
+            number += 1
+            path = self.output_dir / f"{stem}.{number}.yaml"
+        return path
 
     def note_resolved(self, name: str, configured: str, resolved: str) -> None:
         """Record what setting `name` became on this machine when it was configured as `auto`."""
@@ -324,10 +346,15 @@ class TrainingRun:
             )
             return []
         before, after = flat_recipe(saved), flat_recipe(self.config.model_dump(mode="json"))
+        resumable = RESUMABLE_CHANGES
+        schedule = next((value for name, value in after.items() if name.endswith(".scheduler")), "constant")
+        if schedule not in SCHEDULES_OF_ANY_LENGTH:  # its lr at every step to come depends on the run's length
+            resumable = tuple(prefix for prefix in RESUMABLE_CHANGES if prefix not in RUN_LENGTH)
         changes = [
             f"{name}: {before.get(name, '(absent)')} -> {after.get(name, '(absent)')}"
+            + (f" (the {schedule} lr schedule is sized by it)" if name in RUN_LENGTH else "")
             for name in sorted(before.keys() | after.keys())
-            if before.get(name) != after.get(name) and not name.startswith(RESUMABLE_CHANGES)
+            if before.get(name) != after.get(name) and not name.startswith(resumable)
         ]
         if changes and not self.section.resume_with_changes:
             listed = "\n  ".join(changes)
@@ -353,6 +380,7 @@ class TrainingRun:
                 self.world,
             )
         self.step = int(state["step"])
+        self.stopped_early = bool(state.get("stopped_early", False))
         self._truncate_log(self.step)
         return self.step
 
@@ -419,6 +447,7 @@ class TrainingRun:
             state={
                 **{k: n * self.step for k, n in self.counted_per_step.items()},
                 "config": self.config.model_dump(mode="json"),
+                "stopped_early": self.stopped_early,  # a rerun resuming it must not train past the stop
             },
             processor=self.processor,
             rank=self.rank,
@@ -449,19 +478,31 @@ class TrainingRun:
         """Start (resuming once), then call `step` (which advances `self.step`) until
         `max_steps`; `after_step` may add to a step's statistics (e.g. an evaluation) before
         they are logged and checkpointed, and ends the run early by returning True (that step
-        is checkpointed, numbered). Returns the log records of the steps run here."""
+        is checkpointed, numbered, and remembered: a rerun that resumes it trains no further while
+        `after_step.still_stops()` says so, e.g. the validation's stop_on_collapse is still on). Returns
+        the log records of the steps run here."""
         self.start()
-        records = []
+        records: list[dict[str, Any]] = []
+        if self.stopped_early:
+            still_stops = getattr(after_step, "still_stops", None)
+            if still_stops is None or still_stops():
+                log.warning(
+                    "this run ended early at step %d, as asked after that step (see its log); it is not trained "
+                    "further while that stop is asked for (e.g. validation.stop_on_collapse=false goes on)",
+                    self.step,
+                )
+                return records
+            self.stopped_early = False
         try:
             while self.step < max_steps:
                 stats = step()
                 stop = bool(after_step(stats)) if after_step is not None else False
+                self.stopped_early = stop  # before the checkpoint that records it
                 records.append(self.finish_step(stats, self.step if stop else max_steps))
                 if progress is not None:
                     progress(records[-1])
                 if stop:
                     log.warning("the run ends early at step %d, as asked after that step", self.step)
-                    self.stopped_early = True
                     break
         except BaseException:  # Ctrl-C or a failure: the folder is free for the rerun that resumes it
             self.release()

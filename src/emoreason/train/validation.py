@@ -44,6 +44,7 @@ from emoreason.metrics.classification import classification_metrics
 from emoreason.metrics.grounding import citation_grounding, grounding_summary
 from emoreason.metrics.regression import generic_regression_metrics
 from emoreason.metrics.valence import vader_lexicon, valence_check, valence_summary
+from emoreason.train.checkpoint import recover_folder, replace_folder
 from emoreason.train.loop import TrainingRun
 from emoreason.train.weights import save_weights
 
@@ -287,8 +288,9 @@ class Validation:
     sets: dict[str, tuple[list[Sample], TaskInfo]]
     output_dir: Path
     max_new_tokens: int
-    best: float | None = None
+    best: float | None = None  # read from best/best.json when first needed (`_best_so_far`)
     specs: dict[str, str] = field(default_factory=dict)  # dataset name -> its spec, as given
+    _best_read: bool = False
 
     @classmethod
     def build(
@@ -311,16 +313,41 @@ class Validation:
             sets[name] = (random_subset(samples, config.sample, config.seed), dataset.task)
             given[name] = spec
         max_new_tokens = config.max_new_tokens or max_new_tokens
-        validation = cls(config, format, sets, Path(output_dir), max_new_tokens, specs=given)
-        validation.best = validation._best_so_far()
-        return validation
+        return cls(config, format, sets, Path(output_dir), max_new_tokens, specs=given)
+
+    @property
+    def chosen_by(self) -> dict[str, Any]:
+        """The settings a best value is measured with: values under other ones are not comparable."""
+        kept = ("split", "sample", "seed", "dtype", "ground_quotes", "best_metric", "best_mode", "score_readout")
+        return {
+            "datasets": sorted(self.specs.values()),
+            "max_new_tokens": self.max_new_tokens,
+            **{name: getattr(self.config, name) for name in kept},
+        }
 
     def _best_so_far(self) -> float | None:
-        """The best value recorded in best/best.json, so a resumed run keeps its best."""
-        record = self.output_dir / BEST_DIR / "best.json"
-        if not record.is_file():
+        """The best value recorded in best/best.json, so a resumed run keeps its best; read when first
+        needed, after the run has started (a fresh start moves an earlier run's best/ away first). A best/
+        measured with other validation settings (another metric, sample, datasets, ...) is moved aside to
+        `best.step-N-other-settings/` and not compared with: its value measures something else."""
+        best = self.output_dir / BEST_DIR
+        recover_folder(best, "best.json")
+        if not (best / "best.json").is_file():
             return None
-        return float(json.loads(record.read_text())["value"])
+        record = json.loads((best / "best.json").read_text())
+        if "chosen_by" in record:
+            same = record["chosen_by"] == self.chosen_by
+        else:  # written before best.json recorded its settings: its metric is all there is to compare
+            same = record.get("metric") == self.config.best_metric
+        if not same:
+            aside = best.with_name(f"{BEST_DIR}.step-{record.get('step')}-other-settings")
+            shutil.rmtree(aside, ignore_errors=True)
+            best.rename(aside)
+            log.warning(
+                "best/ was chosen with other validation settings; it is moved to %s, and a new best/ begins", aside
+            )
+            return None
+        return float(record["value"])
 
     @property
     def best_key(self) -> str:
@@ -393,6 +420,8 @@ class Validation:
             known = ", ".join(sorted(k[len(PREFIX) :] for k in stats if k.startswith(PREFIX)))
             raise ValueError(f"validation.best_metric {self.config.best_metric!r} is not a figure; known: {known}")
         value = stats[self.best_key]
+        if not self._best_read:
+            self.best, self._best_read = self._best_so_far(), True
         if math.isnan(value) and self.best is None:  # else the run ends with no best/ and nothing says why
             log.warning(
                 "validation.best_metric %s is NaN at step %d (e.g. no answer parsed): best/ is not written until "
@@ -406,10 +435,15 @@ class Validation:
         shutil.rmtree(tmp, ignore_errors=True)
         save_weights(model, tmp, processor, settings)
         figures = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in stats.items()}
-        record = {"step": step, "metric": self.config.best_metric, "value": value, "figures": figures}
-        (tmp / "best.json").write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")
-        shutil.rmtree(best, ignore_errors=True)
-        tmp.rename(best)
+        record = {
+            "step": step,
+            "metric": self.config.best_metric,
+            "value": value,
+            "figures": figures,
+            "chosen_by": self.chosen_by,
+        }
+        (tmp / "best.json").write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")  # written last
+        replace_folder(tmp, best)
         self.best = value
         return True
 
@@ -437,6 +471,11 @@ class ValidationHook:
         self.validation, self.run, self.max_steps = validation, run, max_steps
         self.engine, self.model, self.processor = engine, model, processor
         self.keep_answers = keep_answers if validation.config.keep_answers else None
+
+    def still_stops(self) -> bool:
+        """Whether a run this hook ended early (on a collapse) stays ended when rerun: while
+        stop_on_collapse is on (`TrainingRun.run_steps`)."""
+        return self.validation.config.stop_on_collapse
 
     def validate(self) -> dict[str, float]:
         if not self.run.is_main:
