@@ -424,18 +424,23 @@ def test_a_rolling_checkpoint_cut_short_while_being_replaced_is_put_back(
 def test_resuming_with_a_new_lr_trains_at_it(run_copy: Path, tmp_path: Path, causal: Path) -> None:
     """With run.resume_with_changes, the optimizer and scheduler states brought back the checkpoint's lr (and
     weight decay): the warning said 1e-3 -> 5e-4 and the run went on at 1e-3."""
-    config = make_config(
-        tmp_path,
-        causal,
-        run={"max_steps": 3, "save_every": 1, "save_latest": False, "resume": True, "resume_with_changes": True},
-        hints={"enabled": False},
-        model={"lora": {"enabled": True, "r": 4, "alpha": 8}},
-        optim={"lr": 5e-4, "weight_decay": 0.05},
-    )
+    changed: dict[str, Any] = {
+        "run": {"max_steps": 3, "save_every": 1, "save_latest": False, "resume": True, "resume_with_changes": True},
+        "hints": {"enabled": False},
+        "model": {"lora": {"enabled": True, "r": 4, "alpha": 8}},
+        "optim": {"lr": 5e-4, "weight_decay": 0.05},
+    }
+    config = make_config(tmp_path, causal, **changed)
     trainer = GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward)
     assert trainer.start() == 2
     group = trainer.optimizer.param_groups[0]
     assert (group["lr"], group["weight_decay"], trainer.scheduler.get_last_lr()) == (5e-4, 0.05, [5e-4])
+    trainer.run.release()
+    # resumed from the same checkpoint with changes again (the first try died): the recipe it was trained with stays
+    again = make_config(tmp_path, causal, **{**changed, "optim": {"lr": 2e-4}})
+    assert GRPOTrainer(again, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward).start() == 2
+    assert "lr: 0.001" in (run_copy / "config.until-step-2.yaml").read_text()
+    assert "lr: 0.0005" in (run_copy / "config.until-step-2.2.yaml").read_text()
 
 
 def test_a_longer_run_is_a_change_under_a_schedule_sized_by_its_length(tmp_path: Path, causal: Path) -> None:
