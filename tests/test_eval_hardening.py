@@ -194,6 +194,35 @@ def test_adapter_fingerprint_follows_the_bytes_not_the_path(tiny_adapter: Path, 
     assert adapter_fingerprint("someone/hub-adapter") == "name:someone/hub-adapter"
 
 
+def test_a_model_folder_retrained_in_place_is_another_run(tmp_path: Path) -> None:
+    """A full-weight model folder (best/model, final/model) was identified by its path alone: resuming an
+    evaluate after training rewrote it mixed two models' answers in one predictions.jsonl."""
+    from emoreason.eval.run_identity import run_identity
+    from emoreason.generation import SamplingParams
+
+    folder = tmp_path / "final" / "model"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(bytes(3 << 20))
+    task = TaskInfo("r", scale=(-4.0, 4.0))
+
+    def identity() -> dict[str, Any]:
+        return run_identity(
+            model=str(folder), format_name="c2f", task=task, params=SamplingParams(), dataset="d", split="valid"
+        )
+
+    before = identity()
+    (folder / "README.md").write_text("notes")  # not weights: the same model
+    assert identity() == before
+    data = bytearray((folder / "model.safetensors").read_bytes())
+    data[-5] = 1  # retrained: its last bytes differ
+    (folder / "model.safetensors").write_bytes(bytes(data))
+    assert identity_differences(before, identity())[0].startswith("model_weights: ")
+    assert "model_weights" not in run_identity(
+        model="SmolLM2-135M-Instruct", format_name="c2f", task=task, params=SamplingParams(), dataset="d", split="v"
+    )
+
+
 def test_ctrl_c_says_whether_any_answer_was_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Before the first batch it said "finished batches are kept in predictions.jsonl" of a file never written."""
     import emoreason.api

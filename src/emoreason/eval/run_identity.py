@@ -7,7 +7,8 @@ and a rerun resumes only when they all match; otherwise it stops before generati
 names each field that differs (old -> new).
 
 Compared (the identity):
-- the model (its name, or the resolved folder or file) and each adapter's *contents*: a SHA-256 of
+- the model (its name, or the resolved folder or file; a local folder's weights too, by a fingerprint
+  of its files' ends, `model_fingerprint`) and each adapter's *contents*: a SHA-256 of
   its `adapter_*` files (config and weights), so a retrained adapter at the same path is a new run
   and the same adapter copied elsewhere is not; its README or training notes do not count;
 - the dtype the weights run in (resolved, so `auto` on a GPU and on a CPU differ), the reasoning
@@ -71,6 +72,31 @@ def adapter_fingerprint(adapter: str) -> str:
     return f"sha256:{digest.hexdigest()}"
 
 
+#: bytes read from each end of a model folder's files for its fingerprint: a retrained model differs there
+_SAMPLED_BYTES = 1 << 20
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
+
+
+def model_fingerprint(folder: str | Path) -> str:
+    """`sampled-sha256:...` over the names and sizes of a model folder's weight files and config.json and
+    the first and last MiB of each: training rewrites every weight, so a model retrained in place differs,
+    and a 15 GB model is not read whole before every evaluate (an adapter, small, is hashed whole:
+    `adapter_fingerprint`)."""
+    digest = hashlib.sha256()
+    weights = [
+        p for p in Path(folder).iterdir() if p.is_file() and (p.suffix in WEIGHT_SUFFIXES or p.name == "config.json")
+    ]
+    for file in sorted(weights):
+        size = file.stat().st_size
+        digest.update(f"{file.name}\0{size}\0".encode())
+        with file.open("rb") as handle:
+            digest.update(handle.read(_SAMPLED_BYTES))
+            if size > _SAMPLED_BYTES:
+                handle.seek(max(_SAMPLED_BYTES, size - _SAMPLED_BYTES))
+                digest.update(handle.read())
+    return f"sampled-sha256:{digest.hexdigest()}"
+
+
 def model_identity(name_or_path: str) -> str:
     """The model as run.json records it: the default model's name, a local folder or file as an
     absolute path (so a rerun from another directory still matches), a hub id as given."""
@@ -117,6 +143,8 @@ def run_identity(
         "dataset": dataset,
         "split": split,
     }
+    if Path(model).is_dir():  # a local model folder: its weights, so one retrained in place is another run
+        identity["model_weights"] = model_fingerprint(model)
     if params.ground_quotes:  # recorded only when on, so folders written before the option still match
         identity["ground_quotes"] = True
         if params.name_negations:  # likewise, and it acts only inside grounded quoting
