@@ -20,7 +20,8 @@ def reasoning_health(
 ) -> dict[str, Any]:
     """Parse rate, polarity self-consistency and completion length.
 
-    - parse_rate = #(ok) / n.
+    - parse_rate = #(ok) / n, n the answers given: a scored run's samples without one (its
+      `missing_predictions`, e.g. media evaluate could not read) are not in it.
     - self_consistency = #(polarity tag == task.score_polarity(score)) / #(both present),
       over the outputs that carry both a polarity tag and a score, parsed fully or not
       (an answer with a bad third part still says something about consistency). The
