@@ -418,6 +418,18 @@ def test_kl_anchors_to_a_loaded_adapter_not_the_base(tmp_path: Path, causal: Pat
     assert any(p.requires_grad for n, p in after.items() if ".default." in n)  # the policy still trains
     saved = tmp_path / "run" / "run" / "checkpoint-3" / "adapter"
     assert (saved / "adapter_config.json").is_file() and not (saved / "reference").exists()
+    trainer.run.release()
+    # the start adapter retrained in place: resuming would anchor to other weights than the run began with
+    with torch.no_grad():
+        for name, param in started.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.5)
+    started.save_pretrained(tmp_path / "sft")
+    longer = config.model_copy(update={"run": config.run.model_copy(update={"max_steps": 4, "resume": True})})
+    from emoreason.train.checkpoint import CheckpointError
+
+    with pytest.raises(CheckpointError, match="model.adapter's contents: sha256:.* -> sha256:.* \\(retrained in place"):
+        GRPOTrainer(longer, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward).start()
 
 
 def _trainable(trainer: GRPOTrainer) -> dict[str, torch.Tensor]:

@@ -33,7 +33,6 @@ that its other settings cannot be checked; any other record makes the rerun stop
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -41,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from emoreason.data import TaskInfo
 from emoreason.eval.json_report import json_safe, write_json_report
+from emoreason.provenance import adapter_fingerprint, model_fingerprint
 
 if TYPE_CHECKING:
     from emoreason.generation import SamplingParams
@@ -48,53 +48,10 @@ if TYPE_CHECKING:
 IDENTITY_FILE = "run.json"
 PREDICTIONS_FILE = "predictions.jsonl"
 ABSENT = "(absent)"
-_HASH_BLOCK = 1 << 20
 
 
 class RunMismatch(ValueError):
     """The output folder holds predictions of another run; resuming would mix the two."""
-
-
-def adapter_fingerprint(adapter: str) -> str:
-    """`sha256:...` over the names, sizes and bytes of an adapter folder's `adapter_*` files (its
-    config and weights, what peft loads); `name:ADAPTER` for one that is not a local folder (a hub
-    id, fetched by peft), whose bytes cannot be read here."""
-    folder = Path(adapter).expanduser()
-    files = sorted(p for p in folder.glob("adapter_*") if p.is_file()) if folder.is_dir() else []
-    if not files:
-        return f"name:{adapter}"
-    digest = hashlib.sha256()
-    for file in files:
-        digest.update(f"{file.name}\0{file.stat().st_size}\0".encode())
-        with file.open("rb") as handle:
-            for block in iter(lambda: handle.read(_HASH_BLOCK), b""):
-                digest.update(block)
-    return f"sha256:{digest.hexdigest()}"
-
-
-#: bytes read from each end of a model folder's files for its fingerprint: a retrained model differs there
-_SAMPLED_BYTES = 1 << 20
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
-
-
-def model_fingerprint(folder: str | Path) -> str:
-    """`sampled-sha256:...` over the names and sizes of a model folder's weight files and config.json and
-    the first and last MiB of each: training rewrites every weight, so a model retrained in place differs,
-    and a 15 GB model is not read whole before every evaluate (an adapter, small, is hashed whole:
-    `adapter_fingerprint`)."""
-    digest = hashlib.sha256()
-    weights = [
-        p for p in Path(folder).iterdir() if p.is_file() and (p.suffix in WEIGHT_SUFFIXES or p.name == "config.json")
-    ]
-    for file in sorted(weights):
-        size = file.stat().st_size
-        digest.update(f"{file.name}\0{size}\0".encode())
-        with file.open("rb") as handle:
-            digest.update(handle.read(_SAMPLED_BYTES))
-            if size > _SAMPLED_BYTES:
-                handle.seek(max(_SAMPLED_BYTES, size - _SAMPLED_BYTES))
-                digest.update(handle.read())
-    return f"sampled-sha256:{digest.hexdigest()}"
 
 
 def model_identity(name_or_path: str) -> str:

@@ -290,6 +290,17 @@ class TrainingRun:
             raise
         return self.resumed_at
 
+    @property
+    def start_adapter(self) -> str | None:
+        """The contents of the adapter the run started from (`model.adapter`; its KL reference), by
+        `provenance.adapter_fingerprint`, so a resume notices one retrained at the same path."""
+        if not hasattr(self, "_start_adapter"):
+            from emoreason.provenance import adapter_fingerprint
+
+            adapter = getattr(getattr(self.config, "model", None), "adapter", None)
+            self._start_adapter = adapter_fingerprint(adapter) if adapter else None
+        return self._start_adapter
+
     def _free_name(self, stem: str) -> Path:
         """`stem.yaml` in the run's folder, or `stem.2.yaml`, ... when taken: resuming the same checkpoint twice
         with changes kept the second recipe over the first, the one the checkpoint was trained with."""
@@ -356,6 +367,10 @@ class TrainingRun:
             for name in sorted(before.keys() | after.keys())
             if before.get(name) != after.get(name) and not name.startswith(resumable)
         ]
+        started_from = checkpoint.state.get("start_adapter")  # absent in checkpoints written before it was kept
+        same_path = before.get("model.adapter") == after.get("model.adapter")  # another path is listed above
+        if started_from and same_path and started_from != self.start_adapter:  # the KL reference is read from it
+            changes.append(f"model.adapter's contents: {started_from} -> {self.start_adapter} (retrained in place?)")
         if changes and not self.section.resume_with_changes:
             listed = "\n  ".join(changes)
             raise ckpt.CheckpointError(
@@ -448,6 +463,7 @@ class TrainingRun:
                 **{k: n * self.step for k, n in self.counted_per_step.items()},
                 "config": self.config.model_dump(mode="json"),
                 "stopped_early": self.stopped_early,  # a rerun resuming it must not train past the stop
+                "start_adapter": self.start_adapter,
             },
             processor=self.processor,
             rank=self.rank,
