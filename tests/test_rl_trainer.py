@@ -428,7 +428,7 @@ def test_kl_anchors_to_a_loaded_adapter_not_the_base(tmp_path: Path, causal: Pat
     longer = config.model_copy(update={"run": config.run.model_copy(update={"max_steps": 4, "resume": True})})
     from emoreason.train.checkpoint import CheckpointError
 
-    with pytest.raises(CheckpointError, match="model.adapter's contents: sha256:.* -> sha256:.* \\(retrained in place"):
+    with pytest.raises(CheckpointError, match="model.adapter's contents: sha256:.* -> sha256:.* \\(rewritten in place"):
         GRPOTrainer(longer, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward).start()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +201,18 @@ def test_a_resume_with_other_training_settings_stops_unless_told(tmp_path: Path,
     assert resumed.step_index == 4
     assert "lr: 0.001" in (tmp_path / "run" / "config.yaml").read_text()
     assert "lr: 0.01" in (tmp_path / "run" / "config.until-step-2.yaml").read_text()
+
+
+def test_a_resume_notices_the_train_file_rewritten_in_place(tmp_path: Path, tiny_models, short_file) -> None:
+    """data.train_file was compared by its path: rewritten (a new distill into the same folder), the resumed
+    run went on with other examples and another order, and said nothing."""
+    model, data = tiny_models["causal_lm"], Path(shutil.copy(short_file, tmp_path / "sft.jsonl"))
+    SFTTrainer(make_config(tmp_path, model, data, run={"max_steps": 2, "save_every": 2})).train()
+    lines = data.read_text().splitlines()
+    data.write_text("\n".join(reversed(lines)) + "\n")
+    again = SFTTrainer(make_config(tmp_path, model, data, run={"max_steps": 4, "resume": True}))
+    with pytest.raises(CheckpointError, match=r"data.train_file's contents: sha256:\w+ -> sha256:\w+ \(rewritten"):
+        again.train()
 
 
 def test_a_checkpoint_from_before_a_setting_existed_resumes(tmp_path: Path, tiny_models, short_file) -> None:

@@ -291,15 +291,22 @@ class TrainingRun:
         return self.resumed_at
 
     @property
-    def start_adapter(self) -> str | None:
-        """The contents of the adapter the run started from (`model.adapter`; its KL reference), by
-        `provenance.adapter_fingerprint`, so a resume notices one retrained at the same path."""
-        if not hasattr(self, "_start_adapter"):
-            from emoreason.provenance import adapter_fingerprint
+    def inputs_read(self) -> dict[str, str]:
+        """The contents of the files the recipe names that a resume reads again, by setting: the start
+        adapter (`model.adapter`, the KL reference too; `provenance.adapter_fingerprint`) and SFT's
+        `data.train_file` (its SHA-256), so a resume notices one rewritten at the same path."""
+        if not hasattr(self, "_inputs_read"):
+            from emoreason.provenance import adapter_fingerprint, file_sha256
 
+            found: dict[str, str] = {}
             adapter = getattr(getattr(self.config, "model", None), "adapter", None)
-            self._start_adapter = adapter_fingerprint(adapter) if adapter else None
-        return self._start_adapter
+            if adapter:
+                found["model.adapter"] = adapter_fingerprint(adapter)
+            train_file = getattr(getattr(self.config, "data", None), "train_file", None)
+            if train_file and Path(train_file).is_file():
+                found["data.train_file"] = "sha256:" + file_sha256(train_file)
+            self._inputs_read = found
+        return self._inputs_read
 
     def _free_name(self, stem: str) -> Path:
         """`stem.yaml` in the run's folder, or `stem.2.yaml`, ... when taken: resuming the same checkpoint twice
@@ -367,10 +374,11 @@ class TrainingRun:
             for name in sorted(before.keys() | after.keys())
             if before.get(name) != after.get(name) and not name.startswith(resumable)
         ]
-        started_from = checkpoint.state.get("start_adapter")  # absent in checkpoints written before it was kept
-        same_path = before.get("model.adapter") == after.get("model.adapter")  # another path is listed above
-        if started_from and same_path and started_from != self.start_adapter:  # the KL reference is read from it
-            changes.append(f"model.adapter's contents: {started_from} -> {self.start_adapter} (retrained in place?)")
+        read_then = checkpoint.state.get("inputs_read") or {}  # absent in checkpoints written before it was kept
+        for name, contents in read_then.items():
+            now = self.inputs_read.get(name, "(absent)")
+            if before.get(name) == after.get(name) and contents != now:  # at another path, listed above
+                changes.append(f"{name}'s contents: {contents} -> {now} (rewritten in place?)")
         if changes and not self.section.resume_with_changes:
             listed = "\n  ".join(changes)
             raise ckpt.CheckpointError(
@@ -463,7 +471,7 @@ class TrainingRun:
                 **{k: n * self.step for k, n in self.counted_per_step.items()},
                 "config": self.config.model_dump(mode="json"),
                 "stopped_early": self.stopped_early,  # a rerun resuming it must not train past the stop
-                "start_adapter": self.start_adapter,
+                "inputs_read": self.inputs_read,
             },
             processor=self.processor,
             rank=self.rank,
