@@ -182,3 +182,14 @@ def test_all_zero_truth_mosi(mmsa: Any, dataset: str) -> None:
 def test_tiny_inputs(mmsa: Any, dataset: str) -> None:
     _assert_parity(mmsa, dataset, np.array([0.3]), np.array([0.5]))
     _assert_parity(mmsa, dataset, np.array([0.3, -0.4]), np.array([0.5, -0.2]))
+
+
+def test_the_generic_figures_read_float32_scores_as_written() -> None:
+    """float32 scores were widened bit for bit, so 0.1 became 0.10000000149 and left CH-SIMS's neutral band
+    (-0.1, 0.1] in the generic acc_3 (MMSA's own Mult_acc_3 kept it neutral)."""
+    from emoreason.data.schema import SIMS_TASK
+    from emoreason.metrics.regression import generic_regression_metrics
+
+    pred = np.array([0.1, 0.5, -0.5], dtype=np.float32)
+    figures = generic_regression_metrics(pred, [0.05, 0.6, -0.6], SIMS_TASK.scale, SIMS_TASK.neutral)
+    assert figures["acc_3"] == 1.0

@@ -278,7 +278,9 @@ def generic_regression_metrics(
     - n: number of items; notes: human-readable caveats (empty when none).
     """
     p, t = _checked_pair(pred, true)
-    p, t = p.astype(np.float64), t.astype(np.float64)
+    # float32 (MMSA's storage) widened bit for bit moves 0.1 to 0.10000000149, across a band edge at 0.1;
+    # through its shortest decimal it stays the 0.1 it was written as
+    p, t = (x.astype(str).astype(np.float64) if x.dtype == np.float32 else x.astype(np.float64) for x in (p, t))
     lo, hi = scale
     if not hi > lo:
         raise ValueError(f"scale must be (min, max) with max > min, got {scale}")
