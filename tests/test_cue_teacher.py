@@ -112,7 +112,7 @@ def test_distill_with_the_cues_teacher_stops_when_no_sample_has_measured_cues(tm
     """It asked for every sample, each failed alone, and it wrote 0 examples with exit status 0."""
     from emoreason.distill import distill
 
-    samples = [s.with_(meta={"speaker": s.meta["speaker"]}) for s in speakers()]
+    samples = [s.with_(meta={"speaker": s.meta["speaker"]}, split="train") for s in speakers()]
     with pytest.raises(ValueError, match=r"none of the 24 samples has them: load the dataset with \?cues=only"):
         distill(samples, TASK, get_format("emor3"), CueTeacher(get_format("emor3"), TASK), tmp_path / "out")
     CueTeacher(get_format("emor3"), TASK).check_samples(speakers())  # measured: nothing to say

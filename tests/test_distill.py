@@ -584,3 +584,17 @@ def test_openai_request_shape_and_retry_after() -> None:
     policy = RetryPolicy(base_delay=1.0, max_delay=4.0)
     assert all(0 <= policy.delay(5) <= 4.0 for _ in range(20))
     assert policy.delay(1, retry_after=2.5) >= 2.5
+
+
+def test_distill_refuses_test_rows_and_sft_refuses_a_test_chain(tmp_path: Path) -> None:
+    """distill --split test (or all) wrote the test sentences into sft.jsonl with nothing to stop SFT training on
+    them; a row of one's own file without a split counts as test."""
+    from emoreason.data import DataError
+    from emoreason.distill import distill
+
+    samples = [Sample(id="a", text="lovely", score=2.0, split="train"), Sample(id="b", text="awful", score=-2.0)]
+    with pytest.raises(ValueError, match=r"1 of the 2 samples are test rows \(first \['b'\]\).*data.allow_test=true"):
+        distill(samples, TASK, C2F, LexiconTeacher(C2F, TASK), tmp_path / "out")
+    distill(samples, TASK, C2F, LexiconTeacher(C2F, TASK), tmp_path / "out", allow_test=True)
+    with pytest.raises(DataError, match=r"sft.jsonl:2 \(field 'split'\): a chain of a test sentence"):
+        load_sft_file(tmp_path / "out" / "sft.jsonl")

@@ -88,7 +88,8 @@ def test_a_jsonl_row_with_a_lone_surrogate_is_a_bad_row_with_file_line_and_field
 
 
 def test_data_convert_and_distill_skip_the_row_instead_of_crashing(tmp_path: Path) -> None:
-    path = write(tmp_path / "s.jsonl", RAW_ROW + "\n" + rows({"id": "b", "text": "awful, just awful", "score": -3}))
+    row = {"id": "b", "text": "awful, just awful", "score": -3, "split": "train"}
+    path = write(tmp_path / "s.jsonl", RAW_ROW + "\n" + rows(row))
     out = tmp_path / "out.jsonl"
     converted = runner.invoke(app, ["data", "convert", f"jsonl:{path}?scale=-4,4", str(out)])
     assert converted.exit_code == 0, converted.output

@@ -137,6 +137,7 @@ def distill(
                 rationalize=cfg.teacher.rationalize,
                 cache_path=cfg.run.cache,
                 progress=report,
+                allow_test=cfg.data.allow_test,
             )
         except KeyboardInterrupt:
             interrupted(

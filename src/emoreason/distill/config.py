@@ -42,6 +42,11 @@ class DistillDataConfig(Section):
         "of one task, pooled (e.g. [vader:tweets, vader:products])."
     )
     split: str = Field("train", description="Split to distill: train, valid, test or all.")
+    allow_test: bool = Field(
+        False,
+        description="Distill test rows too (refused by default: sft.jsonl is training data, and a model trained "
+        "on test sentences has no test figures to report); only for chains you will not train on.",
+    )
     format: Literal["c2f", "emor3", "r1"] = Field("c2f", description="Reasoning format the chains are written in.")
     limit: int | None = Field(None, ge=1, description="Only the first N samples of each dataset's split.")
 

@@ -131,9 +131,22 @@ def distill(
     rationalize: bool = False,
     cache_path: str | Path | None = None,
     progress: Progress | None = None,
+    allow_test: bool = False,
 ) -> DistillResult:
+    """Ask `teacher` for a chain per sample, keep those that pass the consistency filter, and write
+    sft.jsonl (training data), dropped.jsonl, stats.json and lengths.png into `out_dir`; the replies are
+    cached, so a rerun asks only for what is missing. Test rows are refused unless `allow_test`: what
+    this writes is trained on, and a model trained on test sentences has no test figures to report."""
     from emoreason.formats import build_conversation
 
+    held_out = [s.id for s in samples if s.split == "test"]
+    if held_out and not allow_test:
+        raise ValueError(
+            f"{len(held_out)} of the {len(samples)} samples are test rows (first {held_out[:3]}): distill writes "
+            "SFT training data, and a model trained on test sentences has no test figures to report. Distill the "
+            "train split (data.split=train; in a file of your own, a row without a `split` counts as test), or "
+            "set data.allow_test=true for chains you will not train on"
+        )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     filter_config = filter_config or FilterConfig()

@@ -70,6 +70,12 @@ def _example(record: dict[str, Any], file: str, line: int) -> SFTExample:
             task = TaskInfo.from_dict(record["task"])
         except (KeyError, TypeError, ValueError) as err:
             raise bad("task", f"not a task description ({err}); write TaskInfo.to_dict() or leave it out") from None
+    if record.get("split") == "test":  # distill records each chain's split; allow_test lets test rows through
+        raise bad(
+            "split",
+            "a chain of a test sentence: training on it leaves the model no test figures to report; distill the "
+            "train split (or leave this line out)",
+        )
     sample_id = str(record.get("id", f"line{line}"))
     return SFTExample(
         id=sample_id,
