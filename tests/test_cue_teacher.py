@@ -174,3 +174,27 @@ def test_teacher_cites_the_prompt_ranking_and_answers_its_first_without_gold() -
     for index, sample in enumerate(ranked):
         first = sample.meta["cue_ranking"][0][0]
         assert f"ranks {first} first" in replies[index] and replies[index].endswith(f"\\boxed{{{first}}}")
+
+
+def test_a_rerun_asks_the_cues_teacher_for_every_sample_not_only_the_uncached(tmp_path) -> None:
+    """A rerun fitted the cross-fitted model on the uncached samples alone (one speaker's: a model that had heard
+    that speaker wrote its labels), and a rerun of a finished run stopped, finding no sample with cues."""
+    from emoreason.distill import distill
+
+    fmt = get_format("emor3")
+    samples = [s.with_(split="train") for s in speakers(n_speakers=4)]
+    first, last = [s for s in samples if not s.id.startswith("s3-")], [s for s in samples if s.id.startswith("s3-")]
+    seen: list[int] = []
+
+    class Counting(CueTeacher):
+        def run(self, requests, on_reply):  # type: ignore[no-untyped-def]
+            seen.append(len(requests))
+            super().run(requests, on_reply)
+
+    distill(first, TASK, fmt, Counting(fmt, TASK), tmp_path / "out")
+    distill(first + last, TASK, fmt, Counting(fmt, TASK), tmp_path / "out")
+    fresh = distill(first + last, TASK, fmt, CueTeacher(fmt, TASK), tmp_path / "fresh")
+    assert seen == [len(first), len(samples)]  # the whole set, cached or not
+    distill(first + last, TASK, fmt, CueTeacher(fmt, TASK), tmp_path / "out")  # a finished run reruns
+    again = (tmp_path / "out" / "sft.jsonl").read_text()
+    assert again == (tmp_path / "fresh" / "sft.jsonl").read_text() and fresh.stats.kept > 0

@@ -171,6 +171,8 @@ def distill(
             replies[index] = TeacherReply(entry["text"], attempts=0, usage=entry.get("usage", {}))
         else:
             todo.append(index)
+    if teacher.answers_depend_on_the_set:  # cheap, deterministic: the cache cannot stand for a refit on another set
+        replies, todo = {}, list(range(len(requests)))
     running = FilterStats()
 
     # each reply's verdict, once: the kept chain re-rendered as its SFT target, or why it is dropped

@@ -76,6 +76,9 @@ class Teacher(ABC):
     name: str
     #: the model behind it (or a fixed string for the lexicon teacher)
     model: str
+    #: whether its answer to one request depends on the other requests it is given (a model fitted on them,
+    #: as the cues teacher's): then every run asks it for all of them, cached answers or not
+    answers_depend_on_the_set: bool = False
 
     def params(self) -> dict[str, Any]:
         """Everything besides the prompt that changes the answer (part of the cache key)."""
