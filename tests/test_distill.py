@@ -598,3 +598,20 @@ def test_distill_refuses_test_rows_and_sft_refuses_a_test_chain(tmp_path: Path) 
     distill(samples, TASK, C2F, LexiconTeacher(C2F, TASK), tmp_path / "out", allow_test=True)
     with pytest.raises(DataError, match=r"sft.jsonl:2 \(field 'split'\): a chain of a test sentence"):
         load_sft_file(tmp_path / "out" / "sft.jsonl")
+
+
+def test_the_filter_drops_a_chain_with_no_gold_and_keeps_a_capitalised_variant(tmp_path: Path) -> None:
+    """A row without a gold score passed every check unchecked (each check skipped its missing gold), and
+    "YAY. Another good phone interview." was dropped as a duplicate of "Yay. ..." (rated 1.87 and 1.44)."""
+    samples = [
+        Sample(id="a", text="Yay. Another good interview.", score=1.4, split="train"),
+        Sample(id="b", text="YAY.  Another good interview.", score=1.9, split="train"),  # case and spacing differ
+        Sample(id="c", text="Yay. Another good interview.", score=1.5, split="train"),  # the same as a
+        Sample(id="d", text="no gold here", split="train"),
+    ]
+    texts = {"a": answer("positive", 1.5), "b": answer("positive", 2.0), "c": answer("positive", 1.5)}
+    texts["d"] = answer("positive", 1.0)
+    distill(samples, TASK, C2F, CountingTeacher(texts), tmp_path / "out")
+    kept = [json.loads(x)["id"] for x in (tmp_path / "out" / "sft.jsonl").read_text().splitlines()]
+    dropped = [json.loads(x) for x in (tmp_path / "out" / "dropped.jsonl").read_text().splitlines()]
+    assert kept == ["a", "b"] and {d["id"]: d["reason"] for d in dropped} == {"c": "duplicate", "d": "no_gold"}

@@ -29,6 +29,7 @@ from emoreason.rewards.composite import Gold
 #: drop reasons, in the order they are checked
 REASONS = (
     "request_failed",
+    "no_gold",
     "unparsed",
     "polarity_mismatch",
     "score_off",
@@ -66,6 +67,8 @@ def drop_reason(
     are the caller's business (they depend on what was kept before)."""
     if parsed is None:
         return "request_failed", "no answer from the teacher"
+    if (sample.score if task.is_regression else sample.label) is None:  # nothing to check the chain against
+        return "no_gold", f"the sample has no gold {'score' if task.is_regression else 'label'}"
     if not parsed.ok:
         return "unparsed", "; ".join(str(e) for e in parsed.errors)
     gold = Gold.from_sample(sample, task)

@@ -113,9 +113,10 @@ def normalized_target(fmt: ReasoningFormat, task: TaskInfo, parsed: ParseResult)
 
 
 def _dedupe_key(messages: list[dict[str, Any]], sample: Sample) -> str:
-    """Two samples are the same prompt when their text and their media are: every image of an
-    image-only dataset shares one text, and clips may share a transcript."""
-    text = re.sub(r"\s+", " ", str(messages[-1]["content"])).strip().lower()
+    """Two samples are the same prompt when their text (spacing aside) and their media are: every image of
+    an image-only dataset shares one text, and clips may share a transcript. Case counts: "YAY." and "Yay."
+    are rated apart (capitals are an intensity cue), and were dropped as one."""
+    text = re.sub(r"\s+", " ", str(messages[-1]["content"])).strip()
     media = [f"{kind}={getattr(sample, kind)}" for kind in sample.modalities if kind != "text"]
     return "\n".join([text, *media])
 
