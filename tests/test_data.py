@@ -606,3 +606,14 @@ def test_a_pool_of_one_task_under_several_names_is_named_for_all_of_them() -> No
     _, both = pool_samples([dataset(vader_task("tweets")), dataset(vader_task("products"))], "train")
     assert both.name == "vader" and both.scale == (-4.0, 4.0)
     assert trained_for("c2f", both) == {"format": "c2f"}  # no one domain's name
+
+
+def test_vader_with_no_neutral_width_keeps_an_exact_zero_neutral() -> None:
+    """`vader:tweets?neutral=0` built an open band of width 0, which holds nothing: the 139 VADER sentences
+    rated exactly 0 read positive, while the prompt called 0 neutral."""
+    from emoreason.data.schema import vader_task
+
+    task = load_dataset("vader:tweets?neutral=0").task
+    assert task.score_polarity(0.0) == "neutral" and task.score_polarity(0.1) == "positive"
+    assert vader_task("tweets").neutral == vader_task("tweets", 0.5).neutral  # the default band is unchanged
+    assert task.score_polarity(-0.01) == "negative"

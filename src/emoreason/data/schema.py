@@ -294,7 +294,9 @@ MMSA_TASKS: dict[str, TaskInfo] = {t.name: t for t in (MOSI_TASK, MOSEI_TASK, SI
 
 
 def vader_task(domain: str, neutral: float = 0.5) -> TaskInfo:
-    return TaskInfo(f"vader:{domain}", scale=(-4.0, 4.0), neutral=NeutralBand(-neutral, neutral), metric_set="generic")
+    # `around`: a width of 0 leaves the midpoint neutral (an open band of width 0 held nothing: 0 read positive)
+    scale = (-4.0, 4.0)
+    return TaskInfo(f"vader:{domain}", scale=scale, neutral=NeutralBand.around(scale, neutral), metric_set="generic")
 
 
 def mikels_task(name: str = "emoset") -> TaskInfo:
