@@ -617,3 +617,18 @@ def test_vader_with_no_neutral_width_keeps_an_exact_zero_neutral() -> None:
     assert task.score_polarity(0.0) == "neutral" and task.score_polarity(0.1) == "positive"
     assert vader_task("tweets").neutral == vader_task("tweets", 0.5).neutral  # the default band is unchanged
     assert task.score_polarity(-0.01) == "negative"
+
+
+def test_pooling_refuses_another_neutral_band_and_a_repeated_id(tmp_path: Path) -> None:
+    """The pool took the first dataset's task, so vader:products?neutral=1 pooled after vader:tweets read its
+    -0.9 as negative (and in the other order, tweets' 0.7 as neutral); two files without ids both had line1."""
+    from emoreason.data import load_pooled
+
+    with pytest.raises(DataError, match=r"neutral band \(-0.5, 0.5\) vs \(-1, 1\)"):
+        load_pooled(["vader:tweets", "vader:products?neutral=1"], "train")
+    a = write_jsonl(tmp_path / "a.jsonl", [{"text": "good day", "score": 2, "split": "train"}])
+    b = write_jsonl(tmp_path / "b.jsonl", [{"text": "bad day", "score": -2, "split": "train"}])
+    with pytest.raises(DataError, match=r"id 'line1' is in both jsonl:.*a.jsonl.* and jsonl:.*b.jsonl"):
+        load_pooled([f"jsonl:{a}?scale=-4,4", f"jsonl:{b}?scale=-4,4"], "train")
+    samples, task = load_pooled(["vader:tweets", "vader:products"], "train")  # one task: pooled as before
+    assert task.name == "vader" and len({s.id for s in samples}) == len(samples)

@@ -22,8 +22,19 @@ from emoreason.data.errors import DataError
 from emoreason.data.schema import Sample, TaskInfo
 
 
-def _same_task(a: TaskInfo, b: TaskInfo) -> bool:
-    return a.scale == b.scale and a.labels == b.labels
+def _task_differences(a: TaskInfo, b: TaskInfo) -> list[str]:
+    """What reads gold answers differently in two tasks: scale, labels, the neutral band, the labels'
+    polarities (a pool has one task, so a second dataset's neutral band was silently the first's)."""
+    return [
+        f"{name} {left} vs {right}"
+        for name, left, right in (
+            ("scale", a.scale, b.scale),
+            ("labels", a.labels, b.labels),
+            ("neutral band", a.neutral.describe(), b.neutral.describe()),
+            ("label polarities", a.label_polarity, b.label_polarity),
+        )
+        if left != right
+    ]
 
 
 def _rescaled(samples: list[Sample], source: Dataset, task: TaskInfo) -> list[Sample]:
@@ -48,16 +59,26 @@ def pool_samples(
         raise DataError("no dataset to pool; give at least one dataset spec")
     pooled: list[Sample] = []
     first = datasets[0]
+    where: dict[str, str] = {}  # sample id -> the dataset it came from
     for dataset in datasets:
-        if task is None and not _same_task(dataset.task, first.task):
+        differences = _task_differences(first.task, dataset.task) if task is None else []
+        if differences:
             raise DataError(
-                f"{dataset.spec} ({dataset.task.name}) and {first.spec} ({first.task.name}) are different "
-                "tasks; pool datasets of one scale or label set only"
+                f"{first.spec} ({first.task.name}) and {dataset.spec} ({dataset.task.name}) read gold answers "
+                f"differently ({'; '.join(differences)}); pool datasets of one task only (give them the same "
+                "options, e.g. the same ?neutral=)"
             )
         chosen = dataset.split(split)
         if not chosen:
             raise DataError(f"{dataset.spec} has no {split} split (rows per split: {dataset.split_counts()})")
         chosen = chosen[:limit] if limit else chosen
+        for sample in chosen:  # answers, caches and predictions are keyed by id: two samples under one id collide
+            if sample.id in where:
+                raise DataError(
+                    f"id {sample.id!r} is in both {where[sample.id]} and {dataset.spec}: pooled samples need ids of "
+                    "their own (an `id` column; rows without one are named line1, line2, ... in every file)"
+                )
+        where.update((sample.id, dataset.spec) for sample in chosen)
         pooled.extend(chosen if task is None else _rescaled(chosen, dataset, task))
     if task is not None:
         return pooled, task
