@@ -632,3 +632,23 @@ def test_pooling_refuses_another_neutral_band_and_a_repeated_id(tmp_path: Path) 
         load_pooled([f"jsonl:{a}?scale=-4,4", f"jsonl:{b}?scale=-4,4"], "train")
     samples, task = load_pooled(["vader:tweets", "vader:products"], "train")  # one task: pooled as before
     assert task.name == "vader" and len({s.id for s in samples}) == len(samples)
+
+
+def test_raw_and_mmsa_refuse_a_clip_listed_twice(tmp_path: Path) -> None:
+    """The same clip id in train and test passed silently: it would be trained on and then scored."""
+    root = make_raw_tree(tmp_path / "SIMS")
+    with (root / "label.csv").open("a", encoding="utf-8") as handle:
+        handle.write("v1,1,I like it,0.8,0.6,1.0,0.8,Positive,test\n")
+    raw = load_dataset(f"raw:{root}?dataset=sims")
+    assert raw.by_id()["v1$_$1"].split == "train" and sum(s.id == "v1$_$1" for s in raw) == 1
+    twice = raw.report.bad_rows[-1]
+    assert (twice.line, twice.reason) == (6, "duplicate id") and "first on line 2" in twice.detail
+    path = make_mmsa_pickle(tmp_path / "aligned_50.pkl")
+    with path.open("rb") as handle:
+        data = pickle.load(handle)
+    data["test"]["id"][0] = data["train"]["id"][0]
+    with path.open("wb") as handle:
+        pickle.dump(data, handle)
+    mmsa = load_dataset(f"mmsa:{path}?dataset=mosi")
+    assert [s.split for s in mmsa if s.id == data["train"]["id"][0]] == ["train"]
+    assert any(r.reason == "duplicate id" and "first train[0]" in r.detail for r in mmsa.report.bad_rows)

@@ -92,6 +92,7 @@ def load_mmsa(spec: DatasetSpec, strict: bool) -> Dataset:
     data = _open_pickle(path)
     report = LoadReport(source=str(spec))
     samples: list[Sample] = []
+    seen: dict[str, str] = {}  # sample id -> where it was first read
     for split_key, split in PICKLE_SPLITS.items():
         part = data.get(split_key)
         if part is None:
@@ -108,6 +109,15 @@ def load_mmsa(spec: DatasetSpec, strict: bool) -> Dataset:
             report.rows_read += 1
             text = str(texts[row]).strip() if row < len(texts) else ""
             where = f"{split_key}[{row}]"
+            if str(sample_id) in seen:  # one clip twice: in two splits it would be trained on and tested on
+                report.bad(
+                    BadRow(
+                        str(path), None, "id", "duplicate id", f"{where}: {sample_id} (first {seen[str(sample_id)]})"
+                    ),
+                    strict,
+                )
+                continue
+            seen[str(sample_id)] = where
             if not text:
                 report.bad(BadRow(str(path), None, "raw_text", "missing text", where), strict)
                 continue

@@ -55,6 +55,7 @@ def load_raw(spec: DatasetSpec, strict: bool) -> Dataset:
             raise DataError(
                 f"missing column(s) {', '.join(missing_columns)}; found {rows.fieldnames}", file=str(label_csv), line=1
             )
+        seen: dict[str, str] = {}  # sample id -> where it was first read
         for row in rows:
             line = rows.line_num
             report.rows_read += 1
@@ -68,6 +69,12 @@ def load_raw(spec: DatasetSpec, strict: bool) -> Dataset:
                 )
                 continue
             sample_id = f"{row['video_id'].strip()}$_${row['clip_id'].strip()}"
+            if sample_id in seen:  # one clip twice: in two splits it would be trained on and tested on
+                report.bad(
+                    BadRow(str(label_csv), line, "clip_id", "duplicate id", f"{sample_id} ({seen[sample_id]})"), strict
+                )
+                continue
+            seen[sample_id] = f"first on line {line}"
             text = (row.get("text") or "").strip()
             if not text:
                 report.bad(BadRow(str(label_csv), line, "text", "missing text"), strict)
