@@ -194,6 +194,23 @@ def test_a_json_body_is_held_to_its_types_a_form_is_not(client: TestClient) -> N
     assert form.status_code == 200 and "attribution" not in form.json()
 
 
+def test_analyze_bounds_attribution_and_names_an_unmeasurable_upload_by_its_field(client: TestClient) -> None:
+    """`attribute: true` ran one prompt pass per word with no bound (10,000 for a long text, beyond the request
+    timeout); a clip that could not be measured into cue text answered with the server's private upload path
+    and param "task"."""
+    long = client.post("/v1/analyze", json={"text": "fine " * 201, "attribute": True}).json()["error"]
+    assert (
+        long["param"] == "attribute" and "the text has 201 words, this server attributes at most 200" in long["message"]
+    )
+    fake = b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 64  # sniffs as a WAV file, does not decode
+    response = client.post("/v1/analyze", data={"text": "hi"}, files={"audio": ("clip.wav", fake, "audio/wav")})
+    error = response.json()["error"]
+    assert response.status_code == 400 and (error["param"], error["code"]) == ("audio", "invalid_media")
+    assert (
+        "emoreason-uploads" not in error["message"] and "cannot read audio file the uploaded audio" in error["message"]
+    )
+
+
 def test_server_answers_400_naming_the_field_not_500(client: TestClient) -> None:
     analyzed = post_raw(client, "/v1/analyze", '{"text": "bad \\ud800 here"}')
     assert (analyzed["status"], analyzed["param"]) == (400, "text") and "U+D800" in analyzed["message"]

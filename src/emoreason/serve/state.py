@@ -44,6 +44,9 @@ class ServeSettings:
     max_upload_bytes: int = 20 * MiB  # per media file
     max_body_bytes: int = 64 * MiB  # per request, all parts together
     max_text_chars: int = 20_000
+    # `attribute: true` runs one prompt pass per word of the text after the answer, beyond the request timeout:
+    # a 20,000-character text was 10,000 passes on the served weights
+    max_attribution_words: int = 200
     api_key: str | None = None
     ground_quotes: bool = True  # /v1/analyze answers quote only the input (`generation.quotes`)
     name_negations: bool = True  # and name a negation a cue's list already applies (`generation.negations`)
@@ -62,6 +65,7 @@ class ServeSettings:
             "max_upload_bytes",
             "max_body_bytes",
             "max_text_chars",
+            "max_attribution_words",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")

@@ -173,13 +173,18 @@ async def analyze(request: Request, state: StateDep) -> Any:
             if media:
                 raise APIError(400, "attribute reads the words of the text alone: send the text without media files",
                                param="attribute")  # fmt: skip
+            words = len(options.text.split())
+            if words > settings.max_attribution_words:
+                raise APIError(400, f"attribute takes one prompt pass per word: the text has {words} words, this "
+                               f"server attributes at most {settings.max_attribution_words}", param="attribute",
+                               code="invalid_value")  # fmt: skip
             try:
                 explainer = explainer.using(attribute=True)
             except ValueError as err:  # no weights at hand (a scripted engine), or a format without a leading polarity
                 raise APIError(400, str(err), param="attribute") from None
         sample = Sample(id=options.id or f"req-{uuid.uuid4().hex[:12]}", text=options.text.strip(), **media)
         # measuring media into cue text reads the files (about a second a clip): off the event loop
-        inputs = await asyncio.to_thread(prepare, explainer, sample) if media else prepare(explainer, sample)
+        inputs = await asyncio.to_thread(prepare, explainer, sample, uploads) if media else prepare(explainer, sample)
         conversation = explainer.conversations(inputs)[0]
     except BaseException:
         uploads.delete()  # from `state.generate` on, it deletes them; before, this handler must
@@ -187,20 +192,25 @@ async def analyze(request: Request, state: StateDep) -> Any:
     result = await state.generate(conversation, explainer.sampling, uploads)
     # this request's share of its batch's time: its rows (one per vote) of the batch's rows
     latency = result.seconds * explainer.votes / result.batch_rows
-    records = explainer.records_from(inputs, result.completions, latency)
+    # the audit record marks every quoted span in the text (quadratic in its quotes): off the event loop too
+    records = await asyncio.to_thread(explainer.records_from, inputs, result.completions, latency)
     if explainer.attribute:  # prompt passes on the served weights, off the event loop
         await asyncio.to_thread(explainer.add_attribution, inputs, records)
     return records[0]
 
 
-def prepare(explainer: Explainer, sample: Sample) -> ModelInputs:
-    """The sample as the model takes it, checked to fit the context (`Explainer.prepare`)."""
+def prepare(explainer: Explainer, sample: Sample, uploads: UploadSet | None = None) -> ModelInputs:
+    """The sample as the model takes it, checked to fit the context (`Explainer.prepare`). An upload that
+    cannot be measured into cue text is named by its field, its private path never shown."""
     try:
         return explainer.prepare([sample])
     except ContextTooLong as err:
         raise APIError(400, err.detail, param="max_tokens", code="context_length_exceeded") from None
-    except ValueError as err:  # the format cannot be asked about the task (c2f needs a scale)
-        raise APIError(400, str(err), param="task") from None
+    except ValueError as err:
+        field = uploads.field_named_in(str(err)) if uploads is not None else None
+        if field is not None:
+            raise APIError(400, uploads.redact(str(err)), param=field, code="invalid_media") from None  # type: ignore[union-attr]
+        raise APIError(400, str(err), param="task") from None  # the format cannot be asked about the task
 
 
 def check_modality(model: ModelInfo, kind: str, cues: str = "off") -> None:
