@@ -17,6 +17,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -209,6 +210,20 @@ def test_analyze_bounds_attribution_and_names_an_unmeasurable_upload_by_its_fiel
     assert (
         "emoreason-uploads" not in error["message"] and "cannot read audio file the uploaded audio" in error["message"]
     )
+
+
+def test_an_unexpected_error_still_carries_the_request_id(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 500 was sent from outside the middleware that adds X-Request-ID, so the one answer that most needs
+    tracing in the log had none."""
+    from emoreason.generation import TransformersEngine
+
+    def broken(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(TransformersEngine, "generate", broken)
+    response = client.post("/v1/analyze", json={"text": "hi"}, headers={"X-Request-ID": "trace-42"})
+    assert response.status_code == 500 and response.headers["x-request-id"] == "trace-42"
+    assert response.json()["error"]["code"] == "internal_error"
 
 
 def test_server_answers_400_naming_the_field_not_500(client: TestClient) -> None:

@@ -116,5 +116,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, err: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return APIError(500, "internal server error; see the server log", code="internal_error").response()
+        request_id = getattr(request.state, "request_id", None)  # set by MetricsMiddleware, inside which this is not
+        log.exception("unhandled error on %s %s (request %s)", request.method, request.url.path, request_id)
+        headers = {"X-Request-ID": request_id} if request_id else None
+        return APIError(
+            500, "internal server error; see the server log", code="internal_error", headers=headers
+        ).response()

@@ -129,6 +129,8 @@ class MetricsMiddleware:
         started = time.perf_counter()
         status = 500
         request_id = request_id_of(scope.get("headers", []))
+        # for the handler of unexpected errors, whose 500 is sent from outside this middleware (`errors`)
+        scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
