@@ -199,6 +199,8 @@ def test_analyze_bounds_attribution_and_names_an_unmeasurable_upload_by_its_fiel
     """`attribute: true` ran one prompt pass per word with no bound (10,000 for a long text, beyond the request
     timeout); a clip that could not be measured into cue text answered with the server's private upload path
     and param "task"."""
+    many = client.post("/v1/analyze", json={"text": "hi", "labels": [f"label{i}" for i in range(5000)]}).json()
+    assert many["error"]["param"] == "labels" and "the limit is 20000" in many["error"]["message"]
     long = client.post("/v1/analyze", json={"text": "fine " * 201, "attribute": True}).json()["error"]
     assert (
         long["param"] == "attribute" and "the text has 201 words, this server attributes at most 200" in long["message"]

@@ -552,6 +552,14 @@ def test_api_key_is_required_on_the_api_but_not_on_health_or_the_page() -> None:
         good = {"Authorization": "Bearer s3cret-key"}
         assert http.get("/v1/models", headers=good).status_code == 200
         assert http.post("/v1/analyze", headers=good, json={"text": "hi"}).json()["polarity"] == "positive"
+    # a key beyond ASCII, sent as UTF-8 bytes (as clients send it), matched only as Latin-1 bytes
+    with (
+        ServerThread(scripted_app(ScriptedEngine(), api_key="sécret")) as running,
+        httpx.Client(base_url=running.url) as http,
+    ):
+        sent = [(b"Authorization", "Bearer sécret".encode())]
+        assert http.get("/v1/models", headers=sent).status_code == 200
+        assert http.get("/v1/models", headers=[(b"Authorization", "Bearer secret".encode())]).status_code == 401
 
 
 # --------------------------------------------------------------------------------------

@@ -24,8 +24,10 @@ def require_api_key(request: Request) -> None:
         return
     header = request.headers.get("authorization", "")
     scheme, _, given = header.partition(" ")
-    # compare_digest: the time taken must not tell how much of the key was right
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), api_key.encode()):
+    # compare_digest: the time taken must not tell how much of the key was right. The header's bytes as sent
+    # (starlette decodes them as Latin-1) against the key's UTF-8: a key with "é" never matched otherwise
+    sent = given.strip().encode("latin-1", errors="replace")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(sent, api_key.encode("utf-8")):
         raise APIError(
             401,
             "missing or wrong API key: send `Authorization: Bearer <key>`",

@@ -149,6 +149,11 @@ async def analyze(request: Request, state: StateDep) -> Any:
                 param="text",
                 code="context_length_exceeded",
             )
+        labels = options.labels or ()
+        label_chars = len(labels) if isinstance(labels, str) else sum(len(label) for label in labels)
+        if label_chars > settings.max_text_chars:  # they go into the prompt, as the text does
+            raise APIError(400, f"labels have {label_chars} characters; the limit is {settings.max_text_chars}",
+                           param="labels", code="context_length_exceeded")  # fmt: skip
         if not options.text.strip() and not media:
             raise APIError(400, "give a text, or media to analyse", param="text")
         for kind in media:
