@@ -29,7 +29,7 @@ from emoreason.distill import (
 )
 from emoreason.distill.lexicon import analyse_text, cue_words
 from emoreason.distill.openai_teacher import parse_retry_after, request_messages
-from emoreason.distill.run import ReplyCache
+from emoreason.distill.run import ReplyCache, cache_key
 from emoreason.distill.teachers import Teacher, TeacherRequest
 from emoreason.formats import get_format
 from emoreason.sft.data import load_sft_file
@@ -466,8 +466,11 @@ def make_server(script: Script, port: int = 0) -> ThreadingHTTPServer:
                         "choices": [
                             {
                                 "index": 0,
-                                "message": {"role": "assistant", "content": answer("positive", 2.0)},
-                                "finish_reason": "stop",
+                                "message": {
+                                    "role": "assistant",
+                                    "content": None if action == "empty" else answer("positive", 2.0),
+                                },
+                                "finish_reason": "length" if action == "empty" else "stop",
                             }
                         ],
                         "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30},
@@ -508,6 +511,7 @@ def test_openai_teacher_retries_what_is_transient_and_records_what_is_not(tmp_pa
             "junk": ["bad_json", "ok"],
             "refused": ["400"],
             "down": ["500"],
+            "empty": ["empty", "ok"],  # no text at temperature 0: the same again if asked again, each billed
         }
     )
     server = make_server(script)
@@ -521,11 +525,12 @@ def test_openai_teacher_retries_what_is_transient_and_records_what_is_not(tmp_pa
     kept = {json.loads(x)["id"] for x in (tmp_path / "sft.jsonl").read_text().splitlines()}
     dropped = {json.loads(x)["id"]: json.loads(x) for x in (tmp_path / "dropped.jsonl").read_text().splitlines()}
     assert kept == {"ok1", "slow1", "five", "rate", "junk"}
-    assert script.calls == {"ok1": 1, "slow1": 2, "five": 3, "rate": 2, "junk": 2, "refused": 1, "down": 4}
+    assert script.calls == {"ok1": 1, "slow1": 2, "five": 3, "rate": 2, "junk": 2, "refused": 1, "down": 4, "empty": 1}
     assert "HTTP 400 (not retried)" in dropped["refused"]["error"]
+    assert "no text (message content NoneType, finish_reason 'length'; not retried" in dropped["empty"]["error"]
     assert "gave up after 4 attempts" in dropped["down"]["error"] and "HTTP 500" in dropped["down"]["error"]
     assert elapsed >= 1.0  # the 429's Retry-After: 1 was honoured
-    assert result.failed == 2
+    assert result.failed == 3
 
 
 def test_openai_teacher_survives_a_server_restart_and_reruns_from_cache(tmp_path: Path) -> None:
@@ -615,3 +620,13 @@ def test_the_filter_drops_a_chain_with_no_gold_and_keeps_a_capitalised_variant(t
     kept = [json.loads(x)["id"] for x in (tmp_path / "out" / "sft.jsonl").read_text().splitlines()]
     dropped = [json.loads(x) for x in (tmp_path / "out" / "dropped.jsonl").read_text().splitlines()]
     assert kept == ["a", "b"] and {d["id"]: d["reason"] for d in dropped} == {"c": "duplicate", "d": "no_gold"}
+
+
+def test_two_endpoints_serving_one_model_name_do_not_share_cached_chains() -> None:
+    """The cache key held the model name, not the endpoint: a cache file shared between two servers gave one
+    server's chains for the other's weights."""
+    here = OpenAITeacher("m", "http://127.0.0.1:8000/v1", "k")
+    there = OpenAITeacher("m", "http://10.0.0.2:8000/v1", "k")
+    request = TeacherRequest(sample=Sample(id="a", text="fine", score=1.0), messages=[{"role": "user", "content": "x"}])
+    assert cache_key(here, request) != cache_key(there, request)
+    assert cache_key(here, request) == cache_key(OpenAITeacher("m", "http://127.0.0.1:8000/v1/", "k"), request)

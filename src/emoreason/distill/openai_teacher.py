@@ -133,7 +133,15 @@ class OpenAITeacher(Teacher):
         self.rng = random.Random(seed)
 
     def params(self) -> dict[str, Any]:
-        return {"max_tokens": self.max_tokens, "temperature": self.temperature, "top_p": self.top_p, "seed": self.seed}
+        # the endpoint too: two servers may serve different weights under one model name, and a shared cache
+        # file gave one's answers for the other's
+        return {
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "seed": self.seed,
+            "base_url": self.base_url,
+        }
 
     def body(self, request: TeacherRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -209,8 +217,14 @@ class OpenAITeacher(Teacher):
             text = payload["choices"][0]["message"]["content"]
         except (json.JSONDecodeError, ValueError, KeyError, IndexError, TypeError) as err:
             raise RetryableError(f"malformed response ({type(err).__name__}): {response.text[:200]!r}") from None
-        if not isinstance(text, str):
-            raise RetryableError(f"malformed response: message content is {type(text).__name__}")
+        if not isinstance(text, str):  # a well-formed answer with no text (the token limit hit in reasoning, a refusal)
+            finish = payload["choices"][0].get("finish_reason")
+            said = (
+                f"the endpoint answered with no text (message content {type(text).__name__}, finish_reason {finish!r}"
+            )
+            if self.temperature == 0:  # greedy: asking again gets the same answer, each billed
+                raise _FinalError(said + "; not retried: a greedy request gets the same answer again)")
+            raise RetryableError(said + ")")
         usage = {k: int(v) for k, v in (payload.get("usage") or {}).items() if isinstance(v, int)}
         return text, usage
 
