@@ -415,6 +415,16 @@ def test_image_folder(tmp_path: Path) -> None:
 def test_image_folder_with_splits(tmp_path: Path) -> None:
     dataset = load_dataset(f"images:{make_image_tree(tmp_path / 'emo', with_splits=True)}")
     assert dataset.split_counts() == {"train": 4, "test": 4}
+    """A hidden folder beside them (.ipynb_checkpoints) or val/ for valid turned split detection off: train/
+    and test/ became labels, and every image test data."""
+    root = tmp_path / "emo"
+    (root / ".ipynb_checkpoints").mkdir()
+    (root / "test").rename(root / "val")
+    dataset = load_dataset(f"images:{root}")
+    assert dataset.split_counts() == {"train": 4, "valid": 4} and dataset.task.labels == ("amusement", "sadness")
+    (root / "cats").mkdir()
+    with pytest.raises(DataError, match="no images found; .* folder.s. train, val look like splits but cats do not"):
+        load_dataset(f"images:{root}")
 
 
 # --- CLI ------------------------------------------------------------------------------------

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emoreason.data.adapters._rows import TASK_OPTIONS
+from emoreason.data.adapters._rows import SPLIT_ALIASES, TASK_OPTIONS
 from emoreason.data.base import Dataset, register
 from emoreason.data.errors import BadRow, DataError, LoadReport
-from emoreason.data.schema import SPLITS, Sample, TaskInfo, label_polarity_map, normalize_label
+from emoreason.data.schema import Sample, TaskInfo, label_polarity_map, normalize_label
 from emoreason.data.spec import DatasetSpec
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+def _folders(parent: Path) -> list[Path]:
+    """The folders in `parent`, hidden ones (`.ipynb_checkpoints`, `.git`) aside: beside train/ and test/
+    one of them made the adapter read the split folders as labels."""
+    return sorted(p for p in parent.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 @register(
@@ -28,17 +34,24 @@ def load_images(spec: DatasetSpec, strict: bool) -> Dataset:
     if not root.is_dir():
         raise DataError("image folder does not exist", file=str(root))
     report = LoadReport(source=str(spec))
-    top = sorted(p for p in root.iterdir() if p.is_dir())
-    if top and all(p.name in SPLITS for p in top):
-        split_dirs = [(p.name, p) for p in top]
+    top = _folders(root)
+    splits = {p.name: SPLIT_ALIASES.get(p.name.lower()) for p in top}
+    if top and all(splits.values()):  # train/ val/ test/, as many image sets name them
+        split_dirs = [(splits[p.name] or "test", p) for p in top]
     else:
         split_dirs = [("test", root)]  # no split folders: everything counts as test data
+        looks = sorted(name for name, split in splits.items() if split)
+        if looks:
+            report.warnings.append(
+                f"folder(s) {', '.join(looks)} look like splits but {', '.join(n for n, s in splits.items() if not s)} "
+                "do not: every top folder is read as a label, and all images count as test data"
+            )
     allowed = spec.list_option("labels")
     allowed_norm = {normalize_label(x) for x in allowed} if allowed else None
     samples: list[Sample] = []
     found_labels: set[str] = set()
     for split, split_dir in split_dirs:
-        for label_dir in sorted(p for p in split_dir.iterdir() if p.is_dir()):
+        for label_dir in _folders(split_dir):
             label = label_dir.name
             for file in sorted(label_dir.iterdir()):
                 if not file.is_file():
@@ -57,7 +70,8 @@ def load_images(spec: DatasetSpec, strict: bool) -> Dataset:
                 )
                 report.rows_kept += 1
     if not samples:
-        raise DataError("no images found; expected DIR/<label>/<image> (jpg, png, ...)", file=str(root))
+        said = "".join(f"; {warning}" for warning in report.warnings)
+        raise DataError(f"no images found; expected DIR/<label>/<image> (jpg, png, ...){said}", file=str(root))
     labels = tuple(allowed) if allowed else tuple(sorted(found_labels))
     task = TaskInfo(
         spec.option("name", root.name) or root.name,
