@@ -662,3 +662,19 @@ def test_raw_and_mmsa_refuse_a_clip_listed_twice(tmp_path: Path) -> None:
     mmsa = load_dataset(f"mmsa:{path}?dataset=mosi")
     assert [s.split for s in mmsa if s.id == data["train"]["id"][0]] == ["train"]
     assert any(r.reason == "duplicate id" and "first train[0]" in r.detail for r in mmsa.report.bad_rows)
+
+
+def test_a_csv_row_short_of_fields_is_a_bad_row_not_test_data(tmp_path: Path) -> None:
+    """A row with fewer fields than the header got None for the missing ones: a train row without its split
+    was read as test data, silently."""
+    path = tmp_path / "c.csv"
+    path.write_text("id,text,score,split\n1,fine,2,train\n2,short row,1\n", encoding="utf-8")
+    dataset = load_dataset(f"csv:{path}?scale=-4,4")
+    assert [s.id for s in dataset] == ["1"]
+    short = dataset.report.bad_rows[0]
+    assert (short.line, short.field, short.reason) == (3, "split", "too few fields")
+    root = make_raw_tree(tmp_path / "SIMS")
+    with (root / "label.csv").open("a", encoding="utf-8") as handle:
+        handle.write("v4,1,cut short,0.5\n")
+    raw = load_dataset(f"raw:{root}?dataset=sims")
+    assert "v4$_$1" not in raw.by_id() and raw.report.bad_rows[-1].reason == "too few fields"

@@ -84,6 +84,12 @@ def load_csv(spec: DatasetSpec, strict: bool) -> Dataset:
             line=1,
         )
     for row in rows:
+        short = [name for name, value in row.items() if value is None and name is not None]
+        if short:  # csv fills the missing last fields with None: a train row without its split read as test
+            reader.report.rows_read += 1
+            detail = f"no value for {', '.join(short)}; the header has {len(rows.fieldnames)} fields"
+            reader.report.bad(BadRow(str(path), rows.line_num, short[0], "too few fields", detail), strict)
+            continue
         sample = reader.read(dict(row), rows.line_num)
         if sample is not None:
             samples.append(sample)

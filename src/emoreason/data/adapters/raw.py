@@ -68,6 +68,11 @@ def load_raw(spec: DatasetSpec, strict: bool) -> Dataset:
                     strict,
                 )
                 continue
+            short = [name for name, value in row.items() if value is None and name is not None]
+            if short:  # csv fills the missing last fields with None: a train clip without its mode read as test
+                detail = f"no value for {', '.join(short)}; the header has {len(rows.fieldnames or [])} fields"
+                report.bad(BadRow(str(label_csv), line, short[0], "too few fields", detail), strict)
+                continue
             sample_id = f"{row['video_id'].strip()}$_${row['clip_id'].strip()}"
             if sample_id in seen:  # one clip twice: in two splits it would be trained on and tested on
                 report.bad(
