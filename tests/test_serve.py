@@ -635,6 +635,18 @@ def test_no_batching_runs_requests_one_by_one() -> None:
     assert [n for n, _ in engine.calls] == [1] * 6
 
 
+def test_a_seeded_sampled_request_is_batched_alone() -> None:
+    """The engine draws one random stream per batch: a seeded request answered differently when another request
+    shared its batch (reproduced with seed 7 at temperature 1 on the tiny model)."""
+    engine = ScriptedEngine(delay=0.05)
+    with ServerThread(scripted_app(engine)) as running:
+        body = {"model": "scripted", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+        seeded = {**body, "seed": 7, "temperature": 1.0}
+        assert all(r.status_code == 200 for r in fire(running.url, [seeded] * 4 + [body] * 4))
+    assert sorted(n for n, p in engine.calls if p.seed is not None) == [1, 1, 1, 1]
+    assert max(n for n, p in engine.calls if p.seed is None) > 1  # the others are still batched
+
+
 def test_full_queue_answers_503_with_retry_after_and_slow_requests_504() -> None:
     engine = ScriptedEngine(delay=0.5)
     app = scripted_app(engine, max_batch_size=1, max_queue=1, request_timeout_s=5)

@@ -60,6 +60,12 @@ class _Job:
         return len(self.conversations) * self.params.n
 
 
+def runs_alone(params: SamplingParams) -> bool:
+    """A seeded request that samples: the engine draws one random stream per batch, so in company its answer
+    depended on which requests shared the batch and its row in it; alone, one seed gives one answer."""
+    return params.seed is not None and params.temperature > 0
+
+
 class DynamicBatcher:
     """Queue + worker thread in front of a generation engine (see module docstring).
 
@@ -151,12 +157,12 @@ class DynamicBatcher:
                 first = self._pending[0]
                 compatible = sum(job.rows for job in self._pending if job.params == first.params)
                 wait = first.enqueued + self.max_wait_s - time.perf_counter()
-                if compatible >= self.max_batch_rows or wait <= 0:
+                if runs_alone(first.params) or compatible >= self.max_batch_rows or wait <= 0:
                     break
                 self._cond.wait(wait)
             batch, rows, keep = [], 0, deque()
             for job in self._pending:
-                fits = not batch or rows + job.rows <= self.max_batch_rows
+                fits = not batch or (rows + job.rows <= self.max_batch_rows and not runs_alone(first.params))
                 if job.params == first.params and fits:
                     batch.append(job)
                     rows += job.rows
