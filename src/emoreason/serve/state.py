@@ -9,6 +9,8 @@ the request and the state, with no closures over `create_app`'s locals.
 from __future__ import annotations
 
 import asyncio
+import copy
+import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -80,11 +82,14 @@ class ServeSettings:
 @dataclass
 class ModelInfo(ModelSpec):
     """What the server needs to know about the model behind the engine: a `ModelSpec` (the id its
-    records carry, family, media, prompt counting) plus the names clients may call it by. Its
-    tokenizer also splits streamed answers into token deltas (`stream_events`)."""
+    records carry, family, media, prompt counting) plus the names clients may call it by. A copy of
+    its tokenizer splits streamed answers into token deltas (`stream_events`): with one tokenizer and
+    one lock, a request's context check on the event loop waited for a stream's whole split."""
 
     aliases: tuple[str, ...] = ()
     created: int = field(default_factory=lambda: int(time.time()))
+    _stream_tokenizer: Any = field(default=None, repr=False)
+    _stream_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def from_loaded(cls, loaded: Any, requested: str | None = None, **more: Any) -> Self:
@@ -102,8 +107,11 @@ class ModelInfo(ModelSpec):
             raise APIError(400, str(err), param="messages") from None
 
     def stream_events(self, completions: list[Any], stops: tuple[str, ...], include_usage: bool) -> list[str]:
-        with self.lock:
-            return chunk_events(self.id, completions, stops, self.tokenizer, include_usage)
+        with self._stream_lock:  # streams take turns with each other, not with the context checks
+            if self._stream_tokenizer is None and self.tokenizer is not None:
+                with self.lock:
+                    self._stream_tokenizer = copy.deepcopy(self.tokenizer)
+            return chunk_events(self.id, completions, stops, self._stream_tokenizer, include_usage)
 
 
 @dataclass
