@@ -398,6 +398,9 @@ def test_malformed_json_long_prompts_and_big_bodies(client: httpx.Client) -> Non
 
     streamed = client.post("/v1/analyze", content=chunks(), headers={"content-type": "application/json"})
     assert streamed.status_code == 413
+    # the chat route too (FastAPI read the body for its model, and made the limit a 400 "error parsing the body")
+    chatted = client.post("/v1/chat/completions", content=chunks(), headers={"content-type": "application/json"})
+    assert chatted.status_code == 413 and error_of(chatted)["code"] == "body_too_large"
     assert client.post("/v1/analyze", json={"text": "  "}).status_code == 400
     wrong_task = client.post("/v1/analyze", json={"text": "hi", "format": "c2f", "task": "mikels"})
     assert error_of(wrong_task)["param"] == "task"  # c2f needs a score scale

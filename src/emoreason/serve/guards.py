@@ -89,18 +89,34 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await too_large(self.max_bytes).response()(scope, receive, send)
             return
-        received = 0
+        received, exceeded, started = 0, False, False
 
         async def limited() -> Any:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    exceeded = True
                     raise BodyTooLarge
             return message
 
-        await self.app(scope, limited, send)
+        async def answered(message: Any) -> None:
+            # past the limit, whatever the app makes of the body it could not read (FastAPI: a 400 "error parsing
+            # the body" for a route that takes a model) gives way to the 413 below
+            nonlocal started
+            if exceeded and not started:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited, answered)
+        except BodyTooLarge:
+            if started:
+                raise
+        if exceeded and not started:
+            await too_large(self.max_bytes).response()(scope, receive, send)
 
 
 def too_large(limit: int) -> APIError:
