@@ -855,3 +855,13 @@ def test_cue_coverage_component_reads_the_input(think, expected):
 def test_cue_coverage_component_needs_the_input():
     with pytest.raises(ValueError, match="cue_coverage"):
         CompositeReward.c2f({"cue_coverage": 1.0})(c2f_answer('"bad" (-2.5)'), Gold(score=1.5), vader_task("tweets"))
+
+
+def test_a_reward_data_source_reads_neutral_0_as_the_data_loader_does() -> None:
+    """`vader:tweets?neutral=0` became the default 0.5 band in the verl/TRL adapter (0 read as unset), so a
+    score of 0.3 was rewarded as neutral where training called it positive."""
+    from emoreason.data import load_dataset
+
+    task = task_for_source("vader:tweets?neutral=0")
+    assert task.neutral == load_dataset("vader:tweets?neutral=0").task.neutral
+    assert task.score_polarity(0.3) == "positive" and task.score_polarity(0.0) == "neutral"

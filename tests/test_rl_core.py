@@ -363,6 +363,12 @@ def test_grpo_loss_policy_mask_keeps_a_token_out_of_the_surrogate_not_out_of_kl_
     close(out.loss, T(1 / 9 + 0.1 * k3 * 2 / 3))
     out.loss.backward()
     close(logp.grad, T([[-1 / 6 + 0.05 / 6] * 2 + [0.0], [0.05 / 9] + [2 / 9 + 0.05 / 9] * 2, [0.0] * 3]))
+    # a held token whose ratio leaves the clip range is not counted as clipped: it has no policy gradient to clip
+    moved = LOGP.clone()
+    moved[1, 0] -= 1.0  # ratio 1/e at the held token of a row with A < 0: below 1 - 0.2, clipped there
+    held = grpo_loss(moved, LOGP, ADV, LOSS_MASK, policy_mask=policy)
+    close(held.clip_ratio_low, T(0.0))
+    close(grpo_loss(moved, LOGP, ADV, LOSS_MASK).clip_ratio_low, T(1 / 5))  # counted where it is trained
     with pytest.raises(ValueError, match="within mask"):
         grpo_loss(LOGP, LOGP, ADV, LOSS_MASK, policy_mask=torch.ones_like(LOSS_MASK))
     with pytest.raises(ValueError, match="shapes must match"):

@@ -385,6 +385,24 @@ def test_kl_to_the_base_model_with_lora(tmp_path: Path, causal: Path) -> None:
     assert records[-1]["kl"] > 0
 
 
+def test_a_rollout_cut_at_the_token_limit_is_rewarded_for_what_it_finished(tmp_path: Path, causal: Path) -> None:
+    """The reward parsed the text again without knowing it was cut: `<score>1.` (a 1.9 in the making) earned a
+    finished score of 1.0 and the format reward, while rollouts.jsonl logged the same rollout as unparsed."""
+    from emoreason.generation import Completion
+    from emoreason.rl.rollouts import make_rollouts
+
+    trainer, _ = scripted_trainer(tmp_path, causal)
+    sample = Sample(id="s", text="pretty good", score=1.9, split="train")
+    text = "<polarity>positive</polarity>\n<think>\nfine\n</think>\n<score>1."
+    conversation = trainer.conversation(sample)
+    cut, done = (Completion(t, [1], [0.0], reason) for t, reason in ((text, "length"), (text + "9</score>", "stop")))
+    rollouts = make_rollouts(sample, 0, conversation, [cut, done], [], trainer.format, trainer.task)
+    trainer.score(rollouts)
+    assert not rollouts[0].parsed.ok and rollouts[0].reward.components["format"] == 0.0
+    assert rollouts[0].reward.components.get("score", 0.0) == 0.0
+    assert rollouts[1].reward.components["format"] == 1.0 and rollouts[1].reward.total > rollouts[0].reward.total
+
+
 def test_kl_anchors_to_a_loaded_adapter_not_the_base(tmp_path: Path, causal: Path) -> None:
     from peft import LoraConfig, get_peft_model
 
@@ -601,6 +619,23 @@ def test_skipping_zero_advantage_rows_trains_the_same_weights(tmp_path: Path, ca
     for name in computed:  # steps 2 and 4 still move the weights, by AdamW's momentum
         torch.testing.assert_close(skipped[name], computed[name], atol=1e-6, rtol=0, msg=name)
     assert any(not torch.equal(computed[name], 0 * computed[name]) for name in computed)
+
+
+def test_the_policy_loss_logged_is_the_windows_not_a_minibatchs_share(tmp_path: Path, causal: Path) -> None:
+    """Each minibatch's policy loss is its part of the window's loss; the log took their mean, so with two
+    minibatches a window it showed half the loss (an eighth in the shipped SIMS and EmoSet recipes)."""
+    config = make_config(
+        tmp_path,
+        causal,
+        run={"max_steps": 2, "report_to": []},
+        hints={"enabled": False},
+        model={"lora": {"enabled": True, "r": 4, "alpha": 8}},
+        algorithm={"num_iterations": 2, "beta": 0.0},
+        optim={"lr": 2e-2, "minibatch_size": 4},
+    )
+    logs = GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward).train()
+    assert any(abs(r["loss"]) > 1e-6 for r in logs)  # the second pass moves the ratio off 1
+    assert [r["policy_loss"] for r in logs] == pytest.approx([r["loss"] for r in logs], abs=1e-7)
 
 
 # --------------------------------------------------------------------------------------
@@ -929,3 +964,20 @@ def test_centring_that_leaves_no_advantage_says_so_once(
     said = run("answer_and_group")
     assert said.count("left every advantage at 0") == 1 and "step 1:" in said  # two steps, one warning
     assert "left every advantage" not in run("none")
+
+
+def test_group_counts_are_summed_over_processes_not_averaged(
+    tmp_path: Path, causal: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every statistic was a mean over processes, counts too: two processes hinting 1 and 3 groups logged 2."""
+    import accelerate.utils
+
+    from emoreason.rl.trainer import STEP_COUNTS
+
+    trainer, _ = scripted_trainer(tmp_path, causal)
+    mine = {"hints/groups": 1.0, "groups/hard/negative": 1.0, "reward/mean": 2.0}
+    theirs = {"hints/groups": 3.0, "groups/hard/negative": 2.0, "reward/mean": 4.0}
+    monkeypatch.setattr(accelerate.utils, "gather_object", lambda objects: [mine, theirs])
+    monkeypatch.setattr(trainer.run, "world", 2)
+    both = trainer.run.reduce(mine, counts=STEP_COUNTS)
+    assert both == {"groups/hard/negative": 3.0, "hints/groups": 4.0, "reward/mean": 3.0}

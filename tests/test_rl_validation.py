@@ -572,3 +572,20 @@ def test_grpo_command_prints_validation_and_best(tmp_path: Path, causal: Path) -
     # the start's figures, which best/ kept here, are printed too, before step 1's
     assert "validation at step 0: vader:movies r" in result.output.split("validation at step 1")[0]
     assert "# made with emoreason " in saved and " torch " in saved  # the software config.yaml ran with
+
+
+def test_a_components_sd_is_the_same_sd_as_the_rewards() -> None:
+    """reward/std was the sample sd and reward/<component>/std the population sd: a reward that is one
+    component, rewards 0 and 1, logged 0.71 and 0.5."""
+    from types import SimpleNamespace
+
+    from emoreason.rewards.composite import RewardBreakdown
+    from emoreason.rl.rollouts import rollout_stats
+
+    def rollout(value: float) -> SimpleNamespace:
+        reward = RewardBreakdown(total=value, components={"polarity": value}, parsed=None, weights={"polarity": 1.0})
+        completion = SimpleNamespace(num_tokens=10, finish_reason="stop")
+        return SimpleNamespace(completion=completion, parsed=SimpleNamespace(ok=True), reward=reward, hinted=False)
+
+    stats = rollout_stats([[rollout(0.0), rollout(1.0)]], torch.tensor([0.0, 1.0]), 2, ["none", "none"], ("none",))
+    assert stats["reward/polarity/std"] == pytest.approx(stats["reward/std"]) == pytest.approx(0.5**0.5)

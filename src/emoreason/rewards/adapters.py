@@ -65,7 +65,8 @@ def task_for_source(data_source: str | TaskInfo) -> TaskInfo:
             domain = spec.target.strip().lower()
             if domain not in VADER_DOMAINS:
                 raise ValueError(f"unknown VADER domain {spec.target!r} in {name!r}; known: {', '.join(VADER_DOMAINS)}")
-            return vader_task(domain, spec.float_option("neutral", 0.5) or 0.5)
+            neutral = spec.float_option("neutral", 0.5)  # 0 is a width (only 0 itself neutral), not "unset"
+            return vader_task(domain, 0.5 if neutral is None else neutral)
         dataset = (spec.option("dataset") or "").strip().lower()
         if dataset in MMSA_TASKS:
             return MMSA_TASKS[dataset]

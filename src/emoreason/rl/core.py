@@ -444,10 +444,11 @@ def grpo_loss(
         kl_tok = kl_k3(logp, ref_logp.detach())
         loss = agg(pg + beta * kl_tok)
         kl = masked_mean(kl_tok.detach(), mask)
+    clipped_over = mask if policy_mask is None else mask * policy_mask  # a held token has no gradient to clip
     return LossOutput(
         loss=loss,
         policy_loss=policy_loss.detach(),
         kl=kl,
-        clip_ratio_low=masked_mean(low.to(logp.dtype), mask),
-        clip_ratio_high=masked_mean(high.to(logp.dtype), mask),
+        clip_ratio_low=masked_mean(low.to(logp.dtype), clipped_over),
+        clip_ratio_high=masked_mean(high.to(logp.dtype), clipped_over),
     )

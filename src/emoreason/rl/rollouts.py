@@ -274,7 +274,8 @@ def rollout_stats(
     for name in components:
         values = [r.reward.components[name] for r in rollouts if r.reward and name in r.reward.components]
         stats[f"reward/{name}/mean"] = float(np.mean(values))
-        stats[f"reward/{name}/std"] = float(np.std(values))
+        # the sample sd, as reward/std's (torch's default): the two were computed apart (0.5 against 0.71)
+        stats[f"reward/{name}/std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
     hinted_groups = [g for g in groups if any(r.hinted for r in g)]
     if hinted_groups:
         totals = [[r.reward.total for r in g if r.reward] for g in hinted_groups]

@@ -97,6 +97,8 @@ log = logging.getLogger(__name__)
 
 #: A reward is anything called like CompositeReward: (completion text, gold, task, reflection).
 Reward = Callable[[str, Gold, TaskInfo, ReflectionAnswers | None], RewardBreakdown]
+#: step statistics that count groups (each process its own prompts'): summed over processes, not averaged
+STEP_COUNTS = ("hints/groups", "groups/dropped", "groups/hard/")
 
 
 class GRPOTrainer:
@@ -325,9 +327,15 @@ class GRPOTrainer:
             rollout.reflection = answer
 
     def score(self, rollouts: list[Rollout]) -> torch.Tensor:
+        # the composite reward scores the rollout's own parse, which holds an answer cut at the token limit to
+        # its closing tags: parsed again from the text, `<score>1.` of a 1.9 in the making earned a finished 1.0
+        scored = getattr(self.reward, "score_parsed", None)
         for r in rollouts:
             gold = Gold.from_sample(r.sample, self.task, with_cues=self.config.data.cues)
-            r.reward = self.reward(r.text, gold, self.task, r.reflection)
+            if scored is not None and r.parsed is not None:
+                r.reward = scored(r.parsed, gold, self.task, r.reflection)
+            else:  # a reward of one's own reads the text
+                r.reward = self.reward(r.text, gold, self.task, r.reflection)
         return torch.tensor([r.reward.total for r in rollouts], dtype=torch.float32)
 
     # -- 5: the update ----------------------------------------------------------------------
@@ -439,8 +447,9 @@ class GRPOTrainer:
                 if grad_norm is not None:
                     running.add("grad_norm", grad_norm)
         stats = running.means()
-        if "loss" in stats:  # the per-minibatch losses are parts of one window's loss: report the window total
-            stats["loss"] = running.sums["loss"] / (algo.num_iterations * len(windows))
+        for name in ("loss", "policy_loss"):  # per-minibatch parts of one window's loss: report the window total
+            if name in stats:
+                stats[name] = running.sums[name] / (algo.num_iterations * len(windows))
         return stats
 
     def _polarity_backward(self, index: int, last: bool) -> float:
@@ -513,7 +522,7 @@ class GRPOTrainer:
         self.run.step += 1
         if self.rollout_log is not None:
             self._log_rollouts(records)
-        return self.run.reduce(stats)
+        return self.run.reduce(stats, counts=STEP_COUNTS)
 
     def _log_rollouts(self, records: list[dict]) -> None:
         """Every process's rollout records into rollouts.jsonl, under the step just taken."""

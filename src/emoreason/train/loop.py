@@ -445,16 +445,18 @@ class TrainingRun:
                 self.accelerator.log(stats, step=self.step)
         return record
 
-    def reduce(self, stats: dict[str, float]) -> dict[str, float]:
+    def reduce(self, stats: dict[str, float], counts: tuple[str, ...] = ()) -> dict[str, float]:
         """Mean over processes of each statistic, over the processes that reported it (e.g.
-        hint statistics exist only where a group was hinted)."""
+        hint statistics exist only where a group was hinted); the sum for those named (or prefixed)
+        in `counts`, each process counting its own share of the step (hinted groups, dropped groups)."""
         if self.world == 1:
             return stats
         from accelerate.utils import gather_object
 
         every = gather_object([stats])
         keys = sorted({k for s in every for k in s})
-        return {k: float(np.mean([s[k] for s in every if k in s])) for k in keys}
+        combine = {k: np.sum if k.startswith(counts) and counts else np.mean for k in keys}
+        return {k: float(combine[k]([s[k] for s in every if k in s])) for k in keys}
 
     # -- checkpoints and the end ------------------------------------------------------------
 
