@@ -678,3 +678,11 @@ def test_a_csv_row_short_of_fields_is_a_bad_row_not_test_data(tmp_path: Path) ->
         handle.write("v4,1,cut short,0.5\n")
     raw = load_dataset(f"raw:{root}?dataset=sims")
     assert "v4$_$1" not in raw.by_id() and raw.report.bad_rows[-1].reason == "too few fields"
+
+
+def test_a_csv_record_over_several_lines_is_named_by_its_first(tmp_path: Path) -> None:
+    """A quoted text running over lines 2-3 was reported at line 3, the record's last line."""
+    path = tmp_path / "c.csv"
+    path.write_text('id,text,score\n1,"two\nlines",lots\n2,fine,1\n', encoding="utf-8")
+    dataset = load_dataset(f"csv:{path}?scale=-4,4")
+    assert [s.id for s in dataset] == ["2"] and dataset.report.bad_rows[0].line == 2

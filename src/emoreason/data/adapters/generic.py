@@ -83,14 +83,16 @@ def load_csv(spec: DatasetSpec, strict: bool) -> Dataset:
             file=str(path),
             line=1,
         )
+    first_line = rows.line_num + 1  # where the next record starts: a quoted text may run over several lines
     for row in rows:
+        line, first_line = first_line, rows.line_num + 1
         short = [name for name, value in row.items() if value is None and name is not None]
         if short:  # csv fills the missing last fields with None: a train row without its split read as test
             reader.report.rows_read += 1
             detail = f"no value for {', '.join(short)}; the header has {len(rows.fieldnames)} fields"
-            reader.report.bad(BadRow(str(path), rows.line_num, short[0], "too few fields", detail), strict)
+            reader.report.bad(BadRow(str(path), line, short[0], "too few fields", detail), strict)
             continue
-        sample = reader.read(dict(row), rows.line_num)
+        sample = reader.read(dict(row), line)
         if sample is not None:
             samples.append(sample)
     task = build_task(spec, samples, reader.report, path.stem)
