@@ -436,3 +436,18 @@ def test_the_trained_adapter_says_what_it_answers(tmp_path: Path, tiny_models, s
     examples = load_sft_file(short_file)
     assert settings.format == examples[0].format == "c2f"
     assert settings.task == "vader:tweets"  # the chains' task, by the name analyze reads it back with
+
+
+def test_a_run_resumed_at_its_end_records_its_last_evaluation(tmp_path: Path, tiny_models, short_file) -> None:
+    """A crash between the last checkpoint and final/ left a rerun nothing to train: it wrote final/ with
+    `last_eval: null`, the evaluations being in metrics.jsonl, not in the new process's history."""
+    import shutil
+
+    sections = {"run": {"max_steps": 2, "save_every": 2, "resume": True}, "data": {"eval_fraction": 0.3}}
+    config = make_config(tmp_path, tiny_models["causal_lm"], short_file, eval={"every": 1}, **sections)
+    SFTTrainer(config).train()
+    written = json.loads((tmp_path / "run" / "final" / "provenance.json").read_text())["last_eval"]
+    shutil.rmtree(tmp_path / "run" / "final")
+    SFTTrainer(config).train()
+    again = json.loads((tmp_path / "run" / "final" / "provenance.json").read_text())["last_eval"]
+    assert written is not None and {k: v for k, v in again.items() if k != "time"} == written  # the log adds its time

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from emoreason.data.jsonl import iter_jsonl_lines
 from emoreason.data.schema import Polarity, Sample
 from emoreason.formats import get_format
 from emoreason.formats.readout import polarity_position, polarity_word_index
@@ -301,13 +302,23 @@ class SFTTrainer:
         self.run.end()
         return records
 
+    def _last_eval(self) -> dict[str, Any] | None:
+        """The last held-out evaluation's record: this process's history, else (a resumed run that evaluated
+        before its checkpoint and not since) metrics.jsonl, which keeps the steps before the checkpoint."""
+        evaluated = lambda record: "eval/loss" in record or "eval/parse_rate" in record  # noqa: E731
+        found = next((r for r in reversed(self.log_history) if evaluated(r)), None)
+        if found is None and self.run.metrics_file.is_file():
+            logged = [line.record for line in iter_jsonl_lines(self.run.metrics_file) if line.record is not None]
+            found = next((r for r in reversed(logged) if evaluated(r)), None)
+        return found
+
     def _write_final(self) -> None:
         """final/: the trained weights and where they came from, renamed into place whole."""
         final = self.final_dir()
         tmp = final.with_name("final.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         save_weights(self.policy, tmp, self.loaded.processor, self.run.adapter_settings)
-        last_eval = next((r for r in reversed(self.log_history) if "eval/loss" in r or "eval/parse_rate" in r), None)
+        last_eval = self._last_eval()
         train_file = self.config.data.train_file
         (tmp / "provenance.json").write_text(
             json.dumps(
