@@ -718,3 +718,26 @@ def test_the_record_and_the_terminal_view_carry_the_negation_notes(capsys) -> No
 def test_negation_coverage_judges_the_named_negations_against_the_input(chain, source, counts) -> None:
     coverage = negation_coverage(cue_statements(chain), source, LEXICON)
     assert (coverage.expected, coverage.named_true, coverage.named_false) == counts
+
+
+def test_faithfulness_compares_the_written_score_with_the_probes_written_scores(tmp_path) -> None:
+    """The original answer's score was the record's readout (confidence: 2.41) and the probes' the scores their
+    chains wrote (3.0): a model that answered every probe exactly as before showed 0.59 of change."""
+    from emoreason.data.schema import Sample, vader_task
+    from emoreason.eval.faithfulness import run_faithfulness
+    from emoreason.generation import Completion, SamplingParams
+
+    answer = '<polarity>positive</polarity><think>Text: Positive cues: "great" (+3.1).</think><score>3.0</score>'
+
+    class Same:
+        def generate(self, conversations, params, progress=None):  # type: ignore[no-untyped-def]
+            return [[Completion(answer, [1], [0.0], "stop")] for _ in conversations]
+
+    sample = Sample(id="a", text="A great day at the lake.", score=2.0)
+    record = {"id": "a", "polarity": "positive", "score": 2.412, "written_score": 3.0, "raw_completion": answer}
+    result = run_faithfulness(
+        Same(), [sample], {"a": record}, vader_task("tweets"), "c2f", SamplingParams(), 4, tmp_path
+    )
+    figures = result.summary
+    assert figures["n_probed"] == 1
+    assert (figures["comprehensiveness"], figures["sufficiency"], figures["random_removal"]) == (0.0, 0.0, 0.0)

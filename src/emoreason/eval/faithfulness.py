@@ -124,7 +124,10 @@ def run_faithfulness(
         record = records.get(sample.id)
         if record is None:
             continue
-        original = judgment_of(record.get("score"), record.get("label"), record.get("polarity"), task)
+        # the score the chain wrote, as the probes' answers are read (`fmt.parse`): the record's own score may be
+        # a readout's (`--score-readout confidence`), and every probe then "changed" the answer by the difference
+        written = record["written_score"] if record.get("written_score") is not None else record.get("score")
+        original = judgment_of(written, record.get("label"), record.get("polarity"), task)
         if not usable(original, task):
             continue
         counts["n_answers"] += 1
