@@ -594,3 +594,15 @@ def test_json_safe_makes_non_finite_values_null() -> None:
     value = {"a": float("nan"), "b": [np.float32("inf"), np.int64(3)], "c": (1.5, -math.inf), "d": np.array([np.nan])}
     assert json_safe(value) == {"a": None, "b": [None, 3], "c": [1.5, None], "d": [None]}
     assert "NaN" not in strict_json(value) and json.loads(strict_json(value))["b"] == [None, 3]
+
+
+def test_the_report_pairs_answers_with_their_samples_by_id() -> None:
+    """A sample left unanswered (unreadable media) shifted every later answer onto the sample before it in the
+    scatter, error and confusion plots: gold [-3, 3, 3] with the first unanswered read negative -> positive."""
+    from emoreason.eval.report import answers_of, polarity_confusion
+
+    task = TaskInfo("r", scale=(-4.0, 4.0))
+    samples = [Sample(id=f"s{i}", text="x", score=g) for i, g in enumerate((-3.0, 3.0, 3.0))]
+    records = [{"id": "s1", "polarity": "positive", "score": 2.0}, {"id": "s2", "polarity": "positive", "score": 2.5}]
+    (negative, _, positive), _, _ = polarity_confusion(answers_of(records, samples), samples, task)
+    assert negative == [0, 0, 0, 1] and positive == [0, 0, 2, 0]  # s0: no answer; s1, s2: positive

@@ -134,6 +134,13 @@ def faithfulness_plot(answers: Sequence[ProbedAnswer], task: TaskInfo, path: Pat
     return path
 
 
+def answers_of(records: Sequence[dict[str, Any]], samples: Sequence[Sample]) -> list[dict[str, Any]]:
+    """Each sample's record, by id ({} for a sample left unanswered: media that could not be read): the
+    plots pair answers with samples, and pairing by position shifted every pair after the first gap."""
+    answered = {str(r.get("id")): r for r in records}
+    return [answered.get(s.id, {}) for s in samples]
+
+
 def polarity_confusion(
     records: list[dict[str, Any]], samples: list[Sample], task: TaskInfo
 ) -> tuple[list[list[int]], list[str], list[str]]:
@@ -208,13 +215,14 @@ def write_report(
     """report.md and report.html (plots embedded as files in md, inline in html); with `probed`
     (the answers `evaluate --faithfulness` probed) and metrics["faithfulness"], its section too."""
     plots: list[tuple[str, Path]] = []
+    aligned = answers_of(records, samples)
     if task.is_regression:
-        pred = [r.get("score") for r in records]
+        pred = [r.get("score") for r in aligned]
         plots.append(("Predicted vs gold", scatter_plot(pred, [s.score for s in samples], task, out / "scatter.png")))
         plots.append(
             ("Error by gold polarity", error_by_polarity_plot(pred, samples, task, out / "error_by_polarity.png"))
         )
-        matrix, rows, columns = polarity_confusion(records, samples, task)
+        matrix, rows, columns = polarity_confusion(aligned, samples, task)
         plots.append(("Polarity confusion", confusion_plot(matrix, rows, columns, out / "confusion.png", "polarity")))
     else:
         main = metrics["rows"].get("model", {})
