@@ -521,7 +521,8 @@ def test_a_cue_list_goes_on_while_it_owes_and_the_other_list_follows() -> None:
     _write(quotes, 0, " cues", ":")
     assert quotes.open_list[0] == "positive" and quotes.heading_due[0] is None and quotes.owed_in(0, "positive")
     _write(quotes, 0, ' "', "good", '"', " (-2", ".", "5)")
-    assert quotes.banned(0) == [] and _allowed(quotes, 0) is None  # nothing owed: free
+    # nothing owed: free, but for `".`, which would open a quote of "." (`opening_bans`)
+    assert _banned(quotes, 0) == {'".'} and _allowed(quotes, 0) is None
     _write(quotes, 0, ".\n")
     assert quotes.open_list[0] is None and quotes.heading_due[0] is None
     negative = 'Negative cues: "hard" (-2.5); "badly" (-2.5); "crisis" (-2.5).'
@@ -531,7 +532,7 @@ def test_a_cue_list_goes_on_while_it_owes_and_the_other_list_follows() -> None:
 def test_a_list_that_owes_nothing_or_was_given_up_may_end(monkeypatch: pytest.MonkeyPatch) -> None:
     quotes = GroundedQuotes(FullListTokenizer(), [FULL, "It is hard.", FULL])
     _write(quotes, 1, "Negative cues:", ' "', "hard", '"', " (-2", ".", "5)")
-    assert not quotes.keeps_open(1) and not quotes.other_due(1) and quotes.banned(1) == []
+    assert not quotes.keeps_open(1) and not quotes.other_due(1) and _banned(quotes, 1) == {'".'}
     _write(quotes, 1, ". Capitals on ")
     assert quotes.heading_due[1] is None and quotes.allowed(1) is None
     # a dead end: the item closes on no owed word ("h" is no word of the input) and the list is released
@@ -821,3 +822,18 @@ def test_the_lexicon_rules_read_the_input_text_not_its_cue_text() -> None:
     assert conversation.input_text == text and conversation.evidence == source
     gold = Gold.from_sample(sample, vader_task("t"), with_cues=True)
     assert (gold.source, gold.words) == (source, text)  # the cue_coverage and negation rewards read `words`
+
+
+def test_a_token_that_opens_a_quote_with_text_after_the_mark_is_held_to_the_input(tiny: LoadedModel) -> None:
+    """Outside a quote every token was free, and ' "+' (one SmolLM2 token; 118 like it) opened a quote already
+    holding "+": the next step could only close it, and an ungrounded "+" was decoded as written. (The tiny
+    tokenizer has no such token: two stand in for them.)"""
+    quotes = GroundedQuotes(tiny.tokenizer, ["I loved this film", "I loved this film"])
+    plus, start = 5, 6
+    quotes._tokens = quotes._tokens._replace(opening_tails={plus: "+", start: "lov"})
+    assert plus in quotes.banned(0) and start not in quotes.banned(0)  # a quote may still open on the input's words
+    masked = quotes.mask(torch.zeros(1, len(quotes.texts)), [0])
+    assert torch.isinf(masked[0, plus]) and not torch.isinf(masked[0, start])
+    quotes.advance(1, token_id(tiny, '"'))
+    assert plus not in quotes.banned(1)  # inside a quote the quote's own rules apply
+    assert quotes._tokens.opening_tails == {plus: "+", start: "lov"}

@@ -40,6 +40,9 @@ class ChainTokens(NamedTuple):
     modifier_starts: list[int]  # begin a modifier clause's verb ("strengthened", "boosted": 3 letters or more)
     paren_starts: list[int]  # begin with "(", a space before it or not: a number's opening
     minus_starts: list[int]  # begin with "-", a space before it or not: a negative number's opening
+    # written outside a quote, text after a quote mark is already quoted (' "+' opens a quote of "+"): each such
+    # token by that text, which the input must allow as a quote's beginning (`QuoteConstraint.banned`)
+    opening_tails: dict[int, str]
 
 
 def _heading_piece(text: str) -> bool:
@@ -91,6 +94,11 @@ def chain_tokens(tokenizer: object) -> ChainTokens:
         ],
         paren_starts=[i for i, text in enumerate(texts) if text.lstrip(" ").startswith("(")],
         minus_starts=[i for i, text in enumerate(texts) if text.lstrip(" ").startswith("-")],
+        opening_tails={
+            i: tail
+            for i, text in enumerate(texts)
+            if (mark := FIRST_MARK.search(text)) is not None and (tail := text[mark.end() :])
+        },
     )
 
 

@@ -218,6 +218,7 @@ class GroundedQuotes:
         self.inside = [False] * len(sources)
         self.quote = [""] * len(sources)
         self._candidates: dict[str, list[int]] = {}  # by source: the n rows of one prompt share theirs
+        self._opening_bans: dict[str, list[int]] = {}  # likewise (`opening_bans`)
         self._marks, self._plain, bare = quote_vocabulary(tokenizer)
         self.closing = list(bare)  # what a dead end may choose (module doc)
         # characters spelled in byte pieces, per row (empty for an ASCII input: nothing below runs),
@@ -490,9 +491,19 @@ class GroundedQuotes:
             banned += self._tokens.paren_starts  # the teacher gives a modifier no number
         if verdict_sign(chain) == "positive":
             banned += self._tokens.minus_starts  # a positive verdict's number is not negative
+        banned += self.opening_bans(row)
         if self.emphatic[row]:
             return banned
         return banned + (self._tokens.after_em if JUST_EM.search(self.chain[row]) else self._tokens.emphasis_starts)
+
+    def opening_bans(self, row: int) -> list[int]:
+        """The tokens that would open a quote already holding text the input does not allow there (' "+'
+        opened a quote of "+", then only closing was allowed: an ungrounded quote decoded as written)."""
+        source = self.sources[row] or ""
+        if source not in self._opening_bans:
+            tails = self._tokens.opening_tails.items()
+            self._opening_bans[source] = [i for i, tail in tails if not continuation_allowed("", tail, source)]
+        return self._opening_bans[source]
 
     def mask(self, logits: torch.Tensor, rows: Sequence[int]) -> torch.Tensor:
         """`logits` [len(rows), vocab] with the disallowed tokens of each constrained row at -inf."""
