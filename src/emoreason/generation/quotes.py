@@ -15,6 +15,8 @@ The rules, on the input with its whitespace runs collapsed to one space:
 - a token with a quote mark closes the quote: allowed when quote + the token's text before the
   mark is non-empty and occurs so, ending at a word end, and the rest of the token opens no new
   quote;
+- outside a quote, a token with text after its quote mark (' "+') opens a quote already holding that
+  text: it may be chosen only when the text may begin a quote of the input (`opening_bans`);
 - a character the tokenizer spells only in byte pieces, each decoding alone to U+FFFD (SmolLM2
   writes an emoji as three), is quoted piece by piece: the pieces that spell it alone
   (`byte_spellings`) may follow where the character may, and once one has begun only its next
