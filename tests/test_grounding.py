@@ -119,3 +119,13 @@ def test_exclamation_counts_are_checked_against_the_input() -> None:
     assert citation_grounding('"best" (+3.1). Emphasis: 2 exclamation marks', "Best day ever!!") == Citations(2, 2)
     miscounted = citation_grounding("Emphasis: 1 exclamation mark.", "Insanely hilarious! I laughed so hard!")
     assert (miscounted.cited, miscounted.grounded) == (1, 0)
+
+
+def test_a_quote_longer_than_80_characters_is_read_whole() -> None:
+    """The reader stopped at 80 characters where the decoder lets a quote run as long as the input: a 92-character
+    quote went unread, and the text between it and the next quote was taken for a quote (cited 1, grounded 0)."""
+    source = "The film drags in its second hour but the lead performance is so good that it carries everything, superb"
+    long = "drags in its second hour but the lead performance is so good that it carries everything"
+    chain = f'Text: Negative cues: "{long}" shows it; Positive cues: "superb".'
+    cited = citation_grounding(chain, source)
+    assert len(long) > 80 and (cited.cited, cited.grounded, cited.ungrounded) == (2, 2, ())

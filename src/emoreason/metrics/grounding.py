@@ -28,8 +28,10 @@ from dataclasses import dataclass
 from typing import Any
 
 # an empty quote ("") is one: it pairs its two marks, as grounded quoting's decoder does, and cites
-# nothing (`citations_in` skips it); with {1,80} the marks of `"", ""` paired across the comma
-QUOTE = re.compile(r"[\"\u201c]([^\"\u201c\u201d\n]{0,80})[\"\u201d]")
+# nothing (`citations_in` skips it); with {1,80} the marks of `"", ""` paired across the comma. No length
+# bound but the line's: the decoder lets a quote run as long as the input, and a quote past a bound of 80
+# went unread while the text between its closing mark and the next quote's opening read as a quote
+QUOTE = re.compile(r"[\"\u201c]([^\"\u201c\u201d\n]*)[\"\u201d]")
 CUE = re.compile(r"\(([+-]?\d+(?:\.\d+)?) sd\)")
 EXCLAMATIONS = re.compile(r"\b(\d+) exclamation marks?\b")
 # where the words of a cue citation begin: after a list separator, a colon, a sentence end or a tag
