@@ -129,3 +129,14 @@ def test_a_quote_longer_than_80_characters_is_read_whole() -> None:
     chain = f'Text: Negative cues: "{long}" shows it; Positive cues: "superb".'
     cited = citation_grounding(chain, source)
     assert len(long) > 80 and (cited.cited, cited.grounded, cited.ungrounded) == (2, 2, ())
+
+
+def test_a_cue_citation_begins_after_the_one_before_it() -> None:
+    """`pitch high (+1.8 sd) and loudness loud (+2.1 sd)`: the second citation took in the first, matched
+    nothing in the cue text, and the faithfulness probe left the cited cue in place."""
+    from emoreason.metrics.grounding import citations_in
+
+    chain = "Voice: pitch high (+1.8 sd) and loudness loud (+2.1 sd) suggest anger."
+    assert [c.written for c in citations_in(chain)] == ["pitch high (+1.8 sd)", "loudness loud (+2.1 sd)"]
+    cues = "Voice (relative to this speaker): pitch high (+1.8 sd, 280 Hz), loudness loud (+2.1 sd, -12 dBFS)."
+    assert citation_grounding(chain, cues).grounded == 2

@@ -34,8 +34,11 @@ from typing import Any
 QUOTE = re.compile(r"[\"\u201c]([^\"\u201c\u201d\n]*)[\"\u201d]")
 CUE = re.compile(r"\(([+-]?\d+(?:\.\d+)?) sd\)")
 EXCLAMATIONS = re.compile(r"\b(\d+) exclamation marks?\b")
-# where the words of a cue citation begin: after a list separator, a colon, a sentence end or a tag
-CUE_START = re.compile(r".*(?:[,;:\n>]|\.\s)", re.S)
+# where the words of a cue citation begin: after a list separator, a colon, a sentence end, a tag, or the
+# `sd)` that closes the citation before it, with its joining word (`pitch high (+1.8 sd) and loudness loud
+# (+2.1 sd)` took the first citation into the second, which then matched nothing in the cue text); a name's
+# own parenthesis, `voice clarity (HNR)`, begins nothing
+CUE_START = re.compile(r".*(?:[,;:\n>]|\.\s| sd\)\s+(?:(?:and|but|while|with|yet)\s+)?)", re.S)
 
 
 @dataclass(frozen=True, slots=True)
