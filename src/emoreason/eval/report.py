@@ -99,7 +99,9 @@ def error_by_polarity_plot(pred: list[float | None], samples: list[Sample], task
             groups[task.score_polarity(s.score)].append(abs(p - s.score))
     names = [g for g in POLARITIES if groups[g]]
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
-    ax.bar(names, [float(np.mean(groups[g])) for g in names], color=["#c0392b", "#7f8c8d", "#27ae60"][: len(names)])
+    # each bar its polarity's colour by name: sliced from a list, with no negative answers "neutral" was red
+    colour = dict(zip(POLARITIES, ("#c0392b", "#7f8c8d", "#27ae60"), strict=True))
+    ax.bar(names, [float(np.mean(groups[g])) for g in names], color=[colour[g] for g in names])
     for i, g in enumerate(names):
         ax.text(i, float(np.mean(groups[g])), f"n={len(groups[g])}", ha="center", va="bottom", fontsize=8)
     ax.set_ylabel("mean absolute error")
