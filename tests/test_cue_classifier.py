@@ -97,3 +97,16 @@ def test_spec_option_needs_cues_and_a_readable_file(tmp_path: Path) -> None:
 
 def test_softmax_is_stable() -> None:
     assert _softmax(np.array([[1000.0, 1000.0]])).tolist() == [[0.5, 0.5]]
+
+
+def test_one_speaker_is_said_to_give_in_sample_probabilities(caplog: pytest.LogCaptureFixture) -> None:
+    """With one speaker there is no other to cross-fit on: the probabilities are in-sample, while the ranking's
+    title says "fitted on other speakers"; it was silent."""
+    from emoreason.cues.classifier import cross_fit, cue_matrix, feature_names
+
+    samples = [s for s in speakers() if s.meta["speaker"] == "actor00"]
+    zscores = [s.meta["cue_z"] for s in samples]
+    x = cue_matrix(zscores, feature_names(zscores))
+    with caplog.at_level("WARNING", logger="emoreason.cues.classifier"):
+        cross_fit(x, [s.label for s in samples], ["actor00"] * len(samples), ["angry", "sad"], 4, 1.0, 0)
+    assert "one speaker to cross-fit by: its probabilities are in-sample" in caplog.text

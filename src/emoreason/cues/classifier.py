@@ -24,6 +24,7 @@ value is).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,8 @@ from emoreason.cues.face import FaceCues
 from emoreason.data.errors import DataError
 from emoreason.data.schema import Sample, normalize_label
 from emoreason.data.spec_options import register_spec_option
+
+log = logging.getLogger(__name__)
 
 #: `Sample.meta` key of the cue z-scores (`attach_cues` writes them): {kind: {measure: z}}.
 CUE_Z_KEY = "cue_z"
@@ -78,6 +81,11 @@ def cross_fit(
     proba = np.zeros((n, len(labels)))
     coefs = np.zeros((n, len(labels), x.shape[1]))
     distinct = len(set(groups))
+    if distinct < 2:  # the ranking's title still says "fitted on other speakers": it is not, here
+        log.warning(
+            "the cue classifier has one speaker to cross-fit by: its probabilities are in-sample (fitted on the "
+            "clips they rank), not from other speakers"
+        )
     splits = (
         [(np.arange(n), np.arange(n))]
         if distinct < 2
