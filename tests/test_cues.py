@@ -215,6 +215,16 @@ def test_a_silent_clip_gets_no_zscores_so_no_classifier_ranks_it() -> None:
     zscores = cue_zscores(samples, clips, reference)
     assert set(zscores) == {"voiced"} and zscores["voiced"]["audio"]
 
+    # nor does it count in the statistics: its pause ratio of 1 moved the speaker's mean and sd
+    from emoreason.cues.prepare import build_references
+
+    with_silent = [Sample(id=f"v{i}", text="", meta={"speaker": s}) for i, s in enumerate(speakers)]
+    clips = {f"v{i}": ClipCues(f"v{i}", audio=r) for i, r in enumerate(records)}
+    alone = build_references(with_silent, clips, overall_split=None)["audio"]
+    with_silent.append(Sample(id="quiet", text="", meta={"speaker": speakers[0]}))
+    clips["quiet"] = ClipCues("quiet", audio=silent)
+    assert build_references(with_silent, clips, overall_split=None)["audio"].to_dict() == alone.to_dict()
+
 
 def test_describe_without_reference_gives_raw_values_only() -> None:
     text = describe(audio_cues_from_array(tone(200.0), SR))

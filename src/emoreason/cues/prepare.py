@@ -189,6 +189,11 @@ def prepare_cues(
     return clips, report
 
 
+def measured(record: object) -> bool:
+    """Whether a cue record describes a voice or a face: not a silent recording, not a face never found."""
+    return not getattr(record, "silent", False) and getattr(record, "face_found", True) is not False
+
+
 def build_references(
     samples: Sequence[Sample], clips: dict[str, ClipCues], overall_split: str | None = "train"
 ) -> dict[str, CueReference]:
@@ -196,7 +201,10 @@ def build_references(
     dataset-level statistics from `overall_split` (every split when it has no clips)."""
     references: dict[str, CueReference] = {}
     for kind in CUE_KINDS:
-        pairs = [(s, getattr(clips[s.id], kind)) for s in samples if s.id in clips and getattr(clips[s.id], kind)]
+        records = [(s, getattr(clips[s.id], kind)) for s in samples if s.id in clips]
+        # a silent recording's pause ratio of 1 (a face never found: its ratios of 0) describes no voice or face:
+        # in the statistics it moved every speaker's mean and sd
+        pairs = [(s, record) for s, record in records if record is not None and measured(record)]
         if not pairs:
             continue
         reference = CueReference.build([r for _, r in pairs], [speaker_of(s) for s, _ in pairs])
@@ -253,7 +261,7 @@ def cue_zscores(
         clip = clips.get(sample.id)
         kinds = {}
         for record in clip.records() if clip else []:
-            if getattr(record, "silent", False) or getattr(record, "face_found", True) is False:
+            if not measured(record):
                 continue
             reference = references.get(record.KIND)
             if reference is not None:
