@@ -194,6 +194,13 @@ def test_reference_normalises_per_speaker_and_falls_back_to_dataset(tmp_path: Pa
     assert reference.zscores(top_low, "low")["pitch_sd_st"] is None or np.isfinite(
         reference.zscores(top_low, "low")["pitch_sd_st"]
     )
+    # a measure the speaker's clips cannot give (too few voiced ones) is taken against the dataset: said so,
+    # where the line's "relative to this speaker" called a woman's usual pitch "high" against a mixed dataset
+    del reference.groups["low"]["pitch_mean_hz"]
+    fallback = describe(top_low, reference, "low")
+    assert fallback.startswith("Voice (relative to this speaker): pitch slightly low (-0.6 sd vs the dataset, 147 Hz)")
+    assert fallback.count("vs the dataset") == 1
+    reference = CueReference.build(records, speakers)
     path = tmp_path / "ref.json"
     save_references({"audio": reference}, path)
     assert load_references(path)["audio"].zscores(top_low, "low") == reference.zscores(top_low, "low")

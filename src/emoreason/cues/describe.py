@@ -35,11 +35,14 @@ class CueRow:
     def word(self) -> str | None:
         return degree_word(self.z, self.measure)
 
-    def phrase(self) -> str:
+    def phrase(self, basis: str | None = None) -> str:
+        """`pitch high (+1.8 sd, 212 Hz)`; a z taken against the dataset where the line's `basis` is the
+        speaker (too few of the speaker's clips measured it, or they did not vary) says so: "vs the dataset"."""
         raw = self.measure.show(self.value)
         if self.z is None:
             return f"{self.measure.label} {raw}"
-        return f"{self.measure.label} {self.word} ({self.z:+.1f} sd, {raw})"
+        against = " vs the dataset" if basis == "speaker" and self.scope == "dataset" else ""
+        return f"{self.measure.label} {self.word} ({self.z:+.1f} sd{against}, {raw})"
 
 
 def degree_word(z: float | None, measure: Measure) -> str | None:
@@ -91,7 +94,7 @@ def describe(record: CueRecord, reference: CueReference | None = None, group: st
         "dataset": "relative to the dataset",
         None: "raw values, no reference",
     }[scope]
-    parts = [r.phrase() for r in rows]
+    parts = [r.phrase(scope) for r in rows]
     head = f"{title} ({basis}"
     head += f"; {'; '.join(notes)})" if notes else ")"
     return head + (": " + ", ".join(parts) + "." if parts else ".")
