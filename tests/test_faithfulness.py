@@ -741,3 +741,17 @@ def test_faithfulness_compares_the_written_score_with_the_probes_written_scores(
     figures = result.summary
     assert figures["n_probed"] == 1
     assert (figures["comprehensiveness"], figures["sufficiency"], figures["random_removal"]) == (0.0, 0.0, 0.0)
+
+
+def test_the_least_faithful_table_shows_a_probe_of_the_cue_text() -> None:
+    """A clip's citations are in its cue text: every probe's cell showed the unchanged sentence (and "only"
+    showed "(empty)"), never the cue deletions that were asked."""
+    from emoreason.data.schema import Sample
+    from emoreason.eval.evidence_report import _probe_shown
+    from emoreason.metrics.faithfulness import ProbeInput
+
+    clip = Sample(id="c", text="Kids are talking", cues="Voice: pitch high (+1.8 sd), loudness loud (+2.1 sd).")
+    without = ProbeInput("Kids are talking", "Voice: loudness loud (+2.1 sd).")
+    assert _probe_shown(without, clip) == "Kids are talking [cues: Voice: loudness loud (+2.1 sd).]"
+    assert _probe_shown(ProbeInput("Kids are talking", clip.cues or ""), clip) == "Kids are talking"
+    assert _probe_shown(ProbeInput("", ""), Sample(id="t", text="fine")) == "(empty)"

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from emoreason.data.schema import Sample
 from emoreason.metrics.evidence import Evidence, EvidenceSpan, direction_name, mark_evidence
+from emoreason.metrics.faithfulness import ProbeInput
 from emoreason.metrics.valence import cue_omissions
 
 if TYPE_CHECKING:
@@ -74,6 +75,15 @@ def not_found_html(evidence: Evidence) -> str:
 
 def _evidence_of(record: dict[str, Any], sample: Sample) -> Evidence:
     return mark_evidence(record.get("raw_completion") or "", sample.text or "", sample.cues or "")
+
+
+def _probe_shown(probe: ProbeInput, sample: Sample) -> str:
+    """What a probe asked: its text, and its cue text where it changed that (a clip's citations are in its cue
+    text, and the table showed the unchanged sentence for every probe)."""
+    shown = probe.text or "(empty)"
+    if probe.cues != (sample.cues or ""):
+        shown += f" [cues: {probe.cues or '(empty)'}]"
+    return shown
 
 
 def evidence_sections(records: Sequence[dict[str, Any]], samples: Sequence[Sample]) -> tuple[list[str], list[str]]:
@@ -197,7 +207,7 @@ def faithfulness_sections(
             f"  | original | {marked_md(sample.text, answer.evidence.in_field('text'))} | "
             f"{_judgment_text(answer.original)} |\n"
             + "".join(
-                f"  | {PROBE_TITLES[name]} | {_md_escape(answer.probes.inputs()[name].text) or '(empty)'} | "
+                f"  | {PROBE_TITLES[name]} | {_md_escape(_probe_shown(answer.probes.inputs()[name], sample))} | "
                 f"{_judgment_text(answer.answers[name])} |\n"
                 for name in PROBE_TITLES
             )
@@ -206,7 +216,7 @@ def faithfulness_sections(
         cells = [f"<td>{marked_html(sample.text, answer.evidence.in_field('text'))}{not_found_html(answer.evidence)}"]
         cells[0] += f"<br><b>{html.escape(_judgment_text(answer.original))}</b></td>"
         for name in PROBE_TITLES:
-            shown = html.escape(answer.probes.inputs()[name].text) or "<i>(empty)</i>"
+            shown = html.escape(_probe_shown(answer.probes.inputs()[name], sample))
             cells.append(f"<td>{shown}<br><b>{html.escape(_judgment_text(answer.answers[name]))}</b></td>")
         parts.append(
             f"<p><code>{html.escape(sample.id)}</code>: comprehensiveness {fmt_value(scores.comprehensiveness)}, "
