@@ -41,7 +41,7 @@ class ChainTokens(NamedTuple):
     paren_starts: list[int]  # begin with "(", a space before it or not: a number's opening
     minus_starts: list[int]  # begin with "-", a space before it or not: a negative number's opening
     # written outside a quote, text after a quote mark is already quoted (' "+' opens a quote of "+"): each such
-    # token by that text, which the input must allow as a quote's beginning (`QuoteConstraint.banned`)
+    # token by that text, which the input must allow as a quote's beginning (`GroundedQuotes.opening_bans`)
     opening_tails: dict[int, str]
 
 
