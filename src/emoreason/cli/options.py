@@ -290,7 +290,10 @@ Teacher = Annotated[
         "model) or openai (an OpenAI-compatible endpoint)."
     ),
 ]
-DistillSplit = Annotated[str, _option("Split to distill: train, valid, test or all.")]
+DistillSplit = Annotated[
+    Literal["train", "valid", "test", "all"],
+    _option("Split to distill (test rows are refused unless data.allow_test=true: sft.jsonl is training data)."),
+]
 DistillLimit = Annotated[Optional[int], _option("Only the first N samples (per dataset).")]
 Rationalize = Annotated[
     bool,

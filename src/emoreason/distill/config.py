@@ -41,7 +41,9 @@ class DistillDataConfig(Section):
         description="A dataset spec, as in `emoreason data list`, or a list of specs "
         "of one task, pooled (e.g. [vader:tweets, vader:products])."
     )
-    split: str = Field("train", description="Split to distill: train, valid, test or all.")
+    split: str = Field(
+        "train", description="Split to distill: train, valid, test or all (test rows need allow_test, below)."
+    )
     allow_test: bool = Field(
         False,
         description="Distill test rows too (refused by default: sft.jsonl is training data, and a model trained "
