@@ -32,7 +32,7 @@ V=runs/polarity_sft/valid
 D=docs/results/rl_held_long
 G=runs/grpo/held_sv_600
 WHO=l1
-mkdir -p $V runs/grpo
+mkdir -p $V runs/grpo runs/signed_verdict
 for d in tweets products movies; do
   [ -e $V/sv-$d-all ] || ln -s ../../signed_verdict/valid-$d $V/sv-$d-all
 done
@@ -47,6 +47,15 @@ for d in movies tweets products; do
   [ -f $out/metrics.json ] || $E evaluate --max-new-tokens 192 --score-readout confidence --no-name-negations \
     --adapter $G/checkpoint-600/adapter --out $out -d vader:$d --split valid > $out.log 2>&1
   echo "$d valid done $(date +%T)"
+done
+# sv's answers (the shipped default's, with the same flags) are made again where this checkout lacks them: a new
+# checkout of the fifty-second session had no runs/ (L1's first 238 steps were lost with it), and sv's answers of
+# the forty-fifth session were decoded before the grounded-quoting fix of the fifty-first.
+for d in movies tweets products; do
+  out=runs/signed_verdict/valid-$d
+  [ -f $out/metrics.json ] || $E evaluate --max-new-tokens 192 --score-readout confidence --no-name-negations \
+    --out $out -d vader:$d --split valid > $out.log 2>&1
+  echo "sv $d valid done $(date +%T)"
 done
 TERMS=confidence,margin,probit_margin .venv/bin/python docs/results/polarity_sft/ship_p2.py valid sv $WHO \
   > $D/valid_$WHO.txt
