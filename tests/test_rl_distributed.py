@@ -70,3 +70,31 @@ def test_two_processes_end_with_identical_weights(tmp_path: Path, tiny_models: d
         for step in (1, 2):
             ids = [r["id"] for r in rollouts if r["rank"] == rank and r["step"] == step]
             assert ids == [i for i in infos[rank]["prompts"][step - 1] for _ in range(4)]
+
+
+@pytest.mark.slow
+def test_two_process_sft_takes_the_token_mean_of_the_whole_window(tmp_path: Path, tiny_models: dict[str, Path]) -> None:
+    """Each process divided its chains' loss by its own token count: the short chain's tokens weighed
+    several times the long one's, and the logged loss was a mean of the two means."""
+    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or shutil.which("torchrun")
+    if torchrun is None:
+        pytest.skip("torchrun is not installed next to this Python")
+    worker, model = Path(__file__).with_name("sft_ddp_worker.py"), str(tiny_models["causal_lm"])
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    two, one = tmp_path / "two", tmp_path / "one"
+    runs = (
+        [torchrun, "--nproc_per_node", "2", "--master_port", str(free_port()), str(worker), model, str(two), "1"],
+        [sys.executable, str(worker), model, str(one), "2"],
+    )
+    for command in runs:
+        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+        assert result.returncode == 0, result.stderr[-4000:]
+    stats = {name: json.loads((folder / "stats.json").read_text()) for name, folder in (("two", two), ("one", one))}
+    assert stats["two"]["world"] == 2 and stats["one"]["world"] == 1
+    assert stats["two"]["tokens"] == stats["one"]["tokens"] > 50  # the window's count, not a process's mean
+    assert stats["two"]["loss"] == pytest.approx(stats["one"]["loss"], rel=1e-4)
+    split, whole = torch.load(two / "grads.pt"), torch.load(one / "grads.pt")
+    assert split.keys() == whole.keys() and split
+    difference = sum(float(((split[k] - whole[k]) ** 2).sum()) for k in whole) ** 0.5
+    size = sum(float((whole[k] ** 2).sum()) for k in whole) ** 0.5
+    assert difference / size < 1e-3

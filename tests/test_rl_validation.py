@@ -123,9 +123,12 @@ def test_short_names_keep_keys_at_two_slashes() -> None:
     assert short_name("jsonl:c/b.jsonl", taken={"jsonl:b.jsonl", "jsonl:b.jsonl#2"}) == "jsonl:b.jsonl#3"
 
 
-def test_flatten_means_over_datasets_skipping_nan() -> None:
-    flat = flatten({"x": {"r": 0.2, "m": float("nan")}, "y": {"r": 0.4, "m": 1.0}})
-    assert flat["valid/x/r"] == 0.2 and flat["valid/mean/r"] == pytest.approx(0.3) and flat["valid/mean/m"] == 1.0
+def test_flatten_means_over_datasets_and_a_nan_dataset_makes_the_mean_nan() -> None:
+    """A dataset whose answers all failed to parse has no r: the mean over the others read as the best step."""
+    flat = flatten({"x": {"r": 0.2, "m": float("nan")}, "y": {"r": 0.4, "m": 1.0}, "z": {"r": 0.6}})
+    assert flat["valid/x/r"] == 0.2 and flat["valid/mean/r"] == pytest.approx(0.4)
+    assert math.isnan(flat["valid/x/m"]) and math.isnan(flat["valid/mean/m"])
+    assert not is_better(flat["valid/mean/m"], 0.5, "max")
 
 
 def test_is_better() -> None:

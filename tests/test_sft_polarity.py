@@ -171,6 +171,22 @@ def test_the_polarity_term_reads_what_the_readout_reads_and_falls_as_it_trains(t
     assert all("polarity/loss" in r for r in records) and after < 0.5 * before, (before, after)
 
 
+def test_the_polarity_term_asks_with_each_samples_cue_text(tmp_path, tiny_models, files, monkeypatch) -> None:
+    """Its prompts were built without the cues every other prompt of the sample carries (`cues=only`: empty)."""
+    import dataclasses
+
+    import emoreason.train.polarity as module
+
+    trainer = make_trainer(tmp_path, tiny_models["causal_lm"], files, weight=1.0)
+    assert trainer.polarity is not None
+    heard, real = [], module.build_conversation
+    monkeypatch.setattr(module, "build_conversation", lambda *a, **k: heard.append(k.get("cues")) or real(*a, **k))
+    cued = [dataclasses.replace(s, cues=f"voice: bright {i}") for i, s in enumerate(trainer.polarity.samples[:2])]
+    with torch.no_grad():
+        trainer.polarity.choice_logprobs(trainer.model, trainer.loaded, cued, False)
+    assert heard == ["voice: bright 0", "voice: bright 1"]
+
+
 def test_the_polarity_batches_are_a_function_of_the_step(tmp_path, tiny_models, files) -> None:
     trainer = make_trainer(tmp_path, tiny_models["causal_lm"], files, weight=0.5, batch_size=4)
     assert trainer.polarity is not None

@@ -217,7 +217,14 @@ class SFTTrainer:
         lr = float(self.scheduler.get_last_lr()[0])
         self.model.train()
         micro_batches = self.batches_for_step(self.step_index)
-        total_tokens = sum(len(ids) for mb in micro_batches for _, ids in mb)
+        own_tokens = sum(len(ids) for mb in micro_batches for _, ids in mb)
+        # the loss is the mean over every process's target tokens of the window: each process divides its
+        # sum by the window's total count, times the process count that DDP's gradient average divides by
+        # (divided by its own count, a process of short chains weighed each of its tokens more)
+        window_tokens = own_tokens
+        if self.world > 1 and micro_batches:
+            counted = torch.tensor(float(own_tokens), device=self.accelerator.device)
+            window_tokens = float(self.accelerator.reduce(counted, reduction="sum").item())
         loss_sum = 0.0
         polarity_stats: dict[str, float] = {}
         if self.polarity is not None:
@@ -230,10 +237,9 @@ class SFTTrainer:
         for position, batch in enumerate(micro_batches):
             with gradient_sync(self.accelerator, self.model, last=position == len(micro_batches) - 1):
                 nll, _ = self._nll(self.model, batch)
-                loss = nll / total_tokens
-                self.accelerator.backward(loss)
-            loss_sum += float(loss.item())
-        stats: dict[str, float] = {"tokens": float(total_tokens), **polarity_stats}
+                self.accelerator.backward(nll * self.world / window_tokens)
+            loss_sum += float(nll.item()) / window_tokens  # this process's share of the window's mean
+        stats: dict[str, float] = {"tokens": float(own_tokens), **polarity_stats}
         if micro_batches:
             stats["loss"] = loss_sum
         grad_norm = optimizer_step(
@@ -244,7 +250,8 @@ class SFTTrainer:
         stats["lr"] = lr
         stats["time/step"] = time.perf_counter() - began
         self.run.step += 1
-        return self.run.reduce(stats)
+        # the processes' shares of the loss and their token counts add up to the window's
+        return self.run.reduce(stats, counts=("loss", "tokens"))
 
     # -- evaluation -----------------------------------------------------------------------
 

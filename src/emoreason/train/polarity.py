@@ -144,7 +144,7 @@ class PolaritySentences:
         """[N, 3]: each polarity word's log-probability (over the whole vocabulary) where the answer
         to each sentence writes it, columns in `POLARITIES` order; differentiable. `share_prefix`:
         run the rows' shared system prompt once (one process, no gradient checkpointing)."""
-        conversations = [build_conversation(sample, self.format, self.task) for sample in sentences]
+        conversations = [build_conversation(sample, self.format, self.task, cues=sample.cues) for sample in sentences]
         words = [self.starts[p] for p in POLARITIES]
         return choice_logprobs(model, loaded, conversations, self.prefix, words, share_prefix)
 

@@ -38,8 +38,18 @@ def load_trainable(settings: ModelConfig, accelerator: Any, media: Mapping[str, 
     if media:
         model_family(settings.name, settings.family).refuse_unsupported(dict(media))
     device = str(accelerator.device) if settings.device == "auto" else settings.device
+    dtype = settings.dtype
+    if not settings.lora.enabled:  # full fine-tuning trains the loaded weights themselves
+        if dtype == "auto":  # which is bf16 on a GPU: updates below bf16's step at the weight's size round away
+            dtype = "float32"
+        elif dtype not in ("float32", "fp32"):
+            raise ValueError(
+                f"model.dtype={dtype} with model.lora.enabled=false trains {dtype} weights, gradients and optimizer "
+                "state, and small updates round away: set model.dtype=float32 (or auto); train.precision=bf16 "
+                "still multiplies in bf16"
+            )
     return load_model(
-        settings.name, settings.adapter, family=settings.family, dtype=settings.dtype, device=device, trainable=True
+        settings.name, settings.adapter, family=settings.family, dtype=dtype, device=device, trainable=True
     )
 
 

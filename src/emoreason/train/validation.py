@@ -250,10 +250,12 @@ def collapse_reasons(
 
 
 def flatten(figures: dict[str, dict[str, float]]) -> dict[str, float]:
-    """`valid/<dataset>/<metric>` for each dataset, and `valid/mean/<metric>` over datasets."""
+    """`valid/<dataset>/<metric>` for each dataset, and `valid/mean/<metric>` over the datasets that give
+    it: NaN where one of them gives NaN (a dataset whose every answer failed to parse has no r; a mean
+    of the others would read it as absent, and could choose that step as `best/`)."""
     flat = {f"{PREFIX}{name}/{k}": float(v) for name, f in figures.items() for k, v in f.items()}
     for k in dict.fromkeys(k for f in figures.values() for k in f):
-        values = [float(f[k]) for f in figures.values() if k in f and not math.isnan(float(f[k]))]
+        values = [float(f[k]) for f in figures.values() if k in f]
         flat[f"{PREFIX}mean/{k}"] = float(np.mean(values)) if values else float("nan")
     return flat
 
