@@ -546,3 +546,84 @@ def test_adapter_resolution_shipped_none_and_training(monkeypatch: pytest.Monkey
         loading.resolve_adapters("default", ["none", "mine"])
     monkeypatch.setattr(loading, "shipped_default_adapter", lambda: None)
     assert loading.resolve_adapters("default", None) == []
+
+
+def test_an_image_is_made_rgb_as_the_image_processors_make_it(tmp_path: Path) -> None:
+    """Transparent pixels came out black (the processors composite onto white), and a 16-bit grey PNG
+    nearly all white (PIL clips it at 255)."""
+    from PIL import Image
+
+    clear = Image.new("RGBA", (4, 4), (200, 10, 10, 0))
+    clear.putpixel((0, 0), (200, 10, 10, 255))
+    clear.save(tmp_path / "clear.png")
+    rgb = np.asarray(media.load_image(tmp_path / "clear.png"))
+    assert rgb[1, 1].tolist() == [255, 255, 255] and rgb[0, 0].tolist() == [200, 10, 10]
+    grey = np.tile(np.linspace(0, 65535, 16, dtype=np.uint16), (4, 1))
+    Image.fromarray(grey).save(tmp_path / "grey16.png")
+    assert Image.open(tmp_path / "grey16.png").mode.startswith("I")
+    deep = np.asarray(media.load_image(tmp_path / "grey16.png"))
+    assert deep[0, 0].tolist() == [0, 0, 0] and deep[0, -1].tolist() == [255, 255, 255]
+    assert 110 < deep.mean() < 145  # a ramp: about mid-grey on average
+
+
+def test_an_audio_file_with_nan_samples_is_a_media_error_naming_it(tmp_path: Path) -> None:
+    import soundfile as sf
+
+    samples = np.zeros(1600, dtype=np.float32)
+    samples[10] = np.nan
+    sf.write(tmp_path / "nan.wav", samples, 16000, subtype="FLOAT")
+    with pytest.raises(MediaError, match=r"nan\.wav holds NaN or infinite samples"):
+        media.load_audio(tmp_path / "nan.wav")
+
+
+def test_a_model_without_a_chat_template_is_refused_before_its_weights_load(tiny: dict[str, Path], tmp_path) -> None:
+    import shutil
+
+    from emoreason.models import load_model
+
+    base = shutil.copytree(tiny["causal_lm"], tmp_path / "base")
+    (base / "chat_template.jinja").unlink(missing_ok=True)
+    config = json.loads((base / "tokenizer_config.json").read_text())
+    config.pop("chat_template", None)
+    (base / "tokenizer_config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="has no chat template .a base checkpoint, not an instruct one"):
+        load_model(str(base), adapters="none")
+
+
+def test_an_adapter_of_another_base_is_named_with_the_base_it_records(tiny: dict[str, Path], tmp_path) -> None:
+    from peft import LoraConfig, get_peft_model
+    from safetensors.torch import load_file, save_file
+
+    from emoreason.models import load_model
+
+    config = LoraConfig(r=2, lora_alpha=4, target_modules=["q_proj"])
+    # a base of other module names: peft loaded none of the adapter's weights, with a warning, and ran the base
+    other = load_model(str(tiny["qwen2_5_vl"]), adapters="none").model
+    get_peft_model(other, config).save_pretrained(tmp_path / "vl_adapter")
+    with pytest.raises(ValueError, match=r"vl_adapter does not fit .*module names .*trained on .*--model"):
+        load_model(str(tiny["causal_lm"]), adapters=[str(tmp_path / "vl_adapter")])
+    # a base of other widths: peft's size-mismatch error named neither the adapter nor its base
+    own = load_model(str(tiny["causal_lm"]), adapters="none").model
+    get_peft_model(own, config).save_pretrained(tmp_path / "wide")
+    weights = tmp_path / "wide" / "adapter_model.safetensors"
+    save_file({k: torch.zeros(v.shape[0], v.shape[1] * 2) for k, v in load_file(weights).items()}, weights)
+    with pytest.raises(ValueError, match=r"wide does not fit .*other shapes .it was trained on .*--model"):
+        load_model(str(tiny["causal_lm"]), adapters=[str(tmp_path / "wide")])
+
+
+def test_full_fine_tuning_trains_fp32_weights(tiny: dict[str, Path]) -> None:
+    """`dtype: auto` is bf16 on a GPU: full fine-tuning then kept bf16 weights and optimizer state, and
+    most updates at a fine-tuning lr rounded away."""
+    from types import SimpleNamespace
+
+    from emoreason.train.config import ModelConfig
+    from emoreason.train.policy import load_trainable
+
+    accelerator = SimpleNamespace(device=torch.device("cpu"))
+    full = {"name": str(tiny["causal_lm"]), "lora": {"enabled": False}}
+    loaded = load_trainable(ModelConfig(**full, dtype="auto"), accelerator)
+    assert {p.dtype for p in loaded.model.parameters()} == {torch.float32}
+    with pytest.raises(ValueError, match="model.dtype=bfloat16 with model.lora.enabled=false.*model.dtype=float32"):
+        load_trainable(ModelConfig(**full, dtype="bfloat16"), accelerator)
+    lora = load_trainable(ModelConfig(name=str(tiny["causal_lm"]), dtype="bfloat16"), accelerator)
+    assert {p.dtype for p in lora.model.parameters()} == {torch.bfloat16}  # LoRA: peft keeps its own weights fp32

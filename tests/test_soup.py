@@ -183,3 +183,32 @@ def test_a_shipped_adapter_is_averaged_by_its_name(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(soup, "load_model", stop)
     with pytest.raises(Reached):
         average_adapters(["sentiment", "sentiment"], tmp_path / "soup")
+
+
+def test_a_soup_never_keeps_what_it_is_not_and_never_writes_over_its_parts(
+    tiny_models: dict[str, Path], two_adapters: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """An earlier soup's emoreason.json (its fitted line) outlived a soup of disagreeing parts written in its
+    folder; `--out` naming a part wrote over it and recorded the soup's own digest as the part's; an rsLoRA
+    soup came out sqrt(r) times too large."""
+    import shutil
+
+    from emoreason.models.shipped import AdapterSettings
+
+    lm = str(tiny_models["causal_lm"])
+    a, b = (shutil.copytree(folder, tmp_path / name) for name, folder in zip("ab", two_adapters))
+    (b / "emoreason.json").write_text(json.dumps({"task": "mikels"}))  # a and b disagree: the soup takes none
+    out = tmp_path / "soup"
+    out.mkdir()
+    (out / "line.json").write_text("{}")
+    (out / "emoreason.json").write_text(json.dumps({"score_fit": "line.json"}))  # an earlier soup's, fitted
+    average_adapters([a, b], out, model=lm)
+    assert AdapterSettings.read(out) == AdapterSettings()
+    digest = file_sha256(a / "adapter_model.safetensors")
+    with pytest.raises(ValueError, match="one of the adapters averaged"):
+        average_adapters([a, b], a, model=lm)
+    assert file_sha256(a / "adapter_model.safetensors") == digest
+    config = json.loads((a / "adapter_config.json").read_text())
+    (a / "adapter_config.json").write_text(json.dumps({**config, "use_rslora": True}))
+    with pytest.raises(ValueError, match="sets use_rslora: averaging takes plain LoRA adapters only"):
+        check_soup_inputs([a, b], None)

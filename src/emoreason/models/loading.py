@@ -3,6 +3,7 @@ plus optional LoRA adapters."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import warnings
@@ -230,10 +231,48 @@ def apply_adapters(model: torch.nn.Module, adapters: list[str], trainable: bool 
     if trainable:
         if len(adapters) > 1:
             raise ValueError("training continues one adapter at a time; merge the others first")
-        return PeftModel.from_pretrained(model, adapters[0], is_trainable=True)
+        return _adapter_on(model, adapters[0], PeftModel, is_trainable=True)
     for adapter in adapters:
-        model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+        model = _adapter_on(model, adapter, PeftModel).merge_and_unload()
     return model.eval()
+
+
+def _adapter_on(model: torch.nn.Module, adapter: str, peft_model: Any, **options: Any) -> Any:
+    """peft's model of `adapter` on `model`. An adapter made for another base is a ValueError naming the
+    adapter and the base it records: one of other widths (peft's size-mismatch error names neither), and
+    one of other module names (peft only warned that it found none of the adapter's weights a place, and
+    the base model answered as if adapted)."""
+
+    def refused(what: str) -> ValueError:
+        recorded = _recorded_base(adapter)
+        loaded = getattr(getattr(model, "config", None), "_name_or_path", "") or "the model loaded"
+        return ValueError(
+            f"adapter {adapter} does not fit {loaded}: its weights have {what} (it was trained on "
+            f"{recorded or 'another base model'}); load the base it was trained on (--model / model.name)"
+        )
+
+    with warnings.catch_warnings(record=True) as heard:
+        warnings.simplefilter("always")
+        try:
+            adapted = peft_model.from_pretrained(model, adapter, **options)
+        except RuntimeError as err:
+            if "size mismatch" not in str(err):
+                raise
+            raise refused("other shapes") from None
+    for warning in heard:
+        if "missing adapter keys" in str(warning.message):
+            raise refused("module names this model does not have")
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return adapted
+
+
+def _recorded_base(adapter: str) -> str | None:
+    """The base model an adapter folder's config names, if it can be read."""
+    try:
+        config = json.loads((Path(adapter).expanduser() / ADAPTER_CONFIG).read_text())
+    except (OSError, ValueError):
+        return None
+    return config.get("base_model_name_or_path") if isinstance(config, dict) else None
 
 
 NO_ADAPTER = "none"

@@ -56,9 +56,29 @@ def load_image(path: str | Path) -> Any:
         with Image.open(file) as image:
             image.load()
             upright = ImageOps.exif_transpose(image)  # phone photos: apply the EXIF rotation
-            return upright.convert("RGB")
+            return _as_rgb(upright)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
         raise MediaError(f"cannot read image file {path}: {err}; convert it to PNG or JPEG") from None
+
+
+def _as_rgb(image: Any) -> Any:
+    """`image` as 8-bit RGB the way the models' image processors make it: transparent parts on white
+    (PIL's plain conversion drops the alpha and leaves them black), 16-bit and float greys scaled to
+    8 bits (PIL clips them at 255: a 16-bit PNG came out nearly all white)."""
+    from PIL import Image
+
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
+        if image.mode == "F" and values.max(initial=0) <= 1.0:
+            top = 1.0
+        image = Image.fromarray(np.clip(values / top * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
+    if image.mode == "P" and "transparency" in image.info or image.mode in ("LA", "La", "PA"):
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "RGBa"):
+        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, image.convert("RGBA")).convert("RGB")
+    return image.convert("RGB")
 
 
 # --------------------------------------------------------------------------------------
@@ -245,6 +265,8 @@ def load_audio(path: str | Path, sr: int = 16000) -> np.ndarray:
             raise MediaError(f"audio file {path} has no audio stream") from None
     if audio.size == 0:
         raise MediaError(f"audio file {path} has no samples; check the file (it may be empty or truncated)")
+    if not np.isfinite(audio).all():  # a float file can hold NaN or inf, which every measure downstream passes on
+        raise MediaError(f"audio file {path} holds NaN or infinite samples; export it again (e.g. as 16-bit PCM)")
     return audio
 
 

@@ -79,9 +79,13 @@ def check_soup_inputs(adapters: Sequence[Path], weights: Sequence[float] | None)
     configs = [_adapter_config(folder) for folder in adapters]
     if len(adapters) < 2:
         raise ValueError(f"averaging needs at least two adapters, got {len(adapters)}")
+    for folder, config in zip(adapters, configs):
+        plain = [name for name in ("use_rslora", "use_dora") if config.get(name)]
+        if plain:  # peft's weighted sum keeps the first part's scaling rule: an rsLoRA soup comes out sqrt(r) too large
+            raise ValueError(f"{folder} sets {' and '.join(plain)}: averaging takes plain LoRA adapters only")
     first = configs[0]
     for folder, config in zip(adapters[1:], configs[1:]):
-        for key in ("peft_type", "target_modules"):
+        for key in ("peft_type", "target_modules", "task_type", "bias", "modules_to_save"):
             mine, theirs = first.get(key), config.get(key)
             if isinstance(mine, list) and isinstance(theirs, list):
                 mine, theirs = sorted(mine), sorted(theirs)
@@ -122,6 +126,10 @@ def average_adapters(
     normalised = check_soup_inputs(folders, weights)
     if rank is not None and rank < 1:
         raise ValueError(f"rank must be >= 1, got {rank}")
+    target = Path(out)
+    if any(target.resolve() == folder.resolve() for folder in folders):
+        raise ValueError(f"out {target} is one of the adapters averaged; write the soup to a folder of its own")
+    digests = [part_digest(f) for f in folders]  # before anything is written
     from peft import PeftModel
 
     base = load_model(model, adapters="none", dtype="float32", device="cpu").model
@@ -131,7 +139,6 @@ def average_adapters(
         peft_model.load_adapter(str(folder), adapter_name=name)
     combination = {"combination_type": "cat"} if rank is None else {"combination_type": "svd", "svd_rank": rank}
     peft_model.add_weighted_adapter(names, normalised, "soup", **combination)
-    target = Path(out)
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch, warnings.catch_warnings():
         # peft looks for the base model's config to see whether the vocabulary was resized; the
@@ -143,13 +150,18 @@ def average_adapters(
     # peft writes the soup's config as a copy of the first part's (base model name included)
     record = {
         "adapters": [str(f) for f in folders],  # as given; the digests name the parts wherever they move
-        "adapter_sha256": [part_digest(f) for f in folders],
+        "adapter_sha256": digests,
         "weights": normalised,
         "combination": "exact (peft cat)" if rank is None else f"svd, rank {rank}",
         "rank": peft_model.peft_config["soup"].r,
         "model": model,
     }
     settings, notes = soup_settings(folders)
+    bases = dict.fromkeys(str(_adapter_config(f).get("base_model_name_or_path")) for f in folders)
+    if len(bases) > 1:  # one base under two names (a path, a label) is common; two bases of one shape average silently
+        notes.append(f"the parts record different base models ({', '.join(bases)}): check they share one")
+    # an earlier soup's settings in this folder (a fitted score line among them) are not this soup's
+    (target / SETTINGS_FILE).unlink(missing_ok=True)
     if settings:
         for key in FILE_KEYS:  # the files a setting names travel with it, under their own names
             if isinstance(settings.get(key), Path):

@@ -34,6 +34,11 @@ class CausalLMFamily(ModelFamily):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(path)
+        if not getattr(tokenizer, "chat_template", None):  # every prompt is a chat: refused before the weights load
+            raise ValueError(
+                f"model {path} has no chat template (a base checkpoint, not an instruct one?): use an instruct "
+                "model, or add its chat template (chat_template.jinja) to the folder"
+            )
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device).eval()
         prepare_tokenizer(tokenizer, model)
         return model, tokenizer
