@@ -194,6 +194,14 @@ def test_settings_are_checked_before_the_model_loads(
         "max_new_tokens must be at least 1, got 0": {"max_new_tokens": 0},  # 0 was taken for "the default"
         "a label set needs at least two labels, got 1": {"labels": ["joy"], "format": "emor3"},
         "temperature must be 0 .greedy. or above, got -1": {"temperature": -1.0},
+        # a negative batch generated nothing and read as every answer missing; 0 was range()'s error
+        "batch_size must be a whole number of at least 1, got -1": {"batch_size": -1},
+        "batch_size must be a whole number of at least 1, got 0": {"batch_size": 0},
+        "LOW below HIGH.*got 4,-4": {"scale": (4.0, -4.0)},  # the prompt called 4 the most negative
+        "LOW below HIGH.*got nan,1": {"scale": (float("nan"), 1.0)},
+        "names each label once": {"labels": ["joy", "joy"], "format": "emor3"},
+        # refused only after the weights had loaded
+        "attribute reads the polarity word.*'emor3' writes none first": {"labels": ["joy", "anger"], "attribute": True},
     }
     for message, settings in refusals.items():
         with pytest.raises(ValueError, match=message):
@@ -207,6 +215,12 @@ def test_settings_are_checked_before_the_model_loads(
     assert Explainer(explainer.loaded, explainer.engine, labels=["joy", "anger"]).format.name == "emor3"  # by kind
     spelled = Explainer(explainer.loaded, explainer.engine, labels="joy, anger", format="emor3")  # type: ignore[arg-type]
     assert spelled.task.labels == ("joy", "anger")
+    # the command line keeps empty items of "joy,,anger": the prompt named ", ," as a label
+    from emoreason.data.schema import resolve_task
+
+    assert resolve_task(labels=("joy", "", " anger")).labels == ("joy", "anger")
+    with pytest.raises(ValueError, match="batch_size"):
+        Explainer(explainer.loaded, explainer.engine, batch_size=-1)
 
 
 def test_text_beyond_the_context_is_refused_naming_the_setting(explainer: Explainer, spy: Spy) -> None:
@@ -382,6 +396,9 @@ def test_evaluate_refuses_counts_below_one_before_loading(tiny_path: Path, tmp_p
         ({"limit": -3}, "limit must be at least 1, got -3"),
         ({"sample": 0}, "sample must be at least 1, got 0"),
         ({"max_new_tokens": 0}, "max_new_tokens must be >= 1, got 0"),
+        ({"batch_size": -1}, "batch_size must be a whole number of at least 1, got -1"),
+        ({"baselines": ["vader", "vadr"]}, "unknown baseline 'vadr'"),  # after the model had loaded
+        ({"baselines": "vader,mean,meen"}, "unknown baseline 'meen'"),  # a string was read letter by letter
     ):
         with pytest.raises(ValueError, match=message):
             emoreason.evaluate(
@@ -400,6 +417,9 @@ def test_evaluate_refuses_counts_below_one_before_loading(tiny_path: Path, tmp_p
     assert heard == ["sample 10 is not fewer than the split's 4 samples: all of them are evaluated"]
     refused = CliRunner().invoke(app, ["evaluate", "-d", f"jsonl:{data}?scale=-4,4", "--limit", "-3"])
     assert refused.exit_code == 2 and "--limit" in refused.output and "greater than or equal to 1" in refused.output
+    refused = CliRunner().invoke(app, ["evaluate", "-d", f"jsonl:{data}?scale=-4,4", "--batch-size", "-1"])
+    assert refused.exit_code == 2 and "--batch-size" in refused.output
+    assert "greater than or equal to 1" in refused.output
 
 
 def test_evaluate_refuses_a_busy_folder_before_loading_and_frees_it_when_the_load_fails(

@@ -123,6 +123,18 @@ def test_attribution_reads_the_polarity_words_of_the_text_and_of_each_text_less_
     assert first.shift == pytest.approx(second.shift, abs=1e-5) and first.start < second.start
 
 
+def test_a_texts_own_spaces_do_not_shift_any_word(explainer: Explainer) -> None:
+    """The reference prompt kept a text's double spaces, tabs and edges while every variant had them
+    collapsed: each shift held what collapsing them moved."""
+    loaded, fmt, task = explainer.loaded, get_format("c2f"), explainer.task
+    assert loaded is not None
+    clean, spaced = Sample(id="a", text="not bad at all"), Sample(id="b", text="  not  bad\tat all \n")
+    (plain,), (loose,) = (attribute_words(loaded, [s], fmt, task) for s in (clean, spaced))
+    by_word = {s.word: s.shift for s in plain}
+    assert {s.word: s.shift for s in loose} == pytest.approx(by_word, abs=1e-6)
+    assert [s.start for s in sorted(loose, key=lambda s: s.start)] == [2, 7, 11, 14]  # offsets in the text as given
+
+
 def test_the_explainer_adds_the_attribution_to_each_record(explainer: Explainer) -> None:
     result = explainer(["So boring.", "What a lovely day"])
     assert [len(r.attribution or []) for r in result] == [2, 4]
@@ -136,6 +148,21 @@ def test_the_explainer_adds_the_attribution_to_each_record(explainer: Explainer)
     off = Explainer(explainer.loaded, explainer.engine, max_new_tokens=4)  # type: ignore[arg-type]
     assert off("So boring.").attribution is None and "attribution" not in off("So boring.").to_dict()
     assert attribution_line(off("So boring.").to_dict()) is None
+
+
+def test_attribution_encodes_with_a_processor_of_its_own(explainer: Explainer, monkeypatch) -> None:
+    """The server attributes in a thread beside the batch thread; both encoded with the one fast tokenizer,
+    whose padding settings live on its shared backend, and a batch failed now and then."""
+    import emoreason.inference as inference
+
+    seen = []
+    real = inference.attribute_words
+    monkeypatch.setattr(inference, "attribute_words", lambda w, *a, **k: seen.append(w) or real(w, *a, **k))
+    explainer(["So boring.", "Fine"])
+    explainer.using(votes=1)("Fine")
+    assert explainer.loaded is not None and len(seen) == 2
+    assert all(w.processor is not explainer.loaded.processor and w.model is explainer.loaded.model for w in seen)
+    assert seen[0] is seen[1]  # copied once, shared with the explainers `using` makes
 
 
 def test_attribution_needs_a_format_with_a_leading_polarity_word(explainer: Explainer) -> None:

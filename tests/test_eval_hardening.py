@@ -351,6 +351,31 @@ def test_fit_baselines_says_why_each_skipped_one_cannot_run() -> None:
         fit_baselines(_dataset(labelled, classes), labelled[1:], ["majority", "meen"])
 
 
+def test_a_baseline_that_learns_is_not_scored_on_its_own_train_samples() -> None:
+    regression = TaskInfo("r", scale=(-1.0, 1.0))
+    rows = [
+        Sample(id="a", text="good", score=0.5, split="train"),
+        Sample(id="b", text="bad", score=-0.5, split="train"),
+        Sample(id="c", text="fine", score=0.2, split="test"),
+    ]
+    on_train = fit_baselines(_dataset(rows, regression), rows[:2], ["vader", "mean"])
+    assert list(on_train.fitted) == ["vader"]  # VADER's score is the lexicon's: nothing learnt from train
+    assert "2 of the 2 samples evaluated are train samples" in on_train.skipped["mean"]
+    on_test = fit_baselines(_dataset(rows, regression), rows[2:], ["vader", "mean"])
+    assert list(on_test.fitted) == ["vader", "mean"]
+
+
+def test_a_text_baseline_is_skipped_where_samples_have_no_text() -> None:
+    from emoreason.baselines import MiniLMRidgeBaseline
+
+    regression = TaskInfo("r", scale=(-1.0, 1.0))
+    rows = [Sample(id="a", text="good", score=0.5, split="train"), Sample(id="b", text="", score=0.1, split="test")]
+    fitted = fit_baselines(_dataset(rows, regression), rows[1:], ["minilm-ridge", "mean"])
+    assert MiniLMRidgeBaseline.reads_text
+    assert "it reads text and 1 of 1 samples have none" in fitted.skipped["minilm-ridge"]
+    assert list(fitted.fitted) == ["mean"]
+
+
 # --- 3. bad prediction values are flagged, and reports are strict JSON ------------------------------
 
 
@@ -386,7 +411,11 @@ def test_bad_prediction_values_are_counted_named_and_scored_as_unparsed(scored_d
     assert row["not_a_number_predictions"] == 3 and row["out_of_scale_predictions"] == 1
     assert row["n_invalid"] == row["imputed_predictions"] == 6  # 4 rejected, a null score, an id with no row
     assert row["mae"] < 8  # no longer 50,000,000: the wild value costs what a midpoint guess costs
-    assert report["rows"]["mean"]["pearson_r"] is None  # undefined for a constant: null, not NaN
+    # `all` holds the train rows the mean is fitted on: no row for it, and the reason said
+    assert "mean" not in report["rows"] and "4 of the 7 samples evaluated are train samples" in message
+    on_test = runner.invoke(app, [*args[:-3], "test", "--out", str(metrics_path), "--baselines", "mean"])
+    assert on_test.exit_code == 0, on_test.output
+    assert strict_load(metrics_path)["rows"]["mean"]["pearson_r"] is None  # undefined for a constant: null, not NaN
 
 
 def test_evaluate_predictions_skips_a_baseline_without_train_split(tmp_path: Path) -> None:

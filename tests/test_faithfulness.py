@@ -755,3 +755,16 @@ def test_the_least_faithful_table_shows_a_probe_of_the_cue_text() -> None:
     assert _probe_shown(without, clip) == "Kids are talking [cues: Voice: loudness loud (+2.1 sd).]"
     assert _probe_shown(ProbeInput("Kids are talking", clip.cues or ""), clip) == "Kids are talking"
     assert _probe_shown(ProbeInput("", ""), Sample(id="t", text="fine")) == "(empty)"
+
+
+def test_the_markdown_view_keeps_the_texts_own_joins_around_a_mark() -> None:
+    """Each piece was stripped and joined with a space: `good.` read `**good**(+) .`."""
+    from emoreason.eval.evidence_report import marked_md
+    from emoreason.metrics.evidence import EvidenceSpan
+
+    text = "It was good. Not (bad) at  all"
+    spans = [
+        EvidenceSpan(field="text", start=7, end=11, citation="good", direction=1),
+        EvidenceSpan(field="text", start=18, end=21, citation="bad", direction=-1),
+    ]
+    assert marked_md(text, spans) == "It was **good**(+). Not (**bad**(-)) at all"

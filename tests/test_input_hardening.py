@@ -698,3 +698,29 @@ def test_data_convert_to_a_folder_or_an_unwritable_place_says_so(tmp_path: Path)
     missing.parent.write_text("a file where a folder should be")
     result = runner.invoke(app, ["data", "convert", f"jsonl:{source}?scale=-4,4", str(missing / "x.jsonl")])
     assert result.exit_code == 2 and "cannot write" in result.output and "Traceback" not in result.output
+
+
+def test_analyze_refuses_inputs_it_would_drop_and_reads_stdin_where_dash_stands(tmp_path: Path) -> None:
+    """A file or the examples won over the texts and media given beside them, silently; `-` beside a
+    text left stdin unread."""
+    from emoreason.cli.inputs import given_samples
+
+    file = write(tmp_path / "in.jsonl", rows({"id": "a", "text": "Fine."}))
+    clip = write(tmp_path / "clip.wav", b"")
+    no_media = {"audio": None, "video": None, "image": None}
+    refusals = {
+        "leave out TEXT": (["typed"], file, False, no_media),
+        "leave out --examples": (None, file, True, no_media),
+        "leave out --audio/--video/--image": (None, file, False, {**no_media, "audio": clip}),
+        "--examples analyses the built-in sentences; leave out TEXT": (["typed"], None, True, no_media),
+    }
+    for message, (texts, input_file, examples, media) in refusals.items():
+        with pytest.raises(ValueError, match=re.escape(message)):
+            given_samples(texts, input_file, examples, media, iter(["piped"]))
+    read = given_samples(["typed", "-"], None, False, no_media, iter(["one", "", "two"]))
+    assert [s.text for s in read] == ["typed", "one", "two"]
+    with pytest.raises(ValueError, match="'-' reads stdin, and nothing is piped"):
+        given_samples(["typed", "-"], None, False, no_media, None)
+    with pytest.raises(ValueError, match="once"):
+        given_samples(["-", "-"], None, False, no_media, iter(["one"]))
+    assert [s.text for s in given_samples(["typed"], None, False, no_media, iter(["unread"]))] == ["typed"]

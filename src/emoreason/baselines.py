@@ -63,6 +63,10 @@ class Baseline(ABC):
     """fit on training samples of a task, then predict one score or label per sample."""
 
     name: ClassVar[str]
+    #: whether it predicts from each sample's text (media-only samples leave it nothing to read)
+    reads_text: ClassVar[bool] = False
+    #: whether its predictions are learnt from the train split (then scoring it on train samples flatters it)
+    learns: ClassVar[bool] = True
 
     def __init__(self) -> None:
         self.task: TaskInfo | None = None
@@ -165,6 +169,9 @@ class VaderBaseline(Baseline):
     """
 
     name = "vader"
+    reads_text = True
+    # a score is the lexicon's alone; a label only takes the train split's commonest label of VADER's polarity
+    learns = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -261,6 +268,7 @@ class MiniLMRidgeBaseline(Baseline):
     """
 
     name = "minilm-ridge"
+    reads_text = True
 
     def __init__(self, embedder: SentenceEmbedder | None = None) -> None:
         super().__init__()

@@ -47,6 +47,7 @@ from emoreason.generation import Completion, GenerationBackend, SamplingParams
 from emoreason.generation.logprobs import choice_logprobs
 from emoreason.metrics.attribution import WordShift, occlusions, word_shifts
 from emoreason.metrics.evidence import cue_statements, mark_evidence
+from emoreason.metrics.faithfulness import collapse_spaces
 from emoreason.metrics.grounding import citation_grounding
 from emoreason.metrics.valence import misrated_cues, negation_notes, unnamed_cues, unrated_cues
 from emoreason.models import Conversation, LoadedModel, MediaError
@@ -475,7 +476,10 @@ def attribute_words(
     words = [starts[p] for p in POLARITIES]
     ranked = []
     for sample in samples:
-        variants = [sample] + [dataclasses.replace(sample, text=text) for _, _, text in occlusions(sample.text)]
+        # the reference prompt's spaces collapsed as each occlusion's are: a shift is then the token's alone,
+        # not the token's plus what collapsing a text's double spaces, tabs or blank lines moves
+        whole = dataclasses.replace(sample, text=collapse_spaces(sample.text))
+        variants = [whole] + [dataclasses.replace(sample, text=text) for _, _, text in occlusions(sample.text)]
         conversations = conversations_for(variants, fmt, task, cues)
         probs: list[dict[str, float]] = []
         with torch.no_grad():

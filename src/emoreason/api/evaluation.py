@@ -85,7 +85,7 @@ def evaluate(
     temperature: float | None = None,
     score_readout: str = "fitted",
     batch_size: int = 16,
-    baselines: Sequence[str] = ("vader", "mean"),
+    baselines: str | Sequence[str] = ("vader", "mean"),
     family: str = "auto",
     dtype: str = "auto",
     device: str = "auto",
@@ -132,7 +132,8 @@ def evaluate(
     `notify` hears each warning (all are kept in
     the metrics too); `progress_factory`, `probe_progress_factory`, `attribution_progress_factory` and
     `loader` (how the model is loaded, `load_engine` by default) are hooks for the command line."""
-    from emoreason.api.explainer import load_engine
+    from emoreason.api.explainer import load_engine, require_batch_size
+    from emoreason.baselines import get_baseline
     from emoreason.cues import CueClassifier, add_ranking
     from emoreason.data import load_dataset, random_subset
     from emoreason.eval.runner import check_resumable, evaluate_model, hold_output_folder
@@ -150,6 +151,11 @@ def evaluate(
         max_new_tokens = own.max_new_tokens or 256
     if own.cue_classifier is not None:  # the adapter was trained with the classifier's ranking in its prompts
         samples = add_ranking(samples, CueClassifier.load(own.cue_classifier))
+    require_batch_size(batch_size)
+    if isinstance(baselines, str):  # "vader,mean", as --baselines takes them, not the letters of one string
+        baselines = [] if baselines.strip() == "none" else [b.strip() for b in baselines.split(",") if b.strip()]
+    for name in baselines:  # a typo stops here, not after the model loaded and the answers were generated
+        get_baseline(name)
     if limit is not None and sample is not None:
         raise ValueError("give limit (the first N) or sample (a random N), not both")
     for name, count in (("limit", limit), ("sample", sample)):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import os
+import threading
 import warnings
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -264,6 +266,7 @@ def load_engine(
     from emoreason.generation import TransformersEngine
     from emoreason.models import load_model
 
+    require_batch_size(batch_size)
     loaded = load_model(model, adapter, family=family, dtype=dtype, device=device)
     return loaded, TransformersEngine(loaded, batch_size=batch_size * votes)
 
@@ -282,6 +285,8 @@ def checked_settings(
     cues: str,
     score_readout: str,
     max_new_tokens: int | None = None,
+    batch_size: int = 1,
+    attribute: bool = False,
 ) -> tuple[ReasoningFormat, TaskInfo, float]:
     """The format, task and sampling temperature an explainer answers with, what is not given taken
     from the adapter's own settings (`own`), else vader and the format the task takes
@@ -307,7 +312,35 @@ def checked_settings(
     effective_readout(score_readout, fmt, task_info)  # an unknown readout name fails here
     if max_new_tokens is not None and max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
+    require_batch_size(batch_size)
+    if attribute and not fmt.supports_prefix_hint:
+        raise ValueError(
+            f"attribute reads the polarity word the answer states first; format {fmt.name!r} writes none first"
+        )
     return fmt, task_info, chosen
+
+
+def require_batch_size(batch_size: int) -> None:
+    """A `ValueError` naming `batch_size` where it is below 1 (a negative one generated nothing and
+    read as a run whose every answer was missing)."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number of at least 1, got {batch_size!r}")
+
+
+class _AttributionWeights:
+    """The loaded model as word attribution reads it: the same weights, and a copy of the processor made
+    once. A fast tokenizer keeps its padding settings on its shared backend, so an attribution encoding
+    while the engine's batch thread encodes with the same one could reset the other's padding mid-call
+    (a server's batch then failed)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self._copy: LoadedModel | None = None
+
+    def of(self, loaded: LoadedModel) -> LoadedModel:
+        if self._copy is None or self._copy.model is not loaded.model:
+            self._copy = dataclasses.replace(loaded, processor=copy.deepcopy(loaded.processor))
+        return self._copy
 
 
 class Explainer:
@@ -373,7 +406,7 @@ class Explainer:
         own = AdapterSettings.of(self.spec.adapters)
         # a bad setting fails here, not at the first call
         self.format, self.task, self.temperature = checked_settings(
-            own, format, task, scale, labels, votes, temperature, cues, score_readout, max_new_tokens
+            own, format, task, scale, labels, votes, temperature, cues, score_readout, max_new_tokens, batch_size
         )
         self.batch_size, self.votes = batch_size, votes
         # None is the default; 0 is refused where the sampling settings are made
@@ -392,6 +425,8 @@ class Explainer:
         self.score_readout = score_readout
         #: add each record's `attribution` (`metrics.attribution`): the model's own weights are read for it
         self.attribute = attribute
+        #: shared with the explainers `using` makes: the weights attribution reads, with a processor of their own
+        self._attribution = _AttributionWeights()
         self._check_attribute()
 
     def _check_attribute(self) -> None:
@@ -453,7 +488,20 @@ class Explainer:
         from emoreason.models.shipped import AdapterSettings
 
         own = AdapterSettings.of(resolve_adapters(str(model), adapter))
-        checked_settings(own, format, task, scale, labels, votes, temperature, cues, score_readout, max_new_tokens)
+        checked_settings(
+            own,
+            format,
+            task,
+            scale,
+            labels,
+            votes,
+            temperature,
+            cues,
+            score_readout,
+            max_new_tokens,
+            batch_size,
+            attribute,
+        )
         loaded, engine = load_engine(str(model), adapter, family, dtype, device, batch_size, votes)
         return cls(
             loaded,
@@ -616,7 +664,9 @@ class Explainer:
 
         if self.loaded is None:
             raise ValueError("attribution reads the model's weights: this explainer has only a ModelSpec")
-        ranked = attribute_words(self.loaded, inputs.samples, self.format, self.task, inputs.cue_text, 32, progress)
+        with self._attribution.lock:  # attributions take turns; the server runs each in a thread of its own
+            weights = self._attribution.of(self.loaded)
+            ranked = attribute_words(weights, inputs.samples, self.format, self.task, inputs.cue_text, 32, progress)
         for record, shifts in zip(records, ranked, strict=True):
             record["attribution"] = [shift.to_dict() for shift in shifts]
 

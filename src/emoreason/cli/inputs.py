@@ -77,25 +77,39 @@ def given_samples(
     stdin: Iterable[str] | None,
     warn: Callable[[str], None] | None = None,
 ) -> list[Sample]:
-    """What `analyze` was asked about, first match wins: a file, the examples, the texts (`-` stands
-    for stdin), media alone (one sample without text), else one text per non-blank line of `stdin`
-    (None when it is a terminal: nothing to read). `warn` hears of rows of a file that had to be skipped."""
+    """What `analyze` was asked about: a file, the examples, or the texts (`-` stands for the lines of
+    stdin), media alone (one sample without text), else one text per non-blank line of `stdin` (None when
+    it is a terminal: nothing to read). A file or the examples with anything else is refused (one of them
+    was silently dropped). `warn` hears of rows of a file that had to be skipped."""
+    texts = list(texts or [])
+    has_media = any(media.values())
+    others = [name for name, on in (("TEXT", bool(texts)), ("--audio/--video/--image", has_media)) if on]
     if input_file is not None:
+        if examples or others:
+            also = ["--examples"] * examples + others
+            raise ValueError(
+                f"--input {input_file} gives the samples (their media in its rows); leave out {' and '.join(also)}"
+            )
         if input_file.is_dir():
             raise ValueError(f"--input {input_file} is a directory; give a JSONL or CSV file")
         return samples_from_file(input_file, warn)
     if examples:
+        if others:
+            raise ValueError(f"--examples analyses the built-in sentences; leave out {' and '.join(others)}")
         return example_samples()
-    given = [t for t in (texts or []) if t != "-"]
-    if not given and any(media.values()) and "-" not in (texts or []):
-        return samples_from_texts([""], media)  # a clip alone: its words are unknown, its cues are measured
-    if not given:
+    if texts.count("-") > 1:
+        raise ValueError("'-' reads stdin once; give it once")
+    if "-" in texts or not texts and not has_media:
         if stdin is None:
-            raise ValueError("give a text, --input FILE, --examples, or pipe text on stdin (see --help)")
-        given = [line.strip() for line in stdin if line.strip()]
-        if not given:
+            said = "'-' reads stdin, and nothing is piped to it" if "-" in texts else "give a text"
+            raise ValueError(f"{said}, --input FILE, --examples, or pipe text on stdin (see --help)")
+        piped = [line.strip() for line in stdin if line.strip()]
+        if not piped:
             raise ValueError("stdin held no text (only empty lines): nothing to analyse")
-    return samples_from_texts(given, media)
+        texts = [line for t in texts for line in (piped if t == "-" else [t])] if texts else piped
+    if not texts:
+        return samples_from_texts([""], media)  # a clip alone: its words are unknown, its cues are measured
+    return samples_from_texts(texts, media)
 
 
 __all__ = ["example_samples", "given_samples", "samples_from_file", "stdin_lines"]

@@ -49,7 +49,7 @@ Format = Annotated[str, _option("Reasoning format: c2f, emor3 or r1.", "--format
 Family = Annotated[str, _option("Model family: auto, causal_lm, qwen2_5_vl, qwen2_5_omni.")]
 Dtype = Annotated[str, _option("auto (fp32 on CPU, bf16 on GPU), float32, bfloat16, float16.")]
 Device = Annotated[str, _option("auto, cpu, cuda, cuda:1, ...")]
-MaxNewTokens = Annotated[int, _option("Longest answer, in tokens.")]
+MaxNewTokens = Annotated[int, _option("Longest answer, in tokens.", min=1)]
 ShowConfig = Annotated[bool, _option("Print the merged, validated config and exit.", "--show-config")]
 Verbose = Annotated[
     bool, _option("Log debug messages, and show the model libraries' warnings and progress bars.", "--verbose", "-v")
@@ -213,7 +213,7 @@ ScoreReadout = Annotated[
         "--score-readout",
     ),
 ]
-BatchSize = Annotated[int, _option("Samples per generation batch.")]
+BatchSize = Annotated[int, _option("Samples per generation batch.", min=1)]
 RecordJson = Annotated[bool, _option("Print one audit record (JSON) per input instead of the readable view.", "--json")]
 Cues = Annotated[
     str, _option("Measured voice/face cues as text: auto (for media the model cannot take), on (always), off.")
@@ -259,7 +259,7 @@ OutsideSample = Annotated[
     ),
 ]
 EvalOut = Annotated[Optional[Path], _option("Output folder (default runs/eval/DATASET-SPLIT).")]
-EvalBatchSize = Annotated[int, _option("Samples per generation batch (also the most work a Ctrl-C loses).")]
+EvalBatchSize = Annotated[int, _option("Samples per generation batch (also the most work a Ctrl-C loses).", min=1)]
 Baselines = Annotated[str, _option("Comparison rows: vader (text only), majority, mean, minilm-ridge, none.")]
 EvalDevice = Annotated[str, _option("auto, cpu, cuda, ...")]
 
@@ -324,12 +324,14 @@ TeacherApiKey = Annotated[
     Optional[str],
     typer.Option(help="openai: API key (default $OPENAI_API_KEY).", envvar="OPENAI_API_KEY", show_envvar=False),
 ]
-Concurrency = Annotated[int, _option("openai: requests in flight.")]
+Concurrency = Annotated[int, _option("openai: requests in flight.", min=1)]
 Timeout = Annotated[float, _option("openai: seconds per request attempt.")]
-MaxAttempts = Annotated[int, _option("openai: attempts per request (timeouts, 429 and 5xx are retried with backoff).")]
-ChainTokens = Annotated[int, _option("hf/openai: longest chain, in tokens.")]
+MaxAttempts = Annotated[
+    int, _option("openai: attempts per request (timeouts, 429 and 5xx are retried with backoff).", min=1)
+]
+ChainTokens = Annotated[int, _option("hf/openai: longest chain, in tokens.", min=1)]
 TeacherTemperature = Annotated[float, _option("hf/openai: sampling temperature (0 = greedy).")]
-TeacherBatchSize = Annotated[int, _option("hf: samples per generation batch.")]
+TeacherBatchSize = Annotated[int, _option("hf: samples per generation batch.", min=1)]
 ReplyCache = Annotated[
     Optional[Path], _option("Reply cache file to use instead of OUT/cache.jsonl (share it between runs).")
 ]
@@ -373,20 +375,22 @@ CuesJson = Annotated[bool, _option("Print the records, z-scores and description 
 
 # serve
 Host = Annotated[str, _option("Address to listen on (loopback by default; set --api-key before using any other).")]
-Port = Annotated[int, _option("TCP port.")]
+Port = Annotated[int, _option("TCP port.", min=0, max=65535)]
 ServeApiKey = Annotated[
     Optional[str],
     typer.Option(
         envvar="EMOREASON_API_KEY", show_envvar=True, help="Require `Authorization: Bearer KEY` on /v1/* and /metrics."
     ),
 ]
-MaxBatchSize = Annotated[int, _option("Rows (prompts x n) per generate call.")]
+MaxBatchSize = Annotated[int, _option("Rows (prompts x n) per generate call.", min=1)]
 NoBatching = Annotated[bool, _option("Run every request alone (same as --max-batch-size 1).", "--no-batching")]
 BatchWait = Annotated[float, _option("How long a request waits for others to batch with.")]
 MaxQueue = Annotated[int, _option("Waiting requests beyond which the server answers 503 + Retry-After.")]
 RequestTimeout = Annotated[float, _option("Seconds per request (queue + generation) before a 504.")]
-MaxTokensLimit = Annotated[int, _option("Largest max_tokens a request may ask for.")]
-MaxN = Annotated[int, _option("Largest n (choices per chat request), and largest votes per /v1/analyze request.")]
+MaxTokensLimit = Annotated[int, _option("Largest max_tokens a request may ask for.", min=1)]
+MaxN = Annotated[
+    int, _option("Largest n (choices per chat request), and largest votes per /v1/analyze request.", min=1)
+]
 MaxUploadMb = Annotated[float, _option("Largest media file, MiB.")]
 MaxBodyMb = Annotated[float, _option("Largest request body, MiB.")]
 LogLevel = Annotated[str, _option("uvicorn log level: warning, info, debug.")]

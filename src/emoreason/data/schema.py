@@ -6,6 +6,7 @@ read its labels: the score scale, the label set, and how a score or label maps t
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -318,12 +319,18 @@ def resolve_task(
     if labels is not None and scale is not None:
         raise ValueError("give a scale or labels, not both")
     if labels is not None:
-        named = tuple(label for label in labels if label.strip())
+        # empty items dropped and the rest stripped, so "joy,,anger" asks the prompt for joy or anger wherever given
+        named = tuple(label.strip() for label in labels if label.strip())
         if len(named) < 2:
             raise ValueError(f"a label set needs at least two labels, got {len(named)} ({', '.join(named) or 'none'})")
-        return TaskInfo("labels", labels=labels, label_polarity=label_polarity_map(labels), metric_set="classification")
+        if len(set(named)) < len(named):
+            raise ValueError(f"a label set names each label once, got {', '.join(named)}")
+        return TaskInfo("labels", labels=named, label_polarity=label_polarity_map(named), metric_set="classification")
     if scale is not None:
-        return TaskInfo("custom", scale=scale, neutral=NeutralBand.around(scale, neutral or 0.0))
+        low, high = (float(end) for end in scale)
+        if not (math.isfinite(low) and math.isfinite(high) and low < high):
+            raise ValueError(f"a scale is LOW,HIGH with LOW below HIGH, both finite numbers; got {low:g},{high:g}")
+        return TaskInfo("custom", scale=(low, high), neutral=NeutralBand.around((low, high), neutral or 0.0))
     key = (name or "vader").lower()
     if key == "vader" or key.startswith("vader:"):  # vader:<domain>; "vaderx" is no task
         return vader_task(key.partition(":")[2] or "text", 0.5 if neutral is None else neutral)

@@ -6,7 +6,8 @@ does not apply to, media-only samples for a text lexicon, a missing embedding mo
 with a warning that says why, and the others still run. Only an unknown baseline name stops the
 run, since that is a typo the user wants to fix rather than a row silently missing from a table.
 
-Baselines are fitted on the train split only, never on the samples they are scored on.
+Baselines are fitted on the train split only, never on the samples they are scored on: a baseline that
+learns is skipped, with the reason, where the samples evaluated include train samples.
 """
 
 from __future__ import annotations
@@ -47,16 +48,24 @@ class FittedBaselines:
         return rows, failed
 
 
-def _why_not_applicable(name: str, baseline: Baseline, dataset: Dataset, samples: list[Sample]) -> str | None:
+def _why_not_applicable(baseline: Baseline, dataset: Dataset, samples: list[Sample], train: list[Sample]) -> str | None:
     """Why `baseline` cannot run on these samples at all, before trying to fit it."""
     task = dataset.task
     if not baseline.supports(task):
         kind = "a regression" if task.is_regression else "a classification"
         return f"it does not apply to {task.name!r}, {kind} task"
-    if name == "vader":
+    if baseline.reads_text:
         textless = sum(1 for s in samples if not s.text)
         if textless:
-            return f"VADER reads text and {textless} of {len(samples)} samples have none"
+            return f"it reads text and {textless} of {len(samples)} samples have none"
+    if baseline.learns:
+        train_ids = {s.id for s in train}
+        seen = sum(1 for s in samples if s.id in train_ids)
+        if seen:
+            return (
+                f"it is fitted on the train split, and {seen} of the {len(samples)} samples evaluated are train "
+                "samples: its row would score it on what it learnt from (evaluate valid or test for a fair row)"
+            )
     return None
 
 
@@ -67,7 +76,7 @@ def fit_baselines(dataset: Dataset, samples: list[Sample], names: list[str]) -> 
     result = FittedBaselines()
     baselines = {name: get_baseline(name) for name in names}  # an unknown name raises here, before any work
     for name, baseline in baselines.items():
-        why = _why_not_applicable(name, baseline, dataset, samples)
+        why = _why_not_applicable(baseline, dataset, samples, train)
         if why is None:
             try:
                 result.fitted[name] = baseline.fit(train, dataset.task)

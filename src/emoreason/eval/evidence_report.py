@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,7 +40,9 @@ def fmt_value(value: Any) -> str:
 
 
 def _md_escape(text: str) -> str:
-    return " ".join(text.split()).replace("\\", "\\\\").replace("*", "\\*").replace("|", "\\|").replace("`", "'")
+    """`text` for a markdown table cell: each run of white space one space (a cell is one line), the marks
+    markdown reads escaped. Edges are kept: the pieces around a span join as the source wrote them."""
+    return re.sub(r"\s+", " ", text).replace("\\", "\\\\").replace("*", "\\*").replace("|", "\\|").replace("`", "'")
 
 
 def marked_md(source: str, spans: Iterable[EvidenceSpan]) -> str:
@@ -50,7 +53,7 @@ def marked_md(source: str, spans: Iterable[EvidenceSpan]) -> str:
         pieces.append(f"**{_md_escape(source[span.start : span.end])}**{MD_MARKS[direction_name(span.direction)]}")
         last = span.end
     pieces.append(_md_escape(source[last:]))
-    return " ".join(piece for piece in pieces if piece)
+    return "".join(pieces).strip()
 
 
 def marked_html(source: str, spans: Iterable[EvidenceSpan]) -> str:

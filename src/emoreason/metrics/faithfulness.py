@@ -101,8 +101,12 @@ def delete_tokens(source: str, tokens: list[tuple[int, int]], drop: set[int]) ->
             pieces.append(source[last:start])
             last = end
     pieces.append(source[last:])
-    lines = ("".join(pieces)).splitlines()
-    return "\n".join(" ".join(line.split()) for line in lines if line.split())
+    return collapse_spaces("".join(pieces))
+
+
+def collapse_spaces(text: str) -> str:
+    """`text` as `delete_tokens` writes what is left: each run of spaces one space, empty lines dropped."""
+    return "\n".join(" ".join(line.split()) for line in text.splitlines() if line.split())
 
 
 def build_probes(evidence: Evidence, text: str, cues: str = "", seed: int | str = 0) -> Probes | None:
