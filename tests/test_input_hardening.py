@@ -724,3 +724,58 @@ def test_analyze_refuses_inputs_it_would_drop_and_reads_stdin_where_dash_stands(
     with pytest.raises(ValueError, match="once"):
         given_samples(["-", "-"], None, False, no_media, iter(["one"]))
     assert [s.text for s in given_samples(["typed"], None, False, no_media, iter(["unread"]))] == ["typed"]
+
+
+def test_recipe_and_command_line_mistakes_are_refused_before_any_work(tmp_path: Path) -> None:
+    """GRPO and the polarity term read a test split without a word; a mistyped option read as a bad override;
+    a number given for a name refused; metrics written over the predictions they scored; a log level or a
+    cue mode checked only after the model had loaded; a mistyped rollouts folder blamed on the run."""
+    from emoreason.config_loader import ConfigError, expand_override
+    from emoreason.rl.config import GRPOConfig, parse_config
+    from emoreason.train.config import PolarityObjectiveConfig
+
+    with pytest.raises(ValueError, match="data.split=test trains on the test sentences.*data.allow_test=true"):
+        parse_config({"data": {"split": "test"}})
+    assert parse_config({"data": {"split": "all", "allow_test": True}}).data.split == "all"
+    with pytest.raises(ValueError, match="polarity.split=all trains on the test sentences"):
+        PolarityObjectiveConfig(weight=1.0, dataset="vader:tweets", split="all")
+    with pytest.raises(ValueError, match="literal_error|Input should be 'train'"):
+        parse_config({"data": {"split": "tset"}})
+    with pytest.raises(ConfigError, match=r"unknown option --show-confg \(see --help\)"):
+        expand_override(GRPOConfig, "--show-confg")
+    assert parse_config({"run": {"output_dir": 2024}}).run.output_dir == "2024"
+
+    predictions = write(tmp_path / "p.jsonl", rows({"id": "a", "score": 1.0}))
+    data = write(tmp_path / "d.jsonl", rows({"id": "a", "text": "Fine.", "score": 1.0, "split": "test"}))
+    spec = f"jsonl:{data}?scale=-4,4"
+    clobber = runner.invoke(app, ["evaluate-predictions", str(predictions), "-d", spec, "--out", str(predictions)])
+    assert clobber.exit_code != 0 and "is the predictions file being scored" in flat(clobber.output)
+    assert json.loads(predictions.read_text()) == {"id": "a", "score": 1.0}
+    for command, option in (
+        (["serve", "--log-level", "bogus"], "--log-level"),
+        (["analyze", "hi", "--cues", "x"], "--cues"),
+    ):
+        said = runner.invoke(app, command)
+        assert said.exit_code == 2 and f"Invalid value for '{option}'" in flat(said.output)
+    bare = runner.invoke(app, ["distill", "-d", "vader:tweets", "--show-config"])  # the options, not the keys
+    assert "run.output_dir: Field required: give --out" in flat(bare.output)
+    bogus = runner.invoke(
+        app, ["distill", "-d", "vader:tweets", "--out", str(tmp_path), "--teacher", "x", "--show-config"]
+    )
+    assert "teacher.name: Input should be" in flat(bogus.output) and "[from --teacher]" in flat(bogus.output)
+    missing = runner.invoke(app, ["rollouts", str(tmp_path / "nope")])
+    assert missing.exit_code != 0 and "no such folder or file" in flat(missing.output)
+
+
+def test_a_missing_cue_reference_is_refused_before_the_model_loads(
+    tiny: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import emoreason.cli.analysis
+
+    def no_load(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(emoreason.cli.analysis, "load_engine", no_load)
+    result = runner.invoke(app, ["analyze", "Fine.", "--model", tiny, "--cue-reference", str(tmp_path / "none.json")])
+    assert result.exit_code != 0 and "the model was loaded" not in flat(result.output)
+    assert "none.json is not a file" in flat(result.output)

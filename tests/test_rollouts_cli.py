@@ -66,5 +66,8 @@ def test_rollouts_names_the_file_line_and_field_of_a_bad_record(tmp_path: Path) 
     result = CliRunner().invoke(app, ["rollouts", str(tmp_path)], env={"COLUMNS": "200"})
     assert result.exit_code == 2
     assert "rollouts.jsonl:2 (field 'answer')" in result.output
-    missing = CliRunner().invoke(app, ["rollouts", str(tmp_path / "nowhere")], env={"COLUMNS": "200"})
+    (tmp_path / "kept_none").mkdir()  # a run that kept no rollouts
+    missing = CliRunner().invoke(app, ["rollouts", str(tmp_path / "kept_none")], env={"COLUMNS": "200"})
     assert missing.exit_code == 2 and "rollout.log" in missing.output
+    typo = CliRunner().invoke(app, ["rollouts", str(tmp_path / "nowhere")], env={"COLUMNS": "200"})
+    assert typo.exit_code == 2 and "no such folder or file" in typo.output

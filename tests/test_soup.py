@@ -197,13 +197,17 @@ def test_a_soup_never_keeps_what_it_is_not_and_never_writes_over_its_parts(
 
     lm = str(tiny_models["causal_lm"])
     a, b = (shutil.copytree(folder, tmp_path / name) for name, folder in zip("ab", two_adapters))
-    (b / "emoreason.json").write_text(json.dumps({"task": "mikels"}))  # a and b disagree: the soup takes none
     out = tmp_path / "soup"
-    out.mkdir()
+    average_adapters([a, b], out, model=lm)
     (out / "line.json").write_text("{}")
-    (out / "emoreason.json").write_text(json.dumps({"score_fit": "line.json"}))  # an earlier soup's, fitted
+    (out / "emoreason.json").write_text(json.dumps({"score_fit": "line.json"}))  # that soup's line, fitted
+    (b / "emoreason.json").write_text(json.dumps({"task": "mikels"}))  # a and b disagree: the soup takes none
     average_adapters([a, b], out, model=lm)
     assert AdapterSettings.read(out) == AdapterSettings()
+    kept = shutil.copytree(a, tmp_path / "kept")  # an adapter folder of its own, not a part
+    with pytest.raises(ValueError, match="holds files and no earlier soup"):
+        average_adapters([a, b], kept, model=lm)
+    assert file_sha256(kept / "adapter_model.safetensors") == file_sha256(a / "adapter_model.safetensors")
     digest = file_sha256(a / "adapter_model.safetensors")
     with pytest.raises(ValueError, match="one of the adapters averaged"):
         average_adapters([a, b], a, model=lm)

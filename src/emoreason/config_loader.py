@@ -13,6 +13,7 @@ here: ...`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # an override's value is read as YAML: `run.output_dir=2024` arrives as a number, meant as the name
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, coerce_numbers_to_str=True)
 
 
 Schema = TypeVar("Schema", bound=BaseModel)
@@ -30,10 +32,17 @@ class ConfigError(ValueError):
     """A recipe that does not validate; the message names each bad key path."""
 
 
-def _describe(schema: type[BaseModel], err: ValidationError, overrides: dict[str, str] | None = None) -> str:
+def _describe(
+    schema: type[BaseModel],
+    err: ValidationError,
+    overrides: dict[str, str] | None = None,
+    options: Mapping[str, str] | None = None,
+) -> str:
     """One line per problem, named by its dotted key path; with `overrides` (dotted key -> the
     `key=value` given), a problem at or under an overridden key says so, so that a bad override
-    is not looked for in the file."""
+    is not looked for in the file. `options` (dotted key -> the command-line option that sets it):
+    a problem with a value an option gave names the option, and a missing key says which option gives it."""
+    options = options or {}
     lines = []
     for problem in err.errors():
         path = ".".join(str(p) for p in problem["loc"]) or "(top level)"
@@ -47,7 +56,13 @@ def _describe(schema: type[BaseModel], err: ValidationError, overrides: dict[str
             got = "" if isinstance(given, dict) else f" (got {given!r})"
             line = f"{path}: {problem['msg'].removeprefix('Value error, ')}{got}"
         override = _override_of(path, overrides or {})
-        lines.append(line + (f" [from the override {override}]" if override else ""))
+        if path in options and override is not None and override.startswith(f"{path}="):
+            line += f" [from {options[path]}]"
+        elif override:
+            line += f" [from the override {override}]"
+        elif problem["type"] == "missing" and path in options:
+            line += f": give {options[path]}, or set {path} in a recipe (--config)"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -78,9 +93,15 @@ def parse_recipe(schema: type[Schema], data: dict[str, Any]) -> Schema:
         raise ConfigError(_describe(schema, err)) from None
 
 
-def load_recipe(schema: type[Schema], path: str | Path | None = None, overrides: list[str] | None = None) -> Schema:
+def load_recipe(
+    schema: type[Schema],
+    path: str | Path | None = None,
+    overrides: list[str] | None = None,
+    options: Mapping[str, str] | None = None,
+) -> Schema:
     """YAML recipe (optional) merged with dotted `key=value` overrides, validated. A mapping value
-    merges into the file's (`reward.add={grounding: 0.5}` keeps its other keys); `key={}` empties it."""
+    merges into the file's (`reward.add={grounding: 0.5}` keeps its other keys); `key={}` empties it.
+    `options` (dotted key -> the command-line option that sets it) names them in errors (`_describe`)."""
     import yaml
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
@@ -114,7 +135,7 @@ def load_recipe(schema: type[Schema], path: str | Path | None = None, overrides:
     try:
         return schema.model_validate(data)
     except ValidationError as err:
-        described = _describe(schema, err, given)
+        described = _describe(schema, err, given, options)
         if all(_override_of(".".join(map(str, p["loc"])), given) for p in err.errors()):
             raise ConfigError(f"invalid override\n{described}") from None  # the file is not at fault
         where = f"{path}: " if path else ""
@@ -124,6 +145,11 @@ def load_recipe(schema: type[Schema], path: str | Path | None = None, overrides:
 def expand_override(schema: type[BaseModel], item: str) -> str:
     """`key=value` with a full dotted path, or with a bare field name that exactly one section
     has (`max_steps=3` -> `run.max_steps=3`; `lr=1e-4` -> `optim.lr=1e-4`)."""
+    if item.startswith("-"):  # a mistyped option reached the overrides: say so, not "must look like key=value"
+        raise ConfigError(
+            f"unknown option {item.split('=', 1)[0]} (see --help); recipe settings are given as key=value, "
+            "e.g. max_steps=3"
+        )
     if "=" not in item:
         raise ConfigError(f"override {item!r} must look like key=value (e.g. run.max_steps=3)")
     key, value = item.split("=", 1)

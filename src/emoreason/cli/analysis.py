@@ -151,6 +151,8 @@ def analyze(
         fail(f"--votes {votes}: {err}")
     if score_readout not in SCORE_READOUTS:
         fail(f"--score-readout {score_readout!r}: choose one of {', '.join(SCORE_READOUTS)}")
+    if cue_reference is not None and not cue_reference.is_file():  # read only after the model loaded
+        fail(f"--cue-reference {cue_reference} is not a file; `emoreason data prepare --reference-out` writes one")
     adapter = adapter or speech_adapter_for(model, samples, the_task, fmt)
     loaded, engine = load_engine(model, adapter, family, dtype, device, batch_size, votes)
     try:

@@ -71,13 +71,15 @@ def evaluate_predictions_cmd(
     from emoreason.eval.predictions import evaluate_prediction_file
 
     ds = load_or_exit(dataset)
+    target = out or predictions.with_suffix(".metrics.json")
+    if target.resolve() == predictions.resolve():  # the metrics would replace the predictions they score
+        fail(f"--out {target} is the predictions file being scored; give another path for the metrics")
     try:
         result = evaluate_prediction_file(
             predictions, ds, split=split, format_name=format_name, baselines=names(baselines)
         )
     except ValueError as err:  # DataError is one
         fail(str(err))
-    target = out or predictions.with_suffix(".metrics.json")
     write_json_report(target, result)
     print_metric_rows(result["rows"], title=f"{ds.spec} {split}: {result['n_scored']} of {result['n_gold']} samples")
     for message in result.get("warnings", []):

@@ -216,7 +216,8 @@ ScoreReadout = Annotated[
 BatchSize = Annotated[int, _option("Samples per generation batch.", min=1)]
 RecordJson = Annotated[bool, _option("Print one audit record (JSON) per input instead of the readable view.", "--json")]
 Cues = Annotated[
-    str, _option("Measured voice/face cues as text: auto (for media the model cannot take), on (always), off.")
+    Literal["auto", "on", "off"],
+    _option("Measured voice/face cues as text: auto (for media the model cannot take), on (always), off."),
 ]
 ServeCues = Annotated[
     str,
@@ -393,7 +394,8 @@ MaxN = Annotated[
 ]
 MaxUploadMb = Annotated[float, _option("Largest media file, MiB.")]
 MaxBodyMb = Annotated[float, _option("Largest request body, MiB.")]
-LogLevel = Annotated[str, _option("uvicorn log level: warning, info, debug.")]
+# checked as the arguments are read: a bad one failed in uvicorn's start, after the model had loaded
+LogLevel = Annotated[Literal["critical", "error", "warning", "info", "debug", "trace"], _option("uvicorn log level.")]
 
 # the help of commands with more than one paragraph (markdown: paragraphs reflow)
 PREPARE_HELP = """Extract and cache the voice/face cues of every clip of a dataset (resumable: cached clips are \

@@ -31,6 +31,14 @@ def given_flags(ctx: typer.Context, keys: Mapping[str, str]) -> dict[str, Any]:
     return {key: ctx.params[name] for name, key in keys.items() if getattr(sources[name], "name", None) not in unset}
 
 
+def option_names(ctx: typer.Context, keys: Mapping[str, str]) -> dict[str, str]:
+    """The recipe key each option sets -> the option as typed (`run.output_dir` -> `--out`), for errors."""
+    spelled = {
+        param.name: next((o for o in param.opts if o.startswith("--")), param.opts[0]) for param in ctx.command.params
+    }
+    return {key: spelled[name] for name, key in keys.items() if name in spelled}
+
+
 def load_or_show(
     load: Callable[..., Any], dump: Callable[[Any], str], path: Path | None, overrides: list[str], show: bool
 ) -> Any:
@@ -91,4 +99,4 @@ def train_with_progress(
     return main_process
 
 
-__all__ = ["RECIPE_COMMAND", "build_trainer", "given_flags", "load_or_show", "train_with_progress"]
+__all__ = ["RECIPE_COMMAND", "build_trainer", "given_flags", "load_or_show", "option_names", "train_with_progress"]

@@ -37,6 +37,8 @@ def _read(run: Path) -> list[dict]:
     from emoreason.data.jsonl import read_jsonl_strict
     from emoreason.rl.rollouts import ROLLOUTS_FILE
 
+    if not run.exists():  # a typo is not a run that kept no rollouts
+        fail(f"no such folder or file: {run}; give a GRPO run's output_dir (or its {ROLLOUTS_FILE})")
     path = run / ROLLOUTS_FILE if run.is_dir() else run
     if not path.is_file():
         fail(

@@ -17,7 +17,7 @@ import typer
 
 from emoreason.cli import options as opt
 from emoreason.cli.data import load_or_exit
-from emoreason.cli.recipes import build_trainer, given_flags, load_or_show, train_with_progress
+from emoreason.cli.recipes import build_trainer, given_flags, load_or_show, option_names, train_with_progress
 from emoreason.cli.ui import console, fail, interrupted, progress, warn
 from emoreason.data import pool_samples
 
@@ -105,7 +105,8 @@ def distill(
 ) -> None:
     from emoreason.distill.config import dump_config, load_config
 
-    load = partial(load_config, flags=given_flags(ctx, DISTILL_KEYS))  # the API key is not among them
+    # the API key is not among them
+    load = partial(load_config, flags=given_flags(ctx, DISTILL_KEYS), options=option_names(ctx, DISTILL_KEYS))
     cfg = load_or_show(load, dump_config, config, ctx.args, show_config)
     if cfg is None:
         return

@@ -142,10 +142,14 @@ def parse_config(data: dict[str, Any]) -> DistillConfig:
 
 
 def load_config(
-    path: str | Path | None = None, overrides: list[str] | None = None, flags: Mapping[str, Any] | None = None
+    path: str | Path | None = None,
+    overrides: list[str] | None = None,
+    flags: Mapping[str, Any] | None = None,
+    options: Mapping[str, str] | None = None,
 ) -> DistillConfig:
-    """YAML recipe (optional), then the command line's `flags`, then `key=value` overrides."""
-    return load_recipe(DistillConfig, path, flag_overrides(flags or {}) + list(overrides or []))
+    """YAML recipe (optional), then the command line's `flags`, then `key=value` overrides; `options`
+    (key -> the option that sets it) names the options in errors."""
+    return load_recipe(DistillConfig, path, flag_overrides(flags or {}) + list(overrides or []), options)
 
 
 def dump_config(config: BaseModel) -> str:

@@ -129,6 +129,9 @@ def average_adapters(
     target = Path(out)
     if any(target.resolve() == folder.resolve() for folder in folders):
         raise ValueError(f"out {target} is one of the adapters averaged; write the soup to a folder of its own")
+    if target.is_dir() and any(target.iterdir()) and not (target / SOUP_RECORD).is_file():
+        # an earlier soup is replaced; any other folder's files (an adapter, its fitted line) would be lost
+        raise ValueError(f"out {target} holds files and no earlier soup; give a new or empty folder")
     digests = [part_digest(f) for f in folders]  # before anything is written
     from peft import PeftModel
 

@@ -36,7 +36,11 @@ class DataConfig(Section):
         description="A dataset spec, as in `emoreason data list`, "
         "or a list of specs of one task, pooled (e.g. [vader:tweets, vader:products]).",
     )
-    split: str = "train"
+    split: Literal["train", "valid", "test", "all"] = "train"
+    allow_test: bool = Field(
+        False,
+        description="Let `split` be test (or all, which holds it): GRPO then trains on the sentences test reports.",
+    )
     limit: int | None = Field(None, ge=1, description="The first N samples of each dataset's split.")
     format: Literal["c2f", "emor3", "r1"] = "c2f"
     shuffle: bool = True
@@ -62,6 +66,11 @@ class DataConfig(Section):
         bad = {name: w for name, w in self.balance_weights.items() if not isinstance(w, int) or w < 1}
         if bad:
             raise ValueError(f"data.balance_weights must be positive integers, got {bad}")
+        if self.split in ("test", "all") and not self.allow_test:
+            raise ValueError(
+                f"data.split={self.split} trains on the test sentences; train on train, or set data.allow_test=true "
+                "for a dataset that has no other split (its test figures are then no report)"
+            )
         return self
 
 

@@ -100,7 +100,10 @@ class PolarityObjectiveConfig(Section):
         description="Dataset spec(s) whose scored sentences the polarity loss reads (as in `emoreason data "
         "list`), e.g. [vader:tweets, vader:products]; needed when weight > 0.",
     )
-    split: str = Field("train", description="The split of `dataset` to read.")
+    split: Literal["train", "valid", "test", "all"] = Field("train", description="The split of `dataset` to read.")
+    allow_test: bool = Field(
+        False, description="Let `split` be test (or all, which holds it): the loss then trains on test sentences."
+    )
     format: str = Field("c2f", description="The format whose answer starts with the polarity (c2f).")
     batch_size: int = Field(16, ge=1, description="Sentences per optimizer step on each process.")
     rater_sd: float = Field(
@@ -125,6 +128,11 @@ class PolarityObjectiveConfig(Section):
     def _data_when_on(self) -> PolarityObjectiveConfig:
         if self.enabled and not self.dataset:  # "" or []
             raise ValueError("polarity.weight > 0 needs polarity.dataset (the scored sentences to read)")
+        if self.split in ("test", "all") and not self.allow_test:
+            raise ValueError(
+                f"polarity.split={self.split} trains on the test sentences; read train, or set "
+                "polarity.allow_test=true for a dataset that has no other split (its test figures are then no report)"
+            )
         return self
 
 
