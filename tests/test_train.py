@@ -21,6 +21,7 @@ from emoreason.rl.rollouts import (
     rollout_records,
     rows_to_run,
     sampling_seed,
+    shared_over_processes,
     update_windows,
     window_totals,
 )
@@ -37,6 +38,19 @@ def test_window_totals_and_rows_to_run_by_hand() -> None:
         {"num_tokens": 5.0, "num_sequences": 1},
     ]
     assert rows_to_run(windows, [True, False, False, False, True]) == [[0], [], [4]]
+
+
+def test_a_windows_tokens_are_every_processs_under_two_processes() -> None:
+    """dapo divided by a process's own tokens: 9 short tokens here against 90 long ones weighed each of
+    them ten times a long one's. Each process divides by its share of the total, 99 / 2, and DDP's average
+    of the two gradients is then the sum over all 99 tokens over 99."""
+    mine = window_totals(update_windows(2, 2, None), [4, 5])  # [{"num_tokens": 9.0, "num_sequences": 2}]
+    assert shared_over_processes(mine, [99.0], world=2) == [{"num_tokens": 49.5, "num_sequences": 2}]
+    per_token_sums = {"short": 9 * 1.0, "long": 90 * 1.0}  # a loss of 1 a token on each process
+    averaged = sum(total / 49.5 for total in per_token_sums.values()) / 2
+    assert averaged == pytest.approx(99 / 99)
+    with pytest.raises(ValueError, match="1 token totals for 2 windows"):
+        shared_over_processes(window_totals(update_windows(4, 2, 1), [1, 1, 1, 1]), [4.0], world=2)
 
 
 def test_update_windows_by_hand() -> None:

@@ -109,6 +109,18 @@ def window_totals(windows: list[list[list[int]]], trained_tokens: Sequence[int])
     ]
 
 
+def shared_over_processes(
+    totals: list[dict[str, float]], every_process_tokens: Sequence[float], world: int
+) -> list[dict[str, float]]:
+    """`window_totals` of one process where `world` processes train windows of the same rows, each
+    window's tokens summed over the processes (`every_process_tokens`): a process's share of the token
+    total is the total over `world`, because DDP averages the processes' gradients. A process's own
+    count ("dapo") weighed the tokens of a process of short answers above the others'."""
+    if len(every_process_tokens) != len(totals):
+        raise ValueError(f"{len(every_process_tokens)} token totals for {len(totals)} windows")
+    return [{**mine, "num_tokens": float(summed) / world} for mine, summed in zip(totals, every_process_tokens)]
+
+
 def rows_to_run(windows: list[list[list[int]]], runs: Sequence[bool]) -> list[list[int]]:
     """Every minibatch of every window, in update order, with only the rows that run (`runs[i]`);
     a minibatch whose rows are all skipped is an empty list."""

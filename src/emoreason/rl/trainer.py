@@ -74,6 +74,7 @@ from emoreason.rl.rollouts import (
     rollout_stats,
     rows_to_run,
     sampling_seed,
+    shared_over_processes,
     update_windows,
     weighted_strata,
     window_totals,
@@ -383,6 +384,10 @@ class GRPOTrainer:
         windows = update_windows(len(rollouts), optim.minibatch_size, optim.gradient_accumulation)
         runs = self._rows_that_run(advantages)
         totals = window_totals(windows, self._mask_layout(rollouts)[1])
+        if self.world > 1:  # a window's tokens are every process's (the "dapo" mean is over all of them)
+            mine = torch.tensor([t["num_tokens"] for t in totals], device=self.accelerator.device)
+            summed = self.accelerator.reduce(mine, reduction="sum").tolist()
+            totals = shared_over_processes(totals, summed, self.world)
         minibatches = rows_to_run(windows, runs)
         encoded = [self._encode([rollouts[i] for i in rows]) if rows else None for rows in minibatches]
         ran = [m for m, e in enumerate(encoded) if e is not None]  # minibatches with a row that runs
