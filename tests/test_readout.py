@@ -533,3 +533,109 @@ def test_a_line_is_read_only_on_the_scale_it_was_fitted_on(tmp_path) -> None:
     (other / "predictions.jsonl").write_text((valid / "predictions.jsonl").read_text())
     with pytest.raises(DataError, match="different scales"):
         fit_score_runs([valid, other])
+
+
+def test_an_answer_outside_the_scale_keeps_its_written_score_and_counts_as_unanswered() -> None:
+    """The confidence readout pulled a written 9 on [-4, 4] inside the scale (9 x 0.4 = 3.6): a model that
+    wrote wild numbers scored better under the default readout than under `written`."""
+    from emoreason.eval.predictions import score_system
+    from emoreason.formats.base import ParseResult
+    from emoreason.inference import read_score
+
+    probs = {"positive": 0.4, "negative": 0.3, "neutral": 0.3}
+    wild = ParseResult("c2f", False, polarity="positive", score=9.0)
+    assert read_score(wild, probs, VADER) == (9.0, "written")
+    inside = ParseResult("c2f", True, polarity="positive", score=2.0)
+    assert read_score(inside, probs, VADER)[1] == "confidence"
+    samples = [Sample(id="a", text="x", score=2.0), Sample(id="b", text="y", score=-2.0)]
+    rows = {
+        "a": {"completion": "<polarity>positive</polarity><think>t</think><score>9</score>", "score": 9.0},
+        "b": {
+            "completion": "<polarity>negative</polarity><think>t</think><score>-2</score>",
+            "score": -1.5,
+            "score_readout": "confidence",
+        },
+    }
+    scored = score_system(samples, rows, VADER, "c2f")
+    assert scored.metrics["out_of_scale_predictions"] == 1 and scored.metrics["imputed_predictions"] == 1
+    # b's score is its readout's, unlike its written -2 by design: no "differs from its completion" warning
+    assert not any("differ" in message for message in scored.warnings)
+
+
+def test_a_line_is_fitted_on_one_models_answers(tmp_path) -> None:
+    from emoreason.data import DataError
+    from emoreason.eval.score_fit import fit_score_runs
+
+    valid, _ = _evaluated(tmp_path, "valid", "valid", "confidence")
+    other = tmp_path / "other"  # the same sentences' answers, by another model
+    shutil.copytree(valid, other)
+    stored = json.loads((other / "run.json").read_text())
+    stored["identity"]["model"] = "another-model"
+    (other / "run.json").write_text(json.dumps(stored))
+    lines = [json.loads(x) for x in (other / "predictions.jsonl").open()]
+    (other / "predictions.jsonl").write_text("".join(json.dumps(x | {"id": "o" + x["id"]}) + "\n" for x in lines))
+    with pytest.raises(DataError, match="another model's than those of .*model 'm' -> 'another-model'"):
+        fit_score_runs([valid, other])
+
+
+def test_a_resume_asks_again_what_the_dataset_now_gives_otherwise_and_mends_a_torn_line(tmp_path, caplog) -> None:
+    """Answers were kept by id alone: a row put in above shifted `line1`, `line2`... onto other sentences,
+    which kept the old answers; a torn last line stayed where a rerun had nothing to append."""
+    from emoreason.data import load_dataset
+    from emoreason.eval.runner import evaluate_model
+    from emoreason.generation import SamplingParams
+
+    data = tmp_path / "d.jsonl"
+    rows = [{"text": f"sentence {i}", "score": 0.5 + 0.3 * i} for i in range(4)]  # ids line1..line4
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    params = SamplingParams(max_new_tokens=32, stop_strings=C2F.stop_strings)
+    heard: list[str] = []
+
+    def run() -> dict:
+        dataset = load_dataset(f"jsonl:{data}?scale=-4,4")
+        asked = Varied()
+        calls = []
+        real = asked.generate
+        asked.generate = lambda conversations, *a, **k: calls.append(len(conversations)) or real(conversations, *a, **k)
+        evaluate_model(
+            asked,
+            dataset,
+            dataset.split("test"),
+            tmp_path / "run",
+            "m",
+            "c2f",
+            params,
+            16,
+            [],
+            "test",
+            notify=heard.append,
+        )
+        return {"asked": sum(calls)}
+
+    assert run()["asked"] == 4
+    data.write_text("".join(json.dumps(r) + "\n" for r in [{"text": "new first", "score": -3.0}, *rows[:3]]))
+    assert run()["asked"] == 4  # every line now holds another sentence
+    assert any("4 answer(s)" in message and "asked again" in message for message in heard)
+    predictions = tmp_path / "run" / "predictions.jsonl"
+    with predictions.open("a") as handle:
+        handle.write('{"id": "line9", "raw_compl')  # a kill mid-write
+    assert run()["asked"] == 0
+    assert predictions.read_text().endswith("}\n")
+
+
+def test_the_report_plots_the_values_the_metrics_score(tmp_path, monkeypatch) -> None:
+    """The scatter and the error bars took an out-of-scale answer as given, where the metrics count it
+    unanswered (the midpoint)."""
+    import emoreason.eval.report as report
+
+    plotted = {}
+    monkeypatch.setattr(report, "scatter_plot", lambda pred, gold, task, path: plotted.setdefault("pred", pred))
+    monkeypatch.setattr(report, "error_by_polarity_plot", lambda pred, samples, task, path: None)
+    monkeypatch.setattr(report, "confusion_plot", lambda *a, **k: None)
+    samples = [Sample(id="a", text="x", score=2.0), Sample(id="b", text="y", score=-2.0)]
+    records = [{"id": "a", "score": 9.0, "polarity": "positive"}, {"id": "b", "score": -1.5, "polarity": "negative"}]
+    try:
+        report.write_report(tmp_path, "t", {"rows": {"model": {}}}, records, samples, VADER)
+    except Exception:  # the stubbed plots are no figures: only what they were given is read here
+        pass
+    assert plotted["pred"] == [None, -1.5]

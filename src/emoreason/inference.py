@@ -269,6 +269,9 @@ def read_score(
     task without one) and "written"."""
     if probs is None or task is None or not task.is_regression or parsed.score is None:
         return parsed.score, "written"
+    low, high = task.scale or (float("-inf"), float("inf"))
+    if not low <= parsed.score <= high:  # kept as written, which scoring rejects: a readout would pull it in
+        return parsed.score, "written"
     return round(confidence_weighted_score(parsed.score, parsed.polarity, probs, task), 3), "confidence"
 
 

@@ -221,7 +221,11 @@ def score_system(
 
 def _overrides_completion(row: dict[str, Any], task: TaskInfo, parsed: ParseResult) -> bool:
     """Whether a row's explicit score/label, which `read_prediction` scores, differs from the answer its
-    completion gives (a completion that gives none is not overridden: there is nothing to lose)."""
+    completion gives (a completion that gives none is not overridden: there is nothing to lose). A score
+    read off the polarity's probabilities (`score_readout` confidence or fitted, as `evaluate` writes it)
+    differs from the written one by design: no override."""
+    if row.get("score_readout") in ("confidence", "fitted"):
+        return False
     if task.is_regression:
         given, answer = parse_score(row.get("score")), parsed.score
         return given is not None and answer is not None and abs(given - answer) > 1e-9

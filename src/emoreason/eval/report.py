@@ -18,6 +18,7 @@ from emoreason.data.schema import POLARITIES, Sample, TaskInfo
 from emoreason.eval.evidence_report import EVIDENCE_CSS, evidence_sections, faithfulness_sections, omission_sections
 from emoreason.eval.evidence_report import fmt_value as _fmt
 from emoreason.eval.json_report import write_json_report
+from emoreason.eval.predictions import read_prediction
 
 if TYPE_CHECKING:
     from emoreason.eval.faithfulness import ProbedAnswer
@@ -219,7 +220,8 @@ def write_report(
     plots: list[tuple[str, Path]] = []
     aligned = answers_of(records, samples)
     if task.is_regression:
-        pred = [r.get("score") for r in aligned]
+        # the values the metrics score: an answer outside the scale counts as unanswered there, so here
+        pred = [read_prediction(r, task, None).value if r else None for r in aligned]
         plots.append(("Predicted vs gold", scatter_plot(pred, [s.score for s in samples], task, out / "scatter.png")))
         plots.append(
             ("Error by gold polarity", error_by_polarity_plot(pred, samples, task, out / "error_by_polarity.png"))

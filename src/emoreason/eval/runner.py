@@ -18,13 +18,15 @@ run here (`emoreason.eval.comparison`), so that no failure throws away hours of 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from emoreason.data import Dataset, Sample
-from emoreason.data.jsonl import AppendOnlyJsonl, read_jsonl_keyed, write_jsonl
+from emoreason.data.jsonl import AppendOnlyJsonl, read_jsonl_keyed, repair_torn_tail, write_jsonl
 from emoreason.eval.attribution import ATTRIBUTION_FILE, run_attribution
 from emoreason.eval.comparison import fit_baselines
 from emoreason.eval.faithfulness import FAITHFULNESS_FILE, run_faithfulness
@@ -83,6 +85,34 @@ def write_answers(out: Path, records: list[dict[str, Any]], identity: dict[str, 
     return out
 
 
+def input_digest(sample: Sample) -> str:
+    """What the sample's prompt is made of (its text, cue text, and each medium's path and size), hashed:
+    kept in its record, so that a resume after the dataset file changed asks that sample again. Ids of rows
+    without an id column are their line numbers: a row put in above moved every later id onto other text."""
+    media = {}
+    for kind in ("audio", "video", "image"):
+        path = getattr(sample, kind)
+        if path:
+            try:
+                size: int | None = Path(path).stat().st_size
+            except OSError:
+                size = None
+            media[kind] = [str(path), size]
+    payload = json.dumps({"text": sample.text, "cues": sample.cues, "media": media}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def answers_sample(record: Mapping[str, Any], sample: Sample) -> bool:
+    """Whether a kept record answered this sample as the dataset gives it now: by its input digest, or
+    in a record written before digests were kept, by its gold score and label."""
+    if "input_sha256" in record:
+        return record["input_sha256"] == input_digest(sample)
+    same_score = (record.get("gold_score") is None) == (sample.score is None) and (
+        sample.score is None or abs(float(record["gold_score"]) - sample.score) < 1e-9
+    )
+    return same_score and record.get("gold_label") == sample.label
+
+
 def check_resumable(out: Path, identity: dict[str, Any]) -> None:
     """Raise RunMismatch when `out` holds predictions whose run.json names other settings. A folder
     with no predictions has nothing to mix, whatever its run.json says; one with predictions but no
@@ -113,6 +143,9 @@ def prepare_output_folder(
         adopted = check_legacy_predictions(out, existing.values(), model_name, format_name)
         if adopted:
             notify(adopted)
+    repaired = repair_torn_tail(out / PREDICTIONS_FILE)  # now, not at the first append: a rerun may append nothing
+    if repaired:
+        notify(f"{out / PREDICTIONS_FILE}: a line torn by a killed run was removed; its sample is asked again")
     write_identity_file(out, identity, details)
 
 
@@ -202,6 +235,14 @@ def evaluate_model(
 
         predictions_path = out / PREDICTIONS_FILE
         finished = finished_predictions(predictions_path)
+        changed = [s.id for s in samples if s.id in finished and not answers_sample(finished[s.id], s)]
+        if changed:
+            warn(
+                f"{len(changed)} answer(s) in {predictions_path} were to other inputs than the dataset gives now "
+                f"(its file changed since?), first ids {changed[:SHOWN_IDS]}: asked again"
+            )
+            for sample_id in changed:
+                del finished[sample_id]
         todo = [s for s in samples if s.id not in finished]
         if len(todo) < len(samples):
             log.warning(
@@ -224,6 +265,7 @@ def evaluate_model(
                 sample = gold[record["id"]]
                 record["gold_score"], record["gold_label"] = sample.score, sample.label
                 record["gold_polarity"] = dataset.task.gold_polarity(sample)
+                record["input_sha256"] = input_digest(sample)
             predictions_log.extend(batch)
 
         asked = (engine, todo, dataset.task, format_name, model_name, params, batch_size)
@@ -254,6 +296,7 @@ def evaluate_model(
                 "completion": r["raw_completion"],
                 "completion_tokens": r.get("completion_tokens"),
                 "score": r.get("score"),
+                "score_readout": r.get("score_readout"),  # a readout's score differs from the written one
                 # a cut answer's parse is held to its closing tag (`cut=`), as it was when generated
                 "finish_reason": r.get("finish_reason"),
             }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from emoreason.data import DataError
 from emoreason.eval.compare import read_run
@@ -23,6 +24,10 @@ log = logging.getLogger(__name__)
 
 #: the splits a line may not be fitted on: test, and `all`, which holds the test sentences too
 HELD_OUT_SPLITS = ("test", "all")
+
+
+#: what a run's identity (run.json) says of the model that answered: a line is fitted on one model's answers
+SAME_ANSWERER = ("model", "model_weights", "adapters", "dtype", "format", "ground_quotes")
 
 
 def fit_score_runs(
@@ -51,10 +56,23 @@ def fit_score_runs(
     scales: set[tuple[float, float]] = set()
     answered: set[tuple[str, str]] = set()  # (dataset, id) of every answer taken so far
     twice: list[str] = []
+    answerer: tuple[str, dict[str, Any]] | None = None  # the first run's folder, and who answered in it
     for folder in folders:
         records, task = read_run(folder)
         stored = read_identity_file(Path(folder)) or {}
         identity = stored.get("identity") or {}
+        who = {key: identity.get(key) for key in SAME_ANSWERER}
+        if answerer is None:
+            answerer = (str(folder), who)
+        elif who != answerer[1]:  # one line for two models reads neither's answers right
+            differ = ", ".join(
+                f"{k} {answerer[1][k]!r} -> {who[k]!r}" for k in SAME_ANSWERER if who[k] != answerer[1][k]
+            )
+            raise DataError(
+                f"this run's answers are another model's than those of {answerer[0]} ({differ}); fit a line on "
+                "the answers of the model that will read scores off it",
+                file=str(folder),
+            )
         split = str(identity.get("split", "?"))
         if split in HELD_OUT_SPLITS and not allow_test:
             holds = "the test split" if split == "test" else "every split, test included"
