@@ -317,6 +317,34 @@ def test_hints_off_and_drop_hard(tmp_path: Path, causal: Path) -> None:
     drop.step()
 
 
+def test_a_step_whose_groups_all_drop_keeps_the_lr_schedule_and_logs_no_reward(tmp_path: Path, causal: Path) -> None:
+    """It logged reward/mean 0.0 (a point on the curve from nothing) and skipped the scheduler's steps, so
+    every later step trained at the lr of a step before; under two processes the run hung instead."""
+    from types import SimpleNamespace
+
+    positives = [s for s in TEXT_SAMPLES if (s.score or 0) > 0]  # the scripted policy says negative to both
+    drop, _ = scripted_trainer(tmp_path, causal, samples=positives, hints={"drop_hard": True})
+    drop.start()
+    before = drop.scheduler.last_epoch
+    record = drop.step()
+    assert record["groups/dropped"] == 2 and "reward/mean" not in record
+    assert drop.scheduler.last_epoch == before + drop.updates_per_step == before + 1
+    two = SimpleNamespace(process_index=0, num_processes=2)
+    with pytest.raises(ValueError, match="hints.drop_hard runs in one process only"):
+        GRPOTrainer(make_config(tmp_path, causal, hints={"drop_hard": True}), samples=positives, accelerator=two)
+
+
+def test_the_policys_own_answers_are_logged_before_hints_replace_them(tmp_path: Path, causal: Path) -> None:
+    """The answer mix counted the hinted rows, which say the gold: a policy saying "negative" to every prompt
+    logged a 50/50 mix and a polarity reward of 1."""
+    trainer, _ = scripted_trainer(tmp_path, causal)  # always negative; s0 is positive (hinted), s1 negative
+    trainer.start()
+    record = trainer.step()
+    assert record["sampled/negative_share"] == 1.0 and record["sampled/positive_share"] == 0.0
+    assert record["sampled/right_share"] == 0.5 and record["hints/groups"] == 1
+    assert record["rollouts/positive_share"] == 0.5  # the batch trained on: the hinted rows say positive
+
+
 # --------------------------------------------------------------------------------------
 # reflection (EMO-R3)
 # --------------------------------------------------------------------------------------

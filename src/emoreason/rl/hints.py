@@ -156,6 +156,25 @@ def parsed_answer(parsed: ParseResult, task: TaskInfo) -> str | None:
     return normalize_label(answer) if answer is not None else None
 
 
+def sampled_mix(groups: Sequence[Sequence[Any]], golds: Sequence[Gold], task: TaskInfo) -> dict[str, float]:
+    """The policy's own answers to a step's prompts, as first sampled (each rollout's `parsed`), before hard
+    groups are hinted or dropped: `sampled/<answer>_share` for every answer the task has and "none", and
+    `sampled/right_share`, the share matching its gold. `rollouts/*` counts the batch trained on, where a
+    hinted row's answer is the gold the hint gave it: a drift to one answer shows in these first."""
+    names = [*answer_names(task), "none", *(["other"] if task.labels else [])]
+    given, right = [], []
+    for group, gold in zip(groups, golds, strict=True):
+        target = gold_answer(gold, task)
+        for rollout in group:
+            answer = parsed_answer(rollout.parsed, task) or "none"
+            given.append(answer if answer in names else "other")
+            right.append(target is not None and answer == target)
+    if not given:
+        return {}
+    shares = {f"sampled/{name}_share": given.count(name) / len(given) for name in names}
+    return shares | {"sampled/right_share": sum(right) / len(right)}
+
+
 def hard_groups_by_gold(hard: Sequence[int], golds: Sequence[Gold], task: TaskInfo) -> dict[str, float]:
     """How many of a step's hard groups had each gold answer, as `groups/hard/<answer>` for every
     answer the task has (its labels, else the three polarities; 0 where none was hard), so the

@@ -266,8 +266,8 @@ def rollout_stats(
     `rollouts/<name>_share` for every one of `names` (0 when absent, so every step has the same
     keys); answers outside `names` count under "other" when "other" is one of them."""
     rollouts = [r for g in groups for r in g]
-    if not rollouts:
-        return {"reward/mean": 0.0, "reward/std": 0.0}
+    if not rollouts:  # every group dropped: no reward to log (a 0 read as a point on the curve)
+        return {}
     stats = {
         "reward/mean": float(rewards.mean()),
         "reward/std": float(rewards.std()) if len(rewards) > 1 else 0.0,

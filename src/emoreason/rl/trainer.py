@@ -62,6 +62,7 @@ from emoreason.rl.hints import (
     hint_token_mask,
     hinted_rows,
     parsed_answer,
+    sampled_mix,
 )
 from emoreason.rl.reflection import reflect
 from emoreason.rl.rollouts import (
@@ -119,6 +120,10 @@ class GRPOTrainer:
         self.config = config
         self.accelerator = accelerator or build_accelerator(config.model, config.run)
         self.rank, self.world = self.accelerator.process_index, self.accelerator.num_processes
+        if self.world > 1 and config.hints.drop_hard:
+            # a process whose groups were all dropped would skip the update the others wait in (the run hangs),
+            # and one that dropped some would run fewer windows than the others
+            raise ValueError("hints.drop_hard runs in one process only: drop it, or run the ablation without torchrun")
         torch.manual_seed(config.run.seed)
         np.random.seed(config.run.seed)
         data = config.data
@@ -136,7 +141,9 @@ class GRPOTrainer:
         rows, optim = config.rollout.prompts_per_step * config.rollout.group_size, config.optim
         windows = update_windows(rows, optim.minibatch_size, optim.gradient_accumulation)
         self.max_steps = config.run.max_steps
-        updates = self.max_steps * config.algorithm.num_iterations * len(windows)
+        #: optimizer steps a step takes with every group kept; the scheduler moves on by this many each step
+        self.updates_per_step = config.algorithm.num_iterations * len(windows)
+        updates = self.max_steps * self.updates_per_step
         seen = {"samples_seen": config.rollout.prompts_per_step * self.world}
         ready = prepare_training("grpo", config, self.accelerator, loaded, policy, optim, updates, seen)
         self.model, self.policy, self.optimizer, self.scheduler, self.loaded, self.run = ready
@@ -283,6 +290,7 @@ class GRPOTrainer:
         golds = [Gold.from_sample(s, self.task) for s in prompts]
         hard = hard_group_indices([[r.parsed for r in g] for g in groups], golds, self.task)
         stats = {"groups/hard_rate": len(hard) / max(1, len(groups)), "hints/groups": 0.0, "groups/dropped": 0.0}
+        stats.update(sampled_mix(groups, golds, self.task))  # the policy's own answers, before hints or drops
         stats.update(hard_groups_by_gold(hard, golds, self.task))
         if not hard:
             return groups, stats
@@ -486,6 +494,7 @@ class GRPOTrainer:
         with timer.measure("reward"):
             rewards = self.score(rollouts) if rollouts else torch.zeros(0)
         given = [parsed_answer(r.parsed, self.task) or "none" for r in rollouts]
+        scheduled = self.scheduler.last_epoch + self.updates_per_step
         with timer.measure("update"):
             if rollouts:
                 advantages = group_advantages(rewards, G, algo.advantage_scale, algo.advantage_eps)
@@ -518,6 +527,9 @@ class GRPOTrainer:
                         self._warned_centring = True
                     advantages = centred
                 stats.update(self.update(rollouts, advantages))
+            # dropped groups leave fewer windows (all dropped: none), and the lr schedule would fall behind the step
+            while self.scheduler.last_epoch < scheduled:
+                self.scheduler.step()
         records = rollout_records(rollouts, advantages.tolist(), self.task) if rollouts and self.rollout_log else []
         mix = [*answer_names(self.task), "none", *(["other"] if self.task.labels else [])]
         stats.update(rollout_stats(groups, rewards, G, given, mix))
