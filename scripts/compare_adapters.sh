@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$1 sample=$2 split=${SPLIT:-test}
 shift 2
+mkdir -p "$(dirname "$out")"  # its logs go beside OUT before any evaluate makes a folder (runs/ is not in a clone)
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 first=""
 for pair in "$@"; do

@@ -40,8 +40,9 @@ VARIANTS = {"hints": [], "nohints": ["hints.enabled=false"], "drop": ["hints.dro
 
 @dataclass
 class Budget:
-    """Sizes of one run. `full` is the shipped default's recipe (600 SFT steps, 60 GRPO steps per
-    variant): about six and a half hours on a 2-core AVX512-BF16 CPU, resumable stage by stage."""
+    """Sizes of one run. `full` is the recipe of the default shipped from 2026-12-02 to 2026-12-04 (600 SFT
+    steps, 60 GRPO steps per variant; today's default came from the polarity objective, README): about six
+    and a half hours on a 2-core AVX512-BF16 CPU, resumable stage by stage."""
 
     sft_steps: int = 600
     grpo_steps: int = 60
@@ -256,7 +257,11 @@ def main(argv: list[str] | None = None) -> int:
                 scores[system] = value if isinstance(value, (int, float)) and value == value else float("-inf")
         if scores:
             best = max(scores, key=lambda s: scores[s])
-            choice = {"best": best, "adapter": str(adapters[best]), "movies_valid_pearson_r": scores}
+            # the adapter folder evaluated (a GRPO run's best/ or last checkpoint), which ship_default_adapter.py copies
+            chosen = adapters[best]
+            if best.startswith("grpo_"):
+                chosen = chosen_adapter(chosen, budget.grpo_steps)
+            choice = {"best": best, "adapter": str(chosen), "movies_valid_pearson_r": scores}
             (out / "best.json").write_text(json.dumps(choice, indent=2) + "\n")
             print(f"[select] best adapter by movies valid r: {best} {scores}", flush=True)
 

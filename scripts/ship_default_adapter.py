@@ -37,7 +37,7 @@ def number(value: float | None) -> str:
 
 def metrics_table(run: Path, system: str) -> list[str]:
     rows = [
-        "| test set (first N) | N | Pearson r | MAE | F1 (3 classes) | parse rate | VADER r | VADER MAE |",
+        "| test set (a seeded N) | N | Pearson r | MAE | F1 (3 classes) | parse rate | VADER r | VADER MAE |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for domain in DOMAINS:
@@ -98,9 +98,10 @@ def model_card(run: Path, system: str, size_mb: float, configs: list[str], lora:
         "1. distill: the deterministic VADER-lexicon teacher writes a chain per sentence; chains whose "
         "polarity or score disagree with the human rating are dropped;",
         "2. sft: LoRA cold start on the kept chains;",
-        "3. grpo (if the system is a GRPO one): C2F GRPO from the SFT adapter, reward = format + polarity + score.",
+        "3. grpo (if the system is a GRPO one): C2F GRPO from the SFT adapter, reward = format + polarity + score "
+        "(+ the terms its recipe adds, grpo_config.yaml's reward.add).",
         "",
-        "**Test metrics** (greedy decoding, max 192 new tokens; the first N sentences of each seeded test split; "
+        "**Test metrics** (greedy decoding, max 192 new tokens; a seeded random N sentences of each test split; "
         "an unparsed answer scores 0):",
         "",
         *metrics_table(run, system),
@@ -165,6 +166,13 @@ def main() -> int:
 
     tmp = args.dest.with_name(args.dest.name + ".tmp")
     size_mb = copy_fp16(adapter, tmp)
+    settings = adapter / "emoreason.json"  # its format, task and any fitted score line, read by every command
+    if settings.is_file():
+        shutil.copy(settings, tmp / settings.name)
+        for value in json.loads(settings.read_text()).values():
+            named = adapter / str(value)
+            if isinstance(value, str) and named.is_file():  # files a setting names travel with it
+                shutil.copy(named, tmp / named.name)
     configs = []
     for stage in ("sft", system):
         source = run / stage / "config.yaml"

@@ -76,6 +76,16 @@ def test_reproduce_vader_toy_runs_every_stage_and_resumes(tmp_path: Path, tiny_m
     loaded = load_model(str(tiny_models["causal_lm"]), [str(dest)])
     assert loaded.adapters == [str(dest)]
 
+    # a GRPO winner: best.json named the run folder, which the ship script refused (no adapter_config.json)
+    chosen = tmp_path / "eval" / "grpo_hints" / "movies-valid" / "metrics.json"
+    metrics = json.loads(chosen.read_text())
+    metrics["rows"]["model"]["pearson_r"] = 2.0  # above any r
+    chosen.write_text(json.dumps(metrics))
+    select = subprocess.run([*command, "--stages", "select"], capture_output=True, text=True, timeout=300)
+    assert select.returncode == 0, select.stderr[-3000:]
+    best = json.loads((tmp_path / "best.json").read_text())
+    assert best["best"] == "grpo_hints" and best["adapter"] == str(tmp_path / "grpo_hints" / "best" / "adapter")
+
 
 def test_a_failing_stage_command_is_not_taken_for_done(tmp_path: Path) -> None:
     """The stages run the CLI in-process, where click returns (not raises) a command's exit code."""

@@ -1,4 +1,7 @@
 #!/bin/sh
+# Ran at commit 59dbdef (2026-11-30), against that day's configs/c2f_vader_smollm2.yaml and shipped adapter (the SFT
+# one); both have changed since, so today it trains another run or fails validation. To rerun it, run it in a
+# checkout of that commit: git worktree add ../at-59dbdef 59dbdef
 # issue 18, at stable_a's settings and budget (40 steps x 6 prompts x G=4 from the shipped SFT adapter;
 # stable_a = Hint-GRPO, best/ = step 40): no hints; neutral prompts at a fifth instead of a third
 # (data.balance_weights, "natural"); hard groups dropped. Each best/ on the seeded 300 test sentences per domain,

@@ -1,4 +1,7 @@
 #!/bin/sh
+# Ran at commit 7632963 (2026-11-30), against that day's configs/c2f_vader_smollm2.yaml and shipped adapter (the SFT
+# one); both have changed since, so today it trains another run or fails validation. To rerun it, run it in a
+# checkout of that commit: git worktree add ../at-7632963 7632963
 # issue 18 (after issue18_ablation4.sh): Hint-GRPO at stable_a's settings and budget (40 steps x 6 prompts x G=4
 # from the shipped SFT adapter) with neutral prompts at a quarter of the stream (data.balance_weights 3/3/2), between
 # the balanced third (Hint-GRPO: neutral answers tripled) and the fifth of "natural" (neutral answers vanished).

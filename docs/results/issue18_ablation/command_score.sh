@@ -1,4 +1,7 @@
 #!/bin/sh
+# Ran at commit dff2213 (2026-11-30), against that day's configs/c2f_vader_smollm2.yaml and shipped adapter (the SFT
+# one); both have changed since, so today it trains another run or fails validation. To rerun it, run it in a
+# checkout of that commit: git worktree add ../at-dff2213 dff2213
 # issue 18 (after issue18_ablation3.sh): Hint-GRPO at stable_a's settings and budget (40 steps x 6 prompts x G=4
 # from the shipped SFT adapter), with one change: a sharper, heavier score term. The linear score reward
 # (1 - |error| / 8) separates an answer 0.5 points off from one 1 point off by 0.06, against 1.0 for the polarity

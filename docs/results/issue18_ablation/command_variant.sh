@@ -1,4 +1,7 @@
 #!/bin/sh
+# Ran at commit ad8ab80 (2026-11-30), against that day's configs/c2f_vader_smollm2.yaml and shipped adapter (the SFT
+# one); both have changed since, so today it trains another run or fails validation. To rerun it, run it in a
+# checkout of that commit: git worktree add ../at-ad8ab80 ad8ab80
 # issue 18: one Hint-GRPO variant at stable_a's settings and budget (40 steps x 6 prompts x G=4 from the
 # shipped SFT adapter), then best/ on the seeded 300 test sentences per domain, free quoting, paired against
 # SFT (sft_free) and Hint-GRPO (rl). Resumable: rerun to go on.

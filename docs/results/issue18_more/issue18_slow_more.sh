@@ -1,4 +1,7 @@
 #!/bin/sh
+# Ran at commit b7acdd9 (2026-11-30), against that day's configs/c2f_vader_smollm2.yaml and shipped adapter (the SFT
+# one); both have changed since, so today it trains another run or fails validation. To rerun it, run it in a
+# checkout of that commit: git worktree add ../at-b7acdd9 b7acdd9
 # issue 18: the slow run (trained hints, lr 1e-5) continued from step 60 to 120, every 10th checkpoint kept,
 # for a soup of more checkpoints. model.adapter names the SFT adapter by its copy in runs/ (the shipped
 # default is now the soup; the KL reference must stay the SFT start). Constant lr: extending is exact.

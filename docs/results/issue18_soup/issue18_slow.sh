@@ -1,4 +1,7 @@
 #!/bin/sh
+# Ran at commit 16e0c94 (2026-11-30), against that day's configs/c2f_vader_smollm2.yaml and shipped adapter (the SFT
+# one); both have changed since, so today it trains another run or fails validation. To rerun it, run it in a
+# checkout of that commit: git worktree add ../at-16e0c94 16e0c94
 # issue 18: trained hints (quarter mix, fraction 0.5) at half the lr for twice the steps, every 10th checkpoint
 # kept (for checkpoint averaging), validation every 20 steps. Training only; choose on valid afterwards.
 set -eu
