@@ -394,7 +394,8 @@ def test_a_bad_override_is_named_as_the_override_not_the_file(tmp_path: Path) ->
     listed.write_text("- a\n- b\n")
     with pytest.raises(ConfigError, match="listed.yaml: the top level must be a mapping of sections"):
         load_recipe(GRPOConfig, listed, ["run.seed=1"])
-    with pytest.raises(ConfigError, match="is a folder; give a YAML config file"):
+    # the recipes in the folder, not the GRPO one for every command (`sft -c configs` named a GRPO recipe)
+    with pytest.raises(ConfigError, match=r"is a folder; give a YAML config file \(here: .*listed.yaml"):
         load_recipe(GRPOConfig, tmp_path)
     twice = tmp_path / "twice.yaml"  # a key given twice was a yaml traceback
     twice.write_text("run:\n  max_steps: 3\nrun:\n  seed: 1\n")

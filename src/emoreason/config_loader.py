@@ -110,7 +110,9 @@ def load_recipe(
     if path is not None:
         path = Path(path)
         if path.is_dir():
-            raise ConfigError(f"{path} is a folder; give a YAML config file (e.g. configs/c2f_vader_smollm2.yaml)")
+            recipes = sorted(str(p) for p in path.glob("*.yaml"))[:4]
+            among = f" (here: {', '.join(recipes)})" if recipes else ""
+            raise ConfigError(f"{path} is a folder; give a YAML config file{among}")
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
         try:
