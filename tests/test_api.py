@@ -219,6 +219,9 @@ def test_settings_are_checked_before_the_model_loads(
     from emoreason.data.schema import resolve_task
 
     assert resolve_task(labels=("joy", "", " anger")).labels == ("joy", "anger")
+    # a polarity for a label no lexicon names: `Joy:positive` was taken as a label of that name
+    given = resolve_task(labels=("joy:positive", "anger"))
+    assert given.labels == ("joy", "anger") and given.label_polarity == {"joy": "positive", "anger": "negative"}
     with pytest.raises(ValueError, match="batch_size"):
         Explainer(explainer.loaded, explainer.engine, batch_size=-1)
 

@@ -405,6 +405,7 @@ def test_bad_prediction_values_are_counted_named_and_scored_as_unparsed(scored_d
     assert "scored as unparsed answers" in message
     # imputed rows are named too: the one without an answer and the one without a row
     assert "1 row(s) give no score (an answer that did not parse, or none given; first ids ['s2'])" in message
+    assert "scored as the scale midpoint 0, neutral in the polarity figures" in message  # it said how only for others
     assert "1 of 7 samples have no prediction (first ids ['s3'])" in message
     report = strict_load(metrics_path)
     row = report["rows"]["preds"]

@@ -718,3 +718,14 @@ def test_answer_start_finds_any_formats_answer_marker() -> None:
     assert answer_start("a frown < answer >sadness") == len("a frown ")
     assert answer_start("<step1>x</step1><step3>negative</step3>") == len("<step1>x</step1>")
     assert answer_start("just words") is None
+
+
+def test_the_prompts_example_score_is_a_negative_one_inside_the_scale() -> None:
+    """On 1..7 the example was 1 x 0.4 = 0.4, outside the scale: a model copying it did not parse."""
+    from emoreason.data.schema import resolve_task
+    from emoreason.formats import get_format
+
+    c2f = get_format("c2f")
+    assert "<score>-1.6</score>" in c2f.system_prompt(resolve_task("vader"))  # the shipped prompt, unchanged
+    rating = resolve_task(scale=(1.0, 7.0))
+    assert "<score>2.8</score>" in c2f.system_prompt(rating) and rating.score_polarity(2.8) == "negative"

@@ -779,3 +779,18 @@ def test_a_missing_cue_reference_is_refused_before_the_model_loads(
     result = runner.invoke(app, ["analyze", "Fine.", "--model", tiny, "--cue-reference", str(tmp_path / "none.json")])
     assert result.exit_code != 0 and "the model was loaded" not in flat(result.output)
     assert "none.json is not a file" in flat(result.output)
+
+
+def test_analyze_answers_on_the_scale_its_input_spec_names(tiny: str, tmp_path: Path) -> None:
+    """`--input 'csv:F?scale=1,7'` was answered on the adapter's -4..4: the spec's scale was read for the rows only."""
+    from emoreason.cli.inputs import input_task
+
+    data = write(tmp_path / "mine.csv", "text,score\nLovely cafe,6\n")
+    assert input_task(Path(str(data))) is None  # a plain file: the adapter's task stands
+    assert input_task(Path(f"csv:{data}?scale=1,7")).scale == (1.0, 7.0)  # type: ignore[union-attr]
+    result = runner.invoke(
+        app, ["analyze", "--input", f"csv:{data}?scale=1,7", "--model", tiny, "--max-new-tokens", "2", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output.strip().splitlines()[-1])
+    assert record["task"] == "mine"  # the file's task (1..7), not the adapter's vader:text

@@ -452,3 +452,19 @@ def test_a_run_resumed_at_its_end_records_its_last_evaluation(tmp_path: Path, ti
     SFTTrainer(config).train()
     again = json.loads((tmp_path / "run" / "final" / "provenance.json").read_text())["last_eval"]
     assert written is not None and {k: v for k, v in again.items() if k != "time"} == written  # the log adds its time
+
+
+def test_a_rerun_of_a_finished_run_leaves_its_adapter_as_it_was(tmp_path: Path, tiny_models, short_file) -> None:
+    """It rewrote final/ with the same weights and the module list in another order (peft saves a set): the
+    adapter's digest changed, and a GRPO run from it, or an evaluate of it, refused to resume."""
+    from emoreason.provenance import adapter_fingerprint
+
+    sections = {"run": {"max_steps": 2, "save_every": 2, "resume": True}, "data": {"eval_fraction": 0.0}}
+    config = make_config(tmp_path, tiny_models["causal_lm"], short_file, **sections)
+    SFTTrainer(config).train()
+    adapter = tmp_path / "run" / "final" / "adapter"
+    saved = json.loads((adapter / "adapter_config.json").read_text())
+    assert saved["target_modules"] == sorted(saved["target_modules"])  # one order, whichever process saves it
+    before = adapter_fingerprint(str(adapter))
+    SFTTrainer(config).train()
+    assert adapter_fingerprint(str(adapter)) == before

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from emoreason.api import samples_from_texts
-from emoreason.data.schema import Sample
+from emoreason.data.schema import Sample, TaskInfo
 from emoreason.data.text import NotUtf8Error, decode_utf8
 
 
@@ -47,6 +47,23 @@ def samples_from_file(path: Path, warn: Callable[[str], None] | None = None) -> 
     if warn is not None and (dataset.report.bad_rows or dataset.report.values_dropped):
         warn(dataset.report.summary())
     return dataset.split("all")
+
+
+def input_task(path: Path) -> TaskInfo | None:
+    """The task an `--input` dataset spec names, for `analyze` when no --task, --scale or --labels is given:
+    a named dataset's own (`vader:tweets`), or a file's with `?scale=` or `?labels=` (`jsonl:F?scale=1,7`,
+    which was read with the adapter's task, -4..4); None for a plain file (the adapter's task stands)."""
+    from emoreason.data import ADAPTERS, load_dataset
+    from emoreason.data import adapters as _registered  # noqa: F401  (fills ADAPTERS)
+    from emoreason.data.spec import DatasetSpec, parse_spec
+
+    if path.exists() or ":" not in str(path) or str(path).split(":", 1)[0] not in ADAPTERS:
+        return None
+    given = parse_spec(str(path))
+    if given.kind in ("jsonl", "csv") and not {"scale", "labels"} & set(given.options):
+        return None
+    optional = {"targets": "optional"} if "targets" in ADAPTERS[given.kind].options else {}
+    return load_dataset(DatasetSpec(given.kind, given.target, optional | given.options)).task
 
 
 def stdin_lines(stream: TextIO) -> Iterator[str]:
@@ -112,4 +129,4 @@ def given_samples(
     return samples_from_texts(texts, media)
 
 
-__all__ = ["example_samples", "given_samples", "samples_from_file", "stdin_lines"]
+__all__ = ["example_samples", "given_samples", "input_task", "samples_from_file", "stdin_lines"]

@@ -153,7 +153,10 @@ AnalyzeMaxNewTokens = Annotated[
 Scale = Annotated[Optional[str], _option("Custom score scale LOW,HIGH (overrides --task).")]
 Labels = Annotated[
     Optional[str],
-    _option("Custom comma-separated label set (overrides --task); answered in a label format (-f emor3 or -f r1)."),
+    _option(
+        "Custom comma-separated label set (overrides --task); answered in a label format (-f emor3 or -f r1). "
+        "LABEL:POLARITY gives a label its polarity (joy:positive); emotion words Mikels or RAVDESS name have one."
+    ),
 ]
 Temperature = Annotated[
     Optional[float],
@@ -206,9 +209,10 @@ ScoreReadout = Annotated[
     _option(
         "How a scored C2F answer's score is read: fitted (the default: off the line the adapter carries, fitted on "
         "valid answers with `emoreason fit-score`; the record keeps `confidence_score`; without a line, as "
-        "confidence), confidence (the number the chain wrote times the probability the model gave the polarity it "
-        "wrote, kept on that polarity's side of the neutral band: a hesitant answer scores nearer 0; the record keeps "
-        "`written_score` and `polarity_probs`) or written (the chain's number as is). The polarity never changes "
+        "confidence), confidence (the number the chain wrote, measured from the scale's middle, times the "
+        "probability the model gave the polarity it wrote, kept on that polarity's side of the neutral band: a "
+        "hesitant answer scores nearer the middle; the record keeps `written_score` and `polarity_probs`) or "
+        "written (the chain's number as is). The polarity never changes "
         "(emoreason.formats.readout).",
         "--score-readout",
     ),

@@ -320,6 +320,13 @@ def show_dataset_info(info: dict[str, Any], missing_media: int) -> None:
     if "labels" in info:
         console.print("labels: " + _joined(info["labels"]))
     console.print("polarity: " + _joined(info["polarity"]))
+    if info.get("labels_without_polarity"):
+        named = info["labels_without_polarity"]
+        pairs = ",".join(f"{label}:positive" for label in named[:2])
+        console.print(
+            f"  labels without a polarity: {', '.join(named)} (no hint, no polarity figures for them); give them "
+            f"one in the spec, e.g. ?polarity={pairs}"
+        )
     if "text_words" in info:
         t = info["text_words"]
         console.print(

@@ -59,6 +59,16 @@ def describe(dataset: Dataset, split: str | None = None, bins: int = 8) -> dict[
     info["polarity"] = {p: polarity.get(p, 0) for p in POLARITIES if polarity.get(p)}
     if polarity.get(None):
         info["polarity"]["unknown"] = polarity[None]
+        # which labels have none, and how to give them one: hints, polarity figures and baselines skip them
+        unknown = sorted(
+            {
+                spelled.get(normalize_label(s.label), s.label)
+                for s in samples
+                if s.label is not None and task.gold_polarity(s) is None
+            }
+        )
+        if unknown:
+            info["labels_without_polarity"] = unknown
     lengths = np.array([len(WORD.findall(s.text)) for s in samples if s.text], dtype=float)
     if lengths.size:
         info["text_words"] = {

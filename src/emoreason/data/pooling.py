@@ -70,7 +70,11 @@ def pool_samples(
             )
         chosen = dataset.split(split)
         if not chosen:
-            raise DataError(f"{dataset.spec} has no {split} split (rows per split: {dataset.split_counts()})")
+            raise DataError(
+                f"{dataset.spec} has no {split} split (rows per split: {dataset.split_counts()}); a file's rows take "
+                "theirs from a `split` column (a row without one counts as test), an image folder from "
+                "DIR/<split>/<label>/ (DIR/<label>/ alone is all test)"
+            )
         chosen = chosen[:limit] if limit else chosen
         for sample in chosen:  # answers, caches and predictions are keyed by id: two samples under one id collide
             if sample.id in where:

@@ -319,13 +319,17 @@ def resolve_task(
     if labels is not None and scale is not None:
         raise ValueError("give a scale or labels, not both")
     if labels is not None:
-        # empty items dropped and the rest stripped, so "joy,,anger" asks the prompt for joy or anger wherever given
-        named = tuple(label.strip() for label in labels if label.strip())
+        # empty items dropped and the rest stripped, so "joy,,anger" asks the prompt for joy or anger wherever given;
+        # "joy:positive" gives a label its polarity (for hints and polarity figures), as a file's ?polarity= does
+        items = [label.strip() for label in labels if label.strip()]
+        named = tuple(item.partition(":")[0].strip() for item in items)
+        polarities = ",".join(item for item in items if ":" in item) or None
         if len(named) < 2:
             raise ValueError(f"a label set needs at least two labels, got {len(named)} ({', '.join(named) or 'none'})")
         if len(set(named)) < len(named):
             raise ValueError(f"a label set names each label once, got {', '.join(named)}")
-        return TaskInfo("labels", labels=named, label_polarity=label_polarity_map(named), metric_set="classification")
+        polarity = label_polarity_map(named, polarities, "the labels given (LABEL or LABEL:POLARITY)")
+        return TaskInfo("labels", labels=named, label_polarity=polarity, metric_set="classification")
     if scale is not None:
         low, high = (float(end) for end in scale)
         if not (math.isfinite(low) and math.isfinite(high) and low < high):

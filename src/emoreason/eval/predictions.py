@@ -209,6 +209,11 @@ def score_system(
         warnings.append(
             f"{source}: {len(unanswered)} row(s) give no {what} (an answer that did not parse, or none given; "
             f"first ids {unanswered[:SHOWN_IDS]}); they count as unparsed answers (imputed_predictions)"
+            + (
+                f", scored as the scale midpoint {sum(task.scale) / 2:g}, neutral in the polarity figures"
+                if task.is_regression and task.scale is not None
+                else ", scored as wrong"
+            )
         )
     if overriding:
         what = "score" if task.is_regression else "label"

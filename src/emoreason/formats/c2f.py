@@ -67,7 +67,10 @@ class C2FFormat(ReasoningFormat):
     def system_prompt(self, task: TaskInfo) -> str:
         if task.scale is None:
             raise ValueError(f"the c2f format needs a task with a score scale; {task.name!r} has none")
-        example = format_number(task.scale[0] * 0.4, 1)
+        low, high = task.scale
+        # a negative example four tenths of the way from the middle to the low end: -1.6 on -4..4, 2.8 on 1..7
+        # (the low end times 0.4, 0.4 on 1..7, was outside the scale, and a model copying it did not parse)
+        example = format_number((low + high) / 2 - 0.4 * (high - low) / 2, 1)
         return (
             "You judge the sentiment a person expresses and explain your judgment from coarse to "
             "fine, in three parts, in this order:\n"

@@ -304,7 +304,9 @@ class SFTTrainer:
                 stats.update(self.evaluate())
 
         records = self.run.run_steps(self.step, self.max_steps, progress, after_step=evaluate_now)
-        if self.run.is_main:
+        # a rerun of a finished run trains nothing: its final/ stays as it was, since whatever read it (a GRPO run
+        # from it, an evaluate of it) compares its bytes, and a rewrite is new bytes for the same weights
+        if self.run.is_main and (records or not self.final_dir().is_dir()):
             self._write_final()
         self.run.end()
         return records

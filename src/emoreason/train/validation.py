@@ -311,7 +311,10 @@ class Validation:
             gold = (lambda s: s.label is not None) if dataset.task.labels else (lambda s: s.score is not None)
             samples = [s for s in dataset.split(config.split) if gold(s)]
             if not samples:
-                raise ValueError(f"validation: {spec} has no samples with gold answers in split {config.split!r}")
+                raise ValueError(
+                    f"validation: {spec} has no samples with gold answers in split {config.split!r}; give it one "
+                    "(validation.datasets names others), or validate nothing: validation.every=0"
+                )
             sets[name] = (random_subset(samples, config.sample, config.seed), dataset.task)
             given[name] = spec
         max_new_tokens = config.max_new_tokens or max_new_tokens

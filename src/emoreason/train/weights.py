@@ -43,6 +43,17 @@ def trained_for(format_name: str | None, task: TaskInfo | None) -> dict[str, str
     return settings
 
 
+def steady_adapter_config(path: Path) -> None:
+    """Rewrite a saved adapter config with its lists of module names sorted: peft writes a set, in an order
+    that changes from process to process, so the same weights saved twice hashed apart
+    (`provenance.adapter_fingerprint`), and a resume or an evaluate reading the copy took it for another."""
+    config = json.loads(path.read_text())
+    for key in ("target_modules", "modules_to_save", "layers_to_transform"):
+        if isinstance(config.get(key), list) and all(isinstance(item, str) for item in config[key]):
+            config[key] = sorted(config[key])
+    path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+
 def save_weights(
     model: torch.nn.Module, folder: Path, processor: Any = None, settings: Mapping[str, str] | None = None
 ) -> None:
@@ -55,6 +66,7 @@ def save_weights(
             # default model's base name is a label, not a folder, and its vocabulary never changes
             warnings.filterwarnings("ignore", message="Could not find a config file", category=UserWarning)
             model.save_pretrained(folder / "adapter", selected_adapters=["default"])
+        steady_adapter_config(folder / "adapter" / "adapter_config.json")
         if settings:
             (folder / "adapter" / SETTINGS_FILE).write_text(json.dumps(dict(settings), indent=2) + "\n")
     else:

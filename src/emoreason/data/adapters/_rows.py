@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,12 +95,31 @@ class RowReader:
     domain: str = ""
     labels: tuple[str, ...] | None = None
     seen_ids: set[str] = field(default_factory=set)
+    seen_columns: set[str] = field(default_factory=set)
 
     def column(self, name: str) -> str:
         return self.spec.option(name, name) or name
 
+    def check_renamed_columns(self) -> None:
+        """A `DataError` for a field the spec renames (`?cues=COL`) to a column no row has: the option was
+        read silently (`?cues=only`, meant as a media dataset's cue mode, named a column `only`)."""
+        for name in FIELDS:
+            given = self.spec.option(name)
+            if given and given not in self.seen_columns and self.report.rows_read:
+                also = (
+                    " (measured cue text comes with media datasets, e.g. ravdess:DIR?cues=only; here cues= names "
+                    "the column that holds cue text)"
+                    if name == "cues"
+                    else ""
+                )
+                columns = ", ".join(sorted(self.seen_columns)) or "none"
+                raise DataError(
+                    f"?{name}={given}: no row has a column {given!r} (columns: {columns}){also}", file=self.file
+                )
+
     def read(self, row: dict[str, Any], line: int) -> Sample | None:
         self.report.rows_read += 1
+        self.seen_columns.update(key for key in row if isinstance(key, str))
         extra = row.get(None)  # type: ignore[call-overload]  # csv.DictReader's fields beyond the header
         if extra:
             return self._bad(
@@ -195,6 +214,17 @@ def distinct_labels(labels: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(first.values(), key=normalize_label))
 
 
+def inferred_scale(scores: Sequence[float]) -> tuple[float, float]:
+    """A scale for scores given without one: a signed scale is symmetric about 0 (-4..4 from scores within
+    it); scores none of which is negative are a rating scale from its lowest to its highest whole number
+    (1..7: read as -7..7 every rating was positive)."""
+    low, high = math.floor(min(scores)), math.ceil(max(scores))
+    if low >= 0 and low < high:
+        return float(low), float(high)
+    bound = max(abs(low), abs(high)) or 1
+    return -float(bound), float(bound)
+
+
 def build_task(spec: DatasetSpec, samples: list[Sample], report: LoadReport, default_name: str) -> TaskInfo:
     """The task of a generic source: regression if it has scores, else classification."""
     name = spec.option("name", default_name) or default_name
@@ -210,11 +240,10 @@ def build_task(spec: DatasetSpec, samples: list[Sample], report: LoadReport, def
     if scores:
         scale = spec.range_option("scale")
         if scale is None:
-            bound = math.ceil(max(abs(x) for x in scores)) or 1.0
-            scale = (-float(bound), float(bound))
+            scale = inferred_scale(scores)
             report.warnings.append(
-                f"no score scale given; inferred {scale[0]:g}..{scale[1]:g} from the data. "
-                f"Pass ?scale=LOW,HIGH in the dataset spec to set it."
+                f"no score scale given; inferred {scale[0]:g}..{scale[1]:g} from the data (its midpoint "
+                f"{(scale[0] + scale[1]) / 2:g} is neutral). Pass ?scale=LOW,HIGH in the dataset spec to set it."
             )
         outside = [s.id for s in samples if s.score is not None and not scale[0] <= s.score <= scale[1]]
         if outside:

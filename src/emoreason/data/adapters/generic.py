@@ -55,6 +55,7 @@ def load_jsonl(spec: DatasetSpec, strict: bool) -> Dataset:
         sample = reader.read(line.record, line.number)
         if sample is not None:
             samples.append(sample)
+    reader.check_renamed_columns()
     task = build_task(spec, samples, reader.report, path.stem)
     return Dataset(spec=str(spec), task=task, samples=samples, report=reader.report)
 
@@ -95,5 +96,6 @@ def load_csv(spec: DatasetSpec, strict: bool) -> Dataset:
         sample = reader.read(dict(row), line)
         if sample is not None:
             samples.append(sample)
+    reader.check_renamed_columns()
     task = build_task(spec, samples, reader.report, path.stem)
     return Dataset(spec=str(spec), task=task, samples=samples, report=reader.report)
