@@ -487,3 +487,24 @@ def test_evaluate_with_votes_records_them_and_resumes_only_with_the_same_votes(t
         emoreason.evaluate(spec, tiny_path, out=out, max_new_tokens=4, baselines=[], device="cpu")
     with pytest.raises(ValueError, match="votes=1"):
         emoreason.evaluate(spec, tiny_path, out=tmp_path / "f", votes=2, faithfulness=True, device="cpu")
+
+
+def test_an_adapter_trained_on_a_scale_of_ones_own_answers_on_it(tmp_path: Path) -> None:
+    """emoreason.json named a task only where its name read back as it: an adapter trained on a file's 1..7
+    scale said nothing, and analyze, serve and the API answered with it on -4..4."""
+    from emoreason.api.explainer import checked_settings
+    from emoreason.data.schema import NeutralBand, TaskInfo, resolve_task
+    from emoreason.models.shipped import AdapterSettings
+    from emoreason.train.weights import trained_for
+
+    mine = TaskInfo("mine", scale=(1.0, 7.0), neutral=NeutralBand.around((1.0, 7.0), 0.5))
+    written = trained_for("c2f", mine)
+    assert written["task"] == mine.to_dict() and trained_for("c2f", resolve_task("mosi"))["task"] == "mosi"
+    (tmp_path / "emoreason.json").write_text(json.dumps(written))
+    own = AdapterSettings.read(tmp_path)
+    assert own.task_info() == mine
+    _, task, _ = checked_settings(own, None, None, None, None, 1, None, "auto", "fitted")
+    assert task == mine  # not vader's -4..4
+    (tmp_path / "emoreason.json").write_text(json.dumps({"task": {"scale": [1, 7]}}))
+    with pytest.raises(ValueError, match="emoreason.json: task is not a task written by TaskInfo.to_dict"):
+        AdapterSettings.read(tmp_path)

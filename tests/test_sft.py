@@ -431,7 +431,8 @@ def test_the_trained_adapter_says_what_it_answers(tmp_path: Path, tiny_models, s
 
     assert trained_for("c2f", resolve_task("vader:movies")) == {"format": "c2f", "task": "vader:movies"}
     assert trained_for("emor3", resolve_task("ravdess")) == {"format": "emor3", "task": "ravdess"}
-    assert trained_for("c2f", resolve_task(scale=(1.0, 7.0))) == {"format": "c2f"}  # "custom" names no scale
+    own_scale = resolve_task(scale=(1.0, 7.0))  # "custom" names no scale: the task is written whole
+    assert trained_for("c2f", own_scale) == {"format": "c2f", "task": own_scale.to_dict()}
     SFTTrainer(make_config(tmp_path, tiny_models["causal_lm"], short_file, run={"max_steps": 1})).train()
     settings = AdapterSettings.read(tmp_path / "run" / "final" / "adapter")
     examples = load_sft_file(short_file)

@@ -303,7 +303,7 @@ def checked_settings(
         if task is not None:
             raise ValueError("give a task, or a scale or labels of your own, not both")
         task = resolve_task(scale=tuple(scale) if scale else None, labels=tuple(labels) if labels else None)
-    task = task or own.task or "vader"
+    task = task or own.task_info() or "vader"
     task_info = task if isinstance(task, TaskInfo) else resolve_task(task)
     fmt = format_for(task_info, format, own.format)
     chosen = vote_temperature(votes, temperature)

@@ -82,7 +82,7 @@ def _check_format(task: Any, fmt: Any, model: str, adapter: Any) -> None:
     except (ValueError, OSError):  # the model or adapter is checked, and named, where it loads
         own = AdapterSettings()
     try:
-        format_for(task or resolve_task(own.task or "vader"), fmt.name if fmt else None, own.format, cli=True)
+        format_for(task or own.task_info() or resolve_task("vader"), fmt.name if fmt else None, own.format, cli=True)
     except ValueError as err:
         fail(str(err))
     if fmt is not None and own.format and fmt.name != own.format:  # the answers will rarely parse

@@ -17,6 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from emoreason.data.schema import TaskInfo
 
 #: name -> folder under emoreason/resources
 SHIPPED_ADAPTERS = {"sentiment": "default_adapter", "speech-emotion": "speech_emotion_adapter"}
@@ -57,7 +61,9 @@ class AdapterSettings:
     """What an adapter was trained for (`emoreason.json` in its folder); None: not said."""
 
     format: str | None = None
-    task: str | None = None
+    #: a task's name (vader:tweets, mosi, ravdess...), or a task of one's own written whole (`TaskInfo.to_dict`:
+    #: a file's 1..7 scale or label set, which no name reads back as)
+    task: str | dict[str, Any] | None = None
     max_new_tokens: int | None = None
     cue_classifier: Path | None = None  # a `emoreason.cues.CueClassifier` file
     cue_reference: Path | None = None  # a `emoreason.cues.save_references` file
@@ -82,9 +88,24 @@ class AdapterSettings:
             if missing:
                 raise ValueError(f"names files that are not there: {', '.join(missing)}")
             tokens = data.get("max_new_tokens")
-            return cls(data.get("format"), data.get("task"), int(tokens) if tokens else None, **files)
+            settings = cls(data.get("format"), data.get("task"), int(tokens) if tokens else None, **files)
+            settings.task_info()  # a task it cannot read fails here, naming the file
+            return settings
         except (OSError, ValueError, TypeError) as err:
             raise ValueError(f"{path}: {err}") from None
+
+    def task_info(self) -> TaskInfo | None:
+        """The task these settings name, or None where they name none. Raises ValueError for one it cannot read."""
+        from emoreason.data.schema import TaskInfo, resolve_task
+
+        if self.task is None:
+            return None
+        if isinstance(self.task, dict):
+            try:
+                return TaskInfo.from_dict(self.task)
+            except (KeyError, TypeError, ValueError) as err:
+                raise ValueError(f"task is not a task written by TaskInfo.to_dict ({err})") from None
+        return resolve_task(self.task)
 
     @staticmethod
     def set_file(folder: str | Path, key: str, name: str) -> Path:

@@ -371,7 +371,7 @@ def save_checkpoint(
     barrier: Any = None,
     keep: int = 2,
     rolling: bool = False,
-    settings: Mapping[str, str] | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write checkpoint-<step> (or, with `rolling`, replace checkpoint-latest). Every rank
     stores its RNG state; rank 0 stores the rest. `barrier()` (the accelerator's

@@ -231,7 +231,7 @@ class TrainingRun:
         self.resolved: dict[str, str] = {}
         self.step_logs: list[Path] = [self.metrics_file]  # per-step JSONL files a resume truncates
         #: what the trained adapter answers (`weights.trained_for`), written beside it as its emoreason.json
-        self.adapter_settings: dict[str, str] = {}
+        self.adapter_settings: dict[str, Any] = {}
         self._started = False
         #: this process's hold on run.output_dir (`locking.FolderLock`), from start() to end()
         self._lock: FolderLock | None = None

@@ -28,18 +28,18 @@ def is_peft(model: torch.nn.Module) -> bool:
     return hasattr(model, "peft_config")
 
 
-def trained_for(format_name: str | None, task: TaskInfo | None) -> dict[str, str]:
+def trained_for(format_name: str | None, task: TaskInfo | None) -> dict[str, Any]:
     """What an adapter trained on `format_name` answers for `task`, as its `emoreason.json` says it
     (`models.shipped.AdapterSettings`), so that analyze, evaluate and serve default to them: the format,
-    and the task where its name reads back as the same task (vader:tweets, mosi, ravdess...; a file's own
-    scale has no name to say it by)."""
-    settings = {"format": format_name} if format_name else {}
+    and the task by its name where the name reads back as the same task (vader:tweets, mosi, ravdess...),
+    else written whole (a file's own 1..7 scale or label set: without it the adapter answered on -4..4)."""
+    settings: dict[str, Any] = {"format": format_name} if format_name else {}
     if task is not None:
         try:
-            if resolve_task(task.name) == task:
-                settings["task"] = task.name
+            named = resolve_task(task.name) == task
         except ValueError:  # a name no task is known by
-            pass
+            named = False
+        settings["task"] = task.name if named else task.to_dict()
     return settings
 
 
@@ -55,7 +55,7 @@ def steady_adapter_config(path: Path) -> None:
 
 
 def save_weights(
-    model: torch.nn.Module, folder: Path, processor: Any = None, settings: Mapping[str, str] | None = None
+    model: torch.nn.Module, folder: Path, processor: Any = None, settings: Mapping[str, Any] | None = None
 ) -> None:
     """The trainable weights under `folder`: adapter/ (a peft folder, with `settings` as its
     `emoreason.json` when given: `trained_for`) or model/ (full weights, and the processor)."""
