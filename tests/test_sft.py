@@ -469,3 +469,25 @@ def test_a_rerun_of_a_finished_run_leaves_its_adapter_as_it_was(tmp_path: Path, 
     before = adapter_fingerprint(str(adapter))
     SFTTrainer(config).train()
     assert adapter_fingerprint(str(adapter)) == before
+
+
+def test_the_held_out_answers_of_a_label_task_are_scored_by_label(tmp_path: Path, tiny_models) -> None:
+    """Only polarity accuracy was reported: an emotion task's figure is its label, and a label without a
+    polarity (joy, given none) was not counted at all."""
+    from emoreason.data.schema import resolve_task
+    from emoreason.models import load_model
+    from emoreason.sft.trainer import generation_eval
+
+    task = resolve_task(labels=("joy", "anger"))
+    rows = []
+    for i, (text, label) in enumerate((("yay", "joy"), ("grr", "anger"))):
+        answer = f"<step1>t</step1><step2>t</step2><step3>t</step3>\\boxed{{{label}}}"
+        messages = [{"role": "user", "content": text}, {"role": "assistant", "content": answer}]
+        rows.append(
+            {"id": str(i), "format": "emor3", "task": task.to_dict(), "gold": {"label": label}, "messages": messages}
+        )
+    file = tmp_path / "sft.jsonl"
+    file.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    loaded = load_model(str(tiny_models["causal_lm"]), device="cpu")
+    stats = generation_eval(loaded, load_sft_file(file), max_new_tokens=4)
+    assert stats["eval/label_accuracy"] == 0.0 and "eval/polarity_accuracy" not in stats  # a random model: none right

@@ -424,7 +424,7 @@ def validation_line(record: Mapping[str, Any]) -> str | None:
     return f"validation at step {record['step']}: " + "; ".join(parts) + collapse
 
 
-SFT_EVALS = ("eval/loss", "eval/parse_rate", "eval/polarity_accuracy")
+SFT_EVALS = ("eval/loss", "eval/parse_rate", "eval/polarity_accuracy", "eval/label_accuracy")
 #: the training losses an SFT step logs: the chains' token mean, and the polarity objective's when it is on
 SFT_LOSSES = (("loss", "loss"), ("polarity/loss", "polarity loss"))
 

@@ -58,7 +58,10 @@ def load_image(path: str | Path) -> Any:
             upright = ImageOps.exif_transpose(image)  # phone photos: apply the EXIF rotation
             return _as_rgb(upright)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
-        raise MediaError(f"cannot read image file {path}: {err}; convert it to PNG or JPEG") from None
+        raise MediaError(
+            f"cannot read image file {path}: {err}; it may be empty or damaged, or in a format PIL cannot read "
+            "(then convert it to PNG or JPEG)"
+        ) from None
 
 
 def _as_rgb(image: Any) -> Any:

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from emoreason.data.jsonl import iter_jsonl_lines
-from emoreason.data.schema import Polarity, Sample
+from emoreason.data.schema import Polarity, Sample, normalize_label
 from emoreason.formats import get_format
 from emoreason.formats.readout import polarity_position, polarity_word_index
 from emoreason.generation import SamplingParams, TransformersEngine
@@ -352,12 +352,14 @@ def generation_eval(
     loaded: LoadedModel, examples: Sequence[SFTExample], max_new_tokens: int = 192, batch_size: int = 8
 ) -> dict[str, float]:
     """Greedy answers to the examples' prompts, parsed by their format: parse rate, polarity
-    accuracy against the gold polarity, and score MAE where there are gold scores."""
+    accuracy against the gold polarity, label accuracy where there are gold labels (an emotion task's
+    figure; its labels may have no polarity), and score MAE where there are gold scores."""
     usable = [e for e in examples if e.format]
     if not usable:
         return {}
     engine = TransformersEngine(loaded, batch_size=batch_size)
     parsed_ok, correct, judged, errors = 0, 0, 0, []
+    labels_right, labelled = 0, 0
     for start in range(0, len(usable), batch_size):
         chunk = usable[start : start + batch_size]
         fmt = get_format(chunk[0].format or "c2f")
@@ -371,11 +373,19 @@ def generation_eval(
             if gold_polarity:
                 judged += 1
                 correct += result.polarity == gold_polarity
+            gold_label = example.gold.get("label")
+            if gold_label:
+                labelled += 1
+                labels_right += result.label is not None and normalize_label(result.label) == normalize_label(
+                    gold_label
+                )
             if result.score is not None and example.gold.get("score") is not None:
                 errors.append(abs(result.score - float(example.gold["score"])))
     stats = {"eval/parse_rate": parsed_ok / len(usable)}
     if judged:
         stats["eval/polarity_accuracy"] = correct / judged
+    if labelled:
+        stats["eval/label_accuracy"] = labels_right / labelled
     if errors:
         stats["eval/score_mae_parsed"] = float(np.mean(errors))
     return stats
