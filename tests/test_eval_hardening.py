@@ -636,3 +636,11 @@ def test_the_report_pairs_answers_with_their_samples_by_id() -> None:
     records = [{"id": "s1", "polarity": "positive", "score": 2.0}, {"id": "s2", "polarity": "positive", "score": 2.5}]
     (negative, _, positive), _, _ = polarity_confusion(answers_of(records, samples), samples, task)
     assert negative == [0, 0, 0, 1] and positive == [0, 0, 2, 0]  # s0: no answer; s1, s2: positive
+
+
+def test_the_vader_baseline_does_not_claim_training_data(scored_data: Path, tmp_path: Path) -> None:
+    spec = f"jsonl:{scored_data}?scale=-4,4"
+    vader = runner.invoke(app, ["baseline", "vader", str(tmp_path / "v.jsonl"), "-d", spec])
+    assert vader.exit_code == 0 and "training data" not in vader.output  # its scores are the lexicon's
+    mean = runner.invoke(app, ["baseline", "mean", str(tmp_path / "m.jsonl"), "-d", spec])
+    assert mean.exit_code == 0 and "training data: 4 samples" in " ".join(mean.output.split())

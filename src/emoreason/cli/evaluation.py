@@ -194,7 +194,8 @@ def baseline_cmd(
         train = ds.split("train")
         if train_on:  # other datasets' train splits, their scores mapped onto this dataset's scale
             train, _ = pool_samples([load_or_exit(spec) for spec in train_on], "train", task=ds.task)
-        predictions = get_baseline(name).fit(train, ds.task).predict(samples)
+        baseline = get_baseline(name)
+        predictions = baseline.fit(train, ds.task).predict(samples)
     except (ValueError, EmbeddingModelMissing) as err:  # DataError is a ValueError
         fail(str(err))
     field = "score" if ds.task.is_regression else "label"
@@ -204,6 +205,8 @@ def baseline_cmd(
         where = f" ({err.filename}: {err.strerror})" if err.filename and str(err.filename) != str(out) else ""
         fail(f"cannot write {out}{where or ': ' + str(err.strerror or err)}; give a path you can write")
     fitted = f" (training data: {len(train)} samples, train split of {', '.join(train_on or [ds.spec])})"
+    if not baseline.learns:  # VADER's scores are its lexicon's: the train split only names a label task's labels
+        fitted = "" if ds.task.is_regression else f" (labels named from the train split of {ds.spec})"
     console.print(f"wrote {len(samples)} {name} predictions to {out}{fitted}")
 
 
