@@ -233,6 +233,26 @@ def test_a_silent_clip_gets_no_zscores_so_no_classifier_ranks_it() -> None:
     assert build_references(with_silent, clips, overall_split=None)["audio"].to_dict() == alone.to_dict()
 
 
+def test_a_clip_too_short_or_without_a_voiced_frame_stays_out_of_the_statistics_and_the_ranking() -> None:
+    """`data prepare` reported a 0.2 s clip as too short, and room tone as nothing: both still moved their
+    speaker's mean and sd (other clips' cue text changed), and the classifier ranked room tone "angry 0.99"."""
+    import dataclasses
+
+    from emoreason.cues.prepare import ClipCues, build_references, cue_zscores
+
+    records, speakers = _voices()
+    samples = [Sample(id=f"v{i}", text="", meta={"speaker": s}) for i, s in enumerate(speakers)]
+    clips = {f"v{i}": ClipCues(f"v{i}", audio=r) for i, r in enumerate(records)}
+    alone = build_references(samples, clips, overall_split=None)["audio"].to_dict()
+    short = ClipCues("short", audio=records[0], duration_s=0.2, problems=["too short: 0.20 s < 0.3 s"])
+    room = ClipCues("room", audio=dataclasses.replace(records[1], voiced_ratio=0.0))
+    more = samples + [Sample(id=c.id, text="", meta={"speaker": speakers[0]}) for c in (short, room)]
+    clips |= {"short": short, "room": room}
+    references = build_references(more, clips, overall_split=None)
+    assert references["audio"].to_dict() == alone
+    assert not {"short", "room"} & set(cue_zscores(more, clips, references))
+
+
 def test_describe_without_reference_gives_raw_values_only() -> None:
     text = describe(audio_cues_from_array(tone(200.0), SR))
     assert text.startswith("Voice (raw values, no reference): pitch 200 Hz")

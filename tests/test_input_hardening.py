@@ -794,3 +794,35 @@ def test_analyze_answers_on_the_scale_its_input_spec_names(tiny: str, tmp_path: 
     assert result.exit_code == 0, result.output
     record = json.loads(result.output.strip().splitlines()[-1])
     assert record["task"] == "mine"  # the file's task (1..7), not the adapter's vader:text
+
+
+def test_the_cue_classifier_is_not_fitted_on_test_clips_unless_told(tmp_path: Path) -> None:
+    """Fitted on test clips, its ranking went into those clips' prompts as "fitted on other speakers"."""
+    for split in ("test", "all"):
+        said = runner.invoke(
+            app,
+            [
+                "data",
+                "fit-classifier",
+                "ravdess:/nowhere?cues=only",
+                "--out",
+                str(tmp_path / "c.json"),
+                "--split",
+                split,
+            ],
+        )
+        assert said.exit_code != 0 and f"--split {split} fits the classifier on test clips" in flat(said.output)
+    allowed = runner.invoke(
+        app,
+        [
+            "data",
+            "fit-classifier",
+            "ravdess:/nowhere?cues=only",
+            "--out",
+            str(tmp_path / "c.json"),
+            "--split",
+            "test",
+            "--allow-test",
+        ],
+    )
+    assert "fits the classifier on test clips" not in flat(allowed.output)  # it goes on to read the data

@@ -138,6 +138,7 @@ def data_fit_classifier(
     c: opt.ClassifierC = 1.0,
     folds: opt.ClassifierFolds = 4,
     strict: opt.Strict = False,
+    allow_test: opt.ClassifierAllowTest = False,
 ) -> None:
     """Fit the cue classifier (logistic regression on the voice/face cue z-scores) on a labelled split.
 
@@ -146,6 +147,11 @@ def data_fit_classifier(
     from emoreason.cues import CueClassifier
     from emoreason.metrics.classification import classification_metrics
 
+    if split in ("test", "all") and not allow_test:  # its ranking goes into the prompts of the clips it learnt from
+        fail(
+            f"--split {split} fits the classifier on test clips, and their prompts would carry a ranking learnt from "
+            "their gold labels; fit it on train, or give --allow-test for a dataset with no other split"
+        )
     dataset = load_or_exit(spec, strict)
     labels = dataset.task.labels
     if not labels:

@@ -70,6 +70,13 @@ ClassifierC = Annotated[
 ClassifierFolds = Annotated[
     int, typer.Option(help="Folds (by speaker) for the cross-fitted rankings of the fitted clips.", min=2)
 ]
+ClassifierAllowTest = Annotated[
+    bool,
+    typer.Option(
+        "--allow-test",
+        help="Fit on the test split (or all, which holds it): its ranking then carries the test clips' gold.",
+    ),
+]
 ReferenceOut = Annotated[Optional[Path], _option("Also write the cue references (per speaker / dataset) as JSON.")]
 AudioOut = Annotated[Optional[Path], _option("Also write each video's sound track as 16 kHz WAV under this folder.")]
 MinDuration = Annotated[float, _option("Report clips shorter than this (seconds).")]

@@ -47,6 +47,14 @@ class ClipCues:
     def records(self) -> list[CueRecord]:
         return [r for r in (self.audio, self.face) if r is not None]
 
+    def measured_records(self) -> list[CueRecord]:
+        """The records that describe a voice or a face (`measured`), none for a clip too short to measure
+        (a 0.2 s clip's speaking rate of 0 and pause ratio of 0 moved its speaker's mean and sd, and the
+        chains cited them)."""
+        if any(problem.startswith("too short") for problem in self.problems):
+            return []
+        return [r for r in self.records() if measured(r)]
+
 
 @dataclass
 class PrepareReport:
@@ -59,7 +67,7 @@ class PrepareReport:
     unreadable: list[str] = field(default_factory=list)  # "id: message naming the file"
     no_sound: list[str] = field(default_factory=list)
     no_face: list[str] = field(default_factory=list)
-    silent: list[str] = field(default_factory=list)  # ids whose sound track holds no voice (digital silence)
+    silent: list[str] = field(default_factory=list)  # ids whose sound track holds no voice (silence, room tone)
     too_short: list[str] = field(default_factory=list)
     too_long: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -180,7 +188,7 @@ def prepare_cues(
                 target.append(f"{sample.id}: {message}")
             if clip.face is not None and not clip.face.face_found:
                 report.no_face.append(sample.id)
-            if clip.audio is not None and clip.audio.silent:
+            if clip.audio is not None and not measured(clip.audio):  # digital silence, or no voiced frame
                 report.silent.append(sample.id)
         if progress is not None:
             progress(1)
@@ -190,8 +198,11 @@ def prepare_cues(
 
 
 def measured(record: object) -> bool:
-    """Whether a cue record describes a voice or a face: not a silent recording, not a face never found."""
-    return not getattr(record, "silent", False) and getattr(record, "face_found", True) is not False
+    """Whether a cue record describes a voice or a face: not a silent recording, not one without a voiced
+    frame (room tone: its loudness and pausing ranked it "angry 0.99"), not a face never found."""
+    if getattr(record, "silent", False) or getattr(record, "face_found", True) is False:
+        return False
+    return getattr(record, "voiced_ratio", 1.0) > 0
 
 
 def build_references(
@@ -201,10 +212,15 @@ def build_references(
     dataset-level statistics from `overall_split` (every split when it has no clips)."""
     references: dict[str, CueReference] = {}
     for kind in CUE_KINDS:
-        records = [(s, getattr(clips[s.id], kind)) for s in samples if s.id in clips]
         # a silent recording's pause ratio of 1 (a face never found: its ratios of 0) describes no voice or face:
         # in the statistics it moved every speaker's mean and sd
-        pairs = [(s, record) for s, record in records if record is not None and measured(record)]
+        pairs = [
+            (s, record)
+            for s in samples
+            if s.id in clips
+            for record in clips[s.id].measured_records()
+            if record.KIND == kind
+        ]
         if not pairs:
             continue
         reference = CueReference.build([r for _, r in pairs], [speaker_of(s) for s, _ in pairs])
@@ -260,9 +276,7 @@ def cue_zscores(
     for sample in samples:
         clip = clips.get(sample.id)
         kinds = {}
-        for record in clip.records() if clip else []:
-            if not measured(record):
-                continue
+        for record in clip.measured_records() if clip else []:
             reference = references.get(record.KIND)
             if reference is not None:
                 z = reference.zscores(record, speaker_of(sample))
