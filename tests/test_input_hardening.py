@@ -826,3 +826,21 @@ def test_the_cue_classifier_is_not_fitted_on_test_clips_unless_told(tmp_path: Pa
         ],
     )
     assert "fits the classifier on test clips" not in flat(allowed.output)  # it goes on to read the data
+
+
+def test_analyze_input_skips_a_clip_it_cannot_read_and_answers_the_rest(
+    tiny: str, media_files: dict[str, Path], tmp_path: Path
+) -> None:
+    """One unreadable wav in an --input file stopped every other row with its error."""
+    data = write(
+        tmp_path / "clips.jsonl",
+        rows(
+            {"id": "good", "text": "Listen.", "audio": str(media_files["wav"])},
+            {"id": "bad", "text": "Listen.", "audio": str(media_files["broken_wav"])},
+        ),
+    )
+    result = runner.invoke(app, ["analyze", "--input", str(data), "--model", tiny, "--max-new-tokens", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "bad skipped: " in flat(result.output)
+    answered = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert [r["id"] for r in answered] == ["good"]

@@ -210,8 +210,10 @@ def _model_inputs(
     if classifier is not None and mode != "off":
         texts = rank_cue_texts(detached, texts, classifier)
     if report is not None and report.unreadable:
+        from emoreason.models import MediaError
+
         takes = ", ".join(sorted(modalities)) or "text only"
-        raise ValueError(
+        raise MediaError(
             f"the {family} family takes {takes}, so media are measured and given as cue text "
             f"(--cues {mode}); " + "; ".join(report.unreadable)
         )

@@ -180,7 +180,8 @@ def analyze(
     try:
         quiet = as_json or cues == "off" or not has_media(samples)
         with progress("measuring cues", len(samples), quiet=quiet) as advance:
-            inputs = explainer.prepare(samples, progress=advance)
+            samples = readable(explainer, samples, advance)
+            inputs = explainer.prepare(samples)
         for message in inputs.warnings:
             warn(message)
         # with --attribute each input is answered, then read again with each word taken out: two steps apiece
@@ -194,6 +195,31 @@ def analyze(
             print(json.dumps(record, ensure_ascii=False))
         else:
             show_record(sample, record)
+
+
+def readable(explainer: Any, samples: list[Any], advance: Any = None) -> list[Any]:
+    """`samples` without those whose media cannot be read, each named in a warning (one bad file of an
+    --input stopped every other sample); one sample alone still fails with its error. Measured cues are
+    cached, so the samples' second preparation by the caller reads them back."""
+    from emoreason.models import MediaError
+
+    try:
+        explainer.prepare(samples, progress=advance)
+        return samples
+    except MediaError:
+        if len(samples) == 1:
+            raise
+    kept = []
+    for sample in samples:
+        try:
+            explainer.prepare([sample])
+        except MediaError as err:
+            warn(f"{sample.id} skipped: {err}")
+            continue
+        kept.append(sample)
+    if not kept:
+        raise MediaError(f"no input's media could be read ({len(samples)} tried)")
+    return kept
 
 
 __all__ = ["analyze", "check_adapters", "check_context_fits", "load_engine", "speech_adapter_for"]
