@@ -319,3 +319,22 @@ def test_reproduce_ravdess_toy_runs_every_stage(tmp_path: Path, tiny_models) -> 
         for split in ("valid", "test"):  # actor 17's and actor 21's five clips
             metrics = json.loads((out / "eval" / f"{system}_{split}" / "metrics.json").read_text())
             assert metrics["n"] == 5 and "majority" in metrics["rows"] and "+" in metrics["model"]
+
+
+def test_a_files_clips_are_measured_into_cue_text_with_measure(tmp_path, media_files) -> None:
+    """A user's own clips listed in a CSV or JSONL had no way to cue text (`?cues=` names a column there), so
+    the cues teacher, evaluate and a text model's training refused them."""
+    import json
+
+    from emoreason.data import DataError, load_dataset
+
+    wav = str(media_files["wav"])
+    rows = [{"id": f"c{i}", "audio": wav, "label": "happy", "speaker": "s1", "split": "train"} for i in range(2)]
+    data = tmp_path / "clips.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    only = load_dataset(f"jsonl:{data}?measure=only")
+    assert all(s.cues and s.cues.startswith("Voice") and s.audio is None for s in only.samples)
+    kept = load_dataset(f"jsonl:{data}?measure=true")
+    assert all(s.cues and s.audio == wav for s in kept.samples)
+    with pytest.raises(DataError, match="measure"):
+        load_dataset(f"jsonl:{data}?measure=maybe")

@@ -305,6 +305,8 @@ def apply_cue_option(
 
 
 register_spec_option("cues", apply_cue_option)
+# a generic file's `cues=` names the column that holds cue text: its media are measured with `measure=`
+register_spec_option("measure", apply_cue_option)
 
 
 def cue_option(value: str | None) -> tuple[bool, bool]:

@@ -9,6 +9,7 @@ folder that `--adapter` loads), with full fine-tuning the whole model as safeten
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from collections.abc import Mapping
@@ -35,8 +36,9 @@ def trained_for(format_name: str | None, task: TaskInfo | None) -> dict[str, Any
     else written whole (a file's own 1..7 scale or label set: without it the adapter answered on -4..4)."""
     settings: dict[str, Any] = {"format": format_name} if format_name else {}
     if task is not None:
-        try:
-            named = resolve_task(task.name) == task
+        try:  # the name reads back as this task, under its own name or another (a pool's "vader" is vader:text)
+            known = resolve_task(task.name)
+            named = dataclasses.replace(known, name=task.name) == task
         except ValueError:  # a name no task is known by
             named = False
         settings["task"] = task.name if named else task.to_dict()

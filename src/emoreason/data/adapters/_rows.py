@@ -107,8 +107,8 @@ class RowReader:
             given = self.spec.option(name)
             if given and given not in self.seen_columns and self.report.rows_read:
                 also = (
-                    " (measured cue text comes with media datasets, e.g. ravdess:DIR?cues=only; here cues= names "
-                    "the column that holds cue text)"
+                    " (here cues= names the column that holds cue text; ?measure=only measures the rows' media "
+                    "into cue text)"
                     if name == "cues"
                     else ""
                 )
