@@ -250,6 +250,13 @@ def test_the_steps_give_what_records_gives(explainer: Explainer, spy: Spy) -> No
     assert spy.calls[0][0] == spy.calls[1][0]  # the same prompts
 
 
+def test_a_label_task_asked_later_is_answered_in_a_label_format(explainer: Explainer) -> None:
+    """`using(task="mikels")` kept c2f (the explainer's format), and refused: "the adapter answers in c2f"."""
+    assert explainer.own_format is None and explainer.format.name == "c2f"
+    assert explainer.using(task="mikels").format.name == "emor3"
+    assert explainer.using(task="mosi").format.name == "c2f"  # the current format still answers a score task
+
+
 def test_using_changes_settings_and_shares_the_model(explainer: Explainer, spy: Spy) -> None:
     other = explainer.using(format="emor3", task="mikels", max_new_tokens=3, temperature=0.5)
     assert other.engine is explainer.engine and other.spec is explainer.spec and other.loaded is explainer.loaded

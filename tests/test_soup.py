@@ -204,6 +204,8 @@ def test_a_soup_never_keeps_what_it_is_not_and_never_writes_over_its_parts(
     (b / "emoreason.json").write_text(json.dumps({"task": "mikels"}))  # a and b disagree: the soup takes none
     average_adapters([a, b], out, model=lm)
     assert AdapterSettings.read(out) == AdapterSettings()
+    by_path = average_adapters([a, b], tmp_path / "by_path", model=Path(lm))  # a Path failed after writing
+    assert json.loads((by_path / SOUP_RECORD).read_text())["model"] == lm
     kept = shutil.copytree(a, tmp_path / "kept")  # an adapter folder of its own, not a part
     with pytest.raises(ValueError, match="holds files and no earlier soup"):
         average_adapters([a, b], kept, model=lm)

@@ -322,6 +322,20 @@ def checked_settings(
     return fmt, task_info, chosen
 
 
+def answering_format(task: TaskInfo, name: str | None, current: str, own: str | None) -> ReasoningFormat:
+    """The format a task asked of a running explainer is answered in: `name` when asked, else the current
+    one where it can answer the task, else the adapter's own or the one the task's kind takes (`format_for`):
+    a label task asked of a model answering in c2f (no emoreason.json says otherwise) is answered in emor3."""
+    from emoreason.formats import format_for
+
+    if name is not None:
+        return format_for(task, name, own)
+    try:
+        return format_for(task, current)
+    except ValueError:
+        return format_for(task, None, own)
+
+
 def require_batch_size(batch_size: int) -> None:
     """A `ValueError` naming `batch_size` where it is below 1 (a negative one generated nothing and
     read as a run whose every answer was missing)."""
@@ -411,6 +425,9 @@ class Explainer:
             own, format, task, scale, labels, votes, temperature, cues, score_readout, max_new_tokens, batch_size
         )
         self.batch_size, self.votes = batch_size, votes
+        #: the format the adapter answers in (its emoreason.json), None for a model without one: what a task
+        #: asked later (`using`, a server request) is answered in unless a format is asked too
+        self.own_format = own.format
         # None is the default; 0 is refused where the sampling settings are made
         self.max_new_tokens = max_new_tokens if max_new_tokens is not None else own.max_new_tokens or 256
         self.cues = cues
@@ -541,7 +558,6 @@ class Explainer:
         without a temperature takes that count's default (`formats.consensus.vote_temperature`).
         Raises `ValueError` for a setting this explainer cannot take (e.g. `attribute` without weights)."""
         from emoreason.data.schema import resolve_task
-        from emoreason.formats import format_for
         from emoreason.formats.consensus import vote_temperature
 
         other = copy.copy(self)
@@ -549,7 +565,7 @@ class Explainer:
         if task is not None:
             other.task = resolve_task(task) if isinstance(task, str) else task
         if format is not None or task is not None:  # the format given, else this one, must answer the task
-            other.format = format_for(other.task, format, self.format.name)
+            other.format = answering_format(other.task, format, self.format.name, self.own_format)
         if max_new_tokens is not None:
             other.max_new_tokens = max_new_tokens
         if votes is not None:

@@ -112,7 +112,7 @@ def average_adapters(
     *,
     weights: Sequence[float] | None = None,
     rank: int | None = None,
-    model: str = "default",
+    model: str | Path = "default",
 ) -> Path:
     """Write the weighted average of `adapters` (LoRA folders of `model`) to the folder `out`, a
     regular adapter folder (`--adapter out`), with `soup.json` recording what went in and `emoreason.json`
@@ -123,6 +123,7 @@ def average_adapters(
     docstring). `rank` None: the exact average (rank
     = the sum of the adapters' ranks); an int: its best approximation of that rank."""
     folders = [Path(resolve_shipped(str(a))) for a in adapters]
+    model = str(model)  # recorded in soup.json: a Path failed there, after the adapter files were written
     normalised = check_soup_inputs(folders, weights)
     if rank is not None and rank < 1:
         raise ValueError(f"rank must be >= 1, got {rank}")

@@ -18,10 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from emoreason.api.explainer import Explainer, ModelInputs
+from emoreason.api.explainer import Explainer, ModelInputs, answering_format
 from emoreason.data.schema import Sample, TaskInfo, resolve_task
 from emoreason.data.text import NotUtf8Error, decode_utf8
-from emoreason.formats import ReasoningFormat, available_formats, format_for, get_format
+from emoreason.formats import ReasoningFormat, available_formats, get_format
 from emoreason.inference import ContextTooLong
 from emoreason.serve.errors import APIError, invalid_json, validation_error
 from emoreason.serve.guards import check_max_tokens, check_text_fields, require_api_key
@@ -164,7 +164,8 @@ async def analyze(request: Request, state: StateDep) -> Any:
             message = f"votes is {options.votes}; this server allows at most {settings.max_n} (emoreason serve --max-n)"
             raise APIError(400, message, param="votes", code="invalid_value")
         try:  # the format asked (else the served one) must answer the task asked
-            format_for(task or state.explainer.task, fmt.name if fmt else None, state.explainer.format.name)
+            ex = state.explainer
+            answering_format(task or ex.task, fmt.name if fmt else None, ex.format.name, ex.own_format)
         except ValueError as err:
             raise APIError(400, str(err), param="task") from None
         try:
