@@ -200,6 +200,7 @@ def test_settings_are_checked_before_the_model_loads(
         "LOW below HIGH.*got 4,-4": {"scale": (4.0, -4.0)},  # the prompt called 4 the most negative
         "LOW below HIGH.*got nan,1": {"scale": (float("nan"), 1.0)},
         "names each label once": {"labels": ["joy", "joy"], "format": "emor3"},
+        "a label set needs at least two labels, got 0": {"labels": []},  # read as no labels: vader answered
         # refused only after the weights had loaded
         "attribute reads the polarity word.*'emor3' writes none first": {"labels": ["joy", "anger"], "attribute": True},
     }
@@ -515,3 +516,20 @@ def test_an_adapter_trained_on_a_scale_of_ones_own_answers_on_it(tmp_path: Path)
     (tmp_path / "emoreason.json").write_text(json.dumps({"task": {"scale": [1, 7]}}))
     with pytest.raises(ValueError, match="emoreason.json: task is not a task written by TaskInfo.to_dict"):
         AdapterSettings.read(tmp_path)
+
+
+def test_paths_are_taken_where_a_path_is_meant(tmp_path: Path) -> None:
+    """`evaluate(Path(...))` failed on `.split`, `adapter=Path(...)` was iterated, and `fit_score` with one run
+    walked its path letter by letter ("/: this run is given twice")."""
+    from emoreason.data import DataError
+    from emoreason.models.loading import resolve_adapters
+
+    assert resolve_adapters("/m", tmp_path) == [str(tmp_path)]
+    assert resolve_adapters("/m", [tmp_path, str(tmp_path / "b")]) == [str(tmp_path), str(tmp_path / "b")]
+    with pytest.raises(DataError) as one_run:
+        emoreason.fit_score(str(tmp_path / "run"))
+    assert "given twice" not in str(one_run.value)
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"id": "a", "text": "fine", "score": 1.0}) + "\n")
+    with pytest.raises(DataError, match="unknown dataset kind|spec"):  # read as the spec its string is
+        emoreason.evaluate(data, "none", out=tmp_path / "out")

@@ -201,6 +201,8 @@ def test_analyze_json_and_multipart_give_the_audit_record(client: httpx.Client, 
     assert record["parse_ok"] is False and record["errors"]  # an untrained model: the parser says what failed
     form = client.post("/v1/analyze", data={"text": "Great!", "format": "emor3", "task": "mikels", "max_tokens": "5"})
     assert form.status_code == 200 and (form.json()["format"], form.json()["task"]) == ("emor3", "mikels")
+    empty = client.post("/v1/analyze", json={"text": "grr", "labels": []})  # answered as vader
+    assert empty.status_code == 400 and "at least two labels" in empty.text
     # no format asked: a label task takes emor3 (400: "the adapter answers in c2f", though no adapter said so)
     for body in ({"text": "grr", "labels": ["joy", "anger"], "max_tokens": 4}, {"text": "g", "task": "mikels"}):
         labelled = client.post("/v1/analyze", json=body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -144,6 +145,8 @@ def evaluate(
     from emoreason.models.loading import model_family, resolve_adapters
     from emoreason.models.shipped import AdapterSettings
 
+    if isinstance(dataset, os.PathLike):  # a file by its path, as a spec string names it
+        dataset = os.fspath(dataset)
     ds = load_dataset(dataset) if isinstance(dataset, str) else dataset
     own = AdapterSettings.of(resolve_adapters(str(model), adapter))
     samples, fmt = ds.split(split), format_for(ds.task, format, own.format)  # before the model loads
@@ -286,6 +289,8 @@ def fit_score(
             f"{out} is neither an adapter folder that exists (the line goes into it as {SCORE_FIT_FILE}) nor a "
             "file path ending in .json: give one of them"
         )
+    if isinstance(runs, (str, os.PathLike)):  # one run, not the letters of its path
+        runs = [runs]
     fit = fit_score_runs(runs, allow_test=allow_test, terms=terms)
     if out is not None:
         fit.save(score_fit_path(out))

@@ -301,10 +301,10 @@ def checked_settings(
 
     if isinstance(labels, str):  # "joy,anger", as --labels takes them, not the letters of one string
         labels = [label.strip() for label in labels.split(",") if label.strip()]
-    if scale is not None or labels:
+    if scale is not None or labels is not None:  # an empty label set is refused, not read as vader
         if task is not None:
             raise ValueError("give a task, or a scale or labels of your own, not both")
-        task = resolve_task(scale=tuple(scale) if scale else None, labels=tuple(labels) if labels else None)
+        task = resolve_task(scale=tuple(scale) if scale else None, labels=tuple(labels) if labels is not None else None)
     task = task or own.task_info() or "vader"
     task_info = task if isinstance(task, TaskInfo) else resolve_task(task)
     fmt = format_for(task_info, format, own.format)

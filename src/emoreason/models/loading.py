@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -286,7 +287,8 @@ def resolve_adapters(name_or_path: str, adapters: list[str] | str | None, *, tra
     gets the adapter shipped with the package (the model `make run` explains with); training
     never does, so a recipe run from `default` starts from the pretrained weights.
     """
-    names = [resolve_shipped(n) for n in ([adapters] if isinstance(adapters, str) else list(adapters or []))]
+    given = [adapters] if isinstance(adapters, (str, os.PathLike)) else list(adapters or [])
+    names = [resolve_shipped(os.fspath(n)) for n in given]  # a Path is a folder, as its string is
     if NO_ADAPTER in names:
         if len(names) > 1:
             raise ValueError(f"adapter {NO_ADAPTER!r} (the bare base model) cannot be combined with others: {names}")

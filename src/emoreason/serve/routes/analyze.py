@@ -66,7 +66,8 @@ class AnalyzeRequest(BaseModel):
                 raise APIError(400, "scale needs LOW < HIGH", param="scale")
             scale = (low, high)
         labels = self.labels.split(",") if isinstance(self.labels, str) else self.labels
-        labels = tuple(x.strip() for x in labels or () if x.strip()) or None
+        # an empty label set is refused (fewer than two labels), not read as no labels: vader answered it
+        labels = tuple(x.strip() for x in labels if x.strip()) if labels is not None else None
         task = None
         if self.task is not None or scale is not None or labels is not None:
             try:
