@@ -798,33 +798,11 @@ def test_analyze_answers_on_the_scale_its_input_spec_names(tiny: str, tmp_path: 
 
 def test_the_cue_classifier_is_not_fitted_on_test_clips_unless_told(tmp_path: Path) -> None:
     """Fitted on test clips, its ranking went into those clips' prompts as "fitted on other speakers"."""
+    fit = ["data", "fit-classifier", "ravdess:/nowhere?cues=only", "--out", str(tmp_path / "c.json"), "--split"]
     for split in ("test", "all"):
-        said = runner.invoke(
-            app,
-            [
-                "data",
-                "fit-classifier",
-                "ravdess:/nowhere?cues=only",
-                "--out",
-                str(tmp_path / "c.json"),
-                "--split",
-                split,
-            ],
-        )
+        said = runner.invoke(app, [*fit, split])
         assert said.exit_code != 0 and f"--split {split} fits the classifier on test clips" in flat(said.output)
-    allowed = runner.invoke(
-        app,
-        [
-            "data",
-            "fit-classifier",
-            "ravdess:/nowhere?cues=only",
-            "--out",
-            str(tmp_path / "c.json"),
-            "--split",
-            "test",
-            "--allow-test",
-        ],
-    )
+    allowed = runner.invoke(app, [*fit, "test", "--allow-test"])
     assert "fits the classifier on test clips" not in flat(allowed.output)  # it goes on to read the data
 
 
