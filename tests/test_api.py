@@ -135,7 +135,10 @@ def test_the_explainer_answers_what_analyze_json_prints(explainer: Explainer, ti
     assert {k: v for k, v in printed.items() if k != "latency_s"} == {k: v for k, v in ours.items() if k != "latency_s"}
 
 
-@pytest.mark.parametrize(("texts", "which"), [("", "the text"), ("  \t", "the text"), (["fine", " "], "text 2")])
+@pytest.mark.parametrize(
+    ("texts", "which"),
+    [("", "the text"), ("  \t", "the text"), ("\u200b\u200d", "the text"), (["fine", " "], "text 2")],
+)
 def test_empty_text_is_refused_before_generating(explainer: Explainer, spy: Spy, texts: Any, which: str) -> None:
     with pytest.raises(ValueError, match=f"{which} is empty or only whitespace: there is nothing to analyse"):
         explainer(texts)
@@ -256,6 +259,8 @@ def test_a_label_task_asked_later_is_answered_in_a_label_format(explainer: Expla
     assert explainer.own_format is None and explainer.format.name == "c2f"
     assert explainer.using(task="mikels").format.name == "emor3"
     assert explainer.using(task="mosi").format.name == "c2f"  # the current format still answers a score task
+    with pytest.raises(ValueError, match="max_new_tokens must be at least 1, got 0"):  # it failed at the call
+        explainer.using(max_new_tokens=0)
 
 
 def test_using_changes_settings_and_shares_the_model(explainer: Explainer, spy: Spy) -> None:

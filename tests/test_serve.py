@@ -201,6 +201,12 @@ def test_analyze_json_and_multipart_give_the_audit_record(client: httpx.Client, 
     assert record["parse_ok"] is False and record["errors"]  # an untrained model: the parser says what failed
     form = client.post("/v1/analyze", data={"text": "Great!", "format": "emor3", "task": "mikels", "max_tokens": "5"})
     assert form.status_code == 200 and (form.json()["format"], form.json()["task"]) == ("emor3", "mikels")
+    written = client.post("/v1/analyze", json={"text": "ok", "score_readout": "written", "max_tokens": 4})
+    assert written.status_code == 200 and written.json()["score_readout"] == "written"  # refused as an extra field
+    bogus = client.post("/v1/analyze", json={"text": "ok", "score_readout": "weighted"})
+    assert bogus.status_code == 400 and bogus.json()["error"]["param"] == "score_readout"
+    blank = client.post("/v1/analyze", json={"text": "\u200b\u200d"})  # zero-width characters only: generated for
+    assert blank.status_code == 400
     empty = client.post("/v1/analyze", json={"text": "grr", "labels": []})  # answered as vader
     assert empty.status_code == 400 and "at least two labels" in empty.text
     # no format asked: a label task takes emor3 (400: "the adapter answers in c2f", though no adapter said so)

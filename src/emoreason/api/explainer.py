@@ -567,6 +567,8 @@ class Explainer:
         if format is not None or task is not None:  # the format given, else this one, must answer the task
             other.format = answering_format(other.task, format, self.format.name, self.own_format)
         if max_new_tokens is not None:
+            if max_new_tokens < 1:  # it failed only at the first call
+                raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
             other.max_new_tokens = max_new_tokens
         if votes is not None:
             other.votes = votes

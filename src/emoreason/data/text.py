@@ -12,6 +12,7 @@ any of their text reaches a tokenizer, a cache key or a JSONL writer:
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -97,8 +98,9 @@ def _surrogate_reason(text: str, position: int) -> str:
 
 
 def is_blank(text: str | None) -> bool:
-    """No text at all, or only whitespace: nothing for a model to judge."""
-    return text is None or not text.strip()
+    """No text at all, or only whitespace and invisible format characters (zero-width spaces and joiners, a
+    byte-order mark): nothing for a model to judge."""
+    return text is None or all(char.isspace() or unicodedata.category(char) == "Cf" for char in text)
 
 
 __all__ = ["InvalidTextError", "NotUtf8Error", "check_text", "decode_utf8", "is_blank"]

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from emoreason.api.explainer import Explainer, ModelInputs, answering_format
 from emoreason.data.schema import Sample, TaskInfo, resolve_task
-from emoreason.data.text import NotUtf8Error, decode_utf8
+from emoreason.data.text import NotUtf8Error, decode_utf8, is_blank
 from emoreason.formats import ReasoningFormat, available_formats, get_format
 from emoreason.inference import ContextTooLong
 from emoreason.serve.errors import APIError, invalid_json, validation_error
@@ -52,6 +52,9 @@ class AnalyzeRequest(BaseModel):
     # add the record's `attribution`: each word of the text taken out in turn, ranked by how far that moves
     # the polarity probabilities (`metrics.attribution`; one prompt pass per word, about a second a sentence)
     attribute: bool = False
+    # how a score is read (`formats.readout`: fitted, confidence or written), as analyze --score-readout; default:
+    # the server's (serve --score-readout)
+    score_readout: str | None = None
 
     def resolve(self) -> tuple[TaskInfo | None, Any]:
         """(task, format) as the request gives them; None where it leaves them to the server's explainer."""
@@ -155,7 +158,7 @@ async def analyze(request: Request, state: StateDep) -> Any:
         if label_chars > settings.max_text_chars:  # they go into the prompt, as the text does
             raise APIError(400, f"labels have {label_chars} characters; the limit is {settings.max_text_chars}",
                            param="labels", code="context_length_exceeded")  # fmt: skip
-        if not options.text.strip() and not media:
+        if is_blank(options.text) and not media:  # whitespace or zero-width characters alone
             raise APIError(400, "give a text, or media to analyse", param="text")
         for kind in media:
             check_modality(model, kind, settings.cues)
@@ -176,6 +179,11 @@ async def analyze(request: Request, state: StateDep) -> Any:
             )  # fmt: skip
         except ValueError as err:  # several votes at temperature 0
             raise APIError(400, str(err), param="temperature") from None
+        if options.score_readout is not None:
+            try:
+                explainer = explainer.using(score_readout=options.score_readout)
+            except ValueError as err:  # a name no readout has
+                raise APIError(400, str(err), param="score_readout") from None
         if options.attribute:
             if media:
                 raise APIError(400, "attribute reads the words of the text alone: send the text without media files",
