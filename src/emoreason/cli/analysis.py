@@ -180,13 +180,12 @@ def analyze(
     try:
         quiet = as_json or cues == "off" or not has_media(samples)
         with progress("measuring cues", len(samples), quiet=quiet) as advance:
-            samples = readable(explainer, samples, advance)
-            inputs = explainer.prepare(samples)
+            inputs = prepared_readable(explainer, samples, advance)
         for message in inputs.warnings:
             warn(message)
         # with --attribute each input is answered, then read again with each word taken out: two steps apiece
         label = "answering, then attributing" if attribute else "analysing"
-        with progress(label, len(samples) * (2 if attribute else 1), quiet=as_json) as advance:
+        with progress(label, len(inputs.samples) * (2 if attribute else 1), quiet=as_json) as advance:
             records = explainer.records(inputs, progress=advance)
     except (MediaError, ValueError) as err:
         fail(str(err))
@@ -197,15 +196,15 @@ def analyze(
             show_record(sample, record)
 
 
-def readable(explainer: Any, samples: list[Any], advance: Any = None) -> list[Any]:
-    """`samples` without those whose media cannot be read, each named in a warning (one bad file of an
-    --input stopped every other sample); one sample alone still fails with its error. Measured cues are
-    cached, so the samples' second preparation by the caller reads them back."""
+def prepared_readable(explainer: Any, samples: list[Any], advance: Any = None) -> Any:
+    """`explainer.prepare` of `samples`, leaving out those whose media cannot be read, each named in a
+    warning (one bad file of an --input stopped every other sample); one sample alone still fails with its
+    error. Only after a failure are the samples prepared one by one, then the readable ones together (their
+    cues are cached by then, and per-speaker references are taken over them alone)."""
     from emoreason.models import MediaError
 
     try:
-        explainer.prepare(samples, progress=advance)
-        return samples
+        return explainer.prepare(samples, progress=advance)
     except MediaError:
         if len(samples) == 1:
             raise
@@ -219,7 +218,7 @@ def readable(explainer: Any, samples: list[Any], advance: Any = None) -> list[An
         kept.append(sample)
     if not kept:
         raise MediaError(f"no input's media could be read ({len(samples)} tried)")
-    return kept
+    return explainer.prepare(kept)
 
 
 __all__ = ["analyze", "check_adapters", "check_context_fits", "load_engine", "speech_adapter_for"]

@@ -16,6 +16,7 @@ from emoreason.cli import options as opt
 from emoreason.cli.help import Command, Group, examples
 from emoreason.cli.ui import console, err_console, fail, interrupted, progress, warn
 from emoreason.data import DataError, Dataset, load_dataset
+from emoreason.data.schema import HELD_OUT_SPLITS
 
 data_app = typer.Typer(cls=Group, help=opt.DATA, no_args_is_help=True)
 
@@ -147,7 +148,7 @@ def data_fit_classifier(
     from emoreason.cues import CueClassifier
     from emoreason.metrics.classification import classification_metrics
 
-    if split in ("test", "all") and not allow_test:  # its ranking goes into the prompts of the clips it learnt from
+    if split in HELD_OUT_SPLITS and not allow_test:  # its ranking goes into the prompts of the clips it learnt from
         fail(
             f"--split {split} fits the classifier on test clips, and their prompts would carry a ranking learnt from "
             "their gold labels; fit it on train, or give --allow-test for a dataset with no other split"

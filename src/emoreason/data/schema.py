@@ -18,6 +18,8 @@ from emoreason.data.errors import DataError
 Polarity = Literal["positive", "neutral", "negative"]
 POLARITIES: tuple[Polarity, ...] = ("negative", "neutral", "positive")
 SPLITS: tuple[str, ...] = ("train", "valid", "test")
+#: the split names that hold the test rows: what trains or chooses on them needs an explicit allow_test
+HELD_OUT_SPLITS: tuple[str, ...] = ("test", "all")
 
 # Mikels' eight emotion categories (EmoSet, FI) with their valence and arousal (METHOD.md §2).
 MIKELS_VALENCE: dict[str, Polarity] = {

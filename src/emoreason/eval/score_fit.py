@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from emoreason.data import DataError
+from emoreason.data.schema import HELD_OUT_SPLITS
 from emoreason.eval.compare import read_run
 from emoreason.eval.run_identity import read_identity_file
 from emoreason.formats.readout import ScoreFit, fit_score, fit_terms
@@ -23,7 +24,6 @@ from emoreason.inference import record_fit_features
 log = logging.getLogger(__name__)
 
 #: the splits a line may not be fitted on: test, and `all`, which holds the test sentences too
-HELD_OUT_SPLITS = ("test", "all")
 
 
 #: what a run's identity (run.json) says of the model that answered: a line is fitted on one model's answers
@@ -137,4 +137,4 @@ def fit_score_runs(
         raise DataError(str(err)) from None
 
 
-__all__ = ["HELD_OUT_SPLITS", "fit_score_runs"]
+__all__ = ["fit_score_runs"]

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from emoreason.config_loader import ConfigError, Section, dump_recipe, load_recipe, parse_recipe
 from emoreason.config_loader import expand_override as _expand
+from emoreason.data.schema import HELD_OUT_SPLITS
 from emoreason.rl.hints import HintConfig
 from emoreason.rl.reflection import ReflectionConfig
 from emoreason.train.config import ModelConfig, OptimSection, PolarityObjectiveConfig, RunSection
@@ -66,7 +67,7 @@ class DataConfig(Section):
         bad = {name: w for name, w in self.balance_weights.items() if not isinstance(w, int) or w < 1}
         if bad:
             raise ValueError(f"data.balance_weights must be positive integers, got {bad}")
-        if self.split in ("test", "all") and not self.allow_test:
+        if self.split in HELD_OUT_SPLITS and not self.allow_test:
             raise ValueError(
                 f"data.split={self.split} trains on the test sentences; train on train, or set data.allow_test=true "
                 "for a dataset that has no other split (its test figures are then no report)"

@@ -15,6 +15,7 @@ import torch
 from pydantic import Field, model_validator
 
 from emoreason.config_loader import Section
+from emoreason.data.schema import HELD_OUT_SPLITS
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ class PolarityObjectiveConfig(Section):
     def _data_when_on(self) -> PolarityObjectiveConfig:
         if self.enabled and not self.dataset:  # "" or []
             raise ValueError("polarity.weight > 0 needs polarity.dataset (the scored sentences to read)")
-        if self.split in ("test", "all") and not self.allow_test:
+        if self.split in HELD_OUT_SPLITS and not self.allow_test:
             raise ValueError(
                 f"polarity.split={self.split} trains on the test sentences; read train, or set "
                 "polarity.allow_test=true for a dataset that has no other split (its test figures are then no report)"

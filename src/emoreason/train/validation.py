@@ -35,7 +35,7 @@ from pydantic import Field, model_validator
 
 from emoreason.config_loader import Section
 from emoreason.data import load_dataset, random_subset
-from emoreason.data.schema import Sample, TaskInfo, normalize_label
+from emoreason.data.schema import HELD_OUT_SPLITS, Sample, TaskInfo, normalize_label
 from emoreason.formats import build_conversation
 from emoreason.formats.base import ParseResult, ReasoningFormat
 from emoreason.generation import GenerationBackend, SamplingParams
@@ -122,7 +122,7 @@ class ValidationConfig(Section):
 
     @model_validator(mode="after")
     def _not_on_test(self) -> ValidationConfig:
-        if self.split in ("test", "all") and not self.allow_test:
+        if self.split in HELD_OUT_SPLITS and not self.allow_test:
             raise ValueError(
                 f"validation.split={self.split} would choose best/ (and an early stop) on the test sentences; "
                 "validate on valid, or set validation.allow_test=true to watch a dataset that has no valid split"
