@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
@@ -411,6 +412,29 @@ def test_kl_to_the_base_model_with_lora(tmp_path: Path, causal: Path) -> None:
     records = trainer.train()
     assert records[0]["kl"] == pytest.approx(0.0, abs=1e-7)  # LoRA B starts at zero: policy == base
     assert records[-1]["kl"] > 0
+
+
+def test_dropout_is_off_so_the_first_update_is_measured_on_the_rollouts_weights(tmp_path: Path, causal: Path) -> None:
+    # a base whose attention drops half its weights in train mode, and a LoRA adapter with dropout: the
+    # reference log-probs are taken in eval mode, so with dropout left on the first step's KL (LoRA B is
+    # zero: the policy is the base) would be far from 0
+    dropping = tmp_path / "dropping"
+    shutil.copytree(causal, dropping)
+    settings = json.loads((dropping / "config.json").read_text())
+    (dropping / "config.json").write_text(json.dumps({**settings, "attention_dropout": 0.5}))
+    config = make_config(
+        tmp_path,
+        dropping,
+        run={"max_steps": 1},
+        hints={"enabled": False},
+        model={"lora": {"enabled": True, "r": 4, "alpha": 8, "dropout": 0.3}},
+        algorithm={"beta": 0.1},
+    )
+    trainer = GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward)
+    rates = [m.p for m in trainer.model.modules() if isinstance(m, torch.nn.Dropout)]
+    rates += [m.attention_dropout for m in trainer.model.modules() if hasattr(m, "attention_dropout")]
+    assert rates and set(rates) == {0.0}
+    assert trainer.train()[0]["kl"] == pytest.approx(0.0, abs=1e-7)
 
 
 def test_a_rollout_cut_at_the_token_limit_is_rewarded_for_what_it_finished(tmp_path: Path, causal: Path) -> None:

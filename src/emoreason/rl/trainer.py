@@ -82,7 +82,14 @@ from emoreason.rl.rollouts import (
 )
 from emoreason.train.loop import build_accelerator, prepare_training, stream_positions
 from emoreason.train.polarity import PolaritySentences
-from emoreason.train.policy import RolloutWeights, load_trainable, prepare_policy, reference_model, setup_reference
+from emoreason.train.policy import (
+    RolloutWeights,
+    load_trainable,
+    prepare_policy,
+    reference_model,
+    setup_reference,
+    without_dropout,
+)
 from emoreason.train.update import (
     RunningMeans,
     gradient_sync,
@@ -136,6 +143,13 @@ class GRPOTrainer:
         media = {k: getattr(s, k) for s in self.samples for k in s.modalities if k != "text"}  # one file per kind
         loaded = loaded or load_trainable(config.model, self.accelerator, media)
         policy = prepare_policy(loaded, config.model)
+        if dropped := without_dropout(policy):
+            log.warning(
+                "GRPO turns dropout off in the policy (%d layers, e.g. %s=%g): the ratio to the old policy "
+                "must be 1 on the weights the rollouts came from",
+                len(dropped),
+                *next(iter(dropped.items())),
+            )
         beta = config.algorithm.beta
         self.reference, self.reference_adapter = setup_reference(policy, loaded) if beta > 0 else (None, None)
         rows, optim = config.rollout.prompts_per_step * config.rollout.group_size, config.optim

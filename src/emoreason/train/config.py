@@ -24,7 +24,9 @@ class LoraConfig(Section):
     enabled: bool = True
     r: int = Field(16, ge=1)
     alpha: int = Field(32, ge=1)
-    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    dropout: float = Field(
+        0.0, ge=0.0, lt=1.0, description="LoRA dropout (SFT only: GRPO turns every dropout in the policy off)."
+    )
     target_modules: str | list[str] = Field("all-linear", description="peft target_modules.")
 
 

@@ -88,6 +88,25 @@ def prepare_policy(loaded: LoadedModel, settings: ModelConfig) -> torch.nn.Modul
     return model
 
 
+def without_dropout(model: torch.nn.Module) -> dict[str, float]:
+    """Sets every dropout in `model` to 0 (its dropout layers, LoRA's among them, and the attention
+    dropout rate attention layers keep as a float); returns the names and rates it turned off.
+
+    For policy-gradient training: the old and reference log-probs are taken in eval mode and the update
+    in train mode, so with dropout on, the first pass's importance ratio is not 1 and the KL is not 0
+    on the very weights it was measured at (TRL's GRPO turns dropout off by default for the same reason)."""
+    turned_off: dict[str, float] = {}
+    for name, module in model.named_modules():
+        if isinstance(module, torch.nn.modules.dropout._DropoutNd) and module.p > 0:
+            turned_off[name] = float(module.p)
+            module.p = 0.0
+        rate = getattr(module, "attention_dropout", None)
+        if isinstance(rate, float) and rate > 0:
+            turned_off[f"{name}.attention_dropout"] = rate
+            module.attention_dropout = 0.0
+    return turned_off
+
+
 def setup_reference(policy: torch.nn.Module, loaded: LoadedModel) -> tuple[torch.nn.Module | None, str | None]:
     """(frozen copy, reference adapter name): at most one is set; neither means "the policy
     with its LoRA adapter off". Call only when the KL term is on (beta > 0)."""
