@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -644,3 +645,55 @@ def test_the_vader_baseline_does_not_claim_training_data(scored_data: Path, tmp_
     assert vader.exit_code == 0 and "training data" not in vader.output  # its scores are the lexicon's
     mean = runner.invoke(app, ["baseline", "mean", str(tmp_path / "m.jsonl"), "-d", spec])
     assert mean.exit_code == 0 and "training data: 4 samples" in " ".join(mean.output.split())
+
+
+class SeedRecordingEngine:
+    """Answers every prompt alike and records the seed of each call."""
+
+    def __init__(self) -> None:
+        self.seeds: list[int | None] = []
+
+    def generate(self, conversations, params, progress=None):
+        from emoreason.generation import Completion
+
+        self.seeds.append(params.seed)
+        answer = "<polarity>positive</polarity><think>fine</think><score>1</score>"
+        return [[Completion(answer, [1], [0.0], "stop")] * params.n for _ in conversations]
+
+
+def test_each_batch_of_a_voted_run_draws_its_own_numbers_and_a_resumed_one_the_same(tmp_path: Path) -> None:
+    """Every batch of a seeded run reseeded with the run's seed, so each drew the same random numbers."""
+    from emoreason.data import load_dataset
+    from emoreason.eval.runner import evaluate_model
+    from emoreason.generation import SamplingParams
+
+    rows = [{"id": f"s{i}", "text": f"text {i}", "score": 1.0} for i in range(6)]
+    dataset = load_dataset(f"jsonl:{write_rows(tmp_path / 'd.jsonl', rows)}?scale=-4,4")
+    params = SamplingParams(n=3, temperature=0.7, max_new_tokens=8, seed=0)
+    whole = SeedRecordingEngine()
+    evaluate_model(whole, dataset, dataset.split("test"), tmp_path / "whole", "m", "c2f", params, 2, [])
+    assert len(whole.seeds) == 3 and len(set(whole.seeds)) == 3 and None not in whole.seeds
+    # a run stopped after its first batch asks the other two again with the seeds they had
+    (tmp_path / "part").mkdir()
+    first = (tmp_path / "whole" / "predictions.jsonl").read_text().splitlines()[:2]
+    (tmp_path / "part" / "predictions.jsonl").write_text("\n".join(first) + "\n")
+    shutil.copy(tmp_path / "whole" / "run.json", tmp_path / "part" / "run.json")
+    resumed = SeedRecordingEngine()
+    evaluate_model(resumed, dataset, dataset.split("test"), tmp_path / "part", "m", "c2f", params, 2, [])
+    assert resumed.seeds == whole.seeds[1:]
+    other = SeedRecordingEngine()  # another run seed, other numbers
+    evaluate_model(
+        other, dataset, dataset.split("test"), tmp_path / "other", "m", "c2f", replace(params, seed=1), 2, []
+    )
+    assert not set(other.seeds) & set(whole.seeds)
+
+
+def test_a_batch_seed_is_the_runs_seed_and_the_batchs_samples() -> None:
+    from emoreason.generation import SamplingParams
+
+    seeded = SamplingParams(seed=7)
+    assert SamplingParams().for_batch(["a"]).seed is None
+    assert seeded.for_batch(["a", "b"]) == seeded.for_batch(["a", "b"])
+    seeds = {seeded.for_batch(k).seed for k in (["a", "b"], ["b", "a"], ["a"], ["ab"])}
+    assert len(seeds) == 4 and all(0 <= s < 2**63 for s in seeds)
+    assert seeded.for_batch(["a"]).seed != SamplingParams(seed=8).for_batch(["a"]).seed

@@ -414,7 +414,8 @@ def analyze(
         chunk = list(samples[start : start + batch_size])
         began = time.perf_counter()
         try:
-            outputs = list(engine.generate(conversations_for(chunk, fmt, task, cues), params))
+            asked = params.for_batch([s.id for s in chunk])
+            outputs = list(engine.generate(conversations_for(chunk, fmt, task, cues), asked))
         except MediaError:
             if on_unreadable is None:
                 raise
@@ -444,7 +445,8 @@ def answer_readable(
     outputs: list[Sequence[Completion]] = []
     for sample in chunk:
         try:
-            outputs.append(engine.generate(conversations_for([sample], fmt, task, cues), params)[0])
+            asked = params.for_batch([sample.id])
+            outputs.append(engine.generate(conversations_for([sample], fmt, task, cues), asked)[0])
         except MediaError as err:
             on_unreadable(sample, err)
             continue

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -39,6 +42,15 @@ class SamplingParams:
     @property
     def greedy(self) -> bool:
         return self.temperature == 0
+
+    def for_batch(self, keys: Sequence[str]) -> SamplingParams:
+        """These settings for one batch of a sampled run, whose seed is a function of the run's seed and of
+        `keys` (the batch's sample ids): each batch draws its own numbers, and a batch asked again (a resumed
+        run) draws the ones it drew before, whichever batches came first. Unchanged without a seed."""
+        if self.seed is None:
+            return self
+        digest = hashlib.sha256("\0".join([str(self.seed), *keys]).encode()).digest()
+        return dataclasses.replace(self, seed=int.from_bytes(digest[:8], "big") % 2**63)
 
 
 @dataclass
