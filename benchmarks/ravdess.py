@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emoreason.cues import AudioCues, CueCache, CueReference, build_references, cue_texts, prepare_cues, speaker_of
+from emoreason.cues import AudioCues, CueCache, CueReference, build_references, cue_texts, prepare_cues
 from emoreason.data import Sample, load_dataset
 from emoreason.metrics import INVALID, classification_metrics
 
@@ -45,7 +45,7 @@ def cue_matrix(samples: list[Sample], clips, reference: CueReference, per_speake
     rows = []
     for sample in samples:
         audio = clips[sample.id].audio
-        z = reference.zscores(audio, speaker_of(sample) if per_speaker else None) if audio else {}
+        z = reference.zscores(audio, sample.speaker if per_speaker else None) if audio else {}
         rows.append([z.get(name) if z.get(name) is not None else 0.0 for name in FEATURES])
     return np.asarray(rows, dtype=np.float64)
 

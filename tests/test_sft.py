@@ -3,6 +3,7 @@ media reach the model, and bad SFT files fail with file, line and field."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -253,6 +254,38 @@ def test_sft_full_fine_tuning_and_split(tmp_path: Path, tiny_models, short_file)
     held = {e.id for e, _ in trainer.eval_examples}
     assert not train_ids & held
     assert split_eval(load_sft_file(short_file), 0.34, 0)[1] == split_eval(load_sft_file(short_file), 0.34, 0)[1]
+
+
+def test_the_held_out_share_keeps_speakers_whole(tmp_path: Path) -> None:
+    """Clips of one speaker were held out and trained on alike: the held-out loss was of voices heard."""
+    speakers = ["ann", "ann", "bob", "bob", "bob", "cy", "cy", "dee", "dee", "dee"]
+    samples = [
+        Sample(
+            id=f"s{i}",
+            text=f"{SENTENCES[i % 6][0]} {i}",
+            score=SENTENCES[i % 6][1],
+            split="train",
+            meta={"speaker": who},
+        )
+        for i, who in enumerate(speakers)
+    ]
+    distill(samples, TASK, C2F, LexiconTeacher(C2F, TASK), tmp_path / "d", rationalize=True)
+    examples = load_sft_file(tmp_path / "d" / "sft.jsonl")
+    assert [e.speaker for e in examples] == speakers  # distill writes each chain's speaker
+    for seed in range(5):
+        train, held = split_eval(examples, 0.3, seed)
+        assert len(held) >= 3 and len(train) + len(held) == 10
+        assert not {e.speaker for e in train} & {e.speaker for e in held}
+    # without speakers, examples are drawn one by one, as before (the same held-out examples for a seed)
+    alone = [dataclasses.replace(e, speaker=None) for e in examples]
+    assert [e.id for e in split_eval(alone, 0.3, 0)[1]] == ["s3", "s4", "s7"]
+    # one speaker for all: drawn one by one too, not all held out or none
+    one = [dataclasses.replace(e, speaker="ann") for e in examples]
+    assert len(split_eval(one, 0.3, 0)[1]) == 3
+    line = json.loads((tmp_path / "d" / "sft.jsonl").read_text().splitlines()[0])
+    (tmp_path / "bad.jsonl").write_text(json.dumps({**line, "speaker": ["ann"]}) + "\n")
+    with pytest.raises(DataError, match="speaker"):
+        load_sft_file(tmp_path / "bad.jsonl")
 
 
 @pytest.mark.parametrize(("family", "kind"), [("qwen2_5_vl", "image"), ("qwen2_5_omni", "audio")])

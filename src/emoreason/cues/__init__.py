@@ -28,7 +28,6 @@ from emoreason.cues.prepare import (
     clip_cues,
     cue_texts,
     prepare_cues,
-    speaker_of,
 )
 from emoreason.cues.reference import CueReference, load_references, save_references
 
@@ -61,5 +60,4 @@ __all__ = [
     "load_references",
     "prepare_cues",
     "save_references",
-    "speaker_of",
 ]

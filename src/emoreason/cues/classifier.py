@@ -160,7 +160,7 @@ class CueClassifier:
         unknown = sorted(set(y) - set(names))
         if unknown:
             raise ValueError(f"labels {unknown} are not in the task's label set {names}")
-        groups = [str(s.meta.get("speaker") or s.id) for s in usable]
+        groups = [s.speaker or s.id for s in usable]
         proba, _ = cross_fit(x, y, groups, names, folds, c, seed)
         coef, intercept = _fit(x, np.asarray(y), names, c, seed)
         held_out = {s.id: [round(float(p), 4) for p in row] for s, row in zip(usable, proba)}

@@ -94,11 +94,6 @@ class PrepareReport:
         return {k: v for k, v in self.__dict__.items()}
 
 
-def speaker_of(sample: Sample) -> str | None:
-    speaker = sample.meta.get("speaker") if sample.meta else None
-    return None if speaker in (None, "") else str(speaker)
-
-
 def media_duration(path: str | Path) -> float | None:
     """Seconds of a media file from its header (no decoding); None when the header lacks it."""
     import av
@@ -223,7 +218,7 @@ def build_references(
         ]
         if not pairs:
             continue
-        reference = CueReference.build([r for _, r in pairs], [speaker_of(s) for s, _ in pairs])
+        reference = CueReference.build([r for _, r in pairs], [s.speaker for s, _ in pairs])
         overall = [r for s, r in pairs if s.split == overall_split] if overall_split else []
         if overall:
             reference.overall = CueReference.build(overall).overall
@@ -239,7 +234,7 @@ def cue_texts(
     for sample in samples:
         clip = clips.get(sample.id)
         records = clip.records() if clip else []
-        texts[sample.id] = describe_all(records, references, speaker_of(sample)) if records else None
+        texts[sample.id] = describe_all(records, references, sample.speaker) if records else None
     return texts
 
 
@@ -279,7 +274,7 @@ def cue_zscores(
         for record in clip.measured_records() if clip else []:
             reference = references.get(record.KIND)
             if reference is not None:
-                z = reference.zscores(record, speaker_of(sample))
+                z = reference.zscores(record, sample.speaker)
                 kinds[record.KIND] = {k: v for k, v in z.items() if v is not None}
         if kinds:
             out[sample.id] = kinds
@@ -407,7 +402,7 @@ def write_cue_jsonl(
             record = {
                 "id": sample.id,
                 "split": sample.split,
-                "speaker": speaker_of(sample),
+                "speaker": sample.speaker,
                 "audio": clip.audio.to_dict() if clip.audio else None,
                 "face": clip.face.to_dict() if clip.face else None,
                 "duration_s": clip.duration_s,

@@ -95,6 +95,13 @@ class Sample:
         return tuple(present)
 
     @property
+    def speaker(self) -> str | None:
+        """Who speaks in the clip, `meta["speaker"]` where the data names one (RAVDESS's actors, a
+        `speaker` column): cue references normalise per speaker, and held-out shares keep speakers whole."""
+        speaker = self.meta.get("speaker") if self.meta else None
+        return None if speaker in (None, "") else str(speaker)
+
+    @property
     def source(self) -> str:
         """`quotable_source` of the sample's text and its own cue text."""
         return quotable_source(self.text, self.cues)

@@ -32,7 +32,6 @@ import numpy as np
 from emoreason.cues.base import Measure
 from emoreason.cues.classifier import CUE_Z_KEY, RANKING_KEY, RECORDS, cross_fit, cue_matrix, feature_names
 from emoreason.cues.describe import TITLES, degree_word
-from emoreason.cues.prepare import speaker_of
 from emoreason.data.schema import Sample, TaskInfo, normalize_label
 from emoreason.distill.teachers import OnReply, Teacher, TeacherReply, TeacherRequest
 from emoreason.formats._tags import label_polarity
@@ -206,7 +205,7 @@ class CueTeacher(Teacher):
         names = feature_names(zscores)
         x = cue_matrix(zscores, names)
         y = [normalize_label(requests[i].sample.label or "") for i in usable]
-        groups = [speaker_of(requests[i].sample) or requests[i].sample.id for i in usable]
+        groups = [requests[i].sample.speaker or requests[i].sample.id for i in usable]
         normalized = [normalize_label(label) for label in labels]
         proba, coefs = cross_fit(x, y, groups, normalized, self.folds, self.c, self.seed)
         for row_index, index in enumerate(usable):

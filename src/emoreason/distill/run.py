@@ -262,6 +262,8 @@ def distill(
             "split": sample.split,
             "domain": sample.domain,
         }
+        if speaker := sample.speaker:  # SFT holds out whole speakers with it (`sft.data.split_eval`)
+            base["speaker"] = speaker
         base.update(sample.media_record(media_from=out))  # as the SFT reader resolves them: from sft.jsonl's folder
         if reason is None:
             assert target is not None

@@ -35,7 +35,8 @@ class SFTDataConfig(Section):
         0.05,
         ge=0.0,
         lt=1.0,
-        description="(our choice) share of train_file held out for evaluation when eval_file is not given.",
+        description="(our choice) share of train_file held out for evaluation when eval_file is not given "
+        "(whole speakers where its lines name a `speaker`).",
     )
     limit: int | None = Field(None, ge=1, description="Use only the first N training examples.")
     max_target_tokens: int = Field(

@@ -36,6 +36,9 @@ class SFTExample:
     format: str | None = None
     task: TaskInfo | None = None
     gold: dict[str, Any] = field(default_factory=dict)
+    #: who speaks in the clip, where the data says (`distill` copies a sample's `meta.speaker`): the
+    #: held-out share is drawn by speaker, so no voice is heard in both (`split_eval`)
+    speaker: str | None = None
 
 
 def _example(record: dict[str, Any], file: str, line: int) -> SFTExample:
@@ -77,6 +80,9 @@ def _example(record: dict[str, Any], file: str, line: int) -> SFTExample:
             "train split (or leave this line out)",
         )
     sample_id = str(record.get("id", f"line{line}"))
+    speaker = record.get("speaker")
+    if speaker is not None and not isinstance(speaker, (str, int)):
+        raise bad("speaker", "must be a name or a number (who speaks in the clip), or left out")
     return SFTExample(
         id=sample_id,
         conversation=Conversation(messages=[dict(m) for m in messages[:-1]], **media),
@@ -84,6 +90,7 @@ def _example(record: dict[str, Any], file: str, line: int) -> SFTExample:
         format=record.get("format"),
         task=task,
         gold=dict(record.get("gold") or {}),
+        speaker=None if speaker in (None, "") else str(speaker),
     )
 
 
@@ -102,13 +109,24 @@ def load_sft_file(path: str | Path) -> list[SFTExample]:
 
 
 def split_eval(examples: Sequence[SFTExample], fraction: float, seed: int) -> tuple[list[SFTExample], list[SFTExample]]:
-    """A fixed random share held out for evaluation (the same for a given seed)."""
+    """A fixed random share held out for evaluation (the same for a given seed). Where examples name
+    their speaker, whole speakers are held out (at least the share, as near it as whole speakers allow;
+    an example without one is a speaker of its own), so the held-out loss is of voices never trained on;
+    with a single speaker, examples are drawn one by one."""
     if fraction <= 0 or len(examples) < 2:
         return list(examples), []
     n_eval = max(1, int(round(fraction * len(examples))))
-    order = np.random.default_rng([seed, 7]).permutation(len(examples))
-    held = set(int(i) for i in order[:n_eval])
-    return ([e for i, e in enumerate(examples) if i not in held], [e for i, e in enumerate(examples) if i in held])
+    groups = [e.speaker if e.speaker is not None else f"\0{i}" for i, e in enumerate(examples)]
+    names = list(dict.fromkeys(groups))
+    if len(names) < 2:
+        groups, names = [str(i) for i in range(len(examples))], [str(i) for i in range(len(examples))]
+    held: set[str] = set()
+    sizes = {name: groups.count(name) for name in names}
+    for i in np.random.default_rng([seed, 7]).permutation(len(names)):
+        if sum(sizes[name] for name in held) >= n_eval or len(held) == len(names) - 1:
+            break
+        held.add(names[int(i)])
+    return [e for e, g in zip(examples, groups) if g not in held], [e for e, g in zip(examples, groups) if g in held]
 
 
 __all__ = ["SFTExample", "load_sft_file", "split_eval"]
