@@ -362,6 +362,12 @@ def test_validation_logs_keeps_best_and_stops_on_collapse(tmp_path: Path, causal
     assert stored["identity"]["temperature"] == 0.0 and stored["written_by"] == "in-training validation"
     paired = compare_runs(steps / "step-0" / "vader-movies", steps / "step-1" / "vader-movies")
     assert paired["n_shared"] == 6 and paired["metrics"]["acc_3"]["difference"] == 0.0
+    # two steps' answers are two models' (the run's weights at each step), which fit-score does not fit one line on
+    from emoreason.eval.score_fit import SAME_ANSWERER
+
+    earlier = json.loads((steps / "step-0" / "vader-movies" / "run.json").read_text())["identity"]
+    assert stored["identity"]["trained_weights"]["step"] == 1
+    assert {k: earlier.get(k) for k in SAME_ANSWERER} != {k: stored["identity"].get(k) for k in SAME_ANSWERER}
 
 
 def test_a_best_kept_under_other_validation_settings_is_set_aside_not_compared(tmp_path: Path, causal: Path) -> None:

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 #: what a run's identity (run.json) says of the model that answered: a line is fitted on one model's answers
-SAME_ANSWERER = ("model", "model_weights", "adapters", "dtype", "format", "ground_quotes")
+SAME_ANSWERER = ("model", "model_weights", "adapters", "trained_weights", "dtype", "format", "ground_quotes")
 
 
 def fit_score_runs(

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -208,7 +209,7 @@ class GRPOTrainer:
         """OUTPUT_DIR/validation/step-N/<dataset>: each validation's answers as an evaluate folder, whose
         run.json names the run, the step and the start adapter (the weights themselves are checkpoint-N's
         when a checkpoint falls on the step)."""
-        from emoreason.eval.run_identity import model_identity, run_identity
+        from emoreason.eval.run_identity import adapter_fingerprint, model_identity, run_identity
         from emoreason.eval.runner import write_answers
 
         assert self.validation is not None
@@ -225,6 +226,13 @@ class GRPOTrainer:
                 dtype=dtype,
                 score_readout=validation.config.score_readout,
             )
+            # the weights that answered are the run's at this step, which neither the model nor an adapter
+            # folder names: recorded so that fit-score does not read two steps' answers as one model's
+            identity["trained_weights"] = {
+                "run": str(Path(config.run.output_dir).resolve()),
+                "step": step,
+                "start_adapter": adapter_fingerprint(config.model.adapter) if config.model.adapter else None,
+            }
             details = {
                 "written_by": "in-training validation",
                 "run": str(config.run.output_dir),
