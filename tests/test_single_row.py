@@ -10,7 +10,7 @@ import torch
 from transformers import Qwen2Config, Qwen2ForCausalLM
 
 from emoreason.generation import SamplingParams, TransformersEngine, single_row
-from emoreason.generation.kv_cache import preallocate
+from emoreason.generation.kv_cache import cache_of, preallocate, with_cache
 from emoreason.generation.single_row import SingleRowDecoder, layout_supported
 from emoreason.models import Conversation, LoadedModel, load_model
 from emoreason.testing.fixtures import make_tiny_causal_lm
@@ -54,10 +54,10 @@ def step_against_forward(model: torch.nn.Module) -> tuple[torch.Tensor, torch.Te
     assert decoder is not None
     prompt = torch.tensor([[5, 17, 42, 8, 99, 3, 61]])
     with torch.inference_mode():
-        cache = model(input_ids=prompt, use_cache=True).past_key_values
+        cache = cache_of(model(input_ids=prompt, use_cache=True))
         ours_cache = preallocate(copy.deepcopy(cache), 4)
         ours = decoder.step(77, 7, ours_cache)
-        theirs = model(input_ids=torch.tensor([[77]]), position_ids=torch.tensor([[7]]), past_key_values=cache).logits
+        theirs = model(input_ids=torch.tensor([[77]]), position_ids=torch.tensor([[7]]), **with_cache(cache)).logits
     assert ours_cache.layers[0].length == 8  # the step wrote its key and value into the cache
     return ours, theirs[:, -1]
 

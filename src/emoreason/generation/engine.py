@@ -39,12 +39,14 @@ from transformers.cache_utils import Cache, DynamicCache
 from emoreason.generation.cascade import cascade_attention_mode, decoding_mask, prompt_pass_mask, supports_cascade
 from emoreason.generation.kv_cache import (
     MIN_SHARED_PREFIX,
+    cache_of,
     left_padded,
     plain_dynamic,
     plan_prefill_groups,
     preallocate,
     shared_prefix_length,
     stack_caches,
+    with_cache,
 )
 from emoreason.generation.matmul import (
     LINEAR_KERNELS,
@@ -271,12 +273,12 @@ class TransformersEngine:
                 input_ids=input_ids,
                 attention_mask=prompt_pass_mask(suffix_mask, self.loaded.dtype),
                 position_ids=positions,
-                past_key_values=DynamicCache(),
+                **with_cache(DynamicCache()),
                 use_cache=True,
                 logits_to_keep=1,
                 shared_prefix=shared_prefix,
             )
-            return Prefill(out.logits[:, -1, :], out.past_key_values, suffix_mask)
+            return Prefill(out.logits[:, -1, :], cache_of(out), suffix_mask)
         cache = None
         if prefix_cache is not None:
             cache = copy.deepcopy(prefix_cache)
@@ -286,11 +288,11 @@ class TransformersEngine:
             input_ids=input_ids,
             attention_mask=mask,
             position_ids=positions,
-            past_key_values=cache,
+            **with_cache(cache),
             use_cache=True,
             logits_to_keep=1,
         )
-        return Prefill(out.logits[:, -1, :], out.past_key_values, mask)
+        return Prefill(out.logits[:, -1, :], cache_of(out), mask)
 
     @torch.inference_mode()
     def _decode_text(
@@ -314,7 +316,7 @@ class TransformersEngine:
         if prefix_len:
             prefix = torch.tensor([rows[0][:prefix_len]], device=device)
             with OneDnnLinears(model) if onednn else contextlib.nullcontext():
-                prefix_cache = model(input_ids=prefix, use_cache=True, logits_to_keep=1).past_key_values
+                prefix_cache = cache_of(model(input_ids=prefix, use_cache=True, logits_to_keep=1))
             if self.cascade and plain_dynamic(prefix_cache) and supports_cascade(model, device):
                 shared_prefix = [(layer.keys, layer.values) for layer in prefix_cache.layers]
                 prefix_cache = None
@@ -441,7 +443,7 @@ class TransformersEngine:
                     input_ids=tokens[:, None],
                     attention_mask=attention,
                     position_ids=next_position,
-                    past_key_values=cache,
+                    **with_cache(cache),
                     use_cache=True,
                 )
             else:
@@ -449,11 +451,11 @@ class TransformersEngine:
                     input_ids=tokens[:, None],
                     attention_mask=decoding_mask(attention, self.loaded.dtype),
                     position_ids=next_position,
-                    past_key_values=cache,
+                    **with_cache(cache),
                     use_cache=True,
                     shared_prefix=shared_prefix,
                 )
-            cache = out.past_key_values
+            cache = cache_of(out)
             next_position = next_position + 1
             logits = out.logits[:, -1, :]
         completions = [c for c in finished if c is not None]

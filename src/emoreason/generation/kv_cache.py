@@ -16,14 +16,35 @@ caches are then stacked into one batch for decoding, the shorter ones padded at 
 masked slots. Attention is indifferent to where a masked slot sits, and positions are explicit,
 so this changes no result; it saves the padding tokens' compute, which at batch 32 on movie
 reviews was about a third of the prompt pass.
+
+`with_cache` and `cache_of` pass a cache to a model and read it back under the name the installed
+transformers gives it (`CACHE_NAME`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from transformers.cache_utils import Cache, DynamicCache, DynamicLayer
+from transformers.modeling_outputs import CausalLMOutputWithPast
+
+#: what transformers calls a model's KV cache, as forward argument and output field. 5.24 renamed
+#: `past_key_values` to `cache`, and from then on the old name costs a FutureWarning at every forward
+#: (every decoding step) and a log line on reading it; the floor (pyproject.toml) is 5.23, whose models
+#: take only the old name. The output class tells which release this is.
+CACHE_NAME = "cache" if "cache" in CausalLMOutputWithPast.__dataclass_fields__ else "past_key_values"
+
+
+def with_cache(cache: Cache | None) -> dict[str, Cache | None]:
+    """The keyword argument that hands `cache` to a model: `model(..., **with_cache(cache))`."""
+    return {CACHE_NAME: cache}
+
+
+def cache_of(output: Any) -> Cache:
+    """The KV cache a model's output carries (`output.cache`; `past_key_values` before 5.24)."""
+    return getattr(output, CACHE_NAME)
 
 
 class PreallocatedLayer(DynamicLayer):
@@ -205,11 +226,14 @@ def shared_prefix_length(sequences: Sequence[Sequence[int]]) -> int:
 
 
 __all__ = [
+    "CACHE_NAME",
     "MIN_SHARED_PREFIX",
     "PreallocatedLayer",
+    "cache_of",
     "plain_dynamic",
     "plan_prefill_groups",
     "preallocate",
     "shared_prefix_length",
     "stack_caches",
+    "with_cache",
 ]

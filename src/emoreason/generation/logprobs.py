@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from emoreason.generation.kv_cache import MIN_SHARED_PREFIX, left_padded, shared_prefix_length
+from emoreason.generation.kv_cache import MIN_SHARED_PREFIX, cache_of, left_padded, shared_prefix_length, with_cache
 from emoreason.models.families.base import Conversation
 from emoreason.models.loading import LoadedModel
 
@@ -156,15 +156,15 @@ def continuation_logprobs(
     # text models from here on (`encode_with_continuations` shares prefixes for them only): logits
     # only where a target is predicted, the `width` positions before the last
     length = batch.inputs["input_ids"].shape[1]
-    cache = model(input_ids=batch.prefix_ids, use_cache=True, logits_to_keep=1).past_key_values
+    cache = cache_of(model(input_ids=batch.prefix_ids, use_cache=True, logits_to_keep=1))
     if batch.prompt_inputs is None or batch.prompt_of_row is None:
         cache.batch_repeat_interleave(batch.targets.shape[0])
         keep = torch.arange(length - width - 1, length - 1, device=batch.targets.device)
-        out = model(**batch.inputs, past_key_values=cache, use_cache=True, logits_to_keep=keep)
+        out = model(**batch.inputs, **with_cache(cache), use_cache=True, logits_to_keep=keep)
         return _token_logprobs(_kept(out.logits, keep, length), batch.targets, temperature, with_entropy)
     cache.batch_repeat_interleave(batch.prompt_inputs["input_ids"].shape[0])
-    prompts = model(**batch.prompt_inputs, past_key_values=cache, use_cache=True, logits_to_keep=1)
-    cache = prompts.past_key_values
+    prompts = model(**batch.prompt_inputs, **with_cache(cache), use_cache=True, logits_to_keep=1)
+    cache = cache_of(prompts)
     # each row gets a copy of its prompt's keys and values, and gradients flow back through the
     # copy: with `index_select`, whose backward sums the copies in a fixed order (indexing with a
     # tensor, `batch_select_indices`, accumulates them in thread order: not reproducible)
@@ -178,7 +178,7 @@ def continuation_logprobs(
     parts = [_token_logprobs(first, batch.targets[:, :1], temperature, with_entropy)]
     if width > 1:
         keep = torch.arange(width - 1, device=batch.targets.device)
-        out = model(**batch.inputs, past_key_values=cache, use_cache=True, logits_to_keep=keep)
+        out = model(**batch.inputs, **with_cache(cache), use_cache=True, logits_to_keep=keep)
         parts.append(_token_logprobs(_kept(out.logits, keep, length), batch.targets[:, 1:], temperature, with_entropy))
     logprobs = torch.cat([lp for lp, _ in parts], dim=1)
     return logprobs, torch.cat([e for _, e in parts], dim=1) if with_entropy else None  # type: ignore[misc]

@@ -44,7 +44,8 @@ def _complete_mm_token_type_ids(module: torch.nn.Module, args: tuple, kwargs: di
     input_ids = kwargs.get("input_ids")
     if input_ids is None or input_ids.ndim != 2:
         return None
-    cache = kwargs.get("past_key_values")
+    # transformers passes the cache as `cache` from 5.24 on, as `past_key_values` before (generation.kv_cache)
+    cache = kwargs.get("cache", kwargs.get("past_key_values"))
     if cache is not None and getattr(cache, "get_seq_length", lambda: 1)() > 0:
         return None  # decoding steps: generate() keeps the ids itself
     type_ids = kwargs.get("mm_token_type_ids")
