@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -538,3 +539,135 @@ def test_paths_are_taken_where_a_path_is_meant(tmp_path: Path) -> None:
     data.write_text(json.dumps({"id": "a", "text": "fine", "score": 1.0}) + "\n")
     with pytest.raises(DataError, match="unknown dataset kind|spec"):  # read as the spec its string is
         emoreason.evaluate(data, "none", out=tmp_path / "out")
+
+
+def test_numpy_arrays_serve_as_a_scale_or_labels_and_other_kinds_are_a_type_error_naming_them(
+    explainer: Explainer,
+) -> None:
+    """A numpy scale failed on `if scale` ("the truth value of an array ... is ambiguous"); a label that is
+    no str failed as "'int' object has no attribute 'strip'"."""
+    import numpy as np
+
+    for scale in (np.array([1, 7]), np.array([1.0, 7.0], dtype=np.float32), [np.int64(1), np.float64(7)]):
+        task = Explainer(explainer.loaded, explainer.engine, scale=scale).task  # type: ignore[arg-type]
+        assert task.scale == (1.0, 7.0) and all(type(end) is float for end in task.scale)
+    labelled = Explainer(explainer.loaded, explainer.engine, labels=np.array(["joy", "anger"]))  # type: ignore[arg-type]
+    assert labelled.task.labels == ("joy", "anger") and all(type(label) is str for label in labelled.task.labels)
+    refusals = {
+        "scale takes two numbers .LOW, HIGH.*not float64": {"scale": np.float64(3)},
+        "scale takes two numbers .LOW, HIGH.; got bool True": {"scale": (True, 3)},
+        "labels takes label names .str.; label 1 is int 1": {"labels": np.array([1, 2])},
+        "labels takes label names .str.; label 2 is int 2": {"labels": ["joy", 2]},
+        "labels takes label names .str..*not dict": {"labels": {"joy": 1, "anger": 2}},
+    }
+    for message, settings in refusals.items():
+        with pytest.raises(TypeError, match=message):
+            Explainer(explainer.loaded, explainer.engine, **settings)
+    with pytest.raises(ValueError, match="scale takes two numbers .LOW, HIGH., e.g. scale=.-3, 3.; got 3 values"):
+        Explainer(explainer.loaded, explainer.engine, scale=np.array([1, 4, 7]))  # type: ignore[arg-type]
+
+
+def test_a_scale_given_as_a_string_is_read_as_analyze_reads_scale(explainer: Explainer) -> None:
+    """`scale="1,7"` was read character by character ("could not convert string to float: ','")."""
+    assert Explainer(explainer.loaded, explainer.engine, scale="1,7").task.scale == (1.0, 7.0)  # type: ignore[arg-type]
+    assert Explainer(explainer.loaded, explainer.engine, scale=" -2.5, 2.5").task.scale == (-2.5, 2.5)  # type: ignore[arg-type]
+    with pytest.raises(
+        ValueError, match=r"""scale takes two numbers LOW,HIGH, e.g. scale="-3,3" or scale=\(-3, 3\); got '1-7'"""
+    ):
+        Explainer(explainer.loaded, explainer.engine, scale="1-7")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="LOW below HIGH.*got 7,1"):  # the order is checked as for a tuple
+        Explainer(explainer.loaded, explainer.engine, scale="7,1")  # type: ignore[arg-type]
+    from emoreason.data.schema import parse_scale  # the rule the command line's --scale follows
+
+    assert parse_scale("-3,3") == (-3.0, 3.0)
+    with pytest.raises(ValueError, match="^--scale takes two numbers LOW,HIGH, e.g. --scale -3,3; got 'x'$"):
+        parse_scale("x")  # the command line's words
+
+
+def test_none_as_the_text_with_media_is_the_media_alone(explainer: Explainer, spy: Spy, tmp_path: Path) -> None:
+    """`ex(None, audio=...)` raised "text must be a str ... not NoneType" though `ex(audio=...)` answers."""
+    wav = tmp_path / "a.wav"
+    sf.write(wav, syllables(4.0, 1.0, 200.0), SR)
+    alone, given_none = explainer(audio=wav), explainer(None, audio=wav)
+    assert given_none.cues is not None and given_none.cues == alone.cues
+    assert {k: v for k, v in given_none.to_dict().items() if k != "latency_s"} == {
+        k: v for k, v in alone.to_dict().items() if k != "latency_s"
+    }
+    calls = len(spy.calls)
+    with pytest.raises(TypeError, match="not NoneType; for media alone, give audio=, video= or image= and no text"):
+        explainer(None)  # type: ignore[call-overload]
+    assert len(spy.calls) == calls
+
+
+def test_from_record_names_the_missing_keys_and_those_expected() -> None:
+    """A record without `latency_s` raised a bare KeyError('latency_s'), naming one key and no others."""
+    record = Explanation(
+        id="a",
+        polarity="positive",
+        score=1.0,
+        label=None,
+        reasoning={},
+        parse_ok=True,
+        errors=(),
+        raw_completion="",
+        completion_tokens=1,
+        finish_reason="stop",
+        model="m",
+        format="c2f",
+        latency_s=0.1,
+    ).to_dict()
+    assert Explanation.from_record(record).to_dict() == record
+    lacking = {k: v for k, v in record.items() if k not in ("polarity", "latency_s")}
+    with pytest.raises(ValueError, match="not an audit record: it lacks polarity, latency_s; an audit record has id, "):
+        Explanation.from_record(lacking)
+    with pytest.raises(TypeError, match="an audit record is a mapping .a dict., not str"):
+        Explanation.from_record(json.dumps(record))  # type: ignore[arg-type]
+
+
+def test_the_cache_is_passed_as_transformers_names_it_so_no_notice_is_raised(
+    explainer: Explainer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Passing `past_key_values` raised transformers' FutureWarning at every forward pass (every decoding
+    step), which the warnings filter `load_model` set hid only until a caller reset the filters (pytest
+    does, per test; so does `warnings.catch_warnings`), and logged "`past_key_values`/`cache_params` are
+    deprecated" once."""
+    import logging
+
+    logged: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: logged.append(record.getMessage())  # type: ignore[method-assign]
+    monkeypatch.setattr(logging.getLogger("transformers.utils.generic"), "filters", [])
+    logging.getLogger("transformers.utils.generic").addHandler(handler)
+    once = getattr(logging.Logger, "warning_once", None)  # transformers logs each message once per process
+    if once is not None and hasattr(once, "cache_clear"):
+        once.cache_clear()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            explainer(["What a lovely day", "So boring."])  # a shared prefix, a prompt pass, decoding steps
+            explainer("fine")
+            explainer.using(attribute=True)("Not bad at all.")  # the polarity probabilities, read without generating
+    finally:
+        logging.getLogger("transformers.utils.generic").removeHandler(handler)
+    assert [str(w.message) for w in caught if "past_key_values" in str(w.message)] == []
+    assert [message for message in logged if "past_key_values" in message] == []
+    from emoreason.generation.kv_cache import CACHE_NAME
+
+    assert CACHE_NAME == "cache"  # this transformers (>= 5.24) takes the new name
+
+
+def test_average_adapters_is_exported_at_the_root_with_the_default_model_as_the_others() -> None:
+    import inspect
+
+    from emoreason.models.soup import average_adapters
+
+    assert "average_adapters" in emoreason.__all__ and "average_adapters" in dir(emoreason)
+    assert emoreason.average_adapters is average_adapters
+    from emoreason.api import average_adapters as from_api
+
+    assert from_api is average_adapters
+    defaults = {
+        fn.__qualname__: inspect.signature(fn).parameters["model"].default
+        for fn in (average_adapters, emoreason.evaluate, Explainer.load)
+    }
+    assert set(defaults.values()) == {"default"}, defaults

@@ -35,6 +35,20 @@ def test_each_token_is_taken_out_in_turn_with_the_spaces_collapsed() -> None:
     assert occlusions("Great") == [(0, 5, "")] and occlusions("  ") == []
 
 
+def test_offsets_count_code_points_and_the_record_and_readme_say_so_for_utf16_clients() -> None:
+    """An emoji is one code point but two UTF-16 units: a JavaScript client indexing the text with the
+    offsets as they are marks the wrong word after it, and nothing said they were code points."""
+    from emoreason.metrics.attribution import WordShift
+
+    text = "I \U0001f600 love it"
+    (start, end, _), *_ = [span for span in occlusions(text) if text[span[0] : span[1]] == "love"]
+    assert (start, end) == (4, 8)  # UTF-16 would say 5, 9
+    assert "code point" in WordShift.__doc__ and "UTF-16" in WordShift.__doc__  # type: ignore[operator]
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    described = readme[readme.index("**Which words the judgment moves with**") :]
+    assert "code points" in described[:1500] and "UTF-16" in described[:1500]
+
+
 def test_shifts_are_the_reading_with_the_token_less_the_reading_without_it_ranked_by_size() -> None:
     text = "not bad at all"
     base = probs(0.6, 0.1)  # reading 0.5

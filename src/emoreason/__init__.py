@@ -11,12 +11,12 @@ __version__ = "0.1.0"
 from emoreason import cues  # noqa: E402,F401  (registers the ?cues= spec option with emoreason.data)
 
 #: the Python API (`emoreason.api`), imported on first use so that `import emoreason` stays light
-_API_NAMES = ("Explainer", "Explanation", "evaluate", "fit_score")
+_API_NAMES = ("Explainer", "Explanation", "average_adapters", "evaluate", "fit_score")
 
 
 def __getattr__(name: str) -> object:
-    """`emoreason.Explainer`, `emoreason.Explanation`, `emoreason.evaluate` and `emoreason.fit_score`,
-    loaded lazily:
+    """`emoreason.Explainer`, `emoreason.Explanation`, `emoreason.evaluate`, `emoreason.fit_score` and
+    `emoreason.average_adapters`, loaded lazily:
 
     >>> from emoreason import Explainer  # doctest: +SKIP
     >>> Explainer.load("default")("Not bad at all.").polarity  # doctest: +SKIP
@@ -32,4 +32,4 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_API_NAMES])
 
 
-__all__ = ["Explainer", "Explanation", "__version__", "evaluate", "fit_score"]
+__all__ = ["Explainer", "Explanation", "__version__", "average_adapters", "evaluate", "fit_score"]

@@ -5,13 +5,14 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import numbers
 import os
 import threading
 import warnings
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, TypeGuard, overload
 
 from emoreason.cues.prompting import MEDIA
 from emoreason.data.schema import Sample
@@ -92,15 +93,26 @@ class Explanation:
     #: (`metrics.valence.unrated_cues`): the model's own reading; None when there are none, and then absent
     unrated_cues: list[dict[str, Any]] | None = None
     #: with `attribute`: every whitespace token of the text, ranked by how far taking it out moves the
-    #: polarity probabilities, each {word, start, end, shift, without} (`metrics.attribution`); None
-    #: when not asked, and then absent
+    #: polarity probabilities, each {word, start, end, shift, without} (`metrics.attribution.WordShift`);
+    #: `start` and `end` are code-point offsets into the text (Python's str indices; UTF-16 clients such
+    #: as JavaScript must convert); None when not asked, and then absent
     attribution: list[dict[str, Any]] | None = None
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Explanation:
         """The Explanation of an audit record; keys other than the audit fields (e.g. the gold
-        values `evaluate` adds) are ignored."""
-        values = {f.name: copy.deepcopy(record[f.name]) for f in fields(cls) if f.name not in _OPTIONAL}
+        values `evaluate` adds) are ignored. Raises `TypeError` for a record that is not a mapping and
+        `ValueError` naming the keys an audit record always has that it lacks (a bare `KeyError` named
+        only the first)."""
+        if not isinstance(record, Mapping):
+            raise TypeError(f"an audit record is a mapping (a dict), not {type(record).__name__}")
+        missing = [name for name in _REQUIRED if name not in record]
+        if missing:
+            raise ValueError(
+                f"not an audit record: it lacks {', '.join(missing)}; an audit record has {', '.join(_REQUIRED)} "
+                f"(and may have {', '.join(_OPTIONAL)})"
+            )
+        values = {name: copy.deepcopy(record[name]) for name in _REQUIRED}
         values["errors"] = tuple(values["errors"])
         return cls(**values, **{name: copy.deepcopy(record.get(name)) for name in _OPTIONAL})
 
@@ -129,6 +141,8 @@ _OPTIONAL = (
     "attribution",
     "cues",
 )
+#: the keys every audit record has, in the record's order
+_REQUIRED = tuple(f.name for f in fields(Explanation) if f.name not in _OPTIONAL)
 
 
 # --- what a model is handed -------------------------------------------------------------------
@@ -280,8 +294,8 @@ def checked_settings(
     own: AdapterSettings,
     format: str | None,
     task: str | TaskInfo | None,
-    scale: tuple[float, float] | None,
-    labels: Sequence[str] | None,
+    scale: Sequence[float] | str | None,
+    labels: Sequence[str] | str | None,
     votes: int,
     temperature: float | None,
     cues: str,
@@ -292,19 +306,18 @@ def checked_settings(
 ) -> tuple[ReasoningFormat, TaskInfo, float]:
     """The format, task and sampling temperature an explainer answers with, what is not given taken
     from the adapter's own settings (`own`), else vader and the format the task takes
-    (`formats.format_for`); a `ValueError` saying why for any setting it cannot take. Reads no
-    weights, so `Explainer.load` checks before it loads them."""
+    (`formats.format_for`); a `ValueError` saying why for any setting it cannot take (a `TypeError` for a
+    scale or labels of the wrong kind). Reads no weights, so `Explainer.load` checks before it loads them."""
     from emoreason.cues.prompting import CUE_MODES
     from emoreason.data.schema import TaskInfo, resolve_task
     from emoreason.formats import format_for
     from emoreason.formats.consensus import vote_temperature
 
-    if isinstance(labels, str):  # "joy,anger", as --labels takes them, not the letters of one string
-        labels = [label.strip() for label in labels.split(",") if label.strip()]
+    scale, labels = given_scale(scale), given_labels(labels)
     if scale is not None or labels is not None:  # an empty label set is refused, not read as vader
         if task is not None:
             raise ValueError("give a task, or a scale or labels of your own, not both")
-        task = resolve_task(scale=tuple(scale) if scale else None, labels=tuple(labels) if labels is not None else None)
+        task = resolve_task(scale=scale, labels=labels)
     task = task or own.task_info() or "vader"
     task_info = task if isinstance(task, TaskInfo) else resolve_task(task)
     fmt = format_for(task_info, format, own.format)
@@ -320,6 +333,57 @@ def checked_settings(
             f"attribute reads the polarity word the answer states first; format {fmt.name!r} writes none first"
         )
     return fmt, task_info, chosen
+
+
+def given_scale(scale: object) -> tuple[float, float] | None:
+    """`scale` as (low, high) floats: two numbers in a tuple, a list or a numpy array (numpy values become
+    plain floats), or "LOW,HIGH" as `analyze --scale` takes it (`data.schema.parse_scale`). A `TypeError`
+    naming `scale` for anything else, a `ValueError` for a count or a string that is not two numbers: a
+    numpy array failed as "truth value ... ambiguous", and "1,7" was read character by character."""
+    from emoreason.data.schema import parse_scale
+
+    if scale is None:
+        return None
+    if isinstance(scale, str):
+        return parse_scale(scale, "scale", 'scale="-3,3" or scale=(-3, 3)')
+    values = scale.tolist() if hasattr(scale, "tolist") else scale  # numpy (or torch) values as Python's
+    if not _is_sequence(values):
+        raise TypeError(
+            f'scale takes two numbers (LOW, HIGH), e.g. scale=(-3, 3) or scale="-3,3"; not {type(scale).__name__}'
+        )
+    if len(values) != 2:
+        raise ValueError(f"scale takes two numbers (LOW, HIGH), e.g. scale=(-3, 3); got {len(values)} values")
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
+            raise TypeError(f"scale takes two numbers (LOW, HIGH); got {type(value).__name__} {value!r}")
+    try:  # numbers written as strings, ("1", "7"), were taken before: they still are
+        low, high = (float(value) for value in values)
+    except ValueError:
+        raise ValueError(f"scale takes two numbers (LOW, HIGH), e.g. scale=(-3, 3); got {list(values)!r}") from None
+    return low, high
+
+
+def given_labels(labels: object) -> tuple[str, ...] | None:
+    """`labels` as a tuple of plain str: any sequence of label names (a list, a tuple, a numpy array of
+    strings), or "joy,anger" as `analyze --labels` takes them (not the letters of one string). A
+    `TypeError` naming `labels` for a label that is not a str (numbers were refused only as "'int' object
+    has no attribute 'strip'")."""
+    if labels is None:
+        return None
+    if isinstance(labels, str):
+        return tuple(label.strip() for label in labels.split(",") if label.strip())
+    values = labels.tolist() if hasattr(labels, "tolist") else labels
+    if not _is_sequence(values):
+        raise TypeError(f'labels takes label names (str), e.g. labels=["joy", "anger"]; not {type(labels).__name__}')
+    for number, label in enumerate(values, 1):
+        if not isinstance(label, str):
+            raise TypeError(f"labels takes label names (str); label {number} is {type(label).__name__} {label!r}")
+    return tuple(str(label) for label in values)  # numpy's str_ as plain str
+
+
+def _is_sequence(value: object) -> TypeGuard[Sequence[Any]]:
+    """A list, a tuple or another sequence, not one string or bytes."""
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray))
 
 
 def answering_format(task: TaskInfo, name: str | None, current: str, own: str | None) -> ReasoningFormat:
@@ -395,8 +459,8 @@ class Explainer:
         *,
         format: str | None = None,
         task: str | TaskInfo | None = None,
-        scale: tuple[float, float] | None = None,
-        labels: Sequence[str] | None = None,
+        scale: Sequence[float] | str | None = None,
+        labels: Sequence[str] | str | None = None,
         batch_size: int = 8,
         max_new_tokens: int | None = None,
         temperature: float | None = None,
@@ -482,8 +546,8 @@ class Explainer:
         adapter: list[str] | str | None = None,
         format: str | None = None,
         task: str | TaskInfo | None = None,
-        scale: tuple[float, float] | None = None,
-        labels: Sequence[str] | None = None,
+        scale: Sequence[float] | str | None = None,
+        labels: Sequence[str] | str | None = None,
         dtype: str = "auto",
         device: str = "auto",
         batch_size: int = 8,
@@ -501,8 +565,10 @@ class Explainer:
     ) -> Explainer:
         """Load `model` once ("default", a local folder or a hub id) with its adapters (the shipped one
         for "default" unless `adapter` names others, a shipped one by name such as "speech-emotion",
-        or "none"), ready to explain. `scale` (low, high) or `labels` ask a task of one's own, as
-        `analyze --scale` / `--labels` do. Every setting is checked before the model loads."""
+        or "none"), ready to explain. `scale` (two numbers, (low, high), or "LOW,HIGH") or `labels` (label
+        names, or "joy,anger") ask a task of one's own, as `analyze --scale` / `--labels` do; a numpy
+        array serves for either (`given_scale`, `given_labels`). Every setting is checked before the
+        model loads."""
         from emoreason.models.loading import resolve_adapters
         from emoreason.models.shipped import AdapterSettings
 
@@ -692,7 +758,7 @@ class Explainer:
 
     @overload
     def __call__(
-        self, text: str = "", *, audio: MediaPath = None, video: MediaPath = None, image: MediaPath = None
+        self, text: str | None = "", *, audio: MediaPath = None, video: MediaPath = None, image: MediaPath = None
     ) -> Explanation: ...
 
     @overload
@@ -702,17 +768,25 @@ class Explainer:
 
     def __call__(
         self,
-        text: str | Sequence[str] = "",
+        text: str | Sequence[str] | None = "",
         *,
         audio: MediaPath = None,
         video: MediaPath = None,
         image: MediaPath = None,
     ) -> Explanation | list[Explanation]:
         """Explain one text (an `Explanation`) or a list of texts (a list, in order, batched).
-        Media go with a single text, or alone (`ex(audio="clip.wav")`: no text). Raises TypeError for
-        a text that is not a str; ValueError for an empty text without media, text that is not valid
-        Unicode, a missing media file, or a prompt longer than the model's context; TypeError for media
-        that are not a path."""
+        Media go with a single text, or alone (`ex(audio="clip.wav")` or `ex(None, audio="clip.wav")`:
+        no text). Raises TypeError for a text that is not a str (None without media); ValueError for an
+        empty text without media, text that is not valid Unicode, a missing media file, or a prompt
+        longer than the model's context; TypeError for media that are not a path."""
+        given = (("audio", audio), ("video", video), ("image", image))
+        if text is None:
+            if all(path is None for _, path in given):
+                raise TypeError(
+                    "text must be a str or a list of str, not NoneType; "
+                    "for media alone, give audio=, video= or image= and no text"
+                )
+            text = ""  # media alone, as when no text is given
         single = isinstance(text, str)
         if not single and (isinstance(text, (bytes, bytearray)) or not isinstance(text, Sequence)):
             raise TypeError(f"text must be a str or a list of str, not {type(text).__name__}")
@@ -722,7 +796,6 @@ class Explainer:
                 raise TypeError(f"text {number} is {type(item).__name__}, not str")
         if not texts:
             return []
-        given = (("audio", audio), ("video", video), ("image", image))
         for name, path in given:  # a PIL image or the file's bytes failed deep inside Path()
             if path is not None and not isinstance(path, (str, os.PathLike)):
                 raise TypeError(

@@ -314,6 +314,19 @@ def mikels_task(name: str = "emoset") -> TaskInfo:
     return TaskInfo(name, labels=labels, label_polarity=dict(MIKELS_VALENCE), metric_set="classification")
 
 
+def parse_scale(value: str, name: str = "--scale", example: str | None = None) -> tuple[float, float]:
+    """(low, high) of a scale written "LOW,HIGH", as `analyze --scale` takes it; a `ValueError` showing
+    that form for anything else (`example` words it for the caller, `--scale -3,3` by default). That LOW
+    is below HIGH is `resolve_task`'s to check, however the scale was given."""
+    try:
+        low, high = (float(part) for part in value.split(","))
+    except ValueError:
+        raise ValueError(
+            f"{name} takes two numbers LOW,HIGH, e.g. {example or f'{name} -3,3'}; got {value!r}"
+        ) from None
+    return low, high
+
+
 def resolve_task(
     name: str | None = None,
     scale: tuple[float, float] | None = None,

@@ -31,10 +31,16 @@ from emoreason.metrics.faithfulness import TOKEN, delete_tokens
 
 @dataclass(frozen=True)
 class WordShift:
-    """One token of the input and how far it moves the judgment (module doc)."""
+    """One token of the input and how far it moves the judgment (module doc).
+
+    `start` and `end` count Unicode code points, as Python indexes a str: `text[start:end] == word`.
+    A client whose strings count UTF-16 code units (JavaScript, Java, C#) must convert them: a character
+    beyond the Basic Multilingual Plane (most emoji, some CJK) is one code point but two units there, so
+    every offset after one is off by one per such character. (In JavaScript, `Array.from(text)` splits a
+    string by code point: the server's page indexes the evidence spans, which count the same way, with it.)"""
 
     word: str  # the token as the input writes it
-    start: int  # code-point offsets of the token in the input
+    start: int  # code-point offsets of the token in the input (not UTF-16 units: see above)
     end: int
     shift: float  # reading(the input) - reading(without it)
     without: dict[str, float]  # the polarity probabilities without it
