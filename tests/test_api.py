@@ -577,11 +577,11 @@ def test_a_scale_given_as_a_string_is_read_as_analyze_reads_scale(explainer: Exp
         Explainer(explainer.loaded, explainer.engine, scale="1-7")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="LOW below HIGH.*got 7,1"):  # the order is checked as for a tuple
         Explainer(explainer.loaded, explainer.engine, scale="7,1")  # type: ignore[arg-type]
-    from emoreason.data.schema import parse_scale  # the rule the command line's --scale follows
+    from emoreason.data.schema import parse_low_high  # the rule the command line's --scale follows
 
-    assert parse_scale("-3,3") == (-3.0, 3.0)
+    assert parse_low_high("-3,3") == (-3.0, 3.0)
     with pytest.raises(ValueError, match="^--scale takes two numbers LOW,HIGH, e.g. --scale -3,3; got 'x'$"):
-        parse_scale("x")  # the command line's words
+        parse_low_high("x")  # the command line's words
 
 
 def test_none_as_the_text_with_media_is_the_media_alone(explainer: Explainer, spy: Spy, tmp_path: Path) -> None:

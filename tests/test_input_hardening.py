@@ -664,9 +664,9 @@ def test_an_empty_predictions_file_says_so(tmp_path: Path) -> None:
 
 def test_json_errors_keep_the_parsers_reason_and_position(client: TestClient) -> None:
     analyzed = post_raw(client, "/v1/analyze", '{"text": "x",}')
-    assert (
-        analyzed["message"]
-        == "the request body is not valid JSON: Expecting property name enclosed in double quotes at character 13"
+    assert analyzed["message"] == (
+        "the request body is not valid JSON: Expecting property name enclosed in double quotes at character 13; "
+        'send a JSON object with at least `text`, e.g. {"text": "Not bad at all."}'
     )
     chat = post_raw(client, "/v1/chat/completions", '{"model": "tiny" "messages": []}')
     assert chat["status"] == 400 and "Expecting ',' delimiter at character 17" in chat["message"]

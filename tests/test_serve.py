@@ -213,7 +213,7 @@ def test_analyze_json_and_multipart_give_the_audit_record(client: httpx.Client, 
     for body in ({"text": "grr", "labels": ["joy", "anger"], "max_tokens": 4}, {"text": "g", "task": "mikels"}):
         labelled = client.post("/v1/analyze", json=body)
         assert labelled.status_code == 200 and labelled.json()["format"] == "emor3", labelled.text
-    scaled = client.post("/v1/analyze", json={"text": "ok", "task": "mosi", "scale": "-2,2", "max_tokens": 4})
+    scaled = client.post("/v1/analyze", json={"text": "ok", "scale": "-2,2", "max_tokens": 4})
     assert scaled.status_code == 200
     options = client.get("/v1/analyze/options").json()
     assert options["tasks"]["vader"]["scale"] == [-4.0, 4.0] and "amusement" in options["tasks"]["mikels"]["labels"]
@@ -862,3 +862,259 @@ def test_a_stream_being_split_does_not_hold_up_the_context_checks(monkeypatch: p
     assert model.lock.acquire(timeout=0.1)  # free while the stream is split
     model.lock.release()
     stream.join()
+
+
+# --------------------------------------------------------------------------------------
+# clients that leave, and what a request may hold
+# --------------------------------------------------------------------------------------
+
+
+def raw_post(path: str, body: dict) -> bytes:
+    """An HTTP/1.1 POST of `body` as JSON, as bytes for a socket the test closes itself."""
+    data = json.dumps(body).encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+    )
+    return head.encode() + data
+
+
+def request_lines(caplog: pytest.LogCaptureFixture, what: str, count: int = 1, timeout: float = 5.0) -> list[str]:
+    """The request log's lines holding `what`, once `count` are written (or the time is up)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [
+            r.getMessage() for r in caplog.records if r.name == "emoreason.serve.requests" and what in r.getMessage()
+        ]
+        if len(lines) >= count or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.02)
+
+
+def test_a_client_leaving_mid_stream_stops_the_stream_and_is_logged_once_as_499(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The events of a stream were written back to back: once its client was gone, each went into the closed
+    socket, asyncio warning at every write ("socket.send() raised exception.", 2,473 of them for a 3,000-event
+    stream), and the request was logged as a 200."""
+    import logging
+    import socket
+    import struct
+
+    from emoreason.serve import state as serve_state
+
+    monkeypatch.setattr(serve_state, "chunk_events", lambda *args: [f"data: {'x' * 2000}\n\n"] * 3000)  # 6 MB
+    body = {"model": "scripted", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4, "stream": True}
+    with caplog.at_level(logging.INFO), ServerThread(scripted_app(ScriptedEngine())) as running:
+        with socket.socket() as client:
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            client.connect(("127.0.0.1", running.port))
+            client.sendall(raw_post("/v1/chat/completions", body))
+            received = b""
+            while len(received) < 1000:  # the stream has begun
+                received += client.recv(4096)
+            client.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+            )  # a reset, as a killed client's
+        lines = request_lines(caplog, '"POST /v1/chat/completions"')
+        with httpx.Client(base_url=running.url, timeout=10) as http:
+            metrics = http.get("/metrics").text
+    assert received.startswith(b"HTTP/1.1 200")
+    assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == []
+    assert len(lines) == 1 and '"POST /v1/chat/completions" 499 ' in lines[0], lines
+    assert 'emoreason_requests_total{endpoint="/v1/chat/completions",status="499"} 1' in metrics
+
+
+def test_a_queued_request_whose_client_left_is_dropped_from_its_batch(caplog: pytest.LogCaptureFixture) -> None:
+    """A request waiting for its batch was generated though its client had gone: nobody could read the answer."""
+    import logging
+    import socket
+
+    engine = ScriptedEngine(delay=0.6)
+    app = scripted_app(engine, max_batch_size=1)
+    batcher = app.state.batcher
+    base = {"model": "scripted", "messages": [{"role": "user", "content": "hi"}]}
+
+    def wait_for(condition) -> None:
+        deadline = time.monotonic() + 5
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    with caplog.at_level(logging.INFO), ServerThread(app) as running:
+        with ThreadPoolExecutor(1) as pool:
+            first = pool.submit(fire, running.url, [{**base, "max_tokens": 4}])
+            wait_for(lambda: len(engine.calls) == 1)  # it holds the worker
+            with socket.create_connection(("127.0.0.1", running.port)) as client:
+                client.sendall(raw_post("/v1/chat/completions", {**base, "max_tokens": 5}))
+                wait_for(lambda: batcher.queue_depth == 1)
+                assert batcher.queue_depth == 1 and len(engine.calls) == 1  # queued behind the first
+            # closed while queued
+            lines = request_lines(caplog, '"POST /v1/chat/completions" 499')
+            assert first.result()[0].status_code == 200
+        # the request after it runs next: the one whose client left never does
+        assert fire(running.url, [{**base, "max_tokens": 6}])[0].status_code == 200
+    assert [params.max_new_tokens for _, params in engine.calls] == [4, 6]
+    assert len(lines) == 1, lines
+
+
+def test_chat_says_what_is_wrong_with_a_body_that_is_not_json_or_a_seed_out_of_range() -> None:
+    """FastAPI's own reading answered "Field required" for an empty body and "Input should be a valid dictionary or
+    object to extract fields from" for a JSON array or a form, neither naming what to send; a seed beyond 64 bits
+    failed in the engine, after queueing, with "Overflow when unpacking long long"."""
+    good = {"model": "scripted", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+    with ServerThread(scripted_app(ScriptedEngine())) as running, httpx.Client(base_url=running.url) as http:
+
+        def refused(content: bytes, content_type: str = "application/json") -> dict:
+            response = http.post("/v1/chat/completions", content=content, headers={"content-type": content_type})
+            assert response.status_code == 400, response.text
+            return error_of(response)
+
+        empty = refused(b"")
+        assert empty["message"].startswith("the request body is empty; send a JSON object with `model` and `messages`")
+        assert refused(b"[1, 2]")["message"].startswith("the JSON body is an array; send a JSON object with `model`")
+        broken = refused(b'{"model": "scripted"')
+        assert broken["code"] == "invalid_json"
+        assert broken["message"].startswith(
+            "the request body is not valid JSON: Expecting ',' delimiter at character 20; send a JSON object with "
+            "`model` and `messages`, e.g. {"
+        )
+        form = refused(b"model=scripted", "application/x-www-form-urlencoded")["message"]
+        assert "'application/x-www-form-urlencoded'; send it as JSON (Content-Type: application/json)" in form
+        assert "not UTF-8 (byte 0xff" in refused(b'{"model": "\xff"}')["message"]
+        for seed in (2**64, -(2**63) - 1, 10**30):
+            error = error_of(http.post("/v1/chat/completions", json={**good, "seed": seed}))
+            assert (error["param"], error["code"]) == ("seed", "invalid_value")
+            assert error["message"] == (
+                f"seed is {seed}, out of range: give a whole number from -9223372036854775808 to "
+                "18446744073709551615 (-2**63 to 2**64 - 1)"
+            )
+        for seed in (2**64 - 1, -(2**63), 7):  # the ends of the range the engine takes
+            assert http.post("/v1/chat/completions", json={**good, "seed": seed}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/v1/chat/completions", "max_tokens"),
+        ("/v1/chat/completions", "max_completion_tokens"),
+        ("/v1/chat/completions", "n"),
+        ("/v1/chat/completions", "seed"),
+        ("/v1/chat/completions", "top_logprobs"),
+        ("/v1/analyze", "max_tokens"),
+        ("/v1/analyze", "votes"),
+    ],
+)
+def test_a_boolean_is_no_integer(path: str, field: str) -> None:
+    """`max_tokens: true` was read as 1 (pydantic's lax mode takes JSON's true and false as 1 and 0)."""
+    body = {"model": "scripted", "messages": [{"role": "user", "content": "hi"}], "text": "hi", field: True}
+    if path == "/v1/analyze":
+        del body["model"], body["messages"]
+    engine = ScriptedEngine()
+    with ServerThread(scripted_app(engine)) as running, httpx.Client(base_url=running.url) as http:
+        response = http.post(path, json=body)
+    assert response.status_code == 400 and engine.calls == []
+    assert error_of(response)["param"] == field
+    assert error_of(response)["message"] == f"{field}: Input should be a whole number, not true or false"
+
+
+class PromptEngine(ScriptedEngine):
+    """A `ScriptedEngine` that keeps the system prompt of each conversation it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prompts: list[str] = []
+
+    def generate(self, conversations: list[Conversation], params: SamplingParams, progress=None):
+        self.prompts += [c.messages[0]["content"] for c in conversations]
+        return super().generate(conversations, params, progress)
+
+
+def test_analyze_refuses_a_task_given_with_a_scale_or_labels() -> None:
+    """`{"task": "mosi", "scale": "-2,2"}` answered on -2..2 and dropped the task without a word (the Python API
+    refuses both: "give a task, or a scale or labels of your own, not both")."""
+    engine = ScriptedEngine()
+    with ServerThread(scripted_app(engine)) as running, httpx.Client(base_url=running.url) as http:
+        for other, value in (("scale", "-2,2"), ("scale", [-2, 2]), ("labels", "joy,anger")):
+            response = http.post("/v1/analyze", json={"text": "ok", "task": "mosi", other: value})
+            assert response.status_code == 400, response.text
+            assert error_of(response)["message"] == (
+                f"give a task, or a scale or labels of your own, not both: drop `task` or `{other}`"
+            )
+            form = http.post("/v1/analyze", data={"text": "ok", "task": "mosi", other: "-2,2"})
+            assert form.status_code == 400 and error_of(form)["param"] == "task"
+        assert http.post("/v1/analyze", json={"text": "ok", "scale": "-2,2"}).status_code == 200
+    assert len(engine.calls) == 1
+
+
+def test_a_request_sets_the_neutral_band_within_the_scale() -> None:
+    """The band the prompt states and the answers are read with could not be set from a request."""
+    engine = PromptEngine()
+    with ServerThread(scripted_app(engine)) as running, httpx.Client(base_url=running.url) as http:
+
+        def analyze(**options) -> httpx.Response:
+            return http.post("/v1/analyze", json={"text": "ok", "max_tokens": 4, **options})
+
+        assert analyze().status_code == 200  # vader's own band
+        assert analyze(neutral_band="-1,1").status_code == 200  # on the served task (vader)
+        assert analyze(task="mosi", neutral_band=[-0.5, 0.5]).status_code == 200
+        assert analyze(scale=[1, 7], neutral_band=[4, 4]).status_code == 200  # one score alone
+        assert http.post("/v1/analyze", data={"text": "ok", "neutral_band": "-2,2"}).status_code == 200
+        refusals = {
+            "a neutral band needs LOW <= HIGH; got 1,-1 (did you mean -1,1?)": analyze(neutral_band=[1, -1]),
+            "the neutral band -5,1 reaches outside the vader:text scale, -4 to 4; give LOW and HIGH within it": (
+                analyze(neutral_band="-5,1")
+            ),
+            "the neutral band 0,8 reaches outside the custom scale, 1 to 7; give LOW and HIGH within it": (
+                analyze(scale="1,7", neutral_band="0,8")
+            ),
+            "task 'mikels' answers with labels; a neutral band applies to a score scale": (
+                analyze(task="mikels", neutral_band="-1,1")
+            ),
+            "a neutral band is LOW,HIGH, two finite numbers; got nan,1": analyze(neutral_band="nan,1"),
+        }
+        for message, response in refusals.items():
+            assert response.status_code == 400 and error_of(response)["param"] == "neutral_band", response.text
+            assert error_of(response)["message"].startswith(f"neutral_band: {message}"), response.text
+        unparsed = analyze(neutral_band="wide")
+        assert error_of(unparsed)["message"] == "neutral_band takes two numbers LOW,HIGH, e.g. \"-1,1\"; got 'wide'"
+    said = [re.search(r"(only a score of exactly \S+|scores in \S+ \S+) counts? as neutral", p) for p in engine.prompts]
+    assert [m.group(1) if m else None for m in said] == [
+        "scores in (-0.5, 0.5)",
+        "scores in (-1, 1)",
+        "scores in (-0.5, 0.5)",
+        "only a score of exactly 4",
+        "scores in (-2, 2)",
+    ]
+
+
+def test_analyze_takes_a_neutral_band(tiny_models, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`analyze --neutral-band LOW,HIGH`: the band the records are read with; refused before the model loads
+    where the task cannot take it."""
+    from typer.testing import CliRunner
+
+    from emoreason.api import Explainer
+    from emoreason.cli import app
+
+    bands = []
+    records = Explainer.records
+
+    def spy(self, *args, **kwargs):
+        bands.append(self.task.neutral)
+        return records(self, *args, **kwargs)
+
+    monkeypatch.setattr(Explainer, "records", spy)
+    model = ["--model", str(tiny_models["causal_lm"]), "--max-new-tokens", "2", "--json"]
+    runner = CliRunner()
+    done = runner.invoke(app, ["analyze", "Not bad.", "--task", "mosi", "--neutral-band", "-0.5,0.5", *model])
+    assert done.exit_code == 0, done.output
+    assert [(b.low, b.high, b.low_closed, b.high_closed) for b in bands] == [(-0.5, 0.5, False, False)]
+    for option, said in (
+        (["--neutral-band", "1,-1"], "--neutral-band 1,-1: a neutral band needs LOW <= HIGH"),
+        (["--task", "mosi", "--neutral-band", "-4,0"], "reaches outside the mosi scale, -3 to 3"),
+        (["--task", "mikels", "--neutral-band", "-1,1"], "task 'mikels' answers with labels"),
+        (["--neutral-band", "wide"], "--neutral-band takes two numbers LOW,HIGH"),
+    ):
+        refused = runner.invoke(app, ["analyze", "Not bad.", *option, *model])
+        assert refused.exit_code == 2 and said in " ".join(refused.output.split()), refused.output
+    assert len(bands) == 1  # no model was run for a refused band
+    shown = runner.invoke(app, ["analyze", "--help"], env={"COLUMNS": "200"})
+    assert "--neutral-band" in shown.output

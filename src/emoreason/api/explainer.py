@@ -337,15 +337,15 @@ def checked_settings(
 
 def given_scale(scale: object) -> tuple[float, float] | None:
     """`scale` as (low, high) floats: two numbers in a tuple, a list or a numpy array (numpy values become
-    plain floats), or "LOW,HIGH" as `analyze --scale` takes it (`data.schema.parse_scale`). A `TypeError`
+    plain floats), or "LOW,HIGH" as `analyze --scale` takes it (`data.schema.parse_low_high`). A `TypeError`
     naming `scale` for anything else, a `ValueError` for a count or a string that is not two numbers: a
     numpy array failed as "truth value ... ambiguous", and "1,7" was read character by character."""
-    from emoreason.data.schema import parse_scale
+    from emoreason.data.schema import parse_low_high
 
     if scale is None:
         return None
     if isinstance(scale, str):
-        return parse_scale(scale, "scale", 'scale="-3,3" or scale=(-3, 3)')
+        return parse_low_high(scale, "scale", 'scale="-3,3" or scale=(-3, 3)')
     values = scale.tolist() if hasattr(scale, "tolist") else scale  # numpy (or torch) values as Python's
     if not _is_sequence(values):
         raise TypeError(

@@ -18,13 +18,14 @@ from emoreason.cli.ui import fail, progress, show_record, warn
 
 
 def _parse_range(value: str | None, option: str) -> tuple[float, float] | None:
+    from emoreason.data.schema import parse_low_high
+
     if value is None:
         return None
     try:
-        low, high = (float(x) for x in value.split(","))
-    except ValueError:
-        fail(f"{option} takes two numbers LOW,HIGH, e.g. {option} -3,3; got {value!r}")
-    return low, high
+        return parse_low_high(value, option)
+    except ValueError as err:
+        fail(str(err))
 
 
 def check_adapters(model: str, adapter: list[str] | None) -> None:
@@ -68,19 +69,38 @@ def speech_adapter_for(model: str, samples: list[Any], task: Any, fmt: Any) -> l
     return None
 
 
+def _own_settings(model: str, adapter: Any) -> Any:
+    """The adapter's own settings (its emoreason.json), read without loading the model; none for a model or
+    adapter that cannot be read (it is checked, and named, where it loads)."""
+    from emoreason.models.loading import resolve_adapters
+    from emoreason.models.shipped import AdapterSettings
+
+    try:
+        return AdapterSettings.of(resolve_adapters(model, adapter))
+    except (ValueError, OSError):
+        return AdapterSettings()
+
+
+def _with_band(task: Any, band: str, model: str, adapter: Any) -> Any:
+    """The task the records answer (`task`, else the adapter's, else vader) with the neutral band `band`
+    (--neutral-band LOW,HIGH); fails, before the model loads, on a band that task cannot take."""
+    from emoreason.data.schema import resolve_task, with_neutral_band
+
+    low, high = _parse_range(band, "--neutral-band")
+    try:
+        return with_neutral_band(task or _own_settings(model, adapter).task_info() or resolve_task("vader"), low, high)
+    except ValueError as err:
+        fail(f"--neutral-band {band}: {err}")
+
+
 def _check_format(task: Any, fmt: Any, model: str, adapter: Any) -> None:
     """Fail before loading the model when the task (`task`, else the adapter's, else vader) meets a
     format that cannot answer it: `fmt`, else the adapter's own (its emoreason.json), else the one the
     task takes."""
     from emoreason.data.schema import resolve_task
     from emoreason.formats import format_for
-    from emoreason.models.loading import resolve_adapters
-    from emoreason.models.shipped import AdapterSettings
 
-    try:
-        own = AdapterSettings.of(resolve_adapters(model, adapter))
-    except (ValueError, OSError):  # the model or adapter is checked, and named, where it loads
-        own = AdapterSettings()
+    own = _own_settings(model, adapter)
     try:
         format_for(task or own.task_info() or resolve_task("vader"), fmt.name if fmt else None, own.format, cli=True)
     except ValueError as err:
@@ -105,6 +125,7 @@ def analyze(
     task: opt.AnalyzeTask = None,
     scale: opt.Scale = None,
     labels: opt.Labels = None,
+    neutral_band: opt.NeutralBand = None,
     max_new_tokens: opt.AnalyzeMaxNewTokens = None,
     temperature: opt.Temperature = None,
     votes: opt.Votes = 1,
@@ -144,6 +165,8 @@ def analyze(
         fail(str(err))
     if not samples:
         fail(f"nothing to analyse: {input_file} has no row that can be read" if input_file else "nothing to analyse")
+    if neutral_band is not None:
+        the_task = _with_band(the_task, neutral_band, model, adapter)
     _check_format(the_task, fmt, model, adapter)  # before the model loads: a label task needs a label format
     if temperature is not None and not temperature >= 0:
         fail(f"--temperature {temperature}: give 0 (greedy) or above")

@@ -165,6 +165,15 @@ Labels = Annotated[
         "LABEL:POLARITY gives a label its polarity (joy:positive); emotion words Mikels or RAVDESS name have one."
     ),
 ]
+NeutralBand = Annotated[
+    Optional[str],
+    _option(
+        "Neutral band LOW,HIGH: scores strictly between LOW and HIGH read as neutral (LOW = HIGH: that score alone), "
+        "within the task's scale, e.g. --task mosi --neutral-band -0.5,0.5. Default: the task's own (vader "
+        "-0.5,0.5; mosi and mosei only 0; a --scale of your own only its midpoint).",
+        "--neutral-band",
+    ),
+]
 Temperature = Annotated[
     Optional[float],
     _option(

@@ -314,10 +314,11 @@ def mikels_task(name: str = "emoset") -> TaskInfo:
     return TaskInfo(name, labels=labels, label_polarity=dict(MIKELS_VALENCE), metric_set="classification")
 
 
-def parse_scale(value: str, name: str = "--scale", example: str | None = None) -> tuple[float, float]:
-    """(low, high) of a scale written "LOW,HIGH", as `analyze --scale` takes it; a `ValueError` showing
-    that form for anything else (`example` words it for the caller, `--scale -3,3` by default). That LOW
-    is below HIGH is `resolve_task`'s to check, however the scale was given."""
+def parse_low_high(value: str, name: str = "--scale", example: str | None = None) -> tuple[float, float]:
+    """(low, high) of two numbers written "LOW,HIGH", as `analyze --scale` and `--neutral-band` take them; a
+    `ValueError` showing that form for anything else (`example` words it for the caller, `NAME -3,3` by
+    default). Whether LOW may equal or exceed HIGH is for the reader of the pair (`resolve_task`,
+    `with_neutral_band`) to say."""
     try:
         low, high = (float(part) for part in value.split(","))
     except ValueError:
@@ -372,3 +373,26 @@ def resolve_task(
         f"unknown task {name!r}; use vader, mosi, mosei, sims, simsv2, mikels, ravdess, or give a scale or labels "
         "instead (--scale / --labels on the command line, `scale` / `labels` in a request or to `Explainer.load`)"
     )
+
+
+def with_neutral_band(task: TaskInfo, low: float, high: float) -> TaskInfo:
+    """`task` with the scores between `low` and `high` read as neutral: open at both ends, as `NeutralBand.around`
+    makes a band (-0.5,0.5 is vader's |score| < 0.5), or that one score alone when the two are equal (0,0 is
+    MOSI's). A `ValueError` saying what to give instead for a task without a score scale, LOW above HIGH, or a
+    band reaching outside the scale (`analyze --neutral-band` and a request's `neutral_band` name the option)."""
+    if task.scale is None:
+        raise ValueError(
+            f"task {task.name!r} answers with labels; a neutral band applies to a score scale (a task such as vader "
+            "or mosi, or a scale of your own)"
+        )
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ValueError(f"a neutral band is LOW,HIGH, two finite numbers; got {low:g},{high:g}")
+    if low > high:
+        raise ValueError(f"a neutral band needs LOW <= HIGH; got {low:g},{high:g} (did you mean {high:g},{low:g}?)")
+    bottom, top = task.scale
+    if low < bottom or high > top:
+        raise ValueError(
+            f"the neutral band {low:g},{high:g} reaches outside the {task.name} scale, {bottom:g} to {top:g}; "
+            "give LOW and HIGH within it"
+        )
+    return replace(task, neutral=NeutralBand(low, high, True, True) if low == high else NeutralBand(low, high))

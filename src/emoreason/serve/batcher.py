@@ -6,8 +6,9 @@ sampling parameters (up to `max_batch_rows` rows, a prompt with `n` choices coun
 batch. Requests with other parameters stay queued for a later batch; the oldest always leads, so
 none starves. Generation runs in the worker thread, so the event loop keeps serving.
 
-A request that times out while queued is dropped before it runs; one that is already running
-finishes (the engine cannot stop one row of a batch) and its result is discarded. When a batch
+A request that times out, or whose client leaves, while queued is dropped before it runs (its future
+is cancelled); one that is already running finishes (the engine cannot stop one row of a batch) and
+its result is discarded. When a batch
 fails, each of its requests is run again alone, so one bad request cannot fail its neighbours.
 """
 

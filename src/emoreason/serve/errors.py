@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BeforeValidator, ValidationError
+from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,10 @@ _TYPES = {
     503: "overloaded_error",
     504: "timeout_error",
 }
+
+#: nginx's status for a request whose client closed the connection before its answer was sent: the request log
+#: and the metrics count it so, not as the 200 an answer nobody read would have been
+CLIENT_CLOSED = 499
 
 
 class APIError(Exception):
@@ -53,6 +59,11 @@ class APIError(Exception):
         message, param = _printable(self.message), _printable(self.param)
         body = {"error": {"message": message, "type": self.type, "param": param, "code": self.code}}
         return JSONResponse(body, status_code=self.status, headers=self.headers)
+
+
+def client_closed() -> APIError:
+    """What a request whose client has gone ends with (nobody reads it; the log and the metrics do)."""
+    return APIError(CLIENT_CLOSED, "the client closed the connection before the answer", code="client_closed")
 
 
 def _printable(text: str | None) -> str | None:
@@ -88,12 +99,25 @@ def validation_error(err: ValidationError | RequestValidationError) -> APIError:
     return APIError(400, f"{param}: {message}{more}" if param else message + more, param=param, code="invalid_value")
 
 
-def invalid_json(reason: str | None, position: int | None) -> APIError:
+def invalid_json(reason: str | None, position: int | None, needs: str | None = None) -> APIError:
     """400 for a body that is not JSON, with the parser's reason and where it stopped, so a client
-    can find the mistake (`Expecting ',' delimiter at character 14`)."""
+    can find the mistake (`Expecting ',' delimiter at character 14`), and what to send instead
+    (a JSON object with `needs`, e.g. "`model` and `messages`")."""
     where = f" at character {position}" if position is not None else ""
     detail = f": {reason}{where}" if reason else where
-    return APIError(400, f"the request body is not valid JSON{detail}", code="invalid_json")
+    fix = f"; send a JSON object with {needs}" if needs else ""
+    return APIError(400, f"the request body is not valid JSON{detail}{fix}", code="invalid_json")
+
+
+def _not_a_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "Input should be a whole number, not true or false")
+    return value
+
+
+#: an integer field of a request: JSON's true and false are refused, where pydantic's lax mode read them as 1 and 0
+#: (`max_tokens: true` asked for one token)
+Integer = Annotated[int, BeforeValidator(_not_a_bool)]
 
 
 def install_error_handlers(app: FastAPI) -> None:

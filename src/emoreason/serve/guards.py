@@ -1,19 +1,20 @@
-"""Checks that refuse a request before it reaches the model: the API key, the body size, the
-text's validity, the token budget and the context length. Each raises an `APIError` (or answers
-413) on its own."""
+"""Checks that refuse a request before it reaches the model: the API key, the body size, a JSON
+body's shape, the text's validity, the token budget and the context length. Each raises an
+`APIError` (or answers 413) on its own."""
 
 from __future__ import annotations
 
 import hmac
+import json
 from typing import Any
 
 from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from emoreason.data.text import InvalidTextError, check_text
+from emoreason.data.text import InvalidTextError, NotUtf8Error, check_text, decode_utf8
 from emoreason.inference import ContextTooLong
 from emoreason.models import Conversation
-from emoreason.serve.errors import APIError
+from emoreason.serve.errors import APIError, invalid_json
 from emoreason.serve.state import MiB, ModelInfo, ServeSettings, get_state
 
 
@@ -46,6 +47,30 @@ def check_text_fields(body: Any) -> None:
         raise APIError(400, str(err), param=err.field or None, code="invalid_value") from None
     except RecursionError:  # a JSON body nested deeper than the checker can walk
         raise APIError(400, "the request body is nested too deeply", code="invalid_value") from None
+
+
+async def read_json_object(request: Request, needs: str) -> dict[str, Any]:
+    """The request body as a JSON object, its strings held to the one text policy (`check_text_fields`); a 400
+    saying what is wrong and what to send instead (a JSON object with `needs`, e.g. "`model` and `messages`")
+    for a body that is empty, not UTF-8, not JSON (the parser's reason and where it stopped), or not an object."""
+    raw = await request.body()
+    if not raw.strip():
+        raise APIError(400, f"the request body is empty; send a JSON object with {needs}", code="invalid_json")
+    try:
+        data = json.loads(decode_utf8(raw))
+    except NotUtf8Error as err:  # its detail says how to fix it (save as UTF-8)
+        raise APIError(400, f"the request body is not UTF-8 ({err.detail})", code="invalid_json") from None
+    except json.JSONDecodeError as err:
+        raise invalid_json(err.msg, err.pos, needs) from None
+    except RecursionError:
+        raise invalid_json("arrays or objects nested too deeply", None, needs) from None
+    except ValueError as err:  # a number of more than 4,300 digits, which Python will not convert
+        raise invalid_json(str(err).split(":")[0], None, needs) from None
+    if not isinstance(data, dict):
+        kind = "an array" if isinstance(data, list) else "a string" if isinstance(data, str) else "a single value"
+        raise APIError(400, f"the JSON body is {kind}; send a JSON object with {needs}", code="invalid_value")
+    check_text_fields(data)
+    return data
 
 
 def check_max_tokens(settings: ServeSettings, value: int | None, param: str) -> int:

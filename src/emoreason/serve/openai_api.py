@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from emoreason.generation import Completion
 from emoreason.models import Conversation
-from emoreason.serve.errors import APIError
+from emoreason.serve.errors import APIError, Integer
 from emoreason.serve.uploads import UploadSet
 
 
@@ -34,24 +34,32 @@ class ChatMessage(BaseModel):
     content: str | list[dict[str, Any]] | None = None
 
 
+#: what a chat request's JSON object needs, as the errors for a body that is none word it
+CHAT_FIELDS = '`model` and `messages`, e.g. {"model": "default", "messages": [{"role": "user", "content": "Hi"}]}'
+
+#: the seeds the engine can take (`torch.Generator.manual_seed`'s range); beyond them it failed after queueing,
+#: with "Overflow when unpacking long long"
+SEEDS = (-(2**63), 2**64 - 1)
+
+
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
     model: str
     messages: list[ChatMessage] = Field(min_length=1)
     temperature: float = Field(1.0, ge=0.0, le=2.0)
     top_p: float = Field(1.0, gt=0.0, le=1.0)
-    max_tokens: int | None = Field(None, ge=1)
-    max_completion_tokens: int | None = Field(None, ge=1)
-    n: int = Field(1, ge=1)
+    max_tokens: Integer | None = Field(None, ge=1)
+    max_completion_tokens: Integer | None = Field(None, ge=1)
+    n: Integer = Field(1, ge=1)
     stop: str | list[str] | None = None
     stream: bool = False
     stream_options: StreamOptions | None = None
-    seed: int | None = None
+    seed: Integer | None = None  # within SEEDS (`check_seed`)
     # refused unless left at their neutral values (see `check_unsupported`)
     tools: list[Any] | None = None
     functions: list[Any] | None = None
     logprobs: bool | None = None
-    top_logprobs: int | None = None
+    top_logprobs: Integer | None = None
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
     logit_bias: dict[str, Any] | None = None
@@ -62,6 +70,19 @@ class ChatRequest(BaseModel):
         if len(stops) > 4:
             raise APIError(400, "stop takes at most 4 sequences", param="stop")
         return tuple(s for s in stops if s)
+
+    def check_seed(self) -> None:
+        """400 naming the range for a seed the engine cannot take (checked here, before the request is queued)."""
+        low, high = SEEDS
+        if self.seed is not None and not low <= self.seed <= high:
+            digits = len(str(abs(self.seed)))
+            given = str(self.seed) if digits <= 40 else f"a number of {digits} digits"
+            raise APIError(
+                400,
+                f"seed is {given}, out of range: give a whole number from {low} to {high} (-2**63 to 2**64 - 1)",
+                param="seed",
+                code="invalid_value",
+            )
 
     def check_unsupported(self) -> None:
         refused = {

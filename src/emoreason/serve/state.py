@@ -24,7 +24,7 @@ from emoreason.generation import SamplingParams
 from emoreason.inference import ModelSpec
 from emoreason.models import Conversation, MediaError
 from emoreason.serve.batcher import BatcherStopped, BatchResult, DynamicBatcher, QueueFull
-from emoreason.serve.errors import APIError
+from emoreason.serve.errors import APIError, client_closed
 from emoreason.serve.metrics import Metrics
 from emoreason.serve.openai_api import chunk_events
 from emoreason.serve.uploads import UploadSet, UploadStore
@@ -127,12 +127,17 @@ class ServeState:
     metrics: Metrics
     uploads: UploadStore
 
-    async def generate(self, conversation: Conversation, params: SamplingParams, uploads: UploadSet) -> BatchResult:
+    async def generate(
+        self, conversation: Conversation, params: SamplingParams, uploads: UploadSet, request: Request | None = None
+    ) -> BatchResult:
         """Queue, wait (bounded), map failures to API errors. The request's uploads are deleted
-        once its generation is over, or at once when it never ran."""
+        once its generation is over, or at once when it never ran. With the `request` given, its
+        client leaving ends the wait at once (499): still queued, it is dropped from its batch."""
         timeout_s = self.settings.request_timeout_s
         future: Future | None = None
         try:
+            if request is not None and await request.is_disconnected():
+                raise client_closed()  # gone while its input was prepared: nothing is queued
             try:
                 future = self.batcher.submit([conversation], params)
             except QueueFull as err:
@@ -145,7 +150,7 @@ class ServeState:
             except BatcherStopped:
                 raise shutting_down() from None
             try:
-                return await asyncio.wait_for(asyncio.wrap_future(future), timeout_s)
+                return await answer_of(future, timeout_s, request)
             except TimeoutError:
                 raise APIError(504, f"no answer within {timeout_s:g} s (queue + generation)", code="timeout") from None
             except MediaError as err:
@@ -160,6 +165,36 @@ class ServeState:
                 uploads.delete()
             else:
                 future.add_done_callback(lambda _: uploads.delete())
+
+
+async def answer_of(future: Future, timeout_s: float, request: Request | None) -> BatchResult:
+    """The batch's result for `future`; a TimeoutError after `timeout_s`, and a 499 as soon as the client of
+    `request` has gone. Either way the future is cancelled: one still queued is never generated (`DynamicBatcher`
+    drops it), one running finishes with its batch (the engine cannot stop one row) and its result is discarded."""
+    answer = asyncio.wrap_future(future)
+    waits: set[asyncio.Future[Any]] = {answer}
+    left = asyncio.ensure_future(client_gone(request)) if request is not None else None
+    if left is not None:
+        waits.add(left)
+    try:
+        done, _ = await asyncio.wait(waits, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        answer.cancel()  # nothing once it is done
+        if left is not None:
+            left.cancel()
+    if answer in done:
+        return answer.result()
+    if left in done:
+        left.result()  # what went wrong, if the watch itself failed
+        raise client_closed()
+    raise TimeoutError
+
+
+async def client_gone(request: Request) -> None:
+    """Returns once the client has closed the connection. Its body is read by then, so the next message the
+    server has for the request is `http.disconnect` (uvicorn's, as soon as the socket closes)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def shutting_down() -> APIError:

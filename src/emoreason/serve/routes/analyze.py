@@ -9,7 +9,6 @@ for `emoreason analyze`; only the generation in between goes through the server'
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from typing import Any
 
@@ -19,12 +18,12 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from emoreason.api.explainer import Explainer, ModelInputs, answering_format
-from emoreason.data.schema import Sample, TaskInfo, resolve_task
-from emoreason.data.text import NotUtf8Error, decode_utf8, is_blank
+from emoreason.data.schema import Sample, TaskInfo, resolve_task, with_neutral_band
+from emoreason.data.text import is_blank
 from emoreason.formats import ReasoningFormat, available_formats, get_format
 from emoreason.inference import ContextTooLong
-from emoreason.serve.errors import APIError, invalid_json, validation_error
-from emoreason.serve.guards import check_max_tokens, check_text_fields, require_api_key
+from emoreason.serve.errors import APIError, Integer, validation_error
+from emoreason.serve.guards import check_max_tokens, check_text_fields, read_json_object, require_api_key
 from emoreason.serve.state import ModelInfo, ServeState, StateDep
 from emoreason.serve.uploads import MEDIA_KINDS, UploadSet
 
@@ -43,12 +42,16 @@ class AnalyzeRequest(BaseModel):
     # default (None): what the served adapter was trained for (`models.shipped.AdapterSettings`), else c2f / vader
     format: str | None = None
     task: str | None = None
-    scale: str | list[float] | None = None  # "LOW,HIGH" or [LOW, HIGH]; overrides task
-    labels: str | list[str] | None = None  # "a,b,c" or [...]; overrides task
-    max_tokens: int | None = Field(None, ge=1)  # default: the server's default_max_tokens
+    scale: str | list[float] | None = None  # "LOW,HIGH" or [LOW, HIGH], instead of a task
+    labels: str | list[str] | None = None  # "a,b,c" or [...], instead of a task
+    # "LOW,HIGH" or [LOW, HIGH]: the scores read as neutral, within the scale (`data.schema.with_neutral_band`), as
+    # analyze --neutral-band; default: the task's own
+    neutral_band: str | list[float] | None = None
+    max_tokens: Integer | None = Field(None, ge=1)  # default: the server's default_max_tokens
     # default: 0 (greedy) for one answer, `formats.consensus.VOTE_TEMPERATURE` for several
     temperature: float | None = Field(None, ge=0.0, le=2.0)
-    votes: int = Field(1, ge=1)  # answers sampled (at most the server's max_n); the one that speaks for them is kept
+    # answers sampled (at most the server's max_n); the one that speaks for them is kept
+    votes: Integer = Field(1, ge=1)
     # add the record's `attribution`: each word of the text taken out in turn, ranked by how far that moves
     # the polarity probabilities (`metrics.attribution`; one prompt pass per word, about a second a sentence)
     attribute: bool = False
@@ -56,32 +59,53 @@ class AnalyzeRequest(BaseModel):
     # the server's (serve --score-readout)
     score_readout: str | None = None
 
-    def resolve(self) -> tuple[TaskInfo | None, Any]:
-        """(task, format) as the request gives them; None where it leaves them to the server's explainer."""
-        scale: tuple[float, float] | None = None
-        if self.scale is not None:
-            values = self.scale.split(",") if isinstance(self.scale, str) else self.scale
-            try:
-                low, high = (float(v) for v in values)
-            except (TypeError, ValueError):
-                raise APIError(400, f"scale takes two numbers LOW,HIGH; got {self.scale!r}", param="scale") from None
-            if not low < high:
-                raise APIError(400, "scale needs LOW < HIGH", param="scale")
-            scale = (low, high)
+    def resolve(self, default: TaskInfo) -> tuple[TaskInfo | None, Any]:
+        """(task, format) as the request gives them; None where it leaves them to the server's explainer, whose
+        task is `default` (the one a neutral band alone applies to)."""
+        scale = number_pair(self.scale, "scale")
+        if scale is not None and not scale[0] < scale[1]:
+            raise APIError(400, "scale needs LOW < HIGH", param="scale")
         labels = self.labels.split(",") if isinstance(self.labels, str) else self.labels
         # an empty label set is refused (fewer than two labels), not read as no labels: vader answered it
         labels = tuple(x.strip() for x in labels if x.strip()) if labels is not None else None
+        if self.task is not None and (scale is not None or labels is not None):
+            # the Python API's rule (`api.explainer.checked_settings`), in its words: the task given too was dropped
+            mine = "scale" if scale is not None else "labels"
+            raise APIError(
+                400,
+                f"give a task, or a scale or labels of your own, not both: drop `task` or `{mine}`",
+                param="task",
+                code="invalid_value",
+            )
         task = None
         if self.task is not None or scale is not None or labels is not None:
             try:
                 task = resolve_task(self.task, scale, labels)
             except ValueError as err:
                 raise APIError(400, str(err), param="task") from None
+        band = number_pair(self.neutral_band, "neutral_band")
+        if band is not None:
+            try:
+                task = with_neutral_band(task or default, *band)
+            except ValueError as err:
+                raise APIError(400, f"neutral_band: {err}", param="neutral_band", code="invalid_value") from None
         try:
             fmt = get_format(self.format) if self.format is not None else None
         except ValueError as err:
             raise APIError(400, str(err), param="format") from None
         return task, fmt
+
+
+def number_pair(value: str | list[float] | None, name: str) -> tuple[float, float] | None:
+    """LOW,HIGH of a request's `scale` or `neutral_band`: "LOW,HIGH" (a form's text) or [LOW, HIGH]."""
+    if value is None:
+        return None
+    values = value.split(",") if isinstance(value, str) else value
+    try:
+        low, high = (float(v) for v in values)
+    except (TypeError, ValueError):
+        raise APIError(400, f'{name} takes two numbers LOW,HIGH, e.g. "-1,1"; got {value!r}', param=name) from None
+    return low, high
 
 
 def answerable(fmt: ReasoningFormat) -> str:
@@ -162,7 +186,7 @@ async def analyze(request: Request, state: StateDep) -> Any:
             raise APIError(400, "give a text, or media to analyse", param="text")
         for kind in media:
             check_modality(model, kind, settings.cues)
-        task, fmt = options.resolve()
+        task, fmt = options.resolve(state.explainer.task)
         max_tokens = check_max_tokens(settings, options.max_tokens, "max_tokens")
         if options.votes > settings.max_n:
             message = f"votes is {options.votes}; this server allows at most {settings.max_n} (emoreason serve --max-n)"
@@ -204,7 +228,7 @@ async def analyze(request: Request, state: StateDep) -> Any:
     except BaseException:
         uploads.delete()  # from `state.generate` on, it deletes them; before, this handler must
         raise
-    result = await state.generate(conversation, explainer.sampling, uploads)
+    result = await state.generate(conversation, explainer.sampling, uploads, request)
     # this request's share of its batch's time: its rows (one per vote) of the batch's rows
     latency = result.seconds * explainer.votes / result.batch_rows
     # the audit record marks every quoted span in the text (quadratic in its quotes): off the event loop too
@@ -243,17 +267,7 @@ def check_modality(model: ModelInfo, kind: str, cues: str = "off") -> None:
 
 async def read_json(request: Request) -> AnalyzeRequest:
     """The options of a JSON body, its text held to the one text policy (`emoreason.data.text`)."""
-    try:
-        data = json.loads(decode_utf8(await request.body()))
-    except NotUtf8Error as err:
-        raise APIError(400, f"the request body is not UTF-8 ({err.detail})", code="invalid_json") from None
-    except json.JSONDecodeError as err:
-        raise invalid_json(err.msg, err.pos) from None
-    except RecursionError:
-        raise invalid_json("arrays or objects nested too deeply", None) from None
-    if not isinstance(data, dict):
-        raise APIError(400, "the JSON body must be an object with at least `text`", code="invalid_value")
-    check_text_fields(data)
+    data = await read_json_object(request, 'at least `text`, e.g. {"text": "Not bad at all."}')
     for kind in MEDIA_KINDS:  # a JSON body cannot carry a file: pydantic said only "Extra inputs are not permitted"
         if kind in data:
             raise APIError(

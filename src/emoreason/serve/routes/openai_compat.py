@@ -8,13 +8,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
 
 from emoreason.generation import SamplingParams
-from emoreason.serve.errors import APIError
-from emoreason.serve.guards import check_context, check_max_tokens, check_text_fields, require_api_key
-from emoreason.serve.openai_api import ChatRequest, completion_body, to_conversation
+from emoreason.serve.errors import APIError, validation_error
+from emoreason.serve.guards import check_context, check_max_tokens, read_json_object, require_api_key
+from emoreason.serve.openai_api import CHAT_FIELDS, ChatRequest, completion_body, to_conversation
 from emoreason.serve.state import ModelInfo, StateDep
 
 router = APIRouter(dependencies=[Depends(require_api_key)])
@@ -29,6 +30,24 @@ def check_model(model: ModelInfo, name: str) -> None:
             param="model",
             code="model_not_found",
         )
+
+
+async def read_chat(request: Request) -> ChatRequest:
+    """The request's body as a `ChatRequest`; a 400 saying what is wrong with it and what to send instead
+    (FastAPI's own reading said "Field required" for an empty body, and for JSON that is not an object, or a
+    body sent as a form, "Input should be a valid dictionary or object to extract fields from")."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ("", "application/json") and not content_type.endswith("+json"):
+        message = (
+            f"the request body is sent as {content_type!r}; send it as JSON (Content-Type: application/json): "
+            f"an object with {CHAT_FIELDS}"
+        )
+        raise APIError(400, message, code="invalid_json")
+    data = await read_json_object(request, CHAT_FIELDS)
+    try:
+        return ChatRequest.model_validate(data)
+    except ValidationError as err:
+        raise validation_error(err) from None
 
 
 def model_card(model: ModelInfo) -> dict[str, Any]:
@@ -47,11 +66,12 @@ async def get_model(name: str, state: StateDep) -> Any:
 
 
 @router.post("/v1/chat/completions")
-async def chat_completions(body: ChatRequest, state: StateDep) -> Any:
+async def chat_completions(request: Request, state: StateDep) -> Any:
     model, settings = state.model, state.settings
+    body = await read_chat(request)  # its strings checked as text (`read_json_object`)
     check_model(model, body.model)
-    check_text_fields(body.model_dump(exclude_none=True))
     body.check_unsupported()
+    body.check_seed()
     if body.n > settings.max_n:
         raise APIError(
             400, f"n is {body.n}; this server allows at most {settings.max_n}", param="n", code="invalid_value"
@@ -74,7 +94,7 @@ async def chat_completions(body: ChatRequest, state: StateDep) -> Any:
     except BaseException:
         uploads.delete()  # from `state.generate` on, it deletes them; before, this handler must
         raise
-    result = await state.generate(conversation, params, uploads)
+    result = await state.generate(conversation, params, uploads, request)
     completions = result.completions[0]
     if not body.stream:
         return completion_body(model.id, completions, stops)
@@ -84,6 +104,11 @@ async def chat_completions(body: ChatRequest, state: StateDep) -> Any:
 
     async def send() -> AsyncIterator[str]:
         for event in events:
+            # a turn of the event loop before each event, in which it sees the client go: written back to back,
+            # the events went on into the closed socket, asyncio warning at each ("socket.send() raised exception.")
+            await asyncio.sleep(0)
+            if await request.is_disconnected():
+                return  # the request is logged as 499 (`MetricsMiddleware`)
             yield event
 
     return StreamingResponse(
