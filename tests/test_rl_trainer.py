@@ -554,6 +554,27 @@ def read_rollouts(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "rollouts.jsonl").read_text().splitlines()]
 
 
+def test_tensorboard_hides_the_steps_a_resume_redoes(tmp_path: Path, causal: Path) -> None:
+    """TensorBoard drew a resumed run's redone steps twice, the interrupted run's values beside the new ones."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    def trainer() -> GRPOTrainer:
+        run = {"max_steps": 4, "save_every": 2, "resume": True, "report_to": ["jsonl", "tensorboard"]}
+        config = make_config(tmp_path, causal, run=run, hints={"enabled": False})
+        return GRPOTrainer(config, samples=TEXT_SAMPLES, task=VADER, reward=vowel_reward)
+
+    trainer().train()
+    for done in ("checkpoint-4", "checkpoint-latest"):  # the run stopped after step 4, its last save at step 2
+        shutil.rmtree(tmp_path / "run" / done, ignore_errors=True)
+    records = trainer().train()
+    assert [r["step"] for r in records] == [3, 4]
+    events = EventAccumulator(str(tmp_path / "run" / "grpo"))
+    events.Reload()
+    drawn = [(e.step, e.value) for e in events.Scalars("reward/mean")]
+    assert [step for step, _ in drawn] == [1, 2, 3, 4]
+    assert [value for _, value in drawn[2:]] == pytest.approx([r["reward/mean"] for r in records], abs=1e-5)
+
+
 def test_rollouts_jsonl_records_each_rollout_with_the_advantage_the_update_used(tmp_path: Path, causal: Path) -> None:
     run = tmp_path / "run"
     run.mkdir()

@@ -284,7 +284,12 @@ class TrainingRun:
             if self.is_main:
                 (self.output_dir / "config.yaml").write_text(dump_recipe(self.config) + self._resolved_comment())
             if not self.accelerator.trackers and self.accelerator.log_with:
-                self.accelerator.init_trackers(self.name, config=flat_recipe(self.config.model_dump(mode="json")))
+                # a resume redoes the steps after its checkpoint: TensorBoard hides what the interrupted run
+                # logged from there on (SummaryWriter's purge_step), as the step log is cut back (`_truncate_log`)
+                redone = {"tensorboard": {"purge_step": self.resumed_at + 1}} if self.resumed_at is not None else {}
+                self.accelerator.init_trackers(
+                    self.name, config=flat_recipe(self.config.model_dump(mode="json")), init_kwargs=redone
+                )
         except BaseException:  # a checkpoint refused or unreadable: the folder is free for the rerun
             self.release()
             raise
