@@ -324,6 +324,19 @@ def test_balance_weights_in_the_trainer(tmp_path: Path, causal: Path) -> None:
         )
 
 
+def test_validation_on_another_task_than_the_training_data_is_refused(tmp_path: Path, causal: Path) -> None:
+    """A recipe's VADER validation sets stayed when only data.dataset named a 1..7 file: best/ was chosen on VADER."""
+    from emoreason.data.schema import TaskInfo
+
+    seven = TaskInfo("mine", scale=(1.0, 7.0))
+    samples = [Sample(id=f"m{i}", text=f"text {i}", score=float(1 + i % 7), split="train") for i in range(4)]
+    validation = {"every": 1, "datasets": ["vader:movies"], "sample": 4}
+    with pytest.raises(ValueError, match=r"vader:movies answers a score on -4..4, the training data a score on 1..7"):
+        scripted_trainer(tmp_path, causal, always_positive, samples, task=seven, validation=validation)
+    # the same scale under another name is the same question (VADER's domains validate each other)
+    scripted_trainer(tmp_path, causal, always_positive, validation=validation)
+
+
 def test_validation_logs_keeps_best_and_stops_on_collapse(tmp_path: Path, causal: Path) -> None:
     validation = {
         "every": 1,

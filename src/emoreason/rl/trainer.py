@@ -181,7 +181,7 @@ class GRPOTrainer:
         self.validation: ValidationHook | None = None
         self.fp32_engine: GenerationBackend | None = None  # built on first use (`_fp32_engine`)
         if config.validation.every:
-            where = (data.dataset, config.run.output_dir, config.rollout.max_new_tokens)
+            where = (data.dataset, config.run.output_dir, config.rollout.max_new_tokens, task)
             validation = Validation.build(config.validation, self.format, *where)
             engine = self._engine if config.validation.dtype == "rollout" else self._fp32_engine
             self.validation = ValidationHook(

@@ -281,6 +281,20 @@ def is_better(value: float, best: float | None, mode: str) -> bool:
     return best is None or (value > best if mode == "max" else value < best)
 
 
+def same_question(one: TaskInfo, other: TaskInfo) -> bool:
+    """Whether two tasks ask for the same answer: the same score scale, or the same labels (without case or
+    spacing); names, neutral bands and metric sets aside."""
+    labels = sorted(normalize_label(label) for label in one.labels)
+    return one.scale == other.scale and labels == sorted(normalize_label(label) for label in other.labels)
+
+
+def asked(task: TaskInfo) -> str:
+    """What a task asks for, in words: its scale or its labels."""
+    if task.scale is not None:
+        return f"a score on {task.scale[0]:g}..{task.scale[1]:g}"
+    return f"one of the labels {', '.join(task.labels)}"
+
+
 @dataclass
 class Validation:
     """The fixed validation sample and what the run has seen of it so far (the best value)."""
@@ -302,7 +316,11 @@ class Validation:
         train_datasets: str | Sequence[str],
         output_dir: str | Path,
         max_new_tokens: int,
+        train_task: TaskInfo | None = None,
     ) -> Validation:
+        """The validation sets `config` names (else the training datasets' `config.split`). With `train_task`,
+        a set that answers another task (another scale or label set) is refused: a recipe's validation
+        datasets stayed its own when only `data.dataset` was given, and best/ was chosen on them."""
         specs = config.datasets or ([train_datasets] if isinstance(train_datasets, str) else list(train_datasets))
         sets, given = {}, {}
         for spec in specs:
@@ -314,6 +332,12 @@ class Validation:
                 raise ValueError(
                     f"validation: {spec} has no samples with gold answers in split {config.split!r}; give it one "
                     "(validation.datasets names others), or validate nothing: validation.every=0"
+                )
+            if train_task is not None and not same_question(dataset.task, train_task):
+                raise ValueError(
+                    f"validation: {spec} answers {asked(dataset.task)}, the training data {asked(train_task)}; "
+                    "validate on the training data's own valid split (validation.datasets=[]), name datasets of "
+                    "its task, or validate nothing (validation.every=0)"
                 )
             sets[name] = (random_subset(samples, config.sample, config.seed), dataset.task)
             given[name] = spec
