@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -106,6 +108,29 @@ def test_teacher_replies_parse_to_the_predicted_or_gold_label(format_name: str) 
     told = [TeacherRequest(sample=samples[1], messages=[], gold={"label": "sad"})] + requests[2:]
     CueTeacher(fmt, TASK).run(told, lambda i, r: replies.__setitem__(i, r))
     assert fmt.parse(replies[0].text, TASK).label == "sad"
+
+
+def test_a_silent_clip_is_not_told_to_load_the_cues_it_was_loaded_with(tmp_path) -> None:
+    """A clip with no voiced audio, in a dataset loaded with ?cues=only, was dropped with "load the dataset with
+    ?cues=only": the user had, and the clip's own cue text says what is wrong with it."""
+    from emoreason.distill import distill
+
+    silent = "Voice: silent recording, no voice found."
+    samples = [s.with_(split="train") for s in speakers()]
+    samples[0] = samples[0].with_(meta={"speaker": "actor00"}, cues=silent)  # measured, nothing to measure
+    requests = [TeacherRequest(sample=s, messages=[{"role": "user", "content": "?"}]) for s in samples]
+    replies = {}
+    CueTeacher(get_format("emor3"), TASK).run(requests, lambda i, r: replies.__setitem__(i, r))
+    assert "?cues=only" not in replies[0].error and repr(silent) in replies[0].error
+    assert "its clip gave none" in replies[0].error
+    out = tmp_path / "out"
+    distill(samples, TASK, get_format("emor3"), CueTeacher(get_format("emor3"), TASK), out)
+    dropped = [json.loads(line) for line in (out / "dropped.jsonl").read_text().splitlines()]
+    assert [d["error"] for d in dropped if d["id"] == samples[0].id] == [replies[0].error]
+    # every clip silent: the whole set is refused, without telling a user who loaded the cues to load them
+    with pytest.raises(ValueError, match="none of the 24 samples has them; 24 carry cue text") as refused:
+        CueTeacher(get_format("emor3"), TASK).check_samples([s.with_(meta={}, cues=silent) for s in samples])
+    assert "load the dataset with" not in str(refused.value)
 
 
 def test_distill_with_the_cues_teacher_stops_when_no_sample_has_measured_cues(tmp_path) -> None:

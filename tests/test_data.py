@@ -497,10 +497,70 @@ def test_inspect_counts_labels_as_compared_missing_media_and_unspaced_words(tmp_
     data = write_jsonl(tmp_path / "l.jsonl", rows)
     info = describe(load_dataset(f"jsonl:{data}?missing_media=keep"))
     assert info["labels"] == {"Angry": 2, "happy": 1}
-    assert info["media"]["audio"] == {"present": 1, "missing": 1}
+    assert info["media"]["audio"] == {"present": 1, "missing": 1, "unreadable": 0}
     assert info["text_words"]["max"] == 6  # 这 家 店 很 好 吃, the full stop no word
     skipped = describe(load_dataset(f"jsonl:{data}"))  # the row without its file is a bad row: still missing
-    assert skipped["media"]["audio"] == {"present": 1, "missing": 1}
+    assert skipped["media"]["audio"] == {"present": 1, "missing": 1, "unreadable": 0}
+
+
+def test_inspect_reports_empty_and_corrupt_media_as_unreadable_without_decoding(
+    tmp_path: Path, media_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that was there but empty (0 bytes) or not media at all counted as present: inspect said all was well,
+    and the run failed on it later. Headers only: the loaders that decode a whole file are never called."""
+    import emoreason.models.media as media
+
+    def decoded(*args: object, **kwargs: object) -> None:
+        raise AssertionError("inspect decoded a whole file")
+
+    for loader in ("load_audio", "load_image", "load_video_frames", "extract_audio_from_video"):
+        monkeypatch.setattr(media, loader, decoded)
+    (tmp_path / "empty.wav").write_bytes(b"")
+    rows = [
+        {
+            "id": "ok",
+            "text": "fine",
+            "label": "happy",
+            "audio": str(media_files["wav"]),
+            "image": str(media_files["image"]),
+        },
+        {"id": "empty", "text": "hm", "label": "sad", "audio": str(tmp_path / "empty.wav")},
+        {"id": "junk", "text": "hm", "label": "sad", "audio": str(media_files["broken_wav"])},
+        {"id": "picture", "text": "hm", "label": "sad", "image": str(media_files["broken_png"])},
+        {"id": "clip", "text": "hm", "label": "sad", "video": str(media_files["video"])},
+    ]
+    spec = f"jsonl:{write_jsonl(tmp_path / 'm.jsonl', rows)}"
+    result = runner.invoke(app, ["data", "inspect", spec, "--json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert info["media"]["audio"] == {"present": 1, "missing": 0, "unreadable": 2}
+    assert info["media"]["image"] == {"present": 1, "missing": 0, "unreadable": 1}
+    assert info["media"]["video"] == {"present": 1, "missing": 0, "unreadable": 0}
+    broken = info["unreadable_media"]
+    assert broken["count"] == 3 and [e.split(":")[0] for e in broken["examples"]] == ["empty", "junk", "picture"]
+    assert broken["examples"][0] == f"empty: {tmp_path / 'empty.wav'} is empty (0 bytes)"
+    assert "broken.wav: Invalid data found when processing input" in broken["examples"][1]  # no FFmpeg errno
+    assert "cannot read image file" in broken["examples"][2]
+    shown = " ".join(runner.invoke(app, ["data", "inspect", spec]).output.split())
+    assert "audio: 1 present, 0 missing, 2 unreadable" in shown and "unreadable media (3), first: empty:" in shown
+
+
+def test_inspect_leaves_scores_outside_the_scale_out_of_the_statistics_and_names_them(tmp_path: Path) -> None:
+    """A score of 40 on -3..3 went into the mean and the maximum, and the histogram clipped it into its top bin."""
+    from emoreason.data.inspect import describe
+
+    rows = [
+        {"id": "a", "text": "x", "score": 1},
+        {"id": "b", "text": "y", "score": -2},
+        {"id": "c", "text": "z", "score": 40},
+    ]
+    spec = f"jsonl:{write_jsonl(tmp_path / 's.jsonl', rows)}?scale=-3,3"
+    info = describe(load_dataset(spec))
+    assert (info["score"]["mean"], info["score"]["min"], info["score"]["max"]) == (-0.5, -2.0, 1.0)
+    assert sum(b["count"] for b in info["score"]["histogram"]) == 2
+    assert info["scores_outside_scale"] == {"count": 1, "first_ids": ["c"], "scale": [-3.0, 3.0]}
+    shown = " ".join(runner.invoke(app, ["data", "inspect", spec]).output.split())
+    assert "1 scores outside the scale -3..3, left out of the figures above; first ids: c" in shown
 
 
 def test_a_control_character_in_json_is_reported_once_at_its_column(tmp_path: Path) -> None:

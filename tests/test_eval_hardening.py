@@ -466,6 +466,30 @@ def test_labels_outside_the_label_set_are_flagged() -> None:
     ]
 
 
+def test_valence_and_cue_recall_are_reported_for_score_tasks_only(tmp_path: Path) -> None:
+    """They check the numbers a chain states for the input's words, which only the score formats' chains state (c2f,
+    the lexicon teacher's): an emotion run's report showed a cue recall of 0.17 and a row of nan beside its accuracy."""
+    from emoreason.data import vader_task
+    from emoreason.eval.report import write_report
+
+    text = "I hate this terrible mess"
+    chain = '<step1>"hate" (-2.7)</step1><step2>cross</step2><step3>negative, high arousal</step3>\\boxed{anger}'
+    labels = TaskInfo("emo", labels=("joy", "anger"), label_polarity={"anger": "negative"}, metric_set="classification")
+    samples = [Sample(id="a", text=text, label="anger")]
+    row = score_system(samples, {"a": {"completion": chain}}, labels, "emor3").metrics
+    assert row["accuracy"] == 1.0 and not [key for key in row if "valence" in key]
+    c2f = '<polarity>negative</polarity><think>"hate" (-2.7)</think><score>-3</score>'
+    scored = score_system(
+        [Sample(id="a", text=text, score=-3.0)], {"a": {"completion": c2f}}, vader_task("movies"), "c2f"
+    )
+    assert scored.metrics["valence_cue_recall"] == pytest.approx(1 / 3)  # "hate" stated, "terrible" and "mess" not
+    metrics = {"n": 1, "dataset": "emo", "split": "test", "model": "m", "format": "emor3", "rows": {"model": row}}
+    record = {"id": "a", "raw_completion": chain, "label": "anger", "parse_ok": True}
+    md_path, html_path = write_report(tmp_path, "t", metrics, [record], samples, labels)
+    for report in (md_path.read_text(), html_path.read_text()):
+        assert "valence" not in report and "cue_recall" not in report and "Rated words" not in report
+
+
 def test_an_explicit_value_that_overrides_its_completion_is_said() -> None:
     """A row with both a `score` and a completion was scored by the score without a word, so a file whose
     two disagree (a post-processed score beside the model's text) was read one way silently."""

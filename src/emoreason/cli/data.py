@@ -56,13 +56,14 @@ def data_list() -> None:
 def data_inspect(
     spec: opt.Spec, split: opt.Split = "all", strict: opt.Strict = False, as_json: opt.StatsJson = False
 ) -> None:
-    """Rows per split, score/label histogram, polarity balance, text lengths, media present/missing."""
+    """Rows per split, score/label histogram, polarity balance, text lengths, media present/missing/unreadable."""
     from emoreason.cli.ui import show_dataset_info
+    from emoreason.cues.prepare import unreadable_reason
     from emoreason.data.inspect import describe
 
     dataset = load_or_exit(spec, strict)
     try:
-        info = describe(dataset, _split(split))
+        info = describe(dataset, _split(split), unreadable=unreadable_reason)
     except DataError as err:
         fail(str(err))
     if as_json:

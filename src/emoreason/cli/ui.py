@@ -317,6 +317,14 @@ def show_dataset_info(info: dict[str, Any], missing_media: int) -> None:
         console.print(f"scale {info['scale'][0]:g}..{info['scale'][1]:g}, neutral band {info['neutral_band']}")
     if "score" in info:
         _show_histogram(info["score"])
+    if "scores_outside_scale" in info:
+        outside = info["scores_outside_scale"]
+        low, high = outside["scale"]
+        console.print(
+            f"{outside['count']} scores outside the scale {low:g}..{high:g}, left out of the figures above; first ids: "
+            f"{', '.join(outside['first_ids'])} (fix them, or give the scale they are on: ?scale=LOW,HIGH)",
+            style="yellow",
+        )
     if "labels" in info:
         console.print("labels: " + _joined(info["labels"]))
     console.print("polarity: " + _joined(info["polarity"]))
@@ -335,7 +343,14 @@ def show_dataset_info(info: dict[str, Any], missing_media: int) -> None:
         )
     for name, counts in info.get("media", {}).items():
         if name != "missing_media_ids":
-            console.print(f"{name}: {counts['present']} present, {counts['missing']} missing")
+            console.print(
+                f"{name}: {counts['present']} present, {counts['missing']} missing, {counts['unreadable']} unreadable"
+            )
+    if "unreadable_media" in info:
+        broken = info["unreadable_media"]
+        console.print(f"unreadable media ({broken['count']}), first:", style="yellow")
+        for example in broken["examples"]:
+            console.print(f"  {example}", style="yellow")
     if info.get("missing_media_examples"):
         console.print(
             f"missing media ({missing_media}), first ids: " + ", ".join(info["missing_media_examples"]), style="yellow"

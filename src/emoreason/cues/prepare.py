@@ -26,6 +26,7 @@ from emoreason.cues.describe import describe_all
 from emoreason.cues.face import FaceCues
 from emoreason.cues.reference import CueReference
 from emoreason.data.errors import DataError
+from emoreason.data.inspect import empty_file
 from emoreason.data.schema import Sample
 from emoreason.data.spec_options import register_spec_option
 
@@ -98,6 +99,8 @@ def media_duration(path: str | Path) -> float | None:
     """Seconds of a media file from its header (no decoding); None when the header lacks it."""
     import av
 
+    from emoreason.models.media import decoder_words
+
     try:
         with av.open(str(path)) as container:
             if container.duration is not None:
@@ -105,8 +108,28 @@ def media_duration(path: str | Path) -> float | None:
             stream = (container.streams.audio or container.streams.video or [None])[0]
             if stream is not None and stream.duration is not None and stream.time_base is not None:
                 return float(stream.duration * stream.time_base)
-    except Exception as err:  # av.error.FFmpegError and friends
-        raise CueError(f"cannot read {path}: {err}") from None
+    except Exception as err:  # av.error.FFmpegError and friends: FFmpeg's error number and the path again are noise
+        raise CueError(f"cannot read {path}: {decoder_words(err)}") from None
+    return None
+
+
+def unreadable_reason(path: str, kind: str) -> str | None:
+    """Why a media file that exists cannot be read (naming it), or None when a cheap check passes: an empty file, a
+    sound or video header FFmpeg cannot parse (`media_duration`), an image PIL cannot identify or whose structure is
+    damaged (`check_image`). Nothing is decoded, so `data inspect` stays quick on hours of video; a file damaged past
+    its header is found when it is loaded."""
+    from emoreason.models.media import MediaError, check_image
+
+    empty = empty_file(path, kind)
+    if empty is not None:
+        return empty
+    try:
+        if kind == "image":
+            check_image(path)
+        else:
+            media_duration(path)
+    except (CueError, MediaError) as err:
+        return str(err)
     return None
 
 

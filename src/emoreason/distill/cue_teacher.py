@@ -134,6 +134,28 @@ def render_cue_chain(
     return {"step1": step1, "step2": step2, "step3": step3}
 
 
+def unmeasured_detail(sample: Sample, measured_elsewhere: bool) -> str:
+    """Why `sample` is dropped for having no measured cues, as far as the set tells: told to load the data with
+    ?cues=only, a user who had done so looked for a mistake that was not there. Others in the set measured means
+    the data was loaded with cues; a clip whose media held no voice or face then still has the cue text that says so
+    ("Voice: silent recording, no voice found."), and one without even that had media that could not be read."""
+    if not measured_elsewhere:
+        return (
+            f"sample {sample.id} has no measured cues; load the dataset with ?cues=only (or ?cues=true), "
+            "e.g. ravdess:DIR?cues=only"
+        )
+    if sample.cues:
+        return (
+            f"sample {sample.id} has no measured cues to fit on: its clip gave none, as its cue text says "
+            f"({' '.join(sample.cues.split())!r}; a silent recording, a clip without voiced speech, a face never "
+            "found or a clip too short to measure has none)"
+        )
+    return (
+        f"sample {sample.id} has no measured cues and no cue text: its media could not be read or it has none "
+        "(the load warnings name such files), or it comes from a dataset loaded without ?cues=only (or ?cues=true)"
+    )
+
+
 class CueTeacher(Teacher):
     """Writes label chains (emor3 steps, or one r1 think block) from measured cues; see the module doc."""
 
@@ -175,6 +197,15 @@ class CueTeacher(Teacher):
 
     def check_samples(self, samples: Sequence[Sample]) -> None:
         if samples and not any(s.meta.get(CUE_Z_KEY) for s in samples):
+            described = sum(1 for s in samples if s.cues)
+            if described:  # measured and found nothing (silent clips), or cue text read from a column
+                raise ValueError(
+                    f"the cues teacher fits a model on measured cues, and none of the {len(samples)} samples has "
+                    f"them; {described} carry cue text with no measures behind it: clips with no voice or face to "
+                    "measure (a silent recording, a face never found) have none, and neither has a text column of cue "
+                    "descriptions (measure a generic file's media with ?measure=only, a ravdess: or raw: folder's "
+                    "with ?cues=only)"
+                )
             raise ValueError(
                 f"the cues teacher fits a model on measured cues, and none of the {len(samples)} samples has them: "
                 "load the dataset with ?cues=only (or ?cues=true), e.g. ravdess:DIR?cues=only or raw:DIR?cues=only "
@@ -183,17 +214,11 @@ class CueTeacher(Teacher):
 
     def run(self, requests: Sequence[TeacherRequest], on_reply: OnReply) -> None:
         usable = []
+        measured = any(request.sample.meta.get(CUE_Z_KEY) for request in requests)
         for index, request in enumerate(requests):
             sample = request.sample
             if not sample.meta.get(CUE_Z_KEY):
-                on_reply(
-                    index,
-                    TeacherReply(
-                        None,
-                        f"sample {sample.id} has no measured cues; load the dataset with "
-                        "?cues=only (or ?cues=true), e.g. ravdess:DIR?cues=only",
-                    ),
-                )
+                on_reply(index, TeacherReply(None, unmeasured_detail(sample, measured)))
             elif sample.label is None:
                 on_reply(index, TeacherReply(None, f"sample {sample.id} has no label to fit the cue model on"))
             else:
@@ -231,4 +256,12 @@ class CueTeacher(Teacher):
             on_reply(index, TeacherReply(self.format.render_target(self.task, reasoning=reasoning, label=label)))
 
 
-__all__ = ["CueTeacher", "Evidence", "evidence_for", "observed", "ranking_phrase", "render_cue_chain"]
+__all__ = [
+    "CueTeacher",
+    "Evidence",
+    "evidence_for",
+    "observed",
+    "ranking_phrase",
+    "render_cue_chain",
+    "unmeasured_detail",
+]

@@ -177,8 +177,12 @@ def score_system(
             # the input the chain can cite: the sample's text and the cue text its prompt carried
             source_text = sample.source
             citations.append(citation_grounding(row["completion"], source_text))
-            # the lexicon's checks read the input's own words, not its cue text's labels ("voice clarity")
-            valences.append(valence_check(row["completion"], parsed.polarity, lexicon, sample.text or "", spread))
+            # the lexicon's checks read the input's own words, not its cue text's labels ("voice clarity"), and only
+            # a score task's: they check the numbers a chain states for those words, which only the score formats'
+            # chains state (c2f, the lexicon teacher's: both need a scale); an emotion run's report showed a cue
+            # recall of 0 and a row of nan for figures that do not apply to it
+            if task.is_regression:
+                valences.append(valence_check(row["completion"], parsed.polarity, lexicon, sample.text or "", spread))
         prediction = read_prediction(row, task, parsed, labels)
         if parsed is not None and _overrides_completion(row, task, parsed):
             overriding.append(sample.id)
@@ -196,6 +200,7 @@ def score_system(
     if parsed_all:
         metrics.update(reasoning_health(parsed_all, lengths, task))
         metrics.update(grounding_summary(citations))
+    if valences:
         metrics.update(valence_summary(valences))
     metrics["n"] = len(samples)
     metrics["missing_predictions"] = missing

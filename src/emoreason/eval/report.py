@@ -284,7 +284,8 @@ def write_report(
         md.append(f"- `{record['id']}`: " + "; ".join(f"`{c}`" for c in record["citations"]["ungrounded"]) + "\n")
     evidence_md, evidence_html = evidence_sections(records, samples)
     md.extend(evidence_md)
-    omission_md, omission_html = omission_sections(records, samples)
+    # the words a chain leaves without a number: score tasks only, as the valence figures (`score_system`)
+    omission_md, omission_html = omission_sections(records, samples) if task.is_regression else ([], [])
     md.extend(omission_md)
     faithfulness_md: list[str] = []
     faithfulness_html: list[str] = []

@@ -58,10 +58,28 @@ def load_image(path: str | Path) -> Any:
             upright = ImageOps.exif_transpose(image)  # phone photos: apply the EXIF rotation
             return _as_rgb(upright)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
-        raise MediaError(
-            f"cannot read image file {path}: {err}; it may be empty or damaged, or in a format PIL cannot read "
-            "(then convert it to PNG or JPEG)"
-        ) from None
+        raise _unreadable_image(path, err) from None
+
+
+def check_image(path: str | Path) -> None:
+    """Raise the `MediaError` `load_image` would for a file PIL cannot identify or whose structure is damaged
+    (`Image.verify`: a PNG's chunks and their checksums), without decoding the pixels: cheap enough for every
+    image of a dataset. A JPEG cut short passes here; `load_image` finds it."""
+    from PIL import Image, UnidentifiedImageError
+
+    file = _existing_file(path, "image")
+    try:
+        with Image.open(file) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        raise _unreadable_image(path, err) from None
+
+
+def _unreadable_image(path: str | Path, err: Exception) -> MediaError:
+    return MediaError(
+        f"cannot read image file {path}: {err}; it may be empty or damaged, or in a format PIL cannot read "
+        "(then convert it to PNG or JPEG)"
+    )
 
 
 def _as_rgb(image: Any) -> Any:
@@ -170,7 +188,7 @@ def load_video_frames(
     except MediaError:
         raise
     except Exception as err:  # av.error.FFmpegError and friends: corrupt or not a video
-        raise MediaError(f"cannot read video file {path}: {_decoder_words(err)}; re-encode it as MP4 (H.264)") from None
+        raise MediaError(f"cannot read video file {path}: {decoder_words(err)}; re-encode it as MP4 (H.264)") from None
     if not frames:
         raise MediaError(f"video file {path} has no decodable frames; re-encode it as MP4 (H.264)")
     if duration <= 0:
@@ -299,13 +317,13 @@ def _decode_audio_av(file: Path, sr: int, kind: str) -> np.ndarray | None:
         hint = {"audio": "convert it to 16 kHz WAV", "video": "re-encode it as MP4 (H.264 + AAC)"}.get(
             kind, "give audio as WAV or video as MP4 (H.264 + AAC)"
         )
-        raise MediaError(f"cannot read {kind} file {file}: {_decoder_words(err)}; {hint}") from None
+        raise MediaError(f"cannot read {kind} file {file}: {decoder_words(err)}; {hint}") from None
     if not chunks:
         return np.zeros(0, dtype=np.float32)
     return np.concatenate(chunks).astype(np.float32, copy=False)
 
 
-def _decoder_words(err: Exception) -> str:
+def decoder_words(err: Exception) -> str:
     """What a decoding error says, in words: PyAV's `str()` is `[Errno 1094995529] Invalid data
     found when processing input: 'x.wav'`, FFmpeg's internal error number (meaningless to a user)
     and the path again; its `strerror` is the part a user can act on."""
@@ -319,6 +337,7 @@ def silence(seconds: float, sr: int = 16000) -> np.ndarray:
 
 __all__ = [
     "VideoFrames",
+    "check_image",
     "extract_audio_from_video",
     "frame_count",
     "load_audio",
