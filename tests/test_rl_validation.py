@@ -88,7 +88,7 @@ def test_label_metrics_hand_computed_with_cue_grounding() -> None:
     task, fmt = ravdess_task(), get_format("emor3")
     cues = "Voice (relative to this speaker): loudness very loud (+2.3 sd, -20 dBFS)."
     golds = ["angry", "angry", "sad", "calm"]
-    samples = [Sample(id=str(i), text="Kids", label=g, cues=cues) for i, g in enumerate(golds)]
+    samples = [Sample(id=str(i), text="Kids are great", label=g, cues=cues) for i, g in enumerate(golds)]
 
     def emor3(label: str, cite: str = "loudness very loud (+2.3 sd)") -> str:
         return f"<step1>{cite}</step1><step2>x</step2><step3>y</step3>\\boxed{{{label}}}"
@@ -101,6 +101,7 @@ def test_label_metrics_hand_computed_with_cue_grounding() -> None:
     assert figures["recall_angry"] == 1.0 and figures["recall_sad"] == 0.0 and figures["recall_calm"] == 0.0
     assert figures["uar"] == pytest.approx(1 / 3)
     assert figures["majority_share"] == 0.75 and math.isnan(figures["sd_ratio"])
+    assert math.isnan(figures["cue_recall"])  # a label task's chains state no numbers for words ("great")
     # the cue citation is checked against the cue text: 2 of 3 citations are there
     assert figures["citations_grounded_rate"] == pytest.approx(2 / 3)
     found = collapse_reasons({"ravdess": figures}, 0.85, 0.3, label_share=0.5)

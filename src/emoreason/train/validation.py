@@ -144,7 +144,8 @@ def answer_metrics(
     - citations_grounded_rate, answers_fully_grounded: `metrics.grounding`, each answer checked
       against what its prompt showed (text and cue text);
     - cue_recall: of the words of those inputs that VADER's lexicon rates, the share the answers
-      state a number for (`metrics.valence`; NaN where the inputs have none);
+      state a number for (`metrics.valence`; NaN where the inputs have none, and on a label task,
+      whose chains state no numbers for words);
 
     then `label_metrics` on a label task, else `score_metrics` (of `scores`, the answers' scores
     as read, by default the parsed ones) and majority_share: the share of the answers that say
@@ -153,9 +154,12 @@ def answer_metrics(
         raise ValueError(f"{len(parsed)} answers and {len(completions)} completions for {len(samples)} samples")
     sources = [s.source for s in samples]
     grounding = grounding_summary([citation_grounding(c, source) for c, source in zip(completions, sources)])
-    lexicon = vader_lexicon()
-    words = [s.text or "" for s in samples]  # the lexicon reads the input's own words, not its cue text
-    valences = [valence_check(c, p.polarity, lexicon, w) for p, c, w in zip(parsed, completions, words)]
+    cue_recall = float("nan")
+    if task.scale is not None:
+        lexicon = vader_lexicon()
+        words = [s.text or "" for s in samples]  # the lexicon reads the input's own words, not its cue text
+        valences = [valence_check(c, p.polarity, lexicon, w) for p, c, w in zip(parsed, completions, words)]
+        cue_recall = valence_summary(valences)["valence_cue_recall"]
     polarities = Counter(p.polarity or "none" for p in parsed)
     n = len(parsed)
     common = {
@@ -163,7 +167,7 @@ def answer_metrics(
         **{f"{name}_share": polarities.get(name, 0) / n for name in ("positive", "negative", "neutral")},
         "citations_grounded_rate": grounding["citations_grounded_rate"],
         "answers_fully_grounded": grounding["answers_fully_grounded"],
-        "cue_recall": valence_summary(valences)["valence_cue_recall"],
+        "cue_recall": cue_recall,
     }
     if task.labels:
         return {**common, **label_metrics(parsed, samples, task)}
