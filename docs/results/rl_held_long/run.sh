@@ -34,7 +34,7 @@ G=runs/grpo/held_sv_600
 WHO=l1
 mkdir -p $V runs/grpo runs/signed_verdict
 for d in tweets products movies; do
-  [ -e $V/sv-$d-all ] || ln -s ../../signed_verdict/valid-$d $V/sv-$d-all
+  [ -L $V/sv-$d-all ] || ln -s ../../signed_verdict/valid-$d $V/sv-$d-all
 done
 [ -f $G/checkpoint-600/adapter/adapter_config.json ] ||
   $E grpo --config docs/results/rl_agreement/grpo.yaml validation.every=0 run.max_steps=600 run.seed=0 \
