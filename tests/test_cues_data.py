@@ -289,6 +289,79 @@ def test_analyze_cli_turns_audio_into_cue_text_for_a_text_model(tmp_path: Path) 
     assert result.exit_code == 2 and "broken.wav" in result.output and "takes text only" in result.output
 
 
+def speaker_reference(root: Path) -> tuple[Path, list[Path]]:
+    """A saved cue reference of two voices, `low` and `high`, six clips each, and those clips."""
+    from emoreason.cues import CueReference, extract_audio_cues, save_references
+
+    root.mkdir(parents=True, exist_ok=True)
+    clips, speakers = [], []
+    for speaker, base in (("low", 120.0), ("high", 240.0)):
+        for step in range(6):
+            clip = root / f"{speaker}{step}.wav"
+            sf.write(clip, syllables(3.0 + 0.3 * step, 1.0, base * (1 + 0.03 * step)), SR)
+            clips.append(clip)
+            speakers.append(speaker)
+    reference = CueReference.build([extract_audio_cues(c) for c in clips], speakers)
+    save_references({"audio": reference}, root / "reference.json")
+    return root / "reference.json", clips
+
+
+def printed_records(output: str) -> list[dict]:
+    """The `analyze --json` records in a CliRunner's output (stderr, weight loading and warnings, shares it)."""
+    return [json.loads(line[line.index("{") :]) for line in output.splitlines() if '{"' in line]
+
+
+def test_analyze_speaker_compares_a_clip_with_its_speakers_statistics(tmp_path: Path) -> None:
+    """`analyze --audio clip --speaker S` had no --speaker (`emoreason cues` has one): a clip given on the command
+    line was always compared with the reference's whole dataset, never with its speaker's own clips."""
+    from emoreason.testing.fixtures import make_tiny_causal_lm
+
+    model = make_tiny_causal_lm(tmp_path / "tiny")
+    reference, clips = speaker_reference(tmp_path / "voices")
+    args = ["analyze", "--audio", str(clips[5]), "--model", str(model), "--cue-reference", str(reference)]
+    args += ["--json", "--max-new-tokens", "4"]
+    result = runner.invoke(app, [*args, "--speaker", "low"])
+    assert result.exit_code == 0, result.output
+    assert printed_records(result.output)[0]["cues"].startswith("Voice (relative to this speaker): pitch high")
+    # a speaker the reference does not know: compared with its whole dataset, as `CueReference.stats` does, and said
+    result = runner.invoke(app, [*args, "--speaker", "stranger"])
+    assert result.exit_code == 0, result.output
+    assert printed_records(result.output)[0]["cues"].startswith("Voice (relative to the dataset)")
+    said = " ".join(result.output.split())
+    assert said.count("has no speaker stranger (its speakers: high, low)") == 1
+    # where it cannot be read it is refused before the model loads, never ignored
+    refused = runner.invoke(app, ["analyze", "--audio", str(clips[0]), "--model", str(model), "--speaker", "low"])
+    assert refused.exit_code == 2 and "--speaker low is read against a cue reference" in refused.output
+    refused = runner.invoke(app, ["analyze", "hi", "--model", str(model), "--speaker", "low"])
+    assert refused.exit_code == 2 and "give one with --audio, --video or --image" in " ".join(refused.output.split())
+    listed = tmp_path / "clips.jsonl"
+    listed.write_text(json.dumps({"id": "a", "text": "", "audio": str(clips[0])}) + "\n")
+    refused = runner.invoke(app, ["analyze", "--input", str(listed), "--model", str(model), "--speaker", "low"])
+    assert refused.exit_code == 2 and "in a `speaker` column" in " ".join(refused.output.split())
+
+
+def test_analyze_input_names_each_rows_speaker_and_an_unknown_one_once(tmp_path: Path) -> None:
+    """A file's `speaker` column is each clip's speaker against the adapter's (or --cue-reference's) reference; the
+    speakers it does not know were compared with the whole dataset without a word."""
+    from emoreason.testing.fixtures import make_tiny_causal_lm
+
+    model = make_tiny_causal_lm(tmp_path / "tiny")
+    reference, clips = speaker_reference(tmp_path / "voices")
+    rows = [("a", clips[5], "low"), ("b", clips[0], "actor99"), ("c", clips[1], "actor99"), ("d", clips[2], "")]
+    listed = tmp_path / "clips.jsonl"
+    listed.write_text(
+        "".join(json.dumps({"id": i, "text": "", "audio": str(c), "speaker": s}) + "\n" for i, c, s in rows)
+    )
+    args = ["analyze", "--input", str(listed), "--model", str(model), "--cue-reference", str(reference), "--json"]
+    result = runner.invoke(app, [*args, "--max-new-tokens", "4"])
+    assert result.exit_code == 0, result.output
+    cues = {r["id"]: r["cues"] for r in printed_records(result.output)}
+    assert cues["a"].startswith("Voice (relative to this speaker)")
+    assert all(cues[i].startswith("Voice (relative to the dataset)") for i in "bcd")
+    said = " ".join(result.output.split())
+    assert said.count("has no speaker actor99 (its speakers: high, low)") == 1  # two clips, one warning
+
+
 @pytest.mark.slow
 def test_reproduce_ravdess_toy_runs_every_stage(tmp_path: Path, tiny_models) -> None:
     import subprocess

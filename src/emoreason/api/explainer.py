@@ -21,6 +21,7 @@ from emoreason.formats.readout import ScoreFit, effective_readout, polarity_posi
 
 if TYPE_CHECKING:
     from emoreason.cues.classifier import CueClassifier
+    from emoreason.cues.reference import CueReference
     from emoreason.data.schema import TaskInfo
     from emoreason.formats.base import ReasoningFormat
     from emoreason.generation import Completion, GenerationBackend, SamplingParams
@@ -239,7 +240,28 @@ def _model_inputs(
     # the model still answers, and confidently (a silent clip came out "surprised"): the user should know
     warned += [f"{key}: a silent recording, no voice found: no voice cues back its answer" for key in report.silent]
     warned += [f"{key}: no face found: no face cues back its answer" for key in report.no_face]
+    warned += _unknown_speakers(samples, references, reference_file)
     return ModelInputs(detached, texts, warned)
+
+
+def _unknown_speakers(
+    samples: Sequence[Sample], references: Mapping[str, CueReference] | None, reference_file: Path | None
+) -> list[str]:
+    """One warning for all the clips whose speaker (`analyze --speaker`, a file's `speaker` column) the saved
+    cue reference has no statistics of: `CueReference.stats` compares them with the reference's whole dataset,
+    which their cue text says ("relative to the dataset"), but the user named a speaker and should hear why."""
+    from emoreason.cues.reference import reference_speakers, some_speakers
+
+    if not references:
+        return []
+    known = reference_speakers(references)
+    unknown = sorted({s.speaker for s in samples if s.speaker and has_media([s])} - set(known))
+    if not unknown:
+        return []
+    return [
+        f"the cue reference {reference_file} has no speaker {some_speakers(unknown)} (its speakers: "
+        f"{some_speakers(known)}): their clips are compared with its whole dataset instead"
+    ]
 
 
 def check_context_fits(

@@ -112,6 +112,29 @@ def _check_format(task: Any, fmt: Any, model: str, adapter: Any) -> None:
         )
 
 
+def _spoken_by(speaker: str | None, samples: list[Any], input_file: Any, reference: Any) -> list[Any]:
+    """The clip given on the command line as `speaker`'s (`--speaker`): its cues are compared with that speaker's
+    statistics in the cue `reference` (a speaker it does not know is said by `Explainer.prepare`). Fails, before
+    the model loads, where --speaker cannot be read: never ignored silently, as `emoreason cues --speaker`."""
+    from emoreason.api import has_media
+
+    if speaker is None:
+        return samples
+    if input_file is not None:
+        fail(
+            f"--speaker is for the clip given with --audio/--video/--image; --input {input_file} names each "
+            "row's speaker in a `speaker` column"
+        )
+    if not has_media(samples):
+        fail(f"--speaker {speaker} names who speaks in a clip: give one with --audio, --video or --image")
+    if reference is None:
+        fail(
+            f"--speaker {speaker} is read against a cue reference's speakers: give --cue-reference "
+            "(`emoreason data prepare --reference-out` writes one), or an adapter that carries one"
+        )
+    return [s.with_(meta={**s.meta, "speaker": speaker}) for s in samples]
+
+
 def analyze(
     text: opt.Texts = None,
     input_file: opt.InputFile = None,
@@ -140,6 +163,7 @@ def analyze(
     as_json: opt.RecordJson = False,
     cues: opt.Cues = "auto",
     cue_reference: opt.CueReference = None,
+    speaker: opt.AnalyzeSpeaker = None,
 ) -> None:
     """Explain the sentiment or emotion of text (and media): polarity, reasoning per modality, score or label."""
     from emoreason.api import Explainer, has_media
@@ -179,6 +203,7 @@ def analyze(
     if cue_reference is not None and not cue_reference.is_file():  # read only after the model loaded
         fail(f"--cue-reference {cue_reference} is not a file; `emoreason data prepare --reference-out` writes one")
     adapter = adapter or speech_adapter_for(model, samples, the_task, fmt)
+    samples = _spoken_by(speaker, samples, input_file, cue_reference or _own_settings(model, adapter).cue_reference)
     loaded, engine = load_engine(model, adapter, family, dtype, device, batch_size, votes)
     try:
         explainer = Explainer(

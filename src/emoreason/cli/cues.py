@@ -24,6 +24,7 @@ def cues_cmd(
     from emoreason.cli.ui import show_cue_tables
     from emoreason.cues import CueCache, CueError, describe_all, load_references
     from emoreason.cues.prepare import file_cues
+    from emoreason.cues.reference import reference_speakers, some_speakers
 
     try:
         references = load_references(reference) if reference is not None else {}
@@ -39,10 +40,9 @@ def cues_cmd(
             fail(
                 f"--speaker {speaker} is read against a --reference file's speakers; give one (data prepare writes it)"
             )
-        known = sorted({group for ref in references.values() for group in ref.groups})
+        known = reference_speakers(references)
         if speaker not in known:
-            shown = ", ".join(known[:12]) + (f" and {len(known) - 12} more" if len(known) > 12 else "")
-            fail(f"--speaker {speaker} is not in {reference}; its speakers: {shown or 'none'}")
+            fail(f"--speaker {speaker} is not in {reference}; its speakers: {some_speakers(known)}")
     description = describe_all(records, references, speaker)
     if as_json:
         zscores = {r.KIND: references[r.KIND].zscores(r, speaker) for r in records if r.KIND in references}

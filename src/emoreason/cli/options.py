@@ -253,6 +253,14 @@ CueReference = Annotated[
         "as the speech-emotion adapter does; else the inputs, if 5 or more)."
     ),
 ]
+AnalyzeSpeaker = Annotated[
+    Optional[str],
+    _option(
+        "Who speaks in the clip of --audio/--video/--image (e.g. actor07): its cues are compared with that "
+        "speaker's in the cue reference (--cue-reference, or the adapter's own); one it does not know, with its "
+        "whole dataset. An --input file names each row's in a `speaker` column."
+    ),
+]
 
 # evaluate
 Limit = Annotated[

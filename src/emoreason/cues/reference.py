@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,6 +139,17 @@ def load_references(path: str | Path) -> dict[str, CueReference]:
         raise ValueError(
             f"{path} is not a cue reference file written by emoreason ({type(err).__name__}: {err})"
         ) from None
+
+
+def reference_speakers(references: Mapping[str, CueReference]) -> list[str]:
+    """The speakers (groups) that any of `references` has statistics of, sorted."""
+    return sorted({group for reference in references.values() for group in reference.groups})
+
+
+def some_speakers(speakers: Sequence[str], shown: int = 12) -> str:
+    """`actor01, actor02 and 22 more`: speakers named in a message, a long list cut short."""
+    more = f" and {len(speakers) - shown} more" if len(speakers) > shown else ""
+    return ", ".join(speakers[:shown]) + more or "none"
 
 
 def _stats(records: Sequence[CueRecord]) -> dict[str, Stats]:
