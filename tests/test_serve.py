@@ -1016,6 +1016,68 @@ def test_a_boolean_is_no_integer(path: str, field: str) -> None:
     assert error_of(response)["message"] == f"{field}: Input should be a whole number, not true or false"
 
 
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/v1/chat/completions", "temperature"),
+        ("/v1/chat/completions", "top_p"),
+        ("/v1/chat/completions", "presence_penalty"),
+        ("/v1/chat/completions", "frequency_penalty"),
+        ("/v1/analyze", "temperature"),
+    ],
+)
+def test_a_boolean_is_no_number(path: str, field: str) -> None:
+    """`temperature: true` sampled at 1.0 and `top_p: true` was 1.0 (pydantic's lax mode reads true as 1.0); they are
+    refused in the integer fields' words."""
+    body = {"model": "scripted", "messages": [{"role": "user", "content": "hi"}], "text": "hi", field: True}
+    if path == "/v1/analyze":
+        del body["model"], body["messages"]
+    engine = ScriptedEngine()
+    with ServerThread(scripted_app(engine)) as running, httpx.Client(base_url=running.url) as http:
+        response = http.post(path, json=body)
+    assert response.status_code == 400 and engine.calls == []
+    assert error_of(response)["param"] == field
+    assert error_of(response)["message"] == f"{field}: Input should be a number, not true or false"
+
+
+def test_head_answers_as_get_without_a_body_and_options_names_the_methods() -> None:
+    """HEAD and OPTIONS were 405 on every route: FastAPI's GET routes, unlike starlette's, take no HEAD."""
+    with (
+        ServerThread(scripted_app(ScriptedEngine(), api_key="k")) as running,
+        httpx.Client(base_url=running.url) as http,
+    ):
+        key = {"Authorization": "Bearer k"}
+        for path, headers in (("/health", {}), ("/", {}), ("/v1/models", key), ("/v1/analyze/options", key)):
+            got, head = http.get(path, headers=headers), http.head(path, headers=headers)
+            assert head.status_code == got.status_code == 200 and head.content == b"", path
+            assert head.headers["content-type"] == got.headers["content-type"], path
+            assert head.headers["content-length"] == got.headers["content-length"], path
+        assert http.head("/v1/models").status_code == 401  # the GET route's key, asked of HEAD too
+        for path, allowed in (("/health", "GET, HEAD, OPTIONS"), ("/v1/analyze", "OPTIONS, POST")):
+            options = http.options(path)
+            assert (options.status_code, options.headers["allow"], options.content) == (204, allowed, b""), path
+        refused = http.head("/v1/analyze")
+        assert (refused.status_code, refused.headers["allow"]) == (405, "POST")
+        assert http.options("/nowhere").status_code == 404
+
+
+def test_a_form_field_that_is_not_utf8_is_refused_naming_it() -> None:
+    """A multipart field with bytes that are not UTF-8 was read as Latin-1 ("caf\\xe9" judged as "café"), where a
+    JSON body that is not UTF-8 is a 400."""
+    engine = ScriptedEngine()
+    with ServerThread(scripted_app(engine)) as running, httpx.Client(base_url=running.url) as http:
+        refused = http.post("/v1/analyze", files={"text": (None, b"caf\xe9 ok"), "max_tokens": (None, b"4")})
+        assert refused.status_code == 400, refused.text
+        error = error_of(refused)
+        assert (error["param"], error["code"]) == ("text", "invalid_value")
+        assert error["message"].startswith("the form field 'text' is not UTF-8 (byte 0xe9 at column 4")
+        assert error["message"].endswith("send it as UTF-8")
+        assert engine.calls == []
+        accepted = http.post("/v1/analyze", files={"text": (None, "café ok".encode()), "max_tokens": (None, b"4")})
+        assert accepted.status_code == 200, accepted.text
+    assert len(engine.calls) == 1
+
+
 class PromptEngine(ScriptedEngine):
     """A `ScriptedEngine` that keeps the system prompt of each conversation it is given."""
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BeforeValidator, ValidationError
 from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -109,15 +109,29 @@ def invalid_json(reason: str | None, position: int | None, needs: str | None = N
     return APIError(400, f"the request body is not valid JSON{detail}{fix}", code="invalid_json")
 
 
-def _not_a_bool(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise PydanticCustomError("int_type", "Input should be a whole number, not true or false")
-    return value
+def _not_a_bool(number: str, error_type: str) -> BeforeValidator:
+    """Refuses JSON's true and false where `number` ("a whole number") is asked: pydantic's lax mode read them as 1
+    and 0."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise PydanticCustomError(error_type, f"Input should be {number}, not true or false")
+        return value
+
+    return BeforeValidator(check)
 
 
-#: an integer field of a request: JSON's true and false are refused, where pydantic's lax mode read them as 1 and 0
-#: (`max_tokens: true` asked for one token)
-Integer = Annotated[int, BeforeValidator(_not_a_bool)]
+#: an integer field of a request: JSON's true and false are refused (`max_tokens: true` asked for one token)
+Integer = Annotated[int, _not_a_bool("a whole number", "int_type")]
+#: a float field of a request, likewise (`temperature: true` sampled at 1.0, `top_p: true` was 1.0)
+Number = Annotated[float, _not_a_bool("a number", "float_type")]
+
+
+def allowed_methods(err: StarletteHTTPException) -> set[str]:
+    """The methods a 405 names in its Allow header (the router's own list for the route), else none. OPTIONS is
+    answered from it: what a route takes is said in one place, where it is declared."""
+    allow = next((value for key, value in (err.headers or {}).items() if key.lower() == "allow"), "")
+    return {method.strip() for method in allow.split(",") if method.strip()}
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -130,7 +144,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return validation_error(err).response()
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, err: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, err: StarletteHTTPException) -> Response:
+        allowed = allowed_methods(err)
+        if request.method == "OPTIONS" and err.status_code == 405 and allowed:
+            return Response(status_code=204, headers={"Allow": ", ".join(sorted(allowed | {"OPTIONS"}))})
         messages = {
             404: f"no such endpoint: {request.method} {request.url.path}",
             405: f"method {request.method} is not allowed on {request.url.path}",

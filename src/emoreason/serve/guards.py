@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import hmac
 import json
+from contextlib import aclosing
 from typing import Any
 
 from fastapi import FastAPI, Request
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emoreason.data.text import InvalidTextError, NotUtf8Error, check_text, decode_utf8
@@ -71,6 +75,37 @@ async def read_json_object(request: Request, needs: str) -> dict[str, Any]:
         raise APIError(400, f"the JSON body is {kind}; send a JSON object with {needs}", code="invalid_value")
     check_text_fields(data)
     return data
+
+
+class Utf8FormParser(MultiPartParser):
+    """Starlette's multipart parser, with the text fields held to the one text policy (`decode_utf8`): starlette read
+    a field that is not UTF-8 as Latin-1, a guess that changed, unseen, the text the model judged ("caf\\xe9" became
+    "café" here, other bytes other letters), where a JSON body that is not UTF-8 is refused."""
+
+    def on_part_end(self) -> None:
+        part = self._current_part
+        if part.file is None:
+            try:
+                decode_utf8(bytes(part.data))
+            except NotUtf8Error as err:
+                message = f"the form field {part.field_name!r} is not UTF-8 ({err.detail}); send it as UTF-8"
+                raise APIError(400, message, param=part.field_name, code="invalid_value") from None
+        super().on_part_end()
+
+
+async def read_utf8_form(request: Request, *, max_files: int, max_fields: int, max_part_size: int) -> FormData:
+    """The request's form as `request.form(...)` reads it (close it after use), a multipart form's text fields held
+    to UTF-8 (`Utf8FormParser`); a malformed form raises starlette's `HTTPException` 400, as `request.form` does."""
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        return await request.form(max_files=max_files, max_fields=max_fields, max_part_size=max_part_size)
+    async with aclosing(request.stream()) as stream:
+        parser = Utf8FormParser(
+            request.headers, stream, max_files=max_files, max_fields=max_fields, max_part_size=max_part_size
+        )
+        try:
+            return await parser.parse()
+        except MultiPartException as err:
+            raise StarletteHTTPException(400, detail=err.message) from None
 
 
 def check_max_tokens(settings: ServeSettings, value: int | None, param: str) -> int:

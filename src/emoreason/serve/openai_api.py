@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from emoreason.generation import Completion
 from emoreason.models import Conversation
-from emoreason.serve.errors import APIError, Integer
+from emoreason.serve.errors import APIError, Integer, Number
 from emoreason.serve.uploads import UploadSet
 
 
@@ -46,8 +46,8 @@ class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
     model: str
     messages: list[ChatMessage] = Field(min_length=1)
-    temperature: float = Field(1.0, ge=0.0, le=2.0)
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    temperature: Number = Field(1.0, ge=0.0, le=2.0)
+    top_p: Number = Field(1.0, gt=0.0, le=1.0)
     max_tokens: Integer | None = Field(None, ge=1)
     max_completion_tokens: Integer | None = Field(None, ge=1)
     n: Integer = Field(1, ge=1)
@@ -60,8 +60,8 @@ class ChatRequest(BaseModel):
     functions: list[Any] | None = None
     logprobs: bool | None = None
     top_logprobs: Integer | None = None
-    presence_penalty: float | None = None
-    frequency_penalty: float | None = None
+    presence_penalty: Number | None = None
+    frequency_penalty: Number | None = None
     logit_bias: dict[str, Any] | None = None
     response_format: dict[str, Any] | None = None
 

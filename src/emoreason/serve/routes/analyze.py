@@ -22,15 +22,22 @@ from emoreason.data.schema import Sample, TaskInfo, resolve_task, with_neutral_b
 from emoreason.data.text import is_blank
 from emoreason.formats import ReasoningFormat, available_formats, get_format
 from emoreason.inference import ContextTooLong
-from emoreason.serve.errors import APIError, Integer, validation_error
-from emoreason.serve.guards import check_max_tokens, check_text_fields, read_json_object, require_api_key
+from emoreason.serve.errors import APIError, Integer, Number, validation_error
+from emoreason.serve.guards import (
+    check_max_tokens,
+    check_text_fields,
+    read_json_object,
+    read_utf8_form,
+    require_api_key,
+)
+from emoreason.serve.routes import Route
 from emoreason.serve.state import ModelInfo, ServeState, StateDep
 from emoreason.serve.uploads import MEDIA_KINDS, UploadSet
 
 #: tasks offered by the page and `GET /v1/analyze/options` (any `resolve_task` name works in requests)
 TASKS = ("vader", "mosi", "mosei", "sims", "simsv2", "mikels", "ravdess")
 
-router = APIRouter(dependencies=[Depends(require_api_key)])
+router = APIRouter(route_class=Route, dependencies=[Depends(require_api_key)])
 
 
 class AnalyzeRequest(BaseModel):
@@ -49,7 +56,7 @@ class AnalyzeRequest(BaseModel):
     neutral_band: str | list[float] | None = None
     max_tokens: Integer | None = Field(None, ge=1)  # default: the server's default_max_tokens
     # default: 0 (greedy) for one answer, `formats.consensus.VOTE_TEMPERATURE` for several
-    temperature: float | None = Field(None, ge=0.0, le=2.0)
+    temperature: Number | None = Field(None, ge=0.0, le=2.0)
     # answers sampled (at most the server's max_n); the one that speaks for them is kept
     votes: Integer = Field(1, ge=1)
     # add the record's `attribution`: each word of the text taken out in turn, ranked by how far that moves
@@ -285,10 +292,10 @@ async def read_form(request: Request, state: ServeState, uploads: UploadSet) -> 
     fields: dict[str, str] = {}
     media: dict[str, str] = {}
     try:
-        form_cm = request.form(
-            max_files=len(MEDIA_KINDS), max_fields=16, max_part_size=settings.max_text_chars * 4 + 1024
+        form = await read_utf8_form(
+            request, max_files=len(MEDIA_KINDS), max_fields=16, max_part_size=settings.max_text_chars * 4 + 1024
         )
-        async with form_cm as form:
+        try:
             for key, value in form.multi_items():
                 if isinstance(value, UploadFile):
                     if key not in MEDIA_KINDS:
@@ -303,6 +310,8 @@ async def read_form(request: Request, state: ServeState, uploads: UploadSet) -> 
                     raise APIError(400, f"{key} must be a file upload (paths are not accepted)", param=key)
                 else:
                     fields[key] = value
+        finally:
+            await form.close()  # its files, spooled by the parser
     except StarletteHTTPException as err:  # what starlette makes of a malformed or oversized form
         raise APIError(400, f"bad multipart form: {err.detail}", code="invalid_form") from None
     check_text_fields(fields)

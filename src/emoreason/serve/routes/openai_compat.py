@@ -16,9 +16,10 @@ from emoreason.generation import SamplingParams
 from emoreason.serve.errors import APIError, validation_error
 from emoreason.serve.guards import check_context, check_max_tokens, read_json_object, require_api_key
 from emoreason.serve.openai_api import CHAT_FIELDS, ChatRequest, completion_body, to_conversation
+from emoreason.serve.routes import Route
 from emoreason.serve.state import ModelInfo, StateDep
 
-router = APIRouter(dependencies=[Depends(require_api_key)])
+router = APIRouter(route_class=Route, dependencies=[Depends(require_api_key)])
 
 
 def check_model(model: ModelInfo, name: str) -> None:

@@ -8,6 +8,8 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
+from emoreason.serve.routes import Route
+
 STATIC = Path(str(resources.files("emoreason.serve") / "static"))
 
 # the page loads nothing from elsewhere, so the policy can forbid everything but this server
@@ -18,7 +20,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 
-router = APIRouter()
+router = APIRouter(route_class=Route)
 
 
 @router.get("/", include_in_schema=False)

@@ -11,9 +11,10 @@ from fastapi.responses import PlainTextResponse
 from emoreason import __version__
 from emoreason.serve.errors import APIError
 from emoreason.serve.guards import require_api_key
+from emoreason.serve.routes import Route
 from emoreason.serve.state import StateDep
 
-router = APIRouter()
+router = APIRouter(route_class=Route)
 
 
 @router.get("/health")
