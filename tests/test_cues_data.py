@@ -249,6 +249,20 @@ def test_data_prepare_on_raw_videos_reports_and_resumes(tmp_path: Path) -> None:
     assert sf.info(str(wavs / "vid1" / "1.wav")).samplerate == 16000
     again = runner.invoke(app, args)  # resumes: everything readable is cached
     assert "0 cue records extracted" in " ".join(again.output.split())
+    # into an adapter folder: written there and named in its emoreason.json, which analyze and serve read
+    from emoreason.models.shipped import AdapterSettings
+
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "emoreason.json").write_text(json.dumps({"format": "emor3"}))
+    into = runner.invoke(app, [*args[:3], "--reference-out", str(adapter)])
+    assert into.exit_code == 0, into.output
+    settings = AdapterSettings.read(adapter)
+    assert settings.cue_reference == adapter / "cue_reference.json" and settings.format == "emor3"
+    assert json.loads(settings.cue_reference.read_text()) == json.loads(refs.read_text())
+    # a path that is neither (the adapter folder mistyped) is refused before any extraction
+    typo = runner.invoke(app, [*args[:3], "--reference-out", str(tmp_path / "adaptr")])
+    assert typo.exit_code == 2 and "neither an adapter folder that exists" in " ".join(typo.output.split())
 
 
 def test_raw_adapter_attaches_cues(tmp_path: Path) -> None:

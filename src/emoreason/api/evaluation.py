@@ -17,9 +17,6 @@ if TYPE_CHECKING:
 
 # --- evaluating -------------------------------------------------------------------------------
 
-#: the name of the line `fit_score` saves into an adapter folder
-SCORE_FIT_FILE = "score_fit.json"
-
 
 def default_eval_out(spec: str, split: str) -> Path:
     """Where `evaluate` writes without `out`: runs/eval/<dataset>-<split>."""
@@ -282,26 +279,25 @@ def fit_score(
     from emoreason.eval.score_fit import fit_score_runs
     from emoreason.models.shipped import AdapterSettings
 
-    if out is not None and not Path(out).is_dir() and Path(out).suffix.lower() != ".json":
-        # neither reading fits: a folder that is not there, or a file without its .json; writing a file
-        # named like the adapter folder the user meant would leave the adapter without its line
-        raise DataError(
-            f"{out} is neither an adapter folder that exists (the line goes into it as {SCORE_FIT_FILE}) nor a "
-            "file path ending in .json: give one of them"
-        )
+    if out is not None:
+        try:
+            score_fit_path(out)  # before fitting: where the line goes, or why it cannot
+        except ValueError as err:
+            raise DataError(str(err)) from None
     if isinstance(runs, (str, os.PathLike)):  # one run, not the letters of its path
         runs = [runs]
     fit = fit_score_runs(runs, allow_test=allow_test, terms=terms)
     if out is not None:
-        fit.save(score_fit_path(out))
-        if Path(out).is_dir():
-            AdapterSettings.set_file(out, "score_fit", SCORE_FIT_FILE)
+        AdapterSettings.write_file(out, "score_fit", fit.save)
     return fit
 
 
 def score_fit_path(out: str | Path) -> Path:
-    """Where `fit_score` saves a line given `out`: score_fit.json in an adapter folder, else `out`."""
-    return Path(out) / SCORE_FIT_FILE if Path(out).is_dir() else Path(out)
+    """Where `fit_score` saves a line given `out`: score_fit.json in an adapter folder, else `out` (a ValueError
+    for neither, `AdapterSettings.file_for`)."""
+    from emoreason.models.shipped import AdapterSettings
+
+    return AdapterSettings.file_for(out, "score_fit")
 
 
-__all__ = ["SCORE_FIT_FILE", "default_eval_out", "evaluate", "fit_score", "run_identity_of", "score_fit_path"]
+__all__ = ["default_eval_out", "evaluate", "fit_score", "run_identity_of", "score_fit_path"]

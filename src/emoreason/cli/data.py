@@ -8,6 +8,7 @@ cannot be read.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -110,6 +111,8 @@ def data_prepare(
     from emoreason.cues import CueCache, build_references, cue_texts, prepare_cues, save_references
     from emoreason.cues.prepare import write_audio_tracks, write_cue_jsonl
 
+    if reference_out is not None:
+        _target(reference_out, "cue_reference")  # before hours of extraction
     dataset = load_or_exit(spec, strict)
     try:
         samples, cache = dataset.split(_split(split)), CueCache(cache_dir)
@@ -126,8 +129,8 @@ def data_prepare(
         write_cue_jsonl(out, samples, clips, cue_texts(samples, clips, references))
         console.print(f"cue records and texts written to {out}")
     if reference_out is not None:
-        save_references(references, reference_out)
-        console.print(f"references written to {reference_out}")
+        written = _write_for_adapter(reference_out, "cue_reference", lambda path: save_references(references, path))
+        console.print(f"references written to {written}{_named_in(reference_out)}")
     console.print(report.summary(examples=5))
     console.print(f"cache: {cache.root}")
 
@@ -154,6 +157,7 @@ def data_fit_classifier(
             f"--split {split} fits the classifier on test clips, and their prompts would carry a ranking learnt from "
             "their gold labels; fit it on train, or give --allow-test for a dataset with no other split"
         )
+    _target(out, "cue_classifier")
     dataset = load_or_exit(spec, strict)
     labels = dataset.task.labels
     if not labels:
@@ -163,7 +167,7 @@ def data_fit_classifier(
         classifier = CueClassifier.fit(samples, labels, c=c, folds=folds)
     except ValueError as err:
         fail(str(err))
-    classifier.save(out)
+    written = _write_for_adapter(out, "cue_classifier", classifier.save)
     fitted = [s for s in samples if s.id in classifier.held_out]
     guesses = [classifier.ranking({}, s.id, top=1)[0][0] for s in fitted]
     scores = classification_metrics(guesses, [s.label or "" for s in fitted], classifier.labels)
@@ -171,7 +175,34 @@ def data_fit_classifier(
         f"fitted on {len(fitted)} clips of split {split} ({len(classifier.features)} cue measures); "
         f"cross-fitted by speaker: WAR {scores['war']:.3f}, UAR {scores['uar']:.3f}"
     )
-    console.print(f"written to {out}; use it with {spec.split('?')[0]}?cues=only&classifier={out}")
+    console.print(
+        f"written to {written}{_named_in(out)}; use it with {spec.split('?')[0]}?cues=only&classifier={written}"
+    )
+
+
+def _target(out: Path, key: str) -> Path:
+    """Where the cue file `key` for `out` goes (`AdapterSettings.file_for`); exits saying why when nowhere."""
+    from emoreason.models.shipped import AdapterSettings
+
+    try:
+        return AdapterSettings.file_for(out, key)
+    except ValueError as err:
+        fail(str(err))
+
+
+def _write_for_adapter(out: Path, key: str, write: Callable[[Path], object]) -> Path:
+    """Write a cue file at `out`, or into the adapter folder `out` as KEY.json, named in its emoreason.json
+    (`AdapterSettings.write_file`), so analyze and serve measure cues with it for that adapter."""
+    from emoreason.models.shipped import AdapterSettings
+
+    try:
+        return AdapterSettings.write_file(out, key, write)
+    except ValueError as err:
+        fail(str(err))
+
+
+def _named_in(out: Path) -> str:
+    return f" and named in {out / 'emoreason.json'}" if out.is_dir() else ""
 
 
 __all__ = ["data_app", "load_or_exit", "names"]

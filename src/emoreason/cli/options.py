@@ -63,7 +63,15 @@ ConvertOut = Annotated[
 CueKinds = Annotated[str, _option("Cue kinds to extract: audio, face or audio,face.")]
 PrepareCache = Annotated[Optional[Path], _option("Cue cache " + CUE_CACHE)]
 PrepareOut = Annotated[Optional[Path], _option("Also write JSONL: id, split, speaker, cue records and their text.")]
-ClassifierOut = Annotated[Path, typer.Option("--out", "-o", help="Where to write the classifier (JSON).")]
+ClassifierOut = Annotated[
+    Path,
+    typer.Option(
+        "--out",
+        "-o",
+        help="Where to write the classifier: a .json path, or an adapter folder (written into it as "
+        "cue_classifier.json and named in its emoreason.json, so analyze and serve use it with the adapter).",
+    ),
+]
 ClassifierC = Annotated[
     float, typer.Option("--c", help="Inverse regularisation strength C of the logistic regression.", min=1e-6)
 ]
@@ -77,7 +85,13 @@ ClassifierAllowTest = Annotated[
         help="Fit on the test split (or all, which holds it): its ranking then carries the test clips' gold.",
     ),
 ]
-ReferenceOut = Annotated[Optional[Path], _option("Also write the cue references (per speaker / dataset) as JSON.")]
+ReferenceOut = Annotated[
+    Optional[Path],
+    _option(
+        "Also write the cue references (per speaker / dataset): a .json path, or an adapter folder (as "
+        "cue_reference.json, named in its emoreason.json: analyze and serve compare clips with it)."
+    ),
+]
 AudioOut = Annotated[Optional[Path], _option("Also write each video's sound track as 16 kHz WAV under this folder.")]
 MinDuration = Annotated[float, _option("Report clips shorter than this (seconds).")]
 MaxDuration = Annotated[float, _option("Report clips longer than this (seconds).")]

@@ -13,7 +13,7 @@ clip.wav` needs nothing else. Every key is optional; an adapter without the file
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -119,6 +119,33 @@ class AdapterSettings:
             raise ValueError(f"{path}: not a JSON object")
         path.write_text(json.dumps(data | {key: name}, indent=2) + "\n")
         return path
+
+    @staticmethod
+    def file_for(out: str | Path, key: str) -> Path:
+        """Where a fitted file (one of `FILE_KEYS`) given `out` is written: into an adapter folder as `KEY.json`
+        (then `set_file(out, key, ...)` names it in the adapter's emoreason.json), else at `out` itself."""
+        if key not in FILE_KEYS:
+            raise ValueError(f"{key!r} is not a file setting; one of {', '.join(FILE_KEYS)}")
+        if Path(out).is_dir():
+            return Path(out) / f"{key}.json"
+        if Path(out).suffix.lower() != ".json":
+            # a folder that is not there, or a file without its .json: writing a file named like the adapter
+            # folder the user meant would leave the adapter without it
+            raise ValueError(
+                f"{out} is neither an adapter folder that exists (the file goes into it as {key}.json) nor a file "
+                "path ending in .json: give one of them"
+            )
+        return Path(out)
+
+    @classmethod
+    def write_file(cls, out: str | Path, key: str, write: Callable[[Path], object]) -> Path:
+        """`write` the file `key` for `out` (`file_for`), named in the adapter's emoreason.json when `out` is an
+        adapter folder, so analyze, evaluate and serve read it with the adapter; returns where it went."""
+        target = cls.file_for(out, key)
+        write(target)
+        if Path(out).is_dir():
+            cls.set_file(out, key, target.name)
+        return target
 
     @classmethod
     def of(cls, adapters: Sequence[str | Path]) -> AdapterSettings:
