@@ -274,8 +274,12 @@ def test_the_held_out_share_keeps_speakers_whole(tmp_path: Path) -> None:
     assert [e.speaker for e in examples] == speakers  # distill writes each chain's speaker
     for seed in range(5):
         train, held = split_eval(examples, 0.3, seed)
-        assert len(held) >= 3 and len(train) + len(held) == 10
+        assert 3 <= len(held) <= 4 and len(train) + len(held) == 10  # the share is 3: as near as whole speakers allow
         assert not {e.speaker for e in train} & {e.speaker for e in held}
+    # one big speaker drawn first was held out whole: 90 of 100 examples for a share of 5
+    skewed = [dataclasses.replace(examples[0], id=f"k{i}", speaker="big" if i < 90 else "small") for i in range(100)]
+    for seed in range(6):
+        assert {e.speaker for e in split_eval(skewed, 0.05, seed)[1]} == {"small"}
     # without speakers, examples are drawn one by one, as before (the same held-out examples for a seed)
     alone = [dataclasses.replace(e, speaker=None) for e in examples]
     assert [e.id for e in split_eval(alone, 0.3, 0)[1]] == ["s3", "s4", "s7"]

@@ -15,6 +15,7 @@ the file, line and field, and says how to fix it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,22 +111,30 @@ def load_sft_file(path: str | Path) -> list[SFTExample]:
 
 def split_eval(examples: Sequence[SFTExample], fraction: float, seed: int) -> tuple[list[SFTExample], list[SFTExample]]:
     """A fixed random share held out for evaluation (the same for a given seed). Where examples name
-    their speaker, whole speakers are held out (at least the share, as near it as whole speakers allow;
-    an example without one is a speaker of its own), so the held-out loss is of voices never trained on;
-    with a single speaker, examples are drawn one by one."""
+    their speaker, whole speakers are held out (an example without one is a speaker of its own), so the
+    held-out loss is of voices never trained on: speakers in a seeded order that fit within the share,
+    then the one that brings the count nearest it (at least one example; never every speaker). With a
+    single speaker, examples are drawn one by one."""
     if fraction <= 0 or len(examples) < 2:
         return list(examples), []
     n_eval = max(1, int(round(fraction * len(examples))))
     groups = [e.speaker if e.speaker is not None else f"\0{i}" for i, e in enumerate(examples)]
-    names = list(dict.fromkeys(groups))
-    if len(names) < 2:
-        groups, names = [str(i) for i in range(len(examples))], [str(i) for i in range(len(examples))]
+    if len(set(groups)) < 2:
+        groups = [str(i) for i in range(len(examples))]
+    sizes = Counter(groups)
+    names = list(sizes)  # first seen first: the seeded order below is a function of the file alone
+    order = [names[int(i)] for i in np.random.default_rng([seed, 7]).permutation(len(names))]
     held: set[str] = set()
-    sizes = {name: groups.count(name) for name in names}
-    for i in np.random.default_rng([seed, 7]).permutation(len(names)):
-        if sum(sizes[name] for name in held) >= n_eval or len(held) == len(names) - 1:
-            break
-        held.add(names[int(i)])
+    count = 0
+    for name in order:
+        if count + sizes[name] <= n_eval and len(held) < len(names) - 1:
+            held.add(name)
+            count += sizes[name]
+    rest = [name for name in order if name not in held]
+    if count < n_eval and rest and len(held) < len(names) - 1:
+        nearest = min(rest, key=lambda name: abs(count + sizes[name] - n_eval))  # ties: earlier in the order
+        if count == 0 or abs(count + sizes[nearest] - n_eval) <= n_eval - count:
+            held.add(nearest)
     return [e for e, g in zip(examples, groups) if g not in held], [e for e, g in zip(examples, groups) if g in held]
 
 
