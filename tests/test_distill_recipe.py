@@ -162,3 +162,28 @@ def _flat(yaml_text: str) -> dict[str, str]:
 def test_dump_round_trips() -> None:
     cfg = load_config(ROOT / "configs" / "distill_emor3_ravdess_cues.yaml")
     assert load_config(None, [f"{k}={v}" for k, v in _flat(dump_config(cfg)).items()]) == cfg
+
+
+def test_a_sampling_local_teacher_draws_each_batch_its_own_numbers() -> None:
+    """Every batch of a sampling teacher was seeded with the teacher's seed, so each drew the same numbers."""
+    from emoreason.data import Sample
+    from emoreason.distill.teachers import TeacherRequest
+    from emoreason.generation import Completion
+
+    seeds: list[int | None] = []
+
+    class Recording:
+        def generate(self, conversations, params, progress=None):
+            seeds.append(params.seed)
+            return [[Completion("x", [1], [0.0], "stop")] for _ in conversations]
+
+    teacher = HFTeacher("tiny", temperature=0.7, batch_size=2, seed=3)
+    teacher._engine = Recording()  # what _load would build from the model
+    requests = [TeacherRequest(Sample(id=f"s{i}", text="t"), [{"role": "user", "content": "t"}]) for i in range(5)]
+    replies: list[int] = []
+    teacher.run(requests, lambda index, reply: replies.append(index))
+    assert replies == [0, 1, 2, 3, 4] and len(seeds) == 3 and len(set(seeds)) == 3
+    again: list[int | None] = list(seeds)
+    seeds.clear()
+    teacher.run(requests, lambda index, reply: None)
+    assert seeds == again  # a rerun draws what it drew

@@ -192,7 +192,8 @@ class HFTeacher(Teacher):
                 Conversation(messages=r.messages, image=r.sample.image, video=r.sample.video, audio=r.sample.audio)
                 for r in chunk
             ]
-            outputs = engine.generate(conversations, params)
+            # each batch its own numbers (a sampling teacher drew the same ones for every batch), the same on a rerun
+            outputs = engine.generate(conversations, params.for_batch([r.sample.id for r in chunk]))
             for offset, out in enumerate(outputs):
                 completion = out[0]
                 usage = {"completion_tokens": completion.num_tokens}
