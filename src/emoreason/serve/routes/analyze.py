@@ -18,7 +18,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from emoreason.api.explainer import Explainer, ModelInputs, answering_format
-from emoreason.data.schema import Sample, TaskInfo, resolve_task, with_neutral_band
+from emoreason.data.schema import Sample, TaskInfo, parse_low_high, resolve_task, with_neutral_band
 from emoreason.data.text import is_blank
 from emoreason.formats import ReasoningFormat, available_formats, get_format
 from emoreason.inference import ContextTooLong
@@ -107,11 +107,13 @@ def number_pair(value: str | list[float] | None, name: str) -> tuple[float, floa
     """LOW,HIGH of a request's `scale` or `neutral_band`: "LOW,HIGH" (a form's text) or [LOW, HIGH]."""
     if value is None:
         return None
-    values = value.split(",") if isinstance(value, str) else value
+    example = '"-1,1"'
     try:
-        low, high = (float(v) for v in values)
+        if isinstance(value, str):  # as analyze --scale / --neutral-band read it
+            return parse_low_high(value, name, example)
+        low, high = (float(v) for v in value)
     except (TypeError, ValueError):
-        raise APIError(400, f'{name} takes two numbers LOW,HIGH, e.g. "-1,1"; got {value!r}', param=name) from None
+        raise APIError(400, f"{name} takes two numbers LOW,HIGH, e.g. {example}; got {value!r}", param=name) from None
     return low, high
 
 
