@@ -366,6 +366,8 @@ def test_cues_command_prints_table_and_json(tmp_path: Path) -> None:
 def test_cues_speaker_is_refused_without_a_reference_that_has_it(tmp_path: Path) -> None:
     """--speaker was silently ignored: raw values without --reference, the dataset's for a speaker it lacks."""
     records, speakers = _voices()
+    # a third speaker with two clips, under the five a speaker's own statistics need
+    records, speakers = records + records[:2], speakers + ["few", "few"]
     save_references({"audio": CueReference.build(records, speakers)}, tmp_path / "ref.json")
     clip = tmp_path / "tone.wav"
     sf.write(clip, tone(220.0, 1.0), SR)
@@ -373,7 +375,11 @@ def test_cues_speaker_is_refused_without_a_reference_that_has_it(tmp_path: Path)
     assert alone.exit_code == 2 and "is read against a --reference file's speakers" in " ".join(alone.output.split())
     unknown = runner.invoke(app, ["cues", str(clip), "--reference", str(tmp_path / "ref.json"), "--speaker", "nobody"])
     said = " ".join(unknown.output.split())
-    assert unknown.exit_code == 2 and "--speaker nobody is not in" in said and sorted(set(speakers))[0] in said
+    assert unknown.exit_code == 2 and "--speaker nobody has no statistics in" in said and "speakers: high, low" in said
+    # one the file names with too few clips was compared with its whole dataset without a word
+    few = runner.invoke(app, ["cues", str(clip), "--reference", str(tmp_path / "ref.json"), "--speaker", "few"])
+    said = " ".join(few.output.split())
+    assert few.exit_code == 2 and "--speaker few has no statistics" in said and "needs 5 clips of their own" in said
 
 
 def test_cues_command_on_a_real_ravdess_clip(shared_data: Path) -> None:

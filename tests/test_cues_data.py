@@ -342,7 +342,12 @@ def test_analyze_speaker_compares_a_clip_with_its_speakers_statistics(tmp_path: 
     assert result.exit_code == 0, result.output
     assert printed_records(result.output)[0]["cues"].startswith("Voice (relative to the dataset)")
     said = " ".join(result.output.split())
-    assert said.count("has no speaker stranger (its speakers: high, low)") == 1
+    assert (
+        said.count(
+            "has no statistics of speaker stranger (a speaker needs 5 clips of their own; its speakers: high, low)"
+        )
+        == 1
+    )
     # where it cannot be read it is refused before the model loads, never ignored
     refused = runner.invoke(app, ["analyze", "--audio", str(clips[0]), "--model", str(model), "--speaker", "low"])
     assert refused.exit_code == 2 and "--speaker low is read against a cue reference" in refused.output
@@ -352,6 +357,26 @@ def test_analyze_speaker_compares_a_clip_with_its_speakers_statistics(tmp_path: 
     listed.write_text(json.dumps({"id": "a", "text": "", "audio": str(clips[0])}) + "\n")
     refused = runner.invoke(app, ["analyze", "--input", str(listed), "--model", str(model), "--speaker", "low"])
     assert refused.exit_code == 2 and "in a `speaker` column" in " ".join(refused.output.split())
+
+
+def test_the_api_names_a_clips_speaker_as_analyze_does(tmp_path: Path) -> None:
+    """`Explainer` had no speaker: a clip was compared with the whole dataset where `analyze --speaker` compared it
+    with its speaker's own clips."""
+    from emoreason.api import Explainer
+    from emoreason.testing.fixtures import make_tiny_causal_lm
+
+    model = make_tiny_causal_lm(tmp_path / "tiny")
+    reference, clips = speaker_reference(tmp_path / "voices")
+    explainer = Explainer.load(str(model), cue_reference=reference, max_new_tokens=4, device="cpu")
+    assert explainer(audio=clips[5], speaker="low").cues.startswith("Voice (relative to this speaker): pitch high")
+    assert explainer(audio=clips[5]).cues.startswith("Voice (relative to the dataset)")
+    with pytest.raises(ValueError, match="speaker= low names who speaks in a clip: give one with audio="):
+        explainer("hi", speaker="low")
+    plain = Explainer(explainer.loaded, explainer.engine, max_new_tokens=4)  # no cue reference
+    with pytest.raises(
+        ValueError, match=r"read against a cue reference's speakers: give Explainer.load\(cue_reference"
+    ):
+        plain(audio=clips[5], speaker="low")
 
 
 def test_analyze_input_names_each_rows_speaker_and_an_unknown_one_once(tmp_path: Path) -> None:
@@ -373,7 +398,12 @@ def test_analyze_input_names_each_rows_speaker_and_an_unknown_one_once(tmp_path:
     assert cues["a"].startswith("Voice (relative to this speaker)")
     assert all(cues[i].startswith("Voice (relative to the dataset)") for i in "bcd")
     said = " ".join(result.output.split())
-    assert said.count("has no speaker actor99 (its speakers: high, low)") == 1  # two clips, one warning
+    assert (
+        said.count(
+            "has no statistics of speaker actor99 (a speaker needs 5 clips of their own; its speakers: high, low)"
+        )
+        == 1
+    )  # two clips, one warning
 
 
 @pytest.mark.slow

@@ -286,6 +286,19 @@ def test_the_held_out_share_keeps_speakers_whole(tmp_path: Path) -> None:
     # one speaker for all: drawn one by one too, not all held out or none
     one = [dataclasses.replace(e, speaker="ann") for e in examples]
     assert len(split_eval(one, 0.3, 0)[1]) == 3
+    # the run says which speakers it held out: with few speakers the count is well off the share
+    from types import SimpleNamespace
+
+    from emoreason.cli.ui import console, show_sft_data
+
+    train, held = split_eval(examples, 0.3, 0)
+    trainer = SimpleNamespace(
+        train_examples=[(e, None) for e in train], eval_examples=[(e, None) for e in held], dropped_long=0, max_steps=3
+    )
+    with console.capture() as captured:
+        show_sft_data(trainer)
+    names = ", ".join(sorted({e.speaker for e in held}))
+    assert f"{len(held)} held out (whole speakers: {names})" in " ".join(captured.get().split())
     line = json.loads((tmp_path / "d" / "sft.jsonl").read_text().splitlines()[0])
     (tmp_path / "bad.jsonl").write_text(json.dumps({**line, "speaker": ["ann"]}) + "\n")
     with pytest.raises(DataError, match="speaker"):

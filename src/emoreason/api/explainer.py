@@ -182,6 +182,30 @@ def has_media(samples: Sequence[Sample]) -> bool:
     return any(getattr(s, m) for s in samples for m in MEDIA)
 
 
+def spoken_by(
+    samples: Sequence[Sample], speaker: str | None, reference: Path | None, cli: bool = False
+) -> list[Sample]:
+    """`samples` as clips of `speaker` (`Explainer(...)(speaker=)`, `analyze --speaker`): their cues are compared
+    with that speaker's statistics in the cue `reference` (one it has none of is said by `Explainer.prepare`). A
+    ValueError where the speaker cannot be read, never ignored silently: no clip, or no reference to read it in
+    (`cli`: the options named as the command line spells them)."""
+    if speaker is None:
+        return list(samples)
+    name, media, given = (
+        ("--speaker", "--audio, --video or --image", "--cue-reference")
+        if cli
+        else ("speaker=", "audio=, video= or image=", "Explainer.load(cue_reference=)")
+    )
+    if not has_media(samples):
+        raise ValueError(f"{name} {speaker} names who speaks in a clip: give one with {media}")
+    if reference is None:
+        raise ValueError(
+            f"{name} {speaker} is read against a cue reference's speakers: give {given} "
+            "(`emoreason data prepare --reference-out` writes one), or an adapter that carries one"
+        )
+    return [s.with_(meta={**s.meta, "speaker": str(speaker)}) for s in samples]
+
+
 @dataclass(frozen=True)
 class ModelInputs:
     samples: list[Sample]  # as the model takes them: media it cannot read detached
@@ -250,7 +274,7 @@ def _unknown_speakers(
     """One warning for all the clips whose speaker (`analyze --speaker`, a file's `speaker` column) the saved
     cue reference has no statistics of: `CueReference.stats` compares them with the reference's whole dataset,
     which their cue text says ("relative to the dataset"), but the user named a speaker and should hear why."""
-    from emoreason.cues.reference import reference_speakers, some_speakers
+    from emoreason.cues.reference import reference_speakers, some_speakers, too_few_clips
 
     if not references:
         return []
@@ -259,8 +283,9 @@ def _unknown_speakers(
     if not unknown:
         return []
     return [
-        f"the cue reference {reference_file} has no speaker {some_speakers(unknown)} (its speakers: "
-        f"{some_speakers(known)}): their clips are compared with its whole dataset instead"
+        f"the cue reference {reference_file} has no statistics of speaker {some_speakers(unknown)} "
+        f"({too_few_clips(references)}; its speakers: {some_speakers(known)}): their clips are compared with its "
+        "whole dataset instead"
     ]
 
 
@@ -780,12 +805,24 @@ class Explainer:
 
     @overload
     def __call__(
-        self, text: str | None = "", *, audio: MediaPath = None, video: MediaPath = None, image: MediaPath = None
+        self,
+        text: str | None = "",
+        *,
+        audio: MediaPath = None,
+        video: MediaPath = None,
+        image: MediaPath = None,
+        speaker: str | None = None,
     ) -> Explanation: ...
 
     @overload
     def __call__(
-        self, text: Sequence[str], *, audio: MediaPath = None, video: MediaPath = None, image: MediaPath = None
+        self,
+        text: Sequence[str],
+        *,
+        audio: MediaPath = None,
+        video: MediaPath = None,
+        image: MediaPath = None,
+        speaker: str | None = None,
     ) -> list[Explanation]: ...
 
     def __call__(
@@ -795,12 +832,15 @@ class Explainer:
         audio: MediaPath = None,
         video: MediaPath = None,
         image: MediaPath = None,
+        speaker: str | None = None,
     ) -> Explanation | list[Explanation]:
         """Explain one text (an `Explanation`) or a list of texts (a list, in order, batched).
         Media go with a single text, or alone (`ex(audio="clip.wav")` or `ex(None, audio="clip.wav")`:
-        no text). Raises TypeError for a text that is not a str (None without media); ValueError for an
-        empty text without media, text that is not valid Unicode, a missing media file, or a prompt
-        longer than the model's context; TypeError for media that are not a path."""
+        no text); `speaker` names who speaks in the clip, whose cues are then compared with that speaker's
+        own in the cue reference (`analyze --speaker`). Raises TypeError for a text that is not a str (None
+        without media); ValueError for an empty text without media, text that is not valid Unicode, a
+        missing media file, a speaker without a clip or a cue reference, or a prompt longer than the
+        model's context; TypeError for media that are not a path."""
         given = (("audio", audio), ("video", video), ("image", image))
         if text is None:
             if all(path is None for _, path in given):
@@ -828,7 +868,7 @@ class Explainer:
         samples = samples_from_texts(
             texts, media, media_names="audio=/video=/image=", several="explain the texts one call each"
         )
-        inputs = self.prepare(samples)
+        inputs = self.prepare(spoken_by(samples, speaker, self.cue_reference))
         for message in inputs.warnings:
             warnings.warn(message, stacklevel=2)
         explanations = [Explanation.from_record(r) for r in self.records(inputs)]
@@ -847,4 +887,5 @@ __all__ = [
     "inputs_for_family",
     "load_engine",
     "samples_from_texts",
+    "spoken_by",
 ]

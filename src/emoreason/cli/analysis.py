@@ -116,23 +116,17 @@ def _spoken_by(speaker: str | None, samples: list[Any], input_file: Any, referen
     """The clip given on the command line as `speaker`'s (`--speaker`): its cues are compared with that speaker's
     statistics in the cue `reference` (a speaker it does not know is said by `Explainer.prepare`). Fails, before
     the model loads, where --speaker cannot be read: never ignored silently, as `emoreason cues --speaker`."""
-    from emoreason.api import has_media
+    from emoreason.api.explainer import spoken_by
 
-    if speaker is None:
-        return samples
-    if input_file is not None:
+    if speaker is not None and input_file is not None:
         fail(
             f"--speaker is for the clip given with --audio/--video/--image; --input {input_file} names each "
             "row's speaker in a `speaker` column"
         )
-    if not has_media(samples):
-        fail(f"--speaker {speaker} names who speaks in a clip: give one with --audio, --video or --image")
-    if reference is None:
-        fail(
-            f"--speaker {speaker} is read against a cue reference's speakers: give --cue-reference "
-            "(`emoreason data prepare --reference-out` writes one), or an adapter that carries one"
-        )
-    return [s.with_(meta={**s.meta, "speaker": speaker}) for s in samples]
+    try:
+        return spoken_by(samples, speaker, reference, cli=True)
+    except ValueError as err:
+        fail(str(err))
 
 
 def analyze(

@@ -24,7 +24,7 @@ def cues_cmd(
     from emoreason.cli.ui import show_cue_tables
     from emoreason.cues import CueCache, CueError, describe_all, load_references
     from emoreason.cues.prepare import file_cues
-    from emoreason.cues.reference import reference_speakers, some_speakers
+    from emoreason.cues.reference import reference_speakers, some_speakers, too_few_clips
 
     try:
         references = load_references(reference) if reference is not None else {}
@@ -42,7 +42,10 @@ def cues_cmd(
             )
         known = reference_speakers(references)
         if speaker not in known:
-            fail(f"--speaker {speaker} is not in {reference}; its speakers: {some_speakers(known)}")
+            fail(
+                f"--speaker {speaker} has no statistics in {reference} ({too_few_clips(references)}); its speakers: "
+                f"{some_speakers(known)}"
+            )
     description = describe_all(records, references, speaker)
     if as_json:
         zscores = {r.KIND: references[r.KIND].zscores(r, speaker) for r in records if r.KIND in references}

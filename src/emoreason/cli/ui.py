@@ -465,10 +465,18 @@ def show_sft_data(trainer: Any) -> None:
         f"{len(trainer.train_examples)} training examples"
         + (" (their polarity word left out of their loss)" if getattr(trainer, "polarity_word", None) else "")
         + f", {len(trainer.eval_examples)} held out"
+        + _held_speakers(trainer.eval_examples)
         + (f", {trainer.dropped_long} too long left out" if trainer.dropped_long else "")
         + (f"; {objective}" if objective else "")
         + f"; {trainer.max_steps} steps"
     )
+
+
+def _held_speakers(held: Sequence[Any]) -> str:
+    """` (whole speakers: a, b)` where the held-out share was drawn by speaker (`sft.data.split_eval`), whose
+    count can be well off `eval_fraction` with few speakers: the user sees why."""
+    speakers = sorted({example.speaker for example, *_ in held if example.speaker is not None})
+    return f" (whole speakers: {', '.join(speakers)})" if speakers else ""
 
 
 def show_first_and_last_eval(log_history: Sequence[Mapping[str, Any]]) -> None:

@@ -142,8 +142,22 @@ def load_references(path: str | Path) -> dict[str, CueReference]:
 
 
 def reference_speakers(references: Mapping[str, CueReference]) -> list[str]:
-    """The speakers (groups) that any of `references` has statistics of, sorted."""
-    return sorted({group for reference in references.values() for group in reference.groups})
+    """The speakers (groups) that any of `references` compares a clip with, sorted: those with statistics of
+    at least `min_group_size` clips (one with fewer is compared with the whole dataset, as one it lacks)."""
+    return sorted(
+        {
+            group
+            for reference in references.values()
+            for group in reference.groups
+            if reference.scope(group) == "speaker"
+        }
+    )
+
+
+def too_few_clips(references: Mapping[str, CueReference]) -> str:
+    """Why a speaker a reference names may still be compared with its whole dataset, for messages."""
+    least = max((reference.min_group_size for reference in references.values()), default=MIN_GROUP_SIZE)
+    return f"a speaker needs {least} clips of their own"
 
 
 def some_speakers(speakers: Sequence[str], shown: int = 12) -> str:
