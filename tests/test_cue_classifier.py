@@ -3,6 +3,7 @@ others, persistence, the ranking line in the cue text and the `classifier=` spec
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +21,42 @@ def test_clips_it_was_fitted_on_get_their_cross_fitted_ranking() -> None:
     assert set(classifier.held_out) == {s.id for s in samples}
     first = samples[0]
     held = classifier.probabilities(first.meta["cue_z"], first.id)
-    full = classifier.probabilities(first.meta["cue_z"])  # the same cues under an unseen id
+    full = classifier.full_probabilities(first.meta["cue_z"])  # what the model fitted on every clip says
     assert held.tolist() == classifier.held_out[first.id]
     assert not np.allclose(held, full)  # in-sample and out-of-speaker models differ
     assert sum(held) == pytest.approx(1.0, abs=1e-3) and sum(full) == pytest.approx(1.0)
+
+
+def test_a_held_out_row_belongs_to_the_clip_not_to_its_id() -> None:
+    """Looked up by the id alone: a new clip under a training clip's id (ids like 1 or clip_001 repeat across
+    files) got that clip's held-out ranking, and the training clip under another id the in-sample one, while
+    the line said "fitted on other speakers"."""
+    samples = speakers()
+    classifier = CueClassifier.fit(samples, TASK.labels or ())
+    first, new = samples[0], z(2.4, 1.3)
+    renamed = classifier.probabilities(first.meta["cue_z"], "1")  # the training clip, as a user's file numbers it
+    assert renamed.tolist() == classifier.held_out[first.id]
+    borrowed = classifier.probabilities(new, first.id)  # another clip under the training clip's id
+    assert borrowed.tolist() != classifier.held_out[first.id]
+    assert borrowed == pytest.approx(classifier.probabilities(new, "unseen"))  # the full model's, as for any new clip
+
+
+def test_an_old_file_without_clip_keys_matches_by_id_and_says_so_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    samples = speakers()
+    classifier = CueClassifier.fit(samples, TASK.labels or ())
+    classifier.save(tmp_path / "new.json")
+    assert CueClassifier.load(tmp_path / "new.json").clip_keys == classifier.clip_keys  # kept with the file
+    old = classifier.to_dict()
+    del old["clip_keys"]
+    old["version"] = 1
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    with caplog.at_level("WARNING", logger="emoreason.cues.classifier"):
+        loaded = [CueClassifier.load(tmp_path / "old.json") for _ in range(2)]
+    assert caplog.text.count("refit it with `emoreason data fit-classifier`") == 1
+    first = samples[0]
+    assert loaded[0].probabilities(z(2.4, 1.3), first.id).tolist() == classifier.held_out[first.id]  # as it did
 
 
 def test_full_model_ranks_a_new_loud_clip_angry() -> None:

@@ -8,16 +8,20 @@ cannot be read.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from emoreason.cli import options as opt
 from emoreason.cli.help import Command, Group, examples
 from emoreason.cli.ui import console, err_console, fail, interrupted, progress, warn
-from emoreason.data import DataError, Dataset, load_dataset
+from emoreason.data import DataError, Dataset, load_dataset, parse_spec
 from emoreason.data.schema import HELD_OUT_SPLITS
+
+if TYPE_CHECKING:
+    from emoreason.cues.reference import CueReference
 
 data_app = typer.Typer(cls=Group, help=opt.DATA, no_args_is_help=True)
 
@@ -77,7 +81,6 @@ def data_inspect(
 def data_convert(spec: opt.Spec, out: opt.ConvertOut, split: opt.Split = "all", strict: opt.Strict = False) -> None:
     """Write a dataset as JSONL with the generic fields (id, text, score, label, media, split, domain, meta)."""
     from emoreason.data.jsonl import write_jsonl
-    from emoreason.data.spec import parse_spec
 
     source = Path(parse_spec(spec).target) if ":" in spec else None
     if source is not None and source.exists() and source.resolve() == Path(out).resolve():
@@ -110,6 +113,7 @@ def data_prepare(
 ) -> None:
     from emoreason.cues import CueCache, build_references, cue_texts, prepare_cues, save_references
     from emoreason.cues.prepare import write_audio_tracks, write_cue_jsonl
+    from emoreason.cues.reference import some_speakers, too_few_clips
 
     if reference_out is not None:
         _target(reference_out, "cue_reference")  # before hours of extraction
@@ -122,7 +126,15 @@ def data_prepare(
         fail(str(err))
     except KeyboardInterrupt:
         interrupted("interrupted; finished clips are cached, rerun to resume")
+    if not report.with_media:  # an empty `{}` reference replaced an adapter's good one, and it said it was written
+        fail(_nothing_measured(spec, len(samples)))
     references = build_references(samples, clips)
+    few = _speakers_under_minimum(references)
+    if few:  # in silence, their z-scores and cue text ("relative to the dataset") were read as their own
+        warn(
+            f"{len(few)} speaker(s) are compared with the whole dataset, not with their own clips "
+            f"({too_few_clips(references)}, measured ones): {some_speakers(few)}"
+        )
     if audio_out is not None:
         console.print(f"{write_audio_tracks(samples, audio_out, report)} sound tracks (16 kHz WAV) in {audio_out}")
     if out is not None:
@@ -150,6 +162,8 @@ def data_fit_classifier(
     Its ranking goes into prompts as one more line of cue text: add `classifier=OUT` to a dataset
     spec. Clips it was fitted on get the ranking of a model that never saw their speaker."""
     from emoreason.cues import CueClassifier
+    from emoreason.cues.classifier import CUE_Z_KEY
+    from emoreason.data.spec_options import how_to_measure, measured_spec
     from emoreason.metrics.classification import classification_metrics
 
     if split in HELD_OUT_SPLITS and not allow_test:  # its ranking goes into the prompts of the clips it learnt from
@@ -164,20 +178,45 @@ def data_fit_classifier(
         fail(f"{spec} is a scored task; the cue classifier needs labels")
     try:
         samples = dataset.split(_split(split))
+        if not any(s.meta.get(CUE_Z_KEY) for s in samples):
+            fail(
+                f"none of the {len(samples)} clips of split {split} has measured cues; load the dataset with "
+                f"{how_to_measure(spec)}"
+            )
         classifier = CueClassifier.fit(samples, labels, c=c, folds=folds)
     except ValueError as err:
         fail(str(err))
     written = _write_for_adapter(out, "cue_classifier", classifier.save)
     fitted = [s for s in samples if s.id in classifier.held_out]
-    guesses = [classifier.ranking({}, s.id, top=1)[0][0] for s in fitted]
+    guesses = [classifier.ranking(s.meta[CUE_Z_KEY], s.id, top=1)[0][0] for s in fitted]
     scores = classification_metrics(guesses, [s.label or "" for s in fitted], classifier.labels)
     console.print(
         f"fitted on {len(fitted)} clips of split {split} ({len(classifier.features)} cue measures); "
         f"cross-fitted by speaker: WAR {scores['war']:.3f}, UAR {scores['uar']:.3f}"
     )
-    console.print(
-        f"written to {written}{_named_in(out)}; use it with {spec.split('?')[0]}?cues=only&classifier={written}"
-    )
+    console.print(f"written to {written}{_named_in(out)}; use it with {measured_spec(spec, classifier=str(written))}")
+
+
+def _nothing_measured(spec: str, samples: int) -> str:
+    """Why `data prepare` has nothing to measure, and the spec that gives it the media."""
+    from emoreason.data.spec_options import measuring_option, unmeasured_spec
+
+    name = measuring_option(spec)
+    if name is not None and parse_spec(spec).option(name) is not None:
+        return (
+            f"0 of the {samples} clips have media to measure: ?{name}= in {spec} has measured them into cue text "
+            f"already, and a reference of nothing would be written; give {unmeasured_spec(spec)} so their media "
+            "are read"
+        )
+    return f"0 of the {samples} clips have media to measure (audio, video or image) in {spec}; nothing was written"
+
+
+def _speakers_under_minimum(references: Mapping[str, CueReference]) -> list[str]:
+    """The speakers the references name but compare with the whole dataset: too few clips of their own."""
+    from emoreason.cues.reference import reference_speakers
+
+    named = {group for reference in references.values() for group in reference.groups}
+    return sorted(named - set(reference_speakers(references)))
 
 
 def _target(out: Path, key: str) -> Path:

@@ -13,6 +13,7 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
+from emoreason.data.spec_options import how_to_measure
 from emoreason.formats.consensus import VOTE_TEMPERATURE
 
 APP = "Train, evaluate and serve language models that explain their emotion and sentiment judgments."
@@ -329,7 +330,7 @@ Teacher = Annotated[
     str,
     _option(
         "lexicon (VADER-lexicon chains, text, CPU, no model), cues (label chains from measured voice/face cues, a "
-        "cross-fitted cue classifier, no model; needs a dataset loaded with ?cues=only or ?cues=true), hf (a local "
+        f"cross-fitted cue classifier, no model; needs a dataset loaded with {how_to_measure()}), hf (a local "
         "model) or openai (an OpenAI-compatible endpoint)."
     ),
 ]

@@ -1,6 +1,6 @@
 """A label classifier over measured cue z-scores, and its ranking as one more line of cue text.
 
-    classifier = CueClassifier.fit(train_samples, labels=task.labels)   # samples from `?cues=only`
+    classifier = CueClassifier.fit(train_samples, labels=task.labels)   # samples with measured cues
     classifier.save("cue_classifier.json")
     samples = add_ranking(samples, CueClassifier.load("cue_classifier.json"))
     # cue text gains: 'Cue classifier (fitted on other speakers): angry 0.52, disgust 0.21, happy 0.10.'
@@ -15,7 +15,10 @@ support the label and say when the cues disagree.
 Cross-fitting keeps the evidence honest. A clip the classifier was fitted on gets the ranking of a
 model fitted on the other speakers' folds (`held_out`), never its in-sample one, so training
 prompts show the ranking exactly as reliable as it is on a new speaker; other clips (valid,
-test, a user's file) get the model fitted on every training clip.
+test, a user's file) get the model fitted on every training clip. A clip is known by its id and
+its own measurement (`clip_key`): ids like 1 or clip_001 repeat across files, and a new clip under a
+training clip's id got that clip's held-out ranking, while the training clip itself, analysed under
+another id, got the in-sample one under a title that says "fitted on other speakers".
 
 A measure that could not be taken counts as 0, the speaker's mean (what a z-score of a typical
 value is).
@@ -27,6 +30,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +41,7 @@ from emoreason.cues.base import CueRecord
 from emoreason.cues.face import FaceCues
 from emoreason.data.errors import DataError
 from emoreason.data.schema import Sample, normalize_label
-from emoreason.data.spec_options import register_spec_option
+from emoreason.data.spec_options import how_to_measure, measuring_option, register_spec_option
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +51,10 @@ CUE_Z_KEY = "cue_z"
 RANKING_KEY = "cue_ranking"
 RECORDS: dict[str, type[CueRecord]] = {"audio": AudioCues, "face": FaceCues}
 RANKING_TITLE = "Cue classifier (fitted on other speakers)"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: `clip_keys`; a version 1 file matches its held-out rows by sample id alone
+#: Decimals of the z-scores in a `clip_key`: they are measured to 3; 2 leaves room for float noise between
+#: machines and libraries and still tells two clips apart (on all of a dozen measures at once).
+KEY_DECIMALS = 2
 
 ZScores = Mapping[str, Mapping[str, float]]
 
@@ -61,6 +68,12 @@ def feature_names(zscores: Sequence[ZScores]) -> list[tuple[str, str]]:
 def cue_matrix(zscores: Sequence[ZScores], names: Sequence[tuple[str, str]]) -> np.ndarray:
     """One row per sample; a measure that could not be taken is 0 (the speaker's mean)."""
     return np.asarray([[z.get(kind, {}).get(name, 0.0) for kind, name in names] for z in zscores], dtype=np.float64)
+
+
+def clip_key(zscores: ZScores, features: Sequence[tuple[str, str]]) -> str:
+    """What tells one clip from another by its own measurement: its z-scores on `features`, rounded."""
+    row = cue_matrix([zscores], features)[0]
+    return ",".join(f"{round(float(v), KEY_DECIMALS) + 0.0:.{KEY_DECIMALS}f}" for v in row)  # + 0.0: no "-0.00"
 
 
 def cross_fit(
@@ -140,6 +153,8 @@ class CueClassifier:
     held_out: dict[str, list[float]] = field(default_factory=dict)  # sample id -> cross-fitted probabilities
     c: float = 1.0
     folds: int = 4
+    # sample id -> `clip_key` of the clip it was fitted on; empty in a version 1 file (matched by id alone)
+    clip_keys: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def fit(
@@ -150,7 +165,7 @@ class CueClassifier:
         if len(usable) < 2:
             raise ValueError(
                 f"a cue classifier needs labelled samples with measured cues; {len(usable)} of {len(samples)} "
-                "have both (load the dataset with ?cues=only, e.g. ravdess:DIR?cues=only, and a split with labels)"
+                f"have both; load the dataset with {how_to_measure()}, and fit on a split with labels"
             )
         names = [normalize_label(label) for label in labels]
         zscores = [s.meta[CUE_Z_KEY] for s in usable]
@@ -164,15 +179,39 @@ class CueClassifier:
         proba, _ = cross_fit(x, y, groups, names, folds, c, seed)
         coef, intercept = _fit(x, np.asarray(y), names, c, seed)
         held_out = {s.id: [round(float(p), 4) for p in row] for s, row in zip(usable, proba)}
-        return cls(names, features, coef, intercept, held_out, c, folds)
+        keys = {s.id: clip_key(z, features) for s, z in zip(usable, zscores)}
+        return cls(names, features, coef, intercept, held_out, c, folds, keys)
 
     def probabilities(self, zscores: ZScores, sample_id: str | None = None) -> np.ndarray:
-        """P(label) in `labels` order: the cross-fitted row for a clip the classifier was fitted on,
-        else the full model's."""
-        if sample_id is not None and sample_id in self.held_out:
-            return np.asarray(self.held_out[sample_id])
+        """P(label) in `labels` order: the cross-fitted row for a clip the classifier was fitted on
+        (`held_out_row`), else the full model's."""
+        held = self.held_out_row(zscores, sample_id)
+        return np.asarray(held) if held is not None else self.full_probabilities(zscores)
+
+    def full_probabilities(self, zscores: ZScores) -> np.ndarray:
+        """P(label) from the model fitted on every training clip."""
         x = cue_matrix([zscores], self.features)
         return _softmax(x @ self.coef.T + self.intercept)[0]
+
+    def held_out_row(self, zscores: ZScores, sample_id: str | None = None) -> list[float] | None:
+        """The cross-fitted probabilities of the clip `zscores` measure when the classifier was fitted on it,
+        under its own id or another; None for any other clip, whatever its id. A version 1 file has no clip
+        keys: its rows go by the id alone."""
+        if not self.clip_keys:
+            return self.held_out.get(sample_id) if sample_id is not None else None
+        key = clip_key(zscores, self.features)
+        if sample_id is not None and self.clip_keys.get(sample_id) == key:
+            return self.held_out[sample_id]
+        owner = self._owners.get(key)  # the clip under another id (a user's file numbers its rows 1, 2, ...)
+        return self.held_out[owner] if owner is not None else None
+
+    @cached_property
+    def _owners(self) -> dict[str, str]:
+        """`clip_key` -> the id of a clip fitted on with that measurement (the first of clips measured alike)."""
+        owners: dict[str, str] = {}
+        for sample_id, key in self.clip_keys.items():
+            owners.setdefault(key, sample_id)
+        return owners
 
     def ranking(self, zscores: ZScores, sample_id: str | None = None, top: int = 3) -> list[tuple[str, float]]:
         """The `top` labels, most probable first, with their probabilities."""
@@ -193,6 +232,7 @@ class CueClassifier:
             "c": self.c,
             "folds": self.folds,
             "held_out": self.held_out,
+            "clip_keys": self.clip_keys,
         }
 
     @classmethod
@@ -205,7 +245,11 @@ class CueClassifier:
         held_out = {str(k): [float(p) for p in v] for k, v in dict(data.get("held_out", {})).items()}
         if any(len(v) != len(labels) for v in held_out.values()):
             raise ValueError("a held_out row does not have one probability per label")
-        return cls(labels, features, coef, intercept, held_out, float(data.get("c", 1.0)), int(data.get("folds", 4)))
+        keys = {str(k): str(v) for k, v in dict(data.get("clip_keys", {})).items()}
+        if set(keys) - set(held_out):
+            raise ValueError("a clip_keys entry has no held_out row")
+        c, folds = float(data.get("c", 1.0)), int(data.get("folds", 4))
+        return cls(labels, features, coef, intercept, held_out, c, folds, keys)
 
     def save(self, path: str | Path) -> None:
         target = Path(path)
@@ -215,12 +259,25 @@ class CueClassifier:
     @classmethod
     def load(cls, path: str | Path) -> CueClassifier:
         try:
-            return cls.from_dict(json.loads(Path(path).read_text()))
+            classifier = cls.from_dict(json.loads(Path(path).read_text()))
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise ValueError(
                 f"{path} is not a cue classifier file written by `emoreason data fit-classifier` "
                 f"({type(err).__name__}: {err})"
             ) from None
+        if classifier.held_out and not classifier.clip_keys:
+            _warn_unkeyed(str(Path(path).resolve()))
+        return classifier
+
+
+@lru_cache(maxsize=None)  # once a file: evaluate loads it for the spec and again for the adapter
+def _warn_unkeyed(path: str) -> None:
+    log.warning(
+        "%s was written before held-out rows were matched by the clip's measurement: a clip with the id of one "
+        "it was fitted on gets that clip's ranking whatever it holds; refit it with `emoreason data fit-classifier` "
+        "to match by the clip",
+        path,
+    )
 
 
 def ranking_line(ranked: Sequence[tuple[str, float]]) -> str:
@@ -261,7 +318,7 @@ def apply_classifier_option(
     samples: Sequence[Sample], spec: object, option: str | None, warnings: list[str]
 ) -> list[Sample]:
     """`?classifier=PATH` on a dataset spec: the ranking of the cue classifier saved at PATH in
-    every sample's cue text. Needs `cues=only` or `cues=true` before it (the z-scores)."""
+    every sample's cue text. Needs the spec's measured cues (`cues=` or a generic file's `measure=`: the z-scores)."""
     if not option:
         raise DataError(f"classifier= needs the path of a cue classifier file (in {spec})")
     try:
@@ -269,10 +326,20 @@ def apply_classifier_option(
     except ValueError as err:
         raise DataError(f"{err} (in {spec})") from None
     if not any(s.meta.get(CUE_Z_KEY) for s in samples):
-        raise DataError(f"classifier= needs measured cues: add cues=only (or cues=true) to {spec}")
+        name = measuring_option(str(spec)) or "cues"
+        raise DataError(f"classifier= needs measured cues: add {name}=only (or {name}=true) to {spec}")
     return add_ranking(samples, classifier)
 
 
 register_spec_option("classifier", apply_classifier_option)
 
-__all__ = ["CUE_Z_KEY", "CueClassifier", "RANKING_TITLE", "add_ranking", "cross_fit", "cue_matrix", "feature_names"]
+__all__ = [
+    "CUE_Z_KEY",
+    "CueClassifier",
+    "RANKING_TITLE",
+    "add_ranking",
+    "clip_key",
+    "cross_fit",
+    "cue_matrix",
+    "feature_names",
+]

@@ -1,11 +1,12 @@
 """The `cues` teacher: deterministic, CPU-only chains for label tasks from measured cues.
 
 No language model: a multinomial logistic regression over the per-speaker cue z-scores that a
-dataset loaded with `?cues=true` or `?cues=only` carries (`Sample.meta["cue_z"]`, see
-`emoreason.cues.prepare.attach_cues`). It is cross-fitted by speaker: the label it writes for a
-clip comes from a model that never saw that speaker, so a kept chain (label equal to the gold,
-after the distillation filter) is one whose cues generalise across voices. In rationalization
-mode it explains the gold label with the cues that weigh most towards it.
+dataset loaded with measured cues carries (`?cues=only` on a media folder, `?measure=only` on a
+csv: or jsonl: file; `Sample.meta["cue_z"]`, see `emoreason.cues.prepare.attach_cues`). It is
+cross-fitted by speaker: the label it writes for a clip comes from a model that never saw that
+speaker, so a kept chain (label equal to the gold, after the distillation filter) is one whose
+cues generalise across voices. In rationalization mode it explains the gold label with the cues
+that weigh most towards it.
 
 Every cue a chain cites is a measure of that clip with its z-score, in the same words as the cue
 text in the prompt (`emoreason.cues.describe.degree_word`), so the chain can be checked against
@@ -24,7 +25,7 @@ it cannot ground is exactly what the reflective consistency check penalises.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +34,7 @@ from emoreason.cues.base import Measure
 from emoreason.cues.classifier import CUE_Z_KEY, RANKING_KEY, RECORDS, cross_fit, cue_matrix, feature_names
 from emoreason.cues.describe import TITLES, degree_word
 from emoreason.data.schema import Sample, TaskInfo, normalize_label
+from emoreason.data.spec_options import how_to_measure
 from emoreason.distill.teachers import OnReply, Teacher, TeacherReply, TeacherRequest
 from emoreason.formats._tags import label_polarity
 from emoreason.formats.base import ReasoningFormat
@@ -134,16 +136,19 @@ def render_cue_chain(
     return {"step1": step1, "step2": step2, "step3": step3}
 
 
-def unmeasured_detail(sample: Sample, measured_elsewhere: bool) -> str:
+def measure_with(specs: Iterable[str] = ()) -> str:
+    """The option that measures the cues of the datasets `specs` name (`how_to_measure`), for messages: a csv
+    user told `?cues=only` named a column `only`. Every kind's option when no spec is known."""
+    return "; ".join(dict.fromkeys(how_to_measure(spec) for spec in specs)) or how_to_measure()
+
+
+def unmeasured_detail(sample: Sample, measured_elsewhere: bool, specs: Sequence[str] = ()) -> str:
     """Why `sample` is dropped for having no measured cues, as far as the set tells: told to load the data with
     ?cues=only, a user who had done so looked for a mistake that was not there. Others in the set measured means
     the data was loaded with cues; a clip whose media held no voice or face then still has the cue text that says so
     ("Voice: silent recording, no voice found."), and one without even that had media that could not be read."""
     if not measured_elsewhere:
-        return (
-            f"sample {sample.id} has no measured cues; load the dataset with ?cues=only (or ?cues=true), "
-            "e.g. ravdess:DIR?cues=only"
-        )
+        return f"sample {sample.id} has no measured cues; load the dataset with {measure_with(specs)}"
     if sample.cues:
         return (
             f"sample {sample.id} has no measured cues to fit on: its clip gave none, as its cue text says "
@@ -152,7 +157,7 @@ def unmeasured_detail(sample: Sample, measured_elsewhere: bool) -> str:
         )
     return (
         f"sample {sample.id} has no measured cues and no cue text: its media could not be read or it has none "
-        "(the load warnings name such files), or it comes from a dataset loaded without ?cues=only (or ?cues=true)"
+        f"(the load warnings name such files), or it comes from a dataset loaded without {measure_with(specs)}"
     )
 
 
@@ -176,6 +181,7 @@ class CueTeacher(Teacher):
         seen: int = 3,
         cite_probability: bool = False,
         seed: int = 0,
+        specs: Sequence[str] = (),
     ):
         if fmt.name not in ("emor3", "r1"):
             raise ValueError(f"the cues teacher writes emor3 or r1 chains, not {fmt.name}")
@@ -184,6 +190,7 @@ class CueTeacher(Teacher):
         self.format, self.task = fmt, task
         self.folds, self.c, self.top, self.seen, self.seed = folds, c, top, seen, seed
         self.cite_probability = cite_probability
+        self.specs = list(specs)  # the datasets distilled, for messages: not a parameter of the chains
 
     def params(self) -> dict[str, object]:
         return {
@@ -203,13 +210,11 @@ class CueTeacher(Teacher):
                     f"the cues teacher fits a model on measured cues, and none of the {len(samples)} samples has "
                     f"them; {described} carry cue text with no measures behind it: clips with no voice or face to "
                     "measure (a silent recording, a face never found) have none, and neither has a text column of cue "
-                    "descriptions (measure a generic file's media with ?measure=only, a ravdess: or raw: folder's "
-                    "with ?cues=only)"
+                    f"descriptions (measure the media with {measure_with(self.specs)})"
                 )
             raise ValueError(
                 f"the cues teacher fits a model on measured cues, and none of the {len(samples)} samples has them: "
-                "load the dataset with ?cues=only (or ?cues=true), e.g. ravdess:DIR?cues=only or raw:DIR?cues=only "
-                "(a text column of cue descriptions is not measured)"
+                f"load the dataset with {measure_with(self.specs)} (a text column of cue descriptions is not measured)"
             )
 
     def run(self, requests: Sequence[TeacherRequest], on_reply: OnReply) -> None:
@@ -218,7 +223,7 @@ class CueTeacher(Teacher):
         for index, request in enumerate(requests):
             sample = request.sample
             if not sample.meta.get(CUE_Z_KEY):
-                on_reply(index, TeacherReply(None, unmeasured_detail(sample, measured)))
+                on_reply(index, TeacherReply(None, unmeasured_detail(sample, measured, self.specs)))
             elif sample.label is None:
                 on_reply(index, TeacherReply(None, f"sample {sample.id} has no label to fit the cue model on"))
             else:

@@ -212,7 +212,7 @@ def make_teacher(cfg: DistillConfig, task: TaskInfo, *, api_key: str | None = No
     if teacher.name == "cues":
         from emoreason.distill.cue_teacher import CueTeacher  # imports the cue extractors
 
-        return CueTeacher(fmt, task)
+        return CueTeacher(fmt, task, specs=cfg.data.specs)
     if teacher.name == "hf":
         return HFTeacher(
             teacher.model or "default",

@@ -47,6 +47,15 @@ TASK_OPTIONS = {
 TARGET_POLICIES = ("required", "optional")
 
 
+def classifier_option(measuring: str) -> dict[str, str]:
+    """`classifier=` as an adapter whose option `measuring` measures cues documents it (`emoreason.cues.classifier`
+    applies it after the cues are measured)."""
+    return {
+        "classifier": "PATH of a cue classifier (`emoreason data fit-classifier`): its emotion ranking as one more "
+        f"line of cue text (needs {measuring}=only or {measuring}=true)"
+    }
+
+
 def read_text_file(path: Path) -> str:
     """A whole text file (CSV) decoded by the one policy of `emoreason.data.text.decode_utf8`;
     a byte that is not UTF-8 raises a `DataError` naming the file and the line."""

@@ -6,16 +6,24 @@ import csv
 import io
 from pathlib import Path
 
-from emoreason.data.adapters._rows import FIELD_OPTIONS, TASK_OPTIONS, RowReader, build_task, read_text_file
+from emoreason.data.adapters._rows import (
+    FIELD_OPTIONS,
+    TASK_OPTIONS,
+    RowReader,
+    build_task,
+    classifier_option,
+    read_text_file,
+)
 from emoreason.data.base import Dataset, register
 from emoreason.data.errors import BadRow, DataError, LoadReport
 from emoreason.data.jsonl import NOT_UTF8, iter_jsonl_lines
 from emoreason.data.spec import DatasetSpec
 from emoreason.data.spec_options import apply_spec_option
 
-MEASURE_OPTION = {
+MEASURE_OPTIONS = {
     "measure": "true: measure each row's audio/video/image into cue text (per `speaker` column where there is "
-    "one); only: and drop the media, for a text model (as ?cues= does for ravdess: and images:)"
+    "one); only: and drop the media, for a text model (as ?cues= does for ravdess: and raw:)",
+    **classifier_option("measure"),
 }
 
 
@@ -45,7 +53,7 @@ def _reader(spec: DatasetSpec, strict: bool, path: Path) -> RowReader:
     "jsonl",
     "jsonl:PATH[?text=COL&scale=LOW,HIGH...]",
     "one JSON object per line with generic fields",
-    {**FIELD_OPTIONS, **TASK_OPTIONS, **MEASURE_OPTION},
+    {**FIELD_OPTIONS, **TASK_OPTIONS, **MEASURE_OPTIONS},
 )
 def load_jsonl(spec: DatasetSpec, strict: bool) -> Dataset:
     path = _existing_file(spec)
@@ -63,6 +71,7 @@ def load_jsonl(spec: DatasetSpec, strict: bool) -> Dataset:
             samples.append(sample)
     reader.check_renamed_columns()
     samples = apply_spec_option("measure", samples, spec, reader.report.warnings)
+    samples = apply_spec_option("classifier", samples, spec, reader.report.warnings)
     task = build_task(spec, samples, reader.report, path.stem)
     return Dataset(spec=str(spec), task=task, samples=samples, report=reader.report)
 
@@ -71,7 +80,7 @@ def load_jsonl(spec: DatasetSpec, strict: bool) -> Dataset:
     "csv",
     "csv:PATH[?text=COL&scale=LOW,HIGH...]",
     "a CSV file with a header row and generic fields",
-    {**FIELD_OPTIONS, **TASK_OPTIONS, **MEASURE_OPTION, "delimiter": "field delimiter (default ,; use tab for TSV)"},
+    {**FIELD_OPTIONS, **TASK_OPTIONS, **MEASURE_OPTIONS, "delimiter": "field delimiter (default ,; use tab for TSV)"},
 )
 def load_csv(spec: DatasetSpec, strict: bool) -> Dataset:
     path = _existing_file(spec)
@@ -105,5 +114,6 @@ def load_csv(spec: DatasetSpec, strict: bool) -> Dataset:
             samples.append(sample)
     reader.check_renamed_columns()
     samples = apply_spec_option("measure", samples, spec, reader.report.warnings)
+    samples = apply_spec_option("classifier", samples, spec, reader.report.warnings)
     task = build_task(spec, samples, reader.report, path.stem)
     return Dataset(spec=str(spec), task=task, samples=samples, report=reader.report)

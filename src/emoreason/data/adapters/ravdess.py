@@ -33,7 +33,7 @@ import io
 import re
 from pathlib import Path
 
-from emoreason.data.adapters._rows import read_text_file
+from emoreason.data.adapters._rows import classifier_option, read_text_file
 from emoreason.data.base import Dataset, register
 from emoreason.data.errors import BadRow, DataError, LoadReport
 from emoreason.data.schema import RAVDESS_POLARITY, Polarity, Sample, TaskInfo
@@ -130,8 +130,7 @@ def _files(root: Path, report: LoadReport, strict: bool) -> list[tuple[Path, int
         "channel": "speech (default), song or all",
         "cues": "true: each clip's voice cues (relative to its actor) in `cues`, audio kept; only: cues and no audio "
         "(cue-to-text for text models); extracted once, then cached",
-        "classifier": "PATH of a cue classifier (`emoreason data fit-classifier`): its emotion ranking as one more "
-        "line of cue text (needs cues=only or cues=true)",
+        **classifier_option("cues"),
     },
 )
 def load_ravdess(spec: DatasetSpec, strict: bool) -> Dataset:
