@@ -721,3 +721,24 @@ def test_a_batch_seed_is_the_runs_seed_and_the_batchs_samples() -> None:
     seeds = {seeded.for_batch(k).seed for k in (["a", "b"], ["b", "a"], ["a"], ["ab"])}
     assert len(seeds) == 4 and all(0 <= s < 2**63 for s in seeds)
     assert seeded.for_batch(["a"]).seed != SamplingParams(seed=8).for_batch(["a"]).seed
+
+
+def test_what_the_load_said_is_kept_with_the_figures(tmp_path: Path) -> None:
+    """A gold score outside the scale and the skipped rows were said on the console only: metrics.json and the
+    report, which the figures they bear on go with, said nothing."""
+    from emoreason.data import load_dataset
+    from emoreason.eval.runner import evaluate_model
+    from emoreason.generation import SamplingParams
+
+    rows = [{"id": f"s{i}", "text": f"text {i}", "score": s} for i, s in enumerate([1, 4, 7, 9])]
+    path = write_rows(tmp_path / "d.jsonl", rows)
+    with path.open("a") as handle:
+        handle.write('{"id": "broken", "text": 3}\n')
+    dataset = load_dataset(f"jsonl:{path}?scale=1,7")
+    params = SamplingParams(max_new_tokens=8)
+    metrics = evaluate_model(
+        CutAnswerEngine(), dataset, dataset.split("test"), tmp_path / "run", "m", "c2f", params, 8, []
+    )
+    said = " ".join(metrics["warnings"])
+    assert "1 scores lie outside the scale (1.0, 7.0), first ids: ['s3']" in said and "skipped 1 bad rows" in said
+    assert "lie outside the scale" in (tmp_path / "run" / "report.md").read_text()

@@ -72,6 +72,11 @@ class LoadReport:
     def bad_by_reason(self) -> dict[str, int]:
         return dict(Counter(r.reason for r in self.bad_rows))
 
+    def notices(self) -> list[str]:
+        """What a run on this data should say it was measured on: the load's warnings (an inferred scale,
+        scores outside the scale, ...) and, where rows were skipped or values dropped, `summary`'s count."""
+        return [*self.warnings, *([self.summary()] if self.bad_rows or self.values_dropped else [])]
+
     def summary(self, max_examples: int = 3) -> str:
         parts = [f"{self.source}: {self.rows_kept} of {self.rows_read} rows kept"]
         if self.bad_rows:

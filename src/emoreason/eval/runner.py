@@ -220,6 +220,9 @@ def evaluate_model(
     )
     if lock is None:  # two evaluations in one folder would interleave their answers: one at a time
         lock = hold_output_folder(out)
+    # what the load said (scores outside the scale, skipped rows...) goes with the figures it bears on; the
+    # command line printed it as the data loaded, so it is recorded here, not said again
+    warnings.extend(dataset.report.notices())
     with lock:
         selected = {s.id for s in samples}
         without = [i for i in dataset.report.missing_media if i in selected]
