@@ -813,6 +813,18 @@ def test_the_server_reads_the_served_adapters_own_settings(tiny_models, tmp_path
         # a request that names them still gets its own
         asked = http.post("/v1/analyze", json={"text": "what a day", "max_tokens": 4, "format": "c2f", "task": "vader"})
         assert asked.json()["format"] == "c2f"
+    # an adapter trained on a file of its own advertises its task by the file's name, and takes that name back
+    from emoreason.data.schema import TaskInfo
+
+    ratings = TaskInfo("ratings", scale=(1.0, 7.0)).to_dict()
+    own = served_adapter(tiny_models, tmp_path / "own", {"format": "c2f", "task": ratings})
+    loaded = load_model(str(tiny_models["causal_lm"]), [str(own)])
+    app = create_app(TransformersEngine(loaded, batch_size=2), ModelInfo.from_loaded(loaded, "tiny"), ServeSettings())
+    with ServerThread(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+        named = http.get("/v1/analyze/options").json()["defaults"]["task"]
+        asked = http.post("/v1/analyze", json={"text": "what a day", "max_tokens": 4, "task": named})
+        assert named == "ratings" and asked.status_code == 200, asked.text
+        assert asked.json()["task"] == "ratings"
 
 
 def test_analyze_attributes_the_words_on_request(client: httpx.Client, tiny_lm) -> None:

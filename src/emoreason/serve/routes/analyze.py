@@ -85,7 +85,11 @@ class AnalyzeRequest(BaseModel):
                 code="invalid_value",
             )
         task = None
-        if self.task is not None or scale is not None or labels is not None:
+        if self.task is not None and self.task == default.name:
+            # the served task by the name /v1/analyze/options gives it: a file's own (an adapter trained on a 1..7
+            # file is "ratings"), which no name resolves to
+            task = default
+        elif self.task is not None or scale is not None or labels is not None:
             try:
                 task = resolve_task(self.task, scale, labels)
             except ValueError as err:
