@@ -236,6 +236,19 @@ class TaskInfo:
     def in_scale(self, score: float) -> bool:
         return self.scale is None or self.scale[0] <= score <= self.scale[1]
 
+    def asks_as(self, other: TaskInfo) -> bool:
+        """Whether `other` asks for the same answer: the same score scale, or the same labels (without case or
+        spacing); names, neutral bands and metric sets aside."""
+        mine = sorted(normalize_label(label) for label in self.labels)
+        return self.scale == other.scale and mine == sorted(normalize_label(label) for label in other.labels)
+
+    @property
+    def asked(self) -> str:
+        """What the task asks for, in words: a score on its scale, or one of its labels."""
+        if self.scale is not None:
+            return f"a score on {self.scale[0]:g}..{self.scale[1]:g}"
+        return f"one of the labels {', '.join(self.labels)}"
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; `TaskInfo.from_dict` reads it back (SFT files carry their task)."""
         return {

@@ -285,20 +285,6 @@ def is_better(value: float, best: float | None, mode: str) -> bool:
     return best is None or (value > best if mode == "max" else value < best)
 
 
-def same_question(one: TaskInfo, other: TaskInfo) -> bool:
-    """Whether two tasks ask for the same answer: the same score scale, or the same labels (without case or
-    spacing); names, neutral bands and metric sets aside."""
-    labels = sorted(normalize_label(label) for label in one.labels)
-    return one.scale == other.scale and labels == sorted(normalize_label(label) for label in other.labels)
-
-
-def asked(task: TaskInfo) -> str:
-    """What a task asks for, in words: its scale or its labels."""
-    if task.scale is not None:
-        return f"a score on {task.scale[0]:g}..{task.scale[1]:g}"
-    return f"one of the labels {', '.join(task.labels)}"
-
-
 @dataclass
 class Validation:
     """The fixed validation sample and what the run has seen of it so far (the best value)."""
@@ -337,9 +323,9 @@ class Validation:
                     f"validation: {spec} has no samples with gold answers in split {config.split!r}; give it one "
                     "(validation.datasets names others), or validate nothing: validation.every=0"
                 )
-            if train_task is not None and not same_question(dataset.task, train_task):
+            if train_task is not None and not dataset.task.asks_as(train_task):
                 raise ValueError(
-                    f"validation: {spec} answers {asked(dataset.task)}, the training data {asked(train_task)}; "
+                    f"validation: {spec} answers {dataset.task.asked}, the training data {train_task.asked}; "
                     "validate on the training data's own valid split (validation.datasets=[]), name datasets of "
                     "its task, or validate nothing (validation.every=0)"
                 )
