@@ -231,6 +231,92 @@ def test_settings_are_checked_before_the_model_loads(
         Explainer(explainer.loaded, explainer.engine, batch_size=-1)
 
 
+def test_counts_that_are_not_ints_are_refused_naming_them_before_anything_loads_or_is_written(
+    explainer: Explainer, tiny_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """votes=2.0, max_new_tokens=8.0 and batch_size=2.0 were taken and crashed deep in torch after the model loaded
+    (evaluate left a run.json in `out`); True was taken as 1."""
+    import emoreason.api.explainer as module
+
+    def no_loading(*args: Any) -> Any:
+        raise AssertionError("the model was loaded for settings that cannot run")
+
+    monkeypatch.setattr(module, "load_engine", no_loading)
+    data = tmp_path / "s.jsonl"
+    data.write_text(json.dumps({"id": "a", "text": "fine", "score": 1.0}) + "\n")
+    refusals = {
+        "votes takes a whole number .an int., not float 2.0": {"votes": 2.0},
+        "votes takes a whole number .an int., not bool True": {"votes": True},
+        "max_new_tokens takes a whole number .an int., not float 8.0": {"max_new_tokens": 8.0},
+        "max_new_tokens takes a whole number .an int., not bool True": {"max_new_tokens": True},
+        "batch_size takes a whole number .an int., not float 2.0": {"batch_size": 2.0},
+    }
+    for number, (message, settings) in enumerate(refusals.items()):
+        with pytest.raises(TypeError, match=message):
+            Explainer.load(tiny_path, device="cpu", **settings)
+        with pytest.raises(TypeError, match=message):
+            Explainer(explainer.loaded, explainer.engine, **settings)
+        out = tmp_path / f"run{number}"
+        with pytest.raises(TypeError, match=message):
+            emoreason.evaluate(f"jsonl:{data}?scale=-4,4", tiny_path, out=out, loader=no_loading, **settings)
+        assert not out.exists()  # nothing written: no stray run.json
+    for name in ("votes", "max_new_tokens"):
+        with pytest.raises(TypeError, match=f"{name} takes a whole number .an int., not float 2.0"):
+            explainer.using(**{name: 2.0})
+    with pytest.raises(TypeError, match="limit takes a whole number .an int., not float 2.0"):
+        emoreason.evaluate(f"jsonl:{data}?scale=-4,4", tiny_path, out=tmp_path / "l", limit=2.0, loader=no_loading)
+
+
+def test_a_neutral_band_is_taken_as_analyze_takes_it_and_a_task_with_a_scale_is_refused_there_too(
+    explainer: Explainer, tiny_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Explainer.load had no neutral_band though analyze --neutral-band had; analyze --task vader --scale 1,7 let
+    the scale win in silence, where the server and the API refuse the two together."""
+    import numpy as np
+
+    import emoreason.api.explainer as module
+    from emoreason.data.schema import NeutralBand
+
+    for band in ((3.5, 4.5), "3.5,4.5", np.array([3.5, 4.5])):
+        task = Explainer(explainer.loaded, explainer.engine, scale=(1, 7), neutral_band=band).task  # type: ignore[arg-type]
+        assert task.scale == (1.0, 7.0) and task.neutral == NeutralBand(3.5, 4.5)
+    mosi = Explainer(explainer.loaded, explainer.engine, task="mosi", neutral_band=(0, 0)).task
+    assert mosi.name == "mosi" and mosi.neutral == NeutralBand(0.0, 0.0, True, True)
+
+    def no_loading(*args: Any) -> Any:
+        raise AssertionError("the model was loaded for settings that cannot run")
+
+    monkeypatch.setattr(module, "load_engine", no_loading)
+    refusals = {
+        "neutral_band: the neutral band 0,8 reaches outside the custom scale, 1 to 7": {
+            "scale": "1,7",
+            "neutral_band": "0,8",
+        },
+        "neutral_band: a neutral band needs LOW <= HIGH; got 4.5,3.5": {"scale": (1, 7), "neutral_band": (4.5, 3.5)},
+        "neutral_band: task 'labels' answers with labels; a neutral band applies to a score scale": {
+            "labels": "joy,anger",
+            "neutral_band": "3.5,4.5",
+        },
+        "neutral_band takes two numbers .LOW, HIGH., e.g. neutral_band=.-0.5, 0.5.; got 3 values": {
+            "neutral_band": (1, 2, 3)
+        },
+    }
+    for message, settings in refusals.items():
+        with pytest.raises(ValueError, match=message):
+            Explainer.load(tiny_path, device="cpu", **settings)
+    with pytest.raises(TypeError, match="neutral_band takes two numbers .LOW, HIGH.*not float"):
+        Explainer.load(tiny_path, device="cpu", neutral_band=0.5)  # type: ignore[arg-type]
+
+    base = ["analyze", "Not bad.", "--model", str(tiny_path), "--device", "cpu", "--task", "vader"]
+    for given, dropped in ((["--scale", "1,7"], "--scale"), (["--labels", "joy,anger"], "--labels")):
+        refused = CliRunner().invoke(app, [*base, *given])
+        assert refused.exit_code == 2, refused.output
+        said = " ".join(refused.output.split())
+        assert f"give a task, or a scale or labels of your own, not both: drop --task or {dropped}" in said
+    shown = " ".join(CliRunner().invoke(app, ["analyze", "--help"]).output.split())
+    assert "overrides --task" not in shown and "instead of --task (not with it)" in shown
+
+
 def test_text_beyond_the_context_is_refused_naming_the_setting(explainer: Explainer, spy: Spy) -> None:
     with pytest.raises(ContextTooLong, match="max_new_tokens asks for 6; the model's context holds 4096") as refused:
         explainer("word " * 20_000)
@@ -503,6 +589,26 @@ def test_evaluate_with_votes_records_them_and_resumes_only_with_the_same_votes(t
         emoreason.evaluate(spec, tiny_path, out=tmp_path / "f", votes=2, faithfulness=True, device="cpu")
 
 
+def test_evaluate_says_it_resumes_as_it_says_its_other_warnings_and_its_help_names_the_batch_size(
+    tiny_path: Path, tmp_path: Path
+) -> None:
+    """The resume notice came as a raw log line ("WARNING emoreason.eval.runner: resuming: ..."), unlike the other
+    `warning:` lines; and `evaluate --help` did not say that with votes the batch size must match to resume."""
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"id": f"s{i}", "text": "Fine.", "score": 1.0}) + "\n" for i in range(2)))
+    out, spec = tmp_path / "out", f"jsonl:{data}?scale=-4,4"
+    emoreason.evaluate(spec, tiny_path, out=out, limit=1, max_new_tokens=2, baselines=[], device="cpu")
+    heard: list[str] = []
+    emoreason.evaluate(spec, tiny_path, out=out, max_new_tokens=2, baselines=[], device="cpu", notify=heard.append)
+    assert f"resuming: 1 of 2 samples already in {out / 'predictions.jsonl'}" in heard
+    args = ["evaluate", "-d", spec, "--model", str(tiny_path), "--out", str(out), "--max-new-tokens", "2"]
+    again = CliRunner().invoke(app, [*args, "--baselines", "none", "--device", "cpu"])
+    assert again.exit_code == 0, again.output
+    assert "warning: resuming: 2 of 2 samples already in" in " ".join(again.output.split())
+    shown = " ".join(CliRunner().invoke(app, ["evaluate", "--help"]).output.split())
+    assert "with --votes above 1 the --batch-size" in shown and "and with --votes above 1 its --batch-size" in shown
+
+
 def test_an_adapter_trained_on_a_scale_of_ones_own_answers_on_it(tmp_path: Path) -> None:
     """emoreason.json named a task only where its name read back as it: an adapter trained on a file's 1..7
     scale said nothing, and analyze, serve and the API answered with it on -4..4."""
@@ -668,3 +774,37 @@ def test_average_adapters_is_exported_at_the_root_with_the_default_model_as_the_
         for fn in (average_adapters, emoreason.evaluate, Explainer.load)
     }
     assert set(defaults.values()) == {"default"}, defaults
+
+
+def test_an_adapter_asked_another_task_than_it_was_trained_for_is_said(tiny_path: Path, tmp_path: Path) -> None:
+    """The shipped default asked for 1..7 kept writing -4..4 numbers (unparsed, or read on the wrong side of the
+    middle) without a word that it was trained for another scale."""
+    from peft import LoraConfig, get_peft_model
+
+    from emoreason.models import load_model
+
+    adapter = tmp_path / "vader_adapter"
+    get_peft_model(load_model(str(tiny_path)).model, LoraConfig(r=2, target_modules="all-linear")).save_pretrained(
+        adapter
+    )
+    (adapter / "emoreason.json").write_text(json.dumps({"format": "c2f", "task": "vader"}))
+    with pytest.warns(UserWarning, match=r"trained to answer a score on -4..4 \(vader.*asked here for a score on 1..7"):
+        Explainer.load(str(tiny_path), adapter=str(adapter), scale=(1, 7), max_new_tokens=4, device="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the scale it was trained on, under another name: nothing to say
+        Explainer.load(str(tiny_path), adapter=str(adapter), task="vader:movies", max_new_tokens=4, device="cpu")
+    rows = [{"id": f"s{i}", "text": t, "score": float(i + 1), "split": "test"} for i, t in enumerate(["Bad.", "Good."])]
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    heard: list[str] = []
+    emoreason.evaluate(
+        f"jsonl:{data}?scale=1,7",
+        str(tiny_path),
+        adapter=str(adapter),
+        out=tmp_path / "out",
+        max_new_tokens=4,
+        baselines=[],
+        device="cpu",
+        notify=heard.append,
+    )
+    assert any("trained to answer a score on -4..4" in message for message in heard)

@@ -247,6 +247,32 @@ def test_a_file_on_a_likert_scale_is_neutral_at_its_midpoint(tmp_path: Path) -> 
     assert [dataset.task.gold_polarity(s) for s in dataset] == ["negative", "neutral", "positive", "positive"]
 
 
+def test_a_neutral_width_below_zero_or_reaching_outside_the_scale_is_refused(tmp_path: Path) -> None:
+    """`csv:r.csv?scale=1,7&neutral=5` made the band (-1, 9), every score neutral, and `neutral=-1` was read as the
+    midpoint alone; both are refused by the rule `analyze --neutral-band` follows."""
+    from emoreason.rewards.adapters import task_for_source
+
+    path = tmp_path / "r.csv"
+    path.write_text("id,text,score\na,good,6\nb,bad,2\nc,meh,4\n")
+    refusals = {
+        "neutral=5": "neutral=5 in .*: the neutral band -1,9 reaches outside the .*scale, 1 to 7; give W from 0 to 3",
+        "neutral=-1": "neutral=-1 in csv:.*: the band's half-width W must be 0 or more",
+        "neutral=nan": "neutral=nan in csv:.*: the band's half-width W must be 0 or more",
+    }
+    for option, message in refusals.items():
+        with pytest.raises(DataError, match=message):
+            load_dataset(f"csv:{path}?scale=1,7&{option}")
+        with pytest.raises(DataError, match=message):  # a reward's data source reads the option alike
+            task_for_source(f"csv:{path}?scale=1,7&{option}")
+    with pytest.raises(DataError, match="the neutral band -5,5 reaches outside the vader:tweets scale, -4 to 4"):
+        load_dataset("vader:tweets?neutral=5")
+    with pytest.raises(DataError, match="W must be 0 or more"):
+        task_for_source("vader:tweets?neutral=-1")
+    widest = load_dataset(f"csv:{path}?scale=1,7&neutral=3").task.neutral  # up to the scale's ends: taken
+    assert (widest.low, widest.high) == (1.0, 7.0)
+    assert load_dataset(f"csv:{path}?scale=1,7&neutral=0.5").task.neutral == NeutralBand(3.5, 4.5)
+
+
 def test_a_misnamed_text_field_is_named_as_the_cause(tmp_path: Path) -> None:
     """With ?text=utter (the field is "utterance") the error said the file had no scores."""
     path = write_jsonl(tmp_path / "m.jsonl", [{"utterance": "fine", "sentiment": 1.0}] * 3)

@@ -515,6 +515,79 @@ def test_the_python_api_fits_a_line_into_a_file(tmp_path) -> None:
     assert emoreason.fit_score([valid]) == fit  # without `out` nothing is written, the line is returned
 
 
+def test_the_python_api_takes_terms_as_the_command_line_does(tmp_path) -> None:
+    """`fit_score(runs, terms="margin")` split the string into its letters ("m", "a", ...), refused as unknown terms."""
+    import emoreason
+
+    valid, _ = _evaluated(tmp_path, "valid", "valid", "confidence")
+    margin = emoreason.fit_score([valid], terms="margin")
+    assert margin.weights[1] != 0.0 and margin.weights[0] == margin.weights[2] == margin.weights[3] == 0.0
+    assert emoreason.fit_score([valid], terms=" confidence, margin") == emoreason.fit_score(
+        [valid], terms=["confidence", "margin"]
+    )
+
+
+def test_fit_score_says_the_line_it_replaces_and_warns_of_few_answers_a_term(tmp_path) -> None:
+    """`fit-score --out ADAPTER` replaced the adapter's score_fit.json in silence, and fitted three terms on a handful
+    of answers without a word."""
+    from typer.testing import CliRunner
+
+    import emoreason
+    from emoreason.cli.main import app
+
+    valid, _ = _evaluated(tmp_path, "valid", "valid", "confidence")
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    first = CliRunner().invoke(app, ["fit-score", str(valid), "--out", str(adapter)])
+    assert first.exit_code == 0, first.output
+    said = " ".join(first.output.split())
+    assert "warning: the line is fitted on 10 answers for its 3 terms (3.3 a term, fewer than 10)" in said
+    assert "at least 30" in said and "replaced" not in said  # nothing was there to replace
+    again = CliRunner().invoke(app, ["fit-score", str(valid), "--out", str(adapter), "--terms", "margin"])
+    assert again.exit_code == 0, again.output
+    said = " ".join(again.output.split())
+    assert "warning:" in said and "it is replaced by this one, fitted on 10 answers" in said
+    assert "a term" not in said  # 10 answers for one term: enough
+    heard: list[str] = []  # the words, from the Python API (the terminal folds long paths)
+    half = tmp_path / "half"  # a line of five answers in place of the one of ten
+    shutil.copytree(valid, half)
+    lines = (valid / "predictions.jsonl").read_text().splitlines(keepends=True)
+    (half / "predictions.jsonl").write_text("".join(lines[:5]))
+    emoreason.fit_score([half], adapter, terms="margin", notify=heard.append)
+    fitted_on = json.loads((adapter / "score_fit.json").read_text())["fitted_on"][0]
+    assert heard == [
+        "the line is fitted on 5 answers for its one term (5.0 a term, fewer than 10): its weights may follow the "
+        "noise of so few; fit it on more valid answers (at least 10) or on fewer terms",
+        f"{adapter / 'score_fit.json'} held a line fitted on 10 answers ({fitted_on.replace('(5)', '(10)')}); it is "
+        f"replaced by this one, fitted on 5 answers ({fitted_on})",
+    ]
+
+
+def test_too_few_usable_answers_are_counted_with_why_the_others_were_left_out(tmp_path) -> None:
+    """The refusal "needs more than 4 answers with gold scores, got 2" counted only the usable answers, while 10
+    had gold scores: what makes one usable, and why the others were left out, were not said."""
+    from emoreason.data import DataError
+    from emoreason.eval.score_fit import fit_score_runs
+
+    valid, _ = _evaluated(tmp_path, "valid", "valid", "confidence")
+    lines = [json.loads(x) for x in (valid / "predictions.jsonl").open()]
+    unparsed = {"parse_ok": False, "score": None, "score_readout": "written"}
+    unread = {"score_readout": "written", "polarity_probs": None}  # a score, without the polarity's probabilities
+    mixed = [x | unparsed for x in lines[:7]] + [lines[7] | unread] + lines[8:]
+    (valid / "predictions.jsonl").write_text("".join(json.dumps(x) + "\n" for x in mixed))
+    with pytest.raises(DataError) as refused:
+        fit_score_runs([valid])
+    said = " ".join(str(refused.value).split())
+    assert (
+        "needs more than 4 answers, got 2; a usable answer has a gold score, parsed to a score and carries the "
+        "polarity's probabilities: " in said
+    )
+    assert (
+        "2 of the 10 answers with gold scores are usable; left out: 7 did not parse to a score, 1 read without the "
+        "polarity's probabilities" in said
+    )
+
+
 def test_a_line_is_read_only_on_the_scale_it_was_fitted_on(tmp_path) -> None:
     from emoreason.data import DataError
     from emoreason.eval.score_fit import fit_score_runs

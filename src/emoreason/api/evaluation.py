@@ -104,7 +104,8 @@ def evaluate(
     >>> metrics["rows"]["model"]  # doctest: +SKIP
 
     A rerun in the same `out` resumes, and only with the same settings (`fresh=True` starts over);
-    a mismatch raises ValueError before the model loads. `limit` takes the first N samples, `sample`
+    a mismatch raises ValueError before the model loads; a count that is not an int (votes=2.0) raises
+    TypeError before anything is read or written. `limit` takes the first N samples, `sample`
     a random N (with `seed`), and with `outside_sample=True` the samples outside that random N (a
     fresh look at a split whose seeded sample was already used). `format` and `max_new_tokens`
     default to the adapter's own settings (`emoreason.models.shipped.AdapterSettings`), else the
@@ -127,10 +128,10 @@ def evaluate(
     polarity (`formats.readout`; `written_score` keeps the chain's number); `fitted` (default) reads
     it off the line the adapter carries (`score_fit` in its emoreason.json), else as `confidence`;
     `written` takes it as written.
-    `notify` hears each warning (all are kept in
-    the metrics too); `progress_factory`, `probe_progress_factory`, `attribution_progress_factory` and
+    `notify` hears each warning (all are kept in the metrics too) and what it says of the folder it resumes;
+    `progress_factory`, `probe_progress_factory`, `attribution_progress_factory` and
     `loader` (how the model is loaded, `load_engine` by default) are hooks for the command line."""
-    from emoreason.api.explainer import load_engine, require_batch_size
+    from emoreason.api.explainer import load_engine, require_batch_size, require_int
     from emoreason.baselines import get_baseline
     from emoreason.cues import CueClassifier, add_ranking
     from emoreason.data import load_dataset, random_subset
@@ -142,16 +143,23 @@ def evaluate(
     from emoreason.models.loading import model_family, resolve_adapters
     from emoreason.models.shipped import AdapterSettings
 
+    # first, before anything is read or written: votes=2.0 failed deep in torch, leaving a run.json in `out`
+    require_int(votes, "votes")
+    require_batch_size(batch_size)
+    for name, count in (("max_new_tokens", max_new_tokens), ("limit", limit), ("sample", sample)):
+        if count is not None:
+            require_int(count, name)
     if isinstance(dataset, os.PathLike):  # a file by its path, as a spec string names it
         dataset = os.fspath(dataset)
     ds = load_dataset(dataset) if isinstance(dataset, str) else dataset
     own = AdapterSettings.of(resolve_adapters(str(model), adapter))
     samples, fmt = ds.split(split), format_for(ds.task, format, own.format)  # before the model loads
+    if (other := own.other_question(ds.task)) is not None:  # it answers as trained, whatever the data asks
+        (notify or logging.getLogger(__name__).warning)(other)
     if max_new_tokens is None:  # 0 is no default: SamplingParams refuses it below
         max_new_tokens = own.max_new_tokens or 256
     if own.cue_classifier is not None:  # the adapter was trained with the classifier's ranking in its prompts
         samples = add_ranking(samples, CueClassifier.load(own.cue_classifier))
-    require_batch_size(batch_size)
     if isinstance(baselines, str):  # "vader,mean", as --baselines takes them, not the letters of one string
         baselines = [] if baselines.strip() == "none" else [b.strip() for b in baselines.split(",") if b.strip()]
     for name in baselines:  # a typo stops here, not after the model loaded and the answers were generated
@@ -263,31 +271,40 @@ def fit_score(
     out: str | Path | None = None,
     *,
     allow_test: bool = False,
-    terms: Sequence[str] | None = None,
+    terms: Sequence[str] | str | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> ScoreFit:
     """Fit the `fitted` score readout on `evaluate` runs of valid splits, as `emoreason fit-score`
     does (`eval.score_fit.fit_score_runs`; a test-split run raises DataError unless `allow_test`),
-    on the `formats.readout.FIT_FEATURES` named in `terms` (the others weigh 0; None: confidence, margin
-    and probit margin, `DEFAULT_FIT_TERMS`).
+    on the `formats.readout.FIT_FEATURES` named in `terms` (a list, or "confidence,margin" as `--terms`
+    takes them; the others weigh 0; None: confidence, margin and probit margin, `DEFAULT_FIT_TERMS`).
     With `out` an adapter folder, the line is saved there as score_fit.json and named in its
     emoreason.json, so that evaluate, analyze, serve and `Explainer` read scores off it; with `out`
     a file path ending in .json, it is saved there; any other `out` raises DataError before fitting.
+    `notify` (a logged warning by default) hears the warnings: the line `out` held and this one replaces, a
+    line fitted on few answers for its terms, answers of one sentence given twice.
 
     >>> emoreason.fit_score(["runs/valid/tweets", "runs/valid/products"], out="runs/sft/adapter")  # doctest: +SKIP
     """
     from emoreason.data import DataError
-    from emoreason.eval.score_fit import fit_score_runs
+    from emoreason.eval.score_fit import fit_score_runs, replaced_line
     from emoreason.models.shipped import AdapterSettings
 
+    notify = notify or logging.getLogger(__name__).warning
     if out is not None:
         try:
-            score_fit_path(out)  # before fitting: where the line goes, or why it cannot
+            target = score_fit_path(out)  # before fitting: where the line goes, or why it cannot
         except ValueError as err:
             raise DataError(str(err)) from None
     if isinstance(runs, (str, os.PathLike)):  # one run, not the letters of its path
         runs = [runs]
-    fit = fit_score_runs(runs, allow_test=allow_test, terms=terms)
+    if isinstance(terms, str):  # "confidence,margin", as --terms takes them, not the letters of one string
+        terms = [term.strip() for term in terms.split(",") if term.strip()]
+    fit = fit_score_runs(runs, allow_test=allow_test, terms=terms, notify=notify)
     if out is not None:
+        replaced = replaced_line(target, fit)
+        if replaced is not None:  # the adapter's line was replaced in silence
+            notify(replaced)
         AdapterSettings.write_file(out, "score_fit", fit.save)
     return fit
 

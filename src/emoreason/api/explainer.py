@@ -350,23 +350,34 @@ def checked_settings(
     max_new_tokens: int | None = None,
     batch_size: int = 1,
     attribute: bool = False,
+    neutral_band: Sequence[float] | str | None = None,
 ) -> tuple[ReasoningFormat, TaskInfo, float]:
     """The format, task and sampling temperature an explainer answers with, what is not given taken
     from the adapter's own settings (`own`), else vader and the format the task takes
-    (`formats.format_for`); a `ValueError` saying why for any setting it cannot take (a `TypeError` for a
-    scale or labels of the wrong kind). Reads no weights, so `Explainer.load` checks before it loads them."""
+    (`formats.format_for`), the task's neutral band `neutral_band` where given (`data.schema.with_neutral_band`,
+    as `analyze --neutral-band`); a `ValueError` saying why for any setting it cannot take (a `TypeError` for a
+    count that is not an int, or a scale, labels or band of the wrong kind). Reads no weights, so
+    `Explainer.load` checks before it loads them."""
     from emoreason.cues.prompting import CUE_MODES
-    from emoreason.data.schema import TaskInfo, resolve_task
+    from emoreason.data.schema import TaskInfo, resolve_task, with_neutral_band
     from emoreason.formats import format_for
     from emoreason.formats.consensus import vote_temperature
 
-    scale, labels = given_scale(scale), given_labels(labels)
+    require_int(votes, "votes")
+    if max_new_tokens is not None:
+        require_int(max_new_tokens, "max_new_tokens")
+    require_batch_size(batch_size)
+    scale, labels, band = given_scale(scale), given_labels(labels), given_neutral_band(neutral_band)
     if scale is not None or labels is not None:  # an empty label set is refused, not read as vader
-        if task is not None:
-            raise ValueError("give a task, or a scale or labels of your own, not both")
-        task = resolve_task(scale=scale, labels=labels)
+        # a task given too is refused there, as analyze and the server refuse it
+        task = resolve_task(task.name if isinstance(task, TaskInfo) else task, scale, labels)
     task = task or own.task_info() or "vader"
     task_info = task if isinstance(task, TaskInfo) else resolve_task(task)
+    if band is not None:
+        try:
+            task_info = with_neutral_band(task_info, *band)
+        except ValueError as err:
+            raise ValueError(f"neutral_band: {err}") from None
     fmt = format_for(task_info, format, own.format)
     chosen = vote_temperature(votes, temperature)
     if cues not in CUE_MODES:
@@ -374,7 +385,6 @@ def checked_settings(
     effective_readout(score_readout, fmt, task_info)  # an unknown readout name fails here
     if max_new_tokens is not None and max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
-    require_batch_size(batch_size)
     if attribute and not fmt.supports_prefix_hint:
         raise ValueError(
             f"attribute reads the polarity word the answer states first; format {fmt.name!r} writes none first"
@@ -383,30 +393,46 @@ def checked_settings(
 
 
 def given_scale(scale: object) -> tuple[float, float] | None:
-    """`scale` as (low, high) floats: two numbers in a tuple, a list or a numpy array (numpy values become
-    plain floats), or "LOW,HIGH" as `analyze --scale` takes it (`data.schema.parse_low_high`). A `TypeError`
-    naming `scale` for anything else, a `ValueError` for a count or a string that is not two numbers: a
-    numpy array failed as "truth value ... ambiguous", and "1,7" was read character by character."""
+    """`scale` as (low, high) floats (`given_pair`): two numbers in a tuple, a list or a numpy array, or "LOW,HIGH"
+    as `analyze --scale` takes it. A numpy array failed as "truth value ... ambiguous", and "1,7" was read
+    character by character."""
+    return given_pair(scale, "scale", ("-3", "3"))
+
+
+def given_neutral_band(band: object) -> tuple[float, float] | None:
+    """`neutral_band` as (low, high) floats (`given_pair`), as `analyze --neutral-band` takes it; whether the task
+    can take it is `data.schema.with_neutral_band`'s to say."""
+    return given_pair(band, "neutral_band", ("-0.5", "0.5"))
+
+
+def given_pair(value: object, name: str, example: tuple[str, str]) -> tuple[float, float] | None:
+    """`value`, the setting `name`, as (low, high) floats: two numbers in a tuple, a list or a numpy array (numpy
+    values become plain floats), or "LOW,HIGH" as the command line takes it (`data.schema.parse_low_high`). A
+    `TypeError` naming `name` for anything else, a `ValueError` for a count or a string that is not two numbers;
+    `example` (LOW, HIGH) words the messages."""
     from emoreason.data.schema import parse_low_high
 
-    if scale is None:
+    low_example, high_example = example
+    pair = f"{name}=({low_example}, {high_example})"
+    if value is None:
         return None
-    if isinstance(scale, str):
-        return parse_low_high(scale, "scale", 'scale="-3,3" or scale=(-3, 3)')
-    values = scale.tolist() if hasattr(scale, "tolist") else scale  # numpy (or torch) values as Python's
+    if isinstance(value, str):
+        return parse_low_high(value, name, f'{name}="{low_example},{high_example}" or {pair}')
+    values = value.tolist() if hasattr(value, "tolist") else value  # numpy (or torch) values as Python's
     if not _is_sequence(values):
         raise TypeError(
-            f'scale takes two numbers (LOW, HIGH), e.g. scale=(-3, 3) or scale="-3,3"; not {type(scale).__name__}'
+            f'{name} takes two numbers (LOW, HIGH), e.g. {pair} or {name}="{low_example},{high_example}"; '
+            f"not {type(value).__name__}"
         )
     if len(values) != 2:
-        raise ValueError(f"scale takes two numbers (LOW, HIGH), e.g. scale=(-3, 3); got {len(values)} values")
-    for value in values:
-        if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
-            raise TypeError(f"scale takes two numbers (LOW, HIGH); got {type(value).__name__} {value!r}")
+        raise ValueError(f"{name} takes two numbers (LOW, HIGH), e.g. {pair}; got {len(values)} values")
+    for item in values:
+        if isinstance(item, bool) or not isinstance(item, (numbers.Real, str)):
+            raise TypeError(f"{name} takes two numbers (LOW, HIGH); got {type(item).__name__} {item!r}")
     try:  # numbers written as strings, ("1", "7"), were taken before: they still are
-        low, high = (float(value) for value in values)
+        low, high = (float(item) for item in values)
     except ValueError:
-        raise ValueError(f"scale takes two numbers (LOW, HIGH), e.g. scale=(-3, 3); got {list(values)!r}") from None
+        raise ValueError(f"{name} takes two numbers (LOW, HIGH), e.g. {pair}; got {list(values)!r}") from None
     return low, high
 
 
@@ -447,10 +473,19 @@ def answering_format(task: TaskInfo, name: str | None, current: str, own: str | 
         return format_for(task, None, own)
 
 
+def require_int(value: object, name: str) -> None:
+    """A `TypeError` naming the setting `name` where `value` is not an int, the one check of every count the
+    API takes (votes, max_new_tokens, batch_size...): 2.0 was taken and crashed deep in torch after the model
+    loaded, and True (a bool is an int to Python) was taken as 1."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} takes a whole number (an int), not {type(value).__name__} {value!r}")
+
+
 def require_batch_size(batch_size: int) -> None:
-    """A `ValueError` naming `batch_size` where it is below 1 (a negative one generated nothing and
-    read as a run whose every answer was missing)."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    """A `TypeError` naming `batch_size` where it is not an int (`require_int`), a `ValueError` where it is
+    below 1 (a negative one generated nothing and read as a run whose every answer was missing)."""
+    require_int(batch_size, "batch_size")
+    if batch_size < 1:
         raise ValueError(f"batch_size must be a whole number of at least 1, got {batch_size!r}")
 
 
@@ -508,6 +543,7 @@ class Explainer:
         task: str | TaskInfo | None = None,
         scale: Sequence[float] | str | None = None,
         labels: Sequence[str] | str | None = None,
+        neutral_band: Sequence[float] | str | None = None,
         batch_size: int = 8,
         max_new_tokens: int | None = None,
         temperature: float | None = None,
@@ -533,8 +569,21 @@ class Explainer:
         own = AdapterSettings.of(self.spec.adapters)
         # a bad setting fails here, not at the first call
         self.format, self.task, self.temperature = checked_settings(
-            own, format, task, scale, labels, votes, temperature, cues, score_readout, max_new_tokens, batch_size
+            own,
+            format,
+            task,
+            scale,
+            labels,
+            votes,
+            temperature,
+            cues,
+            score_readout,
+            max_new_tokens,
+            batch_size,
+            neutral_band=neutral_band,
         )
+        if (other := own.other_question(self.task)) is not None:  # answers as trained, whatever it is asked
+            warnings.warn(other, stacklevel=2)
         self.batch_size, self.votes = batch_size, votes
         #: the format the adapter answers in (its emoreason.json), None for a model without one: what a task
         #: asked later (`using`, a server request) is answered in unless a format is asked too
@@ -595,6 +644,7 @@ class Explainer:
         task: str | TaskInfo | None = None,
         scale: Sequence[float] | str | None = None,
         labels: Sequence[str] | str | None = None,
+        neutral_band: Sequence[float] | str | None = None,
         dtype: str = "auto",
         device: str = "auto",
         batch_size: int = 8,
@@ -614,8 +664,9 @@ class Explainer:
         for "default" unless `adapter` names others, a shipped one by name such as "speech-emotion",
         or "none"), ready to explain. `scale` (two numbers, (low, high), or "LOW,HIGH") or `labels` (label
         names, or "joy,anger") ask a task of one's own, as `analyze --scale` / `--labels` do; a numpy
-        array serves for either (`given_scale`, `given_labels`). Every setting is checked before the
-        model loads."""
+        array serves for either (`given_scale`, `given_labels`). `neutral_band` ((low, high) or "LOW,HIGH",
+        within the task's scale) sets the scores read as neutral, as `analyze --neutral-band` does. Every
+        setting is checked before the model loads."""
         from emoreason.models.loading import resolve_adapters
         from emoreason.models.shipped import AdapterSettings
 
@@ -633,6 +684,7 @@ class Explainer:
             max_new_tokens,
             batch_size,
             attribute,
+            neutral_band,
         )
         loaded, engine = load_engine(str(model), adapter, family, dtype, device, batch_size, votes)
         return cls(
@@ -642,6 +694,7 @@ class Explainer:
             task=task,
             scale=scale,
             labels=labels,
+            neutral_band=neutral_band,
             batch_size=batch_size,
             max_new_tokens=max_new_tokens,
             temperature=temperature,
@@ -669,7 +722,8 @@ class Explainer:
         """This explainer with other settings (those not given stay), sharing its model and engine:
         nothing is loaded again. The server answers each request with the request's own. `votes`
         without a temperature takes that count's default (`formats.consensus.vote_temperature`).
-        Raises `ValueError` for a setting this explainer cannot take (e.g. `attribute` without weights)."""
+        Raises `ValueError` for a setting this explainer cannot take (e.g. `attribute` without weights), `TypeError`
+        for a count that is not an int (`require_int`)."""
         from emoreason.data.schema import resolve_task
         from emoreason.formats.consensus import vote_temperature
 
@@ -680,10 +734,12 @@ class Explainer:
         if format is not None or task is not None:  # the format given, else this one, must answer the task
             other.format = answering_format(other.task, format, self.format.name, self.own_format)
         if max_new_tokens is not None:
+            require_int(max_new_tokens, "max_new_tokens")
             if max_new_tokens < 1:  # it failed only at the first call
                 raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
             other.max_new_tokens = max_new_tokens
         if votes is not None:
+            require_int(votes, "votes")
             other.votes = votes
             other.temperature = vote_temperature(votes, temperature)
         elif temperature is not None:

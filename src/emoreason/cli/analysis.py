@@ -162,13 +162,15 @@ def analyze(
     """Explain the sentiment or emotion of text (and media): polarity, reasoning per modality, score or label."""
     from emoreason.api import Explainer, has_media
     from emoreason.cli.inputs import given_samples, input_task, stdin_lines
-    from emoreason.data.schema import resolve_task
+    from emoreason.data.schema import TASK_OR_OWN, resolve_task
     from emoreason.formats import get_format
     from emoreason.formats.consensus import vote_temperature
     from emoreason.formats.readout import SCORE_READOUTS
     from emoreason.models import MediaError
 
     label_set = tuple(x.strip() for x in labels.split(",")) if labels is not None else None
+    if task is not None and (scale is not None or label_set is not None):  # the scale won in silence
+        fail(f"{TASK_OR_OWN}: drop --task or {'--scale' if scale is not None else '--labels'}")
     try:
         range_ = _parse_range(scale, "--scale")
         given = task or range_ or label_set is not None

@@ -26,8 +26,9 @@ Fresh = Annotated[
         "--fresh",
         help="Start over in --out: delete the predictions.jsonl, faithfulness.jsonl, attribution.jsonl, run.json, "
         "metrics.json, reports and plots of an earlier run there (other files are kept). Without it a rerun "
-        "resumes, and only when its model, adapter contents, dtype, format, task, generation settings, dataset and "
-        "split match the folder's run.json.",
+        "resumes, and only when its model, adapter contents, dtype, format, task, generation settings, score "
+        "readout (and its line), dataset and split match the folder's run.json, and with --votes above 1 its "
+        "--batch-size too (the batch decides which answers a sample draws).",
     ),
 ]
 
@@ -222,7 +223,8 @@ FitOut = Annotated[
     typer.Option(
         "--out",
         help="Where the line goes: an adapter folder (it gets score_fit.json, named in its emoreason.json, so that "
-        "evaluate, analyze and serve read scores off it) or a .json file.",
+        "evaluate, analyze and serve read scores off it) or a .json file. A line already there is replaced: a "
+        "warning names the answers each was fitted on.",
     ),
 ]
 AllowTest = Annotated[
@@ -254,7 +256,7 @@ def fit_score_cmd(
     from emoreason.data import DataError
 
     try:
-        fit = fit_score(runs, out, allow_test=allow_test, terms=[t.strip() for t in terms.split(",") if t.strip()])
+        fit = fit_score(runs, out, allow_test=allow_test, terms=terms, notify=warn)
     except DataError as err:
         fail(str(err))
     target = score_fit_path(out)

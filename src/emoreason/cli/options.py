@@ -172,12 +172,13 @@ AnalyzeFormat = Annotated[
 AnalyzeMaxNewTokens = Annotated[
     Optional[int], _option("Longest answer, in tokens. Default: the adapter's, else 256.", min=1)
 ]
-Scale = Annotated[Optional[str], _option("Custom score scale LOW,HIGH (overrides --task).")]
+Scale = Annotated[Optional[str], _option("Custom score scale LOW,HIGH, instead of --task (not with it).")]
 Labels = Annotated[
     Optional[str],
     _option(
-        "Custom comma-separated label set (overrides --task); answered in a label format (-f emor3 or -f r1). "
-        "LABEL:POLARITY gives a label its polarity (joy:positive); emotion words Mikels or RAVDESS name have one."
+        "Custom comma-separated label set, instead of --task (not with it); answered in a label format (-f emor3 or "
+        "-f r1). LABEL:POLARITY gives a label its polarity (joy:positive); emotion words Mikels or RAVDESS name have "
+        "one."
     ),
 ]
 NeutralBand = Annotated[
@@ -449,8 +450,9 @@ Lists unreadable files, clips without sound or face, and clips outside the durat
 EVALUATE_HELP = """Run a model on a dataset split and write predictions.jsonl, metrics.json, report.md and report.html.
 
 Resumable: a rerun with the same --out skips ids already in predictions.jsonl, when the run's identity \
-(model, adapter contents, dtype, format, task, generation settings, dataset and split, kept in run.json) \
-matches; otherwise it stops before generating and lists what differs (--fresh starts over)."""
+(model, adapter contents, dtype, format, task, generation settings, score readout and its line, dataset and \
+split, and with --votes above 1 the --batch-size: the batch decides which answers a sample draws; kept in \
+run.json) matches; otherwise it stops before generating and lists what differs (--fresh starts over)."""
 
 GRPO_HELP = """Train with GRPO: Hint-GRPO (C2F) and/or reflective rewards (EMO-R3).
 

@@ -341,6 +341,11 @@ def parse_low_high(value: str, name: str = "--scale", example: str | None = None
     return low, high
 
 
+#: a task named together with a scale or labels of one's own, refused alike by `resolve_task`, analyze, the
+#: Python API and the server: one of the two was dropped in silence (analyze let the scale win)
+TASK_OR_OWN = "give a task, or a scale or labels of your own, not both"
+
+
 def resolve_task(
     name: str | None = None,
     scale: tuple[float, float] | None = None,
@@ -350,8 +355,10 @@ def resolve_task(
     """A task for free input (`analyze`): a known name, or a scale / label set given directly.
 
     Known names: vader (-4..4, |score| < 0.5 neutral), mosi, mosei, sims, simsv2, mikels/emoset,
-    ravdess (the 8 speech emotions).
+    ravdess (the 8 speech emotions). A name given with a scale or labels is refused (`TASK_OR_OWN`).
     """
+    if name is not None and (scale is not None or labels is not None):
+        raise ValueError(TASK_OR_OWN)
     if labels is not None and scale is not None:
         raise ValueError("give a scale or labels, not both")
     if labels is not None:
@@ -388,11 +395,12 @@ def resolve_task(
     )
 
 
-def with_neutral_band(task: TaskInfo, low: float, high: float) -> TaskInfo:
+def with_neutral_band(task: TaskInfo, low: float, high: float, within: str = "give LOW and HIGH within it") -> TaskInfo:
     """`task` with the scores between `low` and `high` read as neutral: open at both ends, as `NeutralBand.around`
     makes a band (-0.5,0.5 is vader's |score| < 0.5), or that one score alone when the two are equal (0,0 is
     MOSI's). A `ValueError` saying what to give instead for a task without a score scale, LOW above HIGH, or a
-    band reaching outside the scale (`analyze --neutral-band` and a request's `neutral_band` name the option)."""
+    band reaching outside the scale (`analyze --neutral-band` and a request's `neutral_band` name the option;
+    `within` says what to give instead for an option that sets the band otherwise, a dataset's `?neutral=W`)."""
     if task.scale is None:
         raise ValueError(
             f"task {task.name!r} answers with labels; a neutral band applies to a score scale (a task such as vader "
@@ -405,7 +413,6 @@ def with_neutral_band(task: TaskInfo, low: float, high: float) -> TaskInfo:
     bottom, top = task.scale
     if low < bottom or high > top:
         raise ValueError(
-            f"the neutral band {low:g},{high:g} reaches outside the {task.name} scale, {bottom:g} to {top:g}; "
-            "give LOW and HIGH within it"
+            f"the neutral band {low:g},{high:g} reaches outside the {task.name} scale, {bottom:g} to {top:g}; {within}"
         )
     return replace(task, neutral=NeutralBand(low, high, True, True) if low == high else NeutralBand(low, high))

@@ -63,6 +63,25 @@ class DatasetSpec:
             raise DataError(f"option {name}={value!r} in dataset spec {self!s}: LOW must be below HIGH")
         return low, high
 
+    def neutral_width(self, scale: tuple[float, float], task: str, default: float = 0.0) -> float:
+        """W of `?neutral=W` (`default` without it): the half-width of the neutral band around the midpoint of the
+        task `task`'s `scale` (`schema.NeutralBand.around`), checked by the rule `analyze --neutral-band` follows
+        (`schema.with_neutral_band`): a DataError for a W below 0 (-1 was read as the midpoint alone) or a band
+        reaching outside the scale (W=5 on 1..7 made every score neutral)."""
+        from emoreason.data.schema import NeutralBand, TaskInfo, with_neutral_band
+
+        width = self.float_option("neutral", default)
+        assert width is not None
+        if not width >= 0:  # NaN too
+            raise DataError(f"neutral={width:g} in {self}: the band's half-width W must be 0 or more")
+        band = NeutralBand.around(scale, width)
+        half = (scale[1] - scale[0]) / 2
+        try:
+            with_neutral_band(TaskInfo(task, scale=scale), band.low, band.high, f"give W from 0 to {half:g}")
+        except ValueError as err:
+            raise DataError(f"neutral={width:g} in {self}: {err}") from None
+        return width
+
     def list_option(self, name: str) -> tuple[str, ...] | None:
         value = self.options.get(name)
         if value is None:

@@ -54,12 +54,12 @@ log = logging.getLogger(__name__)
 Notify = Callable[[str], None]
 
 
-def finished_predictions(path: Path) -> dict[str, dict[str, Any]]:
+def finished_predictions(path: Path, notify: Notify = log.warning) -> dict[str, dict[str, Any]]:
     """Prediction records already in the file, by id. A line torn by a killed run is skipped (and
-    its sample redone): warned about, never fatal, since failing would throw away the whole resume."""
+    its sample redone): said (`notify`), never fatal, since failing would throw away the whole resume."""
     read = read_jsonl_keyed(path, "id")
     if read.skipped:
-        log.warning("%s: %s; their samples are predicted again", path, read.skipped_summary())
+        notify(f"{path}: {read.skipped_summary()}; their samples are predicted again")
     return read.records
 
 
@@ -237,7 +237,9 @@ def evaluate_model(
         prepare_output_folder(out, identity, details, model_name, format_name, fresh, warn)
 
         predictions_path = out / PREDICTIONS_FILE
-        finished = finished_predictions(predictions_path)
+        # what a resume finds is said as the run's other notices are, not as raw log lines, and not kept
+        # with the figures (it is about the folder, not the answers)
+        finished = finished_predictions(predictions_path, notify)
         changed = [s.id for s in samples if s.id in finished and not answers_sample(finished[s.id], s)]
         if changed:
             warn(
@@ -248,16 +250,12 @@ def evaluate_model(
                 del finished[sample_id]
         todo = [s for s in samples if s.id not in finished]
         if len(todo) < len(samples):
-            log.warning(
-                "resuming: %d of %d samples already in %s", len(samples) - len(todo), len(samples), predictions_path
-            )
+            notify(f"resuming: {len(samples) - len(todo)} of {len(samples)} samples already in {predictions_path}")
         others = len(finished) - (len(samples) - len(todo))
         if others:  # a folder reused with another selection: those answers stay, and nothing here reads them
-            log.warning(
-                "%s also holds %d answers to samples outside this selection; kept, not counted (run.json names "
-                "the samples this run's figures are of)",
-                predictions_path,
-                others,
+            notify(
+                f"{predictions_path} also holds {others} answers to samples outside this selection; kept, not "
+                "counted (run.json names the samples this run's figures are of)"
             )
         gold = {s.id: s for s in samples}
 

@@ -204,7 +204,7 @@ def fit_score(
         raise ValueError(f"features must be rows of {len(FIT_FEATURES)} numbers, one per gold score")
     if len(x) <= len(terms) + 1:
         needed = len(terms) + 1
-        raise ValueError(f"fitting a score needs more than {needed} answers with gold scores, got {len(x)}")
+        raise ValueError(f"fitting a score needs more than {needed} answers, got {len(x)}")
     columns = [FIT_FEATURES.index(t) for t in terms]
     design = np.column_stack([x[:, columns], np.ones(len(x))])
     coef, _, rank, _ = np.linalg.lstsq(design, y, rcond=None)

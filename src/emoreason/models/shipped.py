@@ -107,6 +107,19 @@ class AdapterSettings:
                 raise ValueError(f"task is not a task written by TaskInfo.to_dict ({err})") from None
         return resolve_task(self.task)
 
+    def other_question(self, task: TaskInfo) -> str | None:
+        """Why this adapter's answers may not fit `task`, or None: it was trained for a task that asks for another
+        answer (a score on another scale, other labels). The shipped default asked for 1..7 kept writing -4..4
+        numbers, which counted as unparsed or as scores on the wrong side of the scale's middle, without a word."""
+        own = self.task_info()
+        if own is None or own.asks_as(task):
+            return None
+        return (
+            f"the adapter was trained to answer {own.asked} ({own.name}, its emoreason.json) and is asked here for "
+            f"{task.asked} ({task.name}): it may still answer as trained, answers that count as unparsed or read "
+            "wrong (its fitted score line, if any, is not used); train or fit an adapter on data of this task"
+        )
+
     @staticmethod
     def set_file(folder: str | Path, key: str, name: str) -> Path:
         """Record in `folder`/emoreason.json that the file `name` (in `folder`) is the adapter's `key`

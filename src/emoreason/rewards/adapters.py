@@ -65,8 +65,10 @@ def task_for_source(data_source: str | TaskInfo) -> TaskInfo:
             domain = spec.target.strip().lower()
             if domain not in VADER_DOMAINS:
                 raise ValueError(f"unknown VADER domain {spec.target!r} in {name!r}; known: {', '.join(VADER_DOMAINS)}")
-            neutral = spec.float_option("neutral", 0.5)  # 0 is a width (only 0 itself neutral), not "unset"
-            return vader_task(domain, 0.5 if neutral is None else neutral)
+            scale = vader_task(domain).scale
+            assert scale is not None
+            # 0 is a width (only 0 itself neutral), not "unset"; checked as the dataset's loader checks it
+            return vader_task(domain, spec.neutral_width(scale, f"vader:{domain}", 0.5))
         dataset = (spec.option("dataset") or "").strip().lower()
         if dataset in MMSA_TASKS:
             return MMSA_TASKS[dataset]
@@ -77,7 +79,7 @@ def task_for_source(data_source: str | TaskInfo) -> TaskInfo:
         labels = spec.list_option("labels") or ()
         label_polarity = label_polarity_map(labels, spec.option("polarity"), name)
         if scale is not None:
-            neutral = NeutralBand.around(scale, spec.float_option("neutral", 0.0) or 0.0)
+            neutral = NeutralBand.around(scale, spec.neutral_width(scale, task_name))
             return TaskInfo(task_name, scale=scale, neutral=neutral, labels=labels, label_polarity=label_polarity)
         if labels:
             return TaskInfo(task_name, labels=labels, label_polarity=label_polarity, metric_set="classification")

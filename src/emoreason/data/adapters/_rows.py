@@ -34,8 +34,8 @@ SPLIT_ALIASES = {
 FIELD_OPTIONS = {name: f"column holding `{name}` (default: {name})" for name in FIELDS}
 TASK_OPTIONS = {
     "scale": "score scale LOW,HIGH, e.g. scale=-4,4 (default: inferred from the data, with a warning)",
-    "neutral": "half-width W of the neutral band around the scale's midpoint, (mid - W, mid + W) (default 0: only the "
-    "midpoint is neutral; 0 on a scale centred there, 4 on 1..7)",
+    "neutral": "half-width W of the neutral band around the scale's midpoint, (mid - W, mid + W), from 0 to half the "
+    "scale (default 0: only the midpoint is neutral; 0 on a scale centred there, 4 on 1..7)",
     "labels": "comma-separated label set; other labels become bad rows (default: the labels found)",
     "polarity": "each label's polarity, LABEL:POLARITY pairs, e.g. polarity=awe:positive,boredom:negative (default: "
     "Mikels' and RAVDESS's emotion words and the polarity words; a label without one has no polarity figures or hint)",
@@ -245,7 +245,6 @@ def build_task(spec: DatasetSpec, samples: list[Sample], report: LoadReport, def
         except ValueError as err:
             raise DataError(f"?labels= in {spec}: {err}") from None
     labels = labels_option or distinct_labels(s.label for s in samples if s.label is not None)
-    neutral_width = spec.float_option("neutral", 0.0) or 0.0
     if scores:
         scale = spec.range_option("scale")
         if scale is None:
@@ -257,7 +256,7 @@ def build_task(spec: DatasetSpec, samples: list[Sample], report: LoadReport, def
         outside = [s.id for s in samples if s.score is not None and not scale[0] <= s.score <= scale[1]]
         if outside:
             report.warnings.append(f"{len(outside)} scores lie outside the scale {scale}, first ids: {outside[:3]}")
-        neutral = NeutralBand.around(scale, neutral_width)
+        neutral = NeutralBand.around(scale, spec.neutral_width(scale, name))
         return TaskInfo(
             name,
             scale=scale,

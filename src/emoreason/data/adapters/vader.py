@@ -111,13 +111,12 @@ def load_domain(domain: str, strict: bool, neutral: float, directory: Path | Non
     "vader",
     "vader:tweets|movies|products",
     "VADER ICWSM-2014 human-rated sentences (-4..+4, 20 or more raters each), shipped; seeded 80/10/10 split",
-    {"neutral": f"half-width of the neutral band on -4..4 (default {DEFAULT_NEUTRAL}: |score| < 0.5 is neutral)"},
+    {"neutral": f"half-width W of the neutral band on -4..4, 0 to 4 (default {DEFAULT_NEUTRAL}: |score| < 0.5)"},
 )
 def load_vader(spec: DatasetSpec, strict: bool) -> Dataset:
-    neutral = spec.float_option("neutral", DEFAULT_NEUTRAL)
-    assert neutral is not None
-    if neutral < 0:
-        raise DataError(f"neutral={neutral} in {spec}: the band half-width must be >= 0")
+    task = vader_task(spec.target)  # its scale, within which the band must stay
+    assert task.scale is not None
+    neutral = spec.neutral_width(task.scale, task.name, DEFAULT_NEUTRAL)
     dataset = load_domain(spec.target, strict, neutral)
     dataset.spec = str(spec)
     return dataset
