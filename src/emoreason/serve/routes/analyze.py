@@ -18,7 +18,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from emoreason.api.explainer import Explainer, ModelInputs, answering_format
-from emoreason.data.schema import Sample, TaskInfo, parse_low_high, resolve_task, with_neutral_band
+from emoreason.data.schema import TASK_OR_OWN, Sample, TaskInfo, parse_low_high, resolve_task, with_neutral_band
 from emoreason.data.text import is_blank
 from emoreason.formats import ReasoningFormat, available_formats, get_format
 from emoreason.inference import ContextTooLong
@@ -76,14 +76,9 @@ class AnalyzeRequest(BaseModel):
         # an empty label set is refused (fewer than two labels), not read as no labels: vader answered it
         labels = tuple(x.strip() for x in labels if x.strip()) if labels is not None else None
         if self.task is not None and (scale is not None or labels is not None):
-            # the Python API's rule (`api.explainer.checked_settings`), in its words: the task given too was dropped
+            # the one rule (`data.schema.TASK_OR_OWN`, as resolve_task and analyze say it): the task was dropped
             mine = "scale" if scale is not None else "labels"
-            raise APIError(
-                400,
-                f"give a task, or a scale or labels of your own, not both: drop `task` or `{mine}`",
-                param="task",
-                code="invalid_value",
-            )
+            raise APIError(400, f"{TASK_OR_OWN}: drop `task` or `{mine}`", param="task", code="invalid_value")
         task = None
         if self.task is not None and self.task == default.name:
             # the served task by the name /v1/analyze/options gives it: a file's own (an adapter trained on a 1..7
