@@ -768,3 +768,22 @@ def test_the_markdown_view_keeps_the_texts_own_joins_around_a_mark() -> None:
         EvidenceSpan(field="text", start=18, end=21, citation="bad", direction=-1),
     ]
     assert marked_md(text, spans) == "It was **good**(+). Not (**bad**(-)) at all"
+
+
+def test_the_terminal_view_of_a_label_without_polarity_shows_the_label_alone(capsys) -> None:
+    """A clip's answer on labels of one's own without a polarity showed as `? label angry`."""
+    from emoreason.cli.ui import show_record
+    from emoreason.data.schema import Sample, resolve_task
+    from emoreason.formats import get_format
+    from emoreason.generation import Completion
+    from emoreason.inference import audit_record
+
+    task = resolve_task(labels=("spiky", "mellow"))  # words no emotion lexicon gives a polarity
+    text = "<step1>loud</step1><step2>x</step2><step3>y</step3>\\boxed{spiky}"
+    record = audit_record(
+        Sample(id="c", text=""), Completion(text, [1], [0.0], "stop"), get_format("emor3"), task, "m", 0.1
+    )
+    assert record["polarity"] is None and record["label"] == "spiky"
+    show_record(Sample(id="c", text=""), record)
+    shown = " ".join(capsys.readouterr().out.replace("│", " ").split())
+    assert "label spiky" in shown and "?" not in shown.split("label spiky")[0]

@@ -188,7 +188,8 @@ def show_record(sample: Sample, record: dict[str, Any]) -> None:
     from emoreason.metrics.evidence import mark_evidence
 
     colours = {"positive": "green", "negative": "red", "neutral": "yellow"}
-    polarity = record["polarity"] or "?"
+    # a label task whose labels have no polarity answers with the label alone: no "?" before it
+    polarity = record["polarity"] or ("" if record["label"] else "?")
     head = Text(polarity.upper(), style=f"bold {colours.get(polarity, 'white')}")
     if record["score"] is not None:
         head.append("   score ").append(f"{round(record['score'], 2):g}", style="bold")
@@ -201,7 +202,7 @@ def show_record(sample: Sample, record: dict[str, Any]) -> None:
             f"   ({fitted}written {record['written_score']:g} x P({polarity}) {probs[polarity]:.2f})", style="dim"
         )
     if record["label"]:
-        head.append("   label ").append(str(record["label"]), style="bold")
+        head.append("   label " if polarity else "label ").append(str(record["label"]), style="bold")
     votes = record.get("votes")
     if votes:  # several answers were sampled (--votes): how settled the model was
         head.append(f"   {votes['agree']} of {votes['k']} answers agree", style="dim")
