@@ -485,10 +485,12 @@ def test_valence_and_cue_recall_are_reported_for_score_tasks_only(tmp_path: Path
     )
     assert scored.metrics["valence_cue_recall"] == pytest.approx(1 / 3)  # "hate" stated, "terrible" and "mess" not
     metrics = {"n": 1, "dataset": "emo", "split": "test", "model": "m", "format": "emor3", "rows": {"model": row}}
+    metrics |= {"run": {"task": labels.to_dict()}, "generation": {"score_readout": "written"}}
     record = {"id": "a", "raw_completion": chain, "label": "anger", "parse_ok": True}
     md_path, html_path = write_report(tmp_path, "t", metrics, [record], samples, labels)
     for report in (md_path.read_text(), html_path.read_text()):
         assert "valence" not in report and "cue_recall" not in report and "Rated words" not in report
+        assert "scores read" not in report  # a label task has no score to read
 
 
 def test_an_explicit_value_that_overrides_its_completion_is_said() -> None:

@@ -194,7 +194,8 @@ def _reading_words(metrics: dict[str, Any]) -> str:
     """What else the figures depend on: the score readout, the token limit, votes, the adapters."""
     generation = metrics.get("generation") or {}
     words = []
-    if generation.get("score_readout"):
+    scored = ((metrics.get("run") or {}).get("task") or {}).get("scale") is not None
+    if generation.get("score_readout") and scored:  # a label task has no score to read
         words.append(f"scores read `{generation['score_readout']}`")
     if generation.get("max_new_tokens"):
         words.append(f"at most {generation['max_new_tokens']} new tokens")
