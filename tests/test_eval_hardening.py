@@ -745,3 +745,15 @@ def test_what_the_load_said_is_kept_with_the_figures(tmp_path: Path) -> None:
     said = " ".join(metrics["warnings"])
     assert "1 scores lie outside the scale (1.0, 7.0), first ids: ['s3']" in said and "skipped 1 bad rows" in said
     assert "lie outside the scale" in (tmp_path / "run" / "report.md").read_text()
+
+
+def test_the_default_baselines_are_the_rows_that_fit_the_data() -> None:
+    """A label task's clips skipped the default VADER and mean rows, with a warning each, on every run."""
+    from emoreason.baselines import baselines_for
+    from emoreason.data.schema import mikels_task, vader_task
+
+    assert baselines_for(["auto"], vader_task("movies")) == ["vader", "mean"]
+    assert baselines_for(["auto"], mikels_task(), texts=False) == ["majority"]
+    assert baselines_for(["auto"], mikels_task(), texts=True) == ["vader", "majority"]
+    assert baselines_for(["mean", "auto", "minilm-ridge"], vader_task("movies")) == ["mean", "vader", "minilm-ridge"]
+    assert baselines_for([], vader_task("movies")) == []

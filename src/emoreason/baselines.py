@@ -307,6 +307,24 @@ BASELINES: dict[str, type[Baseline]] = {
 }
 
 
+#: the rows that fit the data (`--baselines auto`, the default): VADER where there is text, and the training
+#: mean beside a score or the majority label beside labels (a label task's clips skipped VADER and the mean,
+#: with a warning each, every run)
+AUTO = "auto"
+
+
+def baselines_for(names: Sequence[str], task: TaskInfo, texts: bool = True) -> list[str]:
+    """`names` with `auto` in them replaced by the rows that fit `task` and samples with (`texts`) or without
+    text (`AUTO`), each name once."""
+    chosen: list[str] = []
+    for name in names:
+        if name.strip().lower() == AUTO:
+            chosen += (["vader"] if texts else []) + (["mean"] if task.is_regression else ["majority"])
+        else:
+            chosen.append(name)
+    return list(dict.fromkeys(chosen))
+
+
 def get_baseline(name: str) -> Baseline:
     """A fresh, unfitted baseline by registry name ("vader", "majority", "mean", "minilm-ridge")."""
     try:

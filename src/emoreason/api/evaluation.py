@@ -83,7 +83,7 @@ def evaluate(
     temperature: float | None = None,
     score_readout: str = "fitted",
     batch_size: int = 16,
-    baselines: str | Sequence[str] = ("vader", "mean"),
+    baselines: str | Sequence[str] = "auto",
     family: str = "auto",
     dtype: str = "auto",
     device: str = "auto",
@@ -132,7 +132,7 @@ def evaluate(
     `progress_factory`, `probe_progress_factory`, `attribution_progress_factory` and
     `loader` (how the model is loaded, `load_engine` by default) are hooks for the command line."""
     from emoreason.api.explainer import load_engine, require_batch_size, require_int
-    from emoreason.baselines import get_baseline
+    from emoreason.baselines import baselines_for, get_baseline
     from emoreason.cues import CueClassifier, add_ranking
     from emoreason.data import load_dataset, random_subset
     from emoreason.eval.runner import check_resumable, evaluate_model, hold_output_folder
@@ -162,6 +162,7 @@ def evaluate(
         samples = add_ranking(samples, CueClassifier.load(own.cue_classifier))
     if isinstance(baselines, str):  # "vader,mean", as --baselines takes them, not the letters of one string
         baselines = [] if baselines.strip() == "none" else [b.strip() for b in baselines.split(",") if b.strip()]
+    baselines = baselines_for(baselines, ds.task, texts=any(s.text for s in samples))
     for name in baselines:  # a typo stops here, not after the model loaded and the answers were generated
         get_baseline(name)
     if limit is not None and sample is not None:

@@ -106,7 +106,7 @@ def evaluate(
     temperature: opt.Temperature = None,
     score_readout: opt.ScoreReadout = "fitted",
     batch_size: opt.EvalBatchSize = 16,
-    baselines: opt.Baselines = "vader,mean",
+    baselines: opt.Baselines = "auto",
     family: opt.Family = "auto",
     dtype: opt.Dtype = "auto",
     device: opt.EvalDevice = "auto",

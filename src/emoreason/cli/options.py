@@ -121,8 +121,9 @@ MetricsOut = Annotated[
 ExtraBaselines = Annotated[
     str,
     _option(
-        "Comma-separated baseline rows to add: vader, majority, mean, minilm-ridge "
-        "(sentence embeddings + ridge), or none."
+        "Comma-separated baseline rows to add: auto (vader where there is text; mean beside a score, majority "
+        "beside labels), "
+        "vader, majority, mean, minilm-ridge (sentence embeddings + ridge), or none."
     ),
 ]
 
@@ -305,7 +306,13 @@ OutsideSample = Annotated[
 ]
 EvalOut = Annotated[Optional[Path], _option("Output folder (default runs/eval/DATASET-SPLIT).")]
 EvalBatchSize = Annotated[int, _option("Samples per generation batch (also the most work a Ctrl-C loses).", min=1)]
-Baselines = Annotated[str, _option("Comparison rows: vader (text only), majority, mean, minilm-ridge, none.")]
+Baselines = Annotated[
+    str,
+    _option(
+        "Comparison rows: auto (vader where there is text; mean beside a score, majority beside labels), vader, "
+        "majority, mean, minilm-ridge, none."
+    ),
+]
 EvalDevice = Annotated[str, _option("auto, cpu, cuda, ...")]
 
 # grpo, sft, distill: recipes

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emoreason.baselines import baselines_for
 from emoreason.data import DataError, Dataset, Sample, TaskInfo
 from emoreason.data.adapters._rows import parse_score
 from emoreason.data.jsonl import read_jsonl_strict
@@ -282,7 +283,9 @@ def evaluate_prediction_file(
             f"{len(samples) - scored} of {len(samples)} samples have no prediction (first ids {absent}); "
             "they are imputed"
         )
-    comparison = fit_baselines(dataset, samples, baselines or [])
+    comparison = fit_baselines(
+        dataset, samples, baselines_for(baselines or [], dataset.task, texts=any(s.text for s in samples))
+    )
     system = score_system(samples, predictions, dataset.task, format_name, source=str(path))
     warnings += system.warnings
     baseline_rows, _ = comparison.rows(samples, dataset.task)
