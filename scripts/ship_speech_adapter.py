@@ -131,9 +131,10 @@ def main() -> int:
 
     tmp = args.dest.with_name(args.dest.name + ".tmp")
     size_mb = copy_fp16(adapter, tmp)
-    classifier = CueClassifier.load(run / "cue_classifier.json")
-    classifier.held_out = {}  # per-clip rows of the training data: not needed to rank new clips
+    # per-clip rows of the training data: not needed to rank new clips
+    classifier = CueClassifier.load(run / "cue_classifier.json").without_training_rows()
     classifier.save(tmp / "cue_classifier.json")
+    CueClassifier.load(tmp / "cue_classifier.json")  # what the adapter will read: fails here, not in a user's hands
     train = load_dataset(f"ravdess:{args.data.resolve()}").split("train")
     clips, _ = prepare_cues(train, CueCache(), kinds=("audio",))
     records = [c.audio for c in clips.values() if c.audio is not None]

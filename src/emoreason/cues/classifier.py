@@ -26,6 +26,7 @@ value is).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -52,9 +53,13 @@ RANKING_KEY = "cue_ranking"
 RECORDS: dict[str, type[CueRecord]] = {"audio": AudioCues, "face": FaceCues}
 RANKING_TITLE = "Cue classifier (fitted on other speakers)"
 FORMAT_VERSION = 2  # 2: `clip_keys`; a version 1 file matches its held-out rows by sample id alone
-#: Decimals of the z-scores in a `clip_key`: they are measured to 3; 2 leaves room for float noise between
-#: machines and libraries and still tells two clips apart (on all of a dozen measures at once).
-KEY_DECIMALS = 2
+#: Decimals of the z-scores in a `clip_key`, as they are measured.
+KEY_DECIMALS = 3
+#: A clip is the one fitted on under its id when each of its z-scores is within this of the stored ones (float
+#: noise between machines and libraries moves the third decimal); under another id, when they round alike to
+#: `OWNER_DECIMALS` and no other clip fitted on does.
+MATCH_TOLERANCE = 0.01
+OWNER_DECIMALS = 2
 
 ZScores = Mapping[str, Mapping[str, float]]
 
@@ -74,6 +79,18 @@ def clip_key(zscores: ZScores, features: Sequence[tuple[str, str]]) -> str:
     """What tells one clip from another by its own measurement: its z-scores on `features`, rounded."""
     row = cue_matrix([zscores], features)[0]
     return ",".join(f"{round(float(v), KEY_DECIMALS) + 0.0:.{KEY_DECIMALS}f}" for v in row)  # + 0.0: no "-0.00"
+
+
+def _key_row(key: str) -> np.ndarray:
+    return np.asarray([float(v) for v in key.split(",")], dtype=np.float64)
+
+
+def _close(stored: np.ndarray, row: np.ndarray) -> bool:
+    return stored.shape == row.shape and bool(np.max(np.abs(stored - row), initial=0.0) <= MATCH_TOLERANCE)
+
+
+def _coarse(row: np.ndarray) -> str:
+    return ",".join(f"{round(float(v), OWNER_DECIMALS) + 0.0:.{OWNER_DECIMALS}f}" for v in row)
 
 
 def cross_fit(
@@ -199,19 +216,42 @@ class CueClassifier:
         keys: its rows go by the id alone."""
         if not self.clip_keys:
             return self.held_out.get(sample_id) if sample_id is not None else None
-        key = clip_key(zscores, self.features)
-        if sample_id is not None and self.clip_keys.get(sample_id) == key:
-            return self.held_out[sample_id]
-        owner = self._owners.get(key)  # the clip under another id (a user's file numbers its rows 1, 2, ...)
-        return self.held_out[owner] if owner is not None else None
+        row = cue_matrix([zscores], self.features)[0]
+        if sample_id is not None and sample_id in self.clip_keys:
+            if _close(_key_row(self.clip_keys[sample_id]), row):
+                return self.held_out[sample_id]
+            self._said_other_measurement(sample_id)
+            return None
+        owner = self._owners.get(_coarse(row))  # the clip under another id (a file numbers its rows 1, 2, ...)
+        return self.held_out[owner] if owner is not None and _close(_key_row(self.clip_keys[owner]), row) else None
 
     @cached_property
     def _owners(self) -> dict[str, str]:
-        """`clip_key` -> the id of a clip fitted on with that measurement (the first of clips measured alike)."""
-        owners: dict[str, str] = {}
+        """The coarse measurement (`OWNER_DECIMALS`) -> the id of the one clip fitted on with it: one that several
+        clips share (all measures missing, say) names none of them, and a clip without any measure is no one's."""
+        owners: dict[str, list[str]] = {}
         for sample_id, key in self.clip_keys.items():
-            owners.setdefault(key, sample_id)
-        return owners
+            row = _key_row(key)
+            if np.any(row != 0):
+                owners.setdefault(_coarse(row), []).append(sample_id)
+        return {coarse: ids[0] for coarse, ids in owners.items() if len(ids) == 1}
+
+    def _said_other_measurement(self, sample_id: str) -> None:
+        """Once a classifier: a clip under the id of one it was fitted on, measured otherwise (another clip, or the
+        same against another reference), is ranked by the full model; the user hears why."""
+        if not getattr(self, "_said", False):
+            self._said = True
+            log.warning(
+                "clip %r carries the id of a clip the cue classifier was fitted on but other measurements (another "
+                "clip, or cues against another reference): it is ranked by the model fitted on every clip, and so "
+                "is any other such clip",
+                sample_id,
+            )
+
+    def without_training_rows(self) -> CueClassifier:
+        """This classifier for new clips only: without the cross-fitted rows of the clips it was fitted on (and
+        their keys), as a shipped adapter carries it."""
+        return dataclasses.replace(self, held_out={}, clip_keys={})
 
     def ranking(self, zscores: ZScores, sample_id: str | None = None, top: int = 3) -> list[tuple[str, float]]:
         """The `top` labels, most probable first, with their probabilities."""
