@@ -265,6 +265,12 @@ def test_counts_that_are_not_ints_are_refused_naming_them_before_anything_loads_
             explainer.using(**{name: 2.0})
     with pytest.raises(TypeError, match="limit takes a whole number .an int., not float 2.0"):
         emoreason.evaluate(f"jsonl:{data}?scale=-4,4", tiny_path, out=tmp_path / "l", limit=2.0, loader=no_loading)
+    # numpy's integers are whole numbers (they worked before the check); its bool is not
+    import numpy as np
+
+    assert Explainer(explainer.loaded, explainer.engine, votes=np.int64(2), max_new_tokens=np.int64(4)).votes == 2
+    with pytest.raises(TypeError, match="votes takes a whole number .an int., not bool"):
+        Explainer(explainer.loaded, explainer.engine, votes=np.bool_(True))
 
 
 def test_a_neutral_band_is_taken_as_analyze_takes_it_and_a_task_with_a_scale_is_refused_there_too(

@@ -271,6 +271,8 @@ def test_a_neutral_width_below_zero_or_reaching_outside_the_scale_is_refused(tmp
     widest = load_dataset(f"csv:{path}?scale=1,7&neutral=3").task.neutral  # up to the scale's ends: taken
     assert (widest.low, widest.high) == (1.0, 7.0)
     assert load_dataset(f"csv:{path}?scale=1,7&neutral=0.5").task.neutral == NeutralBand(3.5, 4.5)
+    for scale, half in (("0.1,0.7", 0.3), ("-0.7,0.2", 0.45)):  # half the scale, whose ends floats miss by a hair
+        load_dataset(f"csv:{path}?scale={scale}&neutral={half}")
 
 
 def test_a_misnamed_text_field_is_named_as_the_cause(tmp_path: Path) -> None:

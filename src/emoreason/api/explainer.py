@@ -477,7 +477,8 @@ def require_int(value: object, name: str) -> None:
     """A `TypeError` naming the setting `name` where `value` is not an int, the one check of every count the
     API takes (votes, max_new_tokens, batch_size...): 2.0 was taken and crashed deep in torch after the model
     loaded, and True (a bool is an int to Python) was taken as 1."""
-    if isinstance(value, bool) or not isinstance(value, int):
+    # numpy's integers are whole numbers too (numbers.Integral); numpy's bool is not one, Python's is
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} takes a whole number (an int), not {type(value).__name__} {value!r}")
 
 

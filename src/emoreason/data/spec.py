@@ -74,13 +74,15 @@ class DatasetSpec:
         assert width is not None
         if not width >= 0:  # NaN too
             raise DataError(f"neutral={width:g} in {self}: the band's half-width W must be 0 or more")
-        band = NeutralBand.around(scale, width)
         half = (scale[1] - scale[0]) / 2
+        if width <= half * (1 + 1e-9):  # within the scale: W of exactly half of 0.1..0.7 is, floats or not
+            return width
+        band = NeutralBand.around(scale, width)
         try:
             with_neutral_band(TaskInfo(task, scale=scale), band.low, band.high, f"give W from 0 to {half:g}")
         except ValueError as err:
             raise DataError(f"neutral={width:g} in {self}: {err}") from None
-        return width
+        raise AssertionError("a band wider than its scale passed the band check")  # with_neutral_band refuses it
 
     def list_option(self, name: str) -> tuple[str, ...] | None:
         value = self.options.get(name)
