@@ -263,6 +263,11 @@ def test_data_prepare_on_raw_videos_reports_and_resumes(tmp_path: Path) -> None:
     # a path that is neither (the adapter folder mistyped) is refused before any extraction
     typo = runner.invoke(app, [*args[:3], "--reference-out", str(tmp_path / "adaptr")])
     assert typo.exit_code == 2 and "neither an adapter folder that exists" in " ".join(typo.output.split())
+    plain = tmp_path / "runs"  # a folder, but no adapter's: no emoreason.json is made up there
+    plain.mkdir()
+    refused = runner.invoke(app, [*args[:3], "--reference-out", str(plain)])
+    assert refused.exit_code == 2 and "is a folder but not an adapter" in " ".join(refused.output.split())
+    assert list(plain.iterdir()) == []
 
 
 def test_raw_adapter_attaches_cues(tmp_path: Path) -> None:

@@ -538,6 +538,7 @@ def test_fit_score_says_the_line_it_replaces_and_warns_of_few_answers_a_term(tmp
     valid, _ = _evaluated(tmp_path, "valid", "valid", "confidence")
     adapter = tmp_path / "adapter"
     adapter.mkdir()
+    (adapter / "adapter_config.json").write_text("{}")  # what makes the folder an adapter's
     first = CliRunner().invoke(app, ["fit-score", str(valid), "--out", str(adapter)])
     assert first.exit_code == 0, first.output
     said = " ".join(first.output.split())

@@ -825,6 +825,17 @@ def test_the_server_reads_the_served_adapters_own_settings(tiny_models, tmp_path
         asked = http.post("/v1/analyze", json={"text": "what a day", "max_tokens": 4, "task": named})
         assert named == "ratings" and asked.status_code == 200, asked.text
         assert asked.json()["task"] == "ratings"
+    # a file of its own named like a known task ("vader.csv"): the known name keeps its meaning in a request
+    clash = served_adapter(tiny_models, tmp_path / "clash", {"format": "c2f", "task": {**ratings, "name": "vader"}})
+    loaded = load_model(str(tiny_models["causal_lm"]), [str(clash)])
+    app = create_app(TransformersEngine(loaded, batch_size=2), ModelInfo.from_loaded(loaded, "tiny"), ServeSettings())
+    with ServerThread(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+        asked = http.post(
+            "/v1/analyze", json={"text": "what a day", "max_tokens": 4, "task": "vader", "score_readout": "written"}
+        )
+        assert asked.status_code == 200, asked.text
+        served = app.state.serve.explainer
+        assert served.task.scale == (1.0, 7.0)  # its own default stays the file's
 
 
 def test_analyze_attributes_the_words_on_request(client: httpx.Client, tiny_lm) -> None:
@@ -1050,6 +1061,17 @@ def test_a_boolean_is_no_number(path: str, field: str) -> None:
     assert response.status_code == 400 and engine.calls == []
     assert error_of(response)["param"] == field
     assert error_of(response)["message"] == f"{field}: Input should be a number, not true or false"
+
+
+def test_a_boolean_is_no_number_in_a_scale_or_band_either() -> None:
+    """`"scale": [true, 7]` was read as 1..7."""
+    engine = ScriptedEngine()
+    with ServerThread(scripted_app(engine)) as running, httpx.Client(base_url=running.url) as http:
+        for field in ("scale", "neutral_band"):
+            body = {"text": "hi", "scale": [-4, 4], field: [True, 3]}
+            response = http.post("/v1/analyze", json=body)
+            assert response.status_code == 400 and "not true or false" in error_of(response)["message"], response.text
+    assert engine.calls == []
 
 
 def test_head_answers_as_get_without_a_body_and_options_names_the_methods() -> None:

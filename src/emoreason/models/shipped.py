@@ -140,6 +140,12 @@ class AdapterSettings:
         if key not in FILE_KEYS:
             raise ValueError(f"{key!r} is not a file setting; one of {', '.join(FILE_KEYS)}")
         if Path(out).is_dir():
+            if not any((Path(out) / name).is_file() for name in ("adapter_config.json", SETTINGS_FILE)):
+                # a run's or a data folder: writing there would make up an emoreason.json for no adapter
+                raise ValueError(
+                    f"{out} is a folder but not an adapter (it has no adapter_config.json or {SETTINGS_FILE}): give "
+                    f"an adapter folder (the file goes into it as {key}.json) or a file path ending in .json"
+                )
             return Path(out) / f"{key}.json"
         if Path(out).suffix.lower() != ".json":
             # a folder that is not there, or a file without its .json: writing a file named like the adapter

@@ -87,7 +87,16 @@ def validation_error(err: ValidationError | RequestValidationError) -> APIError:
         return invalid_json((first.get("ctx") or {}).get("error"), position)
     loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
     message = first.get("msg", "invalid request")
-    if loc and _UNION_MEMBER.match(loc[-1]):
+    field = tuple(first.get("loc", ()))[:-1]
+    inside = [p for p in problems if len(p.get("loc", ())) > len(field) + 1 and tuple(p["loc"])[: len(field)] == field]
+    if loc and _UNION_MEMBER.match(loc[-1]) and inside:
+        # the value had one member's shape and failed within it (`scale: [true, 7]` is a list, of one non-number):
+        # that says what is wrong, where "should be a valid string" did not
+        first, problems = inside[0], inside[:1]
+        loc = [str(part) for part in first["loc"] if part not in ("body", "query", "path")]
+        loc = [part for part in loc if not _UNION_MEMBER.match(part) and "[" not in part]
+        message = first.get("msg", "invalid request")
+    elif loc and _UNION_MEMBER.match(loc[-1]):
         members = [p for p in problems if tuple(p.get("loc", ()))[:-1] == tuple(first["loc"])[:-1]]
         members = [p for p in members if isinstance(p["loc"][-1], str) and _UNION_MEMBER.match(p["loc"][-1])]
         if all(p.get("msg", "").startswith(_SHOULD) for p in members):

@@ -49,11 +49,11 @@ class AnalyzeRequest(BaseModel):
     # default (None): what the served adapter was trained for (`models.shipped.AdapterSettings`), else c2f / vader
     format: str | None = None
     task: str | None = None
-    scale: str | list[float] | None = None  # "LOW,HIGH" or [LOW, HIGH], instead of a task
+    scale: str | list[Number] | None = None  # "LOW,HIGH" or [LOW, HIGH], instead of a task (true is no number)
     labels: str | list[str] | None = None  # "a,b,c" or [...], instead of a task
     # "LOW,HIGH" or [LOW, HIGH]: the scores read as neutral, within the scale (`data.schema.with_neutral_band`), as
     # analyze --neutral-band; default: the task's own
-    neutral_band: str | list[float] | None = None
+    neutral_band: str | list[Number] | None = None
     max_tokens: Integer | None = Field(None, ge=1)  # default: the server's default_max_tokens
     # default: 0 (greedy) for one answer, `formats.consensus.VOTE_TEMPERATURE` for several
     temperature: Number | None = Field(None, ge=0.0, le=2.0)
@@ -80,15 +80,15 @@ class AnalyzeRequest(BaseModel):
             mine = "scale" if scale is not None else "labels"
             raise APIError(400, f"{TASK_OR_OWN}: drop `task` or `{mine}`", param="task", code="invalid_value")
         task = None
-        if self.task is not None and self.task == default.name:
-            # the served task by the name /v1/analyze/options gives it: a file's own (an adapter trained on a 1..7
-            # file is "ratings"), which no name resolves to
-            task = default
-        elif self.task is not None or scale is not None or labels is not None:
+        if self.task is not None or scale is not None or labels is not None:
             try:
                 task = resolve_task(self.task, scale, labels)
             except ValueError as err:
-                raise APIError(400, str(err), param="task") from None
+                if self.task is None or self.task != default.name:
+                    raise APIError(400, str(err), param="task") from None
+                # the served task by the name /v1/analyze/options gives it: a file's own (an adapter trained on a
+                # 1..7 file is "ratings"), which no name resolves to; a known name keeps its own meaning
+                task = default
         band = number_pair(self.neutral_band, "neutral_band")
         if band is not None:
             try:
