@@ -152,10 +152,15 @@ def evaluate(
     if isinstance(dataset, os.PathLike):  # a file by its path, as a spec string names it
         dataset = os.fspath(dataset)
     ds = load_dataset(dataset) if isinstance(dataset, str) else dataset
+    tell = logging.getLogger(__name__).warning if notify is None else notify
+    if isinstance(dataset, str):  # loaded here, so said here (a Dataset passed in was said where it loaded)
+        for message in ds.report.notices():
+            tell(message)
     own = AdapterSettings.of(resolve_adapters(str(model), adapter))
     samples, fmt = ds.split(split), format_for(ds.task, format, own.format)  # before the model loads
-    if (other := own.other_question(ds.task)) is not None:  # it answers as trained, whatever the data asks
-        (notify or logging.getLogger(__name__).warning)(other)
+    other = own.other_question(ds.task)
+    if other is not None:  # it answers as trained, whatever the data asks: said now, and kept with the figures
+        tell(other)
     if max_new_tokens is None:  # 0 is no default: SamplingParams refuses it below
         max_new_tokens = own.max_new_tokens or 256
     if own.cue_classifier is not None:  # the adapter was trained with the classifier's ranking in its prompts
@@ -173,8 +178,7 @@ def evaluate(
     if outside_sample and sample is None:
         raise ValueError("outside_sample takes the samples outside a seeded random N: give sample too")
     if sample is not None and sample >= len(samples) and samples:  # a quick check would silently become a full run
-        said = f"sample {sample} is not fewer than the split's {len(samples)} samples: all of them are evaluated"
-        (notify or logging.getLogger(__name__).warning)(said)
+        tell(f"sample {sample} is not fewer than the split's {len(samples)} samples: all of them are evaluated")
     samples = samples[:limit] if sample is None else random_subset(samples, sample, seed, outside=outside_sample)
     if not samples:
         raise ValueError(f"{ds.spec} has no samples in split {split!r} (rows per split: {ds.split_counts()})")
@@ -263,6 +267,7 @@ def evaluate(
         attribute_with=loaded if attribute else None,
         attribution_progress_factory=attribution_progress_factory,
         lock=lock,
+        said=[other] if other is not None else [],
         **extra,
     )
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +182,7 @@ def evaluate_model(
     attribute_with: LoadedModel | None = None,
     attribution_progress_factory: Any = None,
     lock: FolderLock | None = None,
+    said: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Generate the missing predictions of `samples` into `out`, then score them and write the reports.
     `score_readout` (and `score_fit`, the model's fitted line) as `inference.analyze` takes them.
@@ -194,7 +195,8 @@ def evaluate_model(
 
     `identity` is what a resume must match (`run_identity`; by default built from the arguments,
     without adapter contents or dtype, which only the caller knows); `details` are recorded in
-    run.json and metrics.json but not compared (e.g. the sample selection). `notify` receives each
+    run.json and metrics.json but not compared (e.g. the sample selection); `said` are warnings on the figures the
+    caller gave already, kept with the others. `notify` receives each
     warning as it arises (the command line prints them); they are also kept in metrics.json.
     `lock` is the caller's hold on `out` (`locking.FolderLock`, taken before the model loaded, as
     `api.evaluate` does); without one the folder is locked here, and a busy one raises RunMismatch."""
@@ -221,8 +223,10 @@ def evaluate_model(
     if lock is None:  # two evaluations in one folder would interleave their answers: one at a time
         lock = hold_output_folder(out)
     # what the load said (scores outside the scale, skipped rows...) goes with the figures it bears on; the
-    # command line printed it as the data loaded, so it is recorded here, not said again
+    # command line printed it as the data loaded (and `api.evaluate` as it loads a spec), so it is recorded here,
+    # not said again
     warnings.extend(dataset.report.notices())
+    warnings.extend(said)  # what the caller said already of these figures (an adapter asked another task)
     with lock:
         selected = {s.id for s in samples}
         without = [i for i in dataset.report.missing_media if i in selected]
