@@ -815,3 +815,11 @@ def test_an_adapter_asked_another_task_than_it_was_trained_for_is_said(tiny_path
     )
     said = [m for m in heard if "trained to answer a score on -4..4" in m or "no score scale given" in m]
     assert len(said) == 2 and all(m in metrics["warnings"] for m in said)  # heard, and kept with the figures
+    # analyze says it as its other warnings, not as a Python warning with a line of source
+    from typer.testing import CliRunner
+
+    from emoreason.cli import app
+
+    args = ["analyze", "fine", "--model", str(tiny_path), "--adapter", str(adapter), "--scale", "1,7"]
+    shown = " ".join(CliRunner().invoke(app, [*args, "--max-new-tokens", "2"]).output.split())
+    assert "warning: the adapter was trained to answer a score on -4..4" in shown and "UserWarning" not in shown

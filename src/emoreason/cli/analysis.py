@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from typing import Any
 
 from emoreason.api import check_context_fits
@@ -202,24 +203,28 @@ def analyze(
     samples = _spoken_by(speaker, samples, input_file, cue_reference or _own_settings(model, adapter).cue_reference)
     loaded, engine = load_engine(model, adapter, family, dtype, device, batch_size, votes)
     try:
-        explainer = Explainer(
-            loaded,
-            engine,
-            format=fmt.name if fmt else None,
-            task=the_task,
-            batch_size=batch_size,
-            max_new_tokens=max_new_tokens,
-            temperature=temperature,
-            votes=votes,
-            cues=cues,
-            cue_reference=cue_reference,
-            ground_quotes=ground_quotes,
-            name_negations=name_negations,
-            score_readout=score_readout,
-            attribute=attribute,
-        )
+        with warnings.catch_warnings(record=True) as raised:  # the API's warnings, said as the command's others
+            warnings.simplefilter("always", UserWarning)
+            explainer = Explainer(
+                loaded,
+                engine,
+                format=fmt.name if fmt else None,
+                task=the_task,
+                batch_size=batch_size,
+                max_new_tokens=max_new_tokens,
+                temperature=temperature,
+                votes=votes,
+                cues=cues,
+                cue_reference=cue_reference,
+                ground_quotes=ground_quotes,
+                name_negations=name_negations,
+                score_readout=score_readout,
+                attribute=attribute,
+            )
     except ValueError as err:
         fail(f"--attribute: {err}" if attribute else str(err))
+    for raised_warning in raised:
+        warn(str(raised_warning.message))
     explainer.option = "--max-new-tokens"
     try:
         quiet = as_json or cues == "off" or not has_media(samples)
