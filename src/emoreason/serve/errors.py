@@ -162,7 +162,12 @@ def install_error_handlers(app: FastAPI) -> None:
             405: f"method {request.method} is not allowed on {request.url.path}",
         }
         message = messages.get(err.status_code, str(err.detail))
-        return APIError(err.status_code, message, headers=dict(err.headers or {})).response()
+        headers = dict(err.headers or {})
+        if err.status_code == 405 and allowed:  # the same list OPTIONS answers with, which it is part of
+            headers = {k: v for k, v in headers.items() if k.lower() != "allow"} | {
+                "Allow": ", ".join(sorted(allowed | {"OPTIONS"}))
+            }
+        return APIError(err.status_code, message, headers=headers).response()
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, err: Exception) -> JSONResponse:
