@@ -823,3 +823,12 @@ def test_an_adapter_asked_another_task_than_it_was_trained_for_is_said(tiny_path
     args = ["analyze", "fine", "--model", str(tiny_path), "--adapter", str(adapter), "--scale", "1,7"]
     shown = " ".join(CliRunner().invoke(app, [*args, "--max-new-tokens", "2"]).output.split())
     assert "warning: the adapter was trained to answer a score on -4..4" in shown and "UserWarning" not in shown
+
+
+def test_a_record_says_the_task_it_was_asked_where_the_name_does_not(explainer: Explainer) -> None:
+    """A record of a scale and neutral band of one's own said only "custom": nobody could read its score."""
+    own = Explainer(explainer.loaded, explainer.engine, scale=(1, 7), neutral_band=(3.5, 4.5), max_new_tokens=4)("fine")
+    assert own.task == "custom" and own.task_info is not None
+    assert own.task_info["scale"] == [1.0, 7.0] and own.task_info["neutral"]["low"] == 3.5
+    assert Explanation.from_record(own.to_dict()) == own
+    assert "task_info" not in explainer.using(task="vader:movies", max_new_tokens=4)("fine").to_dict()

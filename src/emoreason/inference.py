@@ -230,6 +230,9 @@ def _record(
         "task": task.name if task is not None else None,  # what the answer was asked as, e.g. on a server's log
         "score_readout": readout,
     }
+    if task is not None and not task.reads_back:
+        # a scale, labels or neutral band of one's own: the record says what was asked, where "custom" did not
+        record["task_info"] = task.to_dict()
     # the negations the chain names, and those the input has before a cue the chain states unnamed: in the
     # input's own words (the cue text's labels, "voice clarity", are no sentiment words)
     source = sample.text or ""

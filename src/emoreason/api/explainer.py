@@ -62,6 +62,9 @@ class Explanation:
     #: the task the answer was asked as (`vader`, `ravdess`, ...); None in records made before
     #: records kept it
     task: str | None = None
+    #: the task written whole (`TaskInfo.to_dict`: its scale and neutral band, or its labels) where its name does
+    #: not give it back (a scale, labels or band of one's own); None for a known task, and then absent
+    task_info: dict[str, Any] | None = None
     #: the measured cue text the prompt carried (media a text model cannot read, given as words),
     #: which `citations` are checked against besides the text; None when there was none, and then
     #: absent from the record, as in `analyze --json`
@@ -130,6 +133,7 @@ class Explanation:
 #: Explanation fields that an audit record has only sometimes
 _OPTIONAL = (
     "task",
+    "task_info",
     "score_readout",
     "polarity_probs",
     "written_score",

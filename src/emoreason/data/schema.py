@@ -243,6 +243,16 @@ class TaskInfo:
         return self.scale == other.scale and mine == sorted(normalize_label(label) for label in other.labels)
 
     @property
+    def reads_back(self) -> bool:
+        """Whether the name alone gives this task back (`resolve_task`: vader:tweets, mosi, ravdess...), so that a
+        record or an adapter's settings may name it; a file's own 1..7 scale, a neutral band set at the
+        command line or labels of one's own are not, and are written whole (`to_dict`)."""
+        try:
+            return replace(resolve_task(self.name), name=self.name) == self
+        except ValueError:  # a name no task is known by
+            return False
+
+    @property
     def asked(self) -> str:
         """What the task asks for, in words: a score on its scale, or one of its labels."""
         if self.scale is not None:

@@ -9,7 +9,6 @@ folder that `--adapter` loads), with full fine-tuning the whole model as safeten
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import warnings
 from collections.abc import Mapping
@@ -18,7 +17,7 @@ from typing import Any
 
 import torch
 
-from emoreason.data.schema import TaskInfo, resolve_task
+from emoreason.data.schema import TaskInfo
 from emoreason.models.shipped import SETTINGS_FILE
 from emoreason.train.checkpoint_errors import damaged_checkpoint, first_line, unfit_checkpoint
 
@@ -35,13 +34,8 @@ def trained_for(format_name: str | None, task: TaskInfo | None) -> dict[str, Any
     and the task by its name where the name reads back as the same task (vader:tweets, mosi, ravdess...),
     else written whole (a file's own 1..7 scale or label set: without it the adapter answered on -4..4)."""
     settings: dict[str, Any] = {"format": format_name} if format_name else {}
-    if task is not None:
-        try:  # the name reads back as this task, under its own name or another (a pool's "vader" is vader:text)
-            known = resolve_task(task.name)
-            named = dataclasses.replace(known, name=task.name) == task
-        except ValueError:  # a name no task is known by
-            named = False
-        settings["task"] = task.name if named else task.to_dict()
+    if task is not None:  # by its name where the name reads back as it (a pool's "vader" is vader:text)
+        settings["task"] = task.name if task.reads_back else task.to_dict()
     return settings
 
 
