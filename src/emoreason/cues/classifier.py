@@ -218,20 +218,24 @@ class CueClassifier:
             return self.held_out.get(sample_id) if sample_id is not None else None
         row = cue_matrix([zscores], self.features)[0]
         if sample_id is not None and sample_id in self.clip_keys:
-            if _close(_key_row(self.clip_keys[sample_id]), row):
+            if _close(self._rows[sample_id], row):
                 return self.held_out[sample_id]
             self._said_other_measurement(sample_id)
             return None
         owner = self._owners.get(_coarse(row))  # the clip under another id (a file numbers its rows 1, 2, ...)
-        return self.held_out[owner] if owner is not None and _close(_key_row(self.clip_keys[owner]), row) else None
+        return self.held_out[owner] if owner is not None and _close(self._rows[owner], row) else None
+
+    @cached_property
+    def _rows(self) -> dict[str, np.ndarray]:
+        """Each clip fitted on, by id -> its stored z-scores (`clip_keys`), read once rather than at every lookup."""
+        return {sample_id: _key_row(key) for sample_id, key in self.clip_keys.items()}
 
     @cached_property
     def _owners(self) -> dict[str, str]:
         """The coarse measurement (`OWNER_DECIMALS`) -> the id of the one clip fitted on with it: one that several
         clips share (all measures missing, say) names none of them, and a clip without any measure is no one's."""
         owners: dict[str, list[str]] = {}
-        for sample_id, key in self.clip_keys.items():
-            row = _key_row(key)
+        for sample_id, row in self._rows.items():
             if np.any(row != 0):
                 owners.setdefault(_coarse(row), []).append(sample_id)
         return {coarse: ids[0] for coarse, ids in owners.items() if len(ids) == 1}
