@@ -1112,6 +1112,40 @@ def test_a_form_field_that_is_not_utf8_is_refused_naming_it() -> None:
     assert len(engine.calls) == 1
 
 
+def test_a_urlencoded_form_is_read_as_utf8_and_refused_where_it_is_not() -> None:
+    """A URL-encoded form's "%E9" (not UTF-8 once unescaped) was read as U+FFFD in silence, and UTF-8 bytes sent
+    unescaped as Latin-1 ("café" judged as "cafÃ©"): the multipart form's policy holds for both now."""
+    engine = AskedEngine()
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    with ServerThread(scripted_app(engine)) as running, httpx.Client(base_url=running.url) as http:
+        refused = http.post("/v1/analyze", content=b"text=caf%E9+ok&max_tokens=4", headers=form)
+        assert refused.status_code == 400, refused.text
+        error = error_of(refused)
+        assert (error["param"], error["code"]) == ("text", "invalid_value")
+        read = "the form field 'text' is not UTF-8 once its %XX escapes are read (byte 0xe9"
+        assert error["message"].startswith(read)
+        bad_name = http.post("/v1/analyze", content=b"te%FFxt=ok", headers=form)
+        assert bad_name.status_code == 400 and error_of(bad_name)["param"] is None, bad_name.text
+        assert engine.calls == []
+        for body in ("text=caf%C3%A9+1%2B1&max_tokens=4".encode(), "text=café+1%2B1&max_tokens=4".encode()):
+            accepted = http.post("/v1/analyze", content=body, headers=form)
+            assert accepted.status_code == 200, accepted.text
+            assert "café 1+1" in engine.asked[-1], engine.asked[-1]
+    assert len(engine.calls) == 2
+
+
+class AskedEngine(ScriptedEngine):
+    """A `ScriptedEngine` that keeps the last message (the question) of each conversation it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    def generate(self, conversations: list[Conversation], params: SamplingParams, progress=None):
+        self.asked += [str(c.messages[-1]["content"]) for c in conversations]
+        return super().generate(conversations, params, progress)
+
+
 class PromptEngine(ScriptedEngine):
     """A `ScriptedEngine` that keeps the system prompt of each conversation it is given."""
 

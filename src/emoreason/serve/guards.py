@@ -8,11 +8,12 @@ import hmac
 import json
 from contextlib import aclosing
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from fastapi import FastAPI, Request
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emoreason.data.text import InvalidTextError, NotUtf8Error, check_text, decode_utf8
@@ -93,15 +94,40 @@ class Utf8FormParser(MultiPartParser):
         super().on_part_end()
 
 
+class Utf8UrlencodedParser(FormParser):
+    """Starlette's parser of `application/x-www-form-urlencoded` bodies, with names and values held to the one text
+    policy (`decode_utf8`) as a multipart form's are: starlette unquoted "%E9" (not UTF-8) to U+FFFD in silence,
+    and read raw UTF-8 bytes sent unescaped as Latin-1 ("café" became "cafÃ©")."""
+
+    def on_field_end(self) -> None:
+        self._current_fields += 1
+        if self._current_fields > self.max_fields:
+            raise MultiPartException(f"Too many fields. Maximum number of fields is {self.max_fields}.")
+        name = self._text(self._field_name, "a form field's name", None)
+        self._items.append((name, self._text(self._field_value, f"the form field {name!r}", name)))
+
+    @staticmethod
+    def _text(raw: bytearray, what: str, field: str | None) -> str:
+        try:  # "+" is a space in this encoding, "%2B" a plus
+            return decode_utf8(unquote_to_bytes(bytes(raw).replace(b"+", b" ")))
+        except NotUtf8Error as err:
+            message = f"{what} is not UTF-8 once its %XX escapes are read ({err.detail}); send it as UTF-8"
+            raise APIError(400, message, param=field, code="invalid_value") from None
+
+
 async def read_utf8_form(request: Request, *, max_files: int, max_fields: int, max_part_size: int) -> FormData:
     """The request's form as `request.form(...)` reads it (close it after use), a multipart form's text fields held
-    to UTF-8 (`Utf8FormParser`); a malformed form raises starlette's `HTTPException` 400, as `request.form` does."""
-    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
-        return await request.form(max_files=max_files, max_fields=max_fields, max_part_size=max_part_size)
+    to UTF-8 (`Utf8FormParser`), a URL-encoded one's names and values too (`Utf8UrlencodedParser`); a malformed
+    form raises starlette's `HTTPException` 400, as `request.form` does."""
+    content_type = request.headers.get("content-type", "").lower()
     async with aclosing(request.stream()) as stream:
-        parser = Utf8FormParser(
-            request.headers, stream, max_files=max_files, max_fields=max_fields, max_part_size=max_part_size
-        )
+        parser: FormParser | MultiPartParser
+        if content_type.startswith("multipart/form-data"):
+            parser = Utf8FormParser(
+                request.headers, stream, max_files=max_files, max_fields=max_fields, max_part_size=max_part_size
+            )
+        else:
+            parser = Utf8UrlencodedParser(request.headers, stream, max_fields=max_fields, max_part_size=max_part_size)
         try:
             return await parser.parse()
         except MultiPartException as err:
