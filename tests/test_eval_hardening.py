@@ -757,3 +757,6 @@ def test_the_default_baselines_are_the_rows_that_fit_the_data() -> None:
     assert baselines_for(["auto"], mikels_task(), texts=True) == ["vader", "majority"]
     assert baselines_for(["mean", "auto", "minilm-ridge"], vader_task("movies")) == ["mean", "vader", "minilm-ridge"]
     assert baselines_for([], vader_task("movies")) == []
+    # one string as --baselines and api.evaluate take it: split on commas, "none" for no rows
+    assert baselines_for(" mean, auto ,", vader_task("movies")) == ["mean", "vader"]
+    assert baselines_for("None", vader_task("movies")) == []

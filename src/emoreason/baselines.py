@@ -313,9 +313,12 @@ BASELINES: dict[str, type[Baseline]] = {
 AUTO = "auto"
 
 
-def baselines_for(names: Sequence[str], task: TaskInfo, texts: bool = True) -> list[str]:
+def baselines_for(names: str | Sequence[str], task: TaskInfo, texts: bool = True) -> list[str]:
     """`names` with `auto` in them replaced by the rows that fit `task` and samples with (`texts`) or without
-    text (`AUTO`), each name once."""
+    text (`AUTO`), each name once. `names` may be one string as `--baselines` takes it: "vader,mean", or "none"
+    for no rows (not the letters of one string)."""
+    if isinstance(names, str):
+        names = [] if names.strip().lower() == "none" else [name.strip() for name in names.split(",") if name.strip()]
     chosen: list[str] = []
     for name in names:
         if name.strip().lower() == AUTO:

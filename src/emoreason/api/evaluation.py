@@ -165,8 +165,6 @@ def evaluate(
         max_new_tokens = own.max_new_tokens or 256
     if own.cue_classifier is not None:  # the adapter was trained with the classifier's ranking in its prompts
         samples = add_ranking(samples, CueClassifier.load(own.cue_classifier))
-    if isinstance(baselines, str):  # "vader,mean", as --baselines takes them, not the letters of one string
-        baselines = [] if baselines.strip() == "none" else [b.strip() for b in baselines.split(",") if b.strip()]
     baselines = baselines_for(baselines, ds.task, texts=any(s.text for s in samples))
     for name in baselines:  # a typo stops here, not after the model loaded and the answers were generated
         get_baseline(name)
