@@ -652,6 +652,26 @@ def test_a_line_is_fitted_on_one_models_answers(tmp_path) -> None:
         fit_score_runs([valid, other])
 
 
+def test_an_input_digest_counts_a_mediums_bytes_not_its_size(tmp_path) -> None:
+    """A clip re-recorded or cleaned at the same length has the same size: the digest was of its path and size,
+    so a resume kept the old clip's answer. A text sample's digest is what it was (no answers asked again)."""
+    import hashlib
+
+    from emoreason.data import Sample
+    from emoreason.eval.runner import input_digest
+
+    clip = tmp_path / "a.wav"
+    clip.write_bytes(b"RIFF" + bytes(60))
+    spoken = Sample(id="a", text="so it goes", audio=str(clip))
+    before = input_digest(spoken)
+    clip.write_bytes(b"RIFF" + bytes(59) + b"\x01")  # same size, other bytes
+    assert input_digest(spoken) != before
+    clip.unlink()  # unreadable: a digest still, the file's absence counted
+    assert input_digest(spoken) not in (before, input_digest(Sample(id="a", text="so it goes")))
+    payload = json.dumps({"text": "so it goes", "cues": None, "media": {}}, sort_keys=True)
+    assert input_digest(Sample(id="a", text="so it goes")) == hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
 def test_a_resume_asks_again_what_the_dataset_now_gives_otherwise_and_mends_a_torn_line(tmp_path, caplog) -> None:
     """Answers were kept by id alone: a row put in above shifted `line1`, `line2`... onto other sentences,
     which kept the old answers; a torn last line stayed where a rerun had nothing to append."""

@@ -47,7 +47,7 @@ from emoreason.generation import GenerationBackend, SamplingParams
 from emoreason.inference import analyze
 from emoreason.locking import FolderBusy, FolderLock
 from emoreason.models import LoadedModel
-from emoreason.provenance import software_versions
+from emoreason.provenance import file_sha256, software_versions
 
 log = logging.getLogger(__name__)
 
@@ -86,18 +86,20 @@ def write_answers(out: Path, records: list[dict[str, Any]], identity: dict[str, 
 
 
 def input_digest(sample: Sample) -> str:
-    """What the sample's prompt is made of (its text, cue text, and each medium's path and size), hashed:
+    """What the sample's prompt is made of (its text, cue text, and each medium's path and bytes), hashed:
     kept in its record, so that a resume after the dataset file changed asks that sample again. Ids of rows
-    without an id column are their line numbers: a row put in above moved every later id onto other text."""
+    without an id column are their line numbers: a row put in above moved every later id onto other text.
+    A medium counts by its bytes (`file_sha256`), not its size: a clip re-recorded or cleaned at the same
+    length and encoding has the same size, and its old answer was kept."""
     media = {}
     for kind in ("audio", "video", "image"):
         path = getattr(sample, kind)
         if path:
             try:
-                size: int | None = Path(path).stat().st_size
+                content: str | None = file_sha256(path)
             except OSError:
-                size = None
-            media[kind] = [str(path), size]
+                content = None
+            media[kind] = [str(path), content]
     payload = json.dumps({"text": sample.text, "cues": sample.cues, "media": media}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
