@@ -1063,6 +1063,25 @@ def test_a_boolean_is_no_number(path: str, field: str) -> None:
     assert error_of(response)["message"] == f"{field}: Input should be a number, not true or false"
 
 
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/analyze"])
+def test_nan_and_infinity_are_no_numbers(path: str) -> None:
+    """Python's JSON reader takes NaN and Infinity: a NaN temperature was refused as "greater than or equal to 0",
+    a NaN penalty or scale bound let through."""
+    head = '{"model": "scripted", "messages": [{"role": "user", "content": "hi"}], ' if path.endswith("s") else "{"
+    fields = ["temperature", "presence_penalty"] if path.endswith("s") else ["temperature", "scale"]
+    engine = ScriptedEngine()
+    with ServerThread(scripted_app(engine)) as running, httpx.Client(base_url=running.url) as http:
+        for field in fields:
+            for value in ("NaN", "Infinity", "-Infinity"):
+                given = f"[-4, {value}]" if field == "scale" else value
+                body = f'{head}"text": "hi", "{field}": {given}}}'
+                response = http.post(path, content=body, headers={"content-type": "application/json"})
+                assert response.status_code == 400, (field, value, response.text)
+                assert error_of(response)["param"].startswith(field), response.text
+                assert "Input should be a finite number" in error_of(response)["message"], response.text
+    assert engine.calls == []
+
+
 def test_a_boolean_is_no_number_in_a_scale_or_band_either() -> None:
     """`"scale": [true, 7]` was read as 1..7."""
     engine = ScriptedEngine()

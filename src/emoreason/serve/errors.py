@@ -4,6 +4,7 @@ the server sends, validation errors included, so OpenAI clients raise their usua
 from __future__ import annotations
 
 import logging
+import math
 import re
 from typing import Annotated, Any
 
@@ -118,22 +119,31 @@ def invalid_json(reason: str | None, position: int | None, needs: str | None = N
     return APIError(400, f"the request body is not valid JSON{detail}{fix}", code="invalid_json")
 
 
-def _not_a_bool(number: str, error_type: str) -> BeforeValidator:
+def _plain_number(number: str, error_type: str, finite: bool = False) -> BeforeValidator:
     """Refuses JSON's true and false where `number` ("a whole number") is asked: pydantic's lax mode read them as 1
-    and 0."""
+    and 0. With `finite`, NaN and infinities too (Python's JSON reader takes NaN and Infinity, a form "nan"),
+    before any bound is checked: a NaN temperature was refused as "less than or equal to 2"."""
 
     def check(value: Any) -> Any:
         if isinstance(value, bool):
             raise PydanticCustomError(error_type, f"Input should be {number}, not true or false")
+        if finite and isinstance(value, (float, str)):
+            try:
+                read = float(value)
+            except ValueError:  # not a number at all: pydantic's own message says so
+                return value
+            if not math.isfinite(read):
+                raise PydanticCustomError("finite_number", "Input should be a finite number, not NaN or infinity")
         return value
 
     return BeforeValidator(check)
 
 
 #: an integer field of a request: JSON's true and false are refused (`max_tokens: true` asked for one token)
-Integer = Annotated[int, _not_a_bool("a whole number", "int_type")]
-#: a float field of a request, likewise (`temperature: true` sampled at 1.0, `top_p: true` was 1.0)
-Number = Annotated[float, _not_a_bool("a number", "float_type")]
+Integer = Annotated[int, _plain_number("a whole number", "int_type")]
+#: a float field of a request, likewise (`temperature: true` sampled at 1.0, `top_p: true` was 1.0), and finite:
+#: a NaN penalty or scale bound was let through
+Number = Annotated[float, _plain_number("a number", "float_type", finite=True)]
 
 
 def allowed_methods(err: StarletteHTTPException) -> set[str]:
