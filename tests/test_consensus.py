@@ -1,5 +1,7 @@
 """Choosing the answer that speaks for k sampled chains (`formats.consensus`)."""
 
+import math
+
 import pytest
 
 from emoreason.formats import ParseResult
@@ -65,6 +67,9 @@ def test_vote_temperature_defaults_and_refusals():
         vote_temperature(3, 0.0)
     with pytest.raises(ValueError, match="at least 1"):
         vote_temperature(0)
+    for endless in (math.inf, math.nan):  # sampling at infinity divided the logits into NaN after the model loaded
+        with pytest.raises(ValueError, match="0 .greedy. or above, and finite"):
+            vote_temperature(1, endless)
 
 
 def test_a_voted_record_is_the_chosen_chain_with_every_verdict():

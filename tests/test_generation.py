@@ -249,6 +249,7 @@ def test_a_record_cut_inside_its_score_is_not_scored() -> None:
         (["--labels", "", "-f", "emor3"], "a label set needs at least two labels, got 0"),
         (["--labels", "angry", "-f", "emor3"], "a label set needs at least two labels, got 1 (angry)"),
         (["--temperature", "-1"], "--temperature -1.0: give 0 (greedy) or above"),
+        (["--temperature", "inf"], "--temperature inf: give 0 (greedy) or above, and finite"),
     ],
 )
 def test_analyze_settings_that_cannot_run_stop_before_the_model_loads(

@@ -9,6 +9,7 @@ themselves (texts, a file, stdin, the examples, media and their cues) are gather
 from __future__ import annotations
 
 import json
+import math
 import sys
 import warnings
 from typing import Any
@@ -189,8 +190,8 @@ def analyze(
     if neutral_band is not None:
         the_task = _with_band(the_task, neutral_band, model, adapter)
     _check_format(the_task, fmt, model, adapter)  # before the model loads: a label task needs a label format
-    if temperature is not None and not temperature >= 0:
-        fail(f"--temperature {temperature}: give 0 (greedy) or above")
+    if temperature is not None and not 0 <= temperature < math.inf:  # NaN too
+        fail(f"--temperature {temperature}: give 0 (greedy) or above, and finite")
     try:
         vote_temperature(votes, temperature)
     except ValueError as err:

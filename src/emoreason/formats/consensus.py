@@ -18,6 +18,7 @@ answer, `VOTE_TEMPERATURE` for several unless one is given (RESULTS, "Votes").
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,8 +37,8 @@ def vote_temperature(votes: int, temperature: float | None = None) -> float:
     vote, a temperature below 0, and several votes at temperature 0, whose answers would all be the same."""
     if votes < 1:
         raise ValueError(f"votes must be at least 1, got {votes}")
-    if temperature is not None and not temperature >= 0:  # NaN too
-        raise ValueError(f"temperature must be 0 (greedy) or above, got {temperature}")
+    if temperature is not None and not 0 <= temperature < math.inf:  # NaN too
+        raise ValueError(f"temperature must be 0 (greedy) or above, and finite; got {temperature}")
     if temperature is None:
         return VOTE_TEMPERATURE if votes > 1 else 0.0
     if votes > 1 and temperature == 0:
