@@ -730,7 +730,7 @@ def test_recipe_and_command_line_mistakes_are_refused_before_any_work(tmp_path: 
     """GRPO and the polarity term read a test split without a word; a mistyped option read as a bad override;
     a number given for a name refused; metrics written over the predictions they scored; a log level or a
     cue mode checked only after the model had loaded; a mistyped rollouts folder blamed on the run."""
-    from emoreason.config_loader import ConfigError, expand_override
+    from emoreason.config_loader import ConfigError, expand_override, load_recipe
     from emoreason.rl.config import GRPOConfig, parse_config
     from emoreason.train.config import PolarityObjectiveConfig
 
@@ -744,6 +744,10 @@ def test_recipe_and_command_line_mistakes_are_refused_before_any_work(tmp_path: 
     with pytest.raises(ConfigError, match=r"unknown option --show-confg \(see --help\)"):
         expand_override(GRPOConfig, "--show-confg")
     assert parse_config({"run": {"output_dir": 2024}}).run.output_dir == "2024"
+    for key, value in (("rollout.temperature", ".inf"), ("algorithm.beta", ".inf"), ("reward.weights.score", ".nan")):
+        # taken where the key has no bound: a KL weight of infinity, a NaN reward weight
+        with pytest.raises(ConfigError, match=f"{key}: Input should be a finite number"):
+            load_recipe(GRPOConfig, None, [f"{key}={value}"])
 
     predictions = write(tmp_path / "p.jsonl", rows({"id": "a", "score": 1.0}))
     data = write(tmp_path / "d.jsonl", rows({"id": "a", "text": "Fine.", "score": 1.0, "split": "test"}))

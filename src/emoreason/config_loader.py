@@ -22,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 class Section(BaseModel):
     # an override's value is read as YAML: `run.output_dir=2024` arrives as a number, meant as the name
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, coerce_numbers_to_str=True)
+    # NaN and infinities are no settings: `algorithm.beta=.inf` and a NaN reward weight were taken
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, coerce_numbers_to_str=True, allow_inf_nan=False)
 
 
 Schema = TypeVar("Schema", bound=BaseModel)
