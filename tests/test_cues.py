@@ -373,7 +373,9 @@ def test_cues_speaker_is_refused_without_a_reference_that_has_it(tmp_path: Path)
     sf.write(clip, tone(220.0, 1.0), SR)
     alone = runner.invoke(app, ["cues", str(clip), "--speaker", "actor01", "--no-cache"])
     assert alone.exit_code == 2 and "is read against a --reference file's speakers" in " ".join(alone.output.split())
-    unknown = runner.invoke(app, ["cues", str(clip), "--reference", str(tmp_path / "ref.json"), "--speaker", "nobody"])
+    # --cue-reference, analyze's name for the file, was "No such option" here
+    reference = str(tmp_path / "ref.json")
+    unknown = runner.invoke(app, ["cues", str(clip), "--cue-reference", reference, "--speaker", "nobody"])
     said = " ".join(unknown.output.split())
     assert unknown.exit_code == 2 and "--speaker nobody has no statistics in" in said and "speakers: high, low" in said
     # one the file names with too few clips was compared with its whole dataset without a word

@@ -418,7 +418,13 @@ TrainOn = Annotated[
 MediaFile = Annotated[Path, typer.Argument(help="Audio, video or image file.", metavar="FILE")]
 CueKind = Annotated[str, _option("auto (from the file type), audio, face, or audio,face.")]
 Reference = Annotated[
-    Optional[Path], _option("Cue references from `data prepare --reference-out`: adds z-scores and words.")
+    Optional[Path],
+    _option(
+        "Cue references from `data prepare --reference-out`: adds z-scores and words (--cue-reference, as "
+        "analyze names it, works too).",
+        "--reference",
+        "--cue-reference",
+    ),
 ]
 Speaker = Annotated[Optional[str], _option("Compare with this speaker in --reference (e.g. actor07).")]
 CuesCache = Annotated[Optional[Path], _option("Cue cache folder " + CUE_CACHE)]
