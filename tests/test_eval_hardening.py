@@ -449,8 +449,11 @@ def test_evaluate_predictions_reads_a_label_tasks_completions_as_its_format(tmp_
     args = ["evaluate-predictions", str(predictions), "-d", f"jsonl:{data}?labels=angry,sad,joy"]
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "m.json")])
     assert result.exit_code == 0, result.output
-    row = strict_load(tmp_path / "m.json")["rows"]["p"]
+    metrics = strict_load(tmp_path / "m.json")
+    row = metrics["rows"]["p"]
     assert row["accuracy"] == 0.5 and row["parse_rate"] == 1.0
+    # the file's own labels, which its task's name does not give back: said whole, as the audit record says them
+    assert metrics["task_info"]["labels"] == ["angry", "sad", "joy"], metrics["task"]
     refused = runner.invoke(app, [*args, "-f", "c2f"])
     said = " ".join(refused.output.split())
     assert refused.exit_code == 2 and "answers with a label: -f emor3 (or -f r1)" in said

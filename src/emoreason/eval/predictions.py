@@ -291,7 +291,7 @@ def evaluate_prediction_file(
     baseline_rows, _ = comparison.rows(samples, dataset.task)
     rows = {path.stem: system.metrics} | baseline_rows
     warnings += comparison.warnings()  # those skipped before scoring and those that failed to score
-    return {
+    result = {
         "dataset": dataset.spec,
         "split": split,
         "task": dataset.task.name,
@@ -301,3 +301,6 @@ def evaluate_prediction_file(
         "rows": rows,
         "warnings": warnings,
     }
+    if not dataset.task.reads_back:  # a file's own scale or labels: what was scored, as the audit record says it
+        result["task_info"] = dataset.task.to_dict()
+    return result
