@@ -197,7 +197,7 @@ def test_settings_are_checked_before_the_model_loads(
         "not both": {"task": "vader", "scale": (-3.0, 3.0)},
         "max_new_tokens must be at least 1, got 0": {"max_new_tokens": 0},  # 0 was taken for "the default"
         "a label set needs at least two labels, got 1": {"labels": ["joy"], "format": "emor3"},
-        "temperature must be 0 .greedy. or above, got -1": {"temperature": -1.0},
+        "temperature must be 0 .greedy. or above, and finite; got -1": {"temperature": -1.0},
         # a negative batch generated nothing and read as every answer missing; 0 was range()'s error
         "batch_size must be a whole number of at least 1, got -1": {"batch_size": -1},
         "batch_size must be a whole number of at least 1, got 0": {"batch_size": 0},
