@@ -575,18 +575,18 @@ class Explainer:
         # a bad setting fails here, not at the first call
         self.format, self.task, self.temperature = checked_settings(
             own,
-            format,
-            task,
-            scale,
-            labels,
-            votes,
-            temperature,
-            cues,
-            score_readout,
-            max_new_tokens,
-            batch_size,
+            format=format,
+            task=task,
+            scale=scale,
+            labels=labels,
+            votes=votes,
+            temperature=temperature,
+            cues=cues,
+            score_readout=score_readout,
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size,
             neutral_band=neutral_band,
-        )
+        )  # `attribute` is `_check_attribute`'s to check here, with the weights at hand
         if (other := own.other_question(self.task)) is not None:  # answers as trained, whatever it is asked
             warnings.warn(other, stacklevel=2)
         self.batch_size, self.votes = batch_size, votes
@@ -675,42 +675,31 @@ class Explainer:
         from emoreason.models.loading import resolve_adapters
         from emoreason.models.shipped import AdapterSettings
 
-        own = AdapterSettings.of(resolve_adapters(str(model), adapter))
-        checked_settings(
-            own,
-            format,
-            task,
-            scale,
-            labels,
-            votes,
-            temperature,
-            cues,
-            score_readout,
-            max_new_tokens,
-            batch_size,
-            attribute,
-            neutral_band,
-        )
-        loaded, engine = load_engine(str(model), adapter, family, dtype, device, batch_size, votes)
-        return cls(
-            loaded,
-            engine,
+        # what `checked_settings` reads, checked here before the weights load and again as the explainer is made
+        checked: dict[str, Any] = dict(
             format=format,
             task=task,
             scale=scale,
             labels=labels,
-            neutral_band=neutral_band,
-            batch_size=batch_size,
-            max_new_tokens=max_new_tokens,
-            temperature=temperature,
             votes=votes,
+            temperature=temperature,
             cues=cues,
+            score_readout=score_readout,
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size,
+            attribute=attribute,
+            neutral_band=neutral_band,
+        )
+        checked_settings(AdapterSettings.of(resolve_adapters(str(model), adapter)), **checked)
+        loaded, engine = load_engine(str(model), adapter, family, dtype, device, batch_size, votes)
+        return cls(
+            loaded,
+            engine,
+            **checked,
             cue_reference=cue_reference,
             cue_classifier=cue_classifier,
             ground_quotes=ground_quotes,
             name_negations=name_negations,
-            score_readout=score_readout,
-            attribute=attribute,
         )
 
     def using(
