@@ -16,7 +16,7 @@ import typer
 
 from emoreason.cli import options as opt
 from emoreason.cli.analysis import load_engine
-from emoreason.cli.data import load_or_exit, names
+from emoreason.cli.data import load_or_exit
 from emoreason.cli.ui import console, fail, interrupted, print_metric_rows, progress, warn
 from emoreason.data import pool_samples
 
@@ -76,9 +76,7 @@ def evaluate_predictions_cmd(
     if target.resolve() == predictions.resolve():  # the metrics would replace the predictions they score
         fail(f"--out {target} is the predictions file being scored; give another path for the metrics")
     try:
-        result = evaluate_prediction_file(
-            predictions, ds, split=split, format_name=format_name, baselines=names(baselines)
-        )
+        result = evaluate_prediction_file(predictions, ds, split=split, format_name=format_name, baselines=baselines)
     except ValueError as err:  # DataError is one
         fail(str(err))
     write_json_report(target, result)
@@ -144,7 +142,7 @@ def evaluate(
             temperature=temperature,
             score_readout=score_readout,
             batch_size=batch_size,
-            baselines=names(baselines),
+            baselines=baselines,  # read by baselines.baselines_for
             family=family,
             dtype=dtype,
             device=device,

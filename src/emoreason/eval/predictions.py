@@ -15,6 +15,7 @@ and named in a warning (count, first ids, what was done), never replaced silentl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -258,10 +259,11 @@ def evaluate_prediction_file(
     dataset: Dataset,
     split: str = "test",
     format_name: str | None = None,
-    baselines: list[str] | None = None,
+    baselines: str | Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Score the predictions in `path` on `dataset`'s `split`; `format_name` reads their completions
-    (None: the one the task takes, `formats.format_for`; one that cannot answer the task is refused)."""
+    (None: the one the task takes, `formats.format_for`; one that cannot answer the task is refused).
+    `baselines` as `baselines.baselines_for` reads them ("vader,mean" as --baselines gives them, or a list)."""
     format_name = format_for(dataset.task, format_name, cli=True).name
     predictions, warnings = read_predictions(path)
     samples = dataset.split(split)
