@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -37,6 +38,15 @@ def test_rollouts_prints_the_sums_by_gold_answer_and_window(tmp_path: Path) -> N
         "1-2": {"negative": 0.75, "positive": -0.75},
         "3-3": {"negative": 1.0, "positive": -1.0},
     }
+    # the policy's own answers: the 5 unhinted rollouts, 3 of them right (negative/negative, positive/positive twice)
+    assert "unhinted answers (5): negative 0.400, positive 0.600; right 0.600" in result.output
+    assert report["answers"] == {"rollouts": 5, "shares": {"negative": 0.4, "positive": 0.6}, "right": 0.6}
+    assert report["answer_windows"] == {
+        "1-2": {"rollouts": 3, "shares": {"negative": 1 / 3, "positive": 2 / 3}, "right": 2 / 3},
+        "3-3": {"rollouts": 2, "shares": {"negative": 0.5, "positive": 0.5}, "right": 0.5},
+    }
+    assert "The policy's own answers (unhinted)" in result.output
+    assert re.search(r"1-2 +│ +3 │ +0\.333 │ +0\.667 │ +0\.667 │", result.output), result.output
     products = CliRunner().invoke(app, ["rollouts", str(tmp_path), "--domain", "products"], env={"COLUMNS": "120"})
     assert products.exit_code == 0, products.output
     assert "products, steps 3-3 (2 rollouts, 0 hinted)" in products.output

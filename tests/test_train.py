@@ -13,10 +13,12 @@ from emoreason.generation import Completion
 from emoreason.models.families.base import Conversation
 from emoreason.rewards.composite import RewardBreakdown
 from emoreason.rl.rollouts import (
+    AnswerMix,
     Pull,
     Rollout,
     Stream,
     advantage_pull,
+    answer_mix,
     pull_by_answer,
     rollout_records,
     rows_to_run,
@@ -94,6 +96,27 @@ def test_advantage_pull_sums_by_gold_and_answer_by_hand() -> None:
     assert advantage_pull(labelled, by="label") == [Pull("joy", "fear", 1, 0, 1.0, 0.0)]
     with pytest.raises(ValueError, match="polarity' or 'label"):
         advantage_pull(records, by="emotion")
+
+
+def test_answer_mix_counts_the_unhinted_answers_and_the_right_share_by_hand() -> None:
+    records = [
+        _record("negative", "negative", 0.5),
+        _record("negative", "positive", 0.5, hinted=True),  # steered by its hint: not the policy's own
+        _record("negative", "positive", -0.5),
+        _record("positive", "positive", 0.5),
+        _record("positive", None, 0.0),  # did not parse: "none", and wrong
+    ]
+    # 4 unhinted: negative 1, positive 2, none 1; right 2 of 4
+    assert answer_mix(records) == AnswerMix(4, {"negative": 0.25, "none": 0.25, "positive": 0.5}, 0.5)
+    no_gold = {**_record("positive", "positive", 0.0), "gold": {"polarity": None}}
+    # a rollout without a gold counts in the mix but not in the right share: 2 right of 4 graded, 5 answers
+    assert answer_mix([*records, no_gold]) == AnswerMix(5, {"negative": 0.2, "none": 0.2, "positive": 0.6}, 0.5)
+    only_hinted = answer_mix([_record("negative", "negative", 0.0, hinted=True)])
+    assert only_hinted.rollouts == 0 and only_hinted.shares == {} and only_hinted.right != only_hinted.right
+    labelled = [{**_record("positive", "positive", 1.0), "gold": {"label": "joy"}, "answer": {"label": "fear"}}]
+    assert answer_mix(labelled, by="label") == AnswerMix(1, {"fear": 1.0}, 0.0)
+    with pytest.raises(ValueError, match="polarity' or 'label"):
+        answer_mix(records, by="emotion")
 
 
 def test_rollout_records_carry_gold_answer_reward_and_advantage() -> None:

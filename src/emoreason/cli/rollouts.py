@@ -2,23 +2,32 @@
 
 Reads the run's rollouts.jsonl (`rollout.log`, on by default) and sums the advantage the update
 gave each rollout by gold and answer: a positive sum raises that answer on prompts of that gold.
-With `--every N` it also prints the advantage each answer carried in windows of N steps, so a
-drift (say, towards "negative") can be traced to the steps and golds it came from.
+It also prints what the policy answered by itself (the unhinted rollouts: each answer's share and
+the share that was right). With `--every N` it prints both in windows of N steps, so a drift (say,
+towards "negative") can be seen as it grows and traced to the steps and golds it came from; under
+centring by answer the advantage sums are 0 by construction and the answer mix is the one to read.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.table import Table
 
 from emoreason.cli.ui import console, fail
 
+if TYPE_CHECKING:
+    from emoreason.rl.rollouts import AnswerMix
+
 RunDir = Annotated[Path, typer.Argument(help="A GRPO run's output_dir (or its rollouts.jsonl itself).", metavar="RUN")]
 Every = Annotated[
-    int, typer.Option("--every", min=0, help="Also sum the advantage by answer in windows of this many steps.")
+    int,
+    typer.Option(
+        "--every", min=0, help="Also give the advantage by answer and the answer mix in windows of this many steps."
+    ),
 ]
 By = Annotated[
     str,
@@ -70,13 +79,34 @@ def _sums_table(title: str, pulls: list) -> Table:
     return table
 
 
+def _mix_line(mix: AnswerMix) -> str:
+    shares = ", ".join(f"{answer} {share:.3f}" for answer, share in mix.shares.items())
+    return f"unhinted answers ({mix.rollouts}): {shares}; right {_share(mix.right)}"
+
+
+def _share(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.3f}"
+
+
+def _mix_table(title: str, mixes: dict[str, AnswerMix]) -> Table:
+    answers = sorted({answer for mix in mixes.values() for answer in mix.shares})
+    table = Table(title=title)
+    for column in ("steps", "rollouts", *answers, "right"):
+        table.add_column(column, justify="left" if column == "steps" else "right", no_wrap=True)
+    for name, mix in mixes.items():
+        shares = (f"{mix.shares.get(answer, 0.0):.3f}" for answer in answers)
+        table.add_row(name, str(mix.rollouts), *shares, _share(mix.right))
+    return table
+
+
 def rollouts_cmd(
     run: RunDir, every: Every = 0, by: By = "polarity", domain: Domain = None, out: JsonOut = None
 ) -> None:
     """Sum a GRPO run's advantages by gold and answer (from its rollouts.jsonl): which answers the
     updates pushed up (positive sum) or down, on prompts of which gold, and how much of it came
-    from hinted rollouts."""
-    from emoreason.rl.rollouts import advantage_pull, pull_by_answer
+    from hinted rollouts; and the policy's own answer mix and the share it got right (unhinted
+    rollouts), whole and, with --every, per window: a collapse onto one answer shows there."""
+    from emoreason.rl.rollouts import advantage_pull, answer_mix, pull_by_answer
 
     if by not in ("polarity", "label"):
         fail(f"--by must be polarity or label, got {by!r}")
@@ -98,13 +128,11 @@ def rollouts_cmd(
     console.print(_sums_table(title, pulls))
     totals = pull_by_answer(pulls)
     console.print("by answer: " + ", ".join(f"{answer} {value:+.3f}" for answer, value in totals.items()))
+    mix = answer_mix(records, by)
+    console.print(_mix_line(mix))
     windows: dict[str, dict[str, float]] = {}
+    mixes: dict[str, AnswerMix] = {}
     if every:
-        answers = list(totals)
-        table = Table(title=f"Advantage by answer, in windows of {every} steps")
-        table.add_column("steps", no_wrap=True)
-        for answer in answers:
-            table.add_column(answer, justify="right")
         by_window: dict[int, list[dict]] = {}  # window start -> its records, in one pass
         for record in records:
             start = steps[0] + (int(record["step"]) - steps[0]) // every * every
@@ -112,8 +140,16 @@ def rollouts_cmd(
         for start in sorted(by_window):
             name = f"{start}-{min(start + every - 1, steps[-1])}"
             windows[name] = pull_by_answer(advantage_pull(by_window[start], by))
-            table.add_row(name, *(f"{windows[name].get(a, 0.0):+.3f}" for a in answers))
+            mixes[name] = answer_mix(by_window[start], by)
+        answers = list(totals)
+        table = Table(title=f"Advantage by answer, in windows of {every} steps")
+        table.add_column("steps", no_wrap=True)
+        for answer in answers:
+            table.add_column(answer, justify="right")
+        for name, sums in windows.items():
+            table.add_row(name, *(f"{sums.get(a, 0.0):+.3f}" for a in answers))
         console.print(table)
+        console.print(_mix_table(f"The policy's own answers (unhinted), in windows of {every} steps", mixes))
     if out is not None:
         from dataclasses import asdict
 
@@ -125,8 +161,11 @@ def rollouts_cmd(
             "domain": domain,
             "pulls": [asdict(p) for p in pulls],
             "by_answer": totals,
+            "answers": asdict(mix),
         }
-        write_json_report(out, {**report, "windows": windows} if every else report)
+        if every:
+            report.update(windows=windows, answer_windows={name: asdict(m) for name, m in mixes.items()})
+        write_json_report(out, report)
         console.print(f"wrote {out}")
 
 

@@ -254,6 +254,37 @@ def pull_by_answer(pulls: Iterable[Pull]) -> dict[str, float]:
     return dict(sorted(totals.items()))
 
 
+@dataclass(frozen=True, slots=True)
+class AnswerMix:
+    """What the policy answered by itself: the unhinted rollouts (a hinted one is steered by its hint), each
+    answer's share of them and the share that gave the gold's answer. The sign of a collapse: one answer's share
+    climbing while the right share falls."""
+
+    rollouts: int  # unhinted rollouts counted
+    shares: dict[str, float]  # each answer's share of them ("none": no answer parsed), sorted by answer
+    right: float  # share of those with a gold whose answer is the gold's; NaN when none has a gold
+
+
+def answer_mix(records: Iterable[Mapping[str, Any]], by: str = "polarity") -> AnswerMix:
+    """The `AnswerMix` of rollout records (`rollout_records`, or the lines of rollouts.jsonl), reading
+    answers and golds `by` "polarity" or "label"; a missing answer counts as "none"."""
+    if by not in ("polarity", "label"):
+        raise ValueError(f"by must be 'polarity' or 'label', got {by!r}")
+    counts: dict[str, int] = {}
+    graded = right = 0
+    for record in records:
+        if record.get("hinted"):
+            continue
+        answer, gold = record["answer"].get(by) or "none", record["gold"].get(by)
+        counts[answer] = counts.get(answer, 0) + 1
+        if gold is not None:
+            graded += 1
+            right += answer == gold
+    total = sum(counts.values())
+    shares = {answer: n / total for answer, n in sorted(counts.items())}
+    return AnswerMix(total, shares, right / graded if graded else float("nan"))
+
+
 def rollout_stats(
     groups: list[list[Rollout]], rewards: torch.Tensor, group_size: int, answers: Sequence[str], names: Sequence[str]
 ) -> dict[str, float]:
@@ -302,7 +333,9 @@ __all__ = [
     "make_rollouts",
     "ROLLOUTS_FILE",
     "Pull",
+    "AnswerMix",
     "advantage_pull",
+    "answer_mix",
     "pull_by_answer",
     "rollout_records",
     "balance_strata",
