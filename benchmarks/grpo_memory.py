@@ -1,0 +1,130 @@
+"""Resident memory of a GRPO run, step by step: does it grow with the steps, is the growth live tensors
+or heap the allocator keeps, and does handing freed heap back to the system (glibc `malloc_trim`) stop it?
+
+What is measured, after each step: the process's resident memory (VmRSS) and the part of it that is the
+brk heap ([heap] in /proc/self/smaps, where glibc serves the allocations below its mmap threshold,
+tensors of a few MB included); with `--tensors`, the number and bytes of live torch tensors the garbage
+collector can reach (a leak of tensors grows these; a heap that only fragments does not); with `--trim`,
+`malloc_trim(0)` is called after the step and the figures are read again. At the end: the growth per step
+of RSS and heap (least squares over the steps after `--warmup`), each with and without the trim.
+
+The run: `emoreason grpo` on a recipe (default: docs/results/rl_agreement/grpo.yaml from the shipped
+default adapter with the polarity word held, the 600-step run of issue 18), validation and checkpoints
+off, into a temporary folder, `--steps` steps. KEY=VALUE arguments override the recipe.
+
+    python benchmarks/grpo_memory.py --steps 30
+    python benchmarks/grpo_memory.py --steps 30 --trim --tensors
+    python benchmarks/grpo_memory.py --steps 5 --config configs/grpo_tiny.yaml model.name=...
+
+Memory, not time: other work on the machine changes the step times printed but not what they show.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import argparse
+import ctypes
+import gc
+import json
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+RECIPE = "docs/results/rl_agreement/grpo.yaml"
+FROM_DEFAULT = ["model.adapter=src/emoreason/resources/default_adapter", "algorithm.train_polarity_word=false"]
+
+
+def resident_mb() -> tuple[float, float]:
+    """(VmRSS, the [heap] mapping's Rss), MB."""
+    rss = heap = 0.0
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            rss = int(line.split()[1]) / 1024
+    name = ""
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        fields = line.split()
+        if fields and "-" in fields[0] and len(fields) >= 5:  # a mapping's header line
+            name = fields[5] if len(fields) > 5 else ""
+        elif fields and fields[0] == "Rss:" and name == "[heap]":
+            heap += int(fields[1]) / 1024
+    return rss, heap
+
+
+def live_tensors() -> tuple[int, float]:
+    """(count, MB) of the torch tensors the garbage collector reaches (parameters and their gradients included)."""
+    import torch
+
+    count, size = 0, 0
+    with warnings.catch_warnings():  # isinstance on some library objects warns (deprecated module proxies)
+        warnings.simplefilter("ignore")
+        for obj in gc.get_objects():
+            if isinstance(obj, torch.Tensor):
+                count += 1
+                size += obj.untyped_storage().nbytes() if obj.device.type == "cpu" else 0
+    return count, size / 2**20
+
+
+def trim() -> None:
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def slope(values: list[float]) -> float:
+    return float(np.polyfit(np.arange(len(values)), values, 1)[0]) if len(values) > 1 else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("overrides", nargs="*", help="recipe KEY=VALUE overrides")
+    parser.add_argument(
+        "--config", default=RECIPE, help=f"the GRPO recipe (default {RECIPE}, from the shipped default)"
+    )
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=3, help="steps left out of the growth fit")
+    parser.add_argument("--trim", action="store_true", help="malloc_trim(0) after each step (glibc)")
+    parser.add_argument("--tensors", action="store_true", help="count live tensors after each step")
+    parser.add_argument("--json", type=Path, help="write the per-step figures here")
+    args = parser.parse_args()
+
+    from emoreason.rl.config import load_config
+    from emoreason.rl.trainer import GRPOTrainer
+
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory() as out:
+        given = FROM_DEFAULT if args.config == RECIPE else []
+        settings = [*given, "validation.every=0", "run.save_every=0", f"run.max_steps={args.steps}"]
+        config = load_config(args.config, [*settings, f"run.output_dir={out}", *args.overrides])
+        trainer = GRPOTrainer(config)
+        began = time.perf_counter()
+
+        def after_step(record: dict) -> None:
+            nonlocal began
+            row = {"step": record["step"], "seconds": time.perf_counter() - began}
+            row["rss"], row["heap"] = resident_mb()
+            if args.tensors:
+                row["tensors"], row["tensor_mb"] = live_tensors()
+            if args.trim:
+                trim()
+                row["rss_trimmed"], row["heap_trimmed"] = resident_mb()
+            rows.append(row)
+            shown = "  ".join(f"{k} {v:.0f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items())
+            print(shown, flush=True)
+            began = time.perf_counter()
+
+        trainer.train(progress=after_step)
+    kept = rows[args.warmup :]
+    for key in ("rss", "heap", "rss_trimmed", "heap_trimmed", "tensors", "tensor_mb"):
+        if kept and key in kept[0]:
+            print(f"{key}: {kept[0][key]:.0f} -> {kept[-1][key]:.0f}, {slope([r[key] for r in kept]):+.1f} a step")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
