@@ -110,7 +110,9 @@ def main() -> None:
             if args.tensors:
                 row["tensors"], row["tensor_mb"] = live_tensors()
             if args.trim:
+                trimming = time.perf_counter()
                 trim()
+                row["trim_ms"] = 1000 * (time.perf_counter() - trimming)
                 row["rss_trimmed"], row["heap_trimmed"] = resident_mb()
             rows.append(row)
             shown = "  ".join(f"{k} {v:.0f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items())
@@ -119,7 +121,7 @@ def main() -> None:
 
         trainer.train(progress=after_step)
     kept = rows[args.warmup :]
-    for key in ("rss", "heap", "rss_trimmed", "heap_trimmed", "tensors", "tensor_mb"):
+    for key in ("rss", "heap", "rss_trimmed", "heap_trimmed", "trim_ms", "tensors", "tensor_mb"):
         if kept and key in kept[0]:
             print(f"{key}: {kept[0][key]:.0f} -> {kept[-1][key]:.0f}, {slope([r[key] for r in kept]):+.1f} a step")
     if args.json:
