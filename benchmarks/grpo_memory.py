@@ -1,20 +1,21 @@
 """Resident memory of a GRPO run, step by step: does it grow with the steps, is the growth live tensors
-or heap the allocator keeps, and does handing freed heap back to the system (glibc `malloc_trim`) stop it?
+or heap the allocator keeps, and what does handing freed heap back after each step (`train.heap`, glibc's
+`malloc_trim`, which the training loop does by default) change?
 
-What is measured, after each step: the process's resident memory (VmRSS) and the part of it that is the
-brk heap ([heap] in /proc/self/smaps, where glibc serves the allocations below its mmap threshold,
-tensors of a few MB included); with `--tensors`, the number and bytes of live torch tensors the garbage
-collector can reach (a leak of tensors grows these; a heap that only fragments does not); with `--trim`,
-`malloc_trim(0)` is called after the step and the figures are read again. At the end: the growth per step
-of RSS and heap (least squares over the steps after `--warmup`), each with and without the trim.
+What is measured, after each step (after the loop's trim, if any): the process's resident memory (VmRSS)
+and the part of it that is the brk heap ([heap] in /proc/self/smaps, where glibc serves the allocations
+below its mmap threshold, tensors of a few MB included); with `--tensors`, the number and bytes of live
+torch tensors the garbage collector can reach (a leak of tensors grows these; a heap that only keeps
+freed memory does not). `--keep-heap` turns the loop's trim off (the behaviour before `train.heap`). At
+the end: the growth per step of each figure (least squares over the steps after `--warmup`).
 
 The run: `emoreason grpo` on a recipe (default: docs/results/rl_agreement/grpo.yaml from the shipped
 default adapter with the polarity word held, the 600-step run of issue 18), validation and checkpoints
 off, into a temporary folder, `--steps` steps. KEY=VALUE arguments override the recipe.
 
-    python benchmarks/grpo_memory.py --steps 30
-    python benchmarks/grpo_memory.py --steps 30 --trim --tensors
-    python benchmarks/grpo_memory.py --steps 5 --config configs/grpo_tiny.yaml model.name=...
+    python benchmarks/grpo_memory.py --steps 30 --tensors
+    python benchmarks/grpo_memory.py --steps 30 --keep-heap
+    python benchmarks/grpo_memory.py --steps 5 --config my_grpo.yaml model.name=...
 
 Memory, not time: other work on the machine changes the step times printed but not what they show.
 """
@@ -27,7 +28,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import argparse
-import ctypes
 import gc
 import json
 import tempfile
@@ -71,10 +71,6 @@ def live_tensors() -> tuple[int, float]:
     return count, size / 2**20
 
 
-def trim() -> None:
-    ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
 def slope(values: list[float]) -> float:
     return float(np.polyfit(np.arange(len(values)), values, 1)[0]) if len(values) > 1 else float("nan")
 
@@ -87,13 +83,19 @@ def main() -> None:
     )
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3, help="steps left out of the growth fit")
-    parser.add_argument("--trim", action="store_true", help="malloc_trim(0) after each step (glibc)")
+    parser.add_argument(
+        "--keep-heap", action="store_true", help="no malloc_trim after the steps (as before train.heap)"
+    )
     parser.add_argument("--tensors", action="store_true", help="count live tensors after each step")
     parser.add_argument("--json", type=Path, help="write the per-step figures here")
     args = parser.parse_args()
 
     from emoreason.rl.config import load_config
     from emoreason.rl.trainer import GRPOTrainer
+    from emoreason.train import heap
+
+    if args.keep_heap:
+        heap.release_free_heap = lambda: False  # what HeapKeeper calls: the loop then only reads the size
 
     rows: list[dict] = []
     with tempfile.TemporaryDirectory() as out:
@@ -109,11 +111,6 @@ def main() -> None:
             row["rss"], row["heap"] = resident_mb()
             if args.tensors:
                 row["tensors"], row["tensor_mb"] = live_tensors()
-            if args.trim:
-                trimming = time.perf_counter()
-                trim()
-                row["trim_ms"] = 1000 * (time.perf_counter() - trimming)
-                row["rss_trimmed"], row["heap_trimmed"] = resident_mb()
             rows.append(row)
             shown = "  ".join(f"{k} {v:.0f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items())
             print(shown, flush=True)
@@ -121,7 +118,7 @@ def main() -> None:
 
         trainer.train(progress=after_step)
     kept = rows[args.warmup :]
-    for key in ("rss", "heap", "rss_trimmed", "heap_trimmed", "trim_ms", "tensors", "tensor_mb"):
+    for key in ("rss", "heap", "tensors", "tensor_mb"):
         if kept and key in kept[0]:
             print(f"{key}: {kept[0][key]:.0f} -> {kept[-1][key]:.0f}, {slope([r[key] for r in kept]):+.1f} a step")
     if args.json:

@@ -35,6 +35,7 @@ PANELS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("valid: majority share (polarity; label on label tasks)", ("valid/*/majority_share",), False),
     ("valid: predicted sd / gold sd", ("valid/*/sd_ratio",), False),
     ("valid: quotes grounded, lexicon words named", ("valid/*/citations_grounded_rate", "valid/*/cue_recall"), False),
+    ("resident memory after the step, GB", ("memory/resident_gb",), False),
 )
 
 

@@ -30,6 +30,7 @@ from emoreason.locking import FolderBusy, FolderLock
 from emoreason.models.loading import LoadedModel
 from emoreason.train import checkpoint as ckpt
 from emoreason.train.config import ModelConfig, OptimSection, RunSection, build_optimizer
+from emoreason.train.heap import HeapKeeper
 
 log = logging.getLogger(__name__)
 
@@ -514,6 +515,7 @@ class TrainingRun:
         the log records of the steps run here."""
         self.start()
         records: list[dict[str, Any]] = []
+        heap = HeapKeeper()
         if self.stopped_early:
             still_stops = getattr(after_step, "still_stops", None)
             if still_stops is None or still_stops():
@@ -529,6 +531,9 @@ class TrainingRun:
                 stats = step()
                 stop = bool(after_step(stats)) if after_step is not None else False
                 self.stopped_early = stop  # before the checkpoint that records it
+                resident = heap.after_step()  # what the step freed goes back to the system first (`train.heap`)
+                if resident is not None:
+                    stats["memory/resident_gb"] = resident
                 records.append(self.finish_step(stats, self.step if stop else max_steps))
                 if progress is not None:
                     progress(records[-1])
