@@ -6,9 +6,9 @@ below its mmap threshold from its heap, and raises that threshold (up to 32 MB) 
 mmapped block is freed, so after the first steps nearly all of them come from the heap. Memory freed
 there stays resident until the top of the heap is free, which the allocations that outlive a step keep
 from happening; the holes are reused only by blocks that fit them. The resident size then grows step
-after step without any object being kept: a 600-step GRPO run of the shipped recipe grew by 17-30 MB a
-step, and `malloc_trim(0)` called on it (from a debugger) took it from 7.2 GB to 2.8 GB at once.
-`release_free_heap`, called after every step, gives those pages back (RESULTS, "A long run's memory").
+after step without any object being kept: a 600-step GRPO run of the shipped recipe grew by 16 MB a
+step or more, and `malloc_trim(0)` called on it (from a debugger) took it from 7.2 GB to 2.8 GB at once.
+`HeapKeeper`, asked after every step, gives those pages back (RESULTS, "A long run's memory").
 """
 
 from __future__ import annotations
