@@ -43,32 +43,32 @@ FROM_DEFAULT = ["model.adapter=src/emoreason/resources/default_adapter", "algori
 
 def resident_mb() -> tuple[float, float]:
     """(VmRSS, the [heap] mapping's Rss), MB."""
-    rss = heap = 0.0
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            rss = int(line.split()[1]) / 1024
-    name = ""
+    from emoreason.train.heap import resident_gb
+
+    heap, name = 0.0, ""
     for line in Path("/proc/self/smaps").read_text().splitlines():
         fields = line.split()
         if fields and "-" in fields[0] and len(fields) >= 5:  # a mapping's header line
             name = fields[5] if len(fields) > 5 else ""
         elif fields and fields[0] == "Rss:" and name == "[heap]":
             heap += int(fields[1]) / 1024
-    return rss, heap
+    return (resident_gb() or 0.0) * 1024, heap
 
 
 def live_tensors() -> tuple[int, float]:
     """(count, MB) of the torch tensors the garbage collector reaches (parameters and their gradients included)."""
     import torch
 
-    count, size = 0, 0
+    count, storages = 0, {}  # views share their base's storage: each storage is counted once
     with warnings.catch_warnings():  # isinstance on some library objects warns (deprecated module proxies)
         warnings.simplefilter("ignore")
         for obj in gc.get_objects():
             if isinstance(obj, torch.Tensor):
                 count += 1
-                size += obj.untyped_storage().nbytes() if obj.device.type == "cpu" else 0
-    return count, size / 2**20
+                if obj.device.type == "cpu":
+                    storage = obj.untyped_storage()
+                    storages[storage.data_ptr()] = storage.nbytes()
+    return count, sum(storages.values()) / 2**20
 
 
 def slope(values: list[float]) -> float:
