@@ -400,6 +400,9 @@ def test_the_lexicon_teachers_chains_account_for_every_rated_word() -> None:
 def test_the_named_negation_is_read_with_its_cue() -> None:
     named = [(s.quote, s.negated_by) for s in cue_statements(LEXICON_CHAIN) if s.stated is not None]
     assert named == [("bad", "not"), ("great", None), ("dull", None)]
+    # the negation named in curly marks is read as in straight ones
+    curly = cue_statements('Positive cues: "bad" (-2.5), negated by \u201cnot\u201d so it reads +1.8.')
+    assert [(s.quote, s.negated_by) for s in curly if s.stated is not None] == [("bad", "not")]
 
 
 NEGATED_DIED = 'Negative cues: "died" (-1.4), negated by "never" so it reads +1.0.'

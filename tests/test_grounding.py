@@ -47,6 +47,17 @@ def test_grounded_and_ungrounded_citations() -> None:
     assert citation_grounding('cues: "", "wonderful"', source) == Citations(cited=1, grounded=1)
 
 
+def test_any_quote_mark_opens_and_closes_a_quote_as_the_decoder_pairs_them() -> None:
+    """Grounded quoting toggles at `"`, `\u201c` and `\u201d` alike; the metric reads the same pairs, so a
+    quote the decoder kept to the input is counted, and no text between two quotes reads as one."""
+    source = "Not a good film, a bad one."
+    # a quote closed at an opening mark: before, `\u201c (+1.9); "` paired and cited " (+1.9); "
+    assert citation_grounding('Positive cues: "good\u201c (+1.9); "bad" (-2.5)', source) == Citations(2, 2)
+    # a quote opened at a closing mark: before, nothing was cited
+    assert citation_grounding("Positive cues: \u201dgood\u201d (+1.9)", source) == Citations(1, 1)
+    assert citation_grounding("\u201cgreat\u201d (+3.1)", source) == Citations(1, 0, ("\u201cgreat\u201d",))
+
+
 def test_a_quote_is_grounded_only_as_whole_words() -> None:
     """ "no" is in neither "anonymous" nor "nothing", "sad" not in "unsaddled", "bad" not in "badly":
     a piece of a word is not a word of the input (the rule grounded quoting decodes by)."""

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from emoreason.metrics.evidence import cue_statements
-from emoreason.metrics.grounding import joins_words
+from emoreason.metrics.grounding import QUOTE_MARKS, joins_words
 from emoreason.metrics.valence import (
     NEGATION_SCALAR,
     balance_lean,
@@ -33,7 +33,6 @@ from emoreason.metrics.valence import (
     vader_words,
 )
 
-QUOTE_MARKS = '"\u201c\u201d'
 FIRST_MARK = re.compile(f"[{QUOTE_MARKS}]")
 # the chain is where an exclamation-mark count would go: after "Emphasis:", spaces and digits so far
 COUNT_AT = re.compile(r"Emphasis:([ \t]*\d*)$")

@@ -35,10 +35,11 @@ import torch
 
 from emoreason.generation.quotes import GroundedQuotes
 from emoreason.metrics.evidence import cue_statements
+from emoreason.metrics.grounding import QUOTE_MARKS
 from emoreason.metrics.valence import is_negation, negation_before, vader_words
 
 # a quoted cue and a one-decimal number just written, with its closing parenthesis still to come
-_JUST_STATED = re.compile(r'["\u201c][^"\u201c\u201d\n]{1,80}["\u201d]\s*\(\s*[+-]?\d+\.\d$')
+_JUST_STATED = re.compile(f"[{QUOTE_MARKS}][^{QUOTE_MARKS}\\n]{{1,80}}[{QUOTE_MARKS}]\\s*\\(\\s*[+-]?\\d+\\.\\d$")
 
 
 def input_negations(source: str) -> dict[str, str]:

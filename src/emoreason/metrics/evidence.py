@@ -29,13 +29,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from emoreason.metrics.grounding import QUOTE, Cited, citations_in, find_cited
+from emoreason.metrics.grounding import QUOTE, QUOTE_MARKS, Cited, citations_in, find_cited
 
 NUMBER = r"[+-]?\d+(?:\.\d+)?"
 HEADING = re.compile(r"\b(positive|negative)\s+(?:cues?|words?|signals?)\s*:", re.I)
 STATED = re.compile(rf"\s*\(\s*({NUMBER})\s*\)")
 READS = re.compile(rf"so it reads\s*({NUMBER})")
-NEGATED_BY = re.compile(r'negated by\s*"([^"\n]+)"')  # the quote that names the negation
+# the quote that names the negation, at any of the marks a quote pairs
+NEGATED_BY = re.compile(f"negated by\\s*[{QUOTE_MARKS}]([^{QUOTE_MARKS}\\n]+)[{QUOTE_MARKS}]")
 CLAUSE_END = re.compile(r"[;\n]|[.!?](?=\s|$)")  # the end of one cue's phrase
 SENTENCE_END = re.compile(r"\n|[.!?](?=\s|$)")  # the end of a cue list
 CUE_ITEM_END = 60  # how far past a cue citation's z-score its item may run to its ")"

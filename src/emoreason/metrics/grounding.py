@@ -27,11 +27,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+#: the marks a quote opens and closes at. Any of them opens a quote and any closes it, the way grounded
+#: quoting's decoder (`generation.quotes`) pairs them: read by direction (opening only at `"` or `\u201c`),
+#: the metric missed the decoder's `\u201dgood\u201d` and read `"good\u201c (+1.9); "` as a quote of ` (+1.9); `
+QUOTE_MARKS = '"\u201c\u201d'
 # an empty quote ("") is one: it pairs its two marks, as grounded quoting's decoder does, and cites
 # nothing (`citations_in` skips it); with {1,80} the marks of `"", ""` paired across the comma. No length
 # bound but the line's: the decoder lets a quote run as long as the input, and a quote past a bound of 80
 # went unread while the text between its closing mark and the next quote's opening read as a quote
-QUOTE = re.compile(r"[\"\u201c]([^\"\u201c\u201d\n]*)[\"\u201d]")
+QUOTE = re.compile(f"[{QUOTE_MARKS}]([^{QUOTE_MARKS}\n]*)[{QUOTE_MARKS}]")
 CUE = re.compile(r"\(([+-]?\d+(?:\.\d+)?) sd\)")
 EXCLAMATIONS = re.compile(r"\b(\d+) exclamation marks?\b")
 # where the words of a cue citation begin: after a list separator, a colon, a sentence end, a tag, or the
