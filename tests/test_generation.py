@@ -307,28 +307,28 @@ def test_analyze_input_file_and_missing_model(tiny_path: Path, tmp_path: Path) -
 def test_analyze_input_takes_a_dataset_spec_for_other_field_names(tmp_path: Path) -> None:
     """`--input 'jsonl:FILE?text=sentence'` said the file does not exist; a file with its own field
     names had to be rewritten first."""
-    from emoreason.cli.inputs import samples_from_file
+    from emoreason.cli.inputs import read_input
 
     path = tmp_path / "mine.jsonl"
     path.write_text(json.dumps({"id": "a", "sentence": "fine"}) + "\n" + json.dumps({"id": "b", "sentence": 3}) + "\n")
     heard: list[str] = []
-    samples = samples_from_file(Path(f"jsonl:{path}?text=sentence"), heard.append)
+    samples = read_input(Path(f"jsonl:{path}?text=sentence"), heard.append).samples
     assert [(s.id, s.text) for s in samples] == [("a", "fine")]  # no score needed, as for a plain file
     assert "text is not a string" in heard[0]
-    assert len(samples_from_file(Path("vader:tweets"))) == 4200  # any dataset, every split
+    assert len(read_input(Path("vader:tweets")).samples) == 4200  # any dataset, every split
 
 
 def test_analyze_input_keeps_a_row_whose_score_cannot_be_read(tmp_path: Path) -> None:
     """Scores are optional to analyze, yet a row with an unparsable one was dropped, and the warning named
     the file with a `?targets=optional` the user never wrote."""
-    from emoreason.cli.inputs import samples_from_file
+    from emoreason.cli.inputs import read_input
 
     path = tmp_path / "mine.jsonl"
     path.write_text(
         json.dumps({"id": "a", "text": "fine", "score": "lots"}) + "\n" + json.dumps({"id": "b", "text": "ok"})
     )
     heard: list[str] = []
-    samples = samples_from_file(path, heard.append)
+    samples = read_input(path, heard.append).samples
     assert [(s.id, s.score) for s in samples] == [("a", None), ("b", None)]
     assert len(heard) == 1 and f"{path}:1" in heard[0] and "'lots'" in heard[0] and "kept" in heard[0]
     assert "targets=optional" not in heard[0] and heard[0].startswith(f"{path}: 2 of 2 rows kept")

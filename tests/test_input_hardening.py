@@ -703,7 +703,7 @@ def test_data_convert_to_a_folder_or_an_unwritable_place_says_so(tmp_path: Path)
 def test_analyze_refuses_inputs_it_would_drop_and_reads_stdin_where_dash_stands(tmp_path: Path) -> None:
     """A file or the examples won over the texts and media given beside them, silently; `-` beside a
     text left stdin unread."""
-    from emoreason.cli.inputs import given_samples
+    from emoreason.cli.inputs import given_input
 
     file = write(tmp_path / "in.jsonl", rows({"id": "a", "text": "Fine."}))
     clip = write(tmp_path / "clip.wav", b"")
@@ -716,14 +716,14 @@ def test_analyze_refuses_inputs_it_would_drop_and_reads_stdin_where_dash_stands(
     }
     for message, (texts, input_file, examples, media) in refusals.items():
         with pytest.raises(ValueError, match=re.escape(message)):
-            given_samples(texts, input_file, examples, media, iter(["piped"]))
-    read = given_samples(["typed", "-"], None, False, no_media, iter(["one", "", "two"]))
+            given_input(texts, input_file, examples, media, iter(["piped"]))
+    read = given_input(["typed", "-"], None, False, no_media, iter(["one", "", "two"])).samples
     assert [s.text for s in read] == ["typed", "one", "two"]
     with pytest.raises(ValueError, match="'-' reads stdin, and nothing is piped"):
-        given_samples(["typed", "-"], None, False, no_media, None)
+        given_input(["typed", "-"], None, False, no_media, None)
     with pytest.raises(ValueError, match="once"):
-        given_samples(["-", "-"], None, False, no_media, iter(["one"]))
-    assert [s.text for s in given_samples(["typed"], None, False, no_media, iter(["unread"]))] == ["typed"]
+        given_input(["-", "-"], None, False, no_media, iter(["one"]))
+    assert [s.text for s in given_input(["typed"], None, False, no_media, iter(["unread"])).samples] == ["typed"]
 
 
 def test_recipe_and_command_line_mistakes_are_refused_before_any_work(tmp_path: Path) -> None:
@@ -785,19 +785,31 @@ def test_a_missing_cue_reference_is_refused_before_the_model_loads(
     assert "none.json is not a file" in flat(result.output)
 
 
-def test_analyze_answers_on_the_scale_its_input_spec_names(tiny: str, tmp_path: Path) -> None:
-    """`--input 'csv:F?scale=1,7'` was answered on the adapter's -4..4: the spec's scale was read for the rows only."""
-    from emoreason.cli.inputs import input_task
+def test_analyze_answers_on_the_scale_its_input_spec_names(tiny: str, tmp_path: Path, monkeypatch) -> None:
+    """`--input 'csv:F?scale=1,7'` was answered on the adapter's -4..4: the spec's scale was read for the rows
+    only. The file is read once for its rows and its task (it was loaded a second time for the task)."""
+    import emoreason.data
+    from emoreason.cli.inputs import read_input
+
+    loads: list[object] = []
+    load = emoreason.data.load_dataset
+
+    def counted(spec, strict=None):  # noqa: ANN001, ANN202
+        loads.append(spec)
+        return load(spec, strict)
+
+    monkeypatch.setattr(emoreason.data, "load_dataset", counted)
 
     data = write(tmp_path / "mine.csv", "text,score\nLovely cafe,6\n")
-    assert input_task(Path(str(data))) is None  # a plain file: the adapter's task stands
-    assert input_task(Path(f"csv:{data}?scale=1,7")).scale == (1.0, 7.0)  # type: ignore[union-attr]
+    assert read_input(Path(str(data))).task is None  # a plain file: the adapter's task stands
+    assert read_input(Path(f"csv:{data}?scale=1,7")).task.scale == (1.0, 7.0)  # type: ignore[union-attr]
     result = runner.invoke(
         app, ["analyze", "--input", f"csv:{data}?scale=1,7", "--model", tiny, "--max-new-tokens", "2", "--json"]
     )
     assert result.exit_code == 0, result.output
     record = json.loads(result.output.strip().splitlines()[-1])
     assert record["task"] == "mine"  # the file's task (1..7), not the adapter's vader:text
+    assert len(loads) == 3  # the two reads above, then analyze's one
 
 
 def test_the_cue_classifier_is_not_fitted_on_test_clips_unless_told(tmp_path: Path) -> None:

@@ -163,7 +163,7 @@ def analyze(
 ) -> None:
     """Explain the sentiment or emotion of text (and media): polarity, reasoning per modality, score or label."""
     from emoreason.api import Explainer, has_media
-    from emoreason.cli.inputs import given_samples, input_task, stdin_lines
+    from emoreason.cli.inputs import given_input, stdin_lines
     from emoreason.data.schema import TASK_OR_OWN, resolve_task
     from emoreason.formats import get_format
     from emoreason.formats.consensus import vote_temperature
@@ -180,9 +180,10 @@ def analyze(
         fmt = get_format(format_name) if format_name else None
         media = {"audio": audio, "video": video, "image": image}
         stdin = None if sys.stdin.isatty() else stdin_lines(sys.stdin)
-        samples = given_samples(text, input_file, examples, media, stdin, warn=warn)
-        if the_task is None and input_file is not None:  # `--input 'jsonl:F?scale=1,7'` answers on 1..7
-            the_task = input_task(input_file)
+        asked = given_input(text, input_file, examples, media, stdin, warn=warn)
+        samples = asked.samples
+        if the_task is None:  # `--input 'jsonl:F?scale=1,7'` answers on 1..7
+            the_task = asked.task
     except ValueError as err:  # DataError and InvalidTextError are
         fail(str(err))
     if not samples:

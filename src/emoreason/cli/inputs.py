@@ -15,6 +15,7 @@ The rules that are not about the shell (`samples_from_texts`, `inputs_for_family
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -23,13 +24,25 @@ from emoreason.data.schema import Sample, TaskInfo
 from emoreason.data.text import NotUtf8Error, decode_utf8
 
 
-def samples_from_file(path: Path, warn: Callable[[str], None] | None = None) -> list[Sample]:
-    """Every row of a JSONL or CSV file with the generic fields (id, text, audio, video, image);
-    score and label are optional (`?targets=optional`): analyze needs no gold. Rows that cannot
-    be read are skipped and reported through `warn` (file, line and why), as `data inspect` does.
+@dataclass(frozen=True, slots=True)
+class Given:
+    """What `analyze` was asked about: the samples, and the task its `--input` names (None: the
+    adapter's task, or no file)."""
 
-    A `path` that is no file but a dataset spec (`jsonl:FILE?text=sentence`, `vader:tweets`) is read
-    as one, so a file whose fields have other names needs no rewriting (scores stay optional)."""
+    samples: list[Sample]
+    task: TaskInfo | None = None
+
+
+def read_input(path: Path, warn: Callable[[str], None] | None = None) -> Given:
+    """Every row of a JSONL or CSV file with the generic fields (id, text, audio, video, image), read
+    once; score and label are optional (`?targets=optional`): analyze needs no gold. Rows that cannot be
+    read are skipped and reported through `warn` (file, line and why), as `data inspect` does.
+
+    A `path` that is no file but a dataset spec (`jsonl:FILE?text=sentence`, `vader:tweets`) is read as
+    one, so a file whose fields have other names needs no rewriting (scores stay optional). The task
+    is the spec's when it names one: a named dataset's own (`vader:tweets`), or a file's with `?scale=`
+    or `?labels=` (`jsonl:F?scale=1,7`, which analyze once answered on the adapter's -4..4); None for a
+    plain file (the adapter's task stands)."""
     from emoreason.data import ADAPTERS, load_dataset
     from emoreason.data import adapters as _registered  # noqa: F401  (fills ADAPTERS)
     from emoreason.data.spec import DatasetSpec, parse_spec
@@ -37,33 +50,18 @@ def samples_from_file(path: Path, warn: Callable[[str], None] | None = None) -> 
     kind = "csv" if path.suffix.lower() == ".csv" else "jsonl"
     # a DatasetSpec, not a spec string: a file name may hold `?` or `&`
     spec = DatasetSpec(kind, str(path), {"targets": "optional"})
+    names_task = False
     if not path.exists() and ":" in str(path) and str(path).split(":", 1)[0] in ADAPTERS:
         given = parse_spec(str(path))
         optional = {"targets": "optional"} if "targets" in ADAPTERS[given.kind].options else {}
         spec = DatasetSpec(given.kind, given.target, optional | given.options)
+        names_task = given.kind not in ("jsonl", "csv") or bool({"scale", "labels"} & set(given.options))
     dataset = load_dataset(spec)
     # named as given: the `?targets=optional` added above is this command's, not the user's
     dataset.report.source = str(path)
     if warn is not None and (dataset.report.bad_rows or dataset.report.values_dropped):
         warn(dataset.report.summary())
-    return dataset.split("all")
-
-
-def input_task(path: Path) -> TaskInfo | None:
-    """The task an `--input` dataset spec names, for `analyze` when no --task, --scale or --labels is given:
-    a named dataset's own (`vader:tweets`), or a file's with `?scale=` or `?labels=` (`jsonl:F?scale=1,7`,
-    which was read with the adapter's task, -4..4); None for a plain file (the adapter's task stands)."""
-    from emoreason.data import ADAPTERS, load_dataset
-    from emoreason.data import adapters as _registered  # noqa: F401  (fills ADAPTERS)
-    from emoreason.data.spec import DatasetSpec, parse_spec
-
-    if path.exists() or ":" not in str(path) or str(path).split(":", 1)[0] not in ADAPTERS:
-        return None
-    given = parse_spec(str(path))
-    if given.kind in ("jsonl", "csv") and not {"scale", "labels"} & set(given.options):
-        return None
-    optional = {"targets": "optional"} if "targets" in ADAPTERS[given.kind].options else {}
-    return load_dataset(DatasetSpec(given.kind, given.target, optional | given.options)).task
+    return Given(dataset.split("all"), dataset.task if names_task else None)
 
 
 def stdin_lines(stream: TextIO) -> Iterator[str]:
@@ -86,18 +84,19 @@ def example_samples() -> list[Sample]:
     return [Sample(id=f"example{i + 1}", text=t) for i, t in enumerate(EXAMPLE_SENTENCES)]
 
 
-def given_samples(
+def given_input(
     texts: Sequence[str] | None,
     input_file: Path | None,
     examples: bool,
     media: Mapping[str, Path | None],
     stdin: Iterable[str] | None,
     warn: Callable[[str], None] | None = None,
-) -> list[Sample]:
+) -> Given:
     """What `analyze` was asked about: a file, the examples, or the texts (`-` stands for the lines of
     stdin), media alone (one sample without text), else one text per non-blank line of `stdin` (None when
     it is a terminal: nothing to read). A file or the examples with anything else is refused (one of them
-    was silently dropped). `warn` hears of rows of a file that had to be skipped."""
+    was silently dropped). `warn` hears of rows of a file that had to be skipped; a file's task is the one
+    its spec names (`read_input`)."""
     texts = list(texts or [])
     has_media = any(media.values())
     others = [name for name, on in (("TEXT", bool(texts)), ("--audio/--video/--image", has_media)) if on]
@@ -109,11 +108,11 @@ def given_samples(
             )
         if input_file.is_dir():
             raise ValueError(f"--input {input_file} is a directory; give a JSONL or CSV file")
-        return samples_from_file(input_file, warn)
+        return read_input(input_file, warn)
     if examples:
         if others:
             raise ValueError(f"--examples analyses the built-in sentences; leave out {' and '.join(others)}")
-        return example_samples()
+        return Given(example_samples())
     if texts.count("-") > 1:
         raise ValueError("'-' reads stdin once; give it once")
     if "-" in texts or not texts and not has_media:
@@ -124,9 +123,8 @@ def given_samples(
         if not piped:
             raise ValueError("stdin held no text (only empty lines): nothing to analyse")
         texts = [line for t in texts for line in (piped if t == "-" else [t])] if texts else piped
-    if not texts:
-        return samples_from_texts([""], media)  # a clip alone: its words are unknown, its cues are measured
-    return samples_from_texts(texts, media)
+    # no text: a clip alone, its words unknown, its cues measured
+    return Given(samples_from_texts(texts or [""], media))
 
 
-__all__ = ["example_samples", "given_samples", "input_task", "samples_from_file", "stdin_lines"]
+__all__ = ["Given", "example_samples", "given_input", "read_input", "stdin_lines"]
