@@ -73,6 +73,10 @@ def test_parse_spec_options() -> None:
     assert (spec.kind, spec.target) == ("jsonl", "data/x.jsonl")
     assert spec.range_option("scale") == (-4.0, 4.0)
     assert spec.option("text") == "sentence"
+    # a scale must be two finite numbers, LOW below HIGH: `-inf,4` was taken as a scale, `nan,3` said LOW >= HIGH
+    for scale, message in [("-inf,4", "finite"), ("nan,3", "finite"), ("3,1", "LOW must be below HIGH"), ("1", "two")]:
+        with pytest.raises(DataError, match=message):
+            parse_spec(f"jsonl:x.jsonl?scale={scale}").range_option("scale")
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ The same grammar addresses every adapter on the CLI and in configs, e.g.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
@@ -49,16 +50,19 @@ class DatasetSpec:
 
     def range_option(self, name: str) -> tuple[float, float] | None:
         """`scale=-4,4` -> (-4.0, 4.0)."""
+        from emoreason.data.schema import parse_low_high  # the one reader of LOW,HIGH
+
         value = self.options.get(name)
         if value is None:
             return None
-        parts = value.split(",")
         try:
-            low, high = (float(p) for p in parts)
+            low, high = parse_low_high(value, name)
         except ValueError:
             raise DataError(
                 f"option {name}={value!r} in dataset spec {self!s} must be two numbers 'LOW,HIGH', e.g. {name}=-4,4"
             ) from None
+        if not (math.isfinite(low) and math.isfinite(high)):  # `-inf,4` was a scale; `nan,3` read as LOW >= HIGH
+            raise DataError(f"option {name}={value!r} in dataset spec {self!s}: LOW and HIGH must be finite numbers")
         if not low < high:
             raise DataError(f"option {name}={value!r} in dataset spec {self!s}: LOW must be below HIGH")
         return low, high
