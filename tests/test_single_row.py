@@ -98,8 +98,40 @@ def test_auto_uses_the_step_only_for_models_large_enough(tiny: LoadedModel, monk
     engine = TransformersEngine(tiny, batch_size=1)
     assert engine._single_row_decoder() is None  # a tiny model does not repay the compile
     monkeypatch.setattr("emoreason.generation.engine.AUTO_MIN_WEIGHT_BYTES", 0)
+    monkeypatch.setattr(single_row, "linear_read_share", lambda model: 0.4)  # F.linear well below memory speed
     assert isinstance(engine._single_row_decoder(), SingleRowDecoder)
     assert TransformersEngine(tiny, single_row=False)._single_row_decoder() is None
+
+
+def test_auto_decodes_eagerly_where_one_row_products_run_at_memory_speed(
+    tiny: LoadedModel, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On the AMX Xeon `F.linear` of one row read the weights at memory speed and the compiled step was no
+    faster than eager decoding: it cost its compile in every process and bought nothing."""
+    probed: list[float] = []
+
+    def share(model: torch.nn.Module) -> float:
+        probed.append(0.95)
+        return 0.95
+
+    monkeypatch.setattr("emoreason.generation.engine.AUTO_MIN_WEIGHT_BYTES", 0)
+    monkeypatch.setattr(single_row, "linear_read_share", share)
+    engine = TransformersEngine(tiny, batch_size=1)
+    with caplog.at_level(logging.INFO, logger="emoreason.generation.single_row"):
+        assert engine._single_row_decoder() is None
+        assert engine._single_row_decoder() is None
+    assert probed == [0.95]  # measured once per engine
+    assert "0.95 of memory speed" in caplog.text and "decode eagerly" in caplog.text
+    out = engine.generate(conversations(["good"]), SamplingParams(max_new_tokens=4))
+    assert len(out[0][0].token_ids) >= 1
+    # asked for by name, the step is used whatever the probe would say
+    assert isinstance(TransformersEngine(tiny, single_row=True)._single_row_decoder(), SingleRowDecoder)
+    assert probed == [0.95]
+
+
+def test_the_read_share_compares_one_row_products_with_a_read_of_the_weights(tiny: LoadedModel) -> None:
+    share = single_row.linear_read_share(tiny.model, repeats=1)
+    assert 0 < share < 100  # a ratio of two timings of the same weights, not a time
 
 
 def test_layouts_it_does_not_cover(tiny: LoadedModel) -> None:

@@ -62,7 +62,13 @@ from emoreason.generation.negations import quote_constraint
 from emoreason.generation.params import Completion, SamplingParams
 from emoreason.generation.quotes import GroundedQuotes, QuoteLogitsProcessor
 from emoreason.generation.sampling import choice_probabilities, choose_tokens
-from emoreason.generation.single_row import AUTO_MIN_WEIGHT_BYTES, SingleRowDecoder, linear_weight_bytes
+from emoreason.generation.single_row import (
+    AUTO_MIN_WEIGHT_BYTES,
+    SingleRowDecoder,
+    compiled_step_pays,
+    layout_supported,
+    linear_weight_bytes,
+)
 from emoreason.generation.stopping import StopChecker
 from emoreason.models.families.base import Conversation
 from emoreason.models.families.causal_lm import render_prompts
@@ -144,10 +150,12 @@ class TransformersEngine:
         to the text decoding loop, other families get MKL's). `cascade`: one shared copy of the
         prompts' common prefix in the KV cache where `cascade.supports_cascade`. `single_row`:
         decode a lone row with the compiled step of `single_row.py` (None: where it covers the
-        model and the model is large enough to repay the compile). The other flags turn off an
+        model, the model is large enough to repay the compile and `F.linear` of one row reads the weights
+        well below memory speed on this CPU, `single_row.compiled_step_pays`). The other flags turn off an
         optimisation (for benchmarks and tests)."""
         self.loaded = loaded
         self.single_row = single_row
+        self._step_pays: bool | None = None  # whether the compiled step pays on this CPU (`compiled_step_pays`)
         self.cascade = cascade
         if linear_kernel is not None and linear_kernel not in LINEAR_KERNELS:
             raise ValueError(f"unknown linear_kernel {linear_kernel!r}; use one of {', '.join(LINEAR_KERNELS)}")
@@ -468,6 +476,11 @@ class TransformersEngine:
         model = self.loaded.model
         if self.single_row is False or (self.single_row is None and linear_weight_bytes(model) < AUTO_MIN_WEIGHT_BYTES):
             return None
+        if self.single_row is None and self.loaded.device.type == "cpu" and layout_supported(model):
+            if self._step_pays is None:  # measured once per engine, on the model's own weights
+                self._step_pays = compiled_step_pays(model)
+            if not self._step_pays:
+                return None
         return SingleRowDecoder.build(model)
 
     @torch.inference_mode()

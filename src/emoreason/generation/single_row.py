@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +40,12 @@ LOG = logging.getLogger(__name__)
 SUPPORTED_TYPES = frozenset({"llama", "qwen2"})
 # below this many bytes of linear weights the compile (seconds) costs more than it saves
 AUTO_MIN_WEIGHT_BYTES = 64 << 20
+# the compiled step pays only where `F.linear` of one row reads the weights well below memory speed
+# (`linear_read_share`): on the AVX512-BF16 EPYC it went through them at 0.35-0.5 of the speed of a read of
+# them as one tensor (`benchmarks/decode_matmuls.py`), and the step took 24 ms a token against 59 eager; on
+# the AMX Xeon at 0.95 (this probe, reading matrix by matrix: 1.2), and the step was no faster than eager
+# (RESULTS, "Single-request decoding on the AMX Xeon"), so there its compile, seconds a process, bought nothing
+LINEAR_READ_SHARE_BELOW = 0.7
 
 
 def _project(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -150,6 +157,43 @@ def layout_supported(model: nn.Module) -> bool:
 
 def linear_weight_bytes(model: nn.Module) -> int:
     return sum(m.weight.numel() * m.weight.element_size() for m in model.modules() if isinstance(m, nn.Linear))
+
+
+def _seconds(run: Callable[[], Any], repeats: int) -> float:
+    """The median wall time of `run` over `repeats` calls, after one call that warms the caches."""
+    run()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return sorted(times)[len(times) // 2]
+
+
+@torch.inference_mode()
+def linear_read_share(model: nn.Module, repeats: int = 3) -> float:
+    """How fast `F.linear` of one row goes through `model`'s linear weights, as a share of a plain read of the
+    same weights (`Tensor.sum`, at memory speed): near 1, one decoding step's products are already bound by
+    memory and the compiled step has nothing to gain on them. Two passes over the weights a repeat (about
+    0.2 s for the default model's 538 MB)."""
+    weights = [m.weight for m in model.modules() if isinstance(m, nn.Linear)]
+    rows = {w.shape[1]: torch.ones(w.shape[1], dtype=w.dtype, device=w.device) for w in weights}
+    products = _seconds(lambda: [F.linear(rows[w.shape[1]], w) for w in weights], repeats)
+    read = _seconds(lambda: [w.sum() for w in weights], repeats)
+    return read / products if products > 0 else 1.0
+
+
+def compiled_step_pays(model: nn.Module) -> bool:
+    """Whether the compiled step is worth its compile for `model` on this CPU (`LINEAR_READ_SHARE_BELOW`);
+    the figures are logged, so a user can see why a lone row decodes eagerly."""
+    share = linear_read_share(model)
+    pays = share < LINEAR_READ_SHARE_BELOW
+    LOG.info(
+        "one-row F.linear reads the weights at %.2f of memory speed on this CPU: %s",
+        share,
+        "the compiled single-row step pays" if pays else "lone rows decode eagerly (the compiled step would not pay)",
+    )
+    return pays
 
 
 class SingleRowDecoder:
