@@ -126,7 +126,8 @@ def test_a_silent_clip_is_not_told_to_load_the_cues_it_was_loaded_with(tmp_path)
     out = tmp_path / "out"
     distill(samples, TASK, get_format("emor3"), CueTeacher(get_format("emor3"), TASK), out)
     dropped = [json.loads(line) for line in (out / "dropped.jsonl").read_text().splitlines()]
-    assert [d["error"] for d in dropped if d["id"] == samples[0].id] == [replies[0].error]
+    # filed as a clip with no cues, not as a failed request
+    assert [(d["reason"], d["error"]) for d in dropped if d["id"] == samples[0].id] == [("no_cues", replies[0].error)]
     # every clip silent: the whole set is refused, without telling a user who loaded the cues to load them
     with pytest.raises(ValueError, match="none of the 24 samples has them; 24 carry cue text") as refused:
         CueTeacher(get_format("emor3"), TASK).check_samples([s.with_(meta={}, cues=silent) for s in samples])

@@ -622,6 +622,19 @@ def test_the_filter_drops_a_chain_with_no_gold_and_keeps_a_capitalised_variant(t
     assert kept == ["a", "b"] and {d["id"]: d["reason"] for d in dropped} == {"c": "duplicate", "d": "no_gold"}
 
 
+def test_a_sample_the_lexicon_teacher_cannot_read_is_filed_as_having_no_text(tmp_path: Path) -> None:
+    """A clip without words was filed under "request_failed", as if the teacher had failed."""
+    samples = [
+        Sample(id="a", text="so good", score=2.0, split="train"),
+        Sample(id="b", text="", score=1.0, split="train", cues="Voice: pitch high (+1.2 sd)."),
+    ]
+    distill(samples, TASK, C2F, LexiconTeacher(C2F, TASK), tmp_path / "out")
+    dropped = [json.loads(x) for x in (tmp_path / "out" / "dropped.jsonl").read_text().splitlines()]
+    assert [(d["id"], d["reason"]) for d in dropped] == [("b", "no_text")]
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert stats["dropped"] == {"no_text": 1}
+
+
 def test_two_endpoints_serving_one_model_name_do_not_share_cached_chains() -> None:
     """The cache key held the model name, not the endpoint: a cache file shared between two servers gave one
     server's chains for the other's weights."""

@@ -223,9 +223,10 @@ class CueTeacher(Teacher):
         for index, request in enumerate(requests):
             sample = request.sample
             if not sample.meta.get(CUE_Z_KEY):
-                on_reply(index, TeacherReply(None, unmeasured_detail(sample, measured, self.specs)))
+                on_reply(index, TeacherReply(None, unmeasured_detail(sample, measured, self.specs), reason="no_cues"))
             elif sample.label is None:
-                on_reply(index, TeacherReply(None, f"sample {sample.id} has no label to fit the cue model on"))
+                no_label = f"sample {sample.id} has no label to fit the cue model on"
+                on_reply(index, TeacherReply(None, no_label, reason="no_gold"))
             else:
                 usable.append(index)
         if not usable:

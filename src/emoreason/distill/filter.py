@@ -29,6 +29,8 @@ from emoreason.rewards.composite import Gold
 #: drop reasons, in the order they are checked
 REASONS = (
     "request_failed",
+    "no_cues",  # the cues teacher had no measured cue of the sample's clip to answer from (a silent recording)
+    "no_text",  # the lexicon teacher had no text to read (a clip alone)
     "no_gold",
     "unparsed",
     "polarity_mismatch",

@@ -192,7 +192,7 @@ def distill(
             except ValueError as err:
                 reason = ("unparsed", f"cannot re-render: {err}")
         if not reply.ok:
-            reason = ("request_failed", reply.error or "no answer")
+            reason = (reply.reason or "request_failed", reply.error or "no answer")
         verdicts[index] = (parsed, target, reason)
         return verdicts[index]
 

@@ -43,6 +43,9 @@ class TeacherRequest:
 class TeacherReply:
     text: str | None  # None when the request failed for good
     error: str | None = None
+    # a filter reason (`filter.REASONS`) where the teacher had nothing to answer from, so the request did not fail:
+    # "no_cues", "no_text", "no_gold". None: `distill` files a reply without text under "request_failed"
+    reason: str | None = None
     attempts: int = 1
     usage: dict[str, int] = field(default_factory=dict)
 
@@ -111,7 +114,9 @@ class LexiconTeacher(Teacher):
         for index, request in enumerate(requests):
             sample = request.sample
             if not sample.text.strip():
-                on_reply(index, TeacherReply(None, "the lexicon teacher needs text; this sample has none"))
+                on_reply(
+                    index, TeacherReply(None, "the lexicon teacher needs text; this sample has none", reason="no_text")
+                )
                 continue
             analysis = analyse_text(sample.text)
             if request.gold is not None and request.gold.get("score") is not None:
