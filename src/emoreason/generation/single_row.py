@@ -41,11 +41,13 @@ SUPPORTED_TYPES = frozenset({"llama", "qwen2"})
 # below this many bytes of linear weights the compile (seconds) costs more than it saves
 AUTO_MIN_WEIGHT_BYTES = 64 << 20
 # the compiled step pays only where `F.linear` of one row reads the weights well below memory speed
-# (`linear_read_share`): on the AVX512-BF16 EPYC it went through them at 0.35-0.5 of the speed of a read of
-# them as one tensor (`benchmarks/decode_matmuls.py`), and the step took 24 ms a token against 59 eager; on
-# the AMX Xeon at 0.95 (this probe, reading matrix by matrix: 1.2), and the step was no faster than eager
-# (RESULTS, "Single-request decoding on the AMX Xeon"), so there its compile, seconds a process, bought nothing
-LINEAR_READ_SHARE_BELOW = 0.7
+# (`linear_read_share`). On the AVX512-BF16 EPYC it went through them at 0.35-0.5 of the speed of a read of
+# them as one tensor (`benchmarks/decode_matmuls.py`; a read matrix by matrix, as this probe does, is slower:
+# 0.8 of the one-tensor read on the AMX Xeon, which would put the EPYC at about 0.45-0.62), and the step took
+# 24 ms a token against 59 eager. On the AMX Xeon F.linear read at 0.95 (this probe: 1.2), and the step was no
+# faster than eager (RESULTS, "Single-request decoding on the AMX Xeon"): its compile, seconds a process,
+# bought nothing there
+LINEAR_READ_SHARE_BELOW = 0.8
 
 
 def _project(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
