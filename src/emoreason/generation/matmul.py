@@ -39,14 +39,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import torch
 
-from emoreason.generation.single_row import linear_weight_bytes
+from emoreason.generation.single_row import linear_weight_bytes, median_seconds
 
 ONEDNN = "bf16"  # the fp32_precision value that routes fp32 matmuls to oneDNN (see module docstring)
 ACCURACY_MARGIN = 4.0  # a kernel's mean error may be at most this multiple of MKL's
@@ -68,15 +67,6 @@ def mkl_packing_available() -> bool:
         and hasattr(ops, "_mkl_linear")
         and hasattr(ops, "_mkl_reorder_linear_weight")
     )
-
-
-def _median_seconds(run: Any, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return sorted(times)[len(times) // 2]
 
 
 def _linear_under(precision: str, inputs: torch.Tensor, weight: torch.Tensor) -> Any:
@@ -119,7 +109,7 @@ def probe_linear_kernels(rows: int, inner: int, outer: int, repeats: int = 15) -
         for kernel, run in runs.items():
             errors[kernel] = (run().double() - exact).abs().mean().item()
             run()  # warm
-            seconds[kernel] = _median_seconds(run, repeats)
+            seconds[kernel] = median_seconds(run, repeats)
     accurate = {kernel: error <= ACCURACY_MARGIN * errors[MKL] for kernel, error in errors.items()}
     return KernelProbe(seconds, accurate)
 

@@ -161,9 +161,8 @@ def linear_weight_bytes(model: nn.Module) -> int:
     return sum(m.weight.numel() * m.weight.element_size() for m in model.modules() if isinstance(m, nn.Linear))
 
 
-def _seconds(run: Callable[[], Any], repeats: int) -> float:
-    """The median wall time of `run` over `repeats` calls, after one call that warms the caches."""
-    run()
+def median_seconds(run: Callable[[], Any], repeats: int) -> float:
+    """The median wall time of `run` over `repeats` calls (warm it first: the first call pays for caches)."""
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -180,9 +179,18 @@ def linear_read_share(model: nn.Module, repeats: int = 3) -> float:
     0.2 s for the default model's 538 MB)."""
     weights = [m.weight for m in model.modules() if isinstance(m, nn.Linear)]
     rows = {w.shape[1]: torch.ones(w.shape[1], dtype=w.dtype, device=w.device) for w in weights}
-    products = _seconds(lambda: [F.linear(rows[w.shape[1]], w) for w in weights], repeats)
-    read = _seconds(lambda: [w.sum() for w in weights], repeats)
-    return read / products if products > 0 else 1.0
+
+    def products() -> None:
+        for w in weights:
+            F.linear(rows[w.shape[1]], w)
+
+    def read() -> None:
+        for w in weights:
+            w.sum()
+
+    products(), read()  # warm
+    products_s, read_s = median_seconds(products, repeats), median_seconds(read, repeats)
+    return read_s / products_s if products_s > 0 else 1.0
 
 
 def compiled_step_pays(model: nn.Module) -> bool:
