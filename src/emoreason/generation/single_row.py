@@ -175,8 +175,8 @@ def median_seconds(run: Callable[[], Any], repeats: int) -> float:
 def linear_read_share(model: nn.Module, repeats: int = 3) -> float:
     """How fast `F.linear` of one row goes through `model`'s linear weights, as a share of a plain read of the
     same weights (`Tensor.sum` of each, close to memory speed): near 1 or above, one decoding step's products
-    are already bound by memory and the compiled step has nothing to gain on them. Two passes over the weights a repeat (about
-    0.2 s for the default model's 538 MB)."""
+    are already bound by memory and the compiled step has nothing to gain on them. Two passes over the
+    weights a repeat (about 0.2 s for the default model's 538 MB)."""
     weights = [m.weight for m in model.modules() if isinstance(m, nn.Linear)]
     rows = {w.shape[1]: torch.ones(w.shape[1], dtype=w.dtype, device=w.device) for w in weights}
 
