@@ -77,6 +77,12 @@ def test_drop_reason_for_label_tasks_and_failed_requests() -> None:
     assert drop_reason(emor3.parse(text, task), sample, task, FilterConfig(min_words=2))[0] == "label_mismatch"
     assert drop_reason(emor3.parse(text, task), sample.with_(label="fear"), task, FilterConfig(min_words=2)) is None
     assert drop_reason(None, sample, task, FilterConfig())[0] == "request_failed"
+    # a wrong label of the other polarity is filed as the wrong label (it was "polarity_mismatch")
+    happy = sample.with_(label="contentment")
+    assert drop_reason(emor3.parse(text, task), happy, task, FilterConfig(min_words=2)) == (
+        "label_mismatch",
+        "teacher fear, gold contentment",
+    )
 
 
 def test_filter_tolerance_defaults_to_an_eighth_of_the_scale() -> None:

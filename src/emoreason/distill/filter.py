@@ -2,7 +2,7 @@
 parses, its polarity equals the gold polarity, its score is close to the gold score (or its
 label equals the gold label), its reasoning is neither too short nor too long, and its
 prompt was not kept already. Every drop has one reason, the first check it failed, in the
-order of `REASONS`.
+order of `REASONS` (a label task checks its label before the polarity).
 
 The filter also changes the data's polarity mix, which an SFT on the kept chains learns as its
 prior. With the lexicon teacher on movie-review sentences it kept 27% of the gold-negative ones and
@@ -26,7 +26,7 @@ from emoreason.data.schema import Sample, TaskInfo
 from emoreason.formats.base import ParseResult
 from emoreason.rewards.composite import Gold
 
-#: drop reasons, in the order they are checked
+#: drop reasons, in the order they are checked (on a label task, the label before the polarity)
 REASONS = (
     "request_failed",
     "no_cues",  # the cues teacher had no measured cue of the sample's clip to answer from (a silent recording)
@@ -62,6 +62,14 @@ def reasoning_words(parsed: ParseResult) -> int:
     return sum(len(text.split()) for text in parsed.reasoning.values())
 
 
+def _label_mismatch(parsed: ParseResult, sample: Sample) -> tuple[str, str] | None:
+    if sample.label is not None and (
+        parsed.label is None or parsed.label.strip().lower() != sample.label.strip().lower()
+    ):
+        return "label_mismatch", f"teacher {parsed.label}, gold {sample.label}"
+    return None
+
+
 def drop_reason(
     parsed: ParseResult | None, sample: Sample, task: TaskInfo, config: FilterConfig
 ) -> tuple[str, str] | None:
@@ -73,6 +81,10 @@ def drop_reason(
         return "no_gold", f"the sample has no gold {'score' if task.is_regression else 'label'}"
     if not parsed.ok:
         return "unparsed", "; ".join(str(e) for e in parsed.errors)
+    # on a label task the label is the answer and the polarity follows from it: a wrong label is filed as such,
+    # not as the polarity it carries (`polarity_mismatch` hid which emotion the teacher named instead)
+    if not task.is_regression and (mismatch := _label_mismatch(parsed, sample)) is not None:
+        return mismatch
     gold = Gold.from_sample(sample, task)
     gold_polarity = gold.resolve_polarity(task)
     if (
@@ -88,9 +100,6 @@ def drop_reason(
         tolerance = config.tolerance(task)
         if abs(parsed.score - sample.score) > tolerance + 1e-9:
             return "score_off", f"teacher {parsed.score:g}, gold {sample.score:g} (tolerance {tolerance:g})"
-    if sample.label is not None and not task.is_regression:
-        if parsed.label is None or parsed.label.strip().lower() != sample.label.strip().lower():
-            return "label_mismatch", f"teacher {parsed.label}, gold {sample.label}"
     words = reasoning_words(parsed)
     if words < config.min_words:
         return "too_short", f"{words} words < {config.min_words}"
