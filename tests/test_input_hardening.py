@@ -838,3 +838,26 @@ def test_analyze_input_skips_a_clip_it_cannot_read_and_answers_the_rest(
     assert "bad skipped: " in flat(result.output)
     answered = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
     assert [r["id"] for r in answered] == ["good"]
+
+
+def test_every_output_option_answers_to_o() -> None:
+    """`-o` named the output of distill, average and data fit-classifier but not of evaluate, compare,
+    rollouts, fit-score, evaluate-predictions or data prepare: a user who learned it on one was refused on the
+    next."""
+    import click
+    import typer
+
+    def commands(group: click.Command, path: str = "") -> list[tuple[str, click.Command]]:
+        found = [(path, group)]
+        for name, sub in getattr(group, "commands", {}).items():
+            found += commands(sub, f"{path} {name}".strip())
+        return found
+
+    outs = {
+        path: param.opts
+        for path, command in commands(typer.main.get_command(app))
+        for param in command.params
+        if "--out" in param.opts
+    }
+    assert {"evaluate", "compare", "distill", "data prepare"} <= set(outs)
+    assert [path for path, opts in outs.items() if "-o" not in opts] == []

@@ -18,7 +18,7 @@ RunA = Annotated[Path, typer.Argument(help="The reference run: a folder written 
 RunB = Annotated[Path, typer.Argument(help="The run compared with it, on the same samples.", metavar="B")]
 Resamples = Annotated[int, typer.Option("--resamples", min=100, help="Bootstrap resamples.")]
 Seed = Annotated[int, typer.Option("--seed", help="Seed of the bootstrap resampling.")]
-JsonOut = Annotated[Optional[Path], typer.Option("--out", help="Also write the comparison as JSON here.")]
+JsonOut = Annotated[Optional[Path], typer.Option("--out", "-o", help="Also write the comparison as JSON here.")]
 
 
 def verdict(result: dict) -> str:

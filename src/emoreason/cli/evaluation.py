@@ -220,6 +220,7 @@ FitOut = Annotated[
     Path,
     typer.Option(
         "--out",
+        "-o",
         help="Where the line goes: an adapter folder (it gets score_fit.json, named in its emoreason.json, so that "
         "evaluate, analyze and serve read scores off it) or a .json file. A line already there is replaced: a "
         "warning names the answers each was fitted on.",

@@ -63,7 +63,9 @@ ConvertOut = Annotated[
 ]
 CueKinds = Annotated[str, _option("Cue kinds to extract: audio, face or audio,face.")]
 PrepareCache = Annotated[Optional[Path], _option("Cue cache " + CUE_CACHE)]
-PrepareOut = Annotated[Optional[Path], _option("Also write JSONL: id, split, speaker, cue records and their text.")]
+PrepareOut = Annotated[
+    Optional[Path], _option("Also write JSONL: id, split, speaker, cue records and their text.", "--out", "-o")
+]
 ClassifierOut = Annotated[
     Path,
     typer.Option(
@@ -116,7 +118,7 @@ PredictionsFormat = Annotated[
     ),
 ]
 MetricsOut = Annotated[
-    Optional[Path], _option("Where to write the metrics JSON (default: PREDICTIONS with .metrics.json).")
+    Optional[Path], _option("Where to write the metrics JSON (default: PREDICTIONS with .metrics.json).", "--out", "-o")
 ]
 ExtraBaselines = Annotated[
     str,
@@ -304,7 +306,7 @@ OutsideSample = Annotated[
         "look at a split whose seeded sample has already been used to choose something)."
     ),
 ]
-EvalOut = Annotated[Optional[Path], _option("Output folder (default runs/eval/DATASET-SPLIT).")]
+EvalOut = Annotated[Optional[Path], _option("Output folder (default runs/eval/DATASET-SPLIT).", "--out", "-o")]
 EvalBatchSize = Annotated[int, _option("Samples per generation batch (also the most work a Ctrl-C loses).", min=1)]
 Baselines = Annotated[
     str,

@@ -37,7 +37,7 @@ Domain = Annotated[
     Optional[str],
     typer.Option("--domain", help="Only the prompts of this source domain (e.g. products, in a pooled run)."),
 ]
-JsonOut = Annotated[Optional[Path], typer.Option("--out", help="Also write the sums as JSON here.")]
+JsonOut = Annotated[Optional[Path], typer.Option("--out", "-o", help="Also write the sums as JSON here.")]
 REQUIRED = ("step", "gold", "answer", "advantage")
 
 
