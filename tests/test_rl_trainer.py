@@ -801,6 +801,12 @@ def test_config_errors_name_the_key_path(tmp_path: Path) -> None:
         load_config(recipe)
     message = str(err.value)
     assert "run.max_step: unknown key" in message and "max_steps" in message
+    assert "(did you mean max_steps?)" in message and "(did you mean" not in message.split("algorithm.beta")[1]
+    with pytest.raises(ConfigError, match=r"train: unknown key.*\(did you mean optim\?") as section:
+        load_config(None, ["train.lr=1e-4"])  # SFT's name for the training section
+    with pytest.raises(ConfigError) as far:
+        load_config(None, ["run.colour=2"])  # nothing close: no guess
+    assert "did you mean" not in str(far.value) and "did you mean" in str(section.value)
     assert "algorithm.beta" in message and "lots" in message
     assert load_config(None, ["max_steps=3", "lr=2e-5"]).run.max_steps == 3
     with pytest.raises(ConfigError, match="ambiguous"):

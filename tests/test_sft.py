@@ -379,8 +379,12 @@ def test_sft_config_errors_and_shipped_recipe() -> None:
         Path(__file__).resolve().parents[1] / "configs" / "sft_c2f_vader_smollm2.yaml", ["max_steps=3", "lr=1e-4"]
     )
     assert config.run.max_steps == 3 and config.train.lr == 1e-4 and config.model.lora.enabled
-    with pytest.raises(ConfigError, match="train.batch_sise: unknown key"):
+    with pytest.raises(ConfigError, match="train.batch_sise: unknown key") as typo:
         load_config(None, ["train.batch_sise=3"])
+    assert "(did you mean batch_size?)" in str(typo.value)
+    # GRPO's name for the training section, given to SFT
+    with pytest.raises(ConfigError, match=r"optim: unknown key.*\(did you mean train\? SFT recipes name it"):
+        load_config(None, ["optim.lr=1e-4"])
     with pytest.raises(ConfigError, match="run.epochs"):
         load_config(None, ["epochs=-1"])
 

@@ -8,12 +8,13 @@ validates them the same way:
 
 Every section forbids unknown keys, so a typo or a wrong type fails before any model is
 loaded, with the dotted key path in the message (`algorithm.loss_typ: unknown key; valid keys
-here: ...`).
+here: ... (did you mean loss_type?)`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -49,8 +50,9 @@ def _describe(
         path = ".".join(str(p) for p in problem["loc"]) or "(top level)"
         if problem["type"] == "extra_forbidden":
             section = _section_at(schema, problem["loc"][:-1])
-            valid = ", ".join(section.model_fields) if section else ""
-            line = f"{path}: unknown key" + (f"; valid keys here: {valid}" if valid else "")
+            fields = list(section.model_fields) if section else []
+            line = f"{path}: unknown key" + (f"; valid keys here: {', '.join(fields)}" if fields else "")
+            line += _meant(str(problem["loc"][-1]), fields, top_level=len(problem["loc"]) == 1)
         else:
             # a section's own check names what is wrong itself: its whole mapping quoted back says nothing
             given = problem.get("input")
@@ -65,6 +67,23 @@ def _describe(
             line += f": give {options[path]}, or set {path} in a recipe (--config)"
         lines.append(line)
     return "\n".join(lines)
+
+
+#: a top-level section one recipe names otherwise: SFT's training settings are `train`, GRPO's `optim`
+#: (`train.lr=1e-4` given to grpo was refused with only the list of GRPO's sections)
+_TRAINING = "SFT recipes name it `train`, GRPO recipes `optim`"
+SECTION_NAMES = {"train": ("optim", _TRAINING), "optim": ("train", _TRAINING)}
+
+
+def _meant(key: str, fields: Sequence[str], top_level: bool) -> str:
+    """A hint for an unknown `key` among a section's `fields`, " (did you mean X?)": at the top level the name
+    another recipe gives the same section, else the closest spelling (`loss_typ` -> `loss_type`); "" when
+    nothing is close."""
+    other, why = SECTION_NAMES.get(key, ("", "")) if top_level else ("", "")
+    if other in fields:
+        return f" (did you mean {other}? {why})"
+    close = difflib.get_close_matches(key, fields, n=1, cutoff=0.75)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def _override_of(path: str, overrides: dict[str, str]) -> str | None:
