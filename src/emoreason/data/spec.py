@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 from emoreason.data.errors import DataError
+from emoreason.data.schema import parse_low_high
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off"}
@@ -50,8 +51,6 @@ class DatasetSpec:
 
     def range_option(self, name: str) -> tuple[float, float] | None:
         """`scale=-4,4` -> (-4.0, 4.0)."""
-        from emoreason.data.schema import parse_low_high  # the one reader of LOW,HIGH
-
         value = self.options.get(name)
         if value is None:
             return None

@@ -476,9 +476,11 @@ class TransformersEngine:
         model = self.loaded.model
         if self.single_row is False or (self.single_row is None and linear_weight_bytes(model) < AUTO_MIN_WEIGHT_BYTES):
             return None
-        if self.single_row is None and self.loaded.device.type == "cpu" and layout_supported(model):
-            if self._step_pays is None:  # measured once per engine, on the model's own weights
-                self._step_pays = compiled_step_pays(model)
+        if self.single_row is None:
+            if self._step_pays is None:  # decided once per engine, measured on the model's own weights
+                self._step_pays = (
+                    self.loaded.device.type == "cpu" and layout_supported(model) and compiled_step_pays(model)
+                )
             if not self._step_pays:
                 return None
         return SingleRowDecoder.build(model)
