@@ -76,6 +76,8 @@ def test_drop_reason_for_label_tasks_and_failed_requests() -> None:
     sample = Sample(id="x", image="i.png", label="anger")
     assert drop_reason(emor3.parse(text, task), sample, task, FilterConfig(min_words=2))[0] == "label_mismatch"
     assert drop_reason(emor3.parse(text, task), sample.with_(label="fear"), task, FilterConfig(min_words=2)) is None
+    spaced = sample.with_(label=" Fear ")
+    assert drop_reason(emor3.parse(text, task), spaced, task, FilterConfig(min_words=2)) is None  # as labels compare
     assert drop_reason(None, sample, task, FilterConfig())[0] == "request_failed"
     # a wrong label of the other polarity is filed as the wrong label (it was "polarity_mismatch")
     happy = sample.with_(label="contentment")

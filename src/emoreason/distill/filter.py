@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from emoreason.data.schema import Sample, TaskInfo
+from emoreason.data.schema import Sample, TaskInfo, normalize_label
 from emoreason.formats.base import ParseResult
 from emoreason.rewards.composite import Gold
 
@@ -63,9 +63,10 @@ def reasoning_words(parsed: ParseResult) -> int:
 
 
 def _label_mismatch(parsed: ParseResult, sample: Sample) -> tuple[str, str] | None:
-    if sample.label is not None and (
-        parsed.label is None or parsed.label.strip().lower() != sample.label.strip().lower()
-    ):
+    """A chain's label against the gold's, compared as labels are everywhere (`normalize_label`)."""
+    if sample.label is None:
+        return None
+    if parsed.label is None or normalize_label(parsed.label) != normalize_label(sample.label):
         return "label_mismatch", f"teacher {parsed.label}, gold {sample.label}"
     return None
 
