@@ -812,6 +812,31 @@ def test_analyze_answers_on_the_scale_its_input_spec_names(tiny: str, tmp_path: 
     assert len(loads) == 3  # the two reads above, then analyze's one
 
 
+def test_a_text_file_is_read_one_text_per_line(tiny: str, tmp_path: Path) -> None:
+    """`--input notes.txt` was read as JSONL: every line "invalid JSON", nothing analysed. A .txt file is read
+    as piped lines are, blank lines skipped, each sample named by its line so an answer leads back to it."""
+    from emoreason.cli.inputs import read_input
+
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes("\ufeffFirst one.\n\n  Second, with spaces.  \r\n\u200b\nThird\n".encode())
+    samples = read_input(notes).samples
+    assert [(s.id, s.text) for s in samples] == [
+        ("line1", "First one."),
+        ("line3", "Second, with spaces."),
+        ("line5", "Third"),
+    ]
+    result = runner.invoke(app, ["analyze", "--input", str(notes), "--model", tiny, "--max-new-tokens", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["id"] for line in result.output.strip().splitlines()[-3:]] == ["line1", "line3", "line5"]
+
+    (tmp_path / "blank.txt").write_text("\n  \n")
+    (tmp_path / "latin1.txt").write_bytes("ok\ncaf\u00e9\n".encode("latin-1"))
+    for name, says in (("blank.txt", "holds no text"), ("latin1.txt", "line 2")):
+        result = runner.invoke(app, ["analyze", "--input", str(tmp_path / name), "--model", tiny])
+        assert result.exit_code != 0
+        assert name in flat(result.output) and says in flat(result.output), result.output
+
+
 def test_the_cue_classifier_is_not_fitted_on_test_clips_unless_told(tmp_path: Path) -> None:
     """Fitted on test clips, its ranking went into those clips' prompts as "fitted on other speakers"."""
     fit = ["data", "fit-classifier", "ravdess:/nowhere?cues=only", "--out", str(tmp_path / "c.json"), "--split"]

@@ -21,7 +21,7 @@ from typing import TextIO
 
 from emoreason.api import samples_from_texts
 from emoreason.data.schema import Sample, TaskInfo
-from emoreason.data.text import NotUtf8Error, decode_utf8
+from emoreason.data.text import NotUtf8Error, decode_utf8, is_blank
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +33,33 @@ class Given:
     task: TaskInfo | None = None
 
 
+#: a file with one of these suffixes holds plain text, one input per line (`read_text_lines`)
+TEXT_SUFFIXES = (".txt", ".text")
+
+
+def read_text_lines(path: Path) -> Given:
+    """One sample per non-blank line of a plain text file, as the lines piped to stdin are read (text with
+    surrounding whitespace stripped), each named by its line number (`line3`) so that an answer leads back
+    to its line. Raises `ValueError` naming the file for bytes that are not UTF-8 (with the line and column,
+    `decode_utf8`; a strict decode leaves no lone surrogate to check) and for a file with no text at all."""
+    try:
+        text = decode_utf8(path.read_bytes())
+    except NotUtf8Error as err:
+        raise ValueError(f"{path}: {err}") from None
+    samples = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not is_blank(line):
+            samples.append(Sample(id=f"line{number}", text=line.strip()))
+    if not samples:
+        raise ValueError(f"{path} holds no text (only empty lines): nothing to analyse")
+    return Given(samples)
+
+
 def read_input(path: Path, warn: Callable[[str], None] | None = None) -> Given:
     """Every row of a JSONL or CSV file with the generic fields (id, text, audio, video, image), read
     once; score and label are optional (`?targets=optional`): analyze needs no gold. Rows that cannot be
-    read are skipped and reported through `warn` (file, line and why), as `data inspect` does.
+    read are skipped and reported through `warn` (file, line and why), as `data inspect` does. A `.txt`
+    file holds one text per line (`read_text_lines`).
 
     A `path` that is no file but a dataset spec (`jsonl:FILE?text=sentence`, `vader:tweets`) is read as
     one, so a file whose fields have other names needs no rewriting (scores stay optional). The task
@@ -47,6 +70,8 @@ def read_input(path: Path, warn: Callable[[str], None] | None = None) -> Given:
     from emoreason.data import adapters as _registered  # noqa: F401  (fills ADAPTERS)
     from emoreason.data.spec import DatasetSpec, parse_spec
 
+    if path.suffix.lower() in TEXT_SUFFIXES and path.is_file():
+        return read_text_lines(path)
     kind = "csv" if path.suffix.lower() == ".csv" else "jsonl"
     # a DatasetSpec, not a spec string: a file name may hold `?` or `&`
     spec = DatasetSpec(kind, str(path), {"targets": "optional"})
@@ -107,7 +132,7 @@ def given_input(
                 f"--input {input_file} gives the samples (their media in its rows); leave out {' and '.join(also)}"
             )
         if input_file.is_dir():
-            raise ValueError(f"--input {input_file} is a directory; give a JSONL or CSV file")
+            raise ValueError(f"--input {input_file} is a directory; give a JSONL, CSV or .txt file")
         return read_input(input_file, warn)
     if examples:
         if others:
@@ -127,4 +152,4 @@ def given_input(
     return Given(samples_from_texts(texts or [""], media))
 
 
-__all__ = ["Given", "example_samples", "given_input", "read_input", "stdin_lines"]
+__all__ = ["TEXT_SUFFIXES", "Given", "example_samples", "given_input", "read_input", "read_text_lines", "stdin_lines"]

@@ -137,8 +137,8 @@ Texts = Annotated[
 InputFile = Annotated[
     Optional[Path],
     _option(
-        "JSONL/CSV of samples (generic fields: id, text, audio, video, image), or a dataset spec "
-        "(jsonl:FILE?text=sentence for other field names, vader:tweets).",
+        "JSONL/CSV of samples (generic fields: id, text, audio, video, image), a .txt file (one text per "
+        "line), or a dataset spec (jsonl:FILE?text=sentence for other field names, vader:tweets).",
         "--input",
         "-i",
     ),
