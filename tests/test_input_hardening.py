@@ -837,6 +837,19 @@ def test_a_text_file_is_read_one_text_per_line(tiny: str, tmp_path: Path) -> Non
         assert name in flat(result.output) and says in flat(result.output), result.output
 
 
+def test_a_tsv_file_is_read_with_tabs_and_an_unknown_suffix_is_named(tiny: str, tmp_path: Path) -> None:
+    """A .tsv file was read as JSONL ("invalid JSON" on every line); it is CSV with tabs. A file of another
+    suffix is still read as JSONL, and when no row can be read the error says so and which suffixes are known."""
+    from emoreason.cli.inputs import read_input
+
+    table = write(tmp_path / "mine.tsv", "id\ttext\tscore\na\tLovely, warm cafe\t2\n")
+    assert [(s.id, s.text) for s in read_input(table).samples] == [("a", "Lovely, warm cafe")]
+    odd = write(tmp_path / "mine.dat", "text\tscore\nnice\t2\n")
+    result = runner.invoke(app, ["analyze", "--input", str(odd), "--model", tiny])
+    assert result.exit_code != 0
+    assert "read as JSONL" in flat(result.output) and ".tsv" in flat(result.output), result.output
+
+
 def test_the_cue_classifier_is_not_fitted_on_test_clips_unless_told(tmp_path: Path) -> None:
     """Fitted on test clips, its ranking went into those clips' prompts as "fitted on other speakers"."""
     fit = ["data", "fit-classifier", "ravdess:/nowhere?cues=only", "--out", str(tmp_path / "c.json"), "--split"]

@@ -12,10 +12,12 @@ import json
 import math
 import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 from emoreason.api import check_context_fits
 from emoreason.cli import options as opt
+from emoreason.cli.inputs import TEXT_SUFFIXES
 from emoreason.cli.ui import fail, progress, show_record, warn
 
 
@@ -114,6 +116,16 @@ def _check_format(task: Any, fmt: Any, model: str, adapter: Any) -> None:
         )
 
 
+def _read_as(input_file: Path) -> str:
+    """What a file read as JSONL for want of a known suffix was taken for, and what the suffixes mean."""
+    if input_file.suffix.lower() in (".jsonl", ".json", ".csv", ".tsv", *TEXT_SUFFIXES) or not input_file.is_file():
+        return ""
+    return (
+        f"; it was read as JSONL (its suffix {input_file.suffix or '(none)'!r} names no other kind): --input "
+        "takes .jsonl, .csv, .tsv, or .txt (one text per line), or a spec such as csv:FILE?delimiter=;"
+    )
+
+
 def _spoken_by(speaker: str | None, samples: list[Any], input_file: Any, reference: Any) -> list[Any]:
     """The clip given on the command line as `speaker`'s (`--speaker`): its cues are compared with that speaker's
     statistics in the cue `reference` (a speaker it does not know is said by `Explainer.prepare`). Fails, before
@@ -187,7 +199,11 @@ def analyze(
     except ValueError as err:  # DataError and InvalidTextError are
         fail(str(err))
     if not samples:
-        fail(f"nothing to analyse: {input_file} has no row that can be read" if input_file else "nothing to analyse")
+        fail(
+            f"nothing to analyse: {input_file} has no row that can be read{_read_as(input_file)}"
+            if input_file
+            else "nothing to analyse"
+        )
     if neutral_band is not None:
         the_task = _with_band(the_task, neutral_band, model, adapter)
     _check_format(the_task, fmt, model, adapter)  # before the model loads: a label task needs a label format

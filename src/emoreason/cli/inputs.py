@@ -58,8 +58,8 @@ def read_text_lines(path: Path) -> Given:
 def read_input(path: Path, warn: Callable[[str], None] | None = None) -> Given:
     """Every row of a JSONL or CSV file with the generic fields (id, text, audio, video, image), read
     once; score and label are optional (`?targets=optional`): analyze needs no gold. Rows that cannot be
-    read are skipped and reported through `warn` (file, line and why), as `data inspect` does. A `.txt`
-    file holds one text per line (`read_text_lines`).
+    read are skipped and reported through `warn` (file, line and why), as `data inspect` does. A `.tsv`
+    file is read as CSV with tabs, a `.txt` file as one text per line (`read_text_lines`).
 
     A `path` that is no file but a dataset spec (`jsonl:FILE?text=sentence`, `vader:tweets`) is read as
     one, so a file whose fields have other names needs no rewriting (scores stay optional). The task
@@ -72,9 +72,10 @@ def read_input(path: Path, warn: Callable[[str], None] | None = None) -> Given:
 
     if path.suffix.lower() in TEXT_SUFFIXES and path.is_file():
         return read_text_lines(path)
-    kind = "csv" if path.suffix.lower() == ".csv" else "jsonl"
+    suffix = path.suffix.lower()
+    kind = "csv" if suffix in (".csv", ".tsv") else "jsonl"
     # a DatasetSpec, not a spec string: a file name may hold `?` or `&`
-    spec = DatasetSpec(kind, str(path), {"targets": "optional"})
+    spec = DatasetSpec(kind, str(path), {"targets": "optional"} | ({"delimiter": "tab"} if suffix == ".tsv" else {}))
     names_task = False
     if not path.exists() and ":" in str(path) and str(path).split(":", 1)[0] in ADAPTERS:
         given = parse_spec(str(path))

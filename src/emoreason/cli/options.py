@@ -137,7 +137,7 @@ Texts = Annotated[
 InputFile = Annotated[
     Optional[Path],
     _option(
-        "JSONL/CSV of samples (generic fields: id, text, audio, video, image), a .txt file (one text per "
+        "JSONL/CSV/TSV of samples (generic fields: id, text, audio, video, image), a .txt file (one text per "
         "line), or a dataset spec (jsonl:FILE?text=sentence for other field names, vader:tweets).",
         "--input",
         "-i",
