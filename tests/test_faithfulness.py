@@ -790,3 +790,21 @@ def test_the_terminal_view_of_a_label_without_polarity_shows_the_label_alone(cap
     show_record(Sample(id="c", text=""), record)
     shown = " ".join(capsys.readouterr().out.replace("│", " ").split())
     assert "label spiky" in shown and "?" not in shown.split("label spiky")[0]
+
+
+def test_the_terminal_view_of_a_clip_without_text_names_its_file(capsys) -> None:
+    """A clip analysed alone showed `input1:` and nothing in its title: the sample the model was asked holds
+    its cue text, not the file. The title names the file of the sample as given."""
+    from emoreason.cli.ui import show_record
+    from emoreason.data.schema import Sample, resolve_task
+    from emoreason.formats import get_format
+    from emoreason.generation import Completion
+    from emoreason.inference import audit_record
+
+    task = resolve_task(labels=("spiky", "mellow"))
+    text = "<step1>loud</step1><step2>x</step2><step3>y</step3>\\boxed{spiky}"
+    asked = Sample(id="input1", text="", cues="Voice: pitch high.")
+    record = audit_record(asked, Completion(text, [1], [0.0], "stop"), get_format("emor3"), task, "m", 0.1)
+    show_record(asked, record, Sample(id="input1", text="", audio="/clips/take 3.wav"))
+    title = capsys.readouterr().out.splitlines()[0]
+    assert "input1: audio take 3.wav" in title

@@ -256,11 +256,12 @@ def analyze(
             records = explainer.records(inputs, progress=advance)
     except (MediaError, ValueError) as err:
         fail(str(err))
+    given = {s.id: s for s in samples}  # as the user gave them, with their media files (a title names them)
     for sample, record in zip(inputs.samples, records):  # records carry their cue text (`Explainer.records`)
         if as_json:
             print(json.dumps(record, ensure_ascii=False))
         else:
-            show_record(sample, record)
+            show_record(sample, record, given.get(sample.id))
 
 
 def prepared_readable(explainer: Any, samples: list[Any], advance: Any = None) -> Any:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
@@ -180,11 +181,14 @@ def evidence_text(source: str, spans: Iterable[Any], label: str) -> Text:
     return Text.assemble((label, "dim"), line)
 
 
-def show_record(sample: Sample, record: dict[str, Any]) -> None:
+def show_record(sample: Sample, record: dict[str, Any], given: Sample | None = None) -> None:
     """The readable view of one audit record (`analyze` without --json): the input with the
-    evidence the chain cites marked (`metrics.evidence.mark_evidence`), then the answer."""
+    evidence the chain cites marked (`metrics.evidence.mark_evidence`), then the answer. `given` is
+    the sample as the user gave it where `sample` is the one the model was asked (its media turned
+    into cue text): a clip without text is named in the title by its file."""
     from rich.panel import Panel
 
+    from emoreason.cues.prompting import MEDIA
     from emoreason.metrics.evidence import mark_evidence
 
     colours = {"positive": "green", "negative": "red", "neutral": "yellow"}
@@ -252,6 +256,8 @@ def show_record(sample: Sample, record: dict[str, Any]) -> None:
     if not record["parse_ok"] and not record["reasoning"]:
         lines.append(Text("raw: " + record["raw_completion"][:300], style="dim"))
     shown = sample.text if len(sample.text) <= 60 else sample.text[:60] + "…"
+    if not shown.strip():  # a clip alone: name what was heard or seen instead of an empty title
+        shown = ", ".join(f"{m} {Path(path).name}" for m in MEDIA if (path := getattr(given or sample, m)))
     title = Text(f"{record['id']}: {shown}")
     console.print(Panel(Text("\n").join(lines), title=title, title_align="left"))
 
