@@ -231,6 +231,22 @@ def test_a_label_set_given_on_the_command_line_gets_the_known_polarities() -> No
     assert task.label_polarity == {"happy": "positive", "sad": "negative", "calm": "positive"}
 
 
+def test_the_basic_emotion_corpora_labels_get_their_polarity() -> None:
+    """A file labelled joy / love / sadness / anger / fear / surprise (the six-label tweet corpora) had no
+    polarity for joy and love, so their answers had no polarity figures or hint. Surprise stays without one."""
+    from emoreason.data.schema import resolve_task
+
+    task = resolve_task(labels=("sadness", "Joy", "love", "anger", "fear", "surprise", "happiness"))
+    assert task.label_polarity == {
+        "sadness": "negative",
+        "joy": "positive",
+        "love": "positive",
+        "anger": "negative",
+        "fear": "negative",
+        "happiness": "positive",
+    }
+
+
 def test_labels_that_differ_only_in_case_are_one_label(tmp_path: Path) -> None:
     """ "Amusement" and "amusement" made two labels, and evaluate stopped at the metrics after answering."""
     rows = [{"text": "a", "label": "Amusement"}, {"text": "b", "label": "amusement"}, {"text": "c", "label": "fear"}]
@@ -806,16 +822,17 @@ def test_a_missing_train_split_says_where_splits_come_from(tmp_path) -> None:
 
 
 def test_inspect_names_the_labels_without_a_polarity(tmp_path) -> None:
-    """`joy` is no Mikels or RAVDESS word: inspect counted it `unknown` and never said which label, or how to fix it."""
+    """`surprise` has no polarity of its own (no Mikels or RAVDESS word): inspect counted it `unknown` and never
+    said which label, or how to fix it."""
     from emoreason.data import load_dataset
     from emoreason.data.inspect import describe
 
     data = tmp_path / "d.jsonl"
-    rows = [("yay", "joy"), ("grr", "anger"), ("hm", "Joy")]
+    rows = [("wow", "surprise"), ("grr", "anger"), ("hm", "Surprise")]
     data.write_text(
         "".join(json.dumps({"id": str(i), "text": t, "label": label}) + "\n" for i, (t, label) in enumerate(rows))
     )
     info = describe(load_dataset(f"jsonl:{data}"))
-    assert info["polarity"] == {"negative": 1, "unknown": 2} and info["labels_without_polarity"] == ["joy"]
-    given = describe(load_dataset(f"jsonl:{data}?polarity=joy:positive"))
+    assert info["polarity"] == {"negative": 1, "unknown": 2} and info["labels_without_polarity"] == ["surprise"]
+    given = describe(load_dataset(f"jsonl:{data}?polarity=surprise:positive"))
     assert "labels_without_polarity" not in given and given["polarity"] == {"positive": 2, "negative": 1}

@@ -180,8 +180,8 @@ Labels = Annotated[
     Optional[str],
     _option(
         "Custom comma-separated label set, instead of --task (not with it); answered in a label format (-f emor3 or "
-        "-f r1). LABEL:POLARITY gives a label its polarity (joy:positive); emotion words Mikels or RAVDESS name have "
-        "one."
+        "-f r1). LABEL:POLARITY gives a label its polarity (surprise:positive); the emotion words of Mikels and "
+        "RAVDESS, and joy, happiness and love, have one."
     ),
 ]
 NeutralBand = Annotated[

@@ -44,6 +44,10 @@ RAVDESS_POLARITY: dict[str, Polarity] = {
     "fearful": "negative",
     "disgust": "negative",
 }
+# Ekman's happiness under the names emotion corpora give it (the six-label tweet corpora say "joy", and pair
+# it with "love"), which a generic file gets (`label_polarity_map`); his other five are Mikels' words above,
+# except surprise, whose valence the word does not tell (a surprise may please or shock): it gets none.
+BASIC_EMOTION_POLARITY: dict[str, Polarity] = {"happiness": "positive", "joy": "positive", "love": "positive"}
 MIKELS_AROUSAL: dict[str, Literal["high", "low"]] = {
     "amusement": "high",
     "excitement": "high",
@@ -296,10 +300,15 @@ def normalize_label(label: str) -> str:
 def label_polarity_map(labels: Sequence[str], given: str | None = None, spec: str = "") -> dict[str, Polarity]:
     """The polarity of each label whose valence is known, keyed by `normalize_label`: Mikels' eight
     categories, RAVDESS's emotions (as the `ravdess:` adapter reads them, so that a converted copy keeps
-    them) and the polarity words themselves. `given` ("label:polarity,...", `?polarity=` in `spec`)
-    adds to them or overrides them. Every free label set (a generic file, `--labels`, a reward's data
-    source) gets its polarities here."""
-    known_words: dict[str, Polarity] = {**MIKELS_VALENCE, **RAVDESS_POLARITY, **{p: p for p in POLARITIES}}
+    them), happiness, joy and love (`BASIC_EMOTION_POLARITY`) and the polarity words themselves. `given`
+    ("label:polarity,...", `?polarity=` in `spec`) adds to them or overrides them. Every free label set (a
+    generic file, `--labels`, a reward's data source) gets its polarities here."""
+    known_words: dict[str, Polarity] = {
+        **MIKELS_VALENCE,
+        **RAVDESS_POLARITY,
+        **BASIC_EMOTION_POLARITY,
+        **{p: p for p in POLARITIES},
+    }
     names = {normalize_label(x) for x in labels}
     known = {normalize_label(x): known_words[normalize_label(x)] for x in labels if normalize_label(x) in known_words}
     for pair in (given or "").split(","):

@@ -38,7 +38,8 @@ TASK_OPTIONS = {
     "scale (default 0: only the midpoint is neutral; 0 on a scale centred there, 4 on 1..7)",
     "labels": "comma-separated label set; other labels become bad rows (default: the labels found)",
     "polarity": "each label's polarity, LABEL:POLARITY pairs, e.g. polarity=awe:positive,boredom:negative (default: "
-    "Mikels' and RAVDESS's emotion words and the polarity words; a label without one has no polarity figures or hint)",
+    "Mikels' and RAVDESS's emotion words, joy, happiness, love, and the polarity words; a label without one has no "
+    "polarity figures or hint)",
     "missing_media": "skip (default: a sample whose media file is absent is a bad row) or keep (drop the reference)",
     "name": "task name used in reports (default: the file name)",
     "targets": "required (default: a row without score or label is a bad row) or optional (texts to analyse, "
