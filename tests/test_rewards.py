@@ -705,7 +705,7 @@ def test_task_for_source():
     assert task_for_source("images:/d?dataset=fi").name == "fi"
     task = task_for_source("jsonl:x.jsonl?labels=anger,joy,neutral")
     assert task.labels == ("anger", "joy", "neutral")
-    assert task.label_polarity == {"anger": "negative", "neutral": "neutral"}
+    assert task.label_polarity == {"anger": "negative", "joy": "positive", "neutral": "neutral"}
     # the same polarities as the file's own task: RAVDESS's words and `?polarity=` too (they were dropped)
     own = task_for_source("jsonl:x.jsonl?labels=calm,boredom&polarity=boredom:negative")
     assert own.label_polarity == {"calm": "positive", "boredom": "negative"}
