@@ -899,3 +899,18 @@ def test_every_output_option_answers_to_o() -> None:
     }
     assert {"evaluate", "compare", "distill", "data prepare"} <= set(outs)
     assert [path for path, opts in outs.items() if "-o" not in opts] == []
+
+
+def test_a_stray_word_says_which_option_it_was_probably_meant_for() -> None:
+    """`emoreason evaluate default -d ...` said only "Got unexpected extra argument(s) (default)" and
+    `emoreason evaluate vader:tweets` only that -d was missing: neither said where the word goes."""
+    said = {
+        ("evaluate", "default", "-d", "vader:tweets"): "give it with --model default",
+        ("evaluate", "vader:tweets"): "is a dataset spec: give it with -d/--dataset vader:tweets",
+        ("evaluate", "-d", "vader:tweets", "--bogus"): "No such option",
+    }
+    for args, says in said.items():
+        result = runner.invoke(app, list(args))
+        boxed = " ".join(result.output.replace("│", " ").split())  # the error box wraps the message
+        assert result.exit_code == 2 and says in boxed, (args, result.output)
+    assert "--model" not in runner.invoke(app, ["evaluate", "-d", "vader:tweets", "--bogus"]).output

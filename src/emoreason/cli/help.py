@@ -167,6 +167,41 @@ class Command(_NarrowHelp, _FlagsWithoutType, TyperCommand):
                 pieces.append((name if param.required else f"[{name}]") + ("..." if param.nargs != 1 else ""))
         return pieces
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        given = list(args)  # click's parser consumes the list it is handed
+        try:
+            return super().parse_args(ctx, args)  # type: ignore[misc]  # (a mixin's MRO: TyperCommand's)
+        except Exception as err:
+            # a usage error (it has the context and a message), of the click typer brings: its own copy in
+            # recent typer, click itself in older ones
+            hint = self._stray_word_hint(ctx, given) if hasattr(err, "ctx") and hasattr(err, "message") else ""
+            if hint:
+                err.message = f"{err.message}\n{hint}"
+            raise
+
+    def _stray_word_hint(self, ctx: Any, given: list[str]) -> str:
+        """What a word given where a command takes no positional argument was probably meant as: `emoreason
+        evaluate default -d ...` said only "Got unexpected extra argument (default)", and `emoreason evaluate
+        vader:tweets` only that -d was missing. Empty where the command takes arguments or none was stray."""
+        if any(p.param_type_name == "argument" for p in self.params):
+            return ""
+        try:
+            _, stray, _ = self.make_parser(ctx).parse_args(args=given)
+        except Exception:  # an option the parser refuses: that error says enough
+            return ""
+        if not stray:
+            return ""
+        from emoreason.data import ADAPTERS
+        from emoreason.data import adapters as _registered  # noqa: F401  (fills ADAPTERS)
+
+        options = {name for p in self.params for name in getattr(p, "opts", ())}
+        word = stray[0]
+        if "--dataset" in options and word.split(":", 1)[0] in ADAPTERS and ":" in word:
+            return f"{word!r} is a dataset spec: give it with -d/--dataset {word}"
+        if "--model" in options:
+            return f"{self.name} takes no positional argument; if {word!r} is the model, give it with --model {word}"
+        return f"{self.name} takes no positional argument: every input is an option (see --help)"
+
 
 class Group(_NarrowHelp, _FlagsWithoutType, TyperGroup):
     """A typer command group (`emoreason`, `emoreason data`) whose help shows flags without a type."""
