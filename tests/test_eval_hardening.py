@@ -254,7 +254,7 @@ def test_ctrl_c_says_whether_any_answer_was_kept(tmp_path: Path, monkeypatch: py
 def test_a_folder_given_as_the_predictions_file_is_called_a_folder(tmp_path: Path) -> None:
     from emoreason.eval.predictions import read_predictions
 
-    with pytest.raises(DataError, match="is a folder; give the predictions JSONL file"):
+    with pytest.raises(DataError, match="is a folder; give the predictions file"):
         read_predictions(tmp_path)
 
 
@@ -434,6 +434,34 @@ def test_evaluate_predictions_skips_a_baseline_without_train_split(tmp_path: Pat
     message = " ".join(result.output.split())
     assert "baseline 'mean' skipped: it is fitted on the train split" in message
     assert set(strict_load(out)["rows"]) == {"p", "vader"}  # the baseline that can run still does
+
+
+def test_evaluate_predictions_reads_a_table_of_predictions(tmp_path: Path) -> None:
+    """A system that writes its predictions as CSV (id,score) was refused line by line as invalid JSON. The
+    table is read by its header; an empty cell is no answer (scored as an unparsed one, as `null` in JSONL)."""
+    from emoreason.eval.predictions import read_predictions
+
+    gold = [{"id": f"t{i}", "text": "x", "score": s} for i, s in enumerate((2.0, -1.0, 0.5, -3.0))]
+    data = write_rows(tmp_path / "gold.jsonl", gold)
+    (tmp_path / "p.csv").write_text("id,score\nt0,1.5\nt1,-0.5\nt2,\nt3,-2.5\n")
+    (tmp_path / "p.jsonl").write_text(
+        "".join(json.dumps({"id": f"t{i}", "score": s}) + "\n" for i, s in enumerate((1.5, -0.5, None, -2.5)))
+    )
+    rows, _ = read_predictions(tmp_path / "p.csv")
+    assert rows["t0"] == {"id": "t0", "score": "1.5"} and rows["t2"]["score"] is None
+    figures = []
+    for name in ("p.csv", "p.jsonl"):
+        out = tmp_path / f"{name}.json"
+        result = runner.invoke(
+            app, ["evaluate-predictions", str(tmp_path / name), "-d", f"jsonl:{data}?scale=-4,4", "-o", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+        row = strict_load(out)["rows"]["p"]
+        figures.append((row["pearson_r"], row["mae"], row["n_invalid"]))
+    assert figures[0] == figures[1] and figures[0][2] == 1
+    (tmp_path / "bad.tsv").write_text("ident\tscore\nt0\t1\n")
+    with pytest.raises(DataError, match="header row with `id`.*columns: ident, score"):
+        read_predictions(tmp_path / "bad.tsv")
 
 
 def test_evaluate_predictions_reads_a_label_tasks_completions_as_its_format(tmp_path: Path) -> None:

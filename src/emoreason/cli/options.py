@@ -104,7 +104,8 @@ Predictions = Annotated[
     Path,
     typer.Argument(
         help="JSONL of model outputs: `id` plus `completion` (parsed with --format) or `score`/`label` "
-        "(a row with both scores its `score`/`label`, and a warning counts those that differ).",
+        "(a row with both scores its `score`/`label`, and a warning counts those that differ); or a .csv/.tsv "
+        "file with those columns (an empty cell: no answer).",
         metavar="PREDICTIONS",
     ),
 ]

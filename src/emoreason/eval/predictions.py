@@ -1,28 +1,31 @@
 """Score a file of predictions from any system against a dataset split.
 
 Each line of the file is a JSON object with `id` and either `completion` (model text, parsed with
-a reasoning format) or a ready `score` / `label`. Predictions that give no usable answer still
-count: a regression prediction that is missing, unparsable, not a finite number (`"abc"`, NaN,
-Infinity) or outside the task's scale is scored as the metrics score an unparsed answer, i.e. as
-the midpoint of the scale (`task_metrics(invalid_score=...)`, counted in `n_invalid`); a
-classification label outside the label set is wrong (the metrics' `<invalid>` column). Failures
-therefore cost the system, no system looks better by failing to answer, and one wild value
-(1e9) cannot swamp the error of every other answer. The exception is an MMSA task
-(`MMSA_METRIC_SETS`): a score outside its scale is kept, as MMSA's metricsTop.py keeps it (its
-accuracies clip it, its MAE and Corr read it as given). Every rejected value is counted in the row
-and named in a warning (count, first ids, what was done), never replaced silently.
+a reasoning format) or a ready `score` / `label`; a `.csv` or `.tsv` file holds the same as columns.
+Predictions that give no usable answer still count: a regression prediction that is missing,
+unparsable, not a finite number (`"abc"`, NaN, Infinity) or outside the task's scale is scored as
+the metrics score an unparsed answer, i.e. as the midpoint of the scale
+(`task_metrics(invalid_score=...)`, counted in `n_invalid`); a classification label outside the
+label set is wrong (the metrics' `<invalid>` column). Failures therefore cost the system, no system
+looks better by failing to answer, and one wild value (1e9) cannot swamp the error of every other
+answer. The exception is an MMSA task (`MMSA_METRIC_SETS`): a score outside its scale is kept, as
+MMSA's metricsTop.py keeps it (its accuracies clip it, its MAE and Corr read it as given). Every
+rejected value is counted in the row and named in a warning (count, first ids, what was done), never
+replaced silently.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import csv
+import io
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from emoreason.baselines import baselines_for
 from emoreason.data import DataError, Dataset, Sample, TaskInfo
-from emoreason.data.adapters._rows import parse_score
+from emoreason.data.adapters._rows import parse_score, read_text_file
 from emoreason.data.jsonl import read_jsonl_strict
 from emoreason.data.schema import normalize_label
 from emoreason.eval.comparison import fit_baselines
@@ -38,17 +41,45 @@ SHOWN_IDS = 5  # how many offending ids a warning names
 MMSA_METRIC_SETS = frozenset({"mosi", "mosei", "sims", "simsv2"})
 
 
+#: suffixes of a predictions file read as a table with a header row (with this delimiter), not as JSONL
+TABLE_DELIMITERS = {".csv": ",", ".tsv": "\t"}
+
+
+def _table_rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, row) of a CSV/TSV file of predictions: what a system that writes a table gives. An empty
+    cell is a value not given (None), as `null` is in JSONL: a row with an empty score is an unanswered one."""
+    table = csv.DictReader(io.StringIO(read_text_file(path), newline=""), delimiter=delimiter)
+    columns = table.fieldnames or []
+    if "id" not in columns or not {"completion", "score", "label"} & set(columns):
+        raise DataError(
+            f"a table of predictions needs a header row with `id` and one of `completion`, `score`, `label` "
+            f"(columns: {', '.join(columns) or 'none'})",
+            file=str(path),
+            line=1,
+        )
+    for row in table:
+        yield table.line_num, {key: value or None for key, value in row.items() if key is not None}
+
+
 def read_predictions(path: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """Rows keyed by id; malformed lines raise `DataError` naming the line."""
+    """Rows keyed by id, from JSONL (one object a line) or, for a `.csv`/`.tsv` file, a table with a header
+    row; malformed lines raise `DataError` naming the line."""
     if path.is_dir():
         raise DataError(
-            "is a folder; give the predictions JSONL file (one object with an `id` per line)", file=str(path)
+            "is a folder; give the predictions file (JSONL, one object with an `id` per line, or CSV/TSV)",
+            file=str(path),
         )
     if not path.is_file():
         raise DataError("predictions file does not exist", file=str(path))
     rows: dict[str, dict[str, Any]] = {}
     warnings: list[str] = []
-    for number, row in read_jsonl_strict(path, required=("id",), hint="each line needs an object with an `id` field"):
+    delimiter = TABLE_DELIMITERS.get(path.suffix.lower())
+    lines = (
+        _table_rows(path, delimiter)
+        if delimiter is not None
+        else read_jsonl_strict(path, required=("id",), hint="each line needs an object with an `id` field")
+    )
+    for number, row in lines:
         if not any(k in row for k in ("completion", "score", "label")):
             raise DataError("the row has none of `completion`, `score`, `label`", file=str(path), line=number)
         key = str(row["id"])
@@ -56,7 +87,10 @@ def read_predictions(path: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
             warnings.append(f"{path}:{number}: id {key!r} repeated; the last row is used")
         rows[key] = row
     if not rows:
-        raise DataError("the predictions file is empty: write one JSON object per line, with `id`", file=str(path))
+        raise DataError(
+            "the predictions file is empty: write one JSON object per line, with `id` (or a CSV row per id)",
+            file=str(path),
+        )
     return rows, warnings
 
 
