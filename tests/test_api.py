@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -473,7 +474,10 @@ def test_evaluate_refuses_media_a_text_model_cannot_read_before_loading_it(tiny_
     def no_loading(*args: Any) -> Any:
         raise AssertionError("the model was loaded for media it cannot read")
 
-    with pytest.raises(MediaError, match=r"takes text only, not audio \(.*clip.wav\).*\?cues=only"):
+    # the spec that measures them, named whole: a generic file's option is `measure` (the message said
+    # `?cues=only`, which names a file's cue column there)
+    measured = re.escape(f"'jsonl:{data}?labels=happy,sad&measure=only'")
+    with pytest.raises(MediaError, match=rf"takes text only, not the audio of .*clip.wav.*evaluate {measured}"):
         emoreason.evaluate(f"jsonl:{data}?labels=happy,sad", tiny_path, out=tmp_path / "run", loader=no_loading)
 
 
