@@ -1,0 +1,30 @@
+#!/bin/bash
+# Pausing, speaking rate and voicing read within the speech span (AudioCues version 3) against the whole clip
+# (version 2): the shipped speech-emotion adapter's weights unchanged, its cue classifier refitted on the train
+# actors and its reference rebuilt from the new measures.
+#
+# Rule, written before any valid answer with the new measures existed: the new measures stay (and the refitted
+# classifier and reference ship) unless the adapter's valid UAR with them is lower than with the old measures
+# and its 95% paired interval (same 60 valid clips) lies below 0. Test is read once, after that decision, and
+# only described.
+#
+# Old: `git worktree add /tmp/wt_old 822bac5` (the commit before the change), run with PYTHONPATH=/tmp/wt_old/src.
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+DATA=${DATA:-../shared/data/ravdess_speech16k}
+OUT=runs/speech_span
+export HF_HUB_OFFLINE=1
+if [ -d /tmp/wt_old/src ]; then
+  for split in valid test; do
+    PYTHONPATH=/tmp/wt_old/src .venv/bin/python -m emoreason evaluate -d "ravdess:$(realpath $DATA)?cues=only" \
+      --adapter speech-emotion --split $split --baselines none -o $OUT/old_$split
+  done
+fi
+.venv/bin/emoreason data fit-classifier "ravdess:$DATA?cues=only" -o $OUT/cue_classifier.json
+.venv/bin/python scripts/ship_speech_adapter.py --data "$DATA" --refit-cues $OUT/cue_classifier.json
+for split in valid test; do
+  .venv/bin/emoreason evaluate -d "ravdess:$(realpath $DATA)?cues=only" --adapter speech-emotion --split $split \
+    --baselines none -o $OUT/new_$split
+done
+.venv/bin/emoreason compare $OUT/old_valid $OUT/new_valid | tee docs/results/speech_span/compare_valid.txt
+.venv/bin/emoreason compare $OUT/old_test $OUT/new_test | tee docs/results/speech_span/compare_test.txt
