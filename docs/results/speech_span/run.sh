@@ -28,3 +28,11 @@ for split in valid test; do
 done
 .venv/bin/emoreason compare $OUT/old_valid $OUT/new_valid | tee docs/results/speech_span/compare_valid.txt
 .venv/bin/emoreason compare $OUT/old_test $OUT/new_test | tee docs/results/speech_span/compare_test.txt
+
+# Second candidate (added after the first's valid figures: with the span measures the classifier's valid
+# WAR/UAR went 0.550/0.547 -> 0.500/0.500, interval across 0, so by the rule above the span measures stay):
+# the span measures plus the span's length, `speech_s` (how long the speaking took, from the first sounding
+# frame to the last: what the whole-clip pause ratio and rate had mixed in). Rule, written before its valid
+# figures: between the two, the cue classifier with the higher valid UAR (its first choice, read off the
+# ranking line by first_choice.py; the adapter's label is that choice on 0.98-1.00 of the clips) ships, the
+# first candidate on a tie; then the adapter is evaluated with it on valid and test (test read once, described).
