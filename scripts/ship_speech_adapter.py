@@ -9,6 +9,10 @@ README.md model card with the run's commands and its valid / test figures. The s
 the one with the higher UAR on the valid actors (never chosen on test), unless `--system` says.
 
     .venv/bin/python scripts/ship_speech_adapter.py --run runs/ravdess_recipe --data ../shared/data/ravdess_speech16k
+
+`--refit-cues CLS.json` keeps the shipped weights and model card and writes only the two cue files again: the
+classifier given (fitted with `emoreason data fit-classifier` on the train actors) without its training rows, and
+the reference, both from this emoreason's measures (after a change of the extractor, `AudioCues.VERSION`).
 """
 
 from __future__ import annotations
@@ -108,6 +112,20 @@ def model_card(run: Path, system: str, size_mb: float) -> str:
     return "\n".join(lines)
 
 
+def write_cue_files(classifier_file: Path, data: Path, dest: Path) -> None:
+    """The adapter's cue classifier (`classifier_file` without the per-clip rows of its training clips: not
+    needed to rank new clips) and the dataset-level cue reference of the train actors, into `dest`."""
+    from emoreason.cues import CueCache, CueClassifier, CueReference, prepare_cues, save_references
+    from emoreason.data import load_dataset
+
+    CueClassifier.load(classifier_file).without_training_rows().save(dest / "cue_classifier.json")
+    CueClassifier.load(dest / "cue_classifier.json")  # what the adapter will read: fails here, not in a user's hands
+    train = load_dataset(f"ravdess:{data.resolve()}").split("train")
+    clips, _ = prepare_cues(train, CueCache(), kinds=("audio",))
+    records = [c.audio for c in clips.values() if c.audio is not None]
+    save_references({"audio": CueReference.build(records)}, dest / "cue_reference.json")  # dataset level only
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", type=Path, default=ROOT / "runs" / "ravdess_recipe")
@@ -116,7 +134,14 @@ def main() -> int:
     )
     parser.add_argument("--system", choices=sorted(SYSTEMS), help="Ship this system (default: the higher valid UAR).")
     parser.add_argument("--dest", type=Path, default=DEST)
+    parser.add_argument(
+        "--refit-cues", type=Path, metavar="CLS.json", help="Keep the shipped weights; write only the cue files again."
+    )
     args = parser.parse_args()
+    if args.refit_cues is not None:
+        write_cue_files(args.refit_cues, args.data, args.dest)
+        print(f"wrote {args.dest / 'cue_classifier.json'} and cue_reference.json from {args.refit_cues}")
+        return 0
     run = args.run.resolve()
     # the higher valid UAR; on a tie the simpler system (sft)
     system = args.system or max(
@@ -126,19 +151,9 @@ def main() -> int:
     if not (adapter / "adapter_config.json").is_file():
         sys.exit(f"{adapter} has no adapter_config.json: finish the recipe (scripts/reproduce_ravdess.py) first")
 
-    from emoreason.cues import CueCache, CueClassifier, CueReference, prepare_cues, save_references
-    from emoreason.data import load_dataset
-
     tmp = args.dest.with_name(args.dest.name + ".tmp")
     size_mb = copy_fp16(adapter, tmp)
-    # per-clip rows of the training data: not needed to rank new clips
-    classifier = CueClassifier.load(run / "cue_classifier.json").without_training_rows()
-    classifier.save(tmp / "cue_classifier.json")
-    CueClassifier.load(tmp / "cue_classifier.json")  # what the adapter will read: fails here, not in a user's hands
-    train = load_dataset(f"ravdess:{args.data.resolve()}").split("train")
-    clips, _ = prepare_cues(train, CueCache(), kinds=("audio",))
-    records = [c.audio for c in clips.values() if c.audio is not None]
-    save_references({"audio": CueReference.build(records)}, tmp / "cue_reference.json")  # dataset level only
+    write_cue_files(run / "cue_classifier.json", args.data, tmp)
     settings = {
         "format": "emor3",
         "task": "ravdess",

@@ -186,3 +186,37 @@ def test_one_speaker_is_said_to_give_in_sample_probabilities(caplog: pytest.LogC
     with caplog.at_level("WARNING", logger="emoreason.cues.classifier"):
         cross_fit(x, [s.label for s in samples], ["actor00"] * len(samples), ["angry", "sad"], 4, 1.0, 0)
     assert "one speaker to cross-fit by: its probabilities are in-sample" in caplog.text
+
+
+def test_a_file_of_other_measures_says_so_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Pausing and speaking rate were redefined (`AudioCues.VERSION` 3): a classifier fitted, or a reference
+    built, on the old measures was read against the new ones without a word. The files record the extractor's
+    version; one that differs, or a file from before, is read with one warning that says how to redo it."""
+    from emoreason.cues import AudioCues, CueReference, load_references, save_references
+
+    classifier = CueClassifier.fit(speakers(), TASK.labels or ())
+    assert classifier.measures == {"audio": AudioCues.VERSION}
+    for name, measures in (("now", {"audio": AudioCues.VERSION}), ("v2", {"audio": 2}), ("before", None)):
+        data = classifier.to_dict() | {"measures": measures or {}}
+        (tmp_path / f"{name}.json").write_text(json.dumps(data))
+    with caplog.at_level("WARNING"):
+        for name in ("now", "v2", "v2", "before"):
+            CueClassifier.load(tmp_path / f"{name}.json")
+    said = [r.getMessage() for r in caplog.records if "clips measured now" in r.getMessage()]
+    assert len(said) == 2, said  # v2 once, the file from before once, the current one never
+    assert "audio cues of version 2, where this emoreason measures version 3" in said[0]
+    assert "audio cues of version below 3" in said[1] and "refit it with `emoreason data fit-classifier`" in said[1]
+
+    record = AudioCues(path="a", pitch_mean_hz=200.0, pause_ratio=0.1)
+    reference = CueReference.build([record, dataclasses.replace(record, pitch_mean_hz=220.0)])
+    assert reference.version == AudioCues.VERSION
+    save_references({"audio": reference}, tmp_path / "ref.json")
+    old = json.loads((tmp_path / "ref.json").read_text())
+    del old["audio"]["version"]
+    (tmp_path / "old_ref.json").write_text(json.dumps(old))
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        assert load_references(tmp_path / "ref.json")["audio"].version == AudioCues.VERSION
+        assert load_references(tmp_path / "old_ref.json")["audio"].version is None
+    said = [r.getMessage() for r in caplog.records if "clips measured now" in r.getMessage()]
+    assert len(said) == 1 and "old_ref.json" in said[0] and "--reference-out" in said[0], said

@@ -36,3 +36,11 @@ done
 # figures: between the two, the cue classifier with the higher valid UAR (its first choice, read off the
 # ranking line by first_choice.py; the adapter's label is that choice on 0.98-1.00 of the clips) ships, the
 # first candidate on a tie; then the adapter is evaluated with it on valid and test (test read once, described).
+
+# Third step (after the second candidate shipped its cue files: valid WAR/UAR 0.517/0.516 against the old
+# measures' 0.550/0.547, test 0.617/0.594 against 0.617/0.609; one valid answer looped on "loudness" to the token
+# limit, and the share of grounded cue citations fell 0.87 -> 0.84 on valid): the adapter's weights were trained
+# on cue text of the old measures. Retrain them on chains distilled from the new cue text (the recipe's `top`
+# chains: distill --teacher cues, then the same SFT). Rule, written before the retrained adapter's valid answers:
+# it replaces the shipped weights if its valid UAR is at least the current one's (0.516) and its valid parse rate
+# and share of grounded cue citations are not lower; test is read once after, described.

@@ -37,9 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from emoreason.cues.audio import AudioCues
-from emoreason.cues.base import CueRecord
-from emoreason.cues.face import FaceCues
+from emoreason.cues.reference import RECORDS, stale_measures, warn_stale
 from emoreason.data.errors import DataError
 from emoreason.data.schema import Sample, normalize_label
 from emoreason.data.spec_options import how_to_measure, measuring_option, register_spec_option
@@ -50,7 +48,6 @@ log = logging.getLogger(__name__)
 CUE_Z_KEY = "cue_z"
 #: `Sample.meta` key of the ranking `add_ranking` put in the cue text: [[label, probability], ...].
 RANKING_KEY = "cue_ranking"
-RECORDS: dict[str, type[CueRecord]] = {"audio": AudioCues, "face": FaceCues}
 RANKING_TITLE = "Cue classifier (fitted on other speakers)"
 FORMAT_VERSION = 2  # 2: `clip_keys`; a version 1 file matches its held-out rows by sample id alone
 #: Decimals of the z-scores in a `clip_key`, as they are measured.
@@ -172,6 +169,9 @@ class CueClassifier:
     folds: int = 4
     # sample id -> `clip_key` of the clip it was fitted on; empty in a version 1 file (matched by id alone)
     clip_keys: dict[str, str] = field(default_factory=dict)
+    #: cue kind -> the version of its extractor whose measures the weights were fitted on (`CueRecord.VERSION`);
+    #: empty in a file written before classifiers recorded it
+    measures: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def fit(
@@ -197,7 +197,8 @@ class CueClassifier:
         coef, intercept = _fit(x, np.asarray(y), names, c, seed)
         held_out = {s.id: [round(float(p), 4) for p in row] for s, row in zip(usable, proba)}
         keys = {s.id: clip_key(z, features) for s, z in zip(usable, zscores)}
-        return cls(names, features, coef, intercept, held_out, c, folds, keys)
+        measures = {kind: RECORDS[kind].VERSION for kind, _ in features}  # the z-scores are this emoreason's
+        return cls(names, features, coef, intercept, held_out, c, folds, keys, measures)
 
     def probabilities(self, zscores: ZScores, sample_id: str | None = None) -> np.ndarray:
         """P(label) in `labels` order: the cross-fitted row for a clip the classifier was fitted on
@@ -277,6 +278,7 @@ class CueClassifier:
             "folds": self.folds,
             "held_out": self.held_out,
             "clip_keys": self.clip_keys,
+            "measures": self.measures,
         }
 
     @classmethod
@@ -293,7 +295,8 @@ class CueClassifier:
         if set(keys) - set(held_out):
             raise ValueError("a clip_keys entry has no held_out row")
         c, folds = float(data.get("c", 1.0)), int(data.get("folds", 4))
-        return cls(labels, features, coef, intercept, held_out, c, folds, keys)
+        measures = {str(kind): int(version) for kind, version in dict(data.get("measures", {})).items()}
+        return cls(labels, features, coef, intercept, held_out, c, folds, keys, measures)
 
     def save(self, path: str | Path) -> None:
         target = Path(path)
@@ -311,6 +314,10 @@ class CueClassifier:
             ) from None
         if classifier.held_out and not classifier.clip_keys:
             _warn_unkeyed(str(Path(path).resolve()))
+        stale = stale_measures(classifier.measures, (kind for kind, _ in classifier.features))
+        if stale:
+            remedy = "refit it with `emoreason data fit-classifier`"
+            warn_stale(str(Path(path).resolve()), tuple(stale.items()), remedy)
         return classifier
 
 

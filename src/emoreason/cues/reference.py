@@ -12,16 +12,48 @@ emotion recognition, where voices differ more between people than between emotio
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from emoreason.cues.audio import AudioCues
 from emoreason.cues.base import CueRecord
+from emoreason.cues.face import FaceCues
+
+log = logging.getLogger(__name__)
 
 MIN_GROUP_SIZE = 5
 MIN_STD = 1e-6
+#: each cue kind's record, whose `VERSION` says which measures a file of statistics or weights was made from
+RECORDS: dict[str, type[CueRecord]] = {"audio": AudioCues, "face": FaceCues}
+
+
+def stale_measures(recorded: Mapping[str, int | None], kinds: Iterable[str]) -> dict[str, int | None]:
+    """Of `kinds`, those whose numbers in a file were made by another version of their extractor than this one
+    measures (`RECORDS`): kind -> the version the file records (None: written before files recorded it)."""
+    return {
+        kind: recorded.get(kind)
+        for kind in sorted(set(kinds))
+        if kind in RECORDS and recorded.get(kind) != RECORDS[kind].VERSION
+    }
+
+
+@lru_cache(maxsize=None)  # once a file and finding: a file may be read for the spec and again for the adapter
+def warn_stale(path: str, stale: tuple[tuple[str, int | None], ...], remedy: str) -> None:
+    """Say that `path` holds numbers of measures that have changed since (`stale_measures`), and how to redo it:
+    a clip measured now is read against statistics or weights of another measure, silently otherwise."""
+    said = "; ".join(
+        f"{kind} cues of version {version if version is not None else f'below {RECORDS[kind].VERSION}'}, "
+        f"where this emoreason measures version {RECORDS[kind].VERSION}"
+        for kind, version in stale
+    )
+    log.warning(
+        "%s was made from %s: clips measured now are read against numbers of other measures; %s", path, said, remedy
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +78,9 @@ class CueReference:
     overall: dict[str, Stats]
     groups: dict[str, dict[str, Stats]] = field(default_factory=dict)
     min_group_size: int = MIN_GROUP_SIZE
+    #: the version of the extractor that measured the records (`CueRecord.VERSION`); None in a file written
+    #: before references recorded it
+    version: int | None = None
 
     @classmethod
     def build(
@@ -65,7 +100,7 @@ class CueReference:
         labels = list(groups) if groups is not None else [None] * len(items)
         if len(labels) != len(items):
             raise ValueError(f"{len(items)} cue records but {len(labels)} group names")
-        reference = cls(items[0].KIND, _stats(items), min_group_size=min_group_size)
+        reference = cls(items[0].KIND, _stats(items), min_group_size=min_group_size, version=items[0].VERSION)
         by_group: dict[str, list[CueRecord]] = {}
         for record, group in zip(items, labels):
             if group is not None:
@@ -107,6 +142,7 @@ class CueReference:
 
         return {
             "kind": self.kind,
+            "version": self.version,
             "min_group_size": self.min_group_size,
             "overall": table(self.overall),
             "groups": {g: table(s) for g, s in self.groups.items()},
@@ -122,6 +158,7 @@ class CueReference:
             table(data["overall"]),
             {g: table(s) for g, s in data.get("groups", {}).items()},
             int(data.get("min_group_size", MIN_GROUP_SIZE)),
+            int(data["version"]) if data.get("version") is not None else None,
         )
 
 
@@ -131,14 +168,20 @@ def save_references(references: dict[str, CueReference], path: str | Path) -> No
 
 
 def load_references(path: str | Path) -> dict[str, CueReference]:
-    """Read a file written by `save_references` (`emoreason data prepare --reference-out`)."""
+    """Read a file written by `save_references` (`emoreason data prepare --reference-out`); one whose statistics
+    were measured by another extractor version than this one is read, with a warning (`warn_stale`)."""
     try:
         data = json.loads(Path(path).read_text())
-        return {kind: CueReference.from_dict(value) for kind, value in data.items()}
+        references = {kind: CueReference.from_dict(value) for kind, value in data.items()}
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as err:
         raise ValueError(
             f"{path} is not a cue reference file written by emoreason ({type(err).__name__}: {err})"
         ) from None
+    stale = stale_measures({kind: ref.version for kind, ref in references.items()}, references)
+    if stale:
+        remedy = "write it again with `emoreason data prepare SPEC --reference-out FILE`"
+        warn_stale(str(Path(path).resolve()), tuple(stale.items()), remedy)
+    return references
 
 
 def reference_speakers(references: Mapping[str, CueReference]) -> list[str]:

@@ -31,8 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from emoreason.cues.base import Measure
-from emoreason.cues.classifier import CUE_Z_KEY, RANKING_KEY, RECORDS, cross_fit, cue_matrix, feature_names
+from emoreason.cues.classifier import CUE_Z_KEY, RANKING_KEY, cross_fit, cue_matrix, feature_names
 from emoreason.cues.describe import TITLES, degree_word
+from emoreason.cues.reference import RECORDS
 from emoreason.data.schema import Sample, TaskInfo, normalize_label
 from emoreason.data.spec_options import how_to_measure
 from emoreason.distill.teachers import OnReply, Teacher, TeacherReply, TeacherRequest
