@@ -58,6 +58,12 @@ def metrics_rows(run: Path) -> list[str]:
     return rows
 
 
+def audio_version() -> int:
+    from emoreason.cues import AudioCues
+
+    return AudioCues.VERSION
+
+
 def model_card(run: Path, system: str, size_mb: float) -> str:
     stages = ("classifier", "distill", "sft", "grpo") if system == "grpo" else ("classifier", "distill", "sft")
     markers = [run / f"{stage}.done.json" for stage in stages]
@@ -98,12 +104,15 @@ def model_card(run: Path, system: str, size_mb: float) -> str:
         "",
         *metrics_rows(run),
         "",
-        "The logistic regression alone, on the same cues, reaches WAR 0.617 / UAR 0.609 on the test actors; "
-        "intervals, per-class recall and the other systems are in docs/RESULTS.md.",
+        "The label is the cue classifier's first choice on nearly every clip, so these are about the "
+        "classifier's own figures; intervals, per-class recall and the other systems are in docs/RESULTS.md. "
+        f"The cues are `AudioCues` version {audio_version()} (pausing, speaking rate and voicing within the speech "
+        "span, and its length); the classifier and the reference record it.",
         "",
         "**Limits.** The label mostly follows the cue classifier's first choice: the explanation states the "
         "classifier's ranking and the measured cues that support the label; it adds no acoustic knowledge of its "
-        "own. Per-speaker normalisation matters (WAR 0.62 with it, 0.45 without, for the classifier): analyse "
+        "own. Per-speaker normalisation matters (for the classifier on the earlier whole-clip measures, test WAR "
+        "0.62 with it, 0.45 without): analyse "
         "several clips of one speaker together (a dataset folder with `?cues=only`) rather than one clip alone. "
         "Acted English speech of 24 actors; not validated on spontaneous speech, other languages or other "
         "recording conditions. Not for decisions about people.",
