@@ -477,7 +477,7 @@ def test_evaluate_refuses_media_a_text_model_cannot_read_before_loading_it(tiny_
     # the spec that measures them, named whole: a generic file's option is `measure` (the message said
     # `?cues=only`, which names a file's cue column there)
     measured = re.escape(f"'jsonl:{data}?labels=happy,sad&measure=only'")
-    with pytest.raises(MediaError, match=rf"takes text only, not the audio of .*clip.wav.*evaluate {measured}"):
+    with pytest.raises(MediaError, match=rf"takes text only, not audio \(.*clip.wav\); give the data as {measured}"):
         emoreason.evaluate(f"jsonl:{data}?labels=happy,sad", tiny_path, out=tmp_path / "run", loader=no_loading)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 from collections import Counter
@@ -196,6 +197,14 @@ def test_media_a_text_model_cannot_read_are_refused_before_it_loads(
     samples = [Sample(id="a", text="", audio=str(clip), label="angry", split="train")]
     with pytest.raises(MediaError, match=r"takes text only, not audio \(.*clip.wav\).*\?cues=only"):
         GRPOTrainer(make_config(tmp_path, causal, data={"format": "emor3"}), samples=samples, task=MIKELS)
+    # from the recipe's own dataset, the refusal names it as it would measure the clips (a file's option is
+    # `measure`: the example `?cues=only` names a cue column there)
+    clips = tmp_path / "clips.jsonl"
+    clips.write_text(json.dumps({"id": "a", "audio": str(clip), "label": "angry", "split": "train"}) + "\n")
+    spec = f"jsonl:{clips}?labels=angry,happy"
+    config = make_config(tmp_path, causal, data={"format": "emor3", "dataset": spec, "split": "train"})
+    with pytest.raises(MediaError, match=re.escape(f"give the data as '{spec}&measure=only' instead")):
+        GRPOTrainer(config)
 
 
 def test_hard_groups_are_resampled_with_a_prefix_hint(tmp_path: Path, causal: Path) -> None:

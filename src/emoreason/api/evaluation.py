@@ -64,28 +64,6 @@ def run_identity_of(
     return identity, adapters
 
 
-def refuse_unreadable_media(family: Any, media: dict[str, str], spec: str) -> None:
-    """`family.refuse_unsupported(media)`, its `MediaError` naming the spec that gives the media as measured cue
-    text instead (`data.spec_options.measured_spec`: `ravdess:DIR?cues=only`), where the dataset's kind can
-    measure them: the family's own message can only give an example."""
-    from emoreason.data.spec_options import measured_spec
-    from emoreason.models import MediaError
-
-    try:
-        family.refuse_unsupported(media)
-    except MediaError:
-        measured = measured_spec(spec)
-        if measured is None:
-            raise
-        kinds = ", ".join(sorted(media))
-        first = "; ".join(media.values())
-        raise MediaError(
-            f"the {family.name} family takes {', '.join(sorted(family.modalities)) or 'text only'}, not the "
-            f"{kinds} of {spec} ({first}, ...); evaluate {measured!r} instead, which gives each sample's {kinds} as "
-            "measured cue text (as analyze and serve do), or use a model of a family that reads them"
-        ) from None
-
-
 def evaluate(
     dataset: str | Dataset,
     model: str | Path = "default",
@@ -255,7 +233,7 @@ def evaluate(
             if kind != "text":
                 media.setdefault(kind, getattr(s, kind))
     if media:  # what the model's family cannot read fails here, from its config, not after the weights load
-        refuse_unreadable_media(model_family(str(model), family), media, ds.spec)
+        model_family(str(model), family).refuse_unsupported(media, [ds.spec])
     lock = hold_output_folder(target)  # a folder another evaluation is writing stops this one before the load
     try:
         loaded, engine = (loader or load_engine)(str(model), adapter, family, dtype, device, batch_size, votes)

@@ -135,14 +135,16 @@ class GRPOTrainer:
         torch.manual_seed(config.run.seed)
         np.random.seed(config.run.seed)
         data = config.data
+        specs: list[str] = []  # where the samples come from, named in a refusal of their media (none when given)
         if samples is None or task is None:
             samples, task = load_pooled(data.dataset, data.split, data.limit)
+            specs = [data.dataset] if isinstance(data.dataset, str) else list(data.dataset)
         if not samples:
             raise ValueError(f"no training samples in {data.dataset} split {data.split}")
         self.samples, self.task, self.format = list(samples), task, get_format(data.format)
         self.reward: Reward = reward or build_reward(data.format, task, **config.reward.model_dump())
         media = {k: getattr(s, k) for s in self.samples for k in s.modalities if k != "text"}  # one file per kind
-        loaded = loaded or load_trainable(config.model, self.accelerator, media)
+        loaded = loaded or load_trainable(config.model, self.accelerator, media, specs)
         policy = prepare_policy(loaded, config.model)
         if dropped := without_dropout(policy):
             log.warning(

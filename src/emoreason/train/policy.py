@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -29,14 +29,17 @@ POLICY_ADAPTER = "default"  # peft's name for the adapter a model is created or 
 REFERENCE_ADAPTER = "reference"
 
 
-def load_trainable(settings: ModelConfig, accelerator: Any, media: Mapping[str, str] | None = None) -> LoadedModel:
+def load_trainable(
+    settings: ModelConfig, accelerator: Any, media: Mapping[str, str] | None = None, specs: Sequence[str] = ()
+) -> LoadedModel:
     """The model a recipe's `model` section names, on the accelerator's device unless the
     section names one, loaded for training. `media` (a kind of medium the data holds -> a file of it):
-    what the model's family cannot read is refused from its config, before the weights load."""
+    what the model's family cannot read is refused from its config, before the weights load, naming
+    `specs` (the dataset specs the media come from) as they would give the media as cue text."""
     from emoreason.models.loading import load_model, model_family
 
     if media:
-        model_family(settings.name, settings.family).refuse_unsupported(dict(media))
+        model_family(settings.name, settings.family).refuse_unsupported(dict(media), specs)
     device = str(accelerator.device) if settings.device == "auto" else settings.device
     dtype = settings.dtype
     if not settings.lora.enabled:  # full fine-tuning trains the loaded weights themselves

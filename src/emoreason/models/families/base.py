@@ -12,6 +12,7 @@ right edge, so completions can be appended) plus whatever extra tensors the mode
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,16 +74,30 @@ class ModelFamily(ABC):
         """Left-padded model inputs for a batch, with the generation prompt and assistant prefix
         appended, so that generation continues right after the prefix."""
 
-    def refuse_unsupported(self, media: dict[str, str]) -> None:
+    def refuse_unsupported(self, media: dict[str, str], specs: Sequence[str] = ()) -> None:
         """Raise MediaError, naming the file and the way out, for the first medium this family
-        cannot read; `media` maps a kind (`audio`, ...) to its path."""
+        cannot read; `media` maps a kind (`audio`, ...) to its path. `specs`, the dataset specs the
+        media come from, are named as they would measure their media into cue text
+        (`data.spec_options.measured_spec`: a folder's `?cues=only`, a file's `?measure=only`)."""
+        from emoreason.data.spec_options import measured_spec
+
         for kind, path in media.items():
-            if kind not in self.modalities:
+            if kind in self.modalities:
+                continue
+            takes = (
+                f"the {self.name} family takes {', '.join(sorted(self.modalities)) or 'text only'}, not {kind} ({path})"
+            )
+            measured = [m for m in map(measured_spec, specs) if m is not None]
+            if measured and len(measured) == len(specs):
                 raise MediaError(
-                    f"the {self.name} family takes {', '.join(sorted(self.modalities)) or 'text only'}, "
-                    f"not {kind} ({path}); use a model of another family or describe the media as cue text "
-                    "(a dataset spec's ?cues=only, e.g. ravdess:DIR?cues=only; analyze and serve do it themselves)"
+                    f"{takes}; give the data as {', '.join(repr(m) for m in measured)} instead, which gives each "
+                    f"sample's {kind} as measured cue text (as analyze and serve do), or use a model of a family "
+                    "that reads it"
                 )
+            raise MediaError(
+                f"{takes}; use a model of another family or describe the media as cue text "
+                "(a dataset spec's ?cues=only, e.g. ravdess:DIR?cues=only; analyze and serve do it themselves)"
+            )
 
     def check_media(self, conversation: Conversation) -> None:
         """Fail early, naming the file, when media are missing or not supported."""
