@@ -19,6 +19,7 @@ from emoreason.api import check_context_fits
 from emoreason.cli import options as opt
 from emoreason.cli.inputs import TEXT_SUFFIXES
 from emoreason.cli.ui import fail, progress, show_record, warn
+from emoreason.data.adapters._rows import TABLE_DELIMITERS
 
 
 def _parse_range(value: str | None, option: str) -> tuple[float, float] | None:
@@ -118,7 +119,7 @@ def _check_format(task: Any, fmt: Any, model: str, adapter: Any) -> None:
 
 def _read_as(input_file: Path) -> str:
     """What a file read as JSONL for want of a known suffix was taken for, and what the suffixes mean."""
-    if input_file.suffix.lower() in (".jsonl", ".json", ".csv", ".tsv", *TEXT_SUFFIXES) or not input_file.is_file():
+    if input_file.suffix.lower() in (".jsonl", ".json", *TABLE_DELIMITERS, *TEXT_SUFFIXES) or not input_file.is_file():
         return ""
     return (
         f"; it was read as JSONL (its suffix {input_file.suffix or '(none)'!r} names no other kind): --input "

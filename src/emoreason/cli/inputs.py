@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from emoreason.api import samples_from_texts
+from emoreason.data.adapters._rows import TABLE_DELIMITERS
 from emoreason.data.schema import Sample, TaskInfo
 from emoreason.data.text import NotUtf8Error, decode_utf8, is_blank
 
@@ -72,10 +73,10 @@ def read_input(path: Path, warn: Callable[[str], None] | None = None) -> Given:
 
     if path.suffix.lower() in TEXT_SUFFIXES and path.is_file():
         return read_text_lines(path)
-    suffix = path.suffix.lower()
-    kind = "csv" if suffix in (".csv", ".tsv") else "jsonl"
+    delimiter = TABLE_DELIMITERS.get(path.suffix.lower())
+    kind = "jsonl" if delimiter is None else "csv"
     # a DatasetSpec, not a spec string: a file name may hold `?` or `&`
-    spec = DatasetSpec(kind, str(path), {"targets": "optional"} | ({"delimiter": "tab"} if suffix == ".tsv" else {}))
+    spec = DatasetSpec(kind, str(path), {"targets": "optional"} | ({"delimiter": delimiter} if delimiter else {}))
     names_task = False
     if not path.exists() and ":" in str(path) and str(path).split(":", 1)[0] in ADAPTERS:
         given = parse_spec(str(path))

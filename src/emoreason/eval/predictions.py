@@ -25,7 +25,7 @@ from typing import Any
 
 from emoreason.baselines import baselines_for
 from emoreason.data import DataError, Dataset, Sample, TaskInfo
-from emoreason.data.adapters._rows import parse_score, read_text_file
+from emoreason.data.adapters._rows import TABLE_DELIMITERS, parse_score, read_text_file
 from emoreason.data.jsonl import read_jsonl_strict
 from emoreason.data.schema import normalize_label
 from emoreason.eval.comparison import fit_baselines
@@ -39,10 +39,6 @@ SHOWN_IDS = 5  # how many offending ids a warning names
 #: tasks scored as MMSA's metricsTop.py scores them, which clips what lies outside the scale (MOSI's
 #: Mult_acc_7 at [-3, 3], CH-SIMS's every figure at [-1, 1]) rather than refusing it
 MMSA_METRIC_SETS = frozenset({"mosi", "mosei", "sims", "simsv2"})
-
-
-#: suffixes of a predictions file read as a table with a header row (with this delimiter), not as JSONL
-TABLE_DELIMITERS = {".csv": ",", ".tsv": "\t"}
 
 
 def _table_rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any]]]:

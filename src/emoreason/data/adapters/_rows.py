@@ -46,6 +46,9 @@ TASK_OPTIONS = {
     "e.g. `analyze --input`; evaluation and training need targets)",
 }
 TARGET_POLICIES = ("required", "optional")
+#: a file named with one of these suffixes is a table with a header row, its fields split by this delimiter
+#: (what `--input` and `evaluate-predictions` read a file as; the `csv:` kind takes any delimiter)
+TABLE_DELIMITERS = {".csv": ",", ".tsv": "\t"}
 
 
 def classifier_option(measuring: str) -> dict[str, str]:
