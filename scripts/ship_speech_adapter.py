@@ -111,8 +111,8 @@ def model_card(run: Path, system: str, size_mb: float) -> str:
         "",
         "**Limits.** The label mostly follows the cue classifier's first choice: the explanation states the "
         "classifier's ranking and the measured cues that support the label; it adds no acoustic knowledge of its "
-        "own. Per-speaker normalisation matters (for the classifier on the earlier whole-clip measures, test WAR "
-        "0.62 with it, 0.45 without): analyse "
+        "own. Per-speaker normalisation matters (for the classifier alone on the test actors, WAR 0.63 with it, "
+        "0.43 without; benchmarks/ravdess.py): analyse "
         "several clips of one speaker together (a dataset folder with `?cues=only`) rather than one clip alone. "
         "Acted English speech of 24 actors; not validated on spontaneous speech, other languages or other "
         "recording conditions. Not for decisions about people.",
