@@ -8,15 +8,17 @@
 # and its 95% paired interval (same 60 valid clips) lies below 0. Test is read once, after that decision, and
 # only described.
 #
-# Old: `git worktree add /tmp/wt_old 822bac5` (the commit before the change), run with PYTHONPATH=/tmp/wt_old/src.
+# Old: a worktree of 822bac5, the commit before the change (`git worktree add $OLD_TREE 822bac5`), run with
+# PYTHONPATH=$OLD_TREE/src.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 DATA=${DATA:-../shared/data/ravdess_speech16k}
 OUT=runs/speech_span
 export HF_HUB_OFFLINE=1
-if [ -d /tmp/wt_old/src ]; then
+OLD_TREE=${OLD_TREE:-../emoreason-822bac5}
+if [ -d "$OLD_TREE/src" ]; then
   for split in valid test; do
-    PYTHONPATH=/tmp/wt_old/src .venv/bin/python -m emoreason evaluate -d "ravdess:$(realpath $DATA)?cues=only" \
+    PYTHONPATH="$OLD_TREE/src" .venv/bin/python -m emoreason evaluate -d "ravdess:$(realpath $DATA)?cues=only" \
       --adapter speech-emotion --split $split --baselines none -o $OUT/old_$split
   done
 fi
