@@ -12,14 +12,11 @@ import json
 import math
 import sys
 import warnings
-from pathlib import Path
 from typing import Any
 
 from emoreason.api import check_context_fits
 from emoreason.cli import options as opt
-from emoreason.cli.inputs import TEXT_SUFFIXES
 from emoreason.cli.ui import fail, progress, show_record, warn
-from emoreason.data.adapters._rows import TABLE_DELIMITERS
 
 
 def _parse_range(value: str | None, option: str) -> tuple[float, float] | None:
@@ -117,16 +114,6 @@ def _check_format(task: Any, fmt: Any, model: str, adapter: Any) -> None:
         )
 
 
-def _read_as(input_file: Path) -> str:
-    """What a file read as JSONL for want of a known suffix was taken for, and what the suffixes mean."""
-    if input_file.suffix.lower() in (".jsonl", ".json", *TABLE_DELIMITERS, *TEXT_SUFFIXES) or not input_file.is_file():
-        return ""
-    return (
-        f"; it was read as JSONL (its suffix {input_file.suffix or '(none)'!r} names no other kind): --input "
-        "takes .jsonl, .csv, .tsv, or .txt (one text per line), or a spec such as csv:FILE?delimiter=;"
-    )
-
-
 def _spoken_by(speaker: str | None, samples: list[Any], input_file: Any, reference: Any) -> list[Any]:
     """The clip given on the command line as `speaker`'s (`--speaker`): its cues are compared with that speaker's
     statistics in the cue `reference` (a speaker it does not know is said by `Explainer.prepare`). Fails, before
@@ -176,7 +163,7 @@ def analyze(
 ) -> None:
     """Explain the sentiment or emotion of text (and media): polarity, reasoning per modality, score or label."""
     from emoreason.api import Explainer, has_media
-    from emoreason.cli.inputs import given_input, stdin_lines
+    from emoreason.cli.inputs import given_input, read_as_hint, stdin_lines
     from emoreason.data.schema import TASK_OR_OWN, resolve_task
     from emoreason.formats import get_format
     from emoreason.formats.consensus import vote_temperature
@@ -201,7 +188,7 @@ def analyze(
         fail(str(err))
     if not samples:
         fail(
-            f"nothing to analyse: {input_file} has no row that can be read{_read_as(input_file)}"
+            f"nothing to analyse: {input_file} has no row that can be read{read_as_hint(input_file)}"
             if input_file
             else "nothing to analyse"
         )

@@ -91,6 +91,17 @@ def read_input(path: Path, warn: Callable[[str], None] | None = None) -> Given:
     return Given(dataset.split("all"), dataset.task if names_task else None)
 
 
+def read_as_hint(path: Path) -> str:
+    """For an error about a file no row of which could be read: that `read_input` took it for JSONL for want of a
+    suffix naming another kind, and the suffixes it knows; empty for a known suffix, or a path that is no file."""
+    if path.suffix.lower() in (".jsonl", ".json", *TABLE_DELIMITERS, *TEXT_SUFFIXES) or not path.is_file():
+        return ""
+    return (
+        f"; it was read as JSONL (its suffix {path.suffix or '(none)'!r} names no other kind): --input "
+        "takes .jsonl, .csv, .tsv, or .txt (one text per line), or a spec such as csv:FILE?delimiter=;"
+    )
+
+
 def stdin_lines(stream: TextIO) -> Iterator[str]:
     """The lines of `stream` (stdin), decoded by the one text policy (`decode_utf8`); read only
     when iterated, so a command that does not need stdin never waits on it."""
@@ -154,4 +165,13 @@ def given_input(
     return Given(samples_from_texts(texts or [""], media))
 
 
-__all__ = ["TEXT_SUFFIXES", "Given", "example_samples", "given_input", "read_input", "read_text_lines", "stdin_lines"]
+__all__ = [
+    "TEXT_SUFFIXES",
+    "Given",
+    "example_samples",
+    "given_input",
+    "read_as_hint",
+    "read_input",
+    "read_text_lines",
+    "stdin_lines",
+]
